@@ -1,0 +1,31 @@
+#!/bin/sh
+# Prepare the build: `./autogen.sh` runs autoreconf; `./autogen.sh --deps`
+# first installs the Debian packages the build and the tests need (as root).
+set -eu
+cd "$(dirname "$0")"
+
+DEPS="build-essential autoconf automake libtool pkg-config
+libssh-dev libssl-dev libevent-dev libseccomp-dev libinih-dev
+libjansson-dev libsqlite3-dev libcmocka-dev
+openssh-client openssh-server procps iproute2 jq"
+
+if [ "${1:-}" = "--deps" ]; then
+	missing=""
+	for p in $DEPS; do
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||
+			missing="$missing $p"
+	done
+	if [ -n "$missing" ]; then
+		if [ "$(id -u)" -ne 0 ]; then
+			echo "autogen.sh: missing packages:$missing (run as root to install them)" >&2
+			exit 1
+		fi
+		echo "autogen.sh: installing$missing"
+		export DEBIAN_FRONTEND=noninteractive
+		apt-get update -q
+		# shellcheck disable=SC2086
+		apt-get install -y -q --no-install-recommends $missing
+	fi
+fi
+mkdir -p m4 build-aux
+autoreconf -fi

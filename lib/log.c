@@ -1,0 +1,80 @@
+/*
+ * log.c - line-oriented logging to syslog or stderr.
+ */
+#include "lib/log.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+
+static const char	*log_prog = "porthole";
+static int		 log_stderr = 1;
+static enum log_level	 log_max = LOG_LVL_INFO;
+
+void
+log_init(const char *progname, int to_stderr, enum log_level level)
+{
+	log_prog = progname;
+	log_stderr = to_stderr;
+	log_max = level;
+	if (!to_stderr)
+		openlog(progname, LOG_PID | LOG_NDELAY, LOG_DAEMON);
+}
+
+void
+log_set_level(enum log_level level)
+{
+	log_max = level;
+}
+
+static void
+log_vwrite(enum log_level level, const char *fmt, va_list ap)
+{
+	static const int prio[] = { LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG };
+	static const char *name[] = { "error", "warning", "info", "debug" };
+	char	msg[1024];
+	size_t	i;
+
+	if (level > log_max)
+		return;
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	/* One event is one line: never let a peer's string break the log. */
+	for (i = 0; msg[i] != '\0'; i++)
+		if (msg[i] == '\n' || msg[i] == '\r' ||
+		    ((unsigned char)msg[i] < 0x20 && msg[i] != '\t'))
+			msg[i] = '?';
+	if (log_stderr)
+		fprintf(stderr, "%s[%ld]: %s: %s\n", log_prog, (long)getpid(),
+		    name[level], msg);
+	else
+		syslog(prio[level], "%s", msg);
+}
+
+#define LOG_FN(fn, lvl)					\
+void							\
+fn(const char *fmt, ...)				\
+{							\
+	va_list ap;					\
+	va_start(ap, fmt);				\
+	log_vwrite(lvl, fmt, ap);			\
+	va_end(ap);					\
+}
+
+LOG_FN(log_error, LOG_LVL_ERROR)
+LOG_FN(log_warn, LOG_LVL_WARN)
+LOG_FN(log_info, LOG_LVL_INFO)
+LOG_FN(log_debug, LOG_LVL_DEBUG)
+
+void
+fatal(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	log_vwrite(LOG_LVL_ERROR, fmt, ap);
+	va_end(ap);
+	exit(1);
+}

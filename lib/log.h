@@ -1,0 +1,32 @@
+/*
+ * log.h - one logging interface for every porthole program.
+ *
+ * Daemons log to syslog, or to stderr when running in the foreground;
+ * command-line tools log to stderr.  Messages are one line each.
+ */
+#ifndef PH_LOG_H
+#define PH_LOG_H
+
+#include <stdarg.h>
+
+enum log_level {
+	LOG_LVL_ERROR = 0,
+	LOG_LVL_WARN,
+	LOG_LVL_INFO,
+	LOG_LVL_DEBUG
+};
+
+/* progname prefixes every line; to_stderr selects stderr over syslog. */
+void	log_init(const char *progname, int to_stderr, enum log_level level);
+void	log_set_level(enum log_level level);
+
+void	log_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void	log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void	log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void	log_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Log at error level and exit(1): only where failing closed is right. */
+void	fatal(const char *fmt, ...)
+	    __attribute__((format(printf, 1, 2), noreturn));
+
+#endif
