@@ -1,0 +1,37 @@
+/*
+ * inifile.h - strict INI reading on top of inih.
+ *
+ * inih on its own splits over-long lines silently and goes on after
+ * errors.  This reader refuses: a line longer than INIFILE_MAX_LINE,
+ * a key outside any section, a duplicate key in a section, a section
+ * that appears twice, multi-line continuations, and whatever the
+ * handler refuses.  Errors are "FILE:LINE: message".
+ */
+#ifndef PH_INIFILE_H
+#define PH_INIFILE_H
+
+#include <stddef.h>
+
+#define INIFILE_MAX_LINE	1024
+#define INIFILE_MAX_SIZE	(1024 * 1024)
+
+/*
+ * Called once per key.  Return 0 to accept; return -1 after writing a
+ * message (without the FILE:LINE prefix) into msg to refuse.
+ */
+typedef int (*inifile_handler)(void *ctx, const char *section,
+    const char *key, const char *value, int line, char *msg, size_t msglen);
+
+/*
+ * Called once per section header, before its keys (may be NULL).  Same
+ * return convention.  Lets a caller refuse unknown sections even when
+ * they are empty.
+ */
+typedef int (*inifile_section_handler)(void *ctx, const char *section,
+    int line, char *msg, size_t msglen);
+
+/* Returns 0, or -1 with the first error in err as "FILE:LINE: message". */
+int	inifile_read(const char *path, inifile_section_handler sh,
+	    inifile_handler h, void *ctx, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,38 @@
+/*
+ * parse.h - bounded parsers for the values found in configuration files
+ * and on command lines.  Each returns 0 on success and -1 on a bad value,
+ * leaving *out untouched; none allocates unless it says so.
+ */
+#ifndef PH_PARSE_H
+#define PH_PARSE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+/* "yes"/"no" (also true/false, on/off, 1/0). */
+int	parse_bool(const char *s, int *out);
+/* Decimal in [min, max]; no sign, no spaces, no trailing junk. */
+int	parse_uint(const char *s, uint64_t min, uint64_t max, uint64_t *out);
+/* "90", "90s", "15m", "2h", "1d" -> seconds; at most 10 years. */
+int	parse_duration(const char *s, uint64_t *secs);
+/* "2026-12-31T00:00:00Z" (UTC only) -> seconds since the epoch. */
+int	parse_time(const char *s, time_t *out);
+/*
+ * "host:port" or "[v6addr]:port"; host is 1..255 chars of
+ * [A-Za-z0-9.-_:] (no spaces); port 1..65535.
+ */
+int	parse_hostport(const char *s, char *host, size_t hostlen,
+	    uint16_t *port);
+/*
+ * Split a comma-separated list, trimming blanks around items; empty
+ * items are an error.  On success *items is a NULL-terminated array of
+ * strdup'ed strings (free with parse_list_free) and *n its length.
+ * At most max items.
+ */
+int	parse_list(const char *s, size_t max, char ***items, size_t *n);
+void	parse_list_free(char **items);
+/* Format seconds the way parse_duration reads them back ("15m", "2h"). */
+void	parse_format_duration(uint64_t secs, char *buf, size_t len);
+
+#endif

@@ -1,0 +1,72 @@
+/*
+ * sshcert.h - OpenSSH user certificates (PROTOCOL.certkeys): parse the
+ * blob with every length bounded, and validate it against the vendor's
+ * Ed25519 CA.  libssh checks only the login signature of a certificate
+ * key; everything else a certificate promises is checked here.
+ */
+#ifndef PH_SSHCERT_H
+#define PH_SSHCERT_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#define SSHCERT_MAX_BLOB	8192	/* larger blobs are refused */
+#define SSHCERT_MAX_PRINCIPALS	32
+#define SSHCERT_MAX_STR		256	/* key id, principal, ticket */
+
+#define SSHCERT_TYPE_USER	1
+#define SSHCERT_TYPE_HOST	2
+
+struct sshcert {
+	char		 key_type[64];		/* e.g. ssh-ed25519-cert-v01@openssh.com */
+	uint64_t	 serial;
+	uint32_t	 type;			/* SSHCERT_TYPE_USER or _HOST */
+	char		 key_id[SSHCERT_MAX_STR + 1];
+	size_t		 nprincipals;
+	char		 principals[SSHCERT_MAX_PRINCIPALS][SSHCERT_MAX_STR + 1];
+	uint64_t	 valid_after;		/* seconds since the epoch */
+	uint64_t	 valid_before;		/* UINT64_MAX: forever */
+	size_t		 ncritical;		/* critical options present */
+	char		 critical[8][SSHCERT_MAX_STR + 1];	/* their names */
+	int		 has_ticket;		/* extension ticket@porthole */
+	char		 ticket[SSHCERT_MAX_STR + 1];
+	int		 ca_is_ed25519;		/* signature key is ssh-ed25519 */
+	uint8_t		 ca_key[32];		/* the signing CA's public key */
+	uint8_t		 signature[64];		/* Ed25519 signature by the CA */
+	uint8_t		 blob[SSHCERT_MAX_BLOB];	/* the whole certificate */
+	size_t		 blob_len;
+	size_t		 signed_len;		/* blob[0..signed_len) is signed */
+};
+
+/*
+ * Parse a certificate blob.  Returns 0, or -1 with a one-line reason in
+ * err (e.g. "truncated certificate: principals").  Refuses blobs larger
+ * than SSHCERT_MAX_BLOB, trailing bytes, and strings with NUL bytes.
+ */
+int	sshcert_parse(const uint8_t *blob, size_t len, struct sshcert *out,
+	    char *err, size_t errlen);
+
+/* The same from the base64 text libssh's ssh_pki_export_pubkey_base64 gives. */
+int	sshcert_parse_base64(const char *b64, struct sshcert *out,
+	    char *err, size_t errlen);
+
+/*
+ * Validate a parsed certificate as a USER certificate signed by ca_key
+ * (Ed25519) and valid at time now.  If principal is not NULL it must be
+ * one of the certificate's principals.  A certificate with no principals
+ * or with any critical option is refused: porthole enforces none of
+ * them, so it must not accept a restriction it would silently ignore.
+ * Returns 0, or -1 with the reason in err ("certificate expired", ...).
+ */
+int	sshcert_validate(const struct sshcert *c, const uint8_t ca_key[32],
+	    time_t now, const char *principal, char *err, size_t errlen);
+
+/*
+ * Read an Ed25519 public key file ("ssh-ed25519 AAAA... comment", one line)
+ * into ca_key.  Returns 0, or -1 with "PATH: reason" in err.
+ */
+int	sshcert_load_ca(const char *path, uint8_t ca_key[32], char *err,
+	    size_t errlen);
+
+#endif

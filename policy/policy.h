@@ -1,0 +1,133 @@
+/*
+ * policy.h - porthole.conf read into an immutable policy, and the pure
+ * decision functions over it.  Every grant defaults to OFF; an invalid
+ * file yields no policy at all ("FILE:LINE: message"), never half of one.
+ */
+#ifndef PH_POLICY_H
+#define PH_POLICY_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#define POLICY_MAX_CMDLINE	1024	/* an engineer's command line */
+#define POLICY_MAX_WORDS	32	/* words in a command line or argv */
+
+struct policy_command {
+	char		*name;		/* what the engineer types */
+	char		**argv;		/* template, NULL-terminated; argv[0] absolute */
+	size_t		 argc;
+};
+
+struct policy_target {
+	char		 host[256];
+	uint16_t	 port;
+};
+
+struct policy_service {
+	char		*name;
+	char		 host[256];
+	uint16_t	 port;
+};
+
+struct policy {
+	char		*path;			/* the file it came from */
+
+	/* [gateway] */
+	char		*cluster_id;		/* [A-Za-z0-9._-]{1,64} */
+	char		 relay_host[256];
+	uint16_t	 relay_port;
+	char		*relay_host_key;	/* absolute paths */
+	char		*cluster_key;
+	char		*session_host_key;
+	char		*support_ca;
+	char		*state_dir;
+	char		*audit_dir;
+	char		*run_dir;
+	char		*user;
+	char		*admin_group;
+	uint64_t	 seal_every;
+	uint64_t	 seal_interval;		/* seconds */
+	int		 audit_failure_close;	/* audit_failure = close */
+
+	/* [remote_access] */
+	int		 ra_enabled;
+	int		 approval_required;	/* approval = required */
+	int		 engineers_any;		/* engineers = * */
+	char		**engineers;		/* NULL-terminated */
+	size_t		 nengineers;
+	int		 require_ticket;
+	time_t		 expires;		/* 0: no expiry */
+	uint64_t	 max_session;		/* seconds */
+	uint64_t	 idle_timeout;		/* seconds */
+	uint64_t	 max_sessions;
+
+	/* [files] */
+	int		 files_enabled;
+	char		**file_paths;
+	size_t		 nfile_paths;
+	char		**file_deny;
+	size_t		 nfile_deny;
+
+	/* [commands] */
+	int		 commands_enabled;
+	uint64_t	 command_timeout;	/* seconds */
+	struct policy_command *commands;
+	size_t		 ncommands;
+
+	/* [forward] */
+	int		 forward_enabled;
+	struct policy_target *targets;
+	size_t		 ntargets;
+
+	/* [settings] */
+	int		 settings_enabled;
+	char		*settings_file;
+	char		**settings_keys;
+	size_t		 nsettings_keys;
+
+	/* [telemetry] */
+	int		 tel_usage;
+	int		 tel_health;
+	int		 tel_events;
+	uint64_t	 health_interval;	/* seconds */
+	char		**disks;
+	size_t		 ndisks;
+	struct policy_service *services;
+	size_t		 nservices;
+
+	/* [updates] */
+	char		*update_window;		/* "weekly sun 02:00" | "daily 03:00" */
+	char		*notify_command;
+	char		*update_command;
+};
+
+/* Read and validate path.  Returns 0, or -1 with "FILE:LINE: message". */
+int	policy_load(const char *path, struct policy **out, char *err,
+	    size_t errlen);
+void	policy_free(struct policy *p);
+
+/*
+ * May an engineer holding a certificate with these principals and this
+ * ticket (NULL: none) open a session at time now?  Checks the master
+ * switch, expiry, the engineers allow-list and require_ticket.  Returns
+ * 1 and points *engineer at the principal that matched, or 0 with the
+ * reason ("remote access is disabled on this cluster", ...).
+ */
+int	policy_allow_session(const struct policy *p,
+	    const char *const *principals, size_t nprincipals,
+	    const char *ticket, time_t now, const char **engineer,
+	    char *reason, size_t rlen);
+
+/*
+ * May the engineer run this command line ("threads --pid 42" is the
+ * command "threads" with words)?  Checks [remote_access] enabled,
+ * [commands] enabled, the allow-list and the placeholders.  Returns 1
+ * with *argv a new NULL-terminated argv (free with policy_argv_free), or
+ * 0 with the reason ("command 'rm' is not allowed on this cluster").
+ */
+int	policy_allow_command(const struct policy *p, const char *cmdline,
+	    char ***argv, char *reason, size_t rlen);
+void	policy_argv_free(char **argv);
+
+#endif
