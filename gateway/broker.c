@@ -1,0 +1,608 @@
+/*
+ * broker.c - engineer sessions in the gateway's main process.
+ *
+ * Each forwarded-tcpip channel from the relay becomes a session: a
+ * SOCK_STREAM socketpair carries its bytes to a forked session process
+ * (session.c), and a SOCK_SEQPACKET socketpair carries that process's
+ * audit events back.  The channel and the socket are spliced with flow
+ * control both ways: the socket is read only as far as the channel's
+ * window allows, and channel data the socket cannot take now stays in
+ * libssh's buffer, holding back the window of the engineer's sender.
+ */
+#include "gateway/broker.h"
+
+#include <sys/queue.h>
+#include <sys/socket.h>
+#include <sys/random.h>
+#include <sys/wait.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <jansson.h>
+#include <libssh/callbacks.h>
+
+#include "gateway/session.h"
+#include "lib/clock.h"
+#include "lib/log.h"
+
+#define BROKER_CHUNK	65536
+
+/* One engineer session, seen from the main process. */
+struct gsess {
+	struct broker		*b;
+	char			 id[SESSION_ID_LEN + 1];
+	pid_t			 pid;		/* 0 once reaped */
+	int			 status;	/* wait status */
+	int			 fd;		/* stream to the session */
+	int			 audit_fd;	/* its audit requests */
+	ssh_channel		 ch;		/* NULL once gone */
+	struct ssh_channel_callbacks_struct cb;
+	struct event		*ev_read;	/* fd readable */
+	struct event		*ev_write;	/* fd writable */
+	struct event		*ev_audit;
+	char			 hold[BROKER_CHUNK];	/* channel -> fd */
+	size_t			 hold_off;
+	size_t			 hold_len;
+	uint32_t		 pending;	/* offered by libssh, not taken */
+	int			 wait_window;	/* fd reading paused */
+	int			 ch_eof;
+	int			 ch_closed;
+	int			 fd_eof;
+	int			 shut_wr;
+	uint64_t		 bytes_in;	/* engineer -> session */
+	uint64_t		 bytes_out;	/* session -> engineer */
+	uint64_t		 started;	/* clock_mono_ms() */
+	char			 from[80];
+	char			 engineer[257];
+	TAILQ_ENTRY(gsess)	 entry;
+};
+TAILQ_HEAD(gsess_list, gsess);
+
+struct broker {
+	struct event_base	*base;
+	const struct policy	*pol;
+	struct audit		*audit;
+	ssh_key			 host_key;
+	uint8_t			 ca_key[32];
+	struct gsess_list	 sessions;
+	size_t			 nsessions;
+	void			(*flush)(void *);
+	void			*flush_arg;
+};
+
+static void	gs_check_done(struct gsess *);
+
+static void
+broker_flush(struct broker *b)
+{
+	if (b->flush != NULL)
+		b->flush(b->flush_arg);
+}
+
+/* Append an event to the audit log; -1 if it could not be written. */
+static int
+broker_audit(struct broker *b, const char *type, const char *sid,
+    json_t *fields)
+{
+	json_t	*ev;
+	int	 rc;
+
+	ev = json_pack("{s:s}", "session", sid);
+	if (fields != NULL) {
+		json_object_update(ev, fields);
+		json_decref(fields);
+	}
+	rc = audit_write(b->audit, type, ev);
+	json_decref(ev);
+	if (rc == -1)
+		log_error("audit: cannot write a %s event for session %s",
+		    type, sid);
+	return rc;
+}
+
+/* Channel data from the engineer: write what the socket takes now. */
+static int
+gs_on_data(ssh_session s, ssh_channel ch, void *data, uint32_t len,
+    int is_stderr, void *arg)
+{
+	struct gsess	*gs = arg;
+	ssize_t		 n;
+
+	(void)s;
+	(void)ch;
+	if (is_stderr || gs->shut_wr)
+		return (int)len;
+	if (gs->hold_len > 0) {
+		gs->pending = len;
+		return 0;
+	}
+	n = write(gs->fd, data, len);
+	if (n == -1) {
+		if (errno != EAGAIN && errno != EINTR) {
+			gs->pending = 0;
+			return (int)len;	/* the session is gone */
+		}
+		n = 0;
+	}
+	gs->bytes_in += (uint64_t)n;
+	gs->pending = len - (uint32_t)n;
+	if (gs->pending > 0)
+		event_add(gs->ev_write, NULL);
+	return (int)n;
+}
+
+static void
+gs_on_eof(ssh_session s, ssh_channel ch, void *arg)
+{
+	struct gsess *gs = arg;
+
+	(void)s;
+	(void)ch;
+	gs->ch_eof = 1;
+}
+
+static void
+gs_on_close(ssh_session s, ssh_channel ch, void *arg)
+{
+	struct gsess *gs = arg;
+
+	(void)s;
+	(void)ch;
+	gs->ch_eof = 1;
+	gs->ch_closed = 1;
+}
+
+/* Forget the channel: after close, or when the tunnel goes down. */
+static void
+gs_drop_channel(struct gsess *gs, int free_it)
+{
+	if (gs->ch == NULL)
+		return;
+	ssh_remove_channel_callbacks(gs->ch, &gs->cb);
+	if (free_it) {
+		if (!ssh_channel_is_closed(gs->ch))
+			ssh_channel_close(gs->ch);
+		ssh_channel_free(gs->ch);
+	}
+	gs->ch = NULL;
+	gs->pending = 0;
+}
+
+/* The socket can take more: move held and pending channel data. */
+static void
+gs_fd_write(evutil_socket_t fd, short what, void *arg)
+{
+	struct gsess	*gs = arg;
+	ssize_t		 n;
+	int		 r;
+
+	(void)fd;
+	(void)what;
+	for (;;) {
+		if (gs->hold_len > 0) {
+			n = write(gs->fd, gs->hold + gs->hold_off,
+			    gs->hold_len);
+			if (n == -1 && (errno == EAGAIN || errno == EINTR)) {
+				event_add(gs->ev_write, NULL);
+				return;
+			}
+			if (n == -1) {
+				gs->hold_len = 0;
+				gs->shut_wr = 1;
+				break;
+			}
+			gs->bytes_in += (uint64_t)n;
+			gs->hold_off += (size_t)n;
+			gs->hold_len -= (size_t)n;
+			continue;
+		}
+		if (gs->pending == 0 || gs->ch == NULL)
+			break;
+		r = ssh_channel_read_nonblocking(gs->ch, gs->hold,
+		    gs->pending < sizeof(gs->hold) ? gs->pending :
+		    sizeof(gs->hold), 0);
+		if (r <= 0) {
+			gs->pending = 0;
+			break;
+		}
+		gs->pending -= (uint32_t)r;
+		gs->hold_off = 0;
+		gs->hold_len = (size_t)r;
+	}
+	broker_flush(gs->b);
+	gs_check_done(gs);
+}
+
+/* Output from the session process: send what the channel window allows. */
+static void
+gs_fd_read(evutil_socket_t fd, short what, void *arg)
+{
+	struct gsess	*gs = arg;
+	char		 buf[BROKER_CHUNK];
+	uint32_t	 win;
+	ssize_t		 n;
+
+	(void)fd;
+	(void)what;
+	if (gs->ch == NULL) {
+		/* Nobody to deliver to: let the session see its end. */
+		n = read(gs->fd, buf, sizeof(buf));
+		if (n <= 0 && !(n == -1 && errno == EAGAIN)) {
+			gs->fd_eof = 1;
+			event_del(gs->ev_read);
+		}
+		gs_check_done(gs);
+		return;
+	}
+	win = ssh_channel_window_size(gs->ch);
+	if (win == 0) {
+		event_del(gs->ev_read);
+		gs->wait_window = 1;
+		return;
+	}
+	n = read(gs->fd, buf, win < sizeof(buf) ? win : sizeof(buf));
+	if (n == -1 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n <= 0) {
+		gs->fd_eof = 1;
+		event_del(gs->ev_read);
+		if (!gs->ch_closed)
+			ssh_channel_send_eof(gs->ch);
+		broker_flush(gs->b);
+		gs_check_done(gs);
+		return;
+	}
+	if (ssh_channel_write(gs->ch, buf, (uint32_t)n) != n)
+		log_warn("session %s: short write to the tunnel", gs->id);
+	gs->bytes_out += (uint64_t)n;
+	broker_flush(gs->b);
+}
+
+/* A request from the session process: audit it, then say if it is durable. */
+static void
+gs_audit_read(evutil_socket_t fd, short what, void *arg)
+{
+	static const char *allowed[] = { "auth_accepted", "auth_refused",
+	    "command_allowed", "command_refused", "command_finished",
+	    "command_failed", "request_refused", "channel_refused",
+	    "session_refused", NULL };
+	struct gsess	*gs = arg;
+	char		 buf[SESSION_AUDIT_MAX];
+	json_t		*ev = NULL, *jt;
+	json_error_t	 jerr;
+	const char	*type;
+	char		 ack = 'n', typebuf[40];
+	ssize_t		 n;
+	size_t		 i;
+
+	(void)what;
+	n = recv(fd, buf, sizeof(buf), MSG_TRUNC);
+	if (n == -1 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n <= 0) {
+		event_del(gs->ev_audit);
+		return;
+	}
+	if ((size_t)n > sizeof(buf) ||
+	    (ev = json_loadb(buf, (size_t)n, JSON_REJECT_DUPLICATES,
+	    &jerr)) == NULL || !json_is_object(ev) ||
+	    (jt = json_object_get(ev, "type")) == NULL ||
+	    (type = json_string_value(jt)) == NULL ||
+	    json_object_get(ev, "session") != NULL)
+		goto bad;
+	for (i = 0; allowed[i] != NULL; i++)
+		if (strcmp(type, allowed[i]) == 0)
+			break;
+	if (allowed[i] == NULL)
+		goto bad;
+	snprintf(typebuf, sizeof(typebuf), "%s", type);
+	if (strcmp(typebuf, "auth_accepted") == 0 &&
+	    (jt = json_object_get(ev, "engineer")) != NULL &&
+	    json_is_string(jt))
+		snprintf(gs->engineer, sizeof(gs->engineer), "%s",
+		    json_string_value(jt));
+	json_object_del(ev, "type");
+	json_incref(ev);
+	if (broker_audit(gs->b, typebuf, gs->id, ev) == 0)
+		ack = 'y';
+	json_decref(ev);
+	if (send(fd, &ack, 1, MSG_NOSIGNAL) != 1 || ack != 'y')
+		kill(gs->pid, SIGKILL);
+	return;
+bad:
+	json_decref(ev);
+	log_error("session %s: malformed audit request; ending the session",
+	    gs->id);
+	(void)broker_audit(gs->b, "session_violation", gs->id,
+	    json_pack("{s:s}", "reason", "malformed audit request"));
+	if (gs->pid > 0)
+		kill(gs->pid, SIGKILL);
+	event_del(gs->ev_audit);
+}
+
+static void
+gs_free(struct gsess *gs)
+{
+	gs_drop_channel(gs, 1);
+	if (gs->ev_read != NULL)
+		event_free(gs->ev_read);
+	if (gs->ev_write != NULL)
+		event_free(gs->ev_write);
+	if (gs->ev_audit != NULL)
+		event_free(gs->ev_audit);
+	if (gs->fd != -1)
+		close(gs->fd);
+	if (gs->audit_fd != -1)
+		close(gs->audit_fd);
+	free(gs);
+}
+
+/*
+ * Pass EOF on, and end the session once its process has exited and its
+ * last output has been sent.
+ */
+static void
+gs_check_done(struct gsess *gs)
+{
+	struct broker	*b = gs->b;
+	json_t		*ev;
+
+	if (gs->ch_eof && gs->pending == 0 && gs->hold_len == 0 &&
+	    !gs->shut_wr) {
+		shutdown(gs->fd, SHUT_WR);
+		gs->shut_wr = 1;
+	}
+	if (gs->ch_closed && !gs->fd_eof) {
+		/* The engineer is gone: the session process sees EOF. */
+		shutdown(gs->fd, SHUT_RDWR);
+	}
+	if (gs->pid != 0 || !(gs->fd_eof || gs->ch == NULL))
+		return;
+	ev = json_pack("{s:s, s:I, s:I, s:I}", "engineer", gs->engineer,
+	    "bytes_in", (json_int_t)gs->bytes_in,
+	    "bytes_out", (json_int_t)gs->bytes_out,
+	    "duration_ms", (json_int_t)(clock_mono_ms() - gs->started));
+	if (WIFEXITED(gs->status))
+		json_object_set_new(ev, "exit_status",
+		    json_integer(WEXITSTATUS(gs->status)));
+	else if (WIFSIGNALED(gs->status))
+		json_object_set_new(ev, "signal",
+		    json_integer(WTERMSIG(gs->status)));
+	(void)broker_audit(b, "session_closed", gs->id, ev);
+	log_info("session %s closed (%llu bytes in, %llu bytes out)", gs->id,
+	    (unsigned long long)gs->bytes_in, (unsigned long long)gs->bytes_out);
+	TAILQ_REMOVE(&b->sessions, gs, entry);
+	b->nsessions--;
+	gs_free(gs);
+	broker_flush(b);
+}
+
+/* In the forked process: keep the two sockets as fds 3 and 4, serve. */
+static void
+gs_child(struct broker *b, int fd, int afd)
+{
+	sigset_t	set;
+	int		s, a;
+
+	signal(SIGCHLD, SIG_DFL);
+	signal(SIGTERM, SIG_DFL);
+	signal(SIGINT, SIG_DFL);
+	signal(SIGHUP, SIG_DFL);
+	sigemptyset(&set);
+	sigprocmask(SIG_SETMASK, &set, NULL);
+	if ((s = fcntl(fd, F_DUPFD, 10)) == -1 ||
+	    (a = fcntl(afd, F_DUPFD, 10)) == -1 ||
+	    dup2(s, 3) == -1 || dup2(a, 4) == -1)
+		_exit(1);
+	closefrom(5);
+	session_main(3, 4, b->pol, b->host_key, b->ca_key);
+}
+
+static int
+gs_spawn(struct gsess *gs)
+{
+	struct broker	*b = gs->b;
+	int		 sv[2] = { -1, -1 }, av[2] = { -1, -1 };
+
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == -1 ||
+	    socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, av) == -1) {
+		log_error("session %s: socketpair: %s", gs->id,
+		    strerror(errno));
+		goto fail;
+	}
+	if ((gs->pid = fork()) == -1) {
+		log_error("session %s: fork: %s", gs->id, strerror(errno));
+		gs->pid = 0;
+		goto fail;
+	}
+	if (gs->pid == 0)
+		gs_child(b, sv[1], av[1]);
+	close(sv[1]);
+	close(av[1]);
+	gs->fd = sv[0];
+	gs->audit_fd = av[0];
+	fcntl(gs->fd, F_SETFL, O_NONBLOCK);
+	fcntl(gs->audit_fd, F_SETFL, O_NONBLOCK);
+	gs->ev_read = event_new(b->base, gs->fd, EV_READ | EV_PERSIST,
+	    gs_fd_read, gs);
+	gs->ev_write = event_new(b->base, gs->fd, EV_WRITE, gs_fd_write, gs);
+	gs->ev_audit = event_new(b->base, gs->audit_fd, EV_READ | EV_PERSIST,
+	    gs_audit_read, gs);
+	if (gs->ev_read == NULL || gs->ev_write == NULL || gs->ev_audit == NULL)
+		return -1;	/* the child is reaped and audited as usual */
+	event_add(gs->ev_read, NULL);
+	event_add(gs->ev_audit, NULL);
+	return 0;
+fail:
+	if (sv[0] != -1) {
+		close(sv[0]);
+		close(sv[1]);
+	}
+	if (av[0] != -1) {
+		close(av[0]);
+		close(av[1]);
+	}
+	return -1;
+}
+
+void
+broker_channel(ssh_channel ch, const char *orig_host, int orig_port,
+    void *arg)
+{
+	struct broker	*b = arg;
+	struct gsess	*gs;
+	uint8_t		 rnd[SESSION_ID_LEN / 2];
+	size_t		 i;
+
+	if ((gs = calloc(1, sizeof(*gs))) == NULL ||
+	    getrandom(rnd, sizeof(rnd), 0) != sizeof(rnd)) {
+		free(gs);
+		ssh_channel_close(ch);
+		ssh_channel_free(ch);
+		return;
+	}
+	for (i = 0; i < sizeof(rnd); i++)
+		snprintf(gs->id + 2 * i, 3, "%02x", rnd[i]);
+	gs->b = b;
+	gs->fd = gs->audit_fd = -1;
+	gs->ch = ch;
+	gs->started = clock_mono_ms();
+	snprintf(gs->from, sizeof(gs->from), "%.63s:%d", orig_host, orig_port);
+	if (broker_audit(b, "session_opened", gs->id, json_pack("{s:s}",
+	    "from", gs->from)) == -1) {
+		log_error("session refused: the audit log cannot be written");
+		goto refuse;
+	}
+	if (b->nsessions >= b->pol->max_sessions) {
+		(void)broker_audit(b, "session_refused", gs->id, json_pack(
+		    "{s:s}", "reason", "max_sessions reached"));
+		log_warn("session %s refused: %zu sessions already (max_sessions)",
+		    gs->id, b->nsessions);
+		goto refuse;
+	}
+	memset(&gs->cb, 0, sizeof(gs->cb));
+	gs->cb.userdata = gs;
+	gs->cb.channel_data_function = gs_on_data;
+	gs->cb.channel_eof_function = gs_on_eof;
+	gs->cb.channel_close_function = gs_on_close;
+	ssh_callbacks_init(&gs->cb);
+	ssh_set_channel_callbacks(ch, &gs->cb);
+	TAILQ_INSERT_TAIL(&b->sessions, gs, entry);
+	b->nsessions++;
+	if (gs_spawn(gs) == -1 && gs->pid == 0) {
+		TAILQ_REMOVE(&b->sessions, gs, entry);
+		b->nsessions--;
+		(void)broker_audit(b, "session_refused", gs->id, json_pack(
+		    "{s:s}", "reason", "cannot start the session process"));
+		goto refuse;
+	}
+	log_info("session %s from %s: process %ld", gs->id, gs->from,
+	    (long)gs->pid);
+	return;
+refuse:
+	gs_free(gs);
+}
+
+void
+broker_poll(void *arg)
+{
+	struct broker	*b = arg;
+	struct gsess	*gs, *next;
+
+	for (gs = TAILQ_FIRST(&b->sessions); gs != NULL; gs = next) {
+		next = TAILQ_NEXT(gs, entry);
+		if (gs->wait_window && gs->ch != NULL &&
+		    ssh_channel_window_size(gs->ch) > 0) {
+			gs->wait_window = 0;
+			event_add(gs->ev_read, NULL);
+		}
+		if (gs->pending > 0 && gs->hold_len == 0)
+			gs_fd_write(gs->fd, EV_WRITE, gs);
+		else
+			gs_check_done(gs);
+	}
+}
+
+void
+broker_tunnel_down(void *arg)
+{
+	struct broker	*b = arg;
+	struct gsess	*gs, *next;
+
+	for (gs = TAILQ_FIRST(&b->sessions); gs != NULL; gs = next) {
+		next = TAILQ_NEXT(gs, entry);
+		/* ssh_free() of the tunnel releases the channel itself. */
+		gs_drop_channel(gs, 0);
+		gs->ch_eof = gs->ch_closed = 1;
+		gs->hold_len = 0;
+		gs_check_done(gs);
+	}
+}
+
+void
+broker_set_flush(struct broker *b, void (*flush)(void *), void *arg)
+{
+	b->flush = flush;
+	b->flush_arg = arg;
+}
+
+void
+broker_reap(struct broker *b)
+{
+	struct gsess	*gs, *next;
+	pid_t		 pid;
+	int		 status;
+
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		for (gs = TAILQ_FIRST(&b->sessions); gs != NULL; gs = next) {
+			next = TAILQ_NEXT(gs, entry);
+			if (gs->pid != pid)
+				continue;
+			gs->pid = 0;
+			gs->status = status;
+			if (WIFSIGNALED(status))
+				log_warn("session %s: process killed by signal "
+				    "%d", gs->id, WTERMSIG(status));
+			gs_check_done(gs);
+			break;
+		}
+	}
+}
+
+struct broker *
+broker_new(struct event_base *base, const struct policy *pol,
+    struct audit *audit, ssh_key host_key, const uint8_t ca_key[32])
+{
+	struct broker *b;
+
+	if ((b = calloc(1, sizeof(*b))) == NULL)
+		return NULL;
+	b->base = base;
+	b->pol = pol;
+	b->audit = audit;
+	b->host_key = host_key;
+	memcpy(b->ca_key, ca_key, sizeof(b->ca_key));
+	TAILQ_INIT(&b->sessions);
+	return b;
+}
+
+void
+broker_free(struct broker *b)
+{
+	struct gsess *gs;
+
+	if (b == NULL)
+		return;
+	while ((gs = TAILQ_FIRST(&b->sessions)) != NULL) {
+		TAILQ_REMOVE(&b->sessions, gs, entry);
+		if (gs->pid > 0)
+			kill(gs->pid, SIGTERM);
+		gs_free(gs);
+	}
+	free(b);
+}

@@ -1,0 +1,34 @@
+/*
+ * broker.h - one engineer session per forwarded-tcpip channel: the
+ * channel is spliced to a socketpair whose other end a forked session
+ * process serves as an SSH server.  The broker also writes the session's
+ * audit events (it is the audit log's single writer) and reaps children.
+ */
+#ifndef PH_BROKER_H
+#define PH_BROKER_H
+
+#include <event2/event.h>
+#include <libssh/libssh.h>
+
+#include "audit/audit.h"
+#include "policy/policy.h"
+
+struct broker;
+
+struct broker	*broker_new(struct event_base *base, const struct policy *pol,
+		    struct audit *audit, ssh_key host_key,
+		    const uint8_t ca_key[32]);
+/* Tunnel callbacks (see tunnel.h). */
+void		 broker_channel(ssh_channel ch, const char *orig_host,
+		    int orig_port, void *arg);
+void		 broker_poll(void *arg);
+void		 broker_tunnel_down(void *arg);
+/* Tell the broker how to ask for tunnel output to be flushed. */
+void		 broker_set_flush(struct broker *b, void (*flush)(void *),
+		    void *arg);
+/* SIGCHLD: reap sessions and diagnostics that ended. */
+void		 broker_reap(struct broker *b);
+/* End every session (shutdown). */
+void		 broker_free(struct broker *b);
+
+#endif

@@ -1,0 +1,146 @@
+/*
+ * portholed - the customer's gateway: one outbound tunnel to the vendor's
+ * relay, and a sandboxed session process for every engineer who comes
+ * through it, allowed only what porthole.conf grants.
+ *
+ * usage: portholed -f porthole.conf [-d] [-v]
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <libssh/libssh.h>
+
+#include "audit/audit.h"
+#include "gateway/broker.h"
+#include "gateway/tunnel.h"
+#include "lib/log.h"
+#include "lib/sshcert.h"
+#include "policy/policy.h"
+
+static void
+usage(void)
+{
+	fprintf(stderr, "usage: portholed -f porthole.conf [-d] [-v]\n");
+	exit(2);
+}
+
+static void
+on_term(evutil_socket_t sig, short what, void *arg)
+{
+	struct event_base *base = arg;
+
+	(void)what;
+	log_info("signal %d: shutting down", (int)sig);
+	event_base_loopexit(base, NULL);
+}
+
+static void
+on_chld(evutil_socket_t sig, short what, void *arg)
+{
+	(void)sig;
+	(void)what;
+	broker_reap(arg);
+}
+
+static void
+flush_tunnel(void *arg)
+{
+	tunnel_want_write(arg);
+}
+
+int
+main(int argc, char **argv)
+{
+	struct policy		*pol = NULL;
+	struct audit		*audit = NULL;
+	struct event_base	*base;
+	struct event		*ev_term, *ev_int, *ev_chld;
+	struct broker		*broker;
+	struct tunnel		*tunnel;
+	ssh_key			 host_key = NULL;
+	json_t			*ev;
+	uint8_t			 ca_key[32];
+	const char		*path = NULL;
+	char			 err[1024];
+	int			 ch, foreground = 0, verbose = 0;
+
+	while ((ch = getopt(argc, argv, "df:v")) != -1) {
+		switch (ch) {
+		case 'd':
+			foreground = 1;
+			break;
+		case 'f':
+			path = optarg;
+			break;
+		case 'v':
+			verbose = 1;
+			break;
+		default:
+			usage();
+		}
+	}
+	if (path == NULL || optind != argc)
+		usage();
+	log_init("portholed", foreground, verbose ? LOG_LVL_DEBUG :
+	    LOG_LVL_INFO);
+	if (policy_load(path, &pol, err, sizeof(err)) == -1) {
+		fprintf(stderr, "portholed: %s\n", err);
+		return 1;
+	}
+	if (sshcert_load_ca(pol->support_ca, ca_key, err, sizeof(err)) == -1) {
+		fprintf(stderr, "portholed: %s\n", err);
+		return 1;
+	}
+	if (ssh_init() != SSH_OK)
+		fatal("libssh initialisation failed");
+	if (ssh_pki_import_privkey_file(pol->session_host_key, NULL, NULL,
+	    NULL, &host_key) != SSH_OK) {
+		fprintf(stderr, "portholed: %s: cannot read the session host "
+		    "key\n", pol->session_host_key);
+		return 1;
+	}
+	if (audit_open(pol->audit_dir, &audit, err, sizeof(err)) == -1) {
+		fprintf(stderr, "portholed: %s\n", err);
+		return 1;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	if (!foreground && daemon(0, 0) == -1)
+		fatal("daemon: cannot detach");
+	if ((base = event_base_new()) == NULL)
+		fatal("cannot create the event loop");
+	broker = broker_new(base, pol, audit, host_key, ca_key);
+	tunnel = tunnel_new(base, pol, broker_channel, broker_poll,
+	    broker_tunnel_down, broker);
+	if (broker == NULL || tunnel == NULL)
+		fatal("out of memory");
+	broker_set_flush(broker, flush_tunnel, tunnel);
+	ev_term = evsignal_new(base, SIGTERM, on_term, base);
+	ev_int = evsignal_new(base, SIGINT, on_term, base);
+	ev_chld = evsignal_new(base, SIGCHLD, on_chld, broker);
+	event_add(ev_term, NULL);
+	event_add(ev_int, NULL);
+	event_add(ev_chld, NULL);
+	ev = json_pack("{s:s}", "cluster", pol->cluster_id);
+	if (audit_write(audit, "gateway_start", ev) == -1)
+		fatal("%s: cannot write the audit log", pol->audit_dir);
+	json_decref(ev);
+	log_info("cluster %s: gateway started", pol->cluster_id);
+	tunnel_start(tunnel);
+	event_base_dispatch(base);
+	tunnel_free(tunnel);
+	broker_free(broker);
+	(void)audit_write(audit, "gateway_stop", NULL);
+	audit_close(audit);
+	event_free(ev_term);
+	event_free(ev_int);
+	event_free(ev_chld);
+	event_base_free(base);
+	ssh_key_free(host_key);
+	policy_free(pol);
+	ssh_finalize();
+	return 0;
+}

@@ -1,0 +1,35 @@
+/*
+ * tunnel.h - the gateway's one outbound SSH connection to the relay:
+ * relay host key pinned, login with the cluster key, reconnect forever
+ * with capped exponential backoff and jitter.  Engineer streams arrive on
+ * it as forwarded-tcpip channels and are handed to the broker.
+ */
+#ifndef PH_TUNNEL_H
+#define PH_TUNNEL_H
+
+#include <event2/event.h>
+#include <libssh/libssh.h>
+
+#include "policy/policy.h"
+
+struct tunnel;
+
+/* Called for each accepted engineer channel; originator is the relay's hint. */
+typedef void (*tunnel_channel_cb)(ssh_channel ch, const char *orig_host,
+    int orig_port, void *arg);
+/* Called after every poll of the tunnel, outside libssh callbacks. */
+typedef void (*tunnel_poll_cb)(void *arg);
+/* Called when the tunnel goes down: its channels are about to be freed. */
+typedef void (*tunnel_down_cb)(void *arg);
+
+struct tunnel	*tunnel_new(struct event_base *base, const struct policy *pol,
+		    tunnel_channel_cb on_channel, tunnel_poll_cb on_poll,
+		    tunnel_down_cb on_down, void *arg);
+/* Start connecting now. */
+void		 tunnel_start(struct tunnel *t);
+/* Arrange for queued output to be flushed (after writing to a channel). */
+void		 tunnel_want_write(struct tunnel *t);
+int		 tunnel_is_up(const struct tunnel *t);
+void		 tunnel_free(struct tunnel *t);
+
+#endif

@@ -1,0 +1,97 @@
+/*
+ * porthole-relay - the vendor side: clusters' tunnels come in, engineers'
+ * jump sessions come in, and each engineer channel is routed to the
+ * tunnel of the cluster it names.
+ *
+ * usage: porthole-relay -f relay.conf [-d] [-v]
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <libssh/libssh.h>
+
+#include "lib/log.h"
+#include "relay/relay.h"
+#include "relay/relay_conf.h"
+
+static void
+usage(void)
+{
+	fprintf(stderr, "usage: porthole-relay -f relay.conf [-d] [-v]\n");
+	exit(2);
+}
+
+static void
+on_signal(evutil_socket_t sig, short what, void *arg)
+{
+	struct event_base *base = arg;
+
+	(void)what;
+	log_info("signal %d: shutting down", (int)sig);
+	event_base_loopexit(base, NULL);
+}
+
+int
+main(int argc, char **argv)
+{
+	struct relay_conf	*conf = NULL;
+	struct event_base	*base;
+	struct event		*ev_term, *ev_int;
+	struct relay		*r;
+	const char		*path = NULL;
+	char			 err[1024];
+	int			 ch, foreground = 0, verbose = 0;
+
+	while ((ch = getopt(argc, argv, "df:v")) != -1) {
+		switch (ch) {
+		case 'd':
+			foreground = 1;
+			break;
+		case 'f':
+			path = optarg;
+			break;
+		case 'v':
+			verbose = 1;
+			break;
+		default:
+			usage();
+		}
+	}
+	if (path == NULL || optind != argc)
+		usage();
+	log_init("porthole-relay", foreground,
+	    verbose ? LOG_LVL_DEBUG : LOG_LVL_INFO);
+	if (relay_conf_load(path, &conf, err, sizeof(err)) == -1) {
+		fprintf(stderr, "porthole-relay: %s\n", err);
+		return 1;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	if (ssh_init() != SSH_OK)
+		fatal("libssh initialisation failed");
+	if ((base = event_base_new()) == NULL)
+		fatal("cannot create the event loop");
+	if ((r = relay_new(base, conf)) == NULL)
+		return 1;
+	if (!foreground) {
+		if (daemon(0, 0) == -1)
+			fatal("daemon: cannot detach");
+		if (event_reinit(base) == -1)
+			fatal("cannot re-initialise the event loop");
+	}
+	ev_term = evsignal_new(base, SIGTERM, on_signal, base);
+	ev_int = evsignal_new(base, SIGINT, on_signal, base);
+	event_add(ev_term, NULL);
+	event_add(ev_int, NULL);
+	event_base_dispatch(base);
+	relay_free(r);
+	event_free(ev_term);
+	event_free(ev_int);
+	event_base_free(base);
+	relay_conf_free(conf);
+	ssh_finalize();
+	return 0;
+}

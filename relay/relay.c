@@ -1,0 +1,725 @@
+/*
+ * relay.c - the relay's connections: key exchange, authentication of
+ * gateways (by cluster key) and engineers (by vendor-CA certificate), and
+ * routing of engineer channels into cluster tunnels.
+ *
+ * Every connection is a non-blocking libssh session with its own
+ * ssh_event, driven by libevent readiness on its socket.  Objects are
+ * never freed inside a libssh callback: a closing connection is marked
+ * dead and freed by a deferred event.
+ */
+#include "relay/relay.h"
+
+#include <sys/queue.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/listener.h>
+#include <libssh/libssh.h>
+#include <libssh/server.h>
+#include <libssh/callbacks.h>
+
+#include "lib/clock.h"
+#include "lib/log.h"
+#include "lib/sshcert.h"
+#include "relay/splice.h"
+
+#define RELAY_LOGIN_GRACE	30	/* seconds to authenticate */
+#define RELAY_MAX_AUTH_FAIL	6	/* failed attempts before disconnect */
+#define RELAY_MAX_SPLICES	64	/* channels per engineer connection */
+
+#define RELAY_KEX	"curve25519-sha256,curve25519-sha256@libssh.org"
+#define RELAY_PUBKEY_TYPES \
+	"ssh-ed25519-cert-v01@openssh.com," \
+	"ecdsa-sha2-nistp256-cert-v01@openssh.com," \
+	"rsa-sha2-512-cert-v01@openssh.com,rsa-sha2-256-cert-v01@openssh.com," \
+	"ssh-ed25519,ecdsa-sha2-nistp256,rsa-sha2-512,rsa-sha2-256"
+
+enum rconn_state {
+	RC_KEX,		/* key exchange in progress */
+	RC_AUTH,	/* waiting for a successful login */
+	RC_TUNNEL,	/* a gateway's tunnel for one cluster */
+	RC_ENGINEER,	/* an engineer's jump session */
+	RC_DEAD		/* closed, waiting to be freed */
+};
+
+struct splice_link {
+	struct splice		*sp;
+	TAILQ_ENTRY(splice_link) entry;
+};
+TAILQ_HEAD(splice_list, splice_link);
+
+/* One TCP connection to the relay. */
+struct rconn {
+	struct relay		*r;
+	ssh_session		 s;
+	ssh_event		 sev;
+	int			 fd;
+	enum rconn_state	 state;
+	struct event		*ev_read;
+	struct event		*ev_write;
+	struct event		*ev_grace;
+	char			 peer[64];	/* "addr:port" for logs */
+	char			 peer_addr[INET6_ADDRSTRLEN];
+	int			 peer_port;
+	char			 who[SSHCERT_MAX_STR + 80];	/* for logs */
+	char			 principal[SSHCERT_MAX_STR + 1];
+	size_t			 cluster;	/* RC_TUNNEL: index in conf */
+	int			 auth_failures;
+	struct splice_list	 splices;	/* splices with a side here */
+	struct ssh_server_callbacks_struct cb;
+	TAILQ_ENTRY(rconn)	 entry;
+};
+TAILQ_HEAD(rconn_list, rconn);
+
+struct relay {
+	struct event_base	*base;
+	struct relay_conf	*conf;
+	struct evconnlistener	*listener;
+	ssh_bind		 bind;
+	uint8_t			 ca_key[32];
+	ssh_key			*cluster_keys;	/* parallel to conf->clusters */
+	struct rconn		**tunnels;	/* parallel to conf->clusters */
+	struct rconn_list	 conns;
+	struct rconn_list	 dead;
+	struct event		*ev_reap;
+	uint64_t		 next_splice_id;
+};
+
+static void	rconn_io(evutil_socket_t, short, void *);
+static void	rconn_close(struct rconn *, const char *);
+
+static const char *
+state_name(enum rconn_state st)
+{
+	static const char *names[] = { "kex", "auth", "tunnel", "engineer",
+	    "dead" };
+
+	return names[st];
+}
+
+/* Every state change goes through here, so each one is logged. */
+static void
+rconn_set_state(struct rconn *c, enum rconn_state st)
+{
+	log_debug("%s: %s -> %s", c->peer, state_name(c->state),
+	    state_name(st));
+	c->state = st;
+}
+
+/* Watch for writability only while libssh has output queued. */
+static void
+rconn_update_write(struct rconn *c)
+{
+	if (c->state == RC_DEAD || c->s == NULL)
+		return;
+	if (ssh_get_poll_flags(c->s) & SSH_WRITE_PENDING)
+		event_add(c->ev_write, NULL);
+	else
+		event_del(c->ev_write);
+}
+
+static void
+rconn_add_splice(struct rconn *c, struct splice *sp)
+{
+	struct splice_link *l;
+
+	if ((l = calloc(1, sizeof(*l))) == NULL)
+		fatal("out of memory");
+	l->sp = sp;
+	sp->refs++;
+	TAILQ_INSERT_TAIL(&c->splices, l, entry);
+}
+
+/* Drop c's link to sp; the last link frees it. */
+static void
+rconn_unlink_splice(struct rconn *c, struct splice *sp)
+{
+	struct splice_link *l;
+
+	TAILQ_FOREACH(l, &c->splices, entry) {
+		if (l->sp == sp) {
+			TAILQ_REMOVE(&c->splices, l, entry);
+			free(l);
+			if (--sp->refs == 0)
+				splice_free(sp);
+			return;
+		}
+	}
+}
+
+static size_t
+rconn_nsplices(struct rconn *c)
+{
+	struct splice_link	*l;
+	size_t			 n = 0;
+
+	TAILQ_FOREACH(l, &c->splices, entry)
+		n++;
+	return n;
+}
+
+/* Pump every splice with a side on c; release the finished ones. */
+static void
+rconn_pump(struct rconn *c)
+{
+	struct splice_link	*l, *next;
+	struct splice		*sp;
+	struct rconn		*other[2];
+	int			 i;
+
+	for (l = TAILQ_FIRST(&c->splices); l != NULL; l = next) {
+		next = TAILQ_NEXT(l, entry);
+		sp = l->sp;
+		other[0] = sp->end[0].conn;
+		other[1] = sp->end[1].conn;
+		if (splice_pump(sp)) {
+			log_info("session %llu to %s closed: %llu bytes from "
+			    "engineer, %llu bytes from cluster",
+			    (unsigned long long)sp->id, sp->host,
+			    (unsigned long long)sp->end[SPLICE_ENGINEER].bytes,
+			    (unsigned long long)sp->end[SPLICE_TUNNEL].bytes);
+			for (i = 0; i < 2; i++)
+				if (other[i] != NULL && other[i] != c)
+					rconn_unlink_splice(other[i], sp);
+			rconn_unlink_splice(c, sp);
+		}
+		for (i = 0; i < 2; i++)
+			if (other[i] != NULL && other[i] != c)
+				rconn_update_write(other[i]);
+	}
+	rconn_update_write(c);
+}
+
+/* Authenticate a gateway: user is the cluster id, key is its plain key. */
+static int
+auth_cluster(struct rconn *c, const char *user, ssh_key key, char *why,
+    size_t len)
+{
+	struct relay	*r = c->r;
+	size_t		 idx;
+
+	if (relay_conf_cluster(r->conf, user, &idx) == NULL) {
+		snprintf(why, len, "unknown cluster '%s'", user);
+		return -1;
+	}
+	if (r->cluster_keys[idx] == NULL ||
+	    ssh_key_cmp(key, r->cluster_keys[idx], SSH_KEY_CMP_PUBLIC) != 0) {
+		snprintf(why, len, "key does not match cluster '%s'", user);
+		return -1;
+	}
+	c->cluster = idx;
+	return 0;
+}
+
+/* Authenticate an engineer: a vendor-CA certificate naming the user. */
+static int
+auth_engineer(struct rconn *c, const char *user, ssh_key key, char *why,
+    size_t len)
+{
+	struct sshcert	*cert = NULL;
+	char		*b64 = NULL, err[256];
+	int		 rc = -1;
+
+	if ((cert = calloc(1, sizeof(*cert))) == NULL) {
+		snprintf(why, len, "out of memory");
+		goto out;
+	}
+	if (ssh_pki_export_pubkey_base64(key, &b64) != SSH_OK) {
+		snprintf(why, len, "cannot export certificate");
+		goto out;
+	}
+	if (sshcert_parse_base64(b64, cert, err, sizeof(err)) == -1 ||
+	    sshcert_validate(cert, c->r->ca_key, clock_now(), user, err,
+	    sizeof(err)) == -1) {
+		snprintf(why, len, "%s", err);
+		goto out;
+	}
+	if (!relay_conf_engineer_allowed(c->r->conf, user)) {
+		snprintf(why, len, "engineer '%s' is not allowed on this relay",
+		    user);
+		goto out;
+	}
+	snprintf(c->principal, sizeof(c->principal), "%s", user);
+	snprintf(c->who, sizeof(c->who), "engineer %s (key id %s, serial "
+	    "%llu) from %s", user, cert->key_id,
+	    (unsigned long long)cert->serial, c->peer);
+	rc = 0;
+out:
+	ssh_string_free_char(b64);
+	free(cert);
+	return rc;
+}
+
+static int
+relay_auth_pubkey(ssh_session s, const char *user, struct ssh_key_struct *key,
+    char signature_state, void *arg)
+{
+	struct rconn	*c = arg;
+	char		 why[384];
+	int		 is_cert, rc;
+
+	(void)s;
+	switch (ssh_key_type(key)) {
+	case SSH_KEYTYPE_ED25519_CERT01:
+	case SSH_KEYTYPE_ECDSA_P256_CERT01:
+	case SSH_KEYTYPE_ECDSA_P384_CERT01:
+	case SSH_KEYTYPE_ECDSA_P521_CERT01:
+	case SSH_KEYTYPE_RSA_CERT01:
+		is_cert = 1;
+		break;
+	default:
+		is_cert = 0;
+		break;
+	}
+	if (strlen(user) > 64) {
+		snprintf(why, sizeof(why), "user name too long");
+		rc = -1;
+	} else if (is_cert)
+		rc = auth_engineer(c, user, key, why, sizeof(why));
+	else
+		rc = auth_cluster(c, user, key, why, sizeof(why));
+	if (rc == -1) {
+		log_warn("%s: login as '%.64s' refused: %s", c->peer, user, why);
+		if (++c->auth_failures >= RELAY_MAX_AUTH_FAIL)
+			rconn_close(c, "too many failed logins");
+		return SSH_AUTH_DENIED;
+	}
+	if (signature_state == SSH_PUBLICKEY_STATE_NONE)
+		return SSH_AUTH_SUCCESS;	/* "this key would do" */
+	if (signature_state != SSH_PUBLICKEY_STATE_VALID) {
+		log_warn("%s: login as '%.64s' refused: bad signature",
+		    c->peer, user);
+		++c->auth_failures;
+		return SSH_AUTH_DENIED;
+	}
+	event_del(c->ev_grace);
+	if (is_cert) {
+		rconn_set_state(c, RC_ENGINEER);
+		log_info("%s logged in", c->who);
+		return SSH_AUTH_SUCCESS;
+	}
+	/* The newest login of a cluster wins: an old tunnel may be dead. */
+	if (c->r->tunnels[c->cluster] != NULL) {
+		log_info("cluster %s: new tunnel from %s replaces the one "
+		    "from %s", user, c->peer, c->r->tunnels[c->cluster]->peer);
+		rconn_close(c->r->tunnels[c->cluster], "replaced by a new "
+		    "tunnel");
+	}
+	c->r->tunnels[c->cluster] = c;
+	snprintf(c->who, sizeof(c->who), "cluster %s from %s", user, c->peer);
+	rconn_set_state(c, RC_TUNNEL);
+	log_info("cluster %s online (tunnel from %s)", user, c->peer);
+	return SSH_AUTH_SUCCESS;
+}
+
+/* Refuse a channel open, saying why in the relay's log. */
+static int
+refuse(struct rconn *c, ssh_message msg, const char *fmt, const char *arg)
+{
+	char why[256];
+
+	snprintf(why, sizeof(why), fmt, arg);
+	log_warn("%s: channel refused: %s", c->who[0] ? c->who : c->peer,
+	    why);
+	ssh_message_reply_default(msg);
+	return 0;
+}
+
+static int
+relay_direct_tcpip(struct rconn *c, ssh_message msg)
+{
+	struct relay	*r = c->r;
+	const char	*host = ssh_message_channel_request_open_destination(msg);
+	int		 port = ssh_message_channel_request_open_destination_port(msg);
+	struct rconn	*tun;
+	struct splice	*sp;
+	ssh_channel	 ch;
+	size_t		 idx;
+
+	if (c->state != RC_ENGINEER)
+		return refuse(c, msg, "%s", "only engineers may open sessions");
+	if (host == NULL || strlen(host) > 64)
+		return refuse(c, msg, "%s", "bad destination");
+	if (relay_conf_cluster(r->conf, host, &idx) == NULL)
+		return refuse(c, msg, "unknown cluster '%s'", host);
+	if (port != 22)
+		return refuse(c, msg, "only port 22 of cluster '%s' is "
+		    "reachable", host);
+	if ((tun = r->tunnels[idx]) == NULL || tun->state != RC_TUNNEL)
+		return refuse(c, msg, "cluster '%s' is offline", host);
+	if (rconn_nsplices(c) >= RELAY_MAX_SPLICES)
+		return refuse(c, msg, "%s", "too many sessions on one "
+		    "connection");
+	if ((ch = ssh_message_channel_request_open_reply_accept(msg)) == NULL) {
+		log_warn("%s: cannot accept channel", c->who);
+		return 0;
+	}
+	sp = splice_new(ch, c, tun->s, tun, host, 22, c->peer_addr,
+	    c->peer_port, ++r->next_splice_id);
+	if (sp == NULL) {
+		log_warn("%s: cannot open a channel on the tunnel of %s",
+		    c->who, host);
+		ssh_channel_close(ch);
+		ssh_channel_free(ch);
+		return 0;
+	}
+	rconn_add_splice(c, sp);
+	rconn_add_splice(tun, sp);
+	rconn_update_write(tun);
+	log_info("session %llu: %s -> cluster %s",
+	    (unsigned long long)sp->id, c->who, host);
+	return 0;
+}
+
+static int
+relay_message(ssh_session s, ssh_message msg, void *arg)
+{
+	struct rconn *c = arg;
+
+	(void)s;
+	if (ssh_message_type(msg) == SSH_REQUEST_CHANNEL_OPEN &&
+	    ssh_message_subtype(msg) == SSH_CHANNEL_DIRECT_TCPIP)
+		return relay_direct_tcpip(c, msg);
+	if (ssh_message_type(msg) == SSH_REQUEST_CHANNEL_OPEN)
+		return refuse(c, msg, "%s", "only direct-tcpip channels to a "
+		    "cluster are served");
+	return 1;	/* libssh answers everything else with a refusal */
+}
+
+static ssh_channel
+relay_session_channel(ssh_session s, void *arg)
+{
+	struct rconn *c = arg;
+
+	(void)s;
+	log_warn("%s: shell session refused: the relay only forwards to "
+	    "clusters (use ssh -J)", c->who[0] ? c->who : c->peer);
+	return NULL;
+}
+
+static void
+rconn_grace(evutil_socket_t fd, short what, void *arg)
+{
+	struct rconn *c = arg;
+
+	(void)fd;
+	(void)what;
+	rconn_close(c, "login grace time exceeded");
+}
+
+static void
+rconn_close(struct rconn *c, const char *why)
+{
+	struct relay		*r = c->r;
+	struct splice_link	*l;
+	struct splice		*sp;
+	struct rconn		*other;
+	int			 side;
+
+	if (c->state == RC_DEAD)
+		return;
+	if (c->state == RC_TUNNEL && r->tunnels[c->cluster] == c) {
+		r->tunnels[c->cluster] = NULL;
+		log_info("cluster %s offline (%s)",
+		    r->conf->clusters[c->cluster].id, why);
+	} else
+		log_info("%s: closed (%s)", c->who[0] ? c->who : c->peer, why);
+	rconn_set_state(c, RC_DEAD);
+	event_del(c->ev_read);
+	event_del(c->ev_write);
+	event_del(c->ev_grace);
+	/* The other side of each splice is told by its next pump. */
+	TAILQ_FOREACH(l, &c->splices, entry) {
+		sp = l->sp;
+		side = sp->end[SPLICE_TUNNEL].conn == c ? SPLICE_TUNNEL :
+		    SPLICE_ENGINEER;
+		splice_side_gone(sp, side);
+		if ((other = sp->end[!side].conn) != NULL)
+			event_active(other->ev_write, EV_WRITE, 0);
+	}
+	TAILQ_REMOVE(&r->conns, c, entry);
+	TAILQ_INSERT_TAIL(&r->dead, c, entry);
+	event_active(r->ev_reap, EV_TIMEOUT, 0);
+}
+
+static void
+rconn_free(struct rconn *c)
+{
+	struct splice_link	*l;
+
+	while ((l = TAILQ_FIRST(&c->splices)) != NULL)
+		rconn_unlink_splice(c, l->sp);
+	if (c->sev != NULL) {
+		ssh_event_remove_session(c->sev, c->s);
+		ssh_event_free(c->sev);
+	}
+	if (c->s != NULL) {
+		ssh_disconnect(c->s);
+		ssh_free(c->s);
+	}
+	event_free(c->ev_read);
+	event_free(c->ev_write);
+	event_free(c->ev_grace);
+	free(c);
+}
+
+static void
+relay_reap(evutil_socket_t fd, short what, void *arg)
+{
+	struct relay *r = arg;
+	struct rconn *c;
+
+	(void)fd;
+	(void)what;
+	while ((c = TAILQ_FIRST(&r->dead)) != NULL) {
+		TAILQ_REMOVE(&r->dead, c, entry);
+		rconn_free(c);
+	}
+}
+
+static void
+rconn_io(evutil_socket_t fd, short what, void *arg)
+{
+	struct rconn	*c = arg;
+	int		 rc;
+
+	(void)fd;
+	(void)what;
+	if (c->state == RC_DEAD)
+		return;
+	if (c->state == RC_KEX) {
+		rc = ssh_handle_key_exchange(c->s);
+		if (rc == SSH_AGAIN) {
+			rconn_update_write(c);
+			return;
+		}
+		if (rc != SSH_OK) {
+			rconn_close(c, ssh_get_error(c->s));
+			return;
+		}
+		if ((c->sev = ssh_event_new()) == NULL ||
+		    ssh_event_add_session(c->sev, c->s) != SSH_OK) {
+			rconn_close(c, "out of memory");
+			return;
+		}
+		rconn_set_state(c, RC_AUTH);
+	}
+	if (ssh_event_dopoll(c->sev, 0) == SSH_ERROR ||
+	    (ssh_get_status(c->s) & (SSH_CLOSED | SSH_CLOSED_ERROR))) {
+		rconn_close(c, ssh_get_error(c->s)[0] ? ssh_get_error(c->s) :
+		    "connection closed");
+		return;
+	}
+	if (c->state == RC_DEAD)
+		return;
+	rconn_pump(c);
+}
+
+static void
+relay_accept(struct evconnlistener *l, evutil_socket_t fd,
+    struct sockaddr *sa, int salen, void *arg)
+{
+	struct relay		*r = arg;
+	struct rconn		*c;
+	struct timeval		 grace = { RELAY_LOGIN_GRACE, 0 };
+	int			 on = 1;
+
+	(void)l;
+	(void)salen;
+	if ((c = calloc(1, sizeof(*c))) == NULL) {
+		close(fd);
+		return;
+	}
+	c->r = r;
+	c->fd = fd;
+	c->state = RC_KEX;
+	TAILQ_INIT(&c->splices);
+	if (sa->sa_family == AF_INET) {
+		struct sockaddr_in *sin = (struct sockaddr_in *)sa;
+
+		inet_ntop(AF_INET, &sin->sin_addr, c->peer_addr,
+		    sizeof(c->peer_addr));
+		c->peer_port = ntohs(sin->sin_port);
+	} else if (sa->sa_family == AF_INET6) {
+		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)sa;
+
+		inet_ntop(AF_INET6, &sin6->sin6_addr, c->peer_addr,
+		    sizeof(c->peer_addr));
+		c->peer_port = ntohs(sin6->sin6_port);
+	}
+	snprintf(c->peer, sizeof(c->peer), "%s:%d", c->peer_addr,
+	    c->peer_port);
+	setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof(on));
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
+	TAILQ_INSERT_TAIL(&r->conns, c, entry);
+
+	c->ev_read = event_new(r->base, fd, EV_READ | EV_PERSIST, rconn_io, c);
+	c->ev_write = event_new(r->base, fd, EV_WRITE, rconn_io, c);
+	c->ev_grace = evtimer_new(r->base, rconn_grace, c);
+	if ((c->s = ssh_new()) == NULL || c->ev_read == NULL ||
+	    c->ev_write == NULL || c->ev_grace == NULL) {
+		rconn_close(c, "out of memory");
+		close(fd);
+		return;
+	}
+	if (ssh_bind_accept_fd(r->bind, c->s, fd) != SSH_OK) {
+		rconn_close(c, ssh_get_error(r->bind));
+		close(fd);
+		return;
+	}
+	memset(&c->cb, 0, sizeof(c->cb));
+	c->cb.userdata = c;
+	c->cb.auth_pubkey_function = relay_auth_pubkey;
+	c->cb.channel_open_request_session_function = relay_session_channel;
+	ssh_callbacks_init(&c->cb);
+	ssh_set_server_callbacks(c->s, &c->cb);
+	ssh_set_message_callback(c->s, relay_message, c);
+	ssh_set_auth_methods(c->s, SSH_AUTH_METHOD_PUBLICKEY);
+	ssh_set_blocking(c->s, 0);
+	event_add(c->ev_read, NULL);
+	event_add(c->ev_grace, &grace);
+	log_debug("%s: connected", c->peer);
+	rconn_io(fd, EV_READ, c);
+}
+
+static int
+relay_load_keys(struct relay *r)
+{
+	struct relay_conf	*conf = r->conf;
+	ssh_key			 hk = NULL;
+	char			 err[512];
+	size_t			 i;
+
+	if (sshcert_load_ca(conf->support_ca, r->ca_key, err,
+	    sizeof(err)) == -1) {
+		log_error("%s", err);
+		return -1;
+	}
+	if (ssh_pki_import_privkey_file(conf->host_key, NULL, NULL, NULL,
+	    &hk) != SSH_OK) {
+		log_error("%s: cannot read the relay host key", conf->host_key);
+		return -1;
+	}
+	if (ssh_bind_options_set(r->bind, SSH_BIND_OPTIONS_IMPORT_KEY,
+	    hk) != SSH_OK) {
+		log_error("%s: %s", conf->host_key, ssh_get_error(r->bind));
+		ssh_key_free(hk);
+		return -1;
+	}
+	r->cluster_keys = calloc(conf->nclusters + 1, sizeof(ssh_key));
+	r->tunnels = calloc(conf->nclusters + 1, sizeof(struct rconn *));
+	if (r->cluster_keys == NULL || r->tunnels == NULL) {
+		log_error("out of memory");
+		return -1;
+	}
+	for (i = 0; i < conf->nclusters; i++) {
+		if (ssh_pki_import_pubkey_file(conf->clusters[i].key,
+		    &r->cluster_keys[i]) != SSH_OK) {
+			log_error("%s: cannot read the public key of cluster %s",
+			    conf->clusters[i].key, conf->clusters[i].id);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int
+relay_listen(struct relay *r)
+{
+	struct addrinfo	 hints, *res = NULL;
+	char		 port[8];
+	int		 rc;
+
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_PASSIVE | AI_NUMERICHOST;
+	snprintf(port, sizeof(port), "%u", r->conf->listen_port);
+	rc = getaddrinfo(r->conf->listen_host, port, &hints, &res);
+	if (rc != 0) {
+		log_error("%s: listen: %s: %s", r->conf->path,
+		    r->conf->listen_host, gai_strerror(rc));
+		return -1;
+	}
+	r->listener = evconnlistener_new_bind(r->base, relay_accept, r,
+	    LEV_OPT_CLOSE_ON_EXEC | LEV_OPT_REUSEABLE, 512, res->ai_addr,
+	    (int)res->ai_addrlen);
+	freeaddrinfo(res);
+	if (r->listener == NULL) {
+		log_error("cannot listen on %s:%u: %s", r->conf->listen_host,
+		    r->conf->listen_port, strerror(errno));
+		return -1;
+	}
+	log_info("listening on %s:%u", r->conf->listen_host,
+	    r->conf->listen_port);
+	return 0;
+}
+
+struct relay *
+relay_new(struct event_base *base, struct relay_conf *conf)
+{
+	struct relay	*r;
+	int		 no = 0;
+
+	if ((r = calloc(1, sizeof(*r))) == NULL)
+		return NULL;
+	r->base = base;
+	r->conf = conf;
+	TAILQ_INIT(&r->conns);
+	TAILQ_INIT(&r->dead);
+	if ((r->bind = ssh_bind_new()) == NULL)
+		goto fail;
+	ssh_bind_options_set(r->bind, SSH_BIND_OPTIONS_PROCESS_CONFIG, &no);
+	if (ssh_bind_options_set(r->bind, SSH_BIND_OPTIONS_KEY_EXCHANGE,
+	    RELAY_KEX) != SSH_OK ||
+	    ssh_bind_options_set(r->bind,
+	    SSH_BIND_OPTIONS_PUBKEY_ACCEPTED_KEY_TYPES,
+	    RELAY_PUBKEY_TYPES) != SSH_OK) {
+		log_error("cannot set SSH options: %s", ssh_get_error(r->bind));
+		goto fail;
+	}
+	if (relay_load_keys(r) == -1)
+		goto fail;
+	if ((r->ev_reap = event_new(base, -1, 0, relay_reap, r)) == NULL)
+		goto fail;
+	if (relay_listen(r) == -1)
+		goto fail;
+	return r;
+fail:
+	relay_free(r);
+	return NULL;
+}
+
+void
+relay_free(struct relay *r)
+{
+	struct rconn	*c;
+	size_t		 i;
+
+	if (r == NULL)
+		return;
+	while ((c = TAILQ_FIRST(&r->conns)) != NULL)
+		rconn_close(c, "relay shutting down");
+	if (r->ev_reap != NULL) {
+		relay_reap(-1, 0, r);
+		event_free(r->ev_reap);
+	}
+	if (r->listener != NULL)
+		evconnlistener_free(r->listener);
+	if (r->cluster_keys != NULL)
+		for (i = 0; i < r->conf->nclusters; i++)
+			ssh_key_free(r->cluster_keys[i]);
+	free(r->cluster_keys);
+	free(r->tunnels);
+	if (r->bind != NULL)
+		ssh_bind_free(r->bind);
+	free(r);
+}

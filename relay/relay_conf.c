@@ -1,0 +1,271 @@
+/*
+ * relay_conf.c - read relay.conf strictly: unknown sections and keys,
+ * bad values and missing required keys are errors with FILE:LINE.
+ */
+#include "relay/relay_conf.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lib/inifile.h"
+#include "lib/parse.h"
+
+struct conf_ctx {
+	struct relay_conf	*c;
+	int			 seen_relay;
+	int			 seen_listen;
+};
+
+static int
+valid_id(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > 64)
+		return 0;
+	return strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+	    "0123456789._-") == n;
+}
+
+static int
+set_path(char **dst, const char *key, const char *value, char *msg,
+    size_t len)
+{
+	if (value[0] != '/') {
+		snprintf(msg, len, "%s: must be an absolute path", key);
+		return -1;
+	}
+	free(*dst);
+	if ((*dst = strdup(value)) == NULL) {
+		snprintf(msg, len, "out of memory");
+		return -1;
+	}
+	return 0;
+}
+
+static int
+conf_section(void *arg, const char *section, int line, char *msg,
+    size_t len)
+{
+	struct conf_ctx		*x = arg;
+	struct relay_conf	*c = x->c;
+	struct relay_cluster	*nc;
+	const char		*id;
+
+	if (strcmp(section, "relay") == 0) {
+		x->seen_relay = 1;
+		return 0;
+	}
+	if (strncmp(section, "cluster ", 8) != 0) {
+		snprintf(msg, len, "unknown section [%s]", section);
+		return -1;
+	}
+	id = section + 8;
+	if (!valid_id(id)) {
+		snprintf(msg, len, "invalid cluster id '%s' "
+		    "(1-64 of A-Z a-z 0-9 . _ -)", id);
+		return -1;
+	}
+	if (c->nclusters >= RELAY_MAX_CLUSTERS) {
+		snprintf(msg, len, "too many clusters (at most %d)",
+		    RELAY_MAX_CLUSTERS);
+		return -1;
+	}
+	nc = reallocarray(c->clusters, c->nclusters + 1, sizeof(*nc));
+	if (nc == NULL) {
+		snprintf(msg, len, "out of memory");
+		return -1;
+	}
+	c->clusters = nc;
+	nc = &c->clusters[c->nclusters];
+	memset(nc, 0, sizeof(*nc));
+	nc->overage = 1;
+	nc->line = line;
+	if ((nc->id = strdup(id)) == NULL) {
+		snprintf(msg, len, "out of memory");
+		return -1;
+	}
+	c->nclusters++;
+	return 0;
+}
+
+static int
+conf_relay_key(struct conf_ctx *x, const char *key, const char *value,
+    char *msg, size_t len)
+{
+	struct relay_conf *c = x->c;
+
+	if (strcmp(key, "listen") == 0) {
+		if (parse_hostport(value, c->listen_host,
+		    sizeof(c->listen_host), &c->listen_port) == -1) {
+			snprintf(msg, len, "listen: expected HOST:PORT, "
+			    "got '%s'", value);
+			return -1;
+		}
+		x->seen_listen = 1;
+		return 0;
+	}
+	if (strcmp(key, "host_key") == 0)
+		return set_path(&c->host_key, key, value, msg, len);
+	if (strcmp(key, "support_ca") == 0)
+		return set_path(&c->support_ca, key, value, msg, len);
+	if (strcmp(key, "database") == 0)
+		return set_path(&c->database, key, value, msg, len);
+	if (strcmp(key, "update_key") == 0)
+		return set_path(&c->update_key, key, value, msg, len);
+	if (strcmp(key, "engineers") == 0) {
+		if (strcmp(value, "*") == 0) {
+			c->engineers_any = 1;
+			return 0;
+		}
+		if (parse_list(value, 1024, &c->engineers,
+		    &c->nengineers) == -1) {
+			snprintf(msg, len, "engineers: expected * or a "
+			    "comma-separated list of principals");
+			return -1;
+		}
+		return 0;
+	}
+	snprintf(msg, len, "unknown key '%s' in [relay]", key);
+	return -1;
+}
+
+static int
+conf_cluster_key(struct relay_cluster *cl, const char *key,
+    const char *value, char *msg, size_t len)
+{
+	if (strcmp(key, "key") == 0)
+		return set_path(&cl->key, key, value, msg, len);
+	if (strcmp(key, "license") == 0) {
+		if (strcmp(value, "full") == 0)
+			cl->trial = 0;
+		else if (strcmp(value, "trial") == 0)
+			cl->trial = 1;
+		else {
+			snprintf(msg, len, "license: expected full or trial, "
+			    "got '%s'", value);
+			return -1;
+		}
+		return 0;
+	}
+	if (strcmp(key, "license_expires") == 0) {
+		if (parse_time(value, &cl->license_expires) == -1) {
+			snprintf(msg, len, "license_expires: expected "
+			    "YYYY-MM-DDTHH:MM:SSZ, got '%s'", value);
+			return -1;
+		}
+		return 0;
+	}
+	if (strcmp(key, "overage") == 0) {
+		if (parse_bool(value, &cl->overage) == -1) {
+			snprintf(msg, len, "overage: expected yes or no, "
+			    "got '%s'", value);
+			return -1;
+		}
+		return 0;
+	}
+	snprintf(msg, len, "unknown key '%s' in [cluster %s]", key, cl->id);
+	return -1;
+}
+
+static int
+conf_key(void *arg, const char *section, const char *key, const char *value,
+    int line, char *msg, size_t len)
+{
+	struct conf_ctx *x = arg;
+
+	if (strcmp(section, "relay") == 0)
+		return conf_relay_key(x, key, value, msg, len);
+	/* conf_section() appended this cluster before its keys. */
+	return conf_cluster_key(&x->c->clusters[x->c->nclusters - 1], key,
+	    value, msg, len);
+}
+
+int
+relay_conf_load(const char *path, struct relay_conf **out, char *err,
+    size_t errlen)
+{
+	struct conf_ctx	 x;
+	size_t		 i;
+
+	memset(&x, 0, sizeof(x));
+	if ((x.c = calloc(1, sizeof(*x.c))) == NULL ||
+	    (x.c->path = strdup(path)) == NULL) {
+		snprintf(err, errlen, "%s: out of memory", path);
+		goto fail;
+	}
+	if (inifile_read(path, conf_section, conf_key, &x, err, errlen) == -1)
+		goto fail;
+	if (!x.seen_relay || !x.seen_listen) {
+		snprintf(err, errlen, "%s: missing required key [relay] listen",
+		    path);
+		goto fail;
+	}
+	if (x.c->host_key == NULL || x.c->support_ca == NULL) {
+		snprintf(err, errlen, "%s: missing required key [relay] %s",
+		    path, x.c->host_key == NULL ? "host_key" : "support_ca");
+		goto fail;
+	}
+	for (i = 0; i < x.c->nclusters; i++) {
+		if (x.c->clusters[i].key == NULL) {
+			snprintf(err, errlen, "%s:%d: [cluster %s] has no key",
+			    path, x.c->clusters[i].line, x.c->clusters[i].id);
+			goto fail;
+		}
+	}
+	*out = x.c;
+	return 0;
+fail:
+	relay_conf_free(x.c);
+	return -1;
+}
+
+void
+relay_conf_free(struct relay_conf *c)
+{
+	size_t i;
+
+	if (c == NULL)
+		return;
+	for (i = 0; i < c->nclusters; i++) {
+		free(c->clusters[i].id);
+		free(c->clusters[i].key);
+	}
+	free(c->clusters);
+	parse_list_free(c->engineers);
+	free(c->path);
+	free(c->host_key);
+	free(c->support_ca);
+	free(c->database);
+	free(c->update_key);
+	free(c);
+}
+
+const struct relay_cluster *
+relay_conf_cluster(const struct relay_conf *c, const char *id, size_t *index)
+{
+	size_t i;
+
+	for (i = 0; i < c->nclusters; i++) {
+		if (strcmp(c->clusters[i].id, id) == 0) {
+			if (index != NULL)
+				*index = i;
+			return &c->clusters[i];
+		}
+	}
+	return NULL;
+}
+
+int
+relay_conf_engineer_allowed(const struct relay_conf *c, const char *principal)
+{
+	size_t i;
+
+	if (c->engineers_any)
+		return 1;
+	for (i = 0; i < c->nengineers; i++)
+		if (strcmp(c->engineers[i], principal) == 0)
+			return 1;
+	return 0;
+}

@@ -1,0 +1,49 @@
+/*
+ * relay_conf.h - relay.conf: where the relay listens, its keys, the
+ * engineers it lets in and the customer clusters it knows.
+ */
+#ifndef PH_RELAY_CONF_H
+#define PH_RELAY_CONF_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#define RELAY_MAX_CLUSTERS	100000
+
+struct relay_cluster {
+	char		*id;		/* [A-Za-z0-9._-]{1,64} */
+	char		*key;		/* path of the cluster's public key */
+	int		 trial;		/* license = trial */
+	time_t		 license_expires;	/* 0: none set */
+	int		 overage;
+	int		 line;		/* where the section starts */
+};
+
+struct relay_conf {
+	char		*path;
+	char		 listen_host[256];
+	uint16_t	 listen_port;
+	char		*host_key;
+	char		*support_ca;
+	char		*database;
+	char		*update_key;
+	int		 engineers_any;
+	char		**engineers;
+	size_t		 nengineers;
+	struct relay_cluster *clusters;
+	size_t		 nclusters;
+};
+
+/* Returns 0, or -1 with "FILE:LINE: message" in err. */
+int	relay_conf_load(const char *path, struct relay_conf **out, char *err,
+	    size_t errlen);
+void	relay_conf_free(struct relay_conf *c);
+/* The cluster with this id, or NULL. */
+const struct relay_cluster *relay_conf_cluster(const struct relay_conf *c,
+	    const char *id, size_t *index);
+/* Is this principal allowed to log in as an engineer? */
+int	relay_conf_engineer_allowed(const struct relay_conf *c,
+	    const char *principal);
+
+#endif
