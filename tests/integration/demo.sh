@@ -1,0 +1,43 @@
+#!/bin/sh
+# make demo: a vendor relay and a customer gateway on this machine, with
+# throwaway keys, and one support session through them with stock ssh.
+. "$(dirname "$0")/lib.sh"
+
+say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+show() { printf '$ %s\n' "$*"; }
+
+say "Vendor: a support CA, the relay's host key, a certificate for alice (ticket SUP-1234)"
+make_vendor
+ssh-keygen -L -f "$T/eng/alice-cert.pub" | sed -n '1,12p'
+say "Customer: cluster acme-prod's tunnel key and session host key"
+make_cluster acme-prod
+write_relay_conf
+write_gateway_conf acme-prod
+write_ssh_config
+say "The customer's grants (porthole.conf)"
+sed -n '/^\[remote_access\]/,$p' "$T/acme-prod/porthole.conf"
+say "Start porthole-relay on 127.0.0.1:$RELAY_PORT and portholed (outbound tunnel only)"
+start_relay
+start_gateway acme-prod
+grep "cluster acme-prod online" "$T/relay.log" | tail -n 1
+
+say "The engineer's ~/.ssh/config: jump through the relay, log in as 'support'"
+sed -n '1,8p' "$T/ssh_config"
+
+say "An allowed diagnostic"
+show "ssh -J alice@relay support@acme-prod status"
+essh acme-prod status
+echo "(exit status $?)"
+show "ssh -J alice@relay support@acme-prod greet world"
+essh acme-prod greet world
+
+say "Anything else is refused"
+show "ssh -J alice@relay support@acme-prod cat /etc/shadow"
+essh acme-prod cat /etc/shadow
+echo "(exit status $?)"
+
+say "The audit log ($T/acme-prod/audit/audit.log)"
+cat "$T/acme-prod/audit/audit.log"
+
+say "Stopping everything"
+exit 0

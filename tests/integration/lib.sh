@@ -1,0 +1,232 @@
+# lib.sh - shared set-up for porthole's integration tests.
+#
+# Each test gets a fresh directory with throwaway keys made by the certs/
+# scripts, a relay and a gateway on loopback ports, and an OpenSSH client
+# configuration an engineer would write: ProxyJump through the relay,
+# a certificate from the vendor CA, strict host key checking.
+set -u
+
+top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
+top_builddir=${top_builddir:-$top_srcdir}
+RELAY_BIN=$top_builddir/relay/porthole-relay
+GATEWAY_BIN=$top_builddir/gateway/portholed
+CLI_BIN=$top_builddir/cli/porthole
+CERTS=$top_srcdir/certs
+
+T=$(mktemp -d "${TMPDIR:-/tmp}/porthole-test.XXXXXX")
+PIDS=""
+FAILS=0
+TESTNAME=$(basename "$0" .sh)
+
+cleanup() {
+	for p in $PIDS; do
+		kill "$p" 2>/dev/null
+	done
+	for p in $PIDS; do
+		wait "$p" 2>/dev/null
+	done
+	if [ "$FAILS" -ne 0 ] || [ -n "${KEEP:-}" ]; then
+		echo "# test directory kept: $T"
+	else
+		rm -rf "$T"
+	fi
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM
+
+fail() {
+	echo "FAIL: $*"
+	FAILS=$((FAILS + 1))
+}
+pass() {
+	echo "ok: $*"
+}
+finish() {
+	if [ "$FAILS" -ne 0 ]; then
+		echo "$TESTNAME: $FAILS check(s) failed"
+		for f in "$T"/*.log; do
+			[ -f "$f" ] || continue
+			echo "--- $f (last 30 lines)"
+			tail -n 30 "$f"
+		done
+		exit 1
+	fi
+	exit 0
+}
+
+# A TCP port on 127.0.0.1 that nothing listens on now.
+free_port() {
+	while :; do
+		p=$(( (($$ * 7919) + $(od -An -N2 -tu2 /dev/urandom)) % 30000 + 20000 ))
+		if ! ss -Htln "sport = :$p" | grep -q .; then
+			echo "$p"
+			return
+		fi
+	done
+}
+
+# wait_for FILE PATTERN [SECONDS]: until FILE has a line matching PATTERN.
+wait_for() {
+	n=$(( ${3:-10} * 10 ))
+	while [ "$n" -gt 0 ]; do
+		grep -q -- "$2" "$1" 2>/dev/null && return 0
+		sleep 0.1
+		n=$((n - 1))
+	done
+	return 1
+}
+
+# count_lines FILE PATTERN
+count_lines() {
+	grep -c -- "$2" "$1" 2>/dev/null || echo 0
+}
+
+# wait_count FILE PATTERN N [SECONDS]: until more than N lines match.
+wait_count() {
+	n=$(( ${4:-10} * 10 ))
+	while [ "$n" -gt 0 ]; do
+		[ "$(count_lines "$1" "$2")" -gt "$3" ] && return 0
+		sleep 0.1
+		n=$((n - 1))
+	done
+	return 1
+}
+
+# Vendor side: CA, relay host key, an engineer certificate for alice.
+make_vendor() {
+	"$CERTS"/make-ca "$T/ca" >/dev/null
+	"$CERTS"/make-host-key "$T/relay_host_key" relay >/dev/null
+	mkdir -p "$T/eng"
+	"$CERTS"/issue-engineer -c "$T/ca/support_ca" -o "$T/eng" alice \
+	    SUP-1234 +1h >/dev/null
+	RELAY_PORT=$(free_port)
+	: >"$T/known_hosts"
+	echo "[127.0.0.1]:$RELAY_PORT $(cut -d' ' -f1,2 "$T/relay_host_key.pub")" \
+	    >>"$T/known_hosts"
+	: >"$T/relay_clusters.conf"
+}
+
+# make_cluster ID: the cluster's tunnel key and session host key.
+make_cluster() {
+	mkdir -p "$T/$1"
+	"$CERTS"/make-cluster-key "$T/$1" "$1" >/dev/null
+	"$CERTS"/make-host-key "$T/$1/session_host_key" "$1" >/dev/null
+	echo "$1 $(cut -d' ' -f1,2 "$T/$1/session_host_key.pub")" \
+	    >>"$T/known_hosts"
+	cat >>"$T/relay_clusters.conf" <<EOC
+
+[cluster $1]
+key = $T/$1/$1.key.pub
+license = full
+EOC
+}
+
+write_relay_conf() {
+	cat >"$T/relay.conf" <<EOC
+[relay]
+listen = 127.0.0.1:$RELAY_PORT
+host_key = $T/relay_host_key
+support_ca = $T/ca/support_ca.pub
+engineers = *
+EOC
+	cat "$T/relay_clusters.conf" >>"$T/relay.conf"
+}
+
+# write_gateway_conf ID [EXTRA-INI-FILE]: a gateway config with the
+# test's grants (remote access and diagnostics on, approval off).
+write_gateway_conf() {
+	id=$1
+	cat >"$T/$id/porthole.conf" <<EOC
+[gateway]
+cluster_id = $id
+relay = 127.0.0.1:$RELAY_PORT
+relay_host_key = $T/relay_host_key.pub
+cluster_key = $T/$id/$id.key
+session_host_key = $T/$id/session_host_key
+support_ca = $T/ca/support_ca.pub
+state_dir = $T/$id/state
+audit_dir = $T/$id/audit
+run_dir = $T/$id/run
+user = nobody
+
+[remote_access]
+enabled = ${RA_ENABLED:-yes}
+approval = none
+engineers = ${ENGINEERS:-alice, bob}
+require_ticket = yes
+max_sessions = 4
+
+[commands]
+enabled = yes
+timeout = ${CMD_TIMEOUT:-10s}
+status = /bin/echo cluster $id is healthy
+greet = /bin/echo hello {who:word}
+lines = /usr/bin/head -c {n:int} /dev/zero
+fail = /bin/false
+sleepy = /bin/sleep {s:int}
+EOC
+}
+
+start_relay() {
+	"$RELAY_BIN" -f "$T/relay.conf" -d >>"$T/relay.log" 2>&1 &
+	RELAY_PID=$!
+	PIDS="$PIDS $RELAY_PID"
+	wait_for "$T/relay.log" "listening on" 10 ||
+	    { fail "relay did not start"; finish; }
+}
+
+# start_gateway ID: start it and wait until its tunnel is up.
+start_gateway() {
+	before=$(count_lines "$T/relay.log" "cluster $1 online")
+	"$GATEWAY_BIN" -f "$T/$1/porthole.conf" -d >>"$T/gateway-$1.log" 2>&1 &
+	echo $! >"$T/$1/gateway.pid"
+	PIDS="$PIDS $!"
+	wait_count "$T/relay.log" "cluster $1 online" "$before" 10 ||
+	    fail "gateway $1 did not connect"
+}
+
+# stop_gateway ID
+stop_gateway() {
+	pid=$(cat "$T/$1/gateway.pid")
+	kill "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
+}
+
+# The engineer's OpenSSH client configuration.
+write_ssh_config() {
+	cat >"$T/ssh_config" <<EOC
+Host relay
+	HostName 127.0.0.1
+	Port $RELAY_PORT
+	User ${ENGINEER:-alice}
+Host * !relay
+	ProxyJump relay
+	User support
+Host *
+	IdentitiesOnly yes
+	IdentityFile $T/eng/${ENGINEER:-alice}
+	CertificateFile $T/eng/${ENGINEER:-alice}-cert.pub
+	UserKnownHostsFile $T/known_hosts
+	GlobalKnownHostsFile /dev/null
+	StrictHostKeyChecking yes
+	BatchMode yes
+	ConnectTimeout 10
+	LogLevel ERROR
+EOC
+}
+
+# essh HOST [COMMAND...]: ssh as the engineer, through the relay.
+essh() {
+	ssh -F "$T/ssh_config" "$@" </dev/null
+}
+
+# One standard setup: a relay and one gateway for acme-prod.
+standard_setup() {
+	make_vendor
+	make_cluster acme-prod
+	write_relay_conf
+	write_gateway_conf acme-prod
+	write_ssh_config
+	start_relay
+	start_gateway acme-prod
+}
