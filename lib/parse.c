@@ -1,0 +1,278 @@
+/*
+ * parse.c - bounded parsers for configuration and command-line values.
+ *
+ * Every parser reads the whole string: no sign, no blanks and no
+ * trailing junk are accepted unless the syntax says so, and *out is only
+ * written once the value is known to be good.
+ */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "lib/parse.h"
+
+#define DURATION_MAX	(10ULL * 365 * 86400)	/* ten years */
+#define HOST_MAX	255
+
+int
+parse_bool(const char *s, int *out)
+{
+	static const char *const yes[] = { "yes", "true", "on", "1" };
+	static const char *const no[] = { "no", "false", "off", "0" };
+	size_t i;
+
+	if (s == NULL)
+		return -1;
+	for (i = 0; i < sizeof(yes) / sizeof(yes[0]); i++) {
+		if (strcasecmp(s, yes[i]) == 0) {
+			*out = 1;
+			return 0;
+		}
+		if (strcasecmp(s, no[i]) == 0) {
+			*out = 0;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+/* Leading decimal digits of s into *v; returns how many, 0 on overflow. */
+static size_t
+scan_digits(const char *s, uint64_t *v)
+{
+	uint64_t	 n = 0;
+	size_t		 i;
+
+	for (i = 0; isdigit((unsigned char)s[i]); i++) {
+		if (n > (UINT64_MAX - 9) / 10)
+			return 0;
+		n = n * 10 + (uint64_t)(s[i] - '0');
+	}
+	*v = n;
+	return i;
+}
+
+int
+parse_uint(const char *s, uint64_t min, uint64_t max, uint64_t *out)
+{
+	uint64_t	 v;
+	size_t		 n;
+
+	if (s == NULL || (n = scan_digits(s, &v)) == 0 || s[n] != '\0')
+		return -1;
+	if (v < min || v > max)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+int
+parse_duration(const char *s, uint64_t *secs)
+{
+	uint64_t	 v, mult;
+	size_t		 n;
+
+	if (s == NULL || (n = scan_digits(s, &v)) == 0)
+		return -1;
+	switch (s[n]) {
+	case '\0':
+	case 's':
+		mult = 1;
+		break;
+	case 'm':
+		mult = 60;
+		break;
+	case 'h':
+		mult = 3600;
+		break;
+	case 'd':
+		mult = 86400;
+		break;
+	default:
+		return -1;
+	}
+	if (s[n] != '\0' && s[n + 1] != '\0')
+		return -1;
+	if (v > DURATION_MAX / mult)
+		return -1;
+	*secs = v * mult;
+	return 0;
+}
+
+void
+parse_format_duration(uint64_t secs, char *buf, size_t len)
+{
+	static const struct {
+		uint64_t	 secs;
+		char		 suffix;
+	} units[] = { { 86400, 'd' }, { 3600, 'h' }, { 60, 'm' } };
+	size_t i;
+
+	for (i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+		if (secs != 0 && secs % units[i].secs == 0) {
+			snprintf(buf, len, "%llu%c",
+			    (unsigned long long)(secs / units[i].secs),
+			    units[i].suffix);
+			return;
+		}
+	}
+	snprintf(buf, len, "%llus", (unsigned long long)secs);
+}
+
+/* Exactly n digits at s, as a number. */
+static int
+fixed_digits(const char *s, size_t n, int *out)
+{
+	size_t	 i;
+	int	 v = 0;
+
+	for (i = 0; i < n; i++) {
+		if (!isdigit((unsigned char)s[i]))
+			return -1;
+		v = v * 10 + (s[i] - '0');
+	}
+	*out = v;
+	return 0;
+}
+
+int
+parse_time(const char *s, time_t *out)
+{
+	struct tm	 tm, back;
+	time_t		 t;
+	int		 year, mon, day, hour, min, sec;
+
+	/* YYYY-MM-DDTHH:MM:SSZ, nothing else. */
+	if (s == NULL || strlen(s) != 20 || s[4] != '-' || s[7] != '-' ||
+	    s[10] != 'T' || s[13] != ':' || s[16] != ':' || s[19] != 'Z')
+		return -1;
+	if (fixed_digits(s, 4, &year) == -1 ||
+	    fixed_digits(s + 5, 2, &mon) == -1 ||
+	    fixed_digits(s + 8, 2, &day) == -1 ||
+	    fixed_digits(s + 11, 2, &hour) == -1 ||
+	    fixed_digits(s + 14, 2, &min) == -1 ||
+	    fixed_digits(s + 17, 2, &sec) == -1)
+		return -1;
+	if (year < 1970 || mon < 1 || mon > 12 || day < 1 || day > 31 ||
+	    hour > 23 || min > 59 || sec > 59)
+		return -1;
+
+	memset(&tm, 0, sizeof(tm));
+	tm.tm_year = year - 1900;
+	tm.tm_mon = mon - 1;
+	tm.tm_mday = day;
+	tm.tm_hour = hour;
+	tm.tm_min = min;
+	tm.tm_sec = sec;
+	if ((t = timegm(&tm)) == (time_t)-1)
+		return -1;
+	/* timegm() normalises 2026-02-30 into March: refuse that. */
+	if (gmtime_r(&t, &back) == NULL || back.tm_mday != day ||
+	    back.tm_mon != mon - 1 || back.tm_year != year - 1900)
+		return -1;
+	*out = t;
+	return 0;
+}
+
+static int
+host_char(int c)
+{
+	return isalnum((unsigned char)c) || c == '.' || c == '-' ||
+	    c == '_' || c == ':';
+}
+
+int
+parse_hostport(const char *s, char *host, size_t hostlen, uint16_t *port)
+{
+	const char	*h, *colon;
+	uint64_t	 v;
+	size_t		 n, i;
+
+	if (s == NULL)
+		return -1;
+	if (s[0] == '[') {
+		/* [v6addr]:port */
+		h = s + 1;
+		if ((colon = strchr(h, ']')) == NULL || colon[1] != ':')
+			return -1;
+		n = (size_t)(colon - h);
+		colon++;
+	} else {
+		/* A bare host may not hold ':'; IPv6 needs brackets. */
+		h = s;
+		if ((colon = strchr(s, ':')) == NULL ||
+		    strchr(colon + 1, ':') != NULL)
+			return -1;
+		n = (size_t)(colon - h);
+	}
+	if (n == 0 || n > HOST_MAX || n >= hostlen)
+		return -1;
+	for (i = 0; i < n; i++)
+		if (!host_char(h[i]))
+			return -1;
+	if (parse_uint(colon + 1, 1, 65535, &v) == -1)
+		return -1;
+	memcpy(host, h, n);
+	host[n] = '\0';
+	*port = (uint16_t)v;
+	return 0;
+}
+
+void
+parse_list_free(char **items)
+{
+	size_t i;
+
+	if (items == NULL)
+		return;
+	for (i = 0; items[i] != NULL; i++)
+		free(items[i]);
+	free(items);
+}
+
+int
+parse_list(const char *s, size_t max, char ***items, size_t *n)
+{
+	const char	*p, *start, *end;
+	char		**v = NULL;
+	size_t		 count = 0, i;
+	int		 rc = -1;
+
+	if (s == NULL || max == 0)
+		return -1;
+	/* Count first so the array is allocated once. */
+	for (p = s, i = 1; *p != '\0'; p++)
+		if (*p == ',')
+			i++;
+	if (i > max)
+		return -1;
+	if ((v = calloc(i + 1, sizeof(*v))) == NULL)
+		return -1;
+
+	for (p = s;; p++) {
+		start = p;
+		while (*p != ',' && *p != '\0')
+			p++;
+		end = p;
+		while (start < end && (*start == ' ' || *start == '\t'))
+			start++;
+		while (end > start && (end[-1] == ' ' || end[-1] == '\t'))
+			end--;
+		if (start == end)
+			goto out;
+		if ((v[count] = strndup(start, (size_t)(end - start))) == NULL)
+			goto out;
+		count++;
+		if (*p == '\0')
+			break;
+	}
+	*items = v;
+	*n = count;
+	v = NULL;
+	rc = 0;
+out:
+	parse_list_free(v);
+	return rc;
+}
