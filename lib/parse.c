@@ -42,13 +42,14 @@ parse_bool(const char *s, int *out)
 static size_t
 scan_digits(const char *s, uint64_t *v)
 {
-	uint64_t	 n = 0;
+	uint64_t	 n = 0, d;
 	size_t		 i;
 
 	for (i = 0; isdigit((unsigned char)s[i]); i++) {
-		if (n > (UINT64_MAX - 9) / 10)
+		d = (uint64_t)(s[i] - '0');
+		if (n > (UINT64_MAX - d) / 10)
 			return 0;
-		n = n * 10 + (uint64_t)(s[i] - '0');
+		n = n * 10 + d;
 	}
 	*v = n;
 	return i;

@@ -1,0 +1,124 @@
+/*
+ * porthole.c - the customer's and auditor's command line.
+ *
+ * Exit status: 0 success, 1 refused or invalid, 2 usage.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "policy/policy.h"
+
+#define DEFAULT_CONF	"/etc/porthole/porthole.conf"
+
+/* Commands of the contract that this version does not do yet. */
+static const char *const planned[] = {
+	"status", "sessions", "approve", "deny", "kill", "reload", "send",
+	"audit",
+};
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+	    "usage: porthole [-f porthole.conf] COMMAND\n"
+	    "       porthole policy check [FILE]\n"
+	    "       porthole policy show\n"
+	    "       porthole status | sessions | reload\n"
+	    "       porthole approve ID | deny ID | kill ID\n"
+	    "       porthole send usage|health|event [FILE|-]\n"
+	    "       porthole audit verify|list|show|replay|export ...\n");
+}
+
+static int
+usage_error(void)
+{
+	usage(stderr);
+	return 2;
+}
+
+static const char *
+onoff(int v)
+{
+	return v ? "on" : "off";
+}
+
+static int
+cmd_policy_check(const char *path)
+{
+	struct policy	*p;
+	char		 err[1024], cmds[64];
+
+	if (policy_load(path, &p, err, sizeof(err)) == -1) {
+		fprintf(stderr, "%s\n", err);
+		return 1;
+	}
+	if (p->commands_enabled)
+		snprintf(cmds, sizeof(cmds), "%zu command%s", p->ncommands,
+		    p->ncommands == 1 ? "" : "s");
+	else
+		snprintf(cmds, sizeof(cmds), "commands off");
+	printf("%s: valid; remote access %s, %s, files %s, forward %s, "
+	    "settings %s\n", path, onoff(p->ra_enabled), cmds,
+	    onoff(p->files_enabled), onoff(p->forward_enabled),
+	    onoff(p->settings_enabled));
+	policy_free(p);
+	return 0;
+}
+
+static int
+cmd_policy(const char *conf, int argc, char **argv)
+{
+	if (argc < 1)
+		return usage_error();
+	if (strcmp(argv[0], "check") == 0) {
+		if (argc > 2)
+			return usage_error();
+		return cmd_policy_check(argc == 2 ? argv[1] : conf);
+	}
+	if (strcmp(argv[0], "show") == 0) {
+		if (argc != 1)
+			return usage_error();
+		fprintf(stderr, "porthole: policy show: not implemented yet\n");
+		return 1;
+	}
+	return usage_error();
+}
+
+int
+main(int argc, char **argv)
+{
+	const char	*conf = DEFAULT_CONF;
+	size_t		 i;
+	int		 ch;
+
+	while ((ch = getopt(argc, argv, "+f:h")) != -1) {
+		switch (ch) {
+		case 'f':
+			conf = optarg;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			return usage_error();
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc < 1)
+		return usage_error();
+
+	if (strcmp(argv[0], "policy") == 0)
+		return cmd_policy(conf, argc - 1, argv + 1);
+	for (i = 0; i < sizeof(planned) / sizeof(planned[0]); i++) {
+		if (strcmp(argv[0], planned[i]) == 0) {
+			fprintf(stderr, "porthole: %s: not implemented yet\n",
+			    argv[0]);
+			return 1;
+		}
+	}
+	fprintf(stderr, "porthole: unknown command '%s'\n", argv[0]);
+	return usage_error();
+}

@@ -1,0 +1,1102 @@
+/*
+ * policy.c - porthole.conf into an immutable policy, and the decisions.
+ *
+ * Every key lives in one table with its section, type and bounds.  The
+ * policy starts with every grant off and the documented defaults; each
+ * key read from the file replaces a default.  Nothing is returned unless
+ * the whole file was valid.
+ */
+#include <ctype.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lib/inifile.h"
+#include "lib/parse.h"
+#include "policy/policy.h"
+
+#define POLICY_MAX_LIST		256	/* items in one list value */
+#define POLICY_MAX_COMMANDS	256
+#define NAME_MAX_LEN		64	/* cluster ids, command names */
+#define UNIX_NAME_MAX		32	/* user and group names */
+#define PATH_MAX_LEN		4096
+#define INT_ARG_DIGITS		18
+
+enum ph_type {
+	PH_NONE,			/* a literal word */
+	PH_INT,				/* {NAME:int} */
+	PH_WORD				/* {NAME:word} */
+};
+
+enum vtype {
+	V_BOOL,				/* int */
+	V_UINT,				/* uint64_t, in [min, max] */
+	V_DURATION,			/* uint64_t seconds, in [min, max] */
+	V_PATH,				/* char *, absolute */
+	V_FUNC				/* the key's own setter */
+};
+
+struct keyspec;
+typedef int (*setter)(struct policy *, const struct keyspec *,
+    const char *, char *, size_t);
+
+/* One key of porthole.conf. */
+struct keyspec {
+	const char	*section;
+	const char	*key;
+	enum vtype	 type;
+	size_t		 off;		/* field in struct policy */
+	uint64_t	 min, max;
+	setter		 set;		/* V_FUNC */
+};
+
+static int set_cluster_id(struct policy *, const struct keyspec *,
+    const char *, char *, size_t);
+static int set_relay(struct policy *, const struct keyspec *,
+    const char *, char *, size_t);
+static int set_unix_name(struct policy *, const struct keyspec *,
+    const char *, char *, size_t);
+static int set_audit_failure(struct policy *, const struct keyspec *,
+    const char *, char *, size_t);
+static int set_approval(struct policy *, const struct keyspec *,
+    const char *, char *, size_t);
+static int set_engineers(struct policy *, const struct keyspec *,
+    const char *, char *, size_t);
+static int set_expires(struct policy *, const struct keyspec *,
+    const char *, char *, size_t);
+static int set_file_paths(struct policy *, const struct keyspec *,
+    const char *, char *, size_t);
+static int set_file_deny(struct policy *, const struct keyspec *,
+    const char *, char *, size_t);
+static int set_targets(struct policy *, const struct keyspec *,
+    const char *, char *, size_t);
+static int set_settings_keys(struct policy *, const struct keyspec *,
+    const char *, char *, size_t);
+static int set_disks(struct policy *, const struct keyspec *,
+    const char *, char *, size_t);
+static int set_services(struct policy *, const struct keyspec *,
+    const char *, char *, size_t);
+static int set_window(struct policy *, const struct keyspec *,
+    const char *, char *, size_t);
+static int set_hook(struct policy *, const struct keyspec *,
+    const char *, char *, size_t);
+
+#define F(field)	offsetof(struct policy, field)
+#define MIN		60ULL
+#define HOUR		3600ULL
+#define DAY		86400ULL
+
+static const struct keyspec keys[] = {
+	{ "gateway", "cluster_id", V_FUNC, F(cluster_id), 0, 0,
+	    set_cluster_id },
+	{ "gateway", "relay", V_FUNC, 0, 0, 0, set_relay },
+	{ "gateway", "relay_host_key", V_PATH, F(relay_host_key), 0, 0, NULL },
+	{ "gateway", "cluster_key", V_PATH, F(cluster_key), 0, 0, NULL },
+	{ "gateway", "session_host_key", V_PATH, F(session_host_key), 0, 0,
+	    NULL },
+	{ "gateway", "support_ca", V_PATH, F(support_ca), 0, 0, NULL },
+	{ "gateway", "state_dir", V_PATH, F(state_dir), 0, 0, NULL },
+	{ "gateway", "audit_dir", V_PATH, F(audit_dir), 0, 0, NULL },
+	{ "gateway", "run_dir", V_PATH, F(run_dir), 0, 0, NULL },
+	{ "gateway", "user", V_FUNC, F(user), 0, 0, set_unix_name },
+	{ "gateway", "admin_group", V_FUNC, F(admin_group), 0, 0,
+	    set_unix_name },
+	{ "gateway", "seal_every", V_UINT, F(seal_every), 1, 1000000, NULL },
+	{ "gateway", "seal_interval", V_DURATION, F(seal_interval), 1, DAY,
+	    NULL },
+	{ "gateway", "audit_failure", V_FUNC, 0, 0, 0, set_audit_failure },
+
+	{ "remote_access", "enabled", V_BOOL, F(ra_enabled), 0, 0, NULL },
+	{ "remote_access", "approval", V_FUNC, 0, 0, 0, set_approval },
+	{ "remote_access", "engineers", V_FUNC, 0, 0, 0, set_engineers },
+	{ "remote_access", "require_ticket", V_BOOL, F(require_ticket), 0, 0,
+	    NULL },
+	{ "remote_access", "expires", V_FUNC, 0, 0, 0, set_expires },
+	{ "remote_access", "max_session", V_DURATION, F(max_session), MIN,
+	    7 * DAY, NULL },
+	{ "remote_access", "idle_timeout", V_DURATION, F(idle_timeout), MIN,
+	    DAY, NULL },
+	{ "remote_access", "max_sessions", V_UINT, F(max_sessions), 1, 100,
+	    NULL },
+
+	{ "files", "enabled", V_BOOL, F(files_enabled), 0, 0, NULL },
+	{ "files", "paths", V_FUNC, 0, 0, 0, set_file_paths },
+	{ "files", "deny", V_FUNC, 0, 0, 0, set_file_deny },
+
+	{ "commands", "enabled", V_BOOL, F(commands_enabled), 0, 0, NULL },
+	{ "commands", "timeout", V_DURATION, F(command_timeout), 1, HOUR,
+	    NULL },
+
+	{ "forward", "enabled", V_BOOL, F(forward_enabled), 0, 0, NULL },
+	{ "forward", "targets", V_FUNC, 0, 0, 0, set_targets },
+
+	{ "settings", "enabled", V_BOOL, F(settings_enabled), 0, 0, NULL },
+	{ "settings", "file", V_PATH, F(settings_file), 0, 0, NULL },
+	{ "settings", "keys", V_FUNC, 0, 0, 0, set_settings_keys },
+
+	{ "telemetry", "usage", V_BOOL, F(tel_usage), 0, 0, NULL },
+	{ "telemetry", "health", V_BOOL, F(tel_health), 0, 0, NULL },
+	{ "telemetry", "events", V_BOOL, F(tel_events), 0, 0, NULL },
+	{ "telemetry", "health_interval", V_DURATION, F(health_interval),
+	    10, DAY, NULL },
+	{ "telemetry", "disks", V_FUNC, 0, 0, 0, set_disks },
+	{ "telemetry", "services", V_FUNC, 0, 0, 0, set_services },
+
+	{ "updates", "window", V_FUNC, 0, 0, 0, set_window },
+	{ "updates", "notify_command", V_FUNC, F(notify_command), 0, 0,
+	    set_hook },
+	{ "updates", "update_command", V_FUNC, F(update_command), 0, 0,
+	    set_hook },
+};
+
+static const char *const sections[] = {
+	"gateway", "remote_access", "files", "commands", "forward",
+	"settings", "telemetry", "updates",
+};
+
+/* Defaults that are strings, set before the file is read. */
+static const struct {
+	size_t		 off;
+	const char	*value;
+} string_defaults[] = {
+	{ F(state_dir), "/var/lib/porthole" },
+	{ F(audit_dir), "/var/log/porthole" },
+	{ F(run_dir), "/run/porthole" },
+	{ F(user), "porthole" },
+	{ F(admin_group), "porthole-admin" },
+};
+
+#define FIELD(p, ks, type)	((type *)(void *)((char *)(p) + (ks)->off))
+
+/* [A-Za-z0-9._-]{1,max} */
+static int
+valid_name(const char *s, size_t max)
+{
+	size_t i;
+
+	for (i = 0; s[i] != '\0'; i++) {
+		if (i >= max || !(isalnum((unsigned char)s[i]) ||
+		    s[i] == '.' || s[i] == '_' || s[i] == '-'))
+			return 0;
+	}
+	return i > 0;
+}
+
+/* Printable ASCII, blanks allowed. */
+static int
+printable(const char *s)
+{
+	for (; *s != '\0'; s++)
+		if ((*s < 0x20 || *s > 0x7e) && *s != '\t')
+			return 0;
+	return 1;
+}
+
+/* Absolute, bounded, printable, no "." or ".." component. */
+static int
+valid_path(const char *s)
+{
+	const char *c;
+
+	if (s[0] != '/' || strlen(s) >= PATH_MAX_LEN || !printable(s))
+		return 0;
+	for (c = s; (c = strchr(c, '/')) != NULL; c++) {
+		if (strncmp(c, "/./", 3) == 0 || strcmp(c, "/.") == 0 ||
+		    strncmp(c, "/../", 4) == 0 || strcmp(c, "/..") == 0)
+			return 0;
+	}
+	return 1;
+}
+
+static int
+replace_string(char **field, const char *value, char *msg, size_t len)
+{
+	char *copy;
+
+	if ((copy = strdup(value)) == NULL) {
+		snprintf(msg, len, "out of memory");
+		return -1;
+	}
+	free(*field);
+	*field = copy;
+	return 0;
+}
+
+/*
+ * A list value: empty means none.  check (may be NULL) vets each item;
+ * on a bad item msg says which.
+ */
+static int
+set_list(const struct keyspec *ks, const char *value, int (*check)(const char *),
+    const char *what, char ***items, size_t *n, char *msg, size_t len)
+{
+	char	**v = NULL;
+	size_t	 nv = 0, i;
+
+	if (value[0] != '\0' &&
+	    parse_list(value, POLICY_MAX_LIST, &v, &nv) == -1) {
+		snprintf(msg, len, "%s: expected a comma-separated list of "
+		    "at most %d %s, got '%s'", ks->key, POLICY_MAX_LIST, what,
+		    value);
+		return -1;
+	}
+	for (i = 0; check != NULL && i < nv; i++) {
+		if (!check(v[i])) {
+			snprintf(msg, len, "%s: '%s' is not %s", ks->key,
+			    v[i], what);
+			parse_list_free(v);
+			return -1;
+		}
+	}
+	parse_list_free(*items);
+	*items = v;
+	*n = nv;
+	return 0;
+}
+
+static int
+set_cluster_id(struct policy *p, const struct keyspec *ks, const char *value,
+    char *msg, size_t len)
+{
+	if (!valid_name(value, NAME_MAX_LEN)) {
+		snprintf(msg, len, "cluster_id: expected 1-64 of A-Z a-z 0-9 "
+		    ". _ -, got '%s'", value);
+		return -1;
+	}
+	return replace_string(&p->cluster_id, value, msg, len);
+}
+
+static int
+set_relay(struct policy *p, const struct keyspec *ks, const char *value,
+    char *msg, size_t len)
+{
+	if (parse_hostport(value, p->relay_host, sizeof(p->relay_host),
+	    &p->relay_port) == -1) {
+		snprintf(msg, len, "relay: expected HOST:PORT or [ADDR]:PORT, "
+		    "got '%s'", value);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+set_unix_name(struct policy *p, const struct keyspec *ks, const char *value,
+    char *msg, size_t len)
+{
+	if (!valid_name(value, UNIX_NAME_MAX) || value[0] == '-') {
+		snprintf(msg, len, "%s: expected a user or group name, "
+		    "got '%s'", ks->key, value);
+		return -1;
+	}
+	return replace_string(FIELD(p, ks, char *), value, msg, len);
+}
+
+static int
+set_audit_failure(struct policy *p, const struct keyspec *ks,
+    const char *value, char *msg, size_t len)
+{
+	/* Failing open is not offered: an unaudited session is refused. */
+	if (strcmp(value, "close") != 0) {
+		snprintf(msg, len, "audit_failure: expected close, got '%s'",
+		    value);
+		return -1;
+	}
+	p->audit_failure_close = 1;
+	return 0;
+}
+
+static int
+set_approval(struct policy *p, const struct keyspec *ks, const char *value,
+    char *msg, size_t len)
+{
+	if (strcmp(value, "required") == 0)
+		p->approval_required = 1;
+	else if (strcmp(value, "none") == 0)
+		p->approval_required = 0;
+	else {
+		snprintf(msg, len, "approval: expected required or none, "
+		    "got '%s'", value);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+valid_principal(const char *s)
+{
+	size_t i;
+
+	for (i = 0; s[i] != '\0'; i++)
+		if (i >= 255 || s[i] <= 0x20 || s[i] > 0x7e || s[i] == '*')
+			return 0;
+	return i > 0;
+}
+
+static int
+set_engineers(struct policy *p, const struct keyspec *ks, const char *value,
+    char *msg, size_t len)
+{
+	if (strcmp(value, "*") == 0) {
+		parse_list_free(p->engineers);
+		p->engineers = NULL;
+		p->nengineers = 0;
+		p->engineers_any = 1;
+		return 0;
+	}
+	p->engineers_any = 0;
+	return set_list(ks, value, valid_principal,
+	    "a principal (or * alone)", &p->engineers, &p->nengineers, msg,
+	    len);
+}
+
+static int
+set_expires(struct policy *p, const struct keyspec *ks, const char *value,
+    char *msg, size_t len)
+{
+	time_t t;
+
+	/* 0 means "no expiry", so the epoch itself cannot be a deadline. */
+	if (parse_time(value, &t) == -1 || t <= 0) {
+		snprintf(msg, len, "expires: expected YYYY-MM-DDTHH:MM:SSZ "
+		    "(UTC), got '%s'", value);
+		return -1;
+	}
+	p->expires = t;
+	return 0;
+}
+
+static int
+set_file_paths(struct policy *p, const struct keyspec *ks, const char *value,
+    char *msg, size_t len)
+{
+	return set_list(ks, value, valid_path, "an absolute path",
+	    &p->file_paths, &p->nfile_paths, msg, len);
+}
+
+static int
+valid_pattern(const char *s)
+{
+	return printable(s);
+}
+
+static int
+set_file_deny(struct policy *p, const struct keyspec *ks, const char *value,
+    char *msg, size_t len)
+{
+	return set_list(ks, value, valid_pattern, "a file name pattern",
+	    &p->file_deny, &p->nfile_deny, msg, len);
+}
+
+static int
+set_targets(struct policy *p, const struct keyspec *ks, const char *value,
+    char *msg, size_t len)
+{
+	struct policy_target	*t = NULL;
+	char			**v = NULL;
+	size_t			 nv = 0, i;
+	int			 rc = -1;
+
+	if (set_list(ks, value, NULL, "HOST:PORT", &v, &nv, msg, len) == -1)
+		return -1;
+	if (nv > 0 && (t = calloc(nv, sizeof(*t))) == NULL) {
+		snprintf(msg, len, "out of memory");
+		goto out;
+	}
+	for (i = 0; i < nv; i++) {
+		if (parse_hostport(v[i], t[i].host, sizeof(t[i].host),
+		    &t[i].port) == -1) {
+			snprintf(msg, len, "targets: expected HOST:PORT, "
+			    "got '%s'", v[i]);
+			goto out;
+		}
+	}
+	free(p->targets);
+	p->targets = t;
+	p->ntargets = nv;
+	t = NULL;
+	rc = 0;
+out:
+	free(t);
+	parse_list_free(v);
+	return rc;
+}
+
+static int
+valid_setting_key(const char *s)
+{
+	return valid_name(s, 128);
+}
+
+static int
+set_settings_keys(struct policy *p, const struct keyspec *ks,
+    const char *value, char *msg, size_t len)
+{
+	return set_list(ks, value, valid_setting_key,
+	    "a setting name (A-Z a-z 0-9 . _ -)", &p->settings_keys,
+	    &p->nsettings_keys, msg, len);
+}
+
+static int
+set_disks(struct policy *p, const struct keyspec *ks, const char *value,
+    char *msg, size_t len)
+{
+	return set_list(ks, value, valid_path, "an absolute path", &p->disks,
+	    &p->ndisks, msg, len);
+}
+
+static void
+services_free(struct policy_service *s, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		free(s[i].name);
+	free(s);
+}
+
+static int
+set_services(struct policy *p, const struct keyspec *ks, const char *value,
+    char *msg, size_t len)
+{
+	struct policy_service	*s = NULL;
+	char			**v = NULL, *eq;
+	size_t			 nv = 0, i, j;
+	int			 rc = -1;
+
+	if (set_list(ks, value, NULL, "NAME=HOST:PORT", &v, &nv, msg,
+	    len) == -1)
+		return -1;
+	if (nv > 0 && (s = calloc(nv, sizeof(*s))) == NULL) {
+		snprintf(msg, len, "out of memory");
+		goto out;
+	}
+	for (i = 0; i < nv; i++) {
+		if ((eq = strchr(v[i], '=')) == NULL)
+			goto bad;
+		*eq = '\0';
+		if (!valid_name(v[i], NAME_MAX_LEN) ||
+		    parse_hostport(eq + 1, s[i].host, sizeof(s[i].host),
+		    &s[i].port) == -1) {
+			*eq = '=';
+			goto bad;
+		}
+		for (j = 0; j < i; j++) {
+			if (strcmp(s[j].name, v[i]) == 0) {
+				snprintf(msg, len, "services: '%s' is named "
+				    "twice", v[i]);
+				goto out;
+			}
+		}
+		if ((s[i].name = strdup(v[i])) == NULL) {
+			snprintf(msg, len, "out of memory");
+			goto out;
+		}
+	}
+	services_free(p->services, p->nservices);
+	p->services = s;
+	p->nservices = nv;
+	s = NULL;
+	rc = 0;
+	goto out;
+bad:
+	snprintf(msg, len, "services: expected NAME=HOST:PORT, got '%s'", v[i]);
+out:
+	if (s != NULL)
+		services_free(s, nv);
+	parse_list_free(v);
+	return rc;
+}
+
+/*
+ * Split s on runs of blanks into at most max words (copies).  Returns
+ * the count, or -1 if there are more words or no memory.
+ */
+static int
+split_words(const char *s, char ***out, size_t max)
+{
+	char	**w;
+	size_t	 n = 0, k;
+
+	if ((w = calloc(max + 1, sizeof(*w))) == NULL)
+		return -1;
+	for (;;) {
+		while (*s == ' ' || *s == '\t')
+			s++;
+		if (*s == '\0')
+			break;
+		k = strcspn(s, " \t");
+		if (n == max || (w[n] = strndup(s, k)) == NULL) {
+			policy_argv_free(w);
+			return -1;
+		}
+		n++;
+		s += k;
+	}
+	*out = w;
+	return (int)n;
+}
+
+/* "HH:MM" with two digits each. */
+static int
+valid_hhmm(const char *s)
+{
+	return strlen(s) == 5 && isdigit((unsigned char)s[0]) &&
+	    isdigit((unsigned char)s[1]) && s[2] == ':' &&
+	    isdigit((unsigned char)s[3]) && isdigit((unsigned char)s[4]) &&
+	    (s[0] - '0') * 10 + (s[1] - '0') < 24 && s[3] < '6';
+}
+
+static int
+set_window(struct policy *p, const struct keyspec *ks, const char *value,
+    char *msg, size_t len)
+{
+	static const char *const days[] = {
+		"sun", "mon", "tue", "wed", "thu", "fri", "sat"
+	};
+	char	**w = NULL, norm[32];
+	size_t	 i;
+	int	 n, ok = 0, rc;
+
+	n = split_words(value, &w, 3);
+	if (n == 2 && strcmp(w[0], "daily") == 0 && valid_hhmm(w[1])) {
+		snprintf(norm, sizeof(norm), "daily %s", w[1]);
+		ok = 1;
+	} else if (n == 3 && strcmp(w[0], "weekly") == 0 && valid_hhmm(w[2])) {
+		for (i = 0; i < sizeof(days) / sizeof(days[0]); i++)
+			if (strcmp(w[1], days[i]) == 0)
+				ok = 1;
+		snprintf(norm, sizeof(norm), "weekly %s %s", w[1], w[2]);
+	}
+	if (n >= 0)
+		policy_argv_free(w);
+	if (!ok) {
+		snprintf(msg, len, "window: expected 'weekly DAY HH:MM' "
+		    "(DAY: sun..sat) or 'daily HH:MM', got '%s'", value);
+		return -1;
+	}
+	rc = replace_string(&p->update_window, norm, msg, len);
+	return rc;
+}
+
+static int
+set_hook(struct policy *p, const struct keyspec *ks, const char *value,
+    char *msg, size_t len)
+{
+	char	**w = NULL;
+	int	 n;
+
+	n = split_words(value, &w, POLICY_MAX_WORDS);
+	if (n > 0 && printable(value) && valid_path(w[0])) {
+		policy_argv_free(w);
+		return replace_string(FIELD(p, ks, char *), value, msg, len);
+	}
+	if (n >= 0)
+		policy_argv_free(w);
+	snprintf(msg, len, "%s: expected an absolute command of at most %d "
+	    "words, got '%s'", ks->key, POLICY_MAX_WORDS, value);
+	return -1;
+}
+
+/*
+ * What kind of template word w is.  A word holding a brace must be a
+ * whole, well-formed placeholder; otherwise -1 and why in msg.
+ */
+static int
+placeholder_type(const char *w, char *msg, size_t len)
+{
+	const char	*colon, *type;
+	size_t		 n, i;
+
+	if (strchr(w, '{') == NULL && strchr(w, '}') == NULL)
+		return PH_NONE;
+	n = strlen(w);
+	colon = strchr(w, ':');
+	if (w[0] != '{' || w[n - 1] != '}' || colon == NULL ||
+	    strchr(w + 1, '{') != NULL || strchr(w, '}') != w + n - 1)
+		goto bad;
+	for (i = 1; w + i < colon; i++)
+		if (!isalnum((unsigned char)w[i]) && w[i] != '_')
+			goto bad;
+	if (i == 1 || i > 33)
+		goto bad;
+	type = colon + 1;
+	if (strcmp(type, "int}") == 0)
+		return PH_INT;
+	if (strcmp(type, "word}") == 0)
+		return PH_WORD;
+bad:
+	snprintf(msg, len, "'%s' is not a placeholder: expected {NAME:int} "
+	    "or {NAME:word} as a whole word", w);
+	return -1;
+}
+
+static int
+add_command(struct policy *p, const char *name, const char *value, char *msg,
+    size_t len)
+{
+	struct policy_command	*nc;
+	char			**w = NULL, why[256];
+	size_t			 i, j, nlen;
+	int			 n, rc = -1;
+
+	if (!valid_name(name, NAME_MAX_LEN)) {
+		snprintf(msg, len, "'%s' is not a valid command name (1-64 of "
+		    "A-Z a-z 0-9 . _ -)", name);
+		return -1;
+	}
+	if (p->ncommands >= POLICY_MAX_COMMANDS) {
+		snprintf(msg, len, "too many commands (at most %d)",
+		    POLICY_MAX_COMMANDS);
+		return -1;
+	}
+	if (!printable(value)) {
+		snprintf(msg, len, "%s: non-printable character in command",
+		    name);
+		return -1;
+	}
+	if ((n = split_words(value, &w, POLICY_MAX_WORDS)) == -1) {
+		snprintf(msg, len, "%s: more than %d words", name,
+		    POLICY_MAX_WORDS);
+		return -1;
+	}
+	if (n == 0 || !valid_path(w[0])) {
+		snprintf(msg, len, "%s: expected an absolute path to run, "
+		    "got '%s'", name, value);
+		goto out;
+	}
+	for (i = 1; i < (size_t)n; i++) {
+		if (placeholder_type(w[i], why, sizeof(why)) == -1) {
+			snprintf(msg, len, "%s: %s", name, why);
+			goto out;
+		}
+		if (w[i][0] != '{')
+			continue;
+		/* The same name twice would be ambiguous to the engineer. */
+		nlen = strcspn(w[i], ":");
+		for (j = 1; j < i; j++) {
+			if (w[j][0] == '{' && strncmp(w[j], w[i], nlen) == 0 &&
+			    w[j][nlen] == ':') {
+				snprintf(msg, len, "%s: placeholder name "
+				    "'%.*s' used twice", name, (int)nlen - 1,
+				    w[i] + 1);
+				goto out;
+			}
+		}
+	}
+	if (strchr(w[0], '{') != NULL || strchr(w[0], '}') != NULL) {
+		snprintf(msg, len, "%s: the program may not be a placeholder",
+		    name);
+		goto out;
+	}
+
+	nc = reallocarray(p->commands, p->ncommands + 1, sizeof(*nc));
+	if (nc == NULL) {
+		snprintf(msg, len, "out of memory");
+		goto out;
+	}
+	p->commands = nc;
+	nc = &p->commands[p->ncommands];
+	if ((nc->name = strdup(name)) == NULL) {
+		snprintf(msg, len, "out of memory");
+		goto out;
+	}
+	nc->argv = w;
+	nc->argc = (size_t)n;
+	w = NULL;
+	p->ncommands++;
+	rc = 0;
+out:
+	policy_argv_free(w);
+	return rc;
+}
+
+static int
+set_value(struct policy *p, const struct keyspec *ks, const char *value,
+    char *msg, size_t len)
+{
+	char	 lo[32], hi[32];
+	int	 b;
+
+	switch (ks->type) {
+	case V_BOOL:
+		if (parse_bool(value, &b) == -1) {
+			snprintf(msg, len, "%s: expected yes or no, got '%s'",
+			    ks->key, value);
+			return -1;
+		}
+		*FIELD(p, ks, int) = b;
+		return 0;
+	case V_UINT:
+		if (parse_uint(value, ks->min, ks->max,
+		    FIELD(p, ks, uint64_t)) == -1) {
+			snprintf(msg, len, "%s: expected a number from %llu "
+			    "to %llu, got '%s'", ks->key,
+			    (unsigned long long)ks->min,
+			    (unsigned long long)ks->max, value);
+			return -1;
+		}
+		return 0;
+	case V_DURATION:
+		if (parse_duration(value, FIELD(p, ks, uint64_t)) == -1 ||
+		    *FIELD(p, ks, uint64_t) < ks->min ||
+		    *FIELD(p, ks, uint64_t) > ks->max) {
+			parse_format_duration(ks->min, lo, sizeof(lo));
+			parse_format_duration(ks->max, hi, sizeof(hi));
+			snprintf(msg, len, "%s: expected a duration from %s "
+			    "to %s (like 90s, 15m, 2h, 1d), got '%s'", ks->key,
+			    lo, hi, value);
+			return -1;
+		}
+		return 0;
+	case V_PATH:
+		if (!valid_path(value)) {
+			snprintf(msg, len, "%s: expected an absolute path "
+			    "without . or .. components, got '%s'", ks->key,
+			    value);
+			return -1;
+		}
+		return replace_string(FIELD(p, ks, char *), value, msg, len);
+	case V_FUNC:
+		return ks->set(p, ks, value, msg, len);
+	}
+	return -1;
+}
+
+static int
+on_section(void *ctx, const char *section, int line, char *msg, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(sections) / sizeof(sections[0]); i++)
+		if (strcmp(section, sections[i]) == 0)
+			return 0;
+	snprintf(msg, len, "unknown section [%s]", section);
+	return -1;
+}
+
+static int
+on_key(void *ctx, const char *section, const char *key, const char *value,
+    int line, char *msg, size_t len)
+{
+	struct policy	*p = ctx;
+	size_t		 i;
+
+	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		if (strcmp(keys[i].section, section) == 0 &&
+		    strcmp(keys[i].key, key) == 0)
+			return set_value(p, &keys[i], value, msg, len);
+	}
+	/* Any other key in [commands] names a diagnostic. */
+	if (strcmp(section, "commands") == 0)
+		return add_command(p, key, value, msg, len);
+	snprintf(msg, len, "unknown key '%s' in [%s]", key, section);
+	return -1;
+}
+
+/* Every grant off; the documented defaults for the rest. */
+static struct policy *
+policy_new(const char *path)
+{
+	struct policy	*p;
+	size_t		 i;
+
+	if ((p = calloc(1, sizeof(*p))) == NULL)
+		return NULL;
+	if ((p->path = strdup(path)) == NULL)
+		goto fail;
+	for (i = 0; i < sizeof(string_defaults) / sizeof(string_defaults[0]);
+	    i++) {
+		char **f = (char **)(void *)((char *)p + string_defaults[i].off);
+
+		if ((*f = strdup(string_defaults[i].value)) == NULL)
+			goto fail;
+	}
+	p->seal_every = 100;
+	p->seal_interval = 5 * MIN;
+	p->audit_failure_close = 1;
+	p->ra_enabled = 0;
+	p->approval_required = 1;
+	p->engineers_any = 0;
+	p->require_ticket = 1;
+	p->expires = 0;
+	p->max_session = 2 * HOUR;
+	p->idle_timeout = 15 * MIN;
+	p->max_sessions = 4;
+	p->command_timeout = 60;
+	p->tel_usage = 1;
+	p->tel_health = 1;
+	p->tel_events = 1;
+	p->health_interval = 2 * MIN;
+	return p;
+fail:
+	policy_free(p);
+	return NULL;
+}
+
+/* The first required [gateway] key not set, or NULL. */
+static const char *
+missing_key(const struct policy *p)
+{
+	if (p->cluster_id == NULL)
+		return "cluster_id";
+	if (p->relay_port == 0)
+		return "relay";
+	if (p->relay_host_key == NULL)
+		return "relay_host_key";
+	if (p->cluster_key == NULL)
+		return "cluster_key";
+	if (p->session_host_key == NULL)
+		return "session_host_key";
+	if (p->support_ca == NULL)
+		return "support_ca";
+	return NULL;
+}
+
+int
+policy_load(const char *path, struct policy **out, char *err, size_t errlen)
+{
+	struct policy	*p;
+	const char	*missing;
+
+	if ((p = policy_new(path)) == NULL) {
+		snprintf(err, errlen, "%s: out of memory", path);
+		return -1;
+	}
+	if (inifile_read(path, on_section, on_key, p, err, errlen) == -1)
+		goto fail;
+	if ((missing = missing_key(p)) != NULL) {
+		snprintf(err, errlen, "%s: missing required key [gateway] %s",
+		    path, missing);
+		goto fail;
+	}
+	*out = p;
+	return 0;
+fail:
+	policy_free(p);
+	return -1;
+}
+
+void
+policy_free(struct policy *p)
+{
+	size_t i;
+
+	if (p == NULL)
+		return;
+	free(p->path);
+	free(p->cluster_id);
+	free(p->relay_host_key);
+	free(p->cluster_key);
+	free(p->session_host_key);
+	free(p->support_ca);
+	free(p->state_dir);
+	free(p->audit_dir);
+	free(p->run_dir);
+	free(p->user);
+	free(p->admin_group);
+	parse_list_free(p->engineers);
+	parse_list_free(p->file_paths);
+	parse_list_free(p->file_deny);
+	for (i = 0; i < p->ncommands; i++) {
+		free(p->commands[i].name);
+		policy_argv_free(p->commands[i].argv);
+	}
+	free(p->commands);
+	free(p->targets);
+	free(p->settings_file);
+	parse_list_free(p->settings_keys);
+	parse_list_free(p->disks);
+	services_free(p->services, p->nservices);
+	free(p->update_window);
+	free(p->notify_command);
+	free(p->update_command);
+	free(p);
+}
+
+int
+policy_allow_session(const struct policy *p, const char *const *principals,
+    size_t nprincipals, const char *ticket, time_t now, const char **engineer,
+    char *reason, size_t rlen)
+{
+	struct tm	 tm;
+	char		 when[32];
+	size_t		 i, j;
+
+	if (!p->ra_enabled) {
+		snprintf(reason, rlen, "remote access is disabled on this "
+		    "cluster");
+		return 0;
+	}
+	if (p->expires != 0 && now >= p->expires) {
+		if (gmtime_r(&p->expires, &tm) == NULL ||
+		    strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ",
+		    &tm) == 0)
+			snprintf(when, sizeof(when), "%lld",
+			    (long long)p->expires);
+		snprintf(reason, rlen, "remote access grant expired at %s",
+		    when);
+		return 0;
+	}
+	if (nprincipals == 0 || principals == NULL || principals[0] == NULL) {
+		snprintf(reason, rlen, "the certificate names no principal");
+		return 0;
+	}
+	*engineer = NULL;
+	for (i = 0; i < nprincipals && *engineer == NULL; i++) {
+		if (principals[i] == NULL)
+			continue;
+		if (p->engineers_any)
+			*engineer = principals[i];
+		for (j = 0; j < p->nengineers && *engineer == NULL; j++)
+			if (strcmp(principals[i], p->engineers[j]) == 0)
+				*engineer = principals[i];
+	}
+	if (*engineer == NULL) {
+		snprintf(reason, rlen, "engineer '%s' is not allowed on this "
+		    "cluster", principals[0]);
+		return 0;
+	}
+	if (p->require_ticket && (ticket == NULL || ticket[0] == '\0')) {
+		*engineer = NULL;
+		snprintf(reason, rlen, "a support ticket is required "
+		    "(certificate extension ticket@porthole)");
+		return 0;
+	}
+	return 1;
+}
+
+/* An engineer's word for a placeholder of type t. */
+static int
+valid_arg(enum ph_type t, const char *s)
+{
+	size_t n = strlen(s), i;
+
+	if (t == PH_INT) {
+		if (n == 0 || n > INT_ARG_DIGITS)
+			return 0;
+		for (i = 0; i < n; i++)
+			if (!isdigit((unsigned char)s[i]))
+				return 0;
+		return 1;
+	}
+	/* A leading '-' would be read as an option by the diagnostic. */
+	return valid_name(s, NAME_MAX_LEN) && s[0] != '-';
+}
+
+/* "{lines:int}" -> "lines" into buf. */
+static const char *
+placeholder_name(const char *w, char *buf, size_t len)
+{
+	snprintf(buf, len, "%.*s", (int)strcspn(w + 1, ":"), w + 1);
+	return buf;
+}
+
+int
+policy_allow_command(const struct policy *p, const char *cmdline,
+    char ***argv, char *reason, size_t rlen)
+{
+	const struct policy_command	*cmd = NULL;
+	char				**words = NULL, **out = NULL, nbuf[64];
+	size_t				 i, nargs, nph = 0, a;
+	enum ph_type			 t;
+	int				 n, ok = 0;
+
+	if (!p->ra_enabled) {
+		snprintf(reason, rlen, "remote access is disabled on this "
+		    "cluster");
+		return 0;
+	}
+	if (!p->commands_enabled) {
+		snprintf(reason, rlen, "diagnostics are disabled on this "
+		    "cluster");
+		return 0;
+	}
+	if (cmdline == NULL)
+		cmdline = "";
+	if (strnlen(cmdline, POLICY_MAX_CMDLINE + 1) > POLICY_MAX_CMDLINE) {
+		snprintf(reason, rlen, "command line longer than %d "
+		    "characters", POLICY_MAX_CMDLINE);
+		return 0;
+	}
+	for (i = 0; cmdline[i] != '\0'; i++) {
+		if (cmdline[i] < 0x20 || cmdline[i] > 0x7e) {
+			snprintf(reason, rlen, "command line holds a "
+			    "non-printable character");
+			return 0;
+		}
+	}
+	if ((n = split_words(cmdline, &words, POLICY_MAX_WORDS)) == -1) {
+		snprintf(reason, rlen, "command line has more than %d words",
+		    POLICY_MAX_WORDS);
+		return 0;
+	}
+	if (n == 0) {
+		snprintf(reason, rlen, "no command given");
+		goto out;
+	}
+	for (i = 0; i < p->ncommands && cmd == NULL; i++)
+		if (strcmp(p->commands[i].name, words[0]) == 0)
+			cmd = &p->commands[i];
+	if (cmd == NULL) {
+		snprintf(reason, rlen, "command '%s' is not allowed on this "
+		    "cluster", words[0]);
+		goto out;
+	}
+
+	for (i = 1; i < cmd->argc; i++)
+		if (cmd->argv[i][0] == '{')
+			nph++;
+	nargs = (size_t)n - 1;
+	if (nargs < nph) {
+		snprintf(reason, rlen, "command '%s' needs %zu argument(s)",
+		    cmd->name, nph);
+		goto out;
+	}
+	if (nargs > nph) {
+		snprintf(reason, rlen, "command '%s' takes %zu argument(s)",
+		    cmd->name, nph);
+		goto out;
+	}
+
+	if ((out = calloc(cmd->argc + 1, sizeof(*out))) == NULL) {
+		snprintf(reason, rlen, "out of memory");
+		goto out;
+	}
+	for (i = 0, a = 1; i < cmd->argc; i++) {
+		t = cmd->argv[i][0] == '{' ? (enum ph_type)placeholder_type(
+		    cmd->argv[i], nbuf, sizeof(nbuf)) : PH_NONE;
+		if (t != PH_NONE && !valid_arg(t, words[a])) {
+			snprintf(reason, rlen, "command '%s': argument '%s' "
+			    "is not a valid %s (%s)", cmd->name, words[a],
+			    t == PH_INT ? "int" : "word",
+			    placeholder_name(cmd->argv[i], nbuf,
+			    sizeof(nbuf)));
+			goto out;
+		}
+		if ((out[i] = strdup(t == PH_NONE ? cmd->argv[i] :
+		    words[a++])) == NULL) {
+			snprintf(reason, rlen, "out of memory");
+			goto out;
+		}
+	}
+	*argv = out;
+	out = NULL;
+	ok = 1;
+out:
+	policy_argv_free(out);
+	policy_argv_free(words);
+	return ok;
+}
+
+void
+policy_argv_free(char **argv)
+{
+	size_t i;
+
+	if (argv == NULL)
+		return;
+	for (i = 0; argv[i] != NULL; i++)
+		free(argv[i]);
+	free(argv);
+}

@@ -1,0 +1,289 @@
+/*
+ * test_parse.c - the value parsers behind every configuration key.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "lib/parse.h"
+
+#define N(a)	(sizeof(a) / sizeof((a)[0]))
+
+static void
+test_bool(void **state)
+{
+	static const struct {
+		const char	*in;
+		int		 rc, v;
+	} t[] = {
+		{ "yes", 0, 1 }, { "no", 0, 0 }, { "true", 0, 1 },
+		{ "false", 0, 0 }, { "on", 0, 1 }, { "off", 0, 0 },
+		{ "1", 0, 1 }, { "0", 0, 0 }, { "YES", 0, 1 }, { "No", 0, 0 },
+		{ "", -1, 0 }, { "y", -1, 0 }, { "yes ", -1, 0 },
+		{ " yes", -1, 0 }, { "2", -1, 0 }, { "maybe", -1, 0 },
+		{ "yesno", -1, 0 },
+	};
+	size_t	 i;
+	int	 v;
+
+	for (i = 0; i < N(t); i++) {
+		v = 42;
+		assert_int_equal(parse_bool(t[i].in, &v), t[i].rc);
+		assert_int_equal(v, t[i].rc == 0 ? t[i].v : 42);
+	}
+}
+
+static void
+test_uint(void **state)
+{
+	static const struct {
+		const char	*in;
+		uint64_t	 min, max;
+		int		 rc;
+		uint64_t	 v;
+	} t[] = {
+		{ "0", 0, 10, 0, 0 },
+		{ "10", 0, 10, 0, 10 },
+		{ "11", 0, 10, -1, 0 },
+		{ "0", 1, 10, -1, 0 },
+		{ "007", 0, 10, 0, 7 },
+		{ "18446744073709551615", 0, UINT64_MAX, 0, UINT64_MAX },
+		{ "18446744073709551616", 0, UINT64_MAX, -1, 0 },
+		{ "99999999999999999999999", 0, UINT64_MAX, -1, 0 },
+		{ "", 0, 10, -1, 0 },
+		{ "-1", 0, 10, -1, 0 },
+		{ "+1", 0, 10, -1, 0 },
+		{ " 1", 0, 10, -1, 0 },
+		{ "1 ", 0, 10, -1, 0 },
+		{ "1x", 0, 10, -1, 0 },
+		{ "0x1", 0, 10, -1, 0 },
+	};
+	uint64_t	 v;
+	size_t		 i;
+
+	for (i = 0; i < N(t); i++) {
+		v = 4242;
+		assert_int_equal(parse_uint(t[i].in, t[i].min, t[i].max, &v),
+		    t[i].rc);
+		assert_true(v == (t[i].rc == 0 ? t[i].v : 4242));
+	}
+}
+
+static void
+test_duration(void **state)
+{
+	static const struct {
+		const char	*in;
+		int		 rc;
+		uint64_t	 secs;
+	} t[] = {
+		{ "90", 0, 90 }, { "90s", 0, 90 }, { "15m", 0, 900 },
+		{ "2h", 0, 7200 }, { "1d", 0, 86400 }, { "0", 0, 0 },
+		{ "3650d", 0, 315360000 },
+		{ "3651d", -1, 0 }, { "315360001", -1, 0 },
+		{ "99999999999999999999d", -1, 0 },
+		{ "", -1, 0 }, { "s", -1, 0 }, { "15", 0, 15 },
+		{ "15 m", -1, 0 }, { "15M", -1, 0 }, { "15ms", -1, 0 },
+		{ "1w", -1, 0 }, { "-5m", -1, 0 }, { "1.5h", -1, 0 },
+		{ "2h30m", -1, 0 },
+	};
+	uint64_t	 v;
+	size_t		 i;
+
+	for (i = 0; i < N(t); i++) {
+		v = 4242;
+		assert_int_equal(parse_duration(t[i].in, &v), t[i].rc);
+		assert_true(v == (t[i].rc == 0 ? t[i].secs : 4242));
+	}
+}
+
+static void
+test_format_duration(void **state)
+{
+	static const struct {
+		uint64_t	 secs;
+		const char	*out;
+	} t[] = {
+		{ 0, "0s" }, { 1, "1s" }, { 59, "59s" }, { 60, "1m" },
+		{ 90, "90s" }, { 900, "15m" }, { 3600, "1h" }, { 5400, "90m" },
+		{ 7200, "2h" }, { 86400, "1d" }, { 90000, "25h" },
+		{ 86401, "86401s" }, { 315360000, "3650d" },
+	};
+	char		 buf[32];
+	uint64_t	 back, s;
+	size_t		 i;
+
+	for (i = 0; i < N(t); i++) {
+		parse_format_duration(t[i].secs, buf, sizeof(buf));
+		assert_string_equal(buf, t[i].out);
+		assert_int_equal(parse_duration(buf, &back), 0);
+		assert_true(back == t[i].secs);
+	}
+	/* Every value round-trips, not just the table. */
+	for (s = 0; s < 200000; s += 7) {
+		parse_format_duration(s, buf, sizeof(buf));
+		assert_int_equal(parse_duration(buf, &back), 0);
+		assert_true(back == s);
+	}
+	/* A short buffer is truncated, never overrun. */
+	parse_format_duration(86401, buf, 4);
+	assert_string_equal(buf, "864");
+}
+
+static void
+test_time(void **state)
+{
+	static const struct {
+		const char	*in;
+		int		 rc;
+		time_t		 t;
+	} t[] = {
+		{ "1970-01-01T00:00:00Z", 0, 0 },
+		{ "2026-12-31T00:00:00Z", 0, 1798675200 },
+		{ "2024-02-29T12:34:56Z", 0, 1709210096 },
+		{ "2023-02-29T00:00:00Z", -1, 0 },
+		{ "2026-02-30T00:00:00Z", -1, 0 },
+		{ "2026-04-31T00:00:00Z", -1, 0 },
+		{ "2026-13-01T00:00:00Z", -1, 0 },
+		{ "2026-00-01T00:00:00Z", -1, 0 },
+		{ "2026-12-00T00:00:00Z", -1, 0 },
+		{ "2026-12-31T24:00:00Z", -1, 0 },
+		{ "2026-12-31T23:60:00Z", -1, 0 },
+		{ "2026-12-31T23:59:60Z", -1, 0 },
+		{ "1969-12-31T23:59:59Z", -1, 0 },
+		{ "2026-12-31T00:00:00", -1, 0 },
+		{ "2026-12-31T00:00:00+01:00", -1, 0 },
+		{ "2026-12-31 00:00:00Z", -1, 0 },
+		{ "2026-12-31T00:00:00z", -1, 0 },
+		{ "2026-12-31", -1, 0 },
+		{ "2026-1-31T00:00:00Z", -1, 0 },
+		{ "2026-12-31T00:00:00ZZ", -1, 0 },
+		{ "+026-12-31T00:00:00Z", -1, 0 },
+		{ "", -1, 0 },
+	};
+	time_t	 v;
+	size_t	 i;
+
+	for (i = 0; i < N(t); i++) {
+		v = 4242;
+		assert_int_equal(parse_time(t[i].in, &v), t[i].rc);
+		assert_true(v == (t[i].rc == 0 ? t[i].t : 4242));
+	}
+}
+
+static void
+test_hostport(void **state)
+{
+	static const struct {
+		const char	*in;
+		int		 rc;
+		const char	*host;
+		uint16_t	 port;
+	} t[] = {
+		{ "relay.example.com:2222", 0, "relay.example.com", 2222 },
+		{ "127.0.0.1:8021", 0, "127.0.0.1", 8021 },
+		{ "[::1]:22", 0, "::1", 22 },
+		{ "[2001:db8::5]:65535", 0, "2001:db8::5", 65535 },
+		{ "my_host-1:1", 0, "my_host-1", 1 },
+		{ "host:0", -1, NULL, 0 },
+		{ "host:65536", -1, NULL, 0 },
+		{ "host:", -1, NULL, 0 },
+		{ "host", -1, NULL, 0 },
+		{ ":22", -1, NULL, 0 },
+		{ "::1:22", -1, NULL, 0 },
+		{ "[::1]", -1, NULL, 0 },
+		{ "[::1]22", -1, NULL, 0 },
+		{ "[]:22", -1, NULL, 0 },
+		{ "[::1:22", -1, NULL, 0 },
+		{ "ho st:22", -1, NULL, 0 },
+		{ "host:22 ", -1, NULL, 0 },
+		{ "host:-22", -1, NULL, 0 },
+		{ "host/x:22", -1, NULL, 0 },
+		{ "", -1, NULL, 0 },
+	};
+	char		 host[256], big[300];
+	uint16_t	 port;
+	size_t		 i;
+
+	for (i = 0; i < N(t); i++) {
+		strcpy(host, "untouched");
+		port = 4242;
+		assert_int_equal(parse_hostport(t[i].in, host, sizeof(host),
+		    &port), t[i].rc);
+		assert_string_equal(host, t[i].rc == 0 ? t[i].host :
+		    "untouched");
+		assert_int_equal(port, t[i].rc == 0 ? t[i].port : 4242);
+	}
+
+	/* 255 characters of host fit; 256 do not; nor a short buffer. */
+	memset(big, 'a', 255);
+	strcpy(big + 255, ":1");
+	assert_int_equal(parse_hostport(big, host, sizeof(host), &port), 0);
+	assert_int_equal(strlen(host), 255);
+	memset(big, 'a', 256);
+	strcpy(big + 256, ":1");
+	assert_int_equal(parse_hostport(big, host, sizeof(host), &port), -1);
+	assert_int_equal(parse_hostport("abcd:1", host, 4, &port), -1);
+	assert_int_equal(parse_hostport("abc:1", host, 4, &port), 0);
+	assert_string_equal(host, "abc");
+}
+
+static void
+test_list(void **state)
+{
+	char	**v;
+	size_t	 n;
+
+	assert_int_equal(parse_list("a", 4, &v, &n), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(v[0], "a");
+	assert_null(v[1]);
+	parse_list_free(v);
+
+	assert_int_equal(parse_list(" /, \t/var/opt/product ,x y ", 4, &v,
+	    &n), 0);
+	assert_int_equal(n, 3);
+	assert_string_equal(v[0], "/");
+	assert_string_equal(v[1], "/var/opt/product");
+	assert_string_equal(v[2], "x y");
+	assert_null(v[3]);
+	parse_list_free(v);
+
+	/* Exactly max items, then one too many. */
+	assert_int_equal(parse_list("a,b,c,d", 4, &v, &n), 0);
+	assert_int_equal(n, 4);
+	parse_list_free(v);
+	v = NULL;
+	assert_int_equal(parse_list("a,b,c,d,e", 4, &v, &n), -1);
+	assert_null(v);
+
+	/* Empty items anywhere are refused. */
+	assert_int_equal(parse_list("", 4, &v, &n), -1);
+	assert_int_equal(parse_list("  ", 4, &v, &n), -1);
+	assert_int_equal(parse_list("a,", 4, &v, &n), -1);
+	assert_int_equal(parse_list(",a", 4, &v, &n), -1);
+	assert_int_equal(parse_list("a,,b", 4, &v, &n), -1);
+	assert_int_equal(parse_list("a, ,b", 4, &v, &n), -1);
+	assert_null(v);
+	parse_list_free(NULL);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_bool),
+		cmocka_unit_test(test_uint),
+		cmocka_unit_test(test_duration),
+		cmocka_unit_test(test_format_duration),
+		cmocka_unit_test(test_time),
+		cmocka_unit_test(test_hostport),
+		cmocka_unit_test(test_list),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,916 @@
+/*
+ * test_policy.c - porthole.conf loading and the allow/deny decisions.
+ *
+ * Configuration files are written into a fresh mkdtemp directory and
+ * loaded through policy_load(), as portholed does.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "policy/policy.h"
+
+#define N(a)		(sizeof(a) / sizeof((a)[0]))
+#define T_EXPIRES	1798675200	/* 2026-12-31T00:00:00Z */
+#define T_NOW		1780000000	/* mid-2026, before T_EXPIRES */
+
+/* The required [gateway] keys: seven lines. */
+#define GW \
+	"[gateway]\n" \
+	"cluster_id = acme-prod\n" \
+	"relay = relay.example.com:2222\n" \
+	"relay_host_key = /etc/porthole/relay_host_key.pub\n" \
+	"cluster_key = /etc/porthole/cluster_key\n" \
+	"session_host_key = /etc/porthole/session_host_key\n" \
+	"support_ca = /etc/porthole/support_ca.pub\n"
+
+/* DESIGN §4's example, grants turned on so their values are read. */
+static const char full_conf[] =
+    "[gateway]\n"
+    "cluster_id = acme-prod\n"
+    "relay = relay.example.com:2222\n"
+    "relay_host_key = /etc/porthole/relay_host_key.pub   ; pinned, no TOFU\n"
+    "cluster_key = /etc/porthole/cluster_key             ; ed25519 private key\n"
+    "session_host_key = /etc/porthole/session_host_key   ; shown to engineers\n"
+    "support_ca = /etc/porthole/support_ca.pub           ; vendor CA (ed25519)\n"
+    "state_dir = /srv/porthole/state\n"
+    "audit_dir = /srv/porthole/audit\n"
+    "run_dir = /run/ph                             ; control + intake sockets\n"
+    "user = ph          ; unprivileged user\n"
+    "admin_group = ph-admin                        ; may use the control socket\n"
+    "seal_every = 50         ; audit: seal after this many events ...\n"
+    "seal_interval = 10m     ; ... or this much time\n"
+    "audit_failure = close   ; close: refuse/end sessions\n"
+    "\n"
+    "[remote_access]\n"
+    "enabled = yes           ; master switch\n"
+    "approval = none         ; required | none\n"
+    "engineers = alice, bob  ; certificate principals allowed, or *\n"
+    "require_ticket = no     ; certificate extension ticket@porthole\n"
+    "expires = 2026-12-31T00:00:00Z\n"
+    "max_session = 4h\n"
+    "idle_timeout = 30m\n"
+    "max_sessions = 8\n"
+    "\n"
+    "# a full-line comment\n"
+    "[files]                 ; read-only access\n"
+    "enabled = yes\n"
+    "paths = /opt/product/log, /var/opt/product/log\n"
+    "deny = *.key, *.pem\n"
+    "\n"
+    "[commands]              ; diagnostics allow-list: name = absolute argv\n"
+    "enabled = yes\n"
+    "timeout = 90s           ; a diagnostic running longer is killed\n"
+    "status = /opt/product/bin/status --json\n"
+    "threads = /opt/product/bin/threaddump --pid {pid:int}\n"
+    "tail = /usr/bin/tail -n {lines:int} /opt/product/log/server.log\n"
+    "\n"
+    "[forward]               ; port forwarding to product services only\n"
+    "enabled = yes\n"
+    "targets = 127.0.0.1:8021, [::1]:9998\n"
+    "\n"
+    "[settings]              ; remote optimisation of listed settings\n"
+    "enabled = yes\n"
+    "file = /opt/product/config/cluster.ini\n"
+    "keys = jvm.heap, ingest.queue_size\n"
+    "\n"
+    "[telemetry]\n"
+    "usage = yes             ; hourly license consumption (billing)\n"
+    "health = no             ; nodes, services, disks\n"
+    "events = off\n"
+    "health_interval = 5m\n"
+    "disks = /, /var/opt/product\n"
+    "services = server=127.0.0.1:8021, activegate=127.0.0.1:9999\n"
+    "\n"
+    "[updates]\n"
+    "window = weekly  sun   02:00   ; or: daily 03:00\n"
+    "notify_command = /usr/local/bin/notify-admins --all\n"
+    "update_command = /opt/product/bin/upgrade\n";
+
+static char	 tmpdir[] = "/tmp/test_policy.XXXXXX";
+static char	 conf_path[512];
+
+static int
+group_setup(void **state)
+{
+	if (mkdtemp(tmpdir) == NULL)
+		return -1;
+	snprintf(conf_path, sizeof(conf_path), "%s/porthole.conf", tmpdir);
+	return 0;
+}
+
+static int
+group_teardown(void **state)
+{
+	unlink(conf_path);
+	return rmdir(tmpdir);
+}
+
+static void
+write_conf(const char *text)
+{
+	FILE *f;
+
+	assert_non_null(f = fopen(conf_path, "w"));
+	assert_int_equal(fputs(text, f) >= 0, 1);
+	assert_int_equal(fclose(f), 0);
+}
+
+static struct policy *
+load_ok(const char *text)
+{
+	struct policy	*p = NULL;
+	char		 err[1024] = "";
+
+	write_conf(text);
+	if (policy_load(conf_path, &p, err, sizeof(err)) == -1)
+		fail_msg("unexpected error: %s", err);
+	assert_non_null(p);
+	return p;
+}
+
+/* expect starts with "%s" where the file name goes. */
+static void
+load_err(const char *text, const char *expect)
+{
+	struct policy	*p = (struct policy *)&p;	/* must stay put */
+	char		 err[1024] = "", want[1024];
+
+	assert_memory_equal(expect, "%s", 2);
+	write_conf(text);
+	snprintf(want, sizeof(want), "%s%s", conf_path, expect + 2);
+	assert_int_equal(policy_load(conf_path, &p, err, sizeof(err)), -1);
+	assert_string_equal(err, want);
+	assert_ptr_equal(p, (struct policy *)&p);
+}
+
+static void
+test_full_file(void **state)
+{
+	struct policy *p = load_ok(full_conf);
+
+	assert_string_equal(p->path, conf_path);
+	assert_string_equal(p->cluster_id, "acme-prod");
+	assert_string_equal(p->relay_host, "relay.example.com");
+	assert_int_equal(p->relay_port, 2222);
+	/* Inline comments are gone, trailing blanks too. */
+	assert_string_equal(p->relay_host_key,
+	    "/etc/porthole/relay_host_key.pub");
+	assert_string_equal(p->cluster_key, "/etc/porthole/cluster_key");
+	assert_string_equal(p->session_host_key,
+	    "/etc/porthole/session_host_key");
+	assert_string_equal(p->support_ca, "/etc/porthole/support_ca.pub");
+	assert_string_equal(p->state_dir, "/srv/porthole/state");
+	assert_string_equal(p->audit_dir, "/srv/porthole/audit");
+	assert_string_equal(p->run_dir, "/run/ph");
+	assert_string_equal(p->user, "ph");
+	assert_string_equal(p->admin_group, "ph-admin");
+	assert_int_equal(p->seal_every, 50);
+	assert_int_equal(p->seal_interval, 600);
+	assert_true(p->audit_failure_close);
+
+	assert_true(p->ra_enabled);
+	assert_false(p->approval_required);
+	assert_false(p->engineers_any);
+	assert_int_equal(p->nengineers, 2);
+	assert_string_equal(p->engineers[0], "alice");
+	assert_string_equal(p->engineers[1], "bob");
+	assert_null(p->engineers[2]);
+	assert_false(p->require_ticket);
+	assert_int_equal(p->expires, T_EXPIRES);
+	assert_int_equal(p->max_session, 4 * 3600);
+	assert_int_equal(p->idle_timeout, 30 * 60);
+	assert_int_equal(p->max_sessions, 8);
+
+	assert_true(p->files_enabled);
+	assert_int_equal(p->nfile_paths, 2);
+	assert_string_equal(p->file_paths[0], "/opt/product/log");
+	assert_string_equal(p->file_paths[1], "/var/opt/product/log");
+	assert_int_equal(p->nfile_deny, 2);
+	assert_string_equal(p->file_deny[0], "*.key");
+	assert_string_equal(p->file_deny[1], "*.pem");
+
+	assert_true(p->commands_enabled);
+	assert_int_equal(p->command_timeout, 90);
+	assert_int_equal(p->ncommands, 3);
+	assert_string_equal(p->commands[0].name, "status");
+	assert_int_equal(p->commands[0].argc, 2);
+	assert_string_equal(p->commands[0].argv[0], "/opt/product/bin/status");
+	assert_string_equal(p->commands[0].argv[1], "--json");
+	assert_null(p->commands[0].argv[2]);
+	assert_string_equal(p->commands[1].name, "threads");
+	assert_int_equal(p->commands[1].argc, 3);
+	assert_string_equal(p->commands[1].argv[2], "{pid:int}");
+	assert_string_equal(p->commands[2].name, "tail");
+	assert_int_equal(p->commands[2].argc, 4);
+	assert_string_equal(p->commands[2].argv[2], "{lines:int}");
+	assert_string_equal(p->commands[2].argv[3],
+	    "/opt/product/log/server.log");
+
+	assert_true(p->forward_enabled);
+	assert_int_equal(p->ntargets, 2);
+	assert_string_equal(p->targets[0].host, "127.0.0.1");
+	assert_int_equal(p->targets[0].port, 8021);
+	assert_string_equal(p->targets[1].host, "::1");
+	assert_int_equal(p->targets[1].port, 9998);
+
+	assert_true(p->settings_enabled);
+	assert_string_equal(p->settings_file,
+	    "/opt/product/config/cluster.ini");
+	assert_int_equal(p->nsettings_keys, 2);
+	assert_string_equal(p->settings_keys[0], "jvm.heap");
+	assert_string_equal(p->settings_keys[1], "ingest.queue_size");
+
+	assert_true(p->tel_usage);
+	assert_false(p->tel_health);
+	assert_false(p->tel_events);
+	assert_int_equal(p->health_interval, 300);
+	assert_int_equal(p->ndisks, 2);
+	assert_string_equal(p->disks[0], "/");
+	assert_string_equal(p->disks[1], "/var/opt/product");
+	assert_int_equal(p->nservices, 2);
+	assert_string_equal(p->services[0].name, "server");
+	assert_string_equal(p->services[0].host, "127.0.0.1");
+	assert_int_equal(p->services[0].port, 8021);
+	assert_string_equal(p->services[1].name, "activegate");
+	assert_int_equal(p->services[1].port, 9999);
+
+	assert_string_equal(p->update_window, "weekly sun 02:00");
+	assert_string_equal(p->notify_command,
+	    "/usr/local/bin/notify-admins --all");
+	assert_string_equal(p->update_command, "/opt/product/bin/upgrade");
+	policy_free(p);
+}
+
+static void
+test_defaults(void **state)
+{
+	struct policy *p = load_ok(GW);
+
+	assert_string_equal(p->state_dir, "/var/lib/porthole");
+	assert_string_equal(p->audit_dir, "/var/log/porthole");
+	assert_string_equal(p->run_dir, "/run/porthole");
+	assert_string_equal(p->user, "porthole");
+	assert_string_equal(p->admin_group, "porthole-admin");
+	assert_int_equal(p->seal_every, 100);
+	assert_int_equal(p->seal_interval, 300);
+	assert_true(p->audit_failure_close);
+
+	/* Every grant is off. */
+	assert_false(p->ra_enabled);
+	assert_true(p->approval_required);
+	assert_false(p->engineers_any);
+	assert_int_equal(p->nengineers, 0);
+	assert_true(p->require_ticket);
+	assert_int_equal(p->expires, 0);
+	assert_int_equal(p->max_session, 7200);
+	assert_int_equal(p->idle_timeout, 900);
+	assert_int_equal(p->max_sessions, 4);
+	assert_false(p->files_enabled);
+	assert_int_equal(p->nfile_paths, 0);
+	assert_false(p->commands_enabled);
+	assert_int_equal(p->command_timeout, 60);
+	assert_int_equal(p->ncommands, 0);
+	assert_false(p->forward_enabled);
+	assert_int_equal(p->ntargets, 0);
+	assert_false(p->settings_enabled);
+	assert_null(p->settings_file);
+
+	assert_true(p->tel_usage);
+	assert_true(p->tel_health);
+	assert_true(p->tel_events);
+	assert_int_equal(p->health_interval, 120);
+	assert_null(p->update_window);
+	assert_null(p->notify_command);
+	assert_null(p->update_command);
+	policy_free(p);
+
+	/* Empty sections change nothing; an empty list means none. */
+	p = load_ok(GW "[files]\n[forward]\ntargets =\n"
+	    "[remote_access]\nengineers =\n");
+	assert_false(p->files_enabled);
+	assert_int_equal(p->ntargets, 0);
+	assert_int_equal(p->nengineers, 0);
+	assert_false(p->engineers_any);
+	policy_free(p);
+}
+
+static void
+test_bad_files(void **state)
+{
+	static const struct {
+		const char	*text;
+		const char	*err;
+	} t[] = {
+		{ GW "[bogus]\n", "%s:8: unknown section [bogus]" },
+		{ GW "[remote_access]\n[Files]\n",
+		    "%s:9: unknown section [Files]" },
+		{ GW "colour = blue\n",
+		    "%s:8: unknown key 'colour' in [gateway]" },
+		{ GW "[files]\nenabled = no\nread_write = yes\n",
+		    "%s:10: unknown key 'read_write' in [files]" },
+		{ GW "cluster_id = again\n",
+		    "%s:8: duplicate key 'cluster_id' in [gateway]" },
+		{ GW "[commands]\nstatus = /bin/true\nstatus = /bin/false\n",
+		    "%s:10: duplicate key 'status' in [commands]" },
+		{ GW "[files]\nenabled = no\n[files]\n",
+		    "%s:10: section [files] appears twice" },
+		{ GW "[gateway]\n", "%s:8: section [gateway] appears twice" },
+		{ "cluster_id = acme-prod\n" GW,
+		    "%s:1: key 'cluster_id' outside any section" },
+		{ "\n; comment\nenabled = yes\n[remote_access]\n",
+		    "%s:3: key 'enabled' outside any section" },
+		{ GW "[remote_access]\nenabled = maybe\n",
+		    "%s:9: enabled: expected yes or no, got 'maybe'" },
+		{ GW "[remote_access]\nenabled =\n",
+		    "%s:9: enabled: expected yes or no, got ''" },
+		{ GW "[remote_access]\nmax_session = 2 hours\n",
+		    "%s:9: max_session: expected a duration from 1m to 7d "
+		    "(like 90s, 15m, 2h, 1d), got '2 hours'" },
+		{ GW "[remote_access]\nidle_timeout = 30s\n",
+		    "%s:9: idle_timeout: expected a duration from 1m to 1d "
+		    "(like 90s, 15m, 2h, 1d), got '30s'" },
+		{ GW "[commands]\ntimeout = 0\n",
+		    "%s:9: timeout: expected a duration from 1s to 1h "
+		    "(like 90s, 15m, 2h, 1d), got '0'" },
+		{ GW "[remote_access]\nmax_sessions = 0\n",
+		    "%s:9: max_sessions: expected a number from 1 to 100, "
+		    "got '0'" },
+		{ GW "seal_every = -1\n",
+		    "%s:8: seal_every: expected a number from 1 to 1000000, "
+		    "got '-1'" },
+		{ "[gateway]\ncluster_id = acme\nrelay = r:22\n"
+		    "relay_host_key = relay_host_key.pub\n",
+		    "%s:4: relay_host_key: expected an absolute path without "
+		    ". or .. components, got 'relay_host_key.pub'" },
+		{ GW "audit_dir = /var/log/../../tmp\n",
+		    "%s:8: audit_dir: expected an absolute path without . or "
+		    ".. components, got '/var/log/../../tmp'" },
+		{ GW "[files]\npaths = /opt/product/log, log\n",
+		    "%s:9: paths: 'log' is not an absolute path" },
+		{ GW "[files]\npaths = /opt/product/log/..\n",
+		    "%s:9: paths: '/opt/product/log/..' is not an absolute "
+		    "path" },
+		{ GW "[files]\npaths = /a,,/b\n",
+		    "%s:9: paths: expected a comma-separated list of at most "
+		    "256 an absolute path, got '/a,,/b'" },
+		{ GW "[telemetry]\ndisks = var\n",
+		    "%s:9: disks: 'var' is not an absolute path" },
+		{ GW "[commands]\ntail = /usr/bin/tail -n {lines} /var/log/x\n",
+		    "%s:9: tail: '{lines}' is not a placeholder: expected "
+		    "{NAME:int} or {NAME:word} as a whole word" },
+		{ GW "[commands]\ntail = /usr/bin/tail -n {lines:float}\n",
+		    "%s:9: tail: '{lines:float}' is not a placeholder: "
+		    "expected {NAME:int} or {NAME:word} as a whole word" },
+		{ GW "[commands]\ntail = /usr/bin/tail --lines={n:int}\n",
+		    "%s:9: tail: '--lines={n:int}' is not a placeholder: "
+		    "expected {NAME:int} or {NAME:word} as a whole word" },
+		{ GW "[commands]\nx = /bin/x {:int}\n",
+		    "%s:9: x: '{:int}' is not a placeholder: expected "
+		    "{NAME:int} or {NAME:word} as a whole word" },
+		{ GW "[commands]\nx = /bin/x {a:int}}\n",
+		    "%s:9: x: '{a:int}}' is not a placeholder: expected "
+		    "{NAME:int} or {NAME:word} as a whole word" },
+		{ GW "[commands]\nx = /bin/x {n:int} {n:word}\n",
+		    "%s:9: x: placeholder name 'n' used twice" },
+		{ GW "[commands]\nx = {prog:word} -v\n",
+		    "%s:9: x: expected an absolute path to run, got "
+		    "'{prog:word} -v'" },
+		{ GW "[commands]\nls = ls -l /opt\n",
+		    "%s:9: ls: expected an absolute path to run, got "
+		    "'ls -l /opt'" },
+		{ GW "[commands]\nx =\n",
+		    "%s:9: x: expected an absolute path to run, got ''" },
+		{ GW "[commands]\nx = /bin/x 1 2 3 4 5 6 7 8 9 10 11 12 13 14 "
+		    "15 16 17 18 19 20 21 22 23 24 25 26 27 28 29 30 31 32\n",
+		    "%s:9: x: more than 32 words" },
+		{ GW "[commands]\nrun it = /bin/x\n",
+		    "%s:9: 'run it' is not a valid command name (1-64 of "
+		    "A-Z a-z 0-9 . _ -)" },
+		{ GW "[commands]\nx/y = /bin/x\n",
+		    "%s:9: 'x/y' is not a valid command name (1-64 of "
+		    "A-Z a-z 0-9 . _ -)" },
+		{ "[gateway]\n", "%s: missing required key [gateway] "
+		    "cluster_id" },
+		{ "", "%s: missing required key [gateway] cluster_id" },
+		{ "[gateway]\ncluster_id = a\n",
+		    "%s: missing required key [gateway] relay" },
+		{ "[remote_access]\nenabled = yes\n",
+		    "%s: missing required key [gateway] cluster_id" },
+		{ "[gateway]\ncluster_id = a\nrelay = r:1\n"
+		    "relay_host_key = /k\ncluster_key = /k\n"
+		    "session_host_key = /k\n",
+		    "%s: missing required key [gateway] support_ca" },
+		{ "[gateway]\ncluster_id = acme prod\n",
+		    "%s:2: cluster_id: expected 1-64 of A-Z a-z 0-9 . _ -, "
+		    "got 'acme prod'" },
+		{ "[gateway]\ncluster_id = "
+		    "a234567890123456789012345678901234567890123456789012345678901"
+		    "2345\n",
+		    "%s:2: cluster_id: expected 1-64 of A-Z a-z 0-9 . _ -, got "
+		    "'a2345678901234567890123456789012345678901234567890123456"
+		    "789012345'" },
+		{ "[gateway]\nrelay = relay.example.com\n",
+		    "%s:2: relay: expected HOST:PORT or [ADDR]:PORT, got "
+		    "'relay.example.com'" },
+		{ GW "user = -root\n",
+		    "%s:8: user: expected a user or group name, got '-root'" },
+		{ GW "audit_failure = open\n",
+		    "%s:8: audit_failure: expected close, got 'open'" },
+		{ GW "[remote_access]\napproval = maybe\n",
+		    "%s:9: approval: expected required or none, got 'maybe'" },
+		{ GW "[remote_access]\nengineers = alice, *\n",
+		    "%s:9: engineers: '*' is not a principal (or * alone)" },
+		{ GW "[remote_access]\nexpires = 2026-12-31\n",
+		    "%s:9: expires: expected YYYY-MM-DDTHH:MM:SSZ (UTC), got "
+		    "'2026-12-31'" },
+		{ GW "[remote_access]\nexpires = 2026-12-31T00:00:00+01:00\n",
+		    "%s:9: expires: expected YYYY-MM-DDTHH:MM:SSZ (UTC), got "
+		    "'2026-12-31T00:00:00+01:00'" },
+		{ GW "[forward]\ntargets = 127.0.0.1:8021, localhost\n",
+		    "%s:9: targets: expected HOST:PORT, got 'localhost'" },
+		{ GW "[telemetry]\nservices = server:8021\n",
+		    "%s:9: services: expected NAME=HOST:PORT, got "
+		    "'server:8021'" },
+		{ GW "[telemetry]\nservices = a=h:1, a=h:2\n",
+		    "%s:9: services: 'a' is named twice" },
+		{ GW "[settings]\nkeys = jvm heap\n",
+		    "%s:9: keys: 'jvm heap' is not a setting name "
+		    "(A-Z a-z 0-9 . _ -)" },
+		{ GW "[updates]\nwindow = weekly sunday 02:00\n",
+		    "%s:9: window: expected 'weekly DAY HH:MM' (DAY: sun..sat) "
+		    "or 'daily HH:MM', got 'weekly sunday 02:00'" },
+		{ GW "[updates]\nwindow = daily 24:00\n",
+		    "%s:9: window: expected 'weekly DAY HH:MM' (DAY: sun..sat) "
+		    "or 'daily HH:MM', got 'daily 24:00'" },
+		{ GW "[updates]\nupdate_command = upgrade --now\n",
+		    "%s:9: update_command: expected an absolute command of at "
+		    "most 32 words, got 'upgrade --now'" },
+		/* What inih would accept, or accept differently. */
+		{ GW "[files\n", "%s:8: section header without ']'" },
+		{ GW "[files] enabled = yes\n",
+		    "%s:8: unexpected text after section header [files]" },
+		{ GW "[]\n", "%s:8: empty section name" },
+		{ GW "just some words\n",
+		    "%s:8: expected 'key = value', a [section] or a comment" },
+		{ GW "[files]\npaths = /a\n  /b\n",
+		    "%s:10: expected 'key = value', a [section] or a comment" },
+		{ GW "= value\n", "%s:8: empty key name" },
+		{ GW "\xef\xbb\xbf[files]\n",
+		    "%s:8: expected 'key = value', a [section] or a comment" },
+	};
+	size_t i;
+
+	for (i = 0; i < N(t); i++) {
+		print_message("bad file %zu\n", i);
+		load_err(t[i].text, t[i].err);
+	}
+}
+
+/* One line of n characters, a comment, after the [gateway] block. */
+static char *
+conf_with_line(size_t n)
+{
+	char *text;
+
+	assert_non_null(text = malloc(sizeof(GW) + n + 2));
+	strcpy(text, GW);
+	memset(text + sizeof(GW) - 1, ';', n);
+	strcpy(text + sizeof(GW) - 1 + n, "\n");
+	return text;
+}
+
+static void
+test_long_lines(void **state)
+{
+	struct policy	*p;
+	char		*text, *v;
+
+	/* inih alone would split these and parse the tail as a key. */
+	text = conf_with_line(1500);
+	load_err(text, "%s:8: line longer than 1024 characters");
+	free(text);
+	text = conf_with_line(1025);
+	load_err(text, "%s:8: line longer than 1024 characters");
+	free(text);
+	text = conf_with_line(1024);
+	p = load_ok(text);
+	policy_free(p);
+	free(text);
+
+	/* A long value whose tail looks like a key is one value. */
+	assert_non_null(text = malloc(2048));
+	assert_non_null(v = malloc(1024));
+	memset(v, 'a', 900);
+	v[900] = '\0';
+	snprintf(text, 2048, GW "[commands]\nx = /bin/%s enabled=yes\n", v);
+	p = load_ok(text);
+	assert_false(p->commands_enabled);
+	assert_int_equal(p->commands[0].argc, 2);
+	assert_string_equal(p->commands[0].argv[1], "enabled=yes");
+	policy_free(p);
+	free(text);
+	free(v);
+}
+
+static void
+test_file_errors(void **state)
+{
+	struct policy	*p = NULL;
+	char		 err[1024], want[1024], path[600];
+
+	snprintf(path, sizeof(path), "%s/missing.conf", tmpdir);
+	assert_int_equal(policy_load(path, &p, err, sizeof(err)), -1);
+	snprintf(want, sizeof(want), "%s: No such file or directory", path);
+	assert_string_equal(err, want);
+	assert_null(p);
+
+	assert_int_equal(policy_load(tmpdir, &p, err, sizeof(err)), -1);
+	snprintf(want, sizeof(want), "%s: not a regular file", tmpdir);
+	assert_string_equal(err, want);
+
+	/* A NUL byte would end the line early for inih. */
+	{
+		FILE *f;
+
+		assert_non_null(f = fopen(conf_path, "w"));
+		fwrite(GW "user = a\0b\n", 1, sizeof(GW "user = a\0b\n") - 1,
+		    f);
+		fclose(f);
+		assert_int_equal(policy_load(conf_path, &p, err, sizeof(err)),
+		    -1);
+		snprintf(want, sizeof(want), "%s:8: NUL byte in line",
+		    conf_path);
+		assert_string_equal(err, want);
+	}
+}
+
+static void
+test_syntax_variants(void **state)
+{
+	struct policy *p;
+
+	/* CRLF line ends, ':' as separator, '#' comments, a last line
+	 * without a newline, blanks around everything. */
+	p = load_ok("[gateway]\r\n"
+	    "cluster_id: acme-prod\r\n"
+	    "# comment\r\n"
+	    "  relay   =   [::1]:2222   \r\n"
+	    "relay_host_key = /k1\n"
+	    "cluster_key = /k2\n"
+	    "session_host_key = /k3\n"
+	    "support_ca = /k4\n"
+	    "[remote_access] ; the switch\n"
+	    "engineers = *\n"
+	    "enabled = yes");
+	assert_string_equal(p->cluster_id, "acme-prod");
+	assert_string_equal(p->relay_host, "::1");
+	assert_int_equal(p->relay_port, 2222);
+	assert_true(p->engineers_any);
+	assert_true(p->ra_enabled);
+	policy_free(p);
+
+	/* ';' without a blank before it is part of the value. */
+	p = load_ok(GW "[files]\ndeny = *.key;*.pem ; comment\n");
+	assert_int_equal(p->nfile_deny, 1);
+	assert_string_equal(p->file_deny[0], "*.key;*.pem");
+	policy_free(p);
+
+	/* inih cuts names at 49 bytes; a 64-character command is whole. */
+	p = load_ok(GW "[commands]\nenabled = yes\n"
+	    "c234567890123456789012345678901234567890123456789012345678901234"
+	    " = /bin/x\n"
+	    "c2345678901234567890123456789012345678901234567890123456789012"
+	    " = /bin/y\n");
+	assert_int_equal(p->ncommands, 2);
+	assert_int_equal(strlen(p->commands[0].name), 64);
+	assert_string_equal(p->commands[1].argv[0], "/bin/y");
+	policy_free(p);
+
+	/* A later window replaces nothing: windows are normalised. */
+	p = load_ok(GW "[updates]\nwindow = daily 03:00\n");
+	assert_string_equal(p->update_window, "daily 03:00");
+	policy_free(p);
+}
+
+#define RA_ON	"[remote_access]\nenabled = yes\n"
+
+struct session_case {
+	const char	*conf;		/* after GW */
+	const char	*principals[3];
+	const char	*ticket;
+	time_t		 now;
+	int		 allow;
+	const char	*want;		/* engineer, or the reason */
+};
+
+static void
+test_allow_session(void **state)
+{
+	static const struct session_case t[] = {
+		{ "", { "alice" }, "SUP-1", T_NOW, 0,
+		    "remote access is disabled on this cluster" },
+		{ "[remote_access]\nenabled = no\nengineers = *\n"
+		    "require_ticket = no\n", { "alice" }, "SUP-1", T_NOW, 0,
+		    "remote access is disabled on this cluster" },
+		/* Nobody is allowed until engineers is set. */
+		{ RA_ON, { "alice" }, "SUP-1", T_NOW, 0,
+		    "engineer 'alice' is not allowed on this cluster" },
+		{ RA_ON "engineers =\n", { "alice" }, "SUP-1", T_NOW, 0,
+		    "engineer 'alice' is not allowed on this cluster" },
+		{ RA_ON "engineers = *\n", { "alice" }, "SUP-1", T_NOW, 1,
+		    "alice" },
+		{ RA_ON "engineers = *\n", { "alice", "bob" }, "SUP-1", T_NOW,
+		    1, "alice" },
+		{ RA_ON "engineers = *\n", { "alice" }, NULL, T_NOW, 0,
+		    "a support ticket is required (certificate extension "
+		    "ticket@porthole)" },
+		{ RA_ON "engineers = *\n", { "alice" }, "", T_NOW, 0,
+		    "a support ticket is required (certificate extension "
+		    "ticket@porthole)" },
+		{ RA_ON "engineers = *\nrequire_ticket = no\n", { "alice" },
+		    NULL, T_NOW, 1, "alice" },
+		{ RA_ON "engineers = *\n", { NULL }, "SUP-1", T_NOW, 0,
+		    "the certificate names no principal" },
+		{ RA_ON "engineers = alice, bob\n", { "alice" }, "SUP-1",
+		    T_NOW, 1, "alice" },
+		{ RA_ON "engineers = alice, bob\n", { "bob" }, "SUP-1", T_NOW,
+		    1, "bob" },
+		{ RA_ON "engineers = alice, bob\n", { "carol" }, "SUP-1",
+		    T_NOW, 0, "engineer 'carol' is not allowed on this "
+		    "cluster" },
+		{ RA_ON "engineers = alice, bob\n", { "carol", "bob" },
+		    "SUP-1", T_NOW, 1, "bob" },
+		{ RA_ON "engineers = alice, bob\n", { "carol", "dave" },
+		    "SUP-1", T_NOW, 0, "engineer 'carol' is not allowed on "
+		    "this cluster" },
+		{ RA_ON "engineers = alice, bob\n", { "Alice" }, "SUP-1",
+		    T_NOW, 0, "engineer 'Alice' is not allowed on this "
+		    "cluster" },
+		{ RA_ON "engineers = alice, bob\n", { "alic" }, "SUP-1",
+		    T_NOW, 0, "engineer 'alic' is not allowed on this "
+		    "cluster" },
+		{ RA_ON "engineers = alice, bob\n", { "alice2" }, "SUP-1",
+		    T_NOW, 0, "engineer 'alice2' is not allowed on this "
+		    "cluster" },
+		/* The allow-list is checked before the ticket. */
+		{ RA_ON "engineers = alice\n", { "carol" }, NULL, T_NOW, 0,
+		    "engineer 'carol' is not allowed on this cluster" },
+		{ RA_ON "engineers = alice\n", { "alice" }, NULL, T_NOW, 0,
+		    "a support ticket is required (certificate extension "
+		    "ticket@porthole)" },
+		/* Expiry: the grant ends at the second it names. */
+		{ RA_ON "engineers = *\nexpires = 2026-12-31T00:00:00Z\n",
+		    { "alice" }, "SUP-1", T_EXPIRES - 1, 1, "alice" },
+		{ RA_ON "engineers = *\nexpires = 2026-12-31T00:00:00Z\n",
+		    { "alice" }, "SUP-1", T_EXPIRES, 0,
+		    "remote access grant expired at 2026-12-31T00:00:00Z" },
+		{ RA_ON "engineers = *\nexpires = 2026-12-31T00:00:00Z\n",
+		    { "alice" }, "SUP-1", T_EXPIRES + 86400 * 365, 0,
+		    "remote access grant expired at 2026-12-31T00:00:00Z" },
+		/* Expiry is checked before the allow-list and the ticket. */
+		{ RA_ON "engineers = bob\nexpires = 2026-12-31T00:00:00Z\n",
+		    { "carol" }, NULL, T_EXPIRES, 0,
+		    "remote access grant expired at 2026-12-31T00:00:00Z" },
+		/* The master switch is checked before expiry. */
+		{ "[remote_access]\nengineers = *\n"
+		    "expires = 2020-01-01T00:00:00Z\n", { "alice" }, "SUP-1",
+		    T_NOW, 0, "remote access is disabled on this cluster" },
+	};
+	struct policy	*p;
+	const char	*engineer;
+	char		 reason[256], *text;
+	size_t		 i, np;
+	int		 rc;
+
+	for (i = 0; i < N(t); i++) {
+		print_message("session case %zu\n", i);
+		assert_true(asprintf(&text, "%s%s", GW, t[i].conf) != -1);
+		p = load_ok(text);
+		free(text);
+		for (np = 0; np < 3 && t[i].principals[np] != NULL; np++)
+			;
+		engineer = "untouched";
+		reason[0] = '\0';
+		rc = policy_allow_session(p, t[i].principals, np, t[i].ticket,
+		    t[i].now, &engineer, reason, sizeof(reason));
+		assert_int_equal(rc, t[i].allow);
+		if (rc == 1) {
+			assert_string_equal(engineer, t[i].want);
+			/* The principal itself, not a copy. */
+			assert_true(engineer == t[i].principals[0] ||
+			    engineer == t[i].principals[1]);
+		} else
+			assert_string_equal(reason, t[i].want);
+		policy_free(p);
+	}
+}
+
+#define CMDS \
+	"[commands]\n" \
+	"status = /opt/product/bin/status --json\n" \
+	"threads = /opt/product/bin/threaddump --pid {pid:int}\n" \
+	"tail = /usr/bin/tail -n {lines:int} /opt/product/log/server.log\n" \
+	"logs = /opt/product/bin/logs --service {service:word} " \
+	    "--last {lines:int}\n"
+#define CMD_ON		RA_ON CMDS "enabled = yes\n"
+/* 64 characters: the longest word an engineer may give. */
+#define W64		"a234567890123456789012345678901234567890" \
+			"123456789012345678901234"
+
+struct command_case {
+	const char	*conf;		/* after GW */
+	const char	*cmdline;
+	int		 allow;
+	const char	*want;		/* argv joined by '|', or the reason */
+};
+
+static void
+test_allow_command(void **state)
+{
+	static const struct command_case t[] = {
+		{ CMDS "enabled = yes\n", "status", 0,
+		    "remote access is disabled on this cluster" },
+		{ RA_ON CMDS, "status", 0,
+		    "diagnostics are disabled on this cluster" },
+		{ RA_ON CMDS "enabled = no\n", "status", 0,
+		    "diagnostics are disabled on this cluster" },
+		{ RA_ON "[commands]\nenabled = yes\n", "status", 0,
+		    "command 'status' is not allowed on this cluster" },
+		{ CMD_ON, "status", 1, "/opt/product/bin/status|--json" },
+		{ CMD_ON, "  status   ", 1, "/opt/product/bin/status|--json" },
+		{ CMD_ON, "", 0, "no command given" },
+		{ CMD_ON, "    ", 0, "no command given" },
+		{ CMD_ON, "rm -rf /", 0,
+		    "command 'rm' is not allowed on this cluster" },
+		{ CMD_ON, "STATUS", 0,
+		    "command 'STATUS' is not allowed on this cluster" },
+		{ CMD_ON, "/opt/product/bin/status", 0,
+		    "command '/opt/product/bin/status' is not allowed on this "
+		    "cluster" },
+		{ CMD_ON, "enabled", 0,
+		    "command 'enabled' is not allowed on this cluster" },
+		{ CMD_ON, "timeout 5", 0,
+		    "command 'timeout' is not allowed on this cluster" },
+		{ CMD_ON, "status now", 0,
+		    "command 'status' takes 0 argument(s)" },
+		{ CMD_ON, "status --all", 0,
+		    "command 'status' takes 0 argument(s)" },
+		{ CMD_ON, "threads", 0, "command 'threads' needs 1 argument(s)" },
+		{ CMD_ON, "threads 42", 1,
+		    "/opt/product/bin/threaddump|--pid|42" },
+		{ CMD_ON, "threads    42 ", 1,
+		    "/opt/product/bin/threaddump|--pid|42" },
+		{ CMD_ON, "threads 42 43", 0,
+		    "command 'threads' takes 1 argument(s)" },
+		{ CMD_ON, "threads -1", 0,
+		    "command 'threads': argument '-1' is not a valid int (pid)" },
+		{ CMD_ON, "threads +1", 0,
+		    "command 'threads': argument '+1' is not a valid int (pid)" },
+		{ CMD_ON, "threads 4x", 0,
+		    "command 'threads': argument '4x' is not a valid int (pid)" },
+		{ CMD_ON, "threads 0x10", 0, "command 'threads': argument "
+		    "'0x10' is not a valid int (pid)" },
+		{ CMD_ON, "threads 123456789012345678", 1,
+		    "/opt/product/bin/threaddump|--pid|123456789012345678" },
+		{ CMD_ON, "threads 1234567890123456789", 0,
+		    "command 'threads': argument '1234567890123456789' is not "
+		    "a valid int (pid)" },
+		{ CMD_ON, "threads 42;id", 0, "command 'threads': argument "
+		    "'42;id' is not a valid int (pid)" },
+		{ CMD_ON, "tail 100", 1,
+		    "/usr/bin/tail|-n|100|/opt/product/log/server.log" },
+		{ CMD_ON, "tail ../etc/shadow", 0, "command 'tail': argument "
+		    "'../etc/shadow' is not a valid int (lines)" },
+		{ CMD_ON, "logs server 50", 1, "/opt/product/bin/logs|"
+		    "--service|server|--last|50" },
+		{ CMD_ON, "logs active_gate-1.x 1", 1, "/opt/product/bin/logs|"
+		    "--service|active_gate-1.x|--last|1" },
+		{ CMD_ON, "logs server", 0,
+		    "command 'logs' needs 2 argument(s)" },
+		{ CMD_ON, "logs", 0, "command 'logs' needs 2 argument(s)" },
+		{ CMD_ON, "logs server 50 60", 0,
+		    "command 'logs' takes 2 argument(s)" },
+		{ CMD_ON, "logs 50 server", 0, "command 'logs': argument "
+		    "'server' is not a valid int (lines)" },
+		{ CMD_ON, "logs ../x 5", 0, "command 'logs': argument '../x' "
+		    "is not a valid word (service)" },
+		{ CMD_ON, "logs ser;ver 5", 0, "command 'logs': argument "
+		    "'ser;ver' is not a valid word (service)" },
+		{ CMD_ON, "logs $(id) 5", 0, "command 'logs': argument '$(id)' "
+		    "is not a valid word (service)" },
+		{ CMD_ON, "logs * 5", 0, "command 'logs': argument '*' is not "
+		    "a valid word (service)" },
+		/* A word that would be read as an option is refused. */
+		{ CMD_ON, "logs --all 5", 0, "command 'logs': argument '--all' "
+		    "is not a valid word (service)" },
+		{ CMD_ON, "logs " W64 " 5", 1,
+		    "/opt/product/bin/logs|--service|" W64 "|--last|5" },
+		{ CMD_ON, "logs " W64 "5 5", 0, "command 'logs': argument '"
+		    W64 "5' is not a valid word (service)" },
+		/* Only printable ASCII, and only spaces between words. */
+		{ CMD_ON, "status\t", 0,
+		    "command line holds a non-printable character" },
+		{ CMD_ON, "threads 42\n", 0,
+		    "command line holds a non-printable character" },
+		{ CMD_ON, "logs s\xc3\xa9rver 5", 0,
+		    "command line holds a non-printable character" },
+		{ CMD_ON, "logs a b c d e f g h i j k l m n o p q r s t u v w "
+		    "x y z 1 2 3 4 5 6", 0,
+		    "command line has more than 32 words" },
+		{ CMD_ON, "logs a b c d e f g h i j k l m n o p q r s t u v w "
+		    "x y z 1 2 3 4 5", 0, "command 'logs' takes 2 argument(s)" },
+	};
+	struct policy	*p;
+	char		 reason[256], joined[1024], *text, **argv;
+	size_t		 i, j;
+	int		 rc;
+
+	for (i = 0; i < N(t); i++) {
+		print_message("command case %zu\n", i);
+		assert_true(asprintf(&text, "%s%s", GW, t[i].conf) != -1);
+		p = load_ok(text);
+		free(text);
+		argv = NULL;
+		reason[0] = '\0';
+		rc = policy_allow_command(p, t[i].cmdline, &argv, reason,
+		    sizeof(reason));
+		assert_int_equal(rc, t[i].allow);
+		if (rc == 1) {
+			joined[0] = '\0';
+			for (j = 0; argv[j] != NULL; j++) {
+				if (j > 0)
+					strcat(joined, "|");
+				strcat(joined, argv[j]);
+			}
+			assert_string_equal(joined, t[i].want);
+			policy_argv_free(argv);
+		} else {
+			assert_null(argv);
+			assert_string_equal(reason, t[i].want);
+		}
+		policy_free(p);
+	}
+}
+
+static void
+test_command_bounds(void **state)
+{
+	struct policy	*p;
+	char		 line[POLICY_MAX_CMDLINE + 2], reason[256], **argv = NULL;
+
+	p = load_ok(GW CMD_ON);
+
+	/* Exactly the limit is read; one more is refused unread. */
+	memset(line, ' ', sizeof(line));
+	memcpy(line, "status", 6);
+	line[POLICY_MAX_CMDLINE] = '\0';
+	assert_int_equal(policy_allow_command(p, line, &argv, reason,
+	    sizeof(reason)), 1);
+	policy_argv_free(argv);
+	argv = NULL;
+	line[POLICY_MAX_CMDLINE] = ' ';
+	line[POLICY_MAX_CMDLINE + 1] = '\0';
+	assert_int_equal(policy_allow_command(p, line, &argv, reason,
+	    sizeof(reason)), 0);
+	assert_string_equal(reason, "command line longer than 1024 "
+	    "characters");
+	assert_null(argv);
+
+	assert_int_equal(policy_allow_command(p, NULL, &argv, reason,
+	    sizeof(reason)), 0);
+	assert_string_equal(reason, "no command given");
+
+	/* The argv is the caller's: changing it leaves the policy alone. */
+	assert_int_equal(policy_allow_command(p, "threads 7", &argv, reason,
+	    sizeof(reason)), 1);
+	argv[0][0] = 'X';
+	policy_argv_free(argv);
+	assert_string_equal(p->commands[1].argv[0],
+	    "/opt/product/bin/threaddump");
+	policy_free(p);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_full_file),
+		cmocka_unit_test(test_defaults),
+		cmocka_unit_test(test_bad_files),
+		cmocka_unit_test(test_long_lines),
+		cmocka_unit_test(test_file_errors),
+		cmocka_unit_test(test_syntax_variants),
+		cmocka_unit_test(test_allow_session),
+		cmocka_unit_test(test_allow_command),
+		cmocka_unit_test(test_command_bounds),
+	};
+
+	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
