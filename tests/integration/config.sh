@@ -1,0 +1,49 @@
+#!/bin/sh
+# Configuration mistakes are reported as FILE:LINE and stop the programs;
+# nothing starts half-configured.
+. "$(dirname "$0")/lib.sh"
+
+make_vendor
+make_cluster acme-prod
+write_relay_conf
+write_gateway_conf acme-prod
+CONF=$T/acme-prod/porthole.conf
+
+out=$("$CLI_BIN" policy check "$CONF"); rc=$?
+[ "$rc" -eq 0 ] && echo "$out" | grep -q "valid; remote access on" &&
+    pass "porthole policy check accepts a valid file" ||
+    fail "policy check valid: rc=$rc out='$out'"
+
+# A typo in a key: the CLI and the daemon both name the file and line.
+sed 's/^max_sessions = 4/max_sesions = 4/' "$CONF" >"$T/typo.conf"
+line=$(grep -n '^max_sesions' "$T/typo.conf" | cut -d: -f1)
+"$CLI_BIN" policy check "$T/typo.conf" >/dev/null 2>"$T/err"; rc=$?
+[ "$rc" -eq 1 ] && grep -q "^$T/typo.conf:$line: .*max_sesions" "$T/err" &&
+    pass "policy check names FILE:LINE of an unknown key" ||
+    fail "policy check typo: rc=$rc err='$(cat "$T/err")'"
+"$GATEWAY_BIN" -f "$T/typo.conf" -d >/dev/null 2>"$T/err"; rc=$?
+[ "$rc" -eq 1 ] && grep -q "$T/typo.conf:$line:" "$T/err" &&
+    pass "portholed refuses to start on an invalid file" ||
+    fail "portholed typo: rc=$rc err='$(cat "$T/err")'"
+
+# A line longer than the limit is an error, not silently split.
+{ cat "$CONF"; printf 'status = /bin/echo %02000d\n' 0; } >"$T/long.conf"
+"$CLI_BIN" policy check "$T/long.conf" >/dev/null 2>"$T/err"; rc=$?
+[ "$rc" -eq 1 ] && grep -q "$T/long.conf:[0-9]*: .*long" "$T/err" &&
+    pass "over-long line refused" || fail "long line: rc=$rc err='$(cat "$T/err")'"
+
+# The relay: unknown key, and a cluster without a key.
+printf 'bogus = 1\n' >>"$T/relay.conf"
+"$RELAY_BIN" -f "$T/relay.conf" -d >/dev/null 2>"$T/err"; rc=$?
+[ "$rc" -eq 1 ] && grep -q "relay.conf:[0-9]*: unknown key 'bogus'" "$T/err" &&
+    pass "relay refuses an unknown key" || fail "relay bogus: rc=$rc err='$(cat "$T/err")'"
+
+# A missing file and usage errors.
+"$CLI_BIN" policy check "$T/nope.conf" >/dev/null 2>&1; rc=$?
+[ "$rc" -eq 1 ] && pass "missing file is an error" || fail "missing file rc=$rc"
+"$CLI_BIN" frobnicate >/dev/null 2>&1; rc=$?
+[ "$rc" -eq 2 ] && pass "unknown command is a usage error" || fail "usage rc=$rc"
+"$GATEWAY_BIN" >/dev/null 2>&1; rc=$?
+[ "$rc" -eq 2 ] && pass "portholed without -f is a usage error" || fail "portholed usage rc=$rc"
+
+finish
