@@ -53,6 +53,7 @@ struct sess {
 };
 
 static void	sess_exit(struct sess *, int) __attribute__((noreturn));
+static void	sess_serve(struct sess *) __attribute__((noreturn));
 
 static void
 sess_exit(struct sess *ss, int code)

@@ -16,6 +16,7 @@
 #include <netinet/tcp.h>
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -248,8 +249,8 @@ auth_engineer(struct rconn *c, const char *user, ssh_key key, char *why,
 		goto out;
 	}
 	snprintf(c->principal, sizeof(c->principal), "%s", user);
-	snprintf(c->who, sizeof(c->who), "engineer %s (key id %s, serial "
-	    "%llu) from %s", user, cert->key_id,
+	snprintf(c->who, sizeof(c->who), "engineer %.64s (key id %.128s, "
+	    "serial %llu) from %s", user, cert->key_id,
 	    (unsigned long long)cert->serial, c->peer);
 	rc = 0;
 out:
@@ -321,12 +322,18 @@ relay_auth_pubkey(ssh_session s, const char *user, struct ssh_key_struct *key,
 }
 
 /* Refuse a channel open, saying why in the relay's log. */
-static int
-refuse(struct rconn *c, ssh_message msg, const char *fmt, const char *arg)
-{
-	char why[256];
+static int	refuse(struct rconn *, ssh_message, const char *, ...)
+		    __attribute__((format(printf, 3, 4)));
 
-	snprintf(why, sizeof(why), fmt, arg);
+static int
+refuse(struct rconn *c, ssh_message msg, const char *fmt, ...)
+{
+	char	why[256];
+	va_list	ap;
+
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof(why), fmt, ap);
+	va_end(ap);
 	log_warn("%s: channel refused: %s", c->who[0] ? c->who : c->peer,
 	    why);
 	ssh_message_reply_default(msg);
@@ -345,7 +352,7 @@ relay_direct_tcpip(struct rconn *c, ssh_message msg)
 	size_t		 idx;
 
 	if (c->state != RC_ENGINEER)
-		return refuse(c, msg, "%s", "only engineers may open sessions");
+		return refuse(c, msg, "only engineers may open sessions");
 	if (host == NULL || strlen(host) > 64)
 		return refuse(c, msg, "%s", "bad destination");
 	if (relay_conf_cluster(r->conf, host, &idx) == NULL)

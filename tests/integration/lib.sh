@@ -78,7 +78,8 @@ wait_for() {
 
 # count_lines FILE PATTERN
 count_lines() {
-	grep -c -- "$2" "$1" 2>/dev/null || echo 0
+	n=$(grep -c -- "$2" "$1" 2>/dev/null)
+	echo "${n:-0}"
 }
 
 # wait_count FILE PATTERN N [SECONDS]: until more than N lines match.
@@ -211,7 +212,7 @@ Host *
 	StrictHostKeyChecking yes
 	BatchMode yes
 	ConnectTimeout 10
-	LogLevel ERROR
+	LogLevel INFO
 EOC
 }
 
