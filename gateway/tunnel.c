@@ -12,7 +12,9 @@
 #include <sys/random.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <fcntl.h>
 #include <stdio.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -42,6 +44,7 @@ struct tunnel {
 	struct event		*ev_read;
 	struct event		*ev_write;
 	struct event		*ev_retry;
+	int			 evfd;		/* our dup of libssh's socket */
 	uint64_t		 backoff_ms;
 	uint64_t		 up_since;	/* clock_mono_ms() */
 	tunnel_channel_cb	 on_channel;
@@ -88,6 +91,7 @@ tunnel_down(struct tunnel *t, const char *why)
 		log_warn("tunnel: down: %s", why);
 		if (clock_mono_ms() - t->up_since >= TUNNEL_STABLE_MS)
 			t->backoff_ms = TUNNEL_BACKOFF_MIN_MS;
+	t->evfd = -1;
 		t->on_down(t->arg);
 	}
 	tunnel_set_state(t, TS_IDLE);
@@ -96,6 +100,10 @@ tunnel_down(struct tunnel *t, const char *why)
 	if (t->ev_write != NULL)
 		event_free(t->ev_write);
 	t->ev_read = t->ev_write = NULL;
+	if (t->evfd != -1) {
+		close(t->evfd);
+		t->evfd = -1;
+	}
 	if (t->sev != NULL) {
 		ssh_event_remove_session(t->sev, t->s);
 		ssh_event_free(t->sev);
@@ -260,8 +268,12 @@ tunnel_connect(struct tunnel *t)
 	if ((t->sev = ssh_event_new()) == NULL ||
 	    ssh_event_add_session(t->sev, t->s) != SSH_OK)
 		goto out;
-	t->ev_read = event_new(t->base, fd, EV_READ | EV_PERSIST, tunnel_io, t);
-	t->ev_write = event_new(t->base, fd, EV_WRITE, tunnel_io, t);
+	/* libssh closes its socket when the connection fails; ours stays. */
+	if ((t->evfd = fcntl(fd, F_DUPFD_CLOEXEC, 0)) == -1)
+		goto out;
+	t->ev_read = event_new(t->base, t->evfd, EV_READ | EV_PERSIST,
+	    tunnel_io, t);
+	t->ev_write = event_new(t->base, t->evfd, EV_WRITE, tunnel_io, t);
 	if (t->ev_read == NULL || t->ev_write == NULL)
 		goto out;
 	rc = 0;
@@ -308,6 +320,7 @@ tunnel_new(struct event_base *base, const struct policy *pol,
 	t->on_down = on_down;
 	t->arg = arg;
 	t->backoff_ms = TUNNEL_BACKOFF_MIN_MS;
+	t->evfd = -1;
 	if ((t->ev_retry = evtimer_new(base, tunnel_attempt, t)) == NULL) {
 		free(t);
 		return NULL;
@@ -348,6 +361,8 @@ tunnel_free(struct tunnel *t)
 		event_free(t->ev_read);
 	if (t->ev_write != NULL)
 		event_free(t->ev_write);
+	if (t->evfd != -1)
+		close(t->evfd);
 	event_free(t->ev_retry);
 	free(t);
 }

@@ -16,6 +16,7 @@
 #include <netinet/tcp.h>
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -440,9 +441,12 @@ rconn_close(struct rconn *c, const char *why)
 	} else
 		log_info("%s: closed (%s)", c->who[0] ? c->who : c->peer, why);
 	rconn_set_state(c, RC_DEAD);
-	event_del(c->ev_read);
-	event_del(c->ev_write);
-	event_del(c->ev_grace);
+	if (c->ev_read != NULL)
+		event_del(c->ev_read);
+	if (c->ev_write != NULL)
+		event_del(c->ev_write);
+	if (c->ev_grace != NULL)
+		event_del(c->ev_grace);
 	/* The other side of each splice is told by its next pump. */
 	TAILQ_FOREACH(l, &c->splices, entry) {
 		sp = l->sp;
@@ -472,9 +476,13 @@ rconn_free(struct rconn *c)
 		ssh_disconnect(c->s);
 		ssh_free(c->s);
 	}
-	event_free(c->ev_read);
-	event_free(c->ev_write);
-	event_free(c->ev_grace);
+	if (c->ev_read != NULL)
+		event_free(c->ev_read);
+	if (c->ev_write != NULL)
+		event_free(c->ev_write);
+	if (c->ev_grace != NULL)
+		event_free(c->ev_grace);
+	close(c->fd);
 	free(c);
 }
 
@@ -537,7 +545,7 @@ relay_accept(struct evconnlistener *l, evutil_socket_t fd,
 	struct relay		*r = arg;
 	struct rconn		*c;
 	struct timeval		 grace = { RELAY_LOGIN_GRACE, 0 };
-	int			 on = 1;
+	int			 on = 1, sshfd = -1;
 
 	(void)l;
 	(void)salen;
@@ -574,12 +582,17 @@ relay_accept(struct evconnlistener *l, evutil_socket_t fd,
 	if ((c->s = ssh_new()) == NULL || c->ev_read == NULL ||
 	    c->ev_write == NULL || c->ev_grace == NULL) {
 		rconn_close(c, "out of memory");
-		close(fd);
 		return;
 	}
-	if (ssh_bind_accept_fd(r->bind, c->s, fd) != SSH_OK) {
-		rconn_close(c, ssh_get_error(r->bind));
-		close(fd);
+	/*
+	 * libssh gets its own descriptor and may close it whenever the
+	 * connection fails; libevent keeps watching ours until we let go.
+	 */
+	if ((sshfd = fcntl(fd, F_DUPFD_CLOEXEC, 0)) == -1 ||
+	    ssh_bind_accept_fd(r->bind, c->s, sshfd) != SSH_OK) {
+		if (sshfd != -1)
+			close(sshfd);
+		rconn_close(c, "cannot accept the connection");
 		return;
 	}
 	memset(&c->cb, 0, sizeof(c->cb));
