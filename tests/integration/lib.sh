@@ -19,12 +19,7 @@ FAILS=0
 TESTNAME=$(basename "$0" .sh)
 
 cleanup() {
-	for p in $PIDS; do
-		kill "$p" 2>/dev/null
-	done
-	for p in $PIDS; do
-		wait "$p" 2>/dev/null
-	done
+	stop_all
 	if [ "$FAILS" -ne 0 ] || [ -n "${KEEP:-}" ]; then
 		echo "# test directory kept: $T"
 	else
@@ -41,7 +36,25 @@ fail() {
 pass() {
 	echo "ok: $*"
 }
+stop_all() {
+	for p in $PIDS; do
+		kill "$p" 2>/dev/null
+	done
+	for p in $PIDS; do
+		wait "$p" 2>/dev/null
+	done
+	PIDS=""
+}
+
 finish() {
+	# Stop the daemons first: sanitizers report at exit.
+	stop_all
+	for f in "$T"/*.log; do
+		[ -f "$f" ] || continue
+		if grep -q "ERROR: AddressSanitizer\|runtime error:\|ERROR: LeakSanitizer" "$f"; then
+			fail "sanitizer report in $(basename "$f")"
+		fi
+	done
 	if [ "$FAILS" -ne 0 ]; then
 		echo "$TESTNAME: $FAILS check(s) failed"
 		for f in "$T"/*.log; do
