@@ -1,0 +1,228 @@
+/*
+ * test_audit.c - the audit log as a reader sees it: one JSON object per
+ * line, seq counting up, each prev the SHA-256 of the line before, and a
+ * log that survives reopening and a crash mid-line.
+ */
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include <jansson.h>
+#include <openssl/evp.h>
+
+#include "audit/audit.h"
+#include "lib/clock.h"
+
+#define MAXLINES 64
+
+static char	dir[64];
+static char	logpath[128];
+
+static int
+setup(void **state)
+{
+	(void)state;
+	snprintf(dir, sizeof(dir), "/tmp/porthole-audit.XXXXXX");
+	if (mkdtemp(dir) == NULL)
+		return -1;
+	snprintf(logpath, sizeof(logpath), "%s/%s", dir, AUDIT_FILE);
+	clock_set_fixed(1795000000);	/* 2026-11-18T... */
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	char cmd[128];
+
+	(void)state;
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	clock_set_fixed(0);
+	return system(cmd);
+}
+
+static void
+sha256_hex(const char *s, size_t len, char out[65])
+{
+	unsigned char md[32];
+	unsigned int n;
+	int i;
+
+	EVP_Digest(s, len, md, &n, EVP_sha256(), NULL);
+	for (i = 0; i < 32; i++)
+		snprintf(out + 2 * i, 3, "%02x", md[i]);
+}
+
+/* Read the log and check the whole chain; returns the number of lines. */
+static int
+verify_chain(void)
+{
+	char	*lines[MAXLINES], buf[AUDIT_MAX_LINE + 2], prev[65];
+	FILE	*f;
+	json_t	*j;
+	int	 n = 0, i;
+
+	memset(prev, '0', 64);
+	prev[64] = '\0';
+	assert_non_null(f = fopen(logpath, "r"));
+	while (fgets(buf, sizeof(buf), f) != NULL && n < MAXLINES) {
+		size_t len = strlen(buf);
+
+		assert_true(len > 0 && buf[len - 1] == '\n');
+		buf[--len] = '\0';
+		assert_non_null(j = json_loads(buf, 0, NULL));
+		assert_int_equal(json_integer_value(json_object_get(j, "seq")),
+		    n + 1);
+		assert_string_equal(json_string_value(json_object_get(j,
+		    "prev")), prev);
+		json_decref(j);
+		sha256_hex(buf, len, prev);
+		lines[n++] = strdup(buf);
+	}
+	fclose(f);
+	for (i = 0; i < n; i++)
+		free(lines[i]);
+	return n;
+}
+
+static void
+test_chain_and_fields(void **state)
+{
+	struct audit	*a;
+	char		 err[256], buf[AUDIT_MAX_LINE];
+	json_t		*ev, *j;
+	FILE		*f;
+
+	(void)state;
+	assert_int_equal(audit_open(dir, &a, err, sizeof(err)), 0);
+	ev = json_pack("{s:s, s:s}", "session", "abc", "engineer", "alice");
+	assert_int_equal(audit_write(a, "auth_accepted", ev), 0);
+	json_decref(ev);
+	assert_int_equal(audit_write(a, "gateway_stop", NULL), 0);
+	assert_int_equal(audit_seq(a), 2);
+	audit_close(a);
+	assert_int_equal(verify_chain(), 2);
+	assert_non_null(f = fopen(logpath, "r"));
+	assert_non_null(fgets(buf, sizeof(buf), f));
+	fclose(f);
+	/* Fixed keys first, then the event's own, in order. */
+	assert_non_null(strstr(buf, "{\"seq\":1,\"ts\":\"2026-11-18T"));
+	assert_non_null(strstr(buf, "\"type\":\"auth_accepted\",\"prev\":\""));
+	assert_non_null(strstr(buf, "\"session\":\"abc\",\"engineer\":\"alice\"}"));
+	assert_non_null(j = json_loads(buf, 0, NULL));
+	json_decref(j);
+}
+
+static void
+test_reopen_and_torn_tail(void **state)
+{
+	struct audit	*a;
+	char		 err[256];
+	FILE		*f;
+
+	(void)state;
+	assert_int_equal(audit_open(dir, &a, err, sizeof(err)), 0);
+	assert_int_equal(audit_seq(a), 2);	/* resumes */
+	assert_int_equal(audit_write(a, "gateway_start", NULL), 0);
+	audit_close(a);
+	assert_int_equal(verify_chain(), 3);
+	/* A crash left half a line. */
+	assert_non_null(f = fopen(logpath, "a"));
+	fputs("{\"seq\":4,\"ts\":\"2026-", f);
+	fclose(f);
+	assert_int_equal(audit_open(dir, &a, err, sizeof(err)), 0);
+	assert_int_equal(audit_seq(a), 3);
+	assert_int_equal(audit_write(a, "gateway_start", NULL), 0);
+	audit_close(a);
+	assert_int_equal(verify_chain(), 4);
+}
+
+static void
+test_refused_events(void **state)
+{
+	struct audit	*a;
+	char		 err[256], *big;
+	json_t		*ev;
+
+	(void)state;
+	assert_int_equal(audit_open(dir, &a, err, sizeof(err)), 0);
+	ev = json_pack("{s:i}", "seq", 99);
+	assert_int_equal(audit_write(a, "x", ev), -1);	/* reserved key */
+	json_decref(ev);
+	ev = json_pack("{s:s}", "prev", "0");
+	assert_int_equal(audit_write(a, "x", ev), -1);
+	json_decref(ev);
+	assert_int_equal(audit_write(a, "Bad-Type", NULL), -1);
+	assert_int_equal(audit_write(a, "", NULL), -1);
+	big = malloc(AUDIT_MAX_LINE + 1);
+	memset(big, 'a', AUDIT_MAX_LINE);
+	big[AUDIT_MAX_LINE] = '\0';
+	ev = json_pack("{s:s}", "object", big);
+	assert_int_equal(audit_write(a, "big", ev), -1);	/* too long */
+	json_decref(ev);
+	free(big);
+	assert_int_equal(audit_seq(a), 4);	/* nothing was written */
+	audit_close(a);
+	assert_int_equal(verify_chain(), 4);
+}
+
+static void
+test_write_failure(void **state)
+{
+	struct audit	*a;
+	struct rlimit	 rl, old;
+	struct stat	 st;
+	char		 err[256];
+
+	(void)state;
+	assert_int_equal(audit_open(dir, &a, err, sizeof(err)), 0);
+	assert_int_equal(stat(logpath, &st), 0);
+	/* The file may not grow: the write fails and leaves nothing. */
+	signal(SIGXFSZ, SIG_IGN);
+	getrlimit(RLIMIT_FSIZE, &old);
+	rl = old;
+	rl.rlim_cur = (rlim_t)st.st_size + 10;
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &rl), 0);
+	assert_int_equal(audit_write(a, "gateway_start", NULL), -1);
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
+	assert_int_equal(verify_chain(), 4);
+	/* Writing works again once the disk does. */
+	assert_int_equal(audit_write(a, "gateway_start", NULL), 0);
+	audit_close(a);
+	assert_int_equal(verify_chain(), 5);
+}
+
+static void
+test_unwritable_dir(void **state)
+{
+	struct audit	*a;
+	char		 err[256];
+
+	(void)state;
+	assert_int_equal(audit_open("/proc/porthole-no-such-dir", &a, err,
+	    sizeof(err)), -1);
+	assert_non_null(strstr(err, "/proc/porthole-no-such-dir"));
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_chain_and_fields),
+		cmocka_unit_test(test_reopen_and_torn_tail),
+		cmocka_unit_test(test_refused_events),
+		cmocka_unit_test(test_write_failure),
+		cmocka_unit_test(test_unwritable_dir),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
