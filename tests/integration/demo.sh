@@ -8,7 +8,7 @@ show() { printf '$ %s\n' "$*"; }
 
 say "Vendor: a support CA, the relay's host key, a certificate for alice (ticket SUP-1234)"
 make_vendor
-ssh-keygen -L -f "$T/eng/alice-cert.pub" | sed -n '1,12p'
+ssh-keygen -L -f "$T/eng/alice-cert.pub" | grep -E 'Type|Key ID|Valid|alice$|ticket'
 say "Customer: cluster acme-prod's tunnel key and session host key"
 make_cluster acme-prod
 write_relay_conf
@@ -36,6 +36,7 @@ show "ssh -J alice@relay support@acme-prod cat /etc/shadow"
 essh acme-prod cat /etc/shadow
 echo "(exit status $?)"
 
+wait_count "$T/acme-prod/audit/audit.log" '"type":"session_closed"' 2 3
 say "The audit log ($T/acme-prod/audit/audit.log)"
 cat "$T/acme-prod/audit/audit.log"
 
