@@ -137,16 +137,7 @@ sess_drop_privileges(const struct policy *pol)
 static int
 key_is_cert(ssh_key key)
 {
-	switch (ssh_key_type(key)) {
-	case SSH_KEYTYPE_ED25519_CERT01:
-	case SSH_KEYTYPE_ECDSA_P256_CERT01:
-	case SSH_KEYTYPE_ECDSA_P384_CERT01:
-	case SSH_KEYTYPE_ECDSA_P521_CERT01:
-	case SSH_KEYTYPE_RSA_CERT01:
-		return 1;
-	default:
-		return 0;
-	}
+	return sshcert_is_cert_type(ssh_key_type_to_char(ssh_key_type(key)));
 }
 
 /*

@@ -97,8 +97,8 @@ skip_public_key(struct wire *w, const char *type)
 	return -1;
 }
 
-static int
-known_type(const char *type)
+int
+sshcert_is_cert_type(const char *type)
 {
 	static const char *types[] = {
 		"ssh-ed25519-cert-v01@openssh.com",
@@ -110,7 +110,7 @@ known_type(const char *type)
 	};
 	size_t i;
 
-	for (i = 0; types[i] != NULL; i++)
+	for (i = 0; type != NULL && types[i] != NULL; i++)
 		if (strcmp(type, types[i]) == 0)
 			return 1;
 	return 0;
@@ -248,7 +248,7 @@ sshcert_parse(const uint8_t *blob, size_t len, struct sshcert *c, char *err,
 	w.left = len;
 	if (wire_text(&w, c->key_type, sizeof(c->key_type) - 1) == -1)
 		goto bad;
-	if (!known_type(c->key_type)) {
+	if (!sshcert_is_cert_type(c->key_type)) {
 		snprintf(err, errlen, "unsupported certificate type '%.64s'",
 		    c->key_type);
 		return -1;

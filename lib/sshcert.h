@@ -62,6 +62,9 @@ int	sshcert_parse_base64(const char *b64, struct sshcert *out,
 int	sshcert_validate(const struct sshcert *c, const uint8_t ca_key[32],
 	    time_t now, const char *principal, char *err, size_t errlen);
 
+/* Is this key type name one of the certificate types parsed here? */
+int	sshcert_is_cert_type(const char *key_type);
+
 /*
  * Read an Ed25519 public key file ("ssh-ed25519 AAAA... comment", one line)
  * into ca_key.  Returns 0, or -1 with "PATH: reason" in err.

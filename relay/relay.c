@@ -269,18 +269,7 @@ relay_auth_pubkey(ssh_session s, const char *user, struct ssh_key_struct *key,
 	int		 is_cert, rc;
 
 	(void)s;
-	switch (ssh_key_type(key)) {
-	case SSH_KEYTYPE_ED25519_CERT01:
-	case SSH_KEYTYPE_ECDSA_P256_CERT01:
-	case SSH_KEYTYPE_ECDSA_P384_CERT01:
-	case SSH_KEYTYPE_ECDSA_P521_CERT01:
-	case SSH_KEYTYPE_RSA_CERT01:
-		is_cert = 1;
-		break;
-	default:
-		is_cert = 0;
-		break;
-	}
+	is_cert = sshcert_is_cert_type(ssh_key_type_to_char(ssh_key_type(key)));
 	if (strlen(user) > 64) {
 		snprintf(why, sizeof(why), "user name too long");
 		rc = -1;
