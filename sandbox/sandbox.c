@@ -1,0 +1,237 @@
+/*
+ * sandbox.c - privilege drop, resource limits, Landlock and the seccomp
+ * allow-list for the session child.
+ *
+ * The allow-list is what a libssh server needs after its key exchange
+ * has been prepared (see ../shared/notes/libssh-0.10.md): socket I/O on
+ * descriptors it already holds, memory management, time, randomness and
+ * exit.  Descriptors arrive only from the monitor (recvmsg with
+ * SCM_RIGHTS).  Everything else kills the process, which the monitor
+ * sees as SIGSYS and audits.
+ */
+#include "sandbox/sandbox.h"
+
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <linux/landlock.h>
+#include <seccomp.h>
+
+#ifndef __NR_landlock_create_ruleset
+#define __NR_landlock_create_ruleset	444
+#define __NR_landlock_restrict_self	446
+#endif
+
+int
+sbx_drop_privileges(const char *user, char *err, size_t errlen)
+{
+	struct passwd *pw;
+
+	if (geteuid() != 0)
+		return 0;
+	if ((pw = getpwnam(user)) == NULL) {
+		snprintf(err, errlen, "user '%s' does not exist", user);
+		return -1;
+	}
+	if (pw->pw_uid == 0) {
+		snprintf(err, errlen, "user '%s' is root", user);
+		return -1;
+	}
+	if (setgroups(0, NULL) == -1 || setresgid(pw->pw_gid, pw->pw_gid,
+	    pw->pw_gid) == -1 || setresuid(pw->pw_uid, pw->pw_uid,
+	    pw->pw_uid) == -1) {
+		snprintf(err, errlen, "cannot become '%s': %s", user,
+		    strerror(errno));
+		return -1;
+	}
+	/* There must be no way back. */
+	if (setuid(0) != -1 || setgid(0) != -1) {
+		snprintf(err, errlen, "could regain root after dropping it");
+		return -1;
+	}
+	return 0;
+}
+
+static int
+sbx_limits(char *err, size_t errlen)
+{
+	struct rlimit zero = { 0, 0 }, fds = { SBX_MAX_FDS, SBX_MAX_FDS };
+
+	/* No processes, no file growth, a handful of descriptors. */
+	if (setrlimit(RLIMIT_NPROC, &zero) == -1 ||
+	    setrlimit(RLIMIT_FSIZE, &zero) == -1 ||
+	    setrlimit(RLIMIT_NOFILE, &fds) == -1 ||
+	    setrlimit(RLIMIT_CORE, &zero) == -1) {
+		snprintf(err, errlen, "setrlimit: %s", strerror(errno));
+		return -1;
+	}
+#if !defined(__SANITIZE_ADDRESS__)
+	{
+		/* ASan reserves terabytes of address space: no cap there. */
+		struct rlimit mem = { 512UL << 20, 512UL << 20 };
+
+		if (setrlimit(RLIMIT_AS, &mem) == -1) {
+			snprintf(err, errlen, "setrlimit AS: %s",
+			    strerror(errno));
+			return -1;
+		}
+	}
+#endif
+	return 0;
+}
+
+int
+sbx_landlock_abi(void)
+{
+	long abi;
+
+	abi = syscall(__NR_landlock_create_ruleset, NULL, 0,
+	    LANDLOCK_CREATE_RULESET_VERSION);
+	return abi < 0 ? 0 : (int)abi;
+}
+
+/* Deny every file access this kernel's Landlock knows of. */
+static int
+sbx_landlock(int *abi_out, char *err, size_t errlen)
+{
+	struct landlock_ruleset_attr	 attr;
+	uint64_t			 all;
+	int				 abi, fd;
+
+	*abi_out = 0;
+	if ((abi = sbx_landlock_abi()) == 0)
+		return 0;
+	all = (LANDLOCK_ACCESS_FS_MAKE_SYM << 1) - 1;	/* ABI 1 */
+	if (abi >= 2)
+		all |= LANDLOCK_ACCESS_FS_REFER;
+	memset(&attr, 0, sizeof(attr));
+	attr.handled_access_fs = all;
+	fd = (int)syscall(__NR_landlock_create_ruleset, &attr, sizeof(attr), 0);
+	if (fd == -1) {
+		snprintf(err, errlen, "landlock: %s", strerror(errno));
+		return -1;
+	}
+	if (syscall(__NR_landlock_restrict_self, fd, 0) == -1) {
+		snprintf(err, errlen, "landlock: %s", strerror(errno));
+		close(fd);
+		return -1;
+	}
+	close(fd);
+	*abi_out = abi;
+	return 0;
+}
+
+/*
+ * The allow-list.  One line per call; the unusual ones say why.
+ */
+static int
+sbx_seccomp(char *err, size_t errlen)
+{
+	static const int allow[] = {
+		SCMP_SYS(read), SCMP_SYS(write),
+		SCMP_SYS(readv), SCMP_SYS(writev),
+		SCMP_SYS(recvfrom), SCMP_SYS(sendto),	/* libssh's socket I/O */
+		SCMP_SYS(recvmsg), SCMP_SYS(sendmsg),	/* monitor, SCM_RIGHTS */
+		SCMP_SYS(poll), SCMP_SYS(ppoll),
+		SCMP_SYS(close),
+		SCMP_SYS(lseek),
+		SCMP_SYS(fstat), SCMP_SYS(newfstatat),	/* stdio buffering */
+		SCMP_SYS(brk), SCMP_SYS(mmap), SCMP_SYS(munmap),
+		SCMP_SYS(mremap), SCMP_SYS(madvise),
+		SCMP_SYS(futex),			/* glibc locks */
+		SCMP_SYS(getrandom),			/* OpenSSL's RNG */
+		SCMP_SYS(clock_gettime), SCMP_SYS(gettimeofday),
+		SCMP_SYS(clock_nanosleep), SCMP_SYS(nanosleep),
+		SCMP_SYS(rt_sigprocmask), SCMP_SYS(rt_sigreturn),
+		SCMP_SYS(sigaltstack),			/* sanitizer runtimes */
+		SCMP_SYS(alarm), SCMP_SYS(setitimer),	/* session time limit */
+		SCMP_SYS(getpid), SCMP_SYS(gettid),
+		SCMP_SYS(sched_yield),
+		SCMP_SYS(exit), SCMP_SYS(exit_group),
+	};
+	/* Refused without killing: callers cope with the error. */
+	static const int eacces[] = {
+		SCMP_SYS(open), SCMP_SYS(openat), SCMP_SYS(openat2),
+		SCMP_SYS(stat), SCMP_SYS(lstat), SCMP_SYS(access),
+		SCMP_SYS(faccessat), SCMP_SYS(faccessat2),
+		SCMP_SYS(readlink), SCMP_SYS(readlinkat),
+	};
+	/* libssh sets socket options on its descriptor; none are needed. */
+	static const int eperm[] = {
+		SCMP_SYS(setsockopt), SCMP_SYS(getsockopt), SCMP_SYS(ioctl),
+		SCMP_SYS(uname),
+	};
+	scmp_filter_ctx	ctx;
+	size_t		i;
+	int		rc = -1;
+
+	/* Kill the whole process on anything not listed below. */
+	if ((ctx = seccomp_init(SCMP_ACT_KILL_PROCESS)) == NULL) {
+		snprintf(err, errlen, "seccomp_init failed");
+		return -1;
+	}
+	/* Only the native architecture: no x32 or i386 entry points. */
+	if (seccomp_arch_exist(ctx, seccomp_arch_native()) != 0)
+		goto fail;
+	for (i = 0; i < sizeof(allow) / sizeof(allow[0]); i++)
+		if (seccomp_rule_add(ctx, SCMP_ACT_ALLOW, allow[i], 0) != 0)
+			goto fail;
+	for (i = 0; i < sizeof(eacces) / sizeof(eacces[0]); i++)
+		if (seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES), eacces[i],
+		    0) != 0)
+			goto fail;
+	for (i = 0; i < sizeof(eperm) / sizeof(eperm[0]); i++)
+		if (seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), eperm[i],
+		    0) != 0)
+			goto fail;
+	/* Memory may change protection, but never become executable. */
+	if (seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(mprotect), 1,
+	    SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0)) != 0)
+		goto fail;
+	/* fcntl only to read or set status flags (libssh's O_NONBLOCK). */
+	if (seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(fcntl), 1,
+	    SCMP_A1(SCMP_CMP_EQ, F_GETFL)) != 0 ||
+	    seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(fcntl), 1,
+	    SCMP_A1(SCMP_CMP_EQ, F_SETFL)) != 0 ||
+	    seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(fcntl), 1,
+	    SCMP_A1(SCMP_CMP_EQ, F_GETFD)) != 0)
+		goto fail;
+	/* abort() signals itself; no other process can be signalled. */
+	if (seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(tgkill), 1,
+	    SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)getpid())) != 0 ||
+	    seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(rt_sigaction), 0) != 0)
+		goto fail;
+	if (seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 1) != 0 ||
+	    seccomp_load(ctx) != 0)
+		goto fail;
+	rc = 0;
+	goto out;
+fail:
+	snprintf(err, errlen, "cannot install the seccomp filter");
+out:
+	seccomp_release(ctx);
+	return rc;
+}
+
+int
+sbx_confine(int *landlock_abi, char *err, size_t errlen)
+{
+	if (sbx_limits(err, errlen) == -1)
+		return -1;
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == -1) {
+		snprintf(err, errlen, "no_new_privs: %s", strerror(errno));
+		return -1;
+	}
+	if (sbx_landlock(landlock_abi, err, errlen) == -1)
+		return -1;
+	return sbx_seccomp(err, errlen);
+}

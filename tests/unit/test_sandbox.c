@@ -1,0 +1,163 @@
+/*
+ * test_sandbox.c - what a confined process can and cannot do.  Each case
+ * runs in a forked process that confines itself and then tries one act.
+ */
+#include <sys/mman.h>
+#include <sys/ptrace.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "sandbox/sandbox.h"
+
+#define CASE_OK		0	/* exit status: the act behaved as expected */
+#define CASE_WRONG	3	/* exit status: it did not */
+
+/* Run act() confined; return the wait status. */
+static int
+confined(int (*act)(int), int fd)
+{
+	char	err[256];
+	pid_t	pid;
+	int	status, abi;
+
+	pid = fork();
+	assert_true(pid != -1);
+	if (pid == 0) {
+		if (sbx_confine(&abi, err, sizeof(err)) == -1)
+			_exit(99);
+		_exit(act(fd));
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	return status;
+}
+
+static void
+assert_exit(int status, int code)
+{
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), code);
+}
+
+static void
+assert_killed(int status)
+{
+	assert_true(WIFSIGNALED(status));
+	assert_int_equal(WTERMSIG(status), SIGSYS);
+}
+
+static int
+do_open(int fd)
+{
+	(void)fd;
+	return open("/etc/hostname", O_RDONLY) == -1 && errno == EACCES ?
+	    CASE_OK : CASE_WRONG;
+}
+
+static int
+do_write(int fd)
+{
+	return write(fd, "x", 1) == 1 ? CASE_OK : CASE_WRONG;
+}
+
+static int
+do_socket(int fd)
+{
+	(void)fd;
+	(void)socket(AF_INET, SOCK_STREAM, 0);
+	return CASE_WRONG;
+}
+
+static int
+do_exec(int fd)
+{
+	char *argv[] = { "/bin/true", NULL };
+
+	(void)fd;
+	execve(argv[0], argv, argv + 1);
+	return CASE_WRONG;
+}
+
+static int
+do_fork(int fd)
+{
+	(void)fd;
+	if (fork() == 0)
+		_exit(0);
+	return CASE_WRONG;
+}
+
+static int
+do_ptrace(int fd)
+{
+	(void)fd;
+	(void)ptrace(PTRACE_TRACEME, 0, NULL, NULL);
+	return CASE_WRONG;
+}
+
+static int
+do_kill_other(int fd)
+{
+	(void)fd;
+	(void)kill(1, 0);
+	return CASE_WRONG;
+}
+
+static int
+do_mprotect_exec(int fd)
+{
+	static char page[8192] __attribute__((aligned(4096)));
+
+	(void)fd;
+	(void)mprotect(page, 4096, PROT_READ | PROT_EXEC);
+	return CASE_WRONG;
+}
+
+static void
+test_allowed(void **state)
+{
+	int	p[2];
+	char	c;
+
+	(void)state;
+	assert_int_equal(pipe(p), 0);
+	assert_exit(confined(do_write, p[1]), CASE_OK);
+	assert_int_equal(read(p[0], &c, 1), 1);
+	close(p[0]);
+	close(p[1]);
+	/* Opening a file fails with EACCES, as in OpenSSH's sandbox. */
+	assert_exit(confined(do_open, -1), CASE_OK);
+}
+
+static void
+test_killed(void **state)
+{
+	(void)state;
+	assert_killed(confined(do_socket, -1));
+	assert_killed(confined(do_exec, -1));
+	assert_killed(confined(do_fork, -1));
+	assert_killed(confined(do_ptrace, -1));
+	assert_killed(confined(do_kill_other, -1));
+	assert_killed(confined(do_mprotect_exec, -1));
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_allowed),
+		cmocka_unit_test(test_killed),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
