@@ -26,6 +26,7 @@
 #include <jansson.h>
 #include <libssh/callbacks.h>
 
+#include "gateway/monitor.h"
 #include "gateway/session.h"
 #include "lib/clock.h"
 #include "lib/log.h"
@@ -270,7 +271,7 @@ gs_audit_read(evutil_socket_t fd, short what, void *arg)
 	static const char *allowed[] = { "auth_accepted", "auth_refused",
 	    "command_allowed", "command_refused", "command_finished",
 	    "command_failed", "request_refused", "channel_refused",
-	    "session_refused", NULL };
+	    "session_refused", "session_violation", "session_ended", NULL };
 	struct gsess	*gs = arg;
 	char		 buf[SESSION_AUDIT_MAX];
 	json_t		*ev = NULL, *jt;
@@ -400,7 +401,7 @@ gs_child(struct broker *b, int fd, int afd)
 	    dup2(s, 3) == -1 || dup2(a, 4) == -1)
 		_exit(1);
 	closefrom(5);
-	session_main(3, 4, b->pol, b->host_key, b->ca_key);
+	monitor_session(3, 4, b->pol, b->host_key, b->ca_key);
 }
 
 static int

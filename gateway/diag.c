@@ -1,15 +1,10 @@
 /*
- * diag.c - run a diagnostic and stream its output to the engineer.
- *
- * The command runs in its own process group with a fixed environment and
- * no descriptors but stdin (/dev/null), stdout and stderr.  Output is
- * written to the channel with blocking writes, outside any libssh
- * callback, so channel windows are honoured.  At the deadline the whole
- * group is killed.
+ * diag.c - start a diagnostic (monitor side) and stream its output to
+ * the engineer (child side).
  */
 #include "gateway/diag.h"
 
-#include <sys/wait.h>
+#include <sys/resource.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -19,7 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "lib/clock.h"
+#include "sandbox/sandbox.h"
 
 static char *const diag_env[] = {
 	"PATH=/usr/bin:/bin",
@@ -28,11 +23,13 @@ static char *const diag_env[] = {
 	NULL
 };
 
-/* In the diagnostic's process: wire the streams, then exec. */
-static void
-diag_child(char *const argv[], int out, int err)
+/* In the diagnostic's process: limits, streams, user, then exec. */
+static void __attribute__((noreturn))
+diag_child(char *const argv[], const char *user, int out, int err)
 {
-	int null;
+	struct rlimit	core = { 0, 0 }, files = { 64, 64 };
+	char		msg[256];
+	int		null;
 
 	setpgid(0, 0);
 	if ((null = open("/dev/null", O_RDONLY)) == -1 ||
@@ -40,14 +37,54 @@ diag_child(char *const argv[], int out, int err)
 		_exit(127);
 	closefrom(3);
 	signal(SIGPIPE, SIG_DFL);
+	setrlimit(RLIMIT_CORE, &core);
+	setrlimit(RLIMIT_NOFILE, &files);
+	if (sbx_drop_privileges(user, msg, sizeof(msg)) == -1) {
+		dprintf(2, "porthole: %s\n", msg);
+		_exit(127);
+	}
 	execve(argv[0], argv, diag_env);
 	dprintf(2, "porthole: cannot run %s: %s\n", argv[0], strerror(errno));
 	_exit(127);
 }
 
-/* Copy what one pipe holds to the channel; returns 0 at EOF, -1 on error. */
+int
+diag_spawn(char *const argv[], const char *user, pid_t *pid, int *out,
+    int *err, char *errbuf, size_t errlen)
+{
+	int o[2] = { -1, -1 }, e[2] = { -1, -1 };
+
+	if (pipe2(o, O_CLOEXEC) == -1 || pipe2(e, O_CLOEXEC) == -1) {
+		snprintf(errbuf, errlen, "pipe: %s", strerror(errno));
+		goto fail;
+	}
+	if ((*pid = fork()) == -1) {
+		snprintf(errbuf, errlen, "fork: %s", strerror(errno));
+		goto fail;
+	}
+	if (*pid == 0)
+		diag_child(argv, user, o[1], e[1]);
+	setpgid(*pid, *pid);
+	close(o[1]);
+	close(e[1]);
+	*out = o[0];
+	*err = e[0];
+	return 0;
+fail:
+	if (o[0] != -1) {
+		close(o[0]);
+		close(o[1]);
+	}
+	if (e[0] != -1) {
+		close(e[0]);
+		close(e[1]);
+	}
+	return -1;
+}
+
+/* Copy what one pipe holds; 0 at EOF, 1 on progress, -1 on a dead channel. */
 static int
-diag_copy(ssh_channel ch, int fd, int is_stderr, uint64_t *bytes)
+diag_copy_one(ssh_channel ch, int fd, int is_stderr, int64_t *bytes)
 {
 	char	buf[32768];
 	ssize_t	n;
@@ -55,95 +92,50 @@ diag_copy(ssh_channel ch, int fd, int is_stderr, uint64_t *bytes)
 
 	n = read(fd, buf, sizeof(buf));
 	if (n == -1)
-		return errno == EINTR || errno == EAGAIN ? 1 : -1;
+		return errno == EINTR || errno == EAGAIN ? 1 : 0;
 	if (n == 0)
 		return 0;
 	w = is_stderr ? ssh_channel_write_stderr(ch, buf, (uint32_t)n) :
 	    ssh_channel_write(ch, buf, (uint32_t)n);
 	if (w != n)
 		return -1;
-	*bytes += (uint64_t)n;
+	*bytes += n;
 	return 1;
 }
 
-int
-diag_run(ssh_channel ch, char *const argv[], uint64_t timeout_s,
-    struct diag_result *res, char *err, size_t errlen)
+int64_t
+diag_copy(ssh_channel ch, int out, int err)
 {
-	struct pollfd	 pfd[2];
-	uint64_t	 deadline, now;
-	pid_t		 pid;
-	int		 out[2] = { -1, -1 }, errp[2] = { -1, -1 };
-	int		 open_fds = 2, status, i, rc;
+	struct pollfd	pfd[2];
+	int64_t		bytes = 0;
+	int		open_fds = 2, i, rc;
 
-	memset(res, 0, sizeof(*res));
-	if (pipe2(out, O_CLOEXEC) == -1 || pipe2(errp, O_CLOEXEC) == -1) {
-		snprintf(err, errlen, "pipe: %s", strerror(errno));
-		goto fail;
-	}
-	if ((pid = fork()) == -1) {
-		snprintf(err, errlen, "fork: %s", strerror(errno));
-		goto fail;
-	}
-	if (pid == 0)
-		diag_child(argv, out[1], errp[1]);
-	setpgid(pid, pid);
-	close(out[1]);
-	close(errp[1]);
-	pfd[0].fd = out[0];
-	pfd[1].fd = errp[0];
+	pfd[0].fd = out;
+	pfd[1].fd = err;
 	pfd[0].events = pfd[1].events = POLLIN;
-	deadline = clock_mono_ms() + timeout_s * 1000;
 	while (open_fds > 0) {
-		now = clock_mono_ms();
-		if (now >= deadline) {
-			res->timed_out = 1;
-			kill(-pid, SIGKILL);
+		if (poll(pfd, 2, -1) == -1) {
+			if (errno == EINTR)
+				continue;
 			break;
 		}
-		rc = poll(pfd, 2, (int)(deadline - now));
-		if (rc == -1 && errno != EINTR)
-			break;
-		for (i = 0; i < 2 && rc > 0; i++) {
+		for (i = 0; i < 2; i++) {
 			if (pfd[i].fd == -1 || pfd[i].revents == 0)
 				continue;
-			rc = diag_copy(ch, pfd[i].fd, i, &res->bytes_out);
-			if (rc == -1) {
-				/* The engineer went away: stop the command. */
-				kill(-pid, SIGKILL);
-				open_fds = 0;
-				break;
-			}
-			if (rc == 0) {
+			rc = diag_copy_one(ch, pfd[i].fd, i, &bytes);
+			if (rc == -1)
+				bytes = -1;
+			if (rc <= 0) {
 				close(pfd[i].fd);
 				pfd[i].fd = -1;
 				open_fds--;
 			}
-			rc = 1;
 		}
+		if (bytes < 0)
+			break;
 	}
 	for (i = 0; i < 2; i++)
 		if (pfd[i].fd != -1)
 			close(pfd[i].fd);
-	while (waitpid(pid, &status, 0) == -1 && errno == EINTR)
-		;
-	/* Nothing of the group may outlive the diagnostic. */
-	kill(-pid, SIGKILL);
-	if (WIFEXITED(status))
-		res->exit_status = WEXITSTATUS(status);
-	else if (WIFSIGNALED(status)) {
-		res->signal = WTERMSIG(status);
-		res->exit_status = 128 + res->signal;
-	}
-	if (res->timed_out)
-		res->exit_status = 124;
-	return 0;
-fail:
-	for (i = 0; i < 2; i++) {
-		if (out[i] != -1)
-			close(out[i]);
-		if (errp[i] != -1)
-			close(errp[i]);
-	}
-	return -1;
+	return bytes;
 }

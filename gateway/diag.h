@@ -1,24 +1,31 @@
 /*
- * diag.h - run one allow-listed diagnostic for an engineer: fixed
- * absolute argv, scrubbed environment, only the three standard streams,
- * its own process group, killed at the timeout.  Output goes to the
- * engineer's channel as it comes.
+ * diag.h - allow-listed diagnostics.
+ *
+ * The monitor starts one (diag_spawn): fixed absolute argv, scrubbed
+ * environment, no descriptors but stdin (/dev/null) and two pipes, its
+ * own process group, the unprivileged user and resource limits.  The
+ * sandboxed child copies the pipes to the engineer's channel
+ * (diag_copy).  The monitor enforces the timeout by killing the group.
  */
 #ifndef PH_DIAG_H
 #define PH_DIAG_H
 
+#include <sys/types.h>
 #include <libssh/libssh.h>
 #include <stdint.h>
 
-struct diag_result {
-	int		 exit_status;	/* as the engineer sees it */
-	int		 signal;	/* terminating signal, or 0 */
-	int		 timed_out;
-	uint64_t	 bytes_out;	/* stdout + stderr sent */
-};
+/*
+ * Start argv as user (when running as root).  On success *pid is the
+ * process (and group) id and *out, *err the read ends of its stdout and
+ * stderr.  Returns 0, or -1 with the reason in err.
+ */
+int	diag_spawn(char *const argv[], const char *user, pid_t *pid, int *out,
+	    int *err, char *errbuf, size_t errlen);
 
-/* Returns 0 (even when the command failed), -1 if it could not run. */
-int	diag_run(ssh_channel ch, char *const argv[], uint64_t timeout_s,
-	    struct diag_result *res, char *err, size_t errlen);
+/*
+ * Copy both pipes to the channel until both reach end of file (closing
+ * them).  Returns the bytes sent, or -1 if the engineer went away.
+ */
+int64_t	diag_copy(ssh_channel ch, int out, int err);
 
 #endif

@@ -1,8 +1,8 @@
 /*
- * session.h - the session process: the SSH server end to end with the
- * engineer, over one end of a socketpair.  Authenticates by vendor-CA
- * certificate only, asks the policy, runs allowed diagnostics, and sends
- * every decision to the broker's audit writer before acting on it.
+ * session.h - the session child: libssh SERVER end to end with the
+ * engineer, over one end of a socketpair, inside the sandbox.  It holds
+ * the session host key and two descriptors (the engineer's stream and
+ * the monitor) and asks the monitor for every decision.
  */
 #ifndef PH_SESSION_H
 #define PH_SESSION_H
@@ -15,18 +15,21 @@
 #define SESSION_ID_LEN		16	/* hex characters */
 #define SESSION_LOGIN_GRACE	60	/* seconds to log in */
 #define SESSION_MAX_AUTH_TRIES	6
+#define SESSION_USER		"support"	/* the login name engineers use */
 
-/* Audit requests from the session to the broker: one JSON object per
- * datagram on a SOCK_SEQPACKET socket, answered by one byte: 'y' when the
- * event is durable, 'n' when it could not be written. */
+/*
+ * Audit requests from a session's monitor to the broker: one JSON object
+ * per datagram on a SOCK_SEQPACKET socket, answered by one byte: 'y' when
+ * the event is durable, 'n' when it could not be written.
+ */
 #define SESSION_AUDIT_MAX	4096
 
 /*
- * Serve one engineer on fd.  Never returns: exits 0 when the engineer
- * disconnects, 1 on refusal or error.
+ * Serve one engineer on fd, asking the monitor on mon.  Confines itself
+ * (sandbox.h) before the key exchange.  Never returns: exits 0 when the
+ * engineer disconnects, 1 on refusal or error.
  */
-void	session_main(int fd, int audit_fd, const struct policy *pol,
-	    ssh_key host_key, const uint8_t ca_key[32])
-	    __attribute__((noreturn));
+void	session_child(int fd, int mon, const struct policy *pol,
+	    ssh_key host_key) __attribute__((noreturn));
 
 #endif

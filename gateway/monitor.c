@@ -1,0 +1,487 @@
+/*
+ * monitor.c - the privileged half of a session: answers the sandboxed
+ * child's requests after checking them against the policy, writes the
+ * audit events, runs diagnostics and enforces every time limit.
+ */
+#include "gateway/monitor.h"
+
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "gateway/diag.h"
+#include "gateway/session.h"
+#include "lib/clock.h"
+#include "lib/fdpass.h"
+#include "lib/log.h"
+#include "lib/sshcert.h"
+
+#define MON_MAX_AUTH_REQUESTS	20
+#define MON_CERT_MAX		12000	/* base64 of SSHCERT_MAX_BLOB */
+
+/* Phases of a session; the dispatch table names the ones a request needs. */
+#define MON_PREAUTH	0x01	/* before a successful login */
+#define MON_AUTHED	0x02	/* logged in, nothing running */
+#define MON_EXEC	0x04	/* a diagnostic is running */
+
+struct mon {
+	int			 child_fd;
+	pid_t			 child;
+	int			 audit_fd;
+	const struct policy	*pol;
+	const uint8_t		*ca_key;
+	int			 phase;
+	int			 auth_requests;
+	struct mm_identity	 id;
+	uint64_t		 login_deadline;	/* clock_mono_ms() */
+	uint64_t		 session_deadline;	/* 0: none */
+	pid_t			 diag;			/* running diagnostic */
+	uint64_t		 diag_deadline;
+	int			 diag_timed_out;
+	char			 diag_cmd[POLICY_MAX_CMDLINE + 1];
+};
+
+struct mon_dispatch {
+	const char	*req;
+	int		 phases;
+	int		(*answer)(struct mon *, json_t *);
+};
+
+static int	mm_answer_auth(struct mon *, json_t *);
+static int	mm_answer_exec(struct mon *, json_t *);
+static int	mm_answer_exec_wait(struct mon *, json_t *);
+static int	mm_answer_event(struct mon *, json_t *);
+
+/* Every request the child may make, and when. */
+static const struct mon_dispatch mon_table[] = {
+	{ "auth",	MON_PREAUTH,		mm_answer_auth },
+	{ "exec",	MON_AUTHED,		mm_answer_exec },
+	{ "exec_wait",	MON_EXEC,		mm_answer_exec_wait },
+	{ "event",	MON_PREAUTH | MON_AUTHED, mm_answer_event },
+	{ NULL,		0,			NULL }
+};
+
+static void	mon_end(struct mon *, int) __attribute__((noreturn));
+
+/*
+ * Send an event to the broker's audit writer and wait until it is
+ * durable.  If it cannot be written, the session ends: nothing happens
+ * that is not on record.
+ */
+static void
+mon_audit(struct mon *m, const char *type, json_t *fields)
+{
+	char	*text;
+	char	 ack = 'n';
+	ssize_t	 n = -1;
+
+	if (fields == NULL)
+		fields = json_object();
+	json_object_set_new(fields, "type", json_string(type));
+	if (m->id.engineer[0] != '\0' &&
+	    json_object_get(fields, "engineer") == NULL)
+		json_object_set_new(fields, "engineer",
+		    json_string(m->id.engineer));
+	text = json_dumps(fields, JSON_COMPACT);
+	json_decref(fields);
+	if (text != NULL && strlen(text) < SESSION_AUDIT_MAX)
+		n = send(m->audit_fd, text, strlen(text), MSG_NOSIGNAL);
+	free(text);
+	if (n > 0)
+		while ((n = recv(m->audit_fd, &ack, 1, 0)) == -1 &&
+		    errno == EINTR)
+			;
+	if (n != 1 || ack != 'y') {
+		log_error("monitor: audit log unavailable; ending the session");
+		mon_end(m, 1);
+	}
+}
+
+static void
+mon_kill_diag(struct mon *m)
+{
+	if (m->diag > 0) {
+		kill(-m->diag, SIGKILL);
+		kill(m->diag, SIGKILL);
+	}
+}
+
+/* End the session: the child and any diagnostic go with it. */
+static void
+mon_end(struct mon *m, int code)
+{
+	mon_kill_diag(m);
+	if (m->child > 0) {
+		kill(m->child, SIGKILL);
+		while (waitpid(m->child, NULL, 0) == -1 && errno == EINTR)
+			;
+	}
+	_exit(code);
+}
+
+/* The child broke the protocol: record it and end the session. */
+static void
+mon_violation(struct mon *m, const char *why, const char *req)
+{
+	log_warn("monitor: %s; ending the session", why);
+	mon_audit(m, "session_violation", json_pack("{s:s, s:s}", "reason",
+	    why, "request", req == NULL ? "" : req));
+	mon_end(m, 1);
+}
+
+static int
+mon_answer(struct mon *m, json_t *ans, const int *fds, int nfds)
+{
+	char	*text = json_dumps(ans, JSON_COMPACT);
+	int	 rc;
+
+	json_decref(ans);
+	if (text == NULL)
+		return -1;
+	rc = fdpass_send(m->child_fd, text, strlen(text), fds, nfds);
+	free(text);
+	return rc;
+}
+
+/* A string field of at most max bytes, or NULL. */
+static const char *
+req_str(json_t *req, const char *key, size_t max)
+{
+	const char *s = json_string_value(json_object_get(req, key));
+
+	return s != NULL && strlen(s) <= max ? s : NULL;
+}
+
+/* Would this certificate, for this user, be let in now? */
+static int
+mon_check_login(struct mon *m, const char *user, const char *key_type,
+    const char *b64, struct sshcert *cert, char *why, size_t len)
+{
+	const char	*principals[SSHCERT_MAX_PRINCIPALS], *engineer = NULL;
+	char		 err[256];
+	size_t		 i;
+
+	if (!sshcert_is_cert_type(key_type)) {
+		snprintf(why, len, "plain keys are not accepted; log in with "
+		    "a certificate from the vendor CA");
+		return 0;
+	}
+	if (sshcert_parse_base64(b64, cert, err, sizeof(err)) == -1 ||
+	    sshcert_validate(cert, m->ca_key, clock_now(), NULL, err,
+	    sizeof(err)) == -1) {
+		snprintf(why, len, "%s", err);
+		return 0;
+	}
+	if (strcmp(user, SESSION_USER) != 0) {
+		snprintf(why, len, "log in as '%s'; the certificate's "
+		    "principal identifies you", SESSION_USER);
+		return 0;
+	}
+	for (i = 0; i < cert->nprincipals; i++)
+		principals[i] = cert->principals[i];
+	if (!policy_allow_session(m->pol, principals, cert->nprincipals,
+	    cert->has_ticket ? cert->ticket : NULL, clock_now(), &engineer,
+	    why, len))
+		return 0;
+	if (m->pol->approval_required) {
+		snprintf(why, len, "this cluster requires the customer's "
+		    "approval for each session ([remote_access] approval = "
+		    "required), which this gateway version cannot grant");
+		return 0;
+	}
+	snprintf(m->id.engineer, sizeof(m->id.engineer), "%s", engineer);
+	snprintf(m->id.key_id, sizeof(m->id.key_id), "%s", cert->key_id);
+	snprintf(m->id.ticket, sizeof(m->id.ticket), "%s",
+	    cert->has_ticket ? cert->ticket : "");
+	m->id.serial = cert->serial;
+	return 1;
+}
+
+static int
+mm_answer_auth(struct mon *m, json_t *req)
+{
+	const char	*user = req_str(req, "user", 64);
+	const char	*key_type = req_str(req, "key_type", 64);
+	const char	*b64 = req_str(req, "key", MON_CERT_MAX);
+	int		 login = json_is_true(json_object_get(req, "login"));
+	struct sshcert	*cert;
+	char		 why[384];
+	int		 ok;
+
+	if (user == NULL || key_type == NULL || b64 == NULL)
+		mon_violation(m, "malformed auth request", "auth");
+	if (++m->auth_requests > MON_MAX_AUTH_REQUESTS)
+		mon_violation(m, "too many login attempts", "auth");
+	if ((cert = calloc(1, sizeof(*cert))) == NULL)
+		mon_end(m, 1);
+	ok = mon_check_login(m, user, key_type, b64, cert, why, sizeof(why));
+	if (!ok) {
+		mon_audit(m, "auth_refused", json_pack("{s:s, s:s, s:s}",
+		    "user", user, "key_id", cert->key_id, "reason", why));
+		memset(&m->id, 0, sizeof(m->id));
+		free(cert);
+		return mon_answer(m, json_pack("{s:b, s:s}", "ok", 0,
+		    "reason", why), NULL, 0);
+	}
+	free(cert);
+	if (!login)
+		return mon_answer(m, json_pack("{s:b}", "ok", 1), NULL, 0);
+	/* libssh verified the login signature in the child. */
+	mon_audit(m, "auth_accepted", json_pack("{s:s, s:s, s:I, s:s}",
+	    "engineer", m->id.engineer, "key_id", m->id.key_id,
+	    "serial", (json_int_t)m->id.serial, "ticket", m->id.ticket));
+	m->phase = MON_AUTHED;
+	if (m->pol->max_session > 0)
+		m->session_deadline = clock_mono_ms() +
+		    m->pol->max_session * 1000;
+	return mon_answer(m, json_pack("{s:b, s:s, s:s, s:s, s:I}", "ok", 1,
+	    "engineer", m->id.engineer, "key_id", m->id.key_id, "ticket",
+	    m->id.ticket, "serial", (json_int_t)m->id.serial), NULL, 0);
+}
+
+static int
+mm_answer_exec(struct mon *m, json_t *req)
+{
+	const char	*cmd = req_str(req, "command", POLICY_MAX_CMDLINE);
+	char		 why[512], **argv = NULL;
+	json_t		*jargv;
+	int		 fds[2], rc;
+	size_t		 i;
+
+	if (cmd == NULL) {
+		/* Too long or not text: refused like any bad command. */
+		mon_audit(m, "command_refused", json_pack("{s:s}", "reason",
+		    "command line too long or not text"));
+		return mon_answer(m, json_pack("{s:b, s:s}", "ok", 0, "reason",
+		    "command line too long or not text"), NULL, 0);
+	}
+	if (!policy_allow_command(m->pol, cmd, &argv, why, sizeof(why))) {
+		mon_audit(m, "command_refused", json_pack("{s:s, s:s}",
+		    "command", cmd, "reason", why));
+		return mon_answer(m, json_pack("{s:b, s:s}", "ok", 0, "reason",
+		    why), NULL, 0);
+	}
+	jargv = json_array();
+	for (i = 0; argv[i] != NULL; i++)
+		json_array_append_new(jargv, json_string(argv[i]));
+	mon_audit(m, "command_allowed", json_pack("{s:s, s:o}", "command", cmd,
+	    "argv", jargv));
+	rc = diag_spawn(argv, m->pol->user, &m->diag, &fds[0], &fds[1], why,
+	    sizeof(why));
+	policy_argv_free(argv);
+	if (rc == -1) {
+		m->diag = 0;
+		mon_audit(m, "command_failed", json_pack("{s:s, s:s}",
+		    "command", cmd, "reason", why));
+		return mon_answer(m, json_pack("{s:b, s:s}", "ok", 0, "reason",
+		    "the diagnostic could not be started"), NULL, 0);
+	}
+	snprintf(m->diag_cmd, sizeof(m->diag_cmd), "%s", cmd);
+	m->diag_deadline = clock_mono_ms() + m->pol->command_timeout * 1000;
+	m->diag_timed_out = 0;
+	m->phase = MON_EXEC;
+	rc = mon_answer(m, json_pack("{s:b}", "ok", 1), fds, 2);
+	close(fds[0]);
+	close(fds[1]);
+	return rc;
+}
+
+static int
+mm_answer_exec_wait(struct mon *m, json_t *req)
+{
+	json_t	*jb = json_object_get(req, "bytes_out");
+	int	 status = 0, code;
+	pid_t	 r;
+
+	if (!json_is_integer(jb) || json_integer_value(jb) < 0)
+		mon_violation(m, "malformed exec_wait request", "exec_wait");
+	/* Its output is closed; it gets until the deadline to exit. */
+	while ((r = waitpid(m->diag, &status, WNOHANG)) == 0) {
+		if (clock_mono_ms() >= m->diag_deadline) {
+			mon_kill_diag(m);
+			m->diag_timed_out = 1;
+		}
+		usleep(10000);
+	}
+	kill(-m->diag, SIGKILL);	/* nothing of the group outlives it */
+	m->diag = 0;
+	if (r == -1)
+		code = 1;
+	else if (WIFEXITED(status))
+		code = WEXITSTATUS(status);
+	else
+		code = 128 + WTERMSIG(status);
+	if (m->diag_timed_out)
+		code = 124;
+	mon_audit(m, "command_finished", json_pack("{s:s, s:i, s:I, s:b}",
+	    "command", m->diag_cmd, "exit_status", code, "bytes_out",
+	    json_integer_value(jb), "timed_out", m->diag_timed_out));
+	m->phase = MON_AUTHED;
+	return mon_answer(m, json_pack("{s:i, s:b, s:I}", "exit_status", code,
+	    "timed_out", m->diag_timed_out, "timeout",
+	    (json_int_t)m->pol->command_timeout), NULL, 0);
+}
+
+static int
+mm_answer_event(struct mon *m, json_t *req)
+{
+	static const char *allowed[] = { "request_refused", "channel_refused",
+	    NULL };
+	const char	*type = req_str(req, "type", 32);
+	json_t		*fields = json_object_get(req, "fields");
+	size_t		 i;
+
+	for (i = 0; type != NULL && allowed[i] != NULL; i++)
+		if (strcmp(type, allowed[i]) == 0)
+			break;
+	if (type == NULL || allowed[i] == NULL || !json_is_object(fields) ||
+	    json_object_get(fields, "type") != NULL ||
+	    json_object_get(fields, "session") != NULL ||
+	    json_object_get(fields, "engineer") != NULL)
+		mon_violation(m, "malformed event request", "event");
+	json_incref(fields);
+	mon_audit(m, type, fields);
+	return mon_answer(m, json_pack("{s:b}", "ok", 1), NULL, 0);
+}
+
+/* How long to wait for the child's next request, in ms (-1: forever). */
+static int
+mon_timeout(struct mon *m, const char **what)
+{
+	uint64_t	now = clock_mono_ms(), until = 0;
+
+	*what = NULL;
+	if (m->phase & MON_PREAUTH) {
+		until = m->login_deadline;
+		*what = "login grace time exceeded";
+	}
+	if (m->session_deadline != 0) {
+		until = m->session_deadline;
+		*what = "max_session reached";
+	}
+	if ((m->phase & MON_EXEC) && !m->diag_timed_out &&
+	    (until == 0 || m->diag_deadline < until)) {
+		until = m->diag_deadline;
+		*what = "diagnostic timeout";
+	}
+	if (until == 0)
+		return -1;
+	return until <= now ? 0 : (int)(until - now);
+}
+
+/* The child is gone: record how, and end. */
+static void
+mon_child_gone(struct mon *m)
+{
+	int status = 0;
+
+	while (waitpid(m->child, &status, 0) == -1 && errno == EINTR)
+		;
+	m->child = 0;
+	if (WIFSIGNALED(status)) {
+		const char *why = WTERMSIG(status) == SIGSYS ?
+		    "sandbox violation: forbidden system call" :
+		    "session process killed";
+
+		log_warn("monitor: session process ended by signal %d",
+		    WTERMSIG(status));
+		mon_audit(m, "session_violation", json_pack("{s:s, s:i}",
+		    "reason", why, "signal", WTERMSIG(status)));
+		mon_end(m, 128 + WTERMSIG(status));
+	}
+	mon_end(m, WIFEXITED(status) ? WEXITSTATUS(status) : 1);
+}
+
+static void
+mon_loop(struct mon *m)
+{
+	const struct mon_dispatch	*d;
+	struct pollfd			 pfd;
+	char				*buf;
+	const char			*what, *name;
+	json_t				*req;
+	ssize_t				 n;
+	int				 fds[FDPASS_MAX_FDS], nfds, t;
+
+	if ((buf = malloc(MONITOR_MSG_MAX)) == NULL)
+		mon_end(m, 1);
+	pfd.fd = m->child_fd;
+	pfd.events = POLLIN;
+	for (;;) {
+		t = mon_timeout(m, &what);
+		if ((n = poll(&pfd, 1, t)) == -1)
+			continue;
+		if (n == 0) {
+			if (strcmp(what, "diagnostic timeout") == 0) {
+				mon_kill_diag(m);
+				m->diag_timed_out = 1;
+				continue;
+			}
+			log_info("monitor: %s; ending the session", what);
+			mon_audit(m, "session_ended", json_pack("{s:s}",
+			    "reason", what));
+			mon_end(m, 1);
+		}
+		n = fdpass_recv(m->child_fd, buf, MONITOR_MSG_MAX, fds, 0,
+		    &nfds);
+		if (n == 0 || (n == -1 && errno != EMSGSIZE && errno != EINTR))
+			mon_child_gone(m);
+		if (n == -1 && errno == EINTR)
+			continue;
+		req = n > 0 ? json_loadb(buf, (size_t)n,
+		    JSON_REJECT_DUPLICATES, NULL) : NULL;
+		name = req == NULL ? NULL : req_str(req, "req", 32);
+		if (name == NULL)
+			mon_violation(m, "malformed request", NULL);
+		for (d = mon_table; d->req != NULL; d++)
+			if (strcmp(d->req, name) == 0)
+				break;
+		if (d->req == NULL)
+			mon_violation(m, "unknown request", name);
+		if (!(d->phases & m->phase))
+			mon_violation(m, "request not permitted now", name);
+		if (d->answer(m, req) == -1)
+			mon_child_gone(m);
+		json_decref(req);
+	}
+}
+
+void
+monitor_session(int stream_fd, int audit_fd, const struct policy *pol,
+    ssh_key host_key, const uint8_t ca_key[32])
+{
+	struct mon	m;
+	int		sv[2];
+
+	memset(&m, 0, sizeof(m));
+	m.audit_fd = audit_fd;
+	m.pol = pol;
+	m.ca_key = ca_key;
+	m.phase = MON_PREAUTH;
+	m.login_deadline = clock_mono_ms() + SESSION_LOGIN_GRACE * 1000;
+	signal(SIGPIPE, SIG_IGN);
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) == -1) {
+		log_error("monitor: socketpair: %s", strerror(errno));
+		_exit(1);
+	}
+	if ((m.child = fork()) == -1) {
+		log_error("monitor: fork: %s", strerror(errno));
+		_exit(1);
+	}
+	if (m.child == 0) {
+		close(sv[0]);
+		close(audit_fd);
+		session_child(stream_fd, sv[1], pol, host_key);
+	}
+	close(sv[1]);
+	close(stream_fd);
+	m.child_fd = sv[0];
+	mon_loop(&m);
+	_exit(1);
+}
