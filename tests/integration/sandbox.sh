@@ -1,0 +1,62 @@
+#!/bin/sh
+# Every session's SSH child runs confined: seccomp filter, no_new_privs,
+# the unprivileged user when the gateway runs as root; the monitor
+# records a child that breaks out of its allow-list.
+. "$(dirname "$0")/lib.sh"
+
+standard_setup
+AUDIT=$T/acme-prod/audit/audit.log
+GW_PID=$(cat "$T/acme-prod/gateway.pid")
+
+children() { cat /proc/"$1"/task/"$1"/children 2>/dev/null; }
+field() { awk -v k="$2:" '$1 == k { print $2 }' /proc/"$1"/status 2>/dev/null; }
+
+essh acme-prod sleepy 4 >/dev/null 2>&1 &
+eng=$!
+# broker -> monitor -> { session child, diagnostic }
+child="" diag=""
+n=50
+while [ "$n" -gt 0 ] && { [ -z "$child" ] || [ -z "$diag" ]; }; do
+	for mon in $(children "$GW_PID"); do
+		for p in $(children "$mon"); do
+			if [ "$(field "$p" Seccomp)" = 2 ]; then
+				child=$p
+			else
+				diag=$p
+			fi
+		done
+	done
+	sleep 0.1; n=$((n - 1))
+done
+[ -n "$child" ] && pass "the session child runs under a seccomp filter" ||
+    fail "no seccomp-filtered session child found"
+[ -n "$child" ] && [ "$(field "$child" NoNewPrivs)" = 1 ] &&
+    pass "the session child has no_new_privs" || fail "no_new_privs not set"
+if [ "$(id -u)" -eq 0 ]; then
+	nobody=$(id -u nobody)
+	[ -n "$child" ] && [ "$(field "$child" Uid)" = "$nobody" ] &&
+	    pass "the session child runs as the unprivileged user" ||
+	    fail "session child uid $(field "$child" Uid)"
+	[ -n "$diag" ] && [ "$(field "$diag" Uid)" = "$nobody" ] &&
+	    pass "the diagnostic runs as the unprivileged user" ||
+	    fail "diagnostic uid $(field "$diag" Uid)"
+fi
+# A child killed for a forbidden system call is a recorded violation.
+[ -n "$child" ] && kill -SYS "$child"
+wait $eng
+wait_for "$AUDIT" '"type":"session_violation".*forbidden system call' 5 &&
+    pass "a sandbox violation is audited" || fail "no session_violation line"
+# Gone, or a zombie waiting for its new parent to reap it.
+alive() { [ -d /proc/"$1" ] && [ "$(field "$1" State)" != Z ]; }
+n=30
+while [ -n "$diag" ] && alive "$diag" && [ "$n" -gt 0 ]; do
+	sleep 0.1; n=$((n - 1))
+done
+[ -z "$diag" ] || ! alive "$diag" &&
+    pass "the diagnostic does not outlive its session" ||
+    fail "diagnostic $diag still running"
+out=$(essh acme-prod status 2>/dev/null)
+[ "$out" = "cluster acme-prod is healthy" ] &&
+    pass "other sessions are not disturbed" || fail "after violation: '$out'"
+
+finish
