@@ -5,6 +5,7 @@
  *
  * usage: portholed -f porthole.conf [-d] [-v]
  */
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +21,7 @@
 #include "lib/log.h"
 #include "lib/sshcert.h"
 #include "policy/policy.h"
+#include "sandbox/sandbox.h"
 
 static void
 usage(void)
@@ -66,7 +68,7 @@ main(int argc, char **argv)
 	uint8_t			 ca_key[32];
 	const char		*path = NULL;
 	char			 err[1024];
-	int			 ch, foreground = 0, verbose = 0;
+	int			 ch, foreground = 0, verbose = 0, abi;
 
 	while ((ch = getopt(argc, argv, "df:v")) != -1) {
 		switch (ch) {
@@ -103,6 +105,11 @@ main(int argc, char **argv)
 		    "key\n", pol->session_host_key);
 		return 1;
 	}
+	if (geteuid() == 0 && getpwnam(pol->user) == NULL) {
+		fprintf(stderr, "portholed: %s: [gateway] user '%s' does not "
+		    "exist; sessions could not drop root\n", path, pol->user);
+		return 1;
+	}
 	if (audit_open(pol->audit_dir, &audit, err, sizeof(err)) == -1) {
 		fprintf(stderr, "portholed: %s\n", err);
 		return 1;
@@ -129,6 +136,12 @@ main(int argc, char **argv)
 		fatal("%s: cannot write the audit log", pol->audit_dir);
 	json_decref(ev);
 	log_info("cluster %s: gateway started", pol->cluster_id);
+	if ((abi = sbx_landlock_abi()) > 0)
+		log_info("sandbox: seccomp and Landlock (ABI %d) for every "
+		    "session", abi);
+	else
+		log_warn("sandbox: this kernel has no Landlock; sessions run "
+		    "under seccomp and resource limits only");
 	tunnel_start(tunnel);
 	event_base_dispatch(base);
 	tunnel_free(tunnel);
