@@ -25,7 +25,8 @@ static char *const diag_env[] = {
 
 /* In the diagnostic's process: limits, streams, user, then exec. */
 static void __attribute__((noreturn))
-diag_child(char *const argv[], const char *user, int out, int err)
+diag_child(char *const argv[], const char *user,
+    const char *const *read_paths, int out, int err)
 {
 	struct rlimit	core = { 0, 0 }, files = { 64, 64 };
 	char		msg[256];
@@ -39,7 +40,8 @@ diag_child(char *const argv[], const char *user, int out, int err)
 	signal(SIGPIPE, SIG_DFL);
 	setrlimit(RLIMIT_CORE, &core);
 	setrlimit(RLIMIT_NOFILE, &files);
-	if (sbx_drop_privileges(user, msg, sizeof(msg)) == -1) {
+	if (sbx_drop_privileges(user, msg, sizeof(msg)) == -1 ||
+	    sbx_confine_diag(argv[0], read_paths, msg, sizeof(msg)) == -1) {
 		dprintf(2, "porthole: %s\n", msg);
 		_exit(127);
 	}
@@ -49,8 +51,9 @@ diag_child(char *const argv[], const char *user, int out, int err)
 }
 
 int
-diag_spawn(char *const argv[], const char *user, pid_t *pid, int *out,
-    int *err, char *errbuf, size_t errlen)
+diag_spawn(char *const argv[], const char *user,
+    const char *const *read_paths, pid_t *pid, int *out, int *err,
+    char *errbuf, size_t errlen)
 {
 	int o[2] = { -1, -1 }, e[2] = { -1, -1 };
 
@@ -63,7 +66,7 @@ diag_spawn(char *const argv[], const char *user, pid_t *pid, int *out,
 		goto fail;
 	}
 	if (*pid == 0)
-		diag_child(argv, user, o[1], e[1]);
+		diag_child(argv, user, read_paths, o[1], e[1]);
 	setpgid(*pid, *pid);
 	close(o[1]);
 	close(e[1]);

@@ -272,8 +272,9 @@ mm_answer_exec(struct mon *m, json_t *req)
 		json_array_append_new(jargv, json_string(argv[i]));
 	mon_audit(m, "command_allowed", json_pack("{s:s, s:o}", "command", cmd,
 	    "argv", jargv));
-	rc = diag_spawn(argv, m->pol->user, &m->diag, &fds[0], &fds[1], why,
-	    sizeof(why));
+	rc = diag_spawn(argv, m->pol->user,
+	    (const char *const *)m->pol->file_paths, &m->diag, &fds[0],
+	    &fds[1], why, sizeof(why));
 	policy_argv_free(argv);
 	if (rc == -1) {
 		m->diag = 0;

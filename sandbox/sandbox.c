@@ -14,6 +14,8 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -28,8 +30,17 @@
 
 #ifndef __NR_landlock_create_ruleset
 #define __NR_landlock_create_ruleset	444
+#define __NR_landlock_add_rule		445
 #define __NR_landlock_restrict_self	446
 #endif
+
+/* What a diagnostic may read and run besides the product's own paths. */
+static const char *const sbx_system_paths[] = {
+	"/usr", "/bin", "/sbin", "/lib", "/lib64",
+	"/etc/ld.so.cache", "/etc/localtime",
+	"/dev/null", "/dev/zero", "/dev/random", "/dev/urandom",
+	"/proc/self", NULL
+};
 
 int
 sbx_drop_privileges(const char *user, char *err, size_t errlen)
@@ -99,6 +110,17 @@ sbx_landlock_abi(void)
 	return abi < 0 ? 0 : (int)abi;
 }
 
+/* Every filesystem right this kernel's Landlock ABI knows of. */
+static uint64_t
+sbx_landlock_all(int abi)
+{
+	uint64_t all = (LANDLOCK_ACCESS_FS_MAKE_SYM << 1) - 1;
+
+	if (abi >= 2)
+		all |= LANDLOCK_ACCESS_FS_REFER;
+	return all;
+}
+
 /* Deny every file access this kernel's Landlock knows of. */
 static int
 sbx_landlock(int *abi_out, char *err, size_t errlen)
@@ -110,9 +132,7 @@ sbx_landlock(int *abi_out, char *err, size_t errlen)
 	*abi_out = 0;
 	if ((abi = sbx_landlock_abi()) == 0)
 		return 0;
-	all = (LANDLOCK_ACCESS_FS_MAKE_SYM << 1) - 1;	/* ABI 1 */
-	if (abi >= 2)
-		all |= LANDLOCK_ACCESS_FS_REFER;
+	all = sbx_landlock_all(abi);
 	memset(&attr, 0, sizeof(attr));
 	attr.handled_access_fs = all;
 	fd = (int)syscall(__NR_landlock_create_ruleset, &attr, sizeof(attr), 0);
@@ -220,6 +240,120 @@ fail:
 out:
 	seccomp_release(ctx);
 	return rc;
+}
+
+/* Allow reading and executing beneath each path that exists. */
+static int
+sbx_landlock_read_only(const char *const *paths, char *err, size_t errlen)
+{
+	struct landlock_ruleset_attr	 attr;
+	struct landlock_path_beneath_attr rule;
+	const uint64_t			 ro = LANDLOCK_ACCESS_FS_EXECUTE |
+	    LANDLOCK_ACCESS_FS_READ_FILE | LANDLOCK_ACCESS_FS_READ_DIR;
+	struct stat			 st;
+	size_t				 i;
+	int				 abi, fd, pfd;
+
+	if ((abi = sbx_landlock_abi()) == 0)
+		return 0;
+	memset(&attr, 0, sizeof(attr));
+	attr.handled_access_fs = sbx_landlock_all(abi);
+	fd = (int)syscall(__NR_landlock_create_ruleset, &attr, sizeof(attr), 0);
+	if (fd == -1) {
+		snprintf(err, errlen, "landlock: %s", strerror(errno));
+		return -1;
+	}
+	for (i = 0; paths[i] != NULL; i++) {
+		if ((pfd = open(paths[i], O_PATH | O_CLOEXEC)) == -1)
+			continue;	/* absent here: nothing to allow */
+		memset(&rule, 0, sizeof(rule));
+		rule.parent_fd = pfd;
+		rule.allowed_access = ro;
+		/* Directory rights cannot be granted on a file. */
+		if (fstat(pfd, &st) == 0 && !S_ISDIR(st.st_mode))
+			rule.allowed_access &= ~LANDLOCK_ACCESS_FS_READ_DIR;
+		if (syscall(__NR_landlock_add_rule, fd,
+		    LANDLOCK_RULE_PATH_BENEATH, &rule, 0) == -1) {
+			snprintf(err, errlen, "landlock: %s: %s", paths[i],
+			    strerror(errno));
+			close(pfd);
+			close(fd);
+			return -1;
+		}
+		close(pfd);
+	}
+	if (syscall(__NR_landlock_restrict_self, fd, 0) == -1) {
+		snprintf(err, errlen, "landlock: %s", strerror(errno));
+		close(fd);
+		return -1;
+	}
+	close(fd);
+	return 0;
+}
+
+/* Diagnostics may do most things, but not these. */
+static int
+sbx_seccomp_diag(char *err, size_t errlen)
+{
+	static const int kill_calls[] = {
+		SCMP_SYS(ptrace), SCMP_SYS(process_vm_readv),
+		SCMP_SYS(process_vm_writev), SCMP_SYS(mount), SCMP_SYS(umount2),
+		SCMP_SYS(pivot_root), SCMP_SYS(kexec_load),
+		SCMP_SYS(kexec_file_load), SCMP_SYS(bpf), SCMP_SYS(keyctl),
+		SCMP_SYS(add_key), SCMP_SYS(request_key), SCMP_SYS(unshare),
+		SCMP_SYS(setns), SCMP_SYS(init_module),
+		SCMP_SYS(finit_module), SCMP_SYS(delete_module),
+		SCMP_SYS(perf_event_open), SCMP_SYS(userfaultfd),
+	};
+	scmp_filter_ctx	ctx;
+	size_t		i;
+	int		rc = -1;
+
+	if ((ctx = seccomp_init(SCMP_ACT_ALLOW)) == NULL) {
+		snprintf(err, errlen, "seccomp_init failed");
+		return -1;
+	}
+	for (i = 0; i < sizeof(kill_calls) / sizeof(kill_calls[0]); i++)
+		if (seccomp_rule_add(ctx, SCMP_ACT_KILL_PROCESS, kill_calls[i],
+		    0) != 0)
+			goto fail;
+	/* Local UNIX sockets only: no network from a diagnostic. */
+	if (seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES), SCMP_SYS(socket), 1,
+	    SCMP_A0(SCMP_CMP_NE, AF_UNIX)) != 0)
+		goto fail;
+	if (seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 1) != 0 ||
+	    seccomp_load(ctx) != 0)
+		goto fail;
+	rc = 0;
+	goto out;
+fail:
+	snprintf(err, errlen, "cannot install the diagnostic's seccomp filter");
+out:
+	seccomp_release(ctx);
+	return rc;
+}
+
+int
+sbx_confine_diag(const char *program, const char *const *read_paths,
+    char *err, size_t errlen)
+{
+	const char	*paths[64];
+	size_t		 n = 0, i;
+
+	paths[n++] = program;
+	for (i = 0; sbx_system_paths[i] != NULL; i++)
+		paths[n++] = sbx_system_paths[i];
+	for (i = 0; read_paths != NULL && read_paths[i] != NULL &&
+	    n < sizeof(paths) / sizeof(paths[0]) - 1; i++)
+		paths[n++] = read_paths[i];
+	paths[n] = NULL;
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == -1) {
+		snprintf(err, errlen, "no_new_privs: %s", strerror(errno));
+		return -1;
+	}
+	if (sbx_landlock_read_only(paths, err, errlen) == -1)
+		return -1;
+	return sbx_seccomp_diag(err, errlen);
 }
 
 int

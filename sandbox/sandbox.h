@@ -24,6 +24,17 @@ int	sbx_drop_privileges(const char *user, char *err, size_t errlen);
  */
 int	sbx_confine(int *landlock_abi, char *err, size_t errlen);
 
+/*
+ * Confine a diagnostic just before exec: no_new_privs; Landlock allowing
+ * only reading (and executing) beneath the system's program and library
+ * directories, the program itself and the NULL-terminated read_paths (the
+ * product's paths);
+ * a seccomp filter that refuses network sockets with EACCES and kills on
+ * ptrace, mount, kexec, bpf, keyctl, namespaces and module loading.
+ */
+int	sbx_confine_diag(const char *program, const char *const *read_paths,
+	    char *err, size_t errlen);
+
 /* The Landlock ABI this kernel offers, 0 if none. */
 int	sbx_landlock_abi(void);
 

@@ -4,7 +4,26 @@
 # records a child that breaks out of its allow-list.
 . "$(dirname "$0")/lib.sh"
 
-standard_setup
+make_vendor
+make_cluster acme-prod
+write_relay_conf
+write_gateway_conf acme-prod
+# A product directory the diagnostics may read, and one file outside it.
+chmod 711 "$T"
+mkdir -m 755 "$T/product"
+echo "product build 42" >"$T/product/info.txt"
+chmod 644 "$T/product/info.txt"
+cat >>"$T/acme-prod/porthole.conf" <<EOC
+product = /bin/cat $T/product/info.txt
+peek = /bin/cat /etc/passwd
+net = /usr/bin/ssh-keyscan -T 2 -p $RELAY_PORT 127.0.0.1
+
+[files]
+paths = $T/product
+EOC
+write_ssh_config
+start_relay
+start_gateway acme-prod
 AUDIT=$T/acme-prod/audit/audit.log
 GW_PID=$(cat "$T/acme-prod/gateway.pid")
 
@@ -19,7 +38,7 @@ n=50
 while [ "$n" -gt 0 ] && { [ -z "$child" ] || [ -z "$diag" ]; }; do
 	for mon in $(children "$GW_PID"); do
 		for p in $(children "$mon"); do
-			if [ "$(field "$p" Seccomp)" = 2 ]; then
+			if [ "$(cat /proc/"$p"/comm 2>/dev/null)" = portholed ]; then
 				child=$p
 			else
 				diag=$p
@@ -28,8 +47,12 @@ while [ "$n" -gt 0 ] && { [ -z "$child" ] || [ -z "$diag" ]; }; do
 	done
 	sleep 0.1; n=$((n - 1))
 done
-[ -n "$child" ] && pass "the session child runs under a seccomp filter" ||
+[ -n "$child" ] && [ "$(field "$child" Seccomp)" = 2 ] &&
+    pass "the session child runs under a seccomp filter" ||
     fail "no seccomp-filtered session child found"
+[ -n "$diag" ] && [ "$(field "$diag" Seccomp)" = 2 ] &&
+    pass "the diagnostic runs under its own seccomp filter" ||
+    fail "diagnostic not filtered"
 [ -n "$child" ] && [ "$(field "$child" NoNewPrivs)" = 1 ] &&
     pass "the session child has no_new_privs" || fail "no_new_privs not set"
 if [ "$(id -u)" -eq 0 ]; then
@@ -41,6 +64,23 @@ if [ "$(id -u)" -eq 0 ]; then
 	    pass "the diagnostic runs as the unprivileged user" ||
 	    fail "diagnostic uid $(field "$diag" Uid)"
 fi
+# Diagnostics read the product's paths, nothing else, and reach no network.
+out=$(essh acme-prod product 2>&1)
+[ "$out" = "product build 42" ] && pass "a diagnostic reads the product's files" ||
+    fail "product file: '$out'"
+if grep -q "Landlock (ABI" "$T/gateway-acme-prod.log"; then
+	out=$(essh acme-prod peek 2>&1); rc=$?
+	[ "$rc" -ne 0 ] && echo "$out" | grep -q "Permission denied" &&
+	    pass "a diagnostic cannot read files outside the product's paths" ||
+	    fail "peek /etc/passwd: rc=$rc out='$out'"
+else
+	echo "# no Landlock on this kernel: file confinement of diagnostics not checked"
+fi
+out=$(essh acme-prod net 2>&1); rc=$?
+echo "$out" | grep -q "Permission denied" && ! echo "$out" | grep -q "^#" &&
+    pass "a diagnostic cannot open a network socket" ||
+    fail "net: rc=$rc out='$out'"
+
 # A child killed for a forbidden system call is a recorded violation.
 [ -n "$child" ] && kill -SYS "$child"
 wait $eng
