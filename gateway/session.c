@@ -7,9 +7,12 @@
  * (no files, no sockets, no programs), and every decision - may this
  * certificate log in, may this command run - is the monitor's.
  */
+#include "config.h"
+
 #include "gateway/session.h"
 
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -253,6 +256,12 @@ sess_channel_request(struct sess *ss, ssh_message msg)
 	case SSH_CHANNEL_REQUEST_EXEC:
 		what = ssh_message_channel_request_command(msg);
 		ssh_message_channel_request_reply_success(msg);
+#ifdef PORTHOLE_TEST_HOOKS
+		/* Test builds only: act like a compromised child. */
+		if (what != NULL &&
+		    strcmp(what, "__porthole_test_violation") == 0)
+			(void)socket(AF_INET, SOCK_STREAM, 0);
+#endif
 		sess_exec(ss, ch, what == NULL ? "" : what);
 		return;
 	case SSH_CHANNEL_REQUEST_SHELL:

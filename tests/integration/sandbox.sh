@@ -99,4 +99,20 @@ out=$(essh acme-prod status 2>/dev/null)
 [ "$out" = "cluster acme-prod is healthy" ] &&
     pass "other sessions are not disturbed" || fail "after violation: '$out'"
 
+# A real forbidden call from inside the child (builds with test hooks).
+if [ "${PORTHOLE_TEST_HOOKS:-no}" = yes ]; then
+	before=$(count_lines "$AUDIT" '"signal":31')
+	essh acme-prod __porthole_test_violation >/dev/null 2>&1; rc=$?
+	[ "$rc" -eq 255 ] && pass "the engineer's connection ends at a violation" ||
+	    fail "violation: ssh rc=$rc"
+	wait_count "$AUDIT" '"type":"session_violation".*"signal":31.*"engineer":"alice"' "$before" 5 &&
+	    pass "an injected forbidden system call is audited with the engineer" ||
+	    fail "injected violation not audited"
+	works_after=$(essh acme-prod status 2>/dev/null)
+	[ "$works_after" = "cluster acme-prod is healthy" ] &&
+	    pass "the tunnel survives the violation" || fail "after injected violation"
+else
+	echo "# built without --enable-test-hooks: injected violation not checked"
+fi
+
 finish
