@@ -1,0 +1,29 @@
+/*
+ * verify.h - check an audit log the way an auditor needs: every line
+ * well formed, seq counting up by one from 1, each prev the SHA-256 of
+ * the line before.  A last line without its newline is a torn tail (a
+ * crash while writing), reported but not counted as tampering.
+ */
+#ifndef PH_AUDIT_VERIFY_H
+#define PH_AUDIT_VERIFY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct audit_verify {
+	uint64_t	 events;	/* complete lines checked */
+	uint64_t	 bytes;
+	int		 torn_tail;	/* bytes after the last newline */
+	uint64_t	 bad_line;	/* first bad line (1-based), 0: none */
+	char		 reason[256];	/* why it is bad */
+};
+
+/*
+ * Verify path.  Returns 0 if the chain holds, 1 if it does not (bad_line
+ * and reason say where and why), -1 if the file cannot be read (reason).
+ * progress, if not NULL, is called now and then with bytes read so far.
+ */
+int	audit_verify_file(const char *path, struct audit_verify *v,
+	    void (*progress)(uint64_t bytes, void *arg), void *arg);
+
+#endif
