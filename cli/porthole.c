@@ -8,14 +8,15 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cli/audit_cmd.h"
+#include "cli/control_cmd.h"
 #include "policy/policy.h"
 
 #define DEFAULT_CONF	"/etc/porthole/porthole.conf"
 
 /* Commands of the contract that this version does not do yet. */
 static const char *const planned[] = {
-	"status", "sessions", "approve", "deny", "kill", "reload", "send",
-	"audit",
+	"approve", "deny", "reload", "send",
 };
 
 static void
@@ -112,6 +113,11 @@ main(int argc, char **argv)
 
 	if (strcmp(argv[0], "policy") == 0)
 		return cmd_policy(conf, argc - 1, argv + 1);
+	if (strcmp(argv[0], "audit") == 0)
+		return cli_audit(argc - 1, argv + 1, conf);
+	if (strcmp(argv[0], "status") == 0 ||
+	    strcmp(argv[0], "sessions") == 0 || strcmp(argv[0], "kill") == 0)
+		return cli_control(argc, argv, conf);
 	for (i = 0; i < sizeof(planned) / sizeof(planned[0]); i++) {
 		if (strcmp(argv[0], planned[i]) == 0) {
 			fprintf(stderr, "porthole: %s: not implemented yet\n",

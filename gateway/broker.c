@@ -575,6 +575,42 @@ broker_reap(struct broker *b)
 	}
 }
 
+json_t *
+broker_sessions(struct broker *b)
+{
+	struct gsess	*gs;
+	json_t		*list = json_array();
+	uint64_t	 now = clock_mono_ms();
+
+	TAILQ_FOREACH(gs, &b->sessions, entry) {
+		json_array_append_new(list, json_pack("{s:s, s:s, s:s, s:I, "
+		    "s:I, s:I}", "id", gs->id, "engineer", gs->engineer[0] ?
+		    gs->engineer : "(logging in)", "from", gs->from,
+		    "age_s", (json_int_t)((now - gs->started) / 1000),
+		    "bytes_in", (json_int_t)gs->bytes_in,
+		    "bytes_out", (json_int_t)gs->bytes_out));
+	}
+	return list;
+}
+
+int
+broker_kill(struct broker *b, const char *id, const char *who)
+{
+	struct gsess *gs;
+
+	TAILQ_FOREACH(gs, &b->sessions, entry) {
+		if (strcmp(gs->id, id) != 0 || gs->pid <= 0)
+			continue;
+		(void)broker_audit(b, "session_killed", gs->id, json_pack(
+		    "{s:s, s:s}", "engineer", gs->engineer, "by", who));
+		log_info("session %s killed by %s", gs->id, who);
+		/* The monitor ends its child and diagnostic, then itself. */
+		kill(gs->pid, SIGTERM);
+		return 0;
+	}
+	return -1;
+}
+
 struct broker *
 broker_new(struct event_base *base, const struct policy *pol,
     struct audit *audit, ssh_key host_key, const uint8_t ca_key[32])

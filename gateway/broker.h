@@ -9,6 +9,7 @@
 
 #include <event2/event.h>
 #include <libssh/libssh.h>
+#include <jansson.h>
 
 #include "audit/audit.h"
 #include "policy/policy.h"
@@ -28,6 +29,14 @@ void		 broker_set_flush(struct broker *b, void (*flush)(void *),
 		    void *arg);
 /* SIGCHLD: reap sessions and diagnostics that ended. */
 void		 broker_reap(struct broker *b);
+/* The running sessions, as a JSON array (new reference). */
+json_t		*broker_sessions(struct broker *b);
+/*
+ * End session id now, on the customer's order (who: for the audit).
+ * Returns 0, or -1 if there is no such session.
+ */
+int		 broker_kill(struct broker *b, const char *id, const char *who);
+
 /* End every session (shutdown). */
 void		 broker_free(struct broker *b);
 

@@ -17,6 +17,7 @@
 
 #include "audit/audit.h"
 #include "gateway/broker.h"
+#include "gateway/control.h"
 #include "gateway/tunnel.h"
 #include "lib/log.h"
 #include "lib/sshcert.h"
@@ -63,6 +64,7 @@ main(int argc, char **argv)
 	struct event		*ev_term, *ev_int, *ev_chld;
 	struct broker		*broker;
 	struct tunnel		*tunnel;
+	struct control		*control;
 	ssh_key			 host_key = NULL;
 	json_t			*ev;
 	uint8_t			 ca_key[32];
@@ -125,6 +127,8 @@ main(int argc, char **argv)
 	if (broker == NULL || tunnel == NULL)
 		fatal("out of memory");
 	broker_set_flush(broker, flush_tunnel, tunnel);
+	if ((control = control_new(base, pol, broker, tunnel)) == NULL)
+		return 1;
 	ev_term = evsignal_new(base, SIGTERM, on_term, base);
 	ev_int = evsignal_new(base, SIGINT, on_term, base);
 	ev_chld = evsignal_new(base, SIGCHLD, on_chld, broker);
@@ -144,6 +148,7 @@ main(int argc, char **argv)
 		    "under seccomp and resource limits only");
 	tunnel_start(tunnel);
 	event_base_dispatch(base);
+	control_free(control);
 	tunnel_free(tunnel);
 	broker_free(broker);
 	(void)audit_write(audit, "gateway_stop", NULL);

@@ -69,6 +69,16 @@ static const struct mon_dispatch mon_table[] = {
 
 static void	mon_end(struct mon *, int) __attribute__((noreturn));
 
+/* Set by SIGTERM: the broker ends this session on the customer's order. */
+static volatile sig_atomic_t mon_terminate;
+
+static void
+mon_on_term(int sig)
+{
+	(void)sig;
+	mon_terminate = 1;
+}
+
 /*
  * Send an event to the broker's audit writer and wait until it is
  * durable.  If it cannot be written, the session ends: nothing happens
@@ -416,8 +426,14 @@ mon_loop(struct mon *m)
 	pfd.events = POLLIN;
 	for (;;) {
 		t = mon_timeout(m, &what);
-		if ((n = poll(&pfd, 1, t)) == -1)
+		if ((n = poll(&pfd, 1, t)) == -1) {
+			if (mon_terminate) {
+				log_info("monitor: session ended by the "
+				    "customer");
+				mon_end(m, 1);
+			}
 			continue;
+		}
 		if (n == 0) {
 			if (strcmp(what, "diagnostic timeout") == 0) {
 				mon_kill_diag(m);
@@ -457,8 +473,9 @@ void
 monitor_session(int stream_fd, int audit_fd, const struct policy *pol,
     ssh_key host_key, const uint8_t ca_key[32])
 {
-	struct mon	m;
-	int		sv[2];
+	struct mon		m;
+	struct sigaction	sa;
+	int			sv[2];
 
 	memset(&m, 0, sizeof(m));
 	m.audit_fd = audit_fd;
@@ -467,6 +484,9 @@ monitor_session(int stream_fd, int audit_fd, const struct policy *pol,
 	m.phase = MON_PREAUTH;
 	m.login_deadline = clock_mono_ms() + SESSION_LOGIN_GRACE * 1000;
 	signal(SIGPIPE, SIG_IGN);
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = mon_on_term;	/* no SA_RESTART: poll returns */
+	sigaction(SIGTERM, &sa, NULL);
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) == -1) {
 		log_error("monitor: socketpair: %s", strerror(errno));
 		_exit(1);
@@ -476,6 +496,7 @@ monitor_session(int stream_fd, int audit_fd, const struct policy *pol,
 		_exit(1);
 	}
 	if (m.child == 0) {
+		signal(SIGTERM, SIG_DFL);
 		close(sv[0]);
 		close(audit_fd);
 		session_child(stream_fd, sv[1], pol, host_key);

@@ -106,6 +106,19 @@ wait_count() {
 	return 1
 }
 
+# running CMDLINE-PREFIX: is a process with this command line alive?
+running() {
+	for d in /proc/[0-9]*; do
+		c=$(tr '\0' ' ' <"$d/cmdline" 2>/dev/null)
+		case $c in
+		"$1"*)
+			[ "$(awk '/^State:/ { print $2 }' "$d/status" 2>/dev/null)" != Z ] &&
+			    return 0 ;;
+		esac
+	done
+	return 1
+}
+
 # Vendor side: CA, relay host key, an engineer certificate for alice.
 make_vendor() {
 	"$CERTS"/make-ca "$T/ca" >/dev/null

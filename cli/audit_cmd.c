@@ -1,0 +1,291 @@
+/*
+ * audit_cmd.c - porthole audit verify | list | show.
+ */
+#include "cli/audit_cmd.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "audit/audit.h"
+#include "audit/verify.h"
+#include "lib/parse.h"
+#include "policy/policy.h"
+
+struct filter {
+	time_t		 since;		/* 0: any */
+	time_t		 until;		/* 0: any */
+	const char	*engineer;
+	const char	*session;
+	const char	*type;
+	int		 json;
+};
+
+static int
+usage(void)
+{
+	fprintf(stderr,
+	    "usage: porthole audit verify [DIR]\n"
+	    "       porthole audit list [--since T] [--until T] [--engineer P]"
+	    " [--session ID] [--type T] [--json] [DIR]\n"
+	    "       porthole audit show ID [DIR]\n");
+	return 2;
+}
+
+/* DIR/audit.log, DIR from the argument or from the configuration. */
+static int
+log_path(const char *dir, const char *conf, char *out, size_t len)
+{
+	struct policy	*pol = NULL;
+	char		 err[1024];
+
+	if (dir == NULL) {
+		if (policy_load(conf, &pol, err, sizeof(err)) == -1) {
+			fprintf(stderr, "porthole: %s\n", err);
+			return -1;
+		}
+		snprintf(out, len, "%s/%s", pol->audit_dir, AUDIT_FILE);
+		policy_free(pol);
+		return 0;
+	}
+	snprintf(out, len, "%s/%s", dir, AUDIT_FILE);
+	return 0;
+}
+
+static void
+show_progress(uint64_t bytes, void *arg)
+{
+	(void)arg;
+	fprintf(stderr, "\rverifying: %llu MiB", (unsigned long long)
+	    (bytes >> 20));
+}
+
+static int
+cmd_verify(int argc, char **argv, const char *conf)
+{
+	struct audit_verify	 v;
+	char			 path[4096];
+	int			 rc, tty;
+
+	if (argc > 1 && strcmp(argv[1], "--key") == 0) {
+		fprintf(stderr, "porthole: audit verify: this log has no seals "
+		    "yet, so there is nothing a key could check\n");
+		return 1;
+	}
+	if (argc > 2)
+		return usage();
+	if (log_path(argc == 2 ? argv[1] : NULL, conf, path,
+	    sizeof(path)) == -1)
+		return 1;
+	tty = isatty(2);
+	rc = audit_verify_file(path, &v, tty ? show_progress : NULL, NULL);
+	if (tty)
+		fprintf(stderr, "\r\033[K");
+	if (rc == -1) {
+		fprintf(stderr, "%s: %s\n", path, v.reason);
+		return 1;
+	}
+	if (rc == 1) {
+		printf("%s:%llu: %s\n", path, (unsigned long long)v.bad_line,
+		    v.reason);
+		return 1;
+	}
+	printf("%s: %llu events, chain intact%s\n", path,
+	    (unsigned long long)v.events, v.torn_tail ?
+	    " (the last line was torn by a crash and is not counted)" : "");
+	fprintf(stderr, "note: the log has no seals yet: cutting events off "
+	    "its end cannot be detected from the log alone\n");
+	return 0;
+}
+
+static const char *
+jstr(json_t *ev, const char *key)
+{
+	const char *s = json_string_value(json_object_get(ev, key));
+
+	return s == NULL ? "" : s;
+}
+
+static int
+matches(json_t *ev, const struct filter *f)
+{
+	time_t t;
+
+	if (f->engineer != NULL && strcmp(jstr(ev, "engineer"),
+	    f->engineer) != 0)
+		return 0;
+	if (f->session != NULL && strcmp(jstr(ev, "session"), f->session) != 0)
+		return 0;
+	if (f->type != NULL && strcmp(jstr(ev, "type"), f->type) != 0)
+		return 0;
+	if ((f->since != 0 || f->until != 0) &&
+	    parse_time(jstr(ev, "ts"), &t) == 0) {
+		if (f->since != 0 && t < f->since)
+			return 0;
+		if (f->until != 0 && t >= f->until)
+			return 0;
+	}
+	return 1;
+}
+
+/* One event as a line a person reads. */
+static void
+print_event(json_t *ev)
+{
+	static const char *skip[] = { "seq", "ts", "type", "prev", "session",
+	    "engineer", NULL };
+	const char	*key;
+	json_t		*val;
+	char		*text;
+	size_t		 i;
+
+	printf("%-6lld %s %-18s %-16s %-10s", (long long)json_integer_value(
+	    json_object_get(ev, "seq")), jstr(ev, "ts"), jstr(ev, "type"),
+	    jstr(ev, "session"), jstr(ev, "engineer"));
+	json_object_foreach(ev, key, val) {
+		for (i = 0; skip[i] != NULL; i++)
+			if (strcmp(key, skip[i]) == 0)
+				break;
+		if (skip[i] != NULL)
+			continue;
+		if (json_is_string(val))
+			printf(" %s=%s", key, json_string_value(val));
+		else if ((text = json_dumps(val, JSON_COMPACT |
+		    JSON_ENCODE_ANY)) != NULL) {
+			printf(" %s=%s", key, text);
+			free(text);
+		}
+	}
+	printf("\n");
+}
+
+static int
+scan(const char *path, const struct filter *f)
+{
+	FILE	*fp;
+	char	*line = NULL;
+	size_t	 cap = 0;
+	ssize_t	 n;
+	json_t	*ev;
+	long	 lineno = 0, shown = 0;
+
+	if ((fp = fopen(path, "re")) == NULL) {
+		perror(path);
+		return 1;
+	}
+	while ((n = getline(&line, &cap, fp)) != -1) {
+		lineno++;
+		if (n == 0 || line[n - 1] != '\n')
+			break;		/* a torn tail */
+		if ((size_t)n > AUDIT_MAX_LINE + 1 ||
+		    (ev = json_loadb(line, (size_t)n - 1, 0, NULL)) == NULL) {
+			fprintf(stderr, "%s:%ld: not an audit event\n", path,
+			    lineno);
+			continue;
+		}
+		if (matches(ev, f)) {
+			shown++;
+			if (f->json)
+				fwrite(line, 1, (size_t)n, stdout);
+			else
+				print_event(ev);
+		}
+		json_decref(ev);
+	}
+	free(line);
+	fclose(fp);
+	if (shown == 0 && !f->json)
+		fprintf(stderr, "no matching events\n");
+	return 0;
+}
+
+static int
+cmd_list(int argc, char **argv, const char *conf)
+{
+	static const struct option opts[] = {
+		{ "since", required_argument, NULL, 's' },
+		{ "until", required_argument, NULL, 'u' },
+		{ "engineer", required_argument, NULL, 'e' },
+		{ "session", required_argument, NULL, 'i' },
+		{ "type", required_argument, NULL, 't' },
+		{ "json", no_argument, NULL, 'j' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct filter	f;
+	char		path[4096];
+	int		ch;
+
+	memset(&f, 0, sizeof(f));
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (ch) {
+		case 's':
+		case 'u':
+			if (parse_time(optarg, ch == 's' ? &f.since :
+			    &f.until) == -1) {
+				fprintf(stderr, "porthole: --%s: expected "
+				    "YYYY-MM-DDTHH:MM:SSZ, got '%s'\n",
+				    ch == 's' ? "since" : "until", optarg);
+				return 2;
+			}
+			break;
+		case 'e':
+			f.engineer = optarg;
+			break;
+		case 'i':
+			f.session = optarg;
+			break;
+		case 't':
+			f.type = optarg;
+			break;
+		case 'j':
+			f.json = 1;
+			break;
+		default:
+			return usage();
+		}
+	}
+	if (argc - optind > 1)
+		return usage();
+	if (log_path(optind < argc ? argv[optind] : NULL, conf, path,
+	    sizeof(path)) == -1)
+		return 1;
+	return scan(path, &f);
+}
+
+static int
+cmd_show(int argc, char **argv, const char *conf)
+{
+	struct filter	f;
+	char		path[4096];
+
+	if (argc < 2 || argc > 3)
+		return usage();
+	memset(&f, 0, sizeof(f));
+	f.session = argv[1];
+	if (log_path(argc == 3 ? argv[2] : NULL, conf, path,
+	    sizeof(path)) == -1)
+		return 1;
+	return scan(path, &f);
+}
+
+int
+cli_audit(int argc, char **argv, const char *conf)
+{
+	if (argc < 1)
+		return usage();
+	if (strcmp(argv[0], "verify") == 0)
+		return cmd_verify(argc, argv, conf);
+	if (strcmp(argv[0], "list") == 0)
+		return cmd_list(argc, argv, conf);
+	if (strcmp(argv[0], "show") == 0)
+		return cmd_show(argc, argv, conf);
+	fprintf(stderr, "porthole: audit %s: not implemented yet\n", argv[0]);
+	return strcmp(argv[0], "replay") == 0 ||
+	    strcmp(argv[0], "export") == 0 ? 1 : usage();
+}

@@ -1,0 +1,154 @@
+/*
+ * control_cmd.c - talk to portholed's control socket.
+ */
+#include "cli/control_cmd.h"
+
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "policy/policy.h"
+
+#define CONTROL_SOCKET	"control.sock"
+#define ANSWER_MAX	(1 << 20)
+
+/* Send one request, read the one-line answer. */
+static json_t *
+control_call(const char *conf, json_t *req)
+{
+	struct policy		*pol = NULL;
+	struct sockaddr_un	 sun;
+	char			 err[1024], *text = NULL, *buf = NULL;
+	size_t			 have = 0;
+	ssize_t			 n;
+	json_t			*ans = NULL;
+	int			 fd = -1;
+
+	if (policy_load(conf, &pol, err, sizeof(err)) == -1) {
+		fprintf(stderr, "porthole: %s\n", err);
+		goto out;
+	}
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	if ((size_t)snprintf(sun.sun_path, sizeof(sun.sun_path), "%s/%s",
+	    pol->run_dir, CONTROL_SOCKET) >= sizeof(sun.sun_path)) {
+		fprintf(stderr, "porthole: %s: path too long\n", pol->run_dir);
+		goto out;
+	}
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1 ||
+	    connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
+		fprintf(stderr, "porthole: %s: %s (is portholed running?)\n",
+		    sun.sun_path, strerror(errno));
+		goto out;
+	}
+	if ((text = json_dumps(req, JSON_COMPACT)) == NULL ||
+	    write(fd, text, strlen(text)) == -1 || write(fd, "\n", 1) == -1) {
+		fprintf(stderr, "porthole: %s: cannot send\n", sun.sun_path);
+		goto out;
+	}
+	if ((buf = malloc(ANSWER_MAX + 1)) == NULL)
+		goto out;
+	while (have < ANSWER_MAX &&
+	    (n = read(fd, buf + have, ANSWER_MAX - have)) > 0)
+		have += (size_t)n;
+	buf[have] = '\0';
+	if ((ans = json_loads(buf, 0, NULL)) == NULL)
+		fprintf(stderr, "porthole: %s: no answer from the gateway\n",
+		    sun.sun_path);
+out:
+	if (fd != -1)
+		close(fd);
+	free(text);
+	free(buf);
+	json_decref(req);
+	policy_free(pol);
+	return ans;
+}
+
+static const char *
+jstr(json_t *o, const char *key)
+{
+	const char *s = json_string_value(json_object_get(o, key));
+
+	return s == NULL ? "" : s;
+}
+
+static void
+print_status(json_t *a)
+{
+	int abi = (int)json_integer_value(json_object_get(a, "landlock_abi"));
+
+	printf("cluster        %s\n", jstr(a, "cluster"));
+	printf("relay          %s (tunnel %s)\n", jstr(a, "relay"),
+	    jstr(a, "tunnel"));
+	printf("remote access  %s\n", jstr(a, "remote_access"));
+	printf("sessions       %lld\n", (long long)json_integer_value(
+	    json_object_get(a, "sessions")));
+	if (abi > 0)
+		printf("sandbox        seccomp, Landlock ABI %d\n", abi);
+	else
+		printf("sandbox        seccomp only: this kernel has no "
+		    "Landlock\n");
+}
+
+static void
+print_sessions(json_t *a)
+{
+	json_t	*s;
+	size_t	 i;
+
+	printf("%-16s %-16s %-22s %8s %12s %12s\n", "ID", "ENGINEER", "FROM",
+	    "AGE", "BYTES IN", "BYTES OUT");
+	json_array_foreach(json_object_get(a, "sessions"), i, s) {
+		printf("%-16s %-16s %-22s %7llds %12lld %12lld\n",
+		    jstr(s, "id"), jstr(s, "engineer"), jstr(s, "from"),
+		    (long long)json_integer_value(json_object_get(s, "age_s")),
+		    (long long)json_integer_value(json_object_get(s,
+		    "bytes_in")),
+		    (long long)json_integer_value(json_object_get(s,
+		    "bytes_out")));
+	}
+}
+
+int
+cli_control(int argc, char **argv, const char *conf)
+{
+	json_t	*req, *ans;
+	int	 rc = 1;
+
+	if (strcmp(argv[0], "kill") == 0) {
+		if (argc != 2) {
+			fprintf(stderr, "usage: porthole kill ID\n");
+			return 2;
+		}
+		req = json_pack("{s:s, s:s}", "cmd", "kill", "id", argv[1]);
+	} else if (argc == 1 && (strcmp(argv[0], "status") == 0 ||
+	    strcmp(argv[0], "sessions") == 0))
+		req = json_pack("{s:s}", "cmd", argv[0]);
+	else {
+		fprintf(stderr, "usage: porthole status | sessions | kill ID\n");
+		return 2;
+	}
+	if ((ans = control_call(conf, req)) == NULL)
+		return 1;
+	if (!json_is_true(json_object_get(ans, "ok")))
+		fprintf(stderr, "porthole: %s: %s\n", argv[0],
+		    jstr(ans, "error"));
+	else {
+		rc = 0;
+		if (strcmp(argv[0], "status") == 0)
+			print_status(ans);
+		else if (strcmp(argv[0], "sessions") == 0)
+			print_sessions(ans);
+		else
+			printf("session %s ended\n", argv[1]);
+	}
+	json_decref(ans);
+	return rc;
+}

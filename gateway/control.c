@@ -1,0 +1,284 @@
+/*
+ * control.c - answer the porthole CLI on a UNIX socket.
+ *
+ * The socket's mode (0660, group admin_group) keeps others out; the
+ * peer's credentials (SO_PEERCRED) are checked again on every connection.
+ */
+#include "gateway/control.h"
+
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <errno.h>
+#include <grp.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/listener.h>
+#include <jansson.h>
+
+#include "lib/log.h"
+#include "sandbox/sandbox.h"
+
+struct control {
+	struct event_base	*base;
+	const struct policy	*pol;
+	struct broker		*broker;
+	struct tunnel		*tunnel;
+	struct evconnlistener	*listener;
+	char			 path[108];
+	gid_t			 admin_gid;
+	int			 have_admin_gid;
+};
+
+/* One CLI connection. */
+struct cconn {
+	struct control		*c;
+	struct bufferevent	*bev;
+	uid_t			 uid;
+	int			 answered;
+};
+
+/* Is uid root, us, or a member of admin_group? */
+static int
+control_peer_allowed(struct control *c, uid_t uid, gid_t gid)
+{
+	struct passwd	*pw;
+	gid_t		 groups[256];
+	int		 n = 256, i;
+
+	if (uid == 0 || uid == geteuid())
+		return 1;
+	if (!c->have_admin_gid)
+		return 0;
+	if (gid == c->admin_gid)
+		return 1;
+	if ((pw = getpwuid(uid)) == NULL ||
+	    getgrouplist(pw->pw_name, pw->pw_gid, groups, &n) == -1)
+		return 0;
+	for (i = 0; i < n; i++)
+		if (groups[i] == c->admin_gid)
+			return 1;
+	return 0;
+}
+
+static void
+cconn_free(struct cconn *cc)
+{
+	bufferevent_free(cc->bev);
+	free(cc);
+}
+
+static void
+cconn_reply(struct cconn *cc, json_t *ans)
+{
+	char *text = json_dumps(ans, JSON_COMPACT);
+
+	json_decref(ans);
+	if (text != NULL) {
+		bufferevent_write(cc->bev, text, strlen(text));
+		bufferevent_write(cc->bev, "\n", 1);
+		free(text);
+	}
+	cc->answered = 1;
+}
+
+static json_t *
+control_status(struct control *c)
+{
+	json_t	*sessions = broker_sessions(c->broker);
+	size_t	 n = json_array_size(sessions);
+	char	 relay[300];
+
+	json_decref(sessions);
+	snprintf(relay, sizeof(relay), "%s:%u", c->pol->relay_host,
+	    c->pol->relay_port);
+	return json_pack("{s:b, s:s, s:s, s:s, s:I, s:i, s:s}", "ok", 1,
+	    "cluster", c->pol->cluster_id, "relay", relay,
+	    "tunnel", tunnel_is_up(c->tunnel) ? "up" : "down",
+	    "sessions", (json_int_t)n, "landlock_abi", sbx_landlock_abi(),
+	    "remote_access", c->pol->ra_enabled ? "enabled" : "disabled");
+}
+
+static json_t *
+control_dispatch(struct cconn *cc, json_t *req)
+{
+	struct control	*c = cc->c;
+	const char	*cmd = json_string_value(json_object_get(req, "cmd"));
+	const char	*id = json_string_value(json_object_get(req, "id"));
+	char		 who[64];
+
+	if (cmd == NULL)
+		return json_pack("{s:b, s:s}", "ok", 0, "error",
+		    "malformed request");
+	if (strcmp(cmd, "status") == 0)
+		return control_status(c);
+	if (strcmp(cmd, "sessions") == 0)
+		return json_pack("{s:b, s:o}", "ok", 1, "sessions",
+		    broker_sessions(c->broker));
+	if (strcmp(cmd, "kill") == 0) {
+		if (id == NULL || strlen(id) > 64)
+			return json_pack("{s:b, s:s}", "ok", 0, "error",
+			    "kill: session id missing");
+		snprintf(who, sizeof(who), "uid %u", (unsigned int)cc->uid);
+		if (broker_kill(c->broker, id, who) == -1)
+			return json_pack("{s:b, s:s}", "ok", 0, "error",
+			    "no such session");
+		return json_pack("{s:b}", "ok", 1);
+	}
+	return json_pack("{s:b, s:s, s:s}", "ok", 0, "error",
+	    "unknown command", "cmd", cmd);
+}
+
+static void
+cconn_read(struct bufferevent *bev, void *arg)
+{
+	struct cconn	*cc = arg;
+	struct evbuffer	*in = bufferevent_get_input(bev);
+	char		*line;
+	size_t		 len;
+	json_t		*req;
+
+	if (cc->answered)
+		return;
+	line = evbuffer_readln(in, &len, EVBUFFER_EOL_LF);
+	if (line == NULL) {
+		if (evbuffer_get_length(in) > CONTROL_MAX_REQUEST) {
+			cconn_reply(cc, json_pack("{s:b, s:s}", "ok", 0,
+			    "error", "request too long"));
+		}
+		return;
+	}
+	req = len <= CONTROL_MAX_REQUEST ? json_loadb(line, len,
+	    JSON_REJECT_DUPLICATES, NULL) : NULL;
+	free(line);
+	cconn_reply(cc, req == NULL || !json_is_object(req) ?
+	    json_pack("{s:b, s:s}", "ok", 0, "error", "malformed request") :
+	    control_dispatch(cc, req));
+	json_decref(req);
+}
+
+/* Close once the answer is out. */
+static void
+cconn_write(struct bufferevent *bev, void *arg)
+{
+	struct cconn *cc = arg;
+
+	if (cc->answered && evbuffer_get_length(bufferevent_get_output(bev))
+	    == 0)
+		cconn_free(cc);
+}
+
+static void
+cconn_event(struct bufferevent *bev, short what, void *arg)
+{
+	(void)bev;
+	if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR))
+		cconn_free(arg);
+}
+
+static void
+control_accept(struct evconnlistener *l, evutil_socket_t fd,
+    struct sockaddr *sa, int salen, void *arg)
+{
+	struct control	*c = arg;
+	struct ucred	 cred;
+	socklen_t	 len = sizeof(cred);
+	struct cconn	*cc;
+
+	(void)l;
+	(void)sa;
+	(void)salen;
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == -1 ||
+	    !control_peer_allowed(c, cred.uid, cred.gid)) {
+		log_warn("control: refused a connection from uid %ld",
+		    (long)cred.uid);
+		close(fd);
+		return;
+	}
+	if ((cc = calloc(1, sizeof(*cc))) == NULL) {
+		close(fd);
+		return;
+	}
+	cc->c = c;
+	cc->uid = cred.uid;
+	cc->bev = bufferevent_socket_new(c->base, fd, BEV_OPT_CLOSE_ON_FREE);
+	if (cc->bev == NULL) {
+		close(fd);
+		free(cc);
+		return;
+	}
+	bufferevent_setcb(cc->bev, cconn_read, cconn_write, cconn_event, cc);
+	bufferevent_setwatermark(cc->bev, EV_READ, 0, CONTROL_MAX_REQUEST + 2);
+	bufferevent_enable(cc->bev, EV_READ | EV_WRITE);
+}
+
+struct control *
+control_new(struct event_base *base, const struct policy *pol,
+    struct broker *broker, struct tunnel *tunnel)
+{
+	struct control		*c;
+	struct sockaddr_un	 sun;
+	struct group		*gr;
+	mode_t			 old;
+
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		return NULL;
+	c->base = base;
+	c->pol = pol;
+	c->broker = broker;
+	c->tunnel = tunnel;
+	if ((gr = getgrnam(pol->admin_group)) != NULL) {
+		c->admin_gid = gr->gr_gid;
+		c->have_admin_gid = 1;
+	}
+	if (mkdir(pol->run_dir, 0755) == -1 && errno != EEXIST) {
+		log_error("%s: cannot create: %s", pol->run_dir,
+		    strerror(errno));
+		goto fail;
+	}
+	if ((size_t)snprintf(c->path, sizeof(c->path), "%s/%s", pol->run_dir,
+	    CONTROL_SOCKET) >= sizeof(c->path)) {
+		log_error("%s: run_dir path too long for a socket",
+		    pol->run_dir);
+		goto fail;
+	}
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	memcpy(sun.sun_path, c->path, strlen(c->path) + 1);
+	unlink(c->path);
+	old = umask(0117);
+	c->listener = evconnlistener_new_bind(base, control_accept, c,
+	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 16,
+	    (struct sockaddr *)&sun, sizeof(sun));
+	umask(old);
+	if (c->listener == NULL) {
+		log_error("%s: cannot listen: %s", c->path, strerror(errno));
+		goto fail;
+	}
+	if (c->have_admin_gid && geteuid() == 0 &&
+	    chown(c->path, 0, c->admin_gid) == -1)
+		log_warn("%s: cannot give it to group %s: %s", c->path,
+		    pol->admin_group, strerror(errno));
+	return c;
+fail:
+	free(c);
+	return NULL;
+}
+
+void
+control_free(struct control *c)
+{
+	if (c == NULL)
+		return;
+	if (c->listener != NULL) {
+		evconnlistener_free(c->listener);
+		unlink(c->path);
+	}
+	free(c);
+}

@@ -1,0 +1,60 @@
+#!/bin/sh
+# The auditor's view: the log of real sessions verifies, an edited line is
+# found and named, and events can be listed and shown per session.
+. "$(dirname "$0")/lib.sh"
+
+standard_setup
+CONF=$T/acme-prod/porthole.conf
+DIR=$T/acme-prod/audit
+essh acme-prod status >/dev/null 2>&1
+essh acme-prod cat /etc/shadow >/dev/null 2>&1
+wait_count "$DIR/audit.log" '"type":"session_closed"' 1 5 ||
+    fail "sessions did not close"
+stop_all
+
+out=$("$CLI_BIN" -f "$CONF" audit verify 2>/dev/null); rc=$?
+[ "$rc" -eq 0 ] && echo "$out" | grep -q "events, chain intact" &&
+    pass "audit verify accepts the untouched log" ||
+    fail "verify: rc=$rc out='$out'"
+
+# list and show
+n=$("$CLI_BIN" audit list --engineer alice --json "$DIR" | wc -l)
+m=$(grep -c '"engineer":"alice"' "$DIR/audit.log")
+[ "$n" -gt 0 ] && [ "$n" -eq "$m" ] &&
+    pass "audit list --engineer selects alice's $n events" ||
+    fail "list --engineer: $n vs $m"
+sid=$(grep '"type":"command_refused"' "$DIR/audit.log" |
+    sed 's/.*"session":"\([0-9a-f]*\)".*/\1/')
+"$CLI_BIN" audit show "$sid" "$DIR" >"$T/show.out"
+grep -q "auth_accepted" "$T/show.out" &&
+    grep -q "command=cat /etc/shadow" "$T/show.out" &&
+    grep -q "session_closed" "$T/show.out" &&
+    ! grep -q "command=status" "$T/show.out" &&
+    pass "audit show gives one session's timeline" ||
+    fail "show: $(cat "$T/show.out")"
+"$CLI_BIN" audit list --type command_refused --json "$DIR" |
+    grep -q '"reason":"command '"'"'cat'"'"' is not allowed' &&
+    pass "audit list --type filters by event type" || fail "list --type"
+
+# Someone edits a line: verify names the file and the line after it.
+cp "$DIR/audit.log" "$T/orig.log"
+line=$(grep -n '"type":"command_refused"' "$DIR/audit.log" | cut -d: -f1)
+sed -i "${line}s/cat \/etc\/shadow/cat \/etc\/motd  /" "$DIR/audit.log"
+out=$("$CLI_BIN" audit verify "$DIR" 2>/dev/null); rc=$?
+[ "$rc" -eq 1 ] && echo "$out" | grep -q "audit.log:$((line + 1)): prev does not match" &&
+    pass "an edited event is detected at the next line" ||
+    fail "tamper: rc=$rc out='$out'"
+# A line deleted.
+cp "$T/orig.log" "$DIR/audit.log"
+sed -i "${line}d" "$DIR/audit.log"
+"$CLI_BIN" audit verify "$DIR" >/dev/null 2>&1; rc=$?
+[ "$rc" -eq 1 ] && pass "a deleted event is detected" || fail "delete: rc=$rc"
+# A torn tail from a crash is not tampering.
+cp "$T/orig.log" "$DIR/audit.log"
+printf '{"seq":99,"ts":"2026-' >>"$DIR/audit.log"
+out=$("$CLI_BIN" audit verify "$DIR" 2>/dev/null); rc=$?
+[ "$rc" -eq 0 ] && echo "$out" | grep -q "torn" &&
+    pass "a torn last line is reported as a crash, not tampering" ||
+    fail "torn: rc=$rc out='$out'"
+
+finish

@@ -1,0 +1,66 @@
+#!/bin/sh
+# The customer's live view and control: porthole status, sessions and
+# kill, over the gateway's control socket, refused to other users.
+. "$(dirname "$0")/lib.sh"
+
+standard_setup
+CONF=$T/acme-prod/porthole.conf
+AUDIT=$T/acme-prod/audit/audit.log
+
+out=$("$CLI_BIN" -f "$CONF" status); rc=$?
+[ "$rc" -eq 0 ] && echo "$out" | grep -q "relay .*127.0.0.1:$RELAY_PORT (tunnel up)" &&
+    echo "$out" | grep -q "^sandbox        seccomp" &&
+    pass "porthole status shows the tunnel up and the sandbox" ||
+    fail "status: rc=$rc out='$out'"
+
+essh acme-prod sleepy 30 >/dev/null 2>&1 &
+eng=$!
+n=50
+while [ "$n" -gt 0 ]; do
+	"$CLI_BIN" -f "$CONF" sessions >"$T/sessions.out" 2>&1
+	grep -q " alice " "$T/sessions.out" && break
+	sleep 0.1; n=$((n - 1))
+done
+grep -q " alice .*127.0.0.1:" "$T/sessions.out" &&
+    pass "porthole sessions lists alice's session" ||
+    fail "sessions: $(cat "$T/sessions.out")"
+sid=$(awk '$2 == "alice" { print $1 }' "$T/sessions.out" | head -n 1)
+
+# Someone outside root and admin_group may not use the socket.
+if [ "$(id -u)" -eq 0 ] && command -v setpriv >/dev/null; then
+	chmod 711 "$T" "$T/acme-prod"
+	chmod 644 "$CONF"
+	setpriv --reuid nobody --regid nogroup --clear-groups \
+	    "$CLI_BIN" -f "$CONF" kill "$sid" >/dev/null 2>"$T/err"; rc=$?
+	[ "$rc" -eq 1 ] && grep -q "Permission denied" "$T/err" &&
+	    kill -0 "$eng" 2>/dev/null &&
+	    pass "another user cannot kill sessions" ||
+	    fail "nobody's kill: rc=$rc err='$(cat "$T/err")'"
+fi
+
+start=$(date +%s)
+out=$("$CLI_BIN" -f "$CONF" kill "$sid"); rc=$?
+wait $eng; erc=$?
+took=$(( $(date +%s) - start ))
+[ "$rc" -eq 0 ] && [ "$erc" -ne 0 ] && [ "$took" -lt 5 ] &&
+    pass "porthole kill ends the session at once (${took}s)" ||
+    fail "kill: rc=$rc ssh rc=$erc after ${took}s"
+wait_for "$AUDIT" '"type":"session_killed".*"session":"'"$sid"'"' 2 &&
+    pass "the kill is audited with the session" || fail "kill not audited"
+n=30
+while [ "$n" -gt 0 ] && running "/bin/sleep 30"; do
+	sleep 0.1; n=$((n - 1))
+done
+! running "/bin/sleep 30" &&
+    pass "the killed session's diagnostic is gone" ||
+    fail "diagnostic survived the kill"
+"$CLI_BIN" -f "$CONF" kill 0123456789abcdef >/dev/null 2>"$T/err"; rc=$?
+[ "$rc" -eq 1 ] && grep -q "no such session" "$T/err" &&
+    pass "killing an unknown session is refused" || fail "unknown kill rc=$rc"
+
+stop_gateway acme-prod
+"$CLI_BIN" -f "$CONF" status >/dev/null 2>"$T/err"; rc=$?
+[ "$rc" -eq 1 ] && grep -q "is portholed running" "$T/err" &&
+    pass "status says when the gateway is not running" || fail "status down rc=$rc"
+
+finish
