@@ -44,14 +44,14 @@ grep -q '"command":"sleepy 30".*"timed_out":true' "$AUDIT" &&
     pass "audit: timed-out diagnostic" || fail "timeout not audited"
 
 # A session process that crashes: audited, nothing else disturbed.
-essh acme-prod sleepy 1 >/dev/null 2>&1 &
+essh acme-prod sleepy 4 >/dev/null 2>&1 &
 victim_ssh=$!
-n=50
-while [ "$n" -gt 0 ]; do
-	kids=$(cat /proc/"$GW_PID"/task/"$GW_PID"/children 2>/dev/null)
-	[ -n "$kids" ] && break
+# Wait until the diagnostic runs: the session is well under way.
+n=100
+while [ "$n" -gt 0 ] && ! running "/bin/sleep 4"; do
 	sleep 0.1; n=$((n - 1))
 done
+kids=$(cat /proc/"$GW_PID"/task/"$GW_PID"/children 2>/dev/null)
 # SIGABRT: a crash that sanitizers do not intercept either.
 for k in $kids; do kill -ABRT "$k"; done
 wait $victim_ssh; rc=$?
