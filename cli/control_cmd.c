@@ -103,11 +103,12 @@ print_sessions(json_t *a)
 	json_t	*s;
 	size_t	 i;
 
-	printf("%-16s %-16s %-22s %8s %12s %12s\n", "ID", "ENGINEER", "FROM",
-	    "AGE", "BYTES IN", "BYTES OUT");
+	printf("%-16s %-8s %-16s %-12s %-22s %8s %12s %12s\n", "ID", "STATE",
+	    "ENGINEER", "TICKET", "FROM", "AGE", "BYTES IN", "BYTES OUT");
 	json_array_foreach(json_object_get(a, "sessions"), i, s) {
-		printf("%-16s %-16s %-22s %7llds %12lld %12lld\n",
-		    jstr(s, "id"), jstr(s, "engineer"), jstr(s, "from"),
+		printf("%-16s %-8s %-16s %-12s %-22s %7llds %12lld %12lld\n",
+		    jstr(s, "id"), jstr(s, "state"), jstr(s, "engineer"),
+		    jstr(s, "ticket"), jstr(s, "from"),
 		    (long long)json_integer_value(json_object_get(s, "age_s")),
 		    (long long)json_integer_value(json_object_get(s,
 		    "bytes_in")),
@@ -122,17 +123,19 @@ cli_control(int argc, char **argv, const char *conf)
 	json_t	*req, *ans;
 	int	 rc = 1;
 
-	if (strcmp(argv[0], "kill") == 0) {
+	if (strcmp(argv[0], "kill") == 0 || strcmp(argv[0], "approve") == 0 ||
+	    strcmp(argv[0], "deny") == 0) {
 		if (argc != 2) {
-			fprintf(stderr, "usage: porthole kill ID\n");
+			fprintf(stderr, "usage: porthole %s ID\n", argv[0]);
 			return 2;
 		}
-		req = json_pack("{s:s, s:s}", "cmd", "kill", "id", argv[1]);
+		req = json_pack("{s:s, s:s}", "cmd", argv[0], "id", argv[1]);
 	} else if (argc == 1 && (strcmp(argv[0], "status") == 0 ||
 	    strcmp(argv[0], "sessions") == 0))
 		req = json_pack("{s:s}", "cmd", argv[0]);
 	else {
-		fprintf(stderr, "usage: porthole status | sessions | kill ID\n");
+		fprintf(stderr, "usage: porthole status | sessions | "
+		    "approve ID | deny ID | kill ID\n");
 		return 2;
 	}
 	if ((ans = control_call(conf, req)) == NULL)
@@ -146,8 +149,11 @@ cli_control(int argc, char **argv, const char *conf)
 			print_status(ans);
 		else if (strcmp(argv[0], "sessions") == 0)
 			print_sessions(ans);
-		else
+		else if (strcmp(argv[0], "kill") == 0)
 			printf("session %s ended\n", argv[1]);
+		else
+			printf("session %s %s\n", argv[1], argv[0][0] == 'a' ?
+			    "approved" : "denied");
 	}
 	json_decref(ans);
 	return rc;

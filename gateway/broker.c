@@ -32,6 +32,7 @@
 #include "lib/log.h"
 
 #define BROKER_CHUNK	65536
+#define BROKER_APPROVAL_TIMEOUT	600	/* seconds a session may wait */
 
 /* One engineer session, seen from the main process. */
 struct gsess {
@@ -60,6 +61,10 @@ struct gsess {
 	uint64_t		 started;	/* clock_mono_ms() */
 	char			 from[80];
 	char			 engineer[257];
+	char			 ticket[257];
+	char			 key_id[257];
+	int			 awaiting;	/* waiting for approval */
+	struct event		*ev_approval;	/* approval timeout */
 	TAILQ_ENTRY(gsess)	 entry;
 };
 TAILQ_HEAD(gsess_list, gsess);
@@ -264,6 +269,69 @@ gs_fd_read(evutil_socket_t fd, short what, void *arg)
 	broker_flush(gs->b);
 }
 
+/* Answer a pending approval: 'a' approved, 'd' denied (or no audit). */
+static void
+gs_approval_answer(struct gsess *gs, int approved, const char *who,
+    const char *reason)
+{
+	char ack;
+
+	gs->awaiting = 0;
+	if (gs->ev_approval != NULL)
+		event_del(gs->ev_approval);
+	if (broker_audit(gs->b, approved ? "session_approved" :
+	    "session_denied", gs->id, json_pack("{s:s, s:s, s:s}", "engineer",
+	    gs->engineer, "by", who, "reason", reason)) == -1)
+		approved = 0;
+	log_info("session %s %s by %s", gs->id, approved ? "approved" :
+	    "denied", who);
+	ack = approved ? 'a' : strcmp(who, "timeout") == 0 ? 't' : 'd';
+	if (send(gs->audit_fd, &ack, 1, MSG_NOSIGNAL) != 1 && gs->pid > 0)
+		kill(gs->pid, SIGKILL);
+}
+
+static void
+gs_approval_timeout(evutil_socket_t fd, short what, void *arg)
+{
+	struct gsess *gs = arg;
+
+	(void)fd;
+	(void)what;
+	if (gs->awaiting)
+		gs_approval_answer(gs, 0, "timeout", "nobody approved the "
+		    "session in time");
+}
+
+/* The monitor asks for the customer's approval: wait for a person. */
+static void
+gs_approval_request(struct gsess *gs, json_t *ev)
+{
+	struct timeval	 tv = { BROKER_APPROVAL_TIMEOUT, 0 };
+	const char	*s;
+
+	if ((s = json_string_value(json_object_get(ev, "engineer"))) != NULL)
+		snprintf(gs->engineer, sizeof(gs->engineer), "%s", s);
+	if ((s = json_string_value(json_object_get(ev, "ticket"))) != NULL)
+		snprintf(gs->ticket, sizeof(gs->ticket), "%s", s);
+	if ((s = json_string_value(json_object_get(ev, "key_id"))) != NULL)
+		snprintf(gs->key_id, sizeof(gs->key_id), "%s", s);
+	if (gs->awaiting || broker_audit(gs->b, "session_pending", gs->id,
+	    json_pack("{s:s, s:s, s:s}", "engineer", gs->engineer, "ticket",
+	    gs->ticket, "key_id", gs->key_id)) == -1) {
+		gs_approval_answer(gs, 0, "gateway", "cannot record the "
+		    "request");
+		return;
+	}
+	gs->awaiting = 1;
+	if (gs->ev_approval == NULL)
+		gs->ev_approval = evtimer_new(gs->b->base, gs_approval_timeout,
+		    gs);
+	if (gs->ev_approval != NULL)
+		evtimer_add(gs->ev_approval, &tv);
+	log_info("session %s: %s (ticket %s) waits for approval", gs->id,
+	    gs->engineer, gs->ticket[0] ? gs->ticket : "none");
+}
+
 /* A request from the session process: audit it, then say if it is durable. */
 static void
 gs_audit_read(evutil_socket_t fd, short what, void *arg)
@@ -271,7 +339,8 @@ gs_audit_read(evutil_socket_t fd, short what, void *arg)
 	static const char *allowed[] = { "auth_accepted", "auth_refused",
 	    "command_allowed", "command_refused", "command_finished",
 	    "command_failed", "request_refused", "channel_refused",
-	    "session_refused", "session_violation", "session_ended", NULL };
+	    "session_refused", "session_violation", "session_ended",
+	    "approval_request", NULL };
 	struct gsess	*gs = arg;
 	char		 buf[SESSION_AUDIT_MAX];
 	json_t		*ev = NULL, *jt;
@@ -302,6 +371,11 @@ gs_audit_read(evutil_socket_t fd, short what, void *arg)
 	if (allowed[i] == NULL)
 		goto bad;
 	snprintf(typebuf, sizeof(typebuf), "%s", type);
+	if (strcmp(typebuf, "approval_request") == 0) {
+		gs_approval_request(gs, ev);
+		json_decref(ev);
+		return;
+	}
 	if (strcmp(typebuf, "auth_accepted") == 0 &&
 	    (jt = json_object_get(ev, "engineer")) != NULL &&
 	    json_is_string(jt))
@@ -336,6 +410,8 @@ gs_free(struct gsess *gs)
 		event_free(gs->ev_write);
 	if (gs->ev_audit != NULL)
 		event_free(gs->ev_audit);
+	if (gs->ev_approval != NULL)
+		event_free(gs->ev_approval);
 	if (gs->fd != -1)
 		close(gs->fd);
 	if (gs->audit_fd != -1)
@@ -583,14 +659,35 @@ broker_sessions(struct broker *b)
 	uint64_t	 now = clock_mono_ms();
 
 	TAILQ_FOREACH(gs, &b->sessions, entry) {
-		json_array_append_new(list, json_pack("{s:s, s:s, s:s, s:I, "
-		    "s:I, s:I}", "id", gs->id, "engineer", gs->engineer[0] ?
-		    gs->engineer : "(logging in)", "from", gs->from,
+		json_array_append_new(list, json_pack("{s:s, s:s, s:s, s:s, "
+		    "s:s, s:I, s:I, s:I}", "id", gs->id, "state", gs->awaiting ?
+		    "pending" : gs->engineer[0] ? "active" : "login",
+		    "engineer", gs->engineer[0] ? gs->engineer : "-",
+		    "ticket", gs->ticket[0] ? gs->ticket : "-",
+		    "from", gs->from,
 		    "age_s", (json_int_t)((now - gs->started) / 1000),
 		    "bytes_in", (json_int_t)gs->bytes_in,
 		    "bytes_out", (json_int_t)gs->bytes_out));
 	}
 	return list;
+}
+
+int
+broker_approve(struct broker *b, const char *id, int approve,
+    const char *who)
+{
+	struct gsess *gs;
+
+	TAILQ_FOREACH(gs, &b->sessions, entry) {
+		if (strcmp(gs->id, id) != 0)
+			continue;
+		if (!gs->awaiting)
+			return -2;
+		gs_approval_answer(gs, approve, who, approve ? "approved" :
+		    "denied by the customer");
+		return 0;
+	}
+	return -1;
 }
 
 int

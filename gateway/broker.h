@@ -37,6 +37,13 @@ json_t		*broker_sessions(struct broker *b);
  */
 int		 broker_kill(struct broker *b, const char *id, const char *who);
 
+/*
+ * Approve (or deny) session id, which waits in state pending.  Returns 0,
+ * -1 if there is no such session, -2 if it is not waiting.
+ */
+int		 broker_approve(struct broker *b, const char *id, int approve,
+		    const char *who);
+
 /* End every session (shutdown). */
 void		 broker_free(struct broker *b);
 

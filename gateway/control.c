@@ -121,6 +121,22 @@ control_dispatch(struct cconn *cc, json_t *req)
 	if (strcmp(cmd, "sessions") == 0)
 		return json_pack("{s:b, s:o}", "ok", 1, "sessions",
 		    broker_sessions(c->broker));
+	if (strcmp(cmd, "approve") == 0 || strcmp(cmd, "deny") == 0) {
+		if (id == NULL || strlen(id) > 64)
+			return json_pack("{s:b, s:s}", "ok", 0, "error",
+			    "session id missing");
+		snprintf(who, sizeof(who), "uid %u", (unsigned int)cc->uid);
+		switch (broker_approve(c->broker, id, cmd[0] == 'a', who)) {
+		case 0:
+			return json_pack("{s:b}", "ok", 1);
+		case -2:
+			return json_pack("{s:b, s:s}", "ok", 0, "error",
+			    "session is not waiting for approval");
+		default:
+			return json_pack("{s:b, s:s}", "ok", 0, "error",
+			    "no such session");
+		}
+	}
 	if (strcmp(cmd, "kill") == 0) {
 		if (id == NULL || strlen(id) > 64)
 			return json_pack("{s:b, s:s}", "ok", 0, "error",

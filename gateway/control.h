@@ -2,8 +2,8 @@
  * control.h - the gateway's control socket for the porthole CLI, under
  * run_dir.  Only root, the gateway's own user and members of admin_group
  * may connect.  One request per connection: a JSON line
- * {"cmd": "status" | "sessions" | "kill", "id": ...}, answered by one
- * JSON line.
+ * {"cmd": "status" | "sessions" | "approve" | "deny" | "kill", "id": ...},
+ * answered by one JSON line.
  */
 #ifndef PH_CONTROL_H
 #define PH_CONTROL_H

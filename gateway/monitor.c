@@ -29,6 +29,7 @@
 #define MON_PREAUTH	0x01	/* before a successful login */
 #define MON_AUTHED	0x02	/* logged in, nothing running */
 #define MON_EXEC	0x04	/* a diagnostic is running */
+#define MON_PENDING	0x08	/* logged in, waiting for the customer */
 
 struct mon {
 	int			 child_fd;
@@ -57,10 +58,12 @@ static int	mm_answer_auth(struct mon *, json_t *);
 static int	mm_answer_exec(struct mon *, json_t *);
 static int	mm_answer_exec_wait(struct mon *, json_t *);
 static int	mm_answer_event(struct mon *, json_t *);
+static int	mm_answer_approval_wait(struct mon *, json_t *);
 
 /* Every request the child may make, and when. */
 static const struct mon_dispatch mon_table[] = {
 	{ "auth",	MON_PREAUTH,		mm_answer_auth },
+	{ "approval_wait", MON_PENDING,		mm_answer_approval_wait },
 	{ "exec",	MON_AUTHED,		mm_answer_exec },
 	{ "exec_wait",	MON_EXEC,		mm_answer_exec_wait },
 	{ "event",	MON_PREAUTH | MON_AUTHED, mm_answer_event },
@@ -68,6 +71,8 @@ static const struct mon_dispatch mon_table[] = {
 };
 
 static void	mon_end(struct mon *, int) __attribute__((noreturn));
+static void	mon_child_gone(struct mon *) __attribute__((noreturn));
+static int	mon_logged_in(struct mon *);
 
 /* Set by SIGTERM: the broker ends this session on the customer's order. */
 static volatile sig_atomic_t mon_terminate;
@@ -199,12 +204,6 @@ mon_check_login(struct mon *m, const char *user, const char *key_type,
 	    cert->has_ticket ? cert->ticket : NULL, clock_now(), &engineer,
 	    why, len))
 		return 0;
-	if (m->pol->approval_required) {
-		snprintf(why, len, "this cluster requires the customer's "
-		    "approval for each session ([remote_access] approval = "
-		    "required), which this gateway version cannot grant");
-		return 0;
-	}
 	snprintf(m->id.engineer, sizeof(m->id.engineer), "%s", engineer);
 	snprintf(m->id.key_id, sizeof(m->id.key_id), "%s", cert->key_id);
 	snprintf(m->id.ticket, sizeof(m->id.ticket), "%s",
@@ -243,6 +242,18 @@ mm_answer_auth(struct mon *m, json_t *req)
 	if (!login)
 		return mon_answer(m, json_pack("{s:b}", "ok", 1), NULL, 0);
 	/* libssh verified the login signature in the child. */
+	if (m->pol->approval_required) {
+		m->phase = MON_PENDING;
+		return mon_answer(m, json_pack("{s:b, s:b}", "ok", 1,
+		    "pending", 1), NULL, 0);
+	}
+	return mon_logged_in(m);
+}
+
+/* The login is complete: record it, start the session clock, tell the child. */
+static int
+mon_logged_in(struct mon *m)
+{
 	mon_audit(m, "auth_accepted", json_pack("{s:s, s:s, s:I, s:s}",
 	    "engineer", m->id.engineer, "key_id", m->id.key_id,
 	    "serial", (json_int_t)m->id.serial, "ticket", m->id.ticket));
@@ -253,6 +264,56 @@ mm_answer_auth(struct mon *m, json_t *req)
 	return mon_answer(m, json_pack("{s:b, s:s, s:s, s:s, s:I}", "ok", 1,
 	    "engineer", m->id.engineer, "key_id", m->id.key_id, "ticket",
 	    m->id.ticket, "serial", (json_int_t)m->id.serial), NULL, 0);
+}
+
+/*
+ * Ask the broker for the customer's approval and wait for a person to
+ * decide (the broker ends the wait after its timeout).  If the engineer
+ * leaves meanwhile, the session simply ends.
+ */
+static int
+mm_answer_approval_wait(struct mon *m, json_t *req)
+{
+	struct pollfd	 pfd[2];
+	char		*text, ans = 0;
+	const char	*why;
+	ssize_t		 n;
+	json_t		*ev;
+
+	(void)req;
+	ev = json_pack("{s:s, s:s, s:s, s:s}", "type", "approval_request",
+	    "engineer", m->id.engineer, "ticket", m->id.ticket, "key_id",
+	    m->id.key_id);
+	text = json_dumps(ev, JSON_COMPACT);
+	json_decref(ev);
+	n = text == NULL ? -1 : send(m->audit_fd, text, strlen(text),
+	    MSG_NOSIGNAL);
+	free(text);
+	if (n <= 0)
+		mon_end(m, 1);
+	pfd[0].fd = m->audit_fd;
+	pfd[1].fd = m->child_fd;
+	pfd[0].events = pfd[1].events = POLLIN;
+	for (;;) {
+		if (poll(pfd, 2, -1) == -1) {
+			if (mon_terminate)
+				mon_end(m, 1);
+			continue;
+		}
+		if (pfd[1].revents != 0 && pfd[0].revents == 0)
+			mon_child_gone(m);	/* the engineer gave up */
+		if (pfd[0].revents != 0)
+			break;
+	}
+	if (recv(m->audit_fd, &ans, 1, 0) != 1)
+		mon_end(m, 1);
+	if (ans == 'a')
+		return mon_logged_in(m);
+	why = ans == 'd' ? "the customer denied this session" :
+	    "nobody approved this session in time";
+	m->phase = 0;	/* the child ends the session; nothing more */
+	return mon_answer(m, json_pack("{s:b, s:s}", "ok", 0, "reason", why),
+	    NULL, 0);
 }
 
 static int

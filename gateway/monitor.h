@@ -53,10 +53,14 @@ void	monitor_session(int stream_fd, int audit_fd, const struct policy *pol,
  */
 /*
  * 1: this key (base64 blob of type key_type) may log in (login: and it
- * just did, the signature being verified), 0: refused with why.
+ * just did, the signature being verified), 2: it may, once the customer
+ * approves (call mm_approval_wait), 0: refused with why.
  */
 int	mm_auth(int mon, const char *user, const char *key_type,
 	    const char *key_b64, int login, struct mm_identity *id, char *why,
+	    size_t whylen);
+/* Wait for the customer's decision: 1 approved (id filled), 0 not (why). */
+int	mm_approval_wait(int mon, struct mm_identity *id, char *why,
 	    size_t whylen);
 /* 1: running, *out and *err its output pipes; 0: refused with why. */
 int	mm_exec(int mon, const char *cmdline, int *out, int *err, char *why,

@@ -71,7 +71,34 @@ mm_auth(int mon, const char *user, const char *key_type, const char *key_b64,
 		return -1;
 	ok = json_is_true(json_object_get(ans, "ok"));
 	copy_str(ans, "reason", why, whylen);
+	if (ok && json_is_true(json_object_get(ans, "pending"))) {
+		json_decref(ans);
+		return 2;
+	}
 	if (ok && id != NULL) {
+		copy_str(ans, "engineer", id->engineer, sizeof(id->engineer));
+		copy_str(ans, "key_id", id->key_id, sizeof(id->key_id));
+		copy_str(ans, "ticket", id->ticket, sizeof(id->ticket));
+		id->serial = (uint64_t)json_integer_value(json_object_get(ans,
+		    "serial"));
+	}
+	json_decref(ans);
+	return ok;
+}
+
+int
+mm_approval_wait(int mon, struct mm_identity *id, char *why, size_t whylen)
+{
+	json_t	*ans;
+	int	 ok;
+
+	ans = mm_call(mon, json_pack("{s:s}", "req", "approval_wait"), NULL,
+	    0, NULL);
+	if (ans == NULL)
+		return -1;
+	ok = json_is_true(json_object_get(ans, "ok"));
+	copy_str(ans, "reason", why, whylen);
+	if (ok) {
 		copy_str(ans, "engineer", id->engineer, sizeof(id->engineer));
 		copy_str(ans, "key_id", id->key_id, sizeof(id->key_id));
 		copy_str(ans, "ticket", id->ticket, sizeof(id->ticket));

@@ -55,8 +55,11 @@ static void	sess_serve(struct sess *) __attribute__((noreturn));
 static void
 sess_exit(struct sess *ss, int code)
 {
-	if (ss->s != NULL)
+	if (ss->s != NULL) {
+		/* Last words (a refusal banner) reach the engineer first. */
+		ssh_blocking_flush(ss->s, 2000);
 		ssh_disconnect(ss->s);
+	}
 	_exit(code);
 }
 
@@ -152,6 +155,19 @@ sess_auth_pubkey(struct sess *ss, ssh_message msg)
 	if (state == SSH_PUBLICKEY_STATE_NONE) {
 		ssh_message_auth_reply_pk_ok_simple(msg);
 		return;
+	}
+	if (rc == 2) {
+		/* The customer decides; the engineer is told to wait. */
+		sess_banner(ss, "porthole: this session waits for the "
+		    "customer's approval...\r\n");
+		rc = mm_approval_wait(ss->mon, &ss->id, why, sizeof(why));
+		if (rc == -1)
+			sess_lost_monitor(ss);
+		if (rc == 0) {
+			sess_refuse_login(ss, msg, 1, why);
+			sess_exit(ss, 1);
+		}
+		sess_banner(ss, "porthole: approved.\r\n");
 	}
 	ss->authenticated = 1;
 	ssh_message_auth_reply_success(msg, 0);

@@ -21,10 +21,10 @@ while [ "$n" -gt 0 ]; do
 	grep -q " alice " "$T/sessions.out" && break
 	sleep 0.1; n=$((n - 1))
 done
-grep -q " alice .*127.0.0.1:" "$T/sessions.out" &&
+grep -q " active   alice .*127.0.0.1:" "$T/sessions.out" &&
     pass "porthole sessions lists alice's session" ||
     fail "sessions: $(cat "$T/sessions.out")"
-sid=$(awk '$2 == "alice" { print $1 }' "$T/sessions.out" | head -n 1)
+sid=$(awk '$3 == "alice" { print $1 }' "$T/sessions.out" | head -n 1)
 
 # Someone outside root and admin_group may not use the socket.
 if [ "$(id -u)" -eq 0 ] && command -v setpriv >/dev/null; then

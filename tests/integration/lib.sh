@@ -178,7 +178,7 @@ user = nobody
 
 [remote_access]
 enabled = ${RA_ENABLED:-yes}
-approval = none
+approval = ${APPROVAL:-none}
 engineers = ${ENGINEERS:-alice, bob}
 require_ticket = yes
 max_sessions = 4
