@@ -2,29 +2,77 @@
  * sshcert.c - OpenSSH user certificates, parsed per PROTOCOL.certkeys and
  * validated against the vendor's Ed25519 CA.
  *
- * Every length read from the blob is checked against what remains before
- * it is used; text fields must be free of NUL bytes and bounded.
+ * The blob comes from an unauthenticated client, so every length read
+ * from it is checked against the bytes that remain before it is used.
+ * Text fields (key id, principals, critical option names, the ticket)
+ * end up in log lines and audit records: they must be bounded and free
+ * of NUL and other control characters.
  */
 #include "lib/sshcert.h"
 
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
-/* A bounded reader over a byte string in SSH wire format. */
-struct wire {
-	const uint8_t	*p;
-	size_t		 left;
+#define SSHCERT_MAX_CRITICAL	(sizeof(((struct sshcert *)0)->critical) / \
+				    sizeof(((struct sshcert *)0)->critical[0]))
+#define CA_FILE_MAX		4096	/* a CA public key file */
+
+/* How the certified key's own public fields are laid out. */
+enum key_kind {
+	KIND_ED25519,		/* string pk (32 bytes) */
+	KIND_ECDSA,		/* string curve, string Q */
+	KIND_RSA		/* mpint e, mpint n */
 };
+
+/* The certificate types porthole parses; anything else is refused. */
+static const struct cert_type {
+	const char	*name;
+	enum key_kind	 kind;
+	const char	*curve;		/* ECDSA: the curve field */
+} cert_types[] = {
+	{ "ssh-ed25519-cert-v01@openssh.com", KIND_ED25519, NULL },
+	{ "ecdsa-sha2-nistp256-cert-v01@openssh.com", KIND_ECDSA, "nistp256" },
+	{ "ecdsa-sha2-nistp384-cert-v01@openssh.com", KIND_ECDSA, "nistp384" },
+	{ "ecdsa-sha2-nistp521-cert-v01@openssh.com", KIND_ECDSA, "nistp521" },
+	{ "ssh-rsa-cert-v01@openssh.com", KIND_RSA, NULL },
+};
+
+/*
+ * A bounded reader over a byte string in SSH wire format.  A read that
+ * needs more bytes than remain fails and sets short_read, so the caller
+ * can tell a truncated certificate from a malformed one.
+ */
+struct wire {
+	const uint8_t	*p;		/* next unread byte */
+	size_t		 left;		/* bytes after p */
+	int		 short_read;	/* a read ran past the end */
+};
+
+static void
+wire_init(struct wire *w, const uint8_t *p, size_t len)
+{
+	w->p = p;
+	w->left = len;
+	w->short_read = 0;
+}
 
 static int
 wire_u32(struct wire *w, uint32_t *v)
 {
-	if (w->left < 4)
+	if (w->left < 4) {
+		w->short_read = 1;
 		return -1;
+	}
 	*v = (uint32_t)w->p[0] << 24 | (uint32_t)w->p[1] << 16 |
 	    (uint32_t)w->p[2] << 8 | (uint32_t)w->p[3];
 	w->p += 4;
@@ -43,14 +91,18 @@ wire_u64(struct wire *w, uint64_t *v)
 	return 0;
 }
 
-/* A string: its bytes stay in the blob. */
+/* A string; *s points into the buffer being read, it is not copied. */
 static int
 wire_string(struct wire *w, const uint8_t **s, size_t *len)
 {
 	uint32_t n;
 
-	if (wire_u32(w, &n) == -1 || n > w->left)
+	if (wire_u32(w, &n) == -1)
 		return -1;
+	if (n > w->left) {
+		w->short_read = 1;
+		return -1;
+	}
 	*s = w->p;
 	*len = n;
 	w->p += n;
@@ -58,148 +110,223 @@ wire_string(struct wire *w, const uint8_t **s, size_t *len)
 	return 0;
 }
 
-/* A string copied out as text: no NUL, at most max bytes. */
+/* Is s[0..n) text fit for a log line: no NUL or other control bytes? */
+static int
+text_ok(const uint8_t *s, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (s[i] < 0x20 || s[i] == 0x7f)
+			return 0;
+	return 1;
+}
+
+/*
+ * A string copied out as text into out (max + 1 bytes).  Returns 0, -1 if
+ * it cannot be read (see short_read) or -2 if it is too long or not text.
+ */
 static int
 wire_text(struct wire *w, char *out, size_t max)
 {
 	const uint8_t	*s;
 	size_t		 n;
 
-	if (wire_string(w, &s, &n) == -1 || n > max ||
-	    memchr(s, '\0', n) != NULL)
+	if (wire_string(w, &s, &n) == -1)
 		return -1;
+	if (n > max || !text_ok(s, n))
+		return -2;
 	memcpy(out, s, n);
 	out[n] = '\0';
 	return 0;
 }
 
 static int
-wire_equals(const uint8_t *s, size_t n, const char *text)
+bytes_equal(const uint8_t *s, size_t n, const char *text)
 {
 	return n == strlen(text) && memcmp(s, text, n) == 0;
 }
 
-/* Skip the certified key's own public fields, which depend on its type. */
+static void
+seterr(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+seterr(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err == NULL || errlen == 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}
+
+static const struct cert_type *
+cert_type_lookup(const char *name)
+{
+	size_t i;
+
+	for (i = 0; name != NULL && i < sizeof(cert_types) /
+	    sizeof(cert_types[0]); i++)
+		if (strcmp(name, cert_types[i].name) == 0)
+			return &cert_types[i];
+	return NULL;
+}
+
+int
+sshcert_is_cert_type(const char *key_type)
+{
+	return cert_type_lookup(key_type) != NULL;
+}
+
+/* Skip the certified key's public fields; they are not used here. */
 static int
-skip_public_key(struct wire *w, const char *type)
+skip_public_key(struct wire *w, const struct cert_type *t)
 {
 	const uint8_t	*s;
 	size_t		 n;
 
-	if (strcmp(type, "ssh-ed25519-cert-v01@openssh.com") == 0)
-		return wire_string(w, &s, &n) == -1 || n != 32 ? -1 : 0;
-	if (strncmp(type, "ecdsa-sha2-nistp", 16) == 0)
-		return wire_string(w, &s, &n) == -1 ||	/* curve */
-		    wire_string(w, &s, &n) == -1 ? -1 : 0;	/* point */
-	if (strcmp(type, "ssh-rsa-cert-v01@openssh.com") == 0)
-		return wire_string(w, &s, &n) == -1 ||	/* e */
-		    wire_string(w, &s, &n) == -1 ? -1 : 0;	/* n */
+	switch (t->kind) {
+	case KIND_ED25519:
+		if (wire_string(w, &s, &n) == -1 || n != 32)
+			return -1;
+		return 0;
+	case KIND_ECDSA:
+		if (wire_string(w, &s, &n) == -1 ||
+		    !bytes_equal(s, n, t->curve) ||
+		    wire_string(w, &s, &n) == -1 || n == 0)
+			return -1;
+		return 0;
+	case KIND_RSA:
+		if (wire_string(w, &s, &n) == -1 || n == 0 ||	/* e */
+		    wire_string(w, &s, &n) == -1 || n == 0)	/* n */
+			return -1;
+		return 0;
+	}
 	return -1;
 }
 
-int
-sshcert_is_cert_type(const char *type)
-{
-	static const char *types[] = {
-		"ssh-ed25519-cert-v01@openssh.com",
-		"ecdsa-sha2-nistp256-cert-v01@openssh.com",
-		"ecdsa-sha2-nistp384-cert-v01@openssh.com",
-		"ecdsa-sha2-nistp521-cert-v01@openssh.com",
-		"ssh-rsa-cert-v01@openssh.com",
-		NULL
-	};
-	size_t i;
-
-	for (i = 0; type != NULL && types[i] != NULL; i++)
-		if (strcmp(type, types[i]) == 0)
-			return 1;
-	return 0;
-}
-
+/* "valid principals": a list of strings packed in one string. */
 static int
-parse_principals(const uint8_t *s, size_t n, struct sshcert *c)
+parse_principals(const uint8_t *s, size_t n, struct sshcert *c, char *err,
+    size_t errlen)
 {
-	struct wire w = { s, n };
+	struct wire w;
 
+	wire_init(&w, s, n);
 	while (w.left > 0) {
-		if (c->nprincipals >= SSHCERT_MAX_PRINCIPALS ||
-		    wire_text(&w, c->principals[c->nprincipals],
-		    SSHCERT_MAX_STR) == -1 ||
-		    c->principals[c->nprincipals][0] == '\0')
+		if (c->nprincipals == SSHCERT_MAX_PRINCIPALS) {
+			seterr(err, errlen, "certificate has more than %d "
+			    "principals", SSHCERT_MAX_PRINCIPALS);
 			return -1;
+		}
+		if (wire_text(&w, c->principals[c->nprincipals],
+		    SSHCERT_MAX_STR) != 0 ||
+		    c->principals[c->nprincipals][0] == '\0') {
+			seterr(err, errlen, "malformed certificate: "
+			    "principal %zu", c->nprincipals + 1);
+			return -1;
+		}
 		c->nprincipals++;
 	}
 	return 0;
 }
 
+/* Critical options: (name, data) pairs; only the names are kept. */
 static int
-parse_critical(const uint8_t *s, size_t n, struct sshcert *c)
+parse_critical(const uint8_t *s, size_t n, struct sshcert *c, char *err,
+    size_t errlen)
 {
-	struct wire	 w = { s, n };
+	struct wire	 w;
 	const uint8_t	*data;
 	size_t		 dlen;
 
+	wire_init(&w, s, n);
 	while (w.left > 0) {
-		if (c->ncritical >= sizeof(c->critical) / sizeof(c->critical[0]) ||
-		    wire_text(&w, c->critical[c->ncritical],
-		    SSHCERT_MAX_STR) == -1 ||
-		    wire_string(&w, &data, &dlen) == -1)
+		if (c->ncritical == SSHCERT_MAX_CRITICAL) {
+			seterr(err, errlen, "certificate has more than %zu "
+			    "critical options", SSHCERT_MAX_CRITICAL);
 			return -1;
+		}
+		if (wire_text(&w, c->critical[c->ncritical],
+		    SSHCERT_MAX_STR) != 0 ||
+		    wire_string(&w, &data, &dlen) == -1) {
+			seterr(err, errlen, "malformed certificate: "
+			    "critical options");
+			return -1;
+		}
 		c->ncritical++;
 	}
 	return 0;
 }
 
+/* A ticket is 1..SSHCERT_MAX_STR printable ASCII bytes, without spaces. */
 static int
-printable(const char *s)
+ticket_ok(const uint8_t *s, size_t n)
 {
-	for (; *s != '\0'; s++)
-		if (*s < 0x21 || *s > 0x7e)
+	size_t i;
+
+	if (n == 0 || n > SSHCERT_MAX_STR)
+		return 0;
+	for (i = 0; i < n; i++)
+		if (s[i] < 0x21 || s[i] > 0x7e)
 			return 0;
 	return 1;
 }
 
+/*
+ * Extensions: (name, data) pairs.  Only ticket@porthole is read; its data
+ * is itself a string holding the ticket.  Others are skipped.
+ */
 static int
-parse_extensions(const uint8_t *s, size_t n, struct sshcert *c,
-    const char **what)
+parse_extensions(const uint8_t *s, size_t n, struct sshcert *c, char *err,
+    size_t errlen)
 {
-	struct wire	 w = { s, n }, inner;
-	const uint8_t	*name, *data;
-	size_t		 nlen, dlen;
+	struct wire	 w, inner;
+	const uint8_t	*name, *data, *t;
+	size_t		 nlen, dlen, tlen;
 
+	wire_init(&w, s, n);
 	while (w.left > 0) {
 		if (wire_string(&w, &name, &nlen) == -1 ||
 		    wire_string(&w, &data, &dlen) == -1) {
-			*what = "extensions";
+			seterr(err, errlen, "malformed certificate: "
+			    "extensions");
 			return -1;
 		}
-		if (!wire_equals(name, nlen, "ticket@porthole"))
+		if (!bytes_equal(name, nlen, "ticket@porthole"))
 			continue;
-		/* Its data is itself a string holding the ticket. */
-		inner.p = data;
-		inner.left = dlen;
-		if (c->has_ticket || wire_text(&inner, c->ticket,
-		    SSHCERT_MAX_STR) == -1 || inner.left != 0 ||
-		    c->ticket[0] == '\0' || !printable(c->ticket)) {
-			*what = "ticket@porthole extension";
+		wire_init(&inner, data, dlen);
+		if (c->has_ticket || wire_string(&inner, &t, &tlen) == -1 ||
+		    inner.left != 0 || !ticket_ok(t, tlen)) {
+			seterr(err, errlen, "malformed certificate: "
+			    "ticket@porthole extension");
 			return -1;
 		}
+		memcpy(c->ticket, t, tlen);
+		c->ticket[tlen] = '\0';
 		c->has_ticket = 1;
 	}
 	return 0;
 }
 
-/* The CA key: "ssh-ed25519" and 32 bytes, or anything else (refused later). */
+/*
+ * The signature key: an ssh-ed25519 key is kept; any other type parses
+ * with ca_is_ed25519 = 0 and is refused by sshcert_validate().
+ */
 static int
 parse_signature_key(const uint8_t *s, size_t n, struct sshcert *c)
 {
-	struct wire	 w = { s, n };
+	struct wire	 w;
 	const uint8_t	*type, *key;
 	size_t		 tlen, klen;
 
+	wire_init(&w, s, n);
 	if (wire_string(&w, &type, &tlen) == -1)
 		return -1;
-	if (!wire_equals(type, tlen, "ssh-ed25519"))
+	if (!bytes_equal(type, tlen, "ssh-ed25519"))
 		return 0;
 	if (wire_string(&w, &key, &klen) == -1 || klen != 32 || w.left != 0)
 		return -1;
@@ -208,21 +335,70 @@ parse_signature_key(const uint8_t *s, size_t n, struct sshcert *c)
 	return 0;
 }
 
+/* The signature: string(string "ssh-ed25519", string sig[64]). */
 static int
 parse_signature(const uint8_t *s, size_t n, struct sshcert *c)
 {
-	struct wire	 w = { s, n };
+	struct wire	 w;
 	const uint8_t	*type, *sig;
 	size_t		 tlen, slen;
 
+	wire_init(&w, s, n);
 	if (wire_string(&w, &type, &tlen) == -1 ||
 	    wire_string(&w, &sig, &slen) == -1 || w.left != 0)
 		return -1;
 	if (!c->ca_is_ed25519)
-		return 0;	/* validation refuses a non-Ed25519 CA */
-	if (!wire_equals(type, tlen, "ssh-ed25519") || slen != 64)
+		return 0;	/* sshcert_validate() refuses this CA */
+	if (!bytes_equal(type, tlen, "ssh-ed25519") || slen != 64)
 		return -1;
 	memcpy(c->signature, sig, 64);
+	return 0;
+}
+
+/* The fixed fields from the serial to the reserved field. */
+static int
+parse_body(struct wire *w, struct sshcert *c, const char **what, char *err,
+    size_t errlen)
+{
+	const uint8_t	*s;
+	size_t		 n;
+	int		 r;
+
+	*what = "serial";
+	if (wire_u64(w, &c->serial) == -1)
+		return -1;
+	*what = "type";
+	if (wire_u32(w, &c->type) == -1)
+		return -1;
+	*what = "key id";
+	if ((r = wire_text(w, c->key_id, SSHCERT_MAX_STR)) == -2) {
+		seterr(err, errlen, "malformed certificate: key id longer "
+		    "than %d bytes or not text", SSHCERT_MAX_STR);
+		return -2;
+	} else if (r == -1)
+		return -1;
+	*what = "principals";
+	if (wire_string(w, &s, &n) == -1)
+		return -1;
+	if (parse_principals(s, n, c, err, errlen) == -1)
+		return -2;
+	*what = "validity";
+	if (wire_u64(w, &c->valid_after) == -1 ||
+	    wire_u64(w, &c->valid_before) == -1)
+		return -1;
+	*what = "critical options";
+	if (wire_string(w, &s, &n) == -1)
+		return -1;
+	if (parse_critical(s, n, c, err, errlen) == -1)
+		return -2;
+	*what = "extensions";
+	if (wire_string(w, &s, &n) == -1)
+		return -1;
+	if (parse_extensions(s, n, c, err, errlen) == -1)
+		return -2;
+	*what = "reserved";
+	if (wire_string(w, &s, &n) == -1)
+		return -1;
 	return 0;
 }
 
@@ -230,26 +406,28 @@ int
 sshcert_parse(const uint8_t *blob, size_t len, struct sshcert *c, char *err,
     size_t errlen)
 {
-	struct wire	 w;
-	const uint8_t	*s;
-	size_t		 n;
-	uint32_t	 type;
-	const char	*what = "key type";
+	const struct cert_type	*t;
+	struct wire		 w;
+	const uint8_t		*s;
+	size_t			 n;
+	const char		*what = "key type";
+	int			 r;
 
 	memset(c, 0, sizeof(*c));
 	if (len > SSHCERT_MAX_BLOB) {
-		snprintf(err, errlen, "certificate larger than %d bytes",
+		seterr(err, errlen, "certificate larger than %d bytes",
 		    SSHCERT_MAX_BLOB);
 		return -1;
 	}
-	memcpy(c->blob, blob, len);
+	if (len > 0)
+		memcpy(c->blob, blob, len);
 	c->blob_len = len;
-	w.p = c->blob;
-	w.left = len;
-	if (wire_text(&w, c->key_type, sizeof(c->key_type) - 1) == -1)
+	wire_init(&w, c->blob, len);
+
+	if (wire_text(&w, c->key_type, sizeof(c->key_type) - 1) != 0)
 		goto bad;
-	if (!sshcert_is_cert_type(c->key_type)) {
-		snprintf(err, errlen, "unsupported certificate type '%.64s'",
+	if ((t = cert_type_lookup(c->key_type)) == NULL) {
+		seterr(err, errlen, "unsupported certificate type '%.64s'",
 		    c->key_type);
 		return -1;
 	}
@@ -257,96 +435,145 @@ sshcert_parse(const uint8_t *blob, size_t len, struct sshcert *c, char *err,
 	if (wire_string(&w, &s, &n) == -1)
 		goto bad;
 	what = "public key";
-	if (skip_public_key(&w, c->key_type) == -1)
+	if (skip_public_key(&w, t) == -1)
 		goto bad;
-	what = "serial";
-	if (wire_u64(&w, &c->serial) == -1)
-		goto bad;
-	what = "type";
-	if (wire_u32(&w, &type) == -1)
-		goto bad;
-	c->type = type;
-	what = "key id";
-	if (wire_text(&w, c->key_id, SSHCERT_MAX_STR) == -1)
-		goto bad;
-	what = "principals";
-	if (wire_string(&w, &s, &n) == -1 || parse_principals(s, n, c) == -1)
-		goto bad;
-	what = "validity";
-	if (wire_u64(&w, &c->valid_after) == -1 ||
-	    wire_u64(&w, &c->valid_before) == -1)
-		goto bad;
-	what = "critical options";
-	if (wire_string(&w, &s, &n) == -1 || parse_critical(s, n, c) == -1)
-		goto bad;
-	what = "extensions";
-	if (wire_string(&w, &s, &n) == -1 ||
-	    parse_extensions(s, n, c, &what) == -1)
-		goto bad;
-	what = "reserved";
-	if (wire_string(&w, &s, &n) == -1)
+	if ((r = parse_body(&w, c, &what, err, errlen)) == -2)
+		return -1;		/* err is set */
+	else if (r == -1)
 		goto bad;
 	what = "signature key";
 	if (wire_string(&w, &s, &n) == -1 ||
 	    parse_signature_key(s, n, c) == -1)
 		goto bad;
+	/* The CA signed everything up to and including the signature key. */
 	c->signed_len = len - w.left;
 	what = "signature";
 	if (wire_string(&w, &s, &n) == -1 || parse_signature(s, n, c) == -1)
 		goto bad;
 	if (w.left != 0) {
-		snprintf(err, errlen, "trailing bytes after the certificate");
+		seterr(err, errlen, "trailing bytes after the certificate");
 		return -1;
 	}
 	return 0;
 bad:
-	snprintf(err, errlen, "malformed certificate: %s", what);
+	seterr(err, errlen, "%s certificate: %s",
+	    w.short_read ? "truncated" : "malformed", what);
 	return -1;
 }
 
-/* Decode base64 text with an upper bound; returns the length or -1. */
+/* The value of a base64 digit, or -1. */
 static int
-b64_decode(const char *in, uint8_t *out, size_t outmax)
+b64_value(unsigned char ch)
 {
-	size_t	len = strlen(in), pad = 0;
-	int	n;
+	if (ch >= 'A' && ch <= 'Z')
+		return ch - 'A';
+	if (ch >= 'a' && ch <= 'z')
+		return ch - 'a' + 26;
+	if (ch >= '0' && ch <= '9')
+		return ch - '0' + 52;
+	if (ch == '+')
+		return 62;
+	if (ch == '/')
+		return 63;
+	return -1;
+}
 
-	if (len == 0 || len % 4 != 0 || len / 4 * 3 > outmax)
+/* The decoded length of padded base64 text of length len, or -1. */
+static ssize_t
+b64_decoded_len(const char *in, size_t len)
+{
+	size_t pad = 0;
+
+	if (len == 0 || len % 4 != 0)
 		return -1;
 	if (in[len - 1] == '=')
-		pad++;
-	if (len > 1 && in[len - 2] == '=')
-		pad++;
-	n = EVP_DecodeBlock(out, (const unsigned char *)in, (int)len);
-	if (n < 0 || (size_t)n < pad)
+		pad = in[len - 2] == '=' ? 2 : 1;
+	return (ssize_t)(len / 4 * 3 - pad);
+}
+
+/*
+ * Decode padded base64 text in[0..len) into out (outmax bytes).  '=' is
+ * accepted only as padding at the very end.  Returns the decoded length
+ * or -1.
+ */
+static ssize_t
+b64_decode(const char *in, size_t len, uint8_t *out, size_t outmax)
+{
+	ssize_t		 dlen;
+	size_t		 i, j, o = 0;
+	uint32_t	 v;
+	unsigned char	 ch;
+	int		 d, ndigits;
+
+	if ((dlen = b64_decoded_len(in, len)) == -1 || (size_t)dlen > outmax)
 		return -1;
-	return n - (int)pad;
+	for (i = 0; i < len; i += 4) {
+		v = 0;
+		ndigits = 0;
+		for (j = 0; j < 4; j++) {
+			ch = (unsigned char)in[i + j];
+			if (ch == '=' && i + 4 == len &&
+			    (j == 3 || (j == 2 && in[i + 3] == '=')))
+				d = 0;
+			else if ((d = b64_value(ch)) == -1)
+				return -1;
+			else
+				ndigits++;
+			v = v << 6 | (uint32_t)d;
+		}
+		if (ndigits < 2)
+			return -1;
+		out[o++] = (uint8_t)(v >> 16);
+		if (ndigits > 2)
+			out[o++] = (uint8_t)(v >> 8);
+		if (ndigits > 3)
+			out[o++] = (uint8_t)v;
+	}
+	return (ssize_t)o;
 }
 
 int
 sshcert_parse_base64(const char *b64, struct sshcert *c, char *err,
     size_t errlen)
 {
-	uint8_t	*blob;
-	int	 n, rc;
+	/* Text longer than this cannot decode to SSHCERT_MAX_BLOB bytes. */
+	const size_t	 maxtext = (SSHCERT_MAX_BLOB + 2) / 3 * 4;
+	uint8_t		*blob = NULL;
+	size_t		 len;
+	ssize_t		 n;
+	int		 rc = -1;
 
-	if (strlen(b64) > (SSHCERT_MAX_BLOB / 3 + 1) * 4) {
-		snprintf(err, errlen, "certificate larger than %d bytes",
+	memset(c, 0, sizeof(*c));
+	len = strnlen(b64, maxtext + 1);
+	if (len > maxtext || ((n = b64_decoded_len(b64, len)) != -1 &&
+	    n > SSHCERT_MAX_BLOB)) {
+		seterr(err, errlen, "certificate larger than %d bytes",
 		    SSHCERT_MAX_BLOB);
-		return -1;
+		goto out;
 	}
-	if ((blob = malloc(SSHCERT_MAX_BLOB + 3)) == NULL) {
-		snprintf(err, errlen, "out of memory");
-		return -1;
+	if ((blob = malloc(SSHCERT_MAX_BLOB)) == NULL) {
+		seterr(err, errlen, "out of memory");
+		goto out;
 	}
-	if ((n = b64_decode(b64, blob, SSHCERT_MAX_BLOB + 3)) < 0) {
-		snprintf(err, errlen, "certificate is not valid base64");
-		free(blob);
-		return -1;
+	if ((n = b64_decode(b64, len, blob, SSHCERT_MAX_BLOB)) == -1) {
+		seterr(err, errlen, "certificate is not valid base64");
+		goto out;
 	}
 	rc = sshcert_parse(blob, (size_t)n, c, err, errlen);
+out:
 	free(blob);
 	return rc;
+}
+
+/* out = s with anything but printable ASCII replaced, for messages. */
+static void
+printable_copy(char *out, size_t outlen, const char *s)
+{
+	size_t i;
+
+	for (i = 0; s[i] != '\0' && i + 1 < outlen; i++)
+		out[i] = s[i] >= 0x20 && s[i] < 0x7f ? s[i] : '?';
+	out[i] = '\0';
 }
 
 static int
@@ -360,6 +587,7 @@ ed25519_verify(const uint8_t key[32], const uint8_t *msg, size_t len,
 	pk = EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, NULL, key, 32);
 	if (pk == NULL || (ctx = EVP_MD_CTX_new()) == NULL)
 		goto out;
+	/* Ed25519 hashes internally: no digest, one-shot verify. */
 	if (EVP_DigestVerifyInit(ctx, NULL, NULL, NULL, pk) == 1 &&
 	    EVP_DigestVerify(ctx, sig, 64, msg, len) == 1)
 		ok = 1;
@@ -374,38 +602,40 @@ sshcert_validate(const struct sshcert *c, const uint8_t ca_key[32],
     time_t now, const char *principal, char *err, size_t errlen)
 {
 	uint64_t	t = now < 0 ? 0 : (uint64_t)now;
+	char		shown[65];
 	size_t		i;
 
 	if (!c->ca_is_ed25519) {
-		snprintf(err, errlen, "CA key is not Ed25519");
+		seterr(err, errlen, "CA key is not Ed25519");
 		return -1;
 	}
 	if (CRYPTO_memcmp(c->ca_key, ca_key, 32) != 0) {
-		snprintf(err, errlen, "certificate signed by an unknown CA");
+		seterr(err, errlen, "certificate signed by an unknown CA");
 		return -1;
 	}
-	if (!ed25519_verify(c->ca_key, c->blob, c->signed_len, c->signature)) {
-		snprintf(err, errlen, "certificate signature invalid");
+	if (c->blob_len > sizeof(c->blob) || c->signed_len > c->blob_len ||
+	    !ed25519_verify(c->ca_key, c->blob, c->signed_len, c->signature)) {
+		seterr(err, errlen, "certificate signature invalid");
 		return -1;
 	}
 	if (c->type != SSHCERT_TYPE_USER) {
-		snprintf(err, errlen, "not a user certificate");
+		seterr(err, errlen, "not a user certificate");
 		return -1;
 	}
 	if (t < c->valid_after) {
-		snprintf(err, errlen, "certificate not yet valid");
+		seterr(err, errlen, "certificate not yet valid");
 		return -1;
 	}
 	if (t >= c->valid_before) {
-		snprintf(err, errlen, "certificate expired");
+		seterr(err, errlen, "certificate expired");
 		return -1;
 	}
 	if (c->nprincipals == 0) {
-		snprintf(err, errlen, "certificate has no principals");
+		seterr(err, errlen, "certificate has no principals");
 		return -1;
 	}
 	if (c->ncritical > 0) {
-		snprintf(err, errlen, "certificate has critical option '%s' "
+		seterr(err, errlen, "certificate has critical option '%s' "
 		    "which porthole does not enforce", c->critical[0]);
 		return -1;
 	}
@@ -414,51 +644,113 @@ sshcert_validate(const struct sshcert *c, const uint8_t ca_key[32],
 	for (i = 0; i < c->nprincipals; i++)
 		if (strcmp(c->principals[i], principal) == 0)
 			return 0;
-	snprintf(err, errlen, "principal '%.64s' not in certificate", principal);
+	/* The principal comes from the client: show it safely, bounded. */
+	printable_copy(shown, sizeof(shown), principal);
+	seterr(err, errlen, "principal '%s' not in certificate", shown);
 	return -1;
+}
+
+/* Read the whole of a small regular file into buf (NUL-terminated). */
+static int
+read_small_file(const char *path, char *buf, size_t bufsize, char *err,
+    size_t errlen)
+{
+	struct stat	st;
+	size_t		len = 0;
+	ssize_t		n;
+	int		fd, rc = -1;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) == -1) {
+		seterr(err, errlen, "%s: cannot open: %s", path,
+		    strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, &st) == -1) {
+		seterr(err, errlen, "%s: %s", path, strerror(errno));
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		seterr(err, errlen, "%s: not a regular file", path);
+		goto out;
+	}
+	/* Read one byte more than allowed to notice a file that grew. */
+	while (len < bufsize) {
+		if ((n = read(fd, buf + len, bufsize - len)) == -1) {
+			if (errno == EINTR)
+				continue;
+			seterr(err, errlen, "%s: read: %s", path,
+			    strerror(errno));
+			goto out;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
+	if (len >= bufsize) {
+		seterr(err, errlen, "%s: larger than %zu bytes", path,
+		    bufsize - 1);
+		goto out;
+	}
+	if (memchr(buf, '\0', len) != NULL) {
+		seterr(err, errlen, "%s: contains NUL bytes", path);
+		goto out;
+	}
+	buf[len] = '\0';
+	rc = 0;
+out:
+	close(fd);
+	return rc;
 }
 
 int
 sshcert_load_ca(const char *path, uint8_t ca_key[32], char *err,
     size_t errlen)
 {
-	FILE		*f;
-	char		 line[4096], *type, *b64, *save = NULL;
-	uint8_t		 blob[256];
+	char		 text[CA_FILE_MAX + 1], *line, *rest, *type, *b64;
+	uint8_t		 blob[CA_FILE_MAX / 4 * 3];	/* any line */
 	struct wire	 w;
 	const uint8_t	*s, *key;
 	size_t		 n, klen;
-	int		 len;
+	ssize_t		 len;
 
-	if ((f = fopen(path, "re")) == NULL) {
-		snprintf(err, errlen, "%s: cannot open: %m", path);
+	if (read_small_file(path, text, sizeof(text), err, errlen) == -1)
+		return -1;
+	line = text;
+	if ((rest = strchr(line, '\n')) != NULL)
+		*rest++ = '\0';
+	/*
+	 * One key only: a second line would be silently ignored, and an
+	 * operator who appended a second CA would believe it trusted.
+	 */
+	if (rest != NULL && rest[strspn(rest, " \t\r\n")] != '\0') {
+		seterr(err, errlen, "%s: more than one line; the file must "
+		    "hold exactly one ssh-ed25519 key", path);
 		return -1;
 	}
-	if (fgets(line, sizeof(line), f) == NULL) {
-		fclose(f);
-		snprintf(err, errlen, "%s: empty file", path);
+	type = line + strspn(line, " \t");
+	b64 = type + strcspn(type, " \t\r");
+	if (*b64 != '\0')
+		*b64++ = '\0';
+	b64 += strspn(b64, " \t");
+	b64[strcspn(b64, " \t\r")] = '\0';	/* drop the comment */
+	if (*type == '\0') {
+		seterr(err, errlen, "%s: empty file", path);
 		return -1;
 	}
-	fclose(f);
-	if (strchr(line, '\n') == NULL && strlen(line) == sizeof(line) - 1) {
-		snprintf(err, errlen, "%s: line too long", path);
+	if (strcmp(type, "ssh-ed25519") != 0) {
+		seterr(err, errlen, "%s: not an ssh-ed25519 public key "
+		    "(type '%.64s')", path, type);
 		return -1;
 	}
-	type = strtok_r(line, " \t\r\n", &save);
-	b64 = strtok_r(NULL, " \t\r\n", &save);
-	if (type == NULL || strcmp(type, "ssh-ed25519") != 0 || b64 == NULL) {
-		snprintf(err, errlen, "%s: not an ssh-ed25519 public key", path);
+	if ((len = b64_decode(b64, strlen(b64), blob, sizeof(blob))) == -1) {
+		seterr(err, errlen, "%s: key is not valid base64", path);
 		return -1;
 	}
-	if ((len = b64_decode(b64, blob, sizeof(blob))) < 0) {
-		snprintf(err, errlen, "%s: key is not valid base64", path);
-		return -1;
-	}
-	w.p = blob;
-	w.left = (size_t)len;
-	if (wire_string(&w, &s, &n) == -1 || !wire_equals(s, n, "ssh-ed25519") ||
+	wire_init(&w, blob, (size_t)len);
+	if (wire_string(&w, &s, &n) == -1 ||
+	    !bytes_equal(s, n, "ssh-ed25519") ||
 	    wire_string(&w, &key, &klen) == -1 || klen != 32 || w.left != 0) {
-		snprintf(err, errlen, "%s: malformed ssh-ed25519 key", path);
+		seterr(err, errlen, "%s: malformed ssh-ed25519 key", path);
 		return -1;
 	}
 	memcpy(ca_key, key, 32);
