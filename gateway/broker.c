@@ -65,6 +65,8 @@ struct gsess {
 	char			 key_id[257];
 	int			 awaiting;	/* waiting for approval */
 	struct event		*ev_approval;	/* approval timeout */
+	uint64_t		 last_active;	/* clock_mono_ms() of last byte */
+	int			 idle_ended;	/* idle_timeout already acted on */
 	TAILQ_ENTRY(gsess)	 entry;
 };
 TAILQ_HEAD(gsess_list, gsess);
@@ -79,6 +81,7 @@ struct broker {
 	size_t			 nsessions;
 	void			(*flush)(void *);
 	void			*flush_arg;
+	struct event		*ev_idle;	/* checks idle_timeout */
 };
 
 static void	gs_check_done(struct gsess *);
@@ -136,6 +139,7 @@ gs_on_data(ssh_session s, ssh_channel ch, void *data, uint32_t len,
 		n = 0;
 	}
 	gs->bytes_in += (uint64_t)n;
+	gs->last_active = clock_mono_ms();
 	gs->pending = len - (uint32_t)n;
 	if (gs->pending > 0)
 		event_add(gs->ev_write, NULL);
@@ -266,6 +270,7 @@ gs_fd_read(evutil_socket_t fd, short what, void *arg)
 	if (ssh_channel_write(gs->ch, buf, (uint32_t)n) != n)
 		log_warn("session %s: short write to the tunnel", gs->id);
 	gs->bytes_out += (uint64_t)n;
+	gs->last_active = clock_mono_ms();
 	broker_flush(gs->b);
 }
 
@@ -548,7 +553,7 @@ broker_channel(ssh_channel ch, const char *orig_host, int orig_port,
 	gs->b = b;
 	gs->fd = gs->audit_fd = -1;
 	gs->ch = ch;
-	gs->started = clock_mono_ms();
+	gs->started = gs->last_active = clock_mono_ms();
 	snprintf(gs->from, sizeof(gs->from), "%.63s:%d", orig_host, orig_port);
 	if (broker_audit(b, "session_opened", gs->id, json_pack("{s:s}",
 	    "from", gs->from)) == -1) {
@@ -708,10 +713,41 @@ broker_kill(struct broker *b, const char *id, const char *who)
 	return -1;
 }
 
+/*
+ * Once a second: end logged-in sessions that carried no byte either way
+ * for idle_timeout.  The monitor ends its child and diagnostic.
+ */
+static void
+broker_idle_check(evutil_socket_t fd, short what, void *arg)
+{
+	struct broker	*b = arg;
+	struct gsess	*gs;
+	uint64_t	 now = clock_mono_ms(), limit;
+
+	(void)fd;
+	(void)what;
+	limit = b->pol->idle_timeout * 1000;
+	if (limit == 0)
+		return;
+	TAILQ_FOREACH(gs, &b->sessions, entry) {
+		if (gs->awaiting || gs->idle_ended || gs->pid <= 0 ||
+		    gs->engineer[0] == '\0' || now - gs->last_active < limit)
+			continue;
+		gs->idle_ended = 1;
+		(void)broker_audit(b, "session_ended", gs->id, json_pack(
+		    "{s:s, s:s}", "engineer", gs->engineer, "reason",
+		    "idle_timeout"));
+		log_info("session %s idle for %llus: ending it", gs->id,
+		    (unsigned long long)b->pol->idle_timeout);
+		kill(gs->pid, SIGTERM);
+	}
+}
+
 struct broker *
 broker_new(struct event_base *base, const struct policy *pol,
     struct audit *audit, ssh_key host_key, const uint8_t ca_key[32])
 {
+	static const struct timeval one_second = { 1, 0 };
 	struct broker *b;
 
 	if ((b = calloc(1, sizeof(*b))) == NULL)
@@ -722,6 +758,12 @@ broker_new(struct event_base *base, const struct policy *pol,
 	b->host_key = host_key;
 	memcpy(b->ca_key, ca_key, sizeof(b->ca_key));
 	TAILQ_INIT(&b->sessions);
+	if ((b->ev_idle = event_new(base, -1, EV_PERSIST, broker_idle_check,
+	    b)) == NULL) {
+		free(b);
+		return NULL;
+	}
+	evtimer_add(b->ev_idle, &one_second);
 	return b;
 }
 
@@ -738,5 +780,7 @@ broker_free(struct broker *b)
 			kill(gs->pid, SIGTERM);
 		gs_free(gs);
 	}
+	if (b->ev_idle != NULL)
+		event_free(b->ev_idle);
 	free(b);
 }

@@ -60,11 +60,11 @@ main(int argc, char **argv)
 {
 	struct policy		*pol = NULL;
 	struct audit		*audit = NULL;
-	struct event_base	*base;
+	struct event_base	*base = NULL;
 	struct event		*ev_term, *ev_int, *ev_chld;
-	struct broker		*broker;
-	struct tunnel		*tunnel;
-	struct control		*control;
+	struct broker		*broker = NULL;
+	struct tunnel		*tunnel = NULL;
+	struct control		*control = NULL;
 	ssh_key			 host_key = NULL;
 	json_t			*ev;
 	uint8_t			 ca_key[32];
@@ -93,11 +93,11 @@ main(int argc, char **argv)
 	    LOG_LVL_INFO);
 	if (policy_load(path, &pol, err, sizeof(err)) == -1) {
 		fprintf(stderr, "portholed: %s\n", err);
-		return 1;
+		goto fail;
 	}
 	if (sshcert_load_ca(pol->support_ca, ca_key, err, sizeof(err)) == -1) {
 		fprintf(stderr, "portholed: %s\n", err);
-		return 1;
+		goto fail;
 	}
 	if (ssh_init() != SSH_OK)
 		fatal("libssh initialisation failed");
@@ -105,16 +105,16 @@ main(int argc, char **argv)
 	    NULL, &host_key) != SSH_OK) {
 		fprintf(stderr, "portholed: %s: cannot read the session host "
 		    "key\n", pol->session_host_key);
-		return 1;
+		goto fail;
 	}
 	if (geteuid() == 0 && getpwnam(pol->user) == NULL) {
 		fprintf(stderr, "portholed: %s: [gateway] user '%s' does not "
 		    "exist; sessions could not drop root\n", path, pol->user);
-		return 1;
+		goto fail;
 	}
 	if (audit_open(pol->audit_dir, &audit, err, sizeof(err)) == -1) {
 		fprintf(stderr, "portholed: %s\n", err);
-		return 1;
+		goto fail;
 	}
 	signal(SIGPIPE, SIG_IGN);
 	if (!foreground && daemon(0, 0) == -1)
@@ -128,7 +128,7 @@ main(int argc, char **argv)
 		fatal("out of memory");
 	broker_set_flush(broker, flush_tunnel, tunnel);
 	if ((control = control_new(base, pol, broker, tunnel)) == NULL)
-		return 1;
+		goto fail;
 	ev_term = evsignal_new(base, SIGTERM, on_term, base);
 	ev_int = evsignal_new(base, SIGINT, on_term, base);
 	ev_chld = evsignal_new(base, SIGCHLD, on_chld, broker);
@@ -161,4 +161,13 @@ main(int argc, char **argv)
 	policy_free(pol);
 	ssh_finalize();
 	return 0;
+fail:
+	tunnel_free(tunnel);
+	broker_free(broker);
+	if (base != NULL)
+		event_base_free(base);
+	audit_close(audit);
+	ssh_key_free(host_key);
+	policy_free(pol);
+	return 1;
 }

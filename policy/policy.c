@@ -115,7 +115,7 @@ static const struct keyspec keys[] = {
 	{ "remote_access", "expires", V_FUNC, 0, 0, 0, set_expires },
 	{ "remote_access", "max_session", V_DURATION, F(max_session), MIN,
 	    7 * DAY, NULL },
-	{ "remote_access", "idle_timeout", V_DURATION, F(idle_timeout), MIN,
+	{ "remote_access", "idle_timeout", V_DURATION, F(idle_timeout), 10,
 	    DAY, NULL },
 	{ "remote_access", "max_sessions", V_UINT, F(max_sessions), 1, 100,
 	    NULL },

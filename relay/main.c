@@ -74,8 +74,12 @@ main(int argc, char **argv)
 		fatal("libssh initialisation failed");
 	if ((base = event_base_new()) == NULL)
 		fatal("cannot create the event loop");
-	if ((r = relay_new(base, conf)) == NULL)
+	if ((r = relay_new(base, conf)) == NULL) {
+		event_base_free(base);
+		relay_conf_free(conf);
+		ssh_finalize();
 		return 1;
+	}
 	if (!foreground) {
 		if (daemon(0, 0) == -1)
 			fatal("daemon: cannot detach");

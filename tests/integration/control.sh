@@ -58,6 +58,18 @@ done
 [ "$rc" -eq 1 ] && grep -q "no such session" "$T/err" &&
     pass "killing an unknown session is refused" || fail "unknown kill rc=$rc"
 
+# idle_timeout: a session with no traffic either way is ended and audited.
+stop_gateway acme-prod
+IDLE_TIMEOUT=10s write_gateway_conf acme-prod
+start_gateway acme-prod
+start=$(date +%s)
+ssh -F "$T/ssh_config" -N acme-prod </dev/null >/dev/null 2>&1; rc=$?
+took=$(( $(date +%s) - start ))
+[ "$took" -ge 9 ] && [ "$took" -le 20 ] &&
+    wait_for "$AUDIT" '"type":"session_ended".*"reason":"idle_timeout"' 3 &&
+    pass "an idle session ends after idle_timeout (${took}s for 10s)" ||
+    fail "idle: ssh rc=$rc after ${took}s"
+
 stop_gateway acme-prod
 "$CLI_BIN" -f "$CONF" status >/dev/null 2>"$T/err"; rc=$?
 [ "$rc" -eq 1 ] && grep -q "is portholed running" "$T/err" &&

@@ -67,11 +67,12 @@ finish() {
 	exit 0
 }
 
-# A TCP port on 127.0.0.1 that nothing listens on now.
+# A TCP port on 127.0.0.1 that nothing uses now, below Linux's ephemeral
+# range (32768-60999) so that no outgoing connection can be holding it.
 free_port() {
 	while :; do
-		p=$(( (($$ * 7919) + $(od -An -N2 -tu2 /dev/urandom)) % 30000 + 20000 ))
-		if ! ss -Htln "sport = :$p" | grep -q .; then
+		p=$(( (($$ * 7919) + $(od -An -N2 -tu2 /dev/urandom)) % 20000 + 12000 ))
+		if ! ss -Htan "sport = :$p" | grep -q .; then
 			echo "$p"
 			return
 		fi
@@ -182,6 +183,7 @@ approval = ${APPROVAL:-none}
 engineers = ${ENGINEERS:-alice, bob}
 require_ticket = yes
 max_sessions = 4
+idle_timeout = ${IDLE_TIMEOUT:-15m}
 
 [commands]
 enabled = yes

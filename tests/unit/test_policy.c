@@ -333,9 +333,9 @@ test_bad_files(void **state)
 		{ GW "[remote_access]\nmax_session = 2 hours\n",
 		    "%s:9: max_session: expected a duration from 1m to 7d "
 		    "(like 90s, 15m, 2h, 1d), got '2 hours'" },
-		{ GW "[remote_access]\nidle_timeout = 30s\n",
-		    "%s:9: idle_timeout: expected a duration from 1m to 1d "
-		    "(like 90s, 15m, 2h, 1d), got '30s'" },
+		{ GW "[remote_access]\nidle_timeout = 5s\n",
+		    "%s:9: idle_timeout: expected a duration from 10s to 1d "
+		    "(like 90s, 15m, 2h, 1d), got '5s'" },
 		{ GW "[commands]\ntimeout = 0\n",
 		    "%s:9: timeout: expected a duration from 1s to 1h "
 		    "(like 90s, 15m, 2h, 1d), got '0'" },
