@@ -131,11 +131,12 @@ cli_control(int argc, char **argv, const char *conf)
 		}
 		req = json_pack("{s:s, s:s}", "cmd", argv[0], "id", argv[1]);
 	} else if (argc == 1 && (strcmp(argv[0], "status") == 0 ||
-	    strcmp(argv[0], "sessions") == 0))
+	    strcmp(argv[0], "sessions") == 0 ||
+	    strcmp(argv[0], "reload") == 0))
 		req = json_pack("{s:s}", "cmd", argv[0]);
 	else {
 		fprintf(stderr, "usage: porthole status | sessions | "
-		    "approve ID | deny ID | kill ID\n");
+		    "approve ID | deny ID | kill ID | reload\n");
 		return 2;
 	}
 	if ((ans = control_call(conf, req)) == NULL)
@@ -149,6 +150,8 @@ cli_control(int argc, char **argv, const char *conf)
 			print_status(ans);
 		else if (strcmp(argv[0], "sessions") == 0)
 			print_sessions(ans);
+		else if (strcmp(argv[0], "reload") == 0)
+			printf("reloaded\n");
 		else if (strcmp(argv[0], "kill") == 0)
 			printf("session %s ended\n", argv[1]);
 		else

@@ -16,7 +16,7 @@
 
 /* Commands of the contract that this version does not do yet. */
 static const char *const planned[] = {
-	"reload", "send",
+	"send",
 };
 
 static void
@@ -117,7 +117,8 @@ main(int argc, char **argv)
 		return cli_audit(argc - 1, argv + 1, conf);
 	if (strcmp(argv[0], "status") == 0 ||
 	    strcmp(argv[0], "sessions") == 0 || strcmp(argv[0], "kill") == 0 ||
-	    strcmp(argv[0], "approve") == 0 || strcmp(argv[0], "deny") == 0)
+	    strcmp(argv[0], "approve") == 0 || strcmp(argv[0], "deny") == 0 ||
+	    strcmp(argv[0], "reload") == 0)
 		return cli_control(argc, argv, conf);
 	for (i = 0; i < sizeof(planned) / sizeof(planned[0]); i++) {
 		if (strcmp(argv[0], planned[i]) == 0) {

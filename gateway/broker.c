@@ -381,11 +381,16 @@ gs_audit_read(evutil_socket_t fd, short what, void *arg)
 		json_decref(ev);
 		return;
 	}
-	if (strcmp(typebuf, "auth_accepted") == 0 &&
-	    (jt = json_object_get(ev, "engineer")) != NULL &&
-	    json_is_string(jt))
-		snprintf(gs->engineer, sizeof(gs->engineer), "%s",
-		    json_string_value(jt));
+	if (strcmp(typebuf, "auth_accepted") == 0) {
+		if ((jt = json_object_get(ev, "engineer")) != NULL &&
+		    json_is_string(jt))
+			snprintf(gs->engineer, sizeof(gs->engineer), "%s",
+			    json_string_value(jt));
+		if ((jt = json_object_get(ev, "ticket")) != NULL &&
+		    json_is_string(jt))
+			snprintf(gs->ticket, sizeof(gs->ticket), "%s",
+			    json_string_value(jt));
+	}
 	json_object_del(ev, "type");
 	json_incref(ev);
 	if (broker_audit(gs->b, typebuf, gs->id, ev) == 0)
@@ -739,6 +744,53 @@ broker_idle_check(evutil_socket_t fd, short what, void *arg)
 		    "idle_timeout"));
 		log_info("session %s idle for %llus: ending it", gs->id,
 		    (unsigned long long)b->pol->idle_timeout);
+		kill(gs->pid, SIGTERM);
+	}
+}
+
+/* Does pol still grant what session gs relies on?  why says if not. */
+static int
+gs_still_granted(const struct policy *pol, struct gsess *gs, char *why,
+    size_t len)
+{
+	const char *principals[1], *engineer;
+
+	if (gs->engineer[0] == '\0')
+		return 1;	/* still logging in: the new policy decides */
+	principals[0] = gs->engineer;
+	if (!policy_allow_session(pol, principals, 1, gs->ticket[0] != '\0' ?
+	    gs->ticket : NULL, clock_now(), &engineer, why, len))
+		return 0;
+	if (!pol->commands_enabled) {
+		snprintf(why, len, "diagnostics are disabled on this cluster");
+		return 0;
+	}
+	return 1;
+}
+
+void
+broker_set_ca(struct broker *b, const uint8_t ca_key[32])
+{
+	memcpy(b->ca_key, ca_key, sizeof(b->ca_key));
+}
+
+void
+broker_set_policy(struct broker *b, const struct policy *pol)
+{
+	struct gsess	*gs;
+	char		 why[512];
+
+	b->pol = pol;
+	TAILQ_FOREACH(gs, &b->sessions, entry) {
+		if (gs->pid <= 0 || gs_still_granted(pol, gs, why, sizeof(why)))
+			continue;
+		(void)broker_audit(b, "session_ended", gs->id, json_pack(
+		    "{s:s, s:s, s:s}", "engineer", gs->engineer, "reason",
+		    "grant withdrawn", "detail", why));
+		log_info("session %s: grant withdrawn (%s): ending it", gs->id,
+		    why);
+		if (gs->awaiting)
+			gs_approval_answer(gs, 0, "reload", why);
 		kill(gs->pid, SIGTERM);
 	}
 }

@@ -44,6 +44,16 @@ int		 broker_kill(struct broker *b, const char *id, const char *who);
 int		 broker_approve(struct broker *b, const char *id, int approve,
 		    const char *who);
 
+/*
+ * A new policy took effect (reload): new sessions use it, and running
+ * sessions whose grant it withdraws are ended and audited.  The old
+ * policy is no longer referenced when this returns.
+ */
+void		 broker_set_policy(struct broker *b, const struct policy *pol);
+
+/* The vendor CA for new sessions (reload). */
+void		 broker_set_ca(struct broker *b, const uint8_t ca_key[32]);
+
 /* End every session (shutdown). */
 void		 broker_free(struct broker *b);
 

@@ -34,6 +34,8 @@ struct control {
 	char			 path[108];
 	gid_t			 admin_gid;
 	int			 have_admin_gid;
+	control_reload_cb	 reload;
+	void			*reload_arg;
 };
 
 /* One CLI connection. */
@@ -137,6 +139,13 @@ control_dispatch(struct cconn *cc, json_t *req)
 			    "no such session");
 		}
 	}
+	if (strcmp(cmd, "reload") == 0) {
+		char err[1024];
+
+		if (c->reload(c->reload_arg, err, sizeof(err)) == -1)
+			return json_pack("{s:b, s:s}", "ok", 0, "error", err);
+		return json_pack("{s:b}", "ok", 1);
+	}
 	if (strcmp(cmd, "kill") == 0) {
 		if (id == NULL || strlen(id) > 64)
 			return json_pack("{s:b, s:s}", "ok", 0, "error",
@@ -236,7 +245,8 @@ control_accept(struct evconnlistener *l, evutil_socket_t fd,
 
 struct control *
 control_new(struct event_base *base, const struct policy *pol,
-    struct broker *broker, struct tunnel *tunnel)
+    struct broker *broker, struct tunnel *tunnel, control_reload_cb reload,
+    void *reload_arg)
 {
 	struct control		*c;
 	struct sockaddr_un	 sun;
@@ -249,6 +259,8 @@ control_new(struct event_base *base, const struct policy *pol,
 	c->pol = pol;
 	c->broker = broker;
 	c->tunnel = tunnel;
+	c->reload = reload;
+	c->reload_arg = reload_arg;
 	if ((gr = getgrnam(pol->admin_group)) != NULL) {
 		c->admin_gid = gr->gr_gid;
 		c->have_admin_gid = 1;
@@ -285,6 +297,12 @@ control_new(struct event_base *base, const struct policy *pol,
 fail:
 	free(c);
 	return NULL;
+}
+
+void
+control_set_policy(struct control *c, const struct policy *pol)
+{
+	c->pol = pol;
 }
 
 void

@@ -2,8 +2,8 @@
  * control.h - the gateway's control socket for the porthole CLI, under
  * run_dir.  Only root, the gateway's own user and members of admin_group
  * may connect.  One request per connection: a JSON line
- * {"cmd": "status" | "sessions" | "approve" | "deny" | "kill", "id": ...},
- * answered by one JSON line.
+ * {"cmd": "status" | "sessions" | "approve" | "deny" | "kill" | "reload",
+ * "id": ...}, answered by one JSON line.
  */
 #ifndef PH_CONTROL_H
 #define PH_CONTROL_H
@@ -19,9 +19,16 @@
 
 struct control;
 
+/* Re-read porthole.conf; 0, or -1 with the reason (nothing changed). */
+typedef int (*control_reload_cb)(void *arg, char *err, size_t errlen);
+
 /* Returns NULL after logging why (the gateway then refuses to start). */
 struct control	*control_new(struct event_base *base, const struct policy *pol,
-		    struct broker *broker, struct tunnel *tunnel);
+		    struct broker *broker, struct tunnel *tunnel,
+		    control_reload_cb reload, void *reload_arg);
+/* The policy after a reload (run_dir keeps its value until restart). */
+void		 control_set_policy(struct control *c,
+		    const struct policy *pol);
 void		 control_free(struct control *c);
 
 #endif

@@ -49,6 +49,68 @@ on_chld(evutil_socket_t sig, short what, void *arg)
 	broker_reap(arg);
 }
 
+/* What a reload replaces. */
+struct gateway {
+	const char	*path;
+	struct policy	*pol;
+	struct audit	*audit;
+	struct broker	*broker;
+	struct tunnel	*tunnel;
+	struct control	*control;
+};
+
+/*
+ * Re-read porthole.conf.  An invalid file changes nothing; a valid one
+ * applies to new sessions at once and ends running sessions whose grant
+ * it withdraws.  Keys of [gateway] that name files, directories or the
+ * relay take effect at the next connection or restart.
+ */
+static int
+gateway_reload(void *arg, char *err, size_t errlen)
+{
+	struct gateway	*gw = arg;
+	struct policy	*np = NULL, *old;
+	uint8_t		 ca[32];
+	json_t		*ev;
+
+	if (policy_load(gw->path, &np, err, errlen) == -1 ||
+	    sshcert_load_ca(np->support_ca, ca, err, errlen) == -1) {
+		policy_free(np);
+		log_error("reload refused, the running policy stays: %s", err);
+		ev = json_pack("{s:s, s:s}", "file", gw->path, "error", err);
+		(void)audit_write(gw->audit, "policy_reload_refused", ev);
+		json_decref(ev);
+		return -1;
+	}
+	ev = json_pack("{s:s}", "file", gw->path);
+	if (audit_write(gw->audit, "policy_reloaded", ev) == -1) {
+		json_decref(ev);
+		policy_free(np);
+		snprintf(err, errlen, "the audit log cannot be written");
+		return -1;
+	}
+	json_decref(ev);
+	old = gw->pol;
+	gw->pol = np;
+	broker_set_ca(gw->broker, ca);
+	broker_set_policy(gw->broker, np);
+	tunnel_set_policy(gw->tunnel, np);
+	control_set_policy(gw->control, np);
+	policy_free(old);
+	log_info("%s: reloaded", gw->path);
+	return 0;
+}
+
+static void
+on_hup(evutil_socket_t sig, short what, void *arg)
+{
+	char err[1024];
+
+	(void)sig;
+	(void)what;
+	(void)gateway_reload(arg, err, sizeof(err));
+}
+
 static void
 flush_tunnel(void *arg)
 {
@@ -61,7 +123,8 @@ main(int argc, char **argv)
 	struct policy		*pol = NULL;
 	struct audit		*audit = NULL;
 	struct event_base	*base = NULL;
-	struct event		*ev_term, *ev_int, *ev_chld;
+	struct event		*ev_term, *ev_int, *ev_chld, *ev_hup;
+	struct gateway		 gw;
 	struct broker		*broker = NULL;
 	struct tunnel		*tunnel = NULL;
 	struct control		*control = NULL;
@@ -72,6 +135,7 @@ main(int argc, char **argv)
 	char			 err[1024];
 	int			 ch, foreground = 0, verbose = 0, abi;
 
+	memset(&gw, 0, sizeof(gw));
 	while ((ch = getopt(argc, argv, "df:v")) != -1) {
 		switch (ch) {
 		case 'd':
@@ -127,11 +191,20 @@ main(int argc, char **argv)
 	if (broker == NULL || tunnel == NULL)
 		fatal("out of memory");
 	broker_set_flush(broker, flush_tunnel, tunnel);
-	if ((control = control_new(base, pol, broker, tunnel)) == NULL)
+	gw.path = path;
+	gw.pol = pol;
+	gw.audit = audit;
+	gw.broker = broker;
+	gw.tunnel = tunnel;
+	if ((control = control_new(base, pol, broker, tunnel, gateway_reload,
+	    &gw)) == NULL)
 		goto fail;
+	gw.control = control;
 	ev_term = evsignal_new(base, SIGTERM, on_term, base);
 	ev_int = evsignal_new(base, SIGINT, on_term, base);
 	ev_chld = evsignal_new(base, SIGCHLD, on_chld, broker);
+	ev_hup = evsignal_new(base, SIGHUP, on_hup, &gw);
+	event_add(ev_hup, NULL);
 	event_add(ev_term, NULL);
 	event_add(ev_int, NULL);
 	event_add(ev_chld, NULL);
@@ -156,9 +229,10 @@ main(int argc, char **argv)
 	event_free(ev_term);
 	event_free(ev_int);
 	event_free(ev_chld);
+	event_free(ev_hup);
 	event_base_free(base);
 	ssh_key_free(host_key);
-	policy_free(pol);
+	policy_free(gw.pol);
 	ssh_finalize();
 	return 0;
 fail:

@@ -336,6 +336,12 @@ tunnel_start(struct tunnel *t)
 	event_add(t->ev_retry, &now);
 }
 
+void
+tunnel_set_policy(struct tunnel *t, const struct policy *pol)
+{
+	t->pol = pol;
+}
+
 int
 tunnel_is_up(const struct tunnel *t)
 {

@@ -30,6 +30,8 @@ void		 tunnel_start(struct tunnel *t);
 /* Arrange for queued output to be flushed (after writing to a channel). */
 void		 tunnel_want_write(struct tunnel *t);
 int		 tunnel_is_up(const struct tunnel *t);
+/* Use this policy from the next connection attempt on. */
+void		 tunnel_set_policy(struct tunnel *t, const struct policy *pol);
 void		 tunnel_free(struct tunnel *t);
 
 #endif

@@ -1,0 +1,56 @@
+#!/bin/sh
+# Reload: an invalid file changes nothing and says why; a valid one applies
+# to new sessions at once and ends running sessions whose grant it
+# withdraws.
+. "$(dirname "$0")/lib.sh"
+
+standard_setup
+CONF=$T/acme-prod/porthole.conf
+AUDIT=$T/acme-prod/audit/audit.log
+GW_PID=$(cat "$T/acme-prod/gateway.pid")
+cp "$CONF" "$T/good.conf"
+
+essh acme-prod sleepy 60 >/dev/null 2>&1 &
+eng=$!
+n=100
+while [ "$n" -gt 0 ] && ! running "/bin/sleep 60"; do sleep 0.1; n=$((n - 1)); done
+
+# An invalid file: refused with FILE:LINE, nothing changes.
+sed 's/^max_sessions = 4/max_sessions = many/' "$T/good.conf" >"$CONF"
+"$CLI_BIN" -f "$CONF" reload >/dev/null 2>"$T/err"; rc=$?
+[ "$rc" -eq 1 ] && grep -q "$CONF:[0-9]*: max_sessions" "$T/err" &&
+    pass "an invalid file is refused with FILE:LINE" ||
+    fail "invalid reload: rc=$rc err='$(cat "$T/err")'"
+kill -HUP "$GW_PID"
+wait_for "$T/gateway-acme-prod.log" "reload refused" 3 &&
+    pass "SIGHUP with an invalid file is refused and logged" ||
+    fail "SIGHUP invalid not logged"
+kill -0 "$eng" 2>/dev/null && [ "$(essh acme-prod status 2>/dev/null)" = "cluster acme-prod is healthy" ] &&
+    pass "after a refused reload the running policy still holds" ||
+    fail "refused reload disturbed sessions"
+
+# A valid file adds a command and withdraws alice.
+{ sed 's/^engineers = .*/engineers = bob/' "$T/good.conf"
+  echo "hostname = /bin/echo new-command"; } >"$CONF"
+"$CLI_BIN" -f "$CONF" reload >/dev/null 2>"$T/err"; rc=$?
+[ "$rc" -eq 0 ] && pass "a valid file is reloaded" ||
+    fail "valid reload: rc=$rc err='$(cat "$T/err")'"
+n=50
+while kill -0 "$eng" 2>/dev/null && [ "$n" -gt 0 ]; do sleep 0.1; n=$((n - 1)); done
+! kill -0 "$eng" 2>/dev/null &&
+    grep -q '"type":"session_ended".*"reason":"grant withdrawn".*not allowed' "$AUDIT" &&
+    pass "alice's running session ends when her grant is withdrawn" ||
+    fail "withdrawn session still running or not audited"
+essh acme-prod status >/dev/null 2>"$T/err"; rc=$?
+[ "$rc" -eq 255 ] && grep -q "engineer 'alice' is not allowed" "$T/err" &&
+    pass "new sessions follow the reloaded policy" || fail "alice after reload: rc=$rc"
+"$CERTS"/issue-engineer -c "$T/ca/support_ca" -o "$T/eng" bob SUP-5 +1h >/dev/null
+ENGINEER=bob write_ssh_config
+out=$(essh acme-prod hostname 2>/dev/null)
+[ "$out" = "new-command" ] && pass "a command added by reload is available" ||
+    fail "new command: '$out'"
+grep -q '"type":"policy_reloaded"' "$AUDIT" &&
+    grep -q '"type":"policy_reload_refused"' "$AUDIT" &&
+    pass "audit: reloads and refusals" || fail "reloads not audited"
+
+finish
