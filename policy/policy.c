@@ -113,7 +113,7 @@ static const struct keyspec keys[] = {
 	{ "remote_access", "require_ticket", V_BOOL, F(require_ticket), 0, 0,
 	    NULL },
 	{ "remote_access", "expires", V_FUNC, 0, 0, 0, set_expires },
-	{ "remote_access", "max_session", V_DURATION, F(max_session), MIN,
+	{ "remote_access", "max_session", V_DURATION, F(max_session), 10,
 	    7 * DAY, NULL },
 	{ "remote_access", "idle_timeout", V_DURATION, F(idle_timeout), 10,
 	    DAY, NULL },

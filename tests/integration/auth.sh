@@ -94,6 +94,15 @@ ssh -F "$T/ssh_config" -W acme-prod:80 relay </dev/null >/dev/null 2>&1; rc=$?
 [ "$rc" -ne 0 ] && wait_for "$T/relay.log" "only port 22 of cluster 'acme-prod'" 3 &&
     pass "other destination refused" || fail "port 80: rc=$rc"
 
+# The customer's grant has expired.
+stop_gateway acme-prod
+EXPIRES=2020-01-01T00:00:00Z write_gateway_conf acme-prod
+start_gateway acme-prod
+essh acme-prod status >/dev/null 2>"$T/err"; rc=$?
+[ "$rc" -eq 255 ] && grep -q "remote access grant expired" "$T/err" &&
+    pass "an expired grant refuses sessions" ||
+    fail "expires: rc=$rc err='$(cat "$T/err")'"
+
 # Remote access switched off by the customer.
 stop_gateway acme-prod
 RA_ENABLED=no write_gateway_conf acme-prod

@@ -70,6 +70,36 @@ took=$(( $(date +%s) - start ))
     pass "an idle session ends after idle_timeout (${took}s for 10s)" ||
     fail "idle: ssh rc=$rc after ${took}s"
 
+# max_session: a session ends after that long, busy or not.
+stop_gateway acme-prod
+MAX_SESSION=10s write_gateway_conf acme-prod
+start_gateway acme-prod
+start=$(date +%s)
+ssh -F "$T/ssh_config" -o ServerAliveInterval=2 -N acme-prod </dev/null >/dev/null 2>&1
+took=$(( $(date +%s) - start ))
+[ "$took" -ge 9 ] && [ "$took" -le 20 ] &&
+    wait_for "$AUDIT" '"type":"session_ended".*"reason":"max_session reached"' 3 &&
+    pass "max_session ends a session that keeps talking (${took}s for 10s)" ||
+    fail "max_session: after ${took}s"
+
+# max_sessions: one more than allowed is refused.
+stop_gateway acme-prod
+MAX_SESSIONS=2 write_gateway_conf acme-prod
+start_gateway acme-prod
+essh acme-prod sleepy 5 >/dev/null 2>&1 &
+s1=$!
+essh acme-prod sleepy 5 >/dev/null 2>&1 &
+s2=$!
+n=100
+while [ "$n" -gt 0 ] && [ "$("$CLI_BIN" -f "$CONF" sessions 2>/dev/null | grep -c active)" -lt 2 ]; do
+	sleep 0.1; n=$((n - 1))
+done
+essh acme-prod status >/dev/null 2>&1; rc=$?
+[ "$rc" -ne 0 ] && grep -q '"type":"session_refused".*"reason":"max_sessions reached"' "$AUDIT" &&
+    pass "a session beyond max_sessions is refused and audited" ||
+    fail "max_sessions: rc=$rc"
+wait $s1 $s2
+
 stop_gateway acme-prod
 "$CLI_BIN" -f "$CONF" status >/dev/null 2>"$T/err"; rc=$?
 [ "$rc" -eq 1 ] && grep -q "is portholed running" "$T/err" &&

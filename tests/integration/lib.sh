@@ -182,8 +182,10 @@ enabled = ${RA_ENABLED:-yes}
 approval = ${APPROVAL:-none}
 engineers = ${ENGINEERS:-alice, bob}
 require_ticket = yes
-max_sessions = 4
+max_sessions = ${MAX_SESSIONS:-4}
 idle_timeout = ${IDLE_TIMEOUT:-15m}
+max_session = ${MAX_SESSION:-2h}
+${EXPIRES:+expires = $EXPIRES}
 
 [commands]
 enabled = yes

@@ -331,7 +331,7 @@ test_bad_files(void **state)
 		{ GW "[remote_access]\nenabled =\n",
 		    "%s:9: enabled: expected yes or no, got ''" },
 		{ GW "[remote_access]\nmax_session = 2 hours\n",
-		    "%s:9: max_session: expected a duration from 1m to 7d "
+		    "%s:9: max_session: expected a duration from 10s to 7d "
 		    "(like 90s, 15m, 2h, 1d), got '2 hours'" },
 		{ GW "[remote_access]\nidle_timeout = 5s\n",
 		    "%s:9: idle_timeout: expected a duration from 10s to 1d "
