@@ -142,7 +142,8 @@ control_dispatch(struct cconn *cc, json_t *req)
 	if (strcmp(cmd, "reload") == 0) {
 		char err[1024];
 
-		if (c->reload(c->reload_arg, err, sizeof(err)) == -1)
+		snprintf(who, sizeof(who), "uid %u", (unsigned int)cc->uid);
+		if (c->reload(c->reload_arg, who, err, sizeof(err)) == -1)
 			return json_pack("{s:b, s:s}", "ok", 0, "error", err);
 		return json_pack("{s:b}", "ok", 1);
 	}

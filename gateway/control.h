@@ -19,8 +19,12 @@
 
 struct control;
 
-/* Re-read porthole.conf; 0, or -1 with the reason (nothing changed). */
-typedef int (*control_reload_cb)(void *arg, char *err, size_t errlen);
+/*
+ * Re-read porthole.conf on behalf of who (for the audit); 0, or -1 with
+ * the reason (nothing changed).
+ */
+typedef int (*control_reload_cb)(void *arg, const char *who, char *err,
+    size_t errlen);
 
 /* Returns NULL after logging why (the gateway then refuses to start). */
 struct control	*control_new(struct event_base *base, const struct policy *pol,

@@ -66,7 +66,7 @@ struct gateway {
  * relay take effect at the next connection or restart.
  */
 static int
-gateway_reload(void *arg, char *err, size_t errlen)
+gateway_reload(void *arg, const char *who, char *err, size_t errlen)
 {
 	struct gateway	*gw = arg;
 	struct policy	*np = NULL, *old;
@@ -77,12 +77,13 @@ gateway_reload(void *arg, char *err, size_t errlen)
 	    sshcert_load_ca(np->support_ca, ca, err, errlen) == -1) {
 		policy_free(np);
 		log_error("reload refused, the running policy stays: %s", err);
-		ev = json_pack("{s:s, s:s}", "file", gw->path, "error", err);
+		ev = json_pack("{s:s, s:s, s:s}", "file", gw->path, "by", who,
+		    "error", err);
 		(void)audit_write(gw->audit, "policy_reload_refused", ev);
 		json_decref(ev);
 		return -1;
 	}
-	ev = json_pack("{s:s}", "file", gw->path);
+	ev = json_pack("{s:s, s:s}", "file", gw->path, "by", who);
 	if (audit_write(gw->audit, "policy_reloaded", ev) == -1) {
 		json_decref(ev);
 		policy_free(np);
@@ -108,7 +109,7 @@ on_hup(evutil_socket_t sig, short what, void *arg)
 
 	(void)sig;
 	(void)what;
-	(void)gateway_reload(arg, err, sizeof(err));
+	(void)gateway_reload(arg, "SIGHUP", err, sizeof(err));
 }
 
 static void

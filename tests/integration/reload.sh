@@ -49,7 +49,7 @@ ENGINEER=bob write_ssh_config
 out=$(essh acme-prod hostname 2>/dev/null)
 [ "$out" = "new-command" ] && pass "a command added by reload is available" ||
     fail "new command: '$out'"
-grep -q '"type":"policy_reloaded"' "$AUDIT" &&
+grep -q '"type":"policy_reloaded".*"by":"uid ' "$AUDIT" &&
     grep -q '"type":"policy_reload_refused"' "$AUDIT" &&
     pass "audit: reloads and refusals" || fail "reloads not audited"
 
