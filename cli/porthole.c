@@ -3,6 +3,7 @@
  *
  * Exit status: 0 success, 1 refused or invalid, 2 usage.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,7 +26,7 @@ usage(FILE *f)
 	fprintf(f,
 	    "usage: porthole [-f porthole.conf] COMMAND\n"
 	    "       porthole policy check [FILE]\n"
-	    "       porthole policy show\n"
+	    "       porthole policy show [FILE]\n"
 	    "       porthole status | sessions | reload\n"
 	    "       porthole approve ID | deny ID | kill ID\n"
 	    "       porthole send usage|health|event [FILE|-]\n"
@@ -68,6 +69,26 @@ cmd_policy_check(const char *path)
 	return 0;
 }
 
+/* The effective policy of path, every key, as a porthole.conf. */
+static int
+cmd_policy_show(const char *path)
+{
+	struct policy	*p;
+	char		 err[1024];
+	int		 rc = 0;
+
+	if (policy_load(path, &p, err, sizeof(err)) == -1) {
+		fprintf(stderr, "%s\n", err);
+		return 1;
+	}
+	if (policy_write(p, stdout) == -1) {
+		fprintf(stderr, "porthole: policy show: %s\n", strerror(errno));
+		rc = 1;
+	}
+	policy_free(p);
+	return rc;
+}
+
 static int
 cmd_policy(const char *conf, int argc, char **argv)
 {
@@ -79,10 +100,9 @@ cmd_policy(const char *conf, int argc, char **argv)
 		return cmd_policy_check(argc == 2 ? argv[1] : conf);
 	}
 	if (strcmp(argv[0], "show") == 0) {
-		if (argc != 1)
+		if (argc > 2)
 			return usage_error();
-		fprintf(stderr, "porthole: policy show: not implemented yet\n");
-		return 1;
+		return cmd_policy_show(argc == 2 ? argv[1] : conf);
 	}
 	return usage_error();
 }

@@ -7,6 +7,8 @@
  * the whole file was valid.
  */
 #include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,10 +40,16 @@ enum vtype {
 };
 
 struct keyspec;
+struct line;
 typedef int (*setter)(struct policy *, const struct keyspec *,
     const char *, char *, size_t);
+typedef int (*getter)(const struct policy *, const struct keyspec *,
+    struct line *);
 
-/* One key of porthole.conf. */
+/*
+ * One key of porthole.conf: how to read it, how to print it back
+ * (policy_write) and what it means.
+ */
 struct keyspec {
 	const char	*section;
 	const char	*key;
@@ -49,6 +57,8 @@ struct keyspec {
 	size_t		 off;		/* field in struct policy */
 	uint64_t	 min, max;
 	setter		 set;		/* V_FUNC */
+	getter		 get;		/* V_FUNC */
+	const char	*help;		/* one line, for policy show */
 };
 
 static int set_cluster_id(struct policy *, const struct keyspec *,
@@ -82,6 +92,25 @@ static int set_window(struct policy *, const struct keyspec *,
 static int set_hook(struct policy *, const struct keyspec *,
     const char *, char *, size_t);
 
+static int get_string(const struct policy *, const struct keyspec *,
+    struct line *);
+static int get_relay(const struct policy *, const struct keyspec *,
+    struct line *);
+static int get_audit_failure(const struct policy *, const struct keyspec *,
+    struct line *);
+static int get_approval(const struct policy *, const struct keyspec *,
+    struct line *);
+static int get_engineers(const struct policy *, const struct keyspec *,
+    struct line *);
+static int get_expires(const struct policy *, const struct keyspec *,
+    struct line *);
+static int get_list(const struct policy *, const struct keyspec *,
+    struct line *);
+static int get_targets(const struct policy *, const struct keyspec *,
+    struct line *);
+static int get_services(const struct policy *, const struct keyspec *,
+    struct line *);
+
 #define F(field)	offsetof(struct policy, field)
 #define MIN		60ULL
 #define HOUR		3600ULL
@@ -89,66 +118,112 @@ static int set_hook(struct policy *, const struct keyspec *,
 
 static const struct keyspec keys[] = {
 	{ "gateway", "cluster_id", V_FUNC, F(cluster_id), 0, 0,
-	    set_cluster_id },
-	{ "gateway", "relay", V_FUNC, 0, 0, 0, set_relay },
-	{ "gateway", "relay_host_key", V_PATH, F(relay_host_key), 0, 0, NULL },
-	{ "gateway", "cluster_key", V_PATH, F(cluster_key), 0, 0, NULL },
+	    set_cluster_id, get_string,
+	    "this cluster's name at the relay (required)" },
+	{ "gateway", "relay", V_FUNC, 0, 0, 0, set_relay, get_relay,
+	    "the vendor relay, HOST:PORT (required)" },
+	{ "gateway", "relay_host_key", V_PATH, F(relay_host_key), 0, 0, NULL,
+	    NULL, "the relay's public host key, pinned (required)" },
+	{ "gateway", "cluster_key", V_PATH, F(cluster_key), 0, 0, NULL, NULL,
+	    "ed25519 private key the gateway logs in to the relay with "
+	    "(required)" },
 	{ "gateway", "session_host_key", V_PATH, F(session_host_key), 0, 0,
-	    NULL },
-	{ "gateway", "support_ca", V_PATH, F(support_ca), 0, 0, NULL },
-	{ "gateway", "state_dir", V_PATH, F(state_dir), 0, 0, NULL },
-	{ "gateway", "audit_dir", V_PATH, F(audit_dir), 0, 0, NULL },
-	{ "gateway", "run_dir", V_PATH, F(run_dir), 0, 0, NULL },
-	{ "gateway", "user", V_FUNC, F(user), 0, 0, set_unix_name },
+	    NULL, NULL, "host key shown to engineers (required)" },
+	{ "gateway", "support_ca", V_PATH, F(support_ca), 0, 0, NULL, NULL,
+	    "the vendor CA that signs engineer certificates (required)" },
+	{ "gateway", "state_dir", V_PATH, F(state_dir), 0, 0, NULL, NULL,
+	    "spool and gateway state" },
+	{ "gateway", "audit_dir", V_PATH, F(audit_dir), 0, 0, NULL, NULL,
+	    "audit log and session recordings" },
+	{ "gateway", "run_dir", V_PATH, F(run_dir), 0, 0, NULL, NULL,
+	    "control and intake sockets" },
+	{ "gateway", "user", V_FUNC, F(user), 0, 0, set_unix_name, get_string,
+	    "unprivileged user for sessions and diagnostics (when started "
+	    "as root)" },
 	{ "gateway", "admin_group", V_FUNC, F(admin_group), 0, 0,
-	    set_unix_name },
-	{ "gateway", "seal_every", V_UINT, F(seal_every), 1, 1000000, NULL },
+	    set_unix_name, get_string,
+	    "group that may use the control socket (besides root)" },
+	{ "gateway", "seal_every", V_UINT, F(seal_every), 1, 1000000, NULL,
+	    NULL, "audit: most events between two seals" },
 	{ "gateway", "seal_interval", V_DURATION, F(seal_interval), 1, DAY,
-	    NULL },
-	{ "gateway", "audit_failure", V_FUNC, 0, 0, 0, set_audit_failure },
+	    NULL, NULL, "audit: longest time between two seals" },
+	{ "gateway", "audit_failure", V_FUNC, 0, 0, 0, set_audit_failure,
+	    get_audit_failure,
+	    "close: refuse and end sessions when the audit log cannot be "
+	    "written" },
 
-	{ "remote_access", "enabled", V_BOOL, F(ra_enabled), 0, 0, NULL },
-	{ "remote_access", "approval", V_FUNC, 0, 0, 0, set_approval },
-	{ "remote_access", "engineers", V_FUNC, 0, 0, 0, set_engineers },
+	{ "remote_access", "enabled", V_BOOL, F(ra_enabled), 0, 0, NULL, NULL,
+	    "master switch for engineer sessions" },
+	{ "remote_access", "approval", V_FUNC, 0, 0, 0, set_approval,
+	    get_approval,
+	    "required: each session waits for `porthole approve ID`; or none" },
+	{ "remote_access", "engineers", V_FUNC, F(engineers), 0, 0,
+	    set_engineers, get_engineers,
+	    "certificate principals allowed in, or *; empty: nobody" },
 	{ "remote_access", "require_ticket", V_BOOL, F(require_ticket), 0, 0,
-	    NULL },
-	{ "remote_access", "expires", V_FUNC, 0, 0, 0, set_expires },
+	    NULL, NULL,
+	    "certificates must carry the extension ticket@porthole" },
+	{ "remote_access", "expires", V_FUNC, 0, 0, 0, set_expires,
+	    get_expires, "the grant ends at this time, YYYY-MM-DDTHH:MM:SSZ" },
 	{ "remote_access", "max_session", V_DURATION, F(max_session), 10,
-	    7 * DAY, NULL },
+	    7 * DAY, NULL, NULL, "longest session" },
 	{ "remote_access", "idle_timeout", V_DURATION, F(idle_timeout), 10,
-	    DAY, NULL },
+	    DAY, NULL, NULL, "a silent session ends after this" },
 	{ "remote_access", "max_sessions", V_UINT, F(max_sessions), 1, 100,
-	    NULL },
+	    NULL, NULL, "sessions at the same time" },
 
-	{ "files", "enabled", V_BOOL, F(files_enabled), 0, 0, NULL },
-	{ "files", "paths", V_FUNC, 0, 0, 0, set_file_paths },
-	{ "files", "deny", V_FUNC, 0, 0, 0, set_file_deny },
+	{ "files", "enabled", V_BOOL, F(files_enabled), 0, 0, NULL, NULL,
+	    "read-only file access via sftp/scp and the support shell" },
+	{ "files", "paths", V_FUNC, F(file_paths), 0, 0, set_file_paths,
+	    get_list, "directories engineers may read" },
+	{ "files", "deny", V_FUNC, F(file_deny), 0, 0, set_file_deny,
+	    get_list, "file name patterns never shown" },
 
-	{ "commands", "enabled", V_BOOL, F(commands_enabled), 0, 0, NULL },
+	{ "commands", "enabled", V_BOOL, F(commands_enabled), 0, 0, NULL,
+	    NULL, "engineers may run the diagnostics listed below" },
 	{ "commands", "timeout", V_DURATION, F(command_timeout), 1, HOUR,
-	    NULL },
+	    NULL, NULL, "a diagnostic running longer is killed" },
 
-	{ "forward", "enabled", V_BOOL, F(forward_enabled), 0, 0, NULL },
-	{ "forward", "targets", V_FUNC, 0, 0, 0, set_targets },
+	{ "forward", "enabled", V_BOOL, F(forward_enabled), 0, 0, NULL, NULL,
+	    "port forwarding to the targets below" },
+	{ "forward", "targets", V_FUNC, 0, 0, 0, set_targets, get_targets,
+	    "HOST:PORT of product services engineers may reach" },
 
-	{ "settings", "enabled", V_BOOL, F(settings_enabled), 0, 0, NULL },
-	{ "settings", "file", V_PATH, F(settings_file), 0, 0, NULL },
-	{ "settings", "keys", V_FUNC, 0, 0, 0, set_settings_keys },
+	{ "settings", "enabled", V_BOOL, F(settings_enabled), 0, 0, NULL,
+	    NULL, "remote optimisation of the settings listed below" },
+	{ "settings", "file", V_PATH, F(settings_file), 0, 0, NULL, NULL,
+	    "the product's settings file" },
+	{ "settings", "keys", V_FUNC, F(settings_keys), 0, 0,
+	    set_settings_keys, get_list, "settings engineers may change" },
 
-	{ "telemetry", "usage", V_BOOL, F(tel_usage), 0, 0, NULL },
-	{ "telemetry", "health", V_BOOL, F(tel_health), 0, 0, NULL },
-	{ "telemetry", "events", V_BOOL, F(tel_events), 0, 0, NULL },
+	{ "telemetry", "usage", V_BOOL, F(tel_usage), 0, 0, NULL, NULL,
+	    "hourly license consumption (billing)" },
+	{ "telemetry", "health", V_BOOL, F(tel_health), 0, 0, NULL, NULL,
+	    "nodes, services, disk partitions, hardware" },
+	{ "telemetry", "events", V_BOOL, F(tel_events), 0, 0, NULL, NULL,
+	    "start/shutdown, nodes added/removed, ActiveGate registrations" },
 	{ "telemetry", "health_interval", V_DURATION, F(health_interval),
-	    10, DAY, NULL },
-	{ "telemetry", "disks", V_FUNC, 0, 0, 0, set_disks },
-	{ "telemetry", "services", V_FUNC, 0, 0, 0, set_services },
+	    10, DAY, NULL, NULL, "how often health is sent" },
+	{ "telemetry", "disks", V_FUNC, F(disks), 0, 0, set_disks, get_list,
+	    "partitions whose usage health reports" },
+	{ "telemetry", "services", V_FUNC, 0, 0, 0, set_services,
+	    get_services, "NAME=HOST:PORT of services health checks" },
 
-	{ "updates", "window", V_FUNC, 0, 0, 0, set_window },
+	{ "updates", "window", V_FUNC, F(update_window), 0, 0, set_window,
+	    get_string,
+	    "install updates then (cluster local time): weekly DAY HH:MM or "
+	    "daily HH:MM" },
 	{ "updates", "notify_command", V_FUNC, F(notify_command), 0, 0,
-	    set_hook },
+	    set_hook, get_string,
+	    "absolute command run to tell the admins of a scheduled update" },
 	{ "updates", "update_command", V_FUNC, F(update_command), 0, 0,
-	    set_hook },
+	    set_hook, get_string, "absolute command that installs an update" },
 };
+
+/* Above the [commands] entries that are not keys of the table. */
+static const char commands_help[] =
+    "NAME = absolute argv; {NAME:int} and {NAME:word} take the engineer's "
+    "words";
 
 static const char *const sections[] = {
 	"gateway", "remote_access", "files", "commands", "forward",
@@ -168,6 +243,8 @@ static const struct {
 };
 
 #define FIELD(p, ks, type)	((type *)(void *)((char *)(p) + (ks)->off))
+#define CFIELD(p, ks, type)	\
+	((type const *)(const void *)((const char *)(p) + (ks)->off))
 
 /* [A-Za-z0-9._-]{1,max} */
 static int
@@ -912,6 +989,290 @@ policy_free(struct policy *p)
 	free(p->notify_command);
 	free(p->update_command);
 	free(p);
+}
+
+/*
+ * policy_write: the effective policy as a porthole.conf.  Each line is
+ * built in a buffer as long as the reader's line limit, so that what is
+ * printed can always be read back.
+ */
+struct line {
+	char		 buf[INIFILE_MAX_LINE + 1];
+	size_t		 len;
+	int		 full;		/* something did not fit */
+	const char	*sep;		/* between list items */
+};
+
+static void __attribute__((format(printf, 2, 3)))
+line_add(struct line *l, const char *fmt, ...)
+{
+	va_list	 ap;
+	int	 n;
+
+	if (l->full)
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(l->buf + l->len, sizeof(l->buf) - l->len, fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= sizeof(l->buf) - l->len) {
+		l->full = 1;
+		return;
+	}
+	l->len += (size_t)n;
+}
+
+/*
+ * A NULL-terminated list.  ';' after a blank starts a comment, so an
+ * item beginning with ';' follows a bare comma.
+ */
+static void
+line_list(struct line *l, char *const *items)
+{
+	size_t i;
+
+	for (i = 0; items != NULL && items[i] != NULL; i++)
+		line_add(l, "%s%s", i == 0 ? "" : items[i][0] == ';' ? "," :
+		    l->sep, items[i]);
+}
+
+/* IPv6 addresses go back into brackets. */
+static void
+line_hostport(struct line *l, const char *host, uint16_t port)
+{
+	if (strchr(host, ':') != NULL)
+		line_add(l, "[%s]:%u", host, (unsigned int)port);
+	else
+		line_add(l, "%s:%u", host, (unsigned int)port);
+}
+
+/* The getters append a key's value and return 1, or 0 if it is unset. */
+static int
+get_string(const struct policy *p, const struct keyspec *ks, struct line *l)
+{
+	const char *v = *CFIELD(p, ks, char *);
+
+	if (v == NULL)
+		return 0;
+	line_add(l, "%s", v);
+	return 1;
+}
+
+static int
+get_relay(const struct policy *p, const struct keyspec *ks, struct line *l)
+{
+	if (p->relay_port == 0)
+		return 0;
+	line_hostport(l, p->relay_host, p->relay_port);
+	return 1;
+}
+
+static int
+get_audit_failure(const struct policy *p, const struct keyspec *ks,
+    struct line *l)
+{
+	if (!p->audit_failure_close)
+		return 0;
+	line_add(l, "close");
+	return 1;
+}
+
+static int
+get_approval(const struct policy *p, const struct keyspec *ks,
+    struct line *l)
+{
+	line_add(l, "%s", p->approval_required ? "required" : "none");
+	return 1;
+}
+
+static int
+get_engineers(const struct policy *p, const struct keyspec *ks,
+    struct line *l)
+{
+	if (p->engineers_any)
+		line_add(l, "*");
+	else
+		line_list(l, p->engineers);
+	return 1;
+}
+
+static int
+get_expires(const struct policy *p, const struct keyspec *ks, struct line *l)
+{
+	struct tm	 tm;
+	char		 when[32];
+
+	if (p->expires == 0)
+		return 0;
+	if (gmtime_r(&p->expires, &tm) == NULL ||
+	    strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm) == 0) {
+		l->full = 1;
+		return 1;
+	}
+	line_add(l, "%s", when);
+	return 1;
+}
+
+/* A list field: a NULL-terminated char ** at ks->off. */
+static int
+get_list(const struct policy *p, const struct keyspec *ks, struct line *l)
+{
+	line_list(l, *CFIELD(p, ks, char **));
+	return 1;
+}
+
+static int
+get_targets(const struct policy *p, const struct keyspec *ks, struct line *l)
+{
+	size_t i;
+
+	for (i = 0; i < p->ntargets; i++) {
+		line_add(l, "%s", i == 0 ? "" : l->sep);
+		line_hostport(l, p->targets[i].host, p->targets[i].port);
+	}
+	return 1;
+}
+
+static int
+get_services(const struct policy *p, const struct keyspec *ks,
+    struct line *l)
+{
+	size_t i;
+
+	for (i = 0; i < p->nservices; i++) {
+		line_add(l, "%s%s=", i == 0 ? "" : l->sep,
+		    p->services[i].name);
+		line_hostport(l, p->services[i].host, p->services[i].port);
+	}
+	return 1;
+}
+
+static int
+get_value(const struct policy *p, const struct keyspec *ks, struct line *l)
+{
+	char dur[32];
+
+	switch (ks->type) {
+	case V_BOOL:
+		line_add(l, "%s", *CFIELD(p, ks, int) ? "yes" : "no");
+		return 1;
+	case V_UINT:
+		line_add(l, "%llu",
+		    (unsigned long long)*CFIELD(p, ks, uint64_t));
+		return 1;
+	case V_DURATION:
+		parse_format_duration(*CFIELD(p, ks, uint64_t), dur,
+		    sizeof(dur));
+		line_add(l, "%s", dur);
+		return 1;
+	case V_PATH:
+		return get_string(p, ks, l);
+	case V_FUNC:
+		return ks->get(p, ks, l);
+	}
+	return 0;
+}
+
+/*
+ * One "key = value" line.  A value that does not fit the line limit with
+ * blanks around '=' and after commas is written without them, as it
+ * must have been in the file it came from.  An unset key (no default,
+ * not in the file) is shown as a comment: only leaving it out reads back
+ * as unset.
+ */
+static int
+write_key(FILE *out, const char *key, const struct policy *p,
+    const struct keyspec *ks, const struct policy_command *cmd)
+{
+	static const char *const eq[] = { " = ", "=" };
+	static const char *const sep[] = { ", ", "," };
+	struct line	 l;
+	size_t		 i, j, v = 0;
+	int		 set = 1;
+
+	for (i = 0; i < sizeof(eq) / sizeof(eq[0]); i++) {
+		memset(&l, 0, sizeof(l));
+		l.sep = sep[i];
+		line_add(&l, "%s%s", key, eq[i]);
+		v = l.len;
+		if (ks != NULL)
+			set = get_value(p, ks, &l);
+		for (j = 0; cmd != NULL && j < cmd->argc; j++)
+			line_add(&l, "%s%s", j == 0 ? "" : " ", cmd->argv[j]);
+		if (!l.full)
+			break;
+	}
+	if (l.full) {
+		errno = EOVERFLOW;
+		return -1;
+	}
+	/* "key =" for an empty value, "key =;x" for one starting with ';'. */
+	if (v > 0 && l.buf[v - 1] == ' ' && (v == l.len || l.buf[v] == ';')) {
+		memmove(l.buf + v - 1, l.buf + v, l.len - v + 1);
+		l.len--;
+	}
+	if (!set)
+		return fprintf(out, "; %s = (not set)\n", key) < 0 ? -1 : 0;
+	return fprintf(out, "%s\n", l.buf) < 0 ? -1 : 0;
+}
+
+/* "; help", with the bounds of a number or a duration. */
+static int
+write_help(FILE *out, const struct keyspec *ks)
+{
+	char	 lo[32], hi[32];
+	int	 n;
+
+	if (ks->type == V_DURATION) {
+		parse_format_duration(ks->min, lo, sizeof(lo));
+		parse_format_duration(ks->max, hi, sizeof(hi));
+		n = fprintf(out, "; %s (%s-%s)\n", ks->help, lo, hi);
+	} else if (ks->type == V_UINT)
+		n = fprintf(out, "; %s (%llu-%llu)\n", ks->help,
+		    (unsigned long long)ks->min, (unsigned long long)ks->max);
+	else
+		n = fprintf(out, "; %s\n", ks->help);
+	return n < 0 ? -1 : 0;
+}
+
+static int
+write_section(const struct policy *p, const char *section, FILE *out)
+{
+	size_t i;
+
+	if (fprintf(out, "[%s]\n", section) < 0)
+		return -1;
+	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		if (strcmp(keys[i].section, section) != 0)
+			continue;
+		if (write_help(out, &keys[i]) == -1 ||
+		    write_key(out, keys[i].key, p, &keys[i], NULL) == -1)
+			return -1;
+	}
+	if (strcmp(section, "commands") != 0)
+		return 0;
+	if (fprintf(out, "; %s\n", commands_help) < 0)
+		return -1;
+	for (i = 0; i < p->ncommands; i++)
+		if (write_key(out, p->commands[i].name, p, NULL,
+		    &p->commands[i]) == -1)
+			return -1;
+	return 0;
+}
+
+int
+policy_write(const struct policy *p, FILE *out)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(sections) / sizeof(sections[0]); i++) {
+		if (i > 0 && fputc('\n', out) == EOF)
+			return -1;
+		if (write_section(p, sections[i], out) == -1)
+			return -1;
+	}
+	if (fflush(out) == EOF || ferror(out))
+		return -1;
+	return 0;
 }
 
 int

@@ -8,6 +8,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <time.h>
 
 #define POLICY_MAX_CMDLINE	1024	/* an engineer's command line */
@@ -106,6 +107,16 @@ struct policy {
 int	policy_load(const char *path, struct policy **out, char *err,
 	    size_t errlen);
 void	policy_free(struct policy *p);
+
+/*
+ * Write the effective policy to out as a porthole.conf: every section
+ * and every key, defaults included, each under a "; help" comment, the
+ * [commands] diagnostics last in their section.  policy_load() reads it
+ * back into the same policy; a key without a value (an unset optional
+ * key) is written as a comment.  Returns 0, or -1 if out could not be
+ * written.
+ */
+int	policy_write(const struct policy *p, FILE *out);
 
 /*
  * May an engineer holding a certificate with these principals and this

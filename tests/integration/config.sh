@@ -14,6 +14,23 @@ out=$("$CLI_BIN" policy check "$CONF"); rc=$?
     pass "porthole policy check accepts a valid file" ||
     fail "policy check valid: rc=$rc out='$out'"
 
+# policy show prints every key as a porthole.conf that reads back the same.
+"$CLI_BIN" policy show "$CONF" >"$T/shown.conf" 2>"$T/err"; rc=$?
+[ "$rc" -eq 0 ] && grep -q '^max_sessions = 4$' "$T/shown.conf" &&
+    grep -q '^engineers = alice, bob$' "$T/shown.conf" &&
+    grep -q '^seal_interval = 5m$' "$T/shown.conf" &&
+    grep -q '^status = /bin/echo cluster acme-prod is healthy$' "$T/shown.conf" &&
+    grep -q '^; ' "$T/shown.conf" &&
+    pass "policy show prints the effective policy, defaults included" ||
+    fail "policy show: rc=$rc err='$(cat "$T/err")'"
+"$CLI_BIN" policy check "$T/shown.conf" >/dev/null 2>"$T/err"; rc=$?
+[ "$rc" -eq 0 ] && pass "policy show output passes policy check" ||
+    fail "policy check of shown.conf: rc=$rc err='$(cat "$T/err")'"
+"$CLI_BIN" -f "$T/shown.conf" policy show >"$T/shown2.conf" 2>"$T/err"; rc=$?
+[ "$rc" -eq 0 ] && cmp -s "$T/shown.conf" "$T/shown2.conf" &&
+    pass "policy show of its own output is identical" ||
+    fail "policy show round trip: rc=$rc $(diff "$T/shown.conf" "$T/shown2.conf")"
+
 # A typo in a key: the CLI and the daemon both name the file and line.
 sed 's/^max_sessions = 4/max_sesions = 4/' "$CONF" >"$T/typo.conf"
 line=$(grep -n '^max_sesions' "$T/typo.conf" | cut -d: -f1)
@@ -21,6 +38,11 @@ line=$(grep -n '^max_sesions' "$T/typo.conf" | cut -d: -f1)
 [ "$rc" -eq 1 ] && grep -q "^$T/typo.conf:$line: .*max_sesions" "$T/err" &&
     pass "policy check names FILE:LINE of an unknown key" ||
     fail "policy check typo: rc=$rc err='$(cat "$T/err")'"
+"$CLI_BIN" policy show "$T/typo.conf" >"$T/out" 2>"$T/err"; rc=$?
+[ "$rc" -eq 1 ] && [ ! -s "$T/out" ] &&
+    grep -q "^$T/typo.conf:$line: .*max_sesions" "$T/err" &&
+    pass "policy show of an invalid file names FILE:LINE, prints nothing" ||
+    fail "policy show typo: rc=$rc err='$(cat "$T/err")'"
 "$GATEWAY_BIN" -f "$T/typo.conf" -d >/dev/null 2>"$T/err"; rc=$?
 [ "$rc" -eq 1 ] && grep -q "$T/typo.conf:$line:" "$T/err" &&
     pass "portholed refuses to start on an invalid file" ||
@@ -41,6 +63,9 @@ printf 'bogus = 1\n' >>"$T/relay.conf"
 # A missing file and usage errors.
 "$CLI_BIN" policy check "$T/nope.conf" >/dev/null 2>&1; rc=$?
 [ "$rc" -eq 1 ] && pass "missing file is an error" || fail "missing file rc=$rc"
+"$CLI_BIN" policy show "$CONF" "$CONF" >/dev/null 2>&1; rc=$?
+[ "$rc" -eq 2 ] && pass "policy show with two files is a usage error" ||
+    fail "policy show usage rc=$rc"
 "$CLI_BIN" frobnicate >/dev/null 2>&1; rc=$?
 [ "$rc" -eq 2 ] && pass "unknown command is a usage error" || fail "usage rc=$rc"
 "$GATEWAY_BIN" >/dev/null 2>&1; rc=$?

@@ -108,7 +108,14 @@ group_setup(void **state)
 static int
 group_teardown(void **state)
 {
+	char path[600];
+
 	unlink(conf_path);
+	/* Left behind by a failed policy show round trip. */
+	snprintf(path, sizeof(path), "%s/shown1.conf", tmpdir);
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/shown2.conf", tmpdir);
+	unlink(path);
 	return rmdir(tmpdir);
 }
 
@@ -897,6 +904,315 @@ test_command_bounds(void **state)
 	policy_free(p);
 }
 
+/* Two possibly NULL strings are equal. */
+static void
+assert_str_same(const char *a, const char *b)
+{
+	if (a == NULL || b == NULL)
+		assert_ptr_equal(a, b);
+	else
+		assert_string_equal(a, b);
+}
+
+static void
+assert_list_same(char *const *a, size_t na, char *const *b, size_t nb)
+{
+	size_t i;
+
+	assert_int_equal(na, nb);
+	for (i = 0; i < na; i++)
+		assert_string_equal(a[i], b[i]);
+	if (na > 0) {
+		assert_null(a[na]);
+		assert_null(b[nb]);
+	}
+}
+
+/* Every field but path (the file each came from). */
+static void
+assert_policy_same(const struct policy *a, const struct policy *b)
+{
+	size_t i, j;
+
+	assert_str_same(a->cluster_id, b->cluster_id);
+	assert_string_equal(a->relay_host, b->relay_host);
+	assert_int_equal(a->relay_port, b->relay_port);
+	assert_str_same(a->relay_host_key, b->relay_host_key);
+	assert_str_same(a->cluster_key, b->cluster_key);
+	assert_str_same(a->session_host_key, b->session_host_key);
+	assert_str_same(a->support_ca, b->support_ca);
+	assert_str_same(a->state_dir, b->state_dir);
+	assert_str_same(a->audit_dir, b->audit_dir);
+	assert_str_same(a->run_dir, b->run_dir);
+	assert_str_same(a->user, b->user);
+	assert_str_same(a->admin_group, b->admin_group);
+	assert_int_equal(a->seal_every, b->seal_every);
+	assert_int_equal(a->seal_interval, b->seal_interval);
+	assert_int_equal(a->audit_failure_close, b->audit_failure_close);
+
+	assert_int_equal(a->ra_enabled, b->ra_enabled);
+	assert_int_equal(a->approval_required, b->approval_required);
+	assert_int_equal(a->engineers_any, b->engineers_any);
+	assert_list_same(a->engineers, a->nengineers, b->engineers,
+	    b->nengineers);
+	assert_int_equal(a->require_ticket, b->require_ticket);
+	assert_int_equal(a->expires, b->expires);
+	assert_int_equal(a->max_session, b->max_session);
+	assert_int_equal(a->idle_timeout, b->idle_timeout);
+	assert_int_equal(a->max_sessions, b->max_sessions);
+
+	assert_int_equal(a->files_enabled, b->files_enabled);
+	assert_list_same(a->file_paths, a->nfile_paths, b->file_paths,
+	    b->nfile_paths);
+	assert_list_same(a->file_deny, a->nfile_deny, b->file_deny,
+	    b->nfile_deny);
+
+	assert_int_equal(a->commands_enabled, b->commands_enabled);
+	assert_int_equal(a->command_timeout, b->command_timeout);
+	assert_int_equal(a->ncommands, b->ncommands);
+	for (i = 0; i < a->ncommands; i++) {
+		assert_string_equal(a->commands[i].name, b->commands[i].name);
+		assert_int_equal(a->commands[i].argc, b->commands[i].argc);
+		for (j = 0; j <= a->commands[i].argc; j++)
+			assert_str_same(a->commands[i].argv[j],
+			    b->commands[i].argv[j]);
+	}
+
+	assert_int_equal(a->forward_enabled, b->forward_enabled);
+	assert_int_equal(a->ntargets, b->ntargets);
+	for (i = 0; i < a->ntargets; i++) {
+		assert_string_equal(a->targets[i].host, b->targets[i].host);
+		assert_int_equal(a->targets[i].port, b->targets[i].port);
+	}
+
+	assert_int_equal(a->settings_enabled, b->settings_enabled);
+	assert_str_same(a->settings_file, b->settings_file);
+	assert_list_same(a->settings_keys, a->nsettings_keys,
+	    b->settings_keys, b->nsettings_keys);
+
+	assert_int_equal(a->tel_usage, b->tel_usage);
+	assert_int_equal(a->tel_health, b->tel_health);
+	assert_int_equal(a->tel_events, b->tel_events);
+	assert_int_equal(a->health_interval, b->health_interval);
+	assert_list_same(a->disks, a->ndisks, b->disks, b->ndisks);
+	assert_int_equal(a->nservices, b->nservices);
+	for (i = 0; i < a->nservices; i++) {
+		assert_string_equal(a->services[i].name, b->services[i].name);
+		assert_string_equal(a->services[i].host, b->services[i].host);
+		assert_int_equal(a->services[i].port, b->services[i].port);
+	}
+
+	assert_str_same(a->update_window, b->update_window);
+	assert_str_same(a->notify_command, b->notify_command);
+	assert_str_same(a->update_command, b->update_command);
+}
+
+/* policy_write(p) into tmpdir/name; returns the text (free it). */
+static char *
+show(const struct policy *p, const char *name, char *path, size_t len)
+{
+	FILE	*f;
+	char	*text;
+	long	 n;
+
+	snprintf(path, len, "%s/%s", tmpdir, name);
+	assert_non_null(f = fopen(path, "w+"));
+	assert_int_equal(policy_write(p, f), 0);
+	assert_int_equal(fseek(f, 0, SEEK_END), 0);
+	assert_true((n = ftell(f)) > 0);
+	rewind(f);
+	assert_non_null(text = calloc(1, (size_t)n + 1));
+	assert_int_equal(fread(text, 1, (size_t)n, f), (size_t)n);
+	assert_int_equal(fclose(f), 0);
+	return text;
+}
+
+/*
+ * Every "key = value" line follows its "; help" line, and every
+ * section comes once, in the order of the file format.
+ */
+static void
+assert_shown_layout(const char *text)
+{
+	static const char *const sections[] = {
+		"[gateway]", "[remote_access]", "[files]", "[commands]",
+		"[forward]", "[settings]", "[telemetry]", "[updates]",
+	};
+	const char	*line, *prev = NULL, *nl;
+	size_t		 sec = 0;
+	int		 in_commands = 0;
+
+	for (line = text; *line != '\0'; line = nl + 1) {
+		assert_non_null(nl = strchr(line, '\n'));
+		if (line[0] == '[') {
+			assert_true(sec < N(sections));
+			assert_memory_equal(line, sections[sec],
+			    strlen(sections[sec]));
+			in_commands = strcmp(sections[sec], "[commands]") == 0;
+			sec++;
+		} else if (line != nl && line[0] != ';') {
+			/* A key has its help line; diagnostics share one. */
+			assert_non_null(prev);
+			assert_true(strncmp(prev, "; ", 2) == 0 ||
+			    (in_commands && prev[0] != '\n' && prev[0] != '['));
+		}
+		prev = line;
+	}
+	assert_int_equal(sec, N(sections));
+}
+
+/*
+ * load -> write -> load -> write: the two texts are the same bytes and
+ * the two policies agree on every field.  Returns the text (free it).
+ */
+static char *
+round_trip(const char *conf)
+{
+	struct policy	*p1, *p2 = NULL;
+	char		 path1[600], path2[600], err[1024] = "";
+	char		*text1, *text2;
+
+	p1 = load_ok(conf);
+	text1 = show(p1, "shown1.conf", path1, sizeof(path1));
+	if (policy_load(path1, &p2, err, sizeof(err)) == -1)
+		fail_msg("policy show output does not load: %s\n%s", err,
+		    text1);
+	text2 = show(p2, "shown2.conf", path2, sizeof(path2));
+	assert_string_equal(text1, text2);
+	assert_policy_same(p1, p2);
+	assert_shown_layout(text1);
+	assert_int_equal(unlink(path1), 0);
+	assert_int_equal(unlink(path2), 0);
+	free(text2);
+	policy_free(p1);
+	policy_free(p2);
+	return text1;
+}
+
+/* text holds this whole line. */
+static void
+assert_has_line(const char *text, const char *line)
+{
+	const char	*s;
+	size_t		 n = strlen(line);
+
+	for (s = text; (s = strstr(s, line)) != NULL; s++)
+		if ((s == text || s[-1] == '\n') && s[n] == '\n')
+			return;
+	fail_msg("no line '%s' in:\n%s", line, text);
+}
+
+static void
+test_show_full(void **state)
+{
+	char *text = round_trip(full_conf);
+
+	/* Values as the file format writes them, inline comments gone. */
+	assert_has_line(text,
+	    "relay_host_key = /etc/porthole/relay_host_key.pub");
+	assert_has_line(text, "seal_interval = 10m");
+	assert_has_line(text, "audit_failure = close");
+	assert_has_line(text, "approval = none");
+	assert_has_line(text, "engineers = alice, bob");
+	assert_has_line(text, "require_ticket = no");
+	assert_has_line(text, "expires = 2026-12-31T00:00:00Z");
+	assert_has_line(text, "max_session = 4h");
+	assert_has_line(text, "deny = *.key, *.pem");
+	assert_has_line(text, "timeout = 90s");
+	assert_has_line(text,
+	    "threads = /opt/product/bin/threaddump --pid {pid:int}");
+	assert_has_line(text, "targets = 127.0.0.1:8021, [::1]:9998");
+	assert_has_line(text, "events = no");
+	assert_has_line(text,
+	    "services = server=127.0.0.1:8021, activegate=127.0.0.1:9999");
+	assert_has_line(text, "window = weekly sun 02:00");
+	assert_has_line(text,
+	    "notify_command = /usr/local/bin/notify-admins --all");
+	free(text);
+}
+
+static void
+test_show_minimal(void **state)
+{
+	char *text = round_trip(GW);
+
+	/* The defaults are shown, every grant off. */
+	assert_has_line(text, "state_dir = /var/lib/porthole");
+	assert_has_line(text, "seal_every = 100");
+	assert_has_line(text, "seal_interval = 5m");
+	assert_has_line(text, "approval = required");
+	assert_has_line(text, "engineers =");
+	assert_has_line(text, "require_ticket = yes");
+	assert_has_line(text, "timeout = 1m");
+	assert_has_line(text, "paths =");
+	assert_has_line(text, "targets =");
+	assert_has_line(text, "usage = yes");
+	assert_has_line(text, "health_interval = 2m");
+	assert_true(strstr(text, "\nenabled = yes") == NULL);
+	/* Optional keys without a default can only be shown as comments. */
+	assert_has_line(text, "; expires = (not set)");
+	assert_has_line(text, "; file = (not set)");
+	assert_has_line(text, "; window = (not set)");
+	assert_has_line(text, "; notify_command = (not set)");
+	assert_has_line(text, "; update_command = (not set)");
+	free(text);
+}
+
+/* What only reads back if the writer takes care. */
+static void
+test_show_edge_cases(void **state)
+{
+	char	*conf, *text, items[1024];
+	size_t	 i, n;
+
+	/* engineers = *, a principal starting with ';', blanks and tabs. */
+	text = round_trip(GW "[remote_access]\nengineers = *\n"
+	    "[files]\ndeny = *.key,;x\n"
+	    "[commands]\nx = /bin/echo \t {a:word}   {b:int}\n"
+	    "[forward]\ntargets = [fe80::1]:22\n"
+	    "[telemetry]\ndisks = /\nservices = s=[::1]:1\n");
+	assert_has_line(text, "engineers = *");
+	assert_has_line(text, "deny = *.key,;x");
+	assert_has_line(text, "x = /bin/echo {a:word} {b:int}");
+	assert_has_line(text, "targets = [fe80::1]:22");
+	assert_has_line(text, "services = s=[::1]:1");
+	free(text);
+
+	/* "= ;a" would be a comment. */
+	text = round_trip(GW "[remote_access]\nengineers =;a, b\n");
+	assert_has_line(text, "engineers =;a, b");
+	free(text);
+
+	/*
+	 * A list that fits the line limit only without blanks: 100 items
+	 * make "keys=" and 999 characters, and 99 more with ", ".
+	 */
+	for (i = 0, n = 0; i < 100; i++)
+		n += (size_t)snprintf(items + n, sizeof(items) - n,
+		    "%sabcdefghi", i == 0 ? "" : ",");
+	assert_int_equal(n, 999);
+	assert_non_null(conf = malloc(sizeof(GW) + 32 + sizeof(items)));
+	snprintf(conf, sizeof(GW) + 32 + sizeof(items),
+	    "%s[settings]\nkeys=%s\n", GW, items);
+	text = round_trip(conf);
+	assert_non_null(strstr(text, "\nkeys=abcdefghi,abcdefghi,"));
+	free(text);
+	free(conf);
+}
+
+/* policy_write reports a stream it cannot write. */
+static void
+test_show_write_error(void **state)
+{
+	struct policy	*p = load_ok(GW);
+	FILE		*f;
+
+	assert_non_null(f = fopen("/dev/full", "w"));
+	assert_int_equal(policy_write(p, f), -1);
+	fclose(f);
+	policy_free(p);
+}
+
 int
 main(void)
 {
@@ -910,6 +1226,10 @@ main(void)
 		cmocka_unit_test(test_allow_session),
 		cmocka_unit_test(test_allow_command),
 		cmocka_unit_test(test_command_bounds),
+		cmocka_unit_test(test_show_full),
+		cmocka_unit_test(test_show_minimal),
+		cmocka_unit_test(test_show_edge_cases),
+		cmocka_unit_test(test_show_write_error),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
