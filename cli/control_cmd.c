@@ -103,17 +103,18 @@ print_sessions(json_t *a)
 	json_t	*s;
 	size_t	 i;
 
-	printf("%-16s %-8s %-16s %-12s %-22s %8s %12s %12s\n", "ID", "STATE",
-	    "ENGINEER", "TICKET", "FROM", "AGE", "BYTES IN", "BYTES OUT");
+	printf("%-16s %-8s %-16s %-12s %-22s %8s %12s %12s  %s\n", "ID",
+	    "STATE", "ENGINEER", "TICKET", "FROM", "AGE", "BYTES IN",
+	    "BYTES OUT", "RUNNING");
 	json_array_foreach(json_object_get(a, "sessions"), i, s) {
-		printf("%-16s %-8s %-16s %-12s %-22s %7llds %12lld %12lld\n",
-		    jstr(s, "id"), jstr(s, "state"), jstr(s, "engineer"),
-		    jstr(s, "ticket"), jstr(s, "from"),
+		printf("%-16s %-8s %-16s %-12s %-22s %7llds %12lld %12lld  "
+		    "%s\n", jstr(s, "id"), jstr(s, "state"),
+		    jstr(s, "engineer"), jstr(s, "ticket"), jstr(s, "from"),
 		    (long long)json_integer_value(json_object_get(s, "age_s")),
 		    (long long)json_integer_value(json_object_get(s,
 		    "bytes_in")),
 		    (long long)json_integer_value(json_object_get(s,
-		    "bytes_out")));
+		    "bytes_out")), jstr(s, "doing"));
 	}
 }
 

@@ -66,6 +66,7 @@ struct gsess {
 	int			 awaiting;	/* waiting for approval */
 	struct event		*ev_approval;	/* approval timeout */
 	uint64_t		 last_active;	/* clock_mono_ms() of last byte */
+	char			 doing[128];	/* the running diagnostic */
 	int			 idle_ended;	/* idle_timeout already acted on */
 	TAILQ_ENTRY(gsess)	 entry;
 };
@@ -381,6 +382,13 @@ gs_audit_read(evutil_socket_t fd, short what, void *arg)
 		json_decref(ev);
 		return;
 	}
+	if (strcmp(typebuf, "command_allowed") == 0 &&
+	    (jt = json_object_get(ev, "command")) != NULL && json_is_string(jt))
+		snprintf(gs->doing, sizeof(gs->doing), "%s",
+		    json_string_value(jt));
+	if (strcmp(typebuf, "command_finished") == 0 ||
+	    strcmp(typebuf, "command_failed") == 0)
+		gs->doing[0] = '\0';
 	if (strcmp(typebuf, "auth_accepted") == 0) {
 		if ((jt = json_object_get(ev, "engineer")) != NULL &&
 		    json_is_string(jt))
@@ -670,7 +678,8 @@ broker_sessions(struct broker *b)
 
 	TAILQ_FOREACH(gs, &b->sessions, entry) {
 		json_array_append_new(list, json_pack("{s:s, s:s, s:s, s:s, "
-		    "s:s, s:I, s:I, s:I}", "id", gs->id, "state", gs->awaiting ?
+		    "s:s, s:s, s:I, s:I, s:I}", "id", gs->id, "doing",
+		    gs->doing[0] ? gs->doing : "-", "state", gs->awaiting ?
 		    "pending" : gs->engineer[0] ? "active" : "login",
 		    "engineer", gs->engineer[0] ? gs->engineer : "-",
 		    "ticket", gs->ticket[0] ? gs->ticket : "-",

@@ -18,11 +18,11 @@ eng=$!
 n=50
 while [ "$n" -gt 0 ]; do
 	"$CLI_BIN" -f "$CONF" sessions >"$T/sessions.out" 2>&1
-	grep -q " alice " "$T/sessions.out" && break
+	grep -q " alice .*sleepy 30" "$T/sessions.out" && break
 	sleep 0.1; n=$((n - 1))
 done
-grep -q " active   alice .*127.0.0.1:" "$T/sessions.out" &&
-    pass "porthole sessions lists alice's session" ||
+grep -q " active   alice .*127.0.0.1:.*  sleepy 30$" "$T/sessions.out" &&
+    pass "porthole sessions lists alice's session and what it runs" ||
     fail "sessions: $(cat "$T/sessions.out")"
 sid=$(awk '$3 == "alice" { print $1 }' "$T/sessions.out" | head -n 1)
 
