@@ -57,6 +57,16 @@ copy_str(json_t *ans, const char *key, char *dst, size_t len)
 	snprintf(dst, len, "%s", s == NULL ? "" : s);
 }
 
+static void
+copy_identity(json_t *ans, struct mm_identity *id)
+{
+	copy_str(ans, "engineer", id->engineer, sizeof(id->engineer));
+	copy_str(ans, "key_id", id->key_id, sizeof(id->key_id));
+	copy_str(ans, "ticket", id->ticket, sizeof(id->ticket));
+	id->serial = (uint64_t)json_integer_value(json_object_get(ans,
+	    "serial"));
+}
+
 int
 mm_auth(int mon, const char *user, const char *key_type, const char *key_b64,
     int login, struct mm_identity *id, char *why, size_t whylen)
@@ -75,13 +85,8 @@ mm_auth(int mon, const char *user, const char *key_type, const char *key_b64,
 		json_decref(ans);
 		return 2;
 	}
-	if (ok && id != NULL) {
-		copy_str(ans, "engineer", id->engineer, sizeof(id->engineer));
-		copy_str(ans, "key_id", id->key_id, sizeof(id->key_id));
-		copy_str(ans, "ticket", id->ticket, sizeof(id->ticket));
-		id->serial = (uint64_t)json_integer_value(json_object_get(ans,
-		    "serial"));
-	}
+	if (ok && id != NULL)
+		copy_identity(ans, id);
 	json_decref(ans);
 	return ok;
 }
@@ -98,13 +103,8 @@ mm_approval_wait(int mon, struct mm_identity *id, char *why, size_t whylen)
 		return -1;
 	ok = json_is_true(json_object_get(ans, "ok"));
 	copy_str(ans, "reason", why, whylen);
-	if (ok) {
-		copy_str(ans, "engineer", id->engineer, sizeof(id->engineer));
-		copy_str(ans, "key_id", id->key_id, sizeof(id->key_id));
-		copy_str(ans, "ticket", id->ticket, sizeof(id->ticket));
-		id->serial = (uint64_t)json_integer_value(json_object_get(ans,
-		    "serial"));
-	}
+	if (ok)
+		copy_identity(ans, id);
 	json_decref(ans);
 	return ok;
 }

@@ -121,24 +121,45 @@ sbx_landlock_all(int abi)
 	return all;
 }
 
-/* Deny every file access this kernel's Landlock knows of. */
+/* Allow reading and executing beneath each path that exists. */
 static int
-sbx_landlock(int *abi_out, char *err, size_t errlen)
+sbx_landlock_read_only(const char *const *paths, char *err, size_t errlen)
 {
 	struct landlock_ruleset_attr	 attr;
-	uint64_t			 all;
-	int				 abi, fd;
+	struct landlock_path_beneath_attr rule;
+	const uint64_t			 ro = LANDLOCK_ACCESS_FS_EXECUTE |
+	    LANDLOCK_ACCESS_FS_READ_FILE | LANDLOCK_ACCESS_FS_READ_DIR;
+	struct stat			 st;
+	size_t				 i;
+	int				 abi, fd, pfd;
 
-	*abi_out = 0;
 	if ((abi = sbx_landlock_abi()) == 0)
 		return 0;
-	all = sbx_landlock_all(abi);
 	memset(&attr, 0, sizeof(attr));
-	attr.handled_access_fs = all;
+	attr.handled_access_fs = sbx_landlock_all(abi);
 	fd = (int)syscall(__NR_landlock_create_ruleset, &attr, sizeof(attr), 0);
 	if (fd == -1) {
 		snprintf(err, errlen, "landlock: %s", strerror(errno));
 		return -1;
+	}
+	for (i = 0; paths[i] != NULL; i++) {
+		if ((pfd = open(paths[i], O_PATH | O_CLOEXEC)) == -1)
+			continue;	/* absent here: nothing to allow */
+		memset(&rule, 0, sizeof(rule));
+		rule.parent_fd = pfd;
+		rule.allowed_access = ro;
+		/* Directory rights cannot be granted on a file. */
+		if (fstat(pfd, &st) == 0 && !S_ISDIR(st.st_mode))
+			rule.allowed_access &= ~LANDLOCK_ACCESS_FS_READ_DIR;
+		if (syscall(__NR_landlock_add_rule, fd,
+		    LANDLOCK_RULE_PATH_BENEATH, &rule, 0) == -1) {
+			snprintf(err, errlen, "landlock: %s: %s", paths[i],
+			    strerror(errno));
+			close(pfd);
+			close(fd);
+			return -1;
+		}
+		close(pfd);
 	}
 	if (syscall(__NR_landlock_restrict_self, fd, 0) == -1) {
 		snprintf(err, errlen, "landlock: %s", strerror(errno));
@@ -146,8 +167,17 @@ sbx_landlock(int *abi_out, char *err, size_t errlen)
 		return -1;
 	}
 	close(fd);
-	*abi_out = abi;
 	return 0;
+}
+
+/* Deny every file access this kernel's Landlock knows of. */
+static int
+sbx_landlock(int *abi_out, char *err, size_t errlen)
+{
+	static const char *const none[] = { NULL };
+
+	*abi_out = sbx_landlock_abi();
+	return sbx_landlock_read_only(none, err, errlen);
 }
 
 /*
@@ -240,55 +270,6 @@ fail:
 out:
 	seccomp_release(ctx);
 	return rc;
-}
-
-/* Allow reading and executing beneath each path that exists. */
-static int
-sbx_landlock_read_only(const char *const *paths, char *err, size_t errlen)
-{
-	struct landlock_ruleset_attr	 attr;
-	struct landlock_path_beneath_attr rule;
-	const uint64_t			 ro = LANDLOCK_ACCESS_FS_EXECUTE |
-	    LANDLOCK_ACCESS_FS_READ_FILE | LANDLOCK_ACCESS_FS_READ_DIR;
-	struct stat			 st;
-	size_t				 i;
-	int				 abi, fd, pfd;
-
-	if ((abi = sbx_landlock_abi()) == 0)
-		return 0;
-	memset(&attr, 0, sizeof(attr));
-	attr.handled_access_fs = sbx_landlock_all(abi);
-	fd = (int)syscall(__NR_landlock_create_ruleset, &attr, sizeof(attr), 0);
-	if (fd == -1) {
-		snprintf(err, errlen, "landlock: %s", strerror(errno));
-		return -1;
-	}
-	for (i = 0; paths[i] != NULL; i++) {
-		if ((pfd = open(paths[i], O_PATH | O_CLOEXEC)) == -1)
-			continue;	/* absent here: nothing to allow */
-		memset(&rule, 0, sizeof(rule));
-		rule.parent_fd = pfd;
-		rule.allowed_access = ro;
-		/* Directory rights cannot be granted on a file. */
-		if (fstat(pfd, &st) == 0 && !S_ISDIR(st.st_mode))
-			rule.allowed_access &= ~LANDLOCK_ACCESS_FS_READ_DIR;
-		if (syscall(__NR_landlock_add_rule, fd,
-		    LANDLOCK_RULE_PATH_BENEATH, &rule, 0) == -1) {
-			snprintf(err, errlen, "landlock: %s: %s", paths[i],
-			    strerror(errno));
-			close(pfd);
-			close(fd);
-			return -1;
-		}
-		close(pfd);
-	}
-	if (syscall(__NR_landlock_restrict_self, fd, 0) == -1) {
-		snprintf(err, errlen, "landlock: %s", strerror(errno));
-		close(fd);
-		return -1;
-	}
-	close(fd);
-	return 0;
 }
 
 /* Diagnostics may do most things, but not these. */
