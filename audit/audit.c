@@ -16,34 +16,54 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 
+#include "audit/seal.h"
 #include "lib/clock.h"
 #include "lib/log.h"
 
+/* The open log: where the chain stands and how many bytes it holds. */
 struct audit {
 	char		 path[4096];
 	int		 fd;
 	uint64_t	 seq;		/* of the last line written */
 	char		 prev[65];	/* hex SHA-256 of the last line */
 	off_t		 size;		/* bytes of complete lines */
+	int		 broken;	/* file state unknown: refuse writes */
+	int		 sealing;	/* seals enabled */
+	char		 key_path[4096];
+	struct seal_key	 key;		/* the current epoch's key */
+	uint64_t	 seal_every;	/* events between seals */
+	uint64_t	 since_seal;	/* events since the last seal */
 };
 
-static void
+static int
 hash_line(const char *line, size_t len, char out[65])
 {
+	static const char digits[] = "0123456789abcdef";
 	unsigned char	md[32];
 	unsigned int	mdlen = 0;
 	size_t		i;
 
-	EVP_Digest(line, len, md, &mdlen, EVP_sha256(), NULL);
-	for (i = 0; i < sizeof(md); i++)
-		snprintf(out + 2 * i, 3, "%02x", md[i]);
+	if (EVP_Digest(line, len, md, &mdlen, EVP_sha256(), NULL) != 1 ||
+	    mdlen != sizeof(md))
+		return -1;
+	for (i = 0; i < sizeof(md); i++) {
+		out[2 * i] = digits[md[i] >> 4];
+		out[2 * i + 1] = digits[md[i] & 15];
+	}
+	out[64] = '\0';
+	return 0;
 }
 
 /*
  * Find the last complete line of the file: resume seq and prev from it,
  * and cut off a torn tail (bytes after the last newline) left by a crash.
+ * Only the end of the file is read: a line (newline included) is at most
+ * AUDIT_MAX_LINE bytes and so is a torn tail, so the last line lies in the
+ * final 2 * AUDIT_MAX_LINE + 2 bytes.  Anything longer was not written by
+ * us and is left alone for the auditor: we refuse to append to it.
  */
 static int
 audit_resume(struct audit *a, char *err, size_t errlen)
@@ -58,6 +78,10 @@ audit_resume(struct audit *a, char *err, size_t errlen)
 
 	if (fstat(a->fd, &st) == -1) {
 		snprintf(err, errlen, "%s: %s", a->path, strerror(errno));
+		return -1;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		snprintf(err, errlen, "%s: not a regular file", a->path);
 		return -1;
 	}
 	memset(a->prev, '0', 64);
@@ -81,13 +105,14 @@ audit_resume(struct audit *a, char *err, size_t errlen)
 	}
 	buf[want] = '\0';
 	end = memrchr(buf, '\n', want);
-	if (end == NULL && !(from == 0 && want <= AUDIT_MAX_LINE)) {
-		snprintf(err, errlen, "%s: last line longer than %d bytes; "
-		    "refusing to append", a->path, AUDIT_MAX_LINE);
-		goto out;
-	}
 	/* Bytes after the last newline (all of them if there is none). */
 	len = end == NULL ? want : (size_t)(buf + want - (end + 1));
+	if (len >= AUDIT_MAX_LINE) {
+		snprintf(err, errlen, "%s: %zu bytes after the last complete "
+		    "line, more than a torn line can hold; refusing to append",
+		    a->path, len);
+		goto out;
+	}
 	if (len > 0) {
 		log_warn("%s: cutting a torn last line of %zu bytes", a->path,
 		    len);
@@ -105,12 +130,15 @@ audit_resume(struct audit *a, char *err, size_t errlen)
 	*end = '\0';
 	start = memrchr(buf, '\n', (size_t)(end - buf));
 	start = start == NULL ? buf : start + 1;
-	if (start == buf && from != 0) {
+	/* The writer never makes a line of AUDIT_MAX_LINE bytes or more. */
+	if ((start == buf && from != 0) ||
+	    (size_t)(end - start) >= AUDIT_MAX_LINE) {
 		snprintf(err, errlen, "%s: last line longer than %d bytes; "
 		    "refusing to append", a->path, AUDIT_MAX_LINE);
 		goto out;
 	}
-	if ((j = json_loads(start, 0, NULL)) == NULL ||
+	len = (size_t)(end - start);
+	if ((j = json_loadb(start, len, 0, NULL)) == NULL ||
 	    (jseq = json_object_get(j, "seq")) == NULL ||
 	    !json_is_integer(jseq) || json_integer_value(jseq) < 1) {
 		snprintf(err, errlen, "%s: last line is not an audit event; "
@@ -118,7 +146,11 @@ audit_resume(struct audit *a, char *err, size_t errlen)
 		goto out;
 	}
 	a->seq = (uint64_t)json_integer_value(jseq);
-	hash_line(start, strlen(start), a->prev);
+	if (hash_line(start, len, a->prev) == -1) {
+		snprintf(err, errlen, "%s: cannot hash the last line",
+		    a->path);
+		goto out;
+	}
 	rc = 0;
 out:
 	json_decref(j);
@@ -136,7 +168,11 @@ audit_open(const char *dir, struct audit **out, char *err, size_t errlen)
 		return -1;
 	}
 	a->fd = -1;
-	snprintf(a->path, sizeof(a->path), "%s/%s", dir, AUDIT_FILE);
+	if ((size_t)snprintf(a->path, sizeof(a->path), "%s/%s", dir,
+	    AUDIT_FILE) >= sizeof(a->path)) {
+		snprintf(err, errlen, "%s: path too long", dir);
+		goto fail;
+	}
 	if (mkdir(dir, 0700) == -1 && errno != EEXIST) {
 		snprintf(err, errlen, "%s: cannot create: %s", dir,
 		    strerror(errno));
@@ -167,59 +203,198 @@ valid_type(const char *type)
 	    "abcdefghijklmnopqrstuvwxyz_") == n;
 }
 
-int
-audit_write(struct audit *a, const char *type, json_t *fields)
+static int	audit_append(struct audit *, const char *, json_t *);
+
+/*
+ * Format event number a->seq + 1 as one line ending in a newline, in
+ * *linep (length *lenp, newline included).  -1 if the event is refused.
+ */
+static int
+audit_format(struct audit *a, const char *type, json_t *fields,
+    char **linep, size_t *lenp)
 {
 	static const char *reserved[] = { "seq", "ts", "type", "prev", NULL };
 	json_t		*ev = NULL;
 	char		*line = NULL, ts[32];
 	struct tm	 tm;
 	time_t		 now = clock_now();
-	size_t		 len, off = 0, i;
-	ssize_t		 n;
+	size_t		 len, i;
 	int		 rc = -1;
 
-	if (!valid_type(type) || (fields != NULL && !json_is_object(fields)))
+	if (type == NULL || !valid_type(type)) {
+		log_error("%s: refused an event with an invalid type",
+		    a->path);
 		return -1;
-	for (i = 0; fields != NULL && reserved[i] != NULL; i++)
-		if (json_object_get(fields, reserved[i]) != NULL)
+	}
+	if (fields != NULL && !json_is_object(fields)) {
+		log_error("%s: refused a %s event: fields are not an object",
+		    a->path, type);
+		return -1;
+	}
+	for (i = 0; fields != NULL && reserved[i] != NULL; i++) {
+		if (json_object_get(fields, reserved[i]) != NULL) {
+			log_error("%s: refused a %s event: field \"%s\" is "
+			    "reserved", a->path, type, reserved[i]);
 			return -1;
-	gmtime_r(&now, &tm);
-	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm);
+		}
+	}
+	if (gmtime_r(&now, &tm) == NULL ||
+	    strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		return -1;
 	ev = json_pack("{s:I, s:s, s:s, s:s}", "seq",
 	    (json_int_t)(a->seq + 1), "ts", ts, "type", type, "prev", a->prev);
 	if (ev == NULL || (fields != NULL && json_object_update(ev,
 	    fields) == -1))
 		goto out;
+	/* Compact and ASCII-only: control characters are escaped. */
 	line = json_dumps(ev, JSON_COMPACT | JSON_PRESERVE_ORDER |
 	    JSON_ENSURE_ASCII);
-	if (line == NULL || (len = strlen(line)) >= AUDIT_MAX_LINE)
+	if (line == NULL)
 		goto out;
+	if ((len = strlen(line)) >= AUDIT_MAX_LINE) {
+		log_error("%s: refused a %s event of %zu bytes (limit %d)",
+		    a->path, type, len + 1, AUDIT_MAX_LINE);
+		goto out;
+	}
 	line[len] = '\n';	/* json_dumps' NUL becomes the newline */
-	while (off < len + 1) {
-		n = write(a->fd, line + off, len + 1 - off);
+	*linep = line;
+	*lenp = len + 1;
+	line = NULL;
+	rc = 0;
+out:
+	free(line);
+	json_decref(ev);
+	return rc;
+}
+
+/*
+ * Put the log back to its last acknowledged size after a failed append,
+ * so no torn or unacknowledged line stays behind.  If even that fails the
+ * file's state is unknown and the log refuses all further writes.
+ */
+static void
+audit_rollback(struct audit *a)
+{
+	if (ftruncate(a->fd, a->size) == -1) {
+		log_error("%s: cannot cut back to %lld bytes: %s; refusing "
+		    "further writes", a->path, (long long)a->size,
+		    strerror(errno));
+		a->broken = 1;
+	}
+}
+
+static int
+audit_append(struct audit *a, const char *type, json_t *fields)
+{
+	char		*line = NULL, hash[65];
+	size_t		 len, off = 0;
+	ssize_t		 n;
+	int		 rc = -1;
+
+	if (a->broken)
+		return -1;
+	if (audit_format(a, type, fields, &line, &len) == -1)
+		return -1;
+	if (hash_line(line, len - 1, hash) == -1) {
+		log_error("%s: cannot hash a %s event", a->path, type);
+		goto out;
+	}
+	while (off < len) {
+		n = write(a->fd, line + off, len - off);
 		if (n == -1 && errno == EINTR)
 			continue;
 		if (n <= 0) {
 			log_error("%s: write: %s", a->path,
 			    n == -1 ? strerror(errno) : "no progress");
-			/* Leave no torn line behind. */
-			(void)ftruncate(a->fd, a->size);
+			audit_rollback(a);
 			goto out;
 		}
 		off += (size_t)n;
 	}
+	/*
+	 * After a failed fdatasync the kernel may have dropped the dirty
+	 * pages and a later fdatasync can succeed without them, so no line
+	 * of this log is known to be durable any more: take this one back
+	 * and refuse further writes until the log is reopened.
+	 */
 	if (fdatasync(a->fd) == -1) {
-		log_error("%s: fdatasync: %s", a->path, strerror(errno));
+		log_error("%s: fdatasync: %s; refusing further writes",
+		    a->path, strerror(errno));
+		audit_rollback(a);
+		a->broken = 1;
 		goto out;
 	}
-	a->size += (off_t)(len + 1);
+	a->size += (off_t)len;
 	a->seq++;
-	hash_line(line, len, a->prev);
+	memcpy(a->prev, hash, sizeof(a->prev));
 	rc = 0;
 out:
 	free(line);
+	return rc;
+}
+
+int
+audit_write(struct audit *a, const char *type, json_t *fields)
+{
+	if (type != NULL && strcmp(type, "seal") == 0) {
+		log_error("%s: refused an event of the reserved type seal",
+		    a->path);
+		return -1;
+	}
+	if (audit_append(a, type, fields) == -1)
+		return -1;
+	a->since_seal++;
+	if (a->sealing && a->since_seal >= a->seal_every)
+		return audit_seal(a);
+	return 0;
+}
+
+int
+audit_enable_seals(struct audit *a, const char *key_path, uint64_t every,
+    char *err, size_t errlen)
+{
+	if ((size_t)snprintf(a->key_path, sizeof(a->key_path), "%s",
+	    key_path) >= sizeof(a->key_path)) {
+		snprintf(err, errlen, "%s: path too long", key_path);
+		return -1;
+	}
+	if (seal_key_load(key_path, &a->key, err, errlen) == -1)
+		return -1;
+	a->seal_every = every == 0 ? 1 : every;
+	a->sealing = 1;
+	return 0;
+}
+
+/*
+ * Seal the chain head with this epoch's key.  The next key is stored
+ * before the seal is written, and this one wiped: a crash in between
+ * skips an epoch (the verifier allows gaps), it never reuses one.
+ */
+int
+audit_seal(struct audit *a)
+{
+	struct seal_key	 used;
+	char		 mac[65], err[512];
+	json_t		*ev;
+	int		 rc;
+
+	if (!a->sealing)
+		return 0;
+	used = a->key;
+	seal_mac(&used, a->seq + 1, a->prev, mac);
+	seal_key_evolve(&a->key);
+	if (seal_key_store(a->key_path, &a->key, err, sizeof(err)) == -1) {
+		log_error("audit: cannot store the next seal key: %s", err);
+		OPENSSL_cleanse(&used, sizeof(used));
+		return -1;
+	}
+	ev = json_pack("{s:I, s:s}", "epoch", (json_int_t)used.epoch, "mac",
+	    mac);
+	OPENSSL_cleanse(&used, sizeof(used));
+	rc = audit_append(a, "seal", ev);
 	json_decref(ev);
+	if (rc == 0)
+		a->since_seal = 0;
 	return rc;
 }
 
@@ -236,5 +411,6 @@ audit_close(struct audit *a)
 		return;
 	if (a->fd != -1)
 		close(a->fd);
+	OPENSSL_cleanse(&a->key, sizeof(a->key));
 	free(a);
 }

@@ -27,12 +27,24 @@ int	audit_open(const char *dir, struct audit **out, char *err,
 	    size_t errlen);
 
 /*
- * Append one event.  fields is borrowed (may be NULL) and must not
- * contain seq, ts, type or prev.  The line is written with one write(2)
+ * Append one event (and a seal line when one is due).  fields is
+ * borrowed (may be NULL) and must not contain seq, ts, type or prev;
+ * type "seal" is reserved.  The line is written with one write(2)
  * and fdatasync'ed before this returns.  Returns 0, or -1 if the line
  * could not be written durably (fail closed: the caller refuses service).
  */
 int	audit_write(struct audit *a, const char *type, json_t *fields);
+
+/*
+ * Seal the log forward-securely (seal.h) with the key in key_path, after
+ * every `every` events and whenever audit_seal() is called (the caller's
+ * timer, so that quiet periods are sealed too).  Returns 0, or -1 with
+ * the reason in err (no key: `porthole audit init` was not run).
+ */
+int	audit_enable_seals(struct audit *a, const char *key_path,
+	    uint64_t every, char *err, size_t errlen);
+/* Write a seal line now.  0, or -1 if it could not be written. */
+int	audit_seal(struct audit *a);
 
 /* The seq of the last line written (0 for an empty log). */
 uint64_t audit_seq(const struct audit *a);

@@ -16,7 +16,11 @@
 
 #include <openssl/evp.h>
 
+#include <jansson.h>
+#include <openssl/crypto.h>
+
 #include "audit/audit.h"
+#include "audit/seal.h"
 
 #define VERIFY_BLOCK	(4 << 20)
 
@@ -31,6 +35,14 @@ hex32(const unsigned char *md, char out[65])
 		out[2 * i + 1] = digits[md[i] & 15];
 	}
 	out[64] = '\0';
+}
+
+/* Is this (well-formed) line a seal?  The type sits after seq and ts. */
+static int
+is_seal(const char *line, size_t len)
+{
+	return memmem(line, len < 96 ? len : 96, ",\"type\":\"seal\",", 15) !=
+	    NULL;
 }
 
 /* Check one line (without its newline) against the chain so far. */
@@ -99,10 +111,69 @@ verify_line(const char *line, size_t len, uint64_t want_seq,
 	return 0;
 }
 
-int
-audit_verify_file(const char *path, struct audit_verify *v,
-    void (*progress)(uint64_t, void *), void *arg)
+/* State of the seal checks through the file. */
+struct seal_state {
+	int		 have_key;
+	struct seal_key	 key;		/* evolved up to key.epoch */
+	int		 any;		/* a seal was seen */
+	uint64_t	 last_epoch;
+};
+
+/* Check a seal line: epochs only go up, and with the key, the MAC. */
+static int
+verify_seal(struct seal_state *ss, const char *line, size_t len,
+    uint64_t seq, const char *prev, char *why, size_t whylen)
 {
+	json_t		*j, *je;
+	const char	*mac;
+	char		 want[65];
+	uint64_t	 epoch;
+	int		 rc = -1;
+
+	if ((j = json_loadb(line, len, 0, NULL)) == NULL ||
+	    (je = json_object_get(j, "epoch")) == NULL ||
+	    !json_is_integer(je) || json_integer_value(je) < 0 ||
+	    (mac = json_string_value(json_object_get(j, "mac"))) == NULL ||
+	    strlen(mac) != 64) {
+		snprintf(why, whylen, "malformed seal");
+		goto out;
+	}
+	epoch = (uint64_t)json_integer_value(je);
+	if (ss->any && epoch <= ss->last_epoch) {
+		snprintf(why, whylen, "seal epoch %llu does not follow epoch "
+		    "%llu (a re-sealed log)", (unsigned long long)epoch,
+		    (unsigned long long)ss->last_epoch);
+		goto out;
+	}
+	if (ss->have_key) {
+		if (epoch - ss->key.epoch > 10000000) {
+			snprintf(why, whylen, "seal epoch %llu is implausible",
+			    (unsigned long long)epoch);
+			goto out;
+		}
+		while (ss->key.epoch < epoch)
+			seal_key_evolve(&ss->key);
+		seal_mac(&ss->key, seq, prev, want);
+		if (CRYPTO_memcmp(want, mac, 64) != 0) {
+			snprintf(why, whylen, "seal of epoch %llu does not match "
+			    "the key (forged or altered)",
+			    (unsigned long long)epoch);
+			goto out;
+		}
+	}
+	ss->any = 1;
+	ss->last_epoch = epoch;
+	rc = 0;
+out:
+	json_decref(j);
+	return rc;
+}
+
+int
+audit_verify_file(const char *path, const uint8_t *key0,
+    struct audit_verify *v, void (*progress)(uint64_t, void *), void *arg)
+{
+	struct seal_state ss;
 	FILE		*f;
 	char		*buf = NULL, *line, *nl, prev[65];
 	unsigned char	 md[32];
@@ -110,6 +181,12 @@ audit_verify_file(const char *path, struct audit_verify *v,
 	int		 rc = -1;
 
 	memset(v, 0, sizeof(*v));
+	memset(&ss, 0, sizeof(ss));
+	if (key0 != NULL) {
+		memcpy(ss.key.key, key0, SEAL_KEY_LEN);
+		ss.have_key = 1;
+		v->keyed = 1;
+	}
 	memset(prev, '0', 64);
 	prev[64] = '\0';
 	if ((f = fopen(path, "re")) == NULL) {
@@ -132,11 +209,19 @@ audit_verify_file(const char *path, struct audit_verify *v,
 			line = buf + off;
 			len = (size_t)(nl - line);
 			if (verify_line(line, len, v->events + 1, prev,
-			    v->reason, sizeof(v->reason)) == -1) {
+			    v->reason, sizeof(v->reason)) == -1 ||
+			    (is_seal(line, len) && verify_seal(&ss, line, len,
+			    v->events + 1, prev, v->reason,
+			    sizeof(v->reason)) == -1)) {
 				v->bad_line = v->events + 1;
 				rc = 1;
 				goto out;
 			}
+			if (is_seal(line, len)) {
+				v->seals++;
+				v->unsealed = 0;
+			} else
+				v->unsealed++;
 			EVP_Digest(line, len, md, NULL, EVP_sha256(), NULL);
 			hex32(md, prev);
 			v->events++;
@@ -161,6 +246,7 @@ audit_verify_file(const char *path, struct audit_verify *v,
 	v->torn_tail = have > 0;
 	rc = 0;
 out:
+	OPENSSL_cleanse(&ss, sizeof(ss));
 	free(buf);
 	fclose(f);
 	return rc;

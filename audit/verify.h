@@ -12,6 +12,9 @@
 
 struct audit_verify {
 	uint64_t	 events;	/* complete lines checked */
+	uint64_t	 seals;		/* seal lines among them */
+	uint64_t	 unsealed;	/* events after the last seal */
+	int		 keyed;		/* seal MACs were checked with a key */
 	uint64_t	 bytes;
 	int		 torn_tail;	/* bytes after the last newline */
 	uint64_t	 bad_line;	/* first bad line (1-based), 0: none */
@@ -19,11 +22,15 @@ struct audit_verify {
 };
 
 /*
- * Verify path.  Returns 0 if the chain holds, 1 if it does not (bad_line
- * and reason say where and why), -1 if the file cannot be read (reason).
- * progress, if not NULL, is called now and then with bytes read so far.
+ * Verify path.  Seal lines must carry strictly increasing epochs; with
+ * key0 (epoch 0's key, from `porthole audit init`) each seal's MAC is
+ * checked with the key evolved to its epoch.  Returns 0 if everything
+ * holds, 1 if not (bad_line and reason say where and why), -1 if the file
+ * cannot be read (reason).  progress, if not NULL, is called now and then
+ * with the bytes read so far.
  */
-int	audit_verify_file(const char *path, struct audit_verify *v,
-	    void (*progress)(uint64_t bytes, void *arg), void *arg);
+int	audit_verify_file(const char *path, const uint8_t *key0,
+	    struct audit_verify *v, void (*progress)(uint64_t bytes, void *arg),
+	    void *arg);
 
 #endif

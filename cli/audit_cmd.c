@@ -12,7 +12,13 @@
 
 #include <jansson.h>
 
+#include <sys/stat.h>
+#include <errno.h>
+
+#include <openssl/crypto.h>
+
 #include "audit/audit.h"
+#include "audit/seal.h"
 #include "audit/verify.h"
 #include "lib/parse.h"
 #include "policy/policy.h"
@@ -30,7 +36,8 @@ static int
 usage(void)
 {
 	fprintf(stderr,
-	    "usage: porthole audit verify [DIR]\n"
+	    "usage: porthole audit init\n"
+	    "       porthole audit verify [--key KEY] [DIR]\n"
 	    "       porthole audit list [--since T] [--until T] [--engineer P]"
 	    " [--session ID] [--type T] [--json] [DIR]\n"
 	    "       porthole audit show ID [DIR]\n");
@@ -69,13 +76,19 @@ static int
 cmd_verify(int argc, char **argv, const char *conf)
 {
 	struct audit_verify	 v;
+	uint8_t			 key0[SEAL_KEY_LEN], *k = NULL;
 	char			 path[4096];
 	int			 rc, tty;
 
-	if (argc > 1 && strcmp(argv[1], "--key") == 0) {
-		fprintf(stderr, "porthole: audit verify: this log has no seals "
-		    "yet, so there is nothing a key could check\n");
-		return 1;
+	if (argc > 2 && strcmp(argv[1], "--key") == 0) {
+		if (seal_key_from_hex(argv[2], key0) == -1) {
+			fprintf(stderr, "porthole: audit verify: --key: expected "
+			    "the 64 hex digits `porthole audit init` printed\n");
+			return 2;
+		}
+		k = key0;
+		argc -= 2;
+		argv += 2;
 	}
 	if (argc > 2)
 		return usage();
@@ -83,7 +96,8 @@ cmd_verify(int argc, char **argv, const char *conf)
 	    sizeof(path)) == -1)
 		return 1;
 	tty = isatty(2);
-	rc = audit_verify_file(path, &v, tty ? show_progress : NULL, NULL);
+	rc = audit_verify_file(path, k, &v, tty ? show_progress : NULL, NULL);
+	OPENSSL_cleanse(key0, sizeof(key0));
 	if (tty)
 		fprintf(stderr, "\r\033[K");
 	if (rc == -1) {
@@ -95,11 +109,14 @@ cmd_verify(int argc, char **argv, const char *conf)
 		    v.reason);
 		return 1;
 	}
-	printf("%s: %llu events, chain intact%s\n", path,
-	    (unsigned long long)v.events, v.torn_tail ?
-	    " (the last line was torn by a crash and is not counted)" : "");
-	fprintf(stderr, "note: the log has no seals yet: cutting events off "
-	    "its end cannot be detected from the log alone\n");
+	printf("%s: %llu events, chain intact, %llu seals %s%s\n", path,
+	    (unsigned long long)v.events, (unsigned long long)v.seals,
+	    v.keyed ? "verified with the key" : "in order (give --key to "
+	    "check them)", v.torn_tail ?
+	    "; the last line was torn by a crash and is not counted" : "");
+	if (v.unsealed > 0)
+		printf("%s: the last %llu events are not sealed yet\n", path,
+		    (unsigned long long)v.unsealed);
 	return 0;
 }
 
@@ -204,6 +221,43 @@ scan(const char *path, const struct filter *f)
 	return 0;
 }
 
+/* Make epoch 0's seal key and show it once. */
+static int
+cmd_init(int argc, char **argv, const char *conf)
+{
+	struct policy	*pol = NULL;
+	struct seal_key	 k;
+	char		 err[1024], path[4096], hex[65];
+
+	(void)argv;
+	if (argc != 1)
+		return usage();
+	if (policy_load(conf, &pol, err, sizeof(err)) == -1) {
+		fprintf(stderr, "porthole: %s\n", err);
+		return 1;
+	}
+	if (mkdir(pol->state_dir, 0700) == -1 && errno != EEXIST) {
+		fprintf(stderr, "porthole: %s: %s\n", pol->state_dir,
+		    strerror(errno));
+		policy_free(pol);
+		return 1;
+	}
+	snprintf(path, sizeof(path), "%s/%s", pol->state_dir, SEAL_KEY_FILE);
+	policy_free(pol);
+	if (seal_key_init(path, &k, err, sizeof(err)) == -1) {
+		fprintf(stderr, "porthole: audit init: %s\n", err);
+		return 1;
+	}
+	seal_key_to_hex(k.key, hex);
+	printf("%s\n", hex);
+	fprintf(stderr, "The line above is the audit log's verification key. "
+	    "Keep it off this host:\nit is shown only this once, and "
+	    "`porthole audit verify --key KEY` needs it.\n");
+	OPENSSL_cleanse(&k, sizeof(k));
+	OPENSSL_cleanse(hex, sizeof(hex));
+	return 0;
+}
+
 static int
 cmd_list(int argc, char **argv, const char *conf)
 {
@@ -279,6 +333,8 @@ cli_audit(int argc, char **argv, const char *conf)
 {
 	if (argc < 1)
 		return usage();
+	if (strcmp(argv[0], "init") == 0)
+		return cmd_init(argc, argv, conf);
 	if (strcmp(argv[0], "verify") == 0)
 		return cmd_verify(argc, argv, conf);
 	if (strcmp(argv[0], "list") == 0)

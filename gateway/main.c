@@ -16,6 +16,7 @@
 #include <libssh/libssh.h>
 
 #include "audit/audit.h"
+#include "audit/seal.h"
 #include "gateway/broker.h"
 #include "gateway/control.h"
 #include "gateway/tunnel.h"
@@ -113,6 +114,15 @@ on_hup(evutil_socket_t sig, short what, void *arg)
 }
 
 static void
+on_seal_timer(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	if (audit_seal(arg) == -1)
+		log_error("audit: the periodic seal could not be written");
+}
+
+static void
 flush_tunnel(void *arg)
 {
 	tunnel_want_write(arg);
@@ -124,7 +134,9 @@ main(int argc, char **argv)
 	struct policy		*pol = NULL;
 	struct audit		*audit = NULL;
 	struct event_base	*base = NULL;
-	struct event		*ev_term, *ev_int, *ev_chld, *ev_hup;
+	struct event		*ev_term, *ev_int, *ev_chld, *ev_hup, *ev_seal;
+	struct timeval		 seal_tv = { 0, 0 };
+	char			 keypath[4096];
 	struct gateway		 gw;
 	struct broker		*broker = NULL;
 	struct tunnel		*tunnel = NULL;
@@ -181,6 +193,13 @@ main(int argc, char **argv)
 		fprintf(stderr, "portholed: %s\n", err);
 		goto fail;
 	}
+	snprintf(keypath, sizeof(keypath), "%s/%s", pol->state_dir,
+	    SEAL_KEY_FILE);
+	if (audit_enable_seals(audit, keypath, pol->seal_every, err,
+	    sizeof(err)) == -1) {
+		fprintf(stderr, "portholed: audit seals: %s\n", err);
+		goto fail;
+	}
 	signal(SIGPIPE, SIG_IGN);
 	if (!foreground && daemon(0, 0) == -1)
 		fatal("daemon: cannot detach");
@@ -206,6 +225,10 @@ main(int argc, char **argv)
 	ev_chld = evsignal_new(base, SIGCHLD, on_chld, broker);
 	ev_hup = evsignal_new(base, SIGHUP, on_hup, &gw);
 	event_add(ev_hup, NULL);
+	/* Quiet periods are sealed too. */
+	seal_tv.tv_sec = (time_t)pol->seal_interval;
+	ev_seal = event_new(base, -1, EV_PERSIST, on_seal_timer, audit);
+	event_add(ev_seal, &seal_tv);
 	event_add(ev_term, NULL);
 	event_add(ev_int, NULL);
 	event_add(ev_chld, NULL);
@@ -231,6 +254,7 @@ main(int argc, char **argv)
 	event_free(ev_int);
 	event_free(ev_chld);
 	event_free(ev_hup);
+	event_free(ev_seal);
 	event_base_free(base);
 	ssh_key_free(host_key);
 	policy_free(gw.pol);

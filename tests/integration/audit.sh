@@ -3,6 +3,7 @@
 # found and named, and events can be listed and shown per session.
 . "$(dirname "$0")/lib.sh"
 
+SEAL_EVERY=3
 standard_setup
 CONF=$T/acme-prod/porthole.conf
 DIR=$T/acme-prod/audit
@@ -16,6 +17,40 @@ out=$("$CLI_BIN" -f "$CONF" audit verify 2>/dev/null); rc=$?
 [ "$rc" -eq 0 ] && echo "$out" | grep -q "events, chain intact" &&
     pass "audit verify accepts the untouched log" ||
     fail "verify: rc=$rc out='$out'"
+
+# Seals: checked with the key the customer kept from `porthole audit init`.
+K0=$(cat "$T/acme-prod/audit.k0")
+out=$("$CLI_BIN" audit verify --key "$K0" "$DIR" 2>/dev/null); rc=$?
+[ "$rc" -eq 0 ] && echo "$out" | grep -q "[1-9][0-9]* seals verified with the key" &&
+    pass "seals verify with the customer's key" ||
+    fail "verify --key: rc=$rc out='$out'"
+"$CLI_BIN" audit verify --key "$(printf '%064d' 0)" "$DIR" >"$T/out" 2>&1; rc=$?
+[ "$rc" -eq 1 ] && grep -q "does not match the key" "$T/out" &&
+    pass "a wrong key is caught" || fail "wrong key: rc=$rc $(cat "$T/out")"
+[ "$(awk '{ print $3 }' "$T/acme-prod/state/audit.key")" -gt 0 ] &&
+    ! grep -q "$K0" "$T/acme-prod/state/audit.key" &&
+    pass "the key on the host has moved on; epoch 0's key is gone from it" ||
+    fail "the key file still holds the first key"
+
+# Someone who owns the host rewrites an event and recomputes the whole
+# hash chain: the chain alone then looks fine, the seals do not.
+cp "$DIR/audit.log" "$T/sealed.log"
+line=$(grep -n '"type":"command_refused"' "$DIR/audit.log" | cut -d: -f1)
+sed "${line}s/cat \/etc\/shadow/cat \/etc\/motd  /" "$T/sealed.log" |
+{
+	prev=$(printf '%064d' 0)
+	while IFS= read -r l; do
+		l=$(printf '%s' "$l" | sed "s/\"prev\":\"[0-9a-f]*\"/\"prev\":\"$prev\"/")
+		printf '%s\n' "$l"
+		prev=$(printf '%s' "$l" | sha256sum | cut -d' ' -f1)
+	done
+} >"$DIR/audit.log"
+"$CLI_BIN" audit verify "$DIR" >/dev/null 2>&1; rc_nokey=$?
+"$CLI_BIN" audit verify --key "$K0" "$DIR" >"$T/out" 2>&1; rc=$?
+[ "$rc_nokey" -eq 0 ] && [ "$rc" -eq 1 ] && grep -q "forged or altered" "$T/out" &&
+    pass "a rewritten, re-chained log passes the chain check but not the seals" ||
+    fail "rechain: no-key rc=$rc_nokey key rc=$rc $(cat "$T/out")"
+cp "$T/sealed.log" "$DIR/audit.log"
 
 # list and show
 n=$("$CLI_BIN" audit list --engineer alice --json "$DIR" | wc -l)

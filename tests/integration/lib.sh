@@ -176,6 +176,8 @@ state_dir = $T/$id/state
 audit_dir = $T/$id/audit
 run_dir = $T/$id/run
 user = nobody
+seal_every = ${SEAL_EVERY:-100}
+seal_interval = ${SEAL_INTERVAL:-5m}
 
 [remote_access]
 enabled = ${RA_ENABLED:-yes}
@@ -208,6 +210,12 @@ start_relay() {
 
 # start_gateway ID: start it and wait until its tunnel is up.
 start_gateway() {
+	# The customer initialises the audit log once and keeps the key.
+	if [ ! -f "$T/$1/state/audit.key" ]; then
+		"$CLI_BIN" -f "$T/$1/porthole.conf" audit init \
+		    >"$T/$1/audit.k0" 2>/dev/null ||
+		    fail "porthole audit init failed"
+	fi
 	before=$(count_lines "$T/relay.log" "cluster $1 online")
 	"$GATEWAY_BIN" -f "$T/$1/porthole.conf" -d >>"$T/gateway-$1.log" 2>&1 &
 	echo $! >"$T/$1/gateway.pid"

@@ -23,8 +23,6 @@
 #include "audit/verify.h"
 #include "lib/clock.h"
 
-#define MAXLINES 64
-
 static char	dir[64];
 static char	logpath[128];
 
@@ -63,19 +61,19 @@ sha256_hex(const char *s, size_t len, char out[65])
 		snprintf(out + 2 * i, 3, "%02x", md[i]);
 }
 
-/* Read the log and check the whole chain; returns the number of lines. */
+/* Read a log and check the whole chain; returns the number of lines. */
 static int
-verify_chain(void)
+verify_chain_at(const char *path)
 {
-	char	*lines[MAXLINES], buf[AUDIT_MAX_LINE + 2], prev[65];
+	char	buf[AUDIT_MAX_LINE + 2], prev[65];
 	FILE	*f;
 	json_t	*j;
-	int	 n = 0, i;
+	int	 n = 0;
 
 	memset(prev, '0', 64);
 	prev[64] = '\0';
-	assert_non_null(f = fopen(logpath, "r"));
-	while (fgets(buf, sizeof(buf), f) != NULL && n < MAXLINES) {
+	assert_non_null(f = fopen(path, "r"));
+	while (fgets(buf, sizeof(buf), f) != NULL) {
 		size_t len = strlen(buf);
 
 		assert_true(len > 0 && buf[len - 1] == '\n');
@@ -87,12 +85,16 @@ verify_chain(void)
 		    "prev")), prev);
 		json_decref(j);
 		sha256_hex(buf, len, prev);
-		lines[n++] = strdup(buf);
+		n++;
 	}
 	fclose(f);
-	for (i = 0; i < n; i++)
-		free(lines[i]);
 	return n;
+}
+
+static int
+verify_chain(void)
+{
+	return verify_chain_at(logpath);
 }
 
 static void
@@ -253,7 +255,7 @@ test_verify_bit_flips(void **state)
 	int			 rc;
 
 	(void)state;
-	assert_int_equal(audit_verify_file(logpath, &v, NULL, NULL), 0);
+	assert_int_equal(audit_verify_file(logpath, NULL, &v, NULL, NULL), 0);
 	assert_int_equal(v.events, 5);
 	assert_false(v.torn_tail);
 	orig = slurp(&len);
@@ -270,13 +272,13 @@ test_verify_bit_flips(void **state)
 		memcpy(buf, orig, len);
 		buf[i] ^= 0x01;
 		spill(buf, len);
-		rc = audit_verify_file(logpath, &v, NULL, NULL);
+		rc = audit_verify_file(logpath, NULL, &v, NULL, NULL);
 		if (rc == 0)
 			fail_msg("flipped byte %zu of %zu (last line at %zu) went unnoticed: %.80s", i, len, last, buf + (i > 40 ? i - 40 : 0));
 	}
 	/* A line removed from the middle. */
 	spill(orig, len);
-	assert_int_equal(audit_verify_file(logpath, &v, NULL, NULL), 0);
+	assert_int_equal(audit_verify_file(logpath, NULL, &v, NULL, NULL), 0);
 	{
 		char	*second, *third;
 		FILE	*f;
@@ -291,16 +293,251 @@ test_verify_bit_flips(void **state)
 		fwrite(third, 1, len - (size_t)(third - orig), f);
 		fclose(f);
 	}
-	assert_int_equal(audit_verify_file(logpath, &v, NULL, NULL), 1);
+	assert_int_equal(audit_verify_file(logpath, NULL, &v, NULL, NULL), 1);
 	assert_int_equal(v.bad_line, 2);
 	/* A torn tail is reported as such, not as tampering. */
 	spill(orig, len - 5);
-	assert_int_equal(audit_verify_file(logpath, &v, NULL, NULL), 0);
+	assert_int_equal(audit_verify_file(logpath, NULL, &v, NULL, NULL), 0);
 	assert_true(v.torn_tail);
 	assert_int_equal(v.events, 4);
 	spill(orig, len);
 	free(buf);
 	free(orig);
+}
+
+/* A log in its own directory below dir, for the tests that start afresh. */
+static void
+subdir(char *d, size_t dlen, char *path, size_t pathlen, const char *name)
+{
+	snprintf(d, dlen, "%s/%s", dir, name);
+	snprintf(path, pathlen, "%s/%s", d, AUDIT_FILE);
+}
+
+static off_t
+file_size(const char *path)
+{
+	struct stat st;
+
+	assert_int_equal(stat(path, &st), 0);
+	return st.st_size;
+}
+
+static void
+test_modes_and_ts(void **state)
+{
+	struct audit	*a;
+	struct stat	 st;
+	char		 d[128], path[160], buf[AUDIT_MAX_LINE];
+	FILE		*f;
+
+	(void)state;
+	subdir(d, sizeof(d), path, sizeof(path), "fresh");
+	assert_int_equal(audit_open(d, &a, buf, sizeof(buf)), 0);
+	assert_int_equal(audit_seq(a), 0);
+	assert_int_equal(stat(d, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0700);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0600);
+	assert_int_equal(audit_write(a, "gateway_start", NULL), 0);
+	audit_close(a);
+	assert_non_null(f = fopen(path, "r"));
+	assert_non_null(fgets(buf, sizeof(buf), f));
+	fclose(f);
+	/* The whole line, as an auditor's jq would see it. */
+	assert_string_equal(buf, "{\"seq\":1,\"ts\":\"2026-11-18T11:06:40Z\","
+	    "\"type\":\"gateway_start\",\"prev\":\""
+	    "0000000000000000000000000000000000000000000000000000000000000000"
+	    "\"}\n");
+}
+
+/* Field values cannot break a line: newlines and non-ASCII are escaped. */
+static void
+test_one_line_per_event(void **state)
+{
+	struct audit	*a;
+	char		 d[128], path[160], buf[AUDIT_MAX_LINE + 2];
+	const signed char *p;
+	json_t		*ev, *j, *v;
+	FILE		*f;
+	int		 n = 0;
+
+	(void)state;
+	subdir(d, sizeof(d), path, sizeof(path), "escape");
+	assert_int_equal(audit_open(d, &a, buf, sizeof(buf)), 0);
+	ev = json_pack("{s:s, s:s%}", "object", "line1\n{\"seq\":7}\r\n",
+	    "reason", "caf\xc3\xa9\0x", (size_t)7);
+	assert_int_equal(audit_write(a, "command_refused", ev), 0);
+	assert_int_equal(audit_write(a, "command_refused", ev), 0);
+	json_decref(ev);
+	audit_close(a);
+	assert_non_null(f = fopen(path, "r"));
+	while (fgets(buf, sizeof(buf), f) != NULL) {
+		assert_int_equal(buf[strlen(buf) - 1], '\n');
+		for (p = (signed char *)buf; *p != '\0'; p++)
+			assert_true(*p >= 0x20 || *p == '\n');
+		assert_non_null(j = json_loads(buf, JSON_ALLOW_NUL, NULL));
+		assert_string_equal(json_string_value(json_object_get(j,
+		    "object")), "line1\n{\"seq\":7}\r\n");
+		v = json_object_get(j, "reason");
+		assert_int_equal(json_string_length(v), 7);
+		assert_memory_equal(json_string_value(v), "caf\xc3\xa9\0x", 7);
+		assert_int_equal(json_integer_value(json_object_get(j, "seq")),
+		    ++n);
+		json_decref(j);
+	}
+	fclose(f);
+	assert_int_equal(n, 2);
+}
+
+/* A line of AUDIT_MAX_LINE bytes with its newline fits; one more does not. */
+static void
+test_line_limit(void **state)
+{
+	struct audit	*a;
+	char		 d[128], path[160], err[256], *pad;
+	size_t		 base;
+	json_t		*ev;
+
+	(void)state;
+	subdir(d, sizeof(d), path, sizeof(path), "limit");
+	assert_int_equal(audit_open(d, &a, err, sizeof(err)), 0);
+	base = strlen("{\"seq\":1,\"ts\":\"2026-11-18T11:06:40Z\","
+	    "\"type\":\"big\",\"prev\":\"\",\"object\":\"\"}\n") + 64;
+	pad = malloc(AUDIT_MAX_LINE);
+	memset(pad, 'a', AUDIT_MAX_LINE);
+	ev = json_stringn(pad, AUDIT_MAX_LINE - base + 1);
+	ev = json_pack("{s:o}", "object", ev);
+	assert_int_equal(audit_write(a, "big", ev), -1);
+	json_decref(ev);
+	assert_int_equal(file_size(path), 0);
+	ev = json_pack("{s:o}", "object", json_stringn(pad,
+	    AUDIT_MAX_LINE - base));
+	assert_int_equal(audit_write(a, "big", ev), 0);
+	json_decref(ev);
+	assert_int_equal(file_size(path), AUDIT_MAX_LINE);
+	/* And the writer can resume after its own longest line. */
+	audit_close(a);
+	assert_int_equal(audit_open(d, &a, err, sizeof(err)), 0);
+	assert_int_equal(audit_seq(a), 1);
+	assert_int_equal(audit_write(a, "small", NULL), 0);
+	audit_close(a);
+	free(pad);
+}
+
+/* Only the end of a long log is read, and the chain goes on from it. */
+static void
+test_resume_long_log(void **state)
+{
+	struct audit	*a;
+	char		 d[128], path[160], err[256], obj[200];
+	json_t		*ev;
+	int		 i;
+
+	(void)state;
+	subdir(d, sizeof(d), path, sizeof(path), "long");
+	assert_int_equal(audit_open(d, &a, err, sizeof(err)), 0);
+	memset(obj, 'x', sizeof(obj) - 1);
+	obj[sizeof(obj) - 1] = '\0';
+	for (i = 0; i < 300; i++) {
+		ev = json_pack("{s:i, s:s}", "i", i, "object", obj);
+		assert_int_equal(audit_write(a, "file_read", ev), 0);
+		json_decref(ev);
+	}
+	audit_close(a);
+	assert_true(file_size(path) > 4 * AUDIT_MAX_LINE);
+	assert_int_equal(audit_open(d, &a, err, sizeof(err)), 0);
+	assert_int_equal(audit_seq(a), 300);
+	assert_int_equal(audit_write(a, "gateway_start", NULL), 0);
+	audit_close(a);
+	assert_int_equal(verify_chain_at(path), 301);
+}
+
+/* Append raw bytes to a log. */
+static void
+append_raw(const char *path, const char *s, size_t len)
+{
+	FILE *f;
+
+	assert_non_null(f = fopen(path, "a"));
+	assert_int_equal(fwrite(s, 1, len, f), len);
+	fclose(f);
+}
+
+/*
+ * What a crash cannot leave behind is corruption: the writer refuses to
+ * append to it and leaves every byte in place for the auditor.
+ */
+static void
+test_corrupt_log_refused(void **state)
+{
+	struct audit	*a;
+	char		 d[128], path[160], err[256], *junk;
+	off_t		 size;
+
+	(void)state;
+	junk = malloc(AUDIT_MAX_LINE + 1);
+	memset(junk, 'j', AUDIT_MAX_LINE + 1);
+
+	/* A complete last line longer than the writer ever makes. */
+	subdir(d, sizeof(d), path, sizeof(path), "longline");
+	assert_int_equal(audit_open(d, &a, err, sizeof(err)), 0);
+	assert_int_equal(audit_write(a, "gateway_start", NULL), 0);
+	audit_close(a);
+	append_raw(path, junk, AUDIT_MAX_LINE);
+	append_raw(path, "\n", 1);
+	size = file_size(path);
+	err[0] = '\0';
+	assert_int_equal(audit_open(d, &a, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, path));
+	assert_non_null(strstr(err, "longer than"));
+	assert_int_equal(file_size(path), size);
+
+	/* A "torn" tail longer than any line. */
+	subdir(d, sizeof(d), path, sizeof(path), "longtail");
+	assert_int_equal(audit_open(d, &a, err, sizeof(err)), 0);
+	assert_int_equal(audit_write(a, "gateway_start", NULL), 0);
+	audit_close(a);
+	append_raw(path, junk, AUDIT_MAX_LINE + 1);
+	size = file_size(path);
+	assert_int_equal(audit_open(d, &a, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, path));
+	assert_int_equal(file_size(path), size);
+
+	/* A last line that is not an audit event. */
+	subdir(d, sizeof(d), path, sizeof(path), "notjson");
+	assert_int_equal(mkdir(d, 0700), 0);
+	append_raw(path, "hello\n", 6);
+	assert_int_equal(audit_open(d, &a, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "not an audit event"));
+	assert_int_equal(file_size(path), 6);
+	free(junk);
+}
+
+/* audit.log must be a plain file of our own, not a link or a pipe. */
+static void
+test_not_a_plain_file(void **state)
+{
+	struct audit	*a;
+	char		 d[128], path[160], err[256];
+
+	(void)state;
+	subdir(d, sizeof(d), path, sizeof(path), "fifo");
+	assert_int_equal(mkdir(d, 0700), 0);
+	assert_int_equal(mkfifo(path, 0600), 0);
+	assert_int_equal(audit_open(d, &a, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "not a regular file"));
+
+	subdir(d, sizeof(d), path, sizeof(path), "link");
+	assert_int_equal(mkdir(d, 0700), 0);
+	assert_int_equal(symlink(logpath, path), 0);
+	assert_int_equal(audit_open(d, &a, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, path));
+
+	/* The directory's parent is a file. */
+	subdir(d, sizeof(d), path, sizeof(path), "plain");
+	append_raw(d, "", 0);
+	assert_int_equal(audit_open(path, &a, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, path));
 }
 
 int
@@ -313,6 +550,12 @@ main(void)
 		cmocka_unit_test(test_write_failure),
 		cmocka_unit_test(test_verify_bit_flips),
 		cmocka_unit_test(test_unwritable_dir),
+		cmocka_unit_test(test_modes_and_ts),
+		cmocka_unit_test(test_one_line_per_event),
+		cmocka_unit_test(test_line_limit),
+		cmocka_unit_test(test_resume_long_log),
+		cmocka_unit_test(test_corrupt_log_refused),
+		cmocka_unit_test(test_not_a_plain_file),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
