@@ -32,6 +32,8 @@ int	audit_open(const char *dir, struct audit **out, char *err,
  * type "seal" is reserved.  The line is written with one write(2)
  * and fdatasync'ed before this returns.  Returns 0, or -1 if the line
  * could not be written durably (fail closed: the caller refuses service).
+ * After a failed fdatasync, or a failed cut-back of a partial line, every
+ * later write returns -1 until the log is reopened.
  */
 int	audit_write(struct audit *a, const char *type, json_t *fields);
 

@@ -249,6 +249,7 @@ main(int argc, char **argv)
 	tunnel_free(tunnel);
 	broker_free(broker);
 	(void)audit_write(audit, "gateway_stop", NULL);
+	(void)audit_seal(audit);	/* no unsealed tail after a clean stop */
 	audit_close(audit);
 	event_free(ev_term);
 	event_free(ev_int);

@@ -40,6 +40,7 @@ wait_count "$T/acme-prod/audit/audit.log" '"type":"session_closed"' 2 3
 say "The audit log ($T/acme-prod/audit/audit.log)"
 cat "$T/acme-prod/audit/audit.log"
 
+stop_all	# the gateway seals the log as it stops
 say "The auditor checks the chain and the seals with the key from 'porthole audit init'"
 show "porthole audit verify --key \$(cat audit.k0)"
 "$CLI_BIN" -f "$T/acme-prod/porthole.conf" audit verify --key "$(cat "$T/acme-prod/audit.k0")"
