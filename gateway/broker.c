@@ -51,6 +51,9 @@ struct gsess {
 	size_t			 hold_off;
 	size_t			 hold_len;
 	uint32_t		 pending;	/* offered by libssh, not taken */
+	char			 out[BROKER_CHUNK];	/* fd -> channel */
+	size_t			 out_off;
+	size_t			 out_len;	/* read, not yet taken by libssh */
 	int			 wait_window;	/* fd reading paused */
 	int			 ch_eof;
 	int			 ch_closed;
@@ -229,12 +232,41 @@ gs_fd_write(evutil_socket_t fd, short what, void *arg)
 	gs_check_done(gs);
 }
 
+/*
+ * Hand what was read from the session process to the channel.  libssh
+ * may take less than offered (nothing during a key re-exchange); the rest
+ * waits here and reading pauses.  Returns 1 when nothing is left.
+ */
+static int
+gs_flush_out(struct gsess *gs)
+{
+	int w;
+
+	while (gs->out_len > 0 && gs->ch != NULL && !gs->ch_closed) {
+		w = ssh_channel_write(gs->ch, gs->out + gs->out_off,
+		    (uint32_t)gs->out_len);
+		if (w < 0) {
+			log_warn("session %s: write to the tunnel failed",
+			    gs->id);
+			gs->out_len = 0;
+			break;
+		}
+		if (w == 0)
+			return 0;
+		gs->bytes_out += (uint64_t)w;
+		gs->last_active = clock_mono_ms();
+		gs->out_off += (size_t)w;
+		gs->out_len -= (size_t)w;
+	}
+	gs->out_len = 0;
+	return 1;
+}
+
 /* Output from the session process: send what the channel window allows. */
 static void
 gs_fd_read(evutil_socket_t fd, short what, void *arg)
 {
 	struct gsess	*gs = arg;
-	char		 buf[BROKER_CHUNK];
 	uint32_t	 win;
 	ssize_t		 n;
 
@@ -242,7 +274,7 @@ gs_fd_read(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	if (gs->ch == NULL) {
 		/* Nobody to deliver to: let the session see its end. */
-		n = read(gs->fd, buf, sizeof(buf));
+		n = read(gs->fd, gs->out, sizeof(gs->out));
 		if (n <= 0 && !(n == -1 && errno == EAGAIN)) {
 			gs->fd_eof = 1;
 			event_del(gs->ev_read);
@@ -250,13 +282,15 @@ gs_fd_read(evutil_socket_t fd, short what, void *arg)
 		gs_check_done(gs);
 		return;
 	}
-	win = ssh_channel_window_size(gs->ch);
-	if (win == 0) {
+	if (!gs_flush_out(gs) ||
+	    (win = ssh_channel_window_size(gs->ch)) == 0) {
 		event_del(gs->ev_read);
 		gs->wait_window = 1;
+		broker_flush(gs->b);
 		return;
 	}
-	n = read(gs->fd, buf, win < sizeof(buf) ? win : sizeof(buf));
+	n = read(gs->fd, gs->out, win < sizeof(gs->out) ? win :
+	    sizeof(gs->out));
 	if (n == -1 && (errno == EAGAIN || errno == EINTR))
 		return;
 	if (n <= 0) {
@@ -268,10 +302,12 @@ gs_fd_read(evutil_socket_t fd, short what, void *arg)
 		gs_check_done(gs);
 		return;
 	}
-	if (ssh_channel_write(gs->ch, buf, (uint32_t)n) != n)
-		log_warn("session %s: short write to the tunnel", gs->id);
-	gs->bytes_out += (uint64_t)n;
-	gs->last_active = clock_mono_ms();
+	gs->out_off = 0;
+	gs->out_len = (size_t)n;
+	if (!gs_flush_out(gs)) {
+		event_del(gs->ev_read);
+		gs->wait_window = 1;
+	}
 	broker_flush(gs->b);
 }
 
@@ -611,7 +647,7 @@ broker_poll(void *arg)
 
 	for (gs = TAILQ_FIRST(&b->sessions); gs != NULL; gs = next) {
 		next = TAILQ_NEXT(gs, entry);
-		if (gs->wait_window && gs->ch != NULL &&
+		if (gs->wait_window && gs->ch != NULL && gs_flush_out(gs) &&
 		    ssh_channel_window_size(gs->ch) > 0) {
 			gs->wait_window = 0;
 			event_add(gs->ev_read, NULL);

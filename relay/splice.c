@@ -56,7 +56,8 @@ splice_on_data(ssh_session s, ssh_channel ch, void *data, uint32_t len,
 		sp->end[from].pending = 0;
 		return (int)len;
 	}
-	if (!writable(sp, to)) {
+	if (!writable(sp, to) || sp->end[from].hold_len > 0) {
+		/* Held bytes go first; these wait in libssh's buffer. */
 		sp->end[from].pending = len;
 		return 0;
 	}
@@ -167,37 +168,67 @@ splice_open(struct splice *sp)
 	sp->end[SPLICE_TUNNEL].close_sent = 1;	/* never opened */
 }
 
+/*
+ * Write what was read from side `from` but not yet taken by the other
+ * side.  libssh accepts less than offered (nothing during a key
+ * re-exchange): the rest stays here for the next pump.  Returns 1 when
+ * the hold is empty.
+ */
+static int
+splice_flush_hold(struct splice *sp, int from)
+{
+	struct splice_end	*src = &sp->end[from], *dst = &sp->end[!from];
+	int			 w;
+
+	while (src->hold_len > 0) {
+		if (!writable(sp, !from))
+			return 0;
+		w = ssh_channel_write(dst->ch, src->hold + src->hold_off,
+		    src->hold_len);
+		if (w < 0) {
+			log_warn("splice %llu: write failed: %s",
+			    (unsigned long long)sp->id, ssh_get_error(
+			    ssh_channel_get_session(dst->ch)));
+			src->hold_len = 0;
+			return 1;
+		}
+		if (w == 0)
+			return 0;
+		src->bytes += (uint64_t)w;
+		src->hold_off += (uint32_t)w;
+		src->hold_len -= (uint32_t)w;
+	}
+	return 1;
+}
+
 /* Forward what side `from` holds back, as far as the windows allow. */
 static void
 splice_drain(struct splice *sp, int from)
 {
 	struct splice_end	*src = &sp->end[from], *dst = &sp->end[!from];
-	char			 buf[SPLICE_CHUNK];
 	uint32_t		 win, n;
-	int			 r, w;
+	int			 r;
 
-	while (src->pending > 0 && src->ch != NULL && writable(sp, !from)) {
+	while (splice_flush_hold(sp, from) && src->pending > 0 &&
+	    src->ch != NULL && writable(sp, !from)) {
 		win = ssh_channel_window_size(dst->ch);
 		n = src->pending < win ? src->pending : win;
-		if (n > sizeof(buf))
-			n = sizeof(buf);
+		if (n > SPLICE_CHUNK)
+			n = SPLICE_CHUNK;
 		if (n == 0)
 			return;
-		r = ssh_channel_read_nonblocking(src->ch, buf, n, 0);
+		if (src->hold == NULL &&
+		    (src->hold = malloc(SPLICE_CHUNK)) == NULL)
+			return;
+		r = ssh_channel_read_nonblocking(src->ch, src->hold, n, 0);
 		if (r <= 0) {
 			src->pending = 0;
 			return;
 		}
 		src->pending -= (uint32_t)r < src->pending ?
 		    (uint32_t)r : src->pending;
-		w = ssh_channel_write(dst->ch, buf, (uint32_t)r);
-		if (w != r) {
-			log_warn("splice %llu: short write (%d of %d)",
-			    (unsigned long long)sp->id, w, r);
-			src->pending = 0;
-			return;
-		}
-		src->bytes += (uint64_t)r;
+		src->hold_off = 0;
+		src->hold_len = (uint32_t)r;
 	}
 }
 
@@ -207,8 +238,8 @@ splice_finish(struct splice *sp, int from)
 {
 	struct splice_end *src = &sp->end[from], *dst = &sp->end[!from];
 
-	if (src->pending > 0 && src->ch != NULL && dst->ch != NULL &&
-	    !dst->close_sent)
+	if (((src->pending > 0 && src->ch != NULL) || src->hold_len > 0) &&
+	    dst->ch != NULL && !dst->close_sent)
 		return;
 	if (!src->eof_rcvd && src->ch != NULL)
 		return;
@@ -270,6 +301,7 @@ splice_free(struct splice *sp)
 	for (i = 0; i < 2; i++) {
 		struct splice_end *e = &sp->end[i];
 
+		free(e->hold);
 		if (e->ch == NULL)
 			continue;
 		ssh_remove_channel_callbacks(e->ch, &e->cb);

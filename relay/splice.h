@@ -19,6 +19,9 @@ struct splice_end {
 	ssh_channel	 ch;		/* NULL once the side is gone */
 	void		*conn;		/* the owner's connection */
 	uint32_t	 pending;	/* received, not yet forwarded */
+	char		*hold;		/* read from here, not yet written on */
+	uint32_t	 hold_off;
+	uint32_t	 hold_len;
 	uint64_t	 bytes;		/* forwarded from this side */
 	int		 eof_rcvd;
 	int		 eof_sent;

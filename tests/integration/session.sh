@@ -46,6 +46,12 @@ n=$(essh acme-prod lines 20000000 2>/dev/null | wc -c)
 [ "$n" -eq 20000000 ] && pass "20 MB of output arrives whole" ||
     fail "bulk output: $n bytes"
 
+# Key re-exchanges on every hop in the middle of a transfer lose nothing.
+sed 's/^Host \*$/Host *\n\tRekeyLimit 4M/' "$T/ssh_config" >"$T/ssh_config.rekey"
+n=$(ssh -F "$T/ssh_config.rekey" acme-prod lines 40000000 2>/dev/null </dev/null | wc -c)
+[ "$n" -eq 40000000 ] && pass "40 MB arrive whole across repeated rekeys" ||
+    fail "rekeyed transfer: $n bytes"
+
 # Input the engineer sends while a command runs is carried too.
 n=$(head -c 3000000 /dev/zero | ssh -F "$T/ssh_config" acme-prod status 2>/dev/null | wc -l)
 [ "$n" -eq 1 ] && pass "engineer input does not disturb the session" ||
