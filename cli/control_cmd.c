@@ -90,6 +90,7 @@ print_status(json_t *a)
 	printf("remote access  %s\n", jstr(a, "remote_access"));
 	printf("sessions       %lld\n", (long long)json_integer_value(
 	    json_object_get(a, "sessions")));
+	printf("audit log      %s\n", jstr(a, "audit"));
 	if (abi > 0)
 		printf("sandbox        seccomp, Landlock ABI %d\n", abi);
 	else

@@ -86,9 +86,11 @@ struct broker {
 	void			(*flush)(void *);
 	void			*flush_arg;
 	struct event		*ev_idle;	/* checks idle_timeout */
+	int			 audit_failing;	/* the log cannot be written */
 };
 
 static void	gs_check_done(struct gsess *);
+static void	broker_audit_failed(struct broker *);
 
 static void
 broker_flush(struct broker *b)
@@ -110,12 +112,58 @@ broker_audit(struct broker *b, const char *type, const char *sid,
 		json_object_update(ev, fields);
 		json_decref(fields);
 	}
-	rc = audit_write(b->audit, type, ev);
+	rc = b->audit_failing ? -1 : audit_write(b->audit, type, ev);
 	json_decref(ev);
-	if (rc == -1)
+	if (rc == -1) {
 		log_error("audit: cannot write a %s event for session %s",
 		    type, sid);
+		broker_audit_failed(b);
+	}
 	return rc;
+}
+
+/*
+ * The audit log cannot be written: fail closed.  New sessions are refused
+ * (their first event cannot be recorded) and running ones end now; a
+ * timer retries and service resumes once a line can be written again.
+ */
+static void
+broker_audit_failed(struct broker *b)
+{
+	struct gsess *gs;
+
+	if (b->audit_failing)
+		return;
+	b->audit_failing = 1;
+	log_error("audit: the log cannot be written; refusing new sessions "
+	    "and ending running ones until it can");
+	TAILQ_FOREACH(gs, &b->sessions, entry)
+		if (gs->pid > 0)
+			kill(gs->pid, SIGTERM);
+}
+
+/* Retry the audit log; 1 if it works again. */
+static int
+broker_audit_retry(struct broker *b)
+{
+	json_t *ev;
+
+	ev = json_pack("{s:s}", "reason", "the audit log could not be "
+	    "written; sessions were refused and ended meanwhile");
+	if (audit_write(b->audit, "audit_resumed", ev) == -1) {
+		json_decref(ev);
+		return 0;
+	}
+	json_decref(ev);
+	b->audit_failing = 0;
+	log_info("audit: the log can be written again; accepting sessions");
+	return 1;
+}
+
+int
+broker_audit_ok(const struct broker *b)
+{
+	return !b->audit_failing;
 }
 
 /* Channel data from the engineer: write what the socket takes now. */
@@ -776,6 +824,8 @@ broker_idle_check(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
+	if (b->audit_failing && !broker_audit_retry(b))
+		return;
 	limit = b->pol->idle_timeout * 1000;
 	if (limit == 0)
 		return;

@@ -51,6 +51,9 @@ int		 broker_approve(struct broker *b, const char *id, int approve,
  */
 void		 broker_set_policy(struct broker *b, const struct policy *pol);
 
+/* Can the audit log be written (else sessions are refused)? */
+int		 broker_audit_ok(const struct broker *b);
+
 /* The vendor CA for new sessions (reload). */
 void		 broker_set_ca(struct broker *b, const uint8_t ca_key[32]);
 

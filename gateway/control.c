@@ -100,11 +100,13 @@ control_status(struct control *c)
 	json_decref(sessions);
 	snprintf(relay, sizeof(relay), "%s:%u", c->pol->relay_host,
 	    c->pol->relay_port);
-	return json_pack("{s:b, s:s, s:s, s:s, s:I, s:i, s:s}", "ok", 1,
+	return json_pack("{s:b, s:s, s:s, s:s, s:I, s:i, s:s, s:s}", "ok", 1,
 	    "cluster", c->pol->cluster_id, "relay", relay,
 	    "tunnel", tunnel_is_up(c->tunnel) ? "up" : "down",
 	    "sessions", (json_int_t)n, "landlock_abi", sbx_landlock_abi(),
-	    "remote_access", c->pol->ra_enabled ? "enabled" : "disabled");
+	    "remote_access", c->pol->ra_enabled ? "enabled" : "disabled",
+	    "audit", broker_audit_ok(c->broker) ? "ok" : "FAILING: the log "
+	    "cannot be written; sessions are refused");
 }
 
 static json_t *

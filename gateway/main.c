@@ -201,6 +201,8 @@ main(int argc, char **argv)
 		goto fail;
 	}
 	signal(SIGPIPE, SIG_IGN);
+	/* A file size limit must fail a write, not kill the gateway. */
+	signal(SIGXFSZ, SIG_IGN);
 	if (!foreground && daemon(0, 0) == -1)
 		fatal("daemon: cannot detach");
 	if ((base = event_base_new()) == NULL)
