@@ -398,6 +398,13 @@ audit_seal(struct audit *a)
 	return rc;
 }
 
+void
+audit_forget(struct audit *a)
+{
+	OPENSSL_cleanse(&a->key, sizeof(a->key));
+	a->sealing = 0;
+}
+
 uint64_t
 audit_seq(const struct audit *a)
 {

@@ -45,6 +45,12 @@ int	audit_write(struct audit *a, const char *type, json_t *fields);
  */
 int	audit_enable_seals(struct audit *a, const char *key_path,
 	    uint64_t every, char *err, size_t errlen);
+/*
+ * Wipe the seal key from this process's memory (a forked session process
+ * must not carry it).  Sealing stops in this copy.
+ */
+void	audit_forget(struct audit *a);
+
 /* Write a seal line now.  0, or -1 if it could not be written. */
 int	audit_seal(struct audit *a);
 

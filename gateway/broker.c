@@ -574,6 +574,8 @@ gs_child(struct broker *b, int fd, int afd)
 	signal(SIGHUP, SIG_DFL);
 	sigemptyset(&set);
 	sigprocmask(SIG_SETMASK, &set, NULL);
+	/* The session needs no seal key; a compromised child must not find it. */
+	audit_forget(b->audit);
 	if ((s = fcntl(fd, F_DUPFD, 10)) == -1 ||
 	    (a = fcntl(afd, F_DUPFD, 10)) == -1 ||
 	    dup2(s, 3) == -1 || dup2(a, 4) == -1)

@@ -74,8 +74,13 @@ static void	mon_end(struct mon *, int) __attribute__((noreturn));
 static void	mon_child_gone(struct mon *) __attribute__((noreturn));
 static int	mon_logged_in(struct mon *);
 
-/* Set by SIGTERM: the broker ends this session on the customer's order. */
+/*
+ * Set by SIGTERM: the broker ends this session on the customer's order.
+ * SIGTERM stays blocked except inside mon_wait(), so it is never lost
+ * between a check of the flag and a wait.
+ */
 static volatile sig_atomic_t mon_terminate;
+static sigset_t		     mon_waitmask;	/* SIGTERM unblocked */
 
 static void
 mon_on_term(int sig)
@@ -125,6 +130,26 @@ mon_kill_diag(struct mon *m)
 		kill(-m->diag, SIGKILL);
 		kill(m->diag, SIGKILL);
 	}
+}
+
+/* poll() that a SIGTERM interrupts; the session ends then. */
+static int
+mon_wait(struct mon *m, struct pollfd *pfd, nfds_t n, int timeout_ms)
+{
+	struct timespec	ts, *tsp = NULL;
+	int		rc;
+
+	if (timeout_ms >= 0) {
+		ts.tv_sec = timeout_ms / 1000;
+		ts.tv_nsec = (long)(timeout_ms % 1000) * 1000000;
+		tsp = &ts;
+	}
+	rc = ppoll(pfd, n, tsp, &mon_waitmask);
+	if (mon_terminate) {
+		log_info("monitor: session ended by the customer");
+		mon_end(m, 1);
+	}
+	return rc;
 }
 
 /* End the session: the child and any diagnostic go with it. */
@@ -295,11 +320,8 @@ mm_answer_approval_wait(struct mon *m, json_t *req)
 	pfd[1].fd = m->child_fd;
 	pfd[0].events = pfd[1].events = POLLIN;
 	for (;;) {
-		if (poll(pfd, 2, -1) == -1) {
-			if (mon_terminate)
-				mon_end(m, 1);
+		if (mon_wait(m, pfd, 2, -1) == -1)
 			continue;
-		}
 		if (pfd[1].revents != 0 && pfd[0].revents == 0)
 			mon_child_gone(m);	/* the engineer gave up */
 		if (pfd[0].revents != 0)
@@ -379,7 +401,7 @@ mm_answer_exec_wait(struct mon *m, json_t *req)
 			mon_kill_diag(m);
 			m->diag_timed_out = 1;
 		}
-		usleep(10000);
+		(void)mon_wait(m, NULL, 0, 10);
 	}
 	kill(-m->diag, SIGKILL);	/* nothing of the group outlives it */
 	m->diag = 0;
@@ -453,9 +475,13 @@ mon_child_gone(struct mon *m)
 {
 	int status = 0;
 
+	/* It may only seem gone (a protocol break): make sure. */
+	kill(m->child, SIGKILL);
 	while (waitpid(m->child, &status, 0) == -1 && errno == EINTR)
 		;
 	m->child = 0;
+	if (WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL)
+		status = 0;	/* our own kill, not a crash */
 	if (WIFSIGNALED(status)) {
 		const char *why = WTERMSIG(status) == SIGSYS ?
 		    "sandbox violation: forbidden system call" :
@@ -487,14 +513,8 @@ mon_loop(struct mon *m)
 	pfd.events = POLLIN;
 	for (;;) {
 		t = mon_timeout(m, &what);
-		if ((n = poll(&pfd, 1, t)) == -1) {
-			if (mon_terminate) {
-				log_info("monitor: session ended by the "
-				    "customer");
-				mon_end(m, 1);
-			}
+		if ((n = mon_wait(m, &pfd, 1, t)) == -1)
 			continue;
-		}
 		if (n == 0) {
 			if (strcmp(what, "diagnostic timeout") == 0) {
 				mon_kill_diag(m);
@@ -536,6 +556,7 @@ monitor_session(int stream_fd, int audit_fd, const struct policy *pol,
 {
 	struct mon		m;
 	struct sigaction	sa;
+	sigset_t		block;
 	int			sv[2];
 
 	memset(&m, 0, sizeof(m));
@@ -546,8 +567,12 @@ monitor_session(int stream_fd, int audit_fd, const struct policy *pol,
 	m.login_deadline = clock_mono_ms() + SESSION_LOGIN_GRACE * 1000;
 	signal(SIGPIPE, SIG_IGN);
 	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = mon_on_term;	/* no SA_RESTART: poll returns */
+	sa.sa_handler = mon_on_term;
 	sigaction(SIGTERM, &sa, NULL);
+	sigemptyset(&block);
+	sigaddset(&block, SIGTERM);
+	sigprocmask(SIG_BLOCK, &block, &mon_waitmask);
+	sigdelset(&mon_waitmask, SIGTERM);
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) == -1) {
 		log_error("monitor: socketpair: %s", strerror(errno));
 		_exit(1);
@@ -558,6 +583,7 @@ monitor_session(int stream_fd, int audit_fd, const struct policy *pol,
 	}
 	if (m.child == 0) {
 		signal(SIGTERM, SIG_DFL);
+		sigprocmask(SIG_UNBLOCK, &block, NULL);
 		close(sv[0]);
 		close(audit_fd);
 		session_child(stream_fd, sv[1], pol, host_key);

@@ -195,7 +195,7 @@ sbx_seccomp(char *err, size_t errlen)
 		SCMP_SYS(close),
 		SCMP_SYS(lseek),
 		SCMP_SYS(fstat), SCMP_SYS(newfstatat),	/* stdio buffering */
-		SCMP_SYS(brk), SCMP_SYS(mmap), SCMP_SYS(munmap),
+		SCMP_SYS(brk), SCMP_SYS(munmap),	/* mmap: below */
 		SCMP_SYS(mremap), SCMP_SYS(madvise),
 		SCMP_SYS(futex),			/* glibc locks */
 		SCMP_SYS(getrandom),			/* OpenSSL's RNG */
@@ -243,8 +243,10 @@ sbx_seccomp(char *err, size_t errlen)
 		if (seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), eperm[i],
 		    0) != 0)
 			goto fail;
-	/* Memory may change protection, but never become executable. */
+	/* Memory may be mapped or change protection, never executable. */
 	if (seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(mprotect), 1,
+	    SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0)) != 0 ||
+	    seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(mmap), 1,
 	    SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0)) != 0)
 		goto fail;
 	/* fcntl only to read or set status flags (libssh's O_NONBLOCK). */
@@ -298,9 +300,13 @@ sbx_seccomp_diag(char *err, size_t errlen)
 		if (seccomp_rule_add(ctx, SCMP_ACT_KILL_PROCESS, kill_calls[i],
 		    0) != 0)
 			goto fail;
-	/* Local UNIX sockets only: no network from a diagnostic. */
-	if (seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES), SCMP_SYS(socket), 1,
-	    SCMP_A0(SCMP_CMP_NE, AF_UNIX)) != 0)
+	/*
+	 * No sockets at all: no network, and no way to the gateway's control
+	 * socket (which a diagnostic running under the gateway's own uid
+	 * could otherwise use).
+	 */
+	if (seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES), SCMP_SYS(socket),
+	    0) != 0)
 		goto fail;
 	if (seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 1) != 0 ||
 	    seccomp_load(ctx) != 0)

@@ -29,7 +29,7 @@ int	sbx_confine(int *landlock_abi, char *err, size_t errlen);
  * only reading (and executing) beneath the system's program and library
  * directories, the program itself and the NULL-terminated read_paths (the
  * product's paths);
- * a seccomp filter that refuses network sockets with EACCES and kills on
+ * a seccomp filter that refuses all sockets with EACCES and kills on
  * ptrace, mount, kexec, bpf, keyctl, namespaces and module loading.
  */
 int	sbx_confine_diag(const char *program, const char *const *read_paths,

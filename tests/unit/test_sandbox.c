@@ -123,6 +123,15 @@ do_mprotect_exec(int fd)
 	return CASE_WRONG;
 }
 
+static int
+do_mmap_exec(int fd)
+{
+	(void)fd;
+	(void)mmap(NULL, 4096, PROT_READ | PROT_WRITE | PROT_EXEC,
+	    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	return CASE_WRONG;
+}
+
 static void
 test_allowed(void **state)
 {
@@ -149,6 +158,7 @@ test_killed(void **state)
 	assert_killed(confined(do_ptrace, -1));
 	assert_killed(confined(do_kill_other, -1));
 	assert_killed(confined(do_mprotect_exec, -1));
+	assert_killed(confined(do_mmap_exec, -1));
 }
 
 int
