@@ -4,6 +4,7 @@
  */
 #include "gateway/diag.h"
 
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -26,9 +27,10 @@ static char *const diag_env[] = {
 /* In the diagnostic's process: limits, streams, user, then exec. */
 static void __attribute__((noreturn))
 diag_child(char *const argv[], const char *user,
-    const char *const *read_paths, int out, int err)
+    const char *const *read_paths, rlim_t cpu_s, int out, int err)
 {
 	struct rlimit	core = { 0, 0 }, files = { 64, 64 };
+	struct rlimit	cpu = { cpu_s, cpu_s };
 	char		msg[256];
 	int		null;
 
@@ -45,6 +47,14 @@ diag_child(char *const argv[], const char *user,
 		dprintf(2, "porthole: %s\n", msg);
 		_exit(127);
 	}
+	/*
+	 * Even if it leaves its process group, it dies with the monitor
+	 * (set after the uid change, which clears it), and CPU time is capped.
+	 */
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (getppid() == 1)
+		_exit(127);
+	setrlimit(RLIMIT_CPU, &cpu);
 	execve(argv[0], argv, diag_env);
 	dprintf(2, "porthole: cannot run %s: %s\n", argv[0], strerror(errno));
 	_exit(127);
@@ -52,8 +62,8 @@ diag_child(char *const argv[], const char *user,
 
 int
 diag_spawn(char *const argv[], const char *user,
-    const char *const *read_paths, pid_t *pid, int *out, int *err,
-    char *errbuf, size_t errlen)
+    const char *const *read_paths, uint64_t timeout_s, pid_t *pid, int *out,
+    int *err, char *errbuf, size_t errlen)
 {
 	int o[2] = { -1, -1 }, e[2] = { -1, -1 };
 
@@ -66,7 +76,8 @@ diag_spawn(char *const argv[], const char *user,
 		goto fail;
 	}
 	if (*pid == 0)
-		diag_child(argv, user, read_paths, o[1], e[1]);
+		diag_child(argv, user, read_paths, (rlim_t)timeout_s + 1, o[1],
+		    e[1]);
 	setpgid(*pid, *pid);
 	close(o[1]);
 	close(e[1]);

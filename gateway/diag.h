@@ -17,13 +17,14 @@
 /*
  * Start argv as user (when running as root), confined to reading the
  * system's programs and libraries and read_paths (NULL-terminated; the
- * product's paths).  On success *pid is the process (and group) id and
+ * product's paths), dying with its parent, with at most timeout_s + 1
+ * seconds of CPU.  On success *pid is the process (and group) id and
  * *out, *err the read ends of its stdout and stderr.  Returns 0, or -1
  * with the reason in err.
  */
 int	diag_spawn(char *const argv[], const char *user,
-	    const char *const *read_paths, pid_t *pid, int *out, int *err,
-	    char *errbuf, size_t errlen);
+	    const char *const *read_paths, uint64_t timeout_s, pid_t *pid,
+	    int *out, int *err, char *errbuf, size_t errlen);
 
 /*
  * Copy both pipes to the channel until both reach end of file (closing

@@ -366,8 +366,8 @@ mm_answer_exec(struct mon *m, json_t *req)
 	mon_audit(m, "command_allowed", json_pack("{s:s, s:o}", "command", cmd,
 	    "argv", jargv));
 	rc = diag_spawn(argv, m->pol->user,
-	    (const char *const *)m->pol->file_paths, &m->diag, &fds[0],
-	    &fds[1], why, sizeof(why));
+	    (const char *const *)m->pol->file_paths, m->pol->command_timeout,
+	    &m->diag, &fds[0], &fds[1], why, sizeof(why));
 	policy_argv_free(argv);
 	if (rc == -1) {
 		m->diag = 0;
