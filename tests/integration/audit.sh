@@ -84,6 +84,16 @@ cp "$T/orig.log" "$DIR/audit.log"
 sed -i "${line}d" "$DIR/audit.log"
 "$CLI_BIN" audit verify "$DIR" >/dev/null 2>&1; rc=$?
 [ "$rc" -eq 1 ] && pass "a deleted event is detected" || fail "delete: rc=$rc"
+# A line duplicated, two lines swapped, a forged line inserted.
+for edit in "${line}p" "${line}{h;d};$((line + 1))G" \
+    "${line}i{\"seq\":$line,\"ts\":\"2026-01-01T00:00:00Z\",\"type\":\"x\",\"prev\":\"$(printf '%064d' 0)\"}"; do
+	cp "$T/orig.log" "$DIR/audit.log"
+	sed -i "$edit" "$DIR/audit.log"
+	"$CLI_BIN" audit verify "$DIR" >/dev/null 2>&1; rc=$?
+	[ "$rc" -eq 1 ] || fail "edit '$edit' went unnoticed"
+done
+pass "duplicated, swapped and inserted lines are detected"
+
 # A torn tail from a crash is not tampering.
 cp "$T/orig.log" "$DIR/audit.log"
 printf '{"seq":99,"ts":"2026-' >>"$DIR/audit.log"
