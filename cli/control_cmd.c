@@ -15,7 +15,6 @@
 
 #include "policy/policy.h"
 
-#define CONTROL_SOCKET	"control.sock"
 #define ANSWER_MAX	(1 << 20)
 
 /* Send one request, read the one-line answer. */
@@ -37,7 +36,7 @@ control_call(const char *conf, json_t *req)
 	memset(&sun, 0, sizeof(sun));
 	sun.sun_family = AF_UNIX;
 	if ((size_t)snprintf(sun.sun_path, sizeof(sun.sun_path), "%s/%s",
-	    pol->run_dir, CONTROL_SOCKET) >= sizeof(sun.sun_path)) {
+	    pol->run_dir, POLICY_CONTROL_SOCKET) >= sizeof(sun.sun_path)) {
 		fprintf(stderr, "porthole: %s: path too long\n", pol->run_dir);
 		goto out;
 	}

@@ -274,7 +274,7 @@ control_new(struct event_base *base, const struct policy *pol,
 		goto fail;
 	}
 	if ((size_t)snprintf(c->path, sizeof(c->path), "%s/%s", pol->run_dir,
-	    CONTROL_SOCKET) >= sizeof(c->path)) {
+	    POLICY_CONTROL_SOCKET) >= sizeof(c->path)) {
 		log_error("%s: run_dir path too long for a socket",
 		    pol->run_dir);
 		goto fail;

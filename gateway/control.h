@@ -14,7 +14,6 @@
 #include "gateway/tunnel.h"
 #include "policy/policy.h"
 
-#define CONTROL_SOCKET		"control.sock"
 #define CONTROL_MAX_REQUEST	4096
 
 struct control;

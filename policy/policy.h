@@ -12,6 +12,7 @@
 #include <time.h>
 
 #define POLICY_MAX_CMDLINE	1024	/* an engineer's command line */
+#define POLICY_CONTROL_SOCKET	"control.sock"	/* in run_dir */
 #define POLICY_MAX_WORDS	32	/* words in a command line or argv */
 
 struct policy_command {
