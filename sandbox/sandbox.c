@@ -180,6 +180,37 @@ sbx_landlock(int *abi_out, char *err, size_t errlen)
 	return sbx_landlock_read_only(none, err, errlen);
 }
 
+/* Give every call in calls[0..n) the same action. */
+static int
+sbx_rules(scmp_filter_ctx ctx, uint32_t action, const int *calls, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (seccomp_rule_add(ctx, action, calls[i], 0) != 0)
+			return -1;
+	return 0;
+}
+
+/* Load a finished filter (with no_new_privs) and release it. */
+static int
+sbx_load(scmp_filter_ctx ctx, int built, const char *what, char *err,
+    size_t errlen)
+{
+	int rc = -1;
+
+	if (built && seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 1) == 0 &&
+	    seccomp_load(ctx) == 0)
+		rc = 0;
+	else
+		snprintf(err, errlen, "cannot install the %s seccomp filter",
+		    what);
+	seccomp_release(ctx);
+	return rc;
+}
+
+#define NELEM(a)	(sizeof(a) / sizeof((a)[0]))
+
 /*
  * The allow-list.  One line per call; the unusual ones say why.
  */
@@ -221,8 +252,6 @@ sbx_seccomp(char *err, size_t errlen)
 		SCMP_SYS(uname),
 	};
 	scmp_filter_ctx	ctx;
-	size_t		i;
-	int		rc = -1;
 
 	/* Kill the whole process on anything not listed below. */
 	if ((ctx = seccomp_init(SCMP_ACT_KILL_PROCESS)) == NULL) {
@@ -230,25 +259,18 @@ sbx_seccomp(char *err, size_t errlen)
 		return -1;
 	}
 	/* Only the native architecture: no x32 or i386 entry points. */
-	if (seccomp_arch_exist(ctx, seccomp_arch_native()) != 0)
-		goto fail;
-	for (i = 0; i < sizeof(allow) / sizeof(allow[0]); i++)
-		if (seccomp_rule_add(ctx, SCMP_ACT_ALLOW, allow[i], 0) != 0)
-			goto fail;
-	for (i = 0; i < sizeof(eacces) / sizeof(eacces[0]); i++)
-		if (seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES), eacces[i],
-		    0) != 0)
-			goto fail;
-	for (i = 0; i < sizeof(eperm) / sizeof(eperm[0]); i++)
-		if (seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), eperm[i],
-		    0) != 0)
-			goto fail;
+	if (seccomp_arch_exist(ctx, seccomp_arch_native()) != 0 ||
+	    sbx_rules(ctx, SCMP_ACT_ALLOW, allow, NELEM(allow)) == -1 ||
+	    sbx_rules(ctx, SCMP_ACT_ERRNO(EACCES), eacces,
+	    NELEM(eacces)) == -1 ||
+	    sbx_rules(ctx, SCMP_ACT_ERRNO(EPERM), eperm, NELEM(eperm)) == -1)
+		return sbx_load(ctx, 0, "session", err, errlen);
 	/* Memory may be mapped or change protection, never executable. */
 	if (seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(mprotect), 1,
 	    SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0)) != 0 ||
 	    seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(mmap), 1,
 	    SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0)) != 0)
-		goto fail;
+		return sbx_load(ctx, 0, "session", err, errlen);
 	/* fcntl only to read or set status flags (libssh's O_NONBLOCK). */
 	if (seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(fcntl), 1,
 	    SCMP_A1(SCMP_CMP_EQ, F_GETFL)) != 0 ||
@@ -256,22 +278,13 @@ sbx_seccomp(char *err, size_t errlen)
 	    SCMP_A1(SCMP_CMP_EQ, F_SETFL)) != 0 ||
 	    seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(fcntl), 1,
 	    SCMP_A1(SCMP_CMP_EQ, F_GETFD)) != 0)
-		goto fail;
+		return sbx_load(ctx, 0, "session", err, errlen);
 	/* abort() signals itself; no other process can be signalled. */
 	if (seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(tgkill), 1,
 	    SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)getpid())) != 0 ||
 	    seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(rt_sigaction), 0) != 0)
-		goto fail;
-	if (seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 1) != 0 ||
-	    seccomp_load(ctx) != 0)
-		goto fail;
-	rc = 0;
-	goto out;
-fail:
-	snprintf(err, errlen, "cannot install the seccomp filter");
-out:
-	seccomp_release(ctx);
-	return rc;
+		return sbx_load(ctx, 0, "session", err, errlen);
+	return sbx_load(ctx, 1, "session", err, errlen);
 }
 
 /* Diagnostics may do most things, but not these. */
@@ -288,36 +301,21 @@ sbx_seccomp_diag(char *err, size_t errlen)
 		SCMP_SYS(finit_module), SCMP_SYS(delete_module),
 		SCMP_SYS(perf_event_open), SCMP_SYS(userfaultfd),
 	};
-	scmp_filter_ctx	ctx;
-	size_t		i;
-	int		rc = -1;
-
-	if ((ctx = seccomp_init(SCMP_ACT_ALLOW)) == NULL) {
-		snprintf(err, errlen, "seccomp_init failed");
-		return -1;
-	}
-	for (i = 0; i < sizeof(kill_calls) / sizeof(kill_calls[0]); i++)
-		if (seccomp_rule_add(ctx, SCMP_ACT_KILL_PROCESS, kill_calls[i],
-		    0) != 0)
-			goto fail;
 	/*
 	 * No sockets at all: no network, and no way to the gateway's control
 	 * socket (which a diagnostic running under the gateway's own uid
 	 * could otherwise use).
 	 */
-	if (seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES), SCMP_SYS(socket),
-	    0) != 0)
-		goto fail;
-	if (seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 1) != 0 ||
-	    seccomp_load(ctx) != 0)
-		goto fail;
-	rc = 0;
-	goto out;
-fail:
-	snprintf(err, errlen, "cannot install the diagnostic's seccomp filter");
-out:
-	seccomp_release(ctx);
-	return rc;
+	static const int eacces[] = { SCMP_SYS(socket) };
+	scmp_filter_ctx	ctx;
+
+	if ((ctx = seccomp_init(SCMP_ACT_ALLOW)) == NULL) {
+		snprintf(err, errlen, "seccomp_init failed");
+		return -1;
+	}
+	return sbx_load(ctx, sbx_rules(ctx, SCMP_ACT_KILL_PROCESS, kill_calls,
+	    NELEM(kill_calls)) == 0 && sbx_rules(ctx, SCMP_ACT_ERRNO(EACCES),
+	    eacces, NELEM(eacces)) == 0, "diagnostic", err, errlen);
 }
 
 int
