@@ -84,8 +84,10 @@ print_status(json_t *a)
 	int abi = (int)json_integer_value(json_object_get(a, "landlock_abi"));
 
 	printf("cluster        %s\n", jstr(a, "cluster"));
-	printf("relay          %s (tunnel %s)\n", jstr(a, "relay"),
-	    jstr(a, "tunnel"));
+	printf("relay          %s (tunnel %s since %s)\n", jstr(a, "relay"),
+	    jstr(a, "tunnel"), jstr(a, "tunnel_since"));
+	if (*jstr(a, "tunnel_error") != '\0')
+		printf("tunnel error   %s\n", jstr(a, "tunnel_error"));
 	printf("remote access  %s\n", jstr(a, "remote_access"));
 	printf("sessions       %lld\n", (long long)json_integer_value(
 	    json_object_get(a, "sessions")));

@@ -13,6 +13,7 @@
 #include <grp.h>
 #include <pwd.h>
 #include <stdio.h>
+#include <time.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -93,16 +94,25 @@ cconn_reply(struct cconn *cc, json_t *ans)
 static json_t *
 control_status(struct control *c)
 {
-	json_t	*sessions = broker_sessions(c->broker);
-	size_t	 n = json_array_size(sessions);
-	char	 relay[300];
+	json_t		*sessions = broker_sessions(c->broker);
+	size_t		 n = json_array_size(sessions);
+	char		 relay[300], since_s[32];
+	const char	*why;
+	time_t		 since;
+	struct tm	 tm;
 
 	json_decref(sessions);
 	snprintf(relay, sizeof(relay), "%s:%u", c->pol->relay_host,
 	    c->pol->relay_port);
-	return json_pack("{s:b, s:s, s:s, s:s, s:I, s:i, s:s, s:s}", "ok", 1,
-	    "cluster", c->pol->cluster_id, "relay", relay,
+	why = tunnel_last_error(c->tunnel, &since);
+	since_s[0] = '\0';
+	if (since != 0 && gmtime_r(&since, &tm) != NULL)
+		strftime(since_s, sizeof(since_s), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	return json_pack("{s:b, s:s, s:s, s:s, s:s, s:s, s:I, s:i, s:s, s:s}",
+	    "ok", 1, "cluster", c->pol->cluster_id, "relay", relay,
 	    "tunnel", tunnel_is_up(c->tunnel) ? "up" : "down",
+	    "tunnel_since", since_s,
+	    "tunnel_error", tunnel_is_up(c->tunnel) ? "" : why,
 	    "sessions", (json_int_t)n, "landlock_abi", sbx_landlock_abi(),
 	    "remote_access", c->pol->ra_enabled ? "enabled" : "disabled",
 	    "audit", broker_audit_ok(c->broker) ? "ok" : "FAILING: the log "

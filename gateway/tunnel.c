@@ -45,6 +45,8 @@ struct tunnel {
 	struct event		*ev_write;
 	struct event		*ev_retry;
 	int			 evfd;		/* our dup of libssh's socket */
+	char			 last_error[256];	/* why it is down */
+	time_t			 since;		/* state changed at (wall clock) */
 	uint64_t		 backoff_ms;
 	uint64_t		 up_since;	/* clock_mono_ms() */
 	tunnel_channel_cb	 on_channel;
@@ -58,6 +60,8 @@ static void	tunnel_attempt(evutil_socket_t, short, void *);
 static void
 tunnel_set_state(struct tunnel *t, enum tunnel_state st)
 {
+	if (st != t->state)
+		t->since = clock_now();
 	log_debug("tunnel: %s -> %s", t->state == TS_UP ? "up" : "idle",
 	    st == TS_UP ? "up" : "idle");
 	t->state = st;
@@ -87,11 +91,15 @@ tunnel_schedule(struct tunnel *t)
 static void
 tunnel_down(struct tunnel *t, const char *why)
 {
+	/* A failed attempt has already said why in last_error. */
+	if (strcmp(why, "connect failed") != 0)
+		snprintf(t->last_error, sizeof(t->last_error), "%s", why);
 	if (t->state == TS_UP) {
 		log_warn("tunnel: down: %s", why);
 		if (clock_mono_ms() - t->up_since >= TUNNEL_STABLE_MS)
 			t->backoff_ms = TUNNEL_BACKOFF_MIN_MS;
 	t->evfd = -1;
+	t->since = clock_now();
 		t->on_down(t->arg);
 	}
 	tunnel_set_state(t, TS_IDLE);
@@ -202,6 +210,8 @@ tunnel_check_host_key(struct tunnel *t)
 		goto out;
 	}
 	if (ssh_key_cmp(srv, pinned, SSH_KEY_CMP_PUBLIC) != 0) {
+		snprintf(t->last_error, sizeof(t->last_error), "the relay's "
+		    "host key does not match %s", t->pol->relay_host_key);
 		log_error("tunnel: relay %s:%u presented a host key that does "
 		    "not match %s; refusing to connect", t->pol->relay_host,
 		    t->pol->relay_port, t->pol->relay_host_key);
@@ -237,6 +247,8 @@ tunnel_connect(struct tunnel *t)
 		goto out;
 	}
 	if (ssh_connect(t->s) != SSH_OK) {
+		snprintf(t->last_error, sizeof(t->last_error), "cannot "
+		    "connect: %s", ssh_get_error(t->s));
 		log_warn("tunnel: cannot connect to relay %s:%u: %s",
 		    p->relay_host, p->relay_port, ssh_get_error(t->s));
 		goto out;
@@ -250,6 +262,8 @@ tunnel_connect(struct tunnel *t)
 		goto out;
 	}
 	if (ssh_userauth_publickey(t->s, NULL, key) != SSH_AUTH_SUCCESS) {
+		snprintf(t->last_error, sizeof(t->last_error), "the relay "
+		    "refused the cluster key");
 		log_error("tunnel: the relay refused cluster %s's key: %s",
 		    p->cluster_id, ssh_get_error(t->s));
 		goto out;
@@ -321,6 +335,7 @@ tunnel_new(struct event_base *base, const struct policy *pol,
 	t->arg = arg;
 	t->backoff_ms = TUNNEL_BACKOFF_MIN_MS;
 	t->evfd = -1;
+	t->since = clock_now();
 	if ((t->ev_retry = evtimer_new(base, tunnel_attempt, t)) == NULL) {
 		free(t);
 		return NULL;
@@ -340,6 +355,13 @@ void
 tunnel_set_policy(struct tunnel *t, const struct policy *pol)
 {
 	t->pol = pol;
+}
+
+const char *
+tunnel_last_error(const struct tunnel *t, time_t *since)
+{
+	*since = t->since;
+	return t->last_error;
 }
 
 int

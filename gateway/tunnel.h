@@ -9,6 +9,7 @@
 
 #include <event2/event.h>
 #include <libssh/libssh.h>
+#include <time.h>
 
 #include "policy/policy.h"
 
@@ -30,6 +31,8 @@ void		 tunnel_start(struct tunnel *t);
 /* Arrange for queued output to be flushed (after writing to a channel). */
 void		 tunnel_want_write(struct tunnel *t);
 int		 tunnel_is_up(const struct tunnel *t);
+/* Why the last attempt or connection failed ("" if none), and since when. */
+const char	*tunnel_last_error(const struct tunnel *t, time_t *since);
 /* Use this policy from the next connection attempt on. */
 void		 tunnel_set_policy(struct tunnel *t, const struct policy *pol);
 void		 tunnel_free(struct tunnel *t);

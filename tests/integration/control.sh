@@ -8,7 +8,7 @@ CONF=$T/acme-prod/porthole.conf
 AUDIT=$T/acme-prod/audit/audit.log
 
 out=$("$CLI_BIN" -f "$CONF" status); rc=$?
-[ "$rc" -eq 0 ] && echo "$out" | grep -q "relay .*127.0.0.1:$RELAY_PORT (tunnel up)" &&
+[ "$rc" -eq 0 ] && echo "$out" | grep -q "relay .*127.0.0.1:$RELAY_PORT (tunnel up since 20" &&
     echo "$out" | grep -q "^sandbox        seccomp" &&
     pass "porthole status shows the tunnel up and the sandbox" ||
     fail "status: rc=$rc out='$out'"

@@ -86,5 +86,10 @@ wait_for "$T/gateway-globex-2.log" "does not match" 5 &&
 sleep 1
 ! grep -q "cluster globex online" "$T/relay.log" &&
     pass "no tunnel to the impostor relay" || fail "tunnel to impostor relay"
+"$CLI_BIN" -f "$T/globex/porthole.conf" status >"$T/status.out" 2>&1
+grep -q "tunnel down since" "$T/status.out" &&
+    grep -q "^tunnel error   the relay's host key does not match" "$T/status.out" &&
+    pass "porthole status says why the tunnel is down" ||
+    fail "status while refused: $(cat "$T/status.out")"
 
 finish
