@@ -21,6 +21,7 @@
 
 #include "audit/audit.h"
 #include "audit/verify.h"
+#include "audit/seal.h"
 #include "lib/clock.h"
 
 static char	dir[64];
@@ -540,6 +541,80 @@ test_not_a_plain_file(void **state)
 	assert_non_null(strstr(err, path));
 }
 
+/* Seal keys: made once, stored and read back, evolved one way. */
+static void
+test_seal_keys(void **state)
+{
+	struct seal_key	 k0, k, again;
+	char		 path[256], err[512], mac1[65], mac2[65];
+	FILE		*f;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/audit.key", dir);
+	assert_int_equal(seal_key_init(path, &k0, err, sizeof(err)), 0);
+	assert_int_equal(k0.epoch, 0);
+	/* Never overwritten: that would let a log be re-keyed. */
+	assert_int_equal(seal_key_init(path, &k, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "exists"));
+	assert_int_equal(seal_key_load(path, &k, err, sizeof(err)), 0);
+	assert_memory_equal(k.key, k0.key, SEAL_KEY_LEN);
+	/* Evolving is deterministic and changes the key and the MAC. */
+	again = k0;
+	seal_key_evolve(&k);
+	seal_key_evolve(&again);
+	assert_int_equal(k.epoch, 1);
+	assert_memory_equal(k.key, again.key, SEAL_KEY_LEN);
+	assert_memory_not_equal(k.key, k0.key, SEAL_KEY_LEN);
+	seal_mac(&k0, 7, "ab", mac1);
+	seal_mac(&k, 7, "ab", mac2);
+	assert_string_not_equal(mac1, mac2);
+	/* The stored key moves on; the old one is gone from the file. */
+	assert_int_equal(seal_key_store(path, &k, err, sizeof(err)), 0);
+	assert_int_equal(seal_key_load(path, &again, err, sizeof(err)), 0);
+	assert_int_equal(again.epoch, 1);
+	assert_memory_equal(again.key, k.key, SEAL_KEY_LEN);
+	/* A damaged key file is refused. */
+	assert_non_null(f = fopen(path, "w"));
+	fputs("porthole-audit-key v1 1 zz\n", f);
+	fclose(f);
+	assert_int_equal(seal_key_load(path, &again, err, sizeof(err)), -1);
+	unlink(path);
+}
+
+/* A sealed log verifies with the key and fails with a later one. */
+static void
+test_seals_in_log(void **state)
+{
+	struct audit		*a;
+	struct audit_verify	 v;
+	struct seal_key		 k0, later;
+	char			 sdir[128], kpath[256], lpath[300], err[512];
+	int			 i;
+
+	(void)state;
+	snprintf(sdir, sizeof(sdir), "%s/sealed", dir);
+	snprintf(kpath, sizeof(kpath), "%s/audit.key", dir);
+	snprintf(lpath, sizeof(lpath), "%s/%s", sdir, AUDIT_FILE);
+	assert_int_equal(seal_key_init(kpath, &k0, err, sizeof(err)), 0);
+	assert_int_equal(audit_open(sdir, &a, err, sizeof(err)), 0);
+	assert_int_equal(audit_enable_seals(a, kpath, 3, err, sizeof(err)), 0);
+	for (i = 0; i < 7; i++)
+		assert_int_equal(audit_write(a, "gateway_start", NULL), 0);
+	assert_int_equal(audit_seal(a), 0);	/* the timer's seal */
+	assert_int_equal(audit_write(a, "seal", NULL), -1);	/* reserved */
+	audit_close(a);
+	assert_int_equal(audit_verify_file(lpath, k0.key, &v, NULL, NULL), 0);
+	assert_int_equal(v.seals, 3);
+	assert_int_equal(v.unsealed, 0);
+	/* The key that is on the host now cannot vouch for old seals. */
+	later = k0;
+	seal_key_evolve(&later);
+	assert_int_equal(audit_verify_file(lpath, later.key, &v, NULL, NULL),
+	    1);
+	assert_non_null(strstr(v.reason, "forged or altered"));
+	unlink(kpath);
+}
+
 int
 main(void)
 {
@@ -549,6 +624,8 @@ main(void)
 		cmocka_unit_test(test_refused_events),
 		cmocka_unit_test(test_write_failure),
 		cmocka_unit_test(test_verify_bit_flips),
+		cmocka_unit_test(test_seal_keys),
+		cmocka_unit_test(test_seals_in_log),
 		cmocka_unit_test(test_unwritable_dir),
 		cmocka_unit_test(test_modes_and_ts),
 		cmocka_unit_test(test_one_line_per_event),
