@@ -20,17 +20,11 @@
 #include "gateway/broker.h"
 #include "gateway/control.h"
 #include "gateway/tunnel.h"
+#include "lib/cmdline.h"
 #include "lib/log.h"
 #include "lib/sshcert.h"
 #include "policy/policy.h"
 #include "sandbox/sandbox.h"
-
-static void
-usage(void)
-{
-	fprintf(stderr, "usage: portholed -f porthole.conf [-d] [-v]\n");
-	exit(2);
-}
 
 static void
 on_term(evutil_socket_t sig, short what, void *arg)
@@ -146,28 +140,10 @@ main(int argc, char **argv)
 	uint8_t			 ca_key[32];
 	const char		*path = NULL;
 	char			 err[1024];
-	int			 ch, foreground = 0, verbose = 0, abi;
+	int			 foreground, abi;
 
 	memset(&gw, 0, sizeof(gw));
-	while ((ch = getopt(argc, argv, "df:v")) != -1) {
-		switch (ch) {
-		case 'd':
-			foreground = 1;
-			break;
-		case 'f':
-			path = optarg;
-			break;
-		case 'v':
-			verbose = 1;
-			break;
-		default:
-			usage();
-		}
-	}
-	if (path == NULL || optind != argc)
-		usage();
-	log_init("portholed", foreground, verbose ? LOG_LVL_DEBUG :
-	    LOG_LVL_INFO);
+	path = cmdline_daemon(argc, argv, "portholed", &foreground);
 	if (policy_load(path, &pol, err, sizeof(err)) == -1) {
 		fprintf(stderr, "portholed: %s\n", err);
 		goto fail;

@@ -14,16 +14,10 @@
 #include <event2/event.h>
 #include <libssh/libssh.h>
 
+#include "lib/cmdline.h"
 #include "lib/log.h"
 #include "relay/relay.h"
 #include "relay/relay_conf.h"
-
-static void
-usage(void)
-{
-	fprintf(stderr, "usage: porthole-relay -f relay.conf [-d] [-v]\n");
-	exit(2);
-}
 
 static void
 on_signal(evutil_socket_t sig, short what, void *arg)
@@ -44,27 +38,9 @@ main(int argc, char **argv)
 	struct relay		*r;
 	const char		*path = NULL;
 	char			 err[1024];
-	int			 ch, foreground = 0, verbose = 0;
+	int			 foreground;
 
-	while ((ch = getopt(argc, argv, "df:v")) != -1) {
-		switch (ch) {
-		case 'd':
-			foreground = 1;
-			break;
-		case 'f':
-			path = optarg;
-			break;
-		case 'v':
-			verbose = 1;
-			break;
-		default:
-			usage();
-		}
-	}
-	if (path == NULL || optind != argc)
-		usage();
-	log_init("porthole-relay", foreground,
-	    verbose ? LOG_LVL_DEBUG : LOG_LVL_INFO);
+	path = cmdline_daemon(argc, argv, "porthole-relay", &foreground);
 	if (relay_conf_load(path, &conf, err, sizeof(err)) == -1) {
 		fprintf(stderr, "porthole-relay: %s\n", err);
 		return 1;

@@ -70,5 +70,8 @@ printf 'bogus = 1\n' >>"$T/relay.conf"
 [ "$rc" -eq 2 ] && pass "unknown command is a usage error" || fail "usage rc=$rc"
 "$GATEWAY_BIN" >/dev/null 2>&1; rc=$?
 [ "$rc" -eq 2 ] && pass "portholed without -f is a usage error" || fail "portholed usage rc=$rc"
+"$RELAY_BIN" -x -f "$T/relay.conf" >/dev/null 2>"$T/err"; rc=$?
+[ "$rc" -eq 2 ] && grep -q "usage: porthole-relay -f FILE" "$T/err" &&
+    pass "an unknown option is a usage error" || fail "relay -x rc=$rc"
 
 finish
