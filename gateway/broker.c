@@ -34,6 +34,26 @@
 #define BROKER_CHUNK	65536
 #define BROKER_APPROVAL_TIMEOUT	600	/* seconds a session may wait */
 
+/* Grants a session has relied on; withdrawing one ends it. */
+#define GS_USES_COMMANDS	0x01
+#define GS_USES_FILES		0x02
+#define GS_USES_FORWARD		0x04
+#define GS_USES_SETTINGS	0x08
+
+/* Which grant an audited act relies on. */
+static const struct {
+	const char	*type;
+	int		 uses;
+} gs_uses_table[] = {
+	{ "command_allowed",	GS_USES_COMMANDS },
+	{ "file_opened",	GS_USES_FILES },
+	{ "dir_listed",		GS_USES_FILES },
+	{ "forward_opened",	GS_USES_FORWARD },
+	{ "setting_read",	GS_USES_SETTINGS },
+	{ "setting_changed",	GS_USES_SETTINGS },
+	{ NULL,			0 }
+};
+
 /* One engineer session, seen from the main process. */
 struct gsess {
 	struct broker		*b;
@@ -70,6 +90,7 @@ struct gsess {
 	struct event		*ev_approval;	/* approval timeout */
 	uint64_t		 last_active;	/* clock_mono_ms() of last byte */
 	char			 doing[128];	/* the running diagnostic */
+	int			 uses;		/* GS_USES_*: grants relied on */
 	int			 idle_ended;	/* idle_timeout already acted on */
 	TAILQ_ENTRY(gsess)	 entry;
 };
@@ -90,6 +111,19 @@ struct broker {
 };
 
 static void	gs_check_done(struct gsess *);
+
+/* Ask a session's monitor to end it, saying why (SESSION_END_*). */
+static void
+gs_end(struct gsess *gs, int why)
+{
+	union sigval v;
+
+	if (gs->pid <= 0)
+		return;
+	v.sival_int = why;
+	if (sigqueue(gs->pid, SIGTERM, v) == -1)
+		kill(gs->pid, SIGTERM);
+}
 static void	broker_audit_failed(struct broker *);
 
 static void
@@ -138,8 +172,7 @@ broker_audit_failed(struct broker *b)
 	log_error("audit: the log cannot be written; refusing new sessions "
 	    "and ending running ones until it can");
 	TAILQ_FOREACH(gs, &b->sessions, entry)
-		if (gs->pid > 0)
-			kill(gs->pid, SIGTERM);
+		gs_end(gs, SESSION_END_AUDIT);
 }
 
 /* Retry the audit log; 1 if it works again. */
@@ -430,7 +463,10 @@ gs_audit_read(evutil_socket_t fd, short what, void *arg)
 	    "command_allowed", "command_refused", "command_finished",
 	    "command_failed", "request_refused", "channel_refused",
 	    "session_refused", "session_violation", "session_ended",
-	    "approval_request", NULL };
+	    "approval_request", "file_opened", "file_closed", "file_refused",
+	    "dir_listed", "write_refused", "setting_read", "setting_changed",
+	    "setting_refused", "forward_opened", "forward_closed",
+	    "forward_refused", "shell_opened", "shell_closed", NULL };
 	struct gsess	*gs = arg;
 	char		 buf[SESSION_AUDIT_MAX];
 	json_t		*ev = NULL, *jt;
@@ -470,6 +506,9 @@ gs_audit_read(evutil_socket_t fd, short what, void *arg)
 	    (jt = json_object_get(ev, "command")) != NULL && json_is_string(jt))
 		snprintf(gs->doing, sizeof(gs->doing), "%s",
 		    json_string_value(jt));
+	for (i = 0; gs_uses_table[i].type != NULL; i++)
+		if (strcmp(typebuf, gs_uses_table[i].type) == 0)
+			gs->uses |= gs_uses_table[i].uses;
 	if (strcmp(typebuf, "command_finished") == 0 ||
 	    strcmp(typebuf, "command_failed") == 0)
 		gs->doing[0] = '\0';
@@ -563,7 +602,7 @@ gs_check_done(struct gsess *gs)
 
 /* In the forked process: keep the two sockets as fds 3 and 4, serve. */
 static void
-gs_child(struct broker *b, int fd, int afd)
+gs_child(struct broker *b, int fd, int afd, const char *sid)
 {
 	sigset_t	set;
 	int		s, a;
@@ -581,7 +620,7 @@ gs_child(struct broker *b, int fd, int afd)
 	    dup2(s, 3) == -1 || dup2(a, 4) == -1)
 		_exit(1);
 	closefrom(5);
-	monitor_session(3, 4, b->pol, b->host_key, b->ca_key);
+	monitor_session(3, 4, b->pol, b->host_key, b->ca_key, sid);
 }
 
 static int
@@ -602,7 +641,7 @@ gs_spawn(struct gsess *gs)
 		goto fail;
 	}
 	if (gs->pid == 0)
-		gs_child(b, sv[1], av[1]);
+		gs_child(b, sv[1], av[1], gs->id);
 	close(sv[1]);
 	close(av[1]);
 	gs->fd = sv[0];
@@ -807,7 +846,7 @@ broker_kill(struct broker *b, const char *id, const char *who)
 		    "{s:s, s:s}", "engineer", gs->engineer, "by", who));
 		log_info("session %s killed by %s", gs->id, who);
 		/* The monitor ends its child and diagnostic, then itself. */
-		kill(gs->pid, SIGTERM);
+		gs_end(gs, SESSION_END_KILLED);
 		return 0;
 	}
 	return -1;
@@ -841,7 +880,7 @@ broker_idle_check(evutil_socket_t fd, short what, void *arg)
 		    "idle_timeout"));
 		log_info("session %s idle for %llus: ending it", gs->id,
 		    (unsigned long long)b->pol->idle_timeout);
-		kill(gs->pid, SIGTERM);
+		gs_end(gs, SESSION_END_IDLE);
 	}
 }
 
@@ -858,8 +897,20 @@ gs_still_granted(const struct policy *pol, struct gsess *gs, char *why,
 	if (!policy_allow_session(pol, principals, 1, gs->ticket[0] != '\0' ?
 	    gs->ticket : NULL, clock_now(), &engineer, why, len))
 		return 0;
-	if (!pol->commands_enabled) {
+	if ((gs->uses & GS_USES_COMMANDS) && !pol->commands_enabled) {
 		snprintf(why, len, "diagnostics are disabled on this cluster");
+		return 0;
+	}
+	if ((gs->uses & GS_USES_FILES) && !pol->files_enabled) {
+		snprintf(why, len, "file access is disabled on this cluster");
+		return 0;
+	}
+	if ((gs->uses & GS_USES_FORWARD) && !pol->forward_enabled) {
+		snprintf(why, len, "port forwarding is disabled on this cluster");
+		return 0;
+	}
+	if ((gs->uses & GS_USES_SETTINGS) && !pol->settings_enabled) {
+		snprintf(why, len, "settings are disabled on this cluster");
 		return 0;
 	}
 	return 1;
@@ -888,7 +939,7 @@ broker_set_policy(struct broker *b, const struct policy *pol)
 		    why);
 		if (gs->awaiting)
 			gs_approval_answer(gs, 0, "reload", why);
-		kill(gs->pid, SIGTERM);
+		gs_end(gs, SESSION_END_WITHDRAWN);
 	}
 }
 
@@ -925,8 +976,7 @@ broker_free(struct broker *b)
 		return;
 	while ((gs = TAILQ_FIRST(&b->sessions)) != NULL) {
 		TAILQ_REMOVE(&b->sessions, gs, entry);
-		if (gs->pid > 0)
-			kill(gs->pid, SIGTERM);
+		gs_end(gs, SESSION_END_SHUTDOWN);
 		gs_free(gs);
 	}
 	if (b->ev_idle != NULL)

@@ -1,6 +1,6 @@
 /*
  * diag.c - start a diagnostic (monitor side) and stream its output to
- * the engineer (child side).
+ * the engineer (the session child copies its pipes).
  */
 #include "gateway/diag.h"
 
@@ -8,7 +8,6 @@
 #include <sys/resource.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -94,62 +93,4 @@ fail:
 		close(e[1]);
 	}
 	return -1;
-}
-
-/* Copy what one pipe holds; 0 at EOF, 1 on progress, -1 on a dead channel. */
-static int
-diag_copy_one(ssh_channel ch, int fd, int is_stderr, int64_t *bytes)
-{
-	char	buf[32768];
-	ssize_t	n;
-	int	w;
-
-	n = read(fd, buf, sizeof(buf));
-	if (n == -1)
-		return errno == EINTR || errno == EAGAIN ? 1 : 0;
-	if (n == 0)
-		return 0;
-	w = is_stderr ? ssh_channel_write_stderr(ch, buf, (uint32_t)n) :
-	    ssh_channel_write(ch, buf, (uint32_t)n);
-	if (w != n)
-		return -1;
-	*bytes += n;
-	return 1;
-}
-
-int64_t
-diag_copy(ssh_channel ch, int out, int err)
-{
-	struct pollfd	pfd[2];
-	int64_t		bytes = 0;
-	int		open_fds = 2, i, rc;
-
-	pfd[0].fd = out;
-	pfd[1].fd = err;
-	pfd[0].events = pfd[1].events = POLLIN;
-	while (open_fds > 0) {
-		if (poll(pfd, 2, -1) == -1) {
-			if (errno == EINTR)
-				continue;
-			break;
-		}
-		for (i = 0; i < 2; i++) {
-			if (pfd[i].fd == -1 || pfd[i].revents == 0)
-				continue;
-			rc = diag_copy_one(ch, pfd[i].fd, i, &bytes);
-			if (rc == -1)
-				bytes = -1;
-			if (rc <= 0) {
-				close(pfd[i].fd);
-				pfd[i].fd = -1;
-				open_fds--;
-			}
-		}
-		if (bytes < 0)
-			break;
-	}
-	for (i = 0; i < 2; i++)
-		if (pfd[i].fd != -1)
-			close(pfd[i].fd);
-	return bytes;
 }

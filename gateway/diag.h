@@ -4,8 +4,7 @@
  * The monitor starts one (diag_spawn): fixed absolute argv, scrubbed
  * environment, no descriptors but stdin (/dev/null) and two pipes, its
  * own process group, the unprivileged user and resource limits.  The
- * sandboxed child copies the pipes to the engineer's channel
- * (diag_copy).  The monitor enforces the timeout by killing the group.
+ * sandboxed child copies the pipes to the engineer's channel.  The monitor enforces the timeout by killing the group.
  */
 #ifndef PH_DIAG_H
 #define PH_DIAG_H
@@ -25,11 +24,5 @@
 int	diag_spawn(char *const argv[], const char *user,
 	    const char *const *read_paths, uint64_t timeout_s, pid_t *pid,
 	    int *out, int *err, char *errbuf, size_t errlen);
-
-/*
- * Copy both pipes to the channel until both reach end of file (closing
- * them).  Returns the bytes sent, or -1 if the engineer went away.
- */
-int64_t	diag_copy(ssh_channel ch, int out, int err);
 
 #endif

@@ -3,7 +3,7 @@
  * child's requests after checking them against the policy, writes the
  * audit events, runs diagnostics and enforces every time limit.
  */
-#include "gateway/monitor.h"
+#include "gateway/monitor_int.h"
 
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -25,32 +25,10 @@
 #define MON_MAX_AUTH_REQUESTS	20
 #define MON_CERT_MAX		12000	/* base64 of SSHCERT_MAX_BLOB */
 
-/* Phases of a session; the dispatch table names the ones a request needs. */
-#define MON_PREAUTH	0x01	/* before a successful login */
-#define MON_AUTHED	0x02	/* logged in, nothing running */
-#define MON_EXEC	0x04	/* a diagnostic is running */
-#define MON_PENDING	0x08	/* logged in, waiting for the customer */
-
-struct mon {
-	int			 child_fd;
-	pid_t			 child;
-	int			 audit_fd;
-	const struct policy	*pol;
-	const uint8_t		*ca_key;
-	int			 phase;
-	int			 auth_requests;
-	struct mm_identity	 id;
-	uint64_t		 login_deadline;	/* clock_mono_ms() */
-	uint64_t		 session_deadline;	/* 0: none */
-	pid_t			 diag;			/* running diagnostic */
-	uint64_t		 diag_deadline;
-	int			 diag_timed_out;
-	char			 diag_cmd[POLICY_MAX_CMDLINE + 1];
-};
-
 struct mon_dispatch {
 	const char	*req;
 	int		 phases;
+	int		 peers;		/* MON_FROM_* allowed to ask */
 	int		(*answer)(struct mon *, json_t *);
 };
 
@@ -60,17 +38,30 @@ static int	mm_answer_exec_wait(struct mon *, json_t *);
 static int	mm_answer_event(struct mon *, json_t *);
 static int	mm_answer_approval_wait(struct mon *, json_t *);
 
-/* Every request the child may make, and when. */
+#define CHILD	MON_FROM_CHILD
+#define BOTH	(MON_FROM_CHILD | MON_FROM_SHELL)
+
+/* Every request the child (and the shell) may make, and when. */
 static const struct mon_dispatch mon_table[] = {
-	{ "auth",	MON_PREAUTH,		mm_answer_auth },
-	{ "approval_wait", MON_PENDING,		mm_answer_approval_wait },
-	{ "exec",	MON_AUTHED,		mm_answer_exec },
-	{ "exec_wait",	MON_EXEC,		mm_answer_exec_wait },
-	{ "event",	MON_PREAUTH | MON_AUTHED, mm_answer_event },
-	{ NULL,		0,			NULL }
+	{ "auth",	  MON_PREAUTH, CHILD,	mm_answer_auth },
+	{ "approval_wait", MON_PENDING, CHILD,	mm_answer_approval_wait },
+	{ "event",	  MON_PREAUTH | MON_AUTHED, CHILD, mm_answer_event },
+	{ "exec",	  MON_AUTHED, BOTH,	mm_answer_exec },
+	{ "exec_wait",	  MON_AUTHED, BOTH,	mm_answer_exec_wait },
+	{ "file_open",	  MON_AUTHED, BOTH,	mm_answer_file_open },
+	{ "file_close",	  MON_AUTHED, BOTH,	mm_answer_file_close },
+	{ "file_stat",	  MON_AUTHED, BOTH,	mm_answer_file_stat },
+	{ "dir_list",	  MON_AUTHED, BOTH,	mm_answer_dir_list },
+	{ "refused",	  MON_AUTHED, BOTH,	mm_answer_refused },
+	{ "setting_get",  MON_AUTHED, BOTH,	mm_answer_setting_get },
+	{ "setting_set",  MON_AUTHED, BOTH,	mm_answer_setting_set },
+	{ "forward_open", MON_AUTHED, CHILD,	mm_answer_forward_open },
+	{ "forward_close", MON_AUTHED, CHILD,	mm_answer_forward_close },
+	{ "shell_open",	  MON_AUTHED, CHILD,	mm_answer_shell_open },
+	{ "window_change", MON_AUTHED, CHILD,	mm_answer_window_change },
+	{ NULL,		  0, 0,			NULL }
 };
 
-static void	mon_end(struct mon *, int) __attribute__((noreturn));
 static void	mon_child_gone(struct mon *) __attribute__((noreturn));
 static int	mon_logged_in(struct mon *);
 
@@ -79,14 +70,66 @@ static int	mon_logged_in(struct mon *);
  * SIGTERM stays blocked except inside mon_wait(), so it is never lost
  * between a check of the flag and a wait.
  */
-static volatile sig_atomic_t mon_terminate;
+static volatile sig_atomic_t mon_terminate;	/* SESSION_END_*, or -1 */
 static sigset_t		     mon_waitmask;	/* SIGTERM unblocked */
 
 static void
-mon_on_term(int sig)
+mon_on_term(int sig, siginfo_t *si, void *uc)
 {
 	(void)sig;
-	mon_terminate = 1;
+	(void)uc;
+	mon_terminate = si->si_code == SI_QUEUE ? si->si_value.sival_int : -1;
+}
+
+/*
+ * Tell the engineer why the session ends (the child shows it on every
+ * open channel) and give the child a moment to say it and leave.
+ */
+static void
+mon_notify(struct mon *m, const char *why)
+{
+	struct pollfd	 pfd;
+	char		*text, buf[64];
+	json_t		*j;
+	uint64_t	 until = clock_mono_ms() + 2000, now;
+
+	if (m->phase != MON_AUTHED || m->child <= 0)
+		return;
+	j = json_pack("{s:s}", "notice", why);
+	text = j == NULL ? NULL : json_dumps(j, JSON_COMPACT);
+	json_decref(j);
+	if (text == NULL || fdpass_send(m->child_fd, text, strlen(text),
+	    NULL, 0) == -1) {
+		free(text);
+		return;
+	}
+	free(text);
+	pfd.fd = m->child_fd;
+	pfd.events = POLLIN;
+	/* Whatever the child still asks is not answered: wait for EOF. */
+	while ((now = clock_mono_ms()) < until &&
+	    poll(&pfd, 1, (int)(until - now)) > 0)
+		if (recv(m->child_fd, buf, sizeof(buf), 0) <= 0)
+			break;
+}
+
+static const char *
+mon_end_reason(int why)
+{
+	switch (why) {
+	case SESSION_END_KILLED:
+		return "session ended by the customer";
+	case SESSION_END_IDLE:
+		return "session ended: idle for longer than idle_timeout";
+	case SESSION_END_WITHDRAWN:
+		return "session ended: the customer withdrew a grant it relied on";
+	case SESSION_END_AUDIT:
+		return "session ended: the audit log cannot be written";
+	case SESSION_END_SHUTDOWN:
+		return "session ended: the gateway is shutting down";
+	default:
+		return "session ended by the gateway";
+	}
 }
 
 /*
@@ -94,7 +137,7 @@ mon_on_term(int sig)
  * durable.  If it cannot be written, the session ends: nothing happens
  * that is not on record.
  */
-static void
+void
 mon_audit(struct mon *m, const char *type, json_t *fields)
 {
 	char	*text;
@@ -146,17 +189,22 @@ mon_wait(struct mon *m, struct pollfd *pfd, nfds_t n, int timeout_ms)
 	}
 	rc = ppoll(pfd, n, tsp, &mon_waitmask);
 	if (mon_terminate) {
-		log_info("monitor: session ended by the customer");
+		log_info("monitor: %s", mon_end_reason(mon_terminate));
+		mon_notify(m, mon_end_reason(mon_terminate));
 		mon_end(m, 1);
 	}
 	return rc;
 }
 
-/* End the session: the child and any diagnostic go with it. */
-static void
+/* End the session: the child, the shell and any diagnostic go with it. */
+void
 mon_end(struct mon *m, int code)
 {
+	static int ending;
+
 	mon_kill_diag(m);
+	if (!ending++ && m->sh.pid > 0)
+		mon_shell_close(m, "the session ended");
 	if (m->child > 0) {
 		kill(m->child, SIGKILL);
 		while (waitpid(m->child, NULL, 0) == -1 && errno == EINTR)
@@ -166,7 +214,7 @@ mon_end(struct mon *m, int code)
 }
 
 /* The child broke the protocol: record it and end the session. */
-static void
+void
 mon_violation(struct mon *m, const char *why, const char *req)
 {
 	log_warn("monitor: %s; ending the session", why);
@@ -175,7 +223,7 @@ mon_violation(struct mon *m, const char *why, const char *req)
 	mon_end(m, 1);
 }
 
-static int
+int
 mon_answer(struct mon *m, json_t *ans, const int *fds, int nfds)
 {
 	char	*text = json_dumps(ans, JSON_COMPACT);
@@ -184,13 +232,34 @@ mon_answer(struct mon *m, json_t *ans, const int *fds, int nfds)
 	json_decref(ans);
 	if (text == NULL)
 		return -1;
-	rc = fdpass_send(m->child_fd, text, strlen(text), fds, nfds);
+	rc = fdpass_send(m->peer_fd, text, strlen(text), fds, nfds);
 	free(text);
 	return rc;
 }
 
+/* No, and why (one line for the engineer). */
+int
+mon_refuse(struct mon *m, const char *why)
+{
+	return mon_answer(m, json_pack("{s:b, s:s}", "ok", 0, "reason", why),
+	    NULL, 0);
+}
+
+/* An unsigned 32-bit integer field, or -1. */
+int
+req_u32(json_t *req, const char *key, uint32_t *out)
+{
+	json_t *j = json_object_get(req, key);
+
+	if (!json_is_integer(j) || json_integer_value(j) < 0 ||
+	    json_integer_value(j) > (json_int_t)UINT32_MAX)
+		return -1;
+	*out = (uint32_t)json_integer_value(j);
+	return 0;
+}
+
 /* A string field of at most max bytes, or NULL. */
-static const char *
+const char *
 req_str(json_t *req, const char *key, size_t max)
 {
 	const char *s = json_string_value(json_object_get(req, key));
@@ -347,6 +416,9 @@ mm_answer_exec(struct mon *m, json_t *req)
 	int		 fds[2], rc;
 	size_t		 i;
 
+	if (m->diag > 0)
+		return mon_refuse(m, "a diagnostic is already running in this "
+		    "session; wait for it to finish");
 	if (cmd == NULL) {
 		/* Too long or not text: refused like any bad command. */
 		mon_audit(m, "command_refused", json_pack("{s:s}", "reason",
@@ -379,7 +451,7 @@ mm_answer_exec(struct mon *m, json_t *req)
 	snprintf(m->diag_cmd, sizeof(m->diag_cmd), "%s", cmd);
 	m->diag_deadline = clock_mono_ms() + m->pol->command_timeout * 1000;
 	m->diag_timed_out = 0;
-	m->phase = MON_EXEC;
+	m->diag_peer = m->peer;
 	rc = mon_answer(m, json_pack("{s:b}", "ok", 1), fds, 2);
 	close(fds[0]);
 	close(fds[1]);
@@ -393,7 +465,8 @@ mm_answer_exec_wait(struct mon *m, json_t *req)
 	int	 status = 0, code;
 	pid_t	 r;
 
-	if (!json_is_integer(jb) || json_integer_value(jb) < 0)
+	if (!json_is_integer(jb) || json_integer_value(jb) < 0 ||
+	    m->diag <= 0 || m->diag_peer != m->peer)
 		mon_violation(m, "malformed exec_wait request", "exec_wait");
 	/* Its output is closed; it gets until the deadline to exit. */
 	while ((r = waitpid(m->diag, &status, WNOHANG)) == 0) {
@@ -416,7 +489,6 @@ mm_answer_exec_wait(struct mon *m, json_t *req)
 	mon_audit(m, "command_finished", json_pack("{s:s, s:i, s:I, s:b}",
 	    "command", m->diag_cmd, "exit_status", code, "bytes_out",
 	    json_integer_value(jb), "timed_out", m->diag_timed_out));
-	m->phase = MON_AUTHED;
 	return mon_answer(m, json_pack("{s:i, s:b, s:I}", "exit_status", code,
 	    "timed_out", m->diag_timed_out, "timeout",
 	    (json_int_t)m->pol->command_timeout), NULL, 0);
@@ -459,7 +531,7 @@ mon_timeout(struct mon *m, const char **what)
 		until = m->session_deadline;
 		*what = "max_session reached";
 	}
-	if ((m->phase & MON_EXEC) && !m->diag_timed_out &&
+	if (m->diag > 0 && !m->diag_timed_out &&
 	    (until == 0 || m->diag_deadline < until)) {
 		until = m->diag_deadline;
 		*what = "diagnostic timeout";
@@ -496,63 +568,106 @@ mon_child_gone(struct mon *m)
 	mon_end(m, WIFEXITED(status) ? WEXITSTATUS(status) : 1);
 }
 
+/* One request from a peer (the child or the shell), answered. */
+static void
+mon_request(struct mon *m, int fd, int peer, char *buf)
+{
+	const struct mon_dispatch	*d;
+	const char			*name;
+	json_t				*req;
+	ssize_t				 n;
+	int				 fds[FDPASS_MAX_FDS], nfds;
+
+	n = fdpass_recv(fd, buf, MONITOR_MSG_MAX, fds, 0, &nfds);
+	if (n == -1 && errno == EINTR)
+		return;
+	if (peer == MON_FROM_SHELL && (n == 0 || n == -1)) {
+		/* The shell ended; its terminal tells the rest. */
+		close(m->sh.rpc);
+		m->sh.rpc = -1;
+		return;
+	}
+	if (n == 0 || (n == -1 && errno != EMSGSIZE))
+		mon_child_gone(m);
+	req = n > 0 ? json_loadb(buf, (size_t)n, JSON_REJECT_DUPLICATES,
+	    NULL) : NULL;
+	name = req == NULL ? NULL : req_str(req, "req", 32);
+	if (name == NULL)
+		mon_violation(m, "malformed request", NULL);
+	for (d = mon_table; d->req != NULL; d++)
+		if (strcmp(d->req, name) == 0)
+			break;
+	if (d->req == NULL)
+		mon_violation(m, "unknown request", name);
+	if (!(d->phases & m->phase) || !(d->peers & peer))
+		mon_violation(m, "request not permitted now", name);
+	m->peer_fd = fd;
+	m->peer = peer;
+	if (d->answer(m, req) == -1) {
+		if (peer == MON_FROM_CHILD)
+			mon_child_gone(m);
+		close(m->sh.rpc);
+		m->sh.rpc = -1;
+	}
+	json_decref(req);
+}
+
+/* A time limit passed: the diagnostic's is enforced, the others end it all. */
+static void
+mon_time_up(struct mon *m, const char *what)
+{
+	if (strcmp(what, "diagnostic timeout") == 0) {
+		mon_kill_diag(m);
+		m->diag_timed_out = 1;
+		return;
+	}
+	log_info("monitor: %s; ending the session", what);
+	mon_audit(m, "session_ended", json_pack("{s:s}", "reason", what));
+	if (strcmp(what, "max_session reached") == 0)
+		mon_notify(m, "session ended: it reached max_session");
+	mon_end(m, 1);
+}
+
 static void
 mon_loop(struct mon *m)
 {
-	const struct mon_dispatch	*d;
-	struct pollfd			 pfd;
-	char				*buf;
-	const char			*what, *name;
-	json_t				*req;
-	ssize_t				 n;
-	int				 fds[FDPASS_MAX_FDS], nfds, t;
+	struct pollfd	 pfd[8];
+	char		*buf;
+	const char	*what;
+	int		 n, nfds, rpc;
 
 	if ((buf = malloc(MONITOR_MSG_MAX)) == NULL)
 		mon_end(m, 1);
-	pfd.fd = m->child_fd;
-	pfd.events = POLLIN;
 	for (;;) {
-		t = mon_timeout(m, &what);
-		if ((n = mon_wait(m, &pfd, 1, t)) == -1)
+		pfd[0].fd = m->child_fd;
+		pfd[0].events = POLLIN;
+		nfds = 1;
+		rpc = m->sh.rpc;
+		if (rpc >= 0) {
+			pfd[1].fd = rpc;
+			pfd[1].events = POLLIN;
+			nfds = 2;
+		}
+		nfds += mon_shell_pollfds(m, pfd + nfds);
+		if ((n = mon_wait(m, pfd, (nfds_t)nfds, mon_timeout(m,
+		    &what))) == -1)
 			continue;
 		if (n == 0) {
-			if (strcmp(what, "diagnostic timeout") == 0) {
-				mon_kill_diag(m);
-				m->diag_timed_out = 1;
-				continue;
-			}
-			log_info("monitor: %s; ending the session", what);
-			mon_audit(m, "session_ended", json_pack("{s:s}",
-			    "reason", what));
-			mon_end(m, 1);
-		}
-		n = fdpass_recv(m->child_fd, buf, MONITOR_MSG_MAX, fds, 0,
-		    &nfds);
-		if (n == 0 || (n == -1 && errno != EMSGSIZE && errno != EINTR))
-			mon_child_gone(m);
-		if (n == -1 && errno == EINTR)
+			mon_time_up(m, what);
 			continue;
-		req = n > 0 ? json_loadb(buf, (size_t)n,
-		    JSON_REJECT_DUPLICATES, NULL) : NULL;
-		name = req == NULL ? NULL : req_str(req, "req", 32);
-		if (name == NULL)
-			mon_violation(m, "malformed request", NULL);
-		for (d = mon_table; d->req != NULL; d++)
-			if (strcmp(d->req, name) == 0)
-				break;
-		if (d->req == NULL)
-			mon_violation(m, "unknown request", name);
-		if (!(d->phases & m->phase))
-			mon_violation(m, "request not permitted now", name);
-		if (d->answer(m, req) == -1)
-			mon_child_gone(m);
-		json_decref(req);
+		}
+		if (pfd[0].revents != 0)
+			mon_request(m, m->child_fd, MON_FROM_CHILD, buf);
+		if (rpc >= 0 && pfd[1].revents != 0)
+			mon_request(m, rpc, MON_FROM_SHELL, buf);
+		mon_shell_service(m, pfd + (rpc >= 0 ? 2 : 1),
+		    nfds - (rpc >= 0 ? 2 : 1));
 	}
 }
 
 void
 monitor_session(int stream_fd, int audit_fd, const struct policy *pol,
-    ssh_key host_key, const uint8_t ca_key[32])
+    ssh_key host_key, const uint8_t ca_key[32], const char *sid)
 {
 	struct mon		m;
 	struct sigaction	sa;
@@ -563,11 +678,14 @@ monitor_session(int stream_fd, int audit_fd, const struct policy *pol,
 	m.audit_fd = audit_fd;
 	m.pol = pol;
 	m.ca_key = ca_key;
+	m.sid = sid;
+	m.sh.rpc = m.sh.master = m.sh.term = m.sh.rec = -1;
 	m.phase = MON_PREAUTH;
 	m.login_deadline = clock_mono_ms() + SESSION_LOGIN_GRACE * 1000;
 	signal(SIGPIPE, SIG_IGN);
 	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = mon_on_term;
+	sa.sa_sigaction = mon_on_term;
+	sa.sa_flags = SA_SIGINFO;
 	sigaction(SIGTERM, &sa, NULL);
 	sigemptyset(&block);
 	sigaddset(&block, SIGTERM);
@@ -590,7 +708,8 @@ monitor_session(int stream_fd, int audit_fd, const struct policy *pol,
 	}
 	close(sv[1]);
 	close(stream_fd);
-	m.child_fd = sv[0];
+	m.child_fd = m.peer_fd = sv[0];
+	m.peer = MON_FROM_CHILD;
 	mon_loop(&m);
 	_exit(1);
 }

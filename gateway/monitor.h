@@ -21,6 +21,7 @@
 
 #include <jansson.h>
 
+#include "gateway/access.h"
 #include "policy/policy.h"
 
 #define MONITOR_MSG_MAX		16384	/* one request or answer */
@@ -44,7 +45,7 @@ struct mm_exec_result {
  * engineer's stream, then serve it as its monitor until it ends.
  */
 void	monitor_session(int stream_fd, int audit_fd, const struct policy *pol,
-	    ssh_key host_key, const uint8_t ca_key[32])
+	    ssh_key host_key, const uint8_t ca_key[32], const char *sid)
 	    __attribute__((noreturn));
 
 /*
@@ -67,7 +68,41 @@ int	mm_exec(int mon, const char *cmdline, int *out, int *err, char *why,
 	    size_t whylen);
 /* The diagnostic's output is all sent: its exit status. */
 int	mm_exec_wait(int mon, uint64_t bytes_out, struct mm_exec_result *res);
+/*
+ * The monitor may end the session with a notice instead of an answer:
+ * mm_read_notice reads one that arrived unasked (0, or -1 when the
+ * monitor is gone), mm_notice returns it (NULL if none came).
+ */
+int	mm_read_notice(int mon);
+const char *mm_notice(void);
+
 /* Something the child refused on its own (steals fields). */
 int	mm_event(int mon, const char *type, json_t *fields);
+
+/*
+ * Files and settings, for the SFTP server and the support shell: the
+ * access_ops table (access.h) over the monitor on *mon.  ops->home is
+ * the first [files] path (or "/").
+ */
+void	mm_access_ops(int *mon, const struct policy *pol,
+	    struct access_ops *ops);
+
+/*
+ * A direct-tcpip forward to host:port: 1 with *fd connected and *id
+ * naming it until mm_forward_close, 0 refused with why.
+ */
+int	mm_forward_open(int mon, const char *host, uint16_t port,
+	    const char *orig_host, uint16_t orig_port, int *fd, uint32_t *id,
+	    char *why, size_t whylen);
+int	mm_forward_close(int mon, uint32_t id, uint64_t to_target,
+	    uint64_t from_target);
+
+/*
+ * The support shell: 1 with *fd the terminal's byte stream (the
+ * engineer's keystrokes in, the recorded screen out), 0 refused.
+ */
+int	mm_shell_open(int mon, const char *term, uint32_t cols, uint32_t rows,
+	    int *fd, char *why, size_t whylen);
+int	mm_window_change(int mon, uint32_t cols, uint32_t rows);
 
 #endif

@@ -11,6 +11,45 @@
 
 #include "lib/fdpass.h"
 
+/* Why the monitor is ending the session, once it said so. */
+static char mm_notice_text[256];
+
+/* A notice instead of an answer: keep it, and there is no answer. */
+static json_t *
+mm_take_notice(json_t *ans)
+{
+	const char *s = json_string_value(json_object_get(ans, "notice"));
+
+	if (s == NULL)
+		return ans;
+	snprintf(mm_notice_text, sizeof(mm_notice_text), "%s", s);
+	json_decref(ans);
+	return NULL;
+}
+
+const char *
+mm_notice(void)
+{
+	return mm_notice_text[0] != '\0' ? mm_notice_text : NULL;
+}
+
+int
+mm_read_notice(int mon)
+{
+	char	buf[512];
+	json_t	*ans;
+	ssize_t	 n;
+	int	 nfds;
+
+	n = fdpass_recv(mon, buf, sizeof(buf), NULL, 0, &nfds);
+	if (n <= 0)
+		return -1;
+	ans = json_loadb(buf, (size_t)n, JSON_REJECT_DUPLICATES, NULL);
+	if (ans != NULL && (ans = mm_take_notice(ans)) != NULL)
+		json_decref(ans);	/* not a notice: nothing was asked */
+	return mm_notice() != NULL ? 0 : -1;
+}
+
 /* Send req (stolen) and read the answer; fds receives passed descriptors. */
 static json_t *
 mm_call(int mon, json_t *req, int *fds, int maxfds, int *nfds)
@@ -37,6 +76,8 @@ mm_call(int mon, json_t *req, int *fds, int maxfds, int *nfds)
 	if (n <= 0)
 		goto out;
 	ans = json_loadb(buf, (size_t)n, JSON_REJECT_DUPLICATES, NULL);
+	if (ans != NULL && json_is_object(ans))
+		ans = mm_take_notice(ans);
 	if (ans == NULL || !json_is_object(ans)) {
 		json_decref(ans);
 		ans = NULL;
@@ -164,6 +205,272 @@ mm_event(int mon, const char *type, json_t *fields)
 	json_object_set_new(req, "fields", fields != NULL ? fields :
 	    json_object());
 	if ((ans = mm_call(mon, req, NULL, 0, NULL)) == NULL)
+		return -1;
+	json_decref(ans);
+	return 0;
+}
+
+/* The answer's "ok" and "reason": 1, 0, or -1 when there was no answer. */
+static int
+mm_verdict(json_t *ans, char *why, size_t whylen)
+{
+	if (ans == NULL)
+		return -1;
+	if (why != NULL)
+		copy_str(ans, "reason", why, whylen);
+	return json_is_true(json_object_get(ans, "ok")) ? 1 : 0;
+}
+
+/* Call, and take exactly want descriptors when the answer is yes. */
+static int
+mm_call_fds(int mon, json_t *req, json_t **ansp, int *fds, int want,
+    char *why, size_t whylen)
+{
+	int	got = 0, ok, i;
+
+	*ansp = mm_call(mon, req, fds, want, &got);
+	ok = mm_verdict(*ansp, why, whylen);
+	if (ok == 1 && got == want)
+		return 1;
+	for (i = 0; i < got; i++)
+		close(fds[i]);
+	if (ok == 1) {
+		json_decref(*ansp);
+		*ansp = NULL;
+		return -1;	/* an answer without its descriptors */
+	}
+	return ok;
+}
+
+static void
+attr_from_json(json_t *j, struct access_attr *a)
+{
+	memset(a, 0, sizeof(*a));
+	a->size = (uint64_t)json_integer_value(json_object_get(j, "size"));
+	a->uid = (uint32_t)json_integer_value(json_object_get(j, "uid"));
+	a->gid = (uint32_t)json_integer_value(json_object_get(j, "gid"));
+	a->mode = (uint32_t)json_integer_value(json_object_get(j, "mode"));
+	a->atime = (uint32_t)json_integer_value(json_object_get(j, "atime"));
+	a->mtime = (uint32_t)json_integer_value(json_object_get(j, "mtime"));
+	a->nlink = (uint32_t)json_integer_value(json_object_get(j, "nlink"));
+}
+
+static int
+mma_open_file(void *arg, const char *path, int *fd, uint32_t *handle,
+    struct access_attr *attr, char *why, size_t whylen)
+{
+	json_t	*ans;
+	int	 rc;
+
+	rc = mm_call_fds(*(int *)arg, json_pack("{s:s, s:s}", "req",
+	    "file_open", "path", path), &ans, fd, 1, why, whylen);
+	if (rc == 1) {
+		*handle = (uint32_t)json_integer_value(json_object_get(ans,
+		    "id"));
+		attr_from_json(json_object_get(ans, "attr"), attr);
+	}
+	json_decref(ans);
+	return rc;
+}
+
+static int
+mma_close_file(void *arg, uint32_t handle, uint64_t bytes)
+{
+	json_t *ans;
+
+	ans = mm_call(*(int *)arg, json_pack("{s:s, s:I, s:I}", "req",
+	    "file_close", "id", (json_int_t)handle, "bytes",
+	    (json_int_t)bytes), NULL, 0, NULL);
+	if (ans == NULL)
+		return -1;
+	json_decref(ans);
+	return 1;
+}
+
+static int
+mma_stat(void *arg, const char *path, struct access_attr *attr, char *why,
+    size_t whylen)
+{
+	json_t	*ans;
+	int	 rc;
+
+	ans = mm_call(*(int *)arg, json_pack("{s:s, s:s}", "req", "file_stat",
+	    "path", path), NULL, 0, NULL);
+	if ((rc = mm_verdict(ans, why, whylen)) == 1)
+		attr_from_json(json_object_get(ans, "attr"), attr);
+	json_decref(ans);
+	return rc;
+}
+
+static int
+mma_list_dir(void *arg, const char *path, uint32_t *cookie,
+    struct access_dirent *ents, size_t max, size_t *n, int *eof, char *why,
+    size_t whylen)
+{
+	json_t		*ans, *list, *e;
+	const char	*name;
+	size_t		 i;
+	int		 rc;
+
+	*n = 0;
+	ans = mm_call(*(int *)arg, json_pack("{s:s, s:s, s:I, s:I}", "req",
+	    "dir_list", "path", path, "cookie", (json_int_t)*cookie, "max",
+	    (json_int_t)max), NULL, 0, NULL);
+	if ((rc = mm_verdict(ans, why, whylen)) != 1) {
+		json_decref(ans);
+		return rc;
+	}
+	list = json_object_get(ans, "entries");
+	json_array_foreach(list, i, e) {
+		if (*n >= max || (name = json_string_value(json_object_get(e,
+		    "name"))) == NULL || strlen(name) > ACCESS_NAME_MAX)
+			break;
+		snprintf(ents[*n].name, sizeof(ents[*n].name), "%s", name);
+		attr_from_json(e, &ents[*n].attr);
+		(*n)++;
+	}
+	*cookie = (uint32_t)json_integer_value(json_object_get(ans, "cookie"));
+	*eof = json_is_true(json_object_get(ans, "eof"));
+	json_decref(ans);
+	return 1;
+}
+
+static int
+mma_refused(void *arg, const char *op, const char *path)
+{
+	json_t *ans;
+
+	ans = mm_call(*(int *)arg, json_pack("{s:s, s:s, s:s}", "req",
+	    "refused", "op", op, "path", path), NULL, 0, NULL);
+	if (ans == NULL)
+		return -1;
+	json_decref(ans);
+	return 1;
+}
+
+static int
+mma_exec(void *arg, const char *cmdline, int *out, int *err, char *why,
+    size_t whylen)
+{
+	return mm_exec(*(int *)arg, cmdline, out, err, why, whylen);
+}
+
+static int
+mma_exec_wait(void *arg, uint64_t bytes_out, int *exit_status,
+    int *timed_out)
+{
+	struct mm_exec_result res;
+
+	if (mm_exec_wait(*(int *)arg, bytes_out, &res) == -1)
+		return -1;
+	*exit_status = res.exit_status;
+	*timed_out = res.timed_out;
+	return 1;
+}
+
+static int
+mma_setting_get(void *arg, const char *key, char *value, size_t vlen,
+    char *why, size_t whylen)
+{
+	json_t	*ans;
+	int	 rc;
+
+	ans = mm_call(*(int *)arg, json_pack("{s:s, s:s}", "req",
+	    "setting_get", "key", key), NULL, 0, NULL);
+	if ((rc = mm_verdict(ans, why, whylen)) == 1)
+		copy_str(ans, "value", value, vlen);
+	json_decref(ans);
+	return rc;
+}
+
+static int
+mma_setting_set(void *arg, const char *key, const char *value, char *old,
+    size_t oldlen, char *why, size_t whylen)
+{
+	json_t	*ans;
+	int	 rc;
+
+	ans = mm_call(*(int *)arg, json_pack("{s:s, s:s, s:s}", "req",
+	    "setting_set", "key", key, "value", value), NULL, 0, NULL);
+	if ((rc = mm_verdict(ans, why, whylen)) == 1)
+		copy_str(ans, "old", old, oldlen);
+	json_decref(ans);
+	return rc;
+}
+
+void
+mm_access_ops(int *mon, const struct policy *pol, struct access_ops *ops)
+{
+	memset(ops, 0, sizeof(*ops));
+	ops->arg = mon;
+	ops->home = pol->nfile_paths > 0 ? pol->file_paths[0] : "/";
+	ops->open_file = mma_open_file;
+	ops->close_file = mma_close_file;
+	ops->stat = mma_stat;
+	ops->list_dir = mma_list_dir;
+	ops->refused = mma_refused;
+	ops->exec = mma_exec;
+	ops->exec_wait = mma_exec_wait;
+	ops->setting_get = mma_setting_get;
+	ops->setting_set = mma_setting_set;
+}
+
+int
+mm_forward_open(int mon, const char *host, uint16_t port,
+    const char *orig_host, uint16_t orig_port, int *fd, uint32_t *id,
+    char *why, size_t whylen)
+{
+	json_t	*ans;
+	int	 rc;
+
+	rc = mm_call_fds(mon, json_pack("{s:s, s:s, s:i, s:s, s:i}", "req",
+	    "forward_open", "host", host, "port", (int)port, "orig_host",
+	    orig_host, "orig_port", (int)orig_port), &ans, fd, 1, why, whylen);
+	if (rc == 1)
+		*id = (uint32_t)json_integer_value(json_object_get(ans, "id"));
+	json_decref(ans);
+	return rc;
+}
+
+int
+mm_forward_close(int mon, uint32_t id, uint64_t to_target,
+    uint64_t from_target)
+{
+	json_t *ans;
+
+	ans = mm_call(mon, json_pack("{s:s, s:I, s:I, s:I}", "req",
+	    "forward_close", "id", (json_int_t)id, "bytes_to_target",
+	    (json_int_t)to_target, "bytes_from_target",
+	    (json_int_t)from_target), NULL, 0, NULL);
+	if (ans == NULL)
+		return -1;
+	json_decref(ans);
+	return 0;
+}
+
+int
+mm_shell_open(int mon, const char *term, uint32_t cols, uint32_t rows,
+    int *fd, char *why, size_t whylen)
+{
+	json_t	*ans;
+	int	 rc;
+
+	rc = mm_call_fds(mon, json_pack("{s:s, s:s, s:I, s:I}", "req",
+	    "shell_open", "term", term, "cols", (json_int_t)cols, "rows",
+	    (json_int_t)rows), &ans, fd, 1, why, whylen);
+	json_decref(ans);
+	return rc;
+}
+
+int
+mm_window_change(int mon, uint32_t cols, uint32_t rows)
+{
+	json_t *ans;
+
+	ans = mm_call(mon, json_pack("{s:s, s:I, s:I}", "req",
+	    "window_change", "cols", (json_int_t)cols, "rows",
+	    (json_int_t)rows), NULL, 0, NULL);
+	if (ans == NULL)
 		return -1;
 	json_decref(ans);
 	return 0;

@@ -25,7 +25,6 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
-#include "gateway/diag.h"
 #include "gateway/monitor.h"
 #include "lib/log.h"
 #include "lib/sshcert.h"
@@ -46,11 +45,9 @@ struct sess {
 	int			 auth_failures;
 	int			 told_plain_key;	/* banner sent once */
 	struct mm_identity	 id;
-	int			 has_pty;
 };
 
 static void	sess_exit(struct sess *, int) __attribute__((noreturn));
-static void	sess_serve(struct sess *) __attribute__((noreturn));
 
 static void
 sess_exit(struct sess *ss, int code)
@@ -196,147 +193,6 @@ sess_authenticate(struct sess *ss)
 	}
 }
 
-static void
-sess_say(struct sess *ss, ssh_channel ch, const char *text)
-{
-	char line[1024];
-
-	snprintf(line, sizeof(line), "porthole: %s%s", text,
-	    ss->has_pty ? "\r\n" : "\n");
-	ssh_channel_write_stderr(ch, line, (uint32_t)strlen(line));
-}
-
-static void
-sess_finish_channel(ssh_channel ch, int status)
-{
-	ssh_channel_request_send_exit_status(ch, status);
-	ssh_channel_send_eof(ch);
-	ssh_channel_close(ch);
-	ssh_channel_free(ch);
-}
-
-static void
-sess_exec(struct sess *ss, ssh_channel ch, const char *cmd)
-{
-	struct mm_exec_result	 res;
-	char			 why[512], msg[600];
-	int64_t			 bytes;
-	int			 out, err, rc;
-
-	rc = mm_exec(ss->mon, cmd, &out, &err, why, sizeof(why));
-	if (rc == -1)
-		sess_lost_monitor(ss);
-	if (rc == 0) {
-		snprintf(msg, sizeof(msg), "refused: %s", why);
-		sess_say(ss, ch, msg);
-		sess_finish_channel(ch, 1);
-		return;
-	}
-	bytes = diag_copy(ch, out, err);
-	if (mm_exec_wait(ss->mon, bytes < 0 ? 0 : (uint64_t)bytes,
-	    &res) == -1)
-		sess_lost_monitor(ss);
-	if (bytes < 0)
-		sess_exit(ss, 0);	/* the engineer went away */
-	if (res.timed_out) {
-		snprintf(msg, sizeof(msg), "diagnostic killed after the "
-		    "timeout of %llus", (unsigned long long)res.timeout);
-		sess_say(ss, ch, msg);
-	}
-	sess_finish_channel(ch, res.exit_status);
-}
-
-static void
-sess_refuse_request(struct sess *ss, ssh_channel ch, const char *request,
-    const char *detail, const char *tell)
-{
-	if (mm_event(ss->mon, "request_refused", json_pack("{s:s, s:s}",
-	    "request", request, "detail", detail)) == -1)
-		sess_lost_monitor(ss);
-	sess_say(ss, ch, tell);
-	sess_finish_channel(ch, 1);
-}
-
-/* One channel request on an open session channel. */
-static void
-sess_channel_request(struct sess *ss, ssh_message msg)
-{
-	ssh_channel	 ch = ssh_message_channel_request_channel(msg);
-	const char	*what;
-
-	switch (ssh_message_subtype(msg)) {
-	case SSH_CHANNEL_REQUEST_PTY:
-		ss->has_pty = 1;
-		ssh_message_channel_request_reply_success(msg);
-		return;
-	case SSH_CHANNEL_REQUEST_EXEC:
-		what = ssh_message_channel_request_command(msg);
-		ssh_message_channel_request_reply_success(msg);
-#ifdef PORTHOLE_TEST_HOOKS
-		/* Test builds only: act like a compromised child. */
-		if (what != NULL &&
-		    strcmp(what, "__porthole_test_violation") == 0)
-			(void)socket(AF_INET, SOCK_STREAM, 0);
-#endif
-		sess_exec(ss, ch, what == NULL ? "" : what);
-		return;
-	case SSH_CHANNEL_REQUEST_SHELL:
-		ssh_message_channel_request_reply_success(msg);
-		sess_refuse_request(ss, ch, "shell", "", "refused: the support "
-		    "shell is not available on this gateway version; run an "
-		    "allowed command: ssh ... support@CLUSTER COMMAND");
-		return;
-	case SSH_CHANNEL_REQUEST_SUBSYSTEM:
-		what = ssh_message_channel_request_subsystem(msg);
-		ssh_message_channel_request_reply_success(msg);
-		sess_refuse_request(ss, ch, "subsystem", what == NULL ? "" :
-		    what, "refused: file access (sftp/scp) is not available "
-		    "on this gateway version");
-		return;
-	default:
-		ssh_message_reply_default(msg);
-		return;
-	}
-}
-
-/* After login: session channels and their requests, until disconnect. */
-static void
-sess_serve(struct sess *ss)
-{
-	ssh_message	 msg;
-	const char	*dest;
-
-	while ((msg = ssh_message_get(ss->s)) != NULL) {
-		switch (ssh_message_type(msg)) {
-		case SSH_REQUEST_CHANNEL_OPEN:
-			if (ssh_message_subtype(msg) == SSH_CHANNEL_SESSION) {
-				ss->has_pty = 0;
-				if (ssh_message_channel_request_open_reply_accept(
-				    msg) == NULL)
-					sess_exit(ss, 1);
-				break;
-			}
-			dest = ssh_message_channel_request_open_destination(msg);
-			if (mm_event(ss->mon, "channel_refused", json_pack(
-			    "{s:i, s:s, s:s}", "channel_type",
-			    ssh_message_subtype(msg), "destination",
-			    dest == NULL ? "" : dest, "reason",
-			    "port forwarding is not available")) == -1)
-				sess_lost_monitor(ss);
-			ssh_message_reply_default(msg);
-			break;
-		case SSH_REQUEST_CHANNEL:
-			sess_channel_request(ss, msg);
-			break;
-		default:
-			ssh_message_reply_default(msg);
-			break;
-		}
-		ssh_message_free(msg);
-	}
-	sess_exit(ss, 0);
-}
-
 /*
  * OpenSSL reads its configuration and loads algorithms lazily; do it now,
  * while files can still be opened, for everything the key exchange and
@@ -412,5 +268,6 @@ session_child(int fd, int mon, const struct policy *pol, ssh_key host_key)
 		sess_exit(&ss, 1);
 	}
 	sess_authenticate(&ss);
-	sess_serve(&ss);
+	session_serve(ss.s, ss.mon, pol);
+	sess_exit(&ss, 0);
 }

@@ -25,11 +25,27 @@
 #define SESSION_AUDIT_MAX	4096
 
 /*
+ * Why the broker ends a session: the value it queues with SIGTERM
+ * (sigqueue), so the monitor can tell the engineer.
+ */
+#define SESSION_END_KILLED	1	/* porthole kill */
+#define SESSION_END_IDLE	2	/* idle_timeout */
+#define SESSION_END_WITHDRAWN	3	/* a reload withdrew its grant */
+#define SESSION_END_AUDIT	4	/* the audit log cannot be written */
+#define SESSION_END_SHUTDOWN	5	/* the gateway stops */
+
+/*
  * Serve one engineer on fd, asking the monitor on mon.  Confines itself
  * (sandbox.h) before the key exchange.  Never returns: exits 0 when the
  * engineer disconnects, 1 on refusal or error.
  */
 void	session_child(int fd, int mon, const struct policy *pol,
 	    ssh_key host_key) __attribute__((noreturn));
+
+/*
+ * After login (session_loop.c): serve every channel of the connection
+ * until the engineer disconnects or the monitor is lost.
+ */
+void	session_serve(ssh_session s, int mon, const struct policy *pol);
 
 #endif

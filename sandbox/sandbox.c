@@ -11,6 +11,7 @@
  */
 #include "sandbox/sandbox.h"
 
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -215,7 +216,7 @@ sbx_load(scmp_filter_ctx ctx, int built, const char *what, char *err,
  * The allow-list.  One line per call; the unusual ones say why.
  */
 static int
-sbx_seccomp(char *err, size_t errlen)
+sbx_seccomp(int shell, char *err, size_t errlen)
 {
 	static const int allow[] = {
 		SCMP_SYS(read), SCMP_SYS(write),
@@ -225,6 +226,8 @@ sbx_seccomp(char *err, size_t errlen)
 		SCMP_SYS(poll), SCMP_SYS(ppoll),
 		SCMP_SYS(close),
 		SCMP_SYS(lseek),
+		SCMP_SYS(pread64),			/* files the monitor opened */
+		SCMP_SYS(shutdown),			/* a forward's half-close */
 		SCMP_SYS(fstat), SCMP_SYS(newfstatat),	/* stdio buffering */
 		SCMP_SYS(brk), SCMP_SYS(munmap),	/* mmap: below */
 		SCMP_SYS(mremap), SCMP_SYS(madvise),
@@ -248,9 +251,13 @@ sbx_seccomp(char *err, size_t errlen)
 	};
 	/* libssh sets socket options on its descriptor; none are needed. */
 	static const int eperm[] = {
-		SCMP_SYS(setsockopt), SCMP_SYS(getsockopt), SCMP_SYS(ioctl),
-		SCMP_SYS(uname),
+		SCMP_SYS(setsockopt), SCMP_SYS(getsockopt), SCMP_SYS(uname),
 	};
+	/* The shell sets its terminal's modes and reads its size. */
+	static const unsigned long tty_ioctls[] = {
+		TCGETS, TCSETS, TCSETSW, TCSETSF, TIOCGWINSZ,
+	};
+	size_t		i;
 	scmp_filter_ctx	ctx;
 
 	/* Kill the whole process on anything not listed below. */
@@ -264,6 +271,13 @@ sbx_seccomp(char *err, size_t errlen)
 	    sbx_rules(ctx, SCMP_ACT_ERRNO(EACCES), eacces,
 	    NELEM(eacces)) == -1 ||
 	    sbx_rules(ctx, SCMP_ACT_ERRNO(EPERM), eperm, NELEM(eperm)) == -1)
+		return sbx_load(ctx, 0, "session", err, errlen);
+	for (i = 0; shell && i < NELEM(tty_ioctls); i++)
+		if (seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
+		    SCMP_A1(SCMP_CMP_EQ, tty_ioctls[i])) != 0)
+			return sbx_load(ctx, 0, "shell", err, errlen);
+	if (!shell && seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM),
+	    SCMP_SYS(ioctl), 0) != 0)
 		return sbx_load(ctx, 0, "session", err, errlen);
 	/* Memory may be mapped or change protection, never executable. */
 	if (seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(mprotect), 1,
@@ -341,8 +355,8 @@ sbx_confine_diag(const char *program, const char *const *read_paths,
 	return sbx_seccomp_diag(err, errlen);
 }
 
-int
-sbx_confine(int *landlock_abi, char *err, size_t errlen)
+static int
+sbx_confine_as(int shell, int *landlock_abi, char *err, size_t errlen)
 {
 	if (sbx_limits(err, errlen) == -1)
 		return -1;
@@ -352,5 +366,17 @@ sbx_confine(int *landlock_abi, char *err, size_t errlen)
 	}
 	if (sbx_landlock(landlock_abi, err, errlen) == -1)
 		return -1;
-	return sbx_seccomp(err, errlen);
+	return sbx_seccomp(shell, err, errlen);
+}
+
+int
+sbx_confine(int *landlock_abi, char *err, size_t errlen)
+{
+	return sbx_confine_as(0, landlock_abi, err, errlen);
+}
+
+int
+sbx_confine_shell(int *landlock_abi, char *err, size_t errlen)
+{
+	return sbx_confine_as(1, landlock_abi, err, errlen);
 }

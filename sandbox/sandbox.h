@@ -23,6 +23,11 @@ int	sbx_drop_privileges(const char *user, char *err, size_t errlen);
  * the limits hold).  Returns 0, or -1 with the reason in err.
  */
 int	sbx_confine(int *landlock_abi, char *err, size_t errlen);
+/*
+ * The same for the support shell's process, which may also get and set
+ * its terminal's modes and read its window size (and no other ioctl).
+ */
+int	sbx_confine_shell(int *landlock_abi, char *err, size_t errlen);
 
 /*
  * Confine a diagnostic just before exec: no_new_privs; Landlock allowing

@@ -13,7 +13,7 @@ out=$("$CLI_BIN" -f "$CONF" status); rc=$?
     pass "porthole status shows the tunnel up and the sandbox" ||
     fail "status: rc=$rc out='$out'"
 
-essh acme-prod sleepy 30 >/dev/null 2>&1 &
+essh acme-prod sleepy 30 >/dev/null 2>"$T/killed.err" &
 eng=$!
 n=50
 while [ "$n" -gt 0 ]; do
@@ -45,6 +45,9 @@ took=$(( $(date +%s) - start ))
 [ "$rc" -eq 0 ] && [ "$erc" -ne 0 ] && [ "$took" -lt 5 ] &&
     pass "porthole kill ends the session at once (${took}s)" ||
     fail "kill: rc=$rc ssh rc=$erc after ${took}s"
+grep -q "porthole: session ended by the customer" "$T/killed.err" &&
+    pass "the engineer is told the customer ended the session" ||
+    fail "kill: engineer saw '$(cat "$T/killed.err")'"
 wait_for "$AUDIT" '"type":"session_killed".*"session":"'"$sid"'"' 2 &&
     pass "the kill is audited with the session" || fail "kill not audited"
 n=30
@@ -60,23 +63,30 @@ done
 
 # idle_timeout: a session with no traffic either way is ended and audited.
 stop_gateway acme-prod
-IDLE_TIMEOUT=10s write_gateway_conf acme-prod
+IDLE_TIMEOUT=10s CMD_TIMEOUT=60s write_gateway_conf acme-prod
 start_gateway acme-prod
 start=$(date +%s)
-ssh -F "$T/ssh_config" -N acme-prod </dev/null >/dev/null 2>&1; rc=$?
+ssh -F "$T/ssh_config" acme-prod sleepy 40 </dev/null >/dev/null 2>"$T/idle.err"; rc=$?
 took=$(( $(date +%s) - start ))
 [ "$took" -ge 9 ] && [ "$took" -le 20 ] &&
     wait_for "$AUDIT" '"type":"session_ended".*"reason":"idle_timeout"' 3 &&
     pass "an idle session ends after idle_timeout (${took}s for 10s)" ||
     fail "idle: ssh rc=$rc after ${took}s"
+grep -q "porthole: session ended: idle for longer than idle_timeout" "$T/idle.err" &&
+    pass "the engineer is told the session was idle too long" ||
+    fail "idle: engineer saw '$(cat "$T/idle.err")'"
 
 # max_session: a session ends after that long, busy or not.
 stop_gateway acme-prod
-MAX_SESSION=10s write_gateway_conf acme-prod
+MAX_SESSION=10s CMD_TIMEOUT=60s write_gateway_conf acme-prod
 start_gateway acme-prod
 start=$(date +%s)
-ssh -F "$T/ssh_config" -o ServerAliveInterval=2 -N acme-prod </dev/null >/dev/null 2>&1
+ssh -F "$T/ssh_config" -o ServerAliveInterval=2 acme-prod sleepy 40 \
+    </dev/null >/dev/null 2>"$T/max.err"
 took=$(( $(date +%s) - start ))
+grep -q "porthole: session ended: it reached max_session" "$T/max.err" &&
+    pass "the engineer is told max_session was reached" ||
+    fail "max_session: engineer saw '$(cat "$T/max.err")'"
 [ "$took" -ge 9 ] && [ "$took" -le 20 ] &&
     wait_for "$AUDIT" '"type":"session_ended".*"reason":"max_session reached"' 3 &&
     pass "max_session ends a session that keeps talking (${took}s for 10s)" ||

@@ -164,6 +164,11 @@ EOC
 # test's grants (remote access and diagnostics on, approval off).
 write_gateway_conf() {
 	id=$1
+	P=$T/$id/product
+	mkdir -p "$P/log" "$P/etc" "$P/config"
+	[ -f "$P/config/cluster.ini" ] ||
+	    printf '# product settings\njvm.heap = 2g\ningest.queue_size = 1000\nsecret.token = s3cr3t\n' \
+	    >"$P/config/cluster.ini"
 	cat >"$T/$id/porthole.conf" <<EOC
 [gateway]
 cluster_id = $id
@@ -197,6 +202,21 @@ greet = /bin/echo hello {who:word}
 lines = /usr/bin/head -c {n:int} /dev/zero
 fail = /bin/false
 sleepy = /bin/sleep {s:int}
+${EXTRA_COMMANDS:-}
+
+[files]
+enabled = ${FILES_ENABLED:-no}
+paths = ${FILE_PATHS:-$P/log, $P/etc}
+deny = *.key, *.pem, secret*
+
+[forward]
+enabled = ${FORWARD_ENABLED:-no}
+targets = ${FORWARD_TARGETS:-127.0.0.1:1}
+
+[settings]
+enabled = ${SETTINGS_ENABLED:-no}
+file = $P/config/cluster.ini
+keys = jvm.heap, ingest.queue_size
 EOC
 }
 

@@ -31,7 +31,7 @@ kill -0 "$eng" 2>/dev/null && [ "$(essh acme-prod status 2>/dev/null)" = "cluste
 
 # A valid file adds a command and withdraws alice.
 { sed 's/^engineers = .*/engineers = bob/' "$T/good.conf"
-  echo "hostname = /bin/echo new-command"; } >"$CONF"
+  } | sed "/^sleepy = /a hostname = /bin/echo new-command" >"$CONF"
 "$CLI_BIN" -f "$CONF" reload >/dev/null 2>"$T/err"; rc=$?
 [ "$rc" -eq 0 ] && pass "a valid file is reloaded" ||
     fail "valid reload: rc=$rc err='$(cat "$T/err")'"

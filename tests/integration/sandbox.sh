@@ -7,20 +7,15 @@
 make_vendor
 make_cluster acme-prod
 write_relay_conf
-write_gateway_conf acme-prod
 # A product directory the diagnostics may read, and one file outside it.
 chmod 711 "$T"
 mkdir -m 755 "$T/product"
 echo "product build 42" >"$T/product/info.txt"
 chmod 644 "$T/product/info.txt"
-cat >>"$T/acme-prod/porthole.conf" <<EOC
-product = /bin/cat $T/product/info.txt
+EXTRA_COMMANDS="product = /bin/cat $T/product/info.txt
 peek = /bin/cat /etc/passwd
-net = /usr/bin/ssh-keyscan -T 2 -p $RELAY_PORT 127.0.0.1
-
-[files]
-paths = $T/product
-EOC
+net = /usr/bin/ssh-keyscan -T 2 -p $RELAY_PORT 127.0.0.1" \
+FILE_PATHS=$T/product write_gateway_conf acme-prod
 write_ssh_config
 start_relay
 start_gateway acme-prod

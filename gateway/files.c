@@ -1,0 +1,659 @@
+/*
+ * files.c - the monitor's read-only file access on behalf of the SFTP
+ * server and the support shell.
+ *
+ * A request passes two gates.  The first is lexical and pure
+ * (files_allowed): [files] enabled, an absolute normalised path beneath
+ * a root, no component matching a deny glob.  The second is on disk:
+ * the path is resolved from the root's descriptor with openat2(), which
+ * refuses to leave the root or to follow any link, and the result is
+ * inspected through an O_PATH descriptor before anything is opened for
+ * reading.  The lexical gate alone would be fooled by a symbolic link;
+ * the disk gate alone would not know the deny globs.
+ */
+#include "gateway/files.h"
+
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/types.h>
+#include <linux/openat2.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <fnmatch.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define FILES_LIST_MAX	100000	/* entries kept from a directory */
+#define FILES_TRIES	8	/* openat2 attempts on EAGAIN or EINTR */
+
+/*
+ * Every component beneath the root is resolved without following a
+ * link of any kind and without leaving the root's mount.
+ */
+#define FILES_RESOLVE	(RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | \
+	RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV)
+
+/* A path resolved on disk: descriptors for its root and for itself. */
+struct files_res {
+	int		 root;		/* O_PATH, the [files] root */
+	int		 fd;		/* O_PATH, the path itself */
+	const char	*rest;		/* the path relative to root */
+	struct stat	 st;		/* of fd */
+};
+
+/* One directory entry kept for a listing. */
+struct files_ent {
+	char			*name;
+	struct access_attr	 attr;
+};
+
+/* A copy of untrusted text fit for a one-line reason. */
+static const char *
+files_shown(const char *s, char *buf, size_t len)
+{
+	size_t i;
+
+	for (i = 0; s[i] != '\0' && i + 1 < len; i++)
+		buf[i] = ((unsigned char)s[i] < 0x20 || s[i] == 0x7f) ?
+		    '?' : s[i];
+	if (len > 0)
+		buf[i] = '\0';
+	return buf;
+}
+
+/* Absolute, normalised, bounded and free of control characters? */
+static int
+files_normalised(const char *path)
+{
+	char norm[ACCESS_PATH_MAX + 1];
+
+	if (path[0] != '/' || strnlen(path, ACCESS_PATH_MAX + 1) >
+	    ACCESS_PATH_MAX)
+		return 0;
+	if (access_normalize(NULL, path, norm, sizeof(norm)) == -1)
+		return 0;
+	return strcmp(norm, path) == 0;
+}
+
+/* Is path the root (normalised, n bytes) itself or beneath it? */
+static int
+files_under(const char *root, size_t n, const char *path)
+{
+	if (n == 1)
+		return 1;	/* the root "/" holds every absolute path */
+	return strncmp(path, root, n) == 0 &&
+	    (path[n] == '\0' || path[n] == '/');
+}
+
+/*
+ * Find the root that path lies beneath and copy it, normalised, into
+ * root: the longest one if longest is set, else the shortest.  Returns
+ * the offset in path where the part beneath the root begins, or -1.
+ *
+ * The disk gate uses the longest root, so that a root that is its own
+ * mount inside another root is still reachable under RESOLVE_NO_XDEV;
+ * the deny globs use the shortest, so that they see every component
+ * beneath any root.
+ */
+static int
+files_find_root(const struct policy *pol, const char *path, int longest,
+    char *root, size_t rootlen)
+{
+	char	norm[ACCESS_PATH_MAX + 1];
+	size_t	i, n, best = 0;
+	int	found = 0;
+
+	for (i = 0; i < pol->nfile_paths; i++) {
+		/* A root that cannot be normalised cannot be matched. */
+		if (access_normalize(NULL, pol->file_paths[i], norm,
+		    sizeof(norm)) == -1)
+			continue;
+		n = strlen(norm);
+		if (!files_under(norm, n, path))
+			continue;
+		if (found && (longest ? n <= best : n >= best))
+			continue;
+		found = 1;
+		best = n;
+		snprintf(root, rootlen, "%s", norm);
+	}
+	if (!found)
+		return -1;
+	if (path[best] == '\0' || best == 1)
+		return (int)best;
+	return (int)best + 1;		/* past the slash after the root */
+}
+
+/*
+ * Does a deny glob match this component, or the path up to and
+ * including it?  A glob without '/' is matched against the component's
+ * name; a glob with '/' against the path so far, so that denying a
+ * directory by its full path also denies everything beneath it.
+ * Returns what matched, or NULL.
+ *
+ * FNM_PERIOD is left out on purpose: "*.key" must deny ".old.key" too.
+ */
+static const char *
+files_glob_hit(const struct policy *pol, const char *sofar,
+    const char *comp)
+{
+	size_t i;
+
+	for (i = 0; i < pol->nfile_deny; i++) {
+		if (strchr(pol->file_deny[i], '/') != NULL) {
+			if (fnmatch(pol->file_deny[i], sofar,
+			    FNM_PATHNAME) == 0)
+				return sofar;
+		} else if (fnmatch(pol->file_deny[i], comp, 0) == 0)
+			return comp;
+	}
+	return NULL;
+}
+
+/* Check each component from offset rest on; 1 with why if one is denied. */
+static int
+files_denied(const struct policy *pol, const char *path, int rest,
+    char *why, size_t whylen)
+{
+	char		 buf[ACCESS_PATH_MAX + 1];
+	char		*comp, *end;
+	const char	*hit;
+	int		 last;
+
+	snprintf(buf, sizeof(buf), "%s", path);
+	for (comp = buf + rest; *comp != '\0'; comp = end + 1) {
+		end = comp + strcspn(comp, "/");
+		last = *end == '\0';
+		*end = '\0';
+		if ((hit = files_glob_hit(pol, buf, comp)) != NULL) {
+			snprintf(why, whylen, "%s matches a denied pattern",
+			    hit);
+			return 1;
+		}
+		if (last)
+			break;
+		*end = '/';
+	}
+	return 0;
+}
+
+int
+files_allowed(const struct policy *pol, const char *path, char *why,
+    size_t whylen)
+{
+	char	root[ACCESS_PATH_MAX + 1], shown[ACCESS_PATH_MAX + 1];
+	int	rest;
+
+	if (!pol->files_enabled) {
+		snprintf(why, whylen, "file access is disabled on this "
+		    "cluster");
+		return 0;
+	}
+	if (strnlen(path, ACCESS_PATH_MAX + 1) > ACCESS_PATH_MAX) {
+		snprintf(why, whylen, "path is longer than %d bytes",
+		    ACCESS_PATH_MAX);
+		return 0;
+	}
+	if (!files_normalised(path)) {
+		snprintf(why, whylen, "not an absolute, normalised path: '%s'",
+		    files_shown(path, shown, sizeof(shown)));
+		return 0;
+	}
+	if ((rest = files_find_root(pol, path, 0, root, sizeof(root))) == -1) {
+		snprintf(why, whylen, "%s is outside the product's file paths",
+		    path);
+		return 0;
+	}
+	if (files_denied(pol, path, rest, why, whylen))
+		return 0;
+	return 1;
+}
+
+/* openat2 beneath dir with FILES_RESOLVE; flags gain O_NOFOLLOW. */
+static int
+files_openat2(int dir, const char *rest, uint64_t flags)
+{
+	struct open_how	how;
+	long		fd;
+	int		tries = 0;
+
+	memset(&how, 0, sizeof(how));
+	how.flags = flags | O_NOFOLLOW | O_CLOEXEC;
+	how.resolve = FILES_RESOLVE;
+	/*
+	 * The kernel answers EAGAIN when a rename or mount raced with a
+	 * RESOLVE_BENEATH walk; trying again is what it asks for.
+	 */
+	do {
+		fd = syscall(SYS_openat2, dir, rest, &how, sizeof(how));
+	} while (fd == -1 && (errno == EAGAIN || errno == EINTR) &&
+	    ++tries < FILES_TRIES);
+	return (int)fd;
+}
+
+/* Why resolving path failed with err, in words for the engineer. */
+static void
+files_why_errno(int err, const char *path, char *why, size_t whylen)
+{
+	switch (err) {
+	case ENOENT:
+	case ENOTDIR:
+		snprintf(why, whylen, "no such file: %s", path);
+		break;
+	case ELOOP:
+		snprintf(why, whylen, "%s goes through a symbolic link", path);
+		break;
+	case EXDEV:
+		snprintf(why, whylen, "%s leaves its file path or crosses a "
+		    "mount point", path);
+		break;
+	case EACCES:
+	case EPERM:
+		snprintf(why, whylen, "permission denied: %s", path);
+		break;
+	case ENOSYS:
+		snprintf(why, whylen, "file access needs openat2() (Linux "
+		    "5.6 or later), which this kernel lacks");
+		break;
+	default:
+		snprintf(why, whylen, "%s: %s", path, strerror(err));
+		break;
+	}
+}
+
+/* Only regular files with one name, and directories, are served. */
+static int
+files_check_type(const struct stat *st, const char *path, char *why,
+    size_t whylen)
+{
+	const char *what;
+
+	if (S_ISDIR(st->st_mode))
+		return 0;
+	if (S_ISREG(st->st_mode)) {
+		/* Another name may lie outside the roots or be denied. */
+		if (st->st_nlink == 1)
+			return 0;
+		snprintf(why, whylen, "%s is a hard-linked file", path);
+		return -1;
+	}
+	switch (st->st_mode & S_IFMT) {
+	case S_IFLNK:
+		what = "a symbolic link";
+		break;
+	case S_IFIFO:
+		what = "a FIFO";
+		break;
+	case S_IFSOCK:
+		what = "a socket";
+		break;
+	case S_IFCHR:
+	case S_IFBLK:
+		what = "a device";
+		break;
+	default:
+		what = "of an unknown type";
+		break;
+	}
+	snprintf(why, whylen, "%s is not a regular file or directory (%s)",
+	    path, what);
+	return -1;
+}
+
+static void
+files_res_close(struct files_res *r)
+{
+	if (r->fd != -1)
+		close(r->fd);
+	if (r->root != -1)
+		close(r->root);
+	r->fd = r->root = -1;
+}
+
+/*
+ * Both gates: the policy, then openat2 beneath the root to an O_PATH
+ * descriptor whose type is checked.  Opening with O_PATH neither blocks
+ * on a FIFO nor touches a device.  0 with r filled, or -1 with why.
+ */
+static int
+files_resolve(const struct policy *pol, const char *path,
+    struct files_res *r, char *why, size_t whylen)
+{
+	char	root[ACCESS_PATH_MAX + 1];
+	int	rest;
+
+	r->root = r->fd = -1;
+	if (!files_allowed(pol, path, why, whylen))
+		return -1;
+	if ((rest = files_find_root(pol, path, 1, root, sizeof(root))) == -1) {
+		snprintf(why, whylen, "%s is outside the product's file paths",
+		    path);
+		return -1;
+	}
+	r->rest = path[rest] == '\0' ? "." : path + rest;
+	/* The root itself is the customer's own configuration: trusted. */
+	if ((r->root = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC)) == -1) {
+		snprintf(why, whylen, "cannot open the file path %s: %s",
+		    root, strerror(errno));
+		goto fail;
+	}
+	if ((r->fd = files_openat2(r->root, r->rest, O_PATH)) == -1) {
+		files_why_errno(errno, path, why, whylen);
+		goto fail;
+	}
+	if (fstat(r->fd, &r->st) == -1) {
+		files_why_errno(errno, path, why, whylen);
+		goto fail;
+	}
+	if (files_check_type(&r->st, path, why, whylen) == -1)
+		goto fail;
+	return 0;
+fail:
+	files_res_close(r);
+	return -1;
+}
+
+/*
+ * Open the resolved path again for real, by the same walk, and make
+ * sure it is still the object that was checked: a rename between the
+ * two opens must not swap in something else.  The new descriptor's
+ * stat goes to st.  Returns the descriptor, or -1 with why.
+ */
+static int
+files_reopen(const struct files_res *r, int flags, const char *path,
+    struct stat *st, char *why, size_t whylen)
+{
+	int fd;
+
+	if ((fd = files_openat2(r->root, r->rest, (uint64_t)flags)) == -1) {
+		files_why_errno(errno, path, why, whylen);
+		return -1;
+	}
+	if (fstat(fd, st) == -1) {
+		files_why_errno(errno, path, why, whylen);
+		goto fail;
+	}
+	if (st->st_dev != r->st.st_dev || st->st_ino != r->st.st_ino) {
+		snprintf(why, whylen, "%s changed while it was being opened",
+		    path);
+		goto fail;
+	}
+	if (files_check_type(st, path, why, whylen) == -1)
+		goto fail;
+	return fd;
+fail:
+	close(fd);
+	return -1;
+}
+
+int
+files_open(const struct policy *pol, const char *path, int *fd,
+    struct stat *st, char *why, size_t whylen)
+{
+	struct files_res	r;
+	struct stat		sb;
+	int			f = -1, fl, rc = -1;
+
+	if (files_resolve(pol, path, &r, why, whylen) == -1)
+		return -1;
+	if (S_ISDIR(r.st.st_mode)) {
+		snprintf(why, whylen, "%s is a directory", path);
+		goto out;
+	}
+	/* O_NONBLOCK: should a FIFO be swapped in, the open cannot hang. */
+	f = files_reopen(&r, O_RDONLY | O_NOCTTY | O_NONBLOCK, path, &sb,
+	    why, whylen);
+	if (f == -1)
+		goto out;
+	if ((fl = fcntl(f, F_GETFL)) == -1 ||
+	    fcntl(f, F_SETFL, fl & ~O_NONBLOCK) == -1) {
+		snprintf(why, whylen, "%s: %s", path, strerror(errno));
+		goto out;
+	}
+	*fd = f;
+	*st = sb;
+	f = -1;
+	rc = 0;
+out:
+	if (f != -1)
+		close(f);
+	files_res_close(&r);
+	return rc;
+}
+
+int
+files_stat(const struct policy *pol, const char *path, struct stat *st,
+    char *why, size_t whylen)
+{
+	struct files_res r;
+
+	if (files_resolve(pol, path, &r, why, whylen) == -1)
+		return -1;
+	*st = r.st;
+	files_res_close(&r);
+	return 0;
+}
+
+/* SFTP carries 32-bit times and counts: clamp rather than wrap. */
+static uint32_t
+files_u32(int64_t v)
+{
+	if (v < 0)
+		return 0;
+	return v > UINT32_MAX ? UINT32_MAX : (uint32_t)v;
+}
+
+void
+files_attr(const struct stat *st, struct access_attr *attr)
+{
+	memset(attr, 0, sizeof(*attr));
+	attr->size = st->st_size < 0 ? 0 : (uint64_t)st->st_size;
+	attr->uid = (uint32_t)st->st_uid;
+	attr->gid = (uint32_t)st->st_gid;
+	attr->mode = (uint32_t)st->st_mode;
+	attr->atime = files_u32((int64_t)st->st_atime);
+	attr->mtime = files_u32((int64_t)st->st_mtime);
+	attr->nlink = files_u32((int64_t)st->st_nlink);
+}
+
+static void
+files_ents_free(struct files_ent *ents, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		free(ents[i].name);
+	free(ents);
+}
+
+static int
+files_ent_cmp(const void *a, const void *b)
+{
+	const struct files_ent *x = a, *y = b;
+
+	return strcmp(x->name, y->name);
+}
+
+/*
+ * Is s valid UTF-8 (no overlong forms, surrogates or code points past
+ * U+10FFFF)?  Requests reach the monitor as JSON strings, so a name
+ * that is not could never be asked for, nor sent back in a listing.
+ */
+static int
+files_utf8(const char *s)
+{
+	const unsigned char	*p = (const unsigned char *)s;
+	uint32_t		 cp, min;
+	int			 more, i;
+
+	while (*p != '\0') {
+		if (*p < 0x80) {
+			p++;
+			continue;
+		}
+		if ((*p & 0xe0) == 0xc0) {
+			more = 1, cp = *p & 0x1f, min = 0x80;
+		} else if ((*p & 0xf0) == 0xe0) {
+			more = 2, cp = *p & 0x0f, min = 0x800;
+		} else if ((*p & 0xf8) == 0xf0) {
+			more = 3, cp = *p & 0x07, min = 0x10000;
+		} else
+			return 0;
+		for (i = 1; i <= more; i++) {
+			if ((p[i] & 0xc0) != 0x80)
+				return 0;
+			cp = (cp << 6) | (p[i] & 0x3f);
+		}
+		if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+			return 0;
+		p += more + 1;
+	}
+	return 1;
+}
+
+/*
+ * Would the entry name of directory dir (at path, on device dev) be
+ * served?  The same rules as a request for it: not denied, a regular
+ * file with one name or a directory, and not a mount point (which
+ * RESOLVE_NO_XDEV would refuse anyway).  Fills attr when it would.
+ */
+static int
+files_entry_ok(const struct policy *pol, int dir, const char *path,
+    dev_t dev, const char *name, struct access_attr *attr)
+{
+	char		child[ACCESS_PATH_MAX + 2], why[ACCESS_WHY_MAX];
+	struct stat	st;
+	int		w;
+
+	if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0 ||
+	    strlen(name) > ACCESS_NAME_MAX || !files_utf8(name))
+		return 0;
+	w = snprintf(child, sizeof(child), "%s/%s",
+	    strcmp(path, "/") == 0 ? "" : path, name);
+	if (w < 0 || (size_t)w >= sizeof(child))
+		return 0;
+	/* A name no request could spell is left out too. */
+	if (!files_allowed(pol, child, why, sizeof(why)))
+		return 0;
+	if (fstatat(dir, name, &st, AT_SYMLINK_NOFOLLOW) == -1 ||
+	    st.st_dev != dev || files_check_type(&st, child, why,
+	    sizeof(why)) == -1)
+		return 0;
+	files_attr(&st, attr);
+	return 1;
+}
+
+/* Read every servable entry of d into *out, at most FILES_LIST_MAX. */
+static int
+files_collect(const struct policy *pol, DIR *d, const char *path,
+    dev_t dev, struct files_ent **out, size_t *nout, char *why,
+    size_t whylen)
+{
+	struct files_ent	*ents = NULL, *grown;
+	struct dirent		*de;
+	struct access_attr	 attr;
+	size_t			 n = 0, cap = 0;
+
+	for (;;) {
+		errno = 0;
+		if ((de = readdir(d)) == NULL)
+			break;
+		if (!files_entry_ok(pol, dirfd(d), path, dev, de->d_name,
+		    &attr))
+			continue;
+		if (n == FILES_LIST_MAX) {
+			snprintf(why, whylen, "%s holds more than %d entries",
+			    path, FILES_LIST_MAX);
+			goto fail;
+		}
+		if (n == cap) {
+			cap = cap == 0 ? 64 : cap * 2;
+			if ((grown = reallocarray(ents, cap,
+			    sizeof(*ents))) == NULL)
+				goto nomem;
+			ents = grown;
+		}
+		if ((ents[n].name = strdup(de->d_name)) == NULL)
+			goto nomem;
+		ents[n++].attr = attr;
+	}
+	if (errno != 0) {
+		snprintf(why, whylen, "reading %s: %s", path, strerror(errno));
+		goto fail;
+	}
+	*out = ents;
+	*nout = n;
+	return 0;
+nomem:
+	snprintf(why, whylen, "listing %s: out of memory", path);
+fail:
+	files_ents_free(ents, n);
+	return -1;
+}
+
+/* Copy entries from *cookie on into the caller's page. */
+static void
+files_page(const struct files_ent *all, size_t total, uint32_t *cookie,
+    struct access_dirent *ents, size_t max, size_t *n, int *eof)
+{
+	size_t i = 0, at = *cookie;
+
+	for (; at < total && i < max; at++, i++) {
+		snprintf(ents[i].name, sizeof(ents[i].name), "%s",
+		    all[at].name);
+		ents[i].attr = all[at].attr;
+	}
+	*n = i;
+	*cookie = (uint32_t)at;
+	*eof = at >= total;
+}
+
+int
+files_list(const struct policy *pol, const char *path, uint32_t *cookie,
+    struct access_dirent *ents, size_t max, size_t *n, int *eof,
+    char *why, size_t whylen)
+{
+	struct files_res	 r;
+	struct files_ent	*all = NULL;
+	struct stat		 sb;
+	DIR			*d = NULL;
+	size_t			 total = 0;
+	int			 f = -1, rc = -1;
+
+	if (files_resolve(pol, path, &r, why, whylen) == -1)
+		return -1;
+	if (!S_ISDIR(r.st.st_mode)) {
+		snprintf(why, whylen, "not a directory: %s", path);
+		goto out;
+	}
+	f = files_reopen(&r, O_RDONLY | O_DIRECTORY, path, &sb, why, whylen);
+	if (f == -1)
+		goto out;
+	if ((d = fdopendir(f)) == NULL) {
+		snprintf(why, whylen, "reading %s: %s", path, strerror(errno));
+		goto out;
+	}
+	f = -1;			/* owned by d now */
+	if (files_collect(pol, d, path, sb.st_dev, &all, &total, why,
+	    whylen) == -1)
+		goto out;
+	/*
+	 * The cookie is a position in the sorted listing, so a directory
+	 * read again for the next page comes back in the same order.
+	 */
+	if (total > 0)
+		qsort(all, total, sizeof(*all), files_ent_cmp);
+	files_page(all, total, cookie, ents, max, n, eof);
+	rc = 0;
+out:
+	files_ents_free(all, total);
+	if (d != NULL)
+		closedir(d);
+	if (f != -1)
+		close(f);
+	files_res_close(&r);
+	return rc;
+}

@@ -1,0 +1,126 @@
+/*
+ * monitor_int.h - shared between the monitor's files (monitor.c: the
+ * loop, login and diagnostics; monitor_access.c: files, settings and
+ * forwards; monitor_shell.c: the support shell's pty and recording).
+ * Not a public surface: only those three include it.
+ */
+#ifndef PH_MONITOR_INT_H
+#define PH_MONITOR_INT_H
+
+#include <sys/types.h>
+#include <poll.h>
+#include <stdint.h>
+
+#include <jansson.h>
+#include <openssl/evp.h>
+
+#include "gateway/access.h"
+#include "gateway/monitor.h"
+#include "gateway/session.h"
+
+/* Phases of a session; the dispatch table names the ones a request needs. */
+#define MON_PREAUTH	0x01	/* before a successful login */
+#define MON_AUTHED	0x02	/* logged in */
+#define MON_PENDING	0x08	/* logged in, waiting for the customer */
+
+/* Who asks: the session child, or the support shell's process. */
+#define MON_FROM_CHILD	0x01
+#define MON_FROM_SHELL	0x02
+
+#define MON_MAX_FILES	128	/* open files per session */
+#define MON_MAX_FWDS	64	/* open forwards per session */
+#define MON_RELAY_BUF	16384
+
+/* A file the engineer holds open, until the child says it is closed. */
+struct mon_file {
+	uint32_t	 id;		/* 0: free slot */
+	char		 path[ACCESS_PATH_MAX + 1];
+	uint64_t	 size;
+};
+
+/* A forward the engineer holds open. */
+struct mon_fwd {
+	uint32_t	 id;		/* 0: free slot */
+	char		 target[300];	/* as asked: host:port */
+	char		 addr[80];	/* as connected */
+};
+
+/* One direction of the shell's terminal relay. */
+struct mon_pipe {
+	char		 buf[MON_RELAY_BUF];
+	size_t		 len, off;
+};
+
+/* The support shell: its process, its pty and its recording. */
+struct mon_shell {
+	pid_t		 pid;		/* 0: none */
+	int		 rpc;		/* its monitor requests */
+	int		 master;	/* pty master */
+	int		 term;		/* to the child: the engineer's bytes */
+	struct mon_pipe	 in;		/* term -> master */
+	struct mon_pipe	 out;		/* master -> term (recorded) */
+	int		 rec;		/* the asciicast file */
+	char		 rec_name[64];
+	EVP_MD_CTX	*rec_hash;
+	uint64_t	 rec_bytes;
+	uint64_t	 started_ms;
+	unsigned char	 utf8[4];	/* an incomplete sequence held back */
+	size_t		 nutf8;
+};
+
+struct mon {
+	int			 child_fd;
+	pid_t			 child;
+	int			 peer_fd;	/* who the current request came from */
+	int			 peer;		/* MON_FROM_* */
+	int			 audit_fd;
+	const struct policy	*pol;
+	const uint8_t		*ca_key;
+	const char		*sid;
+	int			 phase;
+	int			 auth_requests;
+	struct mm_identity	 id;
+	uint64_t		 login_deadline;	/* clock_mono_ms() */
+	uint64_t		 session_deadline;	/* 0: none */
+	pid_t			 diag;			/* running diagnostic */
+	int			 diag_peer;
+	uint64_t		 diag_deadline;
+	int			 diag_timed_out;
+	char			 diag_cmd[POLICY_MAX_CMDLINE + 1];
+	uint32_t		 next_id;
+	struct mon_file		 files[MON_MAX_FILES];
+	struct mon_fwd		 fwds[MON_MAX_FWDS];
+	struct mon_shell	 sh;
+};
+
+/* monitor.c */
+void		 mon_audit(struct mon *, const char *type, json_t *fields);
+void		 mon_end(struct mon *, int) __attribute__((noreturn));
+void		 mon_violation(struct mon *, const char *why, const char *req)
+		    __attribute__((noreturn));
+int		 mon_answer(struct mon *, json_t *ans, const int *fds, int nfds);
+int		 mon_refuse(struct mon *, const char *why);
+const char	*req_str(json_t *req, const char *key, size_t max);
+int		 req_u32(json_t *req, const char *key, uint32_t *out);
+
+/* monitor_access.c */
+int	mm_answer_file_open(struct mon *, json_t *);
+int	mm_answer_file_close(struct mon *, json_t *);
+int	mm_answer_file_stat(struct mon *, json_t *);
+int	mm_answer_dir_list(struct mon *, json_t *);
+int	mm_answer_setting_get(struct mon *, json_t *);
+int	mm_answer_setting_set(struct mon *, json_t *);
+int	mm_answer_forward_open(struct mon *, json_t *);
+int	mm_answer_forward_close(struct mon *, json_t *);
+int	mm_answer_refused(struct mon *, json_t *);
+
+/* monitor_shell.c */
+int	mm_answer_shell_open(struct mon *, json_t *);
+int	mm_answer_window_change(struct mon *, json_t *);
+/* Relay the shell's terminal for the poll entries mon_shell_pollfds set. */
+int	mon_shell_pollfds(struct mon *, struct pollfd *pfd);
+void	mon_shell_service(struct mon *, const struct pollfd *pfd, int n);
+/* End the shell (engineer gone or session over) and close the recording. */
+void	mon_shell_close(struct mon *, const char *why);
+
+#endif

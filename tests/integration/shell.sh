@@ -1,0 +1,120 @@
+#!/bin/sh
+# The support shell, driven like a person would: the stock ssh in a tmux
+# pane, keys sent with send-keys, the screen read with capture-pane.
+# Afterwards the recording plays back with asciinema and its hash is in
+# the audit chain.
+. "$(dirname "$0")/lib.sh"
+
+FILES_ENABLED=yes
+SETTINGS_ENABLED=yes
+standard_setup
+AUDIT=$T/acme-prod/audit/audit.log
+P=$T/acme-prod/product
+printf 'alpha\nbeta\ngamma\n' >"$P/log/app.log"
+
+TM="tmux -L porthole-$$ -f /dev/null"
+$TM new-session -d -x 100 -y 30 \
+    "ssh -F $T/ssh_config -tt acme-prod; echo SSH-EXITED \$?; sleep 30"
+trap '$TM kill-server 2>/dev/null; cleanup' EXIT
+
+# screen_has TEXT [SECONDS]: wait until the pane shows TEXT.
+screen_has() {
+	i=0
+	while [ $i -lt $((${2:-10} * 10)) ]; do
+		$TM capture-pane -p -S -200 >"$T/screen" 2>/dev/null
+		grep -qF -- "$1" "$T/screen" && return 0
+		sleep 0.1; i=$((i + 1))
+	done
+	return 1
+}
+type_line() {
+	$TM send-keys -l -- "$1"
+	$TM send-keys Enter
+}
+
+screen_has "support@acme-prod" 15 && pass "the shell shows its prompt" ||
+    fail "no prompt: $(cat "$T/screen")"
+grep -q "recorded" "$T/screen" && pass "the banner says the session is recorded" ||
+    fail "no recording notice in the banner"
+
+type_line "help"
+screen_has "greet" && pass "help lists the diagnostics" || fail "help"
+
+type_line "status"
+screen_has "cluster acme-prod is healthy" && pass "a diagnostic runs" ||
+    fail "status in the shell"
+
+type_line "cat $P/log/app.log"
+screen_has "gamma" && pass "cat shows an allowed file" || fail "cat"
+
+printf 'one\ntwo\nlast-line-here\n' >"$P/log/tail.log"
+type_line "tail -n 1 tail.log"
+screen_has "last-line-here" && pass "tail shows the end of a file" || fail "tail"
+type_line "cat /etc/passwd"
+screen_has "outside" && pass "a file outside the paths is refused" ||
+    fail "cat /etc/passwd: $(tail -3 "$T/screen")"
+
+# Line editing: a typo fixed with backspace.
+$TM send-keys -l -- "greet wox"
+$TM send-keys BSpace BSpace
+$TM send-keys -l -- "orld"
+$TM send-keys Enter
+screen_has "hello world" && pass "backspace edits the line" ||
+    fail "line editing: $(tail -3 "$T/screen")"
+
+type_line "settings set jvm.heap 4g"
+screen_has "2g -> 4g" && grep -q "^jvm.heap = 4g" "$P/config/cluster.ini" &&
+    pass "settings set changes a listed key" ||
+    fail "settings set: $(tail -3 "$T/screen") / $(cat "$P/config/cluster.ini")"
+type_line "settings set secret.token x"
+screen_has "not a listed setting" && grep -q "^secret.token = s3cr3t" "$P/config/cluster.ini" &&
+    pass "an unlisted setting is refused" || fail "unlisted setting"
+
+type_line "rm -rf /"
+screen_has "unknown command" && pass "no system commands" || fail "rm -rf /"
+
+# A window size change reaches the shell's terminal.
+$TM resize-window -x 120 -y 40 2>/dev/null || $TM resize-pane -x 120 -y 40
+sleep 0.5
+
+type_line "exit"
+screen_has "SSH-EXITED 0" && pass "exit ends the session" ||
+    fail "exit: $(tail -3 "$T/screen")"
+
+# The recording: where the audit log says, with the hash it says.
+wait_for "$AUDIT" '"type":"shell_closed"' 5 || fail "no shell_closed event"
+rec=$(grep '"type":"shell_closed"' "$AUDIT" | sed 's/.*"recording":"\([^"]*\)".*/\1/')
+sha=$(grep '"type":"shell_closed"' "$AUDIT" | sed 's/.*"sha256":"\([0-9a-f]*\)".*/\1/')
+f=$T/acme-prod/audit/recordings/$rec
+[ -f "$f" ] && [ "$(sha256sum "$f" | cut -d' ' -f1)" = "$sha" ] &&
+    pass "the recording's SHA-256 is in the audit log" ||
+    fail "recording $rec: hash mismatch or missing"
+if command -v asciinema >/dev/null; then
+	# asciinema reads /dev/tty: give it a terminal with script(1).
+	script -qec "asciinema cat $f" /dev/null >"$T/replay" 2>"$T/replay.err" &&
+	    grep -q "cluster acme-prod is healthy" "$T/replay" &&
+	    pass "asciinema cat plays the recording" ||
+	    fail "asciinema cat: $(head -3 "$T/replay.err")"
+else
+	fail "asciinema is not installed (./autogen.sh --deps installs it)"
+fi
+$TM kill-server 2>/dev/null
+
+# Settings as a command line too, and the [settings] switch.
+out=$(essh acme-prod settings get jvm.heap 2>&1)
+[ "$out" = "4g" ] && pass "settings get as a command" || fail "settings get: '$out'"
+out=$(essh acme-prod settings set ingest.queue_size 2000 2>&1)
+[ "$out" = "ingest.queue_size: 1000 -> 2000" ] &&
+    grep -q "^ingest.queue_size = 2000" "$P/config/cluster.ini" &&
+    grep -q '"type":"setting_changed".*"old":"1000","new":"2000"' "$AUDIT" &&
+    pass "settings set as a command, audited with old and new value" ||
+    fail "settings set: '$out'"
+sed -i '/^\[settings\]/,/^\[/ s/^enabled = yes/enabled = no/' "$T/acme-prod/porthole.conf"
+"$CLI_BIN" -f "$T/acme-prod/porthole.conf" reload >/dev/null 2>&1
+cp "$P/config/cluster.ini" "$T/before.ini"
+out=$(essh acme-prod settings set jvm.heap 1g 2>&1); rc=$?
+[ "$rc" -ne 0 ] && echo "$out" | grep -q "disabled" &&
+    cmp -s "$P/config/cluster.ini" "$T/before.ini" &&
+    pass "settings off: refused, file untouched" ||
+    fail "settings off: rc=$rc '$out'"
+finish
