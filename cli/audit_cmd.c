@@ -18,8 +18,10 @@
 #include <openssl/crypto.h>
 
 #include "audit/audit.h"
+#include "audit/recording.h"
 #include "audit/seal.h"
 #include "audit/verify.h"
+#include "cli/replay_cmd.h"
 #include "lib/parse.h"
 #include "policy/policy.h"
 
@@ -40,7 +42,9 @@ usage(void)
 	    "       porthole audit verify [--key KEY] [DIR]\n"
 	    "       porthole audit list [--since T] [--until T] [--engineer P]"
 	    " [--session ID] [--type T] [--json] [DIR]\n"
-	    "       porthole audit show ID [DIR]\n");
+	    "       porthole audit show ID [DIR]\n"
+	    "       porthole audit replay ID [--speed N] [DIR]\n"
+	    "       porthole audit export ID [DIR]\n");
 	return 2;
 }
 
@@ -70,6 +74,28 @@ show_progress(uint64_t bytes, void *arg)
 	(void)arg;
 	fprintf(stderr, "\rverifying: %llu MiB", (unsigned long long)
 	    (bytes >> 20));
+}
+
+/* The log holds: now hold every recording it names to it. */
+static int
+verify_recordings(const char *log_path)
+{
+	char		 dir[4096], why[600], *slash;
+	uint64_t	 n = 0;
+	int		 rc;
+
+	snprintf(dir, sizeof(dir), "%s", log_path);
+	if ((slash = strrchr(dir, '/')) != NULL)
+		*slash = '\0';
+	rc = recording_verify_all(dir, log_path, &n, why, sizeof(why));
+	if (rc != 0) {
+		printf("%s\n", why);
+		return 1;
+	}
+	if (n > 0)
+		printf("%s/%s: %llu recording%s match the audit log\n", dir,
+		    RECORDING_DIR, (unsigned long long)n, n == 1 ? "" : "s");
+	return 0;
 }
 
 static int
@@ -117,7 +143,7 @@ cmd_verify(int argc, char **argv, const char *conf)
 	if (v.unsealed > 0)
 		printf("%s: the last %llu events are not sealed yet\n", path,
 		    (unsigned long long)v.unsealed);
-	return 0;
+	return verify_recordings(path);
 }
 
 static const char *
@@ -341,7 +367,7 @@ cli_audit(int argc, char **argv, const char *conf)
 		return cmd_list(argc, argv, conf);
 	if (strcmp(argv[0], "show") == 0)
 		return cmd_show(argc, argv, conf);
-	fprintf(stderr, "porthole: audit %s: not implemented yet\n", argv[0]);
-	return strcmp(argv[0], "replay") == 0 ||
-	    strcmp(argv[0], "export") == 0 ? 1 : usage();
+	if (strcmp(argv[0], "replay") == 0 || strcmp(argv[0], "export") == 0)
+		return cli_audit_recording(argc, argv, conf);
+	return usage();
 }

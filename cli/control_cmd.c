@@ -18,7 +18,7 @@
 #define ANSWER_MAX	(1 << 20)
 
 /* Send one request, read the one-line answer. */
-static json_t *
+json_t *
 control_call(const char *conf, json_t *req)
 {
 	struct policy		*pol = NULL;

@@ -5,6 +5,14 @@
 #ifndef PH_CLI_CONTROL_CMD_H
 #define PH_CLI_CONTROL_CMD_H
 
+#include <jansson.h>
+
+/*
+ * One request (stolen) to the gateway named by conf; its answer, or
+ * NULL after saying on stderr why there is none.
+ */
+json_t	*control_call(const char *conf, json_t *req);
+
 /* argv[0] is the command.  Returns the exit status (0, 1, 2). */
 int	cli_control(int argc, char **argv, const char *conf);
 

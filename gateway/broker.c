@@ -156,6 +156,13 @@ broker_audit(struct broker *b, const char *type, const char *sid,
 	return rc;
 }
 
+int
+broker_record(struct broker *b, const char *type, const char *sid,
+    json_t *fields)
+{
+	return broker_audit(b, type, sid, fields);
+}
+
 /*
  * The audit log cannot be written: fail closed.  New sessions are refused
  * (their first event cannot be recorded) and running ones end now; a

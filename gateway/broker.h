@@ -53,6 +53,12 @@ void		 broker_set_policy(struct broker *b, const struct policy *pol);
 
 /* Can the audit log be written (else sessions are refused)? */
 int		 broker_audit_ok(const struct broker *b);
+/*
+ * Write an event about session sid (steals fields) for someone outside
+ * the session (the CLI); 0, or -1 if the log cannot be written.
+ */
+int		 broker_record(struct broker *b, const char *type,
+		    const char *sid, json_t *fields);
 
 /* The vendor CA for new sessions (reload). */
 void		 broker_set_ca(struct broker *b, const uint8_t ca_key[32]);

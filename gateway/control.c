@@ -119,6 +119,32 @@ control_status(struct control *c)
 	    "cannot be written; sessions are refused");
 }
 
+/* An auditor replays or exports a recording: that is on record too. */
+static json_t *
+control_viewed(struct cconn *cc, json_t *req, const char *id)
+{
+	const char	*action = json_string_value(json_object_get(req,
+	    "action"));
+	char		 who[64];
+	size_t		 i;
+
+	for (i = 0; id != NULL && id[i] != '\0'; i++)
+		if (!((id[i] >= '0' && id[i] <= '9') ||
+		    (id[i] >= 'a' && id[i] <= 'f')))
+			break;
+	if (id == NULL || i == 0 || id[i] != '\0' || i > 64 ||
+	    action == NULL || (strcmp(action, "replay") != 0 &&
+	    strcmp(action, "export") != 0))
+		return json_pack("{s:b, s:s}", "ok", 0, "error",
+		    "malformed recording_viewed request");
+	snprintf(who, sizeof(who), "uid %u", (unsigned int)cc->uid);
+	if (broker_record(cc->c->broker, "recording_viewed", id,
+	    json_pack("{s:s, s:s}", "action", action, "by", who)) == -1)
+		return json_pack("{s:b, s:s}", "ok", 0, "error",
+		    "the audit log cannot be written");
+	return json_pack("{s:b}", "ok", 1);
+}
+
 static json_t *
 control_dispatch(struct cconn *cc, json_t *req)
 {
@@ -169,6 +195,8 @@ control_dispatch(struct cconn *cc, json_t *req)
 			    "no such session");
 		return json_pack("{s:b}", "ok", 1);
 	}
+	if (strcmp(cmd, "recording_viewed") == 0)
+		return control_viewed(cc, req, id);
 	return json_pack("{s:b, s:s, s:s}", "ok", 0, "error",
 	    "unknown command", "cmd", cmd);
 }

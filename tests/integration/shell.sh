@@ -100,6 +100,32 @@ else
 fi
 $TM kill-server 2>/dev/null
 
+# The auditor's tools: verify checks the recording, export and replay
+# show it (and are themselves audited).
+CONF=$T/acme-prod/porthole.conf
+K0=$(cat "$T/acme-prod/audit.k0")
+sid=${rec%.cast}
+out=$("$CLI_BIN" audit verify --key "$K0" "$T/acme-prod/audit" 2>&1); rc=$?
+[ "$rc" -eq 0 ] && echo "$out" | grep -q "1 recording match the audit log" &&
+    pass "audit verify checks the recording" || fail "verify: rc=$rc $out"
+"$CLI_BIN" -f "$CONF" audit export "$sid" >"$T/export.cast" 2>"$T/export.err" &&
+    cmp -s "$T/export.cast" "$f" &&
+    wait_for "$AUDIT" '"type":"recording_viewed".*"action":"export"' 3 &&
+    pass "audit export gives the recording, and the export is audited" ||
+    fail "export: $(cat "$T/export.err")"
+"$CLI_BIN" -f "$CONF" audit replay "$sid" --speed 1000 >"$T/replay2" 2>&1 &&
+    grep -q "cluster acme-prod is healthy" "$T/replay2" &&
+    pass "audit replay plays the session" || fail "replay: $(head -3 "$T/replay2")"
+cp "$f" "$T/rec.orig"
+sed -i 's/healthy/HEALTHY/' "$f"
+out=$("$CLI_BIN" audit verify --key "$K0" "$T/acme-prod/audit" 2>&1); rc=$?
+[ "$rc" -eq 1 ] && echo "$out" | grep -q "$rec: does not match the audit log" &&
+    pass "an edited recording is detected" || fail "tampered recording: rc=$rc $out"
+"$CLI_BIN" -f "$CONF" audit export "$sid" >/dev/null 2>"$T/export.err" &&
+    fail "a tampered recording was exported" ||
+    pass "a tampered recording is not exported"
+cp "$T/rec.orig" "$f"
+
 # Settings as a command line too, and the [settings] switch.
 out=$(essh acme-prod settings get jvm.heap 2>&1)
 [ "$out" = "4g" ] && pass "settings get as a command" || fail "settings get: '$out'"

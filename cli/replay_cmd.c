@@ -1,0 +1,205 @@
+/*
+ * replay_cmd.c - porthole audit replay ID [--speed N] [DIR] and
+ * porthole audit export ID [DIR]: a support shell's recording, checked
+ * against the audit log before a byte of it is shown.
+ *
+ * Viewing a recording is itself an audited act.  On the gateway's own
+ * log (no DIR) the running gateway writes the recording_viewed event
+ * first, and if it cannot, nothing is shown.  A DIR names a copy (an
+ * auditor's machine): there is no live log to write to, and the tool
+ * says so.
+ */
+#include "cli/replay_cmd.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "audit/audit.h"
+#include "audit/recording.h"
+#include "cli/control_cmd.h"
+#include "policy/policy.h"
+
+#define REPLAY_MAX_GAP	2.0	/* seconds: longer pauses are shortened */
+#define REPLAY_LINE_MAX	(1024 * 1024)
+
+static int
+usage(void)
+{
+	fprintf(stderr, "usage: porthole audit replay ID [--speed N] [DIR]\n"
+	    "       porthole audit export ID [DIR]\n");
+	return 2;
+}
+
+/* The audit directory: DIR, or the configuration's audit_dir. */
+static int
+audit_dir(const char *dir, const char *conf, char *out, size_t len)
+{
+	struct policy	*pol = NULL;
+	char		 err[1024];
+
+	if (dir != NULL) {
+		snprintf(out, len, "%s", dir);
+		return 0;
+	}
+	if (policy_load(conf, &pol, err, sizeof(err)) == -1) {
+		fprintf(stderr, "porthole: %s\n", err);
+		return -1;
+	}
+	snprintf(out, len, "%s", pol->audit_dir);
+	policy_free(pol);
+	return 0;
+}
+
+/* Put the viewing on record, or refuse. */
+static int
+record_view(const char *conf, const char *session, const char *action)
+{
+	json_t	*ans;
+	int	 ok;
+
+	ans = control_call(conf, json_pack("{s:s, s:s, s:s}", "cmd",
+	    "recording_viewed", "id", session, "action", action));
+	if (ans == NULL) {
+		fprintf(stderr, "porthole: audit %s: the gateway must record "
+		    "this viewing and cannot be reached; nothing shown\n",
+		    action);
+		return -1;
+	}
+	ok = json_is_true(json_object_get(ans, "ok"));
+	if (!ok)
+		fprintf(stderr, "porthole: audit %s: %s; nothing shown\n",
+		    action, json_string_value(json_object_get(ans, "error")));
+	json_decref(ans);
+	return ok ? 0 : -1;
+}
+
+static int
+export_file(const char *path)
+{
+	char	buf[65536];
+	size_t	n;
+	FILE	*fp;
+
+	if ((fp = fopen(path, "re")) == NULL) {
+		fprintf(stderr, "porthole: %s: %s\n", path, strerror(errno));
+		return 1;
+	}
+	while ((n = fread(buf, 1, sizeof(buf), fp)) > 0)
+		if (fwrite(buf, 1, n, stdout) != n)
+			break;
+	fclose(fp);
+	return fflush(stdout) == 0 ? 0 : 1;
+}
+
+static void
+pause_for(double s)
+{
+	struct timespec ts;
+
+	if (s <= 0)
+		return;
+	ts.tv_sec = (time_t)s;
+	ts.tv_nsec = (long)((s - (double)ts.tv_sec) * 1e9);
+	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
+		;
+}
+
+/* Play the output events with their timing, divided by speed. */
+static int
+replay_file(const char *path, double speed)
+{
+	FILE	*fp;
+	char	*line = NULL;
+	size_t	 cap = 0;
+	ssize_t	 n;
+	json_t	*ev;
+	double	 t, last = 0;
+	long	 lineno = 0;
+	int	 rc = 0;
+
+	if ((fp = fopen(path, "re")) == NULL) {
+		fprintf(stderr, "porthole: %s: %s\n", path, strerror(errno));
+		return 1;
+	}
+	while ((n = getline(&line, &cap, fp)) > 0) {
+		if (++lineno == 1 || n > REPLAY_LINE_MAX)
+			continue;	/* the header */
+		ev = json_loadb(line, (size_t)n, 0, NULL);
+		if (!json_is_array(ev) || json_array_size(ev) != 3 ||
+		    !json_is_number(json_array_get(ev, 0)) ||
+		    !json_is_string(json_array_get(ev, 2))) {
+			fprintf(stderr, "porthole: %s:%ld: not an asciicast "
+			    "event\n", path, lineno);
+			json_decref(ev);
+			rc = 1;
+			break;
+		}
+		t = json_number_value(json_array_get(ev, 0));
+		if (t - last > REPLAY_MAX_GAP)
+			last = t - REPLAY_MAX_GAP;
+		pause_for((t - last) / speed);
+		last = t;
+		if (strcmp(json_string_value(json_array_get(ev, 1)), "o") == 0) {
+			fwrite(json_string_value(json_array_get(ev, 2)), 1,
+			    json_string_length(json_array_get(ev, 2)), stdout);
+			fflush(stdout);
+		}
+		json_decref(ev);
+	}
+	free(line);
+	fclose(fp);
+	return rc;
+}
+
+int
+cli_audit_recording(int argc, char **argv, const char *conf)
+{
+	struct recording_ref	 ref;
+	const char		*action = argv[0], *session, *dir = NULL;
+	char			 adir[4096], logp[4200], path[4300], why[600];
+	double			 speed = 1.0;
+	int			 export = strcmp(action, "export") == 0, i;
+
+	if (argc < 2)
+		return usage();
+	session = argv[1];
+	for (i = 2; i < argc; i++) {
+		if (!export && strcmp(argv[i], "--speed") == 0 &&
+		    i + 1 < argc) {
+			char *end;
+
+			speed = strtod(argv[++i], &end);
+			if (*end != '\0' || !(speed > 0 && speed <= 1000)) {
+				fprintf(stderr, "porthole: --speed: expected a "
+				    "number from 0 to 1000, got '%s'\n",
+				    argv[i]);
+				return 2;
+			}
+		} else if (dir == NULL && argv[i][0] != '-')
+			dir = argv[i];
+		else
+			return usage();
+	}
+	if (audit_dir(dir, conf, adir, sizeof(adir)) == -1)
+		return 1;
+	snprintf(logp, sizeof(logp), "%s/%s", adir, AUDIT_FILE);
+	if (recording_find(logp, session, &ref, why, sizeof(why)) != 0 ||
+	    recording_check(adir, &ref, why, sizeof(why)) != 0) {
+		fprintf(stderr, "porthole: audit %s: %s\n", action, why);
+		return 1;
+	}
+	if (dir == NULL && record_view(conf, session, action) == -1)
+		return 1;
+	if (dir != NULL)
+		fprintf(stderr, "porthole: %s is a copy: this viewing is not "
+		    "in the gateway's audit log\n", adir);
+	snprintf(path, sizeof(path), "%s/%s/%s", adir, RECORDING_DIR,
+	    ref.name);
+	return export ? export_file(path) : replay_file(path, speed);
+}
