@@ -7,11 +7,7 @@
 #include "gateway/control.h"
 
 #include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/un.h>
 #include <errno.h>
-#include <grp.h>
-#include <pwd.h>
 #include <stdio.h>
 #include <time.h>
 #include <stdlib.h>
@@ -23,6 +19,7 @@
 #include <event2/listener.h>
 #include <jansson.h>
 
+#include "gateway/localsock.h"
 #include "lib/log.h"
 #include "sandbox/sandbox.h"
 
@@ -33,8 +30,7 @@ struct control {
 	struct tunnel		*tunnel;
 	struct evconnlistener	*listener;
 	char			 path[108];
-	gid_t			 admin_gid;
-	int			 have_admin_gid;
+	struct localsock_acl	 acl;
 	control_reload_cb	 reload;
 	void			*reload_arg;
 };
@@ -48,28 +44,6 @@ struct cconn {
 };
 
 /* Is uid root, us, or a member of admin_group? */
-static int
-control_peer_allowed(struct control *c, uid_t uid, gid_t gid)
-{
-	struct passwd	*pw;
-	gid_t		 groups[256];
-	int		 n = 256, i;
-
-	if (uid == 0 || uid == geteuid())
-		return 1;
-	if (!c->have_admin_gid)
-		return 0;
-	if (gid == c->admin_gid)
-		return 1;
-	if ((pw = getpwuid(uid)) == NULL ||
-	    getgrouplist(pw->pw_name, pw->pw_gid, groups, &n) == -1)
-		return 0;
-	for (i = 0; i < n; i++)
-		if (groups[i] == c->admin_gid)
-			return 1;
-	return 0;
-}
-
 static void
 cconn_free(struct cconn *cc)
 {
@@ -253,17 +227,15 @@ control_accept(struct evconnlistener *l, evutil_socket_t fd,
     struct sockaddr *sa, int salen, void *arg)
 {
 	struct control	*c = arg;
-	struct ucred	 cred;
-	socklen_t	 len = sizeof(cred);
 	struct cconn	*cc;
+	uid_t		 uid = (uid_t)-1;
 
 	(void)l;
 	(void)sa;
 	(void)salen;
-	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == -1 ||
-	    !control_peer_allowed(c, cred.uid, cred.gid)) {
+	if (!localsock_peer_allowed(&c->acl, fd, &uid)) {
 		log_warn("control: refused a connection from uid %ld",
-		    (long)cred.uid);
+		    (long)uid);
 		close(fd);
 		return;
 	}
@@ -272,7 +244,7 @@ control_accept(struct evconnlistener *l, evutil_socket_t fd,
 		return;
 	}
 	cc->c = c;
-	cc->uid = cred.uid;
+	cc->uid = uid;
 	cc->bev = bufferevent_socket_new(c->base, fd, BEV_OPT_CLOSE_ON_FREE);
 	if (cc->bev == NULL) {
 		close(fd);
@@ -290,9 +262,6 @@ control_new(struct event_base *base, const struct policy *pol,
     void *reload_arg)
 {
 	struct control		*c;
-	struct sockaddr_un	 sun;
-	struct group		*gr;
-	mode_t			 old;
 
 	if ((c = calloc(1, sizeof(*c))) == NULL)
 		return NULL;
@@ -302,38 +271,12 @@ control_new(struct event_base *base, const struct policy *pol,
 	c->tunnel = tunnel;
 	c->reload = reload;
 	c->reload_arg = reload_arg;
-	if ((gr = getgrnam(pol->admin_group)) != NULL) {
-		c->admin_gid = gr->gr_gid;
-		c->have_admin_gid = 1;
-	}
-	if (mkdir(pol->run_dir, 0755) == -1 && errno != EEXIST) {
-		log_error("%s: cannot create: %s", pol->run_dir,
-		    strerror(errno));
+	localsock_acl_init(&c->acl, pol->admin_group);
+	c->listener = localsock_listen(base, pol->run_dir,
+	    POLICY_CONTROL_SOCKET, &c->acl, control_accept, c, c->path,
+	    sizeof(c->path));
+	if (c->listener == NULL)
 		goto fail;
-	}
-	if ((size_t)snprintf(c->path, sizeof(c->path), "%s/%s", pol->run_dir,
-	    POLICY_CONTROL_SOCKET) >= sizeof(c->path)) {
-		log_error("%s: run_dir path too long for a socket",
-		    pol->run_dir);
-		goto fail;
-	}
-	memset(&sun, 0, sizeof(sun));
-	sun.sun_family = AF_UNIX;
-	memcpy(sun.sun_path, c->path, strlen(c->path) + 1);
-	unlink(c->path);
-	old = umask(0117);
-	c->listener = evconnlistener_new_bind(base, control_accept, c,
-	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 16,
-	    (struct sockaddr *)&sun, sizeof(sun));
-	umask(old);
-	if (c->listener == NULL) {
-		log_error("%s: cannot listen: %s", c->path, strerror(errno));
-		goto fail;
-	}
-	if (c->have_admin_gid && geteuid() == 0 &&
-	    chown(c->path, 0, c->admin_gid) == -1)
-		log_warn("%s: cannot give it to group %s: %s", c->path,
-		    pol->admin_group, strerror(errno));
 	return c;
 fail:
 	free(c);

@@ -98,8 +98,7 @@ tunnel_down(struct tunnel *t, const char *why)
 		log_warn("tunnel: down: %s", why);
 		if (clock_mono_ms() - t->up_since >= TUNNEL_STABLE_MS)
 			t->backoff_ms = TUNNEL_BACKOFF_MIN_MS;
-	t->evfd = -1;
-	t->since = clock_now();
+		t->since = clock_now();
 		t->on_down(t->arg);
 	}
 	tunnel_set_state(t, TS_IDLE);
