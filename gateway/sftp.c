@@ -66,7 +66,11 @@
 #define SSH_FILEXFER_ATTR_ACMODTIME	0x00000008
 
 #define SFTP_VERSION		3
-#define SFTP_DIR_BATCH		64	/* entries in one NAME reply */
+/*
+ * Entries in one NAME reply.  64 of the longest make some 44 KB, less
+ * than a DATA reply and far below the 256 KiB OpenSSH's client takes.
+ */
+#define SFTP_DIR_BATCH		64
 #define SFTP_HANDLE_LEN		8	/* slot and generation, big-endian */
 #define SFTP_DATA_HDR		13	/* length, type, id, data length */
 #define SFTP_LONGNAME_MAX	(ACCESS_NAME_MAX + 128)
@@ -92,8 +96,8 @@ struct sftp_handle {
 	uint32_t		 gen;		/* in the handle string */
 	int			 fd;		/* files: readable with pread */
 	uint32_t		 audit;		/* files: open_file's handle */
-	uint64_t		 sent;		/* files: bytes in DATA replies */
-	uint32_t		 cookie;	/* directories: list_dir position */
+	uint64_t		 sent;		/* files: bytes sent as DATA */
+	uint32_t		 cookie;	/* dirs: where list_dir is */
 	int			 eof;		/* directories: nothing more */
 	struct access_attr	 attr;		/* as it was at open */
 	char			 path[ACCESS_PATH_MAX + 1];
@@ -125,7 +129,10 @@ struct sftp_msg {
 	size_t			 left;
 };
 
-/* A request type and the function that answers it. */
+/*
+ * A request type and the function that answers it: 0 once the reply is
+ * queued, -1 when the conversation must end.
+ */
 struct sftp_handler {
 	uint8_t		 type;
 	const char	*name;		/* the op reported to ops->refused */
@@ -348,6 +355,10 @@ sftp_op_failed(struct sftp *s, uint32_t id, int r, char *why)
 }
 
 /*
+ * The request helpers from here on return, like the access_ops, 1 to go
+ * on, 0 when they have answered the request themselves and -1 when the
+ * conversation must end.
+ *
  * Normalise a path from the client against home.  A path that is too
  * long, holds a NUL or cannot be normalised is a request the client may
  * get wrong without ending the session, so it is answered here (0).
@@ -592,7 +603,28 @@ fxp_refuse_path(struct sftp *s, uint32_t id, struct sftp_msg *m,
 	char	 path[ACCESS_PATH_MAX + 1];
 	int	 r;
 
-	/* RENAME and SYMLINK: the first path is the one reported. */
+	/* RENAME: the path reported is the one that would go away. */
+	if ((r = msg_path(s, id, m, path)) != 1)
+		return r;
+	return sftp_refuse(s, id, op, path);
+}
+
+/*
+ * OpenSSH sends SYMLINK's paths the other way round from the draft,
+ * target first (its PROTOCOL file, section 4.1), and every server
+ * follows it; the second is the link that would be created.
+ */
+static int
+fxp_refuse_symlink(struct sftp *s, uint32_t id, struct sftp_msg *m,
+    const char *op)
+{
+	const unsigned char	*p;
+	char			 path[ACCESS_PATH_MAX + 1];
+	size_t			 len;
+	int			 r;
+
+	if (msg_string(m, &p, &len) == -1)
+		return -1;
 	if ((r = msg_path(s, id, m, path)) != 1)
 		return r;
 	return sftp_refuse(s, id, op, path);
@@ -829,7 +861,7 @@ static const struct sftp_handler sftp_handlers[] = {
 	{ SSH_FXP_REALPATH,	"realpath",	fxp_realpath },
 	{ SSH_FXP_STAT,		"stat",		fxp_stat },
 	{ SSH_FXP_RENAME,	"rename",	fxp_refuse_path },
-	{ SSH_FXP_SYMLINK,	"symlink",	fxp_refuse_path },
+	{ SSH_FXP_SYMLINK,	"symlink",	fxp_refuse_symlink },
 };
 
 /*
