@@ -36,6 +36,8 @@ struct audit {
 	struct seal_key	 key;		/* the current epoch's key */
 	uint64_t	 seal_every;	/* events between seals */
 	uint64_t	 since_seal;	/* events since the last seal */
+	audit_seal_cb	 on_seal;	/* told each seal's head */
+	void		*on_seal_arg;
 };
 
 static int
@@ -376,6 +378,7 @@ audit_seal(struct audit *a)
 	struct seal_key	 used;
 	char		 mac[65], err[512];
 	json_t		*ev;
+	uint64_t	 epoch;
 	int		 rc;
 
 	if (!a->sealing)
@@ -388,14 +391,24 @@ audit_seal(struct audit *a)
 		OPENSSL_cleanse(&used, sizeof(used));
 		return -1;
 	}
-	ev = json_pack("{s:I, s:s}", "epoch", (json_int_t)used.epoch, "mac",
-	    mac);
+	epoch = used.epoch;
+	ev = json_pack("{s:I, s:s}", "epoch", (json_int_t)epoch, "mac", mac);
 	OPENSSL_cleanse(&used, sizeof(used));
 	rc = audit_append(a, "seal", ev);
 	json_decref(ev);
-	if (rc == 0)
+	if (rc == 0) {
 		a->since_seal = 0;
+		if (a->on_seal != NULL)
+			a->on_seal(a->on_seal_arg, epoch, a->seq, a->prev);
+	}
 	return rc;
+}
+
+void
+audit_on_seal(struct audit *a, audit_seal_cb cb, void *arg)
+{
+	a->on_seal = cb;
+	a->on_seal_arg = arg;
 }
 
 void

@@ -53,6 +53,14 @@ void	audit_forget(struct audit *a);
 
 /* Write a seal line now.  0, or -1 if it could not be written. */
 int	audit_seal(struct audit *a);
+/*
+ * Be told of every seal written: its epoch, and the seq and SHA-256
+ * (hex) of the seal line, the chain head it commits to.  The gateway
+ * sends these to the relay as anchors.
+ */
+typedef void (*audit_seal_cb)(void *arg, uint64_t epoch, uint64_t seq,
+    const char *head);
+void	audit_on_seal(struct audit *a, audit_seal_cb cb, void *arg);
 
 /* The seq of the last line written (0 for an empty log). */
 uint64_t audit_seq(const struct audit *a);

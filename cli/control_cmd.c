@@ -97,6 +97,23 @@ print_status(json_t *a)
 	else
 		printf("sandbox        seccomp only: this kernel has no "
 		    "Landlock\n");
+	if (json_object_get(a, "uplink") == NULL)
+		return;
+	printf("uplink         %s\n", jstr(a, "uplink"));
+	printf("spool          %lld records waiting%s%s, %lld health records "
+	    "dropped\n", (long long)json_integer_value(json_object_get(a,
+	    "spool_depth")), *jstr(a, "spool_oldest") != '\0' ?
+	    ", oldest from " : "", jstr(a, "spool_oldest"),
+	    (long long)json_integer_value(json_object_get(a,
+	    "spool_dropped")));
+	printf("license        %s%s%s, overages %s\n", jstr(a, "license"),
+	    *jstr(a, "license_expires") != '\0' ? ", expires " : "",
+	    jstr(a, "license_expires"), json_is_true(json_object_get(a,
+	    "overage")) ? "enabled" : "DISABLED");
+	printf("last contact   %s (%lld days ago; overages stop after %lld)\n",
+	    jstr(a, "last_contact"), (long long)json_integer_value(
+	    json_object_get(a, "offline_days")), (long long)
+	    json_integer_value(json_object_get(a, "offline_limit_days")));
 }
 
 static void

@@ -11,14 +11,10 @@
 
 #include "cli/audit_cmd.h"
 #include "cli/control_cmd.h"
+#include "cli/send_cmd.h"
 #include "policy/policy.h"
 
 #define DEFAULT_CONF	"/etc/porthole/porthole.conf"
-
-/* Commands of the contract that this version does not do yet. */
-static const char *const planned[] = {
-	"send",
-};
 
 static void
 usage(FILE *f)
@@ -111,7 +107,6 @@ int
 main(int argc, char **argv)
 {
 	const char	*conf = DEFAULT_CONF;
-	size_t		 i;
 	int		 ch;
 
 	while ((ch = getopt(argc, argv, "+f:h")) != -1) {
@@ -140,13 +135,8 @@ main(int argc, char **argv)
 	    strcmp(argv[0], "approve") == 0 || strcmp(argv[0], "deny") == 0 ||
 	    strcmp(argv[0], "reload") == 0)
 		return cli_control(argc, argv, conf);
-	for (i = 0; i < sizeof(planned) / sizeof(planned[0]); i++) {
-		if (strcmp(argv[0], planned[i]) == 0) {
-			fprintf(stderr, "porthole: %s: not implemented yet\n",
-			    argv[0]);
-			return 1;
-		}
-	}
+	if (strcmp(argv[0], "send") == 0)
+		return cli_send(argc, argv, conf);
 	fprintf(stderr, "porthole: unknown command '%s'\n", argv[0]);
 	return usage_error();
 }

@@ -108,6 +108,7 @@ struct broker {
 	void			*flush_arg;
 	struct event		*ev_idle;	/* checks idle_timeout */
 	int			 audit_failing;	/* the log cannot be written */
+	struct telem		*telem;		/* session events, or NULL */
 };
 
 static void	gs_check_done(struct gsess *);
@@ -519,6 +520,11 @@ gs_audit_read(evutil_socket_t fd, short what, void *arg)
 	if (strcmp(typebuf, "command_finished") == 0 ||
 	    strcmp(typebuf, "command_failed") == 0)
 		gs->doing[0] = '\0';
+	if (strcmp(typebuf, "auth_accepted") == 0 && gs->b->telem != NULL &&
+	    (jt = json_object_get(ev, "engineer")) != NULL && json_is_string(jt))
+		telem_event(gs->b->telem, "session_opened", json_pack(
+		    "{s:s, s:s}", "session", gs->id, "engineer",
+		    json_string_value(jt)));
 	if (strcmp(typebuf, "auth_accepted") == 0) {
 		if ((jt = json_object_get(ev, "engineer")) != NULL &&
 		    json_is_string(jt))
@@ -599,6 +605,11 @@ gs_check_done(struct gsess *gs)
 		json_object_set_new(ev, "signal",
 		    json_integer(WTERMSIG(gs->status)));
 	(void)broker_audit(b, "session_closed", gs->id, ev);
+	if (b->telem != NULL && gs->engineer[0] != '\0')
+		telem_event(b->telem, "session_closed", json_pack(
+		    "{s:s, s:s, s:I}", "session", gs->id, "engineer",
+		    gs->engineer, "duration_s", (json_int_t)((clock_mono_ms() -
+		    gs->started) / 1000)));
 	log_info("session %s closed (%llu bytes in, %llu bytes out)", gs->id,
 	    (unsigned long long)gs->bytes_in, (unsigned long long)gs->bytes_out);
 	TAILQ_REMOVE(&b->sessions, gs, entry);
@@ -921,6 +932,12 @@ gs_still_granted(const struct policy *pol, struct gsess *gs, char *why,
 		return 0;
 	}
 	return 1;
+}
+
+void
+broker_set_telem(struct broker *b, struct telem *telem)
+{
+	b->telem = telem;
 }
 
 void

@@ -12,6 +12,7 @@
 #include <jansson.h>
 
 #include "audit/audit.h"
+#include "gateway/telem.h"
 #include "policy/policy.h"
 
 struct broker;
@@ -53,6 +54,8 @@ void		 broker_set_policy(struct broker *b, const struct policy *pol);
 
 /* Can the audit log be written (else sessions are refused)? */
 int		 broker_audit_ok(const struct broker *b);
+/* Session opened/closed events go to telemetry too. */
+void		 broker_set_telem(struct broker *b, struct telem *telem);
 /*
  * Write an event about session sid (steals fields) for someone outside
  * the session (the CLI); 0, or -1 if the log cannot be written.

@@ -33,6 +33,8 @@ struct control {
 	struct localsock_acl	 acl;
 	control_reload_cb	 reload;
 	void			*reload_arg;
+	json_t			*(*extra)(void *);
+	void			*extra_arg;
 };
 
 /* One CLI connection. */
@@ -73,6 +75,7 @@ control_status(struct control *c)
 	char		 relay[300], since_s[32];
 	const char	*why;
 	time_t		 since;
+	json_t		*ans;
 	struct tm	 tm;
 
 	json_decref(sessions);
@@ -82,7 +85,7 @@ control_status(struct control *c)
 	since_s[0] = '\0';
 	if (since != 0 && gmtime_r(&since, &tm) != NULL)
 		strftime(since_s, sizeof(since_s), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	return json_pack("{s:b, s:s, s:s, s:s, s:s, s:s, s:I, s:i, s:s, s:s}",
+	ans = json_pack("{s:b, s:s, s:s, s:s, s:s, s:s, s:I, s:i, s:s, s:s}",
 	    "ok", 1, "cluster", c->pol->cluster_id, "relay", relay,
 	    "tunnel", tunnel_is_up(c->tunnel) ? "up" : "down",
 	    "tunnel_since", since_s,
@@ -91,6 +94,17 @@ control_status(struct control *c)
 	    "remote_access", c->pol->ra_enabled ? "enabled" : "disabled",
 	    "audit", broker_audit_ok(c->broker) ? "ok" : "FAILING: the log "
 	    "cannot be written; sessions are refused");
+	if (ans != NULL && c->extra != NULL)
+		json_object_update_new(ans, c->extra(c->extra_arg));
+	return ans;
+}
+
+void
+control_set_status_extra(struct control *c, json_t *(*fn)(void *),
+    void *arg)
+{
+	c->extra = fn;
+	c->extra_arg = arg;
 }
 
 /* An auditor replays or exports a recording: that is on record too. */

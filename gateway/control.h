@@ -9,6 +9,7 @@
 #define PH_CONTROL_H
 
 #include <event2/event.h>
+#include <jansson.h>
 
 #include "gateway/broker.h"
 #include "gateway/tunnel.h"
@@ -32,6 +33,9 @@ struct control	*control_new(struct event_base *base, const struct policy *pol,
 /* The policy after a reload (run_dir keeps its value until restart). */
 void		 control_set_policy(struct control *c,
 		    const struct policy *pol);
+/* More fields for porthole status (telemetry, license), from fn(arg). */
+void		 control_set_status_extra(struct control *c,
+		    json_t *(*fn)(void *), void *arg);
 void		 control_free(struct control *c);
 
 #endif

@@ -5,6 +5,8 @@
  *
  * usage: portholed -f porthole.conf [-d] [-v]
  */
+#include "config.h"
+
 #include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
@@ -19,7 +21,10 @@
 #include "audit/seal.h"
 #include "gateway/broker.h"
 #include "gateway/control.h"
+#include "gateway/intake.h"
+#include "gateway/telem.h"
 #include "gateway/tunnel.h"
+#include "gateway/uplink.h"
 #include "lib/cmdline.h"
 #include "lib/log.h"
 #include "lib/sshcert.h"
@@ -52,7 +57,54 @@ struct gateway {
 	struct broker	*broker;
 	struct tunnel	*tunnel;
 	struct control	*control;
+	struct telem	*telem;
+	struct uplink	*uplink;
 };
+
+static void
+on_tunnel_channel(ssh_channel ch, const char *orig_host, int orig_port,
+    void *arg)
+{
+	struct gateway *gw = arg;
+
+	broker_channel(ch, orig_host, orig_port, gw->broker);
+}
+
+/* After every poll of the tunnel: engineer channels, then telemetry. */
+static void
+on_tunnel_poll(void *arg)
+{
+	struct gateway *gw = arg;
+
+	broker_poll(gw->broker);
+	if (gw->uplink != NULL)
+		uplink_poll(gw->uplink);
+}
+
+static void
+on_tunnel_down(void *arg)
+{
+	struct gateway *gw = arg;
+
+	broker_tunnel_down(gw->broker);
+	if (gw->uplink != NULL)
+		uplink_down(gw->uplink);
+}
+
+static json_t *
+status_extra(void *arg)
+{
+	return uplink_status(arg);
+}
+
+static void
+on_seal(void *arg, uint64_t epoch, uint64_t seq, const char *head)
+{
+	struct gateway *gw = arg;
+
+	if (gw->uplink != NULL)
+		uplink_anchor(gw->uplink, epoch, seq, head);
+}
 
 /*
  * Re-read porthole.conf.  An invalid file changes nothing; a valid one
@@ -92,6 +144,8 @@ gateway_reload(void *arg, const char *who, char *err, size_t errlen)
 	broker_set_policy(gw->broker, np);
 	tunnel_set_policy(gw->tunnel, np);
 	control_set_policy(gw->control, np);
+	telem_set_policy(gw->telem, np);
+	uplink_set_policy(gw->uplink, np);
 	policy_free(old);
 	log_info("%s: reloaded", gw->path);
 	return 0;
@@ -135,6 +189,9 @@ main(int argc, char **argv)
 	struct broker		*broker = NULL;
 	struct tunnel		*tunnel = NULL;
 	struct control		*control = NULL;
+	struct telem		*telem = NULL;
+	struct uplink		*uplink = NULL;
+	struct intake		*intake = NULL;
 	ssh_key			 host_key = NULL;
 	json_t			*ev;
 	uint8_t			 ca_key[32];
@@ -183,21 +240,32 @@ main(int argc, char **argv)
 		fatal("daemon: cannot detach");
 	if ((base = event_base_new()) == NULL)
 		fatal("cannot create the event loop");
+	if ((telem = telem_new(base, pol, err, sizeof(err))) == NULL) {
+		fprintf(stderr, "portholed: telemetry spool: %s\n", err);
+		goto fail;
+	}
 	broker = broker_new(base, pol, audit, host_key, ca_key);
-	tunnel = tunnel_new(base, pol, broker_channel, broker_poll,
-	    broker_tunnel_down, broker);
-	if (broker == NULL || tunnel == NULL)
+	tunnel = tunnel_new(base, pol, on_tunnel_channel, on_tunnel_poll,
+	    on_tunnel_down, &gw);
+	if (broker == NULL || tunnel == NULL ||
+	    (uplink = uplink_new(base, pol, tunnel, telem)) == NULL)
 		fatal("out of memory");
+	broker_set_telem(broker, telem);
+	telem_on_commit(telem, uplink_kick, uplink);
+	audit_on_seal(audit, on_seal, &gw);
 	broker_set_flush(broker, flush_tunnel, tunnel);
 	gw.path = path;
 	gw.pol = pol;
 	gw.audit = audit;
 	gw.broker = broker;
 	gw.tunnel = tunnel;
+	gw.telem = telem;
+	gw.uplink = uplink;
 	if ((control = control_new(base, pol, broker, tunnel, gateway_reload,
-	    &gw)) == NULL)
+	    &gw)) == NULL || (intake = intake_new(base, pol, telem)) == NULL)
 		goto fail;
 	gw.control = control;
+	control_set_status_extra(control, status_extra, uplink);
 	ev_term = evsignal_new(base, SIGTERM, on_term, base);
 	ev_int = evsignal_new(base, SIGINT, on_term, base);
 	ev_chld = evsignal_new(base, SIGCHLD, on_chld, broker);
@@ -215,6 +283,8 @@ main(int argc, char **argv)
 		fatal("%s: cannot write the audit log", pol->audit_dir);
 	json_decref(ev);
 	log_info("cluster %s: gateway started", pol->cluster_id);
+	telem_event(telem, "gateway_start", json_pack("{s:s}", "version",
+	    PACKAGE_VERSION));
 	if ((abi = sbx_landlock_abi()) > 0)
 		log_info("sandbox: seccomp and Landlock (ABI %d) for every "
 		    "session", abi);
@@ -223,9 +293,14 @@ main(int argc, char **argv)
 		    "under seccomp and resource limits only");
 	tunnel_start(tunnel);
 	event_base_dispatch(base);
+	telem_event(telem, "gateway_shutdown", NULL);
 	control_free(control);
+	uplink_free(uplink);
+	gw.uplink = NULL;
 	tunnel_free(tunnel);
 	broker_free(broker);
+	telem_free(telem);
+	intake_free(intake);
 	(void)audit_write(audit, "gateway_stop", NULL);
 	(void)audit_seal(audit);	/* no unsealed tail after a clean stop */
 	audit_close(audit);
@@ -240,8 +315,12 @@ main(int argc, char **argv)
 	ssh_finalize();
 	return 0;
 fail:
+	control_free(control);
+	intake_free(intake);
+	uplink_free(uplink);
 	tunnel_free(tunnel);
 	broker_free(broker);
+	telem_free(telem);
 	if (base != NULL)
 		event_base_free(base);
 	audit_close(audit);

@@ -363,6 +363,12 @@ tunnel_last_error(const struct tunnel *t, time_t *since)
 	return t->last_error;
 }
 
+ssh_session
+tunnel_session(struct tunnel *t)
+{
+	return t->state == TS_UP ? t->s : NULL;
+}
+
 int
 tunnel_is_up(const struct tunnel *t)
 {

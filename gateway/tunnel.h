@@ -31,6 +31,8 @@ void		 tunnel_start(struct tunnel *t);
 /* Arrange for queued output to be flushed (after writing to a channel). */
 void		 tunnel_want_write(struct tunnel *t);
 int		 tunnel_is_up(const struct tunnel *t);
+/* The live SSH session to the relay, or NULL while the tunnel is down. */
+ssh_session	 tunnel_session(struct tunnel *t);
 /* Why the last attempt or connection failed ("" if none), and since when. */
 const char	*tunnel_last_error(const struct tunnel *t, time_t *since);
 /* Use this policy from the next connection attempt on. */

@@ -31,7 +31,9 @@
 #include "lib/clock.h"
 #include "lib/log.h"
 #include "lib/sshcert.h"
+#include "relay/mc.h"
 #include "relay/splice.h"
+#include "relay/store.h"
 
 #define RELAY_LOGIN_GRACE	30	/* seconds to authenticate */
 #define RELAY_MAX_AUTH_FAIL	6	/* failed attempts before disconnect */
@@ -76,6 +78,7 @@ struct rconn {
 	size_t			 cluster;	/* RC_TUNNEL: index in conf */
 	int			 auth_failures;
 	struct splice_list	 splices;	/* splices with a side here */
+	struct mc		*mc;		/* RC_TUNNEL: control channel */
 	struct ssh_server_callbacks_struct cb;
 	TAILQ_ENTRY(rconn)	 entry;
 };
@@ -91,6 +94,7 @@ struct relay {
 	struct rconn		**tunnels;	/* parallel to conf->clusters */
 	struct rconn_list	 conns;
 	struct rconn_list	 dead;
+	struct store		*store;		/* NULL: no database */
 	struct event		*ev_reap;
 	uint64_t		 next_splice_id;
 };
@@ -196,6 +200,11 @@ rconn_pump(struct rconn *c)
 		for (i = 0; i < 2; i++)
 			if (other[i] != NULL && other[i] != c)
 				rconn_update_write(other[i]);
+	}
+	if (c->mc != NULL && mc_pump(c->mc)) {
+		mc_free(c->mc);
+		c->mc = NULL;
+		log_info("%s: control channel closed", c->who);
 	}
 	rconn_update_write(c);
 }
@@ -307,6 +316,9 @@ relay_auth_pubkey(ssh_session s, const char *user, struct ssh_key_struct *key,
 	c->r->tunnels[c->cluster] = c;
 	snprintf(c->who, sizeof(c->who), "cluster %s from %s", user, c->peer);
 	rconn_set_state(c, RC_TUNNEL);
+	if (c->r->store != NULL)
+		(void)store_cluster_seen(c->r->store, user, clock_now(), NULL,
+		    1);
 	log_info("cluster %s online (tunnel from %s)", user, c->peer);
 	return SSH_AUTH_SUCCESS;
 }
@@ -376,12 +388,39 @@ relay_direct_tcpip(struct rconn *c, ssh_message msg)
 	return 0;
 }
 
+/* A gateway opens its control channel to "mission-control", once. */
+static int
+relay_control_channel(struct rconn *c, ssh_message msg)
+{
+	const char	*host = ssh_message_channel_request_open_destination(msg);
+	ssh_channel	 ch;
+
+	if (host == NULL || strcmp(host, MC_HOST) != 0)
+		return refuse(c, msg, "%s", "a tunnel may only open the "
+		    "control channel to " MC_HOST);
+	if (c->mc != NULL)
+		return refuse(c, msg, "%s", "the control channel is already "
+		    "open");
+	if ((ch = ssh_message_channel_request_open_reply_accept(msg)) == NULL)
+		return 0;
+	if ((c->mc = mc_new(ch, c->r->store,
+	    &c->r->conf->clusters[c->cluster])) == NULL) {
+		ssh_channel_close(ch);
+		ssh_channel_free(ch);
+	}
+	return 0;
+}
+
 static int
 relay_message(ssh_session s, ssh_message msg, void *arg)
 {
 	struct rconn *c = arg;
 
 	(void)s;
+	if (ssh_message_type(msg) == SSH_REQUEST_CHANNEL_OPEN &&
+	    ssh_message_subtype(msg) == SSH_CHANNEL_DIRECT_TCPIP &&
+	    c->state == RC_TUNNEL)
+		return relay_control_channel(c, msg);
 	if (ssh_message_type(msg) == SSH_REQUEST_CHANNEL_OPEN &&
 	    ssh_message_subtype(msg) == SSH_CHANNEL_DIRECT_TCPIP)
 		return relay_direct_tcpip(c, msg);
@@ -423,6 +462,9 @@ rconn_close(struct rconn *c, const char *why)
 
 	if (c->state == RC_DEAD)
 		return;
+	if (c->state == RC_TUNNEL && r->store != NULL)
+		(void)store_cluster_seen(r->store,
+		    r->conf->clusters[c->cluster].id, clock_now(), NULL, 0);
 	if (c->state == RC_TUNNEL && r->tunnels[c->cluster] == c) {
 		r->tunnels[c->cluster] = NULL;
 		log_info("cluster %s offline (%s)",
@@ -457,6 +499,7 @@ rconn_free(struct rconn *c)
 
 	while ((l = TAILQ_FIRST(&c->splices)) != NULL)
 		rconn_unlink_splice(c, l->sp);
+	mc_free(c->mc);
 	if (c->sev != NULL) {
 		ssh_event_remove_session(c->sev, c->s);
 		ssh_event_free(c->sev);
@@ -676,6 +719,7 @@ struct relay *
 relay_new(struct event_base *base, struct relay_conf *conf)
 {
 	struct relay	*r;
+	char		 err[1024];
 	int		 no = 0;
 
 	if ((r = calloc(1, sizeof(*r))) == NULL)
@@ -697,6 +741,12 @@ relay_new(struct event_base *base, struct relay_conf *conf)
 	}
 	if (relay_load_keys(r) == -1)
 		goto fail;
+	if (conf->database != NULL && (store_open(conf->database, &r->store,
+	    err, sizeof(err)) == -1 || store_relay_started(r->store) == -1)) {
+		log_error("%s", conf->database != NULL && r->store != NULL ?
+		    "the database cannot be written" : err);
+		goto fail;
+	}
 	if ((r->ev_reap = event_new(base, -1, 0, relay_reap, r)) == NULL)
 		goto fail;
 	if (relay_listen(r) == -1)
@@ -728,6 +778,7 @@ relay_free(struct relay *r)
 			ssh_key_free(r->cluster_keys[i]);
 	free(r->cluster_keys);
 	free(r->tunnels);
+	store_close(r->store);
 	if (r->bind != NULL)
 		ssh_bind_free(r->bind);
 	free(r);

@@ -145,7 +145,7 @@ make_cluster() {
 
 [cluster $1]
 key = $T/$1/$1.key.pub
-license = full
+license = ${LICENSE:-full}
 EOC
 }
 
@@ -155,6 +155,7 @@ write_relay_conf() {
 listen = 127.0.0.1:$RELAY_PORT
 host_key = $T/relay_host_key
 support_ca = $T/ca/support_ca.pub
+database = $T/relay.db
 engineers = *
 EOC
 	cat "$T/relay_clusters.conf" >>"$T/relay.conf"

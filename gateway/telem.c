@@ -1,0 +1,242 @@
+/*
+ * telem.c - validate, filter, spool, and commit in groups.
+ */
+#include "gateway/telem.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "lib/clock.h"
+#include "lib/log.h"
+#include "telemetry/record.h"
+
+/* A producer waiting for the commit that makes its record durable. */
+struct telem_wait {
+	struct telem_wait	*next;
+	telem_done_cb		 done;
+	void			*arg;
+	uint64_t		 seq;
+};
+
+struct telem {
+	struct event_base	*base;
+	const struct policy	*pol;
+	struct spool		*spool;
+	struct event		*ev_commit;	/* once per loop turn */
+	struct telem_wait	*waiting, **tail;
+	int			 dirty;		/* appended, not synced */
+	void			(*on_commit)(void *);
+	void			*commit_arg;
+};
+
+/* Make everything appended durable, then tell each producer. */
+static void
+telem_commit(evutil_socket_t fd, short what, void *arg)
+{
+	struct telem		*t = arg;
+	struct telem_wait	*w, *next;
+	char			 why[256];
+	int			 ok;
+
+	(void)fd;
+	(void)what;
+	if (!t->dirty)
+		return;
+	ok = spool_sync(t->spool, why, sizeof(why)) == 0;
+	if (!ok)
+		log_error("telemetry: spool sync failed: %s", why);
+	t->dirty = 0;
+	w = t->waiting;
+	t->waiting = NULL;
+	t->tail = &t->waiting;
+	for (; w != NULL; w = next) {
+		next = w->next;
+		w->done(w->arg, ok, w->seq, ok ? NULL : why);
+		free(w);
+	}
+	if (ok && t->on_commit != NULL)
+		t->on_commit(t->commit_arg);
+}
+
+static int
+class_enabled(const struct policy *pol, enum record_class cls)
+{
+	switch (cls) {
+	case RECORD_USAGE:
+		return pol->tel_usage;
+	case RECORD_HEALTH:
+		return pol->tel_health;
+	case RECORD_EVENT:
+		return pol->tel_events;
+	}
+	return 0;
+}
+
+/* Append a valid record; 0, or -1 with why. */
+static int
+telem_append(struct telem *t, enum record_class cls, json_t *rec,
+    uint64_t *seq, char *why, size_t whylen)
+{
+	char	*text;
+	int	 rc;
+
+	if ((text = json_dumps(rec, JSON_COMPACT)) == NULL) {
+		snprintf(why, whylen, "out of memory");
+		return -1;
+	}
+	rc = spool_append(t->spool, cls, text, strlen(text), clock_now(), seq,
+	    why, whylen);
+	free(text);
+	if (rc == 0) {
+		t->dirty = 1;
+		event_active(t->ev_commit, EV_TIMEOUT, 0);
+	}
+	return rc;
+}
+
+int
+telem_submit(struct telem *t, const char *text, size_t len,
+    telem_done_cb done, void *arg, char *why, size_t whylen)
+{
+	struct telem_wait	*w;
+	enum record_class	 cls;
+	json_t			*rec = NULL;
+	uint64_t		 seq;
+
+	if (record_parse(text, len, &rec, &cls, why, whylen) == -1)
+		return -1;
+	if (!class_enabled(t->pol, cls)) {
+		snprintf(why, whylen, "%s telemetry is turned off in "
+		    "porthole.conf; the record was not kept",
+		    record_class_name(cls));
+		json_decref(rec);
+		return 1;
+	}
+	if ((w = calloc(1, sizeof(*w))) == NULL) {
+		json_decref(rec);
+		snprintf(why, whylen, "out of memory");
+		return -1;
+	}
+	if (telem_append(t, cls, rec, &seq, why, whylen) == -1) {
+		json_decref(rec);
+		free(w);
+		return -1;
+	}
+	json_decref(rec);
+	w->done = done;
+	w->arg = arg;
+	w->seq = seq;
+	*t->tail = w;
+	t->tail = &w->next;
+	return 0;
+}
+
+static void
+rfc3339(time_t when, char *out, size_t len)
+{
+	struct tm tm;
+
+	gmtime_r(&when, &tm);
+	strftime(out, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+void
+telem_record(struct telem *t, json_t *rec)
+{
+	enum record_class	 cls;
+	char			*text, why[256];
+	uint64_t		 seq;
+	json_t			*checked = NULL;
+
+	text = json_dumps(rec, JSON_COMPACT);
+	json_decref(rec);
+	if (text == NULL)
+		return;
+	if (record_parse(text, strlen(text), &checked, &cls, why,
+	    sizeof(why)) == -1)
+		log_error("telemetry: own record refused: %s", why);
+	else if (class_enabled(t->pol, cls) &&
+	    telem_append(t, cls, checked, &seq, why, sizeof(why)) == -1)
+		log_warn("telemetry: %s record not spooled: %s",
+		    record_class_name(cls), why);
+	json_decref(checked);
+	free(text);
+}
+
+void
+telem_event(struct telem *t, const char *type, json_t *fields)
+{
+	char	ts[32];
+	json_t	*rec = fields != NULL ? fields : json_object();
+
+	rfc3339(clock_now(), ts, sizeof(ts));
+	json_object_set_new(rec, "class", json_string("event"));
+	json_object_set_new(rec, "type", json_string(type));
+	json_object_set_new(rec, "ts", json_string(ts));
+	json_object_set_new(rec, "cluster", json_string(t->pol->cluster_id));
+	telem_record(t, rec);
+}
+
+void
+telem_on_commit(struct telem *t, void (*cb)(void *), void *arg)
+{
+	t->on_commit = cb;
+	t->commit_arg = arg;
+}
+
+struct spool *
+telem_spool(struct telem *t)
+{
+	return t->spool;
+}
+
+void
+telem_set_policy(struct telem *t, const struct policy *pol)
+{
+	t->pol = pol;
+}
+
+struct telem *
+telem_new(struct event_base *base, const struct policy *pol, char *err,
+    size_t errlen)
+{
+	struct telem	*t;
+	char		 dir[4096];
+
+	if ((t = calloc(1, sizeof(*t))) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	t->base = base;
+	t->pol = pol;
+	t->tail = &t->waiting;
+	snprintf(dir, sizeof(dir), "%s/%s", pol->state_dir, TELEM_SPOOL_DIR);
+	if (spool_open(dir, TELEM_SPOOL_MAX, &t->spool, err, errlen) == -1 ||
+	    (t->ev_commit = event_new(base, -1, 0, telem_commit, t)) == NULL) {
+		telem_free(t);
+		return NULL;
+	}
+	return t;
+}
+
+void
+telem_free(struct telem *t)
+{
+	struct telem_wait *w, *next;
+
+	if (t == NULL)
+		return;
+	if (t->ev_commit != NULL) {
+		telem_commit(-1, 0, t);
+		event_free(t->ev_commit);
+	}
+	for (w = t->waiting; w != NULL; w = next) {
+		next = w->next;
+		free(w);
+	}
+	if (t->spool != NULL)
+		spool_close(t->spool);
+	free(t);
+}

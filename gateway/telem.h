@@ -1,0 +1,58 @@
+/*
+ * telem.h - the gateway's telemetry front door: every record, from a
+ * local producer (intake.c), a collector or the gateway itself, is
+ * validated, filtered by the customer's [telemetry] toggles and
+ * appended to the durable spool here.  Appends are committed together
+ * (one fdatasync for all records that arrived in the same turn of the
+ * event loop), and only then is each producer told its record is safe.
+ */
+#ifndef PH_TELEM_H
+#define PH_TELEM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <event2/event.h>
+#include <jansson.h>
+
+#include "policy/policy.h"
+#include "telemetry/spool.h"
+
+#define TELEM_SPOOL_MAX		(256ULL * 1024 * 1024)
+#define TELEM_SPOOL_DIR		"spool"		/* in state_dir */
+
+struct telem;
+
+/*
+ * After the commit: ok 1 with the record's seq, or ok 0 with why (the
+ * record is not safe: the producer should retry).
+ */
+typedef void (*telem_done_cb)(void *arg, int ok, uint64_t seq,
+    const char *why);
+
+/* NULL with err when the spool cannot be opened. */
+struct telem	*telem_new(struct event_base *base, const struct policy *pol,
+		    char *err, size_t errlen);
+void		 telem_free(struct telem *);
+void		 telem_set_policy(struct telem *, const struct policy *pol);
+
+/*
+ * Take one record (JSON text).  Returns 0: appended, done is called
+ * after the commit; 1: a toggle blocks its class, nothing was written
+ * (why says which); -1: refused (why: malformed, "spool full", ...).
+ */
+int		 telem_submit(struct telem *, const char *text, size_t len,
+		    telem_done_cb done, void *arg, char *why, size_t whylen);
+/*
+ * The gateway's own event (type, fields stolen): stamped with the time
+ * and the cluster, subject to the events toggle.
+ */
+void		 telem_event(struct telem *, const char *type, json_t *fields);
+/* A finished record of the gateway's own (stolen), e.g. health. */
+void		 telem_record(struct telem *, json_t *rec);
+
+/* Called after each commit that made new records durable. */
+void		 telem_on_commit(struct telem *, void (*cb)(void *), void *arg);
+struct spool	*telem_spool(struct telem *);
+
+#endif

@@ -1,0 +1,606 @@
+/*
+ * uplink.c - telemetry, license checks and audit anchors on the control
+ * channel to Mission Control.
+ */
+#include "config.h"
+
+#include "gateway/uplink.h"
+
+#include <sys/stat.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <libssh/libssh.h>
+
+#include "lib/clock.h"
+#include "lib/log.h"
+#include "lib/parse.h"
+#include "telemetry/frame.h"
+#include "telemetry/record.h"
+#include "telemetry/spool.h"
+
+#define UPLINK_HOST		"mission-control"
+#define UPLINK_BATCH		100		/* records per frame */
+#define UPLINK_BATCH_BYTES	(256 * 1024)
+#define UPLINK_INFLIGHT		4		/* unacknowledged frames */
+#define UPLINK_OUT_MAX		(1024 * 1024)
+#define UPLINK_TICK		60		/* seconds: ping, offline rule */
+#define UPLINK_RETRY_MS		5000		/* after a failed open */
+
+enum uplink_state {
+	UL_DOWN,	/* no tunnel, or no channel yet */
+	UL_OPENING,	/* channel open sent, SSH_AGAIN so far */
+	UL_OPEN		/* frames flow */
+};
+
+/* What the relay last said about the license, and the offline rule. */
+struct license {
+	char		 type[8];		/* full | trial | "" */
+	char		 expires[32];		/* RFC 3339, "" none */
+	int		 overage_allowed;	/* by the license */
+	time_t		 last_contact;		/* wall clock */
+	int		 offline_disabled;	/* overages off: offline */
+};
+
+struct uplink {
+	struct event_base	*base;
+	const struct policy	*pol;
+	struct tunnel		*tunnel;
+	struct telem		*telem;
+	struct spool		*spool;
+	enum uplink_state	 state;
+	ssh_channel		 ch;
+	uint64_t		 retry_at;	/* clock_mono_ms() */
+	struct frame_reader	*rd;
+	char			*out;
+	size_t			 out_len, out_off;
+	uint64_t		 sent_seq;	/* newest record sent */
+	uint64_t		 inflight[UPLINK_INFLIGHT];	/* batch ends */
+	int			 ninflight;
+	uint64_t		 resent;	/* records sent again */
+	int			 anchor_pending;
+	uint64_t		 anchor_epoch, anchor_seq;
+	char			 anchor_head[65];
+	uint64_t		 anchors_acked;
+	struct license		 lic;
+	struct event		*ev_tick;
+	uint64_t		 next_license;	/* clock_mono_ms() */
+};
+
+static void
+rfc3339(time_t when, char *out, size_t len)
+{
+	struct tm tm;
+
+	gmtime_r(&when, &tm);
+	strftime(out, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+static int
+offline_limit_days(const struct uplink *u)
+{
+	return strcmp(u->lic.type, "trial") == 0 ? UPLINK_OFFLINE_TRIAL :
+	    UPLINK_OFFLINE_FULL;
+}
+
+static int64_t
+offline_days(const struct uplink *u)
+{
+	time_t now = clock_now();
+
+	return now > u->lic.last_contact ?
+	    (int64_t)(now - u->lic.last_contact) / 86400 : 0;
+}
+
+/* license.json: written whole, atomically, for the product to read. */
+static void
+license_save(struct uplink *u)
+{
+	char	 path[4096], tmp[4200], last[32], *text;
+	json_t	*j;
+	int	 fd, ok = 0;
+
+	rfc3339(u->lic.last_contact, last, sizeof(last));
+	j = json_pack("{s:s, s:s?, s:b, s:s, s:I, s:I, s:s}",
+	    "license", u->lic.type[0] != '\0' ? u->lic.type : "unknown",
+	    "expires", u->lic.expires[0] != '\0' ? u->lic.expires : NULL,
+	    "overage_allowed", u->lic.overage_allowed,
+	    "last_contact", last,
+	    "offline_days", (json_int_t)offline_days(u),
+	    "offline_limit_days", (json_int_t)offline_limit_days(u),
+	    "overage", u->lic.offline_disabled ? "disabled: offline too long" :
+	    u->lic.overage_allowed ? "enabled" : "not licensed");
+	text = j == NULL ? NULL : json_dumps(j, JSON_INDENT(2));
+	json_decref(j);
+	if (text == NULL)
+		return;
+	snprintf(path, sizeof(path), "%s/%s", u->pol->state_dir,
+	    UPLINK_LICENSE_FILE);
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+	    0644)) != -1) {
+		ok = write(fd, text, strlen(text)) == (ssize_t)strlen(text) &&
+		    write(fd, "\n", 1) == 1 && fsync(fd) == 0;
+		close(fd);
+		ok = ok && rename(tmp, path) == 0;
+	}
+	if (!ok)
+		log_error("license: cannot write %s: %s", path,
+		    strerror(errno));
+	free(text);
+}
+
+/* Read license.json back; a missing file starts the offline clock now. */
+static void
+license_load(struct uplink *u)
+{
+	char		 path[4096];
+	const char	*s;
+	json_t		*j;
+	time_t		 t;
+
+	snprintf(path, sizeof(path), "%s/%s", u->pol->state_dir,
+	    UPLINK_LICENSE_FILE);
+	u->lic.last_contact = clock_now();
+	u->lic.overage_allowed = 1;
+	if ((j = json_load_file(path, 0, NULL)) == NULL) {
+		license_save(u);
+		return;
+	}
+	if ((s = json_string_value(json_object_get(j, "license"))) != NULL &&
+	    (strcmp(s, "full") == 0 || strcmp(s, "trial") == 0))
+		snprintf(u->lic.type, sizeof(u->lic.type), "%s", s);
+	if ((s = json_string_value(json_object_get(j, "expires"))) != NULL &&
+	    parse_time(s, &t) == 0)
+		snprintf(u->lic.expires, sizeof(u->lic.expires), "%s", s);
+	if ((s = json_string_value(json_object_get(j, "last_contact"))) !=
+	    NULL && parse_time(s, &t) == 0)
+		u->lic.last_contact = t;
+	u->lic.overage_allowed = !json_is_false(json_object_get(j,
+	    "overage_allowed"));
+	s = json_string_value(json_object_get(j, "overage"));
+	u->lic.offline_disabled = s != NULL && strncmp(s, "disabled", 8) == 0;
+	json_decref(j);
+}
+
+/* The offline rule, applied whenever time passes or contact is made. */
+static void
+license_evaluate(struct uplink *u)
+{
+	int64_t	days = offline_days(u);
+	int	limit = offline_limit_days(u);
+
+	if (!u->lic.offline_disabled && days >= limit) {
+		u->lic.offline_disabled = 1;
+		log_warn("license: Mission Control not reached for %lld days "
+		    "(limit %d): licensing overages are disabled",
+		    (long long)days, limit);
+		telem_event(u->telem, "overage_disabled", json_pack(
+		    "{s:I, s:i}", "offline_days", (json_int_t)days,
+		    "limit_days", limit));
+		license_save(u);
+	} else if (u->lic.offline_disabled && days < limit) {
+		u->lic.offline_disabled = 0;
+		log_info("license: Mission Control reached again: licensing "
+		    "overages are restored");
+		telem_event(u->telem, "overage_restored", NULL);
+		license_save(u);
+	}
+}
+
+/* Any frame from the relay proves contact. */
+static void
+uplink_contact(struct uplink *u)
+{
+	time_t now = clock_now();
+
+	if (now - u->lic.last_contact >= 60 || u->lic.offline_disabled) {
+		u->lic.last_contact = now;
+		license_evaluate(u);
+		license_save(u);
+	} else
+		u->lic.last_contact = now;
+}
+
+/* Queue a frame (obj stolen); -1 if the channel is to be dropped. */
+static int
+uplink_send(struct uplink *u, json_t *obj)
+{
+	char	*buf, *nb;
+	size_t	 len;
+
+	if (obj == NULL || frame_encode(obj, &buf, &len) == -1) {
+		json_decref(obj);
+		return -1;
+	}
+	json_decref(obj);
+	if ((nb = realloc(u->out, u->out_len + len)) == NULL) {
+		free(buf);
+		return -1;
+	}
+	u->out = nb;
+	memcpy(u->out + u->out_len, buf, len);
+	u->out_len += len;
+	free(buf);
+	return 0;
+}
+
+static void
+uplink_reset(struct uplink *u, const char *why)
+{
+	if (u->ch != NULL) {
+		if (why != NULL)
+			log_warn("uplink: control channel closed: %s", why);
+		if (ssh_channel_is_open(u->ch))
+			ssh_channel_close(u->ch);
+		ssh_channel_free(u->ch);
+		u->ch = NULL;
+	}
+	u->state = UL_DOWN;
+	u->out_len = u->out_off = 0;
+	u->ninflight = 0;
+	frame_reader_free(u->rd);
+	u->rd = NULL;
+	u->retry_at = clock_mono_ms() + UPLINK_RETRY_MS;
+}
+
+struct batch {
+	json_t		*records;
+	uint64_t	 last;
+};
+
+static int
+batch_add(void *arg, uint64_t seq, enum record_class cls, const char *rec,
+    size_t len)
+{
+	struct batch	*b = arg;
+	json_t		*r;
+
+	if ((r = json_loadb(rec, len, 0, NULL)) == NULL)
+		return 1;	/* cannot happen: it was valid when spooled */
+	json_array_append_new(b->records, json_pack("{s:I, s:s, s:o}", "seq",
+	    (json_int_t)seq, "class", record_class_name(cls), "record", r));
+	b->last = seq;
+	return 0;
+}
+
+/* Send spooled records while the window of unacknowledged frames allows. */
+static int
+uplink_fill(struct uplink *u)
+{
+	struct spool_stats	st;
+	struct batch		b;
+	int			n;
+
+	spool_stats(u->spool, &st);
+	while (u->ninflight < UPLINK_INFLIGHT &&
+	    u->out_len - u->out_off < UPLINK_OUT_MAX &&
+	    u->sent_seq < st.last_seq) {
+		b.records = json_array();
+		b.last = 0;
+		n = spool_read(u->spool, u->sent_seq, UPLINK_BATCH,
+		    UPLINK_BATCH_BYTES, batch_add, &b);
+		if (n <= 0 || b.last == 0) {
+			json_decref(b.records);
+			return n < 0 ? -1 : 0;
+		}
+		if (uplink_send(u, json_pack("{s:s, s:I, s:o}", "t", "records",
+		    "after", (json_int_t)u->sent_seq, "records",
+		    b.records)) == -1)
+			return -1;
+		u->inflight[u->ninflight++] = b.last;
+		u->sent_seq = b.last;
+	}
+	return 0;
+}
+
+static void
+uplink_ack(struct uplink *u, json_t *f)
+{
+	json_t		*js = json_object_get(f, "seq");
+	const char	*err = json_string_value(json_object_get(f, "error"));
+	uint64_t	 seq;
+	char		 why[256];
+	int		 i, j;
+
+	if (!json_is_integer(js) || json_integer_value(js) < 0)
+		return;
+	seq = (uint64_t)json_integer_value(js);
+	if (spool_ack(u->spool, seq, why, sizeof(why)) == -1)
+		log_error("uplink: spool: %s", why);
+	for (i = 0; i < u->ninflight && u->inflight[i] <= seq; i++)
+		;
+	for (j = 0; i + j < u->ninflight; j++)
+		u->inflight[j] = u->inflight[i + j];
+	u->ninflight = j;
+	if (err != NULL) {
+		/* The relay kept only up to seq: send the rest again. */
+		log_warn("uplink: the relay refused a batch: %s", err);
+		u->resent += u->sent_seq > seq ? u->sent_seq - seq : 0;
+		u->sent_seq = seq;
+		u->ninflight = 0;
+	}
+}
+
+static void
+uplink_license(struct uplink *u, json_t *f)
+{
+	const char	*type = json_string_value(json_object_get(f,
+	    "license"));
+	const char	*exp = json_string_value(json_object_get(f, "expires"));
+
+	if (type != NULL && (strcmp(type, "full") == 0 ||
+	    strcmp(type, "trial") == 0))
+		snprintf(u->lic.type, sizeof(u->lic.type), "%s", type);
+	snprintf(u->lic.expires, sizeof(u->lic.expires), "%s",
+	    exp != NULL && strlen(exp) < 32 ? exp : "");
+	u->lic.overage_allowed = json_is_true(json_object_get(f, "overage"));
+	license_evaluate(u);
+	license_save(u);
+}
+
+static void
+uplink_frame(struct uplink *u, json_t *f)
+{
+	const char *t = json_string_value(json_object_get(f, "t"));
+
+	uplink_contact(u);
+	if (strcmp(t, "ack") == 0)
+		uplink_ack(u, f);
+	else if (strcmp(t, "license") == 0)
+		uplink_license(u, f);
+	else if (strcmp(t, "anchor_ack") == 0) {
+		if ((uint64_t)json_integer_value(json_object_get(f, "seq")) ==
+		    u->anchor_seq)
+			u->anchor_pending = 0;
+		u->anchors_acked++;
+	} else if (strcmp(t, "error") == 0)
+		log_warn("uplink: relay says: %.200s",
+		    json_string_value(json_object_get(f, "reason")));
+}
+
+/* The channel just opened: introduce ourselves, resend what is unacked. */
+static int
+uplink_opened(struct uplink *u)
+{
+	struct spool_stats st;
+
+	spool_stats(u->spool, &st);
+	u->state = UL_OPEN;
+	if (u->sent_seq > st.acked_seq)
+		u->resent += u->sent_seq - st.acked_seq;
+	u->sent_seq = st.acked_seq;
+	u->ninflight = 0;
+	u->next_license = 0;
+	if ((u->rd = frame_reader_new()) == NULL)
+		return -1;
+	log_info("uplink: control channel to Mission Control open (%llu "
+	    "records to send)", (unsigned long long)st.depth);
+	return uplink_send(u, json_pack("{s:s, s:s, s:s}", "t", "hello",
+	    "cluster", u->pol->cluster_id, "version", PACKAGE_VERSION));
+}
+
+static int
+uplink_open(struct uplink *u)
+{
+	ssh_session	s = tunnel_session(u->tunnel);
+	int		rc;
+
+	if (s == NULL || clock_mono_ms() < u->retry_at)
+		return 0;
+	if (u->ch == NULL && (u->ch = ssh_channel_new(s)) == NULL)
+		return -1;
+	rc = ssh_channel_open_forward(u->ch, UPLINK_HOST, 0, "127.0.0.1", 0);
+	if (rc == SSH_AGAIN) {
+		u->state = UL_OPENING;
+		return 0;
+	}
+	if (rc != SSH_OK)
+		return -1;
+	return uplink_opened(u);
+}
+
+static int
+uplink_read(struct uplink *u)
+{
+	char	 buf[16384];
+	json_t	*f;
+	int	 n, rc;
+
+	for (;;) {
+		while ((rc = frame_reader_next(u->rd, &f)) == 1) {
+			uplink_frame(u, f);
+			json_decref(f);
+		}
+		if (rc == -1)
+			return -1;
+		n = ssh_channel_read_nonblocking(u->ch, buf, sizeof(buf), 0);
+		if (n == SSH_ERROR)
+			return -1;
+		if (n <= 0)
+			return 0;
+		if (frame_reader_feed(u->rd, buf, (size_t)n) == -1)
+			return -1;
+	}
+}
+
+static int
+uplink_write(struct uplink *u)
+{
+	uint32_t	win = ssh_channel_window_size(u->ch);
+	size_t		len = u->out_len - u->out_off;
+	int		w;
+
+	if (len == 0 || win == 0)
+		return 0;
+	if (len > win)
+		len = win;
+	if ((w = ssh_channel_write(u->ch, u->out + u->out_off,
+	    (uint32_t)len)) < 0)
+		return -1;
+	u->out_off += (size_t)w;
+	if (u->out_off == u->out_len)
+		u->out_off = u->out_len = 0;
+	return 0;
+}
+
+/* Frames the gateway owes: license check, anchor. */
+static int
+uplink_due(struct uplink *u)
+{
+	uint64_t now = clock_mono_ms();
+
+	if (now >= u->next_license) {
+		u->next_license = now + UPLINK_LICENSE_CHECK * 1000ULL;
+		if (uplink_send(u, json_pack("{s:s}", "t", "license_check")) ==
+		    -1)
+			return -1;
+	}
+	if (u->anchor_pending == 1) {
+		u->anchor_pending = 2;	/* sent; 0 once acknowledged */
+		return uplink_send(u, json_pack("{s:s, s:I, s:I, s:s}", "t",
+		    "anchor", "epoch", (json_int_t)u->anchor_epoch, "seq",
+		    (json_int_t)u->anchor_seq, "head", u->anchor_head));
+	}
+	return 0;
+}
+
+void
+uplink_poll(struct uplink *u)
+{
+	if (tunnel_session(u->tunnel) == NULL)
+		return;
+	if (u->state != UL_OPEN && uplink_open(u) == -1) {
+		uplink_reset(u, "cannot open it");
+		return;
+	}
+	if (u->state != UL_OPEN)
+		return;
+	if (ssh_channel_is_closed(u->ch) || ssh_channel_is_eof(u->ch)) {
+		uplink_reset(u, "closed by the relay");
+		return;
+	}
+	if (uplink_read(u) == -1 || uplink_due(u) == -1 ||
+	    uplink_fill(u) == -1 || uplink_write(u) == -1) {
+		uplink_reset(u, "protocol error");
+		return;
+	}
+	tunnel_want_write(u->tunnel);
+}
+
+void
+uplink_down(struct uplink *u)
+{
+	/* libssh frees the tunnel's channels with the session. */
+	u->ch = NULL;
+	uplink_reset(u, NULL);
+	u->retry_at = 0;
+	if (u->anchor_pending == 2)
+		u->anchor_pending = 1;
+}
+
+void
+uplink_kick(void *arg)
+{
+	uplink_poll(arg);
+}
+
+void
+uplink_anchor(struct uplink *u, uint64_t epoch, uint64_t seq,
+    const char *head)
+{
+	u->anchor_epoch = epoch;
+	u->anchor_seq = seq;
+	snprintf(u->anchor_head, sizeof(u->anchor_head), "%s", head);
+	u->anchor_pending = 1;
+	uplink_poll(u);
+}
+
+static void
+uplink_tick(evutil_socket_t fd, short what, void *arg)
+{
+	struct uplink *u = arg;
+
+	(void)fd;
+	(void)what;
+	license_evaluate(u);
+	if (u->state == UL_OPEN && uplink_send(u, json_pack("{s:s}", "t",
+	    "ping")) == -1)
+		uplink_reset(u, "out of memory");
+	uplink_poll(u);
+}
+
+json_t *
+uplink_status(struct uplink *u)
+{
+	struct spool_stats	st;
+	char			oldest[32] = "", last[32];
+
+	spool_stats(u->spool, &st);
+	if (st.oldest != 0)
+		rfc3339(st.oldest, oldest, sizeof(oldest));
+	rfc3339(u->lic.last_contact, last, sizeof(last));
+	return json_pack("{s:s, s:I, s:s, s:I, s:I, s:I, s:s, s:s?, s:b, "
+	    "s:s, s:I, s:i, s:I}",
+	    "uplink", u->state == UL_OPEN ? "open" : "down",
+	    "spool_depth", (json_int_t)st.depth,
+	    "spool_oldest", oldest,
+	    "spool_dropped", (json_int_t)st.dropped_health,
+	    "spool_bytes", (json_int_t)st.bytes,
+	    "acked_seq", (json_int_t)st.acked_seq,
+	    "license", u->lic.type[0] != '\0' ? u->lic.type : "unknown",
+	    "license_expires", u->lic.expires[0] != '\0' ? u->lic.expires :
+	    NULL,
+	    "overage", !u->lic.offline_disabled && u->lic.overage_allowed,
+	    "last_contact", last,
+	    "offline_days", (json_int_t)offline_days(u),
+	    "offline_limit_days", offline_limit_days(u),
+	    "anchors_acked", (json_int_t)u->anchors_acked);
+}
+
+struct uplink *
+uplink_new(struct event_base *base, const struct policy *pol,
+    struct tunnel *tunnel, struct telem *telem)
+{
+	struct uplink	*u;
+	struct timeval	 tv = { UPLINK_TICK, 0 };
+
+	if ((u = calloc(1, sizeof(*u))) == NULL)
+		return NULL;
+	u->base = base;
+	u->pol = pol;
+	u->tunnel = tunnel;
+	u->telem = telem;
+	u->spool = telem_spool(telem);
+	license_load(u);
+	license_evaluate(u);
+	if ((u->ev_tick = event_new(base, -1, EV_PERSIST, uplink_tick,
+	    u)) == NULL) {
+		free(u);
+		return NULL;
+	}
+	event_add(u->ev_tick, &tv);
+	return u;
+}
+
+void
+uplink_set_policy(struct uplink *u, const struct policy *pol)
+{
+	u->pol = pol;
+}
+
+void
+uplink_free(struct uplink *u)
+{
+	if (u == NULL)
+		return;
+	uplink_reset(u, NULL);
+	event_free(u->ev_tick);
+	free(u->out);
+	free(u);
+}

@@ -1,0 +1,56 @@
+/*
+ * uplink.h - the gateway's control channel to Mission Control: a
+ * direct-tcpip channel on the tunnel to the pseudo-host "mission-control"
+ * carrying frames (telemetry/frame.h).
+ *
+ * Spooled records go in order, in batches, with their sequence numbers;
+ * the spool forgets a record only when the relay acknowledges that its
+ * store committed it, and after a reconnect everything unacknowledged
+ * is sent again (the relay drops duplicates).  At most a few batches are
+ * in flight, so a backlog drains without crowding out the engineers'
+ * sessions on the same tunnel.
+ *
+ * It also asks for the license every LICENSE_CHECK_INTERVAL and applies
+ * the offline rule: when the relay has not been reached for 14 days (7
+ * on a trial license) licensing overages are disabled, until contact
+ * is made again.  The state is kept in state_dir/license.json, which the
+ * product reads.
+ */
+#ifndef PH_UPLINK_H
+#define PH_UPLINK_H
+
+#include <stdint.h>
+
+#include <event2/event.h>
+#include <jansson.h>
+
+#include "gateway/telem.h"
+#include "gateway/tunnel.h"
+#include "policy/policy.h"
+
+#define UPLINK_LICENSE_CHECK	300	/* seconds between license checks */
+#define UPLINK_OFFLINE_FULL	14	/* days before overages go off */
+#define UPLINK_OFFLINE_TRIAL	7
+#define UPLINK_LICENSE_FILE	"license.json"	/* in state_dir */
+
+struct uplink;
+
+struct uplink	*uplink_new(struct event_base *base, const struct policy *pol,
+		    struct tunnel *tunnel, struct telem *telem);
+void		 uplink_free(struct uplink *);
+void		 uplink_set_policy(struct uplink *, const struct policy *pol);
+
+/* After every poll of the tunnel: move what can move. */
+void		 uplink_poll(struct uplink *);
+/* The tunnel went down: the channel is gone with it. */
+void		 uplink_down(struct uplink *);
+/* New records are durable in the spool. */
+void		 uplink_kick(void *uplink);
+/* The audit log sealed: send the head as an anchor (the newest wins). */
+void		 uplink_anchor(struct uplink *, uint64_t epoch, uint64_t seq,
+		    const char *head_hex);
+
+/* For porthole status: license, offline state, spool and uplink. */
+json_t		*uplink_status(struct uplink *);
+
+#endif

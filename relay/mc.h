@@ -1,0 +1,33 @@
+/*
+ * mc.h - Mission Control's end of a cluster's control channel: the
+ * direct-tcpip channel a gateway opens on its tunnel to the pseudo-host
+ * "mission-control", carrying length-prefixed JSON frames
+ * (telemetry/frame.h).
+ *
+ * Telemetry batches go into the store and are acknowledged only after
+ * the store committed them; license checks are answered from relay.conf;
+ * audit seal heads are kept as anchors.
+ */
+#ifndef PH_MC_H
+#define PH_MC_H
+
+#include <libssh/libssh.h>
+
+#include "relay/relay_conf.h"
+#include "relay/store.h"
+
+#define MC_HOST		"mission-control"
+
+struct mc;
+
+/* ch is accepted and owned from now on; st may be NULL (no database). */
+struct mc	*mc_new(ssh_channel ch, struct store *st,
+		    const struct relay_cluster *cl);
+/*
+ * Read what arrived, answer, write what the window allows.  Returns 1
+ * when the channel is finished (closed or a protocol error): mc_free it.
+ */
+int		 mc_pump(struct mc *);
+void		 mc_free(struct mc *);
+
+#endif

@@ -1,0 +1,1292 @@
+/*
+ * store.c - the relay's embedded store: one SQLite database in WAL mode.
+ *
+ * The sequence numbers are the contract with the gateway.  The records
+ * table holds every (cluster, seq) ever stored and is the dedupe key:
+ * a record is applied (added to usage, health or events) only in the
+ * transaction that first inserted its key, so a batch resent after a
+ * reconnect changes nothing.  clusters.last_seq is the highest seq
+ * below which nothing is missing, and it is what the relay acks.
+ *
+ * Every statement is prepared once at open and every value from the
+ * network is bound, never pasted into SQL.
+ */
+#include "relay/store.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "lib/log.h"
+#include "lib/parse.h"
+
+#define STORE_SCHEMA_VERSION	1
+#define STORE_BUSY_MS		5000	/* wait this long for a lock */
+#define STORE_BATCH_MAX		100000	/* records in one batch */
+#define STORE_ID_MAX		64
+#define STORE_ENV_MAX		128
+#define STORE_UNIT_MAX		128
+#define STORE_TYPE_MAX		64
+#define STORE_VERSION_MAX	64
+#define STORE_HEAD_LEN		64
+#define TABLE_MAXCOLS		8
+
+/* Cluster ids, as relay.conf has them; environments add ':'. */
+#define ID_CHARS	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz" \
+			"0123456789._-"
+
+enum store_class {
+	SC_USAGE,
+	SC_EVENT,
+	SC_HEALTH
+};
+
+static const char *const class_names[] = {
+	[SC_USAGE] = "usage",
+	[SC_EVENT] = "event",
+	[SC_HEALTH] = "health"
+};
+
+/* The prepared statements, one per thing the store does. */
+enum stmt {
+	ST_BEGIN,
+	ST_COMMIT,
+	ST_ROLLBACK,
+	ST_CLUSTER_ADD,
+	ST_CLUSTER_SEEN,
+	ST_CLUSTER_GET,
+	ST_CLUSTER_ADVANCE,
+	ST_CLUSTER_LIST,
+	ST_RECORD_ADD,
+	ST_RECORD_COUNT,
+	ST_USAGE_ADD,
+	ST_USAGE_LIST,
+	ST_HEALTH_ADD,
+	ST_HEALTH_PRUNE,
+	ST_HEALTH_LATEST,
+	ST_EVENT_ADD,
+	ST_EVENT_LIST,
+	ST_ANCHOR_OTHER,
+	ST_ANCHOR_ADD,
+	ST_DISCONNECT_ALL,
+	ST__COUNT
+};
+
+static const char *const stmt_sql[ST__COUNT] = {
+	[ST_DISCONNECT_ALL] = "UPDATE clusters SET connected = 0",
+	/* IMMEDIATE: take the write lock now, not at the first insert. */
+	[ST_BEGIN] = "BEGIN IMMEDIATE",
+	[ST_COMMIT] = "COMMIT",
+	[ST_ROLLBACK] = "ROLLBACK",
+	[ST_CLUSTER_ADD] =
+	    "INSERT INTO clusters (id, first_seen, last_contact, connected,"
+	    " last_seq) VALUES (?1, ?2, ?2, 0, 0)"
+	    " ON CONFLICT (id) DO NOTHING",
+	[ST_CLUSTER_SEEN] =
+	    "INSERT INTO clusters (id, first_seen, last_contact, connected,"
+	    " version, last_seq) VALUES (?1, ?2, ?2, ?3, ?4, 0)"
+	    " ON CONFLICT (id) DO UPDATE SET last_contact = excluded.last_contact,"
+	    " connected = excluded.connected,"
+	    " version = coalesce(excluded.version, version)",
+	[ST_CLUSTER_GET] =
+	    "SELECT first_seen, last_contact, connected, version, last_seq"
+	    " FROM clusters WHERE id = ?1",
+	[ST_CLUSTER_ADVANCE] =
+	    "UPDATE clusters SET last_seq = ?2, last_contact = ?3 WHERE id = ?1",
+	[ST_CLUSTER_LIST] = "SELECT id FROM clusters ORDER BY id",
+	[ST_RECORD_ADD] =
+	    "INSERT OR IGNORE INTO records (cluster, seq, class, received)"
+	    " VALUES (?1, ?2, ?3, ?4)",
+	[ST_RECORD_COUNT] = "SELECT count(*) FROM records WHERE cluster = ?1",
+	[ST_USAGE_ADD] =
+	    "INSERT INTO usage (cluster, hour, environment, unit, amount)"
+	    " VALUES (?1, ?2, ?3, ?4, ?5)"
+	    " ON CONFLICT (cluster, hour, environment, unit)"
+	    " DO UPDATE SET amount = amount + excluded.amount",
+	[ST_USAGE_LIST] =
+	    "SELECT hour, environment, unit, amount FROM usage"
+	    " WHERE cluster = ?1 ORDER BY hour, environment, unit",
+	[ST_HEALTH_ADD] =
+	    "INSERT INTO health (cluster, seq, ts, snapshot)"
+	    " VALUES (?1, ?2, ?3, ?4)",
+	/* Everything at or below the (KEEP+1)th newest goes. */
+	[ST_HEALTH_PRUNE] =
+	    "DELETE FROM health WHERE cluster = ?1 AND seq <= (SELECT seq"
+	    " FROM health WHERE cluster = ?1 ORDER BY seq DESC"
+	    " LIMIT 1 OFFSET ?2)",
+	[ST_HEALTH_LATEST] =
+	    "SELECT snapshot FROM health WHERE cluster = ?1"
+	    " ORDER BY seq DESC LIMIT 1",
+	[ST_EVENT_ADD] =
+	    "INSERT INTO events (cluster, seq, ts, type, body)"
+	    " VALUES (?1, ?2, ?3, ?4, ?5)",
+	[ST_EVENT_LIST] =
+	    "SELECT ts, type, seq, body FROM events WHERE cluster = ?1"
+	    " ORDER BY seq",
+	[ST_ANCHOR_OTHER] =
+	    "SELECT head FROM anchors WHERE cluster = ?1 AND epoch = ?2"
+	    " AND seq = ?3 AND head <> ?4 LIMIT 1",
+	[ST_ANCHOR_ADD] =
+	    "INSERT OR IGNORE INTO anchors (cluster, epoch, seq, head, received)"
+	    " VALUES (?1, ?2, ?3, ?4, ?5)",
+};
+
+/*
+ * Version 1 of the schema.  records, usage and anchors are WITHOUT
+ * ROWID: their key is all they are looked up by, and one B-tree per
+ * insert instead of two keeps a drained backlog fast.  health and
+ * events hold large JSON bodies, which belong in ordinary tables.
+ */
+static const char schema_sql[] =
+	"CREATE TABLE clusters ("
+	"  id TEXT PRIMARY KEY NOT NULL,"
+	"  first_seen INTEGER NOT NULL,"
+	"  last_contact INTEGER NOT NULL,"
+	"  connected INTEGER NOT NULL,"
+	"  version TEXT,"
+	"  last_seq INTEGER NOT NULL);"
+	"CREATE TABLE records ("
+	"  cluster TEXT NOT NULL REFERENCES clusters (id),"
+	"  seq INTEGER NOT NULL,"
+	"  class TEXT NOT NULL,"
+	"  received INTEGER NOT NULL,"
+	"  PRIMARY KEY (cluster, seq)) WITHOUT ROWID;"
+	"CREATE TABLE usage ("
+	"  cluster TEXT NOT NULL REFERENCES clusters (id),"
+	"  hour INTEGER NOT NULL,"
+	"  environment TEXT NOT NULL,"
+	"  unit TEXT NOT NULL,"
+	"  amount REAL NOT NULL,"
+	"  PRIMARY KEY (cluster, hour, environment, unit)) WITHOUT ROWID;"
+	"CREATE TABLE health ("
+	"  cluster TEXT NOT NULL REFERENCES clusters (id),"
+	"  seq INTEGER NOT NULL,"
+	"  ts TEXT NOT NULL,"
+	"  snapshot TEXT NOT NULL,"
+	"  PRIMARY KEY (cluster, seq));"
+	"CREATE TABLE events ("
+	"  cluster TEXT NOT NULL REFERENCES clusters (id),"
+	"  seq INTEGER NOT NULL,"
+	"  ts TEXT NOT NULL,"
+	"  type TEXT NOT NULL,"
+	"  body TEXT NOT NULL,"
+	"  PRIMARY KEY (cluster, seq));"
+	"CREATE TABLE anchors ("
+	"  cluster TEXT NOT NULL REFERENCES clusters (id),"
+	"  epoch INTEGER NOT NULL,"
+	"  seq INTEGER NOT NULL,"
+	"  head TEXT NOT NULL,"
+	"  received INTEGER NOT NULL,"
+	"  PRIMARY KEY (cluster, epoch, seq, head)) WITHOUT ROWID;";
+
+struct store {
+	sqlite3		*db;
+	char		*path;
+	sqlite3_stmt	*st[ST__COUNT];
+};
+
+/* One record of a batch, checked before the transaction starts. */
+struct item {
+	int64_t		 seq;
+	enum store_class cls;
+	json_t		*rec;		/* borrowed from the batch */
+	int64_t		 hour;		/* usage */
+	const char	*env;		/* usage */
+	const char	*ts;		/* event, health */
+	const char	*type;		/* event */
+};
+
+/* A report being laid out: cells are kept until the widths are known. */
+struct table {
+	size_t		 ncols;
+	size_t		 nrows;
+	size_t		 cap;
+	char		**cells;
+	size_t		 width[TABLE_MAXCOLS];
+	unsigned	 right;		/* bit n: right-align column n */
+};
+
+static int
+valid_chars(const char *s, size_t max, const char *set)
+{
+	size_t n = strlen(s);
+
+	return n > 0 && n <= max && strspn(s, set) == n;
+}
+
+static int
+valid_id(const char *s)
+{
+	return s != NULL && valid_chars(s, STORE_ID_MAX, ID_CHARS);
+}
+
+/* Printable ASCII without control characters, so reports stay sane. */
+static int
+valid_printable(const char *s, size_t max)
+{
+	size_t i, n = strlen(s);
+
+	if (n == 0 || n > max)
+		return 0;
+	for (i = 0; i < n; i++)
+		if ((unsigned char)s[i] < 0x20 || (unsigned char)s[i] == 0x7f)
+			return 0;
+	return 1;
+}
+
+static void
+format_time(time_t t, char *buf, size_t len)
+{
+	struct tm tm;
+
+	if (gmtime_r(&t, &tm) == NULL ||
+	    strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		snprintf(buf, len, "%lld", (long long)t);
+}
+
+/* Why a statement failed, for an error buffer. */
+static void
+db_why(struct store *s, char *why, size_t whylen, const char *what)
+{
+	snprintf(why, whylen, "%s: %s: %s", s->path, what,
+	    sqlite3_errmsg(s->db));
+}
+
+/* Why a statement failed, for functions that have no error buffer. */
+static int
+db_fail(struct store *s, const char *what)
+{
+	log_error("%s: %s: %s", s->path, what, sqlite3_errmsg(s->db));
+	return -1;
+}
+
+/* For the report loops: -1 is never an SQLite result code. */
+static int
+nomem(struct store *s)
+{
+	log_error("%s: out of memory", s->path);
+	return -1;
+}
+
+/*
+ * A statement ready for binding.  Statements are reset after use as
+ * well (stmt_done): an unfinished SELECT keeps a read snapshot open,
+ * which would stop WAL checkpoints.
+ */
+static sqlite3_stmt *
+stmt_get(struct store *s, enum stmt k)
+{
+	sqlite3_stmt *st = s->st[k];
+
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return st;
+}
+
+static void
+stmt_done(sqlite3_stmt *st)
+{
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+}
+
+/* Run a statement that returns no rows.  0 or -1. */
+static int
+stmt_run(sqlite3_stmt *st)
+{
+	int rc = sqlite3_step(st);
+
+	/* The connection keeps the error message for db_why() after this. */
+	stmt_done(st);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+static int
+bind_text(sqlite3_stmt *st, int i, const char *v)
+{
+	return sqlite3_bind_text(st, i, v, -1, SQLITE_STATIC) == SQLITE_OK ?
+	    0 : -1;
+}
+
+static int
+bind_int(sqlite3_stmt *st, int i, int64_t v)
+{
+	return sqlite3_bind_int64(st, i, v) == SQLITE_OK ? 0 : -1;
+}
+
+static int
+tx_begin(struct store *s)
+{
+	return stmt_run(stmt_get(s, ST_BEGIN));
+}
+
+static int
+tx_commit(struct store *s)
+{
+	return stmt_run(stmt_get(s, ST_COMMIT));
+}
+
+static void
+tx_rollback(struct store *s)
+{
+	/* Nothing to add if this fails too: SQLite rolls back on close. */
+	if (sqlite3_get_autocommit(s->db) == 0)
+		(void)stmt_run(stmt_get(s, ST_ROLLBACK));
+}
+
+/* A single-value pragma whose answer must be want (NULL: any). */
+static int
+pragma(struct store *s, const char *sql, const char *want, char *err,
+    size_t errlen)
+{
+	sqlite3_stmt	*st = NULL;
+	const char	*got;
+	int		 rc = -1;
+
+	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) {
+		db_why(s, err, errlen, sql);
+		goto out;
+	}
+	switch (sqlite3_step(st)) {
+	case SQLITE_ROW:
+		got = (const char *)sqlite3_column_text(st, 0);
+		if (want != NULL && (got == NULL || strcmp(got, want) != 0)) {
+			snprintf(err, errlen, "%s: %s: got '%s', not '%s'",
+			    s->path, sql, got == NULL ? "" : got, want);
+			goto out;
+		}
+		break;
+	case SQLITE_DONE:
+		break;
+	default:
+		db_why(s, err, errlen, sql);
+		goto out;
+	}
+	rc = 0;
+out:
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/* Create the tables in a new database; refuse one from a newer relay. */
+static int
+schema(struct store *s, char *err, size_t errlen)
+{
+	sqlite3_stmt	*st = NULL;
+	char		*msg = NULL;
+	int		 version, rc = -1;
+
+	if (sqlite3_prepare_v2(s->db, "PRAGMA user_version", -1, &st,
+	    NULL) != SQLITE_OK || sqlite3_step(st) != SQLITE_ROW) {
+		db_why(s, err, errlen, "reading the schema version");
+		goto out;
+	}
+	version = sqlite3_column_int(st, 0);
+	if (version == STORE_SCHEMA_VERSION) {
+		rc = 0;
+		goto out;
+	}
+	if (version != 0) {
+		snprintf(err, errlen, "%s: schema version %d, this relay "
+		    "knows version %d", s->path, version,
+		    STORE_SCHEMA_VERSION);
+		goto out;
+	}
+	/* The version is set in the same transaction as the tables. */
+	if (sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, &msg) !=
+	    SQLITE_OK ||
+	    sqlite3_exec(s->db, schema_sql, NULL, NULL, &msg) != SQLITE_OK ||
+	    sqlite3_exec(s->db, "PRAGMA user_version = 1; COMMIT", NULL, NULL,
+	    &msg) != SQLITE_OK) {
+		snprintf(err, errlen, "%s: creating the tables: %s", s->path,
+		    msg != NULL ? msg : sqlite3_errmsg(s->db));
+		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+		goto out;
+	}
+	rc = 0;
+out:
+	sqlite3_free(msg);
+	sqlite3_finalize(st);
+	return rc;
+}
+
+static int
+prepare_all(struct store *s, char *err, size_t errlen)
+{
+	size_t i;
+
+	for (i = 0; i < ST__COUNT; i++) {
+		if (sqlite3_prepare_v3(s->db, stmt_sql[i], -1,
+		    SQLITE_PREPARE_PERSISTENT, &s->st[i], NULL) != SQLITE_OK) {
+			db_why(s, err, errlen, stmt_sql[i]);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+int
+store_open(const char *path, struct store **out, char *err, size_t errlen)
+{
+	struct store	*s = NULL;
+	int		 fd, rc = -1;
+
+	*out = NULL;
+	if ((s = calloc(1, sizeof(*s))) == NULL ||
+	    (s->path = strdup(path)) == NULL) {
+		snprintf(err, errlen, "%s: out of memory", path);
+		goto out;
+	}
+	/*
+	 * Create the file ourselves: SQLite would make it 0644, and usage is
+	 * billing data.  This also turns a missing or unwritable directory
+	 * into errno's words rather than "unable to open database file".
+	 * The -wal and -shm files take the database file's mode.
+	 */
+	if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOCTTY,
+	    0600)) == -1) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		goto out;
+	}
+	close(fd);
+	if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE |
+	    SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+		snprintf(err, errlen, "%s: %s", path, s->db == NULL ?
+		    "out of memory" : sqlite3_errmsg(s->db));
+		goto out;
+	}
+	sqlite3_extended_result_codes(s->db, 1);
+	sqlite3_busy_timeout(s->db, STORE_BUSY_MS);
+	/*
+	 * WAL lets the reports read while the relay writes; FULL syncs the
+	 * WAL at every commit, because an ack must mean the batch survives
+	 * a power cut, not only a crash of the relay.
+	 */
+	if (pragma(s, "PRAGMA journal_mode = WAL", "wal", err, errlen) == -1 ||
+	    pragma(s, "PRAGMA synchronous = FULL", NULL, err, errlen) == -1 ||
+	    pragma(s, "PRAGMA foreign_keys = ON", NULL, err, errlen) == -1)
+		goto out;
+	if (schema(s, err, errlen) == -1 || prepare_all(s, err, errlen) == -1)
+		goto out;
+	*out = s;
+	s = NULL;
+	rc = 0;
+out:
+	store_close(s);
+	return rc;
+}
+
+void
+store_close(struct store *s)
+{
+	size_t i;
+
+	if (s == NULL)
+		return;
+	for (i = 0; i < ST__COUNT; i++)
+		sqlite3_finalize(s->st[i]);
+	/* close_v2: the handle goes once nothing else refers to it. */
+	sqlite3_close_v2(s->db);
+	free(s->path);
+	free(s);
+}
+
+int
+store_cluster_seen(struct store *s, const char *cluster, time_t now,
+    const char *version, int connected)
+{
+	sqlite3_stmt *st;
+
+	if (!valid_id(cluster)) {
+		log_error("%s: invalid cluster id", s->path);
+		return -1;
+	}
+	if (version != NULL && !valid_printable(version, STORE_VERSION_MAX)) {
+		log_error("%s: cluster %s: invalid gateway version", s->path,
+		    cluster);
+		return -1;
+	}
+	st = stmt_get(s, ST_CLUSTER_SEEN);
+	if (bind_text(st, 1, cluster) == -1 || bind_int(st, 2, now) == -1 ||
+	    bind_int(st, 3, connected ? 1 : 0) == -1 ||
+	    (version != NULL && bind_text(st, 4, version) == -1) ||
+	    stmt_run(st) == -1)
+		return db_fail(s, "recording a connection");
+	return 0;
+}
+
+int
+store_relay_started(struct store *s)
+{
+	if (stmt_run(stmt_get(s, ST_DISCONNECT_ALL)) == -1)
+		return db_fail(s, "resetting connections");
+	return 0;
+}
+
+/* A record field that must be an RFC 3339 UTC time; NULL if it is not. */
+static const char *
+time_field(json_t *rec, const char *key, time_t *t)
+{
+	const char	*v;
+	time_t		 dummy;
+
+	v = json_string_value(json_object_get(rec, key));
+	if (v == NULL || parse_time(v, t != NULL ? t : &dummy) == -1)
+		return NULL;
+	return v;
+}
+
+static int
+check_usage(json_t *rec, struct item *it, char *m, size_t len)
+{
+	const char	*key;
+	json_t		*units, *v;
+	time_t		 hour;
+
+	if (time_field(rec, "hour", &hour) == NULL || hour % 3600 != 0) {
+		snprintf(m, len, "'hour' must be an RFC 3339 UTC time on the "
+		    "hour");
+		return -1;
+	}
+	it->hour = hour;
+	it->env = json_string_value(json_object_get(rec, "environment"));
+	if (it->env == NULL || !valid_chars(it->env, STORE_ENV_MAX,
+	    ID_CHARS ":")) {
+		snprintf(m, len, "'environment' must be 1-%d of A-Z a-z 0-9 "
+		    ". _ : -", STORE_ENV_MAX);
+		return -1;
+	}
+	if (!json_is_object(units = json_object_get(rec, "units"))) {
+		snprintf(m, len, "'units' must be an object");
+		return -1;
+	}
+	json_object_foreach(units, key, v) {
+		if (!valid_printable(key, STORE_UNIT_MAX)) {
+			snprintf(m, len, "unit names must be 1-%d printable "
+			    "characters", STORE_UNIT_MAX);
+			return -1;
+		}
+		if (!json_is_number(v) || !isfinite(json_number_value(v)) ||
+		    json_number_value(v) < 0) {
+			snprintf(m, len, "unit '%s' must be a number >= 0", key);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int
+check_event(json_t *rec, struct item *it, char *m, size_t len)
+{
+	it->type = json_string_value(json_object_get(rec, "type"));
+	if (it->type == NULL || !valid_chars(it->type, STORE_TYPE_MAX,
+	    "abcdefghijklmnopqrstuvwxyz0123456789_")) {
+		snprintf(m, len, "'type' must be 1-%d of a-z 0-9 _",
+		    STORE_TYPE_MAX);
+		return -1;
+	}
+	if ((it->ts = time_field(rec, "ts", NULL)) == NULL) {
+		snprintf(m, len, "'ts' must be an RFC 3339 UTC time");
+		return -1;
+	}
+	return 0;
+}
+
+static int
+check_health(json_t *rec, struct item *it, char *m, size_t len)
+{
+	if ((it->ts = time_field(rec, "ts", NULL)) == NULL) {
+		snprintf(m, len, "'ts' must be an RFC 3339 UTC time");
+		return -1;
+	}
+	return 0;
+}
+
+/* One element of a batch: {"seq":N,"class":C,"record":{...}}. */
+static int
+check_item(json_t *el, int64_t prev, struct item *it, char *m, size_t len)
+{
+	json_t		*seq;
+	const char	*cls, *inner;
+	size_t		 c;
+
+	seq = json_object_get(el, "seq");
+	if (!json_is_integer(seq) || json_integer_value(seq) <= 0) {
+		snprintf(m, len, "'seq' must be a positive integer");
+		return -1;
+	}
+	it->seq = json_integer_value(seq);
+	if (it->seq <= prev) {
+		snprintf(m, len, "seq %" PRId64 " does not follow %" PRId64,
+		    it->seq, prev);
+		return -1;
+	}
+	cls = json_string_value(json_object_get(el, "class"));
+	for (c = 0; cls != NULL && c < sizeof(class_names) /
+	    sizeof(class_names[0]); c++)
+		if (strcmp(cls, class_names[c]) == 0)
+			break;
+	if (cls == NULL || c == sizeof(class_names) / sizeof(class_names[0])) {
+		snprintf(m, len, "'class' must be usage, event or health");
+		return -1;
+	}
+	it->cls = (enum store_class)c;
+	if (!json_is_object(it->rec = json_object_get(el, "record"))) {
+		snprintf(m, len, "'record' must be an object");
+		return -1;
+	}
+	/* Records carry their class too; the two must not disagree. */
+	inner = json_string_value(json_object_get(it->rec, "class"));
+	if (inner != NULL && strcmp(inner, cls) != 0) {
+		snprintf(m, len, "record class '%s' is not '%s'", inner, cls);
+		return -1;
+	}
+	switch (it->cls) {
+	case SC_USAGE:
+		return check_usage(it->rec, it, m, len);
+	case SC_EVENT:
+		return check_event(it->rec, it, m, len);
+	case SC_HEALTH:
+		return check_health(it->rec, it, m, len);
+	}
+	return -1;
+}
+
+/* Check a whole batch before anything is written. */
+static int
+check_batch(json_t *records, struct item **out, size_t *nout, char *why,
+    size_t whylen)
+{
+	struct item	*items = NULL;
+	char		 m[256];
+	size_t		 i, n;
+	int64_t		 prev = 0;
+
+	*out = NULL;
+	*nout = 0;
+	if (!json_is_array(records)) {
+		snprintf(why, whylen, "records must be an array");
+		return -1;
+	}
+	if ((n = json_array_size(records)) > STORE_BATCH_MAX) {
+		snprintf(why, whylen, "%zu records in one batch (at most %d)",
+		    n, STORE_BATCH_MAX);
+		return -1;
+	}
+	if (n > 0 && (items = calloc(n, sizeof(*items))) == NULL) {
+		snprintf(why, whylen, "out of memory");
+		return -1;
+	}
+	for (i = 0; i < n; i++) {
+		if (!json_is_object(json_array_get(records, i))) {
+			snprintf(why, whylen, "record %zu: not an object", i);
+			goto fail;
+		}
+		if (check_item(json_array_get(records, i), prev, &items[i], m,
+		    sizeof(m)) == -1) {
+			if (items[i].seq > 0)
+				snprintf(why, whylen, "record %zu (seq %" PRId64
+				    "): %s", i, items[i].seq, m);
+			else
+				snprintf(why, whylen, "record %zu: %s", i, m);
+			goto fail;
+		}
+		prev = items[i].seq;
+	}
+	*out = items;
+	*nout = n;
+	return 0;
+fail:
+	free(items);
+	return -1;
+}
+
+static int
+apply_usage(struct store *s, const char *cluster, const struct item *it)
+{
+	sqlite3_stmt	*st;
+	const char	*key;
+	json_t		*v;
+
+	json_object_foreach(json_object_get(it->rec, "units"), key, v) {
+		st = stmt_get(s, ST_USAGE_ADD);
+		if (bind_text(st, 1, cluster) == -1 ||
+		    bind_int(st, 2, it->hour) == -1 ||
+		    bind_text(st, 3, it->env) == -1 ||
+		    bind_text(st, 4, key) == -1 ||
+		    sqlite3_bind_double(st, 5, json_number_value(v)) !=
+		    SQLITE_OK || stmt_run(st) == -1)
+			return -1;
+	}
+	return 0;
+}
+
+/* Health and events keep the whole record as compact JSON. */
+static int
+apply_body(struct store *s, const char *cluster, const struct item *it)
+{
+	sqlite3_stmt	*st;
+	char		*body;
+	int		 rc = -1;
+
+	if ((body = json_dumps(it->rec, JSON_COMPACT)) == NULL)
+		return -1;
+	if (it->cls == SC_HEALTH) {
+		st = stmt_get(s, ST_HEALTH_ADD);
+		if (bind_text(st, 3, it->ts) == -1 ||
+		    bind_text(st, 4, body) == -1)
+			goto out;
+	} else {
+		st = stmt_get(s, ST_EVENT_ADD);
+		if (bind_text(st, 3, it->ts) == -1 ||
+		    bind_text(st, 4, it->type) == -1 ||
+		    bind_text(st, 5, body) == -1)
+			goto out;
+	}
+	if (bind_text(st, 1, cluster) == -1 || bind_int(st, 2, it->seq) == -1)
+		goto out;
+	/* stmt_run() resets the statement, so body is unbound before free. */
+	rc = stmt_run(st);
+out:
+	stmt_done(st);
+	free(body);
+	return rc;
+}
+
+/*
+ * Insert one record's key; only if it is new, apply the record.  Sets
+ * *health when a health snapshot was added.
+ */
+static int
+apply_item(struct store *s, const char *cluster, const struct item *it,
+    time_t now, int *health)
+{
+	sqlite3_stmt *st;
+
+	st = stmt_get(s, ST_RECORD_ADD);
+	if (bind_text(st, 1, cluster) == -1 || bind_int(st, 2, it->seq) == -1 ||
+	    bind_text(st, 3, class_names[it->cls]) == -1 ||
+	    bind_int(st, 4, now) == -1 || stmt_run(st) == -1)
+		return -1;
+	if (sqlite3_changes(s->db) == 0)
+		return 0;	/* a duplicate: applied when it first came */
+	switch (it->cls) {
+	case SC_USAGE:
+		return apply_usage(s, cluster, it);
+	case SC_HEALTH:
+		*health = 1;
+		return apply_body(s, cluster, it);
+	case SC_EVENT:
+		return apply_body(s, cluster, it);
+	}
+	return -1;
+}
+
+/* clusters.last_seq, 0 if the cluster is unknown.  0 or -1. */
+static int
+last_seq(struct store *s, const char *cluster, int64_t *seq)
+{
+	sqlite3_stmt	*st;
+	int		 rc;
+
+	*seq = 0;
+	st = stmt_get(s, ST_CLUSTER_GET);
+	if (bind_text(st, 1, cluster) == -1)
+		return -1;
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		*seq = sqlite3_column_int64(st, 4);
+	stmt_done(st);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -1;
+}
+
+/*
+ * The first new seq the batch may bring is last + 1 (or anything when
+ * the cluster has nothing stored yet: a gateway whose earlier records
+ * went to a relay database that was since lost must not be refused
+ * forever).  Returns the new contiguous high-water mark, or -1 on a gap.
+ */
+static int64_t
+check_gap(int64_t last, const struct item *items, size_t n, char *why,
+    size_t whylen)
+{
+	int64_t	 high = last;
+	size_t	 i;
+
+	/*
+	 * Holes are expected: the spool drops health records it never sent.
+	 * That nothing sent was lost is the channel's check (mc.c: each
+	 * batch names the seq it follows); here the highest seq stored is
+	 * what is acknowledged.
+	 */
+	(void)why;
+	(void)whylen;
+	for (i = 0; i < n; i++)
+		if (items[i].seq > high)
+			high = items[i].seq;
+	return high;
+}
+
+int
+store_records(struct store *s, const char *cluster, json_t *records,
+    time_t now, uint64_t *acked, char *why, size_t whylen)
+{
+	struct item	*items = NULL;
+	sqlite3_stmt	*st;
+	size_t		 i, n;
+	int64_t		 last, high;
+	int		 health = 0, rc = -1;
+
+	*acked = 0;
+	if (!valid_id(cluster)) {
+		snprintf(why, whylen, "invalid cluster id");
+		return -1;
+	}
+	if (check_batch(records, &items, &n, why, whylen) == -1)
+		return -1;
+	if (tx_begin(s) == -1) {
+		db_why(s, why, whylen, "begin");
+		goto out;
+	}
+	st = stmt_get(s, ST_CLUSTER_ADD);
+	if (bind_text(st, 1, cluster) == -1 || bind_int(st, 2, now) == -1 ||
+	    stmt_run(st) == -1 || last_seq(s, cluster, &last) == -1) {
+		db_why(s, why, whylen, cluster);
+		goto out;
+	}
+	if ((high = check_gap(last, items, n, why, whylen)) == -1)
+		goto out;
+	for (i = 0; i < n; i++) {
+		if (apply_item(s, cluster, &items[i], now, &health) == -1) {
+			db_why(s, why, whylen, "storing a record");
+			goto out;
+		}
+	}
+	if (health) {
+		st = stmt_get(s, ST_HEALTH_PRUNE);
+		if (bind_text(st, 1, cluster) == -1 ||
+		    bind_int(st, 2, STORE_HEALTH_KEEP) == -1 ||
+		    stmt_run(st) == -1) {
+			db_why(s, why, whylen, "pruning health");
+			goto out;
+		}
+	}
+	st = stmt_get(s, ST_CLUSTER_ADVANCE);
+	if (bind_text(st, 1, cluster) == -1 || bind_int(st, 2, high) == -1 ||
+	    bind_int(st, 3, now) == -1 || stmt_run(st) == -1) {
+		db_why(s, why, whylen, "advancing the seq");
+		goto out;
+	}
+	/* Only a returned COMMIT is durable; only then is there an ack. */
+	if (tx_commit(s) == -1) {
+		db_why(s, why, whylen, "commit");
+		goto out;
+	}
+	*acked = (uint64_t)high;
+	rc = 0;
+out:
+	if (rc == -1)
+		tx_rollback(s);
+	free(items);
+	return rc;
+}
+
+int
+store_last_seq(struct store *s, const char *cluster, uint64_t *seq)
+{
+	int64_t v;
+
+	*seq = 0;
+	if (last_seq(s, cluster, &v) == -1)
+		return db_fail(s, "reading the last seq");
+	*seq = (uint64_t)v;
+	return 0;
+}
+
+/* Log when a cluster sends a second head for a sealed position. */
+static int
+anchor_other(struct store *s, const char *cluster, uint64_t epoch,
+    uint64_t seq, const char *head)
+{
+	sqlite3_stmt	*st;
+	int		 rc;
+
+	st = stmt_get(s, ST_ANCHOR_OTHER);
+	if (bind_text(st, 1, cluster) == -1 || bind_int(st, 2, epoch) == -1 ||
+	    bind_int(st, 3, seq) == -1 || bind_text(st, 4, head) == -1)
+		return -1;
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		log_warn("cluster %s: audit anchor epoch %" PRIu64 " seq %"
+		    PRIu64 " has head %s, earlier %s: the log was rewritten",
+		    cluster, epoch, seq, head, sqlite3_column_text(st, 0));
+	stmt_done(st);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -1;
+}
+
+int
+store_anchor(struct store *s, const char *cluster, uint64_t epoch,
+    uint64_t seq, const char *head, time_t now)
+{
+	sqlite3_stmt	*st;
+	int		 rc = -1;
+
+	if (!valid_id(cluster) || epoch > INT64_MAX || seq > INT64_MAX ||
+	    head == NULL || strlen(head) != STORE_HEAD_LEN ||
+	    strspn(head, "0123456789abcdef") != STORE_HEAD_LEN) {
+		log_error("%s: invalid audit anchor", s->path);
+		return -1;
+	}
+	if (tx_begin(s) == -1) {
+		db_fail(s, "begin");
+		return -1;
+	}
+	st = stmt_get(s, ST_CLUSTER_ADD);
+	if (bind_text(st, 1, cluster) == -1 || bind_int(st, 2, now) == -1 ||
+	    stmt_run(st) == -1 ||
+	    anchor_other(s, cluster, epoch, seq, head) == -1) {
+		db_fail(s, "storing an anchor");
+		goto out;
+	}
+	st = stmt_get(s, ST_ANCHOR_ADD);
+	if (bind_text(st, 1, cluster) == -1 || bind_int(st, 2, epoch) == -1 ||
+	    bind_int(st, 3, seq) == -1 || bind_text(st, 4, head) == -1 ||
+	    bind_int(st, 5, now) == -1 || stmt_run(st) == -1 ||
+	    tx_commit(s) == -1) {
+		db_fail(s, "storing an anchor");
+		goto out;
+	}
+	rc = 0;
+out:
+	if (rc == -1)
+		tx_rollback(s);
+	return rc;
+}
+
+/*
+ * "3 nodes, 5/6 services up" from a health snapshot.  A service counts
+ * as up when it says "up": true or "state": "up"; anything else is down.
+ */
+static void
+health_summary(const char *snapshot, char *buf, size_t len)
+{
+	json_t		*j, *nodes, *services, *svc, *up;
+	const char	*state;
+	size_t		 i, nup = 0, off = 0;
+
+	buf[0] = '\0';
+	if ((j = json_loads(snapshot, 0, NULL)) == NULL)
+		return;
+	if (json_is_array(nodes = json_object_get(j, "nodes")))
+		off = (size_t)snprintf(buf, len, "%zu node%s",
+		    json_array_size(nodes),
+		    json_array_size(nodes) == 1 ? "" : "s");
+	if (json_is_array(services = json_object_get(j, "services"))) {
+		json_array_foreach(services, i, svc) {
+			up = json_object_get(svc, "up");
+			state = json_string_value(json_object_get(svc,
+			    "state"));
+			if (json_is_true(up) ||
+			    (state != NULL && strcmp(state, "up") == 0))
+				nup++;
+		}
+		if (off < len)
+			snprintf(buf + off, len - off, "%s%zu/%zu services up",
+			    off > 0 ? ", " : "", nup,
+			    json_array_size(services));
+	}
+	json_decref(j);
+}
+
+/* The latest health snapshot's summary; "" if none. */
+static int
+latest_health(struct store *s, const char *cluster, char *buf, size_t len)
+{
+	sqlite3_stmt	*st;
+	int		 rc;
+
+	buf[0] = '\0';
+	st = stmt_get(s, ST_HEALTH_LATEST);
+	if (bind_text(st, 1, cluster) == -1)
+		return -1;
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		health_summary((const char *)sqlite3_column_text(st, 0), buf,
+		    len);
+	stmt_done(st);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -1;
+}
+
+int
+store_cluster_info(struct store *s, const char *cluster,
+    struct store_cluster_info *ci)
+{
+	sqlite3_stmt	*st;
+	const char	*v;
+	int		 rc;
+
+	memset(ci, 0, sizeof(*ci));
+	st = stmt_get(s, ST_CLUSTER_GET);
+	if (bind_text(st, 1, cluster) == -1)
+		return db_fail(s, "reading a cluster");
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		ci->first_seen = (time_t)sqlite3_column_int64(st, 0);
+		ci->last_contact = (time_t)sqlite3_column_int64(st, 1);
+		ci->connected = sqlite3_column_int(st, 2);
+		if ((v = (const char *)sqlite3_column_text(st, 3)) != NULL)
+			snprintf(ci->version, sizeof(ci->version), "%s", v);
+		ci->last_seq = (uint64_t)sqlite3_column_int64(st, 4);
+	}
+	stmt_done(st);
+	if (rc == SQLITE_DONE)
+		return 0;
+	if (rc != SQLITE_ROW)
+		return db_fail(s, "reading a cluster");
+	st = stmt_get(s, ST_RECORD_COUNT);
+	if (bind_text(st, 1, cluster) == -1 ||
+	    sqlite3_step(st) != SQLITE_ROW) {
+		stmt_done(st);
+		return db_fail(s, "counting records");
+	}
+	ci->records = (uint64_t)sqlite3_column_int64(st, 0);
+	stmt_done(st);
+	if (latest_health(s, cluster, ci->health, sizeof(ci->health)) == -1)
+		return db_fail(s, "reading health");
+	return 1;
+}
+
+static void
+table_free(struct table *t)
+{
+	size_t i;
+
+	for (i = 0; i < t->nrows * t->ncols; i++)
+		free(t->cells[i]);
+	free(t->cells);
+	memset(t, 0, sizeof(*t));
+}
+
+/* Append one row of t->ncols cells (copied).  0 or -1. */
+static int
+table_add(struct table *t, ...)
+{
+	va_list		 ap;
+	const char	*v;
+	char		**nc;
+	size_t		 i, base;
+	int		 rc = 0;
+
+	if (t->nrows == t->cap) {
+		nc = reallocarray(t->cells, (t->cap + 16) * 2, t->ncols *
+		    sizeof(*nc));
+		if (nc == NULL)
+			return -1;
+		t->cells = nc;
+		t->cap = (t->cap + 16) * 2;
+	}
+	base = t->nrows * t->ncols;
+	va_start(ap, t);
+	for (i = 0; i < t->ncols; i++) {
+		v = va_arg(ap, const char *);
+		if ((t->cells[base + i] = strdup(v)) == NULL)
+			rc = -1;
+		else if (strlen(v) > t->width[i])
+			t->width[i] = strlen(v);
+	}
+	va_end(ap);
+	/* A half-made row still counts, so table_free() frees it. */
+	t->nrows++;
+	return rc;
+}
+
+/* Columns two spaces apart; the last one is not padded. */
+static int
+table_print(const struct table *t, FILE *out)
+{
+	const char	*c;
+	size_t		 r, i;
+	int		 w;
+
+	for (r = 0; r < t->nrows; r++) {
+		for (i = 0; i < t->ncols; i++) {
+			c = t->cells[r * t->ncols + i];
+			w = (int)t->width[i];
+			if (i + 1 == t->ncols && !(t->right & (1u << i)))
+				fprintf(out, "%s", c);
+			else if (t->right & (1u << i))
+				fprintf(out, "%*s", w, c);
+			else
+				fprintf(out, "%-*s", w, c);
+			fputs(i + 1 == t->ncols ? "\n" : "  ", out);
+		}
+	}
+	return ferror(out) ? -1 : 0;
+}
+
+int
+store_print_clusters(struct store *s, FILE *out, time_t now)
+{
+	struct store_cluster_info	 ci;
+	struct table			 t = { .ncols = 7, .right = 1u << 5 };
+	sqlite3_stmt			*st;
+	char				 contact[32], days[32], nrec[32];
+	const char			*id;
+	int				 rc = -1, step;
+
+	if (table_add(&t, "CLUSTER", "CONNECTED", "LAST-CONTACT",
+	    "OFFLINE-DAYS", "VERSION", "RECORDS", "HEALTH") == -1)
+		goto out;
+	st = stmt_get(s, ST_CLUSTER_LIST);
+	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+		/*
+		 * id stays valid until this statement steps again; the other
+		 * statements store_cluster_info() runs meanwhile are its own.
+		 */
+		if ((id = (const char *)sqlite3_column_text(st, 0)) == NULL) {
+			step = nomem(s);
+			break;
+		}
+		if (store_cluster_info(s, id, &ci) != 1) {
+			step = -1;	/* logged */
+			break;
+		}
+		format_time(ci.last_contact, contact, sizeof(contact));
+		if (ci.connected)
+			snprintf(days, sizeof(days), "0");
+		else
+			snprintf(days, sizeof(days), "%lld", (long long)
+			    (now > ci.last_contact ?
+			    (now - ci.last_contact) / 86400 : 0));
+		snprintf(nrec, sizeof(nrec), "%" PRIu64, ci.records);
+		if (table_add(&t, id, ci.connected ? "yes" : "no", contact,
+		    days, ci.version[0] != '\0' ? ci.version : "-", nrec,
+		    ci.health[0] != '\0' ? ci.health : "-") == -1) {
+			step = nomem(s);
+			break;
+		}
+	}
+	stmt_done(st);
+	if (step != SQLITE_DONE) {
+		if (step != -1)
+			db_fail(s, "listing clusters");
+		goto out;
+	}
+	rc = table_print(&t, out);
+out:
+	table_free(&t);
+	return rc;
+}
+
+/* Amounts as short as they can be without losing what was summed. */
+static void
+format_amount(double v, char *buf, size_t len)
+{
+	snprintf(buf, len, "%.15g", v);
+}
+
+int
+store_print_usage(struct store *s, const char *cluster, FILE *out)
+{
+	struct table	 t = { .ncols = 4, .right = 1u << 3 };
+	sqlite3_stmt	*st;
+	char		 hour[32], amount[64];
+	int		 rc = -1, step;
+
+	if (table_add(&t, "HOUR", "ENVIRONMENT", "UNIT", "AMOUNT") == -1)
+		goto out;
+	st = stmt_get(s, ST_USAGE_LIST);
+	if (bind_text(st, 1, cluster) == -1) {
+		db_fail(s, "listing usage");
+		goto out;
+	}
+	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+		format_time((time_t)sqlite3_column_int64(st, 0), hour,
+		    sizeof(hour));
+		format_amount(sqlite3_column_double(st, 3), amount,
+		    sizeof(amount));
+		if (table_add(&t, hour, (const char *)sqlite3_column_text(st,
+		    1), (const char *)sqlite3_column_text(st, 2), amount) == -1) {
+			step = nomem(s);
+			break;
+		}
+	}
+	stmt_done(st);
+	if (step != SQLITE_DONE) {
+		if (step != -1)
+			db_fail(s, "listing usage");
+		goto out;
+	}
+	rc = table_print(&t, out);
+out:
+	table_free(&t);
+	return rc;
+}
+
+/*
+ * An event's body without the fields that have their own column; the
+ * stored text if it cannot be parsed (it always can: the store wrote
+ * it).  The result is malloc'ed, NULL when out of memory.
+ */
+static char *
+event_rest(const char *body)
+{
+	json_t	*j;
+	char	*rest;
+
+	if ((j = json_loads(body, 0, NULL)) == NULL)
+		return strdup(body);
+	json_object_del(j, "class");
+	json_object_del(j, "type");
+	json_object_del(j, "ts");
+	rest = json_dumps(j, JSON_COMPACT);
+	json_decref(j);
+	return rest;
+}
+
+int
+store_print_events(struct store *s, const char *cluster, FILE *out)
+{
+	struct table	 t = { .ncols = 4, .right = 0 };
+	sqlite3_stmt	*st;
+	char		 seq[32], *rest;
+	int		 rc = -1, step, added;
+
+	if (table_add(&t, "TS", "TYPE", "SEQ", "BODY") == -1)
+		goto out;
+	st = stmt_get(s, ST_EVENT_LIST);
+	if (bind_text(st, 1, cluster) == -1) {
+		db_fail(s, "listing events");
+		goto out;
+	}
+	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+		snprintf(seq, sizeof(seq), "%lld",
+		    (long long)sqlite3_column_int64(st, 2));
+		if ((rest = event_rest((const char *)sqlite3_column_text(st,
+		    3))) == NULL) {
+			step = nomem(s);
+			break;
+		}
+		added = table_add(&t, (const char *)sqlite3_column_text(st, 0),
+		    (const char *)sqlite3_column_text(st, 1), seq, rest);
+		free(rest);
+		if (added == -1) {
+			step = nomem(s);
+			break;
+		}
+	}
+	stmt_done(st);
+	if (step != SQLITE_DONE) {
+		if (step != -1)
+			db_fail(s, "listing events");
+		goto out;
+	}
+	rc = table_print(&t, out);
+out:
+	table_free(&t);
+	return rc;
+}

@@ -1,0 +1,106 @@
+/*
+ * store.h - the relay's embedded store (SQLite, WAL): clusters, usage
+ * per hour and environment, health snapshots, events, audit anchors.
+ *
+ * Records arrive in batches from a cluster's control channel, each
+ * with the cluster's sequence number; a batch is one transaction, and
+ * a record whose (cluster_id, seq) is already stored is a duplicate
+ * (after a reconnect) and is skipped.  The relay acknowledges only what
+ * store_records() has committed: the database runs with
+ * synchronous=FULL, so a commit that returned is on disk.
+ *
+ * One process writes (the relay); the report commands may read the
+ * same file while it runs.  Functions without an error buffer log the
+ * reason with log_error() and return -1.
+ */
+#ifndef PH_STORE_H
+#define PH_STORE_H
+
+#include <stdint.h>
+#include <stdio.h>
+#include <time.h>
+
+#include <jansson.h>
+
+/* Health snapshots kept per cluster; older ones are deleted. */
+#define STORE_HEALTH_KEEP	100
+
+struct store;
+
+/*
+ * Open or create the database (mode 0600: usage is billing data).
+ * 0, or -1 with "PATH: reason".
+ */
+int	store_open(const char *path, struct store **out, char *err,
+	    size_t errlen);
+void	store_close(struct store *);
+
+/*
+ * A cluster connected (now) or disconnected, with its gateway version
+ * (NULL keeps the one stored; 1-64 printable characters otherwise).
+ */
+int	store_cluster_seen(struct store *, const char *cluster, time_t now,
+	    const char *version, int connected);
+
+/*
+ * Store a batch: records is a JSON array of {"seq":N, "class":C,
+ * "record":{...}} in increasing seq.  Usage records add each of their
+ * units to (cluster, hour, environment, unit) - the same seq is never
+ * counted twice; health keeps the snapshot (the latest
+ * STORE_HEALTH_KEEP); events are kept.  One transaction.
+ *
+ * A batch may repeat seqs already stored (skipped) and may have holes
+ * (the gateway's spool drops health records it never sent); that no
+ * sent record went missing is checked on the channel (mc.c), where
+ * each batch names the seq it follows.
+ *
+ * Returns 0 with *acked = the highest seq now stored for the cluster,
+ * or -1 with why (a malformed record, a database error); then nothing
+ * of the batch was stored.
+ */
+int	store_records(struct store *, const char *cluster, json_t *records,
+	    time_t now, uint64_t *acked, char *why, size_t whylen);
+
+/*
+ * The relay (re)started: no cluster is connected, whatever a crashed
+ * predecessor left behind.
+ */
+int	store_relay_started(struct store *);
+
+/* The highest seq stored for a cluster (0 if none). */
+int	store_last_seq(struct store *, const char *cluster, uint64_t *seq);
+
+/*
+ * An audit seal head (64 hex characters) the gateway sent as an anchor.
+ * A resent anchor is stored once; a different head for the same epoch
+ * and seq is kept as well (it is evidence) and logged.
+ */
+int	store_anchor(struct store *, const char *cluster, uint64_t epoch,
+	    uint64_t seq, const char *head, time_t now);
+
+/* What the store knows of one cluster, for the clusters report. */
+struct store_cluster_info {
+	time_t		 first_seen;
+	time_t		 last_contact;
+	int		 connected;
+	char		 version[65];	/* "" if the gateway never said */
+	uint64_t	 last_seq;
+	uint64_t	 records;	/* records stored */
+	char		 health[96];	/* "3 nodes, 5/6 services up" or "" */
+};
+
+/* 1 with *info, 0 if the cluster was never seen, -1 on an error. */
+int	store_cluster_info(struct store *, const char *cluster,
+	    struct store_cluster_info *info);
+
+/*
+ * Reports for `porthole-relay -f relay.conf clusters|usage|events`:
+ * aligned columns under a header line.  store_print_clusters() lists
+ * every cluster in the store (the relay joins relay.conf's license
+ * columns itself through store_cluster_info()).
+ */
+int	store_print_clusters(struct store *, FILE *out, time_t now);
+int	store_print_usage(struct store *, const char *cluster, FILE *out);
+int	store_print_events(struct store *, const char *cluster, FILE *out);
+
+#endif

@@ -1,0 +1,201 @@
+/*
+ * frame.c - the control channel's frame codec, used by both ends.
+ *
+ * The peer on the other end of a frame stream is not trusted: a length
+ * of zero or above FRAME_MAX, bytes that are not one JSON object, or an
+ * object without a string "t" end the stream.  Once the reader has seen
+ * a protocol error it keeps answering -1, so a caller cannot go on
+ * reading from the middle of a broken stream by mistake.
+ */
+#include "telemetry/frame.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define FRAME_HDR	4
+/*
+ * A drained reader keeps a small buffer for the next frames, but gives a
+ * large one back: the relay holds a reader for each of many thousand
+ * mostly idle tunnels, and one big frame must not pin a megabyte each.
+ */
+#define FRAME_KEEP	(64 * 1024)
+
+/* Bytes fed and not yet returned as frames: buf[start..end). */
+struct frame_reader {
+	unsigned char	*buf;
+	size_t		 cap;
+	size_t		 start;		/* the next frame's first byte */
+	size_t		 end;		/* one past the last byte fed */
+	int		 failed;	/* a protocol error was seen */
+};
+
+static uint32_t
+get_be32(const unsigned char *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
+	    (uint32_t)p[2] << 8 | (uint32_t)p[3];
+}
+
+static void
+put_be32(unsigned char *p, uint32_t v)
+{
+	p[0] = v >> 24;
+	p[1] = v >> 16;
+	p[2] = v >> 8;
+	p[3] = v;
+}
+
+/* A frame's object: anything with a string "t" names a kind. */
+static int
+valid_frame_object(json_t *obj)
+{
+	return json_is_object(obj) &&
+	    json_is_string(json_object_get(obj, "t"));
+}
+
+int
+frame_encode(json_t *obj, char **out, size_t *len)
+{
+	unsigned char	*buf;
+	size_t		 n;
+
+	if (!valid_frame_object(obj))
+		return -1;
+	/* The first call only measures; the second writes after the header. */
+	if ((n = json_dumpb(obj, NULL, 0, JSON_COMPACT)) == 0 ||
+	    n > FRAME_MAX)
+		return -1;
+	if ((buf = malloc(FRAME_HDR + n)) == NULL)
+		return -1;
+	if (json_dumpb(obj, (char *)buf + FRAME_HDR, n, JSON_COMPACT) != n) {
+		free(buf);
+		return -1;
+	}
+	put_be32(buf, (uint32_t)n);
+	*out = (char *)buf;
+	*len = FRAME_HDR + n;
+	return 0;
+}
+
+struct frame_reader *
+frame_reader_new(void)
+{
+	return calloc(1, sizeof(struct frame_reader));
+}
+
+void
+frame_reader_free(struct frame_reader *r)
+{
+	if (r == NULL)
+		return;
+	free(r->buf);
+	free(r);
+}
+
+/*
+ * The length of the frame at the start of the buffer, once its header
+ * is complete: 1 with *n, 0 if the header is still partial, -1 if the
+ * length is out of bounds (and the reader has failed).
+ */
+static int
+peek_length(struct frame_reader *r, size_t *n)
+{
+	uint32_t v;
+
+	if (r->end - r->start < FRAME_HDR)
+		return 0;
+	v = get_be32(r->buf + r->start);
+	if (v == 0 || v > FRAME_MAX) {
+		r->failed = 1;
+		return -1;
+	}
+	*n = v;
+	return 1;
+}
+
+/* Room for len more bytes: move unread bytes to the front, then grow. */
+static int
+make_room(struct frame_reader *r, size_t len)
+{
+	unsigned char	*p;
+	size_t		 used, want;
+
+	used = r->end - r->start;
+	if (len > SIZE_MAX / 2 - used)
+		return -1;
+	if (r->cap - r->end >= len)
+		return 0;
+	if (r->start > 0) {
+		memmove(r->buf, r->buf + r->start, used);
+		r->start = 0;
+		r->end = used;
+		if (r->cap - r->end >= len)
+			return 0;
+	}
+	want = r->cap == 0 ? 4096 : r->cap;
+	while (want < used + len)
+		want *= 2;
+	if ((p = realloc(r->buf, want)) == NULL)
+		return -1;
+	r->buf = p;
+	r->cap = want;
+	return 0;
+}
+
+int
+frame_reader_feed(struct frame_reader *r, const void *data, size_t len)
+{
+	size_t n;
+
+	if (r->failed)
+		return -1;
+	if (len == 0)
+		return 0;
+	if (make_room(r, len) == -1)
+		return -1;
+	memcpy(r->buf + r->end, data, len);
+	r->end += len;
+	/* A bad length is refused now, before the rest of it arrives. */
+	if (peek_length(r, &n) == -1)
+		return -1;
+	return 0;
+}
+
+/* Everything fed has been returned: forget it, and a big buffer too. */
+static void
+drained(struct frame_reader *r)
+{
+	r->start = r->end = 0;
+	if (r->cap > FRAME_KEEP) {
+		free(r->buf);
+		r->buf = NULL;
+		r->cap = 0;
+	}
+}
+
+int
+frame_reader_next(struct frame_reader *r, json_t **obj)
+{
+	json_t	*j;
+	size_t	 n;
+	int	 rc;
+
+	if (r->failed)
+		return -1;
+	if ((rc = peek_length(r, &n)) != 1)
+		return rc;
+	if (r->end - r->start - FRAME_HDR < n)
+		return 0;
+	j = json_loadb((const char *)r->buf + r->start + FRAME_HDR, n,
+	    JSON_REJECT_DUPLICATES, NULL);
+	if (j == NULL || !valid_frame_object(j)) {
+		json_decref(j);
+		r->failed = 1;
+		return -1;
+	}
+	r->start += FRAME_HDR + n;
+	if (r->start == r->end)
+		drained(r);
+	*obj = j;
+	return 1;
+}

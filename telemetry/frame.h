@@ -1,0 +1,63 @@
+/*
+ * frame.h - the control channel's frames, both ends (gateway and relay).
+ *
+ * A frame is a 4-byte big-endian length followed by that many bytes of
+ * one JSON object whose "t" names its kind:
+ *   gateway -> relay:
+ *     {"t":"hello","cluster":ID,"version":V,"license_state":...}
+ *     {"t":"records","after":A,"records":[{"seq":N,"class":C,"record":{...}},...]}
+ *         (A: the last seq sent before this batch; the relay refuses a
+ *         batch that follows a seq it does not have, with an ack of
+ *         what it has and an "error", and the gateway resends from it)
+ *     {"t":"license_check"}
+ *     {"t":"anchor","epoch":E,"seq":S,"head":HEX}   (audit seal head)
+ *     {"t":"ping"}
+ *   relay -> gateway:
+ *     {"t":"ack","seq":N}            (every record <= N is committed)
+ *     {"t":"ack","seq":N,"error":E}  (refused a batch: resend after N)
+ *     {"t":"error","reason":R}
+ *     {"t":"license","license":"full|trial","expires":T|null,"overage":B}
+ *     {"t":"anchor_ack","seq":S}
+ *     {"t":"pong"}
+ * Lengths are bounded by FRAME_MAX; a bad length or bad JSON is a
+ * protocol error (the channel is closed).
+ */
+#ifndef PH_FRAME_H
+#define PH_FRAME_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#define FRAME_MAX	(1024 * 1024)
+
+/*
+ * Encode obj (borrowed; an object with a string "t") as a frame: a new
+ * buffer in *out, *len.  0, or -1 if obj is no frame or its compact
+ * JSON is longer than FRAME_MAX.
+ */
+int	frame_encode(json_t *obj, char **out, size_t *len);
+
+/*
+ * Reassembles frames from a byte stream cut anywhere.  After a protocol
+ * error every later call returns -1.  Call frame_reader_next() until it
+ * returns 0 after each feed: the reader keeps what it is fed, and gives
+ * a large buffer back once everything fed has been returned.
+ */
+struct frame_reader;
+
+struct frame_reader *frame_reader_new(void);
+void	frame_reader_free(struct frame_reader *);
+/*
+ * Append bytes; -1 if the stream is invalid: the next frame's length,
+ * once its header is in, is 0 or above FRAME_MAX.
+ */
+int	frame_reader_feed(struct frame_reader *, const void *data, size_t len);
+/*
+ * The next complete frame: 1 with *obj (a new reference, an object with
+ * a string "t"), 0 if none is complete yet, -1 on a protocol error.
+ */
+int	frame_reader_next(struct frame_reader *, json_t **obj);
+
+#endif

@@ -1,0 +1,1500 @@
+/*
+ * spool.c - the gateway's durable telemetry spool: segment files of
+ * CRC-checked frames, a synced cursor, group commit and a size bound.
+ *
+ * DIR holds segment files, each named for the sequence number it was
+ * created with ("%020llu.seg": its first record's, or lower once health
+ * records were dropped from it), and a cursor file.  A segment is a run
+ * of frames, integers big-endian:
+ *
+ *	u32	length		of the payload, 1..RECORD_MAX
+ *	u32	crc		CRC-32C of everything below
+ *	u64	seq		strictly increasing across the spool
+ *	u8	class		enum record_class
+ *	i64	time		append time, seconds since the epoch
+ *		payload		the record's JSON text
+ *
+ * The cursor file holds three lines: "acked N" (every record <= N is in
+ * the relay's store), "last N" (no sequence number above N was handed
+ * out when it was written) and "dropped N" (health records dropped for
+ * room since the spool was created).
+ *
+ * Durability, each rule enforced where it is stated:
+ *   - spool_append() only writes; spool_sync() makes every append so
+ *     far durable with one fdatasync (group commit).  Only durable
+ *     records are visible to spool_read(), so a sequence number never
+ *     leaves the machine before it is durable, and a crash can never
+ *     make the spool hand the same number to a different record.
+ *   - The cursor is replaced atomically and synced before a segment it
+ *     makes obsolete is deleted.
+ *   - To drop records, a segment is copied into a new file without
+ *     them, and that file is synced before it is renamed over the old
+ *     one: a crash leaves one whole version or the other.
+ *
+ * Memory stays small whatever the spool holds: a few counters for each
+ * segment, and the frame index of one segment at a time, loaded when an
+ * acknowledgement or a read starts in the middle of that segment.
+ */
+#include "telemetry/spool.h"
+
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "lib/log.h"
+#include "lib/parse.h"
+
+#define FRAME_HDR	25		/* length, crc, seq, class, time */
+#define FRAME_CRC_FROM	8		/* the crc covers seq onwards */
+#define FRAME_BIG	(FRAME_HDR + RECORD_MAX)
+#define READ_CHUNK	(256 * 1024)	/* holds any frame whole */
+#define SEG_NAME_LEN	24		/* 20 digits and ".seg" */
+#define SEG_FILE_MAX	32		/* a segment's file name, ".tmp" too */
+#define CURSOR		"cursor"
+#define CURSOR_TMP	"cursor.tmp"
+#define CURSOR_MAX	128		/* bytes of a cursor file */
+
+/* One segment file: what the spool knows about it without reading it. */
+struct seg {
+	uint64_t	 name;		/* the seq in its file name */
+	uint64_t	 first;		/* seq of its first frame */
+	uint64_t	 last;		/* seq of its last frame */
+	time_t		 first_time;	/* append time of its first frame */
+	uint64_t	 nframes;
+	uint64_t	 unacked;	/* frames above the cursor */
+	uint64_t	 health_bytes;	/* frames holding health records */
+	off_t		 end;		/* end of the last good frame */
+	off_t		 size;		/* on disk; past end is damage */
+};
+
+/* A frame as read back; raw points into the reader's buffer. */
+struct frame {
+	uint64_t	 seq;
+	int64_t		 time;
+	uint8_t		 cls;
+	uint32_t	 len;		/* of the payload */
+	const char	*raw;		/* the header, then the payload */
+	off_t		 off;		/* of the header in the file */
+};
+
+/* Reads one segment's frames in order, a chunk at a time. */
+struct reader {
+	int		 fd;
+	off_t		 off;		/* the next frame */
+	off_t		 end;		/* no frame reaches past this */
+	char		*buf;		/* READ_CHUNK bytes */
+	off_t		 bufoff;	/* file offset of buf[0] */
+	size_t		 buflen;
+	const char	*err;		/* why a frame was refused */
+};
+
+/* One frame of the indexed segment. */
+struct ient {
+	uint64_t	 seq;
+	int64_t		 time;
+	off_t		 off;
+	uint32_t	 len;
+	uint8_t		 cls;
+};
+
+/* The open spool. */
+struct spool {
+	char		 dir[4096];
+	int		 dirfd;
+	uint64_t	 max_bytes;
+	struct seg	*segs;		/* oldest first */
+	size_t		 nsegs, capsegs;
+	int		 afd;		/* the last segment's, when appending */
+	int		 adirty;	/* appended to since its fdatasync */
+	int		 ddirty;	/* a segment created since dir fsync */
+	int		 broken;	/* a write failed: refuse more */
+	uint64_t	 last_seq;	/* handed out */
+	uint64_t	 synced_seq;	/* durable, so readable */
+	uint64_t	 acked;
+	uint64_t	 dropped;	/* health records, ever */
+	uint64_t	 depth;
+	uint64_t	 bytes;
+	time_t		 oldest;
+	struct ient	*idx;		/* frames of segment idx_name */
+	size_t		 nidx, capidx;
+	uint64_t	 idx_name;	/* 0: no index loaded */
+	int		 rfd;		/* open on segment rfd_name */
+	uint64_t	 rfd_name;
+	uint64_t	 hint_seq;	/* the last record read ... */
+	uint64_t	 hint_name;	/* ... its segment ... */
+	off_t		 hint_off;	/* ... and the offset after it */
+	char		*rbuf;		/* READ_CHUNK, for every reader */
+	char		*wbuf;		/* FRAME_BIG: the frame to append */
+};
+
+/* CRC-32C (Castagnoli, reflected polynomial 0x82f63b78). */
+static const uint32_t crc32c_table[256] = {
+	0x00000000, 0xf26b8303, 0xe13b70f7, 0x1350f3f4,
+	0xc79a971f, 0x35f1141c, 0x26a1e7e8, 0xd4ca64eb,
+	0x8ad958cf, 0x78b2dbcc, 0x6be22838, 0x9989ab3b,
+	0x4d43cfd0, 0xbf284cd3, 0xac78bf27, 0x5e133c24,
+	0x105ec76f, 0xe235446c, 0xf165b798, 0x030e349b,
+	0xd7c45070, 0x25afd373, 0x36ff2087, 0xc494a384,
+	0x9a879fa0, 0x68ec1ca3, 0x7bbcef57, 0x89d76c54,
+	0x5d1d08bf, 0xaf768bbc, 0xbc267848, 0x4e4dfb4b,
+	0x20bd8ede, 0xd2d60ddd, 0xc186fe29, 0x33ed7d2a,
+	0xe72719c1, 0x154c9ac2, 0x061c6936, 0xf477ea35,
+	0xaa64d611, 0x580f5512, 0x4b5fa6e6, 0xb93425e5,
+	0x6dfe410e, 0x9f95c20d, 0x8cc531f9, 0x7eaeb2fa,
+	0x30e349b1, 0xc288cab2, 0xd1d83946, 0x23b3ba45,
+	0xf779deae, 0x05125dad, 0x1642ae59, 0xe4292d5a,
+	0xba3a117e, 0x4851927d, 0x5b016189, 0xa96ae28a,
+	0x7da08661, 0x8fcb0562, 0x9c9bf696, 0x6ef07595,
+	0x417b1dbc, 0xb3109ebf, 0xa0406d4b, 0x522bee48,
+	0x86e18aa3, 0x748a09a0, 0x67dafa54, 0x95b17957,
+	0xcba24573, 0x39c9c670, 0x2a993584, 0xd8f2b687,
+	0x0c38d26c, 0xfe53516f, 0xed03a29b, 0x1f682198,
+	0x5125dad3, 0xa34e59d0, 0xb01eaa24, 0x42752927,
+	0x96bf4dcc, 0x64d4cecf, 0x77843d3b, 0x85efbe38,
+	0xdbfc821c, 0x2997011f, 0x3ac7f2eb, 0xc8ac71e8,
+	0x1c661503, 0xee0d9600, 0xfd5d65f4, 0x0f36e6f7,
+	0x61c69362, 0x93ad1061, 0x80fde395, 0x72966096,
+	0xa65c047d, 0x5437877e, 0x4767748a, 0xb50cf789,
+	0xeb1fcbad, 0x197448ae, 0x0a24bb5a, 0xf84f3859,
+	0x2c855cb2, 0xdeeedfb1, 0xcdbe2c45, 0x3fd5af46,
+	0x7198540d, 0x83f3d70e, 0x90a324fa, 0x62c8a7f9,
+	0xb602c312, 0x44694011, 0x5739b3e5, 0xa55230e6,
+	0xfb410cc2, 0x092a8fc1, 0x1a7a7c35, 0xe811ff36,
+	0x3cdb9bdd, 0xceb018de, 0xdde0eb2a, 0x2f8b6829,
+	0x82f63b78, 0x709db87b, 0x63cd4b8f, 0x91a6c88c,
+	0x456cac67, 0xb7072f64, 0xa457dc90, 0x563c5f93,
+	0x082f63b7, 0xfa44e0b4, 0xe9141340, 0x1b7f9043,
+	0xcfb5f4a8, 0x3dde77ab, 0x2e8e845f, 0xdce5075c,
+	0x92a8fc17, 0x60c37f14, 0x73938ce0, 0x81f80fe3,
+	0x55326b08, 0xa759e80b, 0xb4091bff, 0x466298fc,
+	0x1871a4d8, 0xea1a27db, 0xf94ad42f, 0x0b21572c,
+	0xdfeb33c7, 0x2d80b0c4, 0x3ed04330, 0xccbbc033,
+	0xa24bb5a6, 0x502036a5, 0x4370c551, 0xb11b4652,
+	0x65d122b9, 0x97baa1ba, 0x84ea524e, 0x7681d14d,
+	0x2892ed69, 0xdaf96e6a, 0xc9a99d9e, 0x3bc21e9d,
+	0xef087a76, 0x1d63f975, 0x0e330a81, 0xfc588982,
+	0xb21572c9, 0x407ef1ca, 0x532e023e, 0xa145813d,
+	0x758fe5d6, 0x87e466d5, 0x94b49521, 0x66df1622,
+	0x38cc2a06, 0xcaa7a905, 0xd9f75af1, 0x2b9cd9f2,
+	0xff56bd19, 0x0d3d3e1a, 0x1e6dcdee, 0xec064eed,
+	0xc38d26c4, 0x31e6a5c7, 0x22b65633, 0xd0ddd530,
+	0x0417b1db, 0xf67c32d8, 0xe52cc12c, 0x1747422f,
+	0x49547e0b, 0xbb3ffd08, 0xa86f0efc, 0x5a048dff,
+	0x8ecee914, 0x7ca56a17, 0x6ff599e3, 0x9d9e1ae0,
+	0xd3d3e1ab, 0x21b862a8, 0x32e8915c, 0xc083125f,
+	0x144976b4, 0xe622f5b7, 0xf5720643, 0x07198540,
+	0x590ab964, 0xab613a67, 0xb831c993, 0x4a5a4a90,
+	0x9e902e7b, 0x6cfbad78, 0x7fab5e8c, 0x8dc0dd8f,
+	0xe330a81a, 0x115b2b19, 0x020bd8ed, 0xf0605bee,
+	0x24aa3f05, 0xd6c1bc06, 0xc5914ff2, 0x37faccf1,
+	0x69e9f0d5, 0x9b8273d6, 0x88d28022, 0x7ab90321,
+	0xae7367ca, 0x5c18e4c9, 0x4f48173d, 0xbd23943e,
+	0xf36e6f75, 0x0105ec76, 0x12551f82, 0xe03e9c81,
+	0x34f4f86a, 0xc69f7b69, 0xd5cf889d, 0x27a40b9e,
+	0x79b737ba, 0x8bdcb4b9, 0x988c474d, 0x6ae7c44e,
+	0xbe2da0a5, 0x4c4623a6, 0x5f16d052, 0xad7d5351,
+};
+
+static void	why_set(char *, size_t, const char *, ...)
+		    __attribute__((format(printf, 3, 4)));
+
+static void
+why_set(char *why, size_t whylen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (why == NULL || whylen == 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(why, whylen, fmt, ap);
+	va_end(ap);
+}
+
+static uint32_t
+crc32c(const unsigned char *p, size_t n)
+{
+	uint32_t crc = 0xffffffff;
+
+	while (n-- > 0)
+		crc = crc32c_table[(crc ^ *p++) & 0xff] ^ (crc >> 8);
+	return crc ^ 0xffffffff;
+}
+
+static void
+put32(unsigned char *p, uint32_t v)
+{
+	p[0] = v >> 24;
+	p[1] = v >> 16;
+	p[2] = v >> 8;
+	p[3] = v;
+}
+
+static void
+put64(unsigned char *p, uint64_t v)
+{
+	put32(p, (uint32_t)(v >> 32));
+	put32(p + 4, (uint32_t)v);
+}
+
+static uint32_t
+get32(const unsigned char *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
+	    (uint32_t)p[2] << 8 | (uint32_t)p[3];
+}
+
+static uint64_t
+get64(const unsigned char *p)
+{
+	return (uint64_t)get32(p) << 32 | get32(p + 4);
+}
+
+static void
+seg_file(uint64_t name, int tmp, char *buf, size_t len)
+{
+	snprintf(buf, len, "%020" PRIu64 ".seg%s", name, tmp ? ".tmp" : "");
+}
+
+/* "123...0.seg" -> 123; 0 if the name is not a segment's. */
+static uint64_t
+seg_name_parse(const char *s)
+{
+	char		 digits[SEG_NAME_LEN - 3];
+	uint64_t	 v;
+
+	if (strlen(s) != SEG_NAME_LEN || strcmp(s + 20, ".seg") != 0)
+		return 0;
+	memcpy(digits, s, 20);
+	digits[20] = '\0';
+	if (parse_uint(digits, 1, UINT64_MAX, &v) == -1)
+		return 0;
+	return v;
+}
+
+static int
+write_all(int fd, const void *buf, size_t len)
+{
+	const char	*p = buf;
+	ssize_t		 n;
+
+	while (len > 0) {
+		if ((n = write(fd, p, len)) == -1) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+static void
+reader_init(struct reader *rd, char *buf, int fd, off_t off, off_t end)
+{
+	rd->fd = fd;
+	rd->off = off;
+	rd->end = end;
+	rd->buf = buf;
+	rd->bufoff = off;
+	rd->buflen = 0;
+	rd->err = NULL;
+}
+
+/* Refill the buffer from rd->off on.  0, or -1 on an I/O error. */
+static int
+reader_fill(struct reader *rd)
+{
+	size_t	 want = READ_CHUNK;
+	ssize_t	 n;
+
+	if ((off_t)want > rd->end - rd->off)
+		want = (size_t)(rd->end - rd->off);
+	rd->bufoff = rd->off;
+	rd->buflen = 0;
+	while (rd->buflen < want) {
+		n = pread(rd->fd, rd->buf + rd->buflen, want - rd->buflen,
+		    rd->bufoff + (off_t)rd->buflen);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1)
+			return -1;
+		if (n == 0)
+			break;	/* shorter than we were told: a cut frame */
+		rd->buflen += (size_t)n;
+	}
+	return 0;
+}
+
+/* Bytes buffered from rd->off on. */
+static size_t
+reader_avail(const struct reader *rd)
+{
+	off_t stop = rd->bufoff + (off_t)rd->buflen;
+
+	return rd->off < stop ? (size_t)(stop - rd->off) : 0;
+}
+
+/*
+ * The next frame: 1 with *f, 0 at the end, -1 for a frame that is cut
+ * short or damaged (rd->err says how, rd->off stays at its start), -2
+ * on an I/O error (errno says which).
+ */
+static int
+reader_next(struct reader *rd, struct frame *f)
+{
+	const unsigned char	*p;
+	uint32_t		 len;
+	size_t			 flen;
+
+	if (rd->off >= rd->end)
+		return 0;
+	if (reader_avail(rd) < FRAME_HDR && reader_fill(rd) == -1)
+		return -2;
+	if (reader_avail(rd) < FRAME_HDR) {
+		rd->err = "frame header cut short";
+		return -1;
+	}
+	p = (const unsigned char *)rd->buf + (rd->off - rd->bufoff);
+	len = get32(p);
+	if (len == 0 || len > RECORD_MAX) {
+		rd->err = "frame length out of bounds";
+		return -1;
+	}
+	flen = FRAME_HDR + (size_t)len;
+	if ((off_t)flen > rd->end - rd->off) {
+		rd->err = "frame cut short";
+		return -1;
+	}
+	if (reader_avail(rd) < flen) {
+		if (reader_fill(rd) == -1)
+			return -2;
+		if (reader_avail(rd) < flen) {
+			rd->err = "frame cut short";
+			return -1;
+		}
+		p = (const unsigned char *)rd->buf;
+	}
+	if (get32(p + 4) != crc32c(p + FRAME_CRC_FROM, flen - FRAME_CRC_FROM)) {
+		rd->err = "checksum mismatch";
+		return -1;
+	}
+	if (p[16] < RECORD_USAGE || p[16] > RECORD_HEALTH) {
+		rd->err = "unknown record class";
+		return -1;
+	}
+	f->seq = get64(p + 8);
+	f->cls = p[16];
+	f->time = (int64_t)get64(p + 17);
+	f->len = len;
+	f->raw = (const char *)p;
+	f->off = rd->off;
+	rd->off += (off_t)flen;
+	return 1;
+}
+
+/* Count one good frame into seg. */
+static void
+seg_add(const struct spool *sp, struct seg *seg, uint64_t seq, time_t t,
+    int cls, uint32_t len)
+{
+	if (seg->nframes == 0) {
+		seg->first = seq;
+		seg->first_time = t;
+	}
+	seg->last = seq;
+	seg->nframes++;
+	if (seq > sp->acked)
+		seg->unacked++;
+	if (cls == RECORD_HEALTH)
+		seg->health_bytes += FRAME_HDR + len;
+	seg->end += FRAME_HDR + len;
+}
+
+static int
+seg_push(struct spool *sp, uint64_t name)
+{
+	struct seg	*p;
+	size_t		 n;
+
+	if (sp->nsegs == sp->capsegs) {
+		n = sp->capsegs == 0 ? 16 : sp->capsegs * 2;
+		if ((p = reallocarray(sp->segs, n, sizeof(*p))) == NULL)
+			return -1;
+		sp->segs = p;
+		sp->capsegs = n;
+	}
+	memset(&sp->segs[sp->nsegs], 0, sizeof(*sp->segs));
+	sp->segs[sp->nsegs++].name = name;
+	return 0;
+}
+
+/* Segment i by name, or sp->nsegs. */
+static size_t
+seg_find(const struct spool *sp, uint64_t name)
+{
+	size_t lo = 0, hi = sp->nsegs, mid;
+
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if (sp->segs[mid].name < name)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < sp->nsegs && sp->segs[lo].name == name ? lo : sp->nsegs;
+}
+
+/* The file of segment name changed or went: forget what points into it. */
+static void
+seg_changed(struct spool *sp, uint64_t name)
+{
+	if (sp->idx_name == name)
+		sp->idx_name = 0;
+	if (sp->hint_name == name)
+		sp->hint_name = 0;
+	if (sp->rfd_name == name) {
+		close(sp->rfd);
+		sp->rfd = -1;
+		sp->rfd_name = 0;
+	}
+}
+
+/* Forget segment i, whose file is gone, keeping the totals right. */
+static void
+seg_forget(struct spool *sp, size_t i)
+{
+	struct seg *seg = &sp->segs[i];
+
+	sp->bytes -= (uint64_t)seg->size;
+	sp->depth -= seg->unacked;
+	seg_changed(sp, seg->name);
+	if (i == sp->nsegs - 1 && sp->afd != -1) {
+		close(sp->afd);
+		sp->afd = -1;
+		sp->adirty = 0;
+	}
+	memmove(seg, seg + 1, (sp->nsegs - i - 1) * sizeof(*seg));
+	sp->nsegs--;
+}
+
+/*
+ * Delete segment i.  A failure is only logged: every record in a
+ * segment we delete is acknowledged or empty, and a leftover is found
+ * and deleted again on the next open.
+ */
+static void
+seg_unlink(struct spool *sp, size_t i)
+{
+	char name[SEG_FILE_MAX];
+
+	seg_file(sp->segs[i].name, 0, name, sizeof(name));
+	if (unlinkat(sp->dirfd, name, 0) == -1 && errno != ENOENT)
+		log_warn("%s/%s: cannot delete: %s", sp->dir, name,
+		    strerror(errno));
+	seg_forget(sp, i);
+}
+
+static int
+index_push(struct spool *sp, const struct frame *f)
+{
+	struct ient	*p;
+	size_t		 n;
+
+	if (sp->nidx == sp->capidx) {
+		n = sp->capidx == 0 ? 1024 : sp->capidx * 2;
+		if ((p = reallocarray(sp->idx, n, sizeof(*p))) == NULL)
+			return -1;
+		sp->idx = p;
+		sp->capidx = n;
+	}
+	p = &sp->idx[sp->nidx++];
+	p->seq = f->seq;
+	p->time = f->time;
+	p->off = f->off;
+	p->len = f->len;
+	p->cls = f->cls;
+	return 0;
+}
+
+/* Load the frame index of segment i, unless it is the one loaded. */
+static int
+index_load(struct spool *sp, size_t i)
+{
+	struct seg	*seg = &sp->segs[i];
+	struct reader	 rd;
+	struct frame	 f;
+	char		 name[SEG_FILE_MAX];
+	int		 fd, r;
+
+	if (sp->idx_name == seg->name)
+		return 0;
+	sp->idx_name = 0;
+	sp->nidx = 0;
+	seg_file(seg->name, 0, name, sizeof(name));
+	if ((fd = openat(sp->dirfd, name, O_RDONLY | O_CLOEXEC |
+	    O_NOFOLLOW)) == -1) {
+		log_error("%s/%s: cannot open: %s", sp->dir, name,
+		    strerror(errno));
+		return -1;
+	}
+	reader_init(&rd, sp->rbuf, fd, 0, seg->end);
+	while ((r = reader_next(&rd, &f)) == 1)
+		if (index_push(sp, &f) == -1) {
+			rd.err = "out of memory";
+			r = -1;
+			break;
+		}
+	if (r != 0)
+		log_error("%s/%s: cannot index at offset %lld: %s", sp->dir,
+		    name, (long long)rd.off,
+		    r == -2 ? strerror(errno) : rd.err);
+	close(fd);
+	if (r != 0)
+		return -1;
+	sp->idx_name = seg->name;
+	return 0;
+}
+
+/* The position in the index of the first frame above seq. */
+static size_t
+index_upper(const struct spool *sp, uint64_t seq)
+{
+	size_t lo = 0, hi = sp->nidx, mid;
+
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if (sp->idx[mid].seq <= seq)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* How many frames of segment i are at or below seq, into *n. */
+static int
+count_upto(struct spool *sp, size_t i, uint64_t seq, uint64_t *n)
+{
+	const struct seg *seg = &sp->segs[i];
+
+	if (seg->first > seq)
+		*n = 0;
+	else if (seg->last <= seq)
+		*n = seg->nframes;
+	else if (index_load(sp, i) == -1)
+		return -1;
+	else
+		*n = index_upper(sp, seq);
+	return 0;
+}
+
+/* The append time of the oldest unacknowledged record, or 0. */
+static void
+find_oldest(struct spool *sp)
+{
+	size_t i, j;
+
+	sp->oldest = 0;
+	for (i = 0; i < sp->nsegs; i++) {
+		if (sp->segs[i].unacked == 0)
+			continue;
+		if (sp->segs[i].first > sp->acked) {
+			sp->oldest = sp->segs[i].first_time;
+			return;
+		}
+		if (index_load(sp, i) == -1)
+			return;
+		if ((j = index_upper(sp, sp->acked)) < sp->nidx)
+			sp->oldest = sp->idx[j].time;
+		return;
+	}
+}
+
+/* Read DIR/cursor.  A missing file is a new spool. */
+static int
+cursor_read(struct spool *sp, uint64_t *last, char *err, size_t errlen)
+{
+	static const char *const keys[] = { "acked", "last", "dropped" };
+	char		 buf[CURSOR_MAX + 1], *line, *nl, *val;
+	uint64_t	 v[3];
+	size_t		 len = 0, i;
+	ssize_t		 n;
+	int		 fd;
+
+	if ((fd = openat(sp->dirfd, CURSOR, O_RDONLY | O_CLOEXEC |
+	    O_NOFOLLOW)) == -1) {
+		if (errno == ENOENT)
+			return 0;
+		why_set(err, errlen, "%s/%s: cannot open: %s", sp->dir, CURSOR,
+		    strerror(errno));
+		return -1;
+	}
+	while (len < sizeof(buf) - 1 &&
+	    (n = read(fd, buf + len, sizeof(buf) - 1 - len)) != 0) {
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1) {
+			why_set(err, errlen, "%s/%s: cannot read: %s", sp->dir,
+			    CURSOR, strerror(errno));
+			close(fd);
+			return -1;
+		}
+		len += (size_t)n;
+	}
+	close(fd);
+	if (len == sizeof(buf) - 1)
+		goto bad;
+	buf[len] = '\0';
+	line = buf;
+	for (i = 0; i < 3; i++) {
+		if ((nl = strchr(line, '\n')) == NULL ||
+		    (val = strchr(line, ' ')) == NULL || val > nl)
+			goto bad;
+		*nl = '\0';
+		*val++ = '\0';
+		if (strcmp(line, keys[i]) != 0 ||
+		    parse_uint(val, 0, UINT64_MAX, &v[i]) == -1)
+			goto bad;
+		line = nl + 1;
+	}
+	if (line != buf + len)
+		goto bad;
+	sp->acked = v[0];
+	*last = v[1];
+	sp->dropped = v[2];
+	return 0;
+bad:
+	/* Guessing would resend or, worse, reuse sequence numbers. */
+	why_set(err, errlen, "%s/%s: not a spool cursor; refusing to guess "
+	    "what the relay has", sp->dir, CURSOR);
+	return -1;
+}
+
+/*
+ * Replace the cursor: a new file, synced, renamed over the old one,
+ * and the directory synced, so a crash leaves the old or the new.
+ */
+static int
+cursor_write(struct spool *sp, uint64_t acked, uint64_t dropped, char *why,
+    size_t whylen)
+{
+	char	buf[CURSOR_MAX];
+	int	fd, n;
+
+	n = snprintf(buf, sizeof(buf), "acked %" PRIu64 "\nlast %" PRIu64
+	    "\ndropped %" PRIu64 "\n", acked, sp->last_seq, dropped);
+	if ((fd = openat(sp->dirfd, CURSOR_TMP, O_WRONLY | O_CREAT | O_TRUNC |
+	    O_CLOEXEC | O_NOFOLLOW, 0600)) == -1)
+		goto fail;
+	if (write_all(fd, buf, (size_t)n) == -1 || fdatasync(fd) == -1) {
+		close(fd);
+		goto fail;
+	}
+	if (close(fd) == -1 ||
+	    renameat(sp->dirfd, CURSOR_TMP, sp->dirfd, CURSOR) == -1 ||
+	    fsync(sp->dirfd) == -1)
+		goto fail;
+	return 0;
+fail:
+	why_set(why, whylen, "%s/%s: cannot write: %s", sp->dir, CURSOR,
+	    strerror(errno));
+	return -1;
+}
+
+/*
+ * Validate every frame of segment seg and count it.  Frames end at the
+ * first one that is cut short, damaged or out of sequence.  In the last
+ * segment that is where a crash tore an append, and the rest is cut off
+ * so appends can go on; in an older one it is damage, which is reported
+ * and left for an operator to look at.  prev is the sequence number of
+ * the frame before.
+ */
+static int
+seg_scan(struct spool *sp, struct seg *seg, int last, uint64_t *prev,
+    char *err, size_t errlen)
+{
+	struct reader	 rd;
+	struct frame	 f;
+	struct stat	 st;
+	char		 name[SEG_FILE_MAX];
+	int		 fd, r, rc = -1;
+
+	seg_file(seg->name, 0, name, sizeof(name));
+	if ((fd = openat(sp->dirfd, name, O_RDWR | O_CLOEXEC |
+	    O_NOFOLLOW)) == -1 || fstat(fd, &st) == -1) {
+		why_set(err, errlen, "%s/%s: cannot open: %s", sp->dir, name,
+		    strerror(errno));
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		why_set(err, errlen, "%s/%s: not a regular file", sp->dir,
+		    name);
+		goto out;
+	}
+	reader_init(&rd, sp->rbuf, fd, 0, st.st_size);
+	while ((r = reader_next(&rd, &f)) == 1) {
+		if (f.seq <= *prev || f.seq < seg->name) {
+			rd.err = "sequence number out of order";
+			rd.off = f.off;
+			r = -1;
+			break;
+		}
+		if (f.seq > sp->acked && sp->depth == 0)
+			sp->oldest = (time_t)f.time;
+		seg_add(sp, seg, f.seq, (time_t)f.time, f.cls, f.len);
+		if (f.seq > sp->acked)
+			sp->depth++;
+		*prev = f.seq;
+	}
+	if (r == -2) {
+		why_set(err, errlen, "%s/%s: cannot read: %s", sp->dir, name,
+		    strerror(errno));
+		goto out;
+	}
+	seg->size = st.st_size;
+	if (r == -1 && last) {
+		log_warn("%s/%s: %s at offset %lld: cutting the %lld bytes "
+		    "from there (an append torn by a crash, or damage)",
+		    sp->dir, name, rd.err, (long long)rd.off,
+		    (long long)(st.st_size - rd.off));
+		if (ftruncate(fd, rd.off) == -1) {
+			why_set(err, errlen, "%s/%s: cannot cut the torn "
+			    "tail: %s", sp->dir, name, strerror(errno));
+			goto out;
+		}
+		seg->size = rd.off;
+	} else if (r == -1)
+		log_error("%s/%s: %s at offset %lld: the %lld bytes from "
+		    "there cannot be read, and their records are lost",
+		    sp->dir, name, rd.err, (long long)rd.off,
+		    (long long)(st.st_size - rd.off));
+	/*
+	 * What an earlier process wrote may still be only in the page
+	 * cache.  Make it durable before the uplink may send it, so that
+	 * no sequence number read here can be lost and handed out again.
+	 */
+	if (fdatasync(fd) == -1) {
+		why_set(err, errlen, "%s/%s: cannot sync: %s", sp->dir, name,
+		    strerror(errno));
+		goto out;
+	}
+	sp->bytes += (uint64_t)seg->size;
+	rc = 0;
+out:
+	if (fd != -1)
+		close(fd);
+	return rc;
+}
+
+static int
+seg_cmp(const void *a, const void *b)
+{
+	const struct seg *x = a, *y = b;
+
+	return x->name < y->name ? -1 : x->name > y->name;
+}
+
+/* Find the segment files, and remove temporary files a crash left. */
+static int
+seg_list(struct spool *sp, char *err, size_t errlen)
+{
+	struct dirent	*de;
+	DIR		*d;
+	uint64_t	 name;
+	size_t		 len;
+	int		 fd, rc = -1;
+
+	if ((fd = dup(sp->dirfd)) == -1 || (d = fdopendir(fd)) == NULL) {
+		why_set(err, errlen, "%s: cannot list: %s", sp->dir,
+		    strerror(errno));
+		if (fd != -1)
+			close(fd);
+		return -1;
+	}
+	rewinddir(d);
+	errno = 0;
+	while ((de = readdir(d)) != NULL) {
+		len = strlen(de->d_name);
+		if ((name = seg_name_parse(de->d_name)) != 0) {
+			if (seg_push(sp, name) == -1) {
+				why_set(err, errlen, "%s: out of memory",
+				    sp->dir);
+				goto out;
+			}
+		} else if (strcmp(de->d_name, CURSOR_TMP) == 0 ||
+		    (len == SEG_NAME_LEN + 4 &&
+		    strcmp(de->d_name + SEG_NAME_LEN, ".tmp") == 0)) {
+			/* An unfinished rewrite: the original is whole. */
+			if (unlinkat(sp->dirfd, de->d_name, 0) == -1)
+				log_warn("%s/%s: cannot delete: %s", sp->dir,
+				    de->d_name, strerror(errno));
+		}
+		errno = 0;
+	}
+	if (errno != 0) {
+		why_set(err, errlen, "%s: cannot list: %s", sp->dir,
+		    strerror(errno));
+		goto out;
+	}
+	if (sp->nsegs > 1)
+		qsort(sp->segs, sp->nsegs, sizeof(*sp->segs), seg_cmp);
+	rc = 0;
+out:
+	closedir(d);
+	return rc;
+}
+
+/*
+ * Bring the spool back as the last process left it: check every frame,
+ * cut a torn tail, delete segments with nothing left to send (but keep
+ * the last one to append to), and carry on the sequence numbers.
+ */
+static int
+spool_load(struct spool *sp, char *err, size_t errlen)
+{
+	struct seg	*seg;
+	uint64_t	 floor = 0, prev = 0;
+	size_t		 i;
+	char		 name[SEG_FILE_MAX];
+
+	if (cursor_read(sp, &floor, err, errlen) == -1 ||
+	    seg_list(sp, err, errlen) == -1)
+		return -1;
+	for (i = 0; i < sp->nsegs; i++)
+		if (seg_scan(sp, &sp->segs[i], i == sp->nsegs - 1, &prev,
+		    err, errlen) == -1)
+			return -1;
+	for (i = 0; i < sp->nsegs;) {
+		seg = &sp->segs[i];
+		if (seg->nframes == 0 ||
+		    (i < sp->nsegs - 1 && seg->last <= sp->acked)) {
+			if (seg->nframes == 0 && seg->size > 0)
+				log_warn("%s: deleting segment %" PRIu64
+				    ": not one good frame", sp->dir,
+				    seg->name);
+			seg_unlink(sp, i);
+			continue;
+		}
+		i++;
+	}
+	if (fsync(sp->dirfd) == -1) {
+		why_set(err, errlen, "%s: cannot sync: %s", sp->dir,
+		    strerror(errno));
+		return -1;
+	}
+	/*
+	 * Numbers go on from the newest frame, or from the cursor when
+	 * that frame went with its segment (acknowledged, or dropped).
+	 */
+	sp->last_seq = prev;
+	if (sp->acked > sp->last_seq)
+		sp->last_seq = sp->acked;
+	if (floor > sp->last_seq)
+		sp->last_seq = floor;
+	sp->synced_seq = sp->last_seq;
+	if (sp->nsegs == 0)
+		return 0;
+	seg_file(sp->segs[sp->nsegs - 1].name, 0, name, sizeof(name));
+	if ((sp->afd = openat(sp->dirfd, name, O_WRONLY | O_APPEND |
+	    O_CLOEXEC | O_NOFOLLOW)) == -1) {
+		why_set(err, errlen, "%s/%s: cannot open: %s", sp->dir, name,
+		    strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+int
+spool_open(const char *dir, uint64_t max_bytes, struct spool **out,
+    char *err, size_t errlen)
+{
+	struct spool *sp;
+
+	if ((sp = calloc(1, sizeof(*sp))) == NULL) {
+		why_set(err, errlen, "%s: out of memory", dir);
+		return -1;
+	}
+	sp->dirfd = sp->afd = sp->rfd = -1;
+	if ((size_t)snprintf(sp->dir, sizeof(sp->dir), "%s", dir) >=
+	    sizeof(sp->dir)) {
+		why_set(err, errlen, "%s: path too long", dir);
+		goto fail;
+	}
+	if (max_bytes < FRAME_BIG) {
+		why_set(err, errlen, "%s: a spool of %" PRIu64 " bytes cannot "
+		    "hold a record of %d", dir, max_bytes, RECORD_MAX);
+		goto fail;
+	}
+	sp->max_bytes = max_bytes;
+	if ((sp->rbuf = malloc(READ_CHUNK)) == NULL ||
+	    (sp->wbuf = malloc(FRAME_BIG)) == NULL) {
+		why_set(err, errlen, "%s: out of memory", dir);
+		goto fail;
+	}
+	if (mkdir(dir, 0700) == -1 && errno != EEXIST) {
+		why_set(err, errlen, "%s: cannot create: %s", dir,
+		    strerror(errno));
+		goto fail;
+	}
+	/*
+	 * Sync the directory first: a cursor renamed just before a crash
+	 * must be durable before it is trusted to delete anything.
+	 */
+	if ((sp->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) ==
+	    -1 || fsync(sp->dirfd) == -1) {
+		why_set(err, errlen, "%s: cannot open: %s", dir,
+		    strerror(errno));
+		goto fail;
+	}
+	if (spool_load(sp, err, errlen) == -1)
+		goto fail;
+	*out = sp;
+	return 0;
+fail:
+	spool_close(sp);
+	return -1;
+}
+
+void
+spool_close(struct spool *sp)
+{
+	if (sp == NULL)
+		return;
+	if (sp->afd != -1)
+		close(sp->afd);
+	if (sp->rfd != -1)
+		close(sp->rfd);
+	if (sp->dirfd != -1)
+		close(sp->dirfd);
+	free(sp->segs);
+	free(sp->idx);
+	free(sp->rbuf);
+	free(sp->wbuf);
+	free(sp);
+}
+
+/*
+ * Start a new segment for seq.  The one appended to so far is synced
+ * now, since spool_sync() only syncs the segment it appends to.
+ */
+static int
+seg_create(struct spool *sp, uint64_t seq, char *why, size_t whylen)
+{
+	char	name[SEG_FILE_MAX];
+	int	fd;
+
+	seg_file(seq, 0, name, sizeof(name));
+	if (sp->afd != -1) {
+		if (sp->adirty && fdatasync(sp->afd) == -1) {
+			why_set(why, whylen, "%s: cannot sync: %s", sp->dir,
+			    strerror(errno));
+			sp->broken = 1;
+			return -1;
+		}
+		close(sp->afd);
+		sp->afd = -1;
+		sp->adirty = 0;
+	}
+	if (seg_push(sp, seq) == -1) {
+		why_set(why, whylen, "%s: out of memory", sp->dir);
+		return -1;
+	}
+	if ((fd = openat(sp->dirfd, name, O_WRONLY | O_CREAT | O_EXCL |
+	    O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600)) == -1) {
+		why_set(why, whylen, "%s/%s: cannot create: %s", sp->dir, name,
+		    strerror(errno));
+		sp->nsegs--;
+		return -1;
+	}
+	sp->afd = fd;
+	sp->ddirty = 1;
+	return 0;
+}
+
+/*
+ * How many bytes could be freed for a new frame, counting up to need:
+ * frames the relay already has, damaged tails, and for a health record
+ * unacknowledged health records.  -1 if a segment cannot be indexed.
+ */
+static int
+reclaimable(struct spool *sp, int health, uint64_t need, uint64_t *can)
+{
+	const struct seg	*seg;
+	size_t			 i, j;
+
+	*can = 0;
+	for (i = 0; i < sp->nsegs && *can < need; i++) {
+		seg = &sp->segs[i];
+		*can += (uint64_t)(seg->size - seg->end);
+		if (seg->first > sp->acked) {
+			if (health)
+				*can += seg->health_bytes;
+			continue;
+		}
+		if (seg->last <= sp->acked) {
+			*can += (uint64_t)seg->end;
+			continue;
+		}
+		if (index_load(sp, i) == -1)
+			return -1;
+		for (j = 0; j < sp->nidx; j++)
+			if (sp->idx[j].seq <= sp->acked ||
+			    (health && sp->idx[j].cls == RECORD_HEALTH))
+				*can += FRAME_HDR + sp->idx[j].len;
+	}
+	return 0;
+}
+
+/* Write a segment's new contents to its temporary file, synced. */
+static int
+seg_write_tmp(struct spool *sp, const char *tmp, const char *buf, size_t len,
+    char *why, size_t whylen)
+{
+	int fd;
+
+	if ((fd = openat(sp->dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC |
+	    O_CLOEXEC | O_NOFOLLOW, 0600)) == -1)
+		goto fail;
+	if (write_all(fd, buf, len) == -1 || fdatasync(fd) == -1) {
+		close(fd);
+		goto fail;
+	}
+	if (close(fd) == -1)
+		goto fail;
+	return 0;
+fail:
+	why_set(why, whylen, "%s/%s: cannot write: %s", sp->dir, tmp,
+	    strerror(errno));
+	unlinkat(sp->dirfd, tmp, 0);
+	return -1;
+}
+
+/*
+ * Put the rewritten segment i in place: the cursor first when health
+ * records were dropped (it carries the drop count and the highest
+ * sequence number handed out, which must survive the segment that held
+ * it), then the new file over the old, or no file if nothing is left.
+ */
+static int
+seg_replace(struct spool *sp, size_t i, size_t len, uint64_t dropped,
+    char *why, size_t whylen)
+{
+	char name[SEG_FILE_MAX], tmp[SEG_FILE_MAX];
+
+	seg_file(sp->segs[i].name, 0, name, sizeof(name));
+	seg_file(sp->segs[i].name, 1, tmp, sizeof(tmp));
+	if (dropped > 0 && cursor_write(sp, sp->acked, sp->dropped + dropped,
+	    why, whylen) == -1) {
+		if (len > 0)
+			unlinkat(sp->dirfd, tmp, 0);
+		return -1;
+	}
+	if (len > 0 ? renameat(sp->dirfd, tmp, sp->dirfd, name) == -1 :
+	    unlinkat(sp->dirfd, name, 0) == -1) {
+		why_set(why, whylen, "%s/%s: cannot replace: %s", sp->dir,
+		    name, strerror(errno));
+		if (len > 0)
+			unlinkat(sp->dirfd, tmp, 0);
+		return -1;
+	}
+	sp->dropped += dropped;
+	if (dropped > 0)
+		log_info("%s/%s: dropped the %" PRIu64 " oldest health "
+		    "records to make room", sp->dir, name, dropped);
+	return 0;
+}
+
+/*
+ * Rewrite segment i without the frames the relay already has, without
+ * a damaged tail and, while fewer than need bytes are freed and health
+ * is set, without its oldest unacknowledged health records.  Returns 1
+ * if the segment is gone, 0 if it stays, -1 on an error.
+ */
+static int
+seg_rewrite(struct spool *sp, size_t i, int health, uint64_t need,
+    char *why, size_t whylen)
+{
+	struct seg	*seg = &sp->segs[i], nseg;
+	struct reader	 rd;
+	struct frame	 f;
+	char		 name[SEG_FILE_MAX], tmp[SEG_FILE_MAX], *out = NULL;
+	uint64_t	 freed, dropped = 0;
+	size_t		 len = 0, flen;
+	int		 fd, r, rc = -1;
+
+	if (seg->first > sp->acked && seg->end == seg->size &&
+	    (!health || seg->health_bytes == 0))
+		return 0;
+	seg_file(seg->name, 0, name, sizeof(name));
+	seg_file(seg->name, 1, tmp, sizeof(tmp));
+	if ((out = malloc((size_t)seg->end)) == NULL) {
+		why_set(why, whylen, "%s: out of memory", sp->dir);
+		return -1;
+	}
+	if ((fd = openat(sp->dirfd, name, O_RDONLY | O_CLOEXEC |
+	    O_NOFOLLOW)) == -1) {
+		why_set(why, whylen, "%s/%s: cannot open: %s", sp->dir, name,
+		    strerror(errno));
+		goto out;
+	}
+	memset(&nseg, 0, sizeof(nseg));
+	nseg.name = seg->name;
+	freed = (uint64_t)(seg->size - seg->end);
+	reader_init(&rd, sp->rbuf, fd, 0, seg->end);
+	while ((r = reader_next(&rd, &f)) == 1) {
+		flen = FRAME_HDR + f.len;
+		if (f.seq > sp->acked && !(health && f.cls == RECORD_HEALTH &&
+		    freed < need)) {
+			memcpy(out + len, f.raw, flen);
+			len += flen;
+			seg_add(sp, &nseg, f.seq, (time_t)f.time, f.cls, f.len);
+			continue;
+		}
+		if (f.seq > sp->acked)
+			dropped++;
+		freed += flen;
+	}
+	close(fd);
+	if (r != 0) {
+		why_set(why, whylen, "%s/%s: offset %lld: %s", sp->dir, name,
+		    (long long)rd.off, r == -2 ? strerror(errno) : rd.err);
+		goto out;
+	}
+	if ((len > 0 && seg_write_tmp(sp, tmp, out, len, why, whylen) == -1) ||
+	    seg_replace(sp, i, len, dropped, why, whylen) == -1)
+		goto out;
+	seg_changed(sp, seg->name);
+	if (len == 0) {
+		seg_forget(sp, i);
+		rc = 1;
+	} else {
+		sp->bytes -= (uint64_t)seg->size - len;
+		sp->depth -= seg->unacked - nseg.unacked;
+		nseg.size = nseg.end;
+		*seg = nseg;
+		rc = 0;
+		if (i == sp->nsegs - 1 && sp->afd != -1) {
+			close(sp->afd);
+			if ((sp->afd = openat(sp->dirfd, name, O_WRONLY |
+			    O_APPEND | O_CLOEXEC | O_NOFOLLOW)) == -1) {
+				why_set(why, whylen, "%s/%s: cannot reopen: %s",
+				    sp->dir, name, strerror(errno));
+				sp->broken = 1;
+				rc = -1;
+			}
+		}
+	}
+	if (fsync(sp->dirfd) == -1 && rc != -1) {
+		why_set(why, whylen, "%s: cannot sync: %s", sp->dir,
+		    strerror(errno));
+		sp->broken = 1;
+		rc = -1;
+	}
+out:
+	free(out);
+	return rc;
+}
+
+/*
+ * Free room for a frame of flen bytes, oldest segment first: frames the
+ * relay already has may always go, and for a health record so may the
+ * oldest unacknowledged health records.  Nothing is dropped unless
+ * enough room can be made, so a refused record costs no history.
+ * Health records come every few minutes, so rewriting a segment for
+ * each is cheap; usage is never dropped, so it never pays more than one
+ * rewrite of the segment holding the cursor.
+ */
+static int
+make_room(struct spool *sp, size_t flen, int health, char *why,
+    size_t whylen)
+{
+	uint64_t	 can;
+	size_t		 i;
+	int		 r;
+
+	if (reclaimable(sp, health, sp->bytes + flen - sp->max_bytes,
+	    &can) == -1) {
+		why_set(why, whylen, "%s: cannot index a segment", sp->dir);
+		return -1;
+	}
+	if (can < sp->bytes + flen - sp->max_bytes)
+		return 0;
+	/* A rewrite copies what is on disk: make every append durable. */
+	if (spool_sync(sp, why, whylen) == -1)
+		return -1;
+	for (i = 0; i < sp->nsegs && sp->bytes + flen > sp->max_bytes;) {
+		r = seg_rewrite(sp, i, health,
+		    sp->bytes + flen - sp->max_bytes, why, whylen);
+		if (r == -1)
+			return -1;
+		if (r == 0)
+			i++;
+	}
+	find_oldest(sp);
+	return 0;
+}
+
+/* An append failed: take its partial frame back off the segment. */
+static void
+append_undo(struct spool *sp)
+{
+	struct seg *seg = &sp->segs[sp->nsegs - 1];
+
+	if (seg->nframes == 0) {
+		seg_unlink(sp, sp->nsegs - 1);
+		return;
+	}
+	if (ftruncate(sp->afd, seg->size) == -1) {
+		log_error("%s: cannot take back a partial append: %s",
+		    sp->dir, strerror(errno));
+		sp->broken = 1;
+	}
+}
+
+int
+spool_append(struct spool *sp, enum record_class cls, const char *rec,
+    size_t len, time_t now, uint64_t *seq, char *why, size_t whylen)
+{
+	unsigned char	*p = (unsigned char *)sp->wbuf;
+	struct seg	*seg;
+	struct frame	 f;
+	size_t		 flen = FRAME_HDR + len;
+	uint64_t	 s = sp->last_seq + 1;
+
+	if (sp->broken) {
+		why_set(why, whylen, "%s: a write failed; the spool must be "
+		    "reopened", sp->dir);
+		return -1;
+	}
+	if (cls < RECORD_USAGE || cls > RECORD_HEALTH) {
+		why_set(why, whylen, "unknown record class %d", (int)cls);
+		return -1;
+	}
+	if (len == 0 || len > RECORD_MAX) {
+		why_set(why, whylen, "record of %zu bytes (1 to %d allowed)",
+		    len, RECORD_MAX);
+		return -1;
+	}
+	if (sp->bytes + flen > sp->max_bytes) {
+		if (make_room(sp, flen, cls == RECORD_HEALTH, why,
+		    whylen) == -1)
+			return -1;
+		if (sp->bytes + flen > sp->max_bytes) {
+			why_set(why, whylen, "spool full");
+			return -1;
+		}
+	}
+	if ((sp->afd == -1 || (uint64_t)sp->segs[sp->nsegs - 1].size + flen >
+	    SPOOL_SEGMENT_MAX) && seg_create(sp, s, why, whylen) == -1)
+		return -1;
+	seg = &sp->segs[sp->nsegs - 1];
+	put32(p, (uint32_t)len);
+	put64(p + 8, s);
+	p[16] = (unsigned char)cls;
+	put64(p + 17, (uint64_t)(int64_t)now);
+	memcpy(p + FRAME_HDR, rec, len);
+	put32(p + 4, crc32c(p + FRAME_CRC_FROM, flen - FRAME_CRC_FROM));
+	if (write_all(sp->afd, p, flen) == -1) {
+		why_set(why, whylen, "%s/%020" PRIu64 ".seg: cannot write: %s",
+		    sp->dir, seg->name, strerror(errno));
+		append_undo(sp);
+		return -1;
+	}
+	if (sp->idx_name == seg->name) {
+		f.seq = s;
+		f.time = now;
+		f.off = seg->end;
+		f.len = (uint32_t)len;
+		f.cls = (uint8_t)cls;
+		if (index_push(sp, &f) == -1)
+			sp->idx_name = 0;
+	}
+	if (sp->depth == 0)
+		sp->oldest = now;
+	seg_add(sp, seg, s, now, cls, (uint32_t)len);
+	seg->size = seg->end;
+	sp->adirty = 1;
+	sp->bytes += flen;
+	sp->depth++;
+	sp->last_seq = s;
+	*seq = s;
+	return 0;
+}
+
+int
+spool_sync(struct spool *sp, char *why, size_t whylen)
+{
+	/*
+	 * After a failed fsync the kernel may have dropped the pages and
+	 * marked them clean, so a second fsync could succeed falsely:
+	 * refuse everything until the spool is reopened and rescanned.
+	 */
+	if (sp->broken) {
+		why_set(why, whylen, "%s: a write failed; the spool must be "
+		    "reopened", sp->dir);
+		return -1;
+	}
+	if (sp->adirty && fdatasync(sp->afd) == -1) {
+		why_set(why, whylen, "%s: cannot sync: %s", sp->dir,
+		    strerror(errno));
+		sp->broken = 1;
+		return -1;
+	}
+	sp->adirty = 0;
+	if (sp->ddirty && fsync(sp->dirfd) == -1) {
+		why_set(why, whylen, "%s: cannot sync: %s", sp->dir,
+		    strerror(errno));
+		sp->broken = 1;
+		return -1;
+	}
+	sp->ddirty = 0;
+	sp->synced_seq = sp->last_seq;
+	return 0;
+}
+
+/* Where the first record above after lies: segment *i, offset *off. */
+static int
+read_start(struct spool *sp, uint64_t after, size_t *i, off_t *off)
+{
+	size_t j;
+
+	/* Usually the uplink goes on where its last read stopped. */
+	if (sp->hint_name != 0 && sp->hint_seq == after &&
+	    (*i = seg_find(sp, sp->hint_name)) < sp->nsegs) {
+		*off = sp->hint_off;
+		return 0;
+	}
+	for (*i = 0; *i < sp->nsegs && sp->segs[*i].last <= after; (*i)++)
+		;
+	*off = 0;
+	if (*i == sp->nsegs || sp->segs[*i].first > after)
+		return 0;
+	if (index_load(sp, *i) == -1)
+		return -1;
+	j = index_upper(sp, after);
+	*off = j < sp->nidx ? sp->idx[j].off : sp->segs[*i].end;
+	return 0;
+}
+
+static int
+read_fd(struct spool *sp, size_t i)
+{
+	char name[SEG_FILE_MAX];
+
+	if (sp->rfd != -1 && sp->rfd_name == sp->segs[i].name)
+		return 0;
+	if (sp->rfd != -1)
+		close(sp->rfd);
+	sp->rfd_name = 0;
+	seg_file(sp->segs[i].name, 0, name, sizeof(name));
+	if ((sp->rfd = openat(sp->dirfd, name, O_RDONLY | O_CLOEXEC |
+	    O_NOFOLLOW)) == -1) {
+		log_error("%s/%s: cannot open: %s", sp->dir, name,
+		    strerror(errno));
+		return -1;
+	}
+	sp->rfd_name = sp->segs[i].name;
+	return 0;
+}
+
+int
+spool_read(struct spool *sp, uint64_t after, size_t max, size_t max_bytes,
+    spool_visit_fn fn, void *arg)
+{
+	struct reader	 rd;
+	struct frame	 f;
+	size_t		 i, n = 0, bytes = 0;
+	off_t		 off;
+	int		 r;
+
+	if (after < sp->acked)
+		after = sp->acked;
+	if (max == 0 || after >= sp->synced_seq)
+		return 0;
+	if (read_start(sp, after, &i, &off) == -1)
+		return -1;
+	for (; i < sp->nsegs; i++, off = 0) {
+		if (read_fd(sp, i) == -1)
+			return -1;
+		reader_init(&rd, sp->rbuf, sp->rfd, off, sp->segs[i].end);
+		while ((r = reader_next(&rd, &f)) == 1) {
+			if (f.seq <= after)
+				continue;
+			if (f.seq > sp->synced_seq ||
+			    (n > 0 && bytes + f.len > max_bytes))
+				return (int)n;
+			n++;
+			bytes += f.len;
+			sp->hint_seq = f.seq;
+			sp->hint_name = sp->segs[i].name;
+			sp->hint_off = rd.off;
+			if (fn(arg, f.seq, (enum record_class)f.cls,
+			    f.raw + FRAME_HDR, f.len) != 0 || n == max)
+				return (int)n;
+		}
+		if (r != 0) {
+			log_error("%s/%020" PRIu64 ".seg: offset %lld: %s",
+			    sp->dir, sp->segs[i].name, (long long)rd.off,
+			    r == -2 ? strerror(errno) : rd.err);
+			return -1;
+		}
+	}
+	return (int)n;
+}
+
+int
+spool_ack(struct spool *sp, uint64_t seq, char *why, size_t whylen)
+{
+	struct seg	*seg;
+	uint64_t	 n;
+	size_t		 i;
+
+	if (seq <= sp->acked)
+		return 0;
+	if (seq > sp->synced_seq) {
+		why_set(why, whylen, "acknowledgement of %" PRIu64 " is past "
+		    "the last durable record %" PRIu64, seq, sp->synced_seq);
+		return -1;
+	}
+	if (cursor_write(sp, seq, sp->dropped, why, whylen) == -1)
+		return -1;
+	sp->acked = seq;
+	/* The records now acknowledged are in the oldest segments. */
+	for (i = 0; i < sp->nsegs && sp->segs[i].first <= seq;) {
+		seg = &sp->segs[i];
+		/* The ack is durable; a failure here only skews the stats. */
+		if (count_upto(sp, i, seq, &n) == 0) {
+			sp->depth -= seg->unacked - (seg->nframes - n);
+			seg->unacked = seg->nframes - n;
+		}
+		/* The segment appended to stays until it is full. */
+		if (seg->last <= seq && !(i == sp->nsegs - 1 &&
+		    sp->afd != -1)) {
+			seg_unlink(sp, i);
+			continue;
+		}
+		i++;
+	}
+	find_oldest(sp);
+	return 0;
+}
+
+void
+spool_stats(const struct spool *sp, struct spool_stats *st)
+{
+	st->depth = sp->depth;
+	st->bytes = sp->bytes;
+	st->oldest = sp->depth > 0 ? sp->oldest : 0;
+	st->dropped_health = sp->dropped;
+	st->last_seq = sp->last_seq;
+	st->acked_seq = sp->acked;
+}

@@ -1,0 +1,136 @@
+#!/bin/sh
+# Telemetry through the tunnel: records a producer hands over are
+# durable before they are acknowledged, reach Mission Control's store
+# exactly once across relay outages and gateway crashes, and the
+# customer's toggles keep what they block off the disk.  License checks
+# and the offline rule ride the same channel.
+. "$(dirname "$0")/lib.sh"
+
+standard_setup
+CONF=$T/acme-prod/porthole.conf
+GWSTATE=$T/acme-prod/state
+relay_q() { "$RELAY_BIN" -f "$T/relay.conf" "$@"; }
+status() { "$CLI_BIN" -f "$CONF" status; }
+depth() { status | sed -n 's/^spool *\([0-9]*\) records waiting.*/\1/p'; }
+usage_rec() {
+	printf '{"hour":"2026-11-%02dT%02d:00:00Z","environment":"env-1","units":{"host_units":%s}}\n' "$1" "$2" "$3"
+}
+
+# One usage record: acknowledged as stored, then visible at the relay.
+out=$(usage_rec 20 10 12.5 | "$CLI_BIN" -f "$CONF" send usage -); rc=$?
+[ "$rc" -eq 0 ] && echo "$out" | grep -q "stored (seq [0-9]*)" &&
+    pass "send usage: stored with a sequence number" ||
+    fail "send usage: rc=$rc out='$out'"
+i=0
+while [ $i -lt 50 ] && ! relay_q usage acme-prod 2>/dev/null | grep -q "2026-11-20T10:00:00Z.*env-1.*host_units.*12.5"; do
+	sleep 0.2; i=$((i + 1))
+done
+relay_q usage acme-prod >"$T/usage.out" 2>&1
+grep -q "2026-11-20T10:00:00Z.*env-1.*host_units.*12.5" "$T/usage.out" &&
+    pass "the relay's store has the usage record" ||
+    fail "relay usage: $(cat "$T/usage.out")"
+relay_q events acme-prod >"$T/events.out" 2>&1
+grep -q "gateway_start" "$T/events.out" &&
+    pass "the gateway's start is an event at the relay" ||
+    fail "events: $(cat "$T/events.out")"
+relay_q clusters >"$T/clusters.out" 2>&1
+grep -q "acme-prod.*yes" "$T/clusters.out" &&
+    pass "porthole-relay clusters lists acme-prod connected" ||
+    fail "clusters: $(cat "$T/clusters.out")"
+
+# Bad records are refused with a reason; nothing else is affected.
+out=$(echo '{"hour":"2026-11-20T10:30:00Z","environment":"env-1","units":{}}' |
+    "$CLI_BIN" -f "$CONF" send usage - 2>&1); rc=$?
+[ "$rc" -eq 1 ] && echo "$out" | grep -q "hour" &&
+    pass "a usage record off the hour is refused, naming the field" ||
+    fail "bad record: rc=$rc out='$out'"
+head -c 70000 /dev/zero | tr '\0' 'x' | sed 's/^/{"type":"x","ts":"2026-11-20T10:00:00Z","pad":"/; s/$/"}/' >"$T/big.json"
+out=$("$CLI_BIN" -f "$CONF" send event "$T/big.json" 2>&1); rc=$?
+[ "$rc" -eq 1 ] && pass "an oversized record is refused" ||
+    fail "oversized: rc=$rc out='$(echo "$out" | head -c 200)'"
+
+# Durable retry: the relay is down, records wait in the spool, the
+# gateway is killed -9 and restarted, and all of them arrive once.
+kill "$RELAY_PID"; wait "$RELAY_PID" 2>/dev/null
+for h in $(seq 0 23); do usage_rec 21 "$h" 1; done >"$T/day.json"
+for h in $(seq 0 23); do usage_rec 22 "$h" 2; done >>"$T/day.json"
+"$CLI_BIN" -f "$CONF" send usage "$T/day.json" >"$T/send.out" 2>&1 &&
+    [ "$(grep -c stored "$T/send.out")" -eq 48 ] &&
+    pass "48 records acknowledged while the relay is down" ||
+    fail "send while down: $(tail -3 "$T/send.out")"
+d=$(depth)
+[ "${d:-0}" -ge 48 ] && pass "porthole status shows $d records waiting" ||
+    fail "spool depth while down: '$d' ($(status))"
+kill -9 "$(cat "$T/acme-prod/gateway.pid")"
+sleep 0.5
+"$GATEWAY_BIN" -f "$CONF" -d >>"$T/gateway-acme-prod.log" 2>&1 &
+echo $! >"$T/acme-prod/gateway.pid"
+PIDS="$PIDS $!"
+wait_for "$T/gateway-acme-prod.log" "gateway started" 10 ||
+    fail "gateway did not restart"
+sleep 0.5
+d2=$(depth)
+[ "${d2:-0}" -ge 48 ] && pass "after kill -9 the spool still holds them ($d2)" ||
+    fail "after kill -9: depth '$d2'"
+start_relay
+i=0
+while [ $i -lt 100 ] && [ "$(depth)" != "0" ]; do sleep 0.2; i=$((i + 1)); done
+[ "$(depth)" = "0" ] && pass "the backlog drains once the relay is back" ||
+    fail "backlog: depth $(depth)"
+relay_q usage acme-prod >"$T/usage.out" 2>&1
+n21=$(grep -c "2026-11-21T.*host_units *1$" "$T/usage.out")
+n22=$(grep -c "2026-11-22T.*host_units *2$" "$T/usage.out")
+[ "$n21" -eq 24 ] && [ "$n22" -eq 24 ] &&
+    pass "all 48 hours arrived, each counted once" ||
+    fail "after the outage: $n21 and $n22 hours right; $(grep -c . "$T/usage.out") lines"
+
+# Privacy: usage turned off is never written.
+sed -i '/^\[telemetry\]/,$ s/^usage = yes/usage = no/' "$CONF"
+grep -q "^usage = no" "$CONF" || printf '\n[telemetry]\nusage = no\n' >>"$CONF"
+"$CLI_BIN" -f "$CONF" reload >/dev/null || fail "reload"
+before=$(du -sb "$GWSTATE/spool" | cut -f1)
+out=$(usage_rec 23 1 5 | "$CLI_BIN" -f "$CONF" send usage -); rc=$?
+after=$(du -sb "$GWSTATE/spool" | cut -f1)
+[ "$rc" -eq 0 ] && echo "$out" | grep -q "not kept" &&
+    [ "$before" = "$after" ] &&
+    pass "usage off: the record is not kept and the spool did not grow" ||
+    fail "usage off: rc=$rc out='$out' spool $before -> $after"
+
+# License: the relay's answer is shown and written for the product.
+i=0
+while [ $i -lt 50 ] && ! grep -q '"license": "full"' "$GWSTATE/license.json" 2>/dev/null; do
+	sleep 0.2; i=$((i + 1))
+done
+grep -q '"overage": "enabled"' "$GWSTATE/license.json" &&
+    status | grep -q "^license *full, overages enabled" &&
+    pass "license checked: full, overages enabled" ||
+    fail "license: $(cat "$GWSTATE/license.json" 2>/dev/null)"
+
+# The offline rule: 15 days without contact disables overages; contact
+# restores them.
+stop_gateway acme-prod
+kill "$RELAY_PID"; wait "$RELAY_PID" 2>/dev/null
+old=$(date -u -d '15 days ago' +%Y-%m-%dT%H:%M:%SZ)
+sed -i "s/\"last_contact\": \"[^\"]*\"/\"last_contact\": \"$old\"/" "$GWSTATE/license.json"
+"$GATEWAY_BIN" -f "$CONF" -d >>"$T/gateway-acme-prod.log" 2>&1 &
+echo $! >"$T/acme-prod/gateway.pid"
+PIDS="$PIDS $!"
+wait_for "$T/gateway-acme-prod.log" "overages are disabled" 10 &&
+    grep -q '"overage": "disabled' "$GWSTATE/license.json" &&
+    status | grep -q "overages DISABLED" &&
+    pass "15 days offline: overages disabled, in status and license.json" ||
+    fail "offline rule: $(cat "$GWSTATE/license.json")"
+start_relay
+wait_for "$T/gateway-acme-prod.log" "overages are restored" 15 &&
+    grep -q '"overage": "enabled"' "$GWSTATE/license.json" &&
+    pass "contact again: overages restored" ||
+    fail "restore: $(cat "$GWSTATE/license.json")"
+i=0
+while [ $i -lt 50 ] && ! relay_q events acme-prod 2>/dev/null | grep -q overage_restored; do
+	sleep 0.2; i=$((i + 1))
+done
+relay_q events acme-prod | grep -q overage_disabled &&
+    relay_q events acme-prod | grep -q overage_restored &&
+    pass "both changes reached Mission Control as events" ||
+    fail "overage events: $(relay_q events acme-prod | tail -5)"
+finish

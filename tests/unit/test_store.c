@@ -1,0 +1,673 @@
+/*
+ * test_store.c - the relay's store as the gateway and the operator see
+ * it: a batch is stored once and acked, a resent batch changes nothing,
+ * a malformed record stores nothing, what was acked survives
+ * a kill, and the reports print what arrived.
+ */
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include <jansson.h>
+#include <sqlite3.h>
+
+#include "relay/store.h"
+
+#define T0	((time_t)1795003200)	/* 2026-11-18T12:00:00Z */
+#define H0	"2026-11-18T12:00:00Z"
+#define H1	"2026-11-18T13:00:00Z"
+
+static char	dir[64];
+static char	dbpath[128];
+
+static int
+setup(void **state)
+{
+	(void)state;
+	snprintf(dir, sizeof(dir), "/tmp/porthole-store.XXXXXX");
+	if (mkdtemp(dir) == NULL)
+		return -1;
+	snprintf(dbpath, sizeof(dbpath), "%s/relay.db", dir);
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	char cmd[128];
+
+	(void)state;
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	return system(cmd);
+}
+
+static struct store *
+open_store(void)
+{
+	struct store	*s;
+	char		 err[256];
+
+	if (store_open(dbpath, &s, err, sizeof(err)) == -1)
+		fail_msg("store_open: %s", err);
+	return s;
+}
+
+/* Store a batch written as JSON text; returns store_records()'s result. */
+static int
+put(struct store *s, const char *cluster, const char *text, uint64_t *acked,
+    char *why, size_t whylen)
+{
+	json_error_t	 jerr;
+	json_t		*j;
+	int		 rc;
+
+	if ((j = json_loads(text, 0, &jerr)) == NULL)
+		fail_msg("test batch is not JSON: %s", jerr.text);
+	rc = store_records(s, cluster, j, T0, acked, why, whylen);
+	json_decref(j);
+	return rc;
+}
+
+/* Like put(), but the batch must be accepted with this ack. */
+static void
+put_ok(struct store *s, const char *cluster, const char *text,
+    uint64_t want_ack)
+{
+	uint64_t	acked;
+	char		why[256] = "";
+
+	if (put(s, cluster, text, &acked, why, sizeof(why)) == -1)
+		fail_msg("store_records: %s", why);
+	assert_int_equal(acked, want_ack);
+}
+
+static char *
+usage_text(struct store *s, const char *cluster)
+{
+	char	*buf = NULL;
+	size_t	 len = 0;
+	FILE	*f;
+
+	assert_non_null(f = open_memstream(&buf, &len));
+	assert_int_equal(store_print_usage(s, cluster, f), 0);
+	fclose(f);
+	return buf;
+}
+
+static char *
+events_text(struct store *s, const char *cluster)
+{
+	char	*buf = NULL;
+	size_t	 len = 0;
+	FILE	*f;
+
+	assert_non_null(f = open_memstream(&buf, &len));
+	assert_int_equal(store_print_events(s, cluster, f), 0);
+	fclose(f);
+	return buf;
+}
+
+/* One integer from the database through a second connection. */
+static long long
+count(const char *sql)
+{
+	sqlite3		*db;
+	sqlite3_stmt	*st;
+	long long	 n;
+
+	assert_int_equal(sqlite3_open_v2(dbpath, &db, SQLITE_OPEN_READONLY,
+	    NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL),
+	    SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	n = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return n;
+}
+
+static const char batch1[] =
+    "[{\"seq\":1,\"class\":\"usage\",\"record\":{\"class\":\"usage\","
+    "\"hour\":\"" H0 "\",\"environment\":\"env-1\","
+    "\"units\":{\"host_units\":12.5,\"dem_units\":300}}},"
+    "{\"seq\":2,\"class\":\"event\",\"record\":{\"class\":\"event\","
+    "\"type\":\"node_added\",\"node\":\"node-3\",\"ts\":\"" H0 "\"}},"
+    "{\"seq\":3,\"class\":\"health\",\"record\":{\"class\":\"health\","
+    "\"ts\":\"" H0 "\",\"nodes\":[{},{},{}],\"services\":["
+    "{\"name\":\"server\",\"up\":true},{\"name\":\"ag\",\"state\":\"down\"}]"
+    "}}]";
+
+static const char usage1[] =
+    "HOUR                  ENVIRONMENT  UNIT        AMOUNT\n"
+    "2026-11-18T12:00:00Z  env-1        dem_units      300\n"
+    "2026-11-18T12:00:00Z  env-1        host_units    12.5\n";
+
+static void
+test_batch_stored_and_acked(void **state)
+{
+	struct store	*s = open_store();
+	uint64_t	 seq;
+	char		*u;
+
+	(void)state;
+	assert_int_equal(store_last_seq(s, "acme-prod", &seq), 0);
+	assert_int_equal(seq, 0);
+	put_ok(s, "acme-prod", batch1, 3);
+	assert_int_equal(store_last_seq(s, "acme-prod", &seq), 0);
+	assert_int_equal(seq, 3);
+	u = usage_text(s, "acme-prod");
+	assert_string_equal(u, usage1);
+	free(u);
+	assert_int_equal(count("SELECT count(*) FROM records"), 3);
+	assert_int_equal(count("SELECT count(*) FROM events"), 1);
+	assert_int_equal(count("SELECT count(*) FROM health"), 1);
+	/* Another cluster's seqs are its own. */
+	put_ok(s, "beta", batch1, 3);
+	assert_int_equal(count("SELECT count(*) FROM records"), 6);
+	store_close(s);
+}
+
+static void
+test_resent_batch_is_a_noop(void **state)
+{
+	struct store	*s = open_store();
+	char		*u;
+
+	(void)state;
+	put_ok(s, "acme-prod", batch1, 3);
+	put_ok(s, "acme-prod", batch1, 3);
+	/* A reconnect may resend an overlap: old seqs skipped, new ones kept. */
+	put_ok(s, "acme-prod",
+	    "[{\"seq\":3,\"class\":\"event\",\"record\":{\"type\":\"x\","
+	    "\"ts\":\"" H0 "\"}},"
+	    "{\"seq\":4,\"class\":\"event\",\"record\":{\"type\":\"y\","
+	    "\"ts\":\"" H0 "\"}}]", 4);
+	u = usage_text(s, "acme-prod");
+	assert_string_equal(u, usage1);
+	free(u);
+	assert_int_equal(count("SELECT count(*) FROM events"), 2);
+	assert_int_equal(count("SELECT count(*) FROM health"), 1);
+	assert_int_equal(count("SELECT count(*) FROM events WHERE seq = 3"), 0);
+	store_close(s);
+}
+
+static void
+test_holes_accepted(void **state)
+{
+	struct store	*s = open_store();
+	uint64_t	 acked, seq;
+	char		 why[256];
+
+	(void)state;
+	put_ok(s, "acme-prod", batch1, 3);
+	/* Health records dropped by the spool leave holes: still stored. */
+	assert_int_equal(put(s, "acme-prod",
+	    "[{\"seq\":5,\"class\":\"event\",\"record\":{\"type\":\"x\","
+	    "\"ts\":\"" H0 "\"}},"
+	    "{\"seq\":8,\"class\":\"event\",\"record\":{\"type\":\"y\","
+	    "\"ts\":\"" H0 "\"}}]", &acked, why, sizeof(why)), 0);
+	assert_int_equal(acked, 8);
+	assert_int_equal(store_last_seq(s, "acme-prod", &seq), 0);
+	assert_int_equal(seq, 8);
+	assert_int_equal(count("SELECT count(*) FROM events"), 3);
+	/* An old seq again is a duplicate, not a new record. */
+	assert_int_equal(put(s, "acme-prod",
+	    "[{\"seq\":5,\"class\":\"event\",\"record\":{\"type\":\"x\","
+	    "\"ts\":\"" H0 "\"}}]", &acked, why, sizeof(why)), 0);
+	assert_int_equal(acked, 8);
+	assert_int_equal(count("SELECT count(*) FROM events"), 3);
+	store_close(s);
+}
+
+static void
+test_first_batch_may_start_anywhere(void **state)
+{
+	struct store *s = open_store();
+
+	(void)state;
+	/* The gateway's records 1-99 went to a database since lost. */
+	put_ok(s, "acme-prod",
+	    "[{\"seq\":100,\"class\":\"event\",\"record\":{\"type\":\"x\","
+	    "\"ts\":\"" H0 "\"}},"
+	    "{\"seq\":101,\"class\":\"event\",\"record\":{\"type\":\"y\","
+	    "\"ts\":\"" H0 "\"}}]", 101);
+	put_ok(s, "acme-prod", "[]", 101);
+	store_close(s);
+}
+
+/* Each batch holds one good record before the bad one. */
+static const struct {
+	const char	*batch;
+	const char	*why;
+} malformed[] = {
+	{ "{\"seq\":1}", "records must be an array" },
+	{ "[1]", "record 1: not an object" },
+	{ "[{\"seq\":0,\"class\":\"event\",\"record\":{}}]",
+	  "record 1: 'seq' must be a positive integer" },
+	{ "[{\"seq\":\"2\",\"class\":\"event\",\"record\":{}}]",
+	  "record 1: 'seq' must be a positive integer" },
+	{ "[{\"seq\":1,\"class\":\"event\",\"record\":{}}]",
+	  "record 1 (seq 1): seq 1 does not follow 1" },
+	{ "[{\"seq\":2,\"class\":\"billing\",\"record\":{}}]",
+	  "record 1 (seq 2): 'class' must be usage, event or health" },
+	{ "[{\"seq\":2,\"class\":\"event\",\"record\":[]}]",
+	  "record 1 (seq 2): 'record' must be an object" },
+	{ "[{\"seq\":2,\"class\":\"event\",\"record\":{\"class\":\"usage\"}}]",
+	  "record 1 (seq 2): record class 'usage' is not 'event'" },
+	{ "[{\"seq\":2,\"class\":\"usage\",\"record\":{\"hour\":"
+	  "\"2026-11-18T12:30:00Z\",\"environment\":\"e\",\"units\":{}}}]",
+	  "record 1 (seq 2): 'hour' must be an RFC 3339 UTC time on the "
+	  "hour" },
+	{ "[{\"seq\":2,\"class\":\"usage\",\"record\":{\"hour\":\"" H0 "\","
+	  "\"units\":{}}}]",
+	  "record 1 (seq 2): 'environment' must be 1-128 of A-Z a-z 0-9 . _ "
+	  ": -" },
+	{ "[{\"seq\":2,\"class\":\"usage\",\"record\":{\"hour\":\"" H0 "\","
+	  "\"environment\":\"e\"}}]",
+	  "record 1 (seq 2): 'units' must be an object" },
+	{ "[{\"seq\":2,\"class\":\"usage\",\"record\":{\"hour\":\"" H0 "\","
+	  "\"environment\":\"e\",\"units\":{\"a\":-1}}}]",
+	  "record 1 (seq 2): unit 'a' must be a number >= 0" },
+	{ "[{\"seq\":2,\"class\":\"usage\",\"record\":{\"hour\":\"" H0 "\","
+	  "\"environment\":\"e\",\"units\":{\"a\":\"1\"}}}]",
+	  "record 1 (seq 2): unit 'a' must be a number >= 0" },
+	{ "[{\"seq\":2,\"class\":\"event\",\"record\":{\"type\":\"Bad Type\","
+	  "\"ts\":\"" H0 "\"}}]",
+	  "record 1 (seq 2): 'type' must be 1-64 of a-z 0-9 _" },
+	{ "[{\"seq\":2,\"class\":\"event\",\"record\":{\"type\":\"x\","
+	  "\"ts\":\"yesterday\"}}]",
+	  "record 1 (seq 2): 'ts' must be an RFC 3339 UTC time" },
+	{ "[{\"seq\":2,\"class\":\"health\",\"record\":{}}]",
+	  "record 1 (seq 2): 'ts' must be an RFC 3339 UTC time" },
+};
+
+static void
+test_malformed_stores_nothing(void **state)
+{
+	struct store	*s = open_store();
+	uint64_t	 acked, seq;
+	json_t		*good, *bad;
+	char		 why[256];
+	size_t		 i;
+
+	(void)state;
+	for (i = 0; i < sizeof(malformed) / sizeof(malformed[0]); i++) {
+		/* A good record first: it must not be stored either. */
+		assert_non_null(good = json_loads("[{\"seq\":1,\"class\":"
+		    "\"usage\",\"record\":{\"hour\":\"" H0 "\","
+		    "\"environment\":\"e\",\"units\":{\"u\":1}}}]", 0, NULL));
+		assert_non_null(bad = json_loads(malformed[i].batch,
+		    JSON_DECODE_ANY, NULL));
+		if (json_is_array(bad))
+			json_array_extend(good, bad);
+		else {
+			json_decref(good);
+			good = json_incref(bad);
+		}
+		why[0] = '\0';
+		assert_int_equal(store_records(s, "acme-prod", good, T0,
+		    &acked, why, sizeof(why)), -1);
+		assert_string_equal(why, malformed[i].why);
+		json_decref(good);
+		json_decref(bad);
+	}
+	assert_int_equal(put(s, "bad/id", batch1, &acked, why, sizeof(why)),
+	    -1);
+	assert_int_equal(store_last_seq(s, "acme-prod", &seq), 0);
+	assert_int_equal(seq, 0);
+	assert_int_equal(count("SELECT count(*) FROM records"), 0);
+	assert_int_equal(count("SELECT count(*) FROM usage"), 0);
+	store_close(s);
+}
+
+static void
+test_usage_sums(void **state)
+{
+	struct store	*s = open_store();
+	char		*u;
+
+	(void)state;
+	put_ok(s, "acme-prod",
+	    "[{\"seq\":1,\"class\":\"usage\",\"record\":{\"hour\":\"" H1 "\","
+	    "\"environment\":\"env-1\",\"units\":{\"host_units\":2.25}}},"
+	    "{\"seq\":2,\"class\":\"usage\",\"record\":{\"hour\":\"" H0 "\","
+	    "\"environment\":\"env-1\",\"units\":{\"host_units\":12.5}}}]", 2);
+	put_ok(s, "acme-prod",
+	    "[{\"seq\":3,\"class\":\"usage\",\"record\":{\"hour\":\"" H0 "\","
+	    "\"environment\":\"env-1\",\"units\":{\"host_units\":0.5,"
+	    "\"dem_units\":7}}},"
+	    "{\"seq\":4,\"class\":\"usage\",\"record\":{\"hour\":\"" H0 "\","
+	    "\"environment\":\"env-2\",\"units\":{\"host_units\":1}}}]", 4);
+	u = usage_text(s, "acme-prod");
+	assert_string_equal(u,
+	    "HOUR                  ENVIRONMENT  UNIT        AMOUNT\n"
+	    "2026-11-18T12:00:00Z  env-1        dem_units        7\n"
+	    "2026-11-18T12:00:00Z  env-1        host_units      13\n"
+	    "2026-11-18T12:00:00Z  env-2        host_units       1\n"
+	    "2026-11-18T13:00:00Z  env-1        host_units    2.25\n");
+	free(u);
+	/* Nothing for a cluster that sent nothing: the header only. */
+	u = usage_text(s, "beta");
+	assert_string_equal(u, "HOUR  ENVIRONMENT  UNIT  AMOUNT\n");
+	free(u);
+	store_close(s);
+}
+
+static void
+test_reopen_keeps_everything(void **state)
+{
+	struct store			*s = open_store();
+	struct store_cluster_info	 ci;
+	uint64_t			 seq;
+	char				*u;
+
+	(void)state;
+	assert_int_equal(store_cluster_seen(s, "acme-prod", T0, "1.4.2", 1),
+	    0);
+	put_ok(s, "acme-prod", batch1, 3);
+	assert_int_equal(store_anchor(s, "acme-prod", 2, 40,
+	    "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff",
+	    T0), 0);
+	store_close(s);
+
+	s = open_store();
+	assert_int_equal(store_last_seq(s, "acme-prod", &seq), 0);
+	assert_int_equal(seq, 3);
+	u = usage_text(s, "acme-prod");
+	assert_string_equal(u, usage1);
+	free(u);
+	assert_int_equal(store_cluster_info(s, "acme-prod", &ci), 1);
+	assert_string_equal(ci.version, "1.4.2");
+	assert_int_equal(ci.records, 3);
+	assert_int_equal(count("SELECT count(*) FROM anchors"), 1);
+	/* The resent batch is still recognised after the reopen. */
+	put_ok(s, "acme-prod", batch1, 3);
+	u = usage_text(s, "acme-prod");
+	assert_string_equal(u, usage1);
+	free(u);
+	store_close(s);
+	/* WAL is a property of the file, so a second connection sees it. */
+	assert_int_equal(count("SELECT journal_mode = 'wal' FROM "
+	    "pragma_journal_mode"), 1);
+}
+
+/*
+ * What was acked survives the relay being killed straight after: a child
+ * stores a batch, reports its ack and dies by SIGKILL without closing.
+ */
+static void
+test_acked_survives_kill(void **state)
+{
+	struct store	*s;
+	uint64_t	 acked = 0, seq;
+	pid_t		 pid;
+	int		 fds[2], status;
+
+	(void)state;
+	assert_int_equal(pipe(fds), 0);
+	if ((pid = fork()) == 0) {
+		char why[256];
+
+		close(fds[0]);
+		s = open_store();
+		if (put(s, "acme-prod", batch1, &acked, why, sizeof(why)) == 0)
+			(void)write(fds[1], &acked, sizeof(acked));
+		raise(SIGKILL);
+		_exit(1);
+	}
+	close(fds[1]);
+	assert_int_equal(read(fds[0], &acked, sizeof(acked)), sizeof(acked));
+	close(fds[0]);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFSIGNALED(status));
+	assert_int_equal(acked, 3);
+	s = open_store();
+	assert_int_equal(store_last_seq(s, "acme-prod", &seq), 0);
+	assert_int_equal(seq, acked);
+	assert_int_equal(count("SELECT count(*) FROM records"), 3);
+	store_close(s);
+}
+
+static void
+test_health_keeps_latest(void **state)
+{
+	struct store	*s = open_store();
+	json_t		*b, *rec;
+	uint64_t	 acked;
+	char		 why[256];
+	int		 i, n;
+
+	(void)state;
+	/* 150 snapshots in batches of 10, the last with 2 nodes. */
+	for (n = 0; n < 150; n += 10) {
+		b = json_array();
+		for (i = n + 1; i <= n + 10; i++) {
+			rec = json_pack("{s:s, s:[{}]}", "ts", H0, "nodes");
+			if (i == 150)
+				json_array_append_new(json_object_get(rec,
+				    "nodes"), json_object());
+			json_array_append_new(b, json_pack("{s:i, s:s, s:o}",
+			    "seq", i, "class", "health", "record", rec));
+		}
+		assert_int_equal(store_records(s, "acme-prod", b, T0, &acked,
+		    why, sizeof(why)), 0);
+		json_decref(b);
+	}
+	assert_int_equal(acked, 150);
+	assert_int_equal(count("SELECT count(*) FROM health"),
+	    STORE_HEALTH_KEEP);
+	assert_int_equal(count("SELECT min(seq) FROM health"),
+	    150 - STORE_HEALTH_KEEP + 1);
+	/* The records table still knows all 150 seqs, for dedupe. */
+	assert_int_equal(count("SELECT count(*) FROM records"), 150);
+	store_close(s);
+	s = open_store();
+	{
+		struct store_cluster_info ci;
+
+		assert_int_equal(store_cluster_info(s, "acme-prod", &ci), 1);
+		assert_string_equal(ci.health, "2 nodes");
+	}
+	store_close(s);
+}
+
+static void
+test_events_in_order(void **state)
+{
+	struct store	*s = open_store();
+	char		*e;
+
+	(void)state;
+	put_ok(s, "acme-prod", batch1, 3);
+	put_ok(s, "acme-prod",
+	    "[{\"seq\":4,\"class\":\"event\",\"record\":{\"type\":"
+	    "\"session_opened\",\"ts\":\"2026-11-18T12:05:00Z\","
+	    "\"session\":\"s1\",\"engineer\":\"alice\"}},"
+	    "{\"seq\":5,\"class\":\"usage\",\"record\":{\"hour\":\"" H0 "\","
+	    "\"environment\":\"e\",\"units\":{}}},"
+	    "{\"seq\":6,\"class\":\"event\",\"record\":{\"type\":"
+	    "\"session_closed\",\"ts\":\"2026-11-18T12:01:00Z\","
+	    "\"session\":\"s1\"}}]", 6);
+	e = events_text(s, "acme-prod");
+	/* In the order the cluster sent them, not by their own clocks. */
+	assert_string_equal(e,
+	    "TS                    TYPE            SEQ  BODY\n"
+	    "2026-11-18T12:00:00Z  node_added      2    {\"node\":\"node-3\"}\n"
+	    "2026-11-18T12:05:00Z  session_opened  4    "
+	    "{\"session\":\"s1\",\"engineer\":\"alice\"}\n"
+	    "2026-11-18T12:01:00Z  session_closed  6    "
+	    "{\"session\":\"s1\"}\n");
+	free(e);
+	store_close(s);
+}
+
+static void
+test_anchors(void **state)
+{
+	struct store	*s = open_store();
+	const char	*h1 = "00112233445566778899aabbccddeeff"
+			      "00112233445566778899aabbccddeeff";
+	const char	*h2 = "ffeeddccbbaa99887766554433221100"
+			      "ffeeddccbbaa99887766554433221100";
+
+	(void)state;
+	assert_int_equal(store_anchor(s, "acme-prod", 0, 100, h1, T0), 0);
+	/* Resent after a reconnect: stored once. */
+	assert_int_equal(store_anchor(s, "acme-prod", 0, 100, h1, T0 + 5), 0);
+	assert_int_equal(store_anchor(s, "acme-prod", 1, 200, h2, T0), 0);
+	assert_int_equal(count("SELECT count(*) FROM anchors"), 2);
+	/* A rewritten log: a second head for the same place is kept. */
+	assert_int_equal(store_anchor(s, "acme-prod", 0, 100, h2, T0), 0);
+	assert_int_equal(count("SELECT count(*) FROM anchors WHERE epoch = 0 "
+	    "AND seq = 100"), 2);
+	/* Bad input is refused. */
+	assert_int_equal(store_anchor(s, "acme-prod", 0, 1, "abc", T0), -1);
+	assert_int_equal(store_anchor(s, "acme-prod", 0, 1,
+	    "G0112233445566778899aabbccddeeff00112233445566778899aabbccddeeff",
+	    T0), -1);
+	assert_int_equal(store_anchor(s, "acme-prod", UINT64_MAX, 1, h1, T0),
+	    -1);
+	assert_int_equal(store_anchor(s, "bad id", 0, 1, h1, T0), -1);
+	assert_int_equal(count("SELECT count(*) FROM anchors"), 3);
+	store_close(s);
+}
+
+static void
+test_print_clusters(void **state)
+{
+	struct store			*s = open_store();
+	struct store_cluster_info	 ci;
+	char				*buf = NULL;
+	size_t				 len = 0;
+	FILE				*f;
+
+	(void)state;
+	assert_int_equal(store_cluster_seen(s, "beta", T0 - 4 * 86400, "1.3.0",
+	    1), 0);
+	assert_int_equal(store_cluster_seen(s, "beta", T0 - 3 * 86400 - 5,
+	    NULL, 0), 0);
+	assert_int_equal(store_cluster_seen(s, "acme-prod", T0, "1.4.2", 1),
+	    0);
+	put_ok(s, "acme-prod", batch1, 3);
+	assert_int_equal(store_cluster_seen(s, "x", T0, "bad\nversion", 1),
+	    -1);
+	assert_int_equal(store_cluster_info(s, "never-seen", &ci), 0);
+
+	assert_non_null(f = open_memstream(&buf, &len));
+	assert_int_equal(store_print_clusters(s, f, T0 + 60), 0);
+	fclose(f);
+	assert_string_equal(buf,
+	    "CLUSTER    CONNECTED  LAST-CONTACT          OFFLINE-DAYS  VERSION"
+	    "  RECORDS  HEALTH\n"
+	    "acme-prod  yes        2026-11-18T12:00:00Z  0             1.4.2  "
+	    "        3  3 nodes, 1/2 services up\n"
+	    "beta       no         2026-11-15T11:59:55Z  3             1.3.0  "
+	    "        0  -\n");
+	free(buf);
+	store_close(s);
+}
+
+static void
+test_unwritable_dir(void **state)
+{
+	struct store	*s;
+	char		 err[256], sub[160], path[200];
+
+	(void)state;
+	/* /sys refuses new files even to root. */
+	assert_int_equal(store_open("/sys/porthole-relay.db", &s, err,
+	    sizeof(err)), -1);
+	assert_null(s);
+	assert_string_equal(err, "/sys/porthole-relay.db: Permission denied");
+	assert_int_equal(store_open("/nonexistent-porthole/relay.db", &s, err,
+	    sizeof(err)), -1);
+	assert_string_equal(err,
+	    "/nonexistent-porthole/relay.db: No such file or directory");
+	/* An ordinary read-only directory binds everyone else. */
+	if (geteuid() != 0) {
+		snprintf(sub, sizeof(sub), "%s/ro", dir);
+		snprintf(path, sizeof(path), "%s/relay.db", sub);
+		assert_int_equal(mkdir(sub, 0555), 0);
+		assert_int_equal(store_open(path, &s, err, sizeof(err)), -1);
+		assert_non_null(strstr(err, "Permission denied"));
+		chmod(sub, 0755);
+	}
+}
+
+static void
+test_not_a_database(void **state)
+{
+	struct store	*s;
+	char		 err[256];
+	FILE		*f;
+
+	(void)state;
+	assert_non_null(f = fopen(dbpath, "w"));
+	fputs("this is not an SQLite database, but it is long enough to "
+	    "have a header that SQLite will read and reject outright.\n", f);
+	fclose(f);
+	assert_int_equal(store_open(dbpath, &s, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, dbpath));
+	assert_non_null(strstr(err, "not a database"));
+}
+
+static void
+test_file_mode(void **state)
+{
+	struct store	*s = open_store();
+	struct stat	 sb;
+
+	(void)state;
+	put_ok(s, "acme-prod", batch1, 3);
+	assert_int_equal(stat(dbpath, &sb), 0);
+	assert_int_equal(sb.st_mode & 0777, 0600);
+	store_close(s);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_batch_stored_and_acked,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_resent_batch_is_a_noop,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_holes_accepted,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_first_batch_may_start_anywhere, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_malformed_stores_nothing,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_usage_sums,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reopen_keeps_everything,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_acked_survives_kill,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_health_keeps_latest,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_events_in_order,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_anchors,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_print_clusters,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_unwritable_dir,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_not_a_database,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_file_mode,
+		    setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
