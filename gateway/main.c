@@ -295,6 +295,7 @@ main(int argc, char **argv)
 	event_base_dispatch(base);
 	telem_event(telem, "gateway_shutdown", NULL);
 	control_free(control);
+	telem_on_commit(telem, NULL, NULL);
 	uplink_free(uplink);
 	gw.uplink = NULL;
 	tunnel_free(tunnel);
@@ -316,11 +317,13 @@ main(int argc, char **argv)
 	return 0;
 fail:
 	control_free(control);
-	intake_free(intake);
+	if (telem != NULL)
+		telem_on_commit(telem, NULL, NULL);
 	uplink_free(uplink);
+	telem_free(telem);
+	intake_free(intake);
 	tunnel_free(tunnel);
 	broker_free(broker);
-	telem_free(telem);
 	if (base != NULL)
 		event_base_free(base);
 	audit_close(audit);

@@ -133,4 +133,48 @@ relay_q events acme-prod | grep -q overage_disabled &&
     relay_q events acme-prod | grep -q overage_restored &&
     pass "both changes reached Mission Control as events" ||
     fail "overage events: $(relay_q events acme-prod | tail -5)"
+
+# Test builds move the gateway's clock (PORTHOLE_CLOCK_OFFSET) to walk
+# the boundaries: 14 days on a full license, 7 on a trial.
+restart_gw() {
+	stop_gateway acme-prod
+	before=$(count_lines "$T/gateway-acme-prod.log" "gateway started")
+	PORTHOLE_CLOCK_OFFSET=$1 "$GATEWAY_BIN" -f "$CONF" -d \
+	    >>"$T/gateway-acme-prod.log" 2>&1 &
+	echo $! >"$T/acme-prod/gateway.pid"
+	PIDS="$PIDS $!"
+	wait_count "$T/gateway-acme-prod.log" "gateway started" "$before" 10
+	sleep 0.3
+}
+overage() { status | sed -n 's/^license .*overages \([A-Za-z]*\).*/\1/p'; }
+if [ -n "${PORTHOLE_TEST_HOOKS:-}" ]; then
+	kill "$RELAY_PID"; wait "$RELAY_PID" 2>/dev/null
+	day=86400
+	restart_gw $((14 * day - 3600))
+	[ "$(overage)" = "enabled" ] && pass "full license, 13 days 23 h offline: overages on" ||
+	    fail "13d23h: $(status | grep license)"
+	restart_gw $((14 * day + 60))
+	[ "$(overage)" = "DISABLED" ] && pass "full license, 14 days offline: overages off" ||
+	    fail "14d: $(status | grep license)"
+	# Make it a trial license and let the gateway learn that.
+	sed -i 's/^license = full/license = trial/' "$T/relay.conf"
+	start_relay
+	restart_gw 0
+	i=0
+	while [ $i -lt 50 ] && ! grep -q '"license": "trial"' "$GWSTATE/license.json"; do
+		sleep 0.2; i=$((i + 1))
+	done
+	[ "$(overage)" = "enabled" ] && status | grep -q "^license *trial" &&
+	    pass "after reconnecting: trial license, overages back on" ||
+	    fail "trial: $(status | grep license)"
+	kill "$RELAY_PID"; wait "$RELAY_PID" 2>/dev/null
+	restart_gw $((7 * day - 3600))
+	[ "$(overage)" = "enabled" ] && pass "trial, 6 days 23 h offline: overages on" ||
+	    fail "trial 6d23h: $(status | grep license)"
+	restart_gw $((7 * day + 60))
+	[ "$(overage)" = "DISABLED" ] && pass "trial, 7 days offline: overages off" ||
+	    fail "trial 7d: $(status | grep license)"
+else
+	echo "# built without --enable-test-hooks: the 14/7-day clock walk is not run"
+fi
 finish

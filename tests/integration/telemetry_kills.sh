@@ -1,0 +1,58 @@
+#!/bin/sh
+# 10,000 usage records while the relay is killed and restarted several
+# times (once in the middle of draining the backlog) and the gateway is
+# killed with SIGKILL once: the relay's store ends with each record
+# exactly once.
+. "$(dirname "$0")/lib.sh"
+
+standard_setup
+CONF=$T/acme-prod/porthole.conf
+relay_q() { "$RELAY_BIN" -f "$T/relay.conf" "$@"; }
+depth() {
+	"$CLI_BIN" -f "$CONF" status | sed -n 's/^spool *\([0-9]*\) records waiting.*/\1/p'
+}
+# chunk FIRST COUNT: usage records for environments FIRST.. (one unit each).
+chunk() {
+	awk -v f="$1" -v n="$2" 'BEGIN { for (i = f; i < f + n; i++)
+	    printf "{\"hour\":\"2026-11-24T09:00:00Z\",\"environment\":\"env-%05d\",\"units\":{\"host_units\":1}}\n", i }' \
+	    >"$T/chunk.json"
+	out=$("$CLI_BIN" -f "$CONF" send usage "$T/chunk.json" 2>&1)
+	[ "$(echo "$out" | grep -c stored)" -eq "$2" ] ||
+	    fail "chunk at $1: $(echo "$out" | grep -vc stored) records not stored"
+}
+kill_relay() { kill "$RELAY_PID"; wait "$RELAY_PID" 2>/dev/null; }
+restart_gateway() {
+	before=$(count_lines "$T/gateway-acme-prod.log" "gateway started")
+	"$GATEWAY_BIN" -f "$CONF" -d >>"$T/gateway-acme-prod.log" 2>&1 &
+	echo $! >"$T/acme-prod/gateway.pid"
+	PIDS="$PIDS $!"
+	wait_count "$T/gateway-acme-prod.log" "gateway started" "$before" 10 ||
+	    fail "gateway did not restart"
+}
+
+chunk 0 2000
+kill_relay
+chunk 2000 2000
+start_relay
+chunk 4000 2000
+kill_relay
+kill -9 "$(cat "$T/acme-prod/gateway.pid")"
+sleep 0.3
+restart_gateway
+chunk 6000 2000
+start_relay
+sleep 0.3
+kill_relay		# in the middle of draining
+start_relay
+chunk 8000 2000
+i=0
+while [ $i -lt 300 ] && [ "$(depth)" != "0" ]; do sleep 0.2; i=$((i + 1)); done
+[ "$(depth)" = "0" ] && pass "the spool drained" || fail "spool depth $(depth)"
+
+relay_q usage acme-prod >"$T/usage.out" 2>&1
+rows=$(grep -c "2026-11-24T09:00:00Z  *env-[0-9]*  *host_units" "$T/usage.out")
+ones=$(grep -c "2026-11-24T09:00:00Z  *env-[0-9]*  *host_units  *1$" "$T/usage.out")
+[ "$rows" -eq 10000 ] && [ "$ones" -eq 10000 ] &&
+    pass "10,000 records at the relay, each exactly once" ||
+    fail "store: $rows rows, $ones with amount 1 ($(head -3 "$T/usage.out"))"
+finish
