@@ -59,6 +59,7 @@ struct keyspec {
 	setter		 set;		/* V_FUNC */
 	getter		 get;		/* V_FUNC */
 	const char	*help;		/* one line, for policy show */
+	const char	*def;		/* the default, as a value in the file */
 };
 
 static int set_cluster_id(struct policy *, const struct keyspec *,
@@ -119,105 +120,128 @@ static int get_services(const struct policy *, const struct keyspec *,
 static const struct keyspec keys[] = {
 	{ "gateway", "cluster_id", V_FUNC, F(cluster_id), 0, 0,
 	    set_cluster_id, get_string,
-	    "this cluster's name at the relay (required)" },
+	    "this cluster's name at the relay (required)", NULL },
 	{ "gateway", "relay", V_FUNC, 0, 0, 0, set_relay, get_relay,
-	    "the vendor relay, HOST:PORT (required)" },
+	    "the vendor relay, HOST:PORT (required)", NULL },
 	{ "gateway", "relay_host_key", V_PATH, F(relay_host_key), 0, 0, NULL,
-	    NULL, "the relay's public host key, pinned (required)" },
+	    NULL, "the relay's public host key, pinned (required)", NULL },
 	{ "gateway", "cluster_key", V_PATH, F(cluster_key), 0, 0, NULL, NULL,
 	    "ed25519 private key the gateway logs in to the relay with "
-	    "(required)" },
+	    "(required)", NULL },
 	{ "gateway", "session_host_key", V_PATH, F(session_host_key), 0, 0,
-	    NULL, NULL, "host key shown to engineers (required)" },
+	    NULL, NULL, "host key shown to engineers (required)", NULL },
 	{ "gateway", "support_ca", V_PATH, F(support_ca), 0, 0, NULL, NULL,
-	    "the vendor CA that signs engineer certificates (required)" },
+	    "the vendor CA that signs engineer certificates (required)", NULL },
 	{ "gateway", "state_dir", V_PATH, F(state_dir), 0, 0, NULL, NULL,
-	    "spool and gateway state" },
+	    "spool and gateway state",
+	    "/var/lib/porthole" },
 	{ "gateway", "audit_dir", V_PATH, F(audit_dir), 0, 0, NULL, NULL,
-	    "audit log and session recordings" },
+	    "audit log and session recordings",
+	    "/var/log/porthole" },
 	{ "gateway", "run_dir", V_PATH, F(run_dir), 0, 0, NULL, NULL,
-	    "control and intake sockets" },
+	    "control and intake sockets",
+	    "/run/porthole" },
 	{ "gateway", "user", V_FUNC, F(user), 0, 0, set_unix_name, get_string,
 	    "unprivileged user for sessions and diagnostics (when started "
-	    "as root)" },
+	    "as root)",
+	    "porthole" },
 	{ "gateway", "admin_group", V_FUNC, F(admin_group), 0, 0,
 	    set_unix_name, get_string,
-	    "group that may use the control socket (besides root)" },
+	    "group that may use the control socket (besides root)",
+	    "porthole-admin" },
 	{ "gateway", "seal_every", V_UINT, F(seal_every), 1, 1000000, NULL,
-	    NULL, "audit: most events between two seals" },
+	    NULL, "audit: most events between two seals",
+	    "100" },
 	{ "gateway", "seal_interval", V_DURATION, F(seal_interval), 1, DAY,
-	    NULL, NULL, "audit: longest time between two seals" },
+	    NULL, NULL, "audit: longest time between two seals",
+	    "5m" },
 	{ "gateway", "audit_failure", V_FUNC, 0, 0, 0, set_audit_failure,
 	    get_audit_failure,
 	    "close: refuse and end sessions when the audit log cannot be "
-	    "written" },
+	    "written",
+	    "close" },
 
 	{ "remote_access", "enabled", V_BOOL, F(ra_enabled), 0, 0, NULL, NULL,
-	    "master switch for engineer sessions" },
+	    "master switch for engineer sessions",
+	    "no" },
 	{ "remote_access", "approval", V_FUNC, 0, 0, 0, set_approval,
 	    get_approval,
-	    "required: each session waits for `porthole approve ID`; or none" },
+	    "required: each session waits for `porthole approve ID`; or none",
+	    "required" },
 	{ "remote_access", "engineers", V_FUNC, F(engineers), 0, 0,
 	    set_engineers, get_engineers,
-	    "certificate principals allowed in, or *; empty: nobody" },
+	    "certificate principals allowed in, or *; empty: nobody", NULL },
 	{ "remote_access", "require_ticket", V_BOOL, F(require_ticket), 0, 0,
 	    NULL, NULL,
-	    "certificates must carry the extension ticket@porthole" },
+	    "certificates must carry the extension ticket@porthole",
+	    "yes" },
 	{ "remote_access", "expires", V_FUNC, 0, 0, 0, set_expires,
-	    get_expires, "the grant ends at this time, YYYY-MM-DDTHH:MM:SSZ" },
+	    get_expires, "the grant ends at this time, YYYY-MM-DDTHH:MM:SSZ", NULL },
 	{ "remote_access", "max_session", V_DURATION, F(max_session), 10,
-	    7 * DAY, NULL, NULL, "longest session" },
+	    7 * DAY, NULL, NULL, "longest session",
+	    "2h" },
 	{ "remote_access", "idle_timeout", V_DURATION, F(idle_timeout), 10,
-	    DAY, NULL, NULL, "a silent session ends after this" },
+	    DAY, NULL, NULL, "a silent session ends after this",
+	    "15m" },
 	{ "remote_access", "max_sessions", V_UINT, F(max_sessions), 1, 100,
-	    NULL, NULL, "sessions at the same time" },
+	    NULL, NULL, "sessions at the same time",
+	    "4" },
 
 	{ "files", "enabled", V_BOOL, F(files_enabled), 0, 0, NULL, NULL,
-	    "read-only file access via sftp/scp and the support shell" },
+	    "read-only file access via sftp/scp and the support shell",
+	    "no" },
 	{ "files", "paths", V_FUNC, F(file_paths), 0, 0, set_file_paths,
-	    get_list, "directories engineers may read" },
+	    get_list, "directories engineers may read", NULL },
 	{ "files", "deny", V_FUNC, F(file_deny), 0, 0, set_file_deny,
-	    get_list, "file name patterns never shown" },
+	    get_list, "file name patterns never shown", NULL },
 
 	{ "commands", "enabled", V_BOOL, F(commands_enabled), 0, 0, NULL,
-	    NULL, "engineers may run the diagnostics listed below" },
+	    NULL, "engineers may run the diagnostics listed below",
+	    "no" },
 	{ "commands", "timeout", V_DURATION, F(command_timeout), 1, HOUR,
-	    NULL, NULL, "a diagnostic running longer is killed" },
+	    NULL, NULL, "a diagnostic running longer is killed",
+	    "60s" },
 
 	{ "forward", "enabled", V_BOOL, F(forward_enabled), 0, 0, NULL, NULL,
-	    "port forwarding to the targets below" },
+	    "port forwarding to the targets below",
+	    "no" },
 	{ "forward", "targets", V_FUNC, 0, 0, 0, set_targets, get_targets,
-	    "HOST:PORT of product services engineers may reach" },
+	    "HOST:PORT of product services engineers may reach", NULL },
 
 	{ "settings", "enabled", V_BOOL, F(settings_enabled), 0, 0, NULL,
-	    NULL, "remote optimisation of the settings listed below" },
+	    NULL, "remote optimisation of the settings listed below",
+	    "no" },
 	{ "settings", "file", V_PATH, F(settings_file), 0, 0, NULL, NULL,
-	    "the product's settings file" },
+	    "the product's settings file", NULL },
 	{ "settings", "keys", V_FUNC, F(settings_keys), 0, 0,
-	    set_settings_keys, get_list, "settings engineers may change" },
+	    set_settings_keys, get_list, "settings engineers may change", NULL },
 
 	{ "telemetry", "usage", V_BOOL, F(tel_usage), 0, 0, NULL, NULL,
-	    "hourly license consumption (billing)" },
+	    "hourly license consumption (billing)",
+	    "yes" },
 	{ "telemetry", "health", V_BOOL, F(tel_health), 0, 0, NULL, NULL,
-	    "nodes, services, disk partitions, hardware" },
+	    "nodes, services, disk partitions, hardware",
+	    "yes" },
 	{ "telemetry", "events", V_BOOL, F(tel_events), 0, 0, NULL, NULL,
-	    "start/shutdown, nodes added/removed, ActiveGate registrations" },
+	    "start/shutdown, nodes added/removed, ActiveGate registrations",
+	    "yes" },
 	{ "telemetry", "health_interval", V_DURATION, F(health_interval),
-	    10, DAY, NULL, NULL, "how often health is sent" },
+	    10, DAY, NULL, NULL, "how often health is sent",
+	    "2m" },
 	{ "telemetry", "disks", V_FUNC, F(disks), 0, 0, set_disks, get_list,
-	    "partitions whose usage health reports" },
+	    "partitions whose usage health reports", NULL },
 	{ "telemetry", "services", V_FUNC, 0, 0, 0, set_services,
-	    get_services, "NAME=HOST:PORT of services health checks" },
+	    get_services, "NAME=HOST:PORT of services health checks", NULL },
 
 	{ "updates", "window", V_FUNC, F(update_window), 0, 0, set_window,
 	    get_string,
 	    "install updates then (cluster local time): weekly DAY HH:MM or "
-	    "daily HH:MM" },
+	    "daily HH:MM", NULL },
 	{ "updates", "notify_command", V_FUNC, F(notify_command), 0, 0,
 	    set_hook, get_string,
-	    "absolute command run to tell the admins of a scheduled update" },
+	    "absolute command run to tell the admins of a scheduled update", NULL },
 	{ "updates", "update_command", V_FUNC, F(update_command), 0, 0,
-	    set_hook, get_string, "absolute command that installs an update" },
+	    set_hook, get_string, "absolute command that installs an update", NULL },
 };
 
 /* Above the [commands] entries that are not keys of the table. */
@@ -228,18 +252,6 @@ static const char commands_help[] =
 static const char *const sections[] = {
 	"gateway", "remote_access", "files", "commands", "forward",
 	"settings", "telemetry", "updates",
-};
-
-/* Defaults that are strings, set before the file is read. */
-static const struct {
-	size_t		 off;
-	const char	*value;
-} string_defaults[] = {
-	{ F(state_dir), "/var/lib/porthole" },
-	{ F(audit_dir), "/var/log/porthole" },
-	{ F(run_dir), "/run/porthole" },
-	{ F(user), "porthole" },
-	{ F(admin_group), "porthole-admin" },
 };
 
 #define FIELD(p, ks, type)	((type *)(void *)((char *)(p) + (ks)->off))
@@ -871,40 +883,25 @@ on_key(void *ctx, const char *section, const char *key, const char *value,
 	return -1;
 }
 
-/* Every grant off; the documented defaults for the rest. */
+/*
+ * Every grant off; the rest at the defaults the key table states, set
+ * through the same parser and bounds as a value in the file would be.
+ */
 static struct policy *
 policy_new(const char *path)
 {
 	struct policy	*p;
+	char		 msg[256];
 	size_t		 i;
 
 	if ((p = calloc(1, sizeof(*p))) == NULL)
 		return NULL;
 	if ((p->path = strdup(path)) == NULL)
 		goto fail;
-	for (i = 0; i < sizeof(string_defaults) / sizeof(string_defaults[0]);
-	    i++) {
-		char **f = (char **)(void *)((char *)p + string_defaults[i].off);
-
-		if ((*f = strdup(string_defaults[i].value)) == NULL)
-			goto fail;
-	}
-	p->seal_every = 100;
-	p->seal_interval = 5 * MIN;
-	p->audit_failure_close = 1;
-	p->ra_enabled = 0;
-	p->approval_required = 1;
-	p->engineers_any = 0;
-	p->require_ticket = 1;
-	p->expires = 0;
-	p->max_session = 2 * HOUR;
-	p->idle_timeout = 15 * MIN;
-	p->max_sessions = 4;
-	p->command_timeout = 60;
-	p->tel_usage = 1;
-	p->tel_health = 1;
-	p->tel_events = 1;
-	p->health_interval = 2 * MIN;
+	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		if (keys[i].def != NULL && set_value(p, &keys[i], keys[i].def,
+		    msg, sizeof(msg)) == -1)
+			goto fail;	/* a bad default: caught by the tests */
 	return p;
 fail:
 	policy_free(p);
@@ -1219,18 +1216,19 @@ write_key(FILE *out, const char *key, const struct policy *p,
 static int
 write_help(FILE *out, const struct keyspec *ks)
 {
-	char	 lo[32], hi[32];
+	char	 lo[32], hi[32], range[80] = "", def[96] = "";
 	int	 n;
 
 	if (ks->type == V_DURATION) {
 		parse_format_duration(ks->min, lo, sizeof(lo));
 		parse_format_duration(ks->max, hi, sizeof(hi));
-		n = fprintf(out, "; %s (%s-%s)\n", ks->help, lo, hi);
+		snprintf(range, sizeof(range), " (%s-%s)", lo, hi);
 	} else if (ks->type == V_UINT)
-		n = fprintf(out, "; %s (%llu-%llu)\n", ks->help,
+		snprintf(range, sizeof(range), " (%llu-%llu)",
 		    (unsigned long long)ks->min, (unsigned long long)ks->max);
-	else
-		n = fprintf(out, "; %s\n", ks->help);
+	if (ks->def != NULL)
+		snprintf(def, sizeof(def), "; default %s", ks->def);
+	n = fprintf(out, "; %s%s%s\n", ks->help, range, def);
 	return n < 0 ? -1 : 0;
 }
 
