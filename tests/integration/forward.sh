@@ -63,7 +63,6 @@ while [ $i -lt 50 ] && ! out=$(echo via-L | socat -t 2 - TCP:127.0.0.1:"$LP" 2>/
 done
 [ "$out" = "via-L" ] && pass "ssh -L to a listed target" ||
     fail "ssh -L: '$out' $(cat "$T/L.err")"
-kill "$LPID" 2>/dev/null
 
 # Remote forwarding is never allowed.
 ssh -F "$T/ssh_config" -N -o ExitOnForwardFailure=yes \
@@ -84,4 +83,11 @@ sed -i '/^\[forward\]/,/^\[/ s/^enabled = yes/enabled = no/' "$T/acme-prod/porth
 "$CLI_BIN" -f "$T/acme-prod/porthole.conf" reload >/dev/null 2>&1
 out=$(echo off | ew "127.0.0.1:$EP" 2>/dev/null)
 [ -z "$out" ] && pass "forwarding off: refused" || fail "forwarding off: '$out'"
+# The -L session relied on forwarding: the reload ended it.
+i=0
+while [ $i -lt 50 ] && kill -0 "$LPID" 2>/dev/null; do sleep 0.1; i=$((i + 1)); done
+! kill -0 "$LPID" 2>/dev/null &&
+    grep -q '"type":"session_ended".*"reason":"grant withdrawn".*port forwarding is disabled' "$AUDIT" &&
+    pass "the running forward session ended when forwarding was withdrawn" ||
+    fail "withdrawn forward: ssh -L still running or not audited"
 finish
