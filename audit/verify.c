@@ -9,10 +9,12 @@
  */
 #include "audit/verify.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <openssl/evp.h>
 
@@ -249,5 +251,137 @@ out:
 	OPENSSL_cleanse(&ss, sizeof(ss));
 	free(buf);
 	fclose(f);
+	return rc;
+}
+
+/* One anchor the relay holds: the SHA-256 of the line at seq. */
+struct anchor {
+	uint64_t	 epoch;
+	uint64_t	 seq;
+	char		 head[65];
+};
+
+static int
+anchor_cmp(const void *a, const void *b)
+{
+	const struct anchor *x = a, *y = b;
+
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+/* Read "EPOCH SEQ HEAD ..." lines ('#' comments); sorted by seq. */
+static int
+anchors_load(const char *path, struct anchor **out, size_t *n, char *why,
+    size_t whylen)
+{
+	struct anchor	*a = NULL, *na;
+	FILE		*f;
+	char		 line[512], head[80];
+	unsigned long long e, s;
+	size_t		 cap = 0, lineno = 0, i;
+
+	*n = 0;
+	if ((f = fopen(path, "re")) == NULL) {
+		snprintf(why, whylen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	while (fgets(line, sizeof(line), f) != NULL) {
+		lineno++;
+		if (line[0] == '#' || line[0] == '\n')
+			continue;
+		if (sscanf(line, "%llu %llu %79s", &e, &s, head) != 3 ||
+		    strlen(head) != 64 || s == 0 || *n >= VERIFY_MAX_ANCHORS) {
+			snprintf(why, whylen, "%s:%zu: expected EPOCH SEQ HEAD",
+			    path, lineno);
+			goto fail;
+		}
+		for (i = 0; i < 64; i++)
+			if (!isxdigit((unsigned char)head[i]))
+				break;
+		if (i < 64) {
+			snprintf(why, whylen, "%s:%zu: HEAD is not hex", path,
+			    lineno);
+			goto fail;
+		}
+		if (*n == cap) {
+			cap = cap == 0 ? 64 : cap * 2;
+			if ((na = reallocarray(a, cap, sizeof(*a))) == NULL) {
+				snprintf(why, whylen, "out of memory");
+				goto fail;
+			}
+			a = na;
+		}
+		a[*n].epoch = e;
+		a[*n].seq = s;
+		snprintf(a[*n].head, sizeof(a[*n].head), "%s", head);
+		(*n)++;
+	}
+	fclose(f);
+	if (*n > 0)
+		qsort(a, *n, sizeof(*a), anchor_cmp);
+	*out = a;
+	return 0;
+fail:
+	fclose(f);
+	free(a);
+	*n = 0;
+	return -1;
+}
+
+int
+audit_verify_anchors(const char *path, const char *anchors_path,
+    uint64_t *matched, char *why, size_t whylen)
+{
+	struct anchor	*a = NULL;
+	FILE		*f = NULL;
+	char		*line = NULL, hex[65];
+	unsigned char	 md[32];
+	size_t		 n, next = 0, cap = 0;
+	ssize_t		 len;
+	uint64_t	 seq = 0;
+	int		 rc = -1;
+
+	*matched = 0;
+	if (anchors_load(anchors_path, &a, &n, why, whylen) == -1)
+		return -1;
+	if ((f = fopen(path, "re")) == NULL) {
+		snprintf(why, whylen, "%s: %s", path, strerror(errno));
+		goto out;
+	}
+	while (next < n && (len = getline(&line, &cap, f)) > 0 &&
+	    line[len - 1] == '\n') {
+		seq++;
+		if (a[next].seq != seq)
+			continue;
+		EVP_Digest(line, (size_t)len - 1, md, NULL, EVP_sha256(),
+		    NULL);
+		hex32(md, hex);
+		for (; next < n && a[next].seq == seq; next++) {
+			if (strcasecmp(hex, a[next].head) != 0) {
+				snprintf(why, whylen, "%s:%llu: differs from the "
+				    "seal head the relay holds for it (epoch "
+				    "%llu)", path, (unsigned long long)seq,
+				    (unsigned long long)a[next].epoch);
+				rc = 1;
+				goto out;
+			}
+			(*matched)++;
+		}
+	}
+	if (next < n) {
+		snprintf(why, whylen, "%s: the log ends at seq %llu, but the "
+		    "relay holds a seal head for seq %llu (epoch %llu): sealed "
+		    "events were cut off", path, (unsigned long long)seq,
+		    (unsigned long long)a[next].seq,
+		    (unsigned long long)a[next].epoch);
+		rc = 1;
+		goto out;
+	}
+	rc = 0;
+out:
+	if (f != NULL)
+		fclose(f);
+	free(line);
+	free(a);
 	return rc;
 }

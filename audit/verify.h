@@ -33,4 +33,17 @@ int	audit_verify_file(const char *path, const uint8_t *key0,
 	    struct audit_verify *v, void (*progress)(uint64_t bytes, void *arg),
 	    void *arg);
 
+/*
+ * Hold the log to the seal heads the relay received as anchors
+ * (`porthole-relay -f relay.conf anchors CLUSTER` prints them, one
+ * "EPOCH SEQ HEAD" per line): the line at each anchored seq must hash
+ * to its head.  A log that ends before an anchored seq was cut off
+ * after it was sealed, the case a verifier cannot see on its own.
+ * Returns 0 (*matched anchors held), 1 with why, -1 with why when a
+ * file cannot be read.
+ */
+#define VERIFY_MAX_ANCHORS	10000000
+int	audit_verify_anchors(const char *path, const char *anchors_path,
+	    uint64_t *matched, char *why, size_t whylen);
+
 #endif

@@ -39,7 +39,7 @@ usage(void)
 {
 	fprintf(stderr,
 	    "usage: porthole audit init\n"
-	    "       porthole audit verify [--key KEY] [DIR]\n"
+	    "       porthole audit verify [--key KEY] [--anchors FILE] [DIR]\n"
 	    "       porthole audit list [--since T] [--until T] [--engineer P]"
 	    " [--session ID] [--type T] [--json] [DIR]\n"
 	    "       porthole audit show ID [DIR]\n"
@@ -103,22 +103,30 @@ cmd_verify(int argc, char **argv, const char *conf)
 {
 	struct audit_verify	 v;
 	uint8_t			 key0[SEAL_KEY_LEN], *k = NULL;
-	char			 path[4096];
+	const char		*anchors = NULL;
+	char			 path[4096], why[600];
+	uint64_t		 matched;
 	int			 rc, tty;
 
-	if (argc > 2 && strcmp(argv[1], "--key") == 0) {
-		if (seal_key_from_hex(argv[2], key0) == -1) {
-			fprintf(stderr, "porthole: audit verify: --key: expected "
-			    "the 64 hex digits `porthole audit init` printed\n");
-			return 2;
-		}
-		k = key0;
-		argc -= 2;
-		argv += 2;
+	for (argc--, argv++; argc >= 2 && argv[0][0] == '-'; argc -= 2,
+	    argv += 2) {
+		if (strcmp(argv[0], "--key") == 0 && k == NULL) {
+			if (seal_key_from_hex(argv[1], key0) == -1) {
+				fprintf(stderr, "porthole: audit verify: --key: "
+				    "expected the 64 hex digits `porthole audit "
+				    "init` printed\n");
+				return 2;
+			}
+			k = key0;
+		} else if (strcmp(argv[0], "--anchors") == 0 &&
+		    anchors == NULL)
+			anchors = argv[1];
+		else
+			return usage();
 	}
-	if (argc > 2)
+	if (argc > 1 || (argc == 1 && argv[0][0] == '-'))
 		return usage();
-	if (log_path(argc == 2 ? argv[1] : NULL, conf, path,
+	if (log_path(argc == 1 ? argv[0] : NULL, conf, path,
 	    sizeof(path)) == -1)
 		return 1;
 	tty = isatty(2);
@@ -143,6 +151,15 @@ cmd_verify(int argc, char **argv, const char *conf)
 	if (v.unsealed > 0)
 		printf("%s: the last %llu events are not sealed yet\n", path,
 		    (unsigned long long)v.unsealed);
+	if (anchors != NULL) {
+		if ((rc = audit_verify_anchors(path, anchors, &matched, why,
+		    sizeof(why))) != 0) {
+			printf("%s\n", why);
+			return 1;
+		}
+		printf("%s: %llu seal heads held at the relay match\n", path,
+		    (unsigned long long)matched);
+	}
 	return verify_recordings(path);
 }
 

@@ -33,7 +33,7 @@ usage(void)
 {
 	fprintf(stderr, "usage: porthole-relay -f FILE [-d] [-v]\n"
 	    "       porthole-relay -f FILE clusters | usage CLUSTER | "
-	    "events CLUSTER\n");
+	    "events CLUSTER | anchors CLUSTER\n");
 	exit(2);
 }
 
@@ -165,7 +165,8 @@ report(const char *path, int argc, char **argv)
 
 	if (strcmp(cmd, "clusters") == 0)
 		nargs = 1;
-	else if (strcmp(cmd, "usage") == 0 || strcmp(cmd, "events") == 0)
+	else if (strcmp(cmd, "usage") == 0 || strcmp(cmd, "events") == 0 ||
+	    strcmp(cmd, "anchors") == 0)
 		nargs = 2;
 	else
 		usage();
@@ -203,8 +204,10 @@ report(const char *path, int argc, char **argv)
 		r = report_clusters(conf, st, stdout);
 	else if (strcmp(cmd, "usage") == 0)
 		r = store_print_usage(st, argv[1], stdout);
-	else
+	else if (strcmp(cmd, "events") == 0)
 		r = store_print_events(st, argv[1], stdout);
+	else
+		r = store_print_anchors(st, argv[1], stdout);
 	if (r == 0 && fflush(stdout) == EOF) {
 		fprintf(stderr, "porthole-relay: standard output: %s\n",
 		    strerror(errno));

@@ -76,11 +76,14 @@ enum stmt {
 	ST_ANCHOR_OTHER,
 	ST_ANCHOR_ADD,
 	ST_DISCONNECT_ALL,
+	ST_ANCHOR_LIST,
 	ST__COUNT
 };
 
 static const char *const stmt_sql[ST__COUNT] = {
 	[ST_DISCONNECT_ALL] = "UPDATE clusters SET connected = 0",
+	[ST_ANCHOR_LIST] = "SELECT epoch, seq, head, received FROM anchors"
+	    " WHERE cluster = ?1 ORDER BY seq, epoch",
 	/* IMMEDIATE: take the write lock now, not at the first insert. */
 	[ST_BEGIN] = "BEGIN IMMEDIATE",
 	[ST_COMMIT] = "COMMIT",
@@ -1289,4 +1292,33 @@ store_print_events(struct store *s, const char *cluster, FILE *out)
 out:
 	table_free(&t);
 	return rc;
+}
+
+int
+store_print_anchors(struct store *s, const char *cluster, FILE *out)
+{
+	sqlite3_stmt	*st;
+	char		 when[32];
+	time_t		 t;
+	struct tm	 tm;
+	int		 step;
+
+	st = stmt_get(s, ST_ANCHOR_LIST);
+	if (bind_text(st, 1, cluster) == -1)
+		return db_fail(s, "listing anchors");
+	fprintf(out, "# epoch seq head received (porthole audit verify "
+	    "--anchors FILE)\n");
+	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+		t = (time_t)sqlite3_column_int64(st, 3);
+		gmtime_r(&t, &tm);
+		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+		fprintf(out, "%lld %lld %s %s\n",
+		    (long long)sqlite3_column_int64(st, 0),
+		    (long long)sqlite3_column_int64(st, 1),
+		    (const char *)sqlite3_column_text(st, 2), when);
+	}
+	stmt_done(st);
+	if (step != SQLITE_DONE)
+		return db_fail(s, "listing anchors");
+	return 0;
 }

@@ -102,5 +102,7 @@ int	store_cluster_info(struct store *, const char *cluster,
 int	store_print_clusters(struct store *, FILE *out, time_t now);
 int	store_print_usage(struct store *, const char *cluster, FILE *out);
 int	store_print_events(struct store *, const char *cluster, FILE *out);
+/* One line per anchor, "EPOCH SEQ HEAD RECEIVED", for audit verify. */
+int	store_print_anchors(struct store *, const char *cluster, FILE *out);
 
 #endif
