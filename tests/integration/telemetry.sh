@@ -147,7 +147,7 @@ restart_gw() {
 	sleep 0.3
 }
 overage() { status | sed -n 's/^license .*overages \([A-Za-z]*\).*/\1/p'; }
-if [ -n "${PORTHOLE_TEST_HOOKS:-}" ]; then
+if [ "${PORTHOLE_TEST_HOOKS:-no}" = yes ]; then
 	kill "$RELAY_PID"; wait "$RELAY_PID" 2>/dev/null
 	day=86400
 	restart_gw $((14 * day - 3600))
