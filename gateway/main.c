@@ -97,6 +97,20 @@ status_extra(void *arg)
 	return uplink_status(arg);
 }
 
+/* The relay lists it for engineers: `porthole-relay known-hosts`. */
+static void
+set_host_key(struct uplink *u, ssh_key key)
+{
+	char	*b64 = NULL, line[1100];
+
+	if (ssh_pki_export_pubkey_base64(key, &b64) != SSH_OK)
+		return;
+	snprintf(line, sizeof(line), "%s %s",
+	    ssh_key_type_to_char(ssh_key_type(key)), b64);
+	uplink_set_host_key(u, line);
+	ssh_string_free_char(b64);
+}
+
 static void
 on_seal(void *arg, uint64_t epoch, uint64_t seq, const char *head)
 {
@@ -251,6 +265,7 @@ main(int argc, char **argv)
 	    (uplink = uplink_new(base, pol, tunnel, telem)) == NULL)
 		fatal("out of memory");
 	broker_set_telem(broker, telem);
+	set_host_key(uplink, host_key);
 	telem_on_commit(telem, uplink_kick, uplink);
 	audit_on_seal(audit, on_seal, &gw);
 	broker_set_flush(broker, flush_tunnel, tunnel);

@@ -70,6 +70,7 @@ struct uplink {
 	struct license		 lic;
 	struct event		*ev_tick;
 	uint64_t		 next_license;	/* clock_mono_ms() */
+	char			 host_key[1100];	/* "TYPE BASE64" */
 };
 
 static void
@@ -381,8 +382,9 @@ uplink_opened(struct uplink *u)
 		return -1;
 	log_info("uplink: control channel to Mission Control open (%llu "
 	    "records to send)", (unsigned long long)st.depth);
-	return uplink_send(u, json_pack("{s:s, s:s, s:s}", "t", "hello",
-	    "cluster", u->pol->cluster_id, "version", PACKAGE_VERSION));
+	return uplink_send(u, json_pack("{s:s, s:s, s:s, s:s}", "t", "hello",
+	    "cluster", u->pol->cluster_id, "version", PACKAGE_VERSION,
+	    "session_host_key", u->host_key));
 }
 
 static int
@@ -586,6 +588,12 @@ uplink_new(struct event_base *base, const struct policy *pol,
 	}
 	event_add(u->ev_tick, &tv);
 	return u;
+}
+
+void
+uplink_set_host_key(struct uplink *u, const char *type_and_base64)
+{
+	snprintf(u->host_key, sizeof(u->host_key), "%s", type_and_base64);
 }
 
 void

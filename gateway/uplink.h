@@ -39,6 +39,8 @@ struct uplink	*uplink_new(struct event_base *base, const struct policy *pol,
 		    struct tunnel *tunnel, struct telem *telem);
 void		 uplink_free(struct uplink *);
 void		 uplink_set_policy(struct uplink *, const struct policy *pol);
+/* The session host key ("TYPE BASE64"), told to the relay in hello. */
+void		 uplink_set_host_key(struct uplink *, const char *key);
 
 /* After every poll of the tunnel: move what can move. */
 void		 uplink_poll(struct uplink *);

@@ -33,7 +33,7 @@ usage(void)
 {
 	fprintf(stderr, "usage: porthole-relay -f FILE [-d] [-v]\n"
 	    "       porthole-relay -f FILE clusters | usage CLUSTER | "
-	    "events CLUSTER | anchors CLUSTER\n");
+	    "events CLUSTER | anchors CLUSTER | known-hosts\n");
 	exit(2);
 }
 
@@ -151,8 +151,34 @@ out:
 }
 
 /*
- * `porthole-relay -f FILE clusters|usage C|events C`: read the store and
- * print.  Exit 0, 1 on an error, 2 on a usage error.
+ * known_hosts lines for engineers: each cluster's session host key as
+ * its gateway reported it.  The relay is not trusted with sessions, so
+ * the lines say where they come from; compare them with the customer.
+ */
+static int
+report_known_hosts(const struct relay_conf *conf, struct store *st,
+    FILE *out)
+{
+	struct store_cluster_info	ci;
+	size_t				i;
+
+	fprintf(out, "# session host keys reported by the clusters' "
+	    "gateways to this relay;\n# confirm them with each customer "
+	    "before trusting them\n");
+	for (i = 0; i < conf->nclusters; i++) {
+		if (store_cluster_info(st, conf->clusters[i].id, &ci) == -1)
+			return -1;
+		if (ci.host_key[0] != '\0')
+			fprintf(out, "%s %s\n", conf->clusters[i].id,
+			    ci.host_key);
+	}
+	return 0;
+}
+
+/*
+ * `porthole-relay -f FILE clusters | usage C | events C | anchors C |
+ * known-hosts`: read the store and print.  Exit 0, 1 on an error, 2 on
+ * a usage error.
  */
 static int
 report(const char *path, int argc, char **argv)
@@ -163,7 +189,7 @@ report(const char *path, int argc, char **argv)
 	char			 err[1024];
 	int			 nargs, rc = 1, r;
 
-	if (strcmp(cmd, "clusters") == 0)
+	if (strcmp(cmd, "clusters") == 0 || strcmp(cmd, "known-hosts") == 0)
 		nargs = 1;
 	else if (strcmp(cmd, "usage") == 0 || strcmp(cmd, "events") == 0 ||
 	    strcmp(cmd, "anchors") == 0)
@@ -202,6 +228,8 @@ report(const char *path, int argc, char **argv)
 	}
 	if (strcmp(cmd, "clusters") == 0)
 		r = report_clusters(conf, st, stdout);
+	else if (strcmp(cmd, "known-hosts") == 0)
+		r = report_known_hosts(conf, st, stdout);
 	else if (strcmp(cmd, "usage") == 0)
 		r = store_print_usage(st, argv[1], stdout);
 	else if (strcmp(cmd, "events") == 0)

@@ -61,14 +61,37 @@ mc_send(struct mc *m, json_t *obj)
 	free(buf);
 }
 
+/* "ssh-ed25519 AAAA...": a key type and base64, nothing else. */
+static int
+valid_host_key(const char *k)
+{
+	static const char *const types[] = { "ssh-ed25519 ",
+	    "ecdsa-sha2-nistp256 ", "rsa-sha2-512 ", "ssh-rsa ", NULL };
+	size_t	i, n;
+
+	for (i = 0; types[i] != NULL; i++)
+		if (strncmp(k, types[i], strlen(types[i])) == 0)
+			break;
+	if (types[i] == NULL)
+		return 0;
+	k += strlen(types[i]);
+	n = strspn(k, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+	    "0123456789+/=");
+	return n > 0 && k[n] == '\0' && n <= STORE_HOST_KEY_MAX - 32;
+}
+
 static void
 mc_hello(struct mc *m, json_t *f)
 {
 	const char *v = json_string_value(json_object_get(f, "version"));
+	const char *hk = json_string_value(json_object_get(f,
+	    "session_host_key"));
 
 	if (m->st != NULL)
 		(void)store_cluster_seen(m->st, m->cl->id, clock_now(),
 		    v == NULL ? "" : v, 1);
+	if (m->st != NULL && hk != NULL && valid_host_key(hk))
+		(void)store_host_key(m->st, m->cl->id, hk);
 	log_info("cluster %s: control channel up (gateway %s)", m->cl->id,
 	    v == NULL ? "?" : v);
 }

@@ -77,11 +77,13 @@ enum stmt {
 	ST_ANCHOR_ADD,
 	ST_DISCONNECT_ALL,
 	ST_ANCHOR_LIST,
+	ST_HOST_KEY,
 	ST__COUNT
 };
 
 static const char *const stmt_sql[ST__COUNT] = {
 	[ST_DISCONNECT_ALL] = "UPDATE clusters SET connected = 0",
+	[ST_HOST_KEY] = "UPDATE clusters SET host_key = ?2 WHERE id = ?1",
 	[ST_ANCHOR_LIST] = "SELECT epoch, seq, head, received FROM anchors"
 	    " WHERE cluster = ?1 ORDER BY seq, epoch",
 	/* IMMEDIATE: take the write lock now, not at the first insert. */
@@ -99,8 +101,8 @@ static const char *const stmt_sql[ST__COUNT] = {
 	    " connected = excluded.connected,"
 	    " version = coalesce(excluded.version, version)",
 	[ST_CLUSTER_GET] =
-	    "SELECT first_seen, last_contact, connected, version, last_seq"
-	    " FROM clusters WHERE id = ?1",
+	    "SELECT first_seen, last_contact, connected, version, last_seq,"
+	    " host_key FROM clusters WHERE id = ?1",
 	[ST_CLUSTER_ADVANCE] =
 	    "UPDATE clusters SET last_seq = ?2, last_contact = ?3 WHERE id = ?1",
 	[ST_CLUSTER_LIST] = "SELECT id FROM clusters ORDER BY id",
@@ -154,6 +156,7 @@ static const char schema_sql[] =
 	"  last_contact INTEGER NOT NULL,"
 	"  connected INTEGER NOT NULL,"
 	"  version TEXT,"
+	"  host_key TEXT,"
 	"  last_seq INTEGER NOT NULL);"
 	"CREATE TABLE records ("
 	"  cluster TEXT NOT NULL REFERENCES clusters (id),"
@@ -1044,6 +1047,8 @@ store_cluster_info(struct store *s, const char *cluster,
 		if ((v = (const char *)sqlite3_column_text(st, 3)) != NULL)
 			snprintf(ci->version, sizeof(ci->version), "%s", v);
 		ci->last_seq = (uint64_t)sqlite3_column_int64(st, 4);
+		if ((v = (const char *)sqlite3_column_text(st, 5)) != NULL)
+			snprintf(ci->host_key, sizeof(ci->host_key), "%s", v);
 	}
 	stmt_done(st);
 	if (rc == SQLITE_DONE)
@@ -1320,5 +1325,19 @@ store_print_anchors(struct store *s, const char *cluster, FILE *out)
 	stmt_done(st);
 	if (step != SQLITE_DONE)
 		return db_fail(s, "listing anchors");
+	return 0;
+}
+
+int
+store_host_key(struct store *s, const char *cluster, const char *key)
+{
+	sqlite3_stmt *st;
+
+	if (!valid_id(cluster) || !valid_printable(key, STORE_HOST_KEY_MAX))
+		return -1;
+	st = stmt_get(s, ST_HOST_KEY);
+	if (bind_text(st, 1, cluster) == -1 || bind_text(st, 2, key) == -1 ||
+	    stmt_run(st) == -1)
+		return db_fail(s, "recording a host key");
 	return 0;
 }

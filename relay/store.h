@@ -79,6 +79,8 @@ int	store_anchor(struct store *, const char *cluster, uint64_t epoch,
 	    uint64_t seq, const char *head, time_t now);
 
 /* What the store knows of one cluster, for the clusters report. */
+#define STORE_HOST_KEY_MAX	1024
+
 struct store_cluster_info {
 	time_t		 first_seen;
 	time_t		 last_contact;
@@ -87,7 +89,14 @@ struct store_cluster_info {
 	uint64_t	 last_seq;
 	uint64_t	 records;	/* records stored */
 	char		 health[96];	/* "3 nodes, 5/6 services up" or "" */
+	char		 host_key[STORE_HOST_KEY_MAX + 1];	/* or "" */
 };
+
+/*
+ * The session host key the cluster's gateway reported ("TYPE BASE64"),
+ * for `porthole-relay known-hosts`.  0, or -1.
+ */
+int	store_host_key(struct store *, const char *cluster, const char *key);
 
 /* 1 with *info, 0 if the cluster was never seen, -1 on an error. */
 int	store_cluster_info(struct store *, const char *cluster,

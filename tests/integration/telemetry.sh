@@ -33,6 +33,10 @@ relay_q events acme-prod >"$T/events.out" 2>&1
 grep -q "gateway_start" "$T/events.out" &&
     pass "the gateway's start is an event at the relay" ||
     fail "events: $(cat "$T/events.out")"
+relay_q known-hosts >"$T/kh.out" 2>&1
+grep -qx "acme-prod $(cut -d' ' -f1,2 "$T/acme-prod/session_host_key.pub")" "$T/kh.out" &&
+    pass "porthole-relay known-hosts prints the cluster's session host key" ||
+    fail "known-hosts: $(cat "$T/kh.out")"
 relay_q clusters >"$T/clusters.out" 2>&1
 grep -q "acme-prod.*yes" "$T/clusters.out" &&
     pass "porthole-relay clusters lists acme-prod connected" ||
