@@ -21,6 +21,7 @@
 
 #include "gateway/localsock.h"
 #include "lib/log.h"
+#include "lib/parse.h"
 #include "sandbox/sandbox.h"
 
 struct control {
@@ -76,15 +77,14 @@ control_status(struct control *c)
 	const char	*why;
 	time_t		 since;
 	json_t		*ans;
-	struct tm	 tm;
 
 	json_decref(sessions);
 	snprintf(relay, sizeof(relay), "%s:%u", c->pol->relay_host,
 	    c->pol->relay_port);
 	why = tunnel_last_error(c->tunnel, &since);
 	since_s[0] = '\0';
-	if (since != 0 && gmtime_r(&since, &tm) != NULL)
-		strftime(since_s, sizeof(since_s), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	if (since != 0)
+		parse_format_time(since, since_s, sizeof(since_s));
 	ans = json_pack("{s:b, s:s, s:s, s:s, s:s, s:s, s:I, s:i, s:s, s:s}",
 	    "ok", 1, "cluster", c->pol->cluster_id, "relay", relay,
 	    "tunnel", tunnel_is_up(c->tunnel) ? "up" : "down",

@@ -10,6 +10,7 @@
 
 #include "lib/clock.h"
 #include "lib/log.h"
+#include "lib/parse.h"
 #include "telemetry/record.h"
 
 /* A producer waiting for the commit that makes its record durable. */
@@ -133,15 +134,6 @@ telem_submit(struct telem *t, const char *text, size_t len,
 	return 0;
 }
 
-static void
-rfc3339(time_t when, char *out, size_t len)
-{
-	struct tm tm;
-
-	gmtime_r(&when, &tm);
-	strftime(out, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
 void
 telem_record(struct telem *t, json_t *rec)
 {
@@ -171,7 +163,7 @@ telem_event(struct telem *t, const char *type, json_t *fields)
 	char	ts[32];
 	json_t	*rec = fields != NULL ? fields : json_object();
 
-	rfc3339(clock_now(), ts, sizeof(ts));
+	parse_format_time(clock_now(), ts, sizeof(ts));
 	json_object_set_new(rec, "class", json_string("event"));
 	json_object_set_new(rec, "type", json_string(type));
 	json_object_set_new(rec, "ts", json_string(ts));

@@ -73,15 +73,6 @@ struct uplink {
 	char			 host_key[1100];	/* "TYPE BASE64" */
 };
 
-static void
-rfc3339(time_t when, char *out, size_t len)
-{
-	struct tm tm;
-
-	gmtime_r(&when, &tm);
-	strftime(out, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
 static int
 offline_limit_days(const struct uplink *u)
 {
@@ -106,7 +97,7 @@ license_save(struct uplink *u)
 	json_t	*j;
 	int	 fd, ok = 0;
 
-	rfc3339(u->lic.last_contact, last, sizeof(last));
+	parse_format_time(u->lic.last_contact, last, sizeof(last));
 	j = json_pack("{s:s, s:s?, s:b, s:s, s:I, s:I, s:s}",
 	    "license", u->lic.type[0] != '\0' ? u->lic.type : "unknown",
 	    "expires", u->lic.expires[0] != '\0' ? u->lic.expires : NULL,
@@ -545,8 +536,8 @@ uplink_status(struct uplink *u)
 
 	spool_stats(u->spool, &st);
 	if (st.oldest != 0)
-		rfc3339(st.oldest, oldest, sizeof(oldest));
-	rfc3339(u->lic.last_contact, last, sizeof(last));
+		parse_format_time(st.oldest, oldest, sizeof(oldest));
+	parse_format_time(u->lic.last_contact, last, sizeof(last));
 	return json_pack("{s:s, s:I, s:s, s:I, s:I, s:I, s:s, s:s?, s:b, "
 	    "s:s, s:I, s:i, s:I}",
 	    "uplink", u->state == UL_OPEN ? "open" : "down",

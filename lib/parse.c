@@ -277,3 +277,15 @@ out:
 	parse_list_free(v);
 	return rc;
 }
+
+void
+parse_format_time(time_t t, char *buf, size_t len)
+{
+	struct tm tm;
+
+	if (len == 0)
+		return;
+	if (gmtime_r(&t, &tm) == NULL ||
+	    strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		buf[0] = '\0';
+}

@@ -34,5 +34,7 @@ int	parse_list(const char *s, size_t max, char ***items, size_t *n);
 void	parse_list_free(char **items);
 /* Format seconds the way parse_duration reads them back ("15m", "2h"). */
 void	parse_format_duration(uint64_t secs, char *buf, size_t len);
+/* t as YYYY-MM-DDTHH:MM:SSZ (UTC) into buf (at least 21 bytes). */
+void	parse_format_time(time_t t, char *buf, size_t len);
 
 #endif

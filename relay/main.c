@@ -21,6 +21,7 @@
 #include "lib/clock.h"
 #include "lib/cmdline.h"
 #include "lib/log.h"
+#include "lib/parse.h"
 #include "relay/relay.h"
 #include "relay/relay_conf.h"
 #include "relay/store.h"
@@ -37,16 +38,6 @@ usage(void)
 	exit(2);
 }
 
-static void
-format_time(time_t t, char *buf, size_t len)
-{
-	struct tm tm;
-
-	if (gmtime_r(&t, &tm) == NULL ||
-	    strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
-		snprintf(buf, len, "%lld", (long long)t);
-}
-
 /*
  * One line of the clusters report: relay.conf's license columns joined
  * with what the store knows (seen == 0: the cluster never connected).
@@ -59,13 +50,13 @@ cluster_row(const struct relay_cluster *rc,
 	snprintf(cell[0], REPORT_CELL, "%s", rc->id);
 	snprintf(cell[1], REPORT_CELL, "%s", rc->trial ? "trial" : "full");
 	if (rc->license_expires != 0)
-		format_time(rc->license_expires, cell[2], REPORT_CELL);
+		parse_format_time(rc->license_expires, cell[2], REPORT_CELL);
 	else
 		snprintf(cell[2], REPORT_CELL, "-");
 	snprintf(cell[3], REPORT_CELL, "%s", seen && ci->connected ?
 	    "yes" : "no");
 	if (seen)
-		format_time(ci->last_contact, cell[4], REPORT_CELL);
+		parse_format_time(ci->last_contact, cell[4], REPORT_CELL);
 	else
 		snprintf(cell[4], REPORT_CELL, "never");
 	if (!seen)

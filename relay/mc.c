@@ -12,6 +12,7 @@
 
 #include "lib/clock.h"
 #include "lib/log.h"
+#include "lib/parse.h"
 #include "telemetry/frame.h"
 
 #define MC_OUT_MAX	(256 * 1024)	/* answers waiting for the window */
@@ -25,15 +26,6 @@ struct mc {
 	size_t				 out_len, out_off;
 	int				 failed;
 };
-
-static void
-rfc3339(time_t when, char *out, size_t len)
-{
-	struct tm tm;
-
-	gmtime_r(&when, &tm);
-	strftime(out, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
 
 /* Queue a frame (obj stolen). */
 static void
@@ -164,7 +156,7 @@ mc_license(struct mc *m)
 	ans = json_pack("{s:s, s:s, s:b}", "t", "license", "license",
 	    m->cl->trial ? "trial" : "full", "overage", m->cl->overage);
 	if (m->cl->license_expires != 0) {
-		rfc3339(m->cl->license_expires, exp, sizeof(exp));
+		parse_format_time(m->cl->license_expires, exp, sizeof(exp));
 		json_object_set_new(ans, "expires", json_string(exp));
 	} else
 		json_object_set_new(ans, "expires", json_null());

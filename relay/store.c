@@ -247,16 +247,6 @@ valid_printable(const char *s, size_t max)
 	return 1;
 }
 
-static void
-format_time(time_t t, char *buf, size_t len)
-{
-	struct tm tm;
-
-	if (gmtime_r(&t, &tm) == NULL ||
-	    strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
-		snprintf(buf, len, "%lld", (long long)t);
-}
-
 /* Why a statement failed, for an error buffer. */
 static void
 db_why(struct store *s, char *why, size_t whylen, const char *what)
@@ -1163,7 +1153,7 @@ store_print_clusters(struct store *s, FILE *out, time_t now)
 			step = -1;	/* logged */
 			break;
 		}
-		format_time(ci.last_contact, contact, sizeof(contact));
+		parse_format_time(ci.last_contact, contact, sizeof(contact));
 		if (ci.connected)
 			snprintf(days, sizeof(days), "0");
 		else
@@ -1213,7 +1203,7 @@ store_print_usage(struct store *s, const char *cluster, FILE *out)
 		goto out;
 	}
 	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-		format_time((time_t)sqlite3_column_int64(st, 0), hour,
+		parse_format_time((time_t)sqlite3_column_int64(st, 0), hour,
 		    sizeof(hour));
 		format_amount(sqlite3_column_double(st, 3), amount,
 		    sizeof(amount));
@@ -1304,8 +1294,6 @@ store_print_anchors(struct store *s, const char *cluster, FILE *out)
 {
 	sqlite3_stmt	*st;
 	char		 when[32];
-	time_t		 t;
-	struct tm	 tm;
 	int		 step;
 
 	st = stmt_get(s, ST_ANCHOR_LIST);
@@ -1314,9 +1302,8 @@ store_print_anchors(struct store *s, const char *cluster, FILE *out)
 	fprintf(out, "# epoch seq head received (porthole audit verify "
 	    "--anchors FILE)\n");
 	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-		t = (time_t)sqlite3_column_int64(st, 3);
-		gmtime_r(&t, &tm);
-		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+		parse_format_time((time_t)sqlite3_column_int64(st, 3), when,
+		    sizeof(when));
 		fprintf(out, "%lld %lld %s %s\n",
 		    (long long)sqlite3_column_int64(st, 0),
 		    (long long)sqlite3_column_int64(st, 1),
