@@ -3,8 +3,8 @@
  * server and the support shell.
  *
  * A request passes two gates.  The first is lexical and pure
- * (files_allowed): [files] enabled, an absolute normalised path beneath
- * a root, no component matching a deny glob.  The second is on disk:
+ * (policy_allow_file): [files] enabled, an absolute normalised path
+ * beneath a root, no component matching a deny glob.  The second is on disk:
  * the path is resolved from the root's descriptor with openat2(), which
  * refuses to leave the root or to follow any link, and the result is
  * inspected through an O_PATH descriptor before anything is opened for
@@ -20,7 +20,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <fnmatch.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,168 +49,6 @@ struct files_ent {
 	char			*name;
 	struct access_attr	 attr;
 };
-
-/* A copy of untrusted text fit for a one-line reason. */
-static const char *
-files_shown(const char *s, char *buf, size_t len)
-{
-	size_t i;
-
-	for (i = 0; s[i] != '\0' && i + 1 < len; i++)
-		buf[i] = ((unsigned char)s[i] < 0x20 || s[i] == 0x7f) ?
-		    '?' : s[i];
-	if (len > 0)
-		buf[i] = '\0';
-	return buf;
-}
-
-/* Absolute, normalised, bounded and free of control characters? */
-static int
-files_normalised(const char *path)
-{
-	char norm[ACCESS_PATH_MAX + 1];
-
-	if (path[0] != '/' || strnlen(path, ACCESS_PATH_MAX + 1) >
-	    ACCESS_PATH_MAX)
-		return 0;
-	if (access_normalize(NULL, path, norm, sizeof(norm)) == -1)
-		return 0;
-	return strcmp(norm, path) == 0;
-}
-
-/* Is path the root (normalised, n bytes) itself or beneath it? */
-static int
-files_under(const char *root, size_t n, const char *path)
-{
-	if (n == 1)
-		return 1;	/* the root "/" holds every absolute path */
-	return strncmp(path, root, n) == 0 &&
-	    (path[n] == '\0' || path[n] == '/');
-}
-
-/*
- * Find the root that path lies beneath and copy it, normalised, into
- * root: the longest one if longest is set, else the shortest.  Returns
- * the offset in path where the part beneath the root begins, or -1.
- *
- * The disk gate uses the longest root, so that a root that is its own
- * mount inside another root is still reachable under RESOLVE_NO_XDEV;
- * the deny globs use the shortest, so that they see every component
- * beneath any root.
- */
-static int
-files_find_root(const struct policy *pol, const char *path, int longest,
-    char *root, size_t rootlen)
-{
-	char	norm[ACCESS_PATH_MAX + 1];
-	size_t	i, n, best = 0;
-	int	found = 0;
-
-	for (i = 0; i < pol->nfile_paths; i++) {
-		/* A root that cannot be normalised cannot be matched. */
-		if (access_normalize(NULL, pol->file_paths[i], norm,
-		    sizeof(norm)) == -1)
-			continue;
-		n = strlen(norm);
-		if (!files_under(norm, n, path))
-			continue;
-		if (found && (longest ? n <= best : n >= best))
-			continue;
-		found = 1;
-		best = n;
-		snprintf(root, rootlen, "%s", norm);
-	}
-	if (!found)
-		return -1;
-	if (path[best] == '\0' || best == 1)
-		return (int)best;
-	return (int)best + 1;		/* past the slash after the root */
-}
-
-/*
- * Does a deny glob match this component, or the path up to and
- * including it?  A glob without '/' is matched against the component's
- * name; a glob with '/' against the path so far, so that denying a
- * directory by its full path also denies everything beneath it.
- * Returns what matched, or NULL.
- *
- * FNM_PERIOD is left out on purpose: "*.key" must deny ".old.key" too.
- */
-static const char *
-files_glob_hit(const struct policy *pol, const char *sofar,
-    const char *comp)
-{
-	size_t i;
-
-	for (i = 0; i < pol->nfile_deny; i++) {
-		if (strchr(pol->file_deny[i], '/') != NULL) {
-			if (fnmatch(pol->file_deny[i], sofar,
-			    FNM_PATHNAME) == 0)
-				return sofar;
-		} else if (fnmatch(pol->file_deny[i], comp, 0) == 0)
-			return comp;
-	}
-	return NULL;
-}
-
-/* Check each component from offset rest on; 1 with why if one is denied. */
-static int
-files_denied(const struct policy *pol, const char *path, int rest,
-    char *why, size_t whylen)
-{
-	char		 buf[ACCESS_PATH_MAX + 1];
-	char		*comp, *end;
-	const char	*hit;
-	int		 last;
-
-	snprintf(buf, sizeof(buf), "%s", path);
-	for (comp = buf + rest; *comp != '\0'; comp = end + 1) {
-		end = comp + strcspn(comp, "/");
-		last = *end == '\0';
-		*end = '\0';
-		if ((hit = files_glob_hit(pol, buf, comp)) != NULL) {
-			snprintf(why, whylen, "%s matches a denied pattern",
-			    hit);
-			return 1;
-		}
-		if (last)
-			break;
-		*end = '/';
-	}
-	return 0;
-}
-
-int
-files_allowed(const struct policy *pol, const char *path, char *why,
-    size_t whylen)
-{
-	char	root[ACCESS_PATH_MAX + 1], shown[ACCESS_PATH_MAX + 1];
-	int	rest;
-
-	if (!pol->files_enabled) {
-		snprintf(why, whylen, "file access is disabled on this "
-		    "cluster");
-		return 0;
-	}
-	if (strnlen(path, ACCESS_PATH_MAX + 1) > ACCESS_PATH_MAX) {
-		snprintf(why, whylen, "path is longer than %d bytes",
-		    ACCESS_PATH_MAX);
-		return 0;
-	}
-	if (!files_normalised(path)) {
-		snprintf(why, whylen, "not an absolute, normalised path: '%s'",
-		    files_shown(path, shown, sizeof(shown)));
-		return 0;
-	}
-	if ((rest = files_find_root(pol, path, 0, root, sizeof(root))) == -1) {
-		snprintf(why, whylen, "%s is outside the product's file paths",
-		    path);
-		return 0;
-	}
-	if (files_denied(pol, path, rest, why, whylen))
-		return 0;
-	return 1;
-}
 
 /* openat2 beneath dir with FILES_RESOLVE; flags gain O_NOFOLLOW. */
 static int
@@ -326,9 +164,9 @@ files_resolve(const struct policy *pol, const char *path,
 	int	rest;
 
 	r->root = r->fd = -1;
-	if (!files_allowed(pol, path, why, whylen))
+	if (!policy_allow_file(pol, path, why, whylen))
 		return -1;
-	if ((rest = files_find_root(pol, path, 1, root, sizeof(root))) == -1) {
+	if ((rest = policy_file_root(pol, path, 1, root, sizeof(root))) == -1) {
 		snprintf(why, whylen, "%s is outside the product's file paths",
 		    path);
 		return -1;
@@ -536,7 +374,7 @@ files_entry_ok(const struct policy *pol, int dir, const char *path,
 	if (w < 0 || (size_t)w >= sizeof(child))
 		return 0;
 	/* A name no request could spell is left out too. */
-	if (!files_allowed(pol, child, why, sizeof(why)))
+	if (!policy_allow_file(pol, child, why, sizeof(why)))
 		return 0;
 	if (fstatat(dir, name, &st, AT_SYMLINK_NOFOLLOW) == -1 ||
 	    st.st_dev != dev || files_check_type(&st, child, why,

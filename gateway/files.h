@@ -21,18 +21,6 @@
 #include "policy/policy.h"
 
 /*
- * May path (absolute, normalised) be reached at all?  [files] enabled,
- * beneath a root, no component beneath the root matching a deny glob.
- * A glob without '/' is matched against each component's name, a glob
- * with '/' against the path up to each component (FNM_PATHNAME), so a
- * denied directory denies everything beneath it.  Pure: nothing on disk
- * is consulted, so a symbolic link passes here and is refused by the
- * functions below.  1, or 0 with why.
- */
-int	files_allowed(const struct policy *pol, const char *path, char *why,
-	    size_t whylen);
-
-/*
  * Open a regular file read-only: 0 with *fd (blocking, close-on-exec)
  * and *st, or -1 with why.
  */

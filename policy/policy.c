@@ -455,12 +455,23 @@ set_expires(struct policy *p, const struct keyspec *ks, const char *value,
 	return 0;
 }
 
+/* A [files] root: an absolute path with no "//" and no trailing "/". */
+static int
+valid_root(const char *s)
+{
+	size_t n = strlen(s);
+
+	return valid_path(s) && strstr(s, "//") == NULL &&
+	    (n == 1 || s[n - 1] != '/');
+}
+
 static int
 set_file_paths(struct policy *p, const struct keyspec *ks, const char *value,
     char *msg, size_t len)
 {
-	return set_list(ks, value, valid_path, "an absolute path",
-	    &p->file_paths, &p->nfile_paths, msg, len);
+	return set_list(ks, value, valid_root, "a clean absolute path",
+	    &p->file_paths,
+	    &p->nfile_paths, msg, len);
 }
 
 static int

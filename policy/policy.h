@@ -14,6 +14,7 @@
 #define POLICY_MAX_CMDLINE	1024	/* an engineer's command line */
 #define POLICY_CONTROL_SOCKET	"control.sock"	/* in run_dir */
 #define POLICY_MAX_WORDS	32	/* words in a command line or argv */
+#define POLICY_PATH_MAX		1024	/* a path an engineer asks for */
 
 struct policy_command {
 	char		*name;		/* what the engineer types */
@@ -141,5 +142,25 @@ int	policy_allow_session(const struct policy *p,
 int	policy_allow_command(const struct policy *p, const char *cmdline,
 	    char ***argv, char *reason, size_t rlen);
 void	policy_argv_free(char **argv);
+
+/*
+ * May path (absolute and normalised: no empty, "." or ".." component)
+ * be read at all?  [files] enabled, beneath one of paths, no component
+ * beneath the root matching a deny glob: a glob without '/' against
+ * each component's name, a glob with '/' against the path up to each
+ * component (FNM_PATHNAME), so a denied directory denies everything
+ * beneath it.  Lexical only: a symbolic link passes here; the caller
+ * must resolve the path on disk without following links.  1, or 0 with
+ * the reason ("/etc/passwd is outside the product's file paths").
+ */
+int	policy_allow_file(const struct policy *p, const char *path,
+	    char *reason, size_t rlen);
+/*
+ * The [files] root path lies beneath - the longest match if longest,
+ * else the shortest - copied into root; returns the offset in path
+ * where the part beneath the root begins, or -1 if none.
+ */
+int	policy_file_root(const struct policy *p, const char *path,
+	    int longest, char *root, size_t rootlen);
 
 #endif

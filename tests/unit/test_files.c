@@ -363,11 +363,11 @@ test_long_path(void **state)
 	n = (size_t)snprintf(path, sizeof(path), "%s/root/", base);
 	memset(path + n, 'a', sizeof(path) - n - 1);
 	path[sizeof(path) - 1] = '\0';
-	assert_int_equal(files_allowed(pol, path, why, sizeof(why)), 0);
+	assert_int_equal(policy_allow_file(pol, path, why, sizeof(why)), 0);
 	assert_string_equal(why, "path is longer than 1024 bytes");
 	/* At the limit exactly, it passes the lexical gate. */
 	path[ACCESS_PATH_MAX] = '\0';
-	assert_int_equal(files_allowed(pol, path, why, sizeof(why)), 1);
+	assert_int_equal(policy_allow_file(pol, path, why, sizeof(why)), 1);
 }
 
 static void
@@ -379,7 +379,7 @@ test_files_disabled(void **state)
 
 	off = load(GW "[files]\nenabled = no\npaths = %s/root\n", base);
 	at("@/root/app.log", path, sizeof(path));
-	assert_int_equal(files_allowed(off, path, why, sizeof(why)), 0);
+	assert_int_equal(policy_allow_file(off, path, why, sizeof(why)), 0);
 	assert_string_equal(why, "file access is disabled on this cluster");
 	assert_refused(off, path, "file access is disabled on this cluster");
 	/* The same file with the grant on. */
@@ -394,9 +394,9 @@ test_allowed_is_lexical(void **state)
 	char path[512], why[ACCESS_WHY_MAX];
 
 	at("@/root/out_link", path, sizeof(path));
-	assert_int_equal(files_allowed(pol, path, why, sizeof(why)), 1);
+	assert_int_equal(policy_allow_file(pol, path, why, sizeof(why)), 1);
 	at("@/root/secret.key", path, sizeof(path));
-	assert_int_equal(files_allowed(pol, path, why, sizeof(why)), 0);
+	assert_int_equal(policy_allow_file(pol, path, why, sizeof(why)), 0);
 	assert_string_equal(why, "secret.key matches a denied pattern");
 }
 

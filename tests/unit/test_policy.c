@@ -360,13 +360,18 @@ test_bad_files(void **state)
 		    "%s:8: audit_dir: expected an absolute path without . or "
 		    ".. components, got '/var/log/../../tmp'" },
 		{ GW "[files]\npaths = /opt/product/log, log\n",
-		    "%s:9: paths: 'log' is not an absolute path" },
+		    "%s:9: paths: 'log' is not a clean absolute path" },
 		{ GW "[files]\npaths = /opt/product/log/..\n",
-		    "%s:9: paths: '/opt/product/log/..' is not an absolute "
-		    "path" },
+		    "%s:9: paths: '/opt/product/log/..' is not a clean "
+		    "absolute path" },
+		{ GW "[files]\npaths = /opt/product/log/\n",
+		    "%s:9: paths: '/opt/product/log/' is not a clean "
+		    "absolute path" },
+		{ GW "[files]\npaths = /opt//log\n",
+		    "%s:9: paths: '/opt//log' is not a clean absolute path" },
 		{ GW "[files]\npaths = /a,,/b\n",
 		    "%s:9: paths: expected a comma-separated list of at most "
-		    "256 an absolute path, got '/a,,/b'" },
+		    "256 a clean absolute path, got '/a,,/b'" },
 		{ GW "[telemetry]\ndisks = var\n",
 		    "%s:9: disks: 'var' is not an absolute path" },
 		{ GW "[commands]\ntail = /usr/bin/tail -n {lines} /var/log/x\n",
