@@ -20,6 +20,7 @@
 #include "audit/audit.h"
 #include "audit/seal.h"
 #include "gateway/broker.h"
+#include "gateway/collect.h"
 #include "gateway/control.h"
 #include "gateway/intake.h"
 #include "gateway/telem.h"
@@ -59,6 +60,7 @@ struct gateway {
 	struct control	*control;
 	struct telem	*telem;
 	struct uplink	*uplink;
+	struct collect	*collect;
 };
 
 static void
@@ -159,6 +161,7 @@ gateway_reload(void *arg, const char *who, char *err, size_t errlen)
 	tunnel_set_policy(gw->tunnel, np);
 	control_set_policy(gw->control, np);
 	telem_set_policy(gw->telem, np);
+	collect_set_policy(gw->collect, np);
 	uplink_set_policy(gw->uplink, np);
 	policy_free(old);
 	log_info("%s: reloaded", gw->path);
@@ -206,6 +209,7 @@ main(int argc, char **argv)
 	struct telem		*telem = NULL;
 	struct uplink		*uplink = NULL;
 	struct intake		*intake = NULL;
+	struct collect		*collect = NULL;
 	ssh_key			 host_key = NULL;
 	json_t			*ev;
 	uint8_t			 ca_key[32];
@@ -258,6 +262,8 @@ main(int argc, char **argv)
 		fprintf(stderr, "portholed: telemetry spool: %s\n", err);
 		goto fail;
 	}
+	if ((collect = collect_new(base, pol, telem)) == NULL)
+		goto fail;
 	broker = broker_new(base, pol, audit, host_key, ca_key);
 	tunnel = tunnel_new(base, pol, on_tunnel_channel, on_tunnel_poll,
 	    on_tunnel_down, &gw);
@@ -276,6 +282,7 @@ main(int argc, char **argv)
 	gw.tunnel = tunnel;
 	gw.telem = telem;
 	gw.uplink = uplink;
+	gw.collect = collect;
 	if ((control = control_new(base, pol, broker, tunnel, gateway_reload,
 	    &gw)) == NULL || (intake = intake_new(base, pol, telem)) == NULL)
 		goto fail;
@@ -315,6 +322,7 @@ main(int argc, char **argv)
 	gw.uplink = NULL;
 	tunnel_free(tunnel);
 	broker_free(broker);
+	collect_free(collect);
 	telem_free(telem);
 	intake_free(intake);
 	(void)audit_write(audit, "gateway_stop", NULL);
@@ -335,6 +343,7 @@ fail:
 	if (telem != NULL)
 		telem_on_commit(telem, NULL, NULL);
 	uplink_free(uplink);
+	collect_free(collect);
 	telem_free(telem);
 	intake_free(intake);
 	tunnel_free(tunnel);

@@ -33,6 +33,17 @@ relay_q events acme-prod >"$T/events.out" 2>&1
 grep -q "gateway_start" "$T/events.out" &&
     pass "the gateway's start is an event at the relay" ||
     fail "events: $(cat "$T/events.out")"
+# The gateway's own collectors: a health record and the node inventory.
+i=0
+while [ $i -lt 50 ] && ! relay_q events acme-prod 2>/dev/null | grep -q node_added; do
+	sleep 0.2; i=$((i + 1))
+done
+relay_q events acme-prod | grep -q "node_added.*$(hostname)" &&
+    pass "the collector announced this node (node_added)" ||
+    fail "no node_added event: $(relay_q events acme-prod | tail -3)"
+relay_q clusters | grep -q "acme-prod.*1 node" &&
+    pass "the latest health snapshot is summarised in clusters" ||
+    fail "health summary: $(relay_q clusters)"
 relay_q known-hosts >"$T/kh.out" 2>&1
 grep -qx "acme-prod $(cut -d' ' -f1,2 "$T/acme-prod/session_host_key.pub")" "$T/kh.out" &&
     pass "porthole-relay known-hosts prints the cluster's session host key" ||
