@@ -111,6 +111,18 @@ sbx_landlock_abi(void)
 	return abi < 0 ? 0 : (int)abi;
 }
 
+/*
+ * Rights of later ABIs than Debian bookworm's header knows: truncate(2)
+ * and ftruncate(2) (ABI 3), ioctl(2) on devices (ABI 5).  Handling a
+ * right without granting it denies it.
+ */
+#ifndef LANDLOCK_ACCESS_FS_TRUNCATE
+#define LANDLOCK_ACCESS_FS_TRUNCATE	(1ULL << 14)
+#endif
+#ifndef LANDLOCK_ACCESS_FS_IOCTL_DEV
+#define LANDLOCK_ACCESS_FS_IOCTL_DEV	(1ULL << 15)
+#endif
+
 /* Every filesystem right this kernel's Landlock ABI knows of. */
 static uint64_t
 sbx_landlock_all(int abi)
@@ -119,6 +131,10 @@ sbx_landlock_all(int abi)
 
 	if (abi >= 2)
 		all |= LANDLOCK_ACCESS_FS_REFER;
+	if (abi >= 3)
+		all |= LANDLOCK_ACCESS_FS_TRUNCATE;
+	if (abi >= 5)
+		all |= LANDLOCK_ACCESS_FS_IOCTL_DEV;
 	return all;
 }
 

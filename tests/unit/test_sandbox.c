@@ -13,6 +13,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -161,12 +162,57 @@ test_killed(void **state)
 	assert_killed(confined(do_mmap_exec, -1));
 }
 
+/*
+ * A diagnostic reads the product's paths but cannot change them, not
+ * even by truncating a file its user could write (Landlock ABI 3 on).
+ */
+static void
+test_diag_read_only(void **state)
+{
+	char		 dir[] = "/tmp/test_sandbox.XXXXXX", file[64], c;
+	const char	*paths[2];
+	char		 err[256];
+	pid_t		 pid;
+	int		 status, fd;
+
+	(void)state;
+	if (sbx_landlock_abi() < 3)
+		skip();
+	assert_non_null(mkdtemp(dir));
+	snprintf(file, sizeof(file), "%s/server.log", dir);
+	fd = open(file, O_WRONLY | O_CREAT, 0666);
+	assert_true(fd != -1);
+	assert_int_equal(write(fd, "x", 1), 1);
+	close(fd);
+	paths[0] = dir;
+	paths[1] = NULL;
+	pid = fork();
+	assert_true(pid != -1);
+	if (pid == 0) {
+		if (sbx_confine_diag("/bin/true", paths, err,
+		    sizeof(err)) == -1)
+			_exit(99);
+		if ((fd = open(file, O_RDONLY)) == -1 || read(fd, &c, 1) != 1)
+			_exit(CASE_WRONG);	/* reading must work */
+		if (truncate(file, 0) == 0 || errno != EACCES)
+			_exit(CASE_WRONG + 1);
+		if (open(file, O_WRONLY) != -1)
+			_exit(CASE_WRONG + 2);
+		_exit(CASE_OK);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_exit(status, CASE_OK);
+	unlink(file);
+	rmdir(dir);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_allowed),
 		cmocka_unit_test(test_killed),
+		cmocka_unit_test(test_diag_read_only),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
