@@ -76,6 +76,8 @@ struct access_ops {
 		    char *why, size_t whylen);
 	int	(*exec_wait)(void *arg, uint64_t bytes_out, int *exit_status,
 		    int *timed_out);
+	/* The engineer gave up on it (^C): stop it now.  May be NULL. */
+	int	(*exec_cancel)(void *arg);
 	/* Product settings: one listed key. */
 	int	(*setting_get)(void *arg, const char *key, char *value,
 		    size_t vlen, char *why, size_t whylen);

@@ -35,6 +35,7 @@ struct mon_dispatch {
 static int	mm_answer_auth(struct mon *, json_t *);
 static int	mm_answer_exec(struct mon *, json_t *);
 static int	mm_answer_exec_wait(struct mon *, json_t *);
+static int	mm_answer_exec_cancel(struct mon *, json_t *);
 static int	mm_answer_event(struct mon *, json_t *);
 static int	mm_answer_approval_wait(struct mon *, json_t *);
 
@@ -48,6 +49,7 @@ static const struct mon_dispatch mon_table[] = {
 	{ "event",	  MON_PREAUTH | MON_AUTHED, CHILD, mm_answer_event },
 	{ "exec",	  MON_AUTHED, BOTH,	mm_answer_exec },
 	{ "exec_wait",	  MON_AUTHED, BOTH,	mm_answer_exec_wait },
+	{ "exec_cancel",  MON_AUTHED, BOTH,	mm_answer_exec_cancel },
 	{ "file_open",	  MON_AUTHED, BOTH,	mm_answer_file_open },
 	{ "file_close",	  MON_AUTHED, BOTH,	mm_answer_file_close },
 	{ "file_stat",	  MON_AUTHED, BOTH,	mm_answer_file_stat },
@@ -451,6 +453,7 @@ mm_answer_exec(struct mon *m, json_t *req)
 	snprintf(m->diag_cmd, sizeof(m->diag_cmd), "%s", cmd);
 	m->diag_deadline = clock_mono_ms() + m->pol->command_timeout * 1000;
 	m->diag_timed_out = 0;
+	m->diag_cancelled = 0;
 	m->diag_peer = m->peer;
 	rc = mon_answer(m, json_pack("{s:b}", "ok", 1), fds, 2);
 	close(fds[0]);
@@ -486,12 +489,25 @@ mm_answer_exec_wait(struct mon *m, json_t *req)
 		code = 128 + WTERMSIG(status);
 	if (m->diag_timed_out)
 		code = 124;
-	mon_audit(m, "command_finished", json_pack("{s:s, s:i, s:I, s:b}",
+	mon_audit(m, "command_finished", json_pack("{s:s, s:i, s:I, s:b, s:b}",
 	    "command", m->diag_cmd, "exit_status", code, "bytes_out",
-	    json_integer_value(jb), "timed_out", m->diag_timed_out));
+	    json_integer_value(jb), "timed_out", m->diag_timed_out,
+	    "cancelled", m->diag_cancelled));
 	return mon_answer(m, json_pack("{s:i, s:b, s:I}", "exit_status", code,
 	    "timed_out", m->diag_timed_out, "timeout",
 	    (json_int_t)m->pol->command_timeout), NULL, 0);
+}
+
+/* The engineer stopped a diagnostic (^C in the shell): kill it now. */
+static int
+mm_answer_exec_cancel(struct mon *m, json_t *req)
+{
+	(void)req;
+	if (m->diag > 0 && m->diag_peer == m->peer) {
+		mon_kill_diag(m);
+		m->diag_cancelled = 1;
+	}
+	return mon_answer(m, json_pack("{s:b}", "ok", 1), NULL, 0);
 }
 
 static int

@@ -86,6 +86,7 @@ struct mon {
 	int			 diag_peer;
 	uint64_t		 diag_deadline;
 	int			 diag_timed_out;
+	int			 diag_cancelled;	/* the engineer's ^C */
 	char			 diag_cmd[POLICY_MAX_CMDLINE + 1];
 	uint32_t		 next_id;
 	struct mon_file		 files[MON_MAX_FILES];

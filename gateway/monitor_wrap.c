@@ -369,6 +369,19 @@ mma_exec_wait(void *arg, uint64_t bytes_out, int *exit_status,
 }
 
 static int
+mma_exec_cancel(void *arg)
+{
+	json_t *ans;
+
+	ans = mm_call(*(int *)arg, json_pack("{s:s}", "req", "exec_cancel"),
+	    NULL, 0, NULL);
+	if (ans == NULL)
+		return -1;
+	json_decref(ans);
+	return 1;
+}
+
+static int
 mma_setting_get(void *arg, const char *key, char *value, size_t vlen,
     char *why, size_t whylen)
 {
@@ -411,6 +424,7 @@ mm_access_ops(int *mon, const struct policy *pol, struct access_ops *ops)
 	ops->refused = mma_refused;
 	ops->exec = mma_exec;
 	ops->exec_wait = mma_exec_wait;
+	ops->exec_cancel = mma_exec_cancel;
 	ops->setting_get = mma_setting_get;
 	ops->setting_set = mma_setting_set;
 }

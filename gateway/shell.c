@@ -1191,8 +1191,8 @@ shell_join(int argc, char **argv, char *out, size_t len)
 }
 
 /*
- * Run an allow-listed diagnostic.  After ^C the pipes are closed (its
- * next write fails) and the monitor still reaps it, within its timeout.
+ * Run an allow-listed diagnostic.  After ^C the pipes are closed, the
+ * monitor is asked to stop it, and still reaps it.
  */
 static int
 shell_diag(struct shell *sh, int argc, char **argv)
@@ -1208,6 +1208,9 @@ shell_diag(struct shell *sh, int argc, char **argv)
 	if (rc != 1)
 		return -1;
 	rc = shell_drain(sh, out, err, &bytes);
+	if (shell_intr && sh->ops->exec_cancel != NULL &&
+	    sh->ops->exec_cancel(sh->ops->arg) == -1)
+		return -1;
 	if (sh->ops->exec_wait(sh->ops->arg, bytes, &status, &timed_out) != 1)
 		return -1;
 	if (rc == -1)

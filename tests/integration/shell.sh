@@ -73,6 +73,18 @@ screen_has "not a listed setting" && grep -q "^secret.token = s3cr3t" "$P/config
 type_line "rm -rf /"
 screen_has "unknown command" && pass "no system commands" || fail "rm -rf /"
 
+# ^C stops a running diagnostic at once, and the monitor ends it.
+type_line "sleepy 9"
+sleep 1
+running "/bin/sleep 9" || fail "sleepy 9 is not running"
+$TM send-keys C-c
+i=0
+while [ $i -lt 30 ] && running "/bin/sleep 9"; do sleep 0.1; i=$((i + 1)); done
+! running "/bin/sleep 9" &&
+    wait_for "$AUDIT" '"type":"command_finished".*"sleepy 9".*"cancelled":true' 3 &&
+    pass "^C ends a running diagnostic, audited as cancelled" ||
+    fail "^C: diagnostic still running or not audited"
+
 # A window size change reaches the shell's terminal.
 $TM resize-window -x 120 -y 40 2>/dev/null || $TM resize-pane -x 120 -y 40
 sleep 0.5
