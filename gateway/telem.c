@@ -1,6 +1,8 @@
 /*
  * telem.c - validate, filter, spool, and commit in groups.
  */
+#include "config.h"
+
 #include "gateway/telem.h"
 
 #include <stdio.h>
@@ -190,6 +192,25 @@ telem_set_policy(struct telem *t, const struct policy *pol)
 	t->pol = pol;
 }
 
+/* The spool's bound; test builds may lower it (PORTHOLE_SPOOL_MAX). */
+static uint64_t
+telem_spool_max(void)
+{
+#ifdef PORTHOLE_TEST_HOOKS
+	const char		*s = getenv("PORTHOLE_SPOOL_MAX");
+	char			*end;
+	unsigned long long	 v;
+
+	if (s != NULL) {
+		v = strtoull(s, &end, 10);
+		if (*s != '\0' && *end == '\0' && v > 0 &&
+		    v < TELEM_SPOOL_MAX)
+			return v;
+	}
+#endif
+	return TELEM_SPOOL_MAX;
+}
+
 struct telem *
 telem_new(struct event_base *base, const struct policy *pol, char *err,
     size_t errlen)
@@ -205,7 +226,7 @@ telem_new(struct event_base *base, const struct policy *pol, char *err,
 	t->pol = pol;
 	t->tail = &t->waiting;
 	snprintf(dir, sizeof(dir), "%s/%s", pol->state_dir, TELEM_SPOOL_DIR);
-	if (spool_open(dir, TELEM_SPOOL_MAX, &t->spool, err, errlen) == -1 ||
+	if (spool_open(dir, telem_spool_max(), &t->spool, err, errlen) == -1 ||
 	    (t->ev_commit = event_new(base, -1, 0, telem_commit, t)) == NULL) {
 		telem_free(t);
 		return NULL;

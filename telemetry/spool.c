@@ -1206,34 +1206,38 @@ out:
 
 /*
  * Free room for a frame of flen bytes, oldest segment first: frames the
- * relay already has may always go, and for a health record so may the
- * oldest unacknowledged health records.  Nothing is dropped unless
- * enough room can be made, so a refused record costs no history.
- * Health records come every few minutes, so rewriting a segment for
- * each is cheap; usage is never dropped, so it never pays more than one
- * rewrite of the segment holding the cursor.
+ * relay already has may always go, and so may the oldest
+ * unacknowledged health records (health is "latest wins"; usage and
+ * events are never dropped, they are refused instead).  Nothing is
+ * dropped unless enough room can be made, so a refused record costs no
+ * history.  For a usage record or an event a sixteenth of the spool is
+ * freed at once, so that a burst of them while the spool is full does
+ * not rewrite a segment per record.
  */
 static int
 make_room(struct spool *sp, size_t flen, int health, char *why,
     size_t whylen)
 {
-	uint64_t	 can;
+	uint64_t	 can, need, slack, target;
 	size_t		 i;
 	int		 r;
 
-	if (reclaimable(sp, health, sp->bytes + flen - sp->max_bytes,
-	    &can) == -1) {
+	need = sp->bytes + flen - sp->max_bytes;
+	slack = health ? 0 : sp->max_bytes / 16;
+	if (reclaimable(sp, 1, need + slack, &can) == -1) {
 		why_set(why, whylen, "%s: cannot index a segment", sp->dir);
 		return -1;
 	}
-	if (can < sp->bytes + flen - sp->max_bytes)
+	if (can < need)
 		return 0;
+	target = need + (can - need < slack ? can - need : slack);
 	/* A rewrite copies what is on disk: make every append durable. */
 	if (spool_sync(sp, why, whylen) == -1)
 		return -1;
-	for (i = 0; i < sp->nsegs && sp->bytes + flen > sp->max_bytes;) {
-		r = seg_rewrite(sp, i, health,
-		    sp->bytes + flen - sp->max_bytes, why, whylen);
+	for (i = 0; i < sp->nsegs &&
+	    sp->bytes + flen + (target - need) > sp->max_bytes;) {
+		r = seg_rewrite(sp, i, 1, sp->bytes + flen + (target - need) -
+		    sp->max_bytes, why, whylen);
 		if (r == -1)
 			return -1;
 		if (r == 0)

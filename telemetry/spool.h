@@ -14,9 +14,10 @@
  * the synced cursor file DIR/cursor) that everything up to N reached
  * the relay's store, and only then deletes segments wholly at or below
  * N; the segment being appended to stays until it is full.  The spool
- * is bounded: past max_bytes of segment files, health records are
- * dropped oldest-first (counted in stats), and usage and events are
- * refused ("spool full") instead - they are never dropped.  Space held
+ * is bounded: past max_bytes of segment files, the oldest health
+ * records are dropped (counted in stats) to make room for any new
+ * record; usage and events are never dropped - when no health is left
+ * to drop they are refused ("spool full").  Space held
  * by acknowledged records is reclaimed for any record.
  *
  * One thread owns a spool; nothing here locks.

@@ -55,4 +55,45 @@ ones=$(grep -c "2026-11-24T09:00:00Z  *env-[0-9]*  *host_units  *1$" "$T/usage.o
 [ "$rows" -eq 10000 ] && [ "$ones" -eq 10000 ] &&
     pass "10,000 records at the relay, each exactly once" ||
     fail "store: $rows rows, $ones with amount 1 ($(head -3 "$T/usage.out"))"
+
+# The spool is bounded (test builds lower the bound): when it is full,
+# the oldest health records go to make room; usage is never dropped -
+# once no health is left it is refused with "spool full" - and what was
+# accepted all arrives.
+if [ "${PORTHOLE_TEST_HOOKS:-no}" = yes ]; then
+	kill_relay
+	stop_gateway acme-prod
+	before=$(count_lines "$T/gateway-acme-prod.log" "gateway started")
+	PORTHOLE_SPOOL_MAX=262144 "$GATEWAY_BIN" -f "$CONF" -d \
+	    >>"$T/gateway-acme-prod.log" 2>&1 &
+	echo $! >"$T/acme-prod/gateway.pid"
+	PIDS="$PIDS $!"
+	wait_count "$T/gateway-acme-prod.log" "gateway started" "$before" 10
+	pad=$(head -c 600 /dev/zero | tr '\0' 'p')
+	awk -v pad="$pad" 'BEGIN { for (i = 0; i < 1000; i++)
+	    printf "{\"ts\":\"2026-11-24T10:00:00Z\",\"n\":%d,\"pad\":\"%s\"}\n", i, pad }' \
+	    >"$T/health.json"
+	"$CLI_BIN" -f "$CONF" send health "$T/health.json" >"$T/h.out" 2>&1
+	dropped=$("$CLI_BIN" -f "$CONF" status | sed -n 's/.* \([0-9]*\) health records dropped/\1/p')
+	[ "$(grep -c stored "$T/h.out")" -eq 1000 ] && [ "${dropped:-0}" -gt 0 ] &&
+	    pass "a full spool takes new health records and drops $dropped old ones" ||
+	    fail "health into a full spool: $(grep -c stored "$T/h.out") stored, dropped '$dropped'"
+	awk 'BEGIN { for (i = 0; i < 3000; i++)
+	    printf "{\"hour\":\"2026-11-24T11:00:00Z\",\"environment\":\"full-%05d\",\"units\":{\"host_units\":1}}\n", i }' \
+	    >"$T/full.json"
+	"$CLI_BIN" -f "$CONF" send usage "$T/full.json" >"$T/u.out" 2>&1
+	ok=$(grep -c stored "$T/u.out")
+	full=$(grep -c "spool full" "$T/u.out")
+	[ "$full" -gt 0 ] && [ $((ok + full)) -eq 3000 ] &&
+	    pass "usage beyond the bound is refused with \"spool full\" ($ok kept, $full refused)" ||
+	    fail "usage into a full spool: $ok stored, $full refused"
+	start_relay
+	i=0
+	while [ $i -lt 300 ] && [ "$(depth)" != "0" ]; do sleep 0.2; i=$((i + 1)); done
+	got=$(relay_q usage acme-prod | grep -c "2026-11-24T11:00:00Z  *full-")
+	[ "$got" -eq "$ok" ] && pass "every accepted usage record arrived ($got)" ||
+	    fail "after the full spool: $got of $ok usage records at the relay"
+else
+	echo "# built without --enable-test-hooks: the spool bound is not lowered"
+fi
 finish

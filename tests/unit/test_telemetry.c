@@ -1264,16 +1264,6 @@ test_spool_full_drops_health(void **state)
 	assert_int_equal(st.depth, SMALL_FIT);
 	assert_int_equal(st.oldest, 220);
 
-	/* Usage and events are still refused, and drop nothing. */
-	assert_int_equal(try_append(sp, RECORD_USAGE, 999, why, sizeof(why)),
-	    -1);
-	assert_string_equal(why, "spool full");
-	assert_int_equal(try_append(sp, RECORD_EVENT, 999, why, sizeof(why)),
-	    -1);
-	assert_string_equal(why, "spool full");
-	spool_stats(sp, &st);
-	assert_int_equal(st.dropped_health, 21);
-
 	/* Every usage record is there, in order; the oldest health not. */
 	read_all(sp, 0, 64, &s);
 	assert_int_equal(s.count, SMALL_FIT);
@@ -1301,6 +1291,24 @@ test_spool_full_drops_health(void **state)
 	    SMALL_FIT + 22);
 	spool_stats(sp, &st);
 	assert_int_equal(st.dropped_health, 22);
+
+	/*
+	 * A usage record or an event costs the oldest health records too
+	 * (a sixteenth of the spool at once), and is itself never dropped.
+	 */
+	assert_int_equal(try_append(sp, RECORD_USAGE, 999, why, sizeof(why)),
+	    0);
+	assert_int_equal(try_append(sp, RECORD_EVENT, 998, why, sizeof(why)),
+	    0);
+	sync_ok(sp);
+	spool_stats(sp, &st);
+	assert_true(st.dropped_health >= 22 + SMALL_SPOOL / 16 /
+	    (HDR + SMALL_REC));
+	assert_true(st.bytes <= SMALL_SPOOL);
+	read_all(sp, 0, 64, &s);
+	for (i = 0, usage = 0; i < s.count; i++)
+		usage += s.cls[i] != RECORD_HEALTH;
+	assert_int_equal(usage, SMALL_FIT - 40 + 2);
 	spool_close(sp);
 }
 
