@@ -31,6 +31,7 @@
 #include <event2/util.h>
 
 #include "lib/clock.h"
+#include "lib/fileio.h"
 #include "lib/log.h"
 
 #define COLLECT_NAME_MAX	64	/* a service name, as policy.c allows */
@@ -485,74 +486,30 @@ out:
 	return rc;
 }
 
-static int
-write_all(int fd, const char *p, size_t len)
-{
-	ssize_t n;
-
-	while (len > 0) {
-		if ((n = write(fd, p, len)) == -1) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 /* collect.json whole: a temporary file, fsync, rename, fsync the dir. */
 static int
 state_save(struct collect *c)
 {
-	char	 path[PATH_MAX], tmp[PATH_MAX], *text = NULL;
+	char	 path[PATH_MAX], err[PATH_MAX + 128], *text = NULL;
 	json_t	*j;
-	int	 fd = -1, dfd, rc = -1;
+	int	 rc = -1;
 
-	if (state_path(c, "", path, sizeof(path)) == -1 ||
-	    state_path(c, ".tmp", tmp, sizeof(tmp)) == -1) {
+	if (state_path(c, "", path, sizeof(path)) == -1) {
 		log_warn("health: state_dir is too long for %s",
 		    COLLECT_STATE);
-		goto out;
+		return -1;
 	}
 	j = json_pack("{s:i, s:O, s:O}", "version", COLLECT_STATE_VERSION,
 	    "nodes", c->nodes, "services_up", c->seen_up);
 	text = j != NULL ? json_dumps(j, JSON_INDENT(2)) : NULL;
 	json_decref(j);
-	if (text == NULL) {
+	if (text == NULL)
 		log_warn("%s: out of memory", path);
-		goto out;
-	}
-	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC |
-	    O_NOFOLLOW, 0600)) == -1 ||
-	    write_all(fd, text, strlen(text)) == -1 ||
-	    write_all(fd, "\n", 1) == -1 || fsync(fd) == -1) {
-		log_warn("%s: %s", tmp, strerror(errno));
-		goto out;
-	}
-	if (close(fd) == -1) {
-		fd = -1;
-		log_warn("%s: %s", tmp, strerror(errno));
-		goto out;
-	}
-	fd = -1;
-	if (rename(tmp, path) == -1) {
-		log_warn("%s: %s", path, strerror(errno));
-		goto out;
-	}
-	/* The rename is durable only once the directory is. */
-	if ((dfd = open(c->pol->state_dir, O_RDONLY | O_DIRECTORY |
-	    O_CLOEXEC)) != -1) {
-		(void)fsync(dfd);
-		close(dfd);
-	}
-	rc = 0;
-out:
-	if (fd != -1)
-		close(fd);
-	if (rc == -1)
-		(void)unlink(tmp);
+	else if (fileio_replace(path, text, strlen(text), 0600, err,
+	    sizeof(err)) == -1)
+		log_warn("%s", err);
+	else
+		rc = 0;
 	free(text);
 	return rc;
 }

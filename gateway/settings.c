@@ -21,6 +21,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "lib/fileio.h"
+
 #define SETTINGS_KEY_MAX	128	/* as [settings] keys allows */
 
 /* One "key = value" line: where its key and value lie in the file. */
@@ -416,23 +418,6 @@ settings_edit(const struct settings_doc *doc, const char *key,
 }
 
 /* Write all of buf to fd: 0, or -1 with errno. */
-static int
-settings_write_all(int fd, const char *buf, size_t len)
-{
-	ssize_t w;
-
-	while (len > 0) {
-		if ((w = write(fd, buf, len)) == -1) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		buf += w;
-		len -= (size_t)w;
-	}
-	return 0;
-}
-
 /*
  * Give the temporary file the old file's mode and owner: the product
  * must be able to read its settings exactly as before.
@@ -514,7 +499,7 @@ settings_replace(const char *file, const struct stat *st, const char *buf,
 	}
 	if (settings_same_access(fd, st, file, why, whylen) == -1)
 		goto out;
-	if (settings_write_all(fd, buf, len) == -1 || fsync(fd) == -1) {
+	if (fileio_write_all(fd, buf, len) == -1 || fsync(fd) == -1) {
 		snprintf(why, whylen, "writing %s: %s", tmp, strerror(errno));
 		goto out;
 	}

@@ -18,6 +18,7 @@
 #include <libssh/libssh.h>
 
 #include "lib/clock.h"
+#include "lib/fileio.h"
 #include "lib/log.h"
 #include "lib/parse.h"
 #include "telemetry/frame.h"
@@ -93,9 +94,8 @@ offline_days(const struct uplink *u)
 static void
 license_save(struct uplink *u)
 {
-	char	 path[4096], tmp[4200], last[32], *text;
+	char	 path[4096], last[32], err[4300], *text;
 	json_t	*j;
-	int	 fd, ok = 0;
 
 	parse_format_time(u->lic.last_contact, last, sizeof(last));
 	j = json_pack("{s:s, s:s?, s:b, s:s, s:I, s:I, s:s}",
@@ -113,17 +113,9 @@ license_save(struct uplink *u)
 		return;
 	snprintf(path, sizeof(path), "%s/%s", u->pol->state_dir,
 	    UPLINK_LICENSE_FILE);
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
-	    0644)) != -1) {
-		ok = write(fd, text, strlen(text)) == (ssize_t)strlen(text) &&
-		    write(fd, "\n", 1) == 1 && fsync(fd) == 0;
-		close(fd);
-		ok = ok && rename(tmp, path) == 0;
-	}
-	if (!ok)
-		log_error("license: cannot write %s: %s", path,
-		    strerror(errno));
+	if (fileio_replace(path, text, strlen(text), 0644, err,
+	    sizeof(err)) == -1)
+		log_error("license: cannot write: %s", err);
 	free(text);
 }
 

@@ -49,6 +49,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "lib/fileio.h"
 #include "lib/log.h"
 #include "lib/parse.h"
 
@@ -277,24 +278,6 @@ seg_name_parse(const char *s)
 	if (parse_uint(digits, 1, UINT64_MAX, &v) == -1)
 		return 0;
 	return v;
-}
-
-static int
-write_all(int fd, const void *buf, size_t len)
-{
-	const char	*p = buf;
-	ssize_t		 n;
-
-	while (len > 0) {
-		if ((n = write(fd, p, len)) == -1) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
 }
 
 static void
@@ -695,7 +678,7 @@ cursor_write(struct spool *sp, uint64_t acked, uint64_t dropped, char *why,
 	if ((fd = openat(sp->dirfd, CURSOR_TMP, O_WRONLY | O_CREAT | O_TRUNC |
 	    O_CLOEXEC | O_NOFOLLOW, 0600)) == -1)
 		goto fail;
-	if (write_all(fd, buf, (size_t)n) == -1 || fdatasync(fd) == -1) {
+	if (fileio_write_all(fd, buf, (size_t)n) == -1 || fdatasync(fd) == -1) {
 		close(fd);
 		goto fail;
 	}
@@ -1064,7 +1047,7 @@ seg_write_tmp(struct spool *sp, const char *tmp, const char *buf, size_t len,
 	if ((fd = openat(sp->dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC |
 	    O_CLOEXEC | O_NOFOLLOW, 0600)) == -1)
 		goto fail;
-	if (write_all(fd, buf, len) == -1 || fdatasync(fd) == -1) {
+	if (fileio_write_all(fd, buf, len) == -1 || fdatasync(fd) == -1) {
 		close(fd);
 		goto fail;
 	}
@@ -1307,7 +1290,7 @@ spool_append(struct spool *sp, enum record_class cls, const char *rec,
 	put64(p + 17, (uint64_t)(int64_t)now);
 	memcpy(p + FRAME_HDR, rec, len);
 	put32(p + 4, crc32c(p + FRAME_CRC_FROM, flen - FRAME_CRC_FROM));
-	if (write_all(sp->afd, p, flen) == -1) {
+	if (fileio_write_all(sp->afd, p, flen) == -1) {
 		why_set(why, whylen, "%s/%020" PRIu64 ".seg: cannot write: %s",
 		    sp->dir, seg->name, strerror(errno));
 		append_undo(sp);
