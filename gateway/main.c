@@ -305,8 +305,9 @@ main(int argc, char **argv)
 		fatal("%s: cannot write the audit log", pol->audit_dir);
 	json_decref(ev);
 	log_info("cluster %s: gateway started", pol->cluster_id);
-	telem_event(telem, "gateway_start", json_pack("{s:s}", "version",
-	    PACKAGE_VERSION));
+	/* DESIGN's event names; "component" says which server started. */
+	telem_event(telem, "server_start", json_pack("{s:s, s:s}",
+	    "component", "portholed", "version", PACKAGE_VERSION));
 	if ((abi = sbx_landlock_abi()) > 0)
 		log_info("sandbox: seccomp and Landlock (ABI %d) for every "
 		    "session", abi);
@@ -315,7 +316,8 @@ main(int argc, char **argv)
 		    "under seccomp and resource limits only");
 	tunnel_start(tunnel);
 	event_base_dispatch(base);
-	telem_event(telem, "gateway_shutdown", NULL);
+	telem_event(telem, "server_shutdown", json_pack("{s:s}", "component",
+	    "portholed"));
 	control_free(control);
 	telem_on_commit(telem, NULL, NULL);
 	uplink_free(uplink);

@@ -30,7 +30,7 @@ grep -q "2026-11-20T10:00:00Z.*env-1.*host_units.*12.5" "$T/usage.out" &&
     pass "the relay's store has the usage record" ||
     fail "relay usage: $(cat "$T/usage.out")"
 relay_q events acme-prod >"$T/events.out" 2>&1
-grep -q "gateway_start" "$T/events.out" &&
+grep -q "server_start.*portholed" "$T/events.out" &&
     pass "the gateway's start is an event at the relay" ||
     fail "events: $(cat "$T/events.out")"
 # The gateway's own collectors: a health record and the node inventory.
