@@ -62,6 +62,7 @@ struct chan {
 	int		 up_stderr;
 	uint64_t	 bytes_down, bytes_up;
 	int		 eng_eof;	/* the engineer sent EOF */
+	int		 eof_passed;	/* ... and it was passed on */
 	int		 local_eof;	/* nothing more will come from here */
 	int		 exit_status;
 	int		 ran;		/* a diagnostic started: wait for it */
@@ -436,13 +437,25 @@ pump_pull(struct chan *c)
 	}
 	if (ssh_channel_is_eof(c->ch)) {
 		c->eng_eof = 1;
-		if (c->kind == CH_FWD)
-			(void)shutdown(c->fd, SHUT_WR);
-		if (c->kind == CH_SHELL)
-			(void)write(c->fd, "\004", 1);	/* ^D: end of input */
 		return 1;
 	}
 	return 0;
+}
+
+/* The engineer's EOF goes on once everything before it has. */
+static int
+pump_eof(struct chan *c)
+{
+	if (!c->eng_eof || c->eof_passed || c->down_len > 0)
+		return 0;
+	c->eof_passed = 1;
+	if (c->kind == CH_FWD)
+		(void)shutdown(c->fd, SHUT_WR);
+	if (c->kind == CH_SHELL)
+		(void)write(c->fd, "\004", 1);	/* ^D: end of input */
+	if (c->kind == CH_SFTP)
+		c->local_eof = 1;		/* every request was answered */
+	return 1;
 }
 
 /* Hand c->down to its destination; returns whether anything moved. */
@@ -636,10 +649,9 @@ loop_pump(struct loop *l)
 		moved |= pump_push(l, c);
 		moved |= pump_pull(c);
 		moved |= pump_push(l, c);
+		moved |= pump_eof(c);
 		moved |= pump_fill(c);
 		moved |= pump_send(c);
-		if (c->kind == CH_SFTP && c->eng_eof)
-			c->local_eof = 1;
 		if (c->local_eof && c->up_len == 0 && !c->closing &&
 		    (c->kind != CH_SFTP || sftp_output(c->sftp, &(size_t){0}) ==
 		    NULL))
