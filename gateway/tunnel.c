@@ -241,7 +241,8 @@ tunnel_connect(struct tunnel *t)
 	    ssh_options_set(t->s, SSH_OPTIONS_USER, p->cluster_id) < 0 ||
 	    ssh_options_set(t->s, SSH_OPTIONS_TIMEOUT, &timeout) < 0 ||
 	    ssh_options_set(t->s, SSH_OPTIONS_KEY_EXCHANGE, TUNNEL_KEX) < 0 ||
-	    ssh_options_set(t->s, SSH_OPTIONS_HOSTKEYS, "ssh-ed25519") < 0) {
+	    ssh_options_set(t->s, SSH_OPTIONS_HOSTKEYS, "ssh-ed25519") < 0 ||
+	    ssh_options_set(t->s, SSH_OPTIONS_NODELAY, &on) < 0) {
 		log_error("tunnel: cannot set options: %s", ssh_get_error(t->s));
 		goto out;
 	}
