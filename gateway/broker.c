@@ -32,6 +32,7 @@
 #include "lib/log.h"
 
 #define BROKER_CHUNK	65536
+#define BROKER_RETRY_MS	20	/* poll again after a stalled write */
 #define BROKER_APPROVAL_TIMEOUT	600	/* seconds a session may wait */
 
 /* Grants a session has relied on; withdrawing one ends it. */
@@ -107,6 +108,7 @@ struct broker {
 	void			(*flush)(void *);
 	void			*flush_arg;
 	struct event		*ev_idle;	/* checks idle_timeout */
+	struct event		*ev_retry;	/* a write stalled in a rekey */
 	int			 audit_failing;	/* the log cannot be written */
 	struct telem		*telem;		/* session events, or NULL */
 };
@@ -340,8 +342,21 @@ gs_flush_out(struct gsess *gs)
 			gs->out_len = 0;
 			break;
 		}
-		if (w == 0)
+		if (w == 0) {
+			/*
+			 * libssh took nothing with the window open: a key
+			 * re-exchange on the tunnel.  Its end may come with
+			 * no more traffic to wake us: look again shortly.
+			 */
+			if (ssh_channel_window_size(gs->ch) > 0 &&
+			    !evtimer_pending(gs->b->ev_retry, NULL)) {
+				struct timeval tv = { 0,
+				    BROKER_RETRY_MS * 1000 };
+
+				evtimer_add(gs->b->ev_retry, &tv);
+			}
 			return 0;
+		}
 		gs->bytes_out += (uint64_t)w;
 		gs->last_active = clock_mono_ms();
 		gs->out_off += (size_t)w;
@@ -766,6 +781,17 @@ broker_poll(void *arg)
 	}
 }
 
+static void
+broker_retry(evutil_socket_t fd, short what, void *arg)
+{
+	struct broker *b = arg;
+
+	(void)fd;
+	(void)what;
+	broker_poll(b);
+	broker_flush(b);
+}
+
 void
 broker_tunnel_down(void *arg)
 {
@@ -982,8 +1008,11 @@ broker_new(struct event_base *base, const struct policy *pol,
 	b->host_key = host_key;
 	memcpy(b->ca_key, ca_key, sizeof(b->ca_key));
 	TAILQ_INIT(&b->sessions);
-	if ((b->ev_idle = event_new(base, -1, EV_PERSIST, broker_idle_check,
+	if ((b->ev_retry = evtimer_new(base, broker_retry, b)) == NULL ||
+	    (b->ev_idle = event_new(base, -1, EV_PERSIST, broker_idle_check,
 	    b)) == NULL) {
+		if (b->ev_retry != NULL)
+			event_free(b->ev_retry);
 		free(b);
 		return NULL;
 	}
@@ -1005,5 +1034,7 @@ broker_free(struct broker *b)
 	}
 	if (b->ev_idle != NULL)
 		event_free(b->ev_idle);
+	if (b->ev_retry != NULL)
+		event_free(b->ev_retry);
 	free(b);
 }

@@ -34,6 +34,7 @@
 
 #define CHAN_BUF	32768
 #define CHAN_MAX	32	/* channels open at once */
+#define LOOP_RETRY_MS	20	/* look again after libssh took nothing */
 
 enum chan_kind {
 	CH_NEW,		/* a session channel, no request yet */
@@ -78,6 +79,7 @@ struct loop {
 	struct chan		*chans;
 	int			 nchans;
 	int			 lost;		/* the monitor is gone */
+	int			 stalled;	/* libssh took nothing: retry soon */
 };
 
 static void
@@ -550,7 +552,7 @@ pump_fill(struct chan *c)
 
 /* Send c->up (or the SFTP server's output) as far as the window allows. */
 static int
-pump_send(struct chan *c)
+pump_send(struct loop *l, struct chan *c)
 {
 	const void	*p;
 	size_t		 len;
@@ -573,8 +575,15 @@ pump_send(struct chan *c)
 		c->closing = 1;
 		return 1;
 	}
-	if (w <= 0)
+	if (w <= 0) {
+		/*
+		 * The window is open but libssh took nothing: a key
+		 * re-exchange holds channel data back.  Nothing on the
+		 * socket may announce its end, so look again shortly.
+		 */
+		l->stalled = 1;
 		return 0;
+	}
 	c->bytes_up += (uint64_t)w;
 	if (c->kind == CH_SFTP)
 		sftp_output_consume(c->sftp, (size_t)w);
@@ -651,7 +660,7 @@ loop_pump(struct loop *l)
 		moved |= pump_push(l, c);
 		moved |= pump_eof(c);
 		moved |= pump_fill(c);
-		moved |= pump_send(c);
+		moved |= pump_send(l, c);
 		if (c->local_eof && c->up_len == 0 && !c->closing &&
 		    (c->kind != CH_SFTP || sftp_output(c->sftp, &(size_t){0}) ==
 		    NULL))
@@ -740,8 +749,10 @@ session_serve(ssh_session s, int mon, const struct policy *pol)
 		return;
 	while (!l.lost) {
 		if (poll(pfd, loop_pollfds(&l, pfd, sizeof(pfd) /
-		    sizeof(pfd[0])), moved ? 0 : -1) == -1 && errno != EINTR)
+		    sizeof(pfd[0])), moved ? 0 : l.stalled ? LOOP_RETRY_MS :
+		    -1) == -1 && errno != EINTR)
 			break;
+		l.stalled = 0;
 		if (pfd[1].revents != 0) {
 			(void)mm_read_notice(l.mon);
 			break;

@@ -32,6 +32,7 @@
 #define UPLINK_OUT_MAX		(1024 * 1024)
 #define UPLINK_TICK		60		/* seconds: ping, offline rule */
 #define UPLINK_RETRY_MS		5000		/* after a failed open */
+#define UPLINK_RETRY_STALL_MS	20		/* after a stalled write */
 
 enum uplink_state {
 	UL_DOWN,	/* no tunnel, or no channel yet */
@@ -70,6 +71,7 @@ struct uplink {
 	uint64_t		 anchors_acked;
 	struct license		 lic;
 	struct event		*ev_tick;
+	struct event		*ev_retry;	/* a write stalled in a rekey */
 	uint64_t		 next_license;	/* clock_mono_ms() */
 	char			 host_key[1100];	/* "TYPE BASE64" */
 };
@@ -428,6 +430,14 @@ uplink_write(struct uplink *u)
 	if ((w = ssh_channel_write(u->ch, u->out + u->out_off,
 	    (uint32_t)len)) < 0)
 		return -1;
+	if (w == 0) {
+		/* A key re-exchange holds it back: look again shortly. */
+		struct timeval tv = { 0, UPLINK_RETRY_STALL_MS * 1000 };
+
+		if (!evtimer_pending(u->ev_retry, NULL))
+			evtimer_add(u->ev_retry, &tv);
+		return 0;
+	}
 	u->out_off += (size_t)w;
 	if (u->out_off == u->out_len)
 		u->out_off = u->out_len = 0;
@@ -507,6 +517,14 @@ uplink_anchor(struct uplink *u, uint64_t epoch, uint64_t seq,
 }
 
 static void
+uplink_retry(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	uplink_poll(arg);
+}
+
+static void
 uplink_tick(evutil_socket_t fd, short what, void *arg)
 {
 	struct uplink *u = arg;
@@ -565,7 +583,10 @@ uplink_new(struct event_base *base, const struct policy *pol,
 	license_load(u);
 	license_evaluate(u);
 	if ((u->ev_tick = event_new(base, -1, EV_PERSIST, uplink_tick,
+	    u)) == NULL || (u->ev_retry = evtimer_new(base, uplink_retry,
 	    u)) == NULL) {
+		if (u->ev_tick != NULL)
+			event_free(u->ev_tick);
 		free(u);
 		return NULL;
 	}
@@ -592,6 +613,7 @@ uplink_free(struct uplink *u)
 		return;
 	uplink_reset(u, NULL);
 	event_free(u->ev_tick);
+	event_free(u->ev_retry);
 	free(u->out);
 	free(u);
 }

@@ -40,6 +40,7 @@
 #define RELAY_MAX_SPLICES	64	/* channels per engineer connection */
 
 #define RELAY_KEX	"curve25519-sha256,curve25519-sha256@libssh.org"
+#define RELAY_RETRY_MS	20	/* pump again after a stalled write */
 #define RELAY_PUBKEY_TYPES \
 	"ssh-ed25519-cert-v01@openssh.com," \
 	"ecdsa-sha2-nistp256-cert-v01@openssh.com," \
@@ -96,10 +97,12 @@ struct relay {
 	struct rconn_list	 dead;
 	struct store		*store;		/* NULL: no database */
 	struct event		*ev_reap;
+	struct event		*ev_retry;	/* a splice stalled in a rekey */
 	uint64_t		 next_splice_id;
 };
 
 static void	rconn_io(evutil_socket_t, short, void *);
+static void	rconn_pump(struct rconn *);
 static void	rconn_close(struct rconn *, const char *);
 
 static const char *
@@ -172,6 +175,35 @@ rconn_nsplices(struct rconn *c)
 	return n;
 }
 
+/*
+ * A splice stalled in a key re-exchange: libssh took nothing although
+ * the window was open, and the end of the rekey may come with no more
+ * traffic to wake us.  Pump every connection again shortly.
+ */
+static void
+relay_retry_soon(struct relay *r)
+{
+	struct timeval tv = { 0, RELAY_RETRY_MS * 1000 };
+
+	if (!evtimer_pending(r->ev_retry, NULL))
+		evtimer_add(r->ev_retry, &tv);
+}
+
+static void
+relay_retry(evutil_socket_t fd, short what, void *arg)
+{
+	struct relay	*r = arg;
+	struct rconn	*c, *next;
+
+	(void)fd;
+	(void)what;
+	for (c = TAILQ_FIRST(&r->conns); c != NULL; c = next) {
+		next = TAILQ_NEXT(c, entry);
+		if (c->state == RC_TUNNEL || c->state == RC_ENGINEER)
+			rconn_pump(c);
+	}
+}
+
 /* Pump every splice with a side on c; release the finished ones. */
 static void
 rconn_pump(struct rconn *c)
@@ -179,14 +211,17 @@ rconn_pump(struct rconn *c)
 	struct splice_link	*l, *next;
 	struct splice		*sp;
 	struct rconn		*other[2];
-	int			 i;
+	int			 i, done;
 
 	for (l = TAILQ_FIRST(&c->splices); l != NULL; l = next) {
 		next = TAILQ_NEXT(l, entry);
 		sp = l->sp;
 		other[0] = sp->end[0].conn;
 		other[1] = sp->end[1].conn;
-		if (splice_pump(sp)) {
+		done = splice_pump(sp);
+		if (!done && sp->stalled)
+			relay_retry_soon(c->r);
+		if (done) {
 			log_info("session %llu to %s closed: %llu bytes from "
 			    "engineer, %llu bytes from cluster",
 			    (unsigned long long)sp->id, sp->host,
@@ -766,7 +801,8 @@ relay_new(struct event_base *base, struct relay_conf *conf)
 		    "the database cannot be written" : err);
 		goto fail;
 	}
-	if ((r->ev_reap = event_new(base, -1, 0, relay_reap, r)) == NULL)
+	if ((r->ev_reap = event_new(base, -1, 0, relay_reap, r)) == NULL ||
+	    (r->ev_retry = evtimer_new(base, relay_retry, r)) == NULL)
 		goto fail;
 	if (relay_listen(r) == -1)
 		goto fail;
@@ -790,6 +826,8 @@ relay_free(struct relay *r)
 		relay_reap(-1, 0, r);
 		event_free(r->ev_reap);
 	}
+	if (r->ev_retry != NULL)
+		event_free(r->ev_retry);
 	if (r->listener != NULL)
 		evconnlistener_free(r->listener);
 	if (r->cluster_keys != NULL)

@@ -192,8 +192,10 @@ splice_flush_hold(struct splice *sp, int from)
 			src->hold_len = 0;
 			return 1;
 		}
-		if (w == 0)
+		if (w == 0) {
+			sp->stalled = 1;
 			return 0;
+		}
 		src->bytes += (uint64_t)w;
 		src->hold_off += (uint32_t)w;
 		src->hold_len -= (uint32_t)w;
@@ -260,6 +262,7 @@ splice_pump(struct splice *sp)
 {
 	int i;
 
+	sp->stalled = 0;
 	if (sp->opening && sp->end[SPLICE_TUNNEL].ch != NULL)
 		splice_open(sp);
 	splice_drain(sp, SPLICE_ENGINEER);

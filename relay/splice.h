@@ -40,6 +40,10 @@ struct splice {
 	int		 orig_port;
 	uint64_t	 id;		/* for log lines */
 	int		 refs;		/* owner's links to it */
+	int		 stalled;	/* libssh took nothing with the window
+					   open (a key re-exchange): pump again
+					   soon, nothing on the socket may say
+					   when it is over */
 };
 
 /*
