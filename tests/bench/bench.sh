@@ -1,34 +1,68 @@
 #!/bin/sh
 # bench.sh - `make bench`: porthole next to the OpenSSH set-up a customer
 # would build instead (bastion sshd + `ssh -R` reverse tunnel + customer
-# sshd), on loopback, with the same keys and ciphers, and write the table
-# to BENCHMARKS.md.  Needs root, openssh-server (/usr/sbin/sshd, never the
-# system service), openssh-client and libssh-dev (for tests/bench/loadgen.c).
+# sshd + `ssh -J`), on loopback, with the same keys and ciphers, the two
+# paths alternating run by run; then porthole's telemetry, which has no
+# OpenSSH equivalent, against the targets of issue 7.  Prints one table
+# and writes it to BENCHMARKS.md (tests/bench/bench_report.sh).
 #
-# Knobs (environment): BENCH_BULK_MIB (1024), BENCH_BULK_RUNS (3),
-# BENCH_RUNS (20), BENCH_IDLE (60 s), BENCH_TUNNELS (200, 0 = skip),
-# BENCH_CIPHER (chacha20-poly1305@openssh.com), BENCH_OUT
-# ($top_srcdir/BENCHMARKS.md).  Every figure written to BENCH_OUT is
-# measured by this run.
+# Needs root, openssh-server (/usr/sbin/sshd, never the system service,
+# and /usr/lib/openssh/sftp-server), openssh-client, libssh-dev (for
+# loadgen.c), hyperfine (set-up times; without it an own loop is used)
+# and a C compiler for the small programs beside this file.
+#
+# Knobs (environment), defaults in brackets:
+#   BENCH_BULK_MIB (1024), BENCH_BULK_RUNS (3)	bulk download of zeros
+#   BENCH_SFTP_MIB (512), BENCH_SFTP_RUNS (3)	sftp get of a file
+#   BENCH_RUNS (20)				set-up round trips per path
+#   BENCH_ECHO_KEYS (200), BENCH_ECHO_ROUNDS (4),	keystrokes per path, in
+#   BENCH_ECHO_MS (20)				rounds; pause before each
+#   BENCH_IDLE (60)				seconds of idle footprint
+#   BENCH_TUNNELS (1000, 0 = skip)		idle tunnels to the vendor side
+#   BENCH_INTAKE_RECORDS (200000),		durable intake, relay up
+#   BENCH_INTAKE_CONNS (8)			producer connections
+#   BENCH_DRAIN_RECORDS (1000000, 0 = skip)	backlog spooled, relay down
+#   BENCH_DRAIN_TIMEOUT (240)			seconds the drain may take
+#   BENCH_CIPHER (chacha20-poly1305@openssh.com)
+#   BENCH_OUT ($top_srcdir/BENCHMARKS.md)
+# Every figure written to BENCH_OUT is measured by this run.
 . "$(dirname "$0")/../integration/lib.sh"
+. "$top_srcdir/tests/bench/bench_lib.sh"
 
 BULK_MIB=${BENCH_BULK_MIB:-1024}
 BULK_RUNS=${BENCH_BULK_RUNS:-3}
+SFTP_MIB=${BENCH_SFTP_MIB:-512}
+SFTP_RUNS=${BENCH_SFTP_RUNS:-3}
 RUNS=${BENCH_RUNS:-20}
+ECHO_KEYS=${BENCH_ECHO_KEYS:-200}
+ECHO_ROUNDS=${BENCH_ECHO_ROUNDS:-4}
+ECHO_MS=${BENCH_ECHO_MS:-20}
 IDLE=${BENCH_IDLE:-60}
-NTUN=${BENCH_TUNNELS:-200}
+NTUN=${BENCH_TUNNELS:-1000}
+INTAKE_N=${BENCH_INTAKE_RECORDS:-200000}
+INTAKE_CONNS=${BENCH_INTAKE_CONNS:-8}
+DRAIN_N=${BENCH_DRAIN_RECORDS:-1000000}
+DRAIN_TIMEOUT=${BENCH_DRAIN_TIMEOUT:-240}
 CIPHER=${BENCH_CIPHER:-chacha20-poly1305@openssh.com}
 KEX=curve25519-sha256
 OUT=${BENCH_OUT:-$top_srcdir/BENCHMARKS.md}
 SSHD=/usr/sbin/sshd
+SFTP_SERVER=/usr/lib/openssh/sftp-server
 HZ=$(getconf CLK_TCK)
 BULK_BYTES=$((BULK_MIB * 1048576))
+SFTP_BYTES=$((SFTP_MIB * 1048576))
 STARTED=$(date -u '+%Y-%m-%d %H:%M:%S UTC')
+START_NS=$(now_ns)
+# The sftp download lands in memory, not on the disk under test.
+SFTP_DST=/dev/shm/porthole-bench.$$
 
 LOADGEN_PID=""
 SLEEP_PID=""
+ECHO_PID=""
 bench_cleanup() {
 	[ -n "$SLEEP_PID" ] && kill "$SLEEP_PID" 2>/dev/null
+	[ -n "$ECHO_PID" ] && kill "$ECHO_PID" 2>/dev/null
+	rm -f "$SFTP_DST"
 	# Clients first, so that the sshd connection processes go away with
 	# their sockets; then the daemons (lib.sh's cleanup: PIDS, $T).
 	[ -n "$LOADGEN_PID" ] && kill "$LOADGEN_PID" 2>/dev/null
@@ -58,100 +92,67 @@ die() {
 	done
 	exit 1
 }
-note() { printf '# %s\n' "$*" >&2; }
+# note TEXT: progress on stderr, with the seconds since the start.
+note() { printf '# [%4ds] %s\n' $(( ($(now_ns) - START_NS) / 1000000000 )) "$*" >&2; }
 
 [ "$(id -u)" -eq 0 ] || die "run as root (sshd needs it)"
 [ -x "$SSHD" ] || die "$SSHD missing: apt-get install openssh-server"
+[ -x "$SFTP_SERVER" ] || die "$SFTP_SERVER missing: apt-get install openssh-sftp-server"
 [ -x "$RELAY_BIN" ] && [ -x "$GATEWAY_BIN" ] || die "build porthole first"
+HYPERFINE=$(command -v hyperfine || true)
+[ -n "$HYPERFINE" ] ||
+    note "hyperfine not found (apt-get install hyperfine): set-up times by an own loop"
 
-# ---------------------------------------------------------------- helpers
+# One process holds every idle tunnel, and the relay every other end.
+NOFILE_NOTE=""
+if [ "$NTUN" -gt 0 ]; then
+	need=$((NTUN + 256))
+	if [ "$(ulimit -n)" != unlimited ] && [ "$(ulimit -n)" -lt "$need" ]; then
+		if ulimit -n "$need" 2>/dev/null; then
+			NOFILE_NOTE="open files limit raised to $need"
+		else
+			NTUN=$(( $(ulimit -n) - 256 ))
+			NOFILE_NOTE="open files limited to $(ulimit -n): N lowered to $NTUN"
+			[ "$NTUN" -gt 0 ] || NTUN=0
+		fi
+		note "$NOFILE_NOTE"
+	fi
+fi
 
-# tree_pids ROOT: ROOT and all its descendants.
-tree_pids() {
-	ps -e -o pid=,ppid= | awk -v r="$1" '
-	    { par[$1] = $2 }
-	    END {
-		in_t[r] = 1; print r
-		do {
-			more = 0
-			for (p in par)
-				if (!(p in in_t) && (par[p] in in_t)) {
-					in_t[p] = 1; print p; more = 1
-				}
-		} while (more)
-	    }'
-}
-# rss_kb PID...: summed VmRSS.  pss_kb PID...: summed Pss.
-rss_kb() {
-	for p in "$@"; do
-		awk '/^VmRSS:/ { print $2 }' "/proc/$p/status" 2>/dev/null
-	done | awk '{ s += $1 } END { print s + 0 }'
-}
-pss_kb() {
-	for p in "$@"; do
-		awk '/^Pss:/ { print $2 }' "/proc/$p/smaps_rollup" 2>/dev/null
-	done | awk '{ s += $1 } END { print s + 0 }'
-}
-# cpu_ticks PID...: utime+stime+cutime+cstime, summed.  Over a whole
-# process tree this counts finished (reaped) descendants too.
-cpu_ticks() {
-	for p in "$@"; do
-		sed 's/^.*) //' "/proc/$p/stat" 2>/dev/null
-	done | awk '{ s += $12 + $13 + $14 + $15 } END { print s + 0 }'
-}
-tree_rss() { rss_kb $(tree_pids "$1"); }
-tree_cpu() { cpu_ticks $(tree_pids "$1"); }
-now_ns() { date +%s%N; }
-# median / min / max of numbers on stdin
-median() { sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
-minv() { sort -g | head -n 1; }
-maxv() { sort -g | tail -n 1; }
-fmt() { awk -v v="$1" -v d="${2:-1}" 'BEGIN { printf "%.*f", d, v }'; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a + 0 == 0) print "n/a"; else printf "%.2fx", b / a }'; }
-
-# distinct free ports
-PORTS_TAKEN=""
-port() {
-	while :; do
-		p=$(free_port)
-		case " $PORTS_TAKEN " in *" $p "*) continue ;; esac
-		PORTS_TAKEN="$PORTS_TAKEN $p"
-		echo "$p"
-		return
-	done
-}
-wait_listen() {
-	n=100
-	while [ "$n" -gt 0 ]; do
-		ss -Htln "sport = :$1" | grep -q . && return 0
-		sleep 0.1
-		n=$((n - 1))
-	done
-	return 1
-}
+# ----------------------------------------------------------- programs
+note "building the load generators"
+build echolat -lutil || die "echolat.c did not build: $(cat "$T/echolat-cc.log")"
+build nodelay || die "nodelay.c did not build: $(cat "$T/nodelay-cc.log")"
+build intakegen || die "intakegen.c did not build: $(cat "$T/intakegen-cc.log")"
+TUN_NOTE=""
+if [ "$NTUN" -gt 0 ] && ! build loadgen $(pkg-config --cflags --libs libssh); then
+	TUN_NOTE="loadgen did not build (apt-get install libssh-dev)"
+	NTUN=0
+fi
 
 # ------------------------------------------------------------- porthole
 note "keys and configuration in $T"
 make_vendor
 PORTS_TAKEN=$RELAY_PORT
 make_cluster acme-prod
+# The idle tunnels' clusters: loadgen wants DIR/ID/ID.key.
 i=0
 while [ "$i" -lt "$NTUN" ]; do
 	id=$(printf 'bench-%03d' "$i")
-	"$CERTS"/make-cluster-key "$T/tun" "$id" >/dev/null
+	"$CERTS"/make-cluster-key "$T/tunk/$id" "$id" >/dev/null ||
+	    die "make-cluster-key $id failed"
 	printf '\n[cluster %s]\nkey = %s\nlicense = full\n' "$id" \
-	    "$T/tun/$id.key.pub" >>"$T/relay_clusters.conf"
-	i=$((i + 1))
-done
-# make-cluster-key puts both files in one directory; loadgen wants
-# DIR/ID/ID.key.
-i=0
-while [ "$i" -lt "$NTUN" ]; do
-	id=$(printf 'bench-%03d' "$i")
-	mkdir -p "$T/tunk/$id" && cp "$T/tun/$id.key" "$T/tunk/$id/"
+	    "$T/tunk/$id/$id.key.pub" >>"$T/relay_clusters.conf"
 	i=$((i + 1))
 done
 write_relay_conf
+
+# The file the engineers download: incompressible, read from the page
+# cache by both servers.
+mkdir -p "$T/files"
+head -c "$SFTP_BYTES" /dev/urandom >"$T/files/big.bin"
+chmod 755 "$T/files"
+chmod 644 "$T/files/big.bin"
 
 mkdir -p "$T/acme-prod/state" "$T/acme-prod/audit" "$T/acme-prod/run"
 cat >"$T/acme-prod/porthole.conf" <<EOC
@@ -181,6 +182,10 @@ enabled = yes
 timeout = 900s
 zeros = /usr/bin/head -c {n:int} /dev/zero
 true = /bin/true
+
+[files]
+enabled = yes
+paths = $T/files
 EOC
 write_ssh_config
 cat >>"$T/ssh_config" <<EOC
@@ -193,6 +198,7 @@ start_relay
 start_gateway acme-prod
 [ "$FAILS" -eq 0 ] || die "porthole did not come up"
 GATEWAY_PID=$(cat "$T/acme-prod/gateway.pid")
+CONF=$T/acme-prod/porthole.conf
 
 # ------------------------------------------------------------- OpenSSH
 mkdir -p /run/sshd "$T/ossh"
@@ -225,7 +231,7 @@ CA_PUB=$(cat "$T/ca/support_ca.pub")
 echo "cert-authority,principals=\"alice\" $CA_PUB" \
     >"$T/ossh/customer_authorized_keys"
 chmod 644 "$T/ossh/bastion_authorized_keys" "$T/ossh/customer_authorized_keys"
-write_sshd_conf() {	# NAME PORT HOSTKEY
+write_sshd_conf() {	# NAME PORT HOSTKEY [EXTRA-LINE]
 	cat >"$T/ossh/$1.conf" <<EOC
 ListenAddress 127.0.0.1:$2
 HostKey $3
@@ -248,11 +254,13 @@ MaxStartups 100:30:1000
 Ciphers $CIPHER
 KexAlgorithms $KEX
 LogLevel ERROR
+${4:-}
 EOC
 	"$SSHD" -t -f "$T/ossh/$1.conf" || die "sshd -t $1.conf failed"
 }
 write_sshd_conf bastion "$BASTION_PORT" "$T/relay_host_key"
-write_sshd_conf customer "$CUSTOMER_PORT" "$T/acme-prod/session_host_key"
+write_sshd_conf customer "$CUSTOMER_PORT" "$T/acme-prod/session_host_key" \
+    "Subsystem sftp $SFTP_SERVER"
 "$SSHD" -D -e -f "$T/ossh/bastion.conf" >>"$T/sshd-bastion.log" 2>&1 &
 BASTION_PID=$!
 PIDS="$PIDS $BASTION_PID"
@@ -309,6 +317,8 @@ wait_listen "$FWD_PORT" || die "ssh -R tunnel did not come up"
 
 ph() { ssh -F "$T/ssh_config" acme-prod "$@" </dev/null; }
 os() { ssh -F "$T/ossh_config" customer "$@" </dev/null; }
+ph_sftp() { sftp -F "$T/ssh_config" -q -b - acme-prod; }
+os_sftp() { sftp -F "$T/ossh_config" -q -b - customer; }
 
 # Sanity, and which ciphers the hops negotiated.
 [ "$(ph true; echo $?)" = 0 ] || die "porthole: 'true' failed"
@@ -321,7 +331,7 @@ NEG_PH=$(neg ssh -v -o LogLevel=DEBUG1 -F "$T/ssh_config" acme-prod true)
 NEG_OS=$(neg ssh -v -o LogLevel=DEBUG1 -F "$T/ossh_config" customer true)
 note "negotiated (engineer's client, both hops): porthole: $NEG_PH; openssh: $NEG_OS"
 
-# ------------------------------------------- 3. idle footprint (customer)
+# ------------------------------------------ 5. idle footprint (customer)
 note "idle footprint: ${IDLE}s with both tunnels up and idle"
 sleep 2
 g0=$(tree_cpu "$GATEWAY_PID"); t0=$(tree_cpu "$TUNNEL_PID")
@@ -337,84 +347,258 @@ IDLE_G_NPROC=$(tree_pids "$GATEWAY_PID" | wc -l)
 IDLE_T_RSS=$(tree_rss "$TUNNEL_PID")
 IDLE_TC_RSS=$((IDLE_T_RSS + $(tree_rss "$CUSTOMER_PID")))
 IDLE_G_CPU=$(( (g1 - g0) * 1000 / HZ ))
-IDLE_T_CPU=$(( (t1 - t0) * 1000 / HZ ))
 IDLE_TC_CPU=$(( (t1 - t0 + c1 - c0) * 1000 / HZ ))
 
-# ------------------------------------------------------ 1. bulk download
-note "bulk: ${BULK_MIB} MiB x $BULK_RUNS per path, alternating"
-: >"$T/bulk_ph"; : >"$T/bulk_os"; : >"$T/bulk_ph_bad"; : >"$T/bulk_os_bad"
-# bulk_record PATH BYTES NS LABEL: a run that delivered every byte counts;
-# a short (corrupted, aborted) one is kept aside and reported as such.
-bulk_record() {
-	if [ "$2" -eq "$BULK_BYTES" ]; then
-		awk -v m="$BULK_MIB" -v ns="$3" 'BEGIN { print m / (ns / 1e9) }' >>"$T/bulk_$1"
-		note "$4 run $i: $(tail -n 1 "$T/bulk_$1") MiB/s"
+# ------------------------------------------------- 1. bulk downloads
+# xfer_record KIND PATH WANT GOT NS LABEL MIB: a run that delivered every
+# byte counts; a short (corrupted, aborted) one is kept aside and
+# reported as such.
+xfer_record() {
+	if [ "$4" -eq "$3" ]; then
+		awk -v m="$7" -v ns="$5" 'BEGIN { print m / (ns / 1e9) }' >>"$T/$1_$2"
+		note "$6 run $i: $(tail -n 1 "$T/$1_$2") MiB/s"
 	else
-		echo "$2" >>"$T/bulk_$1_bad"
-		note "$4 run $i: FAILED, $2 of $BULK_BYTES bytes arrived"
+		echo "$4" >>"$T/$1_$2_bad"
+		note "$6 run $i: FAILED, $4 of $3 bytes arrived"
 	fi
 }
-CPU_R=0; CPU_G=0; CPU_B=0; CPU_C=0; BYTES_PH=0; BYTES_OS=0
-i=0
-while [ "$i" -lt "$BULK_RUNS" ]; do
-	r0=$(tree_cpu "$RELAY_PID"); g0=$(tree_cpu "$GATEWAY_PID")
-	s=$(now_ns)
-	n=$(ph zeros "$BULK_BYTES" | wc -c)
-	e=$(now_ns)
-	CPU_R=$((CPU_R + $(tree_cpu "$RELAY_PID") - r0))
-	CPU_G=$((CPU_G + $(tree_cpu "$GATEWAY_PID") - g0))
-	BYTES_PH=$((BYTES_PH + n))
-	bulk_record ph "$n" $((e - s)) porthole
-
-	b0=$(tree_cpu "$BASTION_PID"); c0=$(( $(tree_cpu "$CUSTOMER_PID") + $(tree_cpu "$TUNNEL_PID") ))
-	s=$(now_ns)
-	n=$(os head -c "$BULK_BYTES" /dev/zero | wc -c)
-	e=$(now_ns)
-	CPU_B=$((CPU_B + $(tree_cpu "$BASTION_PID") - b0))
-	CPU_C=$((CPU_C + $(tree_cpu "$CUSTOMER_PID") + $(tree_cpu "$TUNNEL_PID") - c0))
-	BYTES_OS=$((BYTES_OS + n))
-	bulk_record os "$n" $((e - s)) "openssh "
-	i=$((i + 1))
-done
-# bulk_cell PATH: median MiB/s of the complete runs, and the failed ones.
-bulk_cell() {
-	ok=$(wc -l <"$T/bulk_$1"); bad=$(wc -l <"$T/bulk_$1_bad")
+# xfer_cell KIND PATH RUNS: median MiB/s of the complete runs, and the
+# failed ones.
+xfer_cell() {
+	ok=$(wc -l <"$T/$1_$2"); bad=$(wc -l <"$T/$1_$2_bad")
 	if [ "$ok" -gt 0 ]; then
-		printf '%s' "$(fmt "$(median <"$T/bulk_$1")")"
-		[ "$bad" -gt 0 ] && printf ' (%s of %s runs; ' "$ok" "$BULK_RUNS"
+		printf '%s' "$(fmt "$(median <"$T/$1_$2")")"
+		[ "$bad" -gt 0 ] && printf ' (%s of %s runs; ' "$ok" "$3"
 	else
 		printf 'FAILED ('
 	fi
 	if [ "$bad" -gt 0 ]; then
-		printf '%s of %s runs broke off after %s bytes)' "$bad" "$BULK_RUNS" \
-		    "$(tr '\n' ' ' <"$T/bulk_$1_bad" | sed 's/ $//; s/ /, /g')"
+		printf '%s of %s runs broke off after %s bytes)' "$bad" "$3" \
+		    "$(tr '\n' ' ' <"$T/$1_$2_bad" | sed 's/ $//; s/ /, /g')"
 	fi
 }
-BULK_PH=$( [ -s "$T/bulk_ph" ] && median <"$T/bulk_ph" || echo 0)
-BULK_OS=$( [ -s "$T/bulk_os" ] && median <"$T/bulk_os" || echo 0)
+xfer_median() { if [ -s "$T/$1_$2" ]; then median <"$T/$1_$2"; else echo 0; fi; }
 # CPU seconds per GiB actually delivered to the engineer
 cpg() { awk -v t="$1" -v hz="$HZ" -v b="$2" 'BEGIN { print (b > 0) ? t / hz / (b / 1073741824) : 0 }'; }
+# Vendor side: relay / bastion sshd tree.  Customer side: portholed tree /
+# customer sshd tree and the ssh -R client.
+cpu_vendor_ph() { tree_cpu "$RELAY_PID"; }
+cpu_customer_ph() { tree_cpu "$GATEWAY_PID"; }
+cpu_vendor_os() { tree_cpu "$BASTION_PID"; }
+cpu_customer_os() { echo $(( $(tree_cpu "$CUSTOMER_PID") + $(tree_cpu "$TUNNEL_PID") )); }
+
+note "bulk: ${BULK_MIB} MiB of zeros x $BULK_RUNS per path, alternating"
+: >"$T/bulk_ph"; : >"$T/bulk_os"; : >"$T/bulk_ph_bad"; : >"$T/bulk_os_bad"
+CPU_R=0; CPU_G=0; CPU_B=0; CPU_C=0; BYTES_PH=0; BYTES_OS=0
+i=0
+while [ "$i" -lt "$BULK_RUNS" ]; do
+	r0=$(cpu_vendor_ph); g0=$(cpu_customer_ph)
+	s=$(now_ns)
+	n=$(ph zeros "$BULK_BYTES" | wc -c)
+	e=$(now_ns)
+	CPU_R=$((CPU_R + $(cpu_vendor_ph) - r0))
+	CPU_G=$((CPU_G + $(cpu_customer_ph) - g0))
+	BYTES_PH=$((BYTES_PH + n))
+	xfer_record bulk ph "$BULK_BYTES" "$n" $((e - s)) porthole "$BULK_MIB"
+
+	b0=$(cpu_vendor_os); c0=$(cpu_customer_os)
+	s=$(now_ns)
+	n=$(os head -c "$BULK_BYTES" /dev/zero | wc -c)
+	e=$(now_ns)
+	CPU_B=$((CPU_B + $(cpu_vendor_os) - b0))
+	CPU_C=$((CPU_C + $(cpu_customer_os) - c0))
+	BYTES_OS=$((BYTES_OS + n))
+	xfer_record bulk os "$BULK_BYTES" "$n" $((e - s)) "openssh " "$BULK_MIB"
+	i=$((i + 1))
+done
+BULK_PH=$(xfer_median bulk ph); BULK_OS=$(xfer_median bulk os)
 CPG_R=$(cpg "$CPU_R" "$BYTES_PH"); CPG_G=$(cpg "$CPU_G" "$BYTES_PH")
 CPG_B=$(cpg "$CPU_B" "$BYTES_OS"); CPG_C=$(cpg "$CPU_C" "$BYTES_OS")
 
-# ---------------------------------------------------- 2. session set-up
-note "set-up: 'true' x $RUNS per path, alternating (2 warm-up each)"
-ph true; os true; ph true; os true
-: >"$T/rt_ph"; : >"$T/rt_os"
+# sftp_get PATH: fetch big.bin with the stock sftp; prints the bytes that
+# arrived intact (0 if the copy differs).
+sftp_get() {
+	rm -f "$SFTP_DST"
+	echo "get $T/files/big.bin $SFTP_DST" | "$1"_sftp >>"$T/sftp-$1.log" 2>&1
+}
+sftp_check() {
+	if [ -f "$SFTP_DST" ] && cmp -s "$T/files/big.bin" "$SFTP_DST"; then
+		stat -c %s "$SFTP_DST"
+	elif [ -f "$SFTP_DST" ]; then
+		echo "$(( $(stat -c %s "$SFTP_DST") - 1 ))"	# never a full count
+	else
+		echo 0
+	fi
+	rm -f "$SFTP_DST"
+}
+note "sftp: get ${SFTP_MIB} MiB x $SFTP_RUNS per path, alternating"
+: >"$T/sftp_ph"; : >"$T/sftp_os"; : >"$T/sftp_ph_bad"; : >"$T/sftp_os_bad"
+SCPU_R=0; SCPU_G=0; SCPU_B=0; SCPU_C=0; SBYTES_PH=0; SBYTES_OS=0
 i=0
-while [ "$i" -lt "$RUNS" ]; do
-	s=$(now_ns); ph true || die "porthole true failed"; e=$(now_ns)
-	echo $(( (e - s) / 1000 )) >>"$T/rt_ph"
-	s=$(now_ns); os true || die "openssh true failed"; e=$(now_ns)
-	echo $(( (e - s) / 1000 )) >>"$T/rt_os"
+while [ "$i" -lt "$SFTP_RUNS" ]; do
+	r0=$(cpu_vendor_ph); g0=$(cpu_customer_ph)
+	s=$(now_ns); sftp_get ph; e=$(now_ns)
+	SCPU_R=$((SCPU_R + $(cpu_vendor_ph) - r0))
+	SCPU_G=$((SCPU_G + $(cpu_customer_ph) - g0))
+	n=$(sftp_check)
+	SBYTES_PH=$((SBYTES_PH + n))
+	xfer_record sftp ph "$SFTP_BYTES" "$n" $((e - s)) porthole "$SFTP_MIB"
+
+	b0=$(cpu_vendor_os); c0=$(cpu_customer_os)
+	s=$(now_ns); sftp_get os; e=$(now_ns)
+	SCPU_B=$((SCPU_B + $(cpu_vendor_os) - b0))
+	SCPU_C=$((SCPU_C + $(cpu_customer_os) - c0))
+	n=$(sftp_check)
+	SBYTES_OS=$((SBYTES_OS + n))
+	xfer_record sftp os "$SFTP_BYTES" "$n" $((e - s)) "openssh " "$SFTP_MIB"
 	i=$((i + 1))
 done
+SFTP_PH=$(xfer_median sftp ph); SFTP_OS=$(xfer_median sftp os)
+SCPG_R=$(cpg "$SCPU_R" "$SBYTES_PH"); SCPG_G=$(cpg "$SCPU_G" "$SBYTES_PH")
+SCPG_B=$(cpg "$SCPU_B" "$SBYTES_OS"); SCPG_C=$(cpg "$SCPU_C" "$SBYTES_OS")
+
+# ---------------------------------------------------- 2. session set-up
+: >"$T/rt_ph"; : >"$T/rt_os"
+if [ -n "$HYPERFINE" ]; then
+	# hyperfine runs one command's runs back to back, so the two paths
+	# alternate by rounds, the first path changing from round to round.
+	per=$(( (RUNS + 3) / 4 ))
+	RT_HOW="hyperfine, 4 rounds of $per runs per path (1 warm-up each)"
+	note "set-up: $RT_HOW"
+	r=0
+	while [ "$r" -lt 4 ]; do
+		ph_cmd="ssh -F $T/ssh_config acme-prod true"
+		os_cmd="ssh -F $T/ossh_config customer true"
+		if [ $((r % 2)) -eq 0 ]; then
+			set -- -n porthole "$ph_cmd" -n openssh "$os_cmd"
+		else
+			set -- -n openssh "$os_cmd" -n porthole "$ph_cmd"
+		fi
+		"$HYPERFINE" -N --style none --warmup 1 --runs "$per" \
+		    --export-json "$T/hf-$r.json" "$@" >>"$T/hyperfine.log" 2>&1 ||
+		    die "hyperfine failed: $(tail -n 5 "$T/hyperfine.log")"
+		hf_times "$T/hf-$r.json" porthole | awk '{ print $1 * 1e6 }' >>"$T/rt_ph"
+		hf_times "$T/hf-$r.json" openssh | awk '{ print $1 * 1e6 }' >>"$T/rt_os"
+		r=$((r + 1))
+	done
+else
+	RT_HOW="own loop with \`date +%s%N\`, alternating run by run, 2 warm-up runs each"
+	note "set-up: 'true' x $RUNS per path, alternating (2 warm-up each)"
+	ph true; os true; ph true; os true
+	i=0
+	while [ "$i" -lt "$RUNS" ]; do
+		s=$(now_ns); ph true || die "porthole true failed"; e=$(now_ns)
+		echo $(( (e - s) / 1000 )) >>"$T/rt_ph"
+		s=$(now_ns); os true || die "openssh true failed"; e=$(now_ns)
+		echo $(( (e - s) / 1000 )) >>"$T/rt_os"
+		i=$((i + 1))
+	done
+fi
+RT_N=$(wc -l <"$T/rt_ph")
+
+# Where set-up time goes: one connection at a time under strace, the
+# pauses of 30 ms or more in which none of the engineer's ssh processes
+# made a system call.  A pause of about 40 ms is the signature of
+# Nagle's algorithm waiting for a delayed ACK.
+# stalls PATH RUN: prints "COUNT TOTAL-MS".
+stalls() {
+	strace -f -tt -e trace=read,write,poll,ppoll,select,pselect6 \
+	    -o "$T/strace-$1-$2.txt" ssh -F "$T/$3" "$4" true </dev/null ||
+	    die "ssh true under strace failed ($1)"
+	awk '{
+		split($2, hms, ":"); t = hms[1] * 3600 + hms[2] * 60 + hms[3]
+		if (NR > 1 && t - p >= 0.030) { n++; ms += (t - p) * 1000 }
+		p = t
+	    } END { printf "%d %.0f\n", n, ms }' "$T/strace-$1-$2.txt"
+}
+STALLS_OS=""; STALLS_PH=""
+if command -v strace >/dev/null; then
+	note "set-up: 3 connections per path under strace"
+	: >"$T/stalls_ph"; : >"$T/stalls_os"
+	for r in 0 1 2; do
+		stalls ph "$r" ssh_config acme-prod >>"$T/stalls_ph"
+		stalls os "$r" ossh_config customer >>"$T/stalls_os"
+	done
+	# stall_cell PATH: "N/N/N (M ms)": counts per run, median total.
+	stall_cell() {
+		printf '%s (%s ms)' "$(cut -d' ' -f1 "$T/stalls_$1" | paste -sd/)" \
+		    "$(cut -d' ' -f2 "$T/stalls_$1" | median)"
+	}
+	STALLS_OS=$(stall_cell os); STALLS_PH=$(stall_cell ph)
+else
+	note "strace not found (apt-get install strace): no set-up stall count"
+fi
 ms() { awk '{ print $1 / 1000 }'; }
 RT_PH=$(ms <"$T/rt_ph" | median); RT_OS=$(ms <"$T/rt_os" | median)
 RT_PH_LO=$(ms <"$T/rt_ph" | minv); RT_PH_HI=$(ms <"$T/rt_ph" | maxv)
 RT_OS_LO=$(ms <"$T/rt_os" | minv); RT_OS_HI=$(ms <"$T/rt_os" | maxv)
 
-# Resident memory once the sessions are over (after 1 GiB x 3 went through).
+# ------------------------------------------------ 3. interactive echo
+# echo_run PATH N ROUND: N timed keystrokes appended to $T/echo_PATH.  In
+# the first round the session pauses after its warm-up while nodelay.c
+# reads TCP_NODELAY off every TCP socket of the processes on the path.
+echo_run() {
+	hold=$T/hold-$1
+	hook=""
+	[ "$3" -eq 0 ] && hook="echo \$ECHOLAT_PID >$hold.tmp && mv $hold.tmp $hold && while [ -e $hold ]; do sleep 0.05; done"
+	if [ "$1" = ph ]; then
+		set -- "$1" "$2" "$3" -r "support@acme-prod:" \
+		    ssh -F "$T/ssh_config" -tt acme-prod
+	else
+		set -- "$1" "$2" "$3" ssh -F "$T/ossh_config" -tt customer cat
+	fi
+	e_path=$1
+	shift 3
+	"$T/echolat" -n "$e_n" -w 5 -i "$ECHO_MS" ${hook:+-x "$hook"} "$@" \
+	    >>"$T/echo_$e_path" 2>>"$T/echolat-$e_path.log" &
+	ECHO_PID=$!
+	if [ -n "$hook" ]; then
+		wait_file "$hold" 30 || die "echolat ($e_path) did not come up: $(tail -n 3 "$T/echolat-$e_path.log")"
+		nodelay_scan "$e_path" "$(cat "$hold")" >"$T/nodelay_$e_path"
+		rm -f "$hold"
+	fi
+	wait "$ECHO_PID" || die "echolat ($e_path) failed: $(tail -n 3 "$T/echolat-$e_path.log")"
+	ECHO_PID=""
+}
+# nodelay_scan PATH ECHOLAT_PID: "ROLE PID COMM LPORT RPORT STATE INODE
+# nodelay=X"
+# for every TCP socket of every process on PATH.
+nodelay_scan() {
+	eng=$(tree_pids "$2" | grep -vx "$2")
+	if [ "$1" = ph ]; then
+		set -- "engineer-ssh:$eng" "relay:$RELAY_PID" \
+		    "portholed:$(tree_pids "$GATEWAY_PID")"
+	else
+		set -- "engineer-ssh:$eng" "bastion-sshd:$(tree_pids "$BASTION_PID")" \
+		    "ssh-R:$TUNNEL_PID" "customer-sshd:$(tree_pids "$CUSTOMER_PID")"
+	fi
+	for rp in "$@"; do
+		"$T/nodelay" ${rp#*:} 2>>"$T/nodelay.log" |
+		    sed "s/^/${rp%%:*} /"
+	done
+}
+e_n=$(( (ECHO_KEYS + ECHO_ROUNDS - 1) / ECHO_ROUNDS ))
+note "echo: $ECHO_ROUNDS rounds of $e_n keystrokes per path, ${ECHO_MS} ms apart, alternating"
+: >"$T/echo_ph"; : >"$T/echo_os"
+r=0
+while [ "$r" -lt "$ECHO_ROUNDS" ]; do
+	if [ $((r % 2)) -eq 0 ]; then
+		echo_run ph "$e_n" "$r"; echo_run os "$e_n" "$r"
+	else
+		echo_run os "$e_n" "$r"; echo_run ph "$e_n" "$r"
+	fi
+	r=$((r + 1))
+done
+ECHO_N=$(wc -l <"$T/echo_ph")
+ECHO_PH_MED=$(ms <"$T/echo_ph" | median); ECHO_OS_MED=$(ms <"$T/echo_os" | median)
+ECHO_PH_P99=$(ms <"$T/echo_ph" | pct 99); ECHO_OS_P99=$(ms <"$T/echo_os" | pct 99)
+# nd_cell PATH: sockets with TCP_NODELAY off, of those found (each socket
+# once, however many descriptors and processes share it).
+nd_cell() {
+	awk '!seen[$7]++ { n++; if ($NF == "nodelay=0") off++ } END { printf "%d of %d off", off, n }' "$T/nodelay_$1"
+}
+
+# Resident memory once the sessions are over.
 sleep 2
 AFTER_G_RSS=$(tree_rss "$GATEWAY_PID")
 AFTER_T_RSS=$(tree_rss "$TUNNEL_PID")
@@ -422,25 +606,19 @@ AFTER_R_RSS=$(rss_kb "$RELAY_PID")
 AFTER_B_RSS=$(tree_rss "$BASTION_PID")
 
 # -------------------------------------- 4. vendor memory per idle tunnel
-TUN_NOTE=""
-if [ "$NTUN" -gt 0 ]; then
-	if ! cc -O2 -o "$T/loadgen" "$top_srcdir/tests/bench/loadgen.c" \
-	    $(pkg-config --cflags --libs libssh) 2>"$T/loadgen-cc.log"; then
-		TUN_NOTE="loadgen did not build (libssh-dev?)"
-		NTUN=0
-	fi
-fi
 if [ "$NTUN" -gt 0 ]; then
 	note "idle tunnels: $NTUN to porthole-relay, then $NTUN to the bastion sshd"
 	sleep 1
 	online0=$(count_lines "$T/relay.log" "cluster bench-")
 	r0=$(rss_kb "$RELAY_PID"); rp0=$(pss_kb "$RELAY_PID")
+	s=$(now_ns)
 	"$T/loadgen" porthole 127.0.0.1 "$RELAY_PORT" "$NTUN" "$T/tunk" bench- \
 	    >"$T/loadgen-ph.out" 2>>"$T/loadgen-ph.log" &
 	LOADGEN_PID=$!
 	wait_for "$T/loadgen-ph.out" "^ready" 300 || die "loadgen (porthole) did not finish"
 	wait_count "$T/relay.log" "cluster bench-.* online" $((NTUN - 1 + online0)) 30 ||
 	    die "relay did not see $NTUN tunnels"
+	TUN_PH_S=$(elapsed_s "$s" "$(now_ns)")
 	sleep 3
 	r1=$(rss_kb "$RELAY_PID"); rp1=$(pss_kb "$RELAY_PID")
 	TUN_PH_RSS=$(( (r1 - r0) / NTUN ))
@@ -451,11 +629,13 @@ if [ "$NTUN" -gt 0 ]; then
 	sleep 1
 	bp=$(tree_pids "$BASTION_PID")
 	b0=$(rss_kb $bp); bp0=$(pss_kb $bp); bn0=$(echo "$bp" | wc -l)
+	s=$(now_ns)
 	"$T/loadgen" openssh 127.0.0.1 "$BASTION_PORT" "$NTUN" \
 	    "$T/acme-prod/acme-prod.key" root \
 	    >"$T/loadgen-os.out" 2>>"$T/loadgen-os.log" &
 	LOADGEN_PID=$!
 	wait_for "$T/loadgen-os.out" "^ready" 300 || die "loadgen (openssh) did not finish"
+	TUN_OS_S=$(elapsed_s "$s" "$(now_ns)")
 	sleep 3
 	bp=$(tree_pids "$BASTION_PID")
 	b1=$(rss_kb $bp); bp1=$(pss_kb $bp); bn1=$(echo "$bp" | wc -l)
@@ -463,137 +643,81 @@ if [ "$NTUN" -gt 0 ]; then
 	TUN_OS_PSS=$(( (bp1 - bp0) / NTUN ))
 	TUN_OS_PROCS=$(awk -v a="$bn1" -v b="$bn0" -v n="$NTUN" 'BEGIN { printf "%.1f", (a - b) / n }')
 	kill "$LOADGEN_PID"; wait "$LOADGEN_PID" 2>/dev/null; LOADGEN_PID=""
+	note "tunnels up in ${TUN_PH_S} s (porthole), ${TUN_OS_S} s (openssh)"
 elif [ -z "$TUN_NOTE" ]; then
 	TUN_NOTE="skipped (BENCH_TUNNELS=0)"
 fi
 
-# ------------------------------------------------------------- report
-CPU_MODEL=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)
-MEM=$(awk '/^MemTotal:/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)
-OSSH_V=$(ssh -V 2>&1)
-SSHD_V=$(dpkg-query -W -f '${Version}' openssh-server 2>/dev/null)
-LIBSSH_V=$(pkg-config --modversion libssh 2>/dev/null)
-LIBSSH_DEB=$(dpkg-query -W -f '${Version}' libssh-4 2>/dev/null)
-REV=$(git -C "$top_srcdir" rev-parse --short HEAD 2>/dev/null || echo "unknown (not a git checkout)")
-if [ -n "$(git -C "$top_srcdir" status --porcelain --untracked-files=no 2>/dev/null)" ]; then
-	REV="$REV + uncommitted changes"
-fi
-FINISHED=$(date -u '+%Y-%m-%d %H:%M:%S UTC')
-KNOBS=$(env | grep '^BENCH_' | sort | tr '\n' ' ')
-if [ -n "${MAKELEVEL:-}" ]; then
-	CMDLINE="cd $top_builddir && ${KNOBS}make bench"
-else
-	CMDLINE="${KNOBS}top_srcdir=$top_srcdir top_builddir=$top_builddir sh $0"
-fi
+# ------------------------------------------------------ 6. telemetry
+status() { "$CLI_BIN" -f "$CONF" status 2>/dev/null; }
+depth() { status | sed -n 's/^spool *\([0-9]*\) records waiting.*/\1/p'; }
+uplink() { status | sed -n 's/^uplink *\([a-z]*\).*/\1/p'; }
+INTAKE_SOCK=$T/acme-prod/run/intake.sock
+# Until the uplink has sent what the earlier benchmarks spooled.
+i=0
+while [ "$(depth)" != 0 ] && [ "$i" -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
 
-row() { printf '| %s | %s | %s | %s |\n' "$1" "$2" "$3" "$4"; }
-table() {
-	echo "| metric | OpenSSH | porthole | ratio (porthole / OpenSSH) |"
-	echo "|---|---|---|---|"
-	row "1. bulk download, ${BULK_MIB} MiB of zeros, MiB/s (median of $BULK_RUNS)" \
-	    "$(bulk_cell os)" "$(bulk_cell ph)" \
-	    "$( [ "$BULK_PH" = 0 ] && echo n/a || ratio "$BULK_OS" "$BULK_PH")"
-	row "1a. vendor-side CPU per GiB, s (bastion sshd tree / porthole-relay)" \
-	    "$(fmt "$CPG_B" 2)" "$(fmt "$CPG_R" 2)" "$(ratio "$CPG_B" "$CPG_R")"
-	row "1b. customer-side CPU per GiB, s (ssh -R + customer sshd tree / portholed tree)" \
-	    "$(fmt "$CPG_C" 2)" "$(fmt "$CPG_G" 2)" "$(ratio "$CPG_C" "$CPG_G")"
-	row "2. session set-up, \`true\` round trip, ms: median (min-max of $RUNS)" \
-	    "$(fmt "$RT_OS") ($(fmt "$RT_OS_LO")-$(fmt "$RT_OS_HI"))" \
-	    "$(fmt "$RT_PH") ($(fmt "$RT_PH_LO")-$(fmt "$RT_PH_HI"))" \
-	    "$(ratio "$RT_OS" "$RT_PH")"
-	row "3a. customer side idle RSS, kB (ssh -R client / portholed, processes: $IDLE_G_NPROC)" \
-	    "$IDLE_T_RSS" "$IDLE_G_RSS" "$(ratio "$IDLE_T_RSS" "$IDLE_G_RSS")"
-	row "3b. customer side idle RSS incl. customer sshd listener, kB" \
-	    "$IDLE_TC_RSS" "$IDLE_G_RSS" "$(ratio "$IDLE_TC_RSS" "$IDLE_G_RSS")"
-	row "3c. customer side idle CPU over ${IDLE} s, ms (ssh -R + customer sshd / portholed)" \
-	    "$IDLE_TC_CPU" "$IDLE_G_CPU" "$(ratio "$IDLE_TC_CPU" "$IDLE_G_CPU")"
-	row "3d. customer side RSS after metrics 1-2, kB (ssh -R client / portholed)" \
-	    "$AFTER_T_RSS" "$AFTER_G_RSS" "$(ratio "$AFTER_T_RSS" "$AFTER_G_RSS")"
-	row "3e. vendor side RSS after metrics 1-2, kB (bastion sshd tree / relay)" \
-	    "$AFTER_B_RSS" "$AFTER_R_RSS" "$(ratio "$AFTER_B_RSS" "$AFTER_R_RSS")"
-	if [ "$NTUN" -gt 0 ]; then
-		row "4a. vendor memory per idle tunnel, N=$NTUN, kB RSS (sshd processes sum / relay delta)" \
-		    "$TUN_OS_RSS" "$TUN_PH_RSS" "$(ratio "$TUN_OS_RSS" "$TUN_PH_RSS")"
-		row "4b. vendor memory per idle tunnel, N=$NTUN, kB PSS" \
-		    "$TUN_OS_PSS" "$TUN_PH_PSS" "$(ratio "$TUN_OS_PSS" "$TUN_PH_PSS")"
-	else
-		row "4. vendor memory per idle tunnel" "-" "-" "$TUN_NOTE"
+note "telemetry: $INTAKE_N usage records, $INTAKE_CONNS producers, relay connected"
+"$T/intakegen" "$INTAKE_SOCK" "$INTAKE_N" "$INTAKE_CONNS" 256 0 \
+    >"$T/intake.out" 2>>"$T/intakegen.log" ||
+    die "intakegen failed: $(cat "$T/intake.out" "$T/intakegen.log")"
+INTAKE_RATE=$(sed -n 's/.* rate \([0-9]*\)\/s$/\1/p' "$T/intake.out")
+note "intake: $(cat "$T/intake.out")"
+
+DRAIN_NOTE=""
+if [ "$DRAIN_N" -gt 0 ]; then
+	i=0
+	while [ "$(depth)" != 0 ] && [ "$i" -lt 600 ]; do sleep 0.1; i=$((i + 1)); done
+	d=$(depth)
+	[ "$d" = 0 ] || note "drain: $d records still waiting from the intake run"
+	note "telemetry backlog: relay stopped, $DRAIN_N records into the spool"
+	kill "$RELAY_PID"; wait "$RELAY_PID" 2>/dev/null
+	"$T/intakegen" "$INTAKE_SOCK" "$DRAIN_N" "$INTAKE_CONNS" 256 "$INTAKE_N" \
+	    >"$T/fill.out" 2>>"$T/intakegen.log" ||
+	    die "intakegen (backlog) failed: $(cat "$T/fill.out" "$T/intakegen.log")"
+	FILL_RATE=$(sed -n 's/.* rate \([0-9]*\)\/s$/\1/p' "$T/fill.out")
+	note "spooled: $(cat "$T/fill.out")"
+	DRAIN_D0=$(depth)
+	DRAIN_BYTES=$(du -sk "$T/acme-prod/state/spool" | cut -f1)
+	start_relay
+	[ "$FAILS" -eq 0 ] || die "the relay did not restart"
+	rs=$(now_ns)
+	# The drain starts when the uplink opens; the gateway's tunnel comes
+	# back after its reconnect back-off.  Timed from the last poll that
+	# still saw it down, so the figure errs on the slow side.
+	last_down=$rs
+	while [ "$(uplink)" != open ]; do
+		last_down=$(now_ns)
+		[ $(( (last_down - rs) / 1000000000 )) -lt 60 ] ||
+		    die "the uplink did not reopen within 60 s"
+		sleep 0.05
+	done
+	DRAIN_WAIT=$(elapsed_s "$rs" "$last_down")
+	dr0=$(cpu_vendor_ph); dg0=$(cpu_customer_ph)
+	deadline=$(( last_down + DRAIN_TIMEOUT * 1000000000 ))
+	while d=$(depth) && [ "$d" != 0 ]; do
+		now=$(now_ns)
+		if [ "$now" -gt "$deadline" ]; then
+			DRAIN_NOTE="stopped after ${DRAIN_TIMEOUT} s with $d of $DRAIN_D0 waiting"
+			break
+		fi
+		sleep 0.1
+	done
+	de=$(now_ns)
+	DRAIN_S=$(elapsed_s "$last_down" "$de")
+	# Busy share of each side over the drain: is it CPU or waiting?
+	DRAIN_CPU_R=$(awk -v t=$(( $(cpu_vendor_ph) - dr0 )) -v hz="$HZ" -v s="$DRAIN_S" 'BEGIN { printf "%.0f", t / hz / s * 100 }')
+	DRAIN_CPU_G=$(awk -v t=$(( $(cpu_customer_ph) - dg0 )) -v hz="$HZ" -v s="$DRAIN_S" 'BEGIN { printf "%.0f", t / hz / s * 100 }')
+	DRAIN_DONE=$(( DRAIN_D0 - ${d:-0} ))
+	DRAIN_RATE=$(awk -v n="$DRAIN_DONE" -v s="$DRAIN_S" 'BEGIN { printf "%.0f", n / s }')
+	note "drain: $DRAIN_DONE records in $DRAIN_S s after the uplink opened ($DRAIN_WAIT s after the relay started)${DRAIN_NOTE:+; $DRAIN_NOTE}"
+	# The relay's own count of what it stored, if sqlite3 is at hand.
+	DRAIN_STORED=""
+	if command -v sqlite3 >/dev/null; then
+		DRAIN_STORED=$(sqlite3 "file:$T/relay.db?mode=ro" \
+		    "SELECT count(*) FROM records WHERE cluster = 'acme-prod' AND class = 'usage'" 2>/dev/null)
 	fi
-}
+fi
 
-echo
-table
-{
-	cat <<EOF
-# porthole benchmarks
-
-porthole next to the set-up a customer would build with stock OpenSSH
-instead, both on loopback on one machine. Written by \`tests/bench/bench.sh\`;
-every figure below is that run's output.
-
-Command: \`$CMDLINE\`,
-source revision $REV, started $STARTED, finished $FINISHED.
-
-## Machine
-
-- nproc: $(nproc); CPU: $CPU_MODEL; memory: $MEM
-- kernel: $(uname -srm)
-- Debian $(cat /etc/debian_version 2>/dev/null)
-- OpenSSH (client, sshd, bastion and customer): $OSSH_V; openssh-server $SSHD_V
-- libssh $LIBSSH_V (Debian libssh-4 $LIBSSH_DEB), used by portholed, porthole-relay and loadgen
-
-## Results
-
-EOF
-	table
-	cat <<EOF
-
-## The two set-ups
-
-- **OpenSSH**: a bastion \`sshd\` (the vendor side; host key = the relay's),
-  a customer \`sshd\` (host key = the cluster's session host key), and the
-  customer's \`ssh -N -R 127.0.0.1:PORT:127.0.0.1:CUSTOMER_SSHD bastion\`
-  (cluster key, \`ServerAliveInterval 30\`). The engineer runs
-  \`ssh -J root@bastion -p PORT phbench@127.0.0.1 CMD\`, authenticating to
-  both sshds with the same vendor-CA certificate (\`cert-authority\` lines).
-  phbench is a throwaway system user with \`/bin/sh\` (dash) as its shell,
-  so the remote commands run through \`sh -c\`.
-- **porthole**: \`porthole-relay\`, \`portholed\` (one tunnel), and the engineer's
-  \`ssh -J alice@relay support@acme-prod CMD\` with the diagnostics
-  \`zeros = /usr/bin/head -c {n:int} /dev/zero\` and \`true = /bin/true\`.
-- Both engineer clients and all OpenSSH hops force \`$CIPHER\` and \`$KEX\`.
-  Ciphers the engineer's \`ssh -v\` saw on its two hops: OpenSSH: $NEG_OS;
-  porthole: $NEG_PH. The gateway-relay tunnel hop is negotiated by libssh on
-  both ends from its defaults (porthole does not let it be configured).
-
-## How each figure is measured
-
-1. \`ssh ... CMD | wc -c\` timed with \`date +%s%N\`; byte count checked.
-   The two paths alternate run by run. 1a/1b: utime+stime+cutime+cstime
-   from \`/proc/PID/stat\` summed over each daemon's process tree, before and
-   after each run (finished, reaped children included), divided by the GiB
-   that reached the engineer.
-   The engineer's own \`ssh\` processes are not counted on either side.
-2. Wall time of \`ssh ... true\` (full connection: two key exchanges, two
-   logins, session, exit status), $RUNS runs each, alternating, after two
-   warm-up runs each; own loop with \`date +%s%N\`.
-3. With both tunnels up and no session, VmRSS from \`/proc/PID/status\` and
-   CPU ticks over ${IDLE} s. portholed is counted with all its processes.
-   3d/3e repeat the RSS reading after the bulk and set-up runs.
-4. \`tests/bench/loadgen.c\` (libssh client, one process) opens N tunnels:
-   to porthole-relay logging in as N clusters listed in relay.conf, each with
-   its own key; to the bastion sshd as root with one key, each asking for a
-   reverse forward (\`tcpip-forward 127.0.0.1:0\`, as \`ssh -R\`). porthole:
-   relay RSS (PSS) after minus before, / N. OpenSSH: RSS (PSS) summed over the
-   bastion sshd's process tree after minus before, / N
-   (${TUN_OS_PROCS:-?} sshd processes per connection). RSS sums count shared
-   pages once per process; PSS divides them among the sharers.
-EOF
-	if [ -f "$top_srcdir/tests/bench/findings.md" ]; then
-		echo
-		cat "$top_srcdir/tests/bench/findings.md"
-	fi
-} >"$OUT"
-echo
-note "written to $OUT"
+. "$top_srcdir/tests/bench/bench_report.sh"
 exit 0
