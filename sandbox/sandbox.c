@@ -252,6 +252,8 @@ sbx_seccomp(int shell, char *err, size_t errlen)
 		SCMP_SYS(clock_gettime), SCMP_SYS(gettimeofday),
 		SCMP_SYS(clock_nanosleep), SCMP_SYS(nanosleep),
 		SCMP_SYS(rt_sigprocmask), SCMP_SYS(rt_sigreturn),
+		SCMP_SYS(restart_syscall),	/* a wait resumed after a stop
+						   (SIGSTOP, cgroup freezer, strace) */
 		SCMP_SYS(sigaltstack),			/* sanitizer runtimes */
 		SCMP_SYS(alarm), SCMP_SYS(setitimer),	/* session time limit */
 		SCMP_SYS(getpid), SCMP_SYS(gettid),

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -162,6 +163,42 @@ test_killed(void **state)
 	assert_killed(confined(do_mmap_exec, -1));
 }
 
+/* Sleep in a wait the parent stops and continues (restart_syscall). */
+static int
+do_stopped_wait(int fd)
+{
+	struct timespec ts = { 0, 300 * 1000 * 1000 };
+
+	(void)fd;
+	(void)nanosleep(&ts, NULL);
+	return CASE_OK;
+}
+
+/* Stopping and continuing a session (SIGSTOP, a cgroup freezer,
+ * strace attaching) must not kill it. */
+static void
+test_stop_continue(void **state)
+{
+	char	err[256];
+	pid_t	pid;
+	int	status, abi;
+
+	(void)state;
+	pid = fork();
+	assert_true(pid != -1);
+	if (pid == 0) {
+		if (sbx_confine(&abi, err, sizeof(err)) == -1)
+			_exit(99);
+		_exit(do_stopped_wait(-1));
+	}
+	usleep(100 * 1000);
+	kill(pid, SIGSTOP);
+	usleep(50 * 1000);
+	kill(pid, SIGCONT);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_exit(status, CASE_OK);
+}
+
 /*
  * A diagnostic reads the product's paths but cannot change them, not
  * even by truncating a file its user could write (Landlock ABI 3 on).
@@ -213,6 +250,7 @@ main(void)
 		cmocka_unit_test(test_allowed),
 		cmocka_unit_test(test_killed),
 		cmocka_unit_test(test_diag_read_only),
+		cmocka_unit_test(test_stop_continue),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
