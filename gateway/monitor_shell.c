@@ -177,8 +177,8 @@ static void
 rec_output(struct mon *m, const char *data, size_t len)
 {
 	unsigned char	 in[MON_RELAY_BUF + 4];
-	char		*out, head[64];
-	size_t		 n, i, o = 0;
+	char		*out;
+	size_t		 n, i, o;
 	uint64_t	 ms = clock_mono_ms() - m->sh.started_ms;
 	int		 l;
 
@@ -186,8 +186,11 @@ rec_output(struct mon *m, const char *data, size_t len)
 	memcpy(in + m->sh.nutf8, data, len);
 	n = m->sh.nutf8 + len;
 	m->sh.nutf8 = 0;
-	if ((out = malloc(n * 6 + 16)) == NULL)
+	/* One write per event: it sits on the path of every keystroke. */
+	if ((out = malloc(n * 6 + 64)) == NULL)
 		mon_end(m, 1);
+	o = (size_t)snprintf(out, 64, "[%llu.%03llu, \"o\", \"",
+	    (unsigned long long)(ms / 1000), (unsigned long long)(ms % 1000));
 	for (i = 0; i < n; i += (size_t)(l > 0 ? l : 1)) {
 		l = utf8_len(in + i, n - i);
 		if (l == 0) {
@@ -207,11 +210,8 @@ rec_output(struct mon *m, const char *data, size_t len)
 		else
 			out[o++] = (char)in[i];
 	}
-	snprintf(head, sizeof(head), "[%llu.%03llu, \"o\", \"",
-	    (unsigned long long)(ms / 1000), (unsigned long long)(ms % 1000));
-	rec_write(m, head, strlen(head));
-	rec_write(m, out, o);
-	rec_write(m, "\"]\n", 3);
+	memcpy(out + o, "\"]\n", 3);
+	rec_write(m, out, o + 3);
 	free(out);
 }
 

@@ -51,6 +51,8 @@ struct chan {
 	enum chan_kind	 kind;
 	int		 fd;		/* socket or terminal, both ways */
 	int		 out, err;	/* a diagnostic's pipes */
+	int		 pi_fd, pi_out, pi_err;	/* their places in the poll set */
+	short		 rev_fd, rev_out, rev_err;	/* what poll saw */
 	struct sftp	*sftp;
 	uint32_t	 fwd_id;
 	char		 term[65];
@@ -98,6 +100,7 @@ chan_new(struct loop *l, ssh_channel ch, enum chan_kind kind)
 	c->ch = ch;
 	c->kind = kind;
 	c->fd = c->out = c->err = -1;
+	c->pi_fd = c->pi_out = c->pi_err = -1;
 	c->cols = 80;
 	c->rows = 24;
 	c->next = l->chans;
@@ -500,11 +503,13 @@ pump_push(struct loop *l, struct chan *c)
 
 /* Read a local descriptor into c->up; at EOF close it. */
 static int
-fill_from(struct chan *c, int *fd, int is_stderr)
+fill_from(struct chan *c, int *fd, short rev, int is_stderr)
 {
 	ssize_t n;
 
-	if (*fd < 0)
+	/* Only what poll saw ready: a read that finds nothing costs a
+	 * system call on the path of every keystroke. */
+	if (*fd < 0 || rev == 0)
 		return 0;
 	n = read(*fd, c->up, sizeof(c->up));
 	if (n == -1 && (errno == EAGAIN || errno == EINTR))
@@ -533,12 +538,12 @@ pump_fill(struct chan *c)
 	switch (c->kind) {
 	case CH_FWD:
 	case CH_SHELL:
-		if ((rc = fill_from(c, &c->fd, 0)) == -1)
+		if ((rc = fill_from(c, &c->fd, c->rev_fd, 0)) == -1)
 			c->local_eof = 1;
 		return rc != 0;
 	case CH_EXEC:
-		if (fill_from(c, &c->out, 0) == 1 ||
-		    fill_from(c, &c->err, 1) == 1)
+		if (fill_from(c, &c->out, c->rev_out, 0) == 1 ||
+		    fill_from(c, &c->err, c->rev_err, 1) == 1)
 			return 1;
 		if (c->out == -1 && c->err == -1) {
 			c->local_eof = 1;
@@ -692,23 +697,41 @@ loop_pollfds(struct loop *l, struct pollfd *pfd, nfds_t max)
 	pfd[1].fd = l->mon;
 	pfd[1].events = POLLIN;
 	n = 2;
-	for (c = l->chans; c != NULL && n + 3 <= max; c = c->next) {
+	for (c = l->chans; c != NULL; c = c->next) {
+		c->pi_fd = c->pi_out = c->pi_err = -1;
+		if (n + 3 > max)
+			continue;
 		if (c->fd != -1) {
 			pfd[n].fd = c->fd;
 			pfd[n].events = (c->up_len == 0 && !c->local_eof ?
 			    POLLIN : 0) | (c->down_len > 0 ? POLLOUT : 0);
-			n++;
+			c->pi_fd = (int)n++;
 		}
 		if (c->up_len == 0 && c->out != -1) {
 			pfd[n].fd = c->out;
-			pfd[n++].events = POLLIN;
+			pfd[n].events = POLLIN;
+			c->pi_out = (int)n++;
 		}
 		if (c->up_len == 0 && c->err != -1) {
 			pfd[n].fd = c->err;
-			pfd[n++].events = POLLIN;
+			pfd[n].events = POLLIN;
+			c->pi_err = (int)n++;
 		}
 	}
 	return n;
+}
+
+/* Remember what poll saw for each channel's descriptors. */
+static void
+loop_revents(struct loop *l, const struct pollfd *pfd)
+{
+	struct chan *c;
+
+	for (c = l->chans; c != NULL; c = c->next) {
+		c->rev_fd = c->pi_fd >= 0 ? pfd[c->pi_fd].revents : 0;
+		c->rev_out = c->pi_out >= 0 ? pfd[c->pi_out].revents : 0;
+		c->rev_err = c->pi_err >= 0 ? pfd[c->pi_err].revents : 0;
+	}
 }
 
 /* The monitor's last word, on every channel the engineer has open. */
@@ -753,6 +776,7 @@ session_serve(ssh_session s, int mon, const struct policy *pol)
 		    -1) == -1 && errno != EINTR)
 			break;
 		l.stalled = 0;
+		loop_revents(&l, pfd);
 		if (pfd[1].revents != 0) {
 			(void)mm_read_notice(l.mon);
 			break;
