@@ -11,7 +11,8 @@ LIBSSH_DEB=$(dpkg-query -W -f '${Version}' libssh-4 2>/dev/null)
 HF_V=$([ -n "$HYPERFINE" ] && "$HYPERFINE" --version 2>/dev/null)
 SQLITE_V=$(dpkg-query -W -f '${Version}' libsqlite3-0 2>/dev/null)
 REV=$(git -C "$top_srcdir" rev-parse --short HEAD 2>/dev/null || echo "unknown (not a git checkout)")
-if [ -n "$(git -C "$top_srcdir" status --porcelain --untracked-files=no 2>/dev/null)" ]; then
+# BENCHMARKS.md is this script's own output: its changes do not count.
+if [ -n "$(git -C "$top_srcdir" status --porcelain --untracked-files=no -- . ':!BENCHMARKS.md' 2>/dev/null)" ]; then
 	REV="$REV + uncommitted changes"
 fi
 FINISHED=$(date -u '+%Y-%m-%d %H:%M:%S UTC')
