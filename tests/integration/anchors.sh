@@ -20,6 +20,7 @@ n=$(anchors | grep -vc '^#')
     fail "anchors at the relay: $n"
 stop_gateway acme-prod
 anchors >"$T/anchors.txt"
+n=$(grep -vc '^#' "$T/anchors.txt")	# the last seals may have arrived since
 out=$("$CLI_BIN" audit verify --key "$K0" --anchors "$T/anchors.txt" "$DIR" 2>&1); rc=$?
 [ "$rc" -eq 0 ] && echo "$out" | grep -q "$n seal heads held at the relay match" &&
     pass "the log matches every anchor" || fail "verify --anchors: rc=$rc $out"
