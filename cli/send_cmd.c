@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -144,6 +145,10 @@ cli_send(int argc, char **argv, const char *conf)
 
 	if (argc < 2 || argc > 3 || record_class_from_name(argv[1]) == 0)
 		return usage();
+	/* The gateway hangs up on a record it refuses to read to the end;
+	 * its answer says why, so a write to the closed socket must not
+	 * kill us first. */
+	signal(SIGPIPE, SIG_IGN);
 	if (argc == 3 && strcmp(argv[2], "-") != 0 &&
 	    (fp = fopen(argv[2], "re")) == NULL) {
 		fprintf(stderr, "porthole: send: %s: %s\n", argv[2],

@@ -115,6 +115,16 @@ struct broker {
 
 static void	gs_check_done(struct gsess *);
 
+/* Poll every session again shortly (a write or read stalled in a rekey). */
+static void
+broker_retry_soon(struct broker *b)
+{
+	struct timeval tv = { 0, BROKER_RETRY_MS * 1000 };
+
+	if (!evtimer_pending(b->ev_retry, NULL))
+		evtimer_add(b->ev_retry, &tv);
+}
+
 /* Ask a session's monitor to end it, saying why (SESSION_END_*). */
 static void
 gs_end(struct gsess *gs, int why)
@@ -311,6 +321,17 @@ gs_fd_write(evutil_socket_t fd, short what, void *arg)
 		r = ssh_channel_read_nonblocking(gs->ch, gs->hold,
 		    gs->pending < sizeof(gs->hold) ? gs->pending :
 		    sizeof(gs->hold), 0);
+		if (r == 0 && !ssh_channel_is_eof(gs->ch) &&
+		    !ssh_channel_is_closed(gs->ch)) {
+			/*
+			 * Offered but not readable now (a key re-exchange):
+			 * libssh will not offer it again until the next packet
+			 * on this channel, which may be the very window
+			 * adjustment stuck behind it.  Look again shortly.
+			 */
+			broker_retry_soon(gs->b);
+			break;
+		}
 		if (r <= 0) {
 			gs->pending = 0;
 			break;
@@ -348,13 +369,8 @@ gs_flush_out(struct gsess *gs)
 			 * re-exchange on the tunnel.  Its end may come with
 			 * no more traffic to wake us: look again shortly.
 			 */
-			if (ssh_channel_window_size(gs->ch) > 0 &&
-			    !evtimer_pending(gs->b->ev_retry, NULL)) {
-				struct timeval tv = { 0,
-				    BROKER_RETRY_MS * 1000 };
-
-				evtimer_add(gs->b->ev_retry, &tv);
-			}
+			if (ssh_channel_window_size(gs->ch) > 0)
+				broker_retry_soon(gs->b);
 			return 0;
 		}
 		gs->bytes_out += (uint64_t)w;

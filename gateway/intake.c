@@ -84,8 +84,13 @@ iconn_flush(struct iconn *c)
 		free(s);
 		c->pending--;
 	}
-	if (!c->closed && !c->eof && c->pending < INTAKE_MAX_PENDING)
+	if (!c->closed && !c->eof && c->pending < INTAKE_MAX_PENDING) {
 		bufferevent_enable(c->bev, EV_READ);
+		/* Lines already buffered raise no new read event. */
+		if (evbuffer_get_length(bufferevent_get_input(c->bev)) > 0)
+			bufferevent_trigger(c->bev, EV_READ,
+			    BEV_TRIG_DEFER_CALLBACKS);
+	}
 }
 
 /* A half-closed producer's last reply is out: close. */
@@ -180,6 +185,7 @@ iconn_read(struct bufferevent *bev, void *arg)
 			    "record longer than the limit; closing"));
 		evbuffer_drain(in, evbuffer_get_length(in));
 		bufferevent_disable(bev, EV_READ);
+		c->eof = 1;	/* answer what came before, then close */
 	}
 	if (c->pending >= INTAKE_MAX_PENDING)
 		bufferevent_disable(bev, EV_READ);	/* backpressure */

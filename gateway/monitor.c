@@ -192,6 +192,7 @@ mon_wait(struct mon *m, struct pollfd *pfd, nfds_t n, int timeout_ms)
 	rc = ppoll(pfd, n, tsp, &mon_waitmask);
 	if (mon_terminate) {
 		log_info("monitor: %s", mon_end_reason(mon_terminate));
+		mon_kill_diag(m);	/* now, not after the goodbye */
 		mon_notify(m, mon_end_reason(mon_terminate));
 		mon_end(m, 1);
 	}
@@ -498,6 +499,18 @@ mm_answer_exec_wait(struct mon *m, json_t *req)
 	    (json_int_t)m->pol->command_timeout), NULL, 0);
 }
 
+void
+mon_diag_abandon(struct mon *m)
+{
+	mon_kill_diag(m);
+	while (waitpid(m->diag, NULL, 0) == -1 && errno == EINTR)
+		;
+	mon_audit(m, "command_finished", json_pack("{s:s, s:i, s:b, s:b}",
+	    "command", m->diag_cmd, "exit_status", 137, "timed_out", 0,
+	    "cancelled", 1));
+	m->diag = 0;
+}
+
 /* The engineer stopped a diagnostic (^C in the shell): kill it now. */
 static int
 mm_answer_exec_cancel(struct mon *m, json_t *req)
@@ -539,7 +552,8 @@ mon_timeout(struct mon *m, const char **what)
 	uint64_t	now = clock_mono_ms(), until = 0;
 
 	*what = NULL;
-	if (m->phase & MON_PREAUTH) {
+	if (m->phase != MON_AUTHED) {
+		/* Not logged in (or refused, or left pending): no lingering. */
 		until = m->login_deadline;
 		*what = "login grace time exceeded";
 	}

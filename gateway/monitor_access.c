@@ -68,6 +68,7 @@ mm_answer_file_open(struct mon *m, json_t *req)
 		return mon_refuse(m, why);
 	}
 	m->files[i].id = mon_new_id(m);
+	m->files[i].peer = m->peer;
 	snprintf(m->files[i].path, sizeof(m->files[i].path), "%s", path);
 	m->files[i].size = (uint64_t)st.st_size;
 	mon_audit(m, "file_opened", json_pack("{s:s, s:I, s:I}", "path", path,
@@ -90,7 +91,8 @@ mm_answer_file_close(struct mon *m, json_t *req)
 	if (req_u32(req, "id", &id) == -1 || !json_is_integer(jb) ||
 	    json_integer_value(jb) < 0)
 		mon_violation(m, "malformed file_close request", "file_close");
-	for (i = 0; i < MON_MAX_FILES && (id == 0 || m->files[i].id != id); i++)
+	for (i = 0; i < MON_MAX_FILES && (id == 0 || m->files[i].id != id ||
+	    m->files[i].peer != m->peer); i++)
 		;
 	if (i == MON_MAX_FILES)
 		mon_violation(m, "file_close of a file not open", "file_close");

@@ -34,6 +34,7 @@
 /* A file the engineer holds open, until the child says it is closed. */
 struct mon_file {
 	uint32_t	 id;		/* 0: free slot */
+	int		 peer;		/* MON_FROM_*: who opened it */
 	char		 path[ACCESS_PATH_MAX + 1];
 	uint64_t	 size;
 };
@@ -103,6 +104,8 @@ int		 mon_answer(struct mon *, json_t *ans, const int *fds, int nfds);
 int		 mon_refuse(struct mon *, const char *why);
 const char	*req_str(json_t *req, const char *key, size_t max);
 int		 req_u32(json_t *req, const char *key, uint32_t *out);
+/* The diagnostic's requester is gone: kill, reap and audit it. */
+void		 mon_diag_abandon(struct mon *);
 
 /* monitor_access.c */
 int	mm_answer_file_open(struct mon *, json_t *);

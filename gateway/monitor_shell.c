@@ -143,26 +143,39 @@ fail:
 	return -1;
 }
 
-/* Length of the valid UTF-8 sequence at p (1-4), 0 if incomplete, -1 bad. */
+/*
+ * Length of the valid UTF-8 sequence at p (1-4), 0 if incomplete, -1 if
+ * bad.  Strict, as JSON parsers are: no overlong forms, no surrogates,
+ * nothing above U+10FFFF.
+ */
 static int
 utf8_len(const unsigned char *p, size_t avail)
 {
-	int	len, i;
+	unsigned char	lo = 0x80, hi = 0xbf;
+	int		len, i;
 
 	if (p[0] < 0x80)
 		return 1;
-	if ((p[0] & 0xe0) == 0xc0 && p[0] >= 0xc2)
+	if (p[0] >= 0xc2 && p[0] <= 0xdf)
 		len = 2;
-	else if ((p[0] & 0xf0) == 0xe0)
+	else if (p[0] >= 0xe0 && p[0] <= 0xef) {
 		len = 3;
-	else if ((p[0] & 0xf8) == 0xf0 && p[0] <= 0xf4)
+		if (p[0] == 0xe0)
+			lo = 0xa0;
+		if (p[0] == 0xed)
+			hi = 0x9f;
+	} else if (p[0] >= 0xf0 && p[0] <= 0xf4) {
 		len = 4;
-	else
+		if (p[0] == 0xf0)
+			lo = 0x90;
+		if (p[0] == 0xf4)
+			hi = 0x8f;
+	} else
 		return -1;
 	for (i = 1; i < len; i++) {
 		if ((size_t)i >= avail)
 			return 0;
-		if ((p[i] & 0xc0) != 0x80)
+		if (p[i] < (i == 1 ? lo : 0x80) || p[i] > (i == 1 ? hi : 0xbf))
 			return -1;
 	}
 	return len;
@@ -324,6 +337,11 @@ mon_shell_pollfds(struct mon *m, struct pollfd *pfd)
 	pfd[1].fd = m->sh.master;
 	pfd[1].events = (m->sh.out.len == 0 ? POLLIN : 0) |
 	    (m->sh.in.len > 0 ? POLLOUT : 0);
+	/* Nothing asked: a hung-up descriptor would wake us for ever. */
+	if (pfd[0].events == 0)
+		pfd[0].fd = -1;
+	if (pfd[1].events == 0)
+		pfd[1].fd = -1;
 	return 2;
 }
 
@@ -383,7 +401,6 @@ mon_shell_service(struct mon *m, const struct pollfd *pfd, int n)
 static void
 shell_drain(struct mon *m)
 {
-	int	flags;
 	ssize_t	r;
 
 	if (m->sh.master >= 0)
@@ -393,12 +410,10 @@ shell_drain(struct mon *m)
 			    (size_t)r);
 			m->sh.out.len += (size_t)r;
 		}
-	if (m->sh.term >= 0 && m->sh.out.len > m->sh.out.off) {
-		flags = fcntl(m->sh.term, F_GETFL);
-		fcntl(m->sh.term, F_SETFL, flags & ~O_NONBLOCK);
+	/* What fits now; a child that does not read cannot hold us. */
+	if (m->sh.term >= 0 && m->sh.out.len > m->sh.out.off)
 		(void)write(m->sh.term, m->sh.out.buf + m->sh.out.off,
 		    m->sh.out.len - m->sh.out.off);
-	}
 }
 
 void
@@ -409,6 +424,8 @@ mon_shell_close(struct mon *m, const char *why)
 	unsigned int	mdlen = 0, i;
 	int		status = 0;
 
+	if (m->diag > 0 && m->diag_peer == MON_FROM_SHELL)
+		mon_diag_abandon(m);
 	if (m->sh.pid > 0) {
 		shell_drain(m);
 		kill(-m->sh.pid, SIGHUP);

@@ -69,6 +69,7 @@ struct chan {
 	int		 local_eof;	/* nothing more will come from here */
 	int		 exit_status;
 	int		 ran;		/* a diagnostic started: wait for it */
+	int		 waited;	/* ... and the monitor reaped it */
 	int		 closing;	/* say goodbye and free */
 };
 
@@ -605,6 +606,7 @@ chan_finish(struct loop *l, struct chan *c)
 
 	if (c->ran) {
 		memset(&res, 0, sizeof(res));
+		c->waited = 1;
 		if (mm_exec_wait(l->mon, c->bytes_up, &res) == -1) {
 			loop_lost(l);
 			return;
@@ -631,6 +633,15 @@ chan_finish(struct loop *l, struct chan *c)
 static void
 chan_free(struct loop *l, struct chan *c)
 {
+	struct mm_exec_result res;
+
+	/* The engineer left before its diagnostic ended: stop and reap it. */
+	if (c->ran && !c->waited && !l->lost) {
+		c->waited = 1;
+		if (l->ops.exec_cancel(l->ops.arg) == -1 ||
+		    mm_exec_wait(l->mon, c->bytes_up, &res) == -1)
+			loop_lost(l);
+	}
 	if (c->kind == CH_FWD && !l->lost &&
 	    mm_forward_close(l->mon, c->fwd_id, c->bytes_down,
 	    c->bytes_up) == -1)
@@ -702,9 +713,10 @@ loop_pollfds(struct loop *l, struct pollfd *pfd, nfds_t max)
 		if (n + 3 > max)
 			continue;
 		if (c->fd != -1) {
-			pfd[n].fd = c->fd;
 			pfd[n].events = (c->up_len == 0 && !c->local_eof ?
 			    POLLIN : 0) | (c->down_len > 0 ? POLLOUT : 0);
+			/* Nothing asked: a hung-up socket would spin us. */
+			pfd[n].fd = pfd[n].events != 0 ? c->fd : -1;
 			c->pi_fd = (int)n++;
 		}
 		if (c->up_len == 0 && c->out != -1) {

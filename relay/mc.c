@@ -40,7 +40,13 @@ mc_send(struct mc *m, json_t *obj)
 		return;
 	}
 	json_decref(obj);
-	if (m->out_len - m->out_off + len > MC_OUT_MAX ||
+	if (m->out_off > 0) {
+		/* Keep only what is unsent: the buffer cannot creep. */
+		memmove(m->out, m->out + m->out_off, m->out_len - m->out_off);
+		m->out_len -= m->out_off;
+		m->out_off = 0;
+	}
+	if (m->out_len + len > MC_OUT_MAX ||
 	    (nb = realloc(m->out, m->out_len + len)) == NULL) {
 		/* The gateway does not read its answers: drop it. */
 		free(buf);
