@@ -33,6 +33,7 @@
 
 #define BROKER_CHUNK	65536
 #define BROKER_RETRY_MS	20	/* poll again after a stalled write */
+#define BROKER_END_GRACE_MS	5000	/* a monitor asked to end has this long */
 #define BROKER_APPROVAL_TIMEOUT	600	/* seconds a session may wait */
 
 /* Grants a session has relied on; withdrawing one ends it. */
@@ -93,6 +94,7 @@ struct gsess {
 	char			 doing[128];	/* the running diagnostic */
 	int			 uses;		/* GS_USES_*: grants relied on */
 	int			 idle_ended;	/* idle_timeout already acted on */
+	uint64_t		 end_asked;	/* clock_mono_ms() of gs_end(), 0 */
 	TAILQ_ENTRY(gsess)	 entry;
 };
 TAILQ_HEAD(gsess_list, gsess);
@@ -136,6 +138,24 @@ gs_end(struct gsess *gs, int why)
 	v.sival_int = why;
 	if (sigqueue(gs->pid, SIGTERM, v) == -1)
 		kill(gs->pid, SIGTERM);
+	if (gs->end_asked == 0)
+		gs->end_asked = clock_mono_ms();
+}
+
+/*
+ * A monitor has a few seconds to say goodbye and end; one that does not
+ * (stuck, or misled by its child) is killed with its process group.
+ */
+static void
+gs_end_overdue(struct gsess *gs, uint64_t now)
+{
+	if (gs->pid <= 0 || gs->end_asked == 0 ||
+	    now - gs->end_asked < BROKER_END_GRACE_MS)
+		return;
+	log_warn("session %s: its monitor did not end in time; killing it",
+	    gs->id);
+	kill(gs->pid, SIGKILL);
+	gs->end_asked = now;	/* again in a while if need be */
 }
 static void	broker_audit_failed(struct broker *);
 
@@ -925,6 +945,8 @@ broker_idle_check(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
+	TAILQ_FOREACH(gs, &b->sessions, entry)
+		gs_end_overdue(gs, now);
 	if (b->audit_failing && !broker_audit_retry(b))
 		return;
 	limit = b->pol->idle_timeout * 1000;
