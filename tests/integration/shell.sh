@@ -73,6 +73,12 @@ screen_has "not a listed setting" && grep -q "^secret.token = s3cr3t" "$P/config
 type_line "rm -rf /"
 screen_has "unknown command" && pass "no system commands" || fail "rm -rf /"
 
+# Bytes that are not valid UTF-8 (a lone surrogate) do not spoil the
+# recording: asciinema below must still play it.
+printf 'caf\303\251 \355\240\200 end-of-odd\n' >"$P/log/odd.txt"
+type_line "cat odd.txt"
+screen_has "end-of-odd" || fail "cat odd.txt"
+
 # ^C stops a running diagnostic at once, and the monitor ends it.
 type_line "sleepy 9"
 sleep 1
