@@ -132,6 +132,15 @@ next_record(FILE *fp, const char *cls, long n, int *bad)
 	}
 	text = json_dumps(rec, JSON_COMPACT);
 	json_decref(rec);
+	if (text != NULL && strlen(text) > RECORD_MAX) {
+		/* The gateway would refuse it; say so without sending it. */
+		fprintf(stderr, "porthole: send: record %ld: %zu bytes, more "
+		    "than the %d a record may have\n", n, strlen(text),
+		    RECORD_MAX);
+		free(text);
+		*bad = 1;
+		return NULL;
+	}
 	return text;
 }
 

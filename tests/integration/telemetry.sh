@@ -61,8 +61,17 @@ out=$(echo '{"hour":"2026-11-20T10:30:00Z","environment":"env-1","units":{}}' |
     fail "bad record: rc=$rc out='$out'"
 head -c 70000 /dev/zero | tr '\0' 'x' | sed 's/^/{"type":"x","ts":"2026-11-20T10:00:00Z","pad":"/; s/$/"}/' >"$T/big.json"
 out=$("$CLI_BIN" -f "$CONF" send event "$T/big.json" 2>&1); rc=$?
-[ "$rc" -eq 1 ] && pass "an oversized record is refused" ||
+[ "$rc" -eq 1 ] && echo "$out" | grep -q "record 1: .* more than the 65536" &&
+    pass "porthole send refuses an oversized record, naming it" ||
     fail "oversized: rc=$rc out='$(echo "$out" | head -c 200)'"
+# A producer writing straight to the socket: refused, then hung up on,
+# and the rest of the line is not taken for a record.
+{ cat "$T/big.json"; echo '{"class":"event","type":"after","ts":"2026-11-20T10:00:00Z"}'; } |
+    socat -t 3 - UNIX-CONNECT:"$T/acme-prod/run/intake.sock" >"$T/raw.out" 2>&1
+grep -q '"ok":false.*longer than the limit' "$T/raw.out" &&
+    [ "$(grep -c . "$T/raw.out")" -eq 1 ] &&
+    pass "the intake refuses an over-long line and closes, nothing after it kept" ||
+    fail "raw over-long line: $(head -c 300 "$T/raw.out")"
 
 # Durable retry: the relay is down, records wait in the spool, the
 # gateway is killed -9 and restarted, and all of them arrive once.
