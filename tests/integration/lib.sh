@@ -107,15 +107,30 @@ wait_count() {
 	return 1
 }
 
-# running CMDLINE-PREFIX: is a process with this command line alive?
+# running CMDLINE-PREFIX: is a process with this command line alive
+# beneath one of this test's gateways?  Tests run in parallel under
+# make check, and another test's diagnostic must not count.
 running() {
+	gws=$(cat "$T"/*/gateway.pid 2>/dev/null)
 	for d in /proc/[0-9]*; do
 		c=$(tr '\0' ' ' <"$d/cmdline" 2>/dev/null)
 		case $c in
 		"$1"*)
 			[ "$(awk '/^State:/ { print $2 }' "$d/status" 2>/dev/null)" != Z ] &&
-			    return 0 ;;
+			    beneath_gateway "${d#/proc/}" "$gws" && return 0 ;;
 		esac
+	done
+	return 1
+}
+
+# beneath_gateway PID "GATEWAY-PIDS": does PID descend from one of them?
+beneath_gateway() {
+	p=$1; depth=0
+	while [ "$p" -gt 1 ] && [ $depth -lt 16 ]; do
+		for g in $2; do [ "$p" = "$g" ] && return 0; done
+		p=$(awk '/^PPid:/ { print $2 }' "/proc/$p/status" 2>/dev/null)
+		[ -n "$p" ] || return 1
+		depth=$((depth + 1))
 	done
 	return 1
 }
