@@ -71,6 +71,8 @@ struct chan {
 	int		 ran;		/* a diagnostic started: wait for it */
 	int		 waited;	/* ... and the monitor reaped it */
 	int		 closing;	/* say goodbye and free */
+	int		 dry;		/* the last read found nothing ... */
+	unsigned	 dry_epoch;	/* ... at this input epoch */
 };
 
 /* The child's state after login. */
@@ -83,6 +85,14 @@ struct loop {
 	int			 nchans;
 	int			 lost;		/* the monitor is gone */
 	int			 stalled;	/* libssh took nothing: retry soon */
+	/*
+	 * Counts the times libssh may have read from the engineer's
+	 * stream: each ssh_event_dopoll() and each read of an empty
+	 * channel (libssh polls the socket for it).  A channel found empty
+	 * is not read again until this moves: such a read is a poll(2) on
+	 * the path of every keystroke.
+	 */
+	unsigned		 epoch;
 };
 
 static void
@@ -424,13 +434,16 @@ loop_on_message(ssh_session s, ssh_message msg, void *arg)
 
 /* Pull the engineer's bytes into c->down, if it has room. */
 static int
-pump_pull(struct chan *c)
+pump_pull(struct loop *l, struct chan *c)
 {
 	int n;
 
 	if (c->down_len > 0 || c->eng_eof)
 		return 0;
+	if (c->dry && c->dry_epoch == l->epoch)
+		return 0;	/* nothing can have come since */
 	n = ssh_channel_read_nonblocking(c->ch, c->down, sizeof(c->down), 0);
+	c->dry = 0;
 	if (n == SSH_ERROR) {
 		c->closing = 1;
 		return 1;
@@ -445,6 +458,9 @@ pump_pull(struct chan *c)
 		c->eng_eof = 1;
 		return 1;
 	}
+	/* libssh looked at the socket: other channels may have data now. */
+	c->dry = 1;
+	c->dry_epoch = ++l->epoch;
 	return 0;
 }
 
@@ -672,7 +688,7 @@ loop_pump(struct loop *l)
 		if (c->closing || c->kind == CH_NEW)
 			continue;
 		moved |= pump_push(l, c);
-		moved |= pump_pull(c);
+		moved |= pump_pull(l, c);
 		moved |= pump_push(l, c);
 		moved |= pump_eof(c);
 		moved |= pump_fill(c);
@@ -787,14 +803,23 @@ session_serve(ssh_session s, int mon, const struct policy *pol)
 		    sizeof(pfd[0])), moved ? 0 : l.stalled ? LOOP_RETRY_MS :
 		    -1) == -1 && errno != EINTR)
 			break;
-		l.stalled = 0;
 		loop_revents(&l, pfd);
 		if (pfd[1].revents != 0) {
 			(void)mm_read_notice(l.mon);
 			break;
 		}
-		if (ssh_event_dopoll(ev, 0) == SSH_ERROR ||
-		    !ssh_is_connected(s))
+		/*
+		 * libssh is polled only when its socket has something to
+		 * say (input, room for queued output, hang-up), on the first
+		 * round and when a write stalled in a key re-exchange.
+		 */
+		if (pfd[0].revents != 0 || l.epoch == 0 || l.stalled) {
+			if (ssh_event_dopoll(ev, 0) == SSH_ERROR)
+				break;
+			l.epoch++;
+		}
+		l.stalled = 0;
+		if (!ssh_is_connected(s))
 			break;
 		moved = loop_pump(&l);
 	}

@@ -43,6 +43,8 @@ struct tunnel {
 	ssh_event		 sev;
 	struct event		*ev_read;
 	struct event		*ev_write;
+	struct event		*ev_kick;	/* flush now, no epoll round */
+	int			 kicked;	/* kicks since the last readiness */
 	struct event		*ev_retry;
 	int			 evfd;		/* our dup of libssh's socket */
 	char			 last_error[256];	/* why it is down */
@@ -106,7 +108,9 @@ tunnel_down(struct tunnel *t, const char *why)
 		event_free(t->ev_read);
 	if (t->ev_write != NULL)
 		event_free(t->ev_write);
-	t->ev_read = t->ev_write = NULL;
+	if (t->ev_kick != NULL)
+		event_free(t->ev_kick);
+	t->ev_read = t->ev_write = t->ev_kick = NULL;
 	if (t->evfd != -1) {
 		close(t->evfd);
 		t->evfd = -1;
@@ -124,15 +128,28 @@ tunnel_down(struct tunnel *t, const char *why)
 	tunnel_schedule(t);
 }
 
+/*
+ * libssh asks to be polled for writability after every send, even a
+ * complete one, and sends its next packet only after such a poll.  So
+ * the tunnel is serviced once more at the end of this loop iteration
+ * (libssh's poll then finds the socket writable), and waits for EV_WRITE
+ * only if output is still queued after that: the socket is full.
+ */
 void
 tunnel_want_write(struct tunnel *t)
 {
 	if (t->state != TS_UP)
 		return;
-	if (ssh_get_poll_flags(t->s) & SSH_WRITE_PENDING)
-		event_add(t->ev_write, NULL);
-	else
+	if (!(ssh_get_poll_flags(t->s) & SSH_WRITE_PENDING)) {
+		t->kicked = 0;
 		event_del(t->ev_write);
+		return;
+	}
+	if (t->kicked < 1) {
+		t->kicked++;
+		event_active(t->ev_kick, EV_WRITE, 0);
+	} else
+		event_add(t->ev_write, NULL);
 }
 
 /*
@@ -177,10 +194,11 @@ tunnel_io(evutil_socket_t fd, short what, void *arg)
 {
 	struct tunnel *t = arg;
 
-	(void)fd;
 	(void)what;
 	if (t->state != TS_UP)
 		return;
+	if (fd != -1)		/* readiness, not a kick */
+		t->kicked = 0;
 	if (ssh_event_dopoll(t->sev, 0) == SSH_ERROR ||
 	    (ssh_get_status(t->s) & (SSH_CLOSED | SSH_CLOSED_ERROR))) {
 		tunnel_down(t, ssh_get_error(t->s)[0] != '\0' ?
@@ -288,7 +306,8 @@ tunnel_connect(struct tunnel *t)
 	t->ev_read = event_new(t->base, t->evfd, EV_READ | EV_PERSIST,
 	    tunnel_io, t);
 	t->ev_write = event_new(t->base, t->evfd, EV_WRITE, tunnel_io, t);
-	if (t->ev_read == NULL || t->ev_write == NULL)
+	t->ev_kick = event_new(t->base, -1, 0, tunnel_io, t);
+	if (t->ev_read == NULL || t->ev_write == NULL || t->ev_kick == NULL)
 		goto out;
 	rc = 0;
 out:
@@ -395,6 +414,8 @@ tunnel_free(struct tunnel *t)
 		event_free(t->ev_read);
 	if (t->ev_write != NULL)
 		event_free(t->ev_write);
+	if (t->ev_kick != NULL)
+		event_free(t->ev_kick);
 	if (t->evfd != -1)
 		close(t->evfd);
 	event_free(t->ev_retry);

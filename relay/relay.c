@@ -70,6 +70,8 @@ struct rconn {
 	enum rconn_state	 state;
 	struct event		*ev_read;
 	struct event		*ev_write;
+	struct event		*ev_kick;	/* flush now, no epoll round */
+	int			 kicked;	/* kicks since the last readiness */
 	struct event		*ev_grace;
 	char			 peer[64];	/* "addr:port" for logs */
 	char			 peer_addr[INET6_ADDRSTRLEN];
@@ -123,16 +125,30 @@ rconn_set_state(struct rconn *c, enum rconn_state st)
 	c->state = st;
 }
 
-/* Watch for writability only while libssh has output queued. */
+/*
+ * After every send libssh asks to be polled for writability again, even
+ * when it sent everything, and it sends the next packet only after such a
+ * poll.  Rather than a round through epoll for every packet (two
+ * epoll_ctl calls and a wake-up), the connection is pumped once more at
+ * the end of this loop iteration: libssh's own poll then finds the socket
+ * writable and flushes or clears its request.  Only if that leaves output
+ * queued (the socket is full) does the connection wait for EV_WRITE.
+ */
 static void
 rconn_update_write(struct rconn *c)
 {
 	if (c->state == RC_DEAD || c->s == NULL)
 		return;
-	if (ssh_get_poll_flags(c->s) & SSH_WRITE_PENDING)
-		event_add(c->ev_write, NULL);
-	else
+	if (!(ssh_get_poll_flags(c->s) & SSH_WRITE_PENDING)) {
+		c->kicked = 0;
 		event_del(c->ev_write);
+		return;
+	}
+	if (c->kicked < 1) {
+		c->kicked++;
+		event_active(c->ev_kick, EV_WRITE, 0);
+	} else
+		event_add(c->ev_write, NULL);
 }
 
 static void
@@ -511,6 +527,8 @@ rconn_close(struct rconn *c, const char *why)
 		event_del(c->ev_read);
 	if (c->ev_write != NULL)
 		event_del(c->ev_write);
+	if (c->ev_kick != NULL)
+		event_del(c->ev_kick);
 	if (c->ev_grace != NULL)
 		event_del(c->ev_grace);
 	/* The other side of each splice is told by its next pump. */
@@ -547,6 +565,8 @@ rconn_free(struct rconn *c)
 		event_free(c->ev_read);
 	if (c->ev_write != NULL)
 		event_free(c->ev_write);
+	if (c->ev_kick != NULL)
+		event_free(c->ev_kick);
 	if (c->ev_grace != NULL)
 		event_free(c->ev_grace);
 	close(c->fd);
@@ -590,10 +610,11 @@ rconn_io(evutil_socket_t fd, short what, void *arg)
 	struct rconn	*c = arg;
 	int		 rc;
 
-	(void)fd;
 	(void)what;
 	if (c->state == RC_DEAD)
 		return;
+	if (fd != -1)		/* readiness, not a kick */
+		c->kicked = 0;
 	if (c->state == RC_KEX) {
 		rc = ssh_handle_key_exchange(c->s);
 		if (rc == SSH_AGAIN) {
@@ -664,9 +685,10 @@ relay_accept(struct evconnlistener *l, evutil_socket_t fd,
 
 	c->ev_read = event_new(r->base, fd, EV_READ | EV_PERSIST, rconn_io, c);
 	c->ev_write = event_new(r->base, fd, EV_WRITE, rconn_io, c);
+	c->ev_kick = event_new(r->base, -1, 0, rconn_io, c);
 	c->ev_grace = evtimer_new(r->base, rconn_grace, c);
 	if ((c->s = ssh_new()) == NULL || c->ev_read == NULL ||
-	    c->ev_write == NULL || c->ev_grace == NULL) {
+	    c->ev_write == NULL || c->ev_kick == NULL || c->ev_grace == NULL) {
 		rconn_close(c, "out of memory");
 		return;
 	}
