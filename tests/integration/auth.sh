@@ -6,16 +6,20 @@
 standard_setup
 AUDIT=$T/acme-prod/audit/audit.log
 
-# use_identity KEY [CERT]: point the client at other credentials.
+# use_identity KEY [CERT]: point the client at other credentials for the
+# gateway, while the jump to the relay still logs in as alice with her
+# good certificate. The jump is a ProxyCommand in the file itself: a
+# "-o ProxyJump=none" on the command line would also cancel a later
+# ProxyCommand in OpenSSH 9.2p1-2+deb12u6.
 use_identity() {
 	sed -e "s|IdentityFile .*|IdentityFile $1|" \
 	    -e "s|CertificateFile .*|CertificateFile ${2:-/dev/null}|" \
+	    -e "s|ProxyJump relay|ProxyCommand ssh -F $T/ssh_config -W %h:%p relay|" \
 	    "$T/ssh_config" >"$T/ssh_config.alt"
 }
 # Log in to the relay as alice, but present other credentials to the gateway.
 alt_ssh() {
-	ssh -F "$T/ssh_config.alt" -o "ProxyJump=none" \
-	    -o "ProxyCommand=ssh -F $T/ssh_config -W %h:%p relay" "$@" </dev/null
+	ssh -F "$T/ssh_config.alt" "$@" </dev/null
 }
 
 # Baseline: the good certificate works.
