@@ -38,6 +38,14 @@ if [ "$(id -u)" -eq 0 ] && command -v setpriv >/dev/null; then
 	    fail "nobody's kill: rc=$rc err='$(cat "$T/err")'"
 fi
 
+# The diagnostic's pid, followed after the kill even if it left the tree.
+n=50
+while [ "$n" -gt 0 ]; do
+	dpids=$(diag_pids "/bin/sleep 30")
+	[ -n "$dpids" ] && break
+	sleep 0.1; n=$((n - 1))
+done
+[ -n "$dpids" ] || fail "the diagnostic 'sleepy 30' is not running"
 start=$(date +%s)
 out=$("$CLI_BIN" -f "$CONF" kill "$sid"); rc=$?
 wait $eng; erc=$?
@@ -50,11 +58,7 @@ grep -q "porthole: session ended by the customer" "$T/killed.err" &&
     fail "kill: engineer saw '$(cat "$T/killed.err")'"
 wait_for "$AUDIT" '"type":"session_killed".*"session":"'"$sid"'"' 2 &&
     pass "the kill is audited with the session" || fail "kill not audited"
-n=30
-while [ "$n" -gt 0 ] && running "/bin/sleep 30"; do
-	sleep 0.1; n=$((n - 1))
-done
-! running "/bin/sleep 30" &&
+gone 3 $dpids &&
     pass "the killed session's diagnostic is gone" ||
     fail "diagnostic survived the kill"
 "$CLI_BIN" -f "$CONF" kill 0123456789abcdef >/dev/null 2>"$T/err"; rc=$?

@@ -107,20 +107,42 @@ wait_count() {
 	return 1
 }
 
-# running CMDLINE-PREFIX: is a process with this command line alive
-# beneath one of this test's gateways?  Tests run in parallel under
-# make check, and another test's diagnostic must not count.
-running() {
+# diag_pids CMDLINE-PREFIX: the live processes with this command line
+# beneath one of this test's gateways. Tests run in parallel under make
+# check, and another test's diagnostic must not count.
+diag_pids() {
 	gws=$(cat "$T"/*/gateway.pid 2>/dev/null)
 	for d in /proc/[0-9]*; do
 		c=$(tr '\0' ' ' <"$d/cmdline" 2>/dev/null)
 		case $c in
 		"$1"*)
-			[ "$(awk '/^State:/ { print $2 }' "$d/status" 2>/dev/null)" != Z ] &&
-			    beneath_gateway "${d#/proc/}" "$gws" && return 0 ;;
+			alive "${d#/proc/}" && beneath_gateway "${d#/proc/}" "$gws" &&
+			    echo "${d#/proc/}" ;;
 		esac
 	done
+}
+
+# running CMDLINE-PREFIX: is such a process alive beneath our gateways?
+running() {
+	[ -n "$(diag_pids "$1")" ]
+}
+
+# alive PID...: is any of these processes alive (a zombie is not)? Once
+# found beneath a gateway, a process is followed by its pid, so one that
+# escaped its session (reparented to init) still counts.
+alive() {
+	for p in "$@"; do
+		st=$(awk '/^State:/ { print $2 }' "/proc/$p/status" 2>/dev/null)
+		[ -n "$st" ] && [ "$st" != Z ] && return 0
+	done
 	return 1
+}
+
+# gone SECONDS PID...: wait until none of these processes is alive.
+gone() {
+	n=$(( $1 * 10 )); shift
+	while [ "$n" -gt 0 ] && alive "$@"; do sleep 0.1; n=$((n - 1)); done
+	! alive "$@"
 }
 
 # beneath_gateway PID "GATEWAY-PIDS": does PID descend from one of them?
