@@ -11,6 +11,7 @@
  */
 #include "gateway/broker.h"
 
+#include <sys/mman.h>
 #include <sys/queue.h>
 #include <sys/socket.h>
 #include <sys/random.h>
@@ -29,12 +30,12 @@
 #include "gateway/monitor.h"
 #include "gateway/session.h"
 #include "lib/clock.h"
+#include "lib/fdpass.h"
 #include "lib/log.h"
 
 #define BROKER_CHUNK	65536
 #define BROKER_RETRY_MS	20	/* poll again after a stalled write */
 #define BROKER_END_GRACE_MS	5000	/* a monitor asked to end has this long */
-#define BROKER_APPROVAL_TIMEOUT	600	/* seconds a session may wait */
 
 /* Grants a session has relied on; withdrawing one ends it. */
 #define GS_USES_COMMANDS	0x01
@@ -64,6 +65,7 @@ struct gsess {
 	int			 status;	/* wait status */
 	int			 fd;		/* stream to the session */
 	int			 audit_fd;	/* its audit requests */
+	int			 pol_fd;	/* new policies, to its monitor */
 	ssh_channel		 ch;		/* NULL once gone */
 	struct ssh_channel_callbacks_struct cb;
 	struct event		*ev_read;	/* fd readable */
@@ -116,6 +118,7 @@ struct broker {
 };
 
 static void	gs_check_done(struct gsess *);
+static void	gs_withdraw(struct gsess *, const struct policy *);
 
 /* Poll every session again shortly (a write or read stalled in a rekey). */
 static void
@@ -488,7 +491,7 @@ gs_approval_timeout(evutil_socket_t fd, short what, void *arg)
 static void
 gs_approval_request(struct gsess *gs, json_t *ev)
 {
-	struct timeval	 tv = { BROKER_APPROVAL_TIMEOUT, 0 };
+	struct timeval	 tv = { (time_t)gs->b->pol->approval_timeout, 0 };
 	const char	*s;
 
 	if ((s = json_string_value(json_object_get(ev, "engineer"))) != NULL)
@@ -621,6 +624,8 @@ gs_free(struct gsess *gs)
 		close(gs->fd);
 	if (gs->audit_fd != -1)
 		close(gs->audit_fd);
+	if (gs->pol_fd != -1)
+		close(gs->pol_fd);
 	free(gs);
 }
 
@@ -669,12 +674,12 @@ gs_check_done(struct gsess *gs)
 	broker_flush(b);
 }
 
-/* In the forked process: keep the two sockets as fds 3 and 4, serve. */
+/* In the forked process: keep the three sockets as fds 3, 4 and 5, serve. */
 static void
-gs_child(struct broker *b, int fd, int afd, const char *sid)
+gs_child(struct broker *b, int fd, int afd, int pfd, const char *sid)
 {
 	sigset_t	set;
-	int		s, a;
+	int		s, a, p;
 
 	signal(SIGCHLD, SIG_DFL);
 	signal(SIGTERM, SIG_DFL);
@@ -686,10 +691,11 @@ gs_child(struct broker *b, int fd, int afd, const char *sid)
 	audit_forget(b->audit);
 	if ((s = fcntl(fd, F_DUPFD, 10)) == -1 ||
 	    (a = fcntl(afd, F_DUPFD, 10)) == -1 ||
-	    dup2(s, 3) == -1 || dup2(a, 4) == -1)
+	    (p = fcntl(pfd, F_DUPFD, 10)) == -1 ||
+	    dup2(s, 3) == -1 || dup2(a, 4) == -1 || dup2(p, 5) == -1)
 		_exit(1);
-	closefrom(5);
-	monitor_session(3, 4, b->pol, b->host_key, b->ca_key, sid);
+	closefrom(6);
+	monitor_session(3, 4, 5, b->pol, b->host_key, b->ca_key, sid);
 }
 
 static int
@@ -697,9 +703,11 @@ gs_spawn(struct gsess *gs)
 {
 	struct broker	*b = gs->b;
 	int		 sv[2] = { -1, -1 }, av[2] = { -1, -1 };
+	int		 pv[2] = { -1, -1 };
 
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == -1 ||
-	    socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, av) == -1) {
+	    socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, av) == -1 ||
+	    socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pv) == -1) {
 		log_error("session %s: socketpair: %s", gs->id,
 		    strerror(errno));
 		goto fail;
@@ -710,13 +718,16 @@ gs_spawn(struct gsess *gs)
 		goto fail;
 	}
 	if (gs->pid == 0)
-		gs_child(b, sv[1], av[1], gs->id);
+		gs_child(b, sv[1], av[1], pv[1], gs->id);
 	close(sv[1]);
 	close(av[1]);
+	close(pv[1]);
 	gs->fd = sv[0];
 	gs->audit_fd = av[0];
+	gs->pol_fd = pv[0];
 	fcntl(gs->fd, F_SETFL, O_NONBLOCK);
 	fcntl(gs->audit_fd, F_SETFL, O_NONBLOCK);
+	fcntl(gs->pol_fd, F_SETFL, O_NONBLOCK);
 	gs->ev_read = event_new(b->base, gs->fd, EV_READ | EV_PERSIST,
 	    gs_fd_read, gs);
 	gs->ev_write = event_new(b->base, gs->fd, EV_WRITE, gs_fd_write, gs);
@@ -735,6 +746,10 @@ fail:
 	if (av[0] != -1) {
 		close(av[0]);
 		close(av[1]);
+	}
+	if (pv[0] != -1) {
+		close(pv[0]);
+		close(pv[1]);
 	}
 	return -1;
 }
@@ -758,7 +773,7 @@ broker_channel(ssh_channel ch, const char *orig_host, int orig_port,
 	for (i = 0; i < sizeof(rnd); i++)
 		snprintf(gs->id + 2 * i, 3, "%02x", rnd[i]);
 	gs->b = b;
-	gs->fd = gs->audit_fd = -1;
+	gs->fd = gs->audit_fd = gs->pol_fd = -1;
 	gs->ch = ch;
 	gs->started = gs->last_active = clock_mono_ms();
 	snprintf(gs->from, sizeof(gs->from), "%.63s:%d", orig_host, orig_port);
@@ -945,8 +960,11 @@ broker_idle_check(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	TAILQ_FOREACH(gs, &b->sessions, entry)
+	TAILQ_FOREACH(gs, &b->sessions, entry) {
 		gs_end_overdue(gs, now);
+		/* An expires that passed ends what it granted. */
+		gs_withdraw(gs, b->pol);
+	}
 	if (b->audit_failing && !broker_audit_retry(b))
 		return;
 	limit = b->pol->idle_timeout * 1000;
@@ -1010,25 +1028,101 @@ broker_set_ca(struct broker *b, const uint8_t ca_key[32])
 	memcpy(b->ca_key, ca_key, sizeof(b->ca_key));
 }
 
+/*
+ * The policy as a sealed in-memory file for the monitors: what
+ * policy_write() prints, which policy_load_fd() reads back into the same
+ * policy.  -1 if it cannot be made.
+ */
+static int
+broker_policy_copy(const struct policy *pol)
+{
+	FILE	*fp = NULL;
+	int	 fd, wfd = -1;
+
+	if ((fd = memfd_create("porthole.conf", MFD_CLOEXEC |
+	    MFD_ALLOW_SEALING)) == -1)
+		return -1;
+	if ((wfd = dup(fd)) == -1 || (fp = fdopen(wfd, "w")) == NULL)
+		goto fail;
+	wfd = -1;
+	if (policy_write(pol, fp) == -1 || fclose(fp) == EOF) {
+		fp = NULL;
+		goto fail;
+	}
+	fp = NULL;
+	/* Nobody may change it once sent. */
+	if (fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW |
+	    F_SEAL_WRITE | F_SEAL_SEAL) == -1)
+		goto fail;
+	return fd;
+fail:
+	if (fp != NULL)
+		fclose(fp);
+	if (wfd != -1)
+		close(wfd);
+	close(fd);
+	return -1;
+}
+
+/*
+ * Hand a running session's monitor the new policy (and CA key), so that
+ * everything it decides from now on is decided under it.  A monitor
+ * that cannot be given it does not go on under the old one.
+ */
+static void
+gs_send_policy(struct gsess *gs, int copy)
+{
+	char	msg[80];
+	size_t	i;
+
+	if (copy != -1) {
+		memcpy(msg, "policy ", 7);
+		for (i = 0; i < sizeof(gs->b->ca_key); i++)
+			snprintf(msg + 7 + 2 * i, 3, "%02x", gs->b->ca_key[i]);
+		if (fdpass_send(gs->pol_fd, msg, 7 + 64, &copy, 1) == 0)
+			return;
+	}
+	log_error("session %s: cannot hand it the new policy; ending it",
+	    gs->id);
+	(void)broker_audit(gs->b, "session_ended", gs->id, json_pack(
+	    "{s:s, s:s}", "engineer", gs->engineer, "reason",
+	    "the new policy could not be applied to it"));
+	gs_end(gs, SESSION_END_WITHDRAWN);
+}
+
+/* End a session that pol no longer grants (once). */
+static void
+gs_withdraw(struct gsess *gs, const struct policy *pol)
+{
+	char why[512];
+
+	if (gs->pid <= 0 || gs->end_asked != 0 ||
+	    gs_still_granted(pol, gs, why, sizeof(why)))
+		return;
+	(void)broker_audit(gs->b, "session_ended", gs->id, json_pack(
+	    "{s:s, s:s, s:s}", "engineer", gs->engineer, "reason",
+	    "grant withdrawn", "detail", why));
+	log_info("session %s: grant withdrawn (%s): ending it", gs->id, why);
+	if (gs->awaiting)
+		gs_approval_answer(gs, 0, "reload", why);
+	gs_end(gs, SESSION_END_WITHDRAWN);
+}
+
 void
 broker_set_policy(struct broker *b, const struct policy *pol)
 {
 	struct gsess	*gs;
-	char		 why[512];
+	int		 copy;
 
 	b->pol = pol;
+	copy = TAILQ_EMPTY(&b->sessions) ? -1 : broker_policy_copy(pol);
 	TAILQ_FOREACH(gs, &b->sessions, entry) {
-		if (gs->pid <= 0 || gs_still_granted(pol, gs, why, sizeof(why)))
-			continue;
-		(void)broker_audit(b, "session_ended", gs->id, json_pack(
-		    "{s:s, s:s, s:s}", "engineer", gs->engineer, "reason",
-		    "grant withdrawn", "detail", why));
-		log_info("session %s: grant withdrawn (%s): ending it", gs->id,
-		    why);
-		if (gs->awaiting)
-			gs_approval_answer(gs, 0, "reload", why);
-		gs_end(gs, SESSION_END_WITHDRAWN);
+		gs_withdraw(gs, pol);
+		if (gs->pid > 0 && gs->end_asked == 0)
+			gs_send_policy(gs, copy);
 	}
+	if (copy != -1)
+		close(copy);
 }
 
 struct broker *

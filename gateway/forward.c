@@ -307,3 +307,43 @@ out:
 	freeaddrinfo(req);
 	return s;
 }
+
+int
+forward_addr_listed(const struct policy *pol, const char *addr)
+{
+	struct addrinfo	 hints, *ai = NULL, **targets = NULL;
+	char		 host[FORWARD_HOST_MAX + 1];
+	const char	*colon, *h = addr;
+	size_t		 hlen;
+	unsigned long	 port;
+	char		*end;
+	int		 listed = 0;
+
+	if (!pol->forward_enabled || (colon = strrchr(addr, ':')) == NULL)
+		return 0;
+	hlen = (size_t)(colon - addr);
+	if (hlen >= 2 && addr[0] == '[' && addr[hlen - 1] == ']') {
+		h = addr + 1;
+		hlen -= 2;
+	}
+	errno = 0;
+	port = strtoul(colon + 1, &end, 10);
+	if (hlen == 0 || hlen > FORWARD_HOST_MAX || *end != '\0' ||
+	    errno != 0 || port == 0 || port > 65535 ||
+	    !forward_port_listed(pol, (uint16_t)port))
+		return 0;
+	memcpy(host, h, hlen);
+	host[hlen] = '\0';
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV;
+	if (getaddrinfo(host, colon + 1, &hints, &ai) != 0)
+		return 0;
+	if (forward_resolve_targets(pol, (uint16_t)port, &targets) == 0) {
+		listed = forward_listed(targets, pol->ntargets, ai);
+		forward_targets_free(targets, pol->ntargets);
+	}
+	freeaddrinfo(ai);
+	return listed;
+}

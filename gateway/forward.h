@@ -27,4 +27,10 @@ int	forward_connect(const struct policy *pol, const char *host,
 	    uint16_t port, char *addr, size_t addrlen, char *why,
 	    size_t whylen);
 
+/*
+ * Is addr, the numeric address a forward was connected to ("127.0.0.1:
+ * 8021", "[::1]:8021"), still one of pol's targets?  1 or 0.
+ */
+int	forward_addr_listed(const struct policy *pol, const char *addr);
+
 #endif

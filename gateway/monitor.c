@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "gateway/diag.h"
+#include "gateway/forward.h"
 #include "gateway/session.h"
 #include "lib/clock.h"
 #include "lib/fdpass.h"
@@ -355,9 +356,9 @@ mon_logged_in(struct mon *m)
 	    "engineer", m->id.engineer, "key_id", m->id.key_id,
 	    "serial", (json_int_t)m->id.serial, "ticket", m->id.ticket));
 	m->phase = MON_AUTHED;
+	m->login_ms = clock_mono_ms();
 	if (m->pol->max_session > 0)
-		m->session_deadline = clock_mono_ms() +
-		    m->pol->max_session * 1000;
+		m->session_deadline = m->login_ms + m->pol->max_session * 1000;
 	return mon_answer(m, json_pack("{s:b, s:s, s:s, s:s, s:I}", "ok", 1,
 	    "engineer", m->id.engineer, "key_id", m->id.key_id, "ticket",
 	    m->id.ticket, "serial", (json_int_t)m->id.serial), NULL, 0);
@@ -642,6 +643,108 @@ mon_request(struct mon *m, int fd, int peer, char *buf)
 	json_decref(req);
 }
 
+/* A reload withdrew something this session holds open: it ends. */
+static void
+mon_withdrawn(struct mon *m, const char *why)
+{
+	log_info("monitor: grant withdrawn (%s); ending the session", why);
+	mon_audit(m, "session_ended", json_pack("{s:s, s:s}", "reason",
+	    "grant withdrawn", "detail", why));
+	mon_kill_diag(m);
+	mon_notify(m, mon_end_reason(SESSION_END_WITHDRAWN));
+	mon_end(m, 1);
+}
+
+/*
+ * Does the new policy still grant what the session holds open now: the
+ * running diagnostic, the open files, the open forwards?  The broker
+ * has already ended sessions whose engineer or whose capability was
+ * withdrawn; this catches the narrower edits (a command, a path, a deny
+ * glob, a target removed).
+ */
+static void
+mon_recheck(struct mon *m, const struct policy *np)
+{
+	char	 why[512], **argv = NULL;
+	size_t	 i;
+
+	if (m->diag > 0) {
+		if (!policy_allow_command(np, m->diag_cmd, &argv, why,
+		    sizeof(why)))
+			mon_withdrawn(m, why);
+		policy_argv_free(argv);
+	}
+	for (i = 0; i < MON_MAX_FILES; i++)
+		if (m->files[i].id != 0 &&
+		    !policy_allow_file(np, m->files[i].path, why, sizeof(why)))
+			mon_withdrawn(m, why);
+	for (i = 0; i < MON_MAX_FWDS; i++)
+		if (m->fwds[i].id != 0 &&
+		    !forward_addr_listed(np, m->fwds[i].addr)) {
+			snprintf(why, sizeof(why), "%s is no longer a "
+			    "forwarding target", m->fwds[i].target);
+			mon_withdrawn(m, why);
+		}
+}
+
+/*
+ * The broker reloaded the policy: from now on this session is decided
+ * under the new one.  The old one is not freed: answers already given
+ * may still point into it, and a session sees few reloads.  A policy
+ * that cannot be read ends the session; it never goes on under the old.
+ */
+static void
+mon_policy_update(struct mon *m, char *buf)
+{
+	struct policy	*np = NULL;
+	uint64_t	 deadline;
+	char		 err[1024];
+	int		 fd = -1, nfds = 0;
+	ssize_t		 n;
+	size_t		 i;
+	unsigned int	 byte;
+
+	n = fdpass_recv(m->pol_fd, buf, MONITOR_MSG_MAX, &fd, 1, &nfds);
+	if (n == -1 && errno == EINTR)
+		return;
+	if (n == 0 || (n == -1 && errno != EMSGSIZE)) {
+		/* The broker is gone: so is everything this session needs. */
+		log_error("monitor: the broker is gone; ending the session");
+		mon_end(m, 1);
+	}
+	if (n != 7 + 64 || nfds != 1 || memcmp(buf, "policy ", 7) != 0)
+		goto bad;
+	for (i = 0; i < sizeof(m->ca_buf); i++) {
+		if (sscanf(buf + 7 + 2 * i, "%2x", &byte) != 1)
+			goto bad;
+		m->ca_buf[i] = (uint8_t)byte;
+	}
+	if (policy_load_fd(fd, m->pol->path, &np, err, sizeof(err)) == -1) {
+		log_error("monitor: the reloaded policy: %s", err);
+		goto bad;
+	}
+	close(fd);
+	m->ca_key = m->ca_buf;
+	if (m->phase == MON_AUTHED) {
+		mon_recheck(m, np);
+		/* A shorter max_session counts from the login. */
+		deadline = m->login_ms + np->max_session * 1000;
+		if (np->max_session > 0 && (m->session_deadline == 0 ||
+		    deadline < m->session_deadline))
+			m->session_deadline = deadline;
+	}
+	m->pol = np;
+	return;
+bad:
+	if (fd != -1)
+		close(fd);
+	mon_audit(m, "session_ended", json_pack("{s:s}", "reason",
+	    "the reloaded policy could not be applied"));
+	mon_kill_diag(m);
+	mon_notify(m, mon_end_reason(SESSION_END_WITHDRAWN));
+	mon_end(m, 1);
+}
+
 /* A time limit passed: the diagnostic's is enforced, the others end it all. */
 static void
 mon_time_up(struct mon *m, const char *what)
@@ -671,12 +774,14 @@ mon_loop(struct mon *m)
 	for (;;) {
 		pfd[0].fd = m->child_fd;
 		pfd[0].events = POLLIN;
-		nfds = 1;
+		pfd[1].fd = m->pol_fd;
+		pfd[1].events = POLLIN;
+		nfds = 2;
 		rpc = m->sh.rpc;
 		if (rpc >= 0) {
-			pfd[1].fd = rpc;
-			pfd[1].events = POLLIN;
-			nfds = 2;
+			pfd[2].fd = rpc;
+			pfd[2].events = POLLIN;
+			nfds = 3;
 		}
 		nfds += mon_shell_pollfds(m, pfd + nfds);
 		if ((n = mon_wait(m, pfd, (nfds_t)nfds, mon_timeout(m,
@@ -686,18 +791,22 @@ mon_loop(struct mon *m)
 			mon_time_up(m, what);
 			continue;
 		}
+		/* A new policy first: the requests after it are decided under it. */
+		if (pfd[1].revents != 0)
+			mon_policy_update(m, buf);
 		if (pfd[0].revents != 0)
 			mon_request(m, m->child_fd, MON_FROM_CHILD, buf);
-		if (rpc >= 0 && pfd[1].revents != 0)
+		if (rpc >= 0 && pfd[2].revents != 0)
 			mon_request(m, rpc, MON_FROM_SHELL, buf);
-		mon_shell_service(m, pfd + (rpc >= 0 ? 2 : 1),
-		    nfds - (rpc >= 0 ? 2 : 1));
+		mon_shell_service(m, pfd + (rpc >= 0 ? 3 : 2),
+		    nfds - (rpc >= 0 ? 3 : 2));
 	}
 }
 
 void
-monitor_session(int stream_fd, int audit_fd, const struct policy *pol,
-    ssh_key host_key, const uint8_t ca_key[32], const char *sid)
+monitor_session(int stream_fd, int audit_fd, int policy_fd,
+    const struct policy *pol, ssh_key host_key, const uint8_t ca_key[32],
+    const char *sid)
 {
 	struct mon		m;
 	struct sigaction	sa;
@@ -706,6 +815,7 @@ monitor_session(int stream_fd, int audit_fd, const struct policy *pol,
 
 	memset(&m, 0, sizeof(m));
 	m.audit_fd = audit_fd;
+	m.pol_fd = policy_fd;
 	m.pol = pol;
 	m.ca_key = ca_key;
 	m.sid = sid;
@@ -734,6 +844,7 @@ monitor_session(int stream_fd, int audit_fd, const struct policy *pol,
 		sigprocmask(SIG_UNBLOCK, &block, NULL);
 		close(sv[0]);
 		close(audit_fd);
+		close(policy_fd);
 		session_child(stream_fd, sv[1], pol, host_key);
 	}
 	close(sv[1]);

@@ -42,10 +42,13 @@ struct mm_exec_result {
 
 /*
  * In the broker's forked process: start the sandboxed child on the
- * engineer's stream, then serve it as its monitor until it ends.
+ * engineer's stream, then serve it as its monitor until it ends.  On
+ * policy_fd the broker hands over each reloaded policy: the message
+ * "policy " and the CA key in hex, with a policy_write() copy attached.
  */
-void	monitor_session(int stream_fd, int audit_fd, const struct policy *pol,
-	    ssh_key host_key, const uint8_t ca_key[32], const char *sid)
+void	monitor_session(int stream_fd, int audit_fd, int policy_fd,
+	    const struct policy *pol, ssh_key host_key,
+	    const uint8_t ca_key[32], const char *sid)
 	    __attribute__((noreturn));
 
 /*

@@ -75,8 +75,11 @@ struct mon {
 	int			 peer_fd;	/* who the current request came from */
 	int			 peer;		/* MON_FROM_* */
 	int			 audit_fd;
+	int			 pol_fd;	/* new policies from the broker */
 	const struct policy	*pol;
 	const uint8_t		*ca_key;
+	uint8_t			 ca_buf[32];	/* the CA key a reload gave */
+	uint64_t		 login_ms;	/* clock_mono_ms() at login */
 	const char		*sid;
 	int			 phase;
 	int			 auth_requests;

@@ -267,44 +267,41 @@ ini_on_key(void *arg, const char *section, const char *name,
 	return 1;
 }
 
-/* The whole file into st->buf, at most INIFILE_MAX_SIZE bytes. */
+/*
+ * The whole file into st->buf, at most INIFILE_MAX_SIZE bytes.  pread:
+ * an fd passed between processes shares its offset, so it is not used.
+ */
 static int
-ini_slurp(struct ini_state *st)
+ini_slurp(struct ini_state *st, int fd)
 {
 	struct stat	 sb;
 	ssize_t		 r;
 	size_t		 len = 0;
-	int		 fd, rc = -1;
 
-	if ((fd = open(st->path, O_RDONLY | O_CLOEXEC | O_NOCTTY |
-	    O_NONBLOCK)) == -1) {
+	if (fstat(fd, &sb) == -1) {
 		snprintf(st->err, st->errlen, "%s: %s", st->path,
 		    strerror(errno));
 		return -1;
 	}
-	if (fstat(fd, &sb) == -1) {
-		snprintf(st->err, st->errlen, "%s: %s", st->path,
-		    strerror(errno));
-		goto out;
-	}
 	if (!S_ISREG(sb.st_mode)) {
 		snprintf(st->err, st->errlen, "%s: not a regular file",
 		    st->path);
-		goto out;
+		return -1;
 	}
 	if ((st->buf = malloc(INIFILE_MAX_SIZE + 1)) == NULL) {
 		snprintf(st->err, st->errlen, "%s: out of memory", st->path);
-		goto out;
+		return -1;
 	}
 	/* Read one byte past the limit to notice a file that grew. */
 	while (len <= INIFILE_MAX_SIZE) {
-		r = read(fd, st->buf + len, INIFILE_MAX_SIZE + 1 - len);
+		r = pread(fd, st->buf + len, INIFILE_MAX_SIZE + 1 - len,
+		    (off_t)len);
 		if (r == -1 && errno == EINTR)
 			continue;
 		if (r == -1) {
 			snprintf(st->err, st->errlen, "%s: %s", st->path,
 			    strerror(errno));
-			goto out;
+			return -1;
 		}
 		if (r == 0)
 			break;
@@ -313,14 +310,11 @@ ini_slurp(struct ini_state *st)
 	if (len > INIFILE_MAX_SIZE) {
 		snprintf(st->err, st->errlen, "%s: larger than %d bytes",
 		    st->path, INIFILE_MAX_SIZE);
-		goto out;
+		return -1;
 	}
 	st->buf[len] = '\0';
 	st->len = len;
-	rc = 0;
-out:
-	close(fd);
-	return rc;
+	return 0;
 }
 
 /* Describe the line inih refused. */
@@ -342,17 +336,33 @@ int
 inifile_read(const char *path, inifile_section_handler sh,
     inifile_handler h, void *ctx, char *err, size_t errlen)
 {
+	int fd, rc;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY |
+	    O_NONBLOCK)) == -1) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	rc = inifile_read_fd(fd, path, sh, h, ctx, err, errlen);
+	close(fd);
+	return rc;
+}
+
+int
+inifile_read_fd(int fd, const char *name, inifile_section_handler sh,
+    inifile_handler h, void *ctx, char *err, size_t errlen)
+{
 	struct ini_state	 st;
 	int			 r;
 
 	memset(&st, 0, sizeof(st));
-	st.path = path;
+	st.path = name;
 	st.sh = sh;
 	st.h = h;
 	st.ctx = ctx;
 	st.err = err;
 	st.errlen = errlen;
-	if (ini_slurp(&st) == -1) {
+	if (ini_slurp(&st, fd) == -1) {
 		st.failed = 1;
 		goto out;
 	}
@@ -363,7 +373,7 @@ inifile_read(const char *path, inifile_section_handler sh,
 		ini_syntax_error(&st, r);
 	else if (!st.failed && r != 0) {
 		snprintf(err, errlen, "%s: cannot parse (inih error %d)",
-		    path, r);
+		    name, r);
 		st.failed = 1;
 	}
 out:

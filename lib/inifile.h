@@ -33,5 +33,8 @@ typedef int (*inifile_section_handler)(void *ctx, const char *section,
 /* Returns 0, or -1 with the first error in err as "FILE:LINE: message". */
 int	inifile_read(const char *path, inifile_section_handler sh,
 	    inifile_handler h, void *ctx, char *err, size_t errlen);
+/* The same from an open regular file (read with pread), named name. */
+int	inifile_read_fd(int fd, const char *name, inifile_section_handler sh,
+	    inifile_handler h, void *ctx, char *err, size_t errlen);
 
 #endif

@@ -168,6 +168,10 @@ static const struct keyspec keys[] = {
 	    get_approval,
 	    "required: each session waits for `porthole approve ID`; or none",
 	    "required" },
+	{ "remote_access", "approval_timeout", V_DURATION,
+	    F(approval_timeout), 10, DAY, NULL, NULL,
+	    "a pending session nobody approves is refused after this",
+	    "10m" },
 	{ "remote_access", "engineers", V_FUNC, F(engineers), 0, 0,
 	    set_engineers, get_engineers,
 	    "certificate principals allowed in, or *; empty: nobody", NULL },
@@ -938,17 +942,23 @@ missing_key(const struct policy *p)
 	return NULL;
 }
 
-int
-policy_load(const char *path, struct policy **out, char *err, size_t errlen)
+/* Read from fd (or path, if fd is -1), named path in errors. */
+static int
+policy_read(int fd, const char *path, struct policy **out, char *err,
+    size_t errlen)
 {
 	struct policy	*p;
 	const char	*missing;
+	int		 rc;
 
 	if ((p = policy_new(path)) == NULL) {
 		snprintf(err, errlen, "%s: out of memory", path);
 		return -1;
 	}
-	if (inifile_read(path, on_section, on_key, p, err, errlen) == -1)
+	rc = fd == -1 ? inifile_read(path, on_section, on_key, p, err,
+	    errlen) : inifile_read_fd(fd, path, on_section, on_key, p, err,
+	    errlen);
+	if (rc == -1)
 		goto fail;
 	if ((missing = missing_key(p)) != NULL) {
 		snprintf(err, errlen, "%s: missing required key [gateway] %s",
@@ -960,6 +970,19 @@ policy_load(const char *path, struct policy **out, char *err, size_t errlen)
 fail:
 	policy_free(p);
 	return -1;
+}
+
+int
+policy_load(const char *path, struct policy **out, char *err, size_t errlen)
+{
+	return policy_read(-1, path, out, err, errlen);
+}
+
+int
+policy_load_fd(int fd, const char *name, struct policy **out, char *err,
+    size_t errlen)
+{
+	return policy_read(fd, name, out, err, errlen);
 }
 
 void

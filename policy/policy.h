@@ -56,6 +56,7 @@ struct policy {
 	/* [remote_access] */
 	int		 ra_enabled;
 	int		 approval_required;	/* approval = required */
+	uint64_t	 approval_timeout;	/* seconds a session may wait */
 	int		 engineers_any;		/* engineers = * */
 	char		**engineers;		/* NULL-terminated */
 	size_t		 nengineers;
@@ -108,6 +109,12 @@ struct policy {
 /* Read and validate path.  Returns 0, or -1 with "FILE:LINE: message". */
 int	policy_load(const char *path, struct policy **out, char *err,
 	    size_t errlen);
+/*
+ * The same from an open regular file (a policy_write() copy handed to
+ * a session's monitor), named name in errors and in the policy's path.
+ */
+int	policy_load_fd(int fd, const char *name, struct policy **out,
+	    char *err, size_t errlen);
 void	policy_free(struct policy *p);
 
 /*
