@@ -786,7 +786,7 @@ session_serve(ssh_session s, int mon, const struct policy *pol)
 	struct loop	 l;
 	struct pollfd	 pfd[2 + 3 * CHAN_MAX];
 	ssh_event	 ev;
-	int		 moved = 1;
+	int		 moved = 1, polled;
 
 	memset(&l, 0, sizeof(l));
 	l.s = s;
@@ -813,7 +813,8 @@ session_serve(ssh_session s, int mon, const struct policy *pol)
 		 * say (input, room for queued output, hang-up), on the first
 		 * round and when a write stalled in a key re-exchange.
 		 */
-		if (pfd[0].revents != 0 || l.epoch == 0 || l.stalled) {
+		polled = pfd[0].revents != 0 || l.epoch == 0 || l.stalled;
+		if (polled) {
 			if (ssh_event_dopoll(ev, 0) == SSH_ERROR)
 				break;
 			l.epoch++;
@@ -822,6 +823,20 @@ session_serve(ssh_session s, int mon, const struct policy *pol)
 		if (!ssh_is_connected(s))
 			break;
 		moved = loop_pump(&l);
+		/*
+		 * Before sleeping without a deadline, give libssh one look
+		 * at its socket: a write or a read may have pulled packets
+		 * in (a window adjustment, the end of a key re-exchange)
+		 * that no readiness of the socket will announce again.
+		 */
+		if (!moved && !l.stalled && !polled) {
+			if (ssh_event_dopoll(ev, 0) == SSH_ERROR)
+				break;
+			l.epoch++;
+			if (!ssh_is_connected(s))
+				break;
+			moved = loop_pump(&l);
+		}
 	}
 	if (mm_notice() != NULL)
 		loop_say_all(&l, mm_notice());
