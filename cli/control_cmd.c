@@ -6,6 +6,7 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,25 +24,36 @@ control_call(const char *conf, json_t *req)
 {
 	struct policy		*pol = NULL;
 	struct sockaddr_un	 sun;
-	char			 err[1024], *text = NULL, *buf = NULL;
+	char			 err[1024], run_dir[PATH_MAX];
+	char			*text = NULL, *buf = NULL;
 	size_t			 have = 0;
 	ssize_t			 n;
 	json_t			*ans = NULL;
 	int			 fd = -1;
 
-	if (policy_load(conf, &pol, err, sizeof(err)) == -1) {
+	/*
+	 * The running daemon is reached even when the file is broken: it is
+	 * what a customer mending a refused reload needs, and the daemon
+	 * says what is wrong with the file.
+	 */
+	err[0] = '\0';
+	if (policy_load(conf, &pol, err, sizeof(err)) == 0)
+		snprintf(run_dir, sizeof(run_dir), "%s", pol->run_dir);
+	else if (policy_run_dir(conf, run_dir, sizeof(run_dir)) == -1) {
 		fprintf(stderr, "porthole: %s\n", err);
 		goto out;
 	}
 	memset(&sun, 0, sizeof(sun));
 	sun.sun_family = AF_UNIX;
 	if ((size_t)snprintf(sun.sun_path, sizeof(sun.sun_path), "%s/%s",
-	    pol->run_dir, POLICY_CONTROL_SOCKET) >= sizeof(sun.sun_path)) {
-		fprintf(stderr, "porthole: %s: path too long\n", pol->run_dir);
+	    run_dir, POLICY_CONTROL_SOCKET) >= sizeof(sun.sun_path)) {
+		fprintf(stderr, "porthole: %s: path too long\n", run_dir);
 		goto out;
 	}
 	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1 ||
 	    connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
+		if (err[0] != '\0')
+			fprintf(stderr, "porthole: %s\n", err);
 		fprintf(stderr, "porthole: %s: %s (is portholed running?)\n",
 		    sun.sun_path, strerror(errno));
 		goto out;

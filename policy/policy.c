@@ -978,6 +978,49 @@ policy_load(const char *path, struct policy **out, char *err, size_t errlen)
 	return policy_read(-1, path, out, err, errlen);
 }
 
+struct run_dir_ctx {
+	char	*buf;
+	size_t	 len;
+	int	 found;
+};
+
+static int
+run_dir_key(void *arg, const char *section, const char *key,
+    const char *value, int line, char *msg, size_t msglen)
+{
+	struct run_dir_ctx *ctx = arg;
+
+	(void)line;
+	(void)msg;
+	(void)msglen;
+	if (strcmp(section, "gateway") == 0 && strcmp(key, "run_dir") == 0 &&
+	    value[0] == '/' && strlen(value) < ctx->len) {
+		snprintf(ctx->buf, ctx->len, "%s", value);
+		ctx->found = 1;
+	}
+	return 0;
+}
+
+int
+policy_run_dir(const char *path, char *buf, size_t len)
+{
+	struct run_dir_ctx	 ctx = { buf, len, 0 };
+	const struct keyspec	*ks;
+	char			 err[512];
+
+	(void)inifile_read(path, NULL, run_dir_key, &ctx, err, sizeof(err));
+	if (ctx.found)
+		return 0;
+	for (ks = keys; ks->section != NULL; ks++)
+		if (strcmp(ks->section, "gateway") == 0 &&
+		    strcmp(ks->key, "run_dir") == 0 &&
+		    strlen(ks->def) < len) {
+			snprintf(buf, len, "%s", ks->def);
+			return 0;
+		}
+	return -1;
+}
+
 int
 policy_load_fd(int fd, const char *name, struct policy **out, char *err,
     size_t errlen)

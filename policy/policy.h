@@ -116,6 +116,13 @@ int	policy_load(const char *path, struct policy **out, char *err,
 int	policy_load_fd(int fd, const char *name, struct policy **out,
 	    char *err, size_t errlen);
 void	policy_free(struct policy *p);
+/*
+ * Where the control socket of the gateway configured in path lives, read
+ * leniently so that a broken file still reaches the running daemon (which
+ * then refuses a reload of it and says why): [gateway] run_dir if the
+ * file names one, else the default.  Returns 0, or -1 if buf is too small.
+ */
+int	policy_run_dir(const char *path, char *buf, size_t len);
 
 /*
  * Write the effective policy to out as a porthole.conf: every section

@@ -21,6 +21,13 @@ sed 's/^max_sessions = 4/max_sessions = many/' "$T/good.conf" >"$CONF"
 [ "$rc" -eq 1 ] && grep -q "$CONF:[0-9]*: max_sessions" "$T/err" &&
     pass "an invalid file is refused with FILE:LINE" ||
     fail "invalid reload: rc=$rc err='$(cat "$T/err")'"
+grep -q '"type":"policy_reload_refused".*"by":"uid ' "$AUDIT" &&
+    pass "the daemon itself refused that reload, audited with who asked" ||
+    fail "the CLI's refused reload never reached the daemon"
+"$CLI_BIN" -f "$CONF" sessions >"$T/sessions" 2>"$T/err" &&
+    grep -q "alice" "$T/sessions" &&
+    pass "with a broken file the customer still reaches the daemon" ||
+    fail "sessions with a broken file: $(cat "$T/err")"
 kill -HUP "$GW_PID"
 wait_for "$T/gateway-acme-prod.log" "reload refused" 3 &&
     pass "SIGHUP with an invalid file is refused and logged" ||
