@@ -58,4 +58,21 @@ grep -q '"type":"session_denied"' "$AUDIT" &&
 [ "$rc" -eq 1 ] && pass "a decided session cannot be approved again" ||
     fail "re-approve rc=$rc"
 
+# Nobody decides within approval_timeout: the session is refused.
+sed '/^approval = /a approval_timeout = 10s' "$CONF" >"$T/timeout.conf"
+cp "$T/timeout.conf" "$CONF"
+"$CLI_BIN" -f "$CONF" reload >/dev/null 2>"$T/err" ||
+    fail "reload with approval_timeout: $(cat "$T/err")"
+essh acme-prod status >"$T/out3" 2>"$T/err3" &
+eng=$!
+id=$(pending_id) || fail "no pending session before the timeout"
+n=250
+while kill -0 "$eng" 2>/dev/null && [ "$n" -gt 0 ]; do sleep 0.1; n=$((n - 1)); done
+wait $eng; erc=$?
+[ "$erc" -eq 255 ] && [ ! -s "$T/out3" ] &&
+    grep -q "nobody approved this session in time" "$T/err3" &&
+    grep -q "\"type\":\"session_denied\".*\"session\":\"$id\".*\"by\":\"timeout\"" "$AUDIT" &&
+    pass "nobody approved within approval_timeout: refused, told, audited" ||
+    fail "approval timeout: ssh rc=$erc err='$(cat "$T/err3")'"
+
 finish
