@@ -23,6 +23,7 @@ usage(FILE *f)
 	    "usage: porthole [-f porthole.conf] COMMAND\n"
 	    "       porthole policy check [FILE]\n"
 	    "       porthole policy show [FILE]\n"
+	    "       porthole policy keys --man\n"
 	    "       porthole status | sessions | reload\n"
 	    "       porthole approve ID | deny ID | kill ID\n"
 	    "       porthole send usage|health|event [FILE|-]\n"
@@ -100,6 +101,9 @@ cmd_policy(const char *conf, int argc, char **argv)
 			return usage_error();
 		return cmd_policy_show(argc == 2 ? argv[1] : conf);
 	}
+	if (strcmp(argv[0], "keys") == 0 && argc == 2 &&
+	    strcmp(argv[1], "--man") == 0)
+		return policy_write_man(stdout) == -1 ? 1 : 0;
 	return usage_error();
 }
 

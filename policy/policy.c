@@ -1350,6 +1350,66 @@ policy_write(const struct policy *p, FILE *out)
 	return 0;
 }
 
+/* One line of text for roff: backslashes escaped, no control line. */
+static int
+man_text(FILE *out, const char *text)
+{
+	const char *c;
+
+	if ((text[0] == '.' || text[0] == '\'') && fputs("\\&", out) == EOF)
+		return -1;
+	for (c = text; *c != '\0'; c++)
+		if ((*c == '\\' ? fputs("\\e", out) : fputc(*c, out)) == EOF)
+			return -1;
+	return fputc('\n', out) == EOF ? -1 : 0;
+}
+
+int
+policy_write_man(FILE *out)
+{
+	char	 line[512], lo[32], hi[32];
+	size_t	 i, j;
+
+	for (i = 0; i < sizeof(sections) / sizeof(sections[0]); i++) {
+		if (fprintf(out, ".SS \"[%s]\"\n", sections[i]) < 0)
+			return -1;
+		for (j = 0; j < sizeof(keys) / sizeof(keys[0]); j++) {
+			const struct keyspec *ks = &keys[j];
+
+			if (strcmp(ks->section, sections[i]) != 0)
+				continue;
+			if (fprintf(out, ".TP\n.B %s\n", ks->key) < 0)
+				return -1;
+			snprintf(line, sizeof(line), "%s.", ks->help);
+			line[0] = (char)toupper((unsigned char)line[0]);
+			if (ks->type == V_DURATION) {
+				parse_format_duration(ks->min, lo, sizeof(lo));
+				parse_format_duration(ks->max, hi, sizeof(hi));
+				snprintf(line + strlen(line), sizeof(line) -
+				    strlen(line), " From %s to %s.", lo, hi);
+			} else if (ks->type == V_UINT)
+				snprintf(line + strlen(line), sizeof(line) -
+				    strlen(line), " From %llu to %llu.",
+				    (unsigned long long)ks->min,
+				    (unsigned long long)ks->max);
+			if (ks->def != NULL)
+				snprintf(line + strlen(line), sizeof(line) -
+				    strlen(line), " Default: %s.",
+				    ks->def[0] != '\0' ? ks->def : "empty");
+			else
+				snprintf(line + strlen(line), sizeof(line) -
+				    strlen(line), " No default.");
+			if (man_text(out, line) == -1)
+				return -1;
+		}
+		if (strcmp(sections[i], "commands") == 0 &&
+		    (fputs(".TP\n.I name\n", out) == EOF ||
+		    man_text(out, commands_help) == -1))
+			return -1;
+	}
+	return fflush(out) == EOF || ferror(out) ? -1 : 0;
+}
+
 int
 policy_allow_session(const struct policy *p, const char *const *principals,
     size_t nprincipals, const char *ticket, time_t now, const char **engineer,

@@ -133,6 +133,12 @@ int	policy_run_dir(const char *path, char *buf, size_t len);
  * written.
  */
 int	policy_write(const struct policy *p, FILE *out);
+/*
+ * Every key of the table as man page text: for each section a .SS, for
+ * each key a .TP with its help, bounds and default.  doc/porthole.conf.5
+ * carries this text; a test keeps the two equal.  Returns 0 or -1.
+ */
+int	policy_write_man(FILE *out);
 
 /*
  * May an engineer holding a certificate with these principals and this
