@@ -9,6 +9,7 @@
 #include "gateway/intake.h"
 
 #include <sys/queue.h>
+#include <sys/socket.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +24,13 @@
 #include "telemetry/record.h"
 
 #define INTAKE_MAX_PENDING	1024	/* unanswered records per producer */
+/*
+ * After refusing an over-long line the producer is probably still
+ * writing it: closing at once would make its next write fail before it
+ * read the refusal.  Read and discard for a while, then hang up.
+ */
+#define INTAKE_LINGER_BYTES	(4u << 20)
+#define INTAKE_LINGER_SECS	2
 
 struct islot {
 	struct islot	*next;
@@ -39,6 +47,8 @@ struct iconn {
 	int			 waiting;	/* slots awaiting the commit */
 	int			 closed;	/* gone: free when waiting is 0 */
 	int			 eof;		/* half-closed: answer, then go */
+	int			 discard;	/* refused: read, drop, then go */
+	size_t			 discarded;
 	TAILQ_ENTRY(iconn)	 entry;
 };
 
@@ -84,7 +94,8 @@ iconn_flush(struct iconn *c)
 		free(s);
 		c->pending--;
 	}
-	if (!c->closed && !c->eof && c->pending < INTAKE_MAX_PENDING) {
+	if (!c->closed && !c->eof && !c->discard &&
+	    c->pending < INTAKE_MAX_PENDING) {
 		bufferevent_enable(c->bev, EV_READ);
 		/* Lines already buffered raise no new read event. */
 		if (evbuffer_get_length(bufferevent_get_input(c->bev)) > 0)
@@ -93,14 +104,32 @@ iconn_flush(struct iconn *c)
 	}
 }
 
-/* A half-closed producer's last reply is out: close. */
+/*
+ * A half-closed producer's last reply is out: close.  A refused one is
+ * told we are done writing and is read (and ignored) until it goes.
+ */
 static void
 iconn_write(struct bufferevent *bev, void *arg)
 {
 	struct iconn *c = arg;
 
-	if (c->eof && c->pending == 0 &&
-	    evbuffer_get_length(bufferevent_get_output(bev)) == 0)
+	if (!c->eof || c->pending != 0 ||
+	    evbuffer_get_length(bufferevent_get_output(bev)) != 0)
+		return;
+	if (c->discard)
+		(void)shutdown(bufferevent_getfd(bev), SHUT_WR);
+	else
+		iconn_free(c);
+}
+
+/* Stop reading a refused producer; go once its replies are out. */
+static void
+iconn_linger_end(struct iconn *c)
+{
+	c->discard = 0;
+	bufferevent_disable(c->bev, EV_READ);
+	if (c->pending == 0 &&
+	    evbuffer_get_length(bufferevent_get_output(c->bev)) == 0)
 		iconn_free(c);
 }
 
@@ -171,6 +200,13 @@ iconn_read(struct bufferevent *bev, void *arg)
 	char		*line;
 	size_t		 len;
 
+	if (c->discard) {
+		c->discarded += evbuffer_get_length(in);
+		evbuffer_drain(in, evbuffer_get_length(in));
+		if (c->discarded > INTAKE_LINGER_BYTES)
+			iconn_linger_end(c);
+		return;
+	}
 	while (c->pending < INTAKE_MAX_PENDING &&
 	    (line = evbuffer_readln(in, &len, EVBUFFER_EOL_LF)) != NULL) {
 		if (len > 0)
@@ -184,8 +220,10 @@ iconn_read(struct bufferevent *bev, void *arg)
 			slot_fill(s, json_pack("{s:b, s:s}", "ok", 0, "reason",
 			    "record longer than the limit; closing"));
 		evbuffer_drain(in, evbuffer_get_length(in));
-		bufferevent_disable(bev, EV_READ);
 		c->eof = 1;	/* answer what came before, then close */
+		c->discard = 1;
+		bufferevent_set_timeouts(bev,
+		    &(struct timeval){ INTAKE_LINGER_SECS, 0 }, NULL);
 	}
 	if (c->pending >= INTAKE_MAX_PENDING)
 		bufferevent_disable(bev, EV_READ);	/* backpressure */
@@ -197,9 +235,15 @@ iconn_event(struct bufferevent *bev, short what, void *arg)
 {
 	struct iconn *c = arg;
 
+	if (c->discard && (what & (BEV_EVENT_TIMEOUT | BEV_EVENT_EOF)) &&
+	    !(what & BEV_EVENT_ERROR)) {
+		iconn_linger_end(c);
+		return;
+	}
 	if (!(what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)))
 		return;
-	if (!(what & BEV_EVENT_ERROR) && c->pending > 0) {
+	if (!(what & BEV_EVENT_ERROR) && (c->pending > 0 ||
+	    evbuffer_get_length(bufferevent_get_output(bev)) > 0)) {
 		/* It may still read its replies. */
 		c->eof = 1;
 		bufferevent_disable(bev, EV_READ);
