@@ -74,4 +74,13 @@ printf 'bogus = 1\n' >>"$T/relay.conf"
 [ "$rc" -eq 2 ] && grep -q "usage: porthole-relay -f FILE" "$T/err" &&
     pass "an unknown option is a usage error" || fail "relay -x rc=$rc"
 
+# The man page's key list is the loader's own table, not a copy that drifts.
+"$CLI_BIN" policy keys --man >"$T/keys.man" 2>"$T/err"; rc=$?
+sed -n '/^\.\\" BEGIN KEYS/,/^\.\\" END KEYS/p' "$top_srcdir/doc/porthole.conf.5" |
+    sed '1d;$d' >"$T/keys.page"
+[ "$rc" -eq 0 ] && [ -s "$T/keys.man" ] && grep -q '^\.B max_sessions$' "$T/keys.man" &&
+    cmp -s "$T/keys.man" "$T/keys.page" &&
+    pass "doc/porthole.conf.5 lists exactly the keys the loader knows" ||
+    fail "porthole.conf.5 differs from 'porthole policy keys --man' (rc=$rc): $(diff "$T/keys.page" "$T/keys.man" | head -5)"
+
 finish
