@@ -134,14 +134,17 @@ print_sessions(json_t *a)
 	json_t	*s;
 	size_t	 i;
 
-	printf("%-16s %-8s %-16s %-12s %-22s %8s %12s %12s  %s\n", "ID",
-	    "STATE", "ENGINEER", "TICKET", "FROM", "AGE", "BYTES IN",
-	    "BYTES OUT", "RUNNING");
+	printf("%-16s %-8s %-12s %-10s %-16s %-22s %-20s %7s %6s %10s %10s  "
+	    "%s\n", "ID", "STATE", "ENGINEER", "TICKET", "KEY ID", "FROM",
+	    "STARTED", "AGE", "IDLE", "BYTES IN", "BYTES OUT", "RUNNING");
 	json_array_foreach(json_object_get(a, "sessions"), i, s) {
-		printf("%-16s %-8s %-16s %-12s %-22s %7llds %12lld %12lld  "
-		    "%s\n", jstr(s, "id"), jstr(s, "state"),
-		    jstr(s, "engineer"), jstr(s, "ticket"), jstr(s, "from"),
+		printf("%-16s %-8s %-12s %-10s %-16s %-22s %-20s %6llds %5llds "
+		    "%10lld %10lld  %s\n", jstr(s, "id"), jstr(s, "state"),
+		    jstr(s, "engineer"), jstr(s, "ticket"), jstr(s, "key_id"),
+		    jstr(s, "from"), jstr(s, "started"),
 		    (long long)json_integer_value(json_object_get(s, "age_s")),
+		    (long long)json_integer_value(json_object_get(s,
+		    "idle_s")),
 		    (long long)json_integer_value(json_object_get(s,
 		    "bytes_in")),
 		    (long long)json_integer_value(json_object_get(s,
@@ -149,11 +152,22 @@ print_sessions(json_t *a)
 	}
 }
 
+/* One JSON document per line, for jq. */
+static void
+print_json(json_t *v)
+{
+	char *text = json_dumps(v, JSON_COMPACT);
+
+	if (text != NULL)
+		printf("%s\n", text);
+	free(text);
+}
+
 int
 cli_control(int argc, char **argv, const char *conf)
 {
 	json_t	*req, *ans;
-	int	 rc = 1;
+	int	 rc = 1, as_json = 0;
 
 	if (strcmp(argv[0], "kill") == 0 || strcmp(argv[0], "approve") == 0 ||
 	    strcmp(argv[0], "deny") == 0) {
@@ -166,8 +180,12 @@ cli_control(int argc, char **argv, const char *conf)
 	    strcmp(argv[0], "sessions") == 0 ||
 	    strcmp(argv[0], "reload") == 0))
 		req = json_pack("{s:s}", "cmd", argv[0]);
-	else {
-		fprintf(stderr, "usage: porthole status | sessions | "
+	else if (argc == 2 && strcmp(argv[0], "sessions") == 0 &&
+	    strcmp(argv[1], "--json") == 0) {
+		req = json_pack("{s:s}", "cmd", argv[0]);
+		as_json = 1;
+	} else {
+		fprintf(stderr, "usage: porthole status | sessions [--json] | "
 		    "approve ID | deny ID | kill ID | reload\n");
 		return 2;
 	}
@@ -180,6 +198,8 @@ cli_control(int argc, char **argv, const char *conf)
 		rc = 0;
 		if (strcmp(argv[0], "status") == 0)
 			print_status(ans);
+		else if (as_json)
+			print_json(json_object_get(ans, "sessions"));
 		else if (strcmp(argv[0], "sessions") == 0)
 			print_sessions(ans);
 		else if (strcmp(argv[0], "reload") == 0)

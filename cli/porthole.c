@@ -24,7 +24,7 @@ usage(FILE *f)
 	    "       porthole policy check [FILE]\n"
 	    "       porthole policy show [FILE]\n"
 	    "       porthole policy keys --man\n"
-	    "       porthole status | sessions | reload\n"
+	    "       porthole status | sessions [--json] | reload\n"
 	    "       porthole approve ID | deny ID | kill ID\n"
 	    "       porthole send usage|health|event [FILE|-]\n"
 	    "       porthole audit verify|list|show|replay|export ...\n");

@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <jansson.h>
@@ -32,6 +33,7 @@
 #include "lib/clock.h"
 #include "lib/fdpass.h"
 #include "lib/log.h"
+#include "lib/parse.h"
 
 #define BROKER_CHUNK	65536
 #define BROKER_RETRY_MS	20	/* poll again after a stalled write */
@@ -86,6 +88,7 @@ struct gsess {
 	uint64_t		 bytes_in;	/* engineer -> session */
 	uint64_t		 bytes_out;	/* session -> engineer */
 	uint64_t		 started;	/* clock_mono_ms() */
+	time_t			 started_at;	/* clock_now(), for people */
 	char			 from[80];
 	char			 engineer[257];
 	char			 ticket[257];
@@ -588,6 +591,10 @@ gs_audit_read(evutil_socket_t fd, short what, void *arg)
 		    json_is_string(jt))
 			snprintf(gs->ticket, sizeof(gs->ticket), "%s",
 			    json_string_value(jt));
+		if ((jt = json_object_get(ev, "key_id")) != NULL &&
+		    json_is_string(jt))
+			snprintf(gs->key_id, sizeof(gs->key_id), "%s",
+			    json_string_value(jt));
 	}
 	json_object_del(ev, "type");
 	json_incref(ev);
@@ -776,6 +783,7 @@ broker_channel(ssh_channel ch, const char *orig_host, int orig_port,
 	gs->fd = gs->audit_fd = gs->pol_fd = -1;
 	gs->ch = ch;
 	gs->started = gs->last_active = clock_mono_ms();
+	gs->started_at = clock_now();
 	snprintf(gs->from, sizeof(gs->from), "%.63s:%d", orig_host, orig_port);
 	if (broker_audit(b, "session_opened", gs->id, json_pack("{s:s}",
 	    "from", gs->from)) == -1) {
@@ -895,16 +903,20 @@ broker_sessions(struct broker *b)
 	struct gsess	*gs;
 	json_t		*list = json_array();
 	uint64_t	 now = clock_mono_ms();
+	char		 started[32];
 
 	TAILQ_FOREACH(gs, &b->sessions, entry) {
+		parse_format_time(gs->started_at, started, sizeof(started));
 		json_array_append_new(list, json_pack("{s:s, s:s, s:s, s:s, "
-		    "s:s, s:s, s:I, s:I, s:I}", "id", gs->id, "doing",
-		    gs->doing[0] ? gs->doing : "-", "state", gs->awaiting ?
-		    "pending" : gs->engineer[0] ? "active" : "login",
-		    "engineer", gs->engineer[0] ? gs->engineer : "-",
+		    "s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:I}", "id", gs->id,
+		    "doing", gs->doing[0] ? gs->doing : "-", "state",
+		    gs->awaiting ? "pending" : gs->engineer[0] ? "active" :
+		    "login", "engineer", gs->engineer[0] ? gs->engineer : "-",
 		    "ticket", gs->ticket[0] ? gs->ticket : "-",
-		    "from", gs->from,
+		    "key_id", gs->key_id[0] ? gs->key_id : "-",
+		    "from", gs->from, "started", started,
 		    "age_s", (json_int_t)((now - gs->started) / 1000),
+		    "idle_s", (json_int_t)((now - gs->last_active) / 1000),
 		    "bytes_in", (json_int_t)gs->bytes_in,
 		    "bytes_out", (json_int_t)gs->bytes_out));
 	}

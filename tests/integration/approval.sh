@@ -24,8 +24,8 @@ essh acme-prod status >"$T/out1" 2>"$T/err1" &
 eng=$!
 id=$(pending_id) && pass "the session waits in state pending" ||
     fail "no pending session"
-"$CLI_BIN" -f "$CONF" sessions | grep -q "pending  alice .*SUP-1234" &&
-    pass "porthole sessions shows engineer and ticket of the waiting session" ||
+"$CLI_BIN" -f "$CONF" sessions | grep -q "pending  alice .*SUP-1234 .*alice@vendor " &&
+    pass "porthole sessions shows engineer, ticket and key id of the waiting session" ||
     fail "sessions listing of the pending session"
 kill -0 "$eng" 2>/dev/null && [ ! -s "$T/out1" ] &&
     pass "nothing runs before approval" || fail "ran before approval"

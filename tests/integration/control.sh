@@ -25,6 +25,18 @@ grep -q " active   alice .*127.0.0.1:.*  sleepy 30$" "$T/sessions.out" &&
     pass "porthole sessions lists alice's session and what it runs" ||
     fail "sessions: $(cat "$T/sessions.out")"
 sid=$(awk '$3 == "alice" { print $1 }' "$T/sessions.out" | head -n 1)
+today=$(date -u +%Y-%m-%dT)
+grep -q " alice .* alice@vendor .* $today[0-9:]*Z  *[0-9]*s  *[0-9]*s " "$T/sessions.out" &&
+    pass "porthole sessions shows the certificate's key id, start time, age and idle time" ||
+    fail "sessions columns: $(cat "$T/sessions.out")"
+"$CLI_BIN" -f "$CONF" sessions --json >"$T/sessions.json" 2>&1; rc=$?
+[ "$rc" -eq 0 ] && [ "$(grep -c . "$T/sessions.json")" -eq 1 ] &&
+    grep -q "\"id\":\"$sid\"" "$T/sessions.json" &&
+    grep -q '"key_id":"alice@vendor"' "$T/sessions.json" &&
+    grep -q '"idle_s":[0-9]' "$T/sessions.json" &&
+    grep -q '"doing":"sleepy 30"' "$T/sessions.json" &&
+    pass "porthole sessions --json is one JSON document with the same sessions" ||
+    fail "sessions --json: rc=$rc $(cat "$T/sessions.json")"
 
 # Someone outside root and admin_group may not use the socket.
 if [ "$(id -u)" -eq 0 ] && command -v setpriv >/dev/null; then
