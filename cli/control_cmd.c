@@ -58,9 +58,14 @@ control_call(const char *conf, json_t *req)
 		    sun.sun_path, strerror(errno));
 		goto out;
 	}
+	/* A gateway that refuses us hangs up: EPIPE, not SIGPIPE. */
 	if ((text = json_dumps(req, JSON_COMPACT)) == NULL ||
-	    write(fd, text, strlen(text)) == -1 || write(fd, "\n", 1) == -1) {
-		fprintf(stderr, "porthole: %s: cannot send\n", sun.sun_path);
+	    send(fd, text, strlen(text), MSG_NOSIGNAL) == -1 ||
+	    send(fd, "\n", 1, MSG_NOSIGNAL) == -1) {
+		fprintf(stderr, "porthole: %s: cannot send: %s%s\n",
+		    sun.sun_path, text == NULL ? "out of memory" :
+		    strerror(errno), errno == EPIPE || errno == ECONNRESET ?
+		    " (only root and members of admin_group may use it)" : "");
 		goto out;
 	}
 	if ((buf = malloc(ANSWER_MAX + 1)) == NULL)
@@ -69,7 +74,11 @@ control_call(const char *conf, json_t *req)
 	    (n = read(fd, buf + have, ANSWER_MAX - have)) > 0)
 		have += (size_t)n;
 	buf[have] = '\0';
-	if ((ans = json_loads(buf, 0, NULL)) == NULL)
+	if (have == 0)
+		fprintf(stderr, "porthole: %s: the gateway hung up without an "
+		    "answer (only root and members of admin_group may use "
+		    "it)\n", sun.sun_path);
+	else if ((ans = json_loads(buf, 0, NULL)) == NULL)
 		fprintf(stderr, "porthole: %s: no answer from the gateway\n",
 		    sun.sun_path);
 out:

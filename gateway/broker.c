@@ -180,7 +180,12 @@ broker_audit(struct broker *b, const char *type, const char *sid,
 	json_t	*ev;
 	int	 rc;
 
-	ev = json_pack("{s:s}", "session", sid);
+	/* Not every event is about a session (a refused control peer). */
+	ev = sid != NULL ? json_pack("{s:s}", "session", sid) : json_object();
+	if (ev == NULL) {
+		json_decref(fields);
+		return -1;
+	}
 	if (fields != NULL) {
 		json_object_update(ev, fields);
 		json_decref(fields);
@@ -188,8 +193,8 @@ broker_audit(struct broker *b, const char *type, const char *sid,
 	rc = b->audit_failing ? -1 : audit_write(b->audit, type, ev);
 	json_decref(ev);
 	if (rc == -1) {
-		log_error("audit: cannot write a %s event for session %s",
-		    type, sid);
+		log_error("audit: cannot write a %s event%s%s", type,
+		    sid != NULL ? " for session " : "", sid != NULL ? sid : "");
 		broker_audit_failed(b);
 	}
 	return rc;

@@ -36,7 +36,15 @@ struct control {
 	void			*reload_arg;
 	json_t			*(*extra)(void *);
 	void			*extra_arg;
+	time_t			 refused_sec;	/* rate of refusals audited */
+	unsigned int		 refused_n;
+	unsigned int		 refused_unaudited;
 };
+
+/* A CLI that says nothing (or reads nothing) this long is hung up on. */
+#define CONTROL_IDLE_SECS	10
+/* Refused peers audited per second; the rest are counted. */
+#define CONTROL_REFUSALS_AUDITED	5
 
 /* One CLI connection. */
 struct cconn {
@@ -46,7 +54,6 @@ struct cconn {
 	int			 answered;
 };
 
-/* Is uid root, us, or a member of admin_group? */
 static void
 cconn_free(struct cconn *cc)
 {
@@ -231,9 +238,40 @@ cconn_write(struct bufferevent *bev, void *arg)
 static void
 cconn_event(struct bufferevent *bev, short what, void *arg)
 {
+	struct cconn *cc = arg;
+
 	(void)bev;
-	if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR))
-		cconn_free(arg);
+	if (what & BEV_EVENT_TIMEOUT)
+		log_warn("control: uid %u sent no request in %ds: closing",
+		    (unsigned int)cc->uid, CONTROL_IDLE_SECS);
+	if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR | BEV_EVENT_TIMEOUT))
+		cconn_free(cc);
+}
+
+/*
+ * Someone outside root and admin_group knocked: on record with the uid.
+ * A flood is counted rather than written line by line.
+ */
+static void
+control_refused(struct control *c, uid_t uid)
+{
+	time_t now = time(NULL);
+
+	log_warn("control: refused a connection from uid %ld", (long)uid);
+	if (now != c->refused_sec) {
+		c->refused_sec = now;
+		c->refused_n = 0;
+	}
+	if (c->refused_n >= CONTROL_REFUSALS_AUDITED) {
+		c->refused_unaudited++;
+		return;
+	}
+	c->refused_n++;
+	if (broker_record(c->broker, "control_refused", NULL, json_pack(
+	    "{s:I, s:s, s:I}", "uid", (json_int_t)(long)uid, "reason",
+	    "not root or a member of admin_group", "unaudited_before",
+	    (json_int_t)c->refused_unaudited)) == 0)
+		c->refused_unaudited = 0;
 }
 
 static void
@@ -248,9 +286,8 @@ control_accept(struct evconnlistener *l, evutil_socket_t fd,
 	(void)sa;
 	(void)salen;
 	if (!localsock_peer_allowed(&c->acl, fd, &uid)) {
-		log_warn("control: refused a connection from uid %ld",
-		    (long)uid);
 		close(fd);
+		control_refused(c, uid);
 		return;
 	}
 	if ((cc = calloc(1, sizeof(*cc))) == NULL) {
@@ -267,6 +304,9 @@ control_accept(struct evconnlistener *l, evutil_socket_t fd,
 	}
 	bufferevent_setcb(cc->bev, cconn_read, cconn_write, cconn_event, cc);
 	bufferevent_setwatermark(cc->bev, EV_READ, 0, CONTROL_MAX_REQUEST + 2);
+	bufferevent_set_timeouts(cc->bev,
+	    &(struct timeval){ CONTROL_IDLE_SECS, 0 },
+	    &(struct timeval){ CONTROL_IDLE_SECS, 0 });
 	bufferevent_enable(cc->bev, EV_READ | EV_WRITE);
 }
 
@@ -301,6 +341,7 @@ void
 control_set_policy(struct control *c, const struct policy *pol)
 {
 	c->pol = pol;
+	localsock_regroup(&c->acl, pol->admin_group, c->path);
 }
 
 void

@@ -311,6 +311,12 @@ intake_new(struct event_base *base, const struct policy *pol,
 }
 
 void
+intake_set_policy(struct intake *in, const struct policy *pol)
+{
+	localsock_regroup(&in->acl, pol->admin_group, in->path);
+}
+
+void
 intake_free(struct intake *in)
 {
 	if (in == NULL)

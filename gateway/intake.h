@@ -24,6 +24,8 @@ struct intake;
 /* NULL after logging why. */
 struct intake	*intake_new(struct event_base *base, const struct policy *pol,
 		    struct telem *telem);
+/* After a reload: admin_group is looked up again. */
+void		 intake_set_policy(struct intake *, const struct policy *pol);
 void		 intake_free(struct intake *);
 
 #endif

@@ -27,6 +27,31 @@ localsock_acl_init(struct localsock_acl *acl, const char *group)
 	}
 }
 
+static void
+give_to_group(const struct localsock_acl *acl, const char *path)
+{
+	if (acl->have_admin_gid && geteuid() == 0 &&
+	    chown(path, 0, acl->admin_gid) == -1)
+		log_warn("%s: cannot give it to the admin group: %s", path,
+		    strerror(errno));
+}
+
+void
+localsock_regroup(struct localsock_acl *acl, const char *group,
+    const char *path)
+{
+	localsock_acl_init(acl, group);
+	if (!acl->have_admin_gid) {
+		log_warn("%s: admin group %s does not exist: only root may "
+		    "use it", path, group != NULL ? group : "(none)");
+		/* Take it back from the old group. */
+		if (geteuid() == 0 && chown(path, 0, 0) == -1)
+			log_warn("%s: cannot give it to root: %s", path,
+			    strerror(errno));
+	}
+	give_to_group(acl, path);
+}
+
 static int
 uid_allowed(const struct localsock_acl *acl, uid_t uid, gid_t gid)
 {
@@ -91,9 +116,6 @@ localsock_listen(struct event_base *base, const char *run_dir,
 		log_error("%s: cannot listen: %s", path, strerror(errno));
 		return NULL;
 	}
-	if (acl->have_admin_gid && geteuid() == 0 &&
-	    chown(path, 0, acl->admin_gid) == -1)
-		log_warn("%s: cannot give it to the admin group: %s", path,
-		    strerror(errno));
+	give_to_group(acl, path);
 	return l;
 }

@@ -22,6 +22,12 @@ struct localsock_acl {
 
 /* The group may not exist (then only root and the gateway's user). */
 void	localsock_acl_init(struct localsock_acl *acl, const char *group);
+/*
+ * After a reload: look admin_group up again (it may be new, renamed or
+ * created since) and give the socket at path to it.
+ */
+void	localsock_regroup(struct localsock_acl *acl, const char *group,
+	    const char *path);
 /* May the peer on fd connect?  1 with *uid, or 0. */
 int	localsock_peer_allowed(const struct localsock_acl *acl, int fd,
 	    uid_t *uid);

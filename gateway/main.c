@@ -58,6 +58,7 @@ struct gateway {
 	struct broker	*broker;
 	struct tunnel	*tunnel;
 	struct control	*control;
+	struct intake	*intake;
 	struct telem	*telem;
 	struct uplink	*uplink;
 	struct collect	*collect;
@@ -125,8 +126,9 @@ on_seal(void *arg, uint64_t epoch, uint64_t seq, const char *head)
 /*
  * Re-read porthole.conf.  An invalid file changes nothing; a valid one
  * applies to new sessions at once and ends running sessions whose grant
- * it withdraws.  Keys of [gateway] that name files, directories or the
- * relay take effect at the next connection or restart.
+ * it withdraws; admin_group is looked up again for the local sockets.
+ * Keys of [gateway] that name files, directories or the relay take
+ * effect at the next connection or restart.
  */
 static int
 gateway_reload(void *arg, const char *who, char *err, size_t errlen)
@@ -160,6 +162,7 @@ gateway_reload(void *arg, const char *who, char *err, size_t errlen)
 	broker_set_policy(gw->broker, np);
 	tunnel_set_policy(gw->tunnel, np);
 	control_set_policy(gw->control, np);
+	intake_set_policy(gw->intake, np);
 	telem_set_policy(gw->telem, np);
 	collect_set_policy(gw->collect, np);
 	uplink_set_policy(gw->uplink, np);
@@ -287,6 +290,7 @@ main(int argc, char **argv)
 	    &gw)) == NULL || (intake = intake_new(base, pol, telem)) == NULL)
 		goto fail;
 	gw.control = control;
+	gw.intake = intake;
 	control_set_status_extra(control, status_extra, uplink);
 	ev_term = evsignal_new(base, SIGTERM, on_term, base);
 	ev_int = evsignal_new(base, SIGINT, on_term, base);

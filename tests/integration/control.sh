@@ -48,6 +48,36 @@ if [ "$(id -u)" -eq 0 ] && command -v setpriv >/dev/null; then
 	    kill -0 "$eng" 2>/dev/null &&
 	    pass "another user cannot kill sessions" ||
 	    fail "nobody's kill: rc=$rc err='$(cat "$T/err")'"
+	as_nobody() {
+		setpriv --reuid nobody --regid nogroup --clear-groups \
+		    "$CLI_BIN" -f "$CONF" "$@"
+	}
+	# Past a socket mode opened by mistake, the daemon checks the
+	# peer's credentials itself, and puts the knock on record.
+	chmod 666 "$T/acme-prod/run/control.sock"
+	as_nobody sessions >"$T/nobody.out" 2>"$T/err"; rc=$?
+	[ "$rc" -eq 1 ] && ! grep -q alice "$T/nobody.out" &&
+	    grep -q "only root and members of admin_group" "$T/err" &&
+	    wait_for "$AUDIT" '"type":"control_refused".*"uid":65534' 3 &&
+	    pass "a peer outside admin_group is refused by its credentials, audited with its uid" ||
+	    fail "nobody past mode 0666: rc=$rc out='$(cat "$T/nobody.out" "$T/err")'"
+	# admin_group applies at a reload, to the socket and the check.
+	sed -i 's/^\[gateway\]$/[gateway]\nadmin_group = nogroup/' "$CONF"
+	"$CLI_BIN" -f "$CONF" reload >/dev/null 2>"$T/err" ||
+	    fail "reload with admin_group: $(cat "$T/err")"
+	as_nobody sessions >"$T/nobody.out" 2>"$T/err"; rc=$?
+	[ "$rc" -eq 0 ] && grep -q " alice " "$T/nobody.out" &&
+	    [ "$(stat -c '%G %a' "$T/acme-prod/run/control.sock")" = "nogroup 666" ] &&
+	    pass "a reload naming a group as admin_group lets its members in" ||
+	    fail "admin_group reload: rc=$rc $(stat -c '%G %a' "$T/acme-prod/run/control.sock") $(cat "$T/err")"
+	chmod 660 "$T/acme-prod/run/control.sock"
+	sed -i '/^admin_group = nogroup$/d' "$CONF"
+	"$CLI_BIN" -f "$CONF" reload >/dev/null 2>"$T/err" ||
+	    fail "reload without admin_group: $(cat "$T/err")"
+	as_nobody sessions >"$T/nobody.out" 2>"$T/err"; rc=$?
+	[ "$rc" -eq 1 ] && [ "$(stat -c %G "$T/acme-prod/run/control.sock")" = root ] &&
+	    pass "a reload that drops the group shuts its members out again" ||
+	    fail "admin_group dropped: rc=$rc $(stat -c %G "$T/acme-prod/run/control.sock")"
 fi
 
 # The diagnostic's pid, followed after the kill even if it left the tree.
@@ -126,7 +156,21 @@ essh acme-prod status >/dev/null 2>&1; rc=$?
     fail "max_sessions: rc=$rc"
 wait $s1 $s2
 
+# A client that connects and says nothing is not kept forever.
+start=$(date +%s)
+mkfifo "$T/silent"
+exec 3<>"$T/silent"	# held open: socat reads no end of input
+timeout 25 socat - UNIX-CONNECT:"$T/acme-prod/run/control.sock" <"$T/silent" >/dev/null 2>&1
+exec 3>&-
+took=$(( $(date +%s) - start ))
+[ "$took" -ge 9 ] && [ "$took" -lt 25 ] &&
+    pass "a silent control client is hung up on (${took}s for 10s)" ||
+    fail "silent control client kept ${took}s"
+
 stop_gateway acme-prod
+out=$("$CLI_BIN" -f "$CONF" audit verify 2>&1); rc=$?
+[ "$rc" -eq 0 ] && pass "the audit log with all of the above verifies" ||
+    fail "audit verify: rc=$rc $out"
 "$CLI_BIN" -f "$CONF" status >/dev/null 2>"$T/err"; rc=$?
 [ "$rc" -eq 1 ] && grep -q "is portholed running" "$T/err" &&
     pass "status says when the gateway is not running" || fail "status down rc=$rc"

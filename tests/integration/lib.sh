@@ -221,6 +221,7 @@ run_dir = $T/$id/run
 user = nobody
 seal_every = ${SEAL_EVERY:-100}
 seal_interval = ${SEAL_INTERVAL:-5m}
+${ADMIN_GROUP:+admin_group = $ADMIN_GROUP}
 
 [remote_access]
 enabled = ${RA_ENABLED:-yes}
