@@ -19,6 +19,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,6 +35,7 @@
 #include "lib/fdpass.h"
 #include "lib/log.h"
 #include "lib/parse.h"
+#include "lib/sshrefuse.h"
 
 #define BROKER_CHUNK	65536
 #define BROKER_RETRY_MS	20	/* poll again after a stalled write */
@@ -104,6 +106,23 @@ struct gsess {
 };
 TAILQ_HEAD(gsess_list, gsess);
 
+/*
+ * A stream refused before any session process: kept open a moment after
+ * the disconnect is written, so its client reads why before it sees the
+ * channel close (it is still writing its own key exchange).
+ */
+struct turned {
+	struct broker			*b;
+	ssh_channel			 ch;
+	struct event			*ev;
+	struct ssh_channel_callbacks_struct cb;
+	TAILQ_ENTRY(turned)		 entry;
+};
+TAILQ_HEAD(turned_list, turned);
+
+#define TURNED_MAX		64	/* more are closed at once */
+#define TURNED_LINGER_SECS	3
+
 struct broker {
 	struct event_base	*base;
 	const struct policy	*pol;
@@ -112,6 +131,8 @@ struct broker {
 	uint8_t			 ca_key[32];
 	struct gsess_list	 sessions;
 	size_t			 nsessions;
+	struct turned_list	 turned;
+	size_t			 nturned;
 	void			(*flush)(void *);
 	void			*flush_arg;
 	struct event		*ev_idle;	/* checks idle_timeout */
@@ -766,6 +787,104 @@ fail:
 	return -1;
 }
 
+static void
+turned_free(struct turned *t, int free_channel)
+{
+	TAILQ_REMOVE(&t->b->turned, t, entry);
+	t->b->nturned--;
+	/* Else the tunnel's session is gone or going: the channel with it. */
+	if (free_channel) {
+		ssh_remove_channel_callbacks(t->ch, &t->cb);
+		if (!ssh_channel_is_closed(t->ch))
+			ssh_channel_close(t->ch);
+		ssh_channel_free(t->ch);
+	}
+	event_free(t->ev);
+	free(t);
+}
+
+static void
+turned_expire(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	turned_free(arg, 1);
+}
+
+/* What the client still sends is dropped. */
+static int
+turned_on_data(ssh_session s, ssh_channel ch, void *data, uint32_t len,
+    int is_stderr, void *arg)
+{
+	(void)s;
+	(void)ch;
+	(void)data;
+	(void)is_stderr;
+	(void)arg;
+	return (int)len;
+}
+
+/* The client is gone: close from the event loop, not inside libssh. */
+static void
+turned_on_close(ssh_session s, ssh_channel ch, void *arg)
+{
+	struct turned		*t = arg;
+	static const struct timeval now;
+
+	(void)s;
+	(void)ch;
+	evtimer_add(t->ev, &now);
+}
+
+/*
+ * Refused before a session process exists: tell the engineer's ssh why
+ * (a disconnect it prints) rather than just hang up.  The channel leaves
+ * gs and lingers on the broker's turned list.
+ */
+static void
+gs_turn_away(struct gsess *gs, uint32_t code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+gs_turn_away(struct gsess *gs, uint32_t code, const char *fmt, ...)
+{
+	struct broker	*b = gs->b;
+	struct turned	*t;
+	struct timeval	 tv = { TURNED_LINGER_SECS, 0 };
+	uint8_t		 buf[SSHREFUSE_BUF];
+	char		 text[SSHREFUSE_MAX_TEXT + 1];
+	size_t		 n;
+	va_list		 ap;
+
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	n = sshrefuse_build(buf, code, text);
+	if (ssh_channel_write(gs->ch, buf, (uint32_t)n) != (int)n)
+		log_warn("session %s: could not tell the engineer: %s", gs->id,
+		    text);
+	(void)ssh_channel_send_eof(gs->ch);
+	if (b->nturned >= TURNED_MAX || (t = calloc(1, sizeof(*t))) == NULL)
+		return;		/* gs_free closes it now */
+	if ((t->ev = evtimer_new(b->base, turned_expire, t)) == NULL) {
+		free(t);
+		return;
+	}
+	ssh_remove_channel_callbacks(gs->ch, &gs->cb);
+	t->b = b;
+	t->ch = gs->ch;
+	gs->ch = NULL;
+	t->cb.userdata = t;
+	t->cb.channel_data_function = turned_on_data;
+	t->cb.channel_eof_function = turned_on_close;
+	t->cb.channel_close_function = turned_on_close;
+	ssh_callbacks_init(&t->cb);
+	ssh_set_channel_callbacks(t->ch, &t->cb);
+	TAILQ_INSERT_TAIL(&b->turned, t, entry);
+	b->nturned++;
+	evtimer_add(t->ev, &tv);
+}
+
 void
 broker_channel(ssh_channel ch, const char *orig_host, int orig_port,
     void *arg)
@@ -793,6 +912,8 @@ broker_channel(ssh_channel ch, const char *orig_host, int orig_port,
 	if (broker_audit(b, "session_opened", gs->id, json_pack("{s:s}",
 	    "from", gs->from)) == -1) {
 		log_error("session refused: the audit log cannot be written");
+		gs_turn_away(gs, SSHREFUSE_BY_APPLICATION, "porthole: refused: "
+		    "the gateway cannot write its audit log");
 		goto refuse;
 	}
 	if (b->nsessions >= b->pol->max_sessions) {
@@ -800,6 +921,9 @@ broker_channel(ssh_channel ch, const char *orig_host, int orig_port,
 		    "{s:s}", "reason", "max_sessions reached"));
 		log_warn("session %s refused: %zu sessions already (max_sessions)",
 		    gs->id, b->nsessions);
+		gs_turn_away(gs, SSHREFUSE_TOO_MANY, "porthole: refused: the "
+		    "customer allows %llu sessions at once and they are all "
+		    "in use", (unsigned long long)b->pol->max_sessions);
 		goto refuse;
 	}
 	memset(&gs->cb, 0, sizeof(gs->cb));
@@ -816,6 +940,8 @@ broker_channel(ssh_channel ch, const char *orig_host, int orig_port,
 		b->nsessions--;
 		(void)broker_audit(b, "session_refused", gs->id, json_pack(
 		    "{s:s}", "reason", "cannot start the session process"));
+		gs_turn_away(gs, SSHREFUSE_BY_APPLICATION, "porthole: refused: "
+		    "the gateway cannot start a session now");
 		goto refuse;
 	}
 	log_info("session %s from %s: process %ld", gs->id, gs->from,
@@ -862,6 +988,8 @@ broker_tunnel_down(void *arg)
 	struct broker	*b = arg;
 	struct gsess	*gs, *next;
 
+	while (!TAILQ_EMPTY(&b->turned))
+		turned_free(TAILQ_FIRST(&b->turned), 0);
 	for (gs = TAILQ_FIRST(&b->sessions); gs != NULL; gs = next) {
 		next = TAILQ_NEXT(gs, entry);
 		/* ssh_free() of the tunnel releases the channel itself. */
@@ -1157,6 +1285,7 @@ broker_new(struct event_base *base, const struct policy *pol,
 	b->host_key = host_key;
 	memcpy(b->ca_key, ca_key, sizeof(b->ca_key));
 	TAILQ_INIT(&b->sessions);
+	TAILQ_INIT(&b->turned);
 	if ((b->ev_retry = evtimer_new(base, broker_retry, b)) == NULL ||
 	    (b->ev_idle = event_new(base, -1, EV_PERSIST, broker_idle_check,
 	    b)) == NULL) {
@@ -1181,6 +1310,8 @@ broker_free(struct broker *b)
 		gs_end(gs, SESSION_END_SHUTDOWN);
 		gs_free(gs);
 	}
+	while (!TAILQ_EMPTY(&b->turned))
+		turned_free(TAILQ_FIRST(&b->turned), 0);
 	if (b->ev_idle != NULL)
 		event_free(b->ev_idle);
 	if (b->ev_retry != NULL)

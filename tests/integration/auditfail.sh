@@ -18,9 +18,12 @@ while [ "$n" -gt 0 ] && ! running "/bin/sleep 30"; do sleep 0.1; n=$((n - 1)); d
 size=$(stat -c %s "$AUDIT")
 prlimit --pid "$GW_PID" --fsize="$size":unlimited ||
     { fail "prlimit failed"; finish; }
-essh acme-prod status >/dev/null 2>&1; rc=$?
+essh acme-prod status >/dev/null 2>"$T/refused.err"; rc=$?
 [ "$rc" -ne 0 ] && pass "a new session is refused while the log cannot be written" ||
     fail "session accepted without an audit log (rc=$rc)"
+grep -q "porthole: refused: the gateway cannot write its audit log" "$T/refused.err" &&
+    pass "the refused engineer is told the audit log cannot be written" ||
+    fail "refused engineer saw '$(cat "$T/refused.err")'"
 n=50
 while kill -0 "$eng" 2>/dev/null && [ "$n" -gt 0 ]; do sleep 0.1; n=$((n - 1)); done
 ! kill -0 "$eng" 2>/dev/null && pass "the running session is ended" ||

@@ -150,10 +150,13 @@ n=100
 while [ "$n" -gt 0 ] && [ "$("$CLI_BIN" -f "$CONF" sessions 2>/dev/null | grep -c active)" -lt 2 ]; do
 	sleep 0.1; n=$((n - 1))
 done
-essh acme-prod status >/dev/null 2>&1; rc=$?
+essh acme-prod status >/dev/null 2>"$T/max.err"; rc=$?
 [ "$rc" -ne 0 ] && grep -q '"type":"session_refused".*"reason":"max_sessions reached"' "$AUDIT" &&
     pass "a session beyond max_sessions is refused and audited" ||
     fail "max_sessions: rc=$rc"
+grep -q "Received disconnect from .*12: porthole: refused: the customer allows 2 sessions at once" "$T/max.err" &&
+    pass "the engineer refused by max_sessions is told why" ||
+    fail "max_sessions: engineer saw '$(cat "$T/max.err")'"
 wait $s1 $s2
 
 # A client that connects and says nothing is not kept forever.
