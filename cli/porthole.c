@@ -12,6 +12,7 @@
 #include "cli/audit_cmd.h"
 #include "cli/control_cmd.h"
 #include "cli/send_cmd.h"
+#include "lib/sshcert.h"
 #include "policy/policy.h"
 
 #define DEFAULT_CONF	"/etc/porthole/porthole.conf"
@@ -48,9 +49,16 @@ cmd_policy_check(const char *path)
 {
 	struct policy	*p;
 	char		 err[1024], cmds[64];
+	uint8_t		 ca[32];
 
 	if (policy_load(path, &p, err, sizeof(err)) == -1) {
 		fprintf(stderr, "%s\n", err);
+		return 1;
+	}
+	/* The gateway refuses to start or reload without its CA key. */
+	if (sshcert_load_ca(p->support_ca, ca, err, sizeof(err)) == -1) {
+		fprintf(stderr, "%s: [gateway] support_ca: %s\n", path, err);
+		policy_free(p);
 		return 1;
 	}
 	if (p->commands_enabled)

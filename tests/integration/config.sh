@@ -74,6 +74,14 @@ printf 'bogus = 1\n' >>"$T/relay.conf"
 [ "$rc" -eq 2 ] && grep -q "usage: porthole-relay -f FILE" "$T/err" &&
     pass "an unknown option is a usage error" || fail "relay -x rc=$rc"
 
+# policy check refuses what the gateway would refuse: a CA that is no key.
+sed "s|^support_ca = .*|support_ca = $T/not-a-key|" "$CONF" >"$T/badca.conf"
+echo "hello" >"$T/not-a-key"
+out=$("$CLI_BIN" policy check "$T/badca.conf" 2>&1); rc=$?
+[ "$rc" -eq 1 ] && echo "$out" | grep -q "badca.conf: \[gateway\] support_ca: $T/not-a-key: " &&
+    pass "policy check refuses a support_ca that is not an Ed25519 public key" ||
+    fail "policy check bad CA: rc=$rc out='$out'"
+
 # The man page's key list is the loader's own table, not a copy that drifts.
 "$CLI_BIN" policy keys --man >"$T/keys.man" 2>"$T/err"; rc=$?
 sed -n '/^\.\\" BEGIN KEYS/,/^\.\\" END KEYS/p' "$top_srcdir/doc/porthole.conf.5" |
