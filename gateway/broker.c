@@ -892,6 +892,7 @@ broker_channel(ssh_channel ch, const char *orig_host, int orig_port,
 	struct broker	*b = arg;
 	struct gsess	*gs;
 	uint8_t		 rnd[SESSION_ID_LEN / 2];
+	char		 why[160];
 	size_t		 i;
 
 	if ((gs = calloc(1, sizeof(*gs))) == NULL ||
@@ -916,14 +917,14 @@ broker_channel(ssh_channel ch, const char *orig_host, int orig_port,
 		    "the gateway cannot write its audit log");
 		goto refuse;
 	}
-	if (b->nsessions >= b->pol->max_sessions) {
+	if (!policy_allow_session_slot(b->pol, b->nsessions, why,
+	    sizeof(why))) {
 		(void)broker_audit(b, "session_refused", gs->id, json_pack(
-		    "{s:s}", "reason", "max_sessions reached"));
-		log_warn("session %s refused: %zu sessions already (max_sessions)",
-		    gs->id, b->nsessions);
-		gs_turn_away(gs, SSHREFUSE_TOO_MANY, "porthole: refused: the "
-		    "customer allows %llu sessions at once and they are all "
-		    "in use", (unsigned long long)b->pol->max_sessions);
+		    "{s:s, s:s}", "reason", "max_sessions reached", "detail",
+		    why));
+		log_warn("session %s refused: %s (max_sessions)", gs->id, why);
+		gs_turn_away(gs, SSHREFUSE_TOO_MANY, "porthole: refused: %s",
+		    why);
 		goto refuse;
 	}
 	memset(&gs->cb, 0, sizeof(gs->cb));

@@ -26,28 +26,6 @@
 
 #define FORWARD_HOST_MAX	255
 
-/* 1..255 printable characters without blanks: a name or an address. */
-static int
-forward_valid_host(const char *host)
-{
-	size_t i;
-
-	for (i = 0; host[i] != '\0'; i++)
-		if (i >= FORWARD_HOST_MAX || host[i] <= 0x20 || host[i] > 0x7e)
-			return 0;
-	return i > 0;
-}
-
-/* host:port as the engineer wrote it, an IPv6 literal in brackets. */
-static void
-forward_shown(const char *host, uint16_t port, char *buf, size_t len)
-{
-	if (strchr(host, ':') != NULL)
-		snprintf(buf, len, "[%s]:%u", host, port);
-	else
-		snprintf(buf, len, "%s:%u", host, port);
-}
-
 static int
 forward_resolve(const char *host, uint16_t port, struct addrinfo **res)
 {
@@ -115,18 +93,6 @@ forward_listed(struct addrinfo *const *targets, size_t n,
 		for (t = targets[i]; t != NULL; t = t->ai_next)
 			if (forward_same(t, ai))
 				return 1;
-	return 0;
-}
-
-/* Is port the port of any target?  Then the host is worth resolving. */
-static int
-forward_port_listed(const struct policy *pol, uint16_t port)
-{
-	size_t i;
-
-	for (i = 0; i < pol->ntargets; i++)
-		if (pol->targets[i].port == port)
-			return 1;
 	return 0;
 }
 
@@ -245,18 +211,6 @@ fail:
 	return -1;
 }
 
-/* The refusal for a host:port that is not listed. */
-static void
-forward_not_target(const char *host, uint16_t port, char *why,
-    size_t whylen)
-{
-	char shown[FORWARD_HOST_MAX + 16];
-
-	forward_shown(host, port, shown, sizeof(shown));
-	snprintf(why, whylen, "%s is not a forwarding target on this cluster",
-	    shown);
-}
-
 int
 forward_connect(const struct policy *pol, const char *host, uint16_t port,
     char *addr, size_t addrlen, char *why, size_t whylen)
@@ -267,20 +221,8 @@ forward_connect(const struct policy *pol, const char *host, uint16_t port,
 
 	if (addrlen > 0)
 		addr[0] = '\0';
-	if (!pol->forward_enabled) {
-		snprintf(why, whylen, "port forwarding is disabled on this "
-		    "cluster");
+	if (!policy_allow_forward(pol, host, port, why, whylen))
 		return -1;
-	}
-	if (!forward_valid_host(host)) {
-		snprintf(why, whylen, "not a host name or address");
-		return -1;
-	}
-	/* No target on this port: refuse without asking DNS at all. */
-	if (!forward_port_listed(pol, port)) {
-		forward_not_target(host, port, why, whylen);
-		return -1;
-	}
 	if ((gai = forward_resolve(host, port, &req)) != 0) {
 		snprintf(why, whylen, "cannot resolve %s: %s", host,
 		    gai_strerror(gai));
@@ -301,7 +243,7 @@ forward_connect(const struct policy *pol, const char *host, uint16_t port,
 	if (s != -1)
 		snprintf(addr, addrlen, "%s", tried);
 	else if (!matched)
-		forward_not_target(host, port, why, whylen);
+		policy_forward_refusal(host, port, why, whylen);
 out:
 	forward_targets_free(targets, pol->ntargets);
 	freeaddrinfo(req);
@@ -316,10 +258,10 @@ forward_addr_listed(const struct policy *pol, const char *addr)
 	const char	*colon, *h = addr;
 	size_t		 hlen;
 	unsigned long	 port;
-	char		*end;
+	char		*end, why[64];
 	int		 listed = 0;
 
-	if (!pol->forward_enabled || (colon = strrchr(addr, ':')) == NULL)
+	if ((colon = strrchr(addr, ':')) == NULL)
 		return 0;
 	hlen = (size_t)(colon - addr);
 	if (hlen >= 2 && addr[0] == '[' && addr[hlen - 1] == ']') {
@@ -329,11 +271,12 @@ forward_addr_listed(const struct policy *pol, const char *addr)
 	errno = 0;
 	port = strtoul(colon + 1, &end, 10);
 	if (hlen == 0 || hlen > FORWARD_HOST_MAX || *end != '\0' ||
-	    errno != 0 || port == 0 || port > 65535 ||
-	    !forward_port_listed(pol, (uint16_t)port))
+	    errno != 0 || port == 0 || port > 65535)
 		return 0;
 	memcpy(host, h, hlen);
 	host[hlen] = '\0';
+	if (!policy_allow_forward(pol, host, (uint16_t)port, why, sizeof(why)))
+		return 0;
 	memset(&hints, 0, sizeof(hints));
 	hints.ai_family = AF_UNSPEC;
 	hints.ai_socktype = SOCK_STREAM;

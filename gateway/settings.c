@@ -23,7 +23,7 @@
 
 #include "lib/fileio.h"
 
-#define SETTINGS_KEY_MAX	128	/* as [settings] keys allows */
+
 
 /* One "key = value" line: where its key and value lie in the file. */
 struct settings_kv {
@@ -49,14 +49,6 @@ settings_blank(char c)
 	return c == ' ' || c == '\t';
 }
 
-/* [A-Za-z0-9._-], spelled out so that no locale can widen it. */
-static int
-settings_key_char(char c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-	    (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-';
-}
-
 /*
  * Parse one line of len bytes (its newline excluded) at offset off of
  * the file.  Blank lines and comments set kv->klen to 0.  Returns 0, or
@@ -78,7 +70,7 @@ settings_parse_line(const char *buf, size_t off, size_t len,
 	kv->klen = 0;
 	if (i == e || l[i] == '#' || l[i] == ';')
 		return 0;
-	for (ks = i; i < e && settings_key_char(l[i]); i++)
+	for (ks = i; i < e && policy_setting_char(l[i]); i++)
 		;
 	if (i == ks)
 		return -1;
@@ -244,35 +236,6 @@ settings_doc_free(struct settings_doc *doc)
 	doc->buf = NULL;
 }
 
-/* Settings enabled, a file configured, key listed?  0, or -1 with why. */
-static int
-settings_check(const struct policy *pol, const char *key, char *why,
-    size_t whylen)
-{
-	size_t i, n;
-
-	if (!pol->settings_enabled) {
-		snprintf(why, whylen, "remote settings are disabled on this "
-		    "cluster");
-		return -1;
-	}
-	if (pol->settings_file == NULL) {
-		snprintf(why, whylen, "no settings file is configured on this "
-		    "cluster");
-		return -1;
-	}
-	for (n = 0; key[n] != '\0'; n++)
-		if (n >= SETTINGS_KEY_MAX || !settings_key_char(key[n])) {
-			snprintf(why, whylen, "not a setting name");
-			return -1;
-		}
-	for (i = 0; i < pol->nsettings_keys; i++)
-		if (strcmp(pol->settings_keys[i], key) == 0)
-			return 0;
-	snprintf(why, whylen, "key '%s' is not a listed setting", key);
-	return -1;
-}
-
 /* The file read and parsed, with key looked up. */
 static int
 settings_load(const struct policy *pol, const char *key,
@@ -327,7 +290,7 @@ settings_get(const struct policy *pol, const char *key, char *value,
 	int			rc = -1;
 
 	memset(&doc, 0, sizeof(doc));
-	if (settings_check(pol, key, why, whylen) == -1 ||
+	if (!policy_allow_setting(pol, key, why, whylen) ||
 	    settings_load(pol, key, &doc, why, whylen) == -1)
 		return -1;
 	if (!doc.found) {
@@ -535,7 +498,7 @@ settings_set(const struct policy *pol, const char *key, const char *value,
 	int			 rc = -1;
 
 	memset(&doc, 0, sizeof(doc));
-	if (settings_check(pol, key, why, whylen) == -1 ||
+	if (!policy_allow_setting(pol, key, why, whylen) ||
 	    settings_valid_value(value, why, whylen) == -1 ||
 	    settings_load(pol, key, &doc, why, whylen) == -1)
 		return -1;

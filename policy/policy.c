@@ -269,8 +269,7 @@ valid_name(const char *s, size_t max)
 	size_t i;
 
 	for (i = 0; s[i] != '\0'; i++) {
-		if (i >= max || !(isalnum((unsigned char)s[i]) ||
-		    s[i] == '.' || s[i] == '_' || s[i] == '-'))
+		if (i >= max || !policy_setting_char(s[i]))
 			return 0;
 	}
 	return i > 0;
@@ -526,10 +525,12 @@ out:
 	return rc;
 }
 
+#define SETTING_NAME_MAX	128
+
 static int
 valid_setting_key(const char *s)
 {
-	return valid_name(s, 128);
+	return valid_name(s, SETTING_NAME_MAX);
 }
 
 static int
@@ -1487,6 +1488,93 @@ placeholder_name(const char *w, char *buf, size_t len)
 	snprintf(buf, len, "%.*s", (int)strcspn(w + 1, ":"), w + 1);
 	return buf;
 }
+
+int
+policy_allow_session_slot(const struct policy *p, size_t nsessions,
+    char *reason, size_t rlen)
+{
+	if (nsessions < p->max_sessions)
+		return 1;
+	snprintf(reason, rlen, "the customer allows %llu session%s at once "
+	    "and %s in use", (unsigned long long)p->max_sessions,
+	    p->max_sessions == 1 ? "" : "s", p->max_sessions == 1 ? "it is" :
+	    "they are all");
+	return 0;
+}
+
+void
+policy_forward_refusal(const char *host, uint16_t port, char *reason,
+    size_t rlen)
+{
+	/* An IPv6 literal is shown in brackets, as ssh -L takes it. */
+	snprintf(reason, rlen, "%s%.255s%s:%u is not a forwarding target on "
+	    "this cluster", strchr(host, ':') != NULL ? "[" : "", host,
+	    strchr(host, ':') != NULL ? "]" : "", port);
+}
+
+int
+policy_allow_forward(const struct policy *p, const char *host,
+    uint16_t port, char *reason, size_t rlen)
+{
+	size_t i;
+
+	if (!p->forward_enabled) {
+		snprintf(reason, rlen, "port forwarding is disabled on this "
+		    "cluster");
+		return 0;
+	}
+	for (i = 0; host[i] != '\0'; i++)
+		if (i >= 255 || host[i] <= 0x20 || host[i] > 0x7e)
+			break;
+	if (i == 0 || host[i] != '\0') {
+		snprintf(reason, rlen, "not a host name or address");
+		return 0;
+	}
+	/* No target on this port: refused without asking DNS at all. */
+	for (i = 0; i < p->ntargets; i++)
+		if (p->targets[i].port == port)
+			return 1;
+	policy_forward_refusal(host, port, reason, rlen);
+	return 0;
+}
+
+int
+policy_setting_char(int c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	    (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-';
+}
+
+int
+policy_allow_setting(const struct policy *p, const char *key, char *reason,
+    size_t rlen)
+{
+	size_t i, n;
+
+	if (!p->settings_enabled) {
+		snprintf(reason, rlen, "remote settings are disabled on this "
+		    "cluster");
+		return 0;
+	}
+	if (p->settings_file == NULL) {
+		snprintf(reason, rlen, "no settings file is configured on "
+		    "this cluster");
+		return 0;
+	}
+	for (n = 0; key[n] != '\0'; n++)
+		if (n >= SETTING_NAME_MAX || !policy_setting_char(key[n]))
+			break;
+	if (n == 0 || key[n] != '\0') {
+		snprintf(reason, rlen, "not a setting name");
+		return 0;
+	}
+	for (i = 0; i < p->nsettings_keys; i++)
+		if (strcmp(p->settings_keys[i], key) == 0)
+			return 1;
+	snprintf(reason, rlen, "key '%s' is not a listed setting", key);
+	return 0;
+}
+
 
 int
 policy_allow_command(const struct policy *p, const char *cmdline,

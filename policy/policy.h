@@ -153,6 +153,38 @@ int	policy_allow_session(const struct policy *p,
 	    char *reason, size_t rlen);
 
 /*
+ * May one more session start while nsessions are open (every state,
+ * logging in included)?  max_sessions.  1, or 0 with the reason ("the
+ * customer allows 4 sessions at once and they are all in use").
+ */
+int	policy_allow_session_slot(const struct policy *p, size_t nsessions,
+	    char *reason, size_t rlen);
+
+/*
+ * Is a forward to host:port, as the engineer names it, worth resolving?
+ * [forward] enabled, host 1..255 printable characters without blanks,
+ * and some target on that port.  1, or 0 with the reason ("port
+ * forwarding is disabled on this cluster", "db:5432 is not a forwarding
+ * target on this cluster").  The final decision is on addresses, after
+ * the monitor resolved both (gateway/forward.c); when none matches it
+ * refuses with policy_forward_refusal.
+ */
+int	policy_allow_forward(const struct policy *p, const char *host,
+	    uint16_t port, char *reason, size_t rlen);
+void	policy_forward_refusal(const char *host, uint16_t port, char *reason,
+	    size_t rlen);
+
+/*
+ * May the engineer read or change the setting key?  [settings] enabled,
+ * a file configured, key a setting name and listed.  1, or 0 with the
+ * reason ("key 'secret.token' is not a listed setting").
+ */
+int	policy_allow_setting(const struct policy *p, const char *key,
+	    char *reason, size_t rlen);
+/* A character of a setting name: A-Z a-z 0-9 . _ - */
+int	policy_setting_char(int c);
+
+/*
  * May the engineer run this command line ("threads --pid 42" is the
  * command "threads" with words)?  Checks [remote_access] enabled,
  * [commands] enabled, the allow-list and the placeholders.  Returns 1

@@ -871,6 +871,216 @@ test_allow_command(void **state)
 	}
 }
 
+/* A decision row: the file after GW, a request, allowed or the reason. */
+struct grant_case {
+	const char	*conf;
+	const char	*what;		/* key, host, or sessions open */
+	unsigned int	 port;
+	int		 allow;
+	const char	*reason;	/* when refused */
+};
+
+static struct policy *
+load_case(const struct grant_case *c, size_t i, const char *kind)
+{
+	struct policy	*p;
+	char		*text;
+
+	print_message("%s case %zu\n", kind, i);
+	assert_true(asprintf(&text, "%s%s", GW, c->conf) != -1);
+	p = load_ok(text);
+	free(text);
+	return p;
+}
+
+static void
+check_case(const struct grant_case *c, int rc, const char *reason)
+{
+	assert_int_equal(rc, c->allow);
+	if (rc == 0)
+		assert_string_equal(reason, c->reason);
+}
+
+#define FWD_ON	"[forward]\nenabled = yes\n"
+#define FWD_TARGETS \
+	"targets = 127.0.0.1:8021, localhost:9999, [::1]:443, " \
+	"db.internal:5432\n"
+/* 255 and 256 characters: the longest host and one more. */
+#define H255	W64 W64 W64 "a23456789012345678901234567890123456789" \
+		"012345678901234567890123"
+#define H256	H255 "x"
+
+static void
+test_allow_forward(void **state)
+{
+	static const struct grant_case t[] = {
+		/* Off by default, and off beats any list. */
+		{ "", "127.0.0.1", 8021, 0,
+		    "port forwarding is disabled on this cluster" },
+		{ "[forward]\n" FWD_TARGETS, "127.0.0.1", 8021, 0,
+		    "port forwarding is disabled on this cluster" },
+		{ "[forward]\nenabled = no\n" FWD_TARGETS, "127.0.0.1", 8021,
+		    0, "port forwarding is disabled on this cluster" },
+		/* On without targets: nothing is reachable. */
+		{ FWD_ON, "127.0.0.1", 8021, 0,
+		    "127.0.0.1:8021 is not a forwarding target on this "
+		    "cluster" },
+		{ FWD_ON FWD_TARGETS, "127.0.0.1", 8021, 1, NULL },
+		/* Any name on a listed port is worth resolving... */
+		{ FWD_ON FWD_TARGETS, "localhost", 8021, 1, NULL },
+		{ FWD_ON FWD_TARGETS, "db.internal", 5432, 1, NULL },
+		{ FWD_ON FWD_TARGETS, "other.host", 5432, 1, NULL },
+		{ FWD_ON FWD_TARGETS, "::1", 443, 1, NULL },
+		/* ...but no other port is, whatever the host. */
+		{ FWD_ON FWD_TARGETS, "127.0.0.1", 8022, 0,
+		    "127.0.0.1:8022 is not a forwarding target on this "
+		    "cluster" },
+		{ FWD_ON FWD_TARGETS, "127.0.0.1", 22, 0,
+		    "127.0.0.1:22 is not a forwarding target on this "
+		    "cluster" },
+		{ FWD_ON FWD_TARGETS, "db.internal", 5433, 0,
+		    "db.internal:5433 is not a forwarding target on this "
+		    "cluster" },
+		{ FWD_ON FWD_TARGETS, "::1", 22, 0,
+		    "[::1]:22 is not a forwarding target on this cluster" },
+		{ FWD_ON FWD_TARGETS, "fe80::1%eth0", 80, 0,
+		    "[fe80::1%eth0]:80 is not a forwarding target on this "
+		    "cluster" },
+		{ FWD_ON FWD_TARGETS, "169.254.169.254", 80, 0,
+		    "169.254.169.254:80 is not a forwarding target on this "
+		    "cluster" },
+		{ FWD_ON FWD_TARGETS, "127.0.0.1", 0, 0,
+		    "127.0.0.1:0 is not a forwarding target on this cluster" },
+		{ FWD_ON FWD_TARGETS, "127.0.0.1", 65535, 0,
+		    "127.0.0.1:65535 is not a forwarding target on this "
+		    "cluster" },
+		/* What is not a host is refused before any port check. */
+		{ FWD_ON FWD_TARGETS, "", 8021, 0,
+		    "not a host name or address" },
+		{ FWD_ON FWD_TARGETS, "local host", 8021, 0,
+		    "not a host name or address" },
+		{ FWD_ON FWD_TARGETS, "localhost\n", 8021, 0,
+		    "not a host name or address" },
+		{ FWD_ON FWD_TARGETS, "local\thost", 8021, 0,
+		    "not a host name or address" },
+		{ FWD_ON FWD_TARGETS, "h\xc3\xa9llo", 8021, 0,
+		    "not a host name or address" },
+		{ FWD_ON FWD_TARGETS, "h\x7f", 8021, 0,
+		    "not a host name or address" },
+		{ FWD_ON FWD_TARGETS, H255, 8021, 1, NULL },
+		{ FWD_ON FWD_TARGETS, H256, 8021, 0,
+		    "not a host name or address" },
+		/* The master switch of remote access is not forward's. */
+		{ "[remote_access]\nenabled = no\n" FWD_ON FWD_TARGETS,
+		    "127.0.0.1", 8021, 1, NULL },
+	};
+	struct policy	*p;
+	char		 reason[512];
+	size_t		 i;
+
+	(void)state;
+	for (i = 0; i < N(t); i++) {
+		p = load_case(&t[i], i, "forward");
+		reason[0] = '\0';
+		check_case(&t[i], policy_allow_forward(p, t[i].what,
+		    (uint16_t)t[i].port, reason, sizeof(reason)), reason);
+		policy_free(p);
+	}
+}
+
+#define SET_ON \
+	"[settings]\nenabled = yes\nfile = /opt/product/config/cluster.ini\n"
+#define SET_KEYS	"keys = jvm.heap, ingest.queue_size, a-b_c.D9\n"
+
+static void
+test_allow_setting(void **state)
+{
+	static const struct grant_case t[] = {
+		{ "", "jvm.heap", 0, 0,
+		    "remote settings are disabled on this cluster" },
+		{ "[settings]\nfile = /opt/product/config/cluster.ini\n"
+		    SET_KEYS, "jvm.heap", 0, 0,
+		    "remote settings are disabled on this cluster" },
+		{ "[settings]\nenabled = no\n"
+		    "file = /opt/product/config/cluster.ini\n" SET_KEYS,
+		    "jvm.heap", 0, 0,
+		    "remote settings are disabled on this cluster" },
+		{ "[settings]\nenabled = yes\n" SET_KEYS, "jvm.heap", 0, 0,
+		    "no settings file is configured on this cluster" },
+		{ SET_ON, "jvm.heap", 0, 0,
+		    "key 'jvm.heap' is not a listed setting" },
+		{ SET_ON SET_KEYS, "jvm.heap", 0, 1, NULL },
+		{ SET_ON SET_KEYS, "ingest.queue_size", 0, 1, NULL },
+		{ SET_ON SET_KEYS, "a-b_c.D9", 0, 1, NULL },
+		/* Exact names: no prefix, suffix, case or glob. */
+		{ SET_ON SET_KEYS, "jvm", 0, 0,
+		    "key 'jvm' is not a listed setting" },
+		{ SET_ON SET_KEYS, "jvm.heap2", 0, 0,
+		    "key 'jvm.heap2' is not a listed setting" },
+		{ SET_ON SET_KEYS, "JVM.HEAP", 0, 0,
+		    "key 'JVM.HEAP' is not a listed setting" },
+		{ SET_ON SET_KEYS, "jvm.*", 0, 0, "not a setting name" },
+		{ SET_ON SET_KEYS, "secret.token", 0, 0,
+		    "key 'secret.token' is not a listed setting" },
+		/* Not a name at all: never looked up, never echoed. */
+		{ SET_ON SET_KEYS, "", 0, 0, "not a setting name" },
+		{ SET_ON SET_KEYS, "jvm.heap ", 0, 0, "not a setting name" },
+		{ SET_ON SET_KEYS, "jvm.heap=1", 0, 0, "not a setting name" },
+		{ SET_ON SET_KEYS, "../jvm.heap", 0, 0, "not a setting name" },
+		{ SET_ON SET_KEYS, "jvm\nheap", 0, 0, "not a setting name" },
+		{ SET_ON SET_KEYS, "j\xc3\xa9", 0, 0, "not a setting name" },
+		{ SET_ON SET_KEYS, W64 W64, 0, 0,
+		    "key '" W64 W64 "' is not a listed setting" },
+		{ SET_ON SET_KEYS, W64 W64 "x", 0, 0, "not a setting name" },
+	};
+	struct policy	*p;
+	char		 reason[512];
+	size_t		 i;
+
+	(void)state;
+	for (i = 0; i < N(t); i++) {
+		p = load_case(&t[i], i, "setting");
+		reason[0] = '\0';
+		check_case(&t[i], policy_allow_setting(p, t[i].what, reason,
+		    sizeof(reason)), reason);
+		policy_free(p);
+	}
+}
+
+static void
+test_allow_session_slot(void **state)
+{
+	static const struct grant_case t[] = {
+		/* The default is 4. */
+		{ "", "0", 0, 1, NULL },
+		{ "", "3", 0, 1, NULL },
+		{ "", "4", 0, 0, "the customer allows 4 sessions at once and "
+		    "they are all in use" },
+		{ "", "100", 0, 0, "the customer allows 4 sessions at once "
+		    "and they are all in use" },
+		{ "[remote_access]\nmax_sessions = 1\n", "0", 0, 1, NULL },
+		{ "[remote_access]\nmax_sessions = 1\n", "1", 0, 0,
+		    "the customer allows 1 session at once and it is in use" },
+		{ "[remote_access]\nmax_sessions = 100\n", "99", 0, 1, NULL },
+		{ "[remote_access]\nmax_sessions = 100\n", "100", 0, 0,
+		    "the customer allows 100 sessions at once and they are "
+		    "all in use" },
+	};
+	struct policy	*p;
+	char		 reason[512];
+	size_t		 i;
+
+	(void)state;
+	for (i = 0; i < N(t); i++) {
+		p = load_case(&t[i], i, "slot");
+		reason[0] = '\0';
+		check_case(&t[i], policy_allow_session_slot(p,
+		    (size_t)strtoul(t[i].what, NULL, 10), reason,
+		    sizeof(reason)), reason);
+		policy_free(p);
+	}
+}
+
 static void
 test_command_bounds(void **state)
 {
@@ -1230,6 +1440,9 @@ main(void)
 		cmocka_unit_test(test_syntax_variants),
 		cmocka_unit_test(test_allow_session),
 		cmocka_unit_test(test_allow_command),
+		cmocka_unit_test(test_allow_forward),
+		cmocka_unit_test(test_allow_setting),
+		cmocka_unit_test(test_allow_session_slot),
 		cmocka_unit_test(test_command_bounds),
 		cmocka_unit_test(test_show_full),
 		cmocka_unit_test(test_show_minimal),
