@@ -116,4 +116,41 @@ essh acme-prod status >/dev/null 2>"$T/err"; rc=$?
     pass "remote access disabled refuses sessions" ||
     fail "disabled: rc=$rc err='$(cat "$T/err")'"
 
+# Each grant flipped by the customer's file and a reload, seen by the
+# same stock client a moment later.
+CONF=$T/acme-prod/porthole.conf
+flip() {
+	"$CLI_BIN" -f "$CONF" reload >/dev/null 2>"$T/reload.err" ||
+	    fail "reload ($1): $(cat "$T/reload.err")"
+}
+REQUIRE_TICKET=no write_gateway_conf acme-prod; flip require_ticket=no
+use_identity "$T/nt/alice" "$T/nt/alice-cert.pub"
+out=$(alt_ssh acme-prod status 2>"$T/err"); rc=$?
+[ "$rc" -eq 0 ] && [ "$out" = "cluster acme-prod is healthy" ] &&
+    wait_for "$AUDIT" '"type":"auth_accepted".*"engineer":"alice".*"ticket":""' 3 &&
+    pass "require_ticket = no: a certificate without a ticket gets in, audited without one" ||
+    fail "require_ticket=no: rc=$rc out='$out' err='$(cat "$T/err")'"
+use_identity "$T/eng/mallory" "$T/eng/mallory-cert.pub"
+alt_ssh acme-prod status >/dev/null 2>"$T/err"; rc=$?
+[ "$rc" -eq 255 ] && grep -q "engineer 'mallory' is not allowed" "$T/err" &&
+    pass "require_ticket = no still leaves out unlisted engineers" ||
+    fail "mallory with require_ticket=no: rc=$rc"
+ENGINEERS='*' write_gateway_conf acme-prod; flip "engineers=*"
+out=$(alt_ssh acme-prod status 2>"$T/err"); rc=$?
+[ "$rc" -eq 0 ] && [ "$out" = "cluster acme-prod is healthy" ] &&
+    wait_for "$AUDIT" '"type":"auth_accepted".*"engineer":"mallory"' 3 &&
+    pass "engineers = *: any engineer the vendor CA certifies gets in" ||
+    fail "engineers=*: rc=$rc out='$out' err='$(cat "$T/err")'"
+COMMANDS_ENABLED=no write_gateway_conf acme-prod; flip "commands off"
+essh acme-prod status >"$T/out" 2>"$T/err"; rc=$?
+[ "$rc" -ne 0 ] && [ ! -s "$T/out" ] && grep -q "diagnostics are disabled on this cluster" "$T/err" &&
+    wait_for "$AUDIT" '"type":"command_refused".*"reason":"diagnostics are disabled' 3 &&
+    pass "[commands] enabled = no: a listed diagnostic is refused with the reason, audited" ||
+    fail "commands off: rc=$rc out='$(cat "$T/out")' err='$(cat "$T/err")'"
+write_gateway_conf acme-prod; flip "back"
+out=$(essh acme-prod status 2>&1); rc=$?
+[ "$rc" -eq 0 ] && [ "$out" = "cluster acme-prod is healthy" ] &&
+    pass "the grant switched back on works again without a restart" ||
+    fail "commands on again: rc=$rc out='$out'"
+
 finish

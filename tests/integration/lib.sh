@@ -227,14 +227,14 @@ ${ADMIN_GROUP:+admin_group = $ADMIN_GROUP}
 enabled = ${RA_ENABLED:-yes}
 approval = ${APPROVAL:-none}
 engineers = ${ENGINEERS:-alice, bob}
-require_ticket = yes
+require_ticket = ${REQUIRE_TICKET:-yes}
 max_sessions = ${MAX_SESSIONS:-4}
 idle_timeout = ${IDLE_TIMEOUT:-15m}
 max_session = ${MAX_SESSION:-2h}
 ${EXPIRES:+expires = $EXPIRES}
 
 [commands]
-enabled = yes
+enabled = ${COMMANDS_ENABLED:-yes}
 timeout = ${CMD_TIMEOUT:-10s}
 status = /bin/echo cluster $id is healthy
 greet = /bin/echo hello {who:word}
