@@ -22,6 +22,7 @@
 #include "audit/seal.h"
 #include "lib/clock.h"
 #include "lib/log.h"
+#include "lib/parse.h"
 
 /* The open log: where the chain stands and how many bytes it holds. */
 struct audit {
@@ -36,6 +37,7 @@ struct audit {
 	struct seal_key	 key;		/* the current epoch's key */
 	uint64_t	 seal_every;	/* events between seals */
 	uint64_t	 since_seal;	/* events since the last seal */
+	time_t		 seal_ts;	/* the seal line being written */
 	audit_seal_cb	 on_seal;	/* told each seal's head */
 	void		*on_seal_arg;
 };
@@ -218,8 +220,8 @@ audit_format(struct audit *a, const char *type, json_t *fields,
 	static const char *reserved[] = { "seq", "ts", "type", "prev", NULL };
 	json_t		*ev = NULL;
 	char		*line = NULL, ts[32];
-	struct tm	 tm;
-	time_t		 now = clock_now();
+	/* A seal's time is fixed before its MAC is made over it. */
+	time_t		 now = a->seal_ts != 0 ? a->seal_ts : clock_now();
 	size_t		 len, i;
 	int		 rc = -1;
 
@@ -240,8 +242,8 @@ audit_format(struct audit *a, const char *type, json_t *fields,
 			return -1;
 		}
 	}
-	if (gmtime_r(&now, &tm) == NULL ||
-	    strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+	parse_format_time(now, ts, sizeof(ts));
+	if (ts[0] == '\0')
 		return -1;
 	ev = json_pack("{s:I, s:s, s:s, s:s}", "seq",
 	    (json_int_t)(a->seq + 1), "ts", ts, "type", type, "prev", a->prev);
@@ -376,7 +378,7 @@ int
 audit_seal(struct audit *a)
 {
 	struct seal_key	 used;
-	char		 mac[65], err[512];
+	char		 mac[65], err[512], ts[32];
 	json_t		*ev;
 	uint64_t	 epoch;
 	int		 rc;
@@ -384,17 +386,21 @@ audit_seal(struct audit *a)
 	if (!a->sealing)
 		return 0;
 	used = a->key;
-	seal_mac(&used, a->seq + 1, a->prev, mac);
+	a->seal_ts = clock_now();
+	parse_format_time(a->seal_ts, ts, sizeof(ts));
+	seal_mac(&used, a->seq + 1, ts, a->prev, mac);
 	seal_key_evolve(&a->key);
 	if (seal_key_store(a->key_path, &a->key, err, sizeof(err)) == -1) {
 		log_error("audit: cannot store the next seal key: %s", err);
 		OPENSSL_cleanse(&used, sizeof(used));
+		a->seal_ts = 0;
 		return -1;
 	}
 	epoch = used.epoch;
 	ev = json_pack("{s:I, s:s}", "epoch", (json_int_t)epoch, "mac", mac);
 	OPENSSL_cleanse(&used, sizeof(used));
 	rc = audit_append(a, "seal", ev);
+	a->seal_ts = 0;
 	json_decref(ev);
 	if (rc == 0) {
 		a->since_seal = 0;

@@ -162,16 +162,16 @@ seal_key_evolve(struct seal_key *k)
 }
 
 void
-seal_mac(const struct seal_key *k, uint64_t seq, const char *prev,
-    char out[65])
+seal_mac(const struct seal_key *k, uint64_t seq, const char *ts,
+    const char *prev, char out[65])
 {
-	char		msg[160];
+	char		msg[224];
 	uint8_t		mac[32];
 	unsigned int	len = 0;
 
-	snprintf(msg, sizeof(msg), "porthole-seal v1 epoch=%llu seq=%llu "
-	    "prev=%s", (unsigned long long)k->epoch, (unsigned long long)seq,
-	    prev);
+	snprintf(msg, sizeof(msg), "porthole-seal v2 epoch=%llu seq=%llu "
+	    "ts=%.32s prev=%.64s", (unsigned long long)k->epoch,
+	    (unsigned long long)seq, ts, prev);
 	HMAC(EVP_sha256(), k->key, SEAL_KEY_LEN, (const uint8_t *)msg,
 	    strlen(msg), mac, &len);
 	seal_key_to_hex(mac, out);

@@ -32,8 +32,13 @@ int	seal_key_store(const char *path, const struct seal_key *k, char *err,
 	    size_t errlen);
 /* k becomes the next epoch's key; the old key is wiped. */
 void	seal_key_evolve(struct seal_key *k);
-/* HMAC-SHA256 of a seal line's (epoch, seq, prev) as 64 hex characters. */
-void	seal_mac(const struct seal_key *k, uint64_t seq, const char *prev,
+/*
+ * HMAC-SHA256 of a seal line's (epoch, seq, ts, prev) as 64 hex
+ * characters: every field of the seal line but the MAC itself, so not
+ * even the time of the newest seal can be changed.
+ */
+void	seal_mac(const struct seal_key *k, uint64_t seq, const char *ts,
+	    const char *prev,
 	    char out[65]);
 /* Hex (64 characters) to key and back. */
 int	seal_key_from_hex(const char *hex, uint8_t key[SEAL_KEY_LEN]);

@@ -127,7 +127,7 @@ verify_seal(struct seal_state *ss, const char *line, size_t len,
     uint64_t seq, const char *prev, char *why, size_t whylen)
 {
 	json_t		*j, *je;
-	const char	*mac;
+	const char	*mac, *ts;
 	char		 want[65];
 	uint64_t	 epoch;
 	int		 rc = -1;
@@ -136,7 +136,9 @@ verify_seal(struct seal_state *ss, const char *line, size_t len,
 	    (je = json_object_get(j, "epoch")) == NULL ||
 	    !json_is_integer(je) || json_integer_value(je) < 0 ||
 	    (mac = json_string_value(json_object_get(j, "mac"))) == NULL ||
-	    strlen(mac) != 64) {
+	    strlen(mac) != 64 ||
+	    (ts = json_string_value(json_object_get(j, "ts"))) == NULL ||
+	    strlen(ts) > 32) {
 		snprintf(why, whylen, "malformed seal");
 		goto out;
 	}
@@ -155,7 +157,7 @@ verify_seal(struct seal_state *ss, const char *line, size_t len,
 		}
 		while (ss->key.epoch < epoch)
 			seal_key_evolve(&ss->key);
-		seal_mac(&ss->key, seq, prev, want);
+		seal_mac(&ss->key, seq, ts, prev, want);
 		if (CRYPTO_memcmp(want, mac, 64) != 0) {
 			snprintf(why, whylen, "seal of epoch %llu does not match "
 			    "the key (forged or altered)",

@@ -565,8 +565,11 @@ test_seal_keys(void **state)
 	assert_int_equal(k.epoch, 1);
 	assert_memory_equal(k.key, again.key, SEAL_KEY_LEN);
 	assert_memory_not_equal(k.key, k0.key, SEAL_KEY_LEN);
-	seal_mac(&k0, 7, "ab", mac1);
-	seal_mac(&k, 7, "ab", mac2);
+	seal_mac(&k0, 7, "2026-12-03T10:00:00Z", "ab", mac1);
+	seal_mac(&k, 7, "2026-12-03T10:00:00Z", "ab", mac2);
+	assert_string_not_equal(mac1, mac2);
+	/* The seal's time is under the MAC too. */
+	seal_mac(&k, 7, "2026-12-03T10:00:01Z", "ab", mac1);
 	assert_string_not_equal(mac1, mac2);
 	/* The stored key moves on; the old one is gone from the file. */
 	assert_int_equal(seal_key_store(path, &k, err, sizeof(err)), 0);
@@ -612,6 +615,39 @@ test_seals_in_log(void **state)
 	assert_int_equal(audit_verify_file(lpath, later.key, &v, NULL, NULL),
 	    1);
 	assert_non_null(strstr(v.reason, "forged or altered"));
+	/*
+	 * Every byte of a log that ends in a seal, flipped in turn: with
+	 * the verification key each one is rejected, or is reported as a
+	 * torn or unsealed tail - never passed as a sealed log.
+	 */
+	{
+		char	*orig, *buf;
+		size_t	 len, j;
+		FILE	*f;
+		int	 rc;
+
+		assert_non_null(f = fopen(lpath, "r"));
+		fseek(f, 0, SEEK_END);
+		len = (size_t)ftell(f);
+		rewind(f);
+		orig = malloc(len);
+		buf = malloc(len);
+		assert_int_equal(fread(orig, 1, len, f), len);
+		fclose(f);
+		for (j = 0; j < len; j++) {
+			memcpy(buf, orig, len);
+			buf[j] ^= 0x01;
+			assert_non_null(f = fopen(lpath, "w"));
+			assert_int_equal(fwrite(buf, 1, len, f), len);
+			fclose(f);
+			rc = audit_verify_file(lpath, k0.key, &v, NULL, NULL);
+			if (rc == 0 && !v.torn_tail && v.unsealed == 0)
+				fail_msg("flipped byte %zu of %zu of a sealed "
+				    "log went unnoticed", j, len);
+		}
+		free(orig);
+		free(buf);
+	}
 	unlink(kpath);
 }
 
