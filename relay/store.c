@@ -3,9 +3,10 @@
  *
  * The sequence numbers are the contract with the gateway.  The records
  * table holds every (cluster, seq) ever stored and is the dedupe key:
- * a record is applied (added to usage, health or events) only in the
- * transaction that first inserted its key, so a batch resent after a
- * reconnect changes nothing.  clusters.last_seq is the highest seq
+ * a record is applied (its hour's usage set, a health snapshot or an
+ * event added) only in the transaction that first inserted its key, so
+ * a batch resent after a reconnect changes nothing.  A usage record is
+ * its hour's total, so one sent twice under two seqs counts once too.  clusters.last_seq is the highest seq
  * below which nothing is missing, and it is what the relay acks.
  *
  * Every statement is prepared once at open and every value from the
@@ -66,7 +67,8 @@ enum stmt {
 	ST_CLUSTER_LIST,
 	ST_RECORD_ADD,
 	ST_RECORD_COUNT,
-	ST_USAGE_ADD,
+	ST_USAGE_CLEAR,
+	ST_USAGE_SET,
 	ST_USAGE_LIST,
 	ST_HEALTH_ADD,
 	ST_HEALTH_PRUNE,
@@ -110,11 +112,17 @@ static const char *const stmt_sql[ST__COUNT] = {
 	    "INSERT OR IGNORE INTO records (cluster, seq, class, received)"
 	    " VALUES (?1, ?2, ?3, ?4)",
 	[ST_RECORD_COUNT] = "SELECT count(*) FROM records WHERE cluster = ?1",
-	[ST_USAGE_ADD] =
+	/*
+	 * A usage record is the total of its hour and environment: a later
+	 * one (a producer resending what it was not sure was kept, or a
+	 * correction) replaces it, units and all, and is never added to it.
+	 */
+	[ST_USAGE_CLEAR] =
+	    "DELETE FROM usage WHERE cluster = ?1 AND hour = ?2"
+	    " AND environment = ?3",
+	[ST_USAGE_SET] =
 	    "INSERT INTO usage (cluster, hour, environment, unit, amount)"
-	    " VALUES (?1, ?2, ?3, ?4, ?5)"
-	    " ON CONFLICT (cluster, hour, environment, unit)"
-	    " DO UPDATE SET amount = amount + excluded.amount",
+	    " VALUES (?1, ?2, ?3, ?4, ?5)",
 	[ST_USAGE_LIST] =
 	    "SELECT hour, environment, unit, amount FROM usage"
 	    " WHERE cluster = ?1 ORDER BY hour, environment, unit",
@@ -711,8 +719,12 @@ apply_usage(struct store *s, const char *cluster, const struct item *it)
 	const char	*key;
 	json_t		*v;
 
+	st = stmt_get(s, ST_USAGE_CLEAR);
+	if (bind_text(st, 1, cluster) == -1 || bind_int(st, 2, it->hour) == -1 ||
+	    bind_text(st, 3, it->env) == -1 || stmt_run(st) == -1)
+		return -1;
 	json_object_foreach(json_object_get(it->rec, "units"), key, v) {
-		st = stmt_get(s, ST_USAGE_ADD);
+		st = stmt_get(s, ST_USAGE_SET);
 		if (bind_text(st, 1, cluster) == -1 ||
 		    bind_int(st, 2, it->hour) == -1 ||
 		    bind_text(st, 3, it->env) == -1 ||

@@ -29,6 +29,23 @@ relay_q usage acme-prod >"$T/usage.out" 2>&1
 grep -q "2026-11-20T10:00:00Z.*env-1.*host_units.*12.5" "$T/usage.out" &&
     pass "the relay's store has the usage record" ||
     fail "relay usage: $(cat "$T/usage.out")"
+# A producer unsure whether its record was kept sends it again: the hour
+# is billed once (a usage record is the hour's total, not an increment).
+out=$(usage_rec 20 10 12.5 | "$CLI_BIN" -f "$CONF" send usage -); rc=$?
+seq2=$(echo "$out" | sed -n 's/.*stored (seq \([0-9]*\)).*/\1/p')
+# Acknowledged by the relay once the gateway's spool is empty again.
+depth() {
+	"$CLI_BIN" -f "$CONF" status 2>/dev/null |
+	    sed -n 's/^spool *\([0-9]*\) records waiting.*/\1/p'
+}
+i=0
+while [ $i -lt 50 ] && [ "$(depth)" != 0 ]; do sleep 0.2; i=$((i + 1)); done
+relay_q usage acme-prod >"$T/usage.out" 2>&1
+[ "$rc" -eq 0 ] && [ -n "$seq2" ] && [ "$(depth)" = 0 ] &&
+    [ "$(grep -c "2026-11-20T10:00:00Z.*env-1.*host_units" "$T/usage.out")" -eq 1 ] &&
+    grep -q "2026-11-20T10:00:00Z.*env-1.*host_units  *12.5$" "$T/usage.out" &&
+    pass "the same usage record sent twice is billed once (12.5, not 25)" ||
+    fail "resent usage: rc=$rc seq=$seq2 $(cat "$T/usage.out")"
 relay_q events acme-prod >"$T/events.out" 2>&1
 grep -q "server_start.*portholed" "$T/events.out" &&
     pass "the gateway's start is an event at the relay" ||

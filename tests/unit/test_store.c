@@ -329,8 +329,9 @@ test_malformed_stores_nothing(void **state)
 	store_close(s);
 }
 
+/* A usage record is its hour's total: the latest replaces, never adds. */
 static void
-test_usage_sums(void **state)
+test_usage_replaces(void **state)
 {
 	struct store	*s = open_store();
 	char		*u;
@@ -341,17 +342,33 @@ test_usage_sums(void **state)
 	    "\"environment\":\"env-1\",\"units\":{\"host_units\":2.25}}},"
 	    "{\"seq\":2,\"class\":\"usage\",\"record\":{\"hour\":\"" H0 "\","
 	    "\"environment\":\"env-1\",\"units\":{\"host_units\":12.5}}}]", 2);
+	/* A correction of env-1's hour H0, with a unit it did not have. */
 	put_ok(s, "acme-prod",
 	    "[{\"seq\":3,\"class\":\"usage\",\"record\":{\"hour\":\"" H0 "\","
-	    "\"environment\":\"env-1\",\"units\":{\"host_units\":0.5,"
+	    "\"environment\":\"env-1\",\"units\":{\"host_units\":13,"
 	    "\"dem_units\":7}}},"
 	    "{\"seq\":4,\"class\":\"usage\",\"record\":{\"hour\":\"" H0 "\","
 	    "\"environment\":\"env-2\",\"units\":{\"host_units\":1}}}]", 4);
+	/* A producer that resends a record it was not sure of (new seq). */
+	put_ok(s, "acme-prod",
+	    "[{\"seq\":5,\"class\":\"usage\",\"record\":{\"hour\":\"" H0 "\","
+	    "\"environment\":\"env-2\",\"units\":{\"host_units\":1}}}]", 5);
 	u = usage_text(s, "acme-prod");
 	assert_string_equal(u,
 	    "HOUR                  ENVIRONMENT  UNIT        AMOUNT\n"
 	    "2026-11-18T12:00:00Z  env-1        dem_units        7\n"
 	    "2026-11-18T12:00:00Z  env-1        host_units      13\n"
+	    "2026-11-18T12:00:00Z  env-2        host_units       1\n"
+	    "2026-11-18T13:00:00Z  env-1        host_units    2.25\n");
+	free(u);
+	/* A later total without dem_units: the hour has none any more. */
+	put_ok(s, "acme-prod",
+	    "[{\"seq\":6,\"class\":\"usage\",\"record\":{\"hour\":\"" H0 "\","
+	    "\"environment\":\"env-1\",\"units\":{\"host_units\":14}}}]", 6);
+	u = usage_text(s, "acme-prod");
+	assert_string_equal(u,
+	    "HOUR                  ENVIRONMENT  UNIT        AMOUNT\n"
+	    "2026-11-18T12:00:00Z  env-1        host_units      14\n"
 	    "2026-11-18T12:00:00Z  env-2        host_units       1\n"
 	    "2026-11-18T13:00:00Z  env-1        host_units    2.25\n");
 	free(u);
@@ -647,7 +664,7 @@ main(void)
 		    test_first_batch_may_start_anywhere, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_malformed_stores_nothing,
 		    setup, teardown),
-		cmocka_unit_test_setup_teardown(test_usage_sums,
+		cmocka_unit_test_setup_teardown(test_usage_replaces,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reopen_keeps_everything,
 		    setup, teardown),
