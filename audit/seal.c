@@ -121,6 +121,7 @@ seal_key_load(const char *path, struct seal_key *k, char *err, size_t errlen)
 {
 	FILE			*f;
 	char			 line[160], magic1[32], magic2[8], hex[80];
+	char			 iobuf[BUFSIZ];
 	unsigned long long	 epoch;
 	int			 rc = -1;
 
@@ -129,6 +130,8 @@ seal_key_load(const char *path, struct seal_key *k, char *err, size_t errlen)
 		    path, strerror(errno));
 		return -1;
 	}
+	/* Our own buffer, so the key read through stdio is wiped too. */
+	(void)setvbuf(f, iobuf, _IOFBF, sizeof(iobuf));
 	if (fgets(line, sizeof(line), f) != NULL &&
 	    sscanf(line, "%31s %7s %llu %79s", magic1, magic2, &epoch,
 	    hex) == 4 && strcmp(magic1, "porthole-audit-key") == 0 &&
@@ -140,6 +143,7 @@ seal_key_load(const char *path, struct seal_key *k, char *err, size_t errlen)
 	OPENSSL_cleanse(line, sizeof(line));
 	OPENSSL_cleanse(hex, sizeof(hex));
 	fclose(f);
+	OPENSSL_cleanse(iobuf, sizeof(iobuf));
 	return rc;
 }
 
