@@ -11,6 +11,7 @@
  */
 #include "cli/replay_cmd.h"
 
+#include <sys/stat.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -54,6 +55,27 @@ audit_dir(const char *dir, const char *conf, char *out, size_t len)
 	snprintf(out, len, "%s", pol->audit_dir);
 	policy_free(pol);
 	return 0;
+}
+
+/*
+ * Is dir the running gateway's own audit_dir, named by a path?  Then
+ * the viewing must be on record as if no DIR were given.  A machine
+ * without the configuration holds a copy.
+ */
+static int
+is_live_dir(const char *dir, const char *conf)
+{
+	struct policy	*pol = NULL;
+	struct stat	 a, b;
+	char		 err[1024];
+	int		 live;
+
+	if (policy_load(conf, &pol, err, sizeof(err)) == -1)
+		return 0;
+	live = stat(dir, &a) == 0 && stat(pol->audit_dir, &b) == 0 &&
+	    a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+	policy_free(pol);
+	return live;
 }
 
 /* Put the viewing on record, or refuse. */
@@ -194,6 +216,8 @@ cli_audit_recording(int argc, char **argv, const char *conf)
 		fprintf(stderr, "porthole: audit %s: %s\n", action, why);
 		return 1;
 	}
+	if (dir != NULL && is_live_dir(dir, conf))
+		dir = NULL;	/* the live log, by another name */
 	if (dir == NULL && record_view(conf, session, action) == -1)
 		return 1;
 	if (dir != NULL)

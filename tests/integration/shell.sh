@@ -133,6 +133,20 @@ out=$("$CLI_BIN" audit verify --key "$K0" "$T/acme-prod/audit" 2>&1); rc=$?
 "$CLI_BIN" -f "$CONF" audit replay "$sid" --speed 1000 >"$T/replay2" 2>&1 &&
     grep -q "cluster acme-prod is healthy" "$T/replay2" &&
     pass "audit replay plays the session" || fail "replay: $(head -3 "$T/replay2")"
+# Naming the live audit directory by a path (here through a symlink) is
+# still the live log: the viewing goes on record.
+ln -s "$T/acme-prod/audit" "$T/live-audit"
+views=$(grep -c '"type":"recording_viewed"' "$AUDIT")
+"$CLI_BIN" -f "$CONF" audit export "$sid" "$T/live-audit" >"$T/export2.cast" 2>"$T/export2.err" &&
+    cmp -s "$T/export2.cast" "$f" && ! grep -q "is a copy" "$T/export2.err" &&
+    [ "$(grep -c '"type":"recording_viewed"' "$AUDIT")" -eq $((views + 1)) ] &&
+    pass "exporting from the live audit dir named as DIR is audited too" ||
+    fail "export of the live dir by path: $(cat "$T/export2.err")"
+cp -r "$T/acme-prod/audit" "$T/audit-copy"
+"$CLI_BIN" -f "$CONF" audit export "$sid" "$T/audit-copy" >/dev/null 2>"$T/export3.err" &&
+    grep -q "is a copy" "$T/export3.err" &&
+    pass "a copy of the log elsewhere is said to be a copy" ||
+    fail "export of a copy: $(cat "$T/export3.err")"
 cp "$f" "$T/rec.orig"
 sed -i 's/healthy/HEALTHY/' "$f"
 out=$("$CLI_BIN" audit verify --key "$K0" "$T/acme-prod/audit" 2>&1); rc=$?
