@@ -921,6 +921,7 @@ announce_nodes(struct collect *c)
 {
 	json_t	*names, *added = NULL, *removed = NULL, *v;
 	size_t	 i;
+	int	 failed = 0;
 
 	/*
 	 * No node at all means this host could not be read, not that it
@@ -934,14 +935,21 @@ announce_nodes(struct collect *c)
 		goto out;
 	json_array_foreach(added, i, v) {
 		log_info("health: node %s added", json_string_value(v));
-		telem_event(c->telem, "node_added",
-		    json_pack("{s:O}", "node", v));
+		failed |= telem_event(c->telem, "node_added",
+		    json_pack("{s:O}", "node", v)) == -1;
 	}
 	json_array_foreach(removed, i, v) {
 		log_info("health: node %s removed", json_string_value(v));
-		telem_event(c->telem, "node_removed",
-		    json_pack("{s:O}", "node", v));
+		failed |= telem_event(c->telem, "node_removed",
+		    json_pack("{s:O}", "node", v)) == -1;
 	}
+	/*
+	 * Not spooled (spool full, a write error): the old inventory stays,
+	 * so the next round announces the change again - twice rather than
+	 * never.
+	 */
+	if (failed)
+		goto out;
 	json_decref(c->nodes);
 	c->nodes = names;
 	names = NULL;
@@ -975,9 +983,12 @@ announce_services(struct collect *c)
 			continue;
 		log_info("health: ActiveGate %s registered at %s", p->name,
 		    p->address);
-		telem_event(c->telem, "activegate_registered",
+		/* Not spooled: forget it was seen, to announce it again. */
+		if (telem_event(c->telem, "activegate_registered",
 		    json_pack("{s:s, s:s}", "service", p->name,
-		    "address", p->address));
+		    "address", p->address)) == -1)
+			json_array_remove(c->seen_up,
+			    json_array_size(c->seen_up) - 1);
 	}
 }
 

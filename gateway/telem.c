@@ -136,18 +136,19 @@ telem_submit(struct telem *t, const char *text, size_t len,
 	return 0;
 }
 
-void
+int
 telem_record(struct telem *t, json_t *rec)
 {
 	enum record_class	 cls;
 	char			*text, why[256];
 	uint64_t		 seq;
 	json_t			*checked = NULL;
+	int			 rc = -1;
 
 	text = json_dumps(rec, JSON_COMPACT);
 	json_decref(rec);
 	if (text == NULL)
-		return;
+		return -1;
 	if (record_parse(text, strlen(text), &checked, &cls, why,
 	    sizeof(why)) == -1)
 		log_error("telemetry: own record refused: %s", why);
@@ -155,11 +156,14 @@ telem_record(struct telem *t, json_t *rec)
 	    telem_append(t, cls, checked, &seq, why, sizeof(why)) == -1)
 		log_warn("telemetry: %s record not spooled: %s",
 		    record_class_name(cls), why);
+	else
+		rc = 0;
 	json_decref(checked);
 	free(text);
+	return rc;
 }
 
-void
+int
 telem_event(struct telem *t, const char *type, json_t *fields)
 {
 	char	ts[32];
@@ -170,7 +174,7 @@ telem_event(struct telem *t, const char *type, json_t *fields)
 	json_object_set_new(rec, "type", json_string(type));
 	json_object_set_new(rec, "ts", json_string(ts));
 	json_object_set_new(rec, "cluster", json_string(t->pol->cluster_id));
-	telem_record(t, rec);
+	return telem_record(t, rec);
 }
 
 void

@@ -45,11 +45,13 @@ int		 telem_submit(struct telem *, const char *text, size_t len,
 		    telem_done_cb done, void *arg, char *why, size_t whylen);
 /*
  * The gateway's own event (type, fields stolen): stamped with the time
- * and the cluster, subject to the events toggle.
+ * and the cluster, subject to the events toggle.  0 when appended (or
+ * blocked by the toggle: the customer wants it never sent), -1 when it
+ * could not be spooled (logged; the caller may want to try again).
  */
-void		 telem_event(struct telem *, const char *type, json_t *fields);
-/* A finished record of the gateway's own (stolen), e.g. health. */
-void		 telem_record(struct telem *, json_t *rec);
+int		 telem_event(struct telem *, const char *type, json_t *fields);
+/* A finished record of the gateway's own (stolen), e.g. health.  As above. */
+int		 telem_record(struct telem *, json_t *rec);
 
 /* Called after each commit that made new records durable. */
 void		 telem_on_commit(struct telem *, void (*cb)(void *), void *arg);

@@ -87,9 +87,34 @@ if [ "${PORTHOLE_TEST_HOOKS:-no}" = yes ]; then
 	[ "$full" -gt 0 ] && [ $((ok + full)) -eq 3000 ] &&
 	    pass "usage beyond the bound is refused with \"spool full\" ($ok kept, $full refused)" ||
 	    fail "usage into a full spool: $ok stored, $full refused"
+	# An announcement the full spool refuses is made again later, not
+	# marked as made: a gateway that forgot its inventory starts into
+	# the full spool, and its node_added arrives once there is room.
+	stop_gateway acme-prod
+	rm -f "$T/acme-prod/state/collect.json"
+	printf '\n[telemetry]\nhealth_interval = 10s\n' >>"$CONF"
+	before=$(count_lines "$T/gateway-acme-prod.log" "gateway started")
+	announced=$(count_lines "$T/gateway-acme-prod.log" "health: node .* added")
+	PORTHOLE_SPOOL_MAX=262144 "$GATEWAY_BIN" -f "$CONF" -d \
+	    >>"$T/gateway-acme-prod.log" 2>&1 &
+	echo $! >"$T/acme-prod/gateway.pid"
+	PIDS="$PIDS $!"
+	wait_count "$T/gateway-acme-prod.log" "gateway started" "$before" 10
+	wait_count "$T/gateway-acme-prod.log" "health: node .* added" "$announced" 10 ||
+	    fail "the gateway announced no node"
+	tail -n 5 "$T/gateway-acme-prod.log" | grep -q "event record not spooled: spool full" ||
+	    fail "the full spool did not refuse node_added"
 	start_relay
 	i=0
 	while [ $i -lt 300 ] && [ "$(depth)" != "0" ]; do sleep 0.2; i=$((i + 1)); done
+	added=$(relay_q events acme-prod | grep -c node_added)
+	i=0
+	while [ $i -lt 100 ] && [ "$(relay_q events acme-prod | grep -c node_added)" -le "$added" ]; do
+		sleep 0.2; i=$((i + 1))
+	done
+	[ "$(relay_q events acme-prod | grep -c node_added)" -gt "$added" ] &&
+	    pass "a node_added the full spool refused is announced again once there is room" ||
+	    fail "node_added refused by the full spool never arrived"
 	got=$(relay_q usage acme-prod | grep -c "2026-11-24T11:00:00Z  *full-")
 	[ "$got" -eq "$ok" ] && pass "every accepted usage record arrived ($got)" ||
 	    fail "after the full spool: $got of $ok usage records at the relay"
