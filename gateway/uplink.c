@@ -22,6 +22,7 @@
 #include "lib/log.h"
 #include "lib/parse.h"
 #include "telemetry/frame.h"
+#include "telemetry/license.h"
 #include "telemetry/record.h"
 #include "telemetry/spool.h"
 
@@ -79,17 +80,13 @@ struct uplink {
 static int
 offline_limit_days(const struct uplink *u)
 {
-	return strcmp(u->lic.type, "trial") == 0 ? UPLINK_OFFLINE_TRIAL :
-	    UPLINK_OFFLINE_FULL;
+	return license_offline_limit(u->lic.type);
 }
 
 static int64_t
 offline_days(const struct uplink *u)
 {
-	time_t now = clock_now();
-
-	return now > u->lic.last_contact ?
-	    (int64_t)(now - u->lic.last_contact) / 86400 : 0;
+	return license_offline_days(u->lic.last_contact, clock_now());
 }
 
 /* license.json: written whole, atomically, for the product to read. */
@@ -160,8 +157,10 @@ license_evaluate(struct uplink *u)
 {
 	int64_t	days = offline_days(u);
 	int	limit = offline_limit_days(u);
+	int	exceeded = license_offline_exceeded(u->lic.type,
+	    u->lic.last_contact, clock_now());
 
-	if (!u->lic.offline_disabled && days >= limit) {
+	if (!u->lic.offline_disabled && exceeded) {
 		u->lic.offline_disabled = 1;
 		log_warn("license: Mission Control not reached for %lld days "
 		    "(limit %d): licensing overages are disabled",
@@ -170,7 +169,7 @@ license_evaluate(struct uplink *u)
 		    "{s:I, s:i}", "offline_days", (json_int_t)days,
 		    "limit_days", limit));
 		license_save(u);
-	} else if (u->lic.offline_disabled && days < limit) {
+	} else if (u->lic.offline_disabled && !exceeded) {
 		u->lic.offline_disabled = 0;
 		log_info("license: Mission Control reached again: licensing "
 		    "overages are restored");

@@ -29,8 +29,6 @@
 #include "policy/policy.h"
 
 #define UPLINK_LICENSE_CHECK	300	/* seconds between license checks */
-#define UPLINK_OFFLINE_FULL	14	/* days before overages go off */
-#define UPLINK_OFFLINE_TRIAL	7
 #define UPLINK_LICENSE_FILE	"license.json"	/* in state_dir */
 
 struct uplink;

@@ -25,6 +25,7 @@
 #include "relay/relay.h"
 #include "relay/relay_conf.h"
 #include "relay/store.h"
+#include "telemetry/license.h"
 
 #define REPORT_COLS	9
 #define REPORT_CELL	128
@@ -63,8 +64,8 @@ cluster_row(const struct relay_cluster *rc,
 		snprintf(cell[5], REPORT_CELL, "-");
 	else
 		snprintf(cell[5], REPORT_CELL, "%lld", (long long)
-		    (ci->connected || now <= ci->last_contact ? 0 :
-		    (now - ci->last_contact) / 86400));
+		    (ci->connected ? 0 :
+		    license_offline_days(ci->last_contact, now)));
 	snprintf(cell[6], REPORT_CELL, "%s", seen && ci->version[0] != '\0' ?
 	    ci->version : "-");
 	snprintf(cell[7], REPORT_CELL, "%llu", seen ?

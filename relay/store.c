@@ -27,6 +27,7 @@
 
 #include "lib/log.h"
 #include "lib/parse.h"
+#include "telemetry/license.h"
 
 #define STORE_SCHEMA_VERSION	1
 #define STORE_BUSY_MS		5000	/* wait this long for a lock */
@@ -1170,8 +1171,7 @@ store_print_clusters(struct store *s, FILE *out, time_t now)
 			snprintf(days, sizeof(days), "0");
 		else
 			snprintf(days, sizeof(days), "%lld", (long long)
-			    (now > ci.last_contact ?
-			    (now - ci.last_contact) / 86400 : 0));
+			    license_offline_days(ci.last_contact, now));
 		snprintf(nrec, sizeof(nrec), "%" PRIu64, ci.records);
 		if (table_add(&t, id, ci.connected ? "yes" : "no", contact,
 		    days, ci.version[0] != '\0' ? ci.version : "-", nrec,

@@ -22,6 +22,7 @@
 
 #include "lib/log.h"
 #include "telemetry/frame.h"
+#include "telemetry/license.h"
 #include "telemetry/record.h"
 #include "telemetry/spool.h"
 
@@ -1411,6 +1412,50 @@ test_spool_damaged_old_segment(void **state)
 	spool_close(sp);
 }
 
+/* The offline rule at its boundaries, second by second. */
+static void
+test_license_offline_rule(void **state)
+{
+	static const struct {
+		const char	*type;
+		int64_t		 offline;	/* seconds since contact */
+		int64_t		 days;
+		int		 exceeded;
+	} t[] = {
+		{ "full", 0, 0, 0 },
+		{ "full", 86399, 0, 0 },
+		{ "full", 86400, 1, 0 },
+		{ "full", 14 * 86400 - 1, 13, 0 },
+		{ "full", 14 * 86400, 14, 1 },
+		{ "full", 14 * 86400 + 1, 14, 1 },
+		{ "full", 365 * 86400, 365, 1 },
+		{ "trial", 7 * 86400 - 1, 6, 0 },
+		{ "trial", 7 * 86400, 7, 1 },
+		{ "trial", 13 * 86400, 13, 1 },
+		/* Unknown until the relay first answered: the full rule. */
+		{ "", 7 * 86400, 7, 0 },
+		{ "", 14 * 86400, 14, 1 },
+		{ NULL, 14 * 86400 - 1, 13, 0 },
+		/* A clock that went back is not time offline. */
+		{ "full", -86400 * 30, 0, 0 },
+		{ "trial", -1, 0, 0 },
+	};
+	const time_t	now = 1795000000;
+	size_t		i;
+
+	(void)state;
+	assert_int_equal(license_offline_limit("full"), 14);
+	assert_int_equal(license_offline_limit("trial"), 7);
+	assert_int_equal(license_offline_limit("TRIAL"), 14);
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		print_message("offline case %zu\n", i);
+		assert_int_equal(license_offline_days(now - t[i].offline, now),
+		    t[i].days);
+		assert_int_equal(license_offline_exceeded(t[i].type,
+		    now - t[i].offline, now), t[i].exceeded);
+	}
+}
+
 int
 main(void)
 {
@@ -1421,6 +1466,7 @@ main(void)
 		cmocka_unit_test(test_frame_splits),
 		cmocka_unit_test(test_frame_encode),
 		cmocka_unit_test(test_frame_errors),
+		cmocka_unit_test(test_license_offline_rule),
 		cmocka_unit_test_setup_teardown(test_spool_append_read,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_spool_format,
