@@ -120,7 +120,9 @@ print_status(json_t *a)
 		    "Landlock\n");
 	if (json_object_get(a, "uplink") == NULL)
 		return;
-	printf("uplink         %s\n", jstr(a, "uplink"));
+	printf("uplink         %s%s%s\n", jstr(a, "uplink"),
+	    *jstr(a, "uplink_refused") != '\0' ? "; the relay refuses "
+	    "records " : "", jstr(a, "uplink_refused"));
 	printf("spool          %lld records waiting%s%s, %lld health records "
 	    "dropped\n", (long long)json_integer_value(json_object_get(a,
 	    "spool_depth")), *jstr(a, "spool_oldest") != '\0' ?

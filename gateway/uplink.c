@@ -32,6 +32,8 @@
 #define UPLINK_INFLIGHT		4		/* unacknowledged frames */
 #define UPLINK_OUT_MAX		(1024 * 1024)
 #define UPLINK_TICK		60		/* seconds: ping, offline rule */
+#define UPLINK_HOLD_FIRST_MS	1000		/* after a refused batch */
+#define UPLINK_HOLD_MAX_MS	300000
 #define UPLINK_RETRY_MS		5000		/* after a failed open */
 #define UPLINK_RETRY_STALL_MS	20		/* after a stalled write */
 
@@ -73,6 +75,10 @@ struct uplink {
 	struct license		 lic;
 	struct event		*ev_tick;
 	struct event		*ev_retry;	/* a write stalled in a rekey */
+	struct event		*ev_hold;	/* ends a refused batch's wait */
+	uint64_t		 hold_ms;	/* that wait, doubling */
+	uint64_t		 hold_until;	/* clock_mono_ms(), or 0 */
+	char			 refused[256];	/* why the relay refused */
 	uint64_t		 next_license;	/* clock_mono_ms() */
 	char			 host_key[1100];	/* "TYPE BASE64" */
 };
@@ -262,6 +268,8 @@ uplink_fill(struct uplink *u)
 	struct batch		b;
 	int			n;
 
+	if (u->hold_until != 0 && clock_mono_ms() < u->hold_until)
+		return 0;	/* ev_hold polls again */
 	spool_stats(u->spool, &st);
 	while (u->ninflight < UPLINK_INFLIGHT &&
 	    u->out_len - u->out_off < UPLINK_OUT_MAX &&
@@ -291,6 +299,7 @@ uplink_ack(struct uplink *u, json_t *f)
 	const char	*err = json_string_value(json_object_get(f, "error"));
 	uint64_t	 seq;
 	char		 why[256];
+	struct timeval	 hold = { 0, 0 };
 	int		 i, j;
 
 	if (!json_is_integer(js) || json_integer_value(js) < 0)
@@ -304,11 +313,29 @@ uplink_ack(struct uplink *u, json_t *f)
 		u->inflight[j] = u->inflight[i + j];
 	u->ninflight = j;
 	if (err != NULL) {
-		/* The relay kept only up to seq: send the rest again. */
-		log_warn("uplink: the relay refused a batch: %s", err);
+		/*
+		 * The relay kept only up to seq: send the rest again, but not
+		 * at once - a record it cannot take (or a store that cannot
+		 * write) would otherwise be resent in a tight loop.
+		 */
+		u->hold_ms = u->hold_ms == 0 ? UPLINK_HOLD_FIRST_MS :
+		    u->hold_ms * 2 > UPLINK_HOLD_MAX_MS ? UPLINK_HOLD_MAX_MS :
+		    u->hold_ms * 2;
+		u->hold_until = clock_mono_ms() + u->hold_ms;
+		snprintf(u->refused, sizeof(u->refused), "after seq %llu: "
+		    "%.200s", (unsigned long long)seq, err);
+		log_warn("uplink: the relay refused records %s; sending again "
+		    "in %llus", u->refused,
+		    (unsigned long long)(u->hold_ms / 1000));
+		hold.tv_sec = (time_t)(u->hold_ms / 1000);
+		evtimer_add(u->ev_hold, &hold);
 		u->resent += u->sent_seq > seq ? u->sent_seq - seq : 0;
 		u->sent_seq = seq;
 		u->ninflight = 0;
+	} else if (u->hold_ms != 0) {
+		u->hold_ms = u->hold_until = 0;
+		u->refused[0] = '\0';
+		log_info("uplink: the relay takes records again");
 	}
 }
 
@@ -548,7 +575,7 @@ uplink_status(struct uplink *u)
 		parse_format_time(st.oldest, oldest, sizeof(oldest));
 	parse_format_time(u->lic.last_contact, last, sizeof(last));
 	return json_pack("{s:s, s:I, s:s, s:I, s:I, s:I, s:s, s:s?, s:b, "
-	    "s:s, s:I, s:i, s:I}",
+	    "s:s, s:I, s:i, s:I, s:s}",
 	    "uplink", u->state == UL_OPEN ? "open" : "down",
 	    "spool_depth", (json_int_t)st.depth,
 	    "spool_oldest", oldest,
@@ -562,7 +589,8 @@ uplink_status(struct uplink *u)
 	    "last_contact", last,
 	    "offline_days", (json_int_t)offline_days(u),
 	    "offline_limit_days", offline_limit_days(u),
-	    "anchors_acked", (json_int_t)u->anchors_acked);
+	    "anchors_acked", (json_int_t)u->anchors_acked,
+	    "uplink_refused", u->refused);
 }
 
 struct uplink *
@@ -583,9 +611,12 @@ uplink_new(struct event_base *base, const struct policy *pol,
 	license_evaluate(u);
 	if ((u->ev_tick = event_new(base, -1, EV_PERSIST, uplink_tick,
 	    u)) == NULL || (u->ev_retry = evtimer_new(base, uplink_retry,
+	    u)) == NULL || (u->ev_hold = evtimer_new(base, uplink_retry,
 	    u)) == NULL) {
 		if (u->ev_tick != NULL)
 			event_free(u->ev_tick);
+		if (u->ev_retry != NULL)
+			event_free(u->ev_retry);
 		free(u);
 		return NULL;
 	}
@@ -613,6 +644,7 @@ uplink_free(struct uplink *u)
 	uplink_reset(u, NULL);
 	event_free(u->ev_tick);
 	event_free(u->ev_retry);
+	event_free(u->ev_hold);
 	free(u->out);
 	free(u);
 }
