@@ -863,7 +863,11 @@ gs_turn_away(struct gsess *gs, uint32_t code, const char *fmt, ...)
 	if (ssh_channel_write(gs->ch, buf, (uint32_t)n) != (int)n)
 		log_warn("session %s: could not tell the engineer: %s", gs->id,
 		    text);
-	(void)ssh_channel_send_eof(gs->ch);
+	/*
+	 * No EOF yet: the relay may pass an EOF on as a close, and the
+	 * client, still writing its key exchange, would die of EPIPE before
+	 * it read the disconnect.  It hangs up itself once it has read it.
+	 */
 	if (b->nturned >= TURNED_MAX || (t = calloc(1, sizeof(*t))) == NULL)
 		return;		/* gs_free closes it now */
 	if ((t->ev = evtimer_new(b->base, turned_expire, t)) == NULL) {
