@@ -22,8 +22,7 @@
 #include <unistd.h>
 
 #include "lib/fileio.h"
-
-
+#include "policy/policy.h"
 
 /* One "key = value" line: where its key and value lie in the file. */
 struct settings_kv {

@@ -89,6 +89,22 @@ grep -q '"ok":false.*longer than the limit' "$T/raw.out" &&
     [ "$(grep -c . "$T/raw.out")" -eq 1 ] &&
     pass "the intake refuses an over-long line and closes, nothing after it kept" ||
     fail "raw over-long line: $(head -c 300 "$T/raw.out")"
+# A producer still writing the refused line when the refusal comes: it
+# can go on writing a while and still read why (no EPIPE, no lost reply).
+python3 - "$T/acme-prod/run/intake.sock" >"$T/slow.out" 2>&1 <<'EOP'
+import socket, sys, time
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.connect(sys.argv[1])
+s.sendall(b'{"class":"event","pad":"' + b"x" * 70000)
+time.sleep(0.5)			# the gateway has refused by now
+s.sendall(b"y" * 20000 + b'"}\n')
+s.shutdown(socket.SHUT_WR)
+print(s.makefile("rb").read().decode())
+EOP
+grep -q '"ok":false.*longer than the limit' "$T/slow.out" &&
+    [ "$(grep -c '"ok"' "$T/slow.out")" -eq 1 ] &&
+    pass "a producer still writing the over-long line reads the refusal" ||
+    fail "slow over-long producer: $(head -c 300 "$T/slow.out")"
 # More records in one burst than the intake answers at once (1,024):
 # every one is answered once the first ones are durable.
 awk 'BEGIN { for (i = 0; i < 1050; i++)

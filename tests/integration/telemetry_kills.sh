@@ -60,15 +60,19 @@ ones=$(grep -c "2026-11-24T09:00:00Z  *env-[0-9]*  *host_units  *1$" "$T/usage.o
 # the oldest health records go to make room; usage is never dropped -
 # once no health is left it is refused with "spool full" - and what was
 # accepted all arrives.
-if [ "${PORTHOLE_TEST_HOOKS:-no}" = yes ]; then
-	kill_relay
-	stop_gateway acme-prod
+# The gateway again, with the spool's bound lowered (a test hook).
+small_spool_gateway() {
 	before=$(count_lines "$T/gateway-acme-prod.log" "gateway started")
 	PORTHOLE_SPOOL_MAX=262144 "$GATEWAY_BIN" -f "$CONF" -d \
 	    >>"$T/gateway-acme-prod.log" 2>&1 &
 	echo $! >"$T/acme-prod/gateway.pid"
 	PIDS="$PIDS $!"
 	wait_count "$T/gateway-acme-prod.log" "gateway started" "$before" 10
+}
+if [ "${PORTHOLE_TEST_HOOKS:-no}" = yes ]; then
+	kill_relay
+	stop_gateway acme-prod
+	small_spool_gateway
 	pad=$(head -c 600 /dev/zero | tr '\0' 'p')
 	awk -v pad="$pad" 'BEGIN { for (i = 0; i < 1000; i++)
 	    printf "{\"ts\":\"2026-11-24T10:00:00Z\",\"n\":%d,\"pad\":\"%s\"}\n", i, pad }' \
@@ -93,13 +97,8 @@ if [ "${PORTHOLE_TEST_HOOKS:-no}" = yes ]; then
 	stop_gateway acme-prod
 	rm -f "$T/acme-prod/state/collect.json"
 	printf '\n[telemetry]\nhealth_interval = 10s\n' >>"$CONF"
-	before=$(count_lines "$T/gateway-acme-prod.log" "gateway started")
 	announced=$(count_lines "$T/gateway-acme-prod.log" "health: node .* added")
-	PORTHOLE_SPOOL_MAX=262144 "$GATEWAY_BIN" -f "$CONF" -d \
-	    >>"$T/gateway-acme-prod.log" 2>&1 &
-	echo $! >"$T/acme-prod/gateway.pid"
-	PIDS="$PIDS $!"
-	wait_count "$T/gateway-acme-prod.log" "gateway started" "$before" 10
+	small_spool_gateway
 	wait_count "$T/gateway-acme-prod.log" "health: node .* added" "$announced" 10 ||
 	    fail "the gateway announced no node"
 	tail -n 5 "$T/gateway-acme-prod.log" | grep -q "event record not spooled: spool full" ||
