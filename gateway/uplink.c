@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,8 +28,8 @@
 #include "telemetry/spool.h"
 
 #define UPLINK_HOST		"mission-control"
-#define UPLINK_BATCH		100		/* records per frame */
-#define UPLINK_BATCH_BYTES	(256 * 1024)
+#define UPLINK_BATCH		1000		/* records per frame */
+#define UPLINK_BATCH_BYTES	(512 * 1024)
 #define UPLINK_INFLIGHT		4		/* unacknowledged frames */
 #define UPLINK_OUT_MAX		(1024 * 1024)
 #define UPLINK_TICK		60		/* seconds: ping, offline rule */
@@ -198,27 +199,36 @@ uplink_contact(struct uplink *u)
 		u->lic.last_contact = now;
 }
 
+/* Append len bytes of encoded frames to what goes out; -1: no memory. */
+static int
+uplink_queue(struct uplink *u, const char *buf, size_t len)
+{
+	char	*nb;
+
+	if ((nb = realloc(u->out, u->out_len + len)) == NULL)
+		return -1;
+	u->out = nb;
+	memcpy(u->out + u->out_len, buf, len);
+	u->out_len += len;
+	return 0;
+}
+
 /* Queue a frame (obj stolen); -1 if the channel is to be dropped. */
 static int
 uplink_send(struct uplink *u, json_t *obj)
 {
-	char	*buf, *nb;
+	char	*buf;
 	size_t	 len;
+	int	 rc;
 
 	if (obj == NULL || frame_encode(obj, &buf, &len) == -1) {
 		json_decref(obj);
 		return -1;
 	}
 	json_decref(obj);
-	if ((nb = realloc(u->out, u->out_len + len)) == NULL) {
-		free(buf);
-		return -1;
-	}
-	u->out = nb;
-	memcpy(u->out + u->out_len, buf, len);
-	u->out_len += len;
+	rc = uplink_queue(u, buf, len);
 	free(buf);
-	return 0;
+	return rc;
 }
 
 static void
@@ -240,24 +250,58 @@ uplink_reset(struct uplink *u, const char *why)
 	u->retry_at = clock_mono_ms() + UPLINK_RETRY_MS;
 }
 
+/*
+ * A records frame, written as text: the spooled records are the compact
+ * JSON the gateway itself printed when it took them (telem.c), so they
+ * go into the frame as they are instead of being parsed and printed
+ * again for every record.
+ */
 struct batch {
-	json_t		*records;
+	char		*buf;		/* frame header, then the JSON */
+	size_t		 len, cap;
 	uint64_t	 last;
+	int		 failed;
 };
+
+static void
+batch_put(struct batch *b, const char *p, size_t n)
+{
+	char	*nb;
+	size_t	 cap;
+
+	if (b->failed)
+		return;
+	if (b->len + n > b->cap) {
+		cap = b->cap == 0 ? 64 * 1024 : b->cap;
+		while (cap < b->len + n)
+			cap *= 2;
+		if ((nb = realloc(b->buf, cap)) == NULL) {
+			b->failed = 1;
+			return;
+		}
+		b->buf = nb;
+		b->cap = cap;
+	}
+	memcpy(b->buf + b->len, p, n);
+	b->len += n;
+}
 
 static int
 batch_add(void *arg, uint64_t seq, enum record_class cls, const char *rec,
     size_t len)
 {
 	struct batch	*b = arg;
-	json_t		*r;
+	char		 head[96];
+	int		 n;
 
-	if ((r = json_loadb(rec, len, 0, NULL)) == NULL)
-		return 1;	/* cannot happen: it was valid when spooled */
-	json_array_append_new(b->records, json_pack("{s:I, s:s, s:o}", "seq",
-	    (json_int_t)seq, "class", record_class_name(cls), "record", r));
+	n = snprintf(head, sizeof(head), "%s{\"seq\":%" PRIu64 ",\"class\":"
+	    "\"%s\",\"record\":", b->last == 0 ? "" : ",", seq,
+	    record_class_name(cls));
+	batch_put(b, head, (size_t)n);
+	batch_put(b, rec, len);
+	batch_put(b, "}", 1);
 	b->last = seq;
-	return 0;
+	return b->failed;
 }
 
 /* Send spooled records while the window of unacknowledged frames allows. */
@@ -265,8 +309,9 @@ static int
 uplink_fill(struct uplink *u)
 {
 	struct spool_stats	st;
-	struct batch		b;
-	int			n;
+	struct batch		b = { NULL, 0, 0, 0, 0 };
+	char			head[96];
+	int			n, rc = 0;
 
 	if (u->hold_until != 0 && clock_mono_ms() < u->hold_until)
 		return 0;	/* ev_hold polls again */
@@ -274,22 +319,29 @@ uplink_fill(struct uplink *u)
 	while (u->ninflight < UPLINK_INFLIGHT &&
 	    u->out_len - u->out_off < UPLINK_OUT_MAX &&
 	    u->sent_seq < st.last_seq) {
-		b.records = json_array();
+		b.len = 0;
 		b.last = 0;
+		n = snprintf(head, sizeof(head), "%.*s{\"t\":\"records\","
+		    "\"after\":%" PRIu64 ",\"records\":[", FRAME_HDR_LEN,
+		    "    ", u->sent_seq);
+		batch_put(&b, head, (size_t)n);
 		n = spool_read(u->spool, u->sent_seq, UPLINK_BATCH,
 		    UPLINK_BATCH_BYTES, batch_add, &b);
 		if (n <= 0 || b.last == 0) {
-			json_decref(b.records);
-			return n < 0 ? -1 : 0;
+			rc = n < 0 ? -1 : 0;
+			break;
 		}
-		if (uplink_send(u, json_pack("{s:s, s:I, s:o}", "t", "records",
-		    "after", (json_int_t)u->sent_seq, "records",
-		    b.records)) == -1)
-			return -1;
+		batch_put(&b, "]}", 2);
+		if (b.failed || frame_header(b.buf, b.len - FRAME_HDR_LEN) ==
+		    -1 || uplink_queue(u, b.buf, b.len) == -1) {
+			rc = -1;
+			break;
+		}
 		u->inflight[u->ninflight++] = b.last;
 		u->sent_seq = b.last;
 	}
-	return 0;
+	free(b.buf);
+	return rc;
 }
 
 static void

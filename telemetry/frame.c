@@ -12,7 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define FRAME_HDR	4
 /*
  * A drained reader keeps a small buffer for the next frames, but gives a
  * large one back: the relay holds a reader for each of many thousand
@@ -65,15 +64,24 @@ frame_encode(json_t *obj, char **out, size_t *len)
 	if ((n = json_dumpb(obj, NULL, 0, JSON_COMPACT)) == 0 ||
 	    n > FRAME_MAX)
 		return -1;
-	if ((buf = malloc(FRAME_HDR + n)) == NULL)
+	if ((buf = malloc(FRAME_HDR_LEN + n)) == NULL)
 		return -1;
-	if (json_dumpb(obj, (char *)buf + FRAME_HDR, n, JSON_COMPACT) != n) {
+	if (json_dumpb(obj, (char *)buf + FRAME_HDR_LEN, n, JSON_COMPACT) != n) {
 		free(buf);
 		return -1;
 	}
 	put_be32(buf, (uint32_t)n);
 	*out = (char *)buf;
-	*len = FRAME_HDR + n;
+	*len = FRAME_HDR_LEN + n;
+	return 0;
+}
+
+int
+frame_header(char *buf, size_t len)
+{
+	if (len == 0 || len > FRAME_MAX)
+		return -1;
+	put_be32((unsigned char *)buf, (uint32_t)len);
 	return 0;
 }
 
@@ -102,7 +110,7 @@ peek_length(struct frame_reader *r, size_t *n)
 {
 	uint32_t v;
 
-	if (r->end - r->start < FRAME_HDR)
+	if (r->end - r->start < FRAME_HDR_LEN)
 		return 0;
 	v = get_be32(r->buf + r->start);
 	if (v == 0 || v > FRAME_MAX) {
@@ -184,16 +192,16 @@ frame_reader_next(struct frame_reader *r, json_t **obj)
 		return -1;
 	if ((rc = peek_length(r, &n)) != 1)
 		return rc;
-	if (r->end - r->start - FRAME_HDR < n)
+	if (r->end - r->start - FRAME_HDR_LEN < n)
 		return 0;
-	j = json_loadb((const char *)r->buf + r->start + FRAME_HDR, n,
+	j = json_loadb((const char *)r->buf + r->start + FRAME_HDR_LEN, n,
 	    JSON_REJECT_DUPLICATES, NULL);
 	if (j == NULL || !valid_frame_object(j)) {
 		json_decref(j);
 		r->failed = 1;
 		return -1;
 	}
-	r->start += FRAME_HDR + n;
+	r->start += FRAME_HDR_LEN + n;
 	if (r->start == r->end)
 		drained(r);
 	*obj = j;

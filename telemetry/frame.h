@@ -40,6 +40,15 @@
 int	frame_encode(json_t *obj, char **out, size_t *len);
 
 /*
+ * For a frame whose JSON the caller wrote itself: buf holds
+ * FRAME_HDR_LEN bytes of room, then len bytes of JSON, which the caller
+ * vouches is one object with a string "t".  Fills in the header; -1 if
+ * len is 0 or above FRAME_MAX.
+ */
+#define FRAME_HDR_LEN	4
+int	frame_header(char *buf, size_t len);
+
+/*
  * Reassembles frames from a byte stream cut anywhere.  After a protocol
  * error every later call returns -1.  Call frame_reader_next() until it
  * returns 0 after each feed: the reader keeps what it is fed, and gives

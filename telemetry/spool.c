@@ -26,7 +26,11 @@
  *     leaves the machine before it is durable, and a crash can never
  *     make the spool hand the same number to a different record.
  *   - The cursor is replaced atomically and synced before a segment it
- *     makes obsolete is deleted.
+ *     makes obsolete is deleted.  Otherwise it is rewritten at most
+ *     once a CURSOR_LAZY_MS and when the spool is closed: after a crash
+ *     the records acknowledged since are sent again, and the relay
+ *     drops them as duplicates by sequence number.  (Writing it for
+ *     every acknowledgement cost the drain two syncs per batch.)
  *   - To drop records, a segment is copied into a new file without
  *     them, and that file is synced before it is renamed over the old
  *     one: a crash leaves one whole version or the other.
@@ -49,6 +53,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "lib/clock.h"
 #include "lib/fileio.h"
 #include "lib/log.h"
 #include "lib/parse.h"
@@ -57,6 +62,7 @@
 #define FRAME_CRC_FROM	8		/* the crc covers seq onwards */
 #define FRAME_BIG	(FRAME_HDR + RECORD_MAX)
 #define READ_CHUNK	(256 * 1024)	/* holds any frame whole */
+#define CURSOR_LAZY_MS	1000		/* the cursor may lag acks this long */
 #define SEG_NAME_LEN	24		/* 20 digits and ".seg" */
 #define SEG_FILE_MAX	32		/* a segment's file name, ".tmp" too */
 #define CURSOR		"cursor"
@@ -120,6 +126,8 @@ struct spool {
 	uint64_t	 last_seq;	/* handed out */
 	uint64_t	 synced_seq;	/* durable, so readable */
 	uint64_t	 acked;
+	uint64_t	 cursor_acked;	/* what the cursor file says */
+	uint64_t	 cursor_ms;	/* when it was written */
 	uint64_t	 dropped;	/* health records, ever */
 	uint64_t	 depth;
 	uint64_t	 bytes;
@@ -651,7 +659,7 @@ cursor_read(struct spool *sp, uint64_t *last, char *err, size_t errlen)
 	}
 	if (line != buf + len)
 		goto bad;
-	sp->acked = v[0];
+	sp->acked = sp->cursor_acked = v[0];
 	*last = v[1];
 	sp->dropped = v[2];
 	return 0;
@@ -686,6 +694,8 @@ cursor_write(struct spool *sp, uint64_t acked, uint64_t dropped, char *why,
 	    renameat(sp->dirfd, CURSOR_TMP, sp->dirfd, CURSOR) == -1 ||
 	    fsync(sp->dirfd) == -1)
 		goto fail;
+	sp->cursor_acked = acked;
+	sp->cursor_ms = clock_mono_ms();
 	return 0;
 fail:
 	why_set(why, whylen, "%s/%s: cannot write: %s", sp->dir, CURSOR,
@@ -950,8 +960,14 @@ fail:
 void
 spool_close(struct spool *sp)
 {
+	char	why[512];
+
 	if (sp == NULL)
 		return;
+	if (sp->acked > sp->cursor_acked && sp->dirfd != -1 &&
+	    cursor_write(sp, sp->acked, sp->dropped, why, sizeof(why)) == -1)
+		log_warn("%s (records up to %" PRIu64 " will be sent again)",
+		    why, sp->acked);
 	if (sp->afd != -1)
 		close(sp->afd);
 	if (sp->rfd != -1)
@@ -1452,8 +1468,15 @@ spool_ack(struct spool *sp, uint64_t seq, char *why, size_t whylen)
 		    "the last durable record %" PRIu64, seq, sp->synced_seq);
 		return -1;
 	}
-	if (cursor_write(sp, seq, sp->dropped, why, whylen) == -1)
-		return -1;
+	/* A segment this makes obsolete may go only once the cursor says so. */
+	for (i = 0; i < sp->nsegs && sp->segs[i].first <= seq; i++)
+		if (sp->segs[i].last <= seq && !(i == sp->nsegs - 1 &&
+		    sp->afd != -1))
+			break;
+	if ((i < sp->nsegs && sp->segs[i].first <= seq) ||
+	    clock_mono_ms() - sp->cursor_ms >= CURSOR_LAZY_MS)
+		if (cursor_write(sp, seq, sp->dropped, why, whylen) == -1)
+			return -1;
 	sp->acked = seq;
 	/* The records now acknowledged are in the oldest segments. */
 	for (i = 0; i < sp->nsegs && sp->segs[i].first <= seq;) {

@@ -6,6 +6,7 @@
  * crashes, damage and a full disk.
  */
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <dirent.h>
 #include <fcntl.h>
 #include <setjmp.h>
@@ -1080,6 +1081,72 @@ test_spool_ack(void **state)
 	spool_close(sp);
 }
 
+/*
+ * An acknowledgement that deletes no segment may leave the cursor behind
+ * for a while; a crash then resends records, never loses or skips one,
+ * and a clean close catches the cursor up.
+ */
+static void
+test_spool_lazy_cursor(void **state)
+{
+	struct spool		*sp;
+	struct spool_stats	 st;
+	struct seen		 s;
+	char			 why[256], cur[128];
+	pid_t			 pid;
+	int			 i, status;
+
+	(void)state;
+	sp = open_ok(BIG_SPOOL);
+	for (i = 1; i <= 10; i++)
+		append(sp, RECORD_USAGE, (unsigned)i, 200, i);
+	sync_ok(sp);
+	spool_close(sp);
+
+	/* A gateway that crashes after two acknowledgements. */
+	pid = fork();
+	assert_true(pid != -1);
+	if (pid == 0) {
+		sp = open_ok(BIG_SPOOL);
+		/* The first acknowledgement writes the cursor... */
+		if (spool_ack(sp, 2, why, sizeof(why)) != 0)
+			_exit(1);
+		read_cursor(cur, sizeof(cur));
+		if (strstr(cur, "acked 2\n") == NULL)
+			_exit(2);
+		/* ...the next, a moment later and deleting nothing, not. */
+		if (spool_ack(sp, 6, why, sizeof(why)) != 0)
+			_exit(3);
+		spool_stats(sp, &st);
+		read_cursor(cur, sizeof(cur));
+		_exit(st.acked_seq != 6 ? 4 : strstr(cur, "acked 2\n") ==
+		    NULL ? 5 : 0);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+
+	/* What the crash lost is sent again from 3 on, nothing skipped. */
+	sp = open_ok(BIG_SPOOL);
+	spool_stats(sp, &st);
+	assert_int_equal(st.acked_seq, 2);
+	read_all(sp, 0, 50, &s);
+	assert_int_equal(s.count, 8);
+	assert_int_equal(s.seq[0], 3);
+	/* A clean close catches the cursor up. */
+	assert_int_equal(spool_ack(sp, 5, why, sizeof(why)), 0);
+	assert_int_equal(spool_ack(sp, 7, why, sizeof(why)), 0);
+	read_cursor(cur, sizeof(cur));
+	assert_non_null(strstr(cur, "acked 5\n"));
+	spool_close(sp);
+	read_cursor(cur, sizeof(cur));
+	assert_non_null(strstr(cur, "acked 7\n"));
+	sp = open_ok(BIG_SPOOL);
+	read_all(sp, 0, 50, &s);
+	assert_int_equal(s.seq[0], 8);
+	spool_close(sp);
+}
+
 static void
 test_spool_seq_from_cursor(void **state)
 {
@@ -1478,6 +1545,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_spool_flipped_byte,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_spool_rotation,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_spool_lazy_cursor,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_spool_ack,
 		    setup, teardown),
