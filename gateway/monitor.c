@@ -214,6 +214,9 @@ mon_end(struct mon *m, int code)
 		while (waitpid(m->child, NULL, 0) == -1 && errno == EINTR)
 			;
 	}
+	if (ending == 1)
+		mon_access_abandon(m, MON_FROM_CHILD | MON_FROM_SHELL,
+		    "the session ended");
 	_exit(code);
 }
 

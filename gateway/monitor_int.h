@@ -120,6 +120,13 @@ int	mm_answer_setting_set(struct mon *, json_t *);
 int	mm_answer_forward_open(struct mon *, json_t *);
 int	mm_answer_forward_close(struct mon *, json_t *);
 int	mm_answer_refused(struct mon *, json_t *);
+/*
+ * Close the records of files (opened by a peer in peers, MON_FROM_*
+ * bits) and forwards (if peers has MON_FROM_CHILD) still open because
+ * their opener is gone: audited as closed with the reason and without
+ * byte counts, which only the opener knew.
+ */
+void	mon_access_abandon(struct mon *, int peers, const char *why);
 
 /* monitor_shell.c */
 int	mm_answer_shell_open(struct mon *, json_t *);

@@ -434,6 +434,7 @@ mon_shell_close(struct mon *m, const char *why)
 			;
 	}
 	m->sh.pid = -1;		/* one shell per session, even after this */
+	mon_access_abandon(m, MON_FROM_SHELL, why);
 	if (m->sh.term >= 0)
 		close(m->sh.term);
 	if (m->sh.master >= 0)

@@ -842,7 +842,9 @@ session_serve(ssh_session s, int mon, const struct policy *pol)
 		loop_say_all(&l, mm_notice());
 	else if (l.lost)
 		log_error("session: lost the monitor; ending the session");
-	l.lost = 1;	/* no more monitor requests while closing */
+	/* A monitor that is ending the session takes no more requests. */
+	if (mm_notice() != NULL)
+		l.lost = 1;
 	while (l.chans != NULL) {
 		struct chan *c = l.chans;
 

@@ -64,6 +64,26 @@ done
 [ "$out" = "via-L" ] && pass "ssh -L to a listed target" ||
     fail "ssh -L: '$out' $(cat "$T/L.err")"
 
+# A forward still open when the engineer's ssh goes away is closed on
+# the record with what it carried.
+LP2=$(free_port)
+ssh -F "$T/ssh_config" -N -o ExitOnForwardFailure=yes \
+    -L "127.0.0.1:$LP2:127.0.0.1:$EP" acme-prod </dev/null 2>"$T/L2.err" &
+L2PID=$!
+PIDS="$PIDS $L2PID"
+i=0
+while [ $i -lt 50 ] && ! ss -Htln "sport = :$LP2" | grep -q .; do sleep 0.2; i=$((i + 1)); done
+(printf 'held-open\n'; sleep 30) | socat - TCP:127.0.0.1:"$LP2" \
+    >"$T/held.out" 2>/dev/null &
+HELD=$!
+PIDS="$PIDS $HELD"
+wait_for "$T/held.out" 'held-open' 10 || fail "held forward: no echo"
+kill "$L2PID"
+wait_for "$AUDIT" '"type":"forward_closed".*"bytes_to_target":10,"bytes_from_target":10' 10 &&
+    pass "a forward open when ssh went away is audited closed with its bytes" ||
+    fail "no forward_closed for the forward held open when ssh went away"
+kill "$HELD" 2>/dev/null
+
 # Remote forwarding is never allowed.
 ssh -F "$T/ssh_config" -N -o ExitOnForwardFailure=yes \
     -R "127.0.0.1:$(free_port):127.0.0.1:22" acme-prod </dev/null \
@@ -78,6 +98,12 @@ else
 	    pass "ssh -R refused and audited" || fail "-R refusal not audited"
 fi
 
+# A connection held open on the -L session, to be cut by the reload.
+(printf 'cut\n'; sleep 30) | socat - TCP:127.0.0.1:"$LP" >"$T/cut.out" 2>/dev/null &
+CUT=$!
+PIDS="$PIDS $CUT"
+wait_for "$T/cut.out" 'cut' 10 || fail "cut forward: no echo"
+
 # With forwarding off, nothing is connected.
 sed -i '/^\[forward\]/,/^\[/ s/^enabled = yes/enabled = no/' "$T/acme-prod/porthole.conf"
 "$CLI_BIN" -f "$T/acme-prod/porthole.conf" reload >/dev/null 2>&1
@@ -90,4 +116,8 @@ while [ $i -lt 50 ] && kill -0 "$LPID" 2>/dev/null; do sleep 0.1; i=$((i + 1)); 
     grep -q '"type":"session_ended".*"reason":"grant withdrawn".*port forwarding is disabled' "$AUDIT" &&
     pass "the running forward session ended when forwarding was withdrawn" ||
     fail "withdrawn forward: ssh -L still running or not audited"
+# The forward it held open is closed on the record too.
+wait_for "$AUDIT" '"type":"forward_closed".*"bytes_to_target":null.*"reason":"the session ended"' 5 &&
+    pass "the forward open when the grant was withdrawn is audited closed" ||
+    fail "no forward_closed for the forward open at the withdrawal"
 finish
