@@ -9,6 +9,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "lib/parse.h"
+
 int
 access_normalize(const char *cwd, const char *path, char *out, size_t outlen)
 {
@@ -22,6 +24,9 @@ access_normalize(const char *cwd, const char *path, char *out, size_t outlen)
 	for (p = path; *p != '\0'; p++)
 		if ((unsigned char)*p < 0x20 || *p == 0x7f)
 			return -1;
+	/* Every path is audited, and an audit line is JSON. */
+	if (!parse_utf8(path, (size_t)(p - path)))
+		return -1;
 	if (path[0] == '/' || cwd == NULL)
 		w = snprintf(in, sizeof(in), "%s", path);
 	else

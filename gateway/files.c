@@ -26,6 +26,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "lib/parse.h"
+
 #define FILES_LIST_MAX	100000	/* entries kept from a directory */
 #define FILES_TRIES	8	/* openat2 attempts on EAGAIN or EINTR */
 
@@ -399,7 +401,9 @@ files_collect(const struct policy *pol, DIR *d, const char *path,
 		errno = 0;
 		if ((de = readdir(d)) == NULL)
 			break;
-		if (!files_entry_ok(pol, dirfd(d), path, dev, de->d_name,
+		/* A name no path can spell (access_normalize) is not shown. */
+		if (!parse_utf8(de->d_name, strlen(de->d_name)) ||
+		    !files_entry_ok(pol, dirfd(d), path, dev, de->d_name,
 		    &attr))
 			continue;
 		if (n == FILES_LIST_MAX) {

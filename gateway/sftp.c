@@ -24,6 +24,8 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "lib/parse.h"
+
 /* Packet types. */
 #define SSH_FXP_INIT		1
 #define SSH_FXP_VERSION		2
@@ -596,17 +598,53 @@ sftp_refuse(struct sftp *s, uint32_t id, const char *op, const char *path)
 	    "read-only access");
 }
 
+/*
+ * A change is refused and audited whatever its path: one that no path
+ * of this server can spell (too long, not UTF-8, a NUL) is reported
+ * with its bytes as sent, made printable.
+ */
+static int
+sftp_refuse_bytes(struct sftp *s, uint32_t id, const char *op,
+    const unsigned char *p, size_t len)
+{
+	char	 raw[ACCESS_PATH_MAX + 1], path[ACCESS_PATH_MAX + 1];
+	size_t	 i, o = 0, room = ACCESS_PATH_MAX;
+	int	 printable = len <= ACCESS_PATH_MAX &&
+		    parse_utf8((const char *)p, len);
+
+	for (i = 0; i < len && printable; i++)
+		if (p[i] < 0x20 || p[i] == 0x7f)
+			printable = 0;
+
+	/* Room for the home directory in front of a relative path. */
+	if (len > 0 && p[0] != '/' && s->ops->home != NULL)
+		room -= strnlen(s->ops->home, ACCESS_PATH_MAX - 1) + 1;
+	for (i = 0; i < len && o < room; i++) {
+		if (printable || (p[i] >= 0x20 && p[i] < 0x7f &&
+		    p[i] != '\\'))
+			raw[o++] = (char)p[i];
+		else if (o + 4 <= room)
+			o += (size_t)snprintf(raw + o, 5, "\\x%02x", p[i]);
+		else
+			break;
+	}
+	raw[o] = '\0';
+	if (access_normalize(s->ops->home, raw, path, sizeof(path)) == -1)
+		snprintf(path, sizeof(path), "/");	/* cannot happen */
+	return sftp_refuse(s, id, op, path);
+}
+
 static int
 fxp_refuse_path(struct sftp *s, uint32_t id, struct sftp_msg *m,
     const char *op)
 {
-	char	 path[ACCESS_PATH_MAX + 1];
-	int	 r;
+	const unsigned char	*p;
+	size_t			 len;
 
 	/* RENAME: the path reported is the one that would go away. */
-	if ((r = msg_path(s, id, m, path)) != 1)
-		return r;
-	return sftp_refuse(s, id, op, path);
+	if (msg_string(m, &p, &len) == -1)
+		return -1;
+	return sftp_refuse_bytes(s, id, op, p, len);
 }
 
 /*
@@ -619,15 +657,11 @@ fxp_refuse_symlink(struct sftp *s, uint32_t id, struct sftp_msg *m,
     const char *op)
 {
 	const unsigned char	*p;
-	char			 path[ACCESS_PATH_MAX + 1];
 	size_t			 len;
-	int			 r;
 
-	if (msg_string(m, &p, &len) == -1)
+	if (msg_string(m, &p, &len) == -1 || msg_string(m, &p, &len) == -1)
 		return -1;
-	if ((r = msg_path(s, id, m, path)) != 1)
-		return r;
-	return sftp_refuse(s, id, op, path);
+	return sftp_refuse_bytes(s, id, op, p, len);
 }
 
 static int
@@ -678,10 +712,10 @@ fxp_open(struct sftp *s, uint32_t id, struct sftp_msg *m, const char *op)
 
 	if (msg_string(m, &p, &len) == -1 || msg_u32(m, &pflags) == -1)
 		return -1;
+	if ((pflags & ~(uint32_t)SSH_FXF_READ) != 0)
+		return sftp_refuse_bytes(s, id, "open_write", p, len);
 	if ((r = path_resolve(s, id, p, len, path)) != 1)
 		return r;
-	if ((pflags & ~(uint32_t)SSH_FXF_READ) != 0)
-		return sftp_refuse(s, id, "open_write", path);
 	if (pflags == 0)
 		return sftp_status(s, id, SSH_FX_FAILURE, "no access mode");
 	if ((h = handle_new(s)) == NULL)

@@ -32,6 +32,11 @@ int	parse_hostport(const char *s, char *host, size_t hostlen,
  */
 int	parse_list(const char *s, size_t max, char ***items, size_t *n);
 void	parse_list_free(char **items);
+/*
+ * Whether s[0..len) is UTF-8 as JSON needs it: no overlong forms, no
+ * surrogates, nothing above U+10FFFF, no NUL.  1 or 0.
+ */
+int	parse_utf8(const char *s, size_t len);
 /* Format seconds the way parse_duration reads them back ("15m", "2h"). */
 void	parse_format_duration(uint64_t secs, char *buf, size_t len);
 /* t as YYYY-MM-DDTHH:MM:SSZ (UTC) into buf (at least 21 bytes). */

@@ -42,9 +42,9 @@ scp -F "$T/ssh_config" -q "acme-prod:$P/log/server.log" "$T/scp.log" \
     </dev/null 2>"$T/scp.err"
 cmp -s "$P/log/server.log" "$T/scp.log" && pass "scp: 3 MB byte for byte" ||
     fail "scp: $(cat "$T/scp.err")"
-grep -q "\"type\":\"file_closed\".*\"bytes\":3000000" "$AUDIT" &&
-    pass "the audit log has the bytes read at close" ||
-    fail "no file_closed with 3000000 bytes in the audit log"
+n=$(count_lines "$AUDIT" '"type":"file_closed".*"bytes":3000000')
+[ "$n" -eq 2 ] && pass "the audit log has the bytes read at close, for sftp and scp" ||
+    fail "$n file_closed lines with 3000000 bytes in the audit log, not 2"
 
 # Relative paths start in the first [files] path.
 rm -f "$T/small.txt"
@@ -90,18 +90,36 @@ if [ -c "$P/log/null" ]; then
 	    fail "a device node was read" || pass "refused: a device node"
 fi
 
-# Nothing can be written, removed or renamed; each attempt is audited.
-before=$(count_lines "$AUDIT" '"type":"write_refused"')
+# Nothing can be written, removed or renamed; each attempt is audited,
+# also under a name that is not UTF-8 (no audit line could spell it as
+# it is), and the sftp session goes on after each refusal.
+BAD=$(printf 'bad\377name')
 for cmd in "put $T/outside.txt $P/log/new.txt" "rm $P/log/small.txt" \
     "rename $P/log/small.txt $P/log/moved.txt" "mkdir $P/log/newdir" \
-    "chmod 777 $P/log/small.txt"; do
-	echo "$cmd" | esftp >/dev/null 2>&1 && fail "allowed: $cmd"
+    "chmod 777 $P/log/small.txt" "put $T/outside.txt $P/log/$BAD"; do
+	before=$(count_lines "$AUDIT" '"type":"write_refused"')
+	printf -- '-%s\nls -1 %s/log/small.txt\n' "$cmd" "$P" | esftp >"$T/w.out" 2>&1
+	after=$(count_lines "$AUDIT" '"type":"write_refused"')
+	[ "$after" -eq $((before + 1)) ] && grep -q "small.txt" "$T/w.out" &&
+	    pass "refused, audited once, session goes on: $cmd" ||
+	    fail "$cmd: audited $((after - before)) times; $(head -c 300 "$T/w.out")"
 done
-after=$(count_lines "$AUDIT" '"type":"write_refused"')
 [ -f "$P/log/small.txt" ] && [ ! -e "$P/log/new.txt" ] &&
-    [ ! -e "$P/log/newdir" ] && [ "$((after - before))" -ge 4 ] &&
-    pass "writes, removes, renames refused and audited ($((after - before)))" ||
-    fail "write attempts: audited $((after - before)), files: $(ls "$P/log" | tr '\n' ' ')"
+    [ ! -e "$P/log/newdir" ] && [ ! -e "$P/log/$BAD" ] &&
+    pass "no file was changed" ||
+    fail "files changed: $(ls "$P/log" | tr '\n' ' ')"
+grep -q '"type":"write_refused".*"path":"[^"]*/log/bad\\\\xffname"' "$AUDIT" &&
+    pass "the non-UTF-8 name is audited with its byte escaped" ||
+    fail "no write_refused naming bad\\xffname"
+# A file of such a name cannot be read or listed, and breaks nothing.
+: >"$P/log/$BAD"
+printf -- '-get %s/log/%s %s/bad.out\nls -1 %s/log\n' "$P" "$BAD" "$T" "$P" |
+    esftp >"$T/bad.ls" 2>&1
+[ ! -e "$T/bad.out" ] && grep -q "server.log" "$T/bad.ls" &&
+    ! grep "^$P/log/" "$T/bad.ls" | grep -q "bad" &&
+    pass "a non-UTF-8 name is neither served nor listed, and sftp goes on" ||
+    fail "non-UTF-8 name: $(head -c 300 "$T/bad.ls")"
+rm -f "$P/log/$BAD"
 
 # Turning [files] off takes effect at a reload, for new sessions.
 sed -i '/^\[files\]/,/^\[/ s/^enabled = yes/enabled = no/' "$T/acme-prod/porthole.conf"

@@ -272,6 +272,45 @@ test_list(void **state)
 	parse_list_free(NULL);
 }
 
+static void
+test_utf8(void **state)
+{
+	static const struct {
+		const char	*s;
+		size_t		 len;
+		int		 ok;
+	} t[] = {
+		{ "", 0, 1 },
+		{ "/var/log/a.log", 14, 1 },
+		{ "caf\xc3\xa9", 5, 1 },		/* U+00E9 */
+		{ "\xe2\x82\xac", 3, 1 },		/* U+20AC */
+		{ "\xf0\x9f\x98\x80", 4, 1 },	/* U+1F600 */
+		{ "\xf4\x8f\xbf\xbf", 4, 1 },	/* U+10FFFF */
+		{ "\xed\x9f\xbf", 3, 1 },		/* U+D7FF */
+		{ "\xff", 1, 0 },
+		{ "a\x80", 2, 0 },			/* lone continuation */
+		{ "\xc3", 1, 0 },			/* cut short */
+		{ "\xe2\x82", 2, 0 },
+		{ "\xc3\x28", 2, 0 },			/* bad continuation */
+		{ "\xc0\xaf", 2, 0 },			/* overlong '/' */
+		{ "\xc1\xbf", 2, 0 },
+		{ "\xe0\x80\xaf", 3, 0 },		/* overlong '/' */
+		{ "\xf0\x80\x80\xaf", 4, 0 },	/* overlong '/' */
+		{ "\xed\xa0\x80", 3, 0 },		/* surrogate U+D800 */
+		{ "\xed\xbf\xbf", 3, 0 },		/* surrogate U+DFFF */
+		{ "\xf4\x90\x80\x80", 4, 0 },	/* U+110000 */
+		{ "\xf5\x80\x80\x80", 4, 0 },
+		{ "a\0b", 3, 0 },			/* NUL */
+	};
+	size_t	i;
+
+	(void)state;
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		if (parse_utf8(t[i].s, t[i].len) != t[i].ok)
+			fail_msg("row %zu: parse_utf8 gave %d", i, !t[i].ok);
+	}
+}
+
 int
 main(void)
 {
@@ -283,6 +322,7 @@ main(void)
 		cmocka_unit_test(test_time),
 		cmocka_unit_test(test_hostport),
 		cmocka_unit_test(test_list),
+		cmocka_unit_test(test_utf8),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

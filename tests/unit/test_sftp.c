@@ -1065,6 +1065,7 @@ t_write_ops_refused(void **state)
 	struct ctx	*c = *state;
 	struct pkt	 p = { 0 }, r;
 	struct hdl	 h;
+	char		 want[256];
 
 	init(c);
 	open_read(c, 1, "f", &h);
@@ -1113,6 +1114,25 @@ t_write_ops_refused(void **state)
 	feed(c, &p);
 	expect_refused(c, 9, "symlink", "l");
 	assert_int_equal(fk.nrefused, 8);
+	/* A path no server path can spell is still refused and reported. */
+	send_path(c, FXP_REMOVE, 11, "bad\xff\\name");
+	assert_int_equal(status(c, 11), FX_PERMISSION_DENIED);
+	assert_int_equal(fk.nrefused, 9);
+	snprintf(want, sizeof(want), "%s/bad\\xff\\x5cname", home);
+	assert_string_equal(fk.path[8], want);
+	req(&p, FXP_OPEN, 12);
+	put_cstr(&p, "new\xc0\xaf");
+	put_u32(&p, FXF_WRITE | FXF_CREAT);
+	put_u32(&p, 0);
+	req_end(&p);
+	feed(c, &p);
+	assert_int_equal(status(c, 12), FX_PERMISSION_DENIED);
+	assert_string_equal(fk.op[9], "open_write");
+	snprintf(want, sizeof(want), "%s/new\\xc0\\xaf", home);
+	assert_string_equal(fk.path[9], want);
+	/* Reading one fails, and the server goes on. */
+	send_path(c, FXP_STAT, 13, "f\xff");
+	assert_int_equal(status(c, 13), FX_FAILURE);
 
 	assert_true(exists("f") && exists("sub"));
 	assert_false(exists("g") || exists("newdir") || exists("l"));
