@@ -155,6 +155,7 @@ replay_file(const char *path, double speed)
 		ev = json_loadb(line, (size_t)n, 0, NULL);
 		if (!json_is_array(ev) || json_array_size(ev) != 3 ||
 		    !json_is_number(json_array_get(ev, 0)) ||
+		    !json_is_string(json_array_get(ev, 1)) ||
 		    !json_is_string(json_array_get(ev, 2))) {
 			fprintf(stderr, "porthole: %s:%ld: not an asciicast "
 			    "event\n", path, lineno);

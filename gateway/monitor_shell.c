@@ -228,6 +228,22 @@ rec_output(struct mon *m, const char *data, size_t len)
 	free(out);
 }
 
+/* A resize event, so that a replay draws at the size the engineer saw. */
+static void
+rec_resize(struct mon *m, uint32_t cols, uint32_t rows)
+{
+	char		 buf[64];
+	uint64_t	 ms = clock_mono_ms() - m->sh.started_ms;
+	int		 n;
+
+	if (m->sh.rec < 0)
+		return;
+	n = snprintf(buf, sizeof(buf), "[%llu.%03llu, \"r\", \"%ux%u\"]\n",
+	    (unsigned long long)(ms / 1000), (unsigned long long)(ms % 1000),
+	    cols, rows);
+	rec_write(m, buf, (size_t)n);
+}
+
 static int
 valid_term(const char *t)
 {
@@ -322,6 +338,7 @@ mm_answer_window_change(struct mon *m, json_t *req)
 		ws.ws_col = (unsigned short)cols;
 		ws.ws_row = (unsigned short)rows;
 		(void)ioctl(m->sh.master, TIOCSWINSZ, &ws);
+		rec_resize(m, cols, rows);
 	}
 	return mon_answer(m, json_pack("{s:b}", "ok", 1), NULL, 0);
 }

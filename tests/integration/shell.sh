@@ -106,6 +106,9 @@ f=$T/acme-prod/audit/recordings/$rec
 [ -f "$f" ] && [ "$(sha256sum "$f" | cut -d' ' -f1)" = "$sha" ] &&
     pass "the recording's SHA-256 is in the audit log" ||
     fail "recording $rec: hash mismatch or missing"
+grep -q '^\[[0-9.]*, "r", "120x40"\]$' "$f" &&
+    pass "the window size change is honoured and recorded as a resize event" ||
+    fail "no resize event 120x40 in the recording"
 if command -v asciinema >/dev/null; then
 	# asciinema reads /dev/tty: give it a terminal with script(1).
 	script -qec "asciinema cat $f" /dev/null >"$T/replay" 2>"$T/replay.err" &&
