@@ -222,6 +222,40 @@ check_event(json_t *rec, char *why, size_t whylen)
 	return check_time(rec, "ts", 0, why, whylen);
 }
 
+/*
+ * How deep v nests, counting v itself, or limit + 1 once it is deeper
+ * than limit.  A record travels inside a frame three levels down, and
+ * the relay's parser has a depth limit of its own: a record it could not
+ * read would be sent again for ever.
+ */
+static int
+json_depth(json_t *v, int limit)
+{
+	const char	*k;
+	json_t		*e;
+	size_t		 i;
+	int		 d, max = 0;
+
+	if (limit < 0)
+		return 1;
+	if (json_is_object(v)) {
+		json_object_foreach(v, k, e) {
+			if ((d = json_depth(e, limit - 1)) > max)
+				max = d;
+			if (max > limit)
+				break;
+		}
+	} else if (json_is_array(v)) {
+		json_array_foreach(v, i, e) {
+			if ((d = json_depth(e, limit - 1)) > max)
+				max = d;
+			if (max > limit)
+				break;
+		}
+	}
+	return max + 1;
+}
+
 int
 record_parse(const char *text, size_t len, json_t **out,
     enum record_class *cls, char *why, size_t whylen)
@@ -248,6 +282,11 @@ record_parse(const char *text, size_t len, json_t **out,
 	}
 	if (!json_is_object(rec)) {
 		why_set(why, whylen, "record must be a JSON object");
+		goto out;
+	}
+	if (json_depth(rec, RECORD_DEPTH_MAX) > RECORD_DEPTH_MAX) {
+		why_set(why, whylen, "record nests deeper than %d levels",
+		    RECORD_DEPTH_MAX);
 		goto out;
 	}
 	if ((jcls = json_object_get(rec, "class")) == NULL) {

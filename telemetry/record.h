@@ -13,7 +13,7 @@
  *   health: "ts" (RFC 3339 UTC)
  * RFC 3339 UTC means exactly "YYYY-MM-DDTHH:MM:SSZ", a real date: no
  * fractions, no offsets, no lower-case letters.  Duplicate keys make
- * a record invalid.
+ * a record invalid, and so does nesting deeper than RECORD_DEPTH_MAX.
  */
 #ifndef PH_RECORD_H
 #define PH_RECORD_H
@@ -24,6 +24,7 @@
 #include <jansson.h>
 
 #define RECORD_MAX		65536	/* bytes of one record's JSON */
+#define RECORD_DEPTH_MAX	32	/* objects and arrays within each other */
 
 enum record_class {
 	RECORD_USAGE = 1,

@@ -242,6 +242,20 @@ test_record_bounds(void **state)
 	    sizeof(why)), -1);
 	assert_non_null(strstr(why, "'environment'"));
 
+	/* RECORD_DEPTH_MAX levels are fine, one more is not. */
+	for (n = 31; n <= 33; n++) {
+		snprintf(buf, sizeof(buf), "{\"class\":\"health\",\"ts\":"
+		    "\"2026-11-23T10:04:00Z\",\"x\":%.*s%.*s}", (int)n,
+		    "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[", (int)n,
+		    "]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]");
+		rec = NULL;
+		assert_int_equal(record_parse(buf, strlen(buf), &rec, &cls, why,
+		    sizeof(why)), n + 1 <= RECORD_DEPTH_MAX ? 0 : -1);
+		if (n + 1 > RECORD_DEPTH_MAX)
+			assert_non_null(strstr(why, "deeper than 32"));
+		json_decref(rec);
+	}
+
 	/* Exactly RECORD_MAX bytes is accepted; one more is refused. */
 	assert_non_null(big = malloc(RECORD_MAX + 2));
 	n = (size_t)snprintf(big, RECORD_MAX, "{\"class\":\"health\","
