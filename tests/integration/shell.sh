@@ -50,6 +50,42 @@ screen_has "gamma" && pass "cat shows an allowed file" || fail "cat"
 printf 'one\ntwo\nlast-line-here\n' >"$P/log/tail.log"
 type_line "tail -n 1 tail.log"
 screen_has "last-line-here" && pass "tail shows the end of a file" || fail "tail"
+# tail -f follows the file as it grows, until ^C; the monitor closes
+# the file on the record.
+type_line "tail -n 1 -f tail.log"
+sleep 1
+echo "appended-while-following" >>"$P/log/tail.log"
+screen_has "appended-while-following" 5 && pass "tail -f shows a line appended while it follows" ||
+    fail "tail -f: $(tail -3 "$T/screen")"
+closed=$(count_lines "$AUDIT" '"type":"file_closed".*tail.log')
+$TM send-keys C-c
+wait_count "$AUDIT" '"type":"file_closed".*tail.log' "$closed" 5 &&
+    type_line "greet after-tail" && screen_has "hello after-tail" &&
+    pass "^C ends tail -f: the file is closed on the record, the prompt is back" ||
+    fail "^C in tail -f: $(tail -3 "$T/screen")"
+
+# The pager: a file longer than the window, a page at a time, q to quit.
+seq 1 500 | sed 's/^/pager-line-/' >"$P/log/long.log"
+type_line "less long.log"
+last_shown() { $TM capture-pane -p | sed -n 's/^pager-line-\([0-9]*\)$/\1/p' | tail -1; }
+screen_has "pager-line-1" 5 && sleep 0.5 && first=$(last_shown) &&
+    [ -n "$first" ] && [ "$first" -lt 100 ] &&
+    pass "less shows the first page only (to line $first)" ||
+    fail "less: $(tail -3 "$T/screen")"
+$TM send-keys Space
+i=0; next=$first
+while [ $i -lt 50 ] && [ "${next:-0}" -le "${first:-0}" ]; do
+	sleep 0.1; next=$(last_shown); i=$((i + 1))
+done
+[ "${next:-0}" -gt "${first:-0}" ] && [ "$next" -lt 200 ] &&
+    pass "space shows the next page (to line $next)" ||
+    fail "less, space: $(tail -3 "$T/screen")"
+$TM send-keys q
+sleep 0.5
+type_line "greet after-less"
+screen_has "hello after-less" && pass "q leaves the pager" ||
+    fail "less, q: $(tail -3 "$T/screen")"
+
 type_line "cat /etc/passwd"
 screen_has "outside" && pass "a file outside the paths is refused" ||
     fail "cat /etc/passwd: $(tail -3 "$T/screen")"
