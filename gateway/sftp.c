@@ -609,16 +609,16 @@ sftp_refuse_bytes(struct sftp *s, uint32_t id, const char *op,
 {
 	char	 raw[ACCESS_PATH_MAX + 1], path[ACCESS_PATH_MAX + 1];
 	size_t	 i, o = 0, room = ACCESS_PATH_MAX;
-	int	 printable = len <= ACCESS_PATH_MAX &&
-		    parse_utf8((const char *)p, len);
-
-	for (i = 0; i < len && printable; i++)
-		if (p[i] < 0x20 || p[i] == 0x7f)
-			printable = 0;
+	int	 printable;
 
 	/* Room for the home directory in front of a relative path. */
 	if (len > 0 && p[0] != '/' && s->ops->home != NULL)
 		room -= strnlen(s->ops->home, ACCESS_PATH_MAX - 1) + 1;
+	/* Kept as it is only whole: a cut could split a character. */
+	printable = len <= room && parse_utf8((const char *)p, len);
+	for (i = 0; i < len && printable; i++)
+		if (p[i] < 0x20 || p[i] == 0x7f)
+			printable = 0;
 	for (i = 0; i < len && o < room; i++) {
 		if (printable || (p[i] >= 0x20 && p[i] < 0x7f &&
 		    p[i] != '\\'))
@@ -630,7 +630,7 @@ sftp_refuse_bytes(struct sftp *s, uint32_t id, const char *op,
 	}
 	raw[o] = '\0';
 	if (access_normalize(s->ops->home, raw, path, sizeof(path)) == -1)
-		snprintf(path, sizeof(path), "/");	/* cannot happen */
+		snprintf(path, sizeof(path), "/");	/* only if home is unusable */
 	return sftp_refuse(s, id, op, path);
 }
 

@@ -1065,7 +1065,8 @@ t_write_ops_refused(void **state)
 	struct ctx	*c = *state;
 	struct pkt	 p = { 0 }, r;
 	struct hdl	 h;
-	char		 want[256];
+	char		 want[256], big[1300];
+	size_t		 i;
 
 	init(c);
 	open_read(c, 1, "f", &h);
@@ -1130,6 +1131,17 @@ t_write_ops_refused(void **state)
 	assert_string_equal(fk.op[9], "open_write");
 	snprintf(want, sizeof(want), "%s/new\\xc0\\xaf", home);
 	assert_string_equal(fk.path[9], want);
+	/* Too long to keep whole: cut between characters, not within. */
+	memset(big, 0, sizeof(big));
+	for (i = 0; i < 500; i++)	/* U+00E9: 1000 bytes, past home */
+		memcpy(big + 2 * i, "\xc3\xa9", 2);
+	send_path(c, FXP_REMOVE, 14, big);
+	assert_int_equal(status(c, 14), FX_PERMISSION_DENIED);
+	assert_int_equal(fk.nrefused, 11);
+	snprintf(want, sizeof(want), "%s/\\xc3\\xa9\\xc3\\xa9", home);
+	assert_memory_equal(fk.path[10], want, strlen(want));
+	assert_true(strlen(fk.path[10]) > 900);
+	assert_int_equal((strlen(fk.path[10]) - strlen(home) - 1) % 4, 0);
 	/* Reading one fails, and the server goes on. */
 	send_path(c, FXP_STAT, 13, "f\xff");
 	assert_int_equal(status(c, 13), FX_FAILURE);
