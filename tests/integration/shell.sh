@@ -213,4 +213,19 @@ out=$(essh acme-prod settings set jvm.heap 1g 2>&1); rc=$?
     cmp -s "$P/config/cluster.ini" "$T/before.ini" &&
     pass "settings off: refused, file untouched" ||
     fail "settings off: rc=$rc '$out'"
+
+# The engineer's ssh goes away while tail -f holds a file open: the
+# monitor closes it on the record (the byte count went with the shell).
+$TM kill-server 2>/dev/null
+$TM new-session -d -x 100 -y 30 "ssh -F $T/ssh_config -tt acme-prod; sleep 30"
+screen_has "support@acme-prod" 15 || fail "second shell: no prompt"
+opened=$(count_lines "$AUDIT" '"type":"file_opened".*tail.log')
+type_line "tail -f tail.log"
+wait_count "$AUDIT" '"type":"file_opened".*tail.log' "$opened" 5 ||
+    fail "tail -f in the second shell did not open the file"
+abandoned=$(count_lines "$AUDIT" '"type":"file_closed".*tail.log.*"bytes":null')
+pkill -f "ssh -F $T/ssh_config -tt acme-prod"
+wait_count "$AUDIT" '"type":"file_closed".*tail.log.*"bytes":null' "$abandoned" 10 &&
+    pass "a file open when the engineer's ssh went away is audited closed" ||
+    fail "no file_closed for tail -f when the ssh went away"
 finish
