@@ -51,12 +51,19 @@ for target in "127.0.0.1:$OTHER" "127.0.0.1:$RELAY_PORT" "10.0.0.1:$EP"; do
 	    fail "target $target: out='$out' audited=$((after - before))"
 done
 
+# start_L PORT NAME: ssh -N -L from local PORT to the service; the
+# ssh's pid in L_PID, its stderr in $T/NAME.err.
+start_L() {
+	ssh -F "$T/ssh_config" -N -o ExitOnForwardFailure=yes \
+	    -L "127.0.0.1:$1:127.0.0.1:$EP" acme-prod </dev/null 2>"$T/$2.err" &
+	L_PID=$!
+	PIDS="$PIDS $L_PID"
+}
+
 # -L works the same way, from a local port.
 LP=$(free_port)
-ssh -F "$T/ssh_config" -N -o ExitOnForwardFailure=yes \
-    -L "127.0.0.1:$LP:127.0.0.1:$EP" acme-prod </dev/null 2>"$T/L.err" &
-LPID=$!
-PIDS="$PIDS $LPID"
+start_L "$LP" L
+LPID=$L_PID
 i=0
 while [ $i -lt 50 ] && ! out=$(echo via-L | socat -t 2 - TCP:127.0.0.1:"$LP" 2>/dev/null); do
 	sleep 0.2; i=$((i + 1))
@@ -67,10 +74,8 @@ done
 # A forward still open when the engineer's ssh goes away is closed on
 # the record with what it carried.
 LP2=$(free_port)
-ssh -F "$T/ssh_config" -N -o ExitOnForwardFailure=yes \
-    -L "127.0.0.1:$LP2:127.0.0.1:$EP" acme-prod </dev/null 2>"$T/L2.err" &
-L2PID=$!
-PIDS="$PIDS $L2PID"
+start_L "$LP2" L2
+L2PID=$L_PID
 i=0
 while [ $i -lt 50 ] && ! ss -Htln "sport = :$LP2" | grep -q .; do sleep 0.2; i=$((i + 1)); done
 (printf 'held-open\n'; sleep 30) | socat - TCP:127.0.0.1:"$LP2" \
