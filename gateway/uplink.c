@@ -65,6 +65,7 @@ struct uplink {
 	struct frame_reader	*rd;
 	char			*out;
 	size_t			 out_len, out_off;
+	int			 welcomed;	/* the relay said where it is */
 	uint64_t		 sent_seq;	/* newest record sent */
 	uint64_t		 inflight[UPLINK_INFLIGHT];	/* batch ends */
 	int			 ninflight;
@@ -313,6 +314,8 @@ uplink_fill(struct uplink *u)
 	char			head[96];
 	int			n, rc = 0;
 
+	if (!u->welcomed)
+		return 0;	/* numbers may yet move: uplink_welcome */
 	if (u->hold_until != 0 && clock_mono_ms() < u->hold_until)
 		return 0;	/* ev_hold polls again */
 	spool_stats(u->spool, &st);
@@ -391,6 +394,53 @@ uplink_ack(struct uplink *u, json_t *f)
 	}
 }
 
+/*
+ * The relay's answer to hello: its store holds this cluster's records
+ * up to seq.  A spool that cannot have sent those moves its numbers
+ * past them first (spool_align), or every record it sends would be
+ * dropped as a duplicate.  Otherwise what the relay has is acknowledged
+ * (a cursor lagging after a crash), or - a relay store restored from an
+ * old copy - the records it lacks are said to be gone, and sending goes
+ * on from where the relay is.  -1 drops the channel.
+ */
+static int
+uplink_welcome(struct uplink *u, json_t *f)
+{
+	json_t			*js = json_object_get(f, "seq");
+	struct spool_stats	 st;
+	uint64_t		 seq;
+	char			 why[512];
+	int			 moved;
+
+	if (u->welcomed || !json_is_integer(js) || json_integer_value(js) < 0)
+		return -1;
+	seq = (uint64_t)json_integer_value(js);
+	if ((moved = spool_align(u->spool, seq, why, sizeof(why))) == -1) {
+		log_error("uplink: spool: %s", why);
+		return -1;
+	}
+	spool_stats(u->spool, &st);
+	if (moved)
+		log_warn("uplink: the relay holds records up to seq %llu that "
+		    "this spool did not send (a new or restored state_dir): "
+		    "its %llu waiting records are numbered from %llu on",
+		    (unsigned long long)seq, (unsigned long long)st.depth,
+		    (unsigned long long)seq + 1);
+	else if (seq > st.acked_seq && spool_ack(u->spool, seq, why,
+	    sizeof(why)) == -1)
+		log_error("uplink: spool: %s", why);
+	spool_stats(u->spool, &st);
+	if (seq < st.acked_seq)
+		log_error("uplink: the relay's store has records up to seq "
+		    "%llu only: seq %llu to %llu were acknowledged by it "
+		    "before and are not there any more",
+		    (unsigned long long)seq, (unsigned long long)seq + 1,
+		    (unsigned long long)st.acked_seq);
+	u->sent_seq = seq < st.acked_seq ? seq : st.acked_seq;
+	u->welcomed = 1;
+	return 0;
+}
+
 static void
 uplink_license(struct uplink *u, json_t *f)
 {
@@ -408,12 +458,14 @@ uplink_license(struct uplink *u, json_t *f)
 	license_save(u);
 }
 
-static void
+static int
 uplink_frame(struct uplink *u, json_t *f)
 {
 	const char *t = json_string_value(json_object_get(f, "t"));
 
 	uplink_contact(u);
+	if (strcmp(t, "welcome") == 0)
+		return uplink_welcome(u, f);
 	if (strcmp(t, "ack") == 0)
 		uplink_ack(u, f);
 	else if (strcmp(t, "license") == 0)
@@ -426,6 +478,7 @@ uplink_frame(struct uplink *u, json_t *f)
 	} else if (strcmp(t, "error") == 0)
 		log_warn("uplink: relay says: %.200s",
 		    json_string_value(json_object_get(f, "reason")));
+	return 0;
 }
 
 /* The channel just opened: introduce ourselves, resend what is unacked. */
@@ -439,6 +492,7 @@ uplink_opened(struct uplink *u)
 	if (u->sent_seq > st.acked_seq)
 		u->resent += u->sent_seq - st.acked_seq;
 	u->sent_seq = st.acked_seq;
+	u->welcomed = 0;
 	u->ninflight = 0;
 	u->next_license = 0;
 	if ((u->rd = frame_reader_new()) == NULL)
@@ -479,8 +533,10 @@ uplink_read(struct uplink *u)
 
 	for (;;) {
 		while ((rc = frame_reader_next(u->rd, &f)) == 1) {
-			uplink_frame(u, f);
+			rc = uplink_frame(u, f);
 			json_decref(f);
+			if (rc == -1)
+				return -1;
 		}
 		if (rc == -1)
 			return -1;

@@ -84,6 +84,7 @@ mc_hello(struct mc *m, json_t *f)
 	const char *v = json_string_value(json_object_get(f, "version"));
 	const char *hk = json_string_value(json_object_get(f,
 	    "session_host_key"));
+	uint64_t    last = 0;
 
 	if (m->st != NULL)
 		(void)store_cluster_seen(m->st, m->cl->id, clock_now(),
@@ -92,6 +93,13 @@ mc_hello(struct mc *m, json_t *f)
 		(void)store_host_key(m->st, m->cl->id, hk);
 	log_info("cluster %s: control channel up (gateway %s)", m->cl->id,
 	    v == NULL ? "?" : v);
+	/* Where the store is: the gateway numbers its records after it. */
+	if (m->st != NULL && store_last_seq(m->st, m->cl->id, &last) == -1) {
+		m->failed = 1;
+		return;
+	}
+	mc_send(m, json_pack("{s:s, s:I}", "t", "welcome", "seq",
+	    (json_int_t)last));
 }
 
 /*

@@ -14,10 +14,19 @@
  *	i64	time		append time, seconds since the epoch
  *		payload		the record's JSON text
  *
- * The cursor file holds three lines: "acked N" (every record <= N is in
+ * The cursor file holds five lines: "acked N" (every record <= N is in
  * the relay's store), "last N" (no sequence number above N was handed
- * out when it was written) and "dropped N" (health records dropped for
- * room since the spool was created).
+ * out when it was written), "dropped N" (health records dropped for
+ * room since the spool was created), "base N" and "fresh 0|1" (below).
+ * A cursor of only the first three lines is read as base 0, fresh 0.
+ *
+ * Numbers in files are the spool's own; the numbers the relay sees are
+ * those plus base.  A spool created in an empty directory is fresh: it
+ * cannot know which numbers the relay already holds for this cluster
+ * (state_dir was wiped, or this is a new machine for the cluster).
+ * spool_align() places it after the relay's and clears fresh; it also
+ * moves a spool whose newest number is below the relay's (restored
+ * from an old copy).  Only base changes: nothing is rewritten.
  *
  * Durability, each rule enforced where it is stated:
  *   - spool_append() only writes; spool_sync() makes every append so
@@ -129,6 +138,8 @@ struct spool {
 	uint64_t	 cursor_acked;	/* what the cursor file says */
 	uint64_t	 cursor_ms;	/* when it was written */
 	uint64_t	 dropped;	/* health records, ever */
+	uint64_t	 base;		/* added to every seq the caller sees */
+	int		 fresh;		/* not yet aligned with the relay */
 	uint64_t	 depth;
 	uint64_t	 bytes;
 	time_t		 oldest;
@@ -610,13 +621,14 @@ find_oldest(struct spool *sp)
 	}
 }
 
-/* Read DIR/cursor.  A missing file is a new spool. */
+/* Read DIR/cursor: 0, 1 if there is none, or -1. */
 static int
 cursor_read(struct spool *sp, uint64_t *last, char *err, size_t errlen)
 {
-	static const char *const keys[] = { "acked", "last", "dropped" };
+	static const char *const keys[] = { "acked", "last", "dropped",
+	    "base", "fresh" };
 	char		 buf[CURSOR_MAX + 1], *line, *nl, *val;
-	uint64_t	 v[3];
+	uint64_t	 v[5] = { 0, 0, 0, 0, 0 };
 	size_t		 len = 0, i;
 	ssize_t		 n;
 	int		 fd;
@@ -624,7 +636,7 @@ cursor_read(struct spool *sp, uint64_t *last, char *err, size_t errlen)
 	if ((fd = openat(sp->dirfd, CURSOR, O_RDONLY | O_CLOEXEC |
 	    O_NOFOLLOW)) == -1) {
 		if (errno == ENOENT)
-			return 0;
+			return 1;
 		why_set(err, errlen, "%s/%s: cannot open: %s", sp->dir, CURSOR,
 		    strerror(errno));
 		return -1;
@@ -646,22 +658,26 @@ cursor_read(struct spool *sp, uint64_t *last, char *err, size_t errlen)
 		goto bad;
 	buf[len] = '\0';
 	line = buf;
-	for (i = 0; i < 3; i++) {
+	for (i = 0; i < 5 && !(i == 3 && *line == '\0'); i++) {
 		if ((nl = strchr(line, '\n')) == NULL ||
 		    (val = strchr(line, ' ')) == NULL || val > nl)
 			goto bad;
 		*nl = '\0';
 		*val++ = '\0';
-		if (strcmp(line, keys[i]) != 0 ||
-		    parse_uint(val, 0, UINT64_MAX, &v[i]) == -1)
+		if (strcmp(line, keys[i]) != 0 || parse_uint(val, 0, i == 4 ?
+		    1 : UINT64_MAX, &v[i]) == -1)
 			goto bad;
 		line = nl + 1;
 	}
-	if (line != buf + len)
+	/* Three lines or five, and no number the relay sees may wrap. */
+	if (line != buf + len || i == 4 || v[1] > INT64_MAX ||
+	    v[3] > (uint64_t)INT64_MAX - v[1])
 		goto bad;
 	sp->acked = sp->cursor_acked = v[0];
 	*last = v[1];
 	sp->dropped = v[2];
+	sp->base = v[3];
+	sp->fresh = (int)v[4];
 	return 0;
 bad:
 	/* Guessing would resend or, worse, reuse sequence numbers. */
@@ -682,7 +698,8 @@ cursor_write(struct spool *sp, uint64_t acked, uint64_t dropped, char *why,
 	int	fd, n;
 
 	n = snprintf(buf, sizeof(buf), "acked %" PRIu64 "\nlast %" PRIu64
-	    "\ndropped %" PRIu64 "\n", acked, sp->last_seq, dropped);
+	    "\ndropped %" PRIu64 "\nbase %" PRIu64 "\nfresh %d\n", acked,
+	    sp->last_seq, dropped, sp->base, sp->fresh);
 	if ((fd = openat(sp->dirfd, CURSOR_TMP, O_WRONLY | O_CREAT | O_TRUNC |
 	    O_CLOEXEC | O_NOFOLLOW, 0600)) == -1)
 		goto fail;
@@ -858,10 +875,22 @@ spool_load(struct spool *sp, char *err, size_t errlen)
 	uint64_t	 floor = 0, prev = 0;
 	size_t		 i;
 	char		 name[SEG_FILE_MAX];
+	int		 none;
 
-	if (cursor_read(sp, &floor, err, errlen) == -1 ||
+	if ((none = cursor_read(sp, &floor, err, errlen)) == -1 ||
 	    seg_list(sp, err, errlen) == -1)
 		return -1;
+	/*
+	 * An empty directory is a new spool, fresh until it is aligned -
+	 * and it says so in a cursor at once, before a record goes in.
+	 * Segments without a cursor are an old spool that lost its cursor:
+	 * its numbers are its own, and it sends everything again.
+	 */
+	if (none && sp->nsegs == 0) {
+		sp->fresh = 1;
+		if (cursor_write(sp, 0, 0, err, errlen) == -1)
+			return -1;
+	}
 	for (i = 0; i < sp->nsegs; i++)
 		if (seg_scan(sp, &sp->segs[i], i == sp->nsegs - 1, &prev,
 		    err, errlen) == -1)
@@ -967,7 +996,7 @@ spool_close(struct spool *sp)
 	if (sp->acked > sp->cursor_acked && sp->dirfd != -1 &&
 	    cursor_write(sp, sp->acked, sp->dropped, why, sizeof(why)) == -1)
 		log_warn("%s (records up to %" PRIu64 " will be sent again)",
-		    why, sp->acked);
+		    why, sp->base + sp->acked);
 	if (sp->afd != -1)
 		close(sp->afd);
 	if (sp->rfd != -1)
@@ -1329,7 +1358,7 @@ spool_append(struct spool *sp, enum record_class cls, const char *rec,
 	sp->bytes += flen;
 	sp->depth++;
 	sp->last_seq = s;
-	*seq = s;
+	*seq = s + sp->base;
 	return 0;
 }
 
@@ -1419,6 +1448,7 @@ spool_read(struct spool *sp, uint64_t after, size_t max, size_t max_bytes,
 	off_t		 off;
 	int		 r;
 
+	after = after > sp->base ? after - sp->base : 0;
 	if (after < sp->acked)
 		after = sp->acked;
 	if (max == 0 || after >= sp->synced_seq)
@@ -1440,7 +1470,7 @@ spool_read(struct spool *sp, uint64_t after, size_t max, size_t max_bytes,
 			sp->hint_seq = f.seq;
 			sp->hint_name = sp->segs[i].name;
 			sp->hint_off = rd.off;
-			if (fn(arg, f.seq, (enum record_class)f.cls,
+			if (fn(arg, f.seq + sp->base, (enum record_class)f.cls,
 			    f.raw + FRAME_HDR, f.len) != 0 || n == max)
 				return (int)n;
 		}
@@ -1461,13 +1491,15 @@ spool_ack(struct spool *sp, uint64_t seq, char *why, size_t whylen)
 	uint64_t	 n;
 	size_t		 i;
 
-	if (seq <= sp->acked)
+	if (seq <= sp->base + sp->acked)
 		return 0;
-	if (seq > sp->synced_seq) {
+	if (seq > sp->base + sp->synced_seq) {
 		why_set(why, whylen, "acknowledgement of %" PRIu64 " is past "
-		    "the last durable record %" PRIu64, seq, sp->synced_seq);
+		    "the last durable record %" PRIu64, seq,
+		    sp->base + sp->synced_seq);
 		return -1;
 	}
+	seq -= sp->base;
 	/* A segment this makes obsolete may go only once the cursor says so. */
 	for (i = 0; i < sp->nsegs && sp->segs[i].first <= seq; i++)
 		if (sp->segs[i].last <= seq && !(i == sp->nsegs - 1 &&
@@ -1505,6 +1537,32 @@ spool_stats(const struct spool *sp, struct spool_stats *st)
 	st->bytes = sp->bytes;
 	st->oldest = sp->depth > 0 ? sp->oldest : 0;
 	st->dropped_health = sp->dropped;
-	st->last_seq = sp->last_seq;
-	st->acked_seq = sp->acked;
+	st->last_seq = sp->base + sp->last_seq;
+	st->acked_seq = sp->base + sp->acked;
+}
+
+int
+spool_align(struct spool *sp, uint64_t relay_seq, char *why, size_t whylen)
+{
+	uint64_t	old = sp->base;
+	int		fresh = sp->fresh;
+
+	if (!sp->fresh && relay_seq <= sp->base + sp->last_seq)
+		return 0;	/* numbers this spool handed out */
+	if (relay_seq > (uint64_t)INT64_MAX - sp->last_seq) {
+		why_set(why, whylen, "the relay's seq %" PRIu64 " leaves no "
+		    "numbers to hand out", relay_seq);
+		return -1;
+	}
+	/* Never lower: a relay behind the cursor lost records, not gained. */
+	if (relay_seq > sp->base + sp->acked)
+		sp->base = relay_seq - sp->acked;
+	sp->fresh = 0;
+	if (cursor_write(sp, sp->acked, sp->dropped, why, whylen) == -1) {
+		sp->base = old;
+		sp->fresh = fresh;
+		return -1;
+	}
+	sp->hint_name = 0;
+	return sp->base != old;
 }

@@ -18,7 +18,8 @@
  * records are dropped (counted in stats) to make room for any new
  * record; usage and events are never dropped - when no health is left
  * to drop they are refused ("spool full").  Space held
- * by acknowledged records is reclaimed for any record.
+ * by acknowledged records is reclaimed for any record.  A new spool
+ * takes its first number from the relay (spool_align).
  *
  * One thread owns a spool; nothing here locks.
  */
@@ -88,5 +89,19 @@ int	spool_read(struct spool *, uint64_t after, size_t max,
 int	spool_ack(struct spool *, uint64_t seq, char *why, size_t whylen);
 
 void	spool_stats(const struct spool *, struct spool_stats *);
+
+/*
+ * The relay's store holds this cluster's records up to relay_seq.  A
+ * spool that cannot have sent them - one created in an empty directory
+ * (state_dir wiped, a new machine), or one whose newest number is below
+ * relay_seq (restored from an old copy) - would hand out numbers the
+ * relay drops as duplicates.  Then every record not acknowledged, and
+ * every later one, is numbered from relay_seq + 1 on: the numbers the
+ * caller sees shift, the files do not change, and the cursor is synced
+ * before this returns.  Call it before anything is sent.  1 if the
+ * numbers moved, 0 if not, -1 with why (nothing changed).
+ */
+int	spool_align(struct spool *, uint64_t relay_seq, char *why,
+	    size_t whylen);
 
 #endif

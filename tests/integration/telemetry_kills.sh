@@ -11,10 +11,11 @@ relay_q() { "$RELAY_BIN" -f "$T/relay.conf" "$@"; }
 depth() {
 	"$CLI_BIN" -f "$CONF" status | sed -n 's/^spool *\([0-9]*\) records waiting.*/\1/p'
 }
-# chunk FIRST COUNT: usage records for environments FIRST.. (one unit each).
+# chunk FIRST COUNT [NAME]: usage records for environments NAME-FIRST..
+# (env- unless named; one unit each).
 chunk() {
-	awk -v f="$1" -v n="$2" 'BEGIN { for (i = f; i < f + n; i++)
-	    printf "{\"hour\":\"2026-11-24T09:00:00Z\",\"environment\":\"env-%05d\",\"units\":{\"host_units\":1}}\n", i }' \
+	awk -v f="$1" -v n="$2" -v p="${3:-env}" 'BEGIN { for (i = f; i < f + n; i++)
+	    printf "{\"hour\":\"2026-11-24T09:00:00Z\",\"environment\":\"%s-%05d\",\"units\":{\"host_units\":1}}\n", p, i }' \
 	    >"$T/chunk.json"
 	out=$("$CLI_BIN" -f "$CONF" send usage "$T/chunk.json" 2>&1)
 	[ "$(echo "$out" | grep -c stored)" -eq "$2" ] ||
@@ -44,10 +45,13 @@ start_relay
 sleep 0.3
 kill_relay		# in the middle of draining
 start_relay
+wait_drained() {
+	i=0
+	while [ $i -lt 300 ] && [ "$(depth)" != "0" ]; do sleep 0.2; i=$((i + 1)); done
+	[ "$(depth)" = "0" ]
+}
 chunk 8000 2000
-i=0
-while [ $i -lt 300 ] && [ "$(depth)" != "0" ]; do sleep 0.2; i=$((i + 1)); done
-[ "$(depth)" = "0" ] && pass "the spool drained" || fail "spool depth $(depth)"
+wait_drained && pass "the spool drained" || fail "spool depth $(depth)"
 
 relay_q usage acme-prod >"$T/usage.out" 2>&1
 rows=$(grep -c "2026-11-24T09:00:00Z  *env-[0-9]*  *host_units" "$T/usage.out")
@@ -55,6 +59,39 @@ ones=$(grep -c "2026-11-24T09:00:00Z  *env-[0-9]*  *host_units  *1$" "$T/usage.o
 [ "$rows" -eq 10000 ] && [ "$ones" -eq 10000 ] &&
     pass "10,000 records at the relay, each exactly once" ||
     fail "store: $rows rows, $ones with amount 1 ($(head -3 "$T/usage.out"))"
+
+# A wiped state_dir gives the gateway a new spool, whose numbers start
+# at 1 again - numbers the relay already holds and would drop as
+# duplicates.  The gateway numbers its records after the relay's, and
+# none is lost; so does a spool restored from a copy older than the
+# relay's store.
+arrived() { relay_q usage acme-prod | grep -c "2026-11-24T09:00:00Z  *$1-[0-9]*  *host_units  *1$"; }
+SPOOL=$T/acme-prod/state/spool
+stop_gateway acme-prod
+cp -a "$SPOOL" "$T/spool.old"
+restart_gateway
+chunk 0 300 later
+wait_drained || fail "spool depth $(depth) after the copy"
+stop_gateway acme-prod
+rm -rf "$SPOOL"
+moved=$(count_lines "$T/gateway-acme-prod.log" "numbered from")
+restart_gateway
+chunk 0 300 wiped
+wait_drained || fail "spool depth $(depth) after the wipe"
+[ "$(arrived wiped)" -eq 300 ] &&
+    [ "$(count_lines "$T/gateway-acme-prod.log" "numbered from")" -gt "$moved" ] &&
+    pass "after state_dir was wiped, the new spool's 300 records all arrive" ||
+    fail "wiped spool: $(arrived wiped) of 300 records at the relay"
+stop_gateway acme-prod
+rm -rf "$SPOOL"
+mv "$T/spool.old" "$SPOOL"
+restart_gateway
+chunk 0 300 restored
+wait_drained || fail "spool depth $(depth) after the restore"
+[ "$(arrived restored)" -eq 300 ] && [ "$(arrived later)" -eq 300 ] &&
+    [ "$(arrived env)" -eq 10000 ] &&
+    pass "a spool restored from an old copy: its 300 new records all arrive" ||
+    fail "restored spool: $(arrived restored) of 300 at the relay"
 
 # The spool is bounded (test builds lower the bound): when it is full,
 # the oldest health records go to make room; usage is never dropped -

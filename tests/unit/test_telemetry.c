@@ -1162,6 +1162,137 @@ test_spool_lazy_cursor(void **state)
 }
 
 static void
+write_cursor(const char *text)
+{
+	char	path[128];
+	FILE	*f;
+
+	snprintf(path, sizeof(path), "%s/cursor", dir);
+	assert_non_null(f = fopen(path, "w"));
+	fputs(text, f);
+	fclose(f);
+}
+
+/*
+ * A spool created in an empty directory (state_dir wiped) takes its
+ * numbers from the relay: its waiting records are numbered after what
+ * the relay holds, so they are not dropped as duplicates - across a
+ * restart too.  So is a spool restored from a copy older than the
+ * relay.  A spool that sent the relay's numbers keeps its own.
+ */
+static void
+test_spool_align(void **state)
+{
+	struct spool		*sp;
+	struct spool_stats	 st;
+	struct seen		 s;
+	char			 why[256], cur[128];
+	int			 i;
+
+	(void)state;
+	sp = open_ok(BIG_SPOOL);
+	read_cursor(cur, sizeof(cur));
+	assert_non_null(strstr(cur, "fresh 1\n"));
+	for (i = 1; i <= 3; i++)
+		assert_int_equal(append(sp, RECORD_USAGE, (unsigned)i, 200, i),
+		    i);
+	sync_ok(sp);
+	spool_close(sp);
+	/* Still fresh after a restart: it has not met the relay yet. */
+	sp = open_ok(BIG_SPOOL);
+	assert_int_equal(spool_align(sp, 100, why, sizeof(why)), 1);
+	read_cursor(cur, sizeof(cur));
+	assert_non_null(strstr(cur, "base 100\nfresh 0\n"));
+	read_all(sp, 0, 50, &s);
+	assert_int_equal(s.count, 3);
+	for (i = 0; i < 3; i++) {
+		assert_int_equal(s.seq[i], 101 + i);
+		assert_int_equal(s.n[i], 1 + i);
+	}
+	spool_stats(sp, &st);
+	assert_int_equal(st.acked_seq, 100);
+	assert_int_equal(st.last_seq, 103);
+	assert_int_equal(append(sp, RECORD_USAGE, 4, 200, 4), 104);
+	sync_ok(sp);
+	/* Once aligned, a relay at or below its numbers moves nothing. */
+	assert_int_equal(spool_align(sp, 104, why, sizeof(why)), 0);
+	assert_int_equal(spool_align(sp, 7, why, sizeof(why)), 0);
+	assert_int_equal(spool_ack(sp, 100, why, sizeof(why)), 0);
+	assert_int_equal(spool_ack(sp, 102, why, sizeof(why)), 0);
+	assert_int_equal(spool_ack(sp, 105, why, sizeof(why)), -1);
+	spool_close(sp);
+
+	/* The numbers survive a restart. */
+	sp = open_ok(BIG_SPOOL);
+	spool_stats(sp, &st);
+	assert_int_equal(st.acked_seq, 102);
+	assert_int_equal(st.last_seq, 104);
+	read_all(sp, 0, 50, &s);
+	assert_int_equal(s.count, 2);
+	assert_int_equal(s.seq[0], 103);
+	assert_int_equal(s.n[0], 3);
+	/* Restored from an old copy: the relay is past its newest number. */
+	assert_int_equal(spool_align(sp, 200, why, sizeof(why)), 1);
+	read_all(sp, 150, 50, &s);
+	assert_int_equal(s.count, 2);
+	assert_int_equal(s.seq[0], 201);
+	assert_int_equal(s.n[0], 3);
+	assert_int_equal(s.seq[1], 202);
+	assert_int_equal(s.n[1], 4);
+	assert_int_equal(append(sp, RECORD_USAGE, 5, 200, 5), 203);
+	spool_close(sp);
+}
+
+/* A new spool meeting a relay with nothing stored keeps 1, 2, ... */
+static void
+test_spool_align_empty_relay(void **state)
+{
+	struct spool	*sp;
+	char		 why[256], cur[128];
+
+	(void)state;
+	sp = open_ok(BIG_SPOOL);
+	assert_int_equal(append(sp, RECORD_EVENT, 1, 200, 1), 1);
+	sync_ok(sp);
+	assert_int_equal(spool_align(sp, 0, why, sizeof(why)), 0);
+	read_cursor(cur, sizeof(cur));
+	assert_non_null(strstr(cur, "base 0\nfresh 0\n"));
+	assert_int_equal(append(sp, RECORD_EVENT, 2, 200, 2), 2);
+	spool_close(sp);
+}
+
+/*
+ * A cursor of three lines (written before base and fresh existed) is an
+ * aligned spool at base 0; four lines, or a fresh that is not 0 or 1,
+ * are not guessed at.
+ */
+static void
+test_spool_cursor_lines(void **state)
+{
+	struct spool	*sp = NULL;
+	char		 err[512], why[256];
+
+	(void)state;
+	write_cursor("acked 3\nlast 3\ndropped 0\n");
+	sp = open_ok(BIG_SPOOL);
+	assert_int_equal(append(sp, RECORD_EVENT, 4, 200, 4), 4);
+	sync_ok(sp);
+	assert_int_equal(spool_align(sp, 4, why, sizeof(why)), 0);
+	spool_close(sp);
+	write_cursor("acked 3\nlast 3\ndropped 0\nbase 5\n");
+	assert_int_equal(spool_open(dir, BIG_SPOOL, &sp, err, sizeof(err)),
+	    -1);
+	assert_non_null(strstr(err, "cursor"));
+	write_cursor("acked 3\nlast 3\ndropped 0\nbase 5\nfresh 2\n");
+	assert_int_equal(spool_open(dir, BIG_SPOOL, &sp, err, sizeof(err)),
+	    -1);
+	write_cursor("acked 3\nlast 3\ndropped 0\nbase 9223372036854775807"
+	    "\nfresh 0\n");
+	assert_int_equal(spool_open(dir, BIG_SPOOL, &sp, err, sizeof(err)),
+	    -1);
+}
+
+static void
 test_spool_seq_from_cursor(void **state)
 {
 	struct spool	*sp;
@@ -1565,6 +1696,12 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_spool_ack,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_spool_seq_from_cursor,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_spool_align,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_spool_align_empty_relay,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_spool_cursor_lines,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_spool_seq_after_drop,
 		    setup, teardown),
