@@ -106,8 +106,8 @@ mc_hello(struct mc *m, json_t *f)
  * Each batch names the seq it follows ("after": the last one the gateway
  * sent before it).  If the store does not reach that far, something
  * sent was lost on the way: the gateway must resend from what is
- * stored.  A cluster with nothing stored accepts any start (a relay
- * whose database was replaced).
+ * stored.  A gateway starts from the seq the welcome named, so a store
+ * that lost records (a database restored or replaced) is no exception.
  */
 static int
 mc_follows(struct mc *m, json_t *f, char *why, size_t whylen)
@@ -123,7 +123,7 @@ mc_follows(struct mc *m, json_t *f, char *why, size_t whylen)
 		snprintf(why, whylen, "the store cannot be read");
 		return 0;
 	}
-	if (last != 0 && (uint64_t)json_integer_value(ja) > last) {
+	if ((uint64_t)json_integer_value(ja) > last) {
 		snprintf(why, whylen, "gap: the relay has up to seq %llu, this "
 		    "batch follows %lld", (unsigned long long)last,
 		    (long long)json_integer_value(ja));

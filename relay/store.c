@@ -817,26 +817,17 @@ last_seq(struct store *s, const char *cluster, int64_t *seq)
 }
 
 /*
- * The first new seq the batch may bring is last + 1 (or anything when
- * the cluster has nothing stored yet: a gateway whose earlier records
- * went to a relay database that was since lost must not be refused
- * forever).  Returns the new contiguous high-water mark, or -1 on a gap.
+ * The new high-water mark: the highest seq stored.  Holes are expected
+ * (the spool drops health records it never sent); that nothing sent was
+ * lost is the channel's check (mc.c: each batch names the seq it
+ * follows).
  */
 static int64_t
-check_gap(int64_t last, const struct item *items, size_t n, char *why,
-    size_t whylen)
+batch_high(int64_t last, const struct item *items, size_t n)
 {
 	int64_t	 high = last;
 	size_t	 i;
 
-	/*
-	 * Holes are expected: the spool drops health records it never sent.
-	 * That nothing sent was lost is the channel's check (mc.c: each
-	 * batch names the seq it follows); here the highest seq stored is
-	 * what is acknowledged.
-	 */
-	(void)why;
-	(void)whylen;
 	for (i = 0; i < n; i++)
 		if (items[i].seq > high)
 			high = items[i].seq;
@@ -870,8 +861,7 @@ store_records(struct store *s, const char *cluster, json_t *records,
 		db_why(s, why, whylen, cluster);
 		goto out;
 	}
-	if ((high = check_gap(last, items, n, why, whylen)) == -1)
-		goto out;
+	high = batch_high(last, items, n);
 	for (i = 0; i < n; i++) {
 		if (apply_item(s, cluster, &items[i], now, &health) == -1) {
 			db_why(s, why, whylen, "storing a record");

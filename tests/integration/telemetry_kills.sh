@@ -92,6 +92,18 @@ wait_drained || fail "spool depth $(depth) after the restore"
     [ "$(arrived env)" -eq 10000 ] &&
     pass "a spool restored from an old copy: its 300 new records all arrive" ||
     fail "restored spool: $(arrived restored) of 300 at the relay"
+# The relay's database is lost: the gateway says which acknowledged
+# records are gone, and what it sends next is stored, not refused.
+kill_relay
+rm -f "$T/relay.db" "$T/relay.db-wal" "$T/relay.db-shm"
+start_relay
+chunk 0 100 lost
+wait_drained || fail "spool depth $(depth) after the relay's database was lost"
+[ "$(arrived lost)" -eq 100 ] &&
+    grep -q "the relay's store has records up to seq 0 only: seq 1 to [0-9]* were acknowledged" \
+    "$T/gateway-acme-prod.log" &&
+    pass "a relay that lost its database: the gateway names the lost seqs, and new records arrive" ||
+    fail "lost relay database: $(arrived lost) of 100 at the relay"
 
 # The spool is bounded (test builds lower the bound): when it is full,
 # the oldest health records go to make room; usage is never dropped -
