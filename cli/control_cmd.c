@@ -124,11 +124,16 @@ print_status(json_t *a)
 	    *jstr(a, "uplink_refused") != '\0' ? "; the relay refuses "
 	    "records " : "", jstr(a, "uplink_refused"));
 	printf("spool          %lld records waiting%s%s, %lld health records "
-	    "dropped\n", (long long)json_integer_value(json_object_get(a,
+	    "dropped", (long long)json_integer_value(json_object_get(a,
 	    "spool_depth")), *jstr(a, "spool_oldest") != '\0' ?
 	    ", oldest from " : "", jstr(a, "spool_oldest"),
 	    (long long)json_integer_value(json_object_get(a,
 	    "spool_dropped")));
+	if (json_integer_value(json_object_get(a, "events_held")) > 0)
+		printf(", %lld gateway events held until there is room",
+		    (long long)json_integer_value(json_object_get(a,
+		    "events_held")));
+	printf("\n");
 	printf("license        %s%s%s, overages %s\n", jstr(a, "license"),
 	    *jstr(a, "license_expires") != '\0' ? ", expires " : "",
 	    jstr(a, "license_expires"), json_is_true(json_object_get(a,

@@ -935,12 +935,12 @@ announce_nodes(struct collect *c)
 		goto out;
 	json_array_foreach(added, i, v) {
 		log_info("health: node %s added", json_string_value(v));
-		failed |= telem_event(c->telem, "node_added",
+		failed |= telem_event_try(c->telem, "node_added",
 		    json_pack("{s:O}", "node", v)) == -1;
 	}
 	json_array_foreach(removed, i, v) {
 		log_info("health: node %s removed", json_string_value(v));
-		failed |= telem_event(c->telem, "node_removed",
+		failed |= telem_event_try(c->telem, "node_removed",
 		    json_pack("{s:O}", "node", v)) == -1;
 	}
 	/*
@@ -984,7 +984,7 @@ announce_services(struct collect *c)
 		log_info("health: ActiveGate %s registered at %s", p->name,
 		    p->address);
 		/* Not spooled: forget it was seen, to announce it again. */
-		if (telem_event(c->telem, "activegate_registered",
+		if (telem_event_try(c->telem, "activegate_registered",
 		    json_pack("{s:s, s:s}", "service", p->name,
 		    "address", p->address)) == -1)
 			json_array_remove(c->seen_up,

@@ -1,5 +1,6 @@
 /*
- * telem.c - validate, filter, spool, and commit in groups.
+ * telem.c - validate, filter, spool, and commit in groups; hold the
+ * gateway's own events while the spool has no room for them.
  */
 #include "config.h"
 
@@ -23,6 +24,13 @@ struct telem_wait {
 	uint64_t		 seq;
 };
 
+/* One of the gateway's own events, waiting for room in the spool. */
+struct telem_held {
+	struct telem_held	*next;
+	size_t			 len;
+	char			 text[];	/* compact JSON, checked */
+};
+
 struct telem {
 	struct event_base	*base;
 	const struct policy	*pol;
@@ -32,6 +40,10 @@ struct telem {
 	int			 dirty;		/* appended, not synced */
 	void			(*on_commit)(void *);
 	void			*commit_arg;
+	struct telem_held	*held, **held_tail;	/* oldest first */
+	size_t			 nheld;
+	uint64_t		 held_lost;
+	struct event		*ev_held;	/* tries the spool again */
 };
 
 /* Make everything appended durable, then tell each producer. */
@@ -136,8 +148,80 @@ telem_submit(struct telem *t, const char *text, size_t len,
 	return 0;
 }
 
-int
-telem_record(struct telem *t, json_t *rec)
+/*
+ * Append the held events, oldest first, while the spool takes them.
+ * Returns how many are still held.
+ */
+static size_t
+telem_held_flush(struct telem *t)
+{
+	struct telem_held	*h;
+	uint64_t		 seq;
+	char			 why[256];
+	struct timeval		 tv = { TELEM_HELD_RETRY, 0 };
+	size_t			 n = 0;
+
+	while ((h = t->held) != NULL) {
+		if (spool_append(t->spool, RECORD_EVENT, h->text, h->len,
+		    clock_now(), &seq, why, sizeof(why)) == -1)
+			break;
+		t->dirty = 1;
+		event_active(t->ev_commit, EV_TIMEOUT, 0);
+		if ((t->held = h->next) == NULL)
+			t->held_tail = &t->held;
+		t->nheld--;
+		free(h);
+		n++;
+	}
+	if (n > 0)
+		log_info("telemetry: %zu held event%s spooled, %zu still held",
+		    n, n == 1 ? "" : "s", t->nheld);
+	if (t->held != NULL && !evtimer_pending(t->ev_held, NULL))
+		evtimer_add(t->ev_held, &tv);
+	return t->nheld;
+}
+
+static void
+telem_held_retry(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	telem_held_flush(arg);
+}
+
+/*
+ * Keep an event the spool refused, to append it once there is room.
+ * Bounded: past TELEM_HELD_MAX the oldest is lost, and said so.
+ */
+static int
+telem_hold(struct telem *t, const char *text, size_t len)
+{
+	struct telem_held *h;
+
+	if ((h = malloc(sizeof(*h) + len)) == NULL)
+		return -1;
+	h->next = NULL;
+	h->len = len;
+	memcpy(h->text, text, len);
+	*t->held_tail = h;
+	t->held_tail = &h->next;
+	if (++t->nheld > TELEM_HELD_MAX) {
+		h = t->held;
+		t->held = h->next;
+		t->nheld--;
+		t->held_lost++;
+		log_error("telemetry: more than %d events held for want of "
+		    "room: the oldest is lost (%.200s)", TELEM_HELD_MAX,
+		    h->text);
+		free(h);
+	}
+	telem_held_flush(t);
+	return 0;
+}
+
+/* hold: an event to keep in memory when the spool refuses it. */
+static int
+telem_own(struct telem *t, json_t *rec, int hold)
 {
 	enum record_class	 cls;
 	char			*text, why[256];
@@ -152,8 +236,17 @@ telem_record(struct telem *t, json_t *rec)
 	if (record_parse(text, strlen(text), &checked, &cls, why,
 	    sizeof(why)) == -1)
 		log_error("telemetry: own record refused: %s", why);
-	else if (class_enabled(t->pol, cls) &&
-	    telem_append(t, cls, checked, &seq, why, sizeof(why)) == -1)
+	else if (!class_enabled(t->pol, cls))
+		rc = 0;
+	else if (hold && (t->held != NULL || telem_append(t, cls, checked,
+	    &seq, why, sizeof(why)) == -1)) {
+		/* Behind the ones held before it, in order. */
+		if (t->held == NULL)
+			log_warn("telemetry: event not spooled, held until "
+			    "there is room: %s", why);
+		rc = telem_hold(t, text, strlen(text));
+	} else if (!hold && telem_append(t, cls, checked, &seq, why,
+	    sizeof(why)) == -1)
 		log_warn("telemetry: %s record not spooled: %s",
 		    record_class_name(cls), why);
 	else
@@ -164,7 +257,13 @@ telem_record(struct telem *t, json_t *rec)
 }
 
 int
-telem_event(struct telem *t, const char *type, json_t *fields)
+telem_record(struct telem *t, json_t *rec)
+{
+	return telem_own(t, rec, 0);
+}
+
+static json_t *
+telem_stamp(struct telem *t, const char *type, json_t *fields)
 {
 	char	ts[32];
 	json_t	*rec = fields != NULL ? fields : json_object();
@@ -174,7 +273,25 @@ telem_event(struct telem *t, const char *type, json_t *fields)
 	json_object_set_new(rec, "type", json_string(type));
 	json_object_set_new(rec, "ts", json_string(ts));
 	json_object_set_new(rec, "cluster", json_string(t->pol->cluster_id));
-	return telem_record(t, rec);
+	return rec;
+}
+
+int
+telem_event(struct telem *t, const char *type, json_t *fields)
+{
+	return telem_own(t, telem_stamp(t, type, fields), 1);
+}
+
+int
+telem_event_try(struct telem *t, const char *type, json_t *fields)
+{
+	return telem_own(t, telem_stamp(t, type, fields), 0);
+}
+
+size_t
+telem_held(const struct telem *t)
+{
+	return t->nheld;
 }
 
 void
@@ -229,9 +346,11 @@ telem_new(struct event_base *base, const struct policy *pol, char *err,
 	t->base = base;
 	t->pol = pol;
 	t->tail = &t->waiting;
+	t->held_tail = &t->held;
 	snprintf(dir, sizeof(dir), "%s/%s", pol->state_dir, TELEM_SPOOL_DIR);
 	if (spool_open(dir, telem_spool_max(), &t->spool, err, errlen) == -1 ||
-	    (t->ev_commit = event_new(base, -1, 0, telem_commit, t)) == NULL) {
+	    (t->ev_commit = event_new(base, -1, 0, telem_commit, t)) == NULL ||
+	    (t->ev_held = evtimer_new(base, telem_held_retry, t)) == NULL) {
 		telem_free(t);
 		return NULL;
 	}
@@ -242,9 +361,19 @@ void
 telem_free(struct telem *t)
 {
 	struct telem_wait *w, *next;
+	struct telem_held *h, *hnext;
 
 	if (t == NULL)
 		return;
+	if (t->held != NULL && telem_held_flush(t) > 0)
+		log_error("telemetry: %zu events the spool had no room for "
+		    "are lost at shutdown", t->nheld);
+	for (h = t->held; h != NULL; h = hnext) {
+		hnext = h->next;
+		free(h);
+	}
+	if (t->ev_held != NULL)
+		event_free(t->ev_held);
 	if (t->ev_commit != NULL) {
 		telem_commit(-1, 0, t);
 		event_free(t->ev_commit);

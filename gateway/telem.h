@@ -43,15 +43,29 @@ void		 telem_set_policy(struct telem *, const struct policy *pol);
  */
 int		 telem_submit(struct telem *, const char *text, size_t len,
 		    telem_done_cb done, void *arg, char *why, size_t whylen);
+#define TELEM_HELD_MAX		1000	/* own events waiting for room */
+#define TELEM_HELD_RETRY	1	/* seconds between tries */
+
 /*
  * The gateway's own event (type, fields stolen): stamped with the time
- * and the cluster, subject to the events toggle.  0 when appended (or
- * blocked by the toggle: the customer wants it never sent), -1 when it
- * could not be spooled (logged; the caller may want to try again).
+ * and the cluster, subject to the events toggle.  When the spool refuses
+ * it (full, a write error) it is held in memory, after any held before
+ * it, and appended once the spool takes it: at most TELEM_HELD_MAX are
+ * held (the oldest is lost beyond, and logged), and those still held at
+ * telem_free() are lost (logged).  0 when appended, held or blocked by
+ * the toggle (the customer wants it never sent); -1 out of memory.
  */
 int		 telem_event(struct telem *, const char *type, json_t *fields);
-/* A finished record of the gateway's own (stolen), e.g. health.  As above. */
+/*
+ * The same, for a caller that announces again by itself: nothing is
+ * held, -1 when the event could not be spooled (logged).
+ */
+int		 telem_event_try(struct telem *, const char *type,
+		    json_t *fields);
+/* A finished record of the gateway's own (stolen), e.g. health.  As try. */
 int		 telem_record(struct telem *, json_t *rec);
+/* How many events are held for want of room. */
+size_t		 telem_held(const struct telem *);
 
 /* Called after each commit that made new records durable. */
 void		 telem_on_commit(struct telem *, void (*cb)(void *), void *arg);

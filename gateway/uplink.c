@@ -683,7 +683,7 @@ uplink_status(struct uplink *u)
 		parse_format_time(st.oldest, oldest, sizeof(oldest));
 	parse_format_time(u->lic.last_contact, last, sizeof(last));
 	return json_pack("{s:s, s:I, s:s, s:I, s:I, s:I, s:s, s:s?, s:b, "
-	    "s:s, s:I, s:i, s:I, s:s}",
+	    "s:s, s:I, s:i, s:I, s:s, s:I}",
 	    "uplink", u->state == UL_OPEN ? "open" : "down",
 	    "spool_depth", (json_int_t)st.depth,
 	    "spool_oldest", oldest,
@@ -698,7 +698,8 @@ uplink_status(struct uplink *u)
 	    "offline_days", (json_int_t)offline_days(u),
 	    "offline_limit_days", offline_limit_days(u),
 	    "anchors_acked", (json_int_t)u->anchors_acked,
-	    "uplink_refused", u->refused);
+	    "uplink_refused", u->refused,
+	    "events_held", (json_int_t)telem_held(u->telem));
 }
 
 struct uplink *

@@ -96,6 +96,7 @@ wait_drained || fail "spool depth $(depth) after the restore"
 # records are gone, and what it sends next is stored, not refused.
 kill_relay
 rm -f "$T/relay.db" "$T/relay.db-wal" "$T/relay.db-shm"
+starts_lost=$(count_lines "$T/gateway-acme-prod.log" "gateway started")
 start_relay
 chunk 0 100 lost
 wait_drained || fail "spool depth $(depth) after the relay's database was lost"
@@ -152,6 +153,13 @@ if [ "${PORTHOLE_TEST_HOOKS:-no}" = yes ]; then
 	    fail "the gateway announced no node"
 	tail -n 5 "$T/gateway-acme-prod.log" | grep -q "event record not spooled: spool full" ||
 	    fail "the full spool did not refuse node_added"
+	# Its own server_start found no room either: it is held, in memory,
+	# and spooled once there is room - one per start since the relay's
+	# database was lost, none lost.
+	"$CLI_BIN" -f "$CONF" status | grep -q "^spool .*, 1 gateway events held until there is room" &&
+	    pass "porthole status shows the server_start held for want of room" ||
+	    fail "status: $("$CLI_BIN" -f "$CONF" status | grep '^spool')"
+	starts=$(($(count_lines "$T/gateway-acme-prod.log" "gateway started") - starts_lost))
 	start_relay
 	i=0
 	while [ $i -lt 300 ] && [ "$(depth)" != "0" ]; do sleep 0.2; i=$((i + 1)); done
@@ -163,6 +171,13 @@ if [ "${PORTHOLE_TEST_HOOKS:-no}" = yes ]; then
 	[ "$(relay_q events acme-prod | grep -c node_added)" -gt "$added" ] &&
 	    pass "a node_added the full spool refused is announced again once there is room" ||
 	    fail "node_added refused by the full spool never arrived"
+	i=0
+	while [ $i -lt 100 ] && [ "$(relay_q events acme-prod | grep -c server_start)" -lt "$starts" ]; do
+		sleep 0.2; i=$((i + 1))
+	done
+	[ "$(relay_q events acme-prod | grep -c server_start)" -ge "$starts" ] &&
+	    pass "a server_start the full spool refused arrives once there is room ($starts starts)" ||
+	    fail "$(relay_q events acme-prod | grep -c server_start) server_start events at the relay for $starts starts"
 	got=$(relay_q usage acme-prod | grep -c "2026-11-24T11:00:00Z  *full-")
 	[ "$got" -eq "$ok" ] && pass "every accepted usage record arrived ($got)" ||
 	    fail "after the full spool: $got of $ok usage records at the relay"
