@@ -1,6 +1,7 @@
 #!/bin/sh
 # Prepare the build: `./autogen.sh` runs autoreconf; `./autogen.sh --deps`
-# first installs the Debian packages the build and the tests need (as root).
+# first installs the Debian packages the build and the tests need, and
+# `./autogen.sh --fuzz-deps` those for the libFuzzer targets (as root).
 set -eu
 cd "$(dirname "$0")"
 
@@ -9,7 +10,15 @@ libssh-dev libssl-dev libevent-dev libseccomp-dev libinih-dev
 libjansson-dev libsqlite3-dev libcmocka-dev
 openssh-client iproute2 tmux asciinema socat python3"
 
-if [ "${1:-}" = "--deps" ]; then
+FUZZ_DEPS="clang libclang-rt-dev"
+
+case "${1:-}" in
+--deps) ;;
+--fuzz-deps) DEPS="$DEPS $FUZZ_DEPS" ;;
+"") ;;
+*) echo "usage: ./autogen.sh [--deps | --fuzz-deps]" >&2; exit 2 ;;
+esac
+if [ -n "${1:-}" ]; then
 	missing=""
 	for p in $DEPS; do
 		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||

@@ -292,7 +292,7 @@ sbx_seccomp(int shell, char *err, size_t errlen)
 		return sbx_load(ctx, 0, "session", err, errlen);
 	for (i = 0; shell && i < NELEM(tty_ioctls); i++)
 		if (seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
-		    SCMP_A1(SCMP_CMP_EQ, tty_ioctls[i])) != 0)
+		    SCMP_A1(SCMP_CMP_EQ, tty_ioctls[i], 0)) != 0)
 			return sbx_load(ctx, 0, "shell", err, errlen);
 	if (!shell && seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM),
 	    SCMP_SYS(ioctl), 0) != 0)
@@ -305,15 +305,15 @@ sbx_seccomp(int shell, char *err, size_t errlen)
 		return sbx_load(ctx, 0, "session", err, errlen);
 	/* fcntl only to read or set status flags (libssh's O_NONBLOCK). */
 	if (seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(fcntl), 1,
-	    SCMP_A1(SCMP_CMP_EQ, F_GETFL)) != 0 ||
+	    SCMP_A1(SCMP_CMP_EQ, F_GETFL, 0)) != 0 ||
 	    seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(fcntl), 1,
-	    SCMP_A1(SCMP_CMP_EQ, F_SETFL)) != 0 ||
+	    SCMP_A1(SCMP_CMP_EQ, F_SETFL, 0)) != 0 ||
 	    seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(fcntl), 1,
-	    SCMP_A1(SCMP_CMP_EQ, F_GETFD)) != 0)
+	    SCMP_A1(SCMP_CMP_EQ, F_GETFD, 0)) != 0)
 		return sbx_load(ctx, 0, "session", err, errlen);
 	/* abort() signals itself; no other process can be signalled. */
 	if (seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(tgkill), 1,
-	    SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)getpid())) != 0 ||
+	    SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)getpid(), 0)) != 0 ||
 	    seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(rt_sigaction), 0) != 0)
 		return sbx_load(ctx, 0, "session", err, errlen);
 	return sbx_load(ctx, 1, "session", err, errlen);
