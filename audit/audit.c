@@ -38,6 +38,9 @@ struct audit {
 	uint64_t	 seal_every;	/* events between seals */
 	uint64_t	 since_seal;	/* events since the last seal */
 	time_t		 seal_ts;	/* the seal line being written */
+	int		 key_unsaved;	/* the next key is not stored yet */
+	int		 tail_seal;	/* the last line is a seal ... */
+	uint64_t	 tail_epoch;	/* ... of this epoch */
 	audit_seal_cb	 on_seal;	/* told each seal's head */
 	void		*on_seal_arg;
 };
@@ -150,6 +153,14 @@ audit_resume(struct audit *a, char *err, size_t errlen)
 		goto out;
 	}
 	a->seq = (uint64_t)json_integer_value(jseq);
+	/* A seal last: its key may not have been moved on (audit_seal). */
+	jseq = json_object_get(j, "epoch");
+	if (json_is_string(json_object_get(j, "type")) &&
+	    strcmp(json_string_value(json_object_get(j, "type")), "seal") ==
+	    0 && json_is_integer(jseq) && json_integer_value(jseq) >= 0) {
+		a->tail_seal = 1;
+		a->tail_epoch = (uint64_t)json_integer_value(jseq);
+	}
 	if (hash_line(start, len, a->prev) == -1) {
 		snprintf(err, errlen, "%s: cannot hash the last line",
 		    a->path);
@@ -290,13 +301,27 @@ audit_rollback(struct audit *a)
 static int
 audit_append(struct audit *a, const char *type, json_t *fields)
 {
-	char		*line = NULL, hash[65];
+	char		*line = NULL, hash[65], kerr[512];
 	size_t		 len, off = 0;
 	ssize_t		 n;
 	int		 rc = -1;
 
 	if (a->broken)
 		return -1;
+	/*
+	 * Nothing goes after a seal until the next epoch's key is stored:
+	 * a restart must find the used key's seal as the last line.
+	 */
+	if (a->key_unsaved) {
+		if (seal_key_store(a->key_path, &a->key, kerr,
+		    sizeof(kerr)) == -1) {
+			log_error("audit: still cannot store the next seal key "
+			    "(%s): refusing to write", kerr);
+			return -1;
+		}
+		a->key_unsaved = 0;
+		log_info("audit: the next seal key is stored; writing again");
+	}
 	if (audit_format(a, type, fields, &line, &len) == -1)
 		return -1;
 	if (hash_line(line, len - 1, hash) == -1) {
@@ -364,15 +389,43 @@ audit_enable_seals(struct audit *a, const char *key_path, uint64_t every,
 	}
 	if (seal_key_load(key_path, &a->key, err, errlen) == -1)
 		return -1;
+	/*
+	 * The log ends in a seal made with the key on disk: the process
+	 * stopped between the seal and storing the next key.  Move on now,
+	 * or the next seal would repeat the epoch.
+	 */
+	if (a->tail_seal && a->tail_epoch > a->key.epoch) {
+		snprintf(err, errlen, "%s: at epoch %llu, behind the log's last "
+		    "seal (epoch %llu): not the key of this log", key_path,
+		    (unsigned long long)a->key.epoch,
+		    (unsigned long long)a->tail_epoch);
+		OPENSSL_cleanse(&a->key, sizeof(a->key));
+		return -1;
+	}
+	if (a->tail_seal && a->tail_epoch == a->key.epoch) {
+		seal_key_evolve(&a->key);
+		if (seal_key_store(key_path, &a->key, err, errlen) == -1) {
+			OPENSSL_cleanse(&a->key, sizeof(a->key));
+			return -1;
+		}
+		log_warn("audit: the log ends in the seal of epoch %llu, whose "
+		    "key was still stored: moved on to epoch %llu",
+		    (unsigned long long)a->tail_epoch,
+		    (unsigned long long)a->key.epoch);
+	}
 	a->seal_every = every == 0 ? 1 : every;
 	a->sealing = 1;
 	return 0;
 }
 
 /*
- * Seal the chain head with this epoch's key.  The next key is stored
- * before the seal is written, and this one wiped: a crash in between
- * skips an epoch (the verifier allows gaps), it never reuses one.
+ * Seal the chain head with this epoch's key, then store the next key
+ * and wipe this one.  Epochs so go up by exactly one, which lets the
+ * verifier refuse any gap (a log cut back and sealed again with a later
+ * key).  A crash between the seal and the store leaves the seal as the
+ * last line with the used key on disk, and audit_enable_seals() moves
+ * on from it; a store that fails holds every later line back until it
+ * succeeds (audit_append), so that stays true.
  */
 int
 audit_seal(struct audit *a)
@@ -389,24 +442,24 @@ audit_seal(struct audit *a)
 	a->seal_ts = clock_now();
 	parse_format_time(a->seal_ts, ts, sizeof(ts));
 	seal_mac(&used, a->seq + 1, ts, a->prev, mac);
-	seal_key_evolve(&a->key);
-	if (seal_key_store(a->key_path, &a->key, err, sizeof(err)) == -1) {
-		log_error("audit: cannot store the next seal key: %s", err);
-		OPENSSL_cleanse(&used, sizeof(used));
-		a->seal_ts = 0;
-		return -1;
-	}
-	epoch = used.epoch;
-	ev = json_pack("{s:I, s:s}", "epoch", (json_int_t)epoch, "mac", mac);
 	OPENSSL_cleanse(&used, sizeof(used));
+	epoch = a->key.epoch;
+	ev = json_pack("{s:I, s:s}", "epoch", (json_int_t)epoch, "mac", mac);
 	rc = audit_append(a, "seal", ev);
 	a->seal_ts = 0;
 	json_decref(ev);
-	if (rc == 0) {
-		a->since_seal = 0;
-		if (a->on_seal != NULL)
-			a->on_seal(a->on_seal_arg, epoch, a->seq, a->prev);
+	if (rc == -1)
+		return -1;	/* not written: this epoch seals next time */
+	a->since_seal = 0;
+	seal_key_evolve(&a->key);
+	if (seal_key_store(a->key_path, &a->key, err, sizeof(err)) == -1) {
+		log_error("audit: cannot store the next seal key: %s; "
+		    "refusing to write until it is stored", err);
+		a->key_unsaved = 1;
+		rc = -1;
 	}
+	if (a->on_seal != NULL)
+		a->on_seal(a->on_seal_arg, epoch, a->seq, a->prev);
 	return rc;
 }
 

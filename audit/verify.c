@@ -121,7 +121,12 @@ struct seal_state {
 	uint64_t	 last_epoch;
 };
 
-/* Check a seal line: epochs only go up, and with the key, the MAC. */
+/*
+ * Check a seal line: the first is epoch 0 and each next one the epoch
+ * after (the writer never skips one), and with the key, the MAC.  A gap
+ * is a log cut back and sealed again with a later key - the key a
+ * thief of the host has - or seals cut from the front.
+ */
 static int
 verify_seal(struct seal_state *ss, const char *line, size_t len,
     uint64_t seq, const char *prev, char *why, size_t whylen)
@@ -143,10 +148,16 @@ verify_seal(struct seal_state *ss, const char *line, size_t len,
 		goto out;
 	}
 	epoch = (uint64_t)json_integer_value(je);
-	if (ss->any && epoch <= ss->last_epoch) {
+	if (ss->any && epoch != ss->last_epoch + 1) {
 		snprintf(why, whylen, "seal epoch %llu does not follow epoch "
 		    "%llu (a re-sealed log)", (unsigned long long)epoch,
 		    (unsigned long long)ss->last_epoch);
+		goto out;
+	}
+	if (!ss->any && epoch != 0) {
+		snprintf(why, whylen, "the first seal is of epoch %llu, not 0 "
+		    "(seals cut from the log, or a re-sealed log)",
+		    (unsigned long long)epoch);
 		goto out;
 	}
 	if (ss->have_key) {

@@ -22,7 +22,7 @@ struct audit_verify {
 };
 
 /*
- * Verify path.  Seal lines must carry strictly increasing epochs; with
+ * Verify path.  Seal epochs must count up by one from 0; with
  * key0 (epoch 0's key, from `porthole audit init`) each seal's MAC is
  * checked with the key evolved to its epoch.  Returns 0 if everything
  * holds, 1 if not (bad_line and reason say where and why), -1 if the file

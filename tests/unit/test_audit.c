@@ -314,6 +314,121 @@ subdir(char *d, size_t dlen, char *path, size_t pathlen, const char *name)
 	snprintf(path, pathlen, "%s/%s", d, AUDIT_FILE);
 }
 
+/* Cut the log at path right after its first seal line. */
+static void
+cut_after_first_seal(const char *path)
+{
+	FILE	*f;
+	char	 line[AUDIT_MAX_LINE + 2];
+	long	 end = -1;
+
+	assert_non_null(f = fopen(path, "r"));
+	while (end == -1 && fgets(line, sizeof(line), f) != NULL)
+		if (strstr(line, "\"type\":\"seal\"") != NULL)
+			end = ftell(f);
+	fclose(f);
+	assert_true(end > 0);
+	assert_int_equal(truncate(path, end), 0);
+}
+
+/*
+ * The process stops between a seal line and storing the next key: the
+ * log ends in that seal and the key on disk is the one it used.  On
+ * the next start the writer moves on, so no epoch is used twice and
+ * none is skipped.
+ */
+static void
+test_seal_then_crash(void **state)
+{
+	struct audit		*a;
+	struct audit_verify	 v;
+	struct seal_key		 k0, k;
+	char			 d[128], lpath[300], kpath[256], err[512];
+
+	(void)state;
+	subdir(d, sizeof(d), lpath, sizeof(lpath), "crashseal");
+	snprintf(kpath, sizeof(kpath), "%s/crash.key", dir);
+	assert_int_equal(seal_key_init(kpath, &k0, err, sizeof(err)), 0);
+	assert_int_equal(audit_open(d, &a, err, sizeof(err)), 0);
+	assert_int_equal(audit_enable_seals(a, kpath, 100, err, sizeof(err)),
+	    0);
+	assert_int_equal(audit_write(a, "gateway_start", NULL), 0);
+	assert_int_equal(audit_seal(a), 0);
+	assert_int_equal(seal_key_load(kpath, &k, err, sizeof(err)), 0);
+	assert_int_equal(k.epoch, 1);
+	audit_close(a);
+	/* As if the process had died before the next key was stored. */
+	assert_int_equal(seal_key_store(kpath, &k0, err, sizeof(err)), 0);
+	assert_int_equal(audit_open(d, &a, err, sizeof(err)), 0);
+	assert_int_equal(audit_enable_seals(a, kpath, 100, err, sizeof(err)),
+	    0);
+	assert_int_equal(seal_key_load(kpath, &k, err, sizeof(err)), 0);
+	assert_int_equal(k.epoch, 1);
+	assert_int_equal(audit_write(a, "gateway_start", NULL), 0);
+	assert_int_equal(audit_seal(a), 0);
+	audit_close(a);
+	assert_int_equal(audit_verify_file(lpath, k0.key, &v, NULL, NULL), 0);
+	assert_int_equal(v.seals, 2);
+	/* A key behind the log's last seal is not this log's key. */
+	assert_int_equal(seal_key_store(kpath, &k0, err, sizeof(err)), 0);
+	assert_int_equal(audit_open(d, &a, err, sizeof(err)), 0);
+	assert_int_equal(audit_enable_seals(a, kpath, 100, err, sizeof(err)),
+	    -1);
+	assert_non_null(strstr(err, "behind the log's last seal"));
+	audit_close(a);
+	unlink(kpath);
+}
+
+/*
+ * The thief of the host holds the key of the current epoch: a log cut
+ * back to an old seal and sealed again with that key, or a log written
+ * anew and sealed with it, has a gap in its epochs.
+ */
+static void
+test_resealed_with_later_key(void **state)
+{
+	struct audit		*a;
+	struct audit_verify	 v;
+	struct seal_key		 k0, k;
+	char			 d[128], lpath[300], kpath[256], err[512];
+	int			 i;
+
+	(void)state;
+	subdir(d, sizeof(d), lpath, sizeof(lpath), "resealed");
+	snprintf(kpath, sizeof(kpath), "%s/resealed.key", dir);
+	assert_int_equal(seal_key_init(kpath, &k0, err, sizeof(err)), 0);
+	assert_int_equal(audit_open(d, &a, err, sizeof(err)), 0);
+	assert_int_equal(audit_enable_seals(a, kpath, 2, err, sizeof(err)), 0);
+	for (i = 0; i < 6; i++)
+		assert_int_equal(audit_write(a, "session_opened", NULL), 0);
+	audit_close(a);
+	assert_int_equal(audit_verify_file(lpath, k0.key, &v, NULL, NULL), 0);
+	assert_int_equal(v.seals, 3);
+	/* Cut back to seal 0, then sealed with the host's key (epoch 3). */
+	cut_after_first_seal(lpath);
+	assert_int_equal(audit_open(d, &a, err, sizeof(err)), 0);
+	assert_int_equal(audit_enable_seals(a, kpath, 2, err, sizeof(err)), 0);
+	for (i = 0; i < 2; i++)
+		assert_int_equal(audit_write(a, "gateway_start", NULL), 0);
+	audit_close(a);
+	assert_int_equal(audit_verify_file(lpath, NULL, &v, NULL, NULL), 1);
+	assert_non_null(strstr(v.reason, "epoch 3 does not follow epoch 0"));
+	assert_int_equal(audit_verify_file(lpath, k0.key, &v, NULL, NULL), 1);
+	assert_int_equal(v.bad_line, 6);
+	/* A new log sealed with a later key lacks the seals before it. */
+	unlink(lpath);
+	assert_int_equal(audit_open(d, &a, err, sizeof(err)), 0);
+	assert_int_equal(audit_enable_seals(a, kpath, 2, err, sizeof(err)), 0);
+	for (i = 0; i < 2; i++)
+		assert_int_equal(audit_write(a, "gateway_start", NULL), 0);
+	audit_close(a);
+	assert_int_equal(seal_key_load(kpath, &k, err, sizeof(err)), 0);
+	assert_int_equal(k.epoch, 5);
+	assert_int_equal(audit_verify_file(lpath, NULL, &v, NULL, NULL), 1);
+	assert_non_null(strstr(v.reason, "first seal is of epoch 4, not 0"));
+	unlink(kpath);
+}
+
 static off_t
 file_size(const char *path)
 {
@@ -662,6 +777,8 @@ main(void)
 		cmocka_unit_test(test_verify_bit_flips),
 		cmocka_unit_test(test_seal_keys),
 		cmocka_unit_test(test_seals_in_log),
+		cmocka_unit_test(test_seal_then_crash),
+		cmocka_unit_test(test_resealed_with_later_key),
 		cmocka_unit_test(test_unwritable_dir),
 		cmocka_unit_test(test_modes_and_ts),
 		cmocka_unit_test(test_one_line_per_event),
