@@ -2,9 +2,13 @@
  * shell.c - the support shell: a small command loop on the engineer's
  * terminal.
  *
- * The kernel's line discipline does the line editing (canonical mode:
- * backspace, ^U, ^W) and turns ^C into SIGINT; the shell only splits a
- * finished line into words and runs one command.  Everything the
+ * The terminal is out of line mode and does not echo: the shell edits
+ * the command line itself (shell_edit: cursor keys, home and end,
+ * backspace and delete, ^A ^E ^B ^F ^K ^U ^W ^L, history with the up
+ * and down keys) and shows it scrolled sideways to fit the window.  A
+ * control character never enters a line.  The kernel still turns ^C into
+ * SIGINT.  Keys are taken from one buffer, so keys typed ahead - after q
+ * in the pager, during a command - wait for the next prompt.  Everything the
  * engineer reaches goes through the access_ops table, because this
  * process runs under a seccomp filter that allows no open(2), no exec
  * and no sockets.  For the same reason it never calls into libc for
@@ -35,6 +39,9 @@
 #define SHELL_LS_MAX		10000	/* entries ls gathers and sorts */
 #define SHELL_ROWS		24	/* when the terminal does not say */
 #define SHELL_COLS		80
+#define SHELL_HISTORY		32	/* command lines kept for the up key */
+#define SHELL_ESC_MAX		16	/* bytes of an escape sequence */
+#define SHELL_STRING_MAX	512	/* bytes of an OSC or DCS string */
 
 /* What a command needs the policy to have turned on. */
 #define SHELL_NEED_FILES	0x1
@@ -64,9 +71,25 @@ struct shell {
 	const struct access_ops	*ops;
 	const struct shell_info	*info;
 	char			 cwd[ACCESS_PATH_MAX + 1];
-	struct termios		 cooked;	/* line mode, as set at start */
 	sigset_t		 waitmask;	/* the mask while waiting */
 	int			 col0;		/* the cursor starts a line */
+	unsigned char		 in[512];	/* keys read, not yet taken */
+	size_t			 in_off, in_len;
+	char			 prompt[ACCESS_PATH_MAX + 128];
+	size_t			 prompt_cols;
+	char			 hist[SHELL_HISTORY][SHELL_LINE_MAX + 1];
+	unsigned		 nhist;		/* lines ever kept */
+};
+
+/* The command line being edited: bytes, and the cursor's byte offset. */
+struct shell_line {
+	char			 buf[SHELL_LINE_MAX + 1];
+	size_t			 len, pos;
+	size_t			 scroll;	/* first character shown */
+	int			 toolong;	/* more was typed than fits */
+	unsigned		 back;		/* history lines up, 0: this */
+	char			 draft[SHELL_LINE_MAX + 1];
+	size_t			 draft_len;
 };
 
 /* What shell_run changes and puts back before it returns. */
@@ -102,6 +125,8 @@ struct shell_cmd {
 	const char	*usage;
 	const char	*help;		/* NULL: not listed by help */
 };
+
+static void	shell_winsize(struct shell *, int *, int *);
 
 /* Set by SIGINT (^C), cleared before each prompt. */
 static volatile sig_atomic_t shell_intr;
@@ -327,52 +352,428 @@ shell_interrupted(struct shell *sh)
  */
 
 /*
- * Read one line into line (SHELL_LINE_MAX + 1 bytes) without its newline;
- * *lenp is its length.  In canonical mode each read returns at most one
- * line; text ended by ^D instead of a newline arrives in pieces and is
- * collected until the newline.
+ * The next key byte: 1, or -1 after ^C (shell_intr set; keys typed
+ * before it are dropped, as the kernel drops its own) or when the
+ * terminal is gone.
+ */
+static int
+shell_key(struct shell *sh, unsigned char *c)
+{
+	struct pollfd	pfd = { .fd = sh->tty, .events = POLLIN };
+	ssize_t		n;
+	int		rc;
+
+	while (sh->in_off == sh->in_len) {
+		if ((rc = shell_wait(sh, &pfd, 1, -1)) == -1)
+			break;
+		if (rc == 0)
+			continue;
+		if ((n = read(sh->tty, sh->in, sizeof(sh->in))) == -1) {
+			if (errno == EINTR || errno == EAGAIN)
+				continue;
+			return -1;
+		}
+		if (n == 0)
+			return -1;	/* hung up */
+		sh->in_off = 0;
+		sh->in_len = (size_t)n;
+	}
+	if (shell_intr) {
+		sh->in_off = sh->in_len = 0;
+		return -1;
+	}
+	*c = sh->in[sh->in_off++];
+	return 1;
+}
+
+static int
+shell_cols(struct shell *sh)
+{
+	int rows, cols;
+
+	shell_winsize(sh, &rows, &cols);
+	return cols;
+}
+
+/* UTF-8: a continuation byte takes no column and no cursor stop. */
+#define SHELL_CONT(c)	(((unsigned char)(c) & 0xc0) == 0x80)
+
+static size_t
+shell_chars(const char *s, size_t n)
+{
+	size_t i, c = 0;
+
+	for (i = 0; i < n; i++)
+		c += !SHELL_CONT(s[i]);
+	return c;
+}
+
+/* The byte offset of character number chars of s. */
+static size_t
+shell_char_off(const char *s, size_t len, size_t chars)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		if (!SHELL_CONT(s[i]) && chars-- == 0)
+			break;
+	return i;
+}
+
+static size_t
+shell_char_prev(const char *s, size_t pos)
+{
+	while (pos > 0 && SHELL_CONT(s[--pos]))
+		;
+	return pos;
+}
+
+static size_t
+shell_char_next(const char *s, size_t len, size_t pos)
+{
+	if (pos < len)
+		pos++;
+	while (pos < len && SHELL_CONT(s[pos]))
+		pos++;
+	return pos;
+}
+
+/*
+ * Show the prompt and the part of the line around the cursor that fits
+ * the window, and put the cursor in place: one write, so a slow link
+ * sees no flicker.
+ */
+static int
+shell_redraw(struct shell *sh, struct shell_line *l)
+{
+	char	out[4 * SHELL_LINE_MAX + 64];
+	size_t	o = 0, avail, cpos, clen, from, to, col;
+	int	rows, cols;
+
+	shell_winsize(sh, &rows, &cols);
+	avail = (size_t)cols > sh->prompt_cols + 8 ?
+	    (size_t)cols - sh->prompt_cols - 1 : 8;
+	cpos = shell_chars(l->buf, l->pos);
+	clen = shell_chars(l->buf, l->len);
+	if (cpos < l->scroll)
+		l->scroll = cpos;
+	if (cpos > l->scroll + avail)
+		l->scroll = cpos - avail;
+	if (l->scroll > 0 && clen < l->scroll + avail)
+		l->scroll = clen > avail ? clen - avail : 0;
+	if (l->scroll > cpos)
+		l->scroll = cpos;
+	from = shell_char_off(l->buf, l->len, l->scroll);
+	to = shell_char_off(l->buf, l->len, l->scroll + avail);
+	out[o++] = '\r';
+	if (shell_write(sh, out, o) == -1 ||
+	    shell_text(sh, sh->prompt, strlen(sh->prompt)) == -1)
+		return -1;
+	o = 0;
+	memcpy(out, l->buf + from, to - from);
+	o = to - from;
+	col = sh->prompt_cols + cpos - l->scroll;
+	o += (size_t)snprintf(out + o, sizeof(out) - o, "\033[K\r");
+	if (col > 0)
+		o += (size_t)snprintf(out + o, sizeof(out) - o, "\033[%zuC",
+		    col);
+	if (shell_write(sh, out, o) == -1)
+		return -1;
+	sh->col0 = 0;
+	return 0;
+}
+
+/* Replace the line with text (from the history, or the draft). */
+static void
+shell_line_set(struct shell_line *l, const char *text, size_t len)
+{
+	memcpy(l->buf, text, len);
+	l->len = l->pos = len;
+	l->buf[len] = '\0';
+}
+
+/* The up (dir 1) and down (dir -1) keys walk the history. */
+static void
+shell_history(struct shell *sh, struct shell_line *l, int dir)
+{
+	unsigned	kept = sh->nhist < SHELL_HISTORY ? sh->nhist :
+	    SHELL_HISTORY;
+	const char	*h;
+
+	if ((dir > 0 && l->back >= kept) || (dir < 0 && l->back == 0))
+		return;
+	if (l->back == 0) {
+		memcpy(l->draft, l->buf, l->len);
+		l->draft_len = l->len;
+	}
+	l->back = dir > 0 ? l->back + 1 : l->back - 1;
+	if (l->back == 0) {
+		shell_line_set(l, l->draft, l->draft_len);
+		return;
+	}
+	h = sh->hist[(sh->nhist - l->back) % SHELL_HISTORY];
+	shell_line_set(l, h, strlen(h));
+}
+
+static void
+shell_remember(struct shell *sh, const char *line, size_t len)
+{
+	const char *last;
+
+	if (len == 0 || strspn(line, " ") == len)
+		return;
+	last = sh->nhist > 0 ? sh->hist[(sh->nhist - 1) % SHELL_HISTORY] : "";
+	if (strcmp(last, line) == 0)
+		return;
+	memcpy(sh->hist[sh->nhist % SHELL_HISTORY], line, len + 1);
+	sh->nhist++;
+}
+
+/* Delete bytes [from, to) of the line. */
+static void
+shell_line_cut(struct shell_line *l, size_t from, size_t to)
+{
+	memmove(l->buf + from, l->buf + to, l->len - to);
+	l->len -= to - from;
+	l->buf[l->len] = '\0';
+	l->pos = from;
+}
+
+/* Where the word before the cursor starts (^W, alt-b). */
+static size_t
+shell_word_back(const struct shell_line *l)
+{
+	size_t p = l->pos;
+
+	while (p > 0 && l->buf[p - 1] == ' ')
+		p--;
+	while (p > 0 && l->buf[p - 1] != ' ')
+		p--;
+	return p;
+}
+
+static size_t
+shell_word_forward(const struct shell_line *l)
+{
+	size_t p = l->pos;
+
+	while (p < l->len && l->buf[p] == ' ')
+		p++;
+	while (p < l->len && l->buf[p] != ' ')
+		p++;
+	return p;
+}
+
+/*
+ * Read the rest of an escape sequence (after ESC) and turn the ones
+ * that edit into the control key that does the same; any other is
+ * swallowed whole (0).  -1: ^C or the terminal is gone.
+ */
+static int
+shell_escape(struct shell *sh)
+{
+	unsigned char	c, seq[SHELL_ESC_MAX];
+	size_t		n = 0;
+
+	if (shell_key(sh, &c) == -1)
+		return -1;
+	if (c == 'b' || c == 'f')
+		return c == 'b' ? 0x100 : 0x101;	/* alt-b, alt-f */
+	if (c == 0x7f)
+		return 0x17;				/* alt-backspace */
+	if (c == ']' || c == 'P' || c == '_' || c == '^') {
+		/*
+		 * A string (OSC, DCS, ...) up to BEL or ESC \: dropped, and
+		 * so is one that does not end within SHELL_STRING_MAX.
+		 */
+		for (n = 0; n < SHELL_STRING_MAX; n++) {
+			if (shell_key(sh, &c) == -1)
+				return -1;
+			if (c == 0x07)
+				break;
+			if (c == 0x1b) {
+				if (shell_key(sh, &c) == -1)
+					return -1;
+				if (c == '\\')
+					break;
+			}
+		}
+		return 0;
+	}
+	if (c != '[' && c != 'O')
+		return 0;
+	/* CSI or SS3: parameters, then one final byte 0x40..0x7e. */
+	for (;;) {
+		if (shell_key(sh, &seq[n]) == -1)
+			return -1;
+		if (seq[n] >= 0x40 && seq[n] <= 0x7e)
+			break;
+		if (++n == sizeof(seq))
+			return 0;	/* not a sequence we know: dropped */
+	}
+	switch (seq[n]) {
+	case 'A': return 0x10;			/* up: ^P */
+	case 'B': return 0x0e;			/* down: ^N */
+	case 'C': return 0x06;			/* right: ^F */
+	case 'D': return 0x02;			/* left: ^B */
+	case 'H': return 0x01;			/* home: ^A */
+	case 'F': return 0x05;			/* end: ^E */
+	case '~':
+		if (n == 1 && (seq[0] == '1' || seq[0] == '7'))
+			return 0x01;		/* home */
+		if (n == 1 && (seq[0] == '4' || seq[0] == '8'))
+			return 0x05;		/* end */
+		if (n == 1 && seq[0] == '3')
+			return 0x104;		/* delete */
+		return 0;
+	}
+	return 0;
+}
+
+/* Insert one typed character (its UTF-8 bytes) at the cursor. */
+static int
+shell_insert(struct shell *sh, struct shell_line *l, unsigned char c)
+{
+	unsigned char	ch[4] = { c };
+	size_t		n = 1, need = 0;
+
+	if (c >= 0xc0)
+		need = c >= 0xf0 ? 3 : c >= 0xe0 ? 2 : 1;
+	/* The rest of the character: never split across an edit. */
+	while (need-- > 0 && n < sizeof(ch)) {
+		if (sh->in_off == sh->in_len ||
+		    !SHELL_CONT(sh->in[sh->in_off]))
+			break;
+		ch[n++] = sh->in[sh->in_off++];
+	}
+	if (l->len + n > SHELL_LINE_MAX) {
+		l->toolong = 1;
+		return 0;
+	}
+	memmove(l->buf + l->pos + n, l->buf + l->pos, l->len - l->pos);
+	memcpy(l->buf + l->pos, ch, n);
+	l->len += n;
+	l->pos += n;
+	l->buf[l->len] = '\0';
+	return 1;
+}
+
+/*
+ * Read one command line into line (SHELL_LINE_MAX + 1 bytes, no newline)
+ * with the editing keys above; *lenp is its length.
  */
 static enum shell_input
 shell_read_line(struct shell *sh, char *line, size_t *lenp)
 {
-	char		 buf[4096];
-	struct pollfd	 pfd = { .fd = sh->tty, .events = POLLIN };
-	size_t		 len = 0, take;
-	ssize_t		 n;
-	char		*nl;
-	int		 toolong = 0;
+	struct shell_line	 l;
+	unsigned char		 c;
+	int			 k, redraw;
 
+	memset(&l, 0, sizeof(l));
 	for (;;) {
-		if (shell_wait(sh, &pfd, 1, -1) == -1)
-			return shell_intr ? SHELL_IN_INTR : SHELL_IN_ERROR;
-		if ((n = read(sh->tty, buf, sizeof(buf))) == -1) {
-			if (errno == EINTR || errno == EAGAIN)
-				continue;
-			return SHELL_IN_ERROR;
+		if (shell_key(sh, &c) == -1) {
+			if (!shell_intr)
+				return SHELL_IN_ERROR;
+			(void)shell_write(sh, "^C", 2);
+			return SHELL_IN_INTR;
 		}
-		/* ^D on an empty line ends the session; after text, a line. */
-		if (n == 0 && len == 0 && !toolong)
-			return SHELL_IN_EOF;
-		nl = memchr(buf, '\n', (size_t)n);
-		take = nl != NULL ? (size_t)(nl - buf) : (size_t)n;
-		if (toolong || len + take > SHELL_LINE_MAX)
-			toolong = 1;
-		else {
-			memcpy(line + len, buf, take);
-			len += take;
+		k = c;
+		if (c == 0x1b && (k = shell_escape(sh)) == -1) {
+			if (!shell_intr)
+				return SHELL_IN_ERROR;
+			(void)shell_write(sh, "^C", 2);
+			return SHELL_IN_INTR;
 		}
-		if (nl != NULL)
-			break;
-		if (n == 0) {
-			/* Nothing echoed a newline: end the line here. */
+		redraw = 1;
+		switch (k) {
+		case '\n':
+		case '\r':
 			if (shell_write(sh, "\n", 1) == -1)
 				return SHELL_IN_ERROR;
+			memcpy(line, l.buf, l.len + 1);
+			*lenp = l.len;
+			if (l.toolong)
+				return SHELL_IN_LONG;
+			shell_remember(sh, l.buf, l.len);
+			return SHELL_IN_LINE;
+		case 0x04:			/* ^D: end, or delete */
+			if (l.len == 0 && !l.toolong)
+				return SHELL_IN_EOF;
+			/* FALLTHROUGH */
+		case 0x104:			/* delete */
+			if (l.pos < l.len)
+				shell_line_cut(&l, l.pos, shell_char_next(l.buf,
+				    l.len, l.pos));
+			break;
+		case 0x7f:			/* backspace */
+		case 0x08:
+			if (l.pos > 0)
+				shell_line_cut(&l, shell_char_prev(l.buf, l.pos),
+				    l.pos);
+			break;
+		case 0x01:			/* ^A, home */
+			l.pos = 0;
+			break;
+		case 0x05:			/* ^E, end */
+			l.pos = l.len;
+			break;
+		case 0x02:			/* ^B, left */
+			l.pos = shell_char_prev(l.buf, l.pos);
+			break;
+		case 0x06:			/* ^F, right */
+			l.pos = shell_char_next(l.buf, l.len, l.pos);
+			break;
+		case 0x100:			/* alt-b */
+			l.pos = shell_word_back(&l);
+			break;
+		case 0x101:			/* alt-f */
+			l.pos = shell_word_forward(&l);
+			break;
+		case 0x0b:			/* ^K: to the end */
+			shell_line_cut(&l, l.pos, l.len);
+			break;
+		case 0x15:			/* ^U: to the start */
+			shell_line_cut(&l, 0, l.pos);
+			l.toolong = 0;
+			break;
+		case 0x17:			/* ^W: the word before */
+			shell_line_cut(&l, shell_word_back(&l), l.pos);
+			break;
+		case 0x10:			/* ^P, up */
+			shell_history(sh, &l, 1);
+			break;
+		case 0x0e:			/* ^N, down */
+			shell_history(sh, &l, -1);
+			break;
+		case 0x0c:			/* ^L: clear the screen */
+			if (shell_write(sh, "\033[H\033[2J", 7) == -1)
+				return SHELL_IN_ERROR;
+			break;
+		case '\t':
+			k = ' ';
+			/* FALLTHROUGH */
+		default:
+			if (k < 0x20 || k == 0x7f || k > 0xff) {
+				redraw = 0;	/* no use in a command */
+				break;
+			}
+			/* Typing at the end: just echo it. */
+			if (l.pos == l.len && shell_insert(sh, &l,
+			    (unsigned char)k) == 1 && l.scroll == 0 &&
+			    sh->prompt_cols + shell_chars(l.buf, l.len) <
+			    (size_t)shell_cols(sh)) {
+				if (shell_write(sh, l.buf + shell_char_prev(
+				    l.buf, l.pos), l.pos - shell_char_prev(
+				    l.buf, l.pos)) == -1)
+					return SHELL_IN_ERROR;
+				redraw = 0;
+			} else if (l.pos != l.len)
+				(void)shell_insert(sh, &l, (unsigned char)k);
 			break;
 		}
+		if (redraw && shell_redraw(sh, &l) == -1)
+			return SHELL_IN_ERROR;
 	}
-	line[len] = '\0';
-	*lenp = len;
-	return toolong ? SHELL_IN_LONG : SHELL_IN_LINE;
 }
 
 /* Split line in place on spaces and tabs; returns the count, or -1. */
@@ -739,17 +1140,14 @@ shell_page_show(struct shell *sh, struct shell_file *f, uint64_t *pos,
 }
 
 /*
- * Show the --More-- prompt and read one key with the terminal out of
- * line mode.  Line mode comes back whatever happens; ^C reads as 'q'.
+ * Show the --More-- prompt and take one key; ^C reads as 'q'.  Keys
+ * typed after it stay for the command line.
  */
 static int
 shell_page_key(struct shell *sh, uint64_t pos, uint64_t size)
 {
-	struct termios	 raw = sh->cooked;
-	struct pollfd	 pfd = { .fd = sh->tty, .events = POLLIN };
 	char		 prompt[32];
-	unsigned char	 key[16];
-	ssize_t		 n = -1;
+	unsigned char	 key;
 	int		 len, rc;
 
 	len = snprintf(prompt, sizeof(prompt), "--More--(%d%%)",
@@ -757,17 +1155,7 @@ shell_page_key(struct shell *sh, uint64_t pos, uint64_t size)
 	if (shell_newline(sh) == -1 ||
 	    shell_write(sh, prompt, (size_t)len) == -1)
 		return -1;
-	raw.c_lflag &= ~(tcflag_t)(ICANON | ECHO);
-	raw.c_cc[VMIN] = 1;
-	raw.c_cc[VTIME] = 0;
-	if (tcsetattr(sh->tty, TCSANOW, &raw) == -1)
-		return -1;
-	while ((rc = shell_wait(sh, &pfd, 1, -1)) == 0)
-		;
-	if (rc > 0)
-		n = read(sh->tty, key, sizeof(key));
-	if (tcsetattr(sh->tty, TCSANOW, &sh->cooked) == -1)
-		return -1;
+	rc = shell_key(sh, &key);
 	memset(prompt, ' ', (size_t)len);
 	if (shell_write(sh, "\r", 1) == -1 ||
 	    shell_write(sh, prompt, (size_t)len) == -1 ||
@@ -776,7 +1164,7 @@ shell_page_key(struct shell *sh, uint64_t pos, uint64_t size)
 	sh->col0 = 1;
 	if (shell_intr)
 		return 'q';
-	return n > 0 ? key[0] : -1;
+	return rc == 1 ? key : -1;
 }
 
 /* Page through f until its end, q or ^C. */
@@ -1363,8 +1751,10 @@ shell_prompt(struct shell *sh)
 	shell_intr = 0;
 	if (shell_newline(sh) == -1)
 		return -1;
-	return shell_printf(sh, "support@%s:%s> ", sh->info->cluster_id,
-	    sh->cwd);
+	(void)snprintf(sh->prompt, sizeof(sh->prompt), "support@%s:%s> ",
+	    sh->info->cluster_id, sh->cwd);
+	sh->prompt_cols = shell_chars(sh->prompt, strlen(sh->prompt));
+	return shell_text(sh, sh->prompt, strlen(sh->prompt));
 }
 
 static int
@@ -1403,9 +1793,10 @@ shell_loop(struct shell *sh)
 }
 
 /*
- * Line mode with echo and the kernel's line editing (IEXTEN: ^W), ^C as
- * SIGINT; ^\ and ^Z are switched off, since quitting or stopping this
- * process would only leave the engineer at a dead terminal.
+ * Keys one at a time, unechoed (the shell edits and echoes the line),
+ * ^C as SIGINT; ^\ and ^Z are switched off, since quitting or stopping
+ * this process would only leave the engineer at a dead terminal, and so
+ * is IEXTEN (^V, ^O).
  */
 static int
 shell_term_init(struct shell *sh, const struct termios *saved)
@@ -1413,17 +1804,16 @@ shell_term_init(struct shell *sh, const struct termios *saved)
 	struct termios	t = *saved;
 
 	t.c_iflag |= ICRNL;
-	t.c_iflag &= ~(tcflag_t)(INLCR | IGNCR);
+	t.c_iflag &= ~(tcflag_t)(INLCR | IGNCR | IXON);
 	t.c_oflag |= OPOST | ONLCR;
-	t.c_lflag |= ICANON | ECHO | ECHOE | ECHOK | ECHOCTL | ECHOKE | ISIG |
-	    IEXTEN;
-	t.c_lflag &= ~(tcflag_t)(ECHONL | NOFLSH | TOSTOP);
+	t.c_lflag |= ISIG;
+	t.c_lflag &= ~(tcflag_t)(ICANON | ECHO | ECHONL | IEXTEN | NOFLSH |
+	    TOSTOP);
+	t.c_cc[VMIN] = 1;
+	t.c_cc[VTIME] = 0;
 	t.c_cc[VQUIT] = _POSIX_VDISABLE;
 	t.c_cc[VSUSP] = _POSIX_VDISABLE;
-	if (tcsetattr(sh->tty, TCSANOW, &t) == -1)
-		return -1;
-	sh->cooked = t;
-	return 0;
+	return tcsetattr(sh->tty, TCSANOW, &t);
 }
 
 static int

@@ -80,10 +80,9 @@ done
 [ "${next:-0}" -gt "${first:-0}" ] && [ "$next" -lt 200 ] &&
     pass "space shows the next page (to line $next)" ||
     fail "less, space: $(tail -3 "$T/screen")"
-$TM send-keys q
-sleep 0.5
-type_line "greet after-less"
-screen_has "hello after-less" && pass "q leaves the pager" ||
+# q and the next command typed at once: the keys after q are not lost.
+type_line "qgreet after-less"
+screen_has "hello after-less" && pass "q leaves the pager, and what was typed after it is the next command" ||
     fail "less, q: $(tail -3 "$T/screen")"
 
 type_line "cat /etc/passwd"
@@ -97,6 +96,30 @@ $TM send-keys -l -- "orld"
 $TM send-keys Enter
 screen_has "hello world" && pass "backspace edits the line" ||
     fail "line editing: $(tail -3 "$T/screen")"
+# The cursor keys of the stock client: left, home, and up for the last line.
+$TM send-keys -l -- "greet arow-keys"
+$TM send-keys Left Left Left Left Left Left Left
+$TM send-keys -l -- "r"
+$TM send-keys Enter
+screen_has "hello arrow-keys" && pass "the left key moves the cursor back into the line" ||
+    fail "left key: $(tail -3 "$T/screen")"
+$TM send-keys -l -- "reet from-home"
+$TM send-keys Home
+$TM send-keys -l -- "g"
+$TM send-keys End
+$TM send-keys -l -- "-end"
+$TM send-keys Enter
+screen_has "hello from-home-end" && pass "home and end move to either end of the line" ||
+    fail "home/end: $(tail -3 "$T/screen")"
+$TM send-keys Up
+$TM send-keys Enter
+i=0
+while [ $i -lt 50 ] && [ "$($TM capture-pane -p -S -200 | grep -c "^hello from-home-end")" -lt 2 ]; do
+	sleep 0.1; i=$((i + 1))
+done
+[ "$($TM capture-pane -p -S -200 | grep -c "^hello from-home-end")" -eq 2 ] &&
+    pass "the up key brings back the last command" ||
+    fail "up key: $(tail -3 "$T/screen")"
 
 type_line "settings set jvm.heap 4g"
 screen_has "2g -> 4g" && grep -q "^jvm.heap = 4g" "$P/config/cluster.ini" &&

@@ -656,9 +656,12 @@ test_unknown(void **state)
 	assert_string_equal(run(&term, "frobnicate --now"),
 	    "porthole: unknown command 'frobnicate'; type help\r\n");
 	assert_string_equal(run(&term, "   "), "");
-	/* ^V takes the next key literally: an escape has no use in a line. */
-	assert_string_equal(run(&term, "cat \x16\x1b[2Jserver.log"),
-	    "porthole: control characters are not allowed in a command\r\n");
+	/*
+	 * No control character enters a line: ^V is no literal-next, and
+	 * an escape sequence that does not edit is swallowed whole.
+	 */
+	assert_string_equal(run(&term, "cat \x16\x1b[2J\x1b]0;x\x07server.log"),
+	    "alpha\r\nbeta\r\n");
 }
 
 static void
@@ -684,6 +687,60 @@ test_line_editing(void **state)
 	    "alpha\r\nbeta\r\n");
 	assert_string_equal(run(&term, "rm -rf /\x15" "cat server.log"),
 	    "alpha\r\nbeta\r\n");
+}
+
+/* The keys of a stock terminal move the cursor and edit where it is. */
+static void
+test_cursor_keys(void **state)
+{
+	start(1, 1);
+	/* Left (CSI and SS3 forms), then a character goes in there. */
+	assert_string_equal(run(&term, "cat server.lg\x1b[Do"),
+	    "alpha\r\nbeta\r\n");
+	assert_string_equal(run(&term, "cat server.lg\x1bODo"),
+	    "alpha\r\nbeta\r\n");
+	/* Home (three forms), end, right, delete. */
+	assert_string_equal(run(&term, "at server.log\x1b[Hc"),
+	    "alpha\r\nbeta\r\n");
+	assert_string_equal(run(&term, "at server.log\x1b[1~c"),
+	    "alpha\r\nbeta\r\n");
+	assert_string_equal(run(&term, "at server.log\x01" "c\x1b[F"),
+	    "alpha\r\nbeta\r\n");
+	assert_string_equal(run(&term,
+	    "cat xserver.log\x01\x1b[C\x1b[C\x1b[C\x1b[C\x1b[3~"),
+	    "alpha\r\nbeta\r\n");
+	/* ^K cuts to the end; alt-b goes back a word. */
+	assert_string_equal(run(&term, "cat server.log /etc/passwd\x1b" "b\x0b"),
+	    "alpha\r\nbeta\r\n");
+	/* Backspace takes a whole UTF-8 character, not one byte of it. */
+	assert_string_equal(run(&term, "cat server.log\xc3\xa9\x7f"),
+	    "alpha\r\nbeta\r\n");
+	/* A line longer than the window scrolls; it is still one line. */
+	assert_string_equal(run(&term, "cat                                   "
+	    "                                                            "
+	    "server.log\x1b[D\x1b[C"), "alpha\r\nbeta\r\n");
+}
+
+/* Up and down walk the lines run before; down again, the line typed. */
+static void
+test_history(void **state)
+{
+	char want[128];
+
+	start(1, 1);
+	assert_string_equal(run(&term, "cat five.txt"),
+	    "one\r\ntwo\r\nthree\r\nfour\r\nfive\r\n");
+	assert_string_equal(run(&term, "tail -n 1 fifty.txt"), "line 50\r\n");
+	assert_string_equal(run(&term, "\x1b[A\x1b[A"),
+	    "one\r\ntwo\r\nthree\r\nfour\r\nfive\r\n");
+	/* The last line run is the one just recalled. */
+	assert_string_equal(run(&term, "\x10"),
+	    "one\r\ntwo\r\nthree\r\nfour\r\nfive\r\n");
+	snprintf(want, sizeof(want), "%s\r\n", dir);
+	assert_string_equal(run(&term, "pwd\x1b[A\x1b[A\x1b[B\x1b[B"), want);
+	/* Nothing older than the oldest; ^U empties what was recalled. */
+	assert_string_equal(run(&term, "\x1b[A\x1b[A\x1b[A\x1b[A\x1b[A\x1b[A"
+	    "\x15" "cat server.log"), "alpha\r\nbeta\r\n");
 }
 
 static void
@@ -731,12 +788,9 @@ test_pager(void **state)
 	type(&term, "b");
 	assert_int_equal(expect(&term, "line 02\r\n", WAIT_MS), 0);
 	assert_int_equal(expect(&term, "line 10\r\n--More--", WAIT_MS), 0);
-	type(&term, "q");
-	assert_int_equal(expect(&term, PROMPT, WAIT_MS), 0);
-	assert_int_equal(expect(&term, "> ", WAIT_MS), 0);
-	/* Line mode is back: a whole line is read and echoed. */
+	/* Keys typed with the q are the next command, not lost. */
 	snprintf(want, sizeof(want), "%s\r\n", dir);
-	assert_string_equal(run(&term, "pwd"), want);
+	assert_string_equal(run(&term, "qpwd"), want);
 }
 
 static void
@@ -789,6 +843,9 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_settings, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_line_editing, setup,
 		    teardown),
+		cmocka_unit_test_setup_teardown(test_cursor_keys, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_history, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_interrupt_prompt, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_long_line, setup,
