@@ -19,6 +19,7 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
+#include "audit/logfiles.h"
 #include "audit/seal.h"
 #include "lib/clock.h"
 #include "lib/log.h"
@@ -26,7 +27,10 @@
 
 /* The open log: where the chain stands and how many bytes it holds. */
 struct audit {
-	char		 path[4096];
+	char		 dir[4096];
+	char		 path[4200];	/* dir/audit.log */
+	uint64_t	 first_seq;	/* of its first line, 0: empty */
+	uint64_t	 rotate;	/* bytes; 0: never */
 	int		 fd;
 	uint64_t	 seq;		/* of the last line written */
 	char		 prev[65];	/* hex SHA-256 of the last line */
@@ -65,23 +69,140 @@ hash_line(const char *line, size_t len, char out[65])
 }
 
 /*
- * Find the last complete line of the file: resume seq and prev from it,
- * and cut off a torn tail (bytes after the last newline) left by a crash.
- * Only the end of the file is read: a line (newline included) is at most
- * AUDIT_MAX_LINE bytes and so is a torn tail, so the last line lies in the
- * final 2 * AUDIT_MAX_LINE + 2 bytes.  Anything longer was not written by
- * us and is left alone for the auditor: we refuse to append to it.
+ * Resume seq and prev from the last complete line of the file open on
+ * fd (path, *size bytes).  In the live file a torn tail (bytes after the
+ * last newline) left by a crash is cut off and *size lowered; a rotated
+ * part was closed after a seal, so a torn tail there is refused.  Only
+ * the end of the file is read: a line (newline included) is at most
+ * AUDIT_MAX_LINE bytes and so is a torn tail, so the last line lies in
+ * the final 2 * AUDIT_MAX_LINE + 2 bytes.  Anything longer was not
+ * written by us and is left alone for the auditor: we refuse to append.
  */
 static int
-audit_resume(struct audit *a, char *err, size_t errlen)
+audit_last_line(struct audit *a, int fd, const char *path, off_t *size,
+    int live, char *err, size_t errlen)
 {
-	struct stat	 st;
 	char		*buf = NULL, *end, *start;
 	off_t		 from;
 	size_t		 want, len;
 	ssize_t		 n;
 	json_t		*j = NULL, *jseq;
 	int		 rc = -1;
+
+	if (*size == 0)
+		return 0;
+	want = *size < (off_t)(2 * AUDIT_MAX_LINE + 2) ? (size_t)*size :
+	    2 * AUDIT_MAX_LINE + 2;
+	from = *size - (off_t)want;
+	if ((buf = malloc(want + 1)) == NULL) {
+		snprintf(err, errlen, "%s: out of memory", path);
+		return -1;
+	}
+	if ((n = pread(fd, buf, want, from)) != (ssize_t)want) {
+		snprintf(err, errlen, "%s: cannot read: %s", path,
+		    n == -1 ? strerror(errno) : "short read");
+		goto out;
+	}
+	buf[want] = '\0';
+	end = memrchr(buf, '\n', want);
+	/* Bytes after the last newline (all of them if there is none). */
+	len = end == NULL ? want : (size_t)(buf + want - (end + 1));
+	if (len >= AUDIT_MAX_LINE || (len > 0 && !live)) {
+		snprintf(err, errlen, "%s: %zu bytes after the last complete "
+		    "line, %s; refusing to append", path, len, live ?
+		    "more than a torn line can hold" : "in a closed part");
+		goto out;
+	}
+	if (len > 0) {
+		log_warn("%s: cutting a torn last line of %zu bytes", path,
+		    len);
+		*size -= (off_t)len;
+		if (ftruncate(fd, *size) == -1) {
+			snprintf(err, errlen, "%s: cannot cut the torn line: %s",
+			    path, strerror(errno));
+			goto out;
+		}
+	}
+	if (*size == 0 || end == NULL) {
+		rc = 0;
+		goto out;
+	}
+	*end = '\0';
+	start = memrchr(buf, '\n', (size_t)(end - buf));
+	start = start == NULL ? buf : start + 1;
+	/* The writer never makes a line of AUDIT_MAX_LINE bytes or more. */
+	if ((start == buf && from != 0) ||
+	    (size_t)(end - start) >= AUDIT_MAX_LINE) {
+		snprintf(err, errlen, "%s: last line longer than %d bytes; "
+		    "refusing to append", path, AUDIT_MAX_LINE);
+		goto out;
+	}
+	len = (size_t)(end - start);
+	if ((j = json_loadb(start, len, 0, NULL)) == NULL ||
+	    (jseq = json_object_get(j, "seq")) == NULL ||
+	    !json_is_integer(jseq) || json_integer_value(jseq) < 1) {
+		snprintf(err, errlen, "%s: last line is not an audit event; "
+		    "refusing to append", path);
+		goto out;
+	}
+	a->seq = (uint64_t)json_integer_value(jseq);
+	/* A seal last: its key may not have been moved on (audit_seal). */
+	jseq = json_object_get(j, "epoch");
+	a->tail_seal = 0;
+	if (json_is_string(json_object_get(j, "type")) &&
+	    strcmp(json_string_value(json_object_get(j, "type")), "seal") ==
+	    0 && json_is_integer(jseq) && json_integer_value(jseq) >= 0) {
+		a->tail_seal = 1;
+		a->tail_epoch = (uint64_t)json_integer_value(jseq);
+	}
+	if (hash_line(start, len, a->prev) == -1) {
+		snprintf(err, errlen, "%s: cannot hash the last line", path);
+		goto out;
+	}
+	rc = 0;
+out:
+	json_decref(j);
+	free(buf);
+	return rc;
+}
+
+/* The seq of the live file's first line, which names it when rotated. */
+static int
+audit_first_seq(struct audit *a, char *err, size_t errlen)
+{
+	char		 buf[40];
+	ssize_t		 n;
+	uint64_t	 v = 0;
+	int		 i;
+
+	if ((n = pread(a->fd, buf, sizeof(buf) - 1, 0)) < 8 ||
+	    memcmp(buf, "{\"seq\":", 7) != 0) {
+		snprintf(err, errlen, "%s: the first line is not an audit "
+		    "event; refusing to append", a->path);
+		return -1;
+	}
+	for (i = 7; i < n && i < 27 && buf[i] >= '0' && buf[i] <= '9'; i++)
+		v = v * 10 + (uint64_t)(buf[i] - '0');
+	if (v == 0 || i == 7) {
+		snprintf(err, errlen, "%s: the first line has no seq; "
+		    "refusing to append", a->path);
+		return -1;
+	}
+	a->first_seq = v;
+	return 0;
+}
+
+/*
+ * Where the chain stands: the live file's last line, or when the live
+ * file is empty (new, or just rotated) the newest part's.
+ */
+static int
+audit_resume(struct audit *a, char *err, size_t errlen)
+{
+	struct audit_files	 files;
+	struct stat		 st;
+	off_t			 psize;
+	int			 pfd, rc;
 
 	if (fstat(a->fd, &st) == -1) {
 		snprintf(err, errlen, "%s: %s", a->path, strerror(errno));
@@ -94,82 +215,33 @@ audit_resume(struct audit *a, char *err, size_t errlen)
 	memset(a->prev, '0', 64);
 	a->prev[64] = '\0';
 	a->seq = 0;
+	a->first_seq = 0;
 	a->size = st.st_size;
-	if (st.st_size == 0)
-		return 0;
-	/* The last line, newline included, is within the final window. */
-	want = st.st_size < (off_t)(2 * AUDIT_MAX_LINE + 2) ?
-	    (size_t)st.st_size : 2 * AUDIT_MAX_LINE + 2;
-	from = st.st_size - (off_t)want;
-	if ((buf = malloc(want + 1)) == NULL) {
-		snprintf(err, errlen, "%s: out of memory", a->path);
+	if (audit_last_line(a, a->fd, a->path, &a->size, 1, err,
+	    errlen) == -1)
 		return -1;
+	if (a->size > 0)
+		return audit_first_seq(a, err, errlen);
+	if (audit_files_list(a->dir, &files, err, errlen) == -1)
+		return -1;
+	if (files.n == (size_t)files.live) {
+		audit_files_free(&files);
+		return 0;	/* a new log */
 	}
-	if ((n = pread(a->fd, buf, want, from)) != (ssize_t)want) {
-		snprintf(err, errlen, "%s: cannot read: %s", a->path,
-		    n == -1 ? strerror(errno) : "short read");
-		goto out;
+	rc = -1;
+	if ((pfd = open(files.path[files.n - 1 - (size_t)files.live],
+	    O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) == -1 || fstat(pfd,
+	    &st) == -1)
+		snprintf(err, errlen, "%s: %s", files.path[files.n - 1 -
+		    (size_t)files.live], strerror(errno));
+	else {
+		psize = st.st_size;
+		rc = audit_last_line(a, pfd, files.path[files.n - 1 -
+		    (size_t)files.live], &psize, 0, err, errlen);
 	}
-	buf[want] = '\0';
-	end = memrchr(buf, '\n', want);
-	/* Bytes after the last newline (all of them if there is none). */
-	len = end == NULL ? want : (size_t)(buf + want - (end + 1));
-	if (len >= AUDIT_MAX_LINE) {
-		snprintf(err, errlen, "%s: %zu bytes after the last complete "
-		    "line, more than a torn line can hold; refusing to append",
-		    a->path, len);
-		goto out;
-	}
-	if (len > 0) {
-		log_warn("%s: cutting a torn last line of %zu bytes", a->path,
-		    len);
-		a->size = st.st_size - (off_t)len;
-		if (ftruncate(a->fd, a->size) == -1) {
-			snprintf(err, errlen, "%s: cannot cut the torn line: %s",
-			    a->path, strerror(errno));
-			goto out;
-		}
-	}
-	if (a->size == 0 || end == NULL) {
-		rc = 0;
-		goto out;
-	}
-	*end = '\0';
-	start = memrchr(buf, '\n', (size_t)(end - buf));
-	start = start == NULL ? buf : start + 1;
-	/* The writer never makes a line of AUDIT_MAX_LINE bytes or more. */
-	if ((start == buf && from != 0) ||
-	    (size_t)(end - start) >= AUDIT_MAX_LINE) {
-		snprintf(err, errlen, "%s: last line longer than %d bytes; "
-		    "refusing to append", a->path, AUDIT_MAX_LINE);
-		goto out;
-	}
-	len = (size_t)(end - start);
-	if ((j = json_loadb(start, len, 0, NULL)) == NULL ||
-	    (jseq = json_object_get(j, "seq")) == NULL ||
-	    !json_is_integer(jseq) || json_integer_value(jseq) < 1) {
-		snprintf(err, errlen, "%s: last line is not an audit event; "
-		    "refusing to append", a->path);
-		goto out;
-	}
-	a->seq = (uint64_t)json_integer_value(jseq);
-	/* A seal last: its key may not have been moved on (audit_seal). */
-	jseq = json_object_get(j, "epoch");
-	if (json_is_string(json_object_get(j, "type")) &&
-	    strcmp(json_string_value(json_object_get(j, "type")), "seal") ==
-	    0 && json_is_integer(jseq) && json_integer_value(jseq) >= 0) {
-		a->tail_seal = 1;
-		a->tail_epoch = (uint64_t)json_integer_value(jseq);
-	}
-	if (hash_line(start, len, a->prev) == -1) {
-		snprintf(err, errlen, "%s: cannot hash the last line",
-		    a->path);
-		goto out;
-	}
-	rc = 0;
-out:
-	json_decref(j);
-	free(buf);
+	if (pfd != -1)
+		close(pfd);
+	audit_files_free(&files);
 	return rc;
 }
 
@@ -183,8 +255,9 @@ audit_open(const char *dir, struct audit **out, char *err, size_t errlen)
 		return -1;
 	}
 	a->fd = -1;
-	if ((size_t)snprintf(a->path, sizeof(a->path), "%s/%s", dir,
-	    AUDIT_FILE) >= sizeof(a->path)) {
+	if ((size_t)snprintf(a->dir, sizeof(a->dir), "%s", dir) >=
+	    sizeof(a->dir) || (size_t)snprintf(a->path, sizeof(a->path),
+	    "%s/%s", dir, AUDIT_FILE) >= sizeof(a->path)) {
 		snprintf(err, errlen, "%s: path too long", dir);
 		goto fail;
 	}
@@ -353,6 +426,8 @@ audit_append(struct audit *a, const char *type, json_t *fields)
 		a->broken = 1;
 		goto out;
 	}
+	if (a->size == 0)
+		a->first_seq = a->seq + 1;
 	a->size += (off_t)len;
 	a->seq++;
 	memcpy(a->prev, hash, sizeof(a->prev));
@@ -419,6 +494,75 @@ audit_enable_seals(struct audit *a, const char *key_path, uint64_t every,
 }
 
 /*
+ * Close the live file as the part named for its first seq and start a
+ * new one; called right after a seal, so every part ends in one.  The
+ * chain runs on: the new file's first line chains to the seal.  A crash
+ * after the rename leaves no live file, and audit_open() resumes from
+ * the part.  On a failure the live file stays as it was (0 or -1).
+ */
+static int
+audit_rotate(struct audit *a)
+{
+	char	name[AUDIT_PART_NAME_LEN + 1], part[4200];
+	struct stat st;
+	int	dfd, nfd;
+
+	if (a->first_seq == 0 || a->broken)
+		return 0;
+	audit_part_name(a->first_seq, name, sizeof(name));
+	snprintf(part, sizeof(part), "%s/%s", a->dir, name);
+	if (lstat(part, &st) == 0 || errno != ENOENT) {
+		log_error("%s: exists already: not rotating %s", part,
+		    a->path);
+		return -1;
+	}
+	if ((dfd = open(a->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1) {
+		log_error("%s: cannot open: %s; not rotating", a->dir,
+		    strerror(errno));
+		return -1;
+	}
+	if (rename(a->path, part) == -1) {
+		log_error("%s: cannot rename to %s: %s; not rotating",
+		    a->path, name, strerror(errno));
+		close(dfd);
+		return -1;
+	}
+	if ((nfd = open(a->path, O_RDWR | O_APPEND | O_CREAT | O_EXCL |
+	    O_CLOEXEC | O_NOFOLLOW, 0600)) == -1) {
+		log_error("%s: cannot create: %s; not rotating", a->path,
+		    strerror(errno));
+		if (rename(part, a->path) == -1) {
+			log_error("%s: cannot rename back: %s; refusing "
+			    "further writes", part, strerror(errno));
+			a->broken = 1;
+		}
+		close(dfd);
+		return -1;
+	}
+	/* Both names must be durable before a line goes into the new file. */
+	if (fsync(dfd) == -1) {
+		log_error("%s: cannot sync: %s; refusing further writes",
+		    a->dir, strerror(errno));
+		a->broken = 1;
+	}
+	close(dfd);
+	close(a->fd);
+	a->fd = nfd;
+	a->size = 0;
+	log_info("audit: %s holds seq %llu to %llu; %s starts afresh", part,
+	    (unsigned long long)a->first_seq, (unsigned long long)a->seq,
+	    AUDIT_FILE);
+	a->first_seq = 0;
+	return a->broken ? -1 : 0;
+}
+
+void
+audit_set_rotate(struct audit *a, uint64_t bytes)
+{
+	a->rotate = bytes;
+}
+
+/*
  * Seal the chain head with this epoch's key, then store the next key
  * and wipe this one.  Epochs so go up by exactly one, which lets the
  * verifier refuse any gap (a log cut back and sealed again with a later
@@ -460,6 +604,8 @@ audit_seal(struct audit *a)
 	}
 	if (a->on_seal != NULL)
 		a->on_seal(a->on_seal_arg, epoch, a->seq, a->prev);
+	if (rc == 0 && a->rotate > 0 && (uint64_t)a->size >= a->rotate)
+		(void)audit_rotate(a);
 	return rc;
 }
 

@@ -19,7 +19,8 @@ struct audit;
 
 /*
  * Open (creating if needed, mode 0600; the directory 0700) DIR/audit.log
- * for appending and resume seq and prev from its last complete line.
+ * for appending and resume seq and prev from its last complete line, or
+ * from the newest rotated part's when it is empty.
  * A torn last line (no newline) is cut off and reported in the log.
  * Returns 0, or -1 with "DIR/audit.log: reason" in err.
  */
@@ -50,6 +51,13 @@ int	audit_enable_seals(struct audit *a, const char *key_path,
  * must not carry it).  Sealing stops in this copy.
  */
 void	audit_forget(struct audit *a);
+
+/*
+ * After a seal, once DIR/audit.log holds at least bytes (0: never), it
+ * is renamed to the part named for its first seq (logfiles.h) and a new
+ * DIR/audit.log is started; the chain runs on across the files.
+ */
+void	audit_set_rotate(struct audit *a, uint64_t bytes);
 
 /* Write a seal line now.  0, or -1 if it could not be written. */
 int	audit_seal(struct audit *a);

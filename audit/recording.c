@@ -14,6 +14,7 @@
 #include <openssl/evp.h>
 
 #include "audit/audit.h"
+#include "audit/logfiles.h"
 
 /* A name the monitor could have written: hex session id + ".cast". */
 static int
@@ -55,39 +56,38 @@ ref_from_event(json_t *ev, uint64_t line, struct recording_ref *ref)
 }
 
 /*
- * Call fn for each shell_closed event in the log (complete lines only);
- * fn returning nonzero stops with that value.
+ * Call fn for each shell_closed event in the log in dir (complete lines
+ * only); fn returning nonzero stops with that value.
  */
 static int
-each_ref(const char *log_path, int (*fn)(void *, struct recording_ref *),
+each_ref(const char *dir, int (*fn)(void *, struct recording_ref *),
     void *arg, char *why, size_t whylen)
 {
 	struct recording_ref	 ref;
-	FILE			*fp;
-	char			*line = NULL;
-	size_t			 cap = 0;
-	ssize_t			 n;
-	uint64_t		 lineno = 0;
+	struct audit_lines	*lines;
+	const char		*line, *path;
+	size_t			 len;
+	uint64_t		 lineno;
 	json_t			*ev;
-	int			 rc = 0;
+	int			 rc = 0, got;
 
-	if ((fp = fopen(log_path, "re")) == NULL) {
-		snprintf(why, whylen, "%s: %s", log_path, strerror(errno));
+	if (audit_lines_open(dir, &lines, why, whylen) == -1)
 		return -1;
-	}
-	while (rc == 0 && (n = getline(&line, &cap, fp)) > 0) {
-		lineno++;
-		if (line[n - 1] != '\n' || (size_t)n > AUDIT_MAX_LINE + 1 ||
-		    strstr(line, "\"shell_closed\"") == NULL)
+	while (rc == 0 && (got = audit_lines_next(lines, &line, &len, &path,
+	    &lineno, why, whylen)) == 1) {
+		if (len > AUDIT_MAX_LINE || strstr(line, "\"shell_closed\"") ==
+		    NULL)
 			continue;
-		if ((ev = json_loadb(line, (size_t)n - 1, 0, NULL)) == NULL)
+		if ((ev = json_loadb(line, len, 0, NULL)) == NULL)
 			continue;
-		if (ref_from_event(ev, lineno, &ref) == 0)
+		if (ref_from_event(ev, (uint64_t)json_integer_value(
+		    json_object_get(ev, "seq")), &ref) == 0)
 			rc = fn(arg, &ref);
 		json_decref(ev);
 	}
-	free(line);
-	fclose(fp);
+	audit_lines_close(lines);
+	if (got == -1)
+		return -1;
 	return rc < 0 ? -1 : rc;
 }
 
@@ -108,13 +108,13 @@ find_one(void *arg, struct recording_ref *ref)
 }
 
 int
-recording_find(const char *log_path, const char *session,
+recording_find(const char *dir, const char *session,
     struct recording_ref *ref, char *why, size_t whylen)
 {
 	struct find_arg	fa = { session, ref };
 	int		rc;
 
-	rc = each_ref(log_path, find_one, &fa, why, whylen);
+	rc = each_ref(dir, find_one, &fa, why, whylen);
 	if (rc == -1)
 		return -1;
 	if (rc == 2)
@@ -160,7 +160,7 @@ recording_check(const char *audit_dir, const struct recording_ref *ref,
 	rc = 0;
 	if (total != ref->bytes || strcmp(hex, ref->sha256) != 0) {
 		snprintf(why, whylen, "%s: does not match the audit log "
-		    "(line %llu): %llu bytes, SHA-256 %.16s..., recorded %llu "
+		    "(seq %llu): %llu bytes, SHA-256 %.16s..., recorded %llu "
 		    "bytes, %.16s...", path, (unsigned long long)ref->line,
 		    (unsigned long long)total, hex,
 		    (unsigned long long)ref->bytes, ref->sha256);
@@ -192,11 +192,11 @@ check_one(void *arg, struct recording_ref *ref)
 }
 
 int
-recording_verify_all(const char *audit_dir, const char *log_path,
-    uint64_t *n, char *why, size_t whylen)
+recording_verify_all(const char *audit_dir, uint64_t *n, char *why,
+    size_t whylen)
 {
 	struct all_arg aa = { audit_dir, n, why, whylen };
 
 	*n = 0;
-	return each_ref(log_path, check_one, &aa, why, whylen);
+	return each_ref(audit_dir, check_one, &aa, why, whylen);
 }

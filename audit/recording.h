@@ -21,14 +21,14 @@ struct recording_ref {
 	char		 name[80];	/* SESSION.cast */
 	char		 sha256[65];	/* hex */
 	uint64_t	 bytes;
-	uint64_t	 line;		/* of the shell_closed event */
+	uint64_t	 line;		/* the shell_closed event's seq */
 };
 
 /*
- * Find the recording of session in the log at log_path: 0 with *ref,
- * 1 if the log names none, -1 with why if the log cannot be read.
+ * Find the recording of session in the log in dir: 0 with *ref, 1 if
+ * the log names none, -1 with why if the log cannot be read.
  */
-int	recording_find(const char *log_path, const char *session,
+int	recording_find(const char *dir, const char *session,
 	    struct recording_ref *ref, char *why, size_t whylen);
 
 /* Does the file match?  0 yes, 1 no (why), -1 unreadable (why). */
@@ -39,7 +39,7 @@ int	recording_check(const char *audit_dir, const struct recording_ref *ref,
  * Check every recording the log names: 0 if all match (*n of them), 1
  * at the first that does not, -1 if the log cannot be read (why).
  */
-int	recording_verify_all(const char *audit_dir, const char *log_path,
-	    uint64_t *n, char *why, size_t whylen);
+int	recording_verify_all(const char *audit_dir, uint64_t *n, char *why,
+	    size_t whylen);
 
 #endif

@@ -22,6 +22,7 @@
 #include <openssl/crypto.h>
 
 #include "audit/audit.h"
+#include "audit/logfiles.h"
 #include "audit/seal.h"
 
 #define VERIFY_BLOCK	(4 << 20)
@@ -184,70 +185,89 @@ out:
 	return rc;
 }
 
-int
-audit_verify_file(const char *path, const uint8_t *key0,
-    struct audit_verify *v, void (*progress)(uint64_t, void *), void *arg)
+/* The chain as it stands between files. */
+struct verify_run {
+	struct seal_state	 ss;
+	char			 prev[65];
+	char			*buf;
+};
+
+/*
+ * Check one file of the log against the chain so far.  first: the seq a
+ * part is named for (0: the live file, or a file given alone).  Only the
+ * last file may end in a torn line; a closed part ends in a seal.
+ */
+static int
+verify_one(struct verify_run *r, const char *path, uint64_t first,
+    int last, struct audit_verify *v, void (*progress)(uint64_t, void *),
+    void *arg)
 {
-	struct seal_state ss;
 	FILE		*f;
-	char		*buf = NULL, *line, *nl, prev[65];
+	char		*line, *nl;
 	unsigned char	 md[32];
 	size_t		 have = 0, got, off, len;
-	int		 rc = -1;
+	uint64_t	 start = v->events;
+	int		 rc = -1, sealed = 0;
 
-	memset(v, 0, sizeof(*v));
-	memset(&ss, 0, sizeof(ss));
-	if (key0 != NULL) {
-		memcpy(ss.key.key, key0, SEAL_KEY_LEN);
-		ss.have_key = 1;
-		v->keyed = 1;
-	}
-	memset(prev, '0', 64);
-	prev[64] = '\0';
+	snprintf(v->file, sizeof(v->file), "%s", path);
 	if ((f = fopen(path, "re")) == NULL) {
 		snprintf(v->reason, sizeof(v->reason), "%s", strerror(errno));
 		return -1;
 	}
-	if ((buf = malloc(VERIFY_BLOCK + AUDIT_MAX_LINE + 2)) == NULL) {
-		snprintf(v->reason, sizeof(v->reason), "out of memory");
+	if (first != 0 && first != v->events + 1) {
+		v->bad_line = 1;
+		snprintf(v->reason, sizeof(v->reason), "a part named for seq "
+		    "%llu, where the chain is at seq %llu (a part is missing, "
+		    "added or renamed)", (unsigned long long)first,
+		    (unsigned long long)v->events + 1);
+		rc = 1;
 		goto out;
 	}
 	for (;;) {
-		got = fread(buf + have, 1, VERIFY_BLOCK, f);
+		got = fread(r->buf + have, 1, VERIFY_BLOCK, f);
 		if (got == 0 && ferror(f)) {
 			snprintf(v->reason, sizeof(v->reason), "read error");
 			goto out;
 		}
 		have += got;
 		off = 0;
-		while ((nl = memchr(buf + off, '\n', have - off)) != NULL) {
-			line = buf + off;
+		while ((nl = memchr(r->buf + off, '\n', have - off)) != NULL) {
+			line = r->buf + off;
 			len = (size_t)(nl - line);
-			if (verify_line(line, len, v->events + 1, prev,
+			sealed = 0;
+			if (verify_line(line, len, v->events + 1, r->prev,
 			    v->reason, sizeof(v->reason)) == -1 ||
-			    (is_seal(line, len) && verify_seal(&ss, line, len,
-			    v->events + 1, prev, v->reason,
+			    (is_seal(line, len) && verify_seal(&r->ss, line,
+			    len, v->events + 1, r->prev, v->reason,
 			    sizeof(v->reason)) == -1)) {
-				v->bad_line = v->events + 1;
+				v->bad_line = v->events - start + 1;
+				if (start > 0 && v->events == start &&
+				    strncmp(v->reason, "seq is not", 10) == 0)
+					snprintf(v->reason, sizeof(v->reason),
+					    "the file does not start at seq %llu, "
+					    "where the chain is (a part is "
+					    "missing, added or renamed)",
+					    (unsigned long long)start + 1);
 				rc = 1;
 				goto out;
 			}
 			if (is_seal(line, len)) {
 				v->seals++;
 				v->unsealed = 0;
+				sealed = 1;
 			} else
 				v->unsealed++;
 			EVP_Digest(line, len, md, NULL, EVP_sha256(), NULL);
-			hex32(md, prev);
+			hex32(md, r->prev);
 			v->events++;
 			v->bytes += len + 1;
 			off += len + 1;
 		}
 		/* Keep the unfinished line; it cannot outgrow the limit. */
-		memmove(buf, buf + off, have - off);
+		memmove(r->buf, r->buf + off, have - off);
 		have -= off;
 		if (have > AUDIT_MAX_LINE + 1) {
-			v->bad_line = v->events + 1;
+			v->bad_line = v->events - start + 1;
 			snprintf(v->reason, sizeof(v->reason), "line longer "
 			    "than %d bytes", AUDIT_MAX_LINE);
 			rc = 1;
@@ -258,12 +278,95 @@ audit_verify_file(const char *path, const uint8_t *key0,
 		if (got == 0)
 			break;
 	}
-	v->torn_tail = have > 0;
 	rc = 0;
+	if (have > 0 && !last) {
+		v->bad_line = v->events - start + 1;
+		snprintf(v->reason, sizeof(v->reason), "a line cut short, and "
+		    "more of the log after it");
+		rc = 1;
+	} else if (first != 0 && !sealed) {
+		v->bad_line = v->events - start + (have > 0);
+		snprintf(v->reason, sizeof(v->reason), "a closed part that "
+		    "does not end in a seal (its end was cut off)");
+		rc = 1;
+	} else
+		v->torn_tail = have > 0;
 out:
-	OPENSSL_cleanse(&ss, sizeof(ss));
-	free(buf);
 	fclose(f);
+	return rc;
+}
+
+static int
+verify_start(struct verify_run *r, const uint8_t *key0,
+    struct audit_verify *v)
+{
+	memset(v, 0, sizeof(*v));
+	memset(r, 0, sizeof(*r));
+	if (key0 != NULL) {
+		memcpy(r->ss.key.key, key0, SEAL_KEY_LEN);
+		r->ss.have_key = 1;
+		v->keyed = 1;
+	}
+	memset(r->prev, '0', 64);
+	r->prev[64] = '\0';
+	if ((r->buf = malloc(VERIFY_BLOCK + AUDIT_MAX_LINE + 2)) == NULL) {
+		snprintf(v->reason, sizeof(v->reason), "out of memory");
+		return -1;
+	}
+	return 0;
+}
+
+static void
+verify_end(struct verify_run *r)
+{
+	free(r->buf);
+	OPENSSL_cleanse(r, sizeof(*r));
+}
+
+int
+audit_verify_file(const char *path, const uint8_t *key0,
+    struct audit_verify *v, void (*progress)(uint64_t, void *), void *arg)
+{
+	struct verify_run	r;
+	int			rc;
+
+	if (verify_start(&r, key0, v) == -1)
+		return -1;
+	rc = verify_one(&r, path, 0, 1, v, progress, arg);
+	v->files = 1;
+	verify_end(&r);
+	return rc;
+}
+
+int
+audit_verify_dir(const char *dir, const uint8_t *key0,
+    struct audit_verify *v, void (*progress)(uint64_t, void *), void *arg)
+{
+	struct verify_run	r;
+	struct audit_files	files;
+	size_t			i;
+	int			rc = 0;
+
+	if (verify_start(&r, key0, v) == -1)
+		return -1;
+	if (audit_files_list(dir, &files, v->reason, sizeof(v->reason)) ==
+	    -1) {
+		snprintf(v->file, sizeof(v->file), "%s", dir);
+		verify_end(&r);
+		return -1;
+	}
+	if (files.n == 0) {
+		snprintf(v->file, sizeof(v->file), "%s", dir);
+		snprintf(v->reason, sizeof(v->reason), "no audit log here");
+		rc = -1;
+	}
+	for (i = 0; rc == 0 && i < files.n; i++) {
+		rc = verify_one(&r, files.path[i], files.first[i],
+		    i == files.n - 1, v, progress, arg);
+		v->files++;
+	}
+	audit_files_free(&files);
+	verify_end(&r);
 	return rc;
 }
 
@@ -342,38 +445,37 @@ fail:
 }
 
 int
-audit_verify_anchors(const char *path, const char *anchors_path,
+audit_verify_anchors(const char *dir, const char *anchors_path,
     uint64_t *matched, char *why, size_t whylen)
 {
-	struct anchor	*a = NULL;
-	FILE		*f = NULL;
-	char		*line = NULL, hex[65];
-	unsigned char	 md[32];
-	size_t		 n, next = 0, cap = 0;
-	ssize_t		 len;
-	uint64_t	 seq = 0;
-	int		 rc = -1;
+	struct anchor		*a = NULL;
+	struct audit_lines	*lines = NULL;
+	const char		*line, *path = dir;
+	char			 hex[65];
+	unsigned char		 md[32];
+	size_t			 n, next = 0, len;
+	uint64_t		 seq = 0, lineno;
+	int			 rc = -1, got = 0;
 
 	*matched = 0;
 	if (anchors_load(anchors_path, &a, &n, why, whylen) == -1)
 		return -1;
-	if ((f = fopen(path, "re")) == NULL) {
-		snprintf(why, whylen, "%s: %s", path, strerror(errno));
+	if (audit_lines_open(dir, &lines, why, whylen) == -1)
 		goto out;
-	}
-	while (next < n && (len = getline(&line, &cap, f)) > 0 &&
-	    line[len - 1] == '\n') {
+	while (next < n && (got = audit_lines_next(lines, &line, &len, &path,
+	    &lineno, why, whylen)) == 1) {
 		seq++;
 		if (a[next].seq != seq)
 			continue;
-		EVP_Digest(line, (size_t)len - 1, md, NULL, EVP_sha256(),
-		    NULL);
+		EVP_Digest(line, len, md, NULL, EVP_sha256(), NULL);
 		hex32(md, hex);
 		for (; next < n && a[next].seq == seq; next++) {
 			if (strcasecmp(hex, a[next].head) != 0) {
 				snprintf(why, whylen, "%s:%llu: differs from the "
-				    "seal head the relay holds for it (epoch "
-				    "%llu)", path, (unsigned long long)seq,
+				    "seal head the relay holds for seq %llu "
+				    "(epoch %llu)", path,
+				    (unsigned long long)lineno,
+				    (unsigned long long)seq,
 				    (unsigned long long)a[next].epoch);
 				rc = 1;
 				goto out;
@@ -381,10 +483,12 @@ audit_verify_anchors(const char *path, const char *anchors_path,
 			(*matched)++;
 		}
 	}
+	if (got == -1)
+		goto out;
 	if (next < n) {
 		snprintf(why, whylen, "%s: the log ends at seq %llu, but the "
 		    "relay holds a seal head for seq %llu (epoch %llu): sealed "
-		    "events were cut off", path, (unsigned long long)seq,
+		    "events were cut off", dir, (unsigned long long)seq,
 		    (unsigned long long)a[next].seq,
 		    (unsigned long long)a[next].epoch);
 		rc = 1;
@@ -392,9 +496,7 @@ audit_verify_anchors(const char *path, const char *anchors_path,
 	}
 	rc = 0;
 out:
-	if (f != NULL)
-		fclose(f);
-	free(line);
+	audit_lines_close(lines);
 	free(a);
 	return rc;
 }

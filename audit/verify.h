@@ -18,6 +18,8 @@ struct audit_verify {
 	uint64_t	 bytes;
 	int		 torn_tail;	/* bytes after the last newline */
 	uint64_t	 bad_line;	/* first bad line (1-based), 0: none */
+	char		 file[4200];	/* the file it is in */
+	uint64_t	 files;		/* files checked */
 	char		 reason[256];	/* why it is bad */
 };
 
@@ -32,6 +34,16 @@ struct audit_verify {
 int	audit_verify_file(const char *path, const uint8_t *key0,
 	    struct audit_verify *v, void (*progress)(uint64_t bytes, void *arg),
 	    void *arg);
+/*
+ * The same for the whole log in dir (logfiles.h), file after file with
+ * the chain, seqs and seal epochs running on: a part must be named for
+ * the seq its first line has and end in a seal, and only the last file
+ * may end in a torn line.  bad_line counts within v->file.  -1 also when
+ * dir holds no log.
+ */
+int	audit_verify_dir(const char *dir, const uint8_t *key0,
+	    struct audit_verify *v, void (*progress)(uint64_t bytes, void *arg),
+	    void *arg);
 
 /*
  * Hold the log to the seal heads the relay received as anchors
@@ -43,7 +55,7 @@ int	audit_verify_file(const char *path, const uint8_t *key0,
  * file cannot be read.
  */
 #define VERIFY_MAX_ANCHORS	10000000
-int	audit_verify_anchors(const char *path, const char *anchors_path,
+int	audit_verify_anchors(const char *dir, const char *anchors_path,
 	    uint64_t *matched, char *why, size_t whylen);
 
 #endif

@@ -18,9 +18,11 @@
 #include <openssl/crypto.h>
 
 #include "audit/audit.h"
+#include "audit/logfiles.h"
 #include "audit/recording.h"
 #include "audit/seal.h"
 #include "audit/verify.h"
+#include "cli/audit_dir.h"
 #include "cli/replay_cmd.h"
 #include "lib/parse.h"
 #include "policy/policy.h"
@@ -48,26 +50,6 @@ usage(void)
 	return 2;
 }
 
-/* DIR/audit.log, DIR from the argument or from the configuration. */
-static int
-log_path(const char *dir, const char *conf, char *out, size_t len)
-{
-	struct policy	*pol = NULL;
-	char		 err[1024];
-
-	if (dir == NULL) {
-		if (policy_load(conf, &pol, err, sizeof(err)) == -1) {
-			fprintf(stderr, "porthole: %s\n", err);
-			return -1;
-		}
-		snprintf(out, len, "%s/%s", pol->audit_dir, AUDIT_FILE);
-		policy_free(pol);
-		return 0;
-	}
-	snprintf(out, len, "%s/%s", dir, AUDIT_FILE);
-	return 0;
-}
-
 static void
 show_progress(uint64_t bytes, void *arg)
 {
@@ -78,16 +60,13 @@ show_progress(uint64_t bytes, void *arg)
 
 /* The log holds: now hold every recording it names to it. */
 static int
-verify_recordings(const char *log_path)
+verify_recordings(const char *dir)
 {
-	char		 dir[4096], why[600], *slash;
+	char		 why[600];
 	uint64_t	 n = 0;
 	int		 rc;
 
-	snprintf(dir, sizeof(dir), "%s", log_path);
-	if ((slash = strrchr(dir, '/')) != NULL)
-		*slash = '\0';
-	rc = recording_verify_all(dir, log_path, &n, why, sizeof(why));
+	rc = recording_verify_all(dir, &n, why, sizeof(why));
 	if (rc != 0) {
 		printf("%s\n", why);
 		return 1;
@@ -126,23 +105,26 @@ cmd_verify(int argc, char **argv, const char *conf)
 	}
 	if (argc > 1 || (argc == 1 && argv[0][0] == '-'))
 		return usage();
-	if (log_path(argc == 1 ? argv[0] : NULL, conf, path,
+	if (cli_audit_dir(argc == 1 ? argv[0] : NULL, conf, path,
 	    sizeof(path)) == -1)
 		return 1;
 	tty = isatty(2);
-	rc = audit_verify_file(path, k, &v, tty ? show_progress : NULL, NULL);
+	rc = audit_verify_dir(path, k, &v, tty ? show_progress : NULL, NULL);
 	OPENSSL_cleanse(key0, sizeof(key0));
 	if (tty)
 		fprintf(stderr, "\r\033[K");
 	if (rc == -1) {
-		fprintf(stderr, "%s: %s\n", path, v.reason);
+		fprintf(stderr, "%s: %s\n", v.file, v.reason);
 		return 1;
 	}
 	if (rc == 1) {
-		printf("%s:%llu: %s\n", path, (unsigned long long)v.bad_line,
+		printf("%s:%llu: %s\n", v.file, (unsigned long long)v.bad_line,
 		    v.reason);
 		return 1;
 	}
+	if (v.files > 1)
+		printf("%s: %llu files, the chain running on from each into "
+		    "the next\n", path, (unsigned long long)v.files);
 	printf("%s: %llu events, chain intact, %llu seals %s%s\n", path,
 	    (unsigned long long)v.events, (unsigned long long)v.seals,
 	    v.keyed ? "verified with the key" : "in order (give --key to "
@@ -224,41 +206,45 @@ print_event(json_t *ev)
 	printf("\n");
 }
 
+/* Every event of the log in dir, across its files, that f selects. */
 static int
-scan(const char *path, const struct filter *f)
+scan(const char *dir, const struct filter *f)
 {
-	FILE	*fp;
-	char	*line = NULL;
-	size_t	 cap = 0;
-	ssize_t	 n;
-	json_t	*ev;
-	long	 lineno = 0, shown = 0;
+	struct audit_lines	*lines;
+	const char		*line, *path;
+	char			 err[4400];
+	size_t			 len;
+	uint64_t		 lineno;
+	json_t			*ev;
+	long			 shown = 0;
+	int			 got;
 
-	if ((fp = fopen(path, "re")) == NULL) {
-		perror(path);
+	if (audit_lines_open(dir, &lines, err, sizeof(err)) == -1) {
+		fprintf(stderr, "porthole: %s\n", err);
 		return 1;
 	}
-	while ((n = getline(&line, &cap, fp)) != -1) {
-		lineno++;
-		if (n == 0 || line[n - 1] != '\n')
-			break;		/* a torn tail */
-		if ((size_t)n > AUDIT_MAX_LINE + 1 ||
-		    (ev = json_loadb(line, (size_t)n - 1, 0, NULL)) == NULL) {
-			fprintf(stderr, "%s:%ld: not an audit event\n", path,
-			    lineno);
+	while ((got = audit_lines_next(lines, &line, &len, &path, &lineno,
+	    err, sizeof(err))) == 1) {
+		if (len > AUDIT_MAX_LINE ||
+		    (ev = json_loadb(line, len, 0, NULL)) == NULL) {
+			fprintf(stderr, "%s:%llu: not an audit event\n", path,
+			    (unsigned long long)lineno);
 			continue;
 		}
 		if (matches(ev, f)) {
 			shown++;
 			if (f->json)
-				fwrite(line, 1, (size_t)n, stdout);
+				printf("%s\n", line);
 			else
 				print_event(ev);
 		}
 		json_decref(ev);
 	}
-	free(line);
-	fclose(fp);
+	audit_lines_close(lines);
+	if (got == -1) {
+		fprintf(stderr, "porthole: %s\n", err);
+		return 1;
+	}
 	if (shown == 0 && !f->json)
 		fprintf(stderr, "no matching events\n");
 	return 0;
@@ -349,7 +335,7 @@ cmd_list(int argc, char **argv, const char *conf)
 	}
 	if (argc - optind > 1)
 		return usage();
-	if (log_path(optind < argc ? argv[optind] : NULL, conf, path,
+	if (cli_audit_dir(optind < argc ? argv[optind] : NULL, conf, path,
 	    sizeof(path)) == -1)
 		return 1;
 	return scan(path, &f);
@@ -365,7 +351,7 @@ cmd_show(int argc, char **argv, const char *conf)
 		return usage();
 	memset(&f, 0, sizeof(f));
 	f.session = argv[1];
-	if (log_path(argc == 3 ? argv[2] : NULL, conf, path,
+	if (cli_audit_dir(argc == 3 ? argv[2] : NULL, conf, path,
 	    sizeof(path)) == -1)
 		return 1;
 	return scan(path, &f);

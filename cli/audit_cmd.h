@@ -11,4 +11,5 @@
  */
 int	cli_audit(int argc, char **argv, const char *conf);
 
+
 #endif

@@ -23,6 +23,7 @@
 
 #include "audit/audit.h"
 #include "audit/recording.h"
+#include "cli/audit_dir.h"
 #include "cli/control_cmd.h"
 #include "policy/policy.h"
 
@@ -35,26 +36,6 @@ usage(void)
 	fprintf(stderr, "usage: porthole audit replay ID [--speed N] [DIR]\n"
 	    "       porthole audit export ID [DIR]\n");
 	return 2;
-}
-
-/* The audit directory: DIR, or the configuration's audit_dir. */
-static int
-audit_dir(const char *dir, const char *conf, char *out, size_t len)
-{
-	struct policy	*pol = NULL;
-	char		 err[1024];
-
-	if (dir != NULL) {
-		snprintf(out, len, "%s", dir);
-		return 0;
-	}
-	if (policy_load(conf, &pol, err, sizeof(err)) == -1) {
-		fprintf(stderr, "porthole: %s\n", err);
-		return -1;
-	}
-	snprintf(out, len, "%s", pol->audit_dir);
-	policy_free(pol);
-	return 0;
 }
 
 /*
@@ -185,7 +166,7 @@ cli_audit_recording(int argc, char **argv, const char *conf)
 {
 	struct recording_ref	 ref;
 	const char		*action = argv[0], *session, *dir = NULL;
-	char			 adir[4096], logp[4200], path[4300], why[600];
+	char			 adir[4096], path[4300], why[600];
 	double			 speed = 1.0;
 	int			 export = strcmp(action, "export") == 0, i;
 
@@ -209,10 +190,9 @@ cli_audit_recording(int argc, char **argv, const char *conf)
 		else
 			return usage();
 	}
-	if (audit_dir(dir, conf, adir, sizeof(adir)) == -1)
+	if (cli_audit_dir(dir, conf, adir, sizeof(adir)) == -1)
 		return 1;
-	snprintf(logp, sizeof(logp), "%s/%s", adir, AUDIT_FILE);
-	if (recording_find(logp, session, &ref, why, sizeof(why)) != 0 ||
+	if (recording_find(adir, session, &ref, why, sizeof(why)) != 0 ||
 	    recording_check(adir, &ref, why, sizeof(why)) != 0) {
 		fprintf(stderr, "porthole: audit %s: %s\n", action, why);
 		return 1;

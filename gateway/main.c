@@ -254,6 +254,7 @@ main(int argc, char **argv)
 		fprintf(stderr, "portholed: audit seals: %s\n", err);
 		goto fail;
 	}
+	audit_set_rotate(audit, pol->audit_rotate);
 	signal(SIGPIPE, SIG_IGN);
 	/* A file size limit must fail a write, not kill the gateway. */
 	signal(SIGXFSZ, SIG_IGN);

@@ -102,6 +102,54 @@ parse_duration(const char *s, uint64_t *secs)
 	return 0;
 }
 
+int
+parse_size(const char *s, uint64_t *bytes)
+{
+	uint64_t	 v, mult;
+	size_t		 n;
+
+	if (s == NULL || (n = scan_digits(s, &v)) == 0)
+		return -1;
+	switch (s[n]) {
+	case '\0':
+		mult = 1;
+		break;
+	case 'K':
+		mult = 1ULL << 10;
+		break;
+	case 'M':
+		mult = 1ULL << 20;
+		break;
+	case 'G':
+		mult = 1ULL << 30;
+		break;
+	default:
+		return -1;
+	}
+	if (s[n] != '\0' && s[n + 1] != '\0')
+		return -1;
+	if (v > SIZE_MAX_BYTES / mult)
+		return -1;
+	*bytes = v * mult;
+	return 0;
+}
+
+void
+parse_format_size(uint64_t bytes, char *buf, size_t len)
+{
+	static const char units[] = "GMK";
+	int	i;
+
+	for (i = 0; i < 3; i++) {
+		if (bytes != 0 && bytes % (1ULL << (10 * (3 - i))) == 0) {
+			snprintf(buf, len, "%llu%c", (unsigned long long)
+			    (bytes >> (10 * (3 - i))), units[i]);
+			return;
+		}
+	}
+	snprintf(buf, len, "%llu", (unsigned long long)bytes);
+}
+
 void
 parse_format_duration(uint64_t secs, char *buf, size_t len)
 {

@@ -16,6 +16,11 @@ int	parse_bool(const char *s, int *out);
 int	parse_uint(const char *s, uint64_t min, uint64_t max, uint64_t *out);
 /* "90", "90s", "15m", "2h", "1d" -> seconds; at most 10 years. */
 int	parse_duration(const char *s, uint64_t *secs);
+/* "4096", "512K", "64M", "2G" (powers of 1024) -> bytes, at most 1T. */
+#define SIZE_MAX_BYTES	(1ULL << 40)
+int	parse_size(const char *s, uint64_t *bytes);
+/* Bytes as parse_size reads them: the largest exact unit ("64M"). */
+void	parse_format_size(uint64_t bytes, char *buf, size_t len);
 /* "2026-12-31T00:00:00Z" (UTC only) -> seconds since the epoch. */
 int	parse_time(const char *s, time_t *out);
 /*

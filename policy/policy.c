@@ -35,6 +35,7 @@ enum vtype {
 	V_BOOL,				/* int */
 	V_UINT,				/* uint64_t, in [min, max] */
 	V_DURATION,			/* uint64_t seconds, in [min, max] */
+	V_SIZE,				/* uint64_t bytes, 0 or in [min, max] */
 	V_PATH,				/* char *, absolute */
 	V_FUNC				/* the key's own setter */
 };
@@ -155,6 +156,11 @@ static const struct keyspec keys[] = {
 	{ "gateway", "seal_interval", V_DURATION, F(seal_interval), 1, DAY,
 	    NULL, NULL, "audit: longest time between two seals",
 	    "5m" },
+	{ "gateway", "audit_rotate", V_SIZE, F(audit_rotate), 16 * 1024,
+	    SIZE_MAX_BYTES, NULL, NULL,
+	    "audit: after a seal, start a new log file once the current one "
+	    "holds this much (0: never)",
+	    "64M" },
 	{ "gateway", "audit_failure", V_FUNC, 0, 0, 0, set_audit_failure,
 	    get_audit_failure,
 	    "close: refuse and end sessions when the audit log cannot be "
@@ -854,6 +860,19 @@ set_value(struct policy *p, const struct keyspec *ks, const char *value,
 			return -1;
 		}
 		return 0;
+	case V_SIZE:
+		if (parse_size(value, FIELD(p, ks, uint64_t)) == -1 ||
+		    (*FIELD(p, ks, uint64_t) != 0 &&
+		    (*FIELD(p, ks, uint64_t) < ks->min ||
+		    *FIELD(p, ks, uint64_t) > ks->max))) {
+			parse_format_size(ks->min, lo, sizeof(lo));
+			parse_format_size(ks->max, hi, sizeof(hi));
+			snprintf(msg, len, "%s: expected 0 or a size from %s "
+			    "to %s (like 512K, 64M, 2G), got '%s'", ks->key,
+			    lo, hi, value);
+			return -1;
+		}
+		return 0;
 	case V_PATH:
 		if (!valid_path(value)) {
 			snprintf(msg, len, "%s: expected an absolute path "
@@ -1239,6 +1258,10 @@ get_value(const struct policy *p, const struct keyspec *ks, struct line *l)
 		    sizeof(dur));
 		line_add(l, "%s", dur);
 		return 1;
+	case V_SIZE:
+		parse_format_size(*CFIELD(p, ks, uint64_t), dur, sizeof(dur));
+		line_add(l, "%s", dur);
+		return 1;
 	case V_PATH:
 		return get_string(p, ks, l);
 	case V_FUNC:
@@ -1301,6 +1324,10 @@ write_help(FILE *out, const struct keyspec *ks)
 		parse_format_duration(ks->min, lo, sizeof(lo));
 		parse_format_duration(ks->max, hi, sizeof(hi));
 		snprintf(range, sizeof(range), " (%s-%s)", lo, hi);
+	} else if (ks->type == V_SIZE) {
+		parse_format_size(ks->min, lo, sizeof(lo));
+		parse_format_size(ks->max, hi, sizeof(hi));
+		snprintf(range, sizeof(range), " (0, or %s-%s)", lo, hi);
 	} else if (ks->type == V_UINT)
 		snprintf(range, sizeof(range), " (%llu-%llu)",
 		    (unsigned long long)ks->min, (unsigned long long)ks->max);
@@ -1388,6 +1415,12 @@ policy_write_man(FILE *out)
 				parse_format_duration(ks->max, hi, sizeof(hi));
 				snprintf(line + strlen(line), sizeof(line) -
 				    strlen(line), " From %s to %s.", lo, hi);
+			} else if (ks->type == V_SIZE) {
+				parse_format_size(ks->min, lo, sizeof(lo));
+				parse_format_size(ks->max, hi, sizeof(hi));
+				snprintf(line + strlen(line), sizeof(line) -
+				    strlen(line), " 0, or from %s to %s.", lo,
+				    hi);
 			} else if (ks->type == V_UINT)
 				snprintf(line + strlen(line), sizeof(line) -
 				    strlen(line), " From %llu to %llu.",

@@ -51,6 +51,7 @@ struct policy {
 	char		*admin_group;
 	uint64_t	 seal_every;
 	uint64_t	 seal_interval;		/* seconds */
+	uint64_t	 audit_rotate;		/* bytes, 0: never */
 	int		 audit_failure_close;	/* audit_failure = close */
 
 	/* [remote_access] */

@@ -220,6 +220,7 @@ audit_dir = $T/$id/audit
 run_dir = $T/$id/run
 user = nobody
 seal_every = ${SEAL_EVERY:-100}
+audit_rotate = ${AUDIT_ROTATE:-64M}
 seal_interval = ${SEAL_INTERVAL:-5m}
 ${ADMIN_GROUP:+admin_group = $ADMIN_GROUP}
 

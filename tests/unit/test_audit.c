@@ -20,6 +20,7 @@
 #include <openssl/evp.h>
 
 #include "audit/audit.h"
+#include "audit/logfiles.h"
 #include "audit/verify.h"
 #include "audit/seal.h"
 #include "lib/clock.h"
@@ -429,6 +430,154 @@ test_resealed_with_later_key(void **state)
 	unlink(kpath);
 }
 
+static off_t	file_size(const char *);
+
+/* The seq of the first line of the file at path. */
+static uint64_t
+first_seq(const char *path)
+{
+	char			 line[64];
+	unsigned long long	 seq = 0;
+	FILE			*f;
+
+	assert_non_null(f = fopen(path, "r"));
+	assert_non_null(fgets(line, sizeof(line), f));
+	fclose(f);
+	assert_int_equal(sscanf(line, "{\"seq\":%llu,", &seq), 1);
+	return seq;
+}
+
+/* Cut the last line off the file at path. */
+static void
+cut_last_line(const char *path)
+{
+	size_t	 len;
+	char	*buf;
+	FILE	*f;
+	long	 n;
+
+	assert_non_null(f = fopen(path, "r"));
+	fseek(f, 0, SEEK_END);
+	n = ftell(f);
+	rewind(f);
+	buf = malloc((size_t)n);
+	assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
+	fclose(f);
+	for (len = (size_t)n - 1; len > 0 && buf[len - 1] != '\n'; len--)
+		;
+	free(buf);
+	assert_int_equal(truncate(path, (off_t)len), 0);
+}
+
+/* Events with some bulk, so that a small rotate size is reached. */
+static void
+write_padded(struct audit *a, int n)
+{
+	json_t	*f;
+	int	 i;
+
+	for (i = 0; i < n; i++) {
+		f = json_pack("{s:s}", "pad", "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+		    "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx");
+		assert_int_equal(audit_write(a, "session_opened", f), 0);
+		json_decref(f);
+	}
+}
+
+/*
+ * After a seal, a live file past the rotate size becomes the part named
+ * for its first seq, and the chain runs on into a new audit.log: the
+ * directory verifies as one log, across restarts and a crash between
+ * the rename and the new file; a part missing, renamed or cut short
+ * is caught.
+ */
+static void
+test_rotation(void **state)
+{
+	struct audit		*a;
+	struct audit_verify	 v;
+	struct audit_files	 files;
+	struct seal_key		 k0;
+	char			 d[128], lpath[300], kpath[256], err[512],
+				 moved[400];
+	uint64_t		 events;
+	size_t			 i;
+
+	(void)state;
+	subdir(d, sizeof(d), lpath, sizeof(lpath), "rotate");
+	snprintf(kpath, sizeof(kpath), "%s/rotate.key", dir);
+	assert_int_equal(seal_key_init(kpath, &k0, err, sizeof(err)), 0);
+	assert_int_equal(audit_open(d, &a, err, sizeof(err)), 0);
+	assert_int_equal(audit_enable_seals(a, kpath, 5, err, sizeof(err)), 0);
+	audit_set_rotate(a, 2000);
+	write_padded(a, 60);
+	audit_close(a);
+	assert_int_equal(audit_files_list(d, &files, err, sizeof(err)), 0);
+	assert_true(files.n >= 4);
+	assert_true(files.live);
+	/* Each part is named for its first line's seq, and is not too big. */
+	for (i = 0; i + 1 < files.n; i++) {
+		assert_int_equal(first_seq(files.path[i]), files.first[i]);
+		assert_true(file_size(files.path[i]) < 2000 + 6 * 200);
+	}
+	assert_int_equal(audit_verify_dir(d, k0.key, &v, NULL, NULL), 0);
+	assert_int_equal(v.files, files.n);
+	events = v.events;
+	assert_int_equal(events, 60 + 12);
+	/* Alone, a later part does not chain to zeros: it is not a log. */
+	assert_int_equal(audit_verify_file(files.path[1], NULL, &v, NULL,
+	    NULL), 1);
+	assert_non_null(strstr(v.reason, "seq is not 1"));
+
+	/* A restart goes on from where the chain stands. */
+	assert_int_equal(audit_open(d, &a, err, sizeof(err)), 0);
+	assert_int_equal(audit_enable_seals(a, kpath, 5, err, sizeof(err)), 0);
+	audit_set_rotate(a, 2000);
+	write_padded(a, 1);
+	audit_close(a);
+	assert_int_equal(audit_verify_dir(d, k0.key, &v, NULL, NULL), 0);
+	assert_int_equal(v.events, events + 1);
+
+	/*
+	 * No audit.log, as after a crash between the rename and the new
+	 * file (here the live file's lines go with it): the chain resumes
+	 * from the newest part.
+	 */
+	events = first_seq(lpath) - 1;
+	assert_int_equal(unlink(lpath), 0);
+	audit_files_free(&files);
+	assert_int_equal(audit_files_list(d, &files, err, sizeof(err)), 0);
+	assert_false(files.live);
+	assert_int_equal(audit_open(d, &a, err, sizeof(err)), 0);
+	assert_int_equal(audit_enable_seals(a, kpath, 5, err, sizeof(err)), 0);
+	assert_int_equal(audit_seq(a), events);
+	write_padded(a, 2);
+	audit_close(a);
+	assert_int_equal(audit_verify_dir(d, k0.key, &v, NULL, NULL), 0);
+
+	/* A part gone from the middle. */
+	snprintf(moved, sizeof(moved), "%s/moved", dir);
+	assert_int_equal(rename(files.path[1], moved), 0);
+	assert_int_equal(audit_verify_dir(d, k0.key, &v, NULL, NULL), 1);
+	assert_string_equal(v.file, files.path[2]);
+	assert_non_null(strstr(v.reason, "a part is missing"));
+	/* Put back under another seq. */
+	assert_int_equal(rename(moved, files.path[1]), 0);
+	snprintf(moved, sizeof(moved), "%s/audit-%020llu.log", d,
+	    (unsigned long long)files.first[1] + 1);
+	assert_int_equal(rename(files.path[1], moved), 0);
+	assert_int_equal(audit_verify_dir(d, k0.key, &v, NULL, NULL), 1);
+	assert_non_null(strstr(v.reason, "named for seq"));
+	assert_int_equal(rename(moved, files.path[1]), 0);
+	assert_int_equal(audit_verify_dir(d, k0.key, &v, NULL, NULL), 0);
+	/* A part whose last line, its seal, was cut off. */
+	cut_last_line(files.path[0]);
+	assert_int_equal(audit_verify_dir(d, NULL, &v, NULL, NULL), 1);
+	assert_string_equal(v.file, files.path[0]);
+	assert_non_null(strstr(v.reason, "does not end in a seal"));
+	audit_files_free(&files);
+}
+
 static off_t
 file_size(const char *path)
 {
@@ -779,6 +928,7 @@ main(void)
 		cmocka_unit_test(test_seals_in_log),
 		cmocka_unit_test(test_seal_then_crash),
 		cmocka_unit_test(test_resealed_with_later_key),
+		cmocka_unit_test(test_rotation),
 		cmocka_unit_test(test_unwritable_dir),
 		cmocka_unit_test(test_modes_and_ts),
 		cmocka_unit_test(test_one_line_per_event),

@@ -102,6 +102,47 @@ test_duration(void **state)
 }
 
 static void
+test_size(void **state)
+{
+	static const struct {
+		const char	*in;
+		int		 rc;
+		uint64_t	 bytes;
+	} t[] = {
+		{ "0", 0, 0 }, { "4096", 0, 4096 }, { "512K", 0, 524288 },
+		{ "64M", 0, 67108864 }, { "2G", 0, 2147483648ULL },
+		{ "1024G", 0, 1ULL << 40 }, { "1025G", -1, 0 },
+		{ "1099511627777", -1, 0 }, { "99999999999999999999K", -1, 0 },
+		{ "", -1, 0 }, { "M", -1, 0 }, { "64m", -1, 0 },
+		{ "64 M", -1, 0 }, { "64MB", -1, 0 }, { "-1", -1, 0 },
+		{ "1.5G", -1, 0 }, { "1T", -1, 0 },
+	};
+	char		 buf[32];
+	uint64_t	 v, back;
+	size_t		 i;
+
+	for (i = 0; i < N(t); i++) {
+		v = 4242;
+		assert_int_equal(parse_size(t[i].in, &v), t[i].rc);
+		assert_true(v == (t[i].rc == 0 ? t[i].bytes : 4242));
+		if (t[i].rc != 0)
+			continue;
+		/* Printed back the way it reads, in the largest exact unit. */
+		parse_format_size(t[i].bytes, buf, sizeof(buf));
+		assert_int_equal(parse_size(buf, &back), 0);
+		assert_true(back == t[i].bytes);
+	}
+	parse_format_size(67108864, buf, sizeof(buf));
+	assert_string_equal(buf, "64M");
+	parse_format_size(1536, buf, sizeof(buf));
+	assert_string_equal(buf, "1536");
+	parse_format_size(1536 * 1024, buf, sizeof(buf));
+	assert_string_equal(buf, "1536K");
+	parse_format_size(0, buf, sizeof(buf));
+	assert_string_equal(buf, "0");
+}
+
+static void
 test_format_duration(void **state)
 {
 	static const struct {
@@ -318,6 +359,7 @@ main(void)
 		cmocka_unit_test(test_bool),
 		cmocka_unit_test(test_uint),
 		cmocka_unit_test(test_duration),
+		cmocka_unit_test(test_size),
 		cmocka_unit_test(test_format_duration),
 		cmocka_unit_test(test_time),
 		cmocka_unit_test(test_hostport),
