@@ -90,6 +90,21 @@ wait_for() {
 	return 1
 }
 
+# spool_depth ID: the records waiting in gateway ID's spool, as
+# `porthole status` shows them.
+spool_depth() {
+	"$CLI_BIN" -f "$T/$1/porthole.conf" status 2>/dev/null |
+	    sed -n 's/^spool *\([0-9]*\) records waiting.*/\1/p'
+}
+
+# usage_records FIRST COUNT [NAME]: usage records for environments
+# NAME-FIRST.. (env- unless named), one host unit each, hour 09:00 of
+# 2026-11-24, on stdout.
+usage_records() {
+	awk -v f="$1" -v n="$2" -v p="${3:-env}" 'BEGIN { for (i = f; i < f + n; i++)
+	    printf "{\"hour\":\"2026-11-24T09:00:00Z\",\"environment\":\"%s-%05d\",\"units\":{\"host_units\":1}}\n", p, i }'
+}
+
 # count_lines FILE PATTERN
 count_lines() {
 	n=$(grep -c -- "$2" "$1" 2>/dev/null)
@@ -192,7 +207,7 @@ write_relay_conf() {
 listen = 127.0.0.1:$RELAY_PORT
 host_key = $T/relay_host_key
 support_ca = $T/ca/support_ca.pub
-database = $T/relay.db
+database = ${RELAY_DB:-$T/relay.db}
 engineers = *
 EOC
 	cat "$T/relay_clusters.conf" >>"$T/relay.conf"

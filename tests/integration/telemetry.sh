@@ -11,7 +11,7 @@ CONF=$T/acme-prod/porthole.conf
 GWSTATE=$T/acme-prod/state
 relay_q() { "$RELAY_BIN" -f "$T/relay.conf" "$@"; }
 status() { "$CLI_BIN" -f "$CONF" status; }
-depth() { status | sed -n 's/^spool *\([0-9]*\) records waiting.*/\1/p'; }
+depth() { spool_depth acme-prod; }
 usage_rec() {
 	printf '{"hour":"2026-11-%02dT%02d:00:00Z","environment":"env-1","units":{"host_units":%s}}\n' "$1" "$2" "$3"
 }
@@ -34,10 +34,6 @@ grep -q "2026-11-20T10:00:00Z.*env-1.*host_units.*12.5" "$T/usage.out" &&
 out=$(usage_rec 20 10 12.5 | "$CLI_BIN" -f "$CONF" send usage -); rc=$?
 seq2=$(echo "$out" | sed -n 's/.*stored (seq \([0-9]*\)).*/\1/p')
 # Acknowledged by the relay once the gateway's spool is empty again.
-depth() {
-	"$CLI_BIN" -f "$CONF" status 2>/dev/null |
-	    sed -n 's/^spool *\([0-9]*\) records waiting.*/\1/p'
-}
 i=0
 while [ $i -lt 50 ] && [ "$(depth)" != 0 ]; do sleep 0.2; i=$((i + 1)); done
 relay_q usage acme-prod >"$T/usage.out" 2>&1

@@ -8,15 +8,10 @@
 standard_setup
 CONF=$T/acme-prod/porthole.conf
 relay_q() { "$RELAY_BIN" -f "$T/relay.conf" "$@"; }
-depth() {
-	"$CLI_BIN" -f "$CONF" status | sed -n 's/^spool *\([0-9]*\) records waiting.*/\1/p'
-}
-# chunk FIRST COUNT [NAME]: usage records for environments NAME-FIRST..
-# (env- unless named; one unit each).
+depth() { spool_depth acme-prod; }
+# chunk FIRST COUNT [NAME]: send usage_records FIRST COUNT NAME.
 chunk() {
-	awk -v f="$1" -v n="$2" -v p="${3:-env}" 'BEGIN { for (i = f; i < f + n; i++)
-	    printf "{\"hour\":\"2026-11-24T09:00:00Z\",\"environment\":\"%s-%05d\",\"units\":{\"host_units\":1}}\n", p, i }' \
-	    >"$T/chunk.json"
+	usage_records "$1" "$2" "${3:-}" >"$T/chunk.json"
 	out=$("$CLI_BIN" -f "$CONF" send usage "$T/chunk.json" 2>&1)
 	[ "$(echo "$out" | grep -c stored)" -eq "$2" ] ||
 	    fail "chunk at $1: $(echo "$out" | grep -vc stored) records not stored"
@@ -59,6 +54,38 @@ ones=$(grep -c "2026-11-24T09:00:00Z  *env-[0-9]*  *host_units  *1$" "$T/usage.o
 [ "$rows" -eq 10000 ] && [ "$ones" -eq 10000 ] &&
     pass "10,000 records at the relay, each exactly once" ||
     fail "store: $rows rows, $ones with amount 1 ($(head -3 "$T/usage.out"))"
+
+# SIGKILL in the middle of a stream: a producer sends a record every
+# millisecond and the gateway is killed a second in.  Every record it
+# acknowledged survives; the producer sends the rest again, and the
+# relay ends with each one, none counted twice.
+python3 -c '
+import sys, time
+for i in range(1, 3001):
+    print("{\"hour\":\"2026-11-24T09:00:00Z\",\"environment\":\"killed-%05d\",\"units\":{\"host_units\":1}}" % i)
+    sys.stdout.flush()
+    time.sleep(0.001)
+' 2>/dev/null | "$CLI_BIN" -f "$CONF" send usage - >"$T/killed.out" 2>&1 &
+producer=$!
+sleep 1
+kill -9 "$(cat "$T/acme-prod/gateway.pid")"
+wait "$producer" 2>/dev/null
+acked=$(grep -c "^record [0-9]* stored" "$T/killed.out")
+[ "$acked" -gt 0 ] && [ "$acked" -lt 3000 ] ||
+    fail "the kill did not land in the middle of the stream ($acked of 3000 acknowledged)"
+restart_gateway
+sed -n 's/^record \([0-9]*\) stored.*/\1/p' "$T/killed.out" >"$T/acked.txt"
+awk 'NR == FNR { ok[$1] = 1; next } END { for (i = 1; i <= 3000; i++) if (!(i in ok))
+    printf "{\"hour\":\"2026-11-24T09:00:00Z\",\"environment\":\"killed-%05d\",\"units\":{\"host_units\":1}}\n", i }' \
+    "$T/acked.txt" /dev/null >"$T/resend.json"
+"$CLI_BIN" -f "$CONF" send usage "$T/resend.json" >"$T/resend.out" 2>&1
+[ "$(grep -c stored "$T/resend.out")" -eq $((3000 - acked)) ] ||
+    fail "resending: $(grep -c stored "$T/resend.out") of $((3000 - acked)) stored"
+wait_drained || fail "spool depth $(depth) after the kill"
+killed() { relay_q usage acme-prod | grep -c "2026-11-24T09:00:00Z  *killed-[0-9]*  *host_units  *1$"; }
+[ "$(killed)" -eq 3000 ] &&
+    pass "killed mid-stream after $acked acknowledged: all 3000 records arrive, each counted once" ||
+    fail "after the kill mid-stream: $(killed) of 3000 at the relay"
 
 # A wiped state_dir gives the gateway a new spool, whose numbers start
 # at 1 again - numbers the relay already holds and would drop as
