@@ -3,9 +3,11 @@
  *
  * The writer puts seq, ts, type and prev first, in that order, with no
  * spaces; the verifier insists on exactly that layout, so an edited line
- * that is still valid JSON but laid out differently is caught too.  Only
- * the prefix is parsed; the SHA-256 of every line is computed in one
- * pass over the file, read in large blocks.
+ * that is still valid JSON but laid out differently is caught too.  The
+ * prefix is parsed; the rest of the line must be the compact JSON the
+ * writer prints (checked by a scanner that builds nothing); the SHA-256
+ * of every line is computed in one pass over the file, read in large
+ * blocks.
  */
 #include "audit/verify.h"
 
@@ -38,6 +40,120 @@ hex32(const unsigned char *md, char out[65])
 		out[2 * i + 1] = digits[md[i] & 15];
 	}
 	out[64] = '\0';
+}
+
+/*
+ * Strict compact JSON, as json_dumps(JSON_COMPACT | JSON_ENSURE_ASCII)
+ * prints it: no whitespace, escapes only as JSON has them.  Each returns
+ * the end of what it read at p, or NULL.  Control and non-ASCII bytes
+ * were refused before.
+ */
+#define VERIFY_DEPTH_MAX	32
+
+static const char *scan_value(const char *, const char *, int);
+
+static const char *
+scan_string(const char *p, const char *end)
+{
+	int i;
+
+	if (p >= end || *p != '"')
+		return NULL;
+	for (p++; p < end; p++) {
+		if (*p == '"')
+			return p + 1;
+		if (*p != '\\')
+			continue;
+		if (++p >= end)
+			return NULL;
+		if (*p == 'u') {
+			if (end - p < 5)
+				return NULL;
+			for (i = 1; i <= 4; i++)
+				if (!isxdigit((unsigned char)p[i]))
+					return NULL;
+			p += 4;
+		} else if (strchr("\"\\/bfnrt", *p) == NULL)
+			return NULL;
+	}
+	return NULL;
+}
+
+static const char *
+scan_digits(const char *p, const char *end)
+{
+	const char *s = p;
+
+	while (p < end && *p >= '0' && *p <= '9')
+		p++;
+	return p == s ? NULL : p;
+}
+
+static const char *
+scan_number(const char *p, const char *end)
+{
+	if (p < end && *p == '-')
+		p++;
+	if (p < end && *p == '0')
+		p++;
+	else if ((p = scan_digits(p, end)) == NULL)
+		return NULL;
+	if (p < end && *p == '.' && (p = scan_digits(p + 1, end)) == NULL)
+		return NULL;
+	if (p < end && (*p == 'e' || *p == 'E')) {
+		p++;
+		if (p < end && (*p == '+' || *p == '-'))
+			p++;
+		if ((p = scan_digits(p, end)) == NULL)
+			return NULL;
+	}
+	return p;
+}
+
+/* Members (obj) or elements after the opening bracket, and the close. */
+static const char *
+scan_items(const char *p, const char *end, int obj, int depth)
+{
+	char close = obj ? '}' : ']';
+
+	if (p < end && *p == close)
+		return p + 1;
+	for (;;) {
+		if (obj && ((p = scan_string(p, end)) == NULL || p >= end ||
+		    *p++ != ':'))
+			return NULL;
+		if ((p = scan_value(p, end, depth)) == NULL || p >= end)
+			return NULL;
+		if (*p == close)
+			return p + 1;
+		if (*p++ != ',')
+			return NULL;
+	}
+}
+
+static const char *
+scan_value(const char *p, const char *end, int depth)
+{
+	if (p >= end)
+		return NULL;
+	switch (*p) {
+	case '{':
+	case '[':
+		if (depth >= VERIFY_DEPTH_MAX)
+			return NULL;
+		return scan_items(p + 1, end, *p == '{', depth + 1);
+	case '"':
+		return scan_string(p, end);
+	case 't':
+		return end - p >= 4 && memcmp(p, "true", 4) == 0 ? p + 4 : NULL;
+	case 'f':
+		return end - p >= 5 && memcmp(p, "false", 5) == 0 ? p + 5 :
+		    NULL;
+	case 'n':
+		return end - p >= 4 && memcmp(p, "null", 4) == 0 ? p + 4 : NULL;
+	default:
+		return scan_number(p, end);
+	}
 }
 
 /* Is this (well-formed) line a seal?  The type sits after seq and ts. */
@@ -109,6 +225,17 @@ verify_line(const char *line, size_t len, uint64_t want_seq,
 	if (memcmp(p + 9, want_prev, 64) != 0) {
 		snprintf(why, whylen, "prev does not match the line before "
 		    "(a line was changed, removed or inserted)");
+		return -1;
+	}
+	/* The event's own fields: ,"key":value... up to the closing brace. */
+	p += 74;
+	if (*p == ',' && p[1] == '"')
+		p = scan_items(p + 1, end, 1, 1);
+	else
+		p = p + 1 == end && *p == '}' ? end : NULL;
+	if (p != end) {
+		snprintf(why, whylen, "not the JSON the writer prints after "
+		    "prev");
 		return -1;
 	}
 	return 0;
@@ -190,7 +317,24 @@ struct verify_run {
 	struct seal_state	 ss;
 	char			 prev[65];
 	char			*buf;
+	EVP_MD			*sha256;	/* fetched once */
+	EVP_MD_CTX		*ctx;		/* reused for every line */
 };
+
+/* The SHA-256 of one line into r->prev (hex). */
+static int
+verify_hash(struct verify_run *r, const char *line, size_t len)
+{
+	unsigned char	md[32];
+	unsigned int	mdlen = 0;
+
+	if (EVP_DigestInit_ex(r->ctx, r->sha256, NULL) != 1 ||
+	    EVP_DigestUpdate(r->ctx, line, len) != 1 ||
+	    EVP_DigestFinal_ex(r->ctx, md, &mdlen) != 1 || mdlen != 32)
+		return -1;
+	hex32(md, r->prev);
+	return 0;
+}
 
 /*
  * Check one file of the log against the chain so far.  first: the seq a
@@ -204,7 +348,6 @@ verify_one(struct verify_run *r, const char *path, uint64_t first,
 {
 	FILE		*f;
 	char		*line, *nl;
-	unsigned char	 md[32];
 	size_t		 have = 0, got, off, len;
 	uint64_t	 start = v->events;
 	int		 rc = -1, sealed = 0;
@@ -257,8 +400,11 @@ verify_one(struct verify_run *r, const char *path, uint64_t first,
 				sealed = 1;
 			} else
 				v->unsealed++;
-			EVP_Digest(line, len, md, NULL, EVP_sha256(), NULL);
-			hex32(md, r->prev);
+			if (verify_hash(r, line, len) == -1) {
+				snprintf(v->reason, sizeof(v->reason),
+				    "cannot hash a line");
+				goto out;
+			}
 			v->events++;
 			v->bytes += len + 1;
 			off += len + 1;
@@ -296,6 +442,8 @@ out:
 	return rc;
 }
 
+static void	verify_end(struct verify_run *);
+
 static int
 verify_start(struct verify_run *r, const uint8_t *key0,
     struct audit_verify *v)
@@ -309,8 +457,11 @@ verify_start(struct verify_run *r, const uint8_t *key0,
 	}
 	memset(r->prev, '0', 64);
 	r->prev[64] = '\0';
-	if ((r->buf = malloc(VERIFY_BLOCK + AUDIT_MAX_LINE + 2)) == NULL) {
+	if ((r->sha256 = EVP_MD_fetch(NULL, "SHA256", NULL)) == NULL ||
+	    (r->ctx = EVP_MD_CTX_new()) == NULL ||
+	    (r->buf = malloc(VERIFY_BLOCK + AUDIT_MAX_LINE + 2)) == NULL) {
 		snprintf(v->reason, sizeof(v->reason), "out of memory");
+		verify_end(r);
 		return -1;
 	}
 	return 0;
@@ -319,6 +470,8 @@ verify_start(struct verify_run *r, const uint8_t *key0,
 static void
 verify_end(struct verify_run *r)
 {
+	EVP_MD_CTX_free(r->ctx);
+	EVP_MD_free(r->sha256);
 	free(r->buf);
 	OPENSSL_cleanse(r, sizeof(*r));
 }

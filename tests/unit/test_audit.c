@@ -432,6 +432,54 @@ test_resealed_with_later_key(void **state)
 
 static off_t	file_size(const char *);
 
+/*
+ * After prev, a line must hold the compact JSON the writer prints: one
+ * line logs, each the first of its chain, hold each tail to that.
+ */
+static void
+test_verify_line_json(void **state)
+{
+	static const struct {
+		const char	*tail;
+		int		 rc;
+	} t[] = {
+		{ "}", 0 },
+		{ ",\"a\":1}", 0 },
+		{ ",\"a\":{\"b\":[1,-2.5e-3,0,\"s\\u00e9\\n\",true,false,null]},"
+		    "\"c\":[]}", 0 },
+		{ ",\"a\":{}}", 0 },
+		{ "", 1 }, { ",}", 1 }, { ",\"a\":}", 1 }, { ",\"a\":01}", 1 },
+		{ ",\"a\":1.}", 1 }, { ",\"a\":1e}", 1 }, { ",\"a\":-}", 1 },
+		{ ",\"a\":\"\\q\"}", 1 }, { ",\"a\":\"\\u12g4\"}", 1 },
+		{ ",\"a\":[1,]}", 1 }, { ",\"a\":tru}", 1 }, { ",\"a\":1 }", 1 },
+		{ ",\"a\":1}}", 1 }, { ",\"a\":1,}", 1 }, { ",a:1}", 1 },
+		{ ",\"a\" :1}", 1 }, { ",\"a\":\"open}", 1 }, { "}x}", 1 },
+		{ ",\"a\":[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]}",
+		    1 },
+		{ ",\"a\":[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]}",
+		    0 },
+	};
+	struct audit_verify	v;
+	char			path[128], line[512];
+	size_t			i;
+	FILE			*f;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/one.log", dir);
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		snprintf(line, sizeof(line), "{\"seq\":1,\"ts\":"
+		    "\"2026-12-03T10:00:00Z\",\"type\":\"x\",\"prev\":\"%064d\"%s\n",
+		    0, t[i].tail);
+		assert_non_null(f = fopen(path, "w"));
+		fputs(line, f);
+		fclose(f);
+		if (audit_verify_file(path, NULL, &v, NULL, NULL) != t[i].rc)
+			fail_msg("row %zu (%s): rc %d, %s", i, t[i].tail,
+			    !t[i].rc, v.reason);
+	}
+	unlink(path);
+}
+
 /* The seq of the first line of the file at path. */
 static uint64_t
 first_seq(const char *path)
@@ -929,6 +977,7 @@ main(void)
 		cmocka_unit_test(test_seal_then_crash),
 		cmocka_unit_test(test_resealed_with_later_key),
 		cmocka_unit_test(test_rotation),
+		cmocka_unit_test(test_verify_line_json),
 		cmocka_unit_test(test_unwritable_dir),
 		cmocka_unit_test(test_modes_and_ts),
 		cmocka_unit_test(test_one_line_per_event),
