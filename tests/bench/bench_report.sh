@@ -202,9 +202,10 @@ EOF
 3. \`tests/bench/echolat.c\` runs \`ssh -tt\` on a new pseudo-terminal,
    waits until ssh has put it in raw mode (and, for porthole, for the
    support shell's prompt), then types one letter every ${ECHO_MS} ms and times
-   until it comes back; the echo is made by the line discipline of the pty
-   on the far side: the support shell's on the gateway, \`cat\`'s under
-   the customer sshd. Every 40 letters the line is killed with ^U (not
+   until it comes back.  On the far side the support shell echoes each
+   letter itself (it edits its own command line, as readline does in a
+   login shell), while under the customer sshd the pty's line discipline
+   echoes for \`cat\`: one process hop fewer. Every 40 letters the line is killed with ^U (not
    timed). $ECHO_ROUNDS sessions per path, alternating, 5 warm-up letters each,
    $ECHO_N letters timed per path in all; median and nearest-rank 99th
    percentile.
