@@ -80,6 +80,7 @@ struct uplink {
 	struct event		*ev_hold;	/* ends a refused batch's wait */
 	uint64_t		 hold_ms;	/* that wait, doubling */
 	uint64_t		 hold_until;	/* clock_mono_ms(), or 0 */
+	int			 stale;		/* acks of batches given up */
 	char			 refused[256];	/* why the relay refused */
 	uint64_t		 next_license;	/* clock_mono_ms() */
 	char			 host_key[1100];	/* "TYPE BASE64" */
@@ -246,6 +247,7 @@ uplink_reset(struct uplink *u, const char *why)
 	u->state = UL_DOWN;
 	u->out_len = u->out_off = 0;
 	u->ninflight = 0;
+	u->stale = 0;
 	frame_reader_free(u->rd);
 	u->rd = NULL;
 	u->retry_at = clock_mono_ms() + UPLINK_RETRY_MS;
@@ -313,11 +315,21 @@ uplink_fill(struct uplink *u)
 	struct batch		b = { NULL, 0, 0, 0, 0 };
 	char			head[96];
 	int			n, rc = 0;
+	uint64_t		now;
+	struct timeval		wait;
 
 	if (!u->welcomed)
 		return 0;	/* numbers may yet move: uplink_welcome */
-	if (u->hold_until != 0 && clock_mono_ms() < u->hold_until)
+	if (u->hold_until != 0 && (now = clock_mono_ms()) < u->hold_until) {
+		/* The timer may fire a little before this clock says. */
+		if (!evtimer_pending(u->ev_hold, NULL)) {
+			wait.tv_sec = (time_t)((u->hold_until - now) / 1000);
+			wait.tv_usec = (suseconds_t)((u->hold_until - now) %
+			    1000 * 1000);
+			evtimer_add(u->ev_hold, &wait);
+		}
 		return 0;	/* ev_hold polls again */
+	}
 	spool_stats(u->spool, &st);
 	while (u->ninflight < UPLINK_INFLIGHT &&
 	    u->out_len - u->out_off < UPLINK_OUT_MAX &&
@@ -362,6 +374,15 @@ uplink_ack(struct uplink *u, json_t *f)
 	seq = (uint64_t)json_integer_value(js);
 	if (spool_ack(u->spool, seq, why, sizeof(why)) == -1)
 		log_error("uplink: spool: %s", why);
+	/*
+	 * Batches sent after one the relay refused are refused in turn (they
+	 * follow a seq it does not have): they were given up with it, and
+	 * are not a new refusal.
+	 */
+	if (u->stale > 0) {
+		u->stale--;
+		return;
+	}
 	for (i = 0; i < u->ninflight && u->inflight[i] <= seq; i++)
 		;
 	for (j = 0; i + j < u->ninflight; j++)
@@ -386,6 +407,7 @@ uplink_ack(struct uplink *u, json_t *f)
 		evtimer_add(u->ev_hold, &hold);
 		u->resent += u->sent_seq > seq ? u->sent_seq - seq : 0;
 		u->sent_seq = seq;
+		u->stale = u->ninflight > 1 ? u->ninflight - 1 : 0;
 		u->ninflight = 0;
 	} else if (u->hold_ms != 0) {
 		u->hold_ms = u->hold_until = 0;
@@ -494,6 +516,7 @@ uplink_opened(struct uplink *u)
 	u->sent_seq = st.acked_seq;
 	u->welcomed = 0;
 	u->ninflight = 0;
+	u->stale = 0;
 	u->next_license = 0;
 	if ((u->rd = frame_reader_new()) == NULL)
 		return -1;
