@@ -156,6 +156,46 @@ scan_value(const char *p, const char *end, int depth)
 	}
 }
 
+/*
+ * The event's own fields after prev (",KEY:VALUE..." and the closing
+ * brace, p at the comma): each a member of the writer's compact JSON,
+ * no name twice and none of the prefix's.  A second "ts", say, would
+ * be what a JSON reader keeps, while the seal's MAC covers the first.
+ */
+#define VERIFY_FIELDS_MAX	64
+
+static int
+scan_fields(const char *p, const char *end)
+{
+	static const char *const prefix[] = { "\"seq\"", "\"ts\"",
+	    "\"type\"", "\"prev\"" };
+	const char	*key[VERIFY_FIELDS_MAX];
+	size_t		 klen[VERIFY_FIELDS_MAX], n = 0, i;
+	const char	*k;
+
+	if (p + 1 == end && *p == '}')
+		return 0;
+	while (p < end && *p == ',') {
+		k = p + 1;
+		if ((p = scan_string(k, end)) == NULL || n == VERIFY_FIELDS_MAX)
+			return -1;
+		for (i = 0; i < 4; i++)
+			if ((size_t)(p - k) == strlen(prefix[i]) &&
+			    memcmp(k, prefix[i], (size_t)(p - k)) == 0)
+				return -1;
+		for (i = 0; i < n; i++)
+			if (klen[i] == (size_t)(p - k) &&
+			    memcmp(key[i], k, klen[i]) == 0)
+				return -1;
+		key[n] = k;
+		klen[n++] = (size_t)(p - k);
+		if (p >= end || *p++ != ':' ||
+		    (p = scan_value(p, end, 1)) == NULL)
+			return -1;
+	}
+	return p + 1 == end && *p == '}' ? 0 : -1;
+}
+
 /* Is this (well-formed) line a seal?  The type sits after seq and ts. */
 static int
 is_seal(const char *line, size_t len)
@@ -228,14 +268,9 @@ verify_line(const char *line, size_t len, uint64_t want_seq,
 		return -1;
 	}
 	/* The event's own fields: ,"key":value... up to the closing brace. */
-	p += 74;
-	if (*p == ',' && p[1] == '"')
-		p = scan_items(p + 1, end, 1, 1);
-	else
-		p = p + 1 == end && *p == '}' ? end : NULL;
-	if (p != end) {
+	if (scan_fields(p + 74, end) == -1) {
 		snprintf(why, whylen, "not the JSON the writer prints after "
-		    "prev");
+		    "prev (or a field twice)");
 		return -1;
 	}
 	return 0;
@@ -265,7 +300,7 @@ verify_seal(struct seal_state *ss, const char *line, size_t len,
 	uint64_t	 epoch;
 	int		 rc = -1;
 
-	if ((j = json_loadb(line, len, 0, NULL)) == NULL ||
+	if ((j = json_loadb(line, len, JSON_REJECT_DUPLICATES, NULL)) == NULL ||
 	    (je = json_object_get(j, "epoch")) == NULL ||
 	    !json_is_integer(je) || json_integer_value(je) < 0 ||
 	    (mac = json_string_value(json_object_get(j, "mac"))) == NULL ||
