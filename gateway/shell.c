@@ -41,7 +41,6 @@
 #define SHELL_COLS		80
 #define SHELL_HISTORY		32	/* command lines kept for the up key */
 #define SHELL_ESC_MAX		16	/* bytes of an escape sequence */
-#define SHELL_STRING_MAX	512	/* bytes of an OSC or DCS string */
 
 /* What a command needs the policy to have turned on. */
 #define SHELL_NEED_FILES	0x1
@@ -364,8 +363,11 @@ shell_key(struct shell *sh, unsigned char *c)
 	int		rc;
 
 	while (sh->in_off == sh->in_len) {
-		if ((rc = shell_wait(sh, &pfd, 1, -1)) == -1)
+		if ((rc = shell_wait(sh, &pfd, 1, -1)) == -1) {
+			if (!shell_intr)
+				return -1;
 			break;
+		}
 		if (rc == 0)
 			continue;
 		if ((n = read(sh->tty, sh->in, sizeof(sh->in))) == -1) {
@@ -489,6 +491,7 @@ shell_line_set(struct shell_line *l, const char *text, size_t len)
 {
 	memcpy(l->buf, text, len);
 	l->len = l->pos = len;
+	l->toolong = 0;
 	l->buf[len] = '\0';
 }
 
@@ -583,12 +586,17 @@ shell_escape(struct shell *sh)
 		return 0x17;				/* alt-backspace */
 	if (c == ']' || c == 'P' || c == '_' || c == '^') {
 		/*
-		 * A string (OSC, DCS, ...) up to BEL or ESC \: dropped, and
-		 * so is one that does not end within SHELL_STRING_MAX.
+		 * A string (OSC, DCS, ...) up to BEL or ESC \: dropped whole.
+		 * One that never ends ends at the engineer's Enter, which is
+		 * a key of its own.
 		 */
-		for (n = 0; n < SHELL_STRING_MAX; n++) {
+		for (;;) {
 			if (shell_key(sh, &c) == -1)
 				return -1;
+			if (c == '\r' || c == '\n') {
+				sh->in_off--;
+				break;
+			}
 			if (c == 0x07)
 				break;
 			if (c == 0x1b) {
@@ -600,17 +608,34 @@ shell_escape(struct shell *sh)
 		}
 		return 0;
 	}
-	if (c != '[' && c != 'O')
+	if (c != '[' && c != 'O') {
+		/* Esc on its own: the key after it is a key of its own. */
+		sh->in_off--;
 		return 0;
-	/* CSI or SS3: parameters, then one final byte 0x40..0x7e. */
-	for (;;) {
-		if (shell_key(sh, &seq[n]) == -1)
-			return -1;
-		if (seq[n] >= 0x40 && seq[n] <= 0x7e)
-			break;
-		if (++n == sizeof(seq))
-			return 0;	/* not a sequence we know: dropped */
 	}
+	/*
+	 * CSI or SS3: parameter and intermediate bytes (0x20..0x3f), then
+	 * one final byte 0x40..0x7e.  Longer than the sequences kept here,
+	 * it is read to its end and dropped; a byte that cannot be in one
+	 * ends it and is a key of its own.
+	 */
+	for (;;) {
+		if (shell_key(sh, &c) == -1)
+			return -1;
+		if (c >= 0x40 && c <= 0x7e)
+			break;
+		if (c < 0x20 || c > 0x3f) {
+			sh->in_off--;
+			return 0;
+		}
+		if (n < sizeof(seq) - 1)
+			seq[n++] = c;
+		else
+			n = sizeof(seq);	/* too long to be one we know */
+	}
+	if (n == sizeof(seq))
+		return 0;
+	seq[n] = c;
 	switch (seq[n]) {
 	case 'A': return 0x10;			/* up: ^P */
 	case 'B': return 0x0e;			/* down: ^N */
@@ -630,8 +655,11 @@ shell_escape(struct shell *sh)
 	return 0;
 }
 
-/* Insert one typed character (its UTF-8 bytes) at the cursor. */
-static int
+/*
+ * Insert one typed character (its UTF-8 bytes) at the cursor: how many
+ * bytes went in, 0 if the line is full.
+ */
+static size_t
 shell_insert(struct shell *sh, struct shell_line *l, unsigned char c)
 {
 	unsigned char	ch[4] = { c };
@@ -655,7 +683,7 @@ shell_insert(struct shell *sh, struct shell_line *l, unsigned char c)
 	l->len += n;
 	l->pos += n;
 	l->buf[l->len] = '\0';
-	return 1;
+	return n;
 }
 
 /*
@@ -667,6 +695,7 @@ shell_read_line(struct shell *sh, char *line, size_t *lenp)
 {
 	struct shell_line	 l;
 	unsigned char		 c;
+	size_t			 added;
 	int			 k, redraw;
 
 	memset(&l, 0, sizeof(l));
@@ -757,14 +786,13 @@ shell_read_line(struct shell *sh, char *line, size_t *lenp)
 				redraw = 0;	/* no use in a command */
 				break;
 			}
-			/* Typing at the end: just echo it. */
-			if (l.pos == l.len && shell_insert(sh, &l,
-			    (unsigned char)k) == 1 && l.scroll == 0 &&
+			/* Typing at the end: echo just the bytes it added. */
+			if (l.pos == l.len && (added = shell_insert(sh, &l,
+			    (unsigned char)k)) > 0 && l.scroll == 0 &&
 			    sh->prompt_cols + shell_chars(l.buf, l.len) <
 			    (size_t)shell_cols(sh)) {
-				if (shell_write(sh, l.buf + shell_char_prev(
-				    l.buf, l.pos), l.pos - shell_char_prev(
-				    l.buf, l.pos)) == -1)
+				if (shell_write(sh, l.buf + l.pos - added,
+				    added) == -1)
 					return SHELL_IN_ERROR;
 				redraw = 0;
 			} else if (l.pos != l.len)
@@ -1148,7 +1176,7 @@ shell_page_key(struct shell *sh, uint64_t pos, uint64_t size)
 {
 	char		 prompt[32];
 	unsigned char	 key;
-	int		 len, rc;
+	int		 len, rc, k;
 
 	len = snprintf(prompt, sizeof(prompt), "--More--(%d%%)",
 	    size == 0 ? 100 : (int)(pos >= size ? 100 : pos * 100 / size));
@@ -1156,6 +1184,13 @@ shell_page_key(struct shell *sh, uint64_t pos, uint64_t size)
 	    shell_write(sh, prompt, (size_t)len) == -1)
 		return -1;
 	rc = shell_key(sh, &key);
+	k = key;
+	/* A cursor key is read whole: down is one more line, others none. */
+	if (rc == 1 && key == 0x1b) {
+		k = shell_escape(sh);
+		rc = k == -1 ? -1 : 1;
+		k = k == 0x0e ? '\n' : 0;
+	}
 	memset(prompt, ' ', (size_t)len);
 	if (shell_write(sh, "\r", 1) == -1 ||
 	    shell_write(sh, prompt, (size_t)len) == -1 ||
@@ -1164,7 +1199,7 @@ shell_page_key(struct shell *sh, uint64_t pos, uint64_t size)
 	sh->col0 = 1;
 	if (shell_intr)
 		return 'q';
-	return rc == 1 ? key : -1;
+	return rc == 1 ? k : -1;
 }
 
 /* Page through f until its end, q or ^C. */
@@ -1742,6 +1777,44 @@ shell_command(struct shell *sh, char *line, size_t len)
 	return shell_say(sh, "unknown command '%s'; type help", argv[0]);
 }
 
+/* Columns s takes as shell_text shows it: a control character as ^X. */
+static size_t
+shell_width(const char *s)
+{
+	size_t		w = 0;
+	unsigned char	c;
+
+	for (; *s != '\0'; s++) {
+		c = (unsigned char)*s;
+		w += SHELL_CONT(c) ? 0 : c < 0x20 || c == 0x7f ? 2 : 1;
+	}
+	return w;
+}
+
+/*
+ * "support@CLUSTER:CWD> ", with the start of a deep CWD cut to "..."
+ * so that at least 20 columns (half of a narrow window) are left for the
+ * command line.
+ */
+static void
+shell_make_prompt(struct shell *sh)
+{
+	const char	*tail = sh->cwd;
+	size_t		 cols = (size_t)shell_cols(sh);
+	size_t		 max = cols > 40 ? cols - 20 : cols / 2;
+
+	(void)snprintf(sh->prompt, sizeof(sh->prompt), "support@%s:%s> ",
+	    sh->info->cluster_id, sh->cwd);
+	while (shell_width(sh->prompt) > max && *tail != '\0') {
+		tail++;
+		while (SHELL_CONT(*tail))
+			tail++;
+		(void)snprintf(sh->prompt, sizeof(sh->prompt),
+		    "support@%s:...%s> ", sh->info->cluster_id, tail);
+	}
+	sh->prompt_cols = shell_width(sh->prompt);
+}
+
 static int
 shell_prompt(struct shell *sh)
 {
@@ -1751,9 +1824,7 @@ shell_prompt(struct shell *sh)
 	shell_intr = 0;
 	if (shell_newline(sh) == -1)
 		return -1;
-	(void)snprintf(sh->prompt, sizeof(sh->prompt), "support@%s:%s> ",
-	    sh->info->cluster_id, sh->cwd);
-	sh->prompt_cols = shell_chars(sh->prompt, strlen(sh->prompt));
+	shell_make_prompt(sh);
 	return shell_text(sh, sh->prompt, strlen(sh->prompt));
 }
 

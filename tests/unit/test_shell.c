@@ -560,6 +560,37 @@ test_cd(void **state)
 	assert_string_equal(run(&term, "pwd"), want);
 }
 
+/*
+ * Deep in a tree the prompt keeps its end and leaves the command line
+ * at least 20 columns: a short line is echoed as typed, not drawn again
+ * with the prompt at every key (which wrapped a row each time).
+ */
+static void
+test_deep_prompt(void **state)
+{
+	char		 path[512];
+	const char	*p;
+	size_t		 mark, n = 0;
+
+	snprintf(path, sizeof(path), "%s/sub/%s", dir,
+	    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa");
+	assert_int_equal(mkdir(path, 0755), 0);
+	strncat(path, "/bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb",
+	    sizeof(path) - strlen(path) - 1);
+	assert_int_equal(mkdir(path, 0755), 0);
+	start(1, 1);
+	assert_string_equal(run(&term, "cd sub/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	    "aaaaaaaa/bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"), "");
+	mark = term.len;
+	strncat(path, "\r\n", sizeof(path) - strlen(path) - 1);
+	assert_string_equal(run(&term, "pwd"), path);
+	for (p = term.screen + mark; (p = strstr(p, PROMPT "...")) != NULL;
+	    p++)
+		n++;
+	assert_int_equal(n, 1);
+	assert_non_null(strstr(term.screen + mark, "bbbbbbbbbbbb> "));
+}
+
 static void
 test_cat(void **state)
 {
@@ -712,6 +743,13 @@ test_cursor_keys(void **state)
 	/* ^K cuts to the end; alt-b goes back a word. */
 	assert_string_equal(run(&term, "cat server.log /etc/passwd\x1b" "b\x0b"),
 	    "alpha\r\nbeta\r\n");
+	/* A lone Esc does not take the Enter after it. */
+	assert_string_equal(run(&term, "cat server.log\x1b"),
+	    "alpha\r\nbeta\r\n");
+	/* A sequence longer than any kept is still dropped whole. */
+	assert_string_equal(run(&term,
+	    "cat server.log\x1b[1;2;3;4;5;6;7;8;9;10;11;12;13m"),
+	    "alpha\r\nbeta\r\n");
 	/* Backspace takes a whole UTF-8 character, not one byte of it. */
 	assert_string_equal(run(&term, "cat server.log\xc3\xa9\x7f"),
 	    "alpha\r\nbeta\r\n");
@@ -830,6 +868,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_disabled, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ls, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cd, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_deep_prompt, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(test_cat, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tail, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tail_follow, setup,
