@@ -181,8 +181,8 @@ audit_first_seq(struct audit *a, char *err, size_t errlen)
 		    "event; refusing to append", a->path);
 		return -1;
 	}
-	for (i = 7; i < n && i < 27 && buf[i] >= '0' && buf[i] <= '9'; i++)
-		v = v * 10 + (uint64_t)(buf[i] - '0');
+	for (i = 7; i < n && i < 26 && buf[i] >= '0' && buf[i] <= '9'; i++)
+		v = v * 10 + (uint64_t)(buf[i] - '0');	/* 19 digits: fits */
 	if (v == 0 || i == 7) {
 		snprintf(err, errlen, "%s: the first line has no seq; "
 		    "refusing to append", a->path);
@@ -488,6 +488,11 @@ audit_enable_seals(struct audit *a, const char *key_path, uint64_t every,
 		    (unsigned long long)a->tail_epoch,
 		    (unsigned long long)a->key.epoch);
 	}
+	if (a->tail_seal && a->tail_epoch + 1 < a->key.epoch)
+		log_warn("audit: the log's last line is the seal of epoch "
+		    "%llu and the key is at epoch %llu: audit verify will "
+		    "report the gap after it", (unsigned long long)
+		    a->tail_epoch, (unsigned long long)a->key.epoch);
 	a->seal_every = every == 0 ? 1 : every;
 	a->sealing = 1;
 	return 0;

@@ -211,8 +211,8 @@ telem_hold(struct telem *t, const char *text, size_t len)
 		t->nheld--;
 		t->held_lost++;
 		log_error("telemetry: more than %d events held for want of "
-		    "room: the oldest is lost (%.200s)", TELEM_HELD_MAX,
-		    h->text);
+		    "room: the oldest is lost (%.*s)", TELEM_HELD_MAX,
+		    (int)(h->len < 200 ? h->len : 200), h->text);
 		free(h);
 	}
 	telem_held_flush(t);

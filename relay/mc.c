@@ -93,8 +93,14 @@ mc_hello(struct mc *m, json_t *f)
 		(void)store_host_key(m->st, m->cl->id, hk);
 	log_info("cluster %s: control channel up (gateway %s)", m->cl->id,
 	    v == NULL ? "?" : v);
-	/* Where the store is: the gateway numbers its records after it. */
-	if (m->st != NULL && store_last_seq(m->st, m->cl->id, &last) == -1) {
+	/*
+	 * Where the store is: the gateway numbers its records after it.  A
+	 * relay without a store says nothing, so that a new spool is not
+	 * placed after a 0 that is not the truth; it takes no records.
+	 */
+	if (m->st == NULL)
+		return;
+	if (store_last_seq(m->st, m->cl->id, &last) == -1) {
 		m->failed = 1;
 		return;
 	}
