@@ -16,7 +16,8 @@
  *     {"t":"welcome","seq":N}        (the answer to hello: the store has
  *         this cluster's records up to N.  The gateway sends no records
  *         before it, and a spool that did not send those numbers - a new
- *         or restored one - numbers its records from N + 1 on)
+ *         or restored one - numbers its records from N + 1 on; a relay
+ *         without a store sends none, and is sent no records)
  *     {"t":"ack","seq":N}            (every record <= N is committed)
  *     {"t":"ack","seq":N,"error":E}  (refused a batch: resend after N)
  *     {"t":"error","reason":R}
