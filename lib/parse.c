@@ -69,105 +69,84 @@ parse_uint(const char *s, uint64_t min, uint64_t max, uint64_t *out)
 	return 0;
 }
 
-int
-parse_duration(const char *s, uint64_t *secs)
+/* A suffix letter and what it multiplies by, largest first. */
+struct unit {
+	char		 suffix;
+	uint64_t	 mult;
+};
+
+static const struct unit duration_units[] = {
+	{ 'd', 86400 }, { 'h', 3600 }, { 'm', 60 }, { 's', 1 }, { 0, 0 }
+};
+static const struct unit size_units[] = {
+	{ 'G', 1ULL << 30 }, { 'M', 1ULL << 20 }, { 'K', 1ULL << 10 },
+	{ 0, 0 }
+};
+
+/* Digits, then nothing or one suffix of units; at most max in all. */
+static int
+parse_with_unit(const char *s, const struct unit *units, uint64_t max,
+    uint64_t *out)
 {
-	uint64_t	 v, mult;
-	size_t		 n;
+	uint64_t	 v, mult = 1;
+	size_t		 n, i;
 
 	if (s == NULL || (n = scan_digits(s, &v)) == 0)
 		return -1;
-	switch (s[n]) {
-	case '\0':
-	case 's':
-		mult = 1;
-		break;
-	case 'm':
-		mult = 60;
-		break;
-	case 'h':
-		mult = 3600;
-		break;
-	case 'd':
-		mult = 86400;
-		break;
-	default:
-		return -1;
+	if (s[n] != '\0') {
+		for (i = 0; units[i].suffix != 0 && units[i].suffix != s[n];
+		    i++)
+			;
+		if (units[i].suffix == 0 || s[n + 1] != '\0')
+			return -1;
+		mult = units[i].mult;
 	}
-	if (s[n] != '\0' && s[n + 1] != '\0')
+	if (v > max / mult)
 		return -1;
-	if (v > DURATION_MAX / mult)
-		return -1;
-	*secs = v * mult;
+	*out = v * mult;
 	return 0;
+}
+
+/* v in the largest unit that divides it exactly, else bare + plain. */
+static void
+format_with_unit(uint64_t v, const struct unit *units, const char *plain,
+    char *buf, size_t len)
+{
+	size_t i;
+
+	for (i = 0; units[i].suffix != 0 && units[i].mult > 1; i++) {
+		if (v != 0 && v % units[i].mult == 0) {
+			snprintf(buf, len, "%llu%c",
+			    (unsigned long long)(v / units[i].mult),
+			    units[i].suffix);
+			return;
+		}
+	}
+	snprintf(buf, len, "%llu%s", (unsigned long long)v, plain);
+}
+
+int
+parse_duration(const char *s, uint64_t *secs)
+{
+	return parse_with_unit(s, duration_units, DURATION_MAX, secs);
 }
 
 int
 parse_size(const char *s, uint64_t *bytes)
 {
-	uint64_t	 v, mult;
-	size_t		 n;
-
-	if (s == NULL || (n = scan_digits(s, &v)) == 0)
-		return -1;
-	switch (s[n]) {
-	case '\0':
-		mult = 1;
-		break;
-	case 'K':
-		mult = 1ULL << 10;
-		break;
-	case 'M':
-		mult = 1ULL << 20;
-		break;
-	case 'G':
-		mult = 1ULL << 30;
-		break;
-	default:
-		return -1;
-	}
-	if (s[n] != '\0' && s[n + 1] != '\0')
-		return -1;
-	if (v > SIZE_MAX_BYTES / mult)
-		return -1;
-	*bytes = v * mult;
-	return 0;
+	return parse_with_unit(s, size_units, SIZE_MAX_BYTES, bytes);
 }
 
 void
 parse_format_size(uint64_t bytes, char *buf, size_t len)
 {
-	static const char units[] = "GMK";
-	int	i;
-
-	for (i = 0; i < 3; i++) {
-		if (bytes != 0 && bytes % (1ULL << (10 * (3 - i))) == 0) {
-			snprintf(buf, len, "%llu%c", (unsigned long long)
-			    (bytes >> (10 * (3 - i))), units[i]);
-			return;
-		}
-	}
-	snprintf(buf, len, "%llu", (unsigned long long)bytes);
+	format_with_unit(bytes, size_units, "", buf, len);
 }
 
 void
 parse_format_duration(uint64_t secs, char *buf, size_t len)
 {
-	static const struct {
-		uint64_t	 secs;
-		char		 suffix;
-	} units[] = { { 86400, 'd' }, { 3600, 'h' }, { 60, 'm' } };
-	size_t i;
-
-	for (i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
-		if (secs != 0 && secs % units[i].secs == 0) {
-			snprintf(buf, len, "%llu%c",
-			    (unsigned long long)(secs / units[i].secs),
-			    units[i].suffix);
-			return;
-		}
-	}
-	snprintf(buf, len, "%llus", (unsigned long long)secs);
+	format_with_unit(secs, duration_units, "s", buf, len);
 }
 
 /* Exactly n digits at s, as a number. */

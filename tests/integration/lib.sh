@@ -105,6 +105,31 @@ usage_records() {
 	    printf "{\"hour\":\"2026-11-24T09:00:00Z\",\"environment\":\"%s-%05d\",\"units\":{\"host_units\":1}}\n", p, i }'
 }
 
+# audit_failing ENGINEER-PID: while gateway acme-prod cannot write its
+# audit log, the engineer's running session must end and porthole status
+# must say so.
+audit_failing() {
+	n=50
+	while kill -0 "$1" 2>/dev/null && [ "$n" -gt 0 ]; do sleep 0.1; n=$((n - 1)); done
+	! kill -0 "$1" 2>/dev/null && pass "the running session is ended" ||
+	    fail "the running session goes on without an audit log"
+	"$CLI_BIN" -f "$T/acme-prod/porthole.conf" status >"$T/status.out" 2>&1
+	grep -q "^audit log      FAILING" "$T/status.out" &&
+	    pass "porthole status shows the audit failure" ||
+	    fail "status: $(cat "$T/status.out")"
+}
+
+# audit_resumed: once it can write again, gateway acme-prod records that
+# and takes sessions again, without a restart.
+audit_resumed() {
+	wait_for "$T/acme-prod/audit/audit.log" '"type":"audit_resumed"' 10 &&
+	    pass "writing resumes and is recorded" || fail "no audit_resumed"
+	out=$(essh acme-prod status 2>/dev/null)
+	[ "$out" = "cluster acme-prod is healthy" ] &&
+	    "$CLI_BIN" -f "$T/acme-prod/porthole.conf" status | grep -q "^audit log      ok" &&
+	    pass "sessions are accepted again" || fail "after resume: '$out'"
+}
+
 # count_lines FILE PATTERN
 count_lines() {
 	n=$(grep -c -- "$2" "$1" 2>/dev/null)

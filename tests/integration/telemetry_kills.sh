@@ -188,21 +188,20 @@ if [ "${PORTHOLE_TEST_HOOKS:-no}" = yes ]; then
 	    fail "status: $("$CLI_BIN" -f "$CONF" status | grep '^spool')"
 	starts=$(($(count_lines "$T/gateway-acme-prod.log" "gateway started") - starts_lost))
 	start_relay
-	i=0
-	while [ $i -lt 300 ] && [ "$(depth)" != "0" ]; do sleep 0.2; i=$((i + 1)); done
-	added=$(relay_q events acme-prod | grep -c node_added)
-	i=0
-	while [ $i -lt 100 ] && [ "$(relay_q events acme-prod | grep -c node_added)" -le "$added" ]; do
-		sleep 0.2; i=$((i + 1))
-	done
-	[ "$(relay_q events acme-prod | grep -c node_added)" -gt "$added" ] &&
+	wait_drained
+	# events_reach TYPE N: wait up to 20 s for N TYPE events at the relay.
+	events() { relay_q events acme-prod | grep -c "$1"; }
+	events_reach() {
+		i=0
+		while [ $i -lt 100 ] && [ "$(events "$1")" -lt "$2" ]; do
+			sleep 0.2; i=$((i + 1))
+		done
+		[ "$(events "$1")" -ge "$2" ]
+	}
+	events_reach node_added $(($(events node_added) + 1)) &&
 	    pass "a node_added the full spool refused is announced again once there is room" ||
 	    fail "node_added refused by the full spool never arrived"
-	i=0
-	while [ $i -lt 100 ] && [ "$(relay_q events acme-prod | grep -c server_start)" -lt "$starts" ]; do
-		sleep 0.2; i=$((i + 1))
-	done
-	[ "$(relay_q events acme-prod | grep -c server_start)" -ge "$starts" ] &&
+	events_reach server_start "$starts" &&
 	    pass "a server_start the full spool refused arrives once there is room ($starts starts)" ||
 	    fail "$(relay_q events acme-prod | grep -c server_start) server_start events at the relay for $starts starts"
 	got=$(relay_q usage acme-prod | grep -c "2026-11-24T11:00:00Z  *full-")

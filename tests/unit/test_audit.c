@@ -218,15 +218,15 @@ test_unwritable_dir(void **state)
 	assert_non_null(strstr(err, "/proc/porthole-no-such-dir"));
 }
 
-/* Read the whole log into memory. */
+/* Read the whole file at path into memory. */
 static char *
-slurp(size_t *len)
+slurp_path(const char *path, size_t *len)
 {
 	FILE	*f;
 	char	*buf;
 	long	 n;
 
-	assert_non_null(f = fopen(logpath, "r"));
+	assert_non_null(f = fopen(path, "r"));
 	fseek(f, 0, SEEK_END);
 	n = ftell(f);
 	rewind(f);
@@ -235,6 +235,13 @@ slurp(size_t *len)
 	fclose(f);
 	*len = (size_t)n;
 	return buf;
+}
+
+/* The whole log. */
+static char *
+slurp(size_t *len)
+{
+	return slurp_path(logpath, len);
 }
 
 static void
@@ -504,17 +511,9 @@ cut_last_line(const char *path)
 {
 	size_t	 len;
 	char	*buf;
-	FILE	*f;
-	long	 n;
 
-	assert_non_null(f = fopen(path, "r"));
-	fseek(f, 0, SEEK_END);
-	n = ftell(f);
-	rewind(f);
-	buf = malloc((size_t)n);
-	assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
-	fclose(f);
-	for (len = (size_t)n - 1; len > 0 && buf[len - 1] != '\n'; len--)
+	buf = slurp_path(path, &len);
+	for (len--; len > 0 && buf[len - 1] != '\n'; len--)
 		;
 	free(buf);
 	assert_int_equal(truncate(path, (off_t)len), 0);
