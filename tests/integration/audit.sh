@@ -102,4 +102,37 @@ out=$("$CLI_BIN" audit verify "$DIR" 2>/dev/null); rc=$?
     pass "a torn last line is reported as a crash, not tampering" ||
     fail "torn: rc=$rc out='$out'"
 
+# The newest seal's time edited, and the old one added again as a second
+# "ts" (which a JSON reader keeps, and which the seal's MAC covers).  It
+# is the log's last line, so no later prev betrays it: only the rule
+# that no field appears twice does.
+cp "$T/orig.log" "$DIR/audit.log"
+last=$(grep -n '"type":"seal"' "$DIR/audit.log" | tail -1 | cut -d: -f1)
+sed -i "${last}s/\"ts\":\"\([^\"]*\)\"\(.*\)}\$/\"ts\":\"2030-01-01T00:00:00Z\"\2,\"ts\":\"\1\"}/" "$DIR/audit.log"
+grep -q '"ts":"2030-01-01T00:00:00Z".*"ts":"' "$DIR/audit.log" || fail "the seal was not edited"
+out=$("$CLI_BIN" audit verify --key "$K0" "$DIR" 2>&1); rc=$?
+[ "$rc" -eq 1 ] && echo "$out" | grep -q "audit.log:$last: .*a field twice" &&
+    pass "a seal carrying its time twice is caught" ||
+    fail "seal ts twice: rc=$rc $out"
+
+# The thief of the host cuts the log back to its first seal and lets the
+# gateway go on: its key has moved on since, so the next seal skips
+# epochs, and that is caught - with the key and without it.
+first=$(grep -n '"type":"seal"' "$T/orig.log" | head -1 | cut -d: -f1)
+head -n "$first" "$T/orig.log" >"$DIR/audit.log"
+start_relay
+start_gateway acme-prod
+essh acme-prod status >/dev/null 2>&1
+stop_gateway acme-prod
+grep -q "audit verify will report the gap" "$T/gateway-acme-prod.log" &&
+    pass "the gateway warns that its next seal leaves a gap" ||
+    fail "no warning about the epoch gap"
+for key in "" "--key $K0"; do
+	# shellcheck disable=SC2086
+	out=$("$CLI_BIN" audit verify $key "$DIR" 2>&1); rc=$?
+	[ "$rc" -eq 1 ] && echo "$out" | grep -q "does not follow epoch 0 (a re-sealed log)" ||
+	    fail "cut back and re-sealed (${key:-no key}): rc=$rc $out"
+done
+pass "a log cut back to an old seal and sealed again with a later key is caught"
+
 finish
