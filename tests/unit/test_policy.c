@@ -352,6 +352,12 @@ test_bad_files(void **state)
 		{ GW "seal_every = -1\n",
 		    "%s:8: seal_every: expected a number from 1 to 1000000, "
 		    "got '-1'" },
+		{ GW "audit_rotate = 8K\n",
+		    "%s:8: audit_rotate: expected 0 or a size from 16K to "
+		    "1024G (like 512K, 64M, 2G), got '8K'" },
+		{ GW "audit_rotate = 64MB\n",
+		    "%s:8: audit_rotate: expected 0 or a size from 16K to "
+		    "1024G (like 512K, 64M, 2G), got '64MB'" },
 		{ "[gateway]\ncluster_id = acme\nrelay = r:22\n"
 		    "relay_host_key = relay_host_key.pub\n",
 		    "%s:4: relay_host_key: expected an absolute path without "
