@@ -77,9 +77,8 @@ struct uplink {
 	struct license		 lic;
 	struct event		*ev_tick;
 	struct event		*ev_retry;	/* a write stalled in a rekey */
-	struct event		*ev_hold;	/* ends a refused batch's wait */
+	struct event		*ev_hold;	/* pending: a refused batch waits */
 	uint64_t		 hold_ms;	/* that wait, doubling */
-	uint64_t		 hold_until;	/* clock_mono_ms(), or 0 */
 	int			 stale;		/* acks of batches given up */
 	char			 refused[256];	/* why the relay refused */
 	uint64_t		 next_license;	/* clock_mono_ms() */
@@ -315,21 +314,12 @@ uplink_fill(struct uplink *u)
 	struct batch		b = { NULL, 0, 0, 0, 0 };
 	char			head[96];
 	int			n, rc = 0;
-	uint64_t		now;
-	struct timeval		wait;
 
 	if (!u->welcomed)
 		return 0;	/* numbers may yet move: uplink_welcome */
-	if (u->hold_until != 0 && (now = clock_mono_ms()) < u->hold_until) {
-		/* The timer may fire a little before this clock says. */
-		if (!evtimer_pending(u->ev_hold, NULL)) {
-			wait.tv_sec = (time_t)((u->hold_until - now) / 1000);
-			wait.tv_usec = (suseconds_t)((u->hold_until - now) %
-			    1000 * 1000);
-			evtimer_add(u->ev_hold, &wait);
-		}
-		return 0;	/* ev_hold polls again */
-	}
+	/* The wait after a refused batch is its timer: it polls again. */
+	if (evtimer_pending(u->ev_hold, NULL))
+		return 0;
 	spool_stats(u->spool, &st);
 	while (u->ninflight < UPLINK_INFLIGHT &&
 	    u->out_len - u->out_off < UPLINK_OUT_MAX &&
@@ -397,7 +387,6 @@ uplink_ack(struct uplink *u, json_t *f)
 		u->hold_ms = u->hold_ms == 0 ? UPLINK_HOLD_FIRST_MS :
 		    u->hold_ms * 2 > UPLINK_HOLD_MAX_MS ? UPLINK_HOLD_MAX_MS :
 		    u->hold_ms * 2;
-		u->hold_until = clock_mono_ms() + u->hold_ms;
 		snprintf(u->refused, sizeof(u->refused), "after seq %llu: "
 		    "%.200s", (unsigned long long)seq, err);
 		log_warn("uplink: the relay refused records %s; sending again "
@@ -410,7 +399,7 @@ uplink_ack(struct uplink *u, json_t *f)
 		u->stale = u->ninflight > 1 ? u->ninflight - 1 : 0;
 		u->ninflight = 0;
 	} else if (u->hold_ms != 0) {
-		u->hold_ms = u->hold_until = 0;
+		u->hold_ms = 0;
 		u->refused[0] = '\0';
 		log_info("uplink: the relay takes records again");
 	}
