@@ -305,39 +305,51 @@ out:
 	return rc;
 }
 
+size_t
+parse_utf8_char(const char *s, size_t len, uint32_t *cp)
+{
+	const unsigned char	*p = (const unsigned char *)s;
+	size_t			 n, k;
+	uint32_t		 c, min;
+
+	if (len == 0 || p[0] == 0)
+		return 0;
+	c = p[0];
+	if (c < 0x80) {
+		*cp = c;
+		return 1;
+	}
+	if (c >= 0xc2 && c <= 0xdf) {
+		n = 1; min = 0x80; c &= 0x1f;
+	} else if (c >= 0xe0 && c <= 0xef) {
+		n = 2; min = 0x800; c &= 0x0f;
+	} else if (c >= 0xf0 && c <= 0xf4) {
+		n = 3; min = 0x10000; c &= 0x07;
+	} else
+		return 0;
+	if (len - 1 < n)
+		return 0;
+	for (k = 1; k <= n; k++) {
+		if ((p[k] & 0xc0) != 0x80)
+			return 0;
+		c = c << 6 | (p[k] & 0x3f);
+	}
+	if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
+		return 0;
+	*cp = c;
+	return n + 1;
+}
+
 int
 parse_utf8(const char *s, size_t len)
 {
-	const unsigned char	*p = (const unsigned char *)s;
-	size_t			 i = 0, n, k;
-	uint32_t		 c, min;
+	size_t		i = 0, n;
+	uint32_t	c;
 
 	while (i < len) {
-		c = p[i];
-		if (c == 0)
+		if ((n = parse_utf8_char(s + i, len - i, &c)) == 0)
 			return 0;
-		if (c < 0x80) {
-			i++;
-			continue;
-		}
-		if (c >= 0xc2 && c <= 0xdf) {
-			n = 1; min = 0x80; c &= 0x1f;
-		} else if (c >= 0xe0 && c <= 0xef) {
-			n = 2; min = 0x800; c &= 0x0f;
-		} else if (c >= 0xf0 && c <= 0xf4) {
-			n = 3; min = 0x10000; c &= 0x07;
-		} else
-			return 0;
-		if (len - i - 1 < n)
-			return 0;
-		for (k = 1; k <= n; k++) {
-			if ((p[i + k] & 0xc0) != 0x80)
-				return 0;
-			c = c << 6 | (p[i + k] & 0x3f);
-		}
-		if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
-			return 0;
-		i += n + 1;
+		i += n;
 	}
 	return 1;
 }

@@ -42,6 +42,11 @@ void	parse_list_free(char **items);
  * surrogates, nothing above U+10FFFF, no NUL.  1 or 0.
  */
 int	parse_utf8(const char *s, size_t len);
+/*
+ * The character at s[0..len): its length in bytes (1-4) with the code
+ * point in *cp, or 0 when it is not UTF-8 as parse_utf8 means it.
+ */
+size_t	parse_utf8_char(const char *s, size_t len, uint32_t *cp);
 /* Format seconds the way parse_duration reads them back ("15m", "2h"). */
 void	parse_format_duration(uint64_t secs, char *buf, size_t len);
 /* t as YYYY-MM-DDTHH:MM:SSZ (UTC) into buf (at least 21 bytes). */

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "lib/escape.h"
 #include "lib/parse.h"
 
 #define N(a)	(sizeof(a) / sizeof((a)[0]))
@@ -352,6 +353,47 @@ test_utf8(void **state)
 	}
 }
 
+/* Untrusted text on a terminal: every control escaped, nothing forged. */
+static void
+test_escape(void **state)
+{
+	static const struct {
+		const char	*in;
+		size_t		 len;
+		const char	*out;
+	} t[] = {
+		{ "plain text", 10, "plain text" },
+		{ "\x1b[2J", 4, "\\x1b[2J" },
+		{ "\\x1b[2J", 7, "\\\\x1b[2J" },		/* a forged escape */
+		{ "a\x1b[31mred\a", 10, "a\\x1b[31mred\\x07" },
+		{ "\033]0;title\007", 10, "\\x1b]0;title\\x07" },
+		{ "cr\rlf\n", 6, "cr\\x0dlf\\x0a" },
+		{ "del\x7f", 4, "del\\x7f" },
+		{ "\xc2\x9b" "2J", 4, "\\xc2\\x9b2J" },	/* C1 CSI */
+		{ "\xc2\xa0" "caf\xc3\xa9", 7, "\xc2\xa0" "caf\xc3\xa9" },
+		{ "\x9b" "2J", 3, "\\x9b2J" },		/* a stray byte */
+		{ "\xe2\x82", 2, "\\xe2\\x82" },	/* cut character */
+		{ "nul\0x", 5, "nul\\x00x" },
+		{ "back\\slash", 10, "back\\\\slash" },
+	};
+	char	out[64];
+	size_t	i, n;
+
+	(void)state;
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		n = escape_text(t[i].in, t[i].len, out, sizeof(out));
+		if (strcmp(out, t[i].out) != 0 || n != strlen(t[i].out))
+			fail_msg("row %zu: escape_text gave '%s'", i, out);
+		if (escape_needed(t[i].in, t[i].len) !=
+		    (strcmp(t[i].in, t[i].out) != 0 || t[i].len != strlen(t[i].in)))
+			fail_msg("row %zu: escape_needed is wrong", i);
+	}
+	/* Cut short: never inside an escape, and the full length told. */
+	n = escape_text("ab\x1b", 3, out, 5);
+	assert_string_equal(out, "ab");
+	assert_int_equal(n, 6);
+}
+
 int
 main(void)
 {
@@ -365,6 +407,7 @@ main(void)
 		cmocka_unit_test(test_hostport),
 		cmocka_unit_test(test_list),
 		cmocka_unit_test(test_utf8),
+		cmocka_unit_test(test_escape),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
