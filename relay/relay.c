@@ -597,6 +597,15 @@ rconn_close(struct rconn *c, const char *why)
 
 	if (c->state == RC_DEAD)
 		return;
+	/* First, while libssh's closed descriptor cannot have come back. */
+	if (c->ev_read != NULL)
+		event_del(c->ev_read);
+	if (c->ev_write != NULL)
+		event_del(c->ev_write);
+	if (c->ev_kick != NULL)
+		event_del(c->ev_kick);
+	if (c->ev_grace != NULL)
+		event_del(c->ev_grace);
 	if (c->state == RC_TUNNEL && r->store != NULL)
 		(void)store_cluster_seen(r->store,
 		    r->conf->clusters[c->cluster].id, clock_now(), NULL, 0);
@@ -607,14 +616,6 @@ rconn_close(struct rconn *c, const char *why)
 	} else
 		log_info("%s: closed (%s)", c->who[0] ? c->who : c->peer, why);
 	rconn_set_state(c, RC_DEAD);
-	if (c->ev_read != NULL)
-		event_del(c->ev_read);
-	if (c->ev_write != NULL)
-		event_del(c->ev_write);
-	if (c->ev_kick != NULL)
-		event_del(c->ev_kick);
-	if (c->ev_grace != NULL)
-		event_del(c->ev_grace);
 	/*
 	 * The other side of each splice is told by its next pump, unless
 	 * the poll that ends c closed its socket too (with a write to it):

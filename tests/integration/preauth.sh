@@ -128,8 +128,15 @@ stop_relay() {
 # CPU ticks the relay has used, and the lines of its log.
 cpu() { awk '{ print $14 + $15 }' "/proc/$RELAY_PID/stat"; }
 lines() { wc -l <"$T/relay.log"; }
-# The relay's open sockets.
+# The relay's open sockets; sockets_to N: wait up to 5 s until it has N.
 sockets() { ls -l "/proc/$RELAY_PID/fd" 2>/dev/null | grep -c 'socket:'; }
+sockets_to() {
+	n=50
+	while [ "$(sockets)" -ne "$1" ] && [ "$n" -gt 0 ]; do
+		sleep 0.1; n=$((n - 1))
+	done
+	[ "$(sockets)" -eq "$1" ]
+}
 
 # quiet_for SECONDS WHAT: the relay does not spin meanwhile: less than a
 # fifth of a core and fewer than 20 log lines (it spun at 100 % writing
@@ -235,7 +242,9 @@ grep -q "closed (login grace time exceeded)" "$T/relay.log" ||
     fail "no 'login grace time exceeded' in the relay's log"
 
 # max_startups: 60 connections from 10 addresses (6 each, 4 at most
-# admitted from each): the first 8 always get in, none past 16.
+# admitted from each): the first 8 always get in, none past 16. First
+# the relay lets go of the last flood's connections.
+sockets_to "$base"
 flood wide 127.0.0.10,127.0.0.11,127.0.0.12,127.0.0.13,127.0.0.14,127.0.0.15,127.0.0.16,127.0.0.17,127.0.0.18,127.0.0.19 \
     60 1 1.5 once
 n=$(held wide)
@@ -250,17 +259,13 @@ wait_for "$T/relay.log" "refused [0-9]* more connections in [0-9]* s ([0-9]* pas
     fail "no summary of the refusals"
 
 # No descriptor left behind, and one per tunnel.
-n=50
-while [ "$(sockets)" -ne "$base" ] && [ "$n" -gt 0 ]; do sleep 0.1; n=$((n - 1)); done
-[ "$(sockets)" -eq "$base" ] &&
+sockets_to "$base" &&
     pass "after the floods, logins and a reconnect the relay holds its $base sockets again" ||
     fail "the relay holds $(sockets) sockets, $base before"
 off=$(count_lines "$T/relay.log" "cluster acme-prod offline")
 stop_gateway acme-prod
 wait_count "$T/relay.log" "cluster acme-prod offline" "$off" 5
-n=20
-while [ "$(sockets)" -ge "$base" ] && [ "$n" -gt 0 ]; do sleep 0.1; n=$((n - 1)); done
-[ "$(sockets)" -eq $((base - 1)) ] && pass "a tunnel holds one descriptor" ||
+sockets_to $((base - 1)) && pass "a tunnel holds one descriptor" ||
     fail "the tunnel held $((base - $(sockets))) descriptors"
 
 finish
