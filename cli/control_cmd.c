@@ -65,20 +65,34 @@ who_may(const struct policy *pol, const char *sock, char *buf, size_t len)
  * question, not a reason to ask the default one: refused.  err gets
  * what is wrong with a file that does not parse ("" if nothing).
  */
+int
+cli_conf_readable(const char *conf)
+{
+	struct stat	sb;
+	int		fd, rc = -1;
+
+	if ((fd = open(conf, O_RDONLY | O_CLOEXEC | O_NOCTTY)) == -1 ||
+	    fstat(fd, &sb) == -1)
+		fprintf(stderr, "porthole: %s: %s\n", conf, strerror(errno));
+	else if (!S_ISREG(sb.st_mode))
+		fprintf(stderr, "porthole: %s: not a regular file\n", conf);
+	else
+		rc = 0;
+	if (fd != -1)
+		close(fd);
+	return rc;
+}
+
 static int
 control_path(const char *conf, struct policy **pol, struct sockaddr_un *sun,
     char *err, size_t errlen)
 {
 	char	run_dir[PATH_MAX];
-	int	fd;
 
 	*pol = NULL;
 	err[0] = '\0';
-	if ((fd = open(conf, O_RDONLY | O_CLOEXEC)) == -1) {
-		fprintf(stderr, "porthole: %s: %s\n", conf, strerror(errno));
+	if (cli_conf_readable(conf) == -1)
 		return -1;
-	}
-	close(fd);
 	if (policy_load(conf, pol, err, errlen) == 0)
 		snprintf(run_dir, sizeof(run_dir), "%s", (*pol)->run_dir);
 	else if (policy_run_dir(conf, run_dir, sizeof(run_dir)) == -1) {

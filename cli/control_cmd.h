@@ -21,5 +21,10 @@ json_t	*control_call(const char *conf, json_t *req);
 int	cli_control(int argc, char **argv, const char *conf);
 /* Its usage, one "porthole ..." line per form. */
 extern const char cli_control_usage[];
+/*
+ * Whether conf is a regular file we may read: 0, or -1 after saying
+ * "porthole: FILE: reason" on stderr.
+ */
+int	cli_conf_readable(const char *conf);
 
 #endif

@@ -5,7 +5,6 @@
  * status adds 3 (no relay's tunnel is up) and 4 (some are down).
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -203,7 +202,7 @@ main(int argc, char **argv)
 	};
 	const char	*conf = DEFAULT_CONF;
 	size_t		 i;
-	int		 ch, fd, first = 1;
+	int		 ch, first = 1;
 
 	while ((ch = getopt_long(argc, argv, "+f:h", opts, NULL)) != -1) {
 		switch (ch) {
@@ -212,12 +211,8 @@ main(int argc, char **argv)
 			 * A file named on the command line must be there: a
 			 * typo must not reach the gateway of another file.
 			 */
-			if ((fd = open(optarg, O_RDONLY | O_CLOEXEC)) == -1) {
-				fprintf(stderr, "porthole: -f %s: %s\n", optarg,
-				    strerror(errno));
+			if (cli_conf_readable(optarg) == -1)
 				return 1;
-			}
-			close(fd);
 			conf = optarg;
 			break;
 		case 'h':

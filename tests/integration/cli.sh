@@ -53,6 +53,11 @@ cli status --bogus >/dev/null 2>"$T/err"; rc=$?
     ! grep -q "control.sock" "$T/err" && ! grep -q . "$T/out" &&
     pass "porthole -f MISSING status exits 1 naming the file" ||
     fail "-f missing: rc=$rc err='$(cat "$T/err")' out='$(cat "$T/out")'"
+"$CLI_BIN" -f "$T" status >"$T/out" 2>"$T/err"; rc=$?
+[ "$rc" -eq 1 ] && grep -q "$T: not a regular file" "$T/err" &&
+    ! grep -q "control.sock" "$T/err" && ! grep -q . "$T/out" &&
+    pass "porthole -f DIRECTORY status exits 1 naming it" ||
+    fail "-f directory: rc=$rc err='$(cat "$T/err")' out='$(cat "$T/out")'"
 
 # status: exit 0 with the tunnel up; --json holds what the view shows.
 out=$(cli status); rc=$?
