@@ -57,14 +57,6 @@ who_may(const struct policy *pol, const char *sock, char *buf, size_t len)
 		    "may use it", name);
 }
 
-/*
- * Where the gateway of conf listens.  The running daemon is reached even
- * when the file is broken: it is what a customer mending a refused
- * reload needs, and the daemon says what is wrong with the file.  A file
- * that is not there, or that we may not read, is another gateway's
- * question, not a reason to ask the default one: refused.  err gets
- * what is wrong with a file that does not parse ("" if nothing).
- */
 int
 cli_conf_readable(const char *conf)
 {
@@ -83,6 +75,14 @@ cli_conf_readable(const char *conf)
 	return rc;
 }
 
+/*
+ * Where the gateway of conf listens.  The running daemon is reached even
+ * when the file is broken: it is what a customer mending a refused
+ * reload needs, and the daemon says what is wrong with the file.  A file
+ * that is not there, or that we may not read, is another gateway's
+ * question, not a reason to ask the default one: refused.  err gets
+ * what is wrong with a file that does not parse ("" if nothing).
+ */
 static int
 control_path(const char *conf, struct policy **pol, struct sockaddr_un *sun,
     char *err, size_t errlen)
