@@ -22,10 +22,21 @@
 #include "lib/fdpass.h"
 #include "lib/log.h"
 #include "lib/sshcert.h"
+#include "sandbox/sandbox.h"
 
 #define MON_MAX_AUTH_REQUESTS	20
 #define MON_CERT_MAX		12000	/* base64 of SSHCERT_MAX_BLOB */
 #define MON_CHILD_EXIT_MS	1000	/* a closing child's time to exit */
+#define MON_LEGACY_SCP		"the legacy scp protocol is not supported: " \
+				"use scp without -O (SFTP)"
+
+/*
+ * Every file and forward the monitor hands over is a descriptor in the
+ * child (or the shell): their limit must hold them all, with room for
+ * the child's own few and a diagnostic's pipes.
+ */
+_Static_assert(SBX_MAX_FDS >= MON_MAX_FILES + MON_MAX_FWDS + 16,
+    "a confined process's descriptor limit is below what the monitor hands over");
 
 struct mon_dispatch {
 	const char	*req;
@@ -435,6 +446,16 @@ mm_answer_exec(struct mon *m, json_t *req)
 	if (m->diag > 0)
 		return mon_refuse(m, "a diagnostic is already running in this "
 		    "session; wait for it to finish");
+	/*
+	 * "scp -f PATH" / "scp -t PATH" is scp -O, the legacy protocol:
+	 * say so, rather than call it an unknown command.
+	 */
+	if (cmd != NULL && strncmp(cmd, "scp", 3) == 0 &&
+	    (cmd[3] == ' ' || cmd[3] == '\0')) {
+		mon_audit(m, "command_refused", json_pack("{s:s, s:s}",
+		    "command", cmd, "reason", MON_LEGACY_SCP));
+		return mon_refuse(m, MON_LEGACY_SCP);
+	}
 	if (cmd == NULL) {
 		/* Too long or not text: refused like any bad command. */
 		mon_audit(m, "command_refused", json_pack("{s:s}", "reason",

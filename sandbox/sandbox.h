@@ -18,7 +18,14 @@
 #include <sys/types.h>
 #include <stddef.h>
 
-#define SBX_MAX_FDS	16	/* RLIMIT_NOFILE of a confined process */
+/*
+ * RLIMIT_NOFILE of a confined process.  It opens nothing itself: every
+ * descriptor beyond its first few comes from the monitor, which bounds
+ * them (open files and forwards per session), so this is set above the
+ * monitor's bounds; reaching it would end the session on a descriptor
+ * the monitor already handed over.
+ */
+#define SBX_MAX_FDS	256
 
 /* If root, become user (its uid and gid, no supplementary groups). */
 int	sbx_drop_privileges(const char *user, char *err, size_t errlen);
