@@ -36,7 +36,7 @@
  * the child's own few and a diagnostic's pipes.
  */
 _Static_assert(SBX_MAX_FDS >= MON_MAX_FILES + MON_MAX_FWDS + 16,
-    "a confined process's descriptor limit is below what the monitor hands over");
+    "SBX_MAX_FDS is below what the monitor may hand over");
 
 struct mon_dispatch {
 	const char	*req;

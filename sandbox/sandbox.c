@@ -21,8 +21,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
-#include <sched.h>
 #include <pwd.h>
+#include <sched.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -330,9 +330,9 @@ sbx_seccomp(int shell, char *err, size_t errlen)
  * that only an escape needs kill the process (SIGSYS, exit status 159).
  *
  * Other processes are also out of reach because the diagnostic runs in
- * its own PID namespace (ns.c): kill(2), pidfd_open(2), pidfd_send_
- * signal(2), kcmp(2), process_madvise(2) and the like can only name its
- * own processes.  Calls that need a capability (reboot, swapon, setting
+ * its own PID namespace (ns.c): kill(2), pidfd_open(2),
+ * pidfd_send_signal(2), kcmp(2), process_madvise(2) and the like can
+ * only name its own processes.  Calls that need a capability (reboot, swapon, setting
  * the clock, ...) fail anyway: the diagnostic has none.
  */
 static int
