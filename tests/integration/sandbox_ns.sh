@@ -27,7 +27,7 @@ make_vendor
     >/dev/null
 make_cluster acme-prod
 write_relay_conf
-CMD_TIMEOUT=6s
+CMD_TIMEOUT=8s
 EXTRA_COMMANDS="uring = $T/hostile uring {port:int}
 signal = $T/hostile signal {a:int} {b:int} {c:int}
 escape = $T/hostile escape {marker:word} {hold:int}
@@ -111,11 +111,12 @@ out=$(essh acme-prod clone3 2>&1)
     fail "clone3: '$out'"
 
 # (b) Bob's session runs a diagnostic; alice's hostile one is given the
-# pids of bob's session child, diagnostic and monitor to kill.
-ssh -F "$T/ssh_config.bob" acme-prod sleepy 4 </dev/null >"$T/bob.out" \
+# pids of bob's session child, diagnostic and monitor to kill.  Bob's
+# session is waited for at the end, after it had time to be hit.
+ssh -F "$T/ssh_config.bob" acme-prod sleepy 7 </dev/null >"$T/bob.out" \
     2>"$T/bob.err" &
 bob=$!
-find_session "/bin/sleep 4"
+find_session "/bin/sleep 7"
 bmon=$MON bchild=$CHILD bdiag=$DIAG
 if [ -n "$bdiag" ] && [ -n "$bchild" ]; then
 	[ "$(readlink /proc/"$bdiag"/ns/pid)" != "$(readlink /proc/"$GW_PID"/ns/pid)" ] &&
@@ -126,12 +127,8 @@ if [ -n "$bdiag" ] && [ -n "$bchild" ]; then
 	alive "$bchild" && alive "$bdiag" && alive "$bmon" &&
 	    pass "a diagnostic cannot signal another session's processes" ||
 	    fail "bob's session was hit: $out"
-	wait "$bob"; rc=$?
-	[ "$rc" -eq 0 ] && pass "the other engineer's diagnostic ends normally" ||
-	    fail "bob: rc=$rc $(cat "$T/bob.err")"
 else
 	fail "bob's session child and diagnostic not found"
-	wait "$bob"
 fi
 
 # (c) A setsid + double-forked sleeper goes with its diagnostic's end ...
@@ -185,5 +182,9 @@ wait "$eng"
 wait_count "$AUDIT" '"type":"session_violation".*"signal":9' "$before" 5 &&
     pass "a session child killed by another's SIGKILL is audited" ||
     fail "the outside SIGKILL of the session child is not audited"
+
+wait "$bob"; rc=$?
+[ "$rc" -eq 0 ] && pass "the other engineer's diagnostic ended normally" ||
+    fail "bob: rc=$rc $(cat "$T/bob.err")"
 
 finish
