@@ -10,6 +10,8 @@
 #include <time.h>
 
 #define RELAY_MAX_CLUSTERS	100000
+#define RELAY_RUN_DIR		"/run/porthole-relay"	/* [relay] run_dir */
+#define RELAY_PID_FILE		"porthole-relay.pid"	/* in run_dir */
 
 struct relay_cluster {
 	char		*id;		/* [A-Za-z0-9._-]{1,64} */
@@ -27,6 +29,7 @@ struct relay_conf {
 	char		*host_key;
 	char		*support_ca;
 	char		*database;
+	char		*run_dir;	/* the pid file; RELAY_RUN_DIR if unset */
 	char		*update_key;
 	int		 engineers_any;
 	char		**engineers;
@@ -45,5 +48,15 @@ const struct relay_cluster *relay_conf_cluster(const struct relay_conf *c,
 /* Is this principal allowed to log in as an engineer? */
 int	relay_conf_engineer_allowed(const struct relay_conf *c,
 	    const char *principal);
+
+/*
+ * What a start of the relay checks beyond the syntax (relay_check.c):
+ * relay.conf itself, the host key, the CA, each cluster's key, run_dir
+ * and the database's directory under the rules of lib/filecheck.h, and
+ * that nothing else listens on the port.  Each problem is one line on
+ * fc->out; returns the number of problems.
+ */
+struct filecheck;
+unsigned int	relay_check(const struct relay_conf *c, struct filecheck *fc);
 
 #endif
