@@ -458,6 +458,20 @@ inifile_lines_find(const struct inifile_lines *l, const char *section,
 	return got != NULL ? got->line : 0;
 }
 
+const char *
+inifile_where(const struct inifile_lines *l, const char *path,
+    const char *section, const char *key, char *buf, size_t len)
+{
+	int line = inifile_lines_find(l, section, key);
+
+	if (line > 0)
+		snprintf(buf, len, "%s:%d: [%s] %s", path, line, section, key);
+	else
+		snprintf(buf, len, "%s: [%s] %s (the default)", path, section,
+		    key);
+	return buf;
+}
+
 void
 inifile_lines_free(struct inifile_lines *l)
 {

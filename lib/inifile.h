@@ -49,5 +49,12 @@ struct inifile_lines *inifile_lines_read(const char *path);
 int	inifile_lines_find(const struct inifile_lines *l, const char *section,
 	    const char *key);
 void	inifile_lines_free(struct inifile_lines *l);
+/*
+ * Name a key for a message: "PATH:LINE: [section] key", or for a key
+ * the file does not set (its default applies) "PATH: [section] key (the
+ * default)".  Returns buf.
+ */
+const char *inifile_where(const struct inifile_lines *l, const char *path,
+	    const char *section, const char *key, char *buf, size_t len);
 
 #endif

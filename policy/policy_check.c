@@ -54,20 +54,12 @@ static const struct {
 #define PFIELD(p, off)	(*(char *const *)(const void *)((const char *)(p) + \
 			    (off)))
 
-/* "FILE:LINE: [section] key", or "FILE: [section] key" for a default. */
+/* "FILE:LINE: [section] key", or "FILE: [section] key (the default)". */
 static const char *
 where(const struct pcheck *c, const char *section, const char *key,
     char *buf, size_t len)
 {
-	int line = inifile_lines_find(c->lines, section, key);
-
-	if (line > 0)
-		snprintf(buf, len, "%s:%d: [%s] %s", c->p->path, line,
-		    section, key);
-	else
-		snprintf(buf, len, "%s: [%s] %s (the default)", c->p->path,
-		    section, key);
-	return buf;
+	return inifile_where(c->lines, c->p->path, section, key, buf, len);
 }
 
 static void

@@ -23,20 +23,12 @@ struct rcheck {
 	struct inifile_lines	*lines;
 };
 
-/* "FILE:LINE: [section] key", or "FILE: [section] key" for a default. */
+/* "FILE:LINE: [section] key", or "FILE: [section] key (the default)". */
 static const char *
 where(const struct rcheck *r, const char *section, const char *key,
     char *buf, size_t len)
 {
-	int line = inifile_lines_find(r->lines, section, key);
-
-	if (line > 0)
-		snprintf(buf, len, "%s:%d: [%s] %s", r->c->path, line,
-		    section, key);
-	else
-		snprintf(buf, len, "%s: [%s] %s (the default)", r->c->path,
-		    section, key);
-	return buf;
+	return inifile_where(r->lines, r->c->path, section, key, buf, len);
 }
 
 /*

@@ -380,30 +380,45 @@ out:
 	return rc;
 }
 
-/* Create the tables in a new database; refuse one from a newer relay. */
+/*
+ * The schema version of the open database: 0 for a new one, else ours;
+ * any other is refused (-1, with why in err).
+ */
 static int
-schema(struct store *s, char *err, size_t errlen)
+schema_version(struct store *s, int *version, char *err, size_t errlen)
 {
 	sqlite3_stmt	*st = NULL;
-	char		*msg = NULL;
-	int		 version, rc = -1;
+	int		 rc = -1;
 
 	if (sqlite3_prepare_v2(s->db, "PRAGMA user_version", -1, &st,
 	    NULL) != SQLITE_OK || sqlite3_step(st) != SQLITE_ROW) {
 		db_why(s, err, errlen, "reading the schema version");
 		goto out;
 	}
-	version = sqlite3_column_int(st, 0);
-	if (version == STORE_SCHEMA_VERSION) {
-		rc = 0;
-		goto out;
-	}
-	if (version != 0) {
+	*version = sqlite3_column_int(st, 0);
+	if (*version != 0 && *version != STORE_SCHEMA_VERSION) {
 		snprintf(err, errlen, "%s: schema version %d, this relay "
-		    "knows version %d", s->path, version,
+		    "knows version %d", s->path, *version,
 		    STORE_SCHEMA_VERSION);
 		goto out;
 	}
+	rc = 0;
+out:
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/* Create the tables in a new database; refuse one from a newer relay. */
+static int
+schema(struct store *s, char *err, size_t errlen)
+{
+	char	*msg = NULL;
+	int	 version;
+
+	if (schema_version(s, &version, err, errlen) == -1)
+		return -1;
+	if (version == STORE_SCHEMA_VERSION)
+		return 0;
 	/* The version is set in the same transaction as the tables. */
 	if (sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, &msg) !=
 	    SQLITE_OK ||
@@ -413,13 +428,10 @@ schema(struct store *s, char *err, size_t errlen)
 		snprintf(err, errlen, "%s: creating the tables: %s", s->path,
 		    msg != NULL ? msg : sqlite3_errmsg(s->db));
 		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
-		goto out;
+		sqlite3_free(msg);
+		return -1;
 	}
-	rc = 0;
-out:
-	sqlite3_free(msg);
-	sqlite3_finalize(st);
-	return rc;
+	return 0;
 }
 
 static int
@@ -441,27 +453,16 @@ prepare_all(struct store *s, char *err, size_t errlen)
 static int
 schema_check(struct store *s, char *err, size_t errlen)
 {
-	sqlite3_stmt	*st = NULL;
-	int		 version, rc = -1;
+	int version;
 
-	if (sqlite3_prepare_v2(s->db, "PRAGMA user_version", -1, &st,
-	    NULL) != SQLITE_OK || sqlite3_step(st) != SQLITE_ROW) {
-		db_why(s, err, errlen, "reading the schema version");
-		goto out;
-	}
-	version = sqlite3_column_int(st, 0);
-	if (version == 0)
+	if (schema_version(s, &version, err, errlen) == -1)
+		return -1;
+	if (version == 0) {
 		snprintf(err, errlen, "%s: no relay tables (the relay has not "
 		    "started on it yet)", s->path);
-	else if (version != STORE_SCHEMA_VERSION)
-		snprintf(err, errlen, "%s: schema version %d, this relay "
-		    "knows version %d", s->path, version,
-		    STORE_SCHEMA_VERSION);
-	else
-		rc = 0;
-out:
-	sqlite3_finalize(st);
-	return rc;
+		return -1;
+	}
+	return 0;
 }
 
 /*
