@@ -7,6 +7,12 @@
 # systemd hears READY=1 on $NOTIFY_SOCKET.
 . "$(dirname "$0")/lib.sh"
 
+# A detached daemon's stderr is /dev/null: under --enable-sanitizers
+# their reports go to files, checked at the end.
+ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}log_path=$T/sanitizer"
+UBSAN_OPTIONS="${UBSAN_OPTIONS:+$UBSAN_OPTIONS:}log_path=$T/sanitizer"
+export ASAN_OPTIONS UBSAN_OPTIONS
+
 make_vendor
 make_cluster acme-prod
 write_relay_conf
@@ -274,4 +280,8 @@ for b in "$GATEWAY_BIN" "$RELAY_BIN"; do
 	    fail "$n --help/--version: $hrc $vrc $(cat "$T/help.out" "$T/version.out")"
 done
 
+for f in "$T"/sanitizer.*; do
+	[ -f "$f" ] || continue
+	fail "sanitizer report $(basename "$f"): $(head -5 "$f")"
+done
 finish
