@@ -24,6 +24,8 @@
 #include "audit/verify.h"
 #include "cli/audit_dir.h"
 #include "cli/replay_cmd.h"
+#include "cli/view.h"
+#include "lib/escape.h"
 #include "lib/parse.h"
 #include "policy/policy.h"
 
@@ -175,7 +177,22 @@ matches(json_t *ev, const struct filter *f)
 	return 1;
 }
 
-/* One event as a line a person reads. */
+/* s escaped, then padded to width columns as %-*s pads. */
+static void
+print_field(const char *s, int width)
+{
+	char *esc = escape_dup(s);
+
+	printf("%-*s", width, esc != NULL ? esc : "?");
+	free(esc);
+}
+
+/*
+ * One event as a line a person reads.  An engineer chose much of what
+ * it holds (a refused command, a subsystem, a forward's host), so every
+ * field is shown escaped: a forged line or a rewritten screen would
+ * otherwise be a command away.
+ */
 static void
 print_event(json_t *ev)
 {
@@ -183,25 +200,27 @@ print_event(json_t *ev)
 	    "engineer", NULL };
 	const char	*key;
 	json_t		*val;
-	char		*text;
 	size_t		 i;
 
-	printf("%-6lld %s %-18s %-16s %-10s", (long long)json_integer_value(
-	    json_object_get(ev, "seq")), jstr(ev, "ts"), jstr(ev, "type"),
-	    jstr(ev, "session"), jstr(ev, "engineer"));
+	printf("%-6lld ", (long long)json_integer_value(json_object_get(ev,
+	    "seq")));
+	print_field(jstr(ev, "ts"), 0);
+	printf(" ");
+	print_field(jstr(ev, "type"), 18);
+	printf(" ");
+	print_field(jstr(ev, "session"), 16);
+	printf(" ");
+	print_field(jstr(ev, "engineer"), 10);
 	json_object_foreach(ev, key, val) {
 		for (i = 0; skip[i] != NULL; i++)
 			if (strcmp(key, skip[i]) == 0)
 				break;
 		if (skip[i] != NULL)
 			continue;
-		if (json_is_string(val))
-			printf(" %s=%s", key, json_string_value(val));
-		else if ((text = json_dumps(val, JSON_COMPACT |
-		    JSON_ENCODE_ANY)) != NULL) {
-			printf(" %s=%s", key, text);
-			free(text);
-		}
+		printf(" ");
+		(void)escape_fputs(key, stdout);
+		printf("=");
+		(void)cli_view_value(val, stdout);
 	}
 	printf("\n");
 }
