@@ -79,14 +79,49 @@ verify_recordings(const char *dir)
 	return 0;
 }
 
+/*
+ * Hold the log to the relay's anchors, and say which seals the relay
+ * never received: those before a seal it holds are covered by it (the
+ * chain runs through them); those after the last one it holds are not,
+ * and the log could be cut back to there unnoticed.  0, or -1 (said).
+ */
+static int
+verify_anchors(const char *path, const char *anchors)
+{
+	struct audit_anchors	r;
+	char			why[600];
+
+	if (audit_verify_anchors(path, anchors, &r, why, sizeof(why)) != 0) {
+		printf("%s\n", why);
+		return -1;
+	}
+	printf("%s: %llu seal heads held at the relay match\n", path,
+	    (unsigned long long)r.matched);
+	if (r.covered > 0)
+		printf("%s: the relay never received the seal heads of epochs "
+		    "%s; a later one it holds covers them\n", path,
+		    r.covered_epochs);
+	if (r.tail > 0 && r.anchored_seq == 0)
+		printf("%s: the relay holds no seal head of this log (epochs "
+		    "%s): the anchors cannot show that it was cut back\n",
+		    path, r.tail_epochs);
+	else if (r.tail > 0)
+		printf("%s: the relay never received the seal heads of epochs "
+		    "%s, the last %llu: events after seq %llu could be cut off "
+		    "unseen by the anchors (the gateway sends the newest at "
+		    "its next connection)\n", path, r.tail_epochs,
+		    (unsigned long long)r.tail,
+		    (unsigned long long)r.anchored_seq);
+	return 0;
+}
+
 static int
 cmd_verify(int argc, char **argv, const char *conf)
 {
 	struct audit_verify	 v;
 	uint8_t			 key0[SEAL_KEY_LEN], *k = NULL;
 	const char		*anchors = NULL;
-	char			 path[4096], why[600];
-	uint64_t		 matched;
+	char			 path[4096];
 	int			 rc, tty;
 
 	for (argc--, argv++; argc >= 2 && argv[0][0] == '-'; argc -= 2,
@@ -135,15 +170,8 @@ cmd_verify(int argc, char **argv, const char *conf)
 	if (v.unsealed > 0)
 		printf("%s: the last %llu events are not sealed yet\n", path,
 		    (unsigned long long)v.unsealed);
-	if (anchors != NULL) {
-		if ((rc = audit_verify_anchors(path, anchors, &matched, why,
-		    sizeof(why))) != 0) {
-			printf("%s\n", why);
-			return 1;
-		}
-		printf("%s: %llu seal heads held at the relay match\n", path,
-		    (unsigned long long)matched);
-	}
+	if (anchors != NULL && verify_anchors(path, anchors) == -1)
+		return 1;
 	return verify_recordings(path);
 }
 
