@@ -11,6 +11,13 @@
 #include "lib/inifile.h"
 #include "lib/parse.h"
 
+/* sshd's defaults, but a shorter grace: a relay login is one key. */
+#define DEFAULT_STARTUPS_START	10
+#define DEFAULT_STARTUPS_RATE	30
+#define DEFAULT_STARTUPS_FULL	100
+#define DEFAULT_PER_SOURCE	10
+#define DEFAULT_LOGIN_GRACE	20
+
 struct conf_ctx {
 	struct relay_conf	*c;
 	int			 seen_relay;
@@ -41,6 +48,82 @@ set_path(char **dst, const char *key, const char *value, char *msg,
 		snprintf(msg, len, "out of memory");
 		return -1;
 	}
+	return 0;
+}
+
+/*
+ * max_startups = START:RATE:FULL as sshd reads MaxStartups: below START
+ * unauthenticated connections everything is admitted, from START on a
+ * new one is refused with a chance rising from RATE percent to 100 at
+ * FULL.  A single number N is the hard limit N (N:100:N).
+ */
+static int
+set_startups(struct relay_conf *c, const char *value, char *msg, size_t len)
+{
+	char		 buf[64], *rate, *full;
+	uint64_t	 s, r, f;
+
+	if (strlen(value) >= sizeof(buf))
+		goto bad;
+	snprintf(buf, sizeof(buf), "%s", value);
+	if ((rate = strchr(buf, ':')) == NULL) {
+		if (parse_uint(buf, 1, RELAY_MAX_STARTUPS, &s) == -1)
+			goto bad;
+		c->startups_start = c->startups_full = (unsigned)s;
+		c->startups_rate = 100;
+		return 0;
+	}
+	*rate++ = '\0';
+	if ((full = strchr(rate, ':')) == NULL)
+		goto bad;
+	*full++ = '\0';
+	if (parse_uint(buf, 1, RELAY_MAX_STARTUPS, &s) == -1 ||
+	    parse_uint(rate, 1, 100, &r) == -1 ||
+	    parse_uint(full, 1, RELAY_MAX_STARTUPS, &f) == -1)
+		goto bad;
+	if (s > f) {
+		snprintf(msg, len, "max_startups: START (%llu) must not exceed "
+		    "FULL (%llu)", (unsigned long long)s, (unsigned long long)f);
+		return -1;
+	}
+	c->startups_start = (unsigned)s;
+	c->startups_rate = (unsigned)r;
+	c->startups_full = (unsigned)f;
+	return 0;
+bad:
+	snprintf(msg, len, "max_startups: expected START:RATE:FULL (START "
+	    "and FULL 1-%d, RATE 1-100 percent) or one number, got '%s'",
+	    RELAY_MAX_STARTUPS, value);
+	return -1;
+}
+
+static int
+set_per_source(struct relay_conf *c, const char *value, char *msg,
+    size_t len)
+{
+	uint64_t v;
+
+	if (parse_uint(value, 1, RELAY_MAX_STARTUPS, &v) == -1) {
+		snprintf(msg, len, "max_per_source: expected a number 1-%d, "
+		    "got '%s'", RELAY_MAX_STARTUPS, value);
+		return -1;
+	}
+	c->per_source = (unsigned)v;
+	return 0;
+}
+
+static int
+set_grace(struct relay_conf *c, const char *value, char *msg, size_t len)
+{
+	uint64_t v;
+
+	if (parse_duration(value, &v) == -1 || v < 1 ||
+	    v > RELAY_MAX_GRACE) {
+		snprintf(msg, len, "login_grace: expected a duration from 1s "
+		    "to %dm (e.g. 20s), got '%s'", RELAY_MAX_GRACE / 60, value);
+		return -1;
+	}
+	c->login_grace = (unsigned)v;
 	return 0;
 }
 
@@ -114,6 +197,12 @@ conf_relay_key(struct conf_ctx *x, const char *key, const char *value,
 		return set_path(&c->database, key, value, msg, len);
 	if (strcmp(key, "update_key") == 0)
 		return set_path(&c->update_key, key, value, msg, len);
+	if (strcmp(key, "max_startups") == 0)
+		return set_startups(c, value, msg, len);
+	if (strcmp(key, "max_per_source") == 0)
+		return set_per_source(c, value, msg, len);
+	if (strcmp(key, "login_grace") == 0)
+		return set_grace(c, value, msg, len);
 	if (strcmp(key, "engineers") == 0) {
 		if (strcmp(value, "*") == 0) {
 			c->engineers_any = 1;
@@ -207,6 +296,16 @@ relay_conf_load(const char *path, struct relay_conf **out, char *err,
 		    path, x.c->host_key == NULL ? "host_key" : "support_ca");
 		goto fail;
 	}
+	/* Keys not given take their defaults (0 is never a valid value). */
+	if (x.c->startups_full == 0) {
+		x.c->startups_start = DEFAULT_STARTUPS_START;
+		x.c->startups_rate = DEFAULT_STARTUPS_RATE;
+		x.c->startups_full = DEFAULT_STARTUPS_FULL;
+	}
+	if (x.c->per_source == 0)
+		x.c->per_source = DEFAULT_PER_SOURCE;
+	if (x.c->login_grace == 0)
+		x.c->login_grace = DEFAULT_LOGIN_GRACE;
 	for (i = 0; i < x.c->nclusters; i++) {
 		if (x.c->clusters[i].key == NULL) {
 			snprintf(err, errlen, "%s:%d: [cluster %s] has no key",
@@ -268,4 +367,32 @@ relay_conf_engineer_allowed(const struct relay_conf *c, const char *principal)
 		if (strcmp(c->engineers[i], principal) == 0)
 			return 1;
 	return 0;
+}
+
+/*
+ * The chance rises in whole percent, linearly from start to full, as
+ * sshd's should_drop_connection() computes it.
+ */
+unsigned
+relay_conf_startups_drop(const struct relay_conf *c, size_t n)
+{
+	size_t span;
+
+	if (n < c->startups_start)
+		return 0;
+	if (n >= c->startups_full || c->startups_rate >= 100)
+		return 100;
+	span = c->startups_full - c->startups_start;
+	return c->startups_rate + (unsigned)((100 - c->startups_rate) *
+	    (n - c->startups_start) / span);
+}
+
+void
+relay_conf_format_startups(const struct relay_conf *c, char *buf, size_t len)
+{
+	if (c->startups_start == c->startups_full && c->startups_rate == 100)
+		snprintf(buf, len, "%u", c->startups_full);
+	else
+		snprintf(buf, len, "%u:%u:%u", c->startups_start,
+		    c->startups_rate, c->startups_full);
 }
