@@ -127,20 +127,24 @@ tf_c1(struct termfilter *tf, unsigned char c)
 	tf->dropped++;
 }
 
-/* A byte of text: UTF-8 passes whole; a stray byte is left out. */
-static size_t
-tf_text(struct termfilter *tf, unsigned char c, char *out)
+/*
+ * May byte c of text be written?  UTF-8 passes whole; a stray
+ * continuation byte, a byte that starts no character and a control
+ * that draws nothing (BEL, SO, SI, ENQ, ...) are left out.  ESC starts
+ * a sequence.
+ */
+static int
+tf_text_ok(struct termfilter *tf, unsigned char c)
 {
 	if (c < 0x80) {
 		tf->cont = 0;
-		if (c >= 0x20 && c != 0x7f)
-			return (out[0] = (char)c, 1);
-		if (c == '\n' || c == '\r' || c == '\t' || c == '\b')
-			return (out[0] = (char)c, 1);
+		if ((c >= 0x20 && c != 0x7f) || c == '\n' || c == '\r' ||
+		    c == '\t' || c == '\b')
+			return 1;
 		if (c == ESC)
 			tf->state = TF_ESC;
 		else
-			tf->dropped++;	/* BEL, SO, SI, ENQ, ...: none draws */
+			tf->dropped++;
 		return 0;
 	}
 	if (c <= 0xbf) {
@@ -149,15 +153,25 @@ tf_text(struct termfilter *tf, unsigned char c, char *out)
 			return 0;
 		}
 		tf->cont--;
-		return (out[0] = (char)c, 1);
+		return 1;
 	}
 	if (c >= 0xc2 && c <= 0xf4) {
 		tf->cont = c >= 0xf0 ? 3 : c >= 0xe0 ? 2 : 1;
-		return (out[0] = (char)c, 1);
+		return 1;
 	}
 	tf->cont = 0;
 	tf->dropped++;
 	return 0;
+}
+
+/* A byte of text into out: the bytes written, 0 or 1. */
+static size_t
+tf_text(struct termfilter *tf, unsigned char c, char *out)
+{
+	if (!tf_text_ok(tf, c))
+		return 0;
+	out[0] = (char)c;
+	return 1;
 }
 
 /* After ESC. */
