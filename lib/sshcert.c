@@ -315,6 +315,31 @@ permit_lookup(const uint8_t *name, size_t n)
 	return NULL;
 }
 
+const char *
+sshcert_forbidden(uint32_t permits, uint32_t perm)
+{
+	if ((permits & perm) == perm)
+		return NULL;
+	switch (perm) {
+	case SSHCERT_PERMIT_PTY:
+		return "the certificate does not permit a terminal (no-pty)";
+	case SSHCERT_PERMIT_PORT:
+		return "the certificate does not permit port forwarding "
+		    "(no-port-forwarding)";
+	case SSHCERT_PERMIT_AGENT:
+		return "the certificate does not permit agent forwarding "
+		    "(no-agent-forwarding)";
+	case SSHCERT_PERMIT_X11:
+		return "the certificate does not permit X11 forwarding "
+		    "(no-x11-forwarding)";
+	case SSHCERT_PERMIT_USER_RC:
+		return "the certificate does not permit user rc files "
+		    "(no-user-rc)";
+	default:
+		return "the certificate does not permit it";
+	}
+}
+
 /* ticket@porthole: its data is itself a string holding the ticket. */
 static int
 parse_ticket(const uint8_t *data, size_t dlen, struct sshcert *c)

@@ -86,6 +86,13 @@ int	sshcert_parse_base64(const char *b64, struct sshcert *out,
 int	sshcert_validate(const struct sshcert *c, const uint8_t ca_key[32],
 	    time_t now, const char *principal, char *err, size_t errlen);
 
+/*
+ * Why a certificate with these permits does not allow what the
+ * SSHCERT_PERMIT_* bit perm grants ("the certificate does not permit a
+ * terminal (no-pty)"), or NULL when it does.
+ */
+const char *sshcert_forbidden(uint32_t permits, uint32_t perm);
+
 /* Is this key type name one of the certificate types parsed here? */
 int	sshcert_is_cert_type(const char *key_type);
 
