@@ -33,6 +33,7 @@
 #include "gateway/forward.h"
 #include "gateway/settings.h"
 #include "policy/policy.h"
+#include "tests/unit/localhost.h"
 
 #define N(a)		(sizeof(a) / sizeof((a)[0]))
 
@@ -630,8 +631,19 @@ test_forward_allowed(void **state)
 	l = loopback(4, &port);
 	p = forward_policy("yes", port);
 	assert_forwards(p, l, "127.0.0.1", port);
-	/* A name is fine when it resolves to a listed address. */
-	assert_forwards(p, l, "localhost", port);
+	/*
+	 * A name is fine when it resolves to a listed address; one that
+	 * does not resolve is refused, and says so.
+	 */
+	if (localhost_is_loopback())
+		assert_forwards(p, l, "localhost", port);
+	else {
+		char	addr[64], why[ACCESS_WHY_MAX];
+
+		assert_int_equal(forward_connect(p, "localhost", port, addr,
+		    sizeof(addr), why, sizeof(why)), -1);
+		assert_memory_equal(why, "cannot resolve localhost: ", 26);
+	}
 	policy_free(p);
 	close(l);
 }
