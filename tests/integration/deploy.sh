@@ -24,11 +24,11 @@
 
 if [ -z "${PH_DEPLOY_NS:-}" ]; then
 	if [ "$(id -u)" -ne 0 ]; then
-		echo "SKIP: needs root (users, mount and network namespaces)"
+		echo "# not root: cannot make users or mount and network namespaces"
 		exit 77
 	fi
 	if ! unshare --mount --net true 2>/dev/null; then
-		echo "SKIP: cannot create mount and network namespaces here"
+		echo "# cannot create mount and network namespaces here"
 		exit 77
 	fi
 	PH_DEPLOY_NS=1 exec unshare --mount --net --propagation private \
@@ -76,7 +76,6 @@ followed() {
 
 # on MACHINE COMMAND: run COMMAND as the README's MACHINE does: root in
 # that machine's working directory, or alice or an admin in their home.
-USER_PATH=/usr/local/bin:/usr/bin:/bin
 on() {
 	case $1 in
 	alice|admin)
@@ -229,23 +228,23 @@ cp -a /etc "$T/etc" || { fail "cannot copy /etc"; finish; }
 rm -f "$T/etc/hosts"
 { cat /etc/hosts 2>/dev/null; echo "127.0.0.1 relay.example.com"; } \
     >"$T/etc/hosts"
-mkdir -p "$ROOT$localstatedir" "$ROOT$runstatedir" "$ROOT$sysconfdir"
-for d in "/etc:$T/etc" "$prefix:$ROOT$prefix" "$unitdir:$ROOT$unitdir" \
-    "$sysusersdir:$ROOT$sysusersdir" "$tmpfilesdir:$ROOT$tmpfilesdir" \
-    "$sysconfdir:$ROOT$sysconfdir" "$localstatedir:$ROOT$localstatedir" \
-    "$runstatedir:$ROOT$runstatedir"; do
-	at=${d%%:*}
+mkdir -p "$ROOT$localstatedir" "$ROOT$runstatedir"
+binds="/etc $prefix $unitdir $sysusersdir $tmpfilesdir $localstatedir $runstatedir"
+# Over an existing directory only, and never over the test's own.
+for at in $binds; do
 	case $T/ in
-	"$at"/*) echo "SKIP: the test directory $T is beneath $at"; exit 77 ;;
+	"$at"/*) echo "# the test directory $T is beneath $at"; exit 77 ;;
 	esac
-	[ "$at" = /etc ] || [ "$at" = "$sysconfdir" ] || [ -d "$at" ] ||
-	    { echo "SKIP: $at does not exist here"; exit 77; }
+	[ -d "$at" ] || { echo "# $at does not exist here to mount on"; exit 77; }
 done
-for d in "/etc:$T/etc" "$prefix:$ROOT$prefix" "$unitdir:$ROOT$unitdir" \
-    "$sysusersdir:$ROOT$sysusersdir" "$tmpfilesdir:$ROOT$tmpfilesdir" \
-    "$localstatedir:$ROOT$localstatedir" "$runstatedir:$ROOT$runstatedir"; do
-	mount --bind "${d#*:}" "${d%%:*}" ||
-	    { fail "mount --bind ${d#*:} ${d%%:*}"; finish; }
+case $sysconfdir/ in
+/etc/*|"$prefix"/*) ;;
+*) echo "# $sysconfdir is beneath neither /etc nor $prefix"; exit 77 ;;
+esac
+for at in $binds; do
+	src=$ROOT$at
+	[ "$at" = /etc ] && src=$T/etc
+	mount --bind "$src" "$at" || { fail "mount --bind $src $at"; finish; }
 done
 mkdir -p "$T/m/signing" "$T/m/relay" "$T/m/gateway"
 
@@ -367,6 +366,18 @@ grep -q "valid; remote access on, 1 command," "$T/step.out" ||
 step gateway "porthole audit init"
 AUDIT_KEY=$(grep -x '[0-9a-f]\{64\}' "$T/step.out")
 [ -n "$AUDIT_KEY" ] || fail "porthole audit init printed no key"
+# The CA's private half is on the signing machine alone: no private key
+# in the relay's or the gateway's files is it, and none names where it is.
+ca_pub=$(cut -d' ' -f2 /etc/porthole-ca/support_ca.pub)
+leak=$(grep -rlsF -e /etc/porthole-ca /etc/porthole-relay /etc/porthole)
+for k in $(grep -rlsx -e '-----BEGIN OPENSSH PRIVATE KEY-----' \
+    /etc/porthole-relay /etc/porthole); do
+	[ "$(ssh-keygen -y -f "$k" | cut -d' ' -f2)" = "$ca_pub" ] &&
+	    leak="$leak $k"
+done
+[ -n "$ca_pub" ] && [ -z "$leak" ] &&
+    pass "the support CA's private key is kept off the relay and the gateway" ||
+    fail "the CA's private key reaches$leak"
 
 # ---- 4. Start ---------------------------------------------------------
 # start_unit UNIT LOG READY-LOG-LINE: the unit's ExecStart as systemd
