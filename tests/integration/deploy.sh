@@ -158,6 +158,12 @@ docdir=$prefix/share/doc/porthole
 mandir=$prefix/share/man
 ROOT_PATH=$prefix/sbin:$prefix/bin:/usr/sbin:/usr/bin:/sbin:/bin
 USER_PATH=$prefix/bin:/usr/bin:/bin
+for v in systemdsystemunitdir sysusersdir tmpfilesdir; do
+	if grep -q "^$v = no\$" "$top_builddir/Makefile"; then
+		echo "# configured with --with-$v=no: nothing to follow the README with"
+		exit 77
+	fi
+done
 env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -C "$top_builddir" install \
     DESTDIR="$ROOT" prefix="$prefix" exec_prefix="$prefix" \
     bindir="$prefix/bin" sbindir="$prefix/sbin" \
