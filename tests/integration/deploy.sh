@@ -28,7 +28,14 @@ if [ -z "${PH_DEPLOY_NS:-}" ]; then
 		exit 77
 	fi
 	if ! unshare --mount --net true 2>/dev/null; then
-		echo "# cannot create mount and network namespaces here"
+		# In a chroot / is no mount point, and mounts could not be
+		# made private: they might show outside.
+		if unshare --mount --net --propagation unchanged true \
+		    2>/dev/null; then
+			echo "# / cannot be made private here (a chroot?)"
+		else
+			echo "# cannot create mount and network namespaces here"
+		fi
 		exit 77
 	fi
 	PH_DEPLOY_NS=1 exec unshare --mount --net --propagation private \
