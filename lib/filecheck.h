@@ -44,9 +44,11 @@ void	filecheck_report(struct filecheck *fc, const char *fmt, ...)
  * The file at path, of this kind: it exists and is a regular file
  * ("WHERE: PATH: No such file or directory"; where says who named it,
  * e.g. "FILE:LINE: [gateway] cluster_key"), it and every directory
- * above it (those of its resolved path and those of the name as given)
- * are owned by root or fc->uid and not writable by group or others; a
- * directory owned by root with the sticky bit (/tmp) is accepted.
+ * searched to reach it (the name is resolved a component at a time:
+ * those above the name as given, above each link met, however deep the
+ * chain, and above the file) are owned by root or fc->uid and not
+ * writable by group or others; a directory owned by root with the
+ * sticky bit (/tmp) is accepted.
  * Those are "PATH: ...; chmod go-w PATH" lines, counted in
  * fc->problems.  Returns -1 if the file is not there to be read at all
  * (so the caller does not go on to read it), else 0.

@@ -234,6 +234,71 @@ test_links(void **state)
 	run("rm -rf %s/safe %s/open %s/via", dir, dir, dir);
 }
 
+/*
+ * A chain of links is only as safe as every directory that holds one
+ * of its links, though neither the name given nor the resolved path
+ * passes through them: whoever may write there may point the chain
+ * elsewhere.
+ */
+static void
+test_chains(void **state)
+{
+	static const struct {
+		const char	*row;
+		const char	*name;
+		const char	*want;
+	} t[] = {
+		{ "a file", "safe/f", "" },
+		{ "a chain through an open directory", "safe/l1",
+		    "%s/open: writable by group or others (mode 0777), above "
+		    "%s/safe/l1; chmod go-w %s/open\n" },
+		{ "a directory link through an open directory", "safe/dl/f",
+		    "%s/open: writable by group or others (mode 0777), above "
+		    "%s/safe/dl/f; chmod go-w %s/open\n" },
+		{ "an absolute link into an open directory", "safe/abs",
+		    "%s/open: writable by group or others (mode 0777), above "
+		    "%s/safe/abs; chmod go-w %s/open\n" },
+		{ "a chain of safe links", "safe/s1", "" },
+		{ "dot-dot after a directory link", "safe/dl/../safe2/f",
+		    "%s/open: writable by group or others (mode 0777), above "
+		    "%s/safe/dl/../safe2/f; chmod go-w %s/open\n" },
+		{ "a loop", "safe/loop1",
+		    "K: %s/safe/loop1: Too many levels of symbolic links\n" },
+		{ "a link to nothing", "safe/dangling",
+		    "K: %s/safe/dangling: No such file or directory\n" },
+	};
+	struct capture	c;
+	char		path[512];
+	size_t		i;
+
+	(void)state;
+	run("mkdir -m 0755 %s/safe %s/safe2 && mkdir -m 0777 %s/open", dir,
+	    dir, dir);
+	put("safe/f", "x\n", 0644);
+	put("safe2/f", "x\n", 0644);
+	run("cd %s && ln -s ../open/l2 safe/l1 && ln -s ../safe/f open/l2 && "
+	    "ln -s ../open/d2 safe/dl && ln -s ../safe2 open/d2 && "
+	    "ln -s %s/open/l2 safe/abs && ln -s s2 safe/s1 && "
+	    "ln -s ../safe2/f safe/s2 && ln -s loop2 safe/loop1 && "
+	    "ln -s loop1 safe/loop2 && ln -s nothing safe/dangling", dir,
+	    dir);
+	for (i = 0; i < N(t); i++) {
+		cap_open(&c);
+		(void)filecheck_path(&c.fc, "K", at(path, sizeof(path),
+		    t[i].name), FILECHECK_TRUSTED);
+		cap_expect(&c, t[i].row, t[i].want);
+	}
+	/* The same, named from the directory it is in. */
+	if (chdir(dir) == -1)
+		fail_msg("chdir %s", dir);
+	cap_open(&c);
+	(void)filecheck_path(&c.fc, "K", "safe/l1", FILECHECK_TRUSTED);
+	cap_expect(&c, "a relative name", "%s/open: writable by group or "
+	    "others (mode 0777), above safe/l1; chmod go-w %s/open\n");
+	assert_int_equal(chdir("/"), 0);
+	run("rm -rf %s/safe %s/safe2 %s/open", dir, dir, dir);
+}
+
 static void
 test_creatable(void **state)
 {
@@ -469,6 +534,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_path),
 		cmocka_unit_test(test_links),
+		cmocka_unit_test(test_chains),
 		cmocka_unit_test(test_creatable),
 		cmocka_unit_test(test_keys),
 		cmocka_unit_test(test_lines),
