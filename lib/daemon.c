@@ -41,6 +41,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "lib/filecheck.h"
 #include "lib/fileio.h"
 #include "lib/log.h"
 
@@ -211,6 +212,33 @@ lock_name(const char *run_dir, const char *name, char *path, size_t len,
 }
 
 /*
+ * The pid file opened (st) must be one this daemon made: owned by its
+ * user, and with no other name (a hard link planted elsewhere would see
+ * every pid written).  A file of another user's is refused, not written
+ * to and not taken for a running daemon's, whoever holds a lock on it.
+ */
+static int
+lock_file_ours(const char *path, const struct stat *st, char *err,
+    size_t errlen)
+{
+	char who[128];
+
+	if (st->st_uid != geteuid()) {
+		snprintf(err, errlen, "%s: owned by %s, not by %s (uid %lu): "
+		    "not its pid file; rm %s", path, filecheck_owner_name(
+		    st->st_uid, who, sizeof(who)), daemon_prog,
+		    (unsigned long)geteuid(), path);
+		return -1;
+	}
+	if (st->st_nlink != 1) {
+		snprintf(err, errlen, "%s: %lu names (hard links): not its pid "
+		    "file; rm %s", path, (unsigned long)st->st_nlink, path);
+		return -1;
+	}
+	return 0;
+}
+
+/*
  * Open and lock run_dir/name: *fd, 0; 1 if another process holds it
  * (*holder its pid or -1); -1 on an error, in err.
  */
@@ -232,6 +260,8 @@ lock_take(const char *path, int *fd, pid_t *holder, char *err,
 			snprintf(err, errlen, "%s: not a regular file", path);
 			break;
 		}
+		if (lock_file_ours(path, &a, err, errlen) == -1)
+			break;
 		if (flock(*fd, LOCK_EX | LOCK_NB) == -1) {
 			if (errno != EWOULDBLOCK) {
 				snprintf(err, errlen, "%s: cannot lock: %s",

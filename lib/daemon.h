@@ -41,7 +41,9 @@ int	daemon_detach(char *err, size_t errlen);
  * Take the instance lock: run_dir/name (run_dir created, mode 0755, if
  * missing) locked with flock(2) for the life of the process, holding
  * our pid.  Another process holding it is refused with "another PROG
- * (pid N) runs with PATH".  0, or -1 with the reason in err.
+ * (pid N) runs with PATH"; a file there that another user owns, or that
+ * has a second name, is refused as not ours, never written to.  0, or
+ * -1 with the reason in err.
  */
 int	daemon_lock(const char *run_dir, const char *name, char *err,
 	    size_t errlen);

@@ -68,8 +68,8 @@ already_reported(struct filecheck *fc, const struct stat *st)
 	return 0;
 }
 
-static const char *
-owner_name(uid_t uid, char *buf, size_t len)
+const char *
+filecheck_owner_name(uid_t uid, char *buf, size_t len)
 {
 	struct passwd *pw;
 
@@ -97,7 +97,7 @@ check_dir(struct filecheck *fc, const char *dir, const struct stat *st,
 	if (!owner_ok(fc, st)) {
 		if (!already_reported(fc, st))
 			filecheck_report(fc, "%s: owned by %s, above %s; "
-			    "chown root %s", dir, owner_name(st->st_uid, who,
+			    "chown root %s", dir, filecheck_owner_name(st->st_uid, who,
 			    sizeof(who)), file, dir);
 		return;
 	}
@@ -264,7 +264,7 @@ check_file(struct filecheck *fc, const char *where, const char *path,
 
 	if (!owner_ok(fc, st))
 		filecheck_report(fc, "%s: owned by %s; chown root %s", path,
-		    owner_name(st->st_uid, who, sizeof(who)), path);
+		    filecheck_owner_name(st->st_uid, who, sizeof(who)), path);
 	if (kind == FILECHECK_SECRET && (st->st_mode & 077) != 0)
 		filecheck_report(fc, "%s: group or others may read it "
 		    "(mode %04o); chmod 600 %s", path,
@@ -369,20 +369,49 @@ filecheck_key(struct filecheck *fc, const char *where, const char *path,
 	return 0;
 }
 
+/*
+ * What the daemon writes to, found (st): owned by root or fc->uid and
+ * writable by nobody else.  A sticky bit does not help here: others
+ * could still add files of their own beside the daemon's.
+ */
+static void
+check_written(struct filecheck *fc, const char *where, const char *path,
+    const struct stat *st)
+{
+	char who[128];
+
+	if (!owner_ok(fc, st))
+		filecheck_report(fc, "%s: %s: owned by %s; chown root %s",
+		    where, path, filecheck_owner_name(st->st_uid, who, sizeof(who)),
+		    path);
+	if ((st->st_mode & (S_IWGRP | S_IWOTH)) != 0)
+		filecheck_report(fc, "%s: %s: writable by group or others "
+		    "(mode %04o); chmod go-w %s", where, path,
+		    (unsigned int)(st->st_mode & 07777), path);
+}
+
 int
 filecheck_creatable(struct filecheck *fc, const char *where,
     const char *path, int dir)
 {
 	struct stat	 st;
-	char		 parent[PATH_MAX], *slash;
+	char		 parent[PATH_MAX], failed[PATH_MAX], *slash;
 
 	if (stat(path, &st) == 0) {
-		if (dir ? S_ISDIR(st.st_mode) : S_ISREG(st.st_mode))
-			return 0;
-		filecheck_report(fc, "%s: %s exists and is not a %s; move it "
-		    "away or name another path", where, path, dir ?
-		    "directory" : "regular file");
-		return -1;
+		if (!(dir ? S_ISDIR(st.st_mode) : S_ISREG(st.st_mode))) {
+			filecheck_report(fc, "%s: %s exists and is not a %s; "
+			    "move it away or name another path", where, path,
+			    dir ? "directory" : "regular file");
+			return -1;
+		}
+		if (walk_path(fc, path, path, &st, failed,
+		    sizeof(failed)) == -1) {
+			filecheck_report(fc, "%s: %s: %s", where, failed,
+			    strerror(errno));
+			return -1;
+		}
+		check_written(fc, where, path, &st);
+		return 0;
 	}
 	if (errno != ENOENT) {
 		filecheck_report(fc, "%s: %s: %s", where, path,
@@ -400,8 +429,17 @@ filecheck_creatable(struct filecheck *fc, const char *where,
 	else
 		*slash = '\0';
 	errno = 0;
-	if (stat(parent, &st) == 0 && S_ISDIR(st.st_mode))
+	if (stat(parent, &st) == 0 && S_ISDIR(st.st_mode)) {
+		/* Made in parent: it and the directories above it count. */
+		if (walk_path(fc, parent, path, &st, failed,
+		    sizeof(failed)) == -1) {
+			filecheck_report(fc, "%s: %s: %s", where, failed,
+			    strerror(errno));
+			return -1;
+		}
+		check_dir(fc, parent, &st, path);
 		return 0;
+	}
 	if (errno == ENOENT)
 		filecheck_report(fc, "%s: %s cannot be created: %s does not "
 		    "exist; mkdir -p %s", where, path, parent, parent);

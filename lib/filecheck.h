@@ -36,6 +36,9 @@ enum filecheck_kind {
 /* Problems go to out; files may belong to root or to the caller. */
 void	filecheck_init(struct filecheck *fc, FILE *out);
 
+/* "uid N (NAME)", or "uid N" for a uid without an account, in buf. */
+const char	*filecheck_owner_name(uid_t uid, char *buf, size_t len);
+
 /* Print one problem line (a newline is added) and count it. */
 void	filecheck_report(struct filecheck *fc, const char *fmt, ...)
 	    __attribute__((format(printf, 2, 3)));
@@ -66,9 +69,13 @@ int	filecheck_key(struct filecheck *fc, const char *where,
 	    const char *path, int private_key, const char *type);
 
 /*
- * A path the daemon will create if missing (a directory if dir, else a
- * file): it is one already, or its parent directory exists.  0, or -1
- * after reporting.
+ * A path the daemon writes to and creates if missing (a directory if
+ * dir, else a file): it is one already, owned by root or fc->uid and
+ * not writable by group or others (the sticky bit does not excuse it
+ * here), or its parent directory exists; either way every directory
+ * searched to reach it (or to reach its parent, and the parent) passes
+ * filecheck_path's rules.  0, or -1 after reporting what stops the
+ * check; problems found are counted in fc->problems.
  */
 int	filecheck_creatable(struct filecheck *fc, const char *where,
 	    const char *path, int dir);

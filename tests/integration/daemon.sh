@@ -198,6 +198,32 @@ refused "a relay port in use" "$RELAY_BIN" "$T/relay.conf" \
     "^$T/relay.conf:[0-9]*: \[relay\] listen: 127.0.0.1:$RELAY_PORT is in use by another program"
 kill "$holder"; wait "$holder" 2>/dev/null
 
+# The directories a daemon writes to are as safe as the files it reads:
+# owned by root (or the daemon) and writable by nobody else.
+mkdir -m 0777 "$T/open-state"
+c=$(bad openstate "s|^state_dir = .*|state_dir = $T/open-state|")
+refused "a state_dir others may write" "$GATEWAY_BIN" "$c" \
+    "^$c:$(lineof state_dir): \[gateway\] state_dir: $T/open-state: writable by group or others (mode 0777); chmod go-w $T/open-state$"
+if id nobody >/dev/null 2>&1 && [ "$(id -u)" -eq 0 ]; then
+	mkdir -m 0755 "$T/nobody-run"
+	chown nobody "$T/nobody-run"
+	c=$(bad nobodyrun "s|^run_dir = .*|run_dir = $T/nobody-run|")
+	refused "a run_dir owned by nobody" "$GATEWAY_BIN" "$c" \
+	    "^$c:$(lineof run_dir): \[gateway\] run_dir: $T/nobody-run: owned by uid $(id -u nobody) (nobody); chown root $T/nobody-run$"
+	# A pid file planted by another user is not the daemon's to write.
+	echo planted >"$GW_PIDFILE"
+	chown nobody "$GW_PIDFILE"
+	"$GATEWAY_BIN" -f "$CONF" >"$T/start.out" 2>&1; rc=$?
+	[ "$rc" -eq 1 ] && [ "$(cat "$GW_PIDFILE")" = planted ] &&
+	    grep -q "error: $GW_PIDFILE: owned by uid $(id -u nobody) (nobody), not by portholed (uid 0): not its pid file; rm $GW_PIDFILE$" "$T/start.out" &&
+	    pass "a pid file planted by nobody is refused, not written" ||
+	    fail "planted pid file: rc=$rc pid file '$(cat "$GW_PIDFILE")' $(cat "$T/start.out")"
+	[ "$(cat "$GW_PIDFILE")" = planted ] || stop_daemon "$GW_PIDFILE"
+	rm -f "$GW_PIDFILE"
+else
+	echo "# not root or no user nobody: owner rows skipped"
+fi
+
 # Every problem of a file is listed, not only the first.
 c=$(bad many "s|^user = .*|user = porthole-test-nobody|; s|^cluster_key = .*|cluster_key = $T/acme-prod/gone.key|")
 "$GATEWAY_BIN" -t -f "$c" >"$T/t.out" 2>&1

@@ -5,10 +5,15 @@
  * lock and the systemd notification.  Rows that need another owner are
  * skipped when not run as root.
  */
+#include <sys/file.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <sys/un.h>
+#include <fcntl.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -340,6 +345,85 @@ test_creatable(void **state)
 	run("rm -rf %s/c", dir);
 }
 
+/*
+ * What the daemon writes to (state_dir, audit_dir, run_dir, the relay's
+ * database) must be as safe as what it reads: owned by root or the
+ * daemon and writable by nobody else, and so must every directory
+ * above it, as for a file it trusts.
+ */
+static void
+test_creatable_owned(void **state)
+{
+	static const struct {
+		const char	*row;
+		mode_t		 mode;		/* of dir/o */
+		uid_t		 owner;
+		const char	*file;		/* made in dir/o, or NULL */
+		mode_t		 fmode;
+		uid_t		 fowner;
+		const char	*name;		/* checked */
+		int		 dir;
+		const char	*want;
+	} t[] = {
+		{ "a directory of root's", 0755, 0, NULL, 0, 0, "o", 1, "" },
+		{ "a directory others may write", 0777, 0, NULL, 0, 0, "o", 1,
+		    "K: %s/o: writable by group or others (mode 0777); chmod "
+		    "go-w %s/o\n" },
+		{ "root's sticky directory, as the directory itself", 01777,
+		    0, NULL, 0, 0, "o", 1,
+		    "K: %s/o: writable by group or others (mode 1777); chmod "
+		    "go-w %s/o\n" },
+		{ "a stranger's directory", 0700, STRANGER, NULL, 0, 0, "o", 1,
+		    "K: %s/o: owned by uid 4242420; chown root %s/o\n" },
+		{ "a new directory in an open one", 0777, 0, NULL, 0, 0,
+		    "o/new", 1,
+		    "%s/o: writable by group or others (mode 0777), above "
+		    "%s/o/new; chmod go-w %s/o\n" },
+		{ "a new directory in root's sticky one", 01777, 0, NULL, 0, 0,
+		    "o/new", 1, "" },
+		{ "a directory in a stranger's", 0755, STRANGER, "x", 0, 0,
+		    "o/x", 1,
+		    "%s/o: owned by uid 4242420, above %s/o/x; chown root "
+		    "%s/o\n" },
+		{ "a stranger's file", 0755, 0, "f", 0600, STRANGER, "o/f", 0,
+		    "K: %s/o/f: owned by uid 4242420; chown root %s/o/f\n" },
+		{ "a file others may write", 0755, 0, "f", 0666, 0, "o/f", 0,
+		    "K: %s/o/f: writable by group or others (mode 0666); chmod "
+		    "go-w %s/o/f\n" },
+		{ "a link in an open directory", 0777, 0, "l", 0, 0, "o/l", 1,
+		    "%s/o: writable by group or others (mode 0777), above "
+		    "%s/o/l; chmod go-w %s/o\n" },
+	};
+	struct capture	c;
+	char		path[512];
+	size_t		i;
+
+	(void)state;
+	run("mkdir -m 0755 %s/target", dir);
+	for (i = 0; i < N(t); i++) {
+		if ((t[i].owner != 0 || t[i].fowner != 0) && geteuid() != 0)
+			continue;	/* needs chown */
+		run("rm -rf %s/o && mkdir %s/o", dir, dir);
+		if (t[i].file != NULL && strcmp(t[i].file, "x") == 0)
+			run("mkdir -m 0755 %s/o/x", dir);
+		else if (t[i].file != NULL && strcmp(t[i].file, "l") == 0)
+			run("ln -s ../target %s/o/l", dir);
+		else if (t[i].file != NULL) {
+			put("o/f", "", t[i].fmode);
+			assert_int_equal(chown(at(path, sizeof(path), "o/f"),
+			    t[i].fowner, 0), 0);
+		}
+		at(path, sizeof(path), "o");
+		assert_int_equal(chmod(path, t[i].mode), 0);
+		assert_int_equal(chown(path, t[i].owner, 0), 0);
+		cap_open(&c);
+		(void)filecheck_creatable(&c.fc, "K", at(path, sizeof(path),
+		    t[i].name), t[i].dir);
+		cap_expect(&c, t[i].row, t[i].want);
+	}
+	run("rm -rf %s/o %s/target", dir, dir);
+}
+
 static void
 test_keys(void **state)
 {
@@ -434,10 +518,38 @@ test_lines(void **state)
 	assert_int_equal(inifile_lines_find(NULL, "gateway", "x"), 0);
 }
 
+/* A process that holds path locked with flock(2) until it is killed. */
+static pid_t
+hold_flock(const char *path)
+{
+	pid_t	pid;
+	int	p[2], fd;
+	char	c;
+
+	assert_int_equal(pipe(p), 0);
+	if ((pid = fork()) == 0) {
+		/* Gone with the test, however the test ends. */
+		if (prctl(PR_SET_PDEATHSIG, SIGKILL) == -1 ||
+		    (fd = open(path, O_RDONLY)) == -1 ||
+		    flock(fd, LOCK_EX) == -1)
+			_exit(1);
+		(void)write(p[1], "l", 1);
+		for (;;)
+			pause();
+	}
+	assert_true(pid > 0);
+	close(p[1]);
+	assert_int_equal(read(p[0], &c, 1), 1);
+	close(p[0]);
+	return pid;
+}
+
 static void
 test_lock(void **state)
 {
-	char	run_dir[512], pidfile[600], err[1024], want[1024], buf[32];
+	char	run_dir[512], pidfile[600], err[2048], want[2048], buf[32];
+	char	other[512];
+	pid_t	holder;
 	FILE	*f;
 	struct stat st;
 	mode_t	mask;
@@ -471,6 +583,35 @@ test_lock(void **state)
 	if (daemon_lock(run_dir, "t.pid", err, sizeof(err)) != 0)
 		fail_msg("stale pid file: %s", err);
 	daemon_unlock();
+	/*
+	 * A pid file that is not the daemon's own, even one nobody holds:
+	 * planted by another user (and locked by it, so that the start
+	 * would blame "another tester"), or with a second name, which the
+	 * pid written into it would reach as well.
+	 */
+	if (geteuid() == 0) {
+		put("run/t.pid", "1\n", 0644);
+		assert_int_equal(chown(pidfile, STRANGER, 0), 0);
+		holder = hold_flock(pidfile);
+		assert_int_equal(daemon_lock(run_dir, "t.pid", err,
+		    sizeof(err)), -1);
+		snprintf(want, sizeof(want), "%s: owned by uid 4242420, not "
+		    "by tester (uid 0): not its pid file; rm %s", pidfile,
+		    pidfile);
+		assert_string_equal(err, want);
+		kill(holder, SIGKILL);
+		waitpid(holder, NULL, 0);
+		assert_int_equal(unlink(pidfile), 0);
+	}
+	put("run/t.pid", "", 0644);
+	at(other, sizeof(other), "run/other");
+	assert_int_equal(link(pidfile, other), 0);
+	assert_int_equal(daemon_lock(run_dir, "t.pid", err, sizeof(err)), -1);
+	snprintf(want, sizeof(want), "%s: 2 names (hard links): not its pid "
+	    "file; rm %s", pidfile, pidfile);
+	assert_string_equal(err, want);
+	assert_int_equal(unlink(other), 0);
+	assert_int_equal(unlink(pidfile), 0);
 	/* run_dir taken by a file. */
 	put("runfile", "", 0644);
 	assert_int_equal(daemon_lock(at(run_dir, sizeof(run_dir), "runfile"),
@@ -536,6 +677,7 @@ main(void)
 		cmocka_unit_test(test_links),
 		cmocka_unit_test(test_chains),
 		cmocka_unit_test(test_creatable),
+		cmocka_unit_test(test_creatable_owned),
 		cmocka_unit_test(test_keys),
 		cmocka_unit_test(test_lines),
 		cmocka_unit_test(test_lock),
