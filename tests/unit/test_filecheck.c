@@ -620,6 +620,46 @@ test_lock(void **state)
 	assert_string_equal(err, want);
 }
 
+/*
+ * A probe (-t, the relay's port check, a start's own check) takes no
+ * lock, so a start racing one is never refused: a process probing in a
+ * loop while this one takes and drops the lock again and again.  The
+ * old probe took a shared flock(2) for an instant, and a start that
+ * came in that instant was told "another tester runs".
+ */
+static void
+test_lock_probe(void **state)
+{
+	char	run_dir[512], err[1024];
+	pid_t	prober;
+	int	i, refused = 0;
+
+	(void)state;
+	daemon_init("tester");
+	at(run_dir, sizeof(run_dir), "probe");
+	if (daemon_lock(run_dir, "t.pid", err, sizeof(err)) != 0)
+		fail_msg("%s", err);
+	daemon_unlock();
+	if ((prober = fork()) == 0) {
+		(void)prctl(PR_SET_PDEATHSIG, SIGKILL);
+		for (;;)
+			(void)daemon_lock_holder(run_dir, "t.pid");
+	}
+	assert_true(prober > 0);
+	for (i = 0; i < 5000; i++) {
+		if (daemon_lock(run_dir, "t.pid", err, sizeof(err)) != 0) {
+			refused++;
+			continue;
+		}
+		daemon_unlock();
+	}
+	kill(prober, SIGKILL);
+	waitpid(prober, NULL, 0);
+	if (refused > 0)
+		fail_msg("%d of %d starts refused while probed: %s", refused,
+		    i, err);
+}
+
 /* One datagram per state, to a path or an abstract name. */
 static void
 test_notify(void **state)
@@ -681,6 +721,7 @@ main(void)
 		cmocka_unit_test(test_keys),
 		cmocka_unit_test(test_lines),
 		cmocka_unit_test(test_lock),
+		cmocka_unit_test(test_lock_probe),
 		cmocka_unit_test(test_notify),
 	};
 
