@@ -124,6 +124,31 @@ alive "$gpid" && alive "$rpid" && [ "$n" -eq "$lines" ] &&
     >"$T/verify.out" 2>&1 &&
     pass "the audit log verifies" || fail "audit verify: $(cat "$T/verify.out")"
 
+# -t beside the running relay of the same run_dir: the port that relay
+# listens on is its own and passes; a new listen address that another
+# program holds is named, as it is when no relay runs.
+"$RELAY_BIN" -t -f "$T/relay.conf" >"$T/t.out" 2>&1 && [ ! -s "$T/t.out" ] &&
+    pass "-t beside the running relay accepts the port it listens on" ||
+    fail "-t beside the relay: $(cat "$T/t.out")"
+OTHER_PORT=$(free_port)
+python3 -c '
+import socket, sys, time
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(sys.argv[1])))
+s.listen()
+print("listening", flush=True)
+time.sleep(30)' "$OTHER_PORT" >"$T/other.out" &
+other=$!
+wait_for "$T/other.out" "^listening" 5 || fail "the other program did not listen"
+sed "s|^listen = .*|listen = 127.0.0.1:$OTHER_PORT|" "$T/relay.conf" >"$T/relay-other.conf"
+"$RELAY_BIN" -t -f "$T/relay-other.conf" >"$T/t.out" 2>&1; rc=$?
+[ "$rc" -eq 1 ] &&
+    grep -q "^$T/relay-other.conf:[0-9]*: \[relay\] listen: 127.0.0.1:$OTHER_PORT is in use by another program" "$T/t.out" &&
+    pass "-t beside the running relay names a new port another program holds" ||
+    fail "-t with the other program's port: rc=$rc $(cat "$T/t.out")"
+kill "$other"; wait "$other" 2>/dev/null
+
 # A clean stop removes the pid file; the next start takes it again.
 stop_daemon "$GW_PIDFILE"
 [ ! -e "$GW_PIDFILE" ] && pass "a stopped gateway leaves no pid file" ||
