@@ -1,12 +1,12 @@
 /*
  * ns.c - namespaces of their own for the processes a session starts.
  *
- * sbx_ns_fork() starts a process as the first (PID 1) of new PID, IPC
- * and mount namespaces, and that process reaps (sbx_ns_reap) while the
- * diagnostic it started runs.  The kernel then does what no signal to a
- * process group can: when PID 1 exits, every process left in its
- * namespace is killed, and its parent's wait returns only once they are
- * all gone, a setsid()'d, double-forked daemon included.  So killing one
+ * sbx_ns_fork() starts a process as the first (PID 1) of new PID, IPC,
+ * mount and network namespaces, and that process reaps (sbx_ns_reap)
+ * while the diagnostic it started runs.  The kernel then does what no
+ * signal to a process group can: when PID 1 exits, every process left
+ * in its namespace is killed, and its parent's wait returns only once
+ * they are all gone, a setsid()'d, double-forked daemon included.  So killing one
  * process ends everything a diagnostic started, and nothing outlives it.
  *
  * From inside, no process outside can be named: kill(2), pidfd_open(2)
@@ -14,6 +14,15 @@
  * processes, so a diagnostic cannot signal another session's processes
  * although they run as the same user.  System V IPC objects and POSIX
  * message queues made inside go with the namespace.
+ *
+ * The network namespace has only a loopback interface, down, and no
+ * sockets but its own: the abstract AF_UNIX names (systemd's, the
+ * gateway's, another session's) belong to a network namespace, and so
+ * are out of reach, as is every IP address.  A diagnostic that reads
+ * /proc/net (netstat, ss, a script over /proc/net/tcp) sees this empty
+ * namespace, not the host's sockets and interfaces.  Sockets at a path
+ * (/dev/log, journald's) are files, not the namespace's: the
+ * diagnostic's seccomp filter (sandbox.c) keeps those out of reach.
  *
  * Making these namespaces takes CAP_SYS_ADMIN.  A gateway that does not
  * run as root makes a user namespace first, mapping only its own uid and
@@ -37,7 +46,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#define SBX_NS_FLAGS	(CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWNS)
+#define SBX_NS_FLAGS	(CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWNS | \
+			    CLONE_NEWNET)
 
 /*
  * clone(2) with fork()'s semantics: the child goes on on a copy of this
@@ -140,7 +150,8 @@ sbx_ns_fork(char *err, size_t errlen)
 	}
 	if ((pid = sbx_clone(flags)) == -1) {
 		snprintf(err, errlen, "cannot create the %snamespaces of a "
-		    "diagnostic: %s%s", uid != 0 ? "user and PID " : "PID ",
+		    "diagnostic: %s%s", uid != 0 ? "user, PID and network " :
+		    "PID and network ",
 		    strerror(errno), uid != 0 && (errno == EPERM ||
 		    errno == ENOSPC) ? " (unprivileged user namespaces are "
 		    "not allowed here: run portholed as root, or allow them)" :

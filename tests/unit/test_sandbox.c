@@ -7,6 +7,7 @@
 #include <sys/ptrace.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -404,6 +405,94 @@ do_diag_ptrace(int fd)
 	return CASE_WRONG;
 }
 
+static int
+do_socketpair(int fd)
+{
+	int sv[2];
+
+	(void)fd;
+	return socketpair(AF_UNIX, SOCK_DGRAM, 0, sv) == -1 &&
+	    errno == EACCES ? CASE_OK : CASE_WRONG;
+}
+
+/* The abstract name the tests below aim at, bound by the test. */
+static struct sockaddr_un	sink_addr;
+static socklen_t		sink_len;
+
+/*
+ * fd: one end of a datagram pair made before the filter.  Sending to
+ * its peer passes; to an address, by sendto, sendmsg or sendmmsg, not.
+ */
+static int
+do_send_addressed(int fd)
+{
+	struct msghdr	msg;
+	struct mmsghdr	mm;
+	struct iovec	iov = { "x", 1 };
+
+	if (send(fd, "x", 1, 0) != 1 ||
+	    sendto(fd, "x", 1, 0, NULL, 0) != 1)
+		return CASE_WRONG;
+	if (sendto(fd, "x", 1, 0, (struct sockaddr *)&sink_addr,
+	    sink_len) != -1 || errno != EACCES)
+		return CASE_WRONG;
+	memset(&msg, 0, sizeof(msg));
+	msg.msg_name = &sink_addr;
+	msg.msg_namelen = sink_len;
+	msg.msg_iov = &iov;
+	msg.msg_iovlen = 1;
+	if (sendmsg(fd, &msg, 0) != -1 || errno != EACCES)
+		return CASE_WRONG;
+	memset(&mm, 0, sizeof(mm));
+	mm.msg_hdr = msg;
+	return sendmmsg(fd, &mm, 1, 0) == -1 && errno == EACCES ? CASE_OK :
+	    CASE_WRONG;
+}
+
+/* Landlock's scope (ABI 6): no abstract socket made outside. */
+static int
+do_connect_abstract(int fd)
+{
+	return connect(fd, (struct sockaddr *)&sink_addr, sink_len) == -1 &&
+	    errno == EPERM ? CASE_OK : CASE_WRONG;
+}
+
+/* Local datagram sockets without socket(2). */
+static void
+test_diag_dgram(void **state)
+{
+	char	buf[8];
+	int	sink, sv[2];
+
+	(void)state;
+	assert_exit(diag_confined(do_socketpair, -1), CASE_OK);
+	memset(&sink_addr, 0, sizeof(sink_addr));
+	sink_addr.sun_family = AF_UNIX;
+	snprintf(sink_addr.sun_path + 1, sizeof(sink_addr.sun_path) - 1,
+	    "test_sandbox-%ld", (long)getpid());
+	sink_len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 +
+	    strlen(sink_addr.sun_path + 1));
+	assert_true((sink = socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK,
+	    0)) != -1);
+	assert_int_equal(bind(sink, (struct sockaddr *)&sink_addr, sink_len),
+	    0);
+	assert_int_equal(socketpair(AF_UNIX, SOCK_DGRAM, 0, sv), 0);
+	assert_exit(diag_confined(do_send_addressed, sv[0]), CASE_OK);
+	if (sbx_landlock_abi() >= 6)
+		assert_exit(diag_confined(do_connect_abstract, sv[0]),
+		    CASE_OK);
+	else
+		print_message("Landlock ABI %d: no scope for abstract "
+		    "sockets here\n", sbx_landlock_abi());
+	/* The peer got what was sent to it; the sink, nothing. */
+	assert_int_equal(recv(sv[1], buf, sizeof(buf), MSG_DONTWAIT), 1);
+	assert_int_equal(recv(sv[1], buf, sizeof(buf), MSG_DONTWAIT), 1);
+	assert_int_equal(recv(sink, buf, sizeof(buf), MSG_DONTWAIT), -1);
+	close(sink);
+	close(sv[0]);
+	close(sv[1]);
+}
+
 /* The diagnostics' filter: each way out, one row. */
 static void
 test_diag_filter(void **state)
@@ -635,6 +724,7 @@ main(void)
 		cmocka_unit_test(test_killed),
 		cmocka_unit_test(test_diag_read_only),
 		cmocka_unit_test(test_stop_continue),
+		cmocka_unit_test(test_diag_dgram),
 		cmocka_unit_test(test_diag_filter),
 		cmocka_unit_test(test_ns_reaper),
 		cmocka_unit_test(test_ns_forward),
