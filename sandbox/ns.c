@@ -24,6 +24,12 @@
  * (/dev/log, journald's) are files, not the namespace's: the
  * diagnostic's seccomp filter (sandbox.c) keeps those out of reach.
  *
+ * The first process needs root (or, in a user namespace, its
+ * capabilities) only to mount /proc.  Then it becomes the session's
+ * user, with no capabilities and no_new_privs, before the diagnostic
+ * is started: the process that outlives everything in the namespace
+ * holds nothing a diagnostic could borrow.
+ *
  * Making these namespaces takes CAP_SYS_ADMIN.  A gateway that does not
  * run as root makes a user namespace first, mapping only its own uid and
  * gid; that gives the capability inside the new namespaces and nothing
@@ -45,6 +51,8 @@
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
+
+#include <linux/capability.h>
 
 #define SBX_NS_FLAGS	(CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWNS | \
 			    CLONE_NEWNET)
@@ -100,10 +108,47 @@ sbx_map_ids(uid_t uid, gid_t gid, char *err, size_t errlen)
 	return sbx_write_proc("/proc/self/gid_map", map, err, errlen);
 }
 
+/* Every capability, in every set: what the user namespace gave us. */
+static int
+sbx_drop_caps(char *err, size_t errlen)
+{
+	struct __user_cap_header_struct	hdr;
+	struct __user_cap_data_struct	data[_LINUX_CAPABILITY_U32S_3];
+
+	memset(&hdr, 0, sizeof(hdr));
+	memset(data, 0, sizeof(data));
+	hdr.version = _LINUX_CAPABILITY_VERSION_3;
+	if (syscall(SYS_capset, &hdr, data) == -1) {
+		snprintf(err, errlen, "capset: %s", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * /proc is mounted: become user (when root), keep no capability, and
+ * gain none by exec.  Changing the uid clears the parent-death signal,
+ * so it is set again; the ready byte written after this tells whether
+ * the parent was still there.
+ */
+static int
+sbx_ns_drop(const char *user, char *err, size_t errlen)
+{
+	if (sbx_drop_privileges(user, err, errlen) == -1 ||
+	    sbx_drop_caps(err, errlen) == -1)
+		return -1;
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == -1 ||
+	    prctl(PR_SET_PDEATHSIG, SIGKILL) == -1) {
+		snprintf(err, errlen, "prctl: %s", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
 /* In the namespace's first process, before it reports ready. */
 static int
-sbx_ns_setup(unsigned long flags, uid_t uid, gid_t gid, char *err,
-    size_t errlen)
+sbx_ns_setup(unsigned long flags, uid_t uid, gid_t gid, const char *user,
+    char *err, size_t errlen)
 {
 	/* If the parent goes, so does the namespace (see sbx_ns_fork). */
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL) == -1) {
@@ -127,11 +172,11 @@ sbx_ns_setup(unsigned long flags, uid_t uid, gid_t gid, char *err,
 		snprintf(err, errlen, "mounting /proc: %s", strerror(errno));
 		return -1;
 	}
-	return 0;
+	return user != NULL ? sbx_ns_drop(user, err, errlen) : 0;
 }
 
 pid_t
-sbx_ns_fork(char *err, size_t errlen)
+sbx_ns_fork(const char *user, char *err, size_t errlen)
 {
 	unsigned long	 flags = SBX_NS_FLAGS;
 	uid_t		 uid = geteuid();
@@ -162,7 +207,8 @@ sbx_ns_fork(char *err, size_t errlen)
 	}
 	if (pid == 0) {
 		close(sync[0]);
-		if (sbx_ns_setup(flags, uid, gid, msg, sizeof(msg)) == -1) {
+		if (sbx_ns_setup(flags, uid, gid, user, msg,
+		    sizeof(msg)) == -1) {
 			n = write(sync[1], msg, strlen(msg));
 			_exit(127);
 		}
@@ -201,7 +247,7 @@ sbx_ns_probe(char *err, size_t errlen)
 	pid_t	pid;
 	int	status;
 
-	if ((pid = sbx_ns_fork(err, errlen)) == -1)
+	if ((pid = sbx_ns_fork(NULL, err, errlen)) == -1)
 		return -1;
 	if (pid == 0)
 		_exit(0);

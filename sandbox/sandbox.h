@@ -10,8 +10,8 @@
  * anything else.
  *
  * A diagnostic: namespaces of its own (PID, IPC, mount, network) with
- * a reaper as PID 1 (sbx_ns_fork, sbx_ns_reap), then sbx_confine_diag()
- * before exec.
+ * an unprivileged reaper as PID 1 (sbx_ns_fork, sbx_ns_reap), then
+ * sbx_confine_diag() before exec.
  */
 #ifndef PH_SANDBOX_H
 #define PH_SANDBOX_H
@@ -62,11 +62,13 @@ int	sbx_confine_diag(const char *program, const char *const *read_paths,
  * Like fork(), but the child is the first process (PID 1) of new PID,
  * IPC, mount and network namespaces with a /proc of its own, inside a
  * new user namespace that maps only the caller's uid and gid when the
- * caller is not root.  The child dies with its parent.  Returns the
+ * caller is not root.  Once /proc is mounted the child becomes user
+ * (sbx_drop_privileges; NULL: stays who it is) and keeps no capability,
+ * with no_new_privs.  The child dies with its parent.  Returns the
  * child's pid in the parent and 0 in the child, or -1 with the reason
  * in err.
  */
-pid_t	sbx_ns_fork(char *err, size_t errlen);
+pid_t	sbx_ns_fork(const char *user, char *err, size_t errlen);
 /* Can sbx_ns_fork() work here?  0, or -1 with the reason in err. */
 int	sbx_ns_probe(char *err, size_t errlen);
 /*

@@ -159,6 +159,15 @@ if [ -n "$bdiag" ] && [ -n "$bchild" ]; then
 	[ "$(readlink /proc/"$bdiag"/ns/net)" != "$(readlink /proc/"$GW_PID"/ns/net)" ] &&
 	    pass "a diagnostic runs in a network namespace of its own" ||
 	    fail "the diagnostic shares the gateway's network namespace"
+	# Its reaper needed root only to mount /proc: it runs on as the
+	# session's user, without capabilities, with no_new_privs.
+	reaper=$(awk '/^PPid:/ { print $2 }' /proc/"$bdiag"/status)
+	st=$(grep -E '^(Uid|CapEff|CapPrm|NoNewPrivs):' /proc/"$reaper"/status 2>/dev/null | tr -s '\t' ' ' | tr '\n' ';')
+	nobody=$(id -u nobody)
+	[ "$(cat /proc/"$reaper"/comm 2>/dev/null)" = portholed-pid1 ] &&
+	    [ "$st" = "Uid: $nobody $nobody $nobody $nobody;CapPrm: 0000000000000000;CapEff: 0000000000000000;NoNewPrivs: 1;" ] &&
+	    pass "the diagnostic's reaper runs as nobody, without capabilities, with no_new_privs" ||
+	    fail "the reaper (pid $reaper, $(cat /proc/"$reaper"/comm 2>/dev/null)): $st"
 	out=$(essh acme-prod signal "$bchild" "$bdiag" "$bmon" 2>&1)
 	echo "# hostile: $(echo "$out" | tr '\n' ';')"
 	alive "$bchild" && alive "$bdiag" && alive "$bmon" &&

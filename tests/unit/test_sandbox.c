@@ -27,6 +27,8 @@
 #include <cmocka.h>
 #include <seccomp.h>
 
+#include <linux/capability.h>
+
 #include "sandbox/sandbox.h"
 
 #define CASE_OK		0	/* exit status: the act behaved as expected */
@@ -572,7 +574,7 @@ ns_start(int code, int *r)
 	int	p[2];
 
 	assert_int_equal(pipe(p), 0);
-	pid = sbx_ns_fork(err, sizeof(err));
+	pid = sbx_ns_fork(NULL, err, sizeof(err));
 	if (pid == -1)
 		fail_msg("sbx_ns_fork: %s", err);
 	if (pid == 0) {
@@ -663,7 +665,7 @@ test_ns_unprivileged(void **state)
 		    setuid(pw->pw_uid) == -1 ||
 		    prctl(PR_SET_DUMPABLE, 1) == -1))
 			_exit(91);
-		if ((ns = sbx_ns_fork(err, sizeof(err))) == -1) {
+		if ((ns = sbx_ns_fork(NULL, err, sizeof(err))) == -1) {
 			fprintf(stderr, "# %s\n", err);
 			_exit(77);
 		}
@@ -679,6 +681,82 @@ test_ns_unprivileged(void **state)
 	if (WIFEXITED(status) && WEXITSTATUS(status) == 77)
 		skip();	/* no unprivileged user namespaces here */
 	assert_exit(status, CASE_OK);
+}
+
+/*
+ * In the namespace's first process, made for user: is it that user,
+ * without a capability in any set, with no_new_privs, and still to die
+ * with its parent (the uid change cleared that, and it was set again)?
+ */
+static int
+ns_dropped(uid_t uid)
+{
+	struct __user_cap_header_struct	hdr;
+	struct __user_cap_data_struct	data[_LINUX_CAPABILITY_U32S_3];
+	uid_t				r, e, sv;
+	size_t				i;
+	int				sig = 0;
+
+	if (getresuid(&r, &e, &sv) == -1 || r != uid || e != uid ||
+	    sv != uid)
+		return CASE_WRONG;
+	memset(&hdr, 0, sizeof(hdr));
+	hdr.version = _LINUX_CAPABILITY_VERSION_3;
+	if (syscall(SYS_capget, &hdr, data) == -1)
+		return CASE_WRONG;
+	for (i = 0; i < _LINUX_CAPABILITY_U32S_3; i++)
+		if (data[i].effective != 0 || data[i].permitted != 0 ||
+		    data[i].inheritable != 0)
+			return CASE_WRONG;
+	if (prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0) != 1 ||
+	    prctl(PR_GET_PDEATHSIG, &sig) == -1 || sig != SIGKILL)
+		return CASE_WRONG;
+	return getpid() == 1 ? CASE_OK : CASE_WRONG;
+}
+
+/*
+ * The reaper needs its privileges only to mount /proc: made for a user,
+ * it is that user, with nothing, before it starts anything.  As root,
+ * and as a gateway started as nobody (in a user namespace, where it got
+ * every capability).
+ */
+static void
+test_ns_drop(void **state)
+{
+	struct passwd	*pw;
+	char		 err[256];
+	pid_t		 pid, ns;
+	int		 status, as_nobody;
+
+	(void)state;
+	if (geteuid() != 0 || (pw = getpwnam("nobody")) == NULL)
+		skip();
+	for (as_nobody = 0; as_nobody <= 1; as_nobody++) {
+		pid = fork();
+		assert_true(pid != -1);
+		if (pid == 0) {
+			if (as_nobody && (setgid(pw->pw_gid) == -1 ||
+			    setuid(pw->pw_uid) == -1 ||
+			    prctl(PR_SET_DUMPABLE, 1) == -1))
+				_exit(91);
+			if ((ns = sbx_ns_fork("nobody", err,
+			    sizeof(err))) == -1) {
+				fprintf(stderr, "# %s\n", err);
+				_exit(as_nobody ? 77 : 93);
+			}
+			if (ns == 0)
+				_exit(ns_dropped(pw->pw_uid));
+			if (waitpid(ns, &status, 0) != ns ||
+			    !WIFEXITED(status))
+				_exit(92);
+			_exit(WEXITSTATUS(status));
+		}
+		assert_int_equal(waitpid(pid, &status, 0), pid);
+		if (as_nobody && WIFEXITED(status) &&
+		    WEXITSTATUS(status) == 77)
+			skip();	/* no unprivileged user namespaces here */
+		assert_exit(status, CASE_OK);
+	}
 }
 
 /*
@@ -730,6 +808,7 @@ main(void)
 		cmocka_unit_test(test_ns_forward),
 		cmocka_unit_test(test_ns_kill),
 		cmocka_unit_test(test_ns_unprivileged),
+		cmocka_unit_test(test_ns_drop),
 		cmocka_unit_test(test_ns_refused),
 	};
 
