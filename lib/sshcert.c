@@ -23,6 +23,8 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
+#include "lib/wire.h"
+
 #define SSHCERT_MAX_CRITICAL	(sizeof(((struct sshcert *)0)->critical) / \
 				    sizeof(((struct sshcert *)0)->critical[0]))
 #define CA_FILE_MAX		4096	/* a CA public key file */
@@ -46,69 +48,6 @@ static const struct cert_type {
 	{ "ecdsa-sha2-nistp521-cert-v01@openssh.com", KIND_ECDSA, "nistp521" },
 	{ "ssh-rsa-cert-v01@openssh.com", KIND_RSA, NULL },
 };
-
-/*
- * A bounded reader over a byte string in SSH wire format.  A read that
- * needs more bytes than remain fails and sets short_read, so the caller
- * can tell a truncated certificate from a malformed one.
- */
-struct wire {
-	const uint8_t	*p;		/* next unread byte */
-	size_t		 left;		/* bytes after p */
-	int		 short_read;	/* a read ran past the end */
-};
-
-static void
-wire_init(struct wire *w, const uint8_t *p, size_t len)
-{
-	w->p = p;
-	w->left = len;
-	w->short_read = 0;
-}
-
-static int
-wire_u32(struct wire *w, uint32_t *v)
-{
-	if (w->left < 4) {
-		w->short_read = 1;
-		return -1;
-	}
-	*v = (uint32_t)w->p[0] << 24 | (uint32_t)w->p[1] << 16 |
-	    (uint32_t)w->p[2] << 8 | (uint32_t)w->p[3];
-	w->p += 4;
-	w->left -= 4;
-	return 0;
-}
-
-static int
-wire_u64(struct wire *w, uint64_t *v)
-{
-	uint32_t hi, lo;
-
-	if (wire_u32(w, &hi) == -1 || wire_u32(w, &lo) == -1)
-		return -1;
-	*v = (uint64_t)hi << 32 | lo;
-	return 0;
-}
-
-/* A string; *s points into the buffer being read, it is not copied. */
-static int
-wire_string(struct wire *w, const uint8_t **s, size_t *len)
-{
-	uint32_t n;
-
-	if (wire_u32(w, &n) == -1)
-		return -1;
-	if (n > w->left) {
-		w->short_read = 1;
-		return -1;
-	}
-	*s = w->p;
-	*len = n;
-	w->p += n;
-	w->left -= n;
-	return 0;
-}
 
 /* Is s[0..n) text fit for a log line: no NUL or other control bytes? */
 static int
@@ -435,8 +374,10 @@ sshcert_parse(const uint8_t *blob, size_t len, struct sshcert *c, char *err,
 	if (wire_string(&w, &s, &n) == -1)
 		goto bad;
 	what = "public key";
+	c->key_off = len - w.left;
 	if (skip_public_key(&w, t) == -1)
 		goto bad;
+	c->key_len = len - w.left - c->key_off;
 	if ((r = parse_body(&w, c, &what, err, errlen)) == -2)
 		return -1;		/* err is set */
 	else if (r == -1)
@@ -445,6 +386,8 @@ sshcert_parse(const uint8_t *blob, size_t len, struct sshcert *c, char *err,
 	if (wire_string(&w, &s, &n) == -1 ||
 	    parse_signature_key(s, n, c) == -1)
 		goto bad;
+	c->ca_off = (size_t)(s - c->blob);
+	c->ca_len = n;
 	/* The CA signed everything up to and including the signature key. */
 	c->signed_len = len - w.left;
 	what = "signature";
@@ -530,6 +473,36 @@ b64_decode(const char *in, size_t len, uint8_t *out, size_t outmax)
 			out[o++] = (uint8_t)v;
 	}
 	return (ssize_t)o;
+}
+
+ssize_t
+sshcert_base64_decode(const char *in, size_t len, uint8_t *out, size_t outmax)
+{
+	return b64_decode(in, len, out, outmax);
+}
+
+ssize_t
+sshcert_plain_key(const struct sshcert *c, uint8_t *out, size_t outmax)
+{
+	static const char	suffix[] = "-cert-v01@openssh.com";
+	size_t			tlen, n;
+
+	/* Every type in cert_types is a plain type with this suffix. */
+	tlen = strlen(c->key_type);
+	if (tlen <= sizeof(suffix) - 1 || c->key_off + c->key_len >
+	    c->blob_len)
+		return -1;
+	tlen -= sizeof(suffix) - 1;
+	n = 4 + tlen + c->key_len;
+	if (n > outmax)
+		return -1;
+	out[0] = (uint8_t)(tlen >> 24);
+	out[1] = (uint8_t)(tlen >> 16);
+	out[2] = (uint8_t)(tlen >> 8);
+	out[3] = (uint8_t)tlen;
+	memcpy(out + 4, c->key_type, tlen);
+	memcpy(out + 4 + tlen, c->blob + c->key_off, c->key_len);
+	return (ssize_t)n;
 }
 
 int
