@@ -241,6 +241,15 @@ out:
 	return rc;
 }
 
+/* SIGHUP: read relay.conf again; relay_reload() logs what it did. */
+static void
+on_hup(evutil_socket_t sig, short what, void *arg)
+{
+	(void)sig;
+	(void)what;
+	(void)relay_reload(arg);
+}
+
 static void
 on_signal(evutil_socket_t sig, short what, void *arg)
 {
@@ -256,7 +265,7 @@ main(int argc, char **argv)
 {
 	struct relay_conf	*conf = NULL;
 	struct event_base	*base;
-	struct event		*ev_term, *ev_int;
+	struct event		*ev_term, *ev_int, *ev_hup;
 	struct relay		*r;
 	const char		*path = NULL;
 	char			 err[1024];
@@ -294,9 +303,9 @@ main(int argc, char **argv)
 		fatal("libssh initialisation failed");
 	if ((base = event_base_new()) == NULL)
 		fatal("cannot create the event loop");
+	/* conf is the relay's from here, also when relay_new() fails. */
 	if ((r = relay_new(base, conf)) == NULL) {
 		event_base_free(base);
-		relay_conf_free(conf);
 		ssh_finalize();
 		return 1;
 	}
@@ -308,14 +317,16 @@ main(int argc, char **argv)
 	}
 	ev_term = evsignal_new(base, SIGTERM, on_signal, base);
 	ev_int = evsignal_new(base, SIGINT, on_signal, base);
+	ev_hup = evsignal_new(base, SIGHUP, on_hup, r);
 	event_add(ev_term, NULL);
 	event_add(ev_int, NULL);
+	event_add(ev_hup, NULL);
 	event_base_dispatch(base);
 	relay_free(r);
 	event_free(ev_term);
 	event_free(ev_int);
+	event_free(ev_hup);
 	event_base_free(base);
-	relay_conf_free(conf);
 	ssh_finalize();
 	return 0;
 }
