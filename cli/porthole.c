@@ -12,6 +12,7 @@
 #include "cli/audit_cmd.h"
 #include "cli/control_cmd.h"
 #include "cli/send_cmd.h"
+#include "lib/krl.h"
 #include "lib/sshcert.h"
 #include "policy/policy.h"
 
@@ -48,6 +49,7 @@ static int
 cmd_policy_check(const char *path)
 {
 	struct policy	*p;
+	struct krl	*krl = NULL;
 	char		 err[1024], cmds[64];
 	uint8_t		 ca[32];
 
@@ -61,6 +63,14 @@ cmd_policy_check(const char *path)
 		policy_free(p);
 		return 1;
 	}
+	/* So does a revocation list it cannot read. */
+	if (p->revoked_keys != NULL && (krl_load(p->revoked_keys, &krl, err,
+	    sizeof(err)) == -1)) {
+		fprintf(stderr, "%s: [gateway] revoked_keys: %s\n", path, err);
+		policy_free(p);
+		return 1;
+	}
+	krl_free(krl);
 	if (p->commands_enabled)
 		snprintf(cmds, sizeof(cmds), "%zu command%s", p->ncommands,
 		    p->ncommands == 1 ? "" : "s");

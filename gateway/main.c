@@ -27,6 +27,7 @@
 #include "gateway/tunnel.h"
 #include "gateway/uplink.h"
 #include "lib/cmdline.h"
+#include "lib/krl.h"
 #include "lib/log.h"
 #include "lib/sshcert.h"
 #include "policy/policy.h"
@@ -62,7 +63,29 @@ struct gateway {
 	struct telem	*telem;
 	struct uplink	*uplink;
 	struct collect	*collect;
+	struct krl	*krl;		/* revoked_keys, or NULL */
 };
+
+/*
+ * revoked_keys, if set.  A list that cannot be read refuses the start or
+ * the reload (the running one stays): the gateway never runs with half
+ * of a list, nor without the one it was given.
+ */
+static int
+load_revoked(const struct policy *pol, struct krl **out, char *err,
+    size_t errlen)
+{
+	char desc[256];
+
+	*out = NULL;
+	if (pol->revoked_keys == NULL)
+		return 0;
+	if (krl_load(pol->revoked_keys, out, err, errlen) == -1)
+		return -1;
+	krl_describe(*out, desc, sizeof(desc));
+	log_info("revoked_keys %s: %s", pol->revoked_keys, desc);
+	return 0;
+}
 
 static void
 on_tunnel_channel(ssh_channel ch, const char *orig_host, int orig_port,
@@ -135,11 +158,13 @@ gateway_reload(void *arg, const char *who, char *err, size_t errlen)
 {
 	struct gateway	*gw = arg;
 	struct policy	*np = NULL, *old;
+	struct krl	*nk = NULL;
 	uint8_t		 ca[32];
 	json_t		*ev;
 
 	if (policy_load(gw->path, &np, err, errlen) == -1 ||
-	    sshcert_load_ca(np->support_ca, ca, err, errlen) == -1) {
+	    sshcert_load_ca(np->support_ca, ca, err, errlen) == -1 ||
+	    load_revoked(np, &nk, err, errlen) == -1) {
 		policy_free(np);
 		log_error("reload refused, the running policy stays: %s", err);
 		ev = json_pack("{s:s, s:s, s:s}", "file", gw->path, "by", who,
@@ -152,6 +177,7 @@ gateway_reload(void *arg, const char *who, char *err, size_t errlen)
 	if (audit_write(gw->audit, "policy_reloaded", ev) == -1) {
 		json_decref(ev);
 		policy_free(np);
+		krl_free(nk);
 		snprintf(err, errlen, "the audit log cannot be written");
 		return -1;
 	}
@@ -159,7 +185,10 @@ gateway_reload(void *arg, const char *who, char *err, size_t errlen)
 	old = gw->pol;
 	gw->pol = np;
 	broker_set_ca(gw->broker, ca);
+	broker_set_revoked(gw->broker, nk);
 	broker_set_policy(gw->broker, np);
+	krl_free(gw->krl);
+	gw->krl = nk;
 	tunnel_set_policy(gw->tunnel, np);
 	control_set_policy(gw->control, np);
 	intake_set_policy(gw->intake, np);
@@ -226,7 +255,8 @@ main(int argc, char **argv)
 		fprintf(stderr, "portholed: %s\n", err);
 		goto fail;
 	}
-	if (sshcert_load_ca(pol->support_ca, ca_key, err, sizeof(err)) == -1) {
+	if (sshcert_load_ca(pol->support_ca, ca_key, err, sizeof(err)) == -1 ||
+	    load_revoked(pol, &gw.krl, err, sizeof(err)) == -1) {
 		fprintf(stderr, "portholed: %s\n", err);
 		goto fail;
 	}
@@ -275,6 +305,7 @@ main(int argc, char **argv)
 	    (uplink = uplink_new(base, pol, tunnel, telem)) == NULL)
 		fatal("out of memory");
 	broker_set_telem(broker, telem);
+	broker_set_revoked(broker, gw.krl);
 	set_host_key(uplink, host_key);
 	telem_on_commit(telem, uplink_kick, uplink);
 	audit_on_seal(audit, on_seal, &gw);
@@ -343,6 +374,7 @@ main(int argc, char **argv)
 	event_base_free(base);
 	ssh_key_free(host_key);
 	policy_free(gw.pol);
+	krl_free(gw.krl);
 	ssh_finalize();
 	return 0;
 fail:
@@ -360,5 +392,6 @@ fail:
 	audit_close(audit);
 	ssh_key_free(host_key);
 	policy_free(pol);
+	krl_free(gw.krl);
 	return 1;
 }

@@ -1075,7 +1075,7 @@ krl_describe(const struct krl *k, char *buf, size_t len)
 	size_t i, ranges = 0, bitmaps = 0, ids = 0;
 
 	if (!k->is_krl) {
-		snprintf(buf, len, "key list, %zu keys", k->keys.n);
+		snprintf(buf, len, "key list: keys %zu", k->keys.n);
 		return;
 	}
 	for (i = 0; i < k->ncas; i++) {
@@ -1083,8 +1083,9 @@ krl_describe(const struct krl *k, char *buf, size_t len)
 		bitmaps += k->cas[i].nbitmaps;
 		ids += k->cas[i].nids;
 	}
-	snprintf(buf, len, "KRL version %llu: %zu CA sections with %zu serial "
-	    "ranges, %zu serial bitmaps and %zu key ids; %zu keys, %zu SHA1 "
-	    "and %zu SHA256 hashes", (unsigned long long)k->version, k->ncas,
-	    ranges, bitmaps, ids, k->keys.n, k->sha1.n, k->sha256.n);
+	snprintf(buf, len, "KRL version %llu: serial ranges %zu, serial "
+	    "bitmaps %zu, key ids %zu (under CA keys %zu), keys %zu, SHA1 "
+	    "hashes %zu, SHA256 hashes %zu", (unsigned long long)k->version,
+	    ranges, bitmaps, ids, k->ncas, k->keys.n, k->sha1.n,
+	    k->sha256.n);
 }
