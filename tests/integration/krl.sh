@@ -32,6 +32,27 @@ ssh-keygen -Q -f "$T/alice.krl" "$T/eng/alice-cert.pub" >/dev/null 2>&1 &&
     fail "ssh-keygen -Q does not find alice in the KRL"
 head -c 60 "$T/alice.krl" >"$T/truncated.krl"
 
+# issue-engineer gives each certificate its own serial, counted in a file
+# beside the CA key, also when several run at once.
+BOB_SERIAL=$(ssh-keygen -L -f "$T/eng/bob-cert.pub" | sed -n 's/^ *Serial: //p')
+issuers=""
+for i in 1 2 3 4 5 6; do
+	"$CERTS"/issue-engineer -c "$T/ca/support_ca" -o "$T/par$i" carol \
+	    >/dev/null &
+	issuers="$issuers $!"
+done
+for p in $issuers; do
+	wait "$p"
+done
+for i in 1 2 3 4 5 6; do
+	ssh-keygen -L -f "$T/par$i/carol-cert.pub" | sed -n 's/^ *Serial: //p'
+done | sort -n | tr '\n' ' ' >"$T/serials"
+[ "$SERIAL" -eq 1 ] && [ "$BOB_SERIAL" -eq 2 ] &&
+    [ "$(cat "$T/serials")" = "3 4 5 6 7 8 " ] &&
+    [ "$(cat "$T/ca/support_ca.serial")" = 8 ] &&
+    pass "issue-engineer: serials 1, 2, ... from support_ca.serial, none twice" ||
+    fail "issue-engineer serials: alice $SERIAL, bob $BOB_SERIAL, then $(cat "$T/serials")"
+
 open_master() {
 	rm -f "$CM"
 	ssh -F "$T/ssh_config" -M -S "$CM" -N acme-prod </dev/null \
