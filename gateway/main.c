@@ -66,27 +66,6 @@ struct gateway {
 	struct krl	*krl;		/* revoked_keys, or NULL */
 };
 
-/*
- * revoked_keys, if set.  A list that cannot be read refuses the start or
- * the reload (the running one stays): the gateway never runs with half
- * of a list, nor without the one it was given.
- */
-static int
-load_revoked(const struct policy *pol, struct krl **out, char *err,
-    size_t errlen)
-{
-	char desc[256];
-
-	*out = NULL;
-	if (pol->revoked_keys == NULL)
-		return 0;
-	if (krl_load(pol->revoked_keys, out, err, errlen) == -1)
-		return -1;
-	krl_describe(*out, desc, sizeof(desc));
-	log_info("revoked_keys %s: %s", pol->revoked_keys, desc);
-	return 0;
-}
-
 static void
 on_tunnel_channel(ssh_channel ch, const char *orig_host, int orig_port,
     void *arg)
@@ -151,7 +130,10 @@ on_seal(void *arg, uint64_t epoch, uint64_t seq, const char *head)
  * applies to new sessions at once and ends running sessions whose grant
  * it withdraws; admin_group is looked up again for the local sockets.
  * Keys of [gateway] that name files, directories or the relay take
- * effect at the next connection or restart.
+ * effect at the next connection or restart.  revoked_keys is read again:
+ * a list that cannot be read refuses the reload (the running one stays,
+ * and the caller is told at once), as it refuses a start: the gateway
+ * never runs with part of a list, nor without the one it was given.
  */
 static int
 gateway_reload(void *arg, const char *who, char *err, size_t errlen)
@@ -164,7 +146,7 @@ gateway_reload(void *arg, const char *who, char *err, size_t errlen)
 
 	if (policy_load(gw->path, &np, err, errlen) == -1 ||
 	    sshcert_load_ca(np->support_ca, ca, err, errlen) == -1 ||
-	    load_revoked(np, &nk, err, errlen) == -1) {
+	    krl_load_optional(np->revoked_keys, &nk, err, errlen) == -1) {
 		policy_free(np);
 		log_error("reload refused, the running policy stays: %s", err);
 		ev = json_pack("{s:s, s:s, s:s}", "file", gw->path, "by", who,
@@ -256,7 +238,8 @@ main(int argc, char **argv)
 		goto fail;
 	}
 	if (sshcert_load_ca(pol->support_ca, ca_key, err, sizeof(err)) == -1 ||
-	    load_revoked(pol, &gw.krl, err, sizeof(err)) == -1) {
+	    krl_load_optional(pol->revoked_keys, &gw.krl, err,
+	    sizeof(err)) == -1) {
 		fprintf(stderr, "portholed: %s\n", err);
 		goto fail;
 	}

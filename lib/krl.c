@@ -37,6 +37,7 @@
 
 #include <openssl/evp.h>
 
+#include "lib/log.h"
 #include "lib/wire.h"
 
 #define KRL_MAGIC		"SSHKRL\n"	/* and a NUL: 8 bytes */
@@ -70,6 +71,7 @@ struct krl_blob {
 	size_t		 len;
 };
 
+/* Both start with the serial they start at: see starting_by(). */
 struct krl_range {
 	uint64_t	 lo, hi;		/* inclusive */
 };
@@ -906,6 +908,22 @@ krl_load(const char *path, struct krl **out, char *err, size_t errlen)
 	return rc;
 }
 
+int
+krl_load_optional(const char *path, struct krl **out, char *err,
+    size_t errlen)
+{
+	char desc[256];
+
+	*out = NULL;
+	if (path == NULL)
+		return 0;
+	if (krl_load(path, out, err, errlen) == -1)
+		return -1;
+	krl_describe(*out, desc, sizeof(desc));
+	log_info("revoked_keys %s: %s", path, desc);
+	return 0;
+}
+
 void
 krl_free(struct krl *k)
 {
@@ -965,35 +983,46 @@ check_blob(const struct krl *k, const uint8_t *blob, size_t len,
 	return 0;
 }
 
-static int
-serial_in_ranges(const struct krl_ca *ca, uint64_t serial)
+/*
+ * In an array sorted by a leading uint64_t (a range's lo, a bitmap's
+ * offset), how many elements start at or before serial.
+ */
+static size_t
+starting_by(const void *base, size_t n, size_t size, uint64_t serial)
 {
-	size_t lo = 0, hi = ca->nranges, mid;
+	const char	*p = base;
+	uint64_t	 start;
+	size_t		 lo = 0, hi = n, mid;
 
-	/* The last range that starts at or before serial. */
 	while (lo < hi) {
 		mid = lo + (hi - lo) / 2;
-		if (ca->ranges[mid].lo <= serial)
+		memcpy(&start, p + mid * size, sizeof(start));
+		if (start <= serial)
 			lo = mid + 1;
 		else
 			hi = mid;
 	}
-	return lo > 0 && ca->ranges[lo - 1].hi >= serial;
+	return lo;
+}
+
+static int
+serial_in_ranges(const struct krl_ca *ca, uint64_t serial)
+{
+	size_t n;
+
+	/* Merged: only the last range that starts by serial can hold it. */
+	n = starting_by(ca->ranges, ca->nranges, sizeof(*ca->ranges), serial);
+	return n > 0 && ca->ranges[n - 1].hi >= serial;
 }
 
 static int
 serial_in_bitmaps(const struct krl_ca *ca, uint64_t serial)
 {
-	size_t lo = 0, hi = ca->nbitmaps, mid;
+	size_t lo;
 
-	/* The bitmaps that start at or before serial, nearest first. */
-	while (lo < hi) {
-		mid = lo + (hi - lo) / 2;
-		if (ca->bitmaps[mid].offset <= serial)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
+	/* Those that start by serial and reach it, nearest first. */
+	lo = starting_by(ca->bitmaps, ca->nbitmaps, sizeof(*ca->bitmaps),
+	    serial);
 	while (lo > 0 && serial - ca->bitmaps[lo - 1].offset <
 	    KRL_BITMAP_MAX_BITS) {
 		if (bitmap_test(&ca->bitmaps[lo - 1], serial -

@@ -28,6 +28,13 @@ struct krl;
  */
 int	krl_load(const char *path, struct krl **out, char *err, size_t errlen);
 
+/*
+ * A daemon's revoked_keys: no list when path is NULL (*out NULL), else
+ * krl_load() and a log line saying what the list holds.
+ */
+int	krl_load_optional(const char *path, struct krl **out, char *err,
+	    size_t errlen);
+
 /* The same from an open file, named name in messages. */
 int	krl_load_fd(int fd, const char *name, struct krl **out, char *err,
 	    size_t errlen);

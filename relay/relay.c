@@ -768,27 +768,6 @@ load_cluster_keys(const struct relay_conf *conf, ssh_key **out, char *err,
 	return 0;
 }
 
-/*
- * revoked_keys, if set.  A list that cannot be read refuses the start or
- * the reload: the relay never runs without the list it was given, nor
- * with half of it.
- */
-static int
-load_revoked(const struct relay_conf *conf, struct krl **out, char *err,
-    size_t errlen)
-{
-	char desc[256];
-
-	*out = NULL;
-	if (conf->revoked_keys == NULL)
-		return 0;
-	if (krl_load(conf->revoked_keys, out, err, errlen) == -1)
-		return -1;
-	krl_describe(*out, desc, sizeof(desc));
-	log_info("revoked_keys %s: %s", conf->revoked_keys, desc);
-	return 0;
-}
-
 static int
 relay_load_keys(struct relay *r)
 {
@@ -812,8 +791,10 @@ relay_load_keys(struct relay *r)
 		ssh_key_free(hk);
 		return -1;
 	}
+	/* A list that cannot be read refuses the start, as a reload. */
 	if (load_cluster_keys(conf, &r->cluster_keys, err,
-	    sizeof(err)) == -1 || load_revoked(conf, &r->krl, err,
+	    sizeof(err)) == -1 ||
+	    krl_load_optional(conf->revoked_keys, &r->krl, err,
 	    sizeof(err)) == -1) {
 		log_error("%s", err);
 		return -1;
@@ -1009,7 +990,7 @@ relay_reload(struct relay *r)
 	    relay_conf_restart_changed(r->conf, nc, err, sizeof(err)) == -1 ||
 	    sshcert_load_ca(nc->support_ca, ca, err, sizeof(err)) == -1 ||
 	    load_cluster_keys(nc, &nkeys, err, sizeof(err)) == -1 ||
-	    load_revoked(nc, &nk, err, sizeof(err)) == -1)
+	    krl_load_optional(nc->revoked_keys, &nk, err, sizeof(err)) == -1)
 		goto refused;
 	if ((ntun = calloc(nc->nclusters + 1, sizeof(*ntun))) == NULL) {
 		snprintf(err, sizeof(err), "out of memory");
