@@ -24,6 +24,7 @@
 #include "audit/verify.h"
 #include "cli/audit_dir.h"
 #include "cli/replay_cmd.h"
+#include "lib/clock.h"
 #include "lib/parse.h"
 #include "policy/policy.h"
 
@@ -36,17 +37,19 @@ struct filter {
 	int		 json;
 };
 
+const char cli_audit_usage[] =
+    "porthole audit init\n"
+    "porthole audit verify [--key KEY] [--anchors FILE] [DIR]\n"
+    "porthole audit list [--since T] [--until T] [--engineer P] "
+    "[--session ID] [--type T] [--json] [DIR]\n"
+    "porthole audit show ID [DIR]\n"
+    "porthole audit replay ID [--speed N] [DIR]\n"
+    "porthole audit export ID [DIR]\n";
+
 static int
 usage(void)
 {
-	fprintf(stderr,
-	    "usage: porthole audit init\n"
-	    "       porthole audit verify [--key KEY] [--anchors FILE] [DIR]\n"
-	    "       porthole audit list [--since T] [--until T] [--engineer P]"
-	    " [--session ID] [--type T] [--json] [DIR]\n"
-	    "       porthole audit show ID [DIR]\n"
-	    "       porthole audit replay ID [--speed N] [DIR]\n"
-	    "       porthole audit export ID [DIR]\n");
+	fprintf(stderr, "usage: %s", cli_audit_usage);
 	return 2;
 }
 
@@ -309,11 +312,12 @@ cmd_list(int argc, char **argv, const char *conf)
 		switch (ch) {
 		case 's':
 		case 'u':
-			if (parse_time(optarg, ch == 's' ? &f.since :
-			    &f.until) == -1) {
-				fprintf(stderr, "porthole: --%s: expected "
-				    "YYYY-MM-DDTHH:MM:SSZ, got '%s'\n",
-				    ch == 's' ? "since" : "until", optarg);
+			if (parse_when(optarg, clock_now(), ch == 's' ?
+			    &f.since : &f.until) == -1) {
+				fprintf(stderr, "porthole: --%s: '%s' is not "
+				    "a time: expected %s\n", ch == 's' ?
+				    "since" : "until", optarg,
+				    PARSE_WHEN_FORMS);
 				return 2;
 			}
 			break;

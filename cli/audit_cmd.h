@@ -10,6 +10,7 @@
  * 1 refused/invalid (or tampering found), 2 usage.
  */
 int	cli_audit(int argc, char **argv, const char *conf);
-
+/* Its usage, one "porthole audit ..." line per form. */
+extern const char cli_audit_usage[];
 
 #endif

@@ -4,8 +4,11 @@
 #include "cli/control_cmd.h"
 
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,54 +21,134 @@
 
 #define ANSWER_MAX	(1 << 20)
 
+const char cli_control_usage[] =
+    "porthole status [--json]\n"
+    "porthole sessions [--json]\n"
+    "porthole approve ID | deny ID | kill ID\n"
+    "porthole reload\n";
+
+/*
+ * Who the gateway lets use its control socket, for a refused user: root
+ * and the members of admin_group.  The group comes from porthole.conf,
+ * or, when that cannot be parsed, from the socket file, which the
+ * gateway gives to admin_group.
+ */
+static void
+who_may(const struct policy *pol, const char *sock, char *buf, size_t len)
+{
+	struct stat	 sb;
+	struct group	*gr;
+	const char	*name = pol != NULL ? pol->admin_group : NULL;
+
+	if (name == NULL && stat(sock, &sb) == 0 && sb.st_gid != 0 &&
+	    (gr = getgrgid(sb.st_gid)) != NULL) {
+		snprintf(buf, len, "only root and members of group %s (the "
+		    "socket's group) may use it", gr->gr_name);
+		return;
+	}
+	if (name == NULL)
+		snprintf(buf, len, "only root and members of admin_group may "
+		    "use it");
+	else if (getgrnam(name) == NULL)
+		snprintf(buf, len, "only root may use it: admin_group %s does "
+		    "not exist", name);
+	else
+		snprintf(buf, len, "only root and members of admin_group %s "
+		    "may use it", name);
+}
+
+int
+cli_conf_readable(const char *conf)
+{
+	struct stat	sb;
+	int		fd, rc = -1;
+
+	if ((fd = open(conf, O_RDONLY | O_CLOEXEC | O_NOCTTY)) == -1 ||
+	    fstat(fd, &sb) == -1)
+		fprintf(stderr, "porthole: %s: %s\n", conf, strerror(errno));
+	else if (!S_ISREG(sb.st_mode))
+		fprintf(stderr, "porthole: %s: not a regular file\n", conf);
+	else
+		rc = 0;
+	if (fd != -1)
+		close(fd);
+	return rc;
+}
+
+/*
+ * Where the gateway of conf listens.  The running daemon is reached even
+ * when the file is broken: it is what a customer mending a refused
+ * reload needs, and the daemon says what is wrong with the file.  A file
+ * that is not there, or that we may not read, is another gateway's
+ * question, not a reason to ask the default one: refused.  err gets
+ * what is wrong with a file that does not parse ("" if nothing).
+ */
+static int
+control_path(const char *conf, struct policy **pol, struct sockaddr_un *sun,
+    char *err, size_t errlen)
+{
+	char	run_dir[PATH_MAX];
+
+	*pol = NULL;
+	err[0] = '\0';
+	if (cli_conf_readable(conf) == -1)
+		return -1;
+	if (policy_load(conf, pol, err, errlen) == 0)
+		snprintf(run_dir, sizeof(run_dir), "%s", (*pol)->run_dir);
+	else if (policy_run_dir(conf, run_dir, sizeof(run_dir)) == -1) {
+		fprintf(stderr, "porthole: %s\n", err);
+		return -1;
+	}
+	memset(sun, 0, sizeof(*sun));
+	sun->sun_family = AF_UNIX;
+	if ((size_t)snprintf(sun->sun_path, sizeof(sun->sun_path), "%s/%s",
+	    run_dir, POLICY_CONTROL_SOCKET) >= sizeof(sun->sun_path)) {
+		fprintf(stderr, "porthole: %s: path too long\n", run_dir);
+		return -1;
+	}
+	return 0;
+}
+
 /* Send one request, read the one-line answer. */
 json_t *
 control_call(const char *conf, json_t *req)
 {
 	struct policy		*pol = NULL;
 	struct sockaddr_un	 sun;
-	char			 err[1024], run_dir[PATH_MAX];
+	char			 who[256], err[1024];
 	char			*text = NULL, *buf = NULL;
 	size_t			 have = 0;
 	ssize_t			 n;
 	json_t			*ans = NULL;
-	int			 fd = -1;
+	int			 fd = -1, e;
 
-	/*
-	 * The running daemon is reached even when the file is broken: it is
-	 * what a customer mending a refused reload needs, and the daemon
-	 * says what is wrong with the file.
-	 */
-	err[0] = '\0';
-	if (policy_load(conf, &pol, err, sizeof(err)) == 0)
-		snprintf(run_dir, sizeof(run_dir), "%s", pol->run_dir);
-	else if (policy_run_dir(conf, run_dir, sizeof(run_dir)) == -1) {
-		fprintf(stderr, "porthole: %s\n", err);
+	if (control_path(conf, &pol, &sun, err, sizeof(err)) == -1)
 		goto out;
-	}
-	memset(&sun, 0, sizeof(sun));
-	sun.sun_family = AF_UNIX;
-	if ((size_t)snprintf(sun.sun_path, sizeof(sun.sun_path), "%s/%s",
-	    run_dir, POLICY_CONTROL_SOCKET) >= sizeof(sun.sun_path)) {
-		fprintf(stderr, "porthole: %s: path too long\n", run_dir);
-		goto out;
-	}
 	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1 ||
 	    connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
+		e = errno;
 		if (err[0] != '\0')
 			fprintf(stderr, "porthole: %s\n", err);
-		fprintf(stderr, "porthole: %s: %s (is portholed running?)\n",
-		    sun.sun_path, strerror(errno));
+		if (e == EACCES) {
+			who_may(pol, sun.sun_path, who, sizeof(who));
+			fprintf(stderr, "porthole: %s: %s: %s\n", sun.sun_path,
+			    strerror(e), who);
+		} else
+			fprintf(stderr, "porthole: %s: %s (is portholed "
+			    "running?)\n", sun.sun_path, strerror(e));
 		goto out;
 	}
 	/* A gateway that refuses us hangs up: EPIPE, not SIGPIPE. */
 	if ((text = json_dumps(req, JSON_COMPACT)) == NULL ||
 	    send(fd, text, strlen(text), MSG_NOSIGNAL) == -1 ||
 	    send(fd, "\n", 1, MSG_NOSIGNAL) == -1) {
-		fprintf(stderr, "porthole: %s: cannot send: %s%s\n",
+		e = errno;
+		who_may(pol, sun.sun_path, who, sizeof(who));
+		fprintf(stderr, "porthole: %s: cannot send: %s%s%s%s\n",
 		    sun.sun_path, text == NULL ? "out of memory" :
-		    strerror(errno), errno == EPIPE || errno == ECONNRESET ?
-		    " (only root and members of admin_group may use it)" : "");
+		    strerror(e), e == EPIPE || e == ECONNRESET ? " (" : "",
+		    e == EPIPE || e == ECONNRESET ? who : "",
+		    e == EPIPE || e == ECONNRESET ? ")" : "");
 		goto out;
 	}
 	if ((buf = malloc(ANSWER_MAX + 1)) == NULL)
@@ -74,11 +157,11 @@ control_call(const char *conf, json_t *req)
 	    (n = read(fd, buf + have, ANSWER_MAX - have)) > 0)
 		have += (size_t)n;
 	buf[have] = '\0';
-	if (have == 0)
+	if (have == 0) {
+		who_may(pol, sun.sun_path, who, sizeof(who));
 		fprintf(stderr, "porthole: %s: the gateway hung up without an "
-		    "answer (only root and members of admin_group may use "
-		    "it)\n", sun.sun_path);
-	else if ((ans = json_loads(buf, 0, NULL)) == NULL)
+		    "answer (%s)\n", sun.sun_path, who);
+	} else if ((ans = json_loads(buf, 0, NULL)) == NULL)
 		fprintf(stderr, "porthole: %s: no answer from the gateway\n",
 		    sun.sun_path);
 out:
@@ -179,6 +262,68 @@ print_json(json_t *v)
 	free(text);
 }
 
+/*
+ * The tunnel to each configured relay, as "relays": [{"relay",
+ * "tunnel", "since", "error"}].  A gateway from before that list
+ * answers with its one relay's flat keys: the list is made from them.
+ */
+static json_t *
+status_relays(json_t *a)
+{
+	json_t *relays = json_object_get(a, "relays");
+
+	if (json_is_array(relays))
+		return relays;
+	relays = json_pack("[{s:s, s:s, s:s, s:s}]", "relay", jstr(a, "relay"),
+	    "tunnel", jstr(a, "tunnel"), "since", jstr(a, "tunnel_since"),
+	    "error", jstr(a, "tunnel_error"));
+	if (relays == NULL || json_object_set_new(a, "relays", relays) == -1)
+		return NULL;
+	return relays;
+}
+
+/*
+ * porthole status's exit status: 0 when the tunnel to every configured
+ * relay is up, 4 when some are down, 3 when none is up.
+ */
+static int
+status_exit(json_t *relays)
+{
+	json_t	*r;
+	size_t	 i, up = 0;
+
+	json_array_foreach(relays, i, r)
+		if (strcmp(jstr(r, "tunnel"), "up") == 0)
+			up++;
+	if (up == 0)
+		return 3;
+	return up == json_array_size(relays) ? 0 : 4;
+}
+
+static int
+cmd_status(json_t *ans, int as_json)
+{
+	json_t *relays;
+
+	if ((relays = status_relays(ans)) == NULL) {
+		fprintf(stderr, "porthole: status: out of memory\n");
+		return 1;
+	}
+	if (as_json) {
+		json_object_del(ans, "ok");
+		print_json(ans);
+	} else
+		print_status(ans);
+	return status_exit(relays);
+}
+
+static int
+control_usage(void)
+{
+	fprintf(stderr, "usage: %s", cli_control_usage);
+	return 2;
+}
+
 int
 cli_control(int argc, char **argv, const char *conf)
 {
@@ -187,34 +332,28 @@ cli_control(int argc, char **argv, const char *conf)
 
 	if (strcmp(argv[0], "kill") == 0 || strcmp(argv[0], "approve") == 0 ||
 	    strcmp(argv[0], "deny") == 0) {
-		if (argc != 2) {
-			fprintf(stderr, "usage: porthole %s ID\n", argv[0]);
-			return 2;
-		}
-		req = json_pack("{s:s, s:s}", "cmd", argv[0], "id", argv[1]);
-	} else if (argc == 1 && (strcmp(argv[0], "status") == 0 ||
-	    strcmp(argv[0], "sessions") == 0 ||
-	    strcmp(argv[0], "reload") == 0))
-		req = json_pack("{s:s}", "cmd", argv[0]);
-	else if (argc == 2 && strcmp(argv[0], "sessions") == 0 &&
-	    strcmp(argv[1], "--json") == 0) {
-		req = json_pack("{s:s}", "cmd", argv[0]);
+		if (argc != 2 || argv[1][0] == '-')
+			return control_usage();
+	} else if (argc == 2 && strcmp(argv[1], "--json") == 0 &&
+	    (strcmp(argv[0], "status") == 0 ||
+	    strcmp(argv[0], "sessions") == 0))
 		as_json = 1;
-	} else {
-		fprintf(stderr, "usage: porthole status | sessions [--json] | "
-		    "approve ID | deny ID | kill ID | reload\n");
-		return 2;
-	}
+	else if (argc != 1)
+		return control_usage();
+	if (argc == 2 && !as_json)
+		req = json_pack("{s:s, s:s}", "cmd", argv[0], "id", argv[1]);
+	else
+		req = json_pack("{s:s}", "cmd", argv[0]);
 	if ((ans = control_call(conf, req)) == NULL)
 		return 1;
 	if (!json_is_true(json_object_get(ans, "ok")))
 		fprintf(stderr, "porthole: %s: %s\n", argv[0],
 		    jstr(ans, "error"));
+	else if (strcmp(argv[0], "status") == 0)
+		rc = cmd_status(ans, as_json);
 	else {
 		rc = 0;
-		if (strcmp(argv[0], "status") == 0)
-			print_status(ans);
-		else if (as_json)
+		if (as_json)
 			print_json(json_object_get(ans, "sessions"));
 		else if (strcmp(argv[0], "sessions") == 0)
 			print_sessions(ans);
@@ -227,5 +366,10 @@ cli_control(int argc, char **argv, const char *conf)
 			    "approved" : "denied");
 	}
 	json_decref(ans);
+	if (rc == 0 && fflush(stdout) == EOF) {
+		fprintf(stderr, "porthole: standard output: %s\n",
+		    strerror(errno));
+		rc = 1;
+	}
 	return rc;
 }

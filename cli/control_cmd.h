@@ -1,6 +1,7 @@
 /*
  * control_cmd.h - commands answered by the running gateway over its
- * control socket: porthole status | sessions | kill ID.
+ * control socket: porthole status | sessions | approve | deny | kill |
+ * reload.
  */
 #ifndef PH_CLI_CONTROL_CMD_H
 #define PH_CLI_CONTROL_CMD_H
@@ -13,7 +14,17 @@
  */
 json_t	*control_call(const char *conf, json_t *req);
 
-/* argv[0] is the command.  Returns the exit status (0, 1, 2). */
+/*
+ * argv[0] is the command.  Returns the exit status: 0, 1, 2; status
+ * also 3 when no relay's tunnel is up and 4 when some are down.
+ */
 int	cli_control(int argc, char **argv, const char *conf);
+/* Its usage, one "porthole ..." line per form. */
+extern const char cli_control_usage[];
+/*
+ * Whether conf is a regular file we may read: 0, or -1 after saying
+ * "porthole: FILE: reason" on stderr.
+ */
+int	cli_conf_readable(const char *conf);
 
 #endif

@@ -1,13 +1,17 @@
 /*
  * porthole.c - the customer's and auditor's command line.
  *
- * Exit status: 0 success, 1 refused or invalid, 2 usage.
+ * Exit status: 0 success, 1 refused or invalid, 2 usage; porthole
+ * status adds 3 (no relay's tunnel is up) and 4 (some are down).
  */
 #include <errno.h>
+#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include "config.h"
 
 #include "cli/audit_cmd.h"
 #include "cli/control_cmd.h"
@@ -18,18 +22,45 @@
 
 #define DEFAULT_CONF	"/etc/porthole/porthole.conf"
 
+static const char policy_usage[] =
+    "porthole policy check [FILE]\n"
+    "porthole policy show [FILE]\n"
+    "porthole policy keys --man\n";
+
+/* A usage text's lines, the first after "usage: ", the rest beneath. */
+static void
+print_usage_lines(FILE *f, const char *text, int *first)
+{
+	const char	*p, *nl;
+
+	for (p = text; *p != '\0'; p = nl + 1) {
+		if ((nl = strchr(p, '\n')) == NULL)
+			nl = p + strlen(p);
+		fprintf(f, "%s%.*s\n", *first ? "usage: " : "       ",
+		    (int)(nl - p), p);
+		*first = 0;
+		if (*nl == '\0')
+			break;
+	}
+}
+
+/* The usage; with --help also where the file is and the exit status. */
 static void
 usage(FILE *f)
 {
-	fprintf(f,
-	    "usage: porthole [-f porthole.conf] COMMAND\n"
-	    "       porthole policy check [FILE]\n"
-	    "       porthole policy show [FILE]\n"
-	    "       porthole policy keys --man\n"
-	    "       porthole status | sessions [--json] | reload\n"
-	    "       porthole approve ID | deny ID | kill ID\n"
-	    "       porthole send usage|health|event [FILE|-]\n"
-	    "       porthole audit verify|list|show|replay|export ...\n");
+	int first = 1;
+
+	print_usage_lines(f, "porthole [-f porthole.conf] COMMAND [ARGS]\n"
+	    "porthole --help | --version\n", &first);
+	print_usage_lines(f, policy_usage, &first);
+	print_usage_lines(f, cli_control_usage, &first);
+	print_usage_lines(f, cli_send_usage, &first);
+	print_usage_lines(f, cli_audit_usage, &first);
+	if (f == stdout)
+		fprintf(f, "Without -f, porthole reads %s.  Exit status: 0 "
+		    "done, 1 refused or invalid, 2 usage;\nporthole status also 3 when "
+		    "no relay's tunnel is up, 4 when some are down.\n",
+		    DEFAULT_CONF);
 }
 
 static int
@@ -125,19 +156,80 @@ cmd_policy(const char *conf, int argc, char **argv)
 	return usage_error();
 }
 
+/*
+ * The commands, each with its usage text (`porthole COMMAND --help`
+ * prints it).  run gets argv from the command's name on.
+ */
+struct command {
+	const char	*name;
+	const char	*usage;
+	int		(*run)(int argc, char **argv, const char *conf);
+};
+
+static int
+run_policy(int argc, char **argv, const char *conf)
+{
+	return cmd_policy(conf, argc - 1, argv + 1);
+}
+
+static int
+run_audit(int argc, char **argv, const char *conf)
+{
+	return cli_audit(argc - 1, argv + 1, conf);
+}
+
+static const struct command commands[] = {
+	{ "policy", policy_usage, run_policy },
+	{ "status", cli_control_usage, cli_control },
+	{ "sessions", cli_control_usage, cli_control },
+	{ "approve", cli_control_usage, cli_control },
+	{ "deny", cli_control_usage, cli_control },
+	{ "kill", cli_control_usage, cli_control },
+	{ "reload", cli_control_usage, cli_control },
+	{ "send", cli_send_usage, cli_send },
+	{ "audit", cli_audit_usage, run_audit },
+};
+
+/* "--help" among a command's words, before any "--". */
+static int
+wants_help(int argc, char **argv)
+{
+	int i;
+
+	for (i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
+		if (strcmp(argv[i], "--help") == 0)
+			return 1;
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
+	static const struct option opts[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 }
+	};
 	const char	*conf = DEFAULT_CONF;
-	int		 ch;
+	size_t		 i;
+	int		 ch, first = 1;
 
-	while ((ch = getopt(argc, argv, "+f:h")) != -1) {
+	while ((ch = getopt_long(argc, argv, "+f:h", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'f':
+			/*
+			 * A file named on the command line must be there: a
+			 * typo must not reach the gateway of another file.
+			 */
+			if (cli_conf_readable(optarg) == -1)
+				return 1;
 			conf = optarg;
 			break;
 		case 'h':
 			usage(stdout);
+			return 0;
+		case 'V':
+			printf("porthole %s\n", PACKAGE_VERSION);
 			return 0;
 		default:
 			return usage_error();
@@ -147,18 +239,15 @@ main(int argc, char **argv)
 	argv += optind;
 	if (argc < 1)
 		return usage_error();
-
-	if (strcmp(argv[0], "policy") == 0)
-		return cmd_policy(conf, argc - 1, argv + 1);
-	if (strcmp(argv[0], "audit") == 0)
-		return cli_audit(argc - 1, argv + 1, conf);
-	if (strcmp(argv[0], "status") == 0 ||
-	    strcmp(argv[0], "sessions") == 0 || strcmp(argv[0], "kill") == 0 ||
-	    strcmp(argv[0], "approve") == 0 || strcmp(argv[0], "deny") == 0 ||
-	    strcmp(argv[0], "reload") == 0)
-		return cli_control(argc, argv, conf);
-	if (strcmp(argv[0], "send") == 0)
-		return cli_send(argc, argv, conf);
+	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+		if (strcmp(argv[0], commands[i].name) != 0)
+			continue;
+		if (wants_help(argc, argv)) {
+			print_usage_lines(stdout, commands[i].usage, &first);
+			return 0;
+		}
+		return commands[i].run(argc, argv, conf);
+	}
 	fprintf(stderr, "porthole: unknown command '%s'\n", argv[0]);
 	return usage_error();
 }

@@ -24,10 +24,12 @@
 #define SEND_BATCH	256	/* records in flight before reading replies */
 #define INTAKE_NAME	"intake.sock"
 
+const char cli_send_usage[] = "porthole send usage|health|event [FILE|-]\n";
+
 static int
 usage(void)
 {
-	fprintf(stderr, "usage: porthole send usage|health|event [FILE|-]\n");
+	fprintf(stderr, "usage: %s", cli_send_usage);
 	return 2;
 }
 

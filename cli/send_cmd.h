@@ -6,5 +6,7 @@
 
 /* argv[0] is "send".  Returns the exit status (0, 1, 2). */
 int	cli_send(int argc, char **argv, const char *conf);
+/* Its usage line. */
+extern const char cli_send_usage[];
 
 #endif

@@ -101,6 +101,16 @@ control_status(struct control *c)
 	    "remote_access", c->pol->ra_enabled ? "enabled" : "disabled",
 	    "audit", broker_audit_ok(c->broker) ? "ok" : "FAILING: the log "
 	    "cannot be written; sessions are refused");
+	/*
+	 * The same as a list with one entry per configured relay: what
+	 * `porthole status` counts for its exit status, ready for a gateway
+	 * with several relays.
+	 */
+	if (ans != NULL)
+		json_object_set_new(ans, "relays", json_pack("[{s:s, s:s, "
+		    "s:s, s:s}]", "relay", relay, "tunnel",
+		    tunnel_is_up(c->tunnel) ? "up" : "down", "since", since_s,
+		    "error", tunnel_is_up(c->tunnel) ? "" : why));
 	if (ans != NULL && c->extra != NULL)
 		json_object_update_new(ans, c->extra(c->extra_arg));
 	return ans;

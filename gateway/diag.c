@@ -30,6 +30,7 @@ diag_child(char *const argv[], const char *user,
 {
 	struct rlimit	core = { 0, 0 }, files = { 64, 64 };
 	struct rlimit	cpu = { cpu_s, cpu_s };
+	sigset_t	none;
 	char		msg[256];
 	int		null;
 
@@ -38,6 +39,9 @@ diag_child(char *const argv[], const char *user,
 	    dup2(null, 0) == -1 || dup2(out, 1) == -1 || dup2(err, 2) == -1)
 		_exit(127);
 	closefrom(3);
+	/* Not the monitor's blocked SIGTERM nor its ignored SIGPIPE. */
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
 	signal(SIGPIPE, SIG_DFL);
 	setrlimit(RLIMIT_CORE, &core);
 	setrlimit(RLIMIT_NOFILE, &files);
@@ -46,17 +50,34 @@ diag_child(char *const argv[], const char *user,
 		dprintf(2, "porthole: %s\n", msg);
 		_exit(127);
 	}
-	/*
-	 * Even if it leaves its process group, it dies with the monitor
-	 * (set after the uid change, which clears it), and CPU time is capped.
-	 */
-	prctl(PR_SET_PDEATHSIG, SIGKILL);
-	if (getppid() == 1)
-		_exit(127);
 	setrlimit(RLIMIT_CPU, &cpu);
 	execve(argv[0], argv, diag_env);
 	dprintf(2, "porthole: cannot run %s: %s\n", argv[0], strerror(errno));
 	_exit(127);
+}
+
+/*
+ * PID 1 of the diagnostic's namespaces: start it, then reap until it
+ * ends.  Its exit (or the monitor's SIGKILL, or the monitor's death)
+ * kills everything the diagnostic left in the namespace.
+ */
+static void __attribute__((noreturn))
+diag_init(char *const argv[], const char *user,
+    const char *const *read_paths, rlim_t cpu_s, int out, int err)
+{
+	pid_t pid;
+
+	setpgid(0, 0);
+	(void)prctl(PR_SET_NAME, "portholed-pid1");
+	if ((pid = fork()) == -1) {
+		dprintf(err, "porthole: fork: %s\n", strerror(errno));
+		_exit(127);
+	}
+	if (pid == 0)
+		diag_child(argv, user, read_paths, cpu_s, out, err);
+	/* Its output ends when the diagnostic's does, not when we do. */
+	closefrom(0);
+	_exit(sbx_ns_reap(pid));
 }
 
 int
@@ -70,14 +91,11 @@ diag_spawn(char *const argv[], const char *user,
 		snprintf(errbuf, errlen, "pipe: %s", strerror(errno));
 		goto fail;
 	}
-	if ((*pid = fork()) == -1) {
-		snprintf(errbuf, errlen, "fork: %s", strerror(errno));
+	if ((*pid = sbx_ns_fork(errbuf, errlen)) == -1)
 		goto fail;
-	}
 	if (*pid == 0)
-		diag_child(argv, user, read_paths, (rlim_t)timeout_s + 1, o[1],
+		diag_init(argv, user, read_paths, (rlim_t)timeout_s + 1, o[1],
 		    e[1]);
-	setpgid(*pid, *pid);
 	close(o[1]);
 	close(e[1]);
 	*out = o[0];

@@ -1,10 +1,13 @@
 /*
  * diag.h - allow-listed diagnostics.
  *
- * The monitor starts one (diag_spawn): fixed absolute argv, scrubbed
- * environment, no descriptors but stdin (/dev/null) and two pipes, its
- * own process group, the unprivileged user and resource limits.  The
- * sandboxed child copies the pipes to the engineer's channel.  The monitor enforces the timeout by killing the group.
+ * The monitor starts one (diag_spawn) in namespaces of its own (see
+ * sandbox/ns.c): a small reaper is PID 1 there and the diagnostic its
+ * child, with a fixed absolute argv, scrubbed environment, no
+ * descriptors but stdin (/dev/null) and two pipes, the unprivileged
+ * user and resource limits.  The sandboxed child copies the pipes to
+ * the engineer's channel.  The monitor ends it, and everything it
+ * started, by killing the reaper.
  */
 #ifndef PH_DIAG_H
 #define PH_DIAG_H
@@ -17,9 +20,10 @@
  * Start argv as user (when running as root), confined to reading the
  * system's programs and libraries and read_paths (NULL-terminated; the
  * product's paths), dying with its parent, with at most timeout_s + 1
- * seconds of CPU.  On success *pid is the process (and group) id and
- * *out, *err the read ends of its stdout and stderr.  Returns 0, or -1
- * with the reason in err.
+ * seconds of CPU.  On success *pid is the reaper (kill it to end them
+ * all; its exit status is the diagnostic's, 128 + the signal if it was
+ * killed) and *out, *err the read ends of its stdout and stderr.
+ * Returns 0, or -1 with the reason in err.
  */
 int	diag_spawn(char *const argv[], const char *user,
 	    const char *const *read_paths, uint64_t timeout_s, pid_t *pid,

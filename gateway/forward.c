@@ -6,6 +6,12 @@
  * only to an address that both name, on the target's port.  Connecting
  * to that very address (not resolving the name again) means a DNS
  * answer that changes in between cannot redirect the connection.
+ *
+ * The engineer's host reaches the resolver only when it is a target's
+ * own name: a numeric address is parsed, never looked up, and any other
+ * name is refused first.  Otherwise an engineer could have the
+ * customer's resolver send queries of their choosing (a DNS probe, or a
+ * channel out of the cluster) just by asking for forwards.
  */
 #include "gateway/forward.h"
 
@@ -19,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "lib/clock.h"
@@ -26,8 +33,10 @@
 
 #define FORWARD_HOST_MAX	255
 
+/* getaddrinfo() for a TCP port; numeric: no lookup, only parsing. */
 static int
-forward_resolve(const char *host, uint16_t port, struct addrinfo **res)
+forward_getaddrinfo(const char *host, uint16_t port, int numeric,
+    struct addrinfo **res)
 {
 	struct addrinfo	hints;
 	char		serv[8];
@@ -35,9 +44,38 @@ forward_resolve(const char *host, uint16_t port, struct addrinfo **res)
 	memset(&hints, 0, sizeof(hints));
 	hints.ai_family = AF_UNSPEC;
 	hints.ai_socktype = SOCK_STREAM;
-	hints.ai_flags = AI_NUMERICSERV;
+	hints.ai_flags = AI_NUMERICSERV | (numeric ? AI_NUMERICHOST : 0);
 	snprintf(serv, sizeof(serv), "%u", port);
 	return getaddrinfo(host, serv, &hints, res);
+}
+
+static int
+forward_resolve(const char *host, uint16_t port, struct addrinfo **res)
+{
+	return forward_getaddrinfo(host, port, 0, res);
+}
+
+#define FORWARD_UNLISTED	1	/* besides getaddrinfo()'s 0 and errors */
+
+/*
+ * The engineer's host as addresses, consulting the resolver only for a
+ * name that a target on this port has (DNS names ignore case).  0, a
+ * getaddrinfo() error, or FORWARD_UNLISTED for a name no target has.
+ */
+static int
+forward_resolve_request(const struct policy *pol, const char *host,
+    uint16_t port, struct addrinfo **res)
+{
+	size_t	i;
+	int	gai;
+
+	if ((gai = forward_getaddrinfo(host, port, 1, res)) != EAI_NONAME)
+		return gai;
+	for (i = 0; i < pol->ntargets; i++)
+		if (pol->targets[i].port == port &&
+		    strcasecmp(pol->targets[i].host, host) == 0)
+			return forward_resolve(host, port, res);
+	return FORWARD_UNLISTED;
 }
 
 /* The numeric form of an address: "127.0.0.1:8021", "[::1]:8021". */
@@ -223,9 +261,12 @@ forward_connect(const struct policy *pol, const char *host, uint16_t port,
 		addr[0] = '\0';
 	if (!policy_allow_forward(pol, host, port, why, whylen))
 		return -1;
-	if ((gai = forward_resolve(host, port, &req)) != 0) {
-		snprintf(why, whylen, "cannot resolve %s: %s", host,
-		    gai_strerror(gai));
+	if ((gai = forward_resolve_request(pol, host, port, &req)) != 0) {
+		if (gai == FORWARD_UNLISTED)
+			policy_forward_refusal(host, port, why, whylen);
+		else
+			snprintf(why, whylen, "cannot resolve %s: %s", host,
+			    gai_strerror(gai));
 		return -1;
 	}
 	if (forward_resolve_targets(pol, port, &targets) == -1) {

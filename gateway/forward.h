@@ -2,10 +2,10 @@
  * forward.h - the monitor's side of port forwarding: connect only to a
  * host:port listed in [forward] targets.
  *
- * The engineer's host is resolved here, locally (getaddrinfo, numeric
- * service); the connection is allowed only if one of its addresses
- * equals one of a listed target's resolved addresses with the same
- * port, and it is made to that address.
+ * The engineer's host is a numeric address, or a name that a target
+ * has (only then is it resolved, here, locally); the connection is
+ * allowed only if one of its addresses equals one of a listed target's
+ * resolved addresses with the same port, and it is made to that address.
  */
 #ifndef PH_FORWARD_H
 #define PH_FORWARD_H

@@ -333,6 +333,13 @@ main(int argc, char **argv)
 	else
 		log_warn("sandbox: this kernel has no Landlock; sessions run "
 		    "under seccomp and resource limits only");
+	/* Without them diagnostics are refused, not run less confined. */
+	if (sbx_ns_probe(err, sizeof(err)) == 0)
+		log_info("sandbox: every diagnostic in PID, IPC and mount "
+		    "namespaces of its own%s", geteuid() != 0 ?
+		    ", inside a user namespace" : "");
+	else
+		log_error("sandbox: %s; every diagnostic will be refused", err);
 	tunnel_start(tunnel);
 	event_base_dispatch(base);
 	telem_event(telem, "server_shutdown", json_pack("{s:s}", "component",

@@ -22,9 +22,21 @@
 #include "lib/fdpass.h"
 #include "lib/log.h"
 #include "lib/sshcert.h"
+#include "sandbox/sandbox.h"
 
 #define MON_MAX_AUTH_REQUESTS	20
 #define MON_CERT_MAX		12000	/* base64 of SSHCERT_MAX_BLOB */
+#define MON_CHILD_EXIT_MS	1000	/* a closing child's time to exit */
+#define MON_LEGACY_SCP		"the legacy scp protocol is not supported: " \
+				"use scp without -O (SFTP)"
+
+/*
+ * Every file and forward the monitor hands over is a descriptor in the
+ * child (or the shell): their limit must hold them all, with room for
+ * the child's own few and a diagnostic's pipes.
+ */
+_Static_assert(SBX_MAX_FDS >= MON_MAX_FILES + MON_MAX_FWDS + 16,
+    "SBX_MAX_FDS is below what the monitor may hand over");
 
 struct mon_dispatch {
 	const char	*req;
@@ -169,13 +181,15 @@ mon_audit(struct mon *m, const char *type, json_t *fields)
 	}
 }
 
+/*
+ * The diagnostic's reaper is PID 1 of its namespace: killing it kills
+ * everything the diagnostic started, wherever in the namespace.
+ */
 static void
 mon_kill_diag(struct mon *m)
 {
-	if (m->diag > 0) {
-		kill(-m->diag, SIGKILL);
+	if (m->diag > 0)
 		kill(m->diag, SIGKILL);
-	}
 }
 
 /* poll() that a SIGTERM interrupts; the session ends then. */
@@ -206,7 +220,13 @@ mon_end(struct mon *m, int code)
 {
 	static int ending;
 
-	mon_kill_diag(m);
+	/* Once its reaper is reaped, nothing of the diagnostic is left. */
+	if (m->diag > 0) {
+		mon_kill_diag(m);
+		while (waitpid(m->diag, NULL, 0) == -1 && errno == EINTR)
+			;
+		m->diag = 0;
+	}
 	if (!ending++ && m->sh.pid > 0)
 		mon_shell_close(m, "the session ended");
 	if (m->child > 0) {
@@ -430,6 +450,16 @@ mm_answer_exec(struct mon *m, json_t *req)
 	if (m->diag > 0)
 		return mon_refuse(m, "a diagnostic is already running in this "
 		    "session; wait for it to finish");
+	/*
+	 * "scp -f PATH" / "scp -t PATH" is scp -O, the legacy protocol:
+	 * say so, rather than call it an unknown command.
+	 */
+	if (cmd != NULL && strncmp(cmd, "scp", 3) == 0 &&
+	    (cmd[3] == ' ' || cmd[3] == '\0')) {
+		mon_audit(m, "command_refused", json_pack("{s:s, s:s}",
+		    "command", cmd, "reason", MON_LEGACY_SCP));
+		return mon_refuse(m, MON_LEGACY_SCP);
+	}
 	if (cmd == NULL) {
 		/* Too long or not text: refused like any bad command. */
 		mon_audit(m, "command_refused", json_pack("{s:s}", "reason",
@@ -488,8 +518,7 @@ mm_answer_exec_wait(struct mon *m, json_t *req)
 		}
 		(void)mon_wait(m, NULL, 0, 10);
 	}
-	kill(-m->diag, SIGKILL);	/* nothing of the group outlives it */
-	m->diag = 0;
+	m->diag = 0;	/* its namespace died with its reaper */
 	if (r == -1)
 		code = 1;
 	else if (WIFEXITED(status))
@@ -579,23 +608,52 @@ mon_timeout(struct mon *m, const char **what)
 	return until <= now ? 0 : (int)(until - now);
 }
 
+/*
+ * Wait up to MON_CHILD_EXIT_MS for the child to end by itself: 1 with
+ * its status, 0 if it still runs.
+ */
+static int
+mon_child_exited(struct mon *m, int *status)
+{
+	uint64_t	until = clock_mono_ms() + MON_CHILD_EXIT_MS;
+	pid_t		r;
+
+	for (;;) {
+		r = waitpid(m->child, status, WNOHANG);
+		if (r == m->child)
+			return 1;
+		if (r == -1 && errno != EINTR)
+			return 0;
+		if (clock_mono_ms() >= until)
+			return 0;
+		(void)mon_wait(m, NULL, 0, 10);
+	}
+}
+
 /* The child is gone: record how, and end. */
 static void
 mon_child_gone(struct mon *m)
 {
 	int status = 0;
 
-	/* It may only seem gone (a protocol break): make sure. */
-	kill(m->child, SIGKILL);
-	while (waitpid(m->child, &status, 0) == -1 && errno == EINTR)
-		;
+	/*
+	 * Its end of the socket closed: it is exiting, or only seems gone
+	 * (a protocol break).  What it died of is the truth if it ends by
+	 * itself; if we have to kill it, the SIGKILL is ours, not a crash.
+	 * So a SIGKILL that someone else sent is told from our own.
+	 */
+	if (!mon_child_exited(m, &status)) {
+		kill(m->child, SIGKILL);
+		while (waitpid(m->child, &status, 0) == -1 && errno == EINTR)
+			;
+		status = 0;
+	}
 	m->child = 0;
-	if (WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL)
-		status = 0;	/* our own kill, not a crash */
 	if (WIFSIGNALED(status)) {
 		const char *why = WTERMSIG(status) == SIGSYS ?
 		    "sandbox violation: forbidden system call" :
-		    "session process killed";
+		    "session process killed by a signal the gateway did not "
+		    "send";
 
 		log_warn("monitor: session process ended by signal %d",
 		    WTERMSIG(status));

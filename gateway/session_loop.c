@@ -639,7 +639,12 @@ chan_finish(struct loop *l, struct chan *c)
 			    (uint32_t)strlen(msg));
 		}
 	}
-	if (c->kind == CH_EXEC || c->kind == CH_SHELL)
+	/*
+	 * Every session channel says how it ended, the SFTP server's too
+	 * (status 0, as sftp-server's): without it scp and ssh -s exit 1
+	 * or 255 after a perfectly good transfer.
+	 */
+	if (c->kind == CH_EXEC || c->kind == CH_SHELL || c->kind == CH_SFTP)
 		ssh_channel_request_send_exit_status(c->ch, c->exit_status);
 	ssh_channel_send_eof(c->ch);
 	c->closing = 1;

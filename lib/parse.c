@@ -165,16 +165,20 @@ fixed_digits(const char *s, size_t n, int *out)
 	return 0;
 }
 
-int
-parse_time(const char *s, time_t *out)
+/*
+ * "YYYY-MM-DDTHH:MM:SS" at s (separator given), read strictly, as the
+ * seconds since the epoch that the fields name in UTC.
+ */
+static int
+parse_datetime(const char *s, const char *seps, time_t *out)
 {
 	struct tm	 tm, back;
 	time_t		 t;
 	int		 year, mon, day, hour, min, sec;
 
-	/* YYYY-MM-DDTHH:MM:SSZ, nothing else. */
-	if (s == NULL || strlen(s) != 20 || s[4] != '-' || s[7] != '-' ||
-	    s[10] != 'T' || s[13] != ':' || s[16] != ':' || s[19] != 'Z')
+	if (strlen(s) < 19 || s[4] != '-' || s[7] != '-' ||
+	    strchr(seps, s[10]) == NULL || s[13] != ':' ||
+	    s[16] != ':')
 		return -1;
 	if (fixed_digits(s, 4, &year) == -1 ||
 	    fixed_digits(s + 5, 2, &mon) == -1 ||
@@ -202,6 +206,106 @@ parse_time(const char *s, time_t *out)
 		return -1;
 	*out = t;
 	return 0;
+}
+
+int
+parse_time(const char *s, time_t *out)
+{
+	time_t t;
+
+	/* YYYY-MM-DDTHH:MM:SSZ, nothing else. */
+	if (s == NULL || strlen(s) != 20 || s[19] != 'Z' ||
+	    parse_datetime(s, "T", &t) == -1)
+		return -1;
+	*out = t;
+	return 0;
+}
+
+/*
+ * RFC 3339 date-time: "T" (or "t", or the space RFC 3339 allows),
+ * an optional fraction of a second (cut: the times compared are whole
+ * seconds), then "Z" or a numeric offset "+HH:MM" / "-HH:MM".
+ */
+static int
+parse_rfc3339(const char *s, time_t *out)
+{
+	const char	*p;
+	time_t		 t;
+	int		 oh, om, sign;
+
+	if (parse_datetime(s, "Tt ", &t) == -1)
+		return -1;
+	p = s + 19;
+	if (*p == '.') {
+		/* Nine digits are nanoseconds; more say nothing more. */
+		if (!isdigit((unsigned char)p[1]) || strspn(p + 1,
+		    "0123456789") > 9)
+			return -1;
+		p += 1 + strspn(p + 1, "0123456789");
+	}
+	if ((p[0] == 'Z' || p[0] == 'z') && p[1] == '\0')
+		oh = om = sign = 0;
+	else if ((p[0] == '+' || p[0] == '-') && strlen(p) == 6 &&
+	    p[3] == ':' && fixed_digits(p + 1, 2, &oh) == 0 &&
+	    fixed_digits(p + 4, 2, &om) == 0 && oh <= 23 && om <= 59)
+		sign = p[0] == '+' ? 1 : -1;
+	else
+		return -1;
+	/* 10:00+02:00 is 08:00Z. */
+	t -= (time_t)sign * (oh * 3600 + om * 60);
+	if (t < 0)
+		return -1;
+	*out = t;
+	return 0;
+}
+
+/* Midnight at the start of the local day days away from now's. */
+static int
+local_midnight(time_t now, int days, time_t *out)
+{
+	struct tm	 tm;
+	time_t		 t;
+
+	if (localtime_r(&now, &tm) == NULL)
+		return -1;
+	tm.tm_hour = tm.tm_min = tm.tm_sec = 0;
+	tm.tm_mday += days;
+	/* Whether that midnight is summer time is for mktime() to say. */
+	tm.tm_isdst = -1;
+	if ((t = mktime(&tm)) == (time_t)-1 || t < 0)
+		return -1;
+	*out = t;
+	return 0;
+}
+
+int
+parse_when(const char *s, time_t now, time_t *out)
+{
+	static const struct {
+		const char	*word;
+		int		 days;
+	} days[] = { { "yesterday", -1 }, { "today", 0 }, { "tomorrow", 1 } };
+	uint64_t	 secs;
+	size_t		 i;
+
+	if (s == NULL || now < 0)
+		return -1;
+	if (strcmp(s, "now") == 0) {
+		*out = now;
+		return 0;
+	}
+	for (i = 0; i < sizeof(days) / sizeof(days[0]); i++)
+		if (strcmp(s, days[i].word) == 0)
+			return local_midnight(now, days[i].days, out);
+	if (s[0] == '-' || s[0] == '+') {
+		if (parse_duration(s + 1, &secs) == -1)
+			return -1;
+		if (s[0] == '-' && (time_t)secs > now)
+			return -1;
+		*out = s[0] == '-' ? now - (time_t)secs : now + (time_t)secs;
+		return 0;
+	}
+	return parse_rfc3339(s, out);
 }
 
 static int

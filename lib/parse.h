@@ -24,6 +24,22 @@ void	parse_format_size(uint64_t bytes, char *buf, size_t len);
 /* "2026-12-31T00:00:00Z" (UTC only) -> seconds since the epoch. */
 int	parse_time(const char *s, time_t *out);
 /*
+ * A time as a person gives it on a command line (--since, --until),
+ * relative to now (clock_now()):
+ *   RFC 3339      "2026-11-20T10:00:00Z", "2026-11-20T11:00:00+01:00",
+ *                 "2026-11-20T10:00:00.250Z" (the fraction is cut)
+ *   now
+ *   today, yesterday, tomorrow   midnight at the start of that day in
+ *                 local time (as journalctl reads them)
+ *   -DURATION, +DURATION         now minus or plus a duration as
+ *                 parse_duration reads it: "-2h", "-30m", "-7d", "+1h"
+ * Times before 1970 are refused.
+ */
+int	parse_when(const char *s, time_t now, time_t *out);
+/* The forms parse_when reads, for an error message. */
+#define PARSE_WHEN_FORMS \
+	"RFC 3339 (2026-11-20T10:00:00Z), now, today, yesterday, or -2h/-30m/-7d"
+/*
  * "host:port" or "[v6addr]:port"; host is 1..255 chars of
  * [A-Za-z0-9.-_:] (no spaces); port 1..65535.
  */

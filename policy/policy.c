@@ -16,6 +16,7 @@
 
 #include "lib/inifile.h"
 #include "lib/parse.h"
+#include "lib/window.h"
 #include "policy/policy.h"
 
 #define POLICY_MAX_LIST		256	/* items in one list value */
@@ -653,46 +654,21 @@ split_words(const char *s, char ***out, size_t max)
 	return (int)n;
 }
 
-/* "HH:MM" with two digits each. */
-static int
-valid_hhmm(const char *s)
-{
-	return strlen(s) == 5 && isdigit((unsigned char)s[0]) &&
-	    isdigit((unsigned char)s[1]) && s[2] == ':' &&
-	    isdigit((unsigned char)s[3]) && isdigit((unsigned char)s[4]) &&
-	    (s[0] - '0') * 10 + (s[1] - '0') < 24 && s[3] < '6';
-}
-
 static int
 set_window(struct policy *p, const struct keyspec *ks, const char *value,
     char *msg, size_t len)
 {
-	static const char *const days[] = {
-		"sun", "mon", "tue", "wed", "thu", "fri", "sat"
-	};
-	char	**w = NULL, norm[32];
-	size_t	 i;
-	int	 n, ok = 0, rc;
+	struct window	w;
+	char		norm[32];
 
-	n = split_words(value, &w, 3);
-	if (n == 2 && strcmp(w[0], "daily") == 0 && valid_hhmm(w[1])) {
-		snprintf(norm, sizeof(norm), "daily %s", w[1]);
-		ok = 1;
-	} else if (n == 3 && strcmp(w[0], "weekly") == 0 && valid_hhmm(w[2])) {
-		for (i = 0; i < sizeof(days) / sizeof(days[0]); i++)
-			if (strcmp(w[1], days[i]) == 0)
-				ok = 1;
-		snprintf(norm, sizeof(norm), "weekly %s %s", w[1], w[2]);
-	}
-	if (n >= 0)
-		policy_argv_free(w);
-	if (!ok) {
+	(void)ks;
+	if (window_parse(value, &w) == -1) {
 		snprintf(msg, len, "window: expected 'weekly DAY HH:MM' "
 		    "(DAY: sun..sat) or 'daily HH:MM', got '%s'", value);
 		return -1;
 	}
-	rc = replace_string(&p->update_window, norm, msg, len);
-	return rc;
+	window_format(&w, norm, sizeof(norm));
+	return replace_string(&p->update_window, norm, msg, len);
 }
 
 static int

@@ -7,10 +7,19 @@
  * ssh_event, driven by libevent readiness on its socket.  Objects are
  * never freed inside a libssh callback: a closing connection is marked
  * dead and freed by a deferred event.
+ *
+ * Before its login a connection is unauthenticated, and anyone can open
+ * one.  Those are bounded as sshd bounds them (max_startups, with random
+ * early drop, and max_per_source) and closed after login_grace; a refused
+ * connection is closed at once and counted, not logged line by line.
+ * When accept() fails (descriptors used up) the listener is paused on a
+ * timer rather than left armed on a socket that stays readable.
  */
 #include "relay/relay.h"
 
 #include <sys/queue.h>
+#include <sys/random.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -36,12 +45,16 @@
 #include "relay/splice.h"
 #include "relay/store.h"
 
-#define RELAY_LOGIN_GRACE	30	/* seconds to authenticate */
 #define RELAY_MAX_AUTH_FAIL	6	/* failed attempts before disconnect */
 #define RELAY_MAX_SPLICES	64	/* channels per engineer connection */
 
 #define RELAY_KEX	"curve25519-sha256,curve25519-sha256@libssh.org"
 #define RELAY_RETRY_MS	20	/* pump again after a stalled write */
+#define RELAY_PAUSE_MIN_MS	100	/* listener paused after accept() failed */
+#define RELAY_PAUSE_MAX_MS	1000	/* ... growing to this while it fails */
+#define RELAY_BURST_SECS	5	/* a burst ends after this long quiet */
+#define RELAY_BURST_EVERY	60	/* a long burst's count, this often */
+#define RELAY_OWN_FDS		16	/* descriptors the relay holds itself */
 #define RELAY_PUBKEY_TYPES \
 	"ssh-ed25519-cert-v01@openssh.com," \
 	"ecdsa-sha2-nistp256-cert-v01@openssh.com," \
@@ -68,6 +81,7 @@ struct rconn {
 	ssh_session		 s;
 	ssh_event		 sev;
 	int			 fd;
+	int			 own_fd;	/* fd not (yet) given to libssh */
 	enum rconn_state	 state;
 	struct event		*ev_read;
 	struct event		*ev_write;
@@ -86,8 +100,24 @@ struct rconn {
 	struct mc		*mc;		/* RC_TUNNEL: control channel */
 	struct ssh_server_callbacks_struct cb;
 	TAILQ_ENTRY(rconn)	 entry;
+	TAILQ_ENTRY(rconn)	 preauth_entry;	/* RC_KEX, RC_AUTH */
 };
 TAILQ_HEAD(rconn_list, rconn);
+
+/*
+ * A log line that could repeat without bound (a refused connection, a
+ * failed accept()): the first of a burst is logged at once by the caller,
+ * the rest are counted and reported once the burst is over (quiet for
+ * RELAY_BURST_SECS), or every RELAY_BURST_EVERY seconds while it lasts.
+ */
+struct burst {
+	struct relay		*r;
+	struct event		*ev;		/* pending while a burst lasts */
+	void			(*report)(struct relay *, uint64_t, int);
+	uint64_t		 line_ms;	/* the burst's last line */
+	uint64_t		 count;		/* events since that line */
+	int			 quiet;		/* none since the last check */
+};
 
 struct relay {
 	struct event_base	*base;
@@ -100,6 +130,17 @@ struct relay {
 	struct rconn		**tunnels;	/* parallel to conf->clusters */
 	struct rconn_list	 conns;
 	struct rconn_list	 dead;
+	struct rconn_list	 preauth;	/* unauthenticated, oldest first */
+	size_t			 npreauth;
+	uint64_t		 nofile;	/* RLIMIT_NOFILE at start */
+	struct event		*ev_resume;	/* re-enables the listener */
+	unsigned		 pause_ms;	/* the next pause after a failure */
+	int			 accept_errno;	/* the latest failure */
+	struct burst		 accept_fails;
+	struct burst		 refusals;
+	uint64_t		 refused_startups;	/* since the last line */
+	uint64_t		 refused_source;
+	char			 refused_last[INET6_ADDRSTRLEN];
 	struct store		*store;		/* NULL: no database */
 	struct event		*ev_reap;
 	struct event		*ev_retry;	/* a splice stalled in a rekey */
@@ -119,13 +160,52 @@ state_name(enum rconn_state st)
 	return names[st];
 }
 
-/* Every state change goes through here, so each one is logged. */
+/* Is a connection in this state unauthenticated? */
+static int
+state_preauth(enum rconn_state st)
+{
+	return st == RC_KEX || st == RC_AUTH;
+}
+
+/*
+ * Every state change goes through here, so each one is logged, and a
+ * connection leaves the unauthenticated count the moment its login is
+ * accepted or it closes.
+ */
 static void
 rconn_set_state(struct rconn *c, enum rconn_state st)
 {
 	log_debug("%s: %s -> %s", c->peer, state_name(c->state),
 	    state_name(st));
+	if (state_preauth(c->state) && !state_preauth(st)) {
+		TAILQ_REMOVE(&c->r->preauth, c, preauth_entry);
+		c->r->npreauth--;
+	}
 	c->state = st;
+}
+
+/*
+ * libssh closes the socket itself when the connection fails (end of
+ * file, a failed write, a DISCONNECT), in whichever poll or write of
+ * whichever connection noticed it.  From then on the descriptor number
+ * can be handed out again, so the connection's events must be removed
+ * before anything else is accepted: every path on which libssh touches a
+ * session ends in rconn_update_write(), which asks this.
+ */
+static int
+rconn_sock_closed(struct rconn *c)
+{
+	return !c->own_fd && c->s != NULL &&
+	    ssh_get_fd(c->s) == SSH_INVALID_SOCKET;
+}
+
+/* Why libssh gave up on c, for the log. */
+static const char *
+rconn_error(struct rconn *c)
+{
+	const char *e = ssh_get_error(c->s);
+
+	return e != NULL && e[0] != '\0' ? e : "connection closed";
 }
 
 /*
@@ -142,6 +222,10 @@ rconn_update_write(struct rconn *c)
 {
 	if (c->state == RC_DEAD || c->s == NULL)
 		return;
+	if (rconn_sock_closed(c)) {
+		rconn_close(c, rconn_error(c));
+		return;
+	}
 	if (!(ssh_get_poll_flags(c->s) & SSH_WRITE_PENDING)) {
 		c->kicked = 0;
 		event_del(c->ev_write);
@@ -523,6 +607,15 @@ rconn_close(struct rconn *c, const char *why)
 
 	if (c->state == RC_DEAD)
 		return;
+	/* First, while libssh's closed descriptor cannot have come back. */
+	if (c->ev_read != NULL)
+		event_del(c->ev_read);
+	if (c->ev_write != NULL)
+		event_del(c->ev_write);
+	if (c->ev_kick != NULL)
+		event_del(c->ev_kick);
+	if (c->ev_grace != NULL)
+		event_del(c->ev_grace);
 	if (c->state == RC_TUNNEL && r->store != NULL)
 		(void)store_cluster_seen(r->store,
 		    r->conf->clusters[c->cluster].id, clock_now(), NULL, 0);
@@ -533,21 +626,21 @@ rconn_close(struct rconn *c, const char *why)
 	} else
 		log_info("%s: closed (%s)", c->who[0] ? c->who : c->peer, why);
 	rconn_set_state(c, RC_DEAD);
-	if (c->ev_read != NULL)
-		event_del(c->ev_read);
-	if (c->ev_write != NULL)
-		event_del(c->ev_write);
-	if (c->ev_kick != NULL)
-		event_del(c->ev_kick);
-	if (c->ev_grace != NULL)
-		event_del(c->ev_grace);
-	/* The other side of each splice is told by its next pump. */
+	/*
+	 * The other side of each splice is told by its next pump, unless
+	 * the poll that ends c closed its socket too (with a write to it):
+	 * then it goes now, before its descriptor number can come back.
+	 */
 	TAILQ_FOREACH(l, &c->splices, entry) {
 		sp = l->sp;
 		side = sp->end[SPLICE_TUNNEL].conn == c ? SPLICE_TUNNEL :
 		    SPLICE_ENGINEER;
 		splice_side_gone(sp, side);
-		if ((other = sp->end[!side].conn) != NULL)
+		if ((other = sp->end[!side].conn) == NULL)
+			continue;
+		if (rconn_sock_closed(other))
+			rconn_close(other, rconn_error(other));
+		else
 			event_active(other->ev_write, EV_WRITE, 0);
 	}
 	TAILQ_REMOVE(&r->conns, c, entry);
@@ -579,7 +672,8 @@ rconn_free(struct rconn *c)
 		event_free(c->ev_kick);
 	if (c->ev_grace != NULL)
 		event_free(c->ev_grace);
-	close(c->fd);
+	if (c->own_fd)
+		close(c->fd);
 	free(c->cert);
 	free(c);
 }
@@ -610,7 +704,7 @@ rconn_quickack(struct rconn *c)
 {
 	int one = 1;
 
-	if (c->state == RC_KEX || c->state == RC_AUTH)
+	if (state_preauth(c->state) && !rconn_sock_closed(c))
 		(void)setsockopt(c->fd, IPPROTO_TCP, TCP_QUICKACK, &one,
 		    sizeof(one));
 }
@@ -628,13 +722,13 @@ rconn_io(evutil_socket_t fd, short what, void *arg)
 		c->kicked = 0;
 	if (c->state == RC_KEX) {
 		rc = ssh_handle_key_exchange(c->s);
-		if (rc == SSH_AGAIN) {
+		if (rc == SSH_AGAIN && !rconn_sock_closed(c)) {
 			rconn_quickack(c);
 			rconn_update_write(c);
 			return;
 		}
 		if (rc != SSH_OK) {
-			rconn_close(c, ssh_get_error(c->s));
+			rconn_close(c, rconn_error(c));
 			return;
 		}
 		if ((c->sev = ssh_event_new()) == NULL ||
@@ -644,10 +738,9 @@ rconn_io(evutil_socket_t fd, short what, void *arg)
 		}
 		rconn_set_state(c, RC_AUTH);
 	}
-	if (ssh_event_dopoll(c->sev, 0) == SSH_ERROR ||
+	if (ssh_event_dopoll(c->sev, 0) == SSH_ERROR || rconn_sock_closed(c) ||
 	    (ssh_get_status(c->s) & (SSH_CLOSED | SSH_CLOSED_ERROR))) {
-		rconn_close(c, ssh_get_error(c->s)[0] ? ssh_get_error(c->s) :
-		    "connection closed");
+		rconn_close(c, rconn_error(c));
 		return;
 	}
 	if (c->state == RC_DEAD)
@@ -656,43 +749,235 @@ rconn_io(evutil_socket_t fd, short what, void *arg)
 	rconn_pump(c);
 }
 
+/* Keep the address of sa as text, for logs and per-source counts. */
+static void
+sockaddr_text(const struct sockaddr *sa, char *addr, size_t len, int *port)
+{
+	addr[0] = '\0';
+	*port = 0;
+	if (sa->sa_family == AF_INET) {
+		const struct sockaddr_in *sin = (const struct sockaddr_in *)sa;
+
+		inet_ntop(AF_INET, &sin->sin_addr, addr, len);
+		*port = ntohs(sin->sin_port);
+	} else if (sa->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *sin6 =
+		    (const struct sockaddr_in6 *)sa;
+
+		inet_ntop(AF_INET6, &sin6->sin6_addr, addr, len);
+		*port = ntohs(sin6->sin6_port);
+	}
+}
+
+/* Count one event of a burst; returns 1 when it is the burst's first. */
+static int
+burst_hit(struct burst *b)
+{
+	struct timeval tv = { RELAY_BURST_SECS, 0 };
+
+	b->quiet = 0;
+	if (evtimer_pending(b->ev, NULL)) {
+		b->count++;
+		return 0;
+	}
+	b->line_ms = clock_mono_ms();
+	b->count = 0;
+	evtimer_add(b->ev, &tv);
+	return 1;
+}
+
+/*
+ * Every RELAY_BURST_SECS while a burst lasts: report the count when it
+ * has ended, or when its last line is RELAY_BURST_EVERY seconds old.
+ */
+static void
+burst_check(evutil_socket_t fd, short what, void *arg)
+{
+	struct burst	*b = arg;
+	struct timeval	 tv = { RELAY_BURST_SECS, 0 };
+	uint64_t	 now = clock_mono_ms(), secs;
+
+	(void)fd;
+	(void)what;
+	secs = (now - b->line_ms + 999) / 1000;
+	if (b->quiet) {
+		if (b->count > 0)
+			b->report(b->r, secs, 1);
+		return;
+	}
+	if (now - b->line_ms >= RELAY_BURST_EVERY * 1000ULL && b->count > 0) {
+		b->report(b->r, secs, 0);
+		b->count = 0;
+		b->line_ms = now;
+	}
+	b->quiet = 1;
+	evtimer_add(b->ev, &tv);
+}
+
+static void
+report_refusals(struct relay *r, uint64_t secs, int over)
+{
+	char startups[32];
+
+	relay_conf_format_startups(r->conf, startups, sizeof(startups));
+	log_warn("refused %llu more connections in %llu s (%llu past "
+	    "max_startups %s, %llu past max_per_source %u; the latest from "
+	    "%s)%s", (unsigned long long)r->refusals.count,
+	    (unsigned long long)secs, (unsigned long long)r->refused_startups,
+	    startups, (unsigned long long)r->refused_source,
+	    r->conf->per_source, r->refused_last,
+	    over ? "; none since" : "");
+	r->refused_startups = r->refused_source = 0;
+}
+
+static void
+report_accept_fails(struct relay *r, uint64_t secs, int over)
+{
+	log_warn("accept failed %llu more times in %llu s (%s; descriptor "
+	    "limit %llu)%s", (unsigned long long)r->accept_fails.count,
+	    (unsigned long long)secs, strerror(r->accept_errno),
+	    (unsigned long long)r->nofile, over ? "; accepting again" :
+	    "; still pausing");
+}
+
+/*
+ * Whether a new connection from addr is refused, as sshd's MaxStartups
+ * and PerSourceMaxStartups decide: NULL to admit it, or why not.  Only
+ * unauthenticated connections count; a certified engineer or a gateway
+ * that has logged in no longer holds a slot.
+ */
+static const char *
+relay_refuse(struct relay *r, const char *addr, char *why, size_t len)
+{
+	struct relay_conf	*conf = r->conf;
+	struct rconn		*c;
+	size_t			 same = 0;
+	unsigned		 chance;
+	uint32_t		 rnd;
+	char			 startups[32];
+
+	if (r->npreauth >= conf->per_source) {
+		TAILQ_FOREACH(c, &r->preauth, preauth_entry)
+			if (strcmp(c->peer_addr, addr) == 0)
+				same++;
+	}
+	if (same >= conf->per_source) {
+		snprintf(why, len, "%zu unauthenticated connections from this "
+		    "address (max_per_source %u)", same, conf->per_source);
+		r->refused_source++;
+		return why;
+	}
+	if ((chance = relay_conf_startups_drop(conf, r->npreauth)) == 0)
+		return NULL;
+	/* A draw that fails refuses: the limit holds without randomness. */
+	if (chance < 100 && getrandom(&rnd, sizeof(rnd), 0) == sizeof(rnd) &&
+	    rnd % 100 >= chance)
+		return NULL;
+	relay_conf_format_startups(conf, startups, sizeof(startups));
+	snprintf(why, len, "%zu unauthenticated connections (max_startups "
+	    "%s)", r->npreauth, startups);
+	r->refused_startups++;
+	return why;
+}
+
+/*
+ * Refuse a connection: a line for the client, as sshd writes one, and
+ * the socket closed at once.  The first refusal of a burst is logged;
+ * the others are counted.
+ */
+static void
+relay_drop(struct relay *r, int fd, const char *addr, int port,
+    const char *why)
+{
+	static const char msg[] = "Too many unauthenticated connections; "
+	    "try again later\r\n";
+
+	(void)send(fd, msg, sizeof(msg) - 1, MSG_DONTWAIT | MSG_NOSIGNAL);
+	close(fd);
+	snprintf(r->refused_last, sizeof(r->refused_last), "%s", addr);
+	if (burst_hit(&r->refusals)) {
+		log_warn("%s:%d: connection refused: %s; further refusals are "
+		    "counted", addr, port, why);
+		r->refused_startups = r->refused_source = 0;
+	}
+}
+
+static void
+relay_accept_resume(evutil_socket_t fd, short what, void *arg)
+{
+	struct relay *r = arg;
+
+	(void)fd;
+	(void)what;
+	evconnlistener_enable(r->listener);
+}
+
+/*
+ * accept() failed for a reason other than a connection that went away
+ * (those libevent retries itself); most often EMFILE or ENFILE, with
+ * descriptors used up.  libevent leaves the listener armed, and the
+ * listening socket stays readable while connections wait, so the loop
+ * would spin and log each failure.  Pause listening instead and try
+ * again after a pause that grows while the failures go on; connections
+ * wait in the backlog meanwhile.
+ */
+static void
+relay_accept_error(struct evconnlistener *l, void *arg)
+{
+	struct relay	*r = arg;
+	struct timeval	 tv;
+
+	r->accept_errno = EVUTIL_SOCKET_ERROR();
+	evconnlistener_disable(l);
+	tv.tv_sec = r->pause_ms / 1000;
+	tv.tv_usec = (r->pause_ms % 1000) * 1000;
+	evtimer_add(r->ev_resume, &tv);
+	if (burst_hit(&r->accept_fails))
+		log_error("accept: %s (descriptor limit %llu): not accepting "
+		    "connections for %u ms", strerror(r->accept_errno),
+		    (unsigned long long)r->nofile, r->pause_ms);
+	if (r->pause_ms < RELAY_PAUSE_MAX_MS)
+		r->pause_ms = r->pause_ms * 2 < RELAY_PAUSE_MAX_MS ?
+		    r->pause_ms * 2 : RELAY_PAUSE_MAX_MS;
+}
+
 static void
 relay_accept(struct evconnlistener *l, evutil_socket_t fd,
     struct sockaddr *sa, int salen, void *arg)
 {
 	struct relay		*r = arg;
 	struct rconn		*c;
-	struct timeval		 grace = { RELAY_LOGIN_GRACE, 0 };
-	int			 on = 1, sshfd = -1;
+	struct timeval		 grace = { r->conf->login_grace, 0 };
+	char			 addr[INET6_ADDRSTRLEN], why[160];
+	int			 on = 1, port;
 
 	(void)l;
 	(void)salen;
+	r->pause_ms = RELAY_PAUSE_MIN_MS;
+	sockaddr_text(sa, addr, sizeof(addr), &port);
+	if (relay_refuse(r, addr, why, sizeof(why)) != NULL) {
+		relay_drop(r, fd, addr, port, why);
+		return;
+	}
 	if ((c = calloc(1, sizeof(*c))) == NULL) {
 		close(fd);
 		return;
 	}
 	c->r = r;
 	c->fd = fd;
-	c->state = RC_KEX;
+	c->own_fd = 1;
 	TAILQ_INIT(&c->splices);
-	if (sa->sa_family == AF_INET) {
-		struct sockaddr_in *sin = (struct sockaddr_in *)sa;
-
-		inet_ntop(AF_INET, &sin->sin_addr, c->peer_addr,
-		    sizeof(c->peer_addr));
-		c->peer_port = ntohs(sin->sin_port);
-	} else if (sa->sa_family == AF_INET6) {
-		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)sa;
-
-		inet_ntop(AF_INET6, &sin6->sin6_addr, c->peer_addr,
-		    sizeof(c->peer_addr));
-		c->peer_port = ntohs(sin6->sin6_port);
-	}
+	snprintf(c->peer_addr, sizeof(c->peer_addr), "%s", addr);
+	c->peer_port = port;
 	snprintf(c->peer, sizeof(c->peer), "%s:%d", c->peer_addr,
 	    c->peer_port);
 	setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof(on));
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
 	TAILQ_INSERT_TAIL(&r->conns, c, entry);
+	/* Unauthenticated from here until rconn_set_state() says not. */
+	c->state = RC_KEX;
+	TAILQ_INSERT_TAIL(&r->preauth, c, preauth_entry);
+	r->npreauth++;
 
 	c->ev_read = event_new(r->base, fd, EV_READ | EV_PERSIST, rconn_io, c);
 	c->ev_write = event_new(r->base, fd, EV_WRITE, rconn_io, c);
@@ -704,16 +989,16 @@ relay_accept(struct evconnlistener *l, evutil_socket_t fd,
 		return;
 	}
 	/*
-	 * libssh gets its own descriptor and may close it whenever the
-	 * connection fails; libevent keeps watching ours until we let go.
+	 * One descriptor for both: libssh owns it from here (it may close
+	 * it, see rconn_sock_closed()), even when the call fails after
+	 * taking it.
 	 */
-	if ((sshfd = fcntl(fd, F_DUPFD_CLOEXEC, 0)) == -1 ||
-	    ssh_bind_accept_fd(r->bind, c->s, sshfd) != SSH_OK) {
-		if (sshfd != -1)
-			close(sshfd);
+	if (ssh_bind_accept_fd(r->bind, c->s, fd) != SSH_OK) {
+		c->own_fd = ssh_get_fd(c->s) != fd;
 		rconn_close(c, "cannot accept the connection");
 		return;
 	}
+	c->own_fd = 0;
 	memset(&c->cb, 0, sizeof(c->cb));
 	c->cb.userdata = c;
 	c->cb.auth_pubkey_function = relay_auth_pubkey;
@@ -834,9 +1119,48 @@ relay_listen(struct relay *r)
 		    r->conf->listen_port, strerror(errno));
 		return -1;
 	}
+	evconnlistener_set_error_cb(r->listener, relay_accept_error);
 	log_info("listening on %s:%u", r->conf->listen_host,
 	    r->conf->listen_port);
 	return 0;
+}
+
+/*
+ * Every tunnel and every connection holds a descriptor, so take all the
+ * hard limit allows, and say when even that leaves unauthenticated
+ * connections room to use them up before max_startups refuses them.
+ */
+static void
+relay_raise_nofile(struct relay *r)
+{
+	struct rlimit	rl;
+	rlim_t		was;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == -1) {
+		log_warn("getrlimit(RLIMIT_NOFILE): %s", strerror(errno));
+		return;
+	}
+	if (rl.rlim_cur < rl.rlim_max) {
+		was = rl.rlim_cur;
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) == -1) {
+			log_warn("cannot raise the descriptor limit from %llu "
+			    "to %llu: %s", (unsigned long long)was,
+			    (unsigned long long)rl.rlim_max, strerror(errno));
+			rl.rlim_cur = was;
+		} else
+			log_info("descriptor limit raised from %llu to %llu",
+			    (unsigned long long)was,
+			    (unsigned long long)rl.rlim_cur);
+	}
+	r->nofile = rl.rlim_cur;
+	if (r->nofile < (uint64_t)r->conf->startups_full + RELAY_OWN_FDS)
+		log_warn("the descriptor limit (%llu) is below max_startups' "
+		    "full (%u) plus the %d the relay holds itself: "
+		    "unauthenticated connections can use up descriptors "
+		    "before max_startups refuses them",
+		    (unsigned long long)r->nofile, r->conf->startups_full,
+		    RELAY_OWN_FDS);
 }
 
 struct relay *
@@ -854,6 +1178,12 @@ relay_new(struct event_base *base, struct relay_conf *conf)
 	r->conf = conf;
 	TAILQ_INIT(&r->conns);
 	TAILQ_INIT(&r->dead);
+	TAILQ_INIT(&r->preauth);
+	r->pause_ms = RELAY_PAUSE_MIN_MS;
+	r->refusals.r = r->accept_fails.r = r;
+	r->refusals.report = report_refusals;
+	r->accept_fails.report = report_accept_fails;
+	relay_raise_nofile(r);
 	if ((r->bind = ssh_bind_new()) == NULL)
 		goto fail;
 	ssh_bind_options_set(r->bind, SSH_BIND_OPTIONS_PROCESS_CONFIG, &no);
@@ -874,7 +1204,13 @@ relay_new(struct event_base *base, struct relay_conf *conf)
 		goto fail;
 	}
 	if ((r->ev_reap = event_new(base, -1, 0, relay_reap, r)) == NULL ||
-	    (r->ev_retry = evtimer_new(base, relay_retry, r)) == NULL)
+	    (r->ev_retry = evtimer_new(base, relay_retry, r)) == NULL ||
+	    (r->ev_resume = evtimer_new(base, relay_accept_resume,
+	    r)) == NULL ||
+	    (r->refusals.ev = evtimer_new(base, burst_check,
+	    &r->refusals)) == NULL ||
+	    (r->accept_fails.ev = evtimer_new(base, burst_check,
+	    &r->accept_fails)) == NULL)
 		goto fail;
 	if (relay_listen(r) == -1)
 		goto fail;
@@ -899,6 +1235,12 @@ relay_free(struct relay *r)
 	}
 	if (r->ev_retry != NULL)
 		event_free(r->ev_retry);
+	if (r->ev_resume != NULL)
+		event_free(r->ev_resume);
+	if (r->refusals.ev != NULL)
+		event_free(r->refusals.ev);
+	if (r->accept_fails.ev != NULL)
+		event_free(r->accept_fails.ev);
 	if (r->listener != NULL)
 		evconnlistener_free(r->listener);
 	free_cluster_keys(r->cluster_keys, r->conf->nclusters);

@@ -14,6 +14,13 @@
 
 #define F(field)	offsetof(struct relay_conf, field)
 
+/* sshd's defaults, but a shorter grace: a relay login is one key. */
+#define DEFAULT_STARTUPS_START	10
+#define DEFAULT_STARTUPS_RATE	30
+#define DEFAULT_STARTUPS_FULL	100
+#define DEFAULT_PER_SOURCE	10
+#define DEFAULT_LOGIN_GRACE	20
+
 struct conf_ctx {
 	struct relay_conf	*c;
 	int			 seen_relay;
@@ -44,6 +51,82 @@ set_path(char **dst, const char *key, const char *value, char *msg,
 		snprintf(msg, len, "out of memory");
 		return -1;
 	}
+	return 0;
+}
+
+/*
+ * max_startups = START:RATE:FULL as sshd reads MaxStartups: below START
+ * unauthenticated connections everything is admitted, from START on a
+ * new one is refused with a chance rising from RATE percent to 100 at
+ * FULL.  A single number N is the hard limit N (N:100:N).
+ */
+static int
+set_startups(struct relay_conf *c, const char *value, char *msg, size_t len)
+{
+	char		 buf[64], *rate, *full;
+	uint64_t	 s, r, f;
+
+	if (strlen(value) >= sizeof(buf))
+		goto bad;
+	snprintf(buf, sizeof(buf), "%s", value);
+	if ((rate = strchr(buf, ':')) == NULL) {
+		if (parse_uint(buf, 1, RELAY_MAX_STARTUPS, &s) == -1)
+			goto bad;
+		c->startups_start = c->startups_full = (unsigned)s;
+		c->startups_rate = 100;
+		return 0;
+	}
+	*rate++ = '\0';
+	if ((full = strchr(rate, ':')) == NULL)
+		goto bad;
+	*full++ = '\0';
+	if (parse_uint(buf, 1, RELAY_MAX_STARTUPS, &s) == -1 ||
+	    parse_uint(rate, 1, 100, &r) == -1 ||
+	    parse_uint(full, 1, RELAY_MAX_STARTUPS, &f) == -1)
+		goto bad;
+	if (s > f) {
+		snprintf(msg, len, "max_startups: START (%llu) must not exceed "
+		    "FULL (%llu)", (unsigned long long)s, (unsigned long long)f);
+		return -1;
+	}
+	c->startups_start = (unsigned)s;
+	c->startups_rate = (unsigned)r;
+	c->startups_full = (unsigned)f;
+	return 0;
+bad:
+	snprintf(msg, len, "max_startups: expected START:RATE:FULL (START "
+	    "and FULL 1-%d, RATE 1-100 percent) or one number, got '%s'",
+	    RELAY_MAX_STARTUPS, value);
+	return -1;
+}
+
+static int
+set_per_source(struct relay_conf *c, const char *value, char *msg,
+    size_t len)
+{
+	uint64_t v;
+
+	if (parse_uint(value, 1, RELAY_MAX_STARTUPS, &v) == -1) {
+		snprintf(msg, len, "max_per_source: expected a number 1-%d, "
+		    "got '%s'", RELAY_MAX_STARTUPS, value);
+		return -1;
+	}
+	c->per_source = (unsigned)v;
+	return 0;
+}
+
+static int
+set_grace(struct relay_conf *c, const char *value, char *msg, size_t len)
+{
+	uint64_t v;
+
+	if (parse_duration(value, &v) == -1 || v < 1 ||
+	    v > RELAY_MAX_GRACE) {
+		snprintf(msg, len, "login_grace: expected a duration from 1s "
+		    "to %dm (e.g. 20s), got '%s'", RELAY_MAX_GRACE / 60, value);
+		return -1;
+	}
+	c->login_grace = (unsigned)v;
 	return 0;
 }
 
@@ -98,7 +181,8 @@ conf_section(void *arg, const char *section, int line, char *msg,
 enum relay_key_type {
 	RK_LISTEN,		/* HOST:PORT into listen_host, listen_port */
 	RK_PATH,		/* an absolute path: the char * at off */
-	RK_ENGINEERS		/* * or a list of principals */
+	RK_ENGINEERS,		/* * or a list of principals */
+	RK_FUNC			/* the key's own setter; never at_start */
 };
 
 /*
@@ -111,17 +195,22 @@ static const struct relay_key {
 	enum relay_key_type	 type;
 	size_t			 off;
 	int			 at_start;
+	int			(*set)(struct relay_conf *, const char *,
+				    char *, size_t);	/* RK_FUNC */
 } relay_keys[] = {
 	/* The socket is bound once. */
-	{ "listen",		RK_LISTEN,	0,			1 },
+	{ "listen",	  RK_LISTEN,	0,		  1, NULL },
 	/* Imported into the SSH server once; sessions were made with it. */
-	{ "host_key",		RK_PATH,	F(host_key),		1 },
-	{ "support_ca",		RK_PATH,	F(support_ca),		0 },
+	{ "host_key",	  RK_PATH,	F(host_key),	  1, NULL },
+	{ "support_ca",	  RK_PATH,	F(support_ca),	  0, NULL },
 	/* The store is opened once and written by every connection. */
-	{ "database",		RK_PATH,	F(database),		1 },
-	{ "update_key",		RK_PATH,	F(update_key),		0 },
-	{ "engineers",		RK_ENGINEERS,	0,			0 },
-	{ "revoked_keys",	RK_PATH,	F(revoked_keys),	0 },
+	{ "database",	  RK_PATH,	F(database),	  1, NULL },
+	{ "update_key",	  RK_PATH,	F(update_key),	  0, NULL },
+	{ "max_startups", RK_FUNC,	0,		  0, set_startups },
+	{ "max_per_source", RK_FUNC,	0,		  0, set_per_source },
+	{ "login_grace",  RK_FUNC,	0,		  0, set_grace },
+	{ "engineers",	  RK_ENGINEERS,	0,		  0, NULL },
+	{ "revoked_keys", RK_PATH,	F(revoked_keys),  0, NULL },
 };
 #define NRELAY_KEYS	(sizeof(relay_keys) / sizeof(relay_keys[0]))
 
@@ -161,6 +250,8 @@ conf_relay_key(struct conf_ctx *x, const char *key, const char *value,
 		return 0;
 	case RK_PATH:
 		return set_path(PATH_FIELD(c, k), key, value, msg, len);
+	case RK_FUNC:
+		return k->set(c, value, msg, len);
 	case RK_ENGINEERS:
 		if (strcmp(value, "*") == 0) {
 			c->engineers_any = 1;
@@ -198,6 +289,8 @@ same_value(const struct relay_conf *a, const struct relay_conf *b,
 		    a->listen_port == b->listen_port;
 	case RK_PATH:
 		return same_string(*CPATH_FIELD(a, k), *CPATH_FIELD(b, k));
+	case RK_FUNC:
+		break;		/* not compared: see RK_FUNC */
 	case RK_ENGINEERS:
 		if (a->engineers_any != b->engineers_any ||
 		    a->nengineers != b->nengineers)
@@ -306,6 +399,16 @@ relay_conf_load(const char *path, struct relay_conf **out, char *err,
 		    path, x.c->host_key == NULL ? "host_key" : "support_ca");
 		goto fail;
 	}
+	/* Keys not given take their defaults (0 is never a valid value). */
+	if (x.c->startups_full == 0) {
+		x.c->startups_start = DEFAULT_STARTUPS_START;
+		x.c->startups_rate = DEFAULT_STARTUPS_RATE;
+		x.c->startups_full = DEFAULT_STARTUPS_FULL;
+	}
+	if (x.c->per_source == 0)
+		x.c->per_source = DEFAULT_PER_SOURCE;
+	if (x.c->login_grace == 0)
+		x.c->login_grace = DEFAULT_LOGIN_GRACE;
 	for (i = 0; i < x.c->nclusters; i++) {
 		if (x.c->clusters[i].key == NULL) {
 			snprintf(err, errlen, "%s:%d: [cluster %s] has no key",
@@ -368,4 +471,32 @@ relay_conf_engineer_allowed(const struct relay_conf *c, const char *principal)
 		if (strcmp(c->engineers[i], principal) == 0)
 			return 1;
 	return 0;
+}
+
+/*
+ * The chance rises in whole percent, linearly from start to full, as
+ * sshd's should_drop_connection() computes it.
+ */
+unsigned
+relay_conf_startups_drop(const struct relay_conf *c, size_t n)
+{
+	size_t span;
+
+	if (n < c->startups_start)
+		return 0;
+	if (n >= c->startups_full || c->startups_rate >= 100)
+		return 100;
+	span = c->startups_full - c->startups_start;
+	return c->startups_rate + (unsigned)((100 - c->startups_rate) *
+	    (n - c->startups_start) / span);
+}
+
+void
+relay_conf_format_startups(const struct relay_conf *c, char *buf, size_t len)
+{
+	if (c->startups_start == c->startups_full && c->startups_rate == 100)
+		snprintf(buf, len, "%u", c->startups_full);
+	else
+		snprintf(buf, len, "%u:%u:%u", c->startups_start,
+		    c->startups_rate, c->startups_full);
 }

@@ -11,6 +11,8 @@
 
 #define RELAY_MAX_CLUSTERS	100000
 #define RELAY_CONF_MAX_KEYS	16	/* [relay] keys relay_conf.c knows */
+#define RELAY_MAX_STARTUPS	10000	/* bound of max_startups, max_per_source */
+#define RELAY_MAX_GRACE		600	/* bound of login_grace, seconds */
 
 struct relay_cluster {
 	char		*id;		/* [A-Za-z0-9._-]{1,64} */
@@ -35,6 +37,12 @@ struct relay_conf {
 	size_t		 nengineers;
 	struct relay_cluster *clusters;
 	size_t		 nclusters;
+	/* Unauthenticated connections, as sshd's MaxStartups. */
+	unsigned	 startups_start;	/* max_startups start:rate:full */
+	unsigned	 startups_rate;		/* percent */
+	unsigned	 startups_full;
+	unsigned	 per_source;		/* max_per_source */
+	unsigned	 login_grace;		/* seconds */
 	int		 relay_line;	/* where [relay] starts */
 	int		 lines[RELAY_CONF_MAX_KEYS];	/* where each [relay]
 					   key was set, in the order of
@@ -58,5 +66,13 @@ const struct relay_cluster *relay_conf_cluster(const struct relay_conf *c,
 /* Is this principal allowed to log in as an engineer? */
 int	relay_conf_engineer_allowed(const struct relay_conf *c,
 	    const char *principal);
+/*
+ * The chance in percent (0-100) that max_startups refuses a new
+ * connection while n others are unauthenticated.
+ */
+unsigned relay_conf_startups_drop(const struct relay_conf *c, size_t n);
+/* max_startups as relay.conf writes it ("10:30:100"), for log lines. */
+void	relay_conf_format_startups(const struct relay_conf *c, char *buf,
+	    size_t len);
 
 #endif

@@ -18,7 +18,6 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -27,7 +26,6 @@
 
 #include "lib/log.h"
 #include "lib/parse.h"
-#include "telemetry/license.h"
 
 #define STORE_SCHEMA_VERSION	1
 #define STORE_BUSY_MS		5000	/* wait this long for a lock */
@@ -38,7 +36,6 @@
 #define STORE_TYPE_MAX		64
 #define STORE_VERSION_MAX	64
 #define STORE_HEAD_LEN		64
-#define TABLE_MAXCOLS		8
 
 /* Cluster ids, as relay.conf has them; environments add ':'. */
 #define ID_CHARS	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz" \
@@ -65,7 +62,6 @@ enum stmt {
 	ST_CLUSTER_SEEN,
 	ST_CLUSTER_GET,
 	ST_CLUSTER_ADVANCE,
-	ST_CLUSTER_LIST,
 	ST_RECORD_ADD,
 	ST_RECORD_COUNT,
 	ST_USAGE_CLEAR,
@@ -108,7 +104,6 @@ static const char *const stmt_sql[ST__COUNT] = {
 	    " host_key FROM clusters WHERE id = ?1",
 	[ST_CLUSTER_ADVANCE] =
 	    "UPDATE clusters SET last_seq = ?2, last_contact = ?3 WHERE id = ?1",
-	[ST_CLUSTER_LIST] = "SELECT id FROM clusters ORDER BY id",
 	[ST_RECORD_ADD] =
 	    "INSERT OR IGNORE INTO records (cluster, seq, class, received)"
 	    " VALUES (?1, ?2, ?3, ?4)",
@@ -218,16 +213,6 @@ struct item {
 	const char	*type;		/* event */
 };
 
-/* A report being laid out: cells are kept until the widths are known. */
-struct table {
-	size_t		 ncols;
-	size_t		 nrows;
-	size_t		 cap;
-	char		**cells;
-	size_t		 width[TABLE_MAXCOLS];
-	unsigned	 right;		/* bit n: right-align column n */
-};
-
 static int
 valid_chars(const char *s, size_t max, const char *set)
 {
@@ -242,13 +227,17 @@ valid_id(const char *s)
 	return s != NULL && valid_chars(s, STORE_ID_MAX, ID_CHARS);
 }
 
-/* Printable ASCII without control characters, so reports stay sane. */
+/*
+ * UTF-8 without C0 controls or DEL.  UTF-8, so that the JSON reports
+ * can give the value exactly; what else a terminal must not see (C1
+ * controls) the human reports escape (lib/escape).
+ */
 static int
 valid_printable(const char *s, size_t max)
 {
 	size_t i, n = strlen(s);
 
-	if (n == 0 || n > max)
+	if (n == 0 || n > max || !parse_utf8(s, n))
 		return 0;
 	for (i = 0; i < n; i++)
 		if ((unsigned char)s[i] < 0x20 || (unsigned char)s[i] == 0x7f)
@@ -269,14 +258,6 @@ static int
 db_fail(struct store *s, const char *what)
 {
 	log_error("%s: %s: %s", s->path, what, sqlite3_errmsg(s->db));
-	return -1;
-}
-
-/* For the report loops: -1 is never an SQLite result code. */
-static int
-nomem(struct store *s)
-{
-	log_error("%s: out of memory", s->path);
 	return -1;
 }
 
@@ -969,23 +950,23 @@ out:
 }
 
 /*
- * "3 nodes, 5/6 services up" from a health snapshot.  A service counts
- * as up when it says "up": true or "state": "up"; anything else is down.
+ * What a health snapshot lists: its nodes and services, and how many of
+ * those services are up.  A service counts as up when it says "up":
+ * true or "state": "up"; anything else is down.
  */
 static void
-health_summary(const char *snapshot, char *buf, size_t len)
+health_counts(const char *snapshot, struct store_cluster_info *ci)
 {
 	json_t		*j, *nodes, *services, *svc, *up;
 	const char	*state;
-	size_t		 i, nup = 0, off = 0;
+	size_t		 i, nup = 0;
 
-	buf[0] = '\0';
+	ci->health_nodes = ci->health_services = ci->health_services_up = -1;
 	if ((j = json_loads(snapshot, 0, NULL)) == NULL)
 		return;
+	ci->has_health = 1;
 	if (json_is_array(nodes = json_object_get(j, "nodes")))
-		off = (size_t)snprintf(buf, len, "%zu node%s",
-		    json_array_size(nodes),
-		    json_array_size(nodes) == 1 ? "" : "s");
+		ci->health_nodes = (int64_t)json_array_size(nodes);
 	if (json_is_array(services = json_object_get(j, "services"))) {
 		json_array_foreach(services, i, svc) {
 			up = json_object_get(svc, "up");
@@ -995,28 +976,25 @@ health_summary(const char *snapshot, char *buf, size_t len)
 			    (state != NULL && strcmp(state, "up") == 0))
 				nup++;
 		}
-		if (off < len)
-			snprintf(buf + off, len - off, "%s%zu/%zu services up",
-			    off > 0 ? ", " : "", nup,
-			    json_array_size(services));
+		ci->health_services = (int64_t)json_array_size(services);
+		ci->health_services_up = (int64_t)nup;
 	}
 	json_decref(j);
 }
 
-/* The latest health snapshot's summary; "" if none. */
+/* The newest health snapshot's counts; has_health stays 0 if none. */
 static int
-latest_health(struct store *s, const char *cluster, char *buf, size_t len)
+latest_health(struct store *s, const char *cluster,
+    struct store_cluster_info *ci)
 {
 	sqlite3_stmt	*st;
 	int		 rc;
 
-	buf[0] = '\0';
 	st = stmt_get(s, ST_HEALTH_LATEST);
 	if (bind_text(st, 1, cluster) == -1)
 		return -1;
 	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		health_summary((const char *)sqlite3_column_text(st, 0), buf,
-		    len);
+		health_counts((const char *)sqlite3_column_text(st, 0), ci);
 	stmt_done(st);
 	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -1;
 }
@@ -1056,265 +1034,151 @@ store_cluster_info(struct store *s, const char *cluster,
 	}
 	ci->records = (uint64_t)sqlite3_column_int64(st, 0);
 	stmt_done(st);
-	if (latest_health(s, cluster, ci->health, sizeof(ci->health)) == -1)
+	if (latest_health(s, cluster, ci) == -1)
 		return db_fail(s, "reading health");
 	return 1;
 }
 
-static void
-table_free(struct table *t)
-{
-	size_t i;
-
-	for (i = 0; i < t->nrows * t->ncols; i++)
-		free(t->cells[i]);
-	free(t->cells);
-	memset(t, 0, sizeof(*t));
-}
-
-/* Append one row of t->ncols cells (copied).  0 or -1. */
+/*
+ * Step a bound list statement, handing each row to visit.  0 when all
+ * were given; -1 when visit stopped (it said why) or SQLite failed
+ * (logged as what).
+ */
 static int
-table_add(struct table *t, ...)
+rows(struct store *s, sqlite3_stmt *st, const char *what,
+    int (*visit)(sqlite3_stmt *, void *), void *arg)
 {
-	va_list		 ap;
-	const char	*v;
-	char		**nc;
-	size_t		 i, base;
-	int		 rc = 0;
+	int step, stopped = 0;
 
-	if (t->nrows == t->cap) {
-		nc = reallocarray(t->cells, (t->cap + 16) * 2, t->ncols *
-		    sizeof(*nc));
-		if (nc == NULL)
-			return -1;
-		t->cells = nc;
-		t->cap = (t->cap + 16) * 2;
-	}
-	base = t->nrows * t->ncols;
-	va_start(ap, t);
-	for (i = 0; i < t->ncols; i++) {
-		v = va_arg(ap, const char *);
-		if ((t->cells[base + i] = strdup(v)) == NULL)
-			rc = -1;
-		else if (strlen(v) > t->width[i])
-			t->width[i] = strlen(v);
-	}
-	va_end(ap);
-	/* A half-made row still counts, so table_free() frees it. */
-	t->nrows++;
-	return rc;
-}
-
-/* Columns two spaces apart; the last one is not padded. */
-static int
-table_print(const struct table *t, FILE *out)
-{
-	const char	*c;
-	size_t		 r, i;
-	int		 w;
-
-	for (r = 0; r < t->nrows; r++) {
-		for (i = 0; i < t->ncols; i++) {
-			c = t->cells[r * t->ncols + i];
-			w = (int)t->width[i];
-			if (i + 1 == t->ncols && !(t->right & (1u << i)))
-				fprintf(out, "%s", c);
-			else if (t->right & (1u << i))
-				fprintf(out, "%*s", w, c);
-			else
-				fprintf(out, "%-*s", w, c);
-			fputs(i + 1 == t->ncols ? "\n" : "  ", out);
-		}
-	}
-	return ferror(out) ? -1 : 0;
-}
-
-int
-store_print_clusters(struct store *s, FILE *out, time_t now)
-{
-	struct store_cluster_info	 ci;
-	struct table			 t = { .ncols = 7, .right = 1u << 5 };
-	sqlite3_stmt			*st;
-	char				 contact[32], days[32], nrec[32];
-	const char			*id;
-	int				 rc = -1, step;
-
-	if (table_add(&t, "CLUSTER", "CONNECTED", "LAST-CONTACT",
-	    "OFFLINE-DAYS", "VERSION", "RECORDS", "HEALTH") == -1)
-		goto out;
-	st = stmt_get(s, ST_CLUSTER_LIST);
-	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-		/*
-		 * id stays valid until this statement steps again; the other
-		 * statements store_cluster_info() runs meanwhile are its own.
-		 */
-		if ((id = (const char *)sqlite3_column_text(st, 0)) == NULL) {
-			step = nomem(s);
+	while ((step = sqlite3_step(st)) == SQLITE_ROW)
+		if ((stopped = visit(st, arg)) == -1)
 			break;
-		}
-		if (store_cluster_info(s, id, &ci) != 1) {
-			step = -1;	/* logged */
-			break;
-		}
-		parse_format_time(ci.last_contact, contact, sizeof(contact));
-		if (ci.connected)
-			snprintf(days, sizeof(days), "0");
-		else
-			snprintf(days, sizeof(days), "%lld", (long long)
-			    license_offline_days(ci.last_contact, now));
-		snprintf(nrec, sizeof(nrec), "%" PRIu64, ci.records);
-		if (table_add(&t, id, ci.connected ? "yes" : "no", contact,
-		    days, ci.version[0] != '\0' ? ci.version : "-", nrec,
-		    ci.health[0] != '\0' ? ci.health : "-") == -1) {
-			step = nomem(s);
-			break;
-		}
-	}
 	stmt_done(st);
-	if (step != SQLITE_DONE) {
-		if (step != -1)
-			db_fail(s, "listing clusters");
-		goto out;
-	}
-	rc = table_print(&t, out);
-out:
-	table_free(&t);
-	return rc;
+	if (stopped == -1)
+		return -1;
+	if (step != SQLITE_DONE)
+		return db_fail(s, what);
+	return 0;
 }
 
-/* Amounts as short as they can be without losing what was summed. */
-static void
-format_amount(double v, char *buf, size_t len)
+/* A list statement for one cluster, bound.  NULL after logging. */
+static sqlite3_stmt *
+cluster_list(struct store *s, enum stmt k, const char *cluster,
+    const char *what)
 {
-	snprintf(buf, len, "%.15g", v);
-}
+	sqlite3_stmt *st = stmt_get(s, k);
 
-int
-store_print_usage(struct store *s, const char *cluster, FILE *out)
-{
-	struct table	 t = { .ncols = 4, .right = 1u << 3 };
-	sqlite3_stmt	*st;
-	char		 hour[32], amount[64];
-	int		 rc = -1, step;
-
-	if (table_add(&t, "HOUR", "ENVIRONMENT", "UNIT", "AMOUNT") == -1)
-		goto out;
-	st = stmt_get(s, ST_USAGE_LIST);
 	if (bind_text(st, 1, cluster) == -1) {
-		db_fail(s, "listing usage");
-		goto out;
+		db_fail(s, what);
+		stmt_done(st);
+		return NULL;
 	}
-	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-		parse_format_time((time_t)sqlite3_column_int64(st, 0), hour,
-		    sizeof(hour));
-		format_amount(sqlite3_column_double(st, 3), amount,
-		    sizeof(amount));
-		if (table_add(&t, hour, (const char *)sqlite3_column_text(st,
-		    1), (const char *)sqlite3_column_text(st, 2), amount) == -1) {
-			step = nomem(s);
-			break;
-		}
-	}
-	stmt_done(st);
-	if (step != SQLITE_DONE) {
-		if (step != -1)
-			db_fail(s, "listing usage");
-		goto out;
-	}
-	rc = table_print(&t, out);
-out:
-	table_free(&t);
-	return rc;
+	return st;
 }
 
 /*
- * An event's body without the fields that have their own column; the
- * stored text if it cannot be parsed (it always can: the store wrote
- * it).  The result is malloc'ed, NULL when out of memory.
+ * A text column; "" for a NULL, which the schema does not allow but a
+ * database edited by hand might hold.
  */
-static char *
-event_rest(const char *body)
+static const char *
+col_text(sqlite3_stmt *st, int i)
 {
-	json_t	*j;
-	char	*rest;
+	const char *v = (const char *)sqlite3_column_text(st, i);
 
-	if ((j = json_loads(body, 0, NULL)) == NULL)
-		return strdup(body);
-	json_object_del(j, "class");
-	json_object_del(j, "type");
-	json_object_del(j, "ts");
-	rest = json_dumps(j, JSON_COMPACT);
-	json_decref(j);
-	return rest;
+	return v == NULL ? "" : v;
+}
+
+struct usage_visit {
+	store_usage_fn	 fn;
+	void		*arg;
+};
+
+static int
+usage_visit(sqlite3_stmt *st, void *arg)
+{
+	struct usage_visit	*v = arg;
+	struct store_usage_row	 r;
+
+	r.hour = (time_t)sqlite3_column_int64(st, 0);
+	r.environment = col_text(st, 1);
+	r.unit = col_text(st, 2);
+	r.amount = sqlite3_column_double(st, 3);
+	return v->fn(&r, v->arg);
 }
 
 int
-store_print_events(struct store *s, const char *cluster, FILE *out)
+store_usage_rows(struct store *s, const char *cluster, store_usage_fn fn,
+    void *arg)
 {
-	struct table	 t = { .ncols = 4, .right = 0 };
-	sqlite3_stmt	*st;
-	char		 seq[32], *rest;
-	int		 rc = -1, step, added;
+	struct usage_visit	 v = { fn, arg };
+	sqlite3_stmt		*st;
 
-	if (table_add(&t, "TS", "TYPE", "SEQ", "BODY") == -1)
-		goto out;
-	st = stmt_get(s, ST_EVENT_LIST);
-	if (bind_text(st, 1, cluster) == -1) {
-		db_fail(s, "listing events");
-		goto out;
-	}
-	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-		snprintf(seq, sizeof(seq), "%lld",
-		    (long long)sqlite3_column_int64(st, 2));
-		if ((rest = event_rest((const char *)sqlite3_column_text(st,
-		    3))) == NULL) {
-			step = nomem(s);
-			break;
-		}
-		added = table_add(&t, (const char *)sqlite3_column_text(st, 0),
-		    (const char *)sqlite3_column_text(st, 1), seq, rest);
-		free(rest);
-		if (added == -1) {
-			step = nomem(s);
-			break;
-		}
-	}
-	stmt_done(st);
-	if (step != SQLITE_DONE) {
-		if (step != -1)
-			db_fail(s, "listing events");
-		goto out;
-	}
-	rc = table_print(&t, out);
-out:
-	table_free(&t);
-	return rc;
+	if ((st = cluster_list(s, ST_USAGE_LIST, cluster,
+	    "listing usage")) == NULL)
+		return -1;
+	return rows(s, st, "listing usage", usage_visit, &v);
+}
+
+struct event_visit {
+	store_event_fn	 fn;
+	void		*arg;
+};
+
+static int
+event_visit(sqlite3_stmt *st, void *arg)
+{
+	struct event_visit	*v = arg;
+	struct store_event_row	 r;
+
+	r.ts = col_text(st, 0);
+	r.type = col_text(st, 1);
+	r.seq = sqlite3_column_int64(st, 2);
+	r.record = col_text(st, 3);
+	return v->fn(&r, v->arg);
 }
 
 int
-store_print_anchors(struct store *s, const char *cluster, FILE *out)
+store_event_rows(struct store *s, const char *cluster, store_event_fn fn,
+    void *arg)
 {
-	sqlite3_stmt	*st;
-	char		 when[32];
-	int		 step;
+	struct event_visit	 v = { fn, arg };
+	sqlite3_stmt		*st;
 
-	st = stmt_get(s, ST_ANCHOR_LIST);
-	if (bind_text(st, 1, cluster) == -1)
-		return db_fail(s, "listing anchors");
-	fprintf(out, "# epoch seq head received (porthole audit verify "
-	    "--anchors FILE)\n");
-	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-		parse_format_time((time_t)sqlite3_column_int64(st, 3), when,
-		    sizeof(when));
-		fprintf(out, "%lld %lld %s %s\n",
-		    (long long)sqlite3_column_int64(st, 0),
-		    (long long)sqlite3_column_int64(st, 1),
-		    (const char *)sqlite3_column_text(st, 2), when);
-	}
-	stmt_done(st);
-	if (step != SQLITE_DONE)
-		return db_fail(s, "listing anchors");
-	return 0;
+	if ((st = cluster_list(s, ST_EVENT_LIST, cluster,
+	    "listing events")) == NULL)
+		return -1;
+	return rows(s, st, "listing events", event_visit, &v);
+}
+
+struct anchor_visit {
+	store_anchor_fn	 fn;
+	void		*arg;
+};
+
+static int
+anchor_visit(sqlite3_stmt *st, void *arg)
+{
+	struct anchor_visit	*v = arg;
+	struct store_anchor_row	 r;
+
+	r.epoch = (uint64_t)sqlite3_column_int64(st, 0);
+	r.seq = (uint64_t)sqlite3_column_int64(st, 1);
+	r.head = col_text(st, 2);
+	r.received = (time_t)sqlite3_column_int64(st, 3);
+	return v->fn(&r, v->arg);
+}
+
+int
+store_anchor_rows(struct store *s, const char *cluster, store_anchor_fn fn,
+    void *arg)
+{
+	struct anchor_visit	 v = { fn, arg };
+	sqlite3_stmt		*st;
+
+	if ((st = cluster_list(s, ST_ANCHOR_LIST, cluster,
+	    "listing anchors")) == NULL)
+		return -1;
+	return rows(s, st, "listing anchors", anchor_visit, &v);
 }
 
 int

@@ -17,7 +17,6 @@
 #define PH_STORE_H
 
 #include <stdint.h>
-#include <stdio.h>
 #include <time.h>
 
 #include <jansson.h>
@@ -88,7 +87,16 @@ struct store_cluster_info {
 	char		 version[65];	/* "" if the gateway never said */
 	uint64_t	 last_seq;
 	uint64_t	 records;	/* records stored */
-	char		 health[96];	/* "3 nodes, 5/6 services up" or "" */
+	/*
+	 * The newest health snapshot (has_health == 0: none): how many
+	 * nodes and services it lists, and how many of those services
+	 * are up ("up": true or "state": "up"); -1 where the snapshot has
+	 * no such list.
+	 */
+	int		 has_health;
+	int64_t		 health_nodes;
+	int64_t		 health_services;
+	int64_t		 health_services_up;
 	char		 host_key[STORE_HOST_KEY_MAX + 1];	/* or "" */
 };
 
@@ -103,15 +111,44 @@ int	store_cluster_info(struct store *, const char *cluster,
 	    struct store_cluster_info *info);
 
 /*
- * Reports for `porthole-relay -f relay.conf clusters|usage|events`:
- * aligned columns under a header line.  store_print_clusters() lists
- * every cluster in the store (the relay joins relay.conf's license
- * columns itself through store_cluster_info()).
+ * The rows behind the relay's reports (relay/report.c prints them).
+ * Each function calls fn once per row, in order, with a row whose
+ * strings are valid only during the call; fn returns 0 to go on or -1
+ * to stop (it says why itself).  The functions return 0 when every row
+ * was given, -1 when fn stopped them or the database failed (logged).
  */
-int	store_print_clusters(struct store *, FILE *out, time_t now);
-int	store_print_usage(struct store *, const char *cluster, FILE *out);
-int	store_print_events(struct store *, const char *cluster, FILE *out);
-/* One line per anchor, "EPOCH SEQ HEAD RECEIVED", for audit verify. */
-int	store_print_anchors(struct store *, const char *cluster, FILE *out);
+
+/* A cluster's usage: (hour, environment, unit) in order. */
+struct store_usage_row {
+	time_t		 hour;
+	const char	*environment;
+	const char	*unit;
+	double		 amount;
+};
+typedef int (*store_usage_fn)(const struct store_usage_row *, void *);
+int	store_usage_rows(struct store *, const char *cluster,
+	    store_usage_fn fn, void *arg);
+
+/* A cluster's events in the order the cluster sent them (by seq). */
+struct store_event_row {
+	int64_t		 seq;
+	const char	*ts;		/* the record's "ts" */
+	const char	*type;		/* the record's "type" */
+	const char	*record;	/* the whole record, as JSON */
+};
+typedef int (*store_event_fn)(const struct store_event_row *, void *);
+int	store_event_rows(struct store *, const char *cluster,
+	    store_event_fn fn, void *arg);
+
+/* A cluster's audit anchors by seq, then epoch. */
+struct store_anchor_row {
+	uint64_t	 epoch;
+	uint64_t	 seq;
+	const char	*head;		/* 64 hex digits */
+	time_t		 received;
+};
+typedef int (*store_anchor_fn)(const struct store_anchor_row *, void *);
+int	store_anchor_rows(struct store *, const char *cluster,
+	    store_anchor_fn fn, void *arg);
 
 #endif

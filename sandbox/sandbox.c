@@ -22,6 +22,7 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <pwd.h>
+#include <sched.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -319,19 +320,44 @@ sbx_seccomp(int shell, char *err, size_t errlen)
 	return sbx_load(ctx, 1, "session", err, errlen);
 }
 
-/* Diagnostics may do most things, but not these. */
+/*
+ * Diagnostics are the customer's own programs, so their filter is a
+ * deny-list: everything an ordinary program does is allowed, and what
+ * leads out of the sandbox is not.  It is written against the ways out,
+ * not against a list of calls: the network without socket(2), files
+ * past Landlock's paths, other processes, and the kernel's own state.
+ * Calls a program may try and live without fail with an errno; calls
+ * that only an escape needs kill the process (SIGSYS, exit status 159).
+ *
+ * Other processes are also out of reach because the diagnostic runs in
+ * its own PID namespace (ns.c): kill(2), pidfd_open(2),
+ * pidfd_send_signal(2), kcmp(2), process_madvise(2) and the like can
+ * only name its own processes.  Calls that need a capability (reboot, swapon, setting
+ * the clock, ...) fail anyway: the diagnostic has none.
+ */
 static int
 sbx_seccomp_diag(char *err, size_t errlen)
 {
 	static const int kill_calls[] = {
+		/* Another process's memory or descriptors. */
 		SCMP_SYS(ptrace), SCMP_SYS(process_vm_readv),
-		SCMP_SYS(process_vm_writev), SCMP_SYS(mount), SCMP_SYS(umount2),
-		SCMP_SYS(pivot_root), SCMP_SYS(kexec_load),
-		SCMP_SYS(kexec_file_load), SCMP_SYS(bpf), SCMP_SYS(keyctl),
-		SCMP_SYS(add_key), SCMP_SYS(request_key), SCMP_SYS(unshare),
-		SCMP_SYS(setns), SCMP_SYS(init_module),
-		SCMP_SYS(finit_module), SCMP_SYS(delete_module),
+		SCMP_SYS(process_vm_writev), SCMP_SYS(pidfd_getfd),
+		/* Files by handle, past Landlock's paths. */
+		SCMP_SYS(open_by_handle_at),
+		/* Mounts, old and new API, and the root. */
+		SCMP_SYS(mount), SCMP_SYS(umount2), SCMP_SYS(pivot_root),
+		SCMP_SYS(chroot), SCMP_SYS(fsopen), SCMP_SYS(fsconfig),
+		SCMP_SYS(fsmount), SCMP_SYS(fspick), SCMP_SYS(open_tree),
+		SCMP_SYS(move_mount), SCMP_SYS(mount_setattr),
+		/* Namespaces; clone(2) with CLONE_NEW* below. */
+		SCMP_SYS(unshare), SCMP_SYS(setns),
+		/* The kernel itself. */
+		SCMP_SYS(kexec_load), SCMP_SYS(kexec_file_load),
+		SCMP_SYS(init_module), SCMP_SYS(finit_module),
+		SCMP_SYS(delete_module), SCMP_SYS(bpf),
 		SCMP_SYS(perf_event_open), SCMP_SYS(userfaultfd),
+		/* Keyrings are per user: shared with other sessions. */
+		SCMP_SYS(keyctl), SCMP_SYS(add_key), SCMP_SYS(request_key),
 	};
 	/*
 	 * No sockets at all: no network, and no way to the gateway's control
@@ -339,15 +365,42 @@ sbx_seccomp_diag(char *err, size_t errlen)
 	 * could otherwise use).
 	 */
 	static const int eacces[] = { SCMP_SYS(socket) };
+	/*
+	 * As on a kernel without them, so programs fall back.  io_uring
+	 * opens sockets and connects (IORING_OP_SOCKET, _CONNECT) without
+	 * socket(2); clone3(2) passes its flags in memory, which a filter
+	 * cannot read, and glibc falls back to clone(2), whose flags it can.
+	 */
+	static const int enosys[] = {
+		SCMP_SYS(io_uring_setup), SCMP_SYS(io_uring_enter),
+		SCMP_SYS(io_uring_register), SCMP_SYS(clone3),
+	};
+	/* The kernel's log (readable by all where dmesg_restrict is 0). */
+	static const int eperm[] = { SCMP_SYS(syslog) };
+	/* In clone(2)'s flags: a new namespace. */
+	static const unsigned long clone_new[] = {
+		CLONE_NEWNS, CLONE_NEWCGROUP, CLONE_NEWUTS, CLONE_NEWIPC,
+		CLONE_NEWUSER, CLONE_NEWPID, CLONE_NEWNET,
+	};
 	scmp_filter_ctx	ctx;
+	size_t		i;
+	int		built;
 
 	if ((ctx = seccomp_init(SCMP_ACT_ALLOW)) == NULL) {
 		snprintf(err, errlen, "seccomp_init failed");
 		return -1;
 	}
-	return sbx_load(ctx, sbx_rules(ctx, SCMP_ACT_KILL_PROCESS, kill_calls,
+	built = sbx_rules(ctx, SCMP_ACT_KILL_PROCESS, kill_calls,
 	    NELEM(kill_calls)) == 0 && sbx_rules(ctx, SCMP_ACT_ERRNO(EACCES),
-	    eacces, NELEM(eacces)) == 0, "diagnostic", err, errlen);
+	    eacces, NELEM(eacces)) == 0 && sbx_rules(ctx,
+	    SCMP_ACT_ERRNO(ENOSYS), enosys, NELEM(enosys)) == 0 &&
+	    sbx_rules(ctx, SCMP_ACT_ERRNO(EPERM), eperm, NELEM(eperm)) == 0;
+	/* The flags are clone(2)'s first argument on x86_64 and arm64. */
+	for (i = 0; built && i < NELEM(clone_new); i++)
+		built = seccomp_rule_add(ctx, SCMP_ACT_KILL_PROCESS,
+		    SCMP_SYS(clone), 1, SCMP_A0(SCMP_CMP_MASKED_EQ,
+		    clone_new[i], clone_new[i])) == 0;
+	return sbx_load(ctx, built, "diagnostic", err, errlen);
 }
 
 int

@@ -57,7 +57,7 @@ if [ "$(id -u)" -eq 0 ] && command -v setpriv >/dev/null; then
 	chmod 666 "$T/acme-prod/run/control.sock"
 	as_nobody sessions >"$T/nobody.out" 2>"$T/err"; rc=$?
 	[ "$rc" -eq 1 ] && ! grep -q alice "$T/nobody.out" &&
-	    grep -q "only root and members of admin_group" "$T/err" &&
+	    grep -q "only root.* admin_group porthole-admin" "$T/err" &&
 	    wait_for "$AUDIT" '"type":"control_refused".*"uid":65534' 3 &&
 	    pass "a peer outside admin_group is refused by its credentials, audited with its uid" ||
 	    fail "nobody past mode 0666: rc=$rc out='$(cat "$T/nobody.out" "$T/err")'"

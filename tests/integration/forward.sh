@@ -36,9 +36,12 @@ wait_for "$AUDIT" '"bytes_to_target":4000000,"bytes_from_target":4000000' 5 &&
     pass "forward_closed audited with bytes each way" ||
     fail "no forward_closed with 4000000 bytes each way"
 
-# A name is resolved on the gateway and matched by address.
+# A name that no target has is refused before any lookup, even one that
+# would resolve to a listed address (forward_dns.sh watches the resolver).
+before=$(count_lines "$AUDIT" '"type":"forward_refused"')
 out=$(echo named | ew "localhost:$EP" 2>/dev/null)
-[ "$out" = "named" ] && pass "localhost resolves to the listed target" ||
+[ -z "$out" ] && wait_count "$AUDIT" '"type":"forward_refused".*not a forwarding target' "$before" 3 &&
+    pass "localhost, not a target's name, is refused although it resolves to one" ||
     fail "localhost:$EP gave '$out'"
 
 # Anything else is refused and audited.

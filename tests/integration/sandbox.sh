@@ -27,21 +27,24 @@ field() { awk -v k="$2:" '$1 == k { print $2 }' /proc/"$1"/status 2>/dev/null; }
 
 essh acme-prod sleepy 4 >/dev/null 2>&1 &
 eng=$!
-# broker -> monitor -> { session child, diagnostic }
-child="" diag=""
+# broker -> monitor -> { session child, reaper (PID 1) -> diagnostic }
+child="" reaper="" diag=""
 n=50
 while [ "$n" -gt 0 ] && { [ -z "$child" ] || [ -z "$diag" ]; }; do
 	for mon in $(children "$GW_PID"); do
 		for p in $(children "$mon"); do
-			if [ "$(cat /proc/"$p"/comm 2>/dev/null)" = portholed ]; then
-				child=$p
-			else
-				diag=$p
-			fi
+			case $(cat /proc/"$p"/comm 2>/dev/null) in
+			portholed) child=$p ;;
+			portholed-pid1) reaper=$p diag=$(echo $(children "$p")) ;;
+			esac
 		done
 	done
 	sleep 0.1; n=$((n - 1))
 done
+nspid() { awk '$1 == "NSpid:" { print $NF }' /proc/"$1"/status 2>/dev/null; }
+[ -n "$reaper" ] && [ "$(nspid "$reaper")" = 1 ] && [ "$(nspid "$diag")" = 2 ] &&
+    pass "the diagnostic runs beneath PID 1 of a PID namespace of its own" ||
+    fail "no reaper as PID 1 above the diagnostic (reaper '$reaper', diag '$diag')"
 [ -n "$child" ] && [ "$(field "$child" Seccomp)" = 2 ] &&
     pass "the session child runs under a seccomp filter" ||
     fail "no seccomp-filtered session child found"

@@ -630,8 +630,14 @@ test_forward_allowed(void **state)
 	l = loopback(4, &port);
 	p = forward_policy("yes", port);
 	assert_forwards(p, l, "127.0.0.1", port);
-	/* A name is fine when it resolves to a listed address. */
+	policy_free(p);
+	/* A target's own name is resolved (DNS names ignore case). */
+	p = load(GW "[forward]\nenabled = yes\ntargets = localhost:%u\n",
+	    port);
 	assert_forwards(p, l, "localhost", port);
+	assert_forwards(p, l, "LocalHost", port);
+	/* ... and an address it resolves to may be asked for by number. */
+	assert_forwards(p, l, "127.0.0.1", port);
 	policy_free(p);
 	close(l);
 }
@@ -655,6 +661,13 @@ test_forward_refused(void **state)
 	snprintf(want, sizeof(want), "[::1]:%u is not a forwarding target "
 	    "on this cluster", port);
 	assert_no_forward(p, "::1", port, want);
+	/*
+	 * A name that no target has is refused before it is looked up,
+	 * even one that resolves to a listed address.
+	 */
+	snprintf(want, sizeof(want), "localhost:%u is not a forwarding "
+	    "target on this cluster", port);
+	assert_no_forward(p, "localhost", port, want);
 	assert_no_forward(p, "127.0.0.1\n", port,
 	    "not a host name or address");
 	assert_no_forward(p, "", port, "not a host name or address");

@@ -6,7 +6,9 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <cmocka.h>
 
 #include "lib/escape.h"
@@ -217,6 +219,107 @@ test_time(void **state)
 	}
 }
 
+/*
+ * parse_when, the one reader of --since and --until.  Local days are
+ * walked in two zones given as POSIX rules (no tzdata needed): UTC, and
+ * Central European time, whose 2026 spring change falls on 29 March.
+ */
+static void
+test_when(void **state)
+{
+#define NOW	((time_t)1795003200)	/* 2026-11-18T12:00:00Z */
+#define SPRING	((time_t)1774785600)	/* 2026-03-29T12:00:00Z */
+#define CET	"CET-1CEST,M3.5.0,M10.5.0/3"
+	static const struct {
+		const char	*tz;
+		time_t		 now;
+		const char	*in;
+		int		 rc;
+		time_t		 t;
+	} t[] = {
+		{ "UTC0", NOW, "now", 0, NOW },
+		{ "UTC0", NOW, "-2h", 0, 1794996000 },
+		{ "UTC0", NOW, "-30m", 0, 1795001400 },
+		{ "UTC0", NOW, "-7d", 0, 1794398400 },
+		{ "UTC0", NOW, "-90", 0, NOW - 90 },
+		{ "UTC0", NOW, "-90s", 0, NOW - 90 },
+		{ "UTC0", NOW, "-2", 0, NOW - 2 },
+		{ "UTC0", NOW, "+1h", 0, 1795006800 },
+		{ "UTC0", NOW, "-0s", 0, NOW },
+		{ "UTC0", NOW, "today", 0, 1794960000 },
+		{ "UTC0", NOW, "yesterday", 0, 1794873600 },
+		{ "UTC0", NOW, "tomorrow", 0, 1795046400 },
+		/* In Berlin on 18 November the day began at 23:00Z. */
+		{ CET, NOW, "today", 0, 1794956400 },
+		{ CET, NOW, "yesterday", 0, 1794870000 },
+		{ CET, NOW, "-2h", 0, 1794996000 },
+		/* Days of 24, 24 and 23 hours around the clock change. */
+		{ CET, SPRING, "yesterday", 0, 1774652400 },
+		{ CET, SPRING, "today", 0, 1774738800 },
+		{ CET, SPRING, "tomorrow", 0, 1774821600 },
+		/* RFC 3339, whatever the local zone. */
+		{ CET, NOW, "2026-11-20T10:00:00Z", 0, 1795168800 },
+		{ CET, NOW, "2026-11-20t10:00:00z", 0, 1795168800 },
+		{ CET, NOW, "2026-11-20 10:00:00Z", 0, 1795168800 },
+		{ CET, NOW, "2026-11-20T11:00:00+01:00", 0, 1795168800 },
+		{ CET, NOW, "2026-11-20T05:00:00-05:00", 0, 1795168800 },
+		{ CET, NOW, "2026-11-20T15:30:00+05:30", 0, 1795168800 },
+		{ CET, NOW, "2026-11-20T10:00:00.999Z", 0, 1795168800 },
+		{ CET, NOW, "2026-11-20T10:00:00.123456789+00:00", 0,
+		    1795168800 },
+		{ CET, NOW, "1970-01-01T00:00:00Z", 0, 0 },
+		/* Refused: nothing is guessed. */
+		{ "UTC0", NOW, "", -1, 0 },
+		{ "UTC0", NOW, "2h", -1, 0 },
+		{ "UTC0", NOW, "-", -1, 0 },
+		{ "UTC0", NOW, "--2h", -1, 0 },
+		{ "UTC0", NOW, "-2h ", -1, 0 },
+		{ "UTC0", NOW, "-2w", -1, 0 },
+		{ "UTC0", NOW, "-1h30m", -1, 0 },
+		{ "UTC0", NOW, "-11000d", -1, 0 },
+		{ "UTC0", NOW, "Today", -1, 0 },
+		{ "UTC0", NOW, "yesterday ", -1, 0 },
+		{ "UTC0", NOW, "2026-11-20", -1, 0 },
+		{ "UTC0", NOW, "2026-11-20T10:00", -1, 0 },
+		{ "UTC0", NOW, "2026-11-20T10:00:00", -1, 0 },
+		{ "UTC0", NOW, "2026-11-20T10:00:00.Z", -1, 0 },
+		{ "UTC0", NOW, "2026-11-20T10:00:00.1234567890Z", -1, 0 },
+		{ "UTC0", NOW, "2026-11-20T10:00:00+0100", -1, 0 },
+		{ "UTC0", NOW, "2026-11-20T10:00:00+24:00", -1, 0 },
+		{ "UTC0", NOW, "2026-11-20T10:00:00+01:60", -1, 0 },
+		{ "UTC0", NOW, "2026-11-20T10:00:00+01:00x", -1, 0 },
+		{ "UTC0", NOW, "2026-11-20X10:00:00Z", -1, 0 },
+		{ "UTC0", NOW, "2026-02-30T10:00:00Z", -1, 0 },
+		{ "UTC0", NOW, "1970-01-01T00:30:00+01:00", -1, 0 },
+		/* Not before 1970, counted back or forward. */
+		{ "UTC0", (time_t)3600, "-2h", -1, 0 },
+		{ "UTC0", (time_t)3600, "-1h", 0, 0 },
+	};
+	time_t	 v;
+	size_t	 i;
+
+	for (i = 0; i < N(t); i++) {
+		setenv("TZ", t[i].tz, 1);
+		tzset();
+		v = 4242;
+		if (parse_when(t[i].in, t[i].now, &v) != t[i].rc)
+			fail_msg("parse_when(\"%s\") in %s: not %d", t[i].in,
+			    t[i].tz, t[i].rc);
+		if (v != (t[i].rc == 0 ? t[i].t : 4242))
+			fail_msg("parse_when(\"%s\") in %s: %lld", t[i].in,
+			    t[i].tz, (long long)v);
+	}
+	v = 4242;
+	assert_int_equal(parse_when(" -2h", NOW, &v), -1);
+	assert_int_equal(parse_when(NULL, NOW, &v), -1);
+	assert_true(v == 4242);
+	unsetenv("TZ");
+	tzset();
+#undef NOW
+#undef SPRING
+#undef CET
+}
+
 static void
 test_hostport(void **state)
 {
@@ -404,6 +507,7 @@ main(void)
 		cmocka_unit_test(test_size),
 		cmocka_unit_test(test_format_duration),
 		cmocka_unit_test(test_time),
+		cmocka_unit_test(test_when),
 		cmocka_unit_test(test_hostport),
 		cmocka_unit_test(test_list),
 		cmocka_unit_test(test_utf8),

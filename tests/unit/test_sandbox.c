@@ -3,11 +3,16 @@
  * runs in a forked process that confines itself and then tries one act.
  */
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/ptrace.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
+#include <pwd.h>
+#include <sched.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -19,6 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <cmocka.h>
+#include <seccomp.h>
 
 #include "sandbox/sandbox.h"
 
@@ -243,6 +249,384 @@ test_diag_read_only(void **state)
 	rmdir(dir);
 }
 
+/* Run act() under a diagnostic's filter; return the wait status. */
+static int
+diag_confined(int (*act)(int), int fd)
+{
+	char	err[256];
+	pid_t	pid;
+	int	status;
+
+	pid = fork();
+	assert_true(pid != -1);
+	if (pid == 0) {
+		if (sbx_confine_diag("/bin/true", NULL, err, sizeof(err)) == -1)
+			_exit(99);
+		_exit(act(fd));
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	return status;
+}
+
+/* A raw call's result: the errno it failed with, or 0. */
+static int
+call_errno(long rc)
+{
+	return rc == -1 ? errno : 0;
+}
+
+static int
+do_uring_setup(int fd)
+{
+	char params[120];
+
+	(void)fd;
+	memset(params, 0, sizeof(params));
+	return call_errno(syscall(SYS_io_uring_setup, 4, params)) == ENOSYS ?
+	    CASE_OK : CASE_WRONG;
+}
+
+static int
+do_uring_enter(int fd)
+{
+	return call_errno(syscall(SYS_io_uring_enter, fd, 1, 1, 0, NULL,
+	    0)) == ENOSYS ? CASE_OK : CASE_WRONG;
+}
+
+static int
+do_uring_register(int fd)
+{
+	return call_errno(syscall(SYS_io_uring_register, fd, 0, NULL,
+	    0)) == ENOSYS ? CASE_OK : CASE_WRONG;
+}
+
+static int
+do_clone3(int fd)
+{
+	(void)fd;
+	return call_errno(syscall(SYS_clone3, NULL, 0)) == ENOSYS ?
+	    CASE_OK : CASE_WRONG;
+}
+
+static int
+do_diag_socket(int fd)
+{
+	(void)fd;
+	return socket(AF_INET, SOCK_STREAM, 0) == -1 && errno == EACCES ?
+	    CASE_OK : CASE_WRONG;
+}
+
+static int
+do_syslog(int fd)
+{
+	char buf[64];
+
+	(void)fd;
+	/* SYSLOG_ACTION_READ_ALL */
+	return call_errno(syscall(SYS_syslog, 3, buf, sizeof(buf))) ==
+	    EPERM ? CASE_OK : CASE_WRONG;
+}
+
+/* fork(2) is clone(2) without CLONE_NEW*: still allowed. */
+static int
+do_diag_fork(int fd)
+{
+	pid_t	pid;
+	int	status;
+
+	(void)fd;
+	if ((pid = fork()) == 0)
+		_exit(7);
+	return pid > 0 && waitpid(pid, &status, 0) == pid &&
+	    WIFEXITED(status) && WEXITSTATUS(status) == 7 ? CASE_OK :
+	    CASE_WRONG;
+}
+
+static unsigned long clone_flag;
+
+static int
+do_clone_new(int fd)
+{
+	pid_t pid;
+
+	(void)fd;
+	pid = (pid_t)syscall(SYS_clone, clone_flag | SIGCHLD, 0, 0, 0, 0);
+	if (pid == 0)
+		_exit(0);
+	return CASE_WRONG;
+}
+
+static int
+do_unshare(int fd)
+{
+	(void)fd;
+	(void)unshare(CLONE_NEWUSER);
+	return CASE_WRONG;
+}
+
+static int
+do_setns(int fd)
+{
+	(void)fd;
+	(void)setns(-1, 0);
+	return CASE_WRONG;
+}
+
+static int
+do_pidfd_getfd(int fd)
+{
+	(void)fd;
+	(void)syscall(SYS_pidfd_getfd, 0, 0, 0);
+	return CASE_WRONG;
+}
+
+static int
+do_open_by_handle(int fd)
+{
+	(void)fd;
+	(void)syscall(SYS_open_by_handle_at, -1, NULL, 0);
+	return CASE_WRONG;
+}
+
+static int
+do_fsopen(int fd)
+{
+	(void)fd;
+	(void)syscall(SYS_fsopen, "proc", 0);
+	return CASE_WRONG;
+}
+
+static int
+do_diag_ptrace(int fd)
+{
+	(void)fd;
+	(void)ptrace(PTRACE_TRACEME, 0, NULL, NULL);
+	return CASE_WRONG;
+}
+
+/* The diagnostics' filter: each way out, one row. */
+static void
+test_diag_filter(void **state)
+{
+	static const unsigned long flags[] = { CLONE_NEWNS, CLONE_NEWCGROUP,
+	    CLONE_NEWUTS, CLONE_NEWIPC, CLONE_NEWUSER, CLONE_NEWPID,
+	    CLONE_NEWNET };
+	size_t	i;
+	int	p[2];
+
+	(void)state;
+	assert_exit(diag_confined(do_uring_setup, -1), CASE_OK);
+	assert_int_equal(pipe(p), 0);
+	assert_exit(diag_confined(do_uring_enter, p[0]), CASE_OK);
+	assert_exit(diag_confined(do_uring_register, p[0]), CASE_OK);
+	close(p[0]);
+	close(p[1]);
+	assert_exit(diag_confined(do_clone3, -1), CASE_OK);
+	assert_exit(diag_confined(do_diag_socket, -1), CASE_OK);
+	assert_exit(diag_confined(do_syslog, -1), CASE_OK);
+	assert_exit(diag_confined(do_diag_fork, -1), CASE_OK);
+	for (i = 0; i < sizeof(flags) / sizeof(flags[0]); i++) {
+		clone_flag = flags[i];
+		assert_killed(diag_confined(do_clone_new, -1));
+	}
+	assert_killed(diag_confined(do_unshare, -1));
+	assert_killed(diag_confined(do_setns, -1));
+	assert_killed(diag_confined(do_pidfd_getfd, -1));
+	assert_killed(diag_confined(do_open_by_handle, -1));
+	assert_killed(diag_confined(do_fsopen, -1));
+	assert_killed(diag_confined(do_diag_ptrace, -1));
+}
+
+/*
+ * In the namespace's first process: start a child that leaves a
+ * setsid()'d grandchild holding w (the write end of the caller's pipe)
+ * and then exits with code, or (code -1) waits for a signal; reap.
+ */
+static void __attribute__((noreturn))
+ns_first(int w, int code)
+{
+	pid_t child;
+
+	if (getpid() != 1)
+		_exit(90);
+	if ((child = fork()) == 0) {
+		if (fork() == 0) {
+			(void)setsid();
+			for (;;)
+				pause();
+		}
+		if (code >= 0)
+			_exit(code);
+		for (;;)
+			pause();
+	}
+	close(w);
+	_exit(sbx_ns_reap(child));
+}
+
+/* Is the pipe's write end closed everywhere (within a second)? */
+static int
+all_closed(int r)
+{
+	struct pollfd	pfd = { r, POLLIN, 0 };
+	char		c;
+
+	return poll(&pfd, 1, 1000) == 1 && read(r, &c, 1) == 0;
+}
+
+/* Start ns_first(code) in new namespaces; *r the pipe's read end. */
+static pid_t
+ns_start(int code, int *r)
+{
+	char	err[256];
+	pid_t	pid;
+	int	p[2];
+
+	assert_int_equal(pipe(p), 0);
+	pid = sbx_ns_fork(err, sizeof(err));
+	if (pid == -1)
+		fail_msg("sbx_ns_fork: %s", err);
+	if (pid == 0) {
+		close(p[0]);
+		ns_first(p[1], code);
+	}
+	close(p[1]);
+	*r = p[0];
+	return pid;
+}
+
+/*
+ * The first process is PID 1; when its child exits, it returns that
+ * status and what the child left behind dies with it.
+ */
+static void
+test_ns_reaper(void **state)
+{
+	pid_t	pid;
+	int	r, status;
+
+	(void)state;
+	pid = ns_start(5, &r);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_exit(status, 5);
+	assert_true(all_closed(r));
+	close(r);
+}
+
+/* A SIGTERM to the reaper goes to its child: 128 + 15. */
+static void
+test_ns_forward(void **state)
+{
+	pid_t	pid;
+	int	r, status;
+
+	(void)state;
+	pid = ns_start(-1, &r);
+	usleep(200 * 1000);
+	assert_int_equal(kill(pid, SIGTERM), 0);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_exit(status, 128 + SIGTERM);
+	assert_true(all_closed(r));
+	close(r);
+}
+
+/* Killing the reaper kills the namespace. */
+static void
+test_ns_kill(void **state)
+{
+	pid_t	pid;
+	int	r, status;
+
+	(void)state;
+	pid = ns_start(-1, &r);
+	usleep(200 * 1000);
+	assert_int_equal(kill(pid, SIGKILL), 0);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+	assert_true(all_closed(r));
+	close(r);
+}
+
+/*
+ * Without root (a user namespace maps only our own uid): PID 1 still,
+ * the same uid, and /proc shows only the namespace's processes.
+ */
+static void
+test_ns_unprivileged(void **state)
+{
+	struct passwd	*pw = NULL;
+	char		 err[256];
+	pid_t		 pid, ns;
+	int		 status;
+
+	(void)state;
+	if (geteuid() == 0 && (pw = getpwnam("nobody")) == NULL)
+		skip();
+	pid = fork();
+	assert_true(pid != -1);
+	if (pid == 0) {
+		/*
+		 * Become a gateway started as nobody.  Changing the uid
+		 * made us undumpable, which a freshly exec'd program is not
+		 * (and /proc/self/uid_map would not be ours to write).
+		 */
+		if (pw != NULL && (setgid(pw->pw_gid) == -1 ||
+		    setuid(pw->pw_uid) == -1 ||
+		    prctl(PR_SET_DUMPABLE, 1) == -1))
+			_exit(91);
+		if ((ns = sbx_ns_fork(err, sizeof(err))) == -1) {
+			fprintf(stderr, "# %s\n", err);
+			_exit(77);
+		}
+		if (ns == 0)
+			_exit(getpid() == 1 && access("/proc/1", F_OK) == 0 &&
+			    access("/proc/2", F_OK) == -1 ? CASE_OK :
+			    CASE_WRONG);
+		if (waitpid(ns, &status, 0) != ns || !WIFEXITED(status))
+			_exit(92);
+		_exit(WEXITSTATUS(status));
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 77)
+		skip();	/* no unprivileged user namespaces here */
+	assert_exit(status, CASE_OK);
+}
+
+/*
+ * Where namespaces cannot be made (a container's filter, no user
+ * namespaces for us), sbx_ns_fork() fails, saying why, and starts
+ * nothing: the caller refuses the diagnostic.
+ */
+static void
+test_ns_refused(void **state)
+{
+	scmp_filter_ctx	 ctx;
+	char		 err[256];
+	pid_t		 pid;
+	int		 status;
+
+	(void)state;
+	pid = fork();
+	assert_true(pid != -1);
+	if (pid == 0) {
+		if ((ctx = seccomp_init(SCMP_ACT_ALLOW)) == NULL ||
+		    seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM),
+		    SCMP_SYS(clone), 1, SCMP_A0(SCMP_CMP_MASKED_EQ,
+		    CLONE_NEWPID, CLONE_NEWPID)) != 0 ||
+		    seccomp_load(ctx) != 0)
+			_exit(90);
+		if (sbx_ns_probe(err, sizeof(err)) != -1 ||
+		    strstr(err, "cannot create the ") == NULL ||
+		    strstr(err, "Operation not permitted") == NULL)
+			_exit(CASE_WRONG);
+		/* Nothing was started: there is no child to wait for. */
+		_exit(waitpid(-1, NULL, WNOHANG) == -1 && errno == ECHILD ?
+		    CASE_OK : CASE_WRONG + 1);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_exit(status, CASE_OK);
+}
+
 int
 main(void)
 {
@@ -251,6 +635,12 @@ main(void)
 		cmocka_unit_test(test_killed),
 		cmocka_unit_test(test_diag_read_only),
 		cmocka_unit_test(test_stop_continue),
+		cmocka_unit_test(test_diag_filter),
+		cmocka_unit_test(test_ns_reaper),
+		cmocka_unit_test(test_ns_forward),
+		cmocka_unit_test(test_ns_kill),
+		cmocka_unit_test(test_ns_unprivileged),
+		cmocka_unit_test(test_ns_refused),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

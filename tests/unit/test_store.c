@@ -2,7 +2,8 @@
  * test_store.c - the relay's store as the gateway and the operator see
  * it: a batch is stored once and acked, a resent batch changes nothing,
  * a malformed record stores nothing, what was acked survives
- * a kill, and the reports print what arrived.
+ * a kill, and the reports (relay/report.c) print what arrived: as
+ * tables with what a cluster sent escaped, and as exact JSON.
  */
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -20,6 +21,8 @@
 #include <jansson.h>
 #include <sqlite3.h>
 
+#include "relay/relay_conf.h"
+#include "relay/report.h"
 #include "relay/store.h"
 
 #define T0	((time_t)1795003200)	/* 2026-11-18T12:00:00Z */
@@ -90,30 +93,50 @@ put_ok(struct store *s, const char *cluster, const char *text,
 	assert_int_equal(acked, want_ack);
 }
 
+/* A report as a string (free it): f(s, cluster, form, FILE). */
 static char *
-usage_text(struct store *s, const char *cluster)
+report_text(int (*f)(struct store *, const char *, enum report_form,
+    FILE *), struct store *s, const char *cluster, enum report_form form)
 {
 	char	*buf = NULL;
 	size_t	 len = 0;
-	FILE	*f;
+	FILE	*out;
 
-	assert_non_null(f = open_memstream(&buf, &len));
-	assert_int_equal(store_print_usage(s, cluster, f), 0);
-	fclose(f);
+	assert_non_null(out = open_memstream(&buf, &len));
+	assert_int_equal(f(s, cluster, form, out), 0);
+	fclose(out);
 	return buf;
+}
+
+static char *
+usage_text(struct store *s, const char *cluster)
+{
+	return report_text(report_usage, s, cluster, REPORT_TEXT);
 }
 
 static char *
 events_text(struct store *s, const char *cluster)
 {
-	char	*buf = NULL;
-	size_t	 len = 0;
-	FILE	*f;
+	return report_text(report_events, s, cluster, REPORT_TEXT);
+}
 
-	assert_non_null(f = open_memstream(&buf, &len));
-	assert_int_equal(store_print_events(s, cluster, f), 0);
-	fclose(f);
-	return buf;
+/* A JSON report, parsed: it must be one document, an array. */
+static json_t *
+report_json(int (*f)(struct store *, const char *, enum report_form,
+    FILE *), struct store *s, const char *cluster)
+{
+	json_error_t	 jerr;
+	json_t		*j;
+	char		*text;
+
+	text = report_text(f, s, cluster, REPORT_JSON);
+	if ((j = json_loads(text, 0, &jerr)) == NULL)
+		fail_msg("not one JSON document: %s: %s", jerr.text, text);
+	assert_true(json_is_array(j));
+	assert_non_null(strchr(text, '\n'));
+	assert_string_equal(strchr(text, '\n'), "\n");
+	free(text);
+	return j;
 }
 
 /* One integer from the database through a second connection. */
@@ -492,7 +515,9 @@ test_health_keeps_latest(void **state)
 		struct store_cluster_info ci;
 
 		assert_int_equal(store_cluster_info(s, "acme-prod", &ci), 1);
-		assert_string_equal(ci.health, "2 nodes");
+		assert_int_equal(ci.has_health, 1);
+		assert_int_equal(ci.health_nodes, 2);
+		assert_int_equal(ci.health_services, -1);
 	}
 	store_close(s);
 }
@@ -517,12 +542,11 @@ test_events_in_order(void **state)
 	e = events_text(s, "acme-prod");
 	/* In the order the cluster sent them, not by their own clocks. */
 	assert_string_equal(e,
-	    "TS                    TYPE            SEQ  BODY\n"
-	    "2026-11-18T12:00:00Z  node_added      2    {\"node\":\"node-3\"}\n"
-	    "2026-11-18T12:05:00Z  session_opened  4    "
-	    "{\"session\":\"s1\",\"engineer\":\"alice\"}\n"
-	    "2026-11-18T12:01:00Z  session_closed  6    "
-	    "{\"session\":\"s1\"}\n");
+	    "TS                    TYPE            SEQ  FIELDS\n"
+	    "2026-11-18T12:00:00Z  node_added        2  node=node-3\n"
+	    "2026-11-18T12:05:00Z  session_opened    4  "
+	    "session=s1 engineer=alice\n"
+	    "2026-11-18T12:01:00Z  session_closed    6  session=s1\n");
 	free(e);
 	store_close(s);
 }
@@ -558,14 +582,38 @@ test_anchors(void **state)
 	store_close(s);
 }
 
+/* relay.conf's clusters for the clusters report, seen or not. */
+static struct relay_cluster conf_clusters[] = {
+	{ .id = "acme-prod", .license_expires = T0 + 200 * 86400,
+	    .overage = 1 },
+	{ .id = "beta", .trial = 1 },
+	{ .id = "never-seen" },
+};
+static const struct relay_conf conf = {
+	.clusters = conf_clusters,
+	.nclusters = 3,
+};
+
+static char *
+clusters_text(struct store *s, enum report_form form)
+{
+	char	*buf = NULL;
+	size_t	 len = 0;
+	FILE	*f;
+
+	assert_non_null(f = open_memstream(&buf, &len));
+	assert_int_equal(report_clusters(&conf, s, T0 + 60, form, f), 0);
+	fclose(f);
+	return buf;
+}
+
 static void
 test_print_clusters(void **state)
 {
 	struct store			*s = open_store();
 	struct store_cluster_info	 ci;
-	char				*buf = NULL;
-	size_t				 len = 0;
-	FILE				*f;
+	json_t				*j, *c;
+	char				*buf;
 
 	(void)state;
 	assert_int_equal(store_cluster_seen(s, "beta", T0 - 4 * 86400, "1.3.0",
@@ -579,17 +627,152 @@ test_print_clusters(void **state)
 	    -1);
 	assert_int_equal(store_cluster_info(s, "never-seen", &ci), 0);
 
-	assert_non_null(f = open_memstream(&buf, &len));
-	assert_int_equal(store_print_clusters(s, f, T0 + 60), 0);
-	fclose(f);
+	buf = clusters_text(s, REPORT_TEXT);
 	assert_string_equal(buf,
-	    "CLUSTER    CONNECTED  LAST-CONTACT          OFFLINE-DAYS  VERSION"
-	    "  RECORDS  HEALTH\n"
-	    "acme-prod  yes        2026-11-18T12:00:00Z  0             1.4.2  "
-	    "        3  3 nodes, 1/2 services up\n"
-	    "beta       no         2026-11-15T11:59:55Z  3             1.3.0  "
-	    "        0  -\n");
+	    "CLUSTER     LICENSE  EXPIRES               CONNECTED  "
+	    "LAST-CONTACT          OFFLINE-DAYS  VERSION  RECORDS  HEALTH\n"
+	    "acme-prod   full     2027-06-06T12:00:00Z  yes        "
+	    "2026-11-18T12:00:00Z  0             1.4.2          3  "
+	    "3 nodes, 1/2 services up\n"
+	    "beta        trial    -                     no         "
+	    "2026-11-15T11:59:55Z  3             1.3.0          0  -\n"
+	    "never-seen  full     -                     no         "
+	    "never                 -             -              0  -\n");
 	free(buf);
+
+	buf = clusters_text(s, REPORT_JSON);
+	assert_non_null(j = json_loads(buf, 0, NULL));
+	free(buf);
+	assert_int_equal(json_array_size(j), 3);
+	c = json_array_get(j, 0);
+	assert_string_equal(json_string_value(json_object_get(c, "cluster")),
+	    "acme-prod");
+	assert_string_equal(json_string_value(json_object_get(c,
+	    "license_expires")), "2027-06-06T12:00:00Z");
+	assert_true(json_is_true(json_object_get(c, "connected")));
+	assert_string_equal(json_string_value(json_object_get(c, "version")),
+	    "1.4.2");
+	assert_int_equal(json_integer_value(json_object_get(c, "records")), 3);
+	assert_int_equal(json_integer_value(json_object_get(c,
+	    "offline_days")), 0);
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(c,
+	    "health"), "services_up")), 1);
+	c = json_array_get(j, 1);
+	assert_string_equal(json_string_value(json_object_get(c, "license")),
+	    "trial");
+	assert_true(json_is_false(json_object_get(c, "connected")));
+	assert_int_equal(json_integer_value(json_object_get(c,
+	    "offline_days")), 3);
+	assert_true(json_is_null(json_object_get(c, "health")));
+	c = json_array_get(j, 2);
+	assert_true(json_is_false(json_object_get(c, "seen")));
+	assert_true(json_is_null(json_object_get(c, "last_contact")));
+	assert_true(json_is_null(json_object_get(c, "version")));
+	json_decref(j);
+	store_close(s);
+}
+
+/*
+ * What a cluster sent reaches a table escaped (C0, DEL, C1 as \xNN, a
+ * backslash doubled), and the JSON form exactly as sent.
+ */
+static void
+test_reports_escape(void **state)
+{
+	/* ESC [2J, a C1 CSI (U+009B), DEL, a backslash, and a word. */
+	static const char nasty[] = "\x1b[2J\xc2\x9b" "1m\x7f\\ok";
+	struct store			*s = open_store();
+	struct store_cluster_info	 ci;
+	json_t				*j, *rec;
+	char				*t;
+
+	(void)state;
+	put_ok(s, "acme-prod",
+	    "[{\"seq\":1,\"class\":\"event\",\"record\":{\"type\":"
+	    "\"node_added\",\"ts\":\"" H0 "\",\"node\":"
+	    "\"\\u001b[2J\\u009b1m\\u007f\\\\ok\",\"n\":[\"\\u001b\"]}},"
+	    "{\"seq\":2,\"class\":\"usage\",\"record\":{\"hour\":\"" H0
+	    "\",\"environment\":\"e\",\"units\":{\"\\u009bx\":1}}}]", 2);
+	t = events_text(s, "acme-prod");
+	assert_string_equal(t,
+	    "TS                    TYPE        SEQ  FIELDS\n"
+	    "2026-11-18T12:00:00Z  node_added    1  "
+	    "node=\\x1b[2J\\xc2\\x9b1m\\x7f\\\\ok n=[\"\\\\u001B\"]\n");
+	assert_null(strchr(t, 0x1b));
+	free(t);
+	j = report_json(report_events, s, "acme-prod");
+	rec = json_object_get(json_array_get(j, 0), "record");
+	assert_string_equal(json_string_value(json_object_get(rec, "node")),
+	    nasty);
+	assert_int_equal(json_integer_value(json_object_get(json_array_get(j,
+	    0), "seq")), 1);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(j,
+	    0), "type")), "node_added");
+	json_decref(j);
+
+	/* A unit name (the gateway refuses it; a hostile one may not). */
+	t = usage_text(s, "acme-prod");
+	assert_non_null(strstr(t, "  \\xc2\\x9bx  "));
+	assert_null(strstr(t, "\xc2\x9b"));
+	free(t);
+	j = report_json(report_usage, s, "acme-prod");
+	assert_string_equal(json_string_value(json_object_get(json_array_get(j,
+	    0), "unit")), "\xc2\x9bx");
+	assert_true(json_real_value(json_object_get(json_array_get(j, 0),
+	    "amount")) == 1.0);
+	json_decref(j);
+
+	/* The gateway's version: C0 refused, C1 kept and escaped. */
+	assert_int_equal(store_cluster_seen(s, "acme-prod", T0,
+	    "1.0\x1b[31m", 1), -1);
+	assert_int_equal(store_cluster_seen(s, "acme-prod", T0,
+	    "1.0\xff", 1), -1);
+	assert_int_equal(store_cluster_seen(s, "acme-prod", T0,
+	    "1.0\xc2\x9b" "31m", 1), 0);
+	assert_int_equal(store_cluster_info(s, "acme-prod", &ci), 1);
+	t = clusters_text(s, REPORT_TEXT);
+	assert_non_null(strstr(t, "  1.0\\xc2\\x9b31m  "));
+	assert_null(strstr(t, "\xc2\x9b"));
+	free(t);
+	t = clusters_text(s, REPORT_JSON);
+	assert_non_null(j = json_loads(t, 0, NULL));
+	free(t);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(j,
+	    0), "version")), "1.0\xc2\x9b" "31m");
+	json_decref(j);
+	store_close(s);
+}
+
+/* The anchors report is the file audit verify --anchors reads. */
+static void
+test_anchors_report(void **state)
+{
+	static const char h[] =
+	    "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
+	struct store	*s = open_store();
+	json_t		*j, *a;
+	char		*t;
+
+	(void)state;
+	assert_int_equal(store_anchor(s, "acme-prod", 2, 40, h, T0), 0);
+	t = report_text(report_anchors, s, "acme-prod", REPORT_TEXT);
+	assert_string_equal(t, "# epoch seq head received (porthole audit "
+	    "verify --anchors FILE)\n2 40 " "00112233445566778899aabbccddeeff"
+	    "00112233445566778899aabbccddeeff 2026-11-18T12:00:00Z\n");
+	free(t);
+	j = report_json(report_anchors, s, "acme-prod");
+	assert_int_equal(json_array_size(j), 1);
+	a = json_array_get(j, 0);
+	assert_int_equal(json_integer_value(json_object_get(a, "epoch")), 2);
+	assert_int_equal(json_integer_value(json_object_get(a, "seq")), 40);
+	assert_string_equal(json_string_value(json_object_get(a, "head")), h);
+	assert_string_equal(json_string_value(json_object_get(a, "received")),
+	    H0);
+	json_decref(j);
+	/* Nothing yet: an empty array, not nothing. */
+	t = report_text(report_anchors, s, "beta", REPORT_JSON);
+	assert_string_equal(t, "[]\n");
+	free(t);
 	store_close(s);
 }
 
@@ -677,6 +860,10 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_anchors,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_print_clusters,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reports_escape,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_anchors_report,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unwritable_dir,
 		    setup, teardown),

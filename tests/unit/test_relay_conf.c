@@ -1,0 +1,194 @@
+/*
+ * test_relay_conf.c - relay.conf's pre-authentication keys (max_startups,
+ * max_per_source, login_grace): their defaults, the forms and bounds the
+ * loader accepts, the FILE:LINE errors it gives, and the chance with
+ * which max_startups refuses a connection.
+ *
+ * Each file is written into a fresh mkdtemp directory and loaded with
+ * relay_conf_load(), as porthole-relay does.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "relay/relay_conf.h"
+
+/* The required keys: lines 1-4, so a key added after them is line 5. */
+#define RELAY \
+	"[relay]\n" \
+	"listen = 127.0.0.1:2222\n" \
+	"host_key = /etc/porthole-relay/host_key\n" \
+	"support_ca = /etc/porthole-relay/support_ca.pub\n"
+
+static char	dir[64];
+static char	path[96];
+
+static int
+setup(void **state)
+{
+	(void)state;
+	snprintf(dir, sizeof(dir), "/tmp/test_relay_conf.XXXXXX");
+	if (mkdtemp(dir) == NULL)
+		return -1;
+	snprintf(path, sizeof(path), "%s/relay.conf", dir);
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	(void)state;
+	unlink(path);
+	rmdir(dir);
+	return 0;
+}
+
+/* Load text as relay.conf: 0 with *out, or -1 with err. */
+static int
+load(const char *text, struct relay_conf **out, char *err, size_t len)
+{
+	FILE *f;
+
+	assert_non_null(f = fopen(path, "w"));
+	assert_int_equal(fputs(text, f) >= 0, 1);
+	assert_int_equal(fclose(f), 0);
+	*out = NULL;
+	return relay_conf_load(path, out, err, len);
+}
+
+static void
+test_defaults(void **state)
+{
+	struct relay_conf	*c;
+	char			 err[512], buf[32];
+
+	(void)state;
+	assert_int_equal(load(RELAY, &c, err, sizeof(err)), 0);
+	assert_int_equal(c->startups_start, 10);
+	assert_int_equal(c->startups_rate, 30);
+	assert_int_equal(c->startups_full, 100);
+	assert_int_equal(c->per_source, 10);
+	assert_int_equal(c->login_grace, 20);
+	relay_conf_format_startups(c, buf, sizeof(buf));
+	assert_string_equal(buf, "10:30:100");
+	relay_conf_free(c);
+}
+
+static void
+test_forms(void **state)
+{
+	struct relay_conf	*c;
+	char			 err[512], buf[32];
+
+	(void)state;
+	assert_int_equal(load(RELAY "max_startups = 4:50:12\n"
+	    "max_per_source = 3\nlogin_grace = 2m\n", &c, err,
+	    sizeof(err)), 0);
+	assert_int_equal(c->startups_start, 4);
+	assert_int_equal(c->startups_rate, 50);
+	assert_int_equal(c->startups_full, 12);
+	assert_int_equal(c->per_source, 3);
+	assert_int_equal(c->login_grace, 120);
+	relay_conf_free(c);
+
+	/* One number is a hard limit, written back the same way. */
+	assert_int_equal(load(RELAY "max_startups = 25\n", &c, err,
+	    sizeof(err)), 0);
+	assert_int_equal(c->startups_start, 25);
+	assert_int_equal(c->startups_full, 25);
+	relay_conf_format_startups(c, buf, sizeof(buf));
+	assert_string_equal(buf, "25");
+	relay_conf_free(c);
+}
+
+/* Each bad value is refused with FILE:5: and the key's name. */
+static void
+test_refused(void **state)
+{
+	static const char *const bad[] = {
+		"max_startups = 10:30\n",
+		"max_startups = 10:30:100:5\n",
+		"max_startups = 0\n",
+		"max_startups = 10001\n",
+		"max_startups = 10:0:100\n",
+		"max_startups = 10:101:100\n",
+		"max_startups = 20:30:10\n",
+		"max_startups = -1:30:100\n",
+		"max_startups = 10 :30:100\n",
+		"max_startups = 10:30:1e3\n",
+		"max_per_source = 0\n",
+		"max_per_source = 10001\n",
+		"max_per_source = ten\n",
+		"login_grace = 0s\n",
+		"login_grace = 11m\n",
+		"login_grace = 20 s\n",
+		"login_grace = soon\n",
+	};
+	struct relay_conf	*c;
+	char			 text[256], err[512], want[160], key[32];
+	size_t			 i;
+
+	(void)state;
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(text, sizeof(text), "%s%s", RELAY, bad[i]);
+		assert_int_equal(load(text, &c, err, sizeof(err)), -1);
+		assert_null(c);
+		snprintf(key, sizeof(key), "%.*s", (int)strcspn(bad[i], " "),
+		    bad[i]);
+		snprintf(want, sizeof(want), "%s:5: %s: ", path, key);
+		if (strncmp(err, want, strlen(want)) != 0)
+			fail_msg("'%s' gave '%s'", bad[i], err);
+	}
+}
+
+/* sshd's staircase: rate% at start, rising to 100% at full. */
+static void
+test_drop_chance(void **state)
+{
+	struct relay_conf	*c;
+	char			 err[512];
+
+	(void)state;
+	assert_int_equal(load(RELAY, &c, err, sizeof(err)), 0);
+	assert_int_equal(relay_conf_startups_drop(c, 0), 0);
+	assert_int_equal(relay_conf_startups_drop(c, 9), 0);
+	assert_int_equal(relay_conf_startups_drop(c, 10), 30);
+	assert_int_equal(relay_conf_startups_drop(c, 55), 65);
+	assert_int_equal(relay_conf_startups_drop(c, 99), 99);
+	assert_int_equal(relay_conf_startups_drop(c, 100), 100);
+	assert_int_equal(relay_conf_startups_drop(c, 5000), 100);
+	relay_conf_free(c);
+
+	assert_int_equal(load(RELAY "max_startups = 5\n", &c, err,
+	    sizeof(err)), 0);
+	assert_int_equal(relay_conf_startups_drop(c, 4), 0);
+	assert_int_equal(relay_conf_startups_drop(c, 5), 100);
+	relay_conf_free(c);
+
+	/* A rate of 100 refuses everything from start on. */
+	assert_int_equal(load(RELAY "max_startups = 3:100:50\n", &c, err,
+	    sizeof(err)), 0);
+	assert_int_equal(relay_conf_startups_drop(c, 2), 0);
+	assert_int_equal(relay_conf_startups_drop(c, 3), 100);
+	relay_conf_free(c);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_defaults, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_forms, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_drop_chance, setup,
+		    teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
