@@ -16,8 +16,7 @@
 #include "cli/audit_cmd.h"
 #include "cli/control_cmd.h"
 #include "cli/send_cmd.h"
-#include "lib/krl.h"
-#include "lib/sshcert.h"
+#include "lib/filecheck.h"
 #include "policy/policy.h"
 
 #define DEFAULT_CONF	"/etc/porthole/porthole.conf"
@@ -76,32 +75,26 @@ onoff(int v)
 	return v ? "on" : "off";
 }
 
+/*
+ * The checks portholed makes at start (and -t), not only the syntax:
+ * a file that passes here is one the gateway starts with.
+ */
 static int
 cmd_policy_check(const char *path)
 {
-	struct policy	*p;
-	struct krl	*krl = NULL;
-	char		 err[1024], cmds[64];
-	uint8_t		 ca[32];
+	struct policy		*p;
+	struct filecheck	 fc;
+	char			 err[1024], cmds[64];
 
 	if (policy_load(path, &p, err, sizeof(err)) == -1) {
 		fprintf(stderr, "%s\n", err);
 		return 1;
 	}
-	/* The gateway refuses to start or reload without its CA key. */
-	if (sshcert_load_ca(p->support_ca, ca, err, sizeof(err)) == -1) {
-		fprintf(stderr, "%s: [gateway] support_ca: %s\n", path, err);
+	filecheck_init(&fc, stderr);
+	if (policy_check(p, &fc) > 0) {
 		policy_free(p);
 		return 1;
 	}
-	/* So does a revocation list it cannot read. */
-	if (p->revoked_keys != NULL && (krl_load(p->revoked_keys, &krl, err,
-	    sizeof(err)) == -1)) {
-		fprintf(stderr, "%s: [gateway] revoked_keys: %s\n", path, err);
-		policy_free(p);
-		return 1;
-	}
-	krl_free(krl);
 	if (p->commands_enabled)
 		snprintf(cmds, sizeof(cmds), "%zu command%s", p->ncommands,
 		    p->ncommands == 1 ? "" : "s");

@@ -38,6 +38,7 @@
 #include <libssh/callbacks.h>
 
 #include "lib/clock.h"
+#include "lib/daemon.h"
 #include "lib/krl.h"
 #include "lib/log.h"
 #include "lib/sshcert.h"
@@ -1327,7 +1328,9 @@ relay_reload(struct relay *r)
 	uint8_t			 ca[32];
 	char			 err[1024];
 	size_t			 i, added = 0, removed = 0, closed;
+	int			 rc = -1;
 
+	daemon_reloading();
 	if (relay_conf_load(r->conf->path, &nc, err, sizeof(err)) == -1 ||
 	    relay_conf_restart_changed(r->conf, nc, err, sizeof(err)) == -1 ||
 	    sshcert_load_ca(nc->support_ca, ca, err, sizeof(err)) == -1 ||
@@ -1362,12 +1365,16 @@ relay_reload(struct relay *r)
 	    "engineer connection%s closed", nc->path, nc->nclusters,
 	    nc->nclusters == 1 ? "" : "s", added, removed, closed,
 	    closed == 1 ? "" : "s");
-	return 0;
+	rc = 0;
+	goto out;
 refused:
 	log_error("reload refused, the running configuration stays: %s", err);
 	if (nc != NULL)
 		free_cluster_keys(nkeys, nc->nclusters);
 	krl_free(nk);
 	relay_conf_free(nc);
-	return -1;
+out:
+	/* Either way the relay runs on, with one configuration or the other. */
+	(void)daemon_notify("READY=1");
+	return rc;
 }

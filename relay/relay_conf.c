@@ -205,6 +205,8 @@ static const struct relay_key {
 	{ "support_ca",	  RK_PATH,	F(support_ca),	  0, NULL },
 	/* The store is opened once and written by every connection. */
 	{ "database",	  RK_PATH,	F(database),	  1, NULL },
+	/* The pid file is locked there for the relay's whole life. */
+	{ "run_dir",	  RK_PATH,	F(run_dir),	  1, NULL },
 	{ "update_key",	  RK_PATH,	F(update_key),	  0, NULL },
 	{ "max_startups", RK_FUNC,	0,		  0, set_startups },
 	{ "max_per_source", RK_FUNC,	0,		  0, set_per_source },
@@ -409,6 +411,11 @@ relay_conf_load(const char *path, struct relay_conf **out, char *err,
 		x.c->per_source = DEFAULT_PER_SOURCE;
 	if (x.c->login_grace == 0)
 		x.c->login_grace = DEFAULT_LOGIN_GRACE;
+	if (x.c->run_dir == NULL &&
+	    (x.c->run_dir = strdup(RELAY_RUN_DIR)) == NULL) {
+		snprintf(err, errlen, "%s: out of memory", path);
+		goto fail;
+	}
 	for (i = 0; i < x.c->nclusters; i++) {
 		if (x.c->clusters[i].key == NULL) {
 			snprintf(err, errlen, "%s:%d: [cluster %s] has no key",
@@ -440,6 +447,7 @@ relay_conf_free(struct relay_conf *c)
 	free(c->host_key);
 	free(c->support_ca);
 	free(c->database);
+	free(c->run_dir);
 	free(c->update_key);
 	free(c->revoked_keys);
 	free(c);
