@@ -96,6 +96,13 @@ hup "$T/relay-db.conf" "reload refused" &&
     [ ! -e "$T/other.db" ] &&
     pass "a changed database is refused: it takes effect at restart" ||
     fail "changed database: $(grep 'reload refused' "$RLOG" | tail -1)"
+sed "s|^run_dir = .*|run_dir = $T/other-run|" "$T/relay-both.conf" \
+    >"$T/relay-rundir.conf"
+hup "$T/relay-rundir.conf" "reload refused" &&
+    grep -q "reload refused.*$T/relay.conf:6: run_dir takes effect at restart" "$RLOG" &&
+    [ ! -e "$T/other-run" ] &&
+    pass "a changed run_dir is refused: it takes effect at restart" ||
+    fail "changed run_dir: $(grep 'reload refused' "$RLOG" | tail -1)"
 sed "/^database = /d" "$T/relay-both.conf" >"$T/relay-nodb.conf"
 hup "$T/relay-nodb.conf" "reload refused" &&
     grep -q "reload refused.*$T/relay.conf:1: database takes effect at restart" "$RLOG" &&
