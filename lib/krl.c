@@ -38,7 +38,7 @@
 #include <openssl/evp.h>
 
 #include "lib/log.h"
-#include "lib/wire.h"
+#include "lib/sshwire.h"
 
 #define KRL_MAGIC		"SSHKRL\n"	/* and a NUL: 8 bytes */
 #define KRL_MAGIC_LEN		8
@@ -156,11 +156,11 @@ seterr(char *err, size_t errlen, const char *fmt, ...)
 }
 
 /* The KRL is malformed at w: say where and why (-1). */
-static int	bad(struct parse *, const struct wire *, const char *, ...)
+static int	bad(struct parse *, const struct sshwire *, const char *, ...)
 		    __attribute__((format(printf, 3, 4)));
 
 static int
-bad(struct parse *x, const struct wire *w, const char *fmt, ...)
+bad(struct parse *x, const struct sshwire *w, const char *fmt, ...)
 {
 	char	detail[160];
 	va_list	ap;
@@ -229,19 +229,13 @@ blobs_find(const struct krl_blob *v, size_t n, const uint8_t *p, size_t len)
 	return n > 0 && bsearch(&key, v, n, sizeof(*v), blob_cmp) != NULL;
 }
 
-static int
-bytes_equal(const uint8_t *s, size_t n, const char *text)
-{
-	return n == strlen(text) && memcmp(s, text, n) == 0;
-}
-
 static const struct key_shape *
 shape_lookup(const uint8_t *type, size_t len)
 {
 	size_t i;
 
 	for (i = 0; i < sizeof(key_shapes) / sizeof(key_shapes[0]); i++)
-		if (bytes_equal(type, len, key_shapes[i].type))
+		if (sshwire_is(type, len, key_shapes[i].type))
 			return &key_shapes[i];
 	return NULL;
 }
@@ -254,20 +248,21 @@ static int
 key_blob_ok(const uint8_t *blob, size_t len)
 {
 	const struct key_shape	*ks;
-	struct wire		 w;
+	struct sshwire		 w;
 	const uint8_t		*s;
 	size_t			 n;
 	int			 i;
 
-	wire_init(&w, blob, len);
-	if (wire_string(&w, &s, &n) == -1 || (ks = shape_lookup(s, n)) == NULL)
+	sshwire_init(&w, blob, len);
+	if (sshwire_string(&w, &s, &n) == -1 ||
+	    (ks = shape_lookup(s, n)) == NULL)
 		return 0;
 	for (i = 0; i < ks->nfields; i++) {
-		if (wire_string(&w, &s, &n) == -1 || n == 0)
+		if (sshwire_string(&w, &s, &n) == -1 || n == 0)
 			return 0;
 		if (i == 0 && ks->first_len != 0 && n != ks->first_len)
 			return 0;
-		if (i == 0 && ks->curve != NULL && !bytes_equal(s, n, ks->curve))
+		if (i == 0 && ks->curve != NULL && !sshwire_is(s, n, ks->curve))
 			return 0;
 	}
 	return w.left == 0;
@@ -275,7 +270,7 @@ key_blob_ok(const uint8_t *blob, size_t len)
 
 /* The entry for this CA key (len 0: any CA), made if new. */
 static struct krl_ca *
-ca_entry(struct parse *x, const struct wire *w, const uint8_t *key,
+ca_entry(struct parse *x, const struct sshwire *w, const uint8_t *key,
     size_t len)
 {
 	struct krl	*k = x->k;
@@ -303,7 +298,7 @@ ca_entry(struct parse *x, const struct wire *w, const uint8_t *key,
 }
 
 static int
-ca_add_range(struct parse *x, const struct wire *w, struct krl_ca *ca,
+ca_add_range(struct parse *x, const struct sshwire *w, struct krl_ca *ca,
     uint64_t lo, uint64_t hi)
 {
 	/* OpenSSH refuses these too: serial 0 means "no serial". */
@@ -322,13 +317,13 @@ ca_add_range(struct parse *x, const struct wire *w, struct krl_ca *ca,
 }
 
 static int
-parse_serial_list(struct parse *x, struct wire *w, struct krl_ca *ca)
+parse_serial_list(struct parse *x, struct sshwire *w, struct krl_ca *ca)
 {
 	uint64_t serial;
 
 	x->what = "serial list";
 	while (w->left > 0) {
-		if (wire_u64(w, &serial) == -1)
+		if (sshwire_u64(w, &serial) == -1)
 			return bad(x, w, "%s", "");
 		if (ca_add_range(x, w, ca, serial, serial) == -1)
 			return -1;
@@ -337,12 +332,12 @@ parse_serial_list(struct parse *x, struct wire *w, struct krl_ca *ca)
 }
 
 static int
-parse_serial_range(struct parse *x, struct wire *w, struct krl_ca *ca)
+parse_serial_range(struct parse *x, struct sshwire *w, struct krl_ca *ca)
 {
 	uint64_t lo, hi;
 
 	x->what = "serial range";
-	if (wire_u64(w, &lo) == -1 || wire_u64(w, &hi) == -1)
+	if (sshwire_u64(w, &lo) == -1 || sshwire_u64(w, &hi) == -1)
 		return bad(x, w, "%s", "");
 	return ca_add_range(x, w, ca, lo, hi);
 }
@@ -371,7 +366,7 @@ bitmap_test(const struct krl_bitmap *b, uint64_t bit)
 }
 
 static int
-parse_serial_bitmap(struct parse *x, struct wire *w, struct krl_ca *ca)
+parse_serial_bitmap(struct parse *x, struct sshwire *w, struct krl_ca *ca)
 {
 	struct krl_bitmap	*b;
 	const uint8_t		*bytes;
@@ -379,7 +374,8 @@ parse_serial_bitmap(struct parse *x, struct wire *w, struct krl_ca *ca)
 	size_t			 len;
 
 	x->what = "serial bitmap";
-	if (wire_u64(w, &offset) == -1 || wire_string(w, &bytes, &len) == -1)
+	if (sshwire_u64(w, &offset) == -1 ||
+	    sshwire_string(w, &bytes, &len) == -1)
 		return bad(x, w, "%s", "");
 	/* An mpint, as sshbuf_get_bignum2_bytes_direct() reads it. */
 	if (len > 0 && (bytes[0] & 0x80) != 0)
@@ -409,14 +405,14 @@ parse_serial_bitmap(struct parse *x, struct wire *w, struct krl_ca *ca)
 }
 
 static int
-parse_key_ids(struct parse *x, struct wire *w, struct krl_ca *ca)
+parse_key_ids(struct parse *x, struct sshwire *w, struct krl_ca *ca)
 {
 	const uint8_t	*id;
 	size_t		 len;
 
 	x->what = "key id";
 	while (w->left > 0) {
-		if (wire_string(w, &id, &len) == -1)
+		if (sshwire_string(w, &id, &len) == -1)
 			return bad(x, w, "%s", "");
 		if (memchr(id, '\0', len) != NULL)
 			return bad(x, w, "NUL byte in a key id");
@@ -435,7 +431,7 @@ parse_key_ids(struct parse *x, struct wire *w, struct krl_ca *ca)
  * contents.  None is known, so a critical one refuses the KRL.
  */
 static int
-parse_extension(struct parse *x, struct wire *w)
+parse_extension(struct parse *x, struct sshwire *w)
 {
 	const uint8_t	*name, *data;
 	size_t		 nlen, dlen, i;
@@ -443,8 +439,9 @@ parse_extension(struct parse *x, struct wire *w)
 	char		 shown[65];
 
 	x->what = "extension";
-	if (wire_string(w, &name, &nlen) == -1 || wire_u8(w, &critical) == -1 ||
-	    wire_string(w, &data, &dlen) == -1)
+	if (sshwire_string(w, &name, &nlen) == -1 ||
+	    sshwire_u8(w, &critical) == -1 ||
+	    sshwire_string(w, &data, &dlen) == -1)
 		return bad(x, w, "%s", "");
 	if (w->left != 0)
 		return bad(x, w, "trailing bytes");
@@ -458,7 +455,7 @@ parse_extension(struct parse *x, struct wire *w)
 }
 
 static int
-parse_cert_subsection(struct parse *x, struct wire *w, uint8_t type,
+parse_cert_subsection(struct parse *x, struct sshwire *w, uint8_t type,
     struct krl_ca *ca)
 {
 	switch (type) {
@@ -479,16 +476,17 @@ parse_cert_subsection(struct parse *x, struct wire *w, uint8_t type,
 
 /* A certificate section: the CA key (empty: any CA), then subsections. */
 static int
-parse_certs(struct parse *x, struct wire *w)
+parse_certs(struct parse *x, struct sshwire *w)
 {
 	struct krl_ca	*ca;
-	struct wire	 sub;
+	struct sshwire	 sub;
 	const uint8_t	*key, *s;
 	size_t		 klen, n;
 	uint8_t		 type;
 
 	x->what = "certificate section";
-	if (wire_string(w, &key, &klen) == -1 || wire_string(w, &s, &n) == -1)
+	if (sshwire_string(w, &key, &klen) == -1 ||
+	    sshwire_string(w, &s, &n) == -1)
 		return bad(x, w, "%s", "");
 	if (klen != 0 && !key_blob_ok(key, klen))
 		return bad(x, w, "the CA key is not a public key");
@@ -496,9 +494,10 @@ parse_certs(struct parse *x, struct wire *w)
 		return -1;
 	while (w->left > 0) {
 		x->what = "certificate section";
-		if (wire_u8(w, &type) == -1 || wire_string(w, &s, &n) == -1)
+		if (sshwire_u8(w, &type) == -1 ||
+		    sshwire_string(w, &s, &n) == -1)
 			return bad(x, w, "%s", "");
-		wire_init(&sub, s, n);
+		sshwire_init(&sub, s, n);
 		if (parse_cert_subsection(x, &sub, type, ca) == -1)
 			return -1;
 		if (sub.left != 0)
@@ -509,14 +508,14 @@ parse_certs(struct parse *x, struct wire *w)
 
 /* Explicit keys or hashes (hlen != 0: each exactly that long). */
 static int
-parse_blobs(struct parse *x, struct wire *w, struct krl_blobs *to,
+parse_blobs(struct parse *x, struct sshwire *w, struct krl_blobs *to,
     size_t hlen)
 {
 	const uint8_t	*s;
 	size_t		 n;
 
 	while (w->left > 0) {
-		if (wire_string(w, &s, &n) == -1)
+		if (sshwire_string(w, &s, &n) == -1)
 			return bad(x, w, "%s", "");
 		if (hlen != 0 && n != hlen)
 			return bad(x, w, "a hash of %zu bytes, not %zu", n,
@@ -530,7 +529,7 @@ parse_blobs(struct parse *x, struct wire *w, struct krl_blobs *to,
 }
 
 static int
-parse_section(struct parse *x, struct wire *w, uint8_t type)
+parse_section(struct parse *x, struct sshwire *w, uint8_t type)
 {
 	struct krl *k = x->k;
 
@@ -557,7 +556,7 @@ static int
 parse_krl(struct parse *x)
 {
 	struct krl	*k = x->k;
-	struct wire	 w, sect;
+	struct sshwire	 w, sect;
 	const uint8_t	*s;
 	size_t		 n;
 	uint64_t	 date, flags;
@@ -565,37 +564,38 @@ parse_krl(struct parse *x)
 	uint8_t		 type;
 	int		 signed_ = 0;
 
-	wire_init(&w, k->buf + KRL_MAGIC_LEN, k->len - KRL_MAGIC_LEN);
+	sshwire_init(&w, k->buf + KRL_MAGIC_LEN, k->len - KRL_MAGIC_LEN);
 	x->what = "header";
-	if (wire_u32(&w, &format) == -1)
+	if (sshwire_u32(&w, &format) == -1)
 		return bad(x, &w, "%s", "");
 	if (format != KRL_FORMAT_VERSION)
 		return bad(x, &w, "format version %u, not %d", format,
 		    KRL_FORMAT_VERSION);
-	if (wire_u64(&w, &k->version) == -1 || wire_u64(&w, &date) == -1 ||
-	    wire_u64(&w, &flags) == -1 || wire_string(&w, &s, &n) == -1 ||
-	    wire_string(&w, &s, &n) == -1)
+	if (sshwire_u64(&w, &k->version) == -1 ||
+	    sshwire_u64(&w, &date) == -1 ||
+	    sshwire_u64(&w, &flags) == -1 || sshwire_string(&w, &s, &n) == -1 ||
+	    sshwire_string(&w, &s, &n) == -1)
 		return bad(x, &w, "%s", "");
 	if (memchr(s, '\0', n) != NULL)
 		return bad(x, &w, "NUL byte in the comment");
 	while (w.left > 0) {
 		x->what = "section";
-		if (wire_u8(&w, &type) == -1)
+		if (sshwire_u8(&w, &type) == -1)
 			return bad(x, &w, "%s", "");
 		/* Signatures come last: two strings, skipped (see above). */
 		if (type == KRL_SECTION_SIGNATURE) {
 			x->what = "signature section";
-			if (wire_string(&w, &s, &n) == -1 ||
-			    wire_string(&w, &s, &n) == -1)
+			if (sshwire_string(&w, &s, &n) == -1 ||
+			    sshwire_string(&w, &s, &n) == -1)
 				return bad(x, &w, "%s", "");
 			signed_ = 1;
 			continue;
 		}
 		if (signed_)
 			return bad(x, &w, "a section after the signature");
-		if (wire_string(&w, &s, &n) == -1)
+		if (sshwire_string(&w, &s, &n) == -1)
 			return bad(x, &w, "%s", "");
-		wire_init(&sect, s, n);
+		sshwire_init(&sect, s, n);
 		if (parse_section(x, &sect, type) == -1)
 			return -1;
 		if (sect.left != 0)
@@ -628,7 +628,7 @@ parse_key_line(struct krl *k, char *line, struct sshcert *cert, char *why,
 	char		*type, *b64;
 	uint8_t		*blob;
 	ssize_t		 n;
-	struct wire	 w;
+	struct sshwire	 w;
 	const uint8_t	*s;
 	size_t		 slen;
 
@@ -663,14 +663,15 @@ parse_key_line(struct krl *k, char *line, struct sshcert *cert, char *why,
 	}
 	/* A key decodes to fewer bytes than its line: it fits. */
 	blob = k->arena + k->arena_used;
-	if ((n = sshcert_base64_decode(b64, strlen(b64), blob,
+	if ((n = sshwire_b64_decode(b64, strlen(b64), blob,
 	    k->len - k->arena_used)) == -1) {
 		seterr(why, whylen, "key is not valid base64");
 		return -1;
 	}
-	wire_init(&w, blob, (size_t)n);
-	if (!key_blob_ok(blob, (size_t)n) || wire_string(&w, &s, &slen) == -1 ||
-	    !bytes_equal(s, slen, type)) {
+	sshwire_init(&w, blob, (size_t)n);
+	if (!key_blob_ok(blob, (size_t)n) ||
+	    sshwire_string(&w, &s, &slen) == -1 ||
+	    !sshwire_is(s, slen, type)) {
 		seterr(why, whylen, "malformed %.64s key", type);
 		return -1;
 	}

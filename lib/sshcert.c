@@ -23,8 +23,6 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
-#include "lib/wire.h"
-
 #define SSHCERT_MAX_CRITICAL	(sizeof(((struct sshcert *)0)->critical) / \
 				    sizeof(((struct sshcert *)0)->critical[0]))
 #define CA_FILE_MAX		4096	/* a CA public key file */
@@ -49,6 +47,69 @@ static const struct cert_type {
 	{ "ecdsa-sha2-nistp521-cert-v01@openssh.com", KIND_ECDSA, "nistp521" },
 	{ "ssh-rsa-cert-v01@openssh.com", KIND_RSA, NULL },
 };
+
+/*
+ * A bounded reader over a byte string in SSH wire format.  A read that
+ * needs more bytes than remain fails and sets short_read, so the caller
+ * can tell a truncated certificate from a malformed one.
+ */
+struct wire {
+	const uint8_t	*p;		/* next unread byte */
+	size_t		 left;		/* bytes after p */
+	int		 short_read;	/* a read ran past the end */
+};
+
+static void
+wire_init(struct wire *w, const uint8_t *p, size_t len)
+{
+	w->p = p;
+	w->left = len;
+	w->short_read = 0;
+}
+
+static int
+wire_u32(struct wire *w, uint32_t *v)
+{
+	if (w->left < 4) {
+		w->short_read = 1;
+		return -1;
+	}
+	*v = (uint32_t)w->p[0] << 24 | (uint32_t)w->p[1] << 16 |
+	    (uint32_t)w->p[2] << 8 | (uint32_t)w->p[3];
+	w->p += 4;
+	w->left -= 4;
+	return 0;
+}
+
+static int
+wire_u64(struct wire *w, uint64_t *v)
+{
+	uint32_t hi, lo;
+
+	if (wire_u32(w, &hi) == -1 || wire_u32(w, &lo) == -1)
+		return -1;
+	*v = (uint64_t)hi << 32 | lo;
+	return 0;
+}
+
+/* A string; *s points into the buffer being read, it is not copied. */
+static int
+wire_string(struct wire *w, const uint8_t **s, size_t *len)
+{
+	uint32_t n;
+
+	if (wire_u32(w, &n) == -1)
+		return -1;
+	if (n > w->left) {
+		w->short_read = 1;
+		return -1;
+	}
+	*s = w->p;
+	*len = n;
+	w->p += n;
+	w->left -= n;
+	return 0;
+}
 
 /* Is s[0..n) text fit for a log line: no NUL or other control bytes? */
 static int
@@ -474,12 +535,6 @@ b64_decode(const char *in, size_t len, uint8_t *out, size_t outmax)
 			out[o++] = (uint8_t)v;
 	}
 	return (ssize_t)o;
-}
-
-ssize_t
-sshcert_base64_decode(const char *in, size_t len, uint8_t *out, size_t outmax)
-{
-	return b64_decode(in, len, out, outmax);
 }
 
 ssize_t

@@ -74,13 +74,6 @@ int	sshcert_validate(const struct sshcert *c, const uint8_t ca_key[32],
  */
 ssize_t	sshcert_plain_key(const struct sshcert *c, uint8_t *out, size_t outmax);
 
-/*
- * Decode padded base64 text in[0..len) into out (outmax bytes).  Returns
- * the decoded length, or -1 if it is not base64 or does not fit.
- */
-ssize_t	sshcert_base64_decode(const char *in, size_t len, uint8_t *out,
-	    size_t outmax);
-
 /* Is this key type name one of the certificate types parsed here? */
 int	sshcert_is_cert_type(const char *key_type);
 

@@ -22,6 +22,7 @@
 
 #include "lib/krl.h"
 #include "lib/sshcert.h"
+#include "lib/sshwire.h"
 
 static char	dir[] = "/tmp/porthole-krl.XXXXXX";
 
@@ -121,7 +122,7 @@ load_key(const char *name, uint8_t *blob, size_t max)
 
 	snprintf(file, sizeof(file), "%s.pub", name);
 	b64 = b64_field(file);
-	assert_true((n = sshcert_base64_decode(b64, strlen(b64), blob,
+	assert_true((n = sshwire_b64_decode(b64, strlen(b64), blob,
 	    max)) > 0);
 	return (size_t)n;
 }
