@@ -154,7 +154,7 @@ essh acme-prod status >/dev/null 2>"$T/max.err"; rc=$?
 [ "$rc" -ne 0 ] && grep -q '"type":"session_refused".*"reason":"max_sessions reached"' "$AUDIT" &&
     pass "a session beyond max_sessions is refused and audited" ||
     fail "max_sessions: rc=$rc"
-grep -q "Received disconnect from .*12: porthole: refused: the customer allows 2 sessions at once" "$T/max.err" &&
+grep -q "Received disconnect from .*: porthole: refused: the customer allows 2 sessions at once" "$T/max.err" &&
     pass "the engineer refused by max_sessions is told why" ||
     fail "max_sessions: engineer saw '$(cat "$T/max.err")'"
 wait $s1 $s2
