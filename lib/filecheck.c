@@ -19,6 +19,7 @@
  * a race by someone already able to write there.
  */
 #include "lib/filecheck.h"
+#include "lib/krl.h"
 #include "lib/sshcert.h"
 
 #include <sys/stat.h>
@@ -305,6 +306,22 @@ filecheck_path(struct filecheck *fc, const char *where, const char *path,
 		    path);
 		return -1;
 	}
+	return 0;
+}
+
+int
+filecheck_revoked(struct filecheck *fc, const char *where, const char *path)
+{
+	struct krl	*k;
+	char		 err[1024];
+
+	if (filecheck_path(fc, where, path, FILECHECK_TRUSTED) == -1)
+		return -1;
+	if (krl_load(path, &k, err, sizeof(err)) == -1) {
+		filecheck_report(fc, "%s: %s", where, err);
+		return -1;
+	}
+	krl_free(k);
 	return 0;
 }
 
