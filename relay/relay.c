@@ -841,17 +841,25 @@ report_accept_fails(struct relay *r, uint64_t secs, int over)
 	    "; still pausing");
 }
 
+/* Why a new connection is refused, if it is. */
+enum relay_refusal {
+	RELAY_ADMIT,		/* not refused */
+	RELAY_PER_SOURCE,	/* max_per_source from its address */
+	RELAY_STARTUPS		/* max_startups, by random early drop */
+};
+
 /*
  * Whether a new connection from addr is refused, as sshd's MaxStartups
- * and PerSourceMaxStartups decide: NULL to admit it, or why not.  Only
- * unauthenticated connections count; a certified engineer or a gateway
- * that has logged in no longer holds a slot.
+ * and PerSourceMaxStartups decide, and why (in why); nothing is counted
+ * here, so the question can be asked freely.  Only unauthenticated
+ * connections count; a certified engineer or a gateway that has logged
+ * in no longer holds a slot.
  */
-static const char *
-relay_refuse(struct relay *r, const char *addr, char *why, size_t len)
+static enum relay_refusal
+relay_refuse(const struct relay *r, const char *addr, char *why, size_t len)
 {
-	struct relay_conf	*conf = r->conf;
-	struct rconn		*c;
+	const struct relay_conf	*conf = r->conf;
+	const struct rconn	*c;
 	size_t			 same = 0;
 	unsigned		 chance;
 	uint32_t		 rnd;
@@ -865,30 +873,28 @@ relay_refuse(struct relay *r, const char *addr, char *why, size_t len)
 	if (same >= conf->per_source) {
 		snprintf(why, len, "%zu unauthenticated connections from this "
 		    "address (max_per_source %u)", same, conf->per_source);
-		r->refused_source++;
-		return why;
+		return RELAY_PER_SOURCE;
 	}
 	if ((chance = relay_conf_startups_drop(conf, r->npreauth)) == 0)
-		return NULL;
+		return RELAY_ADMIT;
 	/* A draw that fails refuses: the limit holds without randomness. */
 	if (chance < 100 && getrandom(&rnd, sizeof(rnd), 0) == sizeof(rnd) &&
 	    rnd % 100 >= chance)
-		return NULL;
+		return RELAY_ADMIT;
 	relay_conf_format_startups(conf, startups, sizeof(startups));
 	snprintf(why, len, "%zu unauthenticated connections (max_startups "
 	    "%s)", r->npreauth, startups);
-	r->refused_startups++;
-	return why;
+	return RELAY_STARTUPS;
 }
 
 /*
  * Refuse a connection: a line for the client, as sshd writes one, and
  * the socket closed at once.  The first refusal of a burst is logged;
- * the others are counted.
+ * the others are counted, by reason.
  */
 static void
 relay_drop(struct relay *r, int fd, const char *addr, int port,
-    const char *why)
+    enum relay_refusal reason, const char *why)
 {
 	static const char msg[] = "Too many unauthenticated connections; "
 	    "try again later\r\n";
@@ -900,7 +906,12 @@ relay_drop(struct relay *r, int fd, const char *addr, int port,
 		log_warn("%s:%d: connection refused: %s; further refusals are "
 		    "counted", addr, port, why);
 		r->refused_startups = r->refused_source = 0;
+		return;
 	}
+	if (reason == RELAY_PER_SOURCE)
+		r->refused_source++;
+	else
+		r->refused_startups++;
 }
 
 static void
@@ -950,14 +961,16 @@ relay_accept(struct evconnlistener *l, evutil_socket_t fd,
 	struct rconn		*c;
 	struct timeval		 grace = { r->conf->login_grace, 0 };
 	char			 addr[INET6_ADDRSTRLEN], why[160];
+	enum relay_refusal	 refusal;
 	int			 on = 1, port;
 
 	(void)l;
 	(void)salen;
 	r->pause_ms = RELAY_PAUSE_MIN_MS;
 	sockaddr_text(sa, addr, sizeof(addr), &port);
-	if (relay_refuse(r, addr, why, sizeof(why)) != NULL) {
-		relay_drop(r, fd, addr, port, why);
+	if ((refusal = relay_refuse(r, addr, why, sizeof(why))) !=
+	    RELAY_ADMIT) {
+		relay_drop(r, fd, addr, port, refusal, why);
 		return;
 	}
 	if ((c = calloc(1, sizeof(*c))) == NULL) {
