@@ -149,29 +149,13 @@ on_seal(void *arg, uint64_t epoch, uint64_t seq, const char *head)
  * -1 with the problems in *problems and, as far as they fit, in err:
  * a first line that counts them, then one line each.
  */
-/* A problem line for the audit log: a path that is not UTF-8, escaped. */
-static json_t *
-problem_json(const char *line)
-{
-	json_t	*j;
-	char	*esc;
-
-	if ((j = json_string(line)) != NULL)
-		return j;
-	if ((esc = escape_dup(line)) == NULL)
-		return NULL;
-	j = json_string(esc);
-	free(esc);
-	return j;
-}
-
 static int
 reload_check(const struct policy *np, json_t **problems, char *err,
     size_t errlen)
 {
 	struct filecheck	 fc;
 	FILE			*f;
-	char			*text = NULL, *line, *save = NULL;
+	char			*text = NULL, *line, *save = NULL, *esc;
 	size_t			 len = 0, o, n;
 	unsigned int		 count, cut = 0;
 
@@ -194,7 +178,11 @@ reload_check(const struct policy *np, json_t **problems, char *err,
 	*problems = json_array();
 	for (line = strtok_r(text, "\n", &save); line != NULL;
 	    line = strtok_r(NULL, "\n", &save)) {
-		(void)json_array_append_new(*problems, problem_json(line));
+		/* A path in it may be anything but UTF-8: escaped. */
+		if ((esc = escape_dup(line)) != NULL)
+			(void)json_array_append_new(*problems,
+			    json_string(esc));
+		free(esc);
 		/* Room is kept for saying how many did not fit. */
 		n = strlen(line);
 		if (cut == 0 && o + 1 + n + 32 < errlen) {
@@ -211,7 +199,8 @@ reload_check(const struct policy *np, json_t **problems, char *err,
 }
 
 /*
- * Re-read porthole.conf.  An invalid file changes nothing; a valid one
+ * Re-read porthole.conf.  An invalid file changes nothing, and so does
+ * one that fails what a start checks (reload_check); a valid one
  * applies to new sessions at once and ends running sessions whose grant
  * it withdraws; admin_group is looked up again for the local sockets.
  * Keys of [gateway] that name files, directories or the relay take
