@@ -607,7 +607,7 @@ uplink_opened(struct uplink *u)
 static int
 uplink_open(struct uplink *u)
 {
-	ssh_session	s = tunnel_session(u->tunnel);
+	ssh_session	s = u->tunnel != NULL ? tunnel_session(u->tunnel) : NULL;
 	int		rc;
 
 	if (s == NULL || clock_mono_ms() < u->retry_at)
@@ -702,7 +702,7 @@ uplink_due(struct uplink *u)
 void
 uplink_poll(struct uplink *u)
 {
-	if (tunnel_session(u->tunnel) == NULL)
+	if (u->tunnel == NULL || tunnel_session(u->tunnel) == NULL)
 		return;
 	if (u->state != UL_OPEN && uplink_open(u) == -1) {
 		uplink_reset(u, "cannot open it");
@@ -734,6 +734,30 @@ uplink_down(struct uplink *u)
 }
 
 void
+uplink_set_tunnel(struct uplink *u, struct tunnel *t)
+{
+	if (t == u->tunnel)
+		return;
+	/* Still open on a live tunnel: closed and freed there first. */
+	if (u->ch != NULL) {
+		uplink_reset(u, NULL);
+		u->retry_at = 0;
+		if (u->anchor_pending == 2)
+			u->anchor_pending = 1;
+	}
+	u->tunnel = t;
+	if (t != NULL)
+		log_info("uplink: the control channel runs over the tunnel to "
+		    "relay %s", tunnel_name(t));
+}
+
+struct tunnel *
+uplink_tunnel(const struct uplink *u)
+{
+	return u->tunnel;
+}
+
+void
 uplink_kick(void *arg)
 {
 	uplink_poll(arg);
@@ -761,7 +785,8 @@ uplink_flush_anchor(struct uplink *u, unsigned int ms)
 	 * The tunnel and the channel are driven by the event loop: run it
 	 * in short steps while the anchor is owed and can still arrive.
 	 */
-	while (u->anchor_pending != 0 && tunnel_is_up(u->tunnel) &&
+	while (u->anchor_pending != 0 && u->tunnel != NULL &&
+	    tunnel_is_up(u->tunnel) &&
 	    clock_mono_ms() < end) {
 		uplink_poll(u);
 		event_base_loopexit(u->base, &step);

@@ -13,8 +13,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "lib/inifile.h"
+#include "lib/keepalive.h"
 #include "lib/parse.h"
 #include "lib/window.h"
 #include "policy/policy.h"
@@ -124,7 +126,9 @@ static const struct keyspec keys[] = {
 	    set_cluster_id, get_string,
 	    "this cluster's name at the relay (required)", NULL },
 	{ "gateway", "relay", V_FUNC, 0, 0, 0, set_relay, get_relay,
-	    "the vendor relay, HOST:PORT (required)", NULL },
+	    "the vendor's relays, HOST:PORT or [ADDR]:PORT, comma-separated: "
+	    "one tunnel to each, all with relay_host_key (required; read at "
+	    "start)", NULL },
 	{ "gateway", "relay_host_key", V_PATH, F(relay_host_key), 0, 0, NULL,
 	    NULL, "the relay's public host key, pinned (required)", NULL },
 	{ "gateway", "cluster_key", V_PATH, F(cluster_key), 0, 0, NULL, NULL,
@@ -172,6 +176,16 @@ static const struct keyspec keys[] = {
 	    "close: refuse and end sessions when the audit log cannot be "
 	    "written",
 	    "close" },
+	{ "gateway", "keepalive_interval", V_DURATION, F(keepalive_interval),
+	    KEEPALIVE_INTERVAL_MIN, KEEPALIVE_INTERVAL_MAX, NULL, NULL,
+	    "a tunnel the relay has sent nothing on for this long is asked "
+	    "for a reply",
+	    KEEPALIVE_INTERVAL_DEFAULT },
+	{ "gateway", "keepalive_count", V_UINT, F(keepalive_count),
+	    KEEPALIVE_COUNT_MIN, KEEPALIVE_COUNT_MAX, NULL, NULL,
+	    "a tunnel silent for keepalive_interval times this is dropped "
+	    "and connected again",
+	    KEEPALIVE_COUNT_DEFAULT },
 
 	{ "remote_access", "enabled", V_BOOL, F(ra_enabled), 0, 0, NULL, NULL,
 	    "master switch for engineer sessions",
@@ -375,17 +389,54 @@ set_cluster_id(struct policy *p, const struct keyspec *ks, const char *value,
 	return replace_string(&p->cluster_id, value, msg, len);
 }
 
+/*
+ * The relays of the vendor's fleet, each HOST:PORT or [ADDR]:PORT, none
+ * twice: the gateway keeps one tunnel to each.
+ */
 static int
 set_relay(struct policy *p, const struct keyspec *ks, const char *value,
     char *msg, size_t len)
 {
-	if (parse_hostport(value, p->relay_host, sizeof(p->relay_host),
-	    &p->relay_port) == -1) {
-		snprintf(msg, len, "relay: expected HOST:PORT or [ADDR]:PORT, "
-		    "got '%s'", value);
+	struct policy_target	*t = NULL;
+	char			**v = NULL;
+	size_t			 nv = 0, i, j;
+	int			 rc = -1;
+
+	if (value[0] == '\0' || parse_list(value, POLICY_MAX_RELAYS, &v,
+	    &nv) == -1) {
+		snprintf(msg, len, "relay: expected 1-%d of HOST:PORT or "
+		    "[ADDR]:PORT, comma-separated, got '%s'", POLICY_MAX_RELAYS,
+		    value);
 		return -1;
 	}
-	return 0;
+	if ((t = calloc(nv, sizeof(*t))) == NULL) {
+		snprintf(msg, len, "out of memory");
+		goto out;
+	}
+	for (i = 0; i < nv; i++) {
+		if (parse_hostport(v[i], t[i].host, sizeof(t[i].host),
+		    &t[i].port) == -1) {
+			snprintf(msg, len, "relay: expected HOST:PORT or "
+			    "[ADDR]:PORT, got '%s'", v[i]);
+			goto out;
+		}
+		for (j = 0; j < i; j++)
+			if (t[j].port == t[i].port &&
+			    strcasecmp(t[j].host, t[i].host) == 0) {
+				snprintf(msg, len, "relay: '%s' is listed "
+				    "twice", v[i]);
+				goto out;
+			}
+	}
+	free(p->relays);
+	p->relays = t;
+	p->nrelays = nv;
+	t = NULL;
+	rc = 0;
+out:
+	free(t);
+	parse_list_free(v);
+	return rc;
 }
 
 static int
@@ -934,7 +985,7 @@ missing_key(const struct policy *p)
 {
 	if (p->cluster_id == NULL)
 		return "cluster_id";
-	if (p->relay_port == 0)
+	if (p->nrelays == 0)
 		return "relay";
 	if (p->relay_host_key == NULL)
 		return "relay_host_key";
@@ -1067,6 +1118,7 @@ policy_free(struct policy *p)
 		return;
 	free(p->path);
 	free(p->cluster_id);
+	free(p->relays);
 	free(p->relay_host_key);
 	free(p->cluster_key);
 	free(p->session_host_key);
@@ -1165,9 +1217,14 @@ get_string(const struct policy *p, const struct keyspec *ks, struct line *l)
 static int
 get_relay(const struct policy *p, const struct keyspec *ks, struct line *l)
 {
-	if (p->relay_port == 0)
+	size_t i;
+
+	if (p->nrelays == 0)
 		return 0;
-	line_hostport(l, p->relay_host, p->relay_port);
+	for (i = 0; i < p->nrelays; i++) {
+		line_add(l, "%s", i == 0 ? "" : l->sep);
+		line_hostport(l, p->relays[i].host, p->relays[i].port);
+	}
 	return 1;
 }
 
