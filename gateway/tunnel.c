@@ -327,7 +327,7 @@ tunnel_keepalive(evutil_socket_t fd, short what, void *arg)
 	    t->pol->keepalive_count, silent, &next)) {
 	case KEEPALIVE_DROP:
 		snprintf(why, sizeof(why), "nothing heard from the relay for "
-		    "%llu s (keepalive_interval %llu s x keepalive_count %llu)",
+		    "%llu s, keepalive_interval %llu s x keepalive_count %llu",
 		    (unsigned long long)(silent / 1000),
 		    (unsigned long long)t->pol->keepalive_interval,
 		    (unsigned long long)t->pol->keepalive_count);

@@ -523,10 +523,22 @@ uplink_welcome(struct uplink *u, json_t *f)
 	    sizeof(why)) == -1)
 		log_error("uplink: spool: %s", why);
 	spool_stats(u->spool, &st);
-	if (seq < st.acked_seq)
+	/*
+	 * Behind what was acknowledged: a store that lost records, or, with
+	 * several relays, one that is not the store of the relay that took
+	 * them; the gateway cannot tell which.
+	 */
+	if (seq < st.acked_seq && u->pol->nrelays == 1)
 		log_error("uplink: the relay's store has records up to seq "
 		    "%llu only: seq %llu to %llu were acknowledged by it "
 		    "before and are not there any more",
+		    (unsigned long long)seq, (unsigned long long)seq + 1,
+		    (unsigned long long)st.acked_seq);
+	else if (seq < st.acked_seq)
+		log_warn("uplink: relay %s's store has records up to seq %llu "
+		    "only: seq %llu to %llu were acknowledged by it or by "
+		    "another relay of [gateway] relay, and are not in its "
+		    "store (do the relays share one?)", tunnel_name(u->tunnel),
 		    (unsigned long long)seq, (unsigned long long)seq + 1,
 		    (unsigned long long)st.acked_seq);
 	u->sent_seq = seq < st.acked_seq ? seq : st.acked_seq;

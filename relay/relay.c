@@ -401,7 +401,7 @@ rconn_keepalive(evutil_socket_t fd, short what, void *arg)
 	    conf->keepalive_count, silent, &next)) {
 	case KEEPALIVE_DROP:
 		snprintf(why, sizeof(why), "nothing heard from the gateway for "
-		    "%llu s (keepalive_interval %u s x keepalive_count %u)",
+		    "%llu s, keepalive_interval %u s x keepalive_count %u",
 		    (unsigned long long)(silent / 1000),
 		    conf->keepalive_interval, conf->keepalive_count);
 		rconn_close(c, why);
