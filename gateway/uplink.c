@@ -83,6 +83,7 @@ struct uplink {
 	char			 refused[256];	/* why the relay refused */
 	uint64_t		 next_license;	/* clock_mono_ms() */
 	char			 host_key[1100];	/* "TYPE BASE64" */
+	char			 why[128];	/* a protocol error */
 };
 
 static int
@@ -423,11 +424,15 @@ uplink_welcome(struct uplink *u, json_t *f)
 	char			 why[512];
 	int			 moved;
 
-	if (u->welcomed || !json_is_integer(js) || json_integer_value(js) < 0)
+	if (!json_is_integer(js) || json_integer_value(js) < 0) {
+		snprintf(u->why, sizeof(u->why), "a malformed welcome");
 		return -1;
+	}
 	seq = (uint64_t)json_integer_value(js);
 	if ((moved = spool_align(u->spool, seq, why, sizeof(why))) == -1) {
 		log_error("uplink: spool: %s", why);
+		snprintf(u->why, sizeof(u->why), "the spool cannot follow the "
+		    "relay");
 		return -1;
 	}
 	spool_stats(u->spool, &st);
@@ -470,26 +475,70 @@ uplink_license(struct uplink *u, json_t *f)
 }
 
 static int
+uplink_ack_frame(struct uplink *u, json_t *f)
+{
+	uplink_ack(u, f);
+	return 0;
+}
+
+static int
+uplink_license_frame(struct uplink *u, json_t *f)
+{
+	uplink_license(u, f);
+	return 0;
+}
+
+static int
+uplink_anchor_ack(struct uplink *u, json_t *f)
+{
+	if ((uint64_t)json_integer_value(json_object_get(f, "seq")) ==
+	    u->anchor_seq)
+		u->anchor_pending = 0;
+	u->anchors_acked++;
+	return 0;
+}
+
+static int
+uplink_error(struct uplink *u, json_t *f)
+{
+	(void)u;
+	log_warn("uplink: relay says: %.200s",
+	    json_string_value(json_object_get(f, "reason")));
+	return 0;
+}
+
+static int
+uplink_pong(struct uplink *u, json_t *f)
+{
+	(void)u;
+	(void)f;
+	return 0;
+}
+
+/*
+ * What the gateway does with each kind the relay sends (frame.h); -1
+ * drops the channel.
+ */
+static int (*const uplink_handlers[FRAME__COUNT])(struct uplink *,
+    json_t *) = {
+	[FRAME_WELCOME] =	uplink_welcome,
+	[FRAME_ACK] =		uplink_ack_frame,
+	[FRAME_ERROR] =		uplink_error,
+	[FRAME_LICENSE] =	uplink_license_frame,
+	[FRAME_ANCHOR_ACK] =	uplink_anchor_ack,
+	[FRAME_PONG] =		uplink_pong,
+};
+
+static int
 uplink_frame(struct uplink *u, json_t *f)
 {
-	const char *t = json_string_value(json_object_get(f, "t"));
+	enum frame_kind	kind;
 
+	if (frame_classify(f, FRAME_DOWN, u->welcomed, &kind, u->why,
+	    sizeof(u->why)) == -1)
+		return -1;
 	uplink_contact(u);
-	if (strcmp(t, "welcome") == 0)
-		return uplink_welcome(u, f);
-	if (strcmp(t, "ack") == 0)
-		uplink_ack(u, f);
-	else if (strcmp(t, "license") == 0)
-		uplink_license(u, f);
-	else if (strcmp(t, "anchor_ack") == 0) {
-		if ((uint64_t)json_integer_value(json_object_get(f, "seq")) ==
-		    u->anchor_seq)
-			u->anchor_pending = 0;
-		u->anchors_acked++;
-	} else if (strcmp(t, "error") == 0)
-		log_warn("uplink: relay says: %.200s",
-		    json_string_value(json_object_get(f, "reason")));
-	return 0;
+	return uplink_handlers[kind](u, f);
 }
 
 /* The channel just opened: introduce ourselves, resend what is unacked. */
@@ -550,15 +599,20 @@ uplink_read(struct uplink *u)
 			if (rc == -1)
 				return -1;
 		}
-		if (rc == -1)
+		if (rc == -1) {
+			snprintf(u->why, sizeof(u->why), "a malformed frame");
 			return -1;
+		}
 		n = ssh_channel_read_nonblocking(u->ch, buf, sizeof(buf), 0);
 		if (n == SSH_ERROR)
 			return -1;
 		if (n <= 0)
 			return 0;
-		if (frame_reader_feed(u->rd, buf, (size_t)n) == -1)
+		if (frame_reader_feed(u->rd, buf, (size_t)n) == -1) {
+			snprintf(u->why, sizeof(u->why), "a frame length out of "
+			    "bounds");
 			return -1;
+		}
 	}
 }
 
@@ -626,9 +680,14 @@ uplink_poll(struct uplink *u)
 		uplink_reset(u, "closed by the relay");
 		return;
 	}
+	u->why[0] = '\0';
 	if (uplink_read(u) == -1 || uplink_due(u) == -1 ||
 	    uplink_fill(u) == -1 || uplink_write(u) == -1) {
-		uplink_reset(u, "protocol error");
+		char reason[160];
+
+		snprintf(reason, sizeof(reason), "protocol error%s%s",
+		    u->why[0] != '\0' ? ": " : "", u->why);
+		uplink_reset(u, reason);
 		return;
 	}
 	tunnel_want_write(u->tunnel);

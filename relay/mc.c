@@ -24,8 +24,19 @@ struct mc {
 	struct frame_reader		*rd;
 	char				*out;
 	size_t				 out_len, out_off;
+	int				 greeted;	/* hello arrived */
 	int				 failed;
+	char				 why[128];	/* the protocol error */
 };
+
+/* The channel is to close; the first reason is the one logged. */
+static void
+mc_fail(struct mc *m, const char *why)
+{
+	if (!m->failed)
+		snprintf(m->why, sizeof(m->why), "%s", why);
+	m->failed = 1;
+}
 
 /* Queue a frame (obj stolen). */
 static void
@@ -36,7 +47,7 @@ mc_send(struct mc *m, json_t *obj)
 
 	if (obj == NULL || frame_encode(obj, &buf, &len) == -1) {
 		json_decref(obj);
-		m->failed = 1;
+		mc_fail(m, "an answer cannot be encoded");
 		return;
 	}
 	json_decref(obj);
@@ -50,7 +61,7 @@ mc_send(struct mc *m, json_t *obj)
 	    (nb = realloc(m->out, m->out_len + len)) == NULL) {
 		/* The gateway does not read its answers: drop it. */
 		free(buf);
-		m->failed = 1;
+		mc_fail(m, "the gateway does not read its answers");
 		return;
 	}
 	m->out = nb;
@@ -101,7 +112,7 @@ mc_hello(struct mc *m, json_t *f)
 	if (m->st == NULL)
 		return;
 	if (store_last_seq(m->st, m->cl->id, &last) == -1) {
-		m->failed = 1;
+		mc_fail(m, "the store cannot be read");
 		return;
 	}
 	mc_send(m, json_pack("{s:s, s:I}", "t", "welcome", "seq",
@@ -168,11 +179,12 @@ mc_records(struct mc *m, json_t *f)
 }
 
 static void
-mc_license(struct mc *m)
+mc_license(struct mc *m, json_t *f)
 {
 	char	exp[32];
 	json_t	*ans;
 
+	(void)f;
 	ans = json_pack("{s:s, s:s, s:b}", "t", "license", "license",
 	    m->cl->trial ? "trial" : "full", "overage", m->cl->overage);
 	if (m->cl->license_expires != 0) {
@@ -193,7 +205,7 @@ mc_anchor(struct mc *m, json_t *f)
 	if (!json_is_integer(e) || !json_is_integer(s) || head == NULL ||
 	    strlen(head) != 64 || json_integer_value(e) < 0 ||
 	    json_integer_value(s) < 0) {
-		m->failed = 1;
+		mc_fail(m, "a malformed anchor");
 		return;
 	}
 	if (m->st != NULL && store_anchor(m->st, m->cl->id,
@@ -204,25 +216,35 @@ mc_anchor(struct mc *m, json_t *f)
 }
 
 static void
+mc_ping(struct mc *m, json_t *f)
+{
+	(void)f;
+	mc_send(m, json_pack("{s:s}", "t", "pong"));
+}
+
+/* What the relay does with each kind a gateway sends (frame.h). */
+static void (*const mc_handlers[FRAME__COUNT])(struct mc *, json_t *) = {
+	[FRAME_HELLO] =		mc_hello,
+	[FRAME_RECORDS] =	mc_records,
+	[FRAME_LICENSE_CHECK] =	mc_license,
+	[FRAME_ANCHOR] =	mc_anchor,
+	[FRAME_PING] =		mc_ping,
+};
+
+static void
 mc_frame(struct mc *m, json_t *f)
 {
-	const char *t = json_string_value(json_object_get(f, "t"));
+	enum frame_kind	kind;
+	char		why[128];
 
-	if (strcmp(t, "hello") == 0)
-		mc_hello(m, f);
-	else if (strcmp(t, "records") == 0)
-		mc_records(m, f);
-	else if (strcmp(t, "license_check") == 0)
-		mc_license(m);
-	else if (strcmp(t, "anchor") == 0)
-		mc_anchor(m, f);
-	else if (strcmp(t, "ping") == 0)
-		mc_send(m, json_pack("{s:s}", "t", "pong"));
-	else {
-		log_warn("cluster %s: unknown control frame '%.32s'",
-		    m->cl->id, t);
-		m->failed = 1;
+	if (frame_classify(f, FRAME_UP, m->greeted, &kind, why,
+	    sizeof(why)) == -1) {
+		mc_fail(m, why);
+		return;
 	}
+	if (kind == FRAME_HELLO)
+		m->greeted = 1;
+	mc_handlers[kind](m, f);
 }
 
 /* Read frames while the answers have room. */
@@ -241,14 +263,14 @@ mc_read(struct mc *m)
 				return;
 		}
 		if (rc == -1) {
-			m->failed = 1;
+			mc_fail(m, "a malformed frame");
 			return;
 		}
 		n = ssh_channel_read_nonblocking(m->ch, buf, sizeof(buf), 0);
 		if (n <= 0)
 			return;
 		if (frame_reader_feed(m->rd, buf, (size_t)n) == -1)
-			m->failed = 1;
+			mc_fail(m, "a frame length out of bounds");
 	}
 }
 
@@ -265,7 +287,7 @@ mc_write(struct mc *m)
 		len = win;
 	if ((w = ssh_channel_write(m->ch, m->out + m->out_off,
 	    (uint32_t)len)) < 0) {
-		m->failed = 1;
+		mc_fail(m, "the channel cannot be written");
 		return;
 	}
 	m->out_off += (size_t)w;
@@ -279,8 +301,8 @@ mc_pump(struct mc *m)
 	mc_read(m);
 	mc_write(m);
 	if (m->failed) {
-		log_warn("cluster %s: control channel protocol error; closing "
-		    "it", m->cl->id);
+		log_warn("cluster %s: control channel protocol error (%s); "
+		    "closing it", m->cl->id, m->why);
 		return 1;
 	}
 	return ssh_channel_is_closed(m->ch) || ssh_channel_is_eof(m->ch);

@@ -26,6 +26,17 @@
  *     {"t":"pong"}
  * Lengths are bounded by FRAME_MAX; a bad length or bad JSON is a
  * protocol error (the channel is closed).
+ *
+ * Every kind is in enum frame_kind and in frame_specs, the one table
+ * both ends share (OpenSSH's monitor dispatch is the model): its name,
+ * who sends it and in which phase of the channel it is allowed.  The
+ * phase turns at the hello/welcome exchange: the relay has been
+ * greeted once hello arrived, the gateway once welcome did (a relay
+ * without a store sends no welcome, so for its gateway the channel
+ * never leaves the first phase).  Each end dispatches through its own
+ * handler table indexed by the kind; a frame of no known kind, one the
+ * receiving end itself sends, or one out of its phase is a protocol
+ * error (frame_classify).
  */
 #ifndef PH_FRAME_H
 #define PH_FRAME_H
@@ -36,6 +47,55 @@
 #include <jansson.h>
 
 #define FRAME_MAX	(1024 * 1024)
+
+enum frame_kind {
+	/* gateway -> relay */
+	FRAME_HELLO,
+	FRAME_RECORDS,
+	FRAME_LICENSE_CHECK,
+	FRAME_ANCHOR,
+	FRAME_PING,
+	/* relay -> gateway */
+	FRAME_WELCOME,
+	FRAME_ACK,
+	FRAME_ERROR,
+	FRAME_LICENSE,
+	FRAME_ANCHOR_ACK,
+	FRAME_PONG,
+	FRAME__COUNT
+};
+
+/* Who sends a kind. */
+enum frame_dir {
+	FRAME_UP,		/* gateway -> relay */
+	FRAME_DOWN		/* relay -> gateway */
+};
+
+/* When a kind is allowed, as seen by the end that receives it. */
+enum frame_phase {
+	FRAME_PHASE_GREET,	/* only before the exchange: hello, welcome */
+	FRAME_PHASE_AFTER,	/* only once the receiver has been greeted */
+	FRAME_PHASE_ANY		/* either */
+};
+
+struct frame_spec {
+	const char		*name;		/* the "t" on the wire */
+	enum frame_dir		 dir;
+	enum frame_phase	 phase;
+};
+
+extern const struct frame_spec frame_specs[FRAME__COUNT];
+
+/*
+ * The kind of a frame received by the end that frames in direction dir
+ * come to, in its phase (greeted: 0 before the hello/welcome exchange,
+ * 1 after it).  0 with *kind, or -1 with one line in why naming the
+ * frame ("unknown frame 'x'", "'welcome' goes from the relay to the
+ * gateway", "'records' before the hello/welcome exchange"): a protocol
+ * error.
+ */
+int	frame_classify(json_t *f, enum frame_dir dir, int greeted,
+	    enum frame_kind *kind, char *why, size_t whylen);
 
 /*
  * Encode obj (borrowed; an object with a string "t") as a frame: a new
