@@ -182,6 +182,20 @@ jstr(json_t *o, const char *key)
 	return s == NULL ? "" : s;
 }
 
+/* Messages from the vendor the gateway holds, and one that waits. */
+static void
+print_inbox(json_t *ib)
+{
+	if (!json_is_object(ib))
+		return;
+	printf("inbox          %lld messages from the vendor (%lld bytes)",
+	    (long long)json_integer_value(json_object_get(ib, "messages")),
+	    (long long)json_integer_value(json_object_get(ib, "bytes")));
+	if (*jstr(ib, "waiting") != '\0')
+		printf("; NOT ACCEPTING: %s", jstr(ib, "waiting"));
+	printf("\n");
+}
+
 static void
 print_status(json_t *a)
 {
@@ -225,6 +239,7 @@ print_status(json_t *a)
 	    jstr(a, "last_contact"), (long long)json_integer_value(
 	    json_object_get(a, "offline_days")), (long long)
 	    json_integer_value(json_object_get(a, "offline_limit_days")));
+	print_inbox(json_object_get(a, "inbox"));
 }
 
 static void

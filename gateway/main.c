@@ -22,6 +22,7 @@
 #include "gateway/broker.h"
 #include "gateway/collect.h"
 #include "gateway/control.h"
+#include "gateway/inbox.h"
 #include "gateway/intake.h"
 #include "gateway/telem.h"
 #include "gateway/tunnel.h"
@@ -62,6 +63,7 @@ struct gateway {
 	struct telem	*telem;
 	struct uplink	*uplink;
 	struct collect	*collect;
+	struct inbox	*inbox;
 };
 
 static void
@@ -97,7 +99,21 @@ on_tunnel_down(void *arg)
 static json_t *
 status_extra(void *arg)
 {
-	return uplink_status(arg);
+	struct gateway	*gw = arg;
+	json_t		*j = uplink_status(gw->uplink);
+
+	if (j != NULL && gw->inbox != NULL)
+		json_object_set_new(j, "inbox", inbox_status(gw->inbox));
+	return j;
+}
+
+/* The audit log for the inbox and the updates, through the broker. */
+static int
+gateway_audit(void *arg, const char *type, json_t *fields)
+{
+	struct gateway *gw = arg;
+
+	return broker_record(gw->broker, type, NULL, fields);
 }
 
 /* The relay lists it for engineers: `porthole-relay known-hosts`. */
@@ -292,7 +308,14 @@ main(int argc, char **argv)
 		goto fail;
 	gw.control = control;
 	gw.intake = intake;
-	control_set_status_extra(control, status_extra, uplink);
+	control_set_status_extra(control, status_extra, &gw);
+	if ((gw.inbox = inbox_new(base, pol, gateway_audit, &gw, err,
+	    sizeof(err))) == NULL) {
+		fprintf(stderr, "portholed: inbox: %s\n", err);
+		goto fail;
+	}
+	uplink_set_inbox(uplink, gw.inbox);
+	inbox_start(gw.inbox);
 	ev_term = evsignal_new(base, SIGTERM, on_term, base);
 	ev_int = evsignal_new(base, SIGINT, on_term, base);
 	ev_chld = evsignal_new(base, SIGCHLD, on_chld, broker);
@@ -334,6 +357,7 @@ main(int argc, char **argv)
 	telem_on_commit(telem, NULL, NULL);
 	uplink_free(uplink);
 	gw.uplink = NULL;
+	inbox_free(gw.inbox);
 	tunnel_free(tunnel);
 	broker_free(broker);
 	collect_free(collect);
@@ -354,6 +378,7 @@ main(int argc, char **argv)
 	return 0;
 fail:
 	control_free(control);
+	inbox_free(gw.inbox);
 	if (telem != NULL)
 		telem_on_commit(telem, NULL, NULL);
 	uplink_free(uplink);

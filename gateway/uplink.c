@@ -22,6 +22,7 @@
 #include "lib/fileio.h"
 #include "lib/log.h"
 #include "lib/parse.h"
+#include "gateway/inbox.h"
 #include "telemetry/frame.h"
 #include "telemetry/license.h"
 #include "telemetry/record.h"
@@ -84,6 +85,7 @@ struct uplink {
 	uint64_t		 next_license;	/* clock_mono_ms() */
 	char			 host_key[1100];	/* "TYPE BASE64" */
 	char			 why[128];	/* a protocol error */
+	struct inbox		*inbox;		/* messages from the vendor */
 };
 
 static int
@@ -515,6 +517,21 @@ uplink_pong(struct uplink *u, json_t *f)
 	return 0;
 }
 
+/* A message from the vendor: the inbox judges, stores and answers. */
+static int
+uplink_msg(struct uplink *u, json_t *f)
+{
+	json_t	*ans = NULL;
+	int	 rc;
+
+	if (u->inbox == NULL)
+		return 0;	/* not answered: offered again later */
+	if ((rc = inbox_offer(u->inbox, f, &ans, u->why,
+	    sizeof(u->why))) == -1)
+		return -1;
+	return rc == 1 ? uplink_send(u, ans) : 0;
+}
+
 /*
  * What the gateway does with each kind the relay sends (frame.h); -1
  * drops the channel.
@@ -527,6 +544,7 @@ static int (*const uplink_handlers[FRAME__COUNT])(struct uplink *,
 	[FRAME_LICENSE] =	uplink_license_frame,
 	[FRAME_ANCHOR_ACK] =	uplink_anchor_ack,
 	[FRAME_PONG] =		uplink_pong,
+	[FRAME_MSG] =		uplink_msg,
 };
 
 static int
@@ -808,6 +826,12 @@ void
 uplink_set_host_key(struct uplink *u, const char *type_and_base64)
 {
 	snprintf(u->host_key, sizeof(u->host_key), "%s", type_and_base64);
+}
+
+void
+uplink_set_inbox(struct uplink *u, struct inbox *ib)
+{
+	u->inbox = ib;
 }
 
 void

@@ -15,7 +15,17 @@
 #include "lib/parse.h"
 #include "telemetry/frame.h"
 
-#define MC_OUT_MAX	(256 * 1024)	/* answers waiting for the window */
+/*
+ * Answers waiting for the window: room for two of the largest frames.
+ * Reading stops while half of it is taken, so a gateway that does not
+ * read its answers is not answered further.  Once drained, a buffer
+ * larger than MC_OUT_KEEP is given back: thousands of tunnels must not
+ * each keep the peak of one large answer.
+ */
+#define MC_OUT_MAX	(2 * (FRAME_MAX + FRAME_HDR_LEN))
+#define MC_OUT_KEEP	(64 * 1024)
+#define MC_MSG_INFLIGHT	4		/* messages offered, not answered */
+#define MC_MSG_RESEND	60		/* seconds: unanswered, offer again */
 
 struct mc {
 	ssh_channel			 ch;
@@ -27,6 +37,15 @@ struct mc {
 	int				 greeted;	/* hello arrived */
 	int				 failed;
 	char				 why[128];	/* the protocol error */
+	/*
+	 * Messages: the newest id offered (or known to need no offer) on
+	 * this channel, those offered and not answered yet, and when the
+	 * last offer or answer was.
+	 */
+	int64_t				 msg_after;
+	int64_t				 msg_inflight[MC_MSG_INFLIGHT];
+	int				 nmsg_inflight;
+	uint64_t			 msg_progress;	/* clock_mono_ms */
 };
 
 /* The channel is to close; the first reason is the one logged. */
@@ -215,6 +234,103 @@ mc_anchor(struct mc *m, json_t *f)
 	mc_send(m, json_pack("{s:s, s:O}", "t", "anchor_ack", "seq", s));
 }
 
+static int
+mc_offer_one(const struct store_message *msg, void *arg)
+{
+	struct mc	*m = arg;
+	json_t		*body;
+
+	m->msg_after = msg->id;
+	if ((body = json_loads(msg->body, JSON_REJECT_DUPLICATES,
+	    NULL)) == NULL || !json_is_object(body)) {
+		/* The store checked it on the way in: a hand-edited row. */
+		log_error("cluster %s: message %lld has a malformed body; not "
+		    "offered", m->cl->id, (long long)msg->id);
+		json_decref(body);
+		return 0;
+	}
+	mc_send(m, json_pack("{s:s, s:I, s:s, s:o}", "t", "msg", "id",
+	    (json_int_t)msg->id, "kind", msg->kind, "body", body));
+	m->msg_inflight[m->nmsg_inflight++] = msg->id;
+	(void)store_delivery_offered(m->st, msg->id, m->cl->id, clock_now());
+	return 0;
+}
+
+/*
+ * Offer the messages this cluster has not acknowledged, oldest first,
+ * while fewer than MC_MSG_INFLIGHT are unanswered.  When the store has
+ * none beyond those, everything up to its newest id needs no offer, so
+ * the relay's poll (mc_tick) asks the store again only once a newer
+ * message is stored.
+ */
+static void
+mc_offer(struct mc *m)
+{
+	int64_t	newest;
+	int	before = m->nmsg_inflight, room = MC_MSG_INFLIGHT - before;
+
+	if (m->st == NULL || !m->greeted || m->failed || room <= 0)
+		return;
+	if (store_message_max(m->st, &newest) == -1 ||
+	    store_messages_pending(m->st, m->cl->id, m->msg_after, room,
+	    mc_offer_one, m) == -1)
+		return;
+	if (m->nmsg_inflight - before < room && newest > m->msg_after)
+		m->msg_after = newest;
+	if (m->nmsg_inflight > before)
+		m->msg_progress = clock_mono_ms();
+}
+
+/* The gateway stored message id (or refused it): offer it no more. */
+static void
+mc_msg_ack(struct mc *m, json_t *f)
+{
+	json_t		*jid = json_object_get(f, "id");
+	json_t		*jr = json_object_get(f, "refused");
+	const char	*refused = json_string_value(jr);
+	int64_t		 id;
+	int		 i;
+
+	if (!json_is_integer(jid) || json_integer_value(jid) <= 0 ||
+	    (jr != NULL && refused == NULL)) {
+		mc_fail(m, "a malformed msg_ack");
+		return;
+	}
+	id = json_integer_value(jid);
+	for (i = 0; i < m->nmsg_inflight; i++)
+		if (m->msg_inflight[i] == id)
+			break;
+	if (i < m->nmsg_inflight) {
+		m->msg_inflight[i] = m->msg_inflight[--m->nmsg_inflight];
+		m->msg_progress = clock_mono_ms();
+	}
+	if (m->st != NULL && store_delivery_acked(m->st, id, m->cl->id,
+	    clock_now(), refused) == 1 && refused != NULL)
+		log_warn("cluster %s: message %lld refused by the gateway: "
+		    "%.200s", m->cl->id, (long long)id, refused);
+	mc_offer(m);
+}
+
+int
+mc_tick(struct mc *m, int64_t newest)
+{
+	size_t	queued = m->out_len;
+
+	/*
+	 * Unanswered for long: the gateway could not take them (its inbox
+	 * is full) or the answers were lost.  Offer from the oldest again;
+	 * a gateway acknowledges again what it already holds.
+	 */
+	if (m->nmsg_inflight > 0 && clock_mono_ms() - m->msg_progress >=
+	    MC_MSG_RESEND * 1000ULL) {
+		m->nmsg_inflight = 0;
+		m->msg_after = 0;
+	}
+	if (newest > m->msg_after)
+		mc_offer(m);
+	return m->out_len != queued;
+}
+
 static void
 mc_ping(struct mc *m, json_t *f)
 {
@@ -229,6 +345,7 @@ static void (*const mc_handlers[FRAME__COUNT])(struct mc *, json_t *) = {
 	[FRAME_LICENSE_CHECK] =	mc_license,
 	[FRAME_ANCHOR] =	mc_anchor,
 	[FRAME_PING] =		mc_ping,
+	[FRAME_MSG_ACK] =	mc_msg_ack,
 };
 
 static void
@@ -245,6 +362,9 @@ mc_frame(struct mc *m, json_t *f)
 	if (kind == FRAME_HELLO)
 		m->greeted = 1;
 	mc_handlers[kind](m, f);
+	/* After the welcome: what the vendor has for this cluster. */
+	if (kind == FRAME_HELLO)
+		mc_offer(m);
 }
 
 /* Read frames while the answers have room. */
@@ -291,8 +411,14 @@ mc_write(struct mc *m)
 		return;
 	}
 	m->out_off += (size_t)w;
-	if (m->out_off == m->out_len)
+	if (m->out_off == m->out_len) {
+		/* mc_send() sized the buffer to out_len exactly. */
+		if (m->out_len > MC_OUT_KEEP) {
+			free(m->out);
+			m->out = NULL;
+		}
 		m->out_off = m->out_len = 0;
+	}
 }
 
 int

@@ -38,6 +38,7 @@ const struct frame_spec frame_specs[FRAME__COUNT] = {
 				    FRAME_PHASE_AFTER },
 	[FRAME_ANCHOR] =	{ "anchor", FRAME_UP, FRAME_PHASE_AFTER },
 	[FRAME_PING] =		{ "ping", FRAME_UP, FRAME_PHASE_AFTER },
+	[FRAME_MSG_ACK] =	{ "msg_ack", FRAME_UP, FRAME_PHASE_AFTER },
 	/*
 	 * A relay without a store never welcomes: what it answers to
 	 * checks, pings and anchors comes in either phase.  Acks of
@@ -49,6 +50,8 @@ const struct frame_spec frame_specs[FRAME__COUNT] = {
 	[FRAME_LICENSE] =	{ "license", FRAME_DOWN, FRAME_PHASE_ANY },
 	[FRAME_ANCHOR_ACK] =	{ "anchor_ack", FRAME_DOWN, FRAME_PHASE_ANY },
 	[FRAME_PONG] =		{ "pong", FRAME_DOWN, FRAME_PHASE_ANY },
+	/* Only a relay with a store has messages, and it welcomes first. */
+	[FRAME_MSG] =		{ "msg", FRAME_DOWN, FRAME_PHASE_AFTER },
 };
 
 int

@@ -12,6 +12,8 @@
  *     {"t":"license_check"}
  *     {"t":"anchor","epoch":E,"seq":S,"head":HEX}   (audit seal head)
  *     {"t":"ping"}
+ *     {"t":"msg_ack","id":N}     (message N is stored: offer it no more)
+ *     {"t":"msg_ack","id":N,"refused":R}  (and refused, for reason R)
  *   relay -> gateway:
  *     {"t":"welcome","seq":N}        (the answer to hello: the store has
  *         this cluster's records up to N.  The gateway sends no records
@@ -24,6 +26,10 @@
  *     {"t":"license","license":"full|trial","expires":T|null,"overage":B}
  *     {"t":"anchor_ack","seq":S}
  *     {"t":"pong"}
+ *     {"t":"msg","id":N,"kind":K,"body":{...}}   (a message from the
+ *         vendor, N its id in the relay's store: every one for the
+ *         cluster it has not acknowledged, oldest first, a few at a
+ *         time, again after a reconnect or when one goes unanswered)
  * Lengths are bounded by FRAME_MAX; a bad length or bad JSON is a
  * protocol error (the channel is closed).
  *
@@ -55,6 +61,7 @@ enum frame_kind {
 	FRAME_LICENSE_CHECK,
 	FRAME_ANCHOR,
 	FRAME_PING,
+	FRAME_MSG_ACK,
 	/* relay -> gateway */
 	FRAME_WELCOME,
 	FRAME_ACK,
@@ -62,6 +69,7 @@ enum frame_kind {
 	FRAME_LICENSE,
 	FRAME_ANCHOR_ACK,
 	FRAME_PONG,
+	FRAME_MSG,
 	FRAME__COUNT
 };
 
