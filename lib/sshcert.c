@@ -26,6 +26,7 @@
 #define SSHCERT_MAX_CRITICAL	(sizeof(((struct sshcert *)0)->critical) / \
 				    sizeof(((struct sshcert *)0)->critical[0]))
 #define CA_FILE_MAX		4096	/* a CA public key file */
+#define KEY_FILE_MAX		16384	/* any key file, private included */
 
 /* How the certified key's own public fields are laid out. */
 enum key_kind {
@@ -702,20 +703,17 @@ out:
 	return rc;
 }
 
-int
-sshcert_load_ca(const char *path, uint8_t ca_key[32], char *err,
-    size_t errlen)
+/*
+ * Split the text of a public key file into the type and base64 words of
+ * its one line, in place; the comment is dropped.  what names the key
+ * the file must hold, for the error.  0, or -1 with why in err.
+ */
+static int
+pubkey_words(const char *path, char *text, const char *what, char **type,
+    char **b64, char *err, size_t errlen)
 {
-	char		 text[CA_FILE_MAX + 1], *line, *rest, *type, *b64;
-	uint8_t		 blob[CA_FILE_MAX / 4 * 3];	/* any line */
-	struct wire	 w;
-	const uint8_t	*s, *key;
-	size_t		 n, klen;
-	ssize_t		 len;
+	char *line = text, *rest;
 
-	if (read_small_file(path, text, sizeof(text), err, errlen) == -1)
-		return -1;
-	line = text;
 	if ((rest = strchr(line, '\n')) != NULL)
 		*rest++ = '\0';
 	/*
@@ -724,19 +722,37 @@ sshcert_load_ca(const char *path, uint8_t ca_key[32], char *err,
 	 */
 	if (rest != NULL && rest[strspn(rest, " \t\r\n")] != '\0') {
 		seterr(err, errlen, "%s: more than one line; the file must "
-		    "hold exactly one ssh-ed25519 key", path);
+		    "hold exactly one %s", path, what);
 		return -1;
 	}
-	type = line + strspn(line, " \t");
-	b64 = type + strcspn(type, " \t\r");
-	if (*b64 != '\0')
-		*b64++ = '\0';
-	b64 += strspn(b64, " \t");
-	b64[strcspn(b64, " \t\r")] = '\0';	/* drop the comment */
-	if (*type == '\0') {
+	*type = line + strspn(line, " \t");
+	*b64 = *type + strcspn(*type, " \t\r");
+	if (**b64 != '\0')
+		*(*b64)++ = '\0';
+	*b64 += strspn(*b64, " \t");
+	(*b64)[strcspn(*b64, " \t\r")] = '\0';	/* drop the comment */
+	if (**type == '\0') {
 		seterr(err, errlen, "%s: empty file", path);
 		return -1;
 	}
+	return 0;
+}
+
+int
+sshcert_load_ca(const char *path, uint8_t ca_key[32], char *err,
+    size_t errlen)
+{
+	char		 text[CA_FILE_MAX + 1], *type, *b64;
+	uint8_t		 blob[CA_FILE_MAX / 4 * 3];	/* any line */
+	struct wire	 w;
+	const uint8_t	*s, *key;
+	size_t		 n, klen;
+	ssize_t		 len;
+
+	if (read_small_file(path, text, sizeof(text), err, errlen) == -1 ||
+	    pubkey_words(path, text, "ssh-ed25519 key", &type, &b64, err,
+	    errlen) == -1)
+		return -1;
 	if (strcmp(type, "ssh-ed25519") != 0) {
 		seterr(err, errlen, "%s: not an ssh-ed25519 public key "
 		    "(type '%.64s')", path, type);
@@ -755,4 +771,182 @@ sshcert_load_ca(const char *path, uint8_t ca_key[32], char *err,
 	}
 	memcpy(ca_key, key, 32);
 	return 0;
+}
+
+/* A public key file: one line, whose blob names the type its label does. */
+static int
+keyfile_public(const char *path, char *text, struct sshcert_keyfile *out,
+    char *err, size_t errlen)
+{
+	static const char	 cert_suffix[] = "-cert-v01@openssh.com";
+	uint8_t			*blob = NULL;
+	struct wire		 w;
+	const uint8_t		*s;
+	char			*type, *b64;
+	size_t			 n, tlen;
+	ssize_t			 len;
+	int			 rc = -1;
+
+	if (pubkey_words(path, text, "key", &type, &b64, err, errlen) == -1)
+		return -1;
+	if ((blob = malloc(KEY_FILE_MAX)) == NULL) {
+		seterr(err, errlen, "%s: out of memory", path);
+		return -1;
+	}
+	if ((len = b64_decode(b64, strlen(b64), blob, KEY_FILE_MAX)) == -1) {
+		seterr(err, errlen, "%s: not an OpenSSH key file", path);
+		goto out;
+	}
+	wire_init(&w, blob, (size_t)len);
+	tlen = strlen(type);
+	if (wire_string(&w, &s, &n) == -1 || !bytes_equal(s, n, type) ||
+	    tlen >= sizeof(out->type)) {
+		seterr(err, errlen, "%s: not an OpenSSH key file (its key is "
+		    "not of the type it is labelled)", path);
+		goto out;
+	}
+	memcpy(out->type, type, tlen + 1);
+	out->kind = tlen > strlen(cert_suffix) && strcmp(type + tlen -
+	    strlen(cert_suffix), cert_suffix) == 0 ? SSHCERT_KEY_CERT :
+	    SSHCERT_KEY_PUBLIC;
+	rc = 0;
+out:
+	free(blob);
+	return rc;
+}
+
+/*
+ * An OpenSSH private key (PROTOCOL.key): "openssh-key-v1\0", cipher,
+ * kdf, kdf options, the number of keys and the first public key, all
+ * before anything secret.  body is the base64 between the armour lines.
+ */
+static int
+keyfile_openssh(const char *path, const char *body,
+    struct sshcert_keyfile *out, char *err, size_t errlen)
+{
+	static const char	 magic[] = "openssh-key-v1";	/* and its NUL */
+	char			*b64 = NULL;
+	uint8_t			*blob = NULL;
+	const uint8_t		*cipher, *pub, *s;
+	struct wire		 w, wp;
+	size_t			 n, clen, plen, i;
+	ssize_t			 len;
+	uint32_t		 nkeys;
+	int			 rc = -1;
+
+	if ((b64 = malloc(KEY_FILE_MAX)) == NULL ||
+	    (blob = malloc(KEY_FILE_MAX)) == NULL) {
+		seterr(err, errlen, "%s: out of memory", path);
+		goto out;
+	}
+	for (i = n = 0; body[i] != '\0' && body[i] != '-'; i++)
+		if (strchr(" \t\r\n", body[i]) == NULL && n + 1 < KEY_FILE_MAX)
+			b64[n++] = body[i];
+	b64[n] = '\0';
+	if (strncmp(body + i, "-----END OPENSSH PRIVATE KEY-----", 33) != 0 ||
+	    (len = b64_decode(b64, n, blob, KEY_FILE_MAX)) == -1 ||
+	    (size_t)len < sizeof(magic) ||
+	    memcmp(blob, magic, sizeof(magic)) != 0) {
+		seterr(err, errlen, "%s: malformed OpenSSH private key", path);
+		goto out;
+	}
+	wire_init(&w, blob + sizeof(magic), (size_t)len - sizeof(magic));
+	if (wire_string(&w, &cipher, &clen) == -1 ||
+	    wire_string(&w, &s, &n) == -1 ||		/* kdf */
+	    wire_string(&w, &s, &n) == -1 ||		/* its options */
+	    wire_u32(&w, &nkeys) == -1 || nkeys != 1 ||
+	    wire_string(&w, &pub, &plen) == -1) {
+		seterr(err, errlen, "%s: malformed OpenSSH private key", path);
+		goto out;
+	}
+	wire_init(&wp, pub, plen);
+	if (wire_string(&wp, &s, &n) == -1 || n == 0 ||
+	    n >= sizeof(out->type) || memchr(s, '\0', n) != NULL) {
+		seterr(err, errlen, "%s: malformed OpenSSH private key", path);
+		goto out;
+	}
+	memcpy(out->type, s, n);
+	out->type[n] = '\0';
+	out->kind = bytes_equal(cipher, clen, "none") ? SSHCERT_KEY_PRIVATE :
+	    SSHCERT_KEY_ENCRYPTED;
+	rc = 0;
+out:
+	if (b64 != NULL)
+		OPENSSL_cleanse(b64, KEY_FILE_MAX);
+	if (blob != NULL)
+		OPENSSL_cleanse(blob, KEY_FILE_MAX);
+	free(b64);
+	free(blob);
+	return rc;
+}
+
+/*
+ * A PEM private key (what ssh-keygen -m PEM and OpenSSL write): the
+ * armour says the kind; the key type is known only for the old
+ * algorithm-specific labels.
+ */
+static int
+keyfile_pem(const char *path, const char *text, struct sshcert_keyfile *out,
+    char *err, size_t errlen)
+{
+	static const struct {
+		const char			*label;
+		const char			*type;
+		enum sshcert_keyfile_kind	 kind;
+	} labels[] = {
+		{ "RSA PRIVATE KEY", "ssh-rsa", SSHCERT_KEY_PRIVATE },
+		{ "DSA PRIVATE KEY", "ssh-dss", SSHCERT_KEY_PRIVATE },
+		{ "EC PRIVATE KEY", "", SSHCERT_KEY_PRIVATE },
+		{ "PRIVATE KEY", "", SSHCERT_KEY_PRIVATE },
+		{ "ENCRYPTED PRIVATE KEY", "", SSHCERT_KEY_ENCRYPTED },
+	};
+	const char	*label = text + strlen("-----BEGIN ");
+	size_t		 i, n;
+
+	for (i = 0; i < sizeof(labels) / sizeof(labels[0]); i++) {
+		n = strlen(labels[i].label);
+		if (strncmp(label, labels[i].label, n) != 0 ||
+		    strncmp(label + n, "-----", 5) != 0)
+			continue;
+		snprintf(out->type, sizeof(out->type), "%s", labels[i].type);
+		out->kind = labels[i].kind;
+		/* The old OpenSSL encryption is a header inside the armour. */
+		if (strstr(text, "Proc-Type: 4,ENCRYPTED") != NULL)
+			out->kind = SSHCERT_KEY_ENCRYPTED;
+		return 0;
+	}
+	seterr(err, errlen, "%s: not an SSH private key (PEM '%.*s')", path,
+	    (int)strcspn(label, "-\n"), label);
+	return -1;
+}
+
+int
+sshcert_read_keyfile(const char *path, struct sshcert_keyfile *out,
+    char *err, size_t errlen)
+{
+	static const char	 openssh[] =
+	    "-----BEGIN OPENSSH PRIVATE KEY-----";
+	char			*text, *p;
+	int			 rc = -1;
+
+	memset(out, 0, sizeof(*out));
+	if ((text = malloc(KEY_FILE_MAX + 1)) == NULL) {
+		seterr(err, errlen, "%s: out of memory", path);
+		return -1;
+	}
+	if (read_small_file(path, text, KEY_FILE_MAX + 1, err, errlen) == -1)
+		goto out;
+	p = text + strspn(text, " \t\r\n");
+	if (strncmp(p, openssh, strlen(openssh)) == 0)
+		rc = keyfile_openssh(path, p + strlen(openssh), out, err,
+		    errlen);
+	else if (strncmp(p, "-----BEGIN ", 11) == 0)
+		rc = keyfile_pem(path, p, out, err, errlen);
+	else
+		rc = keyfile_public(path, text, out, err, errlen);
+out:
+	/* It may have held a private key. */
+	OPENSSL_cleanse(text, KEY_FILE_MAX + 1);
+	free(text);
+	return rc;
 }

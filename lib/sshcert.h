@@ -72,4 +72,27 @@ int	sshcert_is_cert_type(const char *key_type);
 int	sshcert_load_ca(const char *path, uint8_t ca_key[32], char *err,
 	    size_t errlen);
 
+/* What a key file holds, as sshcert_read_keyfile() tells it. */
+enum sshcert_keyfile_kind {
+	SSHCERT_KEY_PUBLIC,		/* "TYPE BASE64 [comment]", one line */
+	SSHCERT_KEY_CERT,		/* the same, of a certificate */
+	SSHCERT_KEY_PRIVATE,		/* OpenSSH or PEM, no passphrase */
+	SSHCERT_KEY_ENCRYPTED		/* a private key behind a passphrase */
+};
+
+struct sshcert_keyfile {
+	enum sshcert_keyfile_kind kind;
+	char		 type[64];	/* "ssh-ed25519"; "" if PEM does not say */
+};
+
+/*
+ * Tell the kind and type of a key file without using the key: what a
+ * configuration check needs to refuse a .pub named as a private key and
+ * the reverse.  A private key's secret part is neither decoded nor
+ * checked (libssh does that when the daemon loads it).  Returns 0, or
+ * -1 with "PATH: reason" in err (unreadable, not a key file).
+ */
+int	sshcert_read_keyfile(const char *path, struct sshcert_keyfile *out,
+	    char *err, size_t errlen);
+
 #endif

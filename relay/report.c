@@ -556,9 +556,7 @@ static const struct {
 void
 report_synopsis(FILE *f, const char *first)
 {
-	fprintf(f, "%sporthole-relay -f FILE clusters | known-hosts [--json]\n"
-	    "       porthole-relay -f FILE usage | events | anchors CLUSTER "
-	    "[--json]\n", first);
+	fprintf(f, "%s" REPORT_SYNOPSIS, first);
 }
 
 static int
@@ -666,7 +664,7 @@ report_main(const char *path, int argc, char **argv)
 		    "created it yet)\n", conf->database, strerror(errno));
 		goto out;
 	}
-	if (store_open(conf->database, &st, err, sizeof(err)) == -1) {
+	if (store_open_readonly(conf->database, &st, err, sizeof(err)) == -1) {
 		fprintf(stderr, "porthole-relay: %s\n", err);
 		goto out;
 	}

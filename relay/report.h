@@ -33,6 +33,11 @@ enum report_form {
  * on stderr), 2 (a usage error).
  */
 int	report_main(const char *conf_path, int argc, char **argv);
+/* The reports' usage lines, without the first one's "usage: ". */
+#define REPORT_SYNOPSIS \
+	"porthole-relay -f FILE clusters | known-hosts [--json]\n" \
+	"       porthole-relay -f FILE usage | events | anchors CLUSTER " \
+	"[--json]\n"
 /* The reports' usage lines; the first starts with first ("usage: "). */
 void	report_synopsis(FILE *f, const char *first);
 
