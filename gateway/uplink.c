@@ -23,6 +23,7 @@
 #include "lib/log.h"
 #include "lib/parse.h"
 #include "gateway/inbox.h"
+#include "gateway/pkgget.h"
 #include "telemetry/frame.h"
 #include "telemetry/license.h"
 #include "telemetry/record.h"
@@ -86,6 +87,7 @@ struct uplink {
 	char			 host_key[1100];	/* "TYPE BASE64" */
 	char			 why[128];	/* a protocol error */
 	struct inbox		*inbox;		/* messages from the vendor */
+	struct pkgget		*pkgget;	/* packages they refer to */
 };
 
 static int
@@ -247,6 +249,8 @@ uplink_reset(struct uplink *u, const char *why)
 		u->ch = NULL;
 	}
 	u->state = UL_DOWN;
+	if (u->pkgget != NULL)
+		pkgget_link_down(u->pkgget);
 	u->out_len = u->out_off = 0;
 	u->ninflight = 0;
 	u->stale = 0;
@@ -532,6 +536,15 @@ uplink_msg(struct uplink *u, json_t *f)
 	return rc == 1 ? uplink_send(u, ans) : 0;
 }
 
+/* A piece of a package asked for. */
+static int
+uplink_pkg_chunk(struct uplink *u, json_t *f)
+{
+	if (u->pkgget == NULL)
+		return 0;
+	return pkgget_chunk(u->pkgget, f, u->why, sizeof(u->why));
+}
+
 /*
  * What the gateway does with each kind the relay sends (frame.h); -1
  * drops the channel.
@@ -545,6 +558,7 @@ static int (*const uplink_handlers[FRAME__COUNT])(struct uplink *,
 	[FRAME_ANCHOR_ACK] =	uplink_anchor_ack,
 	[FRAME_PONG] =		uplink_pong,
 	[FRAME_MSG] =		uplink_msg,
+	[FRAME_PKG_CHUNK] =	uplink_pkg_chunk,
 };
 
 static int
@@ -666,7 +680,8 @@ uplink_write(struct uplink *u)
 static int
 uplink_due(struct uplink *u)
 {
-	uint64_t now = clock_mono_ms();
+	uint64_t	 now = clock_mono_ms();
+	json_t		*req;
 
 	if (now >= u->next_license) {
 		u->next_license = now + UPLINK_LICENSE_CHECK * 1000ULL;
@@ -674,6 +689,10 @@ uplink_due(struct uplink *u)
 		    -1)
 			return -1;
 	}
+	/* Packages only from a relay that welcomed: it has a store. */
+	if (u->welcomed && u->pkgget != NULL && (req =
+	    pkgget_request(u->pkgget)) != NULL && uplink_send(u, req) == -1)
+		return -1;
 	if (u->anchor_pending == 1) {
 		u->anchor_pending = 2;	/* sent; 0 once acknowledged */
 		return uplink_send(u, json_pack("{s:s, s:I, s:I, s:s}", "t",
@@ -832,6 +851,12 @@ void
 uplink_set_inbox(struct uplink *u, struct inbox *ib)
 {
 	u->inbox = ib;
+}
+
+void
+uplink_set_pkgget(struct uplink *u, struct pkgget *g)
+{
+	u->pkgget = g;
 }
 
 void

@@ -41,8 +41,11 @@ struct uplink	*uplink_new(struct event_base *base, const struct policy *pol,
 void		 uplink_free(struct uplink *);
 void		 uplink_set_policy(struct uplink *, const struct policy *pol);
 struct inbox;
+struct pkgget;
 /* Where messages from the vendor go (inbox.h). */
 void		 uplink_set_inbox(struct uplink *, struct inbox *ib);
+/* What fetches the packages they refer to (pkgget.h). */
+void		 uplink_set_pkgget(struct uplink *, struct pkgget *g);
 /* The session host key ("TYPE BASE64"), told to the relay in hello. */
 void		 uplink_set_host_key(struct uplink *, const char *key);
 

@@ -9,10 +9,12 @@
 #include <time.h>
 
 #include <jansson.h>
+#include <openssl/evp.h>
 
 #include "lib/clock.h"
 #include "lib/log.h"
 #include "lib/parse.h"
+#include "lib/sha256.h"
 #include "telemetry/frame.h"
 
 /*
@@ -331,6 +333,62 @@ mc_tick(struct mc *m, int64_t newest)
 	return m->out_len != queued;
 }
 
+/* A pkg_chunk that gives no bytes, and why. */
+static void
+mc_pkg_none(struct mc *m, const char *sha, json_t *off, const char *why)
+{
+	mc_send(m, json_pack("{s:s, s:s, s:O, s:s}", "t", "pkg_chunk",
+	    "sha256", sha, "offset", off, "error", why));
+}
+
+/*
+ * The gateway fetches a package a piece at a time: at most
+ * FRAME_PKG_DATA bytes from where it asks, up to the end of the stored
+ * chunk that holds that offset.
+ */
+static void
+mc_pkg_get(struct mc *m, json_t *f)
+{
+	const char	*sha = json_string_value(json_object_get(f, "sha256"));
+	json_t		*joff = json_object_get(f, "offset");
+	unsigned char	*buf = NULL;
+	char		*b64 = NULL;
+	uint64_t	 off, size;
+	size_t		 n;
+	int		 rc;
+
+	if (!sha256_valid_hex(sha) || !json_is_integer(joff) ||
+	    json_integer_value(joff) < 0) {
+		mc_fail(m, "a malformed pkg_get");
+		return;
+	}
+	if (m->st == NULL) {
+		mc_pkg_none(m, sha, joff, "this relay has no database");
+		return;
+	}
+	off = (uint64_t)json_integer_value(joff);
+	if ((buf = malloc(FRAME_PKG_DATA)) == NULL ||
+	    (b64 = malloc(FRAME_PKG_DATA / 3 * 4 + 8)) == NULL) {
+		mc_pkg_none(m, sha, joff, "the relay is out of memory");
+		goto out;
+	}
+	rc = store_package_read(m->st, sha, off, buf, FRAME_PKG_DATA, &n,
+	    &size);
+	if (rc != 1 || off > size) {
+		mc_pkg_none(m, sha, joff, rc == 0 ? "no such package" :
+		    rc == -1 ? "the store cannot be read" :
+		    "offset past the end of the package");
+		goto out;
+	}
+	EVP_EncodeBlock((unsigned char *)b64, buf, (int)n);
+	mc_send(m, json_pack("{s:s, s:s, s:O, s:s, s:b}", "t", "pkg_chunk",
+	    "sha256", sha, "offset", joff, "data", b64, "last",
+	    off + n == size));
+out:
+	free(buf);
+	free(b64);
+}
+
 static void
 mc_ping(struct mc *m, json_t *f)
 {
@@ -346,6 +404,7 @@ static void (*const mc_handlers[FRAME__COUNT])(struct mc *, json_t *) = {
 	[FRAME_ANCHOR] =	mc_anchor,
 	[FRAME_PING] =		mc_ping,
 	[FRAME_MSG_ACK] =	mc_msg_ack,
+	[FRAME_PKG_GET] =	mc_pkg_get,
 };
 
 static void

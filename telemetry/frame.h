@@ -14,6 +14,8 @@
  *     {"t":"ping"}
  *     {"t":"msg_ack","id":N}     (message N is stored: offer it no more)
  *     {"t":"msg_ack","id":N,"refused":R}  (and refused, for reason R)
+ *     {"t":"pkg_get","sha256":H,"offset":O}  (the next piece of package
+ *         H; one request at a time)
  *   relay -> gateway:
  *     {"t":"welcome","seq":N}        (the answer to hello: the store has
  *         this cluster's records up to N.  The gateway sends no records
@@ -30,6 +32,10 @@
  *         vendor, N its id in the relay's store: every one for the
  *         cluster it has not acknowledged, oldest first, a few at a
  *         time, again after a reconnect or when one goes unanswered)
+ *     {"t":"pkg_chunk","sha256":H,"offset":O,"data":B64,"last":B}
+ *         (at most FRAME_PKG_DATA bytes of package H from offset O;
+ *         last: they end the package)
+ *     {"t":"pkg_chunk","sha256":H,"offset":O,"error":E}  (none to give)
  * Lengths are bounded by FRAME_MAX; a bad length or bad JSON is a
  * protocol error (the channel is closed).
  *
@@ -53,6 +59,8 @@
 #include <jansson.h>
 
 #define FRAME_MAX	(1024 * 1024)
+/* Package bytes in one pkg_chunk: their base64 fits in FRAME_MAX. */
+#define FRAME_PKG_DATA	(512 * 1024)
 
 enum frame_kind {
 	/* gateway -> relay */
@@ -62,6 +70,7 @@ enum frame_kind {
 	FRAME_ANCHOR,
 	FRAME_PING,
 	FRAME_MSG_ACK,
+	FRAME_PKG_GET,
 	/* relay -> gateway */
 	FRAME_WELCOME,
 	FRAME_ACK,
@@ -70,6 +79,7 @@ enum frame_kind {
 	FRAME_ANCHOR_ACK,
 	FRAME_PONG,
 	FRAME_MSG,
+	FRAME_PKG_CHUNK,
 	FRAME__COUNT
 };
 
