@@ -23,6 +23,8 @@
 #include "gateway/control.h"
 #include "gateway/inbox.h"
 #include "gateway/intake.h"
+#include "gateway/job.h"
+#include "gateway/updates.h"
 #include "gateway/telem.h"
 #include "gateway/tunnel.h"
 #include "gateway/uplink.h"
@@ -70,6 +72,8 @@ struct gateway {
 	struct uplink	*uplink;
 	struct collect	*collect;
 	struct inbox	*inbox;
+	struct jobs	*jobs;
+	struct updates	*updates;
 };
 
 static void
@@ -110,6 +114,9 @@ status_extra(void *arg)
 
 	if (j != NULL && gw->inbox != NULL)
 		json_object_set_new(j, "inbox", inbox_status(gw->inbox));
+	if (j != NULL && gw->updates != NULL)
+		json_object_set_new(j, "next_update",
+		    updates_next(gw->updates));
 	return j;
 }
 
@@ -190,6 +197,7 @@ gateway_reload(void *arg, const char *who, char *err, size_t errlen)
 	telem_set_policy(gw->telem, np);
 	collect_set_policy(gw->collect, np);
 	uplink_set_policy(gw->uplink, np);
+	updates_set_policy(gw->updates, np);
 	policy_free(old);
 	log_info("%s: reloaded", gw->path);
 	rc = 0;
@@ -371,10 +379,19 @@ main(int argc, char **argv)
 	control_set_status_extra(control, status_extra, &gw);
 	if ((gw.inbox = inbox_new(base, pol, gateway_audit, &gw, err,
 	    sizeof(err))) == NULL) {
-		fprintf(stderr, "portholed: inbox: %s\n", err);
+		log_error("inbox: %s", err);
+		goto fail;
+	}
+	if ((gw.jobs = jobs_new(base)) == NULL || (gw.updates =
+	    updates_new(base, pol, gw.jobs, telem, gw.inbox, gateway_audit,
+	    &gw, uplink_kick, uplink, err, sizeof(err))) == NULL) {
+		log_error("updates: %s", gw.jobs == NULL ? "out of memory" :
+		    err);
 		goto fail;
 	}
 	uplink_set_inbox(uplink, gw.inbox);
+	uplink_set_pkgget(uplink, updates_pkgget(gw.updates));
+	control_set_updates(control, gw.updates);
 	inbox_start(gw.inbox);
 	ev_term = evsignal_new(base, SIGTERM, on_term, base);
 	ev_int = evsignal_new(base, SIGINT, on_term, base);
@@ -419,6 +436,9 @@ main(int argc, char **argv)
 	telem_on_commit(telem, NULL, NULL);
 	uplink_free(uplink);
 	gw.uplink = NULL;
+	updates_free(gw.updates);
+	gw.updates = NULL;
+	jobs_free(gw.jobs);
 	inbox_free(gw.inbox);
 	tunnel_free(tunnel);
 	broker_free(broker);
@@ -441,6 +461,8 @@ main(int argc, char **argv)
 	return 0;
 fail:
 	control_free(control);
+	updates_free(gw.updates);
+	jobs_free(gw.jobs);
 	inbox_free(gw.inbox);
 	if (telem != NULL)
 		telem_on_commit(telem, NULL, NULL);
