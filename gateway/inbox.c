@@ -68,6 +68,10 @@ struct inbox {
 	size_t			 bytes;
 	char			 waiting[256];	/* why a message waits, or "" */
 	struct burst		 burst;
+	json_t			*held[INBOX_HELD];	/* deferred frames */
+	size_t			 nheld;
+	void			(*send)(void *, json_t *);
+	void			*send_arg;
 };
 
 static const struct inbox_kind *
@@ -398,6 +402,20 @@ inbox_accept(struct inbox *ib, uint64_t id, const char *kind, json_t *body,
 	return 1;
 }
 
+/* Keep a deferred frame to judge again on inbox_retry(). */
+static void
+inbox_hold(struct inbox *ib, json_t *f, uint64_t id)
+{
+	size_t i;
+
+	for (i = 0; i < ib->nheld; i++)
+		if ((uint64_t)json_integer_value(json_object_get(ib->held[i],
+		    "id")) == id)
+			return;
+	if (ib->nheld < INBOX_HELD)
+		ib->held[ib->nheld++] = json_incref(f);
+}
+
 int
 inbox_offer(struct inbox *ib, json_t *f, json_t **out, char *why,
     size_t whylen)
@@ -430,6 +448,7 @@ inbox_offer(struct inbox *ib, json_t *f, json_t **out, char *why,
 		return inbox_refuse(ib, id, kind, body, k, reason, out);
 	case INBOX_DEFER:
 		inbox_wait(ib, id, reason);
+		inbox_hold(ib, f, id);
 		return 0;
 	case INBOX_ACCEPT:
 		break;
@@ -546,6 +565,41 @@ inbox_start(struct inbox *ib)
 	    ib->bytes);
 }
 
+void
+inbox_retry(struct inbox *ib)
+{
+	json_t	*held[INBOX_HELD], *ack;
+	char	 why[128];
+	size_t	 i, n = ib->nheld;
+
+	/* Judged again in order; one still deferred is held again. */
+	memcpy(held, ib->held, n * sizeof(held[0]));
+	ib->nheld = 0;
+	for (i = 0; i < n; i++) {
+		if (inbox_offer(ib, held[i], &ack, why, sizeof(why)) == 1 &&
+		    ib->send != NULL)
+			ib->send(ib->send_arg, ack);
+		else
+			json_decref(ack);
+		json_decref(held[i]);
+	}
+}
+
+void
+inbox_link_down(struct inbox *ib)
+{
+	while (ib->nheld > 0)
+		json_decref(ib->held[--ib->nheld]);
+}
+
+void
+inbox_set_sender(struct inbox *ib, void (*send)(void *, json_t *),
+    void *arg)
+{
+	ib->send = send;
+	ib->send_arg = arg;
+}
+
 /* ---- the rest ---- */
 
 json_t *
@@ -600,6 +654,7 @@ inbox_free(struct inbox *ib)
 	/* What was not written yet of a burst is written now. */
 	if (ib->burst.count > 0)
 		burst_end(-1, 0, ib);
+	inbox_link_down(ib);
 	event_free(ib->burst.ev);
 	free(ib->e);
 	free(ib);

@@ -95,6 +95,19 @@ void		 inbox_start(struct inbox *);
 int		 inbox_offer(struct inbox *, json_t *frame, json_t **ack,
 		    char *why, size_t whylen);
 /*
+ * A deferred message is held (at most INBOX_HELD, until the channel goes
+ * down) and judged again when its kind calls inbox_retry(): the answer
+ * goes out through send(arg, ack) (ack stolen), without waiting for the
+ * relay to offer it again.
+ */
+#define INBOX_HELD	8
+void		 inbox_set_sender(struct inbox *,
+		    void (*send)(void *arg, json_t *ack), void *arg);
+void		 inbox_retry(struct inbox *);
+/* The channel went down: held messages are the relay's to offer again. */
+void		 inbox_link_down(struct inbox *);
+
+/*
  * May one more audit line about a message of kind be written now?  1
  * (counted), or 0: it is counted in the next message_burst instead.
  * For lines a kind writes about an arriving message.

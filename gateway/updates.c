@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "lib/clock.h"
 #include "lib/log.h"
@@ -278,6 +279,33 @@ record_new(struct updates *up)
 	return &up->u[up->n++];
 }
 
+/*
+ * An update is over: its downloaded package goes (no other record
+ * waits for the same one), and so does the copy it ran on, unless it
+ * failed: that copy stays for the admins to look at.
+ */
+void
+updates_release(struct updates *up, struct update *u)
+{
+	char	path[4200];
+	size_t	i;
+
+	for (i = 0; i < up->n; i++)
+		if (&up->u[i] != u && !terminal(up->u[i].state) &&
+		    strcmp(up->u[i].n.sha256, u->n.sha256) == 0)
+			return;
+	pkgget_drop(up->pkgget, u->n.sha256);
+	pkgget_path(up->pkgget, u->n.sha256, path, sizeof(path));
+	if (unlink(path) == -1 && errno != ENOENT)
+		log_warn("updates: %s: %s", path, strerror(errno));
+	if (u->state == US_FAILED)
+		return;
+	snprintf(path, sizeof(path), "%s/%s/%s.pkg", up->dir,
+	    UPDATES_INSTALL_DIR, u->n.version);
+	if (unlink(path) == -1 && errno != ENOENT)
+		log_warn("updates: %s: %s", path, strerror(errno));
+}
+
 /* Older notices not started yet give way to a newer one. */
 static void
 supersede(struct updates *up, const struct update *newer)
@@ -293,7 +321,7 @@ supersede(struct updates *up, const struct update *newer)
 		u->state = US_SUPERSEDED;
 		snprintf(u->reason, sizeof(u->reason), "superseded by %s",
 		    newer->n.version);
-		pkgget_drop(up->pkgget, u->n.sha256);
+		updates_release(up, u);
 		updates_event(up, "update_superseded", u, json_pack("{s:s}",
 		    "by", newer->n.version));
 	}
@@ -407,6 +435,7 @@ package_done(void *arg, const char *sha, int ok, const char *why)
 		} else {
 			u->state = US_REFUSED;
 			snprintf(u->reason, sizeof(u->reason), "%s", why);
+			updates_release(up, u);
 			updates_event(up, "update_refused", u, json_pack(
 			    "{s:s}", "reason", why));
 		}

@@ -95,6 +95,8 @@ void		 updates_event(struct updates *, const char *type,
 		    const struct update *u, json_t *fields);
 struct update	*updates_find(struct updates *, const char *version);
 void		 updates_eval(struct updates *);
+/* u is over: its package goes, and its copy unless it failed. */
+void		 updates_release(struct updates *, struct update *u);
 /* The admins were told (at notified) that u runs at when. */
 void		 updates_scheduled(struct updates *, struct update *u,
 		    time_t notified, time_t when);

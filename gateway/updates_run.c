@@ -71,6 +71,8 @@ version_done(void *arg, const struct job_result *r)
 		up->baseline_error[0] = '\0';
 		log_info("updates: version_command says %s is installed",
 		    up->baseline_s);
+		/* Notices that waited for it are judged now. */
+		inbox_retry(up->inbox);
 		return;
 	}
 	job_describe(r, UPDATES_VERSION_TIMEOUT, res, sizeof(res));
@@ -349,6 +351,7 @@ install_done(void *arg, const struct job_result *r)
 		    u->n.version);
 		up->installed_at = u->finished;
 		up->have_record = 1;
+		updates_release(up, u);
 		log_info("updates: %s installed", u->n.version);
 		updates_event(up, "update_installed", u, json_pack(
 		    "{s:s, s:s, s:I, s:I}", "log", log, "log_sha256",
@@ -358,6 +361,7 @@ install_done(void *arg, const struct job_result *r)
 		u->state = US_FAILED;
 		snprintf(u->reason, sizeof(u->reason), "update_command: %s",
 		    u->result);
+		updates_release(up, u);
 		log_error("updates: %s failed: %s", u->n.version, u->result);
 		updates_event(up, "update_failed", u, json_pack(
 		    "{s:s, s:s, s:s, s:I}", "result", u->result, "log", log,

@@ -251,6 +251,8 @@ uplink_reset(struct uplink *u, const char *why)
 	u->state = UL_DOWN;
 	if (u->pkgget != NULL)
 		pkgget_link_down(u->pkgget);
+	if (u->inbox != NULL)
+		inbox_link_down(u->inbox);
 	u->out_len = u->out_off = 0;
 	u->ninflight = 0;
 	u->stale = 0;
@@ -847,10 +849,26 @@ uplink_set_host_key(struct uplink *u, const char *type_and_base64)
 	snprintf(u->host_key, sizeof(u->host_key), "%s", type_and_base64);
 }
 
+/* An answer the inbox found later, for a message it held. */
+static void
+uplink_inbox_send(void *arg, json_t *ack)
+{
+	struct uplink *u = arg;
+
+	if (u->state != UL_OPEN || !u->welcomed) {
+		json_decref(ack);
+		return;
+	}
+	if (uplink_send(u, ack) == -1)
+		uplink_reset(u, "out of memory");
+	uplink_poll(u);
+}
+
 void
 uplink_set_inbox(struct uplink *u, struct inbox *ib)
 {
 	u->inbox = ib;
+	inbox_set_sender(ib, uplink_inbox_send, u);
 }
 
 void
