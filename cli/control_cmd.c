@@ -196,6 +196,17 @@ print_inbox(json_t *ib)
 	printf("\n");
 }
 
+/* The next update the gateway will install, if one is scheduled. */
+static void
+print_next_update(json_t *u)
+{
+	if (!json_is_object(u))
+		return;
+	printf("next update    %s %s %s (porthole updates)\n", jstr(u,
+	    "version"), strcmp(jstr(u, "state"), "started") == 0 ?
+	    "installing since" : "at", jstr(u, "when"));
+}
+
 static void
 print_status(json_t *a)
 {
@@ -240,6 +251,7 @@ print_status(json_t *a)
 	    json_object_get(a, "offline_days")), (long long)
 	    json_integer_value(json_object_get(a, "offline_limit_days")));
 	print_inbox(json_object_get(a, "inbox"));
+	print_next_update(json_object_get(a, "next_update"));
 }
 
 static void
