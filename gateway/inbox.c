@@ -356,8 +356,9 @@ inbox_refuse(struct inbox *ib, uint64_t id, const char *kind, json_t *body,
 		}
 		if (k != NULL && k->refused != NULL)
 			k->refused(k->arg, id, body, reason);
+		/* The log is rationed with the audit log: it floods as well. */
+		log_info("inbox: message %" PRIu64 " refused: %s", id, reason);
 	}
-	log_info("inbox: message %" PRIu64 " refused: %s", id, reason);
 	*out = ack(id, reason);
 	return 1;
 }
@@ -586,6 +587,13 @@ inbox_retry(struct inbox *ib)
 }
 
 void
+inbox_flush(struct inbox *ib)
+{
+	if (ib != NULL && ib->burst.count > 0)
+		burst_end(-1, 0, ib);
+}
+
+void
 inbox_link_down(struct inbox *ib)
 {
 	while (ib->nheld > 0)
@@ -652,8 +660,7 @@ inbox_free(struct inbox *ib)
 	if (ib == NULL)
 		return;
 	/* What was not written yet of a burst is written now. */
-	if (ib->burst.count > 0)
-		burst_end(-1, 0, ib);
+	inbox_flush(ib);
 	inbox_link_down(ib);
 	event_free(ib->burst.ev);
 	free(ib->e);

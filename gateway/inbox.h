@@ -114,6 +114,9 @@ void		 inbox_link_down(struct inbox *);
  */
 int		 inbox_limit(struct inbox *, const char *kind, uint64_t id);
 
+/* Write the summary of a burst now (a clean stop), not at its end. */
+void		 inbox_flush(struct inbox *);
+
 /* For porthole status: {"messages","bytes","waiting"}. */
 json_t		*inbox_status(struct inbox *);
 

@@ -40,6 +40,8 @@
 	"usage: portholed -f FILE [-d] [-t] [-v]\n" \
 	"       portholed --help | --version\n"
 #define GATEWAY_PID_FILE	"portholed.pid"		/* in run_dir */
+/* How long a clean stop waits for the relay to take the final seal. */
+#define SHUTDOWN_ANCHOR_MS	2000
 
 static void
 on_term(evutil_socket_t sig, short what, void *arg)
@@ -82,6 +84,12 @@ on_tunnel_channel(ssh_channel ch, const char *orig_host, int orig_port,
 {
 	struct gateway *gw = arg;
 
+	/* Stopping: the sessions have ended, no new one starts. */
+	if (gw->broker == NULL) {
+		ssh_channel_close(ch);
+		ssh_channel_free(ch);
+		return;
+	}
 	broker_channel(ch, orig_host, orig_port, gw->broker);
 }
 
@@ -91,7 +99,8 @@ on_tunnel_poll(void *arg)
 {
 	struct gateway *gw = arg;
 
-	broker_poll(gw->broker);
+	if (gw->broker != NULL)
+		broker_poll(gw->broker);
 	if (gw->uplink != NULL)
 		uplink_poll(gw->uplink);
 }
@@ -101,7 +110,8 @@ on_tunnel_down(void *arg)
 {
 	struct gateway *gw = arg;
 
-	broker_tunnel_down(gw->broker);
+	if (gw->broker != NULL)
+		broker_tunnel_down(gw->broker);
 	if (gw->uplink != NULL)
 		uplink_down(gw->uplink);
 }
@@ -124,9 +134,15 @@ status_extra(void *arg)
 static int
 gateway_audit(void *arg, const char *type, json_t *fields)
 {
-	struct gateway *gw = arg;
+	struct gateway	*gw = arg;
+	int		 rc;
 
-	return broker_record(gw->broker, type, NULL, fields);
+	if (gw->broker != NULL)
+		return broker_record(gw->broker, type, NULL, fields);
+	/* Stopping: the sessions are gone, the log is still open. */
+	rc = audit_write(gw->audit, type, fields);
+	json_decref(fields);
+	return rc;
 }
 
 /* The relay lists it for engineers: `porthole-relay known-hosts`. */
@@ -432,7 +448,27 @@ main(int argc, char **argv)
 	(void)daemon_notify("STOPPING=1");
 	telem_event(telem, "server_shutdown", json_pack("{s:s}", "component",
 	    "portholed"));
+	/*
+	 * A clean stop: no new work, the sessions end (on the record), and
+	 * the log is sealed while the tunnel is still up, so that the relay
+	 * holds the final seal as an anchor and a log cut back behind it is
+	 * caught.  The relay gets a bounded moment to acknowledge it; what
+	 * it has not acknowledged waits in state_dir for the next start.
+	 */
 	control_free(control);
+	event_del(ev_hup);
+	event_del(ev_chld);
+	event_del(ev_seal);
+	intake_free(intake);
+	collect_free(collect);
+	inbox_flush(gw.inbox);
+	broker_free(broker);
+	gw.broker = NULL;
+	(void)audit_write(audit, "gateway_stop", NULL);
+	(void)audit_seal(audit);	/* no unsealed tail after a clean stop */
+	if (!uplink_flush_anchor(uplink, SHUTDOWN_ANCHOR_MS))
+		log_warn("audit anchor: the relay has not acknowledged the "
+		    "final seal; it is sent again at the next start");
 	telem_on_commit(telem, NULL, NULL);
 	uplink_free(uplink);
 	gw.uplink = NULL;
@@ -441,12 +477,7 @@ main(int argc, char **argv)
 	jobs_free(gw.jobs);
 	inbox_free(gw.inbox);
 	tunnel_free(tunnel);
-	broker_free(broker);
-	collect_free(collect);
 	telem_free(telem);
-	intake_free(intake);
-	(void)audit_write(audit, "gateway_stop", NULL);
-	(void)audit_seal(audit);	/* no unsealed tail after a clean stop */
 	audit_close(audit);
 	event_free(ev_term);
 	event_free(ev_int);

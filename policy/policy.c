@@ -197,6 +197,10 @@ static const struct keyspec keys[] = {
 	{ "remote_access", "max_sessions", V_UINT, F(max_sessions), 1, 100,
 	    NULL, NULL, "sessions at the same time",
 	    "4" },
+	{ "remote_access", "end_at_cert_expiry", V_BOOL,
+	    F(end_at_cert_expiry), 0, 0, NULL, NULL,
+	    "a session ends when the engineer's certificate expires",
+	    "yes" },
 
 	{ "files", "enabled", V_BOOL, F(files_enabled), 0, 0, NULL, NULL,
 	    "read-only file access via sftp/scp and the support shell",

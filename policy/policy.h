@@ -66,6 +66,7 @@ struct policy {
 	uint64_t	 max_session;		/* seconds */
 	uint64_t	 idle_timeout;		/* seconds */
 	uint64_t	 max_sessions;
+	int		 end_at_cert_expiry;	/* at valid_before */
 
 	/* [files] */
 	int		 files_enabled;
