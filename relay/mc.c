@@ -12,6 +12,7 @@
 #include <openssl/evp.h>
 
 #include "lib/clock.h"
+#include "lib/escape.h"
 #include "lib/log.h"
 #include "lib/parse.h"
 #include "lib/sha256.h"
@@ -290,6 +291,7 @@ mc_msg_ack(struct mc *m, json_t *f)
 	json_t		*jid = json_object_get(f, "id");
 	json_t		*jr = json_object_get(f, "refused");
 	const char	*refused = json_string_value(jr);
+	char		 shown[256];
 	int64_t		 id;
 	int		 i;
 
@@ -307,9 +309,13 @@ mc_msg_ack(struct mc *m, json_t *f)
 		m->msg_progress = clock_mono_ms();
 	}
 	if (m->st != NULL && store_delivery_acked(m->st, id, m->cl->id,
-	    clock_now(), refused) == 1 && refused != NULL)
-		log_warn("cluster %s: message %lld refused by the gateway: "
-		    "%.200s", m->cl->id, (long long)id, refused);
+	    clock_now(), refused) == 1 && refused != NULL) {
+		/* The gateway's words: escaped for the relay's log. */
+		escape_text(refused, strnlen(refused, 200), shown,
+		    sizeof(shown));
+		log_warn("cluster %s: message %lld refused by the gateway: %s",
+		    m->cl->id, (long long)id, shown);
+	}
 	mc_offer(m);
 }
 

@@ -9,6 +9,7 @@
 
 #include <jansson.h>
 
+#include "lib/escape.h"
 #include "lib/parse.h"
 #include "lib/sha256.h"
 #include "lib/sshsig.h"
@@ -68,6 +69,7 @@ notice_parse(const char *text, size_t len, struct notice *out, char *why,
 	json_error_t	 jerr;
 	json_t		*j = NULL, *js;
 	const char	*s;
+	char		 shown[256];
 	size_t		 sl;
 	int		 rc = -1;
 
@@ -79,8 +81,11 @@ notice_parse(const char *text, size_t len, struct notice *out, char *why,
 	}
 	if ((j = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr)) ==
 	    NULL || !json_is_object(j)) {
-		snprintf(why, whylen, "notice: not a JSON object%s%.100s",
-		    j == NULL ? ": " : "", j == NULL ? jerr.text : "");
+		/* jansson quotes the input near the error: escaped. */
+		escape_text(j == NULL ? jerr.text : "", j == NULL ?
+		    strnlen(jerr.text, 100) : 0, shown, sizeof(shown));
+		snprintf(why, whylen, "notice: not a JSON object%s%s",
+		    j == NULL ? ": " : "", shown);
 		goto out;
 	}
 	if ((s = text_field(j, "version", why, whylen)) == NULL)
