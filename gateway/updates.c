@@ -649,8 +649,8 @@ updates_run_now(struct updates *up, const char *version, const char *who,
 
 /* ---- views ---- */
 
-static json_t *
-jtime(time_t t)
+json_t *
+updates_jtime(time_t t)
 {
 	char buf[32];
 
@@ -679,22 +679,22 @@ update_json(struct updates *up, const struct update *u)
 	    "state", updates_state_name(u->state),
 	    "sha256", u->n.sha256,
 	    "size", (json_int_t)u->n.size,
-	    "published", jtime(u->n.published),
-	    "expires", jtime(u->n.expires),
+	    "published", updates_jtime(u->n.published),
+	    "expires", updates_jtime(u->n.expires),
 	    "notes", u->n.notes,
 	    "message_id", (json_int_t)u->msg_id,
-	    "accepted", jtime(u->accepted),
-	    "notified", jtime(u->notified),
-	    "earliest", jtime(u->earliest),
-	    "latest", jtime(u->first_window == 0 ? 0 : u->first_window +
+	    "accepted", updates_jtime(u->accepted),
+	    "notified", updates_jtime(u->notified),
+	    "earliest", updates_jtime(u->earliest),
+	    "latest", updates_jtime(u->first_window == 0 ? 0 : u->first_window +
 	    UPDATES_DELAY_MAX),
-	    "when", jtime(u->state == US_ANNOUNCED ? 0 : u->when),
+	    "when", updates_jtime(u->state == US_ANNOUNCED ? 0 : u->when),
 	    "run_now", u->run_now,
 	    "package", pkg,
 	    "package_bytes", (json_int_t)(u->downloaded ? u->n.size : have),
 	    "package_waiting", waiting,
-	    "started", jtime(u->started),
-	    "finished", jtime(u->finished),
+	    "started", updates_jtime(u->started),
+	    "finished", updates_jtime(u->finished),
 	    "result", u->result,
 	    "log_sha256", u->log_sha256,
 	    "reason", u->reason,
@@ -718,7 +718,7 @@ updates_list(struct updates *up)
 	return json_pack("{s:s?, s:s, s:o, s:s?, s:s?, s:o}", "installed", s,
 	    "installed_from", up->have_record ? "porthole" : up->have_baseline ?
 	    "version_command" : "unknown", "installed_at",
-	    jtime(up->have_record ? up->installed_at : 0), "window",
+	    updates_jtime(up->have_record ? up->installed_at : 0), "window",
 	    up->have_window ? up->pol->update_window : NULL,
 	    "vendor_key", up->have_key ? up->pol->vendor_key : NULL, "updates",
 	    list);
@@ -739,7 +739,7 @@ updates_next(struct updates *up)
 		return json_null();
 	return json_pack("{s:s, s:s, s:o}", "version", next->n.version,
 	    "state", updates_state_name(next->state), "when",
-	    jtime(next->when));
+	    updates_jtime(next->when));
 }
 
 /* ---- set-up ---- */

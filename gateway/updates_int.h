@@ -10,6 +10,8 @@
 #include <stdint.h>
 #include <time.h>
 
+#include <jansson.h>
+
 #include "gateway/pkgget.h"
 #include "gateway/updates.h"
 #include "lib/version.h"
@@ -90,6 +92,8 @@ struct updates {
 
 /* updates.c */
 const char	*updates_state_name(enum ustate);
+/* t as an RFC 3339 UTC string, or null for 0 (not yet, never). */
+json_t		*updates_jtime(time_t t);
 int		 updates_state_parse(const char *, enum ustate *);
 void		 updates_event(struct updates *, const char *type,
 		    const struct update *u, json_t *fields);

@@ -20,17 +20,6 @@
 #include "lib/log.h"
 #include "lib/parse.h"
 
-static json_t *
-jtime(time_t t)
-{
-	char buf[32];
-
-	if (t == 0)
-		return json_null();
-	parse_format_time(t, buf, sizeof(buf));
-	return json_string(buf);
-}
-
 static time_t
 get_time(json_t *j, const char *key)
 {
@@ -58,23 +47,23 @@ record_json(const struct update *u)
 	    "version", u->n.version,
 	    "sha256", u->n.sha256,
 	    "size", (json_int_t)u->n.size,
-	    "published", jtime(u->n.published),
-	    "expires", jtime(u->n.expires),
+	    "published", updates_jtime(u->n.published),
+	    "expires", updates_jtime(u->n.expires),
 	    "notes", u->n.notes,
 	    "message_id", (json_int_t)u->msg_id,
 	    "state", updates_state_name(u->state),
-	    "accepted", jtime(u->accepted),
-	    "notified", jtime(u->notified),
-	    "next_notify", jtime(u->next_notify),
+	    "accepted", updates_jtime(u->accepted),
+	    "notified", updates_jtime(u->notified),
+	    "next_notify", updates_jtime(u->next_notify),
 	    "notify_failures", (int)u->notify_failures,
-	    "earliest", jtime(u->earliest),
-	    "first_window", jtime(u->first_window),
-	    "when", jtime(u->when),
+	    "earliest", updates_jtime(u->earliest),
+	    "first_window", updates_jtime(u->first_window),
+	    "when", updates_jtime(u->when),
 	    "run_now", u->run_now,
 	    "renotify", u->renotify,
 	    "downloaded", u->downloaded,
-	    "started", jtime(u->started),
-	    "finished", jtime(u->finished),
+	    "started", updates_jtime(u->started),
+	    "finished", updates_jtime(u->finished),
 	    "result", u->result,
 	    "log_sha256", u->log_sha256,
 	    "reason", u->reason);
@@ -92,7 +81,7 @@ updates_save(struct updates *up)
 	for (i = 0; i < up->n; i++)
 		json_array_append_new(list, record_json(&up->u[i]));
 	j = json_pack("{s:s?, s:o, s:o}", "installed", up->have_record ?
-	    up->installed_s : NULL, "installed_at", jtime(up->have_record ?
+	    up->installed_s : NULL, "installed_at", updates_jtime(up->have_record ?
 	    up->installed_at : 0), "updates", list);
 	text = j == NULL ? NULL : json_dumps(j, JSON_INDENT(2));
 	json_decref(j);
