@@ -176,4 +176,11 @@ grep -q "^installed   1.4.0 (installed by porthole" "$T/updates.txt" &&
     pass "porthole updates lists them" || fail "porthole updates: $(cat "$T/updates.txt")"
 "$CLI_BIN" audit verify --key "$(cat "$T/acme-prod/audit.k0")" "$T/acme-prod/audit" >/dev/null 2>&1 &&
     pass "the audit log verifies" || fail "audit verify"
+
+# A vendor_key that is not an Ed25519 public key stops a start.
+sed "s|^vendor_key = .*|vendor_key = $T/acme-prod/session_host_key|" "$T/acme-prod/porthole.conf" >"$T/badkey.conf"
+out=$("$CLI_BIN" policy check "$T/badkey.conf" 2>&1); rc=$?
+[ $rc -eq 1 ] && echo "$out" | grep -q "badkey.conf:[0-9]*: \[updates\] vendor_key" &&
+    pass "policy check refuses a vendor_key that is no public key, naming the line" ||
+    fail "policy check: rc=$rc $out"
 finish
