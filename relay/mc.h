@@ -36,6 +36,8 @@ int		 mc_pump(struct mc *);
  * the connection), else 0.
  */
 int		 mc_tick(struct mc *, int64_t newest);
+/* relay.conf was reloaded: cl is this cluster's section from now on. */
+void		 mc_set_cluster(struct mc *, const struct relay_cluster *cl);
 void		 mc_free(struct mc *);
 
 #endif
