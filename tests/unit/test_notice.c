@@ -67,10 +67,16 @@ refused(char *text, const char *want)
 	struct notice	 n;
 	const char	*why = parse(text, &n);
 
+	size_t		 i;
+
 	if (why == NULL)
 		fail_msg("accepted; wanted '%s'", want);
 	if (strstr(why, want) == NULL)
 		fail_msg("'%s' does not say '%s'", why, want);
+	/* A reason reaches logs and views: never a control character. */
+	for (i = 0; why[i] != '\0'; i++)
+		if ((unsigned char)why[i] < 0x20 || why[i] == 0x7f)
+			fail_msg("reason holds byte 0x%02x", (unsigned char)why[i]);
 }
 
 static void
@@ -103,7 +109,9 @@ test_refuses(void **state)
 	refused(strdup("[1]"), "not a JSON object");
 	refused(strdup("{\"version\":\"1.2\",\"version\":\"1.3\"}"),
 	    "not a JSON object");
+	/* jansson quotes the input near its error: escaped in the reason. */
 	refused(strdup("\x1b[2J"), "not a JSON object");
+	refused(strdup("{\"version\":\x1b]0;x\x07}"), "not a JSON object");
 	refused(notice("\"1.02\"", NULL, NULL, NULL, NULL, NULL),
 	    "\"version\" must be dotted decimal");
 	refused(notice("1", NULL, NULL, NULL, NULL, NULL),
