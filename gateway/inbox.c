@@ -557,7 +557,8 @@ inbox_start(struct inbox *ib)
 		json_decref(j);
 	}
 	closedir(d);
-	qsort(ib->e, ib->n, sizeof(ib->e[0]), by_id);
+	if (ib->n > 1)
+		qsort(ib->e, ib->n, sizeof(ib->e[0]), by_id);
 	/* Oldest first, as they arrived; then finished old ones may go. */
 	for (i = 0; i < ib->n; i++)
 		entry_resume(ib, i);
