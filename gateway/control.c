@@ -236,7 +236,7 @@ control_dispatch(struct cconn *cc, json_t *req)
 		}
 	}
 	if (strcmp(cmd, "reload") == 0) {
-		char err[1024];
+		char err[4096];		/* a line for each problem found */
 
 		snprintf(who, sizeof(who), "uid %u", (unsigned int)cc->uid);
 		if (c->reload(c->reload_arg, who, err, sizeof(err)) == -1)
