@@ -405,53 +405,71 @@ set_cluster_id(struct policy *p, const struct keyspec *ks, const char *value,
 }
 
 /*
- * The relays of the vendor's fleet, each HOST:PORT or [ADDR]:PORT, none
- * twice: the gateway keeps one tunnel to each.
+ * A list of HOST:PORT (IPv6 as [ADDR]:PORT) into a new array: what
+ * names an item in errors; unique refuses one given twice (the host's
+ * case aside).  0, or -1 with msg.
  */
 static int
-set_relay(struct policy *p, const struct keyspec *ks, const char *value,
-    char *msg, size_t len)
+hostport_list(const struct keyspec *ks, const char *value, const char *what,
+    int unique, struct policy_target **out, size_t *n, char *msg, size_t len)
 {
 	struct policy_target	*t = NULL;
 	char			**v = NULL;
 	size_t			 nv = 0, i, j;
 	int			 rc = -1;
 
-	if (value[0] == '\0' || parse_list(value, POLICY_MAX_RELAYS, &v,
-	    &nv) == -1) {
-		snprintf(msg, len, "relay: expected 1-%d of HOST:PORT or "
-		    "[ADDR]:PORT, comma-separated, got '%s'", POLICY_MAX_RELAYS,
-		    value);
+	if (set_list(ks, value, NULL, what, &v, &nv, msg, len) == -1)
 		return -1;
-	}
-	if ((t = calloc(nv, sizeof(*t))) == NULL) {
+	if (nv > 0 && (t = calloc(nv, sizeof(*t))) == NULL) {
 		snprintf(msg, len, "out of memory");
 		goto out;
 	}
 	for (i = 0; i < nv; i++) {
 		if (parse_hostport(v[i], t[i].host, sizeof(t[i].host),
 		    &t[i].port) == -1) {
-			snprintf(msg, len, "relay: expected HOST:PORT or "
-			    "[ADDR]:PORT, got '%s'", v[i]);
+			snprintf(msg, len, "%s: expected %s, got '%s'", ks->key,
+			    what, v[i]);
 			goto out;
 		}
-		for (j = 0; j < i; j++)
+		for (j = 0; unique && j < i; j++)
 			if (t[j].port == t[i].port &&
 			    strcasecmp(t[j].host, t[i].host) == 0) {
-				snprintf(msg, len, "relay: '%s' is listed "
-				    "twice", v[i]);
+				snprintf(msg, len, "%s: '%s' is listed twice",
+				    ks->key, v[i]);
 				goto out;
 			}
 	}
-	free(p->relays);
-	p->relays = t;
-	p->nrelays = nv;
+	*out = t;
+	*n = nv;
 	t = NULL;
 	rc = 0;
 out:
 	free(t);
 	parse_list_free(v);
 	return rc;
+}
+
+/* The relays of the vendor's fleet: the gateway keeps a tunnel to each. */
+static int
+set_relay(struct policy *p, const struct keyspec *ks, const char *value,
+    char *msg, size_t len)
+{
+	struct policy_target	*t;
+	size_t			 n;
+
+	if (hostport_list(ks, value, "HOST:PORT or [ADDR]:PORT", 1, &t, &n,
+	    msg, len) == -1)
+		return -1;
+	if (n == 0 || n > POLICY_MAX_RELAYS) {
+		snprintf(msg, len, "relay: expected 1 to %d relays, got %zu",
+		    POLICY_MAX_RELAYS, n);
+		free(t);
+		return -1;
+	}
+	free(p->relays);
+	p->relays = t;
+	p->nrelays = n;
+	return 0;
 }
 
 static int
@@ -577,34 +595,15 @@ static int
 set_targets(struct policy *p, const struct keyspec *ks, const char *value,
     char *msg, size_t len)
 {
-	struct policy_target	*t = NULL;
-	char			**v = NULL;
-	size_t			 nv = 0, i;
-	int			 rc = -1;
+	struct policy_target	*t;
+	size_t			 n;
 
-	if (set_list(ks, value, NULL, "HOST:PORT", &v, &nv, msg, len) == -1)
+	if (hostport_list(ks, value, "HOST:PORT", 0, &t, &n, msg, len) == -1)
 		return -1;
-	if (nv > 0 && (t = calloc(nv, sizeof(*t))) == NULL) {
-		snprintf(msg, len, "out of memory");
-		goto out;
-	}
-	for (i = 0; i < nv; i++) {
-		if (parse_hostport(v[i], t[i].host, sizeof(t[i].host),
-		    &t[i].port) == -1) {
-			snprintf(msg, len, "targets: expected HOST:PORT, "
-			    "got '%s'", v[i]);
-			goto out;
-		}
-	}
 	free(p->targets);
 	p->targets = t;
-	p->ntargets = nv;
-	t = NULL;
-	rc = 0;
-out:
-	free(t);
-	parse_list_free(v);
-	return rc;
+	p->ntargets = n;
+	return 0;
 }
 
 #define SETTING_NAME_MAX	128

@@ -40,14 +40,6 @@ json_get() {
 d = json.load(open(sys.argv[1]))
 print(eval(sys.argv[2]))' "$1" "$2"
 }
-# relay_n N: the log, config and pid of relay 1 or 2.
-start_relay2() {
-	"$RELAY_BIN" -f "$T/relay2.conf" -d >>"$T/relay2.log" 2>&1 &
-	RELAY2_PID=$!
-	PIDS="$PIDS $RELAY2_PID"
-	wait_for "$T/relay2.log" "listening on" 10 ||
-	    { fail "relay 2 did not start"; finish; }
-}
 status_json() {
 	"$CLI_BIN" -f "$CONF" status --json >"$T/status.json" 2>"$T/status.err"
 }
@@ -58,7 +50,9 @@ via() {
 sessions_at() { count_lines "$1" "session [0-9]*: engineer alice.* -> cluster acme-prod"; }
 
 start_relay
-start_relay2
+RELAY1_PID=$RELAY_PID
+start_relay relay2
+RELAY2_PID=$RELAY_PID
 start_gateway acme-prod
 wait_count "$T/relay2.log" "cluster acme-prod online" 0 10 ||
     fail "no tunnel to relay 2"
@@ -92,10 +86,10 @@ status_json; rc=$?
 up=$(json_get "$T/status.json" 'd["uplink_relay"]')
 case $up in
 "127.0.0.1:$R1")
-	KPID=$RELAY_PID; KLOG=$T/relay.log; KCONF=$T/relay.conf; KNAME=relay
+	KPID=$RELAY1_PID; KLOG=$T/relay.log; KNAME=relay
 	OLOG=$T/relay2.log; ONAME=relay2 ;;
 "127.0.0.1:$R2")
-	KPID=$RELAY2_PID; KLOG=$T/relay2.log; KCONF=$T/relay2.conf; KNAME=relay2
+	KPID=$RELAY2_PID; KLOG=$T/relay2.log; KNAME=relay2
 	OLOG=$T/relay.log; ONAME=relay ;;
 *)	fail "telemetry goes over no relay: '$up'"; finish ;;
 esac
@@ -145,9 +139,7 @@ wait_for "$T/gateway-acme-prod.log" "uplink: the control channel runs over the t
 
 # The killed relay comes back; the gateway rejoins it.
 k0=$(count_lines "$KLOG" "cluster acme-prod online")
-"$RELAY_BIN" -f "$KCONF" -d >>"$KLOG" 2>&1 &
-NEW=$!
-PIDS="$PIDS $NEW"
+start_relay "$KNAME"
 wait_count "$KLOG" "cluster acme-prod online" "$k0" 10 &&
     status_json && pass "the gateway rejoins the restarted relay; status exits 0" ||
     fail "no tunnel to the restarted relay: $(cat "$T/status.json")"

@@ -450,13 +450,13 @@ test_bad_files(void **state)
 		{ "[gateway]\nrelay = r1:2222, R1:2222\n",
 		    "%s:2: relay: 'R1:2222' is listed twice" },
 		{ "[gateway]\nrelay = r1:2222,, r2:2222\n",
-		    "%s:2: relay: expected 1-16 of HOST:PORT or [ADDR]:PORT, "
-		    "comma-separated, got 'r1:2222,, r2:2222'" },
+		    "%s:2: relay: expected a comma-separated list of at most "
+		    "256 HOST:PORT or [ADDR]:PORT, got 'r1:2222,, r2:2222'" },
+		{ "[gateway]\nrelay =\n",
+		    "%s:2: relay: expected 1 to 16 relays, got 0" },
 		{ "[gateway]\nrelay = a:1,b:1,c:1,d:1,e:1,f:1,g:1,h:1,i:1,"
 		    "j:1,k:1,l:1,m:1,n:1,o:1,p:1,q:1\n",
-		    "%s:2: relay: expected 1-16 of HOST:PORT or [ADDR]:PORT, "
-		    "comma-separated, got 'a:1,b:1,c:1,d:1,e:1,f:1,g:1,h:1,"
-		    "i:1,j:1,k:1,l:1,m:1,n:1,o:1,p:1,q:1'" },
+		    "%s:2: relay: expected 1 to 16 relays, got 17" },
 		{ GW "keepalive_interval = 0s\n",
 		    "%s:8: keepalive_interval: expected a duration from 1s "
 		    "to 10m (like 90s, 15m, 2h, 1d), got '0s'" },
