@@ -31,7 +31,7 @@
 #include "telemetry/license.h"
 #include "telemetry/notice.h"
 
-#define TABLE_MAXCOLS	9
+#define TABLE_MAXCOLS	10
 
 /* A table being laid out: cells are kept until the widths are known. */
 struct table {
@@ -191,6 +191,12 @@ report_begin(struct report *r, enum report_form form, size_t ncols,
     unsigned right)
 {
 	memset(r, 0, sizeof(*r));
+	/* A report wider than the table can hold is a bug: refused. */
+	if (ncols > TABLE_MAXCOLS) {
+		fprintf(stderr, "porthole-relay: a report of %zu columns (at "
+		    "most %d)\n", ncols, TABLE_MAXCOLS);
+		return -1;
+	}
 	r->form = form;
 	r->t.ncols = ncols;
 	r->t.right = right;
