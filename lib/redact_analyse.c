@@ -32,19 +32,31 @@ struct lex {
 	int		 deep;		/* gave up: nested too deep */
 };
 
-static int parse_alt(struct lex *, struct lits *, int, size_t *);
 
-/* a * b, saturated above COST_MAX. */
+/*
+ * The size of an expression: as written (len) and with every repeat
+ * copied out (total).  What repeats add, total - len, is its weight: a
+ * long literal is cheap, a short repeat may not be.
+ */
+struct cost {
+	size_t		 total;
+	size_t		 len;
+};
+
+#define COST_CAP	((size_t)1 << 40)	/* saturation, no overflow */
+
+static int parse_alt(struct lex *, struct lits *, int, struct cost *);
+
 static size_t
 cost_mul(size_t a, size_t b)
 {
-	return a > COST_MAX || b > COST_MAX ? COST_MAX + 1 : a * b;
+	return a != 0 && b > COST_CAP / a ? COST_CAP : a * b;
 }
 
 static size_t
 cost_add(size_t a, size_t b)
 {
-	return a > COST_MAX || b > COST_MAX ? COST_MAX + 1 : a + b;
+	return a > COST_CAP - b ? COST_CAP : a + b;
 }
 
 /* Minimal length of a set's literals: how selective it is. */
@@ -140,8 +152,8 @@ parse_count(struct lex *lx)
 
 	while (*lx->p >= '0' && *lx->p <= '9') {
 		n = (n == -1 ? 0 : n) * 10 + (*lx->p - '0');
-		if (n > COST_MAX)
-			n = COST_MAX + 1;
+		if (n > 1000000)
+			n = 1000000;	/* glibc refuses above 32767 */
 		lx->p++;
 	}
 	return n;
@@ -219,10 +231,11 @@ parse_quants(struct lex *lx, int *any, size_t *copies)
  * match of it contains, into best.
  */
 static void
-parse_branch(struct lex *lx, struct lits *best, int depth, size_t *cost)
+parse_branch(struct lex *lx, struct lits *best, int depth, struct cost *cost)
 {
 	struct lits	run, group;
-	size_t		atom, copies;
+	struct cost	atom;
+	size_t		copies;
 	int		lit, opt, any;
 
 	best->n = 0;
@@ -233,11 +246,11 @@ parse_branch(struct lex *lx, struct lits *best, int depth, size_t *cost)
 	    (*lx->p != ')' || depth == 0)) {
 		group.n = 0;
 		lit = -1;
-		atom = 1;
+		atom.total = atom.len = 1;
 		switch (*lx->p) {
 		case '(':
 			lx->p++;
-			atom = 0;
+			atom.total = atom.len = 0;
 			if (parse_alt(lx, &group, depth + 1, &atom) == -1 ||
 			    *lx->p != ')') {
 				lx->bad = 1;
@@ -282,7 +295,9 @@ parse_branch(struct lex *lx, struct lits *best, int depth, size_t *cost)
 			lx->bad = 1;
 			return;
 		}
-		*cost = cost_add(*cost, cost_mul(atom, copies));
+		cost->total = cost_add(cost->total, cost_mul(atom.total,
+		    copies));
+		cost->len = cost_add(cost->len, atom.len);
 		if (lit == -1 || opt)
 			run_end(best, &run);
 		else
@@ -298,7 +313,7 @@ parse_branch(struct lex *lx, struct lits *best, int depth, size_t *cost)
 
 /* An alternation: the union of its branches' sets, or none. */
 static int
-parse_alt(struct lex *lx, struct lits *out, int depth, size_t *cost)
+parse_alt(struct lex *lx, struct lits *out, int depth, struct cost *cost)
 {
 	struct lits	br;
 	size_t		i;
@@ -330,15 +345,15 @@ parse_alt(struct lex *lx, struct lits *out, int depth, size_t *cost)
 
 /*
  * A bound on the weight of any expression with this text, whatever its
- * structure: its length times every repeat's copies.  When the analysis
- * did not follow the text, regcomp may still run for its error message
- * as long as this stays small.
+ * structure: its length times every repeat's copies, less the length.
+ * When the analysis did not follow the text, regcomp may still run for
+ * its error message as long as this stays small.
  */
 static size_t
 crude_weight(const char *regex)
 {
 	struct lex	lx = { regex, 0, 0 };
-	size_t		w = strlen(regex), copies;
+	size_t		len = strlen(regex), w = len, copies;
 	int		min;
 
 	while (*lx.p != '\0') {
@@ -349,7 +364,7 @@ crude_weight(const char *regex)
 		if (parse_interval(&lx, &min, &copies) == 0)
 			w = cost_mul(w, copies);
 	}
-	return w;
+	return w - len;
 }
 
 int
@@ -357,7 +372,7 @@ redact_analyse(const char *regex, struct lits *out, char *err,
     size_t errlen)
 {
 	struct lex	lx = { regex, 0, 0 };
-	size_t		cost = 0;
+	struct cost	cost = { 0, 0 };
 
 	err[0] = '\0';
 	if (parse_alt(&lx, out, 0, &cost) == -1 || lx.bad ||
@@ -371,10 +386,9 @@ redact_analyse(const char *regex, struct lits *out, char *err,
 			    "write it in plain POSIX extended syntax");
 		return -1;
 	}
-	if (cost > COST_MAX) {
-		snprintf(err, errlen, "too complex: its repeats expand to "
-		    "more than %d positions (like .{0,%d})", COST_MAX,
-		    COST_MAX);
+	if (cost.total - cost.len > COST_MAX) {
+		snprintf(err, errlen, "too complex: its repeats add more than "
+		    "%d positions to it", COST_MAX);
 		return -1;
 	}
 	return 0;

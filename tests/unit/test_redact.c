@@ -443,8 +443,8 @@ test_refused(void **state)
 		{ "(a|)", "it matches an empty line" },
 		{ "^", "it matches an empty line" },
 		{ "a\tb", "a control character in the pattern" },
-		{ ".{0,501}x", "too complex: its repeats expand to more "
-		    "than 500 positions" },
+		{ ".{0,502}x", "too complex: its repeats add more than 500 "
+		    "positions to it" },
 		{ "((.?){0,10}){0,100}", "too complex" },
 		{ "(a{0,64}b){0,64}", "too complex" },
 		{ "((a{10}){10}){11}", "too complex" },
@@ -456,7 +456,7 @@ test_refused(void **state)
 		    "cannot weigh" },
 	};
 	struct redact	*r;
-	char		 err[256], name[16];
+	char		 err[256], name[16], lit[1001];
 	size_t		 i;
 
 	assert_non_null(r = redact_new());
@@ -469,7 +469,11 @@ test_refused(void **state)
 	}
 	assert_int_equal(redact_count(r), 0);
 	/* At the bound, and the patterns of the issue, are taken. */
-	assert_int_equal(redact_add(r, "p", ".{0,499}x", err, sizeof(err)), 0);
+	assert_int_equal(redact_add(r, "p", ".{0,501}x", err, sizeof(err)), 0);
+	/* A long literal adds nothing: only repeats weigh. */
+	memset(lit, 'a', sizeof(lit) - 1);
+	lit[sizeof(lit) - 1] = '\0';
+	assert_int_equal(redact_add(r, "l", lit, err, sizeof(err)), 0);
 	assert_int_equal(redact_add(r, "q", "[A-Za-z0-9/+=]{40}", err,
 	    sizeof(err)), 0);
 	redact_free(r);
