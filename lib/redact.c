@@ -503,15 +503,20 @@ fail:
 	return -1;
 }
 
-int
-redact_stream_end(struct redact_stream *s, redact_emit_fn emit, void *arg)
+/* The end of the input; cut: the held line is starred, not matched. */
+static int
+stream_end(struct redact_stream *s, int cut, redact_emit_fn emit, void *arg)
 {
 	int rc = 0;
 
 	if (s->failed)
 		return -1;
 	if (s->nhold > 0) {
-		redact_lines(s, s->hold, s->nhold);
+		if (cut) {
+			memset(s->hold, '*', s->nhold);
+			s->long_lines++;
+		} else
+			redact_lines(s, s->hold, s->nhold);
 		rc = emit(arg, s->hold, s->nhold) == 0 ? 0 : -1;
 		explicit_bzero(s->hold, s->nhold);
 		s->nhold = 0;
@@ -520,6 +525,18 @@ redact_stream_end(struct redact_stream *s, redact_emit_fn emit, void *arg)
 	if (rc == -1)
 		s->failed = 1;
 	return rc;
+}
+
+int
+redact_stream_end(struct redact_stream *s, redact_emit_fn emit, void *arg)
+{
+	return stream_end(s, 0, emit, arg);
+}
+
+int
+redact_stream_cut(struct redact_stream *s, redact_emit_fn emit, void *arg)
+{
+	return stream_end(s, 1, emit, arg);
 }
 
 /* Magic numbers of the compressed formats a product's logs come in. */

@@ -90,9 +90,16 @@ int		 redact_stream_feed(struct redact_stream *s, void *buf,
 /* The input is over: the last line, if it lacks a '\n', goes out too. */
 int		 redact_stream_end(struct redact_stream *s, redact_emit_fn emit,
 		    void *arg);
+/*
+ * The input was cut short (a file that grew while it was read, read up
+ * to its size at open): a last line without its '\n' may hold part of
+ * a secret that no longer matches, so it goes out starred whole.
+ */
+int		 redact_stream_cut(struct redact_stream *s, redact_emit_fn emit,
+		    void *arg);
 /* Matches of pattern i so far. */
 uint64_t	 redact_stream_matches(const struct redact_stream *s, size_t i);
-/* Lines starred whole because they were longer than REDACT_LINE_MAX. */
+/* Lines starred whole: longer than REDACT_LINE_MAX, or cut. */
 uint64_t	 redact_stream_long_lines(const struct redact_stream *s);
 /* Every match and every long line: the number an audit event carries. */
 uint64_t	 redact_stream_total(const struct redact_stream *s);

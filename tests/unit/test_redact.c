@@ -510,6 +510,29 @@ test_pass_through(void **state)
 	redact_free(r);
 }
 
+/* A cut input: the unended last line is starred whole, not matched. */
+static void
+test_cut(void **state)
+{
+	static const char *const pats[] = { "aws=" AWS };
+	struct redact		*r = make(pats, N(pats));
+	struct redact_stream	*s;
+	struct sink		 k = { NULL, 0, 0, 0, 0 };
+	char			 in[] = "ok line\nkey AKIAIOSFOD";
+
+	assert_non_null(s = redact_stream_new(r));
+	assert_int_equal(redact_stream_feed(s, in, strlen(in), sink_emit, &k),
+	    0);
+	assert_int_equal(redact_stream_cut(s, sink_emit, &k), 0);
+	assert_int_equal(k.len, strlen(in));
+	assert_memory_equal(k.buf, "ok line\n***************", k.len);
+	assert_int_equal(redact_stream_long_lines(s), 1);
+	assert_int_equal(redact_stream_total(s), 1);
+	redact_stream_free(s);
+	free(k.buf);
+	redact_free(r);
+}
+
 static void
 test_emit_fails(void **state)
 {
@@ -585,6 +608,7 @@ main(void)
 		cmocka_unit_test(test_prefilter),
 		cmocka_unit_test(test_refused),
 		cmocka_unit_test(test_pass_through),
+		cmocka_unit_test(test_cut),
 		cmocka_unit_test(test_emit_fails),
 		cmocka_unit_test(test_sniff),
 	};
