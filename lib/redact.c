@@ -31,6 +31,7 @@ struct pattern {
 	char		*regex;
 	regex_t		 re;
 	struct lits	 pf;		/* the prefilter, maybe empty */
+	size_t		 rare[LIT_MAX];	/* each literal's rarest byte */
 };
 
 struct redact {
@@ -59,6 +60,40 @@ struct window {
 	char		*copy;
 	char		*line;		/* one line and a NUL, for regexec */
 };
+
+/*
+ * How rare a byte is in a product's logs: ASCII text, lower case,
+ * digits, blanks and a little punctuation make up most of them.  Only
+ * an order, for picking the byte lit_find looks for.
+ */
+static int
+rarity(unsigned char c)
+{
+	static const char common[] = " etaoinsrhldcu0123456789m-:.f/pg=_"
+	    "wy,b[]vk\"()TSEAIRNOLCDx";
+	const char *at;
+
+	if (c == '\0')
+		return 0;
+	if ((at = strchr(common, c)) != NULL)
+		return (int)(at - common);
+	return (int)sizeof(common);
+}
+
+/* The offset of the rarest byte of each literal, the first of equals. */
+static void
+pick_rare(struct pattern *p)
+{
+	size_t k, i;
+
+	for (k = 0; k < p->pf.n; k++) {
+		p->rare[k] = 0;
+		for (i = 1; i < p->pf.len[k]; i++)
+			if (rarity((unsigned char)p->pf.s[k][i]) >
+			    rarity((unsigned char)p->pf.s[k][p->rare[k]]))
+				p->rare[k] = i;
+	}
+}
 
 struct redact *
 redact_new(void)
@@ -111,6 +146,7 @@ redact_add(struct redact *r, const char *name, const char *regex, char *err,
 	memset(p, 0, sizeof(*p));
 	/* Weighed first: regcomp itself is what a heavy pattern costs. */
 	understood = redact_analyse(regex, &p->pf, msg, sizeof(msg)) == 0;
+	pick_rare(p);
 	if (!understood && msg[0] != '\0') {
 		snprintf(err, errlen, "%s", msg);
 		return -1;
@@ -307,15 +343,31 @@ line_end(const struct window *w, size_t ls)
 	return nl == NULL ? w->n : (size_t)(nl - w->src);
 }
 
-/* Where literal k of p next starts at or after from, or SIZE_MAX. */
+/*
+ * Where literal k of p next starts at or after from, or SIZE_MAX.
+ * memchr for the literal's rarest byte, then memcmp around it: memchr
+ * is vectorised and the rare byte seldom stops it, where glibc's memmem
+ * walks a short needle byte by byte (three quarters of the time of a
+ * redacted copy went there).
+ */
 static size_t
 lit_find(const struct pattern *p, const struct window *w, size_t k,
     size_t from)
 {
-	const char *hit;
+	const char	*lit = p->pf.s[k], *hit;
+	size_t		 len = p->pf.len[k], r = p->rare[k], at = from + r;
 
-	hit = memmem(w->src + from, w->n - from, p->pf.s[k], p->pf.len[k]);
-	return hit == NULL ? SIZE_MAX : (size_t)(hit - w->src);
+	while (at < w->n && (hit = memchr(w->src + at, lit[r],
+	    w->n - at)) != NULL) {
+		at = (size_t)(hit - w->src);
+		/* The ends first: a common rare byte is no call to memcmp. */
+		if (at - r + len <= w->n && w->src[at - r] == lit[0] &&
+		    w->src[at - r + len - 1] == lit[len - 1] &&
+		    memcmp(w->src + at - r, lit, len) == 0)
+			return at - r;
+		at++;
+	}
+	return SIZE_MAX;
 }
 
 /*
