@@ -183,53 +183,64 @@ fail:
 }
 
 /*
- * The scratch file's bytes as archive entry name (below the bundle's
- * directory), and its manifest entry e completed with name, size and
- * hash.  0, or -1 when the archive cannot be written.
+ * The header of a regular file name (below the bundle's directory) of
+ * size bytes: owned by root, 0644, whatever the file's own owner and
+ * mode were.  0, or -1.
  */
 static int
-put_entry(struct writer *w, const char *name, time_t mtime, json_t *e)
+put_header(struct writer *w, const char *name, uint64_t size, time_t mtime)
 {
 	struct archive_entry	*ae;
-	uint8_t			 d[32];
-	char			 path[POLICY_PATH_MAX + 128], sum[65];
-	uint64_t		 at = 0;
-	ssize_t			 n;
-	unsigned int		 dlen;
-	int			 rc = -1;
+	char			 path[POLICY_PATH_MAX + 128];
+	int			 rc;
 
-	if (EVP_DigestFinal_ex(w->sp.md, d, &dlen) != 1)
-		return -1;
-	hex(d, sizeof(d), sum);
 	snprintf(path, sizeof(path), "%s/%s", w->dir, name);
 	if ((ae = archive_entry_new()) == NULL)
 		return -1;
 	archive_entry_set_pathname(ae, path);
 	archive_entry_set_filetype(ae, AE_IFREG);
 	archive_entry_set_perm(ae, 0644);
-	archive_entry_set_size(ae, (la_int64_t)w->sp.n);
+	archive_entry_set_size(ae, (la_int64_t)size);
 	archive_entry_set_mtime(ae, mtime, 0);
-	if (archive_write_header(w->ar, ae) != ARCHIVE_OK)
-		goto out;
+	rc = archive_write_header(w->ar, ae) == ARCHIVE_OK ? 0 : -1;
+	archive_entry_free(ae);
+	return rc;
+}
+
+/*
+ * The scratch file's bytes as archive entry name, and its manifest
+ * entry e completed with name, size and hash.  0, or -1 when the
+ * archive cannot be written.
+ */
+static int
+put_entry(struct writer *w, const char *name, time_t mtime, json_t *e)
+{
+	uint8_t		d[32];
+	char		sum[65];
+	uint64_t	at = 0;
+	ssize_t		n;
+	unsigned int	dlen;
+
+	if (EVP_DigestFinal_ex(w->sp.md, d, &dlen) != 1)
+		return -1;
+	hex(d, sizeof(d), sum);
+	if (put_header(w, name, w->sp.n, mtime) == -1)
+		return -1;
 	while (at < w->sp.n) {
 		n = pread(w->sp.fd, w->buf, CHUNK, (off_t)at);
 		if (n <= 0 || archive_write_data(w->ar, w->buf,
 		    (size_t)n) != n)
-			goto out;
+			return -1;
 		at += (uint64_t)n;
 	}
-	if (archive_write_finish_entry(w->ar) != ARCHIVE_OK)
-		goto out;
-	if (json_object_set_new(e, "name", json_string(name)) == -1 ||
+	if (archive_write_finish_entry(w->ar) != ARCHIVE_OK ||
+	    json_object_set_new(e, "name", json_string(name)) == -1 ||
 	    json_object_set_new(e, "size", json_integer((json_int_t)
 	    w->sp.n)) == -1 ||
 	    json_object_set_new(e, "sha256", json_string(sum)) == -1 ||
 	    json_array_append(w->entries, e) == -1)
-		goto out;
-	rc = 0;
-out:
-	archive_entry_free(ae);
-	return rc;
+		return -1;
+	return 0;
 }
 
 /* Feed buf[0..len) through s (or straight through without one). */
@@ -472,10 +483,6 @@ manifest_head(struct writer *w)
 static int
 manifest_tail(struct writer *w, struct bundle_result *res)
 {
-	struct archive_entry	*ae;
-	char			 path[sizeof(w->dir) + 16];
-	int			 rc = -1;
-
 	if (json_object_set(w->manifest, "entries", w->entries) == -1 ||
 	    json_object_set(w->manifest, "left_out", w->b.left_out) == -1 ||
 	    json_object_set_new(w->manifest, "left_out_total",
@@ -496,21 +503,13 @@ manifest_tail(struct writer *w, struct bundle_result *res)
 	if ((res->manifest = json_dumps(w->manifest, JSON_INDENT(1))) == NULL)
 		return -1;
 	res->manifest_len = strlen(res->manifest);
-	snprintf(path, sizeof(path), "%s/MANIFEST.json", w->dir);
-	if ((ae = archive_entry_new()) == NULL)
+	if (put_header(w, "MANIFEST.json", res->manifest_len,
+	    w->b.req->now) == -1 ||
+	    archive_write_data(w->ar, res->manifest, res->manifest_len) !=
+	    (la_ssize_t)res->manifest_len ||
+	    archive_write_finish_entry(w->ar) != ARCHIVE_OK)
 		return -1;
-	archive_entry_set_pathname(ae, path);
-	archive_entry_set_filetype(ae, AE_IFREG);
-	archive_entry_set_perm(ae, 0644);
-	archive_entry_set_size(ae, (la_int64_t)res->manifest_len);
-	archive_entry_set_mtime(ae, w->b.req->now, 0);
-	if (archive_write_header(w->ar, ae) == ARCHIVE_OK &&
-	    archive_write_data(w->ar, res->manifest, res->manifest_len) ==
-	    (la_ssize_t)res->manifest_len &&
-	    archive_write_finish_entry(w->ar) == ARCHIVE_OK)
-		rc = 0;
-	archive_entry_free(ae);
-	return rc;
+	return 0;
 }
 
 /* An id or a command name: it becomes part of a path in the archive. */
