@@ -588,7 +588,8 @@ test_bad_files(void **state)
 		{ GW "[bundle]\napproval = later\n",
 		    "%s:9: approval: expected required or none, got 'later'" },
 		{ GW "[bundle]\non_events = crash, Crash\n",
-		    "%s:9: on_events: 'Crash' is not an event type (a-z 0-9 _)" },
+		    "%s:9: on_events: 'Crash' is not an event type "
+		    "(a-z 0-9 _)" },
 		/* porthole's own commands are not diagnostics. */
 		{ GW "[commands]\nbundle = /bin/tar czf - /var/log\n",
 		    "%s:9: 'bundle' is reserved for porthole's own command of "
