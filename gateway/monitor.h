@@ -22,6 +22,7 @@
 #include <jansson.h>
 
 #include "gateway/access.h"
+#include "lib/krl.h"
 #include "policy/policy.h"
 
 #define MONITOR_MSG_MAX		16384	/* one request or answer */
@@ -32,6 +33,7 @@ struct mm_identity {
 	char		 key_id[257];
 	char		 ticket[257];
 	uint64_t	 serial;
+	uint32_t	 permits;	/* the certificate's SSHCERT_PERMIT_* */
 };
 
 struct mm_exec_result {
@@ -44,11 +46,14 @@ struct mm_exec_result {
  * In the broker's forked process: start the sandboxed child on the
  * engineer's stream, then serve it as its monitor until it ends.  On
  * policy_fd the broker hands over each reloaded policy: the message
- * "policy " and the CA key in hex, with a policy_write() copy attached.
+ * "policy " and the CA key in hex, with a policy_write() copy attached
+ * and, when revoked_keys is set, a copy of the revocation list's bytes.
+ * krl (NULL: none) is checked at every login, and a reloaded list ends
+ * a session whose certificate it revokes.
  */
 void	monitor_session(int stream_fd, int audit_fd, int policy_fd,
 	    const struct policy *pol, ssh_key host_key,
-	    const uint8_t ca_key[32], const char *sid)
+	    const uint8_t ca_key[32], const struct krl *krl, const char *sid)
 	    __attribute__((noreturn));
 
 /*
@@ -58,7 +63,8 @@ void	monitor_session(int stream_fd, int audit_fd, int policy_fd,
 /*
  * 1: this key (base64 blob of type key_type) may log in (login: and it
  * just did, the signature being verified), 2: it may, once the customer
- * approves (call mm_approval_wait), 0: refused with why.
+ * approves (call mm_approval_wait), 0: refused with why, 3: refused with
+ * why and the connection is to end (no session slot is free).
  */
 int	mm_auth(int mon, const char *user, const char *key_type,
 	    const char *key_b64, int login, struct mm_identity *id, char *why,
@@ -69,6 +75,19 @@ int	mm_approval_wait(int mon, struct mm_identity *id, char *why,
 /* 1: running, *out and *err its output pipes; 0: refused with why. */
 int	mm_exec(int mon, const char *cmdline, int *out, int *err, char *why,
 	    size_t whylen);
+/*
+ * A command line the child cannot pass on (not UTF-8, or too long): the
+ * monitor records the refusal with shown (its start, escaped where it is
+ * not UTF-8), its length and why.  0, or -1.
+ */
+int	mm_exec_refused(int mon, const char *shown, size_t length,
+	    const char *why);
+/*
+ * Channel data moved since the last call: the session is not idle.
+ * Transport traffic (keepalives, window adjustments, key exchanges) is
+ * not activity.  0, or -1.
+ */
+int	mm_activity(int mon);
 /* The diagnostic's output is all sent: its exit status. */
 int	mm_exec_wait(int mon, uint64_t bytes_out, struct mm_exec_result *res);
 /*

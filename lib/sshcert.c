@@ -6,7 +6,8 @@
  * from it is checked against the bytes that remain before it is used.
  * Text fields (key id, principals, critical option names, the ticket)
  * end up in log lines and audit records: they must be bounded and free
- * of NUL and other control characters.
+ * of NUL and other control characters, and the audit record (JSON) can
+ * hold them only as UTF-8.
  */
 #include "lib/sshcert.h"
 
@@ -22,6 +23,9 @@
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
+
+#include "lib/escape.h"
+#include "lib/parse.h"
 
 #define SSHCERT_MAX_CRITICAL	(sizeof(((struct sshcert *)0)->critical) / \
 				    sizeof(((struct sshcert *)0)->critical[0]))
@@ -126,9 +130,12 @@ text_ok(const uint8_t *s, size_t n)
 /*
  * A string copied out as text into out (max + 1 bytes).  Returns 0, -1 if
  * it cannot be read (see short_read) or -2 if it is too long or not text.
+ * Text that is not UTF-8 is copied escaped (\xNN) and, the first time,
+ * named by field in c->not_utf8, for sshcert_validate() to refuse.
  */
 static int
-wire_text(struct wire *w, char *out, size_t max)
+wire_text(struct wire *w, char *out, size_t max, struct sshcert *c,
+    const char *field)
 {
 	const uint8_t	*s;
 	size_t		 n;
@@ -137,8 +144,14 @@ wire_text(struct wire *w, char *out, size_t max)
 		return -1;
 	if (n > max || !text_ok(s, n))
 		return -2;
-	memcpy(out, s, n);
-	out[n] = '\0';
+	if (parse_utf8((const char *)s, n)) {
+		memcpy(out, s, n);
+		out[n] = '\0';
+		return 0;
+	}
+	(void)escape_text((const char *)s, n, out, max + 1);
+	if (c->not_utf8[0] == '\0')
+		snprintf(c->not_utf8, sizeof(c->not_utf8), "%s", field);
 	return 0;
 }
 
@@ -214,7 +227,8 @@ static int
 parse_principals(const uint8_t *s, size_t n, struct sshcert *c, char *err,
     size_t errlen)
 {
-	struct wire w;
+	struct wire	w;
+	char		field[32];
 
 	wire_init(&w, s, n);
 	while (w.left > 0) {
@@ -223,8 +237,10 @@ parse_principals(const uint8_t *s, size_t n, struct sshcert *c, char *err,
 			    "principals", SSHCERT_MAX_PRINCIPALS);
 			return -1;
 		}
+		snprintf(field, sizeof(field), "principal %zu",
+		    c->nprincipals + 1);
 		if (wire_text(&w, c->principals[c->nprincipals],
-		    SSHCERT_MAX_STR) != 0 ||
+		    SSHCERT_MAX_STR, c, field) != 0 ||
 		    c->principals[c->nprincipals][0] == '\0') {
 			seterr(err, errlen, "malformed certificate: "
 			    "principal %zu", c->nprincipals + 1);
@@ -252,7 +268,7 @@ parse_critical(const uint8_t *s, size_t n, struct sshcert *c, char *err,
 			return -1;
 		}
 		if (wire_text(&w, c->critical[c->ncritical],
-		    SSHCERT_MAX_STR) != 0 ||
+		    SSHCERT_MAX_STR, c, "critical option") != 0 ||
 		    wire_string(&w, &data, &dlen) == -1) {
 			seterr(err, errlen, "malformed certificate: "
 			    "critical options");
@@ -277,17 +293,86 @@ ticket_ok(const uint8_t *s, size_t n)
 	return 1;
 }
 
+/* The extensions that grant a permission, as sshd knows them. */
+static const struct permit_ext {
+	const char	*name;
+	uint32_t	 bit;
+} permit_exts[] = {
+	{ "permit-X11-forwarding",	SSHCERT_PERMIT_X11 },
+	{ "permit-agent-forwarding",	SSHCERT_PERMIT_AGENT },
+	{ "permit-port-forwarding",	SSHCERT_PERMIT_PORT },
+	{ "permit-pty",			SSHCERT_PERMIT_PTY },
+	{ "permit-user-rc",		SSHCERT_PERMIT_USER_RC },
+};
+
+static const struct permit_ext *
+permit_lookup(const uint8_t *name, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(permit_exts) / sizeof(permit_exts[0]); i++)
+		if (bytes_equal(name, n, permit_exts[i].name))
+			return &permit_exts[i];
+	return NULL;
+}
+
+const char *
+sshcert_forbidden(uint32_t permits, uint32_t perm)
+{
+	if ((permits & perm) == perm)
+		return NULL;
+	switch (perm) {
+	case SSHCERT_PERMIT_PTY:
+		return "the certificate does not permit a terminal (no-pty)";
+	case SSHCERT_PERMIT_PORT:
+		return "the certificate does not permit port forwarding "
+		    "(no-port-forwarding)";
+	case SSHCERT_PERMIT_AGENT:
+		return "the certificate does not permit agent forwarding "
+		    "(no-agent-forwarding)";
+	case SSHCERT_PERMIT_X11:
+		return "the certificate does not permit X11 forwarding "
+		    "(no-x11-forwarding)";
+	case SSHCERT_PERMIT_USER_RC:
+		return "the certificate does not permit user rc files "
+		    "(no-user-rc)";
+	default:
+		return "the certificate does not permit it";
+	}
+}
+
+/* ticket@porthole: its data is itself a string holding the ticket. */
+static int
+parse_ticket(const uint8_t *data, size_t dlen, struct sshcert *c)
+{
+	struct wire	 inner;
+	const uint8_t	*t;
+	size_t		 tlen;
+
+	wire_init(&inner, data, dlen);
+	if (c->has_ticket || wire_string(&inner, &t, &tlen) == -1 ||
+	    inner.left != 0 || !ticket_ok(t, tlen))
+		return -1;
+	memcpy(c->ticket, t, tlen);
+	c->ticket[tlen] = '\0';
+	c->has_ticket = 1;
+	return 0;
+}
+
 /*
- * Extensions: (name, data) pairs.  Only ticket@porthole is read; its data
- * is itself a string holding the ticket.  Others are skipped.
+ * Extensions: (name, data) pairs.  ticket@porthole and the permit-* flags
+ * are read; others are skipped, as sshd skips extensions it does not
+ * know.  A flag carries no data (sshd refuses one that does), and a flag
+ * given twice is refused here rather than guessed at.
  */
 static int
 parse_extensions(const uint8_t *s, size_t n, struct sshcert *c, char *err,
     size_t errlen)
 {
-	struct wire	 w, inner;
-	const uint8_t	*name, *data, *t;
-	size_t		 nlen, dlen, tlen;
+	const struct permit_ext	*p;
+	struct wire		 w;
+	const uint8_t		*name, *data;
+	size_t			 nlen, dlen, count = 0;
 
 	wire_init(&w, s, n);
 	while (w.left > 0) {
@@ -297,18 +382,28 @@ parse_extensions(const uint8_t *s, size_t n, struct sshcert *c, char *err,
 			    "extensions");
 			return -1;
 		}
-		if (!bytes_equal(name, nlen, "ticket@porthole"))
-			continue;
-		wire_init(&inner, data, dlen);
-		if (c->has_ticket || wire_string(&inner, &t, &tlen) == -1 ||
-		    inner.left != 0 || !ticket_ok(t, tlen)) {
-			seterr(err, errlen, "malformed certificate: "
-			    "ticket@porthole extension");
+		if (++count > SSHCERT_MAX_EXTENSIONS) {
+			seterr(err, errlen, "certificate has more than %d "
+			    "extensions", SSHCERT_MAX_EXTENSIONS);
 			return -1;
 		}
-		memcpy(c->ticket, t, tlen);
-		c->ticket[tlen] = '\0';
-		c->has_ticket = 1;
+		if (bytes_equal(name, nlen, "ticket@porthole")) {
+			if (parse_ticket(data, dlen, c) == -1) {
+				seterr(err, errlen, "malformed certificate: "
+				    "ticket@porthole extension");
+				return -1;
+			}
+			continue;
+		}
+		if ((p = permit_lookup(name, nlen)) == NULL)
+			continue;
+		if (dlen != 0 || (c->permits & p->bit)) {
+			seterr(err, errlen, "malformed certificate: "
+			    "extension %s %s", p->name, dlen != 0 ?
+			    "carries data" : "given twice");
+			return -1;
+		}
+		c->permits |= p->bit;
 	}
 	return 0;
 }
@@ -372,7 +467,8 @@ parse_body(struct wire *w, struct sshcert *c, const char **what, char *err,
 	if (wire_u32(w, &c->type) == -1)
 		return -1;
 	*what = "key id";
-	if ((r = wire_text(w, c->key_id, SSHCERT_MAX_STR)) == -2) {
+	if ((r = wire_text(w, c->key_id, SSHCERT_MAX_STR, c, "key id")) ==
+	    -2) {
 		seterr(err, errlen, "malformed certificate: key id longer "
 		    "than %d bytes or not text", SSHCERT_MAX_STR);
 		return -2;
@@ -425,7 +521,8 @@ sshcert_parse(const uint8_t *blob, size_t len, struct sshcert *c, char *err,
 	c->blob_len = len;
 	wire_init(&w, c->blob, len);
 
-	if (wire_text(&w, c->key_type, sizeof(c->key_type) - 1) != 0)
+	if (wire_text(&w, c->key_type, sizeof(c->key_type) - 1, c,
+	    "key type") != 0)
 		goto bad;
 	if ((t = cert_type_lookup(c->key_type)) == NULL) {
 		seterr(err, errlen, "unsupported certificate type '%.64s'",
@@ -436,8 +533,10 @@ sshcert_parse(const uint8_t *blob, size_t len, struct sshcert *c, char *err,
 	if (wire_string(&w, &s, &n) == -1)
 		goto bad;
 	what = "public key";
+	c->key_off = len - w.left;
 	if (skip_public_key(&w, t) == -1)
 		goto bad;
+	c->key_len = len - w.left - c->key_off;
 	if ((r = parse_body(&w, c, &what, err, errlen)) == -2)
 		return -1;		/* err is set */
 	else if (r == -1)
@@ -446,6 +545,8 @@ sshcert_parse(const uint8_t *blob, size_t len, struct sshcert *c, char *err,
 	if (wire_string(&w, &s, &n) == -1 ||
 	    parse_signature_key(s, n, c) == -1)
 		goto bad;
+	c->ca_off = (size_t)(s - c->blob);
+	c->ca_len = n;
 	/* The CA signed everything up to and including the signature key. */
 	c->signed_len = len - w.left;
 	what = "signature";
@@ -531,6 +632,30 @@ b64_decode(const char *in, size_t len, uint8_t *out, size_t outmax)
 			out[o++] = (uint8_t)v;
 	}
 	return (ssize_t)o;
+}
+
+ssize_t
+sshcert_plain_key(const struct sshcert *c, uint8_t *out, size_t outmax)
+{
+	static const char	suffix[] = "-cert-v01@openssh.com";
+	size_t			tlen, n;
+
+	/* Every type in cert_types is a plain type with this suffix. */
+	tlen = strlen(c->key_type);
+	if (tlen <= sizeof(suffix) - 1 || c->key_off + c->key_len >
+	    c->blob_len)
+		return -1;
+	tlen -= sizeof(suffix) - 1;
+	n = 4 + tlen + c->key_len;
+	if (n > outmax)
+		return -1;
+	out[0] = (uint8_t)(tlen >> 24);
+	out[1] = (uint8_t)(tlen >> 16);
+	out[2] = (uint8_t)(tlen >> 8);
+	out[3] = (uint8_t)tlen;
+	memcpy(out + 4, c->key_type, tlen);
+	memcpy(out + 4 + tlen, c->blob + c->key_off, c->key_len);
+	return (ssize_t)n;
 }
 
 int
@@ -621,6 +746,11 @@ sshcert_validate(const struct sshcert *c, const uint8_t ca_key[32],
 	}
 	if (c->type != SSHCERT_TYPE_USER) {
 		seterr(err, errlen, "not a user certificate");
+		return -1;
+	}
+	if (c->not_utf8[0] != '\0') {
+		seterr(err, errlen, "certificate %s is not UTF-8 text",
+		    c->not_utf8);
 		return -1;
 	}
 	if (t < c->valid_after) {

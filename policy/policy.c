@@ -149,6 +149,11 @@ static const struct keyspec keys[] = {
 	    NULL, NULL, "host key shown to engineers (required)", NULL },
 	{ "gateway", "support_ca", V_PATH, F(support_ca), 0, 0, NULL, NULL,
 	    "the vendor CA that signs engineer certificates (required)", NULL },
+	{ "gateway", "revoked_keys", V_PATH, F(revoked_keys), 0, 0, NULL,
+	    NULL, "engineer certificates, keys and CA keys refused: an OpenSSH "
+	    "KRL (ssh-keygen -k) or public keys one per line, read at start "
+	    "and at each reload (a file that cannot be read refuses either)",
+	    NULL },
 	{ "gateway", "state_dir", V_PATH, F(state_dir), 0, 0, NULL, NULL,
 	    "spool and gateway state",
 	    "/var/lib/porthole" },
@@ -213,6 +218,10 @@ static const struct keyspec keys[] = {
 	{ "remote_access", "max_sessions", V_UINT, F(max_sessions), 1, 100,
 	    NULL, NULL, "sessions at the same time",
 	    "4" },
+	{ "remote_access", "end_at_cert_expiry", V_BOOL,
+	    F(end_at_cert_expiry), 0, 0, NULL, NULL,
+	    "a session ends when the engineer's certificate expires",
+	    "yes" },
 
 	{ "files", "enabled", V_BOOL, F(files_enabled), 0, 0, NULL, NULL,
 	    "read-only file access via sftp/scp and the support shell",
@@ -1353,6 +1362,7 @@ policy_free(struct policy *p)
 	free(p->cluster_key);
 	free(p->session_host_key);
 	free(p->support_ca);
+	free(p->revoked_keys);
 	free(p->state_dir);
 	free(p->audit_dir);
 	free(p->run_dir);

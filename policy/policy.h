@@ -46,6 +46,7 @@ struct policy {
 	char		*cluster_key;
 	char		*session_host_key;
 	char		*support_ca;
+	char		*revoked_keys;	/* KRL or key list; NULL: none */
 	char		*state_dir;
 	char		*audit_dir;
 	char		*run_dir;
@@ -68,6 +69,7 @@ struct policy {
 	uint64_t	 max_session;		/* seconds */
 	uint64_t	 idle_timeout;		/* seconds */
 	uint64_t	 max_sessions;
+	int		 end_at_cert_expiry;	/* at valid_before */
 
 	/* [files] */
 	int		 files_enabled;
