@@ -15,7 +15,6 @@
 #include <archive_entry.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +26,7 @@
 #include "lib/fileio.h"
 #include "lib/parse.h"
 #include "lib/redact.h"
+#include "lib/sha256.h"
 #include "policy/policy.h"
 
 #define CHUNK		(64 * 1024)
@@ -37,7 +37,7 @@
 struct spool {
 	int		 fd;
 	uint64_t	 n;
-	EVP_MD_CTX	*md;
+	struct sha256	*md;
 	int		 err;		/* errno of a failed write */
 };
 
@@ -45,7 +45,7 @@ struct spool {
 struct out {
 	int		 fd;
 	uint64_t	 n;
-	EVP_MD_CTX	*md;
+	struct sha256	*md;
 	int		 err;
 };
 
@@ -64,19 +64,6 @@ struct writer {
 	char			 dir[sizeof("porthole-bundle-") +
 				    BUNDLE_ID_MAX];
 };
-
-static void
-hex(const uint8_t *d, size_t n, char *s)
-{
-	static const char x[] = "0123456789abcdef";
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		s[2 * i] = x[d[i] >> 4];
-		s[2 * i + 1] = x[d[i] & 15];
-	}
-	s[2 * n] = '\0';
-}
 
 void
 bundle_left_out(struct bundle_build *b, const char *path, const char *fmt,
@@ -118,10 +105,7 @@ out_write(struct archive *ar, void *arg, const void *buf, size_t len)
 		archive_set_error(ar, errno, "%s", strerror(errno));
 		return -1;
 	}
-	if (EVP_DigestUpdate(o->md, buf, len) != 1) {
-		o->err = ENOMEM;
-		return -1;
-	}
+	sha256_update(o->md, buf, len);
 	o->n += len;
 	return (la_ssize_t)len;
 }
@@ -137,10 +121,7 @@ spool_emit(void *arg, const void *buf, size_t len)
 		sp->err = errno;
 		return -1;
 	}
-	if (EVP_DigestUpdate(sp->md, buf, len) != 1) {
-		sp->err = ENOMEM;
-		return -1;
-	}
+	sha256_update(sp->md, buf, len);
 	sp->n += len;
 	return 0;
 }
@@ -151,9 +132,13 @@ spool_reset(struct spool *sp)
 {
 	sp->n = 0;
 	sp->err = 0;
-	if (ftruncate(sp->fd, 0) == -1 || lseek(sp->fd, 0, SEEK_SET) == -1 ||
-	    EVP_DigestInit_ex(sp->md, EVP_sha256(), NULL) != 1) {
-		sp->err = errno != 0 ? errno : ENOMEM;
+	sha256_free(sp->md);
+	if ((sp->md = sha256_new()) == NULL) {
+		sp->err = ENOMEM;
+		return -1;
+	}
+	if (ftruncate(sp->fd, 0) == -1 || lseek(sp->fd, 0, SEEK_SET) == -1) {
+		sp->err = errno;
 		return -1;
 	}
 	return 0;
@@ -215,16 +200,13 @@ put_header(struct writer *w, const char *name, uint64_t size, time_t mtime)
 static int
 put_entry(struct writer *w, const char *name, time_t mtime, json_t *e)
 {
-	uint8_t		d[32];
-	char		sum[65];
+	char		sum[SHA256_HEX_LEN + 1];
 	uint64_t	at = 0;
 	ssize_t		n;
-	unsigned int	dlen;
 
-	if (EVP_DigestFinal_ex(w->sp.md, d, &dlen) != 1)
-		return -1;
-	hex(d, sizeof(d), sum);
-	if (put_header(w, name, w->sp.n, mtime) == -1)
+	sha256_final(w->sp.md, sum);	/* frees it */
+	w->sp.md = NULL;
+	if (!sha256_valid_hex(sum) || put_header(w, name, w->sp.n, mtime) == -1)
 		return -1;
 	while (at < w->sp.n) {
 		n = pread(w->sp.fd, w->buf, CHUNK, (off_t)at);
@@ -570,9 +552,7 @@ writer_open(struct writer *w, int out, int spool_dir, char *why,
 	}
 	w->out.fd = out;
 	if ((w->buf = malloc(CHUNK)) == NULL ||
-	    (w->sp.md = EVP_MD_CTX_new()) == NULL ||
-	    (w->out.md = EVP_MD_CTX_new()) == NULL ||
-	    EVP_DigestInit_ex(w->out.md, EVP_sha256(), NULL) != 1 ||
+	    (w->out.md = sha256_new()) == NULL ||
 	    (w->entries = json_array()) == NULL ||
 	    (w->b.left_out = json_array()) == NULL ||
 	    (w->ar = archive_write_new()) == NULL) {
@@ -601,8 +581,8 @@ writer_close(struct writer *w)
 		archive_write_free(w->ar);
 	if (w->sp.fd != -1)
 		close(w->sp.fd);
-	EVP_MD_CTX_free(w->sp.md);
-	EVP_MD_CTX_free(w->out.md);
+	sha256_free(w->sp.md);
+	sha256_free(w->out.md);
 	free(w->buf);
 	json_decref(w->manifest);
 	json_decref(w->entries);
@@ -638,7 +618,6 @@ bundle_write(const struct bundle_req *req, int out,
     struct bundle_result *res, char *why, size_t whylen)
 {
 	struct writer	 w;
-	unsigned int	 dlen;
 	int		 rc = -1;
 
 	memset(res, 0, sizeof(*res));
@@ -662,8 +641,12 @@ bundle_write(const struct bundle_req *req, int out,
 			    archive_error_string(w.ar) : "out of memory");
 		goto out;
 	}
-	if (EVP_DigestFinal_ex(w.out.md, res->sha256, &dlen) != 1)
+	sha256_final(w.out.md, res->sha256);	/* frees it */
+	w.out.md = NULL;
+	if (!sha256_valid_hex(res->sha256)) {
+		snprintf(why, whylen, "bundle: the archive's SHA-256 failed");
 		goto out;
+	}
 	res->size = w.out.n;
 	res->bytes_read = w.bytes_read;
 	res->files = json_array_size(w.entries);

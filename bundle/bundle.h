@@ -74,7 +74,7 @@ struct bundle_req {
 };
 
 struct bundle_result {
-	uint8_t		 sha256[32];	/* of the tar.gz as written */
+	char		 sha256[65];	/* of the tar.gz as written, hex */
 	uint64_t	 size;		/* bytes of the tar.gz */
 	uint64_t	 bytes_read;	/* what max_size counts */
 	uint64_t	 files;		/* files and outputs in it */

@@ -18,6 +18,7 @@
 #include <jansson.h>
 
 #include "cli/view.h"
+#include "lib/escape.h"
 #include "policy/policy.h"
 
 #define ANSWER_MAX	(1 << 20)
@@ -183,6 +184,31 @@ jstr(json_t *o, const char *key)
 	return s == NULL ? "" : s;
 }
 
+/* Messages from the vendor the gateway holds, and one that waits. */
+static void
+print_inbox(json_t *ib)
+{
+	if (!json_is_object(ib))
+		return;
+	printf("inbox          %lld messages from the vendor (%lld bytes)",
+	    (long long)json_integer_value(json_object_get(ib, "messages")),
+	    (long long)json_integer_value(json_object_get(ib, "bytes")));
+	if (*jstr(ib, "waiting") != '\0')
+		printf("; NOT ACCEPTING: %s", jstr(ib, "waiting"));
+	printf("\n");
+}
+
+/* The next update the gateway will install, if one is scheduled. */
+static void
+print_next_update(json_t *u)
+{
+	if (!json_is_object(u))
+		return;
+	printf("next update    %s %s %s (porthole updates)\n", jstr(u,
+	    "version"), strcmp(jstr(u, "state"), "started") == 0 ?
+	    "installing since" : "at", jstr(u, "when"));
+}
+
 static void
 print_status(json_t *a)
 {
@@ -226,6 +252,8 @@ print_status(json_t *a)
 	    jstr(a, "last_contact"), (long long)json_integer_value(
 	    json_object_get(a, "offline_days")), (long long)
 	    json_integer_value(json_object_get(a, "offline_limit_days")));
+	print_inbox(json_object_get(a, "inbox"));
+	print_next_update(json_object_get(a, "next_update"));
 }
 
 static void
@@ -281,6 +309,33 @@ status_relays(json_t *a)
 	if (relays == NULL || json_object_set_new(a, "relays", relays) == -1)
 		return NULL;
 	return relays;
+}
+
+/*
+ * The gateway's refusal: its first line after the command, then one
+ * line per problem it found (a refused reload lists them), each
+ * escaped, since a path in them was chosen by whoever named it.
+ */
+static void
+print_error(const char *cmd, const char *error)
+{
+	const char	*p = error, *nl;
+	char		*line;
+	size_t		 n;
+
+	fprintf(stderr, "porthole: %s: ", cmd);
+	for (;;) {
+		nl = strchr(p, '\n');
+		n = nl != NULL ? (size_t)(nl - p) : strlen(p);
+		if ((line = strndup(p, n)) != NULL) {
+			(void)escape_fputs(line, stderr);
+			free(line);
+		}
+		fputc('\n', stderr);
+		if (nl == NULL)
+			break;
+		p = nl + 1;
+	}
 }
 
 /*
@@ -347,15 +402,11 @@ cli_control(int argc, char **argv, const char *conf)
 		req = json_pack("{s:s}", "cmd", argv[0]);
 	if ((ans = control_call(conf, req)) == NULL)
 		return 1;
-	/* What the gateway relays was chosen by others: see view.h. */
-	if (!as_json && cli_view_escape(ans) == -1) {
-		fprintf(stderr, "porthole: %s: out of memory\n", argv[0]);
-		json_decref(ans);
-		return 1;
-	}
 	if (!json_is_true(json_object_get(ans, "ok")))
-		fprintf(stderr, "porthole: %s: %s\n", argv[0],
-		    jstr(ans, "error"));
+		print_error(argv[0], jstr(ans, "error"));
+	/* What the gateway relays was chosen by others: see view.h. */
+	else if (!as_json && cli_view_escape(ans) == -1)
+		fprintf(stderr, "porthole: %s: out of memory\n", argv[0]);
 	else if (strcmp(argv[0], "status") == 0)
 		rc = cmd_status(ans, as_json);
 	else {

@@ -21,12 +21,16 @@
 #include "gateway/broker.h"
 #include "gateway/collect.h"
 #include "gateway/control.h"
+#include "gateway/inbox.h"
 #include "gateway/intake.h"
+#include "gateway/job.h"
+#include "gateway/updates.h"
 #include "gateway/telem.h"
 #include "gateway/tunnel.h"
 #include "gateway/uplink.h"
 #include "lib/cmdline.h"
 #include "lib/daemon.h"
+#include "lib/escape.h"
 #include "lib/filecheck.h"
 #include "lib/krl.h"
 #include "lib/log.h"
@@ -71,6 +75,9 @@ struct gateway {
 	struct telem	*telem;
 	struct uplink	*uplink;
 	struct collect	*collect;
+	struct inbox	*inbox;
+	struct jobs	*jobs;
+	struct updates	*updates;
 	struct krl	*krl;		/* revoked_keys, or NULL */
 };
 
@@ -115,7 +122,30 @@ on_tunnel_down(void *arg)
 static json_t *
 status_extra(void *arg)
 {
-	return uplink_status(arg);
+	struct gateway	*gw = arg;
+	json_t		*j = uplink_status(gw->uplink);
+
+	if (j != NULL && gw->inbox != NULL)
+		json_object_set_new(j, "inbox", inbox_status(gw->inbox));
+	if (j != NULL && gw->updates != NULL)
+		json_object_set_new(j, "next_update",
+		    updates_next(gw->updates));
+	return j;
+}
+
+/* The audit log for the inbox and the updates, through the broker. */
+static int
+gateway_audit(void *arg, const char *type, json_t *fields)
+{
+	struct gateway	*gw = arg;
+	int		 rc;
+
+	if (gw->broker != NULL)
+		return broker_record(gw->broker, type, NULL, fields);
+	/* Stopping: the sessions are gone, the log is still open. */
+	rc = audit_write(gw->audit, type, fields);
+	json_decref(fields);
+	return rc;
 }
 
 /* The relay lists it for engineers: `porthole-relay known-hosts`. */
@@ -142,7 +172,64 @@ on_seal(void *arg, uint64_t epoch, uint64_t seq, const char *head)
 }
 
 /*
- * Re-read porthole.conf.  An invalid file changes nothing; a valid one
+ * What a start checks of the file besides its syntax (policy_check: who
+ * owns and may write its keys and programs, its directories, accounts):
+ * a reload that skipped it would run a program a start refuses.  0, or
+ * -1 with the problems in *problems and, as far as they fit, in err:
+ * a first line that counts them, then one line each.
+ */
+static int
+reload_check(const struct policy *np, json_t **problems, char *err,
+    size_t errlen)
+{
+	struct filecheck	 fc;
+	FILE			*f;
+	char			*text = NULL, *line, *save = NULL, *esc;
+	size_t			 len = 0, o, n;
+	unsigned int		 count, cut = 0;
+
+	*problems = NULL;
+	if ((f = open_memstream(&text, &len)) == NULL) {
+		snprintf(err, errlen, "%s: cannot be checked: out of memory",
+		    np->path);
+		return -1;
+	}
+	filecheck_init(&fc, f);
+	count = policy_check(np, &fc);
+	fclose(f);
+	if (count == 0) {
+		free(text);
+		return 0;
+	}
+	o = (size_t)snprintf(err, errlen, "%s: %u problem%s that a start "
+	    "would refuse (portholed -t -f %s lists them):", np->path, count,
+	    count == 1 ? "" : "s", np->path);
+	*problems = json_array();
+	for (line = strtok_r(text, "\n", &save); line != NULL;
+	    line = strtok_r(NULL, "\n", &save)) {
+		/* A path in it may be anything but UTF-8: escaped. */
+		if ((esc = escape_dup(line)) != NULL)
+			(void)json_array_append_new(*problems,
+			    json_string(esc));
+		free(esc);
+		/* Room is kept for saying how many did not fit. */
+		n = strlen(line);
+		if (cut == 0 && o + 1 + n + 32 < errlen) {
+			err[o] = '\n';
+			memcpy(err + o + 1, line, n + 1);
+			o += 1 + n;
+		} else
+			cut++;
+	}
+	if (cut > 0 && o < errlen)
+		snprintf(err + o, errlen - o, "\n(%u more)", cut);
+	free(text);
+	return -1;
+}
+
+/*
+ * Re-read porthole.conf.  An invalid file changes nothing, and so does
+ * one that fails what a start checks (reload_check); a valid one
  * applies to new sessions at once and ends running sessions whose grant
  * it withdraws; admin_group is looked up again for the local sockets.
  * Keys of [gateway] that name files, directories or the relay take
@@ -158,17 +245,20 @@ gateway_reload(void *arg, const char *who, char *err, size_t errlen)
 	struct policy	*np = NULL, *old;
 	struct krl	*nk = NULL;
 	uint8_t		 ca[32];
-	json_t		*ev;
+	json_t		*ev, *problems = NULL;
 	int		 rc = -1;
 
 	daemon_reloading();
 	if (policy_load(gw->path, &np, err, errlen) == -1 ||
 	    sshcert_load_ca(np->support_ca, ca, err, errlen) == -1 ||
+	    reload_check(np, &problems, err, errlen) == -1 ||
 	    krl_load_optional(np->revoked_keys, &nk, err, errlen) == -1) {
 		policy_free(np);
 		log_error("reload refused, the running policy stays: %s", err);
-		ev = json_pack("{s:s, s:s, s:s}", "file", gw->path, "by", who,
-		    "error", err);
+		/* Its first line; the problems, if any, one by one. */
+		ev = json_pack("{s:s, s:s, s:s%, s:o*}", "file", gw->path,
+		    "by", who, "error", err, strcspn(err, "\n"), "problems",
+		    problems);
 		(void)audit_write(gw->audit, "policy_reload_refused", ev);
 		json_decref(ev);
 		goto out;
@@ -195,6 +285,7 @@ gateway_reload(void *arg, const char *who, char *err, size_t errlen)
 	telem_set_policy(gw->telem, np);
 	collect_set_policy(gw->collect, np);
 	uplink_set_policy(gw->uplink, np);
+	updates_set_policy(gw->updates, np);
 	policy_free(old);
 	log_info("%s: reloaded", gw->path);
 	rc = 0;
@@ -380,7 +471,23 @@ main(int argc, char **argv)
 		goto fail;
 	gw.control = control;
 	gw.intake = intake;
-	control_set_status_extra(control, status_extra, uplink);
+	control_set_status_extra(control, status_extra, &gw);
+	if ((gw.inbox = inbox_new(base, pol, gateway_audit, &gw, err,
+	    sizeof(err))) == NULL) {
+		log_error("inbox: %s", err);
+		goto fail;
+	}
+	if ((gw.jobs = jobs_new(base)) == NULL || (gw.updates =
+	    updates_new(base, pol, gw.jobs, telem, gw.inbox, gateway_audit,
+	    &gw, uplink_kick, uplink, err, sizeof(err))) == NULL) {
+		log_error("updates: %s", gw.jobs == NULL ? "out of memory" :
+		    err);
+		goto fail;
+	}
+	uplink_set_inbox(uplink, gw.inbox);
+	uplink_set_pkgget(uplink, updates_pkgget(gw.updates));
+	control_set_updates(control, gw.updates);
+	inbox_start(gw.inbox);
 	ev_term = evsignal_new(base, SIGTERM, on_term, base);
 	ev_int = evsignal_new(base, SIGINT, on_term, base);
 	ev_chld = evsignal_new(base, SIGCHLD, on_chld, broker);
@@ -433,6 +540,7 @@ main(int argc, char **argv)
 	event_del(ev_seal);
 	intake_free(intake);
 	collect_free(collect);
+	inbox_flush(gw.inbox);
 	broker_free(broker);
 	gw.broker = NULL;
 	(void)audit_write(audit, "gateway_stop", NULL);
@@ -443,6 +551,10 @@ main(int argc, char **argv)
 	telem_on_commit(telem, NULL, NULL);
 	uplink_free(uplink);
 	gw.uplink = NULL;
+	updates_free(gw.updates);
+	gw.updates = NULL;
+	jobs_free(gw.jobs);
+	inbox_free(gw.inbox);
 	tunnel_free(tunnel);
 	telem_free(telem);
 	audit_close(audit);
@@ -460,6 +572,9 @@ main(int argc, char **argv)
 	return 0;
 fail:
 	control_free(control);
+	updates_free(gw.updates);
+	jobs_free(gw.jobs);
+	inbox_free(gw.inbox);
 	if (telem != NULL)
 		telem_on_commit(telem, NULL, NULL);
 	uplink_free(uplink);
