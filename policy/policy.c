@@ -1322,7 +1322,7 @@ policy_run_dir(const char *path, char *buf, size_t len)
 	(void)inifile_read(path, NULL, run_dir_key, &ctx, err, sizeof(err));
 	if (ctx.found)
 		return 0;
-	for (ks = keys; ks->section != NULL; ks++)
+	for (ks = keys; ks < keys + sizeof(keys) / sizeof(keys[0]); ks++)
 		if (strcmp(ks->section, "gateway") == 0 &&
 		    strcmp(ks->key, "run_dir") == 0 &&
 		    strlen(ks->def) < len) {
