@@ -932,15 +932,6 @@ report_main(const char *path, int argc, char **argv)
 		    path);
 		goto out;
 	}
-	/*
-	 * A report must not create the database: made here, perhaps as
-	 * root, it could be one the relay's own user cannot open.
-	 */
-	if (access(conf->database, F_OK) == -1) {
-		fprintf(stderr, "porthole-relay: %s: %s (the relay has not "
-		    "created it yet)\n", conf->database, strerror(errno));
-		goto out;
-	}
 	if (store_open_readonly(conf->database, &st, err, sizeof(err)) == -1) {
 		fprintf(stderr, "porthole-relay: %s\n", err);
 		goto out;

@@ -1,18 +1,24 @@
 /*
- * store.h - the relay's embedded store (SQLite, WAL): clusters, usage
- * per hour and environment, health snapshots, events, audit anchors.
+ * store.h - the relay's store: clusters, usage per hour and
+ * environment, health snapshots, events, audit anchors, messages down
+ * to the gateways and the packages they fetch.
+ *
+ * [relay] database names it: the path of an embedded SQLite file (WAL,
+ * synchronous=FULL), or a PostgreSQL URI, which several relays of a
+ * fleet share.  The backend is chosen once, when the store is opened
+ * (relay/store_int.h); this interface is the same for both.
  *
  * Records arrive in batches from a cluster's control channel, each
  * with the cluster's sequence number; a batch is one transaction, and
  * a record whose (cluster_id, seq) is already stored is a duplicate
- * (after a reconnect) and is skipped.  The relay acknowledges only what
- * store_records() has committed: the database runs with
- * synchronous=FULL, so a commit that returned is on disk.
+ * (after a reconnect, or sent through another relay) and is skipped.
+ * The relay acknowledges only what store_records() has committed, and
+ * a commit that returned is on disk.
  *
- * One process writes (the relay), which opens the store only after it
- * has detached (a fork drops SQLite's POSIX locks); the report commands
- * read the same file with store_open_readonly() while it runs.  Functions without an error buffer log the
- * reason with log_error() and return -1.
+ * The relay opens the store only after it has detached (a fork drops
+ * SQLite's POSIX locks); the report commands open it with
+ * store_open_readonly() while it runs.  Functions without an error
+ * buffer log the reason with log_error() and return -1.
  */
 #ifndef PH_STORE_H
 #define PH_STORE_H
@@ -27,18 +33,27 @@
 
 struct store;
 
+/* How a store is opened (store_open_with's flags). */
+#define STORE_READONLY	0x1	/* a report: never creates, writes,
+				   migrates, checkpoints or removes
+				   anything, so a relay writing at the
+				   same time loses nothing */
+#define STORE_EXISTING	0x2	/* a command: refuse to create the
+				   database; the relay makes it, as its
+				   own user */
+
 /*
- * Open or create the database (mode 0600: usage is billing data).
- * 0, or -1 with "PATH: reason".
+ * Open the database spec names, creating it (an SQLite file, mode 0600:
+ * usage is billing data) and its tables or bringing an older schema up
+ * to this relay's.  0, or -1 with "DATABASE: reason".
  */
-int	store_open(const char *path, struct store **out, char *err,
+int	store_open_with(const char *spec, int flags, struct store **out,
+	    char *err, size_t errlen);
+/* store_open_with(spec, 0, ...): the relay's own. */
+int	store_open(const char *spec, struct store **out, char *err,
 	    size_t errlen);
-/*
- * Open an existing database to read, for the reports: never creates,
- * writes, checkpoints or removes anything, so the relay writing it at
- * the same time loses nothing.  0, or -1 with "PATH: reason".
- */
-int	store_open_readonly(const char *path, struct store **out, char *err,
+/* store_open_with(spec, STORE_READONLY | STORE_EXISTING, ...). */
+int	store_open_readonly(const char *spec, struct store **out, char *err,
 	    size_t errlen);
 void	store_close(struct store *);
 
