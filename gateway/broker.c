@@ -38,8 +38,8 @@
 #include <libssh/callbacks.h>
 
 #include "gateway/burst.h"
-#include "gateway/monitor.h"
-#include "gateway/session.h"
+#include "gateway/monitor/monitor.h"
+#include "gateway/session/session.h"
 #include "lib/clock.h"
 #include "lib/fdpass.h"
 #include "lib/log.h"

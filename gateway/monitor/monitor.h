@@ -21,7 +21,7 @@
 
 #include <jansson.h>
 
-#include "gateway/access.h"
+#include "gateway/session/access.h"
 #include "policy/policy.h"
 
 #define MONITOR_MSG_MAX		16384	/* one request or answer */

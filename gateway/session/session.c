@@ -9,7 +9,7 @@
  */
 #include "config.h"
 
-#include "gateway/session.h"
+#include "gateway/session/session.h"
 
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -25,7 +25,7 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
-#include "gateway/monitor.h"
+#include "gateway/monitor/monitor.h"
 #include "lib/escape.h"
 #include "lib/log.h"
 #include "lib/parse.h"

@@ -9,7 +9,7 @@
  * survive byte for byte.  The file may hold secrets, so every copy of
  * it is wiped before it is freed.
  */
-#include "gateway/settings.h"
+#include "gateway/monitor/settings.h"
 
 #include <sys/stat.h>
 #include <sys/types.h>

@@ -4,7 +4,7 @@
  * settings.c or forward.c decide and act under the policy, and writes
  * the outcome to the audit log before the child hears it.
  */
-#include "gateway/monitor_int.h"
+#include "gateway/monitor/monitor_int.h"
 
 #include <sys/stat.h>
 #include <stdio.h>
@@ -12,9 +12,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "gateway/files.h"
-#include "gateway/forward.h"
-#include "gateway/settings.h"
+#include "gateway/monitor/files.h"
+#include "gateway/monitor/forward.h"
+#include "gateway/monitor/settings.h"
 
 #define MON_LIST_MAX	64	/* entries in one dir_list answer */
 #define MON_LIST_BUDGET	12000	/* bytes of names in one answer */

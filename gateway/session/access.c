@@ -4,7 +4,7 @@
  * (openat2 beneath a root); this only gives both services one spelling
  * of every path, so that what is audited is what the engineer meant.
  */
-#include "gateway/access.h"
+#include "gateway/session/access.h"
 
 #include <stdio.h>
 #include <string.h>

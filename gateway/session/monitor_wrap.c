@@ -2,7 +2,7 @@
  * monitor_wrap.c - the child's side of the monitor protocol: build a
  * request, send it, wait for the one answer.
  */
-#include "gateway/monitor.h"
+#include "gateway/monitor/monitor.h"
 
 #include <stdio.h>
 #include <stdlib.h>

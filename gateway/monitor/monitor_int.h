@@ -14,9 +14,9 @@
 #include <jansson.h>
 #include <openssl/evp.h>
 
-#include "gateway/access.h"
-#include "gateway/monitor.h"
-#include "gateway/session.h"
+#include "gateway/session/access.h"
+#include "gateway/monitor/monitor.h"
+#include "gateway/session/session.h"
 #include "lib/sshcert.h"
 
 /* Phases of a session; the dispatch table names the ones a request needs. */

@@ -19,7 +19,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "gateway/access.h"
+#include "gateway/session/access.h"
 
 #define SFTP_MAX_PACKET		(256 * 1024)	/* one request */
 #define SFTP_MAX_READ		(64 * 1024)	/* one READ's reply data */

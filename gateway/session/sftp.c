@@ -13,7 +13,7 @@
  * slots in a fixed table, named to the client by slot and generation so
  * that a stale or forged handle is recognised and answered FAILURE.
  */
-#include "gateway/sftp.h"
+#include "gateway/session/sftp.h"
 
 #include <sys/stat.h>
 #include <errno.h>

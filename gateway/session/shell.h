@@ -11,7 +11,7 @@
 #ifndef PH_SHELL_H
 #define PH_SHELL_H
 
-#include "gateway/access.h"
+#include "gateway/session/access.h"
 
 struct shell_info {
 	const char	*cluster_id;	/* shown in the prompt */

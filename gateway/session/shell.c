@@ -15,7 +15,7 @@
  * anything that may touch a file or an unlisted system call behind its
  * back (time zones, qsort, stdio streams).
  */
-#include "gateway/shell.h"
+#include "gateway/session/shell.h"
 
 #include <sys/ioctl.h>
 #include <sys/stat.h>

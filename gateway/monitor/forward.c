@@ -13,7 +13,7 @@
  * customer's resolver send queries of their choosing (a DNS probe, or a
  * channel out of the cluster) just by asking for forwards.
  */
-#include "gateway/forward.h"
+#include "gateway/monitor/forward.h"
 
 #include <sys/socket.h>
 #include <sys/types.h>

@@ -13,7 +13,7 @@
  */
 #include "config.h"
 
-#include "gateway/session.h"
+#include "gateway/session/session.h"
 
 #include <sys/socket.h>
 #include <errno.h>
@@ -28,8 +28,8 @@
 #include <libssh/callbacks.h>
 #include <libssh/server.h>
 
-#include "gateway/monitor.h"
-#include "gateway/sftp.h"
+#include "gateway/monitor/monitor.h"
+#include "gateway/session/sftp.h"
 #include "lib/clock.h"
 #include "lib/escape.h"
 #include "lib/log.h"

@@ -11,7 +11,7 @@
  * reading.  The lexical gate alone would be fooled by a symbolic link;
  * the disk gate alone would not know the deny globs.
  */
-#include "gateway/files.h"
+#include "gateway/monitor/files.h"
 
 #include <sys/stat.h>
 #include <sys/syscall.h>

@@ -3,7 +3,7 @@
  * child's requests after checking them against the policy, writes the
  * audit events, runs diagnostics and enforces every time limit.
  */
-#include "gateway/monitor_int.h"
+#include "gateway/monitor/monitor_int.h"
 
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -15,9 +15,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "gateway/diag.h"
-#include "gateway/forward.h"
-#include "gateway/session.h"
+#include "gateway/monitor/diag.h"
+#include "gateway/monitor/forward.h"
+#include "gateway/session/session.h"
 #include "lib/clock.h"
 #include "lib/fdpass.h"
 #include "lib/log.h"

@@ -8,7 +8,7 @@
  * recording.  So the recording is written by the monitor alone, from
  * the terminal itself: neither the child nor the shell can edit it.
  */
-#include "gateway/monitor_int.h"
+#include "gateway/monitor/monitor_int.h"
 
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
@@ -25,7 +25,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "gateway/shell.h"
+#include "gateway/session/shell.h"
 #include "lib/clock.h"
 #include "lib/log.h"
 #include "sandbox/sandbox.h"

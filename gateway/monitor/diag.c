@@ -2,7 +2,7 @@
  * diag.c - start a diagnostic (monitor side) and stream its output to
  * the engineer (the session child copies its pipes).
  */
-#include "gateway/diag.h"
+#include "gateway/monitor/diag.h"
 
 #include <sys/prctl.h>
 #include <sys/resource.h>

@@ -17,7 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "gateway/access.h"
+#include "gateway/session/access.h"
 #include "policy/policy.h"
 
 /*
