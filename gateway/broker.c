@@ -3,8 +3,9 @@
  *
  * Each forwarded-tcpip channel from the relay becomes a session: a
  * SOCK_STREAM socketpair carries its bytes to a forked session process
- * (session.c), and a SOCK_SEQPACKET socketpair carries that process's
- * audit events back.  The channel and the socket are spliced with flow
+ * (the monitor, gateway/monitor/, and the sandboxed child it starts),
+ * and a SOCK_SEQPACKET socketpair carries the monitor's messages back
+ * (broker_proto.h).  The channel and the socket are spliced with flow
  * control both ways: the socket is read only as far as the channel's
  * window allows, and channel data the socket cannot take now stays in
  * libssh's buffer, holding back the window of the engineer's sender.
@@ -13,7 +14,7 @@
  * certificate and the key behind it; only then does it take one of
  * max_sessions' slots and go on record as a session.  Logins in progress
  * have their own small bound (BROKER_PREAUTH_MAX) and grace
- * (SESSION_LOGIN_GRACE), and their refusals are summarised (burst.h), so
+ * (MONITOR_LOGIN_GRACE), and their refusals are summarised (burst.h), so
  * that whoever can reach the gateway without being listed can neither
  * lock support out nor flood the audit log.
  */
@@ -37,9 +38,9 @@
 #include <jansson.h>
 #include <libssh/callbacks.h>
 
+#include "gateway/broker_proto.h"
 #include "gateway/burst.h"
 #include "gateway/monitor/monitor.h"
-#include "gateway/session/session.h"
 #include "lib/clock.h"
 #include "lib/fdpass.h"
 #include "lib/log.h"
@@ -59,6 +60,8 @@
  * reason to tune it, and max_sessions is the limit that matters to them.
  */
 #define BROKER_PREAUTH_MAX	8
+
+#define GS_ID_LEN		16	/* a session id: hex characters */
 
 /* Grants a session has relied on; withdrawing one ends it. */
 #define GS_USES_COMMANDS	0x01
@@ -83,7 +86,7 @@ static const struct {
 /* One engineer session, seen from the main process. */
 struct gsess {
 	struct broker		*b;
-	char			 id[SESSION_ID_LEN + 1];
+	char			 id[GS_ID_LEN + 1];
 	pid_t			 pid;		/* 0 once reaped */
 	int			 status;	/* wait status */
 	int			 fd;		/* stream to the session */
@@ -181,7 +184,7 @@ broker_retry_soon(struct broker *b)
 		evtimer_add(b->ev_retry, &tv);
 }
 
-/* Ask a session's monitor to end it, saying why (SESSION_END_*). */
+/* Ask a session's monitor to end it, saying why (BM_END_*). */
 static void
 gs_end(struct gsess *gs, int why)
 {
@@ -273,7 +276,7 @@ broker_audit_failed(struct broker *b)
 	/* A login in progress is refused, with the reason, at its slot. */
 	TAILQ_FOREACH(gs, &b->sessions, entry)
 		if (gs->slotted)
-			gs_end(gs, SESSION_END_AUDIT);
+			gs_end(gs, BM_END_AUDIT);
 }
 
 /* Retry the audit log; 1 if it works again. */
@@ -695,7 +698,7 @@ gs_audit_read(evutil_socket_t fd, short what, void *arg)
 	    "forward_refused", "shell_opened", "shell_closed", "slot_request",
 	    "activity", NULL };
 	struct gsess	*gs = arg;
-	char		 buf[SESSION_AUDIT_MAX];
+	char		 buf[BM_MSG_MAX];
 	json_t		*ev = NULL, *jt;
 	json_error_t	 jerr;
 	const char	*type;
@@ -1141,7 +1144,7 @@ broker_make_room(struct broker *b, const char *src)
 	(void)gs_refusal(victim, "session_refused", json_pack("{s:s, s:i}",
 	    "reason", "too many logins in progress; the oldest from the "
 	    "busiest source was dropped", "logins", BROKER_PREAUTH_MAX));
-	gs_end(victim, SESSION_END_CROWDED);
+	gs_end(victim, BM_END_CROWDED);
 }
 
 void
@@ -1150,7 +1153,7 @@ broker_channel(ssh_channel ch, const char *orig_host, int orig_port,
 {
 	struct broker	*b = arg;
 	struct gsess	*gs;
-	uint8_t		 rnd[SESSION_ID_LEN / 2];
+	uint8_t		 rnd[GS_ID_LEN / 2];
 	size_t		 i;
 
 	if ((gs = calloc(1, sizeof(*gs))) == NULL ||
@@ -1336,7 +1339,7 @@ broker_kill(struct broker *b, const char *id, const char *who)
 		    "{s:s, s:s}", "engineer", gs->engineer, "by", who));
 		log_info("session %s killed by %s", gs->id, who);
 		/* The monitor ends its child and diagnostic, then itself. */
-		gs_end(gs, SESSION_END_KILLED);
+		gs_end(gs, BM_END_KILLED);
 		return 0;
 	}
 	return -1;
@@ -1378,7 +1381,7 @@ broker_idle_check(evutil_socket_t fd, short what, void *arg)
 		    "idle_timeout"));
 		log_info("session %s idle for %llus: ending it", gs->id,
 		    (unsigned long long)b->pol->idle_timeout);
-		gs_end(gs, SESSION_END_IDLE);
+		gs_end(gs, BM_END_IDLE);
 	}
 }
 
@@ -1485,7 +1488,7 @@ gs_send_policy(struct gsess *gs, int copy)
 	(void)broker_audit(gs->b, "session_ended", gs->id, json_pack(
 	    "{s:s, s:s}", "engineer", gs->engineer, "reason",
 	    "the new policy could not be applied to it"));
-	gs_end(gs, SESSION_END_WITHDRAWN);
+	gs_end(gs, BM_END_WITHDRAWN);
 }
 
 /* End a session that pol no longer grants (once). */
@@ -1503,7 +1506,7 @@ gs_withdraw(struct gsess *gs, const struct policy *pol)
 	log_info("session %s: grant withdrawn (%s): ending it", gs->id, why);
 	if (gs->awaiting)
 		gs_approval_answer(gs, 0, "reload", why);
-	gs_end(gs, SESSION_END_WITHDRAWN);
+	gs_end(gs, BM_END_WITHDRAWN);
 }
 
 void
@@ -1562,7 +1565,7 @@ broker_free(struct broker *b)
 		return;
 	while ((gs = TAILQ_FIRST(&b->sessions)) != NULL) {
 		TAILQ_REMOVE(&b->sessions, gs, entry);
-		gs_end(gs, SESSION_END_SHUTDOWN);
+		gs_end(gs, BM_END_SHUTDOWN);
 		gs_free(gs);
 	}
 	while (!TAILQ_EMPTY(&b->turned))

@@ -15,6 +15,7 @@
 #include "gateway/monitor/files.h"
 #include "gateway/monitor/forward.h"
 #include "gateway/monitor/settings.h"
+#include "lib/sshcert.h"
 
 #define MON_LIST_MAX	64	/* entries in one dir_list answer */
 #define MON_LIST_BUDGET	12000	/* bytes of names in one answer */
@@ -101,31 +102,6 @@ mm_answer_file_close(struct mon *m, json_t *req)
 	    json_integer_value(jb)));
 	m->files[i].id = 0;
 	return mon_answer(m, json_pack("{s:b}", "ok", 1), NULL, 0);
-}
-
-void
-mon_access_abandon(struct mon *m, int peers, const char *why)
-{
-	size_t	i;
-
-	for (i = 0; i < MON_MAX_FILES; i++) {
-		if (m->files[i].id == 0 || !(m->files[i].peer & peers))
-			continue;
-		mon_audit(m, "file_closed", json_pack("{s:s, s:I, s:n, s:s}",
-		    "path", m->files[i].path, "handle",
-		    (json_int_t)m->files[i].id, "bytes", "reason", why));
-		m->files[i].id = 0;
-	}
-	for (i = 0; i < MON_MAX_FWDS && (peers & MON_FROM_CHILD); i++) {
-		if (m->fwds[i].id == 0)
-			continue;
-		mon_audit(m, "forward_closed", json_pack(
-		    "{s:s, s:s, s:I, s:n, s:n, s:s}", "target",
-		    m->fwds[i].target, "address", m->fwds[i].addr, "forward",
-		    (json_int_t)m->fwds[i].id, "bytes_to_target",
-		    "bytes_from_target", "reason", why));
-		m->fwds[i].id = 0;
-	}
 }
 
 int

@@ -1,8 +1,16 @@
 /*
- * monitor_int.h - shared between the monitor's files (monitor.c: the
- * loop, login and diagnostics; monitor_access.c: files, settings and
- * forwards; monitor_shell.c: the support shell's pty and recording).
- * Not a public surface: only those three include it.
+ * monitor_int.h - the monitor's state and the helpers every one of its
+ * answers uses, shared between the files of gateway/monitor/:
+ *
+ *   monitor.c          the session's start, its loop, the dispatch table,
+ *                      time limits and reloaded policies
+ *   monitor_login.c    logins and the customer's approval
+ *   monitor_exec.c     diagnostics
+ *   monitor_access.c   files, settings and forwards
+ *   monitor_shell.c    the support shell's pty and recording
+ *   monitor_core.c     answering, auditing and ending, under all of them
+ *
+ * Not a public surface: only gateway/monitor/ includes it.
  */
 #ifndef PH_MONITOR_INT_H
 #define PH_MONITOR_INT_H
@@ -14,19 +22,9 @@
 #include <jansson.h>
 #include <openssl/evp.h>
 
+#include "gateway/monitor_proto.h"
 #include "gateway/session/access.h"
-#include "gateway/monitor/monitor.h"
-#include "gateway/session/session.h"
-#include "lib/sshcert.h"
-
-/* Phases of a session; the dispatch table names the ones a request needs. */
-#define MON_PREAUTH	0x01	/* before a successful login */
-#define MON_AUTHED	0x02	/* logged in */
-#define MON_PENDING	0x08	/* logged in, waiting for the customer */
-
-/* Who asks: the session child, or the support shell's process. */
-#define MON_FROM_CHILD	0x01
-#define MON_FROM_SHELL	0x02
+#include "policy/policy.h"
 
 #define MON_MAX_FILES	128	/* open files per session */
 #define MON_MAX_FWDS	64	/* open forwards per session */
@@ -99,20 +97,62 @@ struct mon {
 	struct mon_file		 files[MON_MAX_FILES];
 	struct mon_fwd		 fwds[MON_MAX_FWDS];
 	struct mon_shell	 sh;
+	/*
+	 * What else must be closed, and recorded as closed, before the
+	 * session ends: set by the part that opened it (the support shell).
+	 */
+	void			(*on_end)(struct mon *, const char *why);
 };
 
-/* monitor.c */
-void		 mon_audit(struct mon *, const char *type, json_t *fields);
-
-void		 mon_end(struct mon *, int) __attribute__((noreturn));
-void		 mon_violation(struct mon *, const char *why, const char *req)
-		    __attribute__((noreturn));
+/* monitor_core.c: answering the peer. */
 int		 mon_answer(struct mon *, json_t *ans, const int *fds, int nfds);
 int		 mon_refuse(struct mon *, const char *why);
 const char	*req_str(json_t *req, const char *key, size_t max);
 int		 req_u32(json_t *req, const char *key, uint32_t *out);
+
+/* monitor_core.c: the broker. */
+/* Write an event (steals fields); one that cannot be written ends it all. */
+void		 mon_audit(struct mon *, const char *type, json_t *fields);
+/* A message that is not an audit event and gets no 'y' (steals msg). */
+int		 mon_broker_send(struct mon *, json_t *msg);
+
+/* monitor_core.c: waiting, and ending. */
+/* SIGTERM from the broker ends the session; it is caught in mon_wait(). */
+void		 mon_signals(void);
+/* poll() that the broker's SIGTERM interrupts: the session ends then. */
+int		 mon_wait(struct mon *, struct pollfd *pfd, nfds_t n,
+		    int timeout_ms);
+/* The session ends (why: BM_END_*): tell the engineer, then end. */
+void		 mon_end_with(struct mon *, int why) __attribute__((noreturn));
+/* Tell the engineer why the session ends (the child shows it). */
+void		 mon_notify(struct mon *, const char *why);
+void		 mon_end(struct mon *, int) __attribute__((noreturn));
+void		 mon_violation(struct mon *, const char *why, const char *req)
+		    __attribute__((noreturn));
+/* The child's end of the socket closed: record how it ended, and end. */
+void		 mon_child_gone(struct mon *) __attribute__((noreturn));
+
+/* monitor_core.c: what the session holds open. */
+void		 mon_kill_diag(struct mon *);
 /* The diagnostic's requester is gone: kill, reap and audit it. */
 void		 mon_diag_abandon(struct mon *);
+/*
+ * Close the records of files (opened by a peer in peers, MON_FROM_*
+ * bits) and forwards (if peers has MON_FROM_CHILD) still open because
+ * their opener is gone: audited as closed with the reason and without
+ * byte counts, which only the opener knew.
+ */
+void		 mon_access_abandon(struct mon *, int peers, const char *why);
+
+/* monitor_login.c */
+int	mm_answer_auth(struct mon *, json_t *);
+int	mm_answer_approval_wait(struct mon *, json_t *);
+
+/* monitor_exec.c */
+int	mm_answer_exec(struct mon *, json_t *);
+int	mm_answer_exec_refused(struct mon *, json_t *);
+int	mm_answer_exec_wait(struct mon *, json_t *);
+int	mm_answer_exec_cancel(struct mon *, json_t *);
 
 /* monitor_access.c */
 int	mm_answer_file_open(struct mon *, json_t *);
@@ -124,13 +164,6 @@ int	mm_answer_setting_set(struct mon *, json_t *);
 int	mm_answer_forward_open(struct mon *, json_t *);
 int	mm_answer_forward_close(struct mon *, json_t *);
 int	mm_answer_refused(struct mon *, json_t *);
-/*
- * Close the records of files (opened by a peer in peers, MON_FROM_*
- * bits) and forwards (if peers has MON_FROM_CHILD) still open because
- * their opener is gone: audited as closed with the reason and without
- * byte counts, which only the opener knew.
- */
-void	mon_access_abandon(struct mon *, int peers, const char *why);
 
 /* monitor_shell.c */
 int	mm_answer_shell_open(struct mon *, json_t *);
@@ -138,7 +171,5 @@ int	mm_answer_window_change(struct mon *, json_t *);
 /* Relay the shell's terminal for the poll entries mon_shell_pollfds set. */
 int	mon_shell_pollfds(struct mon *, struct pollfd *pfd);
 void	mon_shell_service(struct mon *, const struct pollfd *pfd, int n);
-/* End the shell (engineer gone or session over) and close the recording. */
-void	mon_shell_close(struct mon *, const char *why);
 
 #endif

@@ -11,7 +11,6 @@
 #include "gateway/monitor/monitor_int.h"
 
 #include <sys/ioctl.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -25,53 +24,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "gateway/session/shell.h"
+#include "gateway/session/session.h"
 #include "lib/clock.h"
 #include "lib/log.h"
-#include "sandbox/sandbox.h"
+#include "lib/sshcert.h"
 
-#define SHELL_MAX_COMMANDS	128
-
-/* In the shell's process: become the terminal's session, confine, serve. */
-static void __attribute__((noreturn))
-shell_child(struct mon *m, int slave, int rpc)
-{
-	const char	*names[SHELL_MAX_COMMANDS + 1];
-	struct access_ops ops;
-	struct shell_info info;
-	sigset_t	 none;
-	char		 err[256];
-	size_t		 i, n = 0;
-	int		 mon = 3, abi, rc;
-
-	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
-	signal(SIGTERM, SIG_DFL);
-	if (setsid() == -1 || ioctl(slave, TIOCSCTTY, 0) == -1 ||
-	    dup2(slave, 0) == -1 || dup2(slave, 1) == -1 ||
-	    dup2(slave, 2) == -1 || dup2(rpc, 3) == -1)
-		_exit(1);
-	closefrom(4);
-	prctl(PR_SET_PDEATHSIG, SIGKILL);
-	for (i = 0; m->pol->commands_enabled && i < m->pol->ncommands &&
-	    n < SHELL_MAX_COMMANDS; i++)
-		names[n++] = m->pol->commands[i].name;
-	names[n] = NULL;
-	memset(&info, 0, sizeof(info));
-	info.cluster_id = m->pol->cluster_id;
-	info.engineer = m->id.engineer;
-	info.commands = names;
-	info.files_enabled = m->pol->files_enabled;
-	info.settings_enabled = m->pol->settings_enabled;
-	mm_access_ops(&mon, m->pol, &ops);
-	if (sbx_drop_privileges(m->pol->user, err, sizeof(err)) == -1 ||
-	    sbx_confine_shell(&abi, err, sizeof(err)) == -1) {
-		dprintf(1, "porthole: cannot start the shell: %s\r\n", err);
-		_exit(1);
-	}
-	rc = shell_run(0, &ops, &info);
-	_exit(rc < 0 ? 1 : rc);
-}
+static void	mon_shell_close(struct mon *, const char *);
 
 /*
  * Append to the recording.  A recording that cannot be written ends the
@@ -314,12 +272,13 @@ mm_answer_shell_open(struct mon *m, json_t *req)
 		mon_end(m, 1);
 	if (m->sh.pid == 0) {
 		close(rpc[0]);
-		shell_child(m, slave, rpc[1]);
+		session_shell(slave, rpc[1], m->pol, m->id.engineer);
 	}
 	close(slave);
 	close(rpc[1]);
 	m->sh.rpc = rpc[0];
 	m->sh.term = tv[0];
+	m->on_end = mon_shell_close;
 	fcntl(m->sh.master, F_SETFL, O_NONBLOCK);
 	fcntl(m->sh.term, F_SETFL, O_NONBLOCK);
 	mon_audit(m, "shell_opened", json_pack("{s:s, s:s, s:I, s:I}",
@@ -441,7 +400,8 @@ shell_drain(struct mon *m)
 		    m->sh.out.len - m->sh.out.off);
 }
 
-void
+/* End the shell (engineer gone or session over) and close the recording. */
+static void
 mon_shell_close(struct mon *m, const char *why)
 {
 	unsigned char	md[32];
@@ -459,6 +419,7 @@ mon_shell_close(struct mon *m, const char *why)
 			;
 	}
 	m->sh.pid = -1;		/* one shell per session, even after this */
+	m->on_end = NULL;
 	mon_access_abandon(m, MON_FROM_SHELL, why);
 	if (m->sh.term >= 0)
 		close(m->sh.term);

@@ -2,7 +2,7 @@
  * monitor_wrap.c - the child's side of the monitor protocol: build a
  * request, send it, wait for the one answer.
  */
-#include "gateway/monitor/monitor.h"
+#include "gateway/session/monitor_wrap.h"
 
 #include <stdio.h>
 #include <stdlib.h>

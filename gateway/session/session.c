@@ -25,7 +25,8 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
-#include "gateway/monitor/monitor.h"
+#include "gateway/session/monitor_wrap.h"
+#include "gateway/session/session_loop.h"
 #include "lib/escape.h"
 #include "lib/log.h"
 #include "lib/parse.h"

@@ -13,7 +13,7 @@
  */
 #include "config.h"
 
-#include "gateway/session/session.h"
+#include "gateway/session/session_loop.h"
 
 #include <sys/socket.h>
 #include <errno.h>
@@ -28,7 +28,7 @@
 #include <libssh/callbacks.h>
 #include <libssh/server.h>
 
-#include "gateway/monitor/monitor.h"
+#include "gateway/session/monitor_wrap.h"
 #include "gateway/session/sftp.h"
 #include "lib/clock.h"
 #include "lib/escape.h"
