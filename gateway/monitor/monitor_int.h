@@ -26,6 +26,9 @@
 #include "gateway/session/access.h"
 #include "policy/policy.h"
 
+struct krl;
+struct sshcert;
+
 #define MON_MAX_FILES	128	/* open files per session */
 #define MON_MAX_FWDS	64	/* open forwards per session */
 #define MON_RELAY_BUF	16384
@@ -78,6 +81,9 @@ struct mon {
 	const struct policy	*pol;
 	const uint8_t		*ca_key;
 	uint8_t			 ca_buf[32];	/* the CA key a reload gave */
+	const struct krl	*krl;		/* revoked_keys, or NULL */
+	struct krl		*krl_buf;	/* the list a reload gave */
+	struct sshcert		*cert;		/* the accepted certificate */
 	uint64_t		 login_ms;	/* clock_mono_ms() at login */
 	const char		*sid;
 	int			 phase;

@@ -14,6 +14,7 @@
 
 #include "gateway/session/session.h"
 #include "lib/clock.h"
+#include "lib/krl.h"
 #include "lib/sshcert.h"
 
 #define MON_MAX_AUTH_REQUESTS	20
@@ -51,6 +52,8 @@ mon_check_login(struct mon *m, const char *user, const char *key_type,
 		snprintf(why, len, "%s", err);
 		return 0;
 	}
+	if (m->krl != NULL && krl_check_cert(m->krl, cert, why, len) != 0)
+		return 0;
 	if (strcmp(user, SESSION_USER) != 0) {
 		snprintf(why, len, "log in as '%s'; the certificate's "
 		    "principal identifies you", SESSION_USER);
@@ -150,7 +153,9 @@ mm_answer_auth(struct mon *m, json_t *req)
 		return mon_answer(m, json_pack("{s:b, s:s}", "ok", 0,
 		    "reason", why), NULL, 0);
 	}
-	free(cert);
+	/* Kept so that a reloaded revocation list can be checked. */
+	free(m->cert);
+	m->cert = cert;
 	if (!login)
 		return mon_answer(m, json_pack("{s:b}", "ok", 1), NULL, 0);
 	/* libssh verified the login signature in the child. */
