@@ -155,7 +155,7 @@ struct broker {
 	struct event_base	*base;
 	const struct policy	*pol;
 	struct audit		*audit;
-	ssh_key			 host_key;
+	int			 host_key_fd;	/* session_host_key() */
 	uint8_t			 ca_key[32];
 	const struct krl	*krl;		/* revoked_keys, or NULL */
 	struct gsess_list	 sessions;
@@ -910,12 +910,15 @@ gs_login_done(struct gsess *gs)
 	broker_flush(b);
 }
 
-/* In the forked process: keep the three sockets as fds 3, 4 and 5, serve. */
+/*
+ * In the forked process: keep the three sockets as fds 3, 4 and 5 and
+ * the session host key as 6, serve.
+ */
 static void
 gs_child(struct broker *b, int fd, int afd, int pfd, const char *sid)
 {
 	sigset_t	set;
-	int		s, a, p;
+	int		s, a, p, k;
 
 	signal(SIGCHLD, SIG_DFL);
 	signal(SIGTERM, SIG_DFL);
@@ -928,10 +931,12 @@ gs_child(struct broker *b, int fd, int afd, int pfd, const char *sid)
 	if ((s = fcntl(fd, F_DUPFD, 10)) == -1 ||
 	    (a = fcntl(afd, F_DUPFD, 10)) == -1 ||
 	    (p = fcntl(pfd, F_DUPFD, 10)) == -1 ||
-	    dup2(s, 3) == -1 || dup2(a, 4) == -1 || dup2(p, 5) == -1)
+	    (k = fcntl(b->host_key_fd, F_DUPFD, 10)) == -1 ||
+	    dup2(s, 3) == -1 || dup2(a, 4) == -1 || dup2(p, 5) == -1 ||
+	    dup2(k, 6) == -1)
 		_exit(1);
-	closefrom(6);
-	monitor_session(3, 4, 5, b->pol, b->host_key, b->ca_key, b->krl, sid);
+	closefrom(7);
+	monitor_session(3, 4, 5, 6, b->pol, b->ca_key, b->krl, sid);
 }
 
 static int
@@ -1567,7 +1572,7 @@ broker_set_policy(struct broker *b, const struct policy *pol)
 
 struct broker *
 broker_new(struct event_base *base, const struct policy *pol,
-    struct audit *audit, ssh_key host_key, const uint8_t ca_key[32])
+    struct audit *audit, int host_key_fd, const uint8_t ca_key[32])
 {
 	static const struct timeval one_second = { 1, 0 };
 	struct broker *b;
@@ -1577,7 +1582,7 @@ broker_new(struct event_base *base, const struct policy *pol,
 	b->base = base;
 	b->pol = pol;
 	b->audit = audit;
-	b->host_key = host_key;
+	b->host_key_fd = host_key_fd;
 	memcpy(b->ca_key, ca_key, sizeof(b->ca_key));
 	TAILQ_INIT(&b->sessions);
 	TAILQ_INIT(&b->turned);

@@ -427,8 +427,8 @@ mon_loop(struct mon *m)
 }
 
 void
-monitor_session(int stream_fd, int audit_fd, int policy_fd,
-    const struct policy *pol, ssh_key host_key, const uint8_t ca_key[32],
+monitor_session(int stream_fd, int audit_fd, int policy_fd, int host_key_fd,
+    const struct policy *pol, const uint8_t ca_key[32],
     const struct krl *krl, const char *sid)
 {
 	struct mon	m;
@@ -462,8 +462,14 @@ monitor_session(int stream_fd, int audit_fd, int policy_fd,
 		close(sv[0]);
 		close(audit_fd);
 		close(policy_fd);
-		session_child(stream_fd, sv[1], pol, host_key);
+		session_child(stream_fd, sv[1], pol, host_key_fd);
 	}
+	/*
+	 * The child reads the host key, which it needs for every key
+	 * re-exchange; this process never does, and the support shell it
+	 * forks must not be able to.
+	 */
+	close(host_key_fd);
 	close(sv[1]);
 	close(stream_fd);
 	m.child_fd = m.peer_fd = sv[0];

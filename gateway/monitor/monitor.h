@@ -14,8 +14,6 @@
 
 #include <stdint.h>
 
-#include <libssh/libssh.h>
-
 #include "lib/krl.h"
 #include "policy/policy.h"
 
@@ -30,7 +28,8 @@
 
 /*
  * In the broker's forked process: start the sandboxed child on the
- * engineer's stream, then serve it as its monitor until it ends.  On
+ * engineer's stream, handing it the session host key (host_key_fd: see
+ * session_host_key()), then serve it as its monitor until it ends.  On
  * policy_fd the broker hands over each reloaded policy: the message
  * "policy " and the CA key in hex, with a policy_write() copy attached
  * and, when revoked_keys is set, a copy of the revocation list's bytes.
@@ -38,7 +37,7 @@
  * a session whose certificate it revokes.
  */
 void	monitor_session(int stream_fd, int audit_fd, int policy_fd,
-	    const struct policy *pol, ssh_key host_key,
+	    int host_key_fd, const struct policy *pol,
 	    const uint8_t ca_key[32], const struct krl *krl, const char *sid)
 	    __attribute__((noreturn));
 

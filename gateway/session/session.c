@@ -13,6 +13,7 @@
 
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -259,10 +260,42 @@ sess_prewarm_crypto(void)
 	}
 }
 
+int
+session_host_key(int fd, ssh_key *key)
+{
+	struct stat	 st;
+	char		*buf = NULL;
+	size_t		 len = 0;
+	ssize_t		 n;
+	int		 rc = -1;
+
+	if (fstat(fd, &st) == -1 || st.st_size <= 0 ||
+	    st.st_size > SESSION_HOST_KEY_MAX ||
+	    (buf = malloc((size_t)st.st_size + 1)) == NULL)
+		return -1;
+	while (len < (size_t)st.st_size) {
+		n = pread(fd, buf + len, (size_t)st.st_size - len, (off_t)len);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			goto out;
+		len += (size_t)n;
+	}
+	buf[len] = '\0';
+	if (ssh_pki_import_privkey_base64(buf, NULL, NULL, NULL, key) ==
+	    SSH_OK)
+		rc = 0;
+out:
+	explicit_bzero(buf, (size_t)st.st_size + 1);
+	free(buf);
+	return rc;
+}
+
 void
-session_child(int fd, int mon, const struct policy *pol, ssh_key host_key)
+session_child(int fd, int mon, const struct policy *pol, int host_key_fd)
 {
 	struct sess	 ss;
+	ssh_key		 host_key = NULL;
 	ssh_bind	 bind;
 	char		 err[256];
 	int		 no = 0, abi;
@@ -274,6 +307,11 @@ session_child(int fd, int mon, const struct policy *pol, ssh_key host_key)
 	if (getppid() == 1)
 		_exit(1);
 	signal(SIGPIPE, SIG_IGN);
+	if (session_host_key(host_key_fd, &host_key) == -1) {
+		log_error("session: cannot read the session host key");
+		sess_exit(&ss, 1);
+	}
+	close(host_key_fd);
 	if ((bind = ssh_bind_new()) == NULL || (ss.s = ssh_new()) == NULL)
 		sess_exit(&ss, 1);
 	ssh_bind_options_set(bind, SSH_BIND_OPTIONS_PROCESS_CONFIG, &no);

@@ -16,13 +16,24 @@
 #define SESSION_MAX_AUTH_TRIES	6
 #define SESSION_USER		"support"	/* the login name engineers use */
 
+#define SESSION_HOST_KEY_MAX	(64 * 1024)	/* bytes of the key file */
+
 /*
- * Serve one engineer on fd, asking the monitor on mon.  Confines itself
- * (sandbox.h) before the key exchange.  Never returns: exits 0 when the
- * engineer disconnects, 1 on refusal or error.
+ * Serve one engineer on fd, asking the monitor on mon.  Reads the
+ * session host key from host_key_fd (session_host_key) and closes it,
+ * then confines itself (sandbox.h) before the key exchange.  Never
+ * returns: exits 0 when the engineer disconnects, 1 on refusal or error.
  */
 void	session_child(int fd, int mon, const struct policy *pol,
-	    ssh_key host_key) __attribute__((noreturn));
+	    int host_key_fd) __attribute__((noreturn));
+
+/*
+ * The session host key from fd, a file holding the key file's text (the
+ * gateway keeps it in a sealed memory file).  Only the processes that
+ * sign with it read it: the text is wiped once read, but libssh leaves
+ * its own copy in freed memory.  0 with *key, or -1.
+ */
+int	session_host_key(int fd, ssh_key *key);
 
 /*
  * The support shell's process: make the pty slave its controlling
