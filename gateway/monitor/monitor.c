@@ -45,41 +45,35 @@ _Static_assert(SBX_MAX_FDS >= MON_MAX_FILES + MON_MAX_FWDS + 16,
 #define LIMIT_CERT	"certificate expired"
 #define LIMIT_DIAG	"diagnostic timeout"
 
-struct mon_dispatch {
-	const char	*req;
-	int		 phases;
-	int		 peers;		/* MON_FROM_* allowed to ask */
-	int		(*answer)(struct mon *, json_t *);
-};
+typedef int (*mon_answer_fn)(struct mon *, json_t *);
 
 static int	mm_answer_event(struct mon *, json_t *);
 static int	mm_answer_activity(struct mon *, json_t *);
 
-#define CHILD	MON_FROM_CHILD
-#define BOTH	(MON_FROM_CHILD | MON_FROM_SHELL)
-
-/* Every request the child (and the shell) may make, and when. */
-static const struct mon_dispatch mon_table[] = {
-	{ "auth",	  MON_PREAUTH, CHILD,	mm_answer_auth },
-	{ "approval_wait", MON_PENDING, CHILD,	mm_answer_approval_wait },
-	{ "event",	  MON_PREAUTH | MON_AUTHED, CHILD, mm_answer_event },
-	{ "exec",	  MON_AUTHED, BOTH,	mm_answer_exec },
-	{ "exec_refused", MON_AUTHED, CHILD,	mm_answer_exec_refused },
-	{ "activity",	  MON_AUTHED, CHILD,	mm_answer_activity },
-	{ "exec_wait",	  MON_AUTHED, BOTH,	mm_answer_exec_wait },
-	{ "exec_cancel",  MON_AUTHED, BOTH,	mm_answer_exec_cancel },
-	{ "file_open",	  MON_AUTHED, BOTH,	mm_answer_file_open },
-	{ "file_close",	  MON_AUTHED, BOTH,	mm_answer_file_close },
-	{ "file_stat",	  MON_AUTHED, BOTH,	mm_answer_file_stat },
-	{ "dir_list",	  MON_AUTHED, BOTH,	mm_answer_dir_list },
-	{ "refused",	  MON_AUTHED, BOTH,	mm_answer_refused },
-	{ "setting_get",  MON_AUTHED, BOTH,	mm_answer_setting_get },
-	{ "setting_set",  MON_AUTHED, BOTH,	mm_answer_setting_set },
-	{ "forward_open", MON_AUTHED, CHILD,	mm_answer_forward_open },
-	{ "forward_close", MON_AUTHED, CHILD,	mm_answer_forward_close },
-	{ "shell_open",	  MON_AUTHED, CHILD,	mm_answer_shell_open },
-	{ "window_change", MON_AUTHED, CHILD,	mm_answer_window_change },
-	{ NULL,		  0, 0,			NULL }
+/*
+ * The answer to each request of monitor_proto.h's table, which says in
+ * which phase and from whom each is allowed.
+ */
+static const mon_answer_fn mon_answers[MM_NREQ] = {
+	[MM_AUTH] =		mm_answer_auth,
+	[MM_APPROVAL_WAIT] =	mm_answer_approval_wait,
+	[MM_EVENT] =		mm_answer_event,
+	[MM_ACTIVITY] =		mm_answer_activity,
+	[MM_EXEC] =		mm_answer_exec,
+	[MM_EXEC_REFUSED] =	mm_answer_exec_refused,
+	[MM_EXEC_WAIT] =	mm_answer_exec_wait,
+	[MM_EXEC_CANCEL] =	mm_answer_exec_cancel,
+	[MM_FILE_OPEN] =	mm_answer_file_open,
+	[MM_FILE_CLOSE] =	mm_answer_file_close,
+	[MM_FILE_STAT] =	mm_answer_file_stat,
+	[MM_DIR_LIST] =		mm_answer_dir_list,
+	[MM_REFUSED] =		mm_answer_refused,
+	[MM_SETTING_GET] =	mm_answer_setting_get,
+	[MM_SETTING_SET] =	mm_answer_setting_set,
+	[MM_FORWARD_OPEN] =	mm_answer_forward_open,
+	[MM_FORWARD_CLOSE] =	mm_answer_forward_close,
+	[MM_SHELL_OPEN] =	mm_answer_shell_open,
+	[MM_WINDOW_CHANGE] =	mm_answer_window_change,
 };
 
 /*
@@ -151,7 +145,7 @@ mon_timeout(struct mon *m, const char **what)
 	uint64_t	now = clock_mono_ms(), until = 0, cert;
 
 	*what = NULL;
-	if (m->phase != MON_AUTHED) {
+	if (m->phase != MM_AUTHED) {
 		/* Not logged in (or refused, or left pending): no lingering. */
 		until = m->login_deadline;
 		*what = LIMIT_LOGIN;
@@ -160,7 +154,7 @@ mon_timeout(struct mon *m, const char **what)
 		until = m->session_deadline;
 		*what = LIMIT_SESSION;
 	}
-	if (m->phase == MON_AUTHED && (cert = mon_cert_deadline(m, now)) != 0 &&
+	if (m->phase == MM_AUTHED && (cert = mon_cert_deadline(m, now)) != 0 &&
 	    (until == 0 || cert < until)) {
 		until = cert;
 		*what = LIMIT_CERT;
@@ -186,16 +180,15 @@ mon_timeout(struct mon *m, const char **what)
 static void
 mon_request(struct mon *m, int fd, int peer, char *buf)
 {
-	const struct mon_dispatch	*d;
-	const char			*name;
-	json_t				*req;
-	ssize_t				 n;
-	int				 fds[FDPASS_MAX_FDS], nfds;
+	const char	*name;
+	json_t		*req;
+	ssize_t		 n;
+	int		 fds[FDPASS_MAX_FDS], nfds, kind;
 
 	n = fdpass_recv(fd, buf, MONITOR_MSG_MAX, fds, 0, &nfds);
 	if (n == -1 && errno == EINTR)
 		return;
-	if (peer == MON_FROM_SHELL && (n == 0 || n == -1)) {
+	if (peer == MM_FROM_SHELL && (n == 0 || n == -1)) {
 		/* The shell ended; its terminal tells the rest. */
 		close(m->sh.rpc);
 		m->sh.rpc = -1;
@@ -205,20 +198,19 @@ mon_request(struct mon *m, int fd, int peer, char *buf)
 		mon_child_gone(m);
 	req = n > 0 ? json_loadb(buf, (size_t)n, JSON_REJECT_DUPLICATES,
 	    NULL) : NULL;
-	name = req == NULL ? NULL : req_str(req, "req", 32);
+	name = req == NULL ? NULL : req_str(req, "req",
+	    MONITOR_REQ_NAME_MAX);
 	if (name == NULL)
 		mon_violation(m, "malformed request", NULL);
-	for (d = mon_table; d->req != NULL; d++)
-		if (strcmp(d->req, name) == 0)
-			break;
-	if (d->req == NULL)
+	if ((kind = mm_req_lookup(name, strlen(name))) == -1)
 		mon_violation(m, "unknown request", name);
-	if (!(d->phases & m->phase) || !(d->peers & peer))
+	if (!(mm_reqs[kind].phases & m->phase) ||
+	    !(mm_reqs[kind].peers & peer))
 		mon_violation(m, "request not permitted now", name);
 	m->peer_fd = fd;
 	m->peer = peer;
-	if (d->answer(m, req) == -1) {
-		if (peer == MON_FROM_CHILD)
+	if (mon_answers[kind](m, req) == -1) {
+		if (peer == MM_FROM_CHILD)
 			mon_child_gone(m);
 		close(m->sh.rpc);
 		m->sh.rpc = -1;
@@ -319,11 +311,11 @@ mon_policy_update(struct mon *m, char *buf)
 	m->ca_key = m->ca_buf;
 	krl_free(m->krl_buf);
 	m->krl = m->krl_buf = nk;
-	if ((m->phase == MON_AUTHED || m->phase == MON_PENDING) &&
+	if ((m->phase == MM_AUTHED || m->phase == MM_PENDING) &&
 	    m->krl != NULL && m->cert != NULL &&
 	    krl_check_cert(m->krl, m->cert, err, sizeof(err)) != 0)
 		mon_withdrawn(m, err);
-	if (m->phase == MON_AUTHED) {
+	if (m->phase == MM_AUTHED) {
 		mon_recheck(m, np);
 		/* A shorter max_session counts from the login. */
 		deadline = m->login_ms + np->max_session * 1000;
@@ -364,7 +356,7 @@ mon_time_up(struct mon *m, const char *what)
 	log_info("monitor: %s; ending the session", what);
 	if (strcmp(what, LIMIT_LOGIN) == 0) {
 		/* A refused or undecided login was recorded as such already. */
-		if (m->phase == MON_PREAUTH)
+		if (m->phase == MM_PREAUTH)
 			mon_audit(m, "session_refused", json_pack("{s:s, s:I}",
 			    "reason", what, "grace_s",
 			    (json_int_t)MONITOR_LOGIN_GRACE));
@@ -418,9 +410,9 @@ mon_loop(struct mon *m)
 		if (pfd[1].revents != 0)
 			mon_policy_update(m, buf);
 		if (pfd[0].revents != 0)
-			mon_request(m, m->child_fd, MON_FROM_CHILD, buf);
+			mon_request(m, m->child_fd, MM_FROM_CHILD, buf);
 		if (rpc >= 0 && pfd[2].revents != 0)
-			mon_request(m, rpc, MON_FROM_SHELL, buf);
+			mon_request(m, rpc, MM_FROM_SHELL, buf);
 		mon_shell_service(m, pfd + (rpc >= 0 ? 3 : 2),
 		    nfds - (rpc >= 0 ? 3 : 2));
 	}
@@ -443,7 +435,7 @@ monitor_session(int stream_fd, int audit_fd, int policy_fd, int host_key_fd,
 	m.krl = krl;
 	m.sid = sid;
 	m.sh.rpc = m.sh.master = m.sh.term = m.sh.rec = -1;
-	m.phase = MON_PREAUTH;
+	m.phase = MM_PREAUTH;
 	m.login_deadline = clock_mono_ms() + MONITOR_LOGIN_GRACE * 1000;
 	mon_signals();
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) == -1) {
@@ -473,7 +465,7 @@ monitor_session(int stream_fd, int audit_fd, int policy_fd, int host_key_fd,
 	close(sv[1]);
 	close(stream_fd);
 	m.child_fd = m.peer_fd = sv[0];
-	m.peer = MON_FROM_CHILD;
+	m.peer = MM_FROM_CHILD;
 	mon_loop(&m);
 	_exit(1);
 }

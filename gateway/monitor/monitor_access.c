@@ -195,7 +195,7 @@ mm_answer_refused(struct mon *m, json_t *req)
 	if (op == NULL || path == NULL)
 		mon_violation(m, "malformed refused request", "refused");
 	/* The shell reports commands whose grant is off. */
-	if (m->peer == MON_FROM_SHELL)
+	if (m->peer == MM_FROM_SHELL)
 		mon_audit(m, "request_refused", json_pack("{s:s, s:s, s:s}",
 		    "request", op, "detail", path, "reason",
 		    "its grant is off on this cluster"));

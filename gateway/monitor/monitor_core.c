@@ -72,7 +72,7 @@ mon_notify(struct mon *m, const char *why)
 	json_t		*j;
 	uint64_t	 until = clock_mono_ms() + 2000, now;
 
-	if (m->phase != MON_AUTHED || m->child <= 0)
+	if (m->phase != MM_AUTHED || m->child <= 0)
 		return;
 	j = json_pack("{s:s}", "notice", why);
 	text = j == NULL ? NULL : json_dumps(j, JSON_COMPACT);
@@ -216,7 +216,7 @@ mon_end(struct mon *m, int code)
 			;
 	}
 	if (ending == 1)
-		mon_access_abandon(m, MON_FROM_CHILD | MON_FROM_SHELL,
+		mon_access_abandon(m, MM_FROM_CHILD | MM_FROM_SHELL,
 		    "the session ended");
 	_exit(code);
 }
@@ -309,7 +309,7 @@ mon_access_abandon(struct mon *m, int peers, const char *why)
 		    (json_int_t)m->files[i].id, "bytes", "reason", why));
 		m->files[i].id = 0;
 	}
-	for (i = 0; i < MON_MAX_FWDS && (peers & MON_FROM_CHILD); i++) {
+	for (i = 0; i < MON_MAX_FWDS && (peers & MM_FROM_CHILD); i++) {
 		if (m->fwds[i].id == 0)
 			continue;
 		mon_audit(m, "forward_closed", json_pack(

@@ -144,7 +144,7 @@ void		 mon_kill_diag(struct mon *);
 void		 mon_diag_abandon(struct mon *);
 /*
  * Close the records of files (opened by a peer in peers, MON_FROM_*
- * bits) and forwards (if peers has MON_FROM_CHILD) still open because
+ * bits) and forwards (if peers has MM_FROM_CHILD) still open because
  * their opener is gone: audited as closed with the reason and without
  * byte counts, which only the opener knew.
  */

@@ -166,7 +166,7 @@ mm_answer_auth(struct mon *m, json_t *req)
 		    "reason", why, "final", 1), NULL, 0);
 	}
 	if (m->pol->approval_required) {
-		m->phase = MON_PENDING;
+		m->phase = MM_PENDING;
 		return mon_answer(m, json_pack("{s:b, s:b}", "ok", 1,
 		    "pending", 1), NULL, 0);
 	}
@@ -191,7 +191,7 @@ mon_logged_in(struct mon *m)
 	mon_audit(m, "auth_accepted", json_pack("{s:s, s:s, s:I, s:s}",
 	    "engineer", m->id.engineer, "key_id", m->id.key_id,
 	    "serial", (json_int_t)m->id.serial, "ticket", m->id.ticket));
-	m->phase = MON_AUTHED;
+	m->phase = MM_AUTHED;
 	m->login_ms = clock_mono_ms();
 	if (m->pol->max_session > 0)
 		m->session_deadline = m->login_ms + m->pol->max_session * 1000;

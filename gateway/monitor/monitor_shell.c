@@ -409,7 +409,7 @@ mon_shell_close(struct mon *m, const char *why)
 	unsigned int	mdlen = 0, i;
 	int		status = 0;
 
-	if (m->diag > 0 && m->diag_peer == MON_FROM_SHELL)
+	if (m->diag > 0 && m->diag_peer == MM_FROM_SHELL)
 		mon_diag_abandon(m);
 	if (m->sh.pid > 0) {
 		shell_drain(m);
@@ -420,7 +420,7 @@ mon_shell_close(struct mon *m, const char *why)
 	}
 	m->sh.pid = -1;		/* one shell per session, even after this */
 	m->on_end = NULL;
-	mon_access_abandon(m, MON_FROM_SHELL, why);
+	mon_access_abandon(m, MM_FROM_SHELL, why);
 	if (m->sh.term >= 0)
 		close(m->sh.term);
 	if (m->sh.master >= 0)

@@ -1,6 +1,6 @@
 /*
- * monitor_wrap.c - the child's side of the monitor protocol: build a
- * request, send it, wait for the one answer.
+ * monitor_wrap.c - the sandboxed side of the monitor protocol
+ * (monitor_proto.h): build a request, send it, wait for the one answer.
  */
 #include "gateway/session/monitor_wrap.h"
 
@@ -50,11 +50,15 @@ mm_read_notice(int mon)
 	return mm_notice() != NULL ? 0 : -1;
 }
 
-/* Send req (stolen) and read the answer; fds receives passed descriptors. */
+/*
+ * Send request kind with the fields of req (stolen) and read the answer;
+ * fds receives passed descriptors.
+ */
 static json_t *
-mm_call(int mon, json_t *req, int *fds, int maxfds, int *nfds)
+mm_call(int mon, enum mm_req kind, json_t *req, int *fds, int maxfds,
+    int *nfds)
 {
-	char		*text, *buf = NULL;
+	char		*text = NULL, *buf = NULL;
 	json_t		*ans = NULL;
 	ssize_t		 n;
 	int		 rc, i, dummy;
@@ -62,7 +66,9 @@ mm_call(int mon, json_t *req, int *fds, int maxfds, int *nfds)
 	if (nfds == NULL)
 		nfds = &dummy;
 	*nfds = 0;
-	text = json_dumps(req, JSON_COMPACT);
+	if (req != NULL && json_object_set_new(req, "req",
+	    json_string(mm_reqs[kind].name)) == 0)
+		text = json_dumps(req, JSON_COMPACT);
 	json_decref(req);
 	if (text == NULL || strlen(text) >= MONITOR_MSG_MAX) {
 		free(text);
@@ -117,7 +123,7 @@ mm_auth(int mon, const char *user, const char *key_type, const char *key_b64,
 	json_t	*ans;
 	int	 ok;
 
-	ans = mm_call(mon, json_pack("{s:s, s:s, s:s, s:s, s:b}", "req", "auth",
+	ans = mm_call(mon, MM_AUTH, json_pack("{s:s, s:s, s:s, s:b}",
 	    "user", user, "key_type", key_type, "key", key_b64, "login",
 	    login), NULL, 0, NULL);
 	if (ans == NULL)
@@ -144,8 +150,7 @@ mm_approval_wait(int mon, struct mm_identity *id, char *why, size_t whylen)
 	json_t	*ans;
 	int	 ok;
 
-	ans = mm_call(mon, json_pack("{s:s}", "req", "approval_wait"), NULL,
-	    0, NULL);
+	ans = mm_call(mon, MM_APPROVAL_WAIT, json_object(), NULL, 0, NULL);
 	if (ans == NULL)
 		return -1;
 	ok = json_is_true(json_object_get(ans, "ok"));
@@ -163,7 +168,7 @@ mm_exec(int mon, const char *cmdline, int *out, int *err, char *why,
 	json_t	*ans;
 	int	 fds[2], nfds, ok, i;
 
-	ans = mm_call(mon, json_pack("{s:s, s:s}", "req", "exec", "command",
+	ans = mm_call(mon, MM_EXEC, json_pack("{s:s}", "command",
 	    cmdline), fds, 2, &nfds);
 	if (ans == NULL)
 		return -1;
@@ -185,8 +190,8 @@ mm_exec_refused(int mon, const char *shown, size_t length, const char *why)
 {
 	json_t *ans;
 
-	ans = mm_call(mon, json_pack("{s:s, s:s, s:I, s:s}", "req",
-	    "exec_refused", "command", shown, "length", (json_int_t)length,
+	ans = mm_call(mon, MM_EXEC_REFUSED, json_pack("{s:s, s:I, s:s}",
+	    "command", shown, "length", (json_int_t)length,
 	    "reason", why), NULL, 0, NULL);
 	if (ans == NULL)
 		return -1;
@@ -199,8 +204,8 @@ mm_activity(int mon)
 {
 	json_t *ans;
 
-	if ((ans = mm_call(mon, json_pack("{s:s}", "req", "activity"), NULL,
-	    0, NULL)) == NULL)
+	if ((ans = mm_call(mon, MM_ACTIVITY, json_object(), NULL, 0,
+	    NULL)) == NULL)
 		return -1;
 	json_decref(ans);
 	return 0;
@@ -211,7 +216,7 @@ mm_exec_wait(int mon, uint64_t bytes_out, struct mm_exec_result *res)
 {
 	json_t *ans;
 
-	ans = mm_call(mon, json_pack("{s:s, s:I}", "req", "exec_wait",
+	ans = mm_call(mon, MM_EXEC_WAIT, json_pack("{s:I}",
 	    "bytes_out", (json_int_t)bytes_out), NULL, 0, NULL);
 	if (ans == NULL)
 		return -1;
@@ -229,14 +234,14 @@ mm_event(int mon, const char *type, json_t *fields)
 {
 	json_t *req, *ans;
 
-	req = json_pack("{s:s, s:s}", "req", "event", "type", type);
+	req = json_pack("{s:s}", "type", type);
 	if (req == NULL) {
 		json_decref(fields);
 		return -1;
 	}
 	json_object_set_new(req, "fields", fields != NULL ? fields :
 	    json_object());
-	if ((ans = mm_call(mon, req, NULL, 0, NULL)) == NULL)
+	if ((ans = mm_call(mon, MM_EVENT, req, NULL, 0, NULL)) == NULL)
 		return -1;
 	json_decref(ans);
 	return 0;
@@ -255,12 +260,12 @@ mm_verdict(json_t *ans, char *why, size_t whylen)
 
 /* Call, and take exactly want descriptors when the answer is yes. */
 static int
-mm_call_fds(int mon, json_t *req, json_t **ansp, int *fds, int want,
-    char *why, size_t whylen)
+mm_call_fds(int mon, enum mm_req kind, json_t *req, json_t **ansp, int *fds,
+    int want, char *why, size_t whylen)
 {
 	int	got = 0, ok, i;
 
-	*ansp = mm_call(mon, req, fds, want, &got);
+	*ansp = mm_call(mon, kind, req, fds, want, &got);
 	ok = mm_verdict(*ansp, why, whylen);
 	if (ok == 1 && got == want)
 		return 1;
@@ -294,8 +299,8 @@ mma_open_file(void *arg, const char *path, int *fd, uint32_t *handle,
 	json_t	*ans;
 	int	 rc;
 
-	rc = mm_call_fds(*(int *)arg, json_pack("{s:s, s:s}", "req",
-	    "file_open", "path", path), &ans, fd, 1, why, whylen);
+	rc = mm_call_fds(*(int *)arg, MM_FILE_OPEN, json_pack("{s:s}",
+	    "path", path), &ans, fd, 1, why, whylen);
 	if (rc == 1) {
 		*handle = (uint32_t)json_integer_value(json_object_get(ans,
 		    "id"));
@@ -310,8 +315,8 @@ mma_close_file(void *arg, uint32_t handle, uint64_t bytes)
 {
 	json_t *ans;
 
-	ans = mm_call(*(int *)arg, json_pack("{s:s, s:I, s:I}", "req",
-	    "file_close", "id", (json_int_t)handle, "bytes",
+	ans = mm_call(*(int *)arg, MM_FILE_CLOSE, json_pack("{s:I, s:I}",
+	    "id", (json_int_t)handle, "bytes",
 	    (json_int_t)bytes), NULL, 0, NULL);
 	if (ans == NULL)
 		return -1;
@@ -326,7 +331,7 @@ mma_stat(void *arg, const char *path, struct access_attr *attr, char *why,
 	json_t	*ans;
 	int	 rc;
 
-	ans = mm_call(*(int *)arg, json_pack("{s:s, s:s}", "req", "file_stat",
+	ans = mm_call(*(int *)arg, MM_FILE_STAT, json_pack("{s:s}",
 	    "path", path), NULL, 0, NULL);
 	if ((rc = mm_verdict(ans, why, whylen)) == 1)
 		attr_from_json(json_object_get(ans, "attr"), attr);
@@ -345,8 +350,8 @@ mma_list_dir(void *arg, const char *path, uint32_t *cookie,
 	int		 rc;
 
 	*n = 0;
-	ans = mm_call(*(int *)arg, json_pack("{s:s, s:s, s:I, s:I}", "req",
-	    "dir_list", "path", path, "cookie", (json_int_t)*cookie, "max",
+	ans = mm_call(*(int *)arg, MM_DIR_LIST, json_pack("{s:s, s:I, s:I}",
+	    "path", path, "cookie", (json_int_t)*cookie, "max",
 	    (json_int_t)max), NULL, 0, NULL);
 	if ((rc = mm_verdict(ans, why, whylen)) != 1) {
 		json_decref(ans);
@@ -372,8 +377,8 @@ mma_refused(void *arg, const char *op, const char *path)
 {
 	json_t *ans;
 
-	ans = mm_call(*(int *)arg, json_pack("{s:s, s:s, s:s}", "req",
-	    "refused", "op", op, "path", path), NULL, 0, NULL);
+	ans = mm_call(*(int *)arg, MM_REFUSED, json_pack("{s:s, s:s}",
+	    "op", op, "path", path), NULL, 0, NULL);
 	if (ans == NULL)
 		return -1;
 	json_decref(ans);
@@ -405,7 +410,7 @@ mma_exec_cancel(void *arg)
 {
 	json_t *ans;
 
-	ans = mm_call(*(int *)arg, json_pack("{s:s}", "req", "exec_cancel"),
+	ans = mm_call(*(int *)arg, MM_EXEC_CANCEL, json_object(),
 	    NULL, 0, NULL);
 	if (ans == NULL)
 		return -1;
@@ -420,8 +425,8 @@ mma_setting_get(void *arg, const char *key, char *value, size_t vlen,
 	json_t	*ans;
 	int	 rc;
 
-	ans = mm_call(*(int *)arg, json_pack("{s:s, s:s}", "req",
-	    "setting_get", "key", key), NULL, 0, NULL);
+	ans = mm_call(*(int *)arg, MM_SETTING_GET, json_pack("{s:s}",
+	    "key", key), NULL, 0, NULL);
 	if ((rc = mm_verdict(ans, why, whylen)) == 1)
 		copy_str(ans, "value", value, vlen);
 	json_decref(ans);
@@ -435,8 +440,8 @@ mma_setting_set(void *arg, const char *key, const char *value, char *old,
 	json_t	*ans;
 	int	 rc;
 
-	ans = mm_call(*(int *)arg, json_pack("{s:s, s:s, s:s}", "req",
-	    "setting_set", "key", key, "value", value), NULL, 0, NULL);
+	ans = mm_call(*(int *)arg, MM_SETTING_SET, json_pack("{s:s, s:s}",
+	    "key", key, "value", value), NULL, 0, NULL);
 	if ((rc = mm_verdict(ans, why, whylen)) == 1)
 		copy_str(ans, "old", old, oldlen);
 	json_decref(ans);
@@ -469,9 +474,10 @@ mm_forward_open(int mon, const char *host, uint16_t port,
 	json_t	*ans;
 	int	 rc;
 
-	rc = mm_call_fds(mon, json_pack("{s:s, s:s, s:i, s:s, s:i}", "req",
-	    "forward_open", "host", host, "port", (int)port, "orig_host",
-	    orig_host, "orig_port", (int)orig_port), &ans, fd, 1, why, whylen);
+	rc = mm_call_fds(mon, MM_FORWARD_OPEN, json_pack(
+	    "{s:s, s:i, s:s, s:i}", "host", host, "port", (int)port,
+	    "orig_host", orig_host, "orig_port", (int)orig_port), &ans, fd, 1,
+	    why, whylen);
 	if (rc == 1)
 		*id = (uint32_t)json_integer_value(json_object_get(ans, "id"));
 	json_decref(ans);
@@ -484,8 +490,8 @@ mm_forward_close(int mon, uint32_t id, uint64_t to_target,
 {
 	json_t *ans;
 
-	ans = mm_call(mon, json_pack("{s:s, s:I, s:I, s:I}", "req",
-	    "forward_close", "id", (json_int_t)id, "bytes_to_target",
+	ans = mm_call(mon, MM_FORWARD_CLOSE, json_pack("{s:I, s:I, s:I}",
+	    "id", (json_int_t)id, "bytes_to_target",
 	    (json_int_t)to_target, "bytes_from_target",
 	    (json_int_t)from_target), NULL, 0, NULL);
 	if (ans == NULL)
@@ -501,8 +507,8 @@ mm_shell_open(int mon, const char *term, uint32_t cols, uint32_t rows,
 	json_t	*ans;
 	int	 rc;
 
-	rc = mm_call_fds(mon, json_pack("{s:s, s:s, s:I, s:I}", "req",
-	    "shell_open", "term", term, "cols", (json_int_t)cols, "rows",
+	rc = mm_call_fds(mon, MM_SHELL_OPEN, json_pack("{s:s, s:I, s:I}",
+	    "term", term, "cols", (json_int_t)cols, "rows",
 	    (json_int_t)rows), &ans, fd, 1, why, whylen);
 	json_decref(ans);
 	return rc;
@@ -513,8 +519,8 @@ mm_window_change(int mon, uint32_t cols, uint32_t rows)
 {
 	json_t *ans;
 
-	ans = mm_call(mon, json_pack("{s:s, s:I, s:I}", "req",
-	    "window_change", "cols", (json_int_t)cols, "rows",
+	ans = mm_call(mon, MM_WINDOW_CHANGE, json_pack("{s:I, s:I}",
+	    "cols", (json_int_t)cols, "rows",
 	    (json_int_t)rows), NULL, 0, NULL);
 	if (ans == NULL)
 		return -1;
