@@ -25,6 +25,7 @@
 #include <sys/socket.h>
 #include <sys/random.h>
 #include <sys/wait.h>
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -64,30 +65,15 @@
 
 #define GS_ID_LEN		16	/* a session id: hex characters */
 
-/* Grants a session has relied on; withdrawing one ends it. */
-#define GS_USES_COMMANDS	0x01
-#define GS_USES_FILES		0x02
-#define GS_USES_FORWARD		0x04
-#define GS_USES_SETTINGS	0x08
-
-/* Which grant an audited act relies on. */
-static const struct {
-	const char	*type;
-	int		 uses;
-} gs_uses_table[] = {
-	{ "command_allowed",	GS_USES_COMMANDS },
-	{ "file_opened",	GS_USES_FILES },
-	{ "dir_listed",		GS_USES_FILES },
-	{ "forward_opened",	GS_USES_FORWARD },
-	{ "setting_read",	GS_USES_SETTINGS },
-	{ "setting_changed",	GS_USES_SETTINGS },
-	{ NULL,			0 }
-};
-
-/* One engineer session, seen from the main process. */
+/*
+ * One engineer session, seen from the main process.  Its state is the
+ * session's phase (broker_proto.h), changed only by gs_set_state(); the
+ * rest is the splice of its stream, and what porthole sessions shows.
+ */
 struct gsess {
 	struct broker		*b;
 	char			 id[GS_ID_LEN + 1];
+	enum bm_phase		 state;
 	pid_t			 pid;		/* 0 once reaped */
 	int			 status;	/* wait status */
 	int			 fd;		/* stream to the session */
@@ -116,19 +102,15 @@ struct gsess {
 	time_t			 started_at;	/* clock_now(), for people */
 	char			 from[80];
 	char			 src[80];	/* from without the port */
-	int			 slotted;	/* holds a max_sessions slot */
-	int			 crowded_out;	/* its login was dropped */
 	int			 recorded;	/* something of it is on record */
 	char			 engineer[257];
 	char			 ticket[257];
 	char			 key_id[257];
-	int			 awaiting;	/* waiting for approval */
 	struct event		*ev_approval;	/* approval timeout */
 	uint64_t		 last_active;	/* clock_mono_ms() of channel data,
 						   as the session reports it */
 	char			 doing[128];	/* the running diagnostic */
-	int			 uses;		/* GS_USES_*: grants relied on */
-	int			 idle_ended;	/* idle_timeout already acted on */
+	int			 uses;		/* 1 << bm_grant: grants relied on */
 	uint64_t		 end_asked;	/* clock_mono_ms() of gs_end(), 0 */
 	TAILQ_ENTRY(gsess)	 entry;
 };
@@ -175,6 +157,50 @@ struct broker {
 static void	gs_check_done(struct gsess *);
 static void	gs_login_done(struct gsess *);
 static void	gs_withdraw(struct gsess *, const struct policy *);
+
+static const char *const gs_state_names[BM_NPHASE] = {
+	[BM_PH_LOGIN] =		"login",
+	[BM_PH_SLOTTED] =	"slotted",
+	[BM_PH_PENDING] =	"pending",
+	[BM_PH_ACTIVE] =	"active",
+	[BM_PH_CLOSED] =	"closed",
+};
+
+/* The phases each phase may move to. */
+static const int gs_next[BM_NPHASE] = {
+	[BM_PH_LOGIN] =		BM_IN(BM_PH_SLOTTED) | BM_IN(BM_PH_CLOSED),
+	[BM_PH_SLOTTED] =	BM_IN(BM_PH_PENDING) | BM_IN(BM_PH_ACTIVE) |
+				BM_IN(BM_PH_CLOSED),
+	[BM_PH_PENDING] =	BM_IN(BM_PH_SLOTTED) | BM_IN(BM_PH_CLOSED),
+	[BM_PH_ACTIVE] =	BM_IN(BM_PH_CLOSED),
+	[BM_PH_CLOSED] =	0,
+};
+
+/* Does the session hold one of max_sessions' slots? */
+static int
+gs_slotted(const struct gsess *gs)
+{
+	return gs->state == BM_PH_SLOTTED || gs->state == BM_PH_PENDING ||
+	    gs->state == BM_PH_ACTIVE;
+}
+
+/*
+ * Every change of a session's phase goes through here: it is logged,
+ * a change the protocol does not have is a bug, and the count of
+ * max_sessions' slots in use follows.
+ */
+static void
+gs_set_state(struct gsess *gs, enum bm_phase st)
+{
+	assert(gs_next[gs->state] & BM_IN(st));
+	log_debug("session %s: %s -> %s", gs->id, gs_state_names[gs->state],
+	    gs_state_names[st]);
+	if (gs->state == BM_PH_LOGIN && st == BM_PH_SLOTTED)
+		gs->b->nslots++;
+	if (gs_slotted(gs) && st == BM_PH_CLOSED)
+		gs->b->nslots--;
+	gs->state = st;
+}
 
 /* Poll every session again shortly (a write or read stalled in a rekey). */
 static void
@@ -277,7 +303,7 @@ broker_audit_failed(struct broker *b)
 	    "and ending running ones until it can");
 	/* A login in progress is refused, with the reason, at its slot. */
 	TAILQ_FOREACH(gs, &b->sessions, entry)
-		if (gs->slotted)
+		if (gs_slotted(gs))
 			gs_end(gs, BM_END_AUDIT);
 }
 
@@ -567,14 +593,22 @@ gs_fd_read(evutil_socket_t fd, short what, void *arg)
 	broker_flush(gs->b);
 }
 
-/* Answer a pending approval: 'a' approved, 'd' denied (or no audit). */
+/* Answer the monitor with one byte (enum bm_answer); one gone is killed. */
+static void
+gs_answer(struct gsess *gs, enum bm_answer ans)
+{
+	char c = (char)ans;
+
+	if (send(gs->audit_fd, &c, 1, MSG_NOSIGNAL) != 1 && gs->pid > 0)
+		kill(gs->pid, SIGKILL);
+}
+
+/* A pending approval is decided, on record (else it is denied). */
 static void
 gs_approval_answer(struct gsess *gs, int approved, const char *who,
     const char *reason)
 {
-	char ack;
-
-	gs->awaiting = 0;
+	gs_set_state(gs, BM_PH_SLOTTED);
 	if (gs->ev_approval != NULL)
 		event_del(gs->ev_approval);
 	if (broker_audit(gs->b, approved ? "session_approved" :
@@ -583,21 +617,18 @@ gs_approval_answer(struct gsess *gs, int approved, const char *who,
 		approved = 0;
 	log_info("session %s %s by %s", gs->id, approved ? "approved" :
 	    "denied", who);
-	ack = approved ? 'a' : strcmp(who, "timeout") == 0 ? 't' : 'd';
-	if (send(gs->audit_fd, &ack, 1, MSG_NOSIGNAL) != 1 && gs->pid > 0)
-		kill(gs->pid, SIGKILL);
+	gs_answer(gs, approved ? BM_APPROVED : strcmp(who, "timeout") == 0 ?
+	    BM_TIMED_OUT : BM_DENIED);
 }
 
 /*
  * The engineer hung up while the session waited: it ends, on record, and
- * nobody can approve it any more (its monitor hears 'g').
+ * nobody can approve it any more (its monitor hears BM_GONE).
  */
 static void
 gs_approval_gone(struct gsess *gs)
 {
-	char ack = 'g';
-
-	gs->awaiting = 0;
+	gs_set_state(gs, BM_PH_SLOTTED);
 	if (gs->ev_approval != NULL)
 		event_del(gs->ev_approval);
 	(void)broker_audit(gs->b, "session_ended", gs->id, json_pack(
@@ -605,8 +636,7 @@ gs_approval_gone(struct gsess *gs)
 	    "left before the customer decided"));
 	log_info("session %s: %s left while it waited for approval", gs->id,
 	    gs->engineer);
-	if (send(gs->audit_fd, &ack, 1, MSG_NOSIGNAL) != 1 && gs->pid > 0)
-		kill(gs->pid, SIGKILL);
+	gs_answer(gs, BM_GONE);
 }
 
 static void
@@ -616,32 +646,38 @@ gs_approval_timeout(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	if (gs->awaiting)
+	if (gs->state == BM_PH_PENDING)
 		gs_approval_answer(gs, 0, "timeout", "nobody approved the "
 		    "session in time");
 }
 
-/* The monitor asks for the customer's approval: wait for a person. */
+/* A string field of a message, copied (empty if it has none). */
 static void
-gs_approval_request(struct gsess *gs, json_t *ev)
+gs_copy(json_t *msg, const char *key, char *dst, size_t len)
 {
-	struct timeval	 tv = { (time_t)gs->b->pol->approval_timeout, 0 };
-	const char	*s;
+	const char *v = json_string_value(json_object_get(msg, key));
 
-	if ((s = json_string_value(json_object_get(ev, "engineer"))) != NULL)
-		snprintf(gs->engineer, sizeof(gs->engineer), "%s", s);
-	if ((s = json_string_value(json_object_get(ev, "ticket"))) != NULL)
-		snprintf(gs->ticket, sizeof(gs->ticket), "%s", s);
-	if ((s = json_string_value(json_object_get(ev, "key_id"))) != NULL)
-		snprintf(gs->key_id, sizeof(gs->key_id), "%s", s);
-	if (gs->awaiting || broker_audit(gs->b, "session_pending", gs->id,
-	    json_pack("{s:s, s:s, s:s}", "engineer", gs->engineer, "ticket",
-	    gs->ticket, "key_id", gs->key_id)) == -1) {
+	if (v != NULL)
+		snprintf(dst, len, "%s", v);
+}
+
+/* BM_APPROVAL: the monitor asks for the customer's approval. */
+static int
+gs_msg_approval(struct gsess *gs, json_t *msg)
+{
+	struct timeval tv = { (time_t)gs->b->pol->approval_timeout, 0 };
+
+	gs_copy(msg, "engineer", gs->engineer, sizeof(gs->engineer));
+	gs_copy(msg, "ticket", gs->ticket, sizeof(gs->ticket));
+	gs_copy(msg, "key_id", gs->key_id, sizeof(gs->key_id));
+	gs_set_state(gs, BM_PH_PENDING);
+	if (broker_audit(gs->b, "session_pending", gs->id, json_pack(
+	    "{s:s, s:s, s:s}", "engineer", gs->engineer, "ticket", gs->ticket,
+	    "key_id", gs->key_id)) == -1) {
 		gs_approval_answer(gs, 0, "gateway", "cannot record the "
 		    "request");
-		return;
+		return 0;
 	}
-	gs->awaiting = 1;
 	if (gs->ev_approval == NULL)
 		gs->ev_approval = evtimer_new(gs->b->base, gs_approval_timeout,
 		    gs);
@@ -649,65 +685,169 @@ gs_approval_request(struct gsess *gs, json_t *ev)
 		evtimer_add(gs->ev_approval, &tv);
 	log_info("session %s: %s (ticket %s) waits for approval", gs->id,
 	    gs->engineer, gs->ticket[0] ? gs->ticket : "none");
+	return 0;
 }
 
 /*
- * The monitor accepted a certificate and the key behind it: the login
- * takes one of max_sessions' slots now, and the session goes on record.
- * 's' when it has one, 'f' when all are in use (audited), 'a' when the
- * audit log cannot be written, 'n' when its login was dropped meanwhile.
+ * BM_SLOT: the monitor accepted a certificate and the key behind it: the
+ * login takes one of max_sessions' slots now, and the session goes on
+ * record.  A login dropped meanwhile takes none.
  */
-static void
-gs_slot_request(struct gsess *gs, json_t *ev)
+static int
+gs_msg_slot(struct gsess *gs, json_t *msg)
 {
 	struct broker	*b = gs->b;
-	const char	*eng = json_string_value(json_object_get(ev,
+	const char	*eng = json_string_value(json_object_get(msg,
 			    "engineer"));
-	char		 why[160], ans = 'n';
+	char		 why[160];
 
-	if (eng == NULL || gs->slotted || gs->crowded_out)
-		ans = 'n';
-	else if (!policy_allow_session_slot(b->pol, b->nslots, why,
-	    sizeof(why))) {
+	if (eng == NULL)
+		return -1;
+	if (gs->end_asked != 0) {
+		gs_answer(gs, BM_SLOT_DROPPED);
+		return 0;
+	}
+	if (!policy_allow_session_slot(b->pol, b->nslots, why, sizeof(why))) {
 		log_warn("session %s refused: %s (max_sessions)", gs->id, why);
-		if (gs_refusal(gs, "session_refused", json_pack(
+		gs_answer(gs, gs_refusal(gs, "session_refused", json_pack(
 		    "{s:s, s:s, s:s}", "engineer", eng, "reason",
-		    "max_sessions reached", "detail", why)) == 0)
-			ans = 'f';
-	} else if (broker_audit(b, "session_opened", gs->id, json_pack(
-	    "{s:s, s:s}", "from", gs->from, "engineer", eng)) == 0) {
-		gs->slotted = 1;
-		gs->recorded = 1;
-		b->nslots++;
-		ans = 's';
-	} else
-		ans = 'a';
-	if (send(gs->audit_fd, &ans, 1, MSG_NOSIGNAL) != 1 && gs->pid > 0)
-		kill(gs->pid, SIGKILL);
+		    "max_sessions reached", "detail", why)) == 0 ?
+		    BM_SLOT_FULL : BM_SLOT_DROPPED);
+		return 0;
+	}
+	if (broker_audit(b, "session_opened", gs->id, json_pack("{s:s, s:s}",
+	    "from", gs->from, "engineer", eng)) == -1) {
+		gs_answer(gs, BM_SLOT_NO_AUDIT);
+		return 0;
+	}
+	gs->recorded = 1;
+	gs_set_state(gs, BM_PH_SLOTTED);
+	gs_answer(gs, BM_SLOT_TAKEN);
+	return 0;
 }
 
-/* A request from the session process: audit it, then say if it is durable. */
-static void
-gs_audit_read(evutil_socket_t fd, short what, void *arg)
+/* BM_LOGIN: who logged in, for porthole sessions and telemetry. */
+static int
+gs_msg_login(struct gsess *gs, json_t *msg)
+{
+	if (json_string_value(json_object_get(msg, "engineer")) == NULL)
+		return -1;
+	gs_copy(msg, "engineer", gs->engineer, sizeof(gs->engineer));
+	gs_copy(msg, "ticket", gs->ticket, sizeof(gs->ticket));
+	gs_copy(msg, "key_id", gs->key_id, sizeof(gs->key_id));
+	gs_set_state(gs, BM_PH_ACTIVE);
+	/* Waiting for approval was not idleness. */
+	gs->last_active = clock_mono_ms();
+	if (gs->b->telem != NULL)
+		telem_event(gs->b->telem, "session_opened", json_pack(
+		    "{s:s, s:s}", "session", gs->id, "engineer", gs->engineer));
+	return 0;
+}
+
+/* BM_GRANT: a reload that withdraws this grant ends the session. */
+static int
+gs_msg_grant(struct gsess *gs, json_t *msg)
+{
+	const char	*name = json_string_value(json_object_get(msg,
+			    "grant"));
+	int		 g;
+
+	if (name == NULL || (g = bm_grant_lookup(name)) == -1)
+		return -1;
+	gs->uses |= 1 << g;
+	return 0;
+}
+
+/* BM_DOING: the diagnostic now running, or none. */
+static int
+gs_msg_doing(struct gsess *gs, json_t *msg)
+{
+	json_t *cmd = json_object_get(msg, "command");
+
+	if (cmd != NULL && !json_is_string(cmd))
+		return -1;
+	snprintf(gs->doing, sizeof(gs->doing), "%s", cmd != NULL ?
+	    json_string_value(cmd) : "");
+	return 0;
+}
+
+/* BM_ACTIVITY: channel data moved; nothing is written, nothing answered. */
+static int
+gs_msg_activity(struct gsess *gs, json_t *msg)
+{
+	(void)msg;
+	gs->last_active = clock_mono_ms();
+	return 0;
+}
+
+/* BM_AUDIT: write the event, then say whether it is durable. */
+static int
+gs_msg_audit(struct gsess *gs, json_t *msg)
 {
 	static const char *allowed[] = { "auth_accepted", "auth_refused",
 	    "command_allowed", "command_refused", "command_finished",
 	    "command_failed", "request_refused", "channel_refused",
 	    "session_refused", "session_violation", "session_ended",
-	    "approval_request", "file_opened", "file_closed", "file_refused",
-	    "dir_listed", "write_refused", "setting_read", "setting_changed",
+	    "file_opened", "file_closed", "file_refused", "dir_listed",
+	    "write_refused", "setting_read", "setting_changed",
 	    "setting_refused", "forward_opened", "forward_closed",
-	    "forward_refused", "shell_opened", "shell_closed", "slot_request",
-	    "activity", NULL };
-	struct gsess	*gs = arg;
-	char		 buf[BM_MSG_MAX];
-	json_t		*ev = NULL, *jt;
-	json_error_t	 jerr;
+	    "forward_refused", "shell_opened", "shell_closed", NULL };
+	json_t		*ev = json_object_get(msg, "event");
 	const char	*type;
-	char		 ack = 'n', typebuf[40];
-	ssize_t		 n;
+	char		 typebuf[40];
 	size_t		 i;
 	int		 rc;
+
+	if (!json_is_object(ev) || json_object_get(ev, "session") != NULL ||
+	    (type = json_string_value(json_object_get(ev, "type"))) == NULL)
+		return -1;
+	for (i = 0; allowed[i] != NULL; i++)
+		if (strcmp(type, allowed[i]) == 0)
+			break;
+	if (allowed[i] == NULL)
+		return -1;
+	snprintf(typebuf, sizeof(typebuf), "%s", type);
+	json_incref(ev);
+	json_object_del(ev, "type");
+	/* Refusals of a login in progress may come in floods. */
+	if (!gs_slotted(gs) && (strcmp(typebuf, "auth_refused") == 0 ||
+	    strcmp(typebuf, "session_refused") == 0))
+		rc = gs_refusal(gs, typebuf, ev);
+	else {
+		gs->recorded = 1;
+		rc = broker_audit(gs->b, typebuf, gs->id, ev);
+	}
+	gs_answer(gs, rc == 0 ? BM_DURABLE : BM_LOST);
+	if (rc != 0 && gs->pid > 0)
+		kill(gs->pid, SIGKILL);
+	return 0;
+}
+
+/* What the broker does with each of the monitor's messages. */
+static int (*const gs_handlers[BM_NMSG])(struct gsess *, json_t *) = {
+	[BM_AUDIT] =	gs_msg_audit,
+	[BM_SLOT] =	gs_msg_slot,
+	[BM_APPROVAL] =	gs_msg_approval,
+	[BM_LOGIN] =	gs_msg_login,
+	[BM_GRANT] =	gs_msg_grant,
+	[BM_DOING] =	gs_msg_doing,
+	[BM_ACTIVITY] =	gs_msg_activity,
+};
+
+/*
+ * A message from the session's monitor, taken only in the phases the
+ * protocol's table lists for it; anything else ends the session, on
+ * record.
+ */
+static void
+gs_msg_read(evutil_socket_t fd, short what, void *arg)
+{
+	struct gsess	*gs = arg;
+	char		 buf[BM_MSG_MAX];
+	json_t		*msg = NULL;
+	const char	*name;
+	ssize_t		 n;
+	int		 kind = -1;
 
 	(void)what;
 	n = recv(fd, buf, sizeof(buf), MSG_TRUNC);
@@ -717,91 +857,22 @@ gs_audit_read(evutil_socket_t fd, short what, void *arg)
 		event_del(gs->ev_audit);
 		return;
 	}
-	if ((size_t)n > sizeof(buf) ||
-	    (ev = json_loadb(buf, (size_t)n, JSON_REJECT_DUPLICATES,
-	    &jerr)) == NULL || !json_is_object(ev) ||
-	    (jt = json_object_get(ev, "type")) == NULL ||
-	    (type = json_string_value(jt)) == NULL ||
-	    json_object_get(ev, "session") != NULL)
-		goto bad;
-	for (i = 0; allowed[i] != NULL; i++)
-		if (strcmp(type, allowed[i]) == 0)
-			break;
-	if (allowed[i] == NULL)
-		goto bad;
-	snprintf(typebuf, sizeof(typebuf), "%s", type);
-	if (strcmp(typebuf, "approval_request") == 0) {
-		gs_approval_request(gs, ev);
-		json_decref(ev);
-		return;
+	if ((size_t)n <= sizeof(buf) && (msg = json_loadb(buf, (size_t)n,
+	    JSON_REJECT_DUPLICATES, NULL)) != NULL &&
+	    (name = json_string_value(json_object_get(msg, "msg"))) != NULL)
+		kind = bm_msg_lookup(name, BM_FROM_MONITOR);
+	if (kind == -1 || gs_handlers[kind] == NULL ||
+	    !(bm_msgs[kind].phases & BM_IN(gs->state)) ||
+	    gs_handlers[kind](gs, msg) == -1) {
+		log_error("session %s: malformed or misplaced message from its "
+		    "monitor; ending the session", gs->id);
+		(void)broker_audit(gs->b, "session_violation", gs->id,
+		    json_pack("{s:s}", "reason", "malformed audit request"));
+		if (gs->pid > 0)
+			kill(gs->pid, SIGKILL);
+		event_del(gs->ev_audit);
 	}
-	if (strcmp(typebuf, "slot_request") == 0) {
-		gs_slot_request(gs, ev);
-		json_decref(ev);
-		return;
-	}
-	if (strcmp(typebuf, "activity") == 0) {
-		/* Channel data moved; nothing is written, nothing answered. */
-		gs->last_active = clock_mono_ms();
-		json_decref(ev);
-		return;
-	}
-	if (strcmp(typebuf, "command_allowed") == 0 &&
-	    (jt = json_object_get(ev, "command")) != NULL && json_is_string(jt))
-		snprintf(gs->doing, sizeof(gs->doing), "%s",
-		    json_string_value(jt));
-	for (i = 0; gs_uses_table[i].type != NULL; i++)
-		if (strcmp(typebuf, gs_uses_table[i].type) == 0)
-			gs->uses |= gs_uses_table[i].uses;
-	if (strcmp(typebuf, "command_finished") == 0 ||
-	    strcmp(typebuf, "command_failed") == 0)
-		gs->doing[0] = '\0';
-	if (strcmp(typebuf, "auth_accepted") == 0 && gs->b->telem != NULL &&
-	    (jt = json_object_get(ev, "engineer")) != NULL && json_is_string(jt))
-		telem_event(gs->b->telem, "session_opened", json_pack(
-		    "{s:s, s:s}", "session", gs->id, "engineer",
-		    json_string_value(jt)));
-	if (strcmp(typebuf, "auth_accepted") == 0) {
-		/* Waiting for approval was not idleness. */
-		gs->last_active = clock_mono_ms();
-		if ((jt = json_object_get(ev, "engineer")) != NULL &&
-		    json_is_string(jt))
-			snprintf(gs->engineer, sizeof(gs->engineer), "%s",
-			    json_string_value(jt));
-		if ((jt = json_object_get(ev, "ticket")) != NULL &&
-		    json_is_string(jt))
-			snprintf(gs->ticket, sizeof(gs->ticket), "%s",
-			    json_string_value(jt));
-		if ((jt = json_object_get(ev, "key_id")) != NULL &&
-		    json_is_string(jt))
-			snprintf(gs->key_id, sizeof(gs->key_id), "%s",
-			    json_string_value(jt));
-	}
-	json_object_del(ev, "type");
-	json_incref(ev);
-	/* Refusals of a login in progress may come in floods. */
-	if (!gs->slotted && (strcmp(typebuf, "auth_refused") == 0 ||
-	    strcmp(typebuf, "session_refused") == 0))
-		rc = gs_refusal(gs, typebuf, ev);
-	else {
-		gs->recorded = 1;
-		rc = broker_audit(gs->b, typebuf, gs->id, ev);
-	}
-	if (rc == 0)
-		ack = 'y';
-	json_decref(ev);
-	if (send(fd, &ack, 1, MSG_NOSIGNAL) != 1 || ack != 'y')
-		kill(gs->pid, SIGKILL);
-	return;
-bad:
-	json_decref(ev);
-	log_error("session %s: malformed audit request; ending the session",
-	    gs->id);
-	(void)broker_audit(gs->b, "session_violation", gs->id,
-	    json_pack("{s:s}", "reason", "malformed audit request"));
-	if (gs->pid > 0)
-		kill(gs->pid, SIGKILL);
-	event_del(gs->ev_audit);
+	json_decref(msg);
 }
 
 static void
@@ -848,11 +919,11 @@ gs_check_done(struct gsess *gs)
 	 * No client sends EOF while its login is unanswered: one that does
 	 * has hung up, and a session waiting for approval ends with it.
 	 */
-	if (gs->awaiting && (gs->ch_eof || gs->ch == NULL))
+	if (gs->state == BM_PH_PENDING && (gs->ch_eof || gs->ch == NULL))
 		gs_approval_gone(gs);
 	if (gs->pid != 0 || !(gs->fd_eof || gs->ch == NULL))
 		return;
-	if (!gs->slotted) {
+	if (!gs_slotted(gs)) {
 		gs_login_done(gs);
 		return;
 	}
@@ -874,9 +945,9 @@ gs_check_done(struct gsess *gs)
 		    gs->started) / 1000)));
 	log_info("session %s closed (%llu bytes in, %llu bytes out)", gs->id,
 	    (unsigned long long)gs->bytes_in, (unsigned long long)gs->bytes_out);
+	gs_set_state(gs, BM_PH_CLOSED);
 	TAILQ_REMOVE(&b->sessions, gs, entry);
 	b->nsessions--;
-	b->nslots--;
 	gs_free(gs);
 	broker_flush(b);
 }
@@ -904,6 +975,7 @@ gs_login_done(struct gsess *gs)
 		    "reason", why));
 	}
 	log_info("session %s from %s: ended before a login", gs->id, gs->from);
+	gs_set_state(gs, BM_PH_CLOSED);
 	TAILQ_REMOVE(&b->sessions, gs, entry);
 	b->nsessions--;
 	gs_free(gs);
@@ -973,7 +1045,7 @@ gs_spawn(struct gsess *gs)
 	    gs_fd_read, gs);
 	gs->ev_write = event_new(b->base, gs->fd, EV_WRITE, gs_fd_write, gs);
 	gs->ev_audit = event_new(b->base, gs->audit_fd, EV_READ | EV_PERSIST,
-	    gs_audit_read, gs);
+	    gs_msg_read, gs);
 	if (gs->ev_read == NULL || gs->ev_write == NULL || gs->ev_audit == NULL)
 		return -1;	/* the child is reaped and audited as usual */
 	event_add(gs->ev_read, NULL);
@@ -1101,8 +1173,7 @@ gs_turn_away(struct gsess *gs, uint32_t code, const char *fmt, ...)
 static int
 gs_logging_in(const struct gsess *gs)
 {
-	return !gs->slotted && !gs->crowded_out && gs->pid > 0 &&
-	    gs->end_asked == 0;
+	return gs->state == BM_PH_LOGIN && gs->pid > 0 && gs->end_asked == 0;
 }
 
 /* Logins in progress from src, plus one for a newcomer from there. */
@@ -1145,7 +1216,6 @@ broker_make_room(struct broker *b, const char *src)
 		}
 	if (victim == NULL)
 		return;
-	victim->crowded_out = 1;
 	log_warn("session %s from %s: %d logins in progress; dropping it",
 	    victim->id, victim->from, BROKER_PREAUTH_MAX);
 	(void)gs_refusal(victim, "session_refused", json_pack("{s:s, s:i}",
@@ -1303,7 +1373,8 @@ broker_sessions(struct broker *b)
 		json_array_append_new(list, json_pack("{s:s, s:s, s:s, s:s, "
 		    "s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:I}", "id", gs->id,
 		    "doing", gs->doing[0] ? gs->doing : "-", "state",
-		    gs->awaiting ? "pending" : gs->engineer[0] ? "active" :
+		    gs->state == BM_PH_PENDING ? "pending" : gs->engineer[0] ?
+		    "active" :
 		    "login", "engineer", gs->engineer[0] ? gs->engineer : "-",
 		    "ticket", gs->ticket[0] ? gs->ticket : "-",
 		    "key_id", gs->key_id[0] ? gs->key_id : "-",
@@ -1325,7 +1396,7 @@ broker_approve(struct broker *b, const char *id, int approve,
 	TAILQ_FOREACH(gs, &b->sessions, entry) {
 		if (strcmp(gs->id, id) != 0)
 			continue;
-		if (!gs->awaiting)
+		if (gs->state != BM_PH_PENDING)
 			return -2;
 		gs_approval_answer(gs, approve, who, approve ? "approved" :
 		    "denied by the customer");
@@ -1379,10 +1450,9 @@ broker_idle_check(evutil_socket_t fd, short what, void *arg)
 	if (limit == 0)
 		return;
 	TAILQ_FOREACH(gs, &b->sessions, entry) {
-		if (gs->awaiting || gs->idle_ended || gs->pid <= 0 ||
-		    gs->engineer[0] == '\0' || now - gs->last_active < limit)
+		if (gs->state != BM_PH_ACTIVE || gs->end_asked != 0 ||
+		    gs->pid <= 0 || now - gs->last_active < limit)
 			continue;
-		gs->idle_ended = 1;
 		(void)broker_audit(b, "session_ended", gs->id, json_pack(
 		    "{s:s, s:s}", "engineer", gs->engineer, "reason",
 		    "idle_timeout"));
@@ -1405,19 +1475,19 @@ gs_still_granted(const struct policy *pol, struct gsess *gs, char *why,
 	if (!policy_allow_session(pol, principals, 1, gs->ticket[0] != '\0' ?
 	    gs->ticket : NULL, clock_now(), &engineer, why, len))
 		return 0;
-	if ((gs->uses & GS_USES_COMMANDS) && !pol->commands_enabled) {
+	if ((gs->uses & 1 << BM_GRANT_COMMANDS) && !pol->commands_enabled) {
 		snprintf(why, len, "diagnostics are disabled on this cluster");
 		return 0;
 	}
-	if ((gs->uses & GS_USES_FILES) && !pol->files_enabled) {
+	if ((gs->uses & 1 << BM_GRANT_FILES) && !pol->files_enabled) {
 		snprintf(why, len, "file access is disabled on this cluster");
 		return 0;
 	}
-	if ((gs->uses & GS_USES_FORWARD) && !pol->forward_enabled) {
+	if ((gs->uses & 1 << BM_GRANT_FORWARD) && !pol->forward_enabled) {
 		snprintf(why, len, "port forwarding is disabled on this cluster");
 		return 0;
 	}
-	if ((gs->uses & GS_USES_SETTINGS) && !pol->settings_enabled) {
+	if ((gs->uses & 1 << BM_GRANT_SETTINGS) && !pol->settings_enabled) {
 		snprintf(why, len, "settings are disabled on this cluster");
 		return 0;
 	}
@@ -1511,15 +1581,16 @@ fail:
 static void
 gs_send_policy(struct gsess *gs, int copy, int krl_copy)
 {
-	char	msg[80];
-	int	fds[2] = { copy, krl_copy };
+	char	hex[65], msg[128];
+	int	fds[2] = { copy, krl_copy }, n;
 	size_t	i;
 
 	if (copy != -1 && (gs->b->krl == NULL || krl_copy != -1)) {
-		memcpy(msg, "policy ", 7);
 		for (i = 0; i < sizeof(gs->b->ca_key); i++)
-			snprintf(msg + 7 + 2 * i, 3, "%02x", gs->b->ca_key[i]);
-		if (fdpass_send(gs->pol_fd, msg, 7 + 64, fds,
+			snprintf(hex + 2 * i, 3, "%02x", gs->b->ca_key[i]);
+		n = snprintf(msg, sizeof(msg), "{\"msg\":\"%s\",\"ca\":\"%s\"}",
+		    bm_msgs[BM_POLICY].name, hex);
+		if (fdpass_send(gs->pol_fd, msg, (size_t)n, fds,
 		    gs->b->krl != NULL ? 2 : 1) == 0)
 			return;
 	}
@@ -1544,7 +1615,7 @@ gs_withdraw(struct gsess *gs, const struct policy *pol)
 	    "{s:s, s:s, s:s}", "engineer", gs->engineer, "reason",
 	    "grant withdrawn", "detail", why));
 	log_info("session %s: grant withdrawn (%s): ending it", gs->id, why);
-	if (gs->awaiting)
+	if (gs->state == BM_PH_PENDING)
 		gs_approval_answer(gs, 0, "reload", why);
 	gs_end(gs, BM_END_WITHDRAWN);
 }

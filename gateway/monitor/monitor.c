@@ -89,8 +89,7 @@ mm_answer_activity(struct mon *m, json_t *req)
 	(void)req;
 	if (now - m->activity_ms >= MON_ACTIVITY_MS) {
 		m->activity_ms = now;
-		if (mon_broker_send(m, json_pack("{s:s}", "type",
-		    "activity")) == -1)
+		if (mon_broker_send(m, BM_ACTIVITY, json_object()) == -1)
 			mon_end(m, 1);
 	}
 	return mon_answer(m, json_pack("{s:b}", "ok", 1), NULL, 0);
@@ -261,6 +260,37 @@ mon_recheck(struct mon *m, const struct policy *np)
 }
 
 /*
+ * A BM_POLICY message: {"msg": "policy", "ca": the CA key in hex}.
+ * 0 with the key in ca, or -1.
+ */
+static int
+mon_policy_msg(const char *buf, size_t n, uint8_t ca[32])
+{
+	json_t		*msg;
+	const char	*name, *hex;
+	unsigned int	 byte;
+	size_t		 i;
+	int		 rc = -1;
+
+	if ((msg = json_loadb(buf, n, JSON_REJECT_DUPLICATES, NULL)) == NULL)
+		return -1;
+	name = json_string_value(json_object_get(msg, "msg"));
+	hex = json_string_value(json_object_get(msg, "ca"));
+	if (name == NULL || bm_msg_lookup(name, BM_FROM_BROKER) !=
+	    BM_POLICY || hex == NULL || strlen(hex) != 64)
+		goto out;
+	for (i = 0; i < 32; i++) {
+		if (sscanf(hex + 2 * i, "%2x", &byte) != 1)
+			goto out;
+		ca[i] = (uint8_t)byte;
+	}
+	rc = 0;
+out:
+	json_decref(msg);
+	return rc;
+}
+
+/*
  * The broker reloaded the policy: from now on this session is decided
  * under the new one.  The old one is not freed: answers already given
  * may still point into it, and a session sees few reloads.  A policy
@@ -276,7 +306,6 @@ mon_policy_update(struct mon *m, char *buf)
 	int		 fds[2] = { -1, -1 }, nfds = 0;
 	ssize_t		 n;
 	size_t		 i;
-	unsigned int	 byte;
 
 	n = fdpass_recv(m->pol_fd, buf, MONITOR_MSG_MAX, fds, 2, &nfds);
 	if (n == -1 && errno == EINTR)
@@ -286,13 +315,9 @@ mon_policy_update(struct mon *m, char *buf)
 		log_error("monitor: the broker is gone; ending the session");
 		mon_end(m, 1);
 	}
-	if (n != 7 + 64 || nfds < 1 || memcmp(buf, "policy ", 7) != 0)
+	if (n <= 0 || nfds < 1 || mon_policy_msg(buf, (size_t)n,
+	    m->ca_buf) == -1)
 		goto bad;
-	for (i = 0; i < sizeof(m->ca_buf); i++) {
-		if (sscanf(buf + 7 + 2 * i, "%2x", &byte) != 1)
-			goto bad;
-		m->ca_buf[i] = (uint8_t)byte;
-	}
 	if (policy_load_fd(fds[0], m->pol->path, &np, err, sizeof(err)) == -1) {
 		log_error("monitor: the reloaded policy: %s", err);
 		goto bad;

@@ -68,6 +68,7 @@ mm_answer_file_open(struct mon *m, json_t *req)
 		    "op", "open", "path", path, "reason", why));
 		return mon_refuse(m, why);
 	}
+	mon_relies(m, BM_GRANT_FILES);
 	m->files[i].id = mon_new_id(m);
 	m->files[i].peer = m->peer;
 	snprintf(m->files[i].path, sizeof(m->files[i].path), "%s", path);
@@ -171,6 +172,7 @@ mm_answer_dir_list(struct mon *m, json_t *req)
 		    "op", "list", "path", path, "reason", why));
 		return mon_refuse(m, why);
 	}
+	mon_relies(m, BM_GRANT_FILES);
 	if (start == 0)
 		mon_audit(m, "dir_listed", json_pack("{s:s}", "path", path));
 	list = list_json(ents, n, &used);
@@ -220,6 +222,7 @@ mm_answer_setting_get(struct mon *m, json_t *req)
 		    "op", "get", "key", key, "reason", why));
 		return mon_refuse(m, why);
 	}
+	mon_relies(m, BM_GRANT_SETTINGS);
 	mon_audit(m, "setting_read", json_pack("{s:s, s:s}", "key", key,
 	    "value", value));
 	return mon_answer(m, json_pack("{s:b, s:s}", "ok", 1, "value", value),
@@ -243,6 +246,7 @@ mm_answer_setting_set(struct mon *m, json_t *req)
 		    "op", "set", "key", key, "value", value, "reason", why));
 		return mon_refuse(m, why);
 	}
+	mon_relies(m, BM_GRANT_SETTINGS);
 	mon_audit(m, "setting_changed", json_pack("{s:s, s:s, s:s}", "key",
 	    key, "old", old, "new", value));
 	return mon_answer(m, json_pack("{s:b, s:s}", "ok", 1, "old", old),
@@ -281,6 +285,7 @@ mm_answer_forward_open(struct mon *m, json_t *req)
 		    "target", target, "reason", why));
 		return mon_refuse(m, why);
 	}
+	mon_relies(m, BM_GRANT_FORWARD);
 	m->fwds[i].id = mon_new_id(m);
 	snprintf(m->fwds[i].target, sizeof(m->fwds[i].target), "%s", target);
 	snprintf(m->fwds[i].addr, sizeof(m->fwds[i].addr), "%s", addr);

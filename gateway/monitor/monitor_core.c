@@ -113,22 +113,31 @@ mon_end_reason(int why)
 	}
 }
 
-/*
- * A message to the broker that is not an audit event and gets no 'y'
- * (approval_request, slot_request, activity).  0, or -1.
- */
 int
-mon_broker_send(struct mon *m, json_t *msg)
+mon_broker_send(struct mon *m, enum bm_msg kind, json_t *fields)
 {
-	char	*text;
+	char	*text = NULL;
 	ssize_t	 n = -1;
 
-	text = msg == NULL ? NULL : json_dumps(msg, JSON_COMPACT);
-	json_decref(msg);
-	if (text != NULL)
+	if (fields != NULL && json_object_set_new(fields, "msg",
+	    json_string(bm_msgs[kind].name)) == 0)
+		text = json_dumps(fields, JSON_COMPACT);
+	json_decref(fields);
+	if (text != NULL && strlen(text) < BM_MSG_MAX)
 		n = send(m->audit_fd, text, strlen(text), MSG_NOSIGNAL);
 	free(text);
 	return n > 0 ? 0 : -1;
+}
+
+int
+mon_broker_answer(struct mon *m)
+{
+	unsigned char	ans;
+	ssize_t		n;
+
+	while ((n = recv(m->audit_fd, &ans, 1, 0)) == -1 && errno == EINTR)
+		;
+	return n == 1 ? ans : -1;
 }
 
 /*
@@ -140,8 +149,7 @@ void
 mon_audit(struct mon *m, const char *type, json_t *fields)
 {
 	char	*text;
-	char	 ack = 'n';
-	ssize_t	 n = -1;
+	size_t	 len = BM_EVENT_MAX;
 
 	if (fields == NULL)
 		fields = json_object();
@@ -150,19 +158,43 @@ mon_audit(struct mon *m, const char *type, json_t *fields)
 	    json_object_get(fields, "engineer") == NULL)
 		json_object_set_new(fields, "engineer",
 		    json_string(m->id.engineer));
-	text = json_dumps(fields, JSON_COMPACT);
-	json_decref(fields);
-	if (text != NULL && strlen(text) < BM_MSG_MAX)
-		n = send(m->audit_fd, text, strlen(text), MSG_NOSIGNAL);
+	if ((text = json_dumps(fields, JSON_COMPACT)) != NULL)
+		len = strlen(text);
 	free(text);
-	if (n > 0)
-		while ((n = recv(m->audit_fd, &ack, 1, 0)) == -1 &&
-		    errno == EINTR)
-			;
-	if (n != 1 || ack != 'y') {
+	if (len >= BM_EVENT_MAX) {
+		json_decref(fields);
+		fields = NULL;
+	}
+	if (fields == NULL || mon_broker_send(m, BM_AUDIT,
+	    json_pack("{s:o}", "event", fields)) == -1 ||
+	    mon_broker_answer(m) != BM_DURABLE) {
 		log_error("monitor: audit log unavailable; ending the session");
 		mon_end(m, 1);
 	}
+}
+
+/*
+ * The session relies on grant from now: the broker ends it when a
+ * reload withdraws the grant.  Said once per grant.
+ */
+void
+mon_relies(struct mon *m, enum bm_grant grant)
+{
+	if (m->grants_told & (1 << grant))
+		return;
+	if (mon_broker_send(m, BM_GRANT, json_pack("{s:s}", "grant",
+	    bm_grants[grant])) == -1)
+		mon_end(m, 1);
+	m->grants_told |= 1 << grant;
+}
+
+/* The diagnostic now running (cmd), or none: for porthole sessions. */
+void
+mon_doing(struct mon *m, const char *cmd)
+{
+	if (mon_broker_send(m, BM_DOING, cmd != NULL ? json_pack("{s:s}",
+	    "command", cmd) : json_object()) == -1)
+		mon_end(m, 1);
 }
 
 /*
@@ -293,6 +325,7 @@ mon_diag_abandon(struct mon *m)
 	mon_audit(m, "command_finished", json_pack("{s:s, s:i, s:b, s:b}",
 	    "command", m->diag_cmd, "exit_status", 137, "timed_out", 0,
 	    "cancelled", 1));
+	mon_doing(m, NULL);
 	m->diag = 0;
 }
 

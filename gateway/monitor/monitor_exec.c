@@ -55,6 +55,7 @@ mm_answer_exec(struct mon *m, json_t *req)
 	jargv = json_array();
 	for (i = 0; argv[i] != NULL; i++)
 		json_array_append_new(jargv, json_string(argv[i]));
+	mon_relies(m, BM_GRANT_COMMANDS);
 	mon_audit(m, "command_allowed", json_pack("{s:s, s:o}", "command", cmd,
 	    "argv", jargv));
 	rc = diag_spawn(argv, m->pol->user,
@@ -73,6 +74,7 @@ mm_answer_exec(struct mon *m, json_t *req)
 	m->diag_timed_out = 0;
 	m->diag_cancelled = 0;
 	m->diag_peer = m->peer;
+	mon_doing(m, cmd);
 	rc = mon_answer(m, json_pack("{s:b}", "ok", 1), fds, 2);
 	close(fds[0]);
 	close(fds[1]);
@@ -132,6 +134,7 @@ mm_answer_exec_wait(struct mon *m, json_t *req)
 	    "command", m->diag_cmd, "exit_status", code, "bytes_out",
 	    json_integer_value(jb), "timed_out", m->diag_timed_out,
 	    "cancelled", m->diag_cancelled));
+	mon_doing(m, NULL);
 	return mon_answer(m, json_pack("{s:i, s:b, s:I}", "exit_status", code,
 	    "timed_out", m->diag_timed_out, "timeout",
 	    (json_int_t)m->pol->command_timeout), NULL, 0);

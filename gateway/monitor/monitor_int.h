@@ -22,6 +22,7 @@
 #include <jansson.h>
 #include <openssl/evp.h>
 
+#include "gateway/broker_proto.h"
 #include "gateway/monitor_proto.h"
 #include "gateway/session/access.h"
 #include "policy/policy.h"
@@ -103,6 +104,7 @@ struct mon {
 	struct mon_file		 files[MON_MAX_FILES];
 	struct mon_fwd		 fwds[MON_MAX_FWDS];
 	struct mon_shell	 sh;
+	int			 grants_told;	/* 1 << bm_grant: BM_GRANT sent */
 	/*
 	 * What else must be closed, and recorded as closed, before the
 	 * session ends: set by the part that opened it (the support shell).
@@ -116,11 +118,17 @@ int		 mon_refuse(struct mon *, const char *why);
 const char	*req_str(json_t *req, const char *key, size_t max);
 int		 req_u32(json_t *req, const char *key, uint32_t *out);
 
-/* monitor_core.c: the broker. */
+/* monitor_core.c: the broker (broker_proto.h). */
 /* Write an event (steals fields); one that cannot be written ends it all. */
 void		 mon_audit(struct mon *, const char *type, json_t *fields);
-/* A message that is not an audit event and gets no 'y' (steals msg). */
-int		 mon_broker_send(struct mon *, json_t *msg);
+/* Message kind with fields (stolen); 0, or -1. */
+int		 mon_broker_send(struct mon *, enum bm_msg kind, json_t *fields);
+/* The broker's one-byte answer (enum bm_answer), or -1. */
+int		 mon_broker_answer(struct mon *);
+/* The session relies on a grant from now (BM_GRANT, once each). */
+void		 mon_relies(struct mon *, enum bm_grant);
+/* The diagnostic now running, or none (BM_DOING). */
+void		 mon_doing(struct mon *, const char *cmd);
 
 /* monitor_core.c: waiting, and ending. */
 /* SIGTERM from the broker ends the session; it is caught in mon_wait(). */

@@ -108,22 +108,21 @@ mon_refusal_record(const char *user, const struct sshcert *cert,
 static int
 mon_take_slot(struct mon *m, char *why, size_t len)
 {
-	char	ans = 0;
-	ssize_t	n;
+	int ans;
 
-	if (mon_broker_send(m, json_pack("{s:s, s:s}", "type",
-	    "slot_request", "engineer", m->id.engineer)) == -1)
+	if (mon_broker_send(m, BM_SLOT, json_pack("{s:s}", "engineer",
+	    m->id.engineer)) == -1)
 		mon_end(m, 1);
-	while ((n = recv(m->audit_fd, &ans, 1, 0)) == -1 && errno == EINTR)
-		;
-	if (n != 1 || (ans != 's' && ans != 'f' && ans != 'a'))
-		mon_end(m, 1);
-	if (ans == 'f')
+	ans = mon_broker_answer(m);
+	if (ans != BM_SLOT_TAKEN && ans != BM_SLOT_FULL &&
+	    ans != BM_SLOT_NO_AUDIT)
+		mon_end(m, 1);	/* dropped meanwhile, or the broker is gone */
+	if (ans == BM_SLOT_FULL)
 		(void)policy_allow_session_slot(m->pol, m->pol->max_sessions,
 		    why, len);
-	else if (ans == 'a')
+	else if (ans == BM_SLOT_NO_AUDIT)
 		snprintf(why, len, "the gateway cannot write its audit log");
-	return ans == 's';
+	return ans == BM_SLOT_TAKEN;
 }
 
 int
@@ -191,6 +190,11 @@ mon_logged_in(struct mon *m)
 	mon_audit(m, "auth_accepted", json_pack("{s:s, s:s, s:I, s:s}",
 	    "engineer", m->id.engineer, "key_id", m->id.key_id,
 	    "serial", (json_int_t)m->id.serial, "ticket", m->id.ticket));
+	/* Who it is, for porthole sessions, telemetry and the idle clock. */
+	if (mon_broker_send(m, BM_LOGIN, json_pack("{s:s, s:s, s:s}",
+	    "engineer", m->id.engineer, "ticket", m->id.ticket, "key_id",
+	    m->id.key_id)) == -1)
+		mon_end(m, 1);
 	m->phase = MM_AUTHED;
 	m->login_ms = clock_mono_ms();
 	if (m->pol->max_session > 0)
@@ -210,13 +214,13 @@ int
 mm_answer_approval_wait(struct mon *m, json_t *req)
 {
 	struct pollfd	 pfd[2];
-	char		 ans = 0;
 	const char	*why;
+	int		 ans;
 
 	(void)req;
-	if (mon_broker_send(m, json_pack("{s:s, s:s, s:s, s:s}", "type",
-	    "approval_request", "engineer", m->id.engineer, "ticket",
-	    m->id.ticket, "key_id", m->id.key_id)) == -1)
+	if (mon_broker_send(m, BM_APPROVAL, json_pack("{s:s, s:s, s:s}",
+	    "engineer", m->id.engineer, "ticket", m->id.ticket, "key_id",
+	    m->id.key_id)) == -1)
 		mon_end(m, 1);
 	pfd[0].fd = m->audit_fd;
 	pfd[1].fd = m->child_fd;
@@ -229,13 +233,13 @@ mm_answer_approval_wait(struct mon *m, json_t *req)
 		if (pfd[0].revents != 0)
 			break;
 	}
-	if (recv(m->audit_fd, &ans, 1, 0) != 1)
+	if ((ans = mon_broker_answer(m)) == -1)
 		mon_end(m, 1);
-	if (ans == 'a')
+	if (ans == BM_APPROVED)
 		return mon_logged_in(m);
-	why = ans == 'd' ? "the customer denied this session" : ans == 'g' ?
-	    "the engineer left before the customer decided" :
-	    "nobody approved this session in time";
+	why = ans == BM_TIMED_OUT ? "nobody approved this session in time" :
+	    ans == BM_GONE ? "the engineer left before the customer decided" :
+	    "the customer denied this session";
 	m->phase = 0;	/* the child ends the session; nothing more */
 	return mon_answer(m, json_pack("{s:b, s:s}", "ok", 0, "reason", why),
 	    NULL, 0);
