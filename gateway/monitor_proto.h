@@ -5,7 +5,8 @@
  * They talk over SOCK_SEQPACKET pairs: each request is one JSON object
  * {"req": NAME, ...} answered by one JSON object, descriptors riding
  * along with SCM_RIGHTS.  The monitor may instead send, unasked, a
- * notice {"notice": TEXT}: the session is ending, and why.
+ * notice {MONITOR_NOTICE: TEXT}: the session is ending, and why; no
+ * answer follows it.
  *
  * mm_reqs[] is the one table of requests, read by both ends: the
  * sandboxed side names its requests from it (gateway/session/
@@ -20,6 +21,7 @@
 #include <stdint.h>
 
 #define MONITOR_MSG_MAX		16384	/* one request or answer */
+#define MONITOR_NOTICE		"notice"	/* the session is ending: why */
 #define MONITOR_REQ_NAME_MAX	32	/* bytes of a request's name */
 
 /* Phases of a session; a request names the ones it is allowed in. */

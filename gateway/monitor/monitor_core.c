@@ -74,7 +74,7 @@ mon_notify(struct mon *m, const char *why)
 
 	if (m->phase != MM_AUTHED || m->child <= 0)
 		return;
-	j = json_pack("{s:s}", "notice", why);
+	j = json_pack("{s:s}", MONITOR_NOTICE, why);
 	text = j == NULL ? NULL : json_dumps(j, JSON_COMPACT);
 	json_decref(j);
 	if (text == NULL || fdpass_send(m->child_fd, text, strlen(text),

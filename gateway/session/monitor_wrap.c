@@ -18,7 +18,7 @@ static char mm_notice_text[256];
 static json_t *
 mm_take_notice(json_t *ans)
 {
-	const char *s = json_string_value(json_object_get(ans, "notice"));
+	const char *s = json_string_value(json_object_get(ans, MONITOR_NOTICE));
 
 	if (s == NULL)
 		return ans;
