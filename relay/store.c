@@ -17,7 +17,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -26,18 +25,16 @@
 
 #include "lib/log.h"
 #include "lib/parse.h"
+#include "telemetry/record.h"
 
 #define STORE_SCHEMA_VERSION	1
 #define STORE_BUSY_MS		5000	/* wait this long for a lock */
 #define STORE_BATCH_MAX		100000	/* records in one batch */
 #define STORE_ID_MAX		64
-#define STORE_ENV_MAX		128
-#define STORE_UNIT_MAX		128
-#define STORE_TYPE_MAX		64
 #define STORE_VERSION_MAX	64
 #define STORE_HEAD_LEN		64
 
-/* Cluster ids, as relay.conf has them; environments add ':'. */
+/* Cluster ids, as relay.conf has them. */
 #define ID_CHARS	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz" \
 			"0123456789._-"
 
@@ -597,91 +594,17 @@ store_relay_started(struct store *s)
 	return 0;
 }
 
-/* A record field that must be an RFC 3339 UTC time; NULL if it is not. */
-static const char *
-time_field(json_t *rec, const char *key, time_t *t)
-{
-	const char	*v;
-	time_t		 dummy;
-
-	v = json_string_value(json_object_get(rec, key));
-	if (v == NULL || parse_time(v, t != NULL ? t : &dummy) == -1)
-		return NULL;
-	return v;
-}
-
-static int
-check_usage(json_t *rec, struct item *it, char *m, size_t len)
-{
-	const char	*key;
-	json_t		*units, *v;
-	time_t		 hour;
-
-	if (time_field(rec, "hour", &hour) == NULL || hour % 3600 != 0) {
-		snprintf(m, len, "'hour' must be an RFC 3339 UTC time on the "
-		    "hour");
-		return -1;
-	}
-	it->hour = hour;
-	it->env = json_string_value(json_object_get(rec, "environment"));
-	if (it->env == NULL || !valid_chars(it->env, STORE_ENV_MAX,
-	    ID_CHARS ":")) {
-		snprintf(m, len, "'environment' must be 1-%d of A-Z a-z 0-9 "
-		    ". _ : -", STORE_ENV_MAX);
-		return -1;
-	}
-	if (!json_is_object(units = json_object_get(rec, "units"))) {
-		snprintf(m, len, "'units' must be an object");
-		return -1;
-	}
-	json_object_foreach(units, key, v) {
-		if (!valid_printable(key, STORE_UNIT_MAX)) {
-			snprintf(m, len, "unit names must be 1-%d printable "
-			    "characters", STORE_UNIT_MAX);
-			return -1;
-		}
-		if (!json_is_number(v) || !isfinite(json_number_value(v)) ||
-		    json_number_value(v) < 0) {
-			snprintf(m, len, "unit '%s' must be a number >= 0", key);
-			return -1;
-		}
-	}
-	return 0;
-}
-
-static int
-check_event(json_t *rec, struct item *it, char *m, size_t len)
-{
-	it->type = json_string_value(json_object_get(rec, "type"));
-	if (it->type == NULL || !valid_chars(it->type, STORE_TYPE_MAX,
-	    "abcdefghijklmnopqrstuvwxyz0123456789_")) {
-		snprintf(m, len, "'type' must be 1-%d of a-z 0-9 _",
-		    STORE_TYPE_MAX);
-		return -1;
-	}
-	if ((it->ts = time_field(rec, "ts", NULL)) == NULL) {
-		snprintf(m, len, "'ts' must be an RFC 3339 UTC time");
-		return -1;
-	}
-	return 0;
-}
-
-static int
-check_health(json_t *rec, struct item *it, char *m, size_t len)
-{
-	if ((it->ts = time_field(rec, "ts", NULL)) == NULL) {
-		snprintf(m, len, "'ts' must be an RFC 3339 UTC time");
-		return -1;
-	}
-	return 0;
-}
-
-/* One element of a batch: {"seq":N,"class":C,"record":{...}}. */
+/*
+ * One element of a batch: {"seq":N,"class":C,"record":{...}}.  The
+ * record is judged by the rules the gateway took it in under
+ * (telemetry/record.h); what applying it needs is then read from it.
+ */
 static int
 check_item(json_t *el, int64_t prev, struct item *it, char *m, size_t len)
 {
 	json_t		*seq;
-	const char	*cls, *inner;
+	const char	*cls;
+	time_t		 hour;
 	size_t		 c;
 
 	seq = json_object_get(el, "seq");
@@ -709,21 +632,15 @@ check_item(json_t *el, int64_t prev, struct item *it, char *m, size_t len)
 		snprintf(m, len, "'record' must be an object");
 		return -1;
 	}
-	/* Records carry their class too; the two must not disagree. */
-	inner = json_string_value(json_object_get(it->rec, "class"));
-	if (inner != NULL && strcmp(inner, cls) != 0) {
-		snprintf(m, len, "record class '%s' is not '%s'", inner, cls);
+	if (record_check(it->rec, record_class_from_name(cls), m, len) == -1)
 		return -1;
-	}
-	switch (it->cls) {
-	case SC_USAGE:
-		return check_usage(it->rec, it, m, len);
-	case SC_EVENT:
-		return check_event(it->rec, it, m, len);
-	case SC_HEALTH:
-		return check_health(it->rec, it, m, len);
-	}
-	return -1;
+	it->env = json_string_value(json_object_get(it->rec, "environment"));
+	it->type = json_string_value(json_object_get(it->rec, "type"));
+	it->ts = json_string_value(json_object_get(it->rec, "ts"));
+	if (it->cls == SC_USAGE && parse_time(json_string_value(
+	    json_object_get(it->rec, "hour")), &hour) == 0)
+		it->hour = hour;
+	return 0;
 }
 
 /* Check a whole batch before anything is written. */

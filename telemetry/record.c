@@ -257,6 +257,39 @@ json_depth(json_t *v, int limit)
 }
 
 int
+record_check(json_t *rec, enum record_class cls, char *why, size_t whylen)
+{
+	json_t *jcls = json_object_get(rec, "class");
+
+	if (!json_is_object(rec)) {
+		why_set(why, whylen, "record must be a JSON object");
+		return -1;
+	}
+	if (json_depth(rec, RECORD_DEPTH_MAX) > RECORD_DEPTH_MAX) {
+		why_set(why, whylen, "record nests deeper than %d levels",
+		    RECORD_DEPTH_MAX);
+		return -1;
+	}
+	if (jcls != NULL && (!json_is_string(jcls) ||
+	    strlen(json_string_value(jcls)) != json_string_length(jcls) ||
+	    record_class_from_name(json_string_value(jcls)) != cls)) {
+		why_set(why, whylen, "field 'class' is not '%s'",
+		    record_class_name(cls));
+		return -1;
+	}
+	switch (cls) {
+	case RECORD_USAGE:
+		return check_usage(rec, why, whylen);
+	case RECORD_EVENT:
+		return check_event(rec, why, whylen);
+	case RECORD_HEALTH:
+		return check_time(rec, "ts", 0, why, whylen);
+	}
+	why_set(why, whylen, "field 'class' must be usage, event or health");
+	return -1;
+}
+
+int
 record_parse(const char *text, size_t len, json_t **out,
     enum record_class *cls, char *why, size_t whylen)
 {
@@ -284,11 +317,6 @@ record_parse(const char *text, size_t len, json_t **out,
 		why_set(why, whylen, "record must be a JSON object");
 		goto out;
 	}
-	if (json_depth(rec, RECORD_DEPTH_MAX) > RECORD_DEPTH_MAX) {
-		why_set(why, whylen, "record nests deeper than %d levels",
-		    RECORD_DEPTH_MAX);
-		goto out;
-	}
 	if ((jcls = json_object_get(rec, "class")) == NULL) {
 		why_set(why, whylen, "field 'class' is missing");
 		goto out;
@@ -300,20 +328,8 @@ record_parse(const char *text, size_t len, json_t **out,
 		    "health");
 		goto out;
 	}
-	switch (c) {
-	case RECORD_USAGE:
-		if (check_usage(rec, why, whylen) == -1)
-			goto out;
-		break;
-	case RECORD_EVENT:
-		if (check_event(rec, why, whylen) == -1)
-			goto out;
-		break;
-	case RECORD_HEALTH:
-		if (check_time(rec, "ts", 0, why, whylen) == -1)
-			goto out;
-		break;
-	}
+	if (record_check(rec, c, why, whylen) == -1)
+		goto out;
 	*out = rec;
 	rec = NULL;
 	*cls = c;
