@@ -20,6 +20,7 @@
 #include <jansson.h>
 
 #include "gateway/localsock.h"
+#include "lib/ident.h"
 #include "lib/log.h"
 #include "lib/parse.h"
 #include "sandbox/sandbox.h"
@@ -217,13 +218,8 @@ control_answer_viewed(struct cconn *cc, json_t *req, const char *id)
 	const char	*action = json_string_value(json_object_get(req,
 	    "action"));
 	char		 who[64];
-	size_t		 i;
 
-	for (i = 0; id[i] != '\0'; i++)
-		if (!((id[i] >= '0' && id[i] <= '9') ||
-		    (id[i] >= 'a' && id[i] <= 'f')))
-			break;
-	if (i == 0 || id[i] != '\0' || action == NULL ||
+	if (!ident_valid(id, CONTROL_ID_MAX, IDENT_HEX) || action == NULL ||
 	    (strcmp(action, "replay") != 0 && strcmp(action, "export") != 0))
 		return control_error("malformed recording_viewed request");
 	control_who(cc, who, sizeof(who));

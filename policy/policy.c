@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/ident.h"
 #include "lib/inifile.h"
 #include "lib/parse.h"
 #include "lib/window.h"
@@ -282,13 +283,7 @@ static const char *const sections[] = {
 static int
 valid_name(const char *s, size_t max)
 {
-	size_t i;
-
-	for (i = 0; s[i] != '\0'; i++) {
-		if (i >= max || !policy_setting_char(s[i]))
-			return 0;
-	}
-	return i > 0;
+	return ident_valid(s, max, IDENT_NAME);
 }
 
 /* Printable ASCII, blanks allowed. */
@@ -1583,17 +1578,10 @@ policy_allow_forward(const struct policy *p, const char *host,
 }
 
 int
-policy_setting_char(int c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-	    (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-';
-}
-
-int
 policy_allow_setting(const struct policy *p, const char *key, char *reason,
     size_t rlen)
 {
-	size_t i, n;
+	size_t i;
 
 	if (!p->settings_enabled) {
 		snprintf(reason, rlen, "remote settings are disabled on this "
@@ -1605,10 +1593,7 @@ policy_allow_setting(const struct policy *p, const char *key, char *reason,
 		    "this cluster");
 		return 0;
 	}
-	for (n = 0; key[n] != '\0'; n++)
-		if (n >= SETTING_NAME_MAX || !policy_setting_char(key[n]))
-			break;
-	if (n == 0 || key[n] != '\0') {
+	if (!ident_valid(key, SETTING_NAME_MAX, IDENT_NAME)) {
 		snprintf(reason, rlen, "not a setting name");
 		return 0;
 	}

@@ -203,8 +203,6 @@ void	policy_forward_refusal(const char *host, uint16_t port, char *reason,
  */
 int	policy_allow_setting(const struct policy *p, const char *key,
 	    char *reason, size_t rlen);
-/* A character of a setting name: A-Z a-z 0-9 . _ - */
-int	policy_setting_char(int c);
 
 /*
  * May the engineer run this command line ("threads --pid 42" is the

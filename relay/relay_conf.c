@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/ident.h"
 #include "lib/inifile.h"
 #include "lib/parse.h"
 
@@ -30,12 +31,7 @@ struct conf_ctx {
 static int
 valid_id(const char *s)
 {
-	size_t n = strlen(s);
-
-	if (n == 0 || n > 64)
-		return 0;
-	return strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-	    "0123456789._-") == n;
+	return ident_valid(s, 64, IDENT_NAME);
 }
 
 static int

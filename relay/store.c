@@ -23,6 +23,7 @@
 
 #include <sqlite3.h>
 
+#include "lib/ident.h"
 #include "lib/log.h"
 #include "lib/parse.h"
 #include "telemetry/record.h"
@@ -33,10 +34,6 @@
 #define STORE_ID_MAX		64
 #define STORE_VERSION_MAX	64
 #define STORE_HEAD_LEN		64
-
-/* Cluster ids, as relay.conf has them. */
-#define ID_CHARS	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz" \
-			"0123456789._-"
 
 enum store_class {
 	SC_USAGE,
@@ -210,18 +207,11 @@ struct item {
 	const char	*type;		/* event */
 };
 
-static int
-valid_chars(const char *s, size_t max, const char *set)
-{
-	size_t n = strlen(s);
-
-	return n > 0 && n <= max && strspn(s, set) == n;
-}
-
+/* Cluster ids, as relay.conf has them. */
 static int
 valid_id(const char *s)
 {
-	return s != NULL && valid_chars(s, STORE_ID_MAX, ID_CHARS);
+	return ident_valid(s, STORE_ID_MAX, IDENT_NAME);
 }
 
 /*
@@ -917,7 +907,7 @@ store_anchor(struct store *s, const char *cluster, uint64_t epoch,
 
 	if (!valid_id(cluster) || epoch > INT64_MAX || seq > INT64_MAX ||
 	    head == NULL || strlen(head) != STORE_HEAD_LEN ||
-	    strspn(head, "0123456789abcdef") != STORE_HEAD_LEN) {
+	    !ident_valid(head, STORE_HEAD_LEN, IDENT_HEX)) {
 		log_error("%s: invalid audit anchor", s->path);
 		return -1;
 	}

@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "lib/fileio.h"
+#include "lib/ident.h"
 #include "policy/policy.h"
 
 /* One "key = value" line: where its key and value lie in the file. */
@@ -69,7 +70,7 @@ settings_parse_line(const char *buf, size_t off, size_t len,
 	kv->klen = 0;
 	if (i == e || l[i] == '#' || l[i] == ';')
 		return 0;
-	for (ks = i; i < e && policy_setting_char(l[i]); i++)
+	for (ks = i; i < e && ident_char((unsigned char)l[i], IDENT_NAME); i++)
 		;
 	if (i == ks)
 		return -1;
