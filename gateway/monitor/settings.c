@@ -380,15 +380,23 @@ settings_edit(const struct settings_doc *doc, const char *key,
 	return out;
 }
 
-/* Write all of buf to fd: 0, or -1 with errno. */
+/* The settings file as it was, for settings_same_access(). */
+struct settings_access {
+	const struct stat	*st;
+	const char		*file;
+};
+
 /*
  * Give the temporary file the old file's mode and owner: the product
  * must be able to read its settings exactly as before.
  */
 static int
-settings_same_access(int fd, const struct stat *st, const char *file,
-    char *why, size_t whylen)
+settings_same_access(int fd, void *arg, char *why, size_t whylen)
 {
+	const struct settings_access	*a = arg;
+	const struct stat		*st = a->st;
+	const char			*file = a->file;
+
 	/* Owner first: a change of owner may clear set-id mode bits. */
 	if ((st->st_uid != geteuid() || st->st_gid != getegid()) &&
 	    fchown(fd, st->st_uid, st->st_gid) == -1) {
@@ -405,94 +413,12 @@ settings_same_access(int fd, const struct stat *st, const char *file,
 	return 0;
 }
 
-/* Split file into its directory and its name, for the temporary file. */
-static int
-settings_split(const char *file, char *dir, size_t dirlen, const char **base)
-{
-	const char	*slash = strrchr(file, '/');
-	int		 w;
-
-	if (slash == NULL || slash[1] == '\0')
-		return -1;
-	w = snprintf(dir, dirlen, "%.*s", slash == file ? 1 :
-	    (int)(slash - file), file);
-	if (w < 0 || (size_t)w >= dirlen)
-		return -1;
-	*base = slash + 1;
-	return 0;
-}
-
-/* Make the rename itself durable: fsync the directory. */
-static int
-settings_sync_dir(const char *dir)
-{
-	int fd, rc;
-
-	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
-		return -1;
-	rc = fsync(fd);
-	close(fd);
-	return rc;
-}
-
-/*
- * Replace file with buf atomically: a temporary file beside it with the
- * same mode and owner, fsync, rename over the old one, fsync of the
- * directory.  A reader sees the old file or the new, never a mix.
- */
-static int
-settings_replace(const char *file, const struct stat *st, const char *buf,
-    size_t len, char *why, size_t whylen)
-{
-	char		 dir[PATH_MAX], tmp[PATH_MAX];
-	const char	*base;
-	int		 fd = -1, rc = -1, w;
-
-	if (settings_split(file, dir, sizeof(dir), &base) == -1 ||
-	    (w = snprintf(tmp, sizeof(tmp), "%s/.%s.XXXXXX",
-	    strcmp(dir, "/") == 0 ? "" : dir, base)) < 0 ||
-	    (size_t)w >= sizeof(tmp)) {
-		snprintf(why, whylen, "%s: cannot name a temporary file", file);
-		return -1;
-	}
-	if ((fd = mkostemp(tmp, O_CLOEXEC)) == -1) {
-		snprintf(why, whylen, "cannot create a temporary file in %s: "
-		    "%s", dir, strerror(errno));
-		return -1;
-	}
-	if (settings_same_access(fd, st, file, why, whylen) == -1)
-		goto out;
-	if (fileio_write_all(fd, buf, len) == -1 || fsync(fd) == -1) {
-		snprintf(why, whylen, "writing %s: %s", tmp, strerror(errno));
-		goto out;
-	}
-	w = close(fd);
-	fd = -1;
-	if (w == -1 || rename(tmp, file) == -1) {
-		snprintf(why, whylen, "replacing %s: %s", file,
-		    strerror(errno));
-		goto out;
-	}
-	tmp[0] = '\0';		/* renamed: nothing left to remove */
-	if (settings_sync_dir(dir) == -1) {
-		snprintf(why, whylen, "%s was changed but may not survive a "
-		    "crash: fsync of %s: %s", file, dir, strerror(errno));
-		goto out;
-	}
-	rc = 0;
-out:
-	if (fd != -1)
-		close(fd);
-	if (tmp[0] != '\0')
-		unlink(tmp);
-	return rc;
-}
-
 int
 settings_set(const struct policy *pol, const char *key, const char *value,
     char *old, size_t oldlen, char *why, size_t whylen)
 {
 	struct settings_doc	 doc;
+	struct settings_access	 acc;
 	char			*out = NULL;
 	size_t			 len = 0;
 	int			 rc = -1;
@@ -511,8 +437,14 @@ settings_set(const struct policy *pol, const char *key, const char *value,
 		    pol->settings_file, SETTINGS_FILE_MAX);
 		goto out;
 	}
-	if (settings_replace(pol->settings_file, &doc.st, out, len, why,
-	    whylen) == -1)
+	/*
+	 * Replaced as a whole: a reader sees the old file or the new, never
+	 * a mixture, with the old file's owner and mode.
+	 */
+	acc.st = &doc.st;
+	acc.file = pol->settings_file;
+	if (fileio_replace_with(pol->settings_file, out, len, 0600,
+	    settings_same_access, &acc, why, whylen) == -1)
 		goto out;
 	/*
 	 * The old value is for the audit log: a long one is cut short, an
