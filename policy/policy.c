@@ -1,5 +1,5 @@
 /*
- * policy.c - porthole.conf into an immutable policy, and the decisions.
+ * policy.c - porthole.conf into an immutable policy.
  *
  * Every key lives in one table with its section, type and bounds.  The
  * policy starts with every grant off and the documented defaults; each
@@ -19,51 +19,7 @@
 #include "lib/parse.h"
 #include "lib/window.h"
 #include "policy/policy.h"
-
-#define POLICY_MAX_LIST		256	/* items in one list value */
-#define POLICY_MAX_COMMANDS	256
-#define NAME_MAX_LEN		64	/* cluster ids, command names */
-#define UNIX_NAME_MAX		32	/* user and group names */
-#define PATH_MAX_LEN		4096
-#define INT_ARG_DIGITS		18
-
-enum ph_type {
-	PH_NONE,			/* a literal word */
-	PH_INT,				/* {NAME:int} */
-	PH_WORD				/* {NAME:word} */
-};
-
-enum vtype {
-	V_BOOL,				/* int */
-	V_UINT,				/* uint64_t, in [min, max] */
-	V_DURATION,			/* uint64_t seconds, in [min, max] */
-	V_SIZE,				/* uint64_t bytes, 0 or in [min, max] */
-	V_PATH,				/* char *, absolute */
-	V_FUNC				/* the key's own setter */
-};
-
-struct keyspec;
-struct line;
-typedef int (*setter)(struct policy *, const struct keyspec *,
-    const char *, char *, size_t);
-typedef int (*getter)(const struct policy *, const struct keyspec *,
-    struct line *);
-
-/*
- * One key of porthole.conf: how to read it, how to print it back
- * (policy_write) and what it means.
- */
-struct keyspec {
-	const char	*section;
-	const char	*key;
-	enum vtype	 type;
-	size_t		 off;		/* field in struct policy */
-	uint64_t	 min, max;
-	setter		 set;		/* V_FUNC */
-	getter		 get;		/* V_FUNC */
-	const char	*help;		/* one line, for policy show */
-	const char	*def;		/* the default, as a value in the file */
-};
+#include "policy/policy_int.h"
 
 static int set_cluster_id(struct policy *, const struct keyspec *,
     const char *, char *, size_t);
@@ -275,9 +231,12 @@ static const char *const sections[] = {
 	"settings", "telemetry", "updates",
 };
 
-#define FIELD(p, ks, type)	((type *)(void *)((char *)(p) + (ks)->off))
-#define CFIELD(p, ks, type)	\
-	((type const *)(const void *)((const char *)(p) + (ks)->off))
+/* The tables, for the printer (policy_write.c). */
+const struct keyspec *const policy_keys = keys;
+const size_t policy_nkeys = sizeof(keys) / sizeof(keys[0]);
+const char *const *const policy_sections = sections;
+const size_t policy_nsections = sizeof(sections) / sizeof(sections[0]);
+const char *const policy_commands_help = commands_help;
 
 /* [A-Za-z0-9._-]{1,max} */
 static int
@@ -287,8 +246,8 @@ valid_name(const char *s, size_t max)
 }
 
 /* Printable ASCII, blanks allowed. */
-static int
-printable(const char *s)
+int
+policy_printable(const char *s)
 {
 	for (; *s != '\0'; s++)
 		if ((*s < 0x20 || *s > 0x7e) && *s != '\t')
@@ -302,7 +261,7 @@ valid_path(const char *s)
 {
 	const char *c;
 
-	if (s[0] != '/' || strlen(s) >= PATH_MAX_LEN || !printable(s))
+	if (s[0] != '/' || strlen(s) >= PATH_MAX_LEN || !policy_printable(s))
 		return 0;
 	for (c = s; (c = strchr(c, '/')) != NULL; c++) {
 		if (strncmp(c, "/./", 3) == 0 || strcmp(c, "/.") == 0 ||
@@ -491,7 +450,7 @@ set_file_paths(struct policy *p, const struct keyspec *ks, const char *value,
 static int
 valid_pattern(const char *s)
 {
-	return printable(s);
+	return policy_printable(s);
 }
 
 static int
@@ -535,8 +494,6 @@ out:
 	parse_list_free(v);
 	return rc;
 }
-
-#define SETTING_NAME_MAX	128
 
 static int
 valid_setting_key(const char *s)
@@ -628,8 +585,8 @@ out:
  * Split s on runs of blanks into at most max words (copies).  Returns
  * the count, or -1 if there are more words or no memory.
  */
-static int
-split_words(const char *s, char ***out, size_t max)
+int
+policy_split_words(const char *s, char ***out, size_t max)
 {
 	char	**w;
 	size_t	 n = 0, k;
@@ -677,8 +634,8 @@ set_hook(struct policy *p, const struct keyspec *ks, const char *value,
 	char	**w = NULL;
 	int	 n;
 
-	n = split_words(value, &w, POLICY_MAX_WORDS);
-	if (n > 0 && printable(value) && valid_path(w[0])) {
+	n = policy_split_words(value, &w, POLICY_MAX_WORDS);
+	if (n > 0 && policy_printable(value) && valid_path(w[0])) {
 		policy_argv_free(w);
 		return replace_string(FIELD(p, ks, char *), value, msg, len);
 	}
@@ -693,8 +650,8 @@ set_hook(struct policy *p, const struct keyspec *ks, const char *value,
  * What kind of template word w is.  A word holding a brace must be a
  * whole, well-formed placeholder; otherwise -1 and why in msg.
  */
-static int
-placeholder_type(const char *w, char *msg, size_t len)
+int
+policy_placeholder_type(const char *w, char *msg, size_t len)
 {
 	const char	*colon, *type;
 	size_t		 n, i;
@@ -741,12 +698,12 @@ add_command(struct policy *p, const char *name, const char *value, char *msg,
 		    POLICY_MAX_COMMANDS);
 		return -1;
 	}
-	if (!printable(value)) {
+	if (!policy_printable(value)) {
 		snprintf(msg, len, "%s: non-printable character in command",
 		    name);
 		return -1;
 	}
-	if ((n = split_words(value, &w, POLICY_MAX_WORDS)) == -1) {
+	if ((n = policy_split_words(value, &w, POLICY_MAX_WORDS)) == -1) {
 		snprintf(msg, len, "%s: more than %d words", name,
 		    POLICY_MAX_WORDS);
 		return -1;
@@ -757,7 +714,7 @@ add_command(struct policy *p, const char *name, const char *value, char *msg,
 		goto out;
 	}
 	for (i = 1; i < (size_t)n; i++) {
-		if (placeholder_type(w[i], why, sizeof(why)) == -1) {
+		if (policy_placeholder_type(w[i], why, sizeof(why)) == -1) {
 			snprintf(msg, len, "%s: %s", name, why);
 			goto out;
 		}
@@ -1040,7 +997,7 @@ policy_each_program(const struct policy *p, policy_program_cb cb, void *arg)
 		    (v = *CFIELD(p, &keys[i], char *)) == NULL)
 			continue;
 		w = NULL;
-		if (split_words(v, &w, POLICY_MAX_WORDS) > 0)
+		if (policy_split_words(v, &w, POLICY_MAX_WORDS) > 0)
 			cb(arg, keys[i].section, keys[i].key, w[0]);
 		policy_argv_free(w);
 	}
@@ -1091,20 +1048,8 @@ policy_free(struct policy *p)
 	free(p);
 }
 
-/*
- * policy_write: the effective policy as a porthole.conf.  Each line is
- * built in a buffer as long as the reader's line limit, so that what is
- * printed can always be read back.
- */
-struct line {
-	char		 buf[INIFILE_MAX_LINE + 1];
-	size_t		 len;
-	int		 full;		/* something did not fit */
-	const char	*sep;		/* between list items */
-};
-
-static void __attribute__((format(printf, 2, 3)))
-line_add(struct line *l, const char *fmt, ...)
+void __attribute__((format(printf, 2, 3)))
+policy_line_add(struct line *l, const char *fmt, ...)
 {
 	va_list	 ap;
 	int	 n;
@@ -1131,7 +1076,7 @@ line_list(struct line *l, char *const *items)
 	size_t i;
 
 	for (i = 0; items != NULL && items[i] != NULL; i++)
-		line_add(l, "%s%s", i == 0 ? "" : items[i][0] == ';' ? "," :
+		policy_line_add(l, "%s%s", i == 0 ? "" : items[i][0] == ';' ? "," :
 		    l->sep, items[i]);
 }
 
@@ -1140,9 +1085,9 @@ static void
 line_hostport(struct line *l, const char *host, uint16_t port)
 {
 	if (strchr(host, ':') != NULL)
-		line_add(l, "[%s]:%u", host, (unsigned int)port);
+		policy_line_add(l, "[%s]:%u", host, (unsigned int)port);
 	else
-		line_add(l, "%s:%u", host, (unsigned int)port);
+		policy_line_add(l, "%s:%u", host, (unsigned int)port);
 }
 
 /* The getters append a key's value and return 1, or 0 if it is unset. */
@@ -1153,7 +1098,7 @@ get_string(const struct policy *p, const struct keyspec *ks, struct line *l)
 
 	if (v == NULL)
 		return 0;
-	line_add(l, "%s", v);
+	policy_line_add(l, "%s", v);
 	return 1;
 }
 
@@ -1172,7 +1117,7 @@ get_audit_failure(const struct policy *p, const struct keyspec *ks,
 {
 	if (!p->audit_failure_close)
 		return 0;
-	line_add(l, "close");
+	policy_line_add(l, "close");
 	return 1;
 }
 
@@ -1180,7 +1125,7 @@ static int
 get_approval(const struct policy *p, const struct keyspec *ks,
     struct line *l)
 {
-	line_add(l, "%s", p->approval_required ? "required" : "none");
+	policy_line_add(l, "%s", p->approval_required ? "required" : "none");
 	return 1;
 }
 
@@ -1189,7 +1134,7 @@ get_engineers(const struct policy *p, const struct keyspec *ks,
     struct line *l)
 {
 	if (p->engineers_any)
-		line_add(l, "*");
+		policy_line_add(l, "*");
 	else
 		line_list(l, p->engineers);
 	return 1;
@@ -1208,7 +1153,7 @@ get_expires(const struct policy *p, const struct keyspec *ks, struct line *l)
 		l->full = 1;
 		return 1;
 	}
-	line_add(l, "%s", when);
+	policy_line_add(l, "%s", when);
 	return 1;
 }
 
@@ -1226,7 +1171,7 @@ get_targets(const struct policy *p, const struct keyspec *ks, struct line *l)
 	size_t i;
 
 	for (i = 0; i < p->ntargets; i++) {
-		line_add(l, "%s", i == 0 ? "" : l->sep);
+		policy_line_add(l, "%s", i == 0 ? "" : l->sep);
 		line_hostport(l, p->targets[i].host, p->targets[i].port);
 	}
 	return 1;
@@ -1239,34 +1184,34 @@ get_services(const struct policy *p, const struct keyspec *ks,
 	size_t i;
 
 	for (i = 0; i < p->nservices; i++) {
-		line_add(l, "%s%s=", i == 0 ? "" : l->sep,
+		policy_line_add(l, "%s%s=", i == 0 ? "" : l->sep,
 		    p->services[i].name);
 		line_hostport(l, p->services[i].host, p->services[i].port);
 	}
 	return 1;
 }
 
-static int
-get_value(const struct policy *p, const struct keyspec *ks, struct line *l)
+int
+policy_get_value(const struct policy *p, const struct keyspec *ks, struct line *l)
 {
 	char dur[32];
 
 	switch (ks->type) {
 	case V_BOOL:
-		line_add(l, "%s", *CFIELD(p, ks, int) ? "yes" : "no");
+		policy_line_add(l, "%s", *CFIELD(p, ks, int) ? "yes" : "no");
 		return 1;
 	case V_UINT:
-		line_add(l, "%llu",
+		policy_line_add(l, "%llu",
 		    (unsigned long long)*CFIELD(p, ks, uint64_t));
 		return 1;
 	case V_DURATION:
 		parse_format_duration(*CFIELD(p, ks, uint64_t), dur,
 		    sizeof(dur));
-		line_add(l, "%s", dur);
+		policy_line_add(l, "%s", dur);
 		return 1;
 	case V_SIZE:
 		parse_format_size(*CFIELD(p, ks, uint64_t), dur, sizeof(dur));
-		line_add(l, "%s", dur);
+		policy_line_add(l, "%s", dur);
 		return 1;
 	case V_PATH:
 		return get_string(p, ks, l);
@@ -1274,432 +1219,6 @@ get_value(const struct policy *p, const struct keyspec *ks, struct line *l)
 		return ks->get(p, ks, l);
 	}
 	return 0;
-}
-
-/*
- * One "key = value" line.  A value that does not fit the line limit with
- * blanks around '=' and after commas is written without them, as it
- * must have been in the file it came from.  An unset key (no default,
- * not in the file) is shown as a comment: only leaving it out reads back
- * as unset.
- */
-static int
-write_key(FILE *out, const char *key, const struct policy *p,
-    const struct keyspec *ks, const struct policy_command *cmd)
-{
-	static const char *const eq[] = { " = ", "=" };
-	static const char *const sep[] = { ", ", "," };
-	struct line	 l;
-	size_t		 i, j, v = 0;
-	int		 set = 1;
-
-	for (i = 0; i < sizeof(eq) / sizeof(eq[0]); i++) {
-		memset(&l, 0, sizeof(l));
-		l.sep = sep[i];
-		line_add(&l, "%s%s", key, eq[i]);
-		v = l.len;
-		if (ks != NULL)
-			set = get_value(p, ks, &l);
-		for (j = 0; cmd != NULL && j < cmd->argc; j++)
-			line_add(&l, "%s%s", j == 0 ? "" : " ", cmd->argv[j]);
-		if (!l.full)
-			break;
-	}
-	if (l.full) {
-		errno = EOVERFLOW;
-		return -1;
-	}
-	/* "key =" for an empty value, "key =;x" for one starting with ';'. */
-	if (v > 0 && l.buf[v - 1] == ' ' && (v == l.len || l.buf[v] == ';')) {
-		memmove(l.buf + v - 1, l.buf + v, l.len - v + 1);
-		l.len--;
-	}
-	if (!set)
-		return fprintf(out, "; %s = (not set)\n", key) < 0 ? -1 : 0;
-	return fprintf(out, "%s\n", l.buf) < 0 ? -1 : 0;
-}
-
-/* "; help", with the bounds of a number or a duration. */
-static int
-write_help(FILE *out, const struct keyspec *ks)
-{
-	char	 lo[32], hi[32], range[80] = "", def[96] = "";
-	int	 n;
-
-	if (ks->type == V_DURATION) {
-		parse_format_duration(ks->min, lo, sizeof(lo));
-		parse_format_duration(ks->max, hi, sizeof(hi));
-		snprintf(range, sizeof(range), " (%s-%s)", lo, hi);
-	} else if (ks->type == V_SIZE) {
-		parse_format_size(ks->min, lo, sizeof(lo));
-		parse_format_size(ks->max, hi, sizeof(hi));
-		snprintf(range, sizeof(range), " (0, or %s-%s)", lo, hi);
-	} else if (ks->type == V_UINT)
-		snprintf(range, sizeof(range), " (%llu-%llu)",
-		    (unsigned long long)ks->min, (unsigned long long)ks->max);
-	if (ks->def != NULL)
-		snprintf(def, sizeof(def), "; default %s", ks->def);
-	n = fprintf(out, "; %s%s%s\n", ks->help, range, def);
-	return n < 0 ? -1 : 0;
-}
-
-static int
-write_section(const struct policy *p, const char *section, FILE *out)
-{
-	size_t i;
-
-	if (fprintf(out, "[%s]\n", section) < 0)
-		return -1;
-	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
-		if (strcmp(keys[i].section, section) != 0)
-			continue;
-		if (write_help(out, &keys[i]) == -1 ||
-		    write_key(out, keys[i].key, p, &keys[i], NULL) == -1)
-			return -1;
-	}
-	if (strcmp(section, "commands") != 0)
-		return 0;
-	if (fprintf(out, "; %s\n", commands_help) < 0)
-		return -1;
-	for (i = 0; i < p->ncommands; i++)
-		if (write_key(out, p->commands[i].name, p, NULL,
-		    &p->commands[i]) == -1)
-			return -1;
-	return 0;
-}
-
-int
-policy_write(const struct policy *p, FILE *out)
-{
-	size_t i;
-
-	for (i = 0; i < sizeof(sections) / sizeof(sections[0]); i++) {
-		if (i > 0 && fputc('\n', out) == EOF)
-			return -1;
-		if (write_section(p, sections[i], out) == -1)
-			return -1;
-	}
-	if (fflush(out) == EOF || ferror(out))
-		return -1;
-	return 0;
-}
-
-/* One line of text for roff: backslashes escaped, no control line. */
-static int
-man_text(FILE *out, const char *text)
-{
-	const char *c;
-
-	if ((text[0] == '.' || text[0] == '\'') && fputs("\\&", out) == EOF)
-		return -1;
-	for (c = text; *c != '\0'; c++)
-		if ((*c == '\\' ? fputs("\\e", out) : fputc(*c, out)) == EOF)
-			return -1;
-	return fputc('\n', out) == EOF ? -1 : 0;
-}
-
-int
-policy_write_man(FILE *out)
-{
-	char	 line[512], lo[32], hi[32];
-	size_t	 i, j;
-
-	for (i = 0; i < sizeof(sections) / sizeof(sections[0]); i++) {
-		if (fprintf(out, ".SS \"[%s]\"\n", sections[i]) < 0)
-			return -1;
-		for (j = 0; j < sizeof(keys) / sizeof(keys[0]); j++) {
-			const struct keyspec *ks = &keys[j];
-
-			if (strcmp(ks->section, sections[i]) != 0)
-				continue;
-			if (fprintf(out, ".TP\n.B %s\n", ks->key) < 0)
-				return -1;
-			snprintf(line, sizeof(line), "%s.", ks->help);
-			line[0] = (char)toupper((unsigned char)line[0]);
-			if (ks->type == V_DURATION) {
-				parse_format_duration(ks->min, lo, sizeof(lo));
-				parse_format_duration(ks->max, hi, sizeof(hi));
-				snprintf(line + strlen(line), sizeof(line) -
-				    strlen(line), " From %s to %s.", lo, hi);
-			} else if (ks->type == V_SIZE) {
-				parse_format_size(ks->min, lo, sizeof(lo));
-				parse_format_size(ks->max, hi, sizeof(hi));
-				snprintf(line + strlen(line), sizeof(line) -
-				    strlen(line), " 0, or from %s to %s.", lo,
-				    hi);
-			} else if (ks->type == V_UINT)
-				snprintf(line + strlen(line), sizeof(line) -
-				    strlen(line), " From %llu to %llu.",
-				    (unsigned long long)ks->min,
-				    (unsigned long long)ks->max);
-			if (ks->def != NULL)
-				snprintf(line + strlen(line), sizeof(line) -
-				    strlen(line), " Default: %s.",
-				    ks->def[0] != '\0' ? ks->def : "empty");
-			else
-				snprintf(line + strlen(line), sizeof(line) -
-				    strlen(line), " No default.");
-			if (man_text(out, line) == -1)
-				return -1;
-		}
-		if (strcmp(sections[i], "commands") == 0 &&
-		    (fputs(".TP\n.I name\n", out) == EOF ||
-		    man_text(out, commands_help) == -1))
-			return -1;
-	}
-	return fflush(out) == EOF || ferror(out) ? -1 : 0;
-}
-
-int
-policy_allow_session(const struct policy *p, const char *const *principals,
-    size_t nprincipals, const char *ticket, time_t now, const char **engineer,
-    char *reason, size_t rlen)
-{
-	struct tm	 tm;
-	char		 when[32];
-	size_t		 i, j;
-
-	if (!p->ra_enabled) {
-		snprintf(reason, rlen, "remote access is disabled on this "
-		    "cluster");
-		return 0;
-	}
-	if (p->expires != 0 && now >= p->expires) {
-		if (gmtime_r(&p->expires, &tm) == NULL ||
-		    strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ",
-		    &tm) == 0)
-			snprintf(when, sizeof(when), "%lld",
-			    (long long)p->expires);
-		snprintf(reason, rlen, "remote access grant expired at %s",
-		    when);
-		return 0;
-	}
-	if (nprincipals == 0 || principals == NULL || principals[0] == NULL) {
-		snprintf(reason, rlen, "the certificate names no principal");
-		return 0;
-	}
-	*engineer = NULL;
-	for (i = 0; i < nprincipals && *engineer == NULL; i++) {
-		if (principals[i] == NULL)
-			continue;
-		if (p->engineers_any)
-			*engineer = principals[i];
-		for (j = 0; j < p->nengineers && *engineer == NULL; j++)
-			if (strcmp(principals[i], p->engineers[j]) == 0)
-				*engineer = principals[i];
-	}
-	if (*engineer == NULL) {
-		snprintf(reason, rlen, "engineer '%s' is not allowed on this "
-		    "cluster", principals[0]);
-		return 0;
-	}
-	if (p->require_ticket && (ticket == NULL || ticket[0] == '\0')) {
-		*engineer = NULL;
-		snprintf(reason, rlen, "a support ticket is required "
-		    "(certificate extension ticket@porthole)");
-		return 0;
-	}
-	return 1;
-}
-
-/* An engineer's word for a placeholder of type t. */
-static int
-valid_arg(enum ph_type t, const char *s)
-{
-	size_t n = strlen(s), i;
-
-	if (t == PH_INT) {
-		if (n == 0 || n > INT_ARG_DIGITS)
-			return 0;
-		for (i = 0; i < n; i++)
-			if (!isdigit((unsigned char)s[i]))
-				return 0;
-		return 1;
-	}
-	/* A leading '-' would be read as an option by the diagnostic. */
-	return valid_name(s, NAME_MAX_LEN) && s[0] != '-';
-}
-
-/* "{lines:int}" -> "lines" into buf. */
-static const char *
-placeholder_name(const char *w, char *buf, size_t len)
-{
-	snprintf(buf, len, "%.*s", (int)strcspn(w + 1, ":"), w + 1);
-	return buf;
-}
-
-int
-policy_allow_session_slot(const struct policy *p, size_t nsessions,
-    char *reason, size_t rlen)
-{
-	if (nsessions < p->max_sessions)
-		return 1;
-	snprintf(reason, rlen, "the customer allows %llu session%s at once "
-	    "and %s in use", (unsigned long long)p->max_sessions,
-	    p->max_sessions == 1 ? "" : "s", p->max_sessions == 1 ? "it is" :
-	    "they are all");
-	return 0;
-}
-
-void
-policy_forward_refusal(const char *host, uint16_t port, char *reason,
-    size_t rlen)
-{
-	/* An IPv6 literal is shown in brackets, as ssh -L takes it. */
-	snprintf(reason, rlen, "%s%.255s%s:%u is not a forwarding target on "
-	    "this cluster", strchr(host, ':') != NULL ? "[" : "", host,
-	    strchr(host, ':') != NULL ? "]" : "", port);
-}
-
-int
-policy_allow_forward(const struct policy *p, const char *host,
-    uint16_t port, char *reason, size_t rlen)
-{
-	size_t i;
-
-	if (!p->forward_enabled) {
-		snprintf(reason, rlen, "port forwarding is disabled on this "
-		    "cluster");
-		return 0;
-	}
-	for (i = 0; host[i] != '\0'; i++)
-		if (i >= 255 || host[i] <= 0x20 || host[i] > 0x7e)
-			break;
-	if (i == 0 || host[i] != '\0') {
-		snprintf(reason, rlen, "not a host name or address");
-		return 0;
-	}
-	/* No target on this port: refused without asking DNS at all. */
-	for (i = 0; i < p->ntargets; i++)
-		if (p->targets[i].port == port)
-			return 1;
-	policy_forward_refusal(host, port, reason, rlen);
-	return 0;
-}
-
-int
-policy_allow_setting(const struct policy *p, const char *key, char *reason,
-    size_t rlen)
-{
-	size_t i;
-
-	if (!p->settings_enabled) {
-		snprintf(reason, rlen, "remote settings are disabled on this "
-		    "cluster");
-		return 0;
-	}
-	if (p->settings_file == NULL) {
-		snprintf(reason, rlen, "no settings file is configured on "
-		    "this cluster");
-		return 0;
-	}
-	if (!ident_valid(key, SETTING_NAME_MAX, IDENT_NAME)) {
-		snprintf(reason, rlen, "not a setting name");
-		return 0;
-	}
-	for (i = 0; i < p->nsettings_keys; i++)
-		if (strcmp(p->settings_keys[i], key) == 0)
-			return 1;
-	snprintf(reason, rlen, "key '%s' is not a listed setting", key);
-	return 0;
-}
-
-
-int
-policy_allow_command(const struct policy *p, const char *cmdline,
-    char ***argv, char *reason, size_t rlen)
-{
-	const struct policy_command	*cmd = NULL;
-	char				**words = NULL, **out = NULL, nbuf[64];
-	size_t				 i, nargs, nph = 0, a;
-	enum ph_type			 t;
-	int				 n, ok = 0;
-
-	if (!p->ra_enabled) {
-		snprintf(reason, rlen, "remote access is disabled on this "
-		    "cluster");
-		return 0;
-	}
-	if (!p->commands_enabled) {
-		snprintf(reason, rlen, "diagnostics are disabled on this "
-		    "cluster");
-		return 0;
-	}
-	if (cmdline == NULL)
-		cmdline = "";
-	if (strnlen(cmdline, POLICY_MAX_CMDLINE + 1) > POLICY_MAX_CMDLINE) {
-		snprintf(reason, rlen, "command line longer than %d "
-		    "characters", POLICY_MAX_CMDLINE);
-		return 0;
-	}
-	for (i = 0; cmdline[i] != '\0'; i++) {
-		if (cmdline[i] < 0x20 || cmdline[i] > 0x7e) {
-			snprintf(reason, rlen, "command line holds a "
-			    "non-printable character");
-			return 0;
-		}
-	}
-	if ((n = split_words(cmdline, &words, POLICY_MAX_WORDS)) == -1) {
-		snprintf(reason, rlen, "command line has more than %d words",
-		    POLICY_MAX_WORDS);
-		return 0;
-	}
-	if (n == 0) {
-		snprintf(reason, rlen, "no command given");
-		goto out;
-	}
-	for (i = 0; i < p->ncommands && cmd == NULL; i++)
-		if (strcmp(p->commands[i].name, words[0]) == 0)
-			cmd = &p->commands[i];
-	if (cmd == NULL) {
-		snprintf(reason, rlen, "command '%s' is not allowed on this "
-		    "cluster", words[0]);
-		goto out;
-	}
-
-	for (i = 1; i < cmd->argc; i++)
-		if (cmd->argv[i][0] == '{')
-			nph++;
-	nargs = (size_t)n - 1;
-	if (nargs < nph) {
-		snprintf(reason, rlen, "command '%s' needs %zu argument(s)",
-		    cmd->name, nph);
-		goto out;
-	}
-	if (nargs > nph) {
-		snprintf(reason, rlen, "command '%s' takes %zu argument(s)",
-		    cmd->name, nph);
-		goto out;
-	}
-
-	if ((out = calloc(cmd->argc + 1, sizeof(*out))) == NULL) {
-		snprintf(reason, rlen, "out of memory");
-		goto out;
-	}
-	for (i = 0, a = 1; i < cmd->argc; i++) {
-		t = cmd->argv[i][0] == '{' ? (enum ph_type)placeholder_type(
-		    cmd->argv[i], nbuf, sizeof(nbuf)) : PH_NONE;
-		if (t != PH_NONE && !valid_arg(t, words[a])) {
-			snprintf(reason, rlen, "command '%s': argument '%s' "
-			    "is not a valid %s (%s)", cmd->name, words[a],
-			    t == PH_INT ? "int" : "word",
-			    placeholder_name(cmd->argv[i], nbuf,
-			    sizeof(nbuf)));
-			goto out;
-		}
-		if ((out[i] = strdup(t == PH_NONE ? cmd->argv[i] :
-		    words[a++])) == NULL) {
-			snprintf(reason, rlen, "out of memory");
-			goto out;
-		}
-	}
-	*argv = out;
-	out = NULL;
-	ok = 1;
-out:
-	policy_argv_free(out);
-	policy_argv_free(words);
-	return ok;
 }
 
 void
