@@ -565,6 +565,12 @@ audit_set_rotate(struct audit *a, uint64_t bytes)
 	a->rotate = bytes;
 }
 
+void
+audit_set_seal_every(struct audit *a, uint64_t every)
+{
+	a->seal_every = every == 0 ? 1 : every;
+}
+
 /*
  * Seal the chain head with this epoch's key, then store the next key
  * and wipe this one.  Epochs so go up by exactly one, which lets the

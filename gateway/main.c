@@ -79,6 +79,7 @@ struct gateway {
 	struct uplink	*uplink;
 	struct collect	*collect;
 	struct krl	*krl;		/* revoked_keys, or NULL */
+	struct event	*ev_seal;	/* seals quiet periods: seal_interval */
 };
 
 static void
@@ -134,15 +135,32 @@ on_seal(void *arg, uint64_t epoch, uint64_t seq, const char *head)
 		uplink_anchor(gw->uplink, epoch, seq, head);
 }
 
+/* A reload's seal_every, seal_interval and audit_rotate, at once. */
+static void
+gateway_audit_policy(struct gateway *gw, const struct policy *old,
+    const struct policy *np)
+{
+	struct timeval tv = { (time_t)np->seal_interval, 0 };
+
+	audit_set_seal_every(gw->audit, np->seal_every);
+	audit_set_rotate(gw->audit, np->audit_rotate);
+	/* Rescheduling restarts the period, so only a new interval does. */
+	if (np->seal_interval != old->seal_interval && gw->ev_seal != NULL)
+		event_add(gw->ev_seal, &tv);
+}
+
 /*
  * Re-read porthole.conf.  An invalid file changes nothing; a valid one
  * applies to new sessions at once and ends running sessions whose grant
- * it withdraws; admin_group is looked up again for the local sockets.
- * Keys of [gateway] that name files, directories or the relay take
- * effect at the next connection or restart.  revoked_keys is read again:
- * a list that cannot be read refuses the reload (the running one stays,
- * and the caller is told at once), as it refuses a start: the gateway
- * never runs with part of a list, nor without the one it was given.
+ * it withdraws; admin_group is looked up again for the local sockets;
+ * the audit log seals and rotates by the new seal_every, seal_interval
+ * and audit_rotate.  The key table says which keys take effect only at
+ * start: a file that changes one is refused as a whole, naming its
+ * line.  The tunnel's keys take effect at its next connection.
+ * revoked_keys is read again: a list that cannot be read refuses the
+ * reload (the running one stays, and the caller is told at once), as it
+ * refuses a start: the gateway never runs with part of a list, nor
+ * without the one it was given.
  */
 static int
 gateway_reload(void *arg, const char *who, char *err, size_t errlen)
@@ -156,6 +174,7 @@ gateway_reload(void *arg, const char *who, char *err, size_t errlen)
 
 	daemon_reloading();
 	if (policy_load(gw->path, &np, err, errlen) == -1 ||
+	    policy_restart_changed(gw->pol, np, err, errlen) == -1 ||
 	    sshcert_load_ca(np->support_ca, ca, err, errlen) == -1 ||
 	    krl_load_optional(np->revoked_keys, &nk, err, errlen) == -1) {
 		policy_free(np);
@@ -182,6 +201,7 @@ gateway_reload(void *arg, const char *who, char *err, size_t errlen)
 	broker_set_policy(gw->broker, np);
 	krl_free(gw->krl);
 	gw->krl = nk;
+	gateway_audit_policy(gw, old, np);
 	tunnel_set_policy(gw->tunnel, np);
 	control_set_policy(gw->control, np);
 	intake_set_policy(gw->intake, np);
@@ -493,6 +513,7 @@ main(int argc, char **argv)
 	seal_tv.tv_sec = (time_t)pol->seal_interval;
 	ev_seal = event_new(base, -1, EV_PERSIST, on_seal_timer, audit);
 	event_add(ev_seal, &seal_tv);
+	gw.ev_seal = ev_seal;
 	event_add(ev_term, NULL);
 	event_add(ev_int, NULL);
 	event_add(ev_chld, NULL);

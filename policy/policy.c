@@ -77,148 +77,172 @@ static int get_services(const struct policy *, const struct keyspec *,
 #define DAY		86400ULL
 
 static const struct keyspec keys[] = {
-	{ "gateway", "cluster_id", V_FUNC, F(cluster_id), 0, 0,
-	    set_cluster_id, get_string,
-	    "this cluster's name at the relay (required)", NULL },
-	{ "gateway", "relay", V_FUNC, 0, 0, 0, set_relay, get_relay,
-	    "the vendor relay, HOST:PORT (required)", NULL },
-	{ "gateway", "relay_host_key", V_PATH, F(relay_host_key), 0, 0, NULL,
-	    NULL, "the relay's public host key, pinned (required)", NULL },
-	{ "gateway", "cluster_key", V_PATH, F(cluster_key), 0, 0, NULL, NULL,
-	    "ed25519 private key the gateway logs in to the relay with "
-	    "(required)", NULL },
-	{ "gateway", "session_host_key", V_PATH, F(session_host_key), 0, 0,
-	    NULL, NULL, "host key shown to engineers (required)", NULL },
-	{ "gateway", "support_ca", V_PATH, F(support_ca), 0, 0, NULL, NULL,
-	    "the vendor CA that signs engineer certificates (required)", NULL },
-	{ "gateway", "revoked_keys", V_PATH, F(revoked_keys), 0, 0, NULL,
-	    NULL, "engineer certificates, keys and CA keys refused: an OpenSSH "
-	    "KRL (ssh-keygen -k) or public keys one per line, read at start "
-	    "and at each reload (a file that cannot be read refuses either)",
-	    NULL },
-	{ "gateway", "state_dir", V_PATH, F(state_dir), 0, 0, NULL, NULL,
-	    "spool and gateway state",
-	    "/var/lib/porthole" },
-	{ "gateway", "audit_dir", V_PATH, F(audit_dir), 0, 0, NULL, NULL,
-	    "audit log and session recordings",
-	    "/var/log/porthole" },
-	{ "gateway", "run_dir", V_PATH, F(run_dir), 0, 0, NULL, NULL,
-	    "control and intake sockets",
-	    "/run/porthole" },
-	{ "gateway", "user", V_FUNC, F(user), 0, 0, set_unix_name, get_string,
-	    "unprivileged user for sessions and diagnostics (when started "
-	    "as root)",
-	    "porthole" },
-	{ "gateway", "admin_group", V_FUNC, F(admin_group), 0, 0,
-	    set_unix_name, get_string,
-	    "group that may use the control socket (besides root)",
-	    "porthole-admin" },
-	{ "gateway", "seal_every", V_UINT, F(seal_every), 1, 1000000, NULL,
-	    NULL, "audit: most events between two seals",
-	    "100" },
-	{ "gateway", "seal_interval", V_DURATION, F(seal_interval), 1, DAY,
-	    NULL, NULL, "audit: longest time between two seals",
-	    "5m" },
-	{ "gateway", "audit_rotate", V_SIZE, F(audit_rotate), 16 * 1024,
-	    SIZE_MAX_BYTES, NULL, NULL,
-	    "audit: after a seal, start a new log file once the current one "
-	    "holds this much (0: never)",
-	    "64M" },
-	{ "gateway", "audit_failure", V_FUNC, 0, 0, 0, set_audit_failure,
-	    get_audit_failure,
-	    "close: refuse and end sessions when the audit log cannot be "
-	    "written",
-	    "close" },
+	{ .section = "gateway", .key = "cluster_id", .type = V_FUNC,
+	    .off = F(cluster_id), .set = set_cluster_id, .get = get_string,
+	    .when = INIFILE_START,
+	    .help = "this cluster's name at the relay (required)" },
+	{ .section = "gateway", .key = "relay", .type = V_FUNC,
+	    .set = set_relay, .get = get_relay, .when = INIFILE_START,
+	    .help = "the vendor relay, HOST:PORT (required)" },
+	{ .section = "gateway", .key = "relay_host_key", .type = V_PATH,
+	    .off = F(relay_host_key),
+	    .help = "the relay's public host key, pinned (required)" },
+	{ .section = "gateway", .key = "cluster_key", .type = V_PATH,
+	    .off = F(cluster_key),
+	    .help = "ed25519 private key the gateway logs in to the relay "
+	    "with (required)" },
+	{ .section = "gateway", .key = "session_host_key", .type = V_PATH,
+	    .off = F(session_host_key), .when = INIFILE_START,
+	    .help = "host key shown to engineers (required)" },
+	{ .section = "gateway", .key = "support_ca", .type = V_PATH,
+	    .off = F(support_ca),
+	    .help = "the vendor CA that signs engineer certificates "
+	    "(required)" },
+	{ .section = "gateway", .key = "revoked_keys", .type = V_PATH,
+	    .off = F(revoked_keys),
+	    .help = "engineer certificates, keys and CA keys refused: an "
+	    "OpenSSH KRL (ssh-keygen -k) or public keys one per line, read "
+	    "at start and at each reload (a file that cannot be read refuses "
+	    "either)" },
+	{ .section = "gateway", .key = "state_dir", .type = V_PATH,
+	    .off = F(state_dir), .when = INIFILE_START,
+	    .help = "spool and gateway state", .def = "/var/lib/porthole" },
+	{ .section = "gateway", .key = "audit_dir", .type = V_PATH,
+	    .off = F(audit_dir), .when = INIFILE_START,
+	    .help = "audit log and session recordings",
+	    .def = "/var/log/porthole" },
+	{ .section = "gateway", .key = "run_dir", .type = V_PATH,
+	    .off = F(run_dir), .when = INIFILE_START,
+	    .help = "control and intake sockets", .def = "/run/porthole" },
+	{ .section = "gateway", .key = "user", .type = V_FUNC, .off = F(user),
+	    .set = set_unix_name, .get = get_string, .when = INIFILE_SESSION,
+	    .help = "unprivileged user for sessions and diagnostics (when "
+	    "started as root)", .def = "porthole" },
+	{ .section = "gateway", .key = "admin_group", .type = V_FUNC,
+	    .off = F(admin_group), .set = set_unix_name, .get = get_string,
+	    .help = "group that may use the control socket (besides root)",
+	    .def = "porthole-admin" },
+	{ .section = "gateway", .key = "seal_every", .type = V_UINT,
+	    .off = F(seal_every), .min = 1, .max = 1000000,
+	    .help = "audit: most events between two seals", .def = "100" },
+	{ .section = "gateway", .key = "seal_interval", .type = V_DURATION,
+	    .off = F(seal_interval), .min = 1, .max = DAY,
+	    .help = "audit: longest time between two seals", .def = "5m" },
+	{ .section = "gateway", .key = "audit_rotate", .type = V_SIZE,
+	    .off = F(audit_rotate), .min = 16 * 1024, .max = SIZE_MAX_BYTES,
+	    .help = "audit: after a seal, start a new log file once the "
+	    "current one holds this much (0: never)", .def = "64M" },
+	{ .section = "gateway", .key = "audit_failure", .type = V_FUNC,
+	    .set = set_audit_failure, .get = get_audit_failure,
+	    .help = "close: refuse and end sessions when the audit log "
+	    "cannot be written", .def = "close" },
 
-	{ "remote_access", "enabled", V_BOOL, F(ra_enabled), 0, 0, NULL, NULL,
-	    "master switch for engineer sessions",
-	    "no" },
-	{ "remote_access", "approval", V_FUNC, 0, 0, 0, set_approval,
-	    get_approval,
-	    "required: each session waits for `porthole approve ID`; or none",
-	    "required" },
-	{ "remote_access", "approval_timeout", V_DURATION,
-	    F(approval_timeout), 10, DAY, NULL, NULL,
-	    "a pending session nobody approves is refused after this",
-	    "10m" },
-	{ "remote_access", "engineers", V_FUNC, F(engineers), 0, 0,
-	    set_engineers, get_engineers,
-	    "certificate principals allowed in, or *; empty: nobody", NULL },
-	{ "remote_access", "require_ticket", V_BOOL, F(require_ticket), 0, 0,
-	    NULL, NULL,
-	    "certificates must carry the extension ticket@porthole",
-	    "yes" },
-	{ "remote_access", "expires", V_FUNC, 0, 0, 0, set_expires,
-	    get_expires, "the grant ends at this time, YYYY-MM-DDTHH:MM:SSZ", NULL },
-	{ "remote_access", "max_session", V_DURATION, F(max_session), 10,
-	    7 * DAY, NULL, NULL, "longest session",
-	    "2h" },
-	{ "remote_access", "idle_timeout", V_DURATION, F(idle_timeout), 10,
-	    DAY, NULL, NULL, "a silent session ends after this",
-	    "15m" },
-	{ "remote_access", "max_sessions", V_UINT, F(max_sessions), 1, 100,
-	    NULL, NULL, "sessions at the same time",
-	    "4" },
-	{ "remote_access", "end_at_cert_expiry", V_BOOL,
-	    F(end_at_cert_expiry), 0, 0, NULL, NULL,
-	    "a session ends when the engineer's certificate expires",
-	    "yes" },
+	{ .section = "remote_access", .key = "enabled", .type = V_BOOL,
+	    .off = F(ra_enabled),
+	    .help = "master switch for engineer sessions", .def = "no" },
+	{ .section = "remote_access", .key = "approval", .type = V_FUNC,
+	    .set = set_approval, .get = get_approval, .when = INIFILE_SESSION,
+	    .help = "required: each session waits for `porthole approve ID`; "
+	    "or none", .def = "required" },
+	{ .section = "remote_access", .key = "approval_timeout",
+	    .type = V_DURATION, .off = F(approval_timeout), .min = 10,
+	    .max = DAY, .when = INIFILE_SESSION,
+	    .help = "a pending session nobody approves is refused after this",
+	    .def = "10m" },
+	{ .section = "remote_access", .key = "engineers", .type = V_FUNC,
+	    .off = F(engineers), .set = set_engineers, .get = get_engineers,
+	    .help = "certificate principals allowed in, or *; empty: nobody" },
+	{ .section = "remote_access", .key = "require_ticket", .type = V_BOOL,
+	    .off = F(require_ticket),
+	    .help = "certificates must carry the extension ticket@porthole",
+	    .def = "yes" },
+	{ .section = "remote_access", .key = "expires", .type = V_FUNC,
+	    .set = set_expires, .get = get_expires,
+	    .help = "the grant ends at this time, YYYY-MM-DDTHH:MM:SSZ" },
+	{ .section = "remote_access", .key = "max_session", .type = V_DURATION,
+	    .off = F(max_session), .min = 10, .max = 7 * DAY,
+	    .help = "longest session", .def = "2h" },
+	{ .section = "remote_access", .key = "idle_timeout",
+	    .type = V_DURATION, .off = F(idle_timeout), .min = 10, .max = DAY,
+	    .help = "a silent session ends after this", .def = "15m" },
+	{ .section = "remote_access", .key = "max_sessions", .type = V_UINT,
+	    .off = F(max_sessions), .min = 1, .max = 100,
+	    .when = INIFILE_SESSION,
+	    .help = "sessions at the same time", .def = "4" },
+	{ .section = "remote_access", .key = "end_at_cert_expiry",
+	    .type = V_BOOL, .off = F(end_at_cert_expiry),
+	    .help = "a session ends when the engineer's certificate expires",
+	    .def = "yes" },
 
-	{ "files", "enabled", V_BOOL, F(files_enabled), 0, 0, NULL, NULL,
-	    "read-only file access via sftp/scp and the support shell",
-	    "no" },
-	{ "files", "paths", V_FUNC, F(file_paths), 0, 0, set_file_paths,
-	    get_list, "directories engineers may read", NULL },
-	{ "files", "deny", V_FUNC, F(file_deny), 0, 0, set_file_deny,
-	    get_list, "file name patterns never shown", NULL },
+	{ .section = "files", .key = "enabled", .type = V_BOOL,
+	    .off = F(files_enabled),
+	    .help = "read-only file access via sftp/scp and the support shell",
+	    .def = "no" },
+	{ .section = "files", .key = "paths", .type = V_FUNC,
+	    .off = F(file_paths), .set = set_file_paths, .get = get_list,
+	    .help = "directories engineers may read" },
+	{ .section = "files", .key = "deny", .type = V_FUNC,
+	    .off = F(file_deny), .set = set_file_deny, .get = get_list,
+	    .help = "file name patterns never shown" },
 
-	{ "commands", "enabled", V_BOOL, F(commands_enabled), 0, 0, NULL,
-	    NULL, "engineers may run the diagnostics listed below",
-	    "no" },
-	{ "commands", "timeout", V_DURATION, F(command_timeout), 1, HOUR,
-	    NULL, NULL, "a diagnostic running longer is killed",
-	    "60s" },
+	{ .section = "commands", .key = "enabled", .type = V_BOOL,
+	    .off = F(commands_enabled),
+	    .help = "engineers may run the diagnostics listed below",
+	    .def = "no" },
+	{ .section = "commands", .key = "timeout", .type = V_DURATION,
+	    .off = F(command_timeout), .min = 1, .max = HOUR,
+	    .help = "a diagnostic running longer is killed", .def = "60s" },
 
-	{ "forward", "enabled", V_BOOL, F(forward_enabled), 0, 0, NULL, NULL,
-	    "port forwarding to the targets below",
-	    "no" },
-	{ "forward", "targets", V_FUNC, 0, 0, 0, set_targets, get_targets,
-	    "HOST:PORT of product services engineers may reach", NULL },
+	{ .section = "forward", .key = "enabled", .type = V_BOOL,
+	    .off = F(forward_enabled),
+	    .help = "port forwarding to the targets below", .def = "no" },
+	{ .section = "forward", .key = "targets", .type = V_FUNC,
+	    .set = set_targets, .get = get_targets,
+	    .help = "HOST:PORT of product services engineers may reach" },
 
-	{ "settings", "enabled", V_BOOL, F(settings_enabled), 0, 0, NULL,
-	    NULL, "remote optimisation of the settings listed below",
-	    "no" },
-	{ "settings", "file", V_PATH, F(settings_file), 0, 0, NULL, NULL,
-	    "the product's settings file", NULL },
-	{ "settings", "keys", V_FUNC, F(settings_keys), 0, 0,
-	    set_settings_keys, get_list, "settings engineers may change", NULL },
+	{ .section = "settings", .key = "enabled", .type = V_BOOL,
+	    .off = F(settings_enabled),
+	    .help = "remote optimisation of the settings listed below",
+	    .def = "no" },
+	{ .section = "settings", .key = "file", .type = V_PATH,
+	    .off = F(settings_file),
+	    .help = "the product's settings file" },
+	{ .section = "settings", .key = "keys", .type = V_FUNC,
+	    .off = F(settings_keys), .set = set_settings_keys, .get = get_list,
+	    .help = "settings engineers may change" },
 
-	{ "telemetry", "usage", V_BOOL, F(tel_usage), 0, 0, NULL, NULL,
-	    "hourly license consumption (billing)",
-	    "yes" },
-	{ "telemetry", "health", V_BOOL, F(tel_health), 0, 0, NULL, NULL,
-	    "nodes, services, disk partitions, hardware",
-	    "yes" },
-	{ "telemetry", "events", V_BOOL, F(tel_events), 0, 0, NULL, NULL,
-	    "start/shutdown, nodes added/removed, ActiveGate registrations",
-	    "yes" },
-	{ "telemetry", "health_interval", V_DURATION, F(health_interval),
-	    10, DAY, NULL, NULL, "how often health is sent",
-	    "2m" },
-	{ "telemetry", "disks", V_FUNC, F(disks), 0, 0, set_disks, get_list,
-	    "partitions whose usage health reports", NULL },
-	{ "telemetry", "services", V_FUNC, 0, 0, 0, set_services,
-	    get_services, "NAME=HOST:PORT of services health checks", NULL },
+	{ .section = "telemetry", .key = "usage", .type = V_BOOL,
+	    .off = F(tel_usage),
+	    .help = "hourly license consumption (billing)", .def = "yes" },
+	{ .section = "telemetry", .key = "health", .type = V_BOOL,
+	    .off = F(tel_health),
+	    .help = "nodes, services, disk partitions, hardware",
+	    .def = "yes" },
+	{ .section = "telemetry", .key = "events", .type = V_BOOL,
+	    .off = F(tel_events),
+	    .help = "start/shutdown, nodes added/removed, ActiveGate "
+	    "registrations", .def = "yes" },
+	{ .section = "telemetry", .key = "health_interval", .type = V_DURATION,
+	    .off = F(health_interval), .min = 10, .max = DAY,
+	    .help = "how often health is sent", .def = "2m" },
+	{ .section = "telemetry", .key = "disks", .type = V_FUNC,
+	    .off = F(disks), .set = set_disks, .get = get_list,
+	    .help = "partitions whose usage health reports" },
+	{ .section = "telemetry", .key = "services", .type = V_FUNC,
+	    .set = set_services, .get = get_services,
+	    .help = "NAME=HOST:PORT of services health checks" },
 
-	{ "updates", "window", V_FUNC, F(update_window), 0, 0, set_window,
-	    get_string,
-	    "install updates then (cluster local time): weekly DAY HH:MM or "
-	    "daily HH:MM", NULL },
-	{ "updates", "notify_command", V_FUNC, F(notify_command), 0, 0,
-	    set_hook, get_string,
-	    "absolute command run to tell the admins of a scheduled update", NULL },
-	{ "updates", "update_command", V_FUNC, F(update_command), 0, 0,
-	    set_hook, get_string, "absolute command that installs an update", NULL },
+	{ .section = "updates", .key = "window", .type = V_FUNC,
+	    .off = F(update_window), .set = set_window, .get = get_string,
+	    .help = "install updates then (cluster local time): weekly DAY "
+	    "HH:MM or daily HH:MM" },
+	{ .section = "updates", .key = "notify_command", .type = V_FUNC,
+	    .off = F(notify_command), .set = set_hook, .get = get_string,
+	    .help = "absolute command run to tell the admins of a scheduled "
+	    "update" },
+	{ .section = "updates", .key = "update_command", .type = V_FUNC,
+	    .off = F(update_command), .set = set_hook, .get = get_string,
+	    .help = "absolute command that installs an update" },
 };
 
 /* Above the [commands] entries that are not keys of the table. */
@@ -927,6 +951,48 @@ policy_read(int fd, const char *path, struct policy **out, char *err,
 fail:
 	policy_free(p);
 	return -1;
+}
+
+/* Do a and b give key ks the same value, as policy show prints it? */
+static int
+same_value(const struct policy *a, const struct policy *b,
+    const struct keyspec *ks)
+{
+	struct line	la, lb;
+	int		sa, sb;
+
+	memset(&la, 0, sizeof(la));
+	memset(&lb, 0, sizeof(lb));
+	la.sep = lb.sep = ",";
+	sa = policy_get_value(a, ks, &la);
+	sb = policy_get_value(b, ks, &lb);
+	return sa == sb && la.full == lb.full && strcmp(la.buf, lb.buf) == 0;
+}
+
+int
+policy_restart_changed(const struct policy *running,
+    const struct policy *next, char *err, size_t errlen)
+{
+	struct inifile_lines	*l = NULL;
+	size_t			 i;
+	int			 line;
+
+	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		if (keys[i].when != INIFILE_START ||
+		    same_value(running, next, &keys[i]))
+			continue;
+		/* A key taken out is named where its section starts. */
+		l = inifile_lines_read(next->path);
+		if ((line = inifile_lines_find(l, keys[i].section,
+		    keys[i].key)) == 0 && (line = inifile_lines_find(l,
+		    keys[i].section, "")) == 0)
+			line = 1;
+		inifile_lines_free(l);
+		inifile_restart_refusal(next->path, line, keys[i].key, err,
+		    errlen);
+		return -1;
+	}
+	return 0;
 }
 
 int

@@ -55,6 +55,7 @@ struct keyspec {
 	uint64_t	 min, max;
 	setter		 set;		/* V_FUNC */
 	getter		 get;		/* V_FUNC */
+	enum inifile_when when;		/* a reload's new value: INIFILE_* */
 	const char	*help;		/* one line, for policy show */
 	const char	*def;		/* the default, as a value in the file */
 };

@@ -177,6 +177,14 @@ policy_write_man(FILE *out)
 			else
 				snprintf(line + strlen(line), sizeof(line) -
 				    strlen(line), " No default.");
+			if (ks->when != INIFILE_RELOAD)
+				snprintf(line + strlen(line), sizeof(line) -
+				    strlen(line), " %s", ks->when ==
+				    INIFILE_START ? "Takes effect at restart: "
+				    "a reload that changes it is refused." :
+				    "A reload applies it to what starts "
+				    "after it; what runs keeps the old "
+				    "value.");
 			if (man_text(out, line) == -1)
 				return -1;
 		}

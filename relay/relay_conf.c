@@ -314,8 +314,8 @@ relay_conf_restart_changed(const struct relay_conf *running,
 			continue;
 		/* A key taken out is named where its section starts. */
 		line = next->lines[i] != 0 ? next->lines[i] : next->relay_line;
-		snprintf(err, errlen, "%s:%d: %s takes effect at restart",
-		    next->path, line, relay_keys[i].name);
+		inifile_restart_refusal(next->path, line, relay_keys[i].name,
+		    err, errlen);
 		return -1;
 	}
 	return 0;
