@@ -19,6 +19,7 @@
 
 #include "cli/view.h"
 #include "lib/control_proto.h"
+#include "lib/escape.h"
 #include "policy/policy.h"
 
 #define ANSWER_MAX	(1 << 20)
@@ -287,6 +288,33 @@ status_relays(json_t *a)
 }
 
 /*
+ * The gateway's refusal: its first line after the command, then one
+ * line per problem it found (a refused reload lists them), each
+ * escaped, since a path in them was chosen by whoever named it.
+ */
+static void
+print_error(const char *cmd, const char *error)
+{
+	const char	*p = error, *nl;
+	char		*line;
+	size_t		 n;
+
+	fprintf(stderr, "porthole: %s: ", cmd);
+	for (;;) {
+		nl = strchr(p, '\n');
+		n = nl != NULL ? (size_t)(nl - p) : strlen(p);
+		if ((line = strndup(p, n)) != NULL) {
+			(void)escape_fputs(line, stderr);
+			free(line);
+		}
+		fputc('\n', stderr);
+		if (nl == NULL)
+			break;
+		p = nl + 1;
+	}
+}
+
+/*
  * porthole status's exit status: 0 when the tunnel to every configured
  * relay is up, 4 when some are down, 3 when none is up.
  */
@@ -352,15 +380,11 @@ cli_control(int argc, char **argv, const char *conf)
 		req = json_object();
 	if ((ans = control_call(conf, kind, req)) == NULL)
 		return 1;
-	/* What the gateway relays was chosen by others: see view.h. */
-	if (!as_json && cli_view_escape(ans) == -1) {
-		fprintf(stderr, "porthole: %s: out of memory\n", argv[0]);
-		json_decref(ans);
-		return 1;
-	}
 	if (!json_is_true(json_object_get(ans, "ok")))
-		fprintf(stderr, "porthole: %s: %s\n", argv[0],
-		    jstr(ans, "error"));
+		print_error(argv[0], jstr(ans, "error"));
+	/* What the gateway relays was chosen by others: see view.h. */
+	else if (!as_json && cli_view_escape(ans) == -1)
+		fprintf(stderr, "porthole: %s: out of memory\n", argv[0]);
 	else if (kind == CONTROL_STATUS)
 		rc = cmd_status(ans, as_json);
 	else {

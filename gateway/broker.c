@@ -35,7 +35,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "gateway/burst.h"
+#include "lib/burst.h"
 #include "gateway/monitor/monitor.h"
 #include "lib/clock.h"
 #include "lib/fdpass.h"

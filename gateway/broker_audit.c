@@ -17,7 +17,7 @@
 #include <unistd.h>
 
 #include "audit/audit.h"
-#include "gateway/burst.h"
+#include "lib/burst.h"
 #include "lib/clock.h"
 #include "lib/log.h"
 #include "lib/parse.h"

@@ -30,7 +30,7 @@
 
 #include "gateway/broker.h"
 #include "gateway/broker_proto.h"
-#include "gateway/burst.h"
+#include "lib/burst.h"
 
 #define BROKER_CHUNK	65536
 #define GS_ID_LEN	16	/* a session id: hex characters */

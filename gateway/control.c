@@ -201,7 +201,7 @@ control_answer_kill(struct cconn *cc, json_t *req, const char *id)
 static json_t *
 control_answer_reload(struct cconn *cc, json_t *req, const char *id)
 {
-	char who[64], err[1024];
+	char who[64], err[4096];	/* a line for each problem found */
 
 	(void)req;
 	(void)id;

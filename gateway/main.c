@@ -33,6 +33,7 @@
 #include "gateway/uplink.h"
 #include "lib/cmdline.h"
 #include "lib/daemon.h"
+#include "lib/escape.h"
 #include "lib/filecheck.h"
 #include "lib/fileio.h"
 #include "lib/krl.h"
@@ -150,7 +151,64 @@ gateway_audit_policy(struct gateway *gw, const struct policy *old,
 }
 
 /*
- * Re-read porthole.conf.  An invalid file changes nothing; a valid one
+ * What a start checks of the file besides its syntax (policy_check: who
+ * owns and may write its keys and programs, its directories, accounts):
+ * a reload that skipped it would run a program a start refuses.  0, or
+ * -1 with the problems in *problems and, as far as they fit, in err:
+ * a first line that counts them, then one line each.
+ */
+static int
+reload_check(const struct policy *np, json_t **problems, char *err,
+    size_t errlen)
+{
+	struct filecheck	 fc;
+	FILE			*f;
+	char			*text = NULL, *line, *save = NULL, *esc;
+	size_t			 len = 0, o, n;
+	unsigned int		 count, cut = 0;
+
+	*problems = NULL;
+	if ((f = open_memstream(&text, &len)) == NULL) {
+		snprintf(err, errlen, "%s: cannot be checked: out of memory",
+		    np->path);
+		return -1;
+	}
+	filecheck_init(&fc, f);
+	count = policy_check(np, &fc);
+	fclose(f);
+	if (count == 0) {
+		free(text);
+		return 0;
+	}
+	o = (size_t)snprintf(err, errlen, "%s: %u problem%s that a start "
+	    "would refuse (portholed -t -f %s lists them):", np->path, count,
+	    count == 1 ? "" : "s", np->path);
+	*problems = json_array();
+	for (line = strtok_r(text, "\n", &save); line != NULL;
+	    line = strtok_r(NULL, "\n", &save)) {
+		/* A path in it may be anything but UTF-8: escaped. */
+		if ((esc = escape_dup(line)) != NULL)
+			(void)json_array_append_new(*problems,
+			    json_string(esc));
+		free(esc);
+		/* Room is kept for saying how many did not fit. */
+		n = strlen(line);
+		if (cut == 0 && o + 1 + n + 32 < errlen) {
+			err[o] = '\n';
+			memcpy(err + o + 1, line, n + 1);
+			o += 1 + n;
+		} else
+			cut++;
+	}
+	if (cut > 0 && o < errlen)
+		snprintf(err + o, errlen - o, "\n(%u more)", cut);
+	free(text);
+	return -1;
+}
+
+/*
+ * Re-read porthole.conf.  An invalid file changes nothing, and so does
+ * one that fails what a start checks (reload_check); a valid one
  * applies to new sessions at once and ends running sessions whose grant
  * it withdraws; admin_group is looked up again for the local sockets;
  * the audit log seals and rotates by the new seal_every, seal_interval
@@ -169,18 +227,21 @@ gateway_reload(void *arg, const char *who, char *err, size_t errlen)
 	struct policy	*np = NULL, *old;
 	struct krl	*nk = NULL;
 	uint8_t		 ca[32];
-	json_t		*ev;
+	json_t		*ev, *problems = NULL;
 	int		 rc = -1;
 
 	daemon_reloading();
 	if (policy_load(gw->path, &np, err, errlen) == -1 ||
 	    policy_restart_changed(gw->pol, np, err, errlen) == -1 ||
 	    sshcert_load_ca(np->support_ca, ca, err, errlen) == -1 ||
+	    reload_check(np, &problems, err, errlen) == -1 ||
 	    krl_load_optional(np->revoked_keys, &nk, err, errlen) == -1) {
 		policy_free(np);
 		log_error("reload refused, the running policy stays: %s", err);
-		ev = json_pack("{s:s, s:s, s:s}", "file", gw->path, "by", who,
-		    "error", err);
+		/* Its first line; the problems, if any, one by one. */
+		ev = json_pack("{s:s, s:s, s:s%, s:o*}", "file", gw->path,
+		    "by", who, "error", err, strcspn(err, "\n"), "problems",
+		    problems);
 		(void)audit_write(gw->audit, "policy_reload_refused", ev);
 		json_decref(ev);
 		goto out;

@@ -11,7 +11,9 @@
  * Before its login a connection is unauthenticated, and anyone can open
  * one.  Those are bounded as sshd bounds them (max_startups, with random
  * early drop, and max_per_source) and closed after login_grace; a refused
- * connection is closed at once and counted, not logged line by line.
+ * connection is closed at once and counted, not logged line by line, and
+ * so is a failed login (lib/burst.h: the first of a burst in full, the
+ * rest in one line when it ends).
  * When accept() fails (descriptors used up) the listener is paused on a
  * timer rather than left armed on a socket that stays readable.
  */
@@ -37,6 +39,7 @@
 #include <libssh/server.h>
 #include <libssh/callbacks.h>
 
+#include "lib/burst.h"
 #include "lib/clock.h"
 #include "lib/daemon.h"
 #include "lib/krl.h"
@@ -53,8 +56,7 @@
 #define RELAY_RETRY_MS	20	/* pump again after a stalled write */
 #define RELAY_PAUSE_MIN_MS	100	/* listener paused after accept() failed */
 #define RELAY_PAUSE_MAX_MS	1000	/* ... growing to this while it fails */
-#define RELAY_BURST_SECS	5	/* a burst ends after this long quiet */
-#define RELAY_BURST_EVERY	60	/* a long burst's count, this often */
+#define RELAY_BURST_TICK_MS	1000	/* bursts are looked at this often */
 #define RELAY_OWN_FDS		16	/* descriptors the relay holds itself */
 #define RELAY_PUBKEY_TYPES \
 	"ssh-ed25519-cert-v01@openssh.com," \
@@ -106,19 +108,14 @@ struct rconn {
 TAILQ_HEAD(rconn_list, rconn);
 
 /*
- * A log line that could repeat without bound (a refused connection, a
- * failed accept()): the first of a burst is logged at once by the caller,
- * the rest are counted and reported once the burst is over (quiet for
- * RELAY_BURST_SECS), or every RELAY_BURST_EVERY seconds while it lasts.
+ * Log lines that could repeat without bound, counted in bursts
+ * (lib/burst.h): a refused connection and a failed accept() are one
+ * kind each, whatever their source; a failed login is a kind per user
+ * name and address, so each engineer's first refusal is seen.
  */
-struct burst {
-	struct relay		*r;
-	struct event		*ev;		/* pending while a burst lasts */
-	void			(*report)(struct relay *, uint64_t, int);
-	uint64_t		 line_ms;	/* the burst's last line */
-	uint64_t		 count;		/* events since that line */
-	int			 quiet;		/* none since the last check */
-};
+#define RELAY_BURST_REFUSED	"connection refused"
+#define RELAY_BURST_ACCEPT	"accept failed"
+#define RELAY_BURST_LOGIN	"login refused"
 
 struct relay {
 	struct event_base	*base;
@@ -137,8 +134,8 @@ struct relay {
 	struct event		*ev_resume;	/* re-enables the listener */
 	unsigned		 pause_ms;	/* the next pause after a failure */
 	int			 accept_errno;	/* the latest failure */
-	struct burst		 accept_fails;
-	struct burst		 refusals;
+	struct burst		*bursts;	/* refusals, failures, logins */
+	struct event		*ev_burst;	/* ticks them while one lasts */
 	uint64_t		 refused_startups;	/* since the last line */
 	uint64_t		 refused_source;
 	char			 refused_last[INET6_ADDRSTRLEN];
@@ -151,6 +148,8 @@ struct relay {
 static void	rconn_io(evutil_socket_t, short, void *);
 static void	rconn_pump(struct rconn *);
 static void	rconn_close(struct rconn *, const char *);
+static int	relay_burst(struct relay *, const char *, const char *,
+		    const char *);
 
 static const char *
 state_name(enum rconn_state st)
@@ -415,6 +414,21 @@ out:
 	return rc;
 }
 
+/*
+ * A failed login: in full when it is the first of its burst for this
+ * user name from this address, else counted (relay_burst).
+ */
+static void
+login_refused(struct rconn *c, const char *user, const char *why)
+{
+	char name[65];
+
+	snprintf(name, sizeof(name), "%s", user);
+	if (relay_burst(c->r, RELAY_BURST_LOGIN, name, c->peer_addr))
+		log_warn("%s: login as '%s' refused: %s; further ones from "
+		    "there are counted", c->peer, name, why);
+}
+
 static int
 relay_auth_pubkey(ssh_session s, const char *user, struct ssh_key_struct *key,
     char signature_state, void *arg)
@@ -433,7 +447,7 @@ relay_auth_pubkey(ssh_session s, const char *user, struct ssh_key_struct *key,
 	else
 		rc = auth_cluster(c, user, key, why, sizeof(why));
 	if (rc == -1) {
-		log_warn("%s: login as '%.64s' refused: %s", c->peer, user, why);
+		login_refused(c, user, why);
 		if (++c->auth_failures >= RELAY_MAX_AUTH_FAIL)
 			rconn_close(c, "too many failed logins");
 		return SSH_AUTH_DENIED;
@@ -441,8 +455,7 @@ relay_auth_pubkey(ssh_session s, const char *user, struct ssh_key_struct *key,
 	if (signature_state == SSH_PUBLICKEY_STATE_NONE)
 		return SSH_AUTH_SUCCESS;	/* "this key would do" */
 	if (signature_state != SSH_PUBLICKEY_STATE_VALID) {
-		log_warn("%s: login as '%.64s' refused: bad signature",
-		    c->peer, user);
+		login_refused(c, user, "bad signature");
 		++c->auth_failures;
 		return SSH_AUTH_DENIED;
 	}
@@ -770,88 +783,86 @@ sockaddr_text(const struct sockaddr *sa, char *addr, size_t len, int *port)
 	}
 }
 
-/* Count one event of a burst; returns 1 when it is the burst's first. */
+/*
+ * One more of a kind that may repeat: 1 when it is the first of its
+ * burst, to be logged in full by the caller, 0 when it was counted.
+ */
 static int
-burst_hit(struct burst *b)
+relay_burst(struct relay *r, const char *type, const char *reason,
+    const char *who)
 {
-	struct timeval tv = { RELAY_BURST_SECS, 0 };
+	struct timeval tv = { 0, RELAY_BURST_TICK_MS * 1000 };
 
-	b->quiet = 0;
-	if (evtimer_pending(b->ev, NULL)) {
-		b->count++;
-		return 0;
-	}
-	b->line_ms = clock_mono_ms();
-	b->count = 0;
-	evtimer_add(b->ev, &tv);
-	return 1;
+	if (!evtimer_pending(r->ev_burst, NULL))
+		evtimer_add(r->ev_burst, &tv);
+	return burst_note(r->bursts, type, reason, "from", who,
+	    clock_mono_ms(), clock_now());
 }
 
-/*
- * Every RELAY_BURST_SECS while a burst lasts: report the count when it
- * has ended, or when its last line is RELAY_BURST_EVERY seconds old.
- */
+/* While a burst lasts: summarise what is due, and look again later. */
 static void
-burst_check(evutil_socket_t fd, short what, void *arg)
+relay_burst_tick(evutil_socket_t fd, short what, void *arg)
 {
-	struct burst	*b = arg;
-	struct timeval	 tv = { RELAY_BURST_SECS, 0 };
-	uint64_t	 now = clock_mono_ms(), secs;
+	struct relay	*r = arg;
+	struct timeval	 tv = { 0, RELAY_BURST_TICK_MS * 1000 };
 
 	(void)fd;
 	(void)what;
-	secs = (now - b->line_ms + 999) / 1000;
-	if (b->quiet) {
-		if (b->count > 0)
-			b->report(b->r, secs, 1);
-		return;
-	}
-	if (now - b->line_ms >= RELAY_BURST_EVERY * 1000ULL && b->count > 0) {
-		b->report(b->r, secs, 0);
-		b->count = 0;
-		b->line_ms = now;
-	}
-	b->quiet = 1;
-	evtimer_add(b->ev, &tv);
+	burst_tick(r->bursts, clock_mono_ms(), 0);
+	if (burst_pending(r->bursts))
+		evtimer_add(r->ev_burst, &tv);
 }
 
+/* A burst's summary line (lib/burst.h), in the relay's words. */
 static void
-report_refusals(struct relay *r, uint64_t secs, int over)
+relay_burst_summary(void *arg, const struct burst_summary *sum)
 {
-	char startups[32];
+	struct relay		*r = arg;
+	char			 startups[32];
+	unsigned long long	 n = (unsigned long long)sum->count;
+	unsigned long long	 secs = (unsigned long long)(sum->last -
+				    sum->first) + 1;
 
-	relay_conf_format_startups(r->conf, startups, sizeof(startups));
-	log_warn("refused %llu more connections in %llu s (%llu past "
-	    "max_startups %s, %llu past max_per_source %u; the latest from "
-	    "%s)%s", (unsigned long long)r->refusals.count,
-	    (unsigned long long)secs, (unsigned long long)r->refused_startups,
-	    startups, (unsigned long long)r->refused_source,
-	    r->conf->per_source, r->refused_last,
-	    over ? "; none since" : "");
-	r->refused_startups = r->refused_source = 0;
+	if (strcmp(sum->type, RELAY_BURST_REFUSED) == 0) {
+		relay_conf_format_startups(r->conf, startups,
+		    sizeof(startups));
+		log_warn("refused %llu more connections in %llu s (%llu past "
+		    "max_startups %s, %llu past max_per_source %u; the latest "
+		    "from %s)%s", n, secs,
+		    (unsigned long long)r->refused_startups, startups,
+		    (unsigned long long)r->refused_source, r->conf->per_source,
+		    r->refused_last, sum->ended ? "; none since" : "");
+		r->refused_startups = r->refused_source = 0;
+	} else if (strcmp(sum->type, RELAY_BURST_ACCEPT) == 0)
+		log_warn("accept failed %llu more times in %llu s (%s; "
+		    "descriptor limit %llu)%s", n, secs,
+		    strerror(r->accept_errno), (unsigned long long)r->nofile,
+		    sum->ended ? "; accepting again" : "; still pausing");
+	else
+		log_warn("refused %llu more login%s as '%s' from %s in %llu "
+		    "s%s", n, n == 1 ? "" : "s", sum->reason, sum->who, secs,
+		    sum->ended ? "; none since" : "");
 }
 
-static void
-report_accept_fails(struct relay *r, uint64_t secs, int over)
-{
-	log_warn("accept failed %llu more times in %llu s (%s; descriptor "
-	    "limit %llu)%s", (unsigned long long)r->accept_fails.count,
-	    (unsigned long long)secs, strerror(r->accept_errno),
-	    (unsigned long long)r->nofile, over ? "; accepting again" :
-	    "; still pausing");
-}
+/* Why a new connection is refused, if it is. */
+enum relay_refusal {
+	RELAY_ADMIT,		/* not refused */
+	RELAY_PER_SOURCE,	/* max_per_source from its address */
+	RELAY_STARTUPS		/* max_startups, by random early drop */
+};
 
 /*
  * Whether a new connection from addr is refused, as sshd's MaxStartups
- * and PerSourceMaxStartups decide: NULL to admit it, or why not.  Only
- * unauthenticated connections count; a certified engineer or a gateway
- * that has logged in no longer holds a slot.
+ * and PerSourceMaxStartups decide, and why (in why); nothing is counted
+ * here, so the question can be asked freely.  Only unauthenticated
+ * connections count; a certified engineer or a gateway that has logged
+ * in no longer holds a slot.
  */
-static const char *
-relay_refuse(struct relay *r, const char *addr, char *why, size_t len)
+static enum relay_refusal
+relay_refuse(const struct relay *r, const char *addr, char *why, size_t len)
 {
-	struct relay_conf	*conf = r->conf;
-	struct rconn		*c;
+	const struct relay_conf	*conf = r->conf;
+	const struct rconn	*c;
 	size_t			 same = 0;
 	unsigned		 chance;
 	uint32_t		 rnd;
@@ -865,30 +876,28 @@ relay_refuse(struct relay *r, const char *addr, char *why, size_t len)
 	if (same >= conf->per_source) {
 		snprintf(why, len, "%zu unauthenticated connections from this "
 		    "address (max_per_source %u)", same, conf->per_source);
-		r->refused_source++;
-		return why;
+		return RELAY_PER_SOURCE;
 	}
 	if ((chance = relay_conf_startups_drop(conf, r->npreauth)) == 0)
-		return NULL;
+		return RELAY_ADMIT;
 	/* A draw that fails refuses: the limit holds without randomness. */
 	if (chance < 100 && getrandom(&rnd, sizeof(rnd), 0) == sizeof(rnd) &&
 	    rnd % 100 >= chance)
-		return NULL;
+		return RELAY_ADMIT;
 	relay_conf_format_startups(conf, startups, sizeof(startups));
 	snprintf(why, len, "%zu unauthenticated connections (max_startups "
 	    "%s)", r->npreauth, startups);
-	r->refused_startups++;
-	return why;
+	return RELAY_STARTUPS;
 }
 
 /*
  * Refuse a connection: a line for the client, as sshd writes one, and
  * the socket closed at once.  The first refusal of a burst is logged;
- * the others are counted.
+ * the others are counted, by reason.
  */
 static void
 relay_drop(struct relay *r, int fd, const char *addr, int port,
-    const char *why)
+    enum relay_refusal reason, const char *why)
 {
 	static const char msg[] = "Too many unauthenticated connections; "
 	    "try again later\r\n";
@@ -896,11 +905,16 @@ relay_drop(struct relay *r, int fd, const char *addr, int port,
 	(void)send(fd, msg, sizeof(msg) - 1, MSG_DONTWAIT | MSG_NOSIGNAL);
 	close(fd);
 	snprintf(r->refused_last, sizeof(r->refused_last), "%s", addr);
-	if (burst_hit(&r->refusals)) {
+	if (relay_burst(r, RELAY_BURST_REFUSED, "", "")) {
 		log_warn("%s:%d: connection refused: %s; further refusals are "
 		    "counted", addr, port, why);
 		r->refused_startups = r->refused_source = 0;
+		return;
 	}
+	if (reason == RELAY_PER_SOURCE)
+		r->refused_source++;
+	else
+		r->refused_startups++;
 }
 
 static void
@@ -933,7 +947,7 @@ relay_accept_error(struct evconnlistener *l, void *arg)
 	tv.tv_sec = r->pause_ms / 1000;
 	tv.tv_usec = (r->pause_ms % 1000) * 1000;
 	evtimer_add(r->ev_resume, &tv);
-	if (burst_hit(&r->accept_fails))
+	if (relay_burst(r, RELAY_BURST_ACCEPT, "", ""))
 		log_error("accept: %s (descriptor limit %llu): not accepting "
 		    "connections for %u ms", strerror(r->accept_errno),
 		    (unsigned long long)r->nofile, r->pause_ms);
@@ -950,14 +964,16 @@ relay_accept(struct evconnlistener *l, evutil_socket_t fd,
 	struct rconn		*c;
 	struct timeval		 grace = { r->conf->login_grace, 0 };
 	char			 addr[INET6_ADDRSTRLEN], why[160];
+	enum relay_refusal	 refusal;
 	int			 on = 1, port;
 
 	(void)l;
 	(void)salen;
 	r->pause_ms = RELAY_PAUSE_MIN_MS;
 	sockaddr_text(sa, addr, sizeof(addr), &port);
-	if (relay_refuse(r, addr, why, sizeof(why)) != NULL) {
-		relay_drop(r, fd, addr, port, why);
+	if ((refusal = relay_refuse(r, addr, why, sizeof(why))) !=
+	    RELAY_ADMIT) {
+		relay_drop(r, fd, addr, port, refusal, why);
 		return;
 	}
 	if ((c = calloc(1, sizeof(*c))) == NULL) {
@@ -1181,9 +1197,6 @@ relay_new(struct event_base *base, struct relay_conf *conf)
 	TAILQ_INIT(&r->dead);
 	TAILQ_INIT(&r->preauth);
 	r->pause_ms = RELAY_PAUSE_MIN_MS;
-	r->refusals.r = r->accept_fails.r = r;
-	r->refusals.report = report_refusals;
-	r->accept_fails.report = report_accept_fails;
 	relay_raise_nofile(r);
 	if ((r->bind = ssh_bind_new()) == NULL)
 		goto fail;
@@ -1208,10 +1221,8 @@ relay_new(struct event_base *base, struct relay_conf *conf)
 	    (r->ev_retry = evtimer_new(base, relay_retry, r)) == NULL ||
 	    (r->ev_resume = evtimer_new(base, relay_accept_resume,
 	    r)) == NULL ||
-	    (r->refusals.ev = evtimer_new(base, burst_check,
-	    &r->refusals)) == NULL ||
-	    (r->accept_fails.ev = evtimer_new(base, burst_check,
-	    &r->accept_fails)) == NULL)
+	    (r->ev_burst = evtimer_new(base, relay_burst_tick, r)) == NULL ||
+	    (r->bursts = burst_new(relay_burst_summary, r)) == NULL)
 		goto fail;
 	if (relay_listen(r) == -1)
 		goto fail;
@@ -1238,10 +1249,13 @@ relay_free(struct relay *r)
 		event_free(r->ev_retry);
 	if (r->ev_resume != NULL)
 		event_free(r->ev_resume);
-	if (r->refusals.ev != NULL)
-		event_free(r->refusals.ev);
-	if (r->accept_fails.ev != NULL)
-		event_free(r->accept_fails.ev);
+	/* What was counted is written before the relay goes. */
+	if (r->bursts != NULL) {
+		burst_tick(r->bursts, clock_mono_ms(), 1);
+		burst_free(r->bursts);
+	}
+	if (r->ev_burst != NULL)
+		event_free(r->ev_burst);
 	if (r->listener != NULL)
 		evconnlistener_free(r->listener);
 	free_cluster_keys(r->cluster_keys, r->conf->nclusters);

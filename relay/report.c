@@ -413,11 +413,43 @@ report_usage(struct store *st, const char *cluster, enum report_form form,
 }
 
 /*
+ * A field's name or string value goes into "key=value" words as it is
+ * when that cannot be misread: some printable ASCII, without a space, a
+ * quote, '=' or a backslash.  Anything else - a space, which would let
+ * a value hold " engineer=x" and pass it off as a field of its own,
+ * a character outside ASCII (U+00A0 looks like a space), a control, an
+ * empty string - is written as a JSON string, in double quotes.
+ */
+static void
+field_word(FILE *f, const char *s)
+{
+	const unsigned char	*p;
+	json_t			*j;
+	char			*enc;
+	int			 plain = *s != '\0';
+
+	for (p = (const unsigned char *)s; plain && *p != '\0'; p++)
+		plain = *p > 0x20 && *p < 0x7f && *p != '"' && *p != '=' &&
+		    *p != '\\';
+	if (plain) {
+		fputs(s, f);
+		return;
+	}
+	if ((j = json_string(s)) != NULL && (enc = json_dumps(j,
+	    JSON_ENCODE_ANY)) != NULL) {
+		fputs(enc, f);
+		free(enc);
+	} else
+		fputs("\"?\"", f);	/* not UTF-8: the store never keeps it */
+	json_decref(j);
+}
+
+/*
  * An event's fields other than those with a column of their own, as
- * "key=value" words: a string as it is, anything else as compact JSON.
- * The caller escapes the result with the rest of the cell.  NULL when
- * out of memory; the stored text if it is not a JSON object (it always
- * is: the store wrote it).
+ * "key=value" words: names and strings as field_word() writes them,
+ * anything else as compact JSON.  The caller escapes the result with
+ * the rest of the cell.  NULL when out of memory; the stored text if it
+ * is not a JSON object (it always is: the store wrote it).
  */
 static char *
 event_fields(json_t *rec, const char *text)
@@ -437,10 +469,13 @@ event_fields(json_t *rec, const char *text)
 		if (strcmp(key, "class") == 0 || strcmp(key, "type") == 0 ||
 		    strcmp(key, "ts") == 0)
 			continue;
-		fprintf(f, "%s%s=", first ? "" : " ", key);
+		if (!first)
+			fputc(' ', f);
 		first = 0;
+		field_word(f, key);
+		fputc('=', f);
 		if (json_is_string(val))
-			fputs(json_string_value(val), f);
+			field_word(f, json_string_value(val));
 		else if ((enc = json_dumps(val, JSON_COMPACT |
 		    JSON_ENCODE_ANY)) != NULL) {
 			fputs(enc, f);

@@ -682,6 +682,33 @@ test_events_in_order(void **state)
 	store_close(s);
 }
 
+/*
+ * A field's value (or name) that holds a space, a quote, '=' or a
+ * backslash, or anything but printable ASCII, is written as a JSON
+ * string: a cluster cannot forge a field of its own inside another.
+ */
+static void
+test_events_quoted(void **state)
+{
+	struct store	*s = open_store();
+	char		*e;
+
+	(void)state;
+	put_ok(s, "acme-prod",
+	    "[{\"seq\":1,\"class\":\"event\",\"record\":{\"type\":"
+	    "\"node_added\",\"ts\":\"" H0 "\",\"node\":\"n1 engineer=mallory\","
+	    "\"a b\":\"x\",\"q\":\"say \\\"hi\\\"\",\"u\":\"caf\u00e9\","
+	    "\"sp\":\"a\u00a0b=c\",\"empty\":\"\",\"plain\":\"node-3\"}}]", 1);
+	e = events_text(s, "acme-prod");
+	assert_string_equal(e,
+	    "TS                    TYPE        SEQ  FIELDS\n"
+	    "2026-11-18T12:00:00Z  node_added    1  "
+	    "node=\"n1 engineer=mallory\" \"a b\"=x q=\"say \\\\\"hi\\\\\"\" "
+	    "u=\"caf\xc3\xa9\" sp=\"a\xc2\xa0" "b=c\" empty=\"\" plain=node-3\n");
+	free(e);
+	store_close(s);
+}
+
 static void
 test_anchors(void **state)
 {
@@ -805,7 +832,8 @@ test_print_clusters(void **state)
 
 /*
  * What a cluster sent reaches a table escaped (C0, DEL, C1 as \xNN, a
- * backslash doubled), and the JSON form exactly as sent.
+ * backslash doubled; an event's string that is not a plain word is a
+ * JSON string first), and the JSON form exactly as sent.
  */
 static void
 test_reports_escape(void **state)
@@ -833,7 +861,8 @@ test_reports_escape(void **state)
 	assert_string_equal(t,
 	    "TS                    TYPE        SEQ  FIELDS\n"
 	    "2026-11-18T12:00:00Z  node_added    1  "
-	    "node=\\x1b[2J\\xc2\\x9b1m\\x7f\\\\ok n=[\"\\\\u001B\"]\n");
+	    "node=\"\\\\u001B[2J\\xc2\\x9b1m\\x7f\\\\\\\\ok\" "
+	    "n=[\"\\\\u001B\"]\n");
 	assert_null(strchr(t, 0x1b));
 	free(t);
 	j = report_json(report_events, s, "acme-prod");
@@ -996,6 +1025,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_health_keeps_latest,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_events_in_order,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_events_quoted,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_anchors,
 		    setup, teardown),

@@ -1,16 +1,20 @@
 /*
- * burst.h - repeated refusals summarised in the audit log.
+ * burst.h - repeated refusals summarised: the gateway's audit log, the
+ * relay's log.
  *
  * Someone who cannot log in and keeps trying - a script, a client left
  * retrying, a vendor engineer the customer never listed - must not write
  * a line per attempt: at a few hundred attempts a second the log would
  * grow by megabytes a minute and bury everything else.  The first refusal
- * of each kind (the same event, reason and engineer or, before a
- * certificate names one, source) is written in full; the ones after it
- * are counted, and one summary line gives the count when the burst ends
+ * of each kind (the caller says what makes one: the same event, reason
+ * and engineer or source, say) is written in full; the ones after it are
+ * counted, and one summary line gives the count when the burst ends
  * (nothing of that kind for BURST_QUIET_MS) or every BURST_EVERY_MS while
  * it lasts.  The counts live in memory until their summary is written: a
- * gateway that crashes loses them, one that stops writes them first.
+ * daemon that crashes loses them, one that stops writes them first.
+ *
+ * Time is given, never read (clock_mono_ms, clock_now): the owner ticks
+ * it from its own loop, and a test moves it.
  */
 #ifndef PH_BURST_H
 #define PH_BURST_H
@@ -30,6 +34,7 @@ struct burst_summary {
 	const char	*who;
 	uint64_t	 count;		/* refusals not written in full */
 	time_t		 first, last;	/* the first and last of them */
+	int		 ended;		/* the burst is over (else it goes on) */
 };
 
 struct burst;
@@ -49,5 +54,7 @@ int		 burst_note(struct burst *, const char *type,
 		    const char *who, uint64_t now_ms, time_t wall);
 /* Summarise what is due at now_ms; everything pending if force. */
 void		 burst_tick(struct burst *, uint64_t now_ms, int force);
+/* Is a burst under way (something for burst_tick to do later)?  1 or 0. */
+int		 burst_pending(const struct burst *);
 
 #endif
