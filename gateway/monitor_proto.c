@@ -43,3 +43,23 @@ mm_req_lookup(const char *name, size_t len)
 			return i;
 	return -1;
 }
+
+const char *
+mm_field_str(json_t *req, const char *key, size_t max)
+{
+	const char *s = json_string_value(json_object_get(req, key));
+
+	return s != NULL && strlen(s) <= max ? s : NULL;
+}
+
+int
+mm_field_u32(json_t *req, const char *key, uint32_t *out)
+{
+	json_t *j = json_object_get(req, key);
+
+	if (!json_is_integer(j) || json_integer_value(j) < 0 ||
+	    json_integer_value(j) > (json_int_t)UINT32_MAX)
+		return -1;
+	*out = (uint32_t)json_integer_value(j);
+	return 0;
+}

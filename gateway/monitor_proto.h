@@ -20,6 +20,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <jansson.h>
+
 #define MONITOR_MSG_MAX		16384	/* one request or answer */
 #define MONITOR_NOTICE		"notice"	/* the session is ending: why */
 #define MONITOR_REQ_NAME_MAX	32	/* bytes of a request's name */
@@ -66,6 +68,11 @@ extern const struct mm_req_info mm_reqs[MM_NREQ];
 
 /* The request named name (at most len bytes), or -1. */
 int	mm_req_lookup(const char *name, size_t len);
+
+/* A request's string field of at most max bytes, or NULL. */
+const char *mm_field_str(json_t *req, const char *key, size_t max);
+/* A request's unsigned 32-bit integer field: 0 with *out, or -1. */
+int	mm_field_u32(json_t *req, const char *key, uint32_t *out);
 
 /* Who logged in, as the monitor established it. */
 struct mm_identity {

@@ -100,7 +100,7 @@ mm_answer_event(struct mon *m, json_t *req)
 {
 	static const char *allowed[] = { "request_refused", "channel_refused",
 	    NULL };
-	const char	*type = req_str(req, "type", 32);
+	const char	*type = mm_field_str(req, "type", 32);
 	json_t		*fields = json_object_get(req, "fields");
 	size_t		 i;
 
@@ -179,10 +179,8 @@ mon_timeout(struct mon *m, const char **what)
 static void
 mon_request(struct mon *m, int fd, int peer, char *buf)
 {
-	const char	*name;
-	json_t		*req;
 	ssize_t		 n;
-	int		 fds[FDPASS_MAX_FDS], nfds, kind;
+	int		 fds[FDPASS_MAX_FDS], nfds;
 
 	n = fdpass_recv(fd, buf, MONITOR_MSG_MAX, fds, 0, &nfds);
 	if (n == -1 && errno == EINTR)
@@ -195,9 +193,19 @@ mon_request(struct mon *m, int fd, int peer, char *buf)
 	}
 	if (n == 0 || (n == -1 && errno != EMSGSIZE))
 		mon_child_gone(m);
+	mon_dispatch(m, fd, peer, buf, n);
+}
+
+void
+mon_dispatch(struct mon *m, int fd, int peer, const char *buf, ssize_t n)
+{
+	const char	*name;
+	json_t		*req;
+	int		 kind;
+
 	req = n > 0 ? json_loadb(buf, (size_t)n, JSON_REJECT_DUPLICATES,
 	    NULL) : NULL;
-	name = req == NULL ? NULL : req_str(req, "req",
+	name = req == NULL ? NULL : mm_field_str(req, "req",
 	    MONITOR_REQ_NAME_MAX);
 	if (name == NULL)
 		mon_violation(m, "malformed request", NULL);
@@ -443,6 +451,33 @@ mon_loop(struct mon *m)
 	}
 }
 
+/* A session before its login: every time limit starts now. */
+static void
+mon_init(struct mon *m, int audit_fd, int policy_fd, const struct policy *pol,
+    const uint8_t ca_key[32], const struct krl *krl, const char *sid)
+{
+	memset(m, 0, sizeof(*m));
+	m->audit_fd = audit_fd;
+	m->pol_fd = policy_fd;
+	m->pol = pol;
+	m->ca_key = ca_key;
+	m->krl = krl;
+	m->sid = sid;
+	m->sh.rpc = m->sh.master = m->sh.term = m->sh.rec = -1;
+	m->phase = MM_PREAUTH;
+	m->login_deadline = clock_mono_ms() + MONITOR_LOGIN_GRACE * 1000;
+}
+
+/* Serve the child on child_fd until the session ends. */
+static void __attribute__((noreturn))
+mon_serve(struct mon *m, int child_fd)
+{
+	m->child_fd = m->peer_fd = child_fd;
+	m->peer = MM_FROM_CHILD;
+	mon_loop(m);
+	_exit(1);
+}
+
 void
 monitor_session(int stream_fd, int audit_fd, int policy_fd, int host_key_fd,
     const struct policy *pol, const uint8_t ca_key[32],
@@ -452,16 +487,7 @@ monitor_session(int stream_fd, int audit_fd, int policy_fd, int host_key_fd,
 	sigset_t	term;
 	int		sv[2];
 
-	memset(&m, 0, sizeof(m));
-	m.audit_fd = audit_fd;
-	m.pol_fd = policy_fd;
-	m.pol = pol;
-	m.ca_key = ca_key;
-	m.krl = krl;
-	m.sid = sid;
-	m.sh.rpc = m.sh.master = m.sh.term = m.sh.rec = -1;
-	m.phase = MM_PREAUTH;
-	m.login_deadline = clock_mono_ms() + MONITOR_LOGIN_GRACE * 1000;
+	mon_init(&m, audit_fd, policy_fd, pol, ca_key, krl, sid);
 	mon_signals();
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) == -1) {
 		log_error("monitor: socketpair: %s", strerror(errno));
@@ -489,8 +515,18 @@ monitor_session(int stream_fd, int audit_fd, int policy_fd, int host_key_fd,
 	close(host_key_fd);
 	close(sv[1]);
 	close(stream_fd);
-	m.child_fd = m.peer_fd = sv[0];
-	m.peer = MM_FROM_CHILD;
-	mon_loop(&m);
-	_exit(1);
+	mon_serve(&m, sv[0]);
+}
+
+void
+monitor_serve(int child_fd, pid_t child, int audit_fd, int policy_fd,
+    const struct policy *pol, const uint8_t ca_key[32],
+    const struct krl *krl, const char *sid)
+{
+	struct mon m;
+
+	mon_init(&m, audit_fd, policy_fd, pol, ca_key, krl, sid);
+	mon_signals();
+	m.child = child;
+	mon_serve(&m, child_fd);
 }

@@ -12,6 +12,7 @@
 #ifndef PH_MONITOR_H
 #define PH_MONITOR_H
 
+#include <sys/types.h>
 #include <stdint.h>
 
 #include "lib/krl.h"
@@ -39,6 +40,16 @@
 void	monitor_session(int stream_fd, int audit_fd, int policy_fd,
 	    int host_key_fd, const struct policy *pol,
 	    const uint8_t ca_key[32], const struct krl *krl, const char *sid)
+	    __attribute__((noreturn));
+
+/*
+ * The same for a sandboxed child already started, holding the other end
+ * of child_fd: child is its pid, or 0 when it is not this process's to
+ * reap (the unit test's harness plays the child itself).
+ */
+void	monitor_serve(int child_fd, pid_t child, int audit_fd, int policy_fd,
+	    const struct policy *pol, const uint8_t ca_key[32],
+	    const struct krl *krl, const char *sid)
 	    __attribute__((noreturn));
 
 #endif

@@ -34,7 +34,7 @@ attr_json(const struct access_attr *a)
 static const char *
 req_path(struct mon *m, json_t *req, const char *name)
 {
-	const char *path = req_str(req, "path", ACCESS_PATH_MAX);
+	const char *path = mm_field_str(req, "path", ACCESS_PATH_MAX);
 
 	if (path == NULL || path[0] != '/')
 		mon_violation(m, "malformed path", name);
@@ -90,7 +90,7 @@ mm_answer_file_close(struct mon *m, json_t *req)
 	json_t		*jb = json_object_get(req, "bytes");
 	size_t		i;
 
-	if (req_u32(req, "id", &id) == -1 || !json_is_integer(jb) ||
+	if (mm_field_u32(req, "id", &id) == -1 || !json_is_integer(jb) ||
 	    json_integer_value(jb) < 0)
 		mon_violation(m, "malformed file_close request", "file_close");
 	for (i = 0; i < MON_MAX_FILES && (id == 0 || m->files[i].id != id ||
@@ -157,8 +157,8 @@ mm_answer_dir_list(struct mon *m, json_t *req)
 	int			 eof = 0, rc;
 	json_t			*list;
 
-	if (req_u32(req, "cookie", &cookie) == -1 ||
-	    req_u32(req, "max", &max) == -1)
+	if (mm_field_u32(req, "cookie", &cookie) == -1 ||
+	    mm_field_u32(req, "max", &max) == -1)
 		mon_violation(m, "malformed dir_list request", "dir_list");
 	if (max == 0 || max > MON_LIST_MAX)
 		max = MON_LIST_MAX;
@@ -191,8 +191,8 @@ mm_answer_dir_list(struct mon *m, json_t *req)
 int
 mm_answer_refused(struct mon *m, json_t *req)
 {
-	const char *op = req_str(req, "op", 32);
-	const char *path = req_str(req, "path", ACCESS_PATH_MAX);
+	const char *op = mm_field_str(req, "op", 32);
+	const char *path = mm_field_str(req, "path", ACCESS_PATH_MAX);
 
 	if (op == NULL || path == NULL)
 		mon_violation(m, "malformed refused request", "refused");
@@ -211,7 +211,7 @@ mm_answer_refused(struct mon *m, json_t *req)
 int
 mm_answer_setting_get(struct mon *m, json_t *req)
 {
-	const char	*key = req_str(req, "key", 128);
+	const char	*key = mm_field_str(req, "key", 128);
 	char		 value[SETTINGS_VALUE_MAX + 1], why[ACCESS_WHY_MAX];
 
 	if (key == NULL)
@@ -232,8 +232,8 @@ mm_answer_setting_get(struct mon *m, json_t *req)
 int
 mm_answer_setting_set(struct mon *m, json_t *req)
 {
-	const char	*key = req_str(req, "key", 128);
-	const char	*value = req_str(req, "value", SETTINGS_VALUE_MAX);
+	const char	*key = mm_field_str(req, "key", 128);
+	const char	*value = mm_field_str(req, "value", SETTINGS_VALUE_MAX);
 	char		 old[SETTINGS_VALUE_MAX + 1], why[ACCESS_WHY_MAX];
 
 	if (key == NULL)
@@ -256,16 +256,16 @@ mm_answer_setting_set(struct mon *m, json_t *req)
 int
 mm_answer_forward_open(struct mon *m, json_t *req)
 {
-	const char	*host = req_str(req, "host", 255);
-	const char	*orig = req_str(req, "orig_host", 255);
+	const char	*host = mm_field_str(req, "host", 255);
+	const char	*orig = mm_field_str(req, "orig_host", 255);
 	const char	*no;
 	char		 why[ACCESS_WHY_MAX], addr[80], target[300];
 	uint32_t	 port, oport;
 	size_t		 i;
 	int		 fd, rc;
 
-	if (host == NULL || orig == NULL || req_u32(req, "port", &port) == -1 ||
-	    req_u32(req, "orig_port", &oport) == -1 || port > 65535)
+	if (host == NULL || orig == NULL || mm_field_u32(req, "port", &port) == -1 ||
+	    mm_field_u32(req, "orig_port", &oport) == -1 || port > 65535)
 		mon_violation(m, "malformed forward_open request",
 		    "forward_open");
 	snprintf(target, sizeof(target), "%s:%u", host, port);
@@ -305,7 +305,7 @@ mm_answer_forward_close(struct mon *m, json_t *req)
 	uint32_t	 id;
 	size_t		 i;
 
-	if (req_u32(req, "id", &id) == -1 || !json_is_integer(to) ||
+	if (mm_field_u32(req, "id", &id) == -1 || !json_is_integer(to) ||
 	    !json_is_integer(from) || json_integer_value(to) < 0 ||
 	    json_integer_value(from) < 0)
 		mon_violation(m, "malformed forward_close request",

@@ -294,28 +294,6 @@ mon_refuse(struct mon *m, const char *why)
 	    NULL, 0);
 }
 
-/* An unsigned 32-bit integer field, or -1. */
-int
-req_u32(json_t *req, const char *key, uint32_t *out)
-{
-	json_t *j = json_object_get(req, key);
-
-	if (!json_is_integer(j) || json_integer_value(j) < 0 ||
-	    json_integer_value(j) > (json_int_t)UINT32_MAX)
-		return -1;
-	*out = (uint32_t)json_integer_value(j);
-	return 0;
-}
-
-/* A string field of at most max bytes, or NULL. */
-const char *
-req_str(json_t *req, const char *key, size_t max)
-{
-	const char *s = json_string_value(json_object_get(req, key));
-
-	return s != NULL && strlen(s) <= max ? s : NULL;
-}
-
 void
 mon_diag_abandon(struct mon *m)
 {
@@ -386,8 +364,11 @@ mon_child_gone(struct mon *m)
 	 * Its end of the socket closed: it is exiting, or only seems gone
 	 * (a protocol break).  What it died of is the truth if it ends by
 	 * itself; if we have to kill it, the SIGKILL is ours, not a crash.
-	 * So a SIGKILL that someone else sent is told from our own.
+	 * So a SIGKILL that someone else sent is told from our own.  A
+	 * child that is not ours to reap (monitor_serve's) just ends it.
 	 */
+	if (m->child <= 0)
+		mon_end(m, 0);
 	if (!mon_child_exited(m, &status)) {
 		kill(m->child, SIGKILL);
 		while (waitpid(m->child, &status, 0) == -1 && errno == EINTR)

@@ -20,7 +20,7 @@
 int
 mm_answer_exec(struct mon *m, json_t *req)
 {
-	const char	*cmd = req_str(req, "command", POLICY_MAX_CMDLINE);
+	const char	*cmd = mm_field_str(req, "command", POLICY_MAX_CMDLINE);
 	char		 why[512], **argv = NULL;
 	json_t		*jargv;
 	int		 fds[2], rc;
@@ -89,8 +89,8 @@ mm_answer_exec(struct mon *m, json_t *req)
 int
 mm_answer_exec_refused(struct mon *m, json_t *req)
 {
-	const char	*shown = req_str(req, "command", 512);
-	const char	*why = req_str(req, "reason", 128);
+	const char	*shown = mm_field_str(req, "command", 512);
+	const char	*why = mm_field_str(req, "reason", 128);
 	json_t		*len = json_object_get(req, "length");
 
 	if (shown == NULL || why == NULL || !json_is_integer(len) ||

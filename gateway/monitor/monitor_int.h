@@ -115,8 +115,6 @@ struct mon {
 /* monitor_core.c: answering the peer. */
 int		 mon_answer(struct mon *, json_t *ans, const int *fds, int nfds);
 int		 mon_refuse(struct mon *, const char *why);
-const char	*req_str(json_t *req, const char *key, size_t max);
-int		 req_u32(json_t *req, const char *key, uint32_t *out);
 
 /* monitor_core.c: the broker (broker_proto.h). */
 /* Write an event (steals fields); one that cannot be written ends it all. */
@@ -157,6 +155,15 @@ void		 mon_diag_abandon(struct mon *);
  * byte counts, which only the opener knew.
  */
 void		 mon_access_abandon(struct mon *, int peers, const char *why);
+
+/* monitor.c */
+/*
+ * One request of n bytes in buf from peer (MM_FROM_*, on fd), looked up
+ * in the protocol's table and answered; one that is malformed, unknown
+ * or out of place ends the session, on the record.
+ */
+void	mon_dispatch(struct mon *, int fd, int peer, const char *buf,
+	    ssize_t n);
 
 /* monitor_login.c */
 int	mm_answer_auth(struct mon *, json_t *);

@@ -128,9 +128,9 @@ mon_take_slot(struct mon *m, char *why, size_t len)
 int
 mm_answer_auth(struct mon *m, json_t *req)
 {
-	const char	*user = req_str(req, "user", 64);
-	const char	*key_type = req_str(req, "key_type", 64);
-	const char	*b64 = req_str(req, "key", MON_CERT_MAX);
+	const char	*user = mm_field_str(req, "user", 64);
+	const char	*key_type = mm_field_str(req, "key_type", 64);
+	const char	*b64 = mm_field_str(req, "key", MON_CERT_MAX);
 	int		 login = json_is_true(json_object_get(req, "login"));
 	struct sshcert	*cert;
 	char		 why[384];

@@ -236,15 +236,15 @@ pty_open(uint32_t cols, uint32_t rows, int *master, int *slave)
 int
 mm_answer_shell_open(struct mon *m, json_t *req)
 {
-	const char	*term = req_str(req, "term", 64);
+	const char	*term = mm_field_str(req, "term", 64);
 	const char	*no;
 	char		 why[ACCESS_WHY_MAX];
 	uint32_t	 cols, rows;
 	int		 slave = -1, rpc[2], tv[2], rc;
 
 	if (term == NULL || !valid_term(term) ||
-	    req_u32(req, "cols", &cols) == -1 ||
-	    req_u32(req, "rows", &rows) == -1)
+	    mm_field_u32(req, "cols", &cols) == -1 ||
+	    mm_field_u32(req, "rows", &rows) == -1)
 		mon_violation(m, "malformed shell_open request", "shell_open");
 	if (cols == 0 || cols > 1000 || rows == 0 || rows > 1000) {
 		cols = 80;
@@ -295,8 +295,8 @@ mm_answer_window_change(struct mon *m, json_t *req)
 	struct winsize	ws;
 	uint32_t	cols, rows;
 
-	if (req_u32(req, "cols", &cols) == -1 ||
-	    req_u32(req, "rows", &rows) == -1)
+	if (mm_field_u32(req, "cols", &cols) == -1 ||
+	    mm_field_u32(req, "rows", &rows) == -1)
 		mon_violation(m, "malformed window_change request",
 		    "window_change");
 	if (m->sh.master >= 0 && cols > 0 && cols <= 1000 && rows > 0 &&
