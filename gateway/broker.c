@@ -66,6 +66,7 @@ gs_child(struct broker *b, int fd, int afd, int pfd, const char *sid)
 	sigset_t	set;
 	int		s, a, p, k;
 
+	/* The event loop's handlers go first: then what was held arrives. */
 	signal(SIGCHLD, SIG_DFL);
 	signal(SIGTERM, SIG_DFL);
 	signal(SIGINT, SIG_DFL);
@@ -89,6 +90,7 @@ static int
 gs_spawn(struct gsess *gs)
 {
 	struct broker	*b = gs->b;
+	sigset_t	 all, mask;
 	int		 sv[2] = { -1, -1 }, av[2] = { -1, -1 };
 	int		 pv[2] = { -1, -1 };
 
@@ -99,13 +101,23 @@ gs_spawn(struct gsess *gs)
 		    strerror(errno));
 		goto fail;
 	}
-	if ((gs->pid = fork()) == -1) {
+	/*
+	 * Until the child has put back the default signal handlers, a
+	 * signal it gets would run the event loop's handler, which writes
+	 * to a socket the child shares with this process: the broker's
+	 * SIGTERM to a session just started (a login crowded out) would
+	 * stop the gateway.  So the child starts with every signal held.
+	 */
+	sigfillset(&all);
+	sigprocmask(SIG_BLOCK, &all, &mask);
+	if ((gs->pid = fork()) == 0)
+		gs_child(b, sv[1], av[1], pv[1], gs->id);
+	sigprocmask(SIG_SETMASK, &mask, NULL);
+	if (gs->pid == -1) {
 		log_error("session %s: fork: %s", gs->id, strerror(errno));
 		gs->pid = 0;
 		goto fail;
 	}
-	if (gs->pid == 0)
-		gs_child(b, sv[1], av[1], pv[1], gs->id);
 	close(sv[1]);
 	close(av[1]);
 	close(pv[1]);
