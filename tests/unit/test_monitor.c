@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -161,16 +162,24 @@ teardown(void **state)
 
 /*
  * The i-th message the broker got, of kind name; for an audit event, its
- * event (a borrowed reference, valid until teardown).
+ * event (a borrowed reference, valid until teardown).  A message nobody
+ * answers may reach the broker after the child has its own answer: it
+ * is waited for, up to five seconds.
  */
 static json_t *
 broker_got(struct harness *h, size_t i, const char *name)
 {
-	json_t	*msg;
+	struct timespec	 ms = { 0, 1000000 };
+	json_t		*msg = NULL;
+	int		 n;
 
-	pthread_mutex_lock(&h->lock);
-	msg = i < h->nmsgs ? h->msgs[i] : NULL;
-	pthread_mutex_unlock(&h->lock);
+	for (n = 0; n < 5000 && msg == NULL; n++) {
+		pthread_mutex_lock(&h->lock);
+		msg = i < h->nmsgs ? h->msgs[i] : NULL;
+		pthread_mutex_unlock(&h->lock);
+		if (msg == NULL)
+			nanosleep(&ms, NULL);
+	}
 	if (msg == NULL)
 		fail_msg("the broker got no message %zu (of kind %s)", i, name);
 	assert_string_equal(json_string_value(json_object_get(msg, "msg")),
