@@ -20,6 +20,7 @@
 #include <jansson.h>
 
 #include "gateway/localsock.h"
+#include "gateway/updates.h"
 #include "lib/ident.h"
 #include "lib/log.h"
 #include "lib/parse.h"
@@ -37,6 +38,7 @@ struct control {
 	void			*reload_arg;
 	json_t			*(*extra)(void *);
 	void			*extra_arg;
+	struct updates		*updates;
 	time_t			 refused_sec;	/* rate of refusals audited */
 	unsigned int		 refused_n;
 	unsigned int		 refused_unaudited;
@@ -115,6 +117,12 @@ control_status(struct control *c)
 	if (ans != NULL && c->extra != NULL)
 		json_object_update_new(ans, c->extra(c->extra_arg));
 	return ans;
+}
+
+void
+control_set_updates(struct control *c, struct updates *up)
+{
+	c->updates = up;
 }
 
 void
@@ -198,6 +206,70 @@ control_answer_kill(struct cconn *cc, json_t *req, const char *id)
 	return json_pack("{s:b}", "ok", 1);
 }
 
+/* porthole updates: the updates the gateway knows of. */
+static json_t *
+control_answer_updates(struct cconn *cc, json_t *req, const char *id)
+{
+	json_t *list;
+
+	(void)req;
+	(void)id;
+	if (cc->c->updates == NULL)
+		return control_error("updates are not available");
+	if ((list = updates_list(cc->c->updates)) == NULL)
+		return control_error("out of memory");
+	json_object_set_new(list, "ok", json_true());
+	return list;
+}
+
+/*
+ * porthole updates reschedule and run-now, on behalf of the peer, who is
+ * named in the audit log.
+ */
+static json_t *
+control_update_act(struct cconn *cc, json_t *req, int now)
+{
+	struct control	*c = cc->c;
+	const char	*version = json_string_value(json_object_get(req,
+	    "version"));
+	const char	*when = json_string_value(json_object_get(req, "when"));
+	char		 who[64], err[512];
+	time_t		 t;
+	int		 rc;
+
+	if (c->updates == NULL)
+		return control_error("updates are not available");
+	if (version == NULL || strlen(version) > CONTROL_VERSION_MAX)
+		return control_error("a version is missing");
+	control_who(cc, who, sizeof(who));
+	if (now)
+		rc = updates_run_now(c->updates, version, who, err,
+		    sizeof(err));
+	else if (when == NULL || parse_time(when, &t) == -1)
+		return control_error("a time is missing");
+	else
+		rc = updates_reschedule(c->updates, version, t, who, err,
+		    sizeof(err));
+	if (rc == -1)
+		return control_error(err);
+	return json_pack("{s:b, s:o}", "ok", 1, "next",
+	    updates_next(c->updates));
+}
+
+static json_t *
+control_answer_reschedule(struct cconn *cc, json_t *req, const char *id)
+{
+	(void)id;
+	return control_update_act(cc, req, 0);
+}
+
+static json_t *
+control_answer_run_now(struct cconn *cc, json_t *req, const char *id)
+{
+	(void)id;
+	return control_update_act(cc, req, 1);
+}
+
 static json_t *
 control_answer_reload(struct cconn *cc, json_t *req, const char *id)
 {
@@ -239,6 +311,9 @@ static json_t *(*const control_answers[CONTROL_NCMD])(struct cconn *,
 	[CONTROL_KILL] =		control_answer_kill,
 	[CONTROL_RELOAD] =		control_answer_reload,
 	[CONTROL_RECORDING_VIEWED] =	control_answer_viewed,
+	[CONTROL_UPDATES] =		control_answer_updates,
+	[CONTROL_UPDATE_RESCHEDULE] =	control_answer_reschedule,
+	[CONTROL_UPDATE_RUN_NOW] =	control_answer_run_now,
 };
 
 static json_t *

@@ -33,6 +33,9 @@ void		 control_set_policy(struct control *c,
 /* More fields for porthole status (telemetry, license), from fn(arg). */
 void		 control_set_status_extra(struct control *c,
 		    json_t *(*fn)(void *), void *arg);
+struct updates;
+/* porthole updates, updates reschedule and run-now go to up. */
+void		 control_set_updates(struct control *c, struct updates *up);
 void		 control_free(struct control *c);
 
 #endif

@@ -16,6 +16,10 @@ const struct control_cmd_info control_cmds[CONTROL_NCMD] = {
 	[CONTROL_RELOAD] =	{ "reload",	0, 1 },
 	[CONTROL_RECORDING_VIEWED] = { "recording_viewed",
 				  CONTROL_ARG_ID | CONTROL_ARG_ACTION, 1 },
+	[CONTROL_UPDATES] =	{ "updates",	0, 0 },
+	[CONTROL_UPDATE_RESCHEDULE] = { "update_reschedule",
+				  CONTROL_ARG_VERSION | CONTROL_ARG_WHEN, 1 },
+	[CONTROL_UPDATE_RUN_NOW] = { "update_run_now", CONTROL_ARG_VERSION, 1 },
 };
 
 int

@@ -14,6 +14,7 @@
 
 #define CONTROL_MAX_REQUEST	4096	/* bytes of one request line */
 #define CONTROL_ID_MAX		64	/* bytes of a session id */
+#define CONTROL_VERSION_MAX	64	/* bytes of an update's version */
 
 enum control_cmd {
 	CONTROL_STATUS,		/* the gateway, its tunnels and telemetry */
@@ -23,12 +24,17 @@ enum control_cmd {
 	CONTROL_KILL,		/* end a session now */
 	CONTROL_RELOAD,		/* read porthole.conf again */
 	CONTROL_RECORDING_VIEWED, /* an auditor replays or exports one */
+	CONTROL_UPDATES,	/* the updates the gateway knows of */
+	CONTROL_UPDATE_RESCHEDULE, /* move a scheduled update */
+	CONTROL_UPDATE_RUN_NOW,	/* install one now */
 	CONTROL_NCMD
 };
 
 /* What a request carries besides its name. */
 #define CONTROL_ARG_ID		0x01	/* "id": a session */
 #define CONTROL_ARG_ACTION	0x02	/* "action": replay or export */
+#define CONTROL_ARG_VERSION	0x04	/* "version": an update's */
+#define CONTROL_ARG_WHEN	0x08	/* "when": an RFC 3339 time */
 
 struct control_cmd_info {
 	const char	*name;		/* "cmd" on the wire */

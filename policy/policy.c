@@ -232,17 +232,31 @@ static const struct keyspec keys[] = {
 	    .set = set_services, .get = get_services,
 	    .help = "NAME=HOST:PORT of services health checks" },
 
+	{ .section = "updates", .key = "vendor_key", .type = V_PATH,
+	    .off = F(vendor_key),
+	    .help = "the vendor's ssh-ed25519 public key, pinned: an update "
+	    "notice must be signed by it (ssh-keygen -Y sign -n "
+	    "porthole-update); without it every notice is refused" },
+	{ .section = "updates", .key = "version_command", .type = V_FUNC,
+	    .off = F(version_command), .set = set_hook, .get = get_string,
+	    .help = "absolute command printing the product's installed "
+	    "version (dotted decimal), the baseline before the first update" },
 	{ .section = "updates", .key = "window", .type = V_FUNC,
 	    .off = F(update_window), .set = set_window, .get = get_string,
-	    .help = "install updates then (cluster local time): weekly DAY "
-	    "HH:MM or daily HH:MM" },
+	    .help = "install updates in the hour starting then (cluster "
+	    "local time): weekly DAY HH:MM or daily HH:MM; none: at any time" },
 	{ .section = "updates", .key = "notify_command", .type = V_FUNC,
 	    .off = F(notify_command), .set = set_hook, .get = get_string,
 	    .help = "absolute command run to tell the admins of a scheduled "
-	    "update" },
+	    "update (PORTHOLE_UPDATE_VERSION, _WHEN, _NOTES in its "
+	    "environment)" },
 	{ .section = "updates", .key = "update_command", .type = V_FUNC,
 	    .off = F(update_command), .set = set_hook, .get = get_string,
-	    .help = "absolute command that installs an update" },
+	    .help = "absolute command that installs an update; {package} and "
+	    "{version} are filled in" },
+	{ .section = "updates", .key = "timeout", .type = V_DURATION,
+	    .off = F(update_timeout), .min = MIN, .max = DAY,
+	    .help = "update_command is killed after this", .def = "2h" },
 };
 
 /* Above the [commands] entries that are not keys of the table. */
@@ -1109,6 +1123,8 @@ policy_free(struct policy *p)
 	parse_list_free(p->disks);
 	services_free(p->services, p->nservices);
 	free(p->update_window);
+	free(p->vendor_key);
+	free(p->version_command);
 	free(p->notify_command);
 	free(p->update_command);
 	free(p);
@@ -1285,6 +1301,18 @@ policy_get_value(const struct policy *p, const struct keyspec *ks, struct line *
 		return ks->get(p, ks, l);
 	}
 	return 0;
+}
+
+char **
+policy_hook_argv(const char *value)
+{
+	char **w = NULL;
+
+	if (policy_split_words(value, &w, POLICY_MAX_WORDS) <= 0) {
+		policy_argv_free(w);
+		return NULL;
+	}
+	return w;
 }
 
 void

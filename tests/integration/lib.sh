@@ -36,9 +36,14 @@ fail() {
 pass() {
 	echo "ok: $*"
 }
+# A daemon the test stopped itself (stop_gateway, a relay killed and
+# started again) is long gone by the end, and its pid may belong to
+# another test's process by then (pid_max is often 32768, and make check
+# runs tests side by side): only this shell's own children are killed.
 stop_all() {
 	for p in $PIDS; do
-		kill "$p" 2>/dev/null
+		[ "$(awk '/^PPid:/ { print $2 }' "/proc/$p/status" 2>/dev/null)" = "$$" ] &&
+		    kill "$p" 2>/dev/null
 	done
 	for p in $PIDS; do
 		wait "$p" 2>/dev/null
