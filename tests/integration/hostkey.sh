@@ -81,24 +81,34 @@ def seed_and_text(path):
     # and public key) encodes some of the private section.
     return sk[:32], [l.encode() for l in lines[1:]]
 
+# Regions of more than this are a sanitizer's shadow memory, not data.
+REGION_MAX = 4 << 30
+CHUNK = 8 << 20
+
 def scan(pid, needles):
     found = set()
+    keep = max(len(n) for _, n in needles) - 1
     with open('/proc/%s/maps' % pid) as maps, \
          open('/proc/%s/mem' % pid, 'rb', 0) as mem:
         for m in maps:
             f = m.split()
             lo, hi = (int(x, 16) for x in f[0].split('-'))
-            if 'r' not in f[1] or (len(f) > 5 and f[5] in
-                                   ('[vvar]', '[vsyscall]')):
+            if 'r' not in f[1] or hi - lo > REGION_MAX or (len(f) > 5 and
+                    f[5] in ('[vvar]', '[vsyscall]')):
                 continue
-            try:
-                mem.seek(lo)
-                data = mem.read(hi - lo)
-            except OSError:
-                continue
-            for name, n in needles:
-                if n in data:
-                    found.add(name)
+            # In chunks, each with the tail of the one before it, so a
+            # needle across two chunks is found too.
+            tail = b''
+            for at in range(lo, hi, CHUNK):
+                try:
+                    mem.seek(at)
+                    data = tail + mem.read(min(CHUNK, hi - at))
+                except OSError:
+                    break
+                for name, n in needles:
+                    if n in data:
+                        found.add(name)
+                tail = data[-keep:]
     return found
 
 seed, text = seed_and_text(sys.argv[1])
