@@ -17,6 +17,7 @@
 #include "lib/ident.h"
 #include "lib/inifile.h"
 #include "lib/parse.h"
+#include "lib/redact.h"
 #include "lib/window.h"
 #include "policy/policy.h"
 #include "policy/policy_int.h"
@@ -51,6 +52,16 @@ static int set_window(struct policy *, const struct keyspec *,
     const char *, char *, size_t);
 static int set_hook(struct policy *, const struct keyspec *,
     const char *, char *, size_t);
+static int set_redact_paths(struct policy *, const struct keyspec *,
+    const char *, char *, size_t);
+static int set_bundle_paths(struct policy *, const struct keyspec *,
+    const char *, char *, size_t);
+static int set_bundle_commands(struct policy *, const struct keyspec *,
+    const char *, char *, size_t);
+static int set_on_events(struct policy *, const struct keyspec *,
+    const char *, char *, size_t);
+static int set_size_bounded(struct policy *, const struct keyspec *,
+    const char *, char *, size_t);
 
 static int get_string(const struct policy *, const struct keyspec *,
     struct line *);
@@ -69,6 +80,10 @@ static int get_list(const struct policy *, const struct keyspec *,
 static int get_targets(const struct policy *, const struct keyspec *,
     struct line *);
 static int get_services(const struct policy *, const struct keyspec *,
+    struct line *);
+static int get_redact_paths(const struct policy *, const struct keyspec *,
+    struct line *);
+static int get_size(const struct policy *, const struct keyspec *,
     struct line *);
 
 #define F(field)	offsetof(struct policy, field)
@@ -141,7 +156,8 @@ static const struct keyspec keys[] = {
 	    .off = F(ra_enabled),
 	    .help = "master switch for engineer sessions", .def = "no" },
 	{ .section = "remote_access", .key = "approval", .type = V_FUNC,
-	    .set = set_approval, .get = get_approval, .when = INIFILE_SESSION,
+	    .off = F(approval_required), .set = set_approval,
+	    .get = get_approval, .when = INIFILE_SESSION,
 	    .help = "required: each session waits for `porthole approve ID`; "
 	    "or none", .def = "required" },
 	{ .section = "remote_access", .key = "approval_timeout",
@@ -257,6 +273,49 @@ static const struct keyspec keys[] = {
 	{ .section = "updates", .key = "timeout", .type = V_DURATION,
 	    .off = F(update_timeout), .min = MIN, .max = DAY,
 	    .help = "update_command is killed after this", .def = "2h" },
+
+	{ .section = "redact", .key = "paths", .type = V_FUNC,
+	    .off = F(redact_paths), .set = set_redact_paths,
+	    .get = get_redact_paths,
+	    .help = "globs of the files whose bytes are redacted when read "
+	    "(a glob naming a directory covers all beneath it); not set: "
+	    "everything beneath the [files] paths roots" },
+
+	{ .section = "bundle", .key = "enabled", .type = V_BOOL,
+	    .off = F(bundle_enabled),
+	    .help = "support bundles: the files and diagnostic output below, "
+	    "gathered for the engineer's `ssh ... bundle` or the vendor's "
+	    "request", .def = "no" },
+	{ .section = "bundle", .key = "paths", .type = V_FUNC,
+	    .off = F(bundle_paths), .set = set_bundle_paths, .get = get_list,
+	    .help = "globs of the files a bundle holds (a glob naming a "
+	    "directory takes all beneath it); the part before the first "
+	    "wildcard must lie beneath a [files] paths root, whose deny "
+	    "globs apply" },
+	{ .section = "bundle", .key = "commands", .type = V_FUNC,
+	    .off = F(bundle_commands), .set = set_bundle_commands,
+	    .get = get_list,
+	    .help = "names of [commands] diagnostics (without placeholders) "
+	    "whose output a bundle holds" },
+	{ .section = "bundle", .key = "since", .type = V_DURATION,
+	    .off = F(bundle_since), .min = MIN, .max = 365 * DAY,
+	    .help = "files last changed longer ago are left out",
+	    .def = "7d" },
+	{ .section = "bundle", .key = "max_size", .type = V_FUNC,
+	    .off = F(bundle_max_size), .min = 1024 * 1024, .max = 64ULL << 30,
+	    .set = set_size_bounded, .get = get_size,
+	    .help = "most bytes read into one bundle, 1M to 64G; the newest "
+	    "files that fit go in, and the manifest lists what was left out",
+	    .def = "200M" },
+	{ .section = "bundle", .key = "approval", .type = V_FUNC,
+	    .off = F(bundle_approval_required), .set = set_approval,
+	    .get = get_approval,
+	    .help = "required: a bundle leaves only after `porthole bundle "
+	    "approve ID`; or none", .def = "required" },
+	{ .section = "bundle", .key = "on_events", .type = V_FUNC,
+	    .off = F(bundle_on_events), .set = set_on_events, .get = get_list,
+	    .help = "product event types (a-z 0-9 _) that gather a bundle at "
+	    "once" },
 };
 
 /* Above the [commands] entries that are not keys of the table. */
@@ -264,9 +323,16 @@ static const char commands_help[] =
     "NAME = absolute argv; {NAME:int} and {NAME:word} take the engineer's "
     "words";
 
+/* Above the [redact] patterns, which are not keys of the table either. */
+static const char redact_help[] =
+    "pattern.NAME = a POSIX extended regular expression, one key per "
+    "pattern; every match in a line leaves the cluster as * of the same "
+    "length; a pattern cannot hold ';', which starts a comment";
+
 static const char *const sections[] = {
 	"gateway", "remote_access", "files", "commands", "forward",
 	"settings", "telemetry", "updates",
+	"redact", "bundle",
 };
 
 /* The tables, for the printer (policy_write.c). */
@@ -275,6 +341,7 @@ const size_t policy_nkeys = sizeof(keys) / sizeof(keys[0]);
 const char *const *const policy_sections = sections;
 const size_t policy_nsections = sizeof(sections) / sizeof(sections[0]);
 const char *const policy_commands_help = commands_help;
+const char *const policy_redact_help = redact_help;
 
 /* [A-Za-z0-9._-]{1,max} */
 static int
@@ -411,9 +478,9 @@ set_approval(struct policy *p, const struct keyspec *ks, const char *value,
     char *msg, size_t len)
 {
 	if (strcmp(value, "required") == 0)
-		p->approval_required = 1;
+		*FIELD(p, ks, int) = 1;
 	else if (strcmp(value, "none") == 0)
-		p->approval_required = 0;
+		*FIELD(p, ks, int) = 0;
 	else {
 		snprintf(msg, len, "approval: expected required or none, "
 		    "got '%s'", value);
@@ -684,6 +751,117 @@ set_hook(struct policy *p, const struct keyspec *ks, const char *value,
 	return -1;
 }
 
+/* A path glob of [redact] or [bundle]: written as a clean root is. */
+static int
+valid_glob(const char *s)
+{
+	return valid_root(s);
+}
+
+static int
+set_redact_paths(struct policy *p, const struct keyspec *ks,
+    const char *value, char *msg, size_t len)
+{
+	if (set_list(ks, value, valid_glob, "an absolute path glob without "
+	    "// . or ..", &p->redact_paths, &p->nredact_paths, msg,
+	    len) == -1)
+		return -1;
+	p->redact_paths_set = 1;
+	return 0;
+}
+
+static int
+set_bundle_paths(struct policy *p, const struct keyspec *ks,
+    const char *value, char *msg, size_t len)
+{
+	/* Whether each lies beneath a [files] root: policy_check_bundle. */
+	return set_list(ks, value, valid_glob, "an absolute path glob "
+	    "without // . or ..", &p->bundle_paths, &p->nbundle_paths, msg,
+	    len);
+}
+
+static int
+valid_command_name(const char *s)
+{
+	return valid_name(s, NAME_MAX_LEN);
+}
+
+static int
+set_bundle_commands(struct policy *p, const struct keyspec *ks,
+    const char *value, char *msg, size_t len)
+{
+	return set_list(ks, value, valid_command_name, "a command name",
+	    &p->bundle_commands, &p->nbundle_commands, msg, len);
+}
+
+/* An event type as telemetry/record.h takes it: [a-z0-9_]{1,64}. */
+static int
+valid_event_type(const char *s)
+{
+	return ident_valid(s, NAME_MAX_LEN, IDENT_SNAKE);
+}
+
+static int
+set_on_events(struct policy *p, const struct keyspec *ks, const char *value,
+    char *msg, size_t len)
+{
+	return set_list(ks, value, valid_event_type, "an event type "
+	    "(a-z 0-9 _)", &p->bundle_on_events, &p->nbundle_on_events, msg,
+	    len);
+}
+
+/* A size in [min, max] where 0 means nothing sensible. */
+static int
+set_size_bounded(struct policy *p, const struct keyspec *ks,
+    const char *value, char *msg, size_t len)
+{
+	uint64_t	v;
+	char		lo[32], hi[32];
+
+	if (parse_size(value, &v) == -1 || v < ks->min || v > ks->max) {
+		parse_format_size(ks->min, lo, sizeof(lo));
+		parse_format_size(ks->max, hi, sizeof(hi));
+		snprintf(msg, len, "%s: expected a size from %s to %s (like "
+		    "512K, 64M, 2G), got '%s'", ks->key, lo, hi, value);
+		return -1;
+	}
+	*FIELD(p, ks, uint64_t) = v;
+	return 0;
+}
+
+/*
+ * A [redact] pattern.NAME key: compiled now, so that a bad expression
+ * is FILE:LINE at load and never a surprise in a session.
+ */
+static int
+add_pattern(struct policy *p, const char *name, const char *value,
+    char *msg, size_t len)
+{
+	char why[256];
+
+	if (!valid_name(name, REDACT_NAME_MAX)) {
+		snprintf(msg, len, "'pattern.%s' is not a valid pattern name "
+		    "(pattern. and 1-%d of A-Z a-z 0-9 . _ -)", name,
+		    REDACT_NAME_MAX);
+		return -1;
+	}
+	if (value[0] == '\0') {
+		snprintf(msg, len, "pattern.%s: an empty pattern", name);
+		return -1;
+	}
+	/* inih cut "x ;y" at the ';' already; "x;y" would not read back. */
+	if (strchr(value, ';') != NULL) {
+		snprintf(msg, len, "pattern.%s: a pattern cannot hold ';', "
+		    "which starts a comment in porthole.conf", name);
+		return -1;
+	}
+	if (redact_add(p->redact, name, value, why, sizeof(why)) == -1) {
+		snprintf(msg, len, "pattern.%s: %s", name, why);
+		return -1;
+	}
+	return 0;
+}
+
 /*
  * What kind of template word w is.  A word holding a brace must be a
  * whole, well-formed placeholder; otherwise -1 and why in msg.
@@ -717,6 +895,15 @@ bad:
 	return -1;
 }
 
+/*
+ * What an engineer types for porthole itself (`ssh ... bundle`, an
+ * action, scp's server, the shell's help and settings): a diagnostic of
+ * that name would be ambiguous or unreachable.
+ */
+static const char *const reserved[] = {
+	"bundle", "action", "scp", "help", "settings",
+};
+
 static int
 add_command(struct policy *p, const char *name, const char *value, char *msg,
     size_t len)
@@ -731,6 +918,13 @@ add_command(struct policy *p, const char *name, const char *value, char *msg,
 		    "A-Z a-z 0-9 . _ -)", name);
 		return -1;
 	}
+	for (i = 0; i < sizeof(reserved) / sizeof(reserved[0]); i++)
+		if (strcmp(name, reserved[i]) == 0) {
+			snprintf(msg, len, "'%s' is reserved for porthole's own "
+			    "command of that name; call the diagnostic "
+			    "something else", name);
+			return -1;
+		}
 	if (p->ncommands >= POLICY_MAX_COMMANDS) {
 		snprintf(msg, len, "too many commands (at most %d)",
 		    POLICY_MAX_COMMANDS);
@@ -874,21 +1068,35 @@ on_section(void *ctx, const char *section, int line, char *msg, size_t len)
 	return -1;
 }
 
+#define NKEYS	(sizeof(keys) / sizeof(keys[0]))
+
+/* One read of one file: the policy, and the line of each key set. */
+struct load {
+	struct policy	*p;
+	int		 line[NKEYS];
+};
+
 static int
 on_key(void *ctx, const char *section, const char *key, const char *value,
     int line, char *msg, size_t len)
 {
-	struct policy	*p = ctx;
+	struct load	*ld = ctx;
+	struct policy	*p = ld->p;
 	size_t		 i;
 
-	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+	for (i = 0; i < NKEYS; i++) {
 		if (strcmp(keys[i].section, section) == 0 &&
-		    strcmp(keys[i].key, key) == 0)
+		    strcmp(keys[i].key, key) == 0) {
+			ld->line[i] = line;
 			return set_value(p, &keys[i], value, msg, len);
+		}
 	}
 	/* Any other key in [commands] names a diagnostic. */
 	if (strcmp(section, "commands") == 0)
 		return add_command(p, key, value, msg, len);
+	if (strcmp(section, "redact") == 0 &&
+	    strncmp(key, "pattern.", 8) == 0)
+		return add_pattern(p, key + 8, value, msg, len);
 	snprintf(msg, len, "unknown key '%s' in [%s]", key, section);
 	return -1;
 }
@@ -906,7 +1114,8 @@ policy_new(const char *path)
 
 	if ((p = calloc(1, sizeof(*p))) == NULL)
 		return NULL;
-	if ((p->path = strdup(path)) == NULL)
+	if ((p->path = strdup(path)) == NULL ||
+	    (p->redact = redact_new()) == NULL)
 		goto fail;
 	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
 		if (keys[i].def != NULL && set_value(p, &keys[i], keys[i].def,
@@ -937,12 +1146,93 @@ missing_key(const struct policy *p)
 	return NULL;
 }
 
+/* The line of [section] key in the file read, or 0 (a default). */
+static int
+load_line(const struct load *ld, const char *section, const char *key)
+{
+	size_t i;
+
+	for (i = 0; i < NKEYS; i++)
+		if (strcmp(keys[i].section, section) == 0 &&
+		    strcmp(keys[i].key, key) == 0)
+			return ld->line[i];
+	return 0;
+}
+
+static void __attribute__((format(printf, 5, 6)))
+load_error(const struct load *ld, const char *key, char *err, size_t errlen,
+    const char *fmt, ...)
+{
+	char	msg[512];
+	va_list	ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	snprintf(err, errlen, "%s:%d: %s", ld->p->path,
+	    load_line(ld, "bundle", key), msg);
+}
+
+/*
+ * What [bundle] names elsewhere must exist once the whole file is
+ * read, whatever the order of its sections: each glob beneath a [files]
+ * root, each command a [commands] entry that needs no argument.
+ */
+static int
+check_bundle(const struct load *ld, char *err, size_t errlen)
+{
+	const struct policy		*p = ld->p;
+	const struct policy_command	*cmd;
+	char				 base[PATH_MAX_LEN], root[PATH_MAX_LEN];
+	size_t				 i, j;
+
+	for (i = 0; i < p->nbundle_paths; i++) {
+		if (policy_glob_base(p->bundle_paths[i], base,
+		    sizeof(base)) == -1 ||
+		    policy_file_root(p, base, 0, root, sizeof(root)) == -1) {
+			load_error(ld, "paths", err, errlen, "paths: '%s' is "
+			    "not beneath a [files] paths root",
+			    p->bundle_paths[i]);
+			return -1;
+		}
+	}
+	for (i = 0; i < p->nbundle_commands; i++) {
+		cmd = NULL;
+		for (j = 0; j < p->ncommands && cmd == NULL; j++)
+			if (strcmp(p->commands[j].name,
+			    p->bundle_commands[i]) == 0)
+				cmd = &p->commands[j];
+		if (cmd == NULL) {
+			load_error(ld, "commands", err, errlen, "commands: "
+			    "'%s' is not a [commands] entry",
+			    p->bundle_commands[i]);
+			return -1;
+		}
+		for (j = 1; j < cmd->argc; j++)
+			if (cmd->argv[j][0] == '{') {
+				load_error(ld, "commands", err, errlen,
+				    "commands: '%s' takes arguments, and a "
+				    "bundle runs its diagnostics without any",
+				    cmd->name);
+				return -1;
+			}
+	}
+	if (p->bundle_enabled && p->nbundle_paths == 0 &&
+	    p->nbundle_commands == 0) {
+		load_error(ld, "enabled", err, errlen, "enabled: a bundle "
+		    "would hold nothing; set [bundle] paths or commands");
+		return -1;
+	}
+	return 0;
+}
+
 /* Read from fd (or path, if fd is -1), named path in errors. */
 static int
 policy_read(int fd, const char *path, struct policy **out, char *err,
     size_t errlen)
 {
 	struct policy	*p;
+	struct load	 ld;
 	const char	*missing;
 	int		 rc;
 
@@ -950,8 +1240,10 @@ policy_read(int fd, const char *path, struct policy **out, char *err,
 		snprintf(err, errlen, "%s: out of memory", path);
 		return -1;
 	}
-	rc = fd == -1 ? inifile_read(path, on_section, on_key, p, err,
-	    errlen) : inifile_read_fd(fd, path, on_section, on_key, p, err,
+	memset(&ld, 0, sizeof(ld));
+	ld.p = p;
+	rc = fd == -1 ? inifile_read(path, on_section, on_key, &ld, err,
+	    errlen) : inifile_read_fd(fd, path, on_section, on_key, &ld, err,
 	    errlen);
 	if (rc == -1)
 		goto fail;
@@ -960,6 +1252,8 @@ policy_read(int fd, const char *path, struct policy **out, char *err,
 		    path, missing);
 		goto fail;
 	}
+	if (check_bundle(&ld, err, errlen) == -1)
+		goto fail;
 	*out = p;
 	return 0;
 fail:
@@ -1048,7 +1342,7 @@ policy_run_dir(const char *path, char *buf, size_t len)
 	(void)inifile_read(path, NULL, run_dir_key, &ctx, err, sizeof(err));
 	if (ctx.found)
 		return 0;
-	for (ks = keys; ks->section != NULL; ks++)
+	for (ks = keys; ks < keys + sizeof(keys) / sizeof(keys[0]); ks++)
 		if (strcmp(ks->section, "gateway") == 0 &&
 		    strcmp(ks->key, "run_dir") == 0 &&
 		    strlen(ks->def) < len) {
@@ -1127,6 +1421,11 @@ policy_free(struct policy *p)
 	free(p->version_command);
 	free(p->notify_command);
 	free(p->update_command);
+	redact_free(p->redact);
+	parse_list_free(p->redact_paths);
+	parse_list_free(p->bundle_paths);
+	parse_list_free(p->bundle_commands);
+	parse_list_free(p->bundle_on_events);
 	free(p);
 }
 
@@ -1207,7 +1506,7 @@ static int
 get_approval(const struct policy *p, const struct keyspec *ks,
     struct line *l)
 {
-	policy_line_add(l, "%s", p->approval_required ? "required" : "none");
+	policy_line_add(l, "%s", *CFIELD(p, ks, int) ? "required" : "none");
 	return 1;
 }
 
@@ -1270,6 +1569,26 @@ get_services(const struct policy *p, const struct keyspec *ks,
 		    p->services[i].name);
 		line_hostport(l, p->services[i].host, p->services[i].port);
 	}
+	return 1;
+}
+
+static int
+get_redact_paths(const struct policy *p, const struct keyspec *ks,
+    struct line *l)
+{
+	if (!p->redact_paths_set)
+		return 0;
+	line_list(l, p->redact_paths);
+	return 1;
+}
+
+static int
+get_size(const struct policy *p, const struct keyspec *ks, struct line *l)
+{
+	char buf[32];
+
+	parse_format_size(*CFIELD(p, ks, uint64_t), buf, sizeof(buf));
+	policy_line_add(l, "%s", buf);
 	return 1;
 }
 

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "lib/parse.h"
+#include "lib/redact.h"
 
 /*
  * One "key = value" line.  A value that does not fit the line limit with
@@ -23,7 +24,8 @@
  */
 static int
 write_key(FILE *out, const char *key, const struct policy *p,
-    const struct keyspec *ks, const struct policy_command *cmd)
+    const struct keyspec *ks, const struct policy_command *cmd,
+    const char *raw)
 {
 	static const char *const eq[] = { " = ", "=" };
 	static const char *const sep[] = { ", ", "," };
@@ -40,6 +42,8 @@ write_key(FILE *out, const char *key, const struct policy *p,
 			set = policy_get_value(p, ks, &l);
 		for (j = 0; cmd != NULL && j < cmd->argc; j++)
 			policy_line_add(&l, "%s%s", j == 0 ? "" : " ", cmd->argv[j]);
+		if (raw != NULL)
+			policy_line_add(&l, "%s", raw);
 		if (!l.full)
 			break;
 	}
@@ -81,6 +85,25 @@ write_help(FILE *out, const struct keyspec *ks)
 	return n < 0 ? -1 : 0;
 }
 
+/* The [redact] patterns, under their one help line. */
+static int
+write_patterns(const struct policy *p, FILE *out)
+{
+	char	key[sizeof("pattern.") + REDACT_NAME_MAX];
+	size_t	i;
+
+	if (fprintf(out, "; %s\n", policy_redact_help) < 0)
+		return -1;
+	for (i = 0; i < redact_count(p->redact); i++) {
+		snprintf(key, sizeof(key), "pattern.%s",
+		    redact_name(p->redact, i));
+		if (write_key(out, key, p, NULL, NULL,
+		    redact_regex(p->redact, i)) == -1)
+			return -1;
+	}
+	return 0;
+}
+
 static int
 write_section(const struct policy *p, const char *section, FILE *out)
 {
@@ -92,16 +115,19 @@ write_section(const struct policy *p, const char *section, FILE *out)
 		if (strcmp(policy_keys[i].section, section) != 0)
 			continue;
 		if (write_help(out, &policy_keys[i]) == -1 ||
-		    write_key(out, policy_keys[i].key, p, &policy_keys[i], NULL) == -1)
+		    write_key(out, policy_keys[i].key, p, &policy_keys[i],
+		    NULL, NULL) == -1)
 			return -1;
 	}
+	if (strcmp(section, "redact") == 0)
+		return write_patterns(p, out);
 	if (strcmp(section, "commands") != 0)
 		return 0;
 	if (fprintf(out, "; %s\n", policy_commands_help) < 0)
 		return -1;
 	for (i = 0; i < p->ncommands; i++)
 		if (write_key(out, p->commands[i].name, p, NULL,
-		    &p->commands[i]) == -1)
+		    &p->commands[i], NULL) == -1)
 			return -1;
 	return 0;
 }
@@ -191,6 +217,10 @@ policy_write_man(FILE *out)
 		if (strcmp(policy_sections[i], "commands") == 0 &&
 		    (fputs(".TP\n.I name\n", out) == EOF ||
 		    man_text(out, policy_commands_help) == -1))
+			return -1;
+		if (strcmp(policy_sections[i], "redact") == 0 &&
+		    (fputs(".TP\n.BI pattern. NAME\n", out) == EOF ||
+		    man_text(out, policy_redact_help) == -1))
 			return -1;
 	}
 	return fflush(out) == EOF || ferror(out) ? -1 : 0;
