@@ -71,9 +71,17 @@ unsealed() {
 	    { if (open) n++; open = 1 }
 	    END { print n + open }'
 }
+# The session's last event (session_closed) may come after ssh returns:
+# wait for it, and judge by the same reading that saw it.
 n=0
-while [ $n -lt 30 ] && [ "$(unsealed)" -ne 0 ]; do sleep 0.1; n=$((n + 1)); done
-unsealed=$(unsealed)
+while :; do
+	unsealed=$(unsealed)
+	tail -n +"$((mark + 1))" "$AUDIT" | grep -q '"type":"session_closed"' &&
+	    [ "$unsealed" -eq 0 ] && break
+	[ $n -ge 50 ] && break
+	sleep 0.1
+	n=$((n + 1))
+done
 [ "$(tail -n +"$((mark + 1))" "$AUDIT" | grep -vc '"type":"seal"')" -ge 3 ] &&
     [ "$unsealed" -eq 0 ] &&
     pass "seal_every = 1 takes effect at the reload: each event is sealed" ||
