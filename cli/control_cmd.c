@@ -215,13 +215,22 @@ print_next_update(json_t *u)
 static void
 print_status(json_t *a)
 {
-	int abi = (int)json_integer_value(json_object_get(a, "landlock_abi"));
+	int	 abi = (int)json_integer_value(json_object_get(a,
+		    "landlock_abi"));
+	json_t	*r;
+	size_t	 i;
 
 	printf("cluster        %s\n", jstr(a, "cluster"));
-	printf("relay          %s (tunnel %s since %s)\n", jstr(a, "relay"),
-	    jstr(a, "tunnel"), jstr(a, "tunnel_since"));
-	if (*jstr(a, "tunnel_error") != '\0')
-		printf("tunnel error   %s\n", jstr(a, "tunnel_error"));
+	/* One line per relay; the one telemetry goes to says so. */
+	json_array_foreach(json_object_get(a, "relays"), i, r) {
+		printf("relay          %s (tunnel %s since %s)%s\n",
+		    jstr(r, "relay"), jstr(r, "tunnel"), jstr(r, "since"),
+		    strcmp(jstr(r, "tunnel"), "up") == 0 &&
+		    strcmp(jstr(r, "relay"), jstr(a, "uplink_relay")) == 0 ?
+		    ", telemetry" : "");
+		if (*jstr(r, "error") != '\0')
+			printf("tunnel error   %s\n", jstr(r, "error"));
+	}
 	printf("remote access  %s\n", jstr(a, "remote_access"));
 	printf("sessions       %lld\n", (long long)json_integer_value(
 	    json_object_get(a, "sessions")));

@@ -1,7 +1,7 @@
 /*
- * portholed - the customer's gateway: one outbound tunnel to the vendor's
- * relay, and a sandboxed session process for every engineer who comes
- * through it, allowed only what porthole.conf grants.
+ * portholed - the customer's gateway: an outbound tunnel to each of the
+ * vendor's relays, and a sandboxed session process for every engineer who
+ * comes through one, allowed only what porthole.conf grants.
  *
  * usage: portholed -f porthole.conf [-d] [-t] [-v]
  */
@@ -33,6 +33,7 @@
 #include "gateway/session/session.h"
 #include "gateway/telem.h"
 #include "gateway/tunnel.h"
+#include "gateway/tunnels.h"
 #include "gateway/uplink.h"
 #include "lib/cmdline.h"
 #include "lib/daemon.h"
@@ -76,7 +77,7 @@ struct gateway {
 	struct policy	*pol;
 	struct audit	*audit;
 	struct broker	*broker;
-	struct tunnel	*tunnel;
+	struct tunnels	*tunnels;
 	struct control	*control;
 	struct intake	*intake;
 	struct telem	*telem;
@@ -104,35 +105,54 @@ on_tunnel_channel(ssh_channel ch, const char *orig_host, int orig_port,
 	broker_channel(ch, orig_host, orig_port, gw->broker);
 }
 
-/* After every poll of the tunnel: engineer channels, then telemetry. */
+/*
+ * After every poll of a tunnel: engineer channels, then telemetry.  A
+ * tunnel that is up takes the uplink when no other carries it.
+ */
 static void
-on_tunnel_poll(void *arg)
+on_tunnel_poll(struct tunnel *t, void *arg)
 {
 	struct gateway *gw = arg;
 
 	if (gw->broker != NULL)
 		broker_poll(gw->broker);
+	if (gw->uplink != NULL && uplink_tunnel(gw->uplink) == NULL)
+		uplink_set_tunnel(gw->uplink, t);
 	if (gw->uplink != NULL)
 		uplink_poll(gw->uplink);
 }
 
+/*
+ * A tunnel went down: the sessions on it end, those on the other relays'
+ * tunnels go on.  If it carried the uplink, the uplink moves at once to
+ * another tunnel that is up and sends again from the last record the
+ * relays acknowledged; with none up it waits for the first to come back.
+ */
 static void
-on_tunnel_down(void *arg)
+on_tunnel_down(struct tunnel *t, void *arg)
 {
 	struct gateway *gw = arg;
 
 	if (gw->broker != NULL)
-		broker_tunnel_down(gw->broker);
-	if (gw->uplink != NULL)
-		uplink_down(gw->uplink);
+		broker_tunnel_down(gw->broker, tunnel_session(t));
+	if (gw->uplink == NULL || uplink_tunnel(gw->uplink) != t)
+		return;
+	uplink_down(gw->uplink);
+	uplink_set_tunnel(gw->uplink, tunnels_pick(gw->tunnels, t));
+	uplink_poll(gw->uplink);
 }
 
+/* Telemetry and license for porthole status, and the relay it goes to. */
 static json_t *
 status_extra(void *arg)
 {
 	struct gateway	*gw = arg;
+	struct tunnel	*t = uplink_tunnel(gw->uplink);
 	json_t		*j = uplink_status(gw->uplink);
 
+	if (j != NULL)
+		json_object_set_new(j, "uplink_relay", json_string(t != NULL ?
+		    tunnel_name(t) : ""));
 	if (j != NULL && gw->inbox != NULL)
 		json_object_set_new(j, "inbox", inbox_status(gw->inbox));
 	if (j != NULL && gw->updates != NULL)
@@ -292,7 +312,7 @@ gateway_reload(void *arg, const char *who, char *err, size_t errlen)
 	krl_free(gw->krl);
 	gw->krl = nk;
 	gateway_audit_policy(gw, old, np);
-	tunnel_set_policy(gw->tunnel, np);
+	tunnels_set_policy(gw->tunnels, np);
 	control_set_policy(gw->control, np);
 	intake_set_policy(gw->intake, np);
 	telem_set_policy(gw->telem, np);
@@ -325,12 +345,6 @@ on_seal_timer(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	if (audit_seal(arg) == -1)
 		log_error("audit: the periodic seal could not be written");
-}
-
-static void
-flush_tunnel(void *arg)
-{
-	tunnel_want_write(arg);
 }
 
 /*
@@ -492,7 +506,7 @@ main(int argc, char **argv)
 	char			 keypath[4096];
 	struct gateway		 gw;
 	struct broker		*broker = NULL;
-	struct tunnel		*tunnel = NULL;
+	struct tunnels		*tunnels = NULL;
 	struct control		*control = NULL;
 	struct telem		*telem = NULL;
 	struct uplink		*uplink = NULL;
@@ -569,10 +583,10 @@ main(int argc, char **argv)
 	if ((collect = collect_new(base, pol, telem)) == NULL)
 		goto fail;
 	broker = broker_new(base, pol, audit, host_key_fd, ca_key);
-	tunnel = tunnel_new(base, pol, on_tunnel_channel, on_tunnel_poll,
+	tunnels = tunnels_new(base, pol, on_tunnel_channel, on_tunnel_poll,
 	    on_tunnel_down, &gw);
-	if (broker == NULL || tunnel == NULL ||
-	    (uplink = uplink_new(base, pol, tunnel, telem)) == NULL)
+	if (broker == NULL || tunnels == NULL ||
+	    (uplink = uplink_new(base, pol, NULL, telem)) == NULL)
 		fatal("out of memory");
 	broker_set_telem(broker, telem);
 	broker_set_revoked(broker, gw.krl);
@@ -580,16 +594,16 @@ main(int argc, char **argv)
 	uplink_set_host_key(uplink, host_pub);
 	telem_on_commit(telem, uplink_kick, uplink);
 	audit_on_seal(audit, on_seal, &gw);
-	broker_set_flush(broker, flush_tunnel, tunnel);
+	broker_set_flush(broker, tunnels_want_write, tunnels);
 	gw.path = path;
 	gw.pol = pol;
 	gw.audit = audit;
 	gw.broker = broker;
-	gw.tunnel = tunnel;
+	gw.tunnels = tunnels;
 	gw.telem = telem;
 	gw.uplink = uplink;
 	gw.collect = collect;
-	if ((control = control_new(base, pol, broker, tunnel, gateway_reload,
+	if ((control = control_new(base, pol, broker, tunnels, gateway_reload,
 	    &gw)) == NULL || (intake = intake_new(base, pol, telem)) == NULL)
 		goto fail;
 	gw.control = control;
@@ -645,7 +659,7 @@ main(int argc, char **argv)
 		    ", inside a user namespace" : "");
 	else
 		log_error("sandbox: %s; every diagnostic will be refused", err);
-	tunnel_start(tunnel);
+	tunnels_start(tunnels);
 	daemon_ready();
 	event_base_dispatch(base);
 	(void)daemon_notify("STOPPING=1");
@@ -679,7 +693,7 @@ main(int argc, char **argv)
 	gw.updates = NULL;
 	jobs_free(gw.jobs);
 	inbox_free(gw.inbox);
-	tunnel_free(tunnel);
+	tunnels_free(tunnels);
 	telem_free(telem);
 	audit_close(audit);
 	event_free(ev_term);
@@ -705,7 +719,7 @@ fail:
 	collect_free(collect);
 	telem_free(telem);
 	intake_free(intake);
-	tunnel_free(tunnel);
+	tunnels_free(tunnels);
 	broker_free(broker);
 	if (base != NULL)
 		event_base_free(base);

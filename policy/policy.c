@@ -13,9 +13,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "lib/ident.h"
 #include "lib/inifile.h"
+#include "lib/keepalive.h"
 #include "lib/parse.h"
 #include "lib/redact.h"
 #include "lib/window.h"
@@ -98,7 +100,9 @@ static const struct keyspec keys[] = {
 	    .help = "this cluster's name at the relay (required)" },
 	{ .section = "gateway", .key = "relay", .type = V_FUNC,
 	    .set = set_relay, .get = get_relay, .when = INIFILE_START,
-	    .help = "the vendor relay, HOST:PORT (required)" },
+	    .help = "the vendor's relays, HOST:PORT or [ADDR]:PORT, "
+	    "comma-separated: one tunnel to each, all with relay_host_key "
+	    "(required)" },
 	{ .section = "gateway", .key = "relay_host_key", .type = V_PATH,
 	    .off = F(relay_host_key),
 	    .help = "the relay's public host key, pinned (required)" },
@@ -151,6 +155,17 @@ static const struct keyspec keys[] = {
 	    .set = set_audit_failure, .get = get_audit_failure,
 	    .help = "close: refuse and end sessions when the audit log "
 	    "cannot be written", .def = "close" },
+	{ .section = "gateway", .key = "keepalive_interval",
+	    .type = V_DURATION, .off = F(keepalive_interval),
+	    .min = KEEPALIVE_INTERVAL_MIN, .max = KEEPALIVE_INTERVAL_MAX,
+	    .help = "a tunnel the relay has sent nothing on for this long is "
+	    "asked for a reply", .def = KEEPALIVE_INTERVAL_DEFAULT },
+	{ .section = "gateway", .key = "keepalive_count", .type = V_UINT,
+	    .off = F(keepalive_count), .min = KEEPALIVE_COUNT_MIN,
+	    .max = KEEPALIVE_COUNT_MAX,
+	    .help = "a tunnel silent for keepalive_interval times this is "
+	    "dropped and connected again", .def = KEEPALIVE_COUNT_DEFAULT },
+
 
 	{ .section = "remote_access", .key = "enabled", .type = V_BOOL,
 	    .off = F(ra_enabled),
@@ -434,16 +449,71 @@ set_cluster_id(struct policy *p, const struct keyspec *ks, const char *value,
 	return replace_string(&p->cluster_id, value, msg, len);
 }
 
+/*
+ * A list of HOST:PORT (IPv6 as [ADDR]:PORT) into a new array: what
+ * names an item in errors; unique refuses one given twice (the host's
+ * case aside).  0, or -1 with msg.
+ */
+static int
+hostport_list(const struct keyspec *ks, const char *value, const char *what,
+    int unique, struct policy_target **out, size_t *n, char *msg, size_t len)
+{
+	struct policy_target	*t = NULL;
+	char			**v = NULL;
+	size_t			 nv = 0, i, j;
+	int			 rc = -1;
+
+	if (set_list(ks, value, NULL, what, &v, &nv, msg, len) == -1)
+		return -1;
+	if (nv > 0 && (t = calloc(nv, sizeof(*t))) == NULL) {
+		snprintf(msg, len, "out of memory");
+		goto out;
+	}
+	for (i = 0; i < nv; i++) {
+		if (parse_hostport(v[i], t[i].host, sizeof(t[i].host),
+		    &t[i].port) == -1) {
+			snprintf(msg, len, "%s: expected %s, got '%s'", ks->key,
+			    what, v[i]);
+			goto out;
+		}
+		for (j = 0; unique && j < i; j++)
+			if (t[j].port == t[i].port &&
+			    strcasecmp(t[j].host, t[i].host) == 0) {
+				snprintf(msg, len, "%s: '%s' is listed twice",
+				    ks->key, v[i]);
+				goto out;
+			}
+	}
+	*out = t;
+	*n = nv;
+	t = NULL;
+	rc = 0;
+out:
+	free(t);
+	parse_list_free(v);
+	return rc;
+}
+
+/* The relays of the vendor's fleet: the gateway keeps a tunnel to each. */
 static int
 set_relay(struct policy *p, const struct keyspec *ks, const char *value,
     char *msg, size_t len)
 {
-	if (parse_hostport(value, p->relay_host, sizeof(p->relay_host),
-	    &p->relay_port) == -1) {
-		snprintf(msg, len, "relay: expected HOST:PORT or [ADDR]:PORT, "
-		    "got '%s'", value);
+	struct policy_target	*t;
+	size_t			 n;
+
+	if (hostport_list(ks, value, "HOST:PORT or [ADDR]:PORT", 1, &t, &n,
+	    msg, len) == -1)
+		return -1;
+	if (n == 0 || n > POLICY_MAX_RELAYS) {
+		snprintf(msg, len, "relay: expected 1 to %d relays, got %zu",
+		    POLICY_MAX_RELAYS, n);
+		free(t);
 		return -1;
 	}
+	free(p->relays);
+	p->relays = t;
+	p->nrelays = n;
 	return 0;
 }
 
@@ -570,34 +640,15 @@ static int
 set_targets(struct policy *p, const struct keyspec *ks, const char *value,
     char *msg, size_t len)
 {
-	struct policy_target	*t = NULL;
-	char			**v = NULL;
-	size_t			 nv = 0, i;
-	int			 rc = -1;
+	struct policy_target	*t;
+	size_t			 n;
 
-	if (set_list(ks, value, NULL, "HOST:PORT", &v, &nv, msg, len) == -1)
+	if (hostport_list(ks, value, "HOST:PORT", 0, &t, &n, msg, len) == -1)
 		return -1;
-	if (nv > 0 && (t = calloc(nv, sizeof(*t))) == NULL) {
-		snprintf(msg, len, "out of memory");
-		goto out;
-	}
-	for (i = 0; i < nv; i++) {
-		if (parse_hostport(v[i], t[i].host, sizeof(t[i].host),
-		    &t[i].port) == -1) {
-			snprintf(msg, len, "targets: expected HOST:PORT, "
-			    "got '%s'", v[i]);
-			goto out;
-		}
-	}
 	free(p->targets);
 	p->targets = t;
-	p->ntargets = nv;
-	t = NULL;
-	rc = 0;
-out:
-	free(t);
-	parse_list_free(v);
-	return rc;
+	p->ntargets = n;
+	return 0;
 }
 
 static int
@@ -1133,7 +1184,7 @@ missing_key(const struct policy *p)
 {
 	if (p->cluster_id == NULL)
 		return "cluster_id";
-	if (p->relay_port == 0)
+	if (p->nrelays == 0)
 		return "relay";
 	if (p->relay_host_key == NULL)
 		return "relay_host_key";
@@ -1393,6 +1444,7 @@ policy_free(struct policy *p)
 		return;
 	free(p->path);
 	free(p->cluster_id);
+	free(p->relays);
 	free(p->relay_host_key);
 	free(p->cluster_key);
 	free(p->session_host_key);
@@ -1486,9 +1538,14 @@ get_string(const struct policy *p, const struct keyspec *ks, struct line *l)
 static int
 get_relay(const struct policy *p, const struct keyspec *ks, struct line *l)
 {
-	if (p->relay_port == 0)
+	size_t i;
+
+	if (p->nrelays == 0)
 		return 0;
-	line_hostport(l, p->relay_host, p->relay_port);
+	for (i = 0; i < p->nrelays; i++) {
+		policy_line_add(l, "%s", i == 0 ? "" : l->sep);
+		line_hostport(l, p->relays[i].host, p->relays[i].port);
+	}
 	return 1;
 }
 

@@ -15,6 +15,7 @@
 #define POLICY_CONTROL_SOCKET	"control.sock"	/* in run_dir */
 #define POLICY_MAX_WORDS	32	/* words in a command line or argv */
 #define POLICY_PATH_MAX		1024	/* a path an engineer asks for */
+#define POLICY_MAX_RELAYS	16	/* [gateway] relay: tunnels kept */
 
 struct policy_command {
 	char		*name;		/* what the engineer types */
@@ -40,8 +41,8 @@ struct policy {
 
 	/* [gateway] */
 	char		*cluster_id;		/* [A-Za-z0-9._-]{1,64} */
-	char		 relay_host[256];
-	uint16_t	 relay_port;
+	struct policy_target *relays;		/* one tunnel to each */
+	size_t		 nrelays;
 	char		*relay_host_key;	/* absolute paths */
 	char		*cluster_key;
 	char		*session_host_key;
@@ -56,6 +57,8 @@ struct policy {
 	uint64_t	 seal_interval;		/* seconds */
 	uint64_t	 audit_rotate;		/* bytes, 0: never */
 	int		 audit_failure_close;	/* audit_failure = close */
+	uint64_t	 keepalive_interval;	/* seconds */
+	uint64_t	 keepalive_count;
 
 	/* [remote_access] */
 	int		 ra_enabled;

@@ -16,6 +16,15 @@
  * rest in one line when it ends).
  * When accept() fails (descriptors used up) the listener is paused on a
  * timer rather than left armed on a socket that stays readable.
+ *
+ * A tunnel is watched for silence as the gateway watches its end
+ * (lib/keepalive.h): after keepalive_interval without a byte from the
+ * gateway the relay sends keepalive@openssh.com asking for a reply, as
+ * sshd's ClientAliveInterval does, and after keepalive_interval x
+ * keepalive_count of silence it closes the tunnel, so that the cluster
+ * goes offline and no engineer is routed into a tunnel that leads
+ * nowhere.  An engineer who asks for an offline or unknown cluster is
+ * told so by a disconnect their ssh prints (lib/sshrefuse.h).
  */
 #include "relay/relay.h"
 
@@ -42,9 +51,11 @@
 #include "lib/burst.h"
 #include "lib/clock.h"
 #include "lib/daemon.h"
+#include "lib/keepalive.h"
 #include "lib/krl.h"
 #include "lib/log.h"
 #include "lib/sshcert.h"
+#include "lib/sshrefuse.h"
 #include "relay/mc.h"
 #include "relay/splice.h"
 #include "relay/store.h"
@@ -93,6 +104,7 @@ struct rconn {
 	struct event		*ev_kick;	/* flush now, no epoll round */
 	int			 kicked;	/* kicks since the last readiness */
 	struct event		*ev_grace;
+	struct event		*ev_keepalive;	/* RC_TUNNEL: silence check */
 	char			 peer[64];	/* "addr:port" for logs */
 	char			 peer_addr[INET6_ADDRSTRLEN];
 	int			 peer_port;
@@ -328,11 +340,15 @@ rconn_pump(struct rconn *c)
 		if (!done && sp->stalled)
 			relay_retry_soon(c->r);
 		if (done) {
-			log_info("session %llu to %s closed: %llu bytes from "
-			    "engineer, %llu bytes from cluster",
-			    (unsigned long long)sp->id, sp->host,
-			    (unsigned long long)sp->end[SPLICE_ENGINEER].bytes,
-			    (unsigned long long)sp->end[SPLICE_TUNNEL].bytes);
+			/* A refusal was logged when it was made. */
+			if (!sp->refusal)
+				log_info("session %llu to %s closed: %llu bytes "
+				    "from engineer, %llu bytes from cluster",
+				    (unsigned long long)sp->id, sp->host,
+				    (unsigned long long)
+				    sp->end[SPLICE_ENGINEER].bytes,
+				    (unsigned long long)
+				    sp->end[SPLICE_TUNNEL].bytes);
 			for (i = 0; i < 2; i++)
 				if (other[i] != NULL && other[i] != c)
 					rconn_unlink_splice(other[i], sp);
@@ -348,6 +364,62 @@ rconn_pump(struct rconn *c)
 		log_info("%s: control channel closed", c->who);
 	}
 	rconn_update_write(c);
+}
+
+/* Look at a tunnel's silence again in ms. */
+static void
+rconn_keepalive_in(struct rconn *c, uint64_t ms)
+{
+	struct timeval tv;
+
+	tv.tv_sec = (time_t)(ms / 1000);
+	tv.tv_usec = (suseconds_t)((ms % 1000) * 1000);
+	event_add(c->ev_keepalive, &tv);
+}
+
+/*
+ * A tunnel's silence check.  libssh sends a global request only once the
+ * answer to the one before has been collected, which is what a call does
+ * while one is outstanding: the second call sends when the first only
+ * collected, and a request still unanswered sends nothing new.
+ */
+static void
+rconn_keepalive(evutil_socket_t fd, short what, void *arg)
+{
+	struct rconn		*c = arg;
+	const struct relay_conf	*conf = c->r->conf;
+	uint64_t		 silent, next;
+	char			 why[160];
+
+	(void)fd;
+	(void)what;
+	if (c->state != RC_TUNNEL)
+		return;
+	if (rconn_sock_closed(c) ||
+	    keepalive_silence(ssh_get_fd(c->s), &silent) == -1) {
+		rconn_close(c, rconn_error(c));
+		return;
+	}
+	switch (keepalive_judge(conf->keepalive_interval,
+	    conf->keepalive_count, silent, &next)) {
+	case KEEPALIVE_DROP:
+		snprintf(why, sizeof(why), "nothing heard from the gateway for "
+		    "%llu s, keepalive_interval %u s x keepalive_count %u",
+		    (unsigned long long)(silent / 1000),
+		    conf->keepalive_interval, conf->keepalive_count);
+		rconn_close(c, why);
+		return;
+	case KEEPALIVE_SEND:
+		(void)ssh_send_keepalive(c->s);
+		(void)ssh_send_keepalive(c->s);
+		rconn_keepalive_in(c, next);
+		/* Sending polled the session: service it as a poll would. */
+		rconn_io(-1, EV_WRITE, c);
+		return;
+	case KEEPALIVE_WAIT:
+		rconn_keepalive_in(c, next);
+		return;
+	}
 }
 
 /*
@@ -503,6 +575,7 @@ relay_auth_pubkey(ssh_session s, const char *user, struct ssh_key_struct *key,
 	c->r->tunnels[c->cluster] = c;
 	snprintf(c->who, sizeof(c->who), "cluster %s from %s", user, c->peer);
 	rconn_set_state(c, RC_TUNNEL);
+	rconn_keepalive_in(c, (uint64_t)c->r->conf->keepalive_interval * 1000);
 	if (c->r->store != NULL)
 		(void)store_cluster_seen(c->r->store, user, clock_now(), NULL,
 		    1);
@@ -529,6 +602,44 @@ refuse(struct rconn *c, ssh_message msg, const char *fmt, ...)
 	return 0;
 }
 
+/*
+ * Refuse an engineer's channel to a cluster, saying why to the engineer
+ * (the caller logs it): the channel is accepted only to carry a
+ * disconnect their ssh prints (splice_refusal), which a bare refusal
+ * could not word.
+ */
+static int	turn_away(struct rconn *, ssh_message, const char *, ...)
+		    __attribute__((format(printf, 3, 4)));
+
+static int
+turn_away(struct rconn *c, ssh_message msg, const char *fmt, ...)
+{
+	static const char	 prefix[] = "porthole-relay: ";
+	char			 text[SSHREFUSE_MAX_TEXT + 1];
+	struct splice		*sp;
+	ssh_channel		 ch;
+	va_list			 ap;
+
+	memcpy(text, prefix, sizeof(prefix));
+	va_start(ap, fmt);
+	vsnprintf(text + sizeof(prefix) - 1, sizeof(text) - sizeof(prefix) + 1,
+	    fmt, ap);
+	va_end(ap);
+	if (rconn_nsplices(c) >= RELAY_MAX_SPLICES ||
+	    (ch = ssh_message_channel_request_open_reply_accept(msg)) == NULL) {
+		ssh_message_reply_default(msg);
+		return 0;
+	}
+	if ((sp = splice_refusal(ch, c, text, ++c->r->next_splice_id)) ==
+	    NULL) {
+		ssh_channel_close(ch);
+		ssh_channel_free(ch);
+		return 0;
+	}
+	rconn_add_splice(c, sp);
+	return 0;
+}
+
 static int
 relay_direct_tcpip(struct rconn *c, ssh_message msg)
 {
@@ -544,13 +655,22 @@ relay_direct_tcpip(struct rconn *c, ssh_message msg)
 		return refuse(c, msg, "only engineers may open sessions");
 	if (host == NULL || strlen(host) > 64)
 		return refuse(c, msg, "%s", "bad destination");
-	if (relay_conf_cluster(r->conf, host, &idx) == NULL)
-		return refuse(c, msg, "unknown cluster '%s'", host);
+	/* The name is the engineer's: not repeated to them unchecked. */
+	if (relay_conf_cluster(r->conf, host, &idx) == NULL) {
+		log_warn("%s: channel refused: unknown cluster '%s'", c->who,
+		    host);
+		return turn_away(c, msg, "unknown cluster: none of that name "
+		    "on this relay");
+	}
 	if (port != 22)
 		return refuse(c, msg, "only port 22 of cluster '%s' is "
 		    "reachable", host);
-	if ((tun = r->tunnels[idx]) == NULL || tun->state != RC_TUNNEL)
-		return refuse(c, msg, "cluster '%s' is offline", host);
+	if ((tun = r->tunnels[idx]) == NULL || tun->state != RC_TUNNEL) {
+		log_warn("%s: channel refused: cluster '%s' is offline", c->who,
+		    host);
+		return turn_away(c, msg, "cluster %s is offline: its gateway "
+		    "has no tunnel to this relay", host);
+	}
 	if (rconn_nsplices(c) >= RELAY_MAX_SPLICES)
 		return refuse(c, msg, "%s", "too many sessions on one "
 		    "connection");
@@ -658,6 +778,8 @@ rconn_close(struct rconn *c, const char *why)
 		event_del(c->ev_kick);
 	if (c->ev_grace != NULL)
 		event_del(c->ev_grace);
+	if (c->ev_keepalive != NULL)
+		event_del(c->ev_keepalive);
 	if (c->state == RC_TUNNEL && r->store != NULL)
 		(void)store_cluster_seen(r->store,
 		    r->conf->clusters[c->cluster].id, clock_now(), NULL, 0);
@@ -714,6 +836,8 @@ rconn_free(struct rconn *c)
 		event_free(c->ev_kick);
 	if (c->ev_grace != NULL)
 		event_free(c->ev_grace);
+	if (c->ev_keepalive != NULL)
+		event_free(c->ev_keepalive);
 	if (c->own_fd)
 		close(c->fd);
 	free(c->cert);
@@ -1028,8 +1152,10 @@ relay_accept(struct evconnlistener *l, evutil_socket_t fd,
 	c->ev_write = event_new(r->base, fd, EV_WRITE, rconn_io, c);
 	c->ev_kick = event_new(r->base, -1, 0, rconn_io, c);
 	c->ev_grace = evtimer_new(r->base, rconn_grace, c);
+	c->ev_keepalive = evtimer_new(r->base, rconn_keepalive, c);
 	if ((c->s = ssh_new()) == NULL || c->ev_read == NULL ||
-	    c->ev_write == NULL || c->ev_kick == NULL || c->ev_grace == NULL) {
+	    c->ev_write == NULL || c->ev_kick == NULL || c->ev_grace == NULL ||
+	    c->ev_keepalive == NULL) {
 		rconn_close(c, "out of memory");
 		return;
 	}
@@ -1366,6 +1492,20 @@ relay_recheck_engineers(struct relay *r, const struct relay_conf *nc,
 	return n;
 }
 
+/*
+ * After a reload: each tunnel's silence is checked now, and from then on
+ * by the new keepalive_interval and keepalive_count.
+ */
+static void
+relay_recheck_keepalives(struct relay *r)
+{
+	struct rconn *c;
+
+	TAILQ_FOREACH(c, &r->conns, entry)
+		if (c->state == RC_TUNNEL)
+			rconn_keepalive_in(c, 0);
+}
+
 int
 relay_reload(struct relay *r)
 {
@@ -1409,6 +1549,7 @@ relay_reload(struct relay *r)
 	r->tunnels = ntun;
 	r->krl = nk;
 	memcpy(r->ca_key, ca, sizeof(r->ca_key));
+	relay_recheck_keepalives(r);
 	log_info("%s: reloaded: %zu cluster%s (%zu added, %zu removed), %zu "
 	    "engineer connection%s closed", nc->path, nc->nclusters,
 	    nc->nclusters == 1 ? "" : "s", added, removed, closed,

@@ -229,16 +229,25 @@ wait_for "$T/relay.log" "login as 'a\\\\xc2\\\\x9b\\[6n\\\\x7f' refused" 3 &&
     pass "a C1 control and DEL in a user name are logged as \\xNN" ||
     fail "the user name's C1 and DEL: $(grep -a "login as 'a" "$T/relay.log" | tail -n 1)"
 
-# Unknown cluster and wrong port are refused by the relay.
+# Unknown cluster and wrong port are refused by the relay; an engineer
+# who asked for a cluster is told why by a disconnect their ssh prints.
 essh nosuch-cluster status >/dev/null 2>"$T/err"; rc=$?
 [ "$rc" -eq 255 ] && wait_for "$T/relay.log" "unknown cluster 'nosuch-cluster'" 3 &&
-    pass "unknown cluster refused" || fail "unknown cluster: rc=$rc"
+    grep -q "^Received disconnect from .*: porthole-relay: unknown cluster: none of that name on this relay" "$T/err" &&
+    pass "unknown cluster refused, and the engineer told so" ||
+    fail "unknown cluster: rc=$rc $(cat "$T/err")"
 ssh -F "$T/ssh_config" -W acme-prod:80 relay </dev/null >/dev/null 2>&1; rc=$?
 [ "$rc" -ne 0 ] && wait_for "$T/relay.log" "only port 22 of cluster 'acme-prod'" 3 &&
     pass "other destination refused" || fail "port 80: rc=$rc"
 
 # The customer's grant has expired.
 stop_gateway acme-prod
+# Meanwhile the cluster is offline: refused at once, and said so.
+essh acme-prod status >/dev/null 2>"$T/err"; rc=$?
+[ "$rc" -eq 255 ] &&
+    grep -q "^Received disconnect from .*: porthole-relay: cluster acme-prod is offline: its gateway has no tunnel to this relay" "$T/err" &&
+    pass "an offline cluster is refused, and the engineer told so" ||
+    fail "offline cluster: rc=$rc $(cat "$T/err")"
 EXPIRES=2020-01-01T00:00:00Z write_gateway_conf acme-prod
 start_gateway acme-prod
 essh acme-prod status >/dev/null 2>"$T/err"; rc=$?

@@ -306,12 +306,14 @@ keys = jvm.heap, ingest.queue_size
 EOC
 }
 
+# start_relay [NAME]: start relay NAME (default relay: relay.conf, its
+# log relay.log); its pid in RELAY_PID.
 start_relay() {
-	"$RELAY_BIN" -f "$T/relay.conf" -d >>"$T/relay.log" 2>&1 &
+	"$RELAY_BIN" -f "$T/${1:-relay}.conf" -d >>"$T/${1:-relay}.log" 2>&1 &
 	RELAY_PID=$!
 	PIDS="$PIDS $RELAY_PID"
-	wait_for "$T/relay.log" "listening on" 10 ||
-	    { fail "relay did not start"; finish; }
+	wait_for "$T/${1:-relay}.log" "listening on" 10 ||
+	    { fail "${1:-relay} did not start"; finish; }
 }
 
 # start_gateway ID: start it and wait until its tunnel is up.

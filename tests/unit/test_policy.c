@@ -180,8 +180,9 @@ test_full_file(void **state)
 
 	assert_string_equal(p->path, conf_path);
 	assert_string_equal(p->cluster_id, "acme-prod");
-	assert_string_equal(p->relay_host, "relay.example.com");
-	assert_int_equal(p->relay_port, 2222);
+	assert_int_equal(p->nrelays, 1);
+	assert_string_equal(p->relays[0].host, "relay.example.com");
+	assert_int_equal(p->relays[0].port, 2222);
 	/* Inline comments are gone, trailing blanks too. */
 	assert_string_equal(p->relay_host_key,
 	    "/etc/porthole/relay_host_key.pub");
@@ -306,6 +307,9 @@ test_defaults(void **state)
 	assert_int_equal(p->seal_every, 100);
 	assert_int_equal(p->seal_interval, 300);
 	assert_true(p->audit_failure_close);
+	/* A silent tunnel is dropped after 45 s, within DESIGN's 60 s. */
+	assert_int_equal(p->keepalive_interval, 15);
+	assert_int_equal(p->keepalive_count, 3);
 
 	/* Every grant is off. */
 	assert_false(p->ra_enabled);
@@ -487,6 +491,25 @@ test_bad_files(void **state)
 		{ "[gateway]\nrelay = relay.example.com\n",
 		    "%s:2: relay: expected HOST:PORT or [ADDR]:PORT, got "
 		    "'relay.example.com'" },
+		{ "[gateway]\nrelay = r1:2222, r2\n",
+		    "%s:2: relay: expected HOST:PORT or [ADDR]:PORT, got "
+		    "'r2'" },
+		{ "[gateway]\nrelay = r1:2222, R1:2222\n",
+		    "%s:2: relay: 'R1:2222' is listed twice" },
+		{ "[gateway]\nrelay = r1:2222,, r2:2222\n",
+		    "%s:2: relay: expected a comma-separated list of at most "
+		    "256 HOST:PORT or [ADDR]:PORT, got 'r1:2222,, r2:2222'" },
+		{ "[gateway]\nrelay =\n",
+		    "%s:2: relay: expected 1 to 16 relays, got 0" },
+		{ "[gateway]\nrelay = a:1,b:1,c:1,d:1,e:1,f:1,g:1,h:1,i:1,"
+		    "j:1,k:1,l:1,m:1,n:1,o:1,p:1,q:1\n",
+		    "%s:2: relay: expected 1 to 16 relays, got 17" },
+		{ GW "keepalive_interval = 0s\n",
+		    "%s:8: keepalive_interval: expected a duration from 1s "
+		    "to 10m (like 90s, 15m, 2h, 1d), got '0s'" },
+		{ GW "keepalive_count = 11\n",
+		    "%s:8: keepalive_count: expected a number from 1 to 10, "
+		    "got '11'" },
 		{ GW "user = -root\n",
 		    "%s:8: user: expected a user or group name, got '-root'" },
 		{ GW "audit_failure = open\n",
@@ -727,8 +750,9 @@ test_syntax_variants(void **state)
 	    "engineers = *\n"
 	    "enabled = yes");
 	assert_string_equal(p->cluster_id, "acme-prod");
-	assert_string_equal(p->relay_host, "::1");
-	assert_int_equal(p->relay_port, 2222);
+	assert_int_equal(p->nrelays, 1);
+	assert_string_equal(p->relays[0].host, "::1");
+	assert_int_equal(p->relays[0].port, 2222);
 	assert_true(p->engineers_any);
 	assert_true(p->ra_enabled);
 	policy_free(p);
@@ -1295,8 +1319,13 @@ assert_policy_same(const struct policy *a, const struct policy *b)
 	size_t i, j;
 
 	assert_str_same(a->cluster_id, b->cluster_id);
-	assert_string_equal(a->relay_host, b->relay_host);
-	assert_int_equal(a->relay_port, b->relay_port);
+	assert_int_equal(a->nrelays, b->nrelays);
+	for (i = 0; i < a->nrelays; i++) {
+		assert_string_equal(a->relays[i].host, b->relays[i].host);
+		assert_int_equal(a->relays[i].port, b->relays[i].port);
+	}
+	assert_int_equal(a->keepalive_interval, b->keepalive_interval);
+	assert_int_equal(a->keepalive_count, b->keepalive_count);
 	assert_str_same(a->relay_host_key, b->relay_host_key);
 	assert_str_same(a->cluster_key, b->cluster_key);
 	assert_str_same(a->session_host_key, b->session_host_key);
@@ -1730,6 +1759,51 @@ test_show_write_error(void **state)
 	policy_free(p);
 }
 
+/*
+ * Several relays, names and addresses, in the order given; policy show
+ * writes them back as one list that loads the same.
+ */
+static void
+test_relays(void **state)
+{
+	struct policy	*p;
+	char		*text;
+
+	(void)state;
+	p = load_ok("[gateway]\n"
+	    "cluster_id = acme-prod\n"
+	    "relay = relay1.example.com:2222, [2001:db8::7]:2222 , "
+	    "10.1.2.3:22\n"
+	    "relay_host_key = /k1\n"
+	    "cluster_key = /k2\n"
+	    "session_host_key = /k3\n"
+	    "support_ca = /k4\n"
+	    "keepalive_interval = 1s\n"
+	    "keepalive_count = 10\n");
+	assert_int_equal(p->nrelays, 3);
+	assert_string_equal(p->relays[0].host, "relay1.example.com");
+	assert_int_equal(p->relays[0].port, 2222);
+	assert_string_equal(p->relays[1].host, "2001:db8::7");
+	assert_int_equal(p->relays[1].port, 2222);
+	assert_string_equal(p->relays[2].host, "10.1.2.3");
+	assert_int_equal(p->relays[2].port, 22);
+	assert_int_equal(p->keepalive_interval, 1);
+	assert_int_equal(p->keepalive_count, 10);
+	policy_free(p);
+	text = round_trip("[gateway]\n"
+	    "cluster_id = acme-prod\n"
+	    "relay = relay1.example.com:2222, [2001:db8::7]:2222\n"
+	    "relay_host_key = /k1\n"
+	    "cluster_key = /k2\n"
+	    "session_host_key = /k3\n"
+	    "support_ca = /k4\n");
+	assert_has_line(text,
+	    "relay = relay1.example.com:2222, [2001:db8::7]:2222");
+	assert_has_line(text, "keepalive_interval = 15s");
+	assert_has_line(text, "keepalive_count = 3");
+	free(text);
+}
+
 int
 main(void)
 {
@@ -1747,6 +1821,7 @@ main(void)
 		cmocka_unit_test(test_allow_session_slot),
 		cmocka_unit_test(test_command_bounds),
 		cmocka_unit_test(test_show_full),
+		cmocka_unit_test(test_relays),
 		cmocka_unit_test(test_show_minimal),
 		cmocka_unit_test(test_show_edge_cases),
 		cmocka_unit_test(test_show_write_error),

@@ -750,6 +750,7 @@ static struct relay_cluster conf_clusters[] = {
 	{ .id = "never-seen" },
 };
 static const struct relay_conf conf = {
+	.listen_port = 2222,
 	.clusters = conf_clusters,
 	.nclusters = 3,
 };
@@ -773,9 +774,13 @@ test_print_clusters(void **state)
 	struct store			*s = open_store();
 	struct store_cluster_info	 ci;
 	json_t				*j, *c;
-	char				*buf;
+	char				*buf, host[256], self[300], want[2048];
 
 	(void)state;
+	/* The relays a cluster is connected to: this one, HOSTNAME:PORT. */
+	assert_int_equal(gethostname(host, sizeof(host)), 0);
+	host[sizeof(host) - 1] = '\0';
+	snprintf(self, sizeof(self), "%s:2222", host);
 	assert_int_equal(store_cluster_seen(s, "beta", T0 - 4 * 86400, "1.3.0",
 	    1), 0);
 	assert_int_equal(store_cluster_seen(s, "beta", T0 - 3 * 86400 - 5,
@@ -788,16 +793,20 @@ test_print_clusters(void **state)
 	assert_int_equal(store_cluster_info(s, "never-seen", &ci), 0);
 
 	buf = clusters_text(s, REPORT_TEXT);
-	assert_string_equal(buf,
+	snprintf(want, sizeof(want),
 	    "CLUSTER     LICENSE  EXPIRES               CONNECTED  "
-	    "LAST-CONTACT          OFFLINE-DAYS  VERSION  RECORDS  HEALTH\n"
+	    "LAST-CONTACT          OFFLINE-DAYS  VERSION  RECORDS  "
+	    "HEALTH                    RELAYS\n"
 	    "acme-prod   full     2027-06-06T12:00:00Z  yes        "
 	    "2026-11-18T12:00:00Z  0             1.4.2          3  "
-	    "3 nodes, 1/2 services up\n"
+	    "3 nodes, 1/2 services up  %s\n"
 	    "beta        trial    -                     no         "
-	    "2026-11-15T11:59:55Z  3             1.3.0          0  -\n"
+	    "2026-11-15T11:59:55Z  3             1.3.0          0  "
+	    "-                         -\n"
 	    "never-seen  full     -                     no         "
-	    "never                 -             -              0  -\n");
+	    "never                 -             -              0  "
+	    "-                         -\n", self);
+	assert_string_equal(buf, want);
 	free(buf);
 
 	buf = clusters_text(s, REPORT_JSON);
@@ -817,7 +826,11 @@ test_print_clusters(void **state)
 	    "offline_days")), 0);
 	assert_int_equal(json_integer_value(json_object_get(json_object_get(c,
 	    "health"), "services_up")), 1);
+	assert_int_equal(json_array_size(json_object_get(c, "relays")), 1);
+	assert_string_equal(json_string_value(json_array_get(json_object_get(c,
+	    "relays"), 0)), self);
 	c = json_array_get(j, 1);
+	assert_int_equal(json_array_size(json_object_get(c, "relays")), 0);
 	assert_string_equal(json_string_value(json_object_get(c, "license")),
 	    "trial");
 	assert_true(json_is_false(json_object_get(c, "connected")));
