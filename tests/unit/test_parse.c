@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "lib/escape.h"
+#include "lib/ident.h"
 #include "lib/parse.h"
 
 #define N(a)	(sizeof(a) / sizeof((a)[0]))
@@ -530,6 +531,33 @@ test_escape_char(void **state)
 	assert_int_equal(escape_char("x", 0, &pass), 0);
 }
 
+/* One family of identifier checks: each alphabet, its bounds, no NUL. */
+static void
+test_ident(void **state)
+{
+	(void)state;
+	assert_true(ident_valid("acme-prod_2.eu", 64, IDENT_NAME));
+	assert_false(ident_valid("acme prod", 64, IDENT_NAME));
+	assert_false(ident_valid("env:1", 64, IDENT_NAME));
+	assert_true(ident_valid("env:1", 64, IDENT_LABEL));
+	assert_false(ident_valid("", 64, IDENT_NAME));
+	assert_false(ident_valid(NULL, 64, IDENT_NAME));
+	assert_true(ident_valid("abc", 3, IDENT_NAME));
+	assert_false(ident_valid("abcd", 3, IDENT_NAME));
+	assert_true(ident_valid("node_added2", 64, IDENT_SNAKE));
+	assert_false(ident_valid("Node", 64, IDENT_SNAKE));
+	assert_false(ident_valid("node2", 64, IDENT_LOWER));
+	assert_true(ident_valid("0af9", 64, IDENT_HEX));
+	assert_false(ident_valid("0AF9", 64, IDENT_HEX));
+	/* Bytes above ASCII are in no alphabet, whatever the locale. */
+	assert_false(ident_valid("caf\xc3\xa9", 64, IDENT_NAME));
+	assert_false(ident_valid_len("ab\0c", 4, 64, IDENT_NAME));
+	assert_true(ident_valid_len("abc", 3, 64, IDENT_NAME));
+	assert_int_equal(ident_span("auth_refused\",", IDENT_LOWER), 12);
+	assert_string_equal(ident_alphabet(IDENT_LABEL),
+	    "A-Z a-z 0-9 . _ : -");
+}
+
 int
 main(void)
 {
@@ -546,6 +574,7 @@ main(void)
 		cmocka_unit_test(test_utf8),
 		cmocka_unit_test(test_escape),
 		cmocka_unit_test(test_escape_char),
+		cmocka_unit_test(test_ident),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
