@@ -154,6 +154,8 @@ struct relay {
 	uint64_t		 refused_source;
 	char			 refused_last[INET6_ADDRSTRLEN];
 	struct store		*store;		/* NULL: no database */
+	unsigned		 store_gen;	/* the store's connection that
+					   knows this relay's tunnels */
 	struct event		*ev_reap;
 	struct event		*ev_retry;	/* a splice stalled in a rekey */
 	struct event		*ev_msgs;	/* polls the store for messages */
@@ -423,10 +425,36 @@ rconn_keepalive(evutil_socket_t fd, short what, void *arg)
 }
 
 /*
+ * The store's view of this relay's tunnels, made true: at the start
+ * (whatever a crashed predecessor left behind) and whenever the store
+ * connected again, having missed the tunnels that came and went while
+ * it was away.  0, or -1 while the store cannot be written.
+ */
+static int
+relay_store_sync(struct relay *r)
+{
+	struct rconn	*c;
+	unsigned	 gen = store_generation(r->store);
+
+	if (gen == r->store_gen || gen == 0)
+		return 0;
+	if (store_relay_started(r->store) == -1)
+		return -1;
+	TAILQ_FOREACH(c, &r->conns, entry)
+		if (c->state == RC_TUNNEL && store_cluster_seen(r->store,
+		    r->conf->clusters[c->cluster].id, clock_now(), NULL,
+		    1) == -1)
+			return -1;
+	r->store_gen = gen;
+	return 0;
+}
+
+/*
  * Messages are stored by another process (`porthole-relay update
  * publish`), or by another relay on the same store: ask the store for
  * its newest id every RELAY_MSG_POLL_MS, and let each control channel
- * offer what is new for its cluster or went unanswered.
+ * offer what is new for its cluster or went unanswered.  The same poll
+ * brings a PostgreSQL store that went away back.
  */
 static void
 relay_messages(evutil_socket_t fd, short what, void *arg)
@@ -437,7 +465,8 @@ relay_messages(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	if (r->store == NULL || store_message_max(r->store, &newest) == -1)
+	if (r->store == NULL || store_message_max(r->store, &newest) == -1 ||
+	    relay_store_sync(r) == -1)
 		return;
 	for (c = TAILQ_FIRST(&r->conns); c != NULL; c = next) {
 		next = TAILQ_NEXT(c, entry);
@@ -1365,12 +1394,24 @@ relay_new(struct event_base *base, struct relay_conf *conf)
 	}
 	if (relay_load_keys(r) == -1)
 		goto fail;
-	if (conf->database != NULL && (store_open(conf->database, &r->store,
-	    err, sizeof(err)) == -1 || store_relay_started(r->store) == -1)) {
-		log_error("%s", conf->database != NULL && r->store != NULL ?
-		    "the database cannot be written" : err);
+	/*
+	 * A PostgreSQL store that cannot be reached now is connected to
+	 * later (STORE_RETRY): sessions do not need it.  An SQLite file that
+	 * cannot be opened or written is a reason not to start.
+	 */
+	if (conf->database != NULL && store_open_with(conf->database,
+	    STORE_RETRY, &r->store, err, sizeof(err)) == -1) {
+		log_error("%s", err);
 		goto fail;
 	}
+	if (r->store != NULL && relay_store_sync(r) == -1) {
+		log_error("%s: the database cannot be written",
+		    store_name(r->store));
+		goto fail;
+	}
+	if (r->store != NULL && store_generation(r->store) > 0)
+		log_info("store: %s (%s)", store_name(r->store),
+		    store_engine(r->store));
 	if ((r->ev_reap = event_new(base, -1, 0, relay_reap, r)) == NULL ||
 	    (r->ev_retry = evtimer_new(base, relay_retry, r)) == NULL ||
 	    (r->ev_resume = evtimer_new(base, relay_accept_resume,

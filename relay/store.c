@@ -30,6 +30,7 @@
 #include "lib/log.h"
 #include "lib/parse.h"
 #include "lib/sha256.h"
+#include "relay/store_uri.h"
 #include "telemetry/record.h"
 
 #define STORE_BATCH_MAX		100000	/* records in one batch */
@@ -50,7 +51,26 @@ store_be_error(struct store *s, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(s->err, sizeof(s->err), fmt, ap);
 	va_end(ap);
+	s->unavailable = 0;
 	return -1;
+}
+
+int
+store_be_unavailable(struct store *s, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(s->err, sizeof(s->err), fmt, ap);
+	va_end(ap);
+	s->unavailable = 1;
+	return -1;
+}
+
+int
+store_unavailable(const struct store *s)
+{
+	return s->unavailable;
 }
 
 /* Why a call failed, for an error buffer: "NAME: what: the engine's". */
@@ -60,11 +80,18 @@ db_why(struct store *s, char *why, size_t whylen, const char *what)
 	snprintf(why, whylen, "%s: %s: %s", s->name, what, s->err);
 }
 
-/* Why a call failed, for functions that have no error buffer. */
+/*
+ * Why a call failed, for functions that have no error buffer.  A
+ * database that cannot be reached was logged when it went away, and
+ * every call fails until it is back: that is not said again each time.
+ */
 static int
 db_fail(struct store *s, const char *what)
 {
-	log_error("%s: %s: %s", s->name, what, s->err);
+	if (s->unavailable)
+		log_debug("%s: %s: %s", s->name, what, s->err);
+	else
+		log_error("%s: %s: %s", s->name, what, s->err);
 	return -1;
 }
 
@@ -100,8 +127,25 @@ valid_printable(const char *s, size_t max)
 static const struct store_ops *
 store_backend(const char *spec)
 {
-	(void)spec;
-	return &store_sqlite_ops;
+	return store_uri_is_pg(spec) ? &store_pg_ops : &store_sqlite_ops;
+}
+
+const char *
+store_engine(const struct store *s)
+{
+	return s->ops->engine;
+}
+
+const char *
+store_name(const struct store *s)
+{
+	return s->name;
+}
+
+unsigned
+store_generation(const struct store *s)
+{
+	return s->generation;
 }
 
 int
@@ -318,8 +362,7 @@ store_records(struct store *s, const char *cluster, json_t *records,
 		db_why(s, why, whylen, "begin");
 		goto out;
 	}
-	if (s->ops->cluster_add(s, cluster, now) == -1 ||
-	    s->ops->last_seq(s, cluster, &last) == -1) {
+	if (s->ops->cluster_lock(s, cluster, now, &last) == -1) {
 		db_why(s, why, whylen, cluster);
 		goto out;
 	}

@@ -39,8 +39,13 @@ struct store;
 				   anything, so a relay writing at the
 				   same time loses nothing */
 #define STORE_EXISTING	0x2	/* a command: refuse to create the
-				   database; the relay makes it, as its
-				   own user */
+				   database or its tables; the relay
+				   makes them, as its own user */
+#define STORE_RETRY	0x4	/* the relay: a PostgreSQL server that
+				   cannot be reached is no error; it is
+				   connected to again, with back-off,
+				   from the calls that need it (which
+				   fail at once until then) */
 
 /*
  * Open the database spec names, creating it (an SQLite file, mode 0600:
@@ -56,6 +61,24 @@ int	store_open(const char *spec, struct store **out, char *err,
 int	store_open_readonly(const char *spec, struct store **out, char *err,
 	    size_t errlen);
 void	store_close(struct store *);
+/* "SQLite" or "PostgreSQL". */
+const char	*store_engine(const struct store *);
+/* The database as a log line may name it (a URI without a password). */
+const char	*store_name(const struct store *);
+/*
+ * How many times the store's connection was made ready: 1 after the
+ * open, more after each reconnection (PostgreSQL), 0 while a database
+ * that was away at the start is still away.  What the relay recorded
+ * while it was away (clusters connecting) it records again when this
+ * changes.
+ */
+unsigned	store_generation(const struct store *);
+/*
+ * 1 when the last call failed because the database could not be
+ * reached (a PostgreSQL server away): the store has logged that once,
+ * and every call fails at once until it is back.
+ */
+int		store_unavailable(const struct store *);
 
 /*
  * A cluster connected (now) or disconnected, with its gateway version

@@ -58,7 +58,11 @@ struct store {
 	char			*name;		/* for messages: the path, or
 						   the URI without a password */
 	int			 flags;		/* STORE_READONLY, ... */
+	unsigned		 generation;	/* connections made so far */
 	char			 err[STORE_ERR_MAX];	/* the last error */
+	int			 unavailable;	/* err: the database could not
+						   be reached (logged once by
+						   the backend) */
 };
 
 /* The schema version this relay writes, the same for every backend. */
@@ -70,8 +74,10 @@ struct store_ops {
 	/*
 	 * Open what spec names and bring its schema to
 	 * STORE_SCHEMA_VERSION (with STORE_READONLY: refuse any other).
-	 * s->name is set; s->be is the backend's.  0, or -1 with why in
-	 * err, naming the database.
+	 * s->name is set; s->be is the backend's; s->generation counts
+	 * each connection made ready.  0, or -1 with why in err, naming
+	 * the database.  With STORE_RETRY a database that cannot be
+	 * reached now is 0 as well (its backend connects later).
 	 */
 	int	(*open)(struct store *, const char *spec, char *err,
 		    size_t errlen);
@@ -85,6 +91,13 @@ struct store_ops {
 	/* Know a cluster; one already known is left as it is. */
 	int	(*cluster_add)(struct store *, const char *cluster,
 		    time_t now);
+	/*
+	 * In the front's transaction: know the cluster and read its
+	 * last_seq, holding it so that another relay's batch for the same
+	 * cluster waits until this transaction ends.
+	 */
+	int	(*cluster_lock)(struct store *, const char *cluster,
+		    time_t now, int64_t *last);
 	/* version NULL: keep the stored one. */
 	int	(*cluster_seen)(struct store *, const char *cluster,
 		    time_t now, const char *version, int connected);
@@ -174,12 +187,16 @@ struct store_ops {
 };
 
 extern const struct store_ops	store_sqlite_ops;
+extern const struct store_ops	store_pg_ops;
 
 /* "usage", "event", "health": a record's class as the records table has it. */
 const char	*store_class_name(enum store_class);
 
 /* The backend's words for s->err; returns -1 for the caller to return. */
 int	store_be_error(struct store *, const char *fmt, ...)
+	    __attribute__((format(printf, 2, 3)));
+/* The same for a database that could not be reached. */
+int	store_be_unavailable(struct store *, const char *fmt, ...)
 	    __attribute__((format(printf, 2, 3)));
 
 #endif

@@ -564,7 +564,10 @@ sq_open(struct store *s, const char *path, char *err, size_t errlen)
 	if ((s->flags & STORE_READONLY) ? open_readonly(s, err, errlen) :
 	    open_writer(s, err, errlen))
 		return -1;
-	return prepare_all(s, err, errlen);
+	if (prepare_all(s, err, errlen) == -1)
+		return -1;
+	s->generation = 1;
+	return 0;
 }
 
 static void
@@ -610,6 +613,18 @@ sq_cluster_add(struct store *s, const char *cluster, time_t now)
 
 	return run_bound(s, st, bind_text(st, 1, cluster) == -1 ||
 	    bind_int(st, 2, now) == -1 ? -1 : 0);
+}
+
+static int	sq_last_seq(struct store *, const char *, int64_t *);
+
+static int
+sq_cluster_lock(struct store *s, const char *cluster, time_t now,
+    int64_t *last)
+{
+	/* BEGIN IMMEDIATE took the one write lock there is. */
+	if (sq_cluster_add(s, cluster, now) == -1)
+		return -1;
+	return sq_last_seq(s, cluster, last);
 }
 
 static int
@@ -1230,6 +1245,7 @@ const struct store_ops store_sqlite_ops = {
 	.commit =		sq_commit,
 	.rollback =		sq_rollback,
 	.cluster_add =		sq_cluster_add,
+	.cluster_lock =		sq_cluster_lock,
 	.cluster_seen =		sq_cluster_seen,
 	.relay_started =	sq_relay_started,
 	.last_seq =		sq_last_seq,

@@ -4,6 +4,12 @@
  * a malformed record stores nothing, what was acked survives
  * a kill, and the reports (relay/report.c) print what arrived: as
  * tables with what a cluster sent escaped, and as exact JSON.
+ *
+ * The same tests run against each backend: SQLite by default, and
+ * PostgreSQL when PORTHOLE_TEST_PG names a database of a server the
+ * test may empty (tests/unit/test_store_pg.sh starts one).  A few
+ * tests are of one engine only (SQLite's file, WAL and modes;
+ * PostgreSQL's relays racing on one database).
  */
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -20,6 +26,7 @@
 #include <cmocka.h>
 
 #include <jansson.h>
+#include <libpq-fe.h>
 #include <sqlite3.h>
 
 #include "relay/relay_conf.h"
@@ -31,8 +38,41 @@
 #define H0	"2026-11-18T12:00:00Z"
 #define H1	"2026-11-18T13:00:00Z"
 
-static char	dir[64];
-static char	dbpath[128];
+static char		 dir[64];
+static char		 dbpath[128];
+static const char	*pg_uri;	/* PORTHOLE_TEST_PG, or NULL */
+
+/* [relay] database of the test's store. */
+static const char *
+db_spec(void)
+{
+	return pg_uri != NULL ? pg_uri : dbpath;
+}
+
+/* A connection to the test's PostgreSQL database beside the store's. */
+static PGconn *
+pg_connect(void)
+{
+	PGconn *c = PQconnectdb(pg_uri);
+
+	if (PQstatus(c) != CONNECTION_OK)
+		fail_msg("%s: %s", pg_uri, PQerrorMessage(c));
+	PQclear(PQexec(c, "SET client_min_messages = warning"));
+	return c;
+}
+
+/* Run SQL on PostgreSQL; the status must be want. */
+static void
+pg_exec(const char *sql, ExecStatusType want)
+{
+	PGconn		*c = pg_connect();
+	PGresult	*r = PQexec(c, sql);
+
+	if (PQresultStatus(r) != want)
+		fail_msg("%s: %s", sql, PQresultErrorMessage(r));
+	PQclear(r);
+	PQfinish(c);
+}
 
 static int
 setup(void **state)
@@ -42,8 +82,17 @@ setup(void **state)
 	if (mkdtemp(dir) == NULL)
 		return -1;
 	snprintf(dbpath, sizeof(dbpath), "%s/relay.db", dir);
+	/* Each test starts from a database the relay has never used. */
+	if (pg_uri != NULL)
+		pg_exec("DROP SCHEMA IF EXISTS public CASCADE;"
+		    " CREATE SCHEMA public", PGRES_COMMAND_OK);
 	return 0;
 }
+
+/* The tests of SQLite's own file, WAL and modes. */
+#define SQLITE_ONLY()	do { if (pg_uri != NULL) { skip(); } } while (0)
+/* The tests of several relays on one PostgreSQL database. */
+#define PG_ONLY()	do { if (pg_uri == NULL) { skip(); } } while (0)
 
 static int
 teardown(void **state)
@@ -61,7 +110,7 @@ open_store(void)
 	struct store	*s;
 	char		 err[256];
 
-	if (store_open(dbpath, &s, err, sizeof(err)) == -1)
+	if (store_open(db_spec(), &s, err, sizeof(err)) == -1)
 		fail_msg("store_open: %s", err);
 	return s;
 }
@@ -87,9 +136,15 @@ static void
 db_exec(const char *sql)
 {
 	sqlite3	*db;
+	char	*msg = NULL;
 
+	if (pg_uri != NULL) {
+		pg_exec(sql, PGRES_COMMAND_OK);
+		return;
+	}
 	assert_int_equal(sqlite3_open(dbpath, &db), SQLITE_OK);
-	assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+	if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK)
+		fail_msg("%s: %s", sql, msg);
 	sqlite3_close(db);
 }
 
@@ -152,14 +207,32 @@ report_json(int (*f)(struct store *, const char *, enum report_form,
 	return j;
 }
 
-/* One integer from the database through a second connection. */
+/*
+ * One integer from the database through a second connection (a truth
+ * value is 1 or 0 in both engines).
+ */
 static long long
 count(const char *sql)
 {
 	sqlite3		*db;
 	sqlite3_stmt	*st;
+	PGconn		*c;
+	PGresult	*r;
+	const char	*v;
 	long long	 n;
 
+	if (pg_uri != NULL) {
+		c = pg_connect();
+		r = PQexec(c, sql);
+		if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1)
+			fail_msg("%s: %s", sql, PQresultErrorMessage(r));
+		v = PQgetvalue(r, 0, 0);
+		n = strcmp(v, "t") == 0 ? 1 : strcmp(v, "f") == 0 ? 0 :
+		    strtoll(v, NULL, 10);
+		PQclear(r);
+		PQfinish(c);
+		return n;
+	}
 	assert_int_equal(sqlite3_open_v2(dbpath, &db, SQLITE_OPEN_READONLY,
 	    NULL), SQLITE_OK);
 	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL),
@@ -480,7 +553,8 @@ test_reopen_keeps_everything(void **state)
 	free(u);
 	store_close(s);
 	/* WAL is a property of the file, so a second connection sees it. */
-	assert_int_equal(count("SELECT journal_mode = 'wal' FROM "
+	if (pg_uri == NULL)
+		assert_int_equal(count("SELECT journal_mode = 'wal' FROM "
 	    "pragma_journal_mode"), 1);
 }
 
@@ -538,6 +612,7 @@ test_report_takes_nothing(void **state)
 	pid_t		 pid;
 
 	(void)state;
+	SQLITE_ONLY();
 	assert_int_equal(pipe(up), 0);
 	assert_int_equal(pipe(go), 0);
 	if ((pid = fork()) == 0) {
@@ -588,21 +663,28 @@ test_readonly_refusals(void **state)
 	char		 err[256], want[256];
 
 	(void)state;
-	assert_int_equal(store_open_readonly(dbpath, &r, err, sizeof(err)),
-	    -1);
-	assert_int_equal(access(dbpath, F_OK), -1);
-	/* An empty file: not the relay's, and left as it is. */
-	fclose(fopen(dbpath, "w"));
-	assert_int_equal(store_open_readonly(dbpath, &r, err, sizeof(err)),
+	if (pg_uri == NULL) {
+		assert_int_equal(store_open_readonly(dbpath, &r, err,
+		    sizeof(err)), -1);
+		assert_int_equal(access(dbpath, F_OK), -1);
+		/* An empty file: not the relay's, and left as it is. */
+		fclose(fopen(dbpath, "w"));
+	}
+	/* An empty database: not the relay's, and left as it is. */
+	assert_int_equal(store_open_readonly(db_spec(), &r, err, sizeof(err)),
 	    -1);
 	snprintf(want, sizeof(want), "%s: no relay tables (the relay has not "
-	    "started on it yet)", dbpath);
+	    "started on it yet)", db_spec());
 	assert_string_equal(err, want);
-	unlink(dbpath);
+	if (pg_uri == NULL)
+		unlink(dbpath);
+	else
+		assert_int_equal(count("SELECT count(*) FROM pg_tables WHERE"
+		    " schemaname = 'public'"), 0);
 	r = open_store();
 	put_ok(r, "acme-prod", batch1, 3);
 	store_close(r);
-	if (store_open_readonly(dbpath, &r, err, sizeof(err)) == -1)
+	if (store_open_readonly(db_spec(), &r, err, sizeof(err)) == -1)
 		fail_msg("store_open_readonly: %s", err);
 	assert_int_equal(put(r, "beta", batch1, &acked, err, sizeof(err)),
 	    -1);
@@ -963,6 +1045,7 @@ test_unwritable_dir(void **state)
 	char		 err[256], sub[160], path[200];
 
 	(void)state;
+	SQLITE_ONLY();
 	/* /sys refuses new files even to root. */
 	assert_int_equal(store_open("/sys/porthole-relay.db", &s, err,
 	    sizeof(err)), -1);
@@ -991,6 +1074,7 @@ test_not_a_database(void **state)
 	FILE		*f;
 
 	(void)state;
+	SQLITE_ONLY();
 	assert_non_null(f = fopen(dbpath, "w"));
 	fputs("this is not an SQLite database, but it is long enough to "
 	    "have a header that SQLite will read and reject outright.\n", f);
@@ -1007,6 +1091,7 @@ test_file_mode(void **state)
 	struct stat	 sb;
 
 	(void)state;
+	SQLITE_ONLY();
 	put_ok(s, "acme-prod", batch1, 3);
 	assert_int_equal(stat(dbpath, &sb), 0);
 	assert_int_equal(sb.st_mode & 0777, 0600);
@@ -1014,16 +1099,20 @@ test_file_mode(void **state)
 }
 
 /* Run SQL through a second, writing connection. */
-static void
-exec_sql(const char *sql)
-{
-	sqlite3	*db;
-	char	*msg = NULL;
+#define exec_sql	db_exec
 
-	assert_int_equal(sqlite3_open(dbpath, &db), SQLITE_OK);
-	if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK)
-		fail_msg("%s: %s", sql, msg);
-	sqlite3_close(db);
+/* Where each engine keeps the schema version. */
+#define SCHEMA_VERSION_SQL	(pg_uri != NULL ? \
+	"SELECT version FROM porthole_schema" : "PRAGMA user_version")
+
+static void
+set_schema_version(int v)
+{
+	char sql[64];
+
+	snprintf(sql, sizeof(sql), pg_uri != NULL ? "UPDATE porthole_schema"
+	    " SET version = %d" : "PRAGMA user_version = %d", v);
+	exec_sql(sql);
 }
 
 /*
@@ -1043,11 +1132,13 @@ test_migrates_version_1(void **state)
 	store_close(s);
 	/* What a relay of version 1 left: no message tables. */
 	exec_sql("DROP TABLE deliveries; DROP TABLE messages;"
-	    " DROP TABLE package_chunks; PRAGMA user_version = 1");
-	assert_int_equal(count("SELECT count(*) FROM sqlite_master WHERE"
-	    " name = 'messages'"), 0);
+	    " DROP TABLE package_chunks");
+	set_schema_version(1);
+	assert_int_equal(count(pg_uri != NULL ? "SELECT count(*) FROM"
+	    " pg_tables WHERE tablename = 'messages'" : "SELECT count(*)"
+	    " FROM sqlite_master WHERE name = 'messages'"), 0);
 	s = open_store();
-	assert_int_equal(count("PRAGMA user_version"), 2);
+	assert_int_equal(count(SCHEMA_VERSION_SQL), 2);
 	assert_int_equal(store_last_seq(s, "acme-prod", &seq), 0);
 	assert_int_equal(seq, 3);
 	assert_int_equal(store_message_add(s, NULL, "greeting",
@@ -1055,8 +1146,8 @@ test_migrates_version_1(void **state)
 	assert_int_equal(id, 1);
 	store_close(s);
 	/* A database from a newer relay is refused, not changed. */
-	exec_sql("PRAGMA user_version = 3");
-	assert_int_equal(store_open(dbpath, &s, why, sizeof(why)), -1);
+	set_schema_version(3);
+	assert_int_equal(store_open(db_spec(), &s, why, sizeof(why)), -1);
 	assert_non_null(strstr(why, "schema version 3, this relay knows "
 	    "version 2"));
 }
@@ -1252,9 +1343,172 @@ test_package_chunks(void **state)
 	store_close(s);
 }
 
+/* Fork n children that each run fn once all are ready; 0 if all did. */
+static int
+together(int n, int (*fn)(int, void *), void *arg)
+{
+	pid_t	pids[8];
+	int	go[2], i, status, failed = 0;
+	char	c;
+
+	assert_true(n <= 8);
+	assert_int_equal(pipe(go), 0);
+	for (i = 0; i < n; i++) {
+		if ((pids[i] = fork()) == 0) {
+			close(go[1]);
+			/* End of file once the parent lets go of all. */
+			(void)read(go[0], &c, 1);
+			_exit(fn(i, arg) == 0 ? 0 : 1);
+		}
+		assert_true(pids[i] > 0);
+	}
+	close(go[0]);
+	close(go[1]);
+	for (i = 0; i < n; i++) {
+		assert_int_equal(waitpid(pids[i], &status, 0), pids[i]);
+		if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+			failed++;
+	}
+	return failed;
+}
+
+static int
+open_once(int i, void *arg)
+{
+	struct store	*s;
+	char		 err[512];
+
+	(void)i;
+	(void)arg;
+	if (store_open(db_spec(), &s, err, sizeof(err)) == -1) {
+		fprintf(stderr, "store_open: %s\n", err);
+		return -1;
+	}
+	store_close(s);
+	return 0;
+}
+
+/*
+ * Relays started at the same moment on an empty PostgreSQL database:
+ * each makes or finds the schema, none fails, and it is made once.
+ */
+static void
+test_pg_relays_start_together(void **state)
+{
+	(void)state;
+	PG_ONLY();
+	assert_int_equal(together(6, open_once, NULL), 0);
+	assert_int_equal(count(SCHEMA_VERSION_SQL), 2);
+	assert_int_equal(count("SELECT count(*) FROM porthole_schema"), 1);
+	assert_int_equal(count("SELECT count(*) FROM pg_tables WHERE"
+	    " tablename = 'records'"), 1);
+}
+
+/* A batch of usage records seq first..last, and its JSON. */
+static json_t *
+usage_batch(int first, int last)
+{
+	json_t	*b = json_array();
+	char	 env[32];
+	int	 i;
+
+	for (i = first; i <= last; i++) {
+		snprintf(env, sizeof(env), "env-%05d", i);
+		json_array_append_new(b, json_pack("{s:i, s:s, s:{s:s, s:s, "
+		    "s:{s:i}}}", "seq", i, "class", "usage", "record", "hour",
+		    H0, "environment", env, "units", "host_units", 1));
+	}
+	return b;
+}
+
+/* Child i stores records 1-600 (i even) or 401-1000 (i odd). */
+static int
+store_half(int i, void *arg)
+{
+	struct store	*s;
+	json_t		*b;
+	uint64_t	 acked;
+	char		 why[512];
+	int		 rc;
+
+	(void)arg;
+	if (store_open(db_spec(), &s, why, sizeof(why)) == -1)
+		return -1;
+	b = i % 2 == 0 ? usage_batch(1, 600) : usage_batch(401, 1000);
+	if ((rc = store_records(s, "acme-prod", b, T0, &acked, why,
+	    sizeof(why))) == -1)
+		fprintf(stderr, "store_records: %s\n", why);
+	json_decref(b);
+	store_close(s);
+	return rc;
+}
+
+/*
+ * The uplink moved while the first relay was still storing a batch, and
+ * the gateway sent the rest again through the second: relays store
+ * overlapping batches of one cluster at the same moment, and each
+ * record is stored, and counted, once.
+ */
+static void
+test_pg_batch_through_two_relays(void **state)
+{
+	struct store	*s;
+	uint64_t	 seq;
+	char		*u;
+
+	(void)state;
+	PG_ONLY();
+	s = open_store();
+	assert_int_equal(together(4, store_half, NULL), 0);
+	assert_int_equal(count("SELECT count(*) FROM records"), 1000);
+	assert_int_equal(count("SELECT count(DISTINCT seq) FROM records"),
+	    1000);
+	assert_int_equal(count("SELECT count(*) FROM usage"), 1000);
+	assert_int_equal(count("SELECT sum(amount) FROM usage"), 1000);
+	assert_int_equal(store_last_seq(s, "acme-prod", &seq), 0);
+	assert_int_equal(seq, 1000);
+	u = usage_text(s, "acme-prod");
+	assert_non_null(strstr(u, "env-00001"));
+	assert_non_null(strstr(u, "env-01000"));
+	free(u);
+	store_close(s);
+}
+
+/*
+ * A PostgreSQL server that cannot be reached: a command's open fails
+ * and says so; the relay's (STORE_RETRY) opens, and each call fails at
+ * once with the reason, so that batches are refused and wait.
+ */
+static void
+test_pg_unreachable(void **state)
+{
+	static const char uri[] =
+	    "postgresql:///porthole?host=/nonexistent-porthole";
+	struct store	*s;
+	uint64_t	 acked = 1;
+	int64_t		 id;
+	char		 err[512];
+
+	(void)state;
+	assert_int_equal(store_open(uri, &s, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, uri));
+	assert_non_null(strstr(err, "/nonexistent-porthole/.s.PGSQL.5432"));
+	assert_int_equal(store_open_with(uri, STORE_RETRY, &s, err,
+	    sizeof(err)), 0);
+	assert_int_equal(store_generation(s), 0);
+	assert_string_equal(store_engine(s), "PostgreSQL");
+	assert_int_equal(put(s, "acme-prod", batch1, &acked, err, sizeof(err)),
+	    -1);
+	assert_int_equal(acked, 0);
+	assert_non_null(strstr(err, "the database is unavailable"));
+	assert_int_equal(store_message_max(s, &id), -1);
+	store_close(s);
+}
+
 int
 main(void)
 {
+	pg_uri = getenv("PORTHOLE_TEST_PG");
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_batch_stored_and_acked,
 		    setup, teardown),
@@ -1301,6 +1555,12 @@ main(void)
 		cmocka_unit_test_setup_teardown(
 		    test_messages_offered_until_answered, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_package_chunks,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pg_relays_start_together,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_pg_batch_through_two_relays, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pg_unreachable,
 		    setup, teardown),
 	};
 
