@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "lib/ident.h"
 #include "lib/inifile.h"
@@ -519,6 +520,17 @@ relay_conf_free(struct relay_conf *c)
 	free(c->update_key);
 	free(c->revoked_keys);
 	free(c);
+}
+
+void
+relay_conf_self(const struct relay_conf *c, char *buf, size_t len)
+{
+	char host[256];
+
+	if (gethostname(host, sizeof(host)) == -1)
+		snprintf(host, sizeof(host), "%s", c->listen_host);
+	host[sizeof(host) - 1] = '\0';
+	snprintf(buf, len, "%s:%u", host, (unsigned int)c->listen_port);
 }
 
 const struct relay_cluster *

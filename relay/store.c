@@ -95,6 +95,18 @@ db_fail(struct store *s, const char *what)
 	return -1;
 }
 
+/*
+ * A row method's result for the caller: 0, or -1 when fn stopped the
+ * rows (it said why) or the database failed (logged here as what).
+ */
+static int
+rows_done(struct store *s, int rc, const char *what)
+{
+	if (rc == STORE_DB_ERROR)
+		return db_fail(s, what);
+	return rc == 0 ? 0 : -1;
+}
+
 /* Cluster ids, as relay.conf has them. */
 static int
 valid_id(const char *s)
@@ -189,6 +201,7 @@ store_close(struct store *s)
 	if (s == NULL)
 		return;
 	s->ops->close(s);
+	free(s->relay);
 	free(s->name);
 	free(s);
 }
@@ -206,17 +219,163 @@ store_cluster_seen(struct store *s, const char *cluster, time_t now,
 		    cluster);
 		return -1;
 	}
-	if (s->ops->cluster_seen(s, cluster, now, version, connected) == -1)
+	/* With the relay named, which relay the tunnel is to as well. */
+	if (s->relay == NULL) {
+		if (s->ops->cluster_seen(s, cluster, now, version,
+		    connected) == -1)
+			return db_fail(s, "recording a connection");
+		return 0;
+	}
+	if (s->ops->begin(s) == -1 ||
+	    s->ops->cluster_seen(s, cluster, now, version, connected) == -1 ||
+	    s->ops->connection(s, cluster, s->relay, now, connected) == -1 ||
+	    s->ops->commit(s) == -1) {
+		s->ops->rollback(s);
 		return db_fail(s, "recording a connection");
+	}
 	return 0;
 }
 
 int
-store_relay_started(struct store *s)
+store_relay_started(struct store *s, const char *relay, time_t now)
 {
-	if (s->ops->relay_started(s) == -1)
+	char *name;
+
+	if (relay == NULL || !valid_printable(relay, STORE_ID_MAX * 5)) {
+		log_error("%s: invalid relay name", s->name);
+		return -1;
+	}
+	if ((name = strdup(relay)) == NULL) {
+		log_error("out of memory");
+		return -1;
+	}
+	if (s->ops->begin(s) == -1 ||
+	    s->ops->relay_started(s, name, now) == -1 ||
+	    s->ops->commit(s) == -1) {
+		s->ops->rollback(s);
+		free(name);
 		return db_fail(s, "resetting connections");
+	}
+	free(s->relay);
+	s->relay = name;
 	return 0;
+}
+
+int
+store_relay_alive(struct store *s, time_t now)
+{
+	if (s->relay != NULL && s->ops->relay_seen(s, s->relay, now) == -1)
+		return db_fail(s, "recording the relay's heartbeat");
+	return 0;
+}
+
+int
+store_relay_stopped(struct store *s)
+{
+	if (s->relay != NULL && s->ops->relay_down(s, s->relay) == -1)
+		return db_fail(s, "recording the relay's stop");
+	return 0;
+}
+
+int
+store_cluster_relays(struct store *s, const char *cluster,
+    store_relay_fn fn, void *arg)
+{
+	return rows_done(s, s->ops->cluster_relays(s, cluster, fn, arg),
+	    "listing a cluster's relays");
+}
+
+/* "TYPE BASE64": a key type, one space, base64. */
+int
+store_valid_key(const char *key)
+{
+	size_t t, b;
+
+	if (key == NULL || strlen(key) > STORE_KEY_MAX)
+		return 0;
+	t = strspn(key, "abcdefghijklmnopqrstuvwxyz0123456789@.-");
+	if (t == 0 || key[t] != ' ')
+		return 0;
+	b = strspn(key + t + 1, "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	    "abcdefghijklmnopqrstuvwxyz0123456789+/=");
+	return b > 0 && key[t + 1 + b] == '\0';
+}
+
+int
+store_registry_add(struct store *s, const struct store_registry *r,
+    int replace, time_t now, char *why, size_t whylen)
+{
+	int rc;
+
+	if (!valid_id(r->id)) {
+		snprintf(why, whylen, "invalid cluster id");
+		return -1;
+	}
+	if (!store_valid_key(r->key)) {
+		snprintf(why, whylen, "a cluster key must be TYPE BASE64");
+		return -1;
+	}
+	if (r->expires < 0) {
+		snprintf(why, whylen, "invalid expiry");
+		return -1;
+	}
+	if (s->ops->begin(s) == -1 ||
+	    (rc = s->ops->registry_put(s, r, replace, now)) == -1 ||
+	    s->ops->commit(s) == -1) {
+		db_why(s, why, whylen, "the cluster registry");
+		s->ops->rollback(s);
+		return -1;
+	}
+	if (rc == 2) {
+		snprintf(why, whylen, "cluster %s is in the registry already "
+		    "(--replace changes it)", r->id);
+		return -1;
+	}
+	return rc;
+}
+
+int
+store_registry_remove(struct store *s, const char *id, time_t now)
+{
+	int rc;
+
+	if (!valid_id(id))
+		return 0;
+	if (s->ops->begin(s) == -1 ||
+	    (rc = s->ops->registry_remove(s, id, now)) == -1 ||
+	    s->ops->commit(s) == -1) {
+		s->ops->rollback(s);
+		return db_fail(s, "the cluster registry");
+	}
+	return rc;
+}
+
+int
+store_registry_get(struct store *s, const char *id, store_registry_fn fn,
+    void *arg)
+{
+	int rc;
+
+	if (!valid_id(id))
+		return 0;
+	if ((rc = s->ops->registry_get(s, id, fn, arg)) == -1)
+		return db_fail(s, "reading the cluster registry");
+	return rc;
+}
+
+int
+store_registry_changes(struct store *s, int64_t after, store_registry_fn fn,
+    void *arg)
+{
+	return rows_done(s, s->ops->registry_changes(s, after, fn, arg),
+	    "reading the cluster registry");
+}
+
+int
+store_registry_rows(struct store *s, store_registry_fn fn, void *arg)
+{
+	return rows_done(s, s->ops->registry_rows(s, fn, arg),
+	    "reading the cluster registry");
 }
 
 /*
@@ -490,18 +649,6 @@ store_cluster_info(struct store *s, const char *cluster,
 	if (s->ops->health_latest(s, cluster, health_counts, ci) == -1)
 		return db_fail(s, "reading health");
 	return 1;
-}
-
-/*
- * A row method's result for the caller: 0, or -1 when fn stopped the
- * rows (it said why) or the database failed (logged here as what).
- */
-static int
-rows_done(struct store *s, int rc, const char *what)
-{
-	if (rc == STORE_DB_ERROR)
-		return db_fail(s, what);
-	return rc == 0 ? 0 : -1;
 }
 
 int

@@ -107,10 +107,73 @@ int	store_records(struct store *, const char *cluster, json_t *records,
 	    time_t now, uint64_t *acked, char *why, size_t whylen);
 
 /*
- * The relay (re)started: no cluster is connected, whatever a crashed
- * predecessor left behind.
+ * The relays of a fleet share a store, and each says which clusters
+ * have a tunnel to it.  A relay is named HOST:PORT
+ * (relay_conf_self()).  store_relay_started(): the relay (re)started
+ * and none of its tunnels is up, whatever a crashed predecessor left
+ * behind; from then on store_cluster_seen() records the tunnels under
+ * its name.  store_relay_alive() is its heartbeat, every
+ * STORE_RELAY_BEAT seconds: a relay not heard from for
+ * STORE_RELAY_STALE seconds (killed, or cut off from the database) no
+ * longer counts as holding tunnels.  store_relay_stopped(): it stopped
+ * cleanly.
  */
-int	store_relay_started(struct store *);
+#define STORE_RELAY_BEAT	30
+#define STORE_RELAY_STALE	90
+int	store_relay_started(struct store *, const char *relay, time_t now);
+int	store_relay_alive(struct store *, time_t now);
+int	store_relay_stopped(struct store *);
+
+/* A relay a cluster has a tunnel to: since when, and its heartbeat. */
+struct store_relay_row {
+	const char	*relay;
+	time_t		 since;
+	time_t		 seen;		/* 0: the relay has no row */
+};
+typedef int (*store_relay_fn)(const struct store_relay_row *, void *);
+/* The relays a cluster has a tunnel to, by name (see store_usage_rows). */
+int	store_cluster_relays(struct store *, const char *cluster,
+	    store_relay_fn fn, void *arg);
+
+/*
+ * The cluster registry (`porthole-relay cluster add|remove`): clusters
+ * a fleet knows without a [cluster] section in each relay's relay.conf.
+ * An entry removed stays as a tombstone, so that each relay learns of
+ * the removal from the changes it polls.
+ */
+#define STORE_KEY_MAX		4096	/* "TYPE BASE64" of a cluster key */
+
+struct store_registry {
+	const char	*id;
+	const char	*key;		/* "TYPE BASE64", as a .pub has it */
+	int		 trial;		/* license = trial */
+	time_t		 expires;	/* 0: none */
+	int		 overage;
+	time_t		 added;
+	time_t		 removed;	/* 0: in the registry */
+	int64_t		 change;	/* the registry's change number */
+};
+typedef int (*store_registry_fn)(const struct store_registry *, void *);
+/*
+ * Add r (its id, key and license; added and change are the store's);
+ * one already there is replaced only with replace.  0 when added, 1
+ * when replaced, -1 with why (an invalid entry, one there already, a
+ * database error).
+ */
+int	store_registry_add(struct store *, const struct store_registry *r,
+	    int replace, time_t now, char *why, size_t whylen);
+/* 1 when removed, 0 when there was no such entry, -1. */
+int	store_registry_remove(struct store *, const char *id, time_t now);
+/* 1 with fn called for the entry, 0 when there is none (or removed). */
+int	store_registry_get(struct store *, const char *id,
+	    store_registry_fn fn, void *arg);
+/* Each entry changed after change number after, removed ones too. */
+int	store_registry_changes(struct store *, int64_t after,
+	    store_registry_fn fn, void *arg);
+/* The entries in the registry, by id. */
+int	store_registry_rows(struct store *, store_registry_fn fn, void *arg);
+/* 1 if key is "TYPE BASE64" as the registry keeps keys, else 0. */
+int	store_valid_key(const char *key);
 
 /* The highest seq stored for a cluster (0 if none). */
 int	store_last_seq(struct store *, const char *cluster, uint64_t *seq);

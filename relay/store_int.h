@@ -63,10 +63,13 @@ struct store {
 	int			 unavailable;	/* err: the database could not
 						   be reached (logged once by
 						   the backend) */
+	char			*relay;		/* this relay's name among the
+						   fleet's (store_relay_started),
+						   or NULL */
 };
 
 /* The schema version this relay writes, the same for every backend. */
-#define STORE_SCHEMA_VERSION	2
+#define STORE_SCHEMA_VERSION	3
 
 struct store_ops {
 	const char	*engine;	/* "SQLite", "PostgreSQL" */
@@ -101,7 +104,49 @@ struct store_ops {
 	/* version NULL: keep the stored one. */
 	int	(*cluster_seen)(struct store *, const char *cluster,
 		    time_t now, const char *version, int connected);
-	int	(*relay_started)(struct store *);
+	/*
+	 * In the front's transaction: the relay is up (its row in relays,
+	 * seen now); none of its tunnels is (its connections go, and each
+	 * cluster's connected flag follows what is left).
+	 */
+	int	(*relay_started)(struct store *, const char *relay,
+		    time_t now);
+	/* The relay's heartbeat: it was alive at now. */
+	int	(*relay_seen)(struct store *, const char *relay, time_t now);
+	/* The relay stopped: its row goes. */
+	int	(*relay_down)(struct store *, const char *relay);
+	/*
+	 * In the front's transaction: cluster's tunnel to relay came up
+	 * (up: since now) or went; the cluster's connected flag follows
+	 * whether any relay still has one.
+	 */
+	int	(*connection)(struct store *, const char *cluster,
+		    const char *relay, time_t now, int up);
+	int	(*cluster_relays)(struct store *, const char *cluster,
+		    store_relay_fn, void *);
+
+	/*
+	 * The cluster registry.  put: in the front's transaction, the
+	 * entry added (0) or, with replace, replaced (1) under the
+	 * registry's next change number, or left as it is when there is
+	 * one and not replace (2); remove: 1 when an entry was there and is marked
+	 * removed (under the next change number), 0 when it was not.
+	 * Change numbers grow in the order their transactions commit, so
+	 * a relay asking for the changes after the last it saw misses
+	 * none.  get: 1 with fn called once, 0 when there is no entry
+	 * (removed ones included); changes: every entry changed after
+	 * after, removed ones too, oldest change first; rows: the entries
+	 * not removed, by id.
+	 */
+	int	(*registry_put)(struct store *, const struct store_registry *,
+		    int replace, time_t now);
+	int	(*registry_remove)(struct store *, const char *id,
+		    time_t now);
+	int	(*registry_get)(struct store *, const char *id,
+		    store_registry_fn, void *);
+	int	(*registry_changes)(struct store *, int64_t after,
+		    store_registry_fn, void *);
+	int	(*registry_rows)(struct store *, store_registry_fn, void *);
 	/* clusters.last_seq, 0 if the cluster is unknown. */
 	int	(*last_seq)(struct store *, const char *cluster, int64_t *seq);
 	/*

@@ -78,7 +78,6 @@ enum pst {
 	P_ANCHOR_OTHER,
 	P_ANCHOR_ADD,
 	P_ANCHOR_LIST,
-	P_DISCONNECT_ALL,
 	P_HOST_KEY,
 	P_MSG_LOCK,
 	P_MSG_ADD,
@@ -91,6 +90,21 @@ enum pst {
 	P_CHUNK_ADD,
 	P_CHUNK_GET,
 	P_PACKAGE_SIZE,
+	P_RELAY_UP,
+	P_RELAY_SEEN,
+	P_RELAY_DOWN,
+	P_CONN_CLEAR,
+	P_CONN_ADD,
+	P_CONN_DEL,
+	P_CONNECTED_ALL,
+	P_CONNECTED_ONE,
+	P_CLUSTER_RELAYS,
+	P_REG_LOCK,
+	P_REG_GET,
+	P_REG_PUT,
+	P_REG_REMOVE,
+	P_REG_CHANGES,
+	P_REG_LIST,
 	P__COUNT
 };
 
@@ -168,7 +182,6 @@ static const char *const pst_sql[P__COUNT] = {
 	[P_ANCHOR_LIST] =
 	    "SELECT epoch, seq, head, received FROM anchors"
 	    " WHERE cluster = $1 ORDER BY seq, epoch",
-	[P_DISCONNECT_ALL] = "UPDATE clusters SET connected = 0",
 	[P_HOST_KEY] = "UPDATE clusters SET host_key = $2 WHERE id = $1",
 	/*
 	 * Ids come from a sequence, which hands them out in the order asked,
@@ -213,6 +226,57 @@ static const char *const pst_sql[P__COUNT] = {
 	[P_PACKAGE_SIZE] =
 	    "SELECT \"offset\" + length(data) FROM package_chunks"
 	    " WHERE sha256 = $1 ORDER BY \"offset\" DESC LIMIT 1",
+	[P_RELAY_UP] =
+	    "INSERT INTO relays (name, started, seen) VALUES ($1, $2, $2)"
+	    " ON CONFLICT (name) DO UPDATE SET started = excluded.started,"
+	    " seen = excluded.seen",
+	[P_RELAY_SEEN] = "UPDATE relays SET seen = $2 WHERE name = $1",
+	[P_RELAY_DOWN] = "DELETE FROM relays WHERE name = $1",
+	[P_CONN_CLEAR] = "DELETE FROM connections WHERE relay = $1",
+	[P_CONN_ADD] =
+	    "INSERT INTO connections (cluster, relay, since) VALUES ($1, $2, $3)"
+	    " ON CONFLICT (cluster, relay) DO UPDATE SET since = excluded.since",
+	[P_CONN_DEL] =
+	    "DELETE FROM connections WHERE cluster = $1 AND relay = $2",
+	/* A cluster is connected while some relay has its tunnel. */
+	[P_CONNECTED_ALL] =
+	    "UPDATE clusters SET connected = CASE WHEN EXISTS (SELECT 1"
+	    " FROM connections WHERE cluster = clusters.id) THEN 1 ELSE 0 END"
+	    " WHERE connected <> 0",
+	[P_CONNECTED_ONE] =
+	    "UPDATE clusters SET connected = CASE WHEN EXISTS (SELECT 1"
+	    " FROM connections WHERE cluster = $1) THEN 1 ELSE 0 END"
+	    " WHERE id = $1",
+	[P_CLUSTER_RELAYS] =
+	    "SELECT c.relay, c.since, coalesce(r.seen, 0) FROM connections c"
+	    " LEFT JOIN relays r ON r.name = c.relay WHERE c.cluster = $1"
+	    " ORDER BY c.relay",
+	/*
+	 * As message ids: a change number is taken only once the change
+	 * before it committed, so that a relay polling for the changes
+	 * after the last it saw misses none.
+	 */
+	[P_REG_LOCK] = "LOCK TABLE registry IN EXCLUSIVE MODE",
+	[P_REG_GET] =
+	    "SELECT id, key, license, expires, overage, added, removed,"
+	    " changed FROM registry WHERE id = $1",
+	[P_REG_PUT] =
+	    "INSERT INTO registry (id, key, license, expires, overage, added,"
+	    " removed, changed) VALUES ($1, $2, $3, $4, $5, $6, 0,"
+	    " (SELECT coalesce(max(changed), 0) + 1 FROM registry))"
+	    " ON CONFLICT (id) DO UPDATE SET key = excluded.key,"
+	    " license = excluded.license, expires = excluded.expires,"
+	    " overage = excluded.overage, added = excluded.added, removed = 0,"
+	    " changed = excluded.changed",
+	[P_REG_REMOVE] =
+	    "UPDATE registry SET removed = $2, changed = (SELECT max(changed)"
+	    " + 1 FROM registry) WHERE id = $1 AND removed = 0",
+	[P_REG_CHANGES] =
+	    "SELECT id, key, license, expires, overage, added, removed,"
+	    " changed FROM registry WHERE changed > $1 ORDER BY changed",
+	[P_REG_LIST] =
+	    "SELECT id, key, license, expires, overage, added, removed,"
+	    " changed FROM registry WHERE removed = 0 ORDER BY id",
 };
 
 /*
@@ -283,10 +347,32 @@ static const char pg_schema_v2[] =
 	"  data BYTEA NOT NULL,"
 	"  PRIMARY KEY (sha256, \"offset\"));";
 
+static const char pg_schema_v3[] =
+	"CREATE TABLE registry ("
+	"  id TEXT PRIMARY KEY,"
+	"  key TEXT NOT NULL,"
+	"  license TEXT NOT NULL,"
+	"  expires BIGINT NOT NULL,"
+	"  overage INTEGER NOT NULL,"
+	"  added BIGINT NOT NULL,"
+	"  removed BIGINT NOT NULL,"
+	"  changed BIGINT NOT NULL);"
+	"CREATE INDEX registry_changed ON registry (changed);"
+	"CREATE TABLE relays ("
+	"  name TEXT PRIMARY KEY,"
+	"  started BIGINT NOT NULL,"
+	"  seen BIGINT NOT NULL);"
+	"CREATE TABLE connections ("
+	"  cluster TEXT NOT NULL,"
+	"  relay TEXT NOT NULL,"
+	"  since BIGINT NOT NULL,"
+	"  PRIMARY KEY (cluster, relay));";
+
 /* pg_migrations[v] takes a database from schema version v to v + 1. */
 static const char *const pg_migrations[STORE_SCHEMA_VERSION] = {
 	pg_schema_v1,
 	pg_schema_v2,
+	pg_schema_v3,
 };
 
 enum pg_state {
@@ -1035,9 +1121,53 @@ pg_cluster_seen(struct store *s, const char *cluster, time_t now,
 }
 
 static int
-pg_relay_started(struct store *s)
+pg_relay_started(struct store *s, const char *relay, time_t now)
 {
-	return pg_cmd(s, P_DISCONNECT_ALL, NULL);
+	struct params p = { .n = 0 };
+
+	p_text(&p, relay);
+	p_int(&p, now);
+	if (pg_cmd(s, P_RELAY_UP, &p) == -1)
+		return -1;
+	p.n = 1;
+	if (pg_cmd(s, P_CONN_CLEAR, &p) == -1)
+		return -1;
+	return pg_cmd(s, P_CONNECTED_ALL, NULL);
+}
+
+static int
+pg_relay_seen(struct store *s, const char *relay, time_t now)
+{
+	struct params p = { .n = 0 };
+
+	p_text(&p, relay);
+	p_int(&p, now);
+	return pg_cmd(s, P_RELAY_SEEN, &p);
+}
+
+static int
+pg_relay_down(struct store *s, const char *relay)
+{
+	struct params p = { .n = 0 };
+
+	p_text(&p, relay);
+	return pg_cmd(s, P_RELAY_DOWN, &p);
+}
+
+static int
+pg_connection(struct store *s, const char *cluster, const char *relay,
+    time_t now, int up)
+{
+	struct params p = { .n = 0 };
+
+	p_text(&p, cluster);
+	p_text(&p, relay);
+	if (up)
+		p_int(&p, now);
+	if (pg_cmd(s, up ? P_CONN_ADD : P_CONN_DEL, &p) == -1)
+		return -1;
+	p.n = 1;
+	return pg_cmd(s, P_CONNECTED_ONE, &p);
 }
 
 static int
@@ -1727,6 +1857,138 @@ pg_package_chunk(struct store *s, const char *sha256, uint64_t offset,
 	return 0;
 }
 
+struct relay_visit {
+	store_relay_fn	 fn;
+	void		*arg;
+};
+
+static int
+relay_visit(const PGresult *r, int i, void *arg)
+{
+	struct relay_visit	*v = arg;
+	struct store_relay_row	 x;
+
+	x.relay = col_text(r, i, 0);
+	x.since = (time_t)col_int(r, i, 1);
+	x.seen = (time_t)col_int(r, i, 2);
+	return v->fn(&x, v->arg);
+}
+
+static int
+pg_cluster_relays(struct store *s, const char *cluster, store_relay_fn fn,
+    void *arg)
+{
+	struct relay_visit	v = { fn, arg };
+	struct params		p = { .n = 0 };
+
+	p_text(&p, cluster);
+	return pg_list(s, P_CLUSTER_RELAYS, &p, relay_visit, &v);
+}
+
+struct registry_visit {
+	store_registry_fn	 fn;
+	void			*arg;
+	int			 current;	/* only entries not removed */
+	int			 found;
+};
+
+static int
+registry_visit(const PGresult *r, int i, void *arg)
+{
+	struct registry_visit	*v = arg;
+	struct store_registry	 x;
+
+	x.id = col_text(r, i, 0);
+	x.key = col_text(r, i, 1);
+	x.trial = strcmp(col_text(r, i, 2), "trial") == 0;
+	x.expires = (time_t)col_int(r, i, 3);
+	x.overage = col_int(r, i, 4) != 0;
+	x.added = (time_t)col_int(r, i, 5);
+	x.removed = (time_t)col_int(r, i, 6);
+	x.change = col_int(r, i, 7);
+	if (v->current && x.removed != 0)
+		return 0;
+	v->found = 1;
+	return v->fn(&x, v->arg);
+}
+
+static int
+pg_registry_put(struct store *s, const struct store_registry *x,
+    int replace, time_t now)
+{
+	struct params	 p = { .n = 0 };
+	PGresult	*r;
+	int		 had;
+
+	if (pg_cmd(s, P_REG_LOCK, NULL) == -1)
+		return -1;
+	p_text(&p, x->id);
+	if (pg_rows(s, P_REG_GET, &p, &r) == -1)
+		return -1;
+	had = PQntuples(r) > 0 && col_int(r, 0, 6) == 0;
+	PQclear(r);
+	if (had && !replace)
+		return 2;
+	p_text(&p, x->key);
+	p_text(&p, x->trial ? "trial" : "full");
+	p_int(&p, x->expires);
+	p_int(&p, x->overage ? 1 : 0);
+	p_int(&p, now);
+	if (pg_cmd(s, P_REG_PUT, &p) == -1)
+		return -1;
+	return had;
+}
+
+static int
+pg_registry_remove(struct store *s, const char *id, time_t now)
+{
+	struct params	 p = { .n = 0 };
+	PGresult	*r;
+	int		 changed;
+
+	if (pg_cmd(s, P_REG_LOCK, NULL) == -1)
+		return -1;
+	p_text(&p, id);
+	p_int(&p, now);
+	if (pg_run(s, P_REG_REMOVE, &p, PGRES_COMMAND_OK, &r) == -1)
+		return -1;
+	changed = atoi(PQcmdTuples(r)) > 0;
+	PQclear(r);
+	return changed;
+}
+
+static int
+pg_registry_get(struct store *s, const char *id, store_registry_fn fn,
+    void *arg)
+{
+	struct registry_visit	v = { fn, arg, 1, 0 };
+	struct params		p = { .n = 0 };
+
+	p_text(&p, id);
+	if (pg_list(s, P_REG_GET, &p, registry_visit, &v) != 0)
+		return -1;
+	return v.found;
+}
+
+static int
+pg_registry_changes(struct store *s, int64_t after, store_registry_fn fn,
+    void *arg)
+{
+	struct registry_visit	v = { fn, arg, 0, 0 };
+	struct params		p = { .n = 0 };
+
+	p_int(&p, after);
+	return pg_list(s, P_REG_CHANGES, &p, registry_visit, &v);
+}
+
+static int
+pg_registry_rows(struct store *s, store_registry_fn fn, void *arg)
+{
+	struct registry_visit v = { fn, arg, 1, 0 };
+
+	return pg_list(s, P_REG_LIST, NULL, registry_visit, &v);
+}
+
 const struct store_ops store_pg_ops = {
 	.engine =		"PostgreSQL",
 	.open =			pg_open,
@@ -1738,6 +2000,15 @@ const struct store_ops store_pg_ops = {
 	.cluster_lock =		pg_cluster_lock,
 	.cluster_seen =		pg_cluster_seen,
 	.relay_started =	pg_relay_started,
+	.relay_seen =		pg_relay_seen,
+	.relay_down =		pg_relay_down,
+	.connection =		pg_connection,
+	.cluster_relays =	pg_cluster_relays,
+	.registry_put =		pg_registry_put,
+	.registry_remove =	pg_registry_remove,
+	.registry_get =		pg_registry_get,
+	.registry_changes =	pg_registry_changes,
+	.registry_rows =	pg_registry_rows,
 	.last_seq =		pg_last_seq,
 	.records =		pg_records,
 	.advance =		pg_advance,

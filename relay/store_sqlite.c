@@ -40,7 +40,6 @@ enum stmt {
 	ST_EVENT_LIST,
 	ST_ANCHOR_OTHER,
 	ST_ANCHOR_ADD,
-	ST_DISCONNECT_ALL,
 	ST_ANCHOR_LIST,
 	ST_HOST_KEY,
 	ST_MSG_ADD,
@@ -53,11 +52,24 @@ enum stmt {
 	ST_CHUNK_ADD,
 	ST_CHUNK_GET,
 	ST_PACKAGE_SIZE,
+	ST_RELAY_UP,
+	ST_RELAY_SEEN,
+	ST_RELAY_DOWN,
+	ST_CONN_CLEAR,
+	ST_CONN_ADD,
+	ST_CONN_DEL,
+	ST_CONNECTED_ALL,
+	ST_CONNECTED_ONE,
+	ST_CLUSTER_RELAYS,
+	ST_REG_GET,
+	ST_REG_PUT,
+	ST_REG_REMOVE,
+	ST_REG_CHANGES,
+	ST_REG_LIST,
 	ST__COUNT
 };
 
 static const char *const stmt_sql[ST__COUNT] = {
-	[ST_DISCONNECT_ALL] = "UPDATE clusters SET connected = 0",
 	[ST_HOST_KEY] = "UPDATE clusters SET host_key = ?2 WHERE id = ?1",
 	[ST_ANCHOR_LIST] = "SELECT epoch, seq, head, received FROM anchors"
 	    " WHERE cluster = ?1 ORDER BY seq, epoch",
@@ -156,6 +168,52 @@ static const char *const stmt_sql[ST__COUNT] = {
 	[ST_PACKAGE_SIZE] =
 	    "SELECT \"offset\" + length(data) FROM package_chunks"
 	    " WHERE sha256 = ?1 ORDER BY \"offset\" DESC LIMIT 1",
+	[ST_RELAY_UP] =
+	    "INSERT INTO relays (name, started, seen) VALUES (?1, ?2, ?2)"
+	    " ON CONFLICT (name) DO UPDATE SET started = excluded.started,"
+	    " seen = excluded.seen",
+	[ST_RELAY_SEEN] = "UPDATE relays SET seen = ?2 WHERE name = ?1",
+	[ST_RELAY_DOWN] = "DELETE FROM relays WHERE name = ?1",
+	[ST_CONN_CLEAR] = "DELETE FROM connections WHERE relay = ?1",
+	[ST_CONN_ADD] =
+	    "INSERT INTO connections (cluster, relay, since) VALUES (?1, ?2, ?3)"
+	    " ON CONFLICT (cluster, relay) DO UPDATE SET since = excluded.since",
+	[ST_CONN_DEL] =
+	    "DELETE FROM connections WHERE cluster = ?1 AND relay = ?2",
+	/* A cluster is connected while some relay has its tunnel. */
+	[ST_CONNECTED_ALL] =
+	    "UPDATE clusters SET connected = CASE WHEN EXISTS (SELECT 1"
+	    " FROM connections WHERE cluster = clusters.id) THEN 1 ELSE 0 END"
+	    " WHERE connected <> 0",
+	[ST_CONNECTED_ONE] =
+	    "UPDATE clusters SET connected = CASE WHEN EXISTS (SELECT 1"
+	    " FROM connections WHERE cluster = ?1) THEN 1 ELSE 0 END"
+	    " WHERE id = ?1",
+	[ST_CLUSTER_RELAYS] =
+	    "SELECT c.relay, c.since, coalesce(r.seen, 0) FROM connections c"
+	    " LEFT JOIN relays r ON r.name = c.relay WHERE c.cluster = ?1"
+	    " ORDER BY c.relay",
+	[ST_REG_GET] =
+	    "SELECT id, key, license, expires, overage, added, removed,"
+	    " changed FROM registry WHERE id = ?1",
+	/* The next change number, in the transaction that takes it. */
+	[ST_REG_PUT] =
+	    "INSERT INTO registry (id, key, license, expires, overage, added,"
+	    " removed, changed) VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0,"
+	    " (SELECT coalesce(max(changed), 0) + 1 FROM registry))"
+	    " ON CONFLICT (id) DO UPDATE SET key = excluded.key,"
+	    " license = excluded.license, expires = excluded.expires,"
+	    " overage = excluded.overage, added = excluded.added, removed = 0,"
+	    " changed = excluded.changed",
+	[ST_REG_REMOVE] =
+	    "UPDATE registry SET removed = ?2, changed = (SELECT max(changed)"
+	    " + 1 FROM registry) WHERE id = ?1 AND removed = 0",
+	[ST_REG_CHANGES] =
+	    "SELECT id, key, license, expires, overage, added, removed,"
+	    " changed FROM registry WHERE changed > ?1 ORDER BY changed",
+	[ST_REG_LIST] =
+	    "SELECT id, key, license, expires, overage, added, removed,"
+	    " changed FROM registry WHERE removed = 0 ORDER BY id",
 };
 
 /*
@@ -238,10 +296,40 @@ static const char schema_v2_sql[] =
 	"  data BLOB NOT NULL,"
 	"  PRIMARY KEY (sha256, \"offset\"));";
 
+/*
+ * Version 3: the fleet.  The cluster registry (cluster add|remove): an
+ * entry's key is "TYPE BASE64"; a removed entry stays with the time it
+ * was removed, so that relays polling for changes (changed, which grows
+ * with every change) learn of it.  relays: each relay of the store and
+ * its heartbeat; connections: which relays each cluster has a tunnel
+ * to, since when.
+ */
+static const char schema_v3_sql[] =
+	"CREATE TABLE registry ("
+	"  id TEXT PRIMARY KEY NOT NULL,"
+	"  key TEXT NOT NULL,"
+	"  license TEXT NOT NULL,"
+	"  expires INTEGER NOT NULL,"
+	"  overage INTEGER NOT NULL,"
+	"  added INTEGER NOT NULL,"
+	"  removed INTEGER NOT NULL,"
+	"  changed INTEGER NOT NULL);"
+	"CREATE INDEX registry_changed ON registry (changed);"
+	"CREATE TABLE relays ("
+	"  name TEXT PRIMARY KEY NOT NULL,"
+	"  started INTEGER NOT NULL,"
+	"  seen INTEGER NOT NULL);"
+	"CREATE TABLE connections ("
+	"  cluster TEXT NOT NULL,"
+	"  relay TEXT NOT NULL,"
+	"  since INTEGER NOT NULL,"
+	"  PRIMARY KEY (cluster, relay)) WITHOUT ROWID;";
+
 /* migrations[v] takes a database from schema version v to v + 1. */
 static const char *const migrations[STORE_SCHEMA_VERSION] = {
 	schema_v1_sql,
 	schema_v2_sql,
+	schema_v3_sql,
 };
 
 /* The backend's state: the connection and its statements. */
@@ -640,9 +728,50 @@ sq_cluster_seen(struct store *s, const char *cluster, time_t now,
 }
 
 static int
-sq_relay_started(struct store *s)
+sq_relay_started(struct store *s, const char *relay, time_t now)
 {
-	return stmt_run(s, stmt_get(s, ST_DISCONNECT_ALL));
+	sqlite3_stmt *st;
+
+	st = stmt_get(s, ST_RELAY_UP);
+	if (run_bound(s, st, bind_text(st, 1, relay) == -1 ||
+	    bind_int(st, 2, now) == -1 ? -1 : 0) == -1)
+		return -1;
+	st = stmt_get(s, ST_CONN_CLEAR);
+	if (run_bound(s, st, bind_text(st, 1, relay)) == -1)
+		return -1;
+	return stmt_run(s, stmt_get(s, ST_CONNECTED_ALL));
+}
+
+static int
+sq_relay_seen(struct store *s, const char *relay, time_t now)
+{
+	sqlite3_stmt *st = stmt_get(s, ST_RELAY_SEEN);
+
+	return run_bound(s, st, bind_text(st, 1, relay) == -1 ||
+	    bind_int(st, 2, now) == -1 ? -1 : 0);
+}
+
+static int
+sq_relay_down(struct store *s, const char *relay)
+{
+	sqlite3_stmt *st = stmt_get(s, ST_RELAY_DOWN);
+
+	return run_bound(s, st, bind_text(st, 1, relay));
+}
+
+static int
+sq_connection(struct store *s, const char *cluster, const char *relay,
+    time_t now, int up)
+{
+	sqlite3_stmt *st;
+
+	st = stmt_get(s, up ? ST_CONN_ADD : ST_CONN_DEL);
+	if (run_bound(s, st, bind_text(st, 1, cluster) == -1 ||
+	    bind_text(st, 2, relay) == -1 ||
+	    (up && bind_int(st, 3, now) == -1) ? -1 : 0) == -1)
+		return -1;
+	st = stmt_get(s, ST_CONNECTED_ONE);
+	return run_bound(s, st, bind_text(st, 1, cluster));
 }
 
 static int
@@ -1237,6 +1366,167 @@ sq_package_chunk(struct store *s, const char *sha256, uint64_t offset,
 	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -1;
 }
 
+struct relay_visit {
+	store_relay_fn	 fn;
+	void		*arg;
+};
+
+static int
+relay_visit(sqlite3_stmt *st, void *arg)
+{
+	struct relay_visit	*v = arg;
+	struct store_relay_row	 r;
+
+	r.relay = col_text(st, 0);
+	r.since = (time_t)sqlite3_column_int64(st, 1);
+	r.seen = (time_t)sqlite3_column_int64(st, 2);
+	return v->fn(&r, v->arg);
+}
+
+static int
+sq_cluster_relays(struct store *s, const char *cluster, store_relay_fn fn,
+    void *arg)
+{
+	struct relay_visit	 v = { fn, arg };
+	sqlite3_stmt		*st;
+
+	if ((st = cluster_list(s, ST_CLUSTER_RELAYS, cluster)) == NULL)
+		return STORE_DB_ERROR;
+	return rows(s, st, relay_visit, &v);
+}
+
+struct registry_visit {
+	store_registry_fn	 fn;
+	void			*arg;
+};
+
+static int
+registry_visit(sqlite3_stmt *st, void *arg)
+{
+	struct registry_visit	*v = arg;
+	struct store_registry	 r;
+
+	r.id = col_text(st, 0);
+	r.key = col_text(st, 1);
+	r.trial = strcmp(col_text(st, 2), "trial") == 0;
+	r.expires = (time_t)sqlite3_column_int64(st, 3);
+	r.overage = sqlite3_column_int(st, 4) != 0;
+	r.added = (time_t)sqlite3_column_int64(st, 5);
+	r.removed = (time_t)sqlite3_column_int64(st, 6);
+	r.change = sqlite3_column_int64(st, 7);
+	return v->fn(&r, v->arg);
+}
+
+/* Is there an entry (removed ones included)?  1, 0, or -1. */
+static int
+registry_has(struct store *s, const char *id, int *removed)
+{
+	sqlite3_stmt	*st = stmt_get(s, ST_REG_GET);
+	int		 rc;
+
+	if (bind_text(st, 1, id) == -1) {
+		stmt_done(st);
+		return sq_err(s);
+	}
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		*removed = sqlite3_column_int64(st, 6) != 0;
+	else if (rc != SQLITE_DONE)
+		sq_err(s);
+	stmt_done(st);
+	if (rc == SQLITE_ROW)
+		return 1;
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+static int
+sq_registry_put(struct store *s, const struct store_registry *r,
+    int replace, time_t now)
+{
+	sqlite3_stmt	*st;
+	int		 had, removed = 0;
+
+	if ((had = registry_has(s, r->id, &removed)) == -1)
+		return -1;
+	had = had && !removed;
+	if (had && !replace)
+		return 2;
+	st = stmt_get(s, ST_REG_PUT);
+	if (run_bound(s, st, bind_text(st, 1, r->id) == -1 ||
+	    bind_text(st, 2, r->key) == -1 ||
+	    bind_text(st, 3, r->trial ? "trial" : "full") == -1 ||
+	    bind_int(st, 4, r->expires) == -1 ||
+	    bind_int(st, 5, r->overage ? 1 : 0) == -1 ||
+	    bind_int(st, 6, now) == -1 ? -1 : 0) == -1)
+		return -1;
+	return had;
+}
+
+static int
+sq_registry_remove(struct store *s, const char *id, time_t now)
+{
+	sqlite3_stmt *st = stmt_get(s, ST_REG_REMOVE);
+
+	if (run_bound(s, st, bind_text(st, 1, id) == -1 ||
+	    bind_int(st, 2, now) == -1 ? -1 : 0) == -1)
+		return -1;
+	return sqlite3_changes(SQ(s)->db) > 0 ? 1 : 0;
+}
+
+/* The entry only if it is in the registry (not removed). */
+struct registry_one {
+	store_registry_fn	 fn;
+	void			*arg;
+	int			 found;
+};
+
+static int
+registry_one(const struct store_registry *r, void *arg)
+{
+	struct registry_one *o = arg;
+
+	if (r->removed != 0)
+		return 0;
+	o->found = 1;
+	return o->fn(r, o->arg);
+}
+
+static int
+sq_registry_get(struct store *s, const char *id, store_registry_fn fn,
+    void *arg)
+{
+	struct registry_one	 o = { fn, arg, 0 };
+	struct registry_visit	 v = { registry_one, &o };
+	sqlite3_stmt		*st;
+
+	if ((st = cluster_list(s, ST_REG_GET, id)) == NULL ||
+	    rows(s, st, registry_visit, &v) != 0)
+		return -1;
+	return o.found;
+}
+
+static int
+sq_registry_changes(struct store *s, int64_t after, store_registry_fn fn,
+    void *arg)
+{
+	struct registry_visit	 v = { fn, arg };
+	sqlite3_stmt		*st = stmt_get(s, ST_REG_CHANGES);
+
+	if (bind_int(st, 1, after) == -1) {
+		sq_err(s);
+		stmt_done(st);
+		return STORE_DB_ERROR;
+	}
+	return rows(s, st, registry_visit, &v);
+}
+
+static int
+sq_registry_rows(struct store *s, store_registry_fn fn, void *arg)
+{
+	struct registry_visit v = { fn, arg };
+
+	return rows(s, stmt_get(s, ST_REG_LIST), registry_visit, &v);
+}
+
 const struct store_ops store_sqlite_ops = {
 	.engine =		"SQLite",
 	.open =			sq_open,
@@ -1248,6 +1538,15 @@ const struct store_ops store_sqlite_ops = {
 	.cluster_lock =		sq_cluster_lock,
 	.cluster_seen =		sq_cluster_seen,
 	.relay_started =	sq_relay_started,
+	.relay_seen =		sq_relay_seen,
+	.relay_down =		sq_relay_down,
+	.connection =		sq_connection,
+	.cluster_relays =	sq_cluster_relays,
+	.registry_put =		sq_registry_put,
+	.registry_remove =	sq_registry_remove,
+	.registry_get =		sq_registry_get,
+	.registry_changes =	sq_registry_changes,
+	.registry_rows =	sq_registry_rows,
 	.last_seq =		sq_last_seq,
 	.records =		sq_records,
 	.advance =		sq_advance,

@@ -863,6 +863,7 @@ test_print_clusters(void **state)
 	assert_int_equal(gethostname(host, sizeof(host)), 0);
 	host[sizeof(host) - 1] = '\0';
 	snprintf(self, sizeof(self), "%s:2222", host);
+	assert_int_equal(store_relay_started(s, self, T0), 0);
 	assert_int_equal(store_cluster_seen(s, "beta", T0 - 4 * 86400, "1.3.0",
 	    1), 0);
 	assert_int_equal(store_cluster_seen(s, "beta", T0 - 3 * 86400 - 5,
@@ -1101,6 +1102,9 @@ test_file_mode(void **state)
 /* Run SQL through a second, writing connection. */
 #define exec_sql	db_exec
 
+/* The schema version this relay writes. */
+#define SCHEMA_NOW	3
+
 /* Where each engine keeps the schema version. */
 #define SCHEMA_VERSION_SQL	(pg_uri != NULL ? \
 	"SELECT version FROM porthole_schema" : "PRAGMA user_version")
@@ -1130,15 +1134,16 @@ test_migrates_version_1(void **state)
 	(void)state;
 	put_ok(s, "acme-prod", batch1, 3);
 	store_close(s);
-	/* What a relay of version 1 left: no message tables. */
+	/* What a relay of version 1 left: no message or fleet tables. */
 	exec_sql("DROP TABLE deliveries; DROP TABLE messages;"
-	    " DROP TABLE package_chunks");
+	    " DROP TABLE package_chunks; DROP TABLE registry;"
+	    " DROP TABLE relays; DROP TABLE connections");
 	set_schema_version(1);
 	assert_int_equal(count(pg_uri != NULL ? "SELECT count(*) FROM"
 	    " pg_tables WHERE tablename = 'messages'" : "SELECT count(*)"
 	    " FROM sqlite_master WHERE name = 'messages'"), 0);
 	s = open_store();
-	assert_int_equal(count(SCHEMA_VERSION_SQL), 2);
+	assert_int_equal(count(SCHEMA_VERSION_SQL), SCHEMA_NOW);
 	assert_int_equal(store_last_seq(s, "acme-prod", &seq), 0);
 	assert_int_equal(seq, 3);
 	assert_int_equal(store_message_add(s, NULL, "greeting",
@@ -1146,10 +1151,10 @@ test_migrates_version_1(void **state)
 	assert_int_equal(id, 1);
 	store_close(s);
 	/* A database from a newer relay is refused, not changed. */
-	set_schema_version(3);
+	set_schema_version(SCHEMA_NOW + 1);
 	assert_int_equal(store_open(db_spec(), &s, why, sizeof(why)), -1);
-	assert_non_null(strstr(why, "schema version 3, this relay knows "
-	    "version 2"));
+	assert_non_null(strstr(why, "schema version 4, this relay knows "
+	    "version 3"));
 }
 
 struct pending {
@@ -1398,10 +1403,237 @@ test_pg_relays_start_together(void **state)
 	(void)state;
 	PG_ONLY();
 	assert_int_equal(together(6, open_once, NULL), 0);
-	assert_int_equal(count(SCHEMA_VERSION_SQL), 2);
+	assert_int_equal(count(SCHEMA_VERSION_SQL), SCHEMA_NOW);
 	assert_int_equal(count("SELECT count(*) FROM porthole_schema"), 1);
 	assert_int_equal(count("SELECT count(*) FROM pg_tables WHERE"
 	    " tablename = 'records'"), 1);
+}
+
+/* The RELAYS of one cluster in the clusters report at now, as JSON. */
+static char *
+relays_of(struct store *s, const char *cluster, time_t now)
+{
+	json_t	*j, *c;
+	char	*buf = NULL, *out;
+	size_t	 len = 0, i;
+	FILE	*f;
+
+	assert_non_null(f = open_memstream(&buf, &len));
+	assert_int_equal(report_clusters(&conf, s, now, REPORT_JSON, f), 0);
+	fclose(f);
+	assert_non_null(j = json_loads(buf, 0, NULL));
+	free(buf);
+	out = NULL;
+	json_array_foreach(j, i, c)
+		if (strcmp(json_string_value(json_object_get(c, "cluster")),
+		    cluster) == 0)
+			out = json_dumps(json_object_get(c, "relays"),
+			    JSON_COMPACT);
+	json_decref(j);
+	assert_non_null(out);
+	return out;
+}
+
+static void
+assert_relays(struct store *s, const char *cluster, time_t now,
+    const char *want)
+{
+	char *got = relays_of(s, cluster, now);
+
+	assert_string_equal(got, want);
+	free(got);
+}
+
+/*
+ * Two relays of a fleet on one store: the clusters report names each
+ * relay a cluster has a tunnel to, whichever relay prints it; a tunnel
+ * that closes leaves the list, a relay that restarts takes its old
+ * tunnels off, and one not heard from for STORE_RELAY_STALE seconds
+ * (killed, or cut off from the store) no longer counts.
+ */
+static void
+test_fleet_relays(void **state)
+{
+	struct store			*a = open_store(), *b = open_store();
+	struct store_cluster_info	 ci;
+
+	(void)state;
+	assert_int_equal(store_relay_started(a, "relay-a:2222", T0), 0);
+	assert_int_equal(store_relay_started(b, "relay-b:2222", T0), 0);
+	assert_int_equal(store_cluster_seen(a, "acme-prod", T0, "1.4.2", 1),
+	    0);
+	assert_int_equal(store_cluster_seen(b, "acme-prod", T0, NULL, 1), 0);
+	assert_relays(a, "acme-prod", T0 + 10,
+	    "[\"relay-a:2222\",\"relay-b:2222\"]");
+	assert_relays(b, "acme-prod", T0 + 10,
+	    "[\"relay-a:2222\",\"relay-b:2222\"]");
+	assert_relays(a, "beta", T0 + 10, "[]");
+	/* The tunnel to b closes: a still has one. */
+	assert_int_equal(store_cluster_seen(b, "acme-prod", T0 + 20, NULL, 0),
+	    0);
+	assert_relays(b, "acme-prod", T0 + 30, "[\"relay-a:2222\"]");
+	assert_int_equal(store_cluster_info(b, "acme-prod", &ci), 1);
+	assert_int_equal(ci.connected, 1);
+	/* a is killed and restarts: its tunnels were not closed, now are. */
+	assert_int_equal(store_relay_started(a, "relay-a:2222", T0 + 40), 0);
+	assert_relays(b, "acme-prod", T0 + 50, "[]");
+	assert_int_equal(store_cluster_info(b, "acme-prod", &ci), 1);
+	assert_int_equal(ci.connected, 0);
+	/* A heartbeat keeps a relay counted; silence for too long does not. */
+	assert_int_equal(store_cluster_seen(a, "acme-prod", T0 + 60, NULL, 1),
+	    0);
+	assert_relays(b, "acme-prod", T0 + 40 + STORE_RELAY_STALE,
+	    "[\"relay-a:2222\"]");
+	assert_relays(b, "acme-prod", T0 + 41 + STORE_RELAY_STALE, "[]");
+	assert_int_equal(store_relay_alive(a, T0 + 100), 0);
+	assert_relays(b, "acme-prod", T0 + 100 + STORE_RELAY_STALE,
+	    "[\"relay-a:2222\"]");
+	/* A clean stop: the relay's row goes, and with it its tunnels. */
+	assert_int_equal(store_relay_stopped(a), 0);
+	assert_relays(b, "acme-prod", T0 + 110, "[]");
+	store_close(a);
+	store_close(b);
+}
+
+static int
+reg_copy(const struct store_registry *r, void *arg)
+{
+	struct store_registry	*out = arg;
+	static char		 id[65], key[STORE_KEY_MAX + 1];
+
+	*out = *r;
+	snprintf(id, sizeof(id), "%s", r->id);
+	snprintf(key, sizeof(key), "%s", r->key);
+	out->id = id;
+	out->key = key;
+	return 0;
+}
+
+struct reg_seen {
+	char	ids[8][65];
+	int64_t	change[8];
+	time_t	removed[8];
+	int	n;
+};
+
+static int
+reg_collect(const struct store_registry *r, void *arg)
+{
+	struct reg_seen *rs = arg;
+
+	assert_true(rs->n < 8);
+	snprintf(rs->ids[rs->n], sizeof(rs->ids[0]), "%s", r->id);
+	rs->change[rs->n] = r->change;
+	rs->removed[rs->n] = r->removed;
+	rs->n++;
+	return 0;
+}
+
+#define KEY_A	"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl"
+#define KEY_B	"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBbqVTmQ3AXYt6nYlGbHH8gf2mRI8BOXf0RkLcMTKoCF"
+
+/*
+ * The cluster registry: added once (a second add is refused unless it
+ * replaces), read back as added, removed as a tombstone that the changes
+ * show, every change under a greater number; the clusters report lists
+ * the registry's clusters after relay.conf's, relay.conf's own first.
+ */
+static void
+test_registry(void **state)
+{
+	struct store		*s = open_store();
+	struct store_registry	 r, got;
+	struct reg_seen		 rs;
+	int64_t			 last;
+	json_t			*j;
+	char			*buf, why[512];
+
+	(void)state;
+	memset(&r, 0, sizeof(r));
+	r.id = "gamma";
+	r.key = KEY_A;
+	r.trial = 1;
+	r.expires = T0 + 86400;
+	assert_int_equal(store_registry_add(s, &r, 0, T0, why, sizeof(why)), 0);
+	assert_int_equal(store_registry_add(s, &r, 0, T0, why, sizeof(why)),
+	    -1);
+	assert_string_equal(why, "cluster gamma is in the registry already "
+	    "(--replace changes it)");
+	r.key = KEY_B;
+	r.trial = 0;
+	assert_int_equal(store_registry_add(s, &r, 1, T0 + 1, why,
+	    sizeof(why)), 1);
+	assert_int_equal(store_registry_get(s, "gamma", reg_copy, &got), 1);
+	assert_string_equal(got.key, KEY_B);
+	assert_int_equal(got.trial, 0);
+	assert_int_equal(got.expires, T0 + 86400);
+	assert_int_equal(got.overage, 0);
+	assert_int_equal(got.added, T0 + 1);
+	assert_int_equal(got.removed, 0);
+	r.id = "delta";
+	r.overage = 1;
+	assert_int_equal(store_registry_add(s, &r, 0, T0, why, sizeof(why)), 0);
+	/* What is not TYPE BASE64, or not a cluster id, is refused. */
+	r.key = "ssh-ed25519 AAAA C3Nz";
+	assert_int_equal(store_registry_add(s, &r, 1, T0, why, sizeof(why)),
+	    -1);
+	r.key = KEY_A;
+	r.id = "a b";
+	assert_int_equal(store_registry_add(s, &r, 1, T0, why, sizeof(why)),
+	    -1);
+
+	memset(&rs, 0, sizeof(rs));
+	assert_int_equal(store_registry_changes(s, 0, reg_collect, &rs), 0);
+	assert_int_equal(rs.n, 2);
+	assert_string_equal(rs.ids[0], "gamma");
+	assert_string_equal(rs.ids[1], "delta");
+	assert_true(rs.change[0] < rs.change[1]);
+	last = rs.change[1];
+	assert_int_equal(store_registry_remove(s, "gamma", T0 + 5), 1);
+	assert_int_equal(store_registry_remove(s, "gamma", T0 + 6), 0);
+	assert_int_equal(store_registry_remove(s, "nosuch", T0 + 6), 0);
+	assert_int_equal(store_registry_get(s, "gamma", reg_copy, &got), 0);
+	memset(&rs, 0, sizeof(rs));
+	assert_int_equal(store_registry_changes(s, last, reg_collect, &rs), 0);
+	assert_int_equal(rs.n, 1);
+	assert_string_equal(rs.ids[0], "gamma");
+	assert_int_equal(rs.removed[0], T0 + 5);
+	assert_true(rs.change[0] > last);
+	last = rs.change[0];
+	/* Added again: a new entry, not a replacement. */
+	r.id = "gamma";
+	assert_int_equal(store_registry_add(s, &r, 0, T0 + 7, why, sizeof(why)),
+	    0);
+	memset(&rs, 0, sizeof(rs));
+	assert_int_equal(store_registry_rows(s, reg_collect, &rs), 0);
+	assert_int_equal(rs.n, 2);
+	assert_string_equal(rs.ids[0], "delta");
+	assert_string_equal(rs.ids[1], "gamma");
+	assert_true(rs.change[1] > last);
+
+	/* relay.conf's beta stays relay.conf's; the registry's follow. */
+	r.id = "beta";
+	assert_int_equal(store_registry_add(s, &r, 0, T0, why, sizeof(why)), 0);
+	buf = clusters_text(s, REPORT_JSON);
+	assert_non_null(j = json_loads(buf, 0, NULL));
+	free(buf);
+	assert_int_equal(json_array_size(j), 5);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(j,
+	    1), "cluster")), "beta");
+	assert_string_equal(json_string_value(json_object_get(json_array_get(j,
+	    1), "source")), "relay.conf");
+	assert_string_equal(json_string_value(json_object_get(json_array_get(j,
+	    1), "license")), "trial");
+	assert_string_equal(json_string_value(json_object_get(json_array_get(j,
+	    3), "cluster")), "delta");
+	assert_string_equal(json_string_value(json_object_get(json_array_get(j,
+	    4), "cluster")), "gamma");
+	assert_string_equal(json_string_value(json_object_get(json_array_get(j,
+	    4), "source")), "registry");
+	assert_true(json_is_true(json_object_get(json_array_get(j, 3),
+	    "overage")));
+	json_decref(j);
+	store_close(s);
 }
 
 /* A batch of usage records seq first..last, and its JSON. */
@@ -1555,6 +1787,10 @@ main(void)
 		cmocka_unit_test_setup_teardown(
 		    test_messages_offered_until_answered, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_package_chunks,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_fleet_relays,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_registry,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pg_relays_start_together,
 		    setup, teardown),
