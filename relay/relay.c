@@ -593,13 +593,15 @@ relay_registry_poll(struct relay *r)
  * Who cluster id is now, as relay.conf and the cluster registry say: 0
  * with its key (base64) and license, and whether relay.conf said so;
  * -1 with why.  relay.conf's [cluster] sections decide for their
- * clusters and the registry (the relay's copy) for the others; a
- * cluster the copy lacks is asked for, since it may have been added a
- * moment ago.  The two giving one cluster different keys is an
+ * clusters and the registry (the relay's copy) for the others; with
+ * fetch (a login, an engineer's channel) the store is asked for a
+ * cluster the copy lacks.  Without (checking every tunnel again after
+ * a reload) the copy alone answers: it is at most one poll behind, and
+ * the poll checks again the tunnels of what changed.  The two giving one cluster different keys is an
  * operator's mistake: refused, rather than guessed at.
  */
 static int
-relay_who(struct relay *r, const char *id, const char **key,
+relay_who(struct relay *r, const char *id, int fetch, const char **key,
     struct relay_cluster *lic, int *from_conf, char *why, size_t len)
 {
 	const struct relay_cluster	*cc;
@@ -608,9 +610,14 @@ relay_who(struct relay *r, const char *id, const char **key,
 
 	cc = relay_conf_cluster(r->conf, id, &idx);
 	e = idmap_get(r->registry, id);
-	if (cc == NULL && e == NULL && r->store != NULL) {
+	/*
+	 * Not in the copy: added a moment ago, perhaps.  For a cluster of
+	 * relay.conf the answer only serves to see that the two agree, so
+	 * a store that cannot answer leaves relay.conf to decide.
+	 */
+	if (e == NULL && fetch && r->store != NULL) {
 		if (store_registry_get(r->store, id, regent_fetched, r) ==
-		    -1) {
+		    -1 && cc == NULL) {
 			snprintf(why, len, "unknown cluster '%s' (the cluster "
 			    "registry cannot be read now)", id);
 			return -1;
@@ -687,7 +694,8 @@ auth_cluster(struct rconn *c, const char *user, ssh_key key, char *why,
 	char			*b64 = NULL;
 	int			 from_conf, rc = -1;
 
-	if (relay_who(c->r, user, &want, &lic, &from_conf, why, len) == -1)
+	if (relay_who(c->r, user, 1, &want, &lic, &from_conf, why, len) ==
+	    -1)
 		return -1;
 	if (ssh_pki_export_pubkey_base64(key, &b64) != SSH_OK) {
 		snprintf(why, len, "cannot read the key");
@@ -905,7 +913,7 @@ relay_direct_tcpip(struct rconn *c, ssh_message msg)
 		return refuse(c, msg, "%s", "bad destination");
 	/* The name is the engineer's: not repeated to them unchecked. */
 	if ((tun = idmap_get(r->tunnels, host)) == NULL &&
-	    relay_who(r, host, &key, &lic, &from_conf, why,
+	    relay_who(r, host, 1, &key, &lic, &from_conf, why,
 	    sizeof(why)) == -1) {
 		log_warn("%s: channel refused: %s", c->who, why);
 		return turn_away(c, msg, "unknown cluster: none of that name "
@@ -1729,7 +1737,7 @@ relay_recheck_tunnel(struct relay *r, struct rconn *t)
 	char			 why[384];
 	int			 from_conf;
 
-	if (relay_who(r, t->cluster, &key, &lic, &from_conf, why,
+	if (relay_who(r, t->cluster, 0, &key, &lic, &from_conf, why,
 	    sizeof(why)) == -1) {
 		if (strncmp(why, "unknown cluster", 15) == 0)
 			snprintf(why, sizeof(why), "cluster removed from %s",
