@@ -40,6 +40,7 @@
 #include "lib/clock.h"
 #include "lib/log.h"
 #include "lib/sshcert.h"
+#include "relay/analysis.h"
 #include "relay/mc.h"
 #include "relay/splice.h"
 #include "relay/store.h"
@@ -139,6 +140,9 @@ struct relay {
 	uint64_t		 refused_source;
 	char			 refused_last[INET6_ADDRSTRLEN];
 	struct store		*store;		/* NULL: no database */
+	struct analysis		*analysis;	/* with the store */
+	struct event		*ev_offline;	/* the offline rule's minute */
+	time_t			 started;
 	struct event		*ev_reap;
 	struct event		*ev_retry;	/* a splice stalled in a rekey */
 	uint64_t		 next_splice_id;
@@ -451,9 +455,12 @@ relay_auth_pubkey(ssh_session s, const char *user, struct ssh_key_struct *key,
 	c->r->tunnels[c->cluster] = c;
 	snprintf(c->who, sizeof(c->who), "cluster %s from %s", user, c->peer);
 	rconn_set_state(c, RC_TUNNEL);
-	if (c->r->store != NULL)
+	if (c->r->store != NULL) {
 		(void)store_cluster_seen(c->r->store, user, clock_now(), NULL,
 		    1);
+		(void)analysis_online(c->r->analysis, c->r->store, user,
+		    clock_now());
+	}
 	log_info("cluster %s online (tunnel from %s)", user, c->peer);
 	return SSH_AUTH_SUCCESS;
 }
@@ -1115,9 +1122,22 @@ relay_raise_nofile(struct relay *r)
 		    RELAY_OWN_FDS);
 }
 
+/* Every minute: clusters without a tunnel for too long get an alert. */
+static void
+relay_offline(evutil_socket_t fd, short what, void *arg)
+{
+	struct relay *r = arg;
+
+	(void)fd;
+	(void)what;
+	(void)analysis_offline(r->analysis, r->store, clock_now(),
+	    r->started);
+}
+
 struct relay *
 relay_new(struct event_base *base, struct relay_conf *conf)
 {
+	struct timeval	 minute = { 60, 0 };
 	struct relay	*r;
 	char		 err[1024];
 	int		 no = 0;
@@ -1152,6 +1172,15 @@ relay_new(struct event_base *base, struct relay_conf *conf)
 		log_error("%s", conf->database != NULL && r->store != NULL ?
 		    "the database cannot be written" : err);
 		goto fail;
+	}
+	r->started = clock_now();
+	if (r->store != NULL) {
+		if ((r->analysis = analysis_new(&conf->alerts)) == NULL ||
+		    (r->ev_offline = event_new(base, -1, EV_PERSIST,
+		    relay_offline, r)) == NULL ||
+		    event_add(r->ev_offline, &minute) == -1)
+			goto fail;
+		analysis_attach(r->analysis, r->store);
 	}
 	if ((r->ev_reap = event_new(base, -1, 0, relay_reap, r)) == NULL ||
 	    (r->ev_retry = evtimer_new(base, relay_retry, r)) == NULL ||
@@ -1199,7 +1228,10 @@ relay_free(struct relay *r)
 			ssh_key_free(r->cluster_keys[i]);
 	free(r->cluster_keys);
 	free(r->tunnels);
+	if (r->ev_offline != NULL)
+		event_free(r->ev_offline);
 	store_close(r->store);
+	analysis_free(r->analysis);
 	if (r->bind != NULL)
 		ssh_bind_free(r->bind);
 	free(r);

@@ -21,6 +21,7 @@
 #include <jansson.h>
 #include <sqlite3.h>
 
+#include "relay/analysis.h"
 #include "relay/relay_conf.h"
 #include "relay/report.h"
 #include "relay/store.h"
@@ -32,10 +33,20 @@
 static char	dir[64];
 static char	dbpath[128];
 
+/* relay.conf's [alerts] defaults; a test may change them. */
+static const struct relay_alert_rules default_rules = {
+	85, 10, 2.0, 600, 3, 1800, 1
+};
+static struct relay_alert_rules	rules;
+static struct analysis		*an;
+
 static int
 setup(void **state)
 {
 	(void)state;
+	rules = default_rules;
+	if ((an = analysis_new(&rules)) == NULL)
+		return -1;
 	snprintf(dir, sizeof(dir), "/tmp/porthole-store.XXXXXX");
 	if (mkdtemp(dir) == NULL)
 		return -1;
@@ -49,6 +60,8 @@ teardown(void **state)
 	char cmd[128];
 
 	(void)state;
+	analysis_free(an);
+	an = NULL;
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
 	return system(cmd);
 }
@@ -61,6 +74,9 @@ open_store(void)
 
 	if (store_open(dbpath, &s, err, sizeof(err)) == -1)
 		fail_msg("store_open: %s", err);
+	/* As the relay does: every batch is analysed. */
+	analysis_set_rules(an, &rules);
+	analysis_attach(an, s);
 	return s;
 }
 
@@ -165,7 +181,8 @@ static const char batch1[] =
     "{\"seq\":2,\"class\":\"event\",\"record\":{\"class\":\"event\","
     "\"type\":\"node_added\",\"node\":\"node-3\",\"ts\":\"" H0 "\"}},"
     "{\"seq\":3,\"class\":\"health\",\"record\":{\"class\":\"health\","
-    "\"ts\":\"" H0 "\",\"nodes\":[{},{},{}],\"services\":["
+    "\"ts\":\"" H0 "\",\"nodes\":[{\"name\":\"n1\"},{\"name\":\"n2\"},"
+    "{\"name\":\"n3\"}],\"services\":["
     "{\"name\":\"server\",\"up\":true},{\"name\":\"ag\",\"state\":\"down\"}]"
     "}}]";
 
@@ -491,10 +508,11 @@ test_health_keeps_latest(void **state)
 	for (n = 0; n < 150; n += 10) {
 		b = json_array();
 		for (i = n + 1; i <= n + 10; i++) {
-			rec = json_pack("{s:s, s:[{}]}", "ts", H0, "nodes");
+			rec = json_pack("{s:s, s:[{s:s}]}", "ts", H0, "nodes",
+			    "name", "a");
 			if (i == 150)
 				json_array_append_new(json_object_get(rec,
-				    "nodes"), json_object());
+				    "nodes"), json_pack("{s:s}", "name", "b"));
 			json_array_append_new(b, json_pack("{s:i, s:s, s:o}",
 			    "seq", i, "class", "health", "record", rec));
 		}
@@ -803,6 +821,44 @@ test_unwritable_dir(void **state)
 	}
 }
 
+/*
+ * A store of schema version 1 (a relay from before the health view and
+ * the alerts) is brought to version 2 when opened, its records kept;
+ * one from a newer relay is refused.
+ */
+static void
+test_migrates_v1(void **state)
+{
+	struct store	*s = open_store();
+	sqlite3		*db;
+	char		 err[256];
+
+	(void)state;
+	put_ok(s, "acme-prod", batch1, 3);
+	store_close(s);
+	assert_int_equal(sqlite3_open(dbpath, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "DROP TABLE alerts;"
+	    "DROP TABLE health_nodes; DROP TABLE health_services;"
+	    "PRAGMA user_version = 1", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	s = open_store();
+	assert_int_equal(count("PRAGMA user_version"), 2);
+	assert_int_equal(count("SELECT count(*) FROM records"), 3);
+	assert_int_equal(count("SELECT count(*) FROM alerts"), 0);
+	put_ok(s, "acme-prod", "[{\"seq\":4,\"class\":\"health\",\"record\":"
+	    "{\"ts\":\"" H0 "\",\"nodes\":[{\"name\":\"n9\"}]}}]", 4);
+	assert_int_equal(count("SELECT count(*) FROM health_nodes"), 1);
+	store_close(s);
+
+	assert_int_equal(sqlite3_open(dbpath, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "PRAGMA user_version = 3", NULL,
+	    NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	assert_int_equal(store_open(dbpath, &s, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "schema version 3, this relay knows "
+	    "version 2"));
+}
+
 static void
 test_not_a_database(void **state)
 {
@@ -867,6 +923,8 @@ main(void)
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unwritable_dir,
 		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_migrates_v1, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(test_not_a_database,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_file_mode,
