@@ -94,6 +94,8 @@ static int set_window(struct policy *, const struct keyspec *,
     const char *, char *, size_t);
 static int set_hook(struct policy *, const struct keyspec *,
     const char *, char *, size_t);
+static int set_percent(struct policy *, const struct keyspec *,
+    const char *, char *, size_t);
 
 static int get_string(const struct policy *, const struct keyspec *,
     struct line *);
@@ -112,6 +114,8 @@ static int get_list(const struct policy *, const struct keyspec *,
 static int get_targets(const struct policy *, const struct keyspec *,
     struct line *);
 static int get_services(const struct policy *, const struct keyspec *,
+    struct line *);
+static int get_percent(const struct policy *, const struct keyspec *,
     struct line *);
 
 #define F(field)	offsetof(struct policy, field)
@@ -243,6 +247,10 @@ static const struct keyspec keys[] = {
 	    "partitions whose usage health reports", NULL },
 	{ "telemetry", "services", V_FUNC, 0, 0, 0, set_services,
 	    get_services, "NAME=HOST:PORT of services health checks", NULL },
+	{ "telemetry", "disk_warn", V_FUNC, F(disk_warn), 1, 100, set_percent,
+	    get_percent, "a disk of disks this full (as df counts) raises a "
+	    "disk_warn event; off: never",
+	    "90%" },
 
 	{ "updates", "window", V_FUNC, F(update_window), 0, 0, set_window,
 	    get_string,
@@ -683,6 +691,27 @@ set_hook(struct policy *p, const struct keyspec *ks, const char *value,
 	snprintf(msg, len, "%s: expected an absolute command of at most %d "
 	    "words, got '%s'", ks->key, POLICY_MAX_WORDS, value);
 	return -1;
+}
+
+/* A whole percentage in [min, max], or off (0). */
+static int
+set_percent(struct policy *p, const struct keyspec *ks, const char *value,
+    char *msg, size_t len)
+{
+	unsigned v;
+
+	if (strcmp(value, "off") == 0)
+		v = 0;
+	else if (parse_percent(value, (unsigned)ks->min, (unsigned)ks->max,
+	    &v) == -1) {
+		snprintf(msg, len, "%s: expected a percentage from %llu%% to "
+		    "%llu%% (like 90%%) or off, got '%s'", ks->key,
+		    (unsigned long long)ks->min, (unsigned long long)ks->max,
+		    value);
+		return -1;
+	}
+	*FIELD(p, ks, unsigned) = v;
+	return 0;
 }
 
 /*
@@ -1213,6 +1242,19 @@ get_services(const struct policy *p, const struct keyspec *ks,
 		    p->services[i].name);
 		line_hostport(l, p->services[i].host, p->services[i].port);
 	}
+	return 1;
+}
+
+static int
+get_percent(const struct policy *p, const struct keyspec *ks,
+    struct line *l)
+{
+	unsigned v = *CFIELD(p, ks, unsigned);
+
+	if (v == 0)
+		line_add(l, "off");
+	else
+		line_add(l, "%u%%", v);
 	return 1;
 }
 

@@ -100,6 +100,7 @@ struct policy {
 	size_t		 ndisks;
 	struct policy_service *services;
 	size_t		 nservices;
+	unsigned	 disk_warn;		/* percent; 0: off */
 
 	/* [updates] */
 	char		*update_window;		/* "weekly sun 02:00" | "daily 03:00" */
