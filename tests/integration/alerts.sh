@@ -1,0 +1,223 @@
+#!/bin/sh
+# Alerts and the health view, driven as an operator and a customer drive
+# them: a disk alert raised with a tiny threshold and a short health
+# interval, visible at the relay, cleared once the threshold is raised
+# and the relay restarted with it; a probed service stopped and started
+# gives service_down/service_up events and an alert after N probes; a
+# product's three-node health record shows three nodes at the relay,
+# merged with the gateway's own; an expert's alert is kept exactly and
+# shown escaped; rules that do not parse stop the relay with FILE:LINE;
+# the usage export opens in Python's csv module with the right sums.
+. "$(dirname "$0")/lib.sh"
+
+relay_q() { "$RELAY_BIN" -f "$T/relay.conf" "$@"; }
+HOST=$(hostname)
+
+# alert_state RULE SUBJECT: the state of that alert at the relay, or "".
+alert_state() {
+	relay_q alerts acme-prod --json 2>/dev/null | python3 -c '
+import json, sys
+rows = [a for a in json.load(sys.stdin)
+        if a["rule"] == sys.argv[1] and a["subject"] == sys.argv[2]]
+print(rows[-1]["state"] if rows else "")' "$1" "$2"
+}
+
+# wait_state RULE SUBJECT STATE SECONDS
+wait_state() {
+	n=$(( $4 * 5 ))
+	while [ "$n" -gt 0 ]; do
+		[ "$(alert_state "$1" "$2")" = "$3" ] && return 0
+		sleep 0.2
+		n=$((n - 1))
+	done
+	return 1
+}
+
+# wait_event TYPE SECONDS: until the relay has an event of TYPE.
+wait_event() {
+	n=$(( $2 * 5 ))
+	while [ "$n" -gt 0 ]; do
+		relay_q events acme-prod 2>/dev/null | grep -q " $1 " && return 0
+		sleep 0.2
+		n=$((n - 1))
+	done
+	return 1
+}
+
+# A product service the gateway probes: a listener that can be stopped.
+SVC_PORT=$(free_port)
+start_service() {
+	python3 -c '
+import socket, sys, time
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(sys.argv[1])))
+s.listen(64)
+time.sleep(3600)' "$SVC_PORT" &
+	SVC_PID=$!
+	PIDS="$PIDS $SVC_PID"
+	i=0
+	while [ $i -lt 50 ] && ! ss -Hltn "sport = :$SVC_PORT" | grep -q .; do
+		sleep 0.1; i=$((i + 1))
+	done
+}
+
+make_vendor
+make_cluster acme-prod
+write_relay_conf
+cat >>"$T/relay.conf" <<EOC
+
+[alerts]
+disk_used = 1%
+for = 0s
+service_down = 2
+EOC
+write_gateway_conf acme-prod
+cat >>"$T/acme-prod/porthole.conf" <<EOC
+
+[telemetry]
+health_interval = 10s
+disks = /
+disk_warn = 1%
+services = server=127.0.0.1:$SVC_PORT
+EOC
+start_service
+start_relay
+start_gateway acme-prod
+CONF=$T/acme-prod/porthole.conf
+
+# A disk over a tiny threshold: an alert at the relay, and the gateway's
+# own disk_warn event.
+wait_state disk_used "$HOST:/" open 20 &&
+    relay_q alerts acme-prod | grep -q "^ *[0-9]*  *acme-prod  *open  *warning  *disk_used  *$HOST:/ .* disk / on $HOST is .*% used (warning at 1%)$" &&
+    pass "a disk over disk_used = 1% is an open warning at the relay" ||
+    fail "disk alert: $(relay_q alerts acme-prod 2>&1)"
+wait_event disk_warn 10 &&
+    relay_q events acme-prod | grep -q "disk_warn .*path=/ .*warn_pct=1" &&
+    pass "the gateway sent disk_warn for / (disk_warn = 1%)" ||
+    fail "no disk_warn event: $(relay_q events acme-prod | tail -5)"
+
+# A product's own health record with three nodes, one of them this host:
+# the same node merges with the gateway's, the others add up.
+printf '{"ts":"%s","nodes":[{"name":"%s","product":"1.290.3"},{"name":"node-2","cores":8,"load1":0.5,"mem_total":8589934592,"mem_available":4294967296,"disks":[{"path":"/data","size":1000000,"used":10,"free":999990}]},{"name":"node-3","cores":8}]}\n' \
+    "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$HOST" |
+    "$CLI_BIN" -f "$CONF" send health - >/dev/null ||
+    fail "porthole send health"
+i=0
+while [ $i -lt 50 ] && ! relay_q health acme-prod 2>/dev/null | grep -q "^node-3 "; do
+	sleep 0.2; i=$((i + 1))
+done
+relay_q health acme-prod --json >"$T/health.json" 2>&1
+python3 - "$T/health.json" "$HOST" <<'EOP' && pass "a three-node product record shows three nodes at the relay, this host's merged with the gateway's" || fail "health: $(cat "$T/health.json")"
+import json, sys
+rows = json.load(open(sys.argv[1]))
+nodes = {r["name"]: r for r in rows if r["kind"] == "node"}
+assert sorted(nodes) == sorted([sys.argv[2], "node-2", "node-3"]), nodes
+me = nodes[sys.argv[2]]
+assert me["product"] == "1.290.3" and me["cores"] >= 1, me
+assert any(d["path"] == "/" for d in me["disks"]), me
+assert nodes["node-2"]["disks"][0]["path"] == "/data"
+EOP
+relay_q health acme-prod >"$T/health.txt" 2>&1
+grep -q "^node-2  *8  *0.5 - -  *4.0G of 8.0G " "$T/health.txt" &&
+    grep -q "^server  *127.0.0.1:$SVC_PORT  *up  *0 " "$T/health.txt" &&
+    grep -q "^node-2  */data  *976.6K" "$T/health.txt" &&
+    relay_q clusters | grep -q "acme-prod .* 3 nodes, 1/1 services up" &&
+    pass "porthole-relay health shows nodes, services and disks; clusters counts 3 nodes" ||
+    fail "health text: $(cat "$T/health.txt"; relay_q clusters)"
+
+# A service stopped: service_down, then an alert after two failed
+# probes; started again: service_up, and the alert clears.
+kill "$SVC_PID"; wait "$SVC_PID" 2>/dev/null
+wait_event service_down 25 &&
+    relay_q events acme-prod | grep -q "service_down .*service=server .*error=connect: Connection refused" &&
+    pass "a stopped service is a service_down event" ||
+    fail "no service_down: $(relay_q events acme-prod | tail -5)"
+wait_state service_down server open 25 &&
+    relay_q alerts acme-prod | grep -q "open  *critical  *service_down  *server .*2 failed probes in a row" &&
+    pass "after two failed probes a critical service_down alert is open" ||
+    fail "service alert: $(relay_q alerts acme-prod 2>&1)"
+start_service
+wait_event service_up 25 &&
+    pass "the service started again is a service_up event" ||
+    fail "no service_up: $(relay_q events acme-prod | tail -5)"
+wait_state service_down server cleared 25 &&
+    pass "the service_down alert clears when the service answers" ||
+    fail "service alert not cleared: $(relay_q alerts acme-prod 2>&1)"
+
+# The threshold raised again; the relay restarted with it (relay.conf is
+# read at start): the next health record clears the disk alert.
+sed -i 's/^disk_used = 1%$/disk_used = 100%/' "$T/relay.conf"
+kill "$RELAY_PID"; wait "$RELAY_PID" 2>/dev/null
+before=$(count_lines "$T/relay.log" "cluster acme-prod online")
+start_relay
+wait_count "$T/relay.log" "cluster acme-prod online" "$before" 20 ||
+    fail "the gateway did not come back"
+wait_state disk_used "$HOST:/" cleared 25 &&
+    [ "$(relay_q alerts acme-prod --json | python3 -c 'import json,sys; print(len([a for a in json.load(sys.stdin) if a["rule"] == "disk_used"]))')" = 1 ] &&
+    pass "with disk_used = 100% the disk alert clears (one alert, no duplicate)" ||
+    fail "disk alert not cleared: $(relay_q alerts acme-prod 2>&1)"
+
+# An expert's own alert: kept exactly, shown escaped.
+out=$(relay_q alert acme-prod --severity warning "more memory is required:$(printf '\033[31m') 64G") &&
+    echo "$out" | grep -q "^alert [0-9]* raised for acme-prod$" ||
+    fail "alert command: $out"
+relay_q alerts acme-prod >"$T/alerts.txt" 2>&1
+relay_q alerts --json >"$T/alerts.json" 2>&1
+grep -q 'open  *warning  *expert  *vendor .*more memory is required:\\x1b\[31m 64G$' "$T/alerts.txt" &&
+    ! grep -q "$(printf '\033')" "$T/alerts.txt" &&
+    python3 -c 'import json,sys; a=[x for x in json.load(open(sys.argv[1])) if x["rule"]=="expert"]; sys.exit(a[0]["text"] != "more memory is required:\x1b[31m 64G")' "$T/alerts.json" &&
+    pass "an expert's alert is in the store, escaped in the table and exact in JSON" ||
+    fail "expert alert: $(cat "$T/alerts.txt")"
+out=$(relay_q alert acme-prod --severity urgent "x" 2>&1); rc=$?
+[ "$rc" -eq 1 ] && echo "$out" | grep -q "severity must be warning or critical" &&
+    pass "an unknown severity is refused" || fail "severity: rc=$rc $out"
+out=$(relay_q alert nosuch --severity warning "x" 2>&1); rc=$?
+[ "$rc" -eq 1 ] && echo "$out" | grep -q "no cluster 'nosuch'" &&
+    pass "an alert for a cluster not in relay.conf is refused" ||
+    fail "unknown cluster: rc=$rc $out"
+
+# Rules that do not parse: the relay does not start, and says where.
+cp "$T/relay.conf" "$T/bad.conf"
+sed -i 's/^service_down = 2$/service_down = often/' "$T/bad.conf"
+line=$(grep -n '^service_down' "$T/bad.conf" | cut -d: -f1)
+out=$("$RELAY_BIN" -f "$T/bad.conf" -d 2>&1); rc=$?
+[ "$rc" -eq 1 ] && echo "$out" | grep -q "$T/bad.conf:$line: service_down: expected" &&
+    pass "a rule that does not parse: FILE:LINE and no relay" ||
+    fail "bad rule: rc=$rc $out"
+
+# Licensing export: the newest record of an hour and environment counts.
+usage() {
+	printf '{"hour":"2026-11-24T%s:00:00Z","environment":"%s","units":{"host_units":%s,"dem_units":%s}}\n' "$@"
+}
+{
+	usage 08 env-1 1.5 10
+	usage 09 env-1 2.25 20
+	usage 09 env-2 4 1
+	usage 09 env-1 3.75 30		# replaces the 09:00 env-1 record
+	usage 10 env-1 100 100		# outside --until
+} | "$CLI_BIN" -f "$CONF" send usage - >/dev/null || fail "send usage"
+i=0
+while [ $i -lt 50 ] && ! relay_q usage acme-prod 2>/dev/null | grep -q "T10:00:00Z"; do
+	sleep 0.2; i=$((i + 1))
+done
+relay_q usage acme-prod --csv --since 2026-11-24T08:00:00Z \
+    --until 2026-11-24T10:00:00Z >"$T/usage.csv" 2>&1
+python3 - "$T/usage.csv" <<'EOP' && pass "the CSV export reads in Python's csv module with the right sums" || fail "csv: $(cat "$T/usage.csv")"
+import csv, sys
+rows = list(csv.reader(open(sys.argv[1], newline="")))
+assert rows[0] == ["cluster", "hour", "environment", "unit", "amount"], rows[0]
+sums = {}
+for c, h, e, u, a in rows[1:]:
+    assert c == "acme-prod" and h < "2026-11-24T10", (c, h)
+    sums[u] = sums.get(u, 0) + float(a)
+assert sums == {"host_units": 1.5 + 3.75 + 4, "dem_units": 10 + 30 + 1}, sums
+EOP
+out=$(relay_q usage acme-prod --csv --json 2>&1); rc=$?
+[ "$rc" -eq 2 ] && pass "--csv with --json is a usage error" ||
+    fail "--csv --json: rc=$rc $out"
+out=$(relay_q usage acme-prod --since yesterdayish 2>&1); rc=$?
+[ "$rc" -eq 2 ] && echo "$out" | grep -q "expected RFC 3339" &&
+    pass "a bad --since is refused with the forms it takes" ||
+    fail "--since: rc=$rc $out"
+finish
