@@ -632,31 +632,114 @@ fail:
 	return -1;
 }
 
+/*
+ * Append ", item" (or item first) to the list in buf, or "..." once
+ * when it would not fit.
+ */
+static void
+list_append(char *buf, size_t len, const char *item)
+{
+	size_t	have = strlen(buf), need = strlen(item) + (have > 0 ? 2 : 0);
+
+	if (have >= 3 && strcmp(buf + have - 3, "...") == 0)
+		return;
+	if (have + need + 4 < len)
+		snprintf(buf + have, len - have, "%s%s", have > 0 ? ", " : "",
+		    item);
+	else if (have + 6 < len)
+		snprintf(buf + have, len - have, "%s...", have > 0 ? ", " :
+		    "");
+}
+
+/* Epochs as ranges, "3-5, 9": the one being gathered, then the list. */
+struct epochs {
+	char		*text;
+	size_t		 len;
+	uint64_t	 first, last;
+	int		 open;
+};
+
+static void
+epochs_close(struct epochs *e)
+{
+	char	item[48];
+
+	if (!e->open)
+		return;
+	e->open = 0;
+	if (e->first == e->last)
+		snprintf(item, sizeof(item), "%llu",
+		    (unsigned long long)e->first);
+	else
+		snprintf(item, sizeof(item), "%llu-%llu",
+		    (unsigned long long)e->first, (unsigned long long)e->last);
+	list_append(e->text, e->len, item);
+}
+
+static void
+epochs_add(struct epochs *e, uint64_t epoch)
+{
+	if (e->open && epoch == e->last + 1) {
+		e->last = epoch;
+		return;
+	}
+	epochs_close(e);
+	e->first = e->last = epoch;
+	e->open = 1;
+}
+
+/* The epoch of a seal line, or -1 for any other line. */
+static int
+seal_epoch(const char *line, size_t len, uint64_t *epoch)
+{
+	json_t	*j, *e;
+	int	 rc = -1;
+
+	/* The writer's layout: seq, ts, then type (verified before). */
+	if (memmem(line, len, ",\"type\":\"seal\",", 15) == NULL ||
+	    (j = json_loadb(line, len, 0, NULL)) == NULL)
+		return -1;
+	e = json_object_get(j, "epoch");
+	if (json_is_string(json_object_get(j, "type")) && strcmp(
+	    json_string_value(json_object_get(j, "type")), "seal") == 0 &&
+	    json_is_integer(e) && json_integer_value(e) >= 0) {
+		*epoch = (uint64_t)json_integer_value(e);
+		rc = 0;
+	}
+	json_decref(j);
+	return rc;
+}
+
 int
 audit_verify_anchors(const char *dir, const char *anchors_path,
-    uint64_t *matched, char *why, size_t whylen)
+    struct audit_anchors *r, char *why, size_t whylen)
 {
 	struct anchor		*a = NULL;
 	struct audit_lines	*lines = NULL;
+	struct epochs		 tail;
 	const char		*line, *path = dir;
 	char			 hex[65];
 	unsigned char		 md[32];
 	size_t			 n, next = 0, len;
-	uint64_t		 seq = 0, lineno;
-	int			 rc = -1, got = 0;
+	uint64_t		 seq = 0, lineno, epoch;
+	int			 rc = -1, got = 0, anchored;
 
-	*matched = 0;
+	memset(r, 0, sizeof(*r));
+	memset(&tail, 0, sizeof(tail));
+	tail.text = r->tail_epochs;
+	tail.len = sizeof(r->tail_epochs);
 	if (anchors_load(anchors_path, &a, &n, why, whylen) == -1)
 		return -1;
 	if (audit_lines_open(dir, &lines, why, whylen) == -1)
 		goto out;
-	while (next < n && (got = audit_lines_next(lines, &line, &len, &path,
-	    &lineno, why, whylen)) == 1) {
+	while ((got = audit_lines_next(lines, &line, &len, &path, &lineno,
+	    why, whylen)) == 1) {
 		seq++;
-		if (a[next].seq != seq)
-			continue;
-		EVP_Digest(line, len, md, NULL, EVP_sha256(), NULL);
-		hex32(md, hex);
+		anchored = next < n && a[next].seq == seq;
+		if (anchored) {
+			EVP_Digest(line, len, md, NULL, EVP_sha256(), NULL);
+			hex32(md, hex);
+		}
 		for (; next < n && a[next].seq == seq; next++) {
 			if (strcasecmp(hex, a[next].head) != 0) {
 				snprintf(why, whylen, "%s:%llu: differs from the "
@@ -668,11 +751,30 @@ audit_verify_anchors(const char *dir, const char *anchors_path,
 				rc = 1;
 				goto out;
 			}
-			(*matched)++;
+			r->matched++;
+		}
+		if (seal_epoch(line, len, &epoch) == -1)
+			continue;
+		r->seals++;
+		if (!anchored) {
+			/* Covered once a later seal reaches the relay. */
+			epochs_add(&tail, epoch);
+			r->tail++;
+			continue;
+		}
+		r->anchored_seq = seq;
+		if (r->tail > 0) {
+			epochs_close(&tail);
+			list_append(r->covered_epochs,
+			    sizeof(r->covered_epochs), r->tail_epochs);
+			r->covered += r->tail;
+			r->tail = 0;
+			r->tail_epochs[0] = '\0';
 		}
 	}
 	if (got == -1)
 		goto out;
+	epochs_close(&tail);
 	if (next < n) {
 		snprintf(why, whylen, "%s: the log ends at seq %llu, but the "
 		    "relay holds a seal head for seq %llu (epoch %llu): sealed "

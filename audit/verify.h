@@ -45,17 +45,28 @@ int	audit_verify_dir(const char *dir, const uint8_t *key0,
 	    struct audit_verify *v, void (*progress)(uint64_t bytes, void *arg),
 	    void *arg);
 
+/* What holding a log to the relay's anchors found. */
+struct audit_anchors {
+	uint64_t	matched;	/* anchors that hash to their lines */
+	uint64_t	seals;		/* seals in the log */
+	uint64_t	covered;	/* seals the relay has no head of, but of */
+	char		covered_epochs[256];	/* ... a later seal: "3-4, 9" */
+	uint64_t	tail;		/* seals after the last anchored one */
+	char		tail_epochs[64];	/* their epochs */
+	uint64_t	anchored_seq;	/* the last anchored seal's seq, or 0 */
+};
+
 /*
  * Hold the log to the seal heads the relay received as anchors
  * (`porthole-relay -f relay.conf anchors CLUSTER` prints them, one
  * "EPOCH SEQ HEAD" per line): the line at each anchored seq must hash
  * to its head.  A log that ends before an anchored seq was cut off
  * after it was sealed, the case a verifier cannot see on its own.
- * Returns 0 (*matched anchors held), 1 with why, -1 with why when a
- * file cannot be read.
+ * Returns 0 (and *r), 1 with why, -1 with why when a file cannot be
+ * read.  Epoch lists in *r that do not fit end in "...".
  */
 #define VERIFY_MAX_ANCHORS	10000000
 int	audit_verify_anchors(const char *dir, const char *anchors_path,
-	    uint64_t *matched, char *why, size_t whylen);
+	    struct audit_anchors *r, char *why, size_t whylen);
 
 #endif

@@ -24,7 +24,9 @@
 #include "audit/verify.h"
 #include "cli/audit_dir.h"
 #include "cli/replay_cmd.h"
+#include "cli/view.h"
 #include "lib/clock.h"
+#include "lib/escape.h"
 #include "lib/parse.h"
 #include "policy/policy.h"
 
@@ -80,14 +82,49 @@ verify_recordings(const char *dir)
 	return 0;
 }
 
+/*
+ * Hold the log to the relay's anchors, and say which seals the relay
+ * never received: those before a seal it holds are covered by it (the
+ * chain runs through them); those after the last one it holds are not,
+ * and the log could be cut back to there unnoticed.  0, or -1 (said).
+ */
+static int
+verify_anchors(const char *path, const char *anchors)
+{
+	struct audit_anchors	r;
+	char			why[600];
+
+	if (audit_verify_anchors(path, anchors, &r, why, sizeof(why)) != 0) {
+		printf("%s\n", why);
+		return -1;
+	}
+	printf("%s: %llu seal heads held at the relay match\n", path,
+	    (unsigned long long)r.matched);
+	if (r.covered > 0)
+		printf("%s: the relay never received the seal heads of epochs "
+		    "%s; a later one it holds covers them\n", path,
+		    r.covered_epochs);
+	if (r.tail > 0 && r.anchored_seq == 0)
+		printf("%s: the relay holds no seal head of this log (epochs "
+		    "%s): the anchors cannot show that it was cut back\n",
+		    path, r.tail_epochs);
+	else if (r.tail > 0)
+		printf("%s: the relay never received the seal heads of epochs "
+		    "%s, the last %llu: events after seq %llu could be cut off "
+		    "unseen by the anchors (the gateway sends the newest at "
+		    "its next connection)\n", path, r.tail_epochs,
+		    (unsigned long long)r.tail,
+		    (unsigned long long)r.anchored_seq);
+	return 0;
+}
+
 static int
 cmd_verify(int argc, char **argv, const char *conf)
 {
 	struct audit_verify	 v;
 	uint8_t			 key0[SEAL_KEY_LEN], *k = NULL;
 	const char		*anchors = NULL;
-	char			 path[4096], why[600];
-	uint64_t		 matched;
+	char			 path[4096];
 	int			 rc, tty;
 
 	for (argc--, argv++; argc >= 2 && argv[0][0] == '-'; argc -= 2,
@@ -136,15 +173,8 @@ cmd_verify(int argc, char **argv, const char *conf)
 	if (v.unsealed > 0)
 		printf("%s: the last %llu events are not sealed yet\n", path,
 		    (unsigned long long)v.unsealed);
-	if (anchors != NULL) {
-		if ((rc = audit_verify_anchors(path, anchors, &matched, why,
-		    sizeof(why))) != 0) {
-			printf("%s\n", why);
-			return 1;
-		}
-		printf("%s: %llu seal heads held at the relay match\n", path,
-		    (unsigned long long)matched);
-	}
+	if (anchors != NULL && verify_anchors(path, anchors) == -1)
+		return 1;
 	return verify_recordings(path);
 }
 
@@ -178,7 +208,22 @@ matches(json_t *ev, const struct filter *f)
 	return 1;
 }
 
-/* One event as a line a person reads. */
+/* s escaped, then padded to width columns as %-*s pads. */
+static void
+print_field(const char *s, int width)
+{
+	char *esc = escape_dup(s);
+
+	printf("%-*s", width, esc != NULL ? esc : "?");
+	free(esc);
+}
+
+/*
+ * One event as a line a person reads.  An engineer chose much of what
+ * it holds (a refused command, a subsystem, a forward's host), so every
+ * field is shown escaped: a forged line or a rewritten screen would
+ * otherwise be a command away.
+ */
 static void
 print_event(json_t *ev)
 {
@@ -186,25 +231,27 @@ print_event(json_t *ev)
 	    "engineer", NULL };
 	const char	*key;
 	json_t		*val;
-	char		*text;
 	size_t		 i;
 
-	printf("%-6lld %s %-18s %-16s %-10s", (long long)json_integer_value(
-	    json_object_get(ev, "seq")), jstr(ev, "ts"), jstr(ev, "type"),
-	    jstr(ev, "session"), jstr(ev, "engineer"));
+	printf("%-6lld ", (long long)json_integer_value(json_object_get(ev,
+	    "seq")));
+	print_field(jstr(ev, "ts"), 0);
+	printf(" ");
+	print_field(jstr(ev, "type"), 18);
+	printf(" ");
+	print_field(jstr(ev, "session"), 16);
+	printf(" ");
+	print_field(jstr(ev, "engineer"), 10);
 	json_object_foreach(ev, key, val) {
 		for (i = 0; skip[i] != NULL; i++)
 			if (strcmp(key, skip[i]) == 0)
 				break;
 		if (skip[i] != NULL)
 			continue;
-		if (json_is_string(val))
-			printf(" %s=%s", key, json_string_value(val));
-		else if ((text = json_dumps(val, JSON_COMPACT |
-		    JSON_ENCODE_ANY)) != NULL) {
-			printf(" %s=%s", key, text);
-			free(text);
-		}
+		printf(" ");
+		(void)escape_fputs(key, stdout);
+		printf("=");
+		(void)cli_view_value(val, stdout);
 	}
 	printf("\n");
 }

@@ -17,6 +17,7 @@
 
 #include <jansson.h>
 
+#include "cli/view.h"
 #include "policy/policy.h"
 
 #define ANSWER_MAX	(1 << 20)
@@ -346,6 +347,12 @@ cli_control(int argc, char **argv, const char *conf)
 		req = json_pack("{s:s}", "cmd", argv[0]);
 	if ((ans = control_call(conf, req)) == NULL)
 		return 1;
+	/* What the gateway relays was chosen by others: see view.h. */
+	if (!as_json && cli_view_escape(ans) == -1) {
+		fprintf(stderr, "porthole: %s: out of memory\n", argv[0]);
+		json_decref(ans);
+		return 1;
+	}
 	if (!json_is_true(json_object_get(ans, "ok")))
 		fprintf(stderr, "porthole: %s: %s\n", argv[0],
 		    jstr(ans, "error"));

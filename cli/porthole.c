@@ -16,7 +16,7 @@
 #include "cli/audit_cmd.h"
 #include "cli/control_cmd.h"
 #include "cli/send_cmd.h"
-#include "lib/sshcert.h"
+#include "lib/filecheck.h"
 #include "policy/policy.h"
 
 #define DEFAULT_CONF	"/etc/porthole/porthole.conf"
@@ -75,20 +75,23 @@ onoff(int v)
 	return v ? "on" : "off";
 }
 
+/*
+ * The checks portholed makes at start (and -t), not only the syntax:
+ * a file that passes here is one the gateway starts with.
+ */
 static int
 cmd_policy_check(const char *path)
 {
-	struct policy	*p;
-	char		 err[1024], cmds[64];
-	uint8_t		 ca[32];
+	struct policy		*p;
+	struct filecheck	 fc;
+	char			 err[1024], cmds[64];
 
 	if (policy_load(path, &p, err, sizeof(err)) == -1) {
 		fprintf(stderr, "%s\n", err);
 		return 1;
 	}
-	/* The gateway refuses to start or reload without its CA key. */
-	if (sshcert_load_ca(p->support_ca, ca, err, sizeof(err)) == -1) {
-		fprintf(stderr, "%s: [gateway] support_ca: %s\n", path, err);
+	filecheck_init(&fc, stderr);
+	if (policy_check(p, &fc) > 0) {
 		policy_free(p);
 		return 1;
 	}

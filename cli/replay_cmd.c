@@ -3,6 +3,13 @@
  * porthole audit export ID [DIR]: a support shell's recording, checked
  * against the audit log before a byte of it is shown.
  *
+ * A replay goes to the auditor's terminal through lib/termfilter.h: the
+ * shell's own screen sequences pass, anything that would act on the
+ * terminal itself (a window title, the clipboard, device control, a
+ * report request) is left out and counted.  An export is a file for
+ * asciinema and other tools, not a view: it is the recording, byte for
+ * byte, as its SHA-256 in the audit log says.
+ *
  * Viewing a recording is itself an audited act.  On the gateway's own
  * log (no DIR) the running gateway writes the recording_viewed event
  * first, and if it cannot, nothing is shown.  A DIR names a copy (an
@@ -25,6 +32,7 @@
 #include "audit/recording.h"
 #include "cli/audit_dir.h"
 #include "cli/control_cmd.h"
+#include "lib/termfilter.h"
 #include "policy/policy.h"
 
 #define REPLAY_MAX_GAP	2.0	/* seconds: longer pauses are shortened */
@@ -113,23 +121,43 @@ pause_for(double s)
 		;
 }
 
+/* One output event's text, through the filter, to the terminal. */
+static int
+replay_output(struct termfilter *tf, json_t *text)
+{
+	size_t	 len = json_string_length(text);
+	char	*out;
+
+	if ((out = malloc(len + TERMFILTER_SLACK)) == NULL) {
+		fprintf(stderr, "porthole: audit replay: out of memory\n");
+		return -1;
+	}
+	len = termfilter_feed(tf, json_string_value(text), len, out);
+	fwrite(out, 1, len, stdout);
+	fflush(stdout);
+	free(out);
+	return 0;
+}
+
 /* Play the output events with their timing, divided by speed. */
 static int
 replay_file(const char *path, double speed)
 {
-	FILE	*fp;
-	char	*line = NULL;
-	size_t	 cap = 0;
-	ssize_t	 n;
-	json_t	*ev;
-	double	 t, last = 0;
-	long	 lineno = 0;
-	int	 rc = 0;
+	struct termfilter	 tf;
+	FILE			*fp;
+	char			*line = NULL;
+	size_t			 cap = 0;
+	ssize_t			 n;
+	json_t			*ev;
+	double			 t, last = 0;
+	long			 lineno = 0;
+	int			 rc = 0;
 
 	if ((fp = fopen(path, "re")) == NULL) {
 		fprintf(stderr, "porthole: %s: %s\n", path, strerror(errno));
 		return 1;
 	}
+	termfilter_init(&tf);
 	while ((n = getline(&line, &cap, fp)) > 0) {
 		if (++lineno == 1 || n > REPLAY_LINE_MAX)
 			continue;	/* the header */
@@ -149,15 +177,22 @@ replay_file(const char *path, double speed)
 			last = t - REPLAY_MAX_GAP;
 		pause_for((t - last) / speed);
 		last = t;
-		if (strcmp(json_string_value(json_array_get(ev, 1)), "o") == 0) {
-			fwrite(json_string_value(json_array_get(ev, 2)), 1,
-			    json_string_length(json_array_get(ev, 2)), stdout);
-			fflush(stdout);
+		if (strcmp(json_string_value(json_array_get(ev, 1)), "o") == 0 &&
+		    replay_output(&tf, json_array_get(ev, 2)) == -1) {
+			json_decref(ev);
+			rc = 1;
+			break;
 		}
 		json_decref(ev);
 	}
 	free(line);
 	fclose(fp);
+	if (tf.dropped > 0)
+		fprintf(stderr, "\nporthole: audit replay: %llu control "
+		    "sequence%s that would act on this terminal itself (a "
+		    "title, the clipboard, device control, a report) left "
+		    "out\n", (unsigned long long)tf.dropped,
+		    tf.dropped == 1 ? "" : "s");
 	return rc;
 }
 

@@ -8,6 +8,14 @@
  * control both ways: the socket is read only as far as the channel's
  * window allows, and channel data the socket cannot take now stays in
  * libssh's buffer, holding back the window of the engineer's sender.
+ *
+ * A channel is a login in progress until its monitor has accepted a
+ * certificate and the key behind it; only then does it take one of
+ * max_sessions' slots and go on record as a session.  Logins in progress
+ * have their own small bound (BROKER_PREAUTH_MAX) and grace
+ * (SESSION_LOGIN_GRACE), and their refusals are summarised (burst.h), so
+ * that whoever can reach the gateway without being listed can neither
+ * lock support out nor flood the audit log.
  */
 #include "gateway/broker.h"
 
@@ -29,6 +37,7 @@
 #include <jansson.h>
 #include <libssh/callbacks.h>
 
+#include "gateway/burst.h"
 #include "gateway/monitor.h"
 #include "gateway/session.h"
 #include "lib/clock.h"
@@ -40,6 +49,16 @@
 #define BROKER_CHUNK	65536
 #define BROKER_RETRY_MS	20	/* poll again after a stalled write */
 #define BROKER_END_GRACE_MS	5000	/* a monitor asked to end has this long */
+
+/*
+ * Logins in progress at once.  A login is one key exchange and one or
+ * two signatures through the relay, well under a second, so eight cover
+ * more engineers starting at the same moment than a cluster's support
+ * team has, while bounding what an unlisted peer can make the gateway
+ * fork (two processes each).  Not a porthole.conf key: a customer has no
+ * reason to tune it, and max_sessions is the limit that matters to them.
+ */
+#define BROKER_PREAUTH_MAX	8
 
 /* Grants a session has relied on; withdrawing one ends it. */
 #define GS_USES_COMMANDS	0x01
@@ -92,12 +111,17 @@ struct gsess {
 	uint64_t		 started;	/* clock_mono_ms() */
 	time_t			 started_at;	/* clock_now(), for people */
 	char			 from[80];
+	char			 src[80];	/* from without the port */
+	int			 slotted;	/* holds a max_sessions slot */
+	int			 crowded_out;	/* its login was dropped */
+	int			 recorded;	/* something of it is on record */
 	char			 engineer[257];
 	char			 ticket[257];
 	char			 key_id[257];
 	int			 awaiting;	/* waiting for approval */
 	struct event		*ev_approval;	/* approval timeout */
-	uint64_t		 last_active;	/* clock_mono_ms() of last byte */
+	uint64_t		 last_active;	/* clock_mono_ms() of channel data,
+						   as the session reports it */
 	char			 doing[128];	/* the running diagnostic */
 	int			 uses;		/* GS_USES_*: grants relied on */
 	int			 idle_ended;	/* idle_timeout already acted on */
@@ -131,6 +155,8 @@ struct broker {
 	uint8_t			 ca_key[32];
 	struct gsess_list	 sessions;
 	size_t			 nsessions;
+	size_t			 nslots;	/* sessions past their login */
+	struct burst		*burst;		/* refusals summarised */
 	struct turned_list	 turned;
 	size_t			 nturned;
 	void			(*flush)(void *);
@@ -142,6 +168,7 @@ struct broker {
 };
 
 static void	gs_check_done(struct gsess *);
+static void	gs_login_done(struct gsess *);
 static void	gs_withdraw(struct gsess *, const struct policy *);
 
 /* Poll every session again shortly (a write or read stalled in a rekey). */
@@ -243,8 +270,10 @@ broker_audit_failed(struct broker *b)
 	b->audit_failing = 1;
 	log_error("audit: the log cannot be written; refusing new sessions "
 	    "and ending running ones until it can");
+	/* A login in progress is refused, with the reason, at its slot. */
 	TAILQ_FOREACH(gs, &b->sessions, entry)
-		gs_end(gs, SESSION_END_AUDIT);
+		if (gs->slotted)
+			gs_end(gs, SESSION_END_AUDIT);
 }
 
 /* Retry the audit log; 1 if it works again. */
@@ -269,6 +298,58 @@ int
 broker_audit_ok(const struct broker *b)
 {
 	return !b->audit_failing;
+}
+
+/* A burst's summary line (burst.h). */
+static void
+broker_summary(void *arg, const struct burst_summary *sum)
+{
+	struct broker	*b = arg;
+	char		 first[32], last[32];
+
+	parse_format_time(sum->first, first, sizeof(first));
+	parse_format_time(sum->last, last, sizeof(last));
+	(void)broker_audit(b, "refusal_summary", NULL, json_pack(
+	    "{s:s, s:s, s:s, s:I, s:s, s:s}", "event", sum->type, "reason",
+	    sum->reason, sum->who_field, sum->who, "count",
+	    (json_int_t)sum->count, "first", first, "last", last));
+	log_info("%llu more %s (%s) for %s %s", (unsigned long long)sum->count,
+	    sum->type, sum->reason, sum->who_field, sum->who);
+}
+
+/*
+ * A refusal of a login in progress: written in full when it is the first
+ * of its kind in a burst, else counted for the burst's summary.  Its kind
+ * is its event, its reason and whom it names: the engineer, else the
+ * certificate's first principal, else the source the relay reported.
+ * Steals fields; 0, or -1 when the log cannot be written.
+ */
+static int
+gs_refusal(struct gsess *gs, const char *type, json_t *fields)
+{
+	struct broker	*b = gs->b;
+	const char	*reason, *who = gs->src, *field = "from", *p;
+
+	if (fields == NULL)
+		return broker_audit(b, type, gs->id, NULL);
+	gs->recorded = 1;
+	reason = json_string_value(json_object_get(fields, "reason"));
+	if ((p = json_string_value(json_object_get(fields, "engineer"))) !=
+	    NULL && *p != '\0') {
+		who = p;
+		field = "engineer";
+	} else if ((p = json_string_value(json_array_get(json_object_get(
+	    fields, "principals"), 0))) != NULL) {
+		who = p;
+		field = "principal";
+	}
+	if (!burst_note(b->burst, type, reason != NULL ? reason : "", field,
+	    who, clock_mono_ms(), clock_now())) {
+		json_decref(fields);
+		return b->audit_failing ? -1 : 0;
+	}
+	json_object_set_new(fields, "from", json_string(gs->from));
+	return broker_audit(b, type, gs->id, fields);
 }
 
 /* Channel data from the engineer: write what the socket takes now. */
@@ -296,7 +377,6 @@ gs_on_data(ssh_session s, ssh_channel ch, void *data, uint32_t len,
 		n = 0;
 	}
 	gs->bytes_in += (uint64_t)n;
-	gs->last_active = clock_mono_ms();
 	gs->pending = len - (uint32_t)n;
 	if (gs->pending > 0)
 		event_add(gs->ev_write, NULL);
@@ -426,7 +506,6 @@ gs_flush_out(struct gsess *gs)
 			return 0;
 		}
 		gs->bytes_out += (uint64_t)w;
-		gs->last_active = clock_mono_ms();
 		gs->out_off += (size_t)w;
 		gs->out_len -= (size_t)w;
 	}
@@ -504,6 +583,27 @@ gs_approval_answer(struct gsess *gs, int approved, const char *who,
 		kill(gs->pid, SIGKILL);
 }
 
+/*
+ * The engineer hung up while the session waited: it ends, on record, and
+ * nobody can approve it any more (its monitor hears 'g').
+ */
+static void
+gs_approval_gone(struct gsess *gs)
+{
+	char ack = 'g';
+
+	gs->awaiting = 0;
+	if (gs->ev_approval != NULL)
+		event_del(gs->ev_approval);
+	(void)broker_audit(gs->b, "session_ended", gs->id, json_pack(
+	    "{s:s, s:s}", "engineer", gs->engineer, "reason", "the engineer "
+	    "left before the customer decided"));
+	log_info("session %s: %s left while it waited for approval", gs->id,
+	    gs->engineer);
+	if (send(gs->audit_fd, &ack, 1, MSG_NOSIGNAL) != 1 && gs->pid > 0)
+		kill(gs->pid, SIGKILL);
+}
+
 static void
 gs_approval_timeout(evutil_socket_t fd, short what, void *arg)
 {
@@ -546,6 +646,41 @@ gs_approval_request(struct gsess *gs, json_t *ev)
 	    gs->engineer, gs->ticket[0] ? gs->ticket : "none");
 }
 
+/*
+ * The monitor accepted a certificate and the key behind it: the login
+ * takes one of max_sessions' slots now, and the session goes on record.
+ * 's' when it has one, 'f' when all are in use (audited), 'a' when the
+ * audit log cannot be written, 'n' when its login was dropped meanwhile.
+ */
+static void
+gs_slot_request(struct gsess *gs, json_t *ev)
+{
+	struct broker	*b = gs->b;
+	const char	*eng = json_string_value(json_object_get(ev,
+			    "engineer"));
+	char		 why[160], ans = 'n';
+
+	if (eng == NULL || gs->slotted || gs->crowded_out)
+		ans = 'n';
+	else if (!policy_allow_session_slot(b->pol, b->nslots, why,
+	    sizeof(why))) {
+		log_warn("session %s refused: %s (max_sessions)", gs->id, why);
+		if (gs_refusal(gs, "session_refused", json_pack(
+		    "{s:s, s:s, s:s}", "engineer", eng, "reason",
+		    "max_sessions reached", "detail", why)) == 0)
+			ans = 'f';
+	} else if (broker_audit(b, "session_opened", gs->id, json_pack(
+	    "{s:s, s:s}", "from", gs->from, "engineer", eng)) == 0) {
+		gs->slotted = 1;
+		gs->recorded = 1;
+		b->nslots++;
+		ans = 's';
+	} else
+		ans = 'a';
+	if (send(gs->audit_fd, &ans, 1, MSG_NOSIGNAL) != 1 && gs->pid > 0)
+		kill(gs->pid, SIGKILL);
+}
+
 /* A request from the session process: audit it, then say if it is durable. */
 static void
 gs_audit_read(evutil_socket_t fd, short what, void *arg)
@@ -557,7 +692,8 @@ gs_audit_read(evutil_socket_t fd, short what, void *arg)
 	    "approval_request", "file_opened", "file_closed", "file_refused",
 	    "dir_listed", "write_refused", "setting_read", "setting_changed",
 	    "setting_refused", "forward_opened", "forward_closed",
-	    "forward_refused", "shell_opened", "shell_closed", NULL };
+	    "forward_refused", "shell_opened", "shell_closed", "slot_request",
+	    "activity", NULL };
 	struct gsess	*gs = arg;
 	char		 buf[SESSION_AUDIT_MAX];
 	json_t		*ev = NULL, *jt;
@@ -566,6 +702,7 @@ gs_audit_read(evutil_socket_t fd, short what, void *arg)
 	char		 ack = 'n', typebuf[40];
 	ssize_t		 n;
 	size_t		 i;
+	int		 rc;
 
 	(void)what;
 	n = recv(fd, buf, sizeof(buf), MSG_TRUNC);
@@ -593,6 +730,17 @@ gs_audit_read(evutil_socket_t fd, short what, void *arg)
 		json_decref(ev);
 		return;
 	}
+	if (strcmp(typebuf, "slot_request") == 0) {
+		gs_slot_request(gs, ev);
+		json_decref(ev);
+		return;
+	}
+	if (strcmp(typebuf, "activity") == 0) {
+		/* Channel data moved; nothing is written, nothing answered. */
+		gs->last_active = clock_mono_ms();
+		json_decref(ev);
+		return;
+	}
 	if (strcmp(typebuf, "command_allowed") == 0 &&
 	    (jt = json_object_get(ev, "command")) != NULL && json_is_string(jt))
 		snprintf(gs->doing, sizeof(gs->doing), "%s",
@@ -609,6 +757,8 @@ gs_audit_read(evutil_socket_t fd, short what, void *arg)
 		    "{s:s, s:s}", "session", gs->id, "engineer",
 		    json_string_value(jt)));
 	if (strcmp(typebuf, "auth_accepted") == 0) {
+		/* Waiting for approval was not idleness. */
+		gs->last_active = clock_mono_ms();
 		if ((jt = json_object_get(ev, "engineer")) != NULL &&
 		    json_is_string(jt))
 			snprintf(gs->engineer, sizeof(gs->engineer), "%s",
@@ -624,7 +774,15 @@ gs_audit_read(evutil_socket_t fd, short what, void *arg)
 	}
 	json_object_del(ev, "type");
 	json_incref(ev);
-	if (broker_audit(gs->b, typebuf, gs->id, ev) == 0)
+	/* Refusals of a login in progress may come in floods. */
+	if (!gs->slotted && (strcmp(typebuf, "auth_refused") == 0 ||
+	    strcmp(typebuf, "session_refused") == 0))
+		rc = gs_refusal(gs, typebuf, ev);
+	else {
+		gs->recorded = 1;
+		rc = broker_audit(gs->b, typebuf, gs->id, ev);
+	}
+	if (rc == 0)
 		ack = 'y';
 	json_decref(ev);
 	if (send(fd, &ack, 1, MSG_NOSIGNAL) != 1 || ack != 'y')
@@ -681,8 +839,18 @@ gs_check_done(struct gsess *gs)
 		/* The engineer is gone: the session process sees EOF. */
 		shutdown(gs->fd, SHUT_RDWR);
 	}
+	/*
+	 * No client sends EOF while its login is unanswered: one that does
+	 * has hung up, and a session waiting for approval ends with it.
+	 */
+	if (gs->awaiting && (gs->ch_eof || gs->ch == NULL))
+		gs_approval_gone(gs);
 	if (gs->pid != 0 || !(gs->fd_eof || gs->ch == NULL))
 		return;
+	if (!gs->slotted) {
+		gs_login_done(gs);
+		return;
+	}
 	ev = json_pack("{s:s, s:I, s:I, s:I}", "engineer", gs->engineer,
 	    "bytes_in", (json_int_t)gs->bytes_in,
 	    "bytes_out", (json_int_t)gs->bytes_out,
@@ -701,6 +869,36 @@ gs_check_done(struct gsess *gs)
 		    gs->started) / 1000)));
 	log_info("session %s closed (%llu bytes in, %llu bytes out)", gs->id,
 	    (unsigned long long)gs->bytes_in, (unsigned long long)gs->bytes_out);
+	TAILQ_REMOVE(&b->sessions, gs, entry);
+	b->nsessions--;
+	b->nslots--;
+	gs_free(gs);
+	broker_flush(b);
+}
+
+/*
+ * A channel that ended without a session: nothing was opened, so nothing
+ * is closed on record.  One that left no trace at all (the client went
+ * away, or sent something that is not SSH) is recorded as refused, with
+ * the others like it summarised.
+ */
+static void
+gs_login_done(struct gsess *gs)
+{
+	struct broker	*b = gs->b;
+	char		 why[80];
+
+	if (!gs->recorded) {
+		if (WIFSIGNALED(gs->status) &&
+		    WTERMSIG(gs->status) != SIGKILL)
+			snprintf(why, sizeof(why), "the session process ended "
+			    "by signal %d before a login", WTERMSIG(gs->status));
+		else
+			snprintf(why, sizeof(why), "closed before a login");
+		(void)gs_refusal(gs, "session_refused", json_pack("{s:s}",
+		    "reason", why));
+	}
+	log_info("session %s from %s: ended before a login", gs->id, gs->from);
 	TAILQ_REMOVE(&b->sessions, gs, entry);
 	b->nsessions--;
 	gs_free(gs);
@@ -889,6 +1087,63 @@ gs_turn_away(struct gsess *gs, uint32_t code, const char *fmt, ...)
 	evtimer_add(t->ev, &tv);
 }
 
+/* A login in progress that counts against BROKER_PREAUTH_MAX. */
+static int
+gs_logging_in(const struct gsess *gs)
+{
+	return !gs->slotted && !gs->crowded_out && gs->pid > 0 &&
+	    gs->end_asked == 0;
+}
+
+/* Logins in progress from src, plus one for a newcomer from there. */
+static size_t
+broker_logins_from(struct broker *b, const char *src, const char *newcomer)
+{
+	struct gsess	*gs;
+	size_t		 n = strcmp(src, newcomer) == 0;
+
+	TAILQ_FOREACH(gs, &b->sessions, entry)
+		if (gs_logging_in(gs) && strcmp(gs->src, src) == 0)
+			n++;
+	return n;
+}
+
+/*
+ * Room for one more login.  When BROKER_PREAUTH_MAX are in progress, the
+ * oldest from the source with the most of them is dropped: a flood from
+ * one place pushes out its own, an engineer logging in from elsewhere
+ * gets through, and one from the same place still does unless the flood
+ * outpaces a login.  A newcomer is never the one turned away, so nobody
+ * can hold the door shut by opening channels and saying nothing.
+ */
+static void
+broker_make_room(struct broker *b, const char *src)
+{
+	struct gsess	*gs, *victim = NULL;
+	size_t		 n = 0, most = 0, k;
+
+	TAILQ_FOREACH(gs, &b->sessions, entry)
+		n += gs_logging_in(gs);
+	if (n < BROKER_PREAUTH_MAX)
+		return;
+	/* The list is in order of arrival: the first of a source is its oldest. */
+	TAILQ_FOREACH(gs, &b->sessions, entry)
+		if (gs_logging_in(gs) &&
+		    (k = broker_logins_from(b, gs->src, src)) > most) {
+			most = k;
+			victim = gs;
+		}
+	if (victim == NULL)
+		return;
+	victim->crowded_out = 1;
+	log_warn("session %s from %s: %d logins in progress; dropping it",
+	    victim->id, victim->from, BROKER_PREAUTH_MAX);
+	(void)gs_refusal(victim, "session_refused", json_pack("{s:s, s:i}",
+	    "reason", "too many logins in progress; the oldest from the "
+	    "busiest source was dropped", "logins", BROKER_PREAUTH_MAX));
+	gs_end(victim, SESSION_END_CROWDED);
+}
+
 void
 broker_channel(ssh_channel ch, const char *orig_host, int orig_port,
     void *arg)
@@ -896,7 +1151,6 @@ broker_channel(ssh_channel ch, const char *orig_host, int orig_port,
 	struct broker	*b = arg;
 	struct gsess	*gs;
 	uint8_t		 rnd[SESSION_ID_LEN / 2];
-	char		 why[160];
 	size_t		 i;
 
 	if ((gs = calloc(1, sizeof(*gs))) == NULL ||
@@ -914,23 +1168,14 @@ broker_channel(ssh_channel ch, const char *orig_host, int orig_port,
 	gs->started = gs->last_active = clock_mono_ms();
 	gs->started_at = clock_now();
 	snprintf(gs->from, sizeof(gs->from), "%.63s:%d", orig_host, orig_port);
-	if (broker_audit(b, "session_opened", gs->id, json_pack("{s:s}",
-	    "from", gs->from)) == -1) {
+	snprintf(gs->src, sizeof(gs->src), "%.63s", orig_host);
+	if (b->audit_failing) {
 		log_error("session refused: the audit log cannot be written");
 		gs_turn_away(gs, SSHREFUSE_BY_APPLICATION, "porthole: refused: "
 		    "the gateway cannot write its audit log");
 		goto refuse;
 	}
-	if (!policy_allow_session_slot(b->pol, b->nsessions, why,
-	    sizeof(why))) {
-		(void)broker_audit(b, "session_refused", gs->id, json_pack(
-		    "{s:s, s:s}", "reason", "max_sessions reached", "detail",
-		    why));
-		log_warn("session %s refused: %s (max_sessions)", gs->id, why);
-		gs_turn_away(gs, SSHREFUSE_TOO_MANY, "porthole: refused: %s",
-		    why);
-		goto refuse;
-	}
+	broker_make_room(b, gs->src);
 	memset(&gs->cb, 0, sizeof(gs->cb));
 	gs->cb.userdata = gs;
 	gs->cb.channel_data_function = gs_on_data;
@@ -943,8 +1188,8 @@ broker_channel(ssh_channel ch, const char *orig_host, int orig_port,
 	if (gs_spawn(gs) == -1 && gs->pid == 0) {
 		TAILQ_REMOVE(&b->sessions, gs, entry);
 		b->nsessions--;
-		(void)broker_audit(b, "session_refused", gs->id, json_pack(
-		    "{s:s}", "reason", "cannot start the session process"));
+		(void)gs_refusal(gs, "session_refused", json_pack("{s:s}",
+		    "reason", "cannot start the session process"));
 		gs_turn_away(gs, SSHREFUSE_BY_APPLICATION, "porthole: refused: "
 		    "the gateway cannot start a session now");
 		goto refuse;
@@ -1098,8 +1343,10 @@ broker_kill(struct broker *b, const char *id, const char *who)
 }
 
 /*
- * Once a second: end logged-in sessions that carried no byte either way
- * for idle_timeout.  The monitor ends its child and diagnostic.
+ * Once a second: end logged-in sessions that moved no channel data
+ * either way for idle_timeout (their monitors report it; keepalives and
+ * other transport traffic are not activity), and write the refusal
+ * summaries that are due.  The monitor ends its child and diagnostic.
  */
 static void
 broker_idle_check(evutil_socket_t fd, short what, void *arg)
@@ -1117,6 +1364,7 @@ broker_idle_check(evutil_socket_t fd, short what, void *arg)
 	}
 	if (b->audit_failing && !broker_audit_retry(b))
 		return;
+	burst_tick(b->burst, now, 0);
 	limit = b->pol->idle_timeout * 1000;
 	if (limit == 0)
 		return;
@@ -1291,11 +1539,13 @@ broker_new(struct event_base *base, const struct policy *pol,
 	memcpy(b->ca_key, ca_key, sizeof(b->ca_key));
 	TAILQ_INIT(&b->sessions);
 	TAILQ_INIT(&b->turned);
-	if ((b->ev_retry = evtimer_new(base, broker_retry, b)) == NULL ||
+	if ((b->burst = burst_new(broker_summary, b)) == NULL ||
+	    (b->ev_retry = evtimer_new(base, broker_retry, b)) == NULL ||
 	    (b->ev_idle = event_new(base, -1, EV_PERSIST, broker_idle_check,
 	    b)) == NULL) {
 		if (b->ev_retry != NULL)
 			event_free(b->ev_retry);
+		burst_free(b->burst);
 		free(b);
 		return NULL;
 	}
@@ -1317,6 +1567,9 @@ broker_free(struct broker *b)
 	}
 	while (!TAILQ_EMPTY(&b->turned))
 		turned_free(TAILQ_FIRST(&b->turned), 0);
+	/* The counts of refusals not yet summarised are written now. */
+	burst_tick(b->burst, clock_mono_ms(), 1);
+	burst_free(b->burst);
 	if (b->ev_idle != NULL)
 		event_free(b->ev_idle);
 	if (b->ev_retry != NULL)

@@ -3,11 +3,10 @@
  * relay, and a sandboxed session process for every engineer who comes
  * through it, allowed only what porthole.conf grants.
  *
- * usage: portholed -f porthole.conf [-d] [-v]
+ * usage: portholed -f porthole.conf [-d] [-t] [-v]
  */
 #include "config.h"
 
-#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,10 +26,19 @@
 #include "gateway/tunnel.h"
 #include "gateway/uplink.h"
 #include "lib/cmdline.h"
+#include "lib/daemon.h"
+#include "lib/filecheck.h"
 #include "lib/log.h"
 #include "lib/sshcert.h"
 #include "policy/policy.h"
 #include "sandbox/sandbox.h"
+
+#define GATEWAY_USAGE \
+	"usage: portholed -f FILE [-d] [-t] [-v]\n" \
+	"       portholed --help | --version\n"
+#define GATEWAY_PID_FILE	"portholed.pid"		/* in run_dir */
+/* How long a clean stop waits for the relay to take the final seal. */
+#define SHUTDOWN_ANCHOR_MS	2000
 
 static void
 on_term(evutil_socket_t sig, short what, void *arg)
@@ -70,6 +78,12 @@ on_tunnel_channel(ssh_channel ch, const char *orig_host, int orig_port,
 {
 	struct gateway *gw = arg;
 
+	/* Stopping: the sessions have ended, no new one starts. */
+	if (gw->broker == NULL) {
+		ssh_channel_close(ch);
+		ssh_channel_free(ch);
+		return;
+	}
 	broker_channel(ch, orig_host, orig_port, gw->broker);
 }
 
@@ -79,7 +93,8 @@ on_tunnel_poll(void *arg)
 {
 	struct gateway *gw = arg;
 
-	broker_poll(gw->broker);
+	if (gw->broker != NULL)
+		broker_poll(gw->broker);
 	if (gw->uplink != NULL)
 		uplink_poll(gw->uplink);
 }
@@ -89,7 +104,8 @@ on_tunnel_down(void *arg)
 {
 	struct gateway *gw = arg;
 
-	broker_tunnel_down(gw->broker);
+	if (gw->broker != NULL)
+		broker_tunnel_down(gw->broker);
 	if (gw->uplink != NULL)
 		uplink_down(gw->uplink);
 }
@@ -137,7 +153,9 @@ gateway_reload(void *arg, const char *who, char *err, size_t errlen)
 	struct policy	*np = NULL, *old;
 	uint8_t		 ca[32];
 	json_t		*ev;
+	int		 rc = -1;
 
+	daemon_reloading();
 	if (policy_load(gw->path, &np, err, errlen) == -1 ||
 	    sshcert_load_ca(np->support_ca, ca, err, errlen) == -1) {
 		policy_free(np);
@@ -146,14 +164,14 @@ gateway_reload(void *arg, const char *who, char *err, size_t errlen)
 		    "error", err);
 		(void)audit_write(gw->audit, "policy_reload_refused", ev);
 		json_decref(ev);
-		return -1;
+		goto out;
 	}
 	ev = json_pack("{s:s, s:s}", "file", gw->path, "by", who);
 	if (audit_write(gw->audit, "policy_reloaded", ev) == -1) {
 		json_decref(ev);
 		policy_free(np);
 		snprintf(err, errlen, "the audit log cannot be written");
-		return -1;
+		goto out;
 	}
 	json_decref(ev);
 	old = gw->pol;
@@ -168,7 +186,11 @@ gateway_reload(void *arg, const char *who, char *err, size_t errlen)
 	uplink_set_policy(gw->uplink, np);
 	policy_free(old);
 	log_info("%s: reloaded", gw->path);
-	return 0;
+	rc = 0;
+out:
+	/* Either way the gateway runs on, with one policy or the other. */
+	(void)daemon_notify("READY=1");
+	return rc;
 }
 
 static void
@@ -196,6 +218,47 @@ flush_tunnel(void *arg)
 	tunnel_want_write(arg);
 }
 
+/*
+ * Everything a start checks before it touches anything, and all that
+ * -t does: porthole.conf's files, directories, accounts and programs
+ * (policy_check, each problem on stderr), then the keys as the gateway
+ * will use them.  0 with the CA and the session host key, or -1.
+ */
+static int
+gateway_check(const struct policy *pol, uint8_t ca_key[32],
+    ssh_key *host_key)
+{
+	struct filecheck	fc;
+	ssh_key			cluster_key = NULL;
+	char			err[1024];
+
+	/* Every problem is listed before the verdict: one fix per try. */
+	filecheck_init(&fc, stderr);
+	if (policy_check(pol, &fc) > 0)
+		return -1;
+	if (sshcert_load_ca(pol->support_ca, ca_key, err, sizeof(err)) == -1) {
+		fprintf(stderr, "portholed: %s\n", err);
+		return -1;
+	}
+	if (ssh_init() != SSH_OK)
+		fatal("libssh initialisation failed");
+	if (ssh_pki_import_privkey_file(pol->session_host_key, NULL, NULL,
+	    NULL, host_key) != SSH_OK) {
+		fprintf(stderr, "portholed: %s: cannot read the session host "
+		    "key\n", pol->session_host_key);
+		return -1;
+	}
+	/* The tunnel reads it at each connection; it must load now too. */
+	if (ssh_pki_import_privkey_file(pol->cluster_key, NULL, NULL, NULL,
+	    &cluster_key) != SSH_OK) {
+		fprintf(stderr, "portholed: %s: cannot read the cluster key\n",
+		    pol->cluster_key);
+		return -1;
+	}
+	ssh_key_free(cluster_key);
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -218,52 +281,59 @@ main(int argc, char **argv)
 	uint8_t			 ca_key[32];
 	const char		*path = NULL;
 	char			 err[1024];
-	int			 foreground, abi;
+	struct cmdline		 cl;
+	int			 abi;
 
 	memset(&gw, 0, sizeof(gw));
-	path = cmdline_daemon(argc, argv, "portholed", &foreground);
+	cmdline_daemon(argc, argv, "portholed", GATEWAY_USAGE, 0, &cl);
+	daemon_init("portholed");
+	path = cl.path;
 	if (policy_load(path, &pol, err, sizeof(err)) == -1) {
 		fprintf(stderr, "portholed: %s\n", err);
 		goto fail;
 	}
-	if (sshcert_load_ca(pol->support_ca, ca_key, err, sizeof(err)) == -1) {
-		fprintf(stderr, "portholed: %s\n", err);
+	if (gateway_check(pol, ca_key, &host_key) == -1)
+		goto fail;
+	if (cl.test) {
+		ssh_key_free(host_key);
+		policy_free(pol);
+		ssh_finalize();
+		return 0;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	/* A file size limit must fail a write, not kill the gateway. */
+	signal(SIGXFSZ, SIG_IGN);
+	/*
+	 * From here the detached child does the work; until it is ready its
+	 * errors still reach this terminal (log_startup) and the parent
+	 * exits 1 for it.
+	 */
+	if (!cl.foreground && daemon_detach(err, sizeof(err)) == -1) {
+		log_error("%s", err);
 		goto fail;
 	}
-	if (ssh_init() != SSH_OK)
-		fatal("libssh initialisation failed");
-	if (ssh_pki_import_privkey_file(pol->session_host_key, NULL, NULL,
-	    NULL, &host_key) != SSH_OK) {
-		fprintf(stderr, "portholed: %s: cannot read the session host "
-		    "key\n", pol->session_host_key);
-		goto fail;
-	}
-	if (geteuid() == 0 && getpwnam(pol->user) == NULL) {
-		fprintf(stderr, "portholed: %s: [gateway] user '%s' does not "
-		    "exist; sessions could not drop root\n", path, pol->user);
+	/* Before anything is touched: two gateways must never share a log. */
+	if (daemon_lock(pol->run_dir, GATEWAY_PID_FILE, err,
+	    sizeof(err)) == -1) {
+		log_error("%s", err);
 		goto fail;
 	}
 	if (audit_open(pol->audit_dir, &audit, err, sizeof(err)) == -1) {
-		fprintf(stderr, "portholed: %s\n", err);
+		log_error("%s", err);
 		goto fail;
 	}
 	snprintf(keypath, sizeof(keypath), "%s/%s", pol->state_dir,
 	    SEAL_KEY_FILE);
 	if (audit_enable_seals(audit, keypath, pol->seal_every, err,
 	    sizeof(err)) == -1) {
-		fprintf(stderr, "portholed: audit seals: %s\n", err);
+		log_error("audit seals: %s", err);
 		goto fail;
 	}
 	audit_set_rotate(audit, pol->audit_rotate);
-	signal(SIGPIPE, SIG_IGN);
-	/* A file size limit must fail a write, not kill the gateway. */
-	signal(SIGXFSZ, SIG_IGN);
-	if (!foreground && daemon(0, 0) == -1)
-		fatal("daemon: cannot detach");
 	if ((base = event_base_new()) == NULL)
 		fatal("cannot create the event loop");
 	if ((telem = telem_new(base, pol, err, sizeof(err))) == NULL) {
-		fprintf(stderr, "portholed: telemetry spool: %s\n", err);
+		log_error("telemetry spool: %s", err);
 		goto fail;
 	}
 	if ((collect = collect_new(base, pol, telem)) == NULL)
@@ -327,20 +397,36 @@ main(int argc, char **argv)
 	else
 		log_error("sandbox: %s; every diagnostic will be refused", err);
 	tunnel_start(tunnel);
+	daemon_ready();
 	event_base_dispatch(base);
+	(void)daemon_notify("STOPPING=1");
 	telem_event(telem, "server_shutdown", json_pack("{s:s}", "component",
 	    "portholed"));
+	/*
+	 * A clean stop: no new work, the sessions end (on the record), and
+	 * the log is sealed while the tunnel is still up, so that the relay
+	 * holds the final seal as an anchor and a log cut back behind it is
+	 * caught.  The relay gets a bounded moment to acknowledge it; what
+	 * it has not acknowledged waits in state_dir for the next start.
+	 */
 	control_free(control);
+	event_del(ev_hup);
+	event_del(ev_chld);
+	event_del(ev_seal);
+	intake_free(intake);
+	collect_free(collect);
+	broker_free(broker);
+	gw.broker = NULL;
+	(void)audit_write(audit, "gateway_stop", NULL);
+	(void)audit_seal(audit);	/* no unsealed tail after a clean stop */
+	if (!uplink_flush_anchor(uplink, SHUTDOWN_ANCHOR_MS))
+		log_warn("audit anchor: the relay has not acknowledged the "
+		    "final seal; it is sent again at the next start");
 	telem_on_commit(telem, NULL, NULL);
 	uplink_free(uplink);
 	gw.uplink = NULL;
 	tunnel_free(tunnel);
-	broker_free(broker);
-	collect_free(collect);
 	telem_free(telem);
-	intake_free(intake);
-	(void)audit_write(audit, "gateway_stop", NULL);
-	(void)audit_seal(audit);	/* no unsealed tail after a clean stop */
 	audit_close(audit);
 	event_free(ev_term);
 	event_free(ev_int);
@@ -351,6 +437,7 @@ main(int argc, char **argv)
 	ssh_key_free(host_key);
 	policy_free(gw.pol);
 	ssh_finalize();
+	daemon_unlock();
 	return 0;
 fail:
 	control_free(control);
@@ -367,5 +454,6 @@ fail:
 	audit_close(audit);
 	ssh_key_free(host_key);
 	policy_free(pol);
+	daemon_unlock();
 	return 1;
 }

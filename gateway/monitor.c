@@ -21,12 +21,15 @@
 #include "lib/clock.h"
 #include "lib/fdpass.h"
 #include "lib/log.h"
+#include "lib/parse.h"
 #include "lib/sshcert.h"
 #include "sandbox/sandbox.h"
 
 #define MON_MAX_AUTH_REQUESTS	20
 #define MON_CERT_MAX		12000	/* base64 of SSHCERT_MAX_BLOB */
 #define MON_CHILD_EXIT_MS	1000	/* a closing child's time to exit */
+#define MON_ACTIVITY_MS		1000	/* activity reaches the broker this often */
+#define MON_WAIT_MAX_MS		(86400 * 1000)	/* a wait for a time limit */
 #define MON_LEGACY_SCP		"the legacy scp protocol is not supported: " \
 				"use scp without -O (SFTP)"
 
@@ -37,6 +40,12 @@
  */
 _Static_assert(SBX_MAX_FDS >= MON_MAX_FILES + MON_MAX_FWDS + 16,
     "SBX_MAX_FDS is below what the monitor may hand over");
+
+/* The time limits mon_timeout() watches, as mon_time_up() names them. */
+#define LIMIT_LOGIN	"login grace time exceeded"
+#define LIMIT_SESSION	"max_session reached"
+#define LIMIT_CERT	"certificate expired"
+#define LIMIT_DIAG	"diagnostic timeout"
 
 struct mon_dispatch {
 	const char	*req;
@@ -51,6 +60,8 @@ static int	mm_answer_exec_wait(struct mon *, json_t *);
 static int	mm_answer_exec_cancel(struct mon *, json_t *);
 static int	mm_answer_event(struct mon *, json_t *);
 static int	mm_answer_approval_wait(struct mon *, json_t *);
+static int	mm_answer_exec_refused(struct mon *, json_t *);
+static int	mm_answer_activity(struct mon *, json_t *);
 
 #define CHILD	MON_FROM_CHILD
 #define BOTH	(MON_FROM_CHILD | MON_FROM_SHELL)
@@ -61,6 +72,8 @@ static const struct mon_dispatch mon_table[] = {
 	{ "approval_wait", MON_PENDING, CHILD,	mm_answer_approval_wait },
 	{ "event",	  MON_PREAUTH | MON_AUTHED, CHILD, mm_answer_event },
 	{ "exec",	  MON_AUTHED, BOTH,	mm_answer_exec },
+	{ "exec_refused", MON_AUTHED, CHILD,	mm_answer_exec_refused },
+	{ "activity",	  MON_AUTHED, CHILD,	mm_answer_activity },
 	{ "exec_wait",	  MON_AUTHED, BOTH,	mm_answer_exec_wait },
 	{ "exec_cancel",  MON_AUTHED, BOTH,	mm_answer_exec_cancel },
 	{ "file_open",	  MON_AUTHED, BOTH,	mm_answer_file_open },
@@ -142,9 +155,29 @@ mon_end_reason(int why)
 		return "session ended: the audit log cannot be written";
 	case SESSION_END_SHUTDOWN:
 		return "session ended: the gateway is shutting down";
+	case SESSION_END_CROWDED:
+		return "login dropped: too many logins in progress";
 	default:
 		return "session ended by the gateway";
 	}
+}
+
+/*
+ * A message to the broker that is not an audit event and gets no 'y'
+ * (approval_request, slot_request, activity).  0, or -1.
+ */
+static int
+mon_broker_send(struct mon *m, json_t *msg)
+{
+	char	*text;
+	ssize_t	 n = -1;
+
+	text = msg == NULL ? NULL : json_dumps(msg, JSON_COMPACT);
+	json_decref(msg);
+	if (text != NULL)
+		n = send(m->audit_fd, text, strlen(text), MSG_NOSIGNAL);
+	free(text);
+	return n > 0 ? 0 : -1;
 }
 
 /*
@@ -294,22 +327,31 @@ req_str(json_t *req, const char *key, size_t max)
 	return s != NULL && strlen(s) <= max ? s : NULL;
 }
 
-/* Would this certificate, for this user, be let in now? */
+/*
+ * Would this certificate, for this user, be let in now?  *parsed says
+ * whether cert holds a parsed certificate (for the record of a refusal).
+ */
 static int
 mon_check_login(struct mon *m, const char *user, const char *key_type,
-    const char *b64, struct sshcert *cert, char *why, size_t len)
+    const char *b64, struct sshcert *cert, int *parsed, char *why,
+    size_t len)
 {
 	const char	*principals[SSHCERT_MAX_PRINCIPALS], *engineer = NULL;
 	char		 err[256];
 	size_t		 i;
 
+	*parsed = 0;
 	if (!sshcert_is_cert_type(key_type)) {
 		snprintf(why, len, "plain keys are not accepted; log in with "
 		    "a certificate from the vendor CA");
 		return 0;
 	}
-	if (sshcert_parse_base64(b64, cert, err, sizeof(err)) == -1 ||
-	    sshcert_validate(cert, m->ca_key, clock_now(), NULL, err,
+	if (sshcert_parse_base64(b64, cert, err, sizeof(err)) == -1) {
+		snprintf(why, len, "%s", err);
+		return 0;
+	}
+	*parsed = 1;
+	if (sshcert_validate(cert, m->ca_key, clock_now(), NULL, err,
 	    sizeof(err)) == -1) {
 		snprintf(why, len, "%s", err);
 		return 0;
@@ -330,7 +372,60 @@ mon_check_login(struct mon *m, const char *user, const char *key_type,
 	snprintf(m->id.ticket, sizeof(m->id.ticket), "%s",
 	    cert->has_ticket ? cert->ticket : "");
 	m->id.serial = cert->serial;
+	m->id.permits = cert->permits;
+	m->cert_valid_before = cert->valid_before;
 	return 1;
+}
+
+/*
+ * The record of a refused login: what the certificate says about itself
+ * when it could be parsed, so that the refusal names whom it refused.
+ */
+static json_t *
+mon_refusal_record(const char *user, const struct sshcert *cert,
+    int parsed, const char *why)
+{
+	json_t	*ev, *names;
+	size_t	 i;
+
+	ev = json_pack("{s:s, s:s, s:s}", "user", user, "key_id",
+	    cert->key_id, "reason", why);
+	if (ev == NULL || !parsed)
+		return ev;
+	json_object_set_new(ev, "serial", json_integer((json_int_t)
+	    cert->serial));
+	names = json_array();
+	for (i = 0; i < cert->nprincipals; i++)
+		json_array_append_new(names, json_string(cert->principals[i]));
+	json_object_set_new(ev, "principals", names);
+	return ev;
+}
+
+/*
+ * Ask the broker for one of max_sessions' slots, now that the certificate
+ * is accepted and its key proven: a login in progress holds none, so
+ * nobody can fill them without logging in.  1: taken, 0: refused with
+ * why (all in use, audited; or the audit log cannot be written).
+ */
+static int
+mon_take_slot(struct mon *m, char *why, size_t len)
+{
+	char	ans = 0;
+	ssize_t	n;
+
+	if (mon_broker_send(m, json_pack("{s:s, s:s}", "type",
+	    "slot_request", "engineer", m->id.engineer)) == -1)
+		mon_end(m, 1);
+	while ((n = recv(m->audit_fd, &ans, 1, 0)) == -1 && errno == EINTR)
+		;
+	if (n != 1 || (ans != 's' && ans != 'f' && ans != 'a'))
+		mon_end(m, 1);
+	if (ans == 'f')
+		(void)policy_allow_session_slot(m->pol, m->pol->max_sessions,
+		    why, len);
+	else if (ans == 'a')
+		snprintf(why, len, "the gateway cannot write its audit log");
+	return ans == 's';
 }
 
 static int
@@ -342,7 +437,7 @@ mm_answer_auth(struct mon *m, json_t *req)
 	int		 login = json_is_true(json_object_get(req, "login"));
 	struct sshcert	*cert;
 	char		 why[384];
-	int		 ok;
+	int		 ok, parsed;
 
 	if (user == NULL || key_type == NULL || b64 == NULL)
 		mon_violation(m, "malformed auth request", "auth");
@@ -350,10 +445,11 @@ mm_answer_auth(struct mon *m, json_t *req)
 		mon_violation(m, "too many login attempts", "auth");
 	if ((cert = calloc(1, sizeof(*cert))) == NULL)
 		mon_end(m, 1);
-	ok = mon_check_login(m, user, key_type, b64, cert, why, sizeof(why));
+	ok = mon_check_login(m, user, key_type, b64, cert, &parsed, why,
+	    sizeof(why));
 	if (!ok) {
-		mon_audit(m, "auth_refused", json_pack("{s:s, s:s, s:s}",
-		    "user", user, "key_id", cert->key_id, "reason", why));
+		mon_audit(m, "auth_refused", mon_refusal_record(user, cert,
+		    parsed, why));
 		memset(&m->id, 0, sizeof(m->id));
 		free(cert);
 		return mon_answer(m, json_pack("{s:b, s:s}", "ok", 0,
@@ -363,6 +459,12 @@ mm_answer_auth(struct mon *m, json_t *req)
 	if (!login)
 		return mon_answer(m, json_pack("{s:b}", "ok", 1), NULL, 0);
 	/* libssh verified the login signature in the child. */
+	if (!mon_take_slot(m, why, sizeof(why))) {
+		memset(&m->id, 0, sizeof(m->id));
+		m->phase = 0;	/* the child ends the session; nothing more */
+		return mon_answer(m, json_pack("{s:b, s:s, s:b}", "ok", 0,
+		    "reason", why, "final", 1), NULL, 0);
+	}
 	if (m->pol->approval_required) {
 		m->phase = MON_PENDING;
 		return mon_answer(m, json_pack("{s:b, s:b}", "ok", 1,
@@ -375,6 +477,17 @@ mm_answer_auth(struct mon *m, json_t *req)
 static int
 mon_logged_in(struct mon *m)
 {
+	/* A certificate that expired while the customer decided is spent. */
+	if ((uint64_t)clock_now() >= m->cert_valid_before) {
+		mon_audit(m, "auth_refused", json_pack("{s:s, s:s, s:I, s:s}",
+		    "user", SESSION_USER, "key_id", m->id.key_id, "serial",
+		    (json_int_t)m->id.serial, "reason", "certificate expired "
+		    "while the session waited for approval"));
+		m->phase = 0;
+		return mon_answer(m, json_pack("{s:b, s:s}", "ok", 0, "reason",
+		    "certificate expired while the session waited for "
+		    "approval"), NULL, 0);
+	}
 	mon_audit(m, "auth_accepted", json_pack("{s:s, s:s, s:I, s:s}",
 	    "engineer", m->id.engineer, "key_id", m->id.key_id,
 	    "serial", (json_int_t)m->id.serial, "ticket", m->id.ticket));
@@ -382,9 +495,10 @@ mon_logged_in(struct mon *m)
 	m->login_ms = clock_mono_ms();
 	if (m->pol->max_session > 0)
 		m->session_deadline = m->login_ms + m->pol->max_session * 1000;
-	return mon_answer(m, json_pack("{s:b, s:s, s:s, s:s, s:I}", "ok", 1,
-	    "engineer", m->id.engineer, "key_id", m->id.key_id, "ticket",
-	    m->id.ticket, "serial", (json_int_t)m->id.serial), NULL, 0);
+	return mon_answer(m, json_pack("{s:b, s:s, s:s, s:s, s:I, s:I}", "ok",
+	    1, "engineer", m->id.engineer, "key_id", m->id.key_id, "ticket",
+	    m->id.ticket, "serial", (json_int_t)m->id.serial, "permits",
+	    (json_int_t)m->id.permits), NULL, 0);
 }
 
 /*
@@ -396,21 +510,13 @@ static int
 mm_answer_approval_wait(struct mon *m, json_t *req)
 {
 	struct pollfd	 pfd[2];
-	char		*text, ans = 0;
+	char		 ans = 0;
 	const char	*why;
-	ssize_t		 n;
-	json_t		*ev;
 
 	(void)req;
-	ev = json_pack("{s:s, s:s, s:s, s:s}", "type", "approval_request",
-	    "engineer", m->id.engineer, "ticket", m->id.ticket, "key_id",
-	    m->id.key_id);
-	text = json_dumps(ev, JSON_COMPACT);
-	json_decref(ev);
-	n = text == NULL ? -1 : send(m->audit_fd, text, strlen(text),
-	    MSG_NOSIGNAL);
-	free(text);
-	if (n <= 0)
+	if (mon_broker_send(m, json_pack("{s:s, s:s, s:s, s:s}", "type",
+	    "approval_request", "engineer", m->id.engineer, "ticket",
+	    m->id.ticket, "key_id", m->id.key_id)) == -1)
 		mon_end(m, 1);
 	pfd[0].fd = m->audit_fd;
 	pfd[1].fd = m->child_fd;
@@ -427,7 +533,8 @@ mm_answer_approval_wait(struct mon *m, json_t *req)
 		mon_end(m, 1);
 	if (ans == 'a')
 		return mon_logged_in(m);
-	why = ans == 'd' ? "the customer denied this session" :
+	why = ans == 'd' ? "the customer denied this session" : ans == 'g' ?
+	    "the engineer left before the customer decided" :
 	    "nobody approved this session in time";
 	m->phase = 0;	/* the child ends the session; nothing more */
 	return mon_answer(m, json_pack("{s:b, s:s}", "ok", 0, "reason", why),
@@ -494,6 +601,48 @@ mm_answer_exec(struct mon *m, json_t *req)
 	close(fds[0]);
 	close(fds[1]);
 	return rc;
+}
+
+/*
+ * A command line the child could not pass on whole (not UTF-8, or longer
+ * than a request can carry): refused like any other, and on record.  The
+ * child's word is enough to refuse; it can never make anything run.
+ */
+static int
+mm_answer_exec_refused(struct mon *m, json_t *req)
+{
+	const char	*shown = req_str(req, "command", 512);
+	const char	*why = req_str(req, "reason", 128);
+	json_t		*len = json_object_get(req, "length");
+
+	if (shown == NULL || why == NULL || !json_is_integer(len) ||
+	    json_integer_value(len) < 0)
+		mon_violation(m, "malformed exec_refused request",
+		    "exec_refused");
+	mon_audit(m, "command_refused", json_pack("{s:s, s:I, s:s}",
+	    "command", shown, "length", json_integer_value(len), "reason",
+	    why));
+	return mon_answer(m, json_pack("{s:b}", "ok", 1), NULL, 0);
+}
+
+/*
+ * The child saw channel data move.  The broker ends sessions idle for
+ * idle_timeout; it is told at most once a second whatever the child
+ * sends.  A child that lies keeps its session until max_session.
+ */
+static int
+mm_answer_activity(struct mon *m, json_t *req)
+{
+	uint64_t now = clock_mono_ms();
+
+	(void)req;
+	if (now - m->activity_ms >= MON_ACTIVITY_MS) {
+		m->activity_ms = now;
+		if (mon_broker_send(m, json_pack("{s:s}", "type",
+		    "activity")) == -1)
+			mon_end(m, 1);
+	}
+	return mon_answer(m, json_pack("{s:b}", "ok", 1), NULL, 0);
 }
 
 static int
@@ -578,30 +727,62 @@ mm_answer_event(struct mon *m, json_t *req)
 	return mon_answer(m, json_pack("{s:b}", "ok", 1), NULL, 0);
 }
 
+/*
+ * When the login certificate expires, on the monotonic clock: computed
+ * afresh from the wall clock at each wait, so that a clock set while the
+ * session runs moves it.  0: never (or end_at_cert_expiry = no).
+ */
+static uint64_t
+mon_cert_deadline(const struct mon *m, uint64_t now)
+{
+	uint64_t wall = (uint64_t)clock_now();
+
+	if (!m->pol->end_at_cert_expiry || m->cert_valid_before == UINT64_MAX)
+		return 0;
+	if (wall >= m->cert_valid_before)
+		return now;
+	/* A certificate valid for centuries needs no timer. */
+	if (m->cert_valid_before - wall > 100ULL * 365 * 86400)
+		return 0;
+	return now + (m->cert_valid_before - wall) * 1000;
+}
+
 /* How long to wait for the child's next request, in ms (-1: forever). */
 static int
 mon_timeout(struct mon *m, const char **what)
 {
-	uint64_t	now = clock_mono_ms(), until = 0;
+	uint64_t	now = clock_mono_ms(), until = 0, cert;
 
 	*what = NULL;
 	if (m->phase != MON_AUTHED) {
 		/* Not logged in (or refused, or left pending): no lingering. */
 		until = m->login_deadline;
-		*what = "login grace time exceeded";
+		*what = LIMIT_LOGIN;
 	}
 	if (m->session_deadline != 0) {
 		until = m->session_deadline;
-		*what = "max_session reached";
+		*what = LIMIT_SESSION;
+	}
+	if (m->phase == MON_AUTHED && (cert = mon_cert_deadline(m, now)) != 0 &&
+	    (until == 0 || cert < until)) {
+		until = cert;
+		*what = LIMIT_CERT;
 	}
 	if (m->diag > 0 && !m->diag_timed_out &&
 	    (until == 0 || m->diag_deadline < until)) {
 		until = m->diag_deadline;
-		*what = "diagnostic timeout";
+		*what = LIMIT_DIAG;
 	}
 	if (until == 0)
 		return -1;
-	return until <= now ? 0 : (int)(until - now);
+	if (until <= now)
+		return 0;
+	/* poll takes an int of ms: a far deadline is looked at again. */
+	if (until - now > MON_WAIT_MAX_MS) {
+		*what = NULL;
+		return MON_WAIT_MAX_MS;
+	}
+	return (int)(until - now);
 }
 
 /*
@@ -806,18 +987,44 @@ bad:
 	mon_end(m, 1);
 }
 
-/* A time limit passed: the diagnostic's is enforced, the others end it all. */
+/*
+ * A time limit passed (what, or none when a wait for a far one was cut
+ * short): the diagnostic's is enforced, the others end it all.
+ */
 static void
 mon_time_up(struct mon *m, const char *what)
 {
-	if (strcmp(what, "diagnostic timeout") == 0) {
+	char when[32];
+
+	if (what == NULL)
+		return;
+	if (strcmp(what, LIMIT_DIAG) == 0) {
 		mon_kill_diag(m);
 		m->diag_timed_out = 1;
 		return;
 	}
+	if (strcmp(what, LIMIT_CERT) == 0 &&
+	    (uint64_t)clock_now() < m->cert_valid_before)
+		return;		/* the wall clock was set back: not yet */
 	log_info("monitor: %s; ending the session", what);
+	if (strcmp(what, LIMIT_LOGIN) == 0) {
+		/* A refused or undecided login was recorded as such already. */
+		if (m->phase == MON_PREAUTH)
+			mon_audit(m, "session_refused", json_pack("{s:s, s:I}",
+			    "reason", what, "grace_s",
+			    (json_int_t)SESSION_LOGIN_GRACE));
+		mon_end(m, 1);
+	}
+	if (strcmp(what, LIMIT_CERT) == 0) {
+		parse_format_time((time_t)m->cert_valid_before, when,
+		    sizeof(when));
+		mon_audit(m, "session_ended", json_pack("{s:s, s:s}", "reason",
+		    what, "valid_before", when));
+		mon_notify(m, "session ended: the certificate expired");
+		mon_end(m, 1);
+	}
 	mon_audit(m, "session_ended", json_pack("{s:s}", "reason", what));
-	if (strcmp(what, "max_session reached") == 0)
+	if (strcmp(what, LIMIT_SESSION) == 0)
 		mon_notify(m, "session ended: it reached max_session");
 	mon_end(m, 1);
 }

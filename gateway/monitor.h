@@ -32,6 +32,7 @@ struct mm_identity {
 	char		 key_id[257];
 	char		 ticket[257];
 	uint64_t	 serial;
+	uint32_t	 permits;	/* the certificate's SSHCERT_PERMIT_* */
 };
 
 struct mm_exec_result {
@@ -58,7 +59,8 @@ void	monitor_session(int stream_fd, int audit_fd, int policy_fd,
 /*
  * 1: this key (base64 blob of type key_type) may log in (login: and it
  * just did, the signature being verified), 2: it may, once the customer
- * approves (call mm_approval_wait), 0: refused with why.
+ * approves (call mm_approval_wait), 0: refused with why, 3: refused with
+ * why and the connection is to end (no session slot is free).
  */
 int	mm_auth(int mon, const char *user, const char *key_type,
 	    const char *key_b64, int login, struct mm_identity *id, char *why,
@@ -69,6 +71,19 @@ int	mm_approval_wait(int mon, struct mm_identity *id, char *why,
 /* 1: running, *out and *err its output pipes; 0: refused with why. */
 int	mm_exec(int mon, const char *cmdline, int *out, int *err, char *why,
 	    size_t whylen);
+/*
+ * A command line the child cannot pass on (not UTF-8, or too long): the
+ * monitor records the refusal with shown (its start, escaped where it is
+ * not UTF-8), its length and why.  0, or -1.
+ */
+int	mm_exec_refused(int mon, const char *shown, size_t length,
+	    const char *why);
+/*
+ * Channel data moved since the last call: the session is not idle.
+ * Transport traffic (keepalives, window adjustments, key exchanges) is
+ * not activity.  0, or -1.
+ */
+int	mm_activity(int mon);
 /* The diagnostic's output is all sent: its exit status. */
 int	mm_exec_wait(int mon, uint64_t bytes_out, struct mm_exec_result *res);
 /*

@@ -278,6 +278,7 @@ mm_answer_forward_open(struct mon *m, json_t *req)
 {
 	const char	*host = req_str(req, "host", 255);
 	const char	*orig = req_str(req, "orig_host", 255);
+	const char	*no;
 	char		 why[ACCESS_WHY_MAX], addr[80], target[300];
 	uint32_t	 port, oport;
 	size_t		 i;
@@ -288,6 +289,12 @@ mm_answer_forward_open(struct mon *m, json_t *req)
 		mon_violation(m, "malformed forward_open request",
 		    "forward_open");
 	snprintf(target, sizeof(target), "%s:%u", host, port);
+	if ((no = sshcert_forbidden(m->id.permits, SSHCERT_PERMIT_PORT)) !=
+	    NULL) {
+		mon_audit(m, "forward_refused", json_pack("{s:s, s:s}",
+		    "target", target, "reason", no));
+		return mon_refuse(m, no);
+	}
 	for (i = 0; i < MON_MAX_FWDS && m->fwds[i].id != 0; i++)
 		;
 	if (i == MON_MAX_FWDS)

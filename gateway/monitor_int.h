@@ -17,6 +17,7 @@
 #include "gateway/access.h"
 #include "gateway/monitor.h"
 #include "gateway/session.h"
+#include "lib/sshcert.h"
 
 /* Phases of a session; the dispatch table names the ones a request needs. */
 #define MON_PREAUTH	0x01	/* before a successful login */
@@ -84,6 +85,8 @@ struct mon {
 	int			 phase;
 	int			 auth_requests;
 	struct mm_identity	 id;
+	uint64_t		 cert_valid_before;	/* the login certificate's */
+	uint64_t		 activity_ms;	/* activity last told the broker */
 	uint64_t		 login_deadline;	/* clock_mono_ms() */
 	uint64_t		 session_deadline;	/* 0: none */
 	pid_t			 diag;			/* running diagnostic */
@@ -100,6 +103,7 @@ struct mon {
 
 /* monitor.c */
 void		 mon_audit(struct mon *, const char *type, json_t *fields);
+
 void		 mon_end(struct mon *, int) __attribute__((noreturn));
 void		 mon_violation(struct mon *, const char *why, const char *req)
 		    __attribute__((noreturn));

@@ -279,6 +279,7 @@ int
 mm_answer_shell_open(struct mon *m, json_t *req)
 {
 	const char	*term = req_str(req, "term", 64);
+	const char	*no;
 	char		 why[ACCESS_WHY_MAX];
 	uint32_t	 cols, rows;
 	int		 slave = -1, rpc[2], tv[2], rc;
@@ -290,6 +291,13 @@ mm_answer_shell_open(struct mon *m, json_t *req)
 	if (cols == 0 || cols > 1000 || rows == 0 || rows > 1000) {
 		cols = 80;
 		rows = 24;
+	}
+	/* The support shell always runs on a terminal: no-pty refuses it. */
+	if ((no = sshcert_forbidden(m->id.permits, SSHCERT_PERMIT_PTY)) !=
+	    NULL) {
+		mon_audit(m, "request_refused", json_pack("{s:s, s:s}",
+		    "request", "shell", "reason", no));
+		return mon_refuse(m, no);
 	}
 	if (m->sh.pid != 0 || m->sh.rec != -1)
 		return mon_refuse(m, "one support shell per session");

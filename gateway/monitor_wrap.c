@@ -106,6 +106,8 @@ copy_identity(json_t *ans, struct mm_identity *id)
 	copy_str(ans, "ticket", id->ticket, sizeof(id->ticket));
 	id->serial = (uint64_t)json_integer_value(json_object_get(ans,
 	    "serial"));
+	id->permits = (uint32_t)json_integer_value(json_object_get(ans,
+	    "permits"));
 }
 
 int
@@ -125,6 +127,10 @@ mm_auth(int mon, const char *user, const char *key_type, const char *key_b64,
 	if (ok && json_is_true(json_object_get(ans, "pending"))) {
 		json_decref(ans);
 		return 2;
+	}
+	if (!ok && json_is_true(json_object_get(ans, "final"))) {
+		json_decref(ans);
+		return 3;
 	}
 	if (ok && id != NULL)
 		copy_identity(ans, id);
@@ -172,6 +178,32 @@ mm_exec(int mon, const char *cmdline, int *out, int *err, char *why,
 	for (i = 0; i < nfds; i++)
 		close(fds[i]);
 	return ok ? -1 : 0;
+}
+
+int
+mm_exec_refused(int mon, const char *shown, size_t length, const char *why)
+{
+	json_t *ans;
+
+	ans = mm_call(mon, json_pack("{s:s, s:s, s:I, s:s}", "req",
+	    "exec_refused", "command", shown, "length", (json_int_t)length,
+	    "reason", why), NULL, 0, NULL);
+	if (ans == NULL)
+		return -1;
+	json_decref(ans);
+	return 0;
+}
+
+int
+mm_activity(int mon)
+{
+	json_t *ans;
+
+	if ((ans = mm_call(mon, json_pack("{s:s}", "req", "activity"), NULL,
+	    0, NULL)) == NULL)
+		return -1;
+	json_decref(ans);
+	return 0;
 }
 
 int

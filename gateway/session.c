@@ -26,7 +26,9 @@
 #include <openssl/evp.h>
 
 #include "gateway/monitor.h"
+#include "lib/escape.h"
 #include "lib/log.h"
+#include "lib/parse.h"
 #include "lib/sshcert.h"
 #include "sandbox/sandbox.h"
 
@@ -44,6 +46,7 @@ struct sess {
 	int			 authenticated;
 	int			 auth_failures;
 	int			 told_plain_key;	/* banner sent once */
+	int			 refused_cert;	/* a certificate was refused */
 	struct mm_identity	 id;
 };
 
@@ -101,33 +104,60 @@ msg_pubkey(ssh_message msg, int *state)
 }
 #pragma GCC diagnostic pop
 
+/*
+ * Refuse one public key, and say why once per reason the engineer can
+ * act on: every refused certificate, and a plain key only when no
+ * certificate came first.  ssh offers the bare key of a certificate
+ * right after it, and "plain keys are not accepted" would bury the
+ * certificate's own reason.
+ */
 static void
 sess_refuse_login(struct sess *ss, ssh_message msg, int is_cert,
     const char *why)
 {
 	char line[512];
 
-	if (is_cert || !ss->told_plain_key) {
+	if (is_cert || (!ss->told_plain_key && !ss->refused_cert)) {
 		snprintf(line, sizeof(line), "porthole: login refused: %s\r\n",
 		    why);
 		sess_banner(ss, line);
 		ss->told_plain_key |= !is_cert;
 	}
+	ss->refused_cert |= is_cert;
 	ss->auth_failures++;
 	ssh_message_reply_default(msg);
+}
+
+/* Refused for good (no session slot): say why in the disconnect. */
+static void	sess_turn_away(struct sess *, const char *)
+		    __attribute__((noreturn));
+
+static void
+sess_turn_away(struct sess *ss, const char *why)
+{
+	char line[512];
+
+	snprintf(line, sizeof(line), "porthole: refused: %s", why);
+	(void)ssh_session_set_disconnect_message(ss->s, line);
+	sess_exit(ss, 1);
 }
 
 static void
 sess_auth_pubkey(struct sess *ss, ssh_message msg)
 {
 	const char	*user = ssh_message_auth_user(msg);
-	char		*b64 = NULL, why[384];
+	char		*b64 = NULL, why[384], shown[257];
 	int		 state, rc;
 	ssh_key		 key = msg_pubkey(msg, &state);
 
 	if (user == NULL || key == NULL || strlen(user) > 64) {
 		ssh_message_reply_default(msg);
 		return;
+	}
+	/* The monitor's requests are JSON: a name that is not UTF-8 goes escaped. */
+	if (!parse_utf8(user, strlen(user))) {
+		(void)escape_text(user, strlen(user), shown, sizeof(shown));
+		user = shown;
 	}
 	if (state != SSH_PUBLICKEY_STATE_NONE &&
 	    state != SSH_PUBLICKEY_STATE_VALID) {
@@ -145,6 +175,8 @@ sess_auth_pubkey(struct sess *ss, ssh_message msg)
 	ssh_string_free_char(b64);
 	if (rc == -1)
 		sess_lost_monitor(ss);
+	if (rc == 3)
+		sess_turn_away(ss, why);
 	if (rc == 0) {
 		sess_refuse_login(ss, msg, key_is_cert(key), why);
 		return;
@@ -268,6 +300,6 @@ session_child(int fd, int mon, const struct policy *pol, ssh_key host_key)
 		sess_exit(&ss, 1);
 	}
 	sess_authenticate(&ss);
-	session_serve(ss.s, ss.mon, pol);
+	session_serve(ss.s, ss.mon, pol, &ss.id);
 	sess_exit(&ss, 0);
 }

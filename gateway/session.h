@@ -13,7 +13,14 @@
 #include "policy/policy.h"
 
 #define SESSION_ID_LEN		16	/* hex characters */
-#define SESSION_LOGIN_GRACE	60	/* seconds to log in */
+/*
+ * Seconds from the channel's open to a login.  The engineer's ssh has
+ * already logged in to the relay when the gateway's clock starts, so this
+ * is one key exchange and a signature - or a passphrase typed at ssh's
+ * second prompt, which is why it is not shorter.  The relay's own
+ * login_grace is as long.
+ */
+#define SESSION_LOGIN_GRACE	20
 #define SESSION_MAX_AUTH_TRIES	6
 #define SESSION_USER		"support"	/* the login name engineers use */
 
@@ -33,6 +40,7 @@
 #define SESSION_END_WITHDRAWN	3	/* a reload withdrew its grant */
 #define SESSION_END_AUDIT	4	/* the audit log cannot be written */
 #define SESSION_END_SHUTDOWN	5	/* the gateway stops */
+#define SESSION_END_CROWDED	6	/* a login dropped: too many at once */
 
 /*
  * Serve one engineer on fd, asking the monitor on mon.  Confines itself
@@ -42,10 +50,14 @@
 void	session_child(int fd, int mon, const struct policy *pol,
 	    ssh_key host_key) __attribute__((noreturn));
 
+struct mm_identity;
+
 /*
  * After login (session_loop.c): serve every channel of the connection
- * until the engineer disconnects or the monitor is lost.
+ * until the engineer disconnects or the monitor is lost.  id is who
+ * logged in, with what the certificate permits.
  */
-void	session_serve(ssh_session s, int mon, const struct policy *pol);
+void	session_serve(ssh_session s, int mon, const struct policy *pol,
+	    const struct mm_identity *id);
 
 #endif

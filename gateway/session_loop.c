@@ -30,11 +30,17 @@
 
 #include "gateway/monitor.h"
 #include "gateway/sftp.h"
+#include "lib/clock.h"
+#include "lib/escape.h"
 #include "lib/log.h"
+#include "lib/parse.h"
+#include "lib/sshcert.h"
 
 #define CHAN_BUF	32768
 #define CHAN_MAX	32	/* channels open at once */
 #define LOOP_RETRY_MS	20	/* look again after libssh took nothing */
+#define LOOP_ACTIVE_MS	1000	/* activity goes to the monitor this often */
+#define CMD_SHOWN_MAX	200	/* bytes of a refused command line recorded */
 
 enum chan_kind {
 	CH_NEW,		/* a session channel, no request yet */
@@ -47,7 +53,9 @@ enum chan_kind {
 /* One channel of the engineer's connection and its local end. */
 struct chan {
 	struct chan	*next;
+	struct loop	*l;
 	ssh_channel	 ch;
+	struct ssh_channel_callbacks_struct cb;	/* agent requests only */
 	enum chan_kind	 kind;
 	int		 fd;		/* socket or terminal, both ways */
 	int		 out, err;	/* a diagnostic's pipes */
@@ -73,6 +81,10 @@ struct chan {
 	int		 closing;	/* say goodbye and free */
 	int		 dry;		/* the last read found nothing ... */
 	unsigned	 dry_epoch;	/* ... at this input epoch */
+	int		 pty_refused;	/* a terminal refused, the reason said */
+	char		 env[200];	/* names of refused env requests */
+	size_t		 env_len;
+	unsigned	 env_more;	/* ... and how many more */
 };
 
 /* The child's state after login. */
@@ -80,6 +92,7 @@ struct loop {
 	ssh_session		 s;
 	int			 mon;
 	const struct policy	*pol;
+	const struct mm_identity *id;	/* who, and what the certificate permits */
 	struct access_ops	 ops;
 	struct chan		*chans;
 	int			 nchans;
@@ -93,12 +106,36 @@ struct loop {
 	 * the path of every keystroke.
 	 */
 	unsigned		 epoch;
+	int			 active;	/* channel data moved ... */
+	uint64_t		 active_told;	/* ... since the monitor was told */
 };
 
 static void
 loop_lost(struct loop *l)
 {
 	l->lost = 1;
+}
+
+static void	loop_event(struct loop *, const char *, json_t *);
+
+/*
+ * auth-agent-req@openssh.com, which libssh answers itself: the callback
+ * is only a way to see it.  (libssh 0.10 replies success to a request
+ * that wants a reply once a callback exists; OpenSSH's ssh asks without
+ * one, and no agent channel is ever opened towards the engineer.)
+ */
+static void
+chan_on_agent_req(ssh_session s, ssh_channel ch, void *arg)
+{
+	struct chan	*c = arg;
+	const char	*no;
+
+	(void)s;
+	(void)ch;
+	no = sshcert_forbidden(c->l->id->permits, SSHCERT_PERMIT_AGENT);
+	loop_event(c->l, "request_refused", json_pack("{s:s, s:s}", "request",
+	    "auth-agent-req@openssh.com", "reason", no != NULL ? no :
+	    "agent forwarding is not offered on this gateway"));
 }
 
 static struct chan *
@@ -108,6 +145,7 @@ chan_new(struct loop *l, ssh_channel ch, enum chan_kind kind)
 
 	if ((c = calloc(1, sizeof(*c))) == NULL)
 		return NULL;
+	c->l = l;
 	c->ch = ch;
 	c->kind = kind;
 	c->fd = c->out = c->err = -1;
@@ -117,6 +155,12 @@ chan_new(struct loop *l, ssh_channel ch, enum chan_kind kind)
 	c->next = l->chans;
 	l->chans = c;
 	l->nchans++;
+	if (kind == CH_NEW) {
+		c->cb.userdata = c;
+		c->cb.channel_auth_agent_req_function = chan_on_agent_req;
+		ssh_callbacks_init(&c->cb);
+		ssh_set_channel_callbacks(ch, &c->cb);
+	}
 	return c;
 }
 
@@ -147,14 +191,18 @@ loop_event(struct loop *l, const char *type, json_t *fields)
 		loop_lost(l);
 }
 
-/* Queue text for the engineer (stdout or stderr) and end the channel. */
+/*
+ * Queue text for the engineer (stdout or stderr; none if NULL) and end
+ * the channel.
+ */
 static void
 chan_reply(struct chan *c, int is_stderr, int status, const char *text)
 {
-	int n;
+	int n = 0;
 
-	n = snprintf(c->up, sizeof(c->up), "%s%s", text,
-	    c->has_pty ? "\r\n" : "\n");
+	if (text != NULL)
+		n = snprintf(c->up, sizeof(c->up), "%s%s", text,
+		    c->has_pty ? "\r\n" : "\n");
 	c->up_len = n < 0 ? 0 : (size_t)n >= sizeof(c->up) ?
 	    sizeof(c->up) - 1 : (size_t)n;
 	c->up_off = 0;
@@ -208,13 +256,52 @@ chan_settings(struct loop *l, struct chan *c, const char *cmd)
 	return 1;
 }
 
+/*
+ * A command line that cannot go to the monitor as it is - not UTF-8, or
+ * longer than any command the policy takes - is refused here, and the
+ * refusal recorded with its start (escaped if it is not UTF-8) and its
+ * length.  Returns 1 if cmd was refused.
+ */
+static int
+chan_exec_unfit(struct loop *l, struct chan *c, const char *cmd)
+{
+	char		 why[80], shown[2 * CMD_SHOWN_MAX + 1], msg[300];
+	size_t		 len = strlen(cmd), n = 0, k;
+	uint32_t	 cp;
+
+	if (!parse_utf8(cmd, len)) {
+		snprintf(why, sizeof(why), "the command line is not UTF-8 "
+		    "text");
+		/* Stray bytes as \xNN, cut between escapes to fit. */
+		(void)escape_text(cmd, len < CMD_SHOWN_MAX ? len :
+		    CMD_SHOWN_MAX, shown, sizeof(shown));
+	} else if (len > POLICY_MAX_CMDLINE) {
+		snprintf(why, sizeof(why), "the command line is longer than "
+		    "%d bytes", POLICY_MAX_CMDLINE);
+		/* Its start, cut between characters. */
+		while (n < len && (k = parse_utf8_char(cmd + n, len - n,
+		    &cp)) != 0 && n + k <= CMD_SHOWN_MAX)
+			n += k;
+		memcpy(shown, cmd, n);
+		shown[n] = '\0';
+	} else
+		return 0;
+	if (mm_exec_refused(l->mon, shown, len, why) == -1) {
+		loop_lost(l);
+		return 1;
+	}
+	snprintf(msg, sizeof(msg), "porthole: refused: %s", why);
+	chan_reply(c, 1, 1, msg);
+	return 1;
+}
+
 static void
 chan_exec(struct loop *l, struct chan *c, const char *cmd)
 {
 	char	why[512];
 	int	rc;
 
-	if (chan_settings(l, c, cmd))
+	if (chan_exec_unfit(l, c, cmd) || chan_settings(l, c, cmd))
 		return;
 #ifdef PORTHOLE_TEST_HOOKS
 	/* Test builds only: act like a compromised child. */
@@ -253,7 +340,7 @@ chan_shell(struct loop *l, struct chan *c)
 	}
 	if (rc == 0) {
 		snprintf(msg, sizeof(msg), "porthole: refused: %s", why);
-		chan_reply(c, 1, 1, msg);
+		chan_reply(c, 1, 1, c->pty_refused ? NULL : msg);
 		return;
 	}
 	c->kind = CH_SHELL;
@@ -275,6 +362,77 @@ chan_subsystem(struct loop *l, struct chan *c, const char *name)
 		return;
 	}
 	c->kind = CH_SFTP;
+}
+
+/*
+ * An env request (ssh's SetEnv and SendEnv): refused, since nothing an
+ * engineer runs takes its environment from the engineer.  The names
+ * (never the values, which may be secrets) go on record once per channel,
+ * so that the LANG and LC_* most clients send make one line, not ten.
+ */
+static void
+chan_env(struct chan *c, const char *name)
+{
+	char	shown[4 * 64 + 1];
+	size_t	n;
+
+	if (name == NULL)
+		name = "";
+	(void)escape_text(name, strnlen(name, 64), shown, sizeof(shown));
+	n = strlen(shown);
+	if (c->env_len + n + 3 > sizeof(c->env)) {
+		c->env_more++;
+		return;
+	}
+	snprintf(c->env + c->env_len, sizeof(c->env) - c->env_len, "%s%s",
+	    c->env_len > 0 ? ", " : "", shown);
+	c->env_len = strlen(c->env);
+}
+
+static void
+chan_env_record(struct loop *l, struct chan *c)
+{
+	json_t *ev;
+
+	if (c->env_len == 0 && c->env_more == 0)
+		return;
+	ev = json_pack("{s:s, s:s, s:s}", "request", "env", "detail", c->env,
+	    "reason", "environment variables are not passed on");
+	if (ev != NULL && c->env_more > 0)
+		json_object_set_new(ev, "more", json_integer(c->env_more));
+	c->env[0] = '\0';
+	c->env_len = 0;
+	c->env_more = 0;
+	loop_event(l, "request_refused", ev);
+}
+
+/*
+ * pty-req from a certificate without permit-pty.  ssh -t gives up on the
+ * channel when the terminal is refused, so the reason goes out first on
+ * its stderr (ssh may close the channel before it prints it: the record
+ * is what counts); the support shell, if asked for next, says no more.
+ */
+static void
+chan_pty_refused(struct loop *l, struct chan *c, const char *why)
+{
+	char line[200];
+
+	loop_event(l, "request_refused", json_pack("{s:s, s:s}", "request",
+	    "pty-req", "reason", why));
+	snprintf(line, sizeof(line), "porthole: refused: %s\n", why);
+	(void)ssh_channel_write_stderr(c->ch, line, (uint32_t)strlen(line));
+	c->pty_refused = 1;
+}
+
+/* x11-req: never offered; the certificate may forbid it too. */
+static void
+chan_x11(struct loop *l)
+{
+	const char *no = sshcert_forbidden(l->id->permits, SSHCERT_PERMIT_X11);
+
+	loop_event(l, "request_refused", json_pack("{s:s, s:s}", "request",
+	    "x11-req", "reason", no != NULL ? no :
+	    "X11 forwarding is not offered on this gateway"));
 }
 
 #pragma GCC diagnostic push
@@ -309,10 +467,27 @@ loop_channel_request(struct loop *l, ssh_message msg)
 			loop_lost(l);
 		return 1;	/* no reply is wanted */
 	}
+	/* Refused, and on record, whenever they come. */
+	if (sub == SSH_CHANNEL_REQUEST_ENV) {
+		chan_env(c, ssh_message_channel_request_env_name(msg));
+		return 1;
+	}
+	if (sub == SSH_CHANNEL_REQUEST_X11) {
+		chan_x11(l);
+		return 1;
+	}
 	if (c->kind != CH_NEW)
 		return 1;
+	if (sub != SSH_CHANNEL_REQUEST_PTY)
+		chan_env_record(l, c);
+	l->active = 1;
 	switch (sub) {
 	case SSH_CHANNEL_REQUEST_PTY:
+		if ((what = sshcert_forbidden(l->id->permits,
+		    SSHCERT_PERMIT_PTY)) != NULL) {
+			chan_pty_refused(l, c, what);
+			return 1;
+		}
 		chan_pty(c, msg);
 		ssh_message_channel_request_reply_success(msg);
 		return 0;
@@ -331,7 +506,7 @@ loop_channel_request(struct loop *l, ssh_message msg)
 		chan_subsystem(l, c, what == NULL ? "" : what);
 		return 0;
 	default:
-		return 1;	/* env, x11, agent: no */
+		return 1;	/* signal, break, ...: no */
 	}
 }
 #pragma GCC diagnostic pop
@@ -452,6 +627,7 @@ pump_pull(struct loop *l, struct chan *c)
 		c->down_len = (size_t)n;
 		c->down_off = 0;
 		c->bytes_down += (uint64_t)n;
+		l->active = 1;
 		return 1;
 	}
 	if (ssh_channel_is_eof(c->ch)) {
@@ -607,6 +783,7 @@ pump_send(struct loop *l, struct chan *c)
 		return 0;
 	}
 	c->bytes_up += (uint64_t)w;
+	l->active = 1;
 	if (c->kind == CH_SFTP)
 		sftp_output_consume(c->sftp, (size_t)w);
 	else if ((c->up_off += (size_t)w) == c->up_len)
@@ -667,6 +844,11 @@ chan_free(struct loop *l, struct chan *c)
 	    mm_forward_close(l->mon, c->fwd_id, c->bytes_down,
 	    c->bytes_up) == -1)
 		loop_lost(l);
+	if (!l->lost)
+		chan_env_record(l, c);
+	/* libssh frees the channel later, at the engineer's close. */
+	if (c->cb.userdata != NULL)
+		ssh_remove_channel_callbacks(c->ch, &c->cb);
 	if (c->sftp != NULL)
 		sftp_free(c->sftp);
 	if (c->fd != -1)
@@ -785,18 +967,53 @@ loop_say_all(struct loop *l, const char *text)
 	ssh_blocking_flush(l->s, 1000);
 }
 
+/*
+ * Tell the monitor the session is in use, at most once a second: the
+ * broker ends it after idle_timeout without channel data.  Returns the
+ * poll timeout that brings the next report in time (-1: none due).
+ */
+static int
+loop_report_activity(struct loop *l)
+{
+	uint64_t now;
+
+	if (!l->active || l->lost)
+		return -1;
+	now = clock_mono_ms();
+	if (now - l->active_told < LOOP_ACTIVE_MS)
+		return (int)(LOOP_ACTIVE_MS - (now - l->active_told));
+	if (mm_activity(l->mon) == -1)
+		loop_lost(l);
+	l->active = 0;
+	l->active_told = now;
+	return -1;
+}
+
+/* The poll timeout: now, soon, or when activity is next due. */
+static int
+loop_wait_ms(struct loop *l, int moved, int report)
+{
+	int wait = moved ? 0 : l->stalled ? LOOP_RETRY_MS : -1;
+
+	if (report >= 0 && (wait < 0 || report < wait))
+		wait = report;
+	return wait;
+}
+
 void
-session_serve(ssh_session s, int mon, const struct policy *pol)
+session_serve(ssh_session s, int mon, const struct policy *pol,
+    const struct mm_identity *id)
 {
 	struct loop	 l;
 	struct pollfd	 pfd[2 + 3 * CHAN_MAX];
 	ssh_event	 ev;
-	int		 moved = 1, polled;
+	int		 moved = 1, polled, report = -1;
 
 	memset(&l, 0, sizeof(l));
 	l.s = s;
 	l.mon = mon;
 	l.pol = pol;
+	l.id = id;
 	mm_access_ops(&l.mon, pol, &l.ops);
 	ssh_set_message_callback(s, loop_on_message, &l);
 	ssh_set_blocking(s, 0);
@@ -805,8 +1022,8 @@ session_serve(ssh_session s, int mon, const struct policy *pol)
 		return;
 	while (!l.lost) {
 		if (poll(pfd, loop_pollfds(&l, pfd, sizeof(pfd) /
-		    sizeof(pfd[0])), moved ? 0 : l.stalled ? LOOP_RETRY_MS :
-		    -1) == -1 && errno != EINTR)
+		    sizeof(pfd[0])), loop_wait_ms(&l, moved, report)) == -1 &&
+		    errno != EINTR)
 			break;
 		loop_revents(&l, pfd);
 		if (pfd[1].revents != 0) {
@@ -842,6 +1059,7 @@ session_serve(ssh_session s, int mon, const struct policy *pol)
 				break;
 			moved = loop_pump(&l);
 		}
+		report = loop_report_activity(&l);
 	}
 	if (mm_notice() != NULL)
 		loop_say_all(&l, mm_notice());

@@ -29,6 +29,8 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include "lib/escape.h"
+
 #define SHELL_LINE_MAX		1024	/* bytes in a command line */
 #define SHELL_WORDS_MAX		64	/* words in a command line */
 #define SHELL_CHUNK		16384	/* bytes per pread or pipe read */
@@ -204,35 +206,107 @@ shell_write(struct shell *sh, const void *buf, size_t len)
 }
 
 /*
- * Write text that came from a file, a diagnostic or the monitor.  Such
- * text may hold terminal escape sequences that would rewrite what the
- * engineer sees or answer back on their input, so every control
- * character but newline and tab is shown as ^X; a carriage return only
- * passes when a newline follows it in the same piece.
+ * Text that came from a file, a diagnostic or the monitor may hold
+ * terminal sequences that would rewrite what the engineer sees, answer
+ * back on their input, or set their clipboard - and the recording holds
+ * whatever the shell shows.  So every control character is shown as
+ * text, by lib/escape.h's rule in the shell's notation: a C0 control
+ * or DEL as ^X (as cat -v and less show them), a C1 control (U+0080 to
+ * U+009F, which a terminal may take as CSI, OSC, DCS ...) and a byte
+ * that is not part of a UTF-8 character as \xNN for each of its bytes,
+ * as every porthole view shows them.  Newline and tab pass, and a
+ * carriage return does when a newline follows it.  A backslash stays
+ * one: this is a pager for logs, not evidence.
+ *
+ * shell_show: the next character of s[0..len) as it is shown, in out
+ * (at most 8 bytes); *n bytes of s, *cols columns (a tab and a newline:
+ * the caller's).  Returns out's length, or 0 with *n = 0 when s ends
+ * inside a character, or in a carriage return, and more may come
+ * (!final).
  */
-static int
-shell_text(struct shell *sh, const char *s, size_t len)
+static size_t
+shell_show(const char *s, size_t len, int final, char out[16], size_t *n,
+    int *cols)
 {
-	char		out[1024];
-	size_t		o = 0, i;
-	unsigned char	c;
+	static const char	hex[] = "0123456789abcdef";
+	unsigned char		c = (unsigned char)s[0];
+	size_t			k, i, o = 0;
+	int			pass;
 
-	for (i = 0; i < len; i++) {
-		if (o + 2 > sizeof(out)) {
+	*n = 0;
+	*cols = 0;
+	if (len == 0 || (c == '\r' && len == 1 && !final))
+		return 0;
+	if (c == '\n' || c == '\t' || (c == '\r' && len > 1 &&
+	    s[1] == '\n')) {
+		out[0] = (char)c;
+		*n = 1;
+		*cols = c == '\t';
+		return 1;
+	}
+	if ((k = escape_char(s, len, &pass)) == 0) {
+		if (!final)
+			return 0;
+		k = 1;		/* cut short by the end: a stray byte */
+	}
+	*n = k;
+	if (pass) {
+		memcpy(out, s, k);
+		*cols = 1;
+		return k;
+	}
+	if (c < 0x20 || c == 0x7f) {
+		out[0] = '^';
+		out[1] = (char)(c ^ 0x40);
+		*cols = 2;
+		return 2;
+	}
+	for (i = 0; i < k; i++) {
+		out[o++] = '\\';
+		out[o++] = 'x';
+		out[o++] = hex[(unsigned char)s[i] >> 4];
+		out[o++] = hex[(unsigned char)s[i] & 0xf];
+	}
+	*cols = (int)o;
+	return o;
+}
+
+/*
+ * Show s[0..len) as shell_show says.  Returns the bytes of s shown -
+ * all of them when final; otherwise a character cut by the end of s is
+ * left for the caller to give again with what follows - or -1 when the
+ * terminal is gone.
+ */
+static ssize_t
+shell_text_part(struct shell *sh, const char *s, size_t len, int final)
+{
+	char	out[1024], piece[16];
+	size_t	o = 0, i = 0, n, k;
+	int	cols;
+
+	while (i < len) {
+		if ((k = shell_show(s + i, len - i, final, piece, &n,
+		    &cols)) == 0)
+			break;
+		if (o + k > sizeof(out)) {
 			if (shell_write(sh, out, o) == -1)
 				return -1;
 			o = 0;
 		}
-		c = (unsigned char)s[i];
-		if (c == '\r' && i + 1 < len && s[i + 1] == '\n')
-			out[o++] = (char)c;
-		else if ((c < 0x20 && c != '\n' && c != '\t') || c == 0x7f) {
-			out[o++] = '^';
-			out[o++] = (char)(c ^ 0x40);
-		} else
-			out[o++] = (char)c;
+		memcpy(out + o, piece, k);
+		o += k;
+		i += n;
 	}
-	return shell_write(sh, out, o);
+	if (o > 0 && shell_write(sh, out, o) == -1)
+		return -1;
+	return (ssize_t)i;
+}
+
+/* Show all of s[0..len), as shell_show says. */
+static int
+shell_text(struct shell *sh, const char *s, size_t len)
+{
+	return shell_text_part(sh, s, len, 1) == -1 ? -1 : 0;
 }
 
 static int __attribute__((format(printf, 2, 3)))
@@ -657,13 +731,14 @@ shell_escape(struct shell *sh)
 
 /*
  * Insert one typed character (its UTF-8 bytes) at the cursor: how many
- * bytes went in, 0 if the line is full.
+ * bytes went in, 0 if the line is full or it is no character to keep.
  */
 static size_t
 shell_insert(struct shell *sh, struct shell_line *l, unsigned char c)
 {
-	unsigned char	ch[4] = { c };
-	size_t		n = 1, need = 0;
+	char	ch[4] = { (char)c };
+	size_t	n = 1, need = 0;
+	int	pass;
 
 	if (c >= 0xc0)
 		need = c >= 0xf0 ? 3 : c >= 0xe0 ? 2 : 1;
@@ -672,8 +747,15 @@ shell_insert(struct shell *sh, struct shell_line *l, unsigned char c)
 		if (sh->in_off == sh->in_len ||
 		    !SHELL_CONT(sh->in[sh->in_off]))
 			break;
-		ch[n++] = sh->in[sh->in_off++];
+		ch[n++] = (char)sh->in[sh->in_off++];
 	}
+	/*
+	 * A C1 control or a byte that is no UTF-8 is dropped as C0
+	 * controls are: the line is echoed, so it would reach the
+	 * recording and the replaying auditor's terminal as it was typed.
+	 */
+	if (escape_char(ch, n, &pass) != n || !pass)
+		return 0;
 	if (l->len + n > SHELL_LINE_MAX) {
 		l->toolong = 1;
 		return 0;
@@ -829,19 +911,23 @@ shell_split(char *line, char **argv, int max)
 }
 
 /*
- * ^V lets control characters (NUL too) into a line; none has a use in a
- * command, and a NUL would hide the rest of the line from the checks.
+ * No control character (C0, DEL, C1, NUL too) and no byte that is not
+ * UTF-8 has a use in a command, and a NUL would hide the rest of the
+ * line from the checks.  shell_read_line keeps them out of a line; this
+ * is the check at the point of use.
  */
 static int
 shell_has_control(const char *line, size_t len)
 {
-	size_t		i;
-	unsigned char	c;
+	size_t	i = 0, n;
+	int	pass;
 
-	for (i = 0; i < len; i++) {
-		c = (unsigned char)line[i];
-		if ((c < 0x20 && c != '\t') || c == 0x7f)
+	while (i < len) {
+		if ((n = escape_char(line + i, len - i, &pass)) == 0)
 			return 1;
+		if (!pass && line[i] != '\t')
+			return 1;
+		i += n;
 	}
 	return 0;
 }
@@ -913,12 +999,17 @@ shell_pread(struct shell *sh, struct shell_file *f, char *buf, size_t len,
 /*
  * Copy f from *off to its end onto the terminal.  Returns 1 at the end,
  * 0 when stopped (^C or a read error), -1 when the terminal is gone.
+ * A character cut by a read is shown whole after the next; one cut by
+ * the end of the file is shown byte by byte, unless the file is being
+ * followed (its writer may be in the middle of it): then *off stays
+ * before it, for the next look.
  */
 static int
-shell_pump(struct shell *sh, struct shell_file *f, uint64_t *off)
+shell_pump(struct shell *sh, struct shell_file *f, uint64_t *off,
+    int follow)
 {
 	char	buf[SHELL_CHUNK];
-	ssize_t	n;
+	ssize_t	n, shown;
 
 	for (;;) {
 		if (shell_interrupted(sh))
@@ -927,10 +1018,14 @@ shell_pump(struct shell *sh, struct shell_file *f, uint64_t *off)
 			return 0;
 		if (n == 0)
 			return 1;
-		if (shell_text(sh, buf, (size_t)n) == -1)
+		shown = shell_text_part(sh, buf, (size_t)n, !follow &&
+		    (size_t)n < sizeof(buf));
+		if (shown == -1)
 			return -1;
-		*off += (uint64_t)n;
-		f->sent += (uint64_t)n;
+		*off += (uint64_t)shown;
+		f->sent += (uint64_t)shown;
+		if (shown < n && (size_t)n < sizeof(buf))
+			return 1;
 	}
 }
 
@@ -993,7 +1088,7 @@ shell_follow(struct shell *sh, struct shell_file *f, uint64_t *off)
 				return -1;
 			*off = 0;
 		}
-		if ((rc = shell_pump(sh, f, off)) != 1)
+		if ((rc = shell_pump(sh, f, off, 1)) != 1)
 			return rc;
 	}
 }
@@ -1066,7 +1161,7 @@ shell_tail(struct shell *sh, int argc, char **argv)
 	}
 	rc = shell_back(sh, &f, (uint64_t)st.st_size, lines, &off);
 	if (rc == 1)
-		rc = shell_pump(sh, &f, &off);
+		rc = shell_pump(sh, &f, &off, follow);
 	if (rc == 1 && follow)
 		rc = shell_follow(sh, &f, &off);
 	return shell_close(sh, &f, rc);
@@ -1083,7 +1178,7 @@ shell_cat(struct shell *sh, int argc, char **argv)
 		return shell_usage(sh, argv[0]);
 	if ((rc = shell_open(sh, argv[1], &f)) != 1)
 		return rc;
-	rc = shell_pump(sh, &f, &off);
+	rc = shell_pump(sh, &f, &off, 0);
 	return shell_close(sh, &f, rc);
 }
 
@@ -1107,33 +1202,36 @@ shell_winsize(struct shell *sh, int *rows, int *cols)
 
 /*
  * How much of buf fills the screen rows still wanted, counting the rows
- * a long line wraps into.  UTF-8 continuation bytes take no column, a
- * control character two (^X), a tab up to the next multiple of eight.
+ * a long line wraps into, in whole characters as shell_show shows them
+ * (a tab up to the next multiple of eight).  A character cut by the end
+ * of buf is left for the next read unless final.
  */
 static size_t
-shell_page_span(const char *buf, size_t len, int cols, int want, int *used,
-    int *col)
+shell_page_span(const char *buf, size_t len, int final, int cols, int want,
+    int *used, int *col)
 {
-	size_t		i;
-	unsigned char	c;
-	int		w;
+	char	piece[16];
+	size_t	i = 0, n;
+	int	w;
 
-	for (i = 0; i < len && *used < want; i++) {
-		c = (unsigned char)buf[i];
-		if (c == '\n') {
+	while (i < len && *used < want) {
+		if (buf[i] == '\n') {
 			(*used)++;
 			*col = 0;
+			i++;
 			continue;
 		}
-		if ((c & 0xc0) == 0x80)
-			continue;
-		w = c == '\t' ? 8 - *col % 8 : c < 0x20 || c == 0x7f ? 2 : 1;
-		if (*col + w > cols) {
+		if (shell_show(buf + i, len - i, final, piece, &n, &w) == 0)
+			break;
+		if (buf[i] == '\t')
+			w = 8 - *col % 8;
+		if (*col > 0 && *col + w > cols) {
 			*col = 0;
 			if (++(*used) == want)
 				break;
 		}
 		*col += w;
+		i += n;
 	}
 	return i;
 }
@@ -1158,7 +1256,10 @@ shell_page_show(struct shell *sh, struct shell_file *f, uint64_t *pos,
 			return 0;
 		if (n == 0)
 			break;
-		take = shell_page_span(buf, (size_t)n, cols, want, &used, &col);
+		take = shell_page_span(buf, (size_t)n, (size_t)n < sizeof(buf),
+		    cols, want, &used, &col);
+		if (take == 0)
+			break;
 		if (shell_text(sh, buf, take) == -1)
 			return -1;
 		*pos += take;
@@ -1546,19 +1647,39 @@ shell_is_diag(struct shell *sh, const char *name)
 	return 0;
 }
 
-/* Copy one pipe's data; 0 at its end, 1 on progress, -1 on a lost tty. */
-static int
-shell_drain_one(struct shell *sh, int fd, uint64_t *bytes)
-{
-	char	buf[SHELL_CHUNK];
-	ssize_t	n;
+/* What a diagnostic's pipe ended a read in: a character cut in two. */
+struct shell_held {
+	char	buf[4];
+	size_t	n;
+};
 
-	if ((n = read(fd, buf, sizeof(buf))) == -1)
-		return errno == EINTR || errno == EAGAIN ? 1 : 0;
-	if (n == 0)
-		return 0;
+/*
+ * Copy one pipe's data; 0 at its end, 1 on progress, -1 on a lost tty.
+ * A character cut by a read waits in held for the rest.
+ */
+static int
+shell_drain_one(struct shell *sh, int fd, struct shell_held *held,
+    uint64_t *bytes)
+{
+	char	buf[sizeof(held->buf) + SHELL_CHUNK];
+	ssize_t	n, shown;
+
+	memcpy(buf, held->buf, held->n);
+	if ((n = read(fd, buf + held->n, SHELL_CHUNK)) == -1 &&
+	    (errno == EINTR || errno == EAGAIN))
+		return 1;
+	if (n <= 0) {
+		shown = shell_text_part(sh, buf, held->n, 1);
+		held->n = 0;
+		return shown == -1 ? -1 : 0;
+	}
 	*bytes += (uint64_t)n;
-	return shell_text(sh, buf, (size_t)n) == -1 ? -1 : 1;
+	n += (ssize_t)held->n;
+	if ((shown = shell_text_part(sh, buf, (size_t)n, 0)) == -1)
+		return -1;
+	held->n = (size_t)(n - shown);
+	memcpy(held->buf, buf + shown, held->n);
+	return 1;
 }
 
 /*
@@ -1568,9 +1689,11 @@ shell_drain_one(struct shell *sh, int fd, uint64_t *bytes)
 static int
 shell_drain(struct shell *sh, int out, int err, uint64_t *bytes)
 {
-	struct pollfd	pfd[2];
-	int		open = 0, i, rc = 0;
+	struct pollfd		pfd[2];
+	struct shell_held	held[2];
+	int			open = 0, i, rc = 0;
 
+	memset(held, 0, sizeof(held));
 	pfd[0].fd = out;
 	pfd[1].fd = err;
 	for (i = 0; i < 2; i++) {
@@ -1581,7 +1704,8 @@ shell_drain(struct shell *sh, int out, int err, uint64_t *bytes)
 		for (i = 0; i < 2 && rc != -1; i++) {
 			if (pfd[i].fd == -1 || pfd[i].revents == 0)
 				continue;
-			if ((rc = shell_drain_one(sh, pfd[i].fd, bytes)) == 0) {
+			if ((rc = shell_drain_one(sh, pfd[i].fd, &held[i],
+			    bytes)) == 0) {
 				close(pfd[i].fd);
 				pfd[i].fd = -1;
 				open--;
@@ -1777,16 +1901,18 @@ shell_command(struct shell *sh, char *line, size_t len)
 	return shell_say(sh, "unknown command '%s'; type help", argv[0]);
 }
 
-/* Columns s takes as shell_text shows it: a control character as ^X. */
+/* Columns s takes as shell_text shows it. */
 static size_t
 shell_width(const char *s)
 {
-	size_t		w = 0;
-	unsigned char	c;
+	char	piece[16];
+	size_t	w = 0, n, len = strlen(s);
+	int	cols;
 
-	for (; *s != '\0'; s++) {
-		c = (unsigned char)*s;
-		w += SHELL_CONT(c) ? 0 : c < 0x20 || c == 0x7f ? 2 : 1;
+	while (len > 0 && shell_show(s, len, 1, piece, &n, &cols) > 0) {
+		w += (size_t)cols;
+		s += n;
+		len -= n;
 	}
 	return w;
 }

@@ -186,6 +186,88 @@ license_evaluate(struct uplink *u)
 	}
 }
 
+/*
+ * The anchor not yet acknowledged, in state_dir/anchor.json: written
+ * before it is sent, so that a seal made while the tunnel is down, or
+ * just before a stop, still reaches the relay at the next connection,
+ * after a restart too.  Without it a log cut back to an earlier seal
+ * could not be told from a whole one by the anchors.
+ */
+static void
+anchor_path(const struct uplink *u, char *path, size_t len)
+{
+	snprintf(path, len, "%s/%s", u->pol->state_dir, UPLINK_ANCHOR_FILE);
+}
+
+static void
+anchor_save(struct uplink *u)
+{
+	char	 path[4096], err[4300], *text;
+	json_t	*j;
+
+	anchor_path(u, path, sizeof(path));
+	j = json_pack("{s:I, s:I, s:s}", "epoch", (json_int_t)u->anchor_epoch,
+	    "seq", (json_int_t)u->anchor_seq, "head", u->anchor_head);
+	text = j == NULL ? NULL : json_dumps(j, JSON_COMPACT);
+	json_decref(j);
+	if (text == NULL || fileio_replace(path, text, strlen(text), 0600, err,
+	    sizeof(err)) == -1)
+		log_error("audit anchor: %s: seq %llu is not kept across a "
+		    "restart", text == NULL ? "out of memory" : err,
+		    (unsigned long long)u->anchor_seq);
+	free(text);
+}
+
+static void
+anchor_forget(struct uplink *u)
+{
+	char	path[4096];
+
+	anchor_path(u, path, sizeof(path));
+	if (unlink(path) == -1 && errno != ENOENT)
+		log_error("audit anchor: %s: %s", path, strerror(errno));
+}
+
+/* At start: an anchor the relay had not acknowledged is owed still. */
+static void
+anchor_load(struct uplink *u)
+{
+	char		 path[4096];
+	const char	*head;
+	json_t		*j, *e, *s;
+
+	anchor_path(u, path, sizeof(path));
+	if ((j = json_load_file(path, JSON_REJECT_DUPLICATES, NULL)) == NULL) {
+		if (access(path, F_OK) == 0)
+			log_error("%s: not an anchor file: the relay may lack "
+			    "the newest seal head (porthole audit verify "
+			    "--anchors says which)", path);
+		return;
+	}
+	e = json_object_get(j, "epoch");
+	s = json_object_get(j, "seq");
+	head = json_string_value(json_object_get(j, "head"));
+	if (!json_is_integer(e) || json_integer_value(e) < 0 ||
+	    !json_is_integer(s) || json_integer_value(s) < 1 ||
+	    head == NULL || strlen(head) != 64 ||
+	    strspn(head, "0123456789abcdef") != 64) {
+		log_error("%s: not an anchor file: the relay may lack the "
+		    "newest seal head (porthole audit verify --anchors says "
+		    "which)", path);
+		json_decref(j);
+		return;
+	}
+	u->anchor_epoch = (uint64_t)json_integer_value(e);
+	u->anchor_seq = (uint64_t)json_integer_value(s);
+	memcpy(u->anchor_head, head, 65);
+	u->anchor_pending = 1;
+	json_decref(j);
+	log_info("audit anchor: the relay has not acknowledged seq %llu "
+	    "(epoch %llu) yet; it is sent at the next connection",
+	    (unsigned long long)u->anchor_seq,
+	    (unsigned long long)u->anchor_epoch);
+}
+
 /* Any frame from the relay proves contact. */
 static void
 uplink_contact(struct uplink *u)
@@ -482,9 +564,12 @@ uplink_frame(struct uplink *u, json_t *f)
 	else if (strcmp(t, "license") == 0)
 		uplink_license(u, f);
 	else if (strcmp(t, "anchor_ack") == 0) {
-		if ((uint64_t)json_integer_value(json_object_get(f, "seq")) ==
-		    u->anchor_seq)
+		/* An older anchor's ack leaves the newer one owed. */
+		if (u->anchor_pending != 0 && (uint64_t)json_integer_value(
+		    json_object_get(f, "seq")) == u->anchor_seq) {
 			u->anchor_pending = 0;
+			anchor_forget(u);
+		}
 		u->anchors_acked++;
 	} else if (strcmp(t, "error") == 0)
 		log_warn("uplink: relay says: %.200s",
@@ -507,6 +592,9 @@ uplink_opened(struct uplink *u)
 	u->ninflight = 0;
 	u->stale = 0;
 	u->next_license = 0;
+	/* Sent on a channel that closed before the ack: send it again. */
+	if (u->anchor_pending == 2)
+		u->anchor_pending = 1;
 	if ((u->rd = frame_reader_new()) == NULL)
 		return -1;
 	log_info("uplink: control channel to Mission Control open (%llu "
@@ -659,7 +747,27 @@ uplink_anchor(struct uplink *u, uint64_t epoch, uint64_t seq,
 	u->anchor_seq = seq;
 	snprintf(u->anchor_head, sizeof(u->anchor_head), "%s", head);
 	u->anchor_pending = 1;
+	anchor_save(u);
 	uplink_poll(u);
+}
+
+int
+uplink_flush_anchor(struct uplink *u, unsigned int ms)
+{
+	struct timeval	step = { 0, 50 * 1000 };
+	uint64_t	end = clock_mono_ms() + ms;
+
+	/*
+	 * The tunnel and the channel are driven by the event loop: run it
+	 * in short steps while the anchor is owed and can still arrive.
+	 */
+	while (u->anchor_pending != 0 && tunnel_is_up(u->tunnel) &&
+	    clock_mono_ms() < end) {
+		uplink_poll(u);
+		event_base_loopexit(u->base, &step);
+		event_base_dispatch(u->base);
+	}
+	return u->anchor_pending == 0;
 }
 
 static void
@@ -695,7 +803,7 @@ uplink_status(struct uplink *u)
 		parse_format_time(st.oldest, oldest, sizeof(oldest));
 	parse_format_time(u->lic.last_contact, last, sizeof(last));
 	return json_pack("{s:s, s:I, s:s, s:I, s:I, s:I, s:s, s:s?, s:b, "
-	    "s:s, s:I, s:i, s:I, s:s, s:I}",
+	    "s:s, s:I, s:i, s:I, s:I, s:s, s:I}",
 	    "uplink", u->state == UL_OPEN ? "open" : "down",
 	    "spool_depth", (json_int_t)st.depth,
 	    "spool_oldest", oldest,
@@ -710,6 +818,8 @@ uplink_status(struct uplink *u)
 	    "offline_days", (json_int_t)offline_days(u),
 	    "offline_limit_days", offline_limit_days(u),
 	    "anchors_acked", (json_int_t)u->anchors_acked,
+	    "anchor_owed_seq", (json_int_t)(u->anchor_pending != 0 ?
+	    u->anchor_seq : 0),
 	    "uplink_refused", u->refused,
 	    "events_held", (json_int_t)telem_held(u->telem));
 }
@@ -730,6 +840,7 @@ uplink_new(struct event_base *base, const struct policy *pol,
 	u->spool = telem_spool(telem);
 	license_load(u);
 	license_evaluate(u);
+	anchor_load(u);
 	if ((u->ev_tick = event_new(base, -1, EV_PERSIST, uplink_tick,
 	    u)) == NULL || (u->ev_retry = evtimer_new(base, uplink_retry,
 	    u)) == NULL || (u->ev_hold = evtimer_new(base, uplink_retry,

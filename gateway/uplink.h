@@ -15,6 +15,10 @@
  * on a trial license) licensing overages are disabled, until contact
  * is made again.  The state is kept in state_dir/license.json, which the
  * product reads.
+ *
+ * Each seal of the audit log goes up as an anchor; the newest one the
+ * relay has not acknowledged is kept in state_dir/anchor.json and sent
+ * again on every new channel, after a restart too.
  */
 #ifndef PH_UPLINK_H
 #define PH_UPLINK_H
@@ -30,6 +34,7 @@
 
 #define UPLINK_LICENSE_CHECK	300	/* seconds between license checks */
 #define UPLINK_LICENSE_FILE	"license.json"	/* in state_dir */
+#define UPLINK_ANCHOR_FILE	"anchor.json"	/* in state_dir */
 
 struct uplink;
 
@@ -46,9 +51,18 @@ void		 uplink_poll(struct uplink *);
 void		 uplink_down(struct uplink *);
 /* New records are durable in the spool. */
 void		 uplink_kick(void *uplink);
-/* The audit log sealed: send the head as an anchor (the newest wins). */
+/*
+ * The audit log sealed: keep the head as the anchor to send (the newest
+ * wins), in state_dir first, and send it.
+ */
 void		 uplink_anchor(struct uplink *, uint64_t epoch, uint64_t seq,
 		    const char *head_hex);
+/*
+ * At a clean stop, after the last seal: run the event loop until the
+ * relay acknowledges the newest anchor, the tunnel is down, or ms have
+ * passed.  1 when the relay has it, 0 when it waits in state_dir.
+ */
+int		 uplink_flush_anchor(struct uplink *, unsigned int ms);
 
 /* For porthole status: license, offline state, spool and uplink. */
 json_t		*uplink_status(struct uplink *);

@@ -8,6 +8,32 @@
 #include "lib/escape.h"
 #include "lib/parse.h"
 
+size_t
+escape_char(const char *s, size_t len, int *pass)
+{
+	const unsigned char	*p = (const unsigned char *)s;
+	uint32_t		 c;
+	size_t			 k, need, i;
+
+	*pass = 0;
+	if (len == 0)
+		return 0;
+	if ((k = parse_utf8_char(s, len, &c)) > 0) {
+		*pass = c >= 0x20 && c != 0x7f && !(c >= 0x80 && c <= 0x9f);
+		return k;
+	}
+	/* A lead byte followed by right continuation bytes, then the end. */
+	need = p[0] >= 0xc2 && p[0] <= 0xdf ? 2 : p[0] >= 0xe0 &&
+	    p[0] <= 0xef ? 3 : p[0] >= 0xf0 && p[0] <= 0xf4 ? 4 : 0;
+	if (need > len) {
+		for (i = 1; i < len && (p[i] & 0xc0) == 0x80; i++)
+			;
+		if (i == len)
+			return 0;
+	}
+	return 1;
+}
+
 /*
  * The next piece of s[0..len) as it is to be shown: *n bytes of input
  * become the text in piece (NUL-terminated).
@@ -16,22 +42,25 @@ static void
 escape_piece(const char *s, size_t len, size_t *n, char piece[16])
 {
 	static const char	 hex[] = "0123456789abcdef";
-	uint32_t		 c;
 	size_t			 k, i, o = 0;
+	int			 pass;
 
-	k = parse_utf8_char(s, len, &c);
-	if (k == 1 && c == '\\') {
+	k = escape_char(s, len, &pass);
+	if (k == 1 && s[0] == '\\') {
 		memcpy(piece, "\\\\", 3);
 		*n = 1;
 		return;
 	}
-	if (k > 0 && c >= 0x20 && c != 0x7f && !(c >= 0x80 && c <= 0x9f)) {
+	if (pass) {
 		memcpy(piece, s, k);
 		piece[k] = '\0';
 		*n = k;
 		return;
 	}
-	/* A control character is escaped whole; a stray byte alone. */
+	/*
+	 * A control character is escaped whole; a stray byte alone, and so
+	 * is each byte of a character cut short by the end of s.
+	 */
 	if (k == 0)
 		k = 1;
 	for (i = 0; i < k; i++) {

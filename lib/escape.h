@@ -32,4 +32,15 @@ int	escape_fputs(const char *s, FILE *f);
 /* Whether s holds anything escape_text would change: 1 or 0. */
 int	escape_needed(const char *s, size_t len);
 
+/*
+ * The character at s[0..len) under this rule, for a stream shown in
+ * pieces (the support shell).  Returns its length in bytes, with *pass
+ * set when it may be shown as it is and cleared when it is a control
+ * character (C0, DEL, C1: escape it whole) or a byte that is not part of
+ * a character (length 1).  Returns 0 when len is 0, or when s ends
+ * inside what may still become a character: a stream waits for the
+ * rest.  A backslash passes: doubling it is for views, not for text.
+ */
+size_t	escape_char(const char *s, size_t len, int *pass);
+
 #endif

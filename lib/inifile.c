@@ -381,3 +381,106 @@ out:
 	free(st.buf);
 	return st.failed ? -1 : 0;
 }
+
+/* Where one key was: "section]key" (']' ends no section name) and line. */
+struct inifile_where {
+	char	*name;
+	int	 line;
+};
+
+struct inifile_lines {
+	struct inifile_where	*v;
+	size_t			 n;
+	size_t			 cap;
+};
+
+static int
+lines_add(void *ctx, const char *section, const char *key, const char *value,
+    int line, char *msg, size_t msglen)
+{
+	struct inifile_lines	*l = ctx;
+	struct inifile_where	*nv;
+	size_t			 cap;
+
+	(void)value;
+	if (l->n == l->cap) {
+		cap = l->cap == 0 ? 64 : l->cap * 2;
+		if ((nv = reallocarray(l->v, cap, sizeof(*nv))) == NULL)
+			goto nomem;
+		l->v = nv;
+		l->cap = cap;
+	}
+	if (asprintf(&l->v[l->n].name, "%s]%s", section, key) == -1)
+		goto nomem;
+	l->v[l->n++].line = line;
+	return 0;
+nomem:
+	snprintf(msg, msglen, "out of memory");
+	return -1;
+}
+
+static int
+where_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct inifile_where *)a)->name,
+	    ((const struct inifile_where *)b)->name);
+}
+
+struct inifile_lines *
+inifile_lines_read(const char *path)
+{
+	struct inifile_lines	*l;
+	char			 err[256];
+
+	if ((l = calloc(1, sizeof(*l))) == NULL)
+		return NULL;
+	if (inifile_read(path, NULL, lines_add, l, err, sizeof(err)) == -1) {
+		inifile_lines_free(l);
+		return NULL;
+	}
+	if (l->n > 0)
+		qsort(l->v, l->n, sizeof(*l->v), where_cmp);
+	return l;
+}
+
+int
+inifile_lines_find(const struct inifile_lines *l, const char *section,
+    const char *key)
+{
+	struct inifile_where	 want, *got;
+	char			 name[2 * INIFILE_MAX_LINE + 2];
+
+	if (l == NULL || l->n == 0 || (size_t)snprintf(name, sizeof(name),
+	    "%s]%s", section, key) >= sizeof(name))
+		return 0;
+	want.name = name;
+	got = bsearch(&want, l->v, l->n, sizeof(*l->v), where_cmp);
+	return got != NULL ? got->line : 0;
+}
+
+const char *
+inifile_where(const struct inifile_lines *l, const char *path,
+    const char *section, const char *key, char *buf, size_t len)
+{
+	int line = inifile_lines_find(l, section, key);
+
+	if (line > 0)
+		snprintf(buf, len, "%s:%d: [%s] %s", path, line, section, key);
+	else
+		snprintf(buf, len, "%s: [%s] %s (the default)", path, section,
+		    key);
+	return buf;
+}
+
+void
+inifile_lines_free(struct inifile_lines *l)
+{
+	size_t i;
+
+	if (l == NULL)
+		return;
+	for (i = 0; i < l->n; i++)
+		free(l->v[i].name);
+	free(l->v);
+	free(l);
+}

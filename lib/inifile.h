@@ -37,4 +37,24 @@ int	inifile_read(const char *path, inifile_section_handler sh,
 int	inifile_read_fd(int fd, const char *name, inifile_section_handler sh,
 	    inifile_handler h, void *ctx, char *err, size_t errlen);
 
+/*
+ * Where each key of a file is, for checks made after the file was
+ * loaded that must still say FILE:LINE.  inifile_lines_read() reads path
+ * again; NULL if it cannot now (out of memory, or changed into an
+ * invalid file: the caller then names the file alone).
+ */
+struct inifile_lines;
+struct inifile_lines *inifile_lines_read(const char *path);
+/* The line of key in section, or 0 if the file does not set it. */
+int	inifile_lines_find(const struct inifile_lines *l, const char *section,
+	    const char *key);
+void	inifile_lines_free(struct inifile_lines *l);
+/*
+ * Name a key for a message: "PATH:LINE: [section] key", or for a key
+ * the file does not set (its default applies) "PATH: [section] key (the
+ * default)".  Returns buf.
+ */
+const char *inifile_where(const struct inifile_lines *l, const char *path,
+	    const char *section, const char *key, char *buf, size_t len);
+
 #endif

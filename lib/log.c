@@ -13,6 +13,7 @@
 static const char	*log_prog = "porthole";
 static int		 log_stderr = 1;
 static enum log_level	 log_max = LOG_LVL_INFO;
+static int		 log_starting;	/* errors to stderr as well */
 
 void
 log_init(const char *progname, int to_stderr, enum log_level level)
@@ -22,6 +23,12 @@ log_init(const char *progname, int to_stderr, enum log_level level)
 	log_max = level;
 	if (!to_stderr)
 		openlog(progname, LOG_PID | LOG_NDELAY, LOG_DAEMON);
+}
+
+void
+log_startup(int on)
+{
+	log_starting = on;
 }
 
 void
@@ -49,10 +56,10 @@ log_vwrite(enum log_level level, const char *fmt, va_list ap)
 		if (msg[i] == '\n' || msg[i] == '\r' ||
 		    ((unsigned char)msg[i] < 0x20 && msg[i] != '\t'))
 			msg[i] = '?';
-	if (log_stderr)
+	if (log_stderr || (log_starting && level <= LOG_LVL_WARN))
 		fprintf(stderr, "%s[%ld]: %s: %s\n", log_prog, (long)getpid(),
 		    name[level], msg);
-	else
+	if (!log_stderr)
 		syslog(prio[level], "%s", msg);
 }
 

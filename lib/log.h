@@ -19,6 +19,12 @@ enum log_level {
 /* progname prefixes every line; to_stderr selects stderr over syslog. */
 void	log_init(const char *progname, int to_stderr, enum log_level level);
 void	log_set_level(enum log_level level);
+/*
+ * While on, a daemon logging to syslog prints its warnings and errors on
+ * stderr too: until it is ready, the terminal that started it must hear
+ * why it stops (lib/daemon.c).
+ */
+void	log_startup(int on);
 
 void	log_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void	log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -6,7 +6,8 @@
  * from it is checked against the bytes that remain before it is used.
  * Text fields (key id, principals, critical option names, the ticket)
  * end up in log lines and audit records: they must be bounded and free
- * of NUL and other control characters.
+ * of NUL and other control characters, and the audit record (JSON) can
+ * hold them only as UTF-8.
  */
 #include "lib/sshcert.h"
 
@@ -23,9 +24,13 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
+#include "lib/escape.h"
+#include "lib/parse.h"
+
 #define SSHCERT_MAX_CRITICAL	(sizeof(((struct sshcert *)0)->critical) / \
 				    sizeof(((struct sshcert *)0)->critical[0]))
 #define CA_FILE_MAX		4096	/* a CA public key file */
+#define KEY_FILE_MAX		16384	/* any key file, private included */
 
 /* How the certified key's own public fields are laid out. */
 enum key_kind {
@@ -125,9 +130,12 @@ text_ok(const uint8_t *s, size_t n)
 /*
  * A string copied out as text into out (max + 1 bytes).  Returns 0, -1 if
  * it cannot be read (see short_read) or -2 if it is too long or not text.
+ * Text that is not UTF-8 is copied escaped (\xNN) and, the first time,
+ * named by field in c->not_utf8, for sshcert_validate() to refuse.
  */
 static int
-wire_text(struct wire *w, char *out, size_t max)
+wire_text(struct wire *w, char *out, size_t max, struct sshcert *c,
+    const char *field)
 {
 	const uint8_t	*s;
 	size_t		 n;
@@ -136,8 +144,14 @@ wire_text(struct wire *w, char *out, size_t max)
 		return -1;
 	if (n > max || !text_ok(s, n))
 		return -2;
-	memcpy(out, s, n);
-	out[n] = '\0';
+	if (parse_utf8((const char *)s, n)) {
+		memcpy(out, s, n);
+		out[n] = '\0';
+		return 0;
+	}
+	(void)escape_text((const char *)s, n, out, max + 1);
+	if (c->not_utf8[0] == '\0')
+		snprintf(c->not_utf8, sizeof(c->not_utf8), "%s", field);
 	return 0;
 }
 
@@ -213,7 +227,8 @@ static int
 parse_principals(const uint8_t *s, size_t n, struct sshcert *c, char *err,
     size_t errlen)
 {
-	struct wire w;
+	struct wire	w;
+	char		field[32];
 
 	wire_init(&w, s, n);
 	while (w.left > 0) {
@@ -222,8 +237,10 @@ parse_principals(const uint8_t *s, size_t n, struct sshcert *c, char *err,
 			    "principals", SSHCERT_MAX_PRINCIPALS);
 			return -1;
 		}
+		snprintf(field, sizeof(field), "principal %zu",
+		    c->nprincipals + 1);
 		if (wire_text(&w, c->principals[c->nprincipals],
-		    SSHCERT_MAX_STR) != 0 ||
+		    SSHCERT_MAX_STR, c, field) != 0 ||
 		    c->principals[c->nprincipals][0] == '\0') {
 			seterr(err, errlen, "malformed certificate: "
 			    "principal %zu", c->nprincipals + 1);
@@ -251,7 +268,7 @@ parse_critical(const uint8_t *s, size_t n, struct sshcert *c, char *err,
 			return -1;
 		}
 		if (wire_text(&w, c->critical[c->ncritical],
-		    SSHCERT_MAX_STR) != 0 ||
+		    SSHCERT_MAX_STR, c, "critical option") != 0 ||
 		    wire_string(&w, &data, &dlen) == -1) {
 			seterr(err, errlen, "malformed certificate: "
 			    "critical options");
@@ -276,17 +293,86 @@ ticket_ok(const uint8_t *s, size_t n)
 	return 1;
 }
 
+/* The extensions that grant a permission, as sshd knows them. */
+static const struct permit_ext {
+	const char	*name;
+	uint32_t	 bit;
+} permit_exts[] = {
+	{ "permit-X11-forwarding",	SSHCERT_PERMIT_X11 },
+	{ "permit-agent-forwarding",	SSHCERT_PERMIT_AGENT },
+	{ "permit-port-forwarding",	SSHCERT_PERMIT_PORT },
+	{ "permit-pty",			SSHCERT_PERMIT_PTY },
+	{ "permit-user-rc",		SSHCERT_PERMIT_USER_RC },
+};
+
+static const struct permit_ext *
+permit_lookup(const uint8_t *name, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(permit_exts) / sizeof(permit_exts[0]); i++)
+		if (bytes_equal(name, n, permit_exts[i].name))
+			return &permit_exts[i];
+	return NULL;
+}
+
+const char *
+sshcert_forbidden(uint32_t permits, uint32_t perm)
+{
+	if ((permits & perm) == perm)
+		return NULL;
+	switch (perm) {
+	case SSHCERT_PERMIT_PTY:
+		return "the certificate does not permit a terminal (no-pty)";
+	case SSHCERT_PERMIT_PORT:
+		return "the certificate does not permit port forwarding "
+		    "(no-port-forwarding)";
+	case SSHCERT_PERMIT_AGENT:
+		return "the certificate does not permit agent forwarding "
+		    "(no-agent-forwarding)";
+	case SSHCERT_PERMIT_X11:
+		return "the certificate does not permit X11 forwarding "
+		    "(no-x11-forwarding)";
+	case SSHCERT_PERMIT_USER_RC:
+		return "the certificate does not permit user rc files "
+		    "(no-user-rc)";
+	default:
+		return "the certificate does not permit it";
+	}
+}
+
+/* ticket@porthole: its data is itself a string holding the ticket. */
+static int
+parse_ticket(const uint8_t *data, size_t dlen, struct sshcert *c)
+{
+	struct wire	 inner;
+	const uint8_t	*t;
+	size_t		 tlen;
+
+	wire_init(&inner, data, dlen);
+	if (c->has_ticket || wire_string(&inner, &t, &tlen) == -1 ||
+	    inner.left != 0 || !ticket_ok(t, tlen))
+		return -1;
+	memcpy(c->ticket, t, tlen);
+	c->ticket[tlen] = '\0';
+	c->has_ticket = 1;
+	return 0;
+}
+
 /*
- * Extensions: (name, data) pairs.  Only ticket@porthole is read; its data
- * is itself a string holding the ticket.  Others are skipped.
+ * Extensions: (name, data) pairs.  ticket@porthole and the permit-* flags
+ * are read; others are skipped, as sshd skips extensions it does not
+ * know.  A flag carries no data (sshd refuses one that does), and a flag
+ * given twice is refused here rather than guessed at.
  */
 static int
 parse_extensions(const uint8_t *s, size_t n, struct sshcert *c, char *err,
     size_t errlen)
 {
-	struct wire	 w, inner;
-	const uint8_t	*name, *data, *t;
-	size_t		 nlen, dlen, tlen;
+	const struct permit_ext	*p;
+	struct wire		 w;
+	const uint8_t		*name, *data;
+	size_t			 nlen, dlen, count = 0;
 
 	wire_init(&w, s, n);
 	while (w.left > 0) {
@@ -296,18 +382,28 @@ parse_extensions(const uint8_t *s, size_t n, struct sshcert *c, char *err,
 			    "extensions");
 			return -1;
 		}
-		if (!bytes_equal(name, nlen, "ticket@porthole"))
-			continue;
-		wire_init(&inner, data, dlen);
-		if (c->has_ticket || wire_string(&inner, &t, &tlen) == -1 ||
-		    inner.left != 0 || !ticket_ok(t, tlen)) {
-			seterr(err, errlen, "malformed certificate: "
-			    "ticket@porthole extension");
+		if (++count > SSHCERT_MAX_EXTENSIONS) {
+			seterr(err, errlen, "certificate has more than %d "
+			    "extensions", SSHCERT_MAX_EXTENSIONS);
 			return -1;
 		}
-		memcpy(c->ticket, t, tlen);
-		c->ticket[tlen] = '\0';
-		c->has_ticket = 1;
+		if (bytes_equal(name, nlen, "ticket@porthole")) {
+			if (parse_ticket(data, dlen, c) == -1) {
+				seterr(err, errlen, "malformed certificate: "
+				    "ticket@porthole extension");
+				return -1;
+			}
+			continue;
+		}
+		if ((p = permit_lookup(name, nlen)) == NULL)
+			continue;
+		if (dlen != 0 || (c->permits & p->bit)) {
+			seterr(err, errlen, "malformed certificate: "
+			    "extension %s %s", p->name, dlen != 0 ?
+			    "carries data" : "given twice");
+			return -1;
+		}
+		c->permits |= p->bit;
 	}
 	return 0;
 }
@@ -371,7 +467,8 @@ parse_body(struct wire *w, struct sshcert *c, const char **what, char *err,
 	if (wire_u32(w, &c->type) == -1)
 		return -1;
 	*what = "key id";
-	if ((r = wire_text(w, c->key_id, SSHCERT_MAX_STR)) == -2) {
+	if ((r = wire_text(w, c->key_id, SSHCERT_MAX_STR, c, "key id")) ==
+	    -2) {
 		seterr(err, errlen, "malformed certificate: key id longer "
 		    "than %d bytes or not text", SSHCERT_MAX_STR);
 		return -2;
@@ -424,7 +521,8 @@ sshcert_parse(const uint8_t *blob, size_t len, struct sshcert *c, char *err,
 	c->blob_len = len;
 	wire_init(&w, c->blob, len);
 
-	if (wire_text(&w, c->key_type, sizeof(c->key_type) - 1) != 0)
+	if (wire_text(&w, c->key_type, sizeof(c->key_type) - 1, c,
+	    "key type") != 0)
 		goto bad;
 	if ((t = cert_type_lookup(c->key_type)) == NULL) {
 		seterr(err, errlen, "unsupported certificate type '%.64s'",
@@ -622,6 +720,11 @@ sshcert_validate(const struct sshcert *c, const uint8_t ca_key[32],
 		seterr(err, errlen, "not a user certificate");
 		return -1;
 	}
+	if (c->not_utf8[0] != '\0') {
+		seterr(err, errlen, "certificate %s is not UTF-8 text",
+		    c->not_utf8);
+		return -1;
+	}
 	if (t < c->valid_after) {
 		seterr(err, errlen, "certificate not yet valid");
 		return -1;
@@ -702,20 +805,17 @@ out:
 	return rc;
 }
 
-int
-sshcert_load_ca(const char *path, uint8_t ca_key[32], char *err,
-    size_t errlen)
+/*
+ * Split the text of a public key file into the type and base64 words of
+ * its one line, in place; the comment is dropped.  what names the key
+ * the file must hold, for the error.  0, or -1 with why in err.
+ */
+static int
+pubkey_words(const char *path, char *text, const char *what, char **type,
+    char **b64, char *err, size_t errlen)
 {
-	char		 text[CA_FILE_MAX + 1], *line, *rest, *type, *b64;
-	uint8_t		 blob[CA_FILE_MAX / 4 * 3];	/* any line */
-	struct wire	 w;
-	const uint8_t	*s, *key;
-	size_t		 n, klen;
-	ssize_t		 len;
+	char *line = text, *rest;
 
-	if (read_small_file(path, text, sizeof(text), err, errlen) == -1)
-		return -1;
-	line = text;
 	if ((rest = strchr(line, '\n')) != NULL)
 		*rest++ = '\0';
 	/*
@@ -724,19 +824,37 @@ sshcert_load_ca(const char *path, uint8_t ca_key[32], char *err,
 	 */
 	if (rest != NULL && rest[strspn(rest, " \t\r\n")] != '\0') {
 		seterr(err, errlen, "%s: more than one line; the file must "
-		    "hold exactly one ssh-ed25519 key", path);
+		    "hold exactly one %s", path, what);
 		return -1;
 	}
-	type = line + strspn(line, " \t");
-	b64 = type + strcspn(type, " \t\r");
-	if (*b64 != '\0')
-		*b64++ = '\0';
-	b64 += strspn(b64, " \t");
-	b64[strcspn(b64, " \t\r")] = '\0';	/* drop the comment */
-	if (*type == '\0') {
+	*type = line + strspn(line, " \t");
+	*b64 = *type + strcspn(*type, " \t\r");
+	if (**b64 != '\0')
+		*(*b64)++ = '\0';
+	*b64 += strspn(*b64, " \t");
+	(*b64)[strcspn(*b64, " \t\r")] = '\0';	/* drop the comment */
+	if (**type == '\0') {
 		seterr(err, errlen, "%s: empty file", path);
 		return -1;
 	}
+	return 0;
+}
+
+int
+sshcert_load_ca(const char *path, uint8_t ca_key[32], char *err,
+    size_t errlen)
+{
+	char		 text[CA_FILE_MAX + 1], *type, *b64;
+	uint8_t		 blob[CA_FILE_MAX / 4 * 3];	/* any line */
+	struct wire	 w;
+	const uint8_t	*s, *key;
+	size_t		 n, klen;
+	ssize_t		 len;
+
+	if (read_small_file(path, text, sizeof(text), err, errlen) == -1 ||
+	    pubkey_words(path, text, "ssh-ed25519 key", &type, &b64, err,
+	    errlen) == -1)
+		return -1;
 	if (strcmp(type, "ssh-ed25519") != 0) {
 		seterr(err, errlen, "%s: not an ssh-ed25519 public key "
 		    "(type '%.64s')", path, type);
@@ -755,4 +873,182 @@ sshcert_load_ca(const char *path, uint8_t ca_key[32], char *err,
 	}
 	memcpy(ca_key, key, 32);
 	return 0;
+}
+
+/* A public key file: one line, whose blob names the type its label does. */
+static int
+keyfile_public(const char *path, char *text, struct sshcert_keyfile *out,
+    char *err, size_t errlen)
+{
+	static const char	 cert_suffix[] = "-cert-v01@openssh.com";
+	uint8_t			*blob = NULL;
+	struct wire		 w;
+	const uint8_t		*s;
+	char			*type, *b64;
+	size_t			 n, tlen;
+	ssize_t			 len;
+	int			 rc = -1;
+
+	if (pubkey_words(path, text, "key", &type, &b64, err, errlen) == -1)
+		return -1;
+	if ((blob = malloc(KEY_FILE_MAX)) == NULL) {
+		seterr(err, errlen, "%s: out of memory", path);
+		return -1;
+	}
+	if ((len = b64_decode(b64, strlen(b64), blob, KEY_FILE_MAX)) == -1) {
+		seterr(err, errlen, "%s: not an OpenSSH key file", path);
+		goto out;
+	}
+	wire_init(&w, blob, (size_t)len);
+	tlen = strlen(type);
+	if (wire_string(&w, &s, &n) == -1 || !bytes_equal(s, n, type) ||
+	    tlen >= sizeof(out->type)) {
+		seterr(err, errlen, "%s: not an OpenSSH key file (its key is "
+		    "not of the type it is labelled)", path);
+		goto out;
+	}
+	memcpy(out->type, type, tlen + 1);
+	out->kind = tlen > strlen(cert_suffix) && strcmp(type + tlen -
+	    strlen(cert_suffix), cert_suffix) == 0 ? SSHCERT_KEY_CERT :
+	    SSHCERT_KEY_PUBLIC;
+	rc = 0;
+out:
+	free(blob);
+	return rc;
+}
+
+/*
+ * An OpenSSH private key (PROTOCOL.key): "openssh-key-v1\0", cipher,
+ * kdf, kdf options, the number of keys and the first public key, all
+ * before anything secret.  body is the base64 between the armour lines.
+ */
+static int
+keyfile_openssh(const char *path, const char *body,
+    struct sshcert_keyfile *out, char *err, size_t errlen)
+{
+	static const char	 magic[] = "openssh-key-v1";	/* and its NUL */
+	char			*b64 = NULL;
+	uint8_t			*blob = NULL;
+	const uint8_t		*cipher, *pub, *s;
+	struct wire		 w, wp;
+	size_t			 n, clen, plen, i;
+	ssize_t			 len;
+	uint32_t		 nkeys;
+	int			 rc = -1;
+
+	if ((b64 = malloc(KEY_FILE_MAX)) == NULL ||
+	    (blob = malloc(KEY_FILE_MAX)) == NULL) {
+		seterr(err, errlen, "%s: out of memory", path);
+		goto out;
+	}
+	for (i = n = 0; body[i] != '\0' && body[i] != '-'; i++)
+		if (strchr(" \t\r\n", body[i]) == NULL && n + 1 < KEY_FILE_MAX)
+			b64[n++] = body[i];
+	b64[n] = '\0';
+	if (strncmp(body + i, "-----END OPENSSH PRIVATE KEY-----", 33) != 0 ||
+	    (len = b64_decode(b64, n, blob, KEY_FILE_MAX)) == -1 ||
+	    (size_t)len < sizeof(magic) ||
+	    memcmp(blob, magic, sizeof(magic)) != 0) {
+		seterr(err, errlen, "%s: malformed OpenSSH private key", path);
+		goto out;
+	}
+	wire_init(&w, blob + sizeof(magic), (size_t)len - sizeof(magic));
+	if (wire_string(&w, &cipher, &clen) == -1 ||
+	    wire_string(&w, &s, &n) == -1 ||		/* kdf */
+	    wire_string(&w, &s, &n) == -1 ||		/* its options */
+	    wire_u32(&w, &nkeys) == -1 || nkeys != 1 ||
+	    wire_string(&w, &pub, &plen) == -1) {
+		seterr(err, errlen, "%s: malformed OpenSSH private key", path);
+		goto out;
+	}
+	wire_init(&wp, pub, plen);
+	if (wire_string(&wp, &s, &n) == -1 || n == 0 ||
+	    n >= sizeof(out->type) || memchr(s, '\0', n) != NULL) {
+		seterr(err, errlen, "%s: malformed OpenSSH private key", path);
+		goto out;
+	}
+	memcpy(out->type, s, n);
+	out->type[n] = '\0';
+	out->kind = bytes_equal(cipher, clen, "none") ? SSHCERT_KEY_PRIVATE :
+	    SSHCERT_KEY_ENCRYPTED;
+	rc = 0;
+out:
+	if (b64 != NULL)
+		OPENSSL_cleanse(b64, KEY_FILE_MAX);
+	if (blob != NULL)
+		OPENSSL_cleanse(blob, KEY_FILE_MAX);
+	free(b64);
+	free(blob);
+	return rc;
+}
+
+/*
+ * A PEM private key (what ssh-keygen -m PEM and OpenSSL write): the
+ * armour says the kind; the key type is known only for the old
+ * algorithm-specific labels.
+ */
+static int
+keyfile_pem(const char *path, const char *text, struct sshcert_keyfile *out,
+    char *err, size_t errlen)
+{
+	static const struct {
+		const char			*label;
+		const char			*type;
+		enum sshcert_keyfile_kind	 kind;
+	} labels[] = {
+		{ "RSA PRIVATE KEY", "ssh-rsa", SSHCERT_KEY_PRIVATE },
+		{ "DSA PRIVATE KEY", "ssh-dss", SSHCERT_KEY_PRIVATE },
+		{ "EC PRIVATE KEY", "", SSHCERT_KEY_PRIVATE },
+		{ "PRIVATE KEY", "", SSHCERT_KEY_PRIVATE },
+		{ "ENCRYPTED PRIVATE KEY", "", SSHCERT_KEY_ENCRYPTED },
+	};
+	const char	*label = text + strlen("-----BEGIN ");
+	size_t		 i, n;
+
+	for (i = 0; i < sizeof(labels) / sizeof(labels[0]); i++) {
+		n = strlen(labels[i].label);
+		if (strncmp(label, labels[i].label, n) != 0 ||
+		    strncmp(label + n, "-----", 5) != 0)
+			continue;
+		snprintf(out->type, sizeof(out->type), "%s", labels[i].type);
+		out->kind = labels[i].kind;
+		/* The old OpenSSL encryption is a header inside the armour. */
+		if (strstr(text, "Proc-Type: 4,ENCRYPTED") != NULL)
+			out->kind = SSHCERT_KEY_ENCRYPTED;
+		return 0;
+	}
+	seterr(err, errlen, "%s: not an SSH private key (PEM '%.*s')", path,
+	    (int)strcspn(label, "-\n"), label);
+	return -1;
+}
+
+int
+sshcert_read_keyfile(const char *path, struct sshcert_keyfile *out,
+    char *err, size_t errlen)
+{
+	static const char	 openssh[] =
+	    "-----BEGIN OPENSSH PRIVATE KEY-----";
+	char			*text, *p;
+	int			 rc = -1;
+
+	memset(out, 0, sizeof(*out));
+	if ((text = malloc(KEY_FILE_MAX + 1)) == NULL) {
+		seterr(err, errlen, "%s: out of memory", path);
+		return -1;
+	}
+	if (read_small_file(path, text, KEY_FILE_MAX + 1, err, errlen) == -1)
+		goto out;
+	p = text + strspn(text, " \t\r\n");
+	if (strncmp(p, openssh, strlen(openssh)) == 0)
+		rc = keyfile_openssh(path, p + strlen(openssh), out, err,
+		    errlen);
+	else if (strncmp(p, "-----BEGIN ", 11) == 0)
+		rc = keyfile_pem(path, p, out, err, errlen);
+	else
+		rc = keyfile_public(path, text, out, err, errlen);
+out:
+	/* It may have held a private key. */
+	OPENSSL_cleanse(text, KEY_FILE_MAX + 1);
+	free(text);
+	return rc;
 }

@@ -201,6 +201,10 @@ static const struct keyspec keys[] = {
 	{ "remote_access", "max_sessions", V_UINT, F(max_sessions), 1, 100,
 	    NULL, NULL, "sessions at the same time",
 	    "4" },
+	{ "remote_access", "end_at_cert_expiry", V_BOOL,
+	    F(end_at_cert_expiry), 0, 0, NULL, NULL,
+	    "a session ends when the engineer's certificate expires",
+	    "yes" },
 
 	{ "files", "enabled", V_BOOL, F(files_enabled), 0, 0, NULL, NULL,
 	    "read-only file access via sftp/scp and the support shell",
@@ -1044,6 +1048,31 @@ policy_run_dir(const char *path, char *buf, size_t len)
 			return 0;
 		}
 	return -1;
+}
+
+/*
+ * The argv-valued keys are those read by set_hook, so a new *_command
+ * key in the table is checked without being listed anywhere else.
+ */
+void
+policy_each_program(const struct policy *p, policy_program_cb cb, void *arg)
+{
+	const char	 *v;
+	char		**w;
+	size_t		  i;
+
+	for (i = 0; i < p->ncommands; i++)
+		cb(arg, "commands", p->commands[i].name,
+		    p->commands[i].argv[0]);
+	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		if (keys[i].set != set_hook ||
+		    (v = *CFIELD(p, &keys[i], char *)) == NULL)
+			continue;
+		w = NULL;
+		if (split_words(v, &w, POLICY_MAX_WORDS) > 0)
+			cb(arg, keys[i].section, keys[i].key, w[0]);
+		policy_argv_free(w);
+	}
 }
 
 int

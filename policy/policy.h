@@ -66,6 +66,7 @@ struct policy {
 	uint64_t	 max_session;		/* seconds */
 	uint64_t	 idle_timeout;		/* seconds */
 	uint64_t	 max_sessions;
+	int		 end_at_cert_expiry;	/* at valid_before */
 
 	/* [files] */
 	int		 files_enabled;
@@ -125,6 +126,25 @@ void	policy_free(struct policy *p);
  * file names one, else the default.  Returns 0, or -1 if buf is too small.
  */
 int	policy_run_dir(const char *path, char *buf, size_t len);
+
+/*
+ * Call cb with the program of every argv-valued key that is set: each
+ * [commands] diagnostic (key: its name) and each *_command hook.
+ */
+typedef void (*policy_program_cb)(void *arg, const char *section,
+    const char *key, const char *program);
+void	policy_each_program(const struct policy *p, policy_program_cb cb,
+	    void *arg);
+
+/*
+ * What a start of portholed checks beyond the syntax (policy_check.c):
+ * the file itself, the keys it names and their kinds, the directories,
+ * user and admin_group, and every program it may run, under the rules
+ * of lib/filecheck.h.  Each problem is one line on fc->out; returns the
+ * number of problems.
+ */
+struct filecheck;
+unsigned int	policy_check(const struct policy *p, struct filecheck *fc);
 
 /*
  * Write the effective policy to out as a porthole.conf: every section

@@ -4,7 +4,7 @@
  * tunnel of the cluster it names.  With an operand it is instead a
  * report on what the store holds, and exits.
  *
- * usage: porthole-relay -f relay.conf [-d] [-v]
+ * usage: porthole-relay -f relay.conf [-d] [-t] [-v]
  *        porthole-relay -f relay.conf REPORT [CLUSTER] [--json]
  * (the reports: relay/report.h)
  */
@@ -19,18 +19,17 @@
 #include <libssh/libssh.h>
 
 #include "lib/cmdline.h"
+#include "lib/daemon.h"
+#include "lib/filecheck.h"
 #include "lib/log.h"
 #include "relay/relay.h"
 #include "relay/relay_conf.h"
 #include "relay/report.h"
 
-static void __attribute__((noreturn))
-usage(void)
-{
-	fprintf(stderr, "usage: porthole-relay -f FILE [-d] [-v]\n");
-	report_synopsis(stderr, "       ");
-	exit(2);
-}
+#define RELAY_USAGE \
+	"usage: porthole-relay -f FILE [-d] [-t] [-v]\n" \
+	"       " REPORT_SYNOPSIS \
+	"       porthole-relay --help | --version\n"
 
 static void
 on_signal(evutil_socket_t sig, short what, void *arg)
@@ -42,71 +41,84 @@ on_signal(evutil_socket_t sig, short what, void *arg)
 	event_base_loopexit(base, NULL);
 }
 
-int
-main(int argc, char **argv)
+/*
+ * Serve: detach unless foreground, take the instance lock, open the
+ * store and listen (in the process that will keep them), then say it
+ * is ready.  0 after a clean stop, 1 if it could not start.
+ */
+static int
+relay_run(struct relay_conf *conf, int foreground)
 {
-	struct relay_conf	*conf = NULL;
-	struct event_base	*base;
-	struct event		*ev_term, *ev_int;
-	struct relay		*r;
-	const char		*path = NULL;
+	struct event_base	*base = NULL;
+	struct event		*ev_term = NULL, *ev_int = NULL;
+	struct relay		*r = NULL;
 	char			 err[1024];
-	int			 ch, foreground;
+	int			 rc = 1;
 
-	/*
-	 * cmdline_daemon() takes no operands, so look for a report command
-	 * first: "+" stops at the first operand, so that a cluster id that
-	 * starts with '-' is not read as an option.
-	 */
-	while ((ch = getopt(argc, argv, "+df:v")) != -1) {
-		switch (ch) {
-		case 'd':
-		case 'v':
-			break;
-		case 'f':
-			path = optarg;
-			break;
-		default:
-			usage();
-		}
-	}
-	if (path == NULL)
-		usage();
-	if (optind < argc)
-		return report_main(path, argc - optind, argv + optind);
-	optind = 1;
-	path = cmdline_daemon(argc, argv, "porthole-relay", &foreground);
-	if (relay_conf_load(path, &conf, err, sizeof(err)) == -1) {
-		fprintf(stderr, "porthole-relay: %s\n", err);
+	signal(SIGPIPE, SIG_IGN);
+	if (!foreground && daemon_detach(err, sizeof(err)) == -1) {
+		log_error("%s", err);
 		return 1;
 	}
-	signal(SIGPIPE, SIG_IGN);
+	if (daemon_lock(conf->run_dir, RELAY_PID_FILE, err, sizeof(err)) ==
+	    -1) {
+		log_error("%s", err);
+		return 1;
+	}
 	if (ssh_init() != SSH_OK)
 		fatal("libssh initialisation failed");
 	if ((base = event_base_new()) == NULL)
 		fatal("cannot create the event loop");
-	if ((r = relay_new(base, conf)) == NULL) {
-		event_base_free(base);
-		relay_conf_free(conf);
-		ssh_finalize();
-		return 1;
-	}
-	if (!foreground) {
-		if (daemon(0, 0) == -1)
-			fatal("daemon: cannot detach");
-		if (event_reinit(base) == -1)
-			fatal("cannot re-initialise the event loop");
-	}
+	if ((r = relay_new(base, conf)) == NULL)
+		goto out;
 	ev_term = evsignal_new(base, SIGTERM, on_signal, base);
 	ev_int = evsignal_new(base, SIGINT, on_signal, base);
-	event_add(ev_term, NULL);
-	event_add(ev_int, NULL);
+	if (ev_term == NULL || ev_int == NULL || event_add(ev_term,
+	    NULL) == -1 || event_add(ev_int, NULL) == -1) {
+		log_error("cannot watch for signals");
+		goto out;
+	}
+	daemon_ready();
 	event_base_dispatch(base);
+	(void)daemon_notify("STOPPING=1");
+	rc = 0;
+out:
 	relay_free(r);
-	event_free(ev_term);
-	event_free(ev_int);
-	event_base_free(base);
-	relay_conf_free(conf);
+	if (ev_term != NULL)
+		event_free(ev_term);
+	if (ev_int != NULL)
+		event_free(ev_int);
+	if (base != NULL)
+		event_base_free(base);
 	ssh_finalize();
-	return 0;
+	daemon_unlock();
+	return rc;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct cmdline		 cl;
+	struct filecheck	 fc;
+	struct relay_conf	*conf = NULL;
+	char			 err[1024];
+	int			 rc;
+
+	cmdline_daemon(argc, argv, "porthole-relay", RELAY_USAGE, 1, &cl);
+	if (cl.optind < argc)
+		return report_main(cl.path, argc - cl.optind,
+		    argv + cl.optind);
+	daemon_init("porthole-relay");
+	if (relay_conf_load(cl.path, &conf, err, sizeof(err)) == -1) {
+		fprintf(stderr, "porthole-relay: %s\n", err);
+		return 1;
+	}
+	/* Every problem is listed before the verdict: one fix per try. */
+	filecheck_init(&fc, stderr);
+	if (relay_check(conf, &fc) > 0)
+		rc = 1;
+	else
+		rc = cl.test ? 0 : relay_run(conf, cl.foreground);
+	relay_conf_free(conf);
+	return rc;
 }

@@ -208,6 +208,8 @@ conf_relay_key(struct conf_ctx *x, const char *key, const char *value,
 		return set_path(&c->support_ca, key, value, msg, len);
 	if (strcmp(key, "database") == 0)
 		return set_path(&c->database, key, value, msg, len);
+	if (strcmp(key, "run_dir") == 0)
+		return set_path(&c->run_dir, key, value, msg, len);
 	if (strcmp(key, "update_key") == 0)
 		return set_path(&c->update_key, key, value, msg, len);
 	if (strcmp(key, "max_startups") == 0)
@@ -409,6 +411,11 @@ relay_conf_load(const char *path, struct relay_conf **out, char *err,
 		x.c->per_source = DEFAULT_PER_SOURCE;
 	if (x.c->login_grace == 0)
 		x.c->login_grace = DEFAULT_LOGIN_GRACE;
+	if (x.c->run_dir == NULL &&
+	    (x.c->run_dir = strdup(RELAY_RUN_DIR)) == NULL) {
+		snprintf(err, errlen, "%s: out of memory", path);
+		goto fail;
+	}
 	for (i = 0; i < x.c->nclusters; i++) {
 		if (x.c->clusters[i].key == NULL) {
 			snprintf(err, errlen, "%s:%d: [cluster %s] has no key",
@@ -440,6 +447,7 @@ relay_conf_free(struct relay_conf *c)
 	free(c->host_key);
 	free(c->support_ca);
 	free(c->database);
+	free(c->run_dir);
 	free(c->update_key);
 	free(c);
 }

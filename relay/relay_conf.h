@@ -12,6 +12,8 @@
 #define RELAY_MAX_CLUSTERS	100000
 #define RELAY_MAX_STARTUPS	10000	/* bound of max_startups, max_per_source */
 #define RELAY_MAX_GRACE		600	/* bound of login_grace, seconds */
+#define RELAY_RUN_DIR		"/run/porthole-relay"	/* [relay] run_dir */
+#define RELAY_PID_FILE		"porthole-relay.pid"	/* in run_dir */
 
 struct relay_cluster {
 	char		*id;		/* [A-Za-z0-9._-]{1,64} */
@@ -52,6 +54,7 @@ struct relay_conf {
 	char		*host_key;
 	char		*support_ca;
 	char		*database;
+	char		*run_dir;	/* the pid file; RELAY_RUN_DIR if unset */
 	char		*update_key;
 	int		 engineers_any;
 	char		**engineers;
@@ -85,5 +88,15 @@ unsigned relay_conf_startups_drop(const struct relay_conf *c, size_t n);
 /* max_startups as relay.conf writes it ("10:30:100"), for log lines. */
 void	relay_conf_format_startups(const struct relay_conf *c, char *buf,
 	    size_t len);
+
+/*
+ * What a start of the relay checks beyond the syntax (relay_check.c):
+ * relay.conf itself, the host key, the CA, each cluster's key, run_dir
+ * and the database's directory under the rules of lib/filecheck.h, and
+ * that nothing else listens on the port.  Each problem is one line on
+ * fc->out; returns the number of problems.
+ */
+struct filecheck;
+unsigned int	relay_check(const struct relay_conf *c, struct filecheck *fc);
 
 #endif

@@ -861,15 +861,7 @@ static const struct {
 void
 report_synopsis(FILE *f, const char *first)
 {
-	fprintf(f, "%sporthole-relay -f FILE clusters | known-hosts [--json]\n"
-	    "       porthole-relay -f FILE usage CLUSTER [--since T] "
-	    "[--until T] [--json | --csv]\n"
-	    "       porthole-relay -f FILE events | anchors | health CLUSTER "
-	    "[--json]\n"
-	    "       porthole-relay -f FILE alerts [CLUSTER] [--json]\n"
-	    "       porthole-relay -f FILE alert CLUSTER --severity "
-	    "warning|critical [--subject WORD] TEXT\n"
-	    "       porthole-relay -f FILE alert CLUSTER --clear ID\n", first);
+	fprintf(f, "%s" REPORT_SYNOPSIS, first);
 }
 
 static int
@@ -976,8 +968,8 @@ report_run(const char *name, const struct relay_conf *conf,
 
 /* The configuration and the store a report or command works on. */
 static int
-report_open(const char *path, const char *cluster, struct relay_conf **conf,
-    struct store **st)
+report_open(const char *path, const char *cluster, int readonly,
+    struct relay_conf **conf, struct store **st)
 {
 	char err[1024];
 
@@ -1008,7 +1000,13 @@ report_open(const char *path, const char *cluster, struct relay_conf **conf,
 		    "created it yet)\n", (*conf)->database, strerror(errno));
 		return -1;
 	}
-	if (store_open((*conf)->database, st, err, sizeof(err)) == -1) {
+	/*
+	 * A report reads only, so that it can never take the WAL from the
+	 * relay that writes; the alert command writes as the relay does.
+	 */
+	if ((readonly ? store_open_readonly((*conf)->database, st, err,
+	    sizeof(err)) : store_open((*conf)->database, st, err,
+	    sizeof(err))) == -1) {
 		fprintf(stderr, "porthole-relay: %s\n", err);
 		return -1;
 	}
@@ -1069,7 +1067,7 @@ alert_command(const char *path, int argc, char **argv)
 		    "an alert id\n", clear);
 		return 2;
 	}
-	if (report_open(path, cluster, &conf, &st) == -1)
+	if (report_open(path, cluster, 0, &conf, &st) == -1)
 		goto out;
 	if (clear != NULL) {
 		if (analysis_clear(st, cluster, (int64_t)v, clock_now(), why,
@@ -1126,7 +1124,7 @@ report_main(const char *path, int argc, char **argv)
 		    "--since and --until" : "--json only");
 		return report_usage_error(stderr, 2);
 	}
-	if (report_open(path, w.operand, &conf, &st) == -1)
+	if (report_open(path, w.operand, 1, &conf, &st) == -1)
 		goto out;
 	if (report_run(argv[0], conf, st, &w) == -1 || report_flush() == -1)
 		goto out;

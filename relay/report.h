@@ -41,6 +41,17 @@ enum report_form {
  * on stderr), 2 (a usage error).
  */
 int	report_main(const char *conf_path, int argc, char **argv);
+/* The reports' usage lines, without the first one's "usage: ". */
+#define REPORT_SYNOPSIS \
+	"porthole-relay -f FILE clusters | known-hosts [--json]\n" \
+	"       porthole-relay -f FILE usage CLUSTER [--since T] [--until T] " \
+	"[--json | --csv]\n" \
+	"       porthole-relay -f FILE events | anchors | health CLUSTER " \
+	"[--json]\n" \
+	"       porthole-relay -f FILE alerts [CLUSTER] [--json]\n" \
+	"       porthole-relay -f FILE alert CLUSTER --severity " \
+	"warning|critical [--subject WORD] TEXT\n" \
+	"       porthole-relay -f FILE alert CLUSTER --clear ID\n"
 /* The reports' usage lines; the first starts with first ("usage: "). */
 void	report_synopsis(FILE *f, const char *first);
 

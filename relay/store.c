@@ -311,10 +311,10 @@ static const char schema_v2_sql[] =
 	"CREATE UNIQUE INDEX alerts_open ON alerts (cluster, rule, subject)"
 	"  WHERE cleared IS NULL;";
 
-/* Each version's additions, applied in order from the file's version. */
-static const char *const schema_steps[STORE_SCHEMA_VERSION + 1] = {
-	[1] = schema_sql,
-	[2] = schema_v2_sql,
+/* migrations[v] takes a database from schema version v to v + 1. */
+static const char *const migrations[STORE_SCHEMA_VERSION] = {
+	schema_sql,
+	schema_v2_sql,
 };
 
 struct store {
@@ -484,56 +484,78 @@ out:
 	return rc;
 }
 
-/* Create the tables in a new database; refuse one from a newer relay. */
+/*
+ * The schema version of the open database: 0 for a new one, ours, or an
+ * older one this relay migrates (schema()); a newer one is refused (-1,
+ * with why in err).
+ */
 static int
-schema(struct store *s, char *err, size_t errlen)
+schema_version(struct store *s, int *version, char *err, size_t errlen)
 {
 	sqlite3_stmt	*st = NULL;
-	char		*msg = NULL, set[64];
-	int		 version, rc = -1;
+	int		 rc = -1;
 
 	if (sqlite3_prepare_v2(s->db, "PRAGMA user_version", -1, &st,
 	    NULL) != SQLITE_OK || sqlite3_step(st) != SQLITE_ROW) {
 		db_why(s, err, errlen, "reading the schema version");
 		goto out;
 	}
-	version = sqlite3_column_int(st, 0);
-	sqlite3_finalize(st);
-	st = NULL;
-	if (version == STORE_SCHEMA_VERSION) {
-		rc = 0;
-		goto out;
-	}
-	if (version < 0 || version > STORE_SCHEMA_VERSION) {
+	*version = sqlite3_column_int(st, 0);
+	if (*version < 0 || *version > STORE_SCHEMA_VERSION) {
 		snprintf(err, errlen, "%s: schema version %d, this relay "
-		    "knows version %d", s->path, version,
+		    "knows version %d", s->path, *version,
 		    STORE_SCHEMA_VERSION);
 		goto out;
 	}
-	/*
-	 * The steps from the file's version on, and the new version, in one
-	 * transaction: a crash leaves the old schema or the new one.
-	 */
-	snprintf(set, sizeof(set), "PRAGMA user_version = %d; COMMIT",
-	    STORE_SCHEMA_VERSION);
+	rc = 0;
+out:
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/*
+ * Create the tables in a new database, or bring an older one up to this
+ * relay's version; refuse one from a newer relay.  The version is read
+ * again under the write lock and set in the same transaction as the
+ * tables, so a crash leaves the old schema or the new one, and two
+ * relays starting on one store migrate it once.
+ */
+static int
+schema(struct store *s, char *err, size_t errlen)
+{
+	char	*msg = NULL, sql[64];
+	int	 version, v, rc = -1;
+
+	if (schema_version(s, &version, err, errlen) == -1)
+		return -1;
+	if (version == STORE_SCHEMA_VERSION)
+		return 0;
 	if (sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, &msg) !=
 	    SQLITE_OK)
-		goto failed;
-	while (++version <= STORE_SCHEMA_VERSION)
-		if (sqlite3_exec(s->db, schema_steps[version], NULL, NULL,
-		    &msg) != SQLITE_OK)
-			goto failed;
-	if (sqlite3_exec(s->db, set, NULL, NULL, &msg) != SQLITE_OK)
-		goto failed;
+		goto sqlfail;
+	if (schema_version(s, &version, err, errlen) == -1)
+		goto out;
+	for (v = version; v < STORE_SCHEMA_VERSION; v++)
+		if (sqlite3_exec(s->db, migrations[v], NULL, NULL, &msg) !=
+		    SQLITE_OK)
+			goto sqlfail;
+	snprintf(sql, sizeof(sql), "PRAGMA user_version = %d; COMMIT",
+	    STORE_SCHEMA_VERSION);
+	if (sqlite3_exec(s->db, sql, NULL, NULL, &msg) != SQLITE_OK)
+		goto sqlfail;
+	if (version != 0)
+		log_info("%s: schema version %d brought up to %d", s->path,
+		    version, STORE_SCHEMA_VERSION);
 	rc = 0;
 	goto out;
-failed:
-	snprintf(err, errlen, "%s: creating the tables: %s", s->path,
+sqlfail:
+	snprintf(err, errlen, "%s: %s the tables: %s", s->path,
+	    version == 0 ? "creating" : "migrating",
 	    msg != NULL ? msg : sqlite3_errmsg(s->db));
-	sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
 out:
+	if (rc == -1 && sqlite3_get_autocommit(s->db) == 0)
+		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
 	sqlite3_free(msg);
-	sqlite3_finalize(st);
 	return rc;
 }
 
@@ -552,35 +574,79 @@ prepare_all(struct store *s, char *err, size_t errlen)
 	return 0;
 }
 
-int
-store_open(const char *path, struct store **out, char *err, size_t errlen)
+/* The schema of a database a report reads: it must be the relay's. */
+static int
+schema_check(struct store *s, char *err, size_t errlen)
 {
-	struct store	*s = NULL;
-	int		 fd, rc = -1;
+	int version;
 
-	*out = NULL;
-	if ((s = calloc(1, sizeof(*s))) == NULL ||
-	    (s->path = strdup(path)) == NULL) {
-		snprintf(err, errlen, "%s: out of memory", path);
-		goto out;
+	if (schema_version(s, &version, err, errlen) == -1)
+		return -1;
+	if (version == 0) {
+		snprintf(err, errlen, "%s: no relay tables (the relay has not "
+		    "started on it yet)", s->path);
+		return -1;
 	}
+	if (version < STORE_SCHEMA_VERSION) {
+		snprintf(err, errlen, "%s: schema version %d, from an older "
+		    "relay: start porthole-relay on it once to bring it up to "
+		    "version %d", s->path, version, STORE_SCHEMA_VERSION);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * A connection that only reads.  Closing the last connection to a WAL
+ * database checkpoints it and deletes the -wal file; a report must
+ * never do that to a relay that runs (nor fold in a WAL the relay will
+ * recover), so it cannot write, does not checkpoint on close, and keeps
+ * the WAL even if it were the last to close.
+ */
+static int
+open_readonly(struct store *s, char *err, size_t errlen)
+{
+	int one = 1;
+
+	if (sqlite3_open_v2(s->path, &s->db, SQLITE_OPEN_READONLY |
+	    SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+		snprintf(err, errlen, "%s: %s", s->path, s->db == NULL ?
+		    "out of memory" : sqlite3_errmsg(s->db));
+		return -1;
+	}
+	if (sqlite3_db_config(s->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1,
+	    NULL) != SQLITE_OK || sqlite3_file_control(s->db, "main",
+	    SQLITE_FCNTL_PERSIST_WAL, &one) != SQLITE_OK) {
+		db_why(s, err, errlen, "making the connection read-only");
+		return -1;
+	}
+	sqlite3_extended_result_codes(s->db, 1);
+	sqlite3_busy_timeout(s->db, STORE_BUSY_MS);
+	return schema_check(s, err, errlen);
+}
+
+static int
+open_writer(struct store *s, char *err, size_t errlen)
+{
+	int fd;
+
 	/*
 	 * Create the file ourselves: SQLite would make it 0644, and usage is
 	 * billing data.  This also turns a missing or unwritable directory
 	 * into errno's words rather than "unable to open database file".
 	 * The -wal and -shm files take the database file's mode.
 	 */
-	if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOCTTY,
+	if ((fd = open(s->path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOCTTY,
 	    0600)) == -1) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		goto out;
+		snprintf(err, errlen, "%s: %s", s->path, strerror(errno));
+		return -1;
 	}
 	close(fd);
-	if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE |
+	if (sqlite3_open_v2(s->path, &s->db, SQLITE_OPEN_READWRITE |
 	    SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
-		snprintf(err, errlen, "%s: %s", path, s->db == NULL ?
+		snprintf(err, errlen, "%s: %s", s->path, s->db == NULL ?
 		    "out of memory" : sqlite3_errmsg(s->db));
-		goto out;
+		return -1;
 	}
 	sqlite3_extended_result_codes(s->db, 1);
 	sqlite3_busy_timeout(s->db, STORE_BUSY_MS);
@@ -592,8 +658,26 @@ store_open(const char *path, struct store **out, char *err, size_t errlen)
 	if (pragma(s, "PRAGMA journal_mode = WAL", "wal", err, errlen) == -1 ||
 	    pragma(s, "PRAGMA synchronous = FULL", NULL, err, errlen) == -1 ||
 	    pragma(s, "PRAGMA foreign_keys = ON", NULL, err, errlen) == -1)
+		return -1;
+	return schema(s, err, errlen);
+}
+
+static int
+store_open_as(const char *path, int readonly, struct store **out, char *err,
+    size_t errlen)
+{
+	struct store	*s = NULL;
+	int		 rc = -1;
+
+	*out = NULL;
+	if ((s = calloc(1, sizeof(*s))) == NULL ||
+	    (s->path = strdup(path)) == NULL) {
+		snprintf(err, errlen, "%s: out of memory", path);
 		goto out;
-	if (schema(s, err, errlen) == -1 || prepare_all(s, err, errlen) == -1)
+	}
+	if ((readonly ? open_readonly(s, err, errlen) :
+	    open_writer(s, err, errlen)) == -1 ||
+	    prepare_all(s, err, errlen) == -1)
 		goto out;
 	*out = s;
 	s = NULL;
@@ -601,6 +685,19 @@ store_open(const char *path, struct store **out, char *err, size_t errlen)
 out:
 	store_close(s);
 	return rc;
+}
+
+int
+store_open(const char *path, struct store **out, char *err, size_t errlen)
+{
+	return store_open_as(path, 0, out, err, errlen);
+}
+
+int
+store_open_readonly(const char *path, struct store **out, char *err,
+    size_t errlen)
+{
+	return store_open_as(path, 1, out, err, errlen);
 }
 
 void

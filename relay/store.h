@@ -9,8 +9,9 @@
  * store_records() has committed: the database runs with
  * synchronous=FULL, so a commit that returned is on disk.
  *
- * One process writes (the relay); the report commands may read the
- * same file while it runs.  Functions without an error buffer log the
+ * One process writes (the relay), which opens the store only after it
+ * has detached (a fork drops SQLite's POSIX locks); the report commands
+ * read the same file with store_open_readonly() while it runs.  Functions without an error buffer log the
  * reason with log_error() and return -1.
  */
 #ifndef PH_STORE_H
@@ -31,6 +32,13 @@ struct store;
  * 0, or -1 with "PATH: reason".
  */
 int	store_open(const char *path, struct store **out, char *err,
+	    size_t errlen);
+/*
+ * Open an existing database to read, for the reports: never creates,
+ * writes, checkpoints or removes anything, so the relay writing it at
+ * the same time loses nothing.  0, or -1 with "PATH: reason".
+ */
+int	store_open_readonly(const char *path, struct store **out, char *err,
 	    size_t errlen);
 void	store_close(struct store *);
 

@@ -167,6 +167,7 @@ state_dir = $T/acme-prod/state
 audit_dir = $T/acme-prod/audit
 run_dir = $T/acme-prod/run
 user = nobody
+admin_group = root
 
 [remote_access]
 enabled = yes

@@ -58,6 +58,24 @@ grep -q '"type":"session_denied"' "$AUDIT" &&
 [ "$rc" -eq 1 ] && pass "a decided session cannot be approved again" ||
     fail "re-approve rc=$rc"
 
+# The engineer hangs up while the session waits: it ends at once, on
+# the record, and nobody can approve it afterwards.
+ssh -F "$T/ssh_config" acme-prod status </dev/null >/dev/null 2>&1 &
+eng=$!
+id=$(pending_id) || fail "no pending session to hang up on"
+kill "$eng"
+wait "$eng" 2>/dev/null
+wait_for "$AUDIT" "\"type\":\"session_ended\".*\"session\":\"$id\".*\"reason\":\"the engineer left before the customer decided\"" 10 &&
+    pass "a pending session whose engineer hung up is ended, audited" ||
+    fail "hung-up pending session $id not ended: $(grep "$id" "$AUDIT" | tail -n 2)"
+"$CLI_BIN" -f "$CONF" approve "$id" >/dev/null 2>"$T/err"; rc=$?
+[ "$rc" -eq 1 ] && ! grep -q "\"type\":\"auth_accepted\".*\"session\":\"$id\"" "$AUDIT" &&
+    pass "porthole approve on it is refused; it never logs in" ||
+    fail "approve after hang-up: rc=$rc $(cat "$T/err")"
+wait_for "$AUDIT" "\"type\":\"session_closed\".*\"session\":\"$id\".*\"exit_status\":1" 5 &&
+    pass "it closes with exit status 1, not as a session that ran" ||
+    fail "close of $id: $(grep "\"session_closed\".*$id" "$AUDIT")"
+
 # Nobody decides within approval_timeout: the session is refused.
 sed '/^approval = /a approval_timeout = 10s' "$CONF" >"$T/timeout.conf"
 cp "$T/timeout.conf" "$CONF"

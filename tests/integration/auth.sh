@@ -54,6 +54,31 @@ alt_ssh acme-prod status >/dev/null 2>"$T/err"; rc=$?
 [ "$rc" -eq 255 ] && grep -q "certificate expired" "$T/err" &&
     pass "expired certificate refused" ||
     fail "expired: rc=$rc err='$(cat "$T/err")'"
+# ssh then offers the certificate's bare key: that is no news to the
+# engineer, who was told why the certificate was refused.
+! grep -q "plain keys are not accepted" "$T/err" &&
+    pass "the bare key retried after a refused certificate adds no second reason" ||
+    fail "the engineer also saw: $(grep "plain keys" "$T/err")"
+
+# A key id or a principal that is not UTF-8: refused, and the refusal's
+# record names the certificate (key id escaped, serial, reason).
+mkdir -p "$T/latin1"
+ssh-keygen -q -t ed25519 -N '' -f "$T/latin1/alice" -C alice
+ssh-keygen -q -s "$T/ca/support_ca" -I "$(printf 'al\351ce@vendor')" -n alice \
+    -z 77 -V -5m:+1h -O extension:ticket@porthole=SUP-1 "$T/latin1/alice.pub"
+use_identity "$T/latin1/alice" "$T/latin1/alice-cert.pub"
+alt_ssh acme-prod status >/dev/null 2>"$T/err"; rc=$?
+[ "$rc" -eq 255 ] && grep -q "certificate key id is not UTF-8 text" "$T/err" &&
+    grep -q '"type":"auth_refused".*"key_id":"al\\\\xe9ce@vendor","reason":"certificate key id is not UTF-8 text","serial":77,"principals":\["alice"\]' "$AUDIT" &&
+    pass "a key id that is not UTF-8: refused, audited with key id (escaped), serial and reason" ||
+    fail "latin-1 key id: rc=$rc err='$(cat "$T/err")' $(grep auth_refused "$AUDIT" | tail -n 2)"
+ssh-keygen -q -s "$T/ca/support_ca" -I alice@vendor -n "alice,$(printf 'b\351b')" \
+    -z 78 -V -5m:+1h -O extension:ticket@porthole=SUP-1 "$T/latin1/alice.pub"
+alt_ssh acme-prod status >/dev/null 2>"$T/err"; rc=$?
+[ "$rc" -eq 255 ] && grep -q "certificate principal 2 is not UTF-8 text" "$T/err" &&
+    grep -q '"type":"auth_refused".*"key_id":"alice@vendor","reason":"certificate principal 2 is not UTF-8 text","serial":78,"principals":\["alice","b\\\\xe9b"\]' "$AUDIT" &&
+    pass "a principal that is not UTF-8: refused, audited with the certificate's fields" ||
+    fail "latin-1 principal: rc=$rc err='$(cat "$T/err")' $(grep auth_refused "$AUDIT" | tail -n 2)"
 
 # No ticket while require_ticket = yes.
 mkdir -p "$T/nt"
@@ -73,6 +98,92 @@ alt_ssh acme-prod status >/dev/null 2>"$T/err"; rc=$?
 [ "$rc" -eq 255 ] && grep -q "engineer 'mallory' is not allowed" "$T/err" &&
     pass "unlisted engineer refused" ||
     fail "mallory: rc=$rc err='$(cat "$T/err")'"
+
+# An engineer the customer never listed can neither lock support out nor
+# flood the audit log: a channel is a login in progress until its
+# certificate is accepted, and takes no session slot; logins in progress
+# have their own bound, and their refusals are summarised.  Mallory
+# connects from 127.0.0.2 (everyone is 127.0.0.1 otherwise on loopback),
+# holds 20 channels open through the relay without logging in, and
+# fails to log in 60 times.
+LP=$(free_port)
+cat >"$T/ssh_config.mallory" <<EOC
+Host relay
+	HostName 127.0.0.1
+	Port $RELAY_PORT
+	User mallory
+	BindAddress 127.0.0.2
+Host door
+	HostName 127.0.0.1
+	Port $LP
+	HostKeyAlias acme-prod
+	User support
+Host *
+	IdentitiesOnly yes
+	IdentityFile $T/eng/mallory
+	CertificateFile $T/eng/mallory-cert.pub
+	UserKnownHostsFile $T/known_hosts
+	GlobalKnownHostsFile /dev/null
+	StrictHostKeyChecking yes
+	BatchMode yes
+	LogLevel ERROR
+EOC
+ssh -F "$T/ssh_config.mallory" -N -o ExitOnForwardFailure=yes \
+    -L "127.0.0.1:$LP:acme-prod:22" relay </dev/null 2>"$T/mallory.err" &
+PIDS="$PIDS $!"
+n=100
+while [ "$n" -gt 0 ] && ! ss -Htln "sport = :$LP" | grep -q .; do
+	sleep 0.1; n=$((n - 1))
+done
+MARK=$(wc -l <"$AUDIT")
+HOLD=""
+i=0
+while [ $i -lt 20 ]; do
+	sleep 40 | socat - TCP:127.0.0.1:"$LP" >/dev/null 2>&1 &
+	HOLD="$HOLD $!"
+	i=$((i + 1))
+done
+logins() {
+	"$CLI_BIN" -f "$T/acme-prod/porthole.conf" sessions 2>/dev/null |
+	    awk '$2 == "login"' | wc -l
+}
+n=100
+while [ "$n" -gt 0 ] && [ "$(logins)" -lt 8 ]; do sleep 0.1; n=$((n - 1)); done
+held=$(logins)
+out=$(essh acme-prod status 2>"$T/err"); rc=$?
+[ "$held" -ge 8 ] && [ "$rc" -eq 0 ] && [ "$out" = "cluster acme-prod is healthy" ] &&
+    pass "alice logs in while an unlisted engineer holds $held channels open" ||
+    fail "alice with $held channels held: rc=$rc out='$out' err='$(cat "$T/err")'"
+tries=""
+i=0
+while [ $i -lt 60 ]; do
+	ssh -F "$T/ssh_config.mallory" door status </dev/null >/dev/null 2>&1 &
+	tries="$tries $!"
+	i=$((i + 1))
+	# Six at a time; alice once in the middle of it.
+	[ $((i % 6)) -eq 0 ] && { wait $tries; tries=""; }
+	[ $i -eq 30 ] && { out=$(essh acme-prod status 2>/dev/null); rc=$?; }
+done
+[ "$rc" -eq 0 ] && [ "$out" = "cluster acme-prod is healthy" ] &&
+    pass "alice logs in while mallory fails to, over and over" ||
+    fail "alice during the flood: rc=$rc out='$out'"
+kill $HOLD 2>/dev/null
+summary='"type":"refusal_summary".*"event":"auth_refused","reason":"engineer '"'"'mallory'"'"' is not allowed on this cluster","principal":"mallory","count":'
+wait_for "$AUDIT" "$summary" 15
+count=$(grep -o "$summary[0-9]*" "$AUDIT" | sed 's/.*"count"://' |
+    awk '{ n += $1 } END { print n + 0 }')
+full=$(tail -n +"$((MARK + 1))" "$AUDIT" |
+    grep -c '"type":"auth_refused".*"principals":\["mallory"\]')
+[ $((count + full)) -eq 60 ] && [ "$full" -le 3 ] &&
+    pass "60 refusals of mallory: $full line(s) in full, the other $count counted in a summary" ||
+    fail "mallory's refusals: full=${full:-?} counted=${count:-?}: $(grep -c . "$AUDIT") lines"
+wait_for "$AUDIT" '"type":"refusal_summary".*"event":"session_refused".*"from":"127.0.0.2"' 25 &&
+    pass "the channels held open are summarised by their source" ||
+    fail "no summary of the held channels from 127.0.0.2"
+added=$(( $(wc -l <"$AUDIT") - MARK ))
+[ "$added" -lt 40 ] &&
+    pass "$added audit lines for 80 failed logins, not hundreds" ||
+    fail "$added audit lines for 80 failed logins"
 
 # The relay itself refuses an engineer without a valid certificate.
 cat >"$T/ssh_config.relay" <<EOC

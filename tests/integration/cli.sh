@@ -181,7 +181,7 @@ if [ "$(id -u)" -eq 0 ] && command -v setpriv >/dev/null; then
 	setpriv --reuid=65534 --regid=65534 --clear-groups \
 	    "$CLI_BIN" -f "$CONF" status >"$T/out" 2>"$T/err"; rc=$?
 	[ "$rc" -eq 1 ] && ! grep -q . "$T/out" &&
-	    grep -q "control.sock: Permission denied: only root.* admin_group porthole-admin" "$T/err" &&
+	    grep -q "control.sock: Permission denied: only root.* admin_group ${ADMIN_GROUP:-root}" "$T/err" &&
 	    pass "a user outside admin_group is told who may use the control socket" ||
 	    fail "non-root status: rc=$rc err='$(cat "$T/err")'"
 else

@@ -78,7 +78,7 @@ printf 'bogus = 1\n' >>"$T/relay.conf"
 sed "s|^support_ca = .*|support_ca = $T/not-a-key|" "$CONF" >"$T/badca.conf"
 echo "hello" >"$T/not-a-key"
 out=$("$CLI_BIN" policy check "$T/badca.conf" 2>&1); rc=$?
-[ "$rc" -eq 1 ] && echo "$out" | grep -q "badca.conf: \[gateway\] support_ca: $T/not-a-key: " &&
+[ "$rc" -eq 1 ] && echo "$out" | grep -q "badca.conf:[0-9]*: \[gateway\] support_ca: $T/not-a-key: " &&
     pass "policy check refuses a support_ca that is not an Ed25519 public key" ||
     fail "policy check bad CA: rc=$rc out='$out'"
 

@@ -233,6 +233,7 @@ listen = 127.0.0.1:$RELAY_PORT
 host_key = $T/relay_host_key
 support_ca = $T/ca/support_ca.pub
 database = ${RELAY_DB:-$T/relay.db}
+run_dir = ${RELAY_RUN_DIR:-$T/relay-run}
 engineers = *
 EOC
 	cat "$T/relay_clusters.conf" >>"$T/relay.conf"
@@ -262,7 +263,7 @@ user = nobody
 seal_every = ${SEAL_EVERY:-100}
 audit_rotate = ${AUDIT_ROTATE:-64M}
 seal_interval = ${SEAL_INTERVAL:-5m}
-${ADMIN_GROUP:+admin_group = $ADMIN_GROUP}
+admin_group = ${ADMIN_GROUP:-root}
 
 [remote_access]
 enabled = ${RA_ENABLED:-yes}

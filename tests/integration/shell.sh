@@ -138,6 +138,15 @@ printf 'caf\303\251 \355\240\200 end-of-odd\n' >"$P/log/odd.txt"
 type_line "cat odd.txt"
 screen_has "end-of-odd" || fail "cat odd.txt"
 
+# C1 controls in a file - a CSI that clears, an OSC 52 that would set
+# the engineer's clipboard, a raw 0x9b - are shown as text (and so
+# recorded as text, checked below).
+printf 'c1: \302\2332J \302\23552;c;cm0gLXJmIH4K\302\234 \233 end-of-c1\n' >"$P/log/c1.txt"
+type_line "cat c1.txt"
+screen_has 'c1: \xc2\x9b2J \xc2\x9d52;c;cm0gLXJmIH4K\xc2\x9c \x9b end-of-c1' &&
+    pass "C1 controls in a file are shown escaped" ||
+    fail "cat c1.txt: $(grep c1: "$T/screen")"
+
 # ^C stops a running diagnostic at once, and the monitor ends it.
 type_line "sleepy 9"
 sleep 1
@@ -165,6 +174,11 @@ f=$T/acme-prod/audit/recordings/$rec
 [ -f "$f" ] && [ "$(sha256sum "$f" | cut -d' ' -f1)" = "$sha" ] &&
     pass "the recording's SHA-256 is in the audit log" ||
     fail "recording $rec: hash mismatch or missing"
+! LC_ALL=C grep -q "$(printf '\302[\200-\237]')" "$f" &&
+    ! grep -qi '\\u00[89][0-9a-f]' "$f" &&
+    grep -qF 'c1: \\xc2\\x9b2J' "$f" &&
+    pass "the recording holds the C1 controls as text, never raw" ||
+    fail "C1 controls in the recording: $(grep -a 'c1:' "$f" | od -c | head)"
 grep -q '^\[[0-9.]*, "r", "120x40"\]$' "$f" &&
     pass "the window size change is honoured and recorded as a resize event" ||
     fail "no resize event 120x40 in the recording"
@@ -204,6 +218,25 @@ views=$(grep -c '"type":"recording_viewed"' "$AUDIT")
     [ "$(grep -c '"type":"recording_viewed"' "$AUDIT")" -eq $((views + 1)) ] &&
     pass "exporting from the live audit dir named as DIR is audited too" ||
     fail "export of the live dir by path: $(cat "$T/export2.err")"
+# A recording made before the shell escaped C1 controls, or edited by
+# hand, may hold sequences that act on the auditor's terminal: replay
+# leaves them out, even split across two events, and says so.
+cp -r "$T/acme-prod/audit" "$T/planted"
+pf=$T/planted/recordings/$rec
+printf '%s\n' '[0.1, "o", "before\u001b]52;c;cm0gLXJmIH4K"]' \
+    '[0.1, "o", "\u0007\u001b]0;pwned\u001b\\after\u001b[1;31mred\u001b[0m\u009d52;c;eA==\u009cend-of-planted"]' >>"$pf"
+psha=$(sha256sum "$pf" | cut -d' ' -f1)
+obytes=$(grep '"type":"shell_closed"' "$AUDIT" | sed 's/.*"bytes":\([0-9]*\).*/\1/')
+sed -i "/\"type\":\"shell_closed\"/ { s/$sha/$psha/; s/\"bytes\":$obytes,/\"bytes\":$(wc -c <"$pf"),/; }" \
+    "$T/planted/audit.log"
+"$CLI_BIN" -f "$CONF" audit replay "$sid" --speed 1000 "$T/planted" >"$T/replay3" 2>"$T/replay3.err"
+grep -q "beforeafter.*end-of-planted" "$T/replay3" &&
+    ! grep -q "$(printf '\033]')" "$T/replay3" &&
+    ! LC_ALL=C grep -q "$(printf '\302\235')" "$T/replay3" &&
+    grep -qF "$(printf 'after\033[1;31mred\033[0m')" "$T/replay3" &&
+    grep -q "left out" "$T/replay3.err" &&
+    pass "replay drops an OSC 52 and a title (split across events, and in C1 form), keeps colours" ||
+    fail "replay of planted sequences: $(grep -a before "$T/replay3" | od -c | head -20) $(cat "$T/replay3.err")"
 cp -r "$T/acme-prod/audit" "$T/audit-copy"
 "$CLI_BIN" -f "$CONF" audit export "$sid" "$T/audit-copy" >/dev/null 2>"$T/export3.err" &&
     grep -q "is a copy" "$T/export3.err" &&

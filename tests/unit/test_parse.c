@@ -542,6 +542,39 @@ test_percent_decimal(void **state)
 	}
 }
 
+/* One character at a time, for a stream: a cut one waits for the rest. */
+static void
+test_escape_char(void **state)
+{
+	static const struct {
+		const char	*in;
+		size_t		 len, n;
+		int		 pass;
+	} t[] = {
+		{ "a", 1, 1, 1 }, { "\\", 1, 1, 1 }, { "\x1b[", 2, 1, 0 },
+		{ "\x7f", 1, 1, 0 }, { "", 1, 1, 0 },		/* NUL */
+		{ "\xc2\x9b" "2J", 4, 2, 0 },		/* C1 CSI */
+		{ "\xc2\x85", 2, 2, 0 },			/* NEL */
+		{ "\xc2\xa0", 2, 2, 1 }, { "\xe2\x82\xac", 3, 3, 1 },
+		{ "\xf0\x9f\x94\x91", 4, 4, 1 },
+		{ "\xc2", 1, 0, 0 }, { "\xe2\x82", 2, 0, 0 },	/* cut */
+		{ "\xf0\x9f\x94", 3, 0, 0 },
+		{ "\x9b" "2J", 3, 1, 0 }, { "\xff", 1, 1, 0 },	/* stray */
+		{ "\xe2" "a", 2, 1, 0 }, { "\xc0\x80", 2, 1, 0 },
+		{ "\xed\xa0\x80", 3, 1, 0 },		/* surrogate */
+	};
+	size_t	i, n;
+	int	pass;
+
+	(void)state;
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		n = escape_char(t[i].in, t[i].len, &pass);
+		if (n != t[i].n || pass != t[i].pass)
+			fail_msg("row %zu: %zu bytes, pass %d", i, n, pass);
+	}
+	assert_int_equal(escape_char("x", 0, &pass), 0);
+}
+
 int
 main(void)
 {
@@ -558,6 +591,7 @@ main(void)
 		cmocka_unit_test(test_list),
 		cmocka_unit_test(test_utf8),
 		cmocka_unit_test(test_escape),
+		cmocka_unit_test(test_escape_char),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

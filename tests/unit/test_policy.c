@@ -57,6 +57,7 @@ static const char full_conf[] =
     "max_session = 4h\n"
     "idle_timeout = 30m\n"
     "max_sessions = 8\n"
+    "end_at_cert_expiry = no\n"
     "\n"
     "# a full-line comment\n"
     "[files]                 ; read-only access\n"
@@ -194,6 +195,7 @@ test_full_file(void **state)
 	assert_int_equal(p->max_session, 4 * 3600);
 	assert_int_equal(p->idle_timeout, 30 * 60);
 	assert_int_equal(p->max_sessions, 8);
+	assert_false(p->end_at_cert_expiry);
 
 	assert_true(p->files_enabled);
 	assert_int_equal(p->nfile_paths, 2);
@@ -279,6 +281,7 @@ test_defaults(void **state)
 	assert_int_equal(p->max_session, 7200);
 	assert_int_equal(p->idle_timeout, 900);
 	assert_int_equal(p->max_sessions, 4);
+	assert_true(p->end_at_cert_expiry);
 	assert_false(p->files_enabled);
 	assert_int_equal(p->nfile_paths, 0);
 	assert_false(p->commands_enabled);
@@ -1181,6 +1184,7 @@ assert_policy_same(const struct policy *a, const struct policy *b)
 	assert_int_equal(a->max_session, b->max_session);
 	assert_int_equal(a->idle_timeout, b->idle_timeout);
 	assert_int_equal(a->max_sessions, b->max_sessions);
+	assert_int_equal(a->end_at_cert_expiry, b->end_at_cert_expiry);
 
 	assert_int_equal(a->files_enabled, b->files_enabled);
 	assert_list_same(a->file_paths, a->nfile_paths, b->file_paths,

@@ -51,7 +51,7 @@ static int		diag_stuck;	/* it "ran into the timeout" */
 
 /* "tail" is a shell command too: run reaches the diagnostic. */
 static const char *const diagnostics[] = { "status", "threads", "ticker",
-	"tail", "stuck", NULL };
+	"tail", "stuck", "split", NULL };
 
 /*
  * Fake access operations: what the monitor would do, on dir.
@@ -206,6 +206,11 @@ fake_exec(void *arg, const char *cmdline, int *out, int *err, char *why,
 		return spawn("echo partial", out, err);
 	if (strcmp(cmdline, "tail 5") == 0)
 		return spawn("echo 'the diagnostic tail'", out, err);
+	/* Characters and controls cut in two between the pipe's reads. */
+	if (strcmp(cmdline, "split") == 0)
+		return spawn("printf 'x\\302'; sleep 0.2; printf '\\233y "
+		    "caf\\303'; sleep 0.2; printf '\\251\\r'; sleep 0.2; "
+		    "printf '\\n'", out, err);
 	if (strcmp(cmdline, "ticker") == 0)
 		return spawn("while :; do echo tick; sleep 0.1; done", out,
 		    err);
@@ -443,6 +448,9 @@ setup(void **state)
 	put("server.log", "alpha\nbeta\n");
 	put("five.txt", "one\ntwo\nthree\nfour\nfive\n");
 	put("color.log", "\033]0;owned\a\033[31mred\033[0m\n");
+	/* C1 controls: CSI, OSC 52 to ST; a raw 0x9b; text in UTF-8. */
+	put("c1.log", "a\xc2\x9b" "2Jb\xc2\x9d" "52;c;eA==\xc2\x9c" "c\x9b"
+	    "d caf\xc3\xa9 \\x41\n");
 	put("secret.key", "-----BEGIN PRIVATE KEY-----\n");
 	for (i = 1; i <= 50; i++) {
 		snprintf(line, sizeof(line), "line %02d\n", i);
@@ -601,6 +609,52 @@ test_cat(void **state)
 	    "^[]0;owned^G^[[31mred^[[0m\r\n");
 }
 
+/*
+ * C1 controls - as UTF-8 or as lone bytes - reach neither the engineer's
+ * terminal nor (it records what the terminal is sent) the recording;
+ * UTF-8 text and a backslash stay as they are.
+ */
+static const char c1_shown[] = "a\\xc2\\x9b2Jb\\xc2\\x9d52;c;eA==\\xc2\\x9c"
+    "c\\x9bd caf\xc3\xa9 \\x41\r\n";
+
+static void
+test_cat_c1(void **state)
+{
+	start(1, 1);
+	assert_string_equal(run(&term, "cat c1.log"), c1_shown);
+	assert_string_equal(run(&term, "tail -n 1 c1.log"), c1_shown);
+	assert_string_equal(run(&term, "less c1.log"), c1_shown);
+	assert_null(memchr(term.screen, 0x9b, term.len));
+	assert_null(memchr(term.screen, 0x9c, term.len));
+	assert_null(memchr(term.screen, 0x9d, term.len));
+}
+
+/*
+ * A read ends in the middle of a character, or of a CR LF: it is shown
+ * whole, not as stray bytes.  The file's first 16384 bytes are one read.
+ */
+static void
+test_cat_chunks(void **state)
+{
+	char		 line[16384];
+	const char	*out;
+
+	memset(line, 'x', sizeof(line));
+	line[sizeof(line) - 1] = '\0';
+	put("chunks.log", line);		/* 16383 bytes */
+	put("chunks.log", "\xc3\xa9\n");	/* a character across */
+	memset(line, 'y', sizeof(line) - 3);
+	line[sizeof(line) - 3] = '\0';
+	put("chunks.log", line);		/* to 32767 */
+	put("chunks.log", "\r\nend\n");	/* CR LF across */
+	start(1, 1);
+	out = run(&term, "cat chunks.log");
+	assert_non_null(strstr(out, "x\xc3\xa9\r\ny"));
+	assert_non_null(strstr(out, "y\r\r\nend\r\n"));	/* pty: LF is CR LF */
+	assert_null(strstr(out, "\\x"));
+	assert_null(strstr(out, "^M"));
+}
+
 static void
 test_tail(void **state)
 {
@@ -653,6 +707,9 @@ test_diagnostic(void **state)
 	    "porthole: stuck ran too long and was stopped\r\n");
 	assert_string_equal(run(&term, "run cat x"),
 	    "porthole: no diagnostic named 'cat' on this cluster\r\n");
+	/* Cut between reads: a C1 CSI is escaped, a character kept whole. */
+	assert_string_equal(run(&term, "split"),
+	    "x\\xc2\\x9by caf\xc3\xa9\r\r\n");
 }
 
 static void
@@ -693,6 +750,17 @@ test_unknown(void **state)
 	 */
 	assert_string_equal(run(&term, "cat \x16\x1b[2J\x1b]0;x\x07server.log"),
 	    "alpha\r\nbeta\r\n");
+	/*
+	 * Nor does a C1 control or a byte that is not UTF-8: not even into
+	 * the echo, which the recording holds.  A character that is text
+	 * stays.
+	 */
+	assert_non_null(strstr(run(&term, "cat \xc2\x9b" "2J\x9b\xff"
+	    "server.log"), "/2Jserver.log: no such file or directory\r\n"));
+	assert_null(memchr(term.screen, 0x9b, term.len));
+	assert_null(memchr(term.screen, 0xff, term.len));
+	assert_non_null(strstr(run(&term, "cat caf\xc3\xa9"),
+	    "/caf\xc3\xa9: no such file or directory\r\n"));
 }
 
 static void
@@ -871,6 +939,9 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_deep_prompt, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_cat, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_cat_c1, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_cat_chunks, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(test_tail, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tail_follow, setup,
 		    teardown),

@@ -120,6 +120,19 @@ setup(void **state)
 	make_cert("ecdsa521", "ecdsa -b 521", "ca", "-I a -n alice -V -5m:+1h");
 	make_cert("rsa", "rsa -b 2048", "ca", "-I a -n alice -V -5m:+1h");
 	make_cert("byrsa", "ed25519", "rsaca", "-I a -n alice -V -5m:+1h");
+	make_cert("nopty", "ed25519", "ca", "-I a -n alice -V -5m:+1h "
+	    "-O no-pty");
+	make_cert("nofwd", "ed25519", "ca", "-I a -n alice -V -5m:+1h "
+	    "-O no-port-forwarding");
+	make_cert("clear", "ed25519", "ca", "-I a -n alice -V -5m:+1h "
+	    "-O clear -O extension:ticket@porthole=SUP-1");
+	make_cert("ptyonly", "ed25519", "ca", "-I a -n alice -V -5m:+1h "
+	    "-O clear -O permit-pty");
+	/* Key id and principal as bytes that are not UTF-8. */
+	make_cert("latin1", "ed25519", "ca", "-I \"$(printf 'al\\351x')\" "
+	    "-n alice -V -5m:+1h");
+	make_cert("latin1p", "ed25519", "ca", "-I a "
+	    "-n \"alice,$(printf 'b\\351b')\" -V -5m:+1h");
 	return 0;
 }
 
@@ -181,6 +194,9 @@ test_valid(void **state)
 	assert_null(check("good", ca_key, NULL, &c));
 	assert_null(check("noticket", ca_key, "alice", &c));
 	assert_false(c.has_ticket);
+	/* ssh-keygen grants every permission unless told otherwise. */
+	assert_int_equal(c.permits, SSHCERT_PERMIT_X11 | SSHCERT_PERMIT_AGENT |
+	    SSHCERT_PERMIT_PORT | SSHCERT_PERMIT_PTY | SSHCERT_PERMIT_USER_RC);
 	/* Padding: blob lengths of each residue modulo 3 decode exactly. */
 	assert_null(check("pad1", ca_key, "alice", &c));
 	assert_null(check("pad2", ca_key, "alice", &c));
@@ -188,6 +204,46 @@ test_valid(void **state)
 }
 
 /* Validity is valid_after <= now < valid_before, on the test clock. */
+/* The permissions ssh-keygen -O no-pty, no-port-forwarding, clear take away. */
+static void
+test_permits(void **state)
+{
+	static struct sshcert c;
+	const uint32_t all = SSHCERT_PERMIT_X11 | SSHCERT_PERMIT_AGENT |
+	    SSHCERT_PERMIT_PORT | SSHCERT_PERMIT_PTY | SSHCERT_PERMIT_USER_RC;
+
+	(void)state;
+	clock_set_fixed(0);
+	assert_null(check("nopty", ca_key, "alice", &c));
+	assert_int_equal(c.permits, all & ~SSHCERT_PERMIT_PTY);
+	assert_null(check("nofwd", ca_key, "alice", &c));
+	assert_int_equal(c.permits, all & ~SSHCERT_PERMIT_PORT);
+	assert_null(check("clear", ca_key, "alice", &c));
+	assert_int_equal(c.permits, 0);
+	assert_true(c.has_ticket);
+	assert_string_equal(c.ticket, "SUP-1");
+	assert_null(check("ptyonly", ca_key, "alice", &c));
+	assert_int_equal(c.permits, SSHCERT_PERMIT_PTY);
+}
+
+/* Text that is not UTF-8 is refused, and kept escaped for the record. */
+static void
+test_not_utf8(void **state)
+{
+	static struct sshcert c;
+
+	(void)state;
+	clock_set_fixed(0);
+	assert_reason("latin1", check("latin1", ca_key, "alice", &c),
+	    "certificate key id is not UTF-8 text");
+	assert_string_equal(c.key_id, "al\\xe9x");
+	assert_int_equal(c.serial, 0);
+	assert_reason("latin1p", check("latin1p", ca_key, "alice", &c),
+	    "certificate principal 2 is not UTF-8 text");
+	assert_string_equal(c.principals[1], "b\\xe9b");
+	assert_string_equal(c.key_id, "a");
+}
+
 static void
 test_validity_window(void **state)
 {
@@ -729,6 +785,80 @@ synth_ticket(struct synth *s, const void *ticket, size_t n)
 	put_str(&s->extensions, data.d, data.len);
 }
 
+/* The permit-* flags: no data, once each; unknown extensions skipped. */
+static void
+test_synth_extensions(void **state)
+{
+	static struct synth s;
+	static struct sshcert c;
+	char name[32];
+	int i;
+
+	(void)state;
+	clock_set_fixed(1700000000);
+	synth_init(&s);
+	assert_null(synth_check(&s, &c));
+	assert_int_equal(c.permits, 0);
+	put_cstr(&s.extensions, "no-touch-required");
+	put_str(&s.extensions, "", 0);
+	put_cstr(&s.extensions, "permit-port-forwarding");
+	put_str(&s.extensions, "", 0);
+	put_cstr(&s.extensions, "whatever@example.com");
+	put_cstr(&s.extensions, "any data at all");
+	assert_null(synth_check(&s, &c));
+	assert_int_equal(c.permits, SSHCERT_PERMIT_PORT);
+	/* Names are compared whole and case matters, as in sshd. */
+	synth_init(&s);
+	put_cstr(&s.extensions, "permit-PTY");
+	put_str(&s.extensions, "", 0);
+	put_cstr(&s.extensions, "permit-pty-extra");
+	put_str(&s.extensions, "", 0);
+	assert_null(synth_check(&s, &c));
+	assert_int_equal(c.permits, 0);
+
+	synth_init(&s);
+	put_cstr(&s.extensions, "permit-pty");
+	put_cstr(&s.extensions, "x");
+	assert_reason("flag with data", synth_check(&s, &c),
+	    "malformed certificate: extension permit-pty carries data");
+	synth_init(&s);
+	put_cstr(&s.extensions, "permit-pty");
+	put_str(&s.extensions, "", 0);
+	put_cstr(&s.extensions, "permit-pty");
+	put_str(&s.extensions, "", 0);
+	assert_reason("flag twice", synth_check(&s, &c),
+	    "malformed certificate: extension permit-pty given twice");
+	synth_init(&s);
+	put_cstr(&s.extensions, "permit-pty");
+	assert_reason("flag without data field", synth_check(&s, &c),
+	    "malformed certificate: extensions");
+
+	/* SSHCERT_MAX_EXTENSIONS parse; one more does not. */
+	synth_init(&s);
+	for (i = 0; i < SSHCERT_MAX_EXTENSIONS - 1; i++) {
+		snprintf(name, sizeof(name), "ext%d@example.com", i);
+		put_cstr(&s.extensions, name);
+		put_str(&s.extensions, "", 0);
+	}
+	put_cstr(&s.extensions, "permit-X11-forwarding");
+	put_str(&s.extensions, "", 0);
+	assert_null(synth_check(&s, &c));
+	assert_int_equal(c.permits, SSHCERT_PERMIT_X11);
+	put_cstr(&s.extensions, "one-more@example.com");
+	put_str(&s.extensions, "", 0);
+	assert_reason("65 extensions", synth_check(&s, &c),
+	    "certificate has more than 64 extensions");
+
+	/* A critical option named in bytes that are not UTF-8 is shown escaped. */
+	synth_init(&s);
+	put_cstr(&s.critical, "opt\xff");
+	put_str(&s.critical, "", 0);
+	assert_reason("latin1 critical", synth_check(&s, &c),
+	    "certificate critical option is not UTF-8 text");
+	assert_string_equal(c.critical[0], "opt\\xff");
+	clock_set_fixed(0);
+}
+
 static void
 test_synth_ticket(void **state)
 {
@@ -878,6 +1008,8 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_valid),
+		cmocka_unit_test(test_permits),
+		cmocka_unit_test(test_not_utf8),
 		cmocka_unit_test(test_validity_window),
 		cmocka_unit_test(test_refusals),
 		cmocka_unit_test(test_other_key_types),
@@ -886,6 +1018,7 @@ main(void)
 		cmocka_unit_test(test_base64),
 		cmocka_unit_test(test_synth_text_fields),
 		cmocka_unit_test(test_synth_limits),
+		cmocka_unit_test(test_synth_extensions),
 		cmocka_unit_test(test_synth_ticket),
 		cmocka_unit_test(test_load_ca),
 	};

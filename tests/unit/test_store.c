@@ -494,6 +494,95 @@ test_acked_survives_kill(void **state)
 	store_close(s);
 }
 
+/*
+ * A report reads while the relay writes and takes nothing from it, not
+ * even from a writer whose locks were lost (its connection opened
+ * before a fork, as the relay once did), which SQLite would take for
+ * gone: the report neither checkpoints nor deletes the WAL on close, so
+ * a batch committed after it survives a kill of the writer.
+ */
+static void
+test_report_takes_nothing(void **state)
+{
+	struct store	*s, *r;
+	uint64_t	 seq, acked;
+	char		 wal[160], why[256], c = 0;
+	int		 up[2], go[2];
+	pid_t		 pid;
+
+	(void)state;
+	assert_int_equal(pipe(up), 0);
+	assert_int_equal(pipe(go), 0);
+	if ((pid = fork()) == 0) {
+		close(up[0]);
+		close(go[1]);
+		s = open_store();
+		/* The writer goes on in a child; the locks stay behind. */
+		if (fork() != 0)
+			_exit(0);
+		if (put(s, "acme-prod", batch1, &acked, why, sizeof(why)) == 0)
+			(void)write(up[1], "1", 1);
+		if (read(go[0], &c, 1) == 1 &&
+		    put(s, "beta", batch1, &acked, why, sizeof(why)) == 0)
+			(void)write(up[1], "2", 1);
+		raise(SIGKILL);
+		_exit(1);
+	}
+	close(up[1]);
+	close(go[0]);
+	assert_int_equal(waitpid(pid, NULL, 0), pid);
+	assert_int_equal(read(up[0], &c, 1), 1);
+	assert_int_equal(c, '1');
+	if (store_open_readonly(dbpath, &r, why, sizeof(why)) == -1)
+		fail_msg("store_open_readonly: %s", why);
+	assert_int_equal(store_last_seq(r, "acme-prod", &seq), 0);
+	assert_int_equal(seq, 3);
+	store_close(r);
+	snprintf(wal, sizeof(wal), "%s-wal", dbpath);
+	assert_int_equal(access(wal, F_OK), 0);
+	assert_int_equal(write(go[1], "g", 1), 1);
+	assert_int_equal(read(up[0], &c, 1), 1);
+	assert_int_equal(c, '2');
+	/* End of file once the writer is gone. */
+	assert_int_equal(read(up[0], &c, 1), 0);
+	close(up[0]);
+	close(go[1]);
+	s = open_store();
+	assert_int_equal(count("SELECT count(*) FROM records"), 6);
+	store_close(s);
+}
+
+/* Reports never create or change a database. */
+static void
+test_readonly_refusals(void **state)
+{
+	struct store	*r;
+	uint64_t	 acked;
+	char		 err[256], want[256];
+
+	(void)state;
+	assert_int_equal(store_open_readonly(dbpath, &r, err, sizeof(err)),
+	    -1);
+	assert_int_equal(access(dbpath, F_OK), -1);
+	/* An empty file: not the relay's, and left as it is. */
+	fclose(fopen(dbpath, "w"));
+	assert_int_equal(store_open_readonly(dbpath, &r, err, sizeof(err)),
+	    -1);
+	snprintf(want, sizeof(want), "%s: no relay tables (the relay has not "
+	    "started on it yet)", dbpath);
+	assert_string_equal(err, want);
+	unlink(dbpath);
+	r = open_store();
+	put_ok(r, "acme-prod", batch1, 3);
+	store_close(r);
+	if (store_open_readonly(dbpath, &r, err, sizeof(err)) == -1)
+		fail_msg("store_open_readonly: %s", err);
+	assert_int_equal(put(r, "beta", batch1, &acked, err, sizeof(err)),
+	    -1);
+	store_close(r);
+	assert_int_equal(count("SELECT count(*) FROM records"), 3);
+}
+
 static void
 test_health_keeps_latest(void **state)
 {
@@ -908,6 +997,10 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_reopen_keeps_everything,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_acked_survives_kill,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_report_takes_nothing,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_readonly_refusals,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_health_keeps_latest,
 		    setup, teardown),

@@ -1,0 +1,151 @@
+/*
+ * burst.c - repeated refusals counted, and summarised in one line per
+ * burst (see burst.h).
+ */
+#include "gateway/burst.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* One kind of refusal and its burst. */
+struct burst_kind {
+	int		 used;
+	char		 type[32];
+	char		 reason[256];
+	char		 who_field[16];
+	char		 who[128];
+	uint64_t	 period_ms;	/* when the current summary period began */
+	uint64_t	 last_ms;	/* the latest refusal of this kind */
+	uint64_t	 count;		/* counted, not written, this period */
+	time_t		 first, last;
+};
+
+struct burst {
+	struct burst_kind	 kinds[BURST_KINDS];
+	burst_emit		 emit;
+	void			*arg;
+};
+
+struct burst *
+burst_new(burst_emit emit, void *arg)
+{
+	struct burst *b;
+
+	if ((b = calloc(1, sizeof(*b))) == NULL)
+		return NULL;
+	b->emit = emit;
+	b->arg = arg;
+	return b;
+}
+
+void
+burst_free(struct burst *b)
+{
+	free(b);
+}
+
+/* Write the summary of what k counted, if anything, and start over. */
+static void
+burst_summarise(struct burst *b, struct burst_kind *k, uint64_t now_ms)
+{
+	struct burst_summary sum;
+
+	if (k->count > 0) {
+		sum.type = k->type;
+		sum.reason = k->reason;
+		sum.who_field = k->who_field;
+		sum.who = k->who;
+		sum.count = k->count;
+		sum.first = k->first;
+		sum.last = k->last;
+		b->emit(b->arg, &sum);
+	}
+	k->count = 0;
+	k->period_ms = now_ms;
+}
+
+/* Is k the kind (type, reason, who)?  Text longer than a field never is. */
+static int
+burst_same(const struct burst_kind *k, const char *type, const char *reason,
+    const char *who_field, const char *who)
+{
+	return k->used && strcmp(k->type, type) == 0 &&
+	    strcmp(k->reason, reason) == 0 &&
+	    strcmp(k->who_field, who_field) == 0 && strcmp(k->who, who) == 0;
+}
+
+/* A free kind, or the one quiet the longest, summarised to make room. */
+static struct burst_kind *
+burst_slot(struct burst *b, uint64_t now_ms)
+{
+	struct burst_kind	*k, *oldest = NULL;
+	size_t			 i;
+
+	for (i = 0; i < BURST_KINDS; i++) {
+		k = &b->kinds[i];
+		if (!k->used)
+			return k;
+		if (oldest == NULL || k->last_ms < oldest->last_ms)
+			oldest = k;
+	}
+	burst_summarise(b, oldest, now_ms);
+	oldest->used = 0;
+	return oldest;
+}
+
+int
+burst_note(struct burst *b, const char *type, const char *reason,
+    const char *who_field, const char *who, uint64_t now_ms, time_t wall)
+{
+	struct burst_kind	*k;
+	size_t			 i;
+
+	for (i = 0; i < BURST_KINDS; i++) {
+		k = &b->kinds[i];
+		if (!burst_same(k, type, reason, who_field, who))
+			continue;
+		if (k->count++ == 0)
+			k->first = wall;
+		k->last = wall;
+		k->last_ms = now_ms;
+		return 0;
+	}
+	/*
+	 * The first of its kind.  A kind whose text does not fit is never
+	 * found again: each of its refusals is written in full, which is
+	 * what an attacker choosing long text would get anyway.
+	 */
+	k = burst_slot(b, now_ms);
+	memset(k, 0, sizeof(*k));
+	if ((size_t)snprintf(k->type, sizeof(k->type), "%s", type) >=
+	    sizeof(k->type) ||
+	    (size_t)snprintf(k->reason, sizeof(k->reason), "%s", reason) >=
+	    sizeof(k->reason) ||
+	    (size_t)snprintf(k->who_field, sizeof(k->who_field), "%s",
+	    who_field) >= sizeof(k->who_field) ||
+	    (size_t)snprintf(k->who, sizeof(k->who), "%s", who) >=
+	    sizeof(k->who))
+		return 1;
+	k->used = 1;
+	k->period_ms = k->last_ms = now_ms;
+	return 1;
+}
+
+void
+burst_tick(struct burst *b, uint64_t now_ms, int force)
+{
+	struct burst_kind	*k;
+	size_t			 i;
+
+	for (i = 0; i < BURST_KINDS; i++) {
+		k = &b->kinds[i];
+		if (!k->used)
+			continue;
+		if (force || now_ms - k->last_ms >= BURST_QUIET_MS) {
+			burst_summarise(b, k, now_ms);
+			k->used = 0;
+		} else if (now_ms - k->period_ms >= BURST_EVERY_MS)
+			burst_summarise(b, k, now_ms);
+	}
+}

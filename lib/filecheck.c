@@ -1,0 +1,292 @@
+/*
+ * filecheck.c - StrictModes for the daemons' files.
+ *
+ * A file the daemon trusts is only as safe as the directories above it:
+ * whoever may write to /etc/porthole may replace porthole.conf, and with
+ * it the argv root's monitor executes.  So the file and each directory
+ * up to / must belong to root (or to the user the daemon runs as) and
+ * be writable by nobody else.  A directory owned by root with the
+ * sticky bit (/tmp) lets others create files but not replace ours, so
+ * it passes.  Both the resolved path and the name as given are walked:
+ * a link's target must be safe, and so must the directory the link
+ * itself sits in.  The check and the use are not atomic; it catches
+ * mistakes of set-up, not a race by someone already able to write there.
+ */
+#include "lib/filecheck.h"
+#include "lib/sshcert.h"
+
+#include <sys/stat.h>
+#include <errno.h>
+#include <limits.h>
+#include <pwd.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+void
+filecheck_init(struct filecheck *fc, FILE *out)
+{
+	memset(fc, 0, sizeof(*fc));
+	fc->out = out;
+	fc->uid = geteuid();
+}
+
+void
+filecheck_report(struct filecheck *fc, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vfprintf(fc->out, fmt, ap);
+	va_end(ap);
+	fputc('\n', fc->out);
+	fc->problems++;
+}
+
+/* A directory is reported once, however many files lie beneath it. */
+static int
+already_reported(struct filecheck *fc, const struct stat *st)
+{
+	size_t i;
+
+	for (i = 0; i < fc->ndirs; i++)
+		if (fc->dirs[i].dev == st->st_dev &&
+		    fc->dirs[i].ino == st->st_ino)
+			return 1;
+	if (fc->ndirs < FILECHECK_DIRS_MAX) {
+		fc->dirs[fc->ndirs].dev = st->st_dev;
+		fc->dirs[fc->ndirs].ino = st->st_ino;
+		fc->ndirs++;
+	}
+	return 0;
+}
+
+static const char *
+owner_name(uid_t uid, char *buf, size_t len)
+{
+	struct passwd *pw;
+
+	if ((pw = getpwuid(uid)) != NULL)
+		snprintf(buf, len, "uid %lu (%s)", (unsigned long)uid,
+		    pw->pw_name);
+	else
+		snprintf(buf, len, "uid %lu", (unsigned long)uid);
+	return buf;
+}
+
+static int
+owner_ok(const struct filecheck *fc, const struct stat *st)
+{
+	return st->st_uid == 0 || st->st_uid == fc->uid;
+}
+
+/* One directory above file: owner and write permission. */
+static void
+check_dir(struct filecheck *fc, const char *dir, const struct stat *st,
+    const char *file)
+{
+	char who[128];
+
+	if (!owner_ok(fc, st)) {
+		if (!already_reported(fc, st))
+			filecheck_report(fc, "%s: owned by %s, above %s; "
+			    "chown root %s", dir, owner_name(st->st_uid, who,
+			    sizeof(who)), file, dir);
+		return;
+	}
+	if ((st->st_mode & (S_IWGRP | S_IWOTH)) != 0 &&
+	    !(st->st_uid == 0 && (st->st_mode & S_ISVTX) != 0) &&
+	    !already_reported(fc, st))
+		filecheck_report(fc, "%s: writable by group or others "
+		    "(mode %04o), above %s; chmod go-w %s", dir,
+		    (unsigned int)(st->st_mode & 07777), file, dir);
+}
+
+/*
+ * Every directory above path up to /.  lexical: path is the name as
+ * given, whose links are skipped (their targets are on the resolved
+ * path, and the directory a link sits in is checked here).
+ */
+static void
+check_dirs(struct filecheck *fc, const char *path, const char *file,
+    int lexical)
+{
+	struct stat	 st;
+	char		 dir[PATH_MAX], *slash;
+
+	if ((size_t)snprintf(dir, sizeof(dir), "%s", path) >= sizeof(dir)) {
+		filecheck_report(fc, "%s: path too long", path);
+		return;
+	}
+	for (;;) {
+		if ((slash = strrchr(dir, '/')) == NULL ||
+		    (slash == dir && dir[1] == '\0'))
+			break;
+		if (slash == dir)
+			dir[1] = '\0';
+		else
+			*slash = '\0';
+		if ((lexical ? lstat(dir, &st) : stat(dir, &st)) == -1) {
+			filecheck_report(fc, "%s: %s", dir, strerror(errno));
+			continue;
+		}
+		if (!S_ISLNK(st.st_mode))
+			check_dir(fc, dir, &st, file);
+	}
+}
+
+/* The file itself, found (st) and a regular file. */
+static void
+check_file(struct filecheck *fc, const char *where, const char *path,
+    const struct stat *st, enum filecheck_kind kind)
+{
+	char who[128];
+
+	if (!owner_ok(fc, st))
+		filecheck_report(fc, "%s: owned by %s; chown root %s", path,
+		    owner_name(st->st_uid, who, sizeof(who)), path);
+	if (kind == FILECHECK_SECRET && (st->st_mode & 077) != 0)
+		filecheck_report(fc, "%s: group or others may read it "
+		    "(mode %04o); chmod 600 %s", path,
+		    (unsigned int)(st->st_mode & 07777), path);
+	else if ((st->st_mode & (S_IWGRP | S_IWOTH)) != 0)
+		filecheck_report(fc, "%s: writable by group or others "
+		    "(mode %04o); chmod go-w %s", path,
+		    (unsigned int)(st->st_mode & 07777), path);
+	if (kind == FILECHECK_PROGRAM &&
+	    (st->st_mode & (S_IXUSR | S_IXGRP | S_IXOTH)) == 0)
+		filecheck_report(fc, "%s%s%s: not executable; chmod 755 %s",
+		    where != NULL ? where : "", where != NULL ? ": " : "",
+		    path, path);
+}
+
+int
+filecheck_path(struct filecheck *fc, const char *where, const char *path,
+    enum filecheck_kind kind)
+{
+	struct stat	 st;
+	char		*real;
+
+	errno = 0;
+	if (stat(path, &st) == -1 || !S_ISREG(st.st_mode)) {
+		filecheck_report(fc, "%s%s%s: %s", where != NULL ? where : "",
+		    where != NULL ? ": " : "", path, errno != 0 ?
+		    strerror(errno) : "not a regular file");
+		return -1;
+	}
+	check_file(fc, where, path, &st, kind);
+	if ((real = realpath(path, NULL)) == NULL) {
+		filecheck_report(fc, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	check_dirs(fc, real, path, 0);
+	if (strcmp(real, path) != 0)
+		check_dirs(fc, path, path, 1);
+	free(real);
+	return 0;
+}
+
+int
+filecheck_key(struct filecheck *fc, const char *where, const char *path,
+    int private_key, const char *type)
+{
+	struct sshcert_keyfile	 kf;
+	char			 err[1024];
+	size_t			 n = strlen(path);
+	int			 pub;
+
+	/*
+	 * The modes asked of a file follow what it holds: a .pub named
+	 * where a private key belongs needs another name, not chmod 600.
+	 */
+	if (sshcert_read_keyfile(path, &kf, err, sizeof(err)) == -1) {
+		if (filecheck_path(fc, where, path, private_key ?
+		    FILECHECK_SECRET : FILECHECK_TRUSTED) == 0)
+			filecheck_report(fc, "%s: %s", where, err);
+		return -1;
+	}
+	pub = kf.kind == SSHCERT_KEY_PUBLIC || kf.kind == SSHCERT_KEY_CERT;
+	if (filecheck_path(fc, where, path, pub ? FILECHECK_TRUSTED :
+	    FILECHECK_SECRET) == -1)
+		return -1;
+	if (private_key && pub) {
+		if (n > 4 && strcmp(path + n - 4, ".pub") == 0)
+			filecheck_report(fc, "%s: %s is a public key; name the "
+			    "private key, %.*s", where, path, (int)(n - 4),
+			    path);
+		else
+			filecheck_report(fc, "%s: %s is a public key; name the "
+			    "private key", where, path);
+		return -1;
+	}
+	if (!private_key && !pub) {
+		filecheck_report(fc, "%s: %s is a private key; name the public "
+		    "key (%s.pub) and keep the private one off this machine "
+		    "if it does not need it", where, path, path);
+		return -1;
+	}
+	if (kf.kind == SSHCERT_KEY_CERT) {
+		filecheck_report(fc, "%s: %s is a certificate, not a public "
+		    "key", where, path);
+		return -1;
+	}
+	if (kf.kind == SSHCERT_KEY_ENCRYPTED) {
+		filecheck_report(fc, "%s: %s is protected by a passphrase, "
+		    "which a daemon cannot type; ssh-keygen -p -N '' -f %s",
+		    where, path, path);
+		return -1;
+	}
+	/* A PEM private key does not say its type; libssh will. */
+	if (type != NULL && kf.type[0] != '\0' &&
+	    strcmp(kf.type, type) != 0) {
+		filecheck_report(fc, "%s: %s is an %s key; %s is needed here "
+		    "(ssh-keygen -t %s)", where, path, kf.type, type,
+		    strncmp(type, "ssh-", 4) == 0 ? type + 4 : type);
+		return -1;
+	}
+	return 0;
+}
+
+int
+filecheck_creatable(struct filecheck *fc, const char *where,
+    const char *path, int dir)
+{
+	struct stat	 st;
+	char		 parent[PATH_MAX], *slash;
+
+	if (stat(path, &st) == 0) {
+		if (dir ? S_ISDIR(st.st_mode) : S_ISREG(st.st_mode))
+			return 0;
+		filecheck_report(fc, "%s: %s exists and is not a %s; move it "
+		    "away or name another path", where, path, dir ?
+		    "directory" : "regular file");
+		return -1;
+	}
+	if (errno != ENOENT) {
+		filecheck_report(fc, "%s: %s: %s", where, path,
+		    strerror(errno));
+		return -1;
+	}
+	if ((size_t)snprintf(parent, sizeof(parent), "%s", path) >=
+	    sizeof(parent) || (slash = strrchr(parent, '/')) == NULL) {
+		filecheck_report(fc, "%s: %s: not an absolute path", where,
+		    path);
+		return -1;
+	}
+	if (slash == parent)
+		slash[1] = '\0';
+	else
+		*slash = '\0';
+	errno = 0;
+	if (stat(parent, &st) == 0 && S_ISDIR(st.st_mode))
+		return 0;
+	if (errno == ENOENT)
+		filecheck_report(fc, "%s: %s cannot be created: %s does not "
+		    "exist; mkdir -p %s", where, path, parent, parent);
+	else
+		filecheck_report(fc, "%s: %s cannot be created: %s: %s",
+		    where, path, parent, errno == 0 ? "not a directory" :
+		    strerror(errno));
+	return -1;
+}

@@ -1,0 +1,135 @@
+/*
+ * test_burst.c - repeated refusals: the first of each kind in full, the
+ * rest counted into one summary per burst, on a clock the test moves.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "gateway/burst.h"
+
+/* The summaries written, as "type|reason|field=who|count|first|last". */
+static char	sums[16][512];
+static int	nsums;
+
+static void
+collect(void *arg, const struct burst_summary *s)
+{
+	(void)arg;
+	assert_true(nsums < 16);
+	snprintf(sums[nsums++], sizeof(sums[0]), "%s|%s|%s=%s|%llu|%lld|%lld",
+	    s->type, s->reason, s->who_field, s->who,
+	    (unsigned long long)s->count, (long long)s->first,
+	    (long long)s->last);
+}
+
+static int
+note(struct burst *b, const char *reason, const char *who, uint64_t ms)
+{
+	return burst_note(b, "auth_refused", reason, "principal", who, ms,
+	    (time_t)(ms / 1000));
+}
+
+/* A burst: one line in full, one summary when it ends. */
+static void
+test_one_burst(void **state)
+{
+	struct burst	*b;
+	uint64_t	 t;
+
+	(void)state;
+	nsums = 0;
+	assert_non_null(b = burst_new(collect, NULL));
+	assert_int_equal(note(b, "not listed", "mallory", 1000), 1);
+	for (t = 1100; t < 3000; t += 100)
+		assert_int_equal(note(b, "not listed", "mallory", t), 0);
+	/* Another reason, another engineer: first of their kind. */
+	assert_int_equal(note(b, "expired", "mallory", 3000), 1);
+	assert_int_equal(note(b, "not listed", "eve", 3000), 1);
+	burst_tick(b, 2900 + BURST_QUIET_MS - 1, 0);
+	assert_int_equal(nsums, 0);
+	burst_tick(b, 2900 + BURST_QUIET_MS, 0);
+	assert_int_equal(nsums, 1);
+	assert_string_equal(sums[0],
+	    "auth_refused|not listed|principal=mallory|19|1|2");
+	/* Kinds with nothing counted end without a line. */
+	burst_tick(b, 3000 + BURST_QUIET_MS, 0);
+	assert_int_equal(nsums, 1);
+	/* After the quiet time a new burst starts with a line in full. */
+	assert_int_equal(note(b, "not listed", "mallory", 20000), 1);
+	burst_free(b);
+}
+
+/* A burst that never pauses is summarised every BURST_EVERY_MS. */
+static void
+test_long_burst(void **state)
+{
+	struct burst	*b;
+	uint64_t	 t;
+	int		 full = 0;
+
+	(void)state;
+	nsums = 0;
+	assert_non_null(b = burst_new(collect, NULL));
+	for (t = 0; t <= 2 * BURST_EVERY_MS + 500; t += 500) {
+		full += note(b, "not listed", "mallory", t);
+		burst_tick(b, t, 0);
+	}
+	assert_int_equal(full, 1);
+	assert_int_equal(nsums, 2);
+	assert_string_equal(sums[0],
+	    "auth_refused|not listed|principal=mallory|120|0|60");
+	assert_string_equal(sums[1],
+	    "auth_refused|not listed|principal=mallory|120|60|120");
+	/* What is pending is written when the gateway stops. */
+	burst_tick(b, t, 1);
+	assert_int_equal(nsums, 3);
+	assert_string_equal(sums[2],
+	    "auth_refused|not listed|principal=mallory|1|120|120");
+	burst_free(b);
+}
+
+/* Every kind in use: the one quiet the longest is summarised for room. */
+static void
+test_full_table(void **state)
+{
+	struct burst	*b;
+	char		 who[32], reason[400];
+	int		 i;
+
+	(void)state;
+	nsums = 0;
+	assert_non_null(b = burst_new(collect, NULL));
+	for (i = 0; i < BURST_KINDS; i++) {
+		snprintf(who, sizeof(who), "e%d", i);
+		assert_int_equal(note(b, "r", who, 1000 + (uint64_t)i), 1);
+		assert_int_equal(note(b, "r", who, 1000 + (uint64_t)i), 0);
+	}
+	assert_int_equal(note(b, "r", "newcomer", 2000), 1);
+	assert_int_equal(nsums, 1);
+	assert_string_equal(sums[0], "auth_refused|r|principal=e0|1|1|1");
+	/* e0 starts over; e1 still counts. */
+	assert_int_equal(note(b, "r", "e1", 2000), 0);
+	/* Text too long to keep is written in full each time. */
+	memset(reason, 'x', sizeof(reason) - 1);
+	reason[sizeof(reason) - 1] = '\0';
+	assert_int_equal(note(b, reason, "e1", 2000), 1);
+	assert_int_equal(note(b, reason, "e1", 2000), 1);
+	burst_free(b);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_one_burst),
+		cmocka_unit_test(test_long_burst),
+		cmocka_unit_test(test_full_table),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
