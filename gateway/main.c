@@ -341,9 +341,11 @@ main(int argc, char **argv)
 	broker = broker_new(base, pol, audit, host_key, ca_key);
 	tunnel = tunnel_new(base, pol, on_tunnel_channel, on_tunnel_poll,
 	    on_tunnel_down, &gw);
-	if (broker == NULL || tunnel == NULL ||
-	    (uplink = uplink_new(base, pol, tunnel, telem)) == NULL)
+	if (broker == NULL || tunnel == NULL)
 		fatal("out of memory");
+	/* It says why: its outbox may not open (state_dir/outbox). */
+	if ((uplink = uplink_new(base, pol, tunnel, telem)) == NULL)
+		goto fail;
 	broker_set_telem(broker, telem);
 	set_host_key(uplink, host_key);
 	telem_on_commit(telem, uplink_kick, uplink);

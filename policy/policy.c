@@ -255,6 +255,16 @@ static const struct keyspec keys[] = {
 	    get_percent, "a disk of disks this full (as df counts) raises a "
 	    "disk_warn event; off: never",
 	    "90%" },
+	{ "telemetry", "outbox_keep", V_DURATION, F(outbox_keep), HOUR,
+	    3650 * DAY, NULL, NULL,
+	    "a copy of each record sent is kept this long in state_dir/outbox "
+	    "(porthole telemetry)",
+	    "30d" },
+	{ "telemetry", "outbox_max", V_SIZE, F(outbox_max), 1024 * 1024,
+	    16ULL * 1024 * 1024 * 1024, NULL, NULL,
+	    "and at most this much of them, the oldest dropped first (0: keep "
+	    "no copy)",
+	    "64M" },
 
 	{ "updates", "window", V_FUNC, F(update_window), 0, 0, set_window,
 	    get_string,

@@ -102,6 +102,8 @@ struct policy {
 	struct policy_service *services;
 	size_t		 nservices;
 	unsigned	 disk_warn;		/* percent; 0: off */
+	uint64_t	 outbox_keep;		/* seconds */
+	uint64_t	 outbox_max;		/* bytes; 0: no copy */
 
 	/* [updates] */
 	char		*update_window;		/* "weekly sun 02:00" | "daily 03:00" */
