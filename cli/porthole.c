@@ -16,6 +16,7 @@
 #include "cli/audit_cmd.h"
 #include "cli/control_cmd.h"
 #include "cli/send_cmd.h"
+#include "cli/telemetry_cmd.h"
 #include "lib/filecheck.h"
 #include "policy/policy.h"
 
@@ -54,6 +55,7 @@ usage(FILE *f)
 	print_usage_lines(f, policy_usage, &first);
 	print_usage_lines(f, cli_control_usage, &first);
 	print_usage_lines(f, cli_send_usage, &first);
+	print_usage_lines(f, cli_telemetry_usage, &first);
 	print_usage_lines(f, cli_audit_usage, &first);
 	if (f == stdout)
 		fprintf(f, "Without -f, porthole reads %s.  Exit status: 0 "
@@ -180,6 +182,9 @@ static const struct command commands[] = {
 	{ "kill", cli_control_usage, cli_control },
 	{ "reload", cli_control_usage, cli_control },
 	{ "send", cli_send_usage, cli_send },
+	{ "telemetry", cli_telemetry_usage, cli_telemetry },
+	{ "events", cli_telemetry_usage, cli_telemetry },
+	{ "usage", cli_telemetry_usage, cli_telemetry },
 	{ "audit", cli_audit_usage, run_audit },
 };
 
