@@ -473,39 +473,64 @@ batch_for(struct analysis *an, struct store *st, const char *cluster)
  * Judge one condition of one subject at ts.  holds: the condition is
  * met now; hold: how long it must have been met before the alert is
  * raised (0: at once).  A condition that no longer holds clears a
- * raised alert and forgets a pending one.
+ * raised alert and forgets a pending one.  Returns the alert when it is
+ * new or was raised just now: the caller gives it its text then, and
+ * only then, so that a steady condition costs no formatting.
  */
-static void
+static struct an_alert *
 judge(struct an_batch *b, const char *rule, const char *severity,
-    const char *subject, int holds, time_t ts, uint64_t hold,
-    const char *text)
+    const char *subject, int holds, time_t ts, uint64_t hold)
 {
-	struct an_alert	*a = alert_find(b, rule, subject);
-	char		*t;
+	struct an_alert	*a;
+	int		 fresh = 0;
 
+	if (!holds && b->nopen == 0)
+		return NULL;
+	a = alert_find(b, rule, subject);
 	if (!holds) {
 		if (a == NULL)
-			return;
+			return NULL;
 		if (a->raised != 0)
 			a->cleared = ts > a->raised ? ts : a->raised;
 		alert_close(b, a);
-		return;
+		return NULL;
 	}
 	if (a == NULL) {
 		if ((a = alert_add(b, rule, subject)) == NULL)
-			return;
+			return NULL;
 		a->first = a->last = ts;
+		fresh = 1;
 	}
 	if (ts > a->last)
 		a->last = ts;
-	if (a->raised == 0 && (uint64_t)(a->last - a->first) >= hold)
+	if (a->raised == 0 && (uint64_t)(a->last - a->first) >= hold) {
 		a->raised = a->last;
+		fresh = 1;
+	}
+	a->severity = severity;
+	a->dirty = 1;
+	return fresh ? a : NULL;
+}
+
+static void	alert_text(struct an_alert *, const char *, ...)
+		    __attribute__((format(printf, 2, 3)));
+
+/* The alert's text, as it stands when it is seen first or raised. */
+static void
+alert_text(struct an_alert *a, const char *fmt, ...)
+{
+	char	text[STORE_ALERT_TEXT_MAX], *t;
+	va_list	ap;
+
+	if (a == NULL)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
 	if ((t = strdup(text)) != NULL) {
 		free(a->text);
 		a->text = t;
 	}
-	a->severity = severity;
-	a->dirty = 1;
 }
 
 /* df's share: used of what users can have (used + free), else of size. */
@@ -533,18 +558,20 @@ judge_disks(struct analysis *an, struct an_batch *b, const char *node,
 	json_t		*d;
 	double		 pct;
 	size_t		 i;
-	char		 subject[STORE_ALERT_SUBJECT_MAX], text[STORE_ALERT_TEXT_MAX];
+	char		 subject[STORE_ALERT_SUBJECT_MAX];
 	unsigned	 lim = an->rules.disk_used;
+	int		 holds;
 
 	json_array_foreach(disks, i, d) {
 		if ((path = name_of(d, "path", ANALYSIS_PATH_MAX)) == NULL ||
 		    !disk_share(d, &pct))
 			continue;
+		if (!(holds = lim != 0 && pct >= lim) && b->nopen == 0)
+			continue;
 		snprintf(subject, sizeof(subject), "%s:%s", node, path);
-		snprintf(text, sizeof(text), "disk %s on %s is %.1f%% used "
-		    "(warning at %u%%)", path, node, pct, lim);
-		judge(b, R_DISK, WARNING, subject, lim != 0 && pct >= lim,
-		    ts, an->rules.hold, text);
+		alert_text(judge(b, R_DISK, WARNING, subject, holds, ts,
+		    an->rules.hold), "disk %s on %s is %.1f%% used (warning "
+		    "at %u%%)", path, node, pct, lim);
 	}
 }
 
@@ -554,28 +581,23 @@ judge_node(struct analysis *an, struct an_batch *b, struct an_node *n,
     time_t ts)
 {
 	double	total, avail, cores, load1, pct;
-	char	text[STORE_ALERT_TEXT_MAX];
 
 	if (num(n->body, "mem_total", 1, AN_BYTES_MAX, &total) &&
 	    num(n->body, "mem_available", 0, total, &avail)) {
 		pct = avail * 100.0 / total;
-		snprintf(text, sizeof(text), "%s has %.1f%% of its memory "
-		    "available (warning below %u%%)", n->name, pct,
-		    an->rules.memory_available);
-		judge(b, R_MEMORY, WARNING, n->name,
-		    pct < an->rules.memory_available, ts, an->rules.hold,
-		    text);
+		alert_text(judge(b, R_MEMORY, WARNING, n->name,
+		    pct < an->rules.memory_available, ts, an->rules.hold),
+		    "%s has %.1f%% of its memory available (warning below "
+		    "%u%%)", n->name, pct, an->rules.memory_available);
 	}
 	if (num(n->body, "cores", 1, AN_CORES_MAX, &cores) &&
-	    num(n->body, "load1", 0, AN_LOAD_MAX, &load1)) {
-		snprintf(text, sizeof(text), "%s has a load of %.2f on %.0f "
-		    "cores, %.2f per core (warning above %.2f)", n->name,
-		    load1, cores, load1 / cores, an->rules.load_per_core);
-		judge(b, R_LOAD, WARNING, n->name,
+	    num(n->body, "load1", 0, AN_LOAD_MAX, &load1))
+		alert_text(judge(b, R_LOAD, WARNING, n->name,
 		    an->rules.load_per_core > 0 &&
 		    load1 / cores > an->rules.load_per_core, ts,
-		    an->rules.hold, text);
-	}
+		    an->rules.hold), "%s has a load of %.2f on %.0f cores, "
+		    "%.2f per core (warning above %.2f)", n->name, load1,
+		    cores, load1 / cores, an->rules.load_per_core);
 }
 
 /*
@@ -732,7 +754,6 @@ take_services(struct analysis *an, struct an_batch *b, json_t *rec,
 	size_t			 i;
 	int			 down;
 	unsigned		 lim = an->rules.service_down;
-	char			 text[STORE_ALERT_TEXT_MAX];
 
 	json_array_foreach(json_object_get(rec, "services"), i, svc) {
 		if (!json_is_object(svc) ||
@@ -748,12 +769,11 @@ take_services(struct analysis *an, struct an_batch *b, json_t *rec,
 		s->ts = ts;
 		s->dirty = 1;
 		addr = name_of(svc, "address", ANALYSIS_NAME_MAX);
-		snprintf(text, sizeof(text), "service %s%s%s is down: %" PRId64
+		alert_text(judge(b, R_SERVICE, CRITICAL, name, lim != 0 &&
+		    s->down >= lim, ts, 0), "service %s%s%s is down: %" PRId64
 		    " failed probe%s in a row (critical at %u)", name,
 		    addr != NULL ? " at " : "", addr != NULL ? addr : "",
 		    s->down, s->down == 1 ? "" : "s", lim);
-		judge(b, R_SERVICE, CRITICAL, name, lim != 0 &&
-		    s->down >= lim, ts, 0, text);
 	}
 }
 
@@ -764,7 +784,7 @@ judge_lost(struct analysis *an, struct an_batch *b, time_t ts)
 	struct an_node	*n;
 	uint64_t	 horizon = an->rules.offline != 0 ? an->rules.offline :
 	    AN_LOST_DEFAULT;
-	char		 text[STORE_ALERT_TEXT_MAX], since[32], lim[32];
+	char		 since[32], lim[32];
 	size_t		 i;
 	int		 lost;
 
@@ -779,9 +799,9 @@ judge_lost(struct analysis *an, struct an_batch *b, time_t ts)
 		minutes(ts > n->ts ? (uint64_t)(ts - n->ts) : 0, since,
 		    sizeof(since));
 		minutes(horizon, lim, sizeof(lim));
-		snprintf(text, sizeof(text), "node %s has not been reported "
-		    "for %s (critical after %s)", n->name, since, lim);
-		judge(b, R_LOST, CRITICAL, n->name, lost, ts, 0, text);
+		alert_text(judge(b, R_LOST, CRITICAL, n->name, lost, ts, 0),
+		    "node %s has not been reported for %s (critical after %s)",
+		    n->name, since, lim);
 	}
 }
 
@@ -845,8 +865,9 @@ an_event(void *arg, struct store *st, const char *cluster, int64_t seq,
 	n->dirty = 1;
 	for (i = 0; i < b->nalerts; i++)
 		if (!b->alerts[i].closed && about_node(&b->alerts[i], node))
-			judge(b, b->alerts[i].rule, b->alerts[i].severity,
-			    b->alerts[i].subject, 0, ts, 0, "");
+			(void)judge(b, b->alerts[i].rule,
+			    b->alerts[i].severity, b->alerts[i].subject, 0,
+			    ts, 0);
 }
 
 /* Write one changed alert; note what became of it. */
