@@ -42,6 +42,7 @@
 #include "gateway/session.h"
 #include "lib/clock.h"
 #include "lib/fdpass.h"
+#include "lib/fileio.h"
 #include "lib/log.h"
 #include "lib/parse.h"
 #include "lib/sshrefuse.h"
@@ -153,6 +154,7 @@ struct broker {
 	struct audit		*audit;
 	ssh_key			 host_key;
 	uint8_t			 ca_key[32];
+	const struct krl	*krl;		/* revoked_keys, or NULL */
 	struct gsess_list	 sessions;
 	size_t			 nsessions;
 	size_t			 nslots;	/* sessions past their login */
@@ -926,7 +928,7 @@ gs_child(struct broker *b, int fd, int afd, int pfd, const char *sid)
 	    dup2(s, 3) == -1 || dup2(a, 4) == -1 || dup2(p, 5) == -1)
 		_exit(1);
 	closefrom(6);
-	monitor_session(3, 4, 5, b->pol, b->host_key, b->ca_key, sid);
+	monitor_session(3, 4, 5, b->pol, b->host_key, b->ca_key, b->krl, sid);
 }
 
 static int
@@ -1426,6 +1428,36 @@ broker_set_ca(struct broker *b, const uint8_t ca_key[32])
 	memcpy(b->ca_key, ca_key, sizeof(b->ca_key));
 }
 
+void
+broker_set_revoked(struct broker *b, const struct krl *k)
+{
+	b->krl = k;
+}
+
+/*
+ * The revocation list's bytes as a sealed in-memory file, for the
+ * monitors to parse as the broker did.  -1 if it cannot be made.
+ */
+static int
+broker_krl_copy(const struct krl *k)
+{
+	const uint8_t	*bytes;
+	size_t		 len;
+	int		 fd;
+
+	bytes = krl_bytes(k, &len);
+	if ((fd = memfd_create("revoked_keys", MFD_CLOEXEC |
+	    MFD_ALLOW_SEALING)) == -1)
+		return -1;
+	if (fileio_write_all(fd, bytes, len) == -1 ||
+	    fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW |
+	    F_SEAL_WRITE | F_SEAL_SEAL) == -1) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
 /*
  * The policy as a sealed in-memory file for the monitors: what
  * policy_write() prints, which policy_load_fd() reads back into the same
@@ -1463,21 +1495,24 @@ fail:
 }
 
 /*
- * Hand a running session's monitor the new policy (and CA key), so that
- * everything it decides from now on is decided under it.  A monitor
- * that cannot be given it does not go on under the old one.
+ * Hand a running session's monitor the new policy (and CA key, and the
+ * revocation list when there is one), so that everything it decides
+ * from now on is decided under it.  A monitor that cannot be given it
+ * does not go on under the old one.
  */
 static void
-gs_send_policy(struct gsess *gs, int copy)
+gs_send_policy(struct gsess *gs, int copy, int krl_copy)
 {
 	char	msg[80];
+	int	fds[2] = { copy, krl_copy };
 	size_t	i;
 
-	if (copy != -1) {
+	if (copy != -1 && (gs->b->krl == NULL || krl_copy != -1)) {
 		memcpy(msg, "policy ", 7);
 		for (i = 0; i < sizeof(gs->b->ca_key); i++)
 			snprintf(msg + 7 + 2 * i, 3, "%02x", gs->b->ca_key[i]);
-		if (fdpass_send(gs->pol_fd, msg, 7 + 64, &copy, 1) == 0)
+		if (fdpass_send(gs->pol_fd, msg, 7 + 64, fds,
+		    gs->b->krl != NULL ? 2 : 1) == 0)
 			return;
 	}
 	log_error("session %s: cannot hand it the new policy; ending it",
@@ -1510,17 +1545,21 @@ void
 broker_set_policy(struct broker *b, const struct policy *pol)
 {
 	struct gsess	*gs;
-	int		 copy;
+	int		 copy, krl_copy = -1;
 
 	b->pol = pol;
 	copy = TAILQ_EMPTY(&b->sessions) ? -1 : broker_policy_copy(pol);
+	if (copy != -1 && b->krl != NULL)
+		krl_copy = broker_krl_copy(b->krl);
 	TAILQ_FOREACH(gs, &b->sessions, entry) {
 		gs_withdraw(gs, pol);
 		if (gs->pid > 0 && gs->end_asked == 0)
-			gs_send_policy(gs, copy);
+			gs_send_policy(gs, copy, krl_copy);
 	}
 	if (copy != -1)
 		close(copy);
+	if (krl_copy != -1)
+		close(krl_copy);
 }
 
 struct broker *

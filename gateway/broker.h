@@ -13,6 +13,7 @@
 
 #include "audit/audit.h"
 #include "gateway/telem.h"
+#include "lib/krl.h"
 #include "policy/policy.h"
 
 struct broker;
@@ -65,6 +66,12 @@ int		 broker_record(struct broker *b, const char *type,
 
 /* The vendor CA for new sessions (reload). */
 void		 broker_set_ca(struct broker *b, const uint8_t ca_key[32]);
+
+/*
+ * The revocation list (NULL: none) for new sessions, and for running
+ * ones with the next broker_set_policy(); k must outlive its use here.
+ */
+void		 broker_set_revoked(struct broker *b, const struct krl *k);
 
 /* End every session (shutdown). */
 void		 broker_free(struct broker *b);

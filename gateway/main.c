@@ -28,6 +28,7 @@
 #include "lib/cmdline.h"
 #include "lib/daemon.h"
 #include "lib/filecheck.h"
+#include "lib/krl.h"
 #include "lib/log.h"
 #include "lib/sshcert.h"
 #include "policy/policy.h"
@@ -70,6 +71,7 @@ struct gateway {
 	struct telem	*telem;
 	struct uplink	*uplink;
 	struct collect	*collect;
+	struct krl	*krl;		/* revoked_keys, or NULL */
 };
 
 static void
@@ -144,20 +146,25 @@ on_seal(void *arg, uint64_t epoch, uint64_t seq, const char *head)
  * applies to new sessions at once and ends running sessions whose grant
  * it withdraws; admin_group is looked up again for the local sockets.
  * Keys of [gateway] that name files, directories or the relay take
- * effect at the next connection or restart.
+ * effect at the next connection or restart.  revoked_keys is read again:
+ * a list that cannot be read refuses the reload (the running one stays,
+ * and the caller is told at once), as it refuses a start: the gateway
+ * never runs with part of a list, nor without the one it was given.
  */
 static int
 gateway_reload(void *arg, const char *who, char *err, size_t errlen)
 {
 	struct gateway	*gw = arg;
 	struct policy	*np = NULL, *old;
+	struct krl	*nk = NULL;
 	uint8_t		 ca[32];
 	json_t		*ev;
 	int		 rc = -1;
 
 	daemon_reloading();
 	if (policy_load(gw->path, &np, err, errlen) == -1 ||
-	    sshcert_load_ca(np->support_ca, ca, err, errlen) == -1) {
+	    sshcert_load_ca(np->support_ca, ca, err, errlen) == -1 ||
+	    krl_load_optional(np->revoked_keys, &nk, err, errlen) == -1) {
 		policy_free(np);
 		log_error("reload refused, the running policy stays: %s", err);
 		ev = json_pack("{s:s, s:s, s:s}", "file", gw->path, "by", who,
@@ -170,6 +177,7 @@ gateway_reload(void *arg, const char *who, char *err, size_t errlen)
 	if (audit_write(gw->audit, "policy_reloaded", ev) == -1) {
 		json_decref(ev);
 		policy_free(np);
+		krl_free(nk);
 		snprintf(err, errlen, "the audit log cannot be written");
 		goto out;
 	}
@@ -177,7 +185,10 @@ gateway_reload(void *arg, const char *who, char *err, size_t errlen)
 	old = gw->pol;
 	gw->pol = np;
 	broker_set_ca(gw->broker, ca);
+	broker_set_revoked(gw->broker, nk);
 	broker_set_policy(gw->broker, np);
+	krl_free(gw->krl);
+	gw->krl = nk;
 	tunnel_set_policy(gw->tunnel, np);
 	control_set_policy(gw->control, np);
 	intake_set_policy(gw->intake, np);
@@ -300,6 +311,12 @@ main(int argc, char **argv)
 		ssh_finalize();
 		return 0;
 	}
+	/* policy_check() read it already; this is the copy that is used. */
+	if (krl_load_optional(pol->revoked_keys, &gw.krl, err,
+	    sizeof(err)) == -1) {
+		fprintf(stderr, "portholed: %s\n", err);
+		goto fail;
+	}
 	signal(SIGPIPE, SIG_IGN);
 	/* A file size limit must fail a write, not kill the gateway. */
 	signal(SIGXFSZ, SIG_IGN);
@@ -347,6 +364,7 @@ main(int argc, char **argv)
 	if ((uplink = uplink_new(base, pol, tunnel, telem)) == NULL)
 		goto fail;
 	broker_set_telem(broker, telem);
+	broker_set_revoked(broker, gw.krl);
 	set_host_key(uplink, host_key);
 	telem_on_commit(telem, uplink_kick, uplink);
 	audit_on_seal(audit, on_seal, &gw);
@@ -438,6 +456,7 @@ main(int argc, char **argv)
 	event_base_free(base);
 	ssh_key_free(host_key);
 	policy_free(gw.pol);
+	krl_free(gw.krl);
 	ssh_finalize();
 	daemon_unlock();
 	return 0;
@@ -456,6 +475,7 @@ fail:
 	audit_close(audit);
 	ssh_key_free(host_key);
 	policy_free(pol);
+	krl_free(gw.krl);
 	daemon_unlock();
 	return 1;
 }

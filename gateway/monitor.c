@@ -356,6 +356,8 @@ mon_check_login(struct mon *m, const char *user, const char *key_type,
 		snprintf(why, len, "%s", err);
 		return 0;
 	}
+	if (m->krl != NULL && krl_check_cert(m->krl, cert, why, len) != 0)
+		return 0;
 	if (strcmp(user, SESSION_USER) != 0) {
 		snprintf(why, len, "log in as '%s'; the certificate's "
 		    "principal identifies you", SESSION_USER);
@@ -455,7 +457,9 @@ mm_answer_auth(struct mon *m, json_t *req)
 		return mon_answer(m, json_pack("{s:b, s:s}", "ok", 0,
 		    "reason", why), NULL, 0);
 	}
-	free(cert);
+	/* Kept so that a reloaded revocation list can be checked. */
+	free(m->cert);
+	m->cert = cert;
 	if (!login)
 		return mon_answer(m, json_pack("{s:b}", "ok", 1), NULL, 0);
 	/* libssh verified the login signature in the child. */
@@ -939,14 +943,15 @@ static void
 mon_policy_update(struct mon *m, char *buf)
 {
 	struct policy	*np = NULL;
+	struct krl	*nk = NULL;
 	uint64_t	 deadline;
 	char		 err[1024];
-	int		 fd = -1, nfds = 0;
+	int		 fds[2] = { -1, -1 }, nfds = 0;
 	ssize_t		 n;
 	size_t		 i;
 	unsigned int	 byte;
 
-	n = fdpass_recv(m->pol_fd, buf, MONITOR_MSG_MAX, &fd, 1, &nfds);
+	n = fdpass_recv(m->pol_fd, buf, MONITOR_MSG_MAX, fds, 2, &nfds);
 	if (n == -1 && errno == EINTR)
 		return;
 	if (n == 0 || (n == -1 && errno != EMSGSIZE)) {
@@ -954,19 +959,35 @@ mon_policy_update(struct mon *m, char *buf)
 		log_error("monitor: the broker is gone; ending the session");
 		mon_end(m, 1);
 	}
-	if (n != 7 + 64 || nfds != 1 || memcmp(buf, "policy ", 7) != 0)
+	if (n != 7 + 64 || nfds < 1 || memcmp(buf, "policy ", 7) != 0)
 		goto bad;
 	for (i = 0; i < sizeof(m->ca_buf); i++) {
 		if (sscanf(buf + 7 + 2 * i, "%2x", &byte) != 1)
 			goto bad;
 		m->ca_buf[i] = (uint8_t)byte;
 	}
-	if (policy_load_fd(fd, m->pol->path, &np, err, sizeof(err)) == -1) {
+	if (policy_load_fd(fds[0], m->pol->path, &np, err, sizeof(err)) == -1) {
 		log_error("monitor: the reloaded policy: %s", err);
 		goto bad;
 	}
-	close(fd);
+	/* The revocation list comes with the policy that names it. */
+	if ((np->revoked_keys != NULL) != (nfds == 2) || (nfds == 2 &&
+	    krl_load_fd(fds[1], np->revoked_keys, &nk, err,
+	    sizeof(err)) == -1)) {
+		log_error("monitor: the reloaded revocation list: %s",
+		    nfds == 2 ? err : "missing or unexpected");
+		goto bad;
+	}
+	for (i = 0; i < 2; i++)
+		if (fds[i] != -1)
+			close(fds[i]);
 	m->ca_key = m->ca_buf;
+	krl_free(m->krl_buf);
+	m->krl = m->krl_buf = nk;
+	if ((m->phase == MON_AUTHED || m->phase == MON_PENDING) &&
+	    m->krl != NULL && m->cert != NULL &&
+	    krl_check_cert(m->krl, m->cert, err, sizeof(err)) != 0)
+		mon_withdrawn(m, err);
 	if (m->phase == MON_AUTHED) {
 		mon_recheck(m, np);
 		/* A shorter max_session counts from the login. */
@@ -978,8 +999,9 @@ mon_policy_update(struct mon *m, char *buf)
 	m->pol = np;
 	return;
 bad:
-	if (fd != -1)
-		close(fd);
+	for (i = 0; i < 2; i++)
+		if (fds[i] != -1)
+			close(fds[i]);
 	mon_audit(m, "session_ended", json_pack("{s:s}", "reason",
 	    "the reloaded policy could not be applied"));
 	mon_kill_diag(m);
@@ -1074,7 +1096,7 @@ mon_loop(struct mon *m)
 void
 monitor_session(int stream_fd, int audit_fd, int policy_fd,
     const struct policy *pol, ssh_key host_key, const uint8_t ca_key[32],
-    const char *sid)
+    const struct krl *krl, const char *sid)
 {
 	struct mon		m;
 	struct sigaction	sa;
@@ -1086,6 +1108,7 @@ monitor_session(int stream_fd, int audit_fd, int policy_fd,
 	m.pol_fd = policy_fd;
 	m.pol = pol;
 	m.ca_key = ca_key;
+	m.krl = krl;
 	m.sid = sid;
 	m.sh.rpc = m.sh.master = m.sh.term = m.sh.rec = -1;
 	m.phase = MON_PREAUTH;

@@ -22,6 +22,7 @@
 #include <jansson.h>
 
 #include "gateway/access.h"
+#include "lib/krl.h"
 #include "policy/policy.h"
 
 #define MONITOR_MSG_MAX		16384	/* one request or answer */
@@ -45,11 +46,14 @@ struct mm_exec_result {
  * In the broker's forked process: start the sandboxed child on the
  * engineer's stream, then serve it as its monitor until it ends.  On
  * policy_fd the broker hands over each reloaded policy: the message
- * "policy " and the CA key in hex, with a policy_write() copy attached.
+ * "policy " and the CA key in hex, with a policy_write() copy attached
+ * and, when revoked_keys is set, a copy of the revocation list's bytes.
+ * krl (NULL: none) is checked at every login, and a reloaded list ends
+ * a session whose certificate it revokes.
  */
 void	monitor_session(int stream_fd, int audit_fd, int policy_fd,
 	    const struct policy *pol, ssh_key host_key,
-	    const uint8_t ca_key[32], const char *sid)
+	    const uint8_t ca_key[32], const struct krl *krl, const char *sid)
 	    __attribute__((noreturn));
 
 /*

@@ -80,6 +80,9 @@ struct mon {
 	const struct policy	*pol;
 	const uint8_t		*ca_key;
 	uint8_t			 ca_buf[32];	/* the CA key a reload gave */
+	const struct krl	*krl;		/* revoked_keys, or NULL */
+	struct krl		*krl_buf;	/* the list a reload gave */
+	struct sshcert		*cert;		/* the accepted certificate */
 	uint64_t		 login_ms;	/* clock_mono_ms() at login */
 	const char		*sid;
 	int			 phase;

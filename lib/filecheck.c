@@ -13,6 +13,7 @@
  * mistakes of set-up, not a race by someone already able to write there.
  */
 #include "lib/filecheck.h"
+#include "lib/krl.h"
 #include "lib/sshcert.h"
 
 #include <sys/stat.h>
@@ -184,6 +185,22 @@ filecheck_path(struct filecheck *fc, const char *where, const char *path,
 	if (strcmp(real, path) != 0)
 		check_dirs(fc, path, path, 1);
 	free(real);
+	return 0;
+}
+
+int
+filecheck_revoked(struct filecheck *fc, const char *where, const char *path)
+{
+	struct krl	*k;
+	char		 err[1024];
+
+	if (filecheck_path(fc, where, path, FILECHECK_TRUSTED) == -1)
+		return -1;
+	if (krl_load(path, &k, err, sizeof(err)) == -1) {
+		filecheck_report(fc, "%s: %s", where, err);
+		return -1;
+	}
+	krl_free(k);
 	return 0;
 }
 

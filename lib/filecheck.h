@@ -64,6 +64,15 @@ int	filecheck_key(struct filecheck *fc, const char *where,
 	    const char *path, int private_key, const char *type);
 
 /*
+ * A revocation list (revoked_keys): trusted as the configuration is
+ * (whoever may write it may let a revoked engineer back in), and read
+ * whole as the daemon will read it (lib/krl.h).  0, or -1 after
+ * reporting.
+ */
+int	filecheck_revoked(struct filecheck *fc, const char *where,
+	    const char *path);
+
+/*
  * A path the daemon will create if missing (a directory if dir, else a
  * file): it is one already, or its parent directory exists.  0, or -1
  * after reporting.

@@ -533,8 +533,10 @@ sshcert_parse(const uint8_t *blob, size_t len, struct sshcert *c, char *err,
 	if (wire_string(&w, &s, &n) == -1)
 		goto bad;
 	what = "public key";
+	c->key_off = len - w.left;
 	if (skip_public_key(&w, t) == -1)
 		goto bad;
+	c->key_len = len - w.left - c->key_off;
 	if ((r = parse_body(&w, c, &what, err, errlen)) == -2)
 		return -1;		/* err is set */
 	else if (r == -1)
@@ -543,6 +545,8 @@ sshcert_parse(const uint8_t *blob, size_t len, struct sshcert *c, char *err,
 	if (wire_string(&w, &s, &n) == -1 ||
 	    parse_signature_key(s, n, c) == -1)
 		goto bad;
+	c->ca_off = (size_t)(s - c->blob);
+	c->ca_len = n;
 	/* The CA signed everything up to and including the signature key. */
 	c->signed_len = len - w.left;
 	what = "signature";
@@ -628,6 +632,30 @@ b64_decode(const char *in, size_t len, uint8_t *out, size_t outmax)
 			out[o++] = (uint8_t)v;
 	}
 	return (ssize_t)o;
+}
+
+ssize_t
+sshcert_plain_key(const struct sshcert *c, uint8_t *out, size_t outmax)
+{
+	static const char	suffix[] = "-cert-v01@openssh.com";
+	size_t			tlen, n;
+
+	/* Every type in cert_types is a plain type with this suffix. */
+	tlen = strlen(c->key_type);
+	if (tlen <= sizeof(suffix) - 1 || c->key_off + c->key_len >
+	    c->blob_len)
+		return -1;
+	tlen -= sizeof(suffix) - 1;
+	n = 4 + tlen + c->key_len;
+	if (n > outmax)
+		return -1;
+	out[0] = (uint8_t)(tlen >> 24);
+	out[1] = (uint8_t)(tlen >> 16);
+	out[2] = (uint8_t)(tlen >> 8);
+	out[3] = (uint8_t)tlen;
+	memcpy(out + 4, c->key_type, tlen);
+	memcpy(out + 4 + tlen, c->blob + c->key_off, c->key_len);
+	return (ssize_t)n;
 }
 
 int

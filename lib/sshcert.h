@@ -8,6 +8,7 @@
 #define PH_SSHCERT_H
 
 #include <stddef.h>
+#include <sys/types.h>
 #include <stdint.h>
 #include <time.h>
 
@@ -56,6 +57,10 @@ struct sshcert {
 	uint8_t		 blob[SSHCERT_MAX_BLOB];	/* the whole certificate */
 	size_t		 blob_len;
 	size_t		 signed_len;		/* blob[0..signed_len) is signed */
+	size_t		 key_off, key_len;	/* the certified key's public
+						   fields within blob */
+	size_t		 ca_off, ca_len;	/* the signature key (the CA's
+						   public key blob) within blob */
 };
 
 /*
@@ -85,6 +90,13 @@ int	sshcert_parse_base64(const char *b64, struct sshcert *out,
  */
 int	sshcert_validate(const struct sshcert *c, const uint8_t ca_key[32],
 	    time_t now, const char *principal, char *err, size_t errlen);
+
+/*
+ * The certified key as a plain public key blob (e.g. "ssh-ed25519" and
+ * its 32 bytes), as OpenSSH hashes it for fingerprints and revocation
+ * lists.  Returns its length, or -1 if out (outmax bytes) is too small.
+ */
+ssize_t	sshcert_plain_key(const struct sshcert *c, uint8_t *out, size_t outmax);
 
 /*
  * Why a certificate with these permits does not allow what the

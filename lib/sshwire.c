@@ -17,6 +17,19 @@ sshwire_init(struct sshwire *w, const uint8_t *p, size_t len)
 }
 
 int
+sshwire_u8(struct sshwire *w, uint8_t *v)
+{
+	if (w->left < 1) {
+		w->short_read = 1;
+		return -1;
+	}
+	*v = w->p[0];
+	w->p++;
+	w->left--;
+	return 0;
+}
+
+int
 sshwire_u32(struct sshwire *w, uint32_t *v)
 {
 	if (w->left < 4) {

@@ -22,6 +22,7 @@ struct sshwire {
 };
 
 void	sshwire_init(struct sshwire *, const uint8_t *p, size_t len);
+int	sshwire_u8(struct sshwire *, uint8_t *v);
 int	sshwire_u32(struct sshwire *, uint32_t *v);
 int	sshwire_u64(struct sshwire *, uint64_t *v);
 /* A string: *s points into the buffer, *len bytes.  0 or -1. */

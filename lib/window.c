@@ -7,6 +7,9 @@
 #include <stdio.h>
 #include <string.h>
 
+/* How far from mktime's guess the first instant is looked for. */
+#define WINDOW_SPAN	(27 * 3600)
+
 static const char *const window_days[] = {
 	"sun", "mon", "tue", "wed", "thu", "fri", "sat"
 };
@@ -97,8 +100,9 @@ window_wall(int year, int mon, int mday, int hour, int min, time_t *out)
 {
 	struct tm	tm;
 	long long	want;
-	time_t		guess, t;
-	int		step;
+	static const time_t before[] = { 3 * 3600, WINDOW_SPAN };
+	time_t		guess, t, end;
+	size_t		i;
 
 	memset(&tm, 0, sizeof(tm));
 	tm.tm_year = year - 1900;
@@ -113,18 +117,21 @@ window_wall(int year, int mon, int mday, int hour, int min, time_t *out)
 	/*
 	 * mktime's answer is right for an ordinary time, but for one in a
 	 * gap or in a repeated hour it may be later than the first instant
-	 * the rule asks for.  Walk minute by minute from well before it
-	 * (no zone has moved its clocks by more than a few hours at once)
-	 * to the first minute whose wall clock reads the time or later.
+	 * the rule asks for, or earlier in zones whose tzdata records
+	 * winter time as the exception (Europe/Dublin, Africa/Casablanca).
+	 * So it only says where to look: from well before it (no zone has
+	 * moved its clocks by more than a day at once) walk minute by minute
+	 * to the first minute whose wall clock reads the time or later, at
+	 * most a day past it.
 	 */
-	for (step = 0; step < 2; step++) {
-		t = guess - (step == 0 ? 3 : 27) * 3600;
+	for (i = 0; i < sizeof(before) / sizeof(before[0]); i++) {
+		t = guess - before[i];
 		t -= t % 60;
 		if (localtime_r(&t, &tm) == NULL)
 			return -1;
 		if (wall_key(&tm) >= want)
 			continue;	/* not early enough: start earlier */
-		for (; t <= guess; t += 60) {
+		for (end = guess + WINDOW_SPAN; t <= end; t += 60) {
 			if (localtime_r(&t, &tm) == NULL)
 				return -1;
 			if (wall_key(&tm) >= want) {
@@ -132,11 +139,9 @@ window_wall(int year, int mon, int mday, int hour, int min, time_t *out)
 				return 0;
 			}
 		}
-		*out = guess;
-		return 0;
+		return -1;
 	}
-	*out = guess;
-	return 0;
+	return -1;
 }
 
 int

@@ -138,6 +138,11 @@ static const struct keyspec keys[] = {
 	    NULL, NULL, "host key shown to engineers (required)", NULL },
 	{ "gateway", "support_ca", V_PATH, F(support_ca), 0, 0, NULL, NULL,
 	    "the vendor CA that signs engineer certificates (required)", NULL },
+	{ "gateway", "revoked_keys", V_PATH, F(revoked_keys), 0, 0, NULL,
+	    NULL, "engineer certificates, keys and CA keys refused: an OpenSSH "
+	    "KRL (ssh-keygen -k) or public keys one per line, read at start "
+	    "and at each reload (a file that cannot be read refuses either)",
+	    NULL },
 	{ "gateway", "state_dir", V_PATH, F(state_dir), 0, 0, NULL, NULL,
 	    "spool and gateway state",
 	    "/var/lib/porthole" },
@@ -1105,6 +1110,7 @@ policy_free(struct policy *p)
 	free(p->cluster_key);
 	free(p->session_host_key);
 	free(p->support_ca);
+	free(p->revoked_keys);
 	free(p->state_dir);
 	free(p->audit_dir);
 	free(p->run_dir);

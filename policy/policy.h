@@ -44,6 +44,7 @@ struct policy {
 	char		*cluster_key;
 	char		*session_host_key;
 	char		*support_ca;
+	char		*revoked_keys;	/* KRL or key list; NULL: none */
 	char		*state_dir;
 	char		*audit_dir;
 	char		*run_dir;

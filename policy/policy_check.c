@@ -84,6 +84,17 @@ check_keys(struct pcheck *c)
 }
 
 static void
+check_revoked(struct pcheck *c)
+{
+	char w[4200];
+
+	if (c->p->revoked_keys == NULL)
+		return;
+	where(c, "gateway", "revoked_keys", w, sizeof(w));
+	(void)filecheck_revoked(c->fc, w, c->p->revoked_keys);
+}
+
+static void
 check_accounts(struct pcheck *c)
 {
 	char w[4200];
@@ -125,6 +136,7 @@ policy_check(const struct policy *p, struct filecheck *fc)
 	c.lines = inifile_lines_read(p->path);
 	(void)filecheck_path(fc, NULL, p->path, FILECHECK_TRUSTED);
 	check_keys(&c);
+	check_revoked(&c);
 	for (i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++)
 		(void)filecheck_creatable(fc, where(&c, "gateway", dirs[i].key,
 		    w, sizeof(w)), PFIELD(p, dirs[i].off), 1);

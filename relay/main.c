@@ -31,6 +31,15 @@
 	"       " REPORT_SYNOPSIS \
 	"       porthole-relay --help | --version\n"
 
+/* SIGHUP: read relay.conf again; relay_reload() logs what it did. */
+static void
+on_hup(evutil_socket_t sig, short what, void *arg)
+{
+	(void)sig;
+	(void)what;
+	(void)relay_reload(arg);
+}
+
 static void
 on_signal(evutil_socket_t sig, short what, void *arg)
 {
@@ -44,13 +53,15 @@ on_signal(evutil_socket_t sig, short what, void *arg)
 /*
  * Serve: detach unless foreground, take the instance lock, open the
  * store and listen (in the process that will keep them), then say it
- * is ready.  0 after a clean stop, 1 if it could not start.
+ * is ready.  conf is freed here (the relay owns it once it runs, and
+ * replaces it at each reload).  0 after a clean stop, 1 if it could
+ * not start.
  */
 static int
 relay_run(struct relay_conf *conf, int foreground)
 {
 	struct event_base	*base = NULL;
-	struct event		*ev_term = NULL, *ev_int = NULL;
+	struct event		*ev_term = NULL, *ev_int = NULL, *ev_hup = NULL;
 	struct relay		*r = NULL;
 	char			 err[1024];
 	int			 rc = 1;
@@ -58,23 +69,28 @@ relay_run(struct relay_conf *conf, int foreground)
 	signal(SIGPIPE, SIG_IGN);
 	if (!foreground && daemon_detach(err, sizeof(err)) == -1) {
 		log_error("%s", err);
+		relay_conf_free(conf);
 		return 1;
 	}
 	if (daemon_lock(conf->run_dir, RELAY_PID_FILE, err, sizeof(err)) ==
 	    -1) {
 		log_error("%s", err);
+		relay_conf_free(conf);
 		return 1;
 	}
 	if (ssh_init() != SSH_OK)
 		fatal("libssh initialisation failed");
 	if ((base = event_base_new()) == NULL)
 		fatal("cannot create the event loop");
+	/* conf is the relay's from here, also when relay_new() fails. */
 	if ((r = relay_new(base, conf)) == NULL)
 		goto out;
 	ev_term = evsignal_new(base, SIGTERM, on_signal, base);
 	ev_int = evsignal_new(base, SIGINT, on_signal, base);
-	if (ev_term == NULL || ev_int == NULL || event_add(ev_term,
-	    NULL) == -1 || event_add(ev_int, NULL) == -1) {
+	ev_hup = evsignal_new(base, SIGHUP, on_hup, r);
+	if (ev_term == NULL || ev_int == NULL || ev_hup == NULL ||
+	    event_add(ev_term, NULL) == -1 || event_add(ev_int, NULL) == -1 ||
+	    event_add(ev_hup, NULL) == -1) {
 		log_error("cannot watch for signals");
 		goto out;
 	}
@@ -88,6 +104,8 @@ out:
 		event_free(ev_term);
 	if (ev_int != NULL)
 		event_free(ev_int);
+	if (ev_hup != NULL)
+		event_free(ev_hup);
 	if (base != NULL)
 		event_base_free(base);
 	ssh_finalize();
@@ -115,10 +133,10 @@ main(int argc, char **argv)
 	}
 	/* Every problem is listed before the verdict: one fix per try. */
 	filecheck_init(&fc, stderr);
-	if (relay_check(conf, &fc) > 0)
-		rc = 1;
-	else
-		rc = cl.test ? 0 : relay_run(conf, cl.foreground);
-	relay_conf_free(conf);
-	return rc;
+	if (relay_check(conf, &fc) > 0 || cl.test) {
+		rc = fc.problems > 0;
+		relay_conf_free(conf);
+		return rc;
+	}
+	return relay_run(conf, cl.foreground);
 }

@@ -304,6 +304,12 @@ mc_new(ssh_channel ch, struct store *st, const struct relay_cluster *cl)
 }
 
 void
+mc_set_cluster(struct mc *m, const struct relay_cluster *cl)
+{
+	m->cl = cl;
+}
+
+void
 mc_free(struct mc *m)
 {
 	if (m == NULL)

@@ -28,6 +28,8 @@ struct mc	*mc_new(ssh_channel ch, struct store *st,
  * when the channel is finished (closed or a protocol error): mc_free it.
  */
 int		 mc_pump(struct mc *);
+/* relay.conf was reloaded: cl is this cluster's section from now on. */
+void		 mc_set_cluster(struct mc *, const struct relay_cluster *cl);
 void		 mc_free(struct mc *);
 
 #endif

@@ -38,6 +38,8 @@
 #include <libssh/callbacks.h>
 
 #include "lib/clock.h"
+#include "lib/daemon.h"
+#include "lib/krl.h"
 #include "lib/log.h"
 #include "lib/sshcert.h"
 #include "relay/analysis.h"
@@ -94,6 +96,7 @@ struct rconn {
 	char			 who[SSHCERT_MAX_STR + 80];	/* for logs */
 	char			 principal[SSHCERT_MAX_STR + 1];
 	size_t			 cluster;	/* RC_TUNNEL: index in conf */
+	struct sshcert		*cert;		/* RC_ENGINEER: its login's */
 	int			 auth_failures;
 	struct splice_list	 splices;	/* splices with a side here */
 	struct mc		*mc;		/* RC_TUNNEL: control channel */
@@ -124,6 +127,7 @@ struct relay {
 	struct evconnlistener	*listener;
 	ssh_bind		 bind;
 	uint8_t			 ca_key[32];
+	struct krl		*krl;		/* revoked_keys, or NULL */
 	ssh_key			*cluster_keys;	/* parallel to conf->clusters */
 	struct rconn		**tunnels;	/* parallel to conf->clusters */
 	struct rconn_list	 conns;
@@ -397,10 +401,17 @@ auth_engineer(struct rconn *c, const char *user, ssh_key key, char *why,
 		    user);
 		goto out;
 	}
+	if (c->r->krl != NULL && krl_check_cert(c->r->krl, cert, why,
+	    len) != 0)
+		goto out;
 	snprintf(c->principal, sizeof(c->principal), "%s", user);
 	snprintf(c->who, sizeof(c->who), "engineer %.64s (key id %.128s, "
 	    "serial %llu) from %s", user, cert->key_id,
 	    (unsigned long long)cert->serial, c->peer);
+	/* Kept so that a reload can check the login again. */
+	free(c->cert);
+	c->cert = cert;
+	cert = NULL;
 	rc = 0;
 out:
 	ssh_string_free_char(b64);
@@ -671,6 +682,7 @@ rconn_free(struct rconn *c)
 		event_free(c->ev_grace);
 	if (c->own_fd)
 		close(c->fd);
+	free(c->cert);
 	free(c);
 }
 
@@ -1010,13 +1022,51 @@ relay_accept(struct evconnlistener *l, evutil_socket_t fd,
 	rconn_io(fd, EV_READ, c);
 }
 
+static void
+free_cluster_keys(ssh_key *keys, size_t n)
+{
+	size_t i;
+
+	if (keys == NULL)
+		return;
+	for (i = 0; i < n; i++)
+		ssh_key_free(keys[i]);
+	free(keys);
+}
+
+/* Each cluster's public key, parallel to conf->clusters. */
+static int
+load_cluster_keys(const struct relay_conf *conf, ssh_key **out, char *err,
+    size_t errlen)
+{
+	ssh_key	*keys;
+	size_t	 i;
+
+	*out = NULL;
+	if ((keys = calloc(conf->nclusters + 1, sizeof(ssh_key))) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	for (i = 0; i < conf->nclusters; i++) {
+		if (ssh_pki_import_pubkey_file(conf->clusters[i].key,
+		    &keys[i]) != SSH_OK) {
+			snprintf(err, errlen, "%s: cannot read the public key "
+			    "of cluster %s", conf->clusters[i].key,
+			    conf->clusters[i].id);
+			free_cluster_keys(keys, conf->nclusters);
+			return -1;
+		}
+	}
+	*out = keys;
+	return 0;
+}
+
 static int
 relay_load_keys(struct relay *r)
 {
 	struct relay_conf	*conf = r->conf;
 	ssh_key			 hk = NULL;
-	char			 err[512];
-	size_t			 i;
+	char			 err[1024];
 
 	if (sshcert_load_ca(conf->support_ca, r->ca_key, err,
 	    sizeof(err)) == -1) {
@@ -1034,19 +1084,18 @@ relay_load_keys(struct relay *r)
 		ssh_key_free(hk);
 		return -1;
 	}
-	r->cluster_keys = calloc(conf->nclusters + 1, sizeof(ssh_key));
-	r->tunnels = calloc(conf->nclusters + 1, sizeof(struct rconn *));
-	if (r->cluster_keys == NULL || r->tunnels == NULL) {
-		log_error("out of memory");
+	/* A list that cannot be read refuses the start, as a reload. */
+	if (load_cluster_keys(conf, &r->cluster_keys, err,
+	    sizeof(err)) == -1 ||
+	    krl_load_optional(conf->revoked_keys, &r->krl, err,
+	    sizeof(err)) == -1) {
+		log_error("%s", err);
 		return -1;
 	}
-	for (i = 0; i < conf->nclusters; i++) {
-		if (ssh_pki_import_pubkey_file(conf->clusters[i].key,
-		    &r->cluster_keys[i]) != SSH_OK) {
-			log_error("%s: cannot read the public key of cluster %s",
-			    conf->clusters[i].key, conf->clusters[i].id);
-			return -1;
-		}
+	if ((r->tunnels = calloc(conf->nclusters + 1,
+	    sizeof(struct rconn *))) == NULL) {
+		log_error("out of memory");
+		return -1;
 	}
 	return 0;
 }
@@ -1142,8 +1191,10 @@ relay_new(struct event_base *base, struct relay_conf *conf)
 	char		 err[1024];
 	int		 no = 0;
 
-	if ((r = calloc(1, sizeof(*r))) == NULL)
+	if ((r = calloc(1, sizeof(*r))) == NULL) {
+		relay_conf_free(conf);
 		return NULL;
+	}
 	r->base = base;
 	r->conf = conf;
 	TAILQ_INIT(&r->conns);
@@ -1203,7 +1254,6 @@ void
 relay_free(struct relay *r)
 {
 	struct rconn	*c;
-	size_t		 i;
 
 	if (r == NULL)
 		return;
@@ -1223,16 +1273,143 @@ relay_free(struct relay *r)
 		event_free(r->accept_fails.ev);
 	if (r->listener != NULL)
 		evconnlistener_free(r->listener);
-	if (r->cluster_keys != NULL)
-		for (i = 0; i < r->conf->nclusters; i++)
-			ssh_key_free(r->cluster_keys[i]);
-	free(r->cluster_keys);
+	free_cluster_keys(r->cluster_keys, r->conf->nclusters);
 	free(r->tunnels);
 	if (r->ev_offline != NULL)
 		event_free(r->ev_offline);
+	krl_free(r->krl);
 	store_close(r->store);
 	analysis_free(r->analysis);
 	if (r->bind != NULL)
 		ssh_bind_free(r->bind);
+	relay_conf_free(r->conf);
 	free(r);
+}
+
+/*
+ * After a reload: each tunnel of a cluster still in relay.conf with the
+ * same key moves to the cluster's new index; the others are closed, and
+ * their engineers' sessions with them.  Runs before r->conf changes.
+ */
+static void
+relay_move_tunnels(struct relay *r, const struct relay_conf *nc,
+    ssh_key *nkeys, struct rconn **ntun)
+{
+	const struct relay_cluster	*cl;
+	struct rconn			*t;
+	size_t				 i, j;
+
+	for (i = 0; i < r->conf->nclusters; i++) {
+		if ((t = r->tunnels[i]) == NULL)
+			continue;
+		cl = relay_conf_cluster(nc, r->conf->clusters[i].id, &j);
+		if (cl == NULL)
+			rconn_close(t, "cluster removed from relay.conf");
+		else if (ssh_key_cmp(r->cluster_keys[i], nkeys[j],
+		    SSH_KEY_CMP_PUBLIC) != 0)
+			rconn_close(t, "the cluster's key changed in "
+			    "relay.conf");
+		else {
+			ntun[j] = t;
+			t->cluster = j;
+			if (t->mc != NULL)
+				mc_set_cluster(t->mc, cl);
+		}
+	}
+}
+
+/*
+ * After a reload: an engineer's connection is checked again as its
+ * login would be now (engineers, the CA, the revocation list; not the
+ * validity window, which was checked at login as sshd does), and closed
+ * if it would not be let in.  Returns how many were closed.
+ */
+static size_t
+relay_recheck_engineers(struct relay *r, const struct relay_conf *nc,
+    const uint8_t ca[32], const struct krl *nk)
+{
+	struct rconn	*c, *next;
+	char		 why[384];
+	size_t		 n = 0;
+
+	for (c = TAILQ_FIRST(&r->conns); c != NULL; c = next) {
+		next = TAILQ_NEXT(c, entry);
+		if (c->state != RC_ENGINEER || c->cert == NULL)
+			continue;
+		if (!relay_conf_engineer_allowed(nc, c->principal))
+			snprintf(why, sizeof(why), "engineer '%s' is no "
+			    "longer allowed on this relay", c->principal);
+		else if (memcmp(c->cert->ca_key, ca, 32) != 0)
+			snprintf(why, sizeof(why), "support_ca changed");
+		else if (nk == NULL || krl_check_cert(nk, c->cert, why,
+		    sizeof(why)) == 0)
+			continue;
+		rconn_close(c, why);
+		n++;
+	}
+	return n;
+}
+
+int
+relay_reload(struct relay *r)
+{
+	struct relay_conf	*nc = NULL;
+	struct krl		*nk = NULL;
+	ssh_key			*nkeys = NULL;
+	struct rconn		**ntun = NULL;
+	uint8_t			 ca[32];
+	char			 err[1024];
+	size_t			 i, added = 0, removed = 0, closed;
+	int			 rc = -1;
+
+	daemon_reloading();
+	if (relay_conf_load(r->conf->path, &nc, err, sizeof(err)) == -1 ||
+	    relay_conf_restart_changed(r->conf, nc, err, sizeof(err)) == -1 ||
+	    sshcert_load_ca(nc->support_ca, ca, err, sizeof(err)) == -1 ||
+	    load_cluster_keys(nc, &nkeys, err, sizeof(err)) == -1 ||
+	    krl_load_optional(nc->revoked_keys, &nk, err, sizeof(err)) == -1)
+		goto refused;
+	if ((ntun = calloc(nc->nclusters + 1, sizeof(*ntun))) == NULL) {
+		snprintf(err, sizeof(err), "out of memory");
+		goto refused;
+	}
+	/* From here on nothing can fail: the new file applies whole. */
+	for (i = 0; i < nc->nclusters; i++)
+		if (relay_conf_cluster(r->conf, nc->clusters[i].id, NULL) ==
+		    NULL)
+			added++;
+	for (i = 0; i < r->conf->nclusters; i++)
+		if (relay_conf_cluster(nc, r->conf->clusters[i].id, NULL) ==
+		    NULL)
+			removed++;
+	relay_move_tunnels(r, nc, nkeys, ntun);
+	closed = relay_recheck_engineers(r, nc, ca, nk);
+	free_cluster_keys(r->cluster_keys, r->conf->nclusters);
+	free(r->tunnels);
+	krl_free(r->krl);
+	relay_conf_free(r->conf);
+	r->conf = nc;
+	/* The [alerts] rules judge the next record by the new file. */
+	if (r->analysis != NULL)
+		analysis_set_rules(r->analysis, &nc->alerts);
+	r->cluster_keys = nkeys;
+	r->tunnels = ntun;
+	r->krl = nk;
+	memcpy(r->ca_key, ca, sizeof(r->ca_key));
+	log_info("%s: reloaded: %zu cluster%s (%zu added, %zu removed), %zu "
+	    "engineer connection%s closed", nc->path, nc->nclusters,
+	    nc->nclusters == 1 ? "" : "s", added, removed, closed,
+	    closed == 1 ? "" : "s");
+	rc = 0;
+	goto out;
+refused:
+	log_error("reload refused, the running configuration stays: %s", err);
+	if (nc != NULL)
+		free_cluster_keys(nkeys, nc->nclusters);
+	krl_free(nk);
+	relay_conf_free(nc);
+out:
+	/* Either way the relay runs on, with one configuration or the other. */
+	(void)daemon_notify("READY=1");
+	return rc;
 }

@@ -94,6 +94,17 @@ check_keys(struct rcheck *r)
 	}
 }
 
+static void
+check_revoked(struct rcheck *r)
+{
+	char w[4200];
+
+	if (r->c->revoked_keys == NULL)
+		return;
+	where(r, "relay", "revoked_keys", w, sizeof(w));
+	(void)filecheck_revoked(r->fc, w, r->c->revoked_keys);
+}
+
 unsigned int
 relay_check(const struct relay_conf *c, struct filecheck *fc)
 {
@@ -106,6 +117,7 @@ relay_check(const struct relay_conf *c, struct filecheck *fc)
 	r.lines = inifile_lines_read(c->path);
 	(void)filecheck_path(fc, NULL, c->path, FILECHECK_TRUSTED);
 	check_keys(&r);
+	check_revoked(&r);
 	(void)filecheck_creatable(fc, where(&r, "relay", "run_dir", w,
 	    sizeof(w)), c->run_dir, 1);
 	if (c->database != NULL)

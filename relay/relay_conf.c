@@ -4,12 +4,15 @@
  */
 #include "relay/relay_conf.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "lib/inifile.h"
 #include "lib/parse.h"
+
+#define F(field)	offsetof(struct relay_conf, field)
 
 /* sshd's defaults, but a shorter grace: a relay login is one key. */
 #define DEFAULT_STARTUPS_START	10
@@ -149,6 +152,7 @@ conf_section(void *arg, const char *section, int line, char *msg,
 
 	if (strcmp(section, "relay") == 0) {
 		x->seen_relay = 1;
+		c->relay_line = line;
 		return 0;
 	}
 	if (strcmp(section, "alerts") == 0)
@@ -186,13 +190,71 @@ conf_section(void *arg, const char *section, int line, char *msg,
 	return 0;
 }
 
+/* How a [relay] key's value is read and compared. */
+enum relay_key_type {
+	RK_LISTEN,		/* HOST:PORT into listen_host, listen_port */
+	RK_PATH,		/* an absolute path: the char * at off */
+	RK_ENGINEERS,		/* * or a list of principals */
+	RK_FUNC			/* the key's own setter; never at_start */
+};
+
+/*
+ * The [relay] keys.  at_start marks what the relay reads once, when it
+ * starts: a reload that would change it is refused as a whole, since
+ * the running relay could not honour it and must not pretend to.
+ */
+static const struct relay_key {
+	const char		*name;
+	enum relay_key_type	 type;
+	size_t			 off;
+	int			 at_start;
+	int			(*set)(struct relay_conf *, const char *,
+				    char *, size_t);	/* RK_FUNC */
+} relay_keys[] = {
+	/* The socket is bound once. */
+	{ "listen",	  RK_LISTEN,	0,		  1, NULL },
+	/* Imported into the SSH server once; sessions were made with it. */
+	{ "host_key",	  RK_PATH,	F(host_key),	  1, NULL },
+	{ "support_ca",	  RK_PATH,	F(support_ca),	  0, NULL },
+	/* The store is opened once and written by every connection. */
+	{ "database",	  RK_PATH,	F(database),	  1, NULL },
+	/* The pid file is locked there for the relay's whole life. */
+	{ "run_dir",	  RK_PATH,	F(run_dir),	  1, NULL },
+	{ "update_key",	  RK_PATH,	F(update_key),	  0, NULL },
+	{ "max_startups", RK_FUNC,	0,		  0, set_startups },
+	{ "max_per_source", RK_FUNC,	0,		  0, set_per_source },
+	{ "login_grace",  RK_FUNC,	0,		  0, set_grace },
+	{ "engineers",	  RK_ENGINEERS,	0,		  0, NULL },
+	{ "revoked_keys", RK_PATH,	F(revoked_keys),  0, NULL },
+};
+#define NRELAY_KEYS	(sizeof(relay_keys) / sizeof(relay_keys[0]))
+
+_Static_assert(NRELAY_KEYS <= RELAY_CONF_MAX_KEYS,
+    "relay_conf.lines has no room for every [relay] key");
+
+#define PATH_FIELD(c, k)	((char **)(void *)((char *)(c) + (k)->off))
+#define CPATH_FIELD(c, k)	\
+	((char *const *)(const void *)((const char *)(c) + (k)->off))
+
 static int
 conf_relay_key(struct conf_ctx *x, const char *key, const char *value,
-    char *msg, size_t len)
+    int line, char *msg, size_t len)
 {
-	struct relay_conf *c = x->c;
+	struct relay_conf	*c = x->c;
+	const struct relay_key	*k;
+	size_t			 i;
 
-	if (strcmp(key, "listen") == 0) {
+	for (i = 0; i < NRELAY_KEYS; i++)
+		if (strcmp(relay_keys[i].name, key) == 0)
+			break;
+	if (i == NRELAY_KEYS) {
+		snprintf(msg, len, "unknown key '%s' in [relay]", key);
+		return -1;
+	}
+	k = &relay_keys[i];
+	c->lines[i] = line;
+	switch (k->type) {
+	case RK_LISTEN:
 		if (parse_hostport(value, c->listen_host,
 		    sizeof(c->listen_host), &c->listen_port) == -1) {
 			snprintf(msg, len, "listen: expected HOST:PORT, "
@@ -201,24 +263,11 @@ conf_relay_key(struct conf_ctx *x, const char *key, const char *value,
 		}
 		x->seen_listen = 1;
 		return 0;
-	}
-	if (strcmp(key, "host_key") == 0)
-		return set_path(&c->host_key, key, value, msg, len);
-	if (strcmp(key, "support_ca") == 0)
-		return set_path(&c->support_ca, key, value, msg, len);
-	if (strcmp(key, "database") == 0)
-		return set_path(&c->database, key, value, msg, len);
-	if (strcmp(key, "run_dir") == 0)
-		return set_path(&c->run_dir, key, value, msg, len);
-	if (strcmp(key, "update_key") == 0)
-		return set_path(&c->update_key, key, value, msg, len);
-	if (strcmp(key, "max_startups") == 0)
-		return set_startups(c, value, msg, len);
-	if (strcmp(key, "max_per_source") == 0)
-		return set_per_source(c, value, msg, len);
-	if (strcmp(key, "login_grace") == 0)
-		return set_grace(c, value, msg, len);
-	if (strcmp(key, "engineers") == 0) {
+	case RK_PATH:
+		return set_path(PATH_FIELD(c, k), key, value, msg, len);
+	case RK_FUNC:
+		return k->set(c, value, msg, len);
+	case RK_ENGINEERS:
 		if (strcmp(value, "*") == 0) {
 			c->engineers_any = 1;
 			return 0;
@@ -231,8 +280,62 @@ conf_relay_key(struct conf_ctx *x, const char *key, const char *value,
 		}
 		return 0;
 	}
-	snprintf(msg, len, "unknown key '%s' in [relay]", key);
 	return -1;
+}
+
+static int
+same_string(const char *a, const char *b)
+{
+	if (a == NULL || b == NULL)
+		return a == b;
+	return strcmp(a, b) == 0;
+}
+
+/* Does key k have the same value in a and b? */
+static int
+same_value(const struct relay_conf *a, const struct relay_conf *b,
+    const struct relay_key *k)
+{
+	size_t i;
+
+	switch (k->type) {
+	case RK_LISTEN:
+		return strcmp(a->listen_host, b->listen_host) == 0 &&
+		    a->listen_port == b->listen_port;
+	case RK_PATH:
+		return same_string(*CPATH_FIELD(a, k), *CPATH_FIELD(b, k));
+	case RK_FUNC:
+		break;		/* not compared: see RK_FUNC */
+	case RK_ENGINEERS:
+		if (a->engineers_any != b->engineers_any ||
+		    a->nengineers != b->nengineers)
+			return 0;
+		for (i = 0; i < a->nengineers; i++)
+			if (strcmp(a->engineers[i], b->engineers[i]) != 0)
+				return 0;
+		return 1;
+	}
+	return 0;
+}
+
+int
+relay_conf_restart_changed(const struct relay_conf *running,
+    const struct relay_conf *next, char *err, size_t errlen)
+{
+	size_t	i;
+	int	line;
+
+	for (i = 0; i < NRELAY_KEYS; i++) {
+		if (!relay_keys[i].at_start ||
+		    same_value(running, next, &relay_keys[i]))
+			continue;
+		/* A key taken out is named where its section starts. */
+		line = next->lines[i] != 0 ? next->lines[i] : next->relay_line;
+		snprintf(err, errlen, "%s:%d: %s takes effect at restart",
+		    next->path, line, relay_keys[i].name);
+		return -1;
+	}
+	return 0;
 }
 
 static int
@@ -367,7 +470,7 @@ conf_key(void *arg, const char *section, const char *key, const char *value,
 	struct conf_ctx *x = arg;
 
 	if (strcmp(section, "relay") == 0)
-		return conf_relay_key(x, key, value, msg, len);
+		return conf_relay_key(x, key, value, line, msg, len);
 	if (strcmp(section, "alerts") == 0)
 		return conf_alerts_key(&x->c->alerts, key, value, msg, len);
 	/* conf_section() appended this cluster before its keys. */
@@ -449,6 +552,7 @@ relay_conf_free(struct relay_conf *c)
 	free(c->database);
 	free(c->run_dir);
 	free(c->update_key);
+	free(c->revoked_keys);
 	free(c);
 }
 

@@ -10,6 +10,7 @@
 #include <time.h>
 
 #define RELAY_MAX_CLUSTERS	100000
+#define RELAY_CONF_MAX_KEYS	16	/* [relay] keys relay_conf.c knows */
 #define RELAY_MAX_STARTUPS	10000	/* bound of max_startups, max_per_source */
 #define RELAY_MAX_GRACE		600	/* bound of login_grace, seconds */
 #define RELAY_RUN_DIR		"/run/porthole-relay"	/* [relay] run_dir */
@@ -56,6 +57,7 @@ struct relay_conf {
 	char		*database;
 	char		*run_dir;	/* the pid file; RELAY_RUN_DIR if unset */
 	char		*update_key;
+	char		*revoked_keys;	/* KRL or key list; NULL: none */
 	int		 engineers_any;
 	char		**engineers;
 	size_t		 nengineers;
@@ -68,12 +70,23 @@ struct relay_conf {
 	unsigned	 per_source;		/* max_per_source */
 	unsigned	 login_grace;		/* seconds */
 	struct relay_alert_rules alerts;
+	int		 relay_line;	/* where [relay] starts */
+	int		 lines[RELAY_CONF_MAX_KEYS];	/* where each [relay]
+					   key was set, in the order of
+					   relay_conf.c's table; 0: unset */
 };
 
 /* Returns 0, or -1 with "FILE:LINE: message" in err. */
 int	relay_conf_load(const char *path, struct relay_conf **out, char *err,
 	    size_t errlen);
 void	relay_conf_free(struct relay_conf *c);
+/*
+ * Would going from running to next change a key that the relay reads
+ * only at start?  Returns 0, or -1 with "FILE:LINE: KEY takes effect at
+ * restart" (FILE being next's) in err.
+ */
+int	relay_conf_restart_changed(const struct relay_conf *running,
+	    const struct relay_conf *next, char *err, size_t errlen);
 /* The cluster with this id, or NULL. */
 const struct relay_cluster *relay_conf_cluster(const struct relay_conf *c,
 	    const char *id, size_t *index);

@@ -139,8 +139,8 @@ make_cluster acme-prod
 i=0
 while [ "$i" -lt "$NTUN" ]; do
 	id=$(printf 'bench-%03d' "$i")
-	"$CERTS"/make-cluster-key "$T/tunk/$id" "$id" >/dev/null ||
-	    die "make-cluster-key $id failed"
+	"$CERTS"/porthole-make-cluster-key "$T/tunk/$id" "$id" >/dev/null ||
+	    die "porthole-make-cluster-key $id failed"
 	printf '\n[cluster %s]\nkey = %s\nlicense = full\n' "$id" \
 	    "$T/tunk/$id/$id.key.pub" >>"$T/relay_clusters.conf"
 	i=$((i + 1))

@@ -3,8 +3,9 @@
  *
  *   loadgen porthole HOST PORT N KEYDIR PREFIX
  *	logs in to porthole-relay as clusters PREFIX000 .. PREFIX(N-1), each
- *	with KEYDIR/PREFIXnnn/PREFIXnnn.key (the layout certs/make-cluster-key
- *	writes), the way portholed's tunnel client does.
+ *	with KEYDIR/PREFIXnnn/PREFIXnnn.key (the layout
+ *	porthole-make-cluster-key writes), the way portholed's tunnel client
+ *	does.
  *   loadgen openssh HOST PORT N KEYFILE USER
  *	logs in to an sshd N times as USER with KEYFILE and asks each
  *	connection for a reverse forward (tcpip-forward 127.0.0.1:0), the

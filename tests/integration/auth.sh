@@ -36,8 +36,8 @@ grep -q '"type":"auth_refused".*plain keys are not accepted' "$AUDIT" &&
     pass "audit: plain key refusal" || fail "plain key refusal not audited"
 
 # A certificate from another CA.
-"$CERTS"/make-ca "$T/ca2" >/dev/null
-"$CERTS"/issue-engineer -c "$T/ca2/support_ca" -o "$T/eng2" alice SUP-1 +1h >/dev/null
+"$CERTS"/porthole-make-ca "$T/ca2" >/dev/null
+"$CERTS"/porthole-issue-engineer -c "$T/ca2/support_ca" -o "$T/eng2" alice SUP-1 +1h >/dev/null
 use_identity "$T/eng2/alice" "$T/eng2/alice-cert.pub"
 alt_ssh acme-prod status >/dev/null 2>"$T/err"; rc=$?
 [ "$rc" -eq 255 ] && grep -q "unknown CA" "$T/err" &&
@@ -92,7 +92,7 @@ alt_ssh acme-prod status >/dev/null 2>"$T/err"; rc=$?
     fail "no ticket: rc=$rc err='$(cat "$T/err")'"
 
 # An engineer the customer did not list.
-"$CERTS"/issue-engineer -c "$T/ca/support_ca" -o "$T/eng" mallory SUP-9 +1h >/dev/null
+"$CERTS"/porthole-issue-engineer -c "$T/ca/support_ca" -o "$T/eng" mallory SUP-9 +1h >/dev/null
 use_identity "$T/eng/mallory" "$T/eng/mallory-cert.pub"
 alt_ssh acme-prod status >/dev/null 2>"$T/err"; rc=$?
 [ "$rc" -eq 255 ] && grep -q "engineer 'mallory' is not allowed" "$T/err" &&

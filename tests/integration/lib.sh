@@ -199,10 +199,10 @@ beneath_gateway() {
 
 # Vendor side: CA, relay host key, an engineer certificate for alice.
 make_vendor() {
-	"$CERTS"/make-ca "$T/ca" >/dev/null
-	"$CERTS"/make-host-key "$T/relay_host_key" relay >/dev/null
+	"$CERTS"/porthole-make-ca "$T/ca" >/dev/null
+	"$CERTS"/porthole-make-host-key "$T/relay_host_key" relay >/dev/null
 	mkdir -p "$T/eng"
-	"$CERTS"/issue-engineer -c "$T/ca/support_ca" -o "$T/eng" alice \
+	"$CERTS"/porthole-issue-engineer -c "$T/ca/support_ca" -o "$T/eng" alice \
 	    SUP-1234 +1h >/dev/null
 	RELAY_PORT=$(free_port)
 	: >"$T/known_hosts"
@@ -214,8 +214,8 @@ make_vendor() {
 # make_cluster ID: the cluster's tunnel key and session host key.
 make_cluster() {
 	mkdir -p "$T/$1"
-	"$CERTS"/make-cluster-key "$T/$1" "$1" >/dev/null
-	"$CERTS"/make-host-key "$T/$1/session_host_key" "$1" >/dev/null
+	"$CERTS"/porthole-make-cluster-key "$T/$1" "$1" >/dev/null
+	"$CERTS"/porthole-make-host-key "$T/$1/session_host_key" "$1" >/dev/null
 	echo "$1 $(cut -d' ' -f1,2 "$T/$1/session_host_key.pub")" \
 	    >>"$T/known_hosts"
 	cat >>"$T/relay_clusters.conf" <<EOC

@@ -51,7 +51,7 @@ while kill -0 "$eng" 2>/dev/null && [ "$n" -gt 0 ]; do sleep 0.1; n=$((n - 1)); 
 essh acme-prod status >/dev/null 2>"$T/err"; rc=$?
 [ "$rc" -eq 255 ] && grep -q "engineer 'alice' is not allowed" "$T/err" &&
     pass "new sessions follow the reloaded policy" || fail "alice after reload: rc=$rc"
-"$CERTS"/issue-engineer -c "$T/ca/support_ca" -o "$T/eng" bob SUP-5 +1h >/dev/null
+"$CERTS"/porthole-issue-engineer -c "$T/ca/support_ca" -o "$T/eng" bob SUP-5 +1h >/dev/null
 ENGINEER=bob write_ssh_config
 out=$(essh acme-prod hostname 2>/dev/null)
 [ "$out" = "new-command" ] && pass "a command added by reload is available" ||

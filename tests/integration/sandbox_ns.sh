@@ -23,7 +23,7 @@ socat TCP-LISTEN:"$LPORT",bind=127.0.0.1,reuseaddr,fork \
 PIDS="$PIDS $!"
 
 make_vendor
-"$CERTS"/issue-engineer -c "$T/ca/support_ca" -o "$T/eng" bob SUP-99 +1h \
+"$CERTS"/porthole-issue-engineer -c "$T/ca/support_ca" -o "$T/eng" bob SUP-99 +1h \
     >/dev/null
 make_cluster acme-prod
 write_relay_conf

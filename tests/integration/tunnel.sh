@@ -11,7 +11,7 @@ write_relay_conf
 write_gateway_conf acme-prod
 write_gateway_conf globex
 write_ssh_config
-"$CERTS"/issue-engineer -c "$T/ca/support_ca" -o "$T/eng" bob SUP-77 +1h >/dev/null
+"$CERTS"/porthole-issue-engineer -c "$T/ca/support_ca" -o "$T/eng" bob SUP-77 +1h >/dev/null
 start_relay
 start_gateway acme-prod
 start_gateway globex
@@ -72,7 +72,7 @@ wait_count "$T/relay.log" "cluster acme-prod online" "$a0" 5 ||
     fail "gateway did not rejoin after a mid-session drop"
 
 # A relay presenting another host key: the gateway refuses to connect.
-"$CERTS"/make-host-key "$T/evil_host_key" evil >/dev/null
+"$CERTS"/porthole-make-host-key "$T/evil_host_key" evil >/dev/null
 stop_gateway globex
 kill "$RELAY_PID"; wait "$RELAY_PID" 2>/dev/null
 sed -i "s|^host_key = .*|host_key = $T/evil_host_key|" "$T/relay.conf"

@@ -21,7 +21,9 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include <event2/dns.h>
 #include <event2/event.h>
+#include <event2/util.h>
 #include <jansson.h>
 
 #include "gateway/collect.h"
@@ -457,6 +459,58 @@ find_named(const json_t *list, const char *key, const char *name)
 	return NULL;
 }
 
+/* Does the collector's resolver find localhost at 127.0.0.1 here? */
+static int	byname_up;
+
+struct lookup_result {
+	int	done;
+	int	loopback;
+};
+
+static void
+localhost_looked_up(int result, struct evutil_addrinfo *ai, void *arg)
+{
+	struct lookup_result	*r = arg;
+	struct evutil_addrinfo	*a;
+
+	for (a = ai; result == 0 && a != NULL; a = a->ai_next)
+		if (a->ai_family == AF_INET &&
+		    ((struct sockaddr_in *)(void *)a->ai_addr)->sin_addr.s_addr ==
+		    htonl(INADDR_LOOPBACK))
+			r->loopback = 1;
+	if (ai != NULL)
+		evutil_freeaddrinfo(ai);
+	r->done = 1;
+}
+
+/*
+ * Whether localhost resolves is this machine's /etc/hosts' choice, and the
+ * collector asks evdns, which reads that file itself (and, unlike glibc,
+ * knows localhost when the file is missing).  So ask evdns the same way.
+ */
+static int
+evdns_localhost_is_loopback(void)
+{
+	struct event_base	*base;
+	struct evdns_base	*dns;
+	struct evutil_addrinfo	 hints;
+	struct lookup_result	 r = { 0, 0 };
+
+	assert_non_null(base = event_base_new());
+	assert_non_null(dns = evdns_base_new(base,
+	    EVDNS_BASE_INITIALIZE_NAMESERVERS));
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	evdns_getaddrinfo(dns, "localhost", NULL, &hints, localhost_looked_up,
+	    &r);
+	while (!r.done)
+		assert_int_not_equal(event_base_loop(base, EVLOOP_ONCE), -1);
+	evdns_base_free(dns, 0);
+	event_base_free(base);
+	return r.loopback;
+}
+
 static void
 check_health(const json_t *h, const char *host, uint16_t up_port,
     uint16_t down_port)
@@ -486,11 +540,19 @@ check_health(const json_t *h, const char *host, uint16_t up_port,
 	assert_string_equal(str_field(svc, "state"), "down");
 	assert_non_null(strstr(str_field(svc, "error"), "refused"));
 
-	/* A host name goes through the resolver (/etc/hosts). */
+	/*
+	 * A host name goes through the resolver (/etc/hosts); a name that
+	 * does not resolve is a service down, with the reason.
+	 */
 	svc = find_named(json_object_get(h, "services"), "name", "byname");
 	snprintf(addr, sizeof(addr), "localhost:%u", (unsigned)up_port);
 	assert_string_equal(str_field(svc, "address"), addr);
-	assert_string_equal(str_field(svc, "state"), "up");
+	if (byname_up)
+		assert_string_equal(str_field(svc, "state"), "up");
+	else {
+		assert_string_equal(str_field(svc, "state"), "down");
+		assert_non_null(json_object_get(svc, "error"));
+	}
 
 	assert_int_equal(json_array_size(json_object_get(h, "disks")), 2);
 	disk = find_named(json_object_get(h, "disks"), "path", "/");
@@ -515,6 +577,7 @@ test_collector(void **state)
 
 	(void)state;
 	assert_int_equal(gethostname(host, sizeof(host)), 0);
+	byname_up = evdns_localhost_is_loopback();
 	up_fd = loopback_socket(1, &up_port);
 	down_fd = loopback_socket(0, &down_port);	/* bound: refuses */
 	snprintf(tel, sizeof(tel),
@@ -562,8 +625,8 @@ test_collector(void **state)
 	assert_int_equal(json_array_size(s2.health), 1);
 	check_health(json_array_get(s2.health, 0), host, up_port, down_port);
 	assert_int_equal(json_array_size(s2.events), 0);
-	/* activegate-1 and byname, twice each. */
-	assert_int_equal(pending_connections(up_fd), 4);
+	/* activegate-1 and byname (when it resolves), twice each. */
+	assert_int_equal(pending_connections(up_fd), byname_up ? 4 : 2);
 
 	seen_free(&s1);
 	seen_free(&s2);

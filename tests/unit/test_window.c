@@ -123,6 +123,16 @@ test_window_next(void **state)
 		    "2026-10-03T15:30:00Z" },
 		{ "UTC", "weekly sat 23:59", "2026-12-12T23:59:01Z",
 		    "2026-12-19T23:59:00Z" },
+		/*
+		 * Dublin's tzdata calls winter the exception, and mktime's
+		 * guess for a time in the spring gap is an hour early:
+		 * 01:30 on 2026-03-29 does not exist (01:00 GMT -> 02:00
+		 * IST), so the window opens at 02:00 IST = 01:00 UTC.
+		 */
+		{ "Europe/Dublin", "weekly sun 01:30", "2026-03-28T00:00:00Z",
+		    "2026-03-29T01:00:00Z" },
+		{ "Europe/London", "weekly sun 01:30", "2026-03-28T00:00:00Z",
+		    "2026-03-29T01:00:00Z" },
 	};
 	struct window	w;
 	time_t		next;
@@ -139,6 +149,98 @@ test_window_next(void **state)
 			fail_msg("row %zu (%s, %s from %s): %s, not %s", i,
 			    t[i].tz, t[i].win, t[i].from, got, t[i].next);
 	}
+	set_tz("UTC");
+}
+
+/*
+ * The rule itself, by brute force: the first minute whose local wall
+ * clock reads (date, time) or later, found by walking from two days
+ * before in quarter hours and then minutes.  Every day on which a zone
+ * changes its offset, 2011-2027, at every hour and half hour, must give
+ * what window_wall gives.  Apia skipped 2011-12-30 entirely; Casablanca
+ * and Dublin record summer as their standard time.
+ */
+static long long
+key_of(const struct tm *tm)
+{
+	return ((((long long)tm->tm_year * 100 + tm->tm_mon) * 100 +
+	    tm->tm_mday) * 100 + tm->tm_hour) * 100 + tm->tm_min;
+}
+
+static time_t
+oracle(int y, int mon, int d, int h, int m)
+{
+	struct tm	tm;
+	long long	want;
+	time_t		t;
+
+	memset(&tm, 0, sizeof(tm));
+	tm.tm_year = y - 1900;
+	tm.tm_mon = mon - 1;
+	tm.tm_mday = d;
+	tm.tm_hour = h;
+	tm.tm_min = m;
+	want = key_of(&tm);
+	tm.tm_hour = 0;
+	t = timegm(&tm) - 2 * 86400;
+	for (;;) {
+		localtime_r(&t, &tm);
+		if (key_of(&tm) >= want)
+			break;
+		t += 900;
+	}
+	for (t -= 900;; t += 60) {
+		localtime_r(&t, &tm);
+		if (key_of(&tm) >= want)
+			return t;
+	}
+}
+
+static void
+test_window_oracle(void **state)
+{
+	static const char *const zones[] = { "Europe/Dublin",
+	    "Africa/Casablanca", "Europe/Berlin", "America/New_York",
+	    "Australia/Lord_Howe", "Pacific/Apia", "America/Santiago",
+	    "Asia/Tehran" };
+	struct tm	a, b;
+	time_t		day, next, got, want;
+	size_t		z, n = 0;
+	int		h, half;
+
+	(void)state;
+	for (z = 0; z < sizeof(zones) / sizeof(zones[0]); z++) {
+		set_tz(zones[z]);
+		for (day = utc("2011-01-01T12:00:00Z");
+		    day < utc("2028-01-01T12:00:00Z"); day += 86400) {
+			next = day + 86400;
+			localtime_r(&day, &a);
+			localtime_r(&next, &b);
+			if (a.tm_gmtoff == b.tm_gmtoff)
+				continue;
+			/* The day after (local) the offset changed. */
+			localtime_r(&next, &b);
+			for (h = 0; h < 24; h++)
+				for (half = 0; half < 2; half++) {
+					want = oracle(b.tm_year + 1900,
+					    b.tm_mon + 1, b.tm_mday, h,
+					    half * 30);
+					assert_int_equal(window_wall(
+					    b.tm_year + 1900, b.tm_mon + 1,
+					    b.tm_mday, h, half * 30, &got), 0);
+					if (got != want)
+						fail_msg("%s %04d-%02d-%02d "
+						    "%02d:%02d: %lld, not %lld",
+						    zones[z], b.tm_year + 1900,
+						    b.tm_mon + 1, b.tm_mday, h,
+						    half * 30, (long long)got,
+						    (long long)want);
+					n++;
+				}
+		}
+	}
+	/* Enough transitions were seen for the check to mean something. */
+	assert_true(n > 5000);
 	set_tz("UTC");
 }
 
@@ -201,6 +303,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_window_parse),
 		cmocka_unit_test(test_window_next),
+		cmocka_unit_test(test_window_oracle),
 		cmocka_unit_test(test_version),
 	};
 
