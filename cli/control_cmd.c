@@ -183,6 +183,31 @@ jstr(json_t *o, const char *key)
 	return s == NULL ? "" : s;
 }
 
+/* Messages from the vendor the gateway holds, and one that waits. */
+static void
+print_inbox(json_t *ib)
+{
+	if (!json_is_object(ib))
+		return;
+	printf("inbox          %lld messages from the vendor (%lld bytes)",
+	    (long long)json_integer_value(json_object_get(ib, "messages")),
+	    (long long)json_integer_value(json_object_get(ib, "bytes")));
+	if (*jstr(ib, "waiting") != '\0')
+		printf("; NOT ACCEPTING: %s", jstr(ib, "waiting"));
+	printf("\n");
+}
+
+/* The next update the gateway will install, if one is scheduled. */
+static void
+print_next_update(json_t *u)
+{
+	if (!json_is_object(u))
+		return;
+	printf("next update    %s %s %s (porthole updates)\n", jstr(u,
+	    "version"), strcmp(jstr(u, "state"), "started") == 0 ?
+	    "installing since" : "at", jstr(u, "when"));
+}
+
 static void
 print_status(json_t *a)
 {
@@ -226,6 +251,8 @@ print_status(json_t *a)
 	    jstr(a, "last_contact"), (long long)json_integer_value(
 	    json_object_get(a, "offline_days")), (long long)
 	    json_integer_value(json_object_get(a, "offline_limit_days")));
+	print_inbox(json_object_get(a, "inbox"));
+	print_next_update(json_object_get(a, "next_update"));
 }
 
 static void

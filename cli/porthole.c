@@ -17,6 +17,7 @@
 #include "cli/control_cmd.h"
 #include "cli/send_cmd.h"
 #include "cli/telemetry_cmd.h"
+#include "cli/updates_cmd.h"
 #include "lib/filecheck.h"
 #include "policy/policy.h"
 
@@ -56,6 +57,7 @@ usage(FILE *f)
 	print_usage_lines(f, cli_control_usage, &first);
 	print_usage_lines(f, cli_send_usage, &first);
 	print_usage_lines(f, cli_telemetry_usage, &first);
+	print_usage_lines(f, cli_updates_usage, &first);
 	print_usage_lines(f, cli_audit_usage, &first);
 	if (f == stdout)
 		fprintf(f, "Without -f, porthole reads %s.  Exit status: 0 "
@@ -185,6 +187,7 @@ static const struct command commands[] = {
 	{ "telemetry", cli_telemetry_usage, cli_telemetry },
 	{ "events", cli_telemetry_usage, cli_telemetry },
 	{ "usage", cli_telemetry_usage, cli_telemetry },
+	{ "updates", cli_updates_usage, cli_updates },
 	{ "audit", cli_audit_usage, run_audit },
 };
 

@@ -1263,22 +1263,23 @@ void
 broker_reap(struct broker *b)
 {
 	struct gsess	*gs, *next;
-	pid_t		 pid;
 	int		 status;
 
-	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
-		for (gs = TAILQ_FIRST(&b->sessions); gs != NULL; gs = next) {
-			next = TAILQ_NEXT(gs, entry);
-			if (gs->pid != pid)
-				continue;
-			gs->pid = 0;
-			gs->status = status;
-			if (WIFSIGNALED(status))
-				log_warn("session %s: process killed by signal "
-				    "%d", gs->id, WTERMSIG(status));
-			gs_check_done(gs);
-			break;
-		}
+	/*
+	 * Each session's own process only: the gateway has other children
+	 * (gateway/job.c), which their owner reaps.
+	 */
+	for (gs = TAILQ_FIRST(&b->sessions); gs != NULL; gs = next) {
+		next = TAILQ_NEXT(gs, entry);
+		if (gs->pid <= 0 || waitpid(gs->pid, &status, WNOHANG) !=
+		    gs->pid)
+			continue;
+		gs->pid = 0;
+		gs->status = status;
+		if (WIFSIGNALED(status))
+			log_warn("session %s: process killed by signal %d",
+			    gs->id, WTERMSIG(status));
+		gs_check_done(gs);
 	}
 }
 

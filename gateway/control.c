@@ -20,6 +20,7 @@
 #include <jansson.h>
 
 #include "gateway/localsock.h"
+#include "gateway/updates.h"
 #include "lib/log.h"
 #include "lib/parse.h"
 #include "sandbox/sandbox.h"
@@ -36,6 +37,7 @@ struct control {
 	void			*reload_arg;
 	json_t			*(*extra)(void *);
 	void			*extra_arg;
+	struct updates		*updates;
 	time_t			 refused_sec;	/* rate of refusals audited */
 	unsigned int		 refused_n;
 	unsigned int		 refused_unaudited;
@@ -117,6 +119,12 @@ control_status(struct control *c)
 }
 
 void
+control_set_updates(struct control *c, struct updates *up)
+{
+	c->updates = up;
+}
+
+void
 control_set_status_extra(struct control *c, json_t *(*fn)(void *),
     void *arg)
 {
@@ -148,6 +156,51 @@ control_viewed(struct cconn *cc, json_t *req, const char *id)
 		return json_pack("{s:b, s:s}", "ok", 0, "error",
 		    "the audit log cannot be written");
 	return json_pack("{s:b}", "ok", 1);
+}
+
+/*
+ * porthole updates: the list; reschedule and run-now on behalf of the
+ * peer, who is named in the audit log.
+ */
+static json_t *
+control_updates(struct cconn *cc, const char *cmd, json_t *req)
+{
+	struct control	*c = cc->c;
+	const char	*version = json_string_value(json_object_get(req,
+	    "version"));
+	const char	*when = json_string_value(json_object_get(req, "when"));
+	char		 who[64], err[512];
+	time_t		 t;
+	json_t		*list;
+	int		 rc;
+
+	if (c->updates == NULL)
+		return json_pack("{s:b, s:s}", "ok", 0, "error",
+		    "updates are not available");
+	if (strcmp(cmd, "updates") == 0) {
+		if ((list = updates_list(c->updates)) == NULL)
+			return json_pack("{s:b, s:s}", "ok", 0, "error",
+			    "out of memory");
+		json_object_set_new(list, "ok", json_true());
+		return list;
+	}
+	if (version == NULL || strlen(version) > 64)
+		return json_pack("{s:b, s:s}", "ok", 0, "error",
+		    "a version is missing");
+	snprintf(who, sizeof(who), "uid %u", (unsigned int)cc->uid);
+	if (strcmp(cmd, "update_run_now") == 0)
+		rc = updates_run_now(c->updates, version, who, err,
+		    sizeof(err));
+	else if (when == NULL || parse_time(when, &t) == -1)
+		return json_pack("{s:b, s:s}", "ok", 0, "error",
+		    "a time is missing");
+	else
+		rc = updates_reschedule(c->updates, version, t, who, err,
+		    sizeof(err));
+	if (rc == -1)
+		return json_pack("{s:b, s:s}", "ok", 0, "error", err);
+	return json_pack("{s:b, s:o}", "ok", 1, "next",
+	    updates_next(c->updates));
 }
 
 static json_t *
@@ -202,6 +255,10 @@ control_dispatch(struct cconn *cc, json_t *req)
 	}
 	if (strcmp(cmd, "recording_viewed") == 0)
 		return control_viewed(cc, req, id);
+	if (strcmp(cmd, "updates") == 0 ||
+	    strcmp(cmd, "update_reschedule") == 0 ||
+	    strcmp(cmd, "update_run_now") == 0)
+		return control_updates(cc, cmd, req);
 	return json_pack("{s:b, s:s, s:s}", "ok", 0, "error",
 	    "unknown command", "cmd", cmd);
 }

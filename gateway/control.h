@@ -3,7 +3,9 @@
  * run_dir.  Only root, the gateway's own user and members of admin_group
  * may connect.  One request per connection: a JSON line
  * {"cmd": "status" | "sessions" | "approve" | "deny" | "kill" | "reload",
- * "id": ...}, answered by one JSON line.
+ * "id": ...} or {"cmd": "updates"} | {"cmd": "update_reschedule",
+ * "version": V, "when": T} | {"cmd": "update_run_now", "version": V},
+ * answered by one JSON line.
  */
 #ifndef PH_CONTROL_H
 #define PH_CONTROL_H
@@ -36,6 +38,9 @@ void		 control_set_policy(struct control *c,
 /* More fields for porthole status (telemetry, license), from fn(arg). */
 void		 control_set_status_extra(struct control *c,
 		    json_t *(*fn)(void *), void *arg);
+struct updates;
+/* porthole updates, updates reschedule and run-now go to up. */
+void		 control_set_updates(struct control *c, struct updates *up);
 void		 control_free(struct control *c);
 
 #endif

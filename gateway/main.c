@@ -21,7 +21,10 @@
 #include "gateway/broker.h"
 #include "gateway/collect.h"
 #include "gateway/control.h"
+#include "gateway/inbox.h"
 #include "gateway/intake.h"
+#include "gateway/job.h"
+#include "gateway/updates.h"
 #include "gateway/telem.h"
 #include "gateway/tunnel.h"
 #include "gateway/uplink.h"
@@ -71,6 +74,9 @@ struct gateway {
 	struct telem	*telem;
 	struct uplink	*uplink;
 	struct collect	*collect;
+	struct inbox	*inbox;
+	struct jobs	*jobs;
+	struct updates	*updates;
 	struct krl	*krl;		/* revoked_keys, or NULL */
 };
 
@@ -115,7 +121,30 @@ on_tunnel_down(void *arg)
 static json_t *
 status_extra(void *arg)
 {
-	return uplink_status(arg);
+	struct gateway	*gw = arg;
+	json_t		*j = uplink_status(gw->uplink);
+
+	if (j != NULL && gw->inbox != NULL)
+		json_object_set_new(j, "inbox", inbox_status(gw->inbox));
+	if (j != NULL && gw->updates != NULL)
+		json_object_set_new(j, "next_update",
+		    updates_next(gw->updates));
+	return j;
+}
+
+/* The audit log for the inbox and the updates, through the broker. */
+static int
+gateway_audit(void *arg, const char *type, json_t *fields)
+{
+	struct gateway	*gw = arg;
+	int		 rc;
+
+	if (gw->broker != NULL)
+		return broker_record(gw->broker, type, NULL, fields);
+	/* Stopping: the sessions are gone, the log is still open. */
+	rc = audit_write(gw->audit, type, fields);
+	json_decref(fields);
+	return rc;
 }
 
 /* The relay lists it for engineers: `porthole-relay known-hosts`. */
@@ -195,6 +224,7 @@ gateway_reload(void *arg, const char *who, char *err, size_t errlen)
 	telem_set_policy(gw->telem, np);
 	collect_set_policy(gw->collect, np);
 	uplink_set_policy(gw->uplink, np);
+	updates_set_policy(gw->updates, np);
 	policy_free(old);
 	log_info("%s: reloaded", gw->path);
 	rc = 0;
@@ -382,7 +412,23 @@ main(int argc, char **argv)
 		goto fail;
 	gw.control = control;
 	gw.intake = intake;
-	control_set_status_extra(control, status_extra, uplink);
+	control_set_status_extra(control, status_extra, &gw);
+	if ((gw.inbox = inbox_new(base, pol, gateway_audit, &gw, err,
+	    sizeof(err))) == NULL) {
+		log_error("inbox: %s", err);
+		goto fail;
+	}
+	if ((gw.jobs = jobs_new(base)) == NULL || (gw.updates =
+	    updates_new(base, pol, gw.jobs, telem, gw.inbox, gateway_audit,
+	    &gw, uplink_kick, uplink, err, sizeof(err))) == NULL) {
+		log_error("updates: %s", gw.jobs == NULL ? "out of memory" :
+		    err);
+		goto fail;
+	}
+	uplink_set_inbox(uplink, gw.inbox);
+	uplink_set_pkgget(uplink, updates_pkgget(gw.updates));
+	control_set_updates(control, gw.updates);
+	inbox_start(gw.inbox);
 	ev_term = evsignal_new(base, SIGTERM, on_term, base);
 	ev_int = evsignal_new(base, SIGINT, on_term, base);
 	ev_chld = evsignal_new(base, SIGCHLD, on_chld, broker);
@@ -435,6 +481,7 @@ main(int argc, char **argv)
 	event_del(ev_seal);
 	intake_free(intake);
 	collect_free(collect);
+	inbox_flush(gw.inbox);
 	broker_free(broker);
 	gw.broker = NULL;
 	(void)audit_write(audit, "gateway_stop", NULL);
@@ -445,6 +492,10 @@ main(int argc, char **argv)
 	telem_on_commit(telem, NULL, NULL);
 	uplink_free(uplink);
 	gw.uplink = NULL;
+	updates_free(gw.updates);
+	gw.updates = NULL;
+	jobs_free(gw.jobs);
+	inbox_free(gw.inbox);
 	tunnel_free(tunnel);
 	telem_free(telem);
 	audit_close(audit);
@@ -462,6 +513,9 @@ main(int argc, char **argv)
 	return 0;
 fail:
 	control_free(control);
+	updates_free(gw.updates);
+	jobs_free(gw.jobs);
+	inbox_free(gw.inbox);
 	if (telem != NULL)
 		telem_on_commit(telem, NULL, NULL);
 	uplink_free(uplink);

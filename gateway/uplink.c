@@ -22,6 +22,8 @@
 #include "lib/fileio.h"
 #include "lib/log.h"
 #include "lib/parse.h"
+#include "gateway/inbox.h"
+#include "gateway/pkgget.h"
 #include "telemetry/frame.h"
 #include "telemetry/license.h"
 #include "telemetry/outbox.h"
@@ -86,6 +88,9 @@ struct uplink {
 	char			 refused[256];	/* why the relay refused */
 	uint64_t		 next_license;	/* clock_mono_ms() */
 	char			 host_key[1100];	/* "TYPE BASE64" */
+	char			 why[128];	/* a protocol error */
+	struct inbox		*inbox;		/* messages from the vendor */
+	struct pkgget		*pkgget;	/* packages they refer to */
 };
 
 static int
@@ -329,6 +334,10 @@ uplink_reset(struct uplink *u, const char *why)
 		u->ch = NULL;
 	}
 	u->state = UL_DOWN;
+	if (u->pkgget != NULL)
+		pkgget_link_down(u->pkgget);
+	if (u->inbox != NULL)
+		inbox_link_down(u->inbox);
 	u->out_len = u->out_off = 0;
 	u->ninflight = 0;
 	u->stale = 0;
@@ -566,11 +575,15 @@ uplink_welcome(struct uplink *u, json_t *f)
 	char			 why[512];
 	int			 moved;
 
-	if (u->welcomed || !json_is_integer(js) || json_integer_value(js) < 0)
+	if (!json_is_integer(js) || json_integer_value(js) < 0) {
+		snprintf(u->why, sizeof(u->why), "a malformed welcome");
 		return -1;
+	}
 	seq = (uint64_t)json_integer_value(js);
 	if ((moved = spool_align(u->spool, seq, why, sizeof(why))) == -1) {
 		log_error("uplink: spool: %s", why);
+		snprintf(u->why, sizeof(u->why), "the spool cannot follow the "
+		    "relay");
 		return -1;
 	}
 	spool_stats(u->spool, &st);
@@ -614,29 +627,99 @@ uplink_license(struct uplink *u, json_t *f)
 }
 
 static int
+uplink_ack_frame(struct uplink *u, json_t *f)
+{
+	uplink_ack(u, f);
+	return 0;
+}
+
+static int
+uplink_license_frame(struct uplink *u, json_t *f)
+{
+	uplink_license(u, f);
+	return 0;
+}
+
+static int
+uplink_anchor_ack(struct uplink *u, json_t *f)
+{
+	/* An older anchor's ack leaves the newer one owed. */
+	if (u->anchor_pending != 0 && (uint64_t)json_integer_value(
+	    json_object_get(f, "seq")) == u->anchor_seq) {
+		u->anchor_pending = 0;
+		anchor_forget(u);
+	}
+	u->anchors_acked++;
+	return 0;
+}
+
+static int
+uplink_error(struct uplink *u, json_t *f)
+{
+	(void)u;
+	log_warn("uplink: relay says: %.200s",
+	    json_string_value(json_object_get(f, "reason")));
+	return 0;
+}
+
+static int
+uplink_pong(struct uplink *u, json_t *f)
+{
+	(void)u;
+	(void)f;
+	return 0;
+}
+
+/* A message from the vendor: the inbox judges, stores and answers. */
+static int
+uplink_msg(struct uplink *u, json_t *f)
+{
+	json_t	*ans = NULL;
+	int	 rc;
+
+	if (u->inbox == NULL)
+		return 0;	/* not answered: offered again later */
+	if ((rc = inbox_offer(u->inbox, f, &ans, u->why,
+	    sizeof(u->why))) == -1)
+		return -1;
+	return rc == 1 ? uplink_send(u, ans) : 0;
+}
+
+/* A piece of a package asked for. */
+static int
+uplink_pkg_chunk(struct uplink *u, json_t *f)
+{
+	if (u->pkgget == NULL)
+		return 0;
+	return pkgget_chunk(u->pkgget, f, u->why, sizeof(u->why));
+}
+
+/*
+ * What the gateway does with each kind the relay sends (frame.h); -1
+ * drops the channel.
+ */
+static int (*const uplink_handlers[FRAME__COUNT])(struct uplink *,
+    json_t *) = {
+	[FRAME_WELCOME] =	uplink_welcome,
+	[FRAME_ACK] =		uplink_ack_frame,
+	[FRAME_ERROR] =		uplink_error,
+	[FRAME_LICENSE] =	uplink_license_frame,
+	[FRAME_ANCHOR_ACK] =	uplink_anchor_ack,
+	[FRAME_PONG] =		uplink_pong,
+	[FRAME_MSG] =		uplink_msg,
+	[FRAME_PKG_CHUNK] =	uplink_pkg_chunk,
+};
+
+static int
 uplink_frame(struct uplink *u, json_t *f)
 {
-	const char *t = json_string_value(json_object_get(f, "t"));
+	enum frame_kind	kind;
 
+	if (frame_classify(f, FRAME_DOWN, u->welcomed, &kind, u->why,
+	    sizeof(u->why)) == -1)
+		return -1;
 	uplink_contact(u);
-	if (strcmp(t, "welcome") == 0)
-		return uplink_welcome(u, f);
-	if (strcmp(t, "ack") == 0)
-		uplink_ack(u, f);
-	else if (strcmp(t, "license") == 0)
-		uplink_license(u, f);
-	else if (strcmp(t, "anchor_ack") == 0) {
-		/* An older anchor's ack leaves the newer one owed. */
-		if (u->anchor_pending != 0 && (uint64_t)json_integer_value(
-		    json_object_get(f, "seq")) == u->anchor_seq) {
-			u->anchor_pending = 0;
-			anchor_forget(u);
-		}
-		u->anchors_acked++;
-	} else if (strcmp(t, "error") == 0)
-		log_warn("uplink: relay says: %.200s",
-		    json_string_value(json_object_get(f, "reason")));
-	return 0;
+	return uplink_handlers[kind](u, f);
 }
 
 /* The channel just opened: introduce ourselves, resend what is unacked. */
@@ -700,15 +783,20 @@ uplink_read(struct uplink *u)
 			if (rc == -1)
 				return -1;
 		}
-		if (rc == -1)
+		if (rc == -1) {
+			snprintf(u->why, sizeof(u->why), "a malformed frame");
 			return -1;
+		}
 		n = ssh_channel_read_nonblocking(u->ch, buf, sizeof(buf), 0);
 		if (n == SSH_ERROR)
 			return -1;
 		if (n <= 0)
 			return 0;
-		if (frame_reader_feed(u->rd, buf, (size_t)n) == -1)
+		if (frame_reader_feed(u->rd, buf, (size_t)n) == -1) {
+			snprintf(u->why, sizeof(u->why), "a frame length out of "
+			    "bounds");
 			return -1;
+		}
 	}
 }
 
@@ -744,7 +832,8 @@ uplink_write(struct uplink *u)
 static int
 uplink_due(struct uplink *u)
 {
-	uint64_t now = clock_mono_ms();
+	uint64_t	 now = clock_mono_ms();
+	json_t		*req;
 
 	if (now >= u->next_license) {
 		u->next_license = now + UPLINK_LICENSE_CHECK * 1000ULL;
@@ -752,6 +841,10 @@ uplink_due(struct uplink *u)
 		    -1)
 			return -1;
 	}
+	/* Packages only from a relay that welcomed: it has a store. */
+	if (u->welcomed && u->pkgget != NULL && (req =
+	    pkgget_request(u->pkgget)) != NULL && uplink_send(u, req) == -1)
+		return -1;
 	if (u->anchor_pending == 1) {
 		u->anchor_pending = 2;	/* sent; 0 once acknowledged */
 		return uplink_send(u, json_pack("{s:s, s:I, s:I, s:s}", "t",
@@ -776,9 +869,14 @@ uplink_poll(struct uplink *u)
 		uplink_reset(u, "closed by the relay");
 		return;
 	}
+	u->why[0] = '\0';
 	if (uplink_read(u) == -1 || uplink_due(u) == -1 ||
 	    uplink_fill(u) == -1 || uplink_write(u) == -1) {
-		uplink_reset(u, "protocol error");
+		char reason[160];
+
+		snprintf(reason, sizeof(reason), "protocol error%s%s",
+		    u->why[0] != '\0' ? ": " : "", u->why);
+		uplink_reset(u, reason);
 		return;
 	}
 	tunnel_want_write(u->tunnel);
@@ -937,6 +1035,34 @@ void
 uplink_set_host_key(struct uplink *u, const char *type_and_base64)
 {
 	snprintf(u->host_key, sizeof(u->host_key), "%s", type_and_base64);
+}
+
+/* An answer the inbox found later, for a message it held. */
+static void
+uplink_inbox_send(void *arg, json_t *ack)
+{
+	struct uplink *u = arg;
+
+	if (u->state != UL_OPEN || !u->welcomed) {
+		json_decref(ack);
+		return;
+	}
+	if (uplink_send(u, ack) == -1)
+		uplink_reset(u, "out of memory");
+	uplink_poll(u);
+}
+
+void
+uplink_set_inbox(struct uplink *u, struct inbox *ib)
+{
+	u->inbox = ib;
+	inbox_set_sender(ib, uplink_inbox_send, u);
+}
+
+void
+uplink_set_pkgget(struct uplink *u, struct pkgget *g)
+{
+	u->pkgget = g;
 }
 
 void

@@ -10,6 +10,9 @@
  * in flight, so a backlog drains without crowding out the engineers'
  * sessions on the same tunnel.
  *
+ * Messages from the vendor come down on it and go to the inbox
+ * (inbox.h), which answers each once it is stored.
+ *
  * It also asks for the license every LICENSE_CHECK_INTERVAL and applies
  * the offline rule: when the relay has not been reached for 14 days (7
  * on a trial license) licensing overages are disabled, until contact
@@ -46,6 +49,12 @@ struct uplink	*uplink_new(struct event_base *base, const struct policy *pol,
 		    struct tunnel *tunnel, struct telem *telem);
 void		 uplink_free(struct uplink *);
 void		 uplink_set_policy(struct uplink *, const struct policy *pol);
+struct inbox;
+struct pkgget;
+/* Where messages from the vendor go (inbox.h). */
+void		 uplink_set_inbox(struct uplink *, struct inbox *ib);
+/* What fetches the packages they refer to (pkgget.h). */
+void		 uplink_set_pkgget(struct uplink *, struct pkgget *g);
 /* The session host key ("TYPE BASE64"), told to the relay in hello. */
 void		 uplink_set_host_key(struct uplink *, const char *key);
 

@@ -271,15 +271,30 @@ static const struct keyspec keys[] = {
 	    "no copy)",
 	    "64M" },
 
+	{ "updates", "vendor_key", V_PATH, F(vendor_key), 0, 0, NULL, NULL,
+	    "the vendor's ssh-ed25519 public key, pinned: an update notice "
+	    "must be signed by it (ssh-keygen -Y sign -n porthole-update); "
+	    "without it every notice is refused", NULL },
+	{ "updates", "version_command", V_FUNC, F(version_command), 0, 0,
+	    set_hook, get_string,
+	    "absolute command printing the product's installed version "
+	    "(dotted decimal), the baseline before the first update", NULL },
 	{ "updates", "window", V_FUNC, F(update_window), 0, 0, set_window,
 	    get_string,
-	    "install updates then (cluster local time): weekly DAY HH:MM or "
-	    "daily HH:MM", NULL },
+	    "install updates in the hour starting then (cluster local time): "
+	    "weekly DAY HH:MM or daily HH:MM; none: at any time", NULL },
 	{ "updates", "notify_command", V_FUNC, F(notify_command), 0, 0,
 	    set_hook, get_string,
-	    "absolute command run to tell the admins of a scheduled update", NULL },
+	    "absolute command run to tell the admins of a scheduled update "
+	    "(PORTHOLE_UPDATE_VERSION, _WHEN, _NOTES in its environment)",
+	    NULL },
 	{ "updates", "update_command", V_FUNC, F(update_command), 0, 0,
-	    set_hook, get_string, "absolute command that installs an update", NULL },
+	    set_hook, get_string,
+	    "absolute command that installs an update; {package} and "
+	    "{version} are filled in", NULL },
+	{ "updates", "timeout", V_DURATION, F(update_timeout), MIN, DAY,
+	    NULL, NULL, "update_command is killed after this",
+	    "2h" },
 };
 
 /* Above the [commands] entries that are not keys of the table. */
@@ -1130,6 +1145,8 @@ policy_free(struct policy *p)
 	parse_list_free(p->disks);
 	services_free(p->services, p->nservices);
 	free(p->update_window);
+	free(p->vendor_key);
+	free(p->version_command);
 	free(p->notify_command);
 	free(p->update_command);
 	free(p);
@@ -1767,6 +1784,18 @@ out:
 	policy_argv_free(out);
 	policy_argv_free(words);
 	return ok;
+}
+
+char **
+policy_hook_argv(const char *value)
+{
+	char **w = NULL;
+
+	if (split_words(value, &w, POLICY_MAX_WORDS) <= 0) {
+		policy_argv_free(w);
+		return NULL;
+	}
+	return w;
 }
 
 void

@@ -107,9 +107,12 @@ struct policy {
 	uint64_t	 outbox_max;		/* bytes; 0: no copy */
 
 	/* [updates] */
+	char		*vendor_key;		/* ssh-ed25519 .pub; NULL: none */
+	char		*version_command;
 	char		*update_window;		/* "weekly sun 02:00" | "daily 03:00" */
 	char		*notify_command;
 	char		*update_command;
+	uint64_t	 update_timeout;	/* seconds */
 };
 
 /* Read and validate path.  Returns 0, or -1 with "FILE:LINE: message". */
@@ -219,6 +222,12 @@ int	policy_setting_char(int c);
 int	policy_allow_command(const struct policy *p, const char *cmdline,
 	    char ***argv, char *reason, size_t rlen);
 void	policy_argv_free(char **argv);
+/*
+ * The argv of a command-valued key such as [updates] update_command (an
+ * absolute program and its words, split on blanks as the loader split
+ * them): a new NULL-terminated argv, or NULL when out of memory.
+ */
+char	**policy_hook_argv(const char *value);
 
 /*
  * May path (absolute and normalised: no empty, "." or ".." component)

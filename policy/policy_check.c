@@ -83,6 +83,21 @@ check_keys(struct pcheck *c)
 	}
 }
 
+/* [updates] vendor_key, when set: the key every notice is checked with. */
+static void
+check_vendor_key(struct pcheck *c)
+{
+	char	w[4200], err[1024];
+	uint8_t	key[32];
+
+	if (c->p->vendor_key == NULL)
+		return;
+	where(c, "updates", "vendor_key", w, sizeof(w));
+	if (filecheck_key(c->fc, w, c->p->vendor_key, 0, "ssh-ed25519") == 0 &&
+	    sshcert_load_ca(c->p->vendor_key, key, err, sizeof(err)) == -1)
+		filecheck_report(c->fc, "%s: %s", w, err);
+}
+
 static void
 check_revoked(struct pcheck *c)
 {
@@ -137,6 +152,7 @@ policy_check(const struct policy *p, struct filecheck *fc)
 	(void)filecheck_path(fc, NULL, p->path, FILECHECK_TRUSTED);
 	check_keys(&c);
 	check_revoked(&c);
+	check_vendor_key(&c);
 	for (i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++)
 		(void)filecheck_creatable(fc, where(&c, "gateway", dirs[i].key,
 		    w, sizeof(w)), PFIELD(p, dirs[i].off), 1);

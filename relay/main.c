@@ -6,7 +6,8 @@
  *
  * usage: porthole-relay -f relay.conf [-d] [-t] [-v]
  *        porthole-relay -f relay.conf REPORT [CLUSTER] [--json]
- * (the reports: relay/report.h)
+ *        porthole-relay -f relay.conf update publish NOTICE SIG PACKAGE
+ * (the reports: relay/report.h; publishing: relay/update_cmd.h)
  */
 #include <errno.h>
 #include <signal.h>
@@ -25,10 +26,12 @@
 #include "relay/relay.h"
 #include "relay/relay_conf.h"
 #include "relay/report.h"
+#include "relay/update_cmd.h"
 
 #define RELAY_USAGE \
 	"usage: porthole-relay -f FILE [-d] [-t] [-v]\n" \
 	"       " REPORT_SYNOPSIS \
+	"       " UPDATE_SYNOPSIS \
 	"       porthole-relay --help | --version\n"
 
 /* SIGHUP: read relay.conf again; relay_reload() logs what it did. */
@@ -123,6 +126,9 @@ main(int argc, char **argv)
 	int			 rc;
 
 	cmdline_daemon(argc, argv, "porthole-relay", RELAY_USAGE, 1, &cl);
+	if (cl.optind < argc && strcmp(argv[cl.optind], "update") == 0)
+		return update_main(cl.path, argc - cl.optind,
+		    argv + cl.optind);
 	if (cl.optind < argc)
 		return report_main(cl.path, argc - cl.optind,
 		    argv + cl.optind);

@@ -9,13 +9,26 @@
 #include <time.h>
 
 #include <jansson.h>
+#include <openssl/evp.h>
 
 #include "lib/clock.h"
+#include "lib/escape.h"
 #include "lib/log.h"
 #include "lib/parse.h"
+#include "lib/sha256.h"
 #include "telemetry/frame.h"
 
-#define MC_OUT_MAX	(256 * 1024)	/* answers waiting for the window */
+/*
+ * Answers waiting for the window: room for two of the largest frames.
+ * Reading stops while half of it is taken, so a gateway that does not
+ * read its answers is not answered further.  Once drained, a buffer
+ * larger than MC_OUT_KEEP is given back: thousands of tunnels must not
+ * each keep the peak of one large answer.
+ */
+#define MC_OUT_MAX	(2 * (FRAME_MAX + FRAME_HDR_LEN))
+#define MC_OUT_KEEP	(64 * 1024)
+#define MC_MSG_INFLIGHT	4		/* messages offered, not answered */
+#define MC_MSG_RESEND	60		/* seconds: unanswered, offer again */
 
 struct mc {
 	ssh_channel			 ch;
@@ -24,8 +37,28 @@ struct mc {
 	struct frame_reader		*rd;
 	char				*out;
 	size_t				 out_len, out_off;
+	int				 greeted;	/* hello arrived */
 	int				 failed;
+	char				 why[128];	/* the protocol error */
+	/*
+	 * Messages: the newest id offered (or known to need no offer) on
+	 * this channel, those offered and not answered yet, and when the
+	 * last offer or answer was.
+	 */
+	int64_t				 msg_after;
+	int64_t				 msg_inflight[MC_MSG_INFLIGHT];
+	int				 nmsg_inflight;
+	uint64_t			 msg_progress;	/* clock_mono_ms */
 };
+
+/* The channel is to close; the first reason is the one logged. */
+static void
+mc_fail(struct mc *m, const char *why)
+{
+	if (!m->failed)
+		snprintf(m->why, sizeof(m->why), "%s", why);
+	m->failed = 1;
+}
 
 /* Queue a frame (obj stolen). */
 static void
@@ -36,7 +69,7 @@ mc_send(struct mc *m, json_t *obj)
 
 	if (obj == NULL || frame_encode(obj, &buf, &len) == -1) {
 		json_decref(obj);
-		m->failed = 1;
+		mc_fail(m, "an answer cannot be encoded");
 		return;
 	}
 	json_decref(obj);
@@ -50,7 +83,7 @@ mc_send(struct mc *m, json_t *obj)
 	    (nb = realloc(m->out, m->out_len + len)) == NULL) {
 		/* The gateway does not read its answers: drop it. */
 		free(buf);
-		m->failed = 1;
+		mc_fail(m, "the gateway does not read its answers");
 		return;
 	}
 	m->out = nb;
@@ -101,7 +134,7 @@ mc_hello(struct mc *m, json_t *f)
 	if (m->st == NULL)
 		return;
 	if (store_last_seq(m->st, m->cl->id, &last) == -1) {
-		m->failed = 1;
+		mc_fail(m, "the store cannot be read");
 		return;
 	}
 	mc_send(m, json_pack("{s:s, s:I}", "t", "welcome", "seq",
@@ -168,11 +201,12 @@ mc_records(struct mc *m, json_t *f)
 }
 
 static void
-mc_license(struct mc *m)
+mc_license(struct mc *m, json_t *f)
 {
 	char	exp[32];
 	json_t	*ans;
 
+	(void)f;
 	ans = json_pack("{s:s, s:s, s:b}", "t", "license", "license",
 	    m->cl->trial ? "trial" : "full", "overage", m->cl->overage);
 	if (m->cl->license_expires != 0) {
@@ -193,7 +227,7 @@ mc_anchor(struct mc *m, json_t *f)
 	if (!json_is_integer(e) || !json_is_integer(s) || head == NULL ||
 	    strlen(head) != 64 || json_integer_value(e) < 0 ||
 	    json_integer_value(s) < 0) {
-		m->failed = 1;
+		mc_fail(m, "a malformed anchor");
 		return;
 	}
 	if (m->st != NULL && store_anchor(m->st, m->cl->id,
@@ -203,26 +237,199 @@ mc_anchor(struct mc *m, json_t *f)
 	mc_send(m, json_pack("{s:s, s:O}", "t", "anchor_ack", "seq", s));
 }
 
+static int
+mc_offer_one(const struct store_message *msg, void *arg)
+{
+	struct mc	*m = arg;
+	json_t		*body;
+
+	m->msg_after = msg->id;
+	if ((body = json_loads(msg->body, JSON_REJECT_DUPLICATES,
+	    NULL)) == NULL || !json_is_object(body)) {
+		/* The store checked it on the way in: a hand-edited row. */
+		log_error("cluster %s: message %lld has a malformed body; not "
+		    "offered", m->cl->id, (long long)msg->id);
+		json_decref(body);
+		return 0;
+	}
+	mc_send(m, json_pack("{s:s, s:I, s:s, s:o}", "t", "msg", "id",
+	    (json_int_t)msg->id, "kind", msg->kind, "body", body));
+	m->msg_inflight[m->nmsg_inflight++] = msg->id;
+	(void)store_delivery_offered(m->st, msg->id, m->cl->id, clock_now());
+	return 0;
+}
+
+/*
+ * Offer the messages this cluster has not acknowledged, oldest first,
+ * while fewer than MC_MSG_INFLIGHT are unanswered.  When the store has
+ * none beyond those, everything up to its newest id needs no offer, so
+ * the relay's poll (mc_tick) asks the store again only once a newer
+ * message is stored.
+ */
+static void
+mc_offer(struct mc *m)
+{
+	int64_t	newest;
+	int	before = m->nmsg_inflight, room = MC_MSG_INFLIGHT - before;
+
+	if (m->st == NULL || !m->greeted || m->failed || room <= 0)
+		return;
+	if (store_message_max(m->st, &newest) == -1 ||
+	    store_messages_pending(m->st, m->cl->id, m->msg_after, room,
+	    mc_offer_one, m) == -1)
+		return;
+	if (m->nmsg_inflight - before < room && newest > m->msg_after)
+		m->msg_after = newest;
+	if (m->nmsg_inflight > before)
+		m->msg_progress = clock_mono_ms();
+}
+
+/* The gateway stored message id (or refused it): offer it no more. */
+static void
+mc_msg_ack(struct mc *m, json_t *f)
+{
+	json_t		*jid = json_object_get(f, "id");
+	json_t		*jr = json_object_get(f, "refused");
+	const char	*refused = json_string_value(jr);
+	char		 shown[256];
+	int64_t		 id;
+	int		 i;
+
+	if (!json_is_integer(jid) || json_integer_value(jid) <= 0 ||
+	    (jr != NULL && refused == NULL)) {
+		mc_fail(m, "a malformed msg_ack");
+		return;
+	}
+	id = json_integer_value(jid);
+	for (i = 0; i < m->nmsg_inflight; i++)
+		if (m->msg_inflight[i] == id)
+			break;
+	if (i < m->nmsg_inflight) {
+		m->msg_inflight[i] = m->msg_inflight[--m->nmsg_inflight];
+		m->msg_progress = clock_mono_ms();
+	}
+	if (m->st != NULL && store_delivery_acked(m->st, id, m->cl->id,
+	    clock_now(), refused) == 1 && refused != NULL) {
+		/* The gateway's words: escaped for the relay's log. */
+		escape_text(refused, strnlen(refused, 200), shown,
+		    sizeof(shown));
+		log_warn("cluster %s: message %lld refused by the gateway: %s",
+		    m->cl->id, (long long)id, shown);
+	}
+	mc_offer(m);
+}
+
+int
+mc_tick(struct mc *m, int64_t newest)
+{
+	size_t	queued = m->out_len;
+
+	/*
+	 * Unanswered for long: the gateway could not take them (its inbox
+	 * is full) or the answers were lost.  Offer from the oldest again;
+	 * a gateway acknowledges again what it already holds.
+	 */
+	if (m->nmsg_inflight > 0 && clock_mono_ms() - m->msg_progress >=
+	    MC_MSG_RESEND * 1000ULL) {
+		m->nmsg_inflight = 0;
+		m->msg_after = 0;
+	}
+	if (newest > m->msg_after)
+		mc_offer(m);
+	return m->out_len != queued;
+}
+
+/* A pkg_chunk that gives no bytes, and why. */
+static void
+mc_pkg_none(struct mc *m, const char *sha, json_t *off, const char *why)
+{
+	mc_send(m, json_pack("{s:s, s:s, s:O, s:s}", "t", "pkg_chunk",
+	    "sha256", sha, "offset", off, "error", why));
+}
+
+/*
+ * The gateway fetches a package a piece at a time: at most
+ * FRAME_PKG_DATA bytes from where it asks, up to the end of the stored
+ * chunk that holds that offset.
+ */
+static void
+mc_pkg_get(struct mc *m, json_t *f)
+{
+	const char	*sha = json_string_value(json_object_get(f, "sha256"));
+	json_t		*joff = json_object_get(f, "offset");
+	unsigned char	*buf = NULL;
+	char		*b64 = NULL;
+	uint64_t	 off, size;
+	size_t		 n;
+	int		 rc;
+
+	if (!sha256_valid_hex(sha) || !json_is_integer(joff) ||
+	    json_integer_value(joff) < 0) {
+		mc_fail(m, "a malformed pkg_get");
+		return;
+	}
+	if (m->st == NULL) {
+		mc_pkg_none(m, sha, joff, "this relay has no database");
+		return;
+	}
+	off = (uint64_t)json_integer_value(joff);
+	if ((buf = malloc(FRAME_PKG_DATA)) == NULL ||
+	    (b64 = malloc(FRAME_PKG_DATA / 3 * 4 + 8)) == NULL) {
+		mc_pkg_none(m, sha, joff, "the relay is out of memory");
+		goto out;
+	}
+	rc = store_package_read(m->st, sha, off, buf, FRAME_PKG_DATA, &n,
+	    &size);
+	if (rc != 1 || off > size) {
+		mc_pkg_none(m, sha, joff, rc == 0 ? "no such package" :
+		    rc == -1 ? "the store cannot be read" :
+		    "offset past the end of the package");
+		goto out;
+	}
+	EVP_EncodeBlock((unsigned char *)b64, buf, (int)n);
+	mc_send(m, json_pack("{s:s, s:s, s:O, s:s, s:b}", "t", "pkg_chunk",
+	    "sha256", sha, "offset", joff, "data", b64, "last",
+	    off + n == size));
+out:
+	free(buf);
+	free(b64);
+}
+
+static void
+mc_ping(struct mc *m, json_t *f)
+{
+	(void)f;
+	mc_send(m, json_pack("{s:s}", "t", "pong"));
+}
+
+/* What the relay does with each kind a gateway sends (frame.h). */
+static void (*const mc_handlers[FRAME__COUNT])(struct mc *, json_t *) = {
+	[FRAME_HELLO] =		mc_hello,
+	[FRAME_RECORDS] =	mc_records,
+	[FRAME_LICENSE_CHECK] =	mc_license,
+	[FRAME_ANCHOR] =	mc_anchor,
+	[FRAME_PING] =		mc_ping,
+	[FRAME_MSG_ACK] =	mc_msg_ack,
+	[FRAME_PKG_GET] =	mc_pkg_get,
+};
+
 static void
 mc_frame(struct mc *m, json_t *f)
 {
-	const char *t = json_string_value(json_object_get(f, "t"));
+	enum frame_kind	kind;
+	char		why[128];
 
-	if (strcmp(t, "hello") == 0)
-		mc_hello(m, f);
-	else if (strcmp(t, "records") == 0)
-		mc_records(m, f);
-	else if (strcmp(t, "license_check") == 0)
-		mc_license(m);
-	else if (strcmp(t, "anchor") == 0)
-		mc_anchor(m, f);
-	else if (strcmp(t, "ping") == 0)
-		mc_send(m, json_pack("{s:s}", "t", "pong"));
-	else {
-		log_warn("cluster %s: unknown control frame '%.32s'",
-		    m->cl->id, t);
-		m->failed = 1;
+	if (frame_classify(f, FRAME_UP, m->greeted, &kind, why,
+	    sizeof(why)) == -1) {
+		mc_fail(m, why);
+		return;
 	}
+	if (kind == FRAME_HELLO)
+		m->greeted = 1;
+	mc_handlers[kind](m, f);
+	/* After the welcome: what the vendor has for this cluster. */
+	if (kind == FRAME_HELLO)
+		mc_offer(m);
 }
 
 /* Read frames while the answers have room. */
@@ -241,14 +448,14 @@ mc_read(struct mc *m)
 				return;
 		}
 		if (rc == -1) {
-			m->failed = 1;
+			mc_fail(m, "a malformed frame");
 			return;
 		}
 		n = ssh_channel_read_nonblocking(m->ch, buf, sizeof(buf), 0);
 		if (n <= 0)
 			return;
 		if (frame_reader_feed(m->rd, buf, (size_t)n) == -1)
-			m->failed = 1;
+			mc_fail(m, "a frame length out of bounds");
 	}
 }
 
@@ -265,12 +472,18 @@ mc_write(struct mc *m)
 		len = win;
 	if ((w = ssh_channel_write(m->ch, m->out + m->out_off,
 	    (uint32_t)len)) < 0) {
-		m->failed = 1;
+		mc_fail(m, "the channel cannot be written");
 		return;
 	}
 	m->out_off += (size_t)w;
-	if (m->out_off == m->out_len)
+	if (m->out_off == m->out_len) {
+		/* mc_send() sized the buffer to out_len exactly. */
+		if (m->out_len > MC_OUT_KEEP) {
+			free(m->out);
+			m->out = NULL;
+		}
 		m->out_off = m->out_len = 0;
+	}
 }
 
 int
@@ -279,8 +492,8 @@ mc_pump(struct mc *m)
 	mc_read(m);
 	mc_write(m);
 	if (m->failed) {
-		log_warn("cluster %s: control channel protocol error; closing "
-		    "it", m->cl->id);
+		log_warn("cluster %s: control channel protocol error (%s); "
+		    "closing it", m->cl->id, m->why);
 		return 1;
 	}
 	return ssh_channel_is_closed(m->ch) || ssh_channel_is_eof(m->ch);

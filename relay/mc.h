@@ -6,7 +6,8 @@
  *
  * Telemetry batches go into the store and are acknowledged only after
  * the store committed them; license checks are answered from relay.conf;
- * audit seal heads are kept as anchors.
+ * audit seal heads are kept as anchors.  Messages from the vendor go
+ * down: every one the cluster has not acknowledged, a few at a time.
  */
 #ifndef PH_MC_H
 #define PH_MC_H
@@ -28,6 +29,13 @@ struct mc	*mc_new(ssh_channel ch, struct store *st,
  * when the channel is finished (closed or a protocol error): mc_free it.
  */
 int		 mc_pump(struct mc *);
+/*
+ * The relay's poll of the store: newest is its newest message id.
+ * Offers what is new for the cluster, and offers again what went
+ * unanswered for MC_MSG_RESEND seconds.  1 when frames were queued (pump
+ * the connection), else 0.
+ */
+int		 mc_tick(struct mc *, int64_t newest);
 /* relay.conf was reloaded: cl is this cluster's section from now on. */
 void		 mc_set_cluster(struct mc *, const struct relay_cluster *cl);
 void		 mc_free(struct mc *);

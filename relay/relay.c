@@ -57,6 +57,8 @@
 #define RELAY_BURST_SECS	5	/* a burst ends after this long quiet */
 #define RELAY_BURST_EVERY	60	/* a long burst's count, this often */
 #define RELAY_OWN_FDS		16	/* descriptors the relay holds itself */
+#define RELAY_MSG_POLL_MS	2000	/* how often the store is asked for
+					   new messages */
 #define RELAY_PUBKEY_TYPES \
 	"ssh-ed25519-cert-v01@openssh.com," \
 	"ecdsa-sha2-nistp256-cert-v01@openssh.com," \
@@ -149,6 +151,7 @@ struct relay {
 	time_t			 started;
 	struct event		*ev_reap;
 	struct event		*ev_retry;	/* a splice stalled in a rekey */
+	struct event		*ev_msgs;	/* polls the store for messages */
 	uint64_t		 next_splice_id;
 };
 
@@ -350,6 +353,31 @@ rconn_pump(struct rconn *c)
 		log_info("%s: control channel closed", c->who);
 	}
 	rconn_update_write(c);
+}
+
+/*
+ * Messages are stored by another process (`porthole-relay update
+ * publish`), or by another relay on the same store: ask the store for
+ * its newest id every RELAY_MSG_POLL_MS, and let each control channel
+ * offer what is new for its cluster or went unanswered.
+ */
+static void
+relay_messages(evutil_socket_t fd, short what, void *arg)
+{
+	struct relay	*r = arg;
+	struct rconn	*c, *next;
+	int64_t		 newest;
+
+	(void)fd;
+	(void)what;
+	if (r->store == NULL || store_message_max(r->store, &newest) == -1)
+		return;
+	for (c = TAILQ_FIRST(&r->conns); c != NULL; c = next) {
+		next = TAILQ_NEXT(c, entry);
+		if (c->state == RC_TUNNEL && c->mc != NULL &&
+		    mc_tick(c->mc, newest))
+			rconn_pump(c);
+	}
 }
 
 /* Authenticate a gateway: user is the cluster id, key is its plain key. */
@@ -1240,8 +1268,12 @@ relay_new(struct event_base *base, struct relay_conf *conf)
 	    (r->refusals.ev = evtimer_new(base, burst_check,
 	    &r->refusals)) == NULL ||
 	    (r->accept_fails.ev = evtimer_new(base, burst_check,
-	    &r->accept_fails)) == NULL)
+	    &r->accept_fails)) == NULL ||
+	    (r->ev_msgs = event_new(base, -1, EV_PERSIST, relay_messages,
+	    r)) == NULL)
 		goto fail;
+	event_add(r->ev_msgs, &(struct timeval){ RELAY_MSG_POLL_MS / 1000,
+	    RELAY_MSG_POLL_MS % 1000 * 1000 });
 	if (relay_listen(r) == -1)
 		goto fail;
 	return r;
@@ -1265,6 +1297,8 @@ relay_free(struct relay *r)
 	}
 	if (r->ev_retry != NULL)
 		event_free(r->ev_retry);
+	if (r->ev_msgs != NULL)
+		event_free(r->ev_msgs);
 	if (r->ev_resume != NULL)
 		event_free(r->ev_resume);
 	if (r->refusals.ev != NULL)

@@ -32,6 +32,7 @@
 #include "relay/relay_conf.h"
 #include "relay/store.h"
 #include "telemetry/license.h"
+#include "telemetry/notice.h"
 
 #define TABLE_MAXCOLS	9
 
@@ -843,6 +844,203 @@ enum {
 	RO_RANGE = 1 << 2	/* --since T, --until T */
 };
 
+/*
+ * Each cluster's updates, as the relay knows them: the versions it was
+ * offered (update_notice messages, with what the gateway answered) and
+ * what its gateway reported since (update_* events).  The events say
+ * more than the answers, so a version with events is shown by them.
+ */
+#define UPD_MAX		64	/* versions shown per cluster */
+
+struct upd {
+	char		 version[VERSION_MAX_LEN + 1];
+	int64_t		 message_id;
+	time_t		 offered, acked;
+	char		 delivery[STORE_RESULT_MAX + 16];	/* result */
+	int64_t		 seq;		/* the newest event, 0: none */
+	char		 state[24];	/* from the events */
+	char		 when[32];	/* scheduled for, or the event's ts */
+	char		 detail[320];
+	int		 downloaded;
+};
+
+struct upd_list {
+	struct upd	u[UPD_MAX];
+	size_t		n;
+};
+
+static struct upd *
+upd_get(struct upd_list *l, const char *version)
+{
+	size_t i;
+
+	for (i = 0; i < l->n; i++)
+		if (strcmp(l->u[i].version, version) == 0)
+			return &l->u[i];
+	if (l->n == UPD_MAX)
+		return NULL;
+	memset(&l->u[l->n], 0, sizeof(l->u[0]));
+	snprintf(l->u[l->n].version, sizeof(l->u[0].version), "%s", version);
+	return &l->u[l->n++];
+}
+
+/* A notice offered to the cluster: its version and the answer. */
+static int
+upd_delivery(const struct store_delivery *d, void *arg)
+{
+	struct upd_list	*l = arg;
+	struct notice	 n;
+	struct upd	*u;
+	json_t		*body, *text;
+	char		 why[256];
+
+	body = json_loads(d->body, 0, NULL);
+	text = json_object_get(body, "notice");
+	if (!json_is_string(text) || notice_parse(json_string_value(text),
+	    json_string_length(text), &n, why, sizeof(why)) == -1 ||
+	    (u = upd_get(l, n.version)) == NULL) {
+		json_decref(body);
+		return 0;
+	}
+	json_decref(body);
+	/* The newest message for a version is the one shown. */
+	u->message_id = d->id;
+	u->offered = d->offered;
+	u->acked = d->acked;
+	snprintf(u->delivery, sizeof(u->delivery), "%s", d->result != NULL ?
+	    d->result : "");
+	return 0;
+}
+
+/* An update_* event the cluster's gateway sent. */
+static int
+upd_event(const struct store_event_row *e, void *arg)
+{
+	struct upd_list	*l = arg;
+	struct upd	*u;
+	json_t		*rec;
+	const char	*v, *when, *why;
+
+	if (strncmp(e->type, "update_", 7) != 0 ||
+	    (rec = json_loads(e->record, 0, NULL)) == NULL)
+		return 0;
+	v = json_string_value(json_object_get(rec, "version"));
+	if (v == NULL || strlen(v) > VERSION_MAX_LEN ||
+	    (u = upd_get(l, v)) == NULL) {
+		json_decref(rec);
+		return 0;
+	}
+	why = json_string_value(json_object_get(rec, "reason"));
+	if (why == NULL)
+		why = json_string_value(json_object_get(rec, "result"));
+	if (strcmp(e->type, "update_downloaded") == 0)
+		u->downloaded = 1;
+	else if (strcmp(e->type, "update_refused") == 0 &&
+	    strcmp(u->state, "installed") == 0)
+		/* A replayed notice does not undo an install. */
+		snprintf(u->detail, sizeof(u->detail), "a notice offered again "
+		    "was refused: %s", why != NULL ? why : "?");
+	else if (strcmp(e->type, "update_notified") != 0 &&
+	    strcmp(e->type, "update_notify_failed") != 0) {
+		snprintf(u->state, sizeof(u->state), "%s", e->type + 7);
+		u->seq = e->seq;
+		when = json_string_value(json_object_get(rec, "when"));
+		snprintf(u->when, sizeof(u->when), "%s",
+		    strcmp(e->type, "update_scheduled") == 0 && when != NULL ?
+		    when : e->ts);
+		snprintf(u->detail, sizeof(u->detail), "%s", why != NULL ?
+		    why : "");
+	} else if (strcmp(e->type, "update_notify_failed") == 0)
+		snprintf(u->detail, sizeof(u->detail), "notify_command failed: "
+		    "%s", why != NULL ? why : "?");
+	json_decref(rec);
+	return 0;
+}
+
+/* What a version without events is at: the answer to its notice. */
+static void
+upd_from_delivery(struct upd *u)
+{
+	char when[32] = "";
+
+	if (strncmp(u->delivery, "refused: ", 9) == 0) {
+		snprintf(u->state, sizeof(u->state), "refused");
+		snprintf(u->detail, sizeof(u->detail), "%s", u->delivery + 9);
+	} else if (u->acked != 0)
+		snprintf(u->state, sizeof(u->state), "accepted");
+	else if (u->offered != 0)
+		snprintf(u->state, sizeof(u->state), "offered");
+	else
+		snprintf(u->state, sizeof(u->state), "not offered yet");
+	if (u->acked != 0 || u->offered != 0)
+		parse_format_time(u->acked != 0 ? u->acked : u->offered, when,
+		    sizeof(when));
+	snprintf(u->when, sizeof(u->when), "%s", when);
+}
+
+static int
+upd_row(struct report *r, const char *cluster, struct upd *u)
+{
+	char	detail[400];
+
+	if (u->seq == 0)
+		upd_from_delivery(u);
+	snprintf(detail, sizeof(detail), "%s%s%s", u->detail,
+	    u->downloaded && strcmp(u->state, "scheduled") == 0 ?
+	    (u->detail[0] != '\0' ? "; " : "") : "",
+	    u->downloaded && strcmp(u->state, "scheduled") == 0 ?
+	    "package downloaded" : "");
+	if (r->form == REPORT_JSON)
+		return json_row(r, json_pack("{s:s, s:o, s:s, s:o, s:o, s:b, "
+		    "s:I, s:o}", "cluster", cluster, "version",
+		    jtext(u->version), "state", u->state, "when",
+		    u->when[0] != '\0' ? jtext(u->when) : json_null(),
+		    "detail", jtext(detail), "downloaded", u->downloaded ||
+		    strcmp(u->state, "installed") == 0, "message_id",
+		    (json_int_t)u->message_id, "delivery",
+		    u->delivery[0] != '\0' ? jtext(u->delivery) : json_null()));
+	return table_add(&r->t, cluster, u->version, u->state,
+	    u->when[0] != '\0' ? u->when : "-", detail[0] != '\0' ? detail :
+	    "-");
+}
+
+int
+report_updates(const struct relay_conf *conf, struct store *st,
+    enum report_form form, FILE *out)
+{
+	struct upd_list	*l;
+	struct report	 r;
+	size_t		 i, k;
+	int		 failed = 0;
+
+	if ((l = malloc(sizeof(*l))) == NULL) {
+		nomem();
+		return -1;
+	}
+	if (report_begin(&r, form, 5, 0) == -1) {
+		free(l);
+		return -1;
+	}
+	if (form == REPORT_TEXT)
+		failed = table_add(&r.t, "CLUSTER", "VERSION", "STATE", "WHEN",
+		    "DETAIL") == -1;
+	for (i = 0; !failed && i < conf->nclusters; i++) {
+		l->n = 0;
+		if (store_delivery_rows(st, conf->clusters[i].id,
+		    "update_notice", upd_delivery, l) == -1 ||
+		    store_event_rows(st, conf->clusters[i].id, upd_event,
+		    l) == -1) {
+			failed = 1;
+			break;
+		}
+		for (k = 0; !failed && k < l->n; k++)
+			failed = upd_row(&r, conf->clusters[i].id,
+			    &l->u[k]) == -1;
+	}
+	free(l);
+	return report_end(&r, failed, out);
+}
+
 /* The reports, with the operands and options each takes. */
 static const struct {
 	const char	*name;
@@ -856,6 +1054,7 @@ static const struct {
 	{ "anchors", 1, 1, RO_JSON },
 	{ "health", 1, 1, RO_JSON },
 	{ "alerts", 0, 1, RO_JSON },
+	{ "updates", 0, 0, RO_JSON },
 };
 
 void
@@ -963,6 +1162,8 @@ report_run(const char *name, const struct relay_conf *conf,
 		return report_health(st, cluster, w->form, stdout);
 	if (strcmp(name, "alerts") == 0)
 		return report_alerts(st, cluster, w->form, stdout);
+	if (strcmp(name, "updates") == 0)
+		return report_updates(conf, st, w->form, stdout);
 	return report_anchors(st, cluster, w->form, stdout);
 }
 

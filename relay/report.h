@@ -1,7 +1,7 @@
 /*
  * report.h - porthole-relay's reports on what its store holds:
  *
- *   porthole-relay -f relay.conf clusters | known-hosts [--json]
+ *   porthole-relay -f relay.conf clusters | known-hosts | updates [--json]
  *   porthole-relay -f relay.conf usage CLUSTER [--since T] [--until T]
  *       [--json | --csv]
  *   porthole-relay -f relay.conf events|anchors|health CLUSTER [--json]
@@ -43,7 +43,7 @@ enum report_form {
 int	report_main(const char *conf_path, int argc, char **argv);
 /* The reports' usage lines, without the first one's "usage: ". */
 #define REPORT_SYNOPSIS \
-	"porthole-relay -f FILE clusters | known-hosts [--json]\n" \
+	"porthole-relay -f FILE clusters | known-hosts | updates [--json]\n" \
 	"       porthole-relay -f FILE usage CLUSTER [--since T] [--until T] " \
 	"[--json | --csv]\n" \
 	"       porthole-relay -f FILE events | anchors | health CLUSTER " \
@@ -90,5 +90,14 @@ int	report_events(struct store *, const char *cluster, enum report_form,
  */
 int	report_anchors(struct store *, const char *cluster, enum report_form,
 	    FILE *out);
+
+/*
+ * Each cluster's updates, one row per version offered to it: what its
+ * gateway reported (update_* events: announced, scheduled for a time,
+ * started, installed, failed, refused, superseded) or, before any, what
+ * it answered to the notice (offered, accepted, refused and why).
+ */
+int	report_updates(const struct relay_conf *, struct store *,
+	    enum report_form, FILE *out);
 
 #endif

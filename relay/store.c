@@ -26,8 +26,9 @@
 
 #include "lib/log.h"
 #include "lib/parse.h"
+#include "lib/sha256.h"
 
-#define STORE_SCHEMA_VERSION	2
+#define STORE_SCHEMA_VERSION	3
 #define STORE_BUSY_MS		5000	/* wait this long for a lock */
 #define STORE_BATCH_MAX		100000	/* records in one batch */
 #define STORE_ID_MAX		64
@@ -76,6 +77,16 @@ enum stmt {
 	ST_DISCONNECT_ALL,
 	ST_ANCHOR_LIST,
 	ST_HOST_KEY,
+	ST_MSG_ADD,
+	ST_MSG_MAX,
+	ST_MSG_PENDING,
+	ST_MSG_KIND,
+	ST_DELIVERY_OFFERED,
+	ST_DELIVERY_ACKED,
+	ST_CHUNK_DELETE,
+	ST_CHUNK_ADD,
+	ST_CHUNK_GET,
+	ST_PACKAGE_SIZE,
 	ST_USAGE_RANGE,
 	ST_NODE_LIST,
 	ST_NODE_PUT,
@@ -157,6 +168,41 @@ static const char *const stmt_sql[ST__COUNT] = {
 	[ST_ANCHOR_ADD] =
 	    "INSERT OR IGNORE INTO anchors (cluster, epoch, seq, head, received)"
 	    " VALUES (?1, ?2, ?3, ?4, ?5)",
+	[ST_MSG_ADD] =
+	    "INSERT INTO messages (cluster, kind, body, created)"
+	    " VALUES (?1, ?2, ?3, ?4)",
+	[ST_MSG_MAX] = "SELECT coalesce(max(id), 0) FROM messages",
+	/* Addressed to the cluster or to all, and not yet acknowledged. */
+	[ST_MSG_PENDING] =
+	    "SELECT id, kind, body, created FROM messages m"
+	    " WHERE (m.cluster IS NULL OR m.cluster = ?1) AND m.id > ?2"
+	    " AND NOT EXISTS (SELECT 1 FROM deliveries d"
+	    " WHERE d.message_id = m.id AND d.cluster = ?1 AND d.acked <> 0)"
+	    " ORDER BY m.id LIMIT ?3",
+	[ST_MSG_KIND] =
+	    "SELECT m.id, m.body, m.created, d.offered, d.acked, d.result"
+	    " FROM messages m LEFT JOIN deliveries d"
+	    " ON d.message_id = m.id AND d.cluster = ?1"
+	    " WHERE (m.cluster IS NULL OR m.cluster = ?1) AND m.kind = ?2"
+	    " ORDER BY m.id",
+	[ST_DELIVERY_OFFERED] =
+	    "INSERT INTO deliveries (message_id, cluster, offered, acked)"
+	    " VALUES (?1, ?2, ?3, 0) ON CONFLICT DO NOTHING",
+	/* The first answer stands: a late duplicate changes nothing. */
+	[ST_DELIVERY_ACKED] =
+	    "UPDATE deliveries SET acked = ?3, result = ?4"
+	    " WHERE message_id = ?1 AND cluster = ?2 AND acked = 0",
+	[ST_CHUNK_DELETE] = "DELETE FROM package_chunks WHERE sha256 = ?1",
+	[ST_CHUNK_ADD] =
+	    "INSERT INTO package_chunks (sha256, \"offset\", data)"
+	    " VALUES (?1, ?2, ?3)",
+	[ST_CHUNK_GET] =
+	    "SELECT \"offset\", data FROM package_chunks"
+	    " WHERE sha256 = ?1 AND \"offset\" <= ?2"
+	    " ORDER BY \"offset\" DESC LIMIT 1",
+	[ST_PACKAGE_SIZE] =
+	    "SELECT \"offset\" + length(data) FROM package_chunks"
+	    " WHERE sha256 = ?1 ORDER BY \"offset\" DESC LIMIT 1",
 	[ST_USAGE_RANGE] =
 	    "SELECT hour, environment, unit, amount FROM usage"
 	    " WHERE cluster = ?1 AND hour >= ?2 AND hour < ?3"
@@ -231,7 +277,7 @@ static const char *const stmt_sql[ST__COUNT] = {
  * insert instead of two keeps a drained backlog fast.  health and
  * events hold large JSON bodies, which belong in ordinary tables.
  */
-static const char schema_sql[] =
+static const char schema_v1_sql[] =
 	"CREATE TABLE clusters ("
 	"  id TEXT PRIMARY KEY NOT NULL,"
 	"  first_seen INTEGER NOT NULL,"
@@ -275,13 +321,44 @@ static const char schema_sql[] =
 	"  PRIMARY KEY (cluster, epoch, seq, head)) WITHOUT ROWID;";
 
 /*
- * Version 2: every node and service as the newest record told of it,
+ * Version 2: messages down to the gateways and what each cluster
+ * answered, and the packages they fetch.  A message's id is the store's
+ * (AUTOINCREMENT: never reused, even after the newest row is deleted),
+ * so every relay on one store offers a message under the same id and a
+ * gateway acts on it once.  A NULL cluster is every cluster, those that
+ * join later included.  A delivery row exists once the message was
+ * offered; acked is when the cluster answered (0: not yet) and result
+ * what it said ("accepted" or "refused: WHY").  Packages are kept in
+ * chunks of STORE_CHUNK bytes, each at its offset.
+ */
+static const char schema_v2_sql[] =
+	"CREATE TABLE messages ("
+	"  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	"  cluster TEXT,"
+	"  kind TEXT NOT NULL,"
+	"  body TEXT NOT NULL,"
+	"  created INTEGER NOT NULL);"
+	"CREATE TABLE deliveries ("
+	"  message_id INTEGER NOT NULL REFERENCES messages (id),"
+	"  cluster TEXT NOT NULL,"
+	"  offered INTEGER NOT NULL,"
+	"  acked INTEGER NOT NULL,"
+	"  result TEXT,"
+	"  PRIMARY KEY (message_id, cluster)) WITHOUT ROWID;"
+	"CREATE TABLE package_chunks ("
+	"  sha256 TEXT NOT NULL,"
+	"  \"offset\" INTEGER NOT NULL,"
+	"  data BLOB NOT NULL,"
+	"  PRIMARY KEY (sha256, \"offset\"));";
+
+/*
+ * Version 3: every node and service as the newest record told of it,
  * whoever sent it (relay/analysis.c merges them), and the alerts.  An
  * alert's id is the store's, so that every relay sharing the store and
  * every gateway name it alike; the partial unique index keeps one open
  * alert per (cluster, rule, subject) while cleared ones stay as history.
  */
-static const char schema_v2_sql[] =
+static const char schema_v3_sql[] =
 	"CREATE TABLE health_nodes ("
 	"  cluster TEXT NOT NULL REFERENCES clusters (id),"
 	"  node TEXT NOT NULL,"
@@ -313,8 +390,9 @@ static const char schema_v2_sql[] =
 
 /* migrations[v] takes a database from schema version v to v + 1. */
 static const char *const migrations[STORE_SCHEMA_VERSION] = {
-	schema_sql,
+	schema_v1_sql,
 	schema_v2_sql,
+	schema_v3_sql,
 };
 
 struct store {
@@ -1767,4 +1845,332 @@ store_offline_rows(struct store *s, time_t before, store_offline_fn fn,
 		return db_fail(s, "listing offline clusters");
 	}
 	return rows(s, st, "listing offline clusters", offline_visit, &v);
+}
+
+/* A message kind: [a-z0-9_]{1,STORE_KIND_MAX}. */
+int
+store_valid_kind(const char *kind)
+{
+	return kind != NULL && valid_chars(kind, STORE_KIND_MAX,
+	    "abcdefghijklmnopqrstuvwxyz0123456789_");
+}
+
+/* A message body: one JSON object of at most STORE_BODY_MAX bytes. */
+static int
+valid_body(const char *body, char *why, size_t whylen)
+{
+	json_t	*j;
+	size_t	 n = strlen(body);
+
+	if (n > STORE_BODY_MAX) {
+		snprintf(why, whylen, "a message body of %zu bytes (at most "
+		    "%d)", n, STORE_BODY_MAX);
+		return 0;
+	}
+	if ((j = json_loadb(body, n, JSON_REJECT_DUPLICATES, NULL)) == NULL ||
+	    !json_is_object(j)) {
+		json_decref(j);
+		snprintf(why, whylen, "a message body must be a JSON object");
+		return 0;
+	}
+	json_decref(j);
+	return 1;
+}
+
+/*
+ * The package's chunks, read from pkg->fd: each STORE_CHUNK bytes (the
+ * last one shorter), hashed on the way.  Inside the caller's
+ * transaction; 0, or -1 with why.
+ */
+static int
+put_package(struct store *s, const struct store_package *pkg, char *why,
+    size_t whylen)
+{
+	struct sha256	*h = NULL;
+	sqlite3_stmt	*st;
+	unsigned char	*buf = NULL;
+	char		 hex[SHA256_HEX_LEN + 1];
+	uint64_t	 off = 0;
+	size_t		 have;
+	ssize_t		 n;
+	int		 rc = -1;
+
+	st = stmt_get(s, ST_CHUNK_DELETE);
+	if (bind_text(st, 1, pkg->sha256) == -1 || stmt_run(st) == -1) {
+		db_why(s, why, whylen, "replacing a package");
+		return -1;
+	}
+	if ((buf = malloc(STORE_CHUNK)) == NULL || (h = sha256_new()) == NULL) {
+		snprintf(why, whylen, "out of memory");
+		goto out;
+	}
+	for (;;) {
+		/* Fill a whole chunk: read() may return less. */
+		for (have = 0; have < STORE_CHUNK; have += (size_t)n) {
+			n = read(pkg->fd, buf + have, STORE_CHUNK - have);
+			if (n == -1 && errno == EINTR) {
+				n = 0;
+				continue;
+			}
+			if (n == -1) {
+				snprintf(why, whylen, "%s: %s", pkg->name,
+				    strerror(errno));
+				goto out;
+			}
+			if (n == 0)
+				break;
+		}
+		if (have == 0)
+			break;
+		if (off + have > pkg->size) {
+			snprintf(why, whylen, "%s: more than the %" PRIu64
+			    " bytes the notice says", pkg->name, pkg->size);
+			goto out;
+		}
+		sha256_update(h, buf, have);
+		st = stmt_get(s, ST_CHUNK_ADD);
+		if (bind_text(st, 1, pkg->sha256) == -1 ||
+		    bind_int(st, 2, (int64_t)off) == -1 ||
+		    sqlite3_bind_blob(st, 3, buf, (int)have, SQLITE_STATIC) !=
+		    SQLITE_OK || stmt_run(st) == -1) {
+			db_why(s, why, whylen, "storing a package chunk");
+			goto out;
+		}
+		off += have;
+		if (have < STORE_CHUNK)
+			break;
+	}
+	sha256_final(h, hex);
+	h = NULL;
+	if (off != pkg->size) {
+		snprintf(why, whylen, "%s: %" PRIu64 " bytes, the notice says %"
+		    PRIu64, pkg->name, off, pkg->size);
+		goto out;
+	}
+	if (strcmp(hex, pkg->sha256) != 0) {
+		snprintf(why, whylen, "%s: SHA-256 %s, the notice says %s",
+		    pkg->name, hex, pkg->sha256);
+		goto out;
+	}
+	rc = 0;
+out:
+	sha256_free(h);
+	free(buf);
+	return rc;
+}
+
+int
+store_message_add(struct store *s, const char *cluster, const char *kind,
+    const char *body, const struct store_package *pkg, time_t now,
+    int64_t *id, char *why, size_t whylen)
+{
+	sqlite3_stmt	*st;
+	int		 rc = -1;
+
+	*id = 0;
+	if (cluster != NULL && !valid_id(cluster)) {
+		snprintf(why, whylen, "invalid cluster id");
+		return -1;
+	}
+	if (!store_valid_kind(kind)) {
+		snprintf(why, whylen, "a message kind must be 1-%d of a-z 0-9 _",
+		    STORE_KIND_MAX);
+		return -1;
+	}
+	if (!valid_body(body, why, whylen))
+		return -1;
+	if (pkg != NULL && (!sha256_valid_hex(pkg->sha256) || pkg->size == 0 ||
+	    pkg->size > INT64_MAX)) {
+		snprintf(why, whylen, "a package needs a SHA-256 and a size");
+		return -1;
+	}
+	if (tx_begin(s) == -1) {
+		db_why(s, why, whylen, "begin");
+		goto out;
+	}
+	/* The package first: a gateway told of it can fetch it at once. */
+	if (pkg != NULL && put_package(s, pkg, why, whylen) == -1)
+		goto out;
+	st = stmt_get(s, ST_MSG_ADD);
+	if ((cluster != NULL && bind_text(st, 1, cluster) == -1) ||
+	    bind_text(st, 2, kind) == -1 || bind_text(st, 3, body) == -1 ||
+	    bind_int(st, 4, now) == -1 || stmt_run(st) == -1) {
+		db_why(s, why, whylen, "storing a message");
+		goto out;
+	}
+	*id = sqlite3_last_insert_rowid(s->db);
+	if (tx_commit(s) == -1) {
+		db_why(s, why, whylen, "commit");
+		goto out;
+	}
+	rc = 0;
+out:
+	if (rc == -1) {
+		*id = 0;
+		tx_rollback(s);
+	}
+	return rc;
+}
+
+int
+store_message_max(struct store *s, int64_t *id)
+{
+	sqlite3_stmt	*st = stmt_get(s, ST_MSG_MAX);
+	int		 rc;
+
+	*id = 0;
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		*id = sqlite3_column_int64(st, 0);
+	stmt_done(st);
+	return rc == SQLITE_ROW ? 0 : db_fail(s, "reading the newest message");
+}
+
+struct message_visit {
+	store_message_fn	 fn;
+	void			*arg;
+};
+
+static int
+message_visit(sqlite3_stmt *st, void *arg)
+{
+	struct message_visit	*v = arg;
+	struct store_message	 m;
+
+	m.id = sqlite3_column_int64(st, 0);
+	m.kind = col_text(st, 1);
+	m.body = col_text(st, 2);
+	m.created = (time_t)sqlite3_column_int64(st, 3);
+	return v->fn(&m, v->arg);
+}
+
+int
+store_messages_pending(struct store *s, const char *cluster, int64_t after,
+    int limit, store_message_fn fn, void *arg)
+{
+	struct message_visit	 v = { fn, arg };
+	sqlite3_stmt		*st;
+
+	if ((st = cluster_list(s, ST_MSG_PENDING, cluster,
+	    "listing messages")) == NULL)
+		return -1;
+	if (bind_int(st, 2, after) == -1 || bind_int(st, 3, limit) == -1) {
+		stmt_done(st);
+		return db_fail(s, "listing messages");
+	}
+	return rows(s, st, "listing messages", message_visit, &v);
+}
+
+int
+store_delivery_offered(struct store *s, int64_t id, const char *cluster,
+    time_t now)
+{
+	sqlite3_stmt *st = stmt_get(s, ST_DELIVERY_OFFERED);
+
+	if (bind_int(st, 1, id) == -1 || bind_text(st, 2, cluster) == -1 ||
+	    bind_int(st, 3, now) == -1 || stmt_run(st) == -1)
+		return db_fail(s, "recording an offered message");
+	return 0;
+}
+
+int
+store_delivery_acked(struct store *s, int64_t id, const char *cluster,
+    time_t now, const char *refused)
+{
+	sqlite3_stmt	*st = stmt_get(s, ST_DELIVERY_ACKED);
+	char		 result[STORE_RESULT_MAX + 16];
+
+	if (refused != NULL && !store_valid_text(refused, STORE_RESULT_MAX))
+		refused = "(a reason that is not printable text)";
+	snprintf(result, sizeof(result), "%s%s", refused != NULL ?
+	    "refused: " : "accepted", refused != NULL ? refused : "");
+	if (bind_int(st, 1, id) == -1 || bind_text(st, 2, cluster) == -1 ||
+	    bind_int(st, 3, now) == -1 || bind_text(st, 4, result) == -1 ||
+	    stmt_run(st) == -1)
+		return db_fail(s, "recording an answered message");
+	return sqlite3_changes(s->db) > 0 ? 1 : 0;
+}
+
+struct delivery_visit {
+	store_delivery_fn	 fn;
+	void			*arg;
+};
+
+static int
+delivery_visit(sqlite3_stmt *st, void *arg)
+{
+	struct delivery_visit	*v = arg;
+	struct store_delivery	 d;
+
+	d.id = sqlite3_column_int64(st, 0);
+	d.body = col_text(st, 1);
+	d.created = (time_t)sqlite3_column_int64(st, 2);
+	d.offered = (time_t)sqlite3_column_int64(st, 3);
+	d.acked = (time_t)sqlite3_column_int64(st, 4);
+	d.result = sqlite3_column_type(st, 5) == SQLITE_NULL ? NULL :
+	    col_text(st, 5);
+	return v->fn(&d, v->arg);
+}
+
+int
+store_delivery_rows(struct store *s, const char *cluster, const char *kind,
+    store_delivery_fn fn, void *arg)
+{
+	struct delivery_visit	 v = { fn, arg };
+	sqlite3_stmt		*st;
+
+	if ((st = cluster_list(s, ST_MSG_KIND, cluster,
+	    "listing deliveries")) == NULL)
+		return -1;
+	if (bind_text(st, 2, kind) == -1) {
+		stmt_done(st);
+		return db_fail(s, "listing deliveries");
+	}
+	return rows(s, st, "listing deliveries", delivery_visit, &v);
+}
+
+int
+store_package_read(struct store *s, const char *sha256, uint64_t offset,
+    void *buf, size_t max, size_t *n, uint64_t *size)
+{
+	sqlite3_stmt	*st;
+	const void	*data;
+	int64_t		 start;
+	size_t		 len, skip;
+	int		 rc;
+
+	*n = 0;
+	*size = 0;
+	if (!sha256_valid_hex(sha256) || offset > INT64_MAX)
+		return 0;
+	st = stmt_get(s, ST_PACKAGE_SIZE);
+	if (bind_text(st, 1, sha256) == -1)
+		return db_fail(s, "reading a package");
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		*size = (uint64_t)sqlite3_column_int64(st, 0);
+	stmt_done(st);
+	if (rc == SQLITE_DONE)
+		return 0;
+	if (rc != SQLITE_ROW)
+		return db_fail(s, "reading a package");
+	if (offset >= *size)
+		return 1;
+	st = stmt_get(s, ST_CHUNK_GET);
+	if (bind_text(st, 1, sha256) == -1 || bind_int(st, 2,
+	    (int64_t)offset) == -1)
+		return db_fail(s, "reading a package");
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		start = sqlite3_column_int64(st, 0);
+		data = sqlite3_column_blob(st, 1);
+		len = (size_t)sqlite3_column_bytes(st, 1);
+		skip = (size_t)(offset - (uint64_t)start);
+		/* A hole between chunks reads as nothing: the caller stops. */
+		if (data != NULL && skip < len) {
+			*n = len - skip < max ? len - skip : max;
+			memcpy(buf, (const char *)data + skip, *n);
+		}
+	}
+	stmt_done(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return db_fail(s, "reading a package");
+	return 1;
 }

@@ -290,4 +290,87 @@ int	store_offline_rows(struct store *, time_t before, store_offline_fn fn,
 /* Delete alerts cleared before this time. */
 int	store_alert_prune(struct store *, time_t before);
 
+/*
+ * Messages down to the gateways (DESIGN.md section 6, "Vendor-to-
+ * customer messages"): each has the store's id, a kind, a body (one JSON
+ * object) and the cluster it is for (NULL: every cluster, now and
+ * later).  A cluster's gateway is offered every message for it that it
+ * has not acknowledged, oldest first; each offer and each answer is
+ * recorded (deliveries), so that the relay shows which cluster
+ * accepted or refused what.
+ */
+#define STORE_KIND_MAX		32
+#define STORE_BODY_MAX		(64 * 1024)
+#define STORE_RESULT_MAX	256	/* a refusal's reason */
+#define STORE_CHUNK		(1024 * 1024)	/* a package chunk */
+
+/* [a-z0-9_]{1,STORE_KIND_MAX}: 1 or 0. */
+int	store_valid_kind(const char *kind);
+
+/* A package a message refers to, read from fd to its end. */
+struct store_package {
+	const char	*name;		/* for errors: the file's path */
+	int		 fd;
+	const char	*sha256;	/* hex, what it must hash to */
+	uint64_t	 size;		/* what it must measure */
+};
+
+/*
+ * Store a message (body: the JSON text) and, if pkg is not NULL, the
+ * package, in one transaction: a package of another size or SHA-256
+ * than pkg says stores nothing.  0 with *id, or -1 with why.
+ */
+int	store_message_add(struct store *, const char *cluster,
+	    const char *kind, const char *body,
+	    const struct store_package *pkg, time_t now, int64_t *id,
+	    char *why, size_t whylen);
+/* The newest message's id (0: none): a relay polls it for new ones. */
+int	store_message_max(struct store *, int64_t *id);
+
+struct store_message {
+	int64_t		 id;
+	const char	*kind;
+	const char	*body;
+	time_t		 created;
+};
+typedef int (*store_message_fn)(const struct store_message *, void *);
+/*
+ * The messages for cluster (its own and those for all) that it has not
+ * acknowledged, with an id above after, oldest first, at most limit.
+ */
+int	store_messages_pending(struct store *, const char *cluster,
+	    int64_t after, int limit, store_message_fn fn, void *arg);
+/* Message id was offered to cluster (the first offer is kept). */
+int	store_delivery_offered(struct store *, int64_t id,
+	    const char *cluster, time_t now);
+/*
+ * Cluster answered message id: accepted (refused NULL) or refused with
+ * that reason.  1 when recorded, 0 when it was not offered to the
+ * cluster or already answered (the first answer stands), -1.
+ */
+int	store_delivery_acked(struct store *, int64_t id, const char *cluster,
+	    time_t now, const char *refused);
+
+/* The messages of one kind for a cluster, with what became of each. */
+struct store_delivery {
+	int64_t		 id;
+	const char	*body;
+	time_t		 created;
+	time_t		 offered;	/* 0: never offered */
+	time_t		 acked;		/* 0: not answered */
+	const char	*result;	/* "accepted", "refused: WHY", NULL */
+};
+typedef int (*store_delivery_fn)(const struct store_delivery *, void *);
+int	store_delivery_rows(struct store *, const char *cluster,
+	    const char *kind, store_delivery_fn fn, void *arg);
+
+/*
+ * Up to max bytes of package sha256 from offset into buf: 1 with *n
+ * and the package's *size (*n 0 at or past its end), 0 when the store
+ * has no such package, -1 on a database error.
+ */
+int	store_package_read(struct store *, const char *sha256,
+	    uint64_t offset, void *buf, size_t max, size_t *n,
+	    uint64_t *size);
+
 #endif

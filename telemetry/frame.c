@@ -9,8 +9,11 @@
  */
 #include "telemetry/frame.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "lib/escape.h"
 
 /*
  * A drained reader keeps a small buffer for the next frames, but gives a
@@ -27,6 +30,67 @@ struct frame_reader {
 	size_t		 end;		/* one past the last byte fed */
 	int		 failed;	/* a protocol error was seen */
 };
+
+const struct frame_spec frame_specs[FRAME__COUNT] = {
+	[FRAME_HELLO] =		{ "hello", FRAME_UP, FRAME_PHASE_GREET },
+	[FRAME_RECORDS] =	{ "records", FRAME_UP, FRAME_PHASE_AFTER },
+	[FRAME_LICENSE_CHECK] =	{ "license_check", FRAME_UP,
+				    FRAME_PHASE_AFTER },
+	[FRAME_ANCHOR] =	{ "anchor", FRAME_UP, FRAME_PHASE_AFTER },
+	[FRAME_PING] =		{ "ping", FRAME_UP, FRAME_PHASE_AFTER },
+	[FRAME_MSG_ACK] =	{ "msg_ack", FRAME_UP, FRAME_PHASE_AFTER },
+	[FRAME_PKG_GET] =	{ "pkg_get", FRAME_UP, FRAME_PHASE_AFTER },
+	/*
+	 * A relay without a store never welcomes: what it answers to
+	 * checks, pings and anchors comes in either phase.  Acks of
+	 * records follow records, which follow the welcome.
+	 */
+	[FRAME_WELCOME] =	{ "welcome", FRAME_DOWN, FRAME_PHASE_GREET },
+	[FRAME_ACK] =		{ "ack", FRAME_DOWN, FRAME_PHASE_AFTER },
+	[FRAME_ERROR] =		{ "error", FRAME_DOWN, FRAME_PHASE_ANY },
+	[FRAME_LICENSE] =	{ "license", FRAME_DOWN, FRAME_PHASE_ANY },
+	[FRAME_ANCHOR_ACK] =	{ "anchor_ack", FRAME_DOWN, FRAME_PHASE_ANY },
+	[FRAME_PONG] =		{ "pong", FRAME_DOWN, FRAME_PHASE_ANY },
+	/* Only a relay with a store has messages, and it welcomes first. */
+	[FRAME_MSG] =		{ "msg", FRAME_DOWN, FRAME_PHASE_AFTER },
+	[FRAME_PKG_CHUNK] =	{ "pkg_chunk", FRAME_DOWN, FRAME_PHASE_AFTER },
+};
+
+int
+frame_classify(json_t *f, enum frame_dir dir, int greeted,
+    enum frame_kind *kind, char *why, size_t whylen)
+{
+	const char	*t = json_string_value(json_object_get(f, "t"));
+	const struct frame_spec *fs;
+	char		 name[40];
+	size_t		 k;
+
+	for (k = 0; t != NULL && k < FRAME__COUNT; k++)
+		if (strcmp(t, frame_specs[k].name) == 0)
+			break;
+	if (t == NULL || k == FRAME__COUNT) {
+		/* The peer chose the name: shown short and escaped. */
+		escape_text(t == NULL ? "" : t, t == NULL ? 0 :
+		    strnlen(t, 32), name, sizeof(name));
+		snprintf(why, whylen, "unknown frame '%s'", name);
+		return -1;
+	}
+	fs = &frame_specs[k];
+	if (fs->dir != dir) {
+		snprintf(why, whylen, "'%s' goes from the %s to the %s",
+		    fs->name, fs->dir == FRAME_UP ? "gateway" : "relay",
+		    fs->dir == FRAME_UP ? "relay" : "gateway");
+		return -1;
+	}
+	if ((fs->phase == FRAME_PHASE_GREET && greeted) ||
+	    (fs->phase == FRAME_PHASE_AFTER && !greeted)) {
+		snprintf(why, whylen, "'%s' %s the hello/welcome exchange",
+		    fs->name, greeted ? "after" : "before");
+		return -1;
+	}
+	*kind = (enum frame_kind)k;
+	return 0;
+}
 
 static uint32_t
 get_be32(const unsigned char *p)

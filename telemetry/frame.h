@@ -12,6 +12,10 @@
  *     {"t":"license_check"}
  *     {"t":"anchor","epoch":E,"seq":S,"head":HEX}   (audit seal head)
  *     {"t":"ping"}
+ *     {"t":"msg_ack","id":N}     (message N is stored: offer it no more)
+ *     {"t":"msg_ack","id":N,"refused":R}  (and refused, for reason R)
+ *     {"t":"pkg_get","sha256":H,"offset":O}  (the next piece of package
+ *         H; one request at a time)
  *   relay -> gateway:
  *     {"t":"welcome","seq":N}        (the answer to hello: the store has
  *         this cluster's records up to N.  The gateway sends no records
@@ -24,8 +28,27 @@
  *     {"t":"license","license":"full|trial","expires":T|null,"overage":B}
  *     {"t":"anchor_ack","seq":S}
  *     {"t":"pong"}
+ *     {"t":"msg","id":N,"kind":K,"body":{...}}   (a message from the
+ *         vendor, N its id in the relay's store: every one for the
+ *         cluster it has not acknowledged, oldest first, a few at a
+ *         time, again after a reconnect or when one goes unanswered)
+ *     {"t":"pkg_chunk","sha256":H,"offset":O,"data":B64,"last":B}
+ *         (at most FRAME_PKG_DATA bytes of package H from offset O;
+ *         last: they end the package)
+ *     {"t":"pkg_chunk","sha256":H,"offset":O,"error":E}  (none to give)
  * Lengths are bounded by FRAME_MAX; a bad length or bad JSON is a
  * protocol error (the channel is closed).
+ *
+ * Every kind is in enum frame_kind and in frame_specs, the one table
+ * both ends share (OpenSSH's monitor dispatch is the model): its name,
+ * who sends it and in which phase of the channel it is allowed.  The
+ * phase turns at the hello/welcome exchange: the relay has been
+ * greeted once hello arrived, the gateway once welcome did (a relay
+ * without a store sends no welcome, so for its gateway the channel
+ * never leaves the first phase).  Each end dispatches through its own
+ * handler table indexed by the kind; a frame of no known kind, one the
+ * receiving end itself sends, or one out of its phase is a protocol
+ * error (frame_classify).
  */
 #ifndef PH_FRAME_H
 #define PH_FRAME_H
@@ -36,6 +59,61 @@
 #include <jansson.h>
 
 #define FRAME_MAX	(1024 * 1024)
+/* Package bytes in one pkg_chunk: their base64 fits in FRAME_MAX. */
+#define FRAME_PKG_DATA	(512 * 1024)
+
+enum frame_kind {
+	/* gateway -> relay */
+	FRAME_HELLO,
+	FRAME_RECORDS,
+	FRAME_LICENSE_CHECK,
+	FRAME_ANCHOR,
+	FRAME_PING,
+	FRAME_MSG_ACK,
+	FRAME_PKG_GET,
+	/* relay -> gateway */
+	FRAME_WELCOME,
+	FRAME_ACK,
+	FRAME_ERROR,
+	FRAME_LICENSE,
+	FRAME_ANCHOR_ACK,
+	FRAME_PONG,
+	FRAME_MSG,
+	FRAME_PKG_CHUNK,
+	FRAME__COUNT
+};
+
+/* Who sends a kind. */
+enum frame_dir {
+	FRAME_UP,		/* gateway -> relay */
+	FRAME_DOWN		/* relay -> gateway */
+};
+
+/* When a kind is allowed, as seen by the end that receives it. */
+enum frame_phase {
+	FRAME_PHASE_GREET,	/* only before the exchange: hello, welcome */
+	FRAME_PHASE_AFTER,	/* only once the receiver has been greeted */
+	FRAME_PHASE_ANY		/* either */
+};
+
+struct frame_spec {
+	const char		*name;		/* the "t" on the wire */
+	enum frame_dir		 dir;
+	enum frame_phase	 phase;
+};
+
+extern const struct frame_spec frame_specs[FRAME__COUNT];
+
+/*
+ * The kind of a frame received by the end that frames in direction dir
+ * come to, in its phase (greeted: 0 before the hello/welcome exchange,
+ * 1 after it).  0 with *kind, or -1 with one line in why naming the
+ * frame ("unknown frame 'x'", "'welcome' goes from the relay to the
+ * gateway", "'records' before the hello/welcome exchange"): a protocol
+ * error.
+ */
+int	frame_classify(json_t *f, enum frame_dir dir, int greeted,
+	    enum frame_kind *kind, char *why, size_t whylen);
 
 /*
  * Encode obj (borrowed; an object with a string "t") as a frame: a new

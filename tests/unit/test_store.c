@@ -7,6 +7,7 @@
  */
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <fcntl.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -25,6 +26,7 @@
 #include "relay/relay_conf.h"
 #include "relay/report.h"
 #include "relay/store.h"
+#include "lib/sha256.h"
 
 #define T0	((time_t)1795003200)	/* 2026-11-18T12:00:00Z */
 #define H0	"2026-11-18T12:00:00Z"
@@ -911,12 +913,12 @@ test_unwritable_dir(void **state)
 }
 
 /*
- * A store of schema version 1 (a relay from before the health view and
- * the alerts) is brought to version 2 when opened, its records kept;
- * one from a newer relay is refused.
+ * A store of schema version 2 (a relay with messages, from before the
+ * health view and the alerts) is brought to version 3 when opened, its
+ * records kept; one from a newer relay is refused.
  */
 static void
-test_migrates_v1(void **state)
+test_migrates_v2(void **state)
 {
 	struct store	*s = open_store();
 	sqlite3		*db;
@@ -928,10 +930,10 @@ test_migrates_v1(void **state)
 	assert_int_equal(sqlite3_open(dbpath, &db), SQLITE_OK);
 	assert_int_equal(sqlite3_exec(db, "DROP TABLE alerts;"
 	    "DROP TABLE health_nodes; DROP TABLE health_services;"
-	    "PRAGMA user_version = 1", NULL, NULL, NULL), SQLITE_OK);
+	    "PRAGMA user_version = 2", NULL, NULL, NULL), SQLITE_OK);
 	sqlite3_close(db);
 	s = open_store();
-	assert_int_equal(count("PRAGMA user_version"), 2);
+	assert_int_equal(count("PRAGMA user_version"), 3);
 	assert_int_equal(count("SELECT count(*) FROM records"), 3);
 	assert_int_equal(count("SELECT count(*) FROM alerts"), 0);
 	put_ok(s, "acme-prod", "[{\"seq\":4,\"class\":\"health\",\"record\":"
@@ -940,12 +942,12 @@ test_migrates_v1(void **state)
 	store_close(s);
 
 	assert_int_equal(sqlite3_open(dbpath, &db), SQLITE_OK);
-	assert_int_equal(sqlite3_exec(db, "PRAGMA user_version = 3", NULL,
+	assert_int_equal(sqlite3_exec(db, "PRAGMA user_version = 4", NULL,
 	    NULL, NULL), SQLITE_OK);
 	sqlite3_close(db);
 	assert_int_equal(store_open(dbpath, &s, err, sizeof(err)), -1);
-	assert_non_null(strstr(err, "schema version 3, this relay knows "
-	    "version 2"));
+	assert_non_null(strstr(err, "schema version 4, this relay knows "
+	    "version 3"));
 }
 
 static void
@@ -975,6 +977,247 @@ test_file_mode(void **state)
 	put_ok(s, "acme-prod", batch1, 3);
 	assert_int_equal(stat(dbpath, &sb), 0);
 	assert_int_equal(sb.st_mode & 0777, 0600);
+	store_close(s);
+}
+
+/* Run SQL through a second, writing connection. */
+static void
+exec_sql(const char *sql)
+{
+	sqlite3	*db;
+	char	*msg = NULL;
+
+	assert_int_equal(sqlite3_open(dbpath, &db), SQLITE_OK);
+	if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK)
+		fail_msg("%s: %s", sql, msg);
+	sqlite3_close(db);
+}
+
+/*
+ * A database of schema version 1 (before messages) is brought up to
+ * date when the relay opens it, and keeps what it held.
+ */
+static void
+test_migrates_version_1(void **state)
+{
+	struct store	*s = open_store();
+	uint64_t	 seq;
+	int64_t		 id;
+	char		 why[256];
+
+	(void)state;
+	put_ok(s, "acme-prod", batch1, 3);
+	store_close(s);
+	/* What a relay of version 1 left: no message tables. */
+	exec_sql("DROP TABLE deliveries; DROP TABLE messages;"
+	    " DROP TABLE package_chunks; DROP TABLE alerts;"
+	    " DROP TABLE health_nodes; DROP TABLE health_services;"
+	    " PRAGMA user_version = 1");
+	assert_int_equal(count("SELECT count(*) FROM sqlite_master WHERE"
+	    " name = 'messages'"), 0);
+	s = open_store();
+	assert_int_equal(count("PRAGMA user_version"), 3);
+	assert_int_equal(store_last_seq(s, "acme-prod", &seq), 0);
+	assert_int_equal(seq, 3);
+	assert_int_equal(store_message_add(s, NULL, "greeting",
+	    "{\"text\":\"hi\"}", NULL, T0, &id, why, sizeof(why)), 0);
+	assert_int_equal(id, 1);
+	store_close(s);
+	/* A database from a newer relay is refused, not changed. */
+	exec_sql("PRAGMA user_version = 4");
+	assert_int_equal(store_open(dbpath, &s, why, sizeof(why)), -1);
+	assert_non_null(strstr(why, "schema version 4, this relay knows "
+	    "version 3"));
+}
+
+struct pending {
+	int64_t	ids[16];
+	char	kinds[16][40];
+	int	n;
+};
+
+static int
+pending_row(const struct store_message *m, void *arg)
+{
+	struct pending *p = arg;
+
+	p->ids[p->n] = m->id;
+	snprintf(p->kinds[p->n], sizeof(p->kinds[0]), "%s", m->kind);
+	p->n++;
+	return 0;
+}
+
+static struct pending
+pending_of(struct store *s, const char *cluster, int64_t after, int limit)
+{
+	struct pending p;
+
+	memset(&p, 0, sizeof(p));
+	assert_int_equal(store_messages_pending(s, cluster, after, limit,
+	    pending_row, &p), 0);
+	return p;
+}
+
+/*
+ * Each cluster is offered its own messages and those for all, oldest
+ * first, until it answers; the first answer stands.
+ */
+static void
+test_messages_offered_until_answered(void **state)
+{
+	struct store	*s = open_store();
+	struct pending	 p;
+	int64_t		 id, newest;
+	char		 why[256];
+
+	(void)state;
+	assert_int_equal(store_message_max(s, &newest), 0);
+	assert_int_equal(newest, 0);
+	assert_int_equal(store_message_add(s, NULL, "notice", "{\"a\":1}",
+	    NULL, T0, &id, why, sizeof(why)), 0);
+	assert_int_equal(store_message_add(s, "acme-prod", "alert",
+	    "{\"b\":2}", NULL, T0, &id, why, sizeof(why)), 0);
+	assert_int_equal(store_message_add(s, "other", "alert", "{\"c\":3}",
+	    NULL, T0, &id, why, sizeof(why)), 0);
+	assert_int_equal(store_message_max(s, &newest), 0);
+	assert_int_equal(newest, 3);
+
+	p = pending_of(s, "acme-prod", 0, 10);
+	assert_int_equal(p.n, 2);
+	assert_int_equal(p.ids[0], 1);
+	assert_int_equal(p.ids[1], 2);
+	assert_string_equal(p.kinds[1], "alert");
+	p = pending_of(s, "acme-prod", 0, 1);
+	assert_int_equal(p.n, 1);
+	p = pending_of(s, "acme-prod", 1, 10);
+	assert_int_equal(p.n, 1);
+	assert_int_equal(p.ids[0], 2);
+
+	/* Not offered: an answer is not recorded. */
+	assert_int_equal(store_delivery_acked(s, 1, "acme-prod", T0, NULL), 0);
+	assert_int_equal(store_delivery_offered(s, 1, "acme-prod", T0), 0);
+	assert_int_equal(store_delivery_offered(s, 1, "acme-prod", T0 + 5), 0);
+	assert_int_equal(count("SELECT offered FROM deliveries"), T0);
+	p = pending_of(s, "acme-prod", 0, 10);
+	assert_int_equal(p.n, 2);	/* offered is not answered */
+	assert_int_equal(store_delivery_acked(s, 1, "acme-prod", T0 + 1,
+	    "bad signature"), 1);
+	assert_int_equal(store_delivery_acked(s, 1, "acme-prod", T0 + 2,
+	    NULL), 0);
+	assert_int_equal(count("SELECT result = 'refused: bad signature'"
+	    " FROM deliveries WHERE message_id = 1"), 1);
+	p = pending_of(s, "acme-prod", 0, 10);
+	assert_int_equal(p.n, 1);
+	assert_int_equal(p.ids[0], 2);
+	/* Message 1 is still pending for a cluster that joins later. */
+	p = pending_of(s, "new-cluster", 0, 10);
+	assert_int_equal(p.n, 1);
+	assert_int_equal(p.ids[0], 1);
+
+	/* What is not a message is refused. */
+	assert_int_equal(store_message_add(s, NULL, "Notice", "{}", NULL, T0,
+	    &id, why, sizeof(why)), -1);
+	assert_int_equal(store_message_add(s, NULL, "notice", "[1]", NULL, T0,
+	    &id, why, sizeof(why)), -1);
+	assert_int_equal(store_message_add(s, NULL, "notice",
+	    "{\"a\":1,\"a\":2}", NULL, T0, &id, why, sizeof(why)), -1);
+	assert_int_equal(store_message_add(s, "bad id!", "notice", "{}", NULL,
+	    T0, &id, why, sizeof(why)), -1);
+	assert_int_equal(count("SELECT count(*) FROM messages"), 3);
+	store_close(s);
+}
+
+/* A file of n bytes of a pattern; its fd, at offset 0. */
+static int
+package_file(size_t n, const char *name)
+{
+	char	path[256], buf[4096];
+	size_t	i, k;
+	FILE	*f;
+	int	 fd;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	assert_non_null(f = fopen(path, "w"));
+	for (i = 0; i < n; i += k) {
+		k = n - i < sizeof(buf) ? n - i : sizeof(buf);
+		memset(buf, 'a' + (int)(i / 4096 % 26), k);
+		assert_int_equal(fwrite(buf, 1, k, f), k);
+	}
+	assert_int_equal(fclose(f), 0);
+	assert_true((fd = open(path, O_RDONLY)) >= 0);
+	return fd;
+}
+
+/*
+ * A package is kept in 1 MiB chunks with its message, in one
+ * transaction, and read back at any offset; one whose size or SHA-256
+ * differs from what its notice says stores nothing at all.
+ */
+static void
+test_package_chunks(void **state)
+{
+	struct store		*s = open_store();
+	struct store_package	 pkg;
+	char			 why[256], hex[65], *buf;
+	uint64_t		 size, total;
+	size_t			 n, len = STORE_CHUNK * 2 + 1000;
+	int64_t			 id;
+	int			 fd;
+
+	(void)state;
+	fd = package_file(len, "pkg");
+	assert_int_equal(sha256_fd(fd, hex, &size), 0);
+	assert_int_equal(size, len);
+	assert_int_equal(lseek(fd, 0, SEEK_SET), 0);
+	pkg.name = "pkg";
+	pkg.fd = fd;
+	pkg.sha256 = hex;
+	pkg.size = len;
+	assert_int_equal(store_message_add(s, NULL, "update_notice", "{}",
+	    &pkg, T0, &id, why, sizeof(why)), 0);
+	close(fd);
+	assert_int_equal(count("SELECT count(*) FROM package_chunks"), 3);
+	assert_int_equal(count("SELECT max(length(data)) FROM package_chunks"),
+	    STORE_CHUNK);
+
+	assert_non_null(buf = malloc(512 * 1024));
+	/* Across a chunk's end, a read stops at it. */
+	assert_int_equal(store_package_read(s, hex, STORE_CHUNK - 10, buf,
+	    512 * 1024, &n, &total), 1);
+	assert_int_equal(n, 10);
+	assert_int_equal(total, len);
+	assert_int_equal(store_package_read(s, hex, STORE_CHUNK * 2 + 900,
+	    buf, 512 * 1024, &n, &total), 1);
+	assert_int_equal(n, 100);
+	assert_int_equal(buf[0], 'a' + (int)((STORE_CHUNK * 2 + 900) / 4096 %
+	    26));
+	assert_int_equal(store_package_read(s, hex, len, buf, 512 * 1024, &n,
+	    &total), 1);
+	assert_int_equal(n, 0);
+	hex[0] = hex[0] == '0' ? '1' : '0';
+	assert_int_equal(store_package_read(s, hex, 0, buf, 512 * 1024, &n,
+	    &total), 0);
+	free(buf);
+
+	/* Other bytes than the notice says: nothing stored. */
+	fd = package_file(1000, "pkg2");
+	pkg.fd = fd;
+	pkg.size = 1000;
+	assert_int_equal(store_message_add(s, NULL, "update_notice", "{}",
+	    &pkg, T0, &id, why, sizeof(why)), -1);
+	assert_non_null(strstr(why, "SHA-256"));
+	close(fd);
+	fd = package_file(1000, "pkg3");
+	assert_int_equal(sha256_fd(fd, hex, &size), 0);
+	assert_int_equal(lseek(fd, 0, SEEK_SET), 0);
+	pkg.fd = fd;
+	pkg.size = 999;
+	assert_int_equal(store_message_add(s, NULL, "update_notice", "{}",
+	    &pkg, T0, &id, why, sizeof(why)), -1);
+	assert_non_null(strstr(why, "the notice says"));
+	close(fd);
+	assert_int_equal(count("SELECT count(*) FROM package_chunks"), 3);
+	assert_int_equal(count("SELECT count(*) FROM messages"), 1);
 	store_close(s);
 }
 
@@ -1016,11 +1259,17 @@ main(void)
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unwritable_dir,
 		    setup, teardown),
-		cmocka_unit_test_setup_teardown(test_migrates_v1, setup,
+		cmocka_unit_test_setup_teardown(test_migrates_v2, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_not_a_database,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_file_mode,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_migrates_version_1,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_messages_offered_until_answered, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_package_chunks,
 		    setup, teardown),
 	};
 

@@ -534,6 +534,73 @@ test_frame_errors(void **state)
 	frame_reader_free(r);
 }
 
+/* Classify the frame text f as received by dir in phase greeted. */
+static int
+classify(const char *f, enum frame_dir dir, int greeted,
+    enum frame_kind *kind, char *why, size_t whylen)
+{
+	json_t	*o;
+	int	 rc;
+
+	assert_non_null(o = json_loads(f, 0, NULL));
+	why[0] = '\0';
+	rc = frame_classify(o, dir, greeted, kind, why, whylen);
+	json_decref(o);
+	return rc;
+}
+
+static void
+test_frame_classify(void **state)
+{
+	enum frame_kind	k;
+	char		why[128];
+	size_t		i;
+
+	(void)state;
+	/* Every kind has a name, and the names are unique. */
+	for (i = 0; i < FRAME__COUNT; i++) {
+		assert_non_null(frame_specs[i].name);
+		for (k = 0; k < (enum frame_kind)i; k++)
+			assert_string_not_equal(frame_specs[i].name,
+			    frame_specs[k].name);
+	}
+	assert_int_equal(classify("{\"t\":\"hello\"}", FRAME_UP, 0, &k,
+	    why, sizeof(why)), 0);
+	assert_int_equal(k, FRAME_HELLO);
+	assert_int_equal(classify("{\"t\":\"records\"}", FRAME_UP, 1, &k,
+	    why, sizeof(why)), 0);
+	assert_int_equal(k, FRAME_RECORDS);
+	/* The relay answers checks in either phase: no store, no welcome. */
+	assert_int_equal(classify("{\"t\":\"license\"}", FRAME_DOWN, 0, &k,
+	    why, sizeof(why)), 0);
+	assert_int_equal(classify("{\"t\":\"pong\"}", FRAME_DOWN, 1, &k,
+	    why, sizeof(why)), 0);
+
+	/* Unknown: named, short and escaped. */
+	assert_int_equal(classify("{\"t\":\"bogus\\u001b[2J\"}", FRAME_UP,
+	    1, &k, why, sizeof(why)), -1);
+	assert_string_equal(why, "unknown frame 'bogus\\x1b[2J'");
+	/* The wrong way. */
+	assert_int_equal(classify("{\"t\":\"welcome\",\"seq\":0}", FRAME_UP,
+	    0, &k, why, sizeof(why)), -1);
+	assert_string_equal(why, "'welcome' goes from the relay to the "
+	    "gateway");
+	assert_int_equal(classify("{\"t\":\"records\"}", FRAME_DOWN, 1, &k,
+	    why, sizeof(why)), -1);
+	/* Out of phase: a second hello, records before it, acks too. */
+	assert_int_equal(classify("{\"t\":\"hello\"}", FRAME_UP, 1, &k, why,
+	    sizeof(why)), -1);
+	assert_string_equal(why, "'hello' after the hello/welcome exchange");
+	assert_int_equal(classify("{\"t\":\"records\"}", FRAME_UP, 0, &k,
+	    why, sizeof(why)), -1);
+	assert_string_equal(why, "'records' before the hello/welcome "
+	    "exchange");
+	assert_int_equal(classify("{\"t\":\"welcome\"}", FRAME_DOWN, 1, &k,
+	    why, sizeof(why)), -1);
+	assert_int_equal(classify("{\"t\":\"ack\"}", FRAME_DOWN, 0, &k,
+	    why, sizeof(why)), -1);
+}
+
 /* ---- spool ---- */
 
 /* A record of exactly len bytes (len >= 120), with n inside. */
@@ -1772,6 +1839,7 @@ main(void)
 		cmocka_unit_test(test_frame_splits),
 		cmocka_unit_test(test_frame_encode),
 		cmocka_unit_test(test_frame_errors),
+		cmocka_unit_test(test_frame_classify),
 		cmocka_unit_test(test_license_offline_rule),
 		cmocka_unit_test_setup_teardown(test_spool_append_read,
 		    setup, teardown),

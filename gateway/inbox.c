@@ -1,0 +1,669 @@
+/*
+ * inbox.c - the vendor's messages, stored before they are acknowledged
+ * and handed to their kind's handler (inbox.h).
+ *
+ * The relay is not trusted.  A message it offers is judged before
+ * anything is written, its body is bounded before it is parsed again,
+ * its kind must be one of ours, and what it costs the gateway is
+ * bounded three ways: the inbox holds at most INBOX_MAX_MESSAGES and
+ * INBOX_MAX_BYTES, at most a few messages are offered at a time (the
+ * relay's side), and the audit lines about them are rationed per
+ * minute.  The rule of the telemetry spool holds here too: nothing is
+ * acknowledged that is not durable.
+ */
+#include "gateway/inbox.h"
+
+#include <sys/stat.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "lib/clock.h"
+#include "lib/escape.h"
+#include "lib/fileio.h"
+#include "lib/log.h"
+#include "lib/parse.h"
+
+#define INBOX_KINDS		8
+#define INBOX_FILE_MAX		(INBOX_BODY_MAX + 1024)
+#define INBOX_BURST_KINDS	8	/* kinds named in a summary */
+#define INBOX_MINUTE_MS		60000
+
+/* One stored message, as the inbox keeps it in memory. */
+struct entry {
+	uint64_t	 id;
+	char		 kind[INBOX_KIND_MAX + 1];
+	size_t		 bytes;		/* its file */
+	time_t		 received;
+};
+
+/* The lines about messages this minute, and those not written. */
+struct burst {
+	uint64_t	 start_ms;	/* the minute began (clock_mono_ms) */
+	unsigned	 written;
+	uint64_t	 count;		/* not written */
+	uint64_t	 first_id, last_id;
+	struct {
+		char	 name[INBOX_KIND_MAX + 1];
+		uint64_t n;
+	}		 kinds[INBOX_BURST_KINDS];
+	size_t		 nkinds;
+	uint64_t	 other;		/* of kinds past INBOX_BURST_KINDS */
+	struct event	*ev;		/* the end of the minute */
+};
+
+struct inbox {
+	char			 dir[4096];
+	inbox_audit_fn		 audit;
+	void			*audit_arg;
+	struct inbox_kind	 kinds[INBOX_KINDS];
+	size_t			 nkinds;
+	struct entry		*e;		/* by id */
+	size_t			 n;
+	size_t			 bytes;
+	char			 waiting[256];	/* why a message waits, or "" */
+	struct burst		 burst;
+	json_t			*held[INBOX_HELD];	/* deferred frames */
+	size_t			 nheld;
+	void			(*send)(void *, json_t *);
+	void			*send_arg;
+};
+
+static const struct inbox_kind *
+kind_find(const struct inbox *ib, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < ib->nkinds; i++)
+		if (strcmp(ib->kinds[i].name, name) == 0)
+			return &ib->kinds[i];
+	return NULL;
+}
+
+static struct entry *
+entry_find(const struct inbox *ib, uint64_t id)
+{
+	size_t i;
+
+	for (i = 0; i < ib->n; i++)
+		if (ib->e[i].id == id)
+			return &ib->e[i];
+	return NULL;
+}
+
+static int
+valid_kind(const char *k)
+{
+	size_t n = strlen(k);
+
+	return n > 0 && n <= INBOX_KIND_MAX &&
+	    strspn(k, "abcdefghijklmnopqrstuvwxyz0123456789_") == n;
+}
+
+static void
+entry_path(const struct inbox *ib, uint64_t id, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s/%" PRIu64 ".json", ib->dir, id);
+}
+
+/* ---- the audit ration ---- */
+
+static void
+burst_count(struct burst *b, const char *kind, uint64_t id)
+{
+	size_t i;
+
+	if (b->count++ == 0)
+		b->first_id = id;
+	b->last_id = id;
+	for (i = 0; i < b->nkinds; i++)
+		if (strcmp(b->kinds[i].name, kind) == 0)
+			break;
+	if (i == b->nkinds && b->nkinds < INBOX_BURST_KINDS)
+		snprintf(b->kinds[b->nkinds++].name, sizeof(b->kinds[0].name),
+		    "%s", kind);
+	if (i < b->nkinds)
+		b->kinds[i].n++;
+	else
+		b->other++;
+}
+
+/* The minute is over: one line for what was not written in it. */
+static void
+burst_end(evutil_socket_t fd, short what, void *arg)
+{
+	struct inbox	*ib = arg;
+	struct burst	*b = &ib->burst;
+	json_t		*kinds;
+	size_t		 i;
+
+	(void)fd;
+	(void)what;
+	if (b->count > 0 && (kinds = json_object()) != NULL) {
+		for (i = 0; i < b->nkinds; i++)
+			json_object_set_new(kinds, b->kinds[i].name,
+			    json_integer((json_int_t)b->kinds[i].n));
+		if (b->other > 0)
+			json_object_set_new(kinds, "(other)",
+			    json_integer((json_int_t)b->other));
+		log_warn("inbox: %" PRIu64 " more messages from the relay in a "
+		    "minute (ids %" PRIu64 "-%" PRIu64 "); summarised in the "
+		    "audit log", b->count, b->first_id, b->last_id);
+		(void)ib->audit(ib->audit_arg, "message_burst", json_pack(
+		    "{s:I, s:o, s:I, s:I, s:i}", "count", (json_int_t)b->count,
+		    "kinds", kinds, "first_id", (json_int_t)b->first_id,
+		    "last_id", (json_int_t)b->last_id, "audited",
+		    INBOX_AUDIT_PER_MIN));
+	}
+	b->count = b->other = 0;
+	b->nkinds = 0;
+	b->written = 0;
+	b->start_ms = 0;
+}
+
+int
+inbox_limit(struct inbox *ib, const char *kind, uint64_t id)
+{
+	struct burst	*b = &ib->burst;
+	struct timeval	 tv = { INBOX_MINUTE_MS / 1000, 0 };
+
+	if (b->start_ms == 0) {
+		b->start_ms = clock_mono_ms();
+		evtimer_add(b->ev, &tv);
+	}
+	if (b->written < INBOX_AUDIT_PER_MIN) {
+		b->written++;
+		return 1;
+	}
+	burst_count(b, valid_kind(kind) ? kind : "(invalid)", id);
+	return 0;
+}
+
+/* ---- storing ---- */
+
+/* Write state_dir/inbox/ID.json; 0, or -1 (logged). */
+static int
+entry_write(struct inbox *ib, uint64_t id, const char *kind, json_t *body,
+    time_t now, size_t *bytes)
+{
+	char	 path[4200], when[32], err[4400], *text;
+	json_t	*j;
+	int	 rc;
+
+	parse_format_time(now, when, sizeof(when));
+	j = json_pack("{s:I, s:s, s:s, s:O}", "id", (json_int_t)id, "kind",
+	    kind, "received", when, "body", body);
+	text = j == NULL ? NULL : json_dumps(j, JSON_COMPACT);
+	json_decref(j);
+	if (text == NULL) {
+		log_error("inbox: message %" PRIu64 ": out of memory", id);
+		return -1;
+	}
+	entry_path(ib, id, path, sizeof(path));
+	*bytes = strlen(text);
+	if ((rc = fileio_replace(path, text, *bytes, 0600, err,
+	    sizeof(err))) == -1)
+		log_error("inbox: %s", err);
+	free(text);
+	return rc;
+}
+
+static int
+entry_add(struct inbox *ib, uint64_t id, const char *kind, size_t bytes,
+    time_t received)
+{
+	struct entry	*ne;
+	size_t		 i;
+
+	if ((ne = reallocarray(ib->e, ib->n + 1, sizeof(*ne))) == NULL)
+		return -1;
+	ib->e = ne;
+	/* Kept in id order: that is the order they are resumed in. */
+	for (i = ib->n; i > 0 && ib->e[i - 1].id > id; i--)
+		ib->e[i] = ib->e[i - 1];
+	ib->e[i].id = id;
+	snprintf(ib->e[i].kind, sizeof(ib->e[i].kind), "%s", kind);
+	ib->e[i].bytes = bytes;
+	ib->e[i].received = received;
+	ib->n++;
+	ib->bytes += bytes;
+	return 0;
+}
+
+static void
+entry_remove(struct inbox *ib, size_t i)
+{
+	char path[4200];
+
+	entry_path(ib, ib->e[i].id, path, sizeof(path));
+	if (unlink(path) == -1 && errno != ENOENT)
+		log_warn("inbox: %s: %s", path, strerror(errno));
+	ib->bytes -= ib->e[i].bytes;
+	memmove(&ib->e[i], &ib->e[i + 1], (ib->n - i - 1) * sizeof(ib->e[0]));
+	ib->n--;
+}
+
+/*
+ * Let finished messages go: those older than INBOX_KEEP, or with force
+ * (the inbox is full) every finished one.  A finished message is kept
+ * a while so that one offered again (an acknowledgement lost) is
+ * recognised rather than judged anew.
+ */
+static void
+inbox_prune(struct inbox *ib, int force)
+{
+	const struct inbox_kind	*k;
+	time_t			 now = clock_now();
+	size_t			 i = 0;
+
+	while (i < ib->n) {
+		k = kind_find(ib, ib->e[i].kind);
+		if (k != NULL && k->done != NULL &&
+		    k->done(k->arg, ib->e[i].id) &&
+		    (force || now - ib->e[i].received > INBOX_KEEP))
+			entry_remove(ib, i);
+		else
+			i++;
+	}
+}
+
+static int
+has_room(const struct inbox *ib, size_t bytes)
+{
+	return ib->n < INBOX_MAX_MESSAGES &&
+	    ib->bytes + bytes <= INBOX_MAX_BYTES;
+}
+
+/* ---- a message arrives ---- */
+
+/* A message waits (no answer); said once per reason, and in status. */
+static void
+inbox_wait(struct inbox *ib, uint64_t id, const char *why)
+{
+	if (strcmp(ib->waiting, why) != 0)
+		log_warn("inbox: message %" PRIu64 " not acknowledged, the "
+		    "relay will offer it again: %s", id, why);
+	snprintf(ib->waiting, sizeof(ib->waiting), "%s", why);
+}
+
+static json_t *
+ack(uint64_t id, const char *refused)
+{
+	if (refused == NULL)
+		return json_pack("{s:s, s:I}", "t", "msg_ack", "id",
+		    (json_int_t)id);
+	return json_pack("{s:s, s:I, s:s}", "t", "msg_ack", "id",
+	    (json_int_t)id, "refused", refused);
+}
+
+/*
+ * Judge a message before anything is written: 0 with the kind's
+ * verdict (and its handler in *kp, NULL for a message no handler may
+ * see), why set unless accepted.
+ */
+static enum inbox_verdict
+judge(struct inbox *ib, uint64_t id, const char *kind, json_t *body,
+    size_t *size, const struct inbox_kind **kp, char *why, size_t whylen)
+{
+	char	name[INBOX_KIND_MAX * 4 + 8];
+
+	*kp = NULL;
+	*size = 0;
+	if (kind == NULL || !valid_kind(kind)) {
+		snprintf(why, whylen, "a message kind must be 1-%d of a-z 0-9 _",
+		    INBOX_KIND_MAX);
+		return INBOX_REFUSE;
+	}
+	if (!json_is_object(body)) {
+		snprintf(why, whylen, "the body is not a JSON object");
+		return INBOX_REFUSE;
+	}
+	if ((*size = json_dumpb(body, NULL, 0, JSON_COMPACT)) >
+	    INBOX_BODY_MAX) {
+		snprintf(why, whylen, "a body of %zu bytes (at most %d)", *size,
+		    INBOX_BODY_MAX);
+		return INBOX_REFUSE;
+	}
+	if ((*kp = kind_find(ib, kind)) == NULL) {
+		escape_text(kind, strlen(kind), name, sizeof(name));
+		snprintf(why, whylen, "this gateway knows no messages of kind "
+		    "'%s'", name);
+		return INBOX_REFUSE;
+	}
+	return (*kp)->check((*kp)->arg, id, body, why, whylen);
+}
+
+/* Refused: audited (rationed) and acknowledged with the reason. */
+static int
+inbox_refuse(struct inbox *ib, uint64_t id, const char *kind, json_t *body,
+    const struct inbox_kind *k, const char *why, json_t **out)
+{
+	char reason[INBOX_REASON_MAX + 1];
+
+	snprintf(reason, sizeof(reason), "%s", why);
+	if (inbox_limit(ib, kind != NULL ? kind : "", id)) {
+		if (ib->audit(ib->audit_arg, "message_received", json_pack(
+		    "{s:I, s:s, s:s, s:s}", "id", (json_int_t)id, "kind",
+		    kind != NULL && valid_kind(kind) ? kind : "(invalid)",
+		    "verdict", "refused", "reason", reason)) == -1) {
+			inbox_wait(ib, id, "the audit log cannot be written");
+			return 0;
+		}
+		if (k != NULL && k->refused != NULL)
+			k->refused(k->arg, id, body, reason);
+		/* The log is rationed with the audit log: it floods as well. */
+		log_info("inbox: message %" PRIu64 " refused: %s", id, reason);
+	}
+	*out = ack(id, reason);
+	return 1;
+}
+
+static int
+inbox_accept(struct inbox *ib, uint64_t id, const char *kind, json_t *body,
+    const struct inbox_kind *k, size_t size, json_t **out)
+{
+	time_t	now = clock_now();
+	size_t	bytes;
+
+	if (!has_room(ib, size + 256))
+		inbox_prune(ib, 1);
+	if (!has_room(ib, size + 256)) {
+		char full[96];
+
+		if (ib->n >= INBOX_MAX_MESSAGES)
+			snprintf(full, sizeof(full), "the inbox is full (%d "
+			    "messages)", INBOX_MAX_MESSAGES);
+		else
+			snprintf(full, sizeof(full), "the inbox is full (%d "
+			    "MiB)", INBOX_MAX_BYTES / (1024 * 1024));
+		inbox_wait(ib, id, full);
+		return 0;
+	}
+	if (inbox_limit(ib, kind, id) && ib->audit(ib->audit_arg,
+	    "message_received", json_pack("{s:I, s:s, s:s}", "id",
+	    (json_int_t)id, "kind", kind, "verdict", "accepted")) == -1) {
+		inbox_wait(ib, id, "the audit log cannot be written");
+		return 0;
+	}
+	if (entry_write(ib, id, kind, body, now, &bytes) == -1 ||
+	    entry_add(ib, id, kind, bytes, now) == -1) {
+		inbox_wait(ib, id, "the inbox cannot be written");
+		return 0;
+	}
+	ib->waiting[0] = '\0';
+	log_info("inbox: message %" PRIu64 " (%s) from the vendor stored", id,
+	    kind);
+	k->act(k->arg, id, body, 0);
+	*out = ack(id, NULL);
+	return 1;
+}
+
+/* Keep a deferred frame to judge again on inbox_retry(). */
+static void
+inbox_hold(struct inbox *ib, json_t *f, uint64_t id)
+{
+	size_t i;
+
+	for (i = 0; i < ib->nheld; i++)
+		if ((uint64_t)json_integer_value(json_object_get(ib->held[i],
+		    "id")) == id)
+			return;
+	if (ib->nheld < INBOX_HELD)
+		ib->held[ib->nheld++] = json_incref(f);
+}
+
+int
+inbox_offer(struct inbox *ib, json_t *f, json_t **out, char *why,
+    size_t whylen)
+{
+	json_t				*jid = json_object_get(f, "id");
+	json_t				*body = json_object_get(f, "body");
+	const char			*kind;
+	const struct inbox_kind		*k;
+	enum inbox_verdict		 v;
+	char				 reason[INBOX_REASON_MAX + 1];
+	uint64_t			 id;
+	size_t				 size;
+
+	*out = NULL;
+	if (!json_is_integer(jid) || json_integer_value(jid) <= 0) {
+		snprintf(why, whylen, "a message without a valid id");
+		return -1;
+	}
+	id = (uint64_t)json_integer_value(jid);
+	/* Stored before: the acknowledgement was lost.  Not acted on again. */
+	if (entry_find(ib, id) != NULL) {
+		*out = ack(id, NULL);
+		return 1;
+	}
+	kind = json_string_value(json_object_get(f, "kind"));
+	reason[0] = '\0';
+	v = judge(ib, id, kind, body, &size, &k, reason, sizeof(reason));
+	switch (v) {
+	case INBOX_REFUSE:
+		return inbox_refuse(ib, id, kind, body, k, reason, out);
+	case INBOX_DEFER:
+		inbox_wait(ib, id, reason);
+		inbox_hold(ib, f, id);
+		return 0;
+	case INBOX_ACCEPT:
+		break;
+	}
+	return inbox_accept(ib, id, kind, body, k, size, out);
+}
+
+/* ---- after a restart ---- */
+
+/*
+ * Read stored message name ("ID.json"): its contents with *id and the
+ * file's size, or NULL (logged when it is not a message file).
+ */
+static json_t *
+entry_read(struct inbox *ib, const char *name, uint64_t *id, size_t *bytes)
+{
+	char		 path[4200], *end;
+	struct stat	 sb;
+	json_t		*j = NULL, *jid;
+	const char	*kind;
+	int		 fd;
+
+	*id = strtoull(name, &end, 10);
+	if (*id == 0 || strcmp(end, ".json") != 0 || name[0] == '0')
+		return NULL;
+	snprintf(path, sizeof(path), "%s/%s", ib->dir, name);
+	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) == -1 ||
+	    fstat(fd, &sb) == -1 || !S_ISREG(sb.st_mode) ||
+	    sb.st_size > INBOX_FILE_MAX) {
+		log_error("inbox: %s: %s; left alone", path, fd == -1 ?
+		    strerror(errno) : "not a message file");
+		goto out;
+	}
+	*bytes = (size_t)sb.st_size;
+	j = json_loadfd(fd, JSON_REJECT_DUPLICATES, NULL);
+	jid = json_object_get(j, "id");
+	kind = json_string_value(json_object_get(j, "kind"));
+	if (j == NULL || !json_is_integer(jid) ||
+	    (uint64_t)json_integer_value(jid) != *id || kind == NULL ||
+	    !valid_kind(kind) || !json_is_object(json_object_get(j, "body"))) {
+		log_error("inbox: %s: not a message file; left alone", path);
+		json_decref(j);
+		j = NULL;
+	}
+out:
+	if (fd != -1)
+		close(fd);
+	return j;
+}
+
+static int
+by_id(const void *a, const void *b)
+{
+	const struct entry *x = a, *y = b;
+
+	return x->id < y->id ? -1 : x->id > y->id;
+}
+
+/* Hand stored message i to its kind again. */
+static void
+entry_resume(struct inbox *ib, size_t i)
+{
+	const struct inbox_kind	*k;
+	char			 name[32];
+	json_t			*j;
+	uint64_t		 id;
+	size_t			 bytes;
+
+	if ((k = kind_find(ib, ib->e[i].kind)) == NULL) {
+		log_warn("inbox: message %" PRIu64 " is of kind %s, which this "
+		    "gateway does not know; kept", ib->e[i].id, ib->e[i].kind);
+		return;
+	}
+	snprintf(name, sizeof(name), "%" PRIu64 ".json", ib->e[i].id);
+	if ((j = entry_read(ib, name, &id, &bytes)) == NULL)
+		return;
+	k->act(k->arg, id, json_object_get(j, "body"), 1);
+	json_decref(j);
+}
+
+void
+inbox_start(struct inbox *ib)
+{
+	struct dirent	*de;
+	DIR		*d;
+	json_t		*j;
+	uint64_t	 id;
+	time_t		 t;
+	const char	*s;
+	size_t		 i, bytes;
+
+	if ((d = opendir(ib->dir)) == NULL) {
+		log_error("inbox: %s: %s", ib->dir, strerror(errno));
+		return;
+	}
+	while ((de = readdir(d)) != NULL) {
+		if ((j = entry_read(ib, de->d_name, &id, &bytes)) == NULL)
+			continue;
+		s = json_string_value(json_object_get(j, "received"));
+		if (s == NULL || parse_time(s, &t) == -1)
+			t = clock_now();
+		if (entry_add(ib, id, json_string_value(json_object_get(j,
+		    "kind")), bytes, t) == -1)
+			log_error("inbox: out of memory");
+		json_decref(j);
+	}
+	closedir(d);
+	if (ib->n > 1)
+		qsort(ib->e, ib->n, sizeof(ib->e[0]), by_id);
+	/* Oldest first, as they arrived; then finished old ones may go. */
+	for (i = 0; i < ib->n; i++)
+		entry_resume(ib, i);
+	inbox_prune(ib, 0);
+	log_info("inbox: %zu messages from the vendor (%zu bytes)", ib->n,
+	    ib->bytes);
+}
+
+void
+inbox_retry(struct inbox *ib)
+{
+	json_t	*held[INBOX_HELD], *ack;
+	char	 why[128];
+	size_t	 i, n = ib->nheld;
+
+	/* Judged again in order; one still deferred is held again. */
+	memcpy(held, ib->held, n * sizeof(held[0]));
+	ib->nheld = 0;
+	for (i = 0; i < n; i++) {
+		if (inbox_offer(ib, held[i], &ack, why, sizeof(why)) == 1 &&
+		    ib->send != NULL)
+			ib->send(ib->send_arg, ack);
+		else
+			json_decref(ack);
+		json_decref(held[i]);
+	}
+}
+
+void
+inbox_flush(struct inbox *ib)
+{
+	if (ib != NULL && ib->burst.count > 0)
+		burst_end(-1, 0, ib);
+}
+
+void
+inbox_link_down(struct inbox *ib)
+{
+	while (ib->nheld > 0)
+		json_decref(ib->held[--ib->nheld]);
+}
+
+void
+inbox_set_sender(struct inbox *ib, void (*send)(void *, json_t *),
+    void *arg)
+{
+	ib->send = send;
+	ib->send_arg = arg;
+}
+
+/* ---- the rest ---- */
+
+json_t *
+inbox_status(struct inbox *ib)
+{
+	return json_pack("{s:I, s:I, s:s}", "messages", (json_int_t)ib->n,
+	    "bytes", (json_int_t)ib->bytes, "waiting", ib->waiting);
+}
+
+int
+inbox_register(struct inbox *ib, const struct inbox_kind *k)
+{
+	if (ib->nkinds == INBOX_KINDS || !valid_kind(k->name) ||
+	    k->check == NULL || k->act == NULL)
+		return -1;
+	ib->kinds[ib->nkinds++] = *k;
+	return 0;
+}
+
+struct inbox *
+inbox_new(struct event_base *base, const struct policy *pol,
+    inbox_audit_fn audit, void *audit_arg, char *err, size_t errlen)
+{
+	struct inbox *ib;
+
+	if ((ib = calloc(1, sizeof(*ib))) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	ib->audit = audit;
+	ib->audit_arg = audit_arg;
+	if ((size_t)snprintf(ib->dir, sizeof(ib->dir), "%s/%s",
+	    pol->state_dir, INBOX_DIR) >= sizeof(ib->dir) ||
+	    (mkdir(ib->dir, 0700) == -1 && errno != EEXIST)) {
+		snprintf(err, errlen, "%s: %s", ib->dir, strerror(errno));
+		free(ib);
+		return NULL;
+	}
+	if ((ib->burst.ev = evtimer_new(base, burst_end, ib)) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		free(ib);
+		return NULL;
+	}
+	return ib;
+}
+
+void
+inbox_free(struct inbox *ib)
+{
+	if (ib == NULL)
+		return;
+	/* What was not written yet of a burst is written now. */
+	inbox_flush(ib);
+	inbox_link_down(ib);
+	event_free(ib->burst.ev);
+	free(ib->e);
+	free(ib);
+}

@@ -1,0 +1,825 @@
+/*
+ * updates.c - the vendor's update notices judged, and each accepted one
+ * taken through its schedule (updates.h).
+ *
+ * Time here is the wall clock (clock_now()), because windows are wall
+ * time; every step is taken again from the state on a timer, so a
+ * clock that jumps or a gateway that was down finds the schedule where
+ * it should be rather than where the last timer left it.
+ */
+#include "gateway/updates_int.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "lib/clock.h"
+#include "lib/log.h"
+#include "lib/parse.h"
+#include "lib/sshcert.h"
+#include "lib/sshsig.h"
+
+#define UPDATES_TICK	5	/* seconds between looks at the schedule */
+
+static const char *const state_names[US__COUNT] = {
+	[US_ANNOUNCED] = "announced",
+	[US_SCHEDULED] = "scheduled",
+	[US_STARTED] = "started",
+	[US_INSTALLED] = "installed",
+	[US_FAILED] = "failed",
+	[US_REFUSED] = "refused",
+	[US_SUPERSEDED] = "superseded",
+};
+
+const char *
+updates_state_name(enum ustate s)
+{
+	return state_names[s];
+}
+
+int
+updates_state_parse(const char *s, enum ustate *out)
+{
+	int i;
+
+	for (i = 0; i < US__COUNT; i++)
+		if (s != NULL && strcmp(s, state_names[i]) == 0) {
+			*out = (enum ustate)i;
+			return 0;
+		}
+	return -1;
+}
+
+/* Nothing more happens to it. */
+static int
+terminal(enum ustate s)
+{
+	return s == US_INSTALLED || s == US_FAILED || s == US_REFUSED ||
+	    s == US_SUPERSEDED;
+}
+
+/*
+ * An event of update u (NULL: none yet) into the audit log and
+ * telemetry, both: the version and the message first, then fields
+ * (stolen).
+ */
+void
+updates_event(struct updates *up, const char *type, const struct update *u,
+    json_t *fields)
+{
+	json_t *ev = fields != NULL ? fields : json_object();
+
+	if (ev == NULL)
+		return;
+	if (u != NULL) {
+		json_object_set_new(ev, "version", json_string(u->n.version));
+		json_object_set_new(ev, "message_id",
+		    json_integer((json_int_t)u->msg_id));
+	}
+	if (up->audit(up->audit_arg, type, json_deep_copy(ev)) == -1)
+		log_error("updates: %s cannot be audited", type);
+	(void)telem_event(up->telem, type, ev);
+}
+
+struct update *
+updates_find(struct updates *up, const char *version)
+{
+	struct version	v;
+	size_t		i;
+
+	if (version_parse(version, &v) == -1)
+		return NULL;
+	for (i = 0; i < up->n; i++)
+		if (version_cmp(&up->u[i].n.v, &v) == 0)
+			return &up->u[i];
+	return NULL;
+}
+
+static struct update *
+find_msg(struct updates *up, uint64_t id)
+{
+	size_t i;
+
+	for (i = 0; i < up->n; i++)
+		if (up->u[i].msg_id == id)
+			return &up->u[i];
+	return NULL;
+}
+
+/* ---- the installed version ---- */
+
+/*
+ * What is installed: porthole's own record of its last install, or
+ * before the first one what version_command said.  0 with *v, or -1
+ * with why it is not known (yet).
+ */
+static int
+installed(struct updates *up, const struct version **v, const char **s,
+    char *why, size_t whylen)
+{
+	if (up->have_record) {
+		*v = &up->installed;
+		*s = up->installed_s;
+		return 0;
+	}
+	if (up->have_baseline) {
+		*v = &up->baseline;
+		*s = up->baseline_s;
+		return 0;
+	}
+	if (up->pol->version_command == NULL) {
+		*v = NULL;
+		*s = NULL;
+		return 0;	/* nothing to compare with: any version */
+	}
+	snprintf(why, whylen, "the installed version is not known yet%s%s",
+	    up->baseline_error[0] != '\0' ? ": " : "", up->baseline_error);
+	if (up->version_job == NULL && clock_now() >= up->baseline_retry)
+		updates_run_version(up);
+	return -1;
+}
+
+/* ---- notices arrive ---- */
+
+/* The notice and its signature from a message body, bounded. */
+static int
+body_parts(json_t *body, const char **text, size_t *tlen, const char **sig,
+    size_t *slen, char *why, size_t whylen)
+{
+	json_t *jt = json_object_get(body, "notice");
+	json_t *js = json_object_get(body, "signature");
+
+	if (!json_is_string(jt) || !json_is_string(js)) {
+		snprintf(why, whylen, "malformed update_notice: \"notice\" and "
+		    "\"signature\" must be strings");
+		return -1;
+	}
+	*tlen = json_string_length(jt);
+	*slen = json_string_length(js);
+	if (*tlen > NOTICE_MAX || *slen > SSHSIG_ARMOR_MAX) {
+		snprintf(why, whylen, "malformed update_notice: a notice over %d "
+		    "or a signature over %d bytes", NOTICE_MAX,
+		    SSHSIG_ARMOR_MAX);
+		return -1;
+	}
+	*text = json_string_value(jt);
+	*sig = json_string_value(js);
+	return 0;
+}
+
+/* What an accepted notice for n's version would do to what is known. */
+static enum inbox_verdict
+judge_known(struct updates *up, const struct notice *n, char *why,
+    size_t whylen)
+{
+	struct update	*u = updates_find(up, n->version);
+	size_t		 i;
+
+	for (i = 0; i < up->n; i++)
+		if ((up->u[i].state == US_ANNOUNCED ||
+		    up->u[i].state == US_SCHEDULED ||
+		    up->u[i].state == US_STARTED) &&
+		    version_cmp(&up->u[i].n.v, &n->v) > 0) {
+			snprintf(why, whylen, "version %s is older than %s, "
+			    "announced already", n->version,
+			    up->u[i].n.version);
+			return INBOX_REFUSE;
+		}
+	if (u == NULL)
+		return INBOX_ACCEPT;
+	switch (u->state) {
+	case US_STARTED:
+		snprintf(why, whylen, "version %s is being installed",
+		    n->version);
+		return INBOX_REFUSE;
+	case US_SUPERSEDED:
+		snprintf(why, whylen, "version %s was superseded: %s",
+		    n->version, u->reason);
+		return INBOX_REFUSE;
+	case US_REFUSED:
+		if (strcmp(u->n.sha256, n->sha256) != 0)
+			return INBOX_ACCEPT;	/* a package published again */
+		snprintf(why, whylen, "version %s with this package was "
+		    "refused before: %s", n->version, u->reason);
+		return INBOX_REFUSE;
+	default:
+		/* Announced again, or another try after a failure. */
+		return INBOX_ACCEPT;
+	}
+}
+
+static enum inbox_verdict
+notice_check(void *arg, uint64_t id, json_t *body, char *why, size_t whylen)
+{
+	struct updates		*up = arg;
+	struct notice		 n;
+	const struct version	*iv;
+	const char		*text, *sig, *is;
+	size_t			 tlen, slen;
+
+	(void)id;
+	if (!up->have_key) {
+		snprintf(why, whylen, "no vendor_key: %s", up->key_error);
+		return INBOX_REFUSE;
+	}
+	if (body_parts(body, &text, &tlen, &sig, &slen, why, whylen) == -1 ||
+	    notice_verify(text, tlen, sig, slen, up->key, clock_now(), &n, why,
+	    whylen) == -1)
+		return INBOX_REFUSE;
+	if (installed(up, &iv, &is, why, whylen) == -1)
+		return INBOX_DEFER;
+	if (iv != NULL && version_cmp(&n.v, iv) <= 0) {
+		snprintf(why, whylen, "version %s is not newer than the "
+		    "installed %s", n.version, is);
+		return INBOX_REFUSE;
+	}
+	return judge_known(up, &n, why, whylen);
+}
+
+/* A refused notice: update_refused, with the version it claims. */
+static void
+notice_refused(void *arg, uint64_t id, json_t *body, const char *why)
+{
+	struct updates	*up = arg;
+	struct notice	 n;
+	const char	*text, *sig;
+	char		 ignored[256];
+	size_t		 tlen, slen;
+	json_t		*ev;
+
+	ev = json_pack("{s:I, s:s}", "message_id", (json_int_t)id, "reason",
+	    why);
+	if (ev != NULL && body_parts(body, &text, &tlen, &sig, &slen, ignored,
+	    sizeof(ignored)) == 0 && notice_parse(text, tlen, &n, ignored,
+	    sizeof(ignored)) == 0)
+		json_object_set_new(ev, "version", json_string(n.version));
+	updates_event(up, "update_refused", NULL, ev);
+}
+
+/* Make room for one more record: the oldest finished one goes. */
+static struct update *
+record_new(struct updates *up)
+{
+	size_t i;
+
+	if (up->n == UPDATES_KEEP) {
+		for (i = 0; i < up->n; i++)
+			if (terminal(up->u[i].state))
+				break;
+		if (i == up->n)
+			return NULL;
+		memmove(&up->u[i], &up->u[i + 1], (up->n - i - 1) *
+		    sizeof(up->u[0]));
+		up->n--;
+	}
+	memset(&up->u[up->n], 0, sizeof(up->u[0]));
+	return &up->u[up->n++];
+}
+
+/*
+ * An update is over: its downloaded package goes (no other record
+ * waits for the same one), and so does the copy it ran on, unless it
+ * failed: that copy stays for the admins to look at.
+ */
+void
+updates_release(struct updates *up, struct update *u)
+{
+	char	path[4200];
+	size_t	i;
+
+	for (i = 0; i < up->n; i++)
+		if (&up->u[i] != u && !terminal(up->u[i].state) &&
+		    strcmp(up->u[i].n.sha256, u->n.sha256) == 0)
+			return;
+	pkgget_drop(up->pkgget, u->n.sha256);
+	pkgget_path(up->pkgget, u->n.sha256, path, sizeof(path));
+	if (unlink(path) == -1 && errno != ENOENT)
+		log_warn("updates: %s: %s", path, strerror(errno));
+	if (u->state == US_FAILED)
+		return;
+	snprintf(path, sizeof(path), "%s/%s/%s.pkg", up->dir,
+	    UPDATES_INSTALL_DIR, u->n.version);
+	if (unlink(path) == -1 && errno != ENOENT)
+		log_warn("updates: %s: %s", path, strerror(errno));
+}
+
+/* Older notices not started yet give way to a newer one. */
+static void
+supersede(struct updates *up, const struct update *newer)
+{
+	struct update	*u;
+	size_t		 i;
+
+	for (i = 0; i < up->n; i++) {
+		u = &up->u[i];
+		if ((u->state != US_ANNOUNCED && u->state != US_SCHEDULED) ||
+		    version_cmp(&u->n.v, &newer->n.v) >= 0)
+			continue;
+		u->state = US_SUPERSEDED;
+		snprintf(u->reason, sizeof(u->reason), "superseded by %s",
+		    newer->n.version);
+		updates_release(up, u);
+		updates_event(up, "update_superseded", u, json_pack("{s:s}",
+		    "by", newer->n.version));
+	}
+}
+
+/* Fetch u's package unless it is here already. */
+static void
+fetch(struct updates *up, struct update *u)
+{
+	switch (pkgget_want(up->pkgget, u->n.sha256, u->n.size)) {
+	case 1:
+		u->downloaded = 1;
+		break;
+	case -1:
+		snprintf(u->waiting, sizeof(u->waiting), "too many packages "
+		    "wanted at once");
+		break;
+	}
+}
+
+static void
+notice_act(void *arg, uint64_t id, json_t *body, int restart)
+{
+	struct updates	*up = arg;
+	struct update	*u;
+	struct notice	 n;
+	const char	*text, *sig;
+	char		 why[300];
+	size_t		 tlen, slen;
+
+	if ((u = find_msg(up, id)) != NULL) {
+		/* Known from the state file: it goes on from there. */
+		if (!terminal(u->state) && !u->downloaded)
+			fetch(up, u);
+		return;
+	}
+	if (body_parts(body, &text, &tlen, &sig, &slen, why,
+	    sizeof(why)) == -1 || notice_parse(text, tlen, &n, why,
+	    sizeof(why)) == -1) {
+		log_error("updates: message %" PRIu64 ": %s", id, why);
+		return;
+	}
+	if ((u = updates_find(up, n.version)) != NULL &&
+	    !terminal(u->state) && strcmp(u->n.sha256, n.sha256) == 0) {
+		log_info("updates: %s announced again (message %" PRIu64 ")",
+		    n.version, id);
+		return;
+	}
+	if (u != NULL && !terminal(u->state)) {
+		/* The same version, another package: the schedule stands. */
+		pkgget_drop(up->pkgget, u->n.sha256);
+		u->n = n;
+		u->msg_id = id;
+		u->downloaded = 0;
+	} else {
+		if (u != NULL) {
+			memmove(u, u + 1, (size_t)(&up->u[up->n] - (u + 1)) *
+			    sizeof(*u));
+			up->n--;
+		}
+		if ((u = record_new(up)) == NULL) {
+			log_error("updates: no room for %s", n.version);
+			return;
+		}
+		u->n = n;
+		u->msg_id = id;
+		u->state = US_ANNOUNCED;
+		u->accepted = clock_now();
+	}
+	log_info("updates: %s announced by the vendor%s", n.version,
+	    restart ? " (found in the inbox)" : "");
+	updates_event(up, "update_announced", u, json_pack("{s:s, s:I}",
+	    "sha256", n.sha256, "size", (json_int_t)n.size));
+	supersede(up, u);
+	fetch(up, u);
+	updates_save(up);
+	updates_eval(up);
+}
+
+/* Finished with: it may leave the inbox. */
+static int
+notice_done(void *arg, uint64_t id)
+{
+	struct update *u = find_msg(arg, id);
+
+	return u == NULL || terminal(u->state);
+}
+
+/* ---- the package arrives ---- */
+
+static void
+package_done(void *arg, const char *sha, int ok, const char *why)
+{
+	struct updates	*up = arg;
+	struct update	*u;
+	size_t		 i;
+
+	for (i = 0; i < up->n; i++) {
+		u = &up->u[i];
+		if (strcmp(u->n.sha256, sha) != 0 || terminal(u->state) ||
+		    u->state == US_STARTED)
+			continue;
+		if (ok) {
+			u->downloaded = 1;
+			u->waiting[0] = '\0';
+			log_info("updates: the package of %s is here",
+			    u->n.version);
+			updates_event(up, "update_downloaded", u, json_pack(
+			    "{s:s, s:I}", "sha256", sha, "size",
+			    (json_int_t)u->n.size));
+		} else {
+			u->state = US_REFUSED;
+			snprintf(u->reason, sizeof(u->reason), "%s", why);
+			updates_release(up, u);
+			updates_event(up, "update_refused", u, json_pack(
+			    "{s:s}", "reason", why));
+		}
+	}
+	updates_save(up);
+	updates_eval(up);
+}
+
+/* ---- the schedule ---- */
+
+/* The first window starting at or after t (t itself without a window). */
+static time_t
+window_at(struct updates *up, time_t t)
+{
+	time_t start;
+
+	if (!up->have_window || window_next(&up->window, t, &start) == -1)
+		return t;
+	return start;
+}
+
+/*
+ * The start an announced update gets once the admins are told now: the
+ * first window at least 24 hours after the latest moment the notify
+ * could end.
+ */
+static time_t
+planned(struct updates *up, time_t now)
+{
+	return window_at(up, now + UPDATES_NOTICE +
+	    (up->pol->notify_command != NULL ? UPDATES_NOTIFY_TIMEOUT : 0));
+}
+
+static void
+schedule_event(struct updates *up, struct update *u, const char *reason,
+    const char *who)
+{
+	char when[32];
+
+	parse_format_time(u->when, when, sizeof(when));
+	log_info("updates: %s scheduled for %s (%s)", u->n.version, when,
+	    reason);
+	updates_event(up, "update_scheduled", u, json_pack("{s:s, s:s, s:s?}",
+	    "when", when, "reason", reason, "by", who));
+}
+
+/* The admins were told (at notified) that it runs at when. */
+void
+updates_scheduled(struct updates *up, struct update *u, time_t notified,
+    time_t when)
+{
+	u->notified = notified;
+	u->earliest = notified + UPDATES_NOTICE;
+	u->when = u->first_window = when < u->earliest ? window_at(up,
+	    u->earliest) : when;
+	u->state = US_SCHEDULED;
+	schedule_event(up, u, up->pol->notify_command != NULL ?
+	    "the admins were notified" : "no notify_command: counted from "
+	    "acceptance", NULL);
+}
+
+static void
+eval_announced(struct updates *up, struct update *u, time_t now)
+{
+	if (up->pol->notify_command == NULL) {
+		updates_scheduled(up, u, u->accepted, window_at(up,
+		    u->accepted + UPDATES_NOTICE));
+		updates_save(up);
+		return;
+	}
+	if (up->notify_job == NULL && now >= u->next_notify)
+		(void)updates_run_notify(up, u, planned(up, now), "scheduled");
+}
+
+/* A start missed by more than a window: the next window, audited. */
+static void
+eval_missed(struct updates *up, struct update *u, time_t now)
+{
+	char	was[32], reason[96];
+
+	parse_format_time(u->when, was, sizeof(was));
+	u->when = window_at(up, now > u->earliest ? now : u->earliest);
+	snprintf(reason, sizeof(reason), "the window at %s was missed%s", was,
+	    u->downloaded ? "" : " (no package yet)");
+	schedule_event(up, u, reason, NULL);
+	u->renotify = 1;
+	updates_save(up);
+}
+
+static void
+eval_scheduled(struct updates *up, struct update *u, time_t now)
+{
+	if (!u->run_now && now >= u->when + UPDATES_WINDOW) {
+		eval_missed(up, u, now);
+		return;
+	}
+	if (u->renotify && up->notify_job == NULL) {
+		u->renotify = 0;
+		(void)updates_run_notify(up, u, u->when, "rescheduled");
+		updates_save(up);
+	}
+	if (now < u->when)
+		return;
+	if (!u->downloaded) {
+		snprintf(u->waiting, sizeof(u->waiting), "its window has come; "
+		    "waiting for the package");
+		return;
+	}
+	if (up->install_job == NULL)
+		(void)updates_run_install(up, u);
+}
+
+void
+updates_eval(struct updates *up)
+{
+	time_t	now = clock_now();
+	size_t	i;
+
+	for (i = 0; i < up->n; i++) {
+		switch (up->u[i].state) {
+		case US_ANNOUNCED:
+			eval_announced(up, &up->u[i], now);
+			break;
+		case US_SCHEDULED:
+			eval_scheduled(up, &up->u[i], now);
+			break;
+		default:
+			break;
+		}
+	}
+}
+
+static void
+updates_tick(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	updates_eval(arg);
+}
+
+/* ---- what the admins do ---- */
+
+int
+updates_reschedule(struct updates *up, const char *version, time_t t,
+    const char *who, char *err, size_t errlen)
+{
+	struct update	*u = updates_find(up, version);
+	char		 bound[32];
+
+	if (u == NULL) {
+		snprintf(err, errlen, "no update to version %s", version);
+		return -1;
+	}
+	if (u->state != US_SCHEDULED) {
+		snprintf(err, errlen, "update %s is %s%s", u->n.version,
+		    updates_state_name(u->state), u->state == US_ANNOUNCED ?
+		    ": the admins were not notified yet, so its earliest time "
+		    "is not known" : ", not scheduled");
+		return -1;
+	}
+	if (t < u->earliest) {
+		parse_format_time(u->earliest, bound, sizeof(bound));
+		snprintf(err, errlen, "%s may not run before %s, 24 hours after "
+		    "the admins were first notified", u->n.version, bound);
+		return -1;
+	}
+	if (t > u->first_window + UPDATES_DELAY_MAX) {
+		parse_format_time(u->first_window + UPDATES_DELAY_MAX, bound,
+		    sizeof(bound));
+		snprintf(err, errlen, "%s may not run after %s, 7 days after its "
+		    "first window: updates are delayed, not skipped",
+		    u->n.version, bound);
+		return -1;
+	}
+	u->when = t;
+	u->run_now = 0;
+	u->renotify = 1;
+	schedule_event(up, u, "rescheduled", who);
+	updates_save(up);
+	updates_eval(up);
+	return 0;
+}
+
+int
+updates_run_now(struct updates *up, const char *version, const char *who,
+    char *err, size_t errlen)
+{
+	struct update *u = updates_find(up, version);
+
+	if (u == NULL) {
+		snprintf(err, errlen, "no update to version %s", version);
+		return -1;
+	}
+	if (u->state != US_ANNOUNCED && u->state != US_SCHEDULED) {
+		snprintf(err, errlen, "update %s is %s", u->n.version,
+		    updates_state_name(u->state));
+		return -1;
+	}
+	if (u->state == US_ANNOUNCED) {
+		u->notified = u->earliest = 0;
+		u->first_window = clock_now();
+	}
+	u->state = US_SCHEDULED;
+	u->when = clock_now();
+	u->run_now = 1;
+	schedule_event(up, u, "run now", who);
+	updates_save(up);
+	updates_eval(up);
+	return 0;
+}
+
+/* ---- views ---- */
+
+json_t *
+updates_jtime(time_t t)
+{
+	char buf[32];
+
+	if (t == 0)
+		return json_null();
+	parse_format_time(t, buf, sizeof(buf));
+	return json_string(buf);
+}
+
+static json_t *
+update_json(struct updates *up, const struct update *u)
+{
+	const char	*waiting = "";
+	uint64_t	 have = 0;
+	const char	*pkg;
+
+	if (u->downloaded || u->state == US_INSTALLED)
+		pkg = "downloaded";
+	else if (pkgget_progress(up->pkgget, u->n.sha256, &have, &waiting))
+		pkg = "downloading";
+	else
+		pkg = "missing";
+	return json_pack("{s:s, s:s, s:s, s:I, s:o, s:o, s:s, s:I, s:o, s:o, "
+	    "s:o, s:o, s:o, s:b, s:s, s:I, s:s, s:o, s:o, s:s, s:s, s:s, s:s}",
+	    "version", u->n.version,
+	    "state", updates_state_name(u->state),
+	    "sha256", u->n.sha256,
+	    "size", (json_int_t)u->n.size,
+	    "published", updates_jtime(u->n.published),
+	    "expires", updates_jtime(u->n.expires),
+	    "notes", u->n.notes,
+	    "message_id", (json_int_t)u->msg_id,
+	    "accepted", updates_jtime(u->accepted),
+	    "notified", updates_jtime(u->notified),
+	    "earliest", updates_jtime(u->earliest),
+	    "latest", updates_jtime(u->first_window == 0 ? 0 : u->first_window +
+	    UPDATES_DELAY_MAX),
+	    "when", updates_jtime(u->state == US_ANNOUNCED ? 0 : u->when),
+	    "run_now", u->run_now,
+	    "package", pkg,
+	    "package_bytes", (json_int_t)(u->downloaded ? u->n.size : have),
+	    "package_waiting", waiting,
+	    "started", updates_jtime(u->started),
+	    "finished", updates_jtime(u->finished),
+	    "result", u->result,
+	    "log_sha256", u->log_sha256,
+	    "reason", u->reason,
+	    "waiting", u->waiting);
+}
+
+json_t *
+updates_list(struct updates *up)
+{
+	const struct version	*v = NULL;
+	const char		*s = NULL;
+	char			 why[256];
+	json_t			*list;
+	size_t			 i;
+
+	if ((list = json_array()) == NULL)
+		return NULL;
+	for (i = up->n; i > 0; i--)
+		json_array_append_new(list, update_json(up, &up->u[i - 1]));
+	(void)installed(up, &v, &s, why, sizeof(why));
+	return json_pack("{s:s?, s:s, s:o, s:s?, s:s?, s:o}", "installed", s,
+	    "installed_from", up->have_record ? "porthole" : up->have_baseline ?
+	    "version_command" : "unknown", "installed_at",
+	    updates_jtime(up->have_record ? up->installed_at : 0), "window",
+	    up->have_window ? up->pol->update_window : NULL,
+	    "vendor_key", up->have_key ? up->pol->vendor_key : NULL, "updates",
+	    list);
+}
+
+json_t *
+updates_next(struct updates *up)
+{
+	const struct update	*next = NULL;
+	size_t			 i;
+
+	for (i = 0; i < up->n; i++)
+		if ((up->u[i].state == US_SCHEDULED ||
+		    up->u[i].state == US_STARTED) && (next == NULL ||
+		    up->u[i].when < next->when))
+			next = &up->u[i];
+	if (next == NULL)
+		return json_null();
+	return json_pack("{s:s, s:s, s:o}", "version", next->n.version,
+	    "state", updates_state_name(next->state), "when",
+	    updates_jtime(next->when));
+}
+
+/* ---- set-up ---- */
+
+void
+updates_set_policy(struct updates *up, const struct policy *pol)
+{
+	up->pol = pol;
+	up->have_key = 0;
+	up->key_error[0] = '\0';
+	if (pol->vendor_key == NULL)
+		snprintf(up->key_error, sizeof(up->key_error), "[updates] "
+		    "vendor_key is not set");
+	else if (sshcert_load_ca(pol->vendor_key, up->key, up->key_error,
+	    sizeof(up->key_error)) == 0)
+		up->have_key = 1;
+	else
+		log_error("updates: vendor_key: %s", up->key_error);
+	up->have_window = pol->update_window != NULL &&
+	    window_parse(pol->update_window, &up->window) == 0;
+}
+
+struct pkgget *
+updates_pkgget(struct updates *up)
+{
+	return up->pkgget;
+}
+
+struct updates *
+updates_new(struct event_base *base, const struct policy *pol,
+    struct jobs *jobs, struct telem *telem, struct inbox *inbox,
+    inbox_audit_fn audit, void *audit_arg, void (*kick)(void *),
+    void *kick_arg, char *err, size_t errlen)
+{
+	struct inbox_kind	 k = { "update_notice", notice_check,
+	    notice_refused, notice_act, notice_done, NULL };
+	struct updates		*up;
+
+	if ((up = calloc(1, sizeof(*up))) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	up->base = base;
+	up->jobs = jobs;
+	up->telem = telem;
+	up->inbox = inbox;
+	up->audit = audit;
+	up->audit_arg = audit_arg;
+	updates_set_policy(up, pol);
+	if ((size_t)snprintf(up->dir, sizeof(up->dir), "%s/%s",
+	    pol->state_dir, UPDATES_DIR) >= sizeof(up->dir)) {
+		snprintf(err, errlen, "%s: path too long", pol->state_dir);
+		goto fail;
+	}
+	if ((up->pkgget = pkgget_new(base, up->dir, package_done, up, kick,
+	    kick_arg, err, errlen)) == NULL)
+		goto fail;
+	k.arg = up;
+	if (inbox_register(inbox, &k) == -1 || (up->ev_tick = event_new(base,
+	    -1, EV_PERSIST, updates_tick, up)) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
+	updates_load(up);
+	if (!up->have_record && pol->version_command != NULL)
+		updates_run_version(up);
+	event_add(up->ev_tick, &(struct timeval){ UPDATES_TICK, 0 });
+	return up;
+fail:
+	updates_free(up);
+	return NULL;
+}
+
+void
+updates_free(struct updates *up)
+{
+	if (up == NULL)
+		return;
+	if (up->ev_tick != NULL)
+		event_free(up->ev_tick);
+	pkgget_free(up->pkgget);
+	free(up);
+}

@@ -1,0 +1,120 @@
+/*
+ * updates_int.h - what the parts of the update scheduler share:
+ * updates.c (notices, the schedule, the views), updates_store.c (the
+ * state file) and updates_run.c (the customer's commands).  Not a
+ * public header.
+ */
+#ifndef PH_UPDATES_INT_H
+#define PH_UPDATES_INT_H
+
+#include <stdint.h>
+#include <time.h>
+
+#include <jansson.h>
+
+#include "gateway/pkgget.h"
+#include "gateway/updates.h"
+#include "lib/version.h"
+#include "lib/window.h"
+#include "telemetry/notice.h"
+
+#define UPDATES_KEEP	16	/* records kept; the oldest finished go */
+
+enum ustate {
+	US_ANNOUNCED,
+	US_SCHEDULED,
+	US_STARTED,
+	US_INSTALLED,
+	US_FAILED,
+	US_REFUSED,
+	US_SUPERSEDED,
+	US__COUNT
+};
+
+/* One accepted notice and what became of it. */
+struct update {
+	struct notice	 n;
+	uint64_t	 msg_id;	/* the message that announced it */
+	enum ustate	 state;
+	time_t		 accepted;
+	time_t		 notified;	/* first successful notify; 0 */
+	time_t		 next_notify;	/* while it fails */
+	unsigned	 notify_failures;
+	time_t		 earliest;	/* notified + 24 h */
+	time_t		 first_window;	/* the first start it was given */
+	time_t		 when;		/* the start it has now */
+	int		 run_now;	/* an admin asked: no lateness rule */
+	int		 renotify;	/* tell the admins of the new time */
+	int		 downloaded;
+	time_t		 started, finished;
+	char		 result[128];	/* "exit 0", "timed out after 2h" */
+	char		 log_sha256[65];
+	char		 reason[300];	/* refused, failed, superseded: why */
+	char		 waiting[200];	/* what it waits for now */
+};
+
+struct updates {
+	struct event_base	*base;
+	const struct policy	*pol;
+	struct jobs		*jobs;
+	struct telem		*telem;
+	struct inbox		*inbox;
+	struct pkgget		*pkgget;
+	inbox_audit_fn		 audit;
+	void			*audit_arg;
+	char			 dir[4096];	/* state_dir/updates */
+	uint8_t			 key[32];	/* [updates] vendor_key */
+	int			 have_key;
+	char			 key_error[300];
+	struct window		 window;
+	int			 have_window;
+	struct update		 u[UPDATES_KEEP];
+	size_t			 n;
+	/* The installed version: the last install, or version_command's. */
+	struct version		 installed;
+	char			 installed_s[VERSION_MAX_LEN + 1];
+	time_t			 installed_at;	/* 0: not by porthole */
+	int			 have_record;	/* installed by porthole */
+	struct version		 baseline;
+	char			 baseline_s[VERSION_MAX_LEN + 1];
+	int			 have_baseline;
+	char			 baseline_error[200];
+	time_t			 baseline_retry;
+	struct job		*version_job;
+	/* Records move in u[]: the jobs name theirs by version. */
+	struct job		*notify_job;
+	char			 notifying[VERSION_MAX_LEN + 1];
+	time_t			 notify_when;	/* the time it tells */
+	struct job		*install_job;
+	char			 installing[VERSION_MAX_LEN + 1];
+	struct event		*ev_tick;
+};
+
+/* updates.c */
+const char	*updates_state_name(enum ustate);
+/* t as an RFC 3339 UTC string, or null for 0 (not yet, never). */
+json_t		*updates_jtime(time_t t);
+int		 updates_state_parse(const char *, enum ustate *);
+void		 updates_event(struct updates *, const char *type,
+		    const struct update *u, json_t *fields);
+struct update	*updates_find(struct updates *, const char *version);
+void		 updates_eval(struct updates *);
+/* u is over: its package goes, and its copy unless it failed. */
+void		 updates_release(struct updates *, struct update *u);
+/* The admins were told (at notified) that u runs at when. */
+void		 updates_scheduled(struct updates *, struct update *u,
+		    time_t notified, time_t when);
+
+/* updates_store.c: state_dir/updates/state.json */
+void		 updates_load(struct updates *);
+void		 updates_save(struct updates *);
+
+/* updates_run.c */
+void		 updates_run_version(struct updates *);
+int		 updates_run_notify(struct updates *, struct update *,
+		    time_t when, const char *why);
+int		 updates_run_install(struct updates *, struct update *);
+/* The directories the copy and its log live in: made and checked. */
+int		 updates_dirs_ok(struct updates *, char *why, size_t whylen);
+
+#endif
