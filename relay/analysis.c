@@ -46,6 +46,7 @@
 #define R_OFFLINE	"offline"
 #define R_EXPERT	"expert"
 #define SUBJECT_TUNNEL	"tunnel"
+#define ALERT_KIND	"alert"		/* the message kind down to the gateway */
 
 #define WARNING		"warning"
 #define CRITICAL	"critical"
@@ -870,6 +871,37 @@ an_event(void *arg, struct store *st, const char *cluster, int64_t seq,
 			    ts, 0);
 }
 
+/*
+ * Tell the cluster's gateway: a message of kind "alert" (gateway/
+ * alerts.c takes it), stored in the caller's transaction, so that an
+ * alert raised or cleared is told exactly when it is stored.
+ */
+static int
+alert_message(struct store *st, const char *cluster, int64_t id,
+    const char *state, const char *severity, const char *rule,
+    const char *subject, const char *text, time_t at)
+{
+	json_t	*body;
+	char	 when[32], *b;
+	int64_t	 mid;
+	int	 rc = -1;
+
+	parse_format_time(at, when, sizeof(when));
+	body = json_pack("{s:I, s:s, s:s, s:s, s:s, s:s, s:s}", "alert",
+	    (json_int_t)id, "state", state, "severity", severity, "rule",
+	    rule, "subject", subject, "text", text, "at", when);
+	if (body == NULL || (b = json_dumps(body, JSON_COMPACT)) == NULL) {
+		json_decref(body);
+		log_error("cluster %s: alert %" PRId64 ": out of memory",
+		    cluster, id);
+		return -1;
+	}
+	json_decref(body);
+	rc = store_message_put(st, cluster, ALERT_KIND, b, clock_now(), &mid);
+	free(b);
+	return rc;
+}
+
 /* Write one changed alert; note what became of it. */
 static int
 flush_alert(struct store *st, const char *cluster, struct an_alert *a)
@@ -906,6 +938,14 @@ flush_alert(struct store *st, const char *cluster, struct an_alert *a)
 			a->change = a->change == AC_RAISED ? AC_BOTH :
 			    AC_CLEARED;
 	}
+	if ((a->change == AC_RAISED || a->change == AC_BOTH) &&
+	    alert_message(st, cluster, a->id, "raised", a->severity, a->rule,
+	    a->subject, a->text != NULL ? a->text : "", a->raised) == -1)
+		return -1;
+	if ((a->change == AC_CLEARED || a->change == AC_BOTH) &&
+	    alert_message(st, cluster, a->id, "cleared", a->severity, a->rule,
+	    a->subject, a->text != NULL ? a->text : "", a->cleared) == -1)
+		return -1;
 	return 0;
 }
 
@@ -1077,9 +1117,15 @@ offline_one(const char *cluster, time_t last, void *arg)
 		x->failed = 1;
 		return -1;
 	}
-	if (raised == x->now)
-		log_change(cluster, id, CRITICAL, R_OFFLINE, SUBJECT_TUNNEL,
-		    "raised", text);
+	if (raised != x->now)
+		return 0;	/* open already */
+	if (alert_message(x->st, cluster, id, "raised", CRITICAL, R_OFFLINE,
+	    SUBJECT_TUNNEL, text, raised) == -1) {
+		x->failed = 1;
+		return -1;
+	}
+	log_change(cluster, id, CRITICAL, R_OFFLINE, SUBJECT_TUNNEL,
+	    "raised", text);
 	return 0;
 }
 
@@ -1146,12 +1192,19 @@ analysis_online(struct analysis *an, struct store *st, const char *cluster,
 		return -1;
 	if (x.id == 0)
 		return 0;
-	if ((r = store_alert_clear(st, x.id, now)) == -1)
+	if (store_begin(st) == -1)
 		return -1;
-	if (r == 0)	/* only pending: forget it */
-		return store_alert_drop(st, x.id);
-	log_change(cluster, x.id, CRITICAL, R_OFFLINE, SUBJECT_TUNNEL,
-	    "cleared", x.text);
+	if ((r = store_alert_clear(st, x.id, now)) == -1 ||
+	    (r == 0 && store_alert_drop(st, x.id) == -1) ||
+	    (r == 1 && alert_message(st, cluster, x.id, "cleared", CRITICAL,
+	    R_OFFLINE, SUBJECT_TUNNEL, x.text, now) == -1) ||
+	    store_commit(st) == -1) {
+		store_rollback(st);
+		return -1;
+	}
+	if (r == 1)
+		log_change(cluster, x.id, CRITICAL, R_OFFLINE, SUBJECT_TUNNEL,
+		    "cleared", x.text);
 	return 0;
 }
 
@@ -1197,8 +1250,11 @@ analysis_expert(struct store *st, const char *cluster, const char *severity,
 	a.first_seen = a.last_seen = a.raised = now;
 	if (store_begin(st) == -1)
 		goto fail;
+	/* A new text on an open subject is told as that alert again. */
 	if (store_cluster_add(st, cluster, now) == -1 ||
 	    store_alert_put(st, &a, id, &first, &raised) == -1 ||
+	    alert_message(st, cluster, *id, "raised", severity, R_EXPERT,
+	    subject, text, raised) == -1 ||
 	    store_commit(st) == -1) {
 		store_rollback(st);
 		goto fail;
@@ -1263,7 +1319,9 @@ analysis_clear(struct store *st, const char *cluster, int64_t id, time_t now,
 	if (store_begin(st) == -1)
 		goto fail;
 	if ((x.raised != 0 ? store_alert_clear(st, id, now) :
-	    store_alert_drop(st, id)) == -1 || store_commit(st) == -1) {
+	    store_alert_drop(st, id)) == -1 || (x.raised != 0 &&
+	    alert_message(st, cluster, id, "cleared", x.severity, x.rule,
+	    x.subject, x.text, now) == -1) || store_commit(st) == -1) {
 		store_rollback(st);
 		goto fail;
 	}

@@ -1959,13 +1959,45 @@ out:
 	return rc;
 }
 
+/* The message row, in the caller's transaction. */
+static int
+message_insert(struct store *s, const char *cluster, const char *kind,
+    const char *body, time_t now, int64_t *id)
+{
+	sqlite3_stmt *st = stmt_get(s, ST_MSG_ADD);
+
+	if ((cluster != NULL && bind_text(st, 1, cluster) == -1) ||
+	    bind_text(st, 2, kind) == -1 || bind_text(st, 3, body) == -1 ||
+	    bind_int(st, 4, now) == -1 || stmt_run(st) == -1)
+		return -1;
+	*id = sqlite3_last_insert_rowid(s->db);
+	return 0;
+}
+
+int
+store_message_put(struct store *s, const char *cluster, const char *kind,
+    const char *body, time_t now, int64_t *id)
+{
+	char why[256];
+
+	*id = 0;
+	if (!valid_id(cluster) || !store_valid_kind(kind) ||
+	    !valid_body(body, why, sizeof(why))) {
+		log_error("%s: invalid %s message for %s", s->path, kind,
+		    cluster);
+		return -1;
+	}
+	if (message_insert(s, cluster, kind, body, now, id) == -1)
+		return db_fail(s, "storing a message");
+	return 0;
+}
+
 int
 store_message_add(struct store *s, const char *cluster, const char *kind,
     const char *body, const struct store_package *pkg, time_t now,
     int64_t *id, char *why, size_t whylen)
 {
-	sqlite3_stmt	*st;
-	int		 rc = -1;
+	int rc = -1;
 
 	*id = 0;
 	if (cluster != NULL && !valid_id(cluster)) {
@@ -1991,14 +2023,10 @@ store_message_add(struct store *s, const char *cluster, const char *kind,
 	/* The package first: a gateway told of it can fetch it at once. */
 	if (pkg != NULL && put_package(s, pkg, why, whylen) == -1)
 		goto out;
-	st = stmt_get(s, ST_MSG_ADD);
-	if ((cluster != NULL && bind_text(st, 1, cluster) == -1) ||
-	    bind_text(st, 2, kind) == -1 || bind_text(st, 3, body) == -1 ||
-	    bind_int(st, 4, now) == -1 || stmt_run(st) == -1) {
+	if (message_insert(s, cluster, kind, body, now, id) == -1) {
 		db_why(s, why, whylen, "storing a message");
 		goto out;
 	}
-	*id = sqlite3_last_insert_rowid(s->db);
 	if (tx_commit(s) == -1) {
 		db_why(s, why, whylen, "commit");
 		goto out;

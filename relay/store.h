@@ -324,6 +324,14 @@ int	store_message_add(struct store *, const char *cluster,
 	    const char *kind, const char *body,
 	    const struct store_package *pkg, time_t now, int64_t *id,
 	    char *why, size_t whylen);
+/*
+ * The same for a message a store function's caller makes inside a
+ * transaction of its own (an alert raised by the analysis goes down in
+ * the transaction that raised it): no package, cluster required.  0
+ * with *id, or -1 (logged).
+ */
+int	store_message_put(struct store *, const char *cluster,
+	    const char *kind, const char *body, time_t now, int64_t *id);
 /* The newest message's id (0: none): a relay polls it for new ones. */
 int	store_message_max(struct store *, int64_t *id);
 

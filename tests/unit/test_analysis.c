@@ -166,6 +166,28 @@ alerts(void)
 	return report_j(report_alerts, C);
 }
 
+static int
+message_row(const struct store_message *m, void *arg)
+{
+	json_t *body;
+
+	assert_string_equal(m->kind, "alert");
+	assert_non_null(body = json_loads(m->body, 0, NULL));
+	json_array_append_new(arg, body);
+	return 0;
+}
+
+/* The alert messages stored for C's gateway, oldest first. */
+static json_t *
+messages(void)
+{
+	json_t *l = json_array();
+
+	assert_int_equal(store_messages_pending(st, C, 0, 100, message_row,
+	    l), 0);
+	return l;
+}
+
 /* The one alert of rule and subject, or NULL; two are a failure. */
 static json_t *
 alert_of(json_t *list, const char *rule, const char *subject,
@@ -318,6 +340,18 @@ test_disk_for(void **state)
 	a = alert_of(l, "disk_used", "n1:/var", NULL);
 	assert_string_equal(jstr(a, "state"), "cleared");
 	assert_string_equal(jstr(a, "cleared"), "2026-11-18T12:13:20Z");
+	json_decref(l);
+	/* The gateway is told twice: raised, then cleared; pending never. */
+	l = messages();
+	assert_int_equal(json_array_size(l), 2);
+	assert_string_equal(jstr(json_array_get(l, 0), "state"), "raised");
+	assert_string_equal(jstr(json_array_get(l, 0), "at"),
+	    "2026-11-18T12:10:00Z");
+	assert_string_equal(jstr(json_array_get(l, 0), "text"),
+	    "disk /var on n1 is 90.0% used (warning at 85%)");
+	assert_string_equal(jstr(json_array_get(l, 1), "state"), "cleared");
+	assert_int_equal(json_integer_value(json_object_get(json_array_get(l,
+	    1), "alert")), 1);
 	json_decref(l);
 }
 
@@ -597,6 +631,15 @@ test_expert(void **state)
 	assert_int_equal(analysis_clear(st, "beta", id2, T0, why,
 	    sizeof(why)), -1);
 	assert_string_equal(why, "cluster beta has no alert 2");
+	/* Told to the gateway: raised, raised again (new text), cleared. */
+	l = messages();
+	assert_int_equal(json_array_size(l), 4);
+	assert_string_equal(jstr(json_array_get(l, 1), "text"),
+	    "more memory is required, 64G");
+	assert_string_equal(jstr(json_array_get(l, 2), "text"), "x\x1b[2Jy");
+	assert_string_equal(jstr(json_array_get(l, 3), "state"), "cleared");
+	assert_string_equal(jstr(json_array_get(l, 3), "rule"), "expert");
+	json_decref(l);
 }
 
 /* offline: only after the relay itself has been up that long. */
