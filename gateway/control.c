@@ -20,6 +20,7 @@
 #include <jansson.h>
 
 #include "gateway/localsock.h"
+#include "gateway/alerts.h"
 #include "gateway/updates.h"
 #include "lib/log.h"
 #include "lib/parse.h"
@@ -38,6 +39,7 @@ struct control {
 	json_t			*(*extra)(void *);
 	void			*extra_arg;
 	struct updates		*updates;
+	struct alerts		*alerts;
 	time_t			 refused_sec;	/* rate of refusals audited */
 	unsigned int		 refused_n;
 	unsigned int		 refused_unaudited;
@@ -122,6 +124,12 @@ void
 control_set_updates(struct control *c, struct updates *up)
 {
 	c->updates = up;
+}
+
+void
+control_set_alerts(struct control *c, struct alerts *al)
+{
+	c->alerts = al;
 }
 
 void
@@ -259,6 +267,11 @@ control_dispatch(struct cconn *cc, json_t *req)
 	    strcmp(cmd, "update_reschedule") == 0 ||
 	    strcmp(cmd, "update_run_now") == 0)
 		return control_updates(cc, cmd, req);
+	if (strcmp(cmd, "alerts") == 0)
+		return c->alerts == NULL ? json_pack("{s:b, s:s}", "ok", 0,
+		    "error", "alerts are not available") :
+		    json_pack("{s:b, s:o*}", "ok", 1, "alerts",
+		    alerts_list(c->alerts));
 	return json_pack("{s:b, s:s, s:s}", "ok", 0, "error",
 	    "unknown command", "cmd", cmd);
 }

@@ -4,8 +4,8 @@
  * may connect.  One request per connection: a JSON line
  * {"cmd": "status" | "sessions" | "approve" | "deny" | "kill" | "reload",
  * "id": ...} or {"cmd": "updates"} | {"cmd": "update_reschedule",
- * "version": V, "when": T} | {"cmd": "update_run_now", "version": V},
- * answered by one JSON line.
+ * "version": V, "when": T} | {"cmd": "update_run_now", "version": V} |
+ * {"cmd": "alerts"}, answered by one JSON line.
  */
 #ifndef PH_CONTROL_H
 #define PH_CONTROL_H
@@ -41,6 +41,9 @@ void		 control_set_status_extra(struct control *c,
 struct updates;
 /* porthole updates, updates reschedule and run-now go to up. */
 void		 control_set_updates(struct control *c, struct updates *up);
+struct alerts;
+/* porthole alerts goes to al. */
+void		 control_set_alerts(struct control *c, struct alerts *al);
 void		 control_free(struct control *c);
 
 #endif

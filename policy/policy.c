@@ -295,6 +295,12 @@ static const struct keyspec keys[] = {
 	{ "updates", "timeout", V_DURATION, F(update_timeout), MIN, DAY,
 	    NULL, NULL, "update_command is killed after this",
 	    "2h" },
+
+	{ "alerts", "notify_command", V_FUNC, F(alert_notify_command), 0, 0,
+	    set_hook, get_string,
+	    "absolute command run when the vendor raises or clears an alert "
+	    "(PORTHOLE_ALERT_ID, _STATE, _SEVERITY, _RULE, _SUBJECT, _TEXT in "
+	    "its environment); killed after a minute", NULL },
 };
 
 /* Above the [commands] entries that are not keys of the table. */
@@ -304,7 +310,7 @@ static const char commands_help[] =
 
 static const char *const sections[] = {
 	"gateway", "remote_access", "files", "commands", "forward",
-	"settings", "telemetry", "updates",
+	"settings", "telemetry", "updates", "alerts",
 };
 
 #define FIELD(p, ks, type)	((type *)(void *)((char *)(p) + (ks)->off))
@@ -1148,6 +1154,7 @@ policy_free(struct policy *p)
 	free(p->vendor_key);
 	free(p->version_command);
 	free(p->notify_command);
+	free(p->alert_notify_command);
 	free(p->update_command);
 	free(p);
 }

@@ -113,6 +113,9 @@ struct policy {
 	char		*notify_command;
 	char		*update_command;
 	uint64_t	 update_timeout;	/* seconds */
+
+	/* [alerts] */
+	char		*alert_notify_command;
 };
 
 /* Read and validate path.  Returns 0, or -1 with "FILE:LINE: message". */

@@ -1,12 +1,14 @@
 #!/bin/sh
 # Alerts and the health view, driven as an operator and a customer drive
 # them: a disk alert raised with a tiny threshold and a short health
-# interval, visible at the relay, cleared once the threshold is raised
-# and the relay reloaded; a probed service stopped and started
+# interval, visible at the relay, down at the customer's gateway
+# (porthole alerts, status, the notify command, the audit log), cleared
+# once the threshold is raised and the relay reloaded; a probed service stopped and started
 # gives service_down/service_up events and an alert after N probes; a
 # product's three-node health record shows three nodes at the relay,
 # merged with the gateway's own; an expert's alert is kept exactly and
-# shown escaped; rules that do not parse stop the relay with FILE:LINE;
+# shown escaped at the relay and stripped of control characters at the
+# customer's; rules that do not parse stop the relay with FILE:LINE;
 # the usage export opens in Python's csv module with the right sums.
 . "$(dirname "$0")/lib.sh"
 
@@ -73,6 +75,15 @@ for = 0s
 service_down = 2
 EOC
 write_gateway_conf acme-prod
+# The customer's notify command: what it was told, one file per call;
+# it fails for a text that says so.
+cat >"$T/notify.sh" <<EOS
+#!/bin/sh
+env | grep '^PORTHOLE_ALERT_' | sort >"$T/notify.\$PORTHOLE_ALERT_ID.\$PORTHOLE_ALERT_STATE"
+case "\$PORTHOLE_ALERT_TEXT" in *please-fail*) exit 3 ;; esac
+exit 0
+EOS
+chmod 755 "$T/notify.sh"
 cat >>"$T/acme-prod/porthole.conf" <<EOC
 
 [telemetry]
@@ -80,6 +91,9 @@ health_interval = 10s
 disks = /
 disk_warn = 1%
 services = server=127.0.0.1:$SVC_PORT
+
+[alerts]
+notify_command = $T/notify.sh
 EOC
 start_service
 start_relay
@@ -92,6 +106,38 @@ wait_state disk_used "$HOST:/" open 20 &&
     relay_q alerts acme-prod | grep -q "^ *[0-9]*  *acme-prod  *open  *warning  *disk_used  *$HOST:/ .* disk / on $HOST is .*% used (warning at 1%)$" &&
     pass "a disk over disk_used = 1% is an open warning at the relay" ||
     fail "disk alert: $(relay_q alerts acme-prod 2>&1)"
+DISK_ID=$(relay_q alerts acme-prod --json | python3 -c '
+import json, sys
+print([a["id"] for a in json.load(sys.stdin) if a["rule"] == "disk_used"][0])')
+
+# ... and at the customer's: porthole alerts, status, the notify command
+# with the alert in its environment, and the audit log.
+i=0
+while [ $i -lt 50 ] && [ ! -f "$T/notify.$DISK_ID.raised" ]; do
+	sleep 0.2; i=$((i + 1))
+done
+cli() { "$CLI_BIN" -f "$T/acme-prod/porthole.conf" "$@"; }
+cli alerts >"$T/c_alerts.txt" 2>&1
+grep -q "^alerts from the vendor" "$T/c_alerts.txt" &&
+    grep -q "^ *$DISK_ID  open  *warning  *disk_used  *$HOST:/ .*disk / on $HOST is" "$T/c_alerts.txt" &&
+    pass "the alert reaches the customer: porthole alerts lists it as the vendor's" ||
+    fail "porthole alerts: $(cat "$T/c_alerts.txt")"
+grep -qx "PORTHOLE_ALERT_ID=$DISK_ID" "$T/notify.$DISK_ID.raised" 2>/dev/null &&
+    grep -qx "PORTHOLE_ALERT_STATE=raised" "$T/notify.$DISK_ID.raised" &&
+    grep -qx "PORTHOLE_ALERT_SEVERITY=warning" "$T/notify.$DISK_ID.raised" &&
+    grep -qx "PORTHOLE_ALERT_RULE=disk_used" "$T/notify.$DISK_ID.raised" &&
+    grep -qx "PORTHOLE_ALERT_SUBJECT=$HOST:/" "$T/notify.$DISK_ID.raised" &&
+    grep -q "^PORTHOLE_ALERT_TEXT=disk / on $HOST is .*% used" "$T/notify.$DISK_ID.raised" &&
+    pass "notify_command ran with the alert in its environment" ||
+    fail "notify: $(cat "$T/notify.$DISK_ID.raised" 2>&1)"
+cli status >"$T/c_status.txt" 2>&1
+grep -q "^alerts  *1 open from the vendor (0 critical)" "$T/c_status.txt" &&
+    grep -q "warning $DISK_ID since .*: vendor says: disk / on" "$T/c_status.txt" &&
+    pass "porthole status shows the open alert" ||
+    fail "status: $(cat "$T/c_status.txt")"
+grep -q "\"type\":\"alert_raised\".*\"alert\":$DISK_ID.*\"from\":\"vendor\"" "$T/acme-prod/audit/audit.log" &&
+    pass "the gateway audits alert_raised" ||
+    fail "no alert_raised in the audit log"
 wait_event disk_warn 10 &&
     relay_q events acme-prod | grep -q "disk_warn .*path=/ .*warn_pct=1" &&
     pass "the gateway sent disk_warn for / (disk_warn = 1%)" ||
@@ -155,6 +201,15 @@ wait_state disk_used "$HOST:/" cleared 25 &&
     [ "$(relay_q alerts acme-prod --json | python3 -c 'import json,sys; print(len([a for a in json.load(sys.stdin) if a["rule"] == "disk_used"]))')" = 1 ] &&
     pass "with disk_used = 100% the disk alert clears (one alert, no duplicate)" ||
     fail "disk alert not cleared: $(relay_q alerts acme-prod 2>&1)"
+i=0
+while [ $i -lt 50 ] && [ ! -f "$T/notify.$DISK_ID.cleared" ]; do
+	sleep 0.2; i=$((i + 1))
+done
+grep -qx "PORTHOLE_ALERT_STATE=cleared" "$T/notify.$DISK_ID.cleared" 2>/dev/null &&
+    cli alerts | grep -q "^ *$DISK_ID  cleared  *warning  *disk_used " &&
+    grep -q "\"type\":\"alert_cleared\".*\"alert\":$DISK_ID" "$T/acme-prod/audit/audit.log" &&
+    pass "the clear reaches the customer too: listed, notified, audited" ||
+    fail "clear at the customer's: $(cli alerts 2>&1)"
 
 # An expert's own alert: kept exactly, shown escaped.
 out=$(relay_q alert acme-prod --severity warning "more memory is required:$(printf '\033[31m') 64G") &&
@@ -167,6 +222,38 @@ grep -q 'open  *warning  *expert  *vendor .*more memory is required:\\x1b\[31m 6
     python3 -c 'import json,sys; a=[x for x in json.load(open(sys.argv[1])) if x["rule"]=="expert"]; sys.exit(a[0]["text"] != "more memory is required:\x1b[31m 64G")' "$T/alerts.json" &&
     pass "an expert's alert is in the store, escaped in the table and exact in JSON" ||
     fail "expert alert: $(cat "$T/alerts.txt")"
+EXPERT_ID=$(relay_q alerts acme-prod --json | python3 -c '
+import json, sys
+print([a["id"] for a in json.load(sys.stdin) if a["rule"] == "expert"][0])')
+i=0
+while [ $i -lt 50 ] && [ ! -f "$T/notify.$EXPERT_ID.raised" ]; do
+	sleep 0.2; i=$((i + 1))
+done
+cli alerts --json >"$T/c_alerts.json" 2>&1
+python3 - "$T/c_alerts.json" "$EXPERT_ID" <<'EOP' && pass "an expert's alert reaches the customer, control characters stripped, as the vendor's" || fail "expert at the customer's: $(cat "$T/c_alerts.json")"
+import json, sys
+a = [x for x in json.load(open(sys.argv[1])) if x["id"] == int(sys.argv[2])][0]
+assert a["text"] == "more memory is required:[31m 64G", a
+assert a["from"] == "vendor" and a["rule"] == "expert" and a["state"] == "open", a
+EOP
+grep -qx "PORTHOLE_ALERT_TEXT=more memory is required:\[31m 64G" "$T/notify.$EXPERT_ID.raised" &&
+    pass "the notify command gets the stripped text" ||
+    fail "notify text: $(od -c "$T/notify.$EXPERT_ID.raised" | head)"
+# A text with a newline and a notify command that fails: the line is
+# one line at the customer's, and the failure is audited.
+relay_q alert acme-prod --severity critical --subject twolines \
+    "$(printf 'first line\nsecond line please-fail')" >/dev/null
+ID2=$(relay_q alerts acme-prod --json | python3 -c '
+import json, sys
+print([a["id"] for a in json.load(sys.stdin) if a["subject"] == "twolines"][0])')
+wait_for "$T/acme-prod/audit/audit.log" "\"type\":\"alert_notify_failed\".*\"alert\":$ID2" 15 &&
+    grep -q "\"type\":\"alert_notify_failed\".*\"alert\":$ID2.*exit 3" "$T/acme-prod/audit/audit.log" &&
+    cli alerts | grep -q "^ *$ID2  open  *critical  *expert  *twolines .*first line second line please-fail$" &&
+    pass "a newline becomes a space, a failing notify command is audited" ||
+    fail "twolines: $(grep "$ID2" "$T/acme-prod/audit/audit.log" | tail -2; cli alerts)"
+out=$(relay_q alert acme-prod --clear "$ID2") &&
+    wait_for "$T/acme-prod/audit/audit.log" "\"type\":\"alert_cleared\".*\"alert\":$ID2" 15 &&
+    pass "the expert's clear reaches the customer" || fail "clear $ID2: $out"
 out=$(relay_q alert acme-prod --severity urgent "x" 2>&1); rc=$?
 [ "$rc" -eq 1 ] && echo "$out" | grep -q "severity must be warning or critical" &&
     pass "an unknown severity is refused" || fail "severity: rc=$rc $out"
