@@ -40,6 +40,7 @@
 #define UPLINK_HOLD_MAX_MS	300000
 #define UPLINK_RETRY_MS		5000		/* after a failed open */
 #define UPLINK_RETRY_STALL_MS	20		/* after a stalled write */
+#define UPLINK_OUTBOX_ACK_MS	500		/* acks reach the outbox */
 
 enum uplink_state {
 	UL_DOWN,	/* no tunnel, or no channel yet */
@@ -82,6 +83,7 @@ struct uplink {
 	struct license		 lic;
 	struct event		*ev_tick;
 	struct event		*ev_retry;	/* a write stalled in a rekey */
+	struct event		*ev_outbox;	/* acks wait for the outbox */
 	struct event		*ev_hold;	/* pending: a refused batch waits */
 	uint64_t		 hold_ms;	/* that wait, doubling */
 	int			 stale;		/* acks of batches given up */
@@ -486,17 +488,32 @@ uplink_fill(struct uplink *u)
 	return rc;
 }
 
-/* The spool's acknowledged seq, into the outbox for porthole telemetry. */
+/*
+ * The spool's acknowledged seq, into the outbox for porthole telemetry:
+ * written with the next batch, or within UPLINK_OUTBOX_ACK_MS.  One
+ * write per acknowledgement would update the file's times that often,
+ * and each such update waits on the journal while the relay's store
+ * syncs the same disk.
+ */
 static void
 uplink_outbox_ack(struct uplink *u)
 {
-	struct spool_stats st;
+	struct spool_stats	st;
+	struct timeval		tv = { 0, UPLINK_OUTBOX_ACK_MS * 1000 };
 
 	spool_stats(u->spool, &st);
 	if (outbox_ack(u->outbox, st.acked_seq, clock_now()) == -1)
 		log_error("uplink: outbox: out of memory");
-	else
-		(void)uplink_outbox_flush(u);
+	else if (!evtimer_pending(u->ev_outbox, NULL))
+		evtimer_add(u->ev_outbox, &tv);
+}
+
+static void
+uplink_outbox_timer(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	(void)uplink_outbox_flush(arg);
 }
 
 static void
@@ -1016,12 +1033,15 @@ uplink_new(struct event_base *base, const struct policy *pol,
 	if ((u->ev_tick = event_new(base, -1, EV_PERSIST, uplink_tick,
 	    u)) == NULL || (u->ev_retry = evtimer_new(base, uplink_retry,
 	    u)) == NULL || (u->ev_hold = evtimer_new(base, uplink_retry,
-	    u)) == NULL) {
+	    u)) == NULL || (u->ev_outbox = evtimer_new(base,
+	    uplink_outbox_timer, u)) == NULL) {
 		log_error("uplink: out of memory");
 		if (u->ev_tick != NULL)
 			event_free(u->ev_tick);
 		if (u->ev_retry != NULL)
 			event_free(u->ev_retry);
+		if (u->ev_hold != NULL)
+			event_free(u->ev_hold);
 		outbox_close(u->outbox);
 		free(u);
 		return NULL;
@@ -1081,6 +1101,7 @@ uplink_free(struct uplink *u)
 	event_free(u->ev_tick);
 	event_free(u->ev_retry);
 	event_free(u->ev_hold);
+	event_free(u->ev_outbox);
 	outbox_close(u->outbox);
 	free(u->out);
 	free(u);

@@ -39,8 +39,10 @@ struct outbox {
 	uint64_t	 max;		/* bytes; 0: keep nothing */
 	uint64_t	 last_seq;	/* newest record written or buffered */
 	uint64_t	 last_ack;
+	time_t		 last_time;	/* of the newest frame written */
 	char		*buf;		/* frames not yet written */
 	size_t		 len, cap;
+	time_t		 buf_time;	/* of the newest of them */
 };
 
 static void
@@ -289,6 +291,8 @@ outbox_scan(struct outbox *ob, const uint64_t *nums, size_t n, char *err,
 				ob->last_ack = seq;
 			else if (kind != OUTBOX_ACK && seq > ob->last_seq)
 				ob->last_seq = seq;
+			if (i + 1 == n && when > ob->last_time)
+				ob->last_time = when;
 		}
 		free(buf);
 		if (i + 1 == n && off < len) {
@@ -398,6 +402,8 @@ frame_put(struct outbox *ob, uint64_t seq, int kind, time_t when,
 		memcpy(p + HDR, rec, len);
 	put32(p + 4, crc32c(p + CRC_FROM, HDR - CRC_FROM + len));
 	ob->len += HDR + len;
+	if (when > ob->buf_time)
+		ob->buf_time = when;
 	return 0;
 }
 
@@ -464,8 +470,7 @@ file_next(struct outbox *ob, char *why, size_t whylen)
 int
 outbox_flush(struct outbox *ob, char *why, size_t whylen)
 {
-	struct timespec	times[2];
-	char		name[32];
+	char name[32];
 
 	if (ob->len == 0)
 		return 0;
@@ -493,14 +498,28 @@ outbox_flush(struct outbox *ob, char *why, size_t whylen)
 	}
 	ob->size += ob->len;
 	ob->len = 0;
-	/*
-	 * A file's age is its newest frame's: its modification time, set
-	 * to the clock that stamped the frames (the same but in tests).
-	 */
-	times[0].tv_sec = times[1].tv_sec = clock_now();
-	times[0].tv_nsec = times[1].tv_nsec = 0;
-	(void)futimens(ob->fd, times);
+	ob->last_time = ob->buf_time;
 	return 0;
+}
+
+/* The time of file num's first frame into *t: 0, or -1 (left as is). */
+static int
+first_time(struct outbox *ob, uint64_t num, time_t *t)
+{
+	unsigned char	hdr[HDR];
+	char		name[32];
+	int		fd, rc = -1;
+
+	file_name(num, name, sizeof(name));
+	if ((fd = openat(ob->dirfd, name, O_RDONLY | O_CLOEXEC |
+	    O_NOFOLLOW)) == -1)
+		return -1;
+	if (pread(fd, hdr, sizeof(hdr), 0) == (ssize_t)sizeof(hdr)) {
+		*t = (time_t)(int64_t)get64(hdr + 17);
+		rc = 0;
+	}
+	close(fd);
+	return rc;
 }
 
 /*
@@ -512,7 +531,7 @@ prune_to(struct outbox *ob, time_t now, uint64_t reserve)
 {
 	struct stat	 st;
 	uint64_t	*nums = NULL, total = 0, *sizes = NULL;
-	time_t		*mtimes = NULL;
+	time_t		*newest = NULL;
 	char		 name[32];
 	size_t		 n, i;
 	int		 rc = -1;
@@ -522,7 +541,7 @@ prune_to(struct outbox *ob, time_t now, uint64_t reserve)
 		return -1;
 	}
 	if (n > 0 && ((sizes = calloc(n, sizeof(*sizes))) == NULL ||
-	    (mtimes = calloc(n, sizeof(*mtimes))) == NULL)) {
+	    (newest = calloc(n, sizeof(*newest))) == NULL)) {
 		log_error("%s: out of memory", ob->dir);
 		goto out;
 	}
@@ -530,9 +549,22 @@ prune_to(struct outbox *ob, time_t now, uint64_t reserve)
 		file_name(nums[i], name, sizeof(name));
 		if (fstatat(ob->dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
 			sizes[i] = (uint64_t)st.st_size;
-			mtimes[i] = st.st_mtime;
+			newest[i] = st.st_mtime;
 			total += sizes[i];
 		}
+	}
+	/*
+	 * A file's age is its newest frame's, and every frame of a file is
+	 * older than the first of the next one; the newest file's is the
+	 * last written.  The frames carry the clock that stamped them
+	 * (the one tests move); the files' modification times stand in
+	 * only where a first frame cannot be read.
+	 */
+	for (i = 0; i < n; i++) {
+		if (i + 1 < n)
+			(void)first_time(ob, nums[i + 1], &newest[i]);
+		else if (nums[i] == ob->num && ob->last_time != 0)
+			newest[i] = ob->last_time;
 	}
 	/*
 	 * Oldest first: too old, or the outbox too large.  The file being
@@ -540,7 +572,7 @@ prune_to(struct outbox *ob, time_t now, uint64_t reserve)
 	 * for keep): appends then start a new one.
 	 */
 	for (i = 0; i < n; i++) {
-		if (!(mtimes[i] < now - (time_t)ob->keep || (total + reserve >
+		if (!(newest[i] < now - (time_t)ob->keep || (total + reserve >
 		    ob->max && nums[i] != ob->num)))
 			continue;
 		file_name(nums[i], name, sizeof(name));
@@ -550,7 +582,7 @@ prune_to(struct outbox *ob, time_t now, uint64_t reserve)
 			continue;
 		}
 		log_info("%s/%s: %" PRIu64 " bytes of records sent %s dropped",
-		    ob->dir, name, sizes[i], mtimes[i] < now - (time_t)ob->keep ?
+		    ob->dir, name, sizes[i], newest[i] < now - (time_t)ob->keep ?
 		    "longer ago than outbox_keep" : "past outbox_max");
 		total -= sizes[i];
 		if (nums[i] == ob->num && ob->fd != -1) {
@@ -563,7 +595,7 @@ prune_to(struct outbox *ob, time_t now, uint64_t reserve)
 out:
 	free(nums);
 	free(sizes);
-	free(mtimes);
+	free(newest);
 	return rc;
 }
 

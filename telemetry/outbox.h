@@ -19,7 +19,10 @@
  *     must not take room or records from the spool.
  * Costs: one more copy of each record on disk, and one write() per
  * batch, never synced: after a power cut (not a crash of the daemon)
- * the last records sent may be missing from the copy.
+ * the last records sent may be missing from the copy.  No other write
+ * touches the files' metadata (no utimes, acknowledgements gathered),
+ * since each such update waits on the file system's journal while the
+ * relay's store, often on the same disk, syncs.
  *
  * A file (%020llu.out, numbered from 1 in order) is a run of frames,
  * integers big-endian:
