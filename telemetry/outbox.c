@@ -17,6 +17,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "lib/be.h"
 #include "lib/clock.h"
 #include "lib/crc32c.h"
 #include "lib/fileio.h"
@@ -44,35 +45,6 @@ struct outbox {
 	size_t		 len, cap;
 	time_t		 buf_time;	/* of the newest of them */
 };
-
-static void
-put32(unsigned char *p, uint32_t v)
-{
-	p[0] = v >> 24;
-	p[1] = v >> 16;
-	p[2] = v >> 8;
-	p[3] = v;
-}
-
-static void
-put64(unsigned char *p, uint64_t v)
-{
-	put32(p, (uint32_t)(v >> 32));
-	put32(p + 4, (uint32_t)v);
-}
-
-static uint32_t
-get32(const unsigned char *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-	    (uint32_t)p[2] << 8 | (uint32_t)p[3];
-}
-
-static uint64_t
-get64(const unsigned char *p)
-{
-	return (uint64_t)get32(p) << 32 | get32(p + 4);
-}
 
 /* "000...17.out" -> 17; 0 for any other name. */
 static uint64_t
@@ -208,16 +180,16 @@ frame_at(const char *buf, size_t len, size_t off, uint64_t *seq, int *kind,
 
 	if (len - off < HDR)
 		return 0;
-	plen = get32(p);
+	plen = be_get32(p);
 	if (plen > RECORD_MAX || len - off - HDR < plen ||
-	    get32(p + 4) != crc32c(p + CRC_FROM, HDR - CRC_FROM + plen))
+	    be_get32(p + 4) != crc32c(p + CRC_FROM, HDR - CRC_FROM + plen))
 		return 0;
 	*kind = p[16];
 	if (!((*kind >= RECORD_USAGE && *kind <= RECORD_HEALTH && plen > 0) ||
 	    (*kind == OUTBOX_ACK && plen == 0)))
 		return 0;
-	*seq = get64(p + 8);
-	*when = (time_t)(int64_t)get64(p + 17);
+	*seq = be_get64(p + 8);
+	*when = (time_t)(int64_t)be_get64(p + 17);
 	*rec = buf + off + HDR;
 	*rlen = plen;
 	*next = off + HDR + plen;
@@ -394,13 +366,13 @@ frame_put(struct outbox *ob, uint64_t seq, int kind, time_t when,
 		ob->cap = cap;
 	}
 	p = (unsigned char *)ob->buf + ob->len;
-	put32(p, (uint32_t)len);
-	put64(p + 8, seq);
+	be_put32(p, (uint32_t)len);
+	be_put64(p + 8, seq);
 	p[16] = (unsigned char)kind;
-	put64(p + 17, (uint64_t)(int64_t)when);
+	be_put64(p + 17, (uint64_t)(int64_t)when);
 	if (len > 0)
 		memcpy(p + HDR, rec, len);
-	put32(p + 4, crc32c(p + CRC_FROM, HDR - CRC_FROM + len));
+	be_put32(p + 4, crc32c(p + CRC_FROM, HDR - CRC_FROM + len));
 	ob->len += HDR + len;
 	if (when > ob->buf_time)
 		ob->buf_time = when;
@@ -515,7 +487,7 @@ first_time(struct outbox *ob, uint64_t num, time_t *t)
 	    O_NOFOLLOW)) == -1)
 		return -1;
 	if (pread(fd, hdr, sizeof(hdr), 0) == (ssize_t)sizeof(hdr)) {
-		*t = (time_t)(int64_t)get64(hdr + 17);
+		*t = (time_t)(int64_t)be_get64(hdr + 17);
 		rc = 0;
 	}
 	close(fd);
@@ -582,7 +554,8 @@ prune_to(struct outbox *ob, time_t now, uint64_t reserve)
 			continue;
 		}
 		log_info("%s/%s: %" PRIu64 " bytes of records sent %s dropped",
-		    ob->dir, name, sizes[i], newest[i] < now - (time_t)ob->keep ?
+		    ob->dir, name, sizes[i],
+		    newest[i] < now - (time_t)ob->keep ?
 		    "longer ago than outbox_keep" : "past outbox_max");
 		total -= sizes[i];
 		if (nums[i] == ob->num && ob->fd != -1) {

@@ -62,6 +62,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "lib/be.h"
 #include "lib/clock.h"
 #include "lib/crc32c.h"
 #include "lib/fileio.h"
@@ -174,35 +175,6 @@ why_set(char *why, size_t whylen, const char *fmt, ...)
 
 
 static void
-put32(unsigned char *p, uint32_t v)
-{
-	p[0] = v >> 24;
-	p[1] = v >> 16;
-	p[2] = v >> 8;
-	p[3] = v;
-}
-
-static void
-put64(unsigned char *p, uint64_t v)
-{
-	put32(p, (uint32_t)(v >> 32));
-	put32(p + 4, (uint32_t)v);
-}
-
-static uint32_t
-get32(const unsigned char *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-	    (uint32_t)p[2] << 8 | (uint32_t)p[3];
-}
-
-static uint64_t
-get64(const unsigned char *p)
-{
-	return (uint64_t)get32(p) << 32 | get32(p + 4);
-}
-
-static void
 seg_file(uint64_t name, int tmp, char *buf, size_t len)
 {
 	snprintf(buf, len, "%020" PRIu64 ".seg%s", name, tmp ? ".tmp" : "");
@@ -291,7 +263,7 @@ reader_next(struct reader *rd, struct frame *f)
 		return -1;
 	}
 	p = (const unsigned char *)rd->buf + (rd->off - rd->bufoff);
-	len = get32(p);
+	len = be_get32(p);
 	if (len == 0 || len > RECORD_MAX) {
 		rd->err = "frame length out of bounds";
 		return -1;
@@ -310,7 +282,8 @@ reader_next(struct reader *rd, struct frame *f)
 		}
 		p = (const unsigned char *)rd->buf;
 	}
-	if (get32(p + 4) != crc32c(p + FRAME_CRC_FROM, flen - FRAME_CRC_FROM)) {
+	if (be_get32(p + 4) != crc32c(p + FRAME_CRC_FROM,
+	    flen - FRAME_CRC_FROM)) {
 		rd->err = "checksum mismatch";
 		return -1;
 	}
@@ -318,9 +291,9 @@ reader_next(struct reader *rd, struct frame *f)
 		rd->err = "unknown record class";
 		return -1;
 	}
-	f->seq = get64(p + 8);
+	f->seq = be_get64(p + 8);
 	f->cls = p[16];
-	f->time = (int64_t)get64(p + 17);
+	f->time = (int64_t)be_get64(p + 17);
 	f->len = len;
 	f->raw = (const char *)p;
 	f->off = rd->off;
@@ -1254,12 +1227,12 @@ spool_append(struct spool *sp, enum record_class cls, const char *rec,
 	    SPOOL_SEGMENT_MAX) && seg_create(sp, s, why, whylen) == -1)
 		return -1;
 	seg = &sp->segs[sp->nsegs - 1];
-	put32(p, (uint32_t)len);
-	put64(p + 8, s);
+	be_put32(p, (uint32_t)len);
+	be_put64(p + 8, s);
 	p[16] = (unsigned char)cls;
-	put64(p + 17, (uint64_t)(int64_t)now);
+	be_put64(p + 17, (uint64_t)(int64_t)now);
 	memcpy(p + FRAME_HDR, rec, len);
-	put32(p + 4, crc32c(p + FRAME_CRC_FROM, flen - FRAME_CRC_FROM));
+	be_put32(p + 4, crc32c(p + FRAME_CRC_FROM, flen - FRAME_CRC_FROM));
 	if (fileio_write_all(sp->afd, p, flen) == -1) {
 		why_set(why, whylen, "%s/%020" PRIu64 ".seg: cannot write: %s",
 		    sp->dir, seg->name, strerror(errno));
