@@ -352,7 +352,8 @@ alert_act(void *arg, uint64_t msg, json_t *body, int restart)
 {
 	struct alerts	*al = arg;
 	struct alert	*a;
-	int64_t		 id = json_integer_value(json_object_get(body, "alert"));
+	int64_t		 id = json_integer_value(json_object_get(body,
+	    "alert"));
 	int		 raised = strcmp(json_string_value(json_object_get(body,
 	    "state")), "raised") == 0;
 	char		*subject, *text;
@@ -424,7 +425,8 @@ load_one(struct alerts *al, json_t *j)
 {
 	struct alert	*a;
 	json_t		*jid = json_object_get(j, "id");
-	const char	*sev = json_string_value(json_object_get(j, "severity"));
+	const char	*sev = json_string_value(json_object_get(j,
+	    "severity"));
 	const char	*rule = json_string_value(json_object_get(j, "rule"));
 	const char	*state = json_string_value(json_object_get(j, "state"));
 	const char	*r = json_string_value(json_object_get(j, "raised"));

@@ -1121,7 +1121,8 @@ announce_disks(struct collect *c)
 			if (json_array_size(c->full) >= COLLECT_MAX_ITEMS ||
 			    telem_event_try(c->telem, "disk_warn",
 			    json_pack("{s:s, s:i, s:i}", "path", path,
-			    "used_pct", (int)pct, "warn_pct", (int)lim)) == -1 ||
+			    "used_pct", (int)pct, "warn_pct",
+			    (int)lim)) == -1 ||
 			    json_array_append_new(c->full,
 			    json_string(path)) == -1)
 				continue;

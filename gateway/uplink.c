@@ -445,7 +445,8 @@ static int
 uplink_fill(struct uplink *u)
 {
 	struct spool_stats	st;
-	struct batch		b = { NULL, 0, 0, 0, 0, u->outbox, clock_now() };
+	struct batch		b = { NULL, 0, 0, 0, 0, u->outbox,
+				    clock_now() };
 	char			head[96];
 	int			n, rc = 0;
 

@@ -11,8 +11,9 @@ int
 csv_text(FILE *f, const char *s, int first)
 {
 	const char	*p;
-	int		 formula = strchr("=+-@\t\r", s[0]) != NULL && s[0] != '\0';
+	int		 formula;
 
+	formula = s[0] != '\0' && strchr("=+-@\t\r", s[0]) != NULL;
 	if (!first && fputc(',', f) == EOF)
 		return -1;
 	if (!formula && strpbrk(s, ",\"\r\n") == NULL)

@@ -46,7 +46,7 @@
 #define R_OFFLINE	"offline"
 #define R_EXPERT	"expert"
 #define SUBJECT_TUNNEL	"tunnel"
-#define ALERT_KIND	"alert"		/* the message kind down to the gateway */
+#define ALERT_KIND	"alert"		/* the message kind to the gateway */
 
 #define WARNING		"warning"
 #define CRITICAL	"critical"
@@ -115,7 +115,7 @@ struct an_batch {
 struct analysis {
 	struct relay_alert_rules rules;
 	struct an_batch		 b;
-	time_t			 pruned;	/* cleared alerts, last pruned */
+	time_t			 pruned;	/* cleared alerts, last */
 };
 
 static void	an_warn(struct an_batch *, const char *, ...)
@@ -718,7 +718,8 @@ take_nodes(struct analysis *an, struct an_batch *b, json_t *rec,
 		if (!json_is_object(n) ||
 		    (name = name_of(n, "name", ANALYSIS_NAME_MAX)) == NULL)
 			continue;
-		if (reporter != NULL && !placed && strcmp(name, reporter) == 0) {
+		if (reporter != NULL && !placed &&
+		    strcmp(name, reporter) == 0) {
 			take_node(an, b, name, n, disks, seq, ts);
 			placed = 1;
 		} else

@@ -675,7 +675,8 @@ health_node(const struct store_node_row *n, void *arg)
 	struct report		*r = ho->r;
 	json_t			*body = json_loads(n->body, 0, NULL), *row;
 	char			 when[32], cores[64], load[200], l1[64], l5[64];
-	char			 l15[64], avail[64], total[64], mem[140], up[64];
+	char			 l15[64], avail[64], total[64], mem[140];
+	char			 up[64];
 	int			 rc;
 
 	parse_format_time(n->ts, when, sizeof(when));
