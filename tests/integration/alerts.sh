@@ -254,6 +254,30 @@ wait_for "$T/acme-prod/audit/audit.log" "\"type\":\"alert_notify_failed\".*\"ale
 out=$(relay_q alert acme-prod --clear "$ID2") &&
     wait_for "$T/acme-prod/audit/audit.log" "\"type\":\"alert_cleared\".*\"alert\":$ID2" 15 &&
     pass "the expert's clear reaches the customer" || fail "clear $ID2: $out"
+# A relay that sends what no honest one would (written straight into
+# its store): a malformed alert is refused with the reason, an over-long
+# text full of control characters is cut and cleaned.
+now=$(date +%s)
+long=$(python3 -c 'print(("\\u001b[2J\\u0007x" * 2000))')
+sqlite3 "$T/relay.db" "INSERT INTO messages (cluster, kind, body, created) VALUES
+    ('acme-prod', 'alert', '{\"alert\":90,\"state\":\"maybe\",\"severity\":\"warning\",\"rule\":\"x\",\"subject\":\"s\",\"text\":\"t\",\"at\":\"2026-11-20T10:00:00Z\"}', $now),
+    ('acme-prod', 'alert', '{\"alert\":91,\"state\":\"raised\",\"severity\":\"critical\",\"rule\":\"hostile\",\"subject\":\"s\",\"text\":\"$long\",\"at\":\"2026-11-20T10:00:00Z\"}', $now)"
+i=0
+while [ $i -lt 50 ] && [ "$(sqlite3 "$T/relay.db" "SELECT count(*) FROM deliveries d JOIN messages m ON m.id = d.message_id WHERE m.body LIKE '%\"alert\":9%' AND d.acked > 0")" != 2 ]; do
+	sleep 0.2; i=$((i + 1))
+done
+sqlite3 "$T/relay.db" "SELECT d.result FROM deliveries d JOIN messages m ON m.id = d.message_id WHERE m.body LIKE '%\"alert\":90,%'" |
+    grep -q "refused: 'state' must be raised or cleared" &&
+    pass "a malformed alert is refused with the reason, which the relay keeps" ||
+    fail "malformed alert: $(sqlite3 "$T/relay.db" "SELECT message_id, result FROM deliveries")"
+cli alerts --json >"$T/c_hostile.json" 2>&1
+python3 - "$T/c_hostile.json" <<'EOP' && pass "an over-long text of control characters is cut at 512 bytes and cleaned" || fail "hostile text: $(head -c 300 "$T/c_hostile.json")"
+import json, sys
+a = [x for x in json.load(open(sys.argv[1])) if x["id"] == 91][0]
+t = a["text"]
+assert len(t.encode()) <= 512 and t.startswith("[2Jx[2Jx"), t[:40]
+assert not any(ord(c) < 0x20 or 0x7f <= ord(c) <= 0x9f for c in t), t[:40]
+EOP
 out=$(relay_q alert acme-prod --severity urgent "x" 2>&1); rc=$?
 [ "$rc" -eq 1 ] && echo "$out" | grep -q "severity must be warning or critical" &&
     pass "an unknown severity is refused" || fail "severity: rc=$rc $out"

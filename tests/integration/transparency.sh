@@ -29,10 +29,17 @@ start_gateway acme-prod
 wait_for "$T/gateway-acme-prod.log" "health: node .* added" 10
 cli() { "$CLI_BIN" -f "$CONF" "$@"; }
 relay_q() { "$RELAY_BIN" -f "$T/relay.conf" "$@"; }
-# wait_acked: until the spool is empty (every record acknowledged).
+# wait_acked: until the spool is empty (every record acknowledged), and
+# the outbox has noted it (within half a second).
 wait_acked() {
 	i=0
 	while [ $i -lt 100 ] && [ "$(spool_depth acme-prod)" != 0 ]; do
+		sleep 0.1; i=$((i + 1))
+	done
+	i=0
+	while [ $i -lt 50 ] && ! cli telemetry --json 2>/dev/null | python3 -c '
+import json, sys
+sys.exit(not all(r["acknowledged"] for r in json.load(sys.stdin)))'; do
 		sleep 0.1; i=$((i + 1))
 	done
 }
