@@ -18,6 +18,7 @@
 #include <jansson.h>
 
 #include "cli/view.h"
+#include "lib/escape.h"
 #include "policy/policy.h"
 
 #define ANSWER_MAX	(1 << 20)
@@ -235,13 +236,22 @@ print_alerts(json_t *al)
 static void
 print_status(json_t *a)
 {
-	int abi = (int)json_integer_value(json_object_get(a, "landlock_abi"));
+	int	 abi = (int)json_integer_value(json_object_get(a,
+		    "landlock_abi"));
+	json_t	*r;
+	size_t	 i;
 
 	printf("cluster        %s\n", jstr(a, "cluster"));
-	printf("relay          %s (tunnel %s since %s)\n", jstr(a, "relay"),
-	    jstr(a, "tunnel"), jstr(a, "tunnel_since"));
-	if (*jstr(a, "tunnel_error") != '\0')
-		printf("tunnel error   %s\n", jstr(a, "tunnel_error"));
+	/* One line per relay; the one telemetry goes to says so. */
+	json_array_foreach(json_object_get(a, "relays"), i, r) {
+		printf("relay          %s (tunnel %s since %s)%s\n",
+		    jstr(r, "relay"), jstr(r, "tunnel"), jstr(r, "since"),
+		    strcmp(jstr(r, "tunnel"), "up") == 0 &&
+		    strcmp(jstr(r, "relay"), jstr(a, "uplink_relay")) == 0 ?
+		    ", telemetry" : "");
+		if (*jstr(r, "error") != '\0')
+			printf("tunnel error   %s\n", jstr(r, "error"));
+	}
 	printf("remote access  %s\n", jstr(a, "remote_access"));
 	printf("sessions       %lld\n", (long long)json_integer_value(
 	    json_object_get(a, "sessions")));
@@ -336,6 +346,33 @@ status_relays(json_t *a)
 }
 
 /*
+ * The gateway's refusal: its first line after the command, then one
+ * line per problem it found (a refused reload lists them), each
+ * escaped, since a path in them was chosen by whoever named it.
+ */
+static void
+print_error(const char *cmd, const char *error)
+{
+	const char	*p = error, *nl;
+	char		*line;
+	size_t		 n;
+
+	fprintf(stderr, "porthole: %s: ", cmd);
+	for (;;) {
+		nl = strchr(p, '\n');
+		n = nl != NULL ? (size_t)(nl - p) : strlen(p);
+		if ((line = strndup(p, n)) != NULL) {
+			(void)escape_fputs(line, stderr);
+			free(line);
+		}
+		fputc('\n', stderr);
+		if (nl == NULL)
+			break;
+		p = nl + 1;
+	}
+}
+
+/*
  * porthole status's exit status: 0 when the tunnel to every configured
  * relay is up, 4 when some are down, 3 when none is up.
  */
@@ -399,15 +436,11 @@ cli_control(int argc, char **argv, const char *conf)
 		req = json_pack("{s:s}", "cmd", argv[0]);
 	if ((ans = control_call(conf, req)) == NULL)
 		return 1;
-	/* What the gateway relays was chosen by others: see view.h. */
-	if (!as_json && cli_view_escape(ans) == -1) {
-		fprintf(stderr, "porthole: %s: out of memory\n", argv[0]);
-		json_decref(ans);
-		return 1;
-	}
 	if (!json_is_true(json_object_get(ans, "ok")))
-		fprintf(stderr, "porthole: %s: %s\n", argv[0],
-		    jstr(ans, "error"));
+		print_error(argv[0], jstr(ans, "error"));
+	/* What the gateway relays was chosen by others: see view.h. */
+	else if (!as_json && cli_view_escape(ans) == -1)
+		fprintf(stderr, "porthole: %s: out of memory\n", argv[0]);
 	else if (strcmp(argv[0], "status") == 0)
 		rc = cmd_status(ans, as_json);
 	else {

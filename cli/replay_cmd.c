@@ -159,8 +159,20 @@ replay_file(const char *path, double speed)
 	}
 	termfilter_init(&tf);
 	while ((n = getline(&line, &cap, fp)) > 0) {
-		if (++lineno == 1 || n > REPLAY_LINE_MAX)
+		if (++lineno == 1)
 			continue;	/* the header */
+		/*
+		 * The gateway writes no event this long.  Skipping it would
+		 * show the auditor a session with a hole and no word of it.
+		 */
+		if (n > REPLAY_LINE_MAX) {
+			fprintf(stderr, "porthole: %s:%ld: an event longer than "
+			    "1 MiB (%zd bytes); replay stops here (porthole "
+			    "audit export gives the whole file)\n", path,
+			    lineno, n);
+			rc = 1;
+			break;
+		}
 		ev = json_loadb(line, (size_t)n, 0, NULL);
 		if (!json_is_array(ev) || json_array_size(ev) != 3 ||
 		    !json_is_number(json_array_get(ev, 0)) ||

@@ -1234,16 +1234,25 @@ broker_retry(evutil_socket_t fd, short what, void *arg)
 	broker_flush(b);
 }
 
+/*
+ * The tunnel whose session is s went down: the channels on it go, the
+ * sessions on the other relays' tunnels stay.
+ */
 void
-broker_tunnel_down(void *arg)
+broker_tunnel_down(struct broker *b, ssh_session s)
 {
-	struct broker	*b = arg;
 	struct gsess	*gs, *next;
+	struct turned	*t, *tnext;
 
-	while (!TAILQ_EMPTY(&b->turned))
-		turned_free(TAILQ_FIRST(&b->turned), 0);
+	for (t = TAILQ_FIRST(&b->turned); t != NULL; t = tnext) {
+		tnext = TAILQ_NEXT(t, entry);
+		if (ssh_channel_get_session(t->ch) == s)
+			turned_free(t, 0);
+	}
 	for (gs = TAILQ_FIRST(&b->sessions); gs != NULL; gs = next) {
 		next = TAILQ_NEXT(gs, entry);
+		if (gs->ch == NULL || ssh_channel_get_session(gs->ch) != s)
+			continue;
 		/* ssh_free() of the tunnel releases the channel itself. */
 		gs_drop_channel(gs, 0);
 		gs->ch_eof = gs->ch_closed = 1;

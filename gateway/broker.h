@@ -25,7 +25,8 @@ struct broker	*broker_new(struct event_base *base, const struct policy *pol,
 void		 broker_channel(ssh_channel ch, const char *orig_host,
 		    int orig_port, void *arg);
 void		 broker_poll(void *arg);
-void		 broker_tunnel_down(void *arg);
+/* The tunnel with session s went down: its channels are gone. */
+void		 broker_tunnel_down(struct broker *b, ssh_session s);
 /* Tell the broker how to ask for tunnel output to be flushed. */
 void		 broker_set_flush(struct broker *b, void (*flush)(void *),
 		    void *arg);

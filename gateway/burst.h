@@ -1,53 +1,6 @@
 /*
- * burst.h - repeated refusals summarised in the audit log.
- *
- * Someone who cannot log in and keeps trying - a script, a client left
- * retrying, a vendor engineer the customer never listed - must not write
- * a line per attempt: at a few hundred attempts a second the log would
- * grow by megabytes a minute and bury everything else.  The first refusal
- * of each kind (the same event, reason and engineer or, before a
- * certificate names one, source) is written in full; the ones after it
- * are counted, and one summary line gives the count when the burst ends
- * (nothing of that kind for BURST_QUIET_MS) or every BURST_EVERY_MS while
- * it lasts.  The counts live in memory until their summary is written: a
- * gateway that crashes loses them, one that stops writes them first.
+ * burst.h - the burst counter moved to lib/burst.h, where the relay
+ * shares it.  gateway/broker.c still includes it by this name; drop
+ * this file when broker.c includes lib/burst.h.
  */
-#ifndef PH_BURST_H
-#define PH_BURST_H
-
-#include <stdint.h>
-#include <time.h>
-
-#define BURST_QUIET_MS	5000	/* a burst ends after this long without one */
-#define BURST_EVERY_MS	60000	/* a long burst is summarised this often */
-#define BURST_KINDS	64	/* kinds followed at once */
-
-/* One summary line's worth. */
-struct burst_summary {
-	const char	*type;		/* the refusal event, "auth_refused" */
-	const char	*reason;
-	const char	*who_field;	/* "principal" or "from" */
-	const char	*who;
-	uint64_t	 count;		/* refusals not written in full */
-	time_t		 first, last;	/* the first and last of them */
-};
-
-struct burst;
-typedef void	(*burst_emit)(void *arg, const struct burst_summary *);
-
-struct burst	*burst_new(burst_emit emit, void *arg);
-/* Free without writing what is pending (burst_tick with force first). */
-void		 burst_free(struct burst *);
-/*
- * A refusal happened at now_ms (clock_mono_ms) and wall (clock_now).
- * Returns 1 when it is to be written in full, 0 when it was counted.
- * With every kind in use, the one quiet the longest is summarised now
- * to make room.
- */
-int		 burst_note(struct burst *, const char *type,
-		    const char *reason, const char *who_field,
-		    const char *who, uint64_t now_ms, time_t wall);
-/* Summarise what is due at now_ms; everything pending if force. */
-void		 burst_tick(struct burst *, uint64_t now_ms, int force);
-
-#endif
+#include "lib/burst.h"

@@ -30,7 +30,7 @@ struct control {
 	struct event_base	*base;
 	const struct policy	*pol;
 	struct broker		*broker;
-	struct tunnel		*tunnel;
+	struct tunnels		*tunnels;
 	struct evconnlistener	*listener;
 	char			 path[108];
 	struct localsock_acl	 acl;
@@ -79,42 +79,34 @@ cconn_reply(struct cconn *cc, json_t *ans)
 	cc->answered = 1;
 }
 
+/*
+ * The relays' tunnels as "relays", one entry per relay of [gateway]
+ * relay, which `porthole status` counts for its exit status; the flat
+ * relay and tunnel keys are the first relay's, as before the list.
+ */
 static json_t *
 control_status(struct control *c)
 {
 	json_t		*sessions = broker_sessions(c->broker);
 	size_t		 n = json_array_size(sessions);
-	char		 relay[300], since_s[32];
-	const char	*why;
-	time_t		 since;
-	json_t		*ans;
+	json_t		*ans, *relays, *first;
 
 	json_decref(sessions);
-	snprintf(relay, sizeof(relay), "%s:%u", c->pol->relay_host,
-	    c->pol->relay_port);
-	why = tunnel_last_error(c->tunnel, &since);
-	since_s[0] = '\0';
-	if (since != 0)
-		parse_format_time(since, since_s, sizeof(since_s));
-	ans = json_pack("{s:b, s:s, s:s, s:s, s:s, s:s, s:I, s:i, s:s, s:s}",
-	    "ok", 1, "cluster", c->pol->cluster_id, "relay", relay,
-	    "tunnel", tunnel_is_up(c->tunnel) ? "up" : "down",
-	    "tunnel_since", since_s,
-	    "tunnel_error", tunnel_is_up(c->tunnel) ? "" : why,
+	if ((relays = tunnels_status(c->tunnels)) == NULL)
+		return NULL;
+	first = json_array_get(relays, 0);
+	ans = json_pack("{s:b, s:s, s:O, s:O, s:O, s:O, s:o, s:I, s:i, s:s, "
+	    "s:s}",
+	    "ok", 1, "cluster", c->pol->cluster_id,
+	    "relay", json_object_get(first, "relay"),
+	    "tunnel", json_object_get(first, "tunnel"),
+	    "tunnel_since", json_object_get(first, "since"),
+	    "tunnel_error", json_object_get(first, "error"),
+	    "relays", relays,
 	    "sessions", (json_int_t)n, "landlock_abi", sbx_landlock_abi(),
 	    "remote_access", c->pol->ra_enabled ? "enabled" : "disabled",
 	    "audit", broker_audit_ok(c->broker) ? "ok" : "FAILING: the log "
 	    "cannot be written; sessions are refused");
-	/*
-	 * The same as a list with one entry per configured relay: what
-	 * `porthole status` counts for its exit status, ready for a gateway
-	 * with several relays.
-	 */
-	if (ans != NULL)
-		json_object_set_new(ans, "relays", json_pack("[{s:s, s:s, "
-		    "s:s, s:s}]", "relay", relay, "tunnel",
-		    tunnel_is_up(c->tunnel) ? "up" : "down", "since", since_s,
-		    "error", tunnel_is_up(c->tunnel) ? "" : why));
 	if (ans != NULL && c->extra != NULL)
 		json_object_update_new(ans, c->extra(c->extra_arg));
 	return ans;
@@ -244,7 +236,7 @@ control_dispatch(struct cconn *cc, json_t *req)
 		}
 	}
 	if (strcmp(cmd, "reload") == 0) {
-		char err[1024];
+		char err[4096];		/* a line for each problem found */
 
 		snprintf(who, sizeof(who), "uid %u", (unsigned int)cc->uid);
 		if (c->reload(c->reload_arg, who, err, sizeof(err)) == -1)
@@ -392,7 +384,7 @@ control_accept(struct evconnlistener *l, evutil_socket_t fd,
 
 struct control *
 control_new(struct event_base *base, const struct policy *pol,
-    struct broker *broker, struct tunnel *tunnel, control_reload_cb reload,
+    struct broker *broker, struct tunnels *tunnels, control_reload_cb reload,
     void *reload_arg)
 {
 	struct control		*c;
@@ -402,7 +394,7 @@ control_new(struct event_base *base, const struct policy *pol,
 	c->base = base;
 	c->pol = pol;
 	c->broker = broker;
-	c->tunnel = tunnel;
+	c->tunnels = tunnels;
 	c->reload = reload;
 	c->reload_arg = reload_arg;
 	localsock_acl_init(&c->acl, pol->admin_group);

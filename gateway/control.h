@@ -14,7 +14,7 @@
 #include <jansson.h>
 
 #include "gateway/broker.h"
-#include "gateway/tunnel.h"
+#include "gateway/tunnels.h"
 #include "policy/policy.h"
 
 #define CONTROL_MAX_REQUEST	4096
@@ -30,7 +30,7 @@ typedef int (*control_reload_cb)(void *arg, const char *who, char *err,
 
 /* Returns NULL after logging why (the gateway then refuses to start). */
 struct control	*control_new(struct event_base *base, const struct policy *pol,
-		    struct broker *broker, struct tunnel *tunnel,
+		    struct broker *broker, struct tunnels *tunnels,
 		    control_reload_cb reload, void *reload_arg);
 /* The policy after a reload (run_dir keeps its value until restart). */
 void		 control_set_policy(struct control *c,

@@ -91,7 +91,7 @@ diag_spawn(char *const argv[], const char *user,
 		snprintf(errbuf, errlen, "pipe: %s", strerror(errno));
 		goto fail;
 	}
-	if ((*pid = sbx_ns_fork(errbuf, errlen)) == -1)
+	if ((*pid = sbx_ns_fork(user, errbuf, errlen)) == -1)
 		goto fail;
 	if (*pid == 0)
 		diag_init(argv, user, read_paths, (rlim_t)timeout_s + 1, o[1],

@@ -4,19 +4,17 @@
  *
  * A request passes two gates.  The first is lexical and pure
  * (policy_allow_file): [files] enabled, an absolute normalised path
- * beneath a root, no component matching a deny glob.  The second is on disk:
- * the path is resolved from the root's descriptor with openat2(), which
- * refuses to leave the root or to follow any link, and the result is
- * inspected through an O_PATH descriptor before anything is opened for
- * reading.  The lexical gate alone would be fooled by a symbolic link;
- * the disk gate alone would not know the deny globs.
+ * beneath a root, no component matching a deny glob.  The second is on disk
+ * (lib/beneath.h): the path is resolved from the root's descriptor with
+ * openat2(), which refuses to leave the root or to follow any link, and
+ * the result is inspected through an O_PATH descriptor before anything
+ * is opened for reading.  The lexical gate alone would be fooled by a
+ * symbolic link; the disk gate alone would not know the deny globs.
  */
 #include "gateway/files.h"
 
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/types.h>
-#include <linux/openat2.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -26,25 +24,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "lib/beneath.h"
 #include "lib/parse.h"
 
 #define FILES_LIST_MAX	100000	/* entries kept from a directory */
-#define FILES_TRIES	8	/* openat2 attempts on EAGAIN or EINTR */
-
-/*
- * Every component beneath the root is resolved without following a
- * link of any kind and without leaving the root's mount.
- */
-#define FILES_RESOLVE	(RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | \
-	RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV)
-
-/* A path resolved on disk: descriptors for its root and for itself. */
-struct files_res {
-	int		 root;		/* O_PATH, the [files] root */
-	int		 fd;		/* O_PATH, the path itself */
-	const char	*rest;		/* the path relative to root */
-	struct stat	 st;		/* of fd */
-};
 
 /* One directory entry kept for a listing. */
 struct files_ent {
@@ -52,228 +35,65 @@ struct files_ent {
 	struct access_attr	 attr;
 };
 
-/* openat2 beneath dir with FILES_RESOLVE; flags gain O_NOFOLLOW. */
-static int
-files_openat2(int dir, const char *rest, uint64_t flags)
-{
-	struct open_how	how;
-	long		fd;
-	int		tries = 0;
-
-	memset(&how, 0, sizeof(how));
-	how.flags = flags | O_NOFOLLOW | O_CLOEXEC;
-	how.resolve = FILES_RESOLVE;
-	/*
-	 * The kernel answers EAGAIN when a rename or mount raced with a
-	 * RESOLVE_BENEATH walk; trying again is what it asks for.
-	 */
-	do {
-		fd = syscall(SYS_openat2, dir, rest, &how, sizeof(how));
-	} while (fd == -1 && (errno == EAGAIN || errno == EINTR) &&
-	    ++tries < FILES_TRIES);
-	return (int)fd;
-}
-
-/* Why resolving path failed with err, in words for the engineer. */
-static void
-files_why_errno(int err, const char *path, char *why, size_t whylen)
-{
-	switch (err) {
-	case ENOENT:
-	case ENOTDIR:
-		snprintf(why, whylen, "no such file: %s", path);
-		break;
-	case ELOOP:
-		snprintf(why, whylen, "%s goes through a symbolic link", path);
-		break;
-	case EXDEV:
-		snprintf(why, whylen, "%s leaves its file path or crosses a "
-		    "mount point", path);
-		break;
-	case EACCES:
-	case EPERM:
-		snprintf(why, whylen, "permission denied: %s", path);
-		break;
-	case ENOSYS:
-		snprintf(why, whylen, "file access needs openat2() (Linux "
-		    "5.6 or later), which this kernel lacks");
-		break;
-	default:
-		snprintf(why, whylen, "%s: %s", path, strerror(err));
-		break;
-	}
-}
-
-/* Only regular files with one name, and directories, are served. */
-static int
-files_check_type(const struct stat *st, const char *path, char *why,
-    size_t whylen)
-{
-	const char *what;
-
-	if (S_ISDIR(st->st_mode))
-		return 0;
-	if (S_ISREG(st->st_mode)) {
-		/* Another name may lie outside the roots or be denied. */
-		if (st->st_nlink == 1)
-			return 0;
-		snprintf(why, whylen, "%s is a hard-linked file", path);
-		return -1;
-	}
-	switch (st->st_mode & S_IFMT) {
-	case S_IFLNK:
-		what = "a symbolic link";
-		break;
-	case S_IFIFO:
-		what = "a FIFO";
-		break;
-	case S_IFSOCK:
-		what = "a socket";
-		break;
-	case S_IFCHR:
-	case S_IFBLK:
-		what = "a device";
-		break;
-	default:
-		what = "of an unknown type";
-		break;
-	}
-	snprintf(why, whylen, "%s is not a regular file or directory (%s)",
-	    path, what);
-	return -1;
-}
-
-static void
-files_res_close(struct files_res *r)
-{
-	if (r->fd != -1)
-		close(r->fd);
-	if (r->root != -1)
-		close(r->root);
-	r->fd = r->root = -1;
-}
-
 /*
- * Both gates: the policy, then openat2 beneath the root to an O_PATH
- * descriptor whose type is checked.  Opening with O_PATH neither blocks
- * on a FIFO nor touches a device.  0 with r filled, or -1 with why.
+ * The policy's gate, and where the disk's begins: the longest root
+ * holding path into root, and the rest of path beneath it ("." for the
+ * root itself).  The rest, or NULL with why.
  */
-static int
-files_resolve(const struct policy *pol, const char *path,
-    struct files_res *r, char *why, size_t whylen)
+static const char *
+files_gate(const struct policy *pol, const char *path, char *root,
+    size_t rootlen, char *why, size_t whylen)
 {
-	char	root[ACCESS_PATH_MAX + 1];
-	int	rest;
+	int rest;
 
-	r->root = r->fd = -1;
 	if (!policy_allow_file(pol, path, why, whylen))
-		return -1;
-	if ((rest = policy_file_root(pol, path, 1, root, sizeof(root))) == -1) {
+		return NULL;
+	if ((rest = policy_file_root(pol, path, 1, root, rootlen)) == -1) {
 		snprintf(why, whylen, "%s is outside the product's file paths",
 		    path);
-		return -1;
+		return NULL;
 	}
-	r->rest = path[rest] == '\0' ? "." : path + rest;
-	/* The root itself is the customer's own configuration: trusted. */
-	if ((r->root = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC)) == -1) {
-		snprintf(why, whylen, "cannot open the file path %s: %s",
-		    root, strerror(errno));
-		goto fail;
-	}
-	if ((r->fd = files_openat2(r->root, r->rest, O_PATH)) == -1) {
-		files_why_errno(errno, path, why, whylen);
-		goto fail;
-	}
-	if (fstat(r->fd, &r->st) == -1) {
-		files_why_errno(errno, path, why, whylen);
-		goto fail;
-	}
-	if (files_check_type(&r->st, path, why, whylen) == -1)
-		goto fail;
-	return 0;
-fail:
-	files_res_close(r);
-	return -1;
+	return path[rest] == '\0' ? "." : path + rest;
 }
 
-/*
- * Open the resolved path again for real, by the same walk, and make
- * sure it is still the object that was checked: a rename between the
- * two opens must not swap in something else.  The new descriptor's
- * stat goes to st.  Returns the descriptor, or -1 with why.
- */
+/* Both gates (lib/beneath.h): 0 with b filled, or -1 with why. */
 static int
-files_reopen(const struct files_res *r, int flags, const char *path,
-    struct stat *st, char *why, size_t whylen)
+files_resolve(const struct policy *pol, const char *path,
+    struct beneath *b, char *root, size_t rootlen, char *why, size_t whylen)
 {
-	int fd;
+	const char *rest;
 
-	if ((fd = files_openat2(r->root, r->rest, (uint64_t)flags)) == -1) {
-		files_why_errno(errno, path, why, whylen);
+	b->root = b->fd = -1;
+	if ((rest = files_gate(pol, path, root, rootlen, why, whylen)) == NULL)
 		return -1;
-	}
-	if (fstat(fd, st) == -1) {
-		files_why_errno(errno, path, why, whylen);
-		goto fail;
-	}
-	if (st->st_dev != r->st.st_dev || st->st_ino != r->st.st_ino) {
-		snprintf(why, whylen, "%s changed while it was being opened",
-		    path);
-		goto fail;
-	}
-	if (files_check_type(st, path, why, whylen) == -1)
-		goto fail;
-	return fd;
-fail:
-	close(fd);
-	return -1;
+	return beneath_resolve(root, rest, path, b, why, whylen);
 }
 
 int
 files_open(const struct policy *pol, const char *path, int *fd,
     struct stat *st, char *why, size_t whylen)
 {
-	struct files_res	r;
-	struct stat		sb;
-	int			f = -1, fl, rc = -1;
+	const char	*rest;
+	char		 root[ACCESS_PATH_MAX + 1];
 
-	if (files_resolve(pol, path, &r, why, whylen) == -1)
+	if ((rest = files_gate(pol, path, root, sizeof(root), why,
+	    whylen)) == NULL)
 		return -1;
-	if (S_ISDIR(r.st.st_mode)) {
-		snprintf(why, whylen, "%s is a directory", path);
-		goto out;
-	}
-	/* O_NONBLOCK: should a FIFO be swapped in, the open cannot hang. */
-	f = files_reopen(&r, O_RDONLY | O_NOCTTY | O_NONBLOCK, path, &sb,
-	    why, whylen);
-	if (f == -1)
-		goto out;
-	if ((fl = fcntl(f, F_GETFL)) == -1 ||
-	    fcntl(f, F_SETFL, fl & ~O_NONBLOCK) == -1) {
-		snprintf(why, whylen, "%s: %s", path, strerror(errno));
-		goto out;
-	}
-	*fd = f;
-	*st = sb;
-	f = -1;
-	rc = 0;
-out:
-	if (f != -1)
-		close(f);
-	files_res_close(&r);
-	return rc;
+	return beneath_open_file(root, rest, path, fd, st, why, whylen);
 }
 
 int
 files_stat(const struct policy *pol, const char *path, struct stat *st,
     char *why, size_t whylen)
 {
-	struct files_res r;
+	struct beneath	b;
+	char		root[ACCESS_PATH_MAX + 1];
 
-	if (files_resolve(pol, path, &r, why, whylen) == -1)
+	if (files_resolve(pol, path, &b, root, sizeof(root), why,
+	    whylen) == -1)
 		return -1;
-	*st = r.st;
-	files_res_close(&r);
+	*st = b.st;
+	beneath_close(&b);
 	return 0;
 }
 
@@ -378,9 +198,7 @@ files_entry_ok(const struct policy *pol, int dir, const char *path,
 	/* A name no request could spell is left out too. */
 	if (!policy_allow_file(pol, child, why, sizeof(why)))
 		return 0;
-	if (fstatat(dir, name, &st, AT_SYMLINK_NOFOLLOW) == -1 ||
-	    st.st_dev != dev || files_check_type(&st, child, why,
-	    sizeof(why)) == -1)
+	if (beneath_entry(dir, name, dev, child, &st, why, sizeof(why)) == -1)
 		return 0;
 	files_attr(&st, attr);
 	return 1;
@@ -458,20 +276,22 @@ files_list(const struct policy *pol, const char *path, uint32_t *cookie,
     struct access_dirent *ents, size_t max, size_t *n, int *eof,
     char *why, size_t whylen)
 {
-	struct files_res	 r;
+	struct beneath		 b;
 	struct files_ent	*all = NULL;
 	struct stat		 sb;
 	DIR			*d = NULL;
+	char			 root[ACCESS_PATH_MAX + 1];
 	size_t			 total = 0;
 	int			 f = -1, rc = -1;
 
-	if (files_resolve(pol, path, &r, why, whylen) == -1)
+	if (files_resolve(pol, path, &b, root, sizeof(root), why,
+	    whylen) == -1)
 		return -1;
-	if (!S_ISDIR(r.st.st_mode)) {
+	if (!S_ISDIR(b.st.st_mode)) {
 		snprintf(why, whylen, "not a directory: %s", path);
 		goto out;
 	}
-	f = files_reopen(&r, O_RDONLY | O_DIRECTORY, path, &sb, why, whylen);
+	f = beneath_reopen(&b, O_RDONLY | O_DIRECTORY, path, &sb, why, whylen);
 	if (f == -1)
 		goto out;
 	if ((d = fdopendir(f)) == NULL) {
@@ -496,6 +316,6 @@ out:
 		closedir(d);
 	if (f != -1)
 		close(f);
-	files_res_close(&r);
+	beneath_close(&b);
 	return rc;
 }

@@ -1,7 +1,7 @@
 /*
- * portholed - the customer's gateway: one outbound tunnel to the vendor's
- * relay, and a sandboxed session process for every engineer who comes
- * through it, allowed only what porthole.conf grants.
+ * portholed - the customer's gateway: an outbound tunnel to each of the
+ * vendor's relays, and a sandboxed session process for every engineer who
+ * comes through one, allowed only what porthole.conf grants.
  *
  * usage: portholed -f porthole.conf [-d] [-t] [-v]
  */
@@ -28,9 +28,11 @@
 #include "gateway/updates.h"
 #include "gateway/telem.h"
 #include "gateway/tunnel.h"
+#include "gateway/tunnels.h"
 #include "gateway/uplink.h"
 #include "lib/cmdline.h"
 #include "lib/daemon.h"
+#include "lib/escape.h"
 #include "lib/filecheck.h"
 #include "lib/krl.h"
 #include "lib/log.h"
@@ -69,7 +71,7 @@ struct gateway {
 	struct policy	*pol;
 	struct audit	*audit;
 	struct broker	*broker;
-	struct tunnel	*tunnel;
+	struct tunnels	*tunnels;
 	struct control	*control;
 	struct intake	*intake;
 	struct telem	*telem;
@@ -97,35 +99,54 @@ on_tunnel_channel(ssh_channel ch, const char *orig_host, int orig_port,
 	broker_channel(ch, orig_host, orig_port, gw->broker);
 }
 
-/* After every poll of the tunnel: engineer channels, then telemetry. */
+/*
+ * After every poll of a tunnel: engineer channels, then telemetry.  A
+ * tunnel that is up takes the uplink when no other carries it.
+ */
 static void
-on_tunnel_poll(void *arg)
+on_tunnel_poll(struct tunnel *t, void *arg)
 {
 	struct gateway *gw = arg;
 
 	if (gw->broker != NULL)
 		broker_poll(gw->broker);
+	if (gw->uplink != NULL && uplink_tunnel(gw->uplink) == NULL)
+		uplink_set_tunnel(gw->uplink, t);
 	if (gw->uplink != NULL)
 		uplink_poll(gw->uplink);
 }
 
+/*
+ * A tunnel went down: the sessions on it end, those on the other relays'
+ * tunnels go on.  If it carried the uplink, the uplink moves at once to
+ * another tunnel that is up and sends again from the last record the
+ * relays acknowledged; with none up it waits for the first to come back.
+ */
 static void
-on_tunnel_down(void *arg)
+on_tunnel_down(struct tunnel *t, void *arg)
 {
 	struct gateway *gw = arg;
 
 	if (gw->broker != NULL)
-		broker_tunnel_down(gw->broker);
-	if (gw->uplink != NULL)
-		uplink_down(gw->uplink);
+		broker_tunnel_down(gw->broker, tunnel_session(t));
+	if (gw->uplink == NULL || uplink_tunnel(gw->uplink) != t)
+		return;
+	uplink_down(gw->uplink);
+	uplink_set_tunnel(gw->uplink, tunnels_pick(gw->tunnels, t));
+	uplink_poll(gw->uplink);
 }
 
+/* Telemetry and license for porthole status, and the relay it goes to. */
 static json_t *
 status_extra(void *arg)
 {
 	struct gateway	*gw = arg;
+	struct tunnel	*t = uplink_tunnel(gw->uplink);
 	json_t		*j = uplink_status(gw->uplink);
 
+	if (j != NULL)
+		json_object_set_new(j, "uplink_relay", json_string(t != NULL ?
+		    tunnel_name(t) : ""));
 	if (j != NULL && gw->inbox != NULL)
 		json_object_set_new(j, "inbox", inbox_status(gw->inbox));
 	if (j != NULL && gw->updates != NULL)
@@ -175,7 +196,64 @@ on_seal(void *arg, uint64_t epoch, uint64_t seq, const char *head)
 }
 
 /*
- * Re-read porthole.conf.  An invalid file changes nothing; a valid one
+ * What a start checks of the file besides its syntax (policy_check: who
+ * owns and may write its keys and programs, its directories, accounts):
+ * a reload that skipped it would run a program a start refuses.  0, or
+ * -1 with the problems in *problems and, as far as they fit, in err:
+ * a first line that counts them, then one line each.
+ */
+static int
+reload_check(const struct policy *np, json_t **problems, char *err,
+    size_t errlen)
+{
+	struct filecheck	 fc;
+	FILE			*f;
+	char			*text = NULL, *line, *save = NULL, *esc;
+	size_t			 len = 0, o, n;
+	unsigned int		 count, cut = 0;
+
+	*problems = NULL;
+	if ((f = open_memstream(&text, &len)) == NULL) {
+		snprintf(err, errlen, "%s: cannot be checked: out of memory",
+		    np->path);
+		return -1;
+	}
+	filecheck_init(&fc, f);
+	count = policy_check(np, &fc);
+	fclose(f);
+	if (count == 0) {
+		free(text);
+		return 0;
+	}
+	o = (size_t)snprintf(err, errlen, "%s: %u problem%s that a start "
+	    "would refuse (portholed -t -f %s lists them):", np->path, count,
+	    count == 1 ? "" : "s", np->path);
+	*problems = json_array();
+	for (line = strtok_r(text, "\n", &save); line != NULL;
+	    line = strtok_r(NULL, "\n", &save)) {
+		/* A path in it may be anything but UTF-8: escaped. */
+		if ((esc = escape_dup(line)) != NULL)
+			(void)json_array_append_new(*problems,
+			    json_string(esc));
+		free(esc);
+		/* Room is kept for saying how many did not fit. */
+		n = strlen(line);
+		if (cut == 0 && o + 1 + n + 32 < errlen) {
+			err[o] = '\n';
+			memcpy(err + o + 1, line, n + 1);
+			o += 1 + n;
+		} else
+			cut++;
+	}
+	if (cut > 0 && o < errlen)
+		snprintf(err + o, errlen - o, "\n(%u more)", cut);
+	free(text);
+	return -1;
+}
+
+/*
+ * Re-read porthole.conf.  An invalid file changes nothing, and so does
+ * one that fails what a start checks (reload_check); a valid one
  * applies to new sessions at once and ends running sessions whose grant
  * it withdraws; admin_group is looked up again for the local sockets.
  * Keys of [gateway] that name files, directories or the relay take
@@ -191,17 +269,20 @@ gateway_reload(void *arg, const char *who, char *err, size_t errlen)
 	struct policy	*np = NULL, *old;
 	struct krl	*nk = NULL;
 	uint8_t		 ca[32];
-	json_t		*ev;
+	json_t		*ev, *problems = NULL;
 	int		 rc = -1;
 
 	daemon_reloading();
 	if (policy_load(gw->path, &np, err, errlen) == -1 ||
 	    sshcert_load_ca(np->support_ca, ca, err, errlen) == -1 ||
+	    reload_check(np, &problems, err, errlen) == -1 ||
 	    krl_load_optional(np->revoked_keys, &nk, err, errlen) == -1) {
 		policy_free(np);
 		log_error("reload refused, the running policy stays: %s", err);
-		ev = json_pack("{s:s, s:s, s:s}", "file", gw->path, "by", who,
-		    "error", err);
+		/* Its first line; the problems, if any, one by one. */
+		ev = json_pack("{s:s, s:s, s:s%, s:o*}", "file", gw->path,
+		    "by", who, "error", err, strcspn(err, "\n"), "problems",
+		    problems);
 		(void)audit_write(gw->audit, "policy_reload_refused", ev);
 		json_decref(ev);
 		goto out;
@@ -222,7 +303,7 @@ gateway_reload(void *arg, const char *who, char *err, size_t errlen)
 	broker_set_policy(gw->broker, np);
 	krl_free(gw->krl);
 	gw->krl = nk;
-	tunnel_set_policy(gw->tunnel, np);
+	tunnels_set_policy(gw->tunnels, np);
 	control_set_policy(gw->control, np);
 	intake_set_policy(gw->intake, np);
 	telem_set_policy(gw->telem, np);
@@ -256,12 +337,6 @@ on_seal_timer(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	if (audit_seal(arg) == -1)
 		log_error("audit: the periodic seal could not be written");
-}
-
-static void
-flush_tunnel(void *arg)
-{
-	tunnel_want_write(arg);
 }
 
 /*
@@ -316,7 +391,7 @@ main(int argc, char **argv)
 	char			 keypath[4096];
 	struct gateway		 gw;
 	struct broker		*broker = NULL;
-	struct tunnel		*tunnel = NULL;
+	struct tunnels		*tunnels = NULL;
 	struct control		*control = NULL;
 	struct telem		*telem = NULL;
 	struct uplink		*uplink = NULL;
@@ -391,28 +466,28 @@ main(int argc, char **argv)
 	if ((collect = collect_new(base, pol, telem)) == NULL)
 		goto fail;
 	broker = broker_new(base, pol, audit, host_key, ca_key);
-	tunnel = tunnel_new(base, pol, on_tunnel_channel, on_tunnel_poll,
+	tunnels = tunnels_new(base, pol, on_tunnel_channel, on_tunnel_poll,
 	    on_tunnel_down, &gw);
-	if (broker == NULL || tunnel == NULL)
+	if (broker == NULL || tunnels == NULL)
 		fatal("out of memory");
 	/* It says why: its outbox may not open (state_dir/outbox). */
-	if ((uplink = uplink_new(base, pol, tunnel, telem)) == NULL)
+	if ((uplink = uplink_new(base, pol, NULL, telem)) == NULL)
 		goto fail;
 	broker_set_telem(broker, telem);
 	broker_set_revoked(broker, gw.krl);
 	set_host_key(uplink, host_key);
 	telem_on_commit(telem, uplink_kick, uplink);
 	audit_on_seal(audit, on_seal, &gw);
-	broker_set_flush(broker, flush_tunnel, tunnel);
+	broker_set_flush(broker, tunnels_want_write, tunnels);
 	gw.path = path;
 	gw.pol = pol;
 	gw.audit = audit;
 	gw.broker = broker;
-	gw.tunnel = tunnel;
+	gw.tunnels = tunnels;
 	gw.telem = telem;
 	gw.uplink = uplink;
 	gw.collect = collect;
-	if ((control = control_new(base, pol, broker, tunnel, gateway_reload,
+	if ((control = control_new(base, pol, broker, tunnels, gateway_reload,
 	    &gw)) == NULL || (intake = intake_new(base, pol, telem)) == NULL)
 		goto fail;
 	gw.control = control;
@@ -473,7 +548,7 @@ main(int argc, char **argv)
 		    ", inside a user namespace" : "");
 	else
 		log_error("sandbox: %s; every diagnostic will be refused", err);
-	tunnel_start(tunnel);
+	tunnels_start(tunnels);
 	daemon_ready();
 	event_base_dispatch(base);
 	(void)daemon_notify("STOPPING=1");
@@ -509,7 +584,7 @@ main(int argc, char **argv)
 	gw.alerts = NULL;
 	jobs_free(gw.jobs);
 	inbox_free(gw.inbox);
-	tunnel_free(tunnel);
+	tunnels_free(tunnels);
 	telem_free(telem);
 	audit_close(audit);
 	event_free(ev_term);
@@ -536,7 +611,7 @@ fail:
 	collect_free(collect);
 	telem_free(telem);
 	intake_free(intake);
-	tunnel_free(tunnel);
+	tunnels_free(tunnels);
 	broker_free(broker);
 	if (base != NULL)
 		event_base_free(base);

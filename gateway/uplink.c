@@ -616,10 +616,22 @@ uplink_welcome(struct uplink *u, json_t *f)
 		log_error("uplink: spool: %s", why);
 	uplink_outbox_ack(u);
 	spool_stats(u->spool, &st);
-	if (seq < st.acked_seq)
+	/*
+	 * Behind what was acknowledged: a store that lost records, or, with
+	 * several relays, one that is not the store of the relay that took
+	 * them; the gateway cannot tell which.
+	 */
+	if (seq < st.acked_seq && u->pol->nrelays == 1)
 		log_error("uplink: the relay's store has records up to seq "
 		    "%llu only: seq %llu to %llu were acknowledged by it "
 		    "before and are not there any more",
+		    (unsigned long long)seq, (unsigned long long)seq + 1,
+		    (unsigned long long)st.acked_seq);
+	else if (seq < st.acked_seq)
+		log_warn("uplink: relay %s's store has records up to seq %llu "
+		    "only: seq %llu to %llu were acknowledged by it or by "
+		    "another relay of [gateway] relay, and are not in its "
+		    "store (do the relays share one?)", tunnel_name(u->tunnel),
 		    (unsigned long long)seq, (unsigned long long)seq + 1,
 		    (unsigned long long)st.acked_seq);
 	u->sent_seq = seq < st.acked_seq ? seq : st.acked_seq;
@@ -770,7 +782,7 @@ uplink_opened(struct uplink *u)
 static int
 uplink_open(struct uplink *u)
 {
-	ssh_session	s = tunnel_session(u->tunnel);
+	ssh_session	s = u->tunnel != NULL ? tunnel_session(u->tunnel) : NULL;
 	int		rc;
 
 	if (s == NULL || clock_mono_ms() < u->retry_at)
@@ -875,7 +887,7 @@ uplink_due(struct uplink *u)
 void
 uplink_poll(struct uplink *u)
 {
-	if (tunnel_session(u->tunnel) == NULL)
+	if (u->tunnel == NULL || tunnel_session(u->tunnel) == NULL)
 		return;
 	if (u->state != UL_OPEN && uplink_open(u) == -1) {
 		uplink_reset(u, "cannot open it");
@@ -912,6 +924,30 @@ uplink_down(struct uplink *u)
 }
 
 void
+uplink_set_tunnel(struct uplink *u, struct tunnel *t)
+{
+	if (t == u->tunnel)
+		return;
+	/* Still open on a live tunnel: closed and freed there first. */
+	if (u->ch != NULL) {
+		uplink_reset(u, NULL);
+		u->retry_at = 0;
+		if (u->anchor_pending == 2)
+			u->anchor_pending = 1;
+	}
+	u->tunnel = t;
+	if (t != NULL)
+		log_info("uplink: the control channel runs over the tunnel to "
+		    "relay %s", tunnel_name(t));
+}
+
+struct tunnel *
+uplink_tunnel(const struct uplink *u)
+{
+	return u->tunnel;
+}
+
+void
 uplink_kick(void *arg)
 {
 	uplink_poll(arg);
@@ -939,7 +975,8 @@ uplink_flush_anchor(struct uplink *u, unsigned int ms)
 	 * The tunnel and the channel are driven by the event loop: run it
 	 * in short steps while the anchor is owed and can still arrive.
 	 */
-	while (u->anchor_pending != 0 && tunnel_is_up(u->tunnel) &&
+	while (u->anchor_pending != 0 && u->tunnel != NULL &&
+	    tunnel_is_up(u->tunnel) &&
 	    clock_mono_ms() < end) {
 		uplink_poll(u);
 		event_base_loopexit(u->base, &step);

@@ -1,7 +1,7 @@
 /*
  * uplink.h - the gateway's control channel to Mission Control: a
- * direct-tcpip channel on the tunnel to the pseudo-host "mission-control"
- * carrying frames (telemetry/frame.h).
+ * direct-tcpip channel on one of the tunnels to the pseudo-host
+ * "mission-control" carrying frames (telemetry/frame.h).
  *
  * Spooled records go in order, in batches, with their sequence numbers;
  * the spool forgets a record only when the relay acknowledges that its
@@ -46,6 +46,7 @@
 
 struct uplink;
 
+/* tunnel: the one to run over first, or NULL (uplink_set_tunnel). */
 struct uplink	*uplink_new(struct event_base *base, const struct policy *pol,
 		    struct tunnel *tunnel, struct telem *telem);
 void		 uplink_free(struct uplink *);
@@ -59,7 +60,14 @@ void		 uplink_set_pkgget(struct uplink *, struct pkgget *g);
 /* The session host key ("TYPE BASE64"), told to the relay in hello. */
 void		 uplink_set_host_key(struct uplink *, const char *key);
 
-/* After every poll of the tunnel: move what can move. */
+/*
+ * Run the control channel over tunnel t from now on (NULL: none is up).
+ * On a new channel everything not acknowledged is sent again, so records
+ * move from one relay to another without loss.
+ */
+void		 uplink_set_tunnel(struct uplink *, struct tunnel *t);
+struct tunnel	*uplink_tunnel(const struct uplink *);
+/* After every poll of a tunnel: move what can move. */
 void		 uplink_poll(struct uplink *);
 /* The tunnel went down: the channel is gone with it. */
 void		 uplink_down(struct uplink *);

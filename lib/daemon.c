@@ -1,13 +1,17 @@
 /*
  * daemon.c - one instance, ready before detaching, readiness for systemd.
  *
- * One instance.  The pid file is locked with flock(2), not merely
- * written: a lock dies with its process, so a stale file left by a
- * crash never blocks a start, and a second start can never take over
- * the sockets, the tunnel and the audit log of the first.  The lock
- * belongs to the open file, which the daemon keeps for its whole life;
- * the processes it forks for sessions close it (closefrom), so a
- * session outliving a killed daemon does not hold the next start back.
+ * One instance.  The pid file is locked, not merely written: a lock
+ * dies with its process, so a stale file left by a crash never blocks a
+ * start, and a second start can never take over the sockets, the tunnel
+ * and the audit log of the first.  The lock is an open file description
+ * lock (fcntl F_OFD_SETLK): like flock(2) it belongs to the open file,
+ * which the daemon keeps for its whole life, and the processes it forks
+ * for sessions close it (closefrom), so a session outliving a killed
+ * daemon does not hold the next start back.  Unlike flock(2) it can be
+ * asked about without being taken (F_OFD_GETLK): a probe (-t, the
+ * relay's port check) that took a lock for an instant, even a shared
+ * one, would make a start in that instant believe another daemon runs.
  *
  * Ready before detaching.  daemon(3) forks at once and the parent exits
  * 0 before anything could fail, so a daemon that cannot bind its port
@@ -26,7 +30,6 @@
  */
 #include "lib/daemon.h"
 
-#include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -41,6 +44,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "lib/filecheck.h"
 #include "lib/fileio.h"
 #include "lib/log.h"
 
@@ -210,6 +214,53 @@ lock_name(const char *run_dir, const char *name, char *path, size_t len,
 	return 0;
 }
 
+/* The whole file, for writing: the lock one daemon holds. */
+static void
+lock_whole(struct flock *fl)
+{
+	memset(fl, 0, sizeof(*fl));
+	fl->l_type = F_WRLCK;
+	fl->l_whence = SEEK_SET;
+	fl->l_start = 0;
+	fl->l_len = 0;
+}
+
+static int
+lock_set(int fd)
+{
+	struct flock fl;
+
+	lock_whole(&fl);
+	return fcntl(fd, F_OFD_SETLK, &fl);
+}
+
+/*
+ * The pid file opened (st) must be one this daemon made: owned by its
+ * user, and with no other name (a hard link planted elsewhere would see
+ * every pid written).  A file of another user's is refused, not written
+ * to and not taken for a running daemon's, whoever holds a lock on it.
+ */
+static int
+lock_file_ours(const char *path, const struct stat *st, char *err,
+    size_t errlen)
+{
+	char who[128];
+
+	if (st->st_uid != geteuid()) {
+		snprintf(err, errlen, "%s: owned by %s, not by %s (uid %lu): "
+		    "not its pid file; rm %s", path, filecheck_owner_name(
+		    st->st_uid, who, sizeof(who)), daemon_prog,
+		    (unsigned long)geteuid(), path);
+		return -1;
+	}
+	if (st->st_nlink != 1) {
+		snprintf(err, errlen, "%s: %lu names (hard links): not its pid "
+		    "file; rm %s", path, (unsigned long)st->st_nlink, path);
+		return -1;
+	}
+	return 0;
+}
+
 /*
  * Open and lock run_dir/name: *fd, 0; 1 if another process holds it
  * (*holder its pid or -1); -1 on an error, in err.
@@ -232,8 +283,10 @@ lock_take(const char *path, int *fd, pid_t *holder, char *err,
 			snprintf(err, errlen, "%s: not a regular file", path);
 			break;
 		}
-		if (flock(*fd, LOCK_EX | LOCK_NB) == -1) {
-			if (errno != EWOULDBLOCK) {
+		if (lock_file_ours(path, &a, err, errlen) == -1)
+			break;
+		if (lock_set(*fd) == -1) {
+			if (errno != EAGAIN && errno != EACCES) {
 				snprintf(err, errlen, "%s: cannot lock: %s",
 				    path, strerror(errno));
 				break;
@@ -306,18 +359,20 @@ daemon_lock(const char *run_dir, const char *name, char *err, size_t errlen)
 pid_t
 daemon_lock_holder(const char *run_dir, const char *name)
 {
-	char	path[PATH_MAX], err[64];
-	pid_t	pid = 0;
-	int	fd;
+	struct flock	fl;
+	char		path[PATH_MAX], err[64];
+	pid_t		pid = 0;
+	int		fd;
 
 	if (lock_name(run_dir, name, path, sizeof(path), err,
 	    sizeof(err)) == -1 ||
 	    (fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW |
 	    O_NOCTTY)) == -1)
 		return 0;
-	/* A shared lock is refused only while a daemon holds its own. */
-	if (flock(fd, LOCK_SH | LOCK_NB) == -1)
-		pid = errno == EWOULDBLOCK ? read_pid(fd) : 0;
+	/* Asked, never taken: a start at this instant is not disturbed. */
+	lock_whole(&fl);
+	if (fcntl(fd, F_OFD_GETLK, &fl) == 0 && fl.l_type != F_UNLCK)
+		pid = read_pid(fd);
 	close(fd);
 	return pid;
 }

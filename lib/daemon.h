@@ -39,9 +39,12 @@ int	daemon_detach(char *err, size_t errlen);
 
 /*
  * Take the instance lock: run_dir/name (run_dir created, mode 0755, if
- * missing) locked with flock(2) for the life of the process, holding
- * our pid.  Another process holding it is refused with "another PROG
- * (pid N) runs with PATH".  0, or -1 with the reason in err.
+ * missing) locked for the life of the process with an open file
+ * description lock (fcntl(2) F_OFD_SETLK), holding our pid.  Another
+ * process holding it is refused with "another PROG (pid N) runs with
+ * PATH"; a file there that another user owns, or that has a second
+ * name, is refused as not ours, never written to.  0, or -1 with the
+ * reason in err.
  */
 int	daemon_lock(const char *run_dir, const char *name, char *err,
 	    size_t errlen);
@@ -49,7 +52,8 @@ int	daemon_lock(const char *run_dir, const char *name, char *err,
 /*
  * Who holds run_dir/name: 0 if nobody (or no such file), else its pid
  * as written in the file (-1 when the holder has not written it yet).
- * Nothing is created or locked.
+ * Nothing is created or locked (F_OFD_GETLK asks), so a start at the
+ * same instant is never refused because of the question.
  */
 pid_t	daemon_lock_holder(const char *run_dir, const char *name);
 

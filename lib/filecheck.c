@@ -7,10 +7,16 @@
  * up to / must belong to root (or to the user the daemon runs as) and
  * be writable by nobody else.  A directory owned by root with the
  * sticky bit (/tmp) lets others create files but not replace ours, so
- * it passes.  Both the resolved path and the name as given are walked:
- * a link's target must be safe, and so must the directory the link
- * itself sits in.  The check and the use are not atomic; it catches
- * mistakes of set-up, not a race by someone already able to write there.
+ * it passes.
+ *
+ * The name is resolved here one component at a time, as the kernel
+ * resolves it, and every directory searched on the way is checked: the
+ * directories of the name as given, those of every link met (and of a
+ * link met inside a link's target), and those of the file reached.  A
+ * directory that holds a link of a chain matters as much as one above
+ * the file: whoever may write there may point the chain elsewhere.  The
+ * check and the use are not atomic; it catches mistakes of set-up, not
+ * a race by someone already able to write there.
  */
 #include "lib/filecheck.h"
 #include "lib/krl.h"
@@ -63,8 +69,8 @@ already_reported(struct filecheck *fc, const struct stat *st)
 	return 0;
 }
 
-static const char *
-owner_name(uid_t uid, char *buf, size_t len)
+const char *
+filecheck_owner_name(uid_t uid, char *buf, size_t len)
 {
 	struct passwd *pw;
 
@@ -92,7 +98,7 @@ check_dir(struct filecheck *fc, const char *dir, const struct stat *st,
 	if (!owner_ok(fc, st)) {
 		if (!already_reported(fc, st))
 			filecheck_report(fc, "%s: owned by %s, above %s; "
-			    "chown root %s", dir, owner_name(st->st_uid, who,
+			    "chown root %s", dir, filecheck_owner_name(st->st_uid, who,
 			    sizeof(who)), file, dir);
 		return;
 	}
@@ -104,36 +110,149 @@ check_dir(struct filecheck *fc, const char *dir, const struct stat *st,
 		    (unsigned int)(st->st_mode & 07777), file, dir);
 }
 
-/*
- * Every directory above path up to /.  lexical: path is the name as
- * given, whose links are skipped (their targets are on the resolved
- * path, and the directory a link sits in is checked here).
- */
-static void
-check_dirs(struct filecheck *fc, const char *path, const char *file,
-    int lexical)
-{
-	struct stat	 st;
-	char		 dir[PATH_MAX], *slash;
+/* Links followed in one name, as Linux allows (MAXSYMLINKS). */
+#define FILECHECK_LINKS_MAX	40
 
-	if ((size_t)snprintf(dir, sizeof(dir), "%s", path) >= sizeof(dir)) {
-		filecheck_report(fc, "%s: path too long", path);
-		return;
+/* One name being resolved, a component at a time. */
+struct walk {
+	char		dir[PATH_MAX];	/* resolved so far: no links, no .. */
+	struct stat	dst;		/* of dir */
+	char		rest[PATH_MAX];	/* still to resolve */
+	unsigned int	links;		/* followed so far */
+};
+
+/* dir becomes d ("/" or a path without links), and dst its lstat. */
+static int
+walk_set_dir(struct walk *w, const char *d)
+{
+	if ((size_t)snprintf(w->dir, sizeof(w->dir), "%s", d) >=
+	    sizeof(w->dir)) {
+		errno = ENAMETOOLONG;
+		return -1;
 	}
+	return lstat(w->dir, &w->dst);
+}
+
+/* A link's target, then what followed the link in the name. */
+static int
+walk_link(struct walk *w, const char *link)
+{
+	char	target[PATH_MAX], rest[PATH_MAX];
+	ssize_t	n;
+
+	if (++w->links > FILECHECK_LINKS_MAX) {
+		errno = ELOOP;
+		return -1;
+	}
+	if ((n = readlink(link, target, sizeof(target) - 1)) == -1)
+		return -1;
+	target[n] = '\0';
+	if ((size_t)snprintf(rest, sizeof(rest), "%s/%s", target, w->rest) >=
+	    sizeof(rest)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	memcpy(w->rest, rest, sizeof(rest));
+	if (target[0] == '/')
+		return walk_set_dir(w, "/");
+	return 0;
+}
+
+/* Cut the first component of w->rest into comp; 1 if it was the last. */
+static int
+walk_next(struct walk *w, char *comp, size_t len)
+{
+	char	*p = w->rest, *slash;
+	size_t	 n;
+
+	while (*p == '/')
+		p++;
+	if ((slash = strchr(p, '/')) == NULL)
+		n = strlen(p);
+	else
+		n = (size_t)(slash - p);
+	if (n >= len)
+		n = len - 1;
+	memcpy(comp, p, n);
+	comp[n] = '\0';
+	p += n;
+	while (*p == '/')
+		p++;
+	memmove(w->rest, p, strlen(p) + 1);
+	return w->rest[0] == '\0';
+}
+
+/*
+ * Resolve path a component at a time, checking (check_dir, problems
+ * named "above file") every directory searched on the way.  0 with the
+ * lstat of what the name ends at in *st, or -1 with errno and the name
+ * that failed in failed.
+ */
+static int
+walk_path(struct filecheck *fc, const char *path, const char *file,
+    struct stat *st, char *failed, size_t flen)
+{
+	struct walk	 w;
+	char		 comp[NAME_MAX + 1], next[PATH_MAX], *slash;
+	int		 last;
+
+	memset(&w, 0, sizeof(w));
+	snprintf(failed, flen, "%s", path);
+	if ((size_t)snprintf(w.rest, sizeof(w.rest), "%s", path) >=
+	    sizeof(w.rest)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	if (path[0] == '/') {
+		if (walk_set_dir(&w, "/") == -1)
+			return -1;
+	} else if (getcwd(next, sizeof(next)) == NULL ||
+	    walk_set_dir(&w, next) == -1)
+		return -1;
 	for (;;) {
-		if ((slash = strrchr(dir, '/')) == NULL ||
-		    (slash == dir && dir[1] == '\0'))
-			break;
-		if (slash == dir)
-			dir[1] = '\0';
-		else
-			*slash = '\0';
-		if ((lexical ? lstat(dir, &st) : stat(dir, &st)) == -1) {
-			filecheck_report(fc, "%s: %s", dir, strerror(errno));
+		last = walk_next(&w, comp, sizeof(comp));
+		if (comp[0] == '\0' || strcmp(comp, ".") == 0) {
+			if (!last)
+				continue;
+			*st = w.dst;	/* the name ends at a directory */
+			return 0;
+		}
+		if (strcmp(comp, "..") == 0) {
+			if ((slash = strrchr(w.dir, '/')) == w.dir)
+				slash[1] = '\0';
+			else
+				*slash = '\0';
+			if (lstat(w.dir, &w.dst) == -1)
+				return -1;
+			if (!last)
+				continue;
+			*st = w.dst;
+			return 0;
+		}
+		/* The directory searched for the name: a link's too. */
+		check_dir(fc, w.dir, &w.dst, file);
+		if ((size_t)snprintf(next, sizeof(next), "%s/%s",
+		    strcmp(w.dir, "/") == 0 ? "" : w.dir, comp) >=
+		    sizeof(next)) {
+			errno = ENAMETOOLONG;
+			return -1;
+		}
+		snprintf(failed, flen, "%s", next);
+		if (lstat(next, st) == -1)
+			return -1;
+		if (S_ISLNK(st->st_mode)) {
+			if (walk_link(&w, next) == -1)
+				return -1;
 			continue;
 		}
-		if (!S_ISLNK(st.st_mode))
-			check_dir(fc, dir, &st, file);
+		if (last)
+			return 0;
+		if (!S_ISDIR(st->st_mode)) {
+			errno = ENOTDIR;
+			return -1;
+		}
+		memcpy(w.dir, next, sizeof(next));
+		w.dst = *st;
 	}
 }
 
@@ -146,7 +265,7 @@ check_file(struct filecheck *fc, const char *where, const char *path,
 
 	if (!owner_ok(fc, st))
 		filecheck_report(fc, "%s: owned by %s; chown root %s", path,
-		    owner_name(st->st_uid, who, sizeof(who)), path);
+		    filecheck_owner_name(st->st_uid, who, sizeof(who)), path);
 	if (kind == FILECHECK_SECRET && (st->st_mode & 077) != 0)
 		filecheck_report(fc, "%s: group or others may read it "
 		    "(mode %04o); chmod 600 %s", path,
@@ -166,8 +285,8 @@ int
 filecheck_path(struct filecheck *fc, const char *where, const char *path,
     enum filecheck_kind kind)
 {
-	struct stat	 st;
-	char		*real;
+	struct stat	 st, end;
+	char		 failed[PATH_MAX];
 
 	errno = 0;
 	if (stat(path, &st) == -1 || !S_ISREG(st.st_mode)) {
@@ -177,14 +296,16 @@ filecheck_path(struct filecheck *fc, const char *where, const char *path,
 		return -1;
 	}
 	check_file(fc, where, path, &st, kind);
-	if ((real = realpath(path, NULL)) == NULL) {
-		filecheck_report(fc, "%s: %s", path, strerror(errno));
+	if (walk_path(fc, path, path, &end, failed, sizeof(failed)) == -1) {
+		filecheck_report(fc, "%s: %s", failed, strerror(errno));
 		return -1;
 	}
-	check_dirs(fc, real, path, 0);
-	if (strcmp(real, path) != 0)
-		check_dirs(fc, path, path, 1);
-	free(real);
+	if (end.st_dev != st.st_dev || end.st_ino != st.st_ino) {
+		/* Changed under the check: whoever did it may again. */
+		filecheck_report(fc, "%s: replaced while it was checked",
+		    path);
+		return -1;
+	}
 	return 0;
 }
 
@@ -265,20 +386,49 @@ filecheck_key(struct filecheck *fc, const char *where, const char *path,
 	return 0;
 }
 
+/*
+ * What the daemon writes to, found (st): owned by root or fc->uid and
+ * writable by nobody else.  A sticky bit does not help here: others
+ * could still add files of their own beside the daemon's.
+ */
+static void
+check_written(struct filecheck *fc, const char *where, const char *path,
+    const struct stat *st)
+{
+	char who[128];
+
+	if (!owner_ok(fc, st))
+		filecheck_report(fc, "%s: %s: owned by %s; chown root %s",
+		    where, path, filecheck_owner_name(st->st_uid, who, sizeof(who)),
+		    path);
+	if ((st->st_mode & (S_IWGRP | S_IWOTH)) != 0)
+		filecheck_report(fc, "%s: %s: writable by group or others "
+		    "(mode %04o); chmod go-w %s", where, path,
+		    (unsigned int)(st->st_mode & 07777), path);
+}
+
 int
 filecheck_creatable(struct filecheck *fc, const char *where,
     const char *path, int dir)
 {
 	struct stat	 st;
-	char		 parent[PATH_MAX], *slash;
+	char		 parent[PATH_MAX], failed[PATH_MAX], *slash;
 
 	if (stat(path, &st) == 0) {
-		if (dir ? S_ISDIR(st.st_mode) : S_ISREG(st.st_mode))
-			return 0;
-		filecheck_report(fc, "%s: %s exists and is not a %s; move it "
-		    "away or name another path", where, path, dir ?
-		    "directory" : "regular file");
-		return -1;
+		if (!(dir ? S_ISDIR(st.st_mode) : S_ISREG(st.st_mode))) {
+			filecheck_report(fc, "%s: %s exists and is not a %s; "
+			    "move it away or name another path", where, path,
+			    dir ? "directory" : "regular file");
+			return -1;
+		}
+		if (walk_path(fc, path, path, &st, failed,
+		    sizeof(failed)) == -1) {
+			filecheck_report(fc, "%s: %s: %s", where, failed,
+			    strerror(errno));
+			return -1;
+		}
+		check_written(fc, where, path, &st);
+		return 0;
 	}
 	if (errno != ENOENT) {
 		filecheck_report(fc, "%s: %s: %s", where, path,
@@ -296,8 +446,17 @@ filecheck_creatable(struct filecheck *fc, const char *where,
 	else
 		*slash = '\0';
 	errno = 0;
-	if (stat(parent, &st) == 0 && S_ISDIR(st.st_mode))
+	if (stat(parent, &st) == 0 && S_ISDIR(st.st_mode)) {
+		/* Made in parent: it and the directories above it count. */
+		if (walk_path(fc, parent, path, &st, failed,
+		    sizeof(failed)) == -1) {
+			filecheck_report(fc, "%s: %s: %s", where, failed,
+			    strerror(errno));
+			return -1;
+		}
+		check_dir(fc, parent, &st, path);
 		return 0;
+	}
 	if (errno == ENOENT)
 		filecheck_report(fc, "%s: %s cannot be created: %s does not "
 		    "exist; mkdir -p %s", where, path, parent, parent);

@@ -36,6 +36,9 @@ enum filecheck_kind {
 /* Problems go to out; files may belong to root or to the caller. */
 void	filecheck_init(struct filecheck *fc, FILE *out);
 
+/* "uid N (NAME)", or "uid N" for a uid without an account, in buf. */
+const char	*filecheck_owner_name(uid_t uid, char *buf, size_t len);
+
 /* Print one problem line (a newline is added) and count it. */
 void	filecheck_report(struct filecheck *fc, const char *fmt, ...)
 	    __attribute__((format(printf, 2, 3)));
@@ -44,9 +47,11 @@ void	filecheck_report(struct filecheck *fc, const char *fmt, ...)
  * The file at path, of this kind: it exists and is a regular file
  * ("WHERE: PATH: No such file or directory"; where says who named it,
  * e.g. "FILE:LINE: [gateway] cluster_key"), it and every directory
- * above it (those of its resolved path and those of the name as given)
- * are owned by root or fc->uid and not writable by group or others; a
- * directory owned by root with the sticky bit (/tmp) is accepted.
+ * searched to reach it (the name is resolved a component at a time:
+ * those above the name as given, above each link met, however deep the
+ * chain, and above the file) are owned by root or fc->uid and not
+ * writable by group or others; a directory owned by root with the
+ * sticky bit (/tmp) is accepted.
  * Those are "PATH: ...; chmod go-w PATH" lines, counted in
  * fc->problems.  Returns -1 if the file is not there to be read at all
  * (so the caller does not go on to read it), else 0.
@@ -73,9 +78,13 @@ int	filecheck_revoked(struct filecheck *fc, const char *where,
 	    const char *path);
 
 /*
- * A path the daemon will create if missing (a directory if dir, else a
- * file): it is one already, or its parent directory exists.  0, or -1
- * after reporting.
+ * A path the daemon writes to and creates if missing (a directory if
+ * dir, else a file): it is one already, owned by root or fc->uid and
+ * not writable by group or others (the sticky bit does not excuse it
+ * here), or its parent directory exists; either way every directory
+ * searched to reach it (or to reach its parent, and the parent) passes
+ * filecheck_path's rules.  0, or -1 after reporting what stops the
+ * check; problems found are counted in fc->problems.
  */
 int	filecheck_creatable(struct filecheck *fc, const char *where,
 	    const char *path, int dir);

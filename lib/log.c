@@ -1,6 +1,14 @@
 /*
  * log.c - line-oriented logging to syslog or stderr.
+ *
+ * A message often holds what a peer chose: a user name sent before
+ * authentication, a channel's host, a relay's words.  It is written
+ * under lib/escape.h's rule, as every human view is: C0 and C1
+ * controls, DEL and bytes that are not UTF-8 become \xNN, so one event
+ * is one line of UTF-8 that neither syslog's readers nor the terminal
+ * of a foreground daemon can be made to act on.
  */
+#include "lib/escape.h"
 #include "lib/log.h"
 
 #include <stdio.h>
@@ -45,22 +53,18 @@ log_vwrite(enum log_level level, const char *fmt, va_list ap)
 {
 	static const int prio[] = { LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG };
 	static const char *name[] = { "error", "warning", "info", "debug" };
-	char	msg[1024];
-	size_t	i;
+	char	msg[1024], shown[2048];
 
 	if (level > log_max)
 		return;
 	vsnprintf(msg, sizeof(msg), fmt, ap);
-	/* One event is one line: never let a peer's string break the log. */
-	for (i = 0; msg[i] != '\0'; i++)
-		if (msg[i] == '\n' || msg[i] == '\r' ||
-		    ((unsigned char)msg[i] < 0x20 && msg[i] != '\t'))
-			msg[i] = '?';
+	/* Cut, if it must be, between escapes and characters. */
+	(void)escape_text(msg, strlen(msg), shown, sizeof(shown));
 	if (log_stderr || (log_starting && level <= LOG_LVL_WARN))
 		fprintf(stderr, "%s[%ld]: %s: %s\n", log_prog, (long)getpid(),
-		    name[level], msg);
+		    name[level], shown);
 	if (!log_stderr)
-		syslog(prio[level], "%s", msg);
+		syslog(prio[level], "%s", shown);
 }
 
 #define LOG_FN(fn, lvl)					\

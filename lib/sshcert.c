@@ -22,7 +22,8 @@
 #include <unistd.h>
 
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
+
+#include "lib/sshwire.h"
 
 #include "lib/escape.h"
 #include "lib/parse.h"
@@ -52,69 +53,6 @@ static const struct cert_type {
 	{ "ssh-rsa-cert-v01@openssh.com", KIND_RSA, NULL },
 };
 
-/*
- * A bounded reader over a byte string in SSH wire format.  A read that
- * needs more bytes than remain fails and sets short_read, so the caller
- * can tell a truncated certificate from a malformed one.
- */
-struct wire {
-	const uint8_t	*p;		/* next unread byte */
-	size_t		 left;		/* bytes after p */
-	int		 short_read;	/* a read ran past the end */
-};
-
-static void
-wire_init(struct wire *w, const uint8_t *p, size_t len)
-{
-	w->p = p;
-	w->left = len;
-	w->short_read = 0;
-}
-
-static int
-wire_u32(struct wire *w, uint32_t *v)
-{
-	if (w->left < 4) {
-		w->short_read = 1;
-		return -1;
-	}
-	*v = (uint32_t)w->p[0] << 24 | (uint32_t)w->p[1] << 16 |
-	    (uint32_t)w->p[2] << 8 | (uint32_t)w->p[3];
-	w->p += 4;
-	w->left -= 4;
-	return 0;
-}
-
-static int
-wire_u64(struct wire *w, uint64_t *v)
-{
-	uint32_t hi, lo;
-
-	if (wire_u32(w, &hi) == -1 || wire_u32(w, &lo) == -1)
-		return -1;
-	*v = (uint64_t)hi << 32 | lo;
-	return 0;
-}
-
-/* A string; *s points into the buffer being read, it is not copied. */
-static int
-wire_string(struct wire *w, const uint8_t **s, size_t *len)
-{
-	uint32_t n;
-
-	if (wire_u32(w, &n) == -1)
-		return -1;
-	if (n > w->left) {
-		w->short_read = 1;
-		return -1;
-	}
-	*s = w->p;
-	*len = n;
-	w->p += n;
-	w->left -= n;
-	return 0;
-}
-
 /* Is s[0..n) text fit for a log line: no NUL or other control bytes? */
 static int
 text_ok(const uint8_t *s, size_t n)
@@ -134,13 +72,13 @@ text_ok(const uint8_t *s, size_t n)
  * named by field in c->not_utf8, for sshcert_validate() to refuse.
  */
 static int
-wire_text(struct wire *w, char *out, size_t max, struct sshcert *c,
+wire_text(struct sshwire *w, char *out, size_t max, struct sshcert *c,
     const char *field)
 {
 	const uint8_t	*s;
 	size_t		 n;
 
-	if (wire_string(w, &s, &n) == -1)
+	if (sshwire_string(w, &s, &n) == -1)
 		return -1;
 	if (n > max || !text_ok(s, n))
 		return -2;
@@ -153,12 +91,6 @@ wire_text(struct wire *w, char *out, size_t max, struct sshcert *c,
 	if (c->not_utf8[0] == '\0')
 		snprintf(c->not_utf8, sizeof(c->not_utf8), "%s", field);
 	return 0;
-}
-
-static int
-bytes_equal(const uint8_t *s, size_t n, const char *text)
-{
-	return n == strlen(text) && memcmp(s, text, n) == 0;
 }
 
 static void
@@ -197,25 +129,25 @@ sshcert_is_cert_type(const char *key_type)
 
 /* Skip the certified key's public fields; they are not used here. */
 static int
-skip_public_key(struct wire *w, const struct cert_type *t)
+skip_public_key(struct sshwire *w, const struct cert_type *t)
 {
 	const uint8_t	*s;
 	size_t		 n;
 
 	switch (t->kind) {
 	case KIND_ED25519:
-		if (wire_string(w, &s, &n) == -1 || n != 32)
+		if (sshwire_string(w, &s, &n) == -1 || n != 32)
 			return -1;
 		return 0;
 	case KIND_ECDSA:
-		if (wire_string(w, &s, &n) == -1 ||
-		    !bytes_equal(s, n, t->curve) ||
-		    wire_string(w, &s, &n) == -1 || n == 0)
+		if (sshwire_string(w, &s, &n) == -1 ||
+		    !sshwire_is(s, n, t->curve) ||
+		    sshwire_string(w, &s, &n) == -1 || n == 0)
 			return -1;
 		return 0;
 	case KIND_RSA:
-		if (wire_string(w, &s, &n) == -1 || n == 0 ||	/* e */
-		    wire_string(w, &s, &n) == -1 || n == 0)	/* n */
+		if (sshwire_string(w, &s, &n) == -1 || n == 0 ||	/* e */
+		    sshwire_string(w, &s, &n) == -1 || n == 0)	/* n */
 			return -1;
 		return 0;
 	}
@@ -227,10 +159,10 @@ static int
 parse_principals(const uint8_t *s, size_t n, struct sshcert *c, char *err,
     size_t errlen)
 {
-	struct wire	w;
+	struct sshwire	w;
 	char		field[32];
 
-	wire_init(&w, s, n);
+	sshwire_init(&w, s, n);
 	while (w.left > 0) {
 		if (c->nprincipals == SSHCERT_MAX_PRINCIPALS) {
 			seterr(err, errlen, "certificate has more than %d "
@@ -256,11 +188,11 @@ static int
 parse_critical(const uint8_t *s, size_t n, struct sshcert *c, char *err,
     size_t errlen)
 {
-	struct wire	 w;
+	struct sshwire	 w;
 	const uint8_t	*data;
 	size_t		 dlen;
 
-	wire_init(&w, s, n);
+	sshwire_init(&w, s, n);
 	while (w.left > 0) {
 		if (c->ncritical == SSHCERT_MAX_CRITICAL) {
 			seterr(err, errlen, "certificate has more than %zu "
@@ -269,7 +201,7 @@ parse_critical(const uint8_t *s, size_t n, struct sshcert *c, char *err,
 		}
 		if (wire_text(&w, c->critical[c->ncritical],
 		    SSHCERT_MAX_STR, c, "critical option") != 0 ||
-		    wire_string(&w, &data, &dlen) == -1) {
+		    sshwire_string(&w, &data, &dlen) == -1) {
 			seterr(err, errlen, "malformed certificate: "
 			    "critical options");
 			return -1;
@@ -311,7 +243,7 @@ permit_lookup(const uint8_t *name, size_t n)
 	size_t i;
 
 	for (i = 0; i < sizeof(permit_exts) / sizeof(permit_exts[0]); i++)
-		if (bytes_equal(name, n, permit_exts[i].name))
+		if (sshwire_is(name, n, permit_exts[i].name))
 			return &permit_exts[i];
 	return NULL;
 }
@@ -345,12 +277,12 @@ sshcert_forbidden(uint32_t permits, uint32_t perm)
 static int
 parse_ticket(const uint8_t *data, size_t dlen, struct sshcert *c)
 {
-	struct wire	 inner;
+	struct sshwire	 inner;
 	const uint8_t	*t;
 	size_t		 tlen;
 
-	wire_init(&inner, data, dlen);
-	if (c->has_ticket || wire_string(&inner, &t, &tlen) == -1 ||
+	sshwire_init(&inner, data, dlen);
+	if (c->has_ticket || sshwire_string(&inner, &t, &tlen) == -1 ||
 	    inner.left != 0 || !ticket_ok(t, tlen))
 		return -1;
 	memcpy(c->ticket, t, tlen);
@@ -370,14 +302,14 @@ parse_extensions(const uint8_t *s, size_t n, struct sshcert *c, char *err,
     size_t errlen)
 {
 	const struct permit_ext	*p;
-	struct wire		 w;
+	struct sshwire		 w;
 	const uint8_t		*name, *data;
 	size_t			 nlen, dlen, count = 0;
 
-	wire_init(&w, s, n);
+	sshwire_init(&w, s, n);
 	while (w.left > 0) {
-		if (wire_string(&w, &name, &nlen) == -1 ||
-		    wire_string(&w, &data, &dlen) == -1) {
+		if (sshwire_string(&w, &name, &nlen) == -1 ||
+		    sshwire_string(&w, &data, &dlen) == -1) {
 			seterr(err, errlen, "malformed certificate: "
 			    "extensions");
 			return -1;
@@ -387,7 +319,7 @@ parse_extensions(const uint8_t *s, size_t n, struct sshcert *c, char *err,
 			    "extensions", SSHCERT_MAX_EXTENSIONS);
 			return -1;
 		}
-		if (bytes_equal(name, nlen, "ticket@porthole")) {
+		if (sshwire_is(name, nlen, "ticket@porthole")) {
 			if (parse_ticket(data, dlen, c) == -1) {
 				seterr(err, errlen, "malformed certificate: "
 				    "ticket@porthole extension");
@@ -415,16 +347,16 @@ parse_extensions(const uint8_t *s, size_t n, struct sshcert *c, char *err,
 static int
 parse_signature_key(const uint8_t *s, size_t n, struct sshcert *c)
 {
-	struct wire	 w;
+	struct sshwire	 w;
 	const uint8_t	*type, *key;
 	size_t		 tlen, klen;
 
-	wire_init(&w, s, n);
-	if (wire_string(&w, &type, &tlen) == -1)
+	sshwire_init(&w, s, n);
+	if (sshwire_string(&w, &type, &tlen) == -1)
 		return -1;
-	if (!bytes_equal(type, tlen, "ssh-ed25519"))
+	if (!sshwire_is(type, tlen, "ssh-ed25519"))
 		return 0;
-	if (wire_string(&w, &key, &klen) == -1 || klen != 32 || w.left != 0)
+	if (sshwire_string(&w, &key, &klen) == -1 || klen != 32 || w.left != 0)
 		return -1;
 	memcpy(c->ca_key, key, 32);
 	c->ca_is_ed25519 = 1;
@@ -435,17 +367,17 @@ parse_signature_key(const uint8_t *s, size_t n, struct sshcert *c)
 static int
 parse_signature(const uint8_t *s, size_t n, struct sshcert *c)
 {
-	struct wire	 w;
+	struct sshwire	 w;
 	const uint8_t	*type, *sig;
 	size_t		 tlen, slen;
 
-	wire_init(&w, s, n);
-	if (wire_string(&w, &type, &tlen) == -1 ||
-	    wire_string(&w, &sig, &slen) == -1 || w.left != 0)
+	sshwire_init(&w, s, n);
+	if (sshwire_string(&w, &type, &tlen) == -1 ||
+	    sshwire_string(&w, &sig, &slen) == -1 || w.left != 0)
 		return -1;
 	if (!c->ca_is_ed25519)
 		return 0;	/* sshcert_validate() refuses this CA */
-	if (!bytes_equal(type, tlen, "ssh-ed25519") || slen != 64)
+	if (!sshwire_is(type, tlen, "ssh-ed25519") || slen != 64)
 		return -1;
 	memcpy(c->signature, sig, 64);
 	return 0;
@@ -453,7 +385,7 @@ parse_signature(const uint8_t *s, size_t n, struct sshcert *c)
 
 /* The fixed fields from the serial to the reserved field. */
 static int
-parse_body(struct wire *w, struct sshcert *c, const char **what, char *err,
+parse_body(struct sshwire *w, struct sshcert *c, const char **what, char *err,
     size_t errlen)
 {
 	const uint8_t	*s;
@@ -461,10 +393,10 @@ parse_body(struct wire *w, struct sshcert *c, const char **what, char *err,
 	int		 r;
 
 	*what = "serial";
-	if (wire_u64(w, &c->serial) == -1)
+	if (sshwire_u64(w, &c->serial) == -1)
 		return -1;
 	*what = "type";
-	if (wire_u32(w, &c->type) == -1)
+	if (sshwire_u32(w, &c->type) == -1)
 		return -1;
 	*what = "key id";
 	if ((r = wire_text(w, c->key_id, SSHCERT_MAX_STR, c, "key id")) ==
@@ -475,26 +407,26 @@ parse_body(struct wire *w, struct sshcert *c, const char **what, char *err,
 	} else if (r == -1)
 		return -1;
 	*what = "principals";
-	if (wire_string(w, &s, &n) == -1)
+	if (sshwire_string(w, &s, &n) == -1)
 		return -1;
 	if (parse_principals(s, n, c, err, errlen) == -1)
 		return -2;
 	*what = "validity";
-	if (wire_u64(w, &c->valid_after) == -1 ||
-	    wire_u64(w, &c->valid_before) == -1)
+	if (sshwire_u64(w, &c->valid_after) == -1 ||
+	    sshwire_u64(w, &c->valid_before) == -1)
 		return -1;
 	*what = "critical options";
-	if (wire_string(w, &s, &n) == -1)
+	if (sshwire_string(w, &s, &n) == -1)
 		return -1;
 	if (parse_critical(s, n, c, err, errlen) == -1)
 		return -2;
 	*what = "extensions";
-	if (wire_string(w, &s, &n) == -1)
+	if (sshwire_string(w, &s, &n) == -1)
 		return -1;
 	if (parse_extensions(s, n, c, err, errlen) == -1)
 		return -2;
 	*what = "reserved";
-	if (wire_string(w, &s, &n) == -1)
+	if (sshwire_string(w, &s, &n) == -1)
 		return -1;
 	return 0;
 }
@@ -504,7 +436,7 @@ sshcert_parse(const uint8_t *blob, size_t len, struct sshcert *c, char *err,
     size_t errlen)
 {
 	const struct cert_type	*t;
-	struct wire		 w;
+	struct sshwire		 w;
 	const uint8_t		*s;
 	size_t			 n;
 	const char		*what = "key type";
@@ -519,7 +451,7 @@ sshcert_parse(const uint8_t *blob, size_t len, struct sshcert *c, char *err,
 	if (len > 0)
 		memcpy(c->blob, blob, len);
 	c->blob_len = len;
-	wire_init(&w, c->blob, len);
+	sshwire_init(&w, c->blob, len);
 
 	if (wire_text(&w, c->key_type, sizeof(c->key_type) - 1, c,
 	    "key type") != 0)
@@ -530,7 +462,7 @@ sshcert_parse(const uint8_t *blob, size_t len, struct sshcert *c, char *err,
 		return -1;
 	}
 	what = "nonce";
-	if (wire_string(&w, &s, &n) == -1)
+	if (sshwire_string(&w, &s, &n) == -1)
 		goto bad;
 	what = "public key";
 	c->key_off = len - w.left;
@@ -542,7 +474,7 @@ sshcert_parse(const uint8_t *blob, size_t len, struct sshcert *c, char *err,
 	else if (r == -1)
 		goto bad;
 	what = "signature key";
-	if (wire_string(&w, &s, &n) == -1 ||
+	if (sshwire_string(&w, &s, &n) == -1 ||
 	    parse_signature_key(s, n, c) == -1)
 		goto bad;
 	c->ca_off = (size_t)(s - c->blob);
@@ -550,7 +482,7 @@ sshcert_parse(const uint8_t *blob, size_t len, struct sshcert *c, char *err,
 	/* The CA signed everything up to and including the signature key. */
 	c->signed_len = len - w.left;
 	what = "signature";
-	if (wire_string(&w, &s, &n) == -1 || parse_signature(s, n, c) == -1)
+	if (sshwire_string(&w, &s, &n) == -1 || parse_signature(s, n, c) == -1)
 		goto bad;
 	if (w.left != 0) {
 		seterr(err, errlen, "trailing bytes after the certificate");
@@ -561,77 +493,6 @@ bad:
 	seterr(err, errlen, "%s certificate: %s",
 	    w.short_read ? "truncated" : "malformed", what);
 	return -1;
-}
-
-/* The value of a base64 digit, or -1. */
-static int
-b64_value(unsigned char ch)
-{
-	if (ch >= 'A' && ch <= 'Z')
-		return ch - 'A';
-	if (ch >= 'a' && ch <= 'z')
-		return ch - 'a' + 26;
-	if (ch >= '0' && ch <= '9')
-		return ch - '0' + 52;
-	if (ch == '+')
-		return 62;
-	if (ch == '/')
-		return 63;
-	return -1;
-}
-
-/* The decoded length of padded base64 text of length len, or -1. */
-static ssize_t
-b64_decoded_len(const char *in, size_t len)
-{
-	size_t pad = 0;
-
-	if (len == 0 || len % 4 != 0)
-		return -1;
-	if (in[len - 1] == '=')
-		pad = in[len - 2] == '=' ? 2 : 1;
-	return (ssize_t)(len / 4 * 3 - pad);
-}
-
-/*
- * Decode padded base64 text in[0..len) into out (outmax bytes).  '=' is
- * accepted only as padding at the very end.  Returns the decoded length
- * or -1.
- */
-static ssize_t
-b64_decode(const char *in, size_t len, uint8_t *out, size_t outmax)
-{
-	ssize_t		 dlen;
-	size_t		 i, j, o = 0;
-	uint32_t	 v;
-	unsigned char	 ch;
-	int		 d, ndigits;
-
-	if ((dlen = b64_decoded_len(in, len)) == -1 || (size_t)dlen > outmax)
-		return -1;
-	for (i = 0; i < len; i += 4) {
-		v = 0;
-		ndigits = 0;
-		for (j = 0; j < 4; j++) {
-			ch = (unsigned char)in[i + j];
-			if (ch == '=' && i + 4 == len &&
-			    (j == 3 || (j == 2 && in[i + 3] == '=')))
-				d = 0;
-			else if ((d = b64_value(ch)) == -1)
-				return -1;
-			else
-				ndigits++;
-			v = v << 6 | (uint32_t)d;
-		}
-		if (ndigits < 2)
-			return -1;
-		out[o++] = (uint8_t)(v >> 16);
-		if (ndigits > 2)
-			out[o++] = (uint8_t)(v >> 8);
-		if (ndigits > 3)
-			out[o++] = (uint8_t)v;
-	}
-	return (ssize_t)o;
 }
 
 ssize_t
@@ -671,7 +532,7 @@ sshcert_parse_base64(const char *b64, struct sshcert *c, char *err,
 
 	memset(c, 0, sizeof(*c));
 	len = strnlen(b64, maxtext + 1);
-	if (len > maxtext || ((n = b64_decoded_len(b64, len)) != -1 &&
+	if (len > maxtext || ((n = sshwire_b64_len(b64, len)) != -1 &&
 	    n > SSHCERT_MAX_BLOB)) {
 		seterr(err, errlen, "certificate larger than %d bytes",
 		    SSHCERT_MAX_BLOB);
@@ -681,7 +542,7 @@ sshcert_parse_base64(const char *b64, struct sshcert *c, char *err,
 		seterr(err, errlen, "out of memory");
 		goto out;
 	}
-	if ((n = b64_decode(b64, len, blob, SSHCERT_MAX_BLOB)) == -1) {
+	if ((n = sshwire_b64_decode(b64, len, blob, SSHCERT_MAX_BLOB)) == -1) {
 		seterr(err, errlen, "certificate is not valid base64");
 		goto out;
 	}
@@ -702,27 +563,6 @@ printable_copy(char *out, size_t outlen, const char *s)
 	out[i] = '\0';
 }
 
-static int
-ed25519_verify(const uint8_t key[32], const uint8_t *msg, size_t len,
-    const uint8_t sig[64])
-{
-	EVP_PKEY	*pk;
-	EVP_MD_CTX	*ctx = NULL;
-	int		 ok = 0;
-
-	pk = EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, NULL, key, 32);
-	if (pk == NULL || (ctx = EVP_MD_CTX_new()) == NULL)
-		goto out;
-	/* Ed25519 hashes internally: no digest, one-shot verify. */
-	if (EVP_DigestVerifyInit(ctx, NULL, NULL, NULL, pk) == 1 &&
-	    EVP_DigestVerify(ctx, sig, 64, msg, len) == 1)
-		ok = 1;
-out:
-	EVP_MD_CTX_free(ctx);
-	EVP_PKEY_free(pk);
-	return ok;
-}
-
 int
 sshcert_validate(const struct sshcert *c, const uint8_t ca_key[32],
     time_t now, const char *principal, char *err, size_t errlen)
@@ -740,7 +580,7 @@ sshcert_validate(const struct sshcert *c, const uint8_t ca_key[32],
 		return -1;
 	}
 	if (c->blob_len > sizeof(c->blob) || c->signed_len > c->blob_len ||
-	    !ed25519_verify(c->ca_key, c->blob, c->signed_len, c->signature)) {
+	    !sshwire_ed25519_verify(c->ca_key, c->blob, c->signed_len, c->signature)) {
 		seterr(err, errlen, "certificate signature invalid");
 		return -1;
 	}
@@ -874,7 +714,7 @@ sshcert_load_ca(const char *path, uint8_t ca_key[32], char *err,
 {
 	char		 text[CA_FILE_MAX + 1], *type, *b64;
 	uint8_t		 blob[CA_FILE_MAX / 4 * 3];	/* any line */
-	struct wire	 w;
+	struct sshwire	 w;
 	const uint8_t	*s, *key;
 	size_t		 n, klen;
 	ssize_t		 len;
@@ -888,14 +728,14 @@ sshcert_load_ca(const char *path, uint8_t ca_key[32], char *err,
 		    "(type '%.64s')", path, type);
 		return -1;
 	}
-	if ((len = b64_decode(b64, strlen(b64), blob, sizeof(blob))) == -1) {
+	if ((len = sshwire_b64_decode(b64, strlen(b64), blob, sizeof(blob))) == -1) {
 		seterr(err, errlen, "%s: key is not valid base64", path);
 		return -1;
 	}
-	wire_init(&w, blob, (size_t)len);
-	if (wire_string(&w, &s, &n) == -1 ||
-	    !bytes_equal(s, n, "ssh-ed25519") ||
-	    wire_string(&w, &key, &klen) == -1 || klen != 32 || w.left != 0) {
+	sshwire_init(&w, blob, (size_t)len);
+	if (sshwire_string(&w, &s, &n) == -1 ||
+	    !sshwire_is(s, n, "ssh-ed25519") ||
+	    sshwire_string(&w, &key, &klen) == -1 || klen != 32 || w.left != 0) {
 		seterr(err, errlen, "%s: malformed ssh-ed25519 key", path);
 		return -1;
 	}
@@ -910,7 +750,7 @@ keyfile_public(const char *path, char *text, struct sshcert_keyfile *out,
 {
 	static const char	 cert_suffix[] = "-cert-v01@openssh.com";
 	uint8_t			*blob = NULL;
-	struct wire		 w;
+	struct sshwire		 w;
 	const uint8_t		*s;
 	char			*type, *b64;
 	size_t			 n, tlen;
@@ -923,13 +763,13 @@ keyfile_public(const char *path, char *text, struct sshcert_keyfile *out,
 		seterr(err, errlen, "%s: out of memory", path);
 		return -1;
 	}
-	if ((len = b64_decode(b64, strlen(b64), blob, KEY_FILE_MAX)) == -1) {
+	if ((len = sshwire_b64_decode(b64, strlen(b64), blob, KEY_FILE_MAX)) == -1) {
 		seterr(err, errlen, "%s: not an OpenSSH key file", path);
 		goto out;
 	}
-	wire_init(&w, blob, (size_t)len);
+	sshwire_init(&w, blob, (size_t)len);
 	tlen = strlen(type);
-	if (wire_string(&w, &s, &n) == -1 || !bytes_equal(s, n, type) ||
+	if (sshwire_string(&w, &s, &n) == -1 || !sshwire_is(s, n, type) ||
 	    tlen >= sizeof(out->type)) {
 		seterr(err, errlen, "%s: not an OpenSSH key file (its key is "
 		    "not of the type it is labelled)", path);
@@ -958,7 +798,7 @@ keyfile_openssh(const char *path, const char *body,
 	char			*b64 = NULL;
 	uint8_t			*blob = NULL;
 	const uint8_t		*cipher, *pub, *s;
-	struct wire		 w, wp;
+	struct sshwire		 w, wp;
 	size_t			 n, clen, plen, i;
 	ssize_t			 len;
 	uint32_t		 nkeys;
@@ -974,30 +814,30 @@ keyfile_openssh(const char *path, const char *body,
 			b64[n++] = body[i];
 	b64[n] = '\0';
 	if (strncmp(body + i, "-----END OPENSSH PRIVATE KEY-----", 33) != 0 ||
-	    (len = b64_decode(b64, n, blob, KEY_FILE_MAX)) == -1 ||
+	    (len = sshwire_b64_decode(b64, n, blob, KEY_FILE_MAX)) == -1 ||
 	    (size_t)len < sizeof(magic) ||
 	    memcmp(blob, magic, sizeof(magic)) != 0) {
 		seterr(err, errlen, "%s: malformed OpenSSH private key", path);
 		goto out;
 	}
-	wire_init(&w, blob + sizeof(magic), (size_t)len - sizeof(magic));
-	if (wire_string(&w, &cipher, &clen) == -1 ||
-	    wire_string(&w, &s, &n) == -1 ||		/* kdf */
-	    wire_string(&w, &s, &n) == -1 ||		/* its options */
-	    wire_u32(&w, &nkeys) == -1 || nkeys != 1 ||
-	    wire_string(&w, &pub, &plen) == -1) {
+	sshwire_init(&w, blob + sizeof(magic), (size_t)len - sizeof(magic));
+	if (sshwire_string(&w, &cipher, &clen) == -1 ||
+	    sshwire_string(&w, &s, &n) == -1 ||		/* kdf */
+	    sshwire_string(&w, &s, &n) == -1 ||		/* its options */
+	    sshwire_u32(&w, &nkeys) == -1 || nkeys != 1 ||
+	    sshwire_string(&w, &pub, &plen) == -1) {
 		seterr(err, errlen, "%s: malformed OpenSSH private key", path);
 		goto out;
 	}
-	wire_init(&wp, pub, plen);
-	if (wire_string(&wp, &s, &n) == -1 || n == 0 ||
+	sshwire_init(&wp, pub, plen);
+	if (sshwire_string(&wp, &s, &n) == -1 || n == 0 ||
 	    n >= sizeof(out->type) || memchr(s, '\0', n) != NULL) {
 		seterr(err, errlen, "%s: malformed OpenSSH private key", path);
 		goto out;
 	}
 	memcpy(out->type, s, n);
 	out->type[n] = '\0';
-	out->kind = bytes_equal(cipher, clen, "none") ? SSHCERT_KEY_PRIVATE :
+	out->kind = sshwire_is(cipher, clen, "none") ? SSHCERT_KEY_PRIVATE :
 	    SSHCERT_KEY_ENCRYPTED;
 	rc = 0;
 out:

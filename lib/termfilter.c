@@ -9,9 +9,16 @@
  * where a sequence ends, the filter drops rather than passes: it never
  * writes the introducer of a sequence it does not pass, so a terminal
  * fed its output is never inside one.
+ *
+ * A byte of 0x80 or more begins or continues a character, which is
+ * held until it is complete and then judged whole by parse_utf8_char:
+ * only then is it known whether it is text, a C1 control, or nothing a
+ * terminal should be shown.
  */
+#include <stdint.h>
 #include <string.h>
 
+#include "lib/parse.h"
 #include "lib/termfilter.h"
 
 #define ESC	0x1b
@@ -97,7 +104,7 @@ tf_drop(struct termfilter *tf, enum tf_state next)
 	tf->state = next;
 }
 
-/* A C1 control (its second UTF-8 byte, 0x80-0x9f). */
+/* A C1 control, U+0080-U+009F, given as its code point. */
 static void
 tf_c1(struct termfilter *tf, unsigned char c)
 {
@@ -128,50 +135,96 @@ tf_c1(struct termfilter *tf, unsigned char c)
 }
 
 /*
- * May byte c of text be written?  UTF-8 passes whole; a stray
- * continuation byte, a byte that starts no character and a control
- * that draws nothing (BEL, SO, SI, ENQ, ...) are left out.  ESC starts
- * a sequence.
+ * May ASCII byte c of text be written?  A control that draws nothing
+ * (BEL, SO, SI, ENQ, DEL, ...) is left out; ESC starts a sequence.
  */
-static int
-tf_text_ok(struct termfilter *tf, unsigned char c)
-{
-	if (c < 0x80) {
-		tf->cont = 0;
-		if ((c >= 0x20 && c != 0x7f) || c == '\n' || c == '\r' ||
-		    c == '\t' || c == '\b')
-			return 1;
-		if (c == ESC)
-			tf->state = TF_ESC;
-		else
-			tf->dropped++;
-		return 0;
-	}
-	if (c <= 0xbf) {
-		if (tf->cont == 0) {
-			tf->dropped++;
-			return 0;
-		}
-		tf->cont--;
-		return 1;
-	}
-	if (c >= 0xc2 && c <= 0xf4) {
-		tf->cont = c >= 0xf0 ? 3 : c >= 0xe0 ? 2 : 1;
-		return 1;
-	}
-	tf->cont = 0;
-	tf->dropped++;
-	return 0;
-}
-
-/* A byte of text into out: the bytes written, 0 or 1. */
 static size_t
 tf_text(struct termfilter *tf, unsigned char c, char *out)
 {
-	if (!tf_text_ok(tf, c))
+	if ((c >= 0x20 && c != 0x7f) || c == '\n' || c == '\r' ||
+	    c == '\t' || c == '\b') {
+		out[0] = (char)c;
+		return 1;
+	}
+	if (c == ESC)
+		tf->state = TF_ESC;
+	else
+		tf->dropped++;
+	return 0;
+}
+
+/*
+ * Bytes that are not UTF-8 (a character cut short, an overlong form, a
+ * surrogate, a byte that starts no character): left out.  Outside a
+ * string they stand where text would, and so cut a sequence off.
+ */
+static void
+tf_not_utf8(struct termfilter *tf)
+{
+	if (tf->state == TF_STRING)
+		return;
+	if (tf->state != TF_GROUND)
+		tf_drop(tf, TF_GROUND);
+	tf->dropped++;
+}
+
+/*
+ * A complete character held in tf->u8: written if it is UTF-8 and not
+ * a C1 control; a C1 control acts as one; inside a string it is part of
+ * what is dropped.  Returns the bytes written.
+ */
+static size_t
+tf_char(struct termfilter *tf, char *out)
+{
+	uint32_t	cp;
+	size_t		n = tf->u8n;
+
+	tf->u8n = 0;
+	if (parse_utf8_char((const char *)tf->u8, n, &cp) != n) {
+		tf_not_utf8(tf);
 		return 0;
-	out[0] = (char)c;
-	return 1;
+	}
+	if (cp >= 0x80 && cp <= 0x9f) {
+		tf_c1(tf, (unsigned char)cp);
+		return 0;
+	}
+	if (tf->state == TF_STRING)
+		return 0;
+	/* A character cuts a sequence off. */
+	if (tf->state != TF_GROUND)
+		tf_drop(tf, TF_GROUND);
+	memcpy(out, tf->u8, n);
+	return n;
+}
+
+/* The next byte of a held character: the bytes written. */
+static size_t
+tf_cont(struct termfilter *tf, unsigned char c, char *out)
+{
+	tf->u8[tf->u8n++] = c;
+	return tf->u8n == tf->u8len ? tf_char(tf, out) : 0;
+}
+
+/*
+ * A byte of 0x80 or more with no character held: the length its first
+ * byte announces (parse_utf8_char judges the rest once it is all
+ * there), or a byte that starts no character.
+ */
+static void
+tf_lead(struct termfilter *tf, unsigned char c)
+{
+	if (c >= 0xc0 && c <= 0xdf)
+		tf->u8len = 2;
+	else if (c >= 0xe0 && c <= 0xef)
+		tf->u8len = 3;
+	else if (c >= 0xf0 && c <= 0xf7)
+		tf->u8len = 4;
+	else {
+		tf_not_utf8(tf);	/* a stray continuation byte, f8-ff */
+		return;
+	}
+	tf->u8[0] = c;
+	tf->u8n = 1;
 }
 
 /* After ESC. */
@@ -314,25 +367,17 @@ termfilter_feed(struct termfilter *tf, const char *in, size_t len,
 	int			 again;
 
 	for (i = 0; i < len; i++) {
-		/*
-		 * 0xc2 0x80-0x9f is a C1 control in UTF-8: the 0xc2 waits
-		 * for the byte after it before anything is decided.
-		 */
-		if (tf->c2) {
-			tf->c2 = 0;
-			if (p[i] >= 0x80 && p[i] <= 0x9f) {
-				tf_c1(tf, p[i]);
+		if (tf->u8n > 0) {
+			if ((p[i] & 0xc0) == 0x80) {
+				o += tf_cont(tf, p[i], out + o);
 				continue;
 			}
-			if (tf->state != TF_STRING) {
-				/* A character, which cuts a sequence off. */
-				if (tf->state != TF_GROUND)
-					tf_drop(tf, TF_GROUND);
-				o += tf_text(tf, 0xc2, out + o);
-			}
+			/* Cut short: left out, and p[i] is looked at alone. */
+			tf->u8n = 0;
+			tf_not_utf8(tf);
 		}
-		if (p[i] == 0xc2) {
-			tf->c2 = 1;
+		if (p[i] >= 0x80) {
+			tf_lead(tf, p[i]);
 			continue;
 		}
 		do

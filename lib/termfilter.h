@@ -14,10 +14,14 @@
  *
  * The filter passes text and the screen sequences on a short list
  * (termfilter.c) and drops everything else, whole, in its ESC form and
- * in its C1 form (U+0080-U+009F).  It is fed a stream in pieces of any
- * size: a sequence split across recording events is treated as if it
- * had come in one.  `porthole audit replay` uses it, and so will the
- * live watch of a session.
+ * in its C1 form (U+0080-U+009F).  Text passes only as UTF-8 that
+ * lib/parse.c's parse_utf8_char accepts: an overlong form (e0 82 9b,
+ * which a lenient terminal decodes as U+009B, CSI), a surrogate, a code
+ * point past U+10FFFF, a stray or missing continuation byte is dropped,
+ * so what comes out is UTF-8 without C1 controls.  It is fed a stream
+ * in pieces of any size: a sequence or a character split across
+ * recording events is treated as if it had come in one.  `porthole
+ * audit replay` uses it, and so will the live watch of a session.
  */
 #ifndef PH_TERMFILTER_H
 #define PH_TERMFILTER_H
@@ -33,8 +37,9 @@
 struct termfilter {
 	int		state;		/* where in a sequence the stream is */
 	int		drop;		/* the CSI being read is left out */
-	int		c2;		/* a 0xc2 held: a C1 control may follow */
-	int		cont;		/* continuation bytes still due */
+	unsigned char	u8[4];		/* a character not yet complete */
+	size_t		u8n;		/* its bytes so far, 0 if none */
+	size_t		u8len;		/* its length, by its first byte */
 	size_t		n;
 	unsigned char	seq[TERMFILTER_SEQ_MAX];	/* a CSI so far */
 	uint64_t	dropped;	/* sequences and controls left out */

@@ -13,9 +13,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "lib/inifile.h"
+#include "lib/keepalive.h"
 #include "lib/parse.h"
+#include "lib/redact.h"
 #include "lib/window.h"
 #include "policy/policy.h"
 
@@ -96,6 +99,16 @@ static int set_hook(struct policy *, const struct keyspec *,
     const char *, char *, size_t);
 static int set_percent(struct policy *, const struct keyspec *,
     const char *, char *, size_t);
+static int set_redact_paths(struct policy *, const struct keyspec *,
+    const char *, char *, size_t);
+static int set_bundle_paths(struct policy *, const struct keyspec *,
+    const char *, char *, size_t);
+static int set_bundle_commands(struct policy *, const struct keyspec *,
+    const char *, char *, size_t);
+static int set_on_events(struct policy *, const struct keyspec *,
+    const char *, char *, size_t);
+static int set_size_bounded(struct policy *, const struct keyspec *,
+    const char *, char *, size_t);
 
 static int get_string(const struct policy *, const struct keyspec *,
     struct line *);
@@ -117,6 +130,10 @@ static int get_services(const struct policy *, const struct keyspec *,
     struct line *);
 static int get_percent(const struct policy *, const struct keyspec *,
     struct line *);
+static int get_redact_paths(const struct policy *, const struct keyspec *,
+    struct line *);
+static int get_size(const struct policy *, const struct keyspec *,
+    struct line *);
 
 #define F(field)	offsetof(struct policy, field)
 #define MIN		60ULL
@@ -128,7 +145,9 @@ static const struct keyspec keys[] = {
 	    set_cluster_id, get_string,
 	    "this cluster's name at the relay (required)", NULL },
 	{ "gateway", "relay", V_FUNC, 0, 0, 0, set_relay, get_relay,
-	    "the vendor relay, HOST:PORT (required)", NULL },
+	    "the vendor's relays, HOST:PORT or [ADDR]:PORT, comma-separated: "
+	    "one tunnel to each, all with relay_host_key (required; read at "
+	    "start)", NULL },
 	{ "gateway", "relay_host_key", V_PATH, F(relay_host_key), 0, 0, NULL,
 	    NULL, "the relay's public host key, pinned (required)", NULL },
 	{ "gateway", "cluster_key", V_PATH, F(cluster_key), 0, 0, NULL, NULL,
@@ -176,11 +195,22 @@ static const struct keyspec keys[] = {
 	    "close: refuse and end sessions when the audit log cannot be "
 	    "written",
 	    "close" },
+	{ "gateway", "keepalive_interval", V_DURATION, F(keepalive_interval),
+	    KEEPALIVE_INTERVAL_MIN, KEEPALIVE_INTERVAL_MAX, NULL, NULL,
+	    "a tunnel the relay has sent nothing on for this long is asked "
+	    "for a reply",
+	    KEEPALIVE_INTERVAL_DEFAULT },
+	{ "gateway", "keepalive_count", V_UINT, F(keepalive_count),
+	    KEEPALIVE_COUNT_MIN, KEEPALIVE_COUNT_MAX, NULL, NULL,
+	    "a tunnel silent for keepalive_interval times this is dropped "
+	    "and connected again",
+	    KEEPALIVE_COUNT_DEFAULT },
 
 	{ "remote_access", "enabled", V_BOOL, F(ra_enabled), 0, 0, NULL, NULL,
 	    "master switch for engineer sessions",
 	    "no" },
-	{ "remote_access", "approval", V_FUNC, 0, 0, 0, set_approval,
+	{ "remote_access", "approval", V_FUNC, F(approval_required), 0, 0,
+	    set_approval,
 	    get_approval,
 	    "required: each session waits for `porthole approve ID`; or none",
 	    "required" },
@@ -301,6 +331,41 @@ static const struct keyspec keys[] = {
 	    "absolute command run when the vendor raises or clears an alert "
 	    "(PORTHOLE_ALERT_ID, _STATE, _SEVERITY, _RULE, _SUBJECT, _TEXT in "
 	    "its environment); killed after a minute", NULL },
+
+	{ "redact", "paths", V_FUNC, F(redact_paths), 0, 0, set_redact_paths,
+	    get_redact_paths,
+	    "globs of the files whose bytes are redacted when read (a glob "
+	    "naming a directory covers all beneath it); not set: everything "
+	    "beneath the [files] paths roots", NULL },
+
+	{ "bundle", "enabled", V_BOOL, F(bundle_enabled), 0, 0, NULL, NULL,
+	    "support bundles: the files and diagnostic output below, gathered "
+	    "for the engineer's `ssh ... bundle` or the vendor's request",
+	    "no" },
+	{ "bundle", "paths", V_FUNC, F(bundle_paths), 0, 0, set_bundle_paths,
+	    get_list,
+	    "globs of the files a bundle holds (a glob naming a directory "
+	    "takes all beneath it); the part before the first wildcard must "
+	    "lie beneath a [files] paths root, whose deny globs apply", NULL },
+	{ "bundle", "commands", V_FUNC, F(bundle_commands), 0, 0,
+	    set_bundle_commands, get_list,
+	    "names of [commands] diagnostics (without placeholders) whose "
+	    "output a bundle holds", NULL },
+	{ "bundle", "since", V_DURATION, F(bundle_since), MIN, 365 * DAY,
+	    NULL, NULL, "files last changed longer ago are left out",
+	    "7d" },
+	{ "bundle", "max_size", V_FUNC, F(bundle_max_size), 1024 * 1024,
+	    64ULL << 30, set_size_bounded, get_size,
+	    "most bytes read into one bundle, 1M to 64G; the newest files "
+	    "that fit go in, and the manifest lists what was left out", "200M" },
+	{ "bundle", "approval", V_FUNC, F(bundle_approval_required), 0, 0,
+	    set_approval, get_approval,
+	    "required: a bundle leaves only after `porthole bundle approve "
+	    "ID`; or none", "required" },
+	{ "bundle", "on_events", V_FUNC, F(bundle_on_events), 0, 0,
+	    set_on_events, get_list,
+	    "product event types (a-z 0-9 _) that gather a bundle at once",
+	    NULL },
 };
 
 /* Above the [commands] entries that are not keys of the table. */
@@ -308,9 +373,16 @@ static const char commands_help[] =
     "NAME = absolute argv; {NAME:int} and {NAME:word} take the engineer's "
     "words";
 
+/* Above the [redact] patterns, which are not keys of the table either. */
+static const char redact_help[] =
+    "pattern.NAME = a POSIX extended regular expression, one key per "
+    "pattern; every match in a line leaves the cluster as * of the same "
+    "length; a pattern cannot hold ';', which starts a comment";
+
 static const char *const sections[] = {
 	"gateway", "remote_access", "files", "commands", "forward",
 	"settings", "telemetry", "updates", "alerts",
+	"redact", "bundle",
 };
 
 #define FIELD(p, ks, type)	((type *)(void *)((char *)(p) + (ks)->off))
@@ -414,16 +486,71 @@ set_cluster_id(struct policy *p, const struct keyspec *ks, const char *value,
 	return replace_string(&p->cluster_id, value, msg, len);
 }
 
+/*
+ * A list of HOST:PORT (IPv6 as [ADDR]:PORT) into a new array: what
+ * names an item in errors; unique refuses one given twice (the host's
+ * case aside).  0, or -1 with msg.
+ */
+static int
+hostport_list(const struct keyspec *ks, const char *value, const char *what,
+    int unique, struct policy_target **out, size_t *n, char *msg, size_t len)
+{
+	struct policy_target	*t = NULL;
+	char			**v = NULL;
+	size_t			 nv = 0, i, j;
+	int			 rc = -1;
+
+	if (set_list(ks, value, NULL, what, &v, &nv, msg, len) == -1)
+		return -1;
+	if (nv > 0 && (t = calloc(nv, sizeof(*t))) == NULL) {
+		snprintf(msg, len, "out of memory");
+		goto out;
+	}
+	for (i = 0; i < nv; i++) {
+		if (parse_hostport(v[i], t[i].host, sizeof(t[i].host),
+		    &t[i].port) == -1) {
+			snprintf(msg, len, "%s: expected %s, got '%s'", ks->key,
+			    what, v[i]);
+			goto out;
+		}
+		for (j = 0; unique && j < i; j++)
+			if (t[j].port == t[i].port &&
+			    strcasecmp(t[j].host, t[i].host) == 0) {
+				snprintf(msg, len, "%s: '%s' is listed twice",
+				    ks->key, v[i]);
+				goto out;
+			}
+	}
+	*out = t;
+	*n = nv;
+	t = NULL;
+	rc = 0;
+out:
+	free(t);
+	parse_list_free(v);
+	return rc;
+}
+
+/* The relays of the vendor's fleet: the gateway keeps a tunnel to each. */
 static int
 set_relay(struct policy *p, const struct keyspec *ks, const char *value,
     char *msg, size_t len)
 {
-	if (parse_hostport(value, p->relay_host, sizeof(p->relay_host),
-	    &p->relay_port) == -1) {
-		snprintf(msg, len, "relay: expected HOST:PORT or [ADDR]:PORT, "
-		    "got '%s'", value);
+	struct policy_target	*t;
+	size_t			 n;
+
+	if (hostport_list(ks, value, "HOST:PORT or [ADDR]:PORT", 1, &t, &n,
+	    msg, len) == -1)
+		return -1;
+	if (n == 0 || n > POLICY_MAX_RELAYS) {
+		snprintf(msg, len, "relay: expected 1 to %d relays, got %zu",
+		    POLICY_MAX_RELAYS, n);
+		free(t);
 		return -1;
 	}
+	free(p->relays);
+	p->relays = t;
+	p->nrelays = n;
 	return 0;
 }
 
@@ -458,9 +585,9 @@ set_approval(struct policy *p, const struct keyspec *ks, const char *value,
     char *msg, size_t len)
 {
 	if (strcmp(value, "required") == 0)
-		p->approval_required = 1;
+		*FIELD(p, ks, int) = 1;
 	else if (strcmp(value, "none") == 0)
-		p->approval_required = 0;
+		*FIELD(p, ks, int) = 0;
 	else {
 		snprintf(msg, len, "approval: expected required or none, "
 		    "got '%s'", value);
@@ -550,34 +677,15 @@ static int
 set_targets(struct policy *p, const struct keyspec *ks, const char *value,
     char *msg, size_t len)
 {
-	struct policy_target	*t = NULL;
-	char			**v = NULL;
-	size_t			 nv = 0, i;
-	int			 rc = -1;
+	struct policy_target	*t;
+	size_t			 n;
 
-	if (set_list(ks, value, NULL, "HOST:PORT", &v, &nv, msg, len) == -1)
+	if (hostport_list(ks, value, "HOST:PORT", 0, &t, &n, msg, len) == -1)
 		return -1;
-	if (nv > 0 && (t = calloc(nv, sizeof(*t))) == NULL) {
-		snprintf(msg, len, "out of memory");
-		goto out;
-	}
-	for (i = 0; i < nv; i++) {
-		if (parse_hostport(v[i], t[i].host, sizeof(t[i].host),
-		    &t[i].port) == -1) {
-			snprintf(msg, len, "targets: expected HOST:PORT, "
-			    "got '%s'", v[i]);
-			goto out;
-		}
-	}
 	free(p->targets);
 	p->targets = t;
-	p->ntargets = nv;
-	t = NULL;
-	rc = 0;
-out:
-	free(t);
-	parse_list_free(v);
-	return rc;
+	p->ntargets = n;
+	return 0;
 }
 
 #define SETTING_NAME_MAX	128
@@ -754,6 +862,123 @@ set_percent(struct policy *p, const struct keyspec *ks, const char *value,
 	return 0;
 }
 
+/* A path glob of [redact] or [bundle]: written as a clean root is. */
+static int
+valid_glob(const char *s)
+{
+	return valid_root(s);
+}
+
+static int
+set_redact_paths(struct policy *p, const struct keyspec *ks,
+    const char *value, char *msg, size_t len)
+{
+	if (set_list(ks, value, valid_glob, "an absolute path glob without "
+	    "// . or ..", &p->redact_paths, &p->nredact_paths, msg,
+	    len) == -1)
+		return -1;
+	p->redact_paths_set = 1;
+	return 0;
+}
+
+static int
+set_bundle_paths(struct policy *p, const struct keyspec *ks,
+    const char *value, char *msg, size_t len)
+{
+	/* Whether each lies beneath a [files] root: policy_check_bundle. */
+	return set_list(ks, value, valid_glob, "an absolute path glob "
+	    "without // . or ..", &p->bundle_paths, &p->nbundle_paths, msg,
+	    len);
+}
+
+static int
+valid_command_name(const char *s)
+{
+	return valid_name(s, NAME_MAX_LEN);
+}
+
+static int
+set_bundle_commands(struct policy *p, const struct keyspec *ks,
+    const char *value, char *msg, size_t len)
+{
+	return set_list(ks, value, valid_command_name, "a command name",
+	    &p->bundle_commands, &p->nbundle_commands, msg, len);
+}
+
+/* An event type as telemetry/record.h takes it: [a-z0-9_]{1,64}. */
+static int
+valid_event_type(const char *s)
+{
+	size_t i;
+
+	for (i = 0; s[i] != '\0'; i++)
+		if (i >= NAME_MAX_LEN || !((s[i] >= 'a' && s[i] <= 'z') ||
+		    (s[i] >= '0' && s[i] <= '9') || s[i] == '_'))
+			return 0;
+	return i > 0;
+}
+
+static int
+set_on_events(struct policy *p, const struct keyspec *ks, const char *value,
+    char *msg, size_t len)
+{
+	return set_list(ks, value, valid_event_type, "an event type "
+	    "(a-z 0-9 _)", &p->bundle_on_events, &p->nbundle_on_events, msg,
+	    len);
+}
+
+/* A size in [min, max] where 0 means nothing sensible. */
+static int
+set_size_bounded(struct policy *p, const struct keyspec *ks,
+    const char *value, char *msg, size_t len)
+{
+	uint64_t	v;
+	char		lo[32], hi[32];
+
+	if (parse_size(value, &v) == -1 || v < ks->min || v > ks->max) {
+		parse_format_size(ks->min, lo, sizeof(lo));
+		parse_format_size(ks->max, hi, sizeof(hi));
+		snprintf(msg, len, "%s: expected a size from %s to %s (like "
+		    "512K, 64M, 2G), got '%s'", ks->key, lo, hi, value);
+		return -1;
+	}
+	*FIELD(p, ks, uint64_t) = v;
+	return 0;
+}
+
+/*
+ * A [redact] pattern.NAME key: compiled now, so that a bad expression
+ * is FILE:LINE at load and never a surprise in a session.
+ */
+static int
+add_pattern(struct policy *p, const char *name, const char *value,
+    char *msg, size_t len)
+{
+	char why[256];
+
+	if (!valid_name(name, REDACT_NAME_MAX)) {
+		snprintf(msg, len, "'pattern.%s' is not a valid pattern name "
+		    "(pattern. and 1-%d of A-Z a-z 0-9 . _ -)", name,
+		    REDACT_NAME_MAX);
+		return -1;
+	}
+	if (value[0] == '\0') {
+		snprintf(msg, len, "pattern.%s: an empty pattern", name);
+		return -1;
+	}
+	/* inih cut "x ;y" at the ';' already; "x;y" would not read back. */
+	if (strchr(value, ';') != NULL) {
+		snprintf(msg, len, "pattern.%s: a pattern cannot hold ';', "
+		    "which starts a comment in porthole.conf", name);
+		return -1;
+	}
+	if (redact_add(p->redact, name, value, why, sizeof(why)) == -1) {
+		snprintf(msg, len, "pattern.%s: %s", name, why);
+		return -1;
+	}
+	return 0;
+}
+
 /*
  * What kind of template word w is.  A word holding a brace must be a
  * whole, well-formed placeholder; otherwise -1 and why in msg.
@@ -787,6 +1012,15 @@ bad:
 	return -1;
 }
 
+/*
+ * What an engineer types for porthole itself (`ssh ... bundle`, an
+ * action, scp's server, the shell's help and settings): a diagnostic of
+ * that name would be ambiguous or unreachable.
+ */
+static const char *const reserved[] = {
+	"bundle", "action", "scp", "help", "settings",
+};
+
 static int
 add_command(struct policy *p, const char *name, const char *value, char *msg,
     size_t len)
@@ -801,6 +1035,13 @@ add_command(struct policy *p, const char *name, const char *value, char *msg,
 		    "A-Z a-z 0-9 . _ -)", name);
 		return -1;
 	}
+	for (i = 0; i < sizeof(reserved) / sizeof(reserved[0]); i++)
+		if (strcmp(name, reserved[i]) == 0) {
+			snprintf(msg, len, "'%s' is reserved for porthole's own "
+			    "command of that name; call the diagnostic "
+			    "something else", name);
+			return -1;
+		}
 	if (p->ncommands >= POLICY_MAX_COMMANDS) {
 		snprintf(msg, len, "too many commands (at most %d)",
 		    POLICY_MAX_COMMANDS);
@@ -944,21 +1185,35 @@ on_section(void *ctx, const char *section, int line, char *msg, size_t len)
 	return -1;
 }
 
+#define NKEYS	(sizeof(keys) / sizeof(keys[0]))
+
+/* One read of one file: the policy, and the line of each key set. */
+struct load {
+	struct policy	*p;
+	int		 line[NKEYS];
+};
+
 static int
 on_key(void *ctx, const char *section, const char *key, const char *value,
     int line, char *msg, size_t len)
 {
-	struct policy	*p = ctx;
+	struct load	*ld = ctx;
+	struct policy	*p = ld->p;
 	size_t		 i;
 
-	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+	for (i = 0; i < NKEYS; i++) {
 		if (strcmp(keys[i].section, section) == 0 &&
-		    strcmp(keys[i].key, key) == 0)
+		    strcmp(keys[i].key, key) == 0) {
+			ld->line[i] = line;
 			return set_value(p, &keys[i], value, msg, len);
+		}
 	}
 	/* Any other key in [commands] names a diagnostic. */
 	if (strcmp(section, "commands") == 0)
 		return add_command(p, key, value, msg, len);
+	if (strcmp(section, "redact") == 0 &&
+	    strncmp(key, "pattern.", 8) == 0)
+		return add_pattern(p, key + 8, value, msg, len);
 	snprintf(msg, len, "unknown key '%s' in [%s]", key, section);
 	return -1;
 }
@@ -976,7 +1231,8 @@ policy_new(const char *path)
 
 	if ((p = calloc(1, sizeof(*p))) == NULL)
 		return NULL;
-	if ((p->path = strdup(path)) == NULL)
+	if ((p->path = strdup(path)) == NULL ||
+	    (p->redact = redact_new()) == NULL)
 		goto fail;
 	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
 		if (keys[i].def != NULL && set_value(p, &keys[i], keys[i].def,
@@ -994,7 +1250,7 @@ missing_key(const struct policy *p)
 {
 	if (p->cluster_id == NULL)
 		return "cluster_id";
-	if (p->relay_port == 0)
+	if (p->nrelays == 0)
 		return "relay";
 	if (p->relay_host_key == NULL)
 		return "relay_host_key";
@@ -1007,12 +1263,93 @@ missing_key(const struct policy *p)
 	return NULL;
 }
 
+/* The line of [section] key in the file read, or 0 (a default). */
+static int
+load_line(const struct load *ld, const char *section, const char *key)
+{
+	size_t i;
+
+	for (i = 0; i < NKEYS; i++)
+		if (strcmp(keys[i].section, section) == 0 &&
+		    strcmp(keys[i].key, key) == 0)
+			return ld->line[i];
+	return 0;
+}
+
+static void __attribute__((format(printf, 5, 6)))
+load_error(const struct load *ld, const char *key, char *err, size_t errlen,
+    const char *fmt, ...)
+{
+	char	msg[512];
+	va_list	ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	snprintf(err, errlen, "%s:%d: %s", ld->p->path,
+	    load_line(ld, "bundle", key), msg);
+}
+
+/*
+ * What [bundle] names elsewhere must exist once the whole file is
+ * read, whatever the order of its sections: each glob beneath a [files]
+ * root, each command a [commands] entry that needs no argument.
+ */
+static int
+check_bundle(const struct load *ld, char *err, size_t errlen)
+{
+	const struct policy		*p = ld->p;
+	const struct policy_command	*cmd;
+	char				 base[PATH_MAX_LEN], root[PATH_MAX_LEN];
+	size_t				 i, j;
+
+	for (i = 0; i < p->nbundle_paths; i++) {
+		if (policy_glob_base(p->bundle_paths[i], base,
+		    sizeof(base)) == -1 ||
+		    policy_file_root(p, base, 0, root, sizeof(root)) == -1) {
+			load_error(ld, "paths", err, errlen, "paths: '%s' is "
+			    "not beneath a [files] paths root",
+			    p->bundle_paths[i]);
+			return -1;
+		}
+	}
+	for (i = 0; i < p->nbundle_commands; i++) {
+		cmd = NULL;
+		for (j = 0; j < p->ncommands && cmd == NULL; j++)
+			if (strcmp(p->commands[j].name,
+			    p->bundle_commands[i]) == 0)
+				cmd = &p->commands[j];
+		if (cmd == NULL) {
+			load_error(ld, "commands", err, errlen, "commands: "
+			    "'%s' is not a [commands] entry",
+			    p->bundle_commands[i]);
+			return -1;
+		}
+		for (j = 1; j < cmd->argc; j++)
+			if (cmd->argv[j][0] == '{') {
+				load_error(ld, "commands", err, errlen,
+				    "commands: '%s' takes arguments, and a "
+				    "bundle runs its diagnostics without any",
+				    cmd->name);
+				return -1;
+			}
+	}
+	if (p->bundle_enabled && p->nbundle_paths == 0 &&
+	    p->nbundle_commands == 0) {
+		load_error(ld, "enabled", err, errlen, "enabled: a bundle "
+		    "would hold nothing; set [bundle] paths or commands");
+		return -1;
+	}
+	return 0;
+}
+
 /* Read from fd (or path, if fd is -1), named path in errors. */
 static int
 policy_read(int fd, const char *path, struct policy **out, char *err,
     size_t errlen)
 {
 	struct policy	*p;
+	struct load	 ld;
 	const char	*missing;
 	int		 rc;
 
@@ -1020,8 +1357,10 @@ policy_read(int fd, const char *path, struct policy **out, char *err,
 		snprintf(err, errlen, "%s: out of memory", path);
 		return -1;
 	}
-	rc = fd == -1 ? inifile_read(path, on_section, on_key, p, err,
-	    errlen) : inifile_read_fd(fd, path, on_section, on_key, p, err,
+	memset(&ld, 0, sizeof(ld));
+	ld.p = p;
+	rc = fd == -1 ? inifile_read(path, on_section, on_key, &ld, err,
+	    errlen) : inifile_read_fd(fd, path, on_section, on_key, &ld, err,
 	    errlen);
 	if (rc == -1)
 		goto fail;
@@ -1030,6 +1369,8 @@ policy_read(int fd, const char *path, struct policy **out, char *err,
 		    path, missing);
 		goto fail;
 	}
+	if (check_bundle(&ld, err, errlen) == -1)
+		goto fail;
 	*out = p;
 	return 0;
 fail:
@@ -1076,7 +1417,7 @@ policy_run_dir(const char *path, char *buf, size_t len)
 	(void)inifile_read(path, NULL, run_dir_key, &ctx, err, sizeof(err));
 	if (ctx.found)
 		return 0;
-	for (ks = keys; ks->section != NULL; ks++)
+	for (ks = keys; ks < keys + sizeof(keys) / sizeof(keys[0]); ks++)
 		if (strcmp(ks->section, "gateway") == 0 &&
 		    strcmp(ks->key, "run_dir") == 0 &&
 		    strlen(ks->def) < len) {
@@ -1127,6 +1468,7 @@ policy_free(struct policy *p)
 		return;
 	free(p->path);
 	free(p->cluster_id);
+	free(p->relays);
 	free(p->relay_host_key);
 	free(p->cluster_key);
 	free(p->session_host_key);
@@ -1156,6 +1498,11 @@ policy_free(struct policy *p)
 	free(p->notify_command);
 	free(p->alert_notify_command);
 	free(p->update_command);
+	redact_free(p->redact);
+	parse_list_free(p->redact_paths);
+	parse_list_free(p->bundle_paths);
+	parse_list_free(p->bundle_commands);
+	parse_list_free(p->bundle_on_events);
 	free(p);
 }
 
@@ -1228,9 +1575,14 @@ get_string(const struct policy *p, const struct keyspec *ks, struct line *l)
 static int
 get_relay(const struct policy *p, const struct keyspec *ks, struct line *l)
 {
-	if (p->relay_port == 0)
+	size_t i;
+
+	if (p->nrelays == 0)
 		return 0;
-	line_hostport(l, p->relay_host, p->relay_port);
+	for (i = 0; i < p->nrelays; i++) {
+		line_add(l, "%s", i == 0 ? "" : l->sep);
+		line_hostport(l, p->relays[i].host, p->relays[i].port);
+	}
 	return 1;
 }
 
@@ -1248,7 +1600,7 @@ static int
 get_approval(const struct policy *p, const struct keyspec *ks,
     struct line *l)
 {
-	line_add(l, "%s", p->approval_required ? "required" : "none");
+	line_add(l, "%s", *CFIELD(p, ks, int) ? "required" : "none");
 	return 1;
 }
 
@@ -1328,6 +1680,26 @@ get_percent(const struct policy *p, const struct keyspec *ks,
 }
 
 static int
+get_redact_paths(const struct policy *p, const struct keyspec *ks,
+    struct line *l)
+{
+	if (!p->redact_paths_set)
+		return 0;
+	line_list(l, p->redact_paths);
+	return 1;
+}
+
+static int
+get_size(const struct policy *p, const struct keyspec *ks, struct line *l)
+{
+	char buf[32];
+
+	parse_format_size(*CFIELD(p, ks, uint64_t), buf, sizeof(buf));
+	line_add(l, "%s", buf);
+	return 1;
+}
+
+static int
 get_value(const struct policy *p, const struct keyspec *ks, struct line *l)
 {
 	char dur[32];
@@ -1366,7 +1738,8 @@ get_value(const struct policy *p, const struct keyspec *ks, struct line *l)
  */
 static int
 write_key(FILE *out, const char *key, const struct policy *p,
-    const struct keyspec *ks, const struct policy_command *cmd)
+    const struct keyspec *ks, const struct policy_command *cmd,
+    const char *raw)
 {
 	static const char *const eq[] = { " = ", "=" };
 	static const char *const sep[] = { ", ", "," };
@@ -1383,6 +1756,8 @@ write_key(FILE *out, const char *key, const struct policy *p,
 			set = get_value(p, ks, &l);
 		for (j = 0; cmd != NULL && j < cmd->argc; j++)
 			line_add(&l, "%s%s", j == 0 ? "" : " ", cmd->argv[j]);
+		if (raw != NULL)
+			line_add(&l, "%s", raw);
 		if (!l.full)
 			break;
 	}
@@ -1424,6 +1799,25 @@ write_help(FILE *out, const struct keyspec *ks)
 	return n < 0 ? -1 : 0;
 }
 
+/* The [redact] patterns, under their one help line. */
+static int
+write_patterns(const struct policy *p, FILE *out)
+{
+	char	key[sizeof("pattern.") + REDACT_NAME_MAX];
+	size_t	i;
+
+	if (fprintf(out, "; %s\n", redact_help) < 0)
+		return -1;
+	for (i = 0; i < redact_count(p->redact); i++) {
+		snprintf(key, sizeof(key), "pattern.%s",
+		    redact_name(p->redact, i));
+		if (write_key(out, key, p, NULL, NULL,
+		    redact_regex(p->redact, i)) == -1)
+			return -1;
+	}
+	return 0;
+}
+
 static int
 write_section(const struct policy *p, const char *section, FILE *out)
 {
@@ -1435,16 +1829,18 @@ write_section(const struct policy *p, const char *section, FILE *out)
 		if (strcmp(keys[i].section, section) != 0)
 			continue;
 		if (write_help(out, &keys[i]) == -1 ||
-		    write_key(out, keys[i].key, p, &keys[i], NULL) == -1)
+		    write_key(out, keys[i].key, p, &keys[i], NULL, NULL) == -1)
 			return -1;
 	}
+	if (strcmp(section, "redact") == 0)
+		return write_patterns(p, out);
 	if (strcmp(section, "commands") != 0)
 		return 0;
 	if (fprintf(out, "; %s\n", commands_help) < 0)
 		return -1;
 	for (i = 0; i < p->ncommands; i++)
 		if (write_key(out, p->commands[i].name, p, NULL,
-		    &p->commands[i]) == -1)
+		    &p->commands[i], NULL) == -1)
 			return -1;
 	return 0;
 }
@@ -1526,6 +1922,10 @@ policy_write_man(FILE *out)
 		if (strcmp(sections[i], "commands") == 0 &&
 		    (fputs(".TP\n.I name\n", out) == EOF ||
 		    man_text(out, commands_help) == -1))
+			return -1;
+		if (strcmp(sections[i], "redact") == 0 &&
+		    (fputs(".TP\n.BI pattern. NAME\n", out) == EOF ||
+		    man_text(out, redact_help) == -1))
 			return -1;
 	}
 	return fflush(out) == EOF || ferror(out) ? -1 : 0;

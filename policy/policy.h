@@ -15,6 +15,7 @@
 #define POLICY_CONTROL_SOCKET	"control.sock"	/* in run_dir */
 #define POLICY_MAX_WORDS	32	/* words in a command line or argv */
 #define POLICY_PATH_MAX		1024	/* a path an engineer asks for */
+#define POLICY_MAX_RELAYS	16	/* [gateway] relay: tunnels kept */
 
 struct policy_command {
 	char		*name;		/* what the engineer types */
@@ -27,6 +28,8 @@ struct policy_target {
 	uint16_t	 port;
 };
 
+struct redact;				/* lib/redact.h */
+
 struct policy_service {
 	char		*name;
 	char		 host[256];
@@ -38,8 +41,8 @@ struct policy {
 
 	/* [gateway] */
 	char		*cluster_id;		/* [A-Za-z0-9._-]{1,64} */
-	char		 relay_host[256];
-	uint16_t	 relay_port;
+	struct policy_target *relays;		/* one tunnel to each */
+	size_t		 nrelays;
 	char		*relay_host_key;	/* absolute paths */
 	char		*cluster_key;
 	char		*session_host_key;
@@ -54,6 +57,8 @@ struct policy {
 	uint64_t	 seal_interval;		/* seconds */
 	uint64_t	 audit_rotate;		/* bytes, 0: never */
 	int		 audit_failure_close;	/* audit_failure = close */
+	uint64_t	 keepalive_interval;	/* seconds */
+	uint64_t	 keepalive_count;
 
 	/* [remote_access] */
 	int		 ra_enabled;
@@ -113,6 +118,24 @@ struct policy {
 	char		*notify_command;
 	char		*update_command;
 	uint64_t	 update_timeout;	/* seconds */
+
+	/* [redact] */
+	struct redact	*redact;		/* the patterns, compiled */
+	int		 redact_paths_set;	/* else: every [files] root */
+	char		**redact_paths;		/* globs */
+	size_t		 nredact_paths;
+
+	/* [bundle] */
+	int		 bundle_enabled;
+	char		**bundle_paths;		/* globs beneath [files] roots */
+	size_t		 nbundle_paths;
+	char		**bundle_commands;	/* [commands] names */
+	size_t		 nbundle_commands;
+	uint64_t	 bundle_since;		/* seconds */
+	uint64_t	 bundle_max_size;	/* bytes read */
+	int		 bundle_approval_required;
+	char		**bundle_on_events;	/* event types */
+	size_t		 nbundle_on_events;
 
 	/* [alerts] */
 	char		*alert_notify_command;
@@ -244,6 +267,40 @@ char	**policy_hook_argv(const char *value);
  */
 int	policy_allow_file(const struct policy *p, const char *path,
 	    char *reason, size_t rlen);
+/*
+ * The lexical gate of policy_allow_file without its [files] enabled
+ * switch: a support bundle is a grant of its own ([bundle] enabled)
+ * over the same roots and deny globs.  1, or 0 with the reason.
+ */
+int	policy_file_reachable(const struct policy *p, const char *path,
+	    char *reason, size_t rlen);
+/*
+ * Must the bytes of the file at path (absolute, normalised) be
+ * redacted before they leave?  There are [redact] patterns, and path is
+ * covered by a [redact] paths glob or, when paths is not set, lies
+ * beneath a [files] root.  1 or 0.
+ */
+int	policy_redacts(const struct policy *p, const char *path);
+
+/*
+ * The globs of [redact] paths and [bundle] paths: absolute, matched
+ * with fnmatch(FNM_PATHNAME) against a path and each directory above
+ * it, so that a glob naming a directory covers everything beneath it.
+ * Does glob cover path?  1 or 0.
+ */
+int	policy_glob_covers(const char *glob, const char *path);
+/*
+ * Could glob cover dir or something beneath it (a walk's test for
+ * whether to go down into dir)?  1 or 0.
+ */
+int	policy_glob_reaches(const char *glob, const char *dir);
+/*
+ * The directory a walk for glob starts from: its components before the
+ * first one holding a wildcard (* ? [ or \), "/" at least, into buf.
+ * Returns 0, or -1 if buf is too small.
+ */
+int	policy_glob_base(const char *glob, char *buf, size_t len);
+
 /*
  * The [files] root path lies beneath - the longest match if longest,
  * else the shortest - copied into root; returns the offset in path

@@ -5,12 +5,17 @@
  * monitor then resolves the path on disk without following links
  * (gateway/files.c); this alone would be fooled by a symbolic link, that
  * alone would not know the deny globs.
+ *
+ * Here too: what the path globs of [redact] and [bundle] cover, and
+ * whether a file's bytes must be redacted.
  */
 #include "policy/policy.h"
 
 #include <fnmatch.h>
 #include <stdio.h>
 #include <string.h>
+
+#include "lib/redact.h"
 
 /* A copy of untrusted text fit for a one-line reason. */
 static const char *
@@ -160,14 +165,21 @@ int
 policy_allow_file(const struct policy *pol, const char *path, char *why,
     size_t whylen)
 {
-	char	root[POLICY_PATH_MAX + 1], shown[POLICY_PATH_MAX + 1];
-	int	rest;
-
 	if (!pol->files_enabled) {
 		snprintf(why, whylen, "file access is disabled on this "
 		    "cluster");
 		return 0;
 	}
+	return policy_file_reachable(pol, path, why, whylen);
+}
+
+int
+policy_file_reachable(const struct policy *pol, const char *path, char *why,
+    size_t whylen)
+{
+	char	root[POLICY_PATH_MAX + 1], shown[POLICY_PATH_MAX + 1];
+	int	rest;
+
 	if (strnlen(path, POLICY_PATH_MAX + 1) > POLICY_PATH_MAX) {
 		snprintf(why, whylen, "path is longer than %d bytes",
 		    POLICY_PATH_MAX);
@@ -186,4 +198,76 @@ policy_allow_file(const struct policy *pol, const char *path, char *why,
 	if (pf_denied(pol, path, rest, why, whylen))
 		return 0;
 	return 1;
+}
+
+int
+policy_glob_covers(const char *glob, const char *path)
+{
+	/* FNM_LEADING_DIR: the glob may match a directory above path. */
+	return fnmatch(glob, path, FNM_PATHNAME | FNM_LEADING_DIR) == 0;
+}
+
+int
+policy_glob_reaches(const char *glob, const char *dir)
+{
+	char		 head[POLICY_PATH_MAX + 1];
+	const char	*c;
+	size_t		 ncomp = 0, n;
+
+	if (policy_glob_covers(glob, dir))
+		return 1;
+	if (strcmp(dir, "/") == 0)
+		return 1;
+	/* The glob's first components, as many as dir has, match dir. */
+	for (c = dir; *c != '\0'; c++)
+		if (*c == '/')
+			ncomp++;
+	for (c = glob, n = 0; *c != '\0'; c++)
+		if (*c == '/' && n++ == ncomp)
+			break;
+	if (*c == '\0' || (size_t)(c - glob) >= sizeof(head))
+		return 0;	/* no deeper than dir: covers decided it */
+	memcpy(head, glob, (size_t)(c - glob));
+	head[c - glob] = '\0';
+	return fnmatch(head, dir, FNM_PATHNAME) == 0;
+}
+
+int
+policy_glob_base(const char *glob, char *buf, size_t len)
+{
+	const char	*c, *end, *base = glob + 1;
+	size_t		 n;
+
+	for (c = glob + 1; *c != '\0'; c = end + 1) {
+		end = c + strcspn(c, "/");
+		if (strcspn(c, "*?[\\") < (size_t)(end - c))
+			break;
+		base = end;
+		if (*end == '\0')
+			break;
+	}
+	n = (size_t)(base - glob);
+	if (n == 0 || n == 1)
+		return snprintf(buf, len, "/") >= (int)len ? -1 : 0;
+	if (n >= len)
+		return -1;
+	memcpy(buf, glob, n);
+	buf[n] = '\0';
+	return 0;
+}
+
+int
+policy_redacts(const struct policy *pol, const char *path)
+{
+	char	root[POLICY_PATH_MAX + 1];
+	size_t	i;
+
+	if (redact_count(pol->redact) == 0)
+		return 0;
+	if (!pol->redact_paths_set)
+		return policy_file_root(pol, path, 0, root, sizeof(root)) != -1;
+	for (i = 0; i < pol->nredact_paths; i++)
+		if (policy_glob_covers(pol->redact_paths[i], path))
+			return 1;
+	return 0;
 }

@@ -11,9 +11,20 @@
  * Before its login a connection is unauthenticated, and anyone can open
  * one.  Those are bounded as sshd bounds them (max_startups, with random
  * early drop, and max_per_source) and closed after login_grace; a refused
- * connection is closed at once and counted, not logged line by line.
+ * connection is closed at once and counted, not logged line by line, and
+ * so is a failed login (lib/burst.h: the first of a burst in full, the
+ * rest in one line when it ends).
  * When accept() fails (descriptors used up) the listener is paused on a
  * timer rather than left armed on a socket that stays readable.
+ *
+ * A tunnel is watched for silence as the gateway watches its end
+ * (lib/keepalive.h): after keepalive_interval without a byte from the
+ * gateway the relay sends keepalive@openssh.com asking for a reply, as
+ * sshd's ClientAliveInterval does, and after keepalive_interval x
+ * keepalive_count of silence it closes the tunnel, so that the cluster
+ * goes offline and no engineer is routed into a tunnel that leads
+ * nowhere.  An engineer who asks for an offline or unknown cluster is
+ * told so by a disconnect their ssh prints (lib/sshrefuse.h).
  */
 #include "relay/relay.h"
 
@@ -37,11 +48,14 @@
 #include <libssh/server.h>
 #include <libssh/callbacks.h>
 
+#include "lib/burst.h"
 #include "lib/clock.h"
 #include "lib/daemon.h"
+#include "lib/keepalive.h"
 #include "lib/krl.h"
 #include "lib/log.h"
 #include "lib/sshcert.h"
+#include "lib/sshrefuse.h"
 #include "relay/analysis.h"
 #include "relay/mc.h"
 #include "relay/splice.h"
@@ -54,8 +68,7 @@
 #define RELAY_RETRY_MS	20	/* pump again after a stalled write */
 #define RELAY_PAUSE_MIN_MS	100	/* listener paused after accept() failed */
 #define RELAY_PAUSE_MAX_MS	1000	/* ... growing to this while it fails */
-#define RELAY_BURST_SECS	5	/* a burst ends after this long quiet */
-#define RELAY_BURST_EVERY	60	/* a long burst's count, this often */
+#define RELAY_BURST_TICK_MS	1000	/* bursts are looked at this often */
 #define RELAY_OWN_FDS		16	/* descriptors the relay holds itself */
 #define RELAY_MSG_POLL_MS	2000	/* how often the store is asked for
 					   new messages */
@@ -92,6 +105,7 @@ struct rconn {
 	struct event		*ev_kick;	/* flush now, no epoll round */
 	int			 kicked;	/* kicks since the last readiness */
 	struct event		*ev_grace;
+	struct event		*ev_keepalive;	/* RC_TUNNEL: silence check */
 	char			 peer[64];	/* "addr:port" for logs */
 	char			 peer_addr[INET6_ADDRSTRLEN];
 	int			 peer_port;
@@ -109,19 +123,14 @@ struct rconn {
 TAILQ_HEAD(rconn_list, rconn);
 
 /*
- * A log line that could repeat without bound (a refused connection, a
- * failed accept()): the first of a burst is logged at once by the caller,
- * the rest are counted and reported once the burst is over (quiet for
- * RELAY_BURST_SECS), or every RELAY_BURST_EVERY seconds while it lasts.
+ * Log lines that could repeat without bound, counted in bursts
+ * (lib/burst.h): a refused connection and a failed accept() are one
+ * kind each, whatever their source; a failed login is a kind per user
+ * name and address, so each engineer's first refusal is seen.
  */
-struct burst {
-	struct relay		*r;
-	struct event		*ev;		/* pending while a burst lasts */
-	void			(*report)(struct relay *, uint64_t, int);
-	uint64_t		 line_ms;	/* the burst's last line */
-	uint64_t		 count;		/* events since that line */
-	int			 quiet;		/* none since the last check */
-};
+#define RELAY_BURST_REFUSED	"connection refused"
+#define RELAY_BURST_ACCEPT	"accept failed"
+#define RELAY_BURST_LOGIN	"login refused"
 
 struct relay {
 	struct event_base	*base;
@@ -140,8 +149,8 @@ struct relay {
 	struct event		*ev_resume;	/* re-enables the listener */
 	unsigned		 pause_ms;	/* the next pause after a failure */
 	int			 accept_errno;	/* the latest failure */
-	struct burst		 accept_fails;
-	struct burst		 refusals;
+	struct burst		*bursts;	/* refusals, failures, logins */
+	struct event		*ev_burst;	/* ticks them while one lasts */
 	uint64_t		 refused_startups;	/* since the last line */
 	uint64_t		 refused_source;
 	char			 refused_last[INET6_ADDRSTRLEN];
@@ -158,6 +167,8 @@ struct relay {
 static void	rconn_io(evutil_socket_t, short, void *);
 static void	rconn_pump(struct rconn *);
 static void	rconn_close(struct rconn *, const char *);
+static int	relay_burst(struct relay *, const char *, const char *,
+		    const char *);
 
 static const char *
 state_name(enum rconn_state st)
@@ -333,11 +344,15 @@ rconn_pump(struct rconn *c)
 		if (!done && sp->stalled)
 			relay_retry_soon(c->r);
 		if (done) {
-			log_info("session %llu to %s closed: %llu bytes from "
-			    "engineer, %llu bytes from cluster",
-			    (unsigned long long)sp->id, sp->host,
-			    (unsigned long long)sp->end[SPLICE_ENGINEER].bytes,
-			    (unsigned long long)sp->end[SPLICE_TUNNEL].bytes);
+			/* A refusal was logged when it was made. */
+			if (!sp->refusal)
+				log_info("session %llu to %s closed: %llu bytes "
+				    "from engineer, %llu bytes from cluster",
+				    (unsigned long long)sp->id, sp->host,
+				    (unsigned long long)
+				    sp->end[SPLICE_ENGINEER].bytes,
+				    (unsigned long long)
+				    sp->end[SPLICE_TUNNEL].bytes);
 			for (i = 0; i < 2; i++)
 				if (other[i] != NULL && other[i] != c)
 					rconn_unlink_splice(other[i], sp);
@@ -353,6 +368,62 @@ rconn_pump(struct rconn *c)
 		log_info("%s: control channel closed", c->who);
 	}
 	rconn_update_write(c);
+}
+
+/* Look at a tunnel's silence again in ms. */
+static void
+rconn_keepalive_in(struct rconn *c, uint64_t ms)
+{
+	struct timeval tv;
+
+	tv.tv_sec = (time_t)(ms / 1000);
+	tv.tv_usec = (suseconds_t)((ms % 1000) * 1000);
+	event_add(c->ev_keepalive, &tv);
+}
+
+/*
+ * A tunnel's silence check.  libssh sends a global request only once the
+ * answer to the one before has been collected, which is what a call does
+ * while one is outstanding: the second call sends when the first only
+ * collected, and a request still unanswered sends nothing new.
+ */
+static void
+rconn_keepalive(evutil_socket_t fd, short what, void *arg)
+{
+	struct rconn		*c = arg;
+	const struct relay_conf	*conf = c->r->conf;
+	uint64_t		 silent, next;
+	char			 why[160];
+
+	(void)fd;
+	(void)what;
+	if (c->state != RC_TUNNEL)
+		return;
+	if (rconn_sock_closed(c) ||
+	    keepalive_silence(ssh_get_fd(c->s), &silent) == -1) {
+		rconn_close(c, rconn_error(c));
+		return;
+	}
+	switch (keepalive_judge(conf->keepalive_interval,
+	    conf->keepalive_count, silent, &next)) {
+	case KEEPALIVE_DROP:
+		snprintf(why, sizeof(why), "nothing heard from the gateway for "
+		    "%llu s, keepalive_interval %u s x keepalive_count %u",
+		    (unsigned long long)(silent / 1000),
+		    conf->keepalive_interval, conf->keepalive_count);
+		rconn_close(c, why);
+		return;
+	case KEEPALIVE_SEND:
+		(void)ssh_send_keepalive(c->s);
+		(void)ssh_send_keepalive(c->s);
+		rconn_keepalive_in(c, next);
+		/* Sending polled the session: service it as a poll would. */
+		rconn_io(-1, EV_WRITE, c);
+		return;
+	case KEEPALIVE_WAIT:
+		rconn_keepalive_in(c, next);
+		return;
+	}
 }
 
 /*
@@ -447,6 +518,21 @@ out:
 	return rc;
 }
 
+/*
+ * A failed login: in full when it is the first of its burst for this
+ * user name from this address, else counted (relay_burst).
+ */
+static void
+login_refused(struct rconn *c, const char *user, const char *why)
+{
+	char name[65];
+
+	snprintf(name, sizeof(name), "%s", user);
+	if (relay_burst(c->r, RELAY_BURST_LOGIN, name, c->peer_addr))
+		log_warn("%s: login as '%s' refused: %s; further ones from "
+		    "there are counted", c->peer, name, why);
+}
+
 static int
 relay_auth_pubkey(ssh_session s, const char *user, struct ssh_key_struct *key,
     char signature_state, void *arg)
@@ -465,7 +551,7 @@ relay_auth_pubkey(ssh_session s, const char *user, struct ssh_key_struct *key,
 	else
 		rc = auth_cluster(c, user, key, why, sizeof(why));
 	if (rc == -1) {
-		log_warn("%s: login as '%.64s' refused: %s", c->peer, user, why);
+		login_refused(c, user, why);
 		if (++c->auth_failures >= RELAY_MAX_AUTH_FAIL)
 			rconn_close(c, "too many failed logins");
 		return SSH_AUTH_DENIED;
@@ -473,8 +559,7 @@ relay_auth_pubkey(ssh_session s, const char *user, struct ssh_key_struct *key,
 	if (signature_state == SSH_PUBLICKEY_STATE_NONE)
 		return SSH_AUTH_SUCCESS;	/* "this key would do" */
 	if (signature_state != SSH_PUBLICKEY_STATE_VALID) {
-		log_warn("%s: login as '%.64s' refused: bad signature",
-		    c->peer, user);
+		login_refused(c, user, "bad signature");
 		++c->auth_failures;
 		return SSH_AUTH_DENIED;
 	}
@@ -494,6 +579,7 @@ relay_auth_pubkey(ssh_session s, const char *user, struct ssh_key_struct *key,
 	c->r->tunnels[c->cluster] = c;
 	snprintf(c->who, sizeof(c->who), "cluster %s from %s", user, c->peer);
 	rconn_set_state(c, RC_TUNNEL);
+	rconn_keepalive_in(c, (uint64_t)c->r->conf->keepalive_interval * 1000);
 	if (c->r->store != NULL) {
 		(void)store_cluster_seen(c->r->store, user, clock_now(), NULL,
 		    1);
@@ -523,6 +609,44 @@ refuse(struct rconn *c, ssh_message msg, const char *fmt, ...)
 	return 0;
 }
 
+/*
+ * Refuse an engineer's channel to a cluster, saying why to the engineer
+ * (the caller logs it): the channel is accepted only to carry a
+ * disconnect their ssh prints (splice_refusal), which a bare refusal
+ * could not word.
+ */
+static int	turn_away(struct rconn *, ssh_message, const char *, ...)
+		    __attribute__((format(printf, 3, 4)));
+
+static int
+turn_away(struct rconn *c, ssh_message msg, const char *fmt, ...)
+{
+	static const char	 prefix[] = "porthole-relay: ";
+	char			 text[SSHREFUSE_MAX_TEXT + 1];
+	struct splice		*sp;
+	ssh_channel		 ch;
+	va_list			 ap;
+
+	memcpy(text, prefix, sizeof(prefix));
+	va_start(ap, fmt);
+	vsnprintf(text + sizeof(prefix) - 1, sizeof(text) - sizeof(prefix) + 1,
+	    fmt, ap);
+	va_end(ap);
+	if (rconn_nsplices(c) >= RELAY_MAX_SPLICES ||
+	    (ch = ssh_message_channel_request_open_reply_accept(msg)) == NULL) {
+		ssh_message_reply_default(msg);
+		return 0;
+	}
+	if ((sp = splice_refusal(ch, c, text, ++c->r->next_splice_id)) ==
+	    NULL) {
+		ssh_channel_close(ch);
+		ssh_channel_free(ch);
+		return 0;
+	}
+	rconn_add_splice(c, sp);
+	return 0;
+}
+
 static int
 relay_direct_tcpip(struct rconn *c, ssh_message msg)
 {
@@ -538,13 +662,22 @@ relay_direct_tcpip(struct rconn *c, ssh_message msg)
 		return refuse(c, msg, "only engineers may open sessions");
 	if (host == NULL || strlen(host) > 64)
 		return refuse(c, msg, "%s", "bad destination");
-	if (relay_conf_cluster(r->conf, host, &idx) == NULL)
-		return refuse(c, msg, "unknown cluster '%s'", host);
+	/* The name is the engineer's: not repeated to them unchecked. */
+	if (relay_conf_cluster(r->conf, host, &idx) == NULL) {
+		log_warn("%s: channel refused: unknown cluster '%s'", c->who,
+		    host);
+		return turn_away(c, msg, "unknown cluster: none of that name "
+		    "on this relay");
+	}
 	if (port != 22)
 		return refuse(c, msg, "only port 22 of cluster '%s' is "
 		    "reachable", host);
-	if ((tun = r->tunnels[idx]) == NULL || tun->state != RC_TUNNEL)
-		return refuse(c, msg, "cluster '%s' is offline", host);
+	if ((tun = r->tunnels[idx]) == NULL || tun->state != RC_TUNNEL) {
+		log_warn("%s: channel refused: cluster '%s' is offline", c->who,
+		    host);
+		return turn_away(c, msg, "cluster %s is offline: its gateway "
+		    "has no tunnel to this relay", host);
+	}
 	if (rconn_nsplices(c) >= RELAY_MAX_SPLICES)
 		return refuse(c, msg, "%s", "too many sessions on one "
 		    "connection");
@@ -652,6 +785,8 @@ rconn_close(struct rconn *c, const char *why)
 		event_del(c->ev_kick);
 	if (c->ev_grace != NULL)
 		event_del(c->ev_grace);
+	if (c->ev_keepalive != NULL)
+		event_del(c->ev_keepalive);
 	if (c->state == RC_TUNNEL && r->store != NULL)
 		(void)store_cluster_seen(r->store,
 		    r->conf->clusters[c->cluster].id, clock_now(), NULL, 0);
@@ -708,6 +843,8 @@ rconn_free(struct rconn *c)
 		event_free(c->ev_kick);
 	if (c->ev_grace != NULL)
 		event_free(c->ev_grace);
+	if (c->ev_keepalive != NULL)
+		event_free(c->ev_keepalive);
 	if (c->own_fd)
 		close(c->fd);
 	free(c->cert);
@@ -805,88 +942,86 @@ sockaddr_text(const struct sockaddr *sa, char *addr, size_t len, int *port)
 	}
 }
 
-/* Count one event of a burst; returns 1 when it is the burst's first. */
+/*
+ * One more of a kind that may repeat: 1 when it is the first of its
+ * burst, to be logged in full by the caller, 0 when it was counted.
+ */
 static int
-burst_hit(struct burst *b)
+relay_burst(struct relay *r, const char *type, const char *reason,
+    const char *who)
 {
-	struct timeval tv = { RELAY_BURST_SECS, 0 };
+	struct timeval tv = { 0, RELAY_BURST_TICK_MS * 1000 };
 
-	b->quiet = 0;
-	if (evtimer_pending(b->ev, NULL)) {
-		b->count++;
-		return 0;
-	}
-	b->line_ms = clock_mono_ms();
-	b->count = 0;
-	evtimer_add(b->ev, &tv);
-	return 1;
+	if (!evtimer_pending(r->ev_burst, NULL))
+		evtimer_add(r->ev_burst, &tv);
+	return burst_note(r->bursts, type, reason, "from", who,
+	    clock_mono_ms(), clock_now());
 }
 
-/*
- * Every RELAY_BURST_SECS while a burst lasts: report the count when it
- * has ended, or when its last line is RELAY_BURST_EVERY seconds old.
- */
+/* While a burst lasts: summarise what is due, and look again later. */
 static void
-burst_check(evutil_socket_t fd, short what, void *arg)
+relay_burst_tick(evutil_socket_t fd, short what, void *arg)
 {
-	struct burst	*b = arg;
-	struct timeval	 tv = { RELAY_BURST_SECS, 0 };
-	uint64_t	 now = clock_mono_ms(), secs;
+	struct relay	*r = arg;
+	struct timeval	 tv = { 0, RELAY_BURST_TICK_MS * 1000 };
 
 	(void)fd;
 	(void)what;
-	secs = (now - b->line_ms + 999) / 1000;
-	if (b->quiet) {
-		if (b->count > 0)
-			b->report(b->r, secs, 1);
-		return;
-	}
-	if (now - b->line_ms >= RELAY_BURST_EVERY * 1000ULL && b->count > 0) {
-		b->report(b->r, secs, 0);
-		b->count = 0;
-		b->line_ms = now;
-	}
-	b->quiet = 1;
-	evtimer_add(b->ev, &tv);
+	burst_tick(r->bursts, clock_mono_ms(), 0);
+	if (burst_pending(r->bursts))
+		evtimer_add(r->ev_burst, &tv);
 }
 
+/* A burst's summary line (lib/burst.h), in the relay's words. */
 static void
-report_refusals(struct relay *r, uint64_t secs, int over)
+relay_burst_summary(void *arg, const struct burst_summary *sum)
 {
-	char startups[32];
+	struct relay		*r = arg;
+	char			 startups[32];
+	unsigned long long	 n = (unsigned long long)sum->count;
+	unsigned long long	 secs = (unsigned long long)(sum->last -
+				    sum->first) + 1;
 
-	relay_conf_format_startups(r->conf, startups, sizeof(startups));
-	log_warn("refused %llu more connections in %llu s (%llu past "
-	    "max_startups %s, %llu past max_per_source %u; the latest from "
-	    "%s)%s", (unsigned long long)r->refusals.count,
-	    (unsigned long long)secs, (unsigned long long)r->refused_startups,
-	    startups, (unsigned long long)r->refused_source,
-	    r->conf->per_source, r->refused_last,
-	    over ? "; none since" : "");
-	r->refused_startups = r->refused_source = 0;
+	if (strcmp(sum->type, RELAY_BURST_REFUSED) == 0) {
+		relay_conf_format_startups(r->conf, startups,
+		    sizeof(startups));
+		log_warn("refused %llu more connections in %llu s (%llu past "
+		    "max_startups %s, %llu past max_per_source %u; the latest "
+		    "from %s)%s", n, secs,
+		    (unsigned long long)r->refused_startups, startups,
+		    (unsigned long long)r->refused_source, r->conf->per_source,
+		    r->refused_last, sum->ended ? "; none since" : "");
+		r->refused_startups = r->refused_source = 0;
+	} else if (strcmp(sum->type, RELAY_BURST_ACCEPT) == 0)
+		log_warn("accept failed %llu more times in %llu s (%s; "
+		    "descriptor limit %llu)%s", n, secs,
+		    strerror(r->accept_errno), (unsigned long long)r->nofile,
+		    sum->ended ? "; accepting again" : "; still pausing");
+	else
+		log_warn("refused %llu more login%s as '%s' from %s in %llu "
+		    "s%s", n, n == 1 ? "" : "s", sum->reason, sum->who, secs,
+		    sum->ended ? "; none since" : "");
 }
 
-static void
-report_accept_fails(struct relay *r, uint64_t secs, int over)
-{
-	log_warn("accept failed %llu more times in %llu s (%s; descriptor "
-	    "limit %llu)%s", (unsigned long long)r->accept_fails.count,
-	    (unsigned long long)secs, strerror(r->accept_errno),
-	    (unsigned long long)r->nofile, over ? "; accepting again" :
-	    "; still pausing");
-}
+/* Why a new connection is refused, if it is. */
+enum relay_refusal {
+	RELAY_ADMIT,		/* not refused */
+	RELAY_PER_SOURCE,	/* max_per_source from its address */
+	RELAY_STARTUPS		/* max_startups, by random early drop */
+};
 
 /*
  * Whether a new connection from addr is refused, as sshd's MaxStartups
- * and PerSourceMaxStartups decide: NULL to admit it, or why not.  Only
- * unauthenticated connections count; a certified engineer or a gateway
- * that has logged in no longer holds a slot.
+ * and PerSourceMaxStartups decide, and why (in why); nothing is counted
+ * here, so the question can be asked freely.  Only unauthenticated
+ * connections count; a certified engineer or a gateway that has logged
+ * in no longer holds a slot.
  */
-static const char *
-relay_refuse(struct relay *r, const char *addr, char *why, size_t len)
+static enum relay_refusal
+relay_refuse(const struct relay *r, const char *addr, char *why, size_t len)
 {
-	struct relay_conf	*conf = r->conf;
-	struct rconn		*c;
+	const struct relay_conf	*conf = r->conf;
+	const struct rconn	*c;
 	size_t			 same = 0;
 	unsigned		 chance;
 	uint32_t		 rnd;
@@ -900,30 +1035,28 @@ relay_refuse(struct relay *r, const char *addr, char *why, size_t len)
 	if (same >= conf->per_source) {
 		snprintf(why, len, "%zu unauthenticated connections from this "
 		    "address (max_per_source %u)", same, conf->per_source);
-		r->refused_source++;
-		return why;
+		return RELAY_PER_SOURCE;
 	}
 	if ((chance = relay_conf_startups_drop(conf, r->npreauth)) == 0)
-		return NULL;
+		return RELAY_ADMIT;
 	/* A draw that fails refuses: the limit holds without randomness. */
 	if (chance < 100 && getrandom(&rnd, sizeof(rnd), 0) == sizeof(rnd) &&
 	    rnd % 100 >= chance)
-		return NULL;
+		return RELAY_ADMIT;
 	relay_conf_format_startups(conf, startups, sizeof(startups));
 	snprintf(why, len, "%zu unauthenticated connections (max_startups "
 	    "%s)", r->npreauth, startups);
-	r->refused_startups++;
-	return why;
+	return RELAY_STARTUPS;
 }
 
 /*
  * Refuse a connection: a line for the client, as sshd writes one, and
  * the socket closed at once.  The first refusal of a burst is logged;
- * the others are counted.
+ * the others are counted, by reason.
  */
 static void
 relay_drop(struct relay *r, int fd, const char *addr, int port,
-    const char *why)
+    enum relay_refusal reason, const char *why)
 {
 	static const char msg[] = "Too many unauthenticated connections; "
 	    "try again later\r\n";
@@ -931,11 +1064,16 @@ relay_drop(struct relay *r, int fd, const char *addr, int port,
 	(void)send(fd, msg, sizeof(msg) - 1, MSG_DONTWAIT | MSG_NOSIGNAL);
 	close(fd);
 	snprintf(r->refused_last, sizeof(r->refused_last), "%s", addr);
-	if (burst_hit(&r->refusals)) {
+	if (relay_burst(r, RELAY_BURST_REFUSED, "", "")) {
 		log_warn("%s:%d: connection refused: %s; further refusals are "
 		    "counted", addr, port, why);
 		r->refused_startups = r->refused_source = 0;
+		return;
 	}
+	if (reason == RELAY_PER_SOURCE)
+		r->refused_source++;
+	else
+		r->refused_startups++;
 }
 
 static void
@@ -968,7 +1106,7 @@ relay_accept_error(struct evconnlistener *l, void *arg)
 	tv.tv_sec = r->pause_ms / 1000;
 	tv.tv_usec = (r->pause_ms % 1000) * 1000;
 	evtimer_add(r->ev_resume, &tv);
-	if (burst_hit(&r->accept_fails))
+	if (relay_burst(r, RELAY_BURST_ACCEPT, "", ""))
 		log_error("accept: %s (descriptor limit %llu): not accepting "
 		    "connections for %u ms", strerror(r->accept_errno),
 		    (unsigned long long)r->nofile, r->pause_ms);
@@ -985,14 +1123,16 @@ relay_accept(struct evconnlistener *l, evutil_socket_t fd,
 	struct rconn		*c;
 	struct timeval		 grace = { r->conf->login_grace, 0 };
 	char			 addr[INET6_ADDRSTRLEN], why[160];
+	enum relay_refusal	 refusal;
 	int			 on = 1, port;
 
 	(void)l;
 	(void)salen;
 	r->pause_ms = RELAY_PAUSE_MIN_MS;
 	sockaddr_text(sa, addr, sizeof(addr), &port);
-	if (relay_refuse(r, addr, why, sizeof(why)) != NULL) {
-		relay_drop(r, fd, addr, port, why);
+	if ((refusal = relay_refuse(r, addr, why, sizeof(why))) !=
+	    RELAY_ADMIT) {
+		relay_drop(r, fd, addr, port, refusal, why);
 		return;
 	}
 	if ((c = calloc(1, sizeof(*c))) == NULL) {
@@ -1019,8 +1159,10 @@ relay_accept(struct evconnlistener *l, evutil_socket_t fd,
 	c->ev_write = event_new(r->base, fd, EV_WRITE, rconn_io, c);
 	c->ev_kick = event_new(r->base, -1, 0, rconn_io, c);
 	c->ev_grace = evtimer_new(r->base, rconn_grace, c);
+	c->ev_keepalive = evtimer_new(r->base, rconn_keepalive, c);
 	if ((c->s = ssh_new()) == NULL || c->ev_read == NULL ||
-	    c->ev_write == NULL || c->ev_kick == NULL || c->ev_grace == NULL) {
+	    c->ev_write == NULL || c->ev_kick == NULL || c->ev_grace == NULL ||
+	    c->ev_keepalive == NULL) {
 		rconn_close(c, "out of memory");
 		return;
 	}
@@ -1229,9 +1371,6 @@ relay_new(struct event_base *base, struct relay_conf *conf)
 	TAILQ_INIT(&r->dead);
 	TAILQ_INIT(&r->preauth);
 	r->pause_ms = RELAY_PAUSE_MIN_MS;
-	r->refusals.r = r->accept_fails.r = r;
-	r->refusals.report = report_refusals;
-	r->accept_fails.report = report_accept_fails;
 	relay_raise_nofile(r);
 	if ((r->bind = ssh_bind_new()) == NULL)
 		goto fail;
@@ -1265,10 +1404,8 @@ relay_new(struct event_base *base, struct relay_conf *conf)
 	    (r->ev_retry = evtimer_new(base, relay_retry, r)) == NULL ||
 	    (r->ev_resume = evtimer_new(base, relay_accept_resume,
 	    r)) == NULL ||
-	    (r->refusals.ev = evtimer_new(base, burst_check,
-	    &r->refusals)) == NULL ||
-	    (r->accept_fails.ev = evtimer_new(base, burst_check,
-	    &r->accept_fails)) == NULL ||
+	    (r->ev_burst = evtimer_new(base, relay_burst_tick, r)) == NULL ||
+	    (r->bursts = burst_new(relay_burst_summary, r)) == NULL ||
 	    (r->ev_msgs = event_new(base, -1, EV_PERSIST, relay_messages,
 	    r)) == NULL)
 		goto fail;
@@ -1301,10 +1438,13 @@ relay_free(struct relay *r)
 		event_free(r->ev_msgs);
 	if (r->ev_resume != NULL)
 		event_free(r->ev_resume);
-	if (r->refusals.ev != NULL)
-		event_free(r->refusals.ev);
-	if (r->accept_fails.ev != NULL)
-		event_free(r->accept_fails.ev);
+	/* What was counted is written before the relay goes. */
+	if (r->bursts != NULL) {
+		burst_tick(r->bursts, clock_mono_ms(), 1);
+		burst_free(r->bursts);
+	}
+	if (r->ev_burst != NULL)
+		event_free(r->ev_burst);
 	if (r->listener != NULL)
 		evconnlistener_free(r->listener);
 	free_cluster_keys(r->cluster_keys, r->conf->nclusters);
@@ -1384,6 +1524,20 @@ relay_recheck_engineers(struct relay *r, const struct relay_conf *nc,
 	return n;
 }
 
+/*
+ * After a reload: each tunnel's silence is checked now, and from then on
+ * by the new keepalive_interval and keepalive_count.
+ */
+static void
+relay_recheck_keepalives(struct relay *r)
+{
+	struct rconn *c;
+
+	TAILQ_FOREACH(c, &r->conns, entry)
+		if (c->state == RC_TUNNEL)
+			rconn_keepalive_in(c, 0);
+}
+
 int
 relay_reload(struct relay *r)
 {
@@ -1430,6 +1584,7 @@ relay_reload(struct relay *r)
 	r->tunnels = ntun;
 	r->krl = nk;
 	memcpy(r->ca_key, ca, sizeof(r->ca_key));
+	relay_recheck_keepalives(r);
 	log_info("%s: reloaded: %zu cluster%s (%zu added, %zu removed), %zu "
 	    "engineer connection%s closed", nc->path, nc->nclusters,
 	    nc->nclusters == 1 ? "" : "s", added, removed, closed,

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "lib/inifile.h"
+#include "lib/keepalive.h"
 #include "lib/parse.h"
 
 #define F(field)	offsetof(struct relay_conf, field)
@@ -142,6 +143,40 @@ set_grace(struct relay_conf *c, const char *value, char *msg, size_t len)
 }
 
 static int
+set_keepalive_interval(struct relay_conf *c, const char *value, char *msg,
+    size_t len)
+{
+	uint64_t v;
+
+	if (parse_duration(value, &v) == -1 || v < KEEPALIVE_INTERVAL_MIN ||
+	    v > KEEPALIVE_INTERVAL_MAX) {
+		snprintf(msg, len, "keepalive_interval: expected a duration "
+		    "from %ds to %dm (like 15s), got '%s'",
+		    KEEPALIVE_INTERVAL_MIN, KEEPALIVE_INTERVAL_MAX / 60, value);
+		return -1;
+	}
+	c->keepalive_interval = (unsigned)v;
+	return 0;
+}
+
+static int
+set_keepalive_count(struct relay_conf *c, const char *value, char *msg,
+    size_t len)
+{
+	uint64_t v;
+
+	if (parse_uint(value, KEEPALIVE_COUNT_MIN, KEEPALIVE_COUNT_MAX,
+	    &v) == -1) {
+		snprintf(msg, len, "keepalive_count: expected a number from %d "
+		    "to %d, got '%s'", KEEPALIVE_COUNT_MIN, KEEPALIVE_COUNT_MAX,
+		    value);
+		return -1;
+	}
+	c->keepalive_count = (unsigned)v;
+	return 0;
+}
+
+static int
 conf_section(void *arg, const char *section, int line, char *msg,
     size_t len)
 {
@@ -224,6 +259,10 @@ static const struct relay_key {
 	{ "max_startups", RK_FUNC,	0,		  0, set_startups },
 	{ "max_per_source", RK_FUNC,	0,		  0, set_per_source },
 	{ "login_grace",  RK_FUNC,	0,		  0, set_grace },
+	/* Each tunnel's next silence check follows a reload. */
+	{ "keepalive_interval", RK_FUNC, 0,		  0,
+	    set_keepalive_interval },
+	{ "keepalive_count", RK_FUNC,	0,		  0, set_keepalive_count },
 	{ "engineers",	  RK_ENGINEERS,	0,		  0, NULL },
 	{ "revoked_keys", RK_PATH,	F(revoked_keys),  0, NULL },
 };
@@ -514,6 +553,10 @@ relay_conf_load(const char *path, struct relay_conf **out, char *err,
 		x.c->per_source = DEFAULT_PER_SOURCE;
 	if (x.c->login_grace == 0)
 		x.c->login_grace = DEFAULT_LOGIN_GRACE;
+	if (x.c->keepalive_interval == 0)
+		x.c->keepalive_interval = KEEPALIVE_INTERVAL;
+	if (x.c->keepalive_count == 0)
+		x.c->keepalive_count = KEEPALIVE_COUNT;
 	if (x.c->run_dir == NULL &&
 	    (x.c->run_dir = strdup(RELAY_RUN_DIR)) == NULL) {
 		snprintf(err, errlen, "%s: out of memory", path);

@@ -69,6 +69,8 @@ struct relay_conf {
 	unsigned	 startups_full;
 	unsigned	 per_source;		/* max_per_source */
 	unsigned	 login_grace;		/* seconds */
+	unsigned	 keepalive_interval;	/* seconds of a tunnel's silence */
+	unsigned	 keepalive_count;	/* intervals before it is dropped */
 	struct relay_alert_rules alerts;
 	int		 relay_line;	/* where [relay] starts */
 	int		 lines[RELAY_CONF_MAX_KEYS];	/* where each [relay]

@@ -34,7 +34,7 @@
 #include "telemetry/license.h"
 #include "telemetry/notice.h"
 
-#define TABLE_MAXCOLS	9
+#define TABLE_MAXCOLS	10
 
 /* A table being laid out: cells are kept until the widths are known. */
 struct table {
@@ -194,6 +194,12 @@ report_begin(struct report *r, enum report_form form, size_t ncols,
     unsigned right)
 {
 	memset(r, 0, sizeof(*r));
+	/* A report wider than the table can hold is a bug: refused. */
+	if (ncols > TABLE_MAXCOLS) {
+		fprintf(stderr, "porthole-relay: a report of %zu columns (at "
+		    "most %d)\n", ncols, TABLE_MAXCOLS);
+		return -1;
+	}
 	r->form = form;
 	r->t.ncols = ncols;
 	r->t.right = right;
@@ -266,12 +272,43 @@ health_json(const struct store_cluster_info *ci)
 }
 
 /*
+ * This relay as the clusters report names it: its host name and the
+ * port it listens on, which tell apart the relays of a fleet even when
+ * several run on one machine.
+ */
+static void
+relay_self(const struct relay_conf *conf, char *buf, size_t len)
+{
+	char host[256];
+
+	if (gethostname(host, sizeof(host)) == -1)
+		snprintf(host, sizeof(host), "%s", conf->listen_host);
+	host[sizeof(host) - 1] = '\0';
+	snprintf(buf, len, "%s:%u", host, (unsigned int)conf->listen_port);
+}
+
+/*
+ * The relays a cluster is connected to, as far as this relay can know:
+ * itself, while the cluster's tunnel is up here.  Each relay keeps a
+ * store of its own for now; once the relays of a fleet share one, it is
+ * the store that knows which of them hold a tunnel, and the list comes
+ * from there.
+ */
+static json_t *
+cluster_relays(const struct store_cluster_info *ci, int seen,
+    const char *self)
+{
+	return seen && ci->connected ? json_pack("[s]", self) : json_array();
+}
+
+/*
  * One cluster of relay.conf with what the store knows of it (seen == 0:
  * it never connected).
  */
 static int
 cluster_row(struct report *r, const struct relay_cluster *rc,
-    const struct store_cluster_info *ci, int seen, time_t now)
+    const struct store_cluster_info *ci, int seen, time_t now,
+    const char *self)
 {
 	char		 expires[32], contact[32], days[32], nrec[32];
 	char		 health[96];
@@ -281,13 +318,14 @@ cluster_row(struct report *r, const struct relay_cluster *rc,
 	    (int64_t)license_offline_days(ci->last_contact, now);
 	if (r->form == REPORT_JSON)
 		return json_row(r, json_pack("{s:s, s:s, s:o, s:b, s:b, s:b, "
-		    "s:o, s:o, s:o, s:o, s:I, s:I, s:o}",
+		    "s:o, s:o, s:o, s:o, s:o, s:I, s:I, s:o}",
 		    "cluster", rc->id,
 		    "license", rc->trial ? "trial" : "full",
 		    "license_expires", jtime(rc->license_expires),
 		    "overage", rc->overage,
 		    "seen", seen,
 		    "connected", seen && ci->connected,
+		    "relays", cluster_relays(ci, seen, self),
 		    "first_seen", jtime(seen ? ci->first_seen : 0),
 		    "last_contact", jtime(seen ? ci->last_contact : 0),
 		    "offline_days", offline < 0 ? json_null() :
@@ -317,7 +355,8 @@ cluster_row(struct report *r, const struct relay_cluster *rc,
 		snprintf(health, sizeof(health), "-");
 	return table_add(&r->t, rc->id, rc->trial ? "trial" : "full", expires,
 	    seen && ci->connected ? "yes" : "no", contact, days,
-	    seen && ci->version[0] != '\0' ? ci->version : "-", nrec, health);
+	    seen && ci->version[0] != '\0' ? ci->version : "-", nrec, health,
+	    seen && ci->connected ? self : "-");
 }
 
 /* Every cluster in relay.conf, seen or not, in relay.conf's order. */
@@ -327,20 +366,22 @@ report_clusters(const struct relay_conf *conf, struct store *st, time_t now,
 {
 	struct store_cluster_info	ci;
 	struct report			r;
+	char				self[300];
 	size_t				i;
 	int				seen, failed = 0;
 
+	relay_self(conf, self, sizeof(self));
 	/* RECORDS is a count: right-aligned. */
-	if (report_begin(&r, form, 9, 1u << 7) == -1)
+	if (report_begin(&r, form, 10, 1u << 7) == -1)
 		return -1;
 	if (form == REPORT_TEXT)
 		failed = table_add(&r.t, "CLUSTER", "LICENSE", "EXPIRES",
 		    "CONNECTED", "LAST-CONTACT", "OFFLINE-DAYS", "VERSION",
-		    "RECORDS", "HEALTH") == -1;
+		    "RECORDS", "HEALTH", "RELAYS") == -1;
 	for (i = 0; !failed && i < conf->nclusters; i++) {
 		if ((seen = store_cluster_info(st, conf->clusters[i].id,
 		    &ci)) == -1 || cluster_row(&r, &conf->clusters[i], &ci,
-		    seen, now) == -1)
+		    seen, now, self) == -1)
 			failed = 1;
 	}
 	return report_end(&r, failed, out);
@@ -448,11 +489,43 @@ report_usage_range(struct store *st, const char *cluster, time_t since,
 }
 
 /*
+ * A field's name or string value goes into "key=value" words as it is
+ * when that cannot be misread: some printable ASCII, without a space, a
+ * quote, '=' or a backslash.  Anything else - a space, which would let
+ * a value hold " engineer=x" and pass it off as a field of its own,
+ * a character outside ASCII (U+00A0 looks like a space), a control, an
+ * empty string - is written as a JSON string, in double quotes.
+ */
+static void
+field_word(FILE *f, const char *s)
+{
+	const unsigned char	*p;
+	json_t			*j;
+	char			*enc;
+	int			 plain = *s != '\0';
+
+	for (p = (const unsigned char *)s; plain && *p != '\0'; p++)
+		plain = *p > 0x20 && *p < 0x7f && *p != '"' && *p != '=' &&
+		    *p != '\\';
+	if (plain) {
+		fputs(s, f);
+		return;
+	}
+	if ((j = json_string(s)) != NULL && (enc = json_dumps(j,
+	    JSON_ENCODE_ANY)) != NULL) {
+		fputs(enc, f);
+		free(enc);
+	} else
+		fputs("\"?\"", f);	/* not UTF-8: the store never keeps it */
+	json_decref(j);
+}
+
+/*
  * An event's fields other than those with a column of their own, as
- * "key=value" words: a string as it is, anything else as compact JSON.
- * The caller escapes the result with the rest of the cell.  NULL when
- * out of memory; the stored text if it is not a JSON object (it always
- * is: the store wrote it).
+ * "key=value" words: names and strings as field_word() writes them,
+ * anything else as compact JSON.  The caller escapes the result with
+ * the rest of the cell.  NULL when out of memory; the stored text if it
+ * is not a JSON object (it always is: the store wrote it).
  */
 static char *
 event_fields(json_t *rec, const char *text)
@@ -472,10 +545,13 @@ event_fields(json_t *rec, const char *text)
 		if (strcmp(key, "class") == 0 || strcmp(key, "type") == 0 ||
 		    strcmp(key, "ts") == 0)
 			continue;
-		fprintf(f, "%s%s=", first ? "" : " ", key);
+		if (!first)
+			fputc(' ', f);
 		first = 0;
+		field_word(f, key);
+		fputc('=', f);
 		if (json_is_string(val))
-			fputs(json_string_value(val), f);
+			field_word(f, json_string_value(val));
 		else if ((enc = json_dumps(val, JSON_COMPACT |
 		    JSON_ENCODE_ANY)) != NULL) {
 			fputs(enc, f);

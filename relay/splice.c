@@ -16,6 +16,7 @@
 #include <libssh/server.h>
 
 #include "lib/log.h"
+#include "lib/sshrefuse.h"
 
 #define SPLICE_CHUNK	65536
 
@@ -144,6 +145,32 @@ splice_new(ssh_channel eng, void *eng_conn, ssh_session tun, void *tun_conn,
 	return sp;
 }
 
+struct splice *
+splice_refusal(ssh_channel eng, void *eng_conn, const char *text, uint64_t id)
+{
+	struct splice		*sp;
+	struct splice_end	*tun;
+
+	if ((sp = calloc(1, sizeof(*sp))) == NULL)
+		return NULL;
+	tun = &sp->end[SPLICE_TUNNEL];
+	if ((tun->hold = malloc(SSHREFUSE_BUF)) == NULL) {
+		free(sp);
+		return NULL;
+	}
+	sp->id = id;
+	sp->refusal = 1;
+	sp->end[SPLICE_ENGINEER].ch = eng;
+	sp->end[SPLICE_ENGINEER].conn = eng_conn;
+	/* As if the refusal had come from a tunnel side that is gone. */
+	tun->hold_len = (uint32_t)sshrefuse_build((uint8_t *)tun->hold,
+	    SSHREFUSE_BY_APPLICATION, text);
+	tun->eof_rcvd = tun->close_rcvd = 1;
+	splice_callbacks(sp, SPLICE_ENGINEER);
+	(void)splice_pump(sp);
+	return sp;
+}
+
 /* Drive the tunnel side's forwarded-tcpip open to an answer. */
 static void
 splice_open(struct splice *sp)
@@ -242,6 +269,9 @@ splice_finish(struct splice *sp, int from)
 
 	if (((src->pending > 0 && src->ch != NULL) || src->hold_len > 0) &&
 	    dst->ch != NULL && !dst->close_sent)
+		return;
+	/* A refusal said: the engineer's client hangs up when it has read. */
+	if (sp->refusal && from == SPLICE_TUNNEL && !dst->eof_rcvd)
 		return;
 	if (!src->eof_rcvd && src->ch != NULL)
 		return;

@@ -34,6 +34,7 @@ struct splice {
 	struct splice_end end[2];	/* SPLICE_ENGINEER, SPLICE_TUNNEL */
 	int		 opening;	/* tunnel side's open not answered yet */
 	int		 failed;	/* tunnel side refused the open */
+	int		 refusal;	/* no tunnel side: a refusal to say */
 	char		 host[65];	/* cluster id the channel is for */
 	int		 port;
 	char		 orig_host[64];	/* engineer's address, for the log */
@@ -54,6 +55,18 @@ struct splice {
 struct splice	*splice_new(ssh_channel eng, void *eng_conn, ssh_session tun,
 		    void *tun_conn, const char *host, int port,
 		    const char *orig_host, int orig_port, uint64_t id);
+
+/*
+ * Turn an engineer away with a reason their ssh prints: eng, an accepted
+ * channel, carries an SSH identification and a cleartext disconnect
+ * saying text (lib/sshrefuse.h), and nothing else; what the engineer
+ * sends is dropped.  A refused open could only say "administratively
+ * prohibited" through libssh 0.10.  The end is the engineer's to make,
+ * once their client has read the disconnect: an EOF passed on before it
+ * has could cut it off while it still writes.
+ */
+struct splice	*splice_refusal(ssh_channel eng, void *eng_conn,
+		    const char *text, uint64_t id);
 
 /*
  * Move what the channels' windows allow, finish the pending open, pass

@@ -1,12 +1,12 @@
 /*
  * ns.c - namespaces of their own for the processes a session starts.
  *
- * sbx_ns_fork() starts a process as the first (PID 1) of new PID, IPC
- * and mount namespaces, and that process reaps (sbx_ns_reap) while the
- * diagnostic it started runs.  The kernel then does what no signal to a
- * process group can: when PID 1 exits, every process left in its
- * namespace is killed, and its parent's wait returns only once they are
- * all gone, a setsid()'d, double-forked daemon included.  So killing one
+ * sbx_ns_fork() starts a process as the first (PID 1) of new PID, IPC,
+ * mount and network namespaces, and that process reaps (sbx_ns_reap)
+ * while the diagnostic it started runs.  The kernel then does what no
+ * signal to a process group can: when PID 1 exits, every process left
+ * in its namespace is killed, and its parent's wait returns only once
+ * they are all gone, a setsid()'d, double-forked daemon included.  So killing one
  * process ends everything a diagnostic started, and nothing outlives it.
  *
  * From inside, no process outside can be named: kill(2), pidfd_open(2)
@@ -14,6 +14,21 @@
  * processes, so a diagnostic cannot signal another session's processes
  * although they run as the same user.  System V IPC objects and POSIX
  * message queues made inside go with the namespace.
+ *
+ * The network namespace has only a loopback interface, down, and no
+ * sockets but its own: the abstract AF_UNIX names (systemd's, the
+ * gateway's, another session's) belong to a network namespace, and so
+ * are out of reach, as is every IP address.  A diagnostic that reads
+ * /proc/net (netstat, ss, a script over /proc/net/tcp) sees this empty
+ * namespace, not the host's sockets and interfaces.  Sockets at a path
+ * (/dev/log, journald's) are files, not the namespace's: the
+ * diagnostic's seccomp filter (sandbox.c) keeps those out of reach.
+ *
+ * The first process needs root (or, in a user namespace, its
+ * capabilities) only to mount /proc.  Then it becomes the session's
+ * user, with no capabilities and no_new_privs, before the diagnostic
+ * is started: the process that outlives everything in the namespace
+ * holds nothing a diagnostic could borrow.
  *
  * Making these namespaces takes CAP_SYS_ADMIN.  A gateway that does not
  * run as root makes a user namespace first, mapping only its own uid and
@@ -37,7 +52,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#define SBX_NS_FLAGS	(CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWNS)
+#include <linux/capability.h>
+
+#define SBX_NS_FLAGS	(CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWNS | \
+			    CLONE_NEWNET)
 
 /*
  * clone(2) with fork()'s semantics: the child goes on on a copy of this
@@ -90,10 +108,47 @@ sbx_map_ids(uid_t uid, gid_t gid, char *err, size_t errlen)
 	return sbx_write_proc("/proc/self/gid_map", map, err, errlen);
 }
 
+/* Every capability, in every set: what the user namespace gave us. */
+static int
+sbx_drop_caps(char *err, size_t errlen)
+{
+	struct __user_cap_header_struct	hdr;
+	struct __user_cap_data_struct	data[_LINUX_CAPABILITY_U32S_3];
+
+	memset(&hdr, 0, sizeof(hdr));
+	memset(data, 0, sizeof(data));
+	hdr.version = _LINUX_CAPABILITY_VERSION_3;
+	if (syscall(SYS_capset, &hdr, data) == -1) {
+		snprintf(err, errlen, "capset: %s", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * /proc is mounted: become user (when root), keep no capability, and
+ * gain none by exec.  Changing the uid clears the parent-death signal,
+ * so it is set again; the ready byte written after this tells whether
+ * the parent was still there.
+ */
+static int
+sbx_ns_drop(const char *user, char *err, size_t errlen)
+{
+	if (sbx_drop_privileges(user, err, errlen) == -1 ||
+	    sbx_drop_caps(err, errlen) == -1)
+		return -1;
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == -1 ||
+	    prctl(PR_SET_PDEATHSIG, SIGKILL) == -1) {
+		snprintf(err, errlen, "prctl: %s", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
 /* In the namespace's first process, before it reports ready. */
 static int
-sbx_ns_setup(unsigned long flags, uid_t uid, gid_t gid, char *err,
-    size_t errlen)
+sbx_ns_setup(unsigned long flags, uid_t uid, gid_t gid, const char *user,
+    char *err, size_t errlen)
 {
 	/* If the parent goes, so does the namespace (see sbx_ns_fork). */
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL) == -1) {
@@ -117,11 +172,11 @@ sbx_ns_setup(unsigned long flags, uid_t uid, gid_t gid, char *err,
 		snprintf(err, errlen, "mounting /proc: %s", strerror(errno));
 		return -1;
 	}
-	return 0;
+	return user != NULL ? sbx_ns_drop(user, err, errlen) : 0;
 }
 
 pid_t
-sbx_ns_fork(char *err, size_t errlen)
+sbx_ns_fork(const char *user, char *err, size_t errlen)
 {
 	unsigned long	 flags = SBX_NS_FLAGS;
 	uid_t		 uid = geteuid();
@@ -140,7 +195,8 @@ sbx_ns_fork(char *err, size_t errlen)
 	}
 	if ((pid = sbx_clone(flags)) == -1) {
 		snprintf(err, errlen, "cannot create the %snamespaces of a "
-		    "diagnostic: %s%s", uid != 0 ? "user and PID " : "PID ",
+		    "diagnostic: %s%s", uid != 0 ? "user, PID and network " :
+		    "PID and network ",
 		    strerror(errno), uid != 0 && (errno == EPERM ||
 		    errno == ENOSPC) ? " (unprivileged user namespaces are "
 		    "not allowed here: run portholed as root, or allow them)" :
@@ -151,7 +207,8 @@ sbx_ns_fork(char *err, size_t errlen)
 	}
 	if (pid == 0) {
 		close(sync[0]);
-		if (sbx_ns_setup(flags, uid, gid, msg, sizeof(msg)) == -1) {
+		if (sbx_ns_setup(flags, uid, gid, user, msg,
+		    sizeof(msg)) == -1) {
 			n = write(sync[1], msg, strlen(msg));
 			_exit(127);
 		}
@@ -190,7 +247,7 @@ sbx_ns_probe(char *err, size_t errlen)
 	pid_t	pid;
 	int	status;
 
-	if ((pid = sbx_ns_fork(err, errlen)) == -1)
+	if ((pid = sbx_ns_fork(NULL, err, errlen)) == -1)
 		return -1;
 	if (pid == 0)
 		_exit(0);

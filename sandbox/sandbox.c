@@ -124,6 +124,21 @@ sbx_landlock_abi(void)
 #define LANDLOCK_ACCESS_FS_IOCTL_DEV	(1ULL << 15)
 #endif
 
+/*
+ * A ruleset's attributes up to ABI 6, of which bookworm's header has
+ * only the first; the size given to the kernel says how many it reads.
+ * ABI 6 scopes abstract AF_UNIX sockets: a process in the ruleset may
+ * connect or send only to those made inside it.
+ */
+struct sbx_landlock_attr {
+	uint64_t	handled_access_fs;
+	uint64_t	handled_access_net;	/* ABI 4 */
+	uint64_t	scoped;			/* ABI 6 */
+};
+#ifndef LANDLOCK_SCOPE_ABSTRACT_UNIX_SOCKET
+#define LANDLOCK_SCOPE_ABSTRACT_UNIX_SOCKET	(1ULL << 0)
+#endif
+
 /* Every filesystem right this kernel's Landlock ABI knows of. */
 static uint64_t
 sbx_landlock_all(int abi)
@@ -143,7 +158,7 @@ sbx_landlock_all(int abi)
 static int
 sbx_landlock_read_only(const char *const *paths, char *err, size_t errlen)
 {
-	struct landlock_ruleset_attr	 attr;
+	struct sbx_landlock_attr	 attr;
 	struct landlock_path_beneath_attr rule;
 	const uint64_t			 ro = LANDLOCK_ACCESS_FS_EXECUTE |
 	    LANDLOCK_ACCESS_FS_READ_FILE | LANDLOCK_ACCESS_FS_READ_DIR;
@@ -155,7 +170,10 @@ sbx_landlock_read_only(const char *const *paths, char *err, size_t errlen)
 		return 0;
 	memset(&attr, 0, sizeof(attr));
 	attr.handled_access_fs = sbx_landlock_all(abi);
-	fd = (int)syscall(__NR_landlock_create_ruleset, &attr, sizeof(attr), 0);
+	if (abi >= 6)
+		attr.scoped = LANDLOCK_SCOPE_ABSTRACT_UNIX_SOCKET;
+	fd = (int)syscall(__NR_landlock_create_ruleset, &attr, abi >= 6 ?
+	    sizeof(attr) : sizeof(attr.handled_access_fs), 0);
 	if (fd == -1) {
 		snprintf(err, errlen, "landlock: %s", strerror(errno));
 		return -1;
@@ -360,11 +378,24 @@ sbx_seccomp_diag(char *err, size_t errlen)
 		SCMP_SYS(keyctl), SCMP_SYS(add_key), SCMP_SYS(request_key),
 	};
 	/*
-	 * No sockets at all: no network, and no way to the gateway's control
-	 * socket (which a diagnostic running under the gateway's own uid
-	 * could otherwise use).
+	 * No socket of its own: no network, and no way to the gateway's
+	 * control socket or to a local datagram socket (/dev/log,
+	 * journald's, systemd's notify socket).  socket(2) is not the only
+	 * way to one: socketpair(2) makes an AF_UNIX datagram pair, and
+	 * sendto(2) or sendmsg(2) with an address, or connect(2), aims it
+	 * at any socket the diagnostic may write to - Landlock does not
+	 * cover connecting to a socket file.  So socketpair(2) is refused
+	 * too, and so is every send that names an address: sendto(2) with
+	 * one (below), sendmsg(2) and sendmmsg(2) always, since their
+	 * address is in memory the filter cannot read.  A diagnostic has no
+	 * socket to send on in any other way: its descriptors are pipes
+	 * and /dev/null.  Abstract names are in the network namespace
+	 * (ns.c) and, where Landlock has the scope, out of its reach too.
 	 */
-	static const int eacces[] = { SCMP_SYS(socket) };
+	static const int eacces[] = {
+		SCMP_SYS(socket), SCMP_SYS(socketpair),
+		SCMP_SYS(sendmsg), SCMP_SYS(sendmmsg),
+	};
 	/*
 	 * As on a kernel without them, so programs fall back.  io_uring
 	 * opens sockets and connects (IORING_OP_SOCKET, _CONNECT) without
@@ -395,6 +426,9 @@ sbx_seccomp_diag(char *err, size_t errlen)
 	    eacces, NELEM(eacces)) == 0 && sbx_rules(ctx,
 	    SCMP_ACT_ERRNO(ENOSYS), enosys, NELEM(enosys)) == 0 &&
 	    sbx_rules(ctx, SCMP_ACT_ERRNO(EPERM), eperm, NELEM(eperm)) == 0;
+	/* sendto(2) with an address: its fifth argument is not NULL. */
+	built = built && seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES),
+	    SCMP_SYS(sendto), 1, SCMP_A4(SCMP_CMP_NE, 0, 0)) == 0;
 	/* The flags are clone(2)'s first argument on x86_64 and arm64. */
 	for (i = 0; built && i < NELEM(clone_new); i++)
 		built = seccomp_rule_add(ctx, SCMP_ACT_KILL_PROCESS,

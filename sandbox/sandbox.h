@@ -9,8 +9,9 @@
  * fails open(2) and friends with EACCES and kills the process on
  * anything else.
  *
- * A diagnostic: namespaces of its own with a reaper as PID 1
- * (sbx_ns_fork, sbx_ns_reap), then sbx_confine_diag() before exec.
+ * A diagnostic: namespaces of its own (PID, IPC, mount, network) with
+ * an unprivileged reaper as PID 1 (sbx_ns_fork, sbx_ns_reap), then
+ * sbx_confine_diag() before exec.
  */
 #ifndef PH_SANDBOX_H
 #define PH_SANDBOX_H
@@ -46,22 +47,28 @@ int	sbx_confine_shell(int *landlock_abi, char *err, size_t errlen);
  * Confine a diagnostic just before exec: no_new_privs; Landlock allowing
  * only reading (and executing) beneath the system's program and library
  * directories, the program itself and the NULL-terminated read_paths (the
- * product's paths); a seccomp filter that refuses all sockets with
- * EACCES, io_uring and clone3 with ENOSYS, and kills on ptrace and the
- * other ways into another process, mounts, namespaces (clone with
- * CLONE_NEW* too), kexec, modules, bpf and keyrings.
+ * product's paths) and, where its ABI has the scope, no abstract
+ * AF_UNIX socket outside the sandbox; a seccomp filter that refuses
+ * socket(2), socketpair(2), sendto(2) to an address, sendmsg(2) and
+ * sendmmsg(2) with EACCES, io_uring and clone3 with ENOSYS, and kills
+ * on ptrace and the other ways into another process, mounts,
+ * namespaces (clone with CLONE_NEW* too), kexec, modules, bpf and
+ * keyrings.
  */
 int	sbx_confine_diag(const char *program, const char *const *read_paths,
 	    char *err, size_t errlen);
 
 /*
  * Like fork(), but the child is the first process (PID 1) of new PID,
- * IPC and mount namespaces with a /proc of its own, inside a new user
- * namespace that maps only the caller's uid and gid when the caller is
- * not root.  The child dies with its parent.  Returns the child's pid in
- * the parent and 0 in the child, or -1 with the reason in err.
+ * IPC, mount and network namespaces with a /proc of its own, inside a
+ * new user namespace that maps only the caller's uid and gid when the
+ * caller is not root.  Once /proc is mounted the child becomes user
+ * (sbx_drop_privileges; NULL: stays who it is) and keeps no capability,
+ * with no_new_privs.  The child dies with its parent.  Returns the
+ * child's pid in the parent and 0 in the child, or -1 with the reason
+ * in err.
  */
-pid_t	sbx_ns_fork(char *err, size_t errlen);
+pid_t	sbx_ns_fork(const char *user, char *err, size_t errlen);
 /* Can sbx_ns_fork() work here?  0, or -1 with the reason in err. */
 int	sbx_ns_probe(char *err, size_t errlen);
 /*

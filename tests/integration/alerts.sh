@@ -176,7 +176,7 @@ grep -q "^node-2  *8  *0.5 - -  *4.0G of 8.0G " "$T/health.txt" &&
 # probes; started again: service_up, and the alert clears.
 kill "$SVC_PID"; wait "$SVC_PID" 2>/dev/null
 wait_event service_down 25 &&
-    relay_q events acme-prod | grep -q "service_down .*service=server .*error=connect: Connection refused" &&
+    relay_q events acme-prod | grep -q "service_down .*service=server .*error=\"connect: Connection refused\"" &&
     pass "a stopped service is a service_down event" ||
     fail "no service_down: $(relay_q events acme-prod | tail -5)"
 wait_state service_down server open 25 &&

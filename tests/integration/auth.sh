@@ -201,16 +201,53 @@ ssh -F "$T/ssh_config.relay" -W acme-prod:22 relay </dev/null >/dev/null 2>&1; r
 [ "$rc" -eq 255 ] && grep -q "login as 'alice' refused" "$T/relay.log" &&
     pass "relay refuses a plain key" || fail "relay plain key: rc=$rc"
 
-# Unknown cluster and wrong port are refused by the relay.
+# Failed logins at the relay come in bursts (three keys a connection, a
+# client retrying): the first of a burst is logged in full, the rest
+# are counted in one line when it ends.  From 127.0.0.3, alone.
+for k in 1 2 3; do ssh-keygen -q -t ed25519 -N '' -f "$T/flood$k" -C flood; done
+sed -e "s|^	IdentityFile .*|	BindAddress 127.0.0.3\n	IdentityFile $T/flood1\n	IdentityFile $T/flood2\n	IdentityFile $T/flood3|" \
+    "$T/ssh_config.relay" >"$T/ssh_config.flood"
+i=0
+while [ $i -lt 8 ]; do
+	ssh -F "$T/ssh_config.flood" -W acme-prod:22 relay </dev/null >/dev/null 2>&1
+	i=$((i + 1))
+done
+full=$(count_lines "$T/relay.log" "127.0.0.3:[0-9]*: login as 'alice' refused")
+if wait_for "$T/relay.log" "refused [0-9]* more logins as 'alice' from 127.0.0.3 in [0-9]* s" 12; then
+	more=$(sed -n "s/.*refused \([0-9]*\) more logins as 'alice' from 127.0.0.3 in.*/\1/p" "$T/relay.log" | tail -n 1)
+	[ "$full" -eq 1 ] && [ "$more" -ge 15 ] &&
+	    pass "$((more + 1)) failed logins at the relay: one line in full, the rest in one summary" ||
+	    fail "relay login burst: $full in full, $more counted"
+else
+	fail "relay login burst: $full lines in full and no summary"
+fi
+# A user name chosen before authentication reaches the log escaped.
+ssh -F "$T/ssh_config.relay" -l "$(printf 'a\302\233[6n\177')" -W acme-prod:22 \
+    relay </dev/null >/dev/null 2>&1
+wait_for "$T/relay.log" "login as 'a\\\\xc2\\\\x9b\\[6n\\\\x7f' refused" 3 &&
+    ! grep -q "$(printf '\302\233')" "$T/relay.log" &&
+    pass "a C1 control and DEL in a user name are logged as \\xNN" ||
+    fail "the user name's C1 and DEL: $(grep -a "login as 'a" "$T/relay.log" | tail -n 1)"
+
+# Unknown cluster and wrong port are refused by the relay; an engineer
+# who asked for a cluster is told why by a disconnect their ssh prints.
 essh nosuch-cluster status >/dev/null 2>"$T/err"; rc=$?
 [ "$rc" -eq 255 ] && wait_for "$T/relay.log" "unknown cluster 'nosuch-cluster'" 3 &&
-    pass "unknown cluster refused" || fail "unknown cluster: rc=$rc"
+    grep -q "^Received disconnect from .*: porthole-relay: unknown cluster: none of that name on this relay" "$T/err" &&
+    pass "unknown cluster refused, and the engineer told so" ||
+    fail "unknown cluster: rc=$rc $(cat "$T/err")"
 ssh -F "$T/ssh_config" -W acme-prod:80 relay </dev/null >/dev/null 2>&1; rc=$?
 [ "$rc" -ne 0 ] && wait_for "$T/relay.log" "only port 22 of cluster 'acme-prod'" 3 &&
     pass "other destination refused" || fail "port 80: rc=$rc"
 
 # The customer's grant has expired.
 stop_gateway acme-prod
+# Meanwhile the cluster is offline: refused at once, and said so.
+essh acme-prod status >/dev/null 2>"$T/err"; rc=$?
+[ "$rc" -eq 255 ] &&
+    grep -q "^Received disconnect from .*: porthole-relay: cluster acme-prod is offline: its gateway has no tunnel to this relay" "$T/err" &&
+    pass "an offline cluster is refused, and the engineer told so" ||
+    fail "offline cluster: rc=$rc $(cat "$T/err")"
 EXPIRES=2020-01-01T00:00:00Z write_gateway_conf acme-prod
 start_gateway acme-prod
 essh acme-prod status >/dev/null 2>"$T/err"; rc=$?

@@ -91,10 +91,10 @@ while [ $i -lt 50 ] && ! relay_q events acme-prod 2>/dev/null | grep -q evil; do
 done
 relay_q events acme-prod >"$T/events.txt" 2>&1
 relay_q events acme-prod --json >"$T/events.json" 2>&1; rc=$?
-grep -q 'node=\\x1b\[2J\\x1b\]0;pwned\\x07\\xc2\\x9b31mevil\\\\x$' "$T/events.txt" &&
+grep -q 'node="\\\\u001B\[2J\\\\u001B\]0;pwned\\\\u0007\\xc2\\x9b31mevil\\\\\\\\x"$' "$T/events.txt" &&
     ! grep -q "$(printf '\033')" "$T/events.txt" &&
     ! grep -q "$(printf '\302\233')" "$T/events.txt" &&
-    pass "relay events shows ESC, BEL and C1 in a cluster's field as \\xNN" ||
+    pass "relay events shows ESC, BEL and C1 in a cluster's field quoted and escaped" ||
     fail "events text: $(grep evil "$T/events.txt" | od -c | head -5)"
 [ "$rc" -eq 0 ] && python3 -m json.tool "$T/events.json" >/dev/null 2>&1 &&
     [ "$(json_get "$T/events.json" '[e["record"]["node"] for e in d if e["type"] == "node_added" and "evil" in e["record"].get("node", "")] == ["\x1b[2J\x1b]0;pwned\x07\x9b31mevil\\x"]')" = True ] &&

@@ -82,6 +82,24 @@ out=$("$CLI_BIN" policy check "$T/badca.conf" 2>&1); rc=$?
     pass "policy check refuses a support_ca that is not an Ed25519 public key" ||
     fail "policy check bad CA: rc=$rc out='$out'"
 
+# policy check run by an admin who is not root checks as portholed, which
+# runs as root, does: that admin's own porthole.conf is refused.
+if id nobody >/dev/null 2>&1 && [ "$(id -u)" -eq 0 ] && command -v setpriv >/dev/null; then
+	chmod 711 "$T"
+	mkdir -m 755 "$T/admin"
+	cp "$CONF" "$T/admin/porthole.conf"
+	chown nobody "$T/admin/porthole.conf"
+	chmod 644 "$T/admin/porthole.conf"
+	out=$(setpriv --reuid=nobody --regid="$(id -g nobody)" --clear-groups \
+	    "$CLI_BIN" policy check "$T/admin/porthole.conf" 2>&1); rc=$?
+	[ "$rc" -eq 1 ] &&
+	    echo "$out" | grep -q "^$T/admin/porthole.conf: owned by uid $(id -u nobody) (nobody); chown root $T/admin/porthole.conf$" &&
+	    pass "policy check by nobody refuses nobody's own porthole.conf, as portholed would" ||
+	    fail "policy check as nobody: rc=$rc out='$out'"
+else
+	echo "# not root, no user nobody or no setpriv: the non-root policy check is skipped"
+fi
+
 # The man page's key list is the loader's own table, not a copy that drifts.
 "$CLI_BIN" policy keys --man >"$T/keys.man" 2>"$T/err"; rc=$?
 sed -n '/^\.\\" BEGIN KEYS/,/^\.\\" END KEYS/p' "$top_srcdir/doc/porthole.conf.5" |

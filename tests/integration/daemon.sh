@@ -64,11 +64,13 @@ rpid=$(daemon_pid "$RELAY_PIDFILE")
     pass "porthole-relay returns once it listens; its pid is in run_dir" ||
     fail "relay start: rc=$rc up=$up pid='$rpid' $(cat "$T/start.out")"
 
-# So does the gateway: its control socket answers at once.
+# So does the gateway: its control socket answers at once.  The tunnel
+# may still be connecting (status 3): connecting holds nothing up.
 "$GATEWAY_BIN" -f "$CONF" >"$T/start.out" 2>&1; rc=$?
 "$CLI_BIN" -f "$CONF" status >"$T/status.out" 2>&1; st=$?
 gpid=$(daemon_pid "$GW_PIDFILE")
-[ "$rc" -eq 0 ] && [ ! -s "$T/start.out" ] && [ "$st" -eq 0 ] &&
+[ "$rc" -eq 0 ] && [ ! -s "$T/start.out" ] &&
+    { [ "$st" -eq 0 ] || [ "$st" -eq 3 ]; } &&
     [ -n "$gpid" ] && grep -q "^cluster        acme-prod" "$T/status.out" &&
     pass "portholed returns once its sockets, audit log and tunnel are started" ||
     fail "gateway start: rc=$rc status=$st pid='$gpid' $(cat "$T/start.out" "$T/status.out")"
@@ -123,6 +125,31 @@ alive "$gpid" && alive "$rpid" && [ "$n" -eq "$lines" ] &&
 "$CLI_BIN" -f "$CONF" audit verify --key "$(head -1 "$T/acme-prod/audit.k0")" \
     >"$T/verify.out" 2>&1 &&
     pass "the audit log verifies" || fail "audit verify: $(cat "$T/verify.out")"
+
+# -t beside the running relay of the same run_dir: the port that relay
+# listens on is its own and passes; a new listen address that another
+# program holds is named, as it is when no relay runs.
+"$RELAY_BIN" -t -f "$T/relay.conf" >"$T/t.out" 2>&1 && [ ! -s "$T/t.out" ] &&
+    pass "-t beside the running relay accepts the port it listens on" ||
+    fail "-t beside the relay: $(cat "$T/t.out")"
+OTHER_PORT=$(free_port)
+python3 -c '
+import socket, sys, time
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(sys.argv[1])))
+s.listen()
+print("listening", flush=True)
+time.sleep(30)' "$OTHER_PORT" >"$T/other.out" &
+other=$!
+wait_for "$T/other.out" "^listening" 5 || fail "the other program did not listen"
+sed "s|^listen = .*|listen = 127.0.0.1:$OTHER_PORT|" "$T/relay.conf" >"$T/relay-other.conf"
+"$RELAY_BIN" -t -f "$T/relay-other.conf" >"$T/t.out" 2>&1; rc=$?
+[ "$rc" -eq 1 ] &&
+    grep -q "^$T/relay-other.conf:[0-9]*: \[relay\] listen: 127.0.0.1:$OTHER_PORT is in use by another program" "$T/t.out" &&
+    pass "-t beside the running relay names a new port another program holds" ||
+    fail "-t with the other program's port: rc=$rc $(cat "$T/t.out")"
+kill "$other"; wait "$other" 2>/dev/null
 
 # A clean stop removes the pid file; the next start takes it again.
 stop_daemon "$GW_PIDFILE"
@@ -197,6 +224,32 @@ i=0; while [ $i -lt 50 ] && ! listening; do sleep 0.1; i=$((i + 1)); done
 refused "a relay port in use" "$RELAY_BIN" "$T/relay.conf" \
     "^$T/relay.conf:[0-9]*: \[relay\] listen: 127.0.0.1:$RELAY_PORT is in use by another program"
 kill "$holder"; wait "$holder" 2>/dev/null
+
+# The directories a daemon writes to are as safe as the files it reads:
+# owned by root (or the daemon) and writable by nobody else.
+mkdir -m 0777 "$T/open-state"
+c=$(bad openstate "s|^state_dir = .*|state_dir = $T/open-state|")
+refused "a state_dir others may write" "$GATEWAY_BIN" "$c" \
+    "^$c:$(lineof state_dir): \[gateway\] state_dir: $T/open-state: writable by group or others (mode 0777); chmod go-w $T/open-state$"
+if id nobody >/dev/null 2>&1 && [ "$(id -u)" -eq 0 ]; then
+	mkdir -m 0755 "$T/nobody-run"
+	chown nobody "$T/nobody-run"
+	c=$(bad nobodyrun "s|^run_dir = .*|run_dir = $T/nobody-run|")
+	refused "a run_dir owned by nobody" "$GATEWAY_BIN" "$c" \
+	    "^$c:$(lineof run_dir): \[gateway\] run_dir: $T/nobody-run: owned by uid $(id -u nobody) (nobody); chown root $T/nobody-run$"
+	# A pid file planted by another user is not the daemon's to write.
+	echo planted >"$GW_PIDFILE"
+	chown nobody "$GW_PIDFILE"
+	"$GATEWAY_BIN" -f "$CONF" >"$T/start.out" 2>&1; rc=$?
+	[ "$rc" -eq 1 ] && [ "$(cat "$GW_PIDFILE")" = planted ] &&
+	    grep -q "error: $GW_PIDFILE: owned by uid $(id -u nobody) (nobody), not by portholed (uid 0): not its pid file; rm $GW_PIDFILE$" "$T/start.out" &&
+	    pass "a pid file planted by nobody is refused, not written" ||
+	    fail "planted pid file: rc=$rc pid file '$(cat "$GW_PIDFILE")' $(cat "$T/start.out")"
+	[ "$(cat "$GW_PIDFILE")" = planted ] || stop_daemon "$GW_PIDFILE"
+	rm -f "$GW_PIDFILE"
+else
+	echo "# not root or no user nobody: owner rows skipped"
+fi
 
 # Every problem of a file is listed, not only the first.
 c=$(bad many "s|^user = .*|user = porthole-test-nobody|; s|^cluster_key = .*|cluster_key = $T/acme-prod/gone.key|")

@@ -10,6 +10,12 @@
  *                                       "hostile_diag sleeper MARKER",
  *                                       then stay HOLD seconds
  *   hostile_diag clone3                 what clone3(2) answers
+ *   hostile_diag dgram PATH NAME        send a datagram to the AF_UNIX
+ *                                       socket at PATH and to the
+ *                                       abstract one NAME without
+ *                                       socket(2): socketpair, then
+ *                                       sendto, sendmsg and connect
+ *                                       with an address
  *
  * It prints what happened on stdout, one line per attempt, and exits 0
  * whatever the outcome: the test judges by what it sees from outside
@@ -18,11 +24,13 @@
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <sys/types.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <errno.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -181,6 +189,75 @@ try_escape(const char *self, const char *marker, int hold)
 		sleep((unsigned)hold);
 }
 
+/* An AF_UNIX address: the path, or NAME in the abstract namespace. */
+static socklen_t
+unix_addr(struct sockaddr_un *sun, const char *name, int abstract)
+{
+	size_t n = strlen(name);
+
+	memset(sun, 0, sizeof(*sun));
+	sun->sun_family = AF_UNIX;
+	if (n + 2 > sizeof(sun->sun_path))
+		n = sizeof(sun->sun_path) - 2;
+	memcpy(sun->sun_path + (abstract ? 1 : 0), name, n);
+	return (socklen_t)(offsetof(struct sockaddr_un, sun_path) +
+	    (abstract ? 1 : 0) + n + (abstract ? 0 : 1));
+}
+
+/* Each way to one address: sendto, sendmsg, connect and send. */
+static void
+dgram_to(int fd, const char *what, const struct sockaddr_un *sun,
+    socklen_t len)
+{
+	struct msghdr	msg;
+	struct iovec	iov;
+	char		text[64];
+
+	snprintf(text, sizeof(text), "sendto %s", what);
+	printf("dgram: %s: %s\n", text, sendto(fd, text, strlen(text), 0,
+	    (const struct sockaddr *)sun, len) == -1 ? strerror(errno) :
+	    "sent");
+	snprintf(text, sizeof(text), "sendmsg %s", what);
+	iov.iov_base = text;
+	iov.iov_len = strlen(text);
+	memset(&msg, 0, sizeof(msg));
+	msg.msg_name = (void *)sun;
+	msg.msg_namelen = len;
+	msg.msg_iov = &iov;
+	msg.msg_iovlen = 1;
+	printf("dgram: %s: %s\n", text, sendmsg(fd, &msg, 0) == -1 ?
+	    strerror(errno) : "sent");
+	snprintf(text, sizeof(text), "connect %s", what);
+	if (connect(fd, (const struct sockaddr *)sun, len) == -1)
+		printf("dgram: %s: %s\n", text, strerror(errno));
+	else
+		printf("dgram: %s: %s\n", text, send(fd, text, strlen(text),
+		    0) == -1 ? strerror(errno) : "sent");
+}
+
+static void
+try_dgram(const char *path, const char *name)
+{
+	struct sockaddr_un	sun;
+	socklen_t		len;
+	int			fd, sv[2];
+
+	fd = socket(AF_UNIX, SOCK_DGRAM, 0);
+	printf("dgram: socket: %s\n", fd == -1 ? strerror(errno) : "made");
+	if (fd == -1) {
+		if (socketpair(AF_UNIX, SOCK_DGRAM, 0, sv) == -1) {
+			printf("dgram: socketpair: %s\n", strerror(errno));
+			return;
+		}
+		printf("dgram: socketpair: made\n");
+		fd = sv[0];
+	}
+	len = unix_addr(&sun, path, 0);
+	dgram_to(fd, "path", &sun, len);
+	len = unix_addr(&sun, name, 1);
+	dgram_to(fd, "abstract", &sun, len);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -197,12 +274,14 @@ main(int argc, char **argv)
 		try_signal(argc - 2, argv + 2);
 	else if (argc == 4 && strcmp(argv[1], "escape") == 0)
 		try_escape(argv[0], argv[2], atoi(argv[3]));
+	else if (argc == 4 && strcmp(argv[1], "dgram") == 0)
+		try_dgram(argv[2], argv[3]);
 	else if (argc == 2 && strcmp(argv[1], "clone3") == 0) {
 		rc = syscall(__NR_clone3, NULL, 0);
 		printf("clone3: %s\n", rc == -1 ? strerror(errno) : "ran");
 	} else {
 		fprintf(stderr, "usage: hostile_diag uring PORT | signal PID... "
-		    "| escape MARKER HOLD | clone3\n");
+		    "| escape MARKER HOLD | clone3 | dgram PATH NAME\n");
 		return 2;
 	}
 	return 0;

@@ -36,9 +36,14 @@ fail() {
 pass() {
 	echo "ok: $*"
 }
+# A daemon the test stopped itself (stop_gateway, a relay killed and
+# started again) is long gone by the end, and its pid may belong to
+# another test's process by then (pid_max is often 32768, and make check
+# runs tests side by side): only this shell's own children are killed.
 stop_all() {
 	for p in $PIDS; do
-		kill "$p" 2>/dev/null
+		[ "$(awk '/^PPid:/ { print $2 }' "/proc/$p/status" 2>/dev/null)" = "$$" ] &&
+		    kill "$p" 2>/dev/null
 	done
 	for p in $PIDS; do
 		wait "$p" 2>/dev/null
@@ -301,12 +306,14 @@ keys = jvm.heap, ingest.queue_size
 EOC
 }
 
+# start_relay [NAME]: start relay NAME (default relay: relay.conf, its
+# log relay.log); its pid in RELAY_PID.
 start_relay() {
-	"$RELAY_BIN" -f "$T/relay.conf" -d >>"$T/relay.log" 2>&1 &
+	"$RELAY_BIN" -f "$T/${1:-relay}.conf" -d >>"$T/${1:-relay}.log" 2>&1 &
 	RELAY_PID=$!
 	PIDS="$PIDS $RELAY_PID"
-	wait_for "$T/relay.log" "listening on" 10 ||
-	    { fail "relay did not start"; finish; }
+	wait_for "$T/${1:-relay}.log" "listening on" 10 ||
+	    { fail "${1:-relay} did not start"; finish; }
 }
 
 # start_gateway ID: start it and wait until its tunnel is up.

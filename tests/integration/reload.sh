@@ -36,6 +36,41 @@ kill -0 "$eng" 2>/dev/null && [ "$(essh acme-prod status 2>/dev/null)" = "cluste
     pass "after a refused reload the running policy still holds" ||
     fail "refused reload disturbed sessions"
 
+# A file that parses but fails what a start checks is refused as a start
+# refuses it: here a [commands] program that nobody owns, in a directory
+# anyone may write to.  The lines are those of portholed -t.
+if id nobody >/dev/null 2>&1; then
+	chmod 711 "$T"
+	mkdir "$T/evil"
+	printf '#!/bin/sh\necho planted by nobody\n' >"$T/evil/prog"
+	chown nobody "$T/evil" "$T/evil/prog"
+	chmod 0777 "$T/evil" "$T/evil/prog"
+	sed "s|^fail = /bin/false|fail = /bin/false\nplanted = $T/evil/prog|" \
+	    "$T/good.conf" >"$CONF"
+	"$GATEWAY_BIN" -t -f "$CONF" >"$T/t.out" 2>&1
+	"$CLI_BIN" -f "$CONF" reload >/dev/null 2>"$T/err"; rc=$?
+	n=$(grep -c . "$T/t.out")
+	[ "$rc" -eq 1 ] && [ "$n" -ge 3 ] &&
+	    grep -q "^$T/evil/prog: owned by uid $(id -u nobody) (nobody); chown root $T/evil/prog$" "$T/err" &&
+	    [ "$(grep -c -F -x -f "$T/t.out" "$T/err")" -eq "$n" ] &&
+	    pass "reload refuses a program others may replace, with the lines of -t" ||
+	    fail "reload of a planted program: rc=$rc -t said '$(cat "$T/t.out")' reload said '$(cat "$T/err")'"
+	wait_count "$AUDIT" '"type":"policy_reload_refused".*evil/prog: owned by' 0 3 &&
+	    pass "that refusal is audited with its problems" ||
+	    fail "no policy_reload_refused naming the program"
+	out=$(essh acme-prod planted 2>&1)
+	case $out in
+	*"planted by nobody"*) fail "the planted program ran: $out" ;;
+	*) pass "the planted program is not a command" ;;
+	esac
+	kill -HUP "$GW_PID"
+	wait_count "$T/gateway-acme-prod.log" "reload refused.*evil/prog" 0 3 &&
+	    pass "SIGHUP refuses it too, and logs why" ||
+	    fail "SIGHUP with the planted program not refused"
+else
+	echo "# no user nobody: the planted-program rows are skipped"
+fi
+
 # A valid file adds a command and withdraws alice.
 { sed 's/^engineers = .*/engineers = bob/' "$T/good.conf"
   } | sed "/^sleepy = /a hostname = /bin/echo new-command" >"$CONF"

@@ -1,7 +1,8 @@
 #!/bin/sh
 # One sandbox per session: a hostile diagnostic (built here) tries to
-# reach the network through io_uring, to kill another engineer's session
-# and to leave a double-forked sleeper behind; all three fail, and
+# reach the network through io_uring, local datagram sockets through
+# socketpair(2), to kill another engineer's session and to leave a
+# double-forked sleeper behind; all four fail, and
 # nothing it starts survives its end, the timeout, porthole kill, the
 # engineer hanging up or its monitor being killed.  A session child
 # killed by a signal the gateway did not send is audited.
@@ -31,7 +32,8 @@ CMD_TIMEOUT=8s
 EXTRA_COMMANDS="uring = $T/hostile uring {port:int}
 signal = $T/hostile signal {a:int} {b:int} {c:int}
 escape = $T/hostile escape {marker:word} {hold:int}
-clone3 = $T/hostile clone3" write_gateway_conf acme-prod
+clone3 = $T/hostile clone3
+dgram = $T/hostile dgram $T/dgram.sock porthole-dgram-$$" write_gateway_conf acme-prod
 ENGINEER=bob write_ssh_config
 mv "$T/ssh_config" "$T/ssh_config.bob"
 write_ssh_config
@@ -110,6 +112,38 @@ out=$(essh acme-prod clone3 2>&1)
     pass "clone3 is answered ENOSYS (glibc falls back to clone)" ||
     fail "clone3: '$out'"
 
+# (a2) Local datagram sockets, which socketpair(2) and an address reach
+# without socket(2): one at a path anyone may write to, one abstract.
+# Each datagram that arrives adds a line.
+python3 -c '
+import os, select, socket, sys, time
+p = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+p.bind(sys.argv[1])
+os.chmod(sys.argv[1], 0o777)
+a = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+a.bind("\0" + sys.argv[2])
+print("bound", flush=True)
+end = time.time() + 120
+while time.time() < end:
+    for s in select.select([p, a], [], [], 1)[0]:
+        print("got", s.recv(256).decode(errors="replace"), flush=True)
+' "$T/dgram.sock" "porthole-dgram-$$" >"$T/dgram.log" &
+PIDS="$PIDS $!"
+wait_for "$T/dgram.log" "^bound" 5 || fail "the datagram listener did not start"
+python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.sendto(b"probe", sys.argv[1])
+s.sendto(b"probe", "\0" + sys.argv[2])' "$T/dgram.sock" "porthole-dgram-$$"
+wait_count "$T/dgram.log" "^got probe" 1 3 ||
+    fail "the datagram listener does not receive: the check below means nothing"
+before=$(count_lines "$T/dgram.log" "^got")
+out=$(essh acme-prod dgram 2>&1)
+sleep 0.5
+[ "$(count_lines "$T/dgram.log" "^got")" -eq "$before" ] &&
+    pass "a diagnostic sends no datagram to a local socket, by path or abstract name ($(echo "$out" | tr '\n' ';'))" ||
+    fail "a diagnostic reached a local datagram socket: $(grep '^got' "$T/dgram.log" | grep -v probe | tr '\n' ';') ($(echo "$out" | tr '\n' ';'))"
+
 # (b) Bob's session runs a diagnostic; alice's hostile one is given the
 # pids of bob's session child, diagnostic and monitor to kill.  Bob's
 # session is waited for at the end, after it had time to be hit.
@@ -122,6 +156,18 @@ if [ -n "$bdiag" ] && [ -n "$bchild" ]; then
 	[ "$(readlink /proc/"$bdiag"/ns/pid)" != "$(readlink /proc/"$GW_PID"/ns/pid)" ] &&
 	    pass "a diagnostic runs in a PID namespace of its own" ||
 	    fail "the diagnostic shares the gateway's PID namespace"
+	[ "$(readlink /proc/"$bdiag"/ns/net)" != "$(readlink /proc/"$GW_PID"/ns/net)" ] &&
+	    pass "a diagnostic runs in a network namespace of its own" ||
+	    fail "the diagnostic shares the gateway's network namespace"
+	# Its reaper needed root only to mount /proc: it runs on as the
+	# session's user, without capabilities, with no_new_privs.
+	reaper=$(awk '/^PPid:/ { print $2 }' /proc/"$bdiag"/status)
+	st=$(grep -E '^(Uid|CapEff|CapPrm|NoNewPrivs):' /proc/"$reaper"/status 2>/dev/null | tr -s '\t' ' ' | tr '\n' ';')
+	nobody=$(id -u nobody)
+	[ "$(cat /proc/"$reaper"/comm 2>/dev/null)" = portholed-pid1 ] &&
+	    [ "$st" = "Uid: $nobody $nobody $nobody $nobody;CapPrm: 0000000000000000;CapEff: 0000000000000000;NoNewPrivs: 1;" ] &&
+	    pass "the diagnostic's reaper runs as nobody, without capabilities, with no_new_privs" ||
+	    fail "the reaper (pid $reaper, $(cat /proc/"$reaper"/comm 2>/dev/null)): $st"
 	out=$(essh acme-prod signal "$bchild" "$bdiag" "$bmon" 2>&1)
 	echo "# hostile: $(echo "$out" | tr '\n' ';')"
 	alive "$bchild" && alive "$bdiag" && alive "$bmon" &&

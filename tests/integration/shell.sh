@@ -237,6 +237,21 @@ grep -q "beforeafter.*end-of-planted" "$T/replay3" &&
     grep -q "left out" "$T/replay3.err" &&
     pass "replay drops an OSC 52 and a title (split across events, and in C1 form), keeps colours" ||
     fail "replay of planted sequences: $(grep -a before "$T/replay3" | od -c | head -20) $(cat "$T/replay3.err")"
+# An event line longer than replay reads (1 MiB) stops the replay, saying
+# where, rather than being skipped without a word.
+cp -r "$T/acme-prod/audit" "$T/huge"
+hf=$T/huge/recordings/$rec
+python3 -c 'print("[0.1, \"o\", \"" + "x" * (1 << 20) + "\"]")
+print("[0.2, \"o\", \"after-the-long-one\"]")' >>"$hf"
+hsha=$(sha256sum "$hf" | cut -d' ' -f1)
+hline=$(grep -c . "$hf")
+sed -i "/\"type\":\"shell_closed\"/ { s/$sha/$hsha/; s/\"bytes\":$obytes,/\"bytes\":$(wc -c <"$hf"),/; }" \
+    "$T/huge/audit.log"
+"$CLI_BIN" -f "$CONF" audit replay "$sid" --speed 1000 "$T/huge" >"$T/replay4" 2>"$T/replay4.err"; rc=$?
+[ "$rc" -eq 1 ] && ! grep -q "after-the-long-one" "$T/replay4" &&
+    grep -q "$hf:$((hline - 1)): an event longer than 1 MiB" "$T/replay4.err" &&
+    pass "replay stops at an event line over 1 MiB and names it" ||
+    fail "replay of a 1 MiB event: rc=$rc $(cat "$T/replay4.err")"
 cp -r "$T/acme-prod/audit" "$T/audit-copy"
 "$CLI_BIN" -f "$CONF" audit export "$sid" "$T/audit-copy" >/dev/null 2>"$T/export3.err" &&
     grep -q "is a copy" "$T/export3.err" &&

@@ -10,9 +10,12 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "gateway/burst.h"
+#include "lib/burst.h"
 
-/* The summaries written, as "type|reason|field=who|count|first|last". */
+/*
+ * The summaries written, as "type|reason|field=who|count|first|last",
+ * with "|ended" when the burst is over.
+ */
 static char	sums[16][512];
 static int	nsums;
 
@@ -21,10 +24,10 @@ collect(void *arg, const struct burst_summary *s)
 {
 	(void)arg;
 	assert_true(nsums < 16);
-	snprintf(sums[nsums++], sizeof(sums[0]), "%s|%s|%s=%s|%llu|%lld|%lld",
-	    s->type, s->reason, s->who_field, s->who,
-	    (unsigned long long)s->count, (long long)s->first,
-	    (long long)s->last);
+	snprintf(sums[nsums++], sizeof(sums[0]),
+	    "%s|%s|%s=%s|%llu|%lld|%lld%s", s->type, s->reason, s->who_field,
+	    s->who, (unsigned long long)s->count, (long long)s->first,
+	    (long long)s->last, s->ended ? "|ended" : "");
 }
 
 static int
@@ -44,7 +47,9 @@ test_one_burst(void **state)
 	(void)state;
 	nsums = 0;
 	assert_non_null(b = burst_new(collect, NULL));
+	assert_int_equal(burst_pending(b), 0);
 	assert_int_equal(note(b, "not listed", "mallory", 1000), 1);
+	assert_int_equal(burst_pending(b), 1);
 	for (t = 1100; t < 3000; t += 100)
 		assert_int_equal(note(b, "not listed", "mallory", t), 0);
 	/* Another reason, another engineer: first of their kind. */
@@ -55,10 +60,11 @@ test_one_burst(void **state)
 	burst_tick(b, 2900 + BURST_QUIET_MS, 0);
 	assert_int_equal(nsums, 1);
 	assert_string_equal(sums[0],
-	    "auth_refused|not listed|principal=mallory|19|1|2");
+	    "auth_refused|not listed|principal=mallory|19|1|2|ended");
 	/* Kinds with nothing counted end without a line. */
 	burst_tick(b, 3000 + BURST_QUIET_MS, 0);
 	assert_int_equal(nsums, 1);
+	assert_int_equal(burst_pending(b), 0);
 	/* After the quiet time a new burst starts with a line in full. */
 	assert_int_equal(note(b, "not listed", "mallory", 20000), 1);
 	burst_free(b);
@@ -85,11 +91,11 @@ test_long_burst(void **state)
 	    "auth_refused|not listed|principal=mallory|120|0|60");
 	assert_string_equal(sums[1],
 	    "auth_refused|not listed|principal=mallory|120|60|120");
-	/* What is pending is written when the gateway stops. */
+	/* What is pending is written when the daemon stops. */
 	burst_tick(b, t, 1);
 	assert_int_equal(nsums, 3);
 	assert_string_equal(sums[2],
-	    "auth_refused|not listed|principal=mallory|1|120|120");
+	    "auth_refused|not listed|principal=mallory|1|120|120|ended");
 	burst_free(b);
 }
 
@@ -111,7 +117,7 @@ test_full_table(void **state)
 	}
 	assert_int_equal(note(b, "r", "newcomer", 2000), 1);
 	assert_int_equal(nsums, 1);
-	assert_string_equal(sums[0], "auth_refused|r|principal=e0|1|1|1");
+	assert_string_equal(sums[0], "auth_refused|r|principal=e0|1|1|1|ended");
 	/* e0 starts over; e1 still counts. */
 	assert_int_equal(note(b, "r", "e1", 2000), 0);
 	/* Text too long to keep is written in full each time. */

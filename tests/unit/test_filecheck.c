@@ -5,10 +5,15 @@
  * lock and the systemd notification.  Rows that need another owner are
  * skipped when not run as root.
  */
+#include <sys/file.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <sys/un.h>
+#include <fcntl.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -234,6 +239,71 @@ test_links(void **state)
 	run("rm -rf %s/safe %s/open %s/via", dir, dir, dir);
 }
 
+/*
+ * A chain of links is only as safe as every directory that holds one
+ * of its links, though neither the name given nor the resolved path
+ * passes through them: whoever may write there may point the chain
+ * elsewhere.
+ */
+static void
+test_chains(void **state)
+{
+	static const struct {
+		const char	*row;
+		const char	*name;
+		const char	*want;
+	} t[] = {
+		{ "a file", "safe/f", "" },
+		{ "a chain through an open directory", "safe/l1",
+		    "%s/open: writable by group or others (mode 0777), above "
+		    "%s/safe/l1; chmod go-w %s/open\n" },
+		{ "a directory link through an open directory", "safe/dl/f",
+		    "%s/open: writable by group or others (mode 0777), above "
+		    "%s/safe/dl/f; chmod go-w %s/open\n" },
+		{ "an absolute link into an open directory", "safe/abs",
+		    "%s/open: writable by group or others (mode 0777), above "
+		    "%s/safe/abs; chmod go-w %s/open\n" },
+		{ "a chain of safe links", "safe/s1", "" },
+		{ "dot-dot after a directory link", "safe/dl/../safe2/f",
+		    "%s/open: writable by group or others (mode 0777), above "
+		    "%s/safe/dl/../safe2/f; chmod go-w %s/open\n" },
+		{ "a loop", "safe/loop1",
+		    "K: %s/safe/loop1: Too many levels of symbolic links\n" },
+		{ "a link to nothing", "safe/dangling",
+		    "K: %s/safe/dangling: No such file or directory\n" },
+	};
+	struct capture	c;
+	char		path[512];
+	size_t		i;
+
+	(void)state;
+	run("mkdir -m 0755 %s/safe %s/safe2 && mkdir -m 0777 %s/open", dir,
+	    dir, dir);
+	put("safe/f", "x\n", 0644);
+	put("safe2/f", "x\n", 0644);
+	run("cd %s && ln -s ../open/l2 safe/l1 && ln -s ../safe/f open/l2 && "
+	    "ln -s ../open/d2 safe/dl && ln -s ../safe2 open/d2 && "
+	    "ln -s %s/open/l2 safe/abs && ln -s s2 safe/s1 && "
+	    "ln -s ../safe2/f safe/s2 && ln -s loop2 safe/loop1 && "
+	    "ln -s loop1 safe/loop2 && ln -s nothing safe/dangling", dir,
+	    dir);
+	for (i = 0; i < N(t); i++) {
+		cap_open(&c);
+		(void)filecheck_path(&c.fc, "K", at(path, sizeof(path),
+		    t[i].name), FILECHECK_TRUSTED);
+		cap_expect(&c, t[i].row, t[i].want);
+	}
+	/* The same, named from the directory it is in. */
+	if (chdir(dir) == -1)
+		fail_msg("chdir %s", dir);
+	cap_open(&c);
+	(void)filecheck_path(&c.fc, "K", "safe/l1", FILECHECK_TRUSTED);
+	cap_expect(&c, "a relative name", "%s/open: writable by group or "
+	    "others (mode 0777), above safe/l1; chmod go-w %s/open\n");
+	assert_int_equal(chdir("/"), 0);
+	run("rm -rf %s/safe %s/safe2 %s/open", dir, dir, dir);
+}
+
 static void
 test_creatable(void **state)
 {
@@ -273,6 +343,85 @@ test_creatable(void **state)
 		cap_expect(&c, t[i].row, t[i].want);
 	}
 	run("rm -rf %s/c", dir);
+}
+
+/*
+ * What the daemon writes to (state_dir, audit_dir, run_dir, the relay's
+ * database) must be as safe as what it reads: owned by root or the
+ * daemon and writable by nobody else, and so must every directory
+ * above it, as for a file it trusts.
+ */
+static void
+test_creatable_owned(void **state)
+{
+	static const struct {
+		const char	*row;
+		mode_t		 mode;		/* of dir/o */
+		uid_t		 owner;
+		const char	*file;		/* made in dir/o, or NULL */
+		mode_t		 fmode;
+		uid_t		 fowner;
+		const char	*name;		/* checked */
+		int		 dir;
+		const char	*want;
+	} t[] = {
+		{ "a directory of root's", 0755, 0, NULL, 0, 0, "o", 1, "" },
+		{ "a directory others may write", 0777, 0, NULL, 0, 0, "o", 1,
+		    "K: %s/o: writable by group or others (mode 0777); chmod "
+		    "go-w %s/o\n" },
+		{ "root's sticky directory, as the directory itself", 01777,
+		    0, NULL, 0, 0, "o", 1,
+		    "K: %s/o: writable by group or others (mode 1777); chmod "
+		    "go-w %s/o\n" },
+		{ "a stranger's directory", 0700, STRANGER, NULL, 0, 0, "o", 1,
+		    "K: %s/o: owned by uid 4242420; chown root %s/o\n" },
+		{ "a new directory in an open one", 0777, 0, NULL, 0, 0,
+		    "o/new", 1,
+		    "%s/o: writable by group or others (mode 0777), above "
+		    "%s/o/new; chmod go-w %s/o\n" },
+		{ "a new directory in root's sticky one", 01777, 0, NULL, 0, 0,
+		    "o/new", 1, "" },
+		{ "a directory in a stranger's", 0755, STRANGER, "x", 0, 0,
+		    "o/x", 1,
+		    "%s/o: owned by uid 4242420, above %s/o/x; chown root "
+		    "%s/o\n" },
+		{ "a stranger's file", 0755, 0, "f", 0600, STRANGER, "o/f", 0,
+		    "K: %s/o/f: owned by uid 4242420; chown root %s/o/f\n" },
+		{ "a file others may write", 0755, 0, "f", 0666, 0, "o/f", 0,
+		    "K: %s/o/f: writable by group or others (mode 0666); chmod "
+		    "go-w %s/o/f\n" },
+		{ "a link in an open directory", 0777, 0, "l", 0, 0, "o/l", 1,
+		    "%s/o: writable by group or others (mode 0777), above "
+		    "%s/o/l; chmod go-w %s/o\n" },
+	};
+	struct capture	c;
+	char		path[512];
+	size_t		i;
+
+	(void)state;
+	run("mkdir -m 0755 %s/target", dir);
+	for (i = 0; i < N(t); i++) {
+		if ((t[i].owner != 0 || t[i].fowner != 0) && geteuid() != 0)
+			continue;	/* needs chown */
+		run("rm -rf %s/o && mkdir %s/o", dir, dir);
+		if (t[i].file != NULL && strcmp(t[i].file, "x") == 0)
+			run("mkdir -m 0755 %s/o/x", dir);
+		else if (t[i].file != NULL && strcmp(t[i].file, "l") == 0)
+			run("ln -s ../target %s/o/l", dir);
+		else if (t[i].file != NULL) {
+			put("o/f", "", t[i].fmode);
+			assert_int_equal(chown(at(path, sizeof(path), "o/f"),
+			    t[i].fowner, 0), 0);
+		}
+		at(path, sizeof(path), "o");
+		assert_int_equal(chmod(path, t[i].mode), 0);
+		assert_int_equal(chown(path, t[i].owner, 0), 0);
+		cap_open(&c);
+		(void)filecheck_creatable(&c.fc, "K", at(path, sizeof(path),
+		    t[i].name), t[i].dir);
+		cap_expect(&c, t[i].row, t[i].want);
+	}
+	run("rm -rf %s/o %s/target", dir, dir);
 }
 
 static void
@@ -369,10 +518,38 @@ test_lines(void **state)
 	assert_int_equal(inifile_lines_find(NULL, "gateway", "x"), 0);
 }
 
+/* A process that holds path locked with flock(2) until it is killed. */
+static pid_t
+hold_flock(const char *path)
+{
+	pid_t	pid;
+	int	p[2], fd;
+	char	c;
+
+	assert_int_equal(pipe(p), 0);
+	if ((pid = fork()) == 0) {
+		/* Gone with the test, however the test ends. */
+		if (prctl(PR_SET_PDEATHSIG, SIGKILL) == -1 ||
+		    (fd = open(path, O_RDONLY)) == -1 ||
+		    flock(fd, LOCK_EX) == -1)
+			_exit(1);
+		(void)write(p[1], "l", 1);
+		for (;;)
+			pause();
+	}
+	assert_true(pid > 0);
+	close(p[1]);
+	assert_int_equal(read(p[0], &c, 1), 1);
+	close(p[0]);
+	return pid;
+}
+
 static void
 test_lock(void **state)
 {
-	char	run_dir[512], pidfile[600], err[1024], want[1024], buf[32];
+	char	run_dir[512], pidfile[600], err[2048], want[2048], buf[32];
+	char	other[512];
+	pid_t	holder;
 	FILE	*f;
 	struct stat st;
 	mode_t	mask;
@@ -406,12 +583,81 @@ test_lock(void **state)
 	if (daemon_lock(run_dir, "t.pid", err, sizeof(err)) != 0)
 		fail_msg("stale pid file: %s", err);
 	daemon_unlock();
+	/*
+	 * A pid file that is not the daemon's own, even one nobody holds:
+	 * planted by another user (and locked by it, so that the start
+	 * would blame "another tester"), or with a second name, which the
+	 * pid written into it would reach as well.
+	 */
+	if (geteuid() == 0) {
+		put("run/t.pid", "1\n", 0644);
+		assert_int_equal(chown(pidfile, STRANGER, 0), 0);
+		holder = hold_flock(pidfile);
+		assert_int_equal(daemon_lock(run_dir, "t.pid", err,
+		    sizeof(err)), -1);
+		snprintf(want, sizeof(want), "%s: owned by uid 4242420, not "
+		    "by tester (uid 0): not its pid file; rm %s", pidfile,
+		    pidfile);
+		assert_string_equal(err, want);
+		kill(holder, SIGKILL);
+		waitpid(holder, NULL, 0);
+		assert_int_equal(unlink(pidfile), 0);
+	}
+	put("run/t.pid", "", 0644);
+	at(other, sizeof(other), "run/other");
+	assert_int_equal(link(pidfile, other), 0);
+	assert_int_equal(daemon_lock(run_dir, "t.pid", err, sizeof(err)), -1);
+	snprintf(want, sizeof(want), "%s: 2 names (hard links): not its pid "
+	    "file; rm %s", pidfile, pidfile);
+	assert_string_equal(err, want);
+	assert_int_equal(unlink(other), 0);
+	assert_int_equal(unlink(pidfile), 0);
 	/* run_dir taken by a file. */
 	put("runfile", "", 0644);
 	assert_int_equal(daemon_lock(at(run_dir, sizeof(run_dir), "runfile"),
 	    "t.pid", err, sizeof(err)), -1);
 	snprintf(want, sizeof(want), "%s: not a directory", run_dir);
 	assert_string_equal(err, want);
+}
+
+/*
+ * A probe (-t, the relay's port check, a start's own check) takes no
+ * lock, so a start racing one is never refused: a process probing in a
+ * loop while this one takes and drops the lock again and again.  The
+ * old probe took a shared flock(2) for an instant, and a start that
+ * came in that instant was told "another tester runs".
+ */
+static void
+test_lock_probe(void **state)
+{
+	char	run_dir[512], err[1024];
+	pid_t	prober;
+	int	i, refused = 0;
+
+	(void)state;
+	daemon_init("tester");
+	at(run_dir, sizeof(run_dir), "probe");
+	if (daemon_lock(run_dir, "t.pid", err, sizeof(err)) != 0)
+		fail_msg("%s", err);
+	daemon_unlock();
+	if ((prober = fork()) == 0) {
+		(void)prctl(PR_SET_PDEATHSIG, SIGKILL);
+		for (;;)
+			(void)daemon_lock_holder(run_dir, "t.pid");
+	}
+	assert_true(prober > 0);
+	for (i = 0; i < 5000; i++) {
+		if (daemon_lock(run_dir, "t.pid", err, sizeof(err)) != 0) {
+			refused++;
+			continue;
+		}
+		daemon_unlock();
+	}
+	kill(prober, SIGKILL);
+	waitpid(prober, NULL, 0);
+	if (refused > 0)
+		fail_msg("%d of %d starts refused while probed: %s", refused,
+		    i, err);
 }
 
 /* One datagram per state, to a path or an abstract name. */
@@ -469,10 +715,13 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_path),
 		cmocka_unit_test(test_links),
+		cmocka_unit_test(test_chains),
 		cmocka_unit_test(test_creatable),
+		cmocka_unit_test(test_creatable_owned),
 		cmocka_unit_test(test_keys),
 		cmocka_unit_test(test_lines),
 		cmocka_unit_test(test_lock),
+		cmocka_unit_test(test_lock_probe),
 		cmocka_unit_test(test_notify),
 	};
 

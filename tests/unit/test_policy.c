@@ -14,6 +14,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "lib/redact.h"
 #include "policy/policy.h"
 
 #define N(a)		(sizeof(a) / sizeof((a)[0]))
@@ -92,7 +93,21 @@ static const char full_conf[] =
     "[updates]\n"
     "window = weekly  sun   02:00   ; or: daily 03:00\n"
     "notify_command = /usr/local/bin/notify-admins --all\n"
-    "update_command = /opt/product/bin/upgrade\n";
+    "update_command = /opt/product/bin/upgrade\n"
+    "\n"
+    "[redact]\n"
+    "pattern.secret = (password|secret|token) *[=:] *[^ ]+\n"
+    "pattern.aws = AKIA[0-9A-Z]{16}   ; access key ids\n"
+    "paths = /opt/product/log/*.log, /var/opt/product/log\n"
+    "\n"
+    "[bundle]\n"
+    "enabled = yes\n"
+    "paths = /opt/product/log/*.log, /var/opt/product/log/gc\n"
+    "commands = status\n"
+    "since = 3d\n"
+    "max_size = 20M\n"
+    "approval = none\n"
+    "on_events = crash, oom_kill\n";
 
 static char	 tmpdir[] = "/tmp/test_policy.XXXXXX";
 static char	 conf_path[512];
@@ -165,8 +180,9 @@ test_full_file(void **state)
 
 	assert_string_equal(p->path, conf_path);
 	assert_string_equal(p->cluster_id, "acme-prod");
-	assert_string_equal(p->relay_host, "relay.example.com");
-	assert_int_equal(p->relay_port, 2222);
+	assert_int_equal(p->nrelays, 1);
+	assert_string_equal(p->relays[0].host, "relay.example.com");
+	assert_int_equal(p->relays[0].port, 2222);
 	/* Inline comments are gone, trailing blanks too. */
 	assert_string_equal(p->relay_host_key,
 	    "/etc/porthole/relay_host_key.pub");
@@ -254,6 +270,27 @@ test_full_file(void **state)
 	assert_string_equal(p->notify_command,
 	    "/usr/local/bin/notify-admins --all");
 	assert_string_equal(p->update_command, "/opt/product/bin/upgrade");
+
+	assert_int_equal(redact_count(p->redact), 2);
+	assert_string_equal(redact_name(p->redact, 0), "secret");
+	assert_string_equal(redact_regex(p->redact, 0),
+	    "(password|secret|token) *[=:] *[^ ]+");
+	assert_string_equal(redact_name(p->redact, 1), "aws");
+	assert_string_equal(redact_regex(p->redact, 1), "AKIA[0-9A-Z]{16}");
+	assert_true(p->redact_paths_set);
+	assert_int_equal(p->nredact_paths, 2);
+	assert_string_equal(p->redact_paths[0], "/opt/product/log/*.log");
+
+	assert_true(p->bundle_enabled);
+	assert_int_equal(p->nbundle_paths, 2);
+	assert_string_equal(p->bundle_paths[1], "/var/opt/product/log/gc");
+	assert_int_equal(p->nbundle_commands, 1);
+	assert_string_equal(p->bundle_commands[0], "status");
+	assert_int_equal(p->bundle_since, 3 * 86400);
+	assert_int_equal(p->bundle_max_size, 20 * 1024 * 1024);
+	assert_false(p->bundle_approval_required);
+	assert_int_equal(p->nbundle_on_events, 2);
+	assert_string_equal(p->bundle_on_events[1], "oom_kill");
 	policy_free(p);
 }
 
@@ -270,6 +307,9 @@ test_defaults(void **state)
 	assert_int_equal(p->seal_every, 100);
 	assert_int_equal(p->seal_interval, 300);
 	assert_true(p->audit_failure_close);
+	/* A silent tunnel is dropped after 45 s, within DESIGN's 60 s. */
+	assert_int_equal(p->keepalive_interval, 15);
+	assert_int_equal(p->keepalive_count, 3);
 
 	/* Every grant is off. */
 	assert_false(p->ra_enabled);
@@ -299,6 +339,17 @@ test_defaults(void **state)
 	assert_null(p->update_window);
 	assert_null(p->notify_command);
 	assert_null(p->update_command);
+
+	/* No pattern: nothing is redacted; bundles are off. */
+	assert_int_equal(redact_count(p->redact), 0);
+	assert_false(p->redact_paths_set);
+	assert_false(p->bundle_enabled);
+	assert_int_equal(p->nbundle_paths, 0);
+	assert_int_equal(p->nbundle_commands, 0);
+	assert_int_equal(p->bundle_since, 7 * 86400);
+	assert_int_equal(p->bundle_max_size, 200 * 1024 * 1024);
+	assert_true(p->bundle_approval_required);
+	assert_int_equal(p->nbundle_on_events, 0);
 	policy_free(p);
 
 	/* Empty sections change nothing; an empty list means none. */
@@ -440,6 +491,25 @@ test_bad_files(void **state)
 		{ "[gateway]\nrelay = relay.example.com\n",
 		    "%s:2: relay: expected HOST:PORT or [ADDR]:PORT, got "
 		    "'relay.example.com'" },
+		{ "[gateway]\nrelay = r1:2222, r2\n",
+		    "%s:2: relay: expected HOST:PORT or [ADDR]:PORT, got "
+		    "'r2'" },
+		{ "[gateway]\nrelay = r1:2222, R1:2222\n",
+		    "%s:2: relay: 'R1:2222' is listed twice" },
+		{ "[gateway]\nrelay = r1:2222,, r2:2222\n",
+		    "%s:2: relay: expected a comma-separated list of at most "
+		    "256 HOST:PORT or [ADDR]:PORT, got 'r1:2222,, r2:2222'" },
+		{ "[gateway]\nrelay =\n",
+		    "%s:2: relay: expected 1 to 16 relays, got 0" },
+		{ "[gateway]\nrelay = a:1,b:1,c:1,d:1,e:1,f:1,g:1,h:1,i:1,"
+		    "j:1,k:1,l:1,m:1,n:1,o:1,p:1,q:1\n",
+		    "%s:2: relay: expected 1 to 16 relays, got 17" },
+		{ GW "keepalive_interval = 0s\n",
+		    "%s:8: keepalive_interval: expected a duration from 1s "
+		    "to 10m (like 90s, 15m, 2h, 1d), got '0s'" },
+		{ GW "keepalive_count = 11\n",
+		    "%s:8: keepalive_count: expected a number from 1 to 10, "
+		    "got '11'" },
 		{ GW "user = -root\n",
 		    "%s:8: user: expected a user or group name, got '-root'" },
 		{ GW "audit_failure = open\n",
@@ -473,6 +543,95 @@ test_bad_files(void **state)
 		{ GW "[updates]\nupdate_command = upgrade --now\n",
 		    "%s:9: update_command: expected an absolute command of at "
 		    "most 32 words, got 'upgrade --now'" },
+		/* [redact] */
+		{ GW "[redact]\npattern.secret = (password|token\n",
+		    "%s:9: pattern.secret: invalid regular expression: "
+		    "Unmatched ( or \\(" },
+		{ GW "[redact]\npattern.x = a{2,1}\n",
+		    "%s:9: pattern.x: invalid regular expression: Invalid "
+		    "content of \\{\\}" },
+		{ GW "[redact]\npattern.x = pass;word\n",
+		    "%s:9: pattern.x: a pattern cannot hold ';', which starts "
+		    "a comment in porthole.conf" },
+		{ GW "[redact]\npattern.x =\n",
+		    "%s:9: pattern.x: an empty pattern" },
+		{ GW "[redact]\npattern.x = (a|b)*\n",
+		    "%s:9: pattern.x: it matches an empty line, so it would "
+		    "match everywhere and star nothing" },
+		{ GW "[redact]\npattern.x = .{0,4000}x\n",
+		    "%s:9: pattern.x: too complex: its repeats add more than "
+		    "500 positions to it" },
+		{ GW "[redact]\npattern. = x\n",
+		    "%s:9: 'pattern.' is not a valid pattern name (pattern. "
+		    "and 1-64 of A-Z a-z 0-9 . _ -)" },
+		{ GW "[redact]\npattern.a/b = x\n",
+		    "%s:9: 'pattern.a/b' is not a valid pattern name (pattern. "
+		    "and 1-64 of A-Z a-z 0-9 . _ -)" },
+		{ GW "[redact]\nsecret = x\n",
+		    "%s:9: unknown key 'secret' in [redact]" },
+		{ GW "[redact]\npaths = opt/product\n",
+		    "%s:9: paths: 'opt/product' is not an absolute path glob "
+		    "without // . or .." },
+		{ GW "[redact]\npaths = /opt/*/../etc\n",
+		    "%s:9: paths: '/opt/*/../etc' is not an absolute path glob "
+		    "without // . or .." },
+		/* [bundle], checked after the whole file, in any order. */
+		{ GW "[bundle]\npaths = /etc/product/*\n"
+		    "[files]\npaths = /opt/product/log\n",
+		    "%s:9: paths: '/etc/product/*' is not beneath a [files] "
+		    "paths root" },
+		{ GW "[bundle]\npaths = /opt/product/log/*, /opt/prod*/log\n"
+		    "[files]\npaths = /opt/product/log\n",
+		    "%s:9: paths: '/opt/prod*/log' is not beneath a [files] "
+		    "paths root" },
+		{ GW "[bundle]\npaths = /opt/product/log/*.log\n",
+		    "%s:9: paths: '/opt/product/log/*.log' is not beneath a "
+		    "[files] paths root" },
+		{ GW "[bundle]\npaths = log/*.log\n",
+		    "%s:9: paths: 'log/*.log' is not an absolute path glob "
+		    "without // . or .." },
+		{ GW "[bundle]\ncommands = status\n"
+		    "[commands]\nstat = /bin/true\n",
+		    "%s:9: commands: 'status' is not a [commands] entry" },
+		{ GW "[commands]\nthreads = /bin/jstack {pid:int}\n"
+		    "[bundle]\ncommands = threads\n",
+		    "%s:11: commands: 'threads' takes arguments, and a bundle "
+		    "runs its diagnostics without any" },
+		{ GW "[bundle]\ncommands = run it\n",
+		    "%s:9: commands: 'run it' is not a command name" },
+		{ GW "[bundle]\nenabled = yes\n",
+		    "%s:9: enabled: a bundle would hold nothing; set [bundle] "
+		    "paths or commands" },
+		{ GW "[bundle]\nmax_size = 0\n",
+		    "%s:9: max_size: expected a size from 1M to 64G (like "
+		    "512K, 64M, 2G), got '0'" },
+		{ GW "[bundle]\nmax_size = 65G\n",
+		    "%s:9: max_size: expected a size from 1M to 64G (like "
+		    "512K, 64M, 2G), got '65G'" },
+		{ GW "[bundle]\nsince = 30s\n",
+		    "%s:9: since: expected a duration from 1m to 365d (like "
+		    "90s, 15m, 2h, 1d), got '30s'" },
+		{ GW "[bundle]\napproval = later\n",
+		    "%s:9: approval: expected required or none, got 'later'" },
+		{ GW "[bundle]\non_events = crash, Crash\n",
+		    "%s:9: on_events: 'Crash' is not an event type "
+		    "(a-z 0-9 _)" },
+		/* porthole's own commands are not diagnostics. */
+		{ GW "[commands]\nbundle = /bin/tar czf - /var/log\n",
+		    "%s:9: 'bundle' is reserved for porthole's own command of "
+		    "that name; call the diagnostic something else" },
+		{ GW "[commands]\naction = /bin/true\n",
+		    "%s:9: 'action' is reserved for porthole's own command of "
+		    "that name; call the diagnostic something else" },
+		{ GW "[commands]\nscp = /usr/bin/scp\n",
+		    "%s:9: 'scp' is reserved for porthole's own command of "
+		    "that name; call the diagnostic something else" },
+		{ GW "[commands]\nhelp = /bin/echo hi\n",
+		    "%s:9: 'help' is reserved for porthole's own command of "
+		    "that name; call the diagnostic something else" },
+		{ GW "[commands]\nsettings = /bin/cat /etc/x\n",
+		    "%s:9: 'settings' is reserved for porthole's own command "
+		    "of that name; call the diagnostic something else" },
 		/* What inih would accept, or accept differently. */
 		{ GW "[files\n", "%s:8: section header without ']'" },
 		{ GW "[files] enabled = yes\n",
@@ -591,8 +750,9 @@ test_syntax_variants(void **state)
 	    "engineers = *\n"
 	    "enabled = yes");
 	assert_string_equal(p->cluster_id, "acme-prod");
-	assert_string_equal(p->relay_host, "::1");
-	assert_int_equal(p->relay_port, 2222);
+	assert_int_equal(p->nrelays, 1);
+	assert_string_equal(p->relays[0].host, "::1");
+	assert_int_equal(p->relays[0].port, 2222);
 	assert_true(p->engineers_any);
 	assert_true(p->ra_enabled);
 	policy_free(p);
@@ -1159,8 +1319,13 @@ assert_policy_same(const struct policy *a, const struct policy *b)
 	size_t i, j;
 
 	assert_str_same(a->cluster_id, b->cluster_id);
-	assert_string_equal(a->relay_host, b->relay_host);
-	assert_int_equal(a->relay_port, b->relay_port);
+	assert_int_equal(a->nrelays, b->nrelays);
+	for (i = 0; i < a->nrelays; i++) {
+		assert_string_equal(a->relays[i].host, b->relays[i].host);
+		assert_int_equal(a->relays[i].port, b->relays[i].port);
+	}
+	assert_int_equal(a->keepalive_interval, b->keepalive_interval);
+	assert_int_equal(a->keepalive_count, b->keepalive_count);
 	assert_str_same(a->relay_host_key, b->relay_host_key);
 	assert_str_same(a->cluster_key, b->cluster_key);
 	assert_str_same(a->session_host_key, b->session_host_key);
@@ -1230,6 +1395,32 @@ assert_policy_same(const struct policy *a, const struct policy *b)
 	assert_str_same(a->update_window, b->update_window);
 	assert_str_same(a->notify_command, b->notify_command);
 	assert_str_same(a->update_command, b->update_command);
+	assert_int_equal(a->disk_warn, b->disk_warn);
+	assert_int_equal(a->outbox_keep, b->outbox_keep);
+	assert_int_equal(a->outbox_max, b->outbox_max);
+	assert_str_same(a->alert_notify_command, b->alert_notify_command);
+
+	assert_int_equal(redact_count(a->redact), redact_count(b->redact));
+	for (i = 0; i < redact_count(a->redact); i++) {
+		assert_string_equal(redact_name(a->redact, i),
+		    redact_name(b->redact, i));
+		assert_string_equal(redact_regex(a->redact, i),
+		    redact_regex(b->redact, i));
+	}
+	assert_int_equal(a->redact_paths_set, b->redact_paths_set);
+	assert_list_same(a->redact_paths, a->nredact_paths, b->redact_paths,
+	    b->nredact_paths);
+	assert_int_equal(a->bundle_enabled, b->bundle_enabled);
+	assert_list_same(a->bundle_paths, a->nbundle_paths, b->bundle_paths,
+	    b->nbundle_paths);
+	assert_list_same(a->bundle_commands, a->nbundle_commands,
+	    b->bundle_commands, b->nbundle_commands);
+	assert_int_equal(a->bundle_since, b->bundle_since);
+	assert_int_equal(a->bundle_max_size, b->bundle_max_size);
+	assert_int_equal(a->bundle_approval_required,
+	    b->bundle_approval_required);
+	assert_list_same(a->bundle_on_events, a->nbundle_on_events,
+	    b->bundle_on_events, b->nbundle_on_events);
 }
 
 /* policy_write(p) into tmpdir/name; returns the text (free it). */
@@ -1262,6 +1453,7 @@ assert_shown_layout(const char *text)
 	static const char *const sections[] = {
 		"[gateway]", "[remote_access]", "[files]", "[commands]",
 		"[forward]", "[settings]", "[telemetry]", "[updates]",
+		"[alerts]", "[redact]", "[bundle]",
 	};
 	const char	*line, *prev = NULL, *nl;
 	size_t		 sec = 0;
@@ -1273,7 +1465,9 @@ assert_shown_layout(const char *text)
 			assert_true(sec < N(sections));
 			assert_memory_equal(line, sections[sec],
 			    strlen(sections[sec]));
-			in_commands = strcmp(sections[sec], "[commands]") == 0;
+			/* Diagnostics and patterns share one help line. */
+			in_commands = strcmp(sections[sec], "[commands]") == 0 ||
+			    strcmp(sections[sec], "[redact]") == 0;
 			sec++;
 		} else if (line != nl && line[0] != ';') {
 			/* A key has its help line; diagnostics share one. */
@@ -1353,6 +1547,15 @@ test_show_full(void **state)
 	assert_has_line(text, "window = weekly sun 02:00");
 	assert_has_line(text,
 	    "notify_command = /usr/local/bin/notify-admins --all");
+	assert_has_line(text,
+	    "pattern.secret = (password|secret|token) *[=:] *[^ ]+");
+	assert_has_line(text, "pattern.aws = AKIA[0-9A-Z]{16}");
+	assert_has_line(text,
+	    "paths = /opt/product/log/*.log, /var/opt/product/log");
+	assert_has_line(text, "commands = status");
+	assert_has_line(text, "since = 3d");
+	assert_has_line(text, "max_size = 20M");
+	assert_has_line(text, "on_events = crash, oom_kill");
 	free(text);
 }
 
@@ -1380,6 +1583,11 @@ test_show_minimal(void **state)
 	assert_has_line(text, "; window = (not set)");
 	assert_has_line(text, "; notify_command = (not set)");
 	assert_has_line(text, "; update_command = (not set)");
+	/* [redact] paths not set means every root, unlike an empty list. */
+	assert_non_null(strstr(text, "[redact]\n"));
+	assert_has_line(text, "; paths = (not set)");
+	assert_has_line(text, "since = 7d");
+	assert_has_line(text, "max_size = 200M");
 	free(text);
 }
 
@@ -1403,6 +1611,22 @@ test_show_edge_cases(void **state)
 	assert_has_line(text, "services = s=[::1]:1");
 	free(text);
 
+	/* An empty [redact] paths stays set; a long pattern loses blanks. */
+	{
+		char pat[1014];
+
+		memset(pat, 'a', sizeof(pat) - 1);
+		pat[sizeof(pat) - 1] = '\0';
+		assert_non_null(conf = malloc(sizeof(GW) + 64 + sizeof(pat)));
+		snprintf(conf, sizeof(GW) + 64 + sizeof(pat),
+		    "%s[redact]\npaths =\npattern.x=%s\n", GW, pat);
+		text = round_trip(conf);
+		assert_non_null(strstr(text, "\npaths =\n; pattern.NAME"));
+		assert_non_null(strstr(text, "\npattern.x=aaaa"));
+		free(text);
+		free(conf);
+	}
+
 	/* "= ;a" would be a comment. */
 	text = round_trip(GW "[remote_access]\nengineers =;a, b\n");
 	assert_has_line(text, "engineers =;a, b");
@@ -1425,6 +1649,107 @@ test_show_edge_cases(void **state)
 	free(conf);
 }
 
+static void
+test_globs(void **state)
+{
+	static const struct {
+		const char	*glob, *path;
+		int		 covers, reaches;
+	} t[] = {
+		{ "/var/log/product", "/var/log/product", 1, 1 },
+		{ "/var/log/product", "/var/log/product/a/b.log", 1, 1 },
+		{ "/var/log/product", "/var/log/productx", 0, 0 },
+		{ "/var/log/product", "/var/log", 0, 1 },
+		{ "/var/log/product", "/", 0, 1 },
+		{ "/var/log/*.log", "/var/log/a.log", 1, 1 },
+		{ "/var/log/*.log", "/var/log/x/a.log", 0, 0 },
+		{ "/var/log/*.log", "/var/log/.hidden.log", 1, 1 },
+		{ "/var/log/*/app.log", "/var/log/n1", 0, 1 },
+		{ "/var/log/*/app.log", "/var/log/n1/app.log", 1, 1 },
+		{ "/var/log/*/app.log", "/var/log/n1/gc.log", 0, 0 },
+		{ "/var/log/*/app.log", "/var/log/n1/sub", 0, 0 },
+		{ "/var/log/n[0-9]", "/var/log/n7/deep/x", 1, 1 },
+		{ "/var/log/n[0-9]", "/var/opt", 0, 0 },
+	};
+	static const struct {
+		const char	*glob, *base;
+	} b[] = {
+		{ "/var/log/product/*.log", "/var/log/product" },
+		{ "/var/log/product", "/var/log/product" },
+		{ "/var/*/product", "/var" },
+		{ "/*", "/" },
+		{ "/var/log/n[0-9]/x", "/var/log" },
+		{ "/var/log/a\\*b", "/var/log" },
+	};
+	char	buf[64];
+	size_t	i;
+
+	for (i = 0; i < N(t); i++) {
+		print_message("glob %s %s\n", t[i].glob, t[i].path);
+		assert_int_equal(policy_glob_covers(t[i].glob, t[i].path),
+		    t[i].covers);
+		assert_int_equal(policy_glob_reaches(t[i].glob, t[i].path),
+		    t[i].reaches);
+	}
+	for (i = 0; i < N(b); i++) {
+		assert_int_equal(policy_glob_base(b[i].glob, buf, sizeof(buf)),
+		    0);
+		assert_string_equal(buf, b[i].base);
+	}
+	assert_int_equal(policy_glob_base("/var/log/product", buf, 8), -1);
+}
+
+/* Which files are redacted, and what a bundle may reach. */
+static void
+test_redacts(void **state)
+{
+	struct policy	*p;
+	char		 why[256];
+
+	/* No pattern: nothing is redacted, whatever the paths. */
+	p = load_ok(GW "[files]\nenabled = yes\npaths = /opt/p/log, /etc/p\n");
+	assert_false(policy_redacts(p, "/opt/p/log/a.log"));
+	policy_free(p);
+
+	/* Patterns, paths not set: everything beneath a [files] root. */
+	p = load_ok(GW "[files]\npaths = /opt/p/log, /etc/p\ndeny = *.key\n"
+	    "[redact]\npattern.s = secret=[^ ]+\n");
+	assert_true(policy_redacts(p, "/opt/p/log/a.log"));
+	assert_true(policy_redacts(p, "/etc/p/db.conf"));
+	assert_false(policy_redacts(p, "/etc/passwd"));
+	/* [files] is off, but a bundle reaches the same roots and denies. */
+	assert_int_equal(policy_allow_file(p, "/etc/p/db.conf", why,
+	    sizeof(why)), 0);
+	assert_string_equal(why, "file access is disabled on this cluster");
+	assert_int_equal(policy_file_reachable(p, "/etc/p/db.conf", why,
+	    sizeof(why)), 1);
+	assert_int_equal(policy_file_reachable(p, "/etc/p/tls/x.key", why,
+	    sizeof(why)), 0);
+	assert_string_equal(why, "x.key matches a denied pattern");
+	assert_int_equal(policy_file_reachable(p, "/etc/shadow", why,
+	    sizeof(why)), 0);
+	assert_string_equal(why, "/etc/shadow is outside the product's file "
+	    "paths");
+	policy_free(p);
+
+	/* Patterns and paths: only what the globs cover. */
+	p = load_ok(GW "[files]\npaths = /opt/p/log, /etc/p\n"
+	    "[redact]\npattern.s = secret=[^ ]+\npaths = /etc/p, "
+	    "/opt/p/log/*.out\n");
+	assert_true(policy_redacts(p, "/etc/p/db.conf"));
+	assert_true(policy_redacts(p, "/etc/p/sub/x.conf"));
+	assert_true(policy_redacts(p, "/opt/p/log/stdout.out"));
+	assert_false(policy_redacts(p, "/opt/p/log/gc.log"));
+	policy_free(p);
+
+	/* paths empty: no file is redacted (diagnostics still are). */
+	p = load_ok(GW "[files]\npaths = /etc/p\n"
+	    "[redact]\npattern.s = secret=[^ ]+\npaths =\n");
+	assert_false(policy_redacts(p, "/etc/p/db.conf"));
+	assert_int_equal(redact_count(p->redact), 1);
+	policy_free(p);
+}
+
 /* policy_write reports a stream it cannot write. */
 static void
 test_show_write_error(void **state)
@@ -1436,6 +1761,51 @@ test_show_write_error(void **state)
 	assert_int_equal(policy_write(p, f), -1);
 	fclose(f);
 	policy_free(p);
+}
+
+/*
+ * Several relays, names and addresses, in the order given; policy show
+ * writes them back as one list that loads the same.
+ */
+static void
+test_relays(void **state)
+{
+	struct policy	*p;
+	char		*text;
+
+	(void)state;
+	p = load_ok("[gateway]\n"
+	    "cluster_id = acme-prod\n"
+	    "relay = relay1.example.com:2222, [2001:db8::7]:2222 , "
+	    "10.1.2.3:22\n"
+	    "relay_host_key = /k1\n"
+	    "cluster_key = /k2\n"
+	    "session_host_key = /k3\n"
+	    "support_ca = /k4\n"
+	    "keepalive_interval = 1s\n"
+	    "keepalive_count = 10\n");
+	assert_int_equal(p->nrelays, 3);
+	assert_string_equal(p->relays[0].host, "relay1.example.com");
+	assert_int_equal(p->relays[0].port, 2222);
+	assert_string_equal(p->relays[1].host, "2001:db8::7");
+	assert_int_equal(p->relays[1].port, 2222);
+	assert_string_equal(p->relays[2].host, "10.1.2.3");
+	assert_int_equal(p->relays[2].port, 22);
+	assert_int_equal(p->keepalive_interval, 1);
+	assert_int_equal(p->keepalive_count, 10);
+	policy_free(p);
+	text = round_trip("[gateway]\n"
+	    "cluster_id = acme-prod\n"
+	    "relay = relay1.example.com:2222, [2001:db8::7]:2222\n"
+	    "relay_host_key = /k1\n"
+	    "cluster_key = /k2\n"
+	    "session_host_key = /k3\n"
+	    "support_ca = /k4\n");
+	assert_has_line(text,
+	    "relay = relay1.example.com:2222, [2001:db8::7]:2222");
+	assert_has_line(text, "keepalive_interval = 15s");
+	assert_has_line(text, "keepalive_count = 3");
+	free(text);
 }
 
 int
@@ -1455,9 +1825,12 @@ main(void)
 		cmocka_unit_test(test_allow_session_slot),
 		cmocka_unit_test(test_command_bounds),
 		cmocka_unit_test(test_show_full),
+		cmocka_unit_test(test_relays),
 		cmocka_unit_test(test_show_minimal),
 		cmocka_unit_test(test_show_edge_cases),
 		cmocka_unit_test(test_show_write_error),
+		cmocka_unit_test(test_globs),
+		cmocka_unit_test(test_redacts),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);

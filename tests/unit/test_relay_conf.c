@@ -75,6 +75,9 @@ test_defaults(void **state)
 	assert_int_equal(c->startups_full, 100);
 	assert_int_equal(c->per_source, 10);
 	assert_int_equal(c->login_grace, 20);
+	/* A silent tunnel goes after 45 s, as the gateway's default. */
+	assert_int_equal(c->keepalive_interval, 15);
+	assert_int_equal(c->keepalive_count, 3);
 	relay_conf_format_startups(c, buf, sizeof(buf));
 	assert_string_equal(buf, "10:30:100");
 	relay_conf_free(c);
@@ -88,8 +91,11 @@ test_forms(void **state)
 
 	(void)state;
 	assert_int_equal(load(RELAY "max_startups = 4:50:12\n"
-	    "max_per_source = 3\nlogin_grace = 2m\n", &c, err,
+	    "max_per_source = 3\nlogin_grace = 2m\n"
+	    "keepalive_interval = 1s\nkeepalive_count = 10\n", &c, err,
 	    sizeof(err)), 0);
+	assert_int_equal(c->keepalive_interval, 1);
+	assert_int_equal(c->keepalive_count, 10);
 	assert_int_equal(c->startups_start, 4);
 	assert_int_equal(c->startups_rate, 50);
 	assert_int_equal(c->startups_full, 12);
@@ -129,6 +135,12 @@ test_refused(void **state)
 		"login_grace = 11m\n",
 		"login_grace = 20 s\n",
 		"login_grace = soon\n",
+		"keepalive_interval = 0s\n",
+		"keepalive_interval = 11m\n",
+		"keepalive_interval = 15 s\n",
+		"keepalive_count = 0\n",
+		"keepalive_count = 11\n",
+		"keepalive_count = 3x\n",
 	};
 	struct relay_conf	*c;
 	char			 text[256], err[512], want[160], key[32];

@@ -7,6 +7,7 @@
 #include <sys/ptrace.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -25,6 +26,8 @@
 #include <unistd.h>
 #include <cmocka.h>
 #include <seccomp.h>
+
+#include <linux/capability.h>
 
 #include "sandbox/sandbox.h"
 
@@ -404,6 +407,94 @@ do_diag_ptrace(int fd)
 	return CASE_WRONG;
 }
 
+static int
+do_socketpair(int fd)
+{
+	int sv[2];
+
+	(void)fd;
+	return socketpair(AF_UNIX, SOCK_DGRAM, 0, sv) == -1 &&
+	    errno == EACCES ? CASE_OK : CASE_WRONG;
+}
+
+/* The abstract name the tests below aim at, bound by the test. */
+static struct sockaddr_un	sink_addr;
+static socklen_t		sink_len;
+
+/*
+ * fd: one end of a datagram pair made before the filter.  Sending to
+ * its peer passes; to an address, by sendto, sendmsg or sendmmsg, not.
+ */
+static int
+do_send_addressed(int fd)
+{
+	struct msghdr	msg;
+	struct mmsghdr	mm;
+	struct iovec	iov = { "x", 1 };
+
+	if (send(fd, "x", 1, 0) != 1 ||
+	    sendto(fd, "x", 1, 0, NULL, 0) != 1)
+		return CASE_WRONG;
+	if (sendto(fd, "x", 1, 0, (struct sockaddr *)&sink_addr,
+	    sink_len) != -1 || errno != EACCES)
+		return CASE_WRONG;
+	memset(&msg, 0, sizeof(msg));
+	msg.msg_name = &sink_addr;
+	msg.msg_namelen = sink_len;
+	msg.msg_iov = &iov;
+	msg.msg_iovlen = 1;
+	if (sendmsg(fd, &msg, 0) != -1 || errno != EACCES)
+		return CASE_WRONG;
+	memset(&mm, 0, sizeof(mm));
+	mm.msg_hdr = msg;
+	return sendmmsg(fd, &mm, 1, 0) == -1 && errno == EACCES ? CASE_OK :
+	    CASE_WRONG;
+}
+
+/* Landlock's scope (ABI 6): no abstract socket made outside. */
+static int
+do_connect_abstract(int fd)
+{
+	return connect(fd, (struct sockaddr *)&sink_addr, sink_len) == -1 &&
+	    errno == EPERM ? CASE_OK : CASE_WRONG;
+}
+
+/* Local datagram sockets without socket(2). */
+static void
+test_diag_dgram(void **state)
+{
+	char	buf[8];
+	int	sink, sv[2];
+
+	(void)state;
+	assert_exit(diag_confined(do_socketpair, -1), CASE_OK);
+	memset(&sink_addr, 0, sizeof(sink_addr));
+	sink_addr.sun_family = AF_UNIX;
+	snprintf(sink_addr.sun_path + 1, sizeof(sink_addr.sun_path) - 1,
+	    "test_sandbox-%ld", (long)getpid());
+	sink_len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 +
+	    strlen(sink_addr.sun_path + 1));
+	assert_true((sink = socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK,
+	    0)) != -1);
+	assert_int_equal(bind(sink, (struct sockaddr *)&sink_addr, sink_len),
+	    0);
+	assert_int_equal(socketpair(AF_UNIX, SOCK_DGRAM, 0, sv), 0);
+	assert_exit(diag_confined(do_send_addressed, sv[0]), CASE_OK);
+	if (sbx_landlock_abi() >= 6)
+		assert_exit(diag_confined(do_connect_abstract, sv[0]),
+		    CASE_OK);
+	else
+		print_message("Landlock ABI %d: no scope for abstract "
+		    "sockets here\n", sbx_landlock_abi());
+	/* The peer got what was sent to it; the sink, nothing. */
+	assert_int_equal(recv(sv[1], buf, sizeof(buf), MSG_DONTWAIT), 1);
+	assert_int_equal(recv(sv[1], buf, sizeof(buf), MSG_DONTWAIT), 1);
+	assert_int_equal(recv(sink, buf, sizeof(buf), MSG_DONTWAIT), -1);
+	close(sink);
+	close(sv[0]);
+	close(sv[1]);
+}
+
 /* The diagnostics' filter: each way out, one row. */
 static void
 test_diag_filter(void **state)
@@ -483,7 +574,7 @@ ns_start(int code, int *r)
 	int	p[2];
 
 	assert_int_equal(pipe(p), 0);
-	pid = sbx_ns_fork(err, sizeof(err));
+	pid = sbx_ns_fork(NULL, err, sizeof(err));
 	if (pid == -1)
 		fail_msg("sbx_ns_fork: %s", err);
 	if (pid == 0) {
@@ -574,7 +665,7 @@ test_ns_unprivileged(void **state)
 		    setuid(pw->pw_uid) == -1 ||
 		    prctl(PR_SET_DUMPABLE, 1) == -1))
 			_exit(91);
-		if ((ns = sbx_ns_fork(err, sizeof(err))) == -1) {
+		if ((ns = sbx_ns_fork(NULL, err, sizeof(err))) == -1) {
 			fprintf(stderr, "# %s\n", err);
 			_exit(77);
 		}
@@ -590,6 +681,82 @@ test_ns_unprivileged(void **state)
 	if (WIFEXITED(status) && WEXITSTATUS(status) == 77)
 		skip();	/* no unprivileged user namespaces here */
 	assert_exit(status, CASE_OK);
+}
+
+/*
+ * In the namespace's first process, made for user: is it that user,
+ * without a capability in any set, with no_new_privs, and still to die
+ * with its parent (the uid change cleared that, and it was set again)?
+ */
+static int
+ns_dropped(uid_t uid)
+{
+	struct __user_cap_header_struct	hdr;
+	struct __user_cap_data_struct	data[_LINUX_CAPABILITY_U32S_3];
+	uid_t				r, e, sv;
+	size_t				i;
+	int				sig = 0;
+
+	if (getresuid(&r, &e, &sv) == -1 || r != uid || e != uid ||
+	    sv != uid)
+		return CASE_WRONG;
+	memset(&hdr, 0, sizeof(hdr));
+	hdr.version = _LINUX_CAPABILITY_VERSION_3;
+	if (syscall(SYS_capget, &hdr, data) == -1)
+		return CASE_WRONG;
+	for (i = 0; i < _LINUX_CAPABILITY_U32S_3; i++)
+		if (data[i].effective != 0 || data[i].permitted != 0 ||
+		    data[i].inheritable != 0)
+			return CASE_WRONG;
+	if (prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0) != 1 ||
+	    prctl(PR_GET_PDEATHSIG, &sig) == -1 || sig != SIGKILL)
+		return CASE_WRONG;
+	return getpid() == 1 ? CASE_OK : CASE_WRONG;
+}
+
+/*
+ * The reaper needs its privileges only to mount /proc: made for a user,
+ * it is that user, with nothing, before it starts anything.  As root,
+ * and as a gateway started as nobody (in a user namespace, where it got
+ * every capability).
+ */
+static void
+test_ns_drop(void **state)
+{
+	struct passwd	*pw;
+	char		 err[256];
+	pid_t		 pid, ns;
+	int		 status, as_nobody;
+
+	(void)state;
+	if (geteuid() != 0 || (pw = getpwnam("nobody")) == NULL)
+		skip();
+	for (as_nobody = 0; as_nobody <= 1; as_nobody++) {
+		pid = fork();
+		assert_true(pid != -1);
+		if (pid == 0) {
+			if (as_nobody && (setgid(pw->pw_gid) == -1 ||
+			    setuid(pw->pw_uid) == -1 ||
+			    prctl(PR_SET_DUMPABLE, 1) == -1))
+				_exit(91);
+			if ((ns = sbx_ns_fork("nobody", err,
+			    sizeof(err))) == -1) {
+				fprintf(stderr, "# %s\n", err);
+				_exit(as_nobody ? 77 : 93);
+			}
+			if (ns == 0)
+				_exit(ns_dropped(pw->pw_uid));
+			if (waitpid(ns, &status, 0) != ns ||
+			    !WIFEXITED(status))
+				_exit(92);
+			_exit(WEXITSTATUS(status));
+		}
+		assert_int_equal(waitpid(pid, &status, 0), pid);
+		if (as_nobody && WIFEXITED(status) &&
+		    WEXITSTATUS(status) == 77)
+			skip();	/* no unprivileged user namespaces here */
+		assert_exit(status, CASE_OK);
+	}
 }
 
 /*
@@ -635,11 +802,13 @@ main(void)
 		cmocka_unit_test(test_killed),
 		cmocka_unit_test(test_diag_read_only),
 		cmocka_unit_test(test_stop_continue),
+		cmocka_unit_test(test_diag_dgram),
 		cmocka_unit_test(test_diag_filter),
 		cmocka_unit_test(test_ns_reaper),
 		cmocka_unit_test(test_ns_forward),
 		cmocka_unit_test(test_ns_kill),
 		cmocka_unit_test(test_ns_unprivileged),
+		cmocka_unit_test(test_ns_drop),
 		cmocka_unit_test(test_ns_refused),
 	};
 

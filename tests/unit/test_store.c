@@ -660,6 +660,33 @@ test_events_in_order(void **state)
 	store_close(s);
 }
 
+/*
+ * A field's value (or name) that holds a space, a quote, '=' or a
+ * backslash, or anything but printable ASCII, is written as a JSON
+ * string: a cluster cannot forge a field of its own inside another.
+ */
+static void
+test_events_quoted(void **state)
+{
+	struct store	*s = open_store();
+	char		*e;
+
+	(void)state;
+	put_ok(s, "acme-prod",
+	    "[{\"seq\":1,\"class\":\"event\",\"record\":{\"type\":"
+	    "\"node_added\",\"ts\":\"" H0 "\",\"node\":\"n1 engineer=mallory\","
+	    "\"a b\":\"x\",\"q\":\"say \\\"hi\\\"\",\"u\":\"caf\u00e9\","
+	    "\"sp\":\"a\u00a0b=c\",\"empty\":\"\",\"plain\":\"node-3\"}}]", 1);
+	e = events_text(s, "acme-prod");
+	assert_string_equal(e,
+	    "TS                    TYPE        SEQ  FIELDS\n"
+	    "2026-11-18T12:00:00Z  node_added    1  "
+	    "node=\"n1 engineer=mallory\" \"a b\"=x q=\"say \\\\\"hi\\\\\"\" "
+	    "u=\"caf\xc3\xa9\" sp=\"a\xc2\xa0" "b=c\" empty=\"\" plain=node-3\n");
+	free(e);
+	store_close(s);
+}
+
 static void
 test_anchors(void **state)
 {
@@ -699,6 +726,7 @@ static struct relay_cluster conf_clusters[] = {
 	{ .id = "never-seen" },
 };
 static const struct relay_conf conf = {
+	.listen_port = 2222,
 	.clusters = conf_clusters,
 	.nclusters = 3,
 };
@@ -722,9 +750,13 @@ test_print_clusters(void **state)
 	struct store			*s = open_store();
 	struct store_cluster_info	 ci;
 	json_t				*j, *c;
-	char				*buf;
+	char				*buf, host[256], self[300], want[2048];
 
 	(void)state;
+	/* The relays a cluster is connected to: this one, HOSTNAME:PORT. */
+	assert_int_equal(gethostname(host, sizeof(host)), 0);
+	host[sizeof(host) - 1] = '\0';
+	snprintf(self, sizeof(self), "%s:2222", host);
 	assert_int_equal(store_cluster_seen(s, "beta", T0 - 4 * 86400, "1.3.0",
 	    1), 0);
 	assert_int_equal(store_cluster_seen(s, "beta", T0 - 3 * 86400 - 5,
@@ -737,16 +769,20 @@ test_print_clusters(void **state)
 	assert_int_equal(store_cluster_info(s, "never-seen", &ci), 0);
 
 	buf = clusters_text(s, REPORT_TEXT);
-	assert_string_equal(buf,
+	snprintf(want, sizeof(want),
 	    "CLUSTER     LICENSE  EXPIRES               CONNECTED  "
-	    "LAST-CONTACT          OFFLINE-DAYS  VERSION  RECORDS  HEALTH\n"
+	    "LAST-CONTACT          OFFLINE-DAYS  VERSION  RECORDS  "
+	    "HEALTH                    RELAYS\n"
 	    "acme-prod   full     2027-06-06T12:00:00Z  yes        "
 	    "2026-11-18T12:00:00Z  0             1.4.2          3  "
-	    "3 nodes, 1/2 services up\n"
+	    "3 nodes, 1/2 services up  %s\n"
 	    "beta        trial    -                     no         "
-	    "2026-11-15T11:59:55Z  3             1.3.0          0  -\n"
+	    "2026-11-15T11:59:55Z  3             1.3.0          0  "
+	    "-                         -\n"
 	    "never-seen  full     -                     no         "
-	    "never                 -             -              0  -\n");
+	    "never                 -             -              0  "
+	    "-                         -\n", self);
+	assert_string_equal(buf, want);
 	free(buf);
 
 	buf = clusters_text(s, REPORT_JSON);
@@ -766,7 +802,11 @@ test_print_clusters(void **state)
 	    "offline_days")), 0);
 	assert_int_equal(json_integer_value(json_object_get(json_object_get(c,
 	    "health"), "services_up")), 1);
+	assert_int_equal(json_array_size(json_object_get(c, "relays")), 1);
+	assert_string_equal(json_string_value(json_array_get(json_object_get(c,
+	    "relays"), 0)), self);
 	c = json_array_get(j, 1);
+	assert_int_equal(json_array_size(json_object_get(c, "relays")), 0);
 	assert_string_equal(json_string_value(json_object_get(c, "license")),
 	    "trial");
 	assert_true(json_is_false(json_object_get(c, "connected")));
@@ -783,7 +823,8 @@ test_print_clusters(void **state)
 
 /*
  * What a cluster sent reaches a table escaped (C0, DEL, C1 as \xNN, a
- * backslash doubled), and the JSON form exactly as sent.
+ * backslash doubled; an event's string that is not a plain word is a
+ * JSON string first), and the JSON form exactly as sent.
  */
 static void
 test_reports_escape(void **state)
@@ -806,7 +847,8 @@ test_reports_escape(void **state)
 	assert_string_equal(t,
 	    "TS                    TYPE        SEQ  FIELDS\n"
 	    "2026-11-18T12:00:00Z  node_added    1  "
-	    "node=\\x1b[2J\\xc2\\x9b1m\\x7f\\\\ok n=[\"\\\\u001B\"]\n");
+	    "node=\"\\\\u001B[2J\\xc2\\x9b1m\\x7f\\\\\\\\ok\" "
+	    "n=[\"\\\\u001B\"]\n");
 	assert_null(strchr(t, 0x1b));
 	free(t);
 	j = report_json(report_events, s, "acme-prod");
@@ -1248,6 +1290,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_health_keeps_latest,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_events_in_order,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_events_quoted,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_anchors,
 		    setup, teardown),

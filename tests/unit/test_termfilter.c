@@ -3,7 +3,9 @@
  * auditor's terminal: the support shell's own screen sequences pass,
  * anything that acts on the terminal itself (OSC 52 clipboard, window
  * titles, DCS, APC, PM, SOS, report requests, their C1 forms) is left
- * out, however the stream is cut into pieces.
+ * out, however the stream is cut into pieces; what is not UTF-8
+ * (overlong forms, surrogates, past U+10FFFF, cut short) never comes
+ * out, so no terminal can decode a C1 control from it.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -14,6 +16,7 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "lib/parse.h"
 #include "lib/termfilter.h"
 
 #define N(a)	(sizeof(a) / sizeof((a)[0]))
@@ -60,6 +63,26 @@ static const struct {
 	{ "a\007b\016c\017d\005e\x7f", "abcde", 1 },
 	{ "\x9b" "2J", "2J", 1 },
 	{ "\xff\xc0\x80x", "x", 1 },
+	/*
+	 * Not UTF-8: a lenient decoder reads overlong e0 82 9b as U+009B,
+	 * CSI, and c0 9b as ESC.  Overlong forms, surrogates, code points
+	 * past U+10FFFF and characters cut short are left out whole.
+	 */
+	{ "\xe0\x82\x9b" "6n", "6n", 1 },
+	{ "\xc0\x9b" "6n", "6n", 1 },
+	{ "\xc1\x9b" "[6n", "[6n", 1 },
+	{ "\xf0\x80\x82\x9b" "6n", "6n", 1 },
+	{ "\xe0\x80\x9b" "]0;t\007", "]0;t", 1 },
+	{ "a\xed\xa0\x80" "b\xed\xbf\xbf" "c", "abc", 1 },
+	{ "a\xf4\x90\x80\x80" "b\xf7\xbf\xbf\xbf" "c", "abc", 1 },
+	{ "\xe2\x82" "x\xe2\x82\xc3\xa9\xf0\x9f\x94", "x\xc3\xa9", 1 },
+	{ "\xe2\x82\033[1mx", "\033[1mx", 1 },
+	/* The last characters below U+D800, U+FFFF and U+10FFFF pass. */
+	{ "\xed\x9f\xbf\xef\xbf\xbf\xf4\x8f\xbf\xbf",
+	    "\xed\x9f\xbf\xef\xbf\xbf\xf4\x8f\xbf\xbf", 0 },
+	/* A character cuts a sequence off; in a string it is dropped. */
+	{ "\033[31\xc3\xa9x", "\xc3\xa9x", 1 },
+	{ "\033]0;\xc3\xa9\xe0\x82\x9c" "x\007ok", "ok", 1 },
 	/* An ESC in a string ends it and starts a sequence of its own. */
 	{ "\033]0;x\033[31mred", "\033[31mred", 1 },
 	/* A sequence cut off by text or a control is left out. */
@@ -149,7 +172,8 @@ static void
 test_no_introducer(void **state)
 {
 	static const char *const prefixes[] = { "", "\033", "\033[", "\033[1",
-	    "\033]", "\033]0;x\033", "\xc2", "\033(", "\xc2\x9b" };
+	    "\033]", "\033]0;x\033", "\xc2", "\033(", "\xc2\x9b", "\xe0",
+	    "\xe0\x82", "\xf0\x80\x82", "\xed", "\xf4\x8f", "\033]\xe0" };
 	struct termfilter	tf;
 	char			out[64 + TERMFILTER_SLACK], in[4];
 	size_t			p, o, j;
@@ -177,7 +201,65 @@ test_no_introducer(void **state)
 				    (unsigned char)out[j + 1] <= 0x9f)
 					fail_msg("prefix %zu byte %02x: a C1 "
 					    "control came out", p, b);
+			if (!parse_utf8(out, o))
+				fail_msg("prefix %zu byte %02x: not UTF-8 "
+				    "came out", p, b);
 		}
+}
+
+/* The code points in out[0..len), which is UTF-8: none a C1 control. */
+static int
+has_c1(const char *out, size_t len)
+{
+	uint32_t	cp;
+	size_t		i, n;
+
+	for (i = 0; i < len; i += n) {
+		n = parse_utf8_char(out + i, len - i, &cp);
+		if (n == 0 || (cp >= 0x80 && cp <= 0x9f))
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * Streams drawn at random from bytes that start, continue, end or break
+ * sequences and characters: whatever comes out is UTF-8 without C1
+ * controls, and the same whether fed whole or byte by byte.
+ */
+static void
+test_random(void **state)
+{
+	static const unsigned char alphabet[] = { 0x1b, '[', ']', 0x07,
+	    0x5c, '6', 'n', 'a', 0x80, 0x82, 0x9b, 0x9c, 0x9d, 0xa0, 0xbf,
+	    0xc0, 0xc1, 0xc2, 0xc3, 0xe0, 0xed, 0xef, 0xf0, 0xf4, 0xf5,
+	    0xff };
+	struct termfilter	tf;
+	char			in[16], whole[16 + TERMFILTER_SLACK];
+	char			bytes[16 * (1 + TERMFILTER_SLACK)];
+	uint32_t		seed = 1;
+	size_t			len, i, o, ob;
+	int			k;
+
+	(void)state;
+	for (k = 0; k < 200000; k++) {
+		seed = seed * 1103515245u + 12345u;
+		len = 1 + (seed >> 16) % sizeof(in);
+		for (i = 0; i < len; i++) {
+			seed = seed * 1103515245u + 12345u;
+			in[i] = (char)alphabet[(seed >> 16) % sizeof(alphabet)];
+		}
+		termfilter_init(&tf);
+		o = termfilter_feed(&tf, in, len, whole);
+		termfilter_init(&tf);
+		for (i = 0, ob = 0; i < len; i++)
+			ob += termfilter_feed(&tf, in + i, 1, bytes + ob);
+		if (!parse_utf8(whole, o) || has_c1(whole, o))
+			fail_msg("stream %d: not UTF-8 or a C1 control out",
+			    k);
+		if (o != ob || memcmp(whole, bytes, o) != 0)
+			fail_msg("stream %d: byte by byte differs", k);
+	}
 }
 
 int
@@ -187,6 +269,7 @@ main(void)
 		cmocka_unit_test(test_rows),
 		cmocka_unit_test(test_split),
 		cmocka_unit_test(test_no_introducer),
+		cmocka_unit_test(test_random),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -2,7 +2,7 @@
  * burst.c - repeated refusals counted, and summarised in one line per
  * burst (see burst.h).
  */
-#include "gateway/burst.h"
+#include "lib/burst.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -45,9 +45,13 @@ burst_free(struct burst *b)
 	free(b);
 }
 
-/* Write the summary of what k counted, if anything, and start over. */
+/*
+ * Write the summary of what k counted, if anything, and start over;
+ * ended: the kind is given up after this.
+ */
 static void
-burst_summarise(struct burst *b, struct burst_kind *k, uint64_t now_ms)
+burst_summarise(struct burst *b, struct burst_kind *k, uint64_t now_ms,
+    int ended)
 {
 	struct burst_summary sum;
 
@@ -59,6 +63,7 @@ burst_summarise(struct burst *b, struct burst_kind *k, uint64_t now_ms)
 		sum.count = k->count;
 		sum.first = k->first;
 		sum.last = k->last;
+		sum.ended = ended;
 		b->emit(b->arg, &sum);
 	}
 	k->count = 0;
@@ -89,7 +94,7 @@ burst_slot(struct burst *b, uint64_t now_ms)
 		if (oldest == NULL || k->last_ms < oldest->last_ms)
 			oldest = k;
 	}
-	burst_summarise(b, oldest, now_ms);
+	burst_summarise(b, oldest, now_ms, 1);
 	oldest->used = 0;
 	return oldest;
 }
@@ -143,9 +148,20 @@ burst_tick(struct burst *b, uint64_t now_ms, int force)
 		if (!k->used)
 			continue;
 		if (force || now_ms - k->last_ms >= BURST_QUIET_MS) {
-			burst_summarise(b, k, now_ms);
+			burst_summarise(b, k, now_ms, 1);
 			k->used = 0;
 		} else if (now_ms - k->period_ms >= BURST_EVERY_MS)
-			burst_summarise(b, k, now_ms);
+			burst_summarise(b, k, now_ms, 0);
 	}
+}
+
+int
+burst_pending(const struct burst *b)
+{
+	size_t i;
+
+	for (i = 0; i < BURST_KINDS; i++)
+		if (b->kinds[i].used)
+			return 1;
+	return 0;
 }
