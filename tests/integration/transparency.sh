@@ -162,14 +162,16 @@ cli usage --json --since 2026-11-21T09:00:00Z >"$T/usage.json"
 
 # Refusals.
 out=$(cli telemetry show abc 2>&1); rc=$?
-[ "$rc" -eq 2 ] && pass "telemetry show of a non-number is a usage error" ||
+[ "$rc" -eq 2 ] && echo "$out" | grep -q "'abc' is not a sequence number" &&
+    pass "telemetry show of a non-number is a usage error" ||
     fail "show abc: rc=$rc $out"
 out=$(cli telemetry show 999999 2>&1); rc=$?
 [ "$rc" -eq 1 ] && echo "$out" | grep -q "no record 999999 in $OUTBOX" &&
     pass "telemetry show of a seq never sent says so" ||
     fail "show 999999: rc=$rc $out"
 out=$(cli usage --json --csv 2>&1); rc=$?
-[ "$rc" -eq 2 ] && pass "usage --json --csv is a usage error" ||
+[ "$rc" -eq 2 ] && echo "$out" | grep -q "^usage: porthole telemetry" &&
+    pass "usage --json --csv is a usage error" ||
     fail "usage --json --csv: rc=$rc $out"
 
 # Fail closed: a copy that cannot be written stops the sending, and the
