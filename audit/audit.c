@@ -22,6 +22,7 @@
 #include "audit/logfiles.h"
 #include "audit/seal.h"
 #include "lib/clock.h"
+#include "lib/ident.h"
 #include "lib/log.h"
 #include "lib/parse.h"
 
@@ -285,10 +286,7 @@ fail:
 static int
 valid_type(const char *type)
 {
-	size_t n = strlen(type);
-
-	return n >= 1 && n <= 32 && strspn(type,
-	    "abcdefghijklmnopqrstuvwxyz_") == n;
+	return ident_valid(type, 32, IDENT_LOWER);
 }
 
 static int	audit_append(struct audit *, const char *, json_t *);
@@ -565,6 +563,12 @@ void
 audit_set_rotate(struct audit *a, uint64_t bytes)
 {
 	a->rotate = bytes;
+}
+
+void
+audit_set_seal_every(struct audit *a, uint64_t every)
+{
+	a->seal_every = every == 0 ? 1 : every;
 }
 
 /*

@@ -58,6 +58,8 @@ void	audit_forget(struct audit *a);
  * DIR/audit.log is started; the chain runs on across the files.
  */
 void	audit_set_rotate(struct audit *a, uint64_t bytes);
+/* Seal after at most every events from now on (a reload's seal_every). */
+void	audit_set_seal_every(struct audit *a, uint64_t every);
 
 /* Write a seal line now.  0, or -1 if it could not be written. */
 int	audit_seal(struct audit *a);

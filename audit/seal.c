@@ -7,7 +7,6 @@
 #include <sys/stat.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +15,8 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
+
+#include "lib/fileio.h"
 
 #define SEAL_KEY_MAGIC	"porthole-audit-key v1"
 
@@ -57,44 +58,16 @@ int
 seal_key_store(const char *path, const struct seal_key *k, char *err,
     size_t errlen)
 {
-	char	tmp[4096], hex[65], line[160], dir[4096];
-	int	fd = -1, dfd, rc = -1;
+	char	hex[65], line[160];
 	size_t	len;
+	int	rc;
 
-	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.new", path) >= sizeof(tmp)) {
-		snprintf(err, errlen, "%s: path too long", path);
-		return -1;
-	}
 	seal_key_to_hex(k->key, hex);
 	len = (size_t)snprintf(line, sizeof(line), "%s %llu %s\n",
 	    SEAL_KEY_MAGIC, (unsigned long long)k->epoch, hex);
 	OPENSSL_cleanse(hex, sizeof(hex));
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
-	    0600);
-	if (fd == -1 || write(fd, line, len) != (ssize_t)len ||
-	    fsync(fd) == -1) {
-		snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
-		goto out;
-	}
-	close(fd);
-	fd = -1;
-	if (rename(tmp, path) == -1) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		goto out;
-	}
-	snprintf(dir, sizeof(dir), "%s", path);
-	if ((dfd = open(dirname(dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC)) !=
-	    -1) {
-		(void)fsync(dfd);
-		close(dfd);
-	}
-	rc = 0;
-out:
+	rc = fileio_replace(path, line, len, 0600, err, errlen);
 	OPENSSL_cleanse(line, sizeof(line));
-	if (fd != -1)
-		close(fd);
-	if (rc == -1)
-		(void)unlink(tmp);
 	return rc;
 }
 

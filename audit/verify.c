@@ -26,6 +26,7 @@
 #include "audit/audit.h"
 #include "audit/logfiles.h"
 #include "audit/seal.h"
+#include "lib/ident.h"
 
 #define VERIFY_BLOCK	(4 << 20)
 
@@ -251,7 +252,7 @@ verify_line(const char *line, size_t len, uint64_t want_seq,
 		return -1;
 	}
 	p += 9;
-	n = strspn(p, "abcdefghijklmnopqrstuvwxyz_");
+	n = ident_span(p, IDENT_LOWER);
 	if (n == 0 || n > 32 || p + n >= end || p[n] != '"') {
 		snprintf(why, whylen, "malformed type");
 		return -1;

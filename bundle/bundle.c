@@ -24,6 +24,7 @@
 #include "lib/beneath.h"
 #include "lib/clock.h"
 #include "lib/fileio.h"
+#include "lib/ident.h"
 #include "lib/parse.h"
 #include "lib/redact.h"
 #include "lib/sha256.h"
@@ -498,12 +499,8 @@ manifest_tail(struct writer *w, struct bundle_result *res)
 static int
 valid_name(const char *s)
 {
-	size_t i;
-
-	for (i = 0; s != NULL && s[i] != '\0'; i++)
-		if (i >= BUNDLE_ID_MAX || !policy_setting_char(s[i]))
-			return 0;
-	return i > 0 && s[0] != '.' && s[0] != '-';
+	return s != NULL && ident_valid(s, BUNDLE_ID_MAX, IDENT_NAME) &&
+	    s[0] != '.' && s[0] != '-';
 }
 
 /* Free text of the request: NULL, or UTF-8 of at most 256 bytes. */

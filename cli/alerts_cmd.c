@@ -16,6 +16,7 @@
 
 #include "cli/control_cmd.h"
 #include "cli/view.h"
+#include "lib/control_proto.h"
 
 const char cli_alerts_usage[] = "porthole alerts [--json]\n";
 
@@ -57,8 +58,7 @@ cli_alerts(int argc, char **argv, const char *conf)
 		fprintf(stderr, "usage: %s", cli_alerts_usage);
 		return 2;
 	}
-	if ((ans = control_call(conf, json_pack("{s:s}", "cmd",
-	    "alerts"))) == NULL)
+	if ((ans = control_call(conf, CONTROL_ALERTS, json_object())) == NULL)
 		return 1;
 	list = json_object_get(ans, "alerts");
 	if (!json_is_true(json_object_get(ans, "ok")) || !json_is_array(list))

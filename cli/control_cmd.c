@@ -18,6 +18,7 @@
 #include <jansson.h>
 
 #include "cli/view.h"
+#include "lib/control_proto.h"
 #include "lib/escape.h"
 #include "policy/policy.h"
 
@@ -113,7 +114,7 @@ control_path(const char *conf, struct policy **pol, struct sockaddr_un *sun,
 
 /* Send one request, read the one-line answer. */
 json_t *
-control_call(const char *conf, json_t *req)
+control_call(const char *conf, enum control_cmd kind, json_t *req)
 {
 	struct policy		*pol = NULL;
 	struct sockaddr_un	 sun;
@@ -141,7 +142,9 @@ control_call(const char *conf, json_t *req)
 		goto out;
 	}
 	/* A gateway that refuses us hangs up: EPIPE, not SIGPIPE. */
-	if ((text = json_dumps(req, JSON_COMPACT)) == NULL ||
+	if (req == NULL || json_object_set_new(req, "cmd",
+	    json_string(control_cmds[kind].name)) == -1 ||
+	    (text = json_dumps(req, JSON_COMPACT)) == NULL ||
 	    send(fd, text, strlen(text), MSG_NOSIGNAL) == -1 ||
 	    send(fd, "\n", 1, MSG_NOSIGNAL) == -1) {
 		e = errno;
@@ -418,44 +421,46 @@ int
 cli_control(int argc, char **argv, const char *conf)
 {
 	json_t	*req, *ans;
-	int	 rc = 1, as_json = 0;
+	int	 rc = 1, as_json = 0, kind;
 
-	if (strcmp(argv[0], "kill") == 0 || strcmp(argv[0], "approve") == 0 ||
-	    strcmp(argv[0], "deny") == 0) {
+	/* Each command is the request of that name (control_proto.h). */
+	if ((kind = control_cmd_lookup(argv[0])) == -1 ||
+	    (control_cmds[kind].args & CONTROL_ARG_ACTION))
+		return control_usage();
+	if (control_cmds[kind].args & CONTROL_ARG_ID) {
 		if (argc != 2 || argv[1][0] == '-')
 			return control_usage();
 	} else if (argc == 2 && strcmp(argv[1], "--json") == 0 &&
-	    (strcmp(argv[0], "status") == 0 ||
-	    strcmp(argv[0], "sessions") == 0))
+	    (kind == CONTROL_STATUS || kind == CONTROL_SESSIONS))
 		as_json = 1;
 	else if (argc != 1)
 		return control_usage();
-	if (argc == 2 && !as_json)
-		req = json_pack("{s:s, s:s}", "cmd", argv[0], "id", argv[1]);
+	if (control_cmds[kind].args & CONTROL_ARG_ID)
+		req = json_pack("{s:s}", "id", argv[1]);
 	else
-		req = json_pack("{s:s}", "cmd", argv[0]);
-	if ((ans = control_call(conf, req)) == NULL)
+		req = json_object();
+	if ((ans = control_call(conf, kind, req)) == NULL)
 		return 1;
 	if (!json_is_true(json_object_get(ans, "ok")))
 		print_error(argv[0], jstr(ans, "error"));
 	/* What the gateway relays was chosen by others: see view.h. */
 	else if (!as_json && cli_view_escape(ans) == -1)
 		fprintf(stderr, "porthole: %s: out of memory\n", argv[0]);
-	else if (strcmp(argv[0], "status") == 0)
+	else if (kind == CONTROL_STATUS)
 		rc = cmd_status(ans, as_json);
 	else {
 		rc = 0;
 		if (as_json)
 			print_json(json_object_get(ans, "sessions"));
-		else if (strcmp(argv[0], "sessions") == 0)
+		else if (kind == CONTROL_SESSIONS)
 			print_sessions(ans);
-		else if (strcmp(argv[0], "reload") == 0)
+		else if (kind == CONTROL_RELOAD)
 			printf("reloaded\n");
-		else if (strcmp(argv[0], "kill") == 0)
+		else if (kind == CONTROL_KILL)
 			printf("session %s ended\n", argv[1]);
 		else
-			printf("session %s %s\n", argv[1], argv[0][0] == 'a' ?
-			    "approved" : "denied");
+			printf("session %s %s\n", argv[1], kind ==
+			    CONTROL_APPROVE ? "approved" : "denied");
 	}
 	json_decref(ans);
 	if (rc == 0 && fflush(stdout) == EOF) {

@@ -8,11 +8,13 @@
 
 #include <jansson.h>
 
+#include "lib/control_proto.h"
+
 /*
- * One request (stolen) to the gateway named by conf; its answer, or
- * NULL after saying on stderr why there is none.
+ * Request kind with the fields of req (stolen) to the gateway named by
+ * conf; its answer, or NULL after saying on stderr why there is none.
  */
-json_t	*control_call(const char *conf, json_t *req);
+json_t	*control_call(const char *conf, enum control_cmd kind, json_t *req);
 
 /*
  * argv[0] is the command.  Returns the exit status: 0, 1, 2; status

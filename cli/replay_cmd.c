@@ -74,8 +74,8 @@ record_view(const char *conf, const char *session, const char *action)
 	json_t	*ans;
 	int	 ok;
 
-	ans = control_call(conf, json_pack("{s:s, s:s, s:s}", "cmd",
-	    "recording_viewed", "id", session, "action", action));
+	ans = control_call(conf, CONTROL_RECORDING_VIEWED, json_pack(
+	    "{s:s, s:s}", "id", session, "action", action));
 	if (ans == NULL) {
 		fprintf(stderr, "porthole: audit %s: the gateway must record "
 		    "this viewing and cannot be reached; nothing shown\n",

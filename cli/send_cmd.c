@@ -19,10 +19,10 @@
 #include <jansson.h>
 
 #include "policy/policy.h"
+#include "telemetry/intake_proto.h"
 #include "telemetry/record.h"
 
 #define SEND_BATCH	256	/* records in flight before reading replies */
-#define INTAKE_NAME	"intake.sock"
 
 const char cli_send_usage[] = "porthole send usage|health|event [FILE|-]\n";
 
@@ -48,7 +48,7 @@ intake_connect(const char *conf)
 	memset(&sun, 0, sizeof(sun));
 	sun.sun_family = AF_UNIX;
 	if ((size_t)snprintf(sun.sun_path, sizeof(sun.sun_path), "%s/%s",
-	    pol->run_dir, INTAKE_NAME) >= sizeof(sun.sun_path) ||
+	    pol->run_dir, INTAKE_SOCKET) >= sizeof(sun.sun_path) ||
 	    (fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1 ||
 	    connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
 		fprintf(stderr, "porthole: send: %s: %s (is portholed "
@@ -65,10 +65,12 @@ intake_connect(const char *conf)
 static int
 read_replies(FILE *in, int n, long *first)
 {
-	char	*line = NULL;
-	size_t	 cap = 0;
-	json_t	*a;
-	int	 bad = 0;
+	char		*line = NULL;
+	const char	*why;
+	size_t		 cap = 0;
+	uint64_t	 seq;
+	json_t		*a;
+	int		 bad = 0;
 
 	for (; n > 0; n--, (*first)++) {
 		if (getline(&line, &cap, in) <= 0) {
@@ -78,18 +80,19 @@ read_replies(FILE *in, int n, long *first)
 			break;
 		}
 		a = json_loads(line, 0, NULL);
-		if (!json_is_true(json_object_get(a, "ok"))) {
+		switch (intake_reply_read(a, &seq, &why)) {
+		case INTAKE_STORED:
+			printf("record %ld stored (seq %llu)\n", *first,
+			    (unsigned long long)seq);
+			break;
+		case INTAKE_NOT_KEPT:
+			printf("record %ld not kept: %s\n", *first, why);
+			break;
+		default:
 			fprintf(stderr, "porthole: send: record %ld refused: "
-			    "%s\n", *first, json_string_value(
-			    json_object_get(a, "reason")));
+			    "%s\n", *first, why);
 			bad++;
-		} else if (json_object_get(a, "seq") == NULL)
-			printf("record %ld not kept: %s\n", *first,
-			    json_string_value(json_object_get(a, "reason")));
-		else
-			printf("record %ld stored (seq %lld)\n", *first,
-			    (long long)json_integer_value(json_object_get(a,
-			    "seq")));
+		}
 		json_decref(a);
 	}
 	free(line);

@@ -149,11 +149,12 @@ usage(void)
 	return 2;
 }
 
-/* Send req (stolen); 0 with *ans when the gateway said ok, else 1. */
+/* Send request kind (req stolen); 0 with *ans when ok, else 1. */
 static int
-ask(const char *conf, const char *what, json_t *req, json_t **ans)
+ask(const char *conf, const char *what, enum control_cmd kind, json_t *req,
+    json_t **ans)
 {
-	if ((*ans = control_call(conf, req)) == NULL)
+	if ((*ans = control_call(conf, kind, req)) == NULL)
 		return 1;
 	if (!json_is_true(json_object_get(*ans, "ok"))) {
 		fprintf(stderr, "porthole: updates %s: %s\n", what,
@@ -171,7 +172,7 @@ cmd_list(const char *conf, int as_json)
 	json_t	*ans;
 	char	*text;
 
-	if (ask(conf, "", json_pack("{s:s}", "cmd", "updates"), &ans) != 0)
+	if (ask(conf, "", CONTROL_UPDATES, json_object(), &ans) != 0)
 		return 1;
 	json_object_del(ans, "ok");
 	if (as_json) {
@@ -197,9 +198,8 @@ cmd_reschedule(const char *conf, const char *version, const char *when)
 		return 1;
 	}
 	parse_format_time(t, utc, sizeof(utc));
-	if (ask(conf, "reschedule", json_pack("{s:s, s:s, s:s}", "cmd",
-	    "update_reschedule", "version", version, "when", utc),
-	    &ans) != 0)
+	if (ask(conf, "reschedule", CONTROL_UPDATE_RESCHEDULE, json_pack(
+	    "{s:s, s:s}", "version", version, "when", utc), &ans) != 0)
 		return 1;
 	printf("update %s rescheduled for ", version);
 	print_when(utc);
@@ -213,8 +213,8 @@ cmd_run_now(const char *conf, const char *version)
 {
 	json_t *ans;
 
-	if (ask(conf, "run-now", json_pack("{s:s, s:s}", "cmd",
-	    "update_run_now", "version", version), &ans) != 0)
+	if (ask(conf, "run-now", CONTROL_UPDATE_RUN_NOW, json_pack("{s:s}",
+	    "version", version), &ans) != 0)
 		return 1;
 	printf("update %s runs now (once its package is here)\n", version);
 	json_decref(ans);

@@ -18,6 +18,7 @@
 
 #include "lib/clock.h"
 #include "lib/fileio.h"
+#include "lib/ident.h"
 #include "lib/log.h"
 #include "lib/parse.h"
 
@@ -98,14 +99,11 @@ strip(const char *s, size_t max)
 	return out;
 }
 
-/* [a-z0-9_]{1,RULE_MAX} */
+/* A rule's name: a-z 0-9 _, as the relay names its rules. */
 static int
 valid_rule(const char *s)
 {
-	size_t n = s == NULL ? 0 : strlen(s);
-
-	return n > 0 && n <= RULE_MAX &&
-	    strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789_") == n;
+	return s != NULL && ident_valid(s, RULE_MAX, IDENT_SNAKE);
 }
 
 static struct alert *

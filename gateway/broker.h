@@ -18,8 +18,12 @@
 
 struct broker;
 
+/*
+ * host_key_fd holds the session host key's file (see session_host_key());
+ * each session's process reads it, the broker never does.
+ */
 struct broker	*broker_new(struct event_base *base, const struct policy *pol,
-		    struct audit *audit, ssh_key host_key,
+		    struct audit *audit, int host_key_fd,
 		    const uint8_t ca_key[32]);
 /* Tunnel callbacks (see tunnel.h). */
 void		 broker_channel(ssh_channel ch, const char *orig_host,

@@ -22,6 +22,7 @@
 #include "gateway/localsock.h"
 #include "gateway/alerts.h"
 #include "gateway/updates.h"
+#include "lib/ident.h"
 #include "lib/log.h"
 #include "lib/parse.h"
 #include "sandbox/sandbox.h"
@@ -132,38 +133,101 @@ control_set_status_extra(struct control *c, json_t *(*fn)(void *),
 	c->extra_arg = arg;
 }
 
-/* An auditor replays or exports a recording: that is on record too. */
+/* A refusal, with why. */
 static json_t *
-control_viewed(struct cconn *cc, json_t *req, const char *id)
+control_error(const char *why)
 {
-	const char	*action = json_string_value(json_object_get(req,
-	    "action"));
-	char		 who[64];
-	size_t		 i;
+	return json_pack("{s:b, s:s}", "ok", 0, "error", why);
+}
 
-	for (i = 0; id != NULL && id[i] != '\0'; i++)
-		if (!((id[i] >= '0' && id[i] <= '9') ||
-		    (id[i] >= 'a' && id[i] <= 'f')))
-			break;
-	if (id == NULL || i == 0 || id[i] != '\0' || i > 64 ||
-	    action == NULL || (strcmp(action, "replay") != 0 &&
-	    strcmp(action, "export") != 0))
-		return json_pack("{s:b, s:s}", "ok", 0, "error",
-		    "malformed recording_viewed request");
-	snprintf(who, sizeof(who), "uid %u", (unsigned int)cc->uid);
-	if (broker_record(cc->c->broker, "recording_viewed", id,
-	    json_pack("{s:s, s:s}", "action", action, "by", who)) == -1)
-		return json_pack("{s:b, s:s}", "ok", 0, "error",
-		    "the audit log cannot be written");
+/* The peer, as the audit log names who acted. */
+static void
+control_who(struct cconn *cc, char *who, size_t len)
+{
+	snprintf(who, len, "uid %u", (unsigned int)cc->uid);
+}
+
+static json_t *
+control_answer_status(struct cconn *cc, json_t *req, const char *id)
+{
+	(void)req;
+	(void)id;
+	return control_status(cc->c);
+}
+
+static json_t *
+control_answer_sessions(struct cconn *cc, json_t *req, const char *id)
+{
+	(void)req;
+	(void)id;
+	return json_pack("{s:b, s:o}", "ok", 1, "sessions",
+	    broker_sessions(cc->c->broker));
+}
+
+static json_t *
+control_decide(struct cconn *cc, const char *id, int approve)
+{
+	char who[64];
+
+	control_who(cc, who, sizeof(who));
+	switch (broker_approve(cc->c->broker, id, approve, who)) {
+	case 0:
+		return json_pack("{s:b}", "ok", 1);
+	case -2:
+		return control_error("session is not waiting for approval");
+	default:
+		return control_error("no such session");
+	}
+}
+
+static json_t *
+control_answer_approve(struct cconn *cc, json_t *req, const char *id)
+{
+	(void)req;
+	return control_decide(cc, id, 1);
+}
+
+static json_t *
+control_answer_deny(struct cconn *cc, json_t *req, const char *id)
+{
+	(void)req;
+	return control_decide(cc, id, 0);
+}
+
+static json_t *
+control_answer_kill(struct cconn *cc, json_t *req, const char *id)
+{
+	char who[64];
+
+	(void)req;
+	control_who(cc, who, sizeof(who));
+	if (broker_kill(cc->c->broker, id, who) == -1)
+		return control_error("no such session");
 	return json_pack("{s:b}", "ok", 1);
 }
 
+/* porthole updates: the updates the gateway knows of. */
+static json_t *
+control_answer_updates(struct cconn *cc, json_t *req, const char *id)
+{
+	json_t *list;
+
+	(void)req;
+	(void)id;
+	if (cc->c->updates == NULL)
+		return control_error("updates are not available");
+	if ((list = updates_list(cc->c->updates)) == NULL)
+		return control_error("out of memory");
+	json_object_set_new(list, "ok", json_true());
+	return list;
+}
+
 /*
- * porthole updates: the list; reschedule and run-now on behalf of the
- * peer, who is named in the audit log.
+ * porthole updates reschedule and run-now, on behalf of the peer, who is
+ * named in the audit log.
  */
 static json_t *
-control_updates(struct cconn *cc, const char *cmd, json_t *req)
+control_update_act(struct cconn *cc, json_t *req, int now)
 {
 	struct control	*c = cc->c;
 	const char	*version = json_string_value(json_object_get(req,
@@ -171,101 +235,119 @@ control_updates(struct cconn *cc, const char *cmd, json_t *req)
 	const char	*when = json_string_value(json_object_get(req, "when"));
 	char		 who[64], err[512];
 	time_t		 t;
-	json_t		*list;
 	int		 rc;
 
 	if (c->updates == NULL)
-		return json_pack("{s:b, s:s}", "ok", 0, "error",
-		    "updates are not available");
-	if (strcmp(cmd, "updates") == 0) {
-		if ((list = updates_list(c->updates)) == NULL)
-			return json_pack("{s:b, s:s}", "ok", 0, "error",
-			    "out of memory");
-		json_object_set_new(list, "ok", json_true());
-		return list;
-	}
-	if (version == NULL || strlen(version) > 64)
-		return json_pack("{s:b, s:s}", "ok", 0, "error",
-		    "a version is missing");
-	snprintf(who, sizeof(who), "uid %u", (unsigned int)cc->uid);
-	if (strcmp(cmd, "update_run_now") == 0)
+		return control_error("updates are not available");
+	if (version == NULL || strlen(version) > CONTROL_VERSION_MAX)
+		return control_error("a version is missing");
+	control_who(cc, who, sizeof(who));
+	if (now)
 		rc = updates_run_now(c->updates, version, who, err,
 		    sizeof(err));
 	else if (when == NULL || parse_time(when, &t) == -1)
-		return json_pack("{s:b, s:s}", "ok", 0, "error",
-		    "a time is missing");
+		return control_error("a time is missing");
 	else
 		rc = updates_reschedule(c->updates, version, t, who, err,
 		    sizeof(err));
 	if (rc == -1)
-		return json_pack("{s:b, s:s}", "ok", 0, "error", err);
+		return control_error(err);
 	return json_pack("{s:b, s:o}", "ok", 1, "next",
 	    updates_next(c->updates));
 }
 
 static json_t *
-control_dispatch(struct cconn *cc, json_t *req)
+control_answer_reschedule(struct cconn *cc, json_t *req, const char *id)
 {
-	struct control	*c = cc->c;
-	const char	*cmd = json_string_value(json_object_get(req, "cmd"));
-	const char	*id = json_string_value(json_object_get(req, "id"));
+	(void)id;
+	return control_update_act(cc, req, 0);
+}
+
+static json_t *
+control_answer_run_now(struct cconn *cc, json_t *req, const char *id)
+{
+	(void)id;
+	return control_update_act(cc, req, 1);
+}
+
+static json_t *
+control_answer_reload(struct cconn *cc, json_t *req, const char *id)
+{
+	char who[64], err[4096];	/* a line for each problem found */
+
+	(void)req;
+	(void)id;
+	control_who(cc, who, sizeof(who));
+	if (cc->c->reload(cc->c->reload_arg, who, err, sizeof(err)) == -1)
+		return control_error(err);
+	return json_pack("{s:b}", "ok", 1);
+}
+
+/* An auditor replays or exports a recording: that is on record too. */
+static json_t *
+control_answer_viewed(struct cconn *cc, json_t *req, const char *id)
+{
+	const char	*action = json_string_value(json_object_get(req,
+	    "action"));
 	char		 who[64];
 
-	if (cmd == NULL)
-		return json_pack("{s:b, s:s}", "ok", 0, "error",
-		    "malformed request");
-	if (strcmp(cmd, "status") == 0)
-		return control_status(c);
-	if (strcmp(cmd, "sessions") == 0)
-		return json_pack("{s:b, s:o}", "ok", 1, "sessions",
-		    broker_sessions(c->broker));
-	if (strcmp(cmd, "approve") == 0 || strcmp(cmd, "deny") == 0) {
-		if (id == NULL || strlen(id) > 64)
-			return json_pack("{s:b, s:s}", "ok", 0, "error",
-			    "session id missing");
-		snprintf(who, sizeof(who), "uid %u", (unsigned int)cc->uid);
-		switch (broker_approve(c->broker, id, cmd[0] == 'a', who)) {
-		case 0:
-			return json_pack("{s:b}", "ok", 1);
-		case -2:
-			return json_pack("{s:b, s:s}", "ok", 0, "error",
-			    "session is not waiting for approval");
-		default:
-			return json_pack("{s:b, s:s}", "ok", 0, "error",
-			    "no such session");
-		}
-	}
-	if (strcmp(cmd, "reload") == 0) {
-		char err[4096];		/* a line for each problem found */
+	if (!ident_valid(id, CONTROL_ID_MAX, IDENT_HEX) || action == NULL ||
+	    (strcmp(action, "replay") != 0 && strcmp(action, "export") != 0))
+		return control_error("malformed recording_viewed request");
+	control_who(cc, who, sizeof(who));
+	if (broker_record(cc->c->broker, "recording_viewed", id,
+	    json_pack("{s:s, s:s}", "action", action, "by", who)) == -1)
+		return control_error("the audit log cannot be written");
+	return json_pack("{s:b}", "ok", 1);
+}
 
-		snprintf(who, sizeof(who), "uid %u", (unsigned int)cc->uid);
-		if (c->reload(c->reload_arg, who, err, sizeof(err)) == -1)
-			return json_pack("{s:b, s:s}", "ok", 0, "error", err);
-		return json_pack("{s:b}", "ok", 1);
-	}
-	if (strcmp(cmd, "kill") == 0) {
-		if (id == NULL || strlen(id) > 64)
-			return json_pack("{s:b, s:s}", "ok", 0, "error",
-			    "kill: session id missing");
-		snprintf(who, sizeof(who), "uid %u", (unsigned int)cc->uid);
-		if (broker_kill(c->broker, id, who) == -1)
-			return json_pack("{s:b, s:s}", "ok", 0, "error",
-			    "no such session");
-		return json_pack("{s:b}", "ok", 1);
-	}
-	if (strcmp(cmd, "recording_viewed") == 0)
-		return control_viewed(cc, req, id);
-	if (strcmp(cmd, "updates") == 0 ||
-	    strcmp(cmd, "update_reschedule") == 0 ||
-	    strcmp(cmd, "update_run_now") == 0)
-		return control_updates(cc, cmd, req);
-	if (strcmp(cmd, "alerts") == 0)
-		return c->alerts == NULL ? json_pack("{s:b, s:s}", "ok", 0,
-		    "error", "alerts are not available") :
-		    json_pack("{s:b, s:o*}", "ok", 1, "alerts",
-		    alerts_list(c->alerts));
-	return json_pack("{s:b, s:s, s:s}", "ok", 0, "error",
-	    "unknown command", "cmd", cmd);
+/* porthole alerts: the vendor's alerts, as alerts.c keeps them. */
+static json_t *
+control_answer_alerts(struct cconn *cc, json_t *req, const char *id)
+{
+	json_t *list;
+
+	(void)req;
+	(void)id;
+	if (cc->c->alerts == NULL)
+		return control_error("alerts are not available");
+	if ((list = alerts_list(cc->c->alerts)) == NULL)
+		return control_error("out of memory");
+	return json_pack("{s:b, s:o}", "ok", 1, "alerts", list);
+}
+
+/* The answer to each request of control_proto.h's table. */
+static json_t *(*const control_answers[CONTROL_NCMD])(struct cconn *,
+    json_t *, const char *) = {
+	[CONTROL_STATUS] =		control_answer_status,
+	[CONTROL_SESSIONS] =		control_answer_sessions,
+	[CONTROL_APPROVE] =		control_answer_approve,
+	[CONTROL_DENY] =		control_answer_deny,
+	[CONTROL_KILL] =		control_answer_kill,
+	[CONTROL_RELOAD] =		control_answer_reload,
+	[CONTROL_RECORDING_VIEWED] =	control_answer_viewed,
+	[CONTROL_UPDATES] =		control_answer_updates,
+	[CONTROL_UPDATE_RESCHEDULE] =	control_answer_reschedule,
+	[CONTROL_UPDATE_RUN_NOW] =	control_answer_run_now,
+	[CONTROL_ALERTS] =		control_answer_alerts,
+};
+
+static json_t *
+control_dispatch(struct cconn *cc, json_t *req)
+{
+	const char	*cmd = json_string_value(json_object_get(req, "cmd"));
+	const char	*id = json_string_value(json_object_get(req, "id"));
+	int		 kind;
+
+	if (cmd == NULL)
+		return control_error("malformed request");
+	if ((kind = control_cmd_lookup(cmd)) == -1)
+		return json_pack("{s:b, s:s, s:s}", "ok", 0, "error",
+		    "unknown command", "cmd", cmd);
+	if ((control_cmds[kind].args & CONTROL_ARG_ID) &&
+	    (id == NULL || strlen(id) > CONTROL_ID_MAX))
+		return control_error("session id missing");
+	return control_answers[kind](cc, req, id);
 }
 
 static void

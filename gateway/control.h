@@ -1,11 +1,7 @@
 /*
  * control.h - the gateway's control socket for the porthole CLI, under
  * run_dir.  Only root, the gateway's own user and members of admin_group
- * may connect.  One request per connection: a JSON line
- * {"cmd": "status" | "sessions" | "approve" | "deny" | "kill" | "reload",
- * "id": ...} or {"cmd": "updates"} | {"cmd": "update_reschedule",
- * "version": V, "when": T} | {"cmd": "update_run_now", "version": V} |
- * {"cmd": "alerts"}, answered by one JSON line.
+ * may connect.  The protocol is lib/control_proto.h's.
  */
 #ifndef PH_CONTROL_H
 #define PH_CONTROL_H
@@ -15,9 +11,8 @@
 
 #include "gateway/broker.h"
 #include "gateway/tunnels.h"
+#include "lib/control_proto.h"
 #include "policy/policy.h"
-
-#define CONTROL_MAX_REQUEST	4096
 
 struct control;
 

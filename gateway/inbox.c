@@ -26,6 +26,7 @@
 #include "lib/clock.h"
 #include "lib/escape.h"
 #include "lib/fileio.h"
+#include "lib/ident.h"
 #include "lib/log.h"
 #include "lib/parse.h"
 
@@ -99,10 +100,7 @@ entry_find(const struct inbox *ib, uint64_t id)
 static int
 valid_kind(const char *k)
 {
-	size_t n = strlen(k);
-
-	return n > 0 && n <= INBOX_KIND_MAX &&
-	    strspn(k, "abcdefghijklmnopqrstuvwxyz0123456789_") == n;
+	return ident_valid(k, INBOX_KIND_MAX, IDENT_SNAKE);
 }
 
 static void

@@ -148,8 +148,7 @@ on_done(void *arg, int ok, uint64_t seq, const char *why)
 	struct islot	*s = arg;
 	struct iconn	*c = s->conn;
 
-	slot_fill(s, ok ? json_pack("{s:b, s:I}", "ok", 1, "seq",
-	    (json_int_t)seq) : json_pack("{s:b, s:s}", "ok", 0, "reason",
+	slot_fill(s, intake_reply_new(ok ? INTAKE_STORED : INTAKE_REFUSED, seq,
 	    why));
 	c->waiting--;
 	iconn_flush(c);
@@ -184,11 +183,9 @@ iconn_record(struct iconn *c, const char *line, size_t len)
 	    sizeof(why));
 	if (rc == 0)
 		c->waiting++;
-	else if (rc == 1)
-		slot_fill(s, json_pack("{s:b, s:b, s:s}", "ok", 1, "kept", 0,
-		    "reason", why));
 	else
-		slot_fill(s, json_pack("{s:b, s:s}", "ok", 0, "reason", why));
+		slot_fill(s, intake_reply_new(rc == 1 ? INTAKE_NOT_KEPT :
+		    INTAKE_REFUSED, 0, why));
 }
 
 static void
@@ -217,7 +214,7 @@ iconn_read(struct bufferevent *bev, void *arg)
 	    evbuffer_get_length(in) > RECORD_MAX) {
 		/* No newline within the limit: refuse and hang up. */
 		if ((s = slot_new(c)) != NULL)
-			slot_fill(s, json_pack("{s:b, s:s}", "ok", 0, "reason",
+			slot_fill(s, intake_reply_new(INTAKE_REFUSED, 0,
 			    "record longer than the limit; closing"));
 		evbuffer_drain(in, evbuffer_get_length(in));
 		c->eof = 1;	/* answer what came before, then close */

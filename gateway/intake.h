@@ -1,13 +1,7 @@
 /*
- * intake.h - the telemetry intake socket, run_dir/intake.sock.
- *
- * Local producers (the product, `porthole send`) write newline-delimited
- * JSON records, at most RECORD_MAX bytes a line, and read one JSON
- * reply line per record, in order:
- *   {"ok":true,"seq":N}                 durable in the spool
- *   {"ok":true,"kept":false,"reason":R} a [telemetry] toggle blocks it
- *   {"ok":false,"reason":R}             refused: nothing was kept
- * Only root, the gateway's user and admin_group may connect.
+ * intake.h - the telemetry intake socket, run_dir/intake.sock, whose
+ * protocol telemetry/intake_proto.h states.  Only root, the gateway's
+ * user and admin_group may connect.
  */
 #ifndef PH_INTAKE_H
 #define PH_INTAKE_H
@@ -16,8 +10,7 @@
 
 #include "gateway/telem.h"
 #include "policy/policy.h"
-
-#define INTAKE_SOCKET	"intake.sock"	/* in run_dir */
+#include "telemetry/intake_proto.h"
 
 struct intake;
 

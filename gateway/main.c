@@ -7,6 +7,11 @@
  */
 #include "config.h"
 
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,6 +31,7 @@
 #include "gateway/intake.h"
 #include "gateway/job.h"
 #include "gateway/updates.h"
+#include "gateway/session/session.h"
 #include "gateway/telem.h"
 #include "gateway/tunnel.h"
 #include "gateway/tunnels.h"
@@ -34,6 +40,7 @@
 #include "lib/daemon.h"
 #include "lib/escape.h"
 #include "lib/filecheck.h"
+#include "lib/fileio.h"
 #include "lib/krl.h"
 #include "lib/log.h"
 #include "lib/sshcert.h"
@@ -82,6 +89,7 @@ struct gateway {
 	struct updates	*updates;
 	struct alerts	*alerts;
 	struct krl	*krl;		/* revoked_keys, or NULL */
+	struct event	*ev_seal;	/* seals quiet periods: seal_interval */
 };
 
 static void
@@ -172,20 +180,6 @@ gateway_audit(void *arg, const char *type, json_t *fields)
 	return rc;
 }
 
-/* The relay lists it for engineers: `porthole-relay known-hosts`. */
-static void
-set_host_key(struct uplink *u, ssh_key key)
-{
-	char	*b64 = NULL, line[1100];
-
-	if (ssh_pki_export_pubkey_base64(key, &b64) != SSH_OK)
-		return;
-	snprintf(line, sizeof(line), "%s %s",
-	    ssh_key_type_to_char(ssh_key_type(key)), b64);
-	uplink_set_host_key(u, line);
-	ssh_string_free_char(b64);
-}
-
 static void
 on_seal(void *arg, uint64_t epoch, uint64_t seq, const char *head)
 {
@@ -193,6 +187,20 @@ on_seal(void *arg, uint64_t epoch, uint64_t seq, const char *head)
 
 	if (gw->uplink != NULL)
 		uplink_anchor(gw->uplink, epoch, seq, head);
+}
+
+/* A reload's seal_every, seal_interval and audit_rotate, at once. */
+static void
+gateway_audit_policy(struct gateway *gw, const struct policy *old,
+    const struct policy *np)
+{
+	struct timeval tv = { (time_t)np->seal_interval, 0 };
+
+	audit_set_seal_every(gw->audit, np->seal_every);
+	audit_set_rotate(gw->audit, np->audit_rotate);
+	/* Rescheduling restarts the period, so only a new interval does. */
+	if (np->seal_interval != old->seal_interval && gw->ev_seal != NULL)
+		event_add(gw->ev_seal, &tv);
 }
 
 /*
@@ -255,12 +263,15 @@ reload_check(const struct policy *np, json_t **problems, char *err,
  * Re-read porthole.conf.  An invalid file changes nothing, and so does
  * one that fails what a start checks (reload_check); a valid one
  * applies to new sessions at once and ends running sessions whose grant
- * it withdraws; admin_group is looked up again for the local sockets.
- * Keys of [gateway] that name files, directories or the relay take
- * effect at the next connection or restart.  revoked_keys is read again:
- * a list that cannot be read refuses the reload (the running one stays,
- * and the caller is told at once), as it refuses a start: the gateway
- * never runs with part of a list, nor without the one it was given.
+ * it withdraws; admin_group is looked up again for the local sockets;
+ * the audit log seals and rotates by the new seal_every, seal_interval
+ * and audit_rotate.  The key table says which keys take effect only at
+ * start: a file that changes one is refused as a whole, naming its
+ * line.  The tunnel's keys take effect at its next connection.
+ * revoked_keys is read again: a list that cannot be read refuses the
+ * reload (the running one stays, and the caller is told at once), as it
+ * refuses a start: the gateway never runs with part of a list, nor
+ * without the one it was given.
  */
 static int
 gateway_reload(void *arg, const char *who, char *err, size_t errlen)
@@ -274,6 +285,7 @@ gateway_reload(void *arg, const char *who, char *err, size_t errlen)
 
 	daemon_reloading();
 	if (policy_load(gw->path, &np, err, errlen) == -1 ||
+	    policy_restart_changed(gw->pol, np, err, errlen) == -1 ||
 	    sshcert_load_ca(np->support_ca, ca, err, errlen) == -1 ||
 	    reload_check(np, &problems, err, errlen) == -1 ||
 	    krl_load_optional(np->revoked_keys, &nk, err, errlen) == -1) {
@@ -303,6 +315,7 @@ gateway_reload(void *arg, const char *who, char *err, size_t errlen)
 	broker_set_policy(gw->broker, np);
 	krl_free(gw->krl);
 	gw->krl = nk;
+	gateway_audit_policy(gw, old, np);
 	tunnels_set_policy(gw->tunnels, np);
 	control_set_policy(gw->control, np);
 	intake_set_policy(gw->intake, np);
@@ -340,14 +353,124 @@ on_seal_timer(evutil_socket_t fd, short what, void *arg)
 }
 
 /*
+ * The file at path, whole, in a sealed memory file: its descriptor, or
+ * -1.  What was read is wiped: it may be a private key.
+ */
+static int
+host_key_copy(const char *path)
+{
+	struct stat	 st;
+	char		*buf = NULL;
+	size_t		 len = 0;
+	ssize_t		 n;
+	int		 fd, mfd = -1;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return -1;
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) ||
+	    st.st_size > SESSION_HOST_KEY_MAX ||
+	    (buf = malloc((size_t)st.st_size + 1)) == NULL)
+		goto out;
+	while (len < (size_t)st.st_size &&
+	    ((n = read(fd, buf + len, (size_t)st.st_size - len)) > 0 ||
+	    (n == -1 && errno == EINTR)))
+		len += n > 0 ? (size_t)n : 0;
+	if (len != (size_t)st.st_size ||
+	    (mfd = memfd_create("session_host_key", MFD_CLOEXEC |
+	    MFD_ALLOW_SEALING)) == -1)
+		goto out;
+	if (fileio_write_all(mfd, buf, len) == -1 ||
+	    fcntl(mfd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW |
+	    F_SEAL_WRITE | F_SEAL_SEAL) == -1) {
+		close(mfd);
+		mfd = -1;
+	}
+out:
+	if (buf != NULL) {
+		explicit_bzero(buf, (size_t)st.st_size + 1);
+		free(buf);
+	}
+	close(fd);
+	return mfd;
+}
+
+/*
+ * In a throwaway process, read the key as a session will: 0 with its
+ * public half in pub, or -1 if libssh cannot read it.
+ */
+static int
+host_key_check(int mfd, char *pub, size_t publen)
+{
+	ssh_key	 key = NULL;
+	char	*b64 = NULL;
+	size_t	 len = 0;
+	ssize_t	 n;
+	pid_t	 pid;
+	int	 pv[2], status;
+
+	if (pipe2(pv, O_CLOEXEC) == -1)
+		return -1;
+	if ((pid = fork()) == -1) {
+		close(pv[0]);
+		close(pv[1]);
+		return -1;
+	}
+	if (pid == 0) {
+		close(pv[0]);
+		if (session_host_key(mfd, &key) == -1 ||
+		    ssh_pki_export_pubkey_base64(key, &b64) != SSH_OK ||
+		    dprintf(pv[1], "%s %s", ssh_key_type_to_char(
+		    ssh_key_type(key)), b64) < 0)
+			_exit(1);
+		_exit(0);
+	}
+	close(pv[1]);
+	while (len < publen - 1 &&
+	    ((n = read(pv[0], pub + len, publen - 1 - len)) > 0 ||
+	    (n == -1 && errno == EINTR)))
+		len += n > 0 ? (size_t)n : 0;
+	pub[len] = '\0';
+	close(pv[0]);
+	while (waitpid(pid, &status, 0) == -1 && errno == EINTR)
+		;
+	return WIFEXITED(status) && WEXITSTATUS(status) == 0 && len > 0 ?
+	    0 : -1;
+}
+
+/*
+ * The session host key as the session processes read it: the file's
+ * bytes in a sealed memory file, whose descriptor is returned (-1 after
+ * saying why on stderr).  This process never parses the key: libssh
+ * leaves the text of a key it read in freed memory, and every session's
+ * monitor and support shell is forked from here.  A throwaway process
+ * checks that libssh reads it, and hands back its public half (pub) for
+ * the relay's known-hosts list.
+ */
+static int
+host_key_open(const char *path, char *pub, size_t publen)
+{
+	int fd;
+
+	if ((fd = host_key_copy(path)) != -1 &&
+	    host_key_check(fd, pub, publen) == 0)
+		return fd;
+	fprintf(stderr, "portholed: %s: cannot read the session host key\n",
+	    path);
+	if (fd != -1)
+		close(fd);
+	return -1;
+}
+
+/*
  * Everything a start checks before it touches anything, and all that
  * -t does: porthole.conf's files, directories, accounts and programs
  * (policy_check, each problem on stderr), then the keys as the gateway
- * will use them.  0 with the CA and the session host key, or -1.
+ * will use them.  0 with the CA and the session host key (*host_key_fd,
+ * and its public half in host_pub), or -1.
  */
 static int
 gateway_check(const struct policy *pol, uint8_t ca_key[32],
-    ssh_key *host_key)
+    int *host_key_fd, char *host_pub, size_t publen)
 {
 	struct filecheck	fc;
 	ssh_key			cluster_key = NULL;
@@ -363,12 +486,9 @@ gateway_check(const struct policy *pol, uint8_t ca_key[32],
 	}
 	if (ssh_init() != SSH_OK)
 		fatal("libssh initialisation failed");
-	if (ssh_pki_import_privkey_file(pol->session_host_key, NULL, NULL,
-	    NULL, host_key) != SSH_OK) {
-		fprintf(stderr, "portholed: %s: cannot read the session host "
-		    "key\n", pol->session_host_key);
+	if ((*host_key_fd = host_key_open(pol->session_host_key, host_pub,
+	    publen)) == -1)
 		return -1;
-	}
 	/* The tunnel reads it at each connection; it must load now too. */
 	if (ssh_pki_import_privkey_file(pol->cluster_key, NULL, NULL, NULL,
 	    &cluster_key) != SSH_OK) {
@@ -397,7 +517,8 @@ main(int argc, char **argv)
 	struct uplink		*uplink = NULL;
 	struct intake		*intake = NULL;
 	struct collect		*collect = NULL;
-	ssh_key			 host_key = NULL;
+	int			 host_key_fd = -1;
+	char			 host_pub[1100];
 	json_t			*ev;
 	uint8_t			 ca_key[32];
 	const char		*path = NULL;
@@ -413,10 +534,11 @@ main(int argc, char **argv)
 		fprintf(stderr, "portholed: %s\n", err);
 		goto fail;
 	}
-	if (gateway_check(pol, ca_key, &host_key) == -1)
+	if (gateway_check(pol, ca_key, &host_key_fd, host_pub,
+	    sizeof(host_pub)) == -1)
 		goto fail;
 	if (cl.test) {
-		ssh_key_free(host_key);
+		close(host_key_fd);
 		policy_free(pol);
 		ssh_finalize();
 		return 0;
@@ -465,7 +587,7 @@ main(int argc, char **argv)
 	}
 	if ((collect = collect_new(base, pol, telem)) == NULL)
 		goto fail;
-	broker = broker_new(base, pol, audit, host_key, ca_key);
+	broker = broker_new(base, pol, audit, host_key_fd, ca_key);
 	tunnels = tunnels_new(base, pol, on_tunnel_channel, on_tunnel_poll,
 	    on_tunnel_down, &gw);
 	if (broker == NULL || tunnels == NULL)
@@ -475,7 +597,8 @@ main(int argc, char **argv)
 		goto fail;
 	broker_set_telem(broker, telem);
 	broker_set_revoked(broker, gw.krl);
-	set_host_key(uplink, host_key);
+	/* The relay lists it for engineers: `porthole-relay known-hosts`. */
+	uplink_set_host_key(uplink, host_pub);
 	telem_on_commit(telem, uplink_kick, uplink);
 	audit_on_seal(audit, on_seal, &gw);
 	broker_set_flush(broker, tunnels_want_write, tunnels);
@@ -524,6 +647,7 @@ main(int argc, char **argv)
 	seal_tv.tv_sec = (time_t)pol->seal_interval;
 	ev_seal = event_new(base, -1, EV_PERSIST, on_seal_timer, audit);
 	event_add(ev_seal, &seal_tv);
+	gw.ev_seal = ev_seal;
 	event_add(ev_term, NULL);
 	event_add(ev_int, NULL);
 	event_add(ev_chld, NULL);
@@ -593,7 +717,7 @@ main(int argc, char **argv)
 	event_free(ev_hup);
 	event_free(ev_seal);
 	event_base_free(base);
-	ssh_key_free(host_key);
+	close(host_key_fd);
 	policy_free(gw.pol);
 	krl_free(gw.krl);
 	ssh_finalize();
@@ -616,7 +740,8 @@ fail:
 	if (base != NULL)
 		event_base_free(base);
 	audit_close(audit);
-	ssh_key_free(host_key);
+	if (host_key_fd != -1)
+		close(host_key_fd);
 	policy_free(pol);
 	krl_free(gw.krl);
 	daemon_unlock();

@@ -3,9 +3,11 @@
  */
 #include "lib/fileio.h"
 
+#include <sys/random.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -29,49 +31,94 @@ fileio_write_all(int fd, const void *buf, size_t len)
 }
 
 /* The directory holding path, synced, so that a rename in it lasts. */
-static void
+static int
 fileio_sync_dir(const char *path)
 {
 	char	dir[4096];
-	int	fd;
+	int	fd, rc;
 
 	snprintf(dir, sizeof(dir), "%s", path);
 	if ((fd = open(dirname(dir), O_RDONLY | O_DIRECTORY |
-	    O_CLOEXEC)) != -1) {
-		(void)fsync(fd);
-		close(fd);
+	    O_CLOEXEC)) == -1)
+		return -1;
+	rc = fsync(fd);
+	close(fd);
+	return rc;
+}
+
+/*
+ * A new file of a name of its own beside path (".NAME.XXXXXXXX"), so
+ * that two writers never share one and a link planted there is not
+ * followed.  Its descriptor, with its name in tmp; or -1.
+ */
+static int
+fileio_temp(const char *path, mode_t mode, char *tmp, size_t tmplen)
+{
+	const char	*base = strrchr(path, '/');
+	uint32_t	 r;
+	int		 fd, i;
+
+	base = base == NULL ? path : base + 1;
+	for (i = 0; i < 16; i++) {
+		if (getrandom(&r, sizeof(r), 0) != sizeof(r))
+			return -1;
+		if ((size_t)snprintf(tmp, tmplen, "%.*s.%s.%08x",
+		    (int)(base - path), path, base, r) >= tmplen) {
+			errno = ENAMETOOLONG;
+			return -1;
+		}
+		fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC |
+		    O_NOFOLLOW, mode);
+		if (fd != -1 || errno != EEXIST)
+			return fd;
 	}
+	return -1;
+}
+
+int
+fileio_replace_with(const char *path, const void *buf, size_t len,
+    mode_t mode, int (*prepare)(int, void *, char *, size_t), void *arg,
+    char *err, size_t errlen)
+{
+	char	tmp[4200];
+	int	fd, rc = -1;
+
+	if ((fd = fileio_temp(path, mode, tmp, sizeof(tmp))) == -1) {
+		snprintf(err, errlen, "%s: cannot create a temporary file "
+		    "beside it: %s", path, strerror(errno));
+		return -1;
+	}
+	if (prepare != NULL && prepare(fd, arg, err, errlen) == -1)
+		goto out;
+	if (fileio_write_all(fd, buf, len) == -1 || fsync(fd) == -1) {
+		snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
+		goto out;
+	}
+	rc = close(fd);
+	fd = -1;
+	if (rc == -1 || rename(tmp, path) == -1) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		rc = -1;
+		goto out;
+	}
+	tmp[0] = '\0';		/* renamed: nothing left to remove */
+	if (fileio_sync_dir(path) == -1) {
+		snprintf(err, errlen, "%s was replaced but may not survive a "
+		    "crash: fsync of its directory: %s", path, strerror(errno));
+		rc = -1;
+	}
+out:
+	if (fd != -1)
+		close(fd);
+	if (tmp[0] != '\0')
+		(void)unlink(tmp);
+	return rc;
 }
 
 int
 fileio_replace(const char *path, const void *buf, size_t len, mode_t mode,
     char *err, size_t errlen)
 {
-	char	tmp[4200];
-	int	fd;
-
-	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", path) >=
-	    sizeof(tmp)) {
-		snprintf(err, errlen, "%s: path too long", path);
-		return -1;
-	}
-	(void)unlink(tmp);
-	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC |
-	    O_NOFOLLOW, mode)) == -1) {
-		snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
-		return -1;
-	}
-	if (fileio_write_all(fd, buf, len) == -1 || fsync(fd) == -1) {
-		snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
-		close(fd);
-		(void)unlink(tmp);
-		return -1;
-	}
-	if (close(fd) == -1 || rename(tmp, path) == -1) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		(void)unlink(tmp);
-		return -1;
-	}
-	fileio_sync_dir(path);
-	return 0;
+	return fileio_replace_with(path, buf, len, mode, NULL, NULL, err,
+	    errlen);
 }

@@ -12,11 +12,22 @@
 int	fileio_write_all(int fd, const void *buf, size_t len);
 
 /*
- * Replace path with buf: a temporary file beside it (mode), fsync,
- * rename, fsync of the directory.  Never follows a link at the
- * temporary name.  0, or -1 with "PATH: reason" in err.
+ * Replace path with buf: a temporary file of a name of its own beside
+ * it (created with mode, as open(2) would), fsync, rename over path,
+ * fsync of the directory.  A reader sees the old file or the new, never
+ * a mixture; a crash leaves one of them (and perhaps a stray temporary
+ * file).  Never follows a link at the temporary name.  0, or -1 with
+ * "PATH: reason" in err and the temporary file removed.
  */
 int	fileio_replace(const char *path, const void *buf, size_t len,
 	    mode_t mode, char *err, size_t errlen);
+/*
+ * The same, with prepare(fd, arg, err, errlen) called on the temporary
+ * file before it is written (to give it the old file's owner, say): 0,
+ * or -1 with err set, which stops the replacement.
+ */
+int	fileio_replace_with(const char *path, const void *buf, size_t len,
+	    mode_t mode, int (*prepare)(int fd, void *arg, char *err,
+	    size_t errlen), void *arg, char *err, size_t errlen);
 
 #endif

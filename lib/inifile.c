@@ -426,6 +426,14 @@ where_cmp(const void *a, const void *b)
 	    ((const struct inifile_where *)b)->name);
 }
 
+/* A section header, found by inifile_lines_find(l, section, ""). */
+static int
+lines_section(void *ctx, const char *section, int line, char *msg,
+    size_t msglen)
+{
+	return lines_add(ctx, section, "", NULL, line, msg, msglen);
+}
+
 struct inifile_lines *
 inifile_lines_read(const char *path)
 {
@@ -434,7 +442,8 @@ inifile_lines_read(const char *path)
 
 	if ((l = calloc(1, sizeof(*l))) == NULL)
 		return NULL;
-	if (inifile_read(path, NULL, lines_add, l, err, sizeof(err)) == -1) {
+	if (inifile_read(path, lines_section, lines_add, l, err,
+	    sizeof(err)) == -1) {
 		inifile_lines_free(l);
 		return NULL;
 	}
@@ -483,4 +492,12 @@ inifile_lines_free(struct inifile_lines *l)
 		free(l->v[i].name);
 	free(l->v);
 	free(l);
+}
+
+void
+inifile_restart_refusal(const char *path, int line, const char *key,
+    char *err, size_t errlen)
+{
+	snprintf(err, errlen, "%s:%d: %s takes effect at restart", path, line,
+	    key);
 }

@@ -45,7 +45,10 @@ int	inifile_read_fd(int fd, const char *name, inifile_section_handler sh,
  */
 struct inifile_lines;
 struct inifile_lines *inifile_lines_read(const char *path);
-/* The line of key in section, or 0 if the file does not set it. */
+/*
+ * The line of key in section, or 0 if the file does not set it; key ""
+ * asks where the section starts.
+ */
 int	inifile_lines_find(const struct inifile_lines *l, const char *section,
 	    const char *key);
 void	inifile_lines_free(struct inifile_lines *l);
@@ -56,5 +59,22 @@ void	inifile_lines_free(struct inifile_lines *l);
  */
 const char *inifile_where(const struct inifile_lines *l, const char *path,
 	    const char *section, const char *key, char *buf, size_t len);
+
+/*
+ * When a key's new value takes effect, as a daemon's table of keys says
+ * for each.  A reload applies a valid file at once, except that one
+ * changing an INIFILE_START key is refused as a whole: the running
+ * daemon could not honour it and must not pretend to.
+ */
+enum inifile_when {
+	INIFILE_RELOAD,		/* at once */
+	INIFILE_SESSION,	/* to what starts after the reload (sessions,
+				   diagnostics); what runs keeps the old value */
+	INIFILE_START		/* at the next start only */
+};
+
+/* That refusal: "PATH:LINE: KEY takes effect at restart" into err. */
+void	inifile_restart_refusal(const char *path, int line, const char *key,
+	    char *err, size_t errlen);
 
 #endif

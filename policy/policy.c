@@ -1,5 +1,5 @@
 /*
- * policy.c - porthole.conf into an immutable policy, and the decisions.
+ * policy.c - porthole.conf into an immutable policy.
  *
  * Every key lives in one table with its section, type and bounds.  The
  * policy starts with every grant off and the documented defaults; each
@@ -15,57 +15,14 @@
 #include <string.h>
 #include <strings.h>
 
+#include "lib/ident.h"
 #include "lib/inifile.h"
 #include "lib/keepalive.h"
 #include "lib/parse.h"
 #include "lib/redact.h"
 #include "lib/window.h"
 #include "policy/policy.h"
-
-#define POLICY_MAX_LIST		256	/* items in one list value */
-#define POLICY_MAX_COMMANDS	256
-#define NAME_MAX_LEN		64	/* cluster ids, command names */
-#define UNIX_NAME_MAX		32	/* user and group names */
-#define PATH_MAX_LEN		4096
-#define INT_ARG_DIGITS		18
-
-enum ph_type {
-	PH_NONE,			/* a literal word */
-	PH_INT,				/* {NAME:int} */
-	PH_WORD				/* {NAME:word} */
-};
-
-enum vtype {
-	V_BOOL,				/* int */
-	V_UINT,				/* uint64_t, in [min, max] */
-	V_DURATION,			/* uint64_t seconds, in [min, max] */
-	V_SIZE,				/* uint64_t bytes, 0 or in [min, max] */
-	V_PATH,				/* char *, absolute */
-	V_FUNC				/* the key's own setter */
-};
-
-struct keyspec;
-struct line;
-typedef int (*setter)(struct policy *, const struct keyspec *,
-    const char *, char *, size_t);
-typedef int (*getter)(const struct policy *, const struct keyspec *,
-    struct line *);
-
-/*
- * One key of porthole.conf: how to read it, how to print it back
- * (policy_write) and what it means.
- */
-struct keyspec {
-	const char	*section;
-	const char	*key;
-	enum vtype	 type;
-	size_t		 off;		/* field in struct policy */
-	uint64_t	 min, max;
-	setter		 set;		/* V_FUNC */
-	getter		 get;		/* V_FUNC */
-	const char	*help;		/* one line, for policy show */
-	const char	*def;		/* the default, as a value in the file */
-};
+#include "policy/policy_int.h"
 
 static int set_cluster_id(struct policy *, const struct keyspec *,
     const char *, char *, size_t);
@@ -141,231 +98,263 @@ static int get_size(const struct policy *, const struct keyspec *,
 #define DAY		86400ULL
 
 static const struct keyspec keys[] = {
-	{ "gateway", "cluster_id", V_FUNC, F(cluster_id), 0, 0,
-	    set_cluster_id, get_string,
-	    "this cluster's name at the relay (required)", NULL },
-	{ "gateway", "relay", V_FUNC, 0, 0, 0, set_relay, get_relay,
-	    "the vendor's relays, HOST:PORT or [ADDR]:PORT, comma-separated: "
-	    "one tunnel to each, all with relay_host_key (required; read at "
-	    "start)", NULL },
-	{ "gateway", "relay_host_key", V_PATH, F(relay_host_key), 0, 0, NULL,
-	    NULL, "the relay's public host key, pinned (required)", NULL },
-	{ "gateway", "cluster_key", V_PATH, F(cluster_key), 0, 0, NULL, NULL,
-	    "ed25519 private key the gateway logs in to the relay with "
-	    "(required)", NULL },
-	{ "gateway", "session_host_key", V_PATH, F(session_host_key), 0, 0,
-	    NULL, NULL, "host key shown to engineers (required)", NULL },
-	{ "gateway", "support_ca", V_PATH, F(support_ca), 0, 0, NULL, NULL,
-	    "the vendor CA that signs engineer certificates (required)", NULL },
-	{ "gateway", "revoked_keys", V_PATH, F(revoked_keys), 0, 0, NULL,
-	    NULL, "engineer certificates, keys and CA keys refused: an OpenSSH "
-	    "KRL (ssh-keygen -k) or public keys one per line, read at start "
-	    "and at each reload (a file that cannot be read refuses either)",
-	    NULL },
-	{ "gateway", "state_dir", V_PATH, F(state_dir), 0, 0, NULL, NULL,
-	    "spool and gateway state",
-	    "/var/lib/porthole" },
-	{ "gateway", "audit_dir", V_PATH, F(audit_dir), 0, 0, NULL, NULL,
-	    "audit log and session recordings",
-	    "/var/log/porthole" },
-	{ "gateway", "run_dir", V_PATH, F(run_dir), 0, 0, NULL, NULL,
-	    "control and intake sockets",
-	    "/run/porthole" },
-	{ "gateway", "user", V_FUNC, F(user), 0, 0, set_unix_name, get_string,
-	    "unprivileged user for sessions and diagnostics (when started "
-	    "as root)",
-	    "porthole" },
-	{ "gateway", "admin_group", V_FUNC, F(admin_group), 0, 0,
-	    set_unix_name, get_string,
-	    "group that may use the control socket (besides root)",
-	    "porthole-admin" },
-	{ "gateway", "seal_every", V_UINT, F(seal_every), 1, 1000000, NULL,
-	    NULL, "audit: most events between two seals",
-	    "100" },
-	{ "gateway", "seal_interval", V_DURATION, F(seal_interval), 1, DAY,
-	    NULL, NULL, "audit: longest time between two seals",
-	    "5m" },
-	{ "gateway", "audit_rotate", V_SIZE, F(audit_rotate), 16 * 1024,
-	    SIZE_MAX_BYTES, NULL, NULL,
-	    "audit: after a seal, start a new log file once the current one "
-	    "holds this much (0: never)",
-	    "64M" },
-	{ "gateway", "audit_failure", V_FUNC, 0, 0, 0, set_audit_failure,
-	    get_audit_failure,
-	    "close: refuse and end sessions when the audit log cannot be "
-	    "written",
-	    "close" },
-	{ "gateway", "keepalive_interval", V_DURATION, F(keepalive_interval),
-	    KEEPALIVE_INTERVAL_MIN, KEEPALIVE_INTERVAL_MAX, NULL, NULL,
-	    "a tunnel the relay has sent nothing on for this long is asked "
-	    "for a reply",
-	    KEEPALIVE_INTERVAL_DEFAULT },
-	{ "gateway", "keepalive_count", V_UINT, F(keepalive_count),
-	    KEEPALIVE_COUNT_MIN, KEEPALIVE_COUNT_MAX, NULL, NULL,
-	    "a tunnel silent for keepalive_interval times this is dropped "
-	    "and connected again",
-	    KEEPALIVE_COUNT_DEFAULT },
+	{ .section = "gateway", .key = "cluster_id", .type = V_FUNC,
+	    .off = F(cluster_id), .set = set_cluster_id, .get = get_string,
+	    .when = INIFILE_START,
+	    .help = "this cluster's name at the relay (required)" },
+	{ .section = "gateway", .key = "relay", .type = V_FUNC,
+	    .set = set_relay, .get = get_relay, .when = INIFILE_START,
+	    .help = "the vendor's relays, HOST:PORT or [ADDR]:PORT, "
+	    "comma-separated: one tunnel to each, all with relay_host_key "
+	    "(required)" },
+	{ .section = "gateway", .key = "relay_host_key", .type = V_PATH,
+	    .off = F(relay_host_key),
+	    .help = "the relay's public host key, pinned (required)" },
+	{ .section = "gateway", .key = "cluster_key", .type = V_PATH,
+	    .off = F(cluster_key),
+	    .help = "ed25519 private key the gateway logs in to the relay "
+	    "with (required)" },
+	{ .section = "gateway", .key = "session_host_key", .type = V_PATH,
+	    .off = F(session_host_key), .when = INIFILE_START,
+	    .help = "host key shown to engineers (required)" },
+	{ .section = "gateway", .key = "support_ca", .type = V_PATH,
+	    .off = F(support_ca),
+	    .help = "the vendor CA that signs engineer certificates "
+	    "(required)" },
+	{ .section = "gateway", .key = "revoked_keys", .type = V_PATH,
+	    .off = F(revoked_keys),
+	    .help = "engineer certificates, keys and CA keys refused: an "
+	    "OpenSSH KRL (ssh-keygen -k) or public keys one per line, read "
+	    "at start and at each reload (a file that cannot be read refuses "
+	    "either)" },
+	{ .section = "gateway", .key = "state_dir", .type = V_PATH,
+	    .off = F(state_dir), .when = INIFILE_START,
+	    .help = "spool and gateway state", .def = "/var/lib/porthole" },
+	{ .section = "gateway", .key = "audit_dir", .type = V_PATH,
+	    .off = F(audit_dir), .when = INIFILE_START,
+	    .help = "audit log and session recordings",
+	    .def = "/var/log/porthole" },
+	{ .section = "gateway", .key = "run_dir", .type = V_PATH,
+	    .off = F(run_dir), .when = INIFILE_START,
+	    .help = "control and intake sockets", .def = "/run/porthole" },
+	{ .section = "gateway", .key = "user", .type = V_FUNC, .off = F(user),
+	    .set = set_unix_name, .get = get_string, .when = INIFILE_SESSION,
+	    .help = "unprivileged user for sessions and diagnostics (when "
+	    "started as root)", .def = "porthole" },
+	{ .section = "gateway", .key = "admin_group", .type = V_FUNC,
+	    .off = F(admin_group), .set = set_unix_name, .get = get_string,
+	    .help = "group that may use the control socket (besides root)",
+	    .def = "porthole-admin" },
+	{ .section = "gateway", .key = "seal_every", .type = V_UINT,
+	    .off = F(seal_every), .min = 1, .max = 1000000,
+	    .help = "audit: most events between two seals", .def = "100" },
+	{ .section = "gateway", .key = "seal_interval", .type = V_DURATION,
+	    .off = F(seal_interval), .min = 1, .max = DAY,
+	    .help = "audit: longest time between two seals", .def = "5m" },
+	{ .section = "gateway", .key = "audit_rotate", .type = V_SIZE,
+	    .off = F(audit_rotate), .min = 16 * 1024, .max = SIZE_MAX_BYTES,
+	    .help = "audit: after a seal, start a new log file once the "
+	    "current one holds this much (0: never)", .def = "64M" },
+	{ .section = "gateway", .key = "audit_failure", .type = V_FUNC,
+	    .set = set_audit_failure, .get = get_audit_failure,
+	    .help = "close: refuse and end sessions when the audit log "
+	    "cannot be written", .def = "close" },
+	{ .section = "gateway", .key = "keepalive_interval",
+	    .type = V_DURATION, .off = F(keepalive_interval),
+	    .min = KEEPALIVE_INTERVAL_MIN, .max = KEEPALIVE_INTERVAL_MAX,
+	    .help = "a tunnel the relay has sent nothing on for this long is "
+	    "asked for a reply", .def = KEEPALIVE_INTERVAL_DEFAULT },
+	{ .section = "gateway", .key = "keepalive_count", .type = V_UINT,
+	    .off = F(keepalive_count), .min = KEEPALIVE_COUNT_MIN,
+	    .max = KEEPALIVE_COUNT_MAX,
+	    .help = "a tunnel silent for keepalive_interval times this is "
+	    "dropped and connected again", .def = KEEPALIVE_COUNT_DEFAULT },
 
-	{ "remote_access", "enabled", V_BOOL, F(ra_enabled), 0, 0, NULL, NULL,
-	    "master switch for engineer sessions",
-	    "no" },
-	{ "remote_access", "approval", V_FUNC, F(approval_required), 0, 0,
-	    set_approval,
-	    get_approval,
-	    "required: each session waits for `porthole approve ID`; or none",
-	    "required" },
-	{ "remote_access", "approval_timeout", V_DURATION,
-	    F(approval_timeout), 10, DAY, NULL, NULL,
-	    "a pending session nobody approves is refused after this",
-	    "10m" },
-	{ "remote_access", "engineers", V_FUNC, F(engineers), 0, 0,
-	    set_engineers, get_engineers,
-	    "certificate principals allowed in, or *; empty: nobody", NULL },
-	{ "remote_access", "require_ticket", V_BOOL, F(require_ticket), 0, 0,
-	    NULL, NULL,
-	    "certificates must carry the extension ticket@porthole",
-	    "yes" },
-	{ "remote_access", "expires", V_FUNC, 0, 0, 0, set_expires,
-	    get_expires, "the grant ends at this time, YYYY-MM-DDTHH:MM:SSZ", NULL },
-	{ "remote_access", "max_session", V_DURATION, F(max_session), 10,
-	    7 * DAY, NULL, NULL, "longest session",
-	    "2h" },
-	{ "remote_access", "idle_timeout", V_DURATION, F(idle_timeout), 10,
-	    DAY, NULL, NULL, "a silent session ends after this",
-	    "15m" },
-	{ "remote_access", "max_sessions", V_UINT, F(max_sessions), 1, 100,
-	    NULL, NULL, "sessions at the same time",
-	    "4" },
-	{ "remote_access", "end_at_cert_expiry", V_BOOL,
-	    F(end_at_cert_expiry), 0, 0, NULL, NULL,
-	    "a session ends when the engineer's certificate expires",
-	    "yes" },
 
-	{ "files", "enabled", V_BOOL, F(files_enabled), 0, 0, NULL, NULL,
-	    "read-only file access via sftp/scp and the support shell",
-	    "no" },
-	{ "files", "paths", V_FUNC, F(file_paths), 0, 0, set_file_paths,
-	    get_list, "directories engineers may read", NULL },
-	{ "files", "deny", V_FUNC, F(file_deny), 0, 0, set_file_deny,
-	    get_list, "file name patterns never shown", NULL },
+	{ .section = "remote_access", .key = "enabled", .type = V_BOOL,
+	    .off = F(ra_enabled),
+	    .help = "master switch for engineer sessions", .def = "no" },
+	{ .section = "remote_access", .key = "approval", .type = V_FUNC,
+	    .off = F(approval_required), .set = set_approval,
+	    .get = get_approval, .when = INIFILE_SESSION,
+	    .help = "required: each session waits for `porthole approve ID`; "
+	    "or none", .def = "required" },
+	{ .section = "remote_access", .key = "approval_timeout",
+	    .type = V_DURATION, .off = F(approval_timeout), .min = 10,
+	    .max = DAY, .when = INIFILE_SESSION,
+	    .help = "a pending session nobody approves is refused after this",
+	    .def = "10m" },
+	{ .section = "remote_access", .key = "engineers", .type = V_FUNC,
+	    .off = F(engineers), .set = set_engineers, .get = get_engineers,
+	    .help = "certificate principals allowed in, or *; empty: nobody" },
+	{ .section = "remote_access", .key = "require_ticket", .type = V_BOOL,
+	    .off = F(require_ticket),
+	    .help = "certificates must carry the extension ticket@porthole",
+	    .def = "yes" },
+	{ .section = "remote_access", .key = "expires", .type = V_FUNC,
+	    .set = set_expires, .get = get_expires,
+	    .help = "the grant ends at this time, YYYY-MM-DDTHH:MM:SSZ" },
+	{ .section = "remote_access", .key = "max_session", .type = V_DURATION,
+	    .off = F(max_session), .min = 10, .max = 7 * DAY,
+	    .help = "longest session", .def = "2h" },
+	{ .section = "remote_access", .key = "idle_timeout",
+	    .type = V_DURATION, .off = F(idle_timeout), .min = 10, .max = DAY,
+	    .help = "a silent session ends after this", .def = "15m" },
+	{ .section = "remote_access", .key = "max_sessions", .type = V_UINT,
+	    .off = F(max_sessions), .min = 1, .max = 100,
+	    .when = INIFILE_SESSION,
+	    .help = "sessions at the same time", .def = "4" },
+	{ .section = "remote_access", .key = "end_at_cert_expiry",
+	    .type = V_BOOL, .off = F(end_at_cert_expiry),
+	    .help = "a session ends when the engineer's certificate expires",
+	    .def = "yes" },
 
-	{ "commands", "enabled", V_BOOL, F(commands_enabled), 0, 0, NULL,
-	    NULL, "engineers may run the diagnostics listed below",
-	    "no" },
-	{ "commands", "timeout", V_DURATION, F(command_timeout), 1, HOUR,
-	    NULL, NULL, "a diagnostic running longer is killed",
-	    "60s" },
+	{ .section = "files", .key = "enabled", .type = V_BOOL,
+	    .off = F(files_enabled),
+	    .help = "read-only file access via sftp/scp and the support shell",
+	    .def = "no" },
+	{ .section = "files", .key = "paths", .type = V_FUNC,
+	    .off = F(file_paths), .set = set_file_paths, .get = get_list,
+	    .help = "directories engineers may read" },
+	{ .section = "files", .key = "deny", .type = V_FUNC,
+	    .off = F(file_deny), .set = set_file_deny, .get = get_list,
+	    .help = "file name patterns never shown" },
 
-	{ "forward", "enabled", V_BOOL, F(forward_enabled), 0, 0, NULL, NULL,
-	    "port forwarding to the targets below",
-	    "no" },
-	{ "forward", "targets", V_FUNC, 0, 0, 0, set_targets, get_targets,
-	    "HOST:PORT of product services engineers may reach", NULL },
+	{ .section = "commands", .key = "enabled", .type = V_BOOL,
+	    .off = F(commands_enabled),
+	    .help = "engineers may run the diagnostics listed below",
+	    .def = "no" },
+	{ .section = "commands", .key = "timeout", .type = V_DURATION,
+	    .off = F(command_timeout), .min = 1, .max = HOUR,
+	    .help = "a diagnostic running longer is killed", .def = "60s" },
 
-	{ "settings", "enabled", V_BOOL, F(settings_enabled), 0, 0, NULL,
-	    NULL, "remote optimisation of the settings listed below",
-	    "no" },
-	{ "settings", "file", V_PATH, F(settings_file), 0, 0, NULL, NULL,
-	    "the product's settings file", NULL },
-	{ "settings", "keys", V_FUNC, F(settings_keys), 0, 0,
-	    set_settings_keys, get_list, "settings engineers may change", NULL },
+	{ .section = "forward", .key = "enabled", .type = V_BOOL,
+	    .off = F(forward_enabled),
+	    .help = "port forwarding to the targets below", .def = "no" },
+	{ .section = "forward", .key = "targets", .type = V_FUNC,
+	    .set = set_targets, .get = get_targets,
+	    .help = "HOST:PORT of product services engineers may reach" },
 
-	{ "telemetry", "usage", V_BOOL, F(tel_usage), 0, 0, NULL, NULL,
-	    "hourly license consumption (billing)",
-	    "yes" },
-	{ "telemetry", "health", V_BOOL, F(tel_health), 0, 0, NULL, NULL,
-	    "nodes, services, disk partitions, hardware",
-	    "yes" },
-	{ "telemetry", "events", V_BOOL, F(tel_events), 0, 0, NULL, NULL,
-	    "start/shutdown, nodes added/removed, ActiveGate registrations",
-	    "yes" },
-	{ "telemetry", "health_interval", V_DURATION, F(health_interval),
-	    10, DAY, NULL, NULL, "how often health is sent",
-	    "2m" },
-	{ "telemetry", "disks", V_FUNC, F(disks), 0, 0, set_disks, get_list,
-	    "partitions whose usage health reports", NULL },
-	{ "telemetry", "services", V_FUNC, 0, 0, 0, set_services,
-	    get_services, "NAME=HOST:PORT of services health checks", NULL },
-	{ "telemetry", "disk_warn", V_FUNC, F(disk_warn), 1, 100, set_percent,
-	    get_percent, "a disk of disks this full (as df counts) raises a "
-	    "disk_warn event; off: never",
-	    "90%" },
-	{ "telemetry", "outbox_keep", V_DURATION, F(outbox_keep), HOUR,
-	    3650 * DAY, NULL, NULL,
-	    "a copy of each record sent is kept this long in state_dir/outbox "
-	    "(porthole telemetry)",
-	    "30d" },
-	{ "telemetry", "outbox_max", V_SIZE, F(outbox_max), 1024 * 1024,
-	    16ULL * 1024 * 1024 * 1024, NULL, NULL,
-	    "and at most this much of them, the oldest dropped first (0: keep "
-	    "no copy)",
-	    "64M" },
+	{ .section = "settings", .key = "enabled", .type = V_BOOL,
+	    .off = F(settings_enabled),
+	    .help = "remote optimisation of the settings listed below",
+	    .def = "no" },
+	{ .section = "settings", .key = "file", .type = V_PATH,
+	    .off = F(settings_file),
+	    .help = "the product's settings file" },
+	{ .section = "settings", .key = "keys", .type = V_FUNC,
+	    .off = F(settings_keys), .set = set_settings_keys, .get = get_list,
+	    .help = "settings engineers may change" },
 
-	{ "updates", "vendor_key", V_PATH, F(vendor_key), 0, 0, NULL, NULL,
-	    "the vendor's ssh-ed25519 public key, pinned: an update notice "
-	    "must be signed by it (ssh-keygen -Y sign -n porthole-update); "
-	    "without it every notice is refused", NULL },
-	{ "updates", "version_command", V_FUNC, F(version_command), 0, 0,
-	    set_hook, get_string,
-	    "absolute command printing the product's installed version "
-	    "(dotted decimal), the baseline before the first update", NULL },
-	{ "updates", "window", V_FUNC, F(update_window), 0, 0, set_window,
-	    get_string,
-	    "install updates in the hour starting then (cluster local time): "
-	    "weekly DAY HH:MM or daily HH:MM; none: at any time", NULL },
-	{ "updates", "notify_command", V_FUNC, F(notify_command), 0, 0,
-	    set_hook, get_string,
-	    "absolute command run to tell the admins of a scheduled update "
-	    "(PORTHOLE_UPDATE_VERSION, _WHEN, _NOTES in its environment)",
-	    NULL },
-	{ "updates", "update_command", V_FUNC, F(update_command), 0, 0,
-	    set_hook, get_string,
-	    "absolute command that installs an update; {package} and "
-	    "{version} are filled in", NULL },
-	{ "updates", "timeout", V_DURATION, F(update_timeout), MIN, DAY,
-	    NULL, NULL, "update_command is killed after this",
-	    "2h" },
+	{ .section = "telemetry", .key = "usage", .type = V_BOOL,
+	    .off = F(tel_usage),
+	    .help = "hourly license consumption (billing)", .def = "yes" },
+	{ .section = "telemetry", .key = "health", .type = V_BOOL,
+	    .off = F(tel_health),
+	    .help = "nodes, services, disk partitions, hardware",
+	    .def = "yes" },
+	{ .section = "telemetry", .key = "events", .type = V_BOOL,
+	    .off = F(tel_events),
+	    .help = "start/shutdown, nodes added/removed, ActiveGate "
+	    "registrations", .def = "yes" },
+	{ .section = "telemetry", .key = "health_interval", .type = V_DURATION,
+	    .off = F(health_interval), .min = 10, .max = DAY,
+	    .help = "how often health is sent", .def = "2m" },
+	{ .section = "telemetry", .key = "disks", .type = V_FUNC,
+	    .off = F(disks), .set = set_disks, .get = get_list,
+	    .help = "partitions whose usage health reports" },
+	{ .section = "telemetry", .key = "services", .type = V_FUNC,
+	    .set = set_services, .get = get_services,
+	    .help = "NAME=HOST:PORT of services health checks" },
+	{ .section = "telemetry", .key = "disk_warn", .type = V_FUNC,
+	    .off = F(disk_warn), .min = 1, .max = 100, .set = set_percent,
+	    .get = get_percent,
+	    .help = "a disk of disks this full (as df counts) raises a "
+	    "disk_warn event; off: never", .def = "90%" },
+	{ .section = "telemetry", .key = "outbox_keep", .type = V_DURATION,
+	    .off = F(outbox_keep), .min = HOUR, .max = 3650 * DAY,
+	    .help = "a copy of each record sent is kept this long in "
+	    "state_dir/outbox (porthole telemetry)", .def = "30d" },
+	{ .section = "telemetry", .key = "outbox_max", .type = V_SIZE,
+	    .off = F(outbox_max), .min = 1024 * 1024,
+	    .max = 16ULL * 1024 * 1024 * 1024,
+	    .help = "and at most this much of them, the oldest dropped first "
+	    "(0: keep no copy)", .def = "64M" },
 
-	{ "alerts", "notify_command", V_FUNC, F(alert_notify_command), 0, 0,
-	    set_hook, get_string,
-	    "absolute command run when the vendor raises or clears an alert "
-	    "(PORTHOLE_ALERT_ID, _STATE, _SEVERITY, _RULE, _SUBJECT, _TEXT in "
-	    "its environment); killed after a minute", NULL },
+	{ .section = "updates", .key = "vendor_key", .type = V_PATH,
+	    .off = F(vendor_key),
+	    .help = "the vendor's ssh-ed25519 public key, pinned: an update "
+	    "notice must be signed by it (ssh-keygen -Y sign -n "
+	    "porthole-update); without it every notice is refused" },
+	{ .section = "updates", .key = "version_command", .type = V_FUNC,
+	    .off = F(version_command), .set = set_hook, .get = get_string,
+	    .help = "absolute command printing the product's installed "
+	    "version (dotted decimal), the baseline before the first update" },
+	{ .section = "updates", .key = "window", .type = V_FUNC,
+	    .off = F(update_window), .set = set_window, .get = get_string,
+	    .help = "install updates in the hour starting then (cluster "
+	    "local time): weekly DAY HH:MM or daily HH:MM; none: at any time" },
+	{ .section = "updates", .key = "notify_command", .type = V_FUNC,
+	    .off = F(notify_command), .set = set_hook, .get = get_string,
+	    .help = "absolute command run to tell the admins of a scheduled "
+	    "update (PORTHOLE_UPDATE_VERSION, _WHEN, _NOTES in its "
+	    "environment)" },
+	{ .section = "updates", .key = "update_command", .type = V_FUNC,
+	    .off = F(update_command), .set = set_hook, .get = get_string,
+	    .help = "absolute command that installs an update; {package} and "
+	    "{version} are filled in" },
+	{ .section = "updates", .key = "timeout", .type = V_DURATION,
+	    .off = F(update_timeout), .min = MIN, .max = DAY,
+	    .help = "update_command is killed after this", .def = "2h" },
 
-	{ "redact", "paths", V_FUNC, F(redact_paths), 0, 0, set_redact_paths,
-	    get_redact_paths,
-	    "globs of the files whose bytes are redacted when read (a glob "
-	    "naming a directory covers all beneath it); not set: everything "
-	    "beneath the [files] paths roots", NULL },
+	{ .section = "alerts", .key = "notify_command", .type = V_FUNC,
+	    .off = F(alert_notify_command), .set = set_hook, .get = get_string,
+	    .help = "absolute command run when the vendor raises or clears an "
+	    "alert (PORTHOLE_ALERT_ID, _STATE, _SEVERITY, _RULE, _SUBJECT, "
+	    "_TEXT in its environment); killed after a minute" },
 
-	{ "bundle", "enabled", V_BOOL, F(bundle_enabled), 0, 0, NULL, NULL,
-	    "support bundles: the files and diagnostic output below, gathered "
-	    "for the engineer's `ssh ... bundle` or the vendor's request",
-	    "no" },
-	{ "bundle", "paths", V_FUNC, F(bundle_paths), 0, 0, set_bundle_paths,
-	    get_list,
-	    "globs of the files a bundle holds (a glob naming a directory "
-	    "takes all beneath it); the part before the first wildcard must "
-	    "lie beneath a [files] paths root, whose deny globs apply", NULL },
-	{ "bundle", "commands", V_FUNC, F(bundle_commands), 0, 0,
-	    set_bundle_commands, get_list,
-	    "names of [commands] diagnostics (without placeholders) whose "
-	    "output a bundle holds", NULL },
-	{ "bundle", "since", V_DURATION, F(bundle_since), MIN, 365 * DAY,
-	    NULL, NULL, "files last changed longer ago are left out",
-	    "7d" },
-	{ "bundle", "max_size", V_FUNC, F(bundle_max_size), 1024 * 1024,
-	    64ULL << 30, set_size_bounded, get_size,
-	    "most bytes read into one bundle, 1M to 64G; the newest files "
-	    "that fit go in, and the manifest lists what was left out", "200M" },
-	{ "bundle", "approval", V_FUNC, F(bundle_approval_required), 0, 0,
-	    set_approval, get_approval,
-	    "required: a bundle leaves only after `porthole bundle approve "
-	    "ID`; or none", "required" },
-	{ "bundle", "on_events", V_FUNC, F(bundle_on_events), 0, 0,
-	    set_on_events, get_list,
-	    "product event types (a-z 0-9 _) that gather a bundle at once",
-	    NULL },
+	{ .section = "redact", .key = "paths", .type = V_FUNC,
+	    .off = F(redact_paths), .set = set_redact_paths,
+	    .get = get_redact_paths,
+	    .help = "globs of the files whose bytes are redacted when read "
+	    "(a glob naming a directory covers all beneath it); not set: "
+	    "everything beneath the [files] paths roots" },
+
+	{ .section = "bundle", .key = "enabled", .type = V_BOOL,
+	    .off = F(bundle_enabled),
+	    .help = "support bundles: the files and diagnostic output below, "
+	    "gathered for the engineer's `ssh ... bundle` or the vendor's "
+	    "request", .def = "no" },
+	{ .section = "bundle", .key = "paths", .type = V_FUNC,
+	    .off = F(bundle_paths), .set = set_bundle_paths, .get = get_list,
+	    .help = "globs of the files a bundle holds (a glob naming a "
+	    "directory takes all beneath it); the part before the first "
+	    "wildcard must lie beneath a [files] paths root, whose deny "
+	    "globs apply" },
+	{ .section = "bundle", .key = "commands", .type = V_FUNC,
+	    .off = F(bundle_commands), .set = set_bundle_commands,
+	    .get = get_list,
+	    .help = "names of [commands] diagnostics (without placeholders) "
+	    "whose output a bundle holds" },
+	{ .section = "bundle", .key = "since", .type = V_DURATION,
+	    .off = F(bundle_since), .min = MIN, .max = 365 * DAY,
+	    .help = "files last changed longer ago are left out",
+	    .def = "7d" },
+	{ .section = "bundle", .key = "max_size", .type = V_FUNC,
+	    .off = F(bundle_max_size), .min = 1024 * 1024, .max = 64ULL << 30,
+	    .set = set_size_bounded, .get = get_size,
+	    .help = "most bytes read into one bundle, 1M to 64G; the newest "
+	    "files that fit go in, and the manifest lists what was left out",
+	    .def = "200M" },
+	{ .section = "bundle", .key = "approval", .type = V_FUNC,
+	    .off = F(bundle_approval_required), .set = set_approval,
+	    .get = get_approval,
+	    .help = "required: a bundle leaves only after `porthole bundle "
+	    "approve ID`; or none", .def = "required" },
+	{ .section = "bundle", .key = "on_events", .type = V_FUNC,
+	    .off = F(bundle_on_events), .set = set_on_events, .get = get_list,
+	    .help = "product event types (a-z 0-9 _) that gather a bundle at "
+	    "once" },
 };
 
 /* Above the [commands] entries that are not keys of the table. */
@@ -385,26 +374,24 @@ static const char *const sections[] = {
 	"redact", "bundle",
 };
 
-#define FIELD(p, ks, type)	((type *)(void *)((char *)(p) + (ks)->off))
-#define CFIELD(p, ks, type)	\
-	((type const *)(const void *)((const char *)(p) + (ks)->off))
+/* The tables, for the printer (policy_write.c). */
+const struct keyspec *const policy_keys = keys;
+const size_t policy_nkeys = sizeof(keys) / sizeof(keys[0]);
+const char *const *const policy_sections = sections;
+const size_t policy_nsections = sizeof(sections) / sizeof(sections[0]);
+const char *const policy_commands_help = commands_help;
+const char *const policy_redact_help = redact_help;
 
 /* [A-Za-z0-9._-]{1,max} */
 static int
 valid_name(const char *s, size_t max)
 {
-	size_t i;
-
-	for (i = 0; s[i] != '\0'; i++) {
-		if (i >= max || !policy_setting_char(s[i]))
-			return 0;
-	}
-	return i > 0;
+	return ident_valid(s, max, IDENT_NAME);
 }
 
 /* Printable ASCII, blanks allowed. */
-static int
-printable(const char *s)
+int
+policy_printable(const char *s)
 {
 	for (; *s != '\0'; s++)
 		if ((*s < 0x20 || *s > 0x7e) && *s != '\t')
@@ -418,7 +405,7 @@ valid_path(const char *s)
 {
 	const char *c;
 
-	if (s[0] != '/' || strlen(s) >= PATH_MAX_LEN || !printable(s))
+	if (s[0] != '/' || strlen(s) >= PATH_MAX_LEN || !policy_printable(s))
 		return 0;
 	for (c = s; (c = strchr(c, '/')) != NULL; c++) {
 		if (strncmp(c, "/./", 3) == 0 || strcmp(c, "/.") == 0 ||
@@ -662,7 +649,7 @@ set_file_paths(struct policy *p, const struct keyspec *ks, const char *value,
 static int
 valid_pattern(const char *s)
 {
-	return printable(s);
+	return policy_printable(s);
 }
 
 static int
@@ -687,8 +674,6 @@ set_targets(struct policy *p, const struct keyspec *ks, const char *value,
 	p->ntargets = n;
 	return 0;
 }
-
-#define SETTING_NAME_MAX	128
 
 static int
 valid_setting_key(const char *s)
@@ -780,8 +765,8 @@ out:
  * Split s on runs of blanks into at most max words (copies).  Returns
  * the count, or -1 if there are more words or no memory.
  */
-static int
-split_words(const char *s, char ***out, size_t max)
+int
+policy_split_words(const char *s, char ***out, size_t max)
 {
 	char	**w;
 	size_t	 n = 0, k;
@@ -829,8 +814,8 @@ set_hook(struct policy *p, const struct keyspec *ks, const char *value,
 	char	**w = NULL;
 	int	 n;
 
-	n = split_words(value, &w, POLICY_MAX_WORDS);
-	if (n > 0 && printable(value) && valid_path(w[0])) {
+	n = policy_split_words(value, &w, POLICY_MAX_WORDS);
+	if (n > 0 && policy_printable(value) && valid_path(w[0])) {
 		policy_argv_free(w);
 		return replace_string(FIELD(p, ks, char *), value, msg, len);
 	}
@@ -909,13 +894,7 @@ set_bundle_commands(struct policy *p, const struct keyspec *ks,
 static int
 valid_event_type(const char *s)
 {
-	size_t i;
-
-	for (i = 0; s[i] != '\0'; i++)
-		if (i >= NAME_MAX_LEN || !((s[i] >= 'a' && s[i] <= 'z') ||
-		    (s[i] >= '0' && s[i] <= '9') || s[i] == '_'))
-			return 0;
-	return i > 0;
+	return ident_valid(s, NAME_MAX_LEN, IDENT_SNAKE);
 }
 
 static int
@@ -983,8 +962,8 @@ add_pattern(struct policy *p, const char *name, const char *value,
  * What kind of template word w is.  A word holding a brace must be a
  * whole, well-formed placeholder; otherwise -1 and why in msg.
  */
-static int
-placeholder_type(const char *w, char *msg, size_t len)
+int
+policy_placeholder_type(const char *w, char *msg, size_t len)
 {
 	const char	*colon, *type;
 	size_t		 n, i;
@@ -1047,12 +1026,12 @@ add_command(struct policy *p, const char *name, const char *value, char *msg,
 		    POLICY_MAX_COMMANDS);
 		return -1;
 	}
-	if (!printable(value)) {
+	if (!policy_printable(value)) {
 		snprintf(msg, len, "%s: non-printable character in command",
 		    name);
 		return -1;
 	}
-	if ((n = split_words(value, &w, POLICY_MAX_WORDS)) == -1) {
+	if ((n = policy_split_words(value, &w, POLICY_MAX_WORDS)) == -1) {
 		snprintf(msg, len, "%s: more than %d words", name,
 		    POLICY_MAX_WORDS);
 		return -1;
@@ -1063,7 +1042,7 @@ add_command(struct policy *p, const char *name, const char *value, char *msg,
 		goto out;
 	}
 	for (i = 1; i < (size_t)n; i++) {
-		if (placeholder_type(w[i], why, sizeof(why)) == -1) {
+		if (policy_placeholder_type(w[i], why, sizeof(why)) == -1) {
 			snprintf(msg, len, "%s: %s", name, why);
 			goto out;
 		}
@@ -1378,6 +1357,48 @@ fail:
 	return -1;
 }
 
+/* Do a and b give key ks the same value, as policy show prints it? */
+static int
+same_value(const struct policy *a, const struct policy *b,
+    const struct keyspec *ks)
+{
+	struct line	la, lb;
+	int		sa, sb;
+
+	memset(&la, 0, sizeof(la));
+	memset(&lb, 0, sizeof(lb));
+	la.sep = lb.sep = ",";
+	sa = policy_get_value(a, ks, &la);
+	sb = policy_get_value(b, ks, &lb);
+	return sa == sb && la.full == lb.full && strcmp(la.buf, lb.buf) == 0;
+}
+
+int
+policy_restart_changed(const struct policy *running,
+    const struct policy *next, char *err, size_t errlen)
+{
+	struct inifile_lines	*l = NULL;
+	size_t			 i;
+	int			 line;
+
+	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		if (keys[i].when != INIFILE_START ||
+		    same_value(running, next, &keys[i]))
+			continue;
+		/* A key taken out is named where its section starts. */
+		l = inifile_lines_read(next->path);
+		if ((line = inifile_lines_find(l, keys[i].section,
+		    keys[i].key)) == 0 && (line = inifile_lines_find(l,
+		    keys[i].section, "")) == 0)
+			line = 1;
+		inifile_lines_free(l);
+		inifile_restart_refusal(next->path, line, keys[i].key, err,
+		    errlen);
+		return -1;
+	}
+	return 0;
+}
+
 int
 policy_load(const char *path, struct policy **out, char *err, size_t errlen)
 {
@@ -1446,7 +1467,7 @@ policy_each_program(const struct policy *p, policy_program_cb cb, void *arg)
 		    (v = *CFIELD(p, &keys[i], char *)) == NULL)
 			continue;
 		w = NULL;
-		if (split_words(v, &w, POLICY_MAX_WORDS) > 0)
+		if (policy_split_words(v, &w, POLICY_MAX_WORDS) > 0)
 			cb(arg, keys[i].section, keys[i].key, w[0]);
 		policy_argv_free(w);
 	}
@@ -1506,20 +1527,8 @@ policy_free(struct policy *p)
 	free(p);
 }
 
-/*
- * policy_write: the effective policy as a porthole.conf.  Each line is
- * built in a buffer as long as the reader's line limit, so that what is
- * printed can always be read back.
- */
-struct line {
-	char		 buf[INIFILE_MAX_LINE + 1];
-	size_t		 len;
-	int		 full;		/* something did not fit */
-	const char	*sep;		/* between list items */
-};
-
-static void __attribute__((format(printf, 2, 3)))
-line_add(struct line *l, const char *fmt, ...)
+void __attribute__((format(printf, 2, 3)))
+policy_line_add(struct line *l, const char *fmt, ...)
 {
 	va_list	 ap;
 	int	 n;
@@ -1546,7 +1555,7 @@ line_list(struct line *l, char *const *items)
 	size_t i;
 
 	for (i = 0; items != NULL && items[i] != NULL; i++)
-		line_add(l, "%s%s", i == 0 ? "" : items[i][0] == ';' ? "," :
+		policy_line_add(l, "%s%s", i == 0 ? "" : items[i][0] == ';' ? "," :
 		    l->sep, items[i]);
 }
 
@@ -1555,9 +1564,9 @@ static void
 line_hostport(struct line *l, const char *host, uint16_t port)
 {
 	if (strchr(host, ':') != NULL)
-		line_add(l, "[%s]:%u", host, (unsigned int)port);
+		policy_line_add(l, "[%s]:%u", host, (unsigned int)port);
 	else
-		line_add(l, "%s:%u", host, (unsigned int)port);
+		policy_line_add(l, "%s:%u", host, (unsigned int)port);
 }
 
 /* The getters append a key's value and return 1, or 0 if it is unset. */
@@ -1568,7 +1577,7 @@ get_string(const struct policy *p, const struct keyspec *ks, struct line *l)
 
 	if (v == NULL)
 		return 0;
-	line_add(l, "%s", v);
+	policy_line_add(l, "%s", v);
 	return 1;
 }
 
@@ -1580,7 +1589,7 @@ get_relay(const struct policy *p, const struct keyspec *ks, struct line *l)
 	if (p->nrelays == 0)
 		return 0;
 	for (i = 0; i < p->nrelays; i++) {
-		line_add(l, "%s", i == 0 ? "" : l->sep);
+		policy_line_add(l, "%s", i == 0 ? "" : l->sep);
 		line_hostport(l, p->relays[i].host, p->relays[i].port);
 	}
 	return 1;
@@ -1592,7 +1601,7 @@ get_audit_failure(const struct policy *p, const struct keyspec *ks,
 {
 	if (!p->audit_failure_close)
 		return 0;
-	line_add(l, "close");
+	policy_line_add(l, "close");
 	return 1;
 }
 
@@ -1600,7 +1609,7 @@ static int
 get_approval(const struct policy *p, const struct keyspec *ks,
     struct line *l)
 {
-	line_add(l, "%s", *CFIELD(p, ks, int) ? "required" : "none");
+	policy_line_add(l, "%s", *CFIELD(p, ks, int) ? "required" : "none");
 	return 1;
 }
 
@@ -1609,7 +1618,7 @@ get_engineers(const struct policy *p, const struct keyspec *ks,
     struct line *l)
 {
 	if (p->engineers_any)
-		line_add(l, "*");
+		policy_line_add(l, "*");
 	else
 		line_list(l, p->engineers);
 	return 1;
@@ -1628,7 +1637,7 @@ get_expires(const struct policy *p, const struct keyspec *ks, struct line *l)
 		l->full = 1;
 		return 1;
 	}
-	line_add(l, "%s", when);
+	policy_line_add(l, "%s", when);
 	return 1;
 }
 
@@ -1646,7 +1655,7 @@ get_targets(const struct policy *p, const struct keyspec *ks, struct line *l)
 	size_t i;
 
 	for (i = 0; i < p->ntargets; i++) {
-		line_add(l, "%s", i == 0 ? "" : l->sep);
+		policy_line_add(l, "%s", i == 0 ? "" : l->sep);
 		line_hostport(l, p->targets[i].host, p->targets[i].port);
 	}
 	return 1;
@@ -1659,7 +1668,7 @@ get_services(const struct policy *p, const struct keyspec *ks,
 	size_t i;
 
 	for (i = 0; i < p->nservices; i++) {
-		line_add(l, "%s%s=", i == 0 ? "" : l->sep,
+		policy_line_add(l, "%s%s=", i == 0 ? "" : l->sep,
 		    p->services[i].name);
 		line_hostport(l, p->services[i].host, p->services[i].port);
 	}
@@ -1673,9 +1682,9 @@ get_percent(const struct policy *p, const struct keyspec *ks,
 	unsigned v = *CFIELD(p, ks, unsigned);
 
 	if (v == 0)
-		line_add(l, "off");
+		policy_line_add(l, "off");
 	else
-		line_add(l, "%u%%", v);
+		policy_line_add(l, "%u%%", v);
 	return 1;
 }
 
@@ -1695,31 +1704,31 @@ get_size(const struct policy *p, const struct keyspec *ks, struct line *l)
 	char buf[32];
 
 	parse_format_size(*CFIELD(p, ks, uint64_t), buf, sizeof(buf));
-	line_add(l, "%s", buf);
+	policy_line_add(l, "%s", buf);
 	return 1;
 }
 
-static int
-get_value(const struct policy *p, const struct keyspec *ks, struct line *l)
+int
+policy_get_value(const struct policy *p, const struct keyspec *ks, struct line *l)
 {
 	char dur[32];
 
 	switch (ks->type) {
 	case V_BOOL:
-		line_add(l, "%s", *CFIELD(p, ks, int) ? "yes" : "no");
+		policy_line_add(l, "%s", *CFIELD(p, ks, int) ? "yes" : "no");
 		return 1;
 	case V_UINT:
-		line_add(l, "%llu",
+		policy_line_add(l, "%llu",
 		    (unsigned long long)*CFIELD(p, ks, uint64_t));
 		return 1;
 	case V_DURATION:
 		parse_format_duration(*CFIELD(p, ks, uint64_t), dur,
 		    sizeof(dur));
-		line_add(l, "%s", dur);
+		policy_line_add(l, "%s", dur);
 		return 1;
 	case V_SIZE:
 		parse_format_size(*CFIELD(p, ks, uint64_t), dur, sizeof(dur));
-		line_add(l, "%s", dur);
+		policy_line_add(l, "%s", dur);
 		return 1;
 	case V_PATH:
 		return get_string(p, ks, l);
@@ -1729,476 +1738,12 @@ get_value(const struct policy *p, const struct keyspec *ks, struct line *l)
 	return 0;
 }
 
-/*
- * One "key = value" line.  A value that does not fit the line limit with
- * blanks around '=' and after commas is written without them, as it
- * must have been in the file it came from.  An unset key (no default,
- * not in the file) is shown as a comment: only leaving it out reads back
- * as unset.
- */
-static int
-write_key(FILE *out, const char *key, const struct policy *p,
-    const struct keyspec *ks, const struct policy_command *cmd,
-    const char *raw)
-{
-	static const char *const eq[] = { " = ", "=" };
-	static const char *const sep[] = { ", ", "," };
-	struct line	 l;
-	size_t		 i, j, v = 0;
-	int		 set = 1;
-
-	for (i = 0; i < sizeof(eq) / sizeof(eq[0]); i++) {
-		memset(&l, 0, sizeof(l));
-		l.sep = sep[i];
-		line_add(&l, "%s%s", key, eq[i]);
-		v = l.len;
-		if (ks != NULL)
-			set = get_value(p, ks, &l);
-		for (j = 0; cmd != NULL && j < cmd->argc; j++)
-			line_add(&l, "%s%s", j == 0 ? "" : " ", cmd->argv[j]);
-		if (raw != NULL)
-			line_add(&l, "%s", raw);
-		if (!l.full)
-			break;
-	}
-	if (l.full) {
-		errno = EOVERFLOW;
-		return -1;
-	}
-	/* "key =" for an empty value, "key =;x" for one starting with ';'. */
-	if (v > 0 && l.buf[v - 1] == ' ' && (v == l.len || l.buf[v] == ';')) {
-		memmove(l.buf + v - 1, l.buf + v, l.len - v + 1);
-		l.len--;
-	}
-	if (!set)
-		return fprintf(out, "; %s = (not set)\n", key) < 0 ? -1 : 0;
-	return fprintf(out, "%s\n", l.buf) < 0 ? -1 : 0;
-}
-
-/* "; help", with the bounds of a number or a duration. */
-static int
-write_help(FILE *out, const struct keyspec *ks)
-{
-	char	 lo[32], hi[32], range[80] = "", def[96] = "";
-	int	 n;
-
-	if (ks->type == V_DURATION) {
-		parse_format_duration(ks->min, lo, sizeof(lo));
-		parse_format_duration(ks->max, hi, sizeof(hi));
-		snprintf(range, sizeof(range), " (%s-%s)", lo, hi);
-	} else if (ks->type == V_SIZE) {
-		parse_format_size(ks->min, lo, sizeof(lo));
-		parse_format_size(ks->max, hi, sizeof(hi));
-		snprintf(range, sizeof(range), " (0, or %s-%s)", lo, hi);
-	} else if (ks->type == V_UINT)
-		snprintf(range, sizeof(range), " (%llu-%llu)",
-		    (unsigned long long)ks->min, (unsigned long long)ks->max);
-	if (ks->def != NULL)
-		snprintf(def, sizeof(def), "; default %s", ks->def);
-	n = fprintf(out, "; %s%s%s\n", ks->help, range, def);
-	return n < 0 ? -1 : 0;
-}
-
-/* The [redact] patterns, under their one help line. */
-static int
-write_patterns(const struct policy *p, FILE *out)
-{
-	char	key[sizeof("pattern.") + REDACT_NAME_MAX];
-	size_t	i;
-
-	if (fprintf(out, "; %s\n", redact_help) < 0)
-		return -1;
-	for (i = 0; i < redact_count(p->redact); i++) {
-		snprintf(key, sizeof(key), "pattern.%s",
-		    redact_name(p->redact, i));
-		if (write_key(out, key, p, NULL, NULL,
-		    redact_regex(p->redact, i)) == -1)
-			return -1;
-	}
-	return 0;
-}
-
-static int
-write_section(const struct policy *p, const char *section, FILE *out)
-{
-	size_t i;
-
-	if (fprintf(out, "[%s]\n", section) < 0)
-		return -1;
-	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
-		if (strcmp(keys[i].section, section) != 0)
-			continue;
-		if (write_help(out, &keys[i]) == -1 ||
-		    write_key(out, keys[i].key, p, &keys[i], NULL, NULL) == -1)
-			return -1;
-	}
-	if (strcmp(section, "redact") == 0)
-		return write_patterns(p, out);
-	if (strcmp(section, "commands") != 0)
-		return 0;
-	if (fprintf(out, "; %s\n", commands_help) < 0)
-		return -1;
-	for (i = 0; i < p->ncommands; i++)
-		if (write_key(out, p->commands[i].name, p, NULL,
-		    &p->commands[i], NULL) == -1)
-			return -1;
-	return 0;
-}
-
-int
-policy_write(const struct policy *p, FILE *out)
-{
-	size_t i;
-
-	for (i = 0; i < sizeof(sections) / sizeof(sections[0]); i++) {
-		if (i > 0 && fputc('\n', out) == EOF)
-			return -1;
-		if (write_section(p, sections[i], out) == -1)
-			return -1;
-	}
-	if (fflush(out) == EOF || ferror(out))
-		return -1;
-	return 0;
-}
-
-/* One line of text for roff: backslashes escaped, no control line. */
-static int
-man_text(FILE *out, const char *text)
-{
-	const char *c;
-
-	if ((text[0] == '.' || text[0] == '\'') && fputs("\\&", out) == EOF)
-		return -1;
-	for (c = text; *c != '\0'; c++)
-		if ((*c == '\\' ? fputs("\\e", out) : fputc(*c, out)) == EOF)
-			return -1;
-	return fputc('\n', out) == EOF ? -1 : 0;
-}
-
-int
-policy_write_man(FILE *out)
-{
-	char	 line[512], lo[32], hi[32];
-	size_t	 i, j;
-
-	for (i = 0; i < sizeof(sections) / sizeof(sections[0]); i++) {
-		if (fprintf(out, ".SS \"[%s]\"\n", sections[i]) < 0)
-			return -1;
-		for (j = 0; j < sizeof(keys) / sizeof(keys[0]); j++) {
-			const struct keyspec *ks = &keys[j];
-
-			if (strcmp(ks->section, sections[i]) != 0)
-				continue;
-			if (fprintf(out, ".TP\n.B %s\n", ks->key) < 0)
-				return -1;
-			snprintf(line, sizeof(line), "%s.", ks->help);
-			line[0] = (char)toupper((unsigned char)line[0]);
-			if (ks->type == V_DURATION) {
-				parse_format_duration(ks->min, lo, sizeof(lo));
-				parse_format_duration(ks->max, hi, sizeof(hi));
-				snprintf(line + strlen(line), sizeof(line) -
-				    strlen(line), " From %s to %s.", lo, hi);
-			} else if (ks->type == V_SIZE) {
-				parse_format_size(ks->min, lo, sizeof(lo));
-				parse_format_size(ks->max, hi, sizeof(hi));
-				snprintf(line + strlen(line), sizeof(line) -
-				    strlen(line), " 0, or from %s to %s.", lo,
-				    hi);
-			} else if (ks->type == V_UINT)
-				snprintf(line + strlen(line), sizeof(line) -
-				    strlen(line), " From %llu to %llu.",
-				    (unsigned long long)ks->min,
-				    (unsigned long long)ks->max);
-			if (ks->def != NULL)
-				snprintf(line + strlen(line), sizeof(line) -
-				    strlen(line), " Default: %s.",
-				    ks->def[0] != '\0' ? ks->def : "empty");
-			else
-				snprintf(line + strlen(line), sizeof(line) -
-				    strlen(line), " No default.");
-			if (man_text(out, line) == -1)
-				return -1;
-		}
-		if (strcmp(sections[i], "commands") == 0 &&
-		    (fputs(".TP\n.I name\n", out) == EOF ||
-		    man_text(out, commands_help) == -1))
-			return -1;
-		if (strcmp(sections[i], "redact") == 0 &&
-		    (fputs(".TP\n.BI pattern. NAME\n", out) == EOF ||
-		    man_text(out, redact_help) == -1))
-			return -1;
-	}
-	return fflush(out) == EOF || ferror(out) ? -1 : 0;
-}
-
-int
-policy_allow_session(const struct policy *p, const char *const *principals,
-    size_t nprincipals, const char *ticket, time_t now, const char **engineer,
-    char *reason, size_t rlen)
-{
-	struct tm	 tm;
-	char		 when[32];
-	size_t		 i, j;
-
-	if (!p->ra_enabled) {
-		snprintf(reason, rlen, "remote access is disabled on this "
-		    "cluster");
-		return 0;
-	}
-	if (p->expires != 0 && now >= p->expires) {
-		if (gmtime_r(&p->expires, &tm) == NULL ||
-		    strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ",
-		    &tm) == 0)
-			snprintf(when, sizeof(when), "%lld",
-			    (long long)p->expires);
-		snprintf(reason, rlen, "remote access grant expired at %s",
-		    when);
-		return 0;
-	}
-	if (nprincipals == 0 || principals == NULL || principals[0] == NULL) {
-		snprintf(reason, rlen, "the certificate names no principal");
-		return 0;
-	}
-	*engineer = NULL;
-	for (i = 0; i < nprincipals && *engineer == NULL; i++) {
-		if (principals[i] == NULL)
-			continue;
-		if (p->engineers_any)
-			*engineer = principals[i];
-		for (j = 0; j < p->nengineers && *engineer == NULL; j++)
-			if (strcmp(principals[i], p->engineers[j]) == 0)
-				*engineer = principals[i];
-	}
-	if (*engineer == NULL) {
-		snprintf(reason, rlen, "engineer '%s' is not allowed on this "
-		    "cluster", principals[0]);
-		return 0;
-	}
-	if (p->require_ticket && (ticket == NULL || ticket[0] == '\0')) {
-		*engineer = NULL;
-		snprintf(reason, rlen, "a support ticket is required "
-		    "(certificate extension ticket@porthole)");
-		return 0;
-	}
-	return 1;
-}
-
-/* An engineer's word for a placeholder of type t. */
-static int
-valid_arg(enum ph_type t, const char *s)
-{
-	size_t n = strlen(s), i;
-
-	if (t == PH_INT) {
-		if (n == 0 || n > INT_ARG_DIGITS)
-			return 0;
-		for (i = 0; i < n; i++)
-			if (!isdigit((unsigned char)s[i]))
-				return 0;
-		return 1;
-	}
-	/* A leading '-' would be read as an option by the diagnostic. */
-	return valid_name(s, NAME_MAX_LEN) && s[0] != '-';
-}
-
-/* "{lines:int}" -> "lines" into buf. */
-static const char *
-placeholder_name(const char *w, char *buf, size_t len)
-{
-	snprintf(buf, len, "%.*s", (int)strcspn(w + 1, ":"), w + 1);
-	return buf;
-}
-
-int
-policy_allow_session_slot(const struct policy *p, size_t nsessions,
-    char *reason, size_t rlen)
-{
-	if (nsessions < p->max_sessions)
-		return 1;
-	snprintf(reason, rlen, "the customer allows %llu session%s at once "
-	    "and %s in use", (unsigned long long)p->max_sessions,
-	    p->max_sessions == 1 ? "" : "s", p->max_sessions == 1 ? "it is" :
-	    "they are all");
-	return 0;
-}
-
-void
-policy_forward_refusal(const char *host, uint16_t port, char *reason,
-    size_t rlen)
-{
-	/* An IPv6 literal is shown in brackets, as ssh -L takes it. */
-	snprintf(reason, rlen, "%s%.255s%s:%u is not a forwarding target on "
-	    "this cluster", strchr(host, ':') != NULL ? "[" : "", host,
-	    strchr(host, ':') != NULL ? "]" : "", port);
-}
-
-int
-policy_allow_forward(const struct policy *p, const char *host,
-    uint16_t port, char *reason, size_t rlen)
-{
-	size_t i;
-
-	if (!p->forward_enabled) {
-		snprintf(reason, rlen, "port forwarding is disabled on this "
-		    "cluster");
-		return 0;
-	}
-	for (i = 0; host[i] != '\0'; i++)
-		if (i >= 255 || host[i] <= 0x20 || host[i] > 0x7e)
-			break;
-	if (i == 0 || host[i] != '\0') {
-		snprintf(reason, rlen, "not a host name or address");
-		return 0;
-	}
-	/* No target on this port: refused without asking DNS at all. */
-	for (i = 0; i < p->ntargets; i++)
-		if (p->targets[i].port == port)
-			return 1;
-	policy_forward_refusal(host, port, reason, rlen);
-	return 0;
-}
-
-int
-policy_setting_char(int c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-	    (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-';
-}
-
-int
-policy_allow_setting(const struct policy *p, const char *key, char *reason,
-    size_t rlen)
-{
-	size_t i, n;
-
-	if (!p->settings_enabled) {
-		snprintf(reason, rlen, "remote settings are disabled on this "
-		    "cluster");
-		return 0;
-	}
-	if (p->settings_file == NULL) {
-		snprintf(reason, rlen, "no settings file is configured on "
-		    "this cluster");
-		return 0;
-	}
-	for (n = 0; key[n] != '\0'; n++)
-		if (n >= SETTING_NAME_MAX || !policy_setting_char(key[n]))
-			break;
-	if (n == 0 || key[n] != '\0') {
-		snprintf(reason, rlen, "not a setting name");
-		return 0;
-	}
-	for (i = 0; i < p->nsettings_keys; i++)
-		if (strcmp(p->settings_keys[i], key) == 0)
-			return 1;
-	snprintf(reason, rlen, "key '%s' is not a listed setting", key);
-	return 0;
-}
-
-
-int
-policy_allow_command(const struct policy *p, const char *cmdline,
-    char ***argv, char *reason, size_t rlen)
-{
-	const struct policy_command	*cmd = NULL;
-	char				**words = NULL, **out = NULL, nbuf[64];
-	size_t				 i, nargs, nph = 0, a;
-	enum ph_type			 t;
-	int				 n, ok = 0;
-
-	if (!p->ra_enabled) {
-		snprintf(reason, rlen, "remote access is disabled on this "
-		    "cluster");
-		return 0;
-	}
-	if (!p->commands_enabled) {
-		snprintf(reason, rlen, "diagnostics are disabled on this "
-		    "cluster");
-		return 0;
-	}
-	if (cmdline == NULL)
-		cmdline = "";
-	if (strnlen(cmdline, POLICY_MAX_CMDLINE + 1) > POLICY_MAX_CMDLINE) {
-		snprintf(reason, rlen, "command line longer than %d "
-		    "characters", POLICY_MAX_CMDLINE);
-		return 0;
-	}
-	for (i = 0; cmdline[i] != '\0'; i++) {
-		if (cmdline[i] < 0x20 || cmdline[i] > 0x7e) {
-			snprintf(reason, rlen, "command line holds a "
-			    "non-printable character");
-			return 0;
-		}
-	}
-	if ((n = split_words(cmdline, &words, POLICY_MAX_WORDS)) == -1) {
-		snprintf(reason, rlen, "command line has more than %d words",
-		    POLICY_MAX_WORDS);
-		return 0;
-	}
-	if (n == 0) {
-		snprintf(reason, rlen, "no command given");
-		goto out;
-	}
-	for (i = 0; i < p->ncommands && cmd == NULL; i++)
-		if (strcmp(p->commands[i].name, words[0]) == 0)
-			cmd = &p->commands[i];
-	if (cmd == NULL) {
-		snprintf(reason, rlen, "command '%s' is not allowed on this "
-		    "cluster", words[0]);
-		goto out;
-	}
-
-	for (i = 1; i < cmd->argc; i++)
-		if (cmd->argv[i][0] == '{')
-			nph++;
-	nargs = (size_t)n - 1;
-	if (nargs < nph) {
-		snprintf(reason, rlen, "command '%s' needs %zu argument(s)",
-		    cmd->name, nph);
-		goto out;
-	}
-	if (nargs > nph) {
-		snprintf(reason, rlen, "command '%s' takes %zu argument(s)",
-		    cmd->name, nph);
-		goto out;
-	}
-
-	if ((out = calloc(cmd->argc + 1, sizeof(*out))) == NULL) {
-		snprintf(reason, rlen, "out of memory");
-		goto out;
-	}
-	for (i = 0, a = 1; i < cmd->argc; i++) {
-		t = cmd->argv[i][0] == '{' ? (enum ph_type)placeholder_type(
-		    cmd->argv[i], nbuf, sizeof(nbuf)) : PH_NONE;
-		if (t != PH_NONE && !valid_arg(t, words[a])) {
-			snprintf(reason, rlen, "command '%s': argument '%s' "
-			    "is not a valid %s (%s)", cmd->name, words[a],
-			    t == PH_INT ? "int" : "word",
-			    placeholder_name(cmd->argv[i], nbuf,
-			    sizeof(nbuf)));
-			goto out;
-		}
-		if ((out[i] = strdup(t == PH_NONE ? cmd->argv[i] :
-		    words[a++])) == NULL) {
-			snprintf(reason, rlen, "out of memory");
-			goto out;
-		}
-	}
-	*argv = out;
-	out = NULL;
-	ok = 1;
-out:
-	policy_argv_free(out);
-	policy_argv_free(words);
-	return ok;
-}
-
 char **
 policy_hook_argv(const char *value)
 {
 	char **w = NULL;
 
-	if (split_words(value, &w, POLICY_MAX_WORDS) <= 0) {
+	if (policy_split_words(value, &w, POLICY_MAX_WORDS) <= 0) {
 		policy_argv_free(w);
 		return NULL;
 	}

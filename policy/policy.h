@@ -189,10 +189,20 @@ unsigned int	policy_check(const struct policy *p, struct filecheck *fc);
 int	policy_write(const struct policy *p, FILE *out);
 /*
  * Every key of the table as man page text: for each section a .SS, for
- * each key a .TP with its help, bounds and default.  doc/porthole.conf.5
+ * each key a .TP with its help, bounds, default and when a reload
+ * applies it.  doc/porthole.conf.5
  * carries this text; a test keeps the two equal.  Returns 0 or -1.
  */
 int	policy_write_man(FILE *out);
+
+/*
+ * Would next (read for a reload) change a key that takes effect only at
+ * start?  0, or -1 with "FILE:LINE: KEY takes effect at restart" in err
+ * (FILE being next's, LINE where it sets the key or else where the
+ * key's section starts).
+ */
+int	policy_restart_changed(const struct policy *running,
+	    const struct policy *next, char *err, size_t errlen);
 
 /*
  * May an engineer holding a certificate with these principals and this
@@ -235,8 +245,6 @@ void	policy_forward_refusal(const char *host, uint16_t port, char *reason,
  */
 int	policy_allow_setting(const struct policy *p, const char *key,
 	    char *reason, size_t rlen);
-/* A character of a setting name: A-Z a-z 0-9 . _ - */
-int	policy_setting_char(int c);
 
 /*
  * May the engineer run this command line ("threads --pid 42" is the

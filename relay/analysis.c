@@ -24,6 +24,7 @@
 #include <jansson.h>
 
 #include "lib/clock.h"
+#include "lib/ident.h"
 #include "lib/log.h"
 #include "lib/parse.h"
 
@@ -1213,10 +1214,7 @@ analysis_online(struct analysis *an, struct store *st, const char *cluster,
 static int
 valid_subject(const char *s)
 {
-	size_t n = strlen(s);
-
-	return n > 0 && n <= 64 && strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-	    "abcdefghijklmnopqrstuvwxyz0123456789._:-") == n;
+	return ident_valid(s, 64, IDENT_LABEL);
 }
 
 int

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/ident.h"
 #include "lib/inifile.h"
 #include "lib/keepalive.h"
 #include "lib/parse.h"
@@ -42,12 +43,7 @@ struct conf_ctx {
 static int
 valid_id(const char *s)
 {
-	size_t n = strlen(s);
-
-	if (n == 0 || n > 64)
-		return 0;
-	return strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-	    "0123456789._-") == n;
+	return ident_valid(s, 64, IDENT_NAME);
 }
 
 static int
@@ -370,8 +366,8 @@ relay_conf_restart_changed(const struct relay_conf *running,
 			continue;
 		/* A key taken out is named where its section starts. */
 		line = next->lines[i] != 0 ? next->lines[i] : next->relay_line;
-		snprintf(err, errlen, "%s:%d: %s takes effect at restart",
-		    next->path, line, relay_keys[i].name);
+		inifile_restart_refusal(next->path, line, relay_keys[i].name,
+		    err, errlen);
 		return -1;
 	}
 	return 0;

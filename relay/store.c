@@ -17,30 +17,24 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include <sqlite3.h>
 
+#include "lib/ident.h"
 #include "lib/log.h"
 #include "lib/parse.h"
 #include "lib/sha256.h"
+#include "telemetry/record.h"
 
 #define STORE_SCHEMA_VERSION	3
 #define STORE_BUSY_MS		5000	/* wait this long for a lock */
 #define STORE_BATCH_MAX		100000	/* records in one batch */
 #define STORE_ID_MAX		64
-#define STORE_ENV_MAX		128
-#define STORE_UNIT_MAX		128
-#define STORE_TYPE_MAX		64
 #define STORE_VERSION_MAX	64
 #define STORE_HEAD_LEN		64
-
-/* Cluster ids, as relay.conf has them; environments add ':'. */
-#define ID_CHARS	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz" \
-			"0123456789._-"
 
 enum store_class {
 	SC_USAGE,
@@ -414,18 +408,11 @@ struct item {
 	const char	*type;		/* event */
 };
 
-static int
-valid_chars(const char *s, size_t max, const char *set)
-{
-	size_t n = strlen(s);
-
-	return n > 0 && n <= max && strspn(s, set) == n;
-}
-
+/* Cluster ids, as relay.conf has them. */
 static int
 valid_id(const char *s)
 {
-	return s != NULL && valid_chars(s, STORE_ID_MAX, ID_CHARS);
+	return ident_valid(s, STORE_ID_MAX, IDENT_NAME);
 }
 
 /*
@@ -841,91 +828,17 @@ store_relay_started(struct store *s)
 	return 0;
 }
 
-/* A record field that must be an RFC 3339 UTC time; NULL if it is not. */
-static const char *
-time_field(json_t *rec, const char *key, time_t *t)
-{
-	const char	*v;
-	time_t		 dummy;
-
-	v = json_string_value(json_object_get(rec, key));
-	if (v == NULL || parse_time(v, t != NULL ? t : &dummy) == -1)
-		return NULL;
-	return v;
-}
-
-static int
-check_usage(json_t *rec, struct item *it, char *m, size_t len)
-{
-	const char	*key;
-	json_t		*units, *v;
-	time_t		 hour;
-
-	if (time_field(rec, "hour", &hour) == NULL || hour % 3600 != 0) {
-		snprintf(m, len, "'hour' must be an RFC 3339 UTC time on the "
-		    "hour");
-		return -1;
-	}
-	it->hour = hour;
-	it->env = json_string_value(json_object_get(rec, "environment"));
-	if (it->env == NULL || !valid_chars(it->env, STORE_ENV_MAX,
-	    ID_CHARS ":")) {
-		snprintf(m, len, "'environment' must be 1-%d of A-Z a-z 0-9 "
-		    ". _ : -", STORE_ENV_MAX);
-		return -1;
-	}
-	if (!json_is_object(units = json_object_get(rec, "units"))) {
-		snprintf(m, len, "'units' must be an object");
-		return -1;
-	}
-	json_object_foreach(units, key, v) {
-		if (!store_valid_text(key, STORE_UNIT_MAX)) {
-			snprintf(m, len, "unit names must be 1-%d printable "
-			    "characters", STORE_UNIT_MAX);
-			return -1;
-		}
-		if (!json_is_number(v) || !isfinite(json_number_value(v)) ||
-		    json_number_value(v) < 0) {
-			snprintf(m, len, "unit '%s' must be a number >= 0", key);
-			return -1;
-		}
-	}
-	return 0;
-}
-
-static int
-check_event(json_t *rec, struct item *it, char *m, size_t len)
-{
-	it->type = json_string_value(json_object_get(rec, "type"));
-	if (it->type == NULL || !valid_chars(it->type, STORE_TYPE_MAX,
-	    "abcdefghijklmnopqrstuvwxyz0123456789_")) {
-		snprintf(m, len, "'type' must be 1-%d of a-z 0-9 _",
-		    STORE_TYPE_MAX);
-		return -1;
-	}
-	if ((it->ts = time_field(rec, "ts", NULL)) == NULL) {
-		snprintf(m, len, "'ts' must be an RFC 3339 UTC time");
-		return -1;
-	}
-	return 0;
-}
-
-static int
-check_health(json_t *rec, struct item *it, char *m, size_t len)
-{
-	if ((it->ts = time_field(rec, "ts", NULL)) == NULL) {
-		snprintf(m, len, "'ts' must be an RFC 3339 UTC time");
-		return -1;
-	}
-	return 0;
-}
-
-/* One element of a batch: {"seq":N,"class":C,"record":{...}}. */
+/*
+ * One element of a batch: {"seq":N,"class":C,"record":{...}}.  The
+ * record is judged by the rules the gateway took it in under
+ * (telemetry/record.h); what applying it needs is then read from it.
+ */
 static int
 check_item(json_t *el, int64_t prev, struct item *it, char *m, size_t len)
 {
 	json_t		*seq;
-	const char	*cls, *inner;
+	const char	*cls;
+	time_t		 hour;
 	size_t		 c;
 
 	seq = json_object_get(el, "seq");
@@ -953,21 +866,15 @@ check_item(json_t *el, int64_t prev, struct item *it, char *m, size_t len)
 		snprintf(m, len, "'record' must be an object");
 		return -1;
 	}
-	/* Records carry their class too; the two must not disagree. */
-	inner = json_string_value(json_object_get(it->rec, "class"));
-	if (inner != NULL && strcmp(inner, cls) != 0) {
-		snprintf(m, len, "record class '%s' is not '%s'", inner, cls);
+	if (record_check(it->rec, record_class_from_name(cls), m, len) == -1)
 		return -1;
-	}
-	switch (it->cls) {
-	case SC_USAGE:
-		return check_usage(it->rec, it, m, len);
-	case SC_EVENT:
-		return check_event(it->rec, it, m, len);
-	case SC_HEALTH:
-		return check_health(it->rec, it, m, len);
-	}
-	return -1;
+	it->env = json_string_value(json_object_get(it->rec, "environment"));
+	it->type = json_string_value(json_object_get(it->rec, "type"));
+	it->ts = json_string_value(json_object_get(it->rec, "ts"));
+	if (it->cls == SC_USAGE && parse_time(json_string_value(
+	    json_object_get(it->rec, "hour")), &hour) == 0)
+		it->hour = hour;
+	return 0;
 }
 
 /* Check a whole batch before anything is written. */
@@ -1261,7 +1168,7 @@ store_anchor(struct store *s, const char *cluster, uint64_t epoch,
 
 	if (!valid_id(cluster) || epoch > INT64_MAX || seq > INT64_MAX ||
 	    head == NULL || strlen(head) != STORE_HEAD_LEN ||
-	    strspn(head, "0123456789abcdef") != STORE_HEAD_LEN) {
+	    !ident_valid(head, STORE_HEAD_LEN, IDENT_HEX)) {
 		log_error("%s: invalid audit anchor", s->path);
 		return -1;
 	}
@@ -1851,8 +1758,7 @@ store_offline_rows(struct store *s, time_t before, store_offline_fn fn,
 int
 store_valid_kind(const char *kind)
 {
-	return kind != NULL && valid_chars(kind, STORE_KIND_MAX,
-	    "abcdefghijklmnopqrstuvwxyz0123456789_");
+	return ident_valid(kind, STORE_KIND_MAX, IDENT_SNAKE);
 }
 
 /* A message body: one JSON object of at most STORE_BODY_MAX bytes. */

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "lib/ident.h"
 #include "lib/parse.h"
 
 #define ENVIRONMENT_MAX		128	/* characters of an environment id */
@@ -70,38 +71,6 @@ record_class_from_name(const char *name)
 		if (strcmp(name, class_names[i]) == 0)
 			return (enum record_class)i;
 	return 0;
-}
-
-/* Environment ids and unit names: letters, digits and . _ : - only. */
-static int
-id_char(int c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-	    (c >= '0' && c <= '9') || c == '.' || c == '_' || c == ':' ||
-	    c == '-';
-}
-
-static int
-event_char(int c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
-}
-
-/*
- * A string of 1..max characters, each accepted by ok.  The length is
- * jansson's, so a string cannot hide characters behind a NUL.
- */
-static int
-valid_word(const char *s, size_t len, size_t max, int (*ok)(int))
-{
-	size_t i;
-
-	if (len == 0 || len > max || strlen(s) != len)
-		return 0;
-	for (i = 0; i < len; i++)
-		if (!ok((unsigned char)s[i]))
-			return 0;
-	return 1;
 }
 
 /*
@@ -172,7 +141,8 @@ check_units(json_t *rec, char *why, size_t whylen)
 	}
 	json_object_foreach(units, name, v) {
 		/* A bad name is not echoed: it may hold anything. */
-		if (!valid_word(name, strlen(name), UNIT_NAME_MAX, id_char)) {
+		if (!ident_valid_len(name, strlen(name), UNIT_NAME_MAX,
+		    IDENT_LABEL)) {
 			why_set(why, whylen, "field 'units' has a unit name "
 			    "that is not 1-%d characters of A-Z a-z 0-9 . _ "
 			    ": -", UNIT_NAME_MAX);
@@ -198,7 +168,7 @@ check_usage(json_t *rec, char *why, size_t whylen)
 		return -1;
 	if ((env = need_string(rec, "environment", &len, why, whylen)) == NULL)
 		return -1;
-	if (!valid_word(env, len, ENVIRONMENT_MAX, id_char)) {
+	if (!ident_valid_len(env, len, ENVIRONMENT_MAX, IDENT_LABEL)) {
 		why_set(why, whylen, "field 'environment' must be 1-%d "
 		    "characters of A-Z a-z 0-9 . _ : -", ENVIRONMENT_MAX);
 		return -1;
@@ -214,7 +184,7 @@ check_event(json_t *rec, char *why, size_t whylen)
 
 	if ((type = need_string(rec, "type", &len, why, whylen)) == NULL)
 		return -1;
-	if (!valid_word(type, len, EVENT_TYPE_MAX, event_char)) {
+	if (!ident_valid_len(type, len, EVENT_TYPE_MAX, IDENT_SNAKE)) {
 		why_set(why, whylen, "field 'type' must be 1-%d characters "
 		    "of a-z 0-9 _", EVENT_TYPE_MAX);
 		return -1;
@@ -257,6 +227,39 @@ json_depth(json_t *v, int limit)
 }
 
 int
+record_check(json_t *rec, enum record_class cls, char *why, size_t whylen)
+{
+	json_t *jcls = json_object_get(rec, "class");
+
+	if (!json_is_object(rec)) {
+		why_set(why, whylen, "record must be a JSON object");
+		return -1;
+	}
+	if (json_depth(rec, RECORD_DEPTH_MAX) > RECORD_DEPTH_MAX) {
+		why_set(why, whylen, "record nests deeper than %d levels",
+		    RECORD_DEPTH_MAX);
+		return -1;
+	}
+	if (jcls != NULL && (!json_is_string(jcls) ||
+	    strlen(json_string_value(jcls)) != json_string_length(jcls) ||
+	    record_class_from_name(json_string_value(jcls)) != cls)) {
+		why_set(why, whylen, "field 'class' is not '%s'",
+		    record_class_name(cls));
+		return -1;
+	}
+	switch (cls) {
+	case RECORD_USAGE:
+		return check_usage(rec, why, whylen);
+	case RECORD_EVENT:
+		return check_event(rec, why, whylen);
+	case RECORD_HEALTH:
+		return check_time(rec, "ts", 0, why, whylen);
+	}
+	why_set(why, whylen, "field 'class' must be usage, event or health");
+	return -1;
+}
+
+int
 record_parse(const char *text, size_t len, json_t **out,
     enum record_class *cls, char *why, size_t whylen)
 {
@@ -284,11 +287,6 @@ record_parse(const char *text, size_t len, json_t **out,
 		why_set(why, whylen, "record must be a JSON object");
 		goto out;
 	}
-	if (json_depth(rec, RECORD_DEPTH_MAX) > RECORD_DEPTH_MAX) {
-		why_set(why, whylen, "record nests deeper than %d levels",
-		    RECORD_DEPTH_MAX);
-		goto out;
-	}
 	if ((jcls = json_object_get(rec, "class")) == NULL) {
 		why_set(why, whylen, "field 'class' is missing");
 		goto out;
@@ -300,20 +298,8 @@ record_parse(const char *text, size_t len, json_t **out,
 		    "health");
 		goto out;
 	}
-	switch (c) {
-	case RECORD_USAGE:
-		if (check_usage(rec, why, whylen) == -1)
-			goto out;
-		break;
-	case RECORD_EVENT:
-		if (check_event(rec, why, whylen) == -1)
-			goto out;
-		break;
-	case RECORD_HEALTH:
-		if (check_time(rec, "ts", 0, why, whylen) == -1)
-			goto out;
-		break;
-	}
+	if (record_check(rec, c, why, whylen) == -1)
+		goto out;
 	*out = rec;
 	rec = NULL;
 	*cls = c;

@@ -40,6 +40,13 @@ enum record_class {
  */
 int		 record_parse(const char *text, size_t len, json_t **out,
 		    enum record_class *cls, char *why, size_t whylen);
+/*
+ * The rules above for a record already parsed, whose class its carrier
+ * names (the relay's batch element): its own "class", if it has one,
+ * must agree.  0, or -1 with the reason.
+ */
+int		 record_check(json_t *rec, enum record_class cls, char *why,
+		    size_t whylen);
 const char	*record_class_name(enum record_class);
 /* "usage" -> RECORD_USAGE; 0 if unknown. */
 enum record_class record_class_from_name(const char *);

@@ -24,7 +24,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "gateway/sftp.h"
+#include "gateway/session/sftp.h"
 
 /* Large enough for READs to outrun SFTP_OUT_HIGH; mostly a hole. */
 #define FILE_SIZE	(16 * 1024 * 1024)

@@ -682,7 +682,7 @@ test_usage_export(void **state)
 	    "\"environment\":\"env-1\",\"units\":{\"host_units\":2}}");
 	put_on(st, "usage", T0, "{\"hour\":\"2026-11-18T12:00:00Z\","
 	    "\"environment\":\"env-1\",\"units\":{\"host_units\":2.25,"
-	    "\"=cmd|calc\":1,\"a,b\":0.1}}");
+	    "\"-2-1\":1,\"dem.units\":0.1}}");
 	put_on(st, "usage", T0, "{\"hour\":\"2026-11-18T13:00:00Z\","
 	    "\"environment\":\"env-2\",\"units\":{\"host_units\":4}}");
 	{
@@ -695,9 +695,10 @@ test_usage_export(void **state)
 		fclose(out);
 		text = buf;
 	}
+	/* A spreadsheet would compute -2-1: it gets a leading quote. */
 	assert_string_equal(text, "cluster,hour,environment,unit,amount\r\n"
-	    "acme-prod,2026-11-18T12:00:00Z,env-1,\"'=cmd|calc\",1\r\n"
-	    "acme-prod,2026-11-18T12:00:00Z,env-1,\"a,b\",0.1\r\n"
+	    "acme-prod,2026-11-18T12:00:00Z,env-1,\"'-2-1\",1\r\n"
+	    "acme-prod,2026-11-18T12:00:00Z,env-1,dem.units,0.1\r\n"
 	    "acme-prod,2026-11-18T12:00:00Z,env-1,host_units,2.25\r\n");
 	free(text);
 }

@@ -23,6 +23,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "tests/unit/kit.h"
 #include "lib/daemon.h"
 #include "lib/filecheck.h"
 #include "lib/inifile.h"
@@ -32,20 +33,7 @@
 #define N(a)		(sizeof(a) / sizeof((a)[0]))
 #define STRANGER	4242420		/* a uid with no account */
 
-static char dir[256];
-
-static void
-run(const char *fmt, ...)
-{
-	char	cmd[2048];
-	va_list	ap;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	if (system(cmd) != 0)
-		fail_msg("command failed: %s", cmd);
-}
+static char dir[KIT_PATH_MAX];
 
 /* dir/name, in buf. */
 static const char *
@@ -58,27 +46,22 @@ at(char *buf, size_t len, const char *name)
 static void
 put(const char *name, const char *text, mode_t mode)
 {
-	char	 path[512];
-	FILE	*f;
+	char path[512];
 
-	assert_non_null(f = fopen(at(path, sizeof(path), name), "w"));
-	fputs(text, f);
-	fclose(f);
-	assert_int_equal(chmod(path, mode), 0);
+	kit_write(at(path, sizeof(path), name), text, strlen(text), mode);
 }
 
 static int
 setup(void **state)
 {
 	(void)state;
-	snprintf(dir, sizeof(dir), "/tmp/test_filecheck.XXXXXX");
-	if (mkdtemp(dir) == NULL || chmod(dir, 0755) == -1)
+	if (kit_tmpdir(dir, "filecheck") == -1 || chmod(dir, 0755) == -1)
 		return -1;
 	log_init("test_filecheck", 1, LOG_LVL_ERROR);
-	run("ssh-keygen -q -t ed25519 -N '' -C t -f %s/ed", dir);
-	run("ssh-keygen -q -t rsa -b 2048 -m PEM -N '' -C t -f %s/pem", dir);
-	run("ssh-keygen -q -t ed25519 -N secret -C t -f %s/locked", dir);
-	run("ssh-keygen -q -s %s/ed -I id -n p %s/pem.pub", dir, dir);
+	kit_run("ssh-keygen -q -t ed25519 -N '' -C t -f %s/ed", dir);
+	kit_run("ssh-keygen -q -t rsa -b 2048 -m PEM -N '' -C t -f %s/pem", dir);
+	kit_run("ssh-keygen -q -t ed25519 -N secret -C t -f %s/locked", dir);
+	kit_run("ssh-keygen -q -s %s/ed -I id -n p %s/pem.pub", dir, dir);
 	return 0;
 }
 
@@ -86,8 +69,7 @@ static int
 teardown(void **state)
 {
 	(void)state;
-	run("chmod -R u+rwx %s && rm -rf %s", dir, dir);
-	return 0;
+	return kit_rmtree(dir);
 }
 
 /*
@@ -187,7 +169,7 @@ test_path(void **state)
 	for (i = 0; i < N(t); i++) {
 		if ((t[i].owner != 0 || t[i].downer != 0) && geteuid() != 0)
 			continue;	/* needs chown */
-		run("rm -rf %s/d && mkdir %s/d", dir, dir);
+		kit_run("rm -rf %s/d && mkdir %s/d", dir, dir);
 		at(d, sizeof(d), "d");
 		at(f, sizeof(f), "d/f");
 		if (t[i].file != NULL) {
@@ -201,7 +183,7 @@ test_path(void **state)
 		    t[i].file == NULL ? -1 : 0);
 		cap_expect(&c, t[i].row, t[i].want);
 	}
-	run("rm -rf %s/d", dir);
+	kit_run("rm -rf %s/d", dir);
 }
 
 /* A link is judged by its target and by the directory it sits in. */
@@ -212,9 +194,9 @@ test_links(void **state)
 	char		path[512];
 
 	(void)state;
-	run("mkdir -m 0755 %s/safe && mkdir -m 0777 %s/open", dir, dir);
+	kit_run("mkdir -m 0755 %s/safe && mkdir -m 0777 %s/open", dir, dir);
 	put("safe/f", "x\n", 0644);
-	run("ln -s ../safe/f %s/open/link && ln -s %s/open %s/via", dir, dir,
+	kit_run("ln -s ../safe/f %s/open/link && ln -s %s/open %s/via", dir, dir,
 	    dir);
 	cap_open(&c);
 	filecheck_path(&c.fc, "K", at(path, sizeof(path), "open/link"),
@@ -236,7 +218,7 @@ test_links(void **state)
 	filecheck_path(&c.fc, "K", at(path, sizeof(path), "safe"),
 	    FILECHECK_TRUSTED);
 	cap_expect(&c, "a directory", "K: %s/safe: not a regular file\n");
-	run("rm -rf %s/safe %s/open %s/via", dir, dir, dir);
+	kit_run("rm -rf %s/safe %s/open %s/via", dir, dir, dir);
 }
 
 /*
@@ -277,11 +259,11 @@ test_chains(void **state)
 	size_t		i;
 
 	(void)state;
-	run("mkdir -m 0755 %s/safe %s/safe2 && mkdir -m 0777 %s/open", dir,
+	kit_run("mkdir -m 0755 %s/safe %s/safe2 && mkdir -m 0777 %s/open", dir,
 	    dir, dir);
 	put("safe/f", "x\n", 0644);
 	put("safe2/f", "x\n", 0644);
-	run("cd %s && ln -s ../open/l2 safe/l1 && ln -s ../safe/f open/l2 && "
+	kit_run("cd %s && ln -s ../open/l2 safe/l1 && ln -s ../safe/f open/l2 && "
 	    "ln -s ../open/d2 safe/dl && ln -s ../safe2 open/d2 && "
 	    "ln -s %s/open/l2 safe/abs && ln -s s2 safe/s1 && "
 	    "ln -s ../safe2/f safe/s2 && ln -s loop2 safe/loop1 && "
@@ -301,7 +283,7 @@ test_chains(void **state)
 	cap_expect(&c, "a relative name", "%s/open: writable by group or "
 	    "others (mode 0777), above safe/l1; chmod go-w %s/open\n");
 	assert_int_equal(chdir("/"), 0);
-	run("rm -rf %s/safe %s/safe2 %s/open", dir, dir, dir);
+	kit_run("rm -rf %s/safe %s/safe2 %s/open", dir, dir, dir);
 }
 
 static void
@@ -333,7 +315,7 @@ test_creatable(void **state)
 	size_t		i;
 
 	(void)state;
-	run("mkdir %s/c", dir);
+	kit_run("mkdir %s/c", dir);
 	put("c/file", "", 0644);
 	for (i = 0; i < N(t); i++) {
 		cap_open(&c);
@@ -342,7 +324,7 @@ test_creatable(void **state)
 		    0 : -1);
 		cap_expect(&c, t[i].row, t[i].want);
 	}
-	run("rm -rf %s/c", dir);
+	kit_run("rm -rf %s/c", dir);
 }
 
 /*
@@ -399,15 +381,15 @@ test_creatable_owned(void **state)
 	size_t		i;
 
 	(void)state;
-	run("mkdir -m 0755 %s/target", dir);
+	kit_run("mkdir -m 0755 %s/target", dir);
 	for (i = 0; i < N(t); i++) {
 		if ((t[i].owner != 0 || t[i].fowner != 0) && geteuid() != 0)
 			continue;	/* needs chown */
-		run("rm -rf %s/o && mkdir %s/o", dir, dir);
+		kit_run("rm -rf %s/o && mkdir %s/o", dir, dir);
 		if (t[i].file != NULL && strcmp(t[i].file, "x") == 0)
-			run("mkdir -m 0755 %s/o/x", dir);
+			kit_run("mkdir -m 0755 %s/o/x", dir);
 		else if (t[i].file != NULL && strcmp(t[i].file, "l") == 0)
-			run("ln -s ../target %s/o/l", dir);
+			kit_run("ln -s ../target %s/o/l", dir);
 		else if (t[i].file != NULL) {
 			put("o/f", "", t[i].fmode);
 			assert_int_equal(chown(at(path, sizeof(path), "o/f"),
@@ -421,7 +403,7 @@ test_creatable_owned(void **state)
 		    t[i].name), t[i].dir);
 		cap_expect(&c, t[i].row, t[i].want);
 	}
-	run("rm -rf %s/o %s/target", dir, dir);
+	kit_run("rm -rf %s/o %s/target", dir, dir);
 }
 
 static void
@@ -467,8 +449,8 @@ test_keys(void **state)
 
 	(void)state;
 	put("junk", "hello\n", 0644);
-	run("sed 's/^ssh-rsa/ssh-ed25519/' %s/pem.pub >%s/liar.pub", dir, dir);
-	run("head -c 200 %s/ed >%s/cut && echo '-----END OPENSSH PRIVATE "
+	kit_run("sed 's/^ssh-rsa/ssh-ed25519/' %s/pem.pub >%s/liar.pub", dir, dir);
+	kit_run("head -c 200 %s/ed >%s/cut && echo '-----END OPENSSH PRIVATE "
 	    "KEY-----' >>%s/cut && chmod 600 %s/cut", dir, dir, dir, dir);
 	for (i = 0; i < N(t); i++) {
 		cap_open(&c);

@@ -29,9 +29,9 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "gateway/files.h"
-#include "gateway/forward.h"
-#include "gateway/settings.h"
+#include "gateway/monitor/files.h"
+#include "gateway/monitor/forward.h"
+#include "gateway/monitor/settings.h"
 #include "policy/policy.h"
 #include "tests/unit/localhost.h"
 

@@ -20,11 +20,12 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "tests/unit/kit.h"
 #include "lib/krl.h"
 #include "lib/sshcert.h"
 #include "lib/sshwire.h"
 
-static char	dir[] = "/tmp/porthole-krl.XXXXXX";
+static char	dir[KIT_PATH_MAX];
 
 /* The certificates every KRL is checked against: name, CA, options. */
 static const struct fixture {
@@ -53,35 +54,11 @@ static const struct fixture {
 #define NCERTS	(sizeof(certs) / sizeof(certs[0]))
 
 static void
-run(const char *fmt, ...)
-{
-	char	cmd[8192];
-	va_list	ap;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	if (system(cmd) != 0)
-		fail_msg("command failed: %s", cmd);
-}
-
-static char *
-path_of(const char *name)
-{
-	static char	buf[8][512];
-	static int	i;
-
-	i = (i + 1) % 8;
-	snprintf(buf[i], sizeof(buf[i]), "%s/%s", dir, name);
-	return buf[i];
-}
-
-static void
 write_file(const char *name, const void *data, size_t len)
 {
 	FILE *f;
 
-	assert_non_null(f = fopen(path_of(name), "w"));
+	assert_non_null(f = fopen(kit_path(dir, name), "w"));
 	assert_int_equal(fwrite(data, 1, len, f), len);
 	assert_int_equal(fclose(f), 0);
 }
@@ -94,7 +71,7 @@ b64_field(const char *file)
 	char		*sp, *end;
 	FILE		*f;
 
-	if ((f = fopen(path_of(file), "r")) == NULL)
+	if ((f = fopen(kit_path(dir, file), "r")) == NULL)
 		fail_msg("%s: missing", file);
 	assert_non_null(fgets(buf, sizeof(buf), f));
 	fclose(f);
@@ -135,7 +112,7 @@ oracle(const char *krl, const char *file)
 	int	st;
 
 	snprintf(cmd, sizeof(cmd), "ssh-keygen -Q -f %s %s >/dev/null 2>&1",
-	    path_of(krl), path_of(file));
+	    kit_path(dir, krl), kit_path(dir, file));
 	st = system(cmd);
 	assert_true(st != -1 && WIFEXITED(st));
 	return WEXITSTATUS(st);
@@ -147,15 +124,15 @@ setup(void **state)
 	size_t i;
 
 	(void)state;
-	if (mkdtemp(dir) == NULL)
+	if (kit_tmpdir(dir, "krl") == -1)
 		return -1;
-	run("ssh-keygen -q -t ed25519 -N '' -f %s/ca", dir);
-	run("ssh-keygen -q -t ed25519 -N '' -f %s/ca2", dir);
-	run("ssh-keygen -q -t rsa -b 1024 -N '' -f %s/rsaca", dir);
+	kit_run("ssh-keygen -q -t ed25519 -N '' -f %s/ca", dir);
+	kit_run("ssh-keygen -q -t ed25519 -N '' -f %s/ca2", dir);
+	kit_run("ssh-keygen -q -t rsa -b 1024 -N '' -f %s/rsaca", dir);
 	for (i = 0; i < NCERTS; i++) {
-		run("ssh-keygen -q -t %s -N '' -C %s -f %s/%s", certs[i].type,
+		kit_run("ssh-keygen -q -t %s -N '' -C %s -f %s/%s", certs[i].type,
 		    certs[i].name, dir, certs[i].name);
-		run("ssh-keygen -q -s %s/%s %s -n alice -V -5m:+1h %s/%s.pub",
+		kit_run("ssh-keygen -q -s %s/%s %s -n alice -V -5m:+1h %s/%s.pub",
 		    dir, certs[i].ca, certs[i].opts, dir, certs[i].name);
 	}
 	return 0;
@@ -165,8 +142,7 @@ static int
 teardown(void **state)
 {
 	(void)state;
-	run("rm -rf %s", dir);
-	return 0;
+	return kit_rmtree(dir);
 }
 
 /* "LABEL: " and the contents of a key file, as a KRL spec line. */
@@ -176,7 +152,7 @@ spec_key_line(FILE *f, const char *label, const char *name)
 	char	 buf[16384];
 	FILE	*k;
 
-	assert_non_null(k = fopen(path_of(name), "r"));
+	assert_non_null(k = fopen(kit_path(dir, name), "r"));
 	assert_non_null(fgets(buf, sizeof(buf), k));
 	fclose(k);
 	fprintf(f, "%s%s", label, buf);
@@ -193,7 +169,7 @@ compare_all(const char *krlname)
 	size_t			 i, len;
 	int			 ours, theirs, nrevoked = 0;
 
-	if (krl_load(path_of(krlname), &k, err, sizeof(err)) != 0)
+	if (krl_load(kit_path(dir, krlname), &k, err, sizeof(err)) != 0)
 		fail_msg("%s: refused: %s", krlname, err);
 	for (i = 0; i < NCERTS; i++) {
 		load_cert(certs[i].name, &c);
@@ -224,10 +200,10 @@ make_krl(const char *name, const char *ca, const char *spec)
 
 	snprintf(specname, sizeof(specname), "%s.spec", name);
 	write_file(specname, spec, strlen(spec));
-	run("ssh-keygen -q -k -f %s %s%s %s", path_of(name),
+	kit_run("ssh-keygen -q -k -f %s %s%s %s", kit_path(dir, name),
 	    ca != NULL ? "-s " : "",
-	    ca == NULL ? "" : strcmp(ca, "none") == 0 ? "none" : path_of(ca),
-	    path_of(specname));
+	    ca == NULL ? "" : strcmp(ca, "none") == 0 ? "none" : kit_path(dir, ca),
+	    kit_path(dir, specname));
 }
 
 static void
@@ -237,7 +213,7 @@ assert_revokes(const char *krlname, const char *cert, const char *reason)
 	struct krl		*k;
 	char			 err[512], why[256];
 
-	if (krl_load(path_of(krlname), &k, err, sizeof(err)) != 0)
+	if (krl_load(kit_path(dir, krlname), &k, err, sizeof(err)) != 0)
 		fail_msg("%s: refused: %s", krlname, err);
 	load_cert(cert, &c);
 	if (krl_check_cert(k, &c, why, sizeof(why)) != 1)
@@ -293,17 +269,17 @@ test_bitmap(void **state)
 			off += (size_t)snprintf(spec + off, sizeof(spec) - off,
 			    "serial: %d\n", s);
 	make_krl("bitmap", "ca.pub", spec);
-	assert_int_equal(krl_load(path_of("bitmap"), &k, err, sizeof(err)), 0);
+	assert_int_equal(krl_load(kit_path(dir, "bitmap"), &k, err, sizeof(err)), 0);
 	krl_describe(k, desc, sizeof(desc));
 	if (strstr(desc, "serial bitmaps 0,") != NULL)
 		fail_msg("ssh-keygen wrote no bitmap: %s", desc);
-	run("ssh-keygen -q -t ed25519 -N '' -f %s", path_of("bm"));
+	kit_run("ssh-keygen -q -t ed25519 -N '' -f %s", kit_path(dir, "bm"));
 	for (i = 0; i < 40; i++) {
 		s = 95 + 26 * i + i % 7;
-		run("ssh-keygen -q -s %s -I bm -n alice -z %d %s", path_of("ca"),
-		    s, path_of("bm.pub"));
+		kit_run("ssh-keygen -q -s %s -I bm -n alice -z %d %s", kit_path(dir, "ca"),
+		    s, kit_path(dir, "bm.pub"));
 		snprintf(name, sizeof(name), "bm%d", s);
-		run("mv %s %s-cert.pub", path_of("bm-cert.pub"), path_of(name));
+		kit_run("mv %s %s-cert.pub", kit_path(dir, "bm-cert.pub"), kit_path(dir, name));
 		load_cert(name, &c);
 		ours = krl_check_cert(k, &c, why, sizeof(why));
 		snprintf(name, sizeof(name), "bm%d-cert.pub", s);
@@ -339,25 +315,25 @@ test_keys_and_hashes(void **state)
 	FILE *f;
 
 	(void)state;
-	assert_non_null(f = fopen(path_of("keys.spec"), "w"));
+	assert_non_null(f = fopen(kit_path(dir, "keys.spec"), "w"));
 	spec_key_line(f, "key: ", "s5.pub");
 	spec_key_line(f, "sha1: ", "ecs7.pub");
 	spec_key_line(f, "sha256: ", "rsas8.pub");
 	assert_int_equal(fclose(f), 0);
-	run("ssh-keygen -q -k -f %s %s", path_of("keys"), path_of("keys.spec"));
+	kit_run("ssh-keygen -q -k -f %s %s", kit_path(dir, "keys"), kit_path(dir, "keys.spec"));
 	assert_int_equal(compare_all("keys"), 3);
 	assert_revokes("keys", "s5", "certificate key revoked (SHA256:");
 	/* hash: takes the fingerprint ssh-keygen -l prints. */
-	run("echo \"hash: $(ssh-keygen -l -E sha256 -f %s | cut -d' ' -f2)\" "
-	    ">%s", path_of("s1.pub"), path_of("hash.spec"));
-	run("ssh-keygen -q -k -f %s %s", path_of("hash"), path_of("hash.spec"));
+	kit_run("echo \"hash: $(ssh-keygen -l -E sha256 -f %s | cut -d' ' -f2)\" "
+	    ">%s", kit_path(dir, "s1.pub"), kit_path(dir, "hash.spec"));
+	kit_run("ssh-keygen -q -k -f %s %s", kit_path(dir, "hash"), kit_path(dir, "hash.spec"));
 	assert_int_equal(compare_all("hash"), 1);
 	/* A revoked CA key revokes everything it signed. */
-	assert_non_null(f = fopen(path_of("ca.spec"), "w"));
+	assert_non_null(f = fopen(kit_path(dir, "ca.spec"), "w"));
 	spec_key_line(f, "key: ", "ca2.pub");
 	spec_key_line(f, "sha256: ", "rsaca.pub");
 	assert_int_equal(fclose(f), 0);
-	run("ssh-keygen -q -k -f %s %s", path_of("cakey"), path_of("ca.spec"));
+	kit_run("ssh-keygen -q -k -f %s %s", kit_path(dir, "cakey"), kit_path(dir, "ca.spec"));
 	assert_int_equal(compare_all("cakey"), 2);
 	assert_revokes("cakey", "ca2s5", "CA key revoked (SHA256:");
 }
@@ -367,17 +343,17 @@ static void
 test_listed_keys(void **state)
 {
 	(void)state;
-	run("cat %s %s %s >%s", path_of("s1.pub"), path_of("s0-cert.pub"),
-	    path_of("s152-cert.pub"), path_of("listed.spec"));
-	run("ssh-keygen -q -k -f %s -s %s %s", path_of("listed"),
-	    path_of("ca.pub"), path_of("listed.spec"));
+	kit_run("cat %s %s %s >%s", kit_path(dir, "s1.pub"), kit_path(dir, "s0-cert.pub"),
+	    kit_path(dir, "s152-cert.pub"), kit_path(dir, "listed.spec"));
+	kit_run("ssh-keygen -q -k -f %s -s %s %s", kit_path(dir, "listed"),
+	    kit_path(dir, "ca.pub"), kit_path(dir, "listed.spec"));
 	assert_int_equal(compare_all("listed"), 3);
 	/* -u adds to a KRL: everything so far in one file. */
-	run("ssh-keygen -q -k -u -f %s -s %s %s %s %s", path_of("listed"),
-	    path_of("ca.pub"), path_of("list.spec"), path_of("range.spec"),
-	    path_of("big.spec"));
-	run("ssh-keygen -q -k -u -f %s %s %s", path_of("listed"),
-	    path_of("keys.spec"), path_of("ca.spec"));
+	kit_run("ssh-keygen -q -k -u -f %s -s %s %s %s %s", kit_path(dir, "listed"),
+	    kit_path(dir, "ca.pub"), kit_path(dir, "list.spec"), kit_path(dir, "range.spec"),
+	    kit_path(dir, "big.spec"));
+	kit_run("ssh-keygen -q -k -u -f %s %s %s", kit_path(dir, "listed"),
+	    kit_path(dir, "keys.spec"), kit_path(dir, "ca.spec"));
 	assert_int_equal(compare_all("listed"), 15);
 	make_krl("empty", NULL, "");
 	assert_int_equal(compare_all("empty"), 0);
@@ -399,13 +375,13 @@ test_truncated(void **state)
 	int		 ours, theirs, accepted = 0;
 
 	(void)state;
-	assert_non_null(f = fopen(path_of("listed"), "r"));
+	assert_non_null(f = fopen(kit_path(dir, "listed"), "r"));
 	len = fread(buf, 1, sizeof(buf), f);
 	fclose(f);
 	assert_true(len > 100 && len < sizeof(buf));
 	for (i = 1; i < len; i++) {
 		write_file("prefix", buf, i);
-		ours = krl_load(path_of("prefix"), &k, err, sizeof(err)) == 0;
+		ours = krl_load(kit_path(dir, "prefix"), &k, err, sizeof(err)) == 0;
 		theirs = oracle("prefix", "s5.pub") != 255;
 		if (ours != theirs)
 			fail_msg("prefix of %zu bytes: ours %s (%s), "
@@ -678,10 +654,10 @@ test_key_list(void **state)
 
 	(void)state;
 	/* sshd's RevokedKeys as text: keys, comments, a certificate line. */
-	run("{ echo '# revoked'; echo; cat %s; echo '  '; cat %s %s; } >%s",
-	    path_of("s5.pub"), path_of("ca2.pub"), path_of("s151-cert.pub"),
-	    path_of("list.txt"));
-	if (krl_load(path_of("list.txt"), &k, err, sizeof(err)) != 0)
+	kit_run("{ echo '# revoked'; echo; cat %s; echo '  '; cat %s %s; } >%s",
+	    kit_path(dir, "s5.pub"), kit_path(dir, "ca2.pub"), kit_path(dir, "s151-cert.pub"),
+	    kit_path(dir, "list.txt"));
+	if (krl_load(kit_path(dir, "list.txt"), &k, err, sizeof(err)) != 0)
 		fail_msg("list.txt: %s", err);
 	load_cert("s5", &c);
 	assert_int_equal(krl_check_cert(k, &c, why, sizeof(why)), 1);
@@ -701,39 +677,39 @@ test_key_list(void **state)
 
 	/* An empty file revokes nothing. */
 	write_file("empty.txt", "", 0);
-	assert_int_equal(krl_load(path_of("empty.txt"), &k, err, sizeof(err)),
+	assert_int_equal(krl_load(kit_path(dir, "empty.txt"), &k, err, sizeof(err)),
 	    0);
 	krl_free(k);
 
 	/* Each bad line is refused with its number. */
-	run("{ cat %s; echo 'ssh-ed25519 AAAA!!!!'; } >%s", path_of("s5.pub"),
-	    path_of("bad.txt"));
-	assert_int_equal(krl_load(path_of("bad.txt"), &k, err, sizeof(err)),
+	kit_run("{ cat %s; echo 'ssh-ed25519 AAAA!!!!'; } >%s", kit_path(dir, "s5.pub"),
+	    kit_path(dir, "bad.txt"));
+	assert_int_equal(krl_load(kit_path(dir, "bad.txt"), &k, err, sizeof(err)),
 	    -1);
 	assert_non_null(strstr(err, "bad.txt:2: key is not valid base64"));
-	run("{ echo; echo 'ssh-foo AAAA'; } >%s", path_of("bad.txt"));
-	assert_int_equal(krl_load(path_of("bad.txt"), &k, err, sizeof(err)),
+	kit_run("{ echo; echo 'ssh-foo AAAA'; } >%s", kit_path(dir, "bad.txt"));
+	assert_int_equal(krl_load(kit_path(dir, "bad.txt"), &k, err, sizeof(err)),
 	    -1);
 	assert_non_null(strstr(err, "bad.txt:2: unknown key type 'ssh-foo'"));
 	/* An Ed25519 blob labelled as RSA. */
-	run("sed 's/^ssh-ed25519/ssh-rsa/' %s >%s", path_of("s5.pub"),
-	    path_of("bad.txt"));
-	assert_int_equal(krl_load(path_of("bad.txt"), &k, err, sizeof(err)),
+	kit_run("sed 's/^ssh-ed25519/ssh-rsa/' %s >%s", kit_path(dir, "s5.pub"),
+	    kit_path(dir, "bad.txt"));
+	assert_int_equal(krl_load(kit_path(dir, "bad.txt"), &k, err, sizeof(err)),
 	    -1);
 	assert_non_null(strstr(err, "bad.txt:1: malformed ssh-rsa key"));
-	run("echo 'ssh-ed25519' >%s", path_of("bad.txt"));
-	assert_int_equal(krl_load(path_of("bad.txt"), &k, err, sizeof(err)),
+	kit_run("echo 'ssh-ed25519' >%s", kit_path(dir, "bad.txt"));
+	assert_int_equal(krl_load(kit_path(dir, "bad.txt"), &k, err, sizeof(err)),
 	    -1);
 	assert_non_null(strstr(err, "bad.txt:1: expected TYPE BASE64"));
 	write_file("bad.txt", "ssh-ed25519 AAAA\0", 17);
-	assert_int_equal(krl_load(path_of("bad.txt"), &k, err, sizeof(err)),
+	assert_int_equal(krl_load(kit_path(dir, "bad.txt"), &k, err, sizeof(err)),
 	    -1);
 	assert_non_null(strstr(err, "NUL bytes"));
-	run("head -c 20000 /dev/zero | tr '\\0' 'A' >%s", path_of("bad.txt"));
-	assert_int_equal(krl_load(path_of("bad.txt"), &k, err, sizeof(err)),
+	kit_run("head -c 20000 /dev/zero | tr '\\0' 'A' >%s", kit_path(dir, "bad.txt"));
+	assert_int_equal(krl_load(kit_path(dir, "bad.txt"), &k, err, sizeof(err)),
 	    -1);
 	assert_non_null(strstr(err, "bad.txt:1: line longer than"));
-	assert_int_equal(krl_load(path_of("missing"), &k, err, sizeof(err)),
+	assert_int_equal(krl_load(kit_path(dir, "missing"), &k, err, sizeof(err)),
 	    -1);
 	assert_non_null(strstr(err, "missing: cannot open"));
 	assert_int_equal(krl_load(dir, &k, err, sizeof(err)), -1);

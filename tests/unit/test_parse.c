@@ -11,7 +11,9 @@
 #include <time.h>
 #include <cmocka.h>
 
+#include "lib/csv.h"
 #include "lib/escape.h"
+#include "lib/ident.h"
 #include "lib/parse.h"
 
 #define N(a)	(sizeof(a) / sizeof((a)[0]))
@@ -575,6 +577,61 @@ test_escape_char(void **state)
 	assert_int_equal(escape_char("x", 0, &pass), 0);
 }
 
+/* One family of identifier checks: each alphabet, its bounds, no NUL. */
+static void
+test_ident(void **state)
+{
+	(void)state;
+	assert_true(ident_valid("acme-prod_2.eu", 64, IDENT_NAME));
+	assert_false(ident_valid("acme prod", 64, IDENT_NAME));
+	assert_false(ident_valid("env:1", 64, IDENT_NAME));
+	assert_true(ident_valid("env:1", 64, IDENT_LABEL));
+	assert_false(ident_valid("", 64, IDENT_NAME));
+	assert_false(ident_valid(NULL, 64, IDENT_NAME));
+	assert_true(ident_valid("abc", 3, IDENT_NAME));
+	assert_false(ident_valid("abcd", 3, IDENT_NAME));
+	assert_true(ident_valid("node_added2", 64, IDENT_SNAKE));
+	assert_false(ident_valid("Node", 64, IDENT_SNAKE));
+	assert_false(ident_valid("node2", 64, IDENT_LOWER));
+	assert_true(ident_valid("0af9", 64, IDENT_HEX));
+	assert_false(ident_valid("0AF9", 64, IDENT_HEX));
+	/* Bytes above ASCII are in no alphabet, whatever the locale. */
+	assert_false(ident_valid("caf\xc3\xa9", 64, IDENT_NAME));
+	assert_false(ident_valid_len("ab\0c", 4, 64, IDENT_NAME));
+	assert_true(ident_valid_len("abc", 3, 64, IDENT_NAME));
+	assert_int_equal(ident_span("auth_refused\",", IDENT_LOWER), 12);
+	assert_string_equal(ident_alphabet(IDENT_LABEL),
+	    "A-Z a-z 0-9 . _ : -");
+}
+
+/* lib/csv: RFC 4180 quoting and the spreadsheet-formula guard. */
+static void
+test_csv(void **state)
+{
+	char	*buf = NULL;
+	size_t	 len = 0;
+	FILE	*f;
+
+	(void)state;
+	assert_non_null(f = open_memstream(&buf, &len));
+	assert_int_equal(csv_text(f, "plain", 1), 0);
+	assert_int_equal(csv_text(f, "a,b", 0), 0);
+	assert_int_equal(csv_text(f, "say \"hi\"", 0), 0);
+	assert_int_equal(csv_text(f, "two\nlines", 0), 0);
+	assert_int_equal(csv_text(f, "=1+1", 0), 0);
+	assert_int_equal(csv_text(f, "@SUM(A1)", 0), 0);
+	assert_int_equal(csv_text(f, "", 0), 0);
+	assert_int_equal(csv_number(f, 0.1), 0);
+	assert_int_equal(csv_number(f, 12.5), 0);
+	assert_int_equal(csv_number(f, 1.0 / 3), 0);
+	assert_int_equal(csv_end(f), 0);
+	fclose(f);
+	assert_string_equal(buf, "plain,\"a,b\",\"say \"\"hi\"\"\","
+	    "\"two\nlines\",\"'=1+1\",\"'@SUM(A1)\",,0.1,12.5,"
+	    "0.33333333333333331\r\n");
+	free(buf);
+}
+
 int
 main(void)
 {
@@ -582,6 +639,7 @@ main(void)
 		cmocka_unit_test(test_bool),
 		cmocka_unit_test(test_uint),
 		cmocka_unit_test(test_percent_decimal),
+		cmocka_unit_test(test_csv),
 		cmocka_unit_test(test_duration),
 		cmocka_unit_test(test_size),
 		cmocka_unit_test(test_format_duration),
@@ -592,6 +650,7 @@ main(void)
 		cmocka_unit_test(test_utf8),
 		cmocka_unit_test(test_escape),
 		cmocka_unit_test(test_escape_char),
+		cmocka_unit_test(test_ident),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

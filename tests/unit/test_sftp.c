@@ -17,7 +17,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "gateway/sftp.h"
+#include "gateway/session/sftp.h"
 
 /*
  * The protocol's numbers, from draft-ietf-secsh-filexfer-02, written out

@@ -28,7 +28,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "gateway/shell.h"
+#include "gateway/session/shell.h"
 
 #define WAIT_MS		5000	/* generous: sanitizer builds are slow */
 #define PROMPT		"support@test:"

@@ -16,24 +16,12 @@
 
 #include <openssl/evp.h>
 
+#include "tests/unit/kit.h"
 #include "lib/clock.h"
 #include "lib/sshcert.h"
 
-static char	dir[] = "/tmp/porthole-sshcert.XXXXXX";
+static char	dir[KIT_PATH_MAX];
 static uint8_t	ca_key[32], ca2_key[32];
-
-static void
-run(const char *fmt, ...)
-{
-	char	cmd[4096];
-	va_list	ap;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	if (system(cmd) != 0)
-		fail_msg("command failed: %s", cmd);
-}
 
 static void
 write_file(const char *name, const char *text)
@@ -71,8 +59,8 @@ static void
 make_cert(const char *name, const char *type, const char *ca,
     const char *opts)
 {
-	run("ssh-keygen -q -t %s -N '' -C %s -f %s/%s", type, name, dir, name);
-	run("ssh-keygen -q -s %s/%s %s %s/%s.pub 2>/dev/null", dir, ca, opts,
+	kit_run("ssh-keygen -q -t %s -N '' -C %s -f %s/%s", type, name, dir, name);
+	kit_run("ssh-keygen -q -s %s/%s %s %s/%s.pub 2>/dev/null", dir, ca, opts,
 	    dir, name);
 }
 
@@ -82,11 +70,11 @@ setup(void **state)
 	char	path[512], err[256];
 
 	(void)state;
-	if (mkdtemp(dir) == NULL)
+	if (kit_tmpdir(dir, "sshcert") == -1)
 		return -1;
-	run("ssh-keygen -q -t ed25519 -N '' -f %s/ca", dir);
-	run("ssh-keygen -q -t ed25519 -N '' -f %s/ca2", dir);
-	run("ssh-keygen -q -t rsa -b 2048 -N '' -f %s/rsaca", dir);
+	kit_run("ssh-keygen -q -t ed25519 -N '' -f %s/ca", dir);
+	kit_run("ssh-keygen -q -t ed25519 -N '' -f %s/ca2", dir);
+	kit_run("ssh-keygen -q -t rsa -b 2048 -N '' -f %s/rsaca", dir);
 	snprintf(path, sizeof(path), "%s/ca.pub", dir);
 	if (sshcert_load_ca(path, ca_key, err, sizeof(err)) != 0)
 		return -1;
@@ -140,8 +128,7 @@ static int
 teardown(void **state)
 {
 	(void)state;
-	run("rm -rf %s", dir);
-	return 0;
+	return kit_rmtree(dir);
 }
 
 /* Parse and validate NAME's certificate at clock_now(): NULL or why not. */

@@ -13,33 +13,20 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "tests/unit/kit.h"
 #include "lib/sshcert.h"
 #include "lib/sshsig.h"
 
-static char	dir[] = "/tmp/test_sshsig.XXXXXX";
+static char	dir[KIT_PATH_MAX];
 static uint8_t	vendor[32], other[32];
-
-static void
-run(const char *fmt, ...)
-{
-	char	cmd[2048];
-	va_list	ap;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	if (system(cmd) != 0)
-		fail_msg("failed: %s", cmd);
-}
 
 static size_t
 slurp(const char *name, char *buf, size_t max)
 {
-	char	path[256];
-	FILE	*f;
-	size_t	n;
+	const char	*path = kit_path(dir, name);
+	FILE		*f;
+	size_t		 n;
 
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
 	if ((f = fopen(path, "rb")) == NULL)
 		fail_msg("cannot open %s", path);
 	n = fread(buf, 1, max, f);
@@ -50,12 +37,12 @@ slurp(const char *name, char *buf, size_t max)
 static int
 setup(void **state)
 {
-	char err[256], path[256];
+	char err[256];
 
 	(void)state;
-	if (mkdtemp(dir) == NULL)
+	if (kit_tmpdir(dir, "sshsig") == -1)
 		return -1;
-	run("cd %s && ssh-keygen -q -t ed25519 -N '' -C vendor -f vendor && "
+	kit_run("cd %s && ssh-keygen -q -t ed25519 -N '' -C vendor -f vendor && "
 	    "ssh-keygen -q -t ed25519 -N '' -C other -f other && "
 	    "printf '{\"version\":\"1.290.3\"}\\n' > notice.json && "
 	    "ssh-keygen -q -Y sign -f vendor -n porthole-update notice.json "
@@ -66,11 +53,11 @@ setup(void **state)
 	    "-n file nfile.json >/dev/null 2>&1 && "
 	    "cp notice.json nother.json && ssh-keygen -q -Y sign -f other "
 	    "-n porthole-update nother.json >/dev/null 2>&1", dir);
-	snprintf(path, sizeof(path), "%s/vendor.pub", dir);
-	if (sshcert_load_ca(path, vendor, err, sizeof(err)) == -1)
+	if (sshcert_load_ca(kit_path(dir, "vendor.pub"), vendor, err,
+	    sizeof(err)) == -1)
 		return -1;
-	snprintf(path, sizeof(path), "%s/other.pub", dir);
-	if (sshcert_load_ca(path, other, err, sizeof(err)) == -1)
+	if (sshcert_load_ca(kit_path(dir, "other.pub"), other, err,
+	    sizeof(err)) == -1)
 		return -1;
 	return 0;
 }
@@ -79,8 +66,7 @@ static int
 teardown(void **state)
 {
 	(void)state;
-	run("rm -rf %s", dir);
-	return 0;
+	return kit_rmtree(dir);
 }
 
 /* Verify msg file against sig file; the reason, or "" if it passed. */
@@ -110,7 +96,7 @@ test_good(void **state)
 	assert_string_equal(check("n256.json", "n256.json.sig", vendor,
 	    "porthole-update"), "");
 	/* ssh-keygen's own verdict agrees. */
-	run("cd %s && echo \"vendor $(cat vendor.pub)\" > signers && "
+	kit_run("cd %s && echo \"vendor $(cat vendor.pub)\" > signers && "
 	    "ssh-keygen -q -Y verify -f signers -I vendor -n porthole-update "
 	    "-s notice.json.sig < notice.json >/dev/null", dir);
 }
@@ -128,13 +114,13 @@ test_refused(void **state)
 	assert_string_equal(check("notice.json", "notice.json.sig", other,
 	    "porthole-update"), "signed by another key");
 	/* One byte of the notice changed. */
-	run("cd %s && sed 's/290/291/' notice.json > edited.json", dir);
+	kit_run("cd %s && sed 's/290/291/' notice.json > edited.json", dir);
 	assert_string_equal(check("edited.json", "notice.json.sig", vendor,
 	    "porthole-update"), "signature does not match the file");
 	/* Another signature's armour over this notice. */
 	assert_string_equal(check("notice.json", "n256.json.sig", vendor,
 	    "porthole-update"), "");	/* same bytes signed: fine */
-	run("cd %s && printf 'other\\n' > o.json && cp n256.json.sig o.sig",
+	kit_run("cd %s && printf 'other\\n' > o.json && cp n256.json.sig o.sig",
 	    dir);
 	assert_string_equal(check("o.json", "o.sig", vendor,
 	    "porthole-update"), "signature does not match the file");
@@ -145,7 +131,7 @@ test_malformed(void **state)
 {
 	(void)state;
 	/* No armour, a cut one, trailing text, a flipped digit. */
-	run("cd %s && tail -n +2 notice.json.sig > noarmor.sig && "
+	kit_run("cd %s && tail -n +2 notice.json.sig > noarmor.sig && "
 	    "head -n 3 notice.json.sig > cut.sig && "
 	    "{ cat notice.json.sig; echo extra; } > trailing.sig && "
 	    "sed '2s/^\\(.....\\)./\\1#/' notice.json.sig > digit.sig && "

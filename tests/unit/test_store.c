@@ -98,6 +98,17 @@ put(struct store *s, const char *cluster, const char *text, uint64_t *acked,
 	return rc;
 }
 
+/* Run sql on the store's database behind its back. */
+static void
+db_exec(const char *sql)
+{
+	sqlite3	*db;
+
+	assert_int_equal(sqlite3_open(dbpath, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+}
+
 /* Like put(), but the batch must be accepted with this ack. */
 static void
 put_ok(struct store *s, const char *cluster, const char *text,
@@ -286,6 +297,14 @@ test_first_batch_may_start_anywhere(void **state)
 	store_close(s);
 }
 
+/* 65 units, one more than a usage record may hold. */
+#define U8(p)	"\"" p "0\":1,\"" p "1\":1,\"" p "2\":1,\"" p "3\":1," \
+		"\"" p "4\":1,\"" p "5\":1,\"" p "6\":1,\"" p "7\":1,"
+#define UNITS65	"{" U8("a") U8("b") U8("c") U8("d") U8("e") U8("f") U8("g") \
+		U8("h") "\"z\":1}"
+/* An array within arrays, 33 levels deep with the record around it. */
+#define DEEP33	"[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]"
+
 /* Each batch holds one good record before the bad one. */
 static const struct {
 	const char	*batch;
@@ -304,32 +323,55 @@ static const struct {
 	{ "[{\"seq\":2,\"class\":\"event\",\"record\":[]}]",
 	  "record 1 (seq 2): 'record' must be an object" },
 	{ "[{\"seq\":2,\"class\":\"event\",\"record\":{\"class\":\"usage\"}}]",
-	  "record 1 (seq 2): record class 'usage' is not 'event'" },
+	  "record 1 (seq 2): field 'class' is not 'event'" },
 	{ "[{\"seq\":2,\"class\":\"usage\",\"record\":{\"hour\":"
 	  "\"2026-11-18T12:30:00Z\",\"environment\":\"e\",\"units\":{}}}]",
-	  "record 1 (seq 2): 'hour' must be an RFC 3339 UTC time on the "
+	  "record 1 (seq 2): field 'hour' must be an RFC 3339 time on the "
 	  "hour" },
 	{ "[{\"seq\":2,\"class\":\"usage\",\"record\":{\"hour\":\"" H0 "\","
 	  "\"units\":{}}}]",
-	  "record 1 (seq 2): 'environment' must be 1-128 of A-Z a-z 0-9 . _ "
-	  ": -" },
+	  "record 1 (seq 2): field 'environment' is missing" },
 	{ "[{\"seq\":2,\"class\":\"usage\",\"record\":{\"hour\":\"" H0 "\","
 	  "\"environment\":\"e\"}}]",
-	  "record 1 (seq 2): 'units' must be an object" },
+	  "record 1 (seq 2): field 'units' is missing" },
 	{ "[{\"seq\":2,\"class\":\"usage\",\"record\":{\"hour\":\"" H0 "\","
 	  "\"environment\":\"e\",\"units\":{\"a\":-1}}}]",
-	  "record 1 (seq 2): unit 'a' must be a number >= 0" },
+	  "record 1 (seq 2): field 'units.a' must be a number >= 0" },
 	{ "[{\"seq\":2,\"class\":\"usage\",\"record\":{\"hour\":\"" H0 "\","
 	  "\"environment\":\"e\",\"units\":{\"a\":\"1\"}}}]",
-	  "record 1 (seq 2): unit 'a' must be a number >= 0" },
+	  "record 1 (seq 2): field 'units.a' must be a number >= 0" },
 	{ "[{\"seq\":2,\"class\":\"event\",\"record\":{\"type\":\"Bad Type\","
 	  "\"ts\":\"" H0 "\"}}]",
-	  "record 1 (seq 2): 'type' must be 1-64 of a-z 0-9 _" },
+	  "record 1 (seq 2): field 'type' must be 1-64 characters of a-z "
+	  "0-9 _" },
 	{ "[{\"seq\":2,\"class\":\"event\",\"record\":{\"type\":\"x\","
 	  "\"ts\":\"yesterday\"}}]",
-	  "record 1 (seq 2): 'ts' must be an RFC 3339 UTC time" },
+	  "record 1 (seq 2): field 'ts' must be an RFC 3339 UTC time "
+	  "(YYYY-MM-DDTHH:MM:SSZ)" },
 	{ "[{\"seq\":2,\"class\":\"health\",\"record\":{}}]",
-	  "record 1 (seq 2): 'ts' must be an RFC 3339 UTC time" },
+	  "record 1 (seq 2): field 'ts' is missing" },
+	{ "[{\"seq\":2,\"class\":\"health\",\"record\":{\"ts\":"
+	  "\"2026-11-18T12:00:00.5Z\"}}]",
+	  "record 1 (seq 2): field 'ts' must be an RFC 3339 UTC time "
+	  "(YYYY-MM-DDTHH:MM:SSZ)" },
+	/*
+	 * What the relay used to take although the gateway refuses it:
+	 * both now judge a record by telemetry/record.c.
+	 */
+	{ "[{\"seq\":2,\"class\":\"usage\",\"record\":{\"hour\":\"" H0 "\","
+	  "\"environment\":\"e\",\"units\":{\"\\u009bx\":1}}}]",
+	  "record 1 (seq 2): field 'units' has a unit name that is not "
+	  "1-128 characters of A-Z a-z 0-9 . _ : -" },
+	{ "[{\"seq\":2,\"class\":\"usage\",\"record\":{\"hour\":\"" H0 "\","
+	  "\"environment\":\"e\",\"units\":{\"host units\":1}}}]",
+	  "record 1 (seq 2): field 'units' has a unit name that is not "
+	  "1-128 characters of A-Z a-z 0-9 . _ : -" },
+	{ "[{\"seq\":2,\"class\":\"usage\",\"record\":{\"hour\":\"" H0 "\","
+	  "\"environment\":\"e\",\"units\":" UNITS65 "}}]",
+	  "record 1 (seq 2): field 'units' must hold at most 64 units" },
+	{ "[{\"seq\":2,\"class\":\"health\",\"record\":{\"ts\":\"" H0 "\","
+	  "\"n\":" DEEP33 "}}]",
+	  "record 1 (seq 2): record nests deeper than 32 levels" },
 };
 
 static void
@@ -842,7 +884,12 @@ test_reports_escape(void **state)
 	    "\"node_added\",\"ts\":\"" H0 "\",\"node\":"
 	    "\"\\u001b[2J\\u009b1m\\u007f\\\\ok\",\"n\":[\"\\u001b\"]}},"
 	    "{\"seq\":2,\"class\":\"usage\",\"record\":{\"hour\":\"" H0
-	    "\",\"environment\":\"e\",\"units\":{\"\\u009bx\":1}}}]", 2);
+	    "\",\"environment\":\"e\",\"units\":{\"x\":1}}}]", 2);
+	/*
+	 * The relay refuses such a unit name now, as the gateway does; a
+	 * database an older relay filled may still hold one.
+	 */
+	db_exec("UPDATE usage SET unit = '\xc2\x9bx'");
 	t = events_text(s, "acme-prod");
 	assert_string_equal(t,
 	    "TS                    TYPE        SEQ  FIELDS\n"
@@ -861,7 +908,7 @@ test_reports_escape(void **state)
 	    0), "type")), "node_added");
 	json_decref(j);
 
-	/* A unit name (the gateway refuses it; a hostile one may not). */
+	/* A unit name from that database. */
 	t = usage_text(s, "acme-prod");
 	assert_non_null(strstr(t, "  \\xc2\\x9bx  "));
 	assert_null(strstr(t, "\xc2\x9b"));

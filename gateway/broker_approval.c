@@ -1,0 +1,121 @@
+/*
+ * broker_approval.c - a session waiting for the customer's approval:
+ * asked for by its monitor, decided with porthole approve or deny, ended
+ * by approval_timeout or by the engineer hanging up, all on record.
+ */
+#include "gateway/broker_int.h"
+
+#include <sys/queue.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "lib/log.h"
+
+/* A pending approval is decided, on record (else it is denied). */
+void
+gs_approval_answer(struct gsess *gs, int approved, const char *who,
+    const char *reason)
+{
+	gs_set_state(gs, BM_PH_SLOTTED);
+	if (gs->ev_approval != NULL)
+		event_del(gs->ev_approval);
+	if (broker_audit(gs->b, approved ? "session_approved" :
+	    "session_denied", gs->id, json_pack("{s:s, s:s, s:s}", "engineer",
+	    gs->engineer, "by", who, "reason", reason)) == -1)
+		approved = 0;
+	log_info("session %s %s by %s", gs->id, approved ? "approved" :
+	    "denied", who);
+	gs_answer(gs, approved ? BM_APPROVED : strcmp(who, "timeout") == 0 ?
+	    BM_TIMED_OUT : BM_DENIED);
+}
+
+/*
+ * The engineer hung up while the session waited: it ends, on record, and
+ * nobody can approve it any more (its monitor hears BM_GONE).
+ */
+void
+gs_approval_gone(struct gsess *gs)
+{
+	gs_set_state(gs, BM_PH_SLOTTED);
+	if (gs->ev_approval != NULL)
+		event_del(gs->ev_approval);
+	(void)broker_audit(gs->b, "session_ended", gs->id, json_pack(
+	    "{s:s, s:s}", "engineer", gs->engineer, "reason", "the engineer "
+	    "left before the customer decided"));
+	log_info("session %s: %s left while it waited for approval", gs->id,
+	    gs->engineer);
+	gs_answer(gs, BM_GONE);
+}
+
+static void
+gs_approval_timeout(evutil_socket_t fd, short what, void *arg)
+{
+	struct gsess *gs = arg;
+
+	(void)fd;
+	(void)what;
+	if (gs->state == BM_PH_PENDING)
+		gs_approval_answer(gs, 0, "timeout", "nobody approved the "
+		    "session in time");
+}
+
+/* A string field of a message, copied (empty if it has none). */
+void
+gs_copy(json_t *msg, const char *key, char *dst, size_t len)
+{
+	const char *v = json_string_value(json_object_get(msg, key));
+
+	if (v != NULL)
+		snprintf(dst, len, "%s", v);
+}
+
+/* BM_APPROVAL: the monitor asks for the customer's approval. */
+int
+gs_msg_approval(struct gsess *gs, json_t *msg)
+{
+	struct timeval tv = { (time_t)gs->b->pol->approval_timeout, 0 };
+
+	gs_copy(msg, "engineer", gs->engineer, sizeof(gs->engineer));
+	gs_copy(msg, "ticket", gs->ticket, sizeof(gs->ticket));
+	gs_copy(msg, "key_id", gs->key_id, sizeof(gs->key_id));
+	gs_set_state(gs, BM_PH_PENDING);
+	if (broker_audit(gs->b, "session_pending", gs->id, json_pack(
+	    "{s:s, s:s, s:s}", "engineer", gs->engineer, "ticket", gs->ticket,
+	    "key_id", gs->key_id)) == -1) {
+		gs_approval_answer(gs, 0, "gateway", "cannot record the "
+		    "request");
+		return 0;
+	}
+	if (gs->ev_approval == NULL)
+		gs->ev_approval = evtimer_new(gs->b->base, gs_approval_timeout,
+		    gs);
+	if (gs->ev_approval != NULL)
+		evtimer_add(gs->ev_approval, &tv);
+	log_info("session %s: %s (ticket %s) waits for approval", gs->id,
+	    gs->engineer, gs->ticket[0] ? gs->ticket : "none");
+	return 0;
+}
+
+int
+broker_approve(struct broker *b, const char *id, int approve,
+    const char *who)
+{
+	struct gsess *gs;
+
+	TAILQ_FOREACH(gs, &b->sessions, entry) {
+		if (strcmp(gs->id, id) != 0)
+			continue;
+		if (gs->state != BM_PH_PENDING)
+			return -2;
+		gs_approval_answer(gs, approve, who, approve ? "approved" :
+		    "denied by the customer");
+		return 0;
+	}
+	return -1;
+}

@@ -1,0 +1,35 @@
+/*
+ * control_proto.c - the table of the control socket's requests: their
+ * names on the wire, what each carries, and which ones change something
+ * (done on behalf of the peer, whom the audit log names).
+ */
+#include "lib/control_proto.h"
+
+#include <string.h>
+
+const struct control_cmd_info control_cmds[CONTROL_NCMD] = {
+	[CONTROL_STATUS] =	{ "status",	0, 0 },
+	[CONTROL_SESSIONS] =	{ "sessions",	0, 0 },
+	[CONTROL_APPROVE] =	{ "approve",	CONTROL_ARG_ID, 1 },
+	[CONTROL_DENY] =	{ "deny",	CONTROL_ARG_ID, 1 },
+	[CONTROL_KILL] =	{ "kill",	CONTROL_ARG_ID, 1 },
+	[CONTROL_RELOAD] =	{ "reload",	0, 1 },
+	[CONTROL_RECORDING_VIEWED] = { "recording_viewed",
+				  CONTROL_ARG_ID | CONTROL_ARG_ACTION, 1 },
+	[CONTROL_UPDATES] =	{ "updates",	0, 0 },
+	[CONTROL_UPDATE_RESCHEDULE] = { "update_reschedule",
+				  CONTROL_ARG_VERSION | CONTROL_ARG_WHEN, 1 },
+	[CONTROL_UPDATE_RUN_NOW] = { "update_run_now", CONTROL_ARG_VERSION, 1 },
+	[CONTROL_ALERTS] =	{ "alerts",	0, 0 },
+};
+
+int
+control_cmd_lookup(const char *name)
+{
+	int i;
+
+	for (i = 0; i < CONTROL_NCMD; i++)
+		if (strcmp(control_cmds[i].name, name) == 0)
+			return i;
+	return -1;
+}

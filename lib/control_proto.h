@@ -1,0 +1,51 @@
+/*
+ * control_proto.h - the protocol of portholed's control socket
+ * (run_dir/POLICY_CONTROL_SOCKET), between the porthole CLI and the
+ * gateway.  One request per connection: a JSON line {"cmd": NAME, ...},
+ * answered by one JSON line {"ok": true, ...} or {"ok": false,
+ * "error": WHY}.
+ *
+ * control_cmds[] is the one table of requests, read by both ends: the
+ * CLI names each request from it and knows what it must carry, the
+ * gateway looks each one up in it and refuses what it does not list.
+ */
+#ifndef PH_CONTROL_PROTO_H
+#define PH_CONTROL_PROTO_H
+
+#define CONTROL_MAX_REQUEST	4096	/* bytes of one request line */
+#define CONTROL_ID_MAX		64	/* bytes of a session id */
+#define CONTROL_VERSION_MAX	64	/* bytes of an update's version */
+
+enum control_cmd {
+	CONTROL_STATUS,		/* the gateway, its tunnels and telemetry */
+	CONTROL_SESSIONS,	/* the sessions running and waiting */
+	CONTROL_APPROVE,	/* a session waiting for approval */
+	CONTROL_DENY,
+	CONTROL_KILL,		/* end a session now */
+	CONTROL_RELOAD,		/* read porthole.conf again */
+	CONTROL_RECORDING_VIEWED, /* an auditor replays or exports one */
+	CONTROL_UPDATES,	/* the updates the gateway knows of */
+	CONTROL_UPDATE_RESCHEDULE, /* move a scheduled update */
+	CONTROL_UPDATE_RUN_NOW,	/* install one now */
+	CONTROL_ALERTS,		/* the vendor's alerts */
+	CONTROL_NCMD
+};
+
+/* What a request carries besides its name. */
+#define CONTROL_ARG_ID		0x01	/* "id": a session */
+#define CONTROL_ARG_ACTION	0x02	/* "action": replay or export */
+#define CONTROL_ARG_VERSION	0x04	/* "version": an update's */
+#define CONTROL_ARG_WHEN	0x08	/* "when": an RFC 3339 time */
+
+struct control_cmd_info {
+	const char	*name;		/* "cmd" on the wire */
+	int		 args;		/* CONTROL_ARG_* it must carry */
+	int		 acts;		/* changes something, on the record */
+};
+
+extern const struct control_cmd_info control_cmds[CONTROL_NCMD];
+
+/* The request named name, or -1. */
+int	control_cmd_lookup(const char *name);
+
+#endif
