@@ -108,6 +108,9 @@ struct loop {
 	unsigned		 epoch;
 	int			 active;	/* channel data moved ... */
 	uint64_t		 active_told;	/* ... since the monitor was told */
+#ifdef PORTHOLE_TEST_HOOKS
+	int			 claim_active;	/* act compromised: always busy */
+#endif
 };
 
 static void
@@ -977,6 +980,11 @@ loop_report_activity(struct loop *l)
 {
 	uint64_t now;
 
+#ifdef PORTHOLE_TEST_HOOKS
+	/* Test builds only: a compromised child says it is always busy. */
+	if (l->claim_active)
+		l->active = 1;
+#endif
 	if (!l->active || l->lost)
 		return -1;
 	now = clock_mono_ms();
@@ -986,6 +994,10 @@ loop_report_activity(struct loop *l)
 		loop_lost(l);
 	l->active = 0;
 	l->active_told = now;
+#ifdef PORTHOLE_TEST_HOOKS
+	if (l->claim_active)
+		return LOOP_ACTIVE_MS;
+#endif
 	return -1;
 }
 
@@ -1014,6 +1026,9 @@ session_serve(ssh_session s, int mon, const struct policy *pol,
 	l.mon = mon;
 	l.pol = pol;
 	l.id = id;
+#ifdef PORTHOLE_TEST_HOOKS
+	l.claim_active = getenv("PORTHOLE_TEST_CLAIM_ACTIVE") != NULL;
+#endif
 	mm_access_ops(&l.mon, pol, &l.ops);
 	ssh_set_message_callback(s, loop_on_message, &l);
 	ssh_set_blocking(s, 0);
