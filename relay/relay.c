@@ -520,7 +520,9 @@ out:
 
 /*
  * A failed login: in full when it is the first of its burst for this
- * user name from this address, else counted (relay_burst).
+ * user name from this address, else counted (relay_burst).  A new name
+ * each time gets an address no more than BURST_SOURCE_FULL lines a
+ * minute (lib/burst.h); the rest are counted against the address.
  */
 static void
 login_refused(struct rconn *c, const char *user, const char *why)
@@ -954,7 +956,7 @@ relay_burst(struct relay *r, const char *type, const char *reason,
 
 	if (!evtimer_pending(r->ev_burst, NULL))
 		evtimer_add(r->ev_burst, &tv);
-	return burst_note(r->bursts, type, reason, "from", who,
+	return burst_note(r->bursts, type, reason, "from", who, who,
 	    clock_mono_ms(), clock_now());
 }
 
@@ -997,6 +999,11 @@ relay_burst_summary(void *arg, const struct burst_summary *sum)
 		    "descriptor limit %llu)%s", n, secs,
 		    strerror(r->accept_errno), (unsigned long long)r->nofile,
 		    sum->ended ? "; accepting again" : "; still pausing");
+	else if (sum->capped)
+		log_warn("refused %llu more login%s from %s in %llu s, under "
+		    "names not logged: more than %d a minute from there are "
+		    "not logged in full%s", n, n == 1 ? "" : "s", sum->who,
+		    secs, BURST_SOURCE_FULL, sum->ended ? "; none since" : "");
 	else
 		log_warn("refused %llu more login%s as '%s' from %s in %llu "
 		    "s%s", n, n == 1 ? "" : "s", sum->reason, sum->who, secs,
