@@ -20,6 +20,7 @@
 #include <jansson.h>
 
 #include "gateway/localsock.h"
+#include "gateway/alerts.h"
 #include "gateway/updates.h"
 #include "lib/ident.h"
 #include "lib/log.h"
@@ -39,6 +40,7 @@ struct control {
 	json_t			*(*extra)(void *);
 	void			*extra_arg;
 	struct updates		*updates;
+	struct alerts		*alerts;
 	time_t			 refused_sec;	/* rate of refusals audited */
 	unsigned int		 refused_n;
 	unsigned int		 refused_unaudited;
@@ -115,6 +117,12 @@ void
 control_set_updates(struct control *c, struct updates *up)
 {
 	c->updates = up;
+}
+
+void
+control_set_alerts(struct control *c, struct alerts *al)
+{
+	c->alerts = al;
 }
 
 void
@@ -293,6 +301,21 @@ control_answer_viewed(struct cconn *cc, json_t *req, const char *id)
 	return json_pack("{s:b}", "ok", 1);
 }
 
+/* porthole alerts: the vendor's alerts, as alerts.c keeps them. */
+static json_t *
+control_answer_alerts(struct cconn *cc, json_t *req, const char *id)
+{
+	json_t *list;
+
+	(void)req;
+	(void)id;
+	if (cc->c->alerts == NULL)
+		return control_error("alerts are not available");
+	if ((list = alerts_list(cc->c->alerts)) == NULL)
+		return control_error("out of memory");
+	return json_pack("{s:b, s:o}", "ok", 1, "alerts", list);
+}
+
 /* The answer to each request of control_proto.h's table. */
 static json_t *(*const control_answers[CONTROL_NCMD])(struct cconn *,
     json_t *, const char *) = {
@@ -306,6 +329,7 @@ static json_t *(*const control_answers[CONTROL_NCMD])(struct cconn *,
 	[CONTROL_UPDATES] =		control_answer_updates,
 	[CONTROL_UPDATE_RESCHEDULE] =	control_answer_reschedule,
 	[CONTROL_UPDATE_RUN_NOW] =	control_answer_run_now,
+	[CONTROL_ALERTS] =		control_answer_alerts,
 };
 
 static json_t *

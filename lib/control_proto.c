@@ -20,6 +20,7 @@ const struct control_cmd_info control_cmds[CONTROL_NCMD] = {
 	[CONTROL_UPDATE_RESCHEDULE] = { "update_reschedule",
 				  CONTROL_ARG_VERSION | CONTROL_ARG_WHEN, 1 },
 	[CONTROL_UPDATE_RUN_NOW] = { "update_run_now", CONTROL_ARG_VERSION, 1 },
+	[CONTROL_ALERTS] =	{ "alerts",	0, 0 },
 };
 
 int

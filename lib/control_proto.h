@@ -27,6 +27,7 @@ enum control_cmd {
 	CONTROL_UPDATES,	/* the updates the gateway knows of */
 	CONTROL_UPDATE_RESCHEDULE, /* move a scheduled update */
 	CONTROL_UPDATE_RUN_NOW,	/* install one now */
+	CONTROL_ALERTS,		/* the vendor's alerts */
 	CONTROL_NCMD
 };
 

@@ -68,6 +68,7 @@
 #include "lib/log.h"
 #include "lib/sshcert.h"
 #include "lib/sshrefuse.h"
+#include "relay/analysis.h"
 #include "relay/mc.h"
 #include "relay/splice.h"
 #include "relay/store.h"
@@ -189,6 +190,9 @@ struct relay {
 	struct store		*store;		/* NULL: no database */
 	unsigned		 store_gen;	/* the store's connection that
 					   knows this relay's tunnels */
+	struct analysis		*analysis;	/* with the store */
+	struct event		*ev_offline;	/* the offline rule's minute */
+	time_t			 started;
 	struct event		*ev_reap;
 	struct event		*ev_retry;	/* a splice stalled in a rekey */
 	struct event		*ev_msgs;	/* polls the store for messages */
@@ -767,7 +771,9 @@ out:
 
 /*
  * A failed login: in full when it is the first of its burst for this
- * user name from this address, else counted (relay_burst).
+ * user name from this address, else counted (relay_burst).  A new name
+ * each time gets an address no more than BURST_SOURCE_FULL lines a
+ * minute (lib/burst.h); the rest are counted against the address.
  */
 static void
 login_refused(struct rconn *c, const char *user, const char *why)
@@ -829,9 +835,12 @@ relay_auth_pubkey(ssh_session s, const char *user, struct ssh_key_struct *key,
 	snprintf(c->who, sizeof(c->who), "cluster %s from %s", user, c->peer);
 	rconn_set_state(c, RC_TUNNEL);
 	rconn_keepalive_in(c, (uint64_t)c->r->conf->keepalive_interval * 1000);
-	if (c->r->store != NULL)
+	if (c->r->store != NULL) {
 		(void)store_cluster_seen(c->r->store, user, clock_now(), NULL,
 		    1);
+		(void)analysis_online(c->r->analysis, c->r->store, user,
+		    clock_now());
+	}
 	log_info("cluster %s online (tunnel from %s)", user, c->peer);
 	return SSH_AUTH_SUCCESS;
 }
@@ -1203,7 +1212,7 @@ relay_burst(struct relay *r, const char *type, const char *reason,
 
 	if (!evtimer_pending(r->ev_burst, NULL))
 		evtimer_add(r->ev_burst, &tv);
-	return burst_note(r->bursts, type, reason, "from", who,
+	return burst_note(r->bursts, type, reason, "from", who, who,
 	    clock_mono_ms(), clock_now());
 }
 
@@ -1246,6 +1255,11 @@ relay_burst_summary(void *arg, const struct burst_summary *sum)
 		    "descriptor limit %llu)%s", n, secs,
 		    strerror(r->accept_errno), (unsigned long long)r->nofile,
 		    sum->ended ? "; accepting again" : "; still pausing");
+	else if (sum->capped)
+		log_warn("refused %llu more login%s from %s in %llu s, under "
+		    "names not logged: more than %d a minute from there are "
+		    "not logged in full%s", n, n == 1 ? "" : "s", sum->who,
+		    secs, BURST_SOURCE_FULL, sum->ended ? "; none since" : "");
 	else
 		log_warn("refused %llu more login%s as '%s' from %s in %llu "
 		    "s%s", n, n == 1 ? "" : "s", sum->reason, sum->who, secs,
@@ -1602,9 +1616,22 @@ relay_raise_nofile(struct relay *r)
 		    RELAY_OWN_FDS);
 }
 
+/* Every minute: clusters without a tunnel for too long get an alert. */
+static void
+relay_offline(evutil_socket_t fd, short what, void *arg)
+{
+	struct relay *r = arg;
+
+	(void)fd;
+	(void)what;
+	(void)analysis_offline(r->analysis, r->store, clock_now(),
+	    r->started);
+}
+
 struct relay *
 relay_new(struct event_base *base, struct relay_conf *conf)
 {
+	struct timeval	 minute = { 60, 0 };
 	struct relay	*r;
 	char		 err[1024];
 	int		 no = 0;
@@ -1653,6 +1680,15 @@ relay_new(struct event_base *base, struct relay_conf *conf)
 		log_info("store: %s (%s)", store_name(r->store),
 		    store_engine(r->store));
 		relay_registry_poll(r);
+	}
+	r->started = clock_now();
+	if (r->store != NULL) {
+		if ((r->analysis = analysis_new(&conf->alerts)) == NULL ||
+		    (r->ev_offline = event_new(base, -1, EV_PERSIST,
+		    relay_offline, r)) == NULL ||
+		    event_add(r->ev_offline, &minute) == -1)
+			goto fail;
+		analysis_attach(r->analysis, r->store);
 	}
 	if ((r->ev_reap = event_new(base, -1, 0, relay_reap, r)) == NULL ||
 	    (r->ev_retry = evtimer_new(base, relay_retry, r)) == NULL ||
@@ -1713,8 +1749,11 @@ relay_free(struct relay *r)
 			regent_free(e);
 		idmap_free(r->registry);
 	}
+	if (r->ev_offline != NULL)
+		event_free(r->ev_offline);
 	krl_free(r->krl);
 	store_close(r->store);
+	analysis_free(r->analysis);
 	if (r->bind != NULL)
 		ssh_bind_free(r->bind);
 	relay_conf_free(r->conf);
@@ -1842,6 +1881,9 @@ relay_reload(struct relay *r)
 	krl_free(r->krl);
 	relay_conf_free(r->conf);
 	r->conf = nc;
+	/* The [alerts] rules judge the next record by the new file. */
+	if (r->analysis != NULL)
+		analysis_set_rules(r->analysis, &nc->alerts);
 	r->conf_keys = nkeys;
 	r->krl = nk;
 	memcpy(r->ca_key, ca, sizeof(r->ca_key));

@@ -119,11 +119,14 @@ valid_id(const char *s)
  * can give the value exactly; what else a terminal must not see (C1
  * controls) the human reports escape (lib/escape).
  */
-static int
-valid_printable(const char *s, size_t max)
+int
+store_valid_text(const char *s, size_t max)
 {
-	size_t i, n = strlen(s);
+	size_t i, n;
 
+	if (s == NULL)
+		return 0;
+	n = strlen(s);
 	if (n == 0 || n > max || !parse_utf8(s, n))
 		return 0;
 	for (i = 0; i < n; i++)
@@ -214,7 +217,7 @@ store_cluster_seen(struct store *s, const char *cluster, time_t now,
 		log_error("%s: invalid cluster id", s->name);
 		return -1;
 	}
-	if (version != NULL && !valid_printable(version, STORE_VERSION_MAX)) {
+	if (version != NULL && !store_valid_text(version, STORE_VERSION_MAX)) {
 		log_error("%s: cluster %s: invalid gateway version", s->name,
 		    cluster);
 		return -1;
@@ -237,11 +240,23 @@ store_cluster_seen(struct store *s, const char *cluster, time_t now,
 }
 
 int
+store_cluster_add(struct store *s, const char *cluster, time_t now)
+{
+	if (!valid_id(cluster)) {
+		log_error("%s: invalid cluster id", s->name);
+		return -1;
+	}
+	if (s->ops->cluster_add(s, cluster, now) == -1)
+		return db_fail(s, "adding a cluster");
+	return 0;
+}
+
+int
 store_relay_started(struct store *s, const char *relay, time_t now)
 {
 	char *name;
 
-	if (relay == NULL || !valid_printable(relay, STORE_ID_MAX * 5)) {
+	if (relay == NULL || !store_valid_text(relay, STORE_ID_MAX * 5)) {
 		log_error("%s: invalid relay name", s->name);
 		return -1;
 	}
@@ -501,6 +516,29 @@ batch_high(int64_t last, const struct store_item *items, size_t n)
 	return high;
 }
 
+/*
+ * The analysis sees each record the batch stored for the first time
+ * (the backend marked them fresh), in seq order, inside the batch's
+ * transaction: what it writes at the flush commits with the records.
+ */
+static void
+analyse(struct store *s, const char *cluster, const struct store_item *items,
+    size_t n)
+{
+	size_t i;
+
+	for (i = 0; s->hooks != NULL && i < n; i++) {
+		if (!items[i].fresh)
+			continue;
+		if (items[i].cls == SC_HEALTH)
+			s->hooks->health(s->hooks_arg, s, cluster,
+			    items[i].seq, items[i].rec);
+		else if (items[i].cls == SC_EVENT)
+			s->hooks->event(s->hooks_arg, s, cluster,
+			    items[i].seq, items[i].rec);
+	}
+}
+
 int
 store_records(struct store *s, const char *cluster, json_t *records,
     time_t now, uint64_t *acked, char *why, size_t whylen)
@@ -530,8 +568,14 @@ store_records(struct store *s, const char *cluster, json_t *records,
 		db_why(s, why, whylen, "storing a record");
 		goto out;
 	}
+	analyse(s, cluster, items, n);
 	if (s->ops->advance(s, cluster, high, now) == -1) {
 		db_why(s, why, whylen, "advancing the seq");
+		goto out;
+	}
+	if (s->hooks != NULL && s->hooks->flush(s->hooks_arg, s, cluster) ==
+	    -1) {
+		db_why(s, why, whylen, "storing the analysis");
 		goto out;
 	}
 	/* Only a returned COMMIT is durable; only then is there an ack. */
@@ -544,6 +588,8 @@ store_records(struct store *s, const char *cluster, json_t *records,
 out:
 	if (rc == -1)
 		s->ops->rollback(s);
+	if (s->hooks != NULL)
+		s->hooks->done(s->hooks_arg, rc == 0);
 	free(items);
 	return rc;
 }
@@ -599,40 +645,6 @@ out:
 	return rc;
 }
 
-/*
- * What a health snapshot lists: its nodes and services, and how many of
- * those services are up.  A service counts as up when it says "up":
- * true or "state": "up"; anything else is down.
- */
-static void
-health_counts(const char *snapshot, void *arg)
-{
-	struct store_cluster_info	*ci = arg;
-	json_t				*j, *nodes, *services, *svc, *up;
-	const char			*state;
-	size_t				 i, nup = 0;
-
-	ci->health_nodes = ci->health_services = ci->health_services_up = -1;
-	if ((j = json_loads(snapshot, 0, NULL)) == NULL)
-		return;
-	ci->has_health = 1;
-	if (json_is_array(nodes = json_object_get(j, "nodes")))
-		ci->health_nodes = (int64_t)json_array_size(nodes);
-	if (json_is_array(services = json_object_get(j, "services"))) {
-		json_array_foreach(services, i, svc) {
-			up = json_object_get(svc, "up");
-			state = json_string_value(json_object_get(svc,
-			    "state"));
-			if (json_is_true(up) ||
-			    (state != NULL && strcmp(state, "up") == 0))
-				nup++;
-		}
-		ci->health_services = (int64_t)json_array_size(services);
-		ci->health_services_up = (int64_t)nup;
-	}
-	json_decref(j);
-}
-
 int
 store_cluster_info(struct store *s, const char *cluster,
     struct store_cluster_info *ci)
@@ -646,8 +658,18 @@ store_cluster_info(struct store *s, const char *cluster,
 		return 0;
 	if (s->ops->record_count(s, cluster, &ci->records) == -1)
 		return db_fail(s, "counting records");
-	if (s->ops->health_latest(s, cluster, health_counts, ci) == -1)
+	/*
+	 * The health view's counts (relay/analysis.c keeps the view):
+	 * has_health stays 0 while it is empty, and a count of none is -1.
+	 */
+	if (s->ops->health_counts(s, cluster, &ci->health_nodes,
+	    &ci->health_services, &ci->health_services_up) == -1)
 		return db_fail(s, "reading health");
+	ci->has_health = ci->health_nodes > 0 || ci->health_services > 0;
+	if (ci->health_nodes == 0)
+		ci->health_nodes = -1;
+	if (ci->health_services == 0)
+		ci->health_services = ci->health_services_up = -1;
 	return 1;
 }
 
@@ -657,6 +679,14 @@ store_usage_rows(struct store *s, const char *cluster, store_usage_fn fn,
 {
 	return rows_done(s, s->ops->usage_rows(s, cluster, fn, arg),
 	    "listing usage");
+}
+
+int
+store_usage_range(struct store *s, const char *cluster, time_t since,
+    time_t until, store_usage_fn fn, void *arg)
+{
+	return rows_done(s, s->ops->usage_range(s, cluster, since, until, fn,
+	    arg), "listing usage");
 }
 
 int
@@ -678,11 +708,213 @@ store_anchor_rows(struct store *s, const char *cluster, store_anchor_fn fn,
 int
 store_host_key(struct store *s, const char *cluster, const char *key)
 {
-	if (!valid_id(cluster) || !valid_printable(key, STORE_HOST_KEY_MAX))
+	if (!valid_id(cluster) || !store_valid_text(key, STORE_HOST_KEY_MAX))
 		return -1;
 	if (s->ops->host_key(s, cluster, key) == -1)
 		return db_fail(s, "recording a host key");
 	return 0;
+}
+
+/*
+ * The health view and the alerts.  These functions are the analysis's
+ * (relay/analysis.c) and the reports': they take no transaction of
+ * their own, so that the analysis's writes commit with the batch that
+ * caused them.  What the analysis writes it built from what a cluster
+ * sent, so it is checked here as everything from the network is.
+ */
+
+void
+store_set_hooks(struct store *s, const struct store_hooks *hooks, void *arg)
+{
+	s->hooks = hooks;
+	s->hooks_arg = arg;
+}
+
+int
+store_begin(struct store *s)
+{
+	if (s->ops->begin(s) == -1)
+		return db_fail(s, "begin");
+	return 0;
+}
+
+int
+store_commit(struct store *s)
+{
+	if (s->ops->commit(s) == -1)
+		return db_fail(s, "commit");
+	return 0;
+}
+
+void
+store_rollback(struct store *s)
+{
+	s->ops->rollback(s);
+}
+
+/* 1 if s is at most max bytes of UTF-8 (C0 controls and all). */
+static int
+valid_utf8(const char *s, size_t min, size_t max)
+{
+	size_t n;
+
+	if (s == NULL)
+		return 0;
+	n = strlen(s);
+	return n >= min && n <= max && parse_utf8(s, n);
+}
+
+/*
+ * A view row's body: the JSON object the analysis made of what the
+ * records said (jansson writes UTF-8; its size is bounded by theirs).
+ */
+static int
+valid_view_body(const char *body)
+{
+	return body != NULL && body[0] == '{' && parse_utf8(body,
+	    strlen(body));
+}
+
+int
+store_node_rows(struct store *s, const char *cluster, store_node_fn fn,
+    void *arg)
+{
+	return rows_done(s, s->ops->node_rows(s, cluster, fn, arg),
+	    "listing nodes");
+}
+
+int
+store_node_put(struct store *s, const char *cluster,
+    const struct store_node_row *r)
+{
+	if (!valid_id(cluster) || !store_valid_text(r->node,
+	    STORE_ALERT_SUBJECT_MAX) || !valid_view_body(r->body)) {
+		log_error("%s: invalid health node for %s", s->name, cluster);
+		return -1;
+	}
+	if (s->ops->node_put(s, cluster, r) == -1)
+		return db_fail(s, "storing a node");
+	return 0;
+}
+
+int
+store_node_delete(struct store *s, const char *cluster, const char *node)
+{
+	if (s->ops->node_delete(s, cluster, node) == -1)
+		return db_fail(s, "deleting a node");
+	return 0;
+}
+
+int
+store_service_rows(struct store *s, const char *cluster,
+    store_service_fn fn, void *arg)
+{
+	return rows_done(s, s->ops->service_rows(s, cluster, fn, arg),
+	    "listing services");
+}
+
+int
+store_service_put(struct store *s, const char *cluster,
+    const struct store_service_row *r)
+{
+	if (!valid_id(cluster) || !store_valid_text(r->name,
+	    STORE_ALERT_SUBJECT_MAX) || r->down < 0 ||
+	    !valid_view_body(r->body)) {
+		log_error("%s: invalid health service for %s", s->name,
+		    cluster);
+		return -1;
+	}
+	if (s->ops->service_put(s, cluster, r) == -1)
+		return db_fail(s, "storing a service");
+	return 0;
+}
+
+int
+store_alert_open_rows(struct store *s, const char *cluster,
+    store_alert_fn fn, void *arg)
+{
+	return rows_done(s, s->ops->alert_open_rows(s, cluster, fn, arg),
+	    "listing alerts");
+}
+
+int
+store_alert_rows(struct store *s, const char *cluster, store_alert_fn fn,
+    void *arg)
+{
+	return rows_done(s, s->ops->alert_rows(s, cluster, fn, arg),
+	    "listing alerts");
+}
+
+int
+store_alert_get(struct store *s, int64_t id, store_alert_fn fn, void *arg)
+{
+	return rows_done(s, s->ops->alert_get(s, id, fn, arg),
+	    "reading an alert");
+}
+
+/*
+ * An alert as the analysis or an expert makes it: a rule's name, a
+ * known severity, a subject and text of UTF-8 within their bounds (an
+ * expert's text is kept as given; the reports escape it).  Its times
+ * are the records' own, which the analysis judged.
+ */
+static int
+valid_alert(const struct store_alert *a)
+{
+	return valid_id(a->cluster) &&
+	    ident_valid(a->rule, STORE_ID_MAX, IDENT_SNAKE) &&
+	    a->severity != NULL && (strcmp(a->severity, "warning") == 0 ||
+	    strcmp(a->severity, "critical") == 0) &&
+	    valid_utf8(a->subject, 1, STORE_ALERT_SUBJECT_MAX) &&
+	    valid_utf8(a->text, 0, STORE_ALERT_TEXT_MAX);
+}
+
+int
+store_alert_put(struct store *s, const struct store_alert *a, int64_t *id,
+    time_t *first, time_t *raised)
+{
+	if (!valid_alert(a)) {
+		log_error("%s: invalid alert for %s", s->name, a->cluster !=
+		    NULL && valid_id(a->cluster) ? a->cluster : "a cluster");
+		return -1;
+	}
+	if (s->ops->alert_put(s, a, id, first, raised) == -1)
+		return db_fail(s, "storing an alert");
+	return 0;
+}
+
+int
+store_alert_clear(struct store *s, int64_t id, time_t when)
+{
+	int rc;
+
+	if ((rc = s->ops->alert_clear(s, id, when)) == -1)
+		return db_fail(s, "clearing an alert");
+	return rc;
+}
+
+int
+store_alert_drop(struct store *s, int64_t id)
+{
+	if (s->ops->alert_drop(s, id) == -1)
+		return db_fail(s, "dropping an alert");
+	return 0;
+}
+
+int
+store_alert_prune(struct store *s, time_t before)
+{
+	if (s->ops->alert_prune(s, before) == -1)
+		return db_fail(s, "pruning alerts");
+	return 0;
+}
+
+int
+store_offline_rows(struct store *s, time_t before, store_offline_fn fn,
+    void *arg)
+{
+	return rows_done(s, s->ops->offline_rows(s, before, fn, arg),
+	    "listing offline clusters");
 }
 
 /* A message kind: [a-z0-9_]{1,STORE_KIND_MAX}. */
@@ -850,6 +1082,25 @@ out:
 }
 
 int
+store_message_put(struct store *s, const char *cluster, const char *kind,
+    const char *body, time_t now, int64_t *id)
+{
+	char why[256];
+
+	*id = 0;
+	if (!valid_id(cluster) || !store_valid_kind(kind) ||
+	    !valid_body(body, why, sizeof(why))) {
+		log_error("%s: invalid %s message for %s", s->name,
+		    store_valid_kind(kind) ? kind : "a", valid_id(cluster) ?
+		    cluster : "a cluster");
+		return -1;
+	}
+	if (s->ops->message_add(s, cluster, kind, body, now, id) == -1)
+		return db_fail(s, "storing a message");
+	return 0;
+}
+
+int
 store_message_max(struct store *s, int64_t *id)
 {
 	*id = 0;
@@ -882,7 +1133,7 @@ store_delivery_acked(struct store *s, int64_t id, const char *cluster,
 	char	result[STORE_RESULT_MAX + 16];
 	int	rc;
 
-	if (refused != NULL && !valid_printable(refused, STORE_RESULT_MAX))
+	if (refused != NULL && !store_valid_text(refused, STORE_RESULT_MAX))
 		refused = "(a reason that is not printable text)";
 	snprintf(result, sizeof(result), "%s%s", refused != NULL ?
 	    "refused: " : "accepted", refused != NULL ? refused : "");

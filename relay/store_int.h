@@ -66,10 +66,12 @@ struct store {
 	char			*relay;		/* this relay's name among the
 						   fleet's (store_relay_started),
 						   or NULL */
+	const struct store_hooks *hooks;	/* NULL: no analysis */
+	void			*hooks_arg;
 };
 
 /* The schema version this relay writes, the same for every backend. */
-#define STORE_SCHEMA_VERSION	3
+#define STORE_SCHEMA_VERSION	4
 
 struct store_ops {
 	const char	*engine;	/* "SQLite", "PostgreSQL" */
@@ -170,9 +172,12 @@ struct store_ops {
 		    struct store_cluster_info *ci);
 	int	(*record_count)(struct store *, const char *cluster,
 		    uint64_t *n);
-	/* fn gets the newest health snapshot's JSON, if there is one. */
-	int	(*health_latest)(struct store *, const char *cluster,
-		    void (*fn)(const char *snapshot, void *), void *arg);
+	/*
+	 * The health view's counts: the nodes and services of the
+	 * cluster, and how many of those services are up (down = 0).
+	 */
+	int	(*health_counts)(struct store *, const char *cluster,
+		    int64_t *nodes, int64_t *services, int64_t *up);
 	int	(*host_key)(struct store *, const char *cluster,
 		    const char *key);
 
@@ -191,6 +196,9 @@ struct store_ops {
 
 	int	(*usage_rows)(struct store *, const char *cluster,
 		    store_usage_fn, void *);
+	/* The usage of the hours in [since, until). */
+	int	(*usage_range)(struct store *, const char *cluster,
+		    time_t since, time_t until, store_usage_fn, void *);
 	int	(*event_rows)(struct store *, const char *cluster,
 		    store_event_fn, void *);
 	int	(*anchor_rows)(struct store *, const char *cluster,
@@ -215,6 +223,41 @@ struct store_ops {
 		    const char *cluster, time_t now, const char *result);
 	int	(*delivery_rows)(struct store *, const char *cluster,
 		    const char *kind, store_delivery_fn, void *);
+
+	/*
+	 * The health view and the alerts (relay/analysis.c), in the
+	 * caller's transaction when it has one (store_records()' when
+	 * called from a hook).  A time of 0 is SQL's NULL for raised and
+	 * cleared.  alert_put: open or refresh the open alert of
+	 * (cluster, rule, subject) as store_alert_put() says, whichever
+	 * relay wrote it first, and read back its id, first_seen and
+	 * raised.  alert_clear: 1 when this call cleared it, 0 when it was
+	 * not open.  alert_rows: cluster NULL for every cluster's.
+	 */
+	int	(*node_rows)(struct store *, const char *cluster,
+		    store_node_fn, void *);
+	int	(*node_put)(struct store *, const char *cluster,
+		    const struct store_node_row *);
+	int	(*node_delete)(struct store *, const char *cluster,
+		    const char *node);
+	int	(*service_rows)(struct store *, const char *cluster,
+		    store_service_fn, void *);
+	int	(*service_put)(struct store *, const char *cluster,
+		    const struct store_service_row *);
+	int	(*alert_open_rows)(struct store *, const char *cluster,
+		    store_alert_fn, void *);
+	int	(*alert_rows)(struct store *, const char *cluster,
+		    store_alert_fn, void *);
+	int	(*alert_get)(struct store *, int64_t id, store_alert_fn,
+		    void *);
+	int	(*alert_put)(struct store *, const struct store_alert *,
+		    int64_t *id, time_t *first, time_t *raised);
+	int	(*alert_clear)(struct store *, int64_t id, time_t when);
+	int	(*alert_drop)(struct store *, int64_t id);
+	int	(*alert_prune)(struct store *, time_t before);
+	/* Clusters no relay has a tunnel from, last seen at or before. */
+	int	(*offline_rows)(struct store *, time_t before,
+		    store_offline_fn, void *);
 
 	/* In the front's transaction: a package's chunks go, or one comes. */
 	int	(*chunks_delete)(struct store *, const char *sha256);

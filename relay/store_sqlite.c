@@ -35,7 +35,6 @@ enum stmt {
 	ST_USAGE_LIST,
 	ST_HEALTH_ADD,
 	ST_HEALTH_PRUNE,
-	ST_HEALTH_LATEST,
 	ST_EVENT_ADD,
 	ST_EVENT_LIST,
 	ST_ANCHOR_OTHER,
@@ -66,6 +65,22 @@ enum stmt {
 	ST_REG_REMOVE,
 	ST_REG_CHANGES,
 	ST_REG_LIST,
+	ST_USAGE_RANGE,
+	ST_NODE_LIST,
+	ST_NODE_PUT,
+	ST_NODE_DELETE,
+	ST_SERVICE_LIST,
+	ST_SERVICE_PUT,
+	ST_HEALTH_COUNTS,
+	ST_ALERT_OPEN,
+	ST_ALERT_UPSERT,
+	ST_ALERT_FIND,
+	ST_ALERT_CLEAR,
+	ST_ALERT_DROP,
+	ST_ALERT_GET,
+	ST_ALERT_LIST,
+	ST_ALERT_PRUNE,
+	ST_OFFLINE_LIST,
 	ST__COUNT
 };
 
@@ -118,9 +133,6 @@ static const char *const stmt_sql[ST__COUNT] = {
 	    "DELETE FROM health WHERE cluster = ?1 AND seq <= (SELECT seq"
 	    " FROM health WHERE cluster = ?1 ORDER BY seq DESC"
 	    " LIMIT 1 OFFSET ?2)",
-	[ST_HEALTH_LATEST] =
-	    "SELECT snapshot FROM health WHERE cluster = ?1"
-	    " ORDER BY seq DESC LIMIT 1",
 	[ST_EVENT_ADD] =
 	    "INSERT INTO events (cluster, seq, ts, type, body)"
 	    " VALUES (?1, ?2, ?3, ?4, ?5)",
@@ -214,6 +226,72 @@ static const char *const stmt_sql[ST__COUNT] = {
 	[ST_REG_LIST] =
 	    "SELECT id, key, license, expires, overage, added, removed,"
 	    " changed FROM registry WHERE removed = 0 ORDER BY id",
+	[ST_USAGE_RANGE] =
+	    "SELECT hour, environment, unit, amount FROM usage"
+	    " WHERE cluster = ?1 AND hour >= ?2 AND hour < ?3"
+	    " ORDER BY hour, environment, unit",
+	[ST_NODE_LIST] =
+	    "SELECT node, seq, ts, body FROM health_nodes WHERE cluster = ?1"
+	    " ORDER BY node",
+	[ST_NODE_PUT] =
+	    "INSERT INTO health_nodes (cluster, node, seq, ts, body)"
+	    " VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (cluster, node)"
+	    " DO UPDATE SET seq = excluded.seq, ts = excluded.ts,"
+	    " body = excluded.body",
+	[ST_NODE_DELETE] =
+	    "DELETE FROM health_nodes WHERE cluster = ?1 AND node = ?2",
+	[ST_SERVICE_LIST] =
+	    "SELECT name, seq, ts, down, body FROM health_services"
+	    " WHERE cluster = ?1 ORDER BY name",
+	[ST_SERVICE_PUT] =
+	    "INSERT INTO health_services (cluster, name, seq, ts, down, body)"
+	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (cluster, name)"
+	    " DO UPDATE SET seq = excluded.seq, ts = excluded.ts,"
+	    " down = excluded.down, body = excluded.body",
+	[ST_HEALTH_COUNTS] =
+	    "SELECT (SELECT count(*) FROM health_nodes WHERE cluster = ?1),"
+	    " (SELECT count(*) FROM health_services WHERE cluster = ?1),"
+	    " (SELECT count(*) FROM health_services WHERE cluster = ?1"
+	    " AND down = 0)",
+	[ST_ALERT_OPEN] =
+	    "SELECT id, rule, subject, severity, text, first_seen, last_seen,"
+	    " raised, cleared FROM alerts WHERE cluster = ?1"
+	    " AND cleared IS NULL ORDER BY id",
+	/*
+	 * One open alert per (cluster, rule, subject), whichever relay
+	 * writes it: the partial unique index decides, and a second raise
+	 * only moves last_seen on.  first_seen and raised keep the first
+	 * writer's values.
+	 */
+	[ST_ALERT_UPSERT] =
+	    "INSERT INTO alerts (cluster, rule, subject, severity, text,"
+	    " first_seen, last_seen, raised) VALUES (?1, ?2, ?3, ?4, ?5, ?6,"
+	    " ?7, ?8) ON CONFLICT (cluster, rule, subject)"
+	    " WHERE cleared IS NULL DO UPDATE SET severity = excluded.severity,"
+	    " text = excluded.text,"
+	    " last_seen = max(last_seen, excluded.last_seen),"
+	    " raised = coalesce(raised, excluded.raised)",
+	[ST_ALERT_FIND] =
+	    "SELECT id, first_seen, raised FROM alerts WHERE cluster = ?1"
+	    " AND rule = ?2 AND subject = ?3 AND cleared IS NULL",
+	[ST_ALERT_CLEAR] =
+	    "UPDATE alerts SET cleared = ?2, last_seen = max(last_seen, ?2)"
+	    " WHERE id = ?1 AND raised IS NOT NULL AND cleared IS NULL",
+	[ST_ALERT_DROP] =
+	    "DELETE FROM alerts WHERE id = ?1 AND raised IS NULL",
+	[ST_ALERT_GET] =
+	    "SELECT id, cluster, rule, subject, severity, text, first_seen,"
+	    " last_seen, raised, cleared FROM alerts WHERE id = ?1",
+	[ST_ALERT_LIST] =
+	    "SELECT id, cluster, rule, subject, severity, text, first_seen,"
+	    " last_seen, raised, cleared FROM alerts"
+	    " WHERE ?1 IS NULL OR cluster = ?1"
+	    " ORDER BY cleared IS NOT NULL, raised IS NULL, id",
+	[ST_ALERT_PRUNE] =
+	    "DELETE FROM alerts WHERE cleared IS NOT NULL AND cleared < ?1",
+	[ST_OFFLINE_LIST] =
+	    "SELECT id, last_contact FROM clusters WHERE connected = 0"
+	    " AND last_contact <= ?1 ORDER BY id",
 };
 
 /*
@@ -297,14 +375,51 @@ static const char schema_v2_sql[] =
 	"  PRIMARY KEY (sha256, \"offset\"));";
 
 /*
- * Version 3: the fleet.  The cluster registry (cluster add|remove): an
+ * Version 3: every node and service as the newest record told of it,
+ * whoever sent it (relay/analysis.c merges them), and the alerts.  An
+ * alert's id is the store's, so that every relay sharing the store and
+ * every gateway name it alike; the partial unique index keeps one open
+ * alert per (cluster, rule, subject) while cleared ones stay as history.
+ */
+static const char schema_v3_sql[] =
+	"CREATE TABLE health_nodes ("
+	"  cluster TEXT NOT NULL REFERENCES clusters (id),"
+	"  node TEXT NOT NULL,"
+	"  seq INTEGER NOT NULL,"
+	"  ts INTEGER NOT NULL,"
+	"  body TEXT NOT NULL,"
+	"  PRIMARY KEY (cluster, node));"
+	"CREATE TABLE health_services ("
+	"  cluster TEXT NOT NULL REFERENCES clusters (id),"
+	"  name TEXT NOT NULL,"
+	"  seq INTEGER NOT NULL,"
+	"  ts INTEGER NOT NULL,"
+	"  down INTEGER NOT NULL,"
+	"  body TEXT NOT NULL,"
+	"  PRIMARY KEY (cluster, name));"
+	"CREATE TABLE alerts ("
+	"  id INTEGER PRIMARY KEY,"
+	"  cluster TEXT NOT NULL REFERENCES clusters (id),"
+	"  rule TEXT NOT NULL,"
+	"  subject TEXT NOT NULL,"
+	"  severity TEXT NOT NULL,"
+	"  text TEXT NOT NULL,"
+	"  first_seen INTEGER NOT NULL,"
+	"  last_seen INTEGER NOT NULL,"
+	"  raised INTEGER,"
+	"  cleared INTEGER);"
+	"CREATE UNIQUE INDEX alerts_open ON alerts (cluster, rule, subject)"
+	"  WHERE cleared IS NULL;";
+
+/*
+ * Version 4: the fleet.  The cluster registry (cluster add|remove): an
  * entry's key is "TYPE BASE64"; a removed entry stays with the time it
  * was removed, so that relays polling for changes (changed, which grows
  * with every change) learn of it.  relays: each relay of the store and
  * its heartbeat; connections: which relays each cluster has a tunnel
  * to, since when.
  */
-static const char schema_v3_sql[] =
+static const char schema_v4_sql[] =
 	"CREATE TABLE registry ("
 	"  id TEXT PRIMARY KEY NOT NULL,"
 	"  key TEXT NOT NULL,"
@@ -330,6 +445,7 @@ static const char *const migrations[STORE_SCHEMA_VERSION] = {
 	schema_v1_sql,
 	schema_v2_sql,
 	schema_v3_sql,
+	schema_v4_sql,
 };
 
 /* The backend's state: the connection and its statements. */
@@ -961,25 +1077,26 @@ sq_record_count(struct store *s, const char *cluster, uint64_t *n)
 }
 
 static int
-sq_health_latest(struct store *s, const char *cluster,
-    void (*fn)(const char *, void *), void *arg)
+sq_health_counts(struct store *s, const char *cluster, int64_t *nodes,
+    int64_t *services, int64_t *up)
 {
 	sqlite3_stmt	*st;
-	const char	*snap;
 	int		 rc;
 
-	st = stmt_get(s, ST_HEALTH_LATEST);
+	*nodes = *services = *up = 0;
+	st = stmt_get(s, ST_HEALTH_COUNTS);
 	if (bind_text(st, 1, cluster) == -1) {
 		stmt_done(st);
 		return sq_err(s);
 	}
-	if ((rc = sqlite3_step(st)) == SQLITE_ROW &&
-	    (snap = (const char *)sqlite3_column_text(st, 0)) != NULL)
-		fn(snap, arg);
-	else if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		*nodes = sqlite3_column_int64(st, 0);
+		*services = sqlite3_column_int64(st, 1);
+		*up = sqlite3_column_int64(st, 2);
+	} else
 		sq_err(s);
 	stmt_done(st);
-	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -1;
+	return rc == SQLITE_ROW ? 0 : -1;
 }
 
 static int
@@ -1527,6 +1644,293 @@ sq_registry_rows(struct store *s, store_registry_fn fn, void *arg)
 	return rows(s, stmt_get(s, ST_REG_LIST), registry_visit, &v);
 }
 
+static int
+sq_usage_range(struct store *s, const char *cluster, time_t since,
+    time_t until, store_usage_fn fn, void *arg)
+{
+	struct usage_visit	 v = { fn, arg };
+	sqlite3_stmt		*st;
+
+	if ((st = cluster_list(s, ST_USAGE_RANGE, cluster)) == NULL)
+		return STORE_DB_ERROR;
+	if (bind_int(st, 2, since) == -1 || bind_int(st, 3, until) == -1) {
+		sq_err(s);
+		stmt_done(st);
+		return STORE_DB_ERROR;
+	}
+	return rows(s, st, usage_visit, &v);
+}
+
+struct node_visit {
+	store_node_fn	 fn;
+	void		*arg;
+};
+
+static int
+node_visit(sqlite3_stmt *st, void *arg)
+{
+	struct node_visit	*v = arg;
+	struct store_node_row	 r;
+
+	r.node = col_text(st, 0);
+	r.seq = sqlite3_column_int64(st, 1);
+	r.ts = (time_t)sqlite3_column_int64(st, 2);
+	r.body = col_text(st, 3);
+	return v->fn(&r, v->arg);
+}
+
+static int
+sq_node_rows(struct store *s, const char *cluster, store_node_fn fn,
+    void *arg)
+{
+	struct node_visit	 v = { fn, arg };
+	sqlite3_stmt		*st;
+
+	if ((st = cluster_list(s, ST_NODE_LIST, cluster)) == NULL)
+		return STORE_DB_ERROR;
+	return rows(s, st, node_visit, &v);
+}
+
+static int
+sq_node_put(struct store *s, const char *cluster,
+    const struct store_node_row *r)
+{
+	sqlite3_stmt *st = stmt_get(s, ST_NODE_PUT);
+
+	return run_bound(s, st, bind_text(st, 1, cluster) == -1 ||
+	    bind_text(st, 2, r->node) == -1 || bind_int(st, 3, r->seq) == -1 ||
+	    bind_int(st, 4, r->ts) == -1 || bind_text(st, 5, r->body) == -1 ?
+	    -1 : 0);
+}
+
+static int
+sq_node_delete(struct store *s, const char *cluster, const char *node)
+{
+	sqlite3_stmt *st = stmt_get(s, ST_NODE_DELETE);
+
+	return run_bound(s, st, bind_text(st, 1, cluster) == -1 ||
+	    bind_text(st, 2, node) == -1 ? -1 : 0);
+}
+
+struct service_visit {
+	store_service_fn	 fn;
+	void			*arg;
+};
+
+static int
+service_visit(sqlite3_stmt *st, void *arg)
+{
+	struct service_visit		*v = arg;
+	struct store_service_row	 r;
+
+	r.name = col_text(st, 0);
+	r.seq = sqlite3_column_int64(st, 1);
+	r.ts = (time_t)sqlite3_column_int64(st, 2);
+	r.down = sqlite3_column_int64(st, 3);
+	r.body = col_text(st, 4);
+	return v->fn(&r, v->arg);
+}
+
+static int
+sq_service_rows(struct store *s, const char *cluster, store_service_fn fn,
+    void *arg)
+{
+	struct service_visit	 v = { fn, arg };
+	sqlite3_stmt		*st;
+
+	if ((st = cluster_list(s, ST_SERVICE_LIST, cluster)) == NULL)
+		return STORE_DB_ERROR;
+	return rows(s, st, service_visit, &v);
+}
+
+static int
+sq_service_put(struct store *s, const char *cluster,
+    const struct store_service_row *r)
+{
+	sqlite3_stmt *st = stmt_get(s, ST_SERVICE_PUT);
+
+	return run_bound(s, st, bind_text(st, 1, cluster) == -1 ||
+	    bind_text(st, 2, r->name) == -1 || bind_int(st, 3, r->seq) == -1 ||
+	    bind_int(st, 4, r->ts) == -1 || bind_int(st, 5, r->down) == -1 ||
+	    bind_text(st, 6, r->body) == -1 ? -1 : 0);
+}
+
+/* A time column that may be NULL (0). */
+static time_t
+col_time(sqlite3_stmt *st, int i)
+{
+	return sqlite3_column_type(st, i) == SQLITE_NULL ? 0 :
+	    (time_t)sqlite3_column_int64(st, i);
+}
+
+/* A time that may be none (0): SQL's NULL. */
+static int
+bind_time(sqlite3_stmt *st, int i, time_t t)
+{
+	if (t == 0)
+		return sqlite3_bind_null(st, i) == SQLITE_OK ? 0 : -1;
+	return bind_int(st, i, t);
+}
+
+struct alert_visit {
+	store_alert_fn	 fn;
+	void		*arg;
+	const char	*cluster;	/* when the query has no column */
+};
+
+/* Columns: id, [cluster,] rule, subject, severity, text, times... */
+static int
+alert_visit(sqlite3_stmt *st, void *arg)
+{
+	struct alert_visit	*v = arg;
+	struct store_alert	 a;
+	int			 c = v->cluster == NULL ? 2 : 1;
+
+	a.id = sqlite3_column_int64(st, 0);
+	a.cluster = v->cluster != NULL ? v->cluster : col_text(st, 1);
+	a.rule = col_text(st, c);
+	a.subject = col_text(st, c + 1);
+	a.severity = col_text(st, c + 2);
+	a.text = col_text(st, c + 3);
+	a.first_seen = col_time(st, c + 4);
+	a.last_seen = col_time(st, c + 5);
+	a.raised = col_time(st, c + 6);
+	a.cleared = col_time(st, c + 7);
+	return v->fn(&a, v->arg);
+}
+
+static int
+sq_alert_open_rows(struct store *s, const char *cluster, store_alert_fn fn,
+    void *arg)
+{
+	struct alert_visit	 v = { fn, arg, cluster };
+	sqlite3_stmt		*st;
+
+	if ((st = cluster_list(s, ST_ALERT_OPEN, cluster)) == NULL)
+		return STORE_DB_ERROR;
+	return rows(s, st, alert_visit, &v);
+}
+
+static int
+sq_alert_rows(struct store *s, const char *cluster, store_alert_fn fn,
+    void *arg)
+{
+	struct alert_visit	 v = { fn, arg, NULL };
+	sqlite3_stmt		*st = stmt_get(s, ST_ALERT_LIST);
+
+	if (cluster != NULL && bind_text(st, 1, cluster) == -1) {
+		sq_err(s);
+		stmt_done(st);
+		return STORE_DB_ERROR;
+	}
+	return rows(s, st, alert_visit, &v);
+}
+
+static int
+sq_alert_get(struct store *s, int64_t id, store_alert_fn fn, void *arg)
+{
+	struct alert_visit	 v = { fn, arg, NULL };
+	sqlite3_stmt		*st = stmt_get(s, ST_ALERT_GET);
+
+	if (bind_int(st, 1, id) == -1) {
+		sq_err(s);
+		stmt_done(st);
+		return STORE_DB_ERROR;
+	}
+	return rows(s, st, alert_visit, &v);
+}
+
+static int
+sq_alert_put(struct store *s, const struct store_alert *a, int64_t *id,
+    time_t *first, time_t *raised)
+{
+	sqlite3_stmt	*st = stmt_get(s, ST_ALERT_UPSERT);
+	int		 rc;
+
+	if (run_bound(s, st, bind_text(st, 1, a->cluster) == -1 ||
+	    bind_text(st, 2, a->rule) == -1 ||
+	    bind_text(st, 3, a->subject) == -1 ||
+	    bind_text(st, 4, a->severity) == -1 ||
+	    bind_text(st, 5, a->text) == -1 ||
+	    bind_int(st, 6, a->first_seen) == -1 ||
+	    bind_int(st, 7, a->last_seen) == -1 ||
+	    bind_time(st, 8, a->raised) == -1 ? -1 : 0) == -1)
+		return -1;
+	st = stmt_get(s, ST_ALERT_FIND);
+	if (bind_text(st, 1, a->cluster) == -1 ||
+	    bind_text(st, 2, a->rule) == -1 ||
+	    bind_text(st, 3, a->subject) == -1) {
+		stmt_done(st);
+		return sq_err(s);
+	}
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		*id = sqlite3_column_int64(st, 0);
+		*first = col_time(st, 1);
+		*raised = col_time(st, 2);
+	} else if (rc == SQLITE_DONE)
+		store_be_error(s, "the alert stored is not there");
+	else
+		sq_err(s);
+	stmt_done(st);
+	return rc == SQLITE_ROW ? 0 : -1;
+}
+
+static int
+sq_alert_clear(struct store *s, int64_t id, time_t when)
+{
+	sqlite3_stmt *st = stmt_get(s, ST_ALERT_CLEAR);
+
+	if (run_bound(s, st, bind_int(st, 1, id) == -1 ||
+	    bind_int(st, 2, when) == -1 ? -1 : 0) == -1)
+		return -1;
+	return sqlite3_changes(SQ(s)->db) > 0 ? 1 : 0;
+}
+
+static int
+sq_alert_drop(struct store *s, int64_t id)
+{
+	sqlite3_stmt *st = stmt_get(s, ST_ALERT_DROP);
+
+	return run_bound(s, st, bind_int(st, 1, id) == -1 ? -1 : 0);
+}
+
+static int
+sq_alert_prune(struct store *s, time_t before)
+{
+	sqlite3_stmt *st = stmt_get(s, ST_ALERT_PRUNE);
+
+	return run_bound(s, st, bind_int(st, 1, before) == -1 ? -1 : 0);
+}
+
+struct offline_visit {
+	store_offline_fn	 fn;
+	void			*arg;
+};
+
+static int
+offline_visit(sqlite3_stmt *st, void *arg)
+{
+	struct offline_visit *v = arg;
+
+	return v->fn(col_text(st, 0), (time_t)sqlite3_column_int64(st, 1),
+	    v->arg);
+}
+
+static int
+sq_offline_rows(struct store *s, time_t before, store_offline_fn fn,
+    void *arg)
+{
+	struct offline_visit	 v = { fn, arg };
+	sqlite3_stmt		*st = stmt_get(s, ST_OFFLINE_LIST);
+
+	if (bind_int(st, 1, before) == -1) {
+		sq_err(s);
+		stmt_done(st);
+		return STORE_DB_ERROR;
+	}
+	return rows(s, st, offline_visit, &v);
+}
+
 const struct store_ops store_sqlite_ops = {
 	.engine =		"SQLite",
 	.open =			sq_open,
@@ -1552,11 +1956,12 @@ const struct store_ops store_sqlite_ops = {
 	.advance =		sq_advance,
 	.cluster_get =		sq_cluster_get,
 	.record_count =		sq_record_count,
-	.health_latest =	sq_health_latest,
+	.health_counts =	sq_health_counts,
 	.host_key =		sq_host_key,
 	.anchor_other =		sq_anchor_other,
 	.anchor_add =		sq_anchor_add,
 	.usage_rows =		sq_usage_rows,
+	.usage_range =		sq_usage_range,
 	.event_rows =		sq_event_rows,
 	.anchor_rows =		sq_anchor_rows,
 	.message_add =		sq_message_add,
@@ -1569,4 +1974,17 @@ const struct store_ops store_sqlite_ops = {
 	.chunk_add =		sq_chunk_add,
 	.package_size =		sq_package_size,
 	.package_chunk =	sq_package_chunk,
+	.node_rows =		sq_node_rows,
+	.node_put =		sq_node_put,
+	.node_delete =		sq_node_delete,
+	.service_rows =		sq_service_rows,
+	.service_put =		sq_service_put,
+	.alert_open_rows =	sq_alert_open_rows,
+	.alert_rows =		sq_alert_rows,
+	.alert_get =		sq_alert_get,
+	.alert_put =		sq_alert_put,
+	.alert_clear =		sq_alert_clear,
+	.alert_drop =		sq_alert_drop,
+	.alert_prune =		sq_alert_prune,
+	.offline_rows =		sq_offline_rows,
 };

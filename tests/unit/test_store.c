@@ -29,6 +29,7 @@
 #include <libpq-fe.h>
 #include <sqlite3.h>
 
+#include "relay/analysis.h"
 #include "relay/relay_conf.h"
 #include "relay/report.h"
 #include "relay/store.h"
@@ -37,6 +38,10 @@
 #define T0	((time_t)1795003200)	/* 2026-11-18T12:00:00Z */
 #define H0	"2026-11-18T12:00:00Z"
 #define H1	"2026-11-18T13:00:00Z"
+
+/* Two cluster keys, as the registry keeps them. */
+#define KEY_A	"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl"
+#define KEY_B	"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBbqVTmQ3AXYt6nYlGbHH8gf2mRI8BOXf0RkLcMTKoCF"
 
 static char		 dir[64];
 static char		 dbpath[128];
@@ -74,10 +79,20 @@ pg_exec(const char *sql, ExecStatusType want)
 	PQfinish(c);
 }
 
+/* relay.conf's [alerts] defaults; a test may change them. */
+static const struct relay_alert_rules default_rules = {
+	85, 10, 2.0, 600, 3, 1800, 1
+};
+static struct relay_alert_rules	rules;
+static struct analysis		*an;
+
 static int
 setup(void **state)
 {
 	(void)state;
+	rules = default_rules;
+	if ((an = analysis_new(&rules)) == NULL)
+		return -1;
 	snprintf(dir, sizeof(dir), "/tmp/porthole-store.XXXXXX");
 	if (mkdtemp(dir) == NULL)
 		return -1;
@@ -100,6 +115,8 @@ teardown(void **state)
 	char cmd[128];
 
 	(void)state;
+	analysis_free(an);
+	an = NULL;
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
 	return system(cmd);
 }
@@ -112,6 +129,9 @@ open_store(void)
 
 	if (store_open(db_spec(), &s, err, sizeof(err)) == -1)
 		fail_msg("store_open: %s", err);
+	/* As the relay does: every batch is analysed. */
+	analysis_set_rules(an, &rules);
+	analysis_attach(an, s);
 	return s;
 }
 
@@ -251,7 +271,8 @@ static const char batch1[] =
     "{\"seq\":2,\"class\":\"event\",\"record\":{\"class\":\"event\","
     "\"type\":\"node_added\",\"node\":\"node-3\",\"ts\":\"" H0 "\"}},"
     "{\"seq\":3,\"class\":\"health\",\"record\":{\"class\":\"health\","
-    "\"ts\":\"" H0 "\",\"nodes\":[{},{},{}],\"services\":["
+    "\"ts\":\"" H0 "\",\"nodes\":[{\"name\":\"n1\"},{\"name\":\"n2\"},"
+    "{\"name\":\"n3\"}],\"services\":["
     "{\"name\":\"server\",\"up\":true},{\"name\":\"ag\",\"state\":\"down\"}]"
     "}}]";
 
@@ -706,10 +727,11 @@ test_health_keeps_latest(void **state)
 	for (n = 0; n < 150; n += 10) {
 		b = json_array();
 		for (i = n + 1; i <= n + 10; i++) {
-			rec = json_pack("{s:s, s:[{}]}", "ts", H0, "nodes");
+			rec = json_pack("{s:s, s:[{s:s}]}", "ts", H0, "nodes",
+			    "name", "a");
 			if (i == 150)
 				json_array_append_new(json_object_get(rec,
-				    "nodes"), json_object());
+				    "nodes"), json_pack("{s:s}", "name", "b"));
 			json_array_append_new(b, json_pack("{s:i, s:s, s:o}",
 			    "seq", i, "class", "health", "record", rec));
 		}
@@ -1103,7 +1125,7 @@ test_file_mode(void **state)
 #define exec_sql	db_exec
 
 /* The schema version this relay writes. */
-#define SCHEMA_NOW	3
+#define SCHEMA_NOW	4
 
 /* Where each engine keeps the schema version. */
 #define SCHEMA_VERSION_SQL	(pg_uri != NULL ? \
@@ -1136,8 +1158,9 @@ test_migrates_version_1(void **state)
 	store_close(s);
 	/* What a relay of version 1 left: no message or fleet tables. */
 	exec_sql("DROP TABLE deliveries; DROP TABLE messages;"
-	    " DROP TABLE package_chunks; DROP TABLE registry;"
-	    " DROP TABLE relays; DROP TABLE connections");
+	    " DROP TABLE package_chunks; DROP TABLE alerts;"
+	    " DROP TABLE health_nodes; DROP TABLE health_services;"
+	    " DROP TABLE registry; DROP TABLE relays; DROP TABLE connections");
 	set_schema_version(1);
 	assert_int_equal(count(pg_uri != NULL ? "SELECT count(*) FROM"
 	    " pg_tables WHERE tablename = 'messages'" : "SELECT count(*)"
@@ -1153,8 +1176,71 @@ test_migrates_version_1(void **state)
 	/* A database from a newer relay is refused, not changed. */
 	set_schema_version(SCHEMA_NOW + 1);
 	assert_int_equal(store_open(db_spec(), &s, why, sizeof(why)), -1);
-	assert_non_null(strstr(why, "schema version 4, this relay knows "
-	    "version 3"));
+	assert_non_null(strstr(why, "schema version 5, this relay knows "
+	    "version 4"));
+}
+
+/*
+ * A store of schema version 2 (a relay with messages, from before the
+ * health view and the alerts) is brought up to date when opened, its
+ * records kept, and the health view fills from the next record.
+ */
+static void
+test_migrates_v2(void **state)
+{
+	struct store	*s = open_store();
+
+	(void)state;
+	put_ok(s, "acme-prod", batch1, 3);
+	store_close(s);
+	exec_sql("DROP TABLE alerts; DROP TABLE health_nodes;"
+	    " DROP TABLE health_services; DROP TABLE registry;"
+	    " DROP TABLE relays; DROP TABLE connections");
+	set_schema_version(2);
+	s = open_store();
+	assert_int_equal(count(SCHEMA_VERSION_SQL), SCHEMA_NOW);
+	assert_int_equal(count("SELECT count(*) FROM records"), 3);
+	assert_int_equal(count("SELECT count(*) FROM alerts"), 0);
+	put_ok(s, "acme-prod", "[{\"seq\":4,\"class\":\"health\",\"record\":"
+	    "{\"ts\":\"" H0 "\",\"nodes\":[{\"name\":\"n9\"}]}}]", 4);
+	assert_int_equal(count("SELECT count(*) FROM health_nodes"), 1);
+	store_close(s);
+}
+
+/*
+ * A store of schema version 3 (health view and alerts, before the
+ * fleet) is brought up to date when opened: its alerts stay, and the
+ * cluster registry works at once.
+ */
+static void
+test_migrates_v3(void **state)
+{
+	struct store		*s = open_store();
+	struct store_registry	 r;
+	char			 why[256];
+
+	(void)state;
+	put_ok(s, "acme-prod", batch1, 3);
+	store_close(s);
+	exec_sql("INSERT INTO alerts (cluster, rule, subject, severity, text,"
+	    " first_seen, last_seen, raised) VALUES ('acme-prod', 'disk_used',"
+	    " 'n1:/', 'warning', 'full', 1, 2, 2)");
+	exec_sql("DROP TABLE registry; DROP TABLE relays;"
+	    " DROP TABLE connections");
+	set_schema_version(3);
+	s = open_store();
+	assert_int_equal(count(SCHEMA_VERSION_SQL), SCHEMA_NOW);
+	assert_int_equal(count("SELECT count(*) FROM alerts WHERE"
+	    " cleared IS NULL"), 1);
+	assert_int_equal(count("SELECT count(*) FROM records"), 3);
+	memset(&r, 0, sizeof(r));
+	r.id = "gamma";
+	r.key = KEY_A;
+	assert_int_equal(store_registry_add(s, &r, 0, T0, why, sizeof(why)),
+	    0);
+	assert_int_equal(count("SELECT count(*) FROM registry WHERE"
+	    " id = 'gamma' AND removed = 0"), 1);
+	store_close(s);
 }
 
 struct pending {
@@ -1529,9 +1615,6 @@ reg_collect(const struct store_registry *r, void *arg)
 	return 0;
 }
 
-#define KEY_A	"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl"
-#define KEY_B	"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBbqVTmQ3AXYt6nYlGbHH8gf2mRI8BOXf0RkLcMTKoCF"
-
 /*
  * The cluster registry: added once (a second add is refused unless it
  * replaces), read back as added, removed as a tombstone that the changes
@@ -1782,6 +1865,10 @@ main(void)
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_file_mode,
 		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_migrates_v2, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_migrates_v3, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(test_migrates_version_1,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(
