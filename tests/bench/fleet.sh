@@ -76,26 +76,15 @@ drain() {
 	"$INTAKEGEN" "$T/acme-prod/run/intake.sock" "$N" 8 256 0 \
 	    >"$T/fill.out" 2>"$T/intakegen.log" ||
 	    die "intakegen: $(cat "$T/fill.out" "$T/intakegen.log")"
-	d0=$(depth)
+	d0=$(spool_waiting)
 	start_relay
-	rs=$(now_ns)
-	last_down=$rs
-	while [ "$(uplink)" != open ]; do
-		last_down=$(now_ns)
-		[ $(( (last_down - rs) / 1000000000 )) -lt 60 ] ||
-		    die "$1: the uplink did not reopen within 60 s"
-		sleep 0.05
-	done
+	wait_uplink_open || die "$1: the uplink did not reopen within 60 s"
 	r0=$(tree_cpu "$RELAY_PID")
 	p0=0
 	[ -n "$PGPID" ] && p0=$(tree_cpu "$PGPID")
-	deadline=$(( last_down + TIMEOUT * 1000000000 ))
-	while d=$(depth) && [ "$d" != 0 ]; do
-		[ "$(now_ns)" -lt "$deadline" ] ||
-		    die "$1: $d of $d0 still waiting after $TIMEOUT s"
-		sleep 0.05
-	done
-	DR_S=$(elapsed_s "$last_down" "$(now_ns)")
+	wait_spool_empty "$TIMEOUT" ||
+	    die "$1: $SPOOL_LEFT of $d0 still waiting after $TIMEOUT s"
+	DR_S=$(elapsed_s "$UP_NS" "$(now_ns)")
 	DR_RATE=$(awk -v n="$d0" -v s="$DR_S" 'BEGIN { printf "%.0f", n / s }')
 	DR_CPU_R=$(awk -v t=$(( $(tree_cpu "$RELAY_PID") - r0 )) -v hz="$HZ" 'BEGIN { printf "%.1f", t / hz }')
 	DR_CPU_DB=-
@@ -104,9 +93,6 @@ drain() {
 	note "$1: $d0 records in $DR_S s: $DR_RATE/s (CPU s: relay $DR_CPU_R, PostgreSQL $DR_CPU_DB)"
 	stop_all
 }
-status() { "$CLI_BIN" -f "$CONF" status 2>/dev/null; }
-depth() { status | sed -n 's/^spool *\([0-9]*\) records waiting.*/\1/p'; }
-uplink() { status | sed -n 's/^uplink *\([a-z]*\).*/\1/p'; }
 
 if [ "$N" -gt 0 ]; then
 	PGPID=""
