@@ -1885,6 +1885,56 @@ test_analysis_rows_checked(void **state)
 	store_close(s);
 }
 
+static int
+offline_collect(const char *cluster, time_t last_contact, void *arg)
+{
+	char *ids = arg;
+
+	(void)last_contact;
+	strcat(ids, cluster);
+	strcat(ids, " ");
+	return 0;
+}
+
+/*
+ * The offline rule's clusters in a fleet: a cluster whose only tunnel
+ * was to a relay killed for good (its tunnel still listed, its
+ * heartbeat stopped) counts as offline once that relay has been silent
+ * for STORE_RELAY_STALE seconds; while another live relay holds its
+ * tunnel, or before then, it does not.
+ */
+static void
+test_offline_fleet(void **state)
+{
+	struct store	*s = open_store();
+	char		 ids[256];
+
+	(void)state;
+	assert_int_equal(store_relay_started(s, "r1:2222", T0), 0);
+	assert_int_equal(store_cluster_seen(s, "acme-prod", T0, NULL, 1), 0);
+	assert_int_equal(store_cluster_seen(s, "beta", T0, NULL, 0), 0);
+	ids[0] = '\0';
+	assert_int_equal(store_offline_rows(s, T0 + 60, T0 + 60,
+	    offline_collect, ids), 0);
+	assert_string_equal(ids, "beta ");
+	/* r1 killed at T0: nothing more from it. */
+	ids[0] = '\0';
+	assert_int_equal(store_offline_rows(s, T0 + STORE_RELAY_STALE + 1,
+	    T0 + 60, offline_collect, ids), 0);
+	assert_string_equal(ids, "acme-prod beta ");
+	store_close(s);
+	/* Another relay holding its tunnel keeps it online. */
+	s = open_store();
+	assert_int_equal(store_relay_started(s, "r2:2222", T0 + 100), 0);
+	assert_int_equal(store_cluster_seen(s, "acme-prod", T0 + 100, NULL,
+	    1), 0);
+	ids[0] = '\0';
+	assert_int_equal(store_offline_rows(s, T0 + 150, T0 + 150,
+	    offline_collect, ids), 0);
+	assert_string_equal(ids, "beta ");
+	store_close(s);
+}
+
 int
 main(void)
 {
@@ -1943,6 +1993,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_fleet_relays,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_analysis_rows_checked,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_offline_fleet,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_registry,
 		    setup, teardown),
