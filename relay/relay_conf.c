@@ -8,11 +8,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "lib/ident.h"
 #include "lib/inifile.h"
 #include "lib/keepalive.h"
 #include "lib/parse.h"
+#include "relay/store_uri.h"
 
 #define F(field)	offsetof(struct relay_conf, field)
 
@@ -47,6 +49,17 @@ valid_id(const char *s)
 }
 
 static int
+set_string(char **dst, const char *value, char *msg, size_t len)
+{
+	free(*dst);
+	if ((*dst = strdup(value)) == NULL) {
+		snprintf(msg, len, "out of memory");
+		return -1;
+	}
+	return 0;
+}
+
+static int
 set_path(char **dst, const char *key, const char *value, char *msg,
     size_t len)
 {
@@ -54,12 +67,25 @@ set_path(char **dst, const char *key, const char *value, char *msg,
 		snprintf(msg, len, "%s: must be an absolute path", key);
 		return -1;
 	}
-	free(*dst);
-	if ((*dst = strdup(value)) == NULL) {
-		snprintf(msg, len, "out of memory");
+	return set_string(dst, value, msg, len);
+}
+
+/*
+ * database = the path of the SQLite file, or a PostgreSQL URI without a
+ * password (relay/store_uri.h).
+ */
+static int
+set_database(char **dst, const char *value, char *msg, size_t len)
+{
+	char why[256];
+
+	if (!store_uri_is_pg(value))
+		return set_path(dst, "database", value, msg, len);
+	if (store_uri_check(value, why, sizeof(why)) == -1) {
+		snprintf(msg, len, "database: %s", why);
 		return -1;
 	}
-	return 0;
+	return set_string(dst, value, msg, len);
 }
 
 /*
@@ -225,6 +251,7 @@ conf_section(void *arg, const char *section, int line, char *msg,
 enum relay_key_type {
 	RK_LISTEN,		/* HOST:PORT into listen_host, listen_port */
 	RK_PATH,		/* an absolute path: the char * at off */
+	RK_DATABASE,		/* an absolute path or a PostgreSQL URI */
 	RK_ENGINEERS,		/* * or a list of principals */
 	RK_FUNC			/* the key's own setter; never at_start */
 };
@@ -248,7 +275,7 @@ static const struct relay_key {
 	{ "host_key",	  RK_PATH,	F(host_key),	  1, NULL },
 	{ "support_ca",	  RK_PATH,	F(support_ca),	  0, NULL },
 	/* The store is opened once and written by every connection. */
-	{ "database",	  RK_PATH,	F(database),	  1, NULL },
+	{ "database",	  RK_DATABASE,	F(database),	  1, NULL },
 	/* The pid file is locked there for the relay's whole life. */
 	{ "run_dir",	  RK_PATH,	F(run_dir),	  1, NULL },
 	{ "update_key",	  RK_PATH,	F(update_key),	  0, NULL },
@@ -300,6 +327,8 @@ conf_relay_key(struct conf_ctx *x, const char *key, const char *value,
 		return 0;
 	case RK_PATH:
 		return set_path(PATH_FIELD(c, k), key, value, msg, len);
+	case RK_DATABASE:
+		return set_database(PATH_FIELD(c, k), value, msg, len);
 	case RK_FUNC:
 		return k->set(c, value, msg, len);
 	case RK_ENGINEERS:
@@ -338,6 +367,7 @@ same_value(const struct relay_conf *a, const struct relay_conf *b,
 		return strcmp(a->listen_host, b->listen_host) == 0 &&
 		    a->listen_port == b->listen_port;
 	case RK_PATH:
+	case RK_DATABASE:
 		return same_string(*CPATH_FIELD(a, k), *CPATH_FIELD(b, k));
 	case RK_FUNC:
 		break;		/* not compared: see RK_FUNC */
@@ -593,6 +623,17 @@ relay_conf_free(struct relay_conf *c)
 	free(c->update_key);
 	free(c->revoked_keys);
 	free(c);
+}
+
+void
+relay_conf_self(const struct relay_conf *c, char *buf, size_t len)
+{
+	char host[256];
+
+	if (gethostname(host, sizeof(host)) == -1)
+		snprintf(host, sizeof(host), "%s", c->listen_host);
+	host[sizeof(host) - 1] = '\0';
+	snprintf(buf, len, "%s:%u", host, (unsigned int)c->listen_port);
 }
 
 const struct relay_cluster *

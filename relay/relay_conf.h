@@ -100,6 +100,11 @@ int	relay_conf_engineer_allowed(const struct relay_conf *c,
  * connection while n others are unauthenticated.
  */
 unsigned relay_conf_startups_drop(const struct relay_conf *c, size_t n);
+/*
+ * This relay's name among the relays of a fleet: HOSTNAME:PORT, the
+ * port being listen's (the host's name, else listen's address).
+ */
+void	relay_conf_self(const struct relay_conf *c, char *buf, size_t len);
 /* max_startups as relay.conf writes it ("10:30:100"), for log lines. */
 void	relay_conf_format_startups(const struct relay_conf *c, char *buf,
 	    size_t len);

@@ -19,7 +19,6 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <jansson.h>
 
@@ -271,61 +270,140 @@ health_json(const struct store_cluster_info *ci)
 	return h;
 }
 
-/*
- * This relay as the clusters report names it: its host name and the
- * port it listens on, which tell apart the relays of a fleet even when
- * several run on one machine.
- */
-static void
-relay_self(const struct relay_conf *conf, char *buf, size_t len)
-{
-	char host[256];
+/* One cluster a report lists: relay.conf's or the registry's. */
+struct known {
+	char			 id[65];
+	struct relay_cluster	 lic;
+	int			 from_conf;
+};
 
-	if (gethostname(host, sizeof(host)) == -1)
-		snprintf(host, sizeof(host), "%s", conf->listen_host);
-	host[sizeof(host) - 1] = '\0';
-	snprintf(buf, len, "%s:%u", host, (unsigned int)conf->listen_port);
+struct known_list {
+	struct known	*k;
+	size_t		 n, cap;
+	const struct relay_conf *conf;
+};
+
+static int
+known_add(struct known_list *l, const char *id,
+    const struct relay_cluster *lic, int from_conf)
+{
+	struct known *nk;
+
+	if (l->n == l->cap) {
+		if ((nk = reallocarray(l->k, l->cap + 64, sizeof(*nk))) ==
+		    NULL) {
+			nomem();
+			return -1;
+		}
+		l->k = nk;
+		l->cap += 64;
+	}
+	snprintf(l->k[l->n].id, sizeof(l->k[l->n].id), "%s", id);
+	l->k[l->n].lic = *lic;
+	l->k[l->n].lic.id = l->k[l->n].id;
+	l->k[l->n].lic.key = NULL;
+	l->k[l->n].from_conf = from_conf;
+	l->n++;
+	return 0;
+}
+
+static int
+known_registry(const struct store_registry *x, void *arg)
+{
+	struct known_list	*l = arg;
+	struct relay_cluster	 lic;
+
+	/* relay.conf decides for the clusters it names. */
+	if (relay_conf_cluster(l->conf, x->id, NULL) != NULL)
+		return 0;
+	memset(&lic, 0, sizeof(lic));
+	lic.trial = x->trial;
+	lic.license_expires = x->expires;
+	lic.overage = x->overage;
+	return known_add(l, x->id, &lic, 0);
 }
 
 /*
- * The relays a cluster is connected to, as far as this relay can know:
- * itself, while the cluster's tunnel is up here.  Each relay keeps a
- * store of its own for now; once the relays of a fleet share one, it is
- * the store that knows which of them hold a tunnel, and the list comes
- * from there.
- */
-static json_t *
-cluster_relays(const struct store_cluster_info *ci, int seen,
-    const char *self)
-{
-	return seen && ci->connected ? json_pack("[s]", self) : json_array();
-}
-
-/*
- * One cluster of relay.conf with what the store knows of it (seen == 0:
- * it never connected).
+ * The clusters the relays know: relay.conf's in its order, then the
+ * cluster registry's that relay.conf does not name, by id.  0 with *l
+ * (free l->k), or -1 (said).
  */
 static int
-cluster_row(struct report *r, const struct relay_cluster *rc,
-    const struct store_cluster_info *ci, int seen, time_t now,
-    const char *self)
+known_clusters(const struct relay_conf *conf, struct store *st,
+    struct known_list *l)
 {
-	char		 expires[32], contact[32], days[32], nrec[32];
-	char		 health[96];
-	int64_t		 offline;
+	size_t i;
 
-	offline = !seen ? -1 : ci->connected ? 0 :
+	memset(l, 0, sizeof(*l));
+	l->conf = conf;
+	for (i = 0; i < conf->nclusters; i++)
+		if (known_add(l, conf->clusters[i].id, &conf->clusters[i],
+		    1) == -1)
+			goto fail;
+	if (store_registry_rows(st, known_registry, l) == -1)
+		goto fail;
+	return 0;
+fail:
+	free(l->k);
+	l->k = NULL;
+	return -1;
+}
+
+/* The relays a cluster has a tunnel to, those heard from lately. */
+struct relays_seen {
+	json_t	*names;
+	char	 text[512];
+	time_t	 now;
+};
+
+static int
+relay_seen(const struct store_relay_row *x, void *arg)
+{
+	struct relays_seen	*rs = arg;
+	size_t			 n = strlen(rs->text);
+
+	/* A relay killed, or cut off from the store, holds no tunnel. */
+	if (x->seen < rs->now - STORE_RELAY_STALE)
+		return 0;
+	if (json_array_append_new(rs->names, json_string(x->relay)) == -1) {
+		nomem();
+		return -1;
+	}
+	snprintf(rs->text + n, sizeof(rs->text) - n, "%s%s", n > 0 ? "," : "",
+	    x->relay);
+	return 0;
+}
+
+/*
+ * One cluster with what the store knows of it (seen == 0: it never
+ * connected) and the relays of the fleet it has a tunnel to, as each
+ * relay recorded it in the store.
+ */
+static int
+cluster_row(struct report *r, const struct known *k,
+    const struct store_cluster_info *ci, int seen, time_t now,
+    struct relays_seen *rs)
+{
+	const struct relay_cluster	*rc = &k->lic;
+	char				 expires[32], contact[32], days[32];
+	char				 nrec[32], health[96];
+	int64_t				 offline;
+	int				 connected;
+
+	connected = json_array_size(rs->names) > 0;
+	offline = !seen ? -1 : connected ? 0 :
 	    (int64_t)license_offline_days(ci->last_contact, now);
 	if (r->form == REPORT_JSON)
-		return json_row(r, json_pack("{s:s, s:s, s:o, s:b, s:b, s:b, "
-		    "s:o, s:o, s:o, s:o, s:o, s:I, s:I, s:o}",
+		return json_row(r, json_pack("{s:s, s:s, s:s, s:o, s:b, s:b, "
+		    "s:b, s:O, s:o, s:o, s:o, s:o, s:I, s:I, s:o}",
 		    "cluster", rc->id,
+		    "source", k->from_conf ? "relay.conf" : "registry",
 		    "license", rc->trial ? "trial" : "full",
 		    "license_expires", jtime(rc->license_expires),
 		    "overage", rc->overage,
 		    "seen", seen,
-		    "connected", seen && ci->connected,
-		    "relays", cluster_relays(ci, seen, self),
+		    "connected", connected,
+		    "relays", rs->names,
 		    "first_seen", jtime(seen ? ci->first_seen : 0),
 		    "last_contact", jtime(seen ? ci->last_contact : 0),
 		    "offline_days", offline < 0 ? json_null() :
@@ -354,36 +432,50 @@ cluster_row(struct report *r, const struct relay_cluster *rc,
 	else
 		snprintf(health, sizeof(health), "-");
 	return table_add(&r->t, rc->id, rc->trial ? "trial" : "full", expires,
-	    seen && ci->connected ? "yes" : "no", contact, days,
+	    connected ? "yes" : "no", contact, days,
 	    seen && ci->version[0] != '\0' ? ci->version : "-", nrec, health,
-	    seen && ci->connected ? self : "-");
+	    connected ? rs->text : "-");
 }
 
-/* Every cluster in relay.conf, seen or not, in relay.conf's order. */
+/* Every cluster the relays know, seen or not (known_clusters). */
 int
 report_clusters(const struct relay_conf *conf, struct store *st, time_t now,
     enum report_form form, FILE *out)
 {
 	struct store_cluster_info	ci;
+	struct known_list		l;
+	struct relays_seen		rs;
 	struct report			r;
-	char				self[300];
 	size_t				i;
 	int				seen, failed = 0;
 
-	relay_self(conf, self, sizeof(self));
-	/* RECORDS is a count: right-aligned. */
-	if (report_begin(&r, form, 10, 1u << 7) == -1)
+	if (known_clusters(conf, st, &l) == -1)
 		return -1;
+	/* RECORDS is a count: right-aligned. */
+	if (report_begin(&r, form, 10, 1u << 7) == -1) {
+		free(l.k);
+		return -1;
+	}
 	if (form == REPORT_TEXT)
 		failed = table_add(&r.t, "CLUSTER", "LICENSE", "EXPIRES",
 		    "CONNECTED", "LAST-CONTACT", "OFFLINE-DAYS", "VERSION",
 		    "RECORDS", "HEALTH", "RELAYS") == -1;
-	for (i = 0; !failed && i < conf->nclusters; i++) {
-		if ((seen = store_cluster_info(st, conf->clusters[i].id,
-		    &ci)) == -1 || cluster_row(&r, &conf->clusters[i], &ci,
-		    seen, now, self) == -1)
+	for (i = 0; !failed && i < l.n; i++) {
+		rs.now = now;
+		rs.text[0] = '\0';
+		if ((rs.names = json_array()) == NULL) {
+			nomem();
 			failed = 1;
+			break;
+		}
+		if ((seen = store_cluster_info(st, l.k[i].id, &ci)) == -1 ||
+		    store_cluster_relays(st, l.k[i].id, relay_seen,
+		    &rs) == -1 || cluster_row(&r, &l.k[i], &ci, seen, now,
+		    &rs) == -1)
+			failed = 1;
+		json_decref(rs.names);
 	}
+	free(l.k);
 	return report_end(&r, failed, out);
 }
 
@@ -397,30 +489,36 @@ report_known_hosts(const struct relay_conf *conf, struct store *st,
     enum report_form form, FILE *out)
 {
 	struct store_cluster_info	ci;
+	struct known_list		l;
 	struct report			r;
 	size_t				i;
 	int				failed = 0;
 
-	if (report_begin(&r, form, 0, 0) == -1)
+	if (known_clusters(conf, st, &l) == -1)
 		return -1;
+	if (report_begin(&r, form, 0, 0) == -1) {
+		free(l.k);
+		return -1;
+	}
 	if (form == REPORT_TEXT)
 		fprintf(out, "# session host keys reported by the clusters' "
 		    "gateways to this relay;\n# confirm them with each "
 		    "customer before trusting them\n");
-	for (i = 0; !failed && i < conf->nclusters; i++) {
-		if (store_cluster_info(st, conf->clusters[i].id, &ci) == -1)
+	for (i = 0; !failed && i < l.n; i++) {
+		if (store_cluster_info(st, l.k[i].id, &ci) == -1)
 			failed = 1;
 		else if (ci.host_key[0] == '\0')
 			continue;
 		else if (form == REPORT_JSON)
 			failed = json_row(&r, json_pack("{s:s, s:o}",
-			    "cluster", conf->clusters[i].id, "host_key",
+			    "cluster", l.k[i].id, "host_key",
 			    jtext(ci.host_key))) == -1;
-		else if (fprintf(out, "%s ", conf->clusters[i].id) < 0 ||
+		else if (fprintf(out, "%s ", l.k[i].id) < 0 ||
 		    escape_fputs(ci.host_key, out) == -1 ||
 		    fputc('\n', out) == EOF)
 			failed = 1;	/* a file format: no columns */
 	}
+	free(l.k);
 	return report_end(&r, failed, out);
 }
 
@@ -1085,36 +1183,40 @@ int
 report_updates(const struct relay_conf *conf, struct store *st,
     enum report_form form, FILE *out)
 {
-	struct upd_list	*l;
-	struct report	 r;
-	size_t		 i, k;
-	int		 failed = 0;
+	struct known_list	 kl;
+	struct upd_list		*l;
+	struct report		 r;
+	size_t			 i, k;
+	int			 failed = 0;
 
+	if (known_clusters(conf, st, &kl) == -1)
+		return -1;
 	if ((l = malloc(sizeof(*l))) == NULL) {
 		nomem();
+		free(kl.k);
 		return -1;
 	}
 	if (report_begin(&r, form, 5, 0) == -1) {
 		free(l);
+		free(kl.k);
 		return -1;
 	}
 	if (form == REPORT_TEXT)
 		failed = table_add(&r.t, "CLUSTER", "VERSION", "STATE", "WHEN",
 		    "DETAIL") == -1;
-	for (i = 0; !failed && i < conf->nclusters; i++) {
+	for (i = 0; !failed && i < kl.n; i++) {
 		l->n = 0;
-		if (store_delivery_rows(st, conf->clusters[i].id,
-		    "update_notice", upd_delivery, l) == -1 ||
-		    store_event_rows(st, conf->clusters[i].id, upd_event,
-		    l) == -1) {
+		if (store_delivery_rows(st, kl.k[i].id, "update_notice",
+		    upd_delivery, l) == -1 || store_event_rows(st,
+		    kl.k[i].id, upd_event, l) == -1) {
 			failed = 1;
 			break;
 		}
 		for (k = 0; !failed && k < l->n; k++)
-			failed = upd_row(&r, conf->clusters[i].id,
-			    &l->u[k]) == -1;
+			failed = upd_row(&r, kl.k[i].id, &l->u[k]) == -1;
 	}
 	free(l);
+	free(kl.k);
 	return report_end(&r, failed, out);
 }
 
@@ -1244,12 +1346,33 @@ report_run(const char *name, const struct relay_conf *conf,
 	return report_anchors(st, cluster, w->form, stdout);
 }
 
-/* The configuration and the store a report or command works on. */
+/*
+ * A row callback for a lookup that only asks whether there is a row.
+ */
+static int
+no_row(const struct store_registry *x, void *arg)
+{
+	(void)x;
+	(void)arg;
+	return 0;
+}
+
+/*
+ * The configuration and the store a report or command works on.  A
+ * report reads only, so that it can never take the WAL from the relay
+ * that writes; the alert command writes as the relay does.  Neither
+ * creates the database (STORE_EXISTING): made here, perhaps as root, it
+ * could be one the relay's own user cannot open.  A cluster named must
+ * be one of relay.conf or the registry, or one the store holds records
+ * of (removed since, its billing data kept).
+ */
 static int
 report_open(const char *path, const char *cluster, int readonly,
     struct relay_conf **conf, struct store **st)
 {
-	char err[1024];
+	struct store_cluster_info ci;
+	char			 err[1024];
+	int			 n;
 
 	*conf = NULL;
 	*st = NULL;
@@ -1258,34 +1381,23 @@ report_open(const char *path, const char *cluster, int readonly,
 		fprintf(stderr, "porthole-relay: %s\n", err);
 		return -1;
 	}
-	if (cluster != NULL && relay_conf_cluster(*conf, cluster, NULL) ==
-	    NULL) {
-		fprintf(stderr, "porthole-relay: no cluster '%s' in %s\n",
-		    cluster, path);
-		return -1;
-	}
 	if ((*conf)->database == NULL) {
 		fprintf(stderr, "porthole-relay: %s: no database in [relay]\n",
 		    path);
 		return -1;
 	}
-	/*
-	 * A report must not create the database: made here, perhaps as
-	 * root, it could be one the relay's own user cannot open.
-	 */
-	if (access((*conf)->database, F_OK) == -1) {
-		fprintf(stderr, "porthole-relay: %s: %s (the relay has not "
-		    "created it yet)\n", (*conf)->database, strerror(errno));
+	if (store_open_with((*conf)->database, readonly ? STORE_READONLY |
+	    STORE_EXISTING : STORE_EXISTING, st, err, sizeof(err)) == -1) {
+		fprintf(stderr, "porthole-relay: %s\n", err);
 		return -1;
 	}
-	/*
-	 * A report reads only, so that it can never take the WAL from the
-	 * relay that writes; the alert command writes as the relay does.
-	 */
-	if ((readonly ? store_open_readonly((*conf)->database, st, err,
-	    sizeof(err)) : store_open((*conf)->database, st, err,
-	    sizeof(err))) == -1) {
-		fprintf(stderr, "porthole-relay: %s\n", err);
+	if (cluster != NULL && relay_conf_cluster(*conf, cluster, NULL) ==
+	    NULL && (n = store_registry_get(*st, cluster, no_row, NULL)) != 1 &&
+	    (n == -1 || (n = store_cluster_info(*st, cluster, &ci)) != 1)) {
+		if (n != -1)
+			fprintf(stderr, "porthole-relay: no cluster '%s' in %s, "
+			    "the cluster registry or the store\n", cluster,
+			    path);
 		return -1;
 	}
 	return 0;

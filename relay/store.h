@@ -1,18 +1,24 @@
 /*
- * store.h - the relay's embedded store (SQLite, WAL): clusters, usage
- * per hour and environment, health snapshots, events, audit anchors.
+ * store.h - the relay's store: clusters, usage per hour and
+ * environment, health snapshots, events, audit anchors, messages down
+ * to the gateways and the packages they fetch.
+ *
+ * [relay] database names it: the path of an embedded SQLite file (WAL,
+ * synchronous=FULL), or a PostgreSQL URI, which several relays of a
+ * fleet share.  The backend is chosen once, when the store is opened
+ * (relay/store_int.h); this interface is the same for both.
  *
  * Records arrive in batches from a cluster's control channel, each
  * with the cluster's sequence number; a batch is one transaction, and
  * a record whose (cluster_id, seq) is already stored is a duplicate
- * (after a reconnect) and is skipped.  The relay acknowledges only what
- * store_records() has committed: the database runs with
- * synchronous=FULL, so a commit that returned is on disk.
+ * (after a reconnect, or sent through another relay) and is skipped.
+ * The relay acknowledges only what store_records() has committed, and
+ * a commit that returned is on disk.
  *
- * One process writes (the relay), which opens the store only after it
- * has detached (a fork drops SQLite's POSIX locks); the report commands
- * read the same file with store_open_readonly() while it runs.  Functions without an error buffer log the
- * reason with log_error() and return -1.
+ * The relay opens the store only after it has detached (a fork drops
+ * SQLite's POSIX locks); the report commands open it with
+ * store_open_readonly() while it runs.  Functions without an error
+ * buffer log the reason with log_error() and return -1.
  */
 #ifndef PH_STORE_H
 #define PH_STORE_H
@@ -27,20 +33,52 @@
 
 struct store;
 
+/* How a store is opened (store_open_with's flags). */
+#define STORE_READONLY	0x1	/* a report: never creates, writes,
+				   migrates, checkpoints or removes
+				   anything, so a relay writing at the
+				   same time loses nothing */
+#define STORE_EXISTING	0x2	/* a command: refuse to create the
+				   database or its tables; the relay
+				   makes them, as its own user */
+#define STORE_RETRY	0x4	/* the relay: a PostgreSQL server that
+				   cannot be reached is no error; it is
+				   connected to again, with back-off,
+				   from the calls that need it (which
+				   fail at once until then) */
+
 /*
- * Open or create the database (mode 0600: usage is billing data).
- * 0, or -1 with "PATH: reason".
+ * Open the database spec names, creating it (an SQLite file, mode 0600:
+ * usage is billing data) and its tables or bringing an older schema up
+ * to this relay's.  0, or -1 with "DATABASE: reason".
  */
-int	store_open(const char *path, struct store **out, char *err,
+int	store_open_with(const char *spec, int flags, struct store **out,
+	    char *err, size_t errlen);
+/* store_open_with(spec, 0, ...): the relay's own. */
+int	store_open(const char *spec, struct store **out, char *err,
 	    size_t errlen);
-/*
- * Open an existing database to read, for the reports: never creates,
- * writes, checkpoints or removes anything, so the relay writing it at
- * the same time loses nothing.  0, or -1 with "PATH: reason".
- */
-int	store_open_readonly(const char *path, struct store **out, char *err,
+/* store_open_with(spec, STORE_READONLY | STORE_EXISTING, ...). */
+int	store_open_readonly(const char *spec, struct store **out, char *err,
 	    size_t errlen);
 void	store_close(struct store *);
+/* "SQLite" or "PostgreSQL". */
+const char	*store_engine(const struct store *);
+/* The database as a log line may name it (a URI without a password). */
+const char	*store_name(const struct store *);
+/*
+ * How many times the store's connection was made ready: 1 after the
+ * open, more after each reconnection (PostgreSQL), 0 while a database
+ * that was away at the start is still away.  What the relay recorded
+ * while it was away (clusters connecting) it records again when this
+ * changes.
+ */
+unsigned	store_generation(const struct store *);
+/*
+ * 1 when the last call failed because the database could not be
+ * reached (a PostgreSQL server away): the store has logged that once,
+ * and every call fails at once until it is back.
+ */
+int		store_unavailable(const struct store *);
 
 /*
  * A cluster connected (now) or disconnected, with its gateway version
@@ -78,10 +116,73 @@ int	store_cluster_add(struct store *, const char *cluster, time_t now);
 int	store_valid_text(const char *s, size_t max);
 
 /*
- * The relay (re)started: no cluster is connected, whatever a crashed
- * predecessor left behind.
+ * The relays of a fleet share a store, and each says which clusters
+ * have a tunnel to it.  A relay is named HOST:PORT
+ * (relay_conf_self()).  store_relay_started(): the relay (re)started
+ * and none of its tunnels is up, whatever a crashed predecessor left
+ * behind; from then on store_cluster_seen() records the tunnels under
+ * its name.  store_relay_alive() is its heartbeat, every
+ * STORE_RELAY_BEAT seconds: a relay not heard from for
+ * STORE_RELAY_STALE seconds (killed, or cut off from the database) no
+ * longer counts as holding tunnels.  store_relay_stopped(): it stopped
+ * cleanly.
  */
-int	store_relay_started(struct store *);
+#define STORE_RELAY_BEAT	30
+#define STORE_RELAY_STALE	90
+int	store_relay_started(struct store *, const char *relay, time_t now);
+int	store_relay_alive(struct store *, time_t now);
+int	store_relay_stopped(struct store *);
+
+/* A relay a cluster has a tunnel to: since when, and its heartbeat. */
+struct store_relay_row {
+	const char	*relay;
+	time_t		 since;
+	time_t		 seen;		/* 0: the relay has no row */
+};
+typedef int (*store_relay_fn)(const struct store_relay_row *, void *);
+/* The relays a cluster has a tunnel to, by name (see store_usage_rows). */
+int	store_cluster_relays(struct store *, const char *cluster,
+	    store_relay_fn fn, void *arg);
+
+/*
+ * The cluster registry (`porthole-relay cluster add|remove`): clusters
+ * a fleet knows without a [cluster] section in each relay's relay.conf.
+ * An entry removed stays as a tombstone, so that each relay learns of
+ * the removal from the changes it polls.
+ */
+#define STORE_KEY_MAX		4096	/* "TYPE BASE64" of a cluster key */
+
+struct store_registry {
+	const char	*id;
+	const char	*key;		/* "TYPE BASE64", as a .pub has it */
+	int		 trial;		/* license = trial */
+	time_t		 expires;	/* 0: none */
+	int		 overage;
+	time_t		 added;
+	time_t		 removed;	/* 0: in the registry */
+	int64_t		 change;	/* the registry's change number */
+};
+typedef int (*store_registry_fn)(const struct store_registry *, void *);
+/*
+ * Add r (its id, key and license; added and change are the store's);
+ * one already there is replaced only with replace.  0 when added, 1
+ * when replaced, -1 with why (an invalid entry, one there already, a
+ * database error).
+ */
+int	store_registry_add(struct store *, const struct store_registry *r,
+	    int replace, time_t now, char *why, size_t whylen);
+/* 1 when removed, 0 when there was no such entry, -1. */
+int	store_registry_remove(struct store *, const char *id, time_t now);
+/* 1 with fn called for the entry, 0 when there is none (or removed). */
+int	store_registry_get(struct store *, const char *id,
+	    store_registry_fn fn, void *arg);
+/* Each entry changed after change number after, removed ones too. */
+int	store_registry_changes(struct store *, int64_t after,
+	    store_registry_fn fn, void *arg);
+/* The entries in the registry, by id. */
+int	store_registry_rows(struct store *, store_registry_fn fn, void *arg);
+/* 1 if key is "TYPE BASE64" as the registry keeps keys, else 0. */
+int	store_valid_key(const char *key);
 
 /* The highest seq stored for a cluster (0 if none). */
 int	store_last_seq(struct store *, const char *cluster, uint64_t *seq);

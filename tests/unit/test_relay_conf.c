@@ -18,6 +18,7 @@
 #include <cmocka.h>
 
 #include "relay/relay_conf.h"
+#include "relay/store_uri.h"
 
 /* The required keys: lines 1-4, so a key added after them is line 5. */
 #define RELAY \
@@ -267,10 +268,70 @@ test_drop_chance(void **state)
 	relay_conf_free(c);
 }
 
+/*
+ * database: an SQLite path or a PostgreSQL URI; a URI with a password
+ * is refused wherever the password hides, and a log line shows a URI
+ * without one.
+ */
+static void
+test_database(void **state)
+{
+	static const struct {
+		const char	*uri;
+		const char	*shown;
+	} shown[] = {
+		{ "postgresql:///porthole?host=/run/postgresql",
+		  "postgresql:///porthole?host=/run/postgresql" },
+		{ "postgresql://relay:s3cret@db:5432/porthole?sslmode=require",
+		  "postgresql://relay@db:5432/porthole?sslmode=require" },
+		{ "postgres://db/porthole?password=s3cret&connect_timeout=5",
+		  "postgres://db/porthole?connect_timeout=5" },
+		{ "postgres://db/porthole?pass%77ord=s3cret",
+		  "postgres://db/porthole" },
+	};
+	static const char *const refused[] = {
+		"postgresql://relay:s3cret@db/porthole",
+		"postgresql://db/porthole?password=s3cret",
+		"postgresql://db/porthole?pass%77ord=s3cret",
+	};
+	struct relay_conf	*c;
+	char			 err[512], out[256], text[512];
+	size_t			 i;
+
+	(void)state;
+	assert_int_equal(load(RELAY "database = postgresql:///porthole?"
+	    "host=/run/postgresql\n", &c, err, sizeof(err)), 0);
+	assert_string_equal(c->database,
+	    "postgresql:///porthole?host=/run/postgresql");
+	relay_conf_free(c);
+	for (i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+		snprintf(text, sizeof(text), RELAY "database = %s\n",
+		    refused[i]);
+		assert_int_equal(load(text, &c, err, sizeof(err)), -1);
+		assert_non_null(strstr(err, ":5: database: a password in "
+		    "relay.conf is refused: use peer authentication or a "
+		    "passfile"));
+		/* The error names no password. */
+		assert_null(strstr(err, "s3cret"));
+	}
+	assert_int_equal(load(RELAY "database = postgresql://db/x?bogus=1\n",
+	    &c, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, ":5: database: not a PostgreSQL URI: "
+	    "invalid URI query parameter: \"bogus\""));
+	assert_int_equal(load(RELAY "database = relay.db\n", &c, err,
+	    sizeof(err)), -1);
+	assert_non_null(strstr(err, ":5: database: must be an absolute path"));
+	for (i = 0; i < sizeof(shown) / sizeof(shown[0]); i++) {
+		store_uri_display(shown[i].uri, out, sizeof(out));
+		assert_string_equal(out, shown[i].shown);
+	}
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_database, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_defaults, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_forms, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_refused, setup, teardown),
