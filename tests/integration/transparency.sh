@@ -207,19 +207,28 @@ cat >>"$CONF" <<EOC
 outbox_keep = 30d
 outbox_max = 1M
 EOC
-PORTHOLE_CLOCK_OFFSET=$((31 * 86400)) start_gateway acme-prod
-wait_for "$T/gateway-acme-prod.log" "longer ago than outbox_keep" 10
-grep -q "outbox/00000000000000000001.out: .* bytes of records sent longer ago than outbox_keep dropped" "$T/gateway-acme-prod.log" &&
-    ! PORTHOLE_CLOCK_OFFSET=$((31 * 86400)) cli telemetry show "$s1" >/dev/null 2>&1 &&
-    pass "records sent longer ago than outbox_keep are dropped from the copy" ||
-    fail "outbox_keep: $(ls -l "$OUTBOX"; grep outbox "$T/gateway-acme-prod.log")"
+# Moving the gateway's clock needs a test build; the bound on size below
+# is checked in every build.
+OFF=0
+if [ "${PORTHOLE_TEST_HOOKS:-no}" = yes ]; then
+	OFF=$((31 * 86400))
+	PORTHOLE_CLOCK_OFFSET=$OFF start_gateway acme-prod
+	wait_for "$T/gateway-acme-prod.log" "longer ago than outbox_keep" 10
+	grep -q "outbox/00000000000000000001.out: .* bytes of records sent longer ago than outbox_keep dropped" "$T/gateway-acme-prod.log" &&
+	    ! PORTHOLE_CLOCK_OFFSET=$OFF cli telemetry show "$s1" >/dev/null 2>&1 &&
+	    pass "records sent longer ago than outbox_keep are dropped from the copy" ||
+	    fail "outbox_keep: $(ls -l "$OUTBOX"; grep outbox "$T/gateway-acme-prod.log")"
+else
+	echo "# built without --enable-test-hooks: outbox_keep (31 days later) is not checked"
+	start_gateway acme-prod
+fi
 # At most outbox_max: 3 MB of events sent, no more than 1 MB kept.
 awk 'BEGIN { for (i = 0; i < 3000; i++)
     printf "{\"type\":\"bulk\",\"ts\":\"2026-11-20T10:00:00Z\",\"pad\":\"%01000d\"}\n", i }' |
     cli send event - >/dev/null
 wait_acked
 [ "$(du -sk --apparent-size "$OUTBOX" | cut -f1)" -le 1024 ] &&
-    [ "$(PORTHOLE_CLOCK_OFFSET=$((31 * 86400)) cli events | grep -c bulk)" -gt 500 ] &&
+    [ "$(PORTHOLE_CLOCK_OFFSET=$OFF cli events | grep -c bulk)" -gt 500 ] &&
     pass "the copy stays within outbox_max, the oldest dropped, the newest kept" ||
     fail "outbox_max: $(du -sk "$OUTBOX") $(ls -l "$OUTBOX" | head)"
 finish
