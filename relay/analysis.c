@@ -1142,7 +1142,7 @@ analysis_offline(struct analysis *an, struct store *st, time_t now,
 		return -1;
 	if (an->rules.offline != 0 && now - since >= 0 &&
 	    (uint64_t)(now - since) >= an->rules.offline &&
-	    store_offline_rows(st, now - (time_t)an->rules.offline,
+	    store_offline_rows(st, now, now - (time_t)an->rules.offline,
 	    offline_one, &x) == -1)
 		goto out;
 	if (now - an->pruned >= AN_PRUNE_EVERY) {

@@ -910,11 +910,11 @@ store_alert_prune(struct store *s, time_t before)
 }
 
 int
-store_offline_rows(struct store *s, time_t before, store_offline_fn fn,
-    void *arg)
+store_offline_rows(struct store *s, time_t now, time_t before,
+    store_offline_fn fn, void *arg)
 {
-	return rows_done(s, s->ops->offline_rows(s, before, fn, arg),
-	    "listing offline clusters");
+	return rows_done(s, s->ops->offline_rows(s, now - STORE_RELAY_STALE,
+	    before, fn, arg), "listing offline clusters");
 }
 
 /* A message kind: [a-z0-9_]{1,STORE_KIND_MAX}. */

@@ -383,11 +383,15 @@ int	store_alert_put(struct store *, const struct store_alert *a,
 int	store_alert_clear(struct store *, int64_t id, time_t when);
 /* Forget a pending alert whose condition ended before it was raised. */
 int	store_alert_drop(struct store *, int64_t id);
-/* Clusters without a tunnel whose last contact is at or before before. */
+/*
+ * Clusters without a tunnel whose last contact is at or before before:
+ * no relay has one, or only relays not heard from for STORE_RELAY_STALE
+ * seconds at now (killed for good, their tunnels still listed).
+ */
 typedef int (*store_offline_fn)(const char *cluster, time_t last_contact,
     void *arg);
-int	store_offline_rows(struct store *, time_t before, store_offline_fn fn,
-	    void *arg);
+int	store_offline_rows(struct store *, time_t now, time_t before,
+	    store_offline_fn fn, void *arg);
 /* Delete alerts cleared before this time. */
 int	store_alert_prune(struct store *, time_t before);
 

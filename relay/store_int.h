@@ -255,8 +255,12 @@ struct store_ops {
 	int	(*alert_clear)(struct store *, int64_t id, time_t when);
 	int	(*alert_drop)(struct store *, int64_t id);
 	int	(*alert_prune)(struct store *, time_t before);
-	/* Clusters no relay has a tunnel from, last seen at or before. */
-	int	(*offline_rows)(struct store *, time_t before,
+	/*
+	 * Clusters last seen at or before before that no relay has a
+	 * tunnel from: not connected, or connected only through relays not
+	 * heard from since alive (killed, or cut off from the store).
+	 */
+	int	(*offline_rows)(struct store *, time_t alive, time_t before,
 		    store_offline_fn, void *);
 
 	/* In the front's transaction: a package's chunks go, or one comes. */

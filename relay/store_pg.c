@@ -350,9 +350,13 @@ static const char *const pst_sql[P__COUNT] = {
 	    " ORDER BY cleared IS NOT NULL, raised IS NULL, id",
 	[P_ALERT_PRUNE] =
 	    "DELETE FROM alerts WHERE cleared IS NOT NULL AND cleared < $1",
+	/* As in the SQLite backend: only live relays' tunnels count. */
 	[P_OFFLINE_LIST] =
-	    "SELECT id, last_contact FROM clusters WHERE connected = 0"
-	    " AND last_contact <= $1 ORDER BY id",
+	    "SELECT id, last_contact FROM clusters c WHERE last_contact <= $1"
+	    " AND (connected = 0 OR (EXISTS (SELECT 1 FROM connections"
+	    " WHERE cluster = c.id) AND NOT EXISTS (SELECT 1 FROM connections x"
+	    " JOIN relays r ON r.name = x.relay WHERE x.cluster = c.id"
+	    " AND r.seen >= $2))) ORDER BY id",
 };
 
 /*
@@ -2357,13 +2361,14 @@ offline_visit(const PGresult *r, int i, void *arg)
 }
 
 static int
-pg_offline_rows(struct store *s, time_t before, store_offline_fn fn,
-    void *arg)
+pg_offline_rows(struct store *s, time_t alive, time_t before,
+    store_offline_fn fn, void *arg)
 {
 	struct offline_visit	v = { fn, arg };
 	struct params		p = { .n = 0 };
 
 	p_int(&p, before);
+	p_int(&p, alive);
 	return pg_list(s, P_OFFLINE_LIST, &p, offline_visit, &v);
 }
 

@@ -289,9 +289,16 @@ static const char *const stmt_sql[ST__COUNT] = {
 	    " ORDER BY cleared IS NOT NULL, raised IS NULL, id",
 	[ST_ALERT_PRUNE] =
 	    "DELETE FROM alerts WHERE cleared IS NOT NULL AND cleared < ?1",
+	/*
+	 * Connected, but only through relays gone silent, is offline too:
+	 * a relay killed for good leaves its tunnels listed.
+	 */
 	[ST_OFFLINE_LIST] =
-	    "SELECT id, last_contact FROM clusters WHERE connected = 0"
-	    " AND last_contact <= ?1 ORDER BY id",
+	    "SELECT id, last_contact FROM clusters c WHERE last_contact <= ?1"
+	    " AND (connected = 0 OR (EXISTS (SELECT 1 FROM connections"
+	    " WHERE cluster = c.id) AND NOT EXISTS (SELECT 1 FROM connections x"
+	    " JOIN relays r ON r.name = x.relay WHERE x.cluster = c.id"
+	    " AND r.seen >= ?2))) ORDER BY id",
 };
 
 /*
@@ -1917,13 +1924,13 @@ offline_visit(sqlite3_stmt *st, void *arg)
 }
 
 static int
-sq_offline_rows(struct store *s, time_t before, store_offline_fn fn,
-    void *arg)
+sq_offline_rows(struct store *s, time_t alive, time_t before,
+    store_offline_fn fn, void *arg)
 {
 	struct offline_visit	 v = { fn, arg };
 	sqlite3_stmt		*st = stmt_get(s, ST_OFFLINE_LIST);
 
-	if (bind_int(st, 1, before) == -1) {
+	if (bind_int(st, 1, before) == -1 || bind_int(st, 2, alive) == -1) {
 		sq_err(s);
 		stmt_done(st);
 		return STORE_DB_ERROR;

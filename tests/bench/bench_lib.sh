@@ -104,3 +104,31 @@ hf_times() {
 	    intimes { gsub(/[ ,]/, ""); if ($0 != "") print }
 	' "$1"
 }
+
+# The drain of a gateway's spool, read from `porthole -f $CONF status`.
+gw_status() { "$CLI_BIN" -f "$CONF" status 2>/dev/null; }
+spool_waiting() { gw_status | sed -n 's/^spool *\([0-9]*\) records waiting.*/\1/p'; }
+uplink_state() { gw_status | sed -n 's/^uplink *\([a-z]*\).*/\1/p'; }
+
+# wait_uplink_open: the relay was just started; wait (60 s at most) for
+# the gateway's uplink to open again.  UP_NS: the last poll that still
+# saw it down, so that a drain timed from there errs on the slow side.
+wait_uplink_open() {
+	wu_start=$(now_ns)
+	UP_NS=$wu_start
+	while [ "$(uplink_state)" != open ]; do
+		UP_NS=$(now_ns)
+		[ $(( (UP_NS - wu_start) / 1000000000 )) -lt 60 ] || return 1
+		sleep 0.05
+	done
+}
+
+# wait_spool_empty SECONDS: until the spool is empty, at most SECONDS
+# after UP_NS; 1 with SPOOL_LEFT records still waiting.
+wait_spool_empty() {
+	ws_deadline=$(( UP_NS + $1 * 1000000000 ))
+	while SPOOL_LEFT=$(spool_waiting) && [ "$SPOOL_LEFT" != 0 ]; do
+		[ "$(now_ns)" -lt "$ws_deadline" ] || return 1
+		sleep 0.05
+	done
+}

@@ -67,34 +67,19 @@ start_gateway acme-prod
 [ "$FAILS" -eq 0 ] || die "the set-up failed"
 
 CONF=$T/acme-prod/porthole.conf
-status() { "$CLI_BIN" -f "$CONF" status 2>/dev/null; }
-depth() { status | sed -n 's/^spool *\([0-9]*\) records waiting.*/\1/p'; }
-uplink() { status | sed -n 's/^uplink *\([a-z]*\).*/\1/p'; }
-
 kill "$RELAY_PID"; wait "$RELAY_PID" 2>/dev/null
 "$T/intakegen" "$T/acme-prod/run/intake.sock" "$N" "$CONNS" 256 0 "$EVERY" \
     >"$T/fill.out" 2>"$T/intakegen.log" ||
     die "intakegen failed: $(cat "$T/fill.out" "$T/intakegen.log")"
-d0=$(depth)
+d0=$(spool_waiting)
 start_relay
-rs=$(now_ns)
-last_down=$rs
-while [ "$(uplink)" != open ]; do
-	last_down=$(now_ns)
-	[ $(( (last_down - rs) / 1000000000 )) -lt 60 ] ||
-	    die "the uplink did not reopen within 60 s"
-	sleep 0.05
-done
+wait_uplink_open || die "the uplink did not reopen within 60 s"
 HZ=$(getconf CLK_TCK)
 GATEWAY_PID=$(cat "$T/acme-prod/gateway.pid")
 r0=$(tree_cpu "$RELAY_PID"); g0=$(tree_cpu "$GATEWAY_PID")
-deadline=$(( last_down + TIMEOUT * 1000000000 ))
-while d=$(depth) && [ "$d" != 0 ]; do
-	[ "$(now_ns)" -lt "$deadline" ] ||
-	    die "stopped after $TIMEOUT s with $d of $d0 waiting"
-	sleep 0.05
-done
-s=$(elapsed_s "$last_down" "$(now_ns)")
+wait_spool_empty "$TIMEOUT" ||
+    die "stopped after $TIMEOUT s with $SPOOL_LEFT of $d0 waiting"
+s=$(elapsed_s "$UP_NS" "$(now_ns)")
 cr=$(awk -v t=$(( $(tree_cpu "$RELAY_PID") - r0 )) -v hz="$HZ" 'BEGIN { printf "%.2f", t / hz }')
 cg=$(awk -v t=$(( $(tree_cpu "$GATEWAY_PID") - g0 )) -v hz="$HZ" 'BEGIN { printf "%.2f", t / hz }')
 echo "drain $d0 records (health every $EVERY, alerts $ALERTS, outbox ${DRAIN_OUTBOX:-default}) in $s s: $(awk -v n="$d0" -v s="$s" 'BEGIN { printf "%.0f", n / s }')/s; CPU s: relay $cr, portholed $cg"

@@ -1110,11 +1110,12 @@ test_not_a_database(void **state)
 static void
 test_file_mode(void **state)
 {
-	struct store	*s = open_store();
+	struct store	*s;
 	struct stat	 sb;
 
 	(void)state;
 	SQLITE_ONLY();
+	s = open_store();
 	put_ok(s, "acme-prod", batch1, 3);
 	assert_int_equal(stat(dbpath, &sb), 0);
 	assert_int_equal(sb.st_mode & 0777, 0600);
@@ -1820,6 +1821,121 @@ test_pg_unreachable(void **state)
 	store_close(s);
 }
 
+/*
+ * What the analysis writes is built from what a cluster sent, and the
+ * store's front checks it as it checks the records: an alert with an
+ * unknown severity or rule, a subject that is not UTF-8 or too long, a
+ * view row for a node whose name holds a newline, a message that is
+ * not a JSON object - each is refused and nothing of it is stored.
+ */
+static void
+test_analysis_rows_checked(void **state)
+{
+	struct store		*s = open_store();
+	struct store_alert	 a;
+	struct store_node_row	 n;
+	char			 longsub[STORE_ALERT_SUBJECT_MAX + 2];
+	int64_t			 id;
+	time_t			 first, raised;
+
+	(void)state;
+	put_ok(s, "acme-prod", batch1, 3);
+	memset(&a, 0, sizeof(a));
+	a.cluster = "acme-prod";
+	a.rule = "expert";
+	a.subject = "vendor";
+	a.severity = "urgent";
+	a.text = "x";
+	a.first_seen = a.last_seen = a.raised = T0;
+	assert_int_equal(store_alert_put(s, &a, &id, &first, &raised), -1);
+	a.severity = "warning";
+	a.rule = "Disk Used";
+	assert_int_equal(store_alert_put(s, &a, &id, &first, &raised), -1);
+	a.rule = "expert";
+	a.subject = "node\xff";
+	assert_int_equal(store_alert_put(s, &a, &id, &first, &raised), -1);
+	memset(longsub, 'a', sizeof(longsub) - 1);
+	longsub[sizeof(longsub) - 1] = '\0';
+	a.subject = longsub;
+	assert_int_equal(store_alert_put(s, &a, &id, &first, &raised), -1);
+	a.cluster = "../acme";
+	a.subject = "vendor";
+	assert_int_equal(store_alert_put(s, &a, &id, &first, &raised), -1);
+	assert_int_equal(count("SELECT count(*) FROM alerts"), 0);
+	/* The same alert, well formed, is stored. */
+	a.cluster = "acme-prod";
+	assert_int_equal(store_alert_put(s, &a, &id, &first, &raised), 0);
+	assert_int_equal(count("SELECT count(*) FROM alerts"), 1);
+
+	memset(&n, 0, sizeof(n));
+	n.node = "n1\nfake line";
+	n.seq = 3;
+	n.ts = T0;
+	n.body = "{}";
+	assert_int_equal(store_node_put(s, "acme-prod", &n), -1);
+	n.node = "n1";
+	n.body = "not json";
+	assert_int_equal(store_node_put(s, "acme-prod", &n), -1);
+	assert_int_equal(count("SELECT count(*) FROM health_nodes WHERE"
+	    " body = 'not json' OR node LIKE '%fake%'"), 0);
+	assert_int_equal(store_message_put(s, "acme-prod", "alert", "[1]", T0,
+	    &id), -1);
+	assert_int_equal(store_message_put(s, "acme-prod", "Alert!", "{}", T0,
+	    &id), -1);
+	assert_int_equal(count("SELECT count(*) FROM messages"), 0);
+	store_close(s);
+}
+
+static int
+offline_collect(const char *cluster, time_t last_contact, void *arg)
+{
+	char *ids = arg;
+
+	(void)last_contact;
+	strcat(ids, cluster);
+	strcat(ids, " ");
+	return 0;
+}
+
+/*
+ * The offline rule's clusters in a fleet: a cluster whose only tunnel
+ * was to a relay killed for good (its tunnel still listed, its
+ * heartbeat stopped) counts as offline once that relay has been silent
+ * for STORE_RELAY_STALE seconds; while another live relay holds its
+ * tunnel, or before then, it does not.
+ */
+static void
+test_offline_fleet(void **state)
+{
+	struct store	*s = open_store();
+	char		 ids[256];
+
+	(void)state;
+	assert_int_equal(store_relay_started(s, "r1:2222", T0), 0);
+	assert_int_equal(store_cluster_seen(s, "acme-prod", T0, NULL, 1), 0);
+	assert_int_equal(store_cluster_seen(s, "beta", T0, NULL, 0), 0);
+	ids[0] = '\0';
+	assert_int_equal(store_offline_rows(s, T0 + 60, T0 + 60,
+	    offline_collect, ids), 0);
+	assert_string_equal(ids, "beta ");
+	/* r1 killed at T0: nothing more from it. */
+	ids[0] = '\0';
+	assert_int_equal(store_offline_rows(s, T0 + STORE_RELAY_STALE + 1,
+	    T0 + 60, offline_collect, ids), 0);
+	assert_string_equal(ids, "acme-prod beta ");
+	store_close(s);
+	/* Another relay holding its tunnel keeps it online. */
+	s = open_store();
+	assert_int_equal(store_relay_started(s, "r2:2222", T0 + 100), 0);
+	assert_int_equal(store_cluster_seen(s, "acme-prod", T0 + 100, NULL,
+	    1), 0);
+	ids[0] = '\0';
+	assert_int_equal(store_offline_rows(s, T0 + 150, T0 + 150,
+	    offline_collect, ids), 0);
+	assert_string_equal(ids, "beta ");
+	store_close(s);
+}
+
 int
 main(void)
 {
@@ -1876,6 +1992,10 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_package_chunks,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fleet_relays,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_analysis_rows_checked,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_offline_fleet,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_registry,
 		    setup, teardown),
