@@ -26,16 +26,20 @@ partition_cleanup() {
 	ip netns del "$NSR" 2>/dev/null
 }
 trap 'partition_cleanup; cleanup' EXIT
+# Into a namespace by nsenter, not ip -n or ip netns exec: those also make
+# / a slave mount, which fails where / is not a mount point (a chroot such
+# as a fresh Debian root), and nothing here needs a mount namespace.
+inns() { _ns=$1; shift; nsenter --net="/run/netns/$_ns" "$@"; }
 if ! ip netns add "$NSR" 2>/dev/null || ! ip netns add "$NSG" 2>/dev/null ||
     ! ip link add "$VR" netns "$NSR" type veth peer name "$VG" \
     netns "$NSG" 2>/dev/null; then
 	echo "# cannot make network namespaces here: skipped"
 	exit 77
 fi
-ip -n "$NSR" addr add "$ADDR_R/30" dev "$VR" &&
-    ip -n "$NSG" addr add "$ADDR_G/30" dev "$VG" &&
-    ip -n "$NSR" link set lo up && ip -n "$NSG" link set lo up &&
-    ip -n "$NSR" link set "$VR" up && ip -n "$NSG" link set "$VG" up ||
+inns "$NSR" ip addr add "$ADDR_R/30" dev "$VR" &&
+    inns "$NSG" ip addr add "$ADDR_G/30" dev "$VG" &&
+    inns "$NSR" ip link set lo up && inns "$NSG" ip link set lo up &&
+    inns "$NSR" ip link set "$VR" up && inns "$NSG" ip link set "$VG" up ||
     { fail "cannot set up the veth pair"; finish; }
 
 make_vendor
@@ -57,17 +61,17 @@ sed -i "s|^\[127.0.0.1\]:$RELAY_PORT |[$ADDR_R]:$RELAY_PORT |" "$T/known_hosts"
     fail "porthole audit init failed"
 
 # The engineer and the relay on one side, the gateway on the other.
-ensh() { ip netns exec "$NSR" ssh -F "$T/ssh_config" "$@" </dev/null; }
+ensh() { inns "$NSR" ssh -F "$T/ssh_config" "$@" </dev/null; }
 clusters() {
 	"$RELAY_BIN" -f "$T/relay.conf" clusters --json 2>/dev/null |
 	    python3 -c 'import json, sys; print(json.load(sys.stdin)[0]["connected"])'
 }
 now_ms() { date +%s%3N; }
 
-ip netns exec "$NSR" "$RELAY_BIN" -f "$T/relay.conf" -d >>"$T/relay.log" 2>&1 &
+inns "$NSR" "$RELAY_BIN" -f "$T/relay.conf" -d >>"$T/relay.log" 2>&1 &
 PIDS="$PIDS $!"
 wait_for "$T/relay.log" "listening on" 10 || { fail "relay did not start"; finish; }
-ip netns exec "$NSG" "$GATEWAY_BIN" -f "$CONF" -d >>"$T/gateway-acme-prod.log" 2>&1 &
+inns "$NSG" "$GATEWAY_BIN" -f "$CONF" -d >>"$T/gateway-acme-prod.log" 2>&1 &
 PIDS="$PIDS $!"
 wait_for "$T/relay.log" "cluster acme-prod online" 10 ||
     { fail "the gateway did not connect"; finish; }
@@ -85,7 +89,7 @@ sleep 4
 # The partition: the gateway's end goes down; nothing says so.
 r0=$(count_lines "$T/relay.log" "cluster acme-prod online")
 t0=$(now_ms)
-ip -n "$NSG" link set "$VG" down
+inns "$NSG" ip link set "$VG" down
 wait_for "$T/relay.log" "cluster acme-prod offline (nothing heard" 10; rr=$?
 tr=$(( $(now_ms) - t0 ))
 wait_for "$T/gateway-acme-prod.log" "down: nothing heard from the relay" 10; rg=$?
@@ -110,7 +114,7 @@ echo "$out" | grep -q "porthole-relay: cluster acme-prod is offline" &&
     fail "engineer during the partition ($t1 ms): $out"
 
 # The link comes back: the gateway connects again by itself.
-ip -n "$NSG" link set "$VG" up
+inns "$NSG" ip link set "$VG" up
 wait_count "$T/relay.log" "cluster acme-prod online" "$r0" 40 &&
     pass "the gateway reconnects when the link is back" ||
     fail "no reconnection after the link came back"
