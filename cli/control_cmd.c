@@ -20,6 +20,7 @@
 #include "cli/view.h"
 #include "lib/control_proto.h"
 #include "lib/escape.h"
+#include "lib/ident.h"
 #include "policy/policy.h"
 
 #define ANSWER_MAX	(1 << 20)
@@ -27,7 +28,7 @@
 const char cli_control_usage[] =
     "porthole status [--json]\n"
     "porthole sessions [--json]\n"
-    "porthole approve ID | deny ID | kill ID\n"
+    "porthole approve ID | deny ID | kill ID [--reason TEXT]\n"
     "porthole reload\n";
 
 /*
@@ -112,6 +113,34 @@ control_path(const char *conf, struct policy **pol, struct sockaddr_un *sun,
 	return 0;
 }
 
+/*
+ * Who runs us under sudo, as sudo says (SUDO_USER): the gateway records
+ * it as a claim beside the uid and login uid it sees itself.  0, or -1
+ * after saying why.
+ */
+static int
+control_claims(json_t *req)
+{
+	const char *su = getenv("SUDO_USER");
+
+	if (su == NULL || su[0] == '\0')
+		return 0;
+	if (!ident_valid(su, 32, IDENT_NAME)) {
+		fprintf(stderr, "porthole: SUDO_USER is not a user name\n");
+		return -1;
+	}
+	return json_object_set_new(req, "sudo_user", json_string(su));
+}
+
+int
+cli_control_reason(const char *text)
+{
+	if (control_reason_valid(text))
+		return 0;
+	fprintf(stderr, "porthole: --reason: %s\n", CONTROL_REASON_RULE);
+	return -1;
+}
+
 /* Send one request, read the one-line answer. */
 json_t *
 control_call(const char *conf, enum control_cmd kind, json_t *req)
@@ -142,7 +171,8 @@ control_call(const char *conf, enum control_cmd kind, json_t *req)
 		goto out;
 	}
 	/* A gateway that refuses us hangs up: EPIPE, not SIGPIPE. */
-	if (req == NULL || json_object_set_new(req, "cmd",
+	if (req == NULL || control_claims(req) == -1 ||
+	    json_object_set_new(req, "cmd",
 	    json_string(control_cmds[kind].name)) == -1 ||
 	    (text = json_dumps(req, JSON_COMPACT)) == NULL ||
 	    send(fd, text, strlen(text), MSG_NOSIGNAL) == -1 ||
@@ -395,13 +425,23 @@ control_usage(void)
 int
 cli_control(int argc, char **argv, const char *conf)
 {
-	json_t	*req, *ans;
-	int	 rc = 1, as_json = 0, kind;
+	json_t		*req, *ans;
+	const char	*reason = NULL;
+	int		 rc = 1, as_json = 0, kind;
 
 	/* Each command is the request of that name (control_proto.h). */
 	if ((kind = control_cmd_lookup(argv[0])) == -1 ||
 	    (control_cmds[kind].args & CONTROL_ARG_ACTION))
 		return control_usage();
+	/* approve, deny and kill say why, for the record. */
+	if ((kind == CONTROL_APPROVE || kind == CONTROL_DENY ||
+	    kind == CONTROL_KILL) && argc == 4 &&
+	    strcmp(argv[2], "--reason") == 0) {
+		if (cli_control_reason(argv[3]) == -1)
+			return 1;
+		reason = argv[3];
+		argc = 2;
+	}
 	if (control_cmds[kind].args & CONTROL_ARG_ID) {
 		if (argc != 2 || argv[1][0] == '-')
 			return control_usage();
@@ -414,6 +454,8 @@ cli_control(int argc, char **argv, const char *conf)
 		req = json_pack("{s:s}", "id", argv[1]);
 	else
 		req = json_object();
+	if (reason != NULL && req != NULL)
+		json_object_set_new(req, "reason", json_string(reason));
 	if ((ans = control_call(conf, kind, req)) == NULL)
 		return 1;
 	if (!json_is_true(json_object_get(ans, "ok")))

@@ -21,6 +21,8 @@ json_t	*control_call(const char *conf, enum control_cmd kind, json_t *req);
  * also 3 when no relay's tunnel is up and 4 when some are down.
  */
 int	cli_control(int argc, char **argv, const char *conf);
+/* Is text a --reason the gateway takes?  0, or -1 after saying why. */
+int	cli_control_reason(const char *text);
 /* Its usage, one "porthole ..." line per form. */
 extern const char cli_control_usage[];
 /*

@@ -453,16 +453,19 @@ broker_sessions(struct broker *b)
 }
 
 int
-broker_kill(struct broker *b, const char *id, const char *who)
+broker_kill(struct broker *b, const char *id, const struct actor *who)
 {
-	struct gsess *gs;
+	struct gsess	*gs;
+	json_t		*ev;
 
 	TAILQ_FOREACH(gs, &b->sessions, entry) {
 		if (strcmp(gs->id, id) != 0 || gs->pid <= 0)
 			continue;
-		(void)broker_audit(b, "session_killed", gs->id, json_pack(
-		    "{s:s, s:s}", "engineer", gs->engineer, "by", who));
-		log_info("session %s killed by %s", gs->id, who);
+		if ((ev = actor_fields(who)) != NULL)
+			json_object_set_new(ev, "engineer",
+			    json_string(gs->engineer));
+		(void)broker_audit(b, "session_killed", gs->id, ev);
+		log_info("session %s killed by %s", gs->id, who->by);
 		/* The monitor ends its child and diagnostic, then itself. */
 		gs_end(gs, BM_END_KILLED);
 		return 0;
@@ -653,7 +656,8 @@ gs_send_policy(struct gsess *gs, int copy, int krl_copy)
 static void
 gs_withdraw(struct gsess *gs, const struct policy *pol)
 {
-	char why[512];
+	struct actor	a;
+	char		why[512];
 
 	if (gs->pid <= 0 || gs->end_asked != 0 ||
 	    gs_still_granted(pol, gs, why, sizeof(why)))
@@ -662,8 +666,10 @@ gs_withdraw(struct gsess *gs, const struct policy *pol)
 	    "{s:s, s:s, s:s}", "engineer", gs->engineer, "reason",
 	    "grant withdrawn", "detail", why));
 	log_info("session %s: grant withdrawn (%s): ending it", gs->id, why);
-	if (gs->state == BM_PH_PENDING)
-		gs_approval_answer(gs, 0, "reload", why);
+	if (gs->state == BM_PH_PENDING) {
+		actor_internal(&a, "reload");
+		gs_approval_answer(gs, 0, &a, why, BM_DENIED);
+	}
 	gs_end(gs, BM_END_WITHDRAWN);
 }
 

@@ -12,6 +12,7 @@
 #include <jansson.h>
 
 #include "audit/audit.h"
+#include "gateway/actor.h"
 #include "gateway/telem.h"
 #include "lib/krl.h"
 #include "policy/policy.h"
@@ -42,14 +43,15 @@ json_t		*broker_sessions(struct broker *b);
  * End session id now, on the customer's order (who: for the audit).
  * Returns 0, or -1 if there is no such session.
  */
-int		 broker_kill(struct broker *b, const char *id, const char *who);
+int		 broker_kill(struct broker *b, const char *id,
+		    const struct actor *who);
 
 /*
  * Approve (or deny) session id, which waits in state pending.  Returns 0,
  * -1 if there is no such session, -2 if it is not waiting.
  */
 int		 broker_approve(struct broker *b, const char *id, int approve,
-		    const char *who);
+		    const struct actor *who);
 
 /*
  * A new policy took effect (reload): new sessions use it, and running

@@ -17,22 +17,32 @@
 
 #include "lib/log.h"
 
-/* A pending approval is decided, on record (else it is denied). */
+/*
+ * A pending approval is decided by a (a person, or the gateway itself:
+ * "timeout", "reload"), on record with why (a's --reason, else
+ * reason); a decision that cannot be recorded is a denial.  ans is
+ * what the monitor hears when it is not approved.
+ */
 void
-gs_approval_answer(struct gsess *gs, int approved, const char *who,
-    const char *reason)
+gs_approval_answer(struct gsess *gs, int approved, const struct actor *a,
+    const char *reason, enum bm_answer ans)
 {
+	json_t *ev;
+
 	gs_set_state(gs, BM_PH_SLOTTED);
 	if (gs->ev_approval != NULL)
 		event_del(gs->ev_approval);
-	if (broker_audit(gs->b, approved ? "session_approved" :
-	    "session_denied", gs->id, json_pack("{s:s, s:s, s:s}", "engineer",
-	    gs->engineer, "by", who, "reason", reason)) == -1)
+	if ((ev = actor_fields(a)) != NULL) {
+		json_object_set_new(ev, "engineer", json_string(gs->engineer));
+		if (json_object_get(ev, "reason") == NULL)
+			json_object_set_new(ev, "reason", json_string(reason));
+	}
+	if (ev == NULL || broker_audit(gs->b, approved ? "session_approved" :
+	    "session_denied", gs->id, ev) == -1)
 		approved = 0;
 	log_info("session %s %s by %s", gs->id, approved ? "approved" :
-	    "denied", who);
-	gs_answer(gs, approved ? BM_APPROVED : strcmp(who, "timeout") == 0 ?
-	    BM_TIMED_OUT : BM_DENIED);
+	    "denied", a->by);
+	gs_answer(gs, approved ? BM_APPROVED : ans);
 }
 
 /*
@@ -56,13 +66,16 @@ gs_approval_gone(struct gsess *gs)
 static void
 gs_approval_timeout(evutil_socket_t fd, short what, void *arg)
 {
-	struct gsess *gs = arg;
+	struct gsess	*gs = arg;
+	struct actor	 a;
 
 	(void)fd;
 	(void)what;
-	if (gs->state == BM_PH_PENDING)
-		gs_approval_answer(gs, 0, "timeout", "nobody approved the "
-		    "session in time");
+	if (gs->state != BM_PH_PENDING)
+		return;
+	actor_internal(&a, "timeout");
+	gs_approval_answer(gs, 0, &a, "nobody approved the session in time",
+	    BM_TIMED_OUT);
 }
 
 /* A string field of a message, copied (empty if it has none). */
@@ -88,8 +101,11 @@ gs_msg_approval(struct gsess *gs, json_t *msg)
 	if (broker_audit(gs->b, "session_pending", gs->id, json_pack(
 	    "{s:s, s:s, s:s}", "engineer", gs->engineer, "ticket", gs->ticket,
 	    "key_id", gs->key_id)) == -1) {
-		gs_approval_answer(gs, 0, "gateway", "cannot record the "
-		    "request");
+		struct actor a;
+
+		actor_internal(&a, "gateway");
+		gs_approval_answer(gs, 0, &a, "cannot record the request",
+		    BM_DENIED);
 		return 0;
 	}
 	if (gs->ev_approval == NULL)
@@ -104,7 +120,7 @@ gs_msg_approval(struct gsess *gs, json_t *msg)
 
 int
 broker_approve(struct broker *b, const char *id, int approve,
-    const char *who)
+    const struct actor *who)
 {
 	struct gsess *gs;
 
@@ -114,7 +130,7 @@ broker_approve(struct broker *b, const char *id, int approve,
 		if (gs->state != BM_PH_PENDING)
 			return -2;
 		gs_approval_answer(gs, approve, who, approve ? "approved" :
-		    "denied by the customer");
+		    "denied by the customer", BM_DENIED);
 		return 0;
 	}
 	return -1;

@@ -28,6 +28,7 @@
 #include <libssh/callbacks.h>
 #include <libssh/libssh.h>
 
+#include "gateway/actor.h"
 #include "gateway/broker.h"
 #include "gateway/broker_proto.h"
 #include "lib/burst.h"
@@ -141,7 +142,7 @@ void	broker_summary(void *arg, const struct burst_summary *sum);
 int	gs_refusal(struct gsess *gs, const char *type, json_t *fields);
 
 /* broker_approval.c */
-void	gs_approval_answer(struct gsess *gs, int approved, const char *who, const char *reason);
+void	gs_approval_answer(struct gsess *gs, int approved, const struct actor *a, const char *reason, enum bm_answer ans);
 void	gs_approval_gone(struct gsess *gs);
 void	gs_copy(json_t *msg, const char *key, char *dst, size_t len);
 int	gs_msg_approval(struct gsess *gs, json_t *msg);

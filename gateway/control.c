@@ -54,6 +54,7 @@ struct cconn {
 	struct control		*c;
 	struct bufferevent	*bev;
 	uid_t			 uid;
+	struct actor		 who;		/* the peer, and what it claims */
 	int			 answered;
 };
 
@@ -132,13 +133,6 @@ control_error(const char *why)
 	return json_pack("{s:b, s:s}", "ok", 0, "error", why);
 }
 
-/* The peer, as the audit log names who acted. */
-static void
-control_who(struct cconn *cc, char *who, size_t len)
-{
-	snprintf(who, len, "uid %u", (unsigned int)cc->uid);
-}
-
 static json_t *
 control_answer_status(struct cconn *cc, json_t *req, const char *id)
 {
@@ -159,16 +153,13 @@ control_answer_sessions(struct cconn *cc, json_t *req, const char *id)
 static json_t *
 control_decide(struct cconn *cc, const char *id, int approve)
 {
-	char who[64];
-
-	control_who(cc, who, sizeof(who));
-	switch (broker_approve(cc->c->broker, id, approve, who)) {
+	switch (broker_approve(cc->c->broker, id, approve, &cc->who)) {
 	case 0:
 		return json_pack("{s:b}", "ok", 1);
 	case -2:
 		return control_error("session is not waiting for approval");
 	default:
-		return control_error("no such session");
+		return control_error("no such session (it may have ended)");
 	}
 }
 
@@ -189,12 +180,9 @@ control_answer_deny(struct cconn *cc, json_t *req, const char *id)
 static json_t *
 control_answer_kill(struct cconn *cc, json_t *req, const char *id)
 {
-	char who[64];
-
 	(void)req;
-	control_who(cc, who, sizeof(who));
-	if (broker_kill(cc->c->broker, id, who) == -1)
-		return control_error("no such session");
+	if (broker_kill(cc->c->broker, id, &cc->who) == -1)
+		return control_error("no such session (it may have ended)");
 	return json_pack("{s:b}", "ok", 1);
 }
 
@@ -225,7 +213,8 @@ control_update_act(struct cconn *cc, json_t *req, int now)
 	const char	*version = json_string_value(json_object_get(req,
 	    "version"));
 	const char	*when = json_string_value(json_object_get(req, "when"));
-	char		 who[64], err[512];
+	const char	*who = cc->who.by;
+	char		 err[512];
 	time_t		 t;
 	int		 rc;
 
@@ -233,7 +222,6 @@ control_update_act(struct cconn *cc, json_t *req, int now)
 		return control_error("updates are not available");
 	if (version == NULL || strlen(version) > CONTROL_VERSION_MAX)
 		return control_error("a version is missing");
-	control_who(cc, who, sizeof(who));
 	if (now)
 		rc = updates_run_now(c->updates, version, who, err,
 		    sizeof(err));
@@ -265,12 +253,12 @@ control_answer_run_now(struct cconn *cc, json_t *req, const char *id)
 static json_t *
 control_answer_reload(struct cconn *cc, json_t *req, const char *id)
 {
-	char who[64], err[4096];	/* a line for each problem found */
+	char err[4096];	/* a line for each problem found */
 
 	(void)req;
 	(void)id;
-	control_who(cc, who, sizeof(who));
-	if (cc->c->reload(cc->c->reload_arg, who, err, sizeof(err)) == -1)
+	if (cc->c->reload(cc->c->reload_arg, cc->who.by, err,
+	    sizeof(err)) == -1)
 		return control_error(err);
 	return json_pack("{s:b}", "ok", 1);
 }
@@ -281,14 +269,15 @@ control_answer_viewed(struct cconn *cc, json_t *req, const char *id)
 {
 	const char	*action = json_string_value(json_object_get(req,
 	    "action"));
-	char		 who[64];
+	json_t		*ev;
 
 	if (!ident_valid(id, CONTROL_ID_MAX, IDENT_HEX) || action == NULL ||
 	    (strcmp(action, "replay") != 0 && strcmp(action, "export") != 0))
 		return control_error("malformed recording_viewed request");
-	control_who(cc, who, sizeof(who));
-	if (broker_record(cc->c->broker, "recording_viewed", id,
-	    json_pack("{s:s, s:s}", "action", action, "by", who)) == -1)
+	if ((ev = actor_fields(&cc->who)) != NULL)
+		json_object_set_new(ev, "action", json_string(action));
+	if (ev == NULL || broker_record(cc->c->broker, "recording_viewed", id,
+	    ev) == -1)
 		return control_error("the audit log cannot be written");
 	return json_pack("{s:b}", "ok", 1);
 }
@@ -313,6 +302,7 @@ control_dispatch(struct cconn *cc, json_t *req)
 {
 	const char	*cmd = json_string_value(json_object_get(req, "cmd"));
 	const char	*id = json_string_value(json_object_get(req, "id"));
+	char		 why[128];
 	int		 kind;
 
 	if (cmd == NULL)
@@ -320,6 +310,9 @@ control_dispatch(struct cconn *cc, json_t *req)
 	if ((kind = control_cmd_lookup(cmd)) == -1)
 		return json_pack("{s:b, s:s, s:s}", "ok", 0, "error",
 		    "unknown command", "cmd", cmd);
+	/* What the peer claims is checked before anything acts on it. */
+	if (actor_claims(&cc->who, req, why, sizeof(why)) == -1)
+		return control_error(why);
 	if ((control_cmds[kind].args & CONTROL_ARG_ID) &&
 	    (id == NULL || strlen(id) > CONTROL_ID_MAX))
 		return control_error("session id missing");
@@ -426,6 +419,12 @@ control_accept(struct evconnlistener *l, evutil_socket_t fd,
 	}
 	cc->c = c;
 	cc->uid = uid;
+	/* Who it is must be known before it may ask for anything. */
+	if (actor_from_peer(&cc->who, fd) == -1) {
+		close(fd);
+		free(cc);
+		return;
+	}
 	cc->bev = bufferevent_socket_new(c->base, fd, BEV_OPT_CLOSE_ON_FREE);
 	if (cc->bev == NULL) {
 		close(fd);

@@ -7,6 +7,8 @@
 
 #include <string.h>
 
+#include "lib/parse.h"
+
 const struct control_cmd_info control_cmds[CONTROL_NCMD] = {
 	[CONTROL_STATUS] =	{ "status",	0, 0 },
 	[CONTROL_SESSIONS] =	{ "sessions",	0, 0 },
@@ -31,4 +33,20 @@ control_cmd_lookup(const char *name)
 		if (strcmp(control_cmds[i].name, name) == 0)
 			return i;
 	return -1;
+}
+
+int
+control_reason_valid(const char *s)
+{
+	size_t	len = strnlen(s, CONTROL_REASON_MAX + 1), i;
+
+	if (len > CONTROL_REASON_MAX || !parse_utf8(s, len))
+		return 0;
+	/* C0 controls and DEL; a C1 control is a two-byte character. */
+	for (i = 0; i < len; i++)
+		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f ||
+		    ((unsigned char)s[i] == 0xc2 && i + 1 < len &&
+		    (unsigned char)s[i + 1] < 0xa0))
+			return 0;
+	return 1;
 }

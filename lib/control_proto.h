@@ -15,6 +15,9 @@
 #define CONTROL_MAX_REQUEST	4096	/* bytes of one request line */
 #define CONTROL_ID_MAX		64	/* bytes of a session id */
 #define CONTROL_VERSION_MAX	64	/* bytes of an update's version */
+#define CONTROL_REASON_MAX	256	/* bytes of a --reason */
+#define CONTROL_REASON_RULE	"at most 256 bytes of UTF-8 text without " \
+				"control characters"
 
 enum control_cmd {
 	CONTROL_STATUS,		/* the gateway, its tunnels and telemetry */
@@ -46,5 +49,12 @@ extern const struct control_cmd_info control_cmds[CONTROL_NCMD];
 
 /* The request named name, or -1. */
 int	control_cmd_lookup(const char *name);
+
+/*
+ * Every request may carry "reason" (porthole approve, deny, kill and
+ * revoke take --reason) and "sudo_user" (the client's SUDO_USER, which
+ * the gateway records as a claim).  Is s a reason it takes?  1 or 0.
+ */
+int	control_reason_valid(const char *s);
 
 #endif
