@@ -15,6 +15,7 @@
 
 #include "cli/audit_cmd.h"
 #include "cli/control_cmd.h"
+#include "cli/loop_cmd.h"
 #include "cli/send_cmd.h"
 #include "cli/updates_cmd.h"
 #include "lib/filecheck.h"
@@ -54,6 +55,7 @@ usage(FILE *f)
 	    "porthole --help | --version\n", &first);
 	print_usage_lines(f, policy_usage, &first);
 	print_usage_lines(f, cli_control_usage, &first);
+	print_usage_lines(f, cli_loop_usage, &first);
 	print_usage_lines(f, cli_send_usage, &first);
 	print_usage_lines(f, cli_updates_usage, &first);
 	print_usage_lines(f, cli_audit_usage, &first);
@@ -179,11 +181,25 @@ run_audit(int argc, char **argv, const char *conf)
 	return cli_audit(argc - 1, argv + 1, conf);
 }
 
+/* approve ID is one session; approve --ticket T a ticket for a time. */
+static int
+run_approve(int argc, char **argv, const char *conf)
+{
+	int i;
+
+	for (i = 1; i < argc; i++)
+		if (strcmp(argv[i], "--ticket") == 0)
+			return cli_loop(argc, argv, conf);
+	return cli_control(argc, argv, conf);
+}
+
 static const struct command commands[] = {
 	{ "policy", policy_usage, run_policy },
 	{ "status", cli_control_usage, cli_control },
 	{ "sessions", cli_control_usage, cli_control },
-	{ "approve", cli_control_usage, cli_control },
+	{ "approve", cli_control_usage, run_approve },
+	{ "approvals", cli_loop_usage, cli_loop },
+	{ "revoke", cli_loop_usage, cli_loop },
 	{ "deny", cli_control_usage, cli_control },
 	{ "kill", cli_control_usage, cli_control },
 	{ "reload", cli_control_usage, cli_control },

@@ -495,6 +495,7 @@ broker_idle_check(evutil_socket_t fd, short what, void *arg)
 	}
 	if (b->audit_failing && !broker_audit_retry(b))
 		return;
+	broker_approvals_tick(b);
 	burst_tick(b->burst, now, 0);
 	limit = b->pol->idle_timeout * 1000;
 	if (limit == 0)

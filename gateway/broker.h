@@ -54,6 +54,30 @@ int		 broker_approve(struct broker *b, const char *id, int approve,
 		    const struct actor *who);
 
 /*
+ * Approvals of a ticket for a time (approvals.h), which the broker
+ * consults for every login that would wait: ap (NULL: none) must
+ * outlive the broker.
+ */
+struct approvals;
+void		 broker_set_approvals(struct broker *b, struct approvals *ap);
+/*
+ * Approve every session carrying ticket for secs from now, on behalf of
+ * who: on record, stored, and the sessions waiting with it let in.
+ * Returns how many were let in, or -1 with err (nothing approved).
+ */
+int		 broker_approve_ticket(struct broker *b, const char *ticket,
+		    uint64_t secs, const struct actor *who, char *err,
+		    size_t errlen);
+/*
+ * Withdraw ticket's approval and end the sessions carrying the ticket:
+ * how many, or -1 with err (it has none, or it cannot be stored).
+ */
+int		 broker_revoke_ticket(struct broker *b, const char *ticket,
+		    const struct actor *who, char *err, size_t errlen);
+/* The tickets approved now, as a JSON array (new reference). */
+json_t		*broker_approvals(struct broker *b);
+
+/*
  * A new policy took effect (reload): new sessions use it, and running
  * sessions whose grant it withdraws are ended and audited.  The old
  * policy is no longer referenced when this returns.

@@ -85,6 +85,8 @@ struct gsess {
 	char			 doing[128];	/* the running diagnostic */
 	int			 uses;		/* 1 << bm_grant: grants relied on */
 	uint64_t		 end_asked;	/* clock_mono_ms() of gs_end(), 0 */
+	char			 by_ticket[257];	/* let in by that ticket's
+						   approval, or "" */
 	TAILQ_ENTRY(gsess)	 entry;
 };
 TAILQ_HEAD(gsess_list, gsess);
@@ -125,6 +127,7 @@ struct broker {
 	struct event		*ev_retry;	/* a write stalled in a rekey */
 	int			 audit_failing;	/* the log cannot be written */
 	struct telem		*telem;		/* session events, or NULL */
+	struct approvals	*approvals;	/* tickets approved, or NULL */
 };
 
 /* broker_state.c */
@@ -134,6 +137,7 @@ void	gs_end(struct gsess *gs, int why);
 void	gs_end_overdue(struct gsess *gs, uint64_t now);
 void	broker_flush(struct broker *b);
 void	gs_answer(struct gsess *gs, enum bm_answer ans);
+void	gs_answer_note(struct gsess *gs, enum bm_answer ans, const char *note);
 
 /* broker_audit.c */
 int	broker_audit(struct broker *b, const char *type, const char *sid, json_t *fields);
@@ -146,6 +150,8 @@ void	gs_approval_answer(struct gsess *gs, int approved, const struct actor *a, c
 void	gs_approval_gone(struct gsess *gs);
 void	gs_copy(json_t *msg, const char *key, char *dst, size_t len);
 int	gs_msg_approval(struct gsess *gs, json_t *msg);
+int	gs_msg_ticket_check(struct gsess *gs, json_t *msg);
+void	broker_approvals_tick(struct broker *b);
 
 /* broker_msg.c */
 void	gs_msg_read(evutil_socket_t fd, short what, void *arg);

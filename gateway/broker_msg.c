@@ -163,6 +163,7 @@ static int (*const gs_handlers[BM_NMSG])(struct gsess *, json_t *) = {
 	[BM_GRANT] =	gs_msg_grant,
 	[BM_DOING] =	gs_msg_doing,
 	[BM_ACTIVITY] =	gs_msg_activity,
+	[BM_TICKET_CHECK] = gs_msg_ticket_check,
 };
 
 /*

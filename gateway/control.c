@@ -24,6 +24,7 @@
 #include "lib/ident.h"
 #include "lib/log.h"
 #include "lib/parse.h"
+#include "lib/sshcert.h"
 #include "sandbox/sandbox.h"
 
 struct control {
@@ -282,6 +283,52 @@ control_answer_viewed(struct cconn *cc, json_t *req, const char *id)
 	return json_pack("{s:b}", "ok", 1);
 }
 
+/*
+ * porthole approve --ticket T --for D: every session carrying T goes in
+ * without waiting until then; those waiting now go in at once.
+ */
+static json_t *
+control_answer_approve_ticket(struct cconn *cc, json_t *req, const char *id)
+{
+	const char	*ticket = json_string_value(json_object_get(req,
+	    "ticket"));
+	json_int_t	 secs = json_integer_value(json_object_get(req, "for"));
+	char		 err[512];
+	int		 n;
+
+	(void)id;
+	if ((n = broker_approve_ticket(cc->c->broker, ticket, (uint64_t)secs,
+	    &cc->who, err, sizeof(err))) == -1)
+		return control_error(err);
+	return json_pack("{s:b, s:i, s:o}", "ok", 1, "let_in", n, "approvals",
+	    broker_approvals(cc->c->broker));
+}
+
+static json_t *
+control_answer_approvals(struct cconn *cc, json_t *req, const char *id)
+{
+	(void)req;
+	(void)id;
+	return json_pack("{s:b, s:o}", "ok", 1, "approvals",
+	    broker_approvals(cc->c->broker));
+}
+
+/* porthole revoke --ticket T: withdrawn, and its sessions end. */
+static json_t *
+control_answer_revoke(struct cconn *cc, json_t *req, const char *id)
+{
+	const char	*ticket = json_string_value(json_object_get(req,
+	    "ticket"));
+	char		 err[512];
+	int		 n;
+
+	(void)id;
+	if ((n = broker_revoke_ticket(cc->c->broker, ticket, &cc->who, err,
+	    sizeof(err))) == -1)
+		return control_error(err);
+	return json_pack("{s:b, s:i}", "ok", 1, "ended", n);
+}
+
 /* The answer to each request of control_proto.h's table. */
 static json_t *(*const control_answers[CONTROL_NCMD])(struct cconn *,
     json_t *, const char *) = {
@@ -295,7 +342,32 @@ static json_t *(*const control_answers[CONTROL_NCMD])(struct cconn *,
 	[CONTROL_UPDATES] =		control_answer_updates,
 	[CONTROL_UPDATE_RESCHEDULE] =	control_answer_reschedule,
 	[CONTROL_UPDATE_RUN_NOW] =	control_answer_run_now,
+	[CONTROL_APPROVE_TICKET] =	control_answer_approve_ticket,
+	[CONTROL_APPROVALS] =		control_answer_approvals,
+	[CONTROL_REVOKE] =		control_answer_revoke,
 };
+
+/* A ticket and a duration, checked here for every request that has them. */
+static int
+control_args_invalid(int kind, json_t *req, char *why, size_t len)
+{
+	const char	*t = json_string_value(json_object_get(req, "ticket"));
+	json_t		*f = json_object_get(req, "for");
+
+	if ((control_cmds[kind].args & CONTROL_ARG_TICKET) &&
+	    (t == NULL || !sshcert_ticket_valid(t))) {
+		snprintf(why, len, "ticket: expected %s", SSHCERT_TICKET_RULE);
+		return 1;
+	}
+	if ((control_cmds[kind].args & CONTROL_ARG_FOR) &&
+	    (!json_is_integer(f) || json_integer_value(f) <
+	    CONTROL_APPROVAL_MIN || json_integer_value(f) >
+	    CONTROL_APPROVAL_MAX)) {
+		snprintf(why, len, "for: expected a duration from 1m to 7d");
+		return 1;
+	}
+	return 0;
+}
 
 static json_t *
 control_dispatch(struct cconn *cc, json_t *req)
@@ -316,6 +388,8 @@ control_dispatch(struct cconn *cc, json_t *req)
 	if ((control_cmds[kind].args & CONTROL_ARG_ID) &&
 	    (id == NULL || strlen(id) > CONTROL_ID_MAX))
 		return control_error("session id missing");
+	if (control_args_invalid(kind, req, why, sizeof(why)))
+		return control_error(why);
 	return control_answers[kind](cc, req, id);
 }
 

@@ -23,6 +23,7 @@
 
 #include "audit/audit.h"
 #include "audit/seal.h"
+#include "gateway/approvals.h"
 #include "gateway/broker.h"
 #include "gateway/collect.h"
 #include "gateway/control.h"
@@ -35,6 +36,7 @@
 #include "gateway/tunnel.h"
 #include "gateway/tunnels.h"
 #include "gateway/uplink.h"
+#include "lib/clock.h"
 #include "lib/cmdline.h"
 #include "lib/daemon.h"
 #include "lib/escape.h"
@@ -87,6 +89,7 @@ struct gateway {
 	struct jobs	*jobs;
 	struct updates	*updates;
 	struct krl	*krl;		/* revoked_keys, or NULL */
+	struct approvals *approvals;	/* tickets approved for a time */
 	struct event	*ev_seal;	/* seals quiet periods: seal_interval */
 };
 
@@ -590,6 +593,12 @@ main(int argc, char **argv)
 		fatal("out of memory");
 	broker_set_telem(broker, telem);
 	broker_set_revoked(broker, gw.krl);
+	if ((gw.approvals = approvals_open(pol->state_dir, clock_now(), err,
+	    sizeof(err))) == NULL) {
+		log_error("ticket approvals: %s", err);
+		goto fail;
+	}
+	broker_set_approvals(broker, gw.approvals);
 	/* The relay lists it for engineers: `porthole-relay known-hosts`. */
 	uplink_set_host_key(uplink, host_pub);
 	telem_on_commit(telem, uplink_kick, uplink);
@@ -705,6 +714,7 @@ main(int argc, char **argv)
 	close(host_key_fd);
 	policy_free(gw.pol);
 	krl_free(gw.krl);
+	approvals_free(gw.approvals);
 	ssh_finalize();
 	daemon_unlock();
 	return 0;
@@ -728,6 +738,7 @@ fail:
 		close(host_key_fd);
 	policy_free(pol);
 	krl_free(gw.krl);
+	approvals_free(gw.approvals);
 	daemon_unlock();
 	return 1;
 }

@@ -22,6 +22,10 @@ const struct control_cmd_info control_cmds[CONTROL_NCMD] = {
 	[CONTROL_UPDATE_RESCHEDULE] = { "update_reschedule",
 				  CONTROL_ARG_VERSION | CONTROL_ARG_WHEN, 1 },
 	[CONTROL_UPDATE_RUN_NOW] = { "update_run_now", CONTROL_ARG_VERSION, 1 },
+	[CONTROL_APPROVE_TICKET] = { "approve_ticket",
+				  CONTROL_ARG_TICKET | CONTROL_ARG_FOR, 1 },
+	[CONTROL_APPROVALS] =	{ "approvals",	0, 0 },
+	[CONTROL_REVOKE] =	{ "revoke",	CONTROL_ARG_TICKET, 1 },
 };
 
 int

@@ -30,6 +30,9 @@ enum control_cmd {
 	CONTROL_UPDATES,	/* the updates the gateway knows of */
 	CONTROL_UPDATE_RESCHEDULE, /* move a scheduled update */
 	CONTROL_UPDATE_RUN_NOW,	/* install one now */
+	CONTROL_APPROVE_TICKET,	/* every session of a ticket, for a time */
+	CONTROL_APPROVALS,	/* the tickets approved now */
+	CONTROL_REVOKE,		/* withdraw a ticket's approval */
 	CONTROL_NCMD
 };
 
@@ -38,6 +41,12 @@ enum control_cmd {
 #define CONTROL_ARG_ACTION	0x02	/* "action": replay or export */
 #define CONTROL_ARG_VERSION	0x04	/* "version": an update's */
 #define CONTROL_ARG_WHEN	0x08	/* "when": an RFC 3339 time */
+#define CONTROL_ARG_TICKET	0x10	/* "ticket": as ticket@porthole */
+#define CONTROL_ARG_FOR		0x20	/* "for": seconds */
+
+/* How long porthole approve --ticket may approve a ticket for. */
+#define CONTROL_APPROVAL_MIN	60
+#define CONTROL_APPROVAL_MAX	(7 * 86400)
 
 struct control_cmd_info {
 	const char	*name;		/* "cmd" on the wire */

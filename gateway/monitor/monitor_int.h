@@ -105,6 +105,8 @@ struct mon {
 	struct mon_fwd		 fwds[MON_MAX_FWDS];
 	struct mon_shell	 sh;
 	int			 grants_told;	/* 1 << bm_grant: BM_GRANT sent */
+	char			 note[BM_NOTE_MAX + 1];	/* for the engineer at
+						   login: how long it is approved */
 	/*
 	 * What else must be closed, and recorded as closed, before the
 	 * session ends: set by the part that opened it (the support shell).
@@ -123,6 +125,8 @@ void		 mon_audit(struct mon *, const char *type, json_t *fields);
 int		 mon_broker_send(struct mon *, enum bm_msg kind, json_t *fields);
 /* The broker's one-byte answer (enum bm_answer), or -1. */
 int		 mon_broker_answer(struct mon *);
+/* The same, and the line for the engineer that may follow it (note). */
+int		 mon_broker_answer_note(struct mon *, char *note, size_t len);
 /* The session relies on a grant from now (BM_GRANT, once each). */
 void		 mon_relies(struct mon *, enum bm_grant);
 /* The diagnostic now running, or none (BM_DOING). */
