@@ -711,6 +711,7 @@ broker_new(struct event_base *base, const struct policy *pol,
 	memcpy(b->ca_key, ca_key, sizeof(b->ca_key));
 	TAILQ_INIT(&b->sessions);
 	TAILQ_INIT(&b->turned);
+	TAILQ_INIT(&b->notifying);
 	if ((b->burst = burst_new(broker_summary, b)) == NULL ||
 	    (b->ev_retry = evtimer_new(base, broker_retry, b)) == NULL ||
 	    (b->ev_idle = event_new(base, -1, EV_PERSIST, broker_idle_check,
@@ -739,6 +740,7 @@ broker_free(struct broker *b)
 	}
 	while (!TAILQ_EMPTY(&b->turned))
 		turned_free(TAILQ_FIRST(&b->turned), 0);
+	broker_notify_free(b);
 	/* The counts of refusals not yet summarised are written now. */
 	burst_tick(b->burst, clock_mono_ms(), 1);
 	burst_free(b->burst);

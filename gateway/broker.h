@@ -84,6 +84,10 @@ json_t		*broker_approvals(struct broker *b);
  */
 void		 broker_set_policy(struct broker *b, const struct policy *pol);
 
+/* Where [remote_access] notify_command runs (job.h); NULL: nowhere. */
+struct jobs;
+void		 broker_set_jobs(struct broker *b, struct jobs *jobs);
+
 /* Can the audit log be written (else sessions are refused)? */
 int		 broker_audit_ok(const struct broker *b);
 /* Session opened/closed events go to telemetry too. */

@@ -128,6 +128,7 @@ gs_msg_approval(struct gsess *gs, json_t *msg)
 		evtimer_add(gs->ev_approval, &tv);
 	log_info("session %s: %s (ticket %s) waits for approval", gs->id,
 	    gs->engineer, gs->ticket[0] ? gs->ticket : "none");
+	gs_notify_waiting(gs);
 	return 0;
 }
 

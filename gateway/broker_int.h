@@ -37,6 +37,7 @@
 #define GS_ID_LEN	16	/* a session id: hex characters */
 
 struct krl;
+struct notify;
 
 /*
  * One engineer session, seen from the main process.  Its state is the
@@ -128,6 +129,8 @@ struct broker {
 	int			 audit_failing;	/* the log cannot be written */
 	struct telem		*telem;		/* session events, or NULL */
 	struct approvals	*approvals;	/* tickets approved, or NULL */
+	struct jobs		*jobs;		/* notify_command runs here */
+	TAILQ_HEAD(, notify)	 notifying;	/* ... these now */
 };
 
 /* broker_state.c */
@@ -144,6 +147,10 @@ int	broker_audit(struct broker *b, const char *type, const char *sid, json_t *fi
 int	broker_audit_retry(struct broker *b);
 void	broker_summary(void *arg, const struct burst_summary *sum);
 int	gs_refusal(struct gsess *gs, const char *type, json_t *fields);
+
+/* broker_notify.c */
+void	gs_notify_waiting(struct gsess *gs);
+void	broker_notify_free(struct broker *b);
 
 /* broker_approval.c */
 void	gs_approval_answer(struct gsess *gs, int approved, const struct actor *a, const char *reason, enum bm_answer ans);

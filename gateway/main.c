@@ -630,6 +630,7 @@ main(int argc, char **argv)
 		    err);
 		goto fail;
 	}
+	broker_set_jobs(broker, gw.jobs);
 	uplink_set_inbox(uplink, gw.inbox);
 	uplink_set_pkgget(uplink, updates_pkgget(gw.updates));
 	control_set_updates(control, gw.updates);

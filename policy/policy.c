@@ -204,6 +204,18 @@ static const struct keyspec keys[] = {
 	    .type = V_BOOL, .off = F(end_at_cert_expiry),
 	    .help = "a session ends when the engineer's certificate expires",
 	    .def = "yes" },
+	{ .section = "remote_access", .key = "notify_command", .type = V_FUNC,
+	    .off = F(ra_notify_command), .set = set_hook, .get = get_string,
+	    .when = INIFILE_SESSION,
+	    .help = "absolute command run, never waited for, when a session "
+	    "waits for approval: PORTHOLE_SESSION_ID, _ENGINEER, _KEY_ID, "
+	    "_TICKET and _FROM in its environment, control characters as "
+	    "\\xNN; a failure is audited (notify_failed)" },
+	{ .section = "remote_access", .key = "notify_timeout",
+	    .type = V_DURATION, .off = F(ra_notify_timeout), .min = 1,
+	    .max = 10 * MIN, .when = INIFILE_SESSION,
+	    .help = "how long notify_command may run: then its process group "
+	    "gets SIGTERM, and SIGKILL 10s later", .def = "30s" },
 
 	{ .section = "files", .key = "enabled", .type = V_BOOL,
 	    .off = F(files_enabled),
@@ -1472,6 +1484,7 @@ policy_free(struct policy *p)
 	free(p->vendor_key);
 	free(p->version_command);
 	free(p->notify_command);
+	free(p->ra_notify_command);
 	free(p->update_command);
 	redact_free(p->redact);
 	parse_list_free(p->redact_paths);

@@ -73,6 +73,8 @@ struct policy {
 	uint64_t	 idle_timeout;		/* seconds */
 	uint64_t	 max_sessions;
 	int		 end_at_cert_expiry;	/* at valid_before */
+	char		*ra_notify_command;	/* argv run when one waits */
+	uint64_t	 ra_notify_timeout;	/* seconds */
 
 	/* [files] */
 	int		 files_enabled;

@@ -20,6 +20,12 @@ cp "$T/ssh_config" "$T/ssh_config.alice"
 ENGINEER=bob write_ssh_config
 mv "$T/ssh_config" "$T/ssh_config.bob"
 cp "$T/ssh_config.alice" "$T/ssh_config"
+# The customer is told of every session that waits.
+printf '#!/bin/sh\necho "$PORTHOLE_SESSION_ID $PORTHOLE_ENGINEER $PORTHOLE_TICKET" >>%s\n' \
+    "$T/notified" >"$T/notify"
+chmod 755 "$T/notify"
+sed -i "/^approval = /a notify_command = $T/notify" "$CONF"
+"$CLI_BIN" -f "$CONF" reload >/dev/null || fail "reload with notify_command"
 
 pending_id() {
 	n=100
@@ -116,6 +122,12 @@ within 30 ssh -F "$T/ssh_config.bob" acme-prod status </dev/null \
 bob=$!
 bid=$(pending_id bob) && pass "a session with another ticket waits" ||
     fail "bob's session did not wait"
+wait_for "$T/notified" "^$bid bob SUP-9999\$" 10 &&
+    pass "... and notify_command tells the customer" ||
+    fail "notified: $(cat "$T/notified" 2>/dev/null)"
+! grep -q " SUP-1234\$" "$T/notified" || [ "$(grep -c " SUP-1234\$" "$T/notified")" -eq 1 ] &&
+    pass "sessions let in on the ticket's approval notify nobody" ||
+    fail "notified for approved ticket: $(cat "$T/notified")"
 "$CLI_BIN" -f "$CONF" deny "$bid" >/dev/null
 wait "$bob"
 
