@@ -22,6 +22,7 @@
 #include <libssh/libssh.h>
 
 #include "audit/audit.h"
+#include "audit/policies.h"
 #include "audit/seal.h"
 #include "gateway/approvals.h"
 #include "gateway/broker.h"
@@ -259,6 +260,45 @@ reload_check(const struct policy *np, json_t **problems, char *err,
 }
 
 /*
+ * The policy on the record: its effective text (what `porthole policy
+ * show` prints and every session's monitor reads) kept under
+ * audit_dir/policies/ by its SHA-256, then the policy_loaded event
+ * naming it, on what occasion (start, reload) and by whom.  0, or -1
+ * with why: the policy is then not to be used.
+ */
+static int
+gateway_policy_record(struct audit *audit, const struct policy *pol,
+    const char *on, const char *who, char *err, size_t errlen)
+{
+	FILE	*f;
+	char	*text = NULL, sha[65];
+	size_t	 len = 0;
+	json_t	*ev;
+	int	 rc = -1;
+
+	if ((f = open_memstream(&text, &len)) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	if (policy_write(pol, f) == -1 || fclose(f) == EOF) {
+		snprintf(err, errlen, "cannot print the effective policy");
+		goto out;
+	}
+	if (policies_keep(pol->audit_dir, text, len, sha, err, errlen) == -1)
+		goto out;
+	ev = json_pack("{s:s, s:s, s:s, s:s}", "sha256", sha, "file",
+	    pol->path, "on", on, "by", who);
+	if (ev == NULL || audit_write(audit, "policy_loaded", ev) == -1)
+		snprintf(err, errlen, "the audit log cannot be written");
+	else
+		rc = 0;
+	json_decref(ev);
+out:
+	free(text);
+	return rc;
+}
+
+/*
  * Re-read porthole.conf.  An invalid file changes nothing, and so does
  * one that fails what a start checks (reload_check); a valid one
  * applies to new sessions at once and ends running sessions whose grant
@@ -296,6 +336,14 @@ gateway_reload(void *arg, const char *who, char *err, size_t errlen)
 		    problems);
 		(void)audit_write(gw->audit, "policy_reload_refused", ev);
 		json_decref(ev);
+		goto out;
+	}
+	/* Its text kept and named in the log first: else it is not used. */
+	if (gateway_policy_record(gw->audit, np, "reload", who, err,
+	    errlen) == -1) {
+		log_error("reload refused, the running policy stays: %s", err);
+		policy_free(np);
+		krl_free(nk);
 		goto out;
 	}
 	ev = json_pack("{s:s, s:s}", "file", gw->path, "by", who);
@@ -652,6 +700,12 @@ main(int argc, char **argv)
 	if (audit_write(audit, "gateway_start", ev) == -1)
 		fatal("%s: cannot write the audit log", pol->audit_dir);
 	json_decref(ev);
+	/* Which grants are in force, on the record before any session. */
+	if (gateway_policy_record(audit, pol, "start", "portholed", err,
+	    sizeof(err)) == -1) {
+		log_error("the policy cannot be put on the record: %s", err);
+		goto fail;
+	}
 	log_info("cluster %s: gateway started", pol->cluster_id);
 	/* DESIGN's event names; "component" says which server started. */
 	telem_event(telem, "server_start", json_pack("{s:s, s:s}",
