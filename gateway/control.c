@@ -20,6 +20,7 @@
 #include <jansson.h>
 
 #include "gateway/localsock.h"
+#include "gateway/alerts.h"
 #include "gateway/updates.h"
 #include "lib/ident.h"
 #include "lib/log.h"
@@ -40,6 +41,7 @@ struct control {
 	json_t			*(*extra)(void *);
 	void			*extra_arg;
 	struct updates		*updates;
+	struct alerts		*alerts;
 	time_t			 refused_sec;	/* rate of refusals audited */
 	unsigned int		 refused_n;
 	unsigned int		 refused_unaudited;
@@ -117,6 +119,12 @@ void
 control_set_updates(struct control *c, struct updates *up)
 {
 	c->updates = up;
+}
+
+void
+control_set_alerts(struct control *c, struct alerts *al)
+{
+	c->alerts = al;
 }
 
 void
@@ -329,6 +337,21 @@ control_answer_revoke(struct cconn *cc, json_t *req, const char *id)
 	return json_pack("{s:b, s:i}", "ok", 1, "ended", n);
 }
 
+/* porthole alerts: the vendor's alerts, as alerts.c keeps them. */
+static json_t *
+control_answer_alerts(struct cconn *cc, json_t *req, const char *id)
+{
+	json_t *list;
+
+	(void)req;
+	(void)id;
+	if (cc->c->alerts == NULL)
+		return control_error("alerts are not available");
+	if ((list = alerts_list(cc->c->alerts)) == NULL)
+		return control_error("out of memory");
+	return json_pack("{s:b, s:o}", "ok", 1, "alerts", list);
+}
+
 /* The answer to each request of control_proto.h's table. */
 static json_t *(*const control_answers[CONTROL_NCMD])(struct cconn *,
     json_t *, const char *) = {
@@ -345,6 +368,7 @@ static json_t *(*const control_answers[CONTROL_NCMD])(struct cconn *,
 	[CONTROL_APPROVE_TICKET] =	control_answer_approve_ticket,
 	[CONTROL_APPROVALS] =		control_answer_approvals,
 	[CONTROL_REVOKE] =		control_answer_revoke,
+	[CONTROL_ALERTS] =		control_answer_alerts,
 };
 
 /* A ticket and a duration, checked here for every request that has them. */

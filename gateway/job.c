@@ -329,6 +329,21 @@ fail:
 }
 
 void
+job_env_add(struct job_env *e, const char *name, const char *value)
+{
+	if (e->n < JOB_ENV_MAX && asprintf(&e->v[e->n], "%s=%s", name,
+	    value) != -1)
+		e->n++;
+}
+
+void
+job_env_free(struct job_env *e)
+{
+	while (e->n > 0)
+		free(e->v[--e->n]);
+}
+
+void
 job_describe(const struct job_result *r, uint64_t timeout, char *buf,
     size_t len)
 {

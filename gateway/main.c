@@ -25,6 +25,7 @@
 #include "audit/policies.h"
 #include "audit/seal.h"
 #include "gateway/approvals.h"
+#include "gateway/alerts.h"
 #include "gateway/broker.h"
 #include "gateway/collect.h"
 #include "gateway/control.h"
@@ -89,6 +90,7 @@ struct gateway {
 	struct inbox	*inbox;
 	struct jobs	*jobs;
 	struct updates	*updates;
+	struct alerts	*alerts;
 	struct krl	*krl;		/* revoked_keys, or NULL */
 	struct approvals *approvals;	/* tickets approved for a time */
 	struct event	*ev_seal;	/* seals quiet periods: seal_interval */
@@ -162,6 +164,8 @@ status_extra(void *arg)
 	if (j != NULL && gw->updates != NULL)
 		json_object_set_new(j, "next_update",
 		    updates_next(gw->updates));
+	if (j != NULL && gw->alerts != NULL)
+		json_object_set_new(j, "alerts", alerts_status(gw->alerts));
 	return j;
 }
 
@@ -370,6 +374,7 @@ gateway_reload(void *arg, const char *who, char *err, size_t errlen)
 	collect_set_policy(gw->collect, np);
 	uplink_set_policy(gw->uplink, np);
 	updates_set_policy(gw->updates, np);
+	alerts_set_policy(gw->alerts, np);
 	policy_free(old);
 	log_info("%s: reloaded", gw->path);
 	rc = 0;
@@ -636,9 +641,11 @@ main(int argc, char **argv)
 	broker = broker_new(base, pol, audit, host_key_fd, ca_key);
 	tunnels = tunnels_new(base, pol, on_tunnel_channel, on_tunnel_poll,
 	    on_tunnel_down, &gw);
-	if (broker == NULL || tunnels == NULL ||
-	    (uplink = uplink_new(base, pol, NULL, telem)) == NULL)
+	if (broker == NULL || tunnels == NULL)
 		fatal("out of memory");
+	/* It says why: its outbox may not open (state_dir/outbox). */
+	if ((uplink = uplink_new(base, pol, NULL, telem)) == NULL)
+		goto fail;
 	broker_set_telem(broker, telem);
 	broker_set_revoked(broker, gw.krl);
 	if ((gw.approvals = approvals_open(pol->state_dir, clock_now(), err,
@@ -679,9 +686,15 @@ main(int argc, char **argv)
 		goto fail;
 	}
 	broker_set_jobs(broker, gw.jobs);
+	if ((gw.alerts = alerts_new(base, pol, gw.jobs, gw.inbox,
+	    gateway_audit, &gw, err, sizeof(err))) == NULL) {
+		log_error("alerts: %s", err);
+		goto fail;
+	}
 	uplink_set_inbox(uplink, gw.inbox);
 	uplink_set_pkgget(uplink, updates_pkgget(gw.updates));
 	control_set_updates(control, gw.updates);
+	control_set_alerts(control, gw.alerts);
 	inbox_start(gw.inbox);
 	ev_term = evsignal_new(base, SIGTERM, on_term, base);
 	ev_int = evsignal_new(base, SIGINT, on_term, base);
@@ -755,6 +768,8 @@ main(int argc, char **argv)
 	gw.uplink = NULL;
 	updates_free(gw.updates);
 	gw.updates = NULL;
+	alerts_free(gw.alerts);
+	gw.alerts = NULL;
 	jobs_free(gw.jobs);
 	inbox_free(gw.inbox);
 	tunnels_free(tunnels);
@@ -776,6 +791,7 @@ main(int argc, char **argv)
 fail:
 	control_free(control);
 	updates_free(gw.updates);
+	alerts_free(gw.alerts);
 	jobs_free(gw.jobs);
 	inbox_free(gw.inbox);
 	if (telem != NULL)

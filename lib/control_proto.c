@@ -26,6 +26,7 @@ const struct control_cmd_info control_cmds[CONTROL_NCMD] = {
 				  CONTROL_ARG_TICKET | CONTROL_ARG_FOR, 1 },
 	[CONTROL_APPROVALS] =	{ "approvals",	0, 0 },
 	[CONTROL_REVOKE] =	{ "revoke",	CONTROL_ARG_TICKET, 1 },
+	[CONTROL_ALERTS] =	{ "alerts",	0, 0 },
 };
 
 int

@@ -33,6 +33,7 @@ enum control_cmd {
 	CONTROL_APPROVE_TICKET,	/* every session of a ticket, for a time */
 	CONTROL_APPROVALS,	/* the tickets approved now */
 	CONTROL_REVOKE,		/* withdraw a ticket's approval */
+	CONTROL_ALERTS,		/* the vendor's alerts */
 	CONTROL_NCMD
 };
 

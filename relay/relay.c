@@ -56,6 +56,7 @@
 #include "lib/log.h"
 #include "lib/sshcert.h"
 #include "lib/sshrefuse.h"
+#include "relay/analysis.h"
 #include "relay/mc.h"
 #include "relay/splice.h"
 #include "relay/store.h"
@@ -154,6 +155,9 @@ struct relay {
 	uint64_t		 refused_source;
 	char			 refused_last[INET6_ADDRSTRLEN];
 	struct store		*store;		/* NULL: no database */
+	struct analysis		*analysis;	/* with the store */
+	struct event		*ev_offline;	/* the offline rule's minute */
+	time_t			 started;
 	struct event		*ev_reap;
 	struct event		*ev_retry;	/* a splice stalled in a rekey */
 	struct event		*ev_msgs;	/* polls the store for messages */
@@ -576,9 +580,12 @@ relay_auth_pubkey(ssh_session s, const char *user, struct ssh_key_struct *key,
 	snprintf(c->who, sizeof(c->who), "cluster %s from %s", user, c->peer);
 	rconn_set_state(c, RC_TUNNEL);
 	rconn_keepalive_in(c, (uint64_t)c->r->conf->keepalive_interval * 1000);
-	if (c->r->store != NULL)
+	if (c->r->store != NULL) {
 		(void)store_cluster_seen(c->r->store, user, clock_now(), NULL,
 		    1);
+		(void)analysis_online(c->r->analysis, c->r->store, user,
+		    clock_now());
+	}
 	log_info("cluster %s online (tunnel from %s)", user, c->peer);
 	return SSH_AUTH_SUCCESS;
 }
@@ -1334,9 +1341,22 @@ relay_raise_nofile(struct relay *r)
 		    RELAY_OWN_FDS);
 }
 
+/* Every minute: clusters without a tunnel for too long get an alert. */
+static void
+relay_offline(evutil_socket_t fd, short what, void *arg)
+{
+	struct relay *r = arg;
+
+	(void)fd;
+	(void)what;
+	(void)analysis_offline(r->analysis, r->store, clock_now(),
+	    r->started);
+}
+
 struct relay *
 relay_new(struct event_base *base, struct relay_conf *conf)
 {
+	struct timeval	 minute = { 60, 0 };
 	struct relay	*r;
 	char		 err[1024];
 	int		 no = 0;
@@ -1370,6 +1390,15 @@ relay_new(struct event_base *base, struct relay_conf *conf)
 		log_error("%s", conf->database != NULL && r->store != NULL ?
 		    "the database cannot be written" : err);
 		goto fail;
+	}
+	r->started = clock_now();
+	if (r->store != NULL) {
+		if ((r->analysis = analysis_new(&conf->alerts)) == NULL ||
+		    (r->ev_offline = event_new(base, -1, EV_PERSIST,
+		    relay_offline, r)) == NULL ||
+		    event_add(r->ev_offline, &minute) == -1)
+			goto fail;
+		analysis_attach(r->analysis, r->store);
 	}
 	if ((r->ev_reap = event_new(base, -1, 0, relay_reap, r)) == NULL ||
 	    (r->ev_retry = evtimer_new(base, relay_retry, r)) == NULL ||
@@ -1420,8 +1449,11 @@ relay_free(struct relay *r)
 		evconnlistener_free(r->listener);
 	free_cluster_keys(r->cluster_keys, r->conf->nclusters);
 	free(r->tunnels);
+	if (r->ev_offline != NULL)
+		event_free(r->ev_offline);
 	krl_free(r->krl);
 	store_close(r->store);
+	analysis_free(r->analysis);
 	if (r->bind != NULL)
 		ssh_bind_free(r->bind);
 	relay_conf_free(r->conf);
@@ -1545,6 +1577,9 @@ relay_reload(struct relay *r)
 	krl_free(r->krl);
 	relay_conf_free(r->conf);
 	r->conf = nc;
+	/* The [alerts] rules judge the next record by the new file. */
+	if (r->analysis != NULL)
+		analysis_set_rules(r->analysis, &nc->alerts);
 	r->cluster_keys = nkeys;
 	r->tunnels = ntun;
 	r->krl = nk;

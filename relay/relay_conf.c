@@ -23,6 +23,17 @@
 #define DEFAULT_PER_SOURCE	10
 #define DEFAULT_LOGIN_GRACE	20
 
+/* [alerts] as DESIGN.md gives them. */
+static const struct relay_alert_rules default_alerts = {
+	.disk_used = 85,
+	.memory_available = 10,
+	.load_per_core = 2.0,
+	.hold = 600,
+	.service_down = 3,
+	.offline = 1800,
+	.node_lost = 1
+};
+
 struct conf_ctx {
 	struct relay_conf	*c;
 	int			 seen_relay;
@@ -175,6 +186,8 @@ conf_section(void *arg, const char *section, int line, char *msg,
 		c->relay_line = line;
 		return 0;
 	}
+	if (strcmp(section, "alerts") == 0)
+		return 0;
 	if (strncmp(section, "cluster ", 8) != 0) {
 		snprintf(msg, len, "unknown section [%s]", section);
 		return -1;
@@ -398,6 +411,93 @@ conf_cluster_key(struct relay_cluster *cl, const char *key,
 	return -1;
 }
 
+/* "off" (or "no") turns a rule off: 1 if value says so. */
+static int
+rule_off(const char *value)
+{
+	return strcmp(value, "off") == 0 || strcmp(value, "no") == 0;
+}
+
+static int
+conf_alerts_key(struct relay_alert_rules *a, const char *key,
+    const char *value, char *msg, size_t len)
+{
+	uint64_t v;
+
+	if (strcmp(key, "disk_used") == 0 ||
+	    strcmp(key, "memory_available") == 0) {
+		unsigned *p = key[0] == 'd' ? &a->disk_used :
+		    &a->memory_available;
+
+		if (rule_off(value))
+			*p = 0;
+		else if (parse_percent(value, 1, 100, p) == -1) {
+			snprintf(msg, len, "%s: expected a percentage from 1%% "
+			    "to 100%% (like 85%%) or off, got '%s'", key,
+			    value);
+			return -1;
+		}
+		return 0;
+	}
+	if (strcmp(key, "load_per_core") == 0) {
+		if (rule_off(value))
+			a->load_per_core = 0;
+		else if (parse_decimal(value, 0.01, RELAY_ALERT_LOAD_MAX,
+		    &a->load_per_core) == -1) {
+			snprintf(msg, len, "load_per_core: expected a number "
+			    "from 0.01 to %.0f (like 2.0) or off, got '%s'",
+			    RELAY_ALERT_LOAD_MAX, value);
+			return -1;
+		}
+		return 0;
+	}
+	if (strcmp(key, "for") == 0) {
+		if (parse_duration(value, &v) == -1 ||
+		    v > RELAY_ALERT_HOLD_MAX) {
+			snprintf(msg, len, "for: expected a duration from 0s "
+			    "to 1d (like 10m), got '%s'", value);
+			return -1;
+		}
+		a->hold = v;
+		return 0;
+	}
+	if (strcmp(key, "service_down") == 0) {
+		if (rule_off(value))
+			a->service_down = 0;
+		else if (parse_uint(value, 1, RELAY_ALERT_PROBES_MAX,
+		    &v) == -1) {
+			snprintf(msg, len, "service_down: expected a number of "
+			    "failed probes from 1 to %d or off, got '%s'",
+			    RELAY_ALERT_PROBES_MAX, value);
+			return -1;
+		} else
+			a->service_down = (unsigned)v;
+		return 0;
+	}
+	if (strcmp(key, "offline") == 0) {
+		if (rule_off(value))
+			a->offline = 0;
+		else if (parse_duration(value, &v) == -1 ||
+		    v < RELAY_ALERT_OFFLINE_MIN || v > RELAY_ALERT_OFFLINE_MAX) {
+			snprintf(msg, len, "offline: expected a duration from "
+			    "1m to 30d (like 30m) or off, got '%s'", value);
+			return -1;
+		} else
+			a->offline = v;
+		return 0;
+	}
+	if (strcmp(key, "node_lost") == 0) {
+		if (parse_bool(value, &a->node_lost) == -1) {
+			snprintf(msg, len, "node_lost: expected yes or no, "
+			    "got '%s'", value);
+			return -1;
+		}
+		return 0;
+	}
+	snprintf(msg, len, "unknown key '%s' in [alerts]", key);
+	return -1;
+}
+
 static int
 conf_key(void *arg, const char *section, const char *key, const char *value,
     int line, char *msg, size_t len)
@@ -406,6 +506,8 @@ conf_key(void *arg, const char *section, const char *key, const char *value,
 
 	if (strcmp(section, "relay") == 0)
 		return conf_relay_key(x, key, value, line, msg, len);
+	if (strcmp(section, "alerts") == 0)
+		return conf_alerts_key(&x->c->alerts, key, value, msg, len);
 	/* conf_section() appended this cluster before its keys. */
 	return conf_cluster_key(&x->c->clusters[x->c->nclusters - 1], key,
 	    value, msg, len);
@@ -424,6 +526,7 @@ relay_conf_load(const char *path, struct relay_conf **out, char *err,
 		snprintf(err, errlen, "%s: out of memory", path);
 		goto fail;
 	}
+	x.c->alerts = default_alerts;
 	if (inifile_read(path, conf_section, conf_key, &x, err, errlen) == -1)
 		goto fail;
 	if (!x.seen_relay || !x.seen_listen) {

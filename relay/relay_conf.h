@@ -25,6 +25,29 @@ struct relay_cluster {
 	int		 line;		/* where the section starts */
 };
 
+/*
+ * [alerts]: the rules the relay applies to each cluster's health
+ * (relay/analysis.c).  A rule set to off is 0.
+ */
+struct relay_alert_rules {
+	unsigned	 disk_used;		/* percent used, warning */
+	unsigned	 memory_available;	/* percent available, warning */
+	double		 load_per_core;		/* load1 / cores, warning */
+	uint64_t	 hold;			/* `for`: seconds a warning
+						   condition holds first */
+	unsigned	 service_down;		/* failed probes in a row,
+						   critical */
+	uint64_t	 offline;		/* seconds without a tunnel,
+						   critical */
+	int		 node_lost;		/* critical */
+};
+
+#define RELAY_ALERT_HOLD_MAX	86400		/* for: at most a day */
+#define RELAY_ALERT_OFFLINE_MIN	60
+#define RELAY_ALERT_OFFLINE_MAX	(30 * 86400)
+#define RELAY_ALERT_PROBES_MAX	1000
+#define RELAY_ALERT_LOAD_MAX	1000.0
+
 struct relay_conf {
 	char		*path;
 	char		 listen_host[256];
@@ -48,6 +71,7 @@ struct relay_conf {
 	unsigned	 login_grace;		/* seconds */
 	unsigned	 keepalive_interval;	/* seconds of a tunnel's silence */
 	unsigned	 keepalive_count;	/* intervals before it is dropped */
+	struct relay_alert_rules alerts;
 	int		 relay_line;	/* where [relay] starts */
 	int		 lines[RELAY_CONF_MAX_KEYS];	/* where each [relay]
 					   key was set, in the order of

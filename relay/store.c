@@ -29,7 +29,7 @@
 #include "lib/sha256.h"
 #include "telemetry/record.h"
 
-#define STORE_SCHEMA_VERSION	2
+#define STORE_SCHEMA_VERSION	3
 #define STORE_BUSY_MS		5000	/* wait this long for a lock */
 #define STORE_BATCH_MAX		100000	/* records in one batch */
 #define STORE_ID_MAX		64
@@ -64,7 +64,6 @@ enum stmt {
 	ST_USAGE_LIST,
 	ST_HEALTH_ADD,
 	ST_HEALTH_PRUNE,
-	ST_HEALTH_LATEST,
 	ST_EVENT_ADD,
 	ST_EVENT_LIST,
 	ST_ANCHOR_OTHER,
@@ -82,6 +81,22 @@ enum stmt {
 	ST_CHUNK_ADD,
 	ST_CHUNK_GET,
 	ST_PACKAGE_SIZE,
+	ST_USAGE_RANGE,
+	ST_NODE_LIST,
+	ST_NODE_PUT,
+	ST_NODE_DELETE,
+	ST_SERVICE_LIST,
+	ST_SERVICE_PUT,
+	ST_HEALTH_COUNTS,
+	ST_ALERT_OPEN,
+	ST_ALERT_UPSERT,
+	ST_ALERT_FIND,
+	ST_ALERT_CLEAR,
+	ST_ALERT_DROP,
+	ST_ALERT_GET,
+	ST_ALERT_LIST,
+	ST_ALERT_PRUNE,
+	ST_OFFLINE_LIST,
 	ST__COUNT
 };
 
@@ -135,9 +150,6 @@ static const char *const stmt_sql[ST__COUNT] = {
 	    "DELETE FROM health WHERE cluster = ?1 AND seq <= (SELECT seq"
 	    " FROM health WHERE cluster = ?1 ORDER BY seq DESC"
 	    " LIMIT 1 OFFSET ?2)",
-	[ST_HEALTH_LATEST] =
-	    "SELECT snapshot FROM health WHERE cluster = ?1"
-	    " ORDER BY seq DESC LIMIT 1",
 	[ST_EVENT_ADD] =
 	    "INSERT INTO events (cluster, seq, ts, type, body)"
 	    " VALUES (?1, ?2, ?3, ?4, ?5)",
@@ -185,6 +197,72 @@ static const char *const stmt_sql[ST__COUNT] = {
 	[ST_PACKAGE_SIZE] =
 	    "SELECT \"offset\" + length(data) FROM package_chunks"
 	    " WHERE sha256 = ?1 ORDER BY \"offset\" DESC LIMIT 1",
+	[ST_USAGE_RANGE] =
+	    "SELECT hour, environment, unit, amount FROM usage"
+	    " WHERE cluster = ?1 AND hour >= ?2 AND hour < ?3"
+	    " ORDER BY hour, environment, unit",
+	[ST_NODE_LIST] =
+	    "SELECT node, seq, ts, body FROM health_nodes WHERE cluster = ?1"
+	    " ORDER BY node",
+	[ST_NODE_PUT] =
+	    "INSERT INTO health_nodes (cluster, node, seq, ts, body)"
+	    " VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (cluster, node)"
+	    " DO UPDATE SET seq = excluded.seq, ts = excluded.ts,"
+	    " body = excluded.body",
+	[ST_NODE_DELETE] =
+	    "DELETE FROM health_nodes WHERE cluster = ?1 AND node = ?2",
+	[ST_SERVICE_LIST] =
+	    "SELECT name, seq, ts, down, body FROM health_services"
+	    " WHERE cluster = ?1 ORDER BY name",
+	[ST_SERVICE_PUT] =
+	    "INSERT INTO health_services (cluster, name, seq, ts, down, body)"
+	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (cluster, name)"
+	    " DO UPDATE SET seq = excluded.seq, ts = excluded.ts,"
+	    " down = excluded.down, body = excluded.body",
+	[ST_HEALTH_COUNTS] =
+	    "SELECT (SELECT count(*) FROM health_nodes WHERE cluster = ?1),"
+	    " (SELECT count(*) FROM health_services WHERE cluster = ?1),"
+	    " (SELECT count(*) FROM health_services WHERE cluster = ?1"
+	    " AND down = 0)",
+	[ST_ALERT_OPEN] =
+	    "SELECT id, rule, subject, severity, text, first_seen, last_seen,"
+	    " raised, cleared FROM alerts WHERE cluster = ?1"
+	    " AND cleared IS NULL ORDER BY id",
+	/*
+	 * One open alert per (cluster, rule, subject), whichever relay
+	 * writes it: the partial unique index decides, and a second raise
+	 * only moves last_seen on.  first_seen and raised keep the first
+	 * writer's values.
+	 */
+	[ST_ALERT_UPSERT] =
+	    "INSERT INTO alerts (cluster, rule, subject, severity, text,"
+	    " first_seen, last_seen, raised) VALUES (?1, ?2, ?3, ?4, ?5, ?6,"
+	    " ?7, ?8) ON CONFLICT (cluster, rule, subject)"
+	    " WHERE cleared IS NULL DO UPDATE SET severity = excluded.severity,"
+	    " text = excluded.text,"
+	    " last_seen = max(last_seen, excluded.last_seen),"
+	    " raised = coalesce(raised, excluded.raised)",
+	[ST_ALERT_FIND] =
+	    "SELECT id, first_seen, raised FROM alerts WHERE cluster = ?1"
+	    " AND rule = ?2 AND subject = ?3 AND cleared IS NULL",
+	[ST_ALERT_CLEAR] =
+	    "UPDATE alerts SET cleared = ?2, last_seen = max(last_seen, ?2)"
+	    " WHERE id = ?1 AND raised IS NOT NULL AND cleared IS NULL",
+	[ST_ALERT_DROP] =
+	    "DELETE FROM alerts WHERE id = ?1 AND raised IS NULL",
+	[ST_ALERT_GET] =
+	    "SELECT id, cluster, rule, subject, severity, text, first_seen,"
+	    " last_seen, raised, cleared FROM alerts WHERE id = ?1",
+	[ST_ALERT_LIST] =
+	    "SELECT id, cluster, rule, subject, severity, text, first_seen,"
+	    " last_seen, raised, cleared FROM alerts"
+	    " WHERE ?1 IS NULL OR cluster = ?1"
+	    " ORDER BY cleared IS NOT NULL, raised IS NULL, id",
+	[ST_ALERT_PRUNE] =
+	    "DELETE FROM alerts WHERE cleared IS NOT NULL AND cleared < ?1",
+	[ST_OFFLINE_LIST] =
+	    "SELECT id, last_contact FROM clusters WHERE connected = 0"
+	    " AND last_contact <= ?1 ORDER BY id",
 };
 
 /*
@@ -267,16 +345,56 @@ static const char schema_v2_sql[] =
 	"  data BLOB NOT NULL,"
 	"  PRIMARY KEY (sha256, \"offset\"));";
 
+/*
+ * Version 3: every node and service as the newest record told of it,
+ * whoever sent it (relay/analysis.c merges them), and the alerts.  An
+ * alert's id is the store's, so that every relay sharing the store and
+ * every gateway name it alike; the partial unique index keeps one open
+ * alert per (cluster, rule, subject) while cleared ones stay as history.
+ */
+static const char schema_v3_sql[] =
+	"CREATE TABLE health_nodes ("
+	"  cluster TEXT NOT NULL REFERENCES clusters (id),"
+	"  node TEXT NOT NULL,"
+	"  seq INTEGER NOT NULL,"
+	"  ts INTEGER NOT NULL,"
+	"  body TEXT NOT NULL,"
+	"  PRIMARY KEY (cluster, node));"
+	"CREATE TABLE health_services ("
+	"  cluster TEXT NOT NULL REFERENCES clusters (id),"
+	"  name TEXT NOT NULL,"
+	"  seq INTEGER NOT NULL,"
+	"  ts INTEGER NOT NULL,"
+	"  down INTEGER NOT NULL,"
+	"  body TEXT NOT NULL,"
+	"  PRIMARY KEY (cluster, name));"
+	"CREATE TABLE alerts ("
+	"  id INTEGER PRIMARY KEY,"
+	"  cluster TEXT NOT NULL REFERENCES clusters (id),"
+	"  rule TEXT NOT NULL,"
+	"  subject TEXT NOT NULL,"
+	"  severity TEXT NOT NULL,"
+	"  text TEXT NOT NULL,"
+	"  first_seen INTEGER NOT NULL,"
+	"  last_seen INTEGER NOT NULL,"
+	"  raised INTEGER,"
+	"  cleared INTEGER);"
+	"CREATE UNIQUE INDEX alerts_open ON alerts (cluster, rule, subject)"
+	"  WHERE cleared IS NULL;";
+
 /* migrations[v] takes a database from schema version v to v + 1. */
 static const char *const migrations[STORE_SCHEMA_VERSION] = {
 	schema_v1_sql,
 	schema_v2_sql,
+	schema_v3_sql,
 };
 
 struct store {
-	sqlite3		*db;
-	char		*path;
-	sqlite3_stmt	*st[ST__COUNT];
+	sqlite3			*db;
+	char			*path;
+	sqlite3_stmt		*st[ST__COUNT];
+	const struct store_hooks *hooks;	/* NULL: no analysis */
+	void			*hooks_arg;
 };
 
 /* One record of a batch, checked before the transaction starts. */
@@ -302,8 +420,8 @@ valid_id(const char *s)
  * can give the value exactly; what else a terminal must not see (C1
  * controls) the human reports escape (lib/escape).
  */
-static int
-valid_printable(const char *s, size_t max)
+int
+store_valid_text(const char *s, size_t max)
 {
 	size_t i, n = strlen(s);
 
@@ -464,7 +582,8 @@ out:
  * Create the tables in a new database, or bring an older one up to this
  * relay's version; refuse one from a newer relay.  The version is read
  * again under the write lock and set in the same transaction as the
- * tables, so two relays starting on one store migrate it once.
+ * tables, so a crash leaves the old schema or the new one, and two
+ * relays starting on one store migrate it once.
  */
 static int
 schema(struct store *s, char *err, size_t errlen)
@@ -671,7 +790,7 @@ store_cluster_seen(struct store *s, const char *cluster, time_t now,
 		log_error("%s: invalid cluster id", s->path);
 		return -1;
 	}
-	if (version != NULL && !valid_printable(version, STORE_VERSION_MAX)) {
+	if (version != NULL && !store_valid_text(version, STORE_VERSION_MAX)) {
 		log_error("%s: cluster %s: invalid gateway version", s->path,
 		    cluster);
 		return -1;
@@ -682,6 +801,22 @@ store_cluster_seen(struct store *s, const char *cluster, time_t now,
 	    (version != NULL && bind_text(st, 4, version) == -1) ||
 	    stmt_run(st) == -1)
 		return db_fail(s, "recording a connection");
+	return 0;
+}
+
+int
+store_cluster_add(struct store *s, const char *cluster, time_t now)
+{
+	sqlite3_stmt *st;
+
+	if (!valid_id(cluster)) {
+		log_error("%s: invalid cluster id", s->path);
+		return -1;
+	}
+	st = stmt_get(s, ST_CLUSTER_ADD);
+	if (bind_text(st, 1, cluster) == -1 || bind_int(st, 2, now) == -1 ||
+	    stmt_run(st) == -1)
+		return db_fail(s, "adding a cluster");
 	return 0;
 }
 
@@ -869,9 +1004,19 @@ apply_item(struct store *s, const char *cluster, const struct item *it,
 		return apply_usage(s, cluster, it);
 	case SC_HEALTH:
 		*health = 1;
-		return apply_body(s, cluster, it);
+		if (apply_body(s, cluster, it) == -1)
+			return -1;
+		if (s->hooks != NULL)
+			s->hooks->health(s->hooks_arg, s, cluster, it->seq,
+			    it->rec);
+		return 0;
 	case SC_EVENT:
-		return apply_body(s, cluster, it);
+		if (apply_body(s, cluster, it) == -1)
+			return -1;
+		if (s->hooks != NULL)
+			s->hooks->event(s->hooks_arg, s, cluster, it->seq,
+			    it->rec);
+		return 0;
 	}
 	return -1;
 }
@@ -961,6 +1106,11 @@ store_records(struct store *s, const char *cluster, json_t *records,
 		db_why(s, why, whylen, "advancing the seq");
 		goto out;
 	}
+	if (s->hooks != NULL && s->hooks->flush(s->hooks_arg, s, cluster) ==
+	    -1) {
+		db_why(s, why, whylen, "storing the analysis");
+		goto out;
+	}
 	/* Only a returned COMMIT is durable; only then is there an ack. */
 	if (tx_commit(s) == -1) {
 		db_why(s, why, whylen, "commit");
@@ -971,6 +1121,8 @@ store_records(struct store *s, const char *cluster, json_t *records,
 out:
 	if (rc == -1)
 		tx_rollback(s);
+	if (s->hooks != NULL)
+		s->hooks->done(s->hooks_arg, rc == 0);
 	free(items);
 	return rc;
 }
@@ -1047,39 +1199,10 @@ out:
 }
 
 /*
- * What a health snapshot lists: its nodes and services, and how many of
- * those services are up.  A service counts as up when it says "up":
- * true or "state": "up"; anything else is down.
+ * The health view's counts: the nodes and services every health record
+ * named (relay/analysis.c keeps them), and how many of the services are
+ * up.  has_health stays 0 if there are none; a count of none is -1.
  */
-static void
-health_counts(const char *snapshot, struct store_cluster_info *ci)
-{
-	json_t		*j, *nodes, *services, *svc, *up;
-	const char	*state;
-	size_t		 i, nup = 0;
-
-	ci->health_nodes = ci->health_services = ci->health_services_up = -1;
-	if ((j = json_loads(snapshot, 0, NULL)) == NULL)
-		return;
-	ci->has_health = 1;
-	if (json_is_array(nodes = json_object_get(j, "nodes")))
-		ci->health_nodes = (int64_t)json_array_size(nodes);
-	if (json_is_array(services = json_object_get(j, "services"))) {
-		json_array_foreach(services, i, svc) {
-			up = json_object_get(svc, "up");
-			state = json_string_value(json_object_get(svc,
-			    "state"));
-			if (json_is_true(up) ||
-			    (state != NULL && strcmp(state, "up") == 0))
-				nup++;
-		}
-		ci->health_services = (int64_t)json_array_size(services);
-		ci->health_services_up = (int64_t)nup;
-	}
-	json_decref(j);
-}
-
-/* The newest health snapshot's counts; has_health stays 0 if none. */
 static int
 latest_health(struct store *s, const char *cluster,
     struct store_cluster_info *ci)
@@ -1087,13 +1210,22 @@ latest_health(struct store *s, const char *cluster,
 	sqlite3_stmt	*st;
 	int		 rc;
 
-	st = stmt_get(s, ST_HEALTH_LATEST);
+	st = stmt_get(s, ST_HEALTH_COUNTS);
 	if (bind_text(st, 1, cluster) == -1)
 		return -1;
-	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		health_counts((const char *)sqlite3_column_text(st, 0), ci);
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		ci->health_nodes = sqlite3_column_int64(st, 0);
+		ci->health_services = sqlite3_column_int64(st, 1);
+		ci->health_services_up = sqlite3_column_int64(st, 2);
+		ci->has_health = ci->health_nodes > 0 ||
+		    ci->health_services > 0;
+		if (ci->health_nodes == 0)
+			ci->health_nodes = -1;
+		if (ci->health_services == 0)
+			ci->health_services = ci->health_services_up = -1;
+	}
 	stmt_done(st);
-	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -1;
+	return rc == SQLITE_ROW ? 0 : -1;
 }
 
 int
@@ -1283,13 +1415,343 @@ store_host_key(struct store *s, const char *cluster, const char *key)
 {
 	sqlite3_stmt *st;
 
-	if (!valid_id(cluster) || !valid_printable(key, STORE_HOST_KEY_MAX))
+	if (!valid_id(cluster) || !store_valid_text(key, STORE_HOST_KEY_MAX))
 		return -1;
 	st = stmt_get(s, ST_HOST_KEY);
 	if (bind_text(st, 1, cluster) == -1 || bind_text(st, 2, key) == -1 ||
 	    stmt_run(st) == -1)
 		return db_fail(s, "recording a host key");
 	return 0;
+}
+
+int
+store_usage_range(struct store *s, const char *cluster, time_t since,
+    time_t until, store_usage_fn fn, void *arg)
+{
+	struct usage_visit	 v = { fn, arg };
+	sqlite3_stmt		*st;
+
+	if ((st = cluster_list(s, ST_USAGE_RANGE, cluster,
+	    "listing usage")) == NULL)
+		return -1;
+	if (bind_int(st, 2, since) == -1 || bind_int(st, 3, until) == -1) {
+		stmt_done(st);
+		return db_fail(s, "listing usage");
+	}
+	return rows(s, st, "listing usage", usage_visit, &v);
+}
+
+/*
+ * The health view and the alerts.  These functions are the analysis's
+ * (relay/analysis.c) and the reports': they take no transaction of
+ * their own, so that the analysis's writes commit with the batch that
+ * caused them.
+ */
+
+void
+store_set_hooks(struct store *s, const struct store_hooks *hooks, void *arg)
+{
+	s->hooks = hooks;
+	s->hooks_arg = arg;
+}
+
+int
+store_begin(struct store *s)
+{
+	if (tx_begin(s) == -1)
+		return db_fail(s, "begin");
+	return 0;
+}
+
+int
+store_commit(struct store *s)
+{
+	if (tx_commit(s) == -1)
+		return db_fail(s, "commit");
+	return 0;
+}
+
+void
+store_rollback(struct store *s)
+{
+	tx_rollback(s);
+}
+
+struct node_visit {
+	store_node_fn	 fn;
+	void		*arg;
+};
+
+static int
+node_visit(sqlite3_stmt *st, void *arg)
+{
+	struct node_visit	*v = arg;
+	struct store_node_row	 r;
+
+	r.node = col_text(st, 0);
+	r.seq = sqlite3_column_int64(st, 1);
+	r.ts = (time_t)sqlite3_column_int64(st, 2);
+	r.body = col_text(st, 3);
+	return v->fn(&r, v->arg);
+}
+
+int
+store_node_rows(struct store *s, const char *cluster, store_node_fn fn,
+    void *arg)
+{
+	struct node_visit	 v = { fn, arg };
+	sqlite3_stmt		*st;
+
+	if ((st = cluster_list(s, ST_NODE_LIST, cluster,
+	    "listing nodes")) == NULL)
+		return -1;
+	return rows(s, st, "listing nodes", node_visit, &v);
+}
+
+int
+store_node_put(struct store *s, const char *cluster,
+    const struct store_node_row *r)
+{
+	sqlite3_stmt *st = stmt_get(s, ST_NODE_PUT);
+
+	if (bind_text(st, 1, cluster) == -1 || bind_text(st, 2, r->node) ==
+	    -1 || bind_int(st, 3, r->seq) == -1 || bind_int(st, 4, r->ts) ==
+	    -1 || bind_text(st, 5, r->body) == -1 || stmt_run(st) == -1)
+		return db_fail(s, "storing a node");
+	return 0;
+}
+
+int
+store_node_delete(struct store *s, const char *cluster, const char *node)
+{
+	sqlite3_stmt *st = stmt_get(s, ST_NODE_DELETE);
+
+	if (bind_text(st, 1, cluster) == -1 || bind_text(st, 2, node) == -1 ||
+	    stmt_run(st) == -1)
+		return db_fail(s, "deleting a node");
+	return 0;
+}
+
+struct service_visit {
+	store_service_fn	 fn;
+	void			*arg;
+};
+
+static int
+service_visit(sqlite3_stmt *st, void *arg)
+{
+	struct service_visit		*v = arg;
+	struct store_service_row	 r;
+
+	r.name = col_text(st, 0);
+	r.seq = sqlite3_column_int64(st, 1);
+	r.ts = (time_t)sqlite3_column_int64(st, 2);
+	r.down = sqlite3_column_int64(st, 3);
+	r.body = col_text(st, 4);
+	return v->fn(&r, v->arg);
+}
+
+int
+store_service_rows(struct store *s, const char *cluster,
+    store_service_fn fn, void *arg)
+{
+	struct service_visit	 v = { fn, arg };
+	sqlite3_stmt		*st;
+
+	if ((st = cluster_list(s, ST_SERVICE_LIST, cluster,
+	    "listing services")) == NULL)
+		return -1;
+	return rows(s, st, "listing services", service_visit, &v);
+}
+
+int
+store_service_put(struct store *s, const char *cluster,
+    const struct store_service_row *r)
+{
+	sqlite3_stmt *st = stmt_get(s, ST_SERVICE_PUT);
+
+	if (bind_text(st, 1, cluster) == -1 || bind_text(st, 2, r->name) ==
+	    -1 || bind_int(st, 3, r->seq) == -1 || bind_int(st, 4, r->ts) ==
+	    -1 || bind_int(st, 5, r->down) == -1 ||
+	    bind_text(st, 6, r->body) == -1 || stmt_run(st) == -1)
+		return db_fail(s, "storing a service");
+	return 0;
+}
+
+/* A time column that may be NULL (0). */
+static time_t
+col_time(sqlite3_stmt *st, int i)
+{
+	return sqlite3_column_type(st, i) == SQLITE_NULL ? 0 :
+	    (time_t)sqlite3_column_int64(st, i);
+}
+
+struct alert_visit {
+	store_alert_fn	 fn;
+	void		*arg;
+	const char	*cluster;	/* when the query has no column */
+};
+
+/* Columns: id, [cluster,] rule, subject, severity, text, times... */
+static int
+alert_visit(sqlite3_stmt *st, void *arg)
+{
+	struct alert_visit	*v = arg;
+	struct store_alert	 a;
+	int			 c = v->cluster == NULL ? 2 : 1;
+
+	a.id = sqlite3_column_int64(st, 0);
+	a.cluster = v->cluster != NULL ? v->cluster : col_text(st, 1);
+	a.rule = col_text(st, c);
+	a.subject = col_text(st, c + 1);
+	a.severity = col_text(st, c + 2);
+	a.text = col_text(st, c + 3);
+	a.first_seen = col_time(st, c + 4);
+	a.last_seen = col_time(st, c + 5);
+	a.raised = col_time(st, c + 6);
+	a.cleared = col_time(st, c + 7);
+	return v->fn(&a, v->arg);
+}
+
+int
+store_alert_open_rows(struct store *s, const char *cluster,
+    store_alert_fn fn, void *arg)
+{
+	struct alert_visit	 v = { fn, arg, cluster };
+	sqlite3_stmt		*st;
+
+	if ((st = cluster_list(s, ST_ALERT_OPEN, cluster,
+	    "listing alerts")) == NULL)
+		return -1;
+	return rows(s, st, "listing alerts", alert_visit, &v);
+}
+
+int
+store_alert_rows(struct store *s, const char *cluster, store_alert_fn fn,
+    void *arg)
+{
+	struct alert_visit	 v = { fn, arg, NULL };
+	sqlite3_stmt		*st = stmt_get(s, ST_ALERT_LIST);
+
+	if (cluster != NULL && bind_text(st, 1, cluster) == -1) {
+		stmt_done(st);
+		return db_fail(s, "listing alerts");
+	}
+	return rows(s, st, "listing alerts", alert_visit, &v);
+}
+
+int
+store_alert_get(struct store *s, int64_t id, store_alert_fn fn, void *arg)
+{
+	struct alert_visit	 v = { fn, arg, NULL };
+	sqlite3_stmt		*st = stmt_get(s, ST_ALERT_GET);
+
+	if (bind_int(st, 1, id) == -1) {
+		stmt_done(st);
+		return db_fail(s, "reading an alert");
+	}
+	return rows(s, st, "reading an alert", alert_visit, &v);
+}
+
+static int
+bind_time(sqlite3_stmt *st, int i, time_t t)
+{
+	if (t == 0)
+		return sqlite3_bind_null(st, i) == SQLITE_OK ? 0 : -1;
+	return bind_int(st, i, t);
+}
+
+int
+store_alert_put(struct store *s, const struct store_alert *a, int64_t *id,
+    time_t *first, time_t *raised)
+{
+	sqlite3_stmt	*st = stmt_get(s, ST_ALERT_UPSERT);
+	int		 rc;
+
+	if (bind_text(st, 1, a->cluster) == -1 ||
+	    bind_text(st, 2, a->rule) == -1 ||
+	    bind_text(st, 3, a->subject) == -1 ||
+	    bind_text(st, 4, a->severity) == -1 ||
+	    bind_text(st, 5, a->text) == -1 ||
+	    bind_int(st, 6, a->first_seen) == -1 ||
+	    bind_int(st, 7, a->last_seen) == -1 ||
+	    bind_time(st, 8, a->raised) == -1 || stmt_run(st) == -1)
+		return db_fail(s, "storing an alert");
+	st = stmt_get(s, ST_ALERT_FIND);
+	if (bind_text(st, 1, a->cluster) == -1 ||
+	    bind_text(st, 2, a->rule) == -1 ||
+	    bind_text(st, 3, a->subject) == -1) {
+		stmt_done(st);
+		return db_fail(s, "reading an alert");
+	}
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		*id = sqlite3_column_int64(st, 0);
+		*first = col_time(st, 1);
+		*raised = col_time(st, 2);
+	}
+	stmt_done(st);
+	if (rc != SQLITE_ROW)
+		return db_fail(s, "reading an alert");
+	return 0;
+}
+
+int
+store_alert_clear(struct store *s, int64_t id, time_t when)
+{
+	sqlite3_stmt *st = stmt_get(s, ST_ALERT_CLEAR);
+
+	if (bind_int(st, 1, id) == -1 || bind_int(st, 2, when) == -1 ||
+	    stmt_run(st) == -1)
+		return db_fail(s, "clearing an alert");
+	return sqlite3_changes(s->db) > 0;
+}
+
+int
+store_alert_drop(struct store *s, int64_t id)
+{
+	sqlite3_stmt *st = stmt_get(s, ST_ALERT_DROP);
+
+	if (bind_int(st, 1, id) == -1 || stmt_run(st) == -1)
+		return db_fail(s, "dropping an alert");
+	return 0;
+}
+
+int
+store_alert_prune(struct store *s, time_t before)
+{
+	sqlite3_stmt *st = stmt_get(s, ST_ALERT_PRUNE);
+
+	if (bind_int(st, 1, before) == -1 || stmt_run(st) == -1)
+		return db_fail(s, "pruning alerts");
+	return 0;
+}
+
+struct offline_visit {
+	store_offline_fn	 fn;
+	void			*arg;
+};
+
+static int
+offline_visit(sqlite3_stmt *st, void *arg)
+{
+	struct offline_visit *v = arg;
+
+	return v->fn(col_text(st, 0), (time_t)sqlite3_column_int64(st, 1),
+	    v->arg);
+}
+
+int
+store_offline_rows(struct store *s, time_t before, store_offline_fn fn,
+    void *arg)
+{
+	struct offline_visit	 v = { fn, arg };
+	sqlite3_stmt		*st = stmt_get(s, ST_OFFLINE_LIST);
+
+	if (bind_int(st, 1, before) == -1) {
+		stmt_done(st);
+		return db_fail(s, "listing offline clusters");
+	}
+	return rows(s, st, "listing offline clusters", offline_visit, &v);
 }
 
 /* A message kind: [a-z0-9_]{1,STORE_KIND_MAX}. */
@@ -1403,13 +1865,45 @@ out:
 	return rc;
 }
 
+/* The message row, in the caller's transaction. */
+static int
+message_insert(struct store *s, const char *cluster, const char *kind,
+    const char *body, time_t now, int64_t *id)
+{
+	sqlite3_stmt *st = stmt_get(s, ST_MSG_ADD);
+
+	if ((cluster != NULL && bind_text(st, 1, cluster) == -1) ||
+	    bind_text(st, 2, kind) == -1 || bind_text(st, 3, body) == -1 ||
+	    bind_int(st, 4, now) == -1 || stmt_run(st) == -1)
+		return -1;
+	*id = sqlite3_last_insert_rowid(s->db);
+	return 0;
+}
+
+int
+store_message_put(struct store *s, const char *cluster, const char *kind,
+    const char *body, time_t now, int64_t *id)
+{
+	char why[256];
+
+	*id = 0;
+	if (!valid_id(cluster) || !store_valid_kind(kind) ||
+	    !valid_body(body, why, sizeof(why))) {
+		log_error("%s: invalid %s message for %s", s->path, kind,
+		    cluster);
+		return -1;
+	}
+	if (message_insert(s, cluster, kind, body, now, id) == -1)
+		return db_fail(s, "storing a message");
+	return 0;
+}
+
 int
 store_message_add(struct store *s, const char *cluster, const char *kind,
     const char *body, const struct store_package *pkg, time_t now,
     int64_t *id, char *why, size_t whylen)
 {
-	sqlite3_stmt	*st;
-	int		 rc = -1;
+	int rc = -1;
 
 	*id = 0;
 	if (cluster != NULL && !valid_id(cluster)) {
@@ -1435,14 +1929,10 @@ store_message_add(struct store *s, const char *cluster, const char *kind,
 	/* The package first: a gateway told of it can fetch it at once. */
 	if (pkg != NULL && put_package(s, pkg, why, whylen) == -1)
 		goto out;
-	st = stmt_get(s, ST_MSG_ADD);
-	if ((cluster != NULL && bind_text(st, 1, cluster) == -1) ||
-	    bind_text(st, 2, kind) == -1 || bind_text(st, 3, body) == -1 ||
-	    bind_int(st, 4, now) == -1 || stmt_run(st) == -1) {
+	if (message_insert(s, cluster, kind, body, now, id) == -1) {
 		db_why(s, why, whylen, "storing a message");
 		goto out;
 	}
-	*id = sqlite3_last_insert_rowid(s->db);
 	if (tx_commit(s) == -1) {
 		db_why(s, why, whylen, "commit");
 		goto out;
@@ -1523,7 +2013,7 @@ store_delivery_acked(struct store *s, int64_t id, const char *cluster,
 	sqlite3_stmt	*st = stmt_get(s, ST_DELIVERY_ACKED);
 	char		 result[STORE_RESULT_MAX + 16];
 
-	if (refused != NULL && !valid_printable(refused, STORE_RESULT_MAX))
+	if (refused != NULL && !store_valid_text(refused, STORE_RESULT_MAX))
 		refused = "(a reason that is not printable text)";
 	snprintf(result, sizeof(result), "%s%s", refused != NULL ?
 	    "refused: " : "accepted", refused != NULL ? refused : "");

@@ -68,6 +68,15 @@ int	store_cluster_seen(struct store *, const char *cluster, time_t now,
 int	store_records(struct store *, const char *cluster, json_t *records,
 	    time_t now, uint64_t *acked, char *why, size_t whylen);
 
+/* Know a cluster (before it ever connects); one already known stays. */
+int	store_cluster_add(struct store *, const char *cluster, time_t now);
+
+/*
+ * 1 if s is 1..max bytes of UTF-8 without C0 controls or DEL: the rule
+ * for every name and text of a cluster's that the store keeps.
+ */
+int	store_valid_text(const char *s, size_t max);
+
 /*
  * The relay (re)started: no cluster is connected, whatever a crashed
  * predecessor left behind.
@@ -96,10 +105,10 @@ struct store_cluster_info {
 	uint64_t	 last_seq;
 	uint64_t	 records;	/* records stored */
 	/*
-	 * The newest health snapshot (has_health == 0: none): how many
-	 * nodes and services it lists, and how many of those services
-	 * are up ("up": true or "state": "up"); -1 where the snapshot has
-	 * no such list.
+	 * The health view (has_health == 0: no health yet): how many
+	 * nodes and services the cluster's health records have named,
+	 * whoever sent them, and how many of those services are up; -1
+	 * where there are none.
 	 */
 	int		 has_health;
 	int64_t		 health_nodes;
@@ -136,6 +145,9 @@ struct store_usage_row {
 typedef int (*store_usage_fn)(const struct store_usage_row *, void *);
 int	store_usage_rows(struct store *, const char *cluster,
 	    store_usage_fn fn, void *arg);
+/* The same for the hours in [since, until). */
+int	store_usage_range(struct store *, const char *cluster, time_t since,
+	    time_t until, store_usage_fn fn, void *arg);
 
 /* A cluster's events in the order the cluster sent them (by seq). */
 struct store_event_row {
@@ -158,6 +170,125 @@ struct store_anchor_row {
 typedef int (*store_anchor_fn)(const struct store_anchor_row *, void *);
 int	store_anchor_rows(struct store *, const char *cluster,
 	    store_anchor_fn fn, void *arg);
+
+/*
+ * Analysis of what a batch brings (relay/analysis.c), run inside
+ * store_records()'s transaction so that what it writes commits with the
+ * batch or not at all.  health and event see each record the batch
+ * stores for the first time, in seq order (a record resent after a
+ * reconnect is not seen again); flush runs before the commit, and its
+ * -1 (a database error) rolls the whole batch back; done runs after the
+ * commit (committed 1) or the rollback (0).  What the analysis cannot
+ * do for want of memory it skips and logs: billing records are never
+ * held back by it.
+ */
+struct store_hooks {
+	void	(*health)(void *arg, struct store *, const char *cluster,
+		    int64_t seq, json_t *rec);
+	void	(*event)(void *arg, struct store *, const char *cluster,
+		    int64_t seq, json_t *rec);
+	int	(*flush)(void *arg, struct store *, const char *cluster);
+	void	(*done)(void *arg, int committed);
+};
+void	store_set_hooks(struct store *, const struct store_hooks *, void *arg);
+
+/*
+ * A transaction of the caller's own around the functions below (they
+ * run inside store_records()' when called from a hook).  0 or -1
+ * (logged); rollback is harmless when none is open.
+ */
+int	store_begin(struct store *);
+int	store_commit(struct store *);
+void	store_rollback(struct store *);
+
+/*
+ * Every node and service of a cluster as the newest health record that
+ * named it left it, whoever sent that record (the gateway, the product):
+ * body is the merged JSON object.
+ */
+struct store_node_row {
+	const char	*node;
+	int64_t		 seq;		/* the record that last named it */
+	time_t		 ts;		/* that record's "ts" */
+	const char	*body;
+};
+typedef int (*store_node_fn)(const struct store_node_row *, void *);
+int	store_node_rows(struct store *, const char *cluster,
+	    store_node_fn fn, void *arg);
+int	store_node_put(struct store *, const char *cluster,
+	    const struct store_node_row *);
+int	store_node_delete(struct store *, const char *cluster,
+	    const char *node);
+
+struct store_service_row {
+	const char	*name;
+	int64_t		 seq;
+	time_t		 ts;
+	int64_t		 down;		/* failed probes in a row */
+	const char	*body;
+};
+typedef int (*store_service_fn)(const struct store_service_row *, void *);
+int	store_service_rows(struct store *, const char *cluster,
+	    store_service_fn fn, void *arg);
+int	store_service_put(struct store *, const char *cluster,
+	    const struct store_service_row *);
+
+/*
+ * An alert: one per (cluster, rule, subject) while it is open, across
+ * every relay sharing the store.  raised 0: pending (its condition has
+ * not held for long enough yet); cleared 0: open.
+ */
+#define STORE_ALERT_TEXT_MAX	1024	/* bytes of an alert's text */
+#define STORE_ALERT_SUBJECT_MAX	1100	/* "NODE:PATH" */
+
+struct store_alert {
+	int64_t		 id;
+	const char	*cluster;
+	const char	*rule;
+	const char	*subject;
+	const char	*severity;	/* warning | critical */
+	const char	*text;
+	time_t		 first_seen;
+	time_t		 last_seen;
+	time_t		 raised;
+	time_t		 cleared;
+};
+typedef int (*store_alert_fn)(const struct store_alert *, void *);
+/* A cluster's open and pending alerts, by id. */
+int	store_alert_open_rows(struct store *, const char *cluster,
+	    store_alert_fn fn, void *arg);
+/*
+ * Every alert (cluster NULL: of every cluster): open ones first, then
+ * pending, then cleared, each by id.
+ */
+int	store_alert_rows(struct store *, const char *cluster,
+	    store_alert_fn fn, void *arg);
+/* The alert with this id: fn is called once, or not when there is none. */
+int	store_alert_get(struct store *, int64_t id, store_alert_fn fn,
+	    void *arg);
+/*
+ * Open or refresh the open alert for (a->cluster, a->rule, a->subject):
+ * a new one takes a's times; one already open keeps its first_seen and
+ * raised (another relay's, perhaps) and moves last_seen on.  Returns 0
+ * with the stored id, first_seen and raised in *id, *first, *raised, or
+ * -1.
+ */
+int	store_alert_put(struct store *, const struct store_alert *a,
+	    int64_t *id, time_t *first, time_t *raised);
+/*
+ * Clear an open alert at when: 1 if this call cleared it, 0 if it was
+ * not open (cleared already, by another relay perhaps), -1.
+ */
+int	store_alert_clear(struct store *, int64_t id, time_t when);
+/* Forget a pending alert whose condition ended before it was raised. */
+int	store_alert_drop(struct store *, int64_t id);
+/* Clusters without a tunnel whose last contact is at or before before. */
+typedef int (*store_offline_fn)(const char *cluster, time_t last_contact,
+    void *arg);
+int	store_offline_rows(struct store *, time_t before, store_offline_fn fn,
+	    void *arg);
+/* Delete alerts cleared before this time. */
+int	store_alert_prune(struct store *, time_t before);
 
 /*
  * Messages down to the gateways (DESIGN.md section 6, "Vendor-to-
@@ -193,6 +324,14 @@ int	store_message_add(struct store *, const char *cluster,
 	    const char *kind, const char *body,
 	    const struct store_package *pkg, time_t now, int64_t *id,
 	    char *why, size_t whylen);
+/*
+ * The same for a message a store function's caller makes inside a
+ * transaction of its own (an alert raised by the analysis goes down in
+ * the transaction that raised it): no package, cluster required.  0
+ * with *id, or -1 (logged).
+ */
+int	store_message_put(struct store *, const char *cluster,
+	    const char *kind, const char *body, time_t now, int64_t *id);
 /* The newest message's id (0: none): a relay polls it for new ones. */
 int	store_message_max(struct store *, int64_t *id);
 

@@ -22,6 +22,7 @@
 #include <jansson.h>
 #include <sqlite3.h>
 
+#include "relay/analysis.h"
 #include "relay/relay_conf.h"
 #include "relay/report.h"
 #include "relay/store.h"
@@ -34,10 +35,20 @@
 static char	dir[64];
 static char	dbpath[128];
 
+/* relay.conf's [alerts] defaults; a test may change them. */
+static const struct relay_alert_rules default_rules = {
+	85, 10, 2.0, 600, 3, 1800, 1
+};
+static struct relay_alert_rules	rules;
+static struct analysis		*an;
+
 static int
 setup(void **state)
 {
 	(void)state;
+	rules = default_rules;
+	if ((an = analysis_new(&rules)) == NULL)
+		return -1;
 	snprintf(dir, sizeof(dir), "/tmp/porthole-store.XXXXXX");
 	if (mkdtemp(dir) == NULL)
 		return -1;
@@ -51,6 +62,8 @@ teardown(void **state)
 	char cmd[128];
 
 	(void)state;
+	analysis_free(an);
+	an = NULL;
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
 	return system(cmd);
 }
@@ -63,6 +76,9 @@ open_store(void)
 
 	if (store_open(dbpath, &s, err, sizeof(err)) == -1)
 		fail_msg("store_open: %s", err);
+	/* As the relay does: every batch is analysed. */
+	analysis_set_rules(an, &rules);
+	analysis_attach(an, s);
 	return s;
 }
 
@@ -178,7 +194,8 @@ static const char batch1[] =
     "{\"seq\":2,\"class\":\"event\",\"record\":{\"class\":\"event\","
     "\"type\":\"node_added\",\"node\":\"node-3\",\"ts\":\"" H0 "\"}},"
     "{\"seq\":3,\"class\":\"health\",\"record\":{\"class\":\"health\","
-    "\"ts\":\"" H0 "\",\"nodes\":[{},{},{}],\"services\":["
+    "\"ts\":\"" H0 "\",\"nodes\":[{\"name\":\"n1\"},{\"name\":\"n2\"},"
+    "{\"name\":\"n3\"}],\"services\":["
     "{\"name\":\"server\",\"up\":true},{\"name\":\"ag\",\"state\":\"down\"}]"
     "}}]";
 
@@ -624,10 +641,11 @@ test_health_keeps_latest(void **state)
 	for (n = 0; n < 150; n += 10) {
 		b = json_array();
 		for (i = n + 1; i <= n + 10; i++) {
-			rec = json_pack("{s:s, s:[{}]}", "ts", H0, "nodes");
+			rec = json_pack("{s:s, s:[{s:s}]}", "ts", H0, "nodes",
+			    "name", "a");
 			if (i == 150)
 				json_array_append_new(json_object_get(rec,
-				    "nodes"), json_object());
+				    "nodes"), json_pack("{s:s}", "name", "b"));
 			json_array_append_new(b, json_pack("{s:i, s:s, s:o}",
 			    "seq", i, "class", "health", "record", rec));
 		}
@@ -983,6 +1001,44 @@ test_unwritable_dir(void **state)
 	}
 }
 
+/*
+ * A store of schema version 2 (a relay with messages, from before the
+ * health view and the alerts) is brought to version 3 when opened, its
+ * records kept; one from a newer relay is refused.
+ */
+static void
+test_migrates_v2(void **state)
+{
+	struct store	*s = open_store();
+	sqlite3		*db;
+	char		 err[256];
+
+	(void)state;
+	put_ok(s, "acme-prod", batch1, 3);
+	store_close(s);
+	assert_int_equal(sqlite3_open(dbpath, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "DROP TABLE alerts;"
+	    "DROP TABLE health_nodes; DROP TABLE health_services;"
+	    "PRAGMA user_version = 2", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	s = open_store();
+	assert_int_equal(count("PRAGMA user_version"), 3);
+	assert_int_equal(count("SELECT count(*) FROM records"), 3);
+	assert_int_equal(count("SELECT count(*) FROM alerts"), 0);
+	put_ok(s, "acme-prod", "[{\"seq\":4,\"class\":\"health\",\"record\":"
+	    "{\"ts\":\"" H0 "\",\"nodes\":[{\"name\":\"n9\"}]}}]", 4);
+	assert_int_equal(count("SELECT count(*) FROM health_nodes"), 1);
+	store_close(s);
+
+	assert_int_equal(sqlite3_open(dbpath, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "PRAGMA user_version = 4", NULL,
+	    NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	assert_int_equal(store_open(dbpath, &s, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "schema version 4, this relay knows "
+	    "version 3"));
+}
+
 static void
 test_not_a_database(void **state)
 {
@@ -1043,11 +1099,13 @@ test_migrates_version_1(void **state)
 	store_close(s);
 	/* What a relay of version 1 left: no message tables. */
 	exec_sql("DROP TABLE deliveries; DROP TABLE messages;"
-	    " DROP TABLE package_chunks; PRAGMA user_version = 1");
+	    " DROP TABLE package_chunks; DROP TABLE alerts;"
+	    " DROP TABLE health_nodes; DROP TABLE health_services;"
+	    " PRAGMA user_version = 1");
 	assert_int_equal(count("SELECT count(*) FROM sqlite_master WHERE"
 	    " name = 'messages'"), 0);
 	s = open_store();
-	assert_int_equal(count("PRAGMA user_version"), 2);
+	assert_int_equal(count("PRAGMA user_version"), 3);
 	assert_int_equal(store_last_seq(s, "acme-prod", &seq), 0);
 	assert_int_equal(seq, 3);
 	assert_int_equal(store_message_add(s, NULL, "greeting",
@@ -1055,10 +1113,10 @@ test_migrates_version_1(void **state)
 	assert_int_equal(id, 1);
 	store_close(s);
 	/* A database from a newer relay is refused, not changed. */
-	exec_sql("PRAGMA user_version = 3");
+	exec_sql("PRAGMA user_version = 4");
 	assert_int_equal(store_open(dbpath, &s, why, sizeof(why)), -1);
-	assert_non_null(strstr(why, "schema version 3, this relay knows "
-	    "version 2"));
+	assert_non_null(strstr(why, "schema version 4, this relay knows "
+	    "version 3"));
 }
 
 struct pending {
@@ -1292,6 +1350,8 @@ main(void)
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unwritable_dir,
 		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_migrates_v2, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(test_not_a_database,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_file_mode,
