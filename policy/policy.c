@@ -240,6 +240,20 @@ static const struct keyspec keys[] = {
 	    .off = F(command_timeout), .min = 1, .max = HOUR,
 	    .help = "a diagnostic running longer is killed", .def = "60s" },
 
+	{ .section = "actions", .key = "enabled", .type = V_BOOL,
+	    .off = F(actions_enabled),
+	    .help = "engineers may ask to run the actions listed below "
+	    "(changes: a restart, an upgrade step)", .def = "no" },
+	{ .section = "actions", .key = "approval", .type = V_FUNC,
+	    .off = F(action_approval_required), .set = set_approval,
+	    .get = get_approval,
+	    .help = "required: each run waits for `porthole action approve "
+	    "ID`; or none", .def = "required" },
+	{ .section = "actions", .key = "timeout", .type = V_DURATION,
+	    .off = F(action_timeout), .min = 1, .max = DAY,
+	    .help = "an action running longer is stopped (SIGTERM, then "
+	    "SIGKILL)", .def = "10m" },
+
 	{ .section = "forward", .key = "enabled", .type = V_BOOL,
 	    .off = F(forward_enabled),
 	    .help = "port forwarding to the targets below", .def = "no" },
@@ -374,6 +388,11 @@ static const char commands_help[] =
     "NAME = absolute argv; {NAME:int} and {NAME:word} take the engineer's "
     "words";
 
+/* Above the [actions] entries. */
+static const char actions_help[] =
+    "NAME = absolute argv, with placeholders as in [commands]; run as "
+    "the gateway's user, outside the diagnostic sandbox";
+
 /* Above the [redact] patterns, which are not keys of the table either. */
 static const char redact_help[] =
     "pattern.NAME = a POSIX extended regular expression, one key per "
@@ -381,7 +400,7 @@ static const char redact_help[] =
     "length; a pattern cannot hold ';', which starts a comment";
 
 static const char *const sections[] = {
-	"gateway", "remote_access", "files", "commands", "forward",
+	"gateway", "remote_access", "files", "commands", "actions", "forward",
 	"settings", "telemetry", "updates", "alerts",
 	"redact", "bundle",
 };
@@ -392,6 +411,7 @@ const size_t policy_nkeys = sizeof(keys) / sizeof(keys[0]);
 const char *const *const policy_sections = sections;
 const size_t policy_nsections = sizeof(sections) / sizeof(sections[0]);
 const char *const policy_commands_help = commands_help;
+const char *const policy_actions_help = actions_help;
 const char *const policy_redact_help = redact_help;
 
 /* [A-Za-z0-9._-]{1,max} */
@@ -1013,8 +1033,8 @@ static const char *const reserved[] = {
 };
 
 static int
-add_command(struct policy *p, const char *name, const char *value, char *msg,
-    size_t len)
+add_command(struct policy_command **list, size_t *nlist, const char *name,
+    const char *value, char *msg, size_t len)
 {
 	struct policy_command	*nc;
 	char			**w = NULL, why[256];
@@ -1033,8 +1053,8 @@ add_command(struct policy *p, const char *name, const char *value, char *msg,
 			    "something else", name);
 			return -1;
 		}
-	if (p->ncommands >= POLICY_MAX_COMMANDS) {
-		snprintf(msg, len, "too many commands (at most %d)",
+	if (*nlist >= POLICY_MAX_COMMANDS) {
+		snprintf(msg, len, "too many entries (at most %d)",
 		    POLICY_MAX_COMMANDS);
 		return -1;
 	}
@@ -1078,13 +1098,13 @@ add_command(struct policy *p, const char *name, const char *value, char *msg,
 		goto out;
 	}
 
-	nc = reallocarray(p->commands, p->ncommands + 1, sizeof(*nc));
+	nc = reallocarray(*list, *nlist + 1, sizeof(*nc));
 	if (nc == NULL) {
 		snprintf(msg, len, "out of memory");
 		goto out;
 	}
-	p->commands = nc;
-	nc = &p->commands[p->ncommands];
+	*list = nc;
+	nc = &nc[*nlist];
 	if ((nc->name = strdup(name)) == NULL) {
 		snprintf(msg, len, "out of memory");
 		goto out;
@@ -1092,7 +1112,7 @@ add_command(struct policy *p, const char *name, const char *value, char *msg,
 	nc->argv = w;
 	nc->argc = (size_t)n;
 	w = NULL;
-	p->ncommands++;
+	(*nlist)++;
 	rc = 0;
 out:
 	policy_argv_free(w);
@@ -1201,7 +1221,12 @@ on_key(void *ctx, const char *section, const char *key, const char *value,
 	}
 	/* Any other key in [commands] names a diagnostic. */
 	if (strcmp(section, "commands") == 0)
-		return add_command(p, key, value, msg, len);
+		return add_command(&p->commands, &p->ncommands, key, value,
+		    msg, len);
+	/* And in [actions], an action. */
+	if (strcmp(section, "actions") == 0)
+		return add_command(&p->actions, &p->nactions, key, value, msg,
+		    len);
 	if (strcmp(section, "redact") == 0 &&
 	    strncmp(key, "pattern.", 8) == 0)
 		return add_pattern(p, key + 8, value, msg, len);
@@ -1474,6 +1499,8 @@ policy_each_program(const struct policy *p, policy_program_cb cb, void *arg)
 	for (i = 0; i < p->ncommands; i++)
 		cb(arg, "commands", p->commands[i].name,
 		    p->commands[i].argv[0]);
+	for (i = 0; i < p->nactions; i++)
+		cb(arg, "actions", p->actions[i].name, p->actions[i].argv[0]);
 	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
 		if (keys[i].set != set_hook ||
 		    (v = *CFIELD(p, &keys[i], char *)) == NULL)
@@ -1520,6 +1547,11 @@ policy_free(struct policy *p)
 		policy_argv_free(p->commands[i].argv);
 	}
 	free(p->commands);
+	for (i = 0; i < p->nactions; i++) {
+		free(p->actions[i].name);
+		policy_argv_free(p->actions[i].argv);
+	}
+	free(p->actions);
 	free(p->targets);
 	free(p->settings_file);
 	parse_list_free(p->settings_keys);
