@@ -501,7 +501,8 @@ cli_control(int argc, char **argv, const char *conf)
 		else if (kind == CONTROL_KILL)
 			printf("session %s ended\n", argv[1]);
 		else
-			printf("session %s %s\n", argv[1], kind ==
+			printf("%s %s %s\n", json_object_get(ans, "action") !=
+			    NULL ? "action" : "session", argv[1], kind ==
 			    CONTROL_APPROVE ? "approved" : "denied");
 	}
 	json_decref(ans);

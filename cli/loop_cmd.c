@@ -1,7 +1,8 @@
 /*
  * loop_cmd.c - porthole approve --ticket T --for DURATION [--reason
  * TEXT], porthole approvals [--json], porthole revoke --ticket T
- * [--reason TEXT].
+ * [--reason TEXT], porthole actions [--json], porthole action
+ * approve|deny ID [--reason TEXT].
  *
  * The ticket and the duration are checked here, so that a typo is
  * refused with a clear line before anything is sent, and again by the
@@ -25,6 +26,10 @@ const char cli_loop_usage[] =
     "porthole approve --ticket T --for DURATION [--reason TEXT]\n"
     "porthole approvals [--json]\n"
     "porthole revoke --ticket T [--reason TEXT]\n";
+
+const char cli_actions_usage[] =
+    "porthole actions [--json]\n"
+    "porthole action approve|deny ID [--reason TEXT]\n";
 
 /* The options these commands take, as given. */
 struct loop_opts {
@@ -214,4 +219,99 @@ cli_loop(int argc, char **argv, const char *conf)
 	if (strcmp(argv[0], "revoke") == 0)
 		return loop_revoke(conf, &o);
 	return loop_approve(conf, &o);
+}
+
+static int
+actions_usage(void)
+{
+	fprintf(stderr, "usage: %s", cli_actions_usage);
+	return 2;
+}
+
+static void
+print_actions(json_t *list)
+{
+	json_t	*a;
+	size_t	 i;
+
+	printf("%-16s %-8s %-20s %-16s %-20s %s\n", "ID", "STATE", "ASKED",
+	    "SESSION", "ENGINEER", "ACTION");
+	json_array_foreach(list, i, a)
+		printf("%-16s %-8s %-20s %-16s %-20s %s\n", jstr(a, "id"),
+		    jstr(a, "state"), jstr(a, "asked"), jstr(a, "session"),
+		    jstr(a, "engineer"), jstr(a, "command"));
+}
+
+/* porthole actions [--json] */
+static int
+actions_list(const char *conf, int as_json)
+{
+	json_t	*ans;
+	char	*text;
+
+	if ((ans = control_call(conf, CONTROL_ACTIONS, json_object())) == NULL)
+		return 1;
+	if (!json_is_true(json_object_get(ans, "ok"))) {
+		fprintf(stderr, "porthole: actions: %s\n", jstr(ans, "error"));
+		json_decref(ans);
+		return 1;
+	}
+	if (as_json) {
+		text = json_dumps(json_object_get(ans, "actions"),
+		    JSON_COMPACT);
+		if (text != NULL)
+			printf("%s\n", text);
+		free(text);
+	} else if (cli_view_escape(ans) == 0)
+		print_actions(json_object_get(ans, "actions"));
+	json_decref(ans);
+	return fflush(stdout) == 0 ? 0 : 1;
+}
+
+/* porthole action approve|deny ID [--reason TEXT] */
+static int
+action_decide(const char *conf, int approve, const char *id,
+    const char *reason)
+{
+	json_t *req, *ans;
+
+	if (reason != NULL && cli_control_reason(reason) == -1)
+		return 1;
+	req = json_pack("{s:s}", "id", id);
+	if (req != NULL && reason != NULL)
+		json_object_set_new(req, "reason", json_string(reason));
+	if ((ans = control_call(conf, approve ? CONTROL_ACTION_APPROVE :
+	    CONTROL_ACTION_DENY, req)) == NULL)
+		return 1;
+	if (!json_is_true(json_object_get(ans, "ok"))) {
+		fprintf(stderr, "porthole: action %s: %s\n", approve ?
+		    "approve" : "deny", jstr(ans, "error"));
+		json_decref(ans);
+		return 1;
+	}
+	printf("action %s %s\n", id, approve ? "approved: it runs now" :
+	    "denied");
+	json_decref(ans);
+	return fflush(stdout) == 0 ? 0 : 1;
+}
+
+int
+cli_actions(int argc, char **argv, const char *conf)
+{
+	int approve;
+
+	if (strcmp(argv[0], "actions") == 0) {
+		if (argc == 1 || (argc == 2 && strcmp(argv[1], "--json") == 0))
+			return actions_list(conf, argc == 2);
+		return actions_usage();
+	}
+	if (argc < 3 || (strcmp(argv[1], "approve") != 0 &&
+	    strcmp(argv[1], "deny") != 0) || argv[2][0] == '-')
+		return actions_usage();
+	approve = strcmp(argv[1], "approve") == 0;
+	if (argc == 3)
+		return action_decide(conf, approve, argv[2], NULL);
+	if (argc == 5 && strcmp(argv[3], "--reason") == 0)
+		return action_decide(conf, approve, argv[2], argv[4]);
+	return actions_usage();
 }

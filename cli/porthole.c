@@ -58,6 +58,7 @@ usage(FILE *f)
 	print_usage_lines(f, policy_usage, &first);
 	print_usage_lines(f, cli_control_usage, &first);
 	print_usage_lines(f, cli_loop_usage, &first);
+	print_usage_lines(f, cli_actions_usage, &first);
 	print_usage_lines(f, cli_send_usage, &first);
 	print_usage_lines(f, cli_telemetry_usage, &first);
 	print_usage_lines(f, cli_alerts_usage, &first);
@@ -204,6 +205,8 @@ static const struct command commands[] = {
 	{ "approve", cli_control_usage, run_approve },
 	{ "approvals", cli_loop_usage, cli_loop },
 	{ "revoke", cli_loop_usage, cli_loop },
+	{ "actions", cli_actions_usage, cli_actions },
+	{ "action", cli_actions_usage, cli_actions },
 	{ "deny", cli_control_usage, cli_control },
 	{ "kill", cli_control_usage, cli_control },
 	{ "reload", cli_control_usage, cli_control },

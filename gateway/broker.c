@@ -712,6 +712,7 @@ broker_new(struct event_base *base, const struct policy *pol,
 	TAILQ_INIT(&b->sessions);
 	TAILQ_INIT(&b->turned);
 	TAILQ_INIT(&b->notifying);
+	TAILQ_INIT(&b->actions);
 	if ((b->burst = burst_new(broker_summary, b)) == NULL ||
 	    (b->ev_retry = evtimer_new(base, broker_retry, b)) == NULL ||
 	    (b->ev_idle = event_new(base, -1, EV_PERSIST, broker_idle_check,
@@ -741,6 +742,7 @@ broker_free(struct broker *b)
 	while (!TAILQ_EMPTY(&b->turned))
 		turned_free(TAILQ_FIRST(&b->turned), 0);
 	broker_notify_free(b);
+	broker_actions_free(b);
 	/* The counts of refusals not yet summarised are written now. */
 	burst_tick(b->burst, clock_mono_ms(), 1);
 	burst_free(b->burst);

@@ -54,6 +54,17 @@ int		 broker_approve(struct broker *b, const char *id, int approve,
 		    const struct actor *who);
 
 /*
+ * [actions]: approve (or deny) action id, which waits; who is named in
+ * the audit log.  0; -2 if there is no such action; or -1 with why in
+ * err (it runs already, the policy no longer allows it, the audit log).
+ */
+int		 broker_action_decide(struct broker *b, const char *id,
+		    int approve, const struct actor *who, char *err,
+		    size_t errlen);
+/* The actions waiting and running, as a JSON array (new reference). */
+json_t		*broker_actions(struct broker *b);
+
+/*
  * Approvals of a ticket for a time (approvals.h), which the broker
  * consults for every login that would wait: ap (NULL: none) must
  * outlive the broker.

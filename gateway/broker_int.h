@@ -9,6 +9,7 @@
  *   broker_msg.c       the monitor's messages (broker_proto.h): the
  *                      audit proxy, slots, logins, grants
  *   broker_approval.c  the customer's approval of a session
+ *   broker_action.c    [actions]: each run approved, then run as a job
  *   broker_audit.c     writing the audit log, and failing closed
  *   broker_state.c     a session's phase, its end, its monitor's answers
  *
@@ -38,6 +39,7 @@
 
 struct krl;
 struct notify;
+struct gaction;
 
 /*
  * One engineer session, seen from the main process.  Its state is the
@@ -131,6 +133,8 @@ struct broker {
 	struct approvals	*approvals;	/* tickets approved, or NULL */
 	struct jobs		*jobs;		/* notify_command runs here */
 	TAILQ_HEAD(, notify)	 notifying;	/* ... these now */
+	TAILQ_HEAD(, gaction)	 actions;	/* [actions] waiting, running */
+	size_t			 nactions;
 };
 
 /* broker_state.c */
@@ -151,6 +155,13 @@ int	gs_refusal(struct gsess *gs, const char *type, json_t *fields);
 /* broker_notify.c */
 void	gs_notify_waiting(struct gsess *gs);
 void	broker_notify_free(struct broker *b);
+
+/* broker_action.c */
+int	gs_msg_action(struct gsess *gs, json_t *msg);
+int	gs_msg_action_cancel(struct gsess *gs, json_t *msg);
+/* Its session ended: what of it waits is withdrawn. */
+void	broker_actions_session_gone(struct broker *b, const char *sid);
+void	broker_actions_free(struct broker *b);
 
 /* broker_approval.c */
 void	gs_approval_answer(struct gsess *gs, int approved, const struct actor *a, const char *reason, enum bm_answer ans);

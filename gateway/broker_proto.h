@@ -42,6 +42,10 @@ enum bm_msg {
 	BM_ACTIVITY,	/* channel data moved: the session is not idle */
 	BM_POLICY,	/* broker to monitor: a reloaded policy ("ca") */
 	BM_TICKET_CHECK, /* is the login's ticket approved now? BM_APPROVED... */
+	BM_ACTION,	/* an action asked for: BM_DURABLE with its id, BM_LOST */
+	BM_ACTION_CANCEL, /* the engineer left it ("id"): withdrawn if waiting */
+	BM_ACTION_STATE, /* broker to monitor: "id" approved and running
+			   (its output's file attached), denied, done */
 	BM_NMSG
 };
 
@@ -94,6 +98,8 @@ enum bm_answer {
  * BM_NOTE_MAX bytes of text.
  */
 #define BM_NOTE_MAX	256
+/* BM_DURABLE answers BM_ACTION with the action's id as its note. */
+#define BM_ACTION_ID_LEN	16	/* hex characters */
 
 /* Grants a session relies on: withdrawing one ends it (BM_GRANT). */
 enum bm_grant {

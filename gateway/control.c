@@ -159,6 +159,28 @@ control_answer_sessions(struct cconn *cc, json_t *req, const char *id)
 	    broker_sessions(cc->c->broker));
 }
 
+/*
+ * An action's decision: porthole action approve|deny ID, and porthole
+ * approve|deny ID when ID is no session's.
+ */
+static json_t *
+control_decide_action(struct cconn *cc, const char *id, int approve,
+    const char *none)
+{
+	char err[600];
+
+	switch (broker_action_decide(cc->c->broker, id, approve, &cc->who, err,
+	    sizeof(err))) {
+	case 0:
+		return json_pack("{s:b, s:s}", "ok", 1, "action", id);
+	case -2:
+		return control_error(none);
+	default:
+		return control_error(err);
+	}
+}
+
+/* porthole approve|deny ID: a session waiting, or else an action. */
 static json_t *
 control_decide(struct cconn *cc, const char *id, int approve)
 {
@@ -168,8 +190,35 @@ control_decide(struct cconn *cc, const char *id, int approve)
 	case -2:
 		return control_error("session is not waiting for approval");
 	default:
-		return control_error("no such session (it may have ended)");
+		break;
 	}
+	return control_decide_action(cc, id, approve, "no such session or "
+	    "action (it may have ended)");
+}
+
+static json_t *
+control_answer_actions(struct cconn *cc, json_t *req, const char *id)
+{
+	(void)req;
+	(void)id;
+	return json_pack("{s:b, s:o}", "ok", 1, "actions",
+	    broker_actions(cc->c->broker));
+}
+
+static json_t *
+control_answer_action_approve(struct cconn *cc, json_t *req, const char *id)
+{
+	(void)req;
+	return control_decide_action(cc, id, 1, "no such action (it may have "
+	    "ended)");
+}
+
+static json_t *
+control_answer_action_deny(struct cconn *cc, json_t *req, const char *id)
+{
+	(void)req;
+	return control_decide_action(cc, id, 0, "no such action (it may have "
+	    "ended)");
 }
 
 static json_t *
@@ -369,6 +418,9 @@ static json_t *(*const control_answers[CONTROL_NCMD])(struct cconn *,
 	[CONTROL_APPROVALS] =		control_answer_approvals,
 	[CONTROL_REVOKE] =		control_answer_revoke,
 	[CONTROL_ALERTS] =		control_answer_alerts,
+	[CONTROL_ACTIONS] =		control_answer_actions,
+	[CONTROL_ACTION_APPROVE] =	control_answer_action_approve,
+	[CONTROL_ACTION_DENY] =		control_answer_action_deny,
 };
 
 /* A ticket and a duration, checked here for every request that has them. */

@@ -27,6 +27,9 @@ const struct control_cmd_info control_cmds[CONTROL_NCMD] = {
 	[CONTROL_APPROVALS] =	{ "approvals",	0, 0 },
 	[CONTROL_REVOKE] =	{ "revoke",	CONTROL_ARG_TICKET, 1 },
 	[CONTROL_ALERTS] =	{ "alerts",	0, 0 },
+	[CONTROL_ACTIONS] =	{ "actions",	0, 0 },
+	[CONTROL_ACTION_APPROVE] = { "action_approve", CONTROL_ARG_ID, 1 },
+	[CONTROL_ACTION_DENY] =	{ "action_deny", CONTROL_ARG_ID, 1 },
 };
 
 int

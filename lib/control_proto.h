@@ -34,11 +34,14 @@ enum control_cmd {
 	CONTROL_APPROVALS,	/* the tickets approved now */
 	CONTROL_REVOKE,		/* withdraw a ticket's approval */
 	CONTROL_ALERTS,		/* the vendor's alerts */
+	CONTROL_ACTIONS,	/* [actions] waiting and running */
+	CONTROL_ACTION_APPROVE,	/* let one action run */
+	CONTROL_ACTION_DENY,
 	CONTROL_NCMD
 };
 
 /* What a request carries besides its name. */
-#define CONTROL_ARG_ID		0x01	/* "id": a session */
+#define CONTROL_ARG_ID		0x01	/* "id": a session or an action */
 #define CONTROL_ARG_ACTION	0x02	/* "action": replay or export */
 #define CONTROL_ARG_VERSION	0x04	/* "version": an update's */
 #define CONTROL_ARG_WHEN	0x08	/* "when": an RFC 3339 time */

@@ -4,6 +4,7 @@
 #include "lib/fileio.h"
 
 #include <sys/random.h>
+#include <sys/stat.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
@@ -121,4 +122,26 @@ fileio_replace(const char *path, const void *buf, size_t len, mode_t mode,
 {
 	return fileio_replace_with(path, buf, len, mode, NULL, NULL, err,
 	    errlen);
+}
+
+int
+fileio_private_dir(const char *path, int make, char *why, size_t whylen)
+{
+	struct stat sb;
+
+	if (make && mkdir(path, 0700) == -1 && errno != EEXIST) {
+		snprintf(why, whylen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (lstat(path, &sb) == -1) {
+		snprintf(why, whylen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (!S_ISDIR(sb.st_mode) || sb.st_uid != geteuid() ||
+	    (sb.st_mode & 022) != 0) {
+		snprintf(why, whylen, "%s: must be a directory owned by uid %u "
+		    "that others cannot write", path, (unsigned)geteuid());
+		return -1;
+	}
+	return 0;
 }

@@ -30,4 +30,12 @@ int	fileio_replace_with(const char *path, const void *buf, size_t len,
 	    mode_t mode, int (*prepare)(int fd, void *arg, char *err,
 	    size_t errlen), void *arg, char *err, size_t errlen);
 
+/*
+ * A directory only this process's user may change: made 0700 if missing
+ * (make), and refused unless it is a directory that user owns and nobody
+ * else may write.  0, or -1 with "PATH: why".
+ */
+int	fileio_private_dir(const char *path, int make, char *why,
+	    size_t whylen);
+
 #endif

@@ -6,6 +6,7 @@
  *                      time limits and reloaded policies
  *   monitor_login.c    logins and the customer's approval
  *   monitor_exec.c     diagnostics
+ *   monitor_action.c   [actions]: asked for, approved, streamed
  *   monitor_access.c   files, settings and forwards
  *   monitor_shell.c    the support shell's pty and recording
  *   monitor_core.c     answering, auditing and ending, under all of them
@@ -33,6 +34,7 @@ struct sshcert;
 #define MON_MAX_FILES	128	/* open files per session */
 #define MON_MAX_FWDS	64	/* open forwards per session */
 #define MON_RELAY_BUF	16384
+#define MON_ACTION_TAIL_MS 100	/* an action's output file, read this often */
 
 /* A file the engineer holds open, until the child says it is closed. */
 struct mon_file {
@@ -72,6 +74,25 @@ struct mon_shell {
 	size_t		 nutf8;
 };
 
+/*
+ * An [actions] run the engineer asked for.  The broker runs it; the
+ * monitor holds the pipes to the child, on which the engineer reads
+ * that it waits, who approved it and its output, copied from the file
+ * the broker writes it to.
+ */
+struct mon_action {
+	char		 id[BM_ACTION_ID_LEN + 1];	/* "": none */
+	char		 name[65];
+	int		 out;		/* to the child: its output, -1 */
+	int		 err;		/* ... porthole's lines about it, -1 */
+	int		 log;		/* its output's file, -1 */
+	struct mon_pipe	 buf;		/* log -> out */
+	int		 running;	/* approved and started */
+	int		 done;		/* the broker said how it ended */
+	int		 exit_status;
+	char		 result[160];
+};
+
 struct mon {
 	int			 child_fd;
 	pid_t			 child;
@@ -104,6 +125,7 @@ struct mon {
 	struct mon_file		 files[MON_MAX_FILES];
 	struct mon_fwd		 fwds[MON_MAX_FWDS];
 	struct mon_shell	 sh;
+	struct mon_action	 act;
 	int			 grants_told;	/* 1 << bm_grant: BM_GRANT sent */
 	char			 note[BM_NOTE_MAX + 1];	/* for the engineer at
 						   login: how long it is approved */
@@ -179,6 +201,18 @@ int	mm_answer_exec_refused(struct mon *, json_t *);
 int	mm_answer_exec_wait(struct mon *, json_t *);
 int	mm_answer_exec_cancel(struct mon *, json_t *);
 
+/* monitor_action.c */
+/* "action NAME [WORDS]" from the engineer: asked for, and streamed. */
+int	mm_answer_action(struct mon *, const char *words);
+int	mon_action_wait(struct mon *);
+int	mon_action_cancel(struct mon *);
+/* The broker says how action goes (BM_ACTION_STATE); fd: its output. */
+void	mon_action_state(struct mon *, json_t *msg, int fd);
+int	mon_action_pollfds(struct mon *, struct pollfd *pfd);
+void	mon_action_service(struct mon *);
+/* Is its output file read as it grows (the loop wakes to read it)? */
+int	mon_action_tailing(const struct mon *);
+
 /* monitor_access.c */
 int	mm_answer_file_open(struct mon *, json_t *);
 int	mm_answer_file_close(struct mon *, json_t *);
@@ -195,6 +229,8 @@ int	mm_answer_shell_open(struct mon *, json_t *);
 int	mm_answer_window_change(struct mon *, json_t *);
 /* Relay the shell's terminal for the poll entries mon_shell_pollfds set. */
 int	mon_shell_pollfds(struct mon *, struct pollfd *pfd);
+/* Write what p holds to fd, as much as it takes now: 0, or -1. */
+int	mon_pipe_flush(struct mon_pipe *p, int fd);
 void	mon_shell_service(struct mon *, const struct pollfd *pfd, int n);
 
 #endif

@@ -330,8 +330,8 @@ mon_shell_pollfds(struct mon *m, struct pollfd *pfd)
 }
 
 /* Write what p holds to fd; -1 when fd is gone. */
-static int
-pipe_flush(struct mon_pipe *p, int fd)
+int
+mon_pipe_flush(struct mon_pipe *p, int fd)
 {
 	ssize_t n;
 
@@ -373,9 +373,9 @@ mon_shell_service(struct mon *m, const struct pollfd *pfd, int n)
 			m->sh.out.len = (size_t)r;
 		}
 	}
-	if (m->sh.in.len > 0 && pipe_flush(&m->sh.in, m->sh.master) == -1)
+	if (m->sh.in.len > 0 && mon_pipe_flush(&m->sh.in, m->sh.master) == -1)
 		m->sh.in.len = m->sh.in.off = 0;
-	if (m->sh.out.len > 0 && pipe_flush(&m->sh.out, m->sh.term) == -1) {
+	if (m->sh.out.len > 0 && mon_pipe_flush(&m->sh.out, m->sh.term) == -1) {
 		mon_shell_close(m, "the engineer closed the shell");
 		return;
 	}

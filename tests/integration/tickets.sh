@@ -61,7 +61,7 @@ for d in 30s 8d soon; do
 done
 pass "a duration outside 1m to 7d is refused"
 "$CLI_BIN" -f "$CONF" approve 0123456789abcdef >/dev/null 2>"$T/err"
-[ $? -eq 1 ] && grep -q "no such session (it may have ended)" "$T/err" &&
+[ $? -eq 1 ] && grep -q "no such session or action (it may have ended)" "$T/err" &&
     pass "approving a session that is not there (or ended) is refused" ||
     fail "approve of no session: $(cat "$T/err")"
 "$CLI_BIN" -f "$CONF" revoke --ticket SUP-1234 >/dev/null 2>"$T/err"
