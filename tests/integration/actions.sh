@@ -20,6 +20,14 @@ echo "\$1" >>"$MARK"
 echo "done, as \$(id -un), action \$PORTHOLE_ACTION_ID"
 EOS
 chmod 755 "$T/upgrade.sh"
+# One that says something, then waits for the test to read it.
+cat >"$T/stream.sh" <<EOS
+#!/bin/sh
+echo "first line"
+while [ ! -e "$T/go" ]; do sleep 0.1; done
+echo "second line"
+EOS
+chmod 755 "$T/stream.sh"
 cat >>"$CONF" <<EOC
 
 [actions]
@@ -28,6 +36,7 @@ approval = required
 timeout = 2s
 upgrade = $T/upgrade.sh {version:word}
 slow = /bin/sleep {s:int}
+stream = $T/stream.sh
 EOC
 "$CLI_BIN" -f "$CONF" reload >/dev/null || fail "reload with [actions]"
 
@@ -141,6 +150,30 @@ wait "$eng"; erc=$?
     grep -q "\"type\":\"action_finished\".*\"action_id\":\"$id4\".*\"timed_out\":true" "$AUDIT" &&
     pass "an action past its timeout is stopped, the engineer told, on record" ||
     fail "timeout: rc=$erc $(cat "$T/err4") $(grep "action_finished.*$id4" "$AUDIT")"
+
+# Its output reaches the engineer as it comes, not when it ends.
+ssh -F "$T/ssh_config" acme-prod action stream </dev/null >"$T/out5" \
+    2>/dev/null &
+eng=$!
+id5=$(waiting_id) || fail "no stream action waiting"
+"$CLI_BIN" -f "$CONF" action approve "$id5" >/dev/null || fail "approve stream"
+wait_for "$T/out5" "first line" 10 && ! grep -q "second" "$T/out5" &&
+    pass "the engineer reads its output while it runs" ||
+    fail "streaming: $(cat "$T/out5")"
+touch "$T/go"
+wait "$eng" && grep -q "second line" "$T/out5" || fail "stream end: $(cat "$T/out5")"
+
+# approval = none: it runs at once, and that is on record as such.
+# ([remote_access] approval is none already; this is [actions]'.)
+sed -i 's/^approval = required$/approval = none/' "$CONF"
+"$CLI_BIN" -f "$CONF" reload >/dev/null || fail "reload with approval = none"
+essh acme-prod action upgrade 2.5 >"$T/out6" 2>"$T/err6"; rc=$?
+[ "$rc" -eq 0 ] && [ "$(tail -n 1 "$MARK")" = "2.5" ] &&
+    ! grep -q "waits" "$T/err6" &&
+    grep -q '"type":"action_requested".*"approval":"none"' "$AUDIT" &&
+    grep -q '"type":"action_finished".*"approved_by":"approval = none"' "$AUDIT" &&
+    pass "approval = none: it runs at once, on record as such" ||
+    fail "approval none: rc=$rc $(cat "$T/err6") $(grep action_finished "$AUDIT" | tail -n 1)"
 
 "$CLI_BIN" -f "$CONF" audit verify >"$T/verify" 2>&1 &&
     pass "the audit log with its actions verifies" || fail "verify: $(cat "$T/verify")"
