@@ -20,6 +20,7 @@
 #include "cli/view.h"
 #include "lib/control_proto.h"
 #include "lib/escape.h"
+#include "lib/fdpass.h"
 #include "lib/ident.h"
 #include "policy/policy.h"
 
@@ -141,9 +142,38 @@ cli_control_reason(const char *text)
 	return -1;
 }
 
-/* Send one request, read the one-line answer. */
+/*
+ * The first byte of the answer: CONTROL_FD_MARK with a descriptor
+ * (into *passed), or the answer's own first byte (kept in buf).
+ * Returns the bytes kept in buf, 0 at the end, -1 on error.
+ */
+static ssize_t
+control_recv_fd(int fd, char *buf, int *passed)
+{
+	ssize_t	n;
+	int	nfds = 0;
+
+	*passed = -1;
+	n = fdpass_recv(fd, buf, 1, passed, 1, &nfds);
+	if (n == 1 && buf[0] == CONTROL_FD_MARK && nfds == 1)
+		return 0;
+	if (nfds == 1) {
+		close(*passed);
+		*passed = -1;
+	}
+	return n;
+}
+
 json_t *
 control_call(const char *conf, enum control_cmd kind, json_t *req)
+{
+	return control_call_fd(conf, kind, req, NULL);
+}
+
+/* Send one request, read the one-line answer (and a descriptor). */
+json_t *
+control_call_fd(const char *conf, enum control_cmd kind, json_t *req,
+    int *passed)
 {
 	struct policy		*pol = NULL;
 	struct sockaddr_un	 sun;
@@ -188,6 +218,8 @@ control_call(const char *conf, enum control_cmd kind, json_t *req)
 	}
 	if ((buf = malloc(ANSWER_MAX + 1)) == NULL)
 		goto out;
+	if (passed != NULL && (n = control_recv_fd(fd, buf, passed)) > 0)
+		have = (size_t)n;
 	while (have < ANSWER_MAX &&
 	    (n = read(fd, buf + have, ANSWER_MAX - have)) > 0)
 		have += (size_t)n;

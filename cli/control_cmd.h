@@ -15,6 +15,12 @@
  * conf; its answer, or NULL after saying on stderr why there is none.
  */
 json_t	*control_call(const char *conf, enum control_cmd kind, json_t *req);
+/*
+ * The same for a request whose answer may carry a descriptor
+ * (CONTROL_FD_MARK): *passed is it, or -1.
+ */
+json_t	*control_call_fd(const char *conf, enum control_cmd kind, json_t *req,
+	    int *passed);
 
 /*
  * argv[0] is the command.  Returns the exit status: 0, 1, 2; status

@@ -17,6 +17,7 @@
 #include "cli/audit_cmd.h"
 #include "cli/control_cmd.h"
 #include "cli/loop_cmd.h"
+#include "cli/replay_cmd.h"
 #include "cli/send_cmd.h"
 #include "cli/telemetry_cmd.h"
 #include "cli/updates_cmd.h"
@@ -59,6 +60,7 @@ usage(FILE *f)
 	print_usage_lines(f, cli_control_usage, &first);
 	print_usage_lines(f, cli_loop_usage, &first);
 	print_usage_lines(f, cli_actions_usage, &first);
+	print_usage_lines(f, cli_watch_usage, &first);
 	print_usage_lines(f, cli_send_usage, &first);
 	print_usage_lines(f, cli_telemetry_usage, &first);
 	print_usage_lines(f, cli_alerts_usage, &first);
@@ -207,6 +209,7 @@ static const struct command commands[] = {
 	{ "revoke", cli_loop_usage, cli_loop },
 	{ "actions", cli_actions_usage, cli_actions },
 	{ "action", cli_actions_usage, cli_actions },
+	{ "watch", cli_watch_usage, cli_watch },
 	{ "deny", cli_control_usage, cli_control },
 	{ "kill", cli_control_usage, cli_control },
 	{ "reload", cli_control_usage, cli_control },

@@ -65,6 +65,16 @@ int		 broker_action_decide(struct broker *b, const char *id,
 json_t		*broker_actions(struct broker *b);
 
 /*
+ * porthole watch: who starts (joined) or stops watching session id's
+ * support shell, on record.  Joining gives *fd, the shell's recording
+ * open for reading at its end (what comes next is what the watcher
+ * sees), and its shell redraws its screen.  0, or -1 with why in err.
+ */
+int		 broker_watch(struct broker *b, const char *id, int joined,
+		    const struct actor *who, int *fd, char *err,
+		    size_t errlen);
+
+/*
  * Approvals of a ticket for a time (approvals.h), which the broker
  * consults for every login that would wait: ap (NULL: none) must
  * outlive the broker.

@@ -10,6 +10,7 @@
  *                      audit proxy, slots, logins, grants
  *   broker_approval.c  the customer's approval of a session
  *   broker_action.c    [actions]: each run approved, then run as a job
+ *   broker_watch.c     porthole watch of a support shell
  *   broker_audit.c     writing the audit log, and failing closed
  *   broker_state.c     a session's phase, its end, its monitor's answers
  *
@@ -90,6 +91,9 @@ struct gsess {
 	uint64_t		 end_asked;	/* clock_mono_ms() of gs_end(), 0 */
 	char			 by_ticket[257];	/* let in by that ticket's
 						   approval, or "" */
+	char			 shell_rec[64];	/* its support shell's
+						   recording, or "" */
+	int			 watchers;	/* porthole watch, now */
 	TAILQ_ENTRY(gsess)	 entry;
 };
 TAILQ_HEAD(gsess_list, gsess);
@@ -162,6 +166,9 @@ int	gs_msg_action_cancel(struct gsess *gs, json_t *msg);
 /* Its session ended: what of it waits is withdrawn. */
 void	broker_actions_session_gone(struct broker *b, const char *sid);
 void	broker_actions_free(struct broker *b);
+
+/* broker_watch.c */
+int	gs_msg_shell(struct gsess *gs, json_t *msg);
 
 /* broker_approval.c */
 void	gs_approval_answer(struct gsess *gs, int approved, const struct actor *a, const char *reason, enum bm_answer ans);

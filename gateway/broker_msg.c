@@ -167,6 +167,7 @@ static int (*const gs_handlers[BM_NMSG])(struct gsess *, json_t *) = {
 	[BM_TICKET_CHECK] = gs_msg_ticket_check,
 	[BM_ACTION] =	gs_msg_action,
 	[BM_ACTION_CANCEL] = gs_msg_action_cancel,
+	[BM_SHELL] =	gs_msg_shell,
 };
 
 /*

@@ -46,6 +46,9 @@ enum bm_msg {
 	BM_ACTION_CANCEL, /* the engineer left it ("id"): withdrawn if waiting */
 	BM_ACTION_STATE, /* broker to monitor: "id" approved and running
 			   (its output's file attached), denied, done */
+	BM_SHELL,	/* the support shell's "recording", "" once closed */
+	BM_WATCH,	/* broker to monitor: a watcher joined or left ("by",
+			   "joined") */
 	BM_NMSG
 };
 

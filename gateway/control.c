@@ -22,6 +22,7 @@
 #include "gateway/localsock.h"
 #include "gateway/alerts.h"
 #include "gateway/updates.h"
+#include "lib/fdpass.h"
 #include "lib/ident.h"
 #include "lib/log.h"
 #include "lib/parse.h"
@@ -194,6 +195,43 @@ control_decide(struct cconn *cc, const char *id, int approve)
 	}
 	return control_decide_action(cc, id, approve, "no such session or "
 	    "action (it may have ended)");
+}
+
+/*
+ * porthole watch ID: the recording's descriptor goes first, on a byte of
+ * its own, then the answer.
+ */
+static json_t *
+control_answer_watch(struct cconn *cc, json_t *req, const char *id)
+{
+	char	err[600], mark = CONTROL_FD_MARK;
+	int	fd = -1, rc;
+
+	(void)req;
+	if (broker_watch(cc->c->broker, id, 1, &cc->who, &fd, err,
+	    sizeof(err)) == -1)
+		return control_error(err);
+	rc = fdpass_send(bufferevent_getfd(cc->bev), &mark, 1, &fd, 1);
+	close(fd);
+	if (rc == -1) {
+		/* On record as watching: the record says it ended, too. */
+		(void)broker_watch(cc->c->broker, id, 0, &cc->who, NULL, err,
+		    sizeof(err));
+		return control_error("the recording could not be handed over");
+	}
+	return json_pack("{s:b}", "ok", 1);
+}
+
+static json_t *
+control_answer_watch_end(struct cconn *cc, json_t *req, const char *id)
+{
+	char err[600];
+
+	(void)req;
+	if (broker_watch(cc->c->broker, id, 0, &cc->who, NULL, err,
+	    sizeof(err)) == -1)
+		return control_error(err);
+	return json_pack("{s:b}", "ok", 1);
 }
 
 static json_t *
@@ -421,6 +459,8 @@ static json_t *(*const control_answers[CONTROL_NCMD])(struct cconn *,
 	[CONTROL_ACTIONS] =		control_answer_actions,
 	[CONTROL_ACTION_APPROVE] =	control_answer_action_approve,
 	[CONTROL_ACTION_DENY] =		control_answer_action_deny,
+	[CONTROL_WATCH] =		control_answer_watch,
+	[CONTROL_WATCH_END] =		control_answer_watch_end,
 };
 
 /* A ticket and a duration, checked here for every request that has them. */

@@ -30,6 +30,8 @@ const struct control_cmd_info control_cmds[CONTROL_NCMD] = {
 	[CONTROL_ACTIONS] =	{ "actions",	0, 0 },
 	[CONTROL_ACTION_APPROVE] = { "action_approve", CONTROL_ARG_ID, 1 },
 	[CONTROL_ACTION_DENY] =	{ "action_deny", CONTROL_ARG_ID, 1 },
+	[CONTROL_WATCH] =	{ "watch",	CONTROL_ARG_ID, 1 },
+	[CONTROL_WATCH_END] =	{ "watch_end",	CONTROL_ARG_ID, 1 },
 };
 
 int

@@ -37,6 +37,9 @@ enum control_cmd {
 	CONTROL_ACTIONS,	/* [actions] waiting and running */
 	CONTROL_ACTION_APPROVE,	/* let one action run */
 	CONTROL_ACTION_DENY,
+	CONTROL_WATCH,		/* watch a support shell: its recording's
+				   descriptor comes before the answer */
+	CONTROL_WATCH_END,
 	CONTROL_NCMD
 };
 
@@ -47,6 +50,12 @@ enum control_cmd {
 #define CONTROL_ARG_WHEN	0x08	/* "when": an RFC 3339 time */
 #define CONTROL_ARG_TICKET	0x10	/* "ticket": as ticket@porthole */
 #define CONTROL_ARG_FOR		0x20	/* "for": seconds */
+
+/*
+ * CONTROL_WATCH's answer is preceded by this one byte, which carries the
+ * descriptor (SCM_RIGHTS).
+ */
+#define CONTROL_FD_MARK		'F'
 
 /* How long porthole approve --ticket may approve a ticket for. */
 #define CONTROL_APPROVAL_MIN	60

@@ -220,6 +220,10 @@ static const struct keyspec keys[] = {
 	    .max = 10 * MIN, .when = INIFILE_SESSION,
 	    .help = "how long notify_command may run: then its process group "
 	    "gets SIGTERM, and SIGKILL 10s later", .def = "30s" },
+	{ .section = "remote_access", .key = "require_watch", .type = V_BOOL,
+	    .off = F(ra_require_watch),
+	    .help = "a support shell shows nothing and takes no keys until "
+	    "someone at the customer runs `porthole watch ID`", .def = "no" },
 
 	{ .section = "files", .key = "enabled", .type = V_BOOL,
 	    .off = F(files_enabled),

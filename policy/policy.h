@@ -75,6 +75,7 @@ struct policy {
 	int		 end_at_cert_expiry;	/* at valid_before */
 	char		*ra_notify_command;	/* argv run when one waits */
 	uint64_t	 ra_notify_timeout;	/* seconds */
+	int		 ra_require_watch;	/* a shell waits for a watcher */
 
 	/* [files] */
 	int		 files_enabled;

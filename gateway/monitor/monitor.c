@@ -394,6 +394,11 @@ mon_broker_msg(struct mon *m, char *buf)
 			json_decref(msg);
 			return;
 		}
+		if (kind == BM_WATCH) {
+			mon_shell_watch(m, msg);
+			json_decref(msg);
+			return;
+		}
 		json_decref(msg);
 	}
 	mon_policy_update(m, buf, n, fds, nfds);

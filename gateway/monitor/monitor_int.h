@@ -72,6 +72,10 @@ struct mon_shell {
 	uint64_t	 started_ms;
 	unsigned char	 utf8[4];	/* an incomplete sequence held back */
 	size_t		 nutf8;
+	int		 held;		/* require_watch: until a watcher */
+	char		 notice[200];	/* who watches, shown after the
+					   redraw; "" if nothing to show */
+	uint64_t	 notice_ms;	/* clock_mono_ms() it was set */
 };
 
 /*
@@ -232,5 +236,7 @@ int	mon_shell_pollfds(struct mon *, struct pollfd *pfd);
 /* Write what p holds to fd, as much as it takes now: 0, or -1. */
 int	mon_pipe_flush(struct mon_pipe *p, int fd);
 void	mon_shell_service(struct mon *, const struct pollfd *pfd, int n);
+/* porthole watch: a watcher joined or left (BM_WATCH). */
+void	mon_shell_watch(struct mon *, json_t *msg);
 
 #endif
