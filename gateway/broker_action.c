@@ -391,8 +391,9 @@ broker_actions(struct broker *b)
 }
 
 /*
- * At shutdown: the jobs end without their callbacks (jobs_free), so
- * what they would have freed is freed here.
+ * At shutdown, before the audit log closes: a running action is on
+ * record as stopped (jobs_free stops it, without its callback), and
+ * what the callbacks would have freed is freed here.
  */
 void
 broker_actions_free(struct broker *b)
@@ -400,9 +401,15 @@ broker_actions_free(struct broker *b)
 	struct gaction *ga;
 
 	while ((ga = TAILQ_FIRST(&b->actions)) != NULL) {
-		if (ga->running)
+		if (ga->running) {
 			log_warn("action %s (%s) is stopped with the gateway",
 			    ga->id, ga->name);
+			(void)broker_audit(b, "action_finished", ga->sid,
+			    action_fields(ga, json_pack("{s:s, s:s, s:s}",
+			    "approved_by", ga->by, "result", "stopped: the "
+			    "gateway stops", "output_file", ga->log)));
+			job_forget(ga->job);
+		}
 		action_free(ga);
 	}
 }

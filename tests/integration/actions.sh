@@ -175,6 +175,19 @@ essh acme-prod action upgrade 2.5 >"$T/out6" 2>"$T/err6"; rc=$?
     pass "approval = none: it runs at once, on record as such" ||
     fail "approval none: rc=$rc $(cat "$T/err6") $(grep action_finished "$AUDIT" | tail -n 1)"
 
+# The gateway stops while one runs: it is stopped, and that is on record.
+essh acme-prod action slow 47 >/dev/null 2>&1 &
+eng=$!
+wait_for "$AUDIT" '"type":"action_requested".*"argv":\["/bin/sleep","47"\],"approval":"none"' 10 ||
+    fail "no slow action under approval = none"
+sleep 0.5
+stop_gateway acme-prod
+wait "$eng" 2>/dev/null
+grep -q '"type":"action_finished".*"argv":\["/bin/sleep","47"\].*"result":"stopped: the gateway stops"' "$AUDIT" &&
+    ! pgrep -f "^/bin/sleep 47$" >/dev/null &&
+    pass "an action running when the gateway stops is stopped, on record" ||
+    fail "stop: $(grep action_finished "$AUDIT" | tail -n 1)"
+
 "$CLI_BIN" -f "$CONF" audit verify >"$T/verify" 2>&1 &&
     pass "the audit log with its actions verifies" || fail "verify: $(cat "$T/verify")"
 
