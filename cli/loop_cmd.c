@@ -176,33 +176,56 @@ loop_revoke(const char *conf, const struct loop_opts *o)
 	return 0;
 }
 
-static int
-loop_approvals(const char *conf, const struct loop_opts *o)
+static void
+print_actions(json_t *list)
 {
-	json_t	*ans;
-	char	*text;
+	json_t	*a;
+	size_t	 i;
 
-	if (o->ticket != NULL || o->duration != NULL || o->reason != NULL)
-		return loop_usage();
-	if ((ans = control_call(conf, CONTROL_APPROVALS, json_object())) ==
-	    NULL)
+	printf("%-16s %-8s %-20s %-16s %-20s %s\n", "ID", "STATE", "ASKED",
+	    "SESSION", "ENGINEER", "ACTION");
+	json_array_foreach(list, i, a)
+		printf("%-16s %-8s %-20s %-16s %-20s %s\n", jstr(a, "id"),
+		    jstr(a, "state"), jstr(a, "asked"), jstr(a, "session"),
+		    jstr(a, "engineer"), jstr(a, "command"));
+}
+
+/*
+ * porthole approvals and actions: the list the request of that name
+ * answers (under the same key), printed by print, or as one JSON array.
+ */
+static int
+loop_list(const char *conf, enum control_cmd kind, int as_json,
+    void (*print)(json_t *))
+{
+	const char	*key = control_cmds[kind].name;
+	json_t		*ans;
+	char		*text;
+
+	if ((ans = control_call(conf, kind, json_object())) == NULL)
 		return 1;
 	if (!json_is_true(json_object_get(ans, "ok"))) {
-		fprintf(stderr, "porthole: approvals: %s\n", jstr(ans,
-		    "error"));
+		fprintf(stderr, "porthole: %s: %s\n", key, jstr(ans, "error"));
 		json_decref(ans);
 		return 1;
 	}
-	if (o->json) {
-		text = json_dumps(json_object_get(ans, "approvals"),
-		    JSON_COMPACT);
+	if (as_json) {
+		text = json_dumps(json_object_get(ans, key), JSON_COMPACT);
 		if (text != NULL)
 			printf("%s\n", text);
 		free(text);
 	} else if (cli_view_escape(ans) == 0)
-		print_approvals(json_object_get(ans, "approvals"));
+		print(json_object_get(ans, key));
 	json_decref(ans);
 	return fflush(stdout) == 0 ? 0 : 1;
+}
+
+static int
+loop_approvals(const char *conf, const struct loop_opts *o)
+{
+	if (o->ticket != NULL || o->duration != NULL || o->reason != NULL)
+		return loop_usage();
+	return loop_list(conf, CONTROL_APPROVALS, o->json, print_approvals);
 }
 
 int
@@ -228,45 +251,6 @@ actions_usage(void)
 	return 2;
 }
 
-static void
-print_actions(json_t *list)
-{
-	json_t	*a;
-	size_t	 i;
-
-	printf("%-16s %-8s %-20s %-16s %-20s %s\n", "ID", "STATE", "ASKED",
-	    "SESSION", "ENGINEER", "ACTION");
-	json_array_foreach(list, i, a)
-		printf("%-16s %-8s %-20s %-16s %-20s %s\n", jstr(a, "id"),
-		    jstr(a, "state"), jstr(a, "asked"), jstr(a, "session"),
-		    jstr(a, "engineer"), jstr(a, "command"));
-}
-
-/* porthole actions [--json] */
-static int
-actions_list(const char *conf, int as_json)
-{
-	json_t	*ans;
-	char	*text;
-
-	if ((ans = control_call(conf, CONTROL_ACTIONS, json_object())) == NULL)
-		return 1;
-	if (!json_is_true(json_object_get(ans, "ok"))) {
-		fprintf(stderr, "porthole: actions: %s\n", jstr(ans, "error"));
-		json_decref(ans);
-		return 1;
-	}
-	if (as_json) {
-		text = json_dumps(json_object_get(ans, "actions"),
-		    JSON_COMPACT);
-		if (text != NULL)
-			printf("%s\n", text);
-		free(text);
-	} else if (cli_view_escape(ans) == 0)
-		print_actions(json_object_get(ans, "actions"));
-	json_decref(ans);
-	return fflush(stdout) == 0 ? 0 : 1;
-}
 
 /* porthole action approve|deny ID [--reason TEXT] */
 static int
@@ -302,7 +286,8 @@ cli_actions(int argc, char **argv, const char *conf)
 
 	if (strcmp(argv[0], "actions") == 0) {
 		if (argc == 1 || (argc == 2 && strcmp(argv[1], "--json") == 0))
-			return actions_list(conf, argc == 2);
+			return loop_list(conf, CONTROL_ACTIONS, argc == 2,
+			    print_actions);
 		return actions_usage();
 	}
 	if (argc < 3 || (strcmp(argv[1], "approve") != 0 &&

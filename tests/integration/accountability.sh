@@ -37,21 +37,11 @@ AUDIT=$T/acme-prod/audit/audit.log
 # The admin reaches the configuration and the control socket.
 chmod 755 "$T"
 
-pending_id() {
-	n=100
-	while [ "$n" -gt 0 ]; do
-		id=$("$CLI_BIN" -f "$CONF" sessions 2>/dev/null |
-		    awk '$2 == "pending" { print $1 }' | head -n 1)
-		[ -n "$id" ] && { echo "$id"; return 0; }
-		sleep 0.1; n=$((n - 1))
-	done
-	return 1
-}
 
 # The admin as themselves: uid and name are the kernel's word.
 essh acme-prod sleepy 30 >/dev/null 2>&1 &
 eng=$!
-id=$(pending_id) || fail "no pending session"
+id=$(listed_id "$CONF" sessions pending) || fail "no pending session"
 runuser -u "$ADM" -- "$CLI_BIN" -f "$CONF" approve "$id" --reason \
     "ticket SUP-1234: checking the ingest queue" >"$T/out" 2>&1 ||
     fail "the admin's approve: $(cat "$T/out")"
@@ -77,7 +67,7 @@ echo "$ADM ALL=(root) NOPASSWD: $CLI_BIN" >"$SUDOERS"
 chmod 440 "$SUDOERS"
 essh acme-prod status >/dev/null 2>&1 &
 eng=$!
-id=$(pending_id) || fail "no pending session for sudo"
+id=$(listed_id "$CONF" sessions pending) || fail "no pending session for sudo"
 if sh -c "echo $ADM_UID >/proc/self/loginuid" 2>/dev/null; then
 	sh -c "echo $ADM_UID >/proc/self/loginuid && exec runuser -u $ADM -- sudo -n $CLI_BIN -f $CONF approve $id --reason 'as root'" \
 	    >"$T/out" 2>&1 || fail "approve under sudo: $(cat "$T/out")"
@@ -97,7 +87,7 @@ wait "$eng"
 # A claim is only a claim: root saying SUDO_USER=mallory is recorded so.
 essh acme-prod status >/dev/null 2>&1 &
 eng=$!
-id=$(pending_id) || fail "no pending session for the claim"
+id=$(listed_id "$CONF" sessions pending) || fail "no pending session for the claim"
 SUDO_USER=mallory "$CLI_BIN" -f "$CONF" deny "$id" >/dev/null 2>&1 ||
     fail "deny with a claimed SUDO_USER"
 wait "$eng"

@@ -40,23 +40,12 @@ stream = $T/stream.sh
 EOC
 "$CLI_BIN" -f "$CONF" reload >/dev/null || fail "reload with [actions]"
 
-# waiting_id: wait for an action in state waiting and print its id.
-waiting_id() {
-	n=100
-	while [ "$n" -gt 0 ]; do
-		id=$("$CLI_BIN" -f "$CONF" actions 2>/dev/null |
-		    awk '$2 == "waiting" { print $1 }' | head -n 1)
-		[ -n "$id" ] && { echo "$id"; return 0; }
-		sleep 0.1; n=$((n - 1))
-	done
-	return 1
-}
 
 # Asked for: it waits, and nothing has changed yet.
 ssh -F "$T/ssh_config" acme-prod action upgrade 2.4.1 </dev/null \
     >"$T/out1" 2>"$T/err1" &
 eng=$!
-id=$(waiting_id) || fail "no action waiting"
+id=$(listed_id "$CONF" actions waiting) || fail "no action waiting"
 wait_for "$T/err1" "waits for the customer's approval" 10
 [ ! -e "$MARK" ] && kill -0 "$eng" 2>/dev/null &&
     grep -q "porthole: action upgrade waits for the customer's approval (porthole action approve $id)" "$T/err1" &&
@@ -96,7 +85,7 @@ echo "$fin" | grep -q "\"argv\":\\[\"$T/upgrade.sh\",\"2.4.1\"\\]" &&
 ssh -F "$T/ssh_config" acme-prod action upgrade 9.9 </dev/null \
     >"$T/out2" 2>"$T/err2" &
 eng=$!
-id2=$(waiting_id) || fail "no second action waiting"
+id2=$(listed_id "$CONF" actions waiting) || fail "no second action waiting"
 "$CLI_BIN" -f "$CONF" deny "$id2" >"$T/cli" 2>&1 &&
     grep -q "^action $id2 denied\$" "$T/cli" || fail "deny: $(cat "$T/cli")"
 wait "$eng"; erc=$?
@@ -130,7 +119,7 @@ essh acme-prod upgrade 1.0 >/dev/null 2>"$T/err"; rc=$?
 ssh -F "$T/ssh_config" acme-prod action upgrade 3.0 </dev/null \
     >/dev/null 2>&1 &
 eng=$!
-id3=$(waiting_id) || fail "no third action waiting"
+id3=$(listed_id "$CONF" actions waiting) || fail "no third action waiting"
 kill "$eng"; wait "$eng" 2>/dev/null
 wait_for "$AUDIT" "\"type\":\"action_withdrawn\".*\"action_id\":\"$id3\"" 10 &&
     ! "$CLI_BIN" -f "$CONF" actions | grep -q "$id3" &&
@@ -143,7 +132,7 @@ wait_for "$AUDIT" "\"type\":\"action_withdrawn\".*\"action_id\":\"$id3\"" 10 &&
 ssh -F "$T/ssh_config" acme-prod action slow 30 </dev/null \
     >/dev/null 2>"$T/err4" &
 eng=$!
-id4=$(waiting_id) || fail "no slow action waiting"
+id4=$(listed_id "$CONF" actions waiting) || fail "no slow action waiting"
 "$CLI_BIN" -f "$CONF" approve "$id4" >/dev/null || fail "approve slow"
 wait "$eng"; erc=$?
 [ "$erc" -eq 124 ] && grep -q "porthole: action slow: timed out after 2s" "$T/err4" &&
@@ -155,7 +144,7 @@ wait "$eng"; erc=$?
 ssh -F "$T/ssh_config" acme-prod action stream </dev/null >"$T/out5" \
     2>/dev/null &
 eng=$!
-id5=$(waiting_id) || fail "no stream action waiting"
+id5=$(listed_id "$CONF" actions waiting) || fail "no stream action waiting"
 "$CLI_BIN" -f "$CONF" action approve "$id5" >/dev/null || fail "approve stream"
 wait_for "$T/out5" "first line" 10 && ! grep -q "second" "$T/out5" &&
     pass "the engineer reads its output while it runs" ||

@@ -36,20 +36,10 @@ ENGINEER=bob write_ssh_config
 start_relay
 start_gateway acme-prod
 
-pending_id() {
-	n=100
-	while [ "$n" -gt 0 ]; do
-		id=$("$CLI_BIN" -f "$CONF" sessions 2>/dev/null |
-		    awk '$2 == "pending" { print $1 }' | head -n 1)
-		[ -n "$id" ] && { echo "$id"; return 0; }
-		sleep 0.1; n=$((n - 1))
-	done
-	return 1
-}
 
 essh acme-prod status >/dev/null 2>&1 &
 eng=$!
-id=$(pending_id) || fail "no pending session"
+id=$(listed_id "$CONF" sessions pending) || fail "no pending session"
 wait_for "$T/notified.$id" PORTHOLE_TICKET 10 &&
     grep -qx "PORTHOLE_SESSION_ID=$id" "$T/notified.$id" &&
     grep -qx "PORTHOLE_ENGINEER=bob" "$T/notified.$id" &&
@@ -71,7 +61,7 @@ sed -i -e "s|^notify_command = .*|notify_command = $T/notify-hang|" \
     fail "reload: $(cat "$T/err")"
 essh acme-prod status >"$T/out" 2>&1 &
 eng=$!
-id=$(pending_id) || fail "no pending session with the hanging notify"
+id=$(listed_id "$CONF" sessions pending) || fail "no pending session with the hanging notify"
 wait_for "$T/hung" "$id" 10 || fail "the hanging notify did not start"
 "$CLI_BIN" -f "$CONF" approve "$id" >/dev/null 2>&1
 wait "$eng" && grep -q healthy "$T/out" &&
@@ -90,7 +80,7 @@ sed -i "s|^notify_command = .*|notify_command = $T/notify-fail|" "$CONF"
 "$CLI_BIN" -f "$CONF" reload >/dev/null 2>&1
 essh acme-prod status >/dev/null 2>&1 &
 eng=$!
-id=$(pending_id) || fail "no pending session with the failing notify"
+id=$(listed_id "$CONF" sessions pending) || fail "no pending session with the failing notify"
 wait_for "$AUDIT" "\"type\":\"notify_failed\".*\"session\":\"$id\".*\"output\":\"mail server down\".*\"result\":\"exit 3\"" 10 ||
 wait_for "$AUDIT" "\"type\":\"notify_failed\".*\"session\":\"$id\".*\"result\":\"exit 3\"" 1 &&
     pass "a failing notify_command is audited with its exit status" ||
