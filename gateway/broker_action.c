@@ -240,7 +240,8 @@ gs_msg_action(struct gsess *gs, json_t *msg)
 	snprintf(ga->sid, sizeof(ga->sid), "%s", gs->id);
 	snprintf(ga->engineer, sizeof(ga->engineer), "%s", gs->engineer);
 	snprintf(ga->command, sizeof(ga->command), "%s", cmd);
-	snprintf(ga->name, sizeof(ga->name), "%.*s", (int)strcspn(cmd, " "),
+	cmd += strspn(cmd, " \t");
+	snprintf(ga->name, sizeof(ga->name), "%.*s", (int)strcspn(cmd, " \t"),
 	    cmd);
 	ga->asked_at = clock_now();
 	if (broker_audit(b, "action_requested", gs->id, action_fields(ga,

@@ -99,8 +99,9 @@ mm_answer_action(struct mon *m, const char *words)
 	}
 	memset(&m->act, 0, sizeof(m->act));
 	snprintf(m->act.id, sizeof(m->act.id), "%s", note);
+	words += strspn(words, " \t");
 	snprintf(m->act.name, sizeof(m->act.name), "%.*s",
-	    (int)strcspn(words, " "), words);
+	    (int)strcspn(words, " \t"), words);
 	m->act.out = out[1];
 	m->act.err = err[1];
 	m->act.log = -1;
