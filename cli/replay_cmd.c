@@ -292,7 +292,7 @@ watch_signal(int sig)
 	watch_leave = 1;
 }
 
-/* Does session id still run?  1 or 0; 1 when the gateway cannot say. */
+/* Does session id still run?  1 or 0; -1 when the gateway is gone. */
 static int
 watch_session_runs(const char *conf, const char *id)
 {
@@ -302,7 +302,7 @@ watch_session_runs(const char *conf, const char *id)
 
 	if ((ans = control_call(conf, CONTROL_SESSIONS, json_object())) ==
 	    NULL)
-		return 1;
+		return -1;
 	json_array_foreach(json_object_get(ans, "sessions"), i, s)
 		if (json_is_string(json_object_get(s, "id")) &&
 		    strcmp(json_string_value(json_object_get(s, "id")), id) ==
@@ -350,7 +350,7 @@ watch_follow(const char *conf, const char *id, int fd)
 	char			*buf;
 	size_t			 have = 0;
 	ssize_t			 n;
-	int			 idle = 0, rc = 0;
+	int			 idle = 0, rc = 0, runs;
 
 	if ((buf = malloc(REPLAY_LINE_MAX)) == NULL) {
 		fprintf(stderr, "porthole: watch: out of memory\n");
@@ -380,8 +380,9 @@ watch_follow(const char *conf, const char *id, int fd)
 		/* Nothing new: still running? */
 		if (++idle * WATCH_POLL_MS >= WATCH_CHECK_MS) {
 			idle = 0;
-			if (!watch_session_runs(conf, id)) {
+			if ((runs = watch_session_runs(conf, id)) != 1) {
 				printf("\r\nporthole: session %s ended\r\n", id);
+				rc = runs == -1;
 				break;
 			}
 		}
