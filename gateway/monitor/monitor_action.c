@@ -68,7 +68,7 @@ int
 mm_answer_action(struct mon *m, const char *words)
 {
 	char	 why[512], note[BM_NOTE_MAX + 1], **argv = NULL;
-	int	 out[2] = { -1, -1 }, err[2] = { -1, -1 }, ans, rc;
+	int	 out[2] = { -1, -1 }, err[2] = { -1, -1 }, fds[2], ans, rc;
 
 	if (m->peer != MM_FROM_CHILD)
 		return mon_refuse(m, "actions run as `ssh ... action NAME`, "
@@ -113,12 +113,10 @@ mm_answer_action(struct mon *m, const char *words)
 		    "approval (porthole action approve %s)\n", m->act.name,
 		    m->act.id);
 	mon_doing(m, words);
-	{
-		int fds[2] = { out[0], err[0] };
-
-		rc = mon_answer(m, json_pack("{s:b, s:s}", "ok", 1,
-		    "action_id", m->act.id), fds, 2);
-	}
+	fds[0] = out[0];
+	fds[1] = err[0];
+	rc = mon_answer(m, json_pack("{s:b, s:s}", "ok", 1, "action_id",
+	    m->act.id), fds, 2);
 out:
 	act_close(&out[0]);
 	act_close(&out[1]);
