@@ -19,6 +19,7 @@
 
 #include "audit/audit.h"
 #include "audit/logfiles.h"
+#include "audit/policies.h"
 #include "audit/recording.h"
 #include "audit/seal.h"
 #include "audit/verify.h"
@@ -28,6 +29,7 @@
 #include "lib/clock.h"
 #include "lib/escape.h"
 #include "lib/parse.h"
+#include "lib/sha256.h"
 #include "policy/policy.h"
 
 struct filter {
@@ -37,6 +39,7 @@ struct filter {
 	const char	*session;
 	const char	*type;
 	int		 json;
+	int		 policy;	/* say which policy was in force */
 };
 
 const char cli_audit_usage[] =
@@ -45,6 +48,7 @@ const char cli_audit_usage[] =
     "porthole audit list [--since T] [--until T] [--engineer P] "
     "[--session ID] [--type T] [--json] [DIR]\n"
     "porthole audit show ID [DIR]\n"
+    "porthole audit policy SHA256 [DIR]\n"
     "porthole audit replay ID [--speed N] [DIR]\n"
     "porthole audit export ID [DIR]\n";
 
@@ -79,6 +83,24 @@ verify_recordings(const char *dir)
 	if (n > 0)
 		printf("%s/%s: %llu recording%s match the audit log\n", dir,
 		    RECORDING_DIR, (unsigned long long)n, n == 1 ? "" : "s");
+	return 0;
+}
+
+/* ... and every policy it says was in force, and every one kept. */
+static int
+verify_policies(const char *dir)
+{
+	char		 why[700];
+	uint64_t	 n = 0;
+
+	if (policies_verify_all(dir, &n, why, sizeof(why)) != 0) {
+		printf("%s\n", why);
+		return 1;
+	}
+	if (n > 0)
+		printf("%s/%s: %llu polic%s match their names and the audit "
+		    "log\n", dir, POLICIES_DIR, (unsigned long long)n,
+		    n == 1 ? "y" : "ies");
 	return 0;
 }
 
@@ -175,7 +197,8 @@ cmd_verify(int argc, char **argv, const char *conf)
 		    (unsigned long long)v.unsealed);
 	if (anchors != NULL && verify_anchors(path, anchors) == -1)
 		return 1;
-	return verify_recordings(path);
+	rc = verify_recordings(path);
+	return verify_policies(path) || rc;
 }
 
 static const char *
@@ -256,6 +279,49 @@ print_event(json_t *ev)
 	printf("\n");
 }
 
+/*
+ * Which policy was in force for one session (audit show): the last
+ * policy_loaded before its first event, and each reload until it
+ * closed.
+ */
+struct in_force {
+	char		 sha[65];	/* the last policy_loaded's, or "" */
+	long long	 seq;
+	int		 started;	/* the session's first event was seen */
+	int		 closed;
+};
+
+static void
+policy_in_force(struct in_force *pf, json_t *ev, int of_session)
+{
+	const char	*type = jstr(ev, "type"), *sha = jstr(ev, "sha256");
+	long long	 seq = (long long)json_integer_value(json_object_get(ev,
+	    "seq"));
+
+	if (strcmp(type, "policy_loaded") == 0 && sha256_valid_hex(sha)) {
+		snprintf(pf->sha, sizeof(pf->sha), "%s", sha);
+		pf->seq = seq;
+		if (pf->started && !pf->closed)
+			printf("%-6lld policy reloaded while it ran: %s "
+			    "(porthole audit policy %.12s...)\n", seq, sha, sha);
+		return;
+	}
+	if (!of_session)
+		return;
+	if (!pf->started) {
+		pf->started = 1;
+		if (pf->sha[0] != '\0')
+			printf("policy %s (in force since seq %lld; porthole "
+			    "audit policy SHA256 prints it)\n", pf->sha,
+			    pf->seq);
+		else
+			printf("policy not on record (no policy_loaded event "
+			    "before this session)\n");
+	}
+	if (strcmp(type, "session_closed") == 0)
+		pf->closed = 1;
+}
+
 /* Every event of the log in dir, across its files, that f selects. */
 static int
 scan(const char *dir, const struct filter *f)
@@ -268,7 +334,9 @@ scan(const char *dir, const struct filter *f)
 	json_t			*ev;
 	long			 shown = 0;
 	int			 got;
+	struct in_force		 pf;
 
+	memset(&pf, 0, sizeof(pf));
 	if (audit_lines_open(dir, &lines, err, sizeof(err)) == -1) {
 		fprintf(stderr, "porthole: %s\n", err);
 		return 1;
@@ -281,6 +349,8 @@ scan(const char *dir, const struct filter *f)
 			    (unsigned long long)lineno);
 			continue;
 		}
+		if (f->policy)
+			policy_in_force(&pf, ev, matches(ev, f));
 		if (matches(ev, f)) {
 			shown++;
 			if (f->json)
@@ -402,10 +472,35 @@ cmd_show(int argc, char **argv, const char *conf)
 		return usage();
 	memset(&f, 0, sizeof(f));
 	f.session = argv[1];
+	f.policy = 1;
 	if (cli_audit_dir(argc == 3 ? argv[2] : NULL, conf, path,
 	    sizeof(path)) == -1)
 		return 1;
 	return scan(path, &f);
+}
+
+/* porthole audit policy SHA256 [DIR]: a kept policy, checked first. */
+static int
+cmd_policy(int argc, char **argv, const char *conf)
+{
+	char	 path[4096], why[700], *text = NULL;
+	size_t	 len;
+	int	 rc;
+
+	if (argc < 2 || argc > 3)
+		return usage();
+	if (cli_audit_dir(argc == 3 ? argv[2] : NULL, conf, path,
+	    sizeof(path)) == -1)
+		return 1;
+	if ((rc = policies_read(path, argv[1], &text, &len, why,
+	    sizeof(why))) != 0) {
+		fprintf(stderr, "porthole: audit policy: %s\n", why);
+		return 1;
+	}
+	rc = fwrite(text, 1, len, stdout) == len && fflush(stdout) == 0 ?
+	    0 : 1;
+	free(text);
+	return rc;
 }
 
 int
@@ -421,6 +516,8 @@ cli_audit(int argc, char **argv, const char *conf)
 		return cmd_list(argc, argv, conf);
 	if (strcmp(argv[0], "show") == 0)
 		return cmd_show(argc, argv, conf);
+	if (strcmp(argv[0], "policy") == 0)
+		return cmd_policy(argc, argv, conf);
 	if (strcmp(argv[0], "replay") == 0 || strcmp(argv[0], "export") == 0)
 		return cli_audit_recording(argc, argv, conf);
 	return usage();

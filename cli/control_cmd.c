@@ -20,6 +20,8 @@
 #include "cli/view.h"
 #include "lib/control_proto.h"
 #include "lib/escape.h"
+#include "lib/fdpass.h"
+#include "lib/ident.h"
 #include "policy/policy.h"
 
 #define ANSWER_MAX	(1 << 20)
@@ -27,7 +29,7 @@
 const char cli_control_usage[] =
     "porthole status [--json]\n"
     "porthole sessions [--json]\n"
-    "porthole approve ID | deny ID | kill ID\n"
+    "porthole approve ID | deny ID | kill ID [--reason TEXT]\n"
     "porthole reload\n";
 
 /*
@@ -112,9 +114,66 @@ control_path(const char *conf, struct policy **pol, struct sockaddr_un *sun,
 	return 0;
 }
 
-/* Send one request, read the one-line answer. */
+/*
+ * Who runs us under sudo, as sudo says (SUDO_USER): the gateway records
+ * it as a claim beside the uid and login uid it sees itself.  0, or -1
+ * after saying why.
+ */
+static int
+control_claims(json_t *req)
+{
+	const char *su = getenv("SUDO_USER");
+
+	if (su == NULL || su[0] == '\0')
+		return 0;
+	if (!ident_valid(su, 32, IDENT_NAME)) {
+		fprintf(stderr, "porthole: SUDO_USER is not a user name\n");
+		return -1;
+	}
+	return json_object_set_new(req, "sudo_user", json_string(su));
+}
+
+int
+cli_control_reason(const char *text)
+{
+	if (control_reason_valid(text))
+		return 0;
+	fprintf(stderr, "porthole: --reason: %s\n", CONTROL_REASON_RULE);
+	return -1;
+}
+
+/*
+ * The first byte of the answer: CONTROL_FD_MARK with a descriptor
+ * (into *passed), or the answer's own first byte (kept in buf).
+ * Returns the bytes kept in buf, 0 at the end, -1 on error.
+ */
+static ssize_t
+control_recv_fd(int fd, char *buf, int *passed)
+{
+	ssize_t	n;
+	int	nfds = 0;
+
+	*passed = -1;
+	n = fdpass_recv(fd, buf, 1, passed, 1, &nfds);
+	if (n == 1 && buf[0] == CONTROL_FD_MARK && nfds == 1)
+		return 0;
+	if (nfds == 1) {
+		close(*passed);
+		*passed = -1;
+	}
+	return n;
+}
+
 json_t *
 control_call(const char *conf, enum control_cmd kind, json_t *req)
+{
+	return control_call_fd(conf, kind, req, NULL);
+}
+
+/* Send one request, read the one-line answer (and a descriptor). */
+json_t *
+control_call_fd(const char *conf, enum control_cmd kind, json_t *req,
+    int *passed)
 {
 	struct policy		*pol = NULL;
 	struct sockaddr_un	 sun;
@@ -142,7 +201,8 @@ control_call(const char *conf, enum control_cmd kind, json_t *req)
 		goto out;
 	}
 	/* A gateway that refuses us hangs up: EPIPE, not SIGPIPE. */
-	if (req == NULL || json_object_set_new(req, "cmd",
+	if (req == NULL || control_claims(req) == -1 ||
+	    json_object_set_new(req, "cmd",
 	    json_string(control_cmds[kind].name)) == -1 ||
 	    (text = json_dumps(req, JSON_COMPACT)) == NULL ||
 	    send(fd, text, strlen(text), MSG_NOSIGNAL) == -1 ||
@@ -158,6 +218,8 @@ control_call(const char *conf, enum control_cmd kind, json_t *req)
 	}
 	if ((buf = malloc(ANSWER_MAX + 1)) == NULL)
 		goto out;
+	if (passed != NULL && (n = control_recv_fd(fd, buf, passed)) > 0)
+		have = (size_t)n;
 	while (have < ANSWER_MAX &&
 	    (n = read(fd, buf + have, ANSWER_MAX - have)) > 0)
 		have += (size_t)n;
@@ -420,13 +482,23 @@ control_usage(void)
 int
 cli_control(int argc, char **argv, const char *conf)
 {
-	json_t	*req, *ans;
-	int	 rc = 1, as_json = 0, kind;
+	json_t		*req, *ans;
+	const char	*reason = NULL;
+	int		 rc = 1, as_json = 0, kind;
 
 	/* Each command is the request of that name (control_proto.h). */
 	if ((kind = control_cmd_lookup(argv[0])) == -1 ||
 	    (control_cmds[kind].args & CONTROL_ARG_ACTION))
 		return control_usage();
+	/* approve, deny and kill say why, for the record. */
+	if ((kind == CONTROL_APPROVE || kind == CONTROL_DENY ||
+	    kind == CONTROL_KILL) && argc == 4 &&
+	    strcmp(argv[2], "--reason") == 0) {
+		if (cli_control_reason(argv[3]) == -1)
+			return 1;
+		reason = argv[3];
+		argc = 2;
+	}
 	if (control_cmds[kind].args & CONTROL_ARG_ID) {
 		if (argc != 2 || argv[1][0] == '-')
 			return control_usage();
@@ -439,6 +511,8 @@ cli_control(int argc, char **argv, const char *conf)
 		req = json_pack("{s:s}", "id", argv[1]);
 	else
 		req = json_object();
+	if (reason != NULL && req != NULL)
+		json_object_set_new(req, "reason", json_string(reason));
 	if ((ans = control_call(conf, kind, req)) == NULL)
 		return 1;
 	if (!json_is_true(json_object_get(ans, "ok")))
@@ -459,7 +533,8 @@ cli_control(int argc, char **argv, const char *conf)
 		else if (kind == CONTROL_KILL)
 			printf("session %s ended\n", argv[1]);
 		else
-			printf("session %s %s\n", argv[1], kind ==
+			printf("%s %s %s\n", json_object_get(ans, "action") !=
+			    NULL ? "action" : "session", argv[1], kind ==
 			    CONTROL_APPROVE ? "approved" : "denied");
 	}
 	json_decref(ans);

@@ -16,6 +16,8 @@
 #include "cli/alerts_cmd.h"
 #include "cli/audit_cmd.h"
 #include "cli/control_cmd.h"
+#include "cli/loop_cmd.h"
+#include "cli/replay_cmd.h"
 #include "cli/send_cmd.h"
 #include "cli/telemetry_cmd.h"
 #include "cli/updates_cmd.h"
@@ -56,6 +58,9 @@ usage(FILE *f)
 	    "porthole --help | --version\n", &first);
 	print_usage_lines(f, policy_usage, &first);
 	print_usage_lines(f, cli_control_usage, &first);
+	print_usage_lines(f, cli_loop_usage, &first);
+	print_usage_lines(f, cli_actions_usage, &first);
+	print_usage_lines(f, cli_watch_usage, &first);
 	print_usage_lines(f, cli_send_usage, &first);
 	print_usage_lines(f, cli_telemetry_usage, &first);
 	print_usage_lines(f, cli_alerts_usage, &first);
@@ -183,11 +188,28 @@ run_audit(int argc, char **argv, const char *conf)
 	return cli_audit(argc - 1, argv + 1, conf);
 }
 
+/* approve ID is one session; approve --ticket T a ticket for a time. */
+static int
+run_approve(int argc, char **argv, const char *conf)
+{
+	int i;
+
+	for (i = 1; i < argc; i++)
+		if (strcmp(argv[i], "--ticket") == 0)
+			return cli_loop(argc, argv, conf);
+	return cli_control(argc, argv, conf);
+}
+
 static const struct command commands[] = {
 	{ "policy", policy_usage, run_policy },
 	{ "status", cli_control_usage, cli_control },
 	{ "sessions", cli_control_usage, cli_control },
-	{ "approve", cli_control_usage, cli_control },
+	{ "approve", cli_control_usage, run_approve },
+	{ "approvals", cli_loop_usage, cli_loop },
+	{ "revoke", cli_loop_usage, cli_loop },
+	{ "actions", cli_actions_usage, cli_actions },
+	{ "action", cli_actions_usage, cli_actions },
+	{ "watch", cli_watch_usage, cli_watch },
 	{ "deny", cli_control_usage, cli_control },
 	{ "kill", cli_control_usage, cli_control },
 	{ "reload", cli_control_usage, cli_control },

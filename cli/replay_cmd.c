@@ -15,11 +15,18 @@
  * first, and if it cannot, nothing is shown.  A DIR names a copy (an
  * auditor's machine): there is no live log to write to, and the tool
  * says so.
+ *
+ * porthole watch ID shows a running support shell live, read-only: the
+ * gateway hands over the recording open at its end (and the shell
+ * redraws its screen for the watcher), and it is read here as it grows,
+ * through the same filter, until ^C or the session's end.
  */
 #include "cli/replay_cmd.h"
 
 #include <sys/stat.h>
 #include <errno.h>
+#include <signal.h>
+#include <termios.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,11 +39,15 @@
 #include "audit/recording.h"
 #include "cli/audit_dir.h"
 #include "cli/control_cmd.h"
+#include "lib/control_proto.h"
+#include "lib/ident.h"
 #include "lib/termfilter.h"
 #include "policy/policy.h"
 
 #define REPLAY_MAX_GAP	2.0	/* seconds: longer pauses are shortened */
 #define REPLAY_LINE_MAX	(1024 * 1024)
+
+const char cli_watch_usage[] = "porthole watch ID\n";
 
 static int
 usage(void)
@@ -139,6 +150,22 @@ replay_output(struct termfilter *tf, json_t *text)
 	return 0;
 }
 
+/* One line of a recording after its header: [time, code, text], or NULL. */
+static json_t *
+cast_event(const char *line, size_t n)
+{
+	json_t *ev = json_loadb(line, n, 0, NULL);
+
+	if (!json_is_array(ev) || json_array_size(ev) != 3 ||
+	    !json_is_number(json_array_get(ev, 0)) ||
+	    !json_is_string(json_array_get(ev, 1)) ||
+	    !json_is_string(json_array_get(ev, 2))) {
+		json_decref(ev);
+		return NULL;
+	}
+	return ev;
+}
+
 /* Play the output events with their timing, divided by speed. */
 static int
 replay_file(const char *path, double speed)
@@ -173,14 +200,9 @@ replay_file(const char *path, double speed)
 			rc = 1;
 			break;
 		}
-		ev = json_loadb(line, (size_t)n, 0, NULL);
-		if (!json_is_array(ev) || json_array_size(ev) != 3 ||
-		    !json_is_number(json_array_get(ev, 0)) ||
-		    !json_is_string(json_array_get(ev, 1)) ||
-		    !json_is_string(json_array_get(ev, 2))) {
+		if ((ev = cast_event(line, (size_t)n)) == NULL) {
 			fprintf(stderr, "porthole: %s:%ld: not an asciicast "
 			    "event\n", path, lineno);
-			json_decref(ev);
 			rc = 1;
 			break;
 		}
@@ -254,4 +276,178 @@ cli_audit_recording(int argc, char **argv, const char *conf)
 	snprintf(path, sizeof(path), "%s/%s/%s", adir, RECORDING_DIR,
 	    ref.name);
 	return export ? export_file(path) : replay_file(path, speed);
+}
+
+/* ---- porthole watch ---- */
+
+#define WATCH_POLL_MS		100	/* the recording is read this often */
+#define WATCH_CHECK_MS		1000	/* is the session still there? */
+
+static volatile sig_atomic_t watch_leave;
+
+static void
+watch_signal(int sig)
+{
+	(void)sig;
+	watch_leave = 1;
+}
+
+/* Does session id still run?  1 or 0; -1 when the gateway is gone. */
+static int
+watch_session_runs(const char *conf, const char *id)
+{
+	json_t		*ans, *s;
+	size_t		 i;
+	int		 runs = 0;
+
+	if ((ans = control_call(conf, CONTROL_SESSIONS, json_object())) ==
+	    NULL)
+		return -1;
+	json_array_foreach(json_object_get(ans, "sessions"), i, s)
+		if (json_is_string(json_object_get(s, "id")) &&
+		    strcmp(json_string_value(json_object_get(s, "id")), id) ==
+		    0)
+			runs = 1;
+	json_decref(ans);
+	return runs;
+}
+
+/*
+ * The complete lines in buf[0..*have): their output events shown; what
+ * is left of an incomplete line moved to the front.  0, or -1 after
+ * saying why.
+ */
+static int
+watch_lines(struct termfilter *tf, char *buf, size_t *have)
+{
+	char	*p = buf, *nl;
+	json_t	*ev;
+	int	 rc = 0;
+
+	while (rc == 0 && (nl = memchr(p, '\n', *have - (size_t)(p - buf))) !=
+	    NULL) {
+		if ((ev = cast_event(p, (size_t)(nl - p))) == NULL) {
+			fprintf(stderr, "\r\nporthole: watch: the recording "
+			    "holds something that is not an asciicast event\n");
+			rc = -1;
+		} else if (strcmp(json_string_value(json_array_get(ev, 1)),
+		    "o") == 0)
+			rc = replay_output(tf, json_array_get(ev, 2));
+		json_decref(ev);
+		p = nl + 1;
+	}
+	*have -= (size_t)(p - buf);
+	memmove(buf, p, *have);
+	return rc;
+}
+
+/* Follow the recording on fd until ^C or the session's end. */
+static int
+watch_follow(const char *conf, const char *id, int fd)
+{
+	struct termfilter	 tf;
+	struct timespec		 ts = { 0, WATCH_POLL_MS * 1000000L };
+	char			*buf;
+	size_t			 have = 0;
+	ssize_t			 n;
+	int			 idle = 0, rc = 0, runs;
+
+	if ((buf = malloc(REPLAY_LINE_MAX)) == NULL) {
+		fprintf(stderr, "porthole: watch: out of memory\n");
+		return 1;
+	}
+	termfilter_init(&tf);
+	while (!watch_leave) {
+		n = read(fd, buf + have, REPLAY_LINE_MAX - have);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1) {
+			fprintf(stderr, "\r\nporthole: watch: the recording: "
+			    "%s\n", strerror(errno));
+			rc = 1;
+			break;
+		}
+		if (n > 0) {
+			have += (size_t)n;
+			idle = 0;
+			if (watch_lines(&tf, buf, &have) == -1 ||
+			    have == REPLAY_LINE_MAX) {
+				rc = 1;
+				break;
+			}
+			continue;
+		}
+		/* Nothing new: still running? */
+		if (++idle * WATCH_POLL_MS >= WATCH_CHECK_MS) {
+			idle = 0;
+			if ((runs = watch_session_runs(conf, id)) != 1) {
+				printf("\r\nporthole: session %s ended\r\n", id);
+				rc = runs == -1;
+				break;
+			}
+		}
+		(void)nanosleep(&ts, NULL);
+	}
+	free(buf);
+	return rc;
+}
+
+int
+cli_watch(int argc, char **argv, const char *conf)
+{
+	struct sigaction	 sa;
+	struct termios		 saved, quiet;
+	json_t			*ans;
+	int			 fd = -1, rc, tty;
+
+	if (argc != 2 || !ident_valid(argv[1], CONTROL_ID_MAX, IDENT_HEX)) {
+		fprintf(stderr, "usage: %s", cli_watch_usage);
+		return 2;
+	}
+	if ((ans = control_call_fd(conf, CONTROL_WATCH, json_pack("{s:s}",
+	    "id", argv[1]), &fd)) == NULL)
+		return 1;
+	if (!json_is_true(json_object_get(ans, "ok")) || fd == -1) {
+		fprintf(stderr, "porthole: watch: %s\n", json_is_string(
+		    json_object_get(ans, "error")) ? json_string_value(
+		    json_object_get(ans, "error")) : "no recording came");
+		json_decref(ans);
+		if (fd != -1)
+			close(fd);
+		return 1;
+	}
+	json_decref(ans);
+	/* ^C leaves the watch, on record; the session goes on. */
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = watch_signal;
+	sigemptyset(&sa.sa_mask);
+	(void)sigaction(SIGINT, &sa, NULL);
+	(void)sigaction(SIGTERM, &sa, NULL);
+	(void)sigaction(SIGHUP, &sa, NULL);
+	/*
+	 * Read-only: keys typed here are not echoed as if they went
+	 * somewhere (^C still leaves).
+	 */
+	if ((tty = tcgetattr(STDIN_FILENO, &saved) == 0)) {
+		quiet = saved;
+		quiet.c_lflag &= ~(tcflag_t)(ECHO | ICANON);
+		(void)tcsetattr(STDIN_FILENO, TCSANOW, &quiet);
+	}
+	fprintf(stderr, "porthole: watching session %s, read-only; ^C "
+	    "leaves\r\n", argv[1]);
+	rc = watch_follow(conf, argv[1], fd);
+	close(fd);
+	if (tty) {
+		(void)tcflush(STDIN_FILENO, TCIFLUSH);
+		(void)tcsetattr(STDIN_FILENO, TCSANOW, &saved);
+	}
+	if (watch_leave) {
+		printf("\r\nporthole: left the watch of session %s\r\n",
+		    argv[1]);
+		if ((ans = control_call(conf, CONTROL_WATCH_END, json_pack(
+		    "{s:s}", "id", argv[1]))) != NULL)
+			json_decref(ans);
+	}
+	fflush(stdout);
+	return rc;
 }

@@ -454,16 +454,19 @@ broker_sessions(struct broker *b)
 }
 
 int
-broker_kill(struct broker *b, const char *id, const char *who)
+broker_kill(struct broker *b, const char *id, const struct actor *who)
 {
-	struct gsess *gs;
+	struct gsess	*gs;
+	json_t		*ev;
 
 	TAILQ_FOREACH(gs, &b->sessions, entry) {
 		if (strcmp(gs->id, id) != 0 || gs->pid <= 0)
 			continue;
-		(void)broker_audit(b, "session_killed", gs->id, json_pack(
-		    "{s:s, s:s}", "engineer", gs->engineer, "by", who));
-		log_info("session %s killed by %s", gs->id, who);
+		if ((ev = actor_fields(who)) != NULL)
+			json_object_set_new(ev, "engineer",
+			    json_string(gs->engineer));
+		(void)broker_audit(b, "session_killed", gs->id, ev);
+		log_info("session %s killed by %s", gs->id, who->by);
 		/* The monitor ends its child and diagnostic, then itself. */
 		gs_end(gs, BM_END_KILLED);
 		return 0;
@@ -522,6 +525,7 @@ broker_idle_check(evutil_socket_t fd, short what, void *arg)
 	}
 	if (b->audit_failing && !broker_audit_retry(b))
 		return;
+	broker_approvals_tick(b);
 	burst_tick(b->burst, now, 0);
 	limit = b->pol->idle_timeout * 1000;
 	if (limit == 0)
@@ -683,7 +687,8 @@ gs_send_policy(struct gsess *gs, int copy, int krl_copy)
 static void
 gs_withdraw(struct gsess *gs, const struct policy *pol)
 {
-	char why[512];
+	struct actor	a;
+	char		why[512];
 
 	if (gs->pid <= 0 || gs->end_asked != 0 ||
 	    gs_still_granted(pol, gs, why, sizeof(why)))
@@ -692,8 +697,10 @@ gs_withdraw(struct gsess *gs, const struct policy *pol)
 	    "{s:s, s:s, s:s}", "engineer", gs->engineer, "reason",
 	    "grant withdrawn", "detail", why));
 	log_info("session %s: grant withdrawn (%s): ending it", gs->id, why);
-	if (gs->state == BM_PH_PENDING)
-		gs_approval_answer(gs, 0, "reload", why);
+	if (gs->state == BM_PH_PENDING) {
+		actor_internal(&a, "reload");
+		gs_approval_answer(gs, 0, &a, why, BM_DENIED);
+	}
 	gs_end(gs, BM_END_WITHDRAWN);
 }
 
@@ -734,6 +741,8 @@ broker_new(struct event_base *base, const struct policy *pol,
 	memcpy(b->ca_key, ca_key, sizeof(b->ca_key));
 	TAILQ_INIT(&b->sessions);
 	TAILQ_INIT(&b->turned);
+	TAILQ_INIT(&b->notifying);
+	TAILQ_INIT(&b->actions);
 	if ((b->burst = burst_new(broker_summary, b)) == NULL ||
 	    (b->ev_retry = evtimer_new(base, broker_retry, b)) == NULL ||
 	    (b->ev_idle = event_new(base, -1, EV_PERSIST, broker_idle_check,
@@ -762,6 +771,8 @@ broker_free(struct broker *b)
 	}
 	while (!TAILQ_EMPTY(&b->turned))
 		turned_free(TAILQ_FIRST(&b->turned), 0);
+	broker_notify_free(b);
+	broker_actions_free(b);
 	/* The counts of refusals not yet summarised are written now. */
 	burst_tick(b->burst, clock_mono_ms(), 1);
 	burst_free(b->burst);

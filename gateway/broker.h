@@ -12,6 +12,7 @@
 #include <jansson.h>
 
 #include "audit/audit.h"
+#include "gateway/actor.h"
 #include "gateway/telem.h"
 #include "lib/krl.h"
 #include "policy/policy.h"
@@ -42,14 +43,60 @@ json_t		*broker_sessions(struct broker *b);
  * End session id now, on the customer's order (who: for the audit).
  * Returns 0, or -1 if there is no such session.
  */
-int		 broker_kill(struct broker *b, const char *id, const char *who);
+int		 broker_kill(struct broker *b, const char *id,
+		    const struct actor *who);
 
 /*
  * Approve (or deny) session id, which waits in state pending.  Returns 0,
  * -1 if there is no such session, -2 if it is not waiting.
  */
 int		 broker_approve(struct broker *b, const char *id, int approve,
-		    const char *who);
+		    const struct actor *who);
+
+/*
+ * [actions]: approve (or deny) action id, which waits; who is named in
+ * the audit log.  0; -2 if there is no such action; or -1 with why in
+ * err (it runs already, the policy no longer allows it, the audit log).
+ */
+int		 broker_action_decide(struct broker *b, const char *id,
+		    int approve, const struct actor *who, char *err,
+		    size_t errlen);
+/* The actions waiting and running, as a JSON array (new reference). */
+json_t		*broker_actions(struct broker *b);
+
+/*
+ * porthole watch: who starts (joined) or stops watching session id's
+ * support shell, on record.  Joining gives *fd, the shell's recording
+ * open for reading at its end (what comes next is what the watcher
+ * sees), and its shell redraws its screen.  0, or -1 with why in err.
+ */
+int		 broker_watch(struct broker *b, const char *id, int joined,
+		    const struct actor *who, int *fd, char *err,
+		    size_t errlen);
+
+/*
+ * Approvals of a ticket for a time (approvals.h), which the broker
+ * consults for every login that would wait: ap (NULL: none) must
+ * outlive the broker.
+ */
+struct approvals;
+void		 broker_set_approvals(struct broker *b, struct approvals *ap);
+/*
+ * Approve every session carrying ticket for secs from now, on behalf of
+ * who: on record, stored, and the sessions waiting with it let in.
+ * Returns how many were let in, or -1 with err (nothing approved).
+ */
+int		 broker_approve_ticket(struct broker *b, const char *ticket,
+		    uint64_t secs, const struct actor *who, char *err,
+		    size_t errlen);
+/*
+ * Withdraw ticket's approval and end the sessions carrying the ticket:
+ * how many, or -1 with err (it has none, or it cannot be stored).
+ */
+int		 broker_revoke_ticket(struct broker *b, const char *ticket,
+		    const struct actor *who, char *err, size_t errlen);
+/* The tickets approved now, as a JSON array (new reference). */
+json_t		*broker_approvals(struct broker *b);
 
 /*
  * A new policy took effect (reload): new sessions use it, and running
@@ -57,6 +104,10 @@ int		 broker_approve(struct broker *b, const char *id, int approve,
  * policy is no longer referenced when this returns.
  */
 void		 broker_set_policy(struct broker *b, const struct policy *pol);
+
+/* Where [remote_access] notify_command runs (job.h); NULL: nowhere. */
+struct jobs;
+void		 broker_set_jobs(struct broker *b, struct jobs *jobs);
 
 /* Can the audit log be written (else sessions are refused)? */
 int		 broker_audit_ok(const struct broker *b);

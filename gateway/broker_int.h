@@ -9,6 +9,8 @@
  *   broker_msg.c       the monitor's messages (broker_proto.h): the
  *                      audit proxy, slots, logins, grants
  *   broker_approval.c  the customer's approval of a session
+ *   broker_action.c    [actions]: each run approved, then run as a job
+ *   broker_watch.c     porthole watch of a support shell
  *   broker_audit.c     writing the audit log, and failing closed
  *   broker_state.c     a session's phase, its end, its monitor's answers
  *
@@ -28,6 +30,7 @@
 #include <libssh/callbacks.h>
 #include <libssh/libssh.h>
 
+#include "gateway/actor.h"
 #include "gateway/broker.h"
 #include "gateway/broker_proto.h"
 #include "lib/burst.h"
@@ -36,6 +39,8 @@
 #define GS_ID_LEN	16	/* a session id: hex characters */
 
 struct krl;
+struct notify;
+struct gaction;
 
 /*
  * One engineer session, seen from the main process.  Its state is the
@@ -86,6 +91,11 @@ struct gsess {
 	char			 doing[128];	/* the running diagnostic */
 	int			 uses;		/* 1 << bm_grant: grants relied on */
 	uint64_t		 end_asked;	/* clock_mono_ms() of gs_end(), 0 */
+	char			 by_ticket[257];	/* let in by that ticket's
+						   approval, or "" */
+	char			 shell_rec[64];	/* its support shell's
+						   recording, or "" */
+	int			 watchers;	/* porthole watch, now */
 	TAILQ_ENTRY(gsess)	 entry;
 };
 TAILQ_HEAD(gsess_list, gsess);
@@ -126,6 +136,11 @@ struct broker {
 	struct event		*ev_retry;	/* a write stalled in a rekey */
 	int			 audit_failing;	/* the log cannot be written */
 	struct telem		*telem;		/* session events, or NULL */
+	struct approvals	*approvals;	/* tickets approved, or NULL */
+	struct jobs		*jobs;		/* notify_command runs here */
+	TAILQ_HEAD(, notify)	 notifying;	/* ... these now */
+	TAILQ_HEAD(, gaction)	 actions;	/* [actions] waiting, running */
+	size_t			 nactions;
 };
 
 /* broker_state.c */
@@ -135,6 +150,7 @@ void	gs_end(struct gsess *gs, int why);
 void	gs_end_overdue(struct gsess *gs, uint64_t now);
 void	broker_flush(struct broker *b);
 void	gs_answer(struct gsess *gs, enum bm_answer ans);
+void	gs_answer_note(struct gsess *gs, enum bm_answer ans, const char *note);
 
 /* broker_audit.c */
 int	broker_audit(struct broker *b, const char *type, const char *sid, json_t *fields);
@@ -142,11 +158,27 @@ int	broker_audit_retry(struct broker *b);
 void	broker_summary(void *arg, const struct burst_summary *sum);
 int	gs_refusal(struct gsess *gs, const char *type, json_t *fields);
 
+/* broker_notify.c */
+void	gs_notify_waiting(struct gsess *gs);
+void	broker_notify_free(struct broker *b);
+
+/* broker_action.c */
+int	gs_msg_action(struct gsess *gs, json_t *msg);
+int	gs_msg_action_cancel(struct gsess *gs, json_t *msg);
+/* Its session ended: what of it waits is withdrawn. */
+void	broker_actions_session_gone(struct broker *b, const char *sid);
+void	broker_actions_free(struct broker *b);
+
+/* broker_watch.c */
+int	gs_msg_shell(struct gsess *gs, json_t *msg);
+
 /* broker_approval.c */
-void	gs_approval_answer(struct gsess *gs, int approved, const char *who, const char *reason);
+void	gs_approval_answer(struct gsess *gs, int approved, const struct actor *a, const char *reason, enum bm_answer ans);
 void	gs_approval_gone(struct gsess *gs);
 void	gs_copy(json_t *msg, const char *key, char *dst, size_t len);
 int	gs_msg_approval(struct gsess *gs, json_t *msg);
+int	gs_msg_ticket_check(struct gsess *gs, json_t *msg);
+void	broker_approvals_tick(struct broker *b);
 
 /* broker_msg.c */
 void	gs_msg_read(evutil_socket_t fd, short what, void *arg);

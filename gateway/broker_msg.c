@@ -122,7 +122,8 @@ gs_msg_audit(struct gsess *gs, json_t *msg)
 	    "file_opened", "file_closed", "file_refused", "dir_listed",
 	    "write_refused", "setting_read", "setting_changed",
 	    "setting_refused", "forward_opened", "forward_closed",
-	    "forward_refused", "shell_opened", "shell_closed", NULL };
+	    "forward_refused", "shell_opened", "shell_closed",
+	    "action_refused", NULL };
 	json_t		*ev = json_object_get(msg, "event");
 	const char	*type;
 	char		 typebuf[40];
@@ -163,6 +164,10 @@ static int (*const gs_handlers[BM_NMSG])(struct gsess *, json_t *) = {
 	[BM_GRANT] =	gs_msg_grant,
 	[BM_DOING] =	gs_msg_doing,
 	[BM_ACTIVITY] =	gs_msg_activity,
+	[BM_TICKET_CHECK] = gs_msg_ticket_check,
+	[BM_ACTION] =	gs_msg_action,
+	[BM_ACTION_CANCEL] = gs_msg_action_cancel,
+	[BM_SHELL] =	gs_msg_shell,
 };
 
 /*

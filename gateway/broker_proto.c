@@ -22,6 +22,12 @@ const struct bm_msg_info bm_msgs[BM_NMSG] = {
 	[BM_DOING] =	{ "doing",	MON, BM_IN(BM_PH_ACTIVE), 0 },
 	[BM_ACTIVITY] =	{ "activity",	MON, BM_IN(BM_PH_ACTIVE), 0 },
 	[BM_POLICY] =	{ "policy",	BM_FROM_BROKER, ANY, 0 },
+	[BM_TICKET_CHECK] = { "ticket_check", MON, BM_IN(BM_PH_SLOTTED), 1 },
+	[BM_ACTION] =	{ "action",	MON, BM_IN(BM_PH_ACTIVE), 1 },
+	[BM_ACTION_CANCEL] = { "action_cancel", MON, BM_IN(BM_PH_ACTIVE), 0 },
+	[BM_ACTION_STATE] = { "action_state", BM_FROM_BROKER, ANY, 0 },
+	[BM_SHELL] =	{ "shell",	MON, BM_IN(BM_PH_ACTIVE), 0 },
+	[BM_WATCH] =	{ "watch",	BM_FROM_BROKER, ANY, 0 },
 };
 
 const char *const bm_grants[BM_NGRANT] = {

@@ -41,6 +41,14 @@ enum bm_msg {
 	BM_DOING,	/* the diagnostic now running ("command"), or none */
 	BM_ACTIVITY,	/* channel data moved: the session is not idle */
 	BM_POLICY,	/* broker to monitor: a reloaded policy ("ca") */
+	BM_TICKET_CHECK, /* is the login's ticket approved now? BM_APPROVED... */
+	BM_ACTION,	/* an action asked for: BM_DURABLE with its id, BM_LOST */
+	BM_ACTION_CANCEL, /* the engineer left it ("id"): withdrawn if waiting */
+	BM_ACTION_STATE, /* broker to monitor: "id" approved and running
+			   (its output's file attached), denied, done */
+	BM_SHELL,	/* the support shell's "recording", "" once closed */
+	BM_WATCH,	/* broker to monitor: a watcher joined or left ("by",
+			   "joined") */
 	BM_NMSG
 };
 
@@ -84,8 +92,17 @@ enum bm_answer {
 	BM_APPROVED = 'A',	/* BM_APPROVAL: the customer approved */
 	BM_DENIED = 'D',	/* ... denied, or it could not be recorded */
 	BM_TIMED_OUT = 'T',	/* ... nobody decided in approval_timeout */
-	BM_GONE = 'G'		/* ... the engineer hung up meanwhile */
+	BM_GONE = 'G',		/* ... the engineer hung up meanwhile */
+	BM_NOT_COVERED = 'N'	/* BM_TICKET_CHECK: no approval of the ticket */
 };
+/*
+ * BM_APPROVED may carry, after its byte in the same datagram, a line
+ * for the engineer (how long a ticket's approval lasts): at most
+ * BM_NOTE_MAX bytes of text.
+ */
+#define BM_NOTE_MAX	256
+/* BM_DURABLE answers BM_ACTION with the action's id as its note. */
+#define BM_ACTION_ID_LEN	16	/* hex characters */
 
 /* Grants a session relies on: withdrawing one ends it (BM_GRANT). */
 enum bm_grant {
@@ -108,7 +125,9 @@ enum bm_end {
 	BM_END_WITHDRAWN,	/* a reload withdrew its grant */
 	BM_END_AUDIT,		/* the audit log cannot be written */
 	BM_END_SHUTDOWN,	/* the gateway stops */
-	BM_END_CROWDED		/* a login dropped: too many at once */
+	BM_END_CROWDED,		/* a login dropped: too many at once */
+	BM_END_TICKET_OVER,	/* the ticket's approval it came in on ended */
+	BM_END_REVOKED		/* porthole revoke of its ticket */
 };
 
 #endif

@@ -308,6 +308,7 @@ gs_check_done(struct gsess *gs)
 	else if (WIFSIGNALED(gs->status))
 		json_object_set_new(ev, "signal",
 		    json_integer(WTERMSIG(gs->status)));
+	broker_actions_session_gone(b, gs->id);
 	(void)broker_audit(b, "session_closed", gs->id, ev);
 	if (b->telem != NULL && gs->engineer[0] != '\0')
 		telem_event(b->telem, "session_closed", json_pack(

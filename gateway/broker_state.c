@@ -107,8 +107,22 @@ broker_flush(struct broker *b)
 void
 gs_answer(struct gsess *gs, enum bm_answer ans)
 {
-	char c = (char)ans;
+	gs_answer_note(gs, ans, NULL);
+}
 
-	if (send(gs->audit_fd, &c, 1, MSG_NOSIGNAL) != 1 && gs->pid > 0)
+/* The same, with a line for the engineer after the byte (BM_NOTE_MAX). */
+void
+gs_answer_note(struct gsess *gs, enum bm_answer ans, const char *note)
+{
+	char	buf[1 + BM_NOTE_MAX];
+	size_t	n = 1;
+
+	buf[0] = (char)ans;
+	if (note != NULL) {
+		n += strnlen(note, BM_NOTE_MAX);
+		memcpy(buf + 1, note, n - 1);
+	}
+	if (send(gs->audit_fd, buf, n, MSG_NOSIGNAL) != (ssize_t)n &&
+	    gs->pid > 0)
 		kill(gs->pid, SIGKILL);
 }

@@ -22,9 +22,11 @@
 #include "gateway/localsock.h"
 #include "gateway/alerts.h"
 #include "gateway/updates.h"
+#include "lib/fdpass.h"
 #include "lib/ident.h"
 #include "lib/log.h"
 #include "lib/parse.h"
+#include "lib/sshcert.h"
 #include "sandbox/sandbox.h"
 
 struct control {
@@ -56,6 +58,7 @@ struct cconn {
 	struct control		*c;
 	struct bufferevent	*bev;
 	uid_t			 uid;
+	struct actor		 who;		/* the peer, and what it claims */
 	int			 answered;
 };
 
@@ -140,13 +143,6 @@ control_error(const char *why)
 	return json_pack("{s:b, s:s}", "ok", 0, "error", why);
 }
 
-/* The peer, as the audit log names who acted. */
-static void
-control_who(struct cconn *cc, char *who, size_t len)
-{
-	snprintf(who, len, "uid %u", (unsigned int)cc->uid);
-}
-
 static json_t *
 control_answer_status(struct cconn *cc, json_t *req, const char *id)
 {
@@ -164,20 +160,103 @@ control_answer_sessions(struct cconn *cc, json_t *req, const char *id)
 	    broker_sessions(cc->c->broker));
 }
 
+/*
+ * An action's decision: porthole action approve|deny ID, and porthole
+ * approve|deny ID when ID is no session's.
+ */
+static json_t *
+control_decide_action(struct cconn *cc, const char *id, int approve,
+    const char *none)
+{
+	char err[600];
+
+	switch (broker_action_decide(cc->c->broker, id, approve, &cc->who, err,
+	    sizeof(err))) {
+	case 0:
+		return json_pack("{s:b, s:s}", "ok", 1, "action", id);
+	case -2:
+		return control_error(none);
+	default:
+		return control_error(err);
+	}
+}
+
+/* porthole approve|deny ID: a session waiting, or else an action. */
 static json_t *
 control_decide(struct cconn *cc, const char *id, int approve)
 {
-	char who[64];
-
-	control_who(cc, who, sizeof(who));
-	switch (broker_approve(cc->c->broker, id, approve, who)) {
+	switch (broker_approve(cc->c->broker, id, approve, &cc->who)) {
 	case 0:
 		return json_pack("{s:b}", "ok", 1);
 	case -2:
 		return control_error("session is not waiting for approval");
 	default:
-		return control_error("no such session");
+		break;
 	}
+	return control_decide_action(cc, id, approve, "no such session or "
+	    "action (it may have ended)");
+}
+
+/*
+ * porthole watch ID: the recording's descriptor goes first, on a byte of
+ * its own, then the answer.
+ */
+static json_t *
+control_answer_watch(struct cconn *cc, json_t *req, const char *id)
+{
+	char	err[600], mark = CONTROL_FD_MARK;
+	int	fd = -1, rc;
+
+	(void)req;
+	if (broker_watch(cc->c->broker, id, 1, &cc->who, &fd, err,
+	    sizeof(err)) == -1)
+		return control_error(err);
+	rc = fdpass_send(bufferevent_getfd(cc->bev), &mark, 1, &fd, 1);
+	close(fd);
+	if (rc == -1) {
+		/* On record as watching: the record says it ended, too. */
+		(void)broker_watch(cc->c->broker, id, 0, &cc->who, NULL, err,
+		    sizeof(err));
+		return control_error("the recording could not be handed over");
+	}
+	return json_pack("{s:b}", "ok", 1);
+}
+
+static json_t *
+control_answer_watch_end(struct cconn *cc, json_t *req, const char *id)
+{
+	char err[600];
+
+	(void)req;
+	if (broker_watch(cc->c->broker, id, 0, &cc->who, NULL, err,
+	    sizeof(err)) == -1)
+		return control_error(err);
+	return json_pack("{s:b}", "ok", 1);
+}
+
+static json_t *
+control_answer_actions(struct cconn *cc, json_t *req, const char *id)
+{
+	(void)req;
+	(void)id;
+	return json_pack("{s:b, s:o}", "ok", 1, "actions",
+	    broker_actions(cc->c->broker));
+}
+
+static json_t *
+control_answer_action_approve(struct cconn *cc, json_t *req, const char *id)
+{
+	(void)req;
+	return control_decide_action(cc, id, 1, "no such action (it may have "
+	    "ended)");
+}
+
+static json_t *
+control_answer_action_deny(struct cconn *cc, json_t *req, const char *id)
+{
+	(void)req;
+	return control_decide_action(cc, id, 0, "no such action (it may have "
+	    "ended)");
 }
 
 static json_t *
@@ -197,12 +276,9 @@ control_answer_deny(struct cconn *cc, json_t *req, const char *id)
 static json_t *
 control_answer_kill(struct cconn *cc, json_t *req, const char *id)
 {
-	char who[64];
-
 	(void)req;
-	control_who(cc, who, sizeof(who));
-	if (broker_kill(cc->c->broker, id, who) == -1)
-		return control_error("no such session");
+	if (broker_kill(cc->c->broker, id, &cc->who) == -1)
+		return control_error("no such session (it may have ended)");
 	return json_pack("{s:b}", "ok", 1);
 }
 
@@ -233,7 +309,8 @@ control_update_act(struct cconn *cc, json_t *req, int now)
 	const char	*version = json_string_value(json_object_get(req,
 	    "version"));
 	const char	*when = json_string_value(json_object_get(req, "when"));
-	char		 who[64], err[512];
+	const char	*who = cc->who.by;
+	char		 err[512];
 	time_t		 t;
 	int		 rc;
 
@@ -241,7 +318,6 @@ control_update_act(struct cconn *cc, json_t *req, int now)
 		return control_error("updates are not available");
 	if (version == NULL || strlen(version) > CONTROL_VERSION_MAX)
 		return control_error("a version is missing");
-	control_who(cc, who, sizeof(who));
 	if (now)
 		rc = updates_run_now(c->updates, version, who, err,
 		    sizeof(err));
@@ -273,12 +349,12 @@ control_answer_run_now(struct cconn *cc, json_t *req, const char *id)
 static json_t *
 control_answer_reload(struct cconn *cc, json_t *req, const char *id)
 {
-	char who[64], err[4096];	/* a line for each problem found */
+	char err[4096];	/* a line for each problem found */
 
 	(void)req;
 	(void)id;
-	control_who(cc, who, sizeof(who));
-	if (cc->c->reload(cc->c->reload_arg, who, err, sizeof(err)) == -1)
+	if (cc->c->reload(cc->c->reload_arg, cc->who.by, err,
+	    sizeof(err)) == -1)
 		return control_error(err);
 	return json_pack("{s:b}", "ok", 1);
 }
@@ -289,16 +365,63 @@ control_answer_viewed(struct cconn *cc, json_t *req, const char *id)
 {
 	const char	*action = json_string_value(json_object_get(req,
 	    "action"));
-	char		 who[64];
+	json_t		*ev;
 
 	if (!ident_valid(id, CONTROL_ID_MAX, IDENT_HEX) || action == NULL ||
 	    (strcmp(action, "replay") != 0 && strcmp(action, "export") != 0))
 		return control_error("malformed recording_viewed request");
-	control_who(cc, who, sizeof(who));
-	if (broker_record(cc->c->broker, "recording_viewed", id,
-	    json_pack("{s:s, s:s}", "action", action, "by", who)) == -1)
+	if ((ev = actor_fields(&cc->who)) != NULL)
+		json_object_set_new(ev, "action", json_string(action));
+	if (ev == NULL || broker_record(cc->c->broker, "recording_viewed", id,
+	    ev) == -1)
 		return control_error("the audit log cannot be written");
 	return json_pack("{s:b}", "ok", 1);
+}
+
+/*
+ * porthole approve --ticket T --for D: every session carrying T goes in
+ * without waiting until then; those waiting now go in at once.
+ */
+static json_t *
+control_answer_approve_ticket(struct cconn *cc, json_t *req, const char *id)
+{
+	const char	*ticket = json_string_value(json_object_get(req,
+	    "ticket"));
+	json_int_t	 secs = json_integer_value(json_object_get(req, "for"));
+	char		 err[512];
+	int		 n;
+
+	(void)id;
+	if ((n = broker_approve_ticket(cc->c->broker, ticket, (uint64_t)secs,
+	    &cc->who, err, sizeof(err))) == -1)
+		return control_error(err);
+	return json_pack("{s:b, s:i, s:o}", "ok", 1, "let_in", n, "approvals",
+	    broker_approvals(cc->c->broker));
+}
+
+static json_t *
+control_answer_approvals(struct cconn *cc, json_t *req, const char *id)
+{
+	(void)req;
+	(void)id;
+	return json_pack("{s:b, s:o}", "ok", 1, "approvals",
+	    broker_approvals(cc->c->broker));
+}
+
+/* porthole revoke --ticket T: withdrawn, and its sessions end. */
+static json_t *
+control_answer_revoke(struct cconn *cc, json_t *req, const char *id)
+{
+	const char	*ticket = json_string_value(json_object_get(req,
+	    "ticket"));
+	char		 err[512];
+	int		 n;
+
+	(void)id;
+	if ((n = broker_revoke_ticket(cc->c->broker, ticket, &cc->who, err,
+	    sizeof(err))) == -1)
+		return control_error(err);
+	return json_pack("{s:b, s:i}", "ok", 1, "ended", n);
 }
 
 /* porthole alerts: the vendor's alerts, as alerts.c keeps them. */
@@ -329,14 +452,45 @@ static json_t *(*const control_answers[CONTROL_NCMD])(struct cconn *,
 	[CONTROL_UPDATES] =		control_answer_updates,
 	[CONTROL_UPDATE_RESCHEDULE] =	control_answer_reschedule,
 	[CONTROL_UPDATE_RUN_NOW] =	control_answer_run_now,
+	[CONTROL_APPROVE_TICKET] =	control_answer_approve_ticket,
+	[CONTROL_APPROVALS] =		control_answer_approvals,
+	[CONTROL_REVOKE] =		control_answer_revoke,
 	[CONTROL_ALERTS] =		control_answer_alerts,
+	[CONTROL_ACTIONS] =		control_answer_actions,
+	[CONTROL_ACTION_APPROVE] =	control_answer_action_approve,
+	[CONTROL_ACTION_DENY] =		control_answer_action_deny,
+	[CONTROL_WATCH] =		control_answer_watch,
+	[CONTROL_WATCH_END] =		control_answer_watch_end,
 };
+
+/* A ticket and a duration, checked here for every request that has them. */
+static int
+control_args_invalid(int kind, json_t *req, char *why, size_t len)
+{
+	const char	*t = json_string_value(json_object_get(req, "ticket"));
+	json_t		*f = json_object_get(req, "for");
+
+	if ((control_cmds[kind].args & CONTROL_ARG_TICKET) &&
+	    (t == NULL || !sshcert_ticket_valid(t))) {
+		snprintf(why, len, "ticket: expected %s", SSHCERT_TICKET_RULE);
+		return 1;
+	}
+	if ((control_cmds[kind].args & CONTROL_ARG_FOR) &&
+	    (!json_is_integer(f) || json_integer_value(f) <
+	    CONTROL_APPROVAL_MIN || json_integer_value(f) >
+	    CONTROL_APPROVAL_MAX)) {
+		snprintf(why, len, "for: expected a duration from 1m to 7d");
+		return 1;
+	}
+	return 0;
+}
 
 static json_t *
 control_dispatch(struct cconn *cc, json_t *req)
 {
 	const char	*cmd = json_string_value(json_object_get(req, "cmd"));
 	const char	*id = json_string_value(json_object_get(req, "id"));
+	char		 why[128];
 	int		 kind;
 
 	if (cmd == NULL)
@@ -344,9 +498,14 @@ control_dispatch(struct cconn *cc, json_t *req)
 	if ((kind = control_cmd_lookup(cmd)) == -1)
 		return json_pack("{s:b, s:s, s:s}", "ok", 0, "error",
 		    "unknown command", "cmd", cmd);
+	/* What the peer claims is checked before anything acts on it. */
+	if (actor_claims(&cc->who, req, why, sizeof(why)) == -1)
+		return control_error(why);
 	if ((control_cmds[kind].args & CONTROL_ARG_ID) &&
 	    (id == NULL || strlen(id) > CONTROL_ID_MAX))
 		return control_error("session id missing");
+	if (control_args_invalid(kind, req, why, sizeof(why)))
+		return control_error(why);
 	return control_answers[kind](cc, req, id);
 }
 
@@ -450,6 +609,12 @@ control_accept(struct evconnlistener *l, evutil_socket_t fd,
 	}
 	cc->c = c;
 	cc->uid = uid;
+	/* Who it is must be known before it may ask for anything. */
+	if (actor_from_peer(&cc->who, fd) == -1) {
+		close(fd);
+		free(cc);
+		return;
+	}
 	cc->bev = bufferevent_socket_new(c->base, fd, BEV_OPT_CLOSE_ON_FREE);
 	if (cc->bev == NULL) {
 		close(fd);

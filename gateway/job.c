@@ -190,8 +190,16 @@ job_finish(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	TAILQ_REMOVE(&j->owner->running, j, entry);
-	j->done(j->arg, &j->r);
+	if (j->done != NULL)
+		j->done(j->arg, &j->r);
 	job_free(j);
+}
+
+void
+job_forget(struct job *j)
+{
+	j->done = NULL;
+	j->arg = NULL;
 }
 
 /* The child ended: collect what it left and say so. */

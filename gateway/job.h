@@ -81,6 +81,11 @@ void		 jobs_free(struct jobs *);
  */
 struct job	*job_start(struct jobs *, const struct job_spec *spec,
 		    job_done_fn done, void *arg, char *err, size_t errlen);
+/*
+ * Its owner goes away first: the job runs on (jobs_free stops it) but
+ * its callback is never called.
+ */
+void		 job_forget(struct job *);
 /* "exit 3", "killed by signal 9", "timed out after 2h": into buf. */
 void		 job_describe(const struct job_result *r, uint64_t timeout,
 		    char *buf, size_t len);

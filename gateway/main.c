@@ -22,7 +22,9 @@
 #include <libssh/libssh.h>
 
 #include "audit/audit.h"
+#include "audit/policies.h"
 #include "audit/seal.h"
+#include "gateway/approvals.h"
 #include "gateway/alerts.h"
 #include "gateway/broker.h"
 #include "gateway/collect.h"
@@ -37,6 +39,7 @@
 #include "gateway/tunnel.h"
 #include "gateway/tunnels.h"
 #include "gateway/uplink.h"
+#include "lib/clock.h"
 #include "lib/cmdline.h"
 #include "lib/daemon.h"
 #include "lib/escape.h"
@@ -90,6 +93,7 @@ struct gateway {
 	struct updates	*updates;
 	struct alerts	*alerts;
 	struct krl	*krl;		/* revoked_keys, or NULL */
+	struct approvals *approvals;	/* tickets approved for a time */
 	struct event	*ev_seal;	/* seals quiet periods: seal_interval */
 };
 
@@ -261,6 +265,45 @@ reload_check(const struct policy *np, json_t **problems, char *err,
 }
 
 /*
+ * The policy on the record: its effective text (what `porthole policy
+ * show` prints and every session's monitor reads) kept under
+ * audit_dir/policies/ by its SHA-256, then the policy_loaded event
+ * naming it, on what occasion (start, reload) and by whom.  0, or -1
+ * with why: the policy is then not to be used.
+ */
+static int
+gateway_policy_record(struct audit *audit, const struct policy *pol,
+    const char *on, const char *who, char *err, size_t errlen)
+{
+	FILE	*f;
+	char	*text = NULL, sha[65];
+	size_t	 len = 0;
+	json_t	*ev;
+	int	 rc = -1;
+
+	if ((f = open_memstream(&text, &len)) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	if (policy_write(pol, f) == -1 || fclose(f) == EOF) {
+		snprintf(err, errlen, "cannot print the effective policy");
+		goto out;
+	}
+	if (policies_keep(pol->audit_dir, text, len, sha, err, errlen) == -1)
+		goto out;
+	ev = json_pack("{s:s, s:s, s:s, s:s}", "sha256", sha, "file",
+	    pol->path, "on", on, "by", who);
+	if (ev == NULL || audit_write(audit, "policy_loaded", ev) == -1)
+		snprintf(err, errlen, "the audit log cannot be written");
+	else
+		rc = 0;
+	json_decref(ev);
+out:
+	free(text);
+	return rc;
+}
+
+/*
  * Re-read porthole.conf.  An invalid file changes nothing, and so does
  * one that fails what a start checks (reload_check); a valid one
  * applies to new sessions at once and ends running sessions whose grant
@@ -298,6 +341,14 @@ gateway_reload(void *arg, const char *who, char *err, size_t errlen)
 		    problems);
 		(void)audit_write(gw->audit, "policy_reload_refused", ev);
 		json_decref(ev);
+		goto out;
+	}
+	/* Its text kept and named in the log first: else it is not used. */
+	if (gateway_policy_record(gw->audit, np, "reload", who, err,
+	    errlen) == -1) {
+		log_error("reload refused, the running policy stays: %s", err);
+		policy_free(np);
+		krl_free(nk);
 		goto out;
 	}
 	ev = json_pack("{s:s, s:s}", "file", gw->path, "by", who);
@@ -556,6 +607,12 @@ main(int argc, char **argv)
 		goto fail;
 	broker_set_telem(broker, telem);
 	broker_set_revoked(broker, gw.krl);
+	if ((gw.approvals = approvals_open(pol->state_dir, clock_now(), err,
+	    sizeof(err))) == NULL) {
+		log_error("ticket approvals: %s", err);
+		goto fail;
+	}
+	broker_set_approvals(broker, gw.approvals);
 	/* The relay lists it for engineers: `porthole-relay known-hosts`. */
 	uplink_set_host_key(uplink, host_pub);
 	telem_on_commit(telem, uplink_kick, uplink);
@@ -587,6 +644,7 @@ main(int argc, char **argv)
 		    err);
 		goto fail;
 	}
+	broker_set_jobs(broker, gw.jobs);
 	if ((gw.alerts = alerts_new(base, pol, gw.jobs, gw.inbox,
 	    gateway_audit, &gw, err, sizeof(err))) == NULL) {
 		log_error("alerts: %s", err);
@@ -614,6 +672,12 @@ main(int argc, char **argv)
 	if (audit_write(audit, "gateway_start", ev) == -1)
 		fatal("%s: cannot write the audit log", pol->audit_dir);
 	json_decref(ev);
+	/* Which grants are in force, on the record before any session. */
+	if (gateway_policy_record(audit, pol, "start", "portholed", err,
+	    sizeof(err)) == -1) {
+		log_error("the policy cannot be put on the record: %s", err);
+		goto fail;
+	}
 	log_info("cluster %s: gateway started", pol->cluster_id);
 	/* DESIGN's event names; "component" says which server started. */
 	telem_event(telem, "server_start", json_pack("{s:s, s:s}",
@@ -680,6 +744,7 @@ main(int argc, char **argv)
 	close(host_key_fd);
 	policy_free(gw.pol);
 	krl_free(gw.krl);
+	approvals_free(gw.approvals);
 	ssh_finalize();
 	daemon_unlock();
 	return 0;
@@ -705,6 +770,7 @@ fail:
 		close(host_key_fd);
 	policy_free(pol);
 	krl_free(gw.krl);
+	approvals_free(gw.approvals);
 	daemon_unlock();
 	return 1;
 }

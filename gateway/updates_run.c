@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "lib/clock.h"
+#include "lib/fileio.h"
 #include "lib/log.h"
 #include "lib/parse.h"
 #include "lib/sha256.h"
@@ -178,42 +179,15 @@ updates_run_notify(struct updates *up, struct update *u, time_t when,
 
 /* ---- update_command ---- */
 
-/*
- * A directory only the gateway's user may change: made 0700 if missing,
- * and refused unless it is a directory it owns that nobody else may
- * write.  0, or -1 with why.
- */
-static int
-private_dir(const char *path, int make, char *why, size_t whylen)
-{
-	struct stat sb;
-
-	if (make && mkdir(path, 0700) == -1 && errno != EEXIST) {
-		snprintf(why, whylen, "%s: %s", path, strerror(errno));
-		return -1;
-	}
-	if (lstat(path, &sb) == -1) {
-		snprintf(why, whylen, "%s: %s", path, strerror(errno));
-		return -1;
-	}
-	if (!S_ISDIR(sb.st_mode) || sb.st_uid != geteuid() ||
-	    (sb.st_mode & 022) != 0) {
-		snprintf(why, whylen, "%s: must be a directory owned by uid %u "
-		    "that others cannot write", path, (unsigned)geteuid());
-		return -1;
-	}
-	return 0;
-}
-
 int
 updates_dirs_ok(struct updates *up, char *why, size_t whylen)
 {
 	char path[4200];
 
 	snprintf(path, sizeof(path), "%s/%s", up->dir, UPDATES_INSTALL_DIR);
-	return private_dir(up->pol->state_dir, 0, why, whylen) == -1 ||
-	    private_dir(up->dir, 1, why, whylen) == -1 ||
-	    private_dir(path, 1, why, whylen) == -1 ? -1 : 0;
+	return fileio_private_dir(up->pol->state_dir, 0, why, whylen) == -1 ||
+	    fileio_private_dir(up->dir, 1, why, whylen) == -1 ||
+	    fileio_private_dir(path, 1, why, whylen) == -1 ? -1 : 0;
 }
 
 /* What the child copies, and what the copy must be. */

@@ -7,6 +7,8 @@
 
 #include <string.h>
 
+#include "lib/parse.h"
+
 const struct control_cmd_info control_cmds[CONTROL_NCMD] = {
 	[CONTROL_STATUS] =	{ "status",	0, 0 },
 	[CONTROL_SESSIONS] =	{ "sessions",	0, 0 },
@@ -20,7 +22,16 @@ const struct control_cmd_info control_cmds[CONTROL_NCMD] = {
 	[CONTROL_UPDATE_RESCHEDULE] = { "update_reschedule",
 				  CONTROL_ARG_VERSION | CONTROL_ARG_WHEN, 1 },
 	[CONTROL_UPDATE_RUN_NOW] = { "update_run_now", CONTROL_ARG_VERSION, 1 },
+	[CONTROL_APPROVE_TICKET] = { "approve_ticket",
+				  CONTROL_ARG_TICKET | CONTROL_ARG_FOR, 1 },
+	[CONTROL_APPROVALS] =	{ "approvals",	0, 0 },
+	[CONTROL_REVOKE] =	{ "revoke",	CONTROL_ARG_TICKET, 1 },
 	[CONTROL_ALERTS] =	{ "alerts",	0, 0 },
+	[CONTROL_ACTIONS] =	{ "actions",	0, 0 },
+	[CONTROL_ACTION_APPROVE] = { "action_approve", CONTROL_ARG_ID, 1 },
+	[CONTROL_ACTION_DENY] =	{ "action_deny", CONTROL_ARG_ID, 1 },
+	[CONTROL_WATCH] =	{ "watch",	CONTROL_ARG_ID, 1 },
+	[CONTROL_WATCH_END] =	{ "watch_end",	CONTROL_ARG_ID, 1 },
 };
 
 int
@@ -32,4 +43,20 @@ control_cmd_lookup(const char *name)
 		if (strcmp(control_cmds[i].name, name) == 0)
 			return i;
 	return -1;
+}
+
+int
+control_reason_valid(const char *s)
+{
+	size_t	len = strnlen(s, CONTROL_REASON_MAX + 1), i;
+
+	if (len > CONTROL_REASON_MAX || !parse_utf8(s, len))
+		return 0;
+	/* C0 controls and DEL; a C1 control is a two-byte character. */
+	for (i = 0; i < len; i++)
+		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f ||
+		    ((unsigned char)s[i] == 0xc2 && i + 1 < len &&
+		    (unsigned char)s[i + 1] < 0xa0))
+			return 0;
+	return 1;
 }

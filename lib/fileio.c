@@ -195,4 +195,24 @@ out:
 	close(fd);
 	errno = saved;
 	return mfd;
+int
+fileio_private_dir(const char *path, int make, char *why, size_t whylen)
+{
+	struct stat sb;
+
+	if (make && mkdir(path, 0700) == -1 && errno != EEXIST) {
+		snprintf(why, whylen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (lstat(path, &sb) == -1) {
+		snprintf(why, whylen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (!S_ISDIR(sb.st_mode) || sb.st_uid != geteuid() ||
+	    (sb.st_mode & 022) != 0) {
+		snprintf(why, whylen, "%s: must be a directory owned by uid %u "
+		    "that others cannot write", path, (unsigned)geteuid());
+		return -1;
+	}
+	return 0;
 }

@@ -225,6 +225,14 @@ ticket_ok(const uint8_t *s, size_t n)
 	return 1;
 }
 
+int
+sshcert_ticket_valid(const char *s)
+{
+	size_t n = strnlen(s, SSHCERT_MAX_STR + 1);
+
+	return ticket_ok((const uint8_t *)s, n);
+}
+
 /* The extensions that grant a permission, as sshd knows them. */
 static const struct permit_ext {
 	const char	*name;

@@ -74,6 +74,15 @@ struct sshcert {
 int	sshcert_parse(const uint8_t *blob, size_t len, struct sshcert *out,
 	    char *err, size_t errlen);
 
+/*
+ * Is s a ticket as the extension ticket@porthole carries one: 1 to
+ * SSHCERT_MAX_STR printable ASCII characters without blanks?  1 or 0.
+ * The customer's `porthole approve --ticket` is held to the same rule.
+ */
+int	sshcert_ticket_valid(const char *s);
+#define SSHCERT_TICKET_RULE	"1 to 256 printable ASCII characters " \
+				"without blanks, as ticket@porthole holds"
+
 /* The same from the base64 text libssh's ssh_pki_export_pubkey_base64 gives. */
 int	sshcert_parse_base64(const char *b64, struct sshcert *out,
 	    char *err, size_t errlen);

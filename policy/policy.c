@@ -208,6 +208,22 @@ static const struct keyspec keys[] = {
 	    .type = V_BOOL, .off = F(end_at_cert_expiry),
 	    .help = "a session ends when the engineer's certificate expires",
 	    .def = "yes" },
+	{ .section = "remote_access", .key = "notify_command", .type = V_FUNC,
+	    .off = F(ra_notify_command), .set = set_hook, .get = get_string,
+	    .when = INIFILE_SESSION,
+	    .help = "absolute command run, never waited for, when a session "
+	    "waits for approval: PORTHOLE_SESSION_ID, _ENGINEER, _KEY_ID, "
+	    "_TICKET and _FROM in its environment, control characters as "
+	    "\\xNN; a failure is audited (notify_failed)" },
+	{ .section = "remote_access", .key = "notify_timeout",
+	    .type = V_DURATION, .off = F(ra_notify_timeout), .min = 1,
+	    .max = 10 * MIN, .when = INIFILE_SESSION,
+	    .help = "how long notify_command may run: then its process group "
+	    "gets SIGTERM, and SIGKILL 10s later", .def = "30s" },
+	{ .section = "remote_access", .key = "require_watch", .type = V_BOOL,
+	    .off = F(ra_require_watch),
+	    .help = "a support shell shows nothing and takes no keys until "
+	    "someone at the customer runs `porthole watch ID`", .def = "no" },
 
 	{ .section = "files", .key = "enabled", .type = V_BOOL,
 	    .off = F(files_enabled),
@@ -227,6 +243,20 @@ static const struct keyspec keys[] = {
 	{ .section = "commands", .key = "timeout", .type = V_DURATION,
 	    .off = F(command_timeout), .min = 1, .max = HOUR,
 	    .help = "a diagnostic running longer is killed", .def = "60s" },
+
+	{ .section = "actions", .key = "enabled", .type = V_BOOL,
+	    .off = F(actions_enabled),
+	    .help = "engineers may ask to run the actions listed below "
+	    "(changes: a restart, an upgrade step)", .def = "no" },
+	{ .section = "actions", .key = "approval", .type = V_FUNC,
+	    .off = F(action_approval_required), .set = set_approval,
+	    .get = get_approval,
+	    .help = "required: each run waits for `porthole action approve "
+	    "ID`; or none", .def = "required" },
+	{ .section = "actions", .key = "timeout", .type = V_DURATION,
+	    .off = F(action_timeout), .min = 1, .max = DAY,
+	    .help = "an action running longer is stopped (SIGTERM, then "
+	    "SIGKILL)", .def = "10m" },
 
 	{ .section = "forward", .key = "enabled", .type = V_BOOL,
 	    .off = F(forward_enabled),
@@ -362,6 +392,11 @@ static const char commands_help[] =
     "NAME = absolute argv; {NAME:int} and {NAME:word} take the engineer's "
     "words";
 
+/* Above the [actions] entries. */
+static const char actions_help[] =
+    "NAME = absolute argv, with placeholders as in [commands]; run as "
+    "the gateway's user, outside the diagnostic sandbox";
+
 /* Above the [redact] patterns, which are not keys of the table either. */
 static const char redact_help[] =
     "pattern.NAME = a POSIX extended regular expression, one key per "
@@ -369,7 +404,7 @@ static const char redact_help[] =
     "length; a pattern cannot hold ';', which starts a comment";
 
 static const char *const sections[] = {
-	"gateway", "remote_access", "files", "commands", "forward",
+	"gateway", "remote_access", "files", "commands", "actions", "forward",
 	"settings", "telemetry", "updates", "alerts",
 	"redact", "bundle",
 };
@@ -380,6 +415,7 @@ const size_t policy_nkeys = sizeof(keys) / sizeof(keys[0]);
 const char *const *const policy_sections = sections;
 const size_t policy_nsections = sizeof(sections) / sizeof(sections[0]);
 const char *const policy_commands_help = commands_help;
+const char *const policy_actions_help = actions_help;
 const char *const policy_redact_help = redact_help;
 
 /* [A-Za-z0-9._-]{1,max} */
@@ -1001,8 +1037,8 @@ static const char *const reserved[] = {
 };
 
 static int
-add_command(struct policy *p, const char *name, const char *value, char *msg,
-    size_t len)
+add_command(struct policy_command **list, size_t *nlist, const char *name,
+    const char *value, char *msg, size_t len)
 {
 	struct policy_command	*nc;
 	char			**w = NULL, why[256];
@@ -1021,8 +1057,8 @@ add_command(struct policy *p, const char *name, const char *value, char *msg,
 			    "something else", name);
 			return -1;
 		}
-	if (p->ncommands >= POLICY_MAX_COMMANDS) {
-		snprintf(msg, len, "too many commands (at most %d)",
+	if (*nlist >= POLICY_MAX_COMMANDS) {
+		snprintf(msg, len, "too many entries (at most %d)",
 		    POLICY_MAX_COMMANDS);
 		return -1;
 	}
@@ -1066,13 +1102,13 @@ add_command(struct policy *p, const char *name, const char *value, char *msg,
 		goto out;
 	}
 
-	nc = reallocarray(p->commands, p->ncommands + 1, sizeof(*nc));
+	nc = reallocarray(*list, *nlist + 1, sizeof(*nc));
 	if (nc == NULL) {
 		snprintf(msg, len, "out of memory");
 		goto out;
 	}
-	p->commands = nc;
-	nc = &p->commands[p->ncommands];
+	*list = nc;
+	nc = &nc[*nlist];
 	if ((nc->name = strdup(name)) == NULL) {
 		snprintf(msg, len, "out of memory");
 		goto out;
@@ -1080,7 +1116,7 @@ add_command(struct policy *p, const char *name, const char *value, char *msg,
 	nc->argv = w;
 	nc->argc = (size_t)n;
 	w = NULL;
-	p->ncommands++;
+	(*nlist)++;
 	rc = 0;
 out:
 	policy_argv_free(w);
@@ -1189,7 +1225,12 @@ on_key(void *ctx, const char *section, const char *key, const char *value,
 	}
 	/* Any other key in [commands] names a diagnostic. */
 	if (strcmp(section, "commands") == 0)
-		return add_command(p, key, value, msg, len);
+		return add_command(&p->commands, &p->ncommands, key, value,
+		    msg, len);
+	/* And in [actions], an action. */
+	if (strcmp(section, "actions") == 0)
+		return add_command(&p->actions, &p->nactions, key, value, msg,
+		    len);
 	if (strcmp(section, "redact") == 0 &&
 	    strncmp(key, "pattern.", 8) == 0)
 		return add_pattern(p, key + 8, value, msg, len);
@@ -1462,6 +1503,8 @@ policy_each_program(const struct policy *p, policy_program_cb cb, void *arg)
 	for (i = 0; i < p->ncommands; i++)
 		cb(arg, "commands", p->commands[i].name,
 		    p->commands[i].argv[0]);
+	for (i = 0; i < p->nactions; i++)
+		cb(arg, "actions", p->actions[i].name, p->actions[i].argv[0]);
 	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
 		if (keys[i].set != set_hook ||
 		    (v = *CFIELD(p, &keys[i], char *)) == NULL)
@@ -1508,6 +1551,11 @@ policy_free(struct policy *p)
 		policy_argv_free(p->commands[i].argv);
 	}
 	free(p->commands);
+	for (i = 0; i < p->nactions; i++) {
+		free(p->actions[i].name);
+		policy_argv_free(p->actions[i].argv);
+	}
+	free(p->actions);
 	free(p->targets);
 	free(p->settings_file);
 	parse_list_free(p->settings_keys);
@@ -1517,6 +1565,7 @@ policy_free(struct policy *p)
 	free(p->vendor_key);
 	free(p->version_command);
 	free(p->notify_command);
+	free(p->ra_notify_command);
 	free(p->alert_notify_command);
 	free(p->update_command);
 	redact_free(p->redact);

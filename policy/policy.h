@@ -73,6 +73,9 @@ struct policy {
 	uint64_t	 idle_timeout;		/* seconds */
 	uint64_t	 max_sessions;
 	int		 end_at_cert_expiry;	/* at valid_before */
+	char		*ra_notify_command;	/* argv run when one waits */
+	uint64_t	 ra_notify_timeout;	/* seconds */
+	int		 ra_require_watch;	/* a shell waits for a watcher */
 
 	/* [files] */
 	int		 files_enabled;
@@ -86,6 +89,13 @@ struct policy {
 	uint64_t	 command_timeout;	/* seconds */
 	struct policy_command *commands;
 	size_t		 ncommands;
+
+	/* [actions]: changes, each run approved by the customer */
+	int		 actions_enabled;
+	int		 action_approval_required;
+	uint64_t	 action_timeout;	/* seconds */
+	struct policy_command *actions;
+	size_t		 nactions;
 
 	/* [forward] */
 	int		 forward_enabled;
@@ -254,6 +264,15 @@ int	policy_allow_setting(const struct policy *p, const char *key,
  * 0 with the reason ("command 'rm' is not allowed on this cluster").
  */
 int	policy_allow_command(const struct policy *p, const char *cmdline,
+	    char ***argv, char *reason, size_t rlen);
+/*
+ * May the engineer ask for this action ("upgrade 2.4.1" is the action
+ * "upgrade" with words)?  [remote_access] enabled, [actions] enabled,
+ * the list and the placeholders, as for a command line.  1 with *argv
+ * as policy_allow_command gives it, or 0 with the reason ("action
+ * 'reboot' is not allowed on this cluster").
+ */
+int	policy_allow_action(const struct policy *p, const char *cmdline,
 	    char ***argv, char *reason, size_t rlen);
 void	policy_argv_free(char **argv);
 /*

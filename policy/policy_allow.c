@@ -169,9 +169,14 @@ policy_allow_setting(const struct policy *p, const char *key, char *reason,
 	return 0;
 }
 
-int
-policy_allow_command(const struct policy *p, const char *cmdline,
-    char ***argv, char *reason, size_t rlen)
+/*
+ * cmdline against the list (what: "command" or "action"): the entry its
+ * first word names, its other words put in the template's placeholders.
+ */
+static int
+allow_listed(const struct policy_command *list, size_t nlist,
+    const char *what, const char *cmdline, char ***argv, char *reason,
+    size_t rlen)
 {
 	const struct policy_command	*cmd = NULL;
 	char				**words = NULL, **out = NULL, nbuf[64];
@@ -179,16 +184,6 @@ policy_allow_command(const struct policy *p, const char *cmdline,
 	enum ph_type			 t;
 	int				 n, ok = 0;
 
-	if (!p->ra_enabled) {
-		snprintf(reason, rlen, "remote access is disabled on this "
-		    "cluster");
-		return 0;
-	}
-	if (!p->commands_enabled) {
-		snprintf(reason, rlen, "diagnostics are disabled on this "
-		    "cluster");
-		return 0;
-	}
 	if (cmdline == NULL)
 		cmdline = "";
 	if (strnlen(cmdline, POLICY_MAX_CMDLINE + 1) > POLICY_MAX_CMDLINE) {
@@ -209,15 +204,15 @@ policy_allow_command(const struct policy *p, const char *cmdline,
 		return 0;
 	}
 	if (n == 0) {
-		snprintf(reason, rlen, "no command given");
+		snprintf(reason, rlen, "no %s given", what);
 		goto out;
 	}
-	for (i = 0; i < p->ncommands && cmd == NULL; i++)
-		if (strcmp(p->commands[i].name, words[0]) == 0)
-			cmd = &p->commands[i];
+	for (i = 0; i < nlist && cmd == NULL; i++)
+		if (strcmp(list[i].name, words[0]) == 0)
+			cmd = &list[i];
 	if (cmd == NULL) {
-		snprintf(reason, rlen, "command '%s' is not allowed on this "
-		    "cluster", words[0]);
+		snprintf(reason, rlen, "%s '%s' is not allowed on this "
+		    "cluster", what, words[0]);
 		goto out;
 	}
 
@@ -226,13 +221,13 @@ policy_allow_command(const struct policy *p, const char *cmdline,
 			nph++;
 	nargs = (size_t)n - 1;
 	if (nargs < nph) {
-		snprintf(reason, rlen, "command '%s' needs %zu argument(s)",
-		    cmd->name, nph);
+		snprintf(reason, rlen, "%s '%s' needs %zu argument(s)",
+		    what, cmd->name, nph);
 		goto out;
 	}
 	if (nargs > nph) {
-		snprintf(reason, rlen, "command '%s' takes %zu argument(s)",
-		    cmd->name, nph);
+		snprintf(reason, rlen, "%s '%s' takes %zu argument(s)",
+		    what, cmd->name, nph);
 		goto out;
 	}
 
@@ -244,8 +239,8 @@ policy_allow_command(const struct policy *p, const char *cmdline,
 		t = cmd->argv[i][0] == '{' ? (enum ph_type)policy_placeholder_type(
 		    cmd->argv[i], nbuf, sizeof(nbuf)) : PH_NONE;
 		if (t != PH_NONE && !valid_arg(t, words[a])) {
-			snprintf(reason, rlen, "command '%s': argument '%s' "
-			    "is not a valid %s (%s)", cmd->name, words[a],
+			snprintf(reason, rlen, "%s '%s': argument '%s' "
+			    "is not a valid %s (%s)", what, cmd->name, words[a],
 			    t == PH_INT ? "int" : "word",
 			    placeholder_name(cmd->argv[i], nbuf,
 			    sizeof(nbuf)));
@@ -264,4 +259,39 @@ out:
 	policy_argv_free(out);
 	policy_argv_free(words);
 	return ok;
+}
+
+int
+policy_allow_command(const struct policy *p, const char *cmdline,
+    char ***argv, char *reason, size_t rlen)
+{
+	if (!p->ra_enabled) {
+		snprintf(reason, rlen, "remote access is disabled on this "
+		    "cluster");
+		return 0;
+	}
+	if (!p->commands_enabled) {
+		snprintf(reason, rlen, "diagnostics are disabled on this "
+		    "cluster");
+		return 0;
+	}
+	return allow_listed(p->commands, p->ncommands, "command", cmdline,
+	    argv, reason, rlen);
+}
+
+int
+policy_allow_action(const struct policy *p, const char *cmdline,
+    char ***argv, char *reason, size_t rlen)
+{
+	if (!p->ra_enabled) {
+		snprintf(reason, rlen, "remote access is disabled on this "
+		    "cluster");
+		return 0;
+	}
+	if (!p->actions_enabled) {
+		snprintf(reason, rlen, "actions are disabled on this cluster");
+		return 0;
+	}
+	return allow_listed(p->actions, p->nactions, "action", cmdline, argv,
+	    reason, rlen);
 }

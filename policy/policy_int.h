@@ -84,6 +84,7 @@ extern const char *const *const policy_sections;
 extern const size_t policy_nsections;
 /* Above the [commands] entries, which are not keys of the table. */
 extern const char *const policy_commands_help;
+extern const char *const policy_actions_help;
 extern const char *const policy_redact_help;
 
 /* One key's value into l; 0 if it is not set. */

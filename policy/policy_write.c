@@ -104,6 +104,21 @@ write_patterns(const struct policy *p, FILE *out)
 	return 0;
 }
 
+/* [commands] diagnostics or [actions] actions, under their help. */
+static int
+write_listed(FILE *out, const struct policy *p, const char *help,
+    const struct policy_command *list, size_t n)
+{
+	size_t i;
+
+	if (fprintf(out, "; %s\n", help) < 0)
+		return -1;
+	for (i = 0; i < n; i++)
+		if (write_key(out, list[i].name, p, NULL, &list[i], NULL) == -1)
+			return -1;
+	return 0;
+}
+
 static int
 write_section(const struct policy *p, const char *section, FILE *out)
 {
@@ -121,14 +136,12 @@ write_section(const struct policy *p, const char *section, FILE *out)
 	}
 	if (strcmp(section, "redact") == 0)
 		return write_patterns(p, out);
-	if (strcmp(section, "commands") != 0)
-		return 0;
-	if (fprintf(out, "; %s\n", policy_commands_help) < 0)
-		return -1;
-	for (i = 0; i < p->ncommands; i++)
-		if (write_key(out, p->commands[i].name, p, NULL,
-		    &p->commands[i], NULL) == -1)
-			return -1;
+	if (strcmp(section, "commands") == 0)
+		return write_listed(out, p, policy_commands_help, p->commands,
+		    p->ncommands);
+	if (strcmp(section, "actions") == 0)
+		return write_listed(out, p, policy_actions_help, p->actions,
+		    p->nactions);
 	return 0;
 }
 
@@ -217,6 +230,10 @@ policy_write_man(FILE *out)
 		if (strcmp(policy_sections[i], "commands") == 0 &&
 		    (fputs(".TP\n.I name\n", out) == EOF ||
 		    man_text(out, policy_commands_help) == -1))
+			return -1;
+		if (strcmp(policy_sections[i], "actions") == 0 &&
+		    (fputs(".TP\n.I name\n", out) == EOF ||
+		    man_text(out, policy_actions_help) == -1))
 			return -1;
 		if (strcmp(policy_sections[i], "redact") == 0 &&
 		    (fputs(".TP\n.BI pattern. NAME\n", out) == EOF ||

@@ -180,6 +180,12 @@ mon_timeout(struct mon *m, enum mon_limit *what)
 		until = m->diag_deadline;
 		*what = MON_LIMIT_DIAG;
 	}
+	/* An action's output is read from a file as it grows. */
+	if (mon_action_tailing(m) && (until == 0 || until > now +
+	    MON_ACTION_TAIL_MS)) {
+		until = now + MON_ACTION_TAIL_MS;
+		*what = MON_LIMIT_NONE;
+	}
 	if (until == 0)
 		return -1;
 	if (until <= now)
@@ -322,24 +328,15 @@ out:
  * that cannot be read ends the session; it never goes on under the old.
  */
 static void
-mon_policy_update(struct mon *m, char *buf)
+mon_policy_update(struct mon *m, const char *buf, ssize_t n, int fds[2],
+    int nfds)
 {
 	struct policy	*np = NULL;
 	struct krl	*nk = NULL;
 	uint64_t	 deadline;
 	char		 err[1024];
-	int		 fds[2] = { -1, -1 }, nfds = 0;
-	ssize_t		 n;
 	size_t		 i;
 
-	n = fdpass_recv(m->pol_fd, buf, MONITOR_MSG_MAX, fds, 2, &nfds);
-	if (n == -1 && errno == EINTR)
-		return;
-	if (n == 0 || (n == -1 && errno != EMSGSIZE)) {
-		/* The broker is gone: so is everything this session needs. */
-		log_error("monitor: the broker is gone; ending the session");
-		mon_end(m, 1);
-	}
 	if (n <= 0 || nfds < 1 || mon_policy_msg(buf, (size_t)n,
 	    m->ca_buf) == -1)
 		goto bad;
@@ -382,6 +379,46 @@ bad:
 	mon_audit(m, "session_ended", json_pack("{s:s}", "reason",
 	    "the reloaded policy could not be applied"));
 	mon_end_with(m, BM_END_WITHDRAWN);
+}
+
+/*
+ * A message from the broker on the policy socket: a reloaded policy
+ * (BM_POLICY), or how an action goes (BM_ACTION_STATE).
+ */
+static void
+mon_broker_msg(struct mon *m, char *buf)
+{
+	json_t		*msg;
+	const char	*name;
+	int		 fds[2] = { -1, -1 }, nfds = 0, kind = -1;
+	ssize_t		 n;
+
+	n = fdpass_recv(m->pol_fd, buf, MONITOR_MSG_MAX, fds, 2, &nfds);
+	if (n == -1 && errno == EINTR)
+		return;
+	if (n == 0 || (n == -1 && errno != EMSGSIZE)) {
+		/* The broker is gone: so is everything this session needs. */
+		log_error("monitor: the broker is gone; ending the session");
+		mon_end(m, 1);
+	}
+	if (n > 0 && (msg = json_loadb(buf, (size_t)n,
+	    JSON_REJECT_DUPLICATES, NULL)) != NULL) {
+		if ((name = json_string_value(json_object_get(msg, "msg"))) !=
+		    NULL)
+			kind = bm_msg_lookup(name, BM_FROM_BROKER);
+		if (kind == BM_ACTION_STATE) {
+			mon_action_state(m, msg, nfds == 1 ? fds[0] : -1);
+			json_decref(msg);
+			return;
+		}
+		if (kind == BM_WATCH) {
+			mon_shell_watch(m, msg);
+			json_decref(msg);
+			return;
+		}
+		json_decref(msg);
+	}
+	mon_policy_update(m, buf, n, fds, nfds);
 }
 
 /*
@@ -442,7 +479,7 @@ mon_loop(struct mon *m)
 	struct pollfd	 pfd[8];
 	char		*buf;
 	enum mon_limit	 what;
-	int		 n, nfds, rpc;
+	int		 n, nfds, rpc, act;
 
 	if ((buf = malloc(MONITOR_MSG_MAX)) == NULL)
 		mon_end(m, 1);
@@ -459,6 +496,8 @@ mon_loop(struct mon *m)
 			nfds = 3;
 		}
 		nfds += mon_shell_pollfds(m, pfd + nfds);
+		act = nfds;
+		nfds += mon_action_pollfds(m, pfd + nfds);
 		if ((n = mon_wait(m, pfd, (nfds_t)nfds, mon_timeout(m,
 		    &what))) == -1)
 			continue;
@@ -468,13 +507,14 @@ mon_loop(struct mon *m)
 		}
 		/* A new policy first: the requests after it are decided under it. */
 		if (pfd[1].revents != 0)
-			mon_policy_update(m, buf);
+			mon_broker_msg(m, buf);
 		if (pfd[0].revents != 0)
 			mon_request(m, m->child_fd, MM_FROM_CHILD, buf);
 		if (rpc >= 0 && pfd[2].revents != 0)
 			mon_request(m, rpc, MM_FROM_SHELL, buf);
 		mon_shell_service(m, pfd + (rpc >= 0 ? 3 : 2),
-		    nfds - (rpc >= 0 ? 3 : 2));
+		    act - (rpc >= 0 ? 3 : 2));
+		mon_action_service(m);
 	}
 }
 
@@ -491,6 +531,7 @@ mon_init(struct mon *m, int audit_fd, int policy_fd, const struct policy *pol,
 	m->krl = krl;
 	m->sid = sid;
 	m->sh.rpc = m->sh.master = m->sh.term = m->sh.rec = -1;
+	m->act.out = m->act.err = m->act.log = -1;
 	m->phase = MM_PREAUTH;
 	m->login_deadline = clock_mono_ms() + MONITOR_LOGIN_GRACE * 1000;
 }

@@ -108,6 +108,12 @@ mon_end_reason(int why)
 		return "session ended: the gateway is shutting down";
 	case BM_END_CROWDED:
 		return "login dropped: too many logins in progress";
+	case BM_END_TICKET_OVER:
+		return "session ended: the customer's approval of its ticket "
+		    "ended";
+	case BM_END_REVOKED:
+		return "session ended: the customer revoked the approval of "
+		    "its ticket";
 	default:
 		return "session ended by the gateway";
 	}
@@ -138,6 +144,26 @@ mon_broker_answer(struct mon *m)
 	while ((n = recv(m->audit_fd, &ans, 1, 0)) == -1 && errno == EINTR)
 		;
 	return n == 1 ? ans : -1;
+}
+
+int
+mon_broker_answer_note(struct mon *m, char *note, size_t len)
+{
+	char	buf[1 + BM_NOTE_MAX];
+	ssize_t	n;
+	size_t	i;
+
+	while ((n = recv(m->audit_fd, buf, sizeof(buf), 0)) == -1 &&
+	    errno == EINTR)
+		;
+	if (n < 1)
+		return -1;
+	/* The broker's words, but shown to the engineer: printable only. */
+	for (i = 1; i < (size_t)n; i++)
+		if (buf[i] < 0x20 || buf[i] > 0x7e)
+			buf[i] = '?';
+	snprintf(note, len, "%.*s", (int)n - 1, buf + 1);
+	return (unsigned char)buf[0];
 }
 
 /*

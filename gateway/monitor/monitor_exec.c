@@ -26,7 +26,11 @@ mm_answer_exec(struct mon *m, json_t *req)
 	int		 fds[2], rc;
 	size_t		 i;
 
-	if (m->diag > 0)
+	/* porthole's own "action NAME [WORDS]": monitor_action.c. */
+	if (cmd != NULL && strncmp(cmd, "action", 6) == 0 &&
+	    (cmd[6] == ' ' || cmd[6] == '\0'))
+		return mm_answer_action(m, cmd[6] == ' ' ? cmd + 7 : "");
+	if (m->diag > 0 || m->act.id[0] != '\0')
 		return mon_refuse(m, "a diagnostic is already running in this "
 		    "session; wait for it to finish");
 	/*
@@ -110,6 +114,9 @@ mm_answer_exec_wait(struct mon *m, json_t *req)
 	int	 status = 0, code;
 	pid_t	 r;
 
+	if (json_is_integer(jb) && m->diag <= 0 && m->act.id[0] != '\0' &&
+	    m->peer == MM_FROM_CHILD)
+		return mon_action_wait(m);
 	if (!json_is_integer(jb) || json_integer_value(jb) < 0 ||
 	    m->diag <= 0 || m->diag_peer != m->peer)
 		mon_violation(m, "malformed exec_wait request", "exec_wait");
@@ -145,6 +152,8 @@ int
 mm_answer_exec_cancel(struct mon *m, json_t *req)
 {
 	(void)req;
+	if (m->diag <= 0 && m->act.id[0] != '\0' && m->peer == MM_FROM_CHILD)
+		return mon_action_cancel(m);
 	if (m->diag > 0 && m->diag_peer == m->peer) {
 		mon_kill_diag(m);
 		m->diag_cancelled = 1;

@@ -6,6 +6,7 @@
  *                      time limits and reloaded policies
  *   monitor_login.c    logins and the customer's approval
  *   monitor_exec.c     diagnostics
+ *   monitor_action.c   [actions]: asked for, approved, streamed
  *   monitor_access.c   files, settings and forwards
  *   monitor_shell.c    the support shell's pty and recording
  *   monitor_core.c     answering, auditing and ending, under all of them
@@ -33,6 +34,7 @@ struct sshcert;
 #define MON_MAX_FILES	128	/* open files per session */
 #define MON_MAX_FWDS	64	/* open forwards per session */
 #define MON_RELAY_BUF	16384
+#define MON_ACTION_TAIL_MS 100	/* an action's output file, read this often */
 
 /* A file the engineer holds open, until the child says it is closed. */
 struct mon_file {
@@ -70,6 +72,29 @@ struct mon_shell {
 	uint64_t	 started_ms;
 	unsigned char	 utf8[4];	/* an incomplete sequence held back */
 	size_t		 nutf8;
+	int		 held;		/* require_watch: until a watcher */
+	char		 notice[200];	/* who watches, shown after the
+					   redraw; "" if nothing to show */
+	uint64_t	 notice_ms;	/* clock_mono_ms() it was set */
+};
+
+/*
+ * An [actions] run the engineer asked for.  The broker runs it; the
+ * monitor holds the pipes to the child, on which the engineer reads
+ * that it waits, who approved it and its output, copied from the file
+ * the broker writes it to.
+ */
+struct mon_action {
+	char		 id[BM_ACTION_ID_LEN + 1];	/* "": none */
+	char		 name[65];
+	int		 out;		/* to the child: its output, -1 */
+	int		 err;		/* ... porthole's lines about it, -1 */
+	int		 log;		/* its output's file, -1 */
+	struct mon_pipe	 buf;		/* log -> out */
+	int		 running;	/* approved and started */
+	int		 done;		/* the broker said how it ended */
+	int		 exit_status;
+	char		 result[160];
 };
 
 struct mon {
@@ -104,7 +129,10 @@ struct mon {
 	struct mon_file		 files[MON_MAX_FILES];
 	struct mon_fwd		 fwds[MON_MAX_FWDS];
 	struct mon_shell	 sh;
+	struct mon_action	 act;
 	int			 grants_told;	/* 1 << bm_grant: BM_GRANT sent */
+	char			 note[BM_NOTE_MAX + 1];	/* for the engineer at
+						   login: how long it is approved */
 	/*
 	 * What else must be closed, and recorded as closed, before the
 	 * session ends: set by the part that opened it (the support shell).
@@ -123,6 +151,8 @@ void		 mon_audit(struct mon *, const char *type, json_t *fields);
 int		 mon_broker_send(struct mon *, enum bm_msg kind, json_t *fields);
 /* The broker's one-byte answer (enum bm_answer), or -1. */
 int		 mon_broker_answer(struct mon *);
+/* The same, and the line for the engineer that may follow it (note). */
+int		 mon_broker_answer_note(struct mon *, char *note, size_t len);
 /* The session relies on a grant from now (BM_GRANT, once each). */
 void		 mon_relies(struct mon *, enum bm_grant);
 /* The diagnostic now running, or none (BM_DOING). */
@@ -175,6 +205,18 @@ int	mm_answer_exec_refused(struct mon *, json_t *);
 int	mm_answer_exec_wait(struct mon *, json_t *);
 int	mm_answer_exec_cancel(struct mon *, json_t *);
 
+/* monitor_action.c */
+/* "action NAME [WORDS]" from the engineer: asked for, and streamed. */
+int	mm_answer_action(struct mon *, const char *words);
+int	mon_action_wait(struct mon *);
+int	mon_action_cancel(struct mon *);
+/* The broker says how action goes (BM_ACTION_STATE); fd: its output. */
+void	mon_action_state(struct mon *, json_t *msg, int fd);
+int	mon_action_pollfds(struct mon *, struct pollfd *pfd);
+void	mon_action_service(struct mon *);
+/* Is its output file read as it grows (the loop wakes to read it)? */
+int	mon_action_tailing(const struct mon *);
+
 /* monitor_access.c */
 int	mm_answer_file_open(struct mon *, json_t *);
 int	mm_answer_file_close(struct mon *, json_t *);
@@ -191,6 +233,10 @@ int	mm_answer_shell_open(struct mon *, json_t *);
 int	mm_answer_window_change(struct mon *, json_t *);
 /* Relay the shell's terminal for the poll entries mon_shell_pollfds set. */
 int	mon_shell_pollfds(struct mon *, struct pollfd *pfd);
+/* Write what p holds to fd, as much as it takes now: 0, or -1. */
+int	mon_pipe_flush(struct mon_pipe *p, int fd);
 void	mon_shell_service(struct mon *, const struct pollfd *pfd, int n);
+/* porthole watch: a watcher joined or left (BM_WATCH). */
+void	mon_shell_watch(struct mon *, json_t *msg);
 
 #endif

@@ -31,6 +31,7 @@ enum mon_cert_read {
 };
 
 static int	mon_logged_in(struct mon *);
+static int	mon_ticket_approved(struct mon *);
 
 
 /*
@@ -213,12 +214,37 @@ mm_answer_auth(struct mon *m, json_t *req)
 		return mon_answer(m, json_pack("{s:b, s:s, s:b}", "ok", 0,
 		    "reason", why, "final", 1), NULL, 0);
 	}
-	if (m->pol->approval_required) {
+	if (m->pol->approval_required && !mon_ticket_approved(m)) {
 		m->phase = MM_PENDING;
 		return mon_answer(m, json_pack("{s:b, s:b}", "ok", 1,
 		    "pending", 1), NULL, 0);
 	}
 	return mon_logged_in(m);
+}
+
+/*
+ * Before a login waits for the customer: has the customer approved its
+ * ticket for a time (porthole approve --ticket)?  Then it goes in now,
+ * and m->note says until when.  1 or 0.
+ */
+static int
+mon_ticket_approved(struct mon *m)
+{
+	int ans;
+
+	if (m->id.ticket[0] == '\0')
+		return 0;
+	if (mon_broker_send(m, BM_TICKET_CHECK, json_pack("{s:s, s:s, s:s}",
+	    "engineer", m->id.engineer, "ticket", m->id.ticket, "key_id",
+	    m->id.key_id)) == -1 ||
+	    (ans = mon_broker_answer_note(m, m->note, sizeof(m->note))) == -1)
+		mon_end(m, 1);
+	if (ans == BM_APPROVED)
+		return 1;
+	m->note[0] = '\0';
+	if (ans != BM_NOT_COVERED)
+		mon_end(m, 1);	/* it could not be recorded, or a bug */
+	return 0;
 }
 
 /* The login is complete: record it, start the session clock, tell the child. */
@@ -248,10 +274,10 @@ mon_logged_in(struct mon *m)
 	m->login_ms = clock_mono_ms();
 	if (m->pol->max_session > 0)
 		m->session_deadline = m->login_ms + m->pol->max_session * 1000;
-	return mon_answer(m, json_pack("{s:b, s:s, s:s, s:s, s:I, s:I}", "ok",
-	    1, "engineer", m->id.engineer, "key_id", m->id.key_id, "ticket",
-	    m->id.ticket, "serial", (json_int_t)m->id.serial, "permits",
-	    (json_int_t)m->id.permits), NULL, 0);
+	return mon_answer(m, json_pack("{s:b, s:s, s:s, s:s, s:I, s:I, s:s}",
+	    "ok", 1, "engineer", m->id.engineer, "key_id", m->id.key_id,
+	    "ticket", m->id.ticket, "serial", (json_int_t)m->id.serial,
+	    "permits", (json_int_t)m->id.permits, "note", m->note), NULL, 0);
 }
 
 /*
@@ -282,7 +308,7 @@ mm_answer_approval_wait(struct mon *m, json_t *req)
 		if (pfd[0].revents != 0)
 			break;
 	}
-	if ((ans = mon_broker_answer(m)) == -1)
+	if ((ans = mon_broker_answer_note(m, m->note, sizeof(m->note))) == -1)
 		mon_end(m, 1);
 	if (ans == BM_APPROVED)
 		return mon_logged_in(m);

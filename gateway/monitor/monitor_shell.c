@@ -262,6 +262,10 @@ mm_answer_shell_open(struct mon *m, json_t *req)
 	if (rec_open(m, term[0] != '\0' ? term : "vt100", cols, rows, why,
 	    sizeof(why)) == -1)
 		return mon_refuse(m, why);
+	/* From now on it can be watched (porthole watch). */
+	if (mon_broker_send(m, BM_SHELL, json_pack("{s:s}", "recording",
+	    m->sh.rec_name)) == -1)
+		mon_end(m, 1);
 	if (pty_open(cols, rows, &m->sh.master, &slave) == -1 ||
 	    socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, rpc) == -1 ||
 	    socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, tv) == -1) {
@@ -281,9 +285,17 @@ mm_answer_shell_open(struct mon *m, json_t *req)
 	m->on_end = mon_shell_close;
 	fcntl(m->sh.master, F_SETFL, O_NONBLOCK);
 	fcntl(m->sh.term, F_SETFL, O_NONBLOCK);
-	mon_audit(m, "shell_opened", json_pack("{s:s, s:s, s:I, s:I}",
+	mon_audit(m, "shell_opened", json_pack("{s:s, s:s, s:I, s:I, s:b}",
 	    "recording", m->sh.rec_name, "term", term, "cols",
-	    (json_int_t)cols, "rows", (json_int_t)rows));
+	    (json_int_t)cols, "rows", (json_int_t)rows, "held_for_watch",
+	    m->pol->ra_require_watch));
+	/* require_watch: nothing shown and no key taken until a watcher. */
+	if (m->pol->ra_require_watch) {
+		m->sh.held = 1;
+		m->sh.out.len = (size_t)snprintf(m->sh.out.buf,
+		    sizeof(m->sh.out.buf), "porthole: this shell starts once "
+		    "the customer watches it: porthole watch %s\r\n", m->sid);
+	}
 	rc = mon_answer(m, json_pack("{s:b}", "ok", 1), &tv[1], 1);
 	close(tv[1]);
 	return rc;
@@ -321,6 +333,9 @@ mon_shell_pollfds(struct mon *m, struct pollfd *pfd)
 	pfd[1].fd = m->sh.master;
 	pfd[1].events = (m->sh.out.len == 0 ? POLLIN : 0) |
 	    (m->sh.in.len > 0 ? POLLOUT : 0);
+	/* Held for a watcher: the shell's screen waits in its pty. */
+	if (m->sh.held)
+		pfd[1].events = 0;
 	/* Nothing asked: a hung-up descriptor would wake us for ever. */
 	if (pfd[0].events == 0)
 		pfd[0].fd = -1;
@@ -330,8 +345,8 @@ mon_shell_pollfds(struct mon *m, struct pollfd *pfd)
 }
 
 /* Write what p holds to fd; -1 when fd is gone. */
-static int
-pipe_flush(struct mon_pipe *p, int fd)
+int
+mon_pipe_flush(struct mon_pipe *p, int fd)
 {
 	ssize_t n;
 
@@ -342,6 +357,63 @@ pipe_flush(struct mon_pipe *p, int fd)
 	if (p->off == p->len)
 		p->off = p->len = 0;
 	return 0;
+}
+
+/*
+ * The line saying who watches goes to the engineer (and the recording)
+ * right after the screen is cleared by the redraw a watcher asked for,
+ * so that it stays on the screen; if no redraw came (a program that
+ * ignores ^L runs), at the start of what comes next, a moment later.
+ * The first n bytes of the output buffer are what the shell wrote; the
+ * buffer has room for the notice.  Returns the new length.
+ */
+static size_t
+shell_notice(struct mon *m, size_t n)
+{
+	static const char	 clear[] = "\033[2J";
+	char			*p = NULL, *buf = m->sh.out.buf;
+	size_t			 at = 0, len = strlen(m->sh.notice), i;
+
+	if (len == 0)
+		return n;
+	for (i = 0; i + sizeof(clear) - 1 <= n && p == NULL; i++)
+		if (memcmp(buf + i, clear, sizeof(clear) - 1) == 0)
+			p = buf + i;
+	if (p != NULL)
+		at = (size_t)(p - buf) + sizeof(clear) - 1;
+	else if (clock_mono_ms() - m->sh.notice_ms < 2000)
+		return n;
+	memmove(buf + at + len, buf + at, n - at);
+	memcpy(buf + at, m->sh.notice, len);
+	m->sh.notice[0] = '\0';
+	return n + len;
+}
+
+void
+mon_shell_watch(struct mon *m, json_t *msg)
+{
+	const char	*by = json_string_value(json_object_get(msg, "by"));
+	int		 joined = json_is_true(json_object_get(msg, "joined"));
+	char		 who[128];
+	size_t		 i;
+
+	if (m->sh.master < 0 || by == NULL)
+		return;
+	/* The broker's words, but on the engineer's screen: printable. */
+	snprintf(who, sizeof(who), "%s", by);
+	for (i = 0; who[i] != '\0'; i++)
+		if (who[i] < 0x20 || who[i] > 0x7e)
+			who[i] = '?';
+	/* Joined or left, the line goes at the top of a redrawn screen. */
+	snprintf(m->sh.notice, sizeof(m->sh.notice), joined ? "[porthole: "
+	    "%s is watching this shell, read-only]\r\n" : "[porthole: %s "
+	    "stopped watching this shell]\r\n", who);
+	m->sh.notice_ms = clock_mono_ms();
+	m->sh.held = 0;
+	/* The shell's own ^L: it clears the screen and draws the prompt. */
+	if (write(m->sh.master, "\f", 1) != 1)
+		log_warn("monitor: cannot ask the shell to redraw: %s",
+		    strerror(errno));
 }
 
 void
@@ -359,23 +431,28 @@ mon_shell_service(struct mon *m, const struct pollfd *pfd, int n)
 			return;
 		}
 		m->sh.in.len = r > 0 ? (size_t)r : 0;
+		/* Keys typed while it is held are not kept for later. */
+		if (m->sh.held)
+			m->sh.in.len = 0;
 	}
 	if ((pfd[1].revents & (POLLIN | POLLHUP | POLLERR)) &&
 	    m->sh.out.len == 0) {
-		r = read(m->sh.master, m->sh.out.buf, sizeof(m->sh.out.buf));
+		r = read(m->sh.master, m->sh.out.buf, sizeof(m->sh.out.buf) -
+		    sizeof(m->sh.notice));
 		if (r == 0 || (r == -1 && errno != EAGAIN && errno != EINTR)) {
 			/* EIO: the shell and its terminal are gone. */
 			mon_shell_close(m, "the shell exited");
 			return;
 		}
 		if (r > 0) {
+			r = (ssize_t)shell_notice(m, (size_t)r);
 			rec_output(m, m->sh.out.buf, (size_t)r);
 			m->sh.out.len = (size_t)r;
 		}
 	}
-	if (m->sh.in.len > 0 && pipe_flush(&m->sh.in, m->sh.master) == -1)
+	if (m->sh.in.len > 0 && mon_pipe_flush(&m->sh.in, m->sh.master) == -1)
 		m->sh.in.len = m->sh.in.off = 0;
-	if (m->sh.out.len > 0 && pipe_flush(&m->sh.out, m->sh.term) == -1) {
+	if (m->sh.out.len > 0 && mon_pipe_flush(&m->sh.out, m->sh.term) == -1) {
 		mon_shell_close(m, "the engineer closed the shell");
 		return;
 	}
@@ -419,6 +496,10 @@ mon_shell_close(struct mon *m, const char *why)
 			;
 	}
 	m->sh.pid = -1;		/* one shell per session, even after this */
+	/* Nothing more to watch. */
+	if (m->sh.rec >= 0)
+		(void)mon_broker_send(m, BM_SHELL, json_pack("{s:s}",
+		    "recording", ""));
 	m->on_end = NULL;
 	mon_access_abandon(m, MM_FROM_SHELL, why);
 	if (m->sh.term >= 0)

@@ -140,6 +140,9 @@ mm_auth(int mon, const char *user, const char *key_type, const char *key_b64,
 	}
 	if (ok && id != NULL)
 		copy_identity(ans, id);
+	/* How long the customer approved it for, to tell the engineer. */
+	if (ok)
+		copy_str(ans, "note", why, whylen);
 	json_decref(ans);
 	return ok;
 }
@@ -154,7 +157,7 @@ mm_approval_wait(int mon, struct mm_identity *id, char *why, size_t whylen)
 	if (ans == NULL)
 		return -1;
 	ok = json_is_true(json_object_get(ans, "ok"));
-	copy_str(ans, "reason", why, whylen);
+	copy_str(ans, ok ? "note" : "reason", why, whylen);
 	if (ok)
 		copy_identity(ans, id);
 	json_decref(ans);

@@ -198,7 +198,15 @@ sess_auth_pubkey(struct sess *ss, ssh_message msg)
 			sess_refuse_login(ss, msg, 1, why);
 			sess_exit(ss, 1);
 		}
-		sess_banner(ss, "porthole: approved.\r\n");
+		if (why[0] == '\0')
+			snprintf(why, sizeof(why), "approved.");
+	}
+	/* The customer approved it (how long, for a ticket): say so. */
+	if (why[0] != '\0') {
+		char line[sizeof(why) + 16];
+
+		snprintf(line, sizeof(line), "porthole: %s\r\n", why);
+		sess_banner(ss, line);
 	}
 	ss->authenticated = 1;
 	ssh_message_auth_reply_success(msg, 0);

@@ -84,6 +84,19 @@ free_port() {
 	done
 }
 
+# listed_id CONF LIST STATE: wait until `porthole LIST` (sessions,
+# actions) has a row in STATE, and print the first one's id.
+listed_id() {
+	n=100
+	while [ "$n" -gt 0 ]; do
+		id=$("$CLI_BIN" -f "$1" "$2" 2>/dev/null |
+		    awk -v st="$3" '$2 == st { print $1 }' | head -n 1)
+		[ -n "$id" ] && { echo "$id"; return 0; }
+		sleep 0.1; n=$((n - 1))
+	done
+	return 1
+}
+
 # wait_for FILE PATTERN [SECONDS]: until FILE has a line matching PATTERN.
 wait_for() {
 	n=$(( ${3:-10} * 10 ))

@@ -157,14 +157,14 @@ out=$(r 1.4.0 "$new"); rc=$?
     pass "a reschedule within the bounds is taken" || fail "reschedule: rc=$rc $out"
 wait_count "$T/notified" "^1.4.0 $new rescheduled" 0 10 &&
     pass "and the admins are notified again, with the new time" || fail "notified: $(cat "$T/notified")"
-audit_has acme-prod '"type":"update_scheduled"' '"version":"1.4.0"' '"reason":"rescheduled"' '"by":"uid 0"' &&
+audit_has acme-prod '"type":"update_scheduled"' '"version":"1.4.0"' '"reason":"rescheduled"' '"by":"uid 0 (root)"' &&
     pass "it is audited with who asked" || fail "reschedule not audited"
 [ "$before" -ge 1 ] || fail "no first notification"
 out=$("$CLI_BIN" -f "$T/acme-prod/porthole.conf" updates run-now 1.4.0 2>&1); rc=$?
 [ $rc -eq 0 ] && wait_for "$T/upgraded" " 1.4.0 " 20 && pass "run-now installs at once" ||
     fail "run-now: rc=$rc $out"
 wait_ufield acme-prod 1.4.0 state installed 20 &&
-    audit_has acme-prod '"type":"update_scheduled"' '"reason":"run now"' '"by":"uid 0"' &&
+    audit_has acme-prod '"type":"update_scheduled"' '"reason":"run now"' '"by":"uid 0 (root)"' &&
     pass "installed, and run-now is audited with who asked" || fail "after run-now: $(ufield acme-prod 1.4.0 state)"
 out=$("$CLI_BIN" -f "$T/acme-prod/porthole.conf" updates run-now 1.4.0 2>&1); rc=$?
 [ $rc -eq 1 ] && echo "$out" | grep -q "update 1.4.0 is installed" &&

@@ -1250,6 +1250,55 @@ test_allow_session_slot(void **state)
 	}
 }
 
+/*
+ * [actions] is a list of its own: its names are not diagnostics, its
+ * switch is its own, and its placeholders are checked the same way.
+ */
+static void
+test_actions(void **state)
+{
+	struct policy	*p;
+	char		 reason[256], **argv = NULL;
+	const char	*conf = GW RA_ON
+	    "[commands]\nenabled = yes\nstatus = /bin/true\n"
+	    "[actions]\nenabled = yes\ntimeout = 2m\n"
+	    "restart = /usr/bin/systemctl restart product\n"
+	    "upgrade = /opt/product/bin/upgrade --to {version:word}\n";
+
+	(void)state;
+	p = load_ok(conf);
+	assert_int_equal(p->action_approval_required, 1);
+	assert_int_equal(p->action_timeout, 120);
+	assert_int_equal(policy_allow_action(p, "upgrade 2.4.1", &argv,
+	    reason, sizeof(reason)), 1);
+	assert_string_equal(argv[0], "/opt/product/bin/upgrade");
+	assert_string_equal(argv[2], "2.4.1");
+	assert_null(argv[3]);
+	policy_argv_free(argv);
+	argv = NULL;
+	assert_int_equal(policy_allow_action(p, "status", &argv, reason,
+	    sizeof(reason)), 0);
+	assert_string_equal(reason, "action 'status' is not allowed on this "
+	    "cluster");
+	assert_int_equal(policy_allow_command(p, "restart", &argv, reason,
+	    sizeof(reason)), 0);
+	assert_int_equal(policy_allow_action(p, "upgrade --all", &argv,
+	    reason, sizeof(reason)), 0);
+	assert_string_equal(reason, "action 'upgrade': argument '--all' is "
+	    "not a valid word (version)");
+	assert_null(argv);
+	policy_free(p);
+
+	p = load_ok(GW RA_ON "[actions]\nrestart = /bin/true\n");
+	assert_int_equal(policy_allow_action(p, "restart", &argv, reason,
+	    sizeof(reason)), 0);
+	assert_string_equal(reason, "actions are disabled on this cluster");
+	policy_free(p);
+	load_err(GW "[actions]\naction = /bin/true\n", "%s:9: 'action' is "
+	    "reserved for porthole's own command of that name; call the "
+	    "diagnostic something else");
+}
+
 static void
 test_command_bounds(void **state)
 {
@@ -1452,7 +1501,7 @@ assert_shown_layout(const char *text)
 {
 	static const char *const sections[] = {
 		"[gateway]", "[remote_access]", "[files]", "[commands]",
-		"[forward]", "[settings]", "[telemetry]", "[updates]",
+		"[actions]", "[forward]", "[settings]", "[telemetry]", "[updates]",
 		"[alerts]", "[redact]", "[bundle]",
 	};
 	const char	*line, *prev = NULL, *nl;
@@ -1467,6 +1516,7 @@ assert_shown_layout(const char *text)
 			    strlen(sections[sec]));
 			/* Diagnostics and patterns share one help line. */
 			in_commands = strcmp(sections[sec], "[commands]") == 0 ||
+			    strcmp(sections[sec], "[actions]") == 0 ||
 			    strcmp(sections[sec], "[redact]") == 0;
 			sec++;
 		} else if (line != nl && line[0] != ';') {
@@ -1824,6 +1874,7 @@ main(void)
 		cmocka_unit_test(test_allow_setting),
 		cmocka_unit_test(test_allow_session_slot),
 		cmocka_unit_test(test_command_bounds),
+		cmocka_unit_test(test_actions),
 		cmocka_unit_test(test_show_full),
 		cmocka_unit_test(test_relays),
 		cmocka_unit_test(test_show_minimal),
