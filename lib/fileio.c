@@ -195,6 +195,8 @@ out:
 	close(fd);
 	errno = saved;
 	return mfd;
+}
+
 int
 fileio_private_dir(const char *path, int make, char *why, size_t whylen)
 {

@@ -45,6 +45,7 @@ int	fileio_sealed_copy(const char *path, const char *name, size_t max);
 char	*fileio_sealed_read(int fd, size_t max, size_t *len);
 /* Wipe buf[0..len] (the NUL too) and free it. */
 void	fileio_wipe_free(char *buf, size_t len);
+/*
  * A directory only this process's user may change: made 0700 if missing
  * (make), and refused unless it is a directory that user owns and nobody
  * else may write.  0, or -1 with "PATH: why".
