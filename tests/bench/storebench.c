@@ -2,10 +2,11 @@
  * storebench.c - the store alone, without the gateway and the channel
  * (benchmark only; tests/bench/fleet.sh compiles it against relay/).
  *
- *   storebench SPEC N BATCH
+ *   storebench SPEC N BATCH [CLUSTER]
  *
  * Opens the store SPEC (a SQLite path or a postgresql:// URI) as the
- * relay does and stores N usage records of cluster "bench" in batches
+ * relay does and stores N usage records of CLUSTER (default "bench"),
+ * which must be new to the store, in batches
  * of BATCH through store_records(), each batch committed before the
  * next is built, as the relay stores what a gateway sends.  The records
  * are intakegen's: record i is environment "bench-" (i mod 1000) for
@@ -63,9 +64,11 @@ main(int argc, char **argv)
 	uint64_t	 acked;
 	long		 n, b, i, j;
 	double		 t0, t;
+	const char	*cluster = argc == 5 ? argv[4] : "bench";
 
-	if (argc != 4 || (n = atol(argv[2])) <= 0 || (b = atol(argv[3])) <= 0) {
-		fprintf(stderr, "usage: storebench SPEC N BATCH\n");
+	if ((argc != 4 && argc != 5) || (n = atol(argv[2])) <= 0 ||
+	    (b = atol(argv[3])) <= 0) {
+		fprintf(stderr, "usage: storebench SPEC N BATCH [CLUSTER]\n");
 		return 2;
 	}
 	if (store_open(argv[1], &s, err, sizeof(err)) == -1) {
@@ -79,7 +82,7 @@ main(int argc, char **argv)
 		for (j = i; j < n && j < i + b; j++)
 			json_array_append_new(batch, record(j));
 		t0 = now_s();
-		if (store_records(s, "bench", batch, time(NULL), &acked, why,
+		if (store_records(s, cluster, batch, time(NULL), &acked, why,
 		    sizeof(why)) == -1 || acked != (uint64_t)j) {
 			fprintf(stderr, "storebench: batch at %ld: %s\n", i,
 			    why);
