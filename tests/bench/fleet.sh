@@ -64,7 +64,10 @@ note() { printf '# [%4ds] %s\n' $(( ($(now_ns) - START_NS) / 1000000000 )) "$*" 
 build intakegen || die "intakegen.c did not build: $(cat "$T/intakegen-cc.log")"
 build loadgen $(pkg-config --cflags --libs libssh) ||
     die "loadgen.c did not build: $(cat "$T/loadgen-cc.log")"
-build storebench -D_GNU_SOURCE -I"$top_srcdir" \
+# storebench links the relay's store and lib/, built as this tree's
+# Makefile built them (with the sanitizers when configured so).
+SAN=$(sed -n 's/^SAN_CFLAGS = //p' "$top_builddir/Makefile" 2>/dev/null)
+build storebench $SAN -D_GNU_SOURCE -I"$top_srcdir" \
     "$top_srcdir/relay/store.c" "$top_srcdir/relay/store_sqlite.c" \
     "$top_srcdir/relay/store_pg.c" "$top_srcdir/relay/store_uri.c" \
     "$top_builddir/telemetry/libtelemetry.a" "$top_builddir/lib/libph.a" \
