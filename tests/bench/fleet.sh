@@ -9,6 +9,12 @@
 #      then holds are counted.  PostgreSQL is a throwaway server
 #      (tests/pg_lib.sh) on a Unix socket with fsync and
 #      synchronous_commit on, as shipped.
+#   7s. the store alone (storebench.c): the same records stored by
+#      store_records() in batches of BENCH_FLEET_STORE_BATCH, without
+#      the gateway, the channel and the gateway's one batch in flight,
+#      into a fresh SQLite file and into the same PostgreSQL database;
+#      then, for PostgreSQL, once more with the foreign keys of records
+#      and usage dropped (not what ships: what those checks cost).
 #   8. one relay holding BENCH_FLEET_TUNNELS idle tunnels (loadgen.c):
 #      its resident memory per tunnel, and its descriptors against the
 #      limit it runs under.
@@ -25,6 +31,8 @@
 #   BENCH_FLEET_DRAIN_RECORDS (100000, 0 = skip)
 #   BENCH_FLEET_TUNNELS (1000, 0 = skip)
 #   BENCH_FLEET_TIMEOUT (300)	seconds a drain may take
+#   BENCH_FLEET_STORE_BATCH (1000)	records per batch in 7s (the
+#	gateway's UPLINK_BATCH)
 #   BENCH_OUT ($top_srcdir/BENCHMARKS.md)
 . "$(dirname "$0")/../integration/lib.sh"
 . "$top_srcdir/tests/bench/bench_lib.sh"
@@ -33,6 +41,7 @@
 N=${BENCH_FLEET_DRAIN_RECORDS:-100000}
 NTUN=${BENCH_FLEET_TUNNELS:-1000}
 TIMEOUT=${BENCH_FLEET_TIMEOUT:-300}
+SB=${BENCH_FLEET_STORE_BATCH:-1000}
 OUT=${BENCH_OUT:-$top_srcdir/BENCHMARKS.md}
 HZ=$(getconf CLK_TCK)
 START_NS=$(now_ns)
@@ -55,6 +64,15 @@ note() { printf '# [%4ds] %s\n' $(( ($(now_ns) - START_NS) / 1000000000 )) "$*" 
 build intakegen || die "intakegen.c did not build: $(cat "$T/intakegen-cc.log")"
 build loadgen $(pkg-config --cflags --libs libssh) ||
     die "loadgen.c did not build: $(cat "$T/loadgen-cc.log")"
+# storebench links the relay's store and lib/, built as this tree's
+# Makefile built them (with the sanitizers when configured so).
+SAN=$(sed -n 's/^SAN_CFLAGS = //p' "$top_builddir/Makefile" 2>/dev/null)
+build storebench $SAN -D_GNU_SOURCE -I"$top_srcdir" \
+    "$top_srcdir/relay/store.c" "$top_srcdir/relay/store_sqlite.c" \
+    "$top_srcdir/relay/store_pg.c" "$top_srcdir/relay/store_uri.c" \
+    "$top_builddir/telemetry/libtelemetry.a" "$top_builddir/lib/libph.a" \
+    $(pkg-config --cflags --libs libpq sqlite3 jansson libcrypto inih) ||
+    die "storebench.c did not build: $(cat "$T/storebench-cc.log")"
 INTAKEGEN=$T/intakegen
 LOADGEN=$T/loadgen
 
@@ -95,12 +113,21 @@ drain() {
 	stop_all
 }
 
+# storebench SPEC: the store alone (7s); SB_RATE is its records/s.
+storebench() {
+	sb_out=$("$BASE/storebench" "$1" "$N" "$SB" 2>"$BASE/storebench.log") ||
+	    die "storebench $1: $(cat "$BASE/storebench.log")"
+	note "store alone, $1: $sb_out (load $(cut -d' ' -f1 /proc/loadavg))"
+	SB_RATE=$(echo "$sb_out" | awk '{ printf "%.0f", $8 }')
+}
+
 if [ "$N" -gt 0 ]; then
 	PGPID=""
 	drain sqlite "$BASE/sqlite/relay.db"
 	SQ_RATE=$DR_RATE; SQ_S=$DR_S; SQ_CPU=$DR_CPU_R; SQ_N=$DR_N
 	SQ_STORED=$(sqlite3 "file:$BASE/sqlite/relay.db?mode=ro" \
 	    "SELECT count(*) FROM records WHERE class = 'usage'" 2>/dev/null || echo "?")
+	storebench "$BASE/storebench.db"; SQ_ALONE=$SB_RATE
 
 	if ! pg_start; then
 		echo "fleet bench: SKIP: no PostgreSQL server could be started" >&2
@@ -112,6 +139,14 @@ if [ "$N" -gt 0 ]; then
 	drain pg "$PG_URI"
 	PQ_RATE=$DR_RATE; PQ_S=$DR_S; PQ_CPU=$DR_CPU_R; PQ_DB=$DR_CPU_DB; PQ_N=$DR_N
 	PQ_STORED=$(pg_sql "SELECT count(*) FROM records WHERE class = 'usage'")
+	storebench "$PG_URI"; PQ_ALONE=$SB_RATE
+	pg_sql "ALTER TABLE records DROP CONSTRAINT records_cluster_fkey;
+	    ALTER TABLE usage DROP CONSTRAINT usage_cluster_fkey;
+	    DELETE FROM usage WHERE cluster = 'bench';
+	    DELETE FROM records WHERE cluster = 'bench';
+	    DELETE FROM clusters WHERE id = 'bench'" >/dev/null ||
+	    die "could not drop the foreign keys"
+	storebench "$PG_URI"; PQ_NOFK=$SB_RATE
 	pg_destroy
 fi
 
@@ -189,6 +224,8 @@ cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)
 		echo "| 7b. the drain's wall time, s | $SQ_S | $PQ_S | $(ratio "$SQ_S" "$PQ_S") |"
 		echo "| 7c. relay CPU over the drain, s (PostgreSQL server's beside it) | $SQ_CPU | $PQ_CPU ($PQ_DB) | $(ratio "$SQ_CPU" "$PQ_CPU") |"
 		echo "| 7d. usage records in the store afterwards, of $(thousands "$N") sent (each once) | $SQ_STORED | $PQ_STORED | - |"
+		echo "| 7s. the store alone: the same records through store_records() in batches of $(thousands "$SB"), records/s | $(thousands "$SQ_ALONE") | $(thousands "$PQ_ALONE") | $(ratio "$SQ_ALONE" "$PQ_ALONE") |"
+		echo "| 7t. as 7s, PostgreSQL without the foreign keys of records and usage (not shipped: what they cost), records/s | - | $(thousands "$PQ_NOFK") | $(ratio "$SQ_ALONE" "$PQ_NOFK") |"
 	fi
 	if [ "$NTUN" -gt 0 ]; then
 		echo "| 8a. idle tunnels on one relay, all up (SQLite store) | $(thousands "$NTUN") in $TUN_S s | - | - |"
@@ -205,8 +242,10 @@ cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)
 		echo "the WAL's fsync, as the relay's acknowledgement requires. The relay"
 		echo "stores a batch as a handful of statements of bound arrays (the keys"
 		echo "with ON CONFLICT DO NOTHING RETURNING, then the usage rows), so the"
-		echo "drain pays per batch, not per record; timed from the moment the"
-		echo "uplink is open until the spool is empty."
+		echo "round trips are per batch, the index inserts and foreign-key checks"
+		echo "per row; timed from the moment the uplink is open until the spool"
+		echo "is empty. 7s and 7t time store_records() alone (storebench.c) on"
+		echo "the same server, its batches one after another."
 	fi
 } >"$T/section.md"
 cat "$T/section.md" >>"$OUT"
