@@ -133,8 +133,10 @@ broker_set_jobs(struct broker *b, struct jobs *jobs)
 }
 
 /*
- * At shutdown: the jobs end without their callbacks (jobs_free), so
- * what they would have freed is freed here.
+ * At shutdown: what the running jobs' callbacks would have freed is
+ * freed here, and each job is told to forget its callback - a job that
+ * ends after this (the broker goes before the jobs) must not call back
+ * into what is freed.
  */
 void
 broker_notify_free(struct broker *b)
@@ -143,6 +145,8 @@ broker_notify_free(struct broker *b)
 
 	while ((nt = TAILQ_FIRST(&b->notifying)) != NULL) {
 		TAILQ_REMOVE(&b->notifying, nt, entry);
+		if (nt->job != NULL)
+			job_forget(nt->job);
 		free(nt);
 	}
 }
