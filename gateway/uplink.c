@@ -80,6 +80,8 @@ struct uplink {
 	struct event		*ev_tick;
 	struct event		*ev_retry;	/* a write stalled in a rekey */
 	struct event		*ev_hold;	/* pending: a refused batch waits */
+	struct event		*ev_kick;	/* active: a poll is due */
+	int			 polling;	/* inside uplink_poll */
 	uint64_t		 hold_ms;	/* that wait, doubling */
 	int			 stale;		/* acks of batches given up */
 	char			 refused[256];	/* why the relay refused */
@@ -707,19 +709,27 @@ uplink_open(struct uplink *u)
 	return uplink_opened(u);
 }
 
+/*
+ * Frames as they come.  A handler may change the channel's state (it
+ * must not, but a frame that did would leave u->rd freed or replaced):
+ * reading stops there, and uplink_poll looks at the state again.
+ */
 static int
 uplink_read(struct uplink *u)
 {
-	char	 buf[16384];
-	json_t	*f;
-	int	 n, rc;
+	struct frame_reader	*rd = u->rd;
+	char			 buf[16384];
+	json_t			*f;
+	int			 n, rc;
 
 	for (;;) {
-		while ((rc = frame_reader_next(u->rd, &f)) == 1) {
+		while ((rc = frame_reader_next(rd, &f)) == 1) {
 			rc = uplink_frame(u, f);
 			json_decref(f);
 			if (rc == -1)
 				return -1;
+			if (u->state != UL_OPEN || u->rd != rd)
+				return 0;
 		}
 		if (rc == -1) {
 			snprintf(u->why, sizeof(u->why), "a malformed frame");
@@ -792,9 +802,20 @@ uplink_due(struct uplink *u)
 	return 0;
 }
 
-void
-uplink_poll(struct uplink *u)
+/*
+ * The one place the channel is driven.  It is never entered twice: what
+ * a frame's handler sets off (a message stored, a package wanted, an
+ * event spooled, an audit seal) may want the channel moved, and does
+ * so through uplink_kick, which only schedules the next poll.  Were it
+ * to poll there and then, the inner poll could read the next frame and
+ * close the channel on an error, freeing the reader the outer poll is
+ * still reading from.
+ */
+static void
+uplink_poll_once(struct uplink *u)
 {
+	int rc;
+
 	if (tunnel_session(u->tunnel) == NULL)
 		return;
 	if (u->state != UL_OPEN && uplink_open(u) == -1) {
@@ -808,8 +829,11 @@ uplink_poll(struct uplink *u)
 		return;
 	}
 	u->why[0] = '\0';
-	if (uplink_read(u) == -1 || uplink_due(u) == -1 ||
-	    uplink_fill(u) == -1 || uplink_write(u) == -1) {
+	rc = uplink_read(u);
+	if (u->state != UL_OPEN)
+		return;
+	if (rc == -1 || uplink_due(u) == -1 || uplink_fill(u) == -1 ||
+	    uplink_write(u) == -1) {
 		char reason[160];
 
 		snprintf(reason, sizeof(reason), "protocol error%s%s",
@@ -818,6 +842,18 @@ uplink_poll(struct uplink *u)
 		return;
 	}
 	tunnel_want_write(u->tunnel);
+}
+
+void
+uplink_poll(struct uplink *u)
+{
+	if (u->polling) {
+		uplink_kick(u);
+		return;
+	}
+	u->polling = 1;
+	uplink_poll_once(u);
+	u->polling = 0;
 }
 
 void
@@ -831,9 +867,20 @@ uplink_down(struct uplink *u)
 		u->anchor_pending = 1;
 }
 
+/* A poll is due: it runs from the event loop, after what runs now. */
 void
 uplink_kick(void *arg)
 {
+	struct uplink *u = arg;
+
+	event_active(u->ev_kick, EV_TIMEOUT, 0);
+}
+
+static void
+uplink_kicked(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
 	uplink_poll(arg);
 }
 
@@ -846,7 +893,8 @@ uplink_anchor(struct uplink *u, uint64_t epoch, uint64_t seq,
 	snprintf(u->anchor_head, sizeof(u->anchor_head), "%s", head);
 	u->anchor_pending = 1;
 	anchor_save(u);
-	uplink_poll(u);
+	/* A seal may come from inside a poll (an event audited). */
+	uplink_kick(u);
 }
 
 int
@@ -942,11 +990,14 @@ uplink_new(struct event_base *base, const struct policy *pol,
 	if ((u->ev_tick = event_new(base, -1, EV_PERSIST, uplink_tick,
 	    u)) == NULL || (u->ev_retry = evtimer_new(base, uplink_retry,
 	    u)) == NULL || (u->ev_hold = evtimer_new(base, uplink_retry,
+	    u)) == NULL || (u->ev_kick = event_new(base, -1, 0, uplink_kicked,
 	    u)) == NULL) {
 		if (u->ev_tick != NULL)
 			event_free(u->ev_tick);
 		if (u->ev_retry != NULL)
 			event_free(u->ev_retry);
+		if (u->ev_hold != NULL)
+			event_free(u->ev_hold);
 		free(u);
 		return NULL;
 	}
@@ -972,7 +1023,7 @@ uplink_inbox_send(void *arg, json_t *ack)
 	}
 	if (uplink_send(u, ack) == -1)
 		uplink_reset(u, "out of memory");
-	uplink_poll(u);
+	uplink_kick(u);
 }
 
 void
@@ -1003,6 +1054,7 @@ uplink_free(struct uplink *u)
 	event_free(u->ev_tick);
 	event_free(u->ev_retry);
 	event_free(u->ev_hold);
+	event_free(u->ev_kick);
 	free(u->out);
 	free(u);
 }

@@ -1,6 +1,8 @@
 /*
  * mc.c - the relay's side of a cluster's control channel.
  */
+#include "config.h"
+
 #include "relay/mc.h"
 
 #include <stdio.h>
@@ -237,6 +239,23 @@ mc_anchor(struct mc *m, json_t *f)
 	mc_send(m, json_pack("{s:s, s:O}", "t", "anchor_ack", "seq", s));
 }
 
+#ifdef PORTHOLE_TEST_HOOKS
+/*
+ * Test builds only: PORTHOLE_TEST_AFTER_MSG holds a frame (JSON) that
+ * is sent right after every message offered, in the same write, so a
+ * test can play a relay that follows a message with something hostile.
+ */
+static void
+mc_test_after_msg(struct mc *m)
+{
+	const char	*s = getenv("PORTHOLE_TEST_AFTER_MSG");
+	json_t		*f;
+
+	if (s != NULL && (f = json_loads(s, 0, NULL)) != NULL)
+		mc_send(m, f);
+}
+#endif
+
 static int
 mc_offer_one(const struct store_message *msg, void *arg)
 {
@@ -255,6 +274,9 @@ mc_offer_one(const struct store_message *msg, void *arg)
 	mc_send(m, json_pack("{s:s, s:I, s:s, s:o}", "t", "msg", "id",
 	    (json_int_t)msg->id, "kind", msg->kind, "body", body));
 	m->msg_inflight[m->nmsg_inflight++] = msg->id;
+#ifdef PORTHOLE_TEST_HOOKS
+	mc_test_after_msg(m);
+#endif
 	(void)store_delivery_offered(m->st, msg->id, m->cl->id, clock_now());
 	return 0;
 }
