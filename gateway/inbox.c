@@ -70,6 +70,9 @@ struct inbox {
 	struct burst		 burst;
 	json_t			*held[INBOX_HELD];	/* deferred frames */
 	size_t			 nheld;
+	uint64_t		 seen[INBOX_SEEN_MAX];	/* finished, sorted */
+	size_t			 nseen;
+	struct event		*ev_prune;
 	void			(*send)(void *, json_t *);
 	void			*send_arg;
 };
@@ -248,28 +251,136 @@ entry_remove(struct inbox *ib, size_t i)
 	ib->n--;
 }
 
+/* ---- finished messages ---- */
+
+static int
+seen_has(const struct inbox *ib, uint64_t id)
+{
+	size_t lo = 0, hi = ib->nseen, mid;
+
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if (ib->seen[mid] == id)
+			return 1;
+		if (ib->seen[mid] < id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return 0;
+}
+
+/* Keep id among the newest INBOX_SEEN_MAX (the store's ids grow). */
+static void
+seen_add(struct inbox *ib, uint64_t id)
+{
+	size_t i;
+
+	if (seen_has(ib, id))
+		return;
+	if (ib->nseen == INBOX_SEEN_MAX) {
+		if (id < ib->seen[0])
+			return;
+		memmove(&ib->seen[0], &ib->seen[1], (ib->nseen - 1) *
+		    sizeof(ib->seen[0]));
+		ib->nseen--;
+	}
+	for (i = ib->nseen; i > 0 && ib->seen[i - 1] > id; i--)
+		ib->seen[i] = ib->seen[i - 1];
+	ib->seen[i] = id;
+	ib->nseen++;
+}
+
+/* state_dir/inbox/seen: one id a line.  0, or -1 (logged). */
+static int
+seen_save(struct inbox *ib)
+{
+	char	path[4200], err[4400], *text, *p;
+	size_t	i;
+	int	rc;
+
+	if ((text = malloc(ib->nseen * 21 + 1)) == NULL) {
+		log_error("inbox: out of memory");
+		return -1;
+	}
+	p = text;
+	*p = '\0';
+	for (i = 0; i < ib->nseen; i++)
+		p += sprintf(p, "%" PRIu64 "\n", ib->seen[i]);
+	snprintf(path, sizeof(path), "%s/%s", ib->dir, INBOX_SEEN_FILE);
+	if ((rc = fileio_replace(path, text, (size_t)(p - text), 0600, err,
+	    sizeof(err))) == -1)
+		log_error("inbox: %s", err);
+	free(text);
+	return rc;
+}
+
+/* At start: the ids finished before; a line that is not one is skipped. */
+static void
+seen_load(struct inbox *ib)
+{
+	char		 path[4200], line[32], *end;
+	FILE		*f;
+	uint64_t	 id;
+	unsigned	 bad = 0;
+
+	snprintf(path, sizeof(path), "%s/%s", ib->dir, INBOX_SEEN_FILE);
+	if ((f = fopen(path, "re")) == NULL) {
+		if (errno != ENOENT)
+			log_error("inbox: %s: %s", path, strerror(errno));
+		return;
+	}
+	while (fgets(line, sizeof(line), f) != NULL) {
+		id = strtoull(line, &end, 10);
+		if (line[0] < '1' || line[0] > '9' || *end != '\n') {
+			bad++;
+			continue;
+		}
+		seen_add(ib, id);
+	}
+	fclose(f);
+	if (bad > 0)
+		log_warn("inbox: %s: %u lines that are no message id skipped",
+		    path, bad);
+}
+
 /*
- * Let finished messages go: those older than INBOX_KEEP, or with force
- * (the inbox is full) every finished one.  A finished message is kept
- * a while so that one offered again (an acknowledgement lost) is
- * recognised rather than judged anew.
+ * Let the messages their kinds are finished with go: their ids are
+ * remembered first (durably), then their files are removed.  A message
+ * is not kept once finished: at a restart it would be one more thing a
+ * kind must be careful not to take up again.
  */
 static void
-inbox_prune(struct inbox *ib, int force)
+inbox_prune(struct inbox *ib)
 {
 	const struct inbox_kind	*k;
-	time_t			 now = clock_now();
-	size_t			 i = 0;
+	size_t			 i, nfinished = 0;
 
-	while (i < ib->n) {
+	for (i = 0; i < ib->n; i++) {
 		k = kind_find(ib, ib->e[i].kind);
-		if (k != NULL && k->done != NULL &&
-		    k->done(k->arg, ib->e[i].id) &&
-		    (force || now - ib->e[i].received > INBOX_KEEP))
+		if (k != NULL && k->done != NULL && k->done(k->arg,
+		    ib->e[i].id)) {
+			seen_add(ib, ib->e[i].id);
+			nfinished++;
+		}
+	}
+	if (nfinished == 0 || seen_save(ib) == -1)
+		return;
+	i = 0;
+	while (i < ib->n) {
+		if (seen_has(ib, ib->e[i].id))
 			entry_remove(ib, i);
 		else
 			i++;
 	}
+}
+
+static void
+inbox_prune_tick(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	inbox_prune(arg);
 }
 
 static int
@@ -371,7 +482,7 @@ inbox_accept(struct inbox *ib, uint64_t id, const char *kind, json_t *body,
 	size_t	bytes;
 
 	if (!has_room(ib, size + 256))
-		inbox_prune(ib, 1);
+		inbox_prune(ib);
 	if (!has_room(ib, size + 256)) {
 		char full[96];
 
@@ -399,6 +510,32 @@ inbox_accept(struct inbox *ib, uint64_t id, const char *kind, json_t *body,
 	log_info("inbox: message %" PRIu64 " (%s) from the vendor stored", id,
 	    kind);
 	k->act(k->arg, id, body, 0);
+	*out = ack(id, NULL);
+	inbox_prune(ib);
+	return 1;
+}
+
+/*
+ * Its kind has it under another id: acknowledged, so the relay stops
+ * offering it, but neither stored nor acted on.  Audited (rationed).
+ */
+static int
+inbox_duplicate(struct inbox *ib, uint64_t id, const char *kind,
+    const char *why, json_t **out)
+{
+	char reason[INBOX_REASON_MAX + 1];
+
+	snprintf(reason, sizeof(reason), "%s", why);
+	if (inbox_limit(ib, kind, id)) {
+		if (ib->audit(ib->audit_arg, "message_received", json_pack(
+		    "{s:I, s:s, s:s, s:s}", "id", (json_int_t)id, "kind", kind,
+		    "verdict", "duplicate", "reason", reason)) == -1) {
+			inbox_wait(ib, id, "the audit log cannot be written");
+			return 0;
+		}
+		log_info("inbox: message %" PRIu64 " is a duplicate: %s", id,
+		    reason);
+	}
 	*out = ack(id, NULL);
 	return 1;
 }
@@ -436,8 +573,11 @@ inbox_offer(struct inbox *ib, json_t *f, json_t **out, char *why,
 		return -1;
 	}
 	id = (uint64_t)json_integer_value(jid);
-	/* Stored before: the acknowledgement was lost.  Not acted on again. */
-	if (entry_find(ib, id) != NULL) {
+	/*
+	 * Stored before, or finished with: the acknowledgement was lost.
+	 * Not judged or acted on again.
+	 */
+	if (entry_find(ib, id) != NULL || seen_has(ib, id)) {
 		*out = ack(id, NULL);
 		return 1;
 	}
@@ -451,6 +591,8 @@ inbox_offer(struct inbox *ib, json_t *f, json_t **out, char *why,
 		inbox_wait(ib, id, reason);
 		inbox_hold(ib, f, id);
 		return 0;
+	case INBOX_HAVE:
+		return inbox_duplicate(ib, id, kind, reason, out);
 	case INBOX_ACCEPT:
 		break;
 	}
@@ -541,6 +683,10 @@ inbox_start(struct inbox *ib)
 	const char	*s;
 	size_t		 i, bytes;
 
+	struct timeval	 tv = { INBOX_PRUNE_EVERY, 0 };
+
+	seen_load(ib);
+	event_add(ib->ev_prune, &tv);
 	if ((d = opendir(ib->dir)) == NULL) {
 		log_error("inbox: %s: %s", ib->dir, strerror(errno));
 		return;
@@ -559,10 +705,10 @@ inbox_start(struct inbox *ib)
 	closedir(d);
 	if (ib->n > 1)
 		qsort(ib->e, ib->n, sizeof(ib->e[0]), by_id);
-	/* Oldest first, as they arrived; then finished old ones may go. */
+	/* Oldest first, as they arrived; then finished ones go. */
 	for (i = 0; i < ib->n; i++)
 		entry_resume(ib, i);
-	inbox_prune(ib, 0);
+	inbox_prune(ib);
 	log_info("inbox: %zu messages from the vendor (%zu bytes)", ib->n,
 	    ib->bytes);
 }
@@ -647,8 +793,12 @@ inbox_new(struct event_base *base, const struct policy *pol,
 		free(ib);
 		return NULL;
 	}
-	if ((ib->burst.ev = evtimer_new(base, burst_end, ib)) == NULL) {
+	if ((ib->burst.ev = evtimer_new(base, burst_end, ib)) == NULL ||
+	    (ib->ev_prune = event_new(base, -1, EV_PERSIST, inbox_prune_tick,
+	    ib)) == NULL) {
 		snprintf(err, errlen, "out of memory");
+		if (ib->burst.ev != NULL)
+			event_free(ib->burst.ev);
 		free(ib);
 		return NULL;
 	}
@@ -664,6 +814,7 @@ inbox_free(struct inbox *ib)
 	inbox_flush(ib);
 	inbox_link_down(ib);
 	event_free(ib->burst.ev);
+	event_free(ib->ev_prune);
 	free(ib->e);
 	free(ib);
 }

@@ -190,6 +190,12 @@ judge_known(struct updates *up, const struct notice *n, char *why,
 		}
 	if (u == NULL)
 		return INBOX_ACCEPT;
+	if ((u->state == US_ANNOUNCED || u->state == US_SCHEDULED) &&
+	    strcmp(u->n.sha256, n->sha256) == 0) {
+		snprintf(why, whylen, "version %s is announced already "
+		    "(message %" PRIu64 ")", n->version, u->msg_id);
+		return INBOX_HAVE;
+	}
 	switch (u->state) {
 	case US_STARTED:
 		snprintf(why, whylen, "version %s is being installed",
@@ -211,13 +217,40 @@ judge_known(struct updates *up, const struct notice *n, char *why,
 	}
 }
 
+/*
+ * Whether a notice (signature checked) may become a record now: newer
+ * than the installed version, not expired, and what it would do to the
+ * records there are allowed.  Every record is created through this.
+ */
+static enum inbox_verdict
+admit(struct updates *up, const struct notice *n, char *why, size_t whylen)
+{
+	const struct version	*iv;
+	const char		*is;
+	char			 when[32];
+
+	if (n->expires <= clock_now()) {
+		parse_format_time(n->expires, when, sizeof(when));
+		snprintf(why, whylen, "notice for %s expired at %s", n->version,
+		    when);
+		return INBOX_REFUSE;
+	}
+	if (installed(up, &iv, &is, why, whylen) == -1)
+		return INBOX_DEFER;
+	if (iv != NULL && version_cmp(&n->v, iv) <= 0) {
+		snprintf(why, whylen, "version %s is not newer than the "
+		    "installed %s", n->version, is);
+		return INBOX_REFUSE;
+	}
+	return judge_known(up, n, why, whylen);
+}
+
 static enum inbox_verdict
 notice_check(void *arg, uint64_t id, json_t *body, char *why, size_t whylen)
 {
 	struct updates		*up = arg;
 	struct notice		 n;
-	const struct version	*iv;
-	const char		*text, *sig, *is;
+	const char		*text, *sig;
 	size_t			 tlen, slen;
 
 	(void)id;
@@ -229,14 +262,7 @@ notice_check(void *arg, uint64_t id, json_t *body, char *why, size_t whylen)
 	    notice_verify(text, tlen, sig, slen, up->key, clock_now(), &n, why,
 	    whylen) == -1)
 		return INBOX_REFUSE;
-	if (installed(up, &iv, &is, why, whylen) == -1)
-		return INBOX_DEFER;
-	if (iv != NULL && version_cmp(&n.v, iv) <= 0) {
-		snprintf(why, whylen, "version %s is not newer than the "
-		    "installed %s", n.version, is);
-		return INBOX_REFUSE;
-	}
-	return judge_known(up, &n, why, whylen);
+	return admit(up, &n, why, whylen);
 }
 
 /* A refused notice: update_refused, with the version it claims. */
@@ -342,6 +368,14 @@ fetch(struct updates *up, struct update *u)
 	}
 }
 
+/*
+ * A message stored: a new record for its notice, just checked by
+ * notice_check.  Found again at a restart, it only resumes the record
+ * it made: a message without one is finished (it was a duplicate, or
+ * its record is gone), and creating one now would bypass the checks
+ * that made it finished - a notice kept back until a newer version is
+ * installed must not come back as an update.
+ */
 static void
 notice_act(void *arg, uint64_t id, json_t *body, int restart)
 {
@@ -358,19 +392,20 @@ notice_act(void *arg, uint64_t id, json_t *body, int restart)
 			fetch(up, u);
 		return;
 	}
+	if (restart)
+		return;
 	if (body_parts(body, &text, &tlen, &sig, &slen, why,
 	    sizeof(why)) == -1 || notice_parse(text, tlen, &n, why,
 	    sizeof(why)) == -1) {
 		log_error("updates: message %" PRIu64 ": %s", id, why);
 		return;
 	}
-	if ((u = updates_find(up, n.version)) != NULL &&
-	    !terminal(u->state) && strcmp(u->n.sha256, n.sha256) == 0) {
-		log_info("updates: %s announced again (message %" PRIu64 ")",
-		    n.version, id);
+	if (admit(up, &n, why, sizeof(why)) != INBOX_ACCEPT) {
+		log_error("updates: message %" PRIu64 " not taken: %s", id, why);
 		return;
 	}
-	if (u != NULL && !terminal(u->state)) {
+	if ((u = updates_find(up, n.version)) != NULL &&
+	    !terminal(u->state)) {
 		/* The same version, another package: the schedule stands. */
 		pkgget_drop(up->pkgget, u->n.sha256);
 		u->n = n;
@@ -391,8 +426,8 @@ notice_act(void *arg, uint64_t id, json_t *body, int restart)
 		u->state = US_ANNOUNCED;
 		u->accepted = clock_now();
 	}
-	log_info("updates: %s announced by the vendor%s", n.version,
-	    restart ? " (found in the inbox)" : "");
+	log_info("updates: %s announced by the vendor (message %" PRIu64 ")",
+	    n.version, id);
 	updates_event(up, "update_announced", u, json_pack("{s:s, s:I}",
 	    "sha256", n.sha256, "size", (json_int_t)n.size));
 	supersede(up, u);

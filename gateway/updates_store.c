@@ -3,9 +3,14 @@
  * state_dir/updates/state.json, replaced whole and atomically at every
  * change (lib/fileio), so that a crash leaves the state before the
  * change or after it.  The file is the gateway's own (0600, in a 0700
- * directory); it is read back leniently field by field, and one that
- * cannot be read at all is set aside and the schedule starts again from
- * the inbox, which can only make an update later, never earlier.
+ * directory); it is read back leniently field by field.  It is the only
+ * place a record lives: at a restart the inbox's messages resume the
+ * records found here by message id and never create one (updates.c,
+ * notice_act).  So a file that cannot be read at all is set aside and
+ * the updates it held are forgotten - none can come back earlier than
+ * it was, or come back after it was finished; the vendor's next notice
+ * (or the same one published again) starts afresh, with the admins'
+ * 24 hours' notice.
  */
 #include "gateway/updates_int.h"
 
@@ -173,8 +178,9 @@ updates_load(struct updates *up)
 		    NULL)
 			return;
 		snprintf(bad, sizeof(bad), "%s.bad", path);
-		log_error("updates: %s: %s; set aside as %s, the schedule "
-		    "starts again from the inbox", path, jerr.text, bad);
+		log_error("updates: %s: %s; set aside as %s: the updates it "
+		    "held are forgotten until the vendor publishes them again",
+		    path, jerr.text, bad);
 		(void)rename(path, bad);
 		return;
 	}

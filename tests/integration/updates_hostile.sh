@@ -63,4 +63,62 @@ wait_ufield acme-prod 1.3.0 package downloaded 30 &&
     pass "with an honest relay again it goes on: 1.3.0 scheduled, its package here" ||
     fail "1.3.0: $(ufield acme-prod 1.3.0 state) $(ufield acme-prod 1.3.0 package)"
 
+# --- The same signed notice under a second id (a relay offering it
+# again, or the vendor publishing twice): acknowledged as a duplicate,
+# not stored.  Then 1.4.0 is installed; the second 1.3.0 message must
+# not bring 1.3.0 back at a restart (it did: rolled back to 1.3.0).
+inbox_files() {
+	ls "$T/acme-prod/state/inbox" | grep -c '^[0-9]*\.json$'
+}
+# acked ID: the relay's record of the gateway's answer to message ID.
+acked() {
+	sqlite3 "$DB" "SELECT result FROM deliveries WHERE message_id = $1 AND cluster = 'acme-prod' AND acked <> 0"
+}
+wait_acked() {
+	n=100
+	while [ $n -gt 0 ] && [ -z "$(acked "$1")" ]; do sleep 0.2; n=$((n - 1)); done
+	[ -n "$(acked "$1")" ]
+}
+# msg_id: the id the last publish got.
+msg_id() {
+	sed -n 's/.* published as message \([0-9]*\) .*/\1/p' "$T/publish.out"
+}
+id130=$(msg_id)
+publish "$T/n130.json" "$T/p130.tar" || fail "publish again: $(cat "$T/publish.out")"
+dup=$(msg_id)
+wait_acked "$dup" && [ "$(acked "$dup")" = accepted ] &&
+    [ "$(inbox_files)" -eq 1 ] && [ "$(ufield acme-prod 1.3.0 message_id)" = "$id130" ] &&
+    pass "a second id for an announced notice is acknowledged, not stored" ||
+    fail "second id $dup: '$(acked "$dup")', inbox: $(ls "$T/acme-prod/state/inbox")"
+audit_has acme-prod '"type":"message_received"' "\"id\":$dup," '"verdict":"duplicate"' &&
+    pass "and audited as a duplicate" || fail "no message_received duplicate for $dup"
+make_package "$T/p140.tar" 64
+make_notice "$T/n140.json" 1.4.0 "$T/p140.tar"
+sign "$T/n140.json"
+publish "$T/n140.json" "$T/p140.tar" || fail "publish 1.4.0: $(cat "$T/publish.out")"
+wait_ufield acme-prod 1.4.0 package downloaded 30 && wait_ufield acme-prod 1.4.0 state scheduled 10 ||
+    fail "1.4.0: $(ufield acme-prod 1.4.0 state)"
+[ "$(ufield acme-prod 1.3.0 state)" = superseded ] || fail "1.3.0: $(ufield acme-prod 1.3.0 state)"
+when=$(ufield acme-prod 1.4.0 when)
+announced=$(grep -c '"type":"update_announced"' "$T/acme-prod/audit/audit.log")
+restart_gateway acme-prod $(( $(epoch "$when") - $(date +%s) - 5 ))
+wait_ufield acme-prod 1.4.0 state installed 40 || fail "1.4.0 not installed: $(ufield acme-prod 1.4.0 state)"
+restart_gateway acme-prod
+sleep 3
+[ "$(ufield acme-prod 1.3.0 state)" = superseded ] && [ "$(uj acme-prod | jq -r .installed)" = 1.4.0 ] &&
+    pass "after a restart 1.3.0 stays superseded, 1.4.0 installed" ||
+    fail "after a restart: 1.3.0 $(ufield acme-prod 1.3.0 state) at $(ufield acme-prod 1.3.0 when), installed $(uj acme-prod | jq -r .installed)"
+[ "$(grep -c '"type":"update_announced"' "$T/acme-prod/audit/audit.log")" -eq "$announced" ] &&
+    pass "restarts announce nothing" || fail "announced at a restart: $(grep '"type":"update_announced"' "$T/acme-prod/audit/audit.log" | tail -1)"
+[ "$(inbox_files)" -eq 0 ] && pass "finished messages leave the inbox" ||
+    fail "inbox: $(ls "$T/acme-prod/state/inbox")"
+# The relay offers the finished 1.3.0 message again (its answer lost).
+sqlite3 "$DB" "DELETE FROM deliveries WHERE message_id = $id130"
+restart_relay
+wait_acked "$id130" && [ "$(acked "$id130")" = accepted ] && [ "$(inbox_files)" -eq 0 ] &&
+    [ "$(ufield acme-prod 1.3.0 state)" = superseded ] &&
+    pass "a finished message offered again is acknowledged as had, nothing done" ||
+    fail "re-offered $id130: '$(acked "$id130")', 1.3.0 $(ufield acme-prod 1.3.0 state)"
+[ "$(grep -c '1.3.0' "$T/upgraded")" -eq 0 ] && pass "1.3.0 never ran" || fail "ran: $(cat "$T/upgraded")"
+
 finish
