@@ -479,6 +479,7 @@ inbox_accept(struct inbox *ib, uint64_t id, const char *kind, json_t *body,
     const struct inbox_kind *k, size_t size, json_t **out)
 {
 	time_t	now = clock_now();
+	char	path[4200];
 	size_t	bytes;
 
 	if (!has_room(ib, size + 256))
@@ -495,15 +496,26 @@ inbox_accept(struct inbox *ib, uint64_t id, const char *kind, json_t *body,
 		inbox_wait(ib, id, full);
 		return 0;
 	}
+	if (entry_write(ib, id, kind, body, now, &bytes) == -1) {
+		inbox_wait(ib, id, "the inbox cannot be written");
+		return 0;
+	}
+	if (entry_add(ib, id, kind, bytes, now) == -1) {
+		entry_path(ib, id, path, sizeof(path));
+		(void)unlink(path);
+		inbox_wait(ib, id, "out of memory");
+		return 0;
+	}
+	/*
+	 * Audited once it is stored, so that "accepted" in the audit log
+	 * means the message is in the inbox; without the audit line it
+	 * leaves again, unacknowledged.
+	 */
 	if (inbox_limit(ib, kind, id) && ib->audit(ib->audit_arg,
 	    "message_received", json_pack("{s:I, s:s, s:s}", "id",
 	    (json_int_t)id, "kind", kind, "verdict", "accepted")) == -1) {
+		entry_remove(ib, (size_t)(entry_find(ib, id) - ib->e));
 		inbox_wait(ib, id, "the audit log cannot be written");
-		return 0;
-	}
-	if (entry_write(ib, id, kind, body, now, &bytes) == -1 ||
-	    entry_add(ib, id, kind, bytes, now) == -1) {
-		inbox_wait(ib, id, "the inbox cannot be written");
 		return 0;
 	}
 	ib->waiting[0] = '\0';

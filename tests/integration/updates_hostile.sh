@@ -121,4 +121,24 @@ wait_acked "$id130" && [ "$(acked "$id130")" = accepted ] && [ "$(inbox_files)" 
     fail "re-offered $id130: '$(acked "$id130")', 1.3.0 $(ufield acme-prod 1.3.0 state)"
 [ "$(grep -c '1.3.0' "$T/upgraded")" -eq 0 ] && pass "1.3.0 never ran" || fail "ran: $(cat "$T/upgraded")"
 
+# --- A message the inbox cannot store is not audited as accepted (it
+# was, before the store was tried).
+make_package "$T/p150.tar" 16
+make_notice "$T/n150.json" 1.5.0 "$T/p150.tar"
+sign "$T/n150.json"
+next=$(sqlite3 "$DB" "SELECT coalesce(max(id), 0) + 1 FROM messages")
+mkdir -p "$T/acme-prod/state/inbox/$next.json/in-the-way"
+publish "$T/n150.json" "$T/p150.tar" || fail "publish 1.5.0: $(cat "$T/publish.out")"
+[ "$(msg_id)" = "$next" ] || fail "1.5.0 is message $(msg_id), not $next"
+wait_for "$T/gateway-acme-prod.log" "message $next not acknowledged.*the inbox cannot be written" 20 &&
+    ! audit_has acme-prod '"type":"message_received"' "\"id\":$next," &&
+    pass "a message the inbox cannot store is not acknowledged, nor audited as accepted" ||
+    fail "message $next: $(grep "\"id\":$next," "$T/acme-prod/audit/audit.log" | cut -c1-200)"
+rm -rf "$T/acme-prod/state/inbox/$next.json"
+restart_relay
+wait_acked "$next" && wait_ufield acme-prod 1.5.0 state scheduled 20 &&
+    [ "$(grep '"type":"message_received"' "$T/acme-prod/audit/audit.log" | grep -c "\"id\":$next,.*\"accepted\"")" -eq 1 ] &&
+    pass "stored once it can be, and audited as accepted once" ||
+    fail "message $next: '$(acked "$next")', 1.5.0 $(ufield acme-prod 1.5.0 state)"
+
 finish
