@@ -42,8 +42,16 @@ struct entry {
 	time_t		 received;
 };
 
-/* The lines about messages this minute, and those not written. */
-struct burst {
+/*
+ * The lines about messages this minute, and those not written: a
+ * ration over every line about a message, whatever its kind or verdict.
+ * lib/burst does not fit this: it writes the first of each kind of
+ * refusal (event, reason, who) and counts its repeats, but every
+ * message carries an id of its own that its audit line must name - a
+ * flood is thousands of distinct lines, not one line repeated - and a
+ * quiet vendor's few messages a month should each be written in full.
+ */
+struct inbox_ration {
 	uint64_t	 start_ms;	/* the minute began (clock_mono_ms) */
 	unsigned	 written;
 	uint64_t	 count;		/* not written */
@@ -67,7 +75,7 @@ struct inbox {
 	size_t			 n;
 	size_t			 bytes;
 	char			 waiting[256];	/* why a message waits, or "" */
-	struct burst		 burst;
+	struct inbox_ration	 ration;
 	json_t			*held[INBOX_HELD];	/* deferred frames */
 	size_t			 nheld;
 	uint64_t		 seen[INBOX_SEEN_MAX];	/* finished, sorted */
@@ -117,7 +125,7 @@ entry_path(const struct inbox *ib, uint64_t id, char *buf, size_t len)
 /* ---- the audit ration ---- */
 
 static void
-burst_count(struct burst *b, const char *kind, uint64_t id)
+ration_count(struct inbox_ration *b, const char *kind, uint64_t id)
 {
 	size_t i;
 
@@ -138,10 +146,10 @@ burst_count(struct burst *b, const char *kind, uint64_t id)
 
 /* The minute is over: one line for what was not written in it. */
 static void
-burst_end(evutil_socket_t fd, short what, void *arg)
+ration_end(evutil_socket_t fd, short what, void *arg)
 {
-	struct inbox	*ib = arg;
-	struct burst	*b = &ib->burst;
+	struct inbox		*ib = arg;
+	struct inbox_ration	*b = &ib->ration;
 	json_t		*kinds;
 	size_t		 i;
 
@@ -172,8 +180,8 @@ burst_end(evutil_socket_t fd, short what, void *arg)
 int
 inbox_limit(struct inbox *ib, const char *kind, uint64_t id)
 {
-	struct burst	*b = &ib->burst;
-	struct timeval	 tv = { INBOX_MINUTE_MS / 1000, 0 };
+	struct inbox_ration	*b = &ib->ration;
+	struct timeval		 tv = { INBOX_MINUTE_MS / 1000, 0 };
 
 	if (b->start_ms == 0) {
 		b->start_ms = clock_mono_ms();
@@ -183,7 +191,7 @@ inbox_limit(struct inbox *ib, const char *kind, uint64_t id)
 		b->written++;
 		return 1;
 	}
-	burst_count(b, valid_kind(kind) ? kind : "(invalid)", id);
+	ration_count(b, valid_kind(kind) ? kind : "(invalid)", id);
 	return 0;
 }
 
@@ -511,16 +519,19 @@ inbox_accept(struct inbox *ib, uint64_t id, const char *kind, json_t *body,
 	 * means the message is in the inbox; without the audit line it
 	 * leaves again, unacknowledged.
 	 */
-	if (inbox_limit(ib, kind, id) && ib->audit(ib->audit_arg,
-	    "message_received", json_pack("{s:I, s:s, s:s}", "id",
-	    (json_int_t)id, "kind", kind, "verdict", "accepted")) == -1) {
-		entry_remove(ib, (size_t)(entry_find(ib, id) - ib->e));
-		inbox_wait(ib, id, "the audit log cannot be written");
-		return 0;
+	if (inbox_limit(ib, kind, id)) {
+		if (ib->audit(ib->audit_arg, "message_received", json_pack(
+		    "{s:I, s:s, s:s}", "id", (json_int_t)id, "kind", kind,
+		    "verdict", "accepted")) == -1) {
+			entry_remove(ib, (size_t)(entry_find(ib, id) - ib->e));
+			inbox_wait(ib, id, "the audit log cannot be written");
+			return 0;
+		}
+		/* The log is rationed with the audit log. */
+		log_info("inbox: message %" PRIu64 " (%s) from the vendor "
+		    "stored", id, kind);
 	}
 	ib->waiting[0] = '\0';
-	log_info("inbox: message %" PRIu64 " (%s) from the vendor stored", id,
-	    kind);
 	k->act(k->arg, id, body, 0);
 	*out = ack(id, NULL);
 	inbox_prune(ib);
@@ -748,8 +759,8 @@ inbox_retry(struct inbox *ib)
 void
 inbox_flush(struct inbox *ib)
 {
-	if (ib != NULL && ib->burst.count > 0)
-		burst_end(-1, 0, ib);
+	if (ib != NULL && ib->ration.count > 0)
+		ration_end(-1, 0, ib);
 }
 
 void
@@ -805,12 +816,12 @@ inbox_new(struct event_base *base, const struct policy *pol,
 		free(ib);
 		return NULL;
 	}
-	if ((ib->burst.ev = evtimer_new(base, burst_end, ib)) == NULL ||
+	if ((ib->ration.ev = evtimer_new(base, ration_end, ib)) == NULL ||
 	    (ib->ev_prune = event_new(base, -1, EV_PERSIST, inbox_prune_tick,
 	    ib)) == NULL) {
 		snprintf(err, errlen, "out of memory");
-		if (ib->burst.ev != NULL)
-			event_free(ib->burst.ev);
+		if (ib->ration.ev != NULL)
+			event_free(ib->ration.ev);
 		free(ib);
 		return NULL;
 	}
@@ -825,7 +836,7 @@ inbox_free(struct inbox *ib)
 	/* What was not written yet of a burst is written now. */
 	inbox_flush(ib);
 	inbox_link_down(ib);
-	event_free(ib->burst.ev);
+	event_free(ib->ration.ev);
 	event_free(ib->ev_prune);
 	free(ib->e);
 	free(ib);

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "lib/clock.h"
 #include "lib/escape.h"
 #include "lib/log.h"
 #include "lib/sha256.h"
@@ -22,6 +23,7 @@
 #define PKGGET_HASH_STEP	(4 * 1024 * 1024)	/* per loop turn */
 #define PKGGET_WRITE_RETRY	60	/* seconds after a failed write */
 #define PKGGET_B64_MAX		((FRAME_PKG_DATA + 2) / 3 * 4)
+#define PKGGET_LOG_EVERY_MS	60000	/* unsolicited pieces: a line */
 
 /* One wanted package; w[0] is the one being fetched. */
 struct want {
@@ -46,6 +48,8 @@ struct pkgget {
 	uint64_t	 asked;		/* at this offset */
 	struct event	*ev_hash;	/* hashes a resumed part, in steps */
 	struct event	*ev_retry;	/* asks again after a pause */
+	uint64_t	 unsolicited;	/* pieces nobody asked for */
+	uint64_t	 unsolicited_logged;	/* clock_mono_ms() */
 	unsigned char	*buf;		/* one decoded piece */
 	char		*rbuf;		/* hashing reads */
 };
@@ -342,6 +346,24 @@ want_write(struct pkgget *g, const unsigned char *p, size_t n)
 	return 0;
 }
 
+/*
+ * A piece nobody asked for: ignored and counted.  A relay sending them
+ * by the thousand gets one log line a minute, not one each.
+ */
+static void
+unsolicited(struct pkgget *g)
+{
+	uint64_t now = clock_mono_ms();
+
+	g->unsolicited++;
+	if (g->unsolicited_logged != 0 &&
+	    now - g->unsolicited_logged < PKGGET_LOG_EVERY_MS)
+		return;
+	g->unsolicited_logged = now;
+	log_warn("package: a piece nobody asked for ignored (%" PRIu64 " so "
+	    "far)", g->unsolicited);
+}
+
 int
 pkgget_chunk(struct pkgget *g, json_t *f, char *why, size_t whylen)
 {
@@ -361,7 +383,7 @@ pkgget_chunk(struct pkgget *g, json_t *f, char *why, size_t whylen)
 		return -1;
 	}
 	if (g->n == 0 || !g->inflight) {
-		log_warn("package: a piece nobody asked for; ignored");
+		unsolicited(g);
 		return 0;
 	}
 	g->inflight = 0;

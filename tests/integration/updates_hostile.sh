@@ -75,7 +75,7 @@ acked() {
 	sqlite3 "$DB" "SELECT result FROM deliveries WHERE message_id = $1 AND cluster = 'acme-prod' AND acked <> 0"
 }
 wait_acked() {
-	n=100
+	n=$(( ${2:-20} * 5 ))
 	while [ $n -gt 0 ] && [ -z "$(acked "$1")" ]; do sleep 0.2; n=$((n - 1)); done
 	[ -n "$(acked "$1")" ]
 }
@@ -140,5 +140,33 @@ wait_acked "$next" && wait_ufield acme-prod 1.5.0 state scheduled 20 &&
     [ "$(grep '"type":"message_received"' "$T/acme-prod/audit/audit.log" | grep -c "\"id\":$next,.*\"accepted\"")" -eq 1 ] &&
     pass "stored once it can be, and audited as accepted once" ||
     fail "message $next: '$(acked "$next")', 1.5.0 $(ufield acme-prod 1.5.0 state)"
+
+# --- A flood: the 1.5.0 notice under 3000 more ids, each followed by a
+# package piece nobody asked for.  Every copy is acknowledged as a
+# duplicate; none is stored, and the audit log and the gateway's own
+# log get a ration and a summary, not a line (or two) a copy.
+wait_ufield acme-prod 1.5.0 package downloaded 20 || fail "1.5.0 not fetched"
+id150=$next
+restart_relay "{\"t\":\"pkg_chunk\",\"sha256\":\"$(sha256sum "$T/p150.tar" | cut -d' ' -f1)\",\"offset\":0,\"data\":\"\"}"
+L0=$(wc -l <"$T/gateway-acme-prod.log")
+sqlite3 "$DB" "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 3000)
+    INSERT INTO messages (cluster, kind, body, created) SELECT NULL, kind, body, created FROM messages, c WHERE id = $id150"
+last=$(sqlite3 "$DB" "SELECT max(id) FROM messages")
+wait_acked "$last" 180 && [ "$(sqlite3 "$DB" "SELECT count(*) FROM deliveries WHERE message_id > $id150 AND acked <> 0")" -eq 3000 ] &&
+    pass "all 3000 copies are acknowledged" ||
+    fail "flood: $(sqlite3 "$DB" "SELECT count(*) FROM deliveries WHERE message_id > $id150 AND acked <> 0") acknowledged"
+[ "$(inbox_files)" -eq 1 ] && pass "none of them is stored" || fail "inbox: $(inbox_files) files"
+sleep 1
+lines=$(( $(wc -l <"$T/gateway-acme-prod.log") - L0 ))
+[ "$lines" -lt 60 ] && pass "the gateway's log grew by $lines lines, not thousands" ||
+    fail "the gateway's log grew by $lines lines: $(tail -n 3 "$T/gateway-acme-prod.log")"
+grep -q "pieces\? nobody asked for ignored ([0-9]* so far)" "$T/gateway-acme-prod.log" &&
+    pass "the pieces nobody asked for are counted" || fail "no count of unsolicited pieces"
+stop_gateway acme-prod
+total=$(grep '"type":"message_burst"' "$T/acme-prod/audit/audit.log" | sed 's/.*"count":\([0-9]*\).*/\1/' | awk '{ s += $1 } END { print s + 0 }')
+[ "$total" -ge 2900 ] && pass "the audit log summarises $total of them in message_burst lines" ||
+    fail "message_burst counts $total"
+"$CLI_BIN" audit verify --key "$(cat "$T/acme-prod/audit.k0")" "$T/acme-prod/audit" >/dev/null 2>&1 &&
+    pass "the audit log verifies" || fail "audit verify"
 
 finish
