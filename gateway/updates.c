@@ -98,8 +98,8 @@ updates_find(struct updates *up, const char *version)
 	return NULL;
 }
 
-static struct update *
-find_msg(struct updates *up, uint64_t id)
+struct update *
+updates_find_msg(struct updates *up, uint64_t id)
 {
 	size_t i;
 
@@ -170,6 +170,28 @@ body_parts(json_t *body, const char **text, size_t *tlen, const char **sig,
 	return 0;
 }
 
+/*
+ * A notice for a version there is a record of already is news only if
+ * the vendor published it later: an older signed notice for the same
+ * version, offered again by the relay, must not swap the package (or
+ * the notes) of the newer one.  1 if it is, or 0 with why not.
+ */
+static int
+newer_notice(const struct update *u, const struct notice *n, char *why,
+    size_t whylen)
+{
+	char was[32], is[32];
+
+	if (n->published > u->n.published)
+		return 1;
+	parse_format_time(u->n.published, was, sizeof(was));
+	parse_format_time(n->published, is, sizeof(is));
+	snprintf(why, whylen, "an older notice for %s: published %s, the one "
+	    "%s was published %s", n->version, is,
+	    updates_state_name(u->state), was);
+	return 0;
+}
+
 /* What an accepted notice for n's version would do to what is known. */
 static enum inbox_verdict
 judge_known(struct updates *up, const struct notice *n, char *why,
@@ -190,13 +212,16 @@ judge_known(struct updates *up, const struct notice *n, char *why,
 		}
 	if (u == NULL)
 		return INBOX_ACCEPT;
-	if ((u->state == US_ANNOUNCED || u->state == US_SCHEDULED) &&
-	    strcmp(u->n.sha256, n->sha256) == 0) {
+	switch (u->state) {
+	case US_ANNOUNCED:
+	case US_SCHEDULED:
+		if (newer_notice(u, n, why, whylen))
+			return INBOX_ACCEPT;	/* announced anew */
+		if (strcmp(u->n.sha256, n->sha256) != 0)
+			return INBOX_REFUSE;
 		snprintf(why, whylen, "version %s is announced already "
 		    "(message %" PRIu64 ")", n->version, u->msg_id);
 		return INBOX_HAVE;
-	}
-	switch (u->state) {
 	case US_STARTED:
 		snprintf(why, whylen, "version %s is being installed",
 		    n->version);
@@ -206,13 +231,20 @@ judge_known(struct updates *up, const struct notice *n, char *why,
 		    n->version, u->reason);
 		return INBOX_REFUSE;
 	case US_REFUSED:
-		if (strcmp(u->n.sha256, n->sha256) != 0)
-			return INBOX_ACCEPT;	/* a package published again */
-		snprintf(why, whylen, "version %s with this package was "
-		    "refused before: %s", n->version, u->reason);
-		return INBOX_REFUSE;
+		if (strcmp(u->n.sha256, n->sha256) == 0) {
+			snprintf(why, whylen, "version %s with this package was "
+			    "refused before: %s", n->version, u->reason);
+			return INBOX_REFUSE;
+		}
+		/* FALLTHROUGH */
 	default:
-		/* Announced again, or another try after a failure. */
+		/*
+		 * Another try after a failure, with the same package; another
+		 * package only from a later notice.
+		 */
+		if (strcmp(u->n.sha256, n->sha256) != 0 &&
+		    !newer_notice(u, n, why, whylen))
+			return INBOX_REFUSE;
 		return INBOX_ACCEPT;
 	}
 }
@@ -385,8 +417,10 @@ notice_act(void *arg, uint64_t id, json_t *body, int restart)
 	const char	*text, *sig;
 	char		 why[300];
 	size_t		 tlen, slen;
+	uint64_t	 replaces = 0;
+	json_t		*ev;
 
-	if ((u = find_msg(up, id)) != NULL) {
+	if ((u = updates_find_msg(up, id)) != NULL) {
 		/* Known from the state file: it goes on from there. */
 		if (!terminal(u->state) && !u->downloaded)
 			fetch(up, u);
@@ -404,32 +438,35 @@ notice_act(void *arg, uint64_t id, json_t *body, int restart)
 		log_error("updates: message %" PRIu64 " not taken: %s", id, why);
 		return;
 	}
-	if ((u = updates_find(up, n.version)) != NULL &&
-	    !terminal(u->state)) {
-		/* The same version, another package: the schedule stands. */
-		pkgget_drop(up->pkgget, u->n.sha256);
-		u->n = n;
-		u->msg_id = id;
-		u->downloaded = 0;
-	} else {
-		if (u != NULL) {
-			memmove(u, u + 1, (size_t)(&up->u[up->n] - (u + 1)) *
-			    sizeof(*u));
-			up->n--;
-		}
-		if ((u = record_new(up)) == NULL) {
-			log_error("updates: no room for %s", n.version);
-			return;
-		}
-		u->n = n;
-		u->msg_id = id;
-		u->state = US_ANNOUNCED;
-		u->accepted = clock_now();
+	if ((u = updates_find(up, n.version)) != NULL) {
+		/*
+		 * A later notice for a version announced already is a new
+		 * announcement: the admins are told again and get their 24
+		 * hours from then.  Its package goes unless it is the same.
+		 */
+		replaces = u->msg_id;
+		if (strcmp(u->n.sha256, n.sha256) != 0)
+			updates_release(up, u);
+		memmove(u, u + 1, (size_t)(&up->u[up->n] - (u + 1)) *
+		    sizeof(*u));
+		up->n--;
 	}
+	if ((u = record_new(up)) == NULL) {
+		log_error("updates: no room for %s", n.version);
+		return;
+	}
+	u->n = n;
+	u->msg_id = id;
+	u->state = US_ANNOUNCED;
+	u->accepted = clock_now();
 	log_info("updates: %s announced by the vendor (message %" PRIu64 ")",
 	    n.version, id);
-	updates_event(up, "update_announced", u, json_pack("{s:s, s:I}",
-	    "sha256", n.sha256, "size", (json_int_t)n.size));
+	ev = json_pack("{s:s, s:I}", "sha256", n.sha256, "size",
+	    (json_int_t)n.size);
+	if (ev != NULL && replaces != 0)
+		json_object_set_new(ev, "replaces", json_integer(
+		    (json_int_t)replaces));
+	updates_event(up, "update_announced", u, ev);
 	supersede(up, u);
 	fetch(up, u);
 	updates_save(up);
@@ -440,7 +477,7 @@ notice_act(void *arg, uint64_t id, json_t *body, int restart)
 static int
 notice_done(void *arg, uint64_t id)
 {
-	struct update *u = find_msg(arg, id);
+	struct update *u = updates_find_msg(arg, id);
 
 	return u == NULL || terminal(u->state);
 }

@@ -83,7 +83,7 @@ struct updates {
 	struct job		*version_job;
 	/* Records move in u[]: the jobs name theirs by version. */
 	struct job		*notify_job;
-	char			 notifying[VERSION_MAX_LEN + 1];
+	uint64_t		 notifying;	/* its update's message */
 	time_t			 notify_when;	/* the time it tells */
 	struct job		*install_job;
 	char			 installing[VERSION_MAX_LEN + 1];
@@ -98,6 +98,7 @@ int		 updates_state_parse(const char *, enum ustate *);
 void		 updates_event(struct updates *, const char *type,
 		    const struct update *u, json_t *fields);
 struct update	*updates_find(struct updates *, const char *version);
+struct update	*updates_find_msg(struct updates *, uint64_t msg_id);
 void		 updates_eval(struct updates *);
 /* u is over: its package goes, and its copy unless it failed. */
 void		 updates_release(struct updates *, struct update *u);

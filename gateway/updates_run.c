@@ -131,12 +131,12 @@ static void
 notify_done(void *arg, const struct job_result *r)
 {
 	struct updates	*up = arg;
-	struct update	*u = updates_find(up, up->notifying);
+	struct update	*u = updates_find_msg(up, up->notifying);
 	char		 res[160], out[200], when[32];
 	time_t		 now = clock_now();
 
 	up->notify_job = NULL;
-	up->notifying[0] = '\0';
+	up->notifying = 0;
 	if (u == NULL || (u->state != US_ANNOUNCED && u->state !=
 	    US_SCHEDULED))
 		return;
@@ -190,8 +190,7 @@ updates_run_notify(struct updates *up, struct update *u, time_t when,
 	up->notify_when = when;
 	if ((up->notify_job = job_start(up->jobs, &spec, notify_done, up, err,
 	    sizeof(err))) != NULL)
-		snprintf(up->notifying, sizeof(up->notifying), "%s",
-		    u->n.version);
+		up->notifying = u->msg_id;
 	else {
 		log_error("updates: notify_command: %s", err);
 		u->next_notify = clock_now() + UPDATES_NOTIFY_RETRY;

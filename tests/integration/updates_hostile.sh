@@ -169,4 +169,48 @@ total=$(grep '"type":"message_burst"' "$T/acme-prod/audit/audit.log" | sed 's/.*
 "$CLI_BIN" audit verify --key "$(cat "$T/acme-prod/audit.k0")" "$T/acme-prod/audit" >/dev/null 2>&1 &&
     pass "the audit log verifies" || fail "audit verify"
 
+# --- The relay swaps the package: an older signed notice for the same
+# version (1.6.0, package A, published an hour ago) offered after the
+# newer one (package B, published a minute ago).  It is refused; B, its
+# notes and its time stand, and the admins are not told anything new.
+# A later notice for 1.6.0 (package C) is a new announcement.
+restart_relay
+start_gateway acme-prod
+make_package "$T/pA.tar" 16
+make_package "$T/pB.tar" 16
+make_package "$T/pC.tar" 16
+PUBLISHED_AGO=3600 make_notice "$T/nA.json" 1.6.0 "$T/pA.tar" 2592000 "package A"
+make_notice "$T/nB.json" 1.6.0 "$T/pB.tar" 2592000 "package B (fixed)"
+PUBLISHED_AGO=10 make_notice "$T/nC.json" 1.6.0 "$T/pC.tar" 2592000 "package C"
+for v in A B C; do sign "$T/n$v.json"; done
+shaB=$(sha256sum "$T/pB.tar" | cut -d' ' -f1)
+shaC=$(sha256sum "$T/pC.tar" | cut -d' ' -f1)
+publish "$T/nB.json" "$T/pB.tar" || fail "publish B: $(cat "$T/publish.out")"
+wait_ufield acme-prod 1.6.0 package downloaded 20 && wait_ufield acme-prod 1.6.0 state scheduled 10 ||
+    fail "B: $(ufield acme-prod 1.6.0 state)"
+whenB=$(ufield acme-prod 1.6.0 when)
+told=$(count_lines "$T/notified" "^1.6.0 ")
+publish "$T/nA.json" "$T/pA.tar" || fail "publish A: $(cat "$T/publish.out")"
+idA=$(msg_id)
+wait_acked "$idA" && acked "$idA" | grep -q "^refused: an older notice for 1.6.0: published .*, the one scheduled was published" &&
+    pass "an older notice for the same version is refused, the relay told why" ||
+    fail "A: '$(acked "$idA")'"
+[ "$(ufield acme-prod 1.6.0 sha256)" = "$shaB" ] && [ "$(ufield acme-prod 1.6.0 notes)" = "package B (fixed)" ] &&
+    [ "$(ufield acme-prod 1.6.0 when)" = "$whenB" ] && [ "$(ufield acme-prod 1.6.0 package)" = downloaded ] &&
+    [ "$(count_lines "$T/notified" "^1.6.0 ")" -eq "$told" ] &&
+    pass "package B, its notes and its time stand" ||
+    fail "after A: $(uj acme-prod | jq -c '.updates[] | select(.version == "1.6.0") | {sha256, notes, when, package}')"
+audit_has acme-prod '"type":"update_refused"' '"version":"1.6.0"' 'an older notice for 1.6.0' &&
+    pass "and the refusal is audited" || fail "A's refusal not audited"
+tC=$(date +%s)
+publish "$T/nC.json" "$T/pC.tar" || fail "publish C: $(cat "$T/publish.out")"
+wait_ufield acme-prod 1.6.0 sha256 "$shaC" 20 && wait_ufield acme-prod 1.6.0 state scheduled 20 &&
+    wait_count "$T/notified" "^1.6.0 " "$told" 20 &&
+    [ "$(ufield acme-prod 1.6.0 notes)" = "package C" ] &&
+    [ "$(epoch "$(ufield acme-prod 1.6.0 notified)")" -ge "$tC" ] &&
+    [ $(( $(epoch "$(ufield acme-prod 1.6.0 earliest)") - $(epoch "$(ufield acme-prod 1.6.0 notified)") )) -eq 86400 ] &&
+    pass "a later notice for the same version is announced anew: the admins told again, 24 hours from then" ||
+    fail "C: $(uj acme-prod | jq -c '.updates[] | select(.version == "1.6.0") | {state, sha256, notified, earliest, when}')"
+[ ! -e "$T/acme-prod/state/updates/$shaB.pkg" ] && pass "B's package is gone" || fail "B's package kept"
+
 finish

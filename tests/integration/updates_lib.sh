@@ -21,11 +21,12 @@ rfc3339() {
 }
 
 # make_notice FILE VERSION PACKAGE [EXPIRES-IN-SECONDS] [NOTES]
+# (published PUBLISHED_AGO seconds ago, a minute unless set)
 make_notice() {
 	sha=$(sha256sum "$3" | cut -d' ' -f1)
 	size=$(stat -c %s "$3")
 	printf '{"version":"%s","sha256":"%s","size":%s,"published":"%s","expires":"%s","notes":"%s"}\n' \
-	    "$2" "$sha" "$size" "$(rfc3339 -60)" "$(rfc3339 "${4:-2592000}")" \
+	    "$2" "$sha" "$size" "$(rfc3339 "-${PUBLISHED_AGO:-60}")" "$(rfc3339 "${4:-2592000}")" \
 	    "${5:-Fixes and improvements.\\nRestarts the server.}" >"$1"
 }
 
