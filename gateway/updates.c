@@ -112,33 +112,45 @@ updates_find_msg(struct updates *up, uint64_t id)
 /* ---- the installed version ---- */
 
 /*
- * What is installed: porthole's own record of its last install, or
- * before the first one what version_command said.  0 with *v, or -1
- * with why it is not known (yet).
+ * The higher of porthole's record of its last install and what
+ * version_command printed last (the product may have been upgraded by
+ * other means); NULL when neither is known.
  */
-static int
-installed(struct updates *up, const struct version **v, const char **s,
-    char *why, size_t whylen)
+static const char *
+installed_now(const struct updates *up, const struct version **v)
 {
-	if (up->have_record) {
+	if (up->have_record && (!up->have_product ||
+	    version_cmp(&up->installed, &up->product) >= 0)) {
 		*v = &up->installed;
-		*s = up->installed_s;
-		return 0;
+		return up->installed_s;
 	}
-	if (up->have_baseline) {
-		*v = &up->baseline;
-		*s = up->baseline_s;
-		return 0;
-	}
+	*v = up->have_product ? &up->product : NULL;
+	return up->have_product ? up->product_s : NULL;
+}
+
+int
+updates_installed_fresh(struct updates *up, uint64_t since_ms,
+    const struct version **v, const char **s, char *why, size_t whylen)
+{
+	uint64_t now = clock_mono_ms();
+
 	if (up->pol->version_command == NULL) {
-		*v = NULL;
-		*s = NULL;
-		return 0;	/* nothing to compare with: any version */
+		snprintf(why, whylen, "[updates] version_command is not set: "
+		    "the installed version is not known");
+		return -1;
 	}
-	snprintf(why, whylen, "the installed version is not known yet%s%s",
-	    up->baseline_error[0] != '\0' ? ": " : "", up->baseline_error);
-	if (up->version_job == NULL && clock_now() >= up->baseline_retry)
+	if (up->have_product && up->product_ms >= since_ms) {
+		*s = installed_now(up, v);
+		return 0;
+	}
+	if (up->version_job == NULL && now >= up->product_retry_ms)
 		updates_run_version(up);
+	if (up->version_job != NULL)
+		snprintf(why, whylen, "the installed version is being read "
+		    "(version_command)");
+	else
+		snprintf(why, whylen, "the installed version is not known: %s",
+		    up->product_error);
 	return -1;
 }
 
@@ -250,16 +262,70 @@ judge_known(struct updates *up, const struct notice *n, char *why,
 }
 
 /*
- * Whether a notice (signature checked) may become a record now: newer
- * than the installed version, not expired, and what it would do to the
- * records there are allowed.  Every record is created through this.
+ * When message id was first judged and waited for version_command:
+ * the reading that judges it must have started after that.  Kept for
+ * the few messages waiting at once; one forgotten only waits longer.
+ */
+static uint64_t
+judging_since(struct updates *up, uint64_t id)
+{
+	size_t i;
+
+	for (i = 0; i < up->njudging; i++)
+		if (up->judging[i].id == id)
+			return up->judging[i].since_ms;
+	if (up->njudging == UPDATES_JUDGING) {
+		memmove(&up->judging[0], &up->judging[1], (up->njudging - 1) *
+		    sizeof(up->judging[0]));
+		up->njudging--;
+	}
+	up->judging[up->njudging].id = id;
+	up->judging[up->njudging].since_ms = clock_mono_ms();
+	return up->judging[up->njudging++].since_ms;
+}
+
+static void
+judging_done(struct updates *up, uint64_t id)
+{
+	size_t i;
+
+	for (i = 0; i < up->njudging; i++)
+		if (up->judging[i].id == id) {
+			memmove(&up->judging[i], &up->judging[i + 1],
+			    (up->njudging - i - 1) * sizeof(up->judging[0]));
+			up->njudging--;
+			return;
+		}
+}
+
+static int
+not_newer(const struct notice *n, const struct version *iv, const char *is,
+    char *why, size_t whylen)
+{
+	if (iv == NULL || version_cmp(&n->v, iv) > 0)
+		return 0;
+	snprintf(why, whylen, "version %s is not newer than the installed %s",
+	    n->version, is);
+	return 1;
+}
+
+/*
+ * Whether a notice (signature checked) may become a record now: not
+ * expired, what it would do to the records there are allowed, and
+ * newer than the installed version.  Every record is created through
+ * this.  What is known of the installed version is enough to refuse;
+ * to accept, message id (0: it was judged just now, in this turn)
+ * waits for a reading of version_command started after it came, so
+ * that an upgrade made by other means in the meantime is seen.
  */
 static enum inbox_verdict
-admit(struct updates *up, const struct notice *n, char *why, size_t whylen)
+admit(struct updates *up, uint64_t id, const struct notice *n, char *why,
+    size_t whylen)
 {
 	const struct version	*iv;
 	const char		*is;
 	char			 when[32];
+	enum inbox_verdict	 v;
 
 	if (n->expires <= clock_now()) {
 		parse_format_time(n->expires, when, sizeof(when));
@@ -267,14 +333,15 @@ admit(struct updates *up, const struct notice *n, char *why, size_t whylen)
 		    when);
 		return INBOX_REFUSE;
 	}
-	if (installed(up, &iv, &is, why, whylen) == -1)
-		return INBOX_DEFER;
-	if (iv != NULL && version_cmp(&n->v, iv) <= 0) {
-		snprintf(why, whylen, "version %s is not newer than the "
-		    "installed %s", n->version, is);
+	if ((v = judge_known(up, n, why, whylen)) != INBOX_ACCEPT)
+		return v;
+	is = installed_now(up, &iv);
+	if (not_newer(n, iv, is, why, whylen))
 		return INBOX_REFUSE;
-	}
-	return judge_known(up, n, why, whylen);
+	if (updates_installed_fresh(up, id != 0 ? judging_since(up, id) : 0,
+	    &iv, &is, why, whylen) == -1)
+		return INBOX_DEFER;
+	return not_newer(n, iv, is, why, whylen) ? INBOX_REFUSE : INBOX_ACCEPT;
 }
 
 static enum inbox_verdict
@@ -284,8 +351,8 @@ notice_check(void *arg, uint64_t id, json_t *body, char *why, size_t whylen)
 	struct notice		 n;
 	const char		*text, *sig;
 	size_t			 tlen, slen;
+	enum inbox_verdict	 v;
 
-	(void)id;
 	if (!up->have_key) {
 		snprintf(why, whylen, "no vendor_key: %s", up->key_error);
 		return INBOX_REFUSE;
@@ -293,8 +360,12 @@ notice_check(void *arg, uint64_t id, json_t *body, char *why, size_t whylen)
 	if (body_parts(body, &text, &tlen, &sig, &slen, why, whylen) == -1 ||
 	    notice_verify(text, tlen, sig, slen, up->key, clock_now(), &n, why,
 	    whylen) == -1)
-		return INBOX_REFUSE;
-	return admit(up, &n, why, whylen);
+		v = INBOX_REFUSE;
+	else
+		v = admit(up, id, &n, why, whylen);
+	if (v != INBOX_DEFER)
+		judging_done(up, id);
+	return v;
 }
 
 /* A refused notice: update_refused, with the version it claims. */
@@ -434,7 +505,7 @@ notice_act(void *arg, uint64_t id, json_t *body, int restart)
 		log_error("updates: message %" PRIu64 ": %s", id, why);
 		return;
 	}
-	if (admit(up, &n, why, sizeof(why)) != INBOX_ACCEPT) {
+	if (admit(up, 0, &n, why, sizeof(why)) != INBOX_ACCEPT) {
 		log_error("updates: message %" PRIu64 " not taken: %s", id, why);
 		return;
 	}
@@ -597,9 +668,35 @@ eval_missed(struct updates *up, struct update *u, time_t now)
 	updates_save(up);
 }
 
+/*
+ * The product is at u's version or past it already (upgraded by other
+ * means): u is superseded, never installed.  1 if so.
+ */
+static int
+overtaken(struct updates *up, struct update *u, const struct version *iv,
+    const char *is)
+{
+	if (iv == NULL || version_cmp(&u->n.v, iv) > 0)
+		return 0;
+	u->state = US_SUPERSEDED;
+	snprintf(u->reason, sizeof(u->reason), "version %s is installed "
+	    "already", is);
+	u->waiting[0] = '\0';
+	updates_release(up, u);
+	log_info("updates: %s is not installed: %s", u->n.version, u->reason);
+	updates_event(up, "update_superseded", u, json_pack("{s:s, s:s}",
+	    "by", is, "reason", u->reason));
+	updates_save(up);
+	return 1;
+}
+
 static void
 eval_scheduled(struct updates *up, struct update *u, time_t now)
 {
+	const struct version	*iv;
+	const char		*is;
+	char			 why[256];
+
 	if (!u->run_now && now >= u->when + UPDATES_WINDOW) {
 		eval_missed(up, u, now);
 		return;
@@ -616,17 +713,41 @@ eval_scheduled(struct updates *up, struct update *u, time_t now)
 		    "waiting for the package");
 		return;
 	}
-	if (up->install_job == NULL)
+	if (up->install_job != NULL)
+		return;
+	/*
+	 * What is installed now, read again once the update is due: not
+	 * what it was when the notice came.
+	 */
+	if (up->due_msg != u->msg_id) {
+		up->due_msg = u->msg_id;
+		up->due_ms = clock_mono_ms();
+	}
+	if (updates_installed_fresh(up, up->due_ms, &iv, &is, why,
+	    sizeof(why)) == -1) {
+		snprintf(u->waiting, sizeof(u->waiting), "its window has come; "
+		    "%.150s", why);
+		return;
+	}
+	if (!overtaken(up, u, iv, is))
 		(void)updates_run_install(up, u);
 }
 
 void
 updates_eval(struct updates *up)
 {
-	time_t	now = clock_now();
-	size_t	i;
+	const struct version	*iv;
+	const char		*is;
+	time_t			 now = clock_now();
+	size_t			 i;
 
+	is = installed_now(up, &iv);
 	for (i = 0; i < up->n; i++) {
+		/* The last reading may stop an update; only a fresh one runs it. */
+		if ((up->u[i].state == US_ANNOUNCED ||
+		    up->u[i].state == US_SCHEDULED) &&
+		    overtaken(up, &up->u[i], iv, is))
+			continue;
 		switch (up->u[i].state) {
 		case US_ANNOUNCED:
 			eval_announced(up, &up->u[i], now);
@@ -778,7 +899,6 @@ updates_list(struct updates *up)
 {
 	const struct version	*v = NULL;
 	const char		*s = NULL;
-	char			 why[256];
 	json_t			*list;
 	size_t			 i;
 
@@ -786,14 +906,19 @@ updates_list(struct updates *up)
 		return NULL;
 	for (i = up->n; i > 0; i--)
 		json_array_append_new(list, update_json(up, &up->u[i - 1]));
-	(void)installed(up, &v, &s, why, sizeof(why));
-	return json_pack("{s:s?, s:s, s:o, s:s?, s:s?, s:o}", "installed", s,
-	    "installed_from", up->have_record ? "porthole" : up->have_baseline ?
-	    "version_command" : "unknown", "installed_at",
-	    updates_jtime(up->have_record ? up->installed_at : 0), "window",
-	    up->have_window ? up->pol->update_window : NULL,
-	    "vendor_key", up->have_key ? up->pol->vendor_key : NULL, "updates",
-	    list);
+	s = installed_now(up, &v);
+	return json_pack("{s:s?, s:s, s:o, s:s?, s:s?, s:s?, s:s?, s:o}",
+	    "installed", s,
+	    "installed_from", v == NULL ? "unknown" : v == &up->installed ?
+	    "porthole" : "version_command",
+	    "installed_at", updates_jtime(up->have_record ? up->installed_at :
+	    0),
+	    "version_command", up->have_product ? up->product_s : NULL,
+	    "version_command_error", up->product_error[0] != '\0' ?
+	    up->product_error : NULL,
+	    "window", up->have_window ? up->pol->update_window : NULL,
+	    "vendor_key", up->have_key ? up->pol->vendor_key : NULL,
+	    "updates", list);
 }
 
 json_t *
@@ -876,8 +1001,7 @@ updates_new(struct event_base *base, const struct policy *pol,
 		goto fail;
 	}
 	updates_load(up);
-	if (!up->have_record && pol->version_command != NULL)
-		updates_run_version(up);
+	updates_run_version(up);
 	event_add(up->ev_tick, &(struct timeval){ UPDATES_TICK, 0 });
 	return up;
 fail:

@@ -19,6 +19,7 @@
 #include "telemetry/notice.h"
 
 #define UPDATES_KEEP	16	/* records kept; the oldest finished go */
+#define UPDATES_JUDGING	16	/* messages waiting for version_command */
 
 enum ustate {
 	US_ANNOUNCED,
@@ -70,17 +71,32 @@ struct updates {
 	int			 have_window;
 	struct update		 u[UPDATES_KEEP];
 	size_t			 n;
-	/* The installed version: the last install, or version_command's. */
-	struct version		 installed;
+	/*
+	 * The installed version is the higher of porthole's record of its
+	 * last install and what version_command printed last: the product
+	 * may have been upgraded by other means since.
+	 */
+	struct version		 installed;	/* porthole's record */
 	char			 installed_s[VERSION_MAX_LEN + 1];
 	time_t			 installed_at;	/* 0: not by porthole */
 	int			 have_record;	/* installed by porthole */
-	struct version		 baseline;
-	char			 baseline_s[VERSION_MAX_LEN + 1];
-	int			 have_baseline;
-	char			 baseline_error[200];
-	time_t			 baseline_retry;
+	struct version		 product;	/* version_command's */
+	char			 product_s[VERSION_MAX_LEN + 1];
+	int			 have_product;
+	uint64_t		 product_ms;	/* read then (clock_mono_ms) */
+	char			 product_error[200];
+	uint64_t		 product_retry_ms;
 	struct job		*version_job;
+	uint64_t		 version_started_ms;	/* that job */
+	/* Messages waiting for a reading, since when (clock_mono_ms). */
+	struct {
+		uint64_t	 id;
+		uint64_t	 since_ms;
+	}			 judging[UPDATES_JUDGING];
+	size_t			 njudging;
+	/* The install due: the reading it waits for is newer than this. */
+	uint64_t		 due_msg;
+	uint64_t		 due_ms;
 	/* Records move in u[]: the jobs name theirs by version. */
 	struct job		*notify_job;
 	uint64_t		 notifying;	/* its update's message */
@@ -102,6 +118,15 @@ struct update	*updates_find_msg(struct updates *, uint64_t msg_id);
 void		 updates_eval(struct updates *);
 /* u is over: its package goes, and its copy unless it failed. */
 void		 updates_release(struct updates *, struct update *u);
+/*
+ * The installed version, with version_command's part read at since_ms
+ * (clock_mono_ms) or later: 0 with *v and its text *s, or -1 with why
+ * it is not known now (version_command was started, or waits to be
+ * tried again; updates_eval and inbox_retry follow its answer).
+ */
+int		 updates_installed_fresh(struct updates *, uint64_t since_ms,
+		    const struct version **v, const char **s, char *why,
+		    size_t whylen);
 /* The admins were told (at notified) that u runs at when. */
 void		 updates_scheduled(struct updates *, struct update *u,
 		    time_t notified, time_t when);

@@ -1,7 +1,7 @@
 /*
  * updates_run.c - the customer's commands of [updates], run as jobs
- * (job.h): version_command for the baseline, notify_command to tell the
- * admins, update_command to install.
+ * (job.h): version_command for the installed version, notify_command
+ * to tell the admins, update_command to install.
  *
  * update_command runs on a copy of the package in a directory only the
  * gateway's user (root) can write, made and checked by the job's child
@@ -56,7 +56,9 @@ static void
 version_done(void *arg, const struct job_result *r)
 {
 	struct updates	*up = arg;
-	char		 line[VERSION_MAX_LEN + 2], res[160];
+	struct version	 v;
+	char		 line[VERSION_MAX_LEN + 2], res[160], was[sizeof(
+			    up->product_s)];
 	size_t		 n;
 
 	up->version_job = NULL;
@@ -64,27 +66,32 @@ version_done(void *arg, const struct job_result *r)
 	snprintf(line, sizeof(line), "%.*s", (int)(n < sizeof(line) - 1 ? n :
 	    sizeof(line) - 1), r->out);
 	if (r->ran && WIFEXITED(r->status) && WEXITSTATUS(r->status) == 0 &&
-	    version_parse(line, &up->baseline) == 0) {
-		version_format(&up->baseline, up->baseline_s,
-		    sizeof(up->baseline_s));
-		up->have_baseline = 1;
-		up->baseline_error[0] = '\0';
-		log_info("updates: version_command says %s is installed",
-		    up->baseline_s);
-		/* Notices that waited for it are judged now. */
+	    version_parse(line, &v) == 0) {
+		snprintf(was, sizeof(was), "%s", up->have_product ?
+		    up->product_s : "");
+		up->product = v;
+		version_format(&v, up->product_s, sizeof(up->product_s));
+		up->have_product = 1;
+		up->product_ms = up->version_started_ms;
+		up->product_error[0] = '\0';
+		if (strcmp(was, up->product_s) != 0)
+			log_info("updates: version_command says %s is "
+			    "installed", up->product_s);
+		/* Notices and an install that waited for it go on now. */
 		inbox_retry(up->inbox);
+		updates_eval(up);
 		return;
 	}
 	job_describe(r, UPDATES_VERSION_TIMEOUT, res, sizeof(res));
 	if (strcmp(res, "exit 0") == 0)
-		snprintf(up->baseline_error, sizeof(up->baseline_error),
+		snprintf(up->product_error, sizeof(up->product_error),
 		    "version_command printed no dotted decimal version");
 	else
-		snprintf(up->baseline_error, sizeof(up->baseline_error),
+		snprintf(up->product_error, sizeof(up->product_error),
 		    "version_command: %s", res);
-	up->baseline_retry = clock_now() + UPDATES_VERSION_RETRY;
-	log_error("updates: %s; notices wait until it works",
-	    up->baseline_error);
+	up->product_retry_ms = clock_mono_ms() + UPDATES_VERSION_RETRY * 1000ULL;
+	log_error("updates: %s; notices and installs wait until it works",
+	    up->product_error);
 }
 
 void
@@ -102,11 +109,13 @@ updates_run_version(struct updates *up)
 	env_add(&e, "PATH", RUN_PATH);
 	spec.envp = e.v;
 	spec.timeout = UPDATES_VERSION_TIMEOUT;
+	up->version_started_ms = clock_mono_ms();
 	if ((up->version_job = job_start(up->jobs, &spec, version_done, up,
 	    err, sizeof(err))) == NULL) {
-		snprintf(up->baseline_error, sizeof(up->baseline_error),
+		snprintf(up->product_error, sizeof(up->product_error),
 		    "version_command: %.150s", err);
-		up->baseline_retry = clock_now() + UPDATES_VERSION_RETRY;
+		up->product_retry_ms = clock_mono_ms() +
+		    UPDATES_VERSION_RETRY * 1000ULL;
 	}
 	policy_argv_free(spec.argv);
 	env_free(&e);

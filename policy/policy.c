@@ -276,7 +276,10 @@ static const struct keyspec keys[] = {
 	{ "updates", "version_command", V_FUNC, F(version_command), 0, 0,
 	    set_hook, get_string,
 	    "absolute command printing the product's installed version "
-	    "(dotted decimal), the baseline before the first update", NULL },
+	    "(dotted decimal); needed with vendor_key: it is run before a "
+	    "notice is accepted and before an update runs, and the higher of "
+	    "what it prints and porthole's last install is what is installed",
+	    NULL },
 	{ "updates", "window", V_FUNC, F(update_window), 0, 0, set_window,
 	    get_string,
 	    "install updates in the hour starting then (cluster local time): "

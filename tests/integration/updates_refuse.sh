@@ -174,8 +174,39 @@ grep -q "^installed   1.4.0 (installed by porthole" "$T/updates.txt" &&
     grep -q "^1.3.8  refused" "$T/updates.txt" &&
     grep -q "notes from the vendor" "$T/updates.txt" &&
     pass "porthole updates lists them" || fail "porthole updates: $(cat "$T/updates.txt")"
+
+# The product upgraded by other means: version_command is read again
+# before a notice is judged and before an update runs, and the higher
+# of what it says and porthole's own record is what is installed.
+echo 1.6.0 >"$T/product_version"
+make_notice "$T/n15.json" 1.5.0 "$T/pkg"
+sign "$T/n15.json"
+publish "$T/n15.json" "$T/pkg" || fail "publish: $(cat "$T/publish.out")"
+refused "a notice older than a version installed by other means" 1.5.0 "not newer than the installed 1.6.0"
+make_notice "$T/n17.json" 1.7.0 "$T/pkg"
+sign "$T/n17.json"
+publish "$T/n17.json" "$T/pkg" || fail "publish: $(cat "$T/publish.out")"
+wait_ufield acme-prod 1.7.0 state scheduled 20 || fail "1.7.0: $(ufield acme-prod 1.7.0 state)"
+wait_ufield acme-prod 1.7.0 package downloaded 20 || fail "1.7.0 not fetched"
+echo 1.8.0 >"$T/product_version"
+"$CLI_BIN" -f "$T/acme-prod/porthole.conf" updates run-now 1.7.0 >/dev/null 2>&1 || fail "run-now 1.7.0"
+wait_ufield acme-prod 1.7.0 state superseded 20 &&
+    [ "$(ufield acme-prod 1.7.0 reason)" = "version 1.8.0 is installed already" ] &&
+    ! grep -q " 1.7.0 " "$T/upgraded" &&
+    pass "an update the product has reached by other means before it runs is not installed" ||
+    fail "1.7.0: $(ufield acme-prod 1.7.0 state): $(ufield acme-prod 1.7.0 reason)"
+[ "$(uj acme-prod | jq -r '.installed + " " + .installed_from')" = "1.8.0 version_command" ] &&
+    pass "porthole updates shows 1.8.0 installed, as version_command says" ||
+    fail "installed: $(uj acme-prod | jq -c '{installed, installed_from, version_command}')"
 "$CLI_BIN" audit verify --key "$(cat "$T/acme-prod/audit.k0")" "$T/acme-prod/audit" >/dev/null 2>&1 &&
     pass "the audit log verifies" || fail "audit verify"
+
+# Notices are believed only with version_command beside vendor_key.
+grep -v "^version_command" "$T/acme-prod/porthole.conf" >"$T/noversion.conf"
+out=$("$CLI_BIN" policy check "$T/noversion.conf" 2>&1); rc=$?
+[ $rc -eq 1 ] && echo "$out" | grep -q "noversion.conf:[0-9]*: \[updates\] vendor_key: needs \[updates\] version_command" &&
+    pass "policy check refuses vendor_key without version_command, naming the line" ||
+    fail "policy check: rc=$rc $out"
 
 # A vendor_key that is not an Ed25519 public key stops a start.
 sed "s|^vendor_key = .*|vendor_key = $T/acme-prod/session_host_key|" "$T/acme-prod/porthole.conf" >"$T/badkey.conf"
