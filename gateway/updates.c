@@ -242,17 +242,10 @@ judge_known(struct updates *up, const struct notice *n, char *why,
 		snprintf(why, whylen, "version %s was superseded: %s",
 		    n->version, u->reason);
 		return INBOX_REFUSE;
-	case US_REFUSED:
-		if (strcmp(u->n.sha256, n->sha256) == 0) {
-			snprintf(why, whylen, "version %s with this package was "
-			    "refused before: %s", n->version, u->reason);
-			return INBOX_REFUSE;
-		}
-		/* FALLTHROUGH */
 	default:
 		/*
-		 * Another try after a failure, with the same package; another
-		 * package only from a later notice.
+		 * Another try after a failure or a refused package, with the
+		 * same package; another package only from a later notice.
 		 */
 		if (strcmp(u->n.sha256, n->sha256) != 0 &&
 		    !newer_notice(u, n, why, whylen))
@@ -472,6 +465,32 @@ fetch(struct updates *up, struct update *u)
 }
 
 /*
+ * A notice whose package was refused, offered again (the relay's store
+ * repaired, say): it is taken up where it was - the admins were told
+ * of it already - and its package fetched afresh.
+ */
+static void
+revive(struct updates *up, struct update *u, uint64_t id)
+{
+	uint64_t was = u->msg_id;
+
+	u->msg_id = id;
+	u->state = u->notified != 0 ? US_SCHEDULED : US_ANNOUNCED;
+	u->reason[0] = u->waiting[0] = '\0';
+	u->downloaded = 0;
+	log_info("updates: %s offered again (message %" PRIu64 "): its "
+	    "package is fetched again", u->n.version, id);
+	updates_event(up, "update_announced", u, json_pack("{s:s, s:I, s:I, "
+	    "s:s}", "sha256", u->n.sha256, "size", (json_int_t)u->n.size,
+	    "replaces", (json_int_t)was, "reason", "offered again after its "
+	    "package was refused"));
+	supersede(up, u);
+	fetch(up, u);
+	updates_save(up);
+	updates_eval(up);
+}
+
+/*
  * A message stored: a new record for its notice, just checked by
  * notice_check.  Found again at a restart, it only resumes the record
  * it made: a message without one is finished (it was a duplicate, or
@@ -509,7 +528,12 @@ notice_act(void *arg, uint64_t id, json_t *body, int restart)
 		log_error("updates: message %" PRIu64 " not taken: %s", id, why);
 		return;
 	}
-	if ((u = updates_find(up, n.version)) != NULL) {
+	if ((u = updates_find(up, n.version)) != NULL &&
+	    u->state == US_REFUSED && strcmp(u->n.sha256, n.sha256) == 0) {
+		revive(up, u, id);
+		return;
+	}
+	if (u != NULL) {
 		/*
 		 * A later notice for a version announced already is a new
 		 * announcement: the admins are told again and get their 24

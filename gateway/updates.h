@@ -17,7 +17,9 @@
  *		package is fetched (pkgget.h)
  *   started	update_command runs on a checked copy of the package
  *   installed | failed
- *   refused	its package was not the one the notice describes
+ *   refused	its package was not the one the notice describes, in
+ *		PKGGET_TRIES fetches (the notice offered again takes it up
+ *		again)
  *   superseded	a newer notice came before it started
  *
  * A window lasts UPDATES_WINDOW seconds: a start found later than that

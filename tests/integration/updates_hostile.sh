@@ -213,4 +213,24 @@ wait_ufield acme-prod 1.6.0 sha256 "$shaC" 20 && wait_ufield acme-prod 1.6.0 sta
     fail "C: $(uj acme-prod | jq -c '.updates[] | select(.version == "1.6.0") | {state, sha256, notified, earliest, when}')"
 [ ! -e "$T/acme-prod/state/updates/$shaB.pkg" ] && pass "B's package is gone" || fail "B's package kept"
 
+# --- One damaged piece does not refuse a version: the part is thrown
+# away and fetched again, and a relay whose store is repaired meanwhile
+# delivers the package.
+stop_gateway acme-prod
+make_package "$T/p170.tar" 1200
+make_notice "$T/n170.json" 1.7.0 "$T/p170.tar"
+sign "$T/n170.json"
+publish "$T/n170.json" "$T/p170.tar" || fail "publish 1.7.0: $(cat "$T/publish.out")"
+sha170=$(sha256sum "$T/p170.tar" | cut -d' ' -f1)
+sqlite3 "$DB" "UPDATE package_chunks SET data = zeroblob(length(data)) WHERE sha256 = '$sha170' AND \"offset\" = 0"
+start_gateway acme-prod
+wait_for "$T/gateway-acme-prod.log" "package $(echo "$sha170" | cut -c1-16)\.\.\.: the package the relay sent has SHA-256 .*fetched again in 5s" 30 ||
+    fail "1.7.0: $(ufield acme-prod 1.7.0 state) $(ufield acme-prod 1.7.0 package_waiting)"
+head -c 1048576 "$T/p170.tar" >"$T/chunk0"
+sqlite3 "$DB" "UPDATE package_chunks SET data = readfile('$T/chunk0') WHERE sha256 = '$sha170' AND \"offset\" = 0"
+wait_ufield acme-prod 1.7.0 package downloaded 30 && [ "$(ufield acme-prod 1.7.0 state)" = scheduled ] &&
+    cmp -s "$T/p170.tar" "$T/acme-prod/state/updates/$sha170.pkg" &&
+    pass "a damaged piece is fetched again; once the relay has it right, the package arrives" ||
+    fail "1.7.0: $(ufield acme-prod 1.7.0 state) $(ufield acme-prod 1.7.0 package): $(ufield acme-prod 1.7.0 reason)"
+
 finish

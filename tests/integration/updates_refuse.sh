@@ -120,9 +120,13 @@ sqlite3 "$DB" "UPDATE package_chunks SET data = zeroblob(length(data)) WHERE sha
 sleep 4
 start_gateway acme-prod
 refused "an expired notice" 1.3.7 "notice for 1.3.7 expired at"
-wait_ufield acme-prod 1.3.8 state refused 30 &&
-    pass "a notice published while the gateway was offline arrives on reconnect" ||
-    fail "1.3.8: $(ufield acme-prod 1.3.8 state)"
+wait_for "$T/gateway-acme-prod.log" "package $(echo "$sha8" | cut -c1-16)\.\.\.: the package the relay sent has SHA-256 .*; the part is thrown away and fetched again in 5s (try 2 of 3)" 30 &&
+    pass "a notice published while the gateway was offline arrives on reconnect" &&
+    pass "a damaged package is thrown away and fetched again" ||
+    fail "1.3.8: $(ufield acme-prod 1.3.8 state) $(ufield acme-prod 1.3.8 package_waiting)"
+wait_ufield acme-prod 1.3.8 state refused 60 &&
+    [ "$(grep -c "package $(echo "$sha8" | cut -c1-16)\.\.\.: .*the package the relay sent has SHA-256" "$T/gateway-acme-prod.log")" -eq 3 ] &&
+    pass "refused after the third fetch" || fail "1.3.8: $(ufield acme-prod 1.3.8 state)"
 ufield acme-prod 1.3.8 reason | grep -q "the package the relay sent has SHA-256 [0-9a-f]*; the signed notice gives $sha8" &&
     audit_has acme-prod '"type":"update_refused"' '"version":"1.3.8"' 'the package the relay sent' &&
     pass "a package the relay changed is refused and audited" || fail "1.3.8: $(ufield acme-prod 1.3.8 reason)"
@@ -130,6 +134,16 @@ ufield acme-prod 1.3.8 reason | grep -q "the package the relay sent has SHA-256 
     pass "nothing of it is kept" || fail "the refused package is kept"
 wait_answer acme-prod 1.3.8 "^refused: the package the relay sent" &&
     pass "the relay shows why" || fail "relay: $(answer acme-prod 1.3.8)"
+# The relay's store repaired and the notice offered again: not refused
+# for good, it is taken up again where it was.
+head -c 1048576 "$T/pkg8" >"$T/chunk0"
+sqlite3 "$DB" "UPDATE package_chunks SET data = readfile('$T/chunk0') WHERE sha256 = '$sha8' AND \"offset\" = 0"
+notified8=$(ufield acme-prod 1.3.8 notified)
+publish "$T/n8.json" "$T/pkg8" || fail "publish again: $(cat "$T/publish.out")"
+wait_ufield acme-prod 1.3.8 package downloaded 30 && [ "$(ufield acme-prod 1.3.8 state)" = scheduled ] &&
+    [ "$(ufield acme-prod 1.3.8 notified)" = "$notified8" ] &&
+    pass "a refused package offered again is fetched again, the update taken up where it was" ||
+    fail "1.3.8 again: $(ufield acme-prod 1.3.8 state) $(ufield acme-prod 1.3.8 package)"
 
 # A good one: 1.4.0.  Reschedule within bounds, not past them; run-now.
 make_package "$T/pkg40" 300
@@ -171,7 +185,7 @@ out=$("$CLI_BIN" -f "$T/acme-prod/porthole.conf" updates run-now 1.4.0 2>&1); rc
     pass "run-now of an installed update is refused" || fail "run-now again: rc=$rc $out"
 "$CLI_BIN" -f "$T/acme-prod/porthole.conf" updates >"$T/updates.txt" 2>&1
 grep -q "^installed   1.4.0 (installed by porthole" "$T/updates.txt" &&
-    grep -q "^1.3.8  refused" "$T/updates.txt" &&
+    grep -q "^1.3.8  superseded" "$T/updates.txt" &&
     grep -q "notes from the vendor" "$T/updates.txt" &&
     pass "porthole updates lists them" || fail "porthole updates: $(cat "$T/updates.txt")"
 
