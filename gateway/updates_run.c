@@ -376,6 +376,8 @@ install_done(void *arg, const struct job_result *r)
 		    "log_sha256", u->log_sha256, "log_bytes",
 		    (json_int_t)r->log_bytes));
 	}
+	/* What the product says it is now, for the views and the next. */
+	updates_run_version(up);
 	updates_save(up);
 	updates_eval(up);
 }
