@@ -714,6 +714,33 @@ overtaken(struct updates *up, struct update *u, const struct version *iv,
 	return 1;
 }
 
+/*
+ * u's notice expired before u ran: it ends refused.  expires bounds how
+ * long the vendor's notice may be acted on, not only when it may
+ * arrive: a relay holding a notice back until just before it expires
+ * must not stretch it by the 24 hours' notice and a week's delay.
+ * Looked at before the admins are told and before it runs.  1 if so.
+ */
+static int
+expired(struct updates *up, struct update *u, time_t now)
+{
+	char when[32];
+
+	if (now < u->n.expires)
+		return 0;
+	parse_format_time(u->n.expires, when, sizeof(when));
+	u->state = US_REFUSED;
+	snprintf(u->reason, sizeof(u->reason), "its notice expired at %s, "
+	    "before it was installed", when);
+	u->waiting[0] = '\0';
+	updates_release(up, u);
+	log_warn("updates: %s is not installed: %s", u->n.version, u->reason);
+	updates_event(up, "update_refused", u, json_pack("{s:s}", "reason",
+	    u->reason));
+	updates_save(up);
+	return 1;
+}
+
 static void
 eval_scheduled(struct updates *up, struct update *u, time_t now)
 {
@@ -770,7 +797,8 @@ updates_eval(struct updates *up)
 		/* The last reading may stop an update; only a fresh one runs it. */
 		if ((up->u[i].state == US_ANNOUNCED ||
 		    up->u[i].state == US_SCHEDULED) &&
-		    overtaken(up, &up->u[i], iv, is))
+		    (overtaken(up, &up->u[i], iv, is) ||
+		    expired(up, &up->u[i], now)))
 			continue;
 		switch (up->u[i].state) {
 		case US_ANNOUNCED:
@@ -817,6 +845,12 @@ updates_reschedule(struct updates *up, const char *version, time_t t,
 		parse_format_time(u->earliest, bound, sizeof(bound));
 		snprintf(err, errlen, "%s may not run before %s, 24 hours after "
 		    "the admins were first notified", u->n.version, bound);
+		return -1;
+	}
+	if (t >= u->n.expires) {
+		parse_format_time(u->n.expires, bound, sizeof(bound));
+		snprintf(err, errlen, "%s may not run after its notice expires "
+		    "at %s", u->n.version, bound);
 		return -1;
 	}
 	if (t > u->first_window + UPDATES_DELAY_MAX) {

@@ -19,7 +19,7 @@
  *   installed | failed
  *   refused	its package was not the one the notice describes, in
  *		PKGGET_TRIES fetches (the notice offered again takes it up
- *		again)
+ *		again), or its notice expired before it ran
  *   superseded	a newer notice came before it started
  *
  * A window lasts UPDATES_WINDOW seconds: a start found later than that

@@ -233,4 +233,28 @@ wait_ufield acme-prod 1.7.0 package downloaded 30 && [ "$(ufield acme-prod 1.7.0
     pass "a damaged piece is fetched again; once the relay has it right, the package arrives" ||
     fail "1.7.0: $(ufield acme-prod 1.7.0 state) $(ufield acme-prod 1.7.0 package): $(ufield acme-prod 1.7.0 reason)"
 
+# --- A notice that expires before its window (a relay can hold one back
+# until just before it expires): refused when it is to run, not run; a
+# reschedule past its expiry is refused too.
+make_package "$T/p180.tar" 16
+make_notice "$T/n180.json" 1.8.0 "$T/p180.tar" 120
+sign "$T/n180.json"
+publish "$T/n180.json" "$T/p180.tar" || fail "publish 1.8.0: $(cat "$T/publish.out")"
+wait_ufield acme-prod 1.8.0 state scheduled 20 && wait_ufield acme-prod 1.8.0 package downloaded 20 ||
+    fail "1.8.0: $(ufield acme-prod 1.8.0 state)"
+when=$(ufield acme-prod 1.8.0 when)
+out=$("$CLI_BIN" -f "$T/acme-prod/porthole.conf" updates reschedule 1.8.0 \
+    "$(date -u -d @$(( $(epoch "$when") + 86400 )) +%Y-%m-%dT%H:%M:%SZ)" 2>&1); rc=$?
+[ $rc -eq 1 ] && echo "$out" | grep -q "1.8.0 may not run after its notice expires at" &&
+    pass "a reschedule past the notice's expiry is refused" || fail "reschedule: rc=$rc $out"
+restart_gateway acme-prod $(( $(epoch "$when") - $(date +%s) - 5 ))
+wait_ufield acme-prod 1.8.0 state refused 30 &&
+    ufield acme-prod 1.8.0 reason | grep -q "^its notice expired at .*, before it was installed$" &&
+    audit_has acme-prod '"type":"update_refused"' '"version":"1.8.0"' 'its notice expired at' &&
+    pass "a notice expired by its window is refused then, and audited" ||
+    fail "1.8.0: $(ufield acme-prod 1.8.0 state) $(ufield acme-prod 1.8.0 reason)"
+sleep 2
+! grep -q " 1.8.0 " "$T/upgraded" && pass "and 1.8.0 does not run" || fail "1.8.0 ran: $(cat "$T/upgraded")"
+restart_gateway acme-prod
+
 finish
