@@ -23,6 +23,7 @@
 #include "lib/sshsig.h"
 
 #define UPDATES_TICK	5	/* seconds between looks at the schedule */
+#define STEPPED		"the wall clock is"	/* what clock_stepped says */
 
 static const char *const state_names[US__COUNT] = {
 	[US_ANNOUNCED] = "announced",
@@ -655,6 +656,8 @@ updates_scheduled(struct updates *up, struct update *u, time_t notified,
     time_t when)
 {
 	u->notified = notified;
+	u->notified_boot = clock_boot() - (clock_now() - notified);
+	snprintf(u->boot_id, sizeof(u->boot_id), "%s", up->boot_id);
 	u->earliest = notified + UPDATES_NOTICE;
 	u->when = u->first_window = when < u->earliest ? window_at(up,
 	    u->earliest) : when;
@@ -690,6 +693,32 @@ eval_missed(struct updates *up, struct update *u, time_t now)
 	schedule_event(up, u, reason, NULL);
 	u->renotify = 1;
 	updates_save(up);
+}
+
+/*
+ * Did the wall clock step ahead since the admins were told, so that
+ * their 24 hours have not really passed?  Measured on the boot clock,
+ * which no step moves, when the gateway has not been rebooted since
+ * (after a reboot only the wall clock is left).  1 with why, or 0.
+ */
+static int
+clock_stepped(struct updates *up, const struct update *u, time_t now,
+    char *why, size_t whylen)
+{
+	int64_t real, wall;
+
+	if (u->run_now || u->notified == 0 || up->boot_id[0] == '\0' ||
+	    strcmp(u->boot_id, up->boot_id) != 0)
+		return 0;
+	real = clock_boot() - u->notified_boot;
+	wall = (int64_t)(now - u->notified);
+	if (real >= UPDATES_NOTICE || wall - real <= UPDATES_CLOCK_SLACK)
+		return 0;
+	snprintf(why, whylen, STEPPED " %llds ahead of the time that passed "
+	    "since the admins were told; it starts once 24 hours have passed "
+	    "(in %llds)", (long long)(wall - real),
+	    (long long)(UPDATES_NOTICE - real));
+	return 1;
 }
 
 /*
@@ -759,6 +788,14 @@ eval_scheduled(struct updates *up, struct update *u, time_t now)
 	}
 	if (now < u->when)
 		return;
+	if (clock_stepped(up, u, now, why, sizeof(why))) {
+		/* Said once: the seconds left change at every look. */
+		if (strncmp(u->waiting, STEPPED, strlen(STEPPED)) != 0)
+			log_warn("updates: %s does not start: %s", u->n.version,
+			    why);
+		snprintf(u->waiting, sizeof(u->waiting), "%.190s", why);
+		return;
+	}
 	if (!u->downloaded) {
 		snprintf(u->waiting, sizeof(u->waiting), "its window has come; "
 		    "waiting for the package");
@@ -1039,6 +1076,8 @@ updates_new(struct event_base *base, const struct policy *pol,
 	}
 	up->base = base;
 	up->jobs = jobs;
+	if (clock_boot_id(up->boot_id, sizeof(up->boot_id)) == -1)
+		up->boot_id[0] = '\0';
 	up->telem = telem;
 	up->inbox = inbox;
 	up->audit = audit;

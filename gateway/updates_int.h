@@ -14,6 +14,7 @@
 
 #include "gateway/pkgget.h"
 #include "gateway/updates.h"
+#include "lib/clock.h"
 #include "lib/version.h"
 #include "lib/window.h"
 #include "telemetry/notice.h"
@@ -39,6 +40,8 @@ struct update {
 	enum ustate	 state;
 	time_t		 accepted;
 	time_t		 notified;	/* first successful notify; 0 */
+	int64_t		 notified_boot;	/* the same on clock_boot() */
+	char		 boot_id[CLOCK_BOOT_ID_LEN + 1];	/* of that boot */
 	time_t		 next_notify;	/* while it fails */
 	unsigned	 notify_failures;
 	time_t		 earliest;	/* notified + 24 h */
@@ -67,6 +70,7 @@ struct updates {
 	uint8_t			 key[32];	/* [updates] vendor_key */
 	int			 have_key;
 	char			 key_error[300];
+	char			 boot_id[CLOCK_BOOT_ID_LEN + 1];	/* "": unknown */
 	struct window		 window;
 	int			 have_window;
 	struct update		 u[UPDATES_KEEP];

@@ -47,8 +47,8 @@ static json_t *
 record_json(const struct update *u)
 {
 	return json_pack("{s:s, s:s, s:I, s:o, s:o, s:s, s:I, s:s, s:o, s:o, "
-	    "s:o, s:i, s:o, s:o, s:o, s:b, s:b, s:b, s:o, s:o, s:s, s:s, "
-	    "s:s}",
+	    "s:I, s:s, s:o, s:i, s:o, s:o, s:o, s:b, s:b, s:b, s:o, s:o, s:s, "
+	    "s:s, s:s}",
 	    "version", u->n.version,
 	    "sha256", u->n.sha256,
 	    "size", (json_int_t)u->n.size,
@@ -59,6 +59,8 @@ record_json(const struct update *u)
 	    "state", updates_state_name(u->state),
 	    "accepted", updates_jtime(u->accepted),
 	    "notified", updates_jtime(u->notified),
+	    "notified_boot", (json_int_t)u->notified_boot,
+	    "boot_id", u->boot_id,
 	    "next_notify", updates_jtime(u->next_notify),
 	    "notify_failures", (int)u->notify_failures,
 	    "earliest", updates_jtime(u->earliest),
@@ -128,6 +130,9 @@ record_load(json_t *j, struct update *u)
 	    "message_id"));
 	u->accepted = get_time(j, "accepted");
 	u->notified = get_time(j, "notified");
+	u->notified_boot = (int64_t)json_integer_value(json_object_get(j,
+	    "notified_boot"));
+	get_text(j, "boot_id", u->boot_id, sizeof(u->boot_id));
 	u->next_notify = get_time(j, "next_notify");
 	u->notify_failures = (unsigned)json_integer_value(json_object_get(j,
 	    "notify_failures"));

@@ -257,4 +257,31 @@ sleep 2
 ! grep -q " 1.8.0 " "$T/upgraded" && pass "and 1.8.0 does not run" || fail "1.8.0 ran: $(cat "$T/upgraded")"
 restart_gateway acme-prod
 
+# --- The wall clock stepped ahead (a bad time source, a mistake): the
+# admins' 24 hours are measured on the boot clock as well, so the
+# update does not start in a window the wall clock reached too soon.
+# (PORTHOLE_CLOCK_STEP moves the wall clock only; PORTHOLE_CLOCK_OFFSET
+# moves both, as if the time had passed.)
+make_package "$T/p190.tar" 16
+make_notice "$T/n190.json" 1.9.0 "$T/p190.tar"
+sign "$T/n190.json"
+publish "$T/n190.json" "$T/p190.tar" || fail "publish 1.9.0: $(cat "$T/publish.out")"
+wait_ufield acme-prod 1.9.0 state scheduled 20 && wait_ufield acme-prod 1.9.0 package downloaded 20 ||
+    fail "1.9.0: $(ufield acme-prod 1.9.0 state)"
+when=$(ufield acme-prod 1.9.0 when)
+stop_gateway acme-prod
+PORTHOLE_CLOCK_STEP=$(( $(epoch "$when") - $(date +%s) - 5 )) start_gateway acme-prod
+n=0
+while [ $n -lt 100 ] && ! ufield acme-prod 1.9.0 waiting | grep -q "^the wall clock is [0-9]*s ahead"; do
+	sleep 0.2; n=$((n + 1))
+done
+sleep 2
+ufield acme-prod 1.9.0 waiting | grep -q "^the wall clock is [0-9]*s ahead of the time that passed since the admins were told" &&
+    [ "$(ufield acme-prod 1.9.0 state)" = scheduled ] && ! grep -q " 1.9.0 " "$T/upgraded" &&
+    pass "a wall clock stepped ahead does not start an update before 24 hours have passed" ||
+    fail "1.9.0: $(ufield acme-prod 1.9.0 state): $(ufield acme-prod 1.9.0 waiting)"
+restart_gateway acme-prod $(( $(epoch "$when") - $(date +%s) - 5 ))
+wait_ufield acme-prod 1.9.0 state installed 30 &&
+    pass "once the time has passed it runs in its window" || fail "1.9.0: $(ufield acme-prod 1.9.0 state)"
+
 finish
