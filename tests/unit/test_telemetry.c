@@ -532,9 +532,9 @@ test_frame_errors(void **state)
 	frame_reader_free(r);
 }
 
-/* Classify the frame text f as received by dir in phase greeted. */
+/* Classify the frame text f as received by to in phase greeted. */
 static int
-classify(const char *f, enum frame_dir dir, int greeted,
+classify(const char *f, enum frame_dir to, int greeted,
     enum frame_kind *kind, char *why, size_t whylen)
 {
 	json_t	*o;
@@ -542,7 +542,7 @@ classify(const char *f, enum frame_dir dir, int greeted,
 
 	assert_non_null(o = json_loads(f, 0, NULL));
 	why[0] = '\0';
-	rc = frame_classify(o, dir, greeted, kind, why, whylen);
+	rc = frame_classify(o, to, greeted, kind, why, whylen);
 	json_decref(o);
 	return rc;
 }
