@@ -397,6 +397,8 @@ record_new(struct updates *up)
 		memmove(&up->u[i], &up->u[i + 1], (up->n - i - 1) *
 		    sizeof(up->u[0]));
 		up->n--;
+		/* Its copy and its log go with it. */
+		updates_sweep(up);
 	}
 	memset(&up->u[up->n], 0, sizeof(up->u[0]));
 	return &up->u[up->n++];
@@ -416,15 +418,16 @@ updates_release(struct updates *up, struct update *u)
 	for (i = 0; i < up->n; i++)
 		if (&up->u[i] != u && !terminal(up->u[i].state) &&
 		    strcmp(up->u[i].n.sha256, u->n.sha256) == 0)
-			return;
-	pkgget_drop(up->pkgget, u->n.sha256);
-	pkgget_path(up->pkgget, u->n.sha256, path, sizeof(path));
-	if (unlink(path) == -1 && errno != ENOENT)
-		log_warn("updates: %s: %s", path, strerror(errno));
+			break;
+	if (i == up->n) {
+		pkgget_drop(up->pkgget, u->n.sha256);
+		pkgget_path(up->pkgget, u->n.sha256, path, sizeof(path));
+		if (unlink(path) == -1 && errno != ENOENT)
+			log_warn("updates: %s: %s", path, strerror(errno));
+	}
 	if (u->state == US_FAILED)
 		return;
-	snprintf(path, sizeof(path), "%s/%s/%s.pkg", up->dir,
-	    UPDATES_INSTALL_DIR, u->n.version);
+	updates_copy_path(up, u->n.version, path, sizeof(path));
 	if (unlink(path) == -1 && errno != ENOENT)
 		log_warn("updates: %s: %s", path, strerror(errno));
 }
@@ -1098,6 +1101,7 @@ updates_new(struct event_base *base, const struct policy *pol,
 		goto fail;
 	}
 	updates_load(up);
+	updates_sweep(up);
 	updates_run_version(up);
 	event_add(up->ev_tick, &(struct timeval){ UPDATES_TICK, 0 });
 	return up;

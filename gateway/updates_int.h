@@ -146,5 +146,13 @@ int		 updates_run_notify(struct updates *, struct update *,
 int		 updates_run_install(struct updates *, struct update *);
 /* The directories the copy and its log live in: made and checked. */
 int		 updates_dirs_ok(struct updates *, char *why, size_t whylen);
+/* DIR/install/VERSION.pkg, the copy update_command runs on. */
+void		 updates_copy_path(const struct updates *, const char *version,
+		    char *buf, size_t len);
+/* DIR/VERSION.log, update_command's output. */
+void		 updates_log_path(const struct updates *, const char *version,
+		    char *buf, size_t len);
+/* Remove the files no update holds any more. */
+void		 updates_sweep(struct updates *);
 
 #endif

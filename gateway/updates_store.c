@@ -153,7 +153,8 @@ record_load(json_t *j, struct update *u)
 /*
  * An update found started: the gateway stopped while update_command
  * ran, and how it ended is not known.  It failed as far as porthole
- * can tell; its log says more.
+ * can tell; its log says more.  Its package goes with updates_sweep
+ * once every record is loaded (another may still wait for it).
  */
 static void
 interrupted(struct updates *up, struct update *u)

@@ -85,7 +85,8 @@ EOC
 
 # uj ID: porthole updates --json of gateway ID.
 uj() {
-	"$CLI_BIN" -f "$T/$1/porthole.conf" updates --json 2>/dev/null
+	# Bounded: a gateway stuck in its event loop answers nothing.
+	timeout 10 "$CLI_BIN" -f "$T/$1/porthole.conf" updates --json 2>/dev/null
 }
 
 # ufield ID VERSION FIELD: one field of one update, as the gateway says.

@@ -1,0 +1,85 @@
+#!/bin/sh
+# What the gateway does with its own files and commands around an
+# update: update_command's placeholders are filled in once, left to
+# right, whatever the paths hold (a state_dir holding "{package}" once
+# made the gateway loop for ever); an install a stop interrupted leaves
+# no package behind (its copy stays for the admins to look at), and
+# that copy goes once the next update starts.
+. "$(dirname "$0")/updates_lib.sh"
+
+make_vendor
+make_cluster acme-prod
+make_cluster beta
+make_update_key
+write_relay_conf
+write_gateway_conf acme-prod
+write_gateway_conf beta
+BETA_STATE="$T/beta/st{package}{version}"
+sed -i "s|^state_dir = .*|state_dir = $BETA_STATE|" "$T/beta/porthole.conf"
+write_update_scripts
+updates_section acme-prod
+updates_section beta
+start_relay
+start_gateway acme-prod
+start_gateway beta
+UPD=$T/acme-prod/state/updates
+
+# run_now ID VERSION: porthole updates run-now, given ten seconds.
+run_now() {
+	timeout 10 "$CLI_BIN" -f "$T/$1/porthole.conf" updates run-now "$2" >"$T/run-now.out" 2>&1
+}
+
+make_package "$T/p130.tar" 64
+make_notice "$T/n130.json" 1.3.0 "$T/p130.tar"
+sign "$T/n130.json"
+sha130=$(sha256sum "$T/p130.tar" | cut -d' ' -f1)
+publish "$T/n130.json" "$T/p130.tar" || fail "publish: $(cat "$T/publish.out")"
+for id in beta acme-prod; do
+	wait_ufield "$id" 1.3.0 package downloaded 30 && wait_ufield "$id" 1.3.0 state scheduled 10 ||
+	    fail "$id 1.3.0: $(ufield "$id" 1.3.0 state)"
+done
+
+# beta's state_dir holds {package} and {version}: they stay as they are.
+copy="$BETA_STATE/updates/install/1.3.0.pkg"
+if run_now beta 1.3.0 && wait_ufield beta 1.3.0 state installed 20; then
+	grep -qF "$copy 1.3.0 $copy 1.3.0 $sha130 " "$T/upgraded" &&
+	    pass "update_command gets {package} and {version} filled in once, whatever the path holds" ||
+	    fail "update_command got: $(cat "$T/upgraded")"
+else
+	# A gateway stuck in its event loop answers nothing, SIGTERM neither.
+	timeout 5 "$CLI_BIN" -f "$T/beta/porthole.conf" updates --json >"$T/beta.json" 2>&1 ||
+	    kill -9 "$(cat "$T/beta/gateway.pid")" 2>/dev/null
+	fail "beta: run-now $(cat "$T/run-now.out"), 1.3.0 $(jq -r '.updates[] | select(.version == "1.3.0") | .state' "$T/beta.json" 2>/dev/null)"
+fi
+
+# acme-prod: 1.3.0's update_command interrupted by a stop.  Both
+# gateways read the one product_version: acme-prod's product is 1.2.0.
+echo 1.2.0 >"$T/product_version"
+echo 30 >"$T/upgrade_sleep"
+run_now acme-prod 1.3.0 || fail "run-now: $(cat "$T/run-now.out")"
+wait_for "$T/upgraded" "^$UPD/install/1.3.0.pkg " 20 || fail "update_command did not start"
+stop_gateway acme-prod
+rm -f "$T/upgrade_sleep"
+start_gateway acme-prod
+wait_ufield acme-prod 1.3.0 state failed 20 && [ "$(ufield acme-prod 1.3.0 result)" = interrupted ] ||
+    fail "1.3.0: $(ufield acme-prod 1.3.0 state) $(ufield acme-prod 1.3.0 result)"
+[ ! -e "$UPD/$sha130.pkg" ] && [ -e "$UPD/install/1.3.0.pkg" ] &&
+    pass "an interrupted install leaves no package behind; its copy stays for the admins" ||
+    fail "after the interruption: $(ls "$UPD" "$UPD/install")"
+
+# 1.4.0 runs: the failed copy goes when it starts.
+make_package "$T/p140.tar" 64
+make_notice "$T/n140.json" 1.4.0 "$T/p140.tar"
+sign "$T/n140.json"
+publish "$T/n140.json" "$T/p140.tar" || fail "publish: $(cat "$T/publish.out")"
+wait_ufield acme-prod 1.4.0 package downloaded 30 && wait_ufield acme-prod 1.4.0 state scheduled 10 ||
+    fail "1.4.0: $(ufield acme-prod 1.4.0 state)"
+run_now acme-prod 1.4.0 || fail "run-now: $(cat "$T/run-now.out")"
+wait_ufield acme-prod 1.4.0 state installed 20 || fail "1.4.0: $(ufield acme-prod 1.4.0 state)"
+[ ! -e "$UPD/install/1.3.0.pkg" ] && [ ! -e "$UPD/install/1.4.0.pkg" ] &&
+    [ -z "$(ls "$UPD" | grep -E '\.(part|pkg)$')" ] &&
+    pass "the failed update's copy goes once the next one starts; nothing is left behind" ||
+    fail "left behind: $(ls "$UPD" "$UPD/install")"
+[ -e "$UPD/1.3.0.log" ] && [ -e "$UPD/1.4.0.log" ] &&
+    pass "the logs stay while their updates are listed" || fail "logs: $(ls "$UPD")"
+finish
