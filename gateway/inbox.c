@@ -400,14 +400,23 @@ has_room(const struct inbox *ib, size_t bytes)
 
 /* ---- a message arrives ---- */
 
-/* A message waits (no answer); said once per reason, and in status. */
-static void
-inbox_wait(struct inbox *ib, uint64_t id, const char *why)
+/*
+ * A message waits: said once per reason, and in status; *out is the
+ * msg_wait that tells the relay so, which frees the place it took
+ * among the few the relay offers at a time - unanswered, a few
+ * messages that must wait kept every later one from the cluster.
+ * Returns 1 (an answer to send).
+ */
+static int
+inbox_wait(struct inbox *ib, uint64_t id, const char *why, json_t **out)
 {
 	if (strcmp(ib->waiting, why) != 0)
 		log_warn("inbox: message %" PRIu64 " not acknowledged, the "
 		    "relay will offer it again: %s", id, why);
 	snprintf(ib->waiting, sizeof(ib->waiting), "%s", why);
+	*out = json_pack("{s:s, s:I, s:s}", "t", "msg_wait", "id",
+	    (json_int_t)id, "reason", why);
+	return 1;
 }
 
 static json_t *
@@ -470,8 +479,8 @@ inbox_refuse(struct inbox *ib, uint64_t id, const char *kind, json_t *body,
 		    "{s:I, s:s, s:s, s:s}", "id", (json_int_t)id, "kind",
 		    kind != NULL && valid_kind(kind) ? kind : "(invalid)",
 		    "verdict", "refused", "reason", reason)) == -1) {
-			inbox_wait(ib, id, "the audit log cannot be written");
-			return 0;
+			return inbox_wait(ib, id, "the audit log cannot be "
+			    "written", out);
 		}
 		if (k != NULL && k->refused != NULL)
 			k->refused(k->arg, id, body, reason);
@@ -501,18 +510,14 @@ inbox_accept(struct inbox *ib, uint64_t id, const char *kind, json_t *body,
 		else
 			snprintf(full, sizeof(full), "the inbox is full (%d "
 			    "MiB)", INBOX_MAX_BYTES / (1024 * 1024));
-		inbox_wait(ib, id, full);
-		return 0;
+		return inbox_wait(ib, id, full, out);
 	}
-	if (entry_write(ib, id, kind, body, now, &bytes) == -1) {
-		inbox_wait(ib, id, "the inbox cannot be written");
-		return 0;
-	}
+	if (entry_write(ib, id, kind, body, now, &bytes) == -1)
+		return inbox_wait(ib, id, "the inbox cannot be written", out);
 	if (entry_add(ib, id, kind, bytes, now) == -1) {
 		entry_path(ib, id, path, sizeof(path));
 		(void)unlink(path);
-		inbox_wait(ib, id, "out of memory");
-		return 0;
+		return inbox_wait(ib, id, "out of memory", out);
 	}
 	/*
 	 * Audited once it is stored, so that "accepted" in the audit log
@@ -524,8 +529,8 @@ inbox_accept(struct inbox *ib, uint64_t id, const char *kind, json_t *body,
 		    "{s:I, s:s, s:s}", "id", (json_int_t)id, "kind", kind,
 		    "verdict", "accepted")) == -1) {
 			entry_remove(ib, (size_t)(entry_find(ib, id) - ib->e));
-			inbox_wait(ib, id, "the audit log cannot be written");
-			return 0;
+			return inbox_wait(ib, id, "the audit log cannot be "
+			    "written", out);
 		}
 		/* The log is rationed with the audit log. */
 		log_info("inbox: message %" PRIu64 " (%s) from the vendor "
@@ -553,8 +558,8 @@ inbox_duplicate(struct inbox *ib, uint64_t id, const char *kind,
 		if (ib->audit(ib->audit_arg, "message_received", json_pack(
 		    "{s:I, s:s, s:s, s:s}", "id", (json_int_t)id, "kind", kind,
 		    "verdict", "duplicate", "reason", reason)) == -1) {
-			inbox_wait(ib, id, "the audit log cannot be written");
-			return 0;
+			return inbox_wait(ib, id, "the audit log cannot be "
+			    "written", out);
 		}
 		log_info("inbox: message %" PRIu64 " is a duplicate: %s", id,
 		    reason);
@@ -611,9 +616,8 @@ inbox_offer(struct inbox *ib, json_t *f, json_t **out, char *why,
 	case INBOX_REFUSE:
 		return inbox_refuse(ib, id, kind, body, k, reason, out);
 	case INBOX_DEFER:
-		inbox_wait(ib, id, reason);
 		inbox_hold(ib, f, id);
-		return 0;
+		return inbox_wait(ib, id, reason, out);
 	case INBOX_HAVE:
 		return inbox_duplicate(ib, id, kind, reason, out);
 	case INBOX_ACCEPT:
@@ -743,12 +747,16 @@ inbox_retry(struct inbox *ib)
 	char	 why[128];
 	size_t	 i, n = ib->nheld;
 
-	/* Judged again in order; one still deferred is held again. */
+	/*
+	 * Judged again in order; one still deferred is held again, and the
+	 * relay, told it waits already, is not told again.
+	 */
 	memcpy(held, ib->held, n * sizeof(held[0]));
 	ib->nheld = 0;
 	for (i = 0; i < n; i++) {
 		if (inbox_offer(ib, held[i], &ack, why, sizeof(why)) == 1 &&
-		    ib->send != NULL)
+		    ib->send != NULL && ack != NULL && strcmp(json_string_value(
+		    json_object_get(ack, "t")), "msg_ack") == 0)
 			ib->send(ib->send_arg, ack);
 		else
 			json_decref(ack);

@@ -100,10 +100,11 @@ int		 inbox_register(struct inbox *, const struct inbox_kind *kind);
 void		 inbox_start(struct inbox *);
 
 /*
- * A msg frame from the relay: 1 with *ack the frame to answer, 0 when
- * there is no answer now (deferred, or the inbox is full), -1 when the
- * frame is malformed beyond an answer (no id): a protocol error, why
- * says it.
+ * A msg frame from the relay: 1 with *ack the frame to answer (a
+ * msg_ack, or a msg_wait when it cannot be taken yet: deferred by its
+ * kind, the inbox full or not writable), -1 when the frame is
+ * malformed beyond an answer (no id): a protocol error, why says it.
+ * *ack may be NULL (out of memory): the relay offers it again.
  */
 int		 inbox_offer(struct inbox *, json_t *frame, json_t **ack,
 		    char *why, size_t whylen);
