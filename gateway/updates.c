@@ -863,11 +863,29 @@ updates_tick(evutil_socket_t fd, short what, void *arg)
 
 /* ---- what the admins do ---- */
 
+/*
+ * An admin's change to u is kept only once the state file has it: the
+ * audit line and the answer then tell what a restart finds too.  Not
+ * saved, u goes back to was, and nothing is audited.  0, or -1 with
+ * why.
+ */
+static int
+saved(struct updates *up, struct update *u, const struct update *was,
+    char *err, size_t errlen)
+{
+	if (updates_save(up) == 0)
+		return 0;
+	*u = *was;
+	snprintf(err, errlen, "nothing changed: the state of the updates "
+	    "cannot be saved (the gateway's log says why)");
+	return -1;
+}
+
 int
 updates_reschedule(struct updates *up, const char *version, time_t t,
     const char *who, char *err, size_t errlen)
 {
-	struct update	*u = updates_find(up, version);
+	struct update	*u = updates_find(up, version), was;
 	char		 bound[32];
 
 	if (u == NULL) {
@@ -901,11 +919,13 @@ updates_reschedule(struct updates *up, const char *version, time_t t,
 		    u->n.version, bound);
 		return -1;
 	}
+	was = *u;
 	u->when = t;
 	u->run_now = 0;
 	u->renotify = 1;
+	if (saved(up, u, &was, err, errlen) == -1)
+		return -1;
 	schedule_event(up, u, "rescheduled", who);
-	updates_save(up);
 	updates_eval(up);
 	return 0;
 }
@@ -914,7 +934,7 @@ int
 updates_run_now(struct updates *up, const char *version, const char *who,
     char *err, size_t errlen)
 {
-	struct update *u = updates_find(up, version);
+	struct update *u = updates_find(up, version), was;
 
 	if (u == NULL) {
 		snprintf(err, errlen, "no update to version %s", version);
@@ -925,6 +945,7 @@ updates_run_now(struct updates *up, const char *version, const char *who,
 		    updates_state_name(u->state));
 		return -1;
 	}
+	was = *u;
 	if (u->state == US_ANNOUNCED) {
 		u->notified = u->earliest = 0;
 		u->first_window = clock_now();
@@ -932,8 +953,9 @@ updates_run_now(struct updates *up, const char *version, const char *who,
 	u->state = US_SCHEDULED;
 	u->when = clock_now();
 	u->run_now = 1;
+	if (saved(up, u, &was, err, errlen) == -1)
+		return -1;
 	schedule_event(up, u, "run now", who);
-	updates_save(up);
 	updates_eval(up);
 	return 0;
 }

@@ -137,7 +137,8 @@ void		 updates_scheduled(struct updates *, struct update *u,
 
 /* updates_store.c: state_dir/updates/state.json */
 void		 updates_load(struct updates *);
-void		 updates_save(struct updates *);
+/* 0, or -1 when the state file cannot be written (logged). */
+int		 updates_save(struct updates *);
 
 /* updates_run.c */
 void		 updates_run_version(struct updates *);

@@ -76,7 +76,7 @@ record_json(const struct update *u)
 	    "reason", u->reason);
 }
 
-void
+int
 updates_save(struct updates *up)
 {
 	char	 path[4200], err[4400], *text = NULL;
@@ -96,12 +96,16 @@ updates_save(struct updates *up)
 		goto fail;
 	snprintf(path, sizeof(path), "%s/%s", up->dir, UPDATES_STATE_FILE);
 	if (fileio_replace(path, text, strlen(text), 0600, err,
-	    sizeof(err)) == -1)
+	    sizeof(err)) == -1) {
 		log_error("updates: the state cannot be saved: %s", err);
+		free(text);
+		return -1;
+	}
 	free(text);
-	return;
+	return 0;
 fail:
 	log_error("updates: the state cannot be saved: out of memory");
+	return -1;
 }
 
 /* One record; -1 if it is not one (skipped). */

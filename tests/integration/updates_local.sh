@@ -4,7 +4,8 @@
 # right, whatever the paths hold (a state_dir holding "{package}" once
 # made the gateway loop for ever); an install a stop interrupted leaves
 # no package behind (its copy stays for the admins to look at), and
-# that copy goes once the next update starts.
+# that copy goes once the next update starts.  An admin's reschedule or
+# run-now the state file cannot keep is refused, not audited as done.
 . "$(dirname "$0")/updates_lib.sh"
 
 make_vendor
@@ -82,4 +83,30 @@ wait_ufield acme-prod 1.4.0 state installed 20 || fail "1.4.0: $(ufield acme-pro
     fail "left behind: $(ls "$UPD" "$UPD/install")"
 [ -e "$UPD/1.3.0.log" ] && [ -e "$UPD/1.4.0.log" ] &&
     pass "the logs stay while their updates are listed" || fail "logs: $(ls "$UPD")"
+
+# 1.5.0 scheduled; then state.json cannot be replaced (a directory
+# stands in its place, as a full or read-only disk would refuse it).
+make_package "$T/p150.tar" 16
+make_notice "$T/n150.json" 1.5.0 "$T/p150.tar"
+sign "$T/n150.json"
+publish "$T/n150.json" "$T/p150.tar" || fail "publish: $(cat "$T/publish.out")"
+wait_ufield acme-prod 1.5.0 package downloaded 30 && wait_ufield acme-prod 1.5.0 state scheduled 10 ||
+    fail "1.5.0: $(ufield acme-prod 1.5.0 state)"
+when=$(ufield acme-prod 1.5.0 when)
+rm -f "$UPD/state.json" && mkdir "$UPD/state.json"
+later=$(date -u -d "@$(( $(date -u -d "$when" +%s) + 3600 ))" +%Y-%m-%dT%H:%M:%SZ)
+out=$(timeout 10 "$CLI_BIN" -f "$T/acme-prod/porthole.conf" updates reschedule 1.5.0 "$later" 2>&1); rc=$?
+[ $rc -ne 0 ] && echo "$out" | grep -q "nothing changed: the state of the updates cannot be saved" &&
+    [ "$(ufield acme-prod 1.5.0 when)" = "$when" ] &&
+    pass "a reschedule the state file cannot keep is refused, and nothing changes" ||
+    fail "reschedule: rc=$rc $out; when $(ufield acme-prod 1.5.0 when), was $when"
+out=$(timeout 10 "$CLI_BIN" -f "$T/acme-prod/porthole.conf" updates run-now 1.5.0 2>&1); rc=$?
+[ $rc -ne 0 ] && [ "$(ufield acme-prod 1.5.0 state)" = scheduled ] && [ ! -e "$UPD/1.5.0.log" ] &&
+    pass "so is a run-now: 1.5.0 does not run" ||
+    fail "run-now: rc=$rc $out; 1.5.0 $(ufield acme-prod 1.5.0 state)"
+audit_has acme-prod '"type":"update_scheduled"' '"version":"1.5.0"' '"reason":"rescheduled"' ||
+    audit_has acme-prod '"type":"update_scheduled"' '"version":"1.5.0"' '"reason":"run now"' &&
+    fail "the audit log says 1.5.0 was rescheduled or run now" ||
+    pass "the audit log does not say what did not happen"
+rmdir "$UPD/state.json"
 finish
