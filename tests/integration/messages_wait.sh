@@ -25,38 +25,22 @@ start_relay
 start_gateway acme-prod
 DB=$T/relay.db
 
-# answered ID: the cluster's answer to message ID, as the relay keeps it.
-answered() {
-	sqlite3 "$DB" "SELECT result FROM deliveries WHERE message_id = $1 AND cluster = 'acme-prod' AND acked <> 0"
-}
-wait_answer() {
-	n=$(( ${2:-10} * 10 ))
-	while [ "$n" -gt 0 ]; do
-		[ -n "$(answered "$1")" ] && return 0
-		sleep 0.1; n=$((n - 1))
-	done
-	return 1
-}
-
 # Message 1, a signed notice, and three more copies of it (4 in all,
 # as many as the relay offers at a time): each waits for the reading
 # of the installed version.
-make_package "$T/p130.tar" 16
-make_notice "$T/n130.json" 1.3.0 "$T/p130.tar"
-sign "$T/n130.json"
-publish "$T/n130.json" "$T/p130.tar" || fail "publish: $(cat "$T/publish.out")"
+publish_version 1.3.0 16
 for i in 2 3 4; do
-	sqlite3 "$DB" "INSERT INTO messages (cluster, kind, body, created) SELECT cluster, kind, body, created FROM messages WHERE id = 1"
+	sqlite3 -cmd ".timeout 5000" "$DB" "INSERT INTO messages (cluster, kind, body, created) SELECT cluster, kind, body, created FROM messages WHERE id = 1"
 done
 wait_for "$T/gateway-acme-prod.log" "message 1 not acknowledged" 10 ||
-    fail "message 1 did not wait: $(answered 1)"
+    fail "message 1 did not wait: $(msg_answered 1)"
 
 # Message 5 is of a kind the gateway does not know: refused at once.
-sqlite3 "$DB" "INSERT INTO messages (cluster, kind, body, created) VALUES ('acme-prod', 'greeting', '{\"text\":\"hello\"}', strftime('%s','now'))"
-if wait_answer 5 10; then
-	[ -z "$(answered 1)" ] &&
+sqlite3 -cmd ".timeout 5000" "$DB" "INSERT INTO messages (cluster, kind, body, created) VALUES ('acme-prod', 'greeting', '{\"text\":\"hello\"}', strftime('%s','now'))"
+if wait_msg_answer 5 10; then
+	[ -z "$(msg_answered 1)" ] &&
 	    pass "a later message is answered while four wait at the gateway" ||
-	    fail "message 1 was answered first: $(answered 1)"
+	    fail "message 1 was answered first: $(msg_answered 1)"
 else
 	fail "message 5 was not answered while 1-4 waited"
 fi
@@ -67,12 +51,12 @@ grep -q "message 1 waits at the gateway: the installed version is being read" "$
 rm -f "$T/version_slow"
 ok=1
 for i in 1 2 3 4; do
-	wait_answer "$i" 60 || { ok=0; fail "message $i never answered"; }
+	wait_msg_answer "$i" 60 || { ok=0; fail "message $i never answered"; }
 done
-[ "$ok" = 1 ] && [ "$(answered 1)" = accepted ] &&
+[ "$ok" = 1 ] && [ "$(msg_answered 1)" = accepted ] &&
     [ "$(uj acme-prod | jq -r '.updates[0].version')" = 1.3.0 ] &&
     pass "the messages that waited are answered once the gateway can take them" ||
-    fail "after the wait: 1 '$(answered 1)'"
+    fail "after the wait: 1 '$(msg_answered 1)'"
 grep -q "control channel protocol error" "$T/relay.log" "$T/gateway-acme-prod.log" &&
     fail "the channel was closed" || pass "the channel stays up"
 finish

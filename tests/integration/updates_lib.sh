@@ -43,6 +43,15 @@ publish() {
 	    >"$T/publish.out" 2>&1
 }
 
+# publish_version VERSION KIB: a package of KIB KiB, its notice signed
+# and published ($T/pVERSION.tar, $T/nVERSION.json); fails the test if not.
+publish_version() {
+	make_package "$T/p$1.tar" "$2"
+	make_notice "$T/n$1.json" "$1" "$T/p$1.tar"
+	sign "$T/n$1.json"
+	publish "$T/n$1.json" "$T/p$1.tar" || fail "publish $1: $(cat "$T/publish.out")"
+}
+
 # write_update_scripts: the customer's commands, as scripts.
 write_update_scripts() {
 	mkdir -p "$T/bin"

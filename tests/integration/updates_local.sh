@@ -30,11 +30,8 @@ run_now() {
 	timeout 10 "$CLI_BIN" -f "$T/$1/porthole.conf" updates run-now "$2" >"$T/run-now.out" 2>&1
 }
 
-make_package "$T/p130.tar" 64
-make_notice "$T/n130.json" 1.3.0 "$T/p130.tar"
-sign "$T/n130.json"
-sha130=$(sha256sum "$T/p130.tar" | cut -d' ' -f1)
-publish "$T/n130.json" "$T/p130.tar" || fail "publish: $(cat "$T/publish.out")"
+publish_version 1.3.0 64
+sha130=$(sha256sum "$T/p1.3.0.tar" | cut -d' ' -f1)
 for id in beta acme-prod; do
 	wait_ufield "$id" 1.3.0 package downloaded 30 && wait_ufield "$id" 1.3.0 state scheduled 10 ||
 	    fail "$id 1.3.0: $(ufield "$id" 1.3.0 state)"
@@ -69,10 +66,7 @@ wait_ufield acme-prod 1.3.0 state failed 20 && [ "$(ufield acme-prod 1.3.0 resul
     fail "after the interruption: $(ls "$UPD" "$UPD/install")"
 
 # 1.4.0 runs: the failed copy goes when it starts.
-make_package "$T/p140.tar" 64
-make_notice "$T/n140.json" 1.4.0 "$T/p140.tar"
-sign "$T/n140.json"
-publish "$T/n140.json" "$T/p140.tar" || fail "publish: $(cat "$T/publish.out")"
+publish_version 1.4.0 64
 wait_ufield acme-prod 1.4.0 package downloaded 30 && wait_ufield acme-prod 1.4.0 state scheduled 10 ||
     fail "1.4.0: $(ufield acme-prod 1.4.0 state)"
 run_now acme-prod 1.4.0 || fail "run-now: $(cat "$T/run-now.out")"
@@ -86,10 +80,7 @@ wait_ufield acme-prod 1.4.0 state installed 20 || fail "1.4.0: $(ufield acme-pro
 
 # 1.5.0 scheduled; then state.json cannot be replaced (a directory
 # stands in its place, as a full or read-only disk would refuse it).
-make_package "$T/p150.tar" 16
-make_notice "$T/n150.json" 1.5.0 "$T/p150.tar"
-sign "$T/n150.json"
-publish "$T/n150.json" "$T/p150.tar" || fail "publish: $(cat "$T/publish.out")"
+publish_version 1.5.0 16
 wait_ufield acme-prod 1.5.0 package downloaded 30 && wait_ufield acme-prod 1.5.0 state scheduled 10 ||
     fail "1.5.0: $(ufield acme-prod 1.5.0 state)"
 when=$(ufield acme-prod 1.5.0 when)
