@@ -362,23 +362,35 @@ notice_check(void *arg, uint64_t id, json_t *body, char *why, size_t whylen)
 	return v;
 }
 
-/* A refused notice: update_refused, with the version it claims. */
+/*
+ * A refused notice: update_refused, with the version it claims.  When
+ * porthole has an update of that version that this refusal does not
+ * end (an older notice, a replay of one installed or being installed),
+ * update_state says what that update still is: the notice offered was
+ * refused, not the update, and the relay's view keeps its state.
+ */
 static void
 notice_refused(void *arg, uint64_t id, json_t *body, const char *why)
 {
-	struct updates	*up = arg;
-	struct notice	 n;
-	const char	*text, *sig;
-	char		 ignored[256];
-	size_t		 tlen, slen;
-	json_t		*ev;
+	struct updates		*up = arg;
+	const struct update	*u;
+	struct notice		 n;
+	const char		*text, *sig;
+	char			 ignored[256];
+	size_t			 tlen, slen;
+	json_t			*ev;
 
 	ev = json_pack("{s:I, s:s}", "message_id", (json_int_t)id, "reason",
 	    why);
 	if (ev != NULL && body_parts(body, &text, &tlen, &sig, &slen, ignored,
 	    sizeof(ignored)) == 0 && notice_parse(text, tlen, &n, ignored,
-	    sizeof(ignored)) == 0)
+	    sizeof(ignored)) == 0) {
 		json_object_set_new(ev, "version", json_string(n.version));
+		if ((u = updates_find(up, n.version)) != NULL &&
+		    u->state != US_REFUSED)
+			json_object_set_new(ev, "update_state", json_string(
+			    updates_state_name(u->state)));
+	}
 	updates_event(up, "update_refused", NULL, ev);
 }
 

@@ -200,8 +200,12 @@ wait_acked "$idA" && acked "$idA" | grep -q "^refused: an older notice for 1.6.0
     [ "$(count_lines "$T/notified" "^1.6.0 ")" -eq "$told" ] &&
     pass "package B, its notes and its time stand" ||
     fail "after A: $(uj acme-prod | jq -c '.updates[] | select(.version == "1.6.0") | {sha256, notes, when, package}')"
-audit_has acme-prod '"type":"update_refused"' '"version":"1.6.0"' 'an older notice for 1.6.0' &&
-    pass "and the refusal is audited" || fail "A's refusal not audited"
+audit_has acme-prod '"type":"update_refused"' '"version":"1.6.0"' 'an older notice for 1.6.0' '"update_state":"scheduled"' &&
+    pass "and the refusal is audited, with the update it leaves scheduled" || fail "A's refusal not audited"
+rv=$(timeout 10 "$RELAY_BIN" -f "$T/relay.conf" updates --json 2>/dev/null |
+    jq -r '.[] | select(.cluster == "acme-prod" and .version == "1.6.0") | .state')
+[ "$rv" = scheduled ] && pass "the relay's view still says 1.6.0 is scheduled, not refused" ||
+    fail "the relay's view of 1.6.0: '$rv'"
 tC=$(date +%s)
 publish "$T/nC.json" "$T/pC.tar" || fail "publish C: $(cat "$T/publish.out")"
 wait_ufield acme-prod 1.6.0 sha256 "$shaC" 20 && wait_ufield acme-prod 1.6.0 state scheduled 20 &&
