@@ -131,6 +131,13 @@ print_updates(json_t *a)
 		    "installed_at"));
 	else if (strcmp(jstr(a, "installed_from"), "version_command") == 0)
 		printf(" (as version_command says)");
+	if (strcmp(jstr(a, "installed_from"), "porthole") == 0 &&
+	    *jstr(a, "version_command") != '\0')
+		printf("; version_command says %s", jstr(a, "version_command"));
+	if (*jstr(a, "version_command_error") != '\0') {
+		printf("\n            ");
+		(void)escape_fputs(jstr(a, "version_command_error"), stdout);
+	}
 	printf("\nwindow      %s\n", *jstr(a, "window") != '\0' ?
 	    jstr(a, "window") : "none: updates run at any time");
 	printf("vendor key  %s\n", *jstr(a, "vendor_key") != '\0' ?

@@ -43,8 +43,16 @@ struct entry {
 	time_t		 received;
 };
 
-/* The lines about messages this minute, and those not written. */
-struct burst {
+/*
+ * The lines about messages this minute, and those not written: a
+ * ration over every line about a message, whatever its kind or verdict.
+ * lib/burst does not fit this: it writes the first of each kind of
+ * refusal (event, reason, who) and counts its repeats, but every
+ * message carries an id of its own that its audit line must name - a
+ * flood is thousands of distinct lines, not one line repeated - and a
+ * quiet vendor's few messages a month should each be written in full.
+ */
+struct inbox_ration {
 	uint64_t	 start_ms;	/* the minute began (clock_mono_ms) */
 	unsigned	 written;
 	uint64_t	 count;		/* not written */
@@ -68,9 +76,12 @@ struct inbox {
 	size_t			 n;
 	size_t			 bytes;
 	char			 waiting[256];	/* why a message waits, or "" */
-	struct burst		 burst;
+	struct inbox_ration	 ration;
 	json_t			*held[INBOX_HELD];	/* deferred frames */
 	size_t			 nheld;
+	uint64_t		 seen[INBOX_SEEN_MAX];	/* finished, sorted */
+	size_t			 nseen;
+	struct event		*ev_prune;
 	void			(*send)(void *, json_t *);
 	void			*send_arg;
 };
@@ -112,7 +123,7 @@ entry_path(const struct inbox *ib, uint64_t id, char *buf, size_t len)
 /* ---- the audit ration ---- */
 
 static void
-burst_count(struct burst *b, const char *kind, uint64_t id)
+ration_count(struct inbox_ration *b, const char *kind, uint64_t id)
 {
 	size_t i;
 
@@ -133,10 +144,10 @@ burst_count(struct burst *b, const char *kind, uint64_t id)
 
 /* The minute is over: one line for what was not written in it. */
 static void
-burst_end(evutil_socket_t fd, short what, void *arg)
+ration_end(evutil_socket_t fd, short what, void *arg)
 {
-	struct inbox	*ib = arg;
-	struct burst	*b = &ib->burst;
+	struct inbox		*ib = arg;
+	struct inbox_ration	*b = &ib->ration;
 	json_t		*kinds;
 	size_t		 i;
 
@@ -167,8 +178,8 @@ burst_end(evutil_socket_t fd, short what, void *arg)
 int
 inbox_limit(struct inbox *ib, const char *kind, uint64_t id)
 {
-	struct burst	*b = &ib->burst;
-	struct timeval	 tv = { INBOX_MINUTE_MS / 1000, 0 };
+	struct inbox_ration	*b = &ib->ration;
+	struct timeval		 tv = { INBOX_MINUTE_MS / 1000, 0 };
 
 	if (b->start_ms == 0) {
 		b->start_ms = clock_mono_ms();
@@ -178,7 +189,7 @@ inbox_limit(struct inbox *ib, const char *kind, uint64_t id)
 		b->written++;
 		return 1;
 	}
-	burst_count(b, valid_kind(kind) ? kind : "(invalid)", id);
+	ration_count(b, valid_kind(kind) ? kind : "(invalid)", id);
 	return 0;
 }
 
@@ -246,28 +257,136 @@ entry_remove(struct inbox *ib, size_t i)
 	ib->n--;
 }
 
+/* ---- finished messages ---- */
+
+static int
+seen_has(const struct inbox *ib, uint64_t id)
+{
+	size_t lo = 0, hi = ib->nseen, mid;
+
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if (ib->seen[mid] == id)
+			return 1;
+		if (ib->seen[mid] < id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return 0;
+}
+
+/* Keep id among the newest INBOX_SEEN_MAX (the store's ids grow). */
+static void
+seen_add(struct inbox *ib, uint64_t id)
+{
+	size_t i;
+
+	if (seen_has(ib, id))
+		return;
+	if (ib->nseen == INBOX_SEEN_MAX) {
+		if (id < ib->seen[0])
+			return;
+		memmove(&ib->seen[0], &ib->seen[1], (ib->nseen - 1) *
+		    sizeof(ib->seen[0]));
+		ib->nseen--;
+	}
+	for (i = ib->nseen; i > 0 && ib->seen[i - 1] > id; i--)
+		ib->seen[i] = ib->seen[i - 1];
+	ib->seen[i] = id;
+	ib->nseen++;
+}
+
+/* state_dir/inbox/seen: one id a line.  0, or -1 (logged). */
+static int
+seen_save(struct inbox *ib)
+{
+	char	path[4200], err[4400], *text, *p;
+	size_t	i;
+	int	rc;
+
+	if ((text = malloc(ib->nseen * 21 + 1)) == NULL) {
+		log_error("inbox: out of memory");
+		return -1;
+	}
+	p = text;
+	*p = '\0';
+	for (i = 0; i < ib->nseen; i++)
+		p += sprintf(p, "%" PRIu64 "\n", ib->seen[i]);
+	snprintf(path, sizeof(path), "%s/%s", ib->dir, INBOX_SEEN_FILE);
+	if ((rc = fileio_replace(path, text, (size_t)(p - text), 0600, err,
+	    sizeof(err))) == -1)
+		log_error("inbox: %s", err);
+	free(text);
+	return rc;
+}
+
+/* At start: the ids finished before; a line that is not one is skipped. */
+static void
+seen_load(struct inbox *ib)
+{
+	char		 path[4200], line[32], *end;
+	FILE		*f;
+	uint64_t	 id;
+	unsigned	 bad = 0;
+
+	snprintf(path, sizeof(path), "%s/%s", ib->dir, INBOX_SEEN_FILE);
+	if ((f = fopen(path, "re")) == NULL) {
+		if (errno != ENOENT)
+			log_error("inbox: %s: %s", path, strerror(errno));
+		return;
+	}
+	while (fgets(line, sizeof(line), f) != NULL) {
+		id = strtoull(line, &end, 10);
+		if (line[0] < '1' || line[0] > '9' || *end != '\n') {
+			bad++;
+			continue;
+		}
+		seen_add(ib, id);
+	}
+	fclose(f);
+	if (bad > 0)
+		log_warn("inbox: %s: %u lines that are no message id skipped",
+		    path, bad);
+}
+
 /*
- * Let finished messages go: those older than INBOX_KEEP, or with force
- * (the inbox is full) every finished one.  A finished message is kept
- * a while so that one offered again (an acknowledgement lost) is
- * recognised rather than judged anew.
+ * Let the messages their kinds are finished with go: their ids are
+ * remembered first (durably), then their files are removed.  A message
+ * is not kept once finished: at a restart it would be one more thing a
+ * kind must be careful not to take up again.
  */
 static void
-inbox_prune(struct inbox *ib, int force)
+inbox_prune(struct inbox *ib)
 {
 	const struct inbox_kind	*k;
-	time_t			 now = clock_now();
-	size_t			 i = 0;
+	size_t			 i, nfinished = 0;
 
-	while (i < ib->n) {
+	for (i = 0; i < ib->n; i++) {
 		k = kind_find(ib, ib->e[i].kind);
-		if (k != NULL && k->done != NULL &&
-		    k->done(k->arg, ib->e[i].id) &&
-		    (force || now - ib->e[i].received > INBOX_KEEP))
+		if (k != NULL && k->done != NULL && k->done(k->arg,
+		    ib->e[i].id)) {
+			seen_add(ib, ib->e[i].id);
+			nfinished++;
+		}
+	}
+	if (nfinished == 0 || seen_save(ib) == -1)
+		return;
+	i = 0;
+	while (i < ib->n) {
+		if (seen_has(ib, ib->e[i].id))
 			entry_remove(ib, i);
 		else
 			i++;
 	}
+}
+
+static void
+inbox_prune_tick(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	inbox_prune(arg);
 }
 
 static int
@@ -279,14 +398,23 @@ has_room(const struct inbox *ib, size_t bytes)
 
 /* ---- a message arrives ---- */
 
-/* A message waits (no answer); said once per reason, and in status. */
-static void
-inbox_wait(struct inbox *ib, uint64_t id, const char *why)
+/*
+ * A message waits: said once per reason, and in status; *out is the
+ * msg_wait that tells the relay so, which frees the place it took
+ * among the few the relay offers at a time - unanswered, a few
+ * messages that must wait kept every later one from the cluster.
+ * Returns 1 (an answer to send).
+ */
+static int
+inbox_wait(struct inbox *ib, uint64_t id, const char *why, json_t **out)
 {
 	if (strcmp(ib->waiting, why) != 0)
 		log_warn("inbox: message %" PRIu64 " not acknowledged, the "
 		    "relay will offer it again: %s", id, why);
 	snprintf(ib->waiting, sizeof(ib->waiting), "%s", why);
+	*out = json_pack("{s:s, s:I, s:s}", "t", "msg_wait", "id",
+	    (json_int_t)id, "reason", why);
+	return 1;
 }
 
 static json_t *
@@ -349,8 +477,8 @@ inbox_refuse(struct inbox *ib, uint64_t id, const char *kind, json_t *body,
 		    "{s:I, s:s, s:s, s:s}", "id", (json_int_t)id, "kind",
 		    kind != NULL && valid_kind(kind) ? kind : "(invalid)",
 		    "verdict", "refused", "reason", reason)) == -1) {
-			inbox_wait(ib, id, "the audit log cannot be written");
-			return 0;
+			return inbox_wait(ib, id, "the audit log cannot be "
+			    "written", out);
 		}
 		if (k != NULL && k->refused != NULL)
 			k->refused(k->arg, id, body, reason);
@@ -366,10 +494,11 @@ inbox_accept(struct inbox *ib, uint64_t id, const char *kind, json_t *body,
     const struct inbox_kind *k, size_t size, json_t **out)
 {
 	time_t	now = clock_now();
+	char	path[4200];
 	size_t	bytes;
 
 	if (!has_room(ib, size + 256))
-		inbox_prune(ib, 1);
+		inbox_prune(ib);
 	if (!has_room(ib, size + 256)) {
 		char full[96];
 
@@ -379,24 +508,60 @@ inbox_accept(struct inbox *ib, uint64_t id, const char *kind, json_t *body,
 		else
 			snprintf(full, sizeof(full), "the inbox is full (%d "
 			    "MiB)", INBOX_MAX_BYTES / (1024 * 1024));
-		inbox_wait(ib, id, full);
-		return 0;
+		return inbox_wait(ib, id, full, out);
 	}
-	if (inbox_limit(ib, kind, id) && ib->audit(ib->audit_arg,
-	    "message_received", json_pack("{s:I, s:s, s:s}", "id",
-	    (json_int_t)id, "kind", kind, "verdict", "accepted")) == -1) {
-		inbox_wait(ib, id, "the audit log cannot be written");
-		return 0;
+	if (entry_write(ib, id, kind, body, now, &bytes) == -1)
+		return inbox_wait(ib, id, "the inbox cannot be written", out);
+	if (entry_add(ib, id, kind, bytes, now) == -1) {
+		entry_path(ib, id, path, sizeof(path));
+		(void)unlink(path);
+		return inbox_wait(ib, id, "out of memory", out);
 	}
-	if (entry_write(ib, id, kind, body, now, &bytes) == -1 ||
-	    entry_add(ib, id, kind, bytes, now) == -1) {
-		inbox_wait(ib, id, "the inbox cannot be written");
-		return 0;
+	/*
+	 * Audited once it is stored, so that "accepted" in the audit log
+	 * means the message is in the inbox; without the audit line it
+	 * leaves again, unacknowledged.
+	 */
+	if (inbox_limit(ib, kind, id)) {
+		if (ib->audit(ib->audit_arg, "message_received", json_pack(
+		    "{s:I, s:s, s:s}", "id", (json_int_t)id, "kind", kind,
+		    "verdict", "accepted")) == -1) {
+			entry_remove(ib, (size_t)(entry_find(ib, id) - ib->e));
+			return inbox_wait(ib, id, "the audit log cannot be "
+			    "written", out);
+		}
+		/* The log is rationed with the audit log. */
+		log_info("inbox: message %" PRIu64 " (%s) from the vendor "
+		    "stored", id, kind);
 	}
 	ib->waiting[0] = '\0';
-	log_info("inbox: message %" PRIu64 " (%s) from the vendor stored", id,
-	    kind);
 	k->act(k->arg, id, body, 0);
+	*out = ack(id, NULL);
+	inbox_prune(ib);
+	return 1;
+}
+
+/*
+ * Its kind has it under another id: acknowledged, so the relay stops
+ * offering it, but neither stored nor acted on.  Audited (rationed).
+ */
+static int
+inbox_duplicate(struct inbox *ib, uint64_t id, const char *kind,
+    const char *why, json_t **out)
+{
+	char reason[INBOX_REASON_MAX + 1];
+
+	snprintf(reason, sizeof(reason), "%s", why);
+	if (inbox_limit(ib, kind, id)) {
+		if (ib->audit(ib->audit_arg, "message_received", json_pack(
+		    "{s:I, s:s, s:s, s:s}", "id", (json_int_t)id, "kind", kind,
+		    "verdict", "duplicate", "reason", reason)) == -1) {
+			return inbox_wait(ib, id, "the audit log cannot be "
+			    "written", out);
+		}
+		log_info("inbox: message %" PRIu64 " is a duplicate: %s", id,
+		    reason);
+	}
 	*out = ack(id, NULL);
 	return 1;
 }
@@ -434,8 +599,11 @@ inbox_offer(struct inbox *ib, json_t *f, json_t **out, char *why,
 		return -1;
 	}
 	id = (uint64_t)json_integer_value(jid);
-	/* Stored before: the acknowledgement was lost.  Not acted on again. */
-	if (entry_find(ib, id) != NULL) {
+	/*
+	 * Stored before, or finished with: the acknowledgement was lost.
+	 * Not judged or acted on again.
+	 */
+	if (entry_find(ib, id) != NULL || seen_has(ib, id)) {
 		*out = ack(id, NULL);
 		return 1;
 	}
@@ -446,9 +614,10 @@ inbox_offer(struct inbox *ib, json_t *f, json_t **out, char *why,
 	case INBOX_REFUSE:
 		return inbox_refuse(ib, id, kind, body, k, reason, out);
 	case INBOX_DEFER:
-		inbox_wait(ib, id, reason);
 		inbox_hold(ib, f, id);
-		return 0;
+		return inbox_wait(ib, id, reason, out);
+	case INBOX_HAVE:
+		return inbox_duplicate(ib, id, kind, reason, out);
 	case INBOX_ACCEPT:
 		break;
 	}
@@ -539,6 +708,10 @@ inbox_start(struct inbox *ib)
 	const char	*s;
 	size_t		 i, bytes;
 
+	struct timeval	 tv = { INBOX_PRUNE_EVERY, 0 };
+
+	seen_load(ib);
+	event_add(ib->ev_prune, &tv);
 	if ((d = opendir(ib->dir)) == NULL) {
 		log_error("inbox: %s: %s", ib->dir, strerror(errno));
 		return;
@@ -557,10 +730,10 @@ inbox_start(struct inbox *ib)
 	closedir(d);
 	if (ib->n > 1)
 		qsort(ib->e, ib->n, sizeof(ib->e[0]), by_id);
-	/* Oldest first, as they arrived; then finished old ones may go. */
+	/* Oldest first, as they arrived; then finished ones go. */
 	for (i = 0; i < ib->n; i++)
 		entry_resume(ib, i);
-	inbox_prune(ib, 0);
+	inbox_prune(ib);
 	log_info("inbox: %zu messages from the vendor (%zu bytes)", ib->n,
 	    ib->bytes);
 }
@@ -572,12 +745,16 @@ inbox_retry(struct inbox *ib)
 	char	 why[128];
 	size_t	 i, n = ib->nheld;
 
-	/* Judged again in order; one still deferred is held again. */
+	/*
+	 * Judged again in order; one still deferred is held again, and the
+	 * relay, told it waits already, is not told again.
+	 */
 	memcpy(held, ib->held, n * sizeof(held[0]));
 	ib->nheld = 0;
 	for (i = 0; i < n; i++) {
 		if (inbox_offer(ib, held[i], &ack, why, sizeof(why)) == 1 &&
-		    ib->send != NULL)
+		    ib->send != NULL && ack != NULL && strcmp(json_string_value(
+		    json_object_get(ack, "t")), "msg_ack") == 0)
 			ib->send(ib->send_arg, ack);
 		else
 			json_decref(ack);
@@ -588,8 +765,8 @@ inbox_retry(struct inbox *ib)
 void
 inbox_flush(struct inbox *ib)
 {
-	if (ib != NULL && ib->burst.count > 0)
-		burst_end(-1, 0, ib);
+	if (ib != NULL && ib->ration.count > 0)
+		ration_end(-1, 0, ib);
 }
 
 void
@@ -645,8 +822,12 @@ inbox_new(struct event_base *base, const struct policy *pol,
 		free(ib);
 		return NULL;
 	}
-	if ((ib->burst.ev = evtimer_new(base, burst_end, ib)) == NULL) {
+	if ((ib->ration.ev = evtimer_new(base, ration_end, ib)) == NULL ||
+	    (ib->ev_prune = event_new(base, -1, EV_PERSIST, inbox_prune_tick,
+	    ib)) == NULL) {
 		snprintf(err, errlen, "out of memory");
+		if (ib->ration.ev != NULL)
+			event_free(ib->ration.ev);
 		free(ib);
 		return NULL;
 	}
@@ -661,7 +842,8 @@ inbox_free(struct inbox *ib)
 	/* What was not written yet of a burst is written now. */
 	inbox_flush(ib);
 	inbox_link_down(ib);
-	event_free(ib->burst.ev);
+	event_free(ib->ration.ev);
+	event_free(ib->ev_prune);
 	free(ib->e);
 	free(ib);
 }

@@ -9,12 +9,20 @@
  * state_dir/inbox/ID.json (file and directory synced) and only then
  * acknowledged; a refused one is acknowledged with the reason, so the
  * relay stops offering it and can show why; a kind nobody registered
- * is refused the same way.  The id is the relay store's, so an id
- * already in the inbox is acknowledged again and not acted on twice.
- * The inbox is bounded (INBOX_MAX_MESSAGES, INBOX_MAX_BYTES): past that
- * a message is not acknowledged, the relay offers it again later, and
- * `porthole status` says why.  After a restart each stored message is
- * handed to its kind again, to resume what it started.
+ * is refused the same way.  One its kind already has under another id
+ * (a notice published twice) is acknowledged as a duplicate and not
+ * stored.  The id is the relay store's, so an id already in the inbox
+ * is acknowledged again and not acted on twice.  The inbox is bounded
+ * (INBOX_MAX_MESSAGES, INBOX_MAX_BYTES): past that a message is not
+ * acknowledged, the relay offers it again later, and `porthole status`
+ * says why.  After a restart each stored message is handed to its kind
+ * again, to resume what it started.
+ *
+ * A message its kind is finished with leaves the inbox: its id goes
+ * into state_dir/inbox/seen (the newest INBOX_SEEN_MAX, written before
+ * the file is removed), so that the relay offering it again (an
+ * acknowledgement lost) is told it was had, and nothing is judged or
+ * done again.
  *
  * Every arrival is audited (message_received: id, kind, verdict), but
  * at most INBOX_AUDIT_PER_MIN lines a minute are about messages; the
@@ -37,7 +45,9 @@
 #define INBOX_BODY_MAX		(64 * 1024)	/* a body, compact JSON */
 #define INBOX_MAX_MESSAGES	256
 #define INBOX_MAX_BYTES		(16 * 1024 * 1024)
-#define INBOX_KEEP		(30 * 86400)	/* finished ones stay this long */
+#define INBOX_SEEN_FILE		"seen"		/* in it: finished ids */
+#define INBOX_SEEN_MAX		1024
+#define INBOX_PRUNE_EVERY	60		/* seconds: finished ones go */
 #define INBOX_AUDIT_PER_MIN	20
 #define INBOX_KIND_MAX		32		/* [a-z0-9_] */
 #define INBOX_REASON_MAX	200		/* a refusal, as sent up */
@@ -45,7 +55,8 @@
 enum inbox_verdict {
 	INBOX_ACCEPT,		/* store it, acknowledge, act */
 	INBOX_REFUSE,		/* acknowledge with the reason */
-	INBOX_DEFER		/* no answer now: the relay offers it again */
+	INBOX_DEFER,		/* no answer now: the relay offers it again */
+	INBOX_HAVE		/* had under another id: acknowledged only */
 };
 
 /* What one kind of message does.  Callbacks get arg. */
@@ -53,7 +64,8 @@ struct inbox_kind {
 	const char	*name;
 	/*
 	 * Judge an arriving body (nothing may change yet); why says why
-	 * when refused or deferred: one line, shown to the relay.
+	 * when refused, deferred or a duplicate: one line, shown to the
+	 * relay when refused.
 	 */
 	enum inbox_verdict (*check)(void *arg, uint64_t id, json_t *body,
 			    char *why, size_t whylen);
@@ -61,8 +73,9 @@ struct inbox_kind {
 	void		(*refused)(void *arg, uint64_t id, json_t *body,
 			    const char *why);
 	/*
-	 * Act on a stored message: just arrived (restart 0) or found in
-	 * the inbox when the gateway started (restart 1).
+	 * Act on a stored message: just arrived (restart 0), or found in
+	 * the inbox when the gateway started (restart 1): then only what
+	 * it started before goes on, nothing new begins.
 	 */
 	void		(*act)(void *arg, uint64_t id, json_t *body,
 			    int restart);
@@ -87,10 +100,11 @@ int		 inbox_register(struct inbox *, const struct inbox_kind *kind);
 void		 inbox_start(struct inbox *);
 
 /*
- * A msg frame from the relay: 1 with *ack the frame to answer, 0 when
- * there is no answer now (deferred, or the inbox is full), -1 when the
- * frame is malformed beyond an answer (no id): a protocol error, why
- * says it.
+ * A msg frame from the relay: 1 with *ack the frame to answer (a
+ * msg_ack, or a msg_wait when it cannot be taken yet: deferred by its
+ * kind, the inbox full or not writable), -1 when the frame is
+ * malformed beyond an answer (no id): a protocol error, why says it.
+ * *ack may be NULL (out of memory): the relay offers it again.
  */
 int		 inbox_offer(struct inbox *, json_t *frame, json_t **ack,
 		    char *why, size_t whylen);

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "lib/clock.h"
 #include "lib/escape.h"
 #include "lib/log.h"
 #include "lib/sha256.h"
@@ -22,6 +23,7 @@
 #define PKGGET_HASH_STEP	(4 * 1024 * 1024)	/* per loop turn */
 #define PKGGET_WRITE_RETRY	60	/* seconds after a failed write */
 #define PKGGET_B64_MAX		((FRAME_PKG_DATA + 2) / 3 * 4)
+#define PKGGET_LOG_EVERY_MS	60000	/* unsolicited pieces: a line */
 
 /* One wanted package; w[0] is the one being fetched. */
 struct want {
@@ -31,6 +33,7 @@ struct want {
 	uint64_t	 have;		/* bytes the part holds */
 	uint64_t	 hashed;	/* of those, in the running hash */
 	struct sha256	*h;
+	unsigned	 tries;		/* fetches that failed */
 	char		 waiting[160];	/* what the relay said instead */
 };
 
@@ -46,6 +49,8 @@ struct pkgget {
 	uint64_t	 asked;		/* at this offset */
 	struct event	*ev_hash;	/* hashes a resumed part, in steps */
 	struct event	*ev_retry;	/* asks again after a pause */
+	uint64_t	 unsolicited;	/* pieces nobody asked for */
+	uint64_t	 unsolicited_logged;	/* clock_mono_ms() */
 	unsigned char	*buf;		/* one decoded piece */
 	char		*rbuf;		/* hashing reads */
 };
@@ -123,6 +128,39 @@ want_end(struct pkgget *g, int ok, const char *why)
 	g->done(g->arg, sha, ok, why);
 }
 
+/*
+ * What w[0]'s part holds cannot be the package (a piece the relay
+ * damaged, one that was damaged on the disk here, a piece out of
+ * place): the part is thrown away and fetched again after a pause,
+ * PKGGET_TRIES times in all; after that the package is refused.  The
+ * relay may be restarted, or its store repaired, meanwhile.
+ */
+static void
+want_fail(struct pkgget *g, const char *why)
+{
+	struct want	*w = &g->w[0];
+	time_t		 pause;
+
+	if (++w->tries >= PKGGET_TRIES) {
+		want_end(g, 0, why);
+		return;
+	}
+	pause = (time_t)PKGGET_REFETCH << (2 * (w->tries - 1));
+	log_warn("package %.16s...: %s; the part is thrown away and fetched "
+	    "again in %llds (try %u of %d)", w->sha, why, (long long)pause,
+	    w->tries + 1, PKGGET_TRIES);
+	snprintf(w->waiting, sizeof(w->waiting), "fetched again in %llds: "
+	    "%.120s", (long long)pause, why);
+	sha256_free(w->h);
+	w->have = w->hashed = 0;
+	g->inflight = 0;
+	if (ftruncate(w->fd, 0) == -1 || (w->h = sha256_new()) == NULL) {
+		want_end(g, 0, "the part cannot be thrown away");
+		return;
+	}
+	timer_in(g->ev_retry, pause);
+}
+
 /* All bytes are in: the package is the notice's, or it is refused. */
 static void
 want_complete(struct pkgget *g)
@@ -136,7 +174,7 @@ want_complete(struct pkgget *g)
 	if (strcmp(hex, w->sha) != 0) {
 		snprintf(why, sizeof(why), "the package the relay sent has "
 		    "SHA-256 %s; the signed notice gives %s", hex, w->sha);
-		want_end(g, 0, why);
+		want_fail(g, why);
 		return;
 	}
 	part_path(g, w->sha, part, sizeof(part));
@@ -342,6 +380,24 @@ want_write(struct pkgget *g, const unsigned char *p, size_t n)
 	return 0;
 }
 
+/*
+ * A piece nobody asked for: ignored and counted.  A relay sending them
+ * by the thousand gets one log line a minute, not one each.
+ */
+static void
+unsolicited(struct pkgget *g)
+{
+	uint64_t now = clock_mono_ms();
+
+	g->unsolicited++;
+	if (g->unsolicited_logged != 0 &&
+	    now - g->unsolicited_logged < PKGGET_LOG_EVERY_MS)
+		return;
+	g->unsolicited_logged = now;
+	log_warn("package: a piece nobody asked for ignored (%" PRIu64 " so "
+	    "far)", g->unsolicited);
+}
+
 int
 pkgget_chunk(struct pkgget *g, json_t *f, char *why, size_t whylen)
 {
@@ -361,7 +417,7 @@ pkgget_chunk(struct pkgget *g, json_t *f, char *why, size_t whylen)
 		return -1;
 	}
 	if (g->n == 0 || !g->inflight) {
-		log_warn("package: a piece nobody asked for; ignored");
+		unsolicited(g);
 		return 0;
 	}
 	g->inflight = 0;
@@ -370,7 +426,7 @@ pkgget_chunk(struct pkgget *g, json_t *f, char *why, size_t whylen)
 		snprintf(r, sizeof(r), "the relay answered with a piece of "
 		    "another package or at another offset than %" PRIu64,
 		    g->asked);
-		want_end(g, 0, r);
+		want_fail(g, r);
 		return 0;
 	}
 	if (err != NULL) {
@@ -380,21 +436,21 @@ pkgget_chunk(struct pkgget *g, json_t *f, char *why, size_t whylen)
 	dlen = strlen(data);
 	if (dlen > PKGGET_B64_MAX || (n = sshwire_b64_decode(data, dlen,
 	    g->buf, FRAME_PKG_DATA)) < 0) {
-		want_end(g, 0, "the relay sent a piece that is not base64 of "
-		    "at most 512 KiB");
+		want_fail(g, "the relay sent a piece that is not base64 of at "
+		    "most 512 KiB");
 		return 0;
 	}
 	if (w->have + (uint64_t)n > w->size) {
 		snprintf(r, sizeof(r), "the relay sends more than the %" PRIu64
 		    " bytes the signed notice gives", w->size);
-		want_end(g, 0, r);
+		want_fail(g, r);
 		return 0;
 	}
 	if ((last && w->have + (uint64_t)n != w->size) || (n == 0 && !last)) {
 		snprintf(r, sizeof(r), "the relay's package ends at %" PRIu64
 		    " bytes; the signed notice gives %" PRIu64,
 		    w->have + (uint64_t)n, w->size);
-		want_end(g, 0, r);
+		want_fail(g, r);
 		return 0;
 	}
 	if (want_write(g, g->buf, (size_t)n) == -1)

@@ -11,8 +11,10 @@
  * the event loop).  The relay is not trusted with the contents: a
  * piece of another package, at another offset, larger than a frame
  * allows, or past the size the signed notice gives, and a package
- * whose SHA-256 is not the notice's, end the download as refused, the
- * part thrown away.  A complete package is renamed DIR/H.pkg.
+ * whose SHA-256 is not the notice's, throw the part away; it is
+ * fetched again after a pause (PKGGET_REFETCH seconds, four times that
+ * the next time), and after PKGGET_TRIES fetches the package is
+ * refused.  A complete package is renamed DIR/H.pkg.
  */
 #ifndef PH_PKGGET_H
 #define PH_PKGGET_H
@@ -24,6 +26,8 @@
 #include <jansson.h>
 
 #define PKGGET_RETRY	300	/* seconds: the relay had nothing to give */
+#define PKGGET_TRIES	3	/* fetches of a package before it is refused */
+#define PKGGET_REFETCH	5	/* seconds before the second; x4 each time */
 #define PKGGET_WANTS	4	/* packages wanted at once */
 
 /* A wanted package is complete (ok 1), or refused with why (ok 0). */

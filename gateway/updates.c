@@ -23,6 +23,7 @@
 #include "lib/sshsig.h"
 
 #define UPDATES_TICK	5	/* seconds between looks at the schedule */
+#define STEPPED		"the wall clock is"	/* what clock_stepped says */
 
 static const char *const state_names[US__COUNT] = {
 	[US_ANNOUNCED] = "announced",
@@ -98,8 +99,8 @@ updates_find(struct updates *up, const char *version)
 	return NULL;
 }
 
-static struct update *
-find_msg(struct updates *up, uint64_t id)
+struct update *
+updates_find_msg(struct updates *up, uint64_t id)
 {
 	size_t i;
 
@@ -112,33 +113,45 @@ find_msg(struct updates *up, uint64_t id)
 /* ---- the installed version ---- */
 
 /*
- * What is installed: porthole's own record of its last install, or
- * before the first one what version_command said.  0 with *v, or -1
- * with why it is not known (yet).
+ * The higher of porthole's record of its last install and what
+ * version_command printed last (the product may have been upgraded by
+ * other means); NULL when neither is known.
  */
-static int
-installed(struct updates *up, const struct version **v, const char **s,
-    char *why, size_t whylen)
+static const char *
+installed_now(const struct updates *up, const struct version **v)
 {
-	if (up->have_record) {
+	if (up->have_record && (!up->have_product ||
+	    version_cmp(&up->installed, &up->product) >= 0)) {
 		*v = &up->installed;
-		*s = up->installed_s;
-		return 0;
+		return up->installed_s;
 	}
-	if (up->have_baseline) {
-		*v = &up->baseline;
-		*s = up->baseline_s;
-		return 0;
-	}
+	*v = up->have_product ? &up->product : NULL;
+	return up->have_product ? up->product_s : NULL;
+}
+
+int
+updates_installed_fresh(struct updates *up, uint64_t since_ms,
+    const struct version **v, const char **s, char *why, size_t whylen)
+{
+	uint64_t now = clock_mono_ms();
+
 	if (up->pol->version_command == NULL) {
-		*v = NULL;
-		*s = NULL;
-		return 0;	/* nothing to compare with: any version */
+		snprintf(why, whylen, "[updates] version_command is not set: "
+		    "the installed version is not known");
+		return -1;
 	}
-	snprintf(why, whylen, "the installed version is not known yet%s%s",
-	    up->baseline_error[0] != '\0' ? ": " : "", up->baseline_error);
-	if (up->version_job == NULL && clock_now() >= up->baseline_retry)
+	if (up->have_product && up->product_ms >= since_ms) {
+		*s = installed_now(up, v);
+		return 0;
+	}
+	if (up->version_job == NULL && now >= up->product_retry_ms)
 		updates_run_version(up);
+	if (up->version_job != NULL)
+		snprintf(why, whylen, "the installed version is being read "
+		    "(version_command)");
+	else
+		snprintf(why, whylen, "the installed version is not known: %s",
+		    up->product_error);
 	return -1;
 }
 
@@ -170,6 +183,28 @@ body_parts(json_t *body, const char **text, size_t *tlen, const char **sig,
 	return 0;
 }
 
+/*
+ * A notice for a version there is a record of already is news only if
+ * the vendor published it later: an older signed notice for the same
+ * version, offered again by the relay, must not swap the package (or
+ * the notes) of the newer one.  1 if it is, or 0 with why not.
+ */
+static int
+newer_notice(const struct update *u, const struct notice *n, char *why,
+    size_t whylen)
+{
+	char was[32], is[32];
+
+	if (n->published > u->n.published)
+		return 1;
+	parse_format_time(u->n.published, was, sizeof(was));
+	parse_format_time(n->published, is, sizeof(is));
+	snprintf(why, whylen, "an older notice for %s: published %s, the one "
+	    "%s was published %s", n->version, is,
+	    updates_state_name(u->state), was);
+	return 0;
+}
+
 /* What an accepted notice for n's version would do to what is known. */
 static enum inbox_verdict
 judge_known(struct updates *up, const struct notice *n, char *why,
@@ -191,6 +226,15 @@ judge_known(struct updates *up, const struct notice *n, char *why,
 	if (u == NULL)
 		return INBOX_ACCEPT;
 	switch (u->state) {
+	case US_ANNOUNCED:
+	case US_SCHEDULED:
+		if (newer_notice(u, n, why, whylen))
+			return INBOX_ACCEPT;	/* announced anew */
+		if (strcmp(u->n.sha256, n->sha256) != 0)
+			return INBOX_REFUSE;
+		snprintf(why, whylen, "version %s is announced already "
+		    "(message %" PRIu64 ")", n->version, u->msg_id);
+		return INBOX_HAVE;
 	case US_STARTED:
 		snprintf(why, whylen, "version %s is being installed",
 		    n->version);
@@ -199,16 +243,99 @@ judge_known(struct updates *up, const struct notice *n, char *why,
 		snprintf(why, whylen, "version %s was superseded: %s",
 		    n->version, u->reason);
 		return INBOX_REFUSE;
-	case US_REFUSED:
-		if (strcmp(u->n.sha256, n->sha256) != 0)
-			return INBOX_ACCEPT;	/* a package published again */
-		snprintf(why, whylen, "version %s with this package was "
-		    "refused before: %s", n->version, u->reason);
-		return INBOX_REFUSE;
 	default:
-		/* Announced again, or another try after a failure. */
+		/*
+		 * Another try after a failure or a refused package, with the
+		 * same package; another package only from a later notice.
+		 */
+		if (strcmp(u->n.sha256, n->sha256) != 0 &&
+		    !newer_notice(u, n, why, whylen))
+			return INBOX_REFUSE;
 		return INBOX_ACCEPT;
 	}
+}
+
+/*
+ * When message id was first judged and waited for version_command:
+ * the reading that judges it must have started after that.  Kept for
+ * the few messages waiting at once; one forgotten only waits longer.
+ */
+static uint64_t
+judging_since(struct updates *up, uint64_t id)
+{
+	size_t i;
+
+	for (i = 0; i < up->njudging; i++)
+		if (up->judging[i].id == id)
+			return up->judging[i].since_ms;
+	if (up->njudging == UPDATES_JUDGING) {
+		memmove(&up->judging[0], &up->judging[1], (up->njudging - 1) *
+		    sizeof(up->judging[0]));
+		up->njudging--;
+	}
+	up->judging[up->njudging].id = id;
+	up->judging[up->njudging].since_ms = clock_mono_ms();
+	return up->judging[up->njudging++].since_ms;
+}
+
+static void
+judging_done(struct updates *up, uint64_t id)
+{
+	size_t i;
+
+	for (i = 0; i < up->njudging; i++)
+		if (up->judging[i].id == id) {
+			memmove(&up->judging[i], &up->judging[i + 1],
+			    (up->njudging - i - 1) * sizeof(up->judging[0]));
+			up->njudging--;
+			return;
+		}
+}
+
+static int
+not_newer(const struct notice *n, const struct version *iv, const char *is,
+    char *why, size_t whylen)
+{
+	if (iv == NULL || version_cmp(&n->v, iv) > 0)
+		return 0;
+	snprintf(why, whylen, "version %s is not newer than the installed %s",
+	    n->version, is);
+	return 1;
+}
+
+/*
+ * Whether a notice (signature checked) may become a record now: not
+ * expired, what it would do to the records there are allowed, and
+ * newer than the installed version.  Every record is created through
+ * this.  What is known of the installed version is enough to refuse;
+ * to accept, message id (0: it was judged just now, in this turn)
+ * waits for a reading of version_command started after it came, so
+ * that an upgrade made by other means in the meantime is seen.
+ */
+static enum inbox_verdict
+admit(struct updates *up, uint64_t id, const struct notice *n, char *why,
+    size_t whylen)
+{
+	const struct version	*iv;
+	const char		*is;
+	char			 when[32];
+	enum inbox_verdict	 v;
+
+	if (n->expires <= clock_now()) {
+		parse_format_time(n->expires, when, sizeof(when));
+		snprintf(why, whylen, "notice for %s expired at %s", n->version,
+		    when);
+		return INBOX_REFUSE;
+	}
+	if ((v = judge_known(up, n, why, whylen)) != INBOX_ACCEPT)
+		return v;
+	is = installed_now(up, &iv);
+	if (not_newer(n, iv, is, why, whylen))
+		return INBOX_REFUSE;
+	if (updates_installed_fresh(up, id != 0 ? judging_since(up, id) : 0,
+	    &iv, &is, why, whylen) == -1)
+		return INBOX_DEFER;
+	return not_newer(n, iv, is, why, whylen) ? INBOX_REFUSE : INBOX_ACCEPT;
 }
 
 static enum inbox_verdict
@@ -216,11 +343,10 @@ notice_check(void *arg, uint64_t id, json_t *body, char *why, size_t whylen)
 {
 	struct updates		*up = arg;
 	struct notice		 n;
-	const struct version	*iv;
-	const char		*text, *sig, *is;
+	const char		*text, *sig;
 	size_t			 tlen, slen;
+	enum inbox_verdict	 v;
 
-	(void)id;
 	if (!up->have_key) {
 		snprintf(why, whylen, "no vendor_key: %s", up->key_error);
 		return INBOX_REFUSE;
@@ -228,34 +354,43 @@ notice_check(void *arg, uint64_t id, json_t *body, char *why, size_t whylen)
 	if (body_parts(body, &text, &tlen, &sig, &slen, why, whylen) == -1 ||
 	    notice_verify(text, tlen, sig, slen, up->key, clock_now(), &n, why,
 	    whylen) == -1)
-		return INBOX_REFUSE;
-	if (installed(up, &iv, &is, why, whylen) == -1)
-		return INBOX_DEFER;
-	if (iv != NULL && version_cmp(&n.v, iv) <= 0) {
-		snprintf(why, whylen, "version %s is not newer than the "
-		    "installed %s", n.version, is);
-		return INBOX_REFUSE;
-	}
-	return judge_known(up, &n, why, whylen);
+		v = INBOX_REFUSE;
+	else
+		v = admit(up, id, &n, why, whylen);
+	if (v != INBOX_DEFER)
+		judging_done(up, id);
+	return v;
 }
 
-/* A refused notice: update_refused, with the version it claims. */
+/*
+ * A refused notice: update_refused, with the version it claims.  When
+ * porthole has an update of that version that this refusal does not
+ * end (an older notice, a replay of one installed or being installed),
+ * update_state says what that update still is: the notice offered was
+ * refused, not the update, and the relay's view keeps its state.
+ */
 static void
 notice_refused(void *arg, uint64_t id, json_t *body, const char *why)
 {
-	struct updates	*up = arg;
-	struct notice	 n;
-	const char	*text, *sig;
-	char		 ignored[256];
-	size_t		 tlen, slen;
-	json_t		*ev;
+	struct updates		*up = arg;
+	const struct update	*u;
+	struct notice		 n;
+	const char		*text, *sig;
+	char			 ignored[256];
+	size_t			 tlen, slen;
+	json_t			*ev;
 
 	ev = json_pack("{s:I, s:s}", "message_id", (json_int_t)id, "reason",
 	    why);
 	if (ev != NULL && body_parts(body, &text, &tlen, &sig, &slen, ignored,
 	    sizeof(ignored)) == 0 && notice_parse(text, tlen, &n, ignored,
-	    sizeof(ignored)) == 0)
+	    sizeof(ignored)) == 0) {
 		json_object_set_new(ev, "version", json_string(n.version));
+		if ((u = updates_find(up, n.version)) != NULL &&
+		    u->state != US_REFUSED)
+			json_object_set_new(ev, "update_state", json_string(
+			    updates_state_name(u->state)));
+	}
 	updates_event(up, "update_refused", NULL, ev);
 }
 
@@ -274,6 +409,8 @@ record_new(struct updates *up)
 		memmove(&up->u[i], &up->u[i + 1], (up->n - i - 1) *
 		    sizeof(up->u[0]));
 		up->n--;
+		/* Its copy and its log go with it. */
+		updates_sweep(up);
 	}
 	memset(&up->u[up->n], 0, sizeof(up->u[0]));
 	return &up->u[up->n++];
@@ -293,15 +430,16 @@ updates_release(struct updates *up, struct update *u)
 	for (i = 0; i < up->n; i++)
 		if (&up->u[i] != u && !terminal(up->u[i].state) &&
 		    strcmp(up->u[i].n.sha256, u->n.sha256) == 0)
-			return;
-	pkgget_drop(up->pkgget, u->n.sha256);
-	pkgget_path(up->pkgget, u->n.sha256, path, sizeof(path));
-	if (unlink(path) == -1 && errno != ENOENT)
-		log_warn("updates: %s: %s", path, strerror(errno));
+			break;
+	if (i == up->n) {
+		pkgget_drop(up->pkgget, u->n.sha256);
+		pkgget_path(up->pkgget, u->n.sha256, path, sizeof(path));
+		if (unlink(path) == -1 && errno != ENOENT)
+			log_warn("updates: %s: %s", path, strerror(errno));
+	}
 	if (u->state == US_FAILED)
 		return;
-	snprintf(path, sizeof(path), "%s/%s/%s.pkg", up->dir,
-	    UPDATES_INSTALL_DIR, u->n.version);
+	updates_copy_path(up, u->n.version, path, sizeof(path));
 	if (unlink(path) == -1 && errno != ENOENT)
 		log_warn("updates: %s: %s", path, strerror(errno));
 }
@@ -342,6 +480,40 @@ fetch(struct updates *up, struct update *u)
 	}
 }
 
+/*
+ * A notice whose package was refused, offered again (the relay's store
+ * repaired, say): it is taken up where it was - the admins were told
+ * of it already - and its package fetched afresh.
+ */
+static void
+revive(struct updates *up, struct update *u, uint64_t id)
+{
+	uint64_t was = u->msg_id;
+
+	u->msg_id = id;
+	u->state = u->notified != 0 ? US_SCHEDULED : US_ANNOUNCED;
+	u->reason[0] = u->waiting[0] = '\0';
+	u->downloaded = 0;
+	log_info("updates: %s offered again (message %" PRIu64 "): its "
+	    "package is fetched again", u->n.version, id);
+	updates_event(up, "update_announced", u, json_pack("{s:s, s:I, s:I, "
+	    "s:s}", "sha256", u->n.sha256, "size", (json_int_t)u->n.size,
+	    "replaces", (json_int_t)was, "reason", "offered again after its "
+	    "package was refused"));
+	supersede(up, u);
+	fetch(up, u);
+	updates_save(up);
+	updates_eval(up);
+}
+
+/*
+ * A message stored: a new record for its notice, just checked by
+ * notice_check.  Found again at a restart, it only resumes the record
+ * it made: a message without one is finished (it was a duplicate, or
+ * its record is gone), and creating one now would bypass the checks
+ * that made it finished - a notice kept back until a newer version is
+ * installed must not come back as an update.
+ */
 static void
 notice_act(void *arg, uint64_t id, json_t *body, int restart)
 {
@@ -351,50 +523,61 @@ notice_act(void *arg, uint64_t id, json_t *body, int restart)
 	const char	*text, *sig;
 	char		 why[300];
 	size_t		 tlen, slen;
+	uint64_t	 replaces = 0;
+	json_t		*ev;
 
-	if ((u = find_msg(up, id)) != NULL) {
+	if ((u = updates_find_msg(up, id)) != NULL) {
 		/* Known from the state file: it goes on from there. */
 		if (!terminal(u->state) && !u->downloaded)
 			fetch(up, u);
 		return;
 	}
+	if (restart)
+		return;
 	if (body_parts(body, &text, &tlen, &sig, &slen, why,
 	    sizeof(why)) == -1 || notice_parse(text, tlen, &n, why,
 	    sizeof(why)) == -1) {
 		log_error("updates: message %" PRIu64 ": %s", id, why);
 		return;
 	}
-	if ((u = updates_find(up, n.version)) != NULL &&
-	    !terminal(u->state) && strcmp(u->n.sha256, n.sha256) == 0) {
-		log_info("updates: %s announced again (message %" PRIu64 ")",
-		    n.version, id);
+	if (admit(up, 0, &n, why, sizeof(why)) != INBOX_ACCEPT) {
+		log_error("updates: message %" PRIu64 " not taken: %s", id, why);
 		return;
 	}
-	if (u != NULL && !terminal(u->state)) {
-		/* The same version, another package: the schedule stands. */
-		pkgget_drop(up->pkgget, u->n.sha256);
-		u->n = n;
-		u->msg_id = id;
-		u->downloaded = 0;
-	} else {
-		if (u != NULL) {
-			memmove(u, u + 1, (size_t)(&up->u[up->n] - (u + 1)) *
-			    sizeof(*u));
-			up->n--;
-		}
-		if ((u = record_new(up)) == NULL) {
-			log_error("updates: no room for %s", n.version);
-			return;
-		}
-		u->n = n;
-		u->msg_id = id;
-		u->state = US_ANNOUNCED;
-		u->accepted = clock_now();
+	if ((u = updates_find(up, n.version)) != NULL &&
+	    u->state == US_REFUSED && strcmp(u->n.sha256, n.sha256) == 0) {
+		revive(up, u, id);
+		return;
 	}
-	log_info("updates: %s announced by the vendor%s", n.version,
-	    restart ? " (found in the inbox)" : "");
-	updates_event(up, "update_announced", u, json_pack("{s:s, s:I}",
-	    "sha256", n.sha256, "size", (json_int_t)n.size));
+	if (u != NULL) {
+		/*
+		 * A later notice for a version announced already is a new
+		 * announcement: the admins are told again and get their 24
+		 * hours from then.  Its package goes unless it is the same.
+		 */
+		replaces = u->msg_id;
+		if (strcmp(u->n.sha256, n.sha256) != 0)
+			updates_release(up, u);
+		memmove(u, u + 1, (size_t)(&up->u[up->n] - (u + 1)) *
+		    sizeof(*u));
+		up->n--;
+	}
+	if ((u = record_new(up)) == NULL) {
+		log_error("updates: no room for %s", n.version);
+		return;
+	}
+	u->n = n;
+	u->msg_id = id;
+	u->state = US_ANNOUNCED;
+	u->accepted = clock_now();
+	log_info("updates: %s announced by the vendor (message %" PRIu64 ")",
+	    n.version, id);
+	ev = json_pack("{s:s, s:I}", "sha256", n.sha256, "size",
+	    (json_int_t)n.size);
+	if (ev != NULL && replaces != 0)
+		json_object_set_new(ev, "replaces", json_integer(
+		    (json_int_t)replaces));
+	updates_event(up, "update_announced", u, ev);
 	supersede(up, u);
 	fetch(up, u);
 	updates_save(up);
@@ -405,7 +588,7 @@ notice_act(void *arg, uint64_t id, json_t *body, int restart)
 static int
 notice_done(void *arg, uint64_t id)
 {
-	struct update *u = find_msg(arg, id);
+	struct update *u = updates_find_msg(arg, id);
 
 	return u == NULL || terminal(u->state);
 }
@@ -488,6 +671,8 @@ updates_scheduled(struct updates *up, struct update *u, time_t notified,
     time_t when)
 {
 	u->notified = notified;
+	u->notified_boot = clock_boot() - (clock_now() - notified);
+	snprintf(u->boot_id, sizeof(u->boot_id), "%s", up->boot_id);
 	u->earliest = notified + UPDATES_NOTICE;
 	u->when = u->first_window = when < u->earliest ? window_at(up,
 	    u->earliest) : when;
@@ -525,9 +710,88 @@ eval_missed(struct updates *up, struct update *u, time_t now)
 	updates_save(up);
 }
 
+/*
+ * Did the wall clock step ahead since the admins were told, so that
+ * their 24 hours have not really passed?  Measured on the boot clock,
+ * which no step moves, when the gateway has not been rebooted since
+ * (after a reboot only the wall clock is left).  1 with why, or 0.
+ */
+static int
+clock_stepped(struct updates *up, const struct update *u, time_t now,
+    char *why, size_t whylen)
+{
+	int64_t real, wall;
+
+	if (u->run_now || u->notified == 0 || up->boot_id[0] == '\0' ||
+	    strcmp(u->boot_id, up->boot_id) != 0)
+		return 0;
+	real = clock_boot() - u->notified_boot;
+	wall = (int64_t)(now - u->notified);
+	if (real >= UPDATES_NOTICE || wall - real <= UPDATES_CLOCK_SLACK)
+		return 0;
+	snprintf(why, whylen, STEPPED " %llds ahead of the time that passed "
+	    "since the admins were told; it starts once 24 hours have passed "
+	    "(in %llds)", (long long)(wall - real),
+	    (long long)(UPDATES_NOTICE - real));
+	return 1;
+}
+
+/*
+ * The product is at u's version or past it already (upgraded by other
+ * means): u is superseded, never installed.  1 if so.
+ */
+static int
+overtaken(struct updates *up, struct update *u, const struct version *iv,
+    const char *is)
+{
+	if (iv == NULL || version_cmp(&u->n.v, iv) > 0)
+		return 0;
+	u->state = US_SUPERSEDED;
+	snprintf(u->reason, sizeof(u->reason), "version %s is installed "
+	    "already", is);
+	u->waiting[0] = '\0';
+	updates_release(up, u);
+	log_info("updates: %s is not installed: %s", u->n.version, u->reason);
+	updates_event(up, "update_superseded", u, json_pack("{s:s, s:s}",
+	    "by", is, "reason", u->reason));
+	updates_save(up);
+	return 1;
+}
+
+/*
+ * u's notice expired before u ran: it ends refused.  expires bounds how
+ * long the vendor's notice may be acted on, not only when it may
+ * arrive: a relay holding a notice back until just before it expires
+ * must not stretch it by the 24 hours' notice and a week's delay.
+ * Looked at before the admins are told and before it runs.  1 if so.
+ */
+static int
+expired(struct updates *up, struct update *u, time_t now)
+{
+	char when[32];
+
+	if (now < u->n.expires)
+		return 0;
+	parse_format_time(u->n.expires, when, sizeof(when));
+	u->state = US_REFUSED;
+	snprintf(u->reason, sizeof(u->reason), "its notice expired at %s, "
+	    "before it was installed", when);
+	u->waiting[0] = '\0';
+	updates_release(up, u);
+	log_warn("updates: %s is not installed: %s", u->n.version, u->reason);
+	updates_event(up, "update_refused", u, json_pack("{s:s}", "reason",
+	    u->reason));
+	updates_save(up);
+	return 1;
+}
+
 static void
 eval_scheduled(struct updates *up, struct update *u, time_t now)
 {
+	const struct version	*iv;
+	const char		*is;
+	char			 why[256];
+
 	if (!u->run_now && now >= u->when + UPDATES_WINDOW) {
 		eval_missed(up, u, now);
 		return;
@@ -539,22 +803,55 @@ eval_scheduled(struct updates *up, struct update *u, time_t now)
 	}
 	if (now < u->when)
 		return;
+	if (clock_stepped(up, u, now, why, sizeof(why))) {
+		/* Said once: the seconds left change at every look. */
+		if (strncmp(u->waiting, STEPPED, strlen(STEPPED)) != 0)
+			log_warn("updates: %s does not start: %s", u->n.version,
+			    why);
+		snprintf(u->waiting, sizeof(u->waiting), "%.190s", why);
+		return;
+	}
 	if (!u->downloaded) {
 		snprintf(u->waiting, sizeof(u->waiting), "its window has come; "
 		    "waiting for the package");
 		return;
 	}
-	if (up->install_job == NULL)
+	if (up->install_job != NULL)
+		return;
+	/*
+	 * What is installed now, read again once the update is due: not
+	 * what it was when the notice came.
+	 */
+	if (up->due_msg != u->msg_id) {
+		up->due_msg = u->msg_id;
+		up->due_ms = clock_mono_ms();
+	}
+	if (updates_installed_fresh(up, up->due_ms, &iv, &is, why,
+	    sizeof(why)) == -1) {
+		snprintf(u->waiting, sizeof(u->waiting), "its window has come; "
+		    "%.150s", why);
+		return;
+	}
+	if (!overtaken(up, u, iv, is))
 		(void)updates_run_install(up, u);
 }
 
 void
 updates_eval(struct updates *up)
 {
-	time_t	now = clock_now();
-	size_t	i;
+	const struct version	*iv;
+	const char		*is;
+	time_t			 now = clock_now();
+	size_t			 i;
 
+	is = installed_now(up, &iv);
 	for (i = 0; i < up->n; i++) {
+		/* The last reading may stop an update; only a fresh one runs it. */
+		if ((up->u[i].state == US_ANNOUNCED ||
+		    up->u[i].state == US_SCHEDULED) &&
+		    (overtaken(up, &up->u[i], iv, is) ||
+		    expired(up, &up->u[i], now)))
+			continue;
 		switch (up->u[i].state) {
 		case US_ANNOUNCED:
 			eval_announced(up, &up->u[i], now);
@@ -578,11 +875,29 @@ updates_tick(evutil_socket_t fd, short what, void *arg)
 
 /* ---- what the admins do ---- */
 
+/*
+ * An admin's change to u is kept only once the state file has it: the
+ * audit line and the answer then tell what a restart finds too.  Not
+ * saved, u goes back to was, and nothing is audited.  0, or -1 with
+ * why.
+ */
+static int
+saved(struct updates *up, struct update *u, const struct update *was,
+    char *err, size_t errlen)
+{
+	if (updates_save(up) == 0)
+		return 0;
+	*u = *was;
+	snprintf(err, errlen, "nothing changed: the state of the updates "
+	    "cannot be saved (the gateway's log says why)");
+	return -1;
+}
+
 int
 updates_reschedule(struct updates *up, const char *version, time_t t,
     const char *who, char *err, size_t errlen)
 {
-	struct update	*u = updates_find(up, version);
+	struct update	*u = updates_find(up, version), was;
 	char		 bound[32];
 
 	if (u == NULL) {
@@ -602,6 +917,12 @@ updates_reschedule(struct updates *up, const char *version, time_t t,
 		    "the admins were first notified", u->n.version, bound);
 		return -1;
 	}
+	if (t >= u->n.expires) {
+		parse_format_time(u->n.expires, bound, sizeof(bound));
+		snprintf(err, errlen, "%s may not run after its notice expires "
+		    "at %s", u->n.version, bound);
+		return -1;
+	}
 	if (t > u->first_window + UPDATES_DELAY_MAX) {
 		parse_format_time(u->first_window + UPDATES_DELAY_MAX, bound,
 		    sizeof(bound));
@@ -610,11 +931,13 @@ updates_reschedule(struct updates *up, const char *version, time_t t,
 		    u->n.version, bound);
 		return -1;
 	}
+	was = *u;
 	u->when = t;
 	u->run_now = 0;
 	u->renotify = 1;
+	if (saved(up, u, &was, err, errlen) == -1)
+		return -1;
 	schedule_event(up, u, "rescheduled", who);
-	updates_save(up);
 	updates_eval(up);
 	return 0;
 }
@@ -623,7 +946,7 @@ int
 updates_run_now(struct updates *up, const char *version, const char *who,
     char *err, size_t errlen)
 {
-	struct update *u = updates_find(up, version);
+	struct update *u = updates_find(up, version), was;
 
 	if (u == NULL) {
 		snprintf(err, errlen, "no update to version %s", version);
@@ -634,6 +957,7 @@ updates_run_now(struct updates *up, const char *version, const char *who,
 		    updates_state_name(u->state));
 		return -1;
 	}
+	was = *u;
 	if (u->state == US_ANNOUNCED) {
 		u->notified = u->earliest = 0;
 		u->first_window = clock_now();
@@ -641,8 +965,9 @@ updates_run_now(struct updates *up, const char *version, const char *who,
 	u->state = US_SCHEDULED;
 	u->when = clock_now();
 	u->run_now = 1;
+	if (saved(up, u, &was, err, errlen) == -1)
+		return -1;
 	schedule_event(up, u, "run now", who);
-	updates_save(up);
 	updates_eval(up);
 	return 0;
 }
@@ -706,7 +1031,6 @@ updates_list(struct updates *up)
 {
 	const struct version	*v = NULL;
 	const char		*s = NULL;
-	char			 why[256];
 	json_t			*list;
 	size_t			 i;
 
@@ -714,14 +1038,19 @@ updates_list(struct updates *up)
 		return NULL;
 	for (i = up->n; i > 0; i--)
 		json_array_append_new(list, update_json(up, &up->u[i - 1]));
-	(void)installed(up, &v, &s, why, sizeof(why));
-	return json_pack("{s:s?, s:s, s:o, s:s?, s:s?, s:o}", "installed", s,
-	    "installed_from", up->have_record ? "porthole" : up->have_baseline ?
-	    "version_command" : "unknown", "installed_at",
-	    updates_jtime(up->have_record ? up->installed_at : 0), "window",
-	    up->have_window ? up->pol->update_window : NULL,
-	    "vendor_key", up->have_key ? up->pol->vendor_key : NULL, "updates",
-	    list);
+	s = installed_now(up, &v);
+	return json_pack("{s:s?, s:s, s:o, s:s?, s:s?, s:s?, s:s?, s:o}",
+	    "installed", s,
+	    "installed_from", v == NULL ? "unknown" : v == &up->installed ?
+	    "porthole" : "version_command",
+	    "installed_at", updates_jtime(up->have_record ? up->installed_at :
+	    0),
+	    "version_command", up->have_product ? up->product_s : NULL,
+	    "version_command_error", up->product_error[0] != '\0' ?
+	    up->product_error : NULL,
+	    "window", up->have_window ? up->pol->update_window : NULL,
+	    "vendor_key", up->have_key ? up->pol->vendor_key : NULL,
+	    "updates", list);
 }
 
 json_t *
@@ -784,6 +1113,8 @@ updates_new(struct event_base *base, const struct policy *pol,
 	}
 	up->base = base;
 	up->jobs = jobs;
+	if (clock_boot_id(up->boot_id, sizeof(up->boot_id)) == -1)
+		up->boot_id[0] = '\0';
 	up->telem = telem;
 	up->inbox = inbox;
 	up->audit = audit;
@@ -804,8 +1135,8 @@ updates_new(struct event_base *base, const struct policy *pol,
 		goto fail;
 	}
 	updates_load(up);
-	if (!up->have_record && pol->version_command != NULL)
-		updates_run_version(up);
+	updates_sweep(up);
+	updates_run_version(up);
 	event_add(up->ev_tick, &(struct timeval){ UPDATES_TICK, 0 });
 	return up;
 fail:

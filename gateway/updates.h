@@ -17,12 +17,17 @@
  *		package is fetched (pkgget.h)
  *   started	update_command runs on a checked copy of the package
  *   installed | failed
- *   refused	its package was not the one the notice describes
+ *   refused	its package was not the one the notice describes, in
+ *		PKGGET_TRIES fetches (the notice offered again takes it up
+ *		again), or its notice expired before it ran
  *   superseded	a newer notice came before it started
  *
  * A window lasts UPDATES_WINDOW seconds: a start found later than that
  * (the gateway was down, or the wall clock jumped) moves to the next
- * window and is audited.  An admin may move a scheduled update
+ * window and is audited.  The 24 hours are measured on the boot clock
+ * as well (the same boot): an update does not start while the wall
+ * clock is more than UPDATES_CLOCK_SLACK ahead of the time that really
+ * passed since the admins were told and 24 hours have not.  An admin may move a scheduled update
  * (porthole updates reschedule: no earlier than 24 hours after the
  * admins were first told, no later than 7 days after its first
  * possible window; the admins are told again) or run it at once
@@ -51,6 +56,7 @@
 #define UPDATES_NOTICE		86400		/* the admins' notice */
 #define UPDATES_WINDOW		3600		/* a window's length */
 #define UPDATES_DELAY_MAX	(7 * 86400)	/* after the first window */
+#define UPDATES_CLOCK_SLACK	300	/* wall clock ahead of boot clock */
 #define UPDATES_NOTIFY_RETRY	3600
 #define UPDATES_NOTIFY_TIMEOUT	300
 #define UPDATES_VERSION_TIMEOUT	60

@@ -14,11 +14,13 @@
 
 #include "gateway/pkgget.h"
 #include "gateway/updates.h"
+#include "lib/clock.h"
 #include "lib/version.h"
 #include "lib/window.h"
 #include "telemetry/notice.h"
 
 #define UPDATES_KEEP	16	/* records kept; the oldest finished go */
+#define UPDATES_JUDGING	16	/* messages waiting for version_command */
 
 enum ustate {
 	US_ANNOUNCED,
@@ -38,6 +40,8 @@ struct update {
 	enum ustate	 state;
 	time_t		 accepted;
 	time_t		 notified;	/* first successful notify; 0 */
+	int64_t		 notified_boot;	/* the same on clock_boot() */
+	char		 boot_id[CLOCK_BOOT_ID_LEN + 1];	/* of that boot */
 	time_t		 next_notify;	/* while it fails */
 	unsigned	 notify_failures;
 	time_t		 earliest;	/* notified + 24 h */
@@ -66,24 +70,40 @@ struct updates {
 	uint8_t			 key[32];	/* [updates] vendor_key */
 	int			 have_key;
 	char			 key_error[300];
+	char			 boot_id[CLOCK_BOOT_ID_LEN + 1];	/* "": unknown */
 	struct window		 window;
 	int			 have_window;
 	struct update		 u[UPDATES_KEEP];
 	size_t			 n;
-	/* The installed version: the last install, or version_command's. */
-	struct version		 installed;
+	/*
+	 * The installed version is the higher of porthole's record of its
+	 * last install and what version_command printed last: the product
+	 * may have been upgraded by other means since.
+	 */
+	struct version		 installed;	/* porthole's record */
 	char			 installed_s[VERSION_MAX_LEN + 1];
 	time_t			 installed_at;	/* 0: not by porthole */
 	int			 have_record;	/* installed by porthole */
-	struct version		 baseline;
-	char			 baseline_s[VERSION_MAX_LEN + 1];
-	int			 have_baseline;
-	char			 baseline_error[200];
-	time_t			 baseline_retry;
+	struct version		 product;	/* version_command's */
+	char			 product_s[VERSION_MAX_LEN + 1];
+	int			 have_product;
+	uint64_t		 product_ms;	/* read then (clock_mono_ms) */
+	char			 product_error[200];
+	uint64_t		 product_retry_ms;
 	struct job		*version_job;
+	uint64_t		 version_started_ms;	/* that job */
+	/* Messages waiting for a reading, since when (clock_mono_ms). */
+	struct {
+		uint64_t	 id;
+		uint64_t	 since_ms;
+	}			 judging[UPDATES_JUDGING];
+	size_t			 njudging;
+	/* The install due: the reading it waits for is newer than this. */
+	uint64_t		 due_msg;
+	uint64_t		 due_ms;
 	/* Records move in u[]: the jobs name theirs by version. */
 	struct job		*notify_job;
-	char			 notifying[VERSION_MAX_LEN + 1];
+	uint64_t		 notifying;	/* its update's message */
 	time_t			 notify_when;	/* the time it tells */
 	struct job		*install_job;
 	char			 installing[VERSION_MAX_LEN + 1];
@@ -98,16 +118,27 @@ int		 updates_state_parse(const char *, enum ustate *);
 void		 updates_event(struct updates *, const char *type,
 		    const struct update *u, json_t *fields);
 struct update	*updates_find(struct updates *, const char *version);
+struct update	*updates_find_msg(struct updates *, uint64_t msg_id);
 void		 updates_eval(struct updates *);
 /* u is over: its package goes, and its copy unless it failed. */
 void		 updates_release(struct updates *, struct update *u);
+/*
+ * The installed version, with version_command's part read at since_ms
+ * (clock_mono_ms) or later: 0 with *v and its text *s, or -1 with why
+ * it is not known now (version_command was started, or waits to be
+ * tried again; updates_eval and inbox_retry follow its answer).
+ */
+int		 updates_installed_fresh(struct updates *, uint64_t since_ms,
+		    const struct version **v, const char **s, char *why,
+		    size_t whylen);
 /* The admins were told (at notified) that u runs at when. */
 void		 updates_scheduled(struct updates *, struct update *u,
 		    time_t notified, time_t when);
 
 /* updates_store.c: state_dir/updates/state.json */
 void		 updates_load(struct updates *);
-void		 updates_save(struct updates *);
+/* 0, or -1 when the state file cannot be written (logged). */
+int		 updates_save(struct updates *);
 
 /* updates_run.c */
 void		 updates_run_version(struct updates *);
@@ -116,5 +147,13 @@ int		 updates_run_notify(struct updates *, struct update *,
 int		 updates_run_install(struct updates *, struct update *);
 /* The directories the copy and its log live in: made and checked. */
 int		 updates_dirs_ok(struct updates *, char *why, size_t whylen);
+/* DIR/install/VERSION.pkg, the copy update_command runs on. */
+void		 updates_copy_path(const struct updates *, const char *version,
+		    char *buf, size_t len);
+/* DIR/VERSION.log, update_command's output. */
+void		 updates_log_path(const struct updates *, const char *version,
+		    char *buf, size_t len);
+/* Remove the files no update holds any more. */
+void		 updates_sweep(struct updates *);
 
 #endif

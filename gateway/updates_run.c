@@ -1,7 +1,7 @@
 /*
  * updates_run.c - the customer's commands of [updates], run as jobs
- * (job.h): version_command for the baseline, notify_command to tell the
- * admins, update_command to install.
+ * (job.h): version_command for the installed version, notify_command
+ * to tell the admins, update_command to install.
  *
  * update_command runs on a copy of the package in a directory only the
  * gateway's user (root) can write, made and checked by the job's child
@@ -12,6 +12,7 @@
 #include "gateway/updates_int.h"
 
 #include <sys/stat.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -32,7 +33,9 @@ static void
 version_done(void *arg, const struct job_result *r)
 {
 	struct updates	*up = arg;
-	char		 line[VERSION_MAX_LEN + 2], res[160];
+	struct version	 v;
+	char		 line[VERSION_MAX_LEN + 2], res[160], was[sizeof(
+			    up->product_s)];
 	size_t		 n;
 
 	up->version_job = NULL;
@@ -40,27 +43,32 @@ version_done(void *arg, const struct job_result *r)
 	snprintf(line, sizeof(line), "%.*s", (int)(n < sizeof(line) - 1 ? n :
 	    sizeof(line) - 1), r->out);
 	if (r->ran && WIFEXITED(r->status) && WEXITSTATUS(r->status) == 0 &&
-	    version_parse(line, &up->baseline) == 0) {
-		version_format(&up->baseline, up->baseline_s,
-		    sizeof(up->baseline_s));
-		up->have_baseline = 1;
-		up->baseline_error[0] = '\0';
-		log_info("updates: version_command says %s is installed",
-		    up->baseline_s);
-		/* Notices that waited for it are judged now. */
+	    version_parse(line, &v) == 0) {
+		snprintf(was, sizeof(was), "%s", up->have_product ?
+		    up->product_s : "");
+		up->product = v;
+		version_format(&v, up->product_s, sizeof(up->product_s));
+		up->have_product = 1;
+		up->product_ms = up->version_started_ms;
+		up->product_error[0] = '\0';
+		if (strcmp(was, up->product_s) != 0)
+			log_info("updates: version_command says %s is "
+			    "installed", up->product_s);
+		/* Notices and an install that waited for it go on now. */
 		inbox_retry(up->inbox);
+		updates_eval(up);
 		return;
 	}
 	job_describe(r, UPDATES_VERSION_TIMEOUT, res, sizeof(res));
 	if (strcmp(res, "exit 0") == 0)
-		snprintf(up->baseline_error, sizeof(up->baseline_error),
+		snprintf(up->product_error, sizeof(up->product_error),
 		    "version_command printed no dotted decimal version");
 	else
-		snprintf(up->baseline_error, sizeof(up->baseline_error),
+		snprintf(up->product_error, sizeof(up->product_error),
 		    "version_command: %s", res);
-	up->baseline_retry = clock_now() + UPDATES_VERSION_RETRY;
-	log_error("updates: %s; notices wait until it works",
-	    up->baseline_error);
+	up->product_retry_ms = clock_mono_ms() + UPDATES_VERSION_RETRY * 1000ULL;
+	log_error("updates: %s; notices and installs wait until it works",
+	    up->product_error);
 }
 
 void
@@ -78,11 +86,13 @@ updates_run_version(struct updates *up)
 	job_env_add(&e, "PATH", JOB_PATH);
 	spec.envp = e.v;
 	spec.timeout = UPDATES_VERSION_TIMEOUT;
+	up->version_started_ms = clock_mono_ms();
 	if ((up->version_job = job_start(up->jobs, &spec, version_done, up,
 	    err, sizeof(err))) == NULL) {
-		snprintf(up->baseline_error, sizeof(up->baseline_error),
+		snprintf(up->product_error, sizeof(up->product_error),
 		    "version_command: %.150s", err);
-		up->baseline_retry = clock_now() + UPDATES_VERSION_RETRY;
+		up->product_retry_ms = clock_mono_ms() +
+		    UPDATES_VERSION_RETRY * 1000ULL;
 	}
 	policy_argv_free(spec.argv);
 	job_env_free(&e);
@@ -107,12 +117,12 @@ static void
 notify_done(void *arg, const struct job_result *r)
 {
 	struct updates	*up = arg;
-	struct update	*u = updates_find(up, up->notifying);
+	struct update	*u = updates_find_msg(up, up->notifying);
 	char		 res[160], out[200], when[32];
 	time_t		 now = clock_now();
 
 	up->notify_job = NULL;
-	up->notifying[0] = '\0';
+	up->notifying = 0;
 	if (u == NULL || (u->state != US_ANNOUNCED && u->state !=
 	    US_SCHEDULED))
 		return;
@@ -166,8 +176,7 @@ updates_run_notify(struct updates *up, struct update *u, time_t when,
 	up->notify_when = when;
 	if ((up->notify_job = job_start(up->jobs, &spec, notify_done, up, err,
 	    sizeof(err))) != NULL)
-		snprintf(up->notifying, sizeof(up->notifying), "%s",
-		    u->n.version);
+		up->notifying = u->msg_id;
 	else {
 		log_error("updates: notify_command: %s", err);
 		u->next_notify = clock_now() + UPDATES_NOTIFY_RETRY;
@@ -188,6 +197,126 @@ updates_dirs_ok(struct updates *up, char *why, size_t whylen)
 	return fileio_private_dir(up->pol->state_dir, 0, why, whylen) == -1 ||
 	    fileio_private_dir(up->dir, 1, why, whylen) == -1 ||
 	    fileio_private_dir(path, 1, why, whylen) == -1 ? -1 : 0;
+}
+
+void
+updates_copy_path(const struct updates *up, const char *version, char *buf,
+    size_t len)
+{
+	snprintf(buf, len, "%s/%s/%s.pkg", up->dir, UPDATES_INSTALL_DIR,
+	    version);
+}
+
+void
+updates_log_path(const struct updates *up, const char *version, char *buf,
+    size_t len)
+{
+	snprintf(buf, len, "%s/%s.log", up->dir, version);
+}
+
+/* name is STEM.ext: STEM in stem (len bytes), 1; or 0. */
+static int
+name_stem(const char *name, const char *ext, char *stem, size_t len)
+{
+	size_t n = strlen(name), e = strlen(ext);
+
+	if (n <= e || n - e >= len || strcmp(name + n - e, ext) != 0)
+		return 0;
+	memcpy(stem, name, n - e);
+	stem[n - e] = '\0';
+	return 1;
+}
+
+/* Is some update still waiting for or running package sha?  1 or 0. */
+static int
+package_held(const struct updates *up, const char *sha)
+{
+	size_t i;
+
+	for (i = 0; i < up->n; i++)
+		if (up->u[i].state != US_INSTALLED &&
+		    up->u[i].state != US_FAILED &&
+		    up->u[i].state != US_REFUSED &&
+		    up->u[i].state != US_SUPERSEDED &&
+		    strcmp(up->u[i].n.sha256, sha) == 0)
+			return 1;
+	return 0;
+}
+
+/*
+ * The install copy kept: the running update's, and the newest failed
+ * one's, which stays for the admins to look at until another update
+ * starts (a copy may be 16 GiB; one is plenty to look at).
+ */
+static int
+copy_held(const struct updates *up, const char *version)
+{
+	const struct update	*newest = NULL, *running = NULL;
+	size_t			 i;
+
+	for (i = 0; i < up->n; i++) {
+		if (up->u[i].state == US_STARTED)
+			running = &up->u[i];
+		if (up->u[i].state == US_FAILED && (newest == NULL ||
+		    up->u[i].started > newest->started))
+			newest = &up->u[i];
+	}
+	if (running != NULL)
+		return strcmp(running->n.version, version) == 0;
+	return newest != NULL && strcmp(newest->n.version, version) == 0;
+}
+
+/* Remove path, saying what it was if it cannot be. */
+static void
+sweep_one(const char *dir, const char *name)
+{
+	char path[4400];
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	if (unlink(path) == -1 && errno != ENOENT)
+		log_warn("updates: %s: %s", path, strerror(errno));
+	else
+		log_info("updates: %s removed: no update holds it", path);
+}
+
+/*
+ * The files of updates porthole no longer holds: a package or part no
+ * update waits for or runs, an install copy copy_held does not keep, a
+ * log of an update no record names (its record was the oldest of
+ * UPDATES_KEEP finished ones).  At start, when an update starts or
+ * ends, and when a record goes; a name it did not make is left alone.
+ */
+void
+updates_sweep(struct updates *up)
+{
+	char		 dir[4200], stem[VERSION_MAX_LEN + 70];
+	struct dirent	*de;
+	struct version	 v;
+	DIR		*d;
+
+	if ((d = opendir(up->dir)) != NULL) {
+		while ((de = readdir(d)) != NULL) {
+			if ((name_stem(de->d_name, ".pkg", stem, sizeof(stem)) ||
+			    name_stem(de->d_name, ".part", stem,
+			    sizeof(stem))) && sha256_valid_hex(stem) &&
+			    !package_held(up, stem))
+				sweep_one(up->dir, de->d_name);
+			else if (name_stem(de->d_name, ".log", stem,
+			    sizeof(stem)) && version_parse(stem, &v) == 0 &&
+			    updates_find(up, stem) == NULL)
+				sweep_one(up->dir, de->d_name);
+		}
+		closedir(d);
+	}
+	snprintf(dir, sizeof(dir), "%s/%s", up->dir, UPDATES_INSTALL_DIR);
+	if ((d = opendir(dir)) != NULL) {
+		while ((de = readdir(d)) != NULL)
+			if (name_stem(de->d_name, ".pkg", stem, sizeof(stem)) &&
+			    version_parse(stem, &v) == 0 &&
+			    !copy_held(up, stem))
+				sweep_one(dir, de->d_name);
+		closedir(d);
+	}
 }
 
 /* What the child copies, and what the copy must be. */
@@ -247,32 +376,62 @@ out:
 	return rc;
 }
 
+/*
+ * s with {package} and {version} filled in, in one pass from left to
+ * right: what is put in is never read again, so a path or version that
+ * holds a placeholder's name stays as it is (searching the result
+ * again, as this once did, never ended for a state_dir holding
+ * "{package}").  A new string, or NULL.
+ */
+static char *
+fill_placeholders(const char *s, const char *package, const char *version)
+{
+	static const char	*ph[] = { "{package}", "{version}" };
+	const char		*val[] = { package, version };
+	char			*buf = NULL;
+	size_t			 len = 0, f, plen = 0;
+	FILE			*fp;
+	int			 failed;
+
+	if ((fp = open_memstream(&buf, &len)) == NULL)
+		return NULL;
+	while (*s != '\0') {
+		for (f = 0; f < 2; f++) {
+			plen = strlen(ph[f]);
+			if (strncmp(s, ph[f], plen) == 0)
+				break;
+		}
+		if (f < 2) {
+			fputs(val[f], fp);
+			s += plen;
+		} else
+			fputc(*s++, fp);
+	}
+	failed = ferror(fp);
+	if (fclose(fp) != 0 || failed) {
+		free(buf);
+		return NULL;
+	}
+	return buf;
+}
+
 /* update_command's argv with {package} and {version} filled in. */
 static char **
 install_argv(const char *cmd, const char *package, const char *version)
 {
-	char	**argv, *w, *p;
+	char	**argv, *w;
 	size_t	 i;
-	struct {
-		const char *ph, *value;
-	} fill[] = { { "{package}", package }, { "{version}", version } };
-	size_t	 f, plen;
 
 	if ((argv = policy_hook_argv(cmd)) == NULL)
 		return NULL;
 	for (i = 0; argv[i] != NULL; i++) {
-		for (f = 0; f < 2; f++) {
-			plen = strlen(fill[f].ph);
-			while ((p = strstr(argv[i], fill[f].ph)) != NULL) {
-				if (asprintf(&w, "%.*s%s%s", (int)(p - argv[i]),
-				    argv[i], fill[f].value, p + plen) == -1) {
-					policy_argv_free(argv);
-					return NULL;
-				}
-				free(argv[i]);
-				argv[i] = w;
-			}
+		if ((w = fill_placeholders(argv[i], package, version)) ==
+		    NULL) {
+			policy_argv_free(argv);
+			return NULL;
 		}
+		free(argv[i]);
+		argv[i] = w;
 	}
 	return argv;
 }
@@ -291,7 +450,7 @@ install_done(void *arg, const struct job_result *r)
 	u->finished = clock_now();
 	job_describe(r, up->pol->update_timeout, u->result, sizeof(u->result));
 	snprintf(u->log_sha256, sizeof(u->log_sha256), "%s", r->log_sha256);
-	snprintf(log, sizeof(log), "%s/%s.log", up->dir, u->n.version);
+	updates_log_path(up, u->n.version, log, sizeof(log));
 	if (r->ran && !r->timed_out && WIFEXITED(r->status) &&
 	    WEXITSTATUS(r->status) == 0) {
 		u->state = US_INSTALLED;
@@ -317,6 +476,8 @@ install_done(void *arg, const struct job_result *r)
 		    "log_sha256", u->log_sha256, "log_bytes",
 		    (json_int_t)r->log_bytes));
 	}
+	/* What the product says it is now, for the views and the next. */
+	updates_run_version(up);
 	updates_save(up);
 	updates_eval(up);
 }
@@ -352,11 +513,10 @@ updates_run_install(struct updates *up, struct update *u)
 		return install_refused(up, u, why);
 	memset(&spec, 0, sizeof(spec));
 	pkgget_path(up->pkgget, u->n.sha256, c.src, sizeof(c.src));
-	snprintf(c.dst, sizeof(c.dst), "%s/%s/%s.pkg", up->dir,
-	    UPDATES_INSTALL_DIR, u->n.version);
+	updates_copy_path(up, u->n.version, c.dst, sizeof(c.dst));
 	snprintf(c.sha256, sizeof(c.sha256), "%s", u->n.sha256);
 	c.size = u->n.size;
-	snprintf(log, sizeof(log), "%s/%s.log", up->dir, u->n.version);
+	updates_log_path(up, u->n.version, log, sizeof(log));
 	if ((spec.argv = install_argv(up->pol->update_command, c.dst,
 	    u->n.version)) == NULL)
 		return install_refused(up, u, "out of memory");
@@ -378,6 +538,8 @@ updates_run_install(struct updates *up, struct update *u)
 	u->state = US_STARTED;
 	u->started = clock_now();
 	u->waiting[0] = '\0';
+	/* The copy of an update that failed before goes now. */
+	updates_sweep(up);
 	log_info("updates: installing %s", u->n.version);
 	updates_event(up, "update_started", u, json_pack("{s:s, s:s}",
 	    "package", c.dst, "sha256", u->n.sha256));

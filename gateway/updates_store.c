@@ -3,9 +3,14 @@
  * state_dir/updates/state.json, replaced whole and atomically at every
  * change (lib/fileio), so that a crash leaves the state before the
  * change or after it.  The file is the gateway's own (0600, in a 0700
- * directory); it is read back leniently field by field, and one that
- * cannot be read at all is set aside and the schedule starts again from
- * the inbox, which can only make an update later, never earlier.
+ * directory); it is read back leniently field by field.  It is the only
+ * place a record lives: at a restart the inbox's messages resume the
+ * records found here by message id and never create one (updates.c,
+ * notice_act).  So a file that cannot be read at all is set aside and
+ * the updates it held are forgotten - none can come back earlier than
+ * it was, or come back after it was finished; the vendor's next notice
+ * (or the same one published again) starts afresh, with the admins'
+ * 24 hours' notice.
  */
 #include "gateway/updates_int.h"
 
@@ -42,8 +47,8 @@ static json_t *
 record_json(const struct update *u)
 {
 	return json_pack("{s:s, s:s, s:I, s:o, s:o, s:s, s:I, s:s, s:o, s:o, "
-	    "s:o, s:i, s:o, s:o, s:o, s:b, s:b, s:b, s:o, s:o, s:s, s:s, "
-	    "s:s}",
+	    "s:I, s:s, s:o, s:i, s:o, s:o, s:o, s:b, s:b, s:b, s:o, s:o, s:s, "
+	    "s:s, s:s}",
 	    "version", u->n.version,
 	    "sha256", u->n.sha256,
 	    "size", (json_int_t)u->n.size,
@@ -54,6 +59,8 @@ record_json(const struct update *u)
 	    "state", updates_state_name(u->state),
 	    "accepted", updates_jtime(u->accepted),
 	    "notified", updates_jtime(u->notified),
+	    "notified_boot", (json_int_t)u->notified_boot,
+	    "boot_id", u->boot_id,
 	    "next_notify", updates_jtime(u->next_notify),
 	    "notify_failures", (int)u->notify_failures,
 	    "earliest", updates_jtime(u->earliest),
@@ -69,7 +76,7 @@ record_json(const struct update *u)
 	    "reason", u->reason);
 }
 
-void
+int
 updates_save(struct updates *up)
 {
 	char	 path[4200], err[4400], *text = NULL;
@@ -89,12 +96,16 @@ updates_save(struct updates *up)
 		goto fail;
 	snprintf(path, sizeof(path), "%s/%s", up->dir, UPDATES_STATE_FILE);
 	if (fileio_replace(path, text, strlen(text), 0600, err,
-	    sizeof(err)) == -1)
+	    sizeof(err)) == -1) {
 		log_error("updates: the state cannot be saved: %s", err);
+		free(text);
+		return -1;
+	}
 	free(text);
-	return;
+	return 0;
 fail:
 	log_error("updates: the state cannot be saved: out of memory");
+	return -1;
 }
 
 /* One record; -1 if it is not one (skipped). */
@@ -123,6 +134,9 @@ record_load(json_t *j, struct update *u)
 	    "message_id"));
 	u->accepted = get_time(j, "accepted");
 	u->notified = get_time(j, "notified");
+	u->notified_boot = (int64_t)json_integer_value(json_object_get(j,
+	    "notified_boot"));
+	get_text(j, "boot_id", u->boot_id, sizeof(u->boot_id));
 	u->next_notify = get_time(j, "next_notify");
 	u->notify_failures = (unsigned)json_integer_value(json_object_get(j,
 	    "notify_failures"));
@@ -143,7 +157,8 @@ record_load(json_t *j, struct update *u)
 /*
  * An update found started: the gateway stopped while update_command
  * ran, and how it ended is not known.  It failed as far as porthole
- * can tell; its log says more.
+ * can tell; its log says more.  Its package goes with updates_sweep
+ * once every record is loaded (another may still wait for it).
  */
 static void
 interrupted(struct updates *up, struct update *u)
@@ -173,8 +188,9 @@ updates_load(struct updates *up)
 		    NULL)
 			return;
 		snprintf(bad, sizeof(bad), "%s.bad", path);
-		log_error("updates: %s: %s; set aside as %s, the schedule "
-		    "starts again from the inbox", path, jerr.text, bad);
+		log_error("updates: %s: %s; set aside as %s: the updates it "
+		    "held are forgotten until the vendor publishes them again",
+		    path, jerr.text, bad);
 		(void)rename(path, bad);
 		return;
 	}

@@ -85,6 +85,8 @@ struct uplink {
 	struct event		*ev_retry;	/* a write stalled in a rekey */
 	struct event		*ev_outbox;	/* acks wait for the outbox */
 	struct event		*ev_hold;	/* pending: a refused batch waits */
+	struct event		*ev_kick;	/* active: a poll is due */
+	int			 polling;	/* inside uplink_poll */
 	uint64_t		 hold_ms;	/* that wait, doubling */
 	int			 stale;		/* acks of batches given up */
 	char			 refused[256];	/* why the relay refused */
@@ -799,19 +801,27 @@ uplink_open(struct uplink *u)
 	return uplink_opened(u);
 }
 
+/*
+ * Frames as they come.  A handler may change the channel's state (it
+ * must not, but a frame that did would leave u->rd freed or replaced):
+ * reading stops there, and uplink_poll looks at the state again.
+ */
 static int
 uplink_read(struct uplink *u)
 {
-	char	 buf[16384];
-	json_t	*f;
-	int	 n, rc;
+	struct frame_reader	*rd = u->rd;
+	char			 buf[16384];
+	json_t			*f;
+	int			 n, rc;
 
 	for (;;) {
-		while ((rc = frame_reader_next(u->rd, &f)) == 1) {
+		while ((rc = frame_reader_next(rd, &f)) == 1) {
 			rc = uplink_frame(u, f);
 			json_decref(f);
 			if (rc == -1)
 				return -1;
+			if (u->state != UL_OPEN || u->rd != rd)
+				return 0;
 		}
 		if (rc == -1) {
 			snprintf(u->why, sizeof(u->why), "a malformed frame");
@@ -884,9 +894,20 @@ uplink_due(struct uplink *u)
 	return 0;
 }
 
-void
-uplink_poll(struct uplink *u)
+/*
+ * The one place the channel is driven.  It is never entered twice: what
+ * a frame's handler sets off (a message stored, a package wanted, an
+ * event spooled, an audit seal) may want the channel moved, and does
+ * so through uplink_kick, which only schedules the next poll.  Were it
+ * to poll there and then, the inner poll could read the next frame and
+ * close the channel on an error, freeing the reader the outer poll is
+ * still reading from.
+ */
+static void
+uplink_poll_once(struct uplink *u)
 {
+	int rc;
+
 	if (u->tunnel == NULL || tunnel_session(u->tunnel) == NULL)
 		return;
 	if (u->state != UL_OPEN && uplink_open(u) == -1) {
@@ -900,8 +921,11 @@ uplink_poll(struct uplink *u)
 		return;
 	}
 	u->why[0] = '\0';
-	if (uplink_read(u) == -1 || uplink_due(u) == -1 ||
-	    uplink_fill(u) == -1 || uplink_write(u) == -1) {
+	rc = uplink_read(u);
+	if (u->state != UL_OPEN)
+		return;
+	if (rc == -1 || uplink_due(u) == -1 || uplink_fill(u) == -1 ||
+	    uplink_write(u) == -1) {
 		char reason[160];
 
 		snprintf(reason, sizeof(reason), "protocol error%s%s",
@@ -910,6 +934,18 @@ uplink_poll(struct uplink *u)
 		return;
 	}
 	tunnel_want_write(u->tunnel);
+}
+
+void
+uplink_poll(struct uplink *u)
+{
+	if (u->polling) {
+		uplink_kick(u);
+		return;
+	}
+	u->polling = 1;
+	uplink_poll_once(u);
+	u->polling = 0;
 }
 
 void
@@ -947,9 +983,20 @@ uplink_tunnel(const struct uplink *u)
 	return u->tunnel;
 }
 
+/* A poll is due: it runs from the event loop, after what runs now. */
 void
 uplink_kick(void *arg)
 {
+	struct uplink *u = arg;
+
+	event_active(u->ev_kick, EV_TIMEOUT, 0);
+}
+
+static void
+uplink_kicked(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
 	uplink_poll(arg);
 }
 
@@ -962,7 +1009,8 @@ uplink_anchor(struct uplink *u, uint64_t epoch, uint64_t seq,
 	snprintf(u->anchor_head, sizeof(u->anchor_head), "%s", head);
 	u->anchor_pending = 1;
 	anchor_save(u);
-	uplink_poll(u);
+	/* A seal may come from inside a poll (an event audited). */
+	uplink_kick(u);
 }
 
 int
@@ -1072,7 +1120,8 @@ uplink_new(struct event_base *base, const struct policy *pol,
 	    u)) == NULL || (u->ev_retry = evtimer_new(base, uplink_retry,
 	    u)) == NULL || (u->ev_hold = evtimer_new(base, uplink_retry,
 	    u)) == NULL || (u->ev_outbox = evtimer_new(base,
-	    uplink_outbox_timer, u)) == NULL) {
+	    uplink_outbox_timer, u)) == NULL || (u->ev_kick = event_new(base,
+	    -1, 0, uplink_kicked, u)) == NULL) {
 		log_error("uplink: out of memory");
 		if (u->ev_tick != NULL)
 			event_free(u->ev_tick);
@@ -1080,6 +1129,8 @@ uplink_new(struct event_base *base, const struct policy *pol,
 			event_free(u->ev_retry);
 		if (u->ev_hold != NULL)
 			event_free(u->ev_hold);
+		if (u->ev_outbox != NULL)
+			event_free(u->ev_outbox);
 		outbox_close(u->outbox);
 		free(u);
 		return NULL;
@@ -1107,7 +1158,7 @@ uplink_inbox_send(void *arg, json_t *ack)
 	}
 	if (uplink_send(u, ack) == -1)
 		uplink_reset(u, "out of memory");
-	uplink_poll(u);
+	uplink_kick(u);
 }
 
 void
@@ -1140,6 +1191,7 @@ uplink_free(struct uplink *u)
 	event_free(u->ev_retry);
 	event_free(u->ev_hold);
 	event_free(u->ev_outbox);
+	event_free(u->ev_kick);
 	outbox_close(u->outbox);
 	free(u->out);
 	free(u);

@@ -67,11 +67,15 @@ void		 uplink_set_host_key(struct uplink *, const char *key);
  */
 void		 uplink_set_tunnel(struct uplink *, struct tunnel *t);
 struct tunnel	*uplink_tunnel(const struct uplink *);
-/* After every poll of a tunnel: move what can move. */
+/* After every poll of a tunnel: move what can move.  Never nested. */
 void		 uplink_poll(struct uplink *);
 /* The tunnel went down: the channel is gone with it. */
 void		 uplink_down(struct uplink *);
-/* New records are durable in the spool. */
+/*
+ * Something may go out (records durable in the spool, a package piece
+ * to ask for): a poll is scheduled on the event loop, never run here,
+ * so it is safe to call from inside a frame's handler.
+ */
 void		 uplink_kick(void *uplink);
 /*
  * The audit log sealed: keep the head as the anchor to send (the newest

@@ -319,7 +319,10 @@ static const struct keyspec keys[] = {
 	{ .section = "updates", .key = "version_command", .type = V_FUNC,
 	    .off = F(version_command), .set = set_hook, .get = get_string,
 	    .help = "absolute command printing the product's installed "
-	    "version (dotted decimal), the baseline before the first update" },
+	    "version (dotted decimal); needed with vendor_key: it is run "
+	    "before a notice is accepted and before an update runs, and the "
+	    "higher of what it prints and porthole's last install is what is "
+	    "installed" },
 	{ .section = "updates", .key = "window", .type = V_FUNC,
 	    .off = F(update_window), .set = set_window, .get = get_string,
 	    .help = "install updates in the hour starting then (cluster "

@@ -83,7 +83,12 @@ check_keys(struct pcheck *c)
 	}
 }
 
-/* [updates] vendor_key, when set: the key every notice is checked with. */
+/*
+ * [updates] vendor_key, when set: the key every notice is checked with.
+ * Notices are believed only with version_command beside it: without
+ * it the installed version is not known, and neither an older notice
+ * nor an upgrade made by other means could be told.
+ */
 static void
 check_vendor_key(struct pcheck *c)
 {
@@ -96,6 +101,11 @@ check_vendor_key(struct pcheck *c)
 	if (filecheck_key(c->fc, w, c->p->vendor_key, 0, "ssh-ed25519") == 0 &&
 	    sshcert_load_ca(c->p->vendor_key, key, err, sizeof(err)) == -1)
 		filecheck_report(c->fc, "%s: %s", w, err);
+	if (c->p->version_command == NULL)
+		filecheck_report(c->fc, "%s: needs [updates] version_command, "
+		    "a command printing the product's installed version: "
+		    "without it an update older than what is installed could "
+		    "not be told", w);
 }
 
 static void

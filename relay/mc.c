@@ -1,6 +1,8 @@
 /*
  * mc.c - the relay's side of a cluster's control channel.
  */
+#include "config.h"
+
 #include "relay/mc.h"
 
 #include <stdio.h>
@@ -55,6 +57,13 @@ struct mc {
 	int64_t				 msg_inflight[MC_MSG_INFLIGHT];
 	int				 nmsg_inflight;
 	uint64_t			 msg_progress;	/* clock_mono_ms */
+	/*
+	 * The first msg_wait since the messages were last offered from the
+	 * oldest (clock_mono_ms; 0: none): those the gateway holds are
+	 * offered again MC_MSG_RESEND after it, in case it let them go.
+	 */
+	uint64_t			 msg_waited;
+	char				 wait_said[256];	/* logged last */
 };
 
 /* The channel is to close; the first reason is the one logged. */
@@ -271,6 +280,23 @@ mc_anchor(struct mc *m, json_t *f)
 	mc_send(m, json_pack("{s:s, s:O}", "t", "anchor_ack", "seq", s));
 }
 
+#ifdef PORTHOLE_TEST_HOOKS
+/*
+ * Test builds only: PORTHOLE_TEST_AFTER_MSG holds a frame (JSON) that
+ * is sent right after every message offered, in the same write, so a
+ * test can play a relay that follows a message with something hostile.
+ */
+static void
+mc_test_after_msg(struct mc *m)
+{
+	const char	*s = getenv("PORTHOLE_TEST_AFTER_MSG");
+	json_t		*f;
+
+	if (s != NULL && (f = json_loads(s, 0, NULL)) != NULL)
+		mc_send(m, f);
+}
+#endif
+
 static int
 mc_offer_one(const struct store_message *msg, void *arg)
 {
@@ -289,6 +315,9 @@ mc_offer_one(const struct store_message *msg, void *arg)
 	mc_send(m, json_pack("{s:s, s:I, s:s, s:o}", "t", "msg", "id",
 	    (json_int_t)msg->id, "kind", msg->kind, "body", body));
 	m->msg_inflight[m->nmsg_inflight++] = msg->id;
+#ifdef PORTHOLE_TEST_HOOKS
+	mc_test_after_msg(m);
+#endif
 	(void)store_delivery_offered(m->st, msg->id, m->cl->id, clock_now());
 	return 0;
 }
@@ -318,6 +347,22 @@ mc_offer(struct mc *m)
 		m->msg_progress = clock_mono_ms();
 }
 
+/* Message id is answered: 1 if it was offered and unanswered, or 0. */
+static int
+mc_answered(struct mc *m, int64_t id)
+{
+	int i;
+
+	for (i = 0; i < m->nmsg_inflight; i++)
+		if (m->msg_inflight[i] == id)
+			break;
+	if (i == m->nmsg_inflight)
+		return 0;
+	m->msg_inflight[i] = m->msg_inflight[--m->nmsg_inflight];
+	m->msg_progress = clock_mono_ms();
+	return 1;
+}
+
 /* The gateway stored message id (or refused it): offer it no more. */
 static void
 mc_msg_ack(struct mc *m, json_t *f)
@@ -327,7 +372,6 @@ mc_msg_ack(struct mc *m, json_t *f)
 	const char	*refused = json_string_value(jr);
 	char		 shown[256];
 	int64_t		 id;
-	int		 i;
 
 	if (!json_is_integer(jid) || json_integer_value(jid) <= 0 ||
 	    (jr != NULL && refused == NULL)) {
@@ -335,13 +379,7 @@ mc_msg_ack(struct mc *m, json_t *f)
 		return;
 	}
 	id = json_integer_value(jid);
-	for (i = 0; i < m->nmsg_inflight; i++)
-		if (m->msg_inflight[i] == id)
-			break;
-	if (i < m->nmsg_inflight) {
-		m->msg_inflight[i] = m->msg_inflight[--m->nmsg_inflight];
-		m->msg_progress = clock_mono_ms();
-	}
+	(void)mc_answered(m, id);
 	if (m->st != NULL && store_delivery_acked(m->st, id, m->cl->id,
 	    clock_now(), refused) == 1 && refused != NULL) {
 		/* The gateway's words: escaped for the relay's log. */
@@ -353,20 +391,61 @@ mc_msg_ack(struct mc *m, json_t *f)
 	mc_offer(m);
 }
 
+/*
+ * The gateway cannot take message id yet (why: its inbox is full, the
+ * installed version is not known...): it holds it and answers once it
+ * can.  Its place among the MC_MSG_INFLIGHT goes to the next message,
+ * so that a few that must wait do not keep every later one (of any
+ * kind) from the cluster; the delivery stays unanswered in the store.
+ */
+static void
+mc_msg_wait(struct mc *m, json_t *f)
+{
+	json_t		*jid = json_object_get(f, "id");
+	const char	*why = json_string_value(json_object_get(f, "reason"));
+	char		 shown[256];
+	int64_t		 id;
+
+	if (!json_is_integer(jid) || json_integer_value(jid) <= 0 ||
+	    why == NULL) {
+		mc_fail(m, "a malformed msg_wait");
+		return;
+	}
+	id = json_integer_value(jid);
+	/* Only for a message offered: a gateway cannot flood the log. */
+	if (!mc_answered(m, id))
+		return;
+	if (m->msg_waited == 0)
+		m->msg_waited = clock_mono_ms();
+	/* Said once per reason: the same one comes again every minute. */
+	escape_text(why, strnlen(why, 200), shown, sizeof(shown));
+	if (strcmp(shown, m->wait_said) != 0)
+		log_info("cluster %s: message %lld waits at the gateway: %s",
+		    m->cl->id, (long long)id, shown);
+	snprintf(m->wait_said, sizeof(m->wait_said), "%s", shown);
+	mc_offer(m);
+}
+
 int
 mc_tick(struct mc *m, int64_t newest)
 {
-	size_t	queued = m->out_len;
+	size_t		queued = m->out_len;
+	uint64_t	now = clock_mono_ms();
 
 	/*
-	 * Unanswered for long: the gateway could not take them (its inbox
-	 * is full) or the answers were lost.  Offer from the oldest again;
-	 * a gateway acknowledges again what it already holds.
+	 * Unanswered for long: the gateway could not take them or the
+	 * answers were lost; or it said some must wait, and may have let
+	 * them go since (it holds a few).  Offer from the oldest again; a
+	 * gateway acknowledges again what it already holds, and says again
+	 * what still waits.
 	 */
-	if (m->nmsg_inflight > 0 && clock_mono_ms() - m->msg_progress >=
-	    MC_MSG_RESEND * 1000ULL) {
+	if ((m->nmsg_inflight > 0 && now - m->msg_progress >=
+	    MC_MSG_RESEND * 1000ULL) || (m->nmsg_inflight == 0 &&
+	    m->msg_waited != 0 && now - m->msg_waited >=
+	    MC_MSG_RESEND * 1000ULL)) {
 		m->nmsg_inflight = 0;
 		m->msg_after = 0;
+		m->msg_waited = 0;
 	}
 	if (newest > m->msg_after)
 		mc_offer(m);
@@ -444,6 +523,7 @@ static void (*const mc_handlers[FRAME__COUNT])(struct mc *, json_t *) = {
 	[FRAME_ANCHOR] =	mc_anchor,
 	[FRAME_PING] =		mc_ping,
 	[FRAME_MSG_ACK] =	mc_msg_ack,
+	[FRAME_MSG_WAIT] =	mc_msg_wait,
 	[FRAME_PKG_GET] =	mc_pkg_get,
 };
 

@@ -1111,8 +1111,12 @@ upd_event(const struct store_event_row *e, void *arg)
 	if (strcmp(e->type, "update_downloaded") == 0)
 		u->downloaded = 1;
 	else if (strcmp(e->type, "update_refused") == 0 &&
-	    strcmp(u->state, "installed") == 0)
-		/* A replayed notice does not undo an install. */
+	    (strcmp(u->state, "installed") == 0 ||
+	    json_is_string(json_object_get(rec, "update_state"))))
+		/*
+		 * A replayed or older notice does not undo an install, nor
+		 * the update the gateway still has (update_state says it).
+		 */
 		snprintf(u->detail, sizeof(u->detail), "a notice offered again "
 		    "was refused: %s", why != NULL ? why : "?");
 	else if (strcmp(e->type, "update_notified") != 0 &&

@@ -39,6 +39,7 @@ const struct frame_spec frame_specs[FRAME__COUNT] = {
 	[FRAME_ANCHOR] =	{ "anchor", FRAME_UP, FRAME_PHASE_AFTER },
 	[FRAME_PING] =		{ "ping", FRAME_UP, FRAME_PHASE_AFTER },
 	[FRAME_MSG_ACK] =	{ "msg_ack", FRAME_UP, FRAME_PHASE_AFTER },
+	[FRAME_MSG_WAIT] =	{ "msg_wait", FRAME_UP, FRAME_PHASE_AFTER },
 	[FRAME_PKG_GET] =	{ "pkg_get", FRAME_UP, FRAME_PHASE_AFTER },
 	/*
 	 * A relay without a store never welcomes: what it answers to

@@ -14,6 +14,9 @@
  *     {"t":"ping"}
  *     {"t":"msg_ack","id":N}     (message N is stored: offer it no more)
  *     {"t":"msg_ack","id":N,"refused":R}  (and refused, for reason R)
+ *     {"t":"msg_wait","id":N,"reason":R}  (message N cannot be taken
+ *         yet, for reason R: the gateway holds it and answers later;
+ *         it no longer keeps later messages waiting)
  *     {"t":"pkg_get","sha256":H,"offset":O}  (the next piece of package
  *         H; one request at a time)
  *   relay -> gateway:
@@ -70,6 +73,7 @@ enum frame_kind {
 	FRAME_ANCHOR,
 	FRAME_PING,
 	FRAME_MSG_ACK,
+	FRAME_MSG_WAIT,
 	FRAME_PKG_GET,
 	/* relay -> gateway */
 	FRAME_WELCOME,

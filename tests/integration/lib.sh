@@ -390,3 +390,17 @@ standard_setup() {
 	start_relay
 	start_gateway acme-prod
 }
+
+# msg_answered ID: acme-prod's answer to message ID, as the relay keeps it
+# in ${DB:-$T/relay.db}; wait_msg_answer ID [SECONDS] waits for one.
+msg_answered() {
+	sqlite3 "${DB:-$T/relay.db}" "SELECT result FROM deliveries WHERE message_id = $1 AND cluster = 'acme-prod' AND acked <> 0"
+}
+wait_msg_answer() {
+	n=$(( ${2:-10} * 10 ))
+	while [ "$n" -gt 0 ]; do
+		[ -n "$(msg_answered "$1")" ] && return 0
+		sleep 0.1; n=$((n - 1))
+	done
+	return 1
+}

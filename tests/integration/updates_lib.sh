@@ -21,11 +21,12 @@ rfc3339() {
 }
 
 # make_notice FILE VERSION PACKAGE [EXPIRES-IN-SECONDS] [NOTES]
+# (published PUBLISHED_AGO seconds ago, a minute unless set)
 make_notice() {
 	sha=$(sha256sum "$3" | cut -d' ' -f1)
 	size=$(stat -c %s "$3")
 	printf '{"version":"%s","sha256":"%s","size":%s,"published":"%s","expires":"%s","notes":"%s"}\n' \
-	    "$2" "$sha" "$size" "$(rfc3339 -60)" "$(rfc3339 "${4:-2592000}")" \
+	    "$2" "$sha" "$size" "$(rfc3339 "-${PUBLISHED_AGO:-60}")" "$(rfc3339 "${4:-2592000}")" \
 	    "${5:-Fixes and improvements.\\nRestarts the server.}" >"$1"
 }
 
@@ -40,6 +41,15 @@ sign() {
 publish() {
 	"$RELAY_BIN" -f "$T/relay.conf" update publish "$1" "$1.sig" "$2" \
 	    >"$T/publish.out" 2>&1
+}
+
+# publish_version VERSION KIB: a package of KIB KiB, its notice signed
+# and published ($T/pVERSION.tar, $T/nVERSION.json); fails the test if not.
+publish_version() {
+	make_package "$T/p$1.tar" "$2"
+	make_notice "$T/n$1.json" "$1" "$T/p$1.tar"
+	sign "$T/n$1.json"
+	publish "$T/n$1.json" "$T/p$1.tar" || fail "publish $1: $(cat "$T/publish.out")"
 }
 
 # write_update_scripts: the customer's commands, as scripts.
@@ -84,7 +94,8 @@ EOC
 
 # uj ID: porthole updates --json of gateway ID.
 uj() {
-	"$CLI_BIN" -f "$T/$1/porthole.conf" updates --json 2>/dev/null
+	# Bounded: a gateway stuck in its event loop answers nothing.
+	timeout 10 "$CLI_BIN" -f "$T/$1/porthole.conf" updates --json 2>/dev/null
 }
 
 # ufield ID VERSION FIELD: one field of one update, as the gateway says.

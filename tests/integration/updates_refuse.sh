@@ -120,9 +120,13 @@ sqlite3 "$DB" "UPDATE package_chunks SET data = zeroblob(length(data)) WHERE sha
 sleep 4
 start_gateway acme-prod
 refused "an expired notice" 1.3.7 "notice for 1.3.7 expired at"
-wait_ufield acme-prod 1.3.8 state refused 30 &&
-    pass "a notice published while the gateway was offline arrives on reconnect" ||
-    fail "1.3.8: $(ufield acme-prod 1.3.8 state)"
+wait_for "$T/gateway-acme-prod.log" "package $(echo "$sha8" | cut -c1-16)\.\.\.: the package the relay sent has SHA-256 .*; the part is thrown away and fetched again in 5s (try 2 of 3)" 30 &&
+    pass "a notice published while the gateway was offline arrives on reconnect" &&
+    pass "a damaged package is thrown away and fetched again" ||
+    fail "1.3.8: $(ufield acme-prod 1.3.8 state) $(ufield acme-prod 1.3.8 package_waiting)"
+wait_ufield acme-prod 1.3.8 state refused 60 &&
+    [ "$(grep -c "package $(echo "$sha8" | cut -c1-16)\.\.\.: .*the package the relay sent has SHA-256" "$T/gateway-acme-prod.log")" -eq 3 ] &&
+    pass "refused after the third fetch" || fail "1.3.8: $(ufield acme-prod 1.3.8 state)"
 ufield acme-prod 1.3.8 reason | grep -q "the package the relay sent has SHA-256 [0-9a-f]*; the signed notice gives $sha8" &&
     audit_has acme-prod '"type":"update_refused"' '"version":"1.3.8"' 'the package the relay sent' &&
     pass "a package the relay changed is refused and audited" || fail "1.3.8: $(ufield acme-prod 1.3.8 reason)"
@@ -130,6 +134,16 @@ ufield acme-prod 1.3.8 reason | grep -q "the package the relay sent has SHA-256 
     pass "nothing of it is kept" || fail "the refused package is kept"
 wait_answer acme-prod 1.3.8 "^refused: the package the relay sent" &&
     pass "the relay shows why" || fail "relay: $(answer acme-prod 1.3.8)"
+# The relay's store repaired and the notice offered again: not refused
+# for good, it is taken up again where it was.
+head -c 1048576 "$T/pkg8" >"$T/chunk0"
+sqlite3 "$DB" "UPDATE package_chunks SET data = readfile('$T/chunk0') WHERE sha256 = '$sha8' AND \"offset\" = 0"
+notified8=$(ufield acme-prod 1.3.8 notified)
+publish "$T/n8.json" "$T/pkg8" || fail "publish again: $(cat "$T/publish.out")"
+wait_ufield acme-prod 1.3.8 package downloaded 30 && [ "$(ufield acme-prod 1.3.8 state)" = scheduled ] &&
+    [ "$(ufield acme-prod 1.3.8 notified)" = "$notified8" ] &&
+    pass "a refused package offered again is fetched again, the update taken up where it was" ||
+    fail "1.3.8 again: $(ufield acme-prod 1.3.8 state) $(ufield acme-prod 1.3.8 package)"
 
 # A good one: 1.4.0.  Reschedule within bounds, not past them; run-now.
 make_package "$T/pkg40" 300
@@ -171,11 +185,42 @@ out=$("$CLI_BIN" -f "$T/acme-prod/porthole.conf" updates run-now 1.4.0 2>&1); rc
     pass "run-now of an installed update is refused" || fail "run-now again: rc=$rc $out"
 "$CLI_BIN" -f "$T/acme-prod/porthole.conf" updates >"$T/updates.txt" 2>&1
 grep -q "^installed   1.4.0 (installed by porthole" "$T/updates.txt" &&
-    grep -q "^1.3.8  refused" "$T/updates.txt" &&
+    grep -q "^1.3.8  superseded" "$T/updates.txt" &&
     grep -q "notes from the vendor" "$T/updates.txt" &&
     pass "porthole updates lists them" || fail "porthole updates: $(cat "$T/updates.txt")"
+
+# The product upgraded by other means: version_command is read again
+# before a notice is judged and before an update runs, and the higher
+# of what it says and porthole's own record is what is installed.
+echo 1.6.0 >"$T/product_version"
+make_notice "$T/n15.json" 1.5.0 "$T/pkg"
+sign "$T/n15.json"
+publish "$T/n15.json" "$T/pkg" || fail "publish: $(cat "$T/publish.out")"
+refused "a notice older than a version installed by other means" 1.5.0 "not newer than the installed 1.6.0"
+make_notice "$T/n17.json" 1.7.0 "$T/pkg"
+sign "$T/n17.json"
+publish "$T/n17.json" "$T/pkg" || fail "publish: $(cat "$T/publish.out")"
+wait_ufield acme-prod 1.7.0 state scheduled 20 || fail "1.7.0: $(ufield acme-prod 1.7.0 state)"
+wait_ufield acme-prod 1.7.0 package downloaded 20 || fail "1.7.0 not fetched"
+echo 1.8.0 >"$T/product_version"
+"$CLI_BIN" -f "$T/acme-prod/porthole.conf" updates run-now 1.7.0 >/dev/null 2>&1 || fail "run-now 1.7.0"
+wait_ufield acme-prod 1.7.0 state superseded 20 &&
+    [ "$(ufield acme-prod 1.7.0 reason)" = "version 1.8.0 is installed already" ] &&
+    ! grep -q " 1.7.0 " "$T/upgraded" &&
+    pass "an update the product has reached by other means before it runs is not installed" ||
+    fail "1.7.0: $(ufield acme-prod 1.7.0 state): $(ufield acme-prod 1.7.0 reason)"
+[ "$(uj acme-prod | jq -r '.installed + " " + .installed_from')" = "1.8.0 version_command" ] &&
+    pass "porthole updates shows 1.8.0 installed, as version_command says" ||
+    fail "installed: $(uj acme-prod | jq -c '{installed, installed_from, version_command}')"
 "$CLI_BIN" audit verify --key "$(cat "$T/acme-prod/audit.k0")" "$T/acme-prod/audit" >/dev/null 2>&1 &&
     pass "the audit log verifies" || fail "audit verify"
+
+# Notices are believed only with version_command beside vendor_key.
+grep -v "^version_command" "$T/acme-prod/porthole.conf" >"$T/noversion.conf"
+out=$("$CLI_BIN" policy check "$T/noversion.conf" 2>&1); rc=$?
+[ $rc -eq 1 ] && echo "$out" | grep -q "noversion.conf:[0-9]*: \[updates\] vendor_key: needs \[updates\] version_command" &&
+    pass "policy check refuses vendor_key without version_command, naming the line" ||
+    fail "policy check: rc=$rc $out"
 
 # A vendor_key that is not an Ed25519 public key stops a start.
 sed "s|^vendor_key = .*|vendor_key = $T/acme-prod/session_host_key|" "$T/acme-prod/porthole.conf" >"$T/badkey.conf"
