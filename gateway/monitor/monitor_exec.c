@@ -6,6 +6,7 @@
 #include "gateway/monitor/monitor_int.h"
 
 #include <sys/wait.h>
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -69,6 +70,19 @@ mm_answer_exec(struct mon *m, json_t *req)
 		return mon_answer(m, json_pack("{s:b, s:s}", "ok", 0, "reason",
 		    "the diagnostic could not be started"), NULL, 0);
 	}
+	/* Its output reaches the peer through the monitor, redacted. */
+	if (mon_pump_start(m, fds, why, sizeof(why)) == -1) {
+		close(fds[0]);
+		close(fds[1]);
+		mon_kill_diag(m);
+		while (waitpid(m->diag, NULL, 0) == -1 && errno == EINTR)
+			;
+		m->diag = 0;
+		mon_audit(m, "command_failed", json_pack("{s:s, s:s}",
+		    "command", cmd, "reason", why));
+		return mon_answer(m, json_pack("{s:b, s:s}", "ok", 0, "reason",
+		    "the diagnostic could not be started"), NULL, 0);
+	}
 	snprintf(m->diag_cmd, sizeof(m->diag_cmd), "%s", cmd);
 	m->diag_deadline = clock_mono_ms() + m->pol->command_timeout * 1000;
 	m->diag_timed_out = 0;
@@ -106,7 +120,7 @@ mm_answer_exec_refused(struct mon *m, json_t *req)
 int
 mm_answer_exec_wait(struct mon *m, json_t *req)
 {
-	json_t	*jb = json_object_get(req, "bytes_out");
+	json_t	*jb = json_object_get(req, "bytes_out"), *ev;
 	int	 status = 0, code;
 	pid_t	 r;
 
@@ -130,10 +144,11 @@ mm_answer_exec_wait(struct mon *m, json_t *req)
 		code = 128 + WTERMSIG(status);
 	if (m->diag_timed_out)
 		code = 124;
-	mon_audit(m, "command_finished", json_pack("{s:s, s:i, s:I, s:b, s:b}",
-	    "command", m->diag_cmd, "exit_status", code, "bytes_out",
-	    json_integer_value(jb), "timed_out", m->diag_timed_out,
-	    "cancelled", m->diag_cancelled));
+	ev = json_pack("{s:s, s:i, s:I, s:b, s:b}", "command", m->diag_cmd,
+	    "exit_status", code, "bytes_out", json_integer_value(jb),
+	    "timed_out", m->diag_timed_out, "cancelled", m->diag_cancelled);
+	json_object_update_new(ev, mon_pump_end(m));
+	mon_audit(m, "command_finished", ev);
 	mon_doing(m, NULL);
 	return mon_answer(m, json_pack("{s:i, s:b, s:I}", "exit_status", code,
 	    "timed_out", m->diag_timed_out, "timeout",
