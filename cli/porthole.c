@@ -14,6 +14,7 @@
 #include "config.h"
 
 #include "cli/audit_cmd.h"
+#include "cli/bundles_cmd.h"
 #include "cli/control_cmd.h"
 #include "cli/send_cmd.h"
 #include "cli/updates_cmd.h"
@@ -56,6 +57,7 @@ usage(FILE *f)
 	print_usage_lines(f, cli_control_usage, &first);
 	print_usage_lines(f, cli_send_usage, &first);
 	print_usage_lines(f, cli_updates_usage, &first);
+	print_usage_lines(f, cli_bundles_usage, &first);
 	print_usage_lines(f, cli_audit_usage, &first);
 	if (f == stdout)
 		fprintf(f, "Without -f, porthole reads %s.  Exit status: 0 "
@@ -189,6 +191,8 @@ static const struct command commands[] = {
 	{ "reload", cli_control_usage, cli_control },
 	{ "send", cli_send_usage, cli_send },
 	{ "updates", cli_updates_usage, cli_updates },
+	{ "bundles", cli_bundles_usage, cli_bundles },
+	{ "bundle", cli_bundles_usage, cli_bundles },
 	{ "audit", cli_audit_usage, run_audit },
 };
 

@@ -124,6 +124,8 @@ struct broker {
 	struct event		*ev_retry;	/* a write stalled in a rekey */
 	int			 audit_failing;	/* the log cannot be written */
 	struct telem		*telem;		/* session events, or NULL */
+	broker_bundle_fn	 bundle;	/* engineers' bundle requests */
+	void			*bundle_arg;
 };
 
 /* broker_state.c */

@@ -40,6 +40,7 @@ enum bm_msg {
 	BM_GRANT,	/* the session relies on a grant (bm_grant) from now */
 	BM_DOING,	/* the diagnostic now running ("command"), or none */
 	BM_ACTIVITY,	/* channel data moved: the session is not idle */
+	BM_BUNDLE,	/* the engineer asks for a support bundle ("id") */
 	BM_POLICY,	/* broker to monitor: a reloaded policy ("ca") */
 	BM_NMSG
 };
@@ -84,7 +85,10 @@ enum bm_answer {
 	BM_APPROVED = 'A',	/* BM_APPROVAL: the customer approved */
 	BM_DENIED = 'D',	/* ... denied, or it could not be recorded */
 	BM_TIMED_OUT = 'T',	/* ... nobody decided in approval_timeout */
-	BM_GONE = 'G'		/* ... the engineer hung up meanwhile */
+	BM_GONE = 'G',		/* ... the engineer hung up meanwhile */
+	BM_BUNDLE_QUEUED = 'Q',	/* BM_BUNDLE: requested, on record */
+	BM_BUNDLE_FULL = 'F',	/* ... too many bundles wait already */
+	BM_BUNDLE_NOT = 'N'	/* ... not requested (disabled, no record) */
 };
 
 /* Grants a session relies on: withdrawing one ends it (BM_GRANT). */

@@ -19,6 +19,7 @@
 #include <event2/listener.h>
 #include <jansson.h>
 
+#include "gateway/bundles.h"
 #include "gateway/localsock.h"
 #include "gateway/updates.h"
 #include "lib/ident.h"
@@ -39,6 +40,7 @@ struct control {
 	json_t			*(*extra)(void *);
 	void			*extra_arg;
 	struct updates		*updates;
+	struct bundles		*bundles;
 	time_t			 refused_sec;	/* rate of refusals audited */
 	unsigned int		 refused_n;
 	unsigned int		 refused_unaudited;
@@ -115,6 +117,12 @@ void
 control_set_updates(struct control *c, struct updates *up)
 {
 	c->updates = up;
+}
+
+void
+control_set_bundles(struct control *c, struct bundles *bs)
+{
+	c->bundles = bs;
 }
 
 void
@@ -293,6 +301,85 @@ control_answer_viewed(struct cconn *cc, json_t *req, const char *id)
 	return json_pack("{s:b}", "ok", 1);
 }
 
+/* The bundle a request names: its id, or NULL (ans: the refusal). */
+static const char *
+control_bundle_id(struct cconn *cc, json_t *req, json_t **ans)
+{
+	const char *id = json_string_value(json_object_get(req, "bundle"));
+
+	*ans = NULL;
+	if (cc->c->bundles == NULL)
+		*ans = control_error("support bundles are not available");
+	else if (id == NULL || !ident_valid(id, CONTROL_ID_MAX, IDENT_HEX))
+		*ans = control_error("not a bundle id");
+	return *ans == NULL ? id : NULL;
+}
+
+/* porthole bundles: every bundle kept, newest first. */
+static json_t *
+control_answer_bundles(struct cconn *cc, json_t *req, const char *id)
+{
+	json_t *list;
+
+	(void)req;
+	(void)id;
+	if (cc->c->bundles == NULL)
+		return control_error("support bundles are not available");
+	if ((list = bundles_list(cc->c->bundles)) == NULL)
+		return control_error("out of memory");
+	json_object_set_new(list, "ok", json_true());
+	return list;
+}
+
+static json_t *
+control_answer_bundle_show(struct cconn *cc, json_t *req, const char *sid)
+{
+	const char	*id;
+	char		 why[256];
+	json_t		*ans, *b;
+
+	(void)sid;
+	if ((id = control_bundle_id(cc, req, &ans)) == NULL)
+		return ans;
+	if ((b = bundles_show(cc->c->bundles, id, why, sizeof(why))) == NULL)
+		return control_error(why);
+	return json_pack("{s:b, s:o}", "ok", 1, "bundle", b);
+}
+
+/* porthole bundle approve|deny ID [--reason TEXT], on the peer's behalf. */
+static json_t *
+control_bundle_decide(struct cconn *cc, json_t *req, int approve)
+{
+	json_t		*jr = json_object_get(req, "reason"), *ans;
+	const char	*id, *reason = json_string_value(jr);
+	char		 who[64], why[256];
+
+	if ((id = control_bundle_id(cc, req, &ans)) == NULL)
+		return ans;
+	if (jr != NULL && (reason == NULL || strlen(reason) >
+	    CONTROL_REASON_MAX || !parse_utf8(reason, strlen(reason))))
+		return control_error("a reason is UTF-8 of at most 256 bytes");
+	control_who(cc, who, sizeof(who));
+	if (bundles_decide(cc->c->bundles, id, approve, who, reason, why,
+	    sizeof(why)) == -1)
+		return control_error(why);
+	return json_pack("{s:b}", "ok", 1);
+}
+
+static json_t *
+control_answer_bundle_approve(struct cconn *cc, json_t *req, const char *id)
+{
+	(void)id;
+	return control_bundle_decide(cc, req, 1);
+}
+
+static json_t *
+control_answer_bundle_deny(struct cconn *cc, json_t *req, const char *id)
+{
+	(void)id;
+	return control_bundle_decide(cc, req, 0);
+}
+
 /* The answer to each request of control_proto.h's table. */
 static json_t *(*const control_answers[CONTROL_NCMD])(struct cconn *,
     json_t *, const char *) = {
@@ -306,6 +393,10 @@ static json_t *(*const control_answers[CONTROL_NCMD])(struct cconn *,
 	[CONTROL_UPDATES] =		control_answer_updates,
 	[CONTROL_UPDATE_RESCHEDULE] =	control_answer_reschedule,
 	[CONTROL_UPDATE_RUN_NOW] =	control_answer_run_now,
+	[CONTROL_BUNDLES] =		control_answer_bundles,
+	[CONTROL_BUNDLE_SHOW] =		control_answer_bundle_show,
+	[CONTROL_BUNDLE_APPROVE] =	control_answer_bundle_approve,
+	[CONTROL_BUNDLE_DENY] =		control_answer_bundle_deny,
 };
 
 static json_t *

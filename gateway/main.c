@@ -24,6 +24,7 @@
 #include "audit/audit.h"
 #include "audit/seal.h"
 #include "gateway/broker.h"
+#include "gateway/bundles.h"
 #include "gateway/collect.h"
 #include "gateway/control.h"
 #include "gateway/inbox.h"
@@ -86,6 +87,7 @@ struct gateway {
 	struct inbox	*inbox;
 	struct jobs	*jobs;
 	struct updates	*updates;
+	struct bundles	*bundles;
 	struct krl	*krl;		/* revoked_keys, or NULL */
 	struct event	*ev_seal;	/* seals quiet periods: seal_interval */
 };
@@ -158,7 +160,34 @@ status_extra(void *arg)
 	if (j != NULL && gw->updates != NULL)
 		json_object_set_new(j, "next_update",
 		    updates_next(gw->updates));
+	if (j != NULL && gw->bundles != NULL)
+		json_object_set_new(j, "bundles", bundles_status(gw->bundles));
 	return j;
+}
+
+/* A session asks for a support bundle (broker.h). */
+static int
+gateway_bundle(void *arg, const char *id, const char *engineer,
+    const char *ticket, const char *sid, char *why, size_t whylen)
+{
+	struct gateway *gw = arg;
+
+	if (gw->bundles == NULL) {
+		snprintf(why, whylen, "the gateway is stopping");
+		return -1;
+	}
+	return bundles_engineer(gw->bundles, id, engineer, ticket, sid, why,
+	    whylen);
+}
+
+/* The product sent an event: it may gather a support bundle. */
+static void
+gateway_event(void *arg, const char *type)
+{
+	struct gateway *gw = arg;
+
+	if (gw->bundles != NULL)
+		bundles_event(gw->bundles, type);
 }
 
 /* The audit log for the inbox and the updates, through the broker. */
@@ -319,6 +348,7 @@ gateway_reload(void *arg, const char *who, char *err, size_t errlen)
 	collect_set_policy(gw->collect, np);
 	uplink_set_policy(gw->uplink, np);
 	updates_set_policy(gw->updates, np);
+	bundles_set_policy(gw->bundles, np);
 	policy_free(old);
 	log_info("%s: reloaded", gw->path);
 	rc = 0;
@@ -621,9 +651,18 @@ main(int argc, char **argv)
 		    err);
 		goto fail;
 	}
+	if ((gw.bundles = bundles_new(base, pol, gw.inbox, gateway_audit,
+	    &gw, uplink_kick, uplink, err, sizeof(err))) == NULL) {
+		log_error("bundles: %s", err);
+		goto fail;
+	}
+	broker_set_bundles(broker, gateway_bundle, &gw);
+	telem_on_event(telem, gateway_event, &gw);
 	uplink_set_inbox(uplink, gw.inbox);
 	uplink_set_pkgget(uplink, updates_pkgget(gw.updates));
+	uplink_set_bundles(uplink, gw.bundles);
 	control_set_updates(control, gw.updates);
+	control_set_bundles(control, gw.bundles);
 	inbox_start(gw.inbox);
 	ev_term = evsignal_new(base, SIGTERM, on_term, base);
 	ev_int = evsignal_new(base, SIGINT, on_term, base);
@@ -689,6 +728,8 @@ main(int argc, char **argv)
 	telem_on_commit(telem, NULL, NULL);
 	uplink_free(uplink);
 	gw.uplink = NULL;
+	bundles_free(gw.bundles);
+	gw.bundles = NULL;
 	updates_free(gw.updates);
 	gw.updates = NULL;
 	jobs_free(gw.jobs);
@@ -710,6 +751,7 @@ main(int argc, char **argv)
 	return 0;
 fail:
 	control_free(control);
+	bundles_free(gw.bundles);
 	updates_free(gw.updates);
 	jobs_free(gw.jobs);
 	inbox_free(gw.inbox);

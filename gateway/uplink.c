@@ -88,6 +88,7 @@ struct uplink {
 	char			 why[128];	/* a protocol error */
 	struct inbox		*inbox;		/* messages from the vendor */
 	struct pkgget		*pkgget;	/* packages they refer to */
+	struct bundles		*bundles;	/* support bundles going up */
 };
 
 static int
@@ -1023,6 +1024,12 @@ void
 uplink_set_pkgget(struct uplink *u, struct pkgget *g)
 {
 	u->pkgget = g;
+}
+
+void
+uplink_set_bundles(struct uplink *u, struct bundles *bs)
+{
+	u->bundles = bs;
 }
 
 void

@@ -20,6 +20,10 @@ const struct control_cmd_info control_cmds[CONTROL_NCMD] = {
 	[CONTROL_UPDATE_RESCHEDULE] = { "update_reschedule",
 				  CONTROL_ARG_VERSION | CONTROL_ARG_WHEN, 1 },
 	[CONTROL_UPDATE_RUN_NOW] = { "update_run_now", CONTROL_ARG_VERSION, 1 },
+	[CONTROL_BUNDLES] =	{ "bundles",	0, 0 },
+	[CONTROL_BUNDLE_SHOW] =	{ "bundle_show", CONTROL_ARG_BUNDLE, 0 },
+	[CONTROL_BUNDLE_APPROVE] = { "bundle_approve", CONTROL_ARG_BUNDLE, 1 },
+	[CONTROL_BUNDLE_DENY] =	{ "bundle_deny", CONTROL_ARG_BUNDLE, 1 },
 };
 
 int

@@ -15,6 +15,7 @@
 #define CONTROL_MAX_REQUEST	4096	/* bytes of one request line */
 #define CONTROL_ID_MAX		64	/* bytes of a session id */
 #define CONTROL_VERSION_MAX	64	/* bytes of an update's version */
+#define CONTROL_REASON_MAX	256	/* bytes of a decision's reason */
 
 enum control_cmd {
 	CONTROL_STATUS,		/* the gateway, its tunnels and telemetry */
@@ -27,6 +28,10 @@ enum control_cmd {
 	CONTROL_UPDATES,	/* the updates the gateway knows of */
 	CONTROL_UPDATE_RESCHEDULE, /* move a scheduled update */
 	CONTROL_UPDATE_RUN_NOW,	/* install one now */
+	CONTROL_BUNDLES,	/* the support bundles and their states */
+	CONTROL_BUNDLE_SHOW,	/* one bundle with its manifest */
+	CONTROL_BUNDLE_APPROVE,	/* let a bundle leave */
+	CONTROL_BUNDLE_DENY,
 	CONTROL_NCMD
 };
 
@@ -35,6 +40,7 @@ enum control_cmd {
 #define CONTROL_ARG_ACTION	0x02	/* "action": replay or export */
 #define CONTROL_ARG_VERSION	0x04	/* "version": an update's */
 #define CONTROL_ARG_WHEN	0x08	/* "when": an RFC 3339 time */
+#define CONTROL_ARG_BUNDLE	0x10	/* "bundle": a bundle's id */
 
 struct control_cmd_info {
 	const char	*name;		/* "cmd" on the wire */

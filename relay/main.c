@@ -7,6 +7,7 @@
  * usage: porthole-relay -f relay.conf [-d] [-t] [-v]
  *        porthole-relay -f relay.conf REPORT [CLUSTER] [--json]
  *        porthole-relay -f relay.conf update publish NOTICE SIG PACKAGE
+ *        porthole-relay -f relay.conf bundle request|get ... | bundles
  * (the reports: relay/report.h; publishing: relay/update_cmd.h)
  */
 #include <errno.h>
@@ -23,6 +24,7 @@
 #include "lib/daemon.h"
 #include "lib/filecheck.h"
 #include "lib/log.h"
+#include "relay/bundle_cmd.h"
 #include "relay/relay.h"
 #include "relay/relay_conf.h"
 #include "relay/report.h"
@@ -32,6 +34,7 @@
 	"usage: porthole-relay -f FILE [-d] [-t] [-v]\n" \
 	"       " REPORT_SYNOPSIS \
 	"       " UPDATE_SYNOPSIS \
+	"       " BUNDLE_SYNOPSIS \
 	"       porthole-relay --help | --version\n"
 
 /* SIGHUP: read relay.conf again; relay_reload() logs what it did. */
@@ -128,6 +131,10 @@ main(int argc, char **argv)
 	cmdline_daemon(argc, argv, "porthole-relay", RELAY_USAGE, 1, &cl);
 	if (cl.optind < argc && strcmp(argv[cl.optind], "update") == 0)
 		return update_main(cl.path, argc - cl.optind,
+		    argv + cl.optind);
+	if (cl.optind < argc && (strcmp(argv[cl.optind], "bundle") == 0 ||
+	    strcmp(argv[cl.optind], "bundles") == 0))
+		return bundle_main(cl.path, argc - cl.optind,
 		    argv + cl.optind);
 	if (cl.optind < argc)
 		return report_main(cl.path, argc - cl.optind,

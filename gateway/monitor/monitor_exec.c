@@ -27,9 +27,13 @@ mm_answer_exec(struct mon *m, json_t *req)
 	int		 fds[2], rc;
 	size_t		 i;
 
-	if (m->diag > 0)
+	if (m->diag > 0 || m->builtin)
 		return mon_refuse(m, "a diagnostic is already running in this "
 		    "session; wait for it to finish");
+	/* Reserved names are porthole's own, never a diagnostic. */
+	if (cmd != NULL && strncmp(cmd, "bundle", 6) == 0 &&
+	    (cmd[6] == ' ' || cmd[6] == '\0'))
+		return mon_bundle(m, cmd);
 	/*
 	 * "scp -f PATH" / "scp -t PATH" is scp -O, the legacy protocol:
 	 * say so, rather than call it an unknown command.
@@ -124,6 +128,12 @@ mm_answer_exec_wait(struct mon *m, json_t *req)
 	int	 status = 0, code;
 	pid_t	 r;
 
+	if (m->builtin && m->diag_peer == m->peer && json_is_integer(jb)) {
+		m->builtin = 0;
+		return mon_answer(m, json_pack("{s:i, s:b, s:I}", "exit_status",
+		    m->builtin_status, "timed_out", 0, "timeout",
+		    (json_int_t)m->pol->command_timeout), NULL, 0);
+	}
 	if (!json_is_integer(jb) || json_integer_value(jb) < 0 ||
 	    m->diag <= 0 || m->diag_peer != m->peer)
 		mon_violation(m, "malformed exec_wait request", "exec_wait");

@@ -10,6 +10,7 @@
  *   monitor_shell.c    the support shell's pty and recording
  *   monitor_redact.c   [redact]: redacted copies of files, diagnostics'
  *                      output redacted on its way to the child
+ *   monitor_bundle.c   the engineer's request for a support bundle
  *   monitor_core.c     answering, auditing and ending, under all of them
  *
  * Not a public surface: only gateway/monitor/ includes it.
@@ -121,6 +122,8 @@ struct mon {
 	int			 pump_pfd[2];	/* their poll entries */
 	const struct redact	*diag_redact;	/* NULL: not redacted */
 	struct redacted		 diag_red;	/* what was starred */
+	int			 builtin;	/* exec answered by porthole */
+	int			 builtin_status;
 	uint32_t		 next_id;
 	struct mon_file		 files[MON_MAX_FILES];
 	struct mon_fwd		 fwds[MON_MAX_FWDS];
@@ -246,6 +249,10 @@ void	mon_pump_stop(struct mon *);
  * "patterns"} for its audit line (NULL when it was not redacted).
  */
 json_t	*mon_pump_end(struct mon *);
+
+/* monitor_bundle.c */
+/* `bundle`: a support bundle for the session's ticket. */
+int	mon_bundle(struct mon *, const char *cmd);
 
 /* monitor_shell.c */
 int	mm_answer_shell_open(struct mon *, json_t *);

@@ -1,0 +1,136 @@
+#!/bin/sh
+# Support bundles: requested by the engineer (ssh ... bundle, the ticket
+# from the certificate), by the vendor (porthole-relay bundle request)
+# and by the product (an event [bundle] on_events names); built by a
+# process of their own into a tar.gz whose MANIFEST.json lists what it
+# holds and whose SHA-256 is in the audit log; redacted; waiting for the
+# customer's porthole bundle approve, or removed by deny.  (Requests
+# only, so far: bundles are not built yet.)
+. "$(dirname "$0")/lib.sh"
+
+FILES_ENABLED=yes
+make_vendor
+make_cluster acme-prod
+P=$T/acme-prod/product
+EXTRA_COMMANDS="showlog = /bin/cat $P/log/product.log"
+write_relay_conf
+write_gateway_conf acme-prod
+CONF=$T/acme-prod/porthole.conf
+cat >>"$CONF" <<EOC
+
+[redact]
+pattern.secret = (password|secret|token) *[=:] *[^ ]+
+pattern.aws = AKIA[0-9A-Z]{16}
+
+[bundle]
+enabled = yes
+paths = $P/log/*.log
+commands = status, showlog
+approval = required
+on_events = product_crash
+EOC
+write_ssh_config
+AUDIT=$T/acme-prod/audit/audit.log
+BUNDLES=$T/acme-prod/state/bundles
+cat >"$P/log/product.log" <<'EOF'
+2026-12-01T10:00:01Z INFO db connect password = hunter2 pool=8
+2026-12-01T10:00:02Z INFO s3 upload with AKIAABCDEFGHIJKLMNOP done
+EOF
+printf 'not a log, not in the bundle\n' >"$P/log/notes.txt"
+chmod 711 "$T" "$T/acme-prod"
+chmod -R go+rX "$P"
+start_relay
+start_gateway acme-prod
+
+porthole() { "$CLI_BIN" -f "$CONF" "$@"; }
+# bundle_field ID FIELD: a field of porthole bundles --json.
+bundle_field() {
+	porthole bundles --json | python3 -c 'import json, sys
+for b in json.load(sys.stdin)["bundles"]:
+    if b["id"] == sys.argv[1]:
+        print(b[sys.argv[2]])' "$1" "$2"
+}
+# wait_state ID STATE [SECONDS]
+wait_state() {
+	n=$(( ${3:-20} * 10 ))
+	while [ "$n" -gt 0 ]; do
+		[ "$(bundle_field "$1" state)" = "$2" ] && return 0
+		sleep 0.1; n=$((n - 1))
+	done
+	return 1
+}
+# check_archive ID WHO: what a built bundle holds, as the customer sees it.
+check_archive() {
+	f=$BUNDLES/$1.tar.gz
+	tar -tzf "$f" >"$T/list-$1" 2>"$T/tar.err" ||
+	    { fail "$2: tar -tzf: $(cat "$T/tar.err")"; return; }
+	tar -xzOf "$f" "porthole-bundle-$1/MANIFEST.json" >"$T/man-$1.json"
+	python3 -c 'import json, sys
+m = json.load(open(sys.argv[1]))
+names = sorted("porthole-bundle-%s/%s" % (m["id"], e["name"]) for e in m["entries"])
+listed = sorted(l.strip() for l in open(sys.argv[2]) if not l.strip().endswith("MANIFEST.json"))
+sys.exit(0 if names == listed and len(names) == 3 else 1)' "$T/man-$1.json" "$T/list-$1" &&
+	    pass "$2: tar -tzf lists the manifest's entries (two outputs, one log)" ||
+	    fail "$2: manifest and archive differ: $(cat "$T/list-$1")"
+	! tar -xzOf "$f" | grep -aq 'hunter2\|AKIAABCD' &&
+	    tar -xzOf "$f" "porthole-bundle-$1/files$P/log/product.log" |
+	    grep -q 'db connect \*\*\*\*\*\*\*\*\*\*\*\*\*\*\*\*\*\* pool=8' &&
+	    tar -xzOf "$f" "porthole-bundle-$1/commands/showlog.out" |
+	    grep -q 'upload with \*\*\*\*\*\*\*\*\*\*\*\*\*\*\*\*\*\*\*\* done' &&
+	    pass "$2: the bundle holds no secret, the log and the diagnostic's output redacted" ||
+	    fail "$2: a secret in the bundle"
+	sum=$(sha256sum "$f" | cut -d' ' -f1)
+	grep -q "\"type\":\"bundle_built\".*\"bundle\":\"$1\",\"sha256\":\"$sum\"" "$AUDIT" &&
+	    pass "$2: its SHA-256 is in the audit log" ||
+	    fail "$2: bundle_built: $(grep "bundle_built.*$1" "$AUDIT")"
+}
+
+# The engineer asks; the ticket is the certificate's.
+essh acme-prod bundle >"$T/eng.out" 2>&1; rc=$?
+ENG=$(sed -n 's/^porthole: support bundle \([0-9a-f]*\) requested.*/\1/p' "$T/eng.out")
+[ "$rc" -eq 0 ] && [ -n "$ENG" ] && grep -q "for ticket SUP-1234" "$T/eng.out" &&
+    grep -q "once the customer approves it" "$T/eng.out" &&
+    pass "ssh ... bundle: the engineer is told the bundle's id and that it waits for approval" ||
+    fail "ssh bundle: rc=$rc $(cat "$T/eng.out")"
+grep -q "\"type\":\"bundle_requested\".*\"bundle\":\"$ENG\",\"source\":\"engineer\",\"requested_by\":\"engineer alice\",\"ticket\":\"SUP-1234\",\"session\":" "$AUDIT" &&
+    pass "the request is audited with the engineer, the ticket and the session" ||
+    fail "bundle_requested: $(grep bundle_requested "$AUDIT")"
+essh acme-prod bundle now >"$T/words.out" 2>&1; rc=$?
+[ "$rc" -ne 0 ] && grep -q "bundle takes no words" "$T/words.out" &&
+    pass "bundle with words is refused with why" || fail "bundle now: rc=$rc $(cat "$T/words.out")"
+
+# The vendor asks, through the relay.
+"$RELAY_BIN" -f "$T/relay.conf" bundle request acme-prod --ticket SUP-9 >"$T/req.out" 2>&1 ||
+    fail "bundle request: $(cat "$T/req.out")"
+wait_for "$AUDIT" '"type":"bundle_requested".*"source":"vendor".*"ticket":"SUP-9"' 15 &&
+    pass "the vendor's request reaches the gateway as a message and is audited" ||
+    fail "vendor request: $(grep 'message_\|bundle_' "$AUDIT" | tail -3)"
+"$RELAY_BIN" -f "$T/relay.conf" bundle request nowhere --ticket SUP-9 >"$T/req2.out" 2>&1; rc=$?
+[ "$rc" -eq 1 ] && grep -q "no cluster 'nowhere'" "$T/req2.out" &&
+    pass "a request for an unknown cluster is refused" || fail "unknown cluster: rc=$rc $(cat "$T/req2.out")"
+"$RELAY_BIN" -f "$T/relay.conf" bundle request acme-prod --ticket 'a b' >"$T/req3.out" 2>&1; rc=$?
+[ "$rc" -eq 1 ] && grep -q -- "--ticket" "$T/req3.out" &&
+    pass "a ticket that is not a plain name is refused" || fail "bad ticket: rc=$rc"
+
+# The product's crash gathers one; a second within the hour does not.
+echo '{"class":"event","type":"product_crash","ts":"2026-12-01T10:00:00Z"}' |
+    porthole send event - >/dev/null 2>&1 || fail "porthole send event"
+echo '{"class":"event","type":"product_crash","ts":"2026-12-01T10:00:05Z"}' |
+    porthole send event - >/dev/null 2>&1
+wait_for "$AUDIT" '"type":"bundle_requested".*"source":"event","requested_by":"event product_crash"' 10 &&
+    pass "an on_events event gathers a bundle" || fail "no bundle for the event"
+sleep 1
+[ "$(count_lines "$AUDIT" '"type":"bundle_requested".*"source":"event"')" -eq 1 ] &&
+    pass "a second crash within the hour gathers no second bundle" ||
+    fail "event bundles: $(count_lines "$AUDIT" '"source":"event"')"
+# Switched off, a request is refused with the reason.
+sed -i '/^\[bundle\]/,$ s/^enabled = yes/enabled = no/' "$CONF"
+porthole reload >/dev/null 2>&1 || fail "reload"
+essh acme-prod bundle >"$T/off.out" 2>&1; rc=$?
+[ "$rc" -ne 0 ] && grep -q "support bundles are disabled on this cluster" "$T/off.out" &&
+    pass "with [bundle] off, ssh ... bundle is refused with why" ||
+    fail "bundle off: rc=$rc $(cat "$T/off.out")"
+sed -i '/^\[bundle\]/,$ s/^enabled = no/enabled = yes/' "$CONF"
+porthole reload >/dev/null 2>&1 || fail "reload"
+
+finish
