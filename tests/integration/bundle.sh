@@ -4,8 +4,7 @@
 # and by the product (an event [bundle] on_events names); built by a
 # process of their own into a tar.gz whose MANIFEST.json lists what it
 # holds and whose SHA-256 is in the audit log; redacted; waiting for the
-# customer's porthole bundle approve, or removed by deny.  (Requests
-# only, so far: bundles are not built yet.)
+# customer's porthole bundle approve, or removed by deny.
 . "$(dirname "$0")/lib.sh"
 
 FILES_ENABLED=yes
@@ -99,12 +98,26 @@ essh acme-prod bundle now >"$T/words.out" 2>&1; rc=$?
 [ "$rc" -ne 0 ] && grep -q "bundle takes no words" "$T/words.out" &&
     pass "bundle with words is refused with why" || fail "bundle now: rc=$rc $(cat "$T/words.out")"
 
+wait_state "$ENG" waiting 30 &&
+    pass "the engineer's bundle is built and waits for approval" ||
+    fail "engineer's bundle: $(porthole bundles)"
+check_archive "$ENG" "engineer's bundle"
+porthole bundle show "$ENG" >"$T/show.out" 2>&1 &&
+    grep -q "MANIFEST.json:" "$T/show.out" && grep -q "\"requested_by\": \"engineer alice\"" "$T/show.out" &&
+    grep -q "\"whole_lines\": 0" "$T/show.out" &&
+    pass "porthole bundle show gives the manifest" || fail "bundle show: $(cat "$T/show.out")"
+! grep -q 'notes.txt' "$T/man-$ENG.json" &&
+    pass "a file the [bundle] globs do not name stays out" || fail "notes.txt in the bundle"
+
 # The vendor asks, through the relay.
 "$RELAY_BIN" -f "$T/relay.conf" bundle request acme-prod --ticket SUP-9 >"$T/req.out" 2>&1 ||
     fail "bundle request: $(cat "$T/req.out")"
 wait_for "$AUDIT" '"type":"bundle_requested".*"source":"vendor".*"ticket":"SUP-9"' 15 &&
     pass "the vendor's request reaches the gateway as a message and is audited" ||
     fail "vendor request: $(grep 'message_\|bundle_' "$AUDIT" | tail -3)"
+VEN=$(grep '"type":"bundle_requested".*"source":"vendor"' "$AUDIT" | sed 's/.*"bundle":"\([0-9a-f]*\)".*/\1/')
+wait_state "$VEN" waiting 30 && check_archive "$VEN" "vendor's bundle" ||
+    fail "vendor's bundle: $(porthole bundles)"
 "$RELAY_BIN" -f "$T/relay.conf" bundle request nowhere --ticket SUP-9 >"$T/req2.out" 2>&1; rc=$?
 [ "$rc" -eq 1 ] && grep -q "no cluster 'nowhere'" "$T/req2.out" &&
     pass "a request for an unknown cluster is refused" || fail "unknown cluster: rc=$rc $(cat "$T/req2.out")"
@@ -123,6 +136,22 @@ sleep 1
 [ "$(count_lines "$AUDIT" '"type":"bundle_requested".*"source":"event"')" -eq 1 ] &&
     pass "a second crash within the hour gathers no second bundle" ||
     fail "event bundles: $(count_lines "$AUDIT" '"source":"event"')"
+EVT=$(grep '"type":"bundle_requested".*"source":"event"' "$AUDIT" | sed 's/.*"bundle":"\([0-9a-f]*\)".*/\1/')
+wait_state "$EVT" waiting 30 || fail "event bundle not built"
+
+# The customer decides.
+porthole bundle deny "$EVT" --reason "not now" >"$T/deny.out" 2>&1 &&
+    [ "$(bundle_field "$EVT" state)" = denied ] && [ ! -e "$BUNDLES/$EVT.tar.gz" ] &&
+    grep -q "\"type\":\"bundle_denied\".*\"bundle\":\"$EVT\",\"by\":\"uid 0\",\"reason\":\"not now\"" "$AUDIT" &&
+    pass "porthole bundle deny: the archive is removed, the decision audited with who and why" ||
+    fail "deny: $(cat "$T/deny.out")"
+porthole bundle approve "$EVT" >"$T/approve2.out" 2>&1; rc=$?
+[ "$rc" -eq 1 ] && grep -q "is denied, not waiting for approval" "$T/approve2.out" &&
+    pass "a denied bundle cannot be approved afterwards" || fail "approve after deny: rc=$rc $(cat "$T/approve2.out")"
+porthole bundle approve 0123456789abcdef >"$T/approve3.out" 2>&1; rc=$?
+[ "$rc" -eq 1 ] && grep -q "no such bundle" "$T/approve3.out" &&
+    pass "an unknown bundle is refused" || fail "unknown bundle: rc=$rc"
+
 # Switched off, a request is refused with the reason.
 sed -i '/^\[bundle\]/,$ s/^enabled = yes/enabled = no/' "$CONF"
 porthole reload >/dev/null 2>&1 || fail "reload"
