@@ -161,10 +161,17 @@ sbx_ns_setup(unsigned long flags, uid_t uid, gid_t gid, const char *user,
 	/*
 	 * A /proc of the new PID namespace, showing only its processes.
 	 * The mounts are made private first, or the new /proc would
-	 * propagate to the gateway's own mount namespace.
+	 * propagate to the gateway's own mount namespace.  In a chroot
+	 * whose root is not a mount point (a build root, say) / cannot be
+	 * made private (EINVAL); the /proc mount the new one goes on top
+	 * of can, and since it is the only mount made here, that is
+	 * enough.  Without either, the diagnostic is refused.
 	 */
-	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) == -1) {
-		snprintf(err, errlen, "making / private: %s", strerror(errno));
+	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) == -1 &&
+	    (errno != EINVAL ||
+	    mount(NULL, "/proc", NULL, MS_REC | MS_PRIVATE, NULL) == -1)) {
+		snprintf(err, errlen, "making / (or /proc) private: %s",
+		    strerror(errno));
 		return -1;
 	}
 	if (mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC,
