@@ -29,7 +29,7 @@
 #include "lib/sha256.h"
 #include "telemetry/record.h"
 
-#define STORE_SCHEMA_VERSION	2
+#define STORE_SCHEMA_VERSION	3
 #define STORE_BUSY_MS		5000	/* wait this long for a lock */
 #define STORE_BATCH_MAX		100000	/* records in one batch */
 #define STORE_ID_MAX		64
@@ -82,6 +82,13 @@ enum stmt {
 	ST_CHUNK_ADD,
 	ST_CHUNK_GET,
 	ST_PACKAGE_SIZE,
+	ST_BUNDLE_ADD,
+	ST_BUNDLE_GET,
+	ST_BUNDLE_RECEIVED,
+	ST_BUNDLE_CHUNK_ADD,
+	ST_BUNDLE_CHUNKS,
+	ST_BUNDLE_CHUNKS_DELETE,
+	ST_BUNDLE_LIST,
 	ST__COUNT
 };
 
@@ -185,6 +192,29 @@ static const char *const stmt_sql[ST__COUNT] = {
 	[ST_PACKAGE_SIZE] =
 	    "SELECT \"offset\" + length(data) FROM package_chunks"
 	    " WHERE sha256 = ?1 ORDER BY \"offset\" DESC LIMIT 1",
+	[ST_BUNDLE_ADD] =
+	    "INSERT INTO bundles (id, cluster, sha256, size, source,"
+	    " requested_by, ticket, message_id, summary, created, started,"
+	    " received, completed)"
+	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, 0, 0)"
+	    " ON CONFLICT (id) DO NOTHING",
+	[ST_BUNDLE_GET] =
+	    "SELECT cluster, sha256, size, received, completed FROM bundles"
+	    " WHERE id = ?1",
+	[ST_BUNDLE_RECEIVED] =
+	    "UPDATE bundles SET received = ?2, completed = ?3 WHERE id = ?1",
+	[ST_BUNDLE_CHUNK_ADD] =
+	    "INSERT INTO bundle_chunks (bundle, \"offset\", data)"
+	    " VALUES (?1, ?2, ?3)",
+	[ST_BUNDLE_CHUNKS] =
+	    "SELECT \"offset\", data FROM bundle_chunks WHERE bundle = ?1"
+	    " AND \"offset\" + length(data) > ?2 ORDER BY \"offset\"",
+	[ST_BUNDLE_CHUNKS_DELETE] = "DELETE FROM bundle_chunks WHERE bundle = ?1",
+	[ST_BUNDLE_LIST] =
+	    "SELECT id, cluster, sha256, size, source, requested_by, ticket,"
+	    " message_id, summary, created, received, started, completed"
+	    " FROM bundles WHERE (?1 IS NULL OR cluster = ?1)"
+	    " AND (?2 IS NULL OR id = ?2) ORDER BY started DESC, id",
 };
 
 /*
@@ -267,10 +297,39 @@ static const char schema_v2_sql[] =
 	"  data BLOB NOT NULL,"
 	"  PRIMARY KEY (sha256, \"offset\"));";
 
+/*
+ * Version 3: support bundles the gateways upload.  A bundle's row says
+ * what the gateway announced (its SHA-256 and size among it) and how
+ * many bytes are stored; the bytes are in chunks keyed by their offset,
+ * each one a piece the gateway sent.  completed is when the last piece
+ * came and the whole matched its SHA-256 (0: not yet).
+ */
+static const char schema_v3_sql[] =
+	"CREATE TABLE bundles ("
+	"  id TEXT PRIMARY KEY NOT NULL,"
+	"  cluster TEXT NOT NULL,"
+	"  sha256 TEXT NOT NULL,"
+	"  size INTEGER NOT NULL,"
+	"  source TEXT NOT NULL,"
+	"  requested_by TEXT NOT NULL,"
+	"  ticket TEXT NOT NULL,"
+	"  message_id INTEGER NOT NULL,"
+	"  summary TEXT NOT NULL,"
+	"  created INTEGER NOT NULL,"
+	"  started INTEGER NOT NULL,"
+	"  received INTEGER NOT NULL,"
+	"  completed INTEGER NOT NULL);"
+	"CREATE TABLE bundle_chunks ("
+	"  bundle TEXT NOT NULL REFERENCES bundles (id),"
+	"  \"offset\" INTEGER NOT NULL,"
+	"  data BLOB NOT NULL,"
+	"  PRIMARY KEY (bundle, \"offset\"));";
+
 /* migrations[v] takes a database from schema version v to v + 1. */
 static const char *const migrations[STORE_SCHEMA_VERSION] = {
 	schema_v1_sql,
 	schema_v2_sql,
+	schema_v3_sql,
 };
 
 struct store {
@@ -1617,4 +1676,360 @@ store_package_read(struct store *s, const char *sha256, uint64_t offset,
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
 		return db_fail(s, "reading a package");
 	return 1;
+}
+
+/* ---- support bundles ---- */
+
+/* Printable UTF-8 of at most max bytes, no control character. */
+static int
+valid_text(const char *s, size_t max)
+{
+	size_t i, n;
+
+	if (s == NULL || (n = strlen(s)) > max || !parse_utf8(s, n))
+		return 0;
+	for (i = 0; i < n; i++)
+		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+			return 0;
+	return 1;
+}
+
+/* What a gateway announces: every field checked.  1, or 0 with why. */
+static int
+valid_bundle(const struct store_bundle *b, char *why, size_t whylen)
+{
+	json_t *j;
+
+	if (b->id == NULL || strlen(b->id) != STORE_BUNDLE_ID_LEN ||
+	    !ident_valid(b->id, STORE_BUNDLE_ID_LEN, IDENT_HEX) ||
+	    !valid_id(b->cluster) || !sha256_valid_hex(b->sha256) ||
+	    b->size == 0 || b->size > STORE_BUNDLE_MAX) {
+		snprintf(why, whylen, "a bundle needs an id of %d hex digits, "
+		    "a SHA-256 and a size of 1 byte to %llu GiB",
+		    STORE_BUNDLE_ID_LEN, STORE_BUNDLE_MAX >> 30);
+		return 0;
+	}
+	if (b->source == NULL || (strcmp(b->source, "engineer") != 0 &&
+	    strcmp(b->source, "vendor") != 0 &&
+	    strcmp(b->source, "event") != 0) ||
+	    !valid_text(b->requested_by, STORE_BUNDLE_TEXT_MAX) ||
+	    !valid_text(b->ticket, STORE_BUNDLE_TEXT_MAX) ||
+	    b->message_id < 0 || b->summary == NULL ||
+	    strlen(b->summary) > STORE_BUNDLE_SUMMARY_MAX) {
+		snprintf(why, whylen, "a bundle's source, requester, ticket "
+		    "or summary is malformed or too long");
+		return 0;
+	}
+	if ((j = json_loads(b->summary, JSON_REJECT_DUPLICATES, NULL)) ==
+	    NULL || !json_is_object(j)) {
+		json_decref(j);
+		snprintf(why, whylen, "a bundle's summary is not a JSON object");
+		return 0;
+	}
+	json_decref(j);
+	return 1;
+}
+
+/*
+ * The stored row of bundle id: 1 with its cluster (into cl), SHA-256
+ * (into sha), size, bytes received and completion; 0 if none; -1.
+ */
+static int
+bundle_get(struct store *s, const char *id, char *cl, size_t cllen,
+    char *sha, uint64_t *size, uint64_t *received, int64_t *completed)
+{
+	sqlite3_stmt	*st = stmt_get(s, ST_BUNDLE_GET);
+	int		 rc;
+
+	if (bind_text(st, 1, id) == -1)
+		return db_fail(s, "reading a bundle");
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		snprintf(cl, cllen, "%s", col_text(st, 0));
+		snprintf(sha, SHA256_HEX_LEN + 1, "%s", col_text(st, 1));
+		*size = (uint64_t)sqlite3_column_int64(st, 2);
+		*received = (uint64_t)sqlite3_column_int64(st, 3);
+		*completed = sqlite3_column_int64(st, 4);
+	}
+	stmt_done(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return db_fail(s, "reading a bundle");
+	return rc == SQLITE_ROW;
+}
+
+int
+store_bundle_begin(struct store *s, const struct store_bundle *b,
+    time_t now, uint64_t *have, int *complete, char *why, size_t whylen)
+{
+	sqlite3_stmt	*st;
+	char		 cl[STORE_ID_MAX + 1], sha[SHA256_HEX_LEN + 1];
+	uint64_t	 size, received;
+	int64_t		 completed;
+	int		 rc;
+
+	*have = 0;
+	*complete = 0;
+	if (!valid_bundle(b, why, whylen))
+		return -1;
+	st = stmt_get(s, ST_BUNDLE_ADD);
+	if (bind_text(st, 1, b->id) == -1 || bind_text(st, 2, b->cluster) ==
+	    -1 || bind_text(st, 3, b->sha256) == -1 ||
+	    bind_int(st, 4, (int64_t)b->size) == -1 ||
+	    bind_text(st, 5, b->source) == -1 ||
+	    bind_text(st, 6, b->requested_by) == -1 ||
+	    bind_text(st, 7, b->ticket) == -1 ||
+	    bind_int(st, 8, b->message_id) == -1 ||
+	    bind_text(st, 9, b->summary) == -1 ||
+	    bind_int(st, 10, b->created) == -1 ||
+	    bind_int(st, 11, now) == -1 || stmt_run(st) == -1) {
+		db_why(s, why, whylen, "storing a bundle");
+		return -1;
+	}
+	if ((rc = bundle_get(s, b->id, cl, sizeof(cl), sha, &size, &received,
+	    &completed)) != 1) {
+		snprintf(why, whylen, "the store cannot be read");
+		return -1;
+	}
+	/* Another's id, or another bundle under it: nothing is mixed. */
+	if (strcmp(cl, b->cluster) != 0 || strcmp(sha, b->sha256) != 0 ||
+	    size != b->size) {
+		snprintf(why, whylen, "bundle %s is stored already with "
+		    "another cluster, size or SHA-256", b->id);
+		return -1;
+	}
+	*have = received;
+	*complete = completed != 0;
+	return 0;
+}
+
+/* Hash the stored chunks of bundle id: 0 with hex, or -1. */
+static int
+bundle_hash(struct store *s, const char *id, uint64_t size, char *hex)
+{
+	sqlite3_stmt	*st = stmt_get(s, ST_BUNDLE_CHUNKS);
+	struct sha256	*h;
+	uint64_t	 at = 0;
+	int		 step;
+
+	if ((h = sha256_new()) == NULL || bind_text(st, 1, id) == -1 ||
+	    bind_int(st, 2, 0) == -1) {
+		sha256_free(h);
+		return -1;
+	}
+	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+		/* The chunks follow each other without a gap. */
+		if ((uint64_t)sqlite3_column_int64(st, 0) != at)
+			break;
+		sha256_update(h, sqlite3_column_blob(st, 1),
+		    (size_t)sqlite3_column_bytes(st, 1));
+		at += (uint64_t)sqlite3_column_bytes(st, 1);
+	}
+	stmt_done(st);
+	sha256_final(h, hex);
+	return step == SQLITE_DONE && at == size ? 0 : -1;
+}
+
+/* Set bundle id's bytes received and completion. */
+static int
+bundle_mark(struct store *s, const char *id, uint64_t received,
+    int64_t completed)
+{
+	sqlite3_stmt *st = stmt_get(s, ST_BUNDLE_RECEIVED);
+
+	if (bind_text(st, 1, id) == -1 || bind_int(st, 2,
+	    (int64_t)received) == -1 || bind_int(st, 3, completed) == -1 ||
+	    stmt_run(st) == -1)
+		return -1;
+	return 0;
+}
+
+/*
+ * In the caller's transaction: the chunk at offset, and if it is the
+ * last one, the check of the whole.  1 complete, 0 not yet, -1 with
+ * why; *bad set when the SHA-256 did not match.
+ */
+static int
+bundle_append(struct store *s, const char *id, uint64_t offset,
+    const void *data, size_t len, uint64_t size, const char *sha,
+    time_t now, int *bad, char *why, size_t whylen)
+{
+	sqlite3_stmt	*st = stmt_get(s, ST_BUNDLE_CHUNK_ADD);
+	char		 hex[SHA256_HEX_LEN + 1];
+
+	*bad = 0;
+	if (bind_text(st, 1, id) == -1 || bind_int(st, 2, (int64_t)offset) ==
+	    -1 || sqlite3_bind_blob(st, 3, data, (int)len, SQLITE_STATIC) !=
+	    SQLITE_OK || stmt_run(st) == -1) {
+		db_why(s, why, whylen, "storing a bundle chunk");
+		return -1;
+	}
+	if (offset + len < size) {
+		if (bundle_mark(s, id, offset + len, 0) == -1) {
+			db_why(s, why, whylen, "storing a bundle chunk");
+			return -1;
+		}
+		return 0;
+	}
+	if (bundle_hash(s, id, size, hex) == -1 || strcmp(hex, sha) != 0) {
+		*bad = 1;
+		snprintf(why, whylen, "bundle %s: its SHA-256 is not the one "
+		    "announced (%s): every chunk is dropped, send it again",
+		    id, sha);
+		return -1;
+	}
+	if (bundle_mark(s, id, size, now) == -1) {
+		db_why(s, why, whylen, "completing a bundle");
+		return -1;
+	}
+	return 1;
+}
+
+/* A bundle that failed its check starts again from nothing. */
+static void
+bundle_restart(struct store *s, const char *id)
+{
+	sqlite3_stmt *st = stmt_get(s, ST_BUNDLE_CHUNKS_DELETE);
+
+	if (tx_begin(s) == -1)
+		return;
+	if (bind_text(st, 1, id) == -1 || stmt_run(st) == -1 ||
+	    bundle_mark(s, id, 0, 0) == -1 || tx_commit(s) == -1) {
+		tx_rollback(s);
+		(void)db_fail(s, "dropping a bundle's chunks");
+	}
+}
+
+int
+store_bundle_put(struct store *s, const char *cluster, const char *id,
+    uint64_t offset, const void *data, size_t len, time_t now,
+    uint64_t *have, char *why, size_t whylen)
+{
+	char		cl[STORE_ID_MAX + 1], sha[SHA256_HEX_LEN + 1];
+	uint64_t	size, received;
+	int64_t		completed;
+	int		rc, bad = 0;
+
+	*have = 0;
+	if (id == NULL || !ident_valid(id, STORE_BUNDLE_ID_LEN, IDENT_HEX) ||
+	    len == 0 || len > STORE_CHUNK) {
+		snprintf(why, whylen, "a bundle piece needs an id and 1 byte to "
+		    "1 MiB");
+		return -1;
+	}
+	if (tx_begin(s) == -1) {
+		db_why(s, why, whylen, "begin");
+		return -1;
+	}
+	if ((rc = bundle_get(s, id, cl, sizeof(cl), sha, &size, &received,
+	    &completed)) != 1 || strcmp(cl, cluster) != 0) {
+		snprintf(why, whylen, rc == -1 ? "the store cannot be read" :
+		    "bundle %s was not begun by this cluster", id);
+		goto fail;
+	}
+	*have = received;
+	/*
+	 * Not where the stored bytes end (another relay of the fleet took
+	 * a piece from a tunnel that had not died yet): the gateway is
+	 * told where they end, and begins again from there.
+	 */
+	if (completed != 0) {
+		snprintf(why, whylen, "bundle %s is whole already", id);
+		goto fail;
+	}
+	if (offset != received) {
+		snprintf(why, whylen, "bundle %s: the store holds %" PRIu64
+		    " bytes, not %" PRIu64, id, received, offset);
+		goto fail;
+	}
+	if (offset + len > size) {
+		snprintf(why, whylen, "bundle %s: a piece past its %" PRIu64
+		    " bytes", id, size);
+		goto fail;
+	}
+	if ((rc = bundle_append(s, id, offset, data, len, size, sha, now, &bad,
+	    why, whylen)) == -1)
+		goto fail;
+	if (tx_commit(s) == -1) {
+		db_why(s, why, whylen, "commit");
+		goto fail;
+	}
+	*have = offset + len;
+	return rc;
+fail:
+	tx_rollback(s);
+	if (bad) {
+		bundle_restart(s, id);
+		*have = 0;
+	}
+	return -1;
+}
+
+struct bundle_visit {
+	store_bundle_fn	 fn;
+	void		*arg;
+};
+
+static int
+bundle_visit(sqlite3_stmt *st, void *arg)
+{
+	struct bundle_visit	*v = arg;
+	struct store_bundle	 b;
+
+	b.id = col_text(st, 0);
+	b.cluster = col_text(st, 1);
+	b.sha256 = col_text(st, 2);
+	b.size = (uint64_t)sqlite3_column_int64(st, 3);
+	b.source = col_text(st, 4);
+	b.requested_by = col_text(st, 5);
+	b.ticket = col_text(st, 6);
+	b.message_id = sqlite3_column_int64(st, 7);
+	b.summary = col_text(st, 8);
+	b.created = (time_t)sqlite3_column_int64(st, 9);
+	b.received = (uint64_t)sqlite3_column_int64(st, 10);
+	b.started = (time_t)sqlite3_column_int64(st, 11);
+	b.completed = (time_t)sqlite3_column_int64(st, 12);
+	return v->fn(&b, v->arg);
+}
+
+int
+store_bundle_rows(struct store *s, const char *cluster, const char *id,
+    store_bundle_fn fn, void *arg)
+{
+	sqlite3_stmt		*st = stmt_get(s, ST_BUNDLE_LIST);
+	struct bundle_visit	 v = { fn, arg };
+
+	if ((cluster != NULL && bind_text(st, 1, cluster) == -1) ||
+	    (id != NULL && bind_text(st, 2, id) == -1))
+		return db_fail(s, "listing bundles");
+	return rows(s, st, "listing bundles", bundle_visit, &v);
+}
+
+int
+store_bundle_read(struct store *s, const char *id, uint64_t offset,
+    void *buf, size_t max, size_t *n)
+{
+	sqlite3_stmt	*st = stmt_get(s, ST_BUNDLE_CHUNKS);
+	const void	*data;
+	uint64_t	 start;
+	size_t		 len, skip;
+	int		 rc;
+
+	*n = 0;
+	if (offset > INT64_MAX || bind_text(st, 1, id) == -1 ||
+	    bind_int(st, 2, (int64_t)offset) == -1)
+		return db_fail(s, "reading a bundle");
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		start = (uint64_t)sqlite3_column_int64(st, 0);
+		data = sqlite3_column_blob(st, 1);
+		len = (size_t)sqlite3_column_bytes(st, 1);
+		/* A gap before the offset's chunk reads as the end. */
+		if (data != NULL && start <= offset && offset - start < len) {
+			skip = (size_t)(offset - start);
+			*n = len - skip < max ? len - skip : max;
+			memcpy(buf, (const char *)data + skip, *n);
+		}
+	}
+	stmt_done(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return db_fail(s, "reading a bundle");
+	return 0;
 }
