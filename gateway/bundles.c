@@ -860,8 +860,11 @@ bundles_new(struct event_base *base, const struct policy *pol,
 		free(bs);
 		return NULL;
 	}
-	if ((bs->ev_next = event_new(base, -1, 0, next_build, bs)) == NULL) {
+	if ((bs->ev_next = event_new(base, -1, 0, next_build, bs)) == NULL ||
+	    (bs->ev_up = evtimer_new(base, upload_wake, bs)) == NULL) {
 		snprintf(err, errlen, "out of memory");
+		if (bs->ev_next != NULL)
+			event_free(bs->ev_next);
 		free(bs);
 		return NULL;
 	}
@@ -874,6 +877,7 @@ bundles_new(struct event_base *base, const struct policy *pol,
 	if (inbox != NULL && inbox_register(inbox, &k) == -1) {
 		snprintf(err, errlen, "the inbox takes no more kinds");
 		event_free(bs->ev_next);
+		event_free(bs->ev_up);
 		free(bs);
 		return NULL;
 	}
@@ -896,6 +900,7 @@ bundles_free(struct bundles *bs)
 	build_kill(bs);
 	upload_forget(bs, bs->up_id);
 	event_free(bs->ev_next);
+	event_free(bs->ev_up);
 	free(bs->b);
 	free(bs);
 }

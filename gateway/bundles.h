@@ -107,9 +107,12 @@ json_t		*bundles_status(struct bundles *);
  * time, so a bundle never crowds the sessions on the same tunnel.
  */
 json_t		*bundles_upload_next(struct bundles *);
-/* A bundle_ack from the relay: 0, or -1 when malformed (why). */
-int		 bundles_upload_ack(struct bundles *, json_t *frame, char *why,
-		    size_t whylen);
+/*
+ * A bundle_ack from relay (its name, for the audit log): 0, or -1 when
+ * malformed (why: a protocol error).
+ */
+int		 bundles_upload_ack(struct bundles *, json_t *frame,
+		    const char *relay, char *why, size_t whylen);
 /* The channel is gone: what was in flight is asked again on the next. */
 void		 bundles_link_down(struct bundles *);
 

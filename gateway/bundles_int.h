@@ -78,8 +78,11 @@ struct bundles {
 	char			 up_id[BUNDLES_ID_LEN + 1];
 	int			 up_fd;		/* the archive, or -1 */
 	int			 up_waiting;	/* a frame awaits its ack */
+	uint64_t		 up_end;	/* where the piece sent ends */
 	int			 up_begun;	/* the relay said where it is */
 	uint64_t		 up_retry_at;	/* clock_mono_ms() */
+	struct event		*ev_up;		/* then the uplink is kicked */
+	uint64_t		 up_delay_ms;	/* the wait after a refusal */
 	unsigned		 up_failures;	/* SHA-256 refusals in a row */
 };
 
@@ -110,6 +113,8 @@ void		 bundles_built(struct bundles *, const char *id,
 void		 build_kill(struct bundles *);
 
 /* bundles_upload.c */
+/* ev_up's callback: the wait is over, the uplink may send again. */
+void		 upload_wake(evutil_socket_t fd, short what, void *arg);
 /* b will not be uploaded any more (denied, removed): stop if it is. */
 void		 upload_forget(struct bundles *, const char *id);
 

@@ -22,6 +22,7 @@
 #include "lib/fileio.h"
 #include "lib/log.h"
 #include "lib/parse.h"
+#include "gateway/bundles.h"
 #include "gateway/inbox.h"
 #include "gateway/pkgget.h"
 #include "telemetry/frame.h"
@@ -336,6 +337,8 @@ uplink_reset(struct uplink *u, const char *why)
 		pkgget_link_down(u->pkgget);
 	if (u->inbox != NULL)
 		inbox_link_down(u->inbox);
+	if (u->bundles != NULL)
+		bundles_link_down(u->bundles);
 	u->out_len = u->out_off = 0;
 	u->ninflight = 0;
 	u->stale = 0;
@@ -645,6 +648,16 @@ uplink_pkg_chunk(struct uplink *u, json_t *f)
 	return pkgget_chunk(u->pkgget, f, u->why, sizeof(u->why));
 }
 
+/* Where the relay is with the support bundle being uploaded. */
+static int
+uplink_bundle_ack(struct uplink *u, json_t *f)
+{
+	if (u->bundles == NULL)
+		return 0;
+	return bundles_upload_ack(u->bundles, f, u->tunnel != NULL ?
+	    tunnel_name(u->tunnel) : "", u->why, sizeof(u->why));
+}
+
 /*
  * What the gateway does with each kind the relay sends (frame.h); -1
  * drops the channel.
@@ -659,6 +672,7 @@ static int (*const uplink_handlers[FRAME__COUNT])(struct uplink *,
 	[FRAME_PONG] =		uplink_pong,
 	[FRAME_MSG] =		uplink_msg,
 	[FRAME_PKG_CHUNK] =	uplink_pkg_chunk,
+	[FRAME_BUNDLE_ACK] =	uplink_bundle_ack,
 };
 
 static int
@@ -795,6 +809,12 @@ uplink_due(struct uplink *u)
 	/* Packages only from a relay that welcomed: it has a store. */
 	if (u->welcomed && u->pkgget != NULL && (req =
 	    pkgget_request(u->pkgget)) != NULL && uplink_send(u, req) == -1)
+		return -1;
+	/* Bundles too, one piece at a time, behind what is queued. */
+	if (u->welcomed && u->bundles != NULL &&
+	    u->out_len - u->out_off < UPLINK_OUT_MAX / 2 &&
+	    (req = bundles_upload_next(u->bundles)) != NULL &&
+	    uplink_send(u, req) == -1)
 		return -1;
 	if (u->anchor_pending == 1) {
 		u->anchor_pending = 2;	/* sent; 0 once acknowledged */

@@ -4,8 +4,11 @@
 # and by the product (an event [bundle] on_events names); built by a
 # process of their own into a tar.gz whose MANIFEST.json lists what it
 # holds and whose SHA-256 is in the audit log; redacted; waiting for the
-# customer's porthole bundle approve, or removed by deny.
-. "$(dirname "$0")/lib.sh"
+# customer's porthole bundle approve, or removed by deny; then uploaded
+# over the control channel, whole, to the relay, where porthole-relay
+# bundle get gives the same bytes.  bundle_upload.sh: the upload across
+# relay restarts and against a relay that lies.
+. "$(dirname "$0")/bundle_lib.sh"
 
 FILES_ENABLED=yes
 make_vendor
@@ -41,36 +44,12 @@ chmod -R go+rX "$P"
 start_relay
 start_gateway acme-prod
 
-porthole() { "$CLI_BIN" -f "$CONF" "$@"; }
-# bundle_field ID FIELD: a field of porthole bundles --json.
-bundle_field() {
-	porthole bundles --json | python3 -c 'import json, sys
-for b in json.load(sys.stdin)["bundles"]:
-    if b["id"] == sys.argv[1]:
-        print(b[sys.argv[2]])' "$1" "$2"
-}
-# wait_state ID STATE [SECONDS]
-wait_state() {
-	n=$(( ${3:-20} * 10 ))
-	while [ "$n" -gt 0 ]; do
-		[ "$(bundle_field "$1" state)" = "$2" ] && return 0
-		sleep 0.1; n=$((n - 1))
-	done
-	return 1
-}
 # check_archive ID WHO: what a built bundle holds, as the customer sees it.
 check_archive() {
 	f=$BUNDLES/$1.tar.gz
-	tar -tzf "$f" >"$T/list-$1" 2>"$T/tar.err" ||
-	    { fail "$2: tar -tzf: $(cat "$T/tar.err")"; return; }
-	tar -xzOf "$f" "porthole-bundle-$1/MANIFEST.json" >"$T/man-$1.json"
-	python3 -c 'import json, sys
-m = json.load(open(sys.argv[1]))
-names = sorted("porthole-bundle-%s/%s" % (m["id"], e["name"]) for e in m["entries"])
-listed = sorted(l.strip() for l in open(sys.argv[2]) if not l.strip().endswith("MANIFEST.json"))
-sys.exit(0 if names == listed and len(names) == 3 else 1)' "$T/man-$1.json" "$T/list-$1" &&
+	lists_manifest "$f" "$1" 3 &&
 	    pass "$2: tar -tzf lists the manifest's entries (two outputs, one log)" ||
-	    fail "$2: manifest and archive differ: $(cat "$T/list-$1")"
+	    fail "$2: manifest and archive differ: $(cat "$T/list-$1" "$T/tar.err")"
 	! tar -xzOf "$f" | grep -aq 'hunter2\|AKIAABCD' &&
 	    tar -xzOf "$f" "porthole-bundle-$1/files$P/log/product.log" |
 	    grep -q 'db connect \*\*\*\*\*\*\*\*\*\*\*\*\*\*\*\*\*\* pool=8' &&
@@ -139,6 +118,13 @@ sleep 1
 EVT=$(grep '"type":"bundle_requested".*"source":"event"' "$AUDIT" | sed 's/.*"bundle":"\([0-9a-f]*\)".*/\1/')
 wait_state "$EVT" waiting 30 || fail "event bundle not built"
 
+# Nothing leaves before the customer approves.
+sleep 1
+[ "$(at_relay "$ENG")" = 0 ] && [ "$(at_relay "$VEN")" = 0 ] &&
+    [ "$(relay bundles --json)" = "[]" ] &&
+    pass "with approval required, no bundle reaches the relay before porthole bundle approve" ||
+    fail "a bundle left before approval: $(relay bundles)"
+
 # The customer decides.
 porthole bundle deny "$EVT" --reason "not now" >"$T/deny.out" 2>&1 &&
     [ "$(bundle_field "$EVT" state)" = denied ] && [ ! -e "$BUNDLES/$EVT.tar.gz" ] &&
@@ -151,6 +137,25 @@ porthole bundle approve "$EVT" >"$T/approve2.out" 2>&1; rc=$?
 porthole bundle approve 0123456789abcdef >"$T/approve3.out" 2>&1; rc=$?
 [ "$rc" -eq 1 ] && grep -q "no such bundle" "$T/approve3.out" &&
     pass "an unknown bundle is refused" || fail "unknown bundle: rc=$rc"
+porthole bundle approve "$ENG" >/dev/null 2>&1 || fail "approve $ENG"
+porthole bundle approve "$VEN" --reason "for SUP-9" >/dev/null 2>&1 ||
+    fail "approve $VEN"
+grep -q "\"type\":\"bundle_approved\".*\"bundle\":\"$VEN\",\"by\":\"uid 0\",\"reason\":\"for SUP-9\"" "$AUDIT" &&
+    pass "porthole bundle approve is audited with who and why" ||
+    fail "bundle_approved: $(grep bundle_approved "$AUDIT")"
+wait_relay "$ENG" 30 && pass "the engineer's bundle arrives at the relay once approved" ||
+    fail "engineer's bundle at the relay: $(relay bundles)"
+fetched "$ENG" "engineer's bundle"
+wait_relay "$VEN" 30 && pass "the vendor's bundle arrives at the relay once approved" ||
+    fail "vendor's bundle at the relay: $(relay bundles)"
+fetched "$VEN" "vendor's bundle"
+relay bundles acme-prod >"$T/relay-list.out" 2>&1 &&
+    grep -q "^$VEN  acme-prod .* complete" "$T/relay-list.out" &&
+    grep -q "requested by vendor (root), ticket SUP-9 (vendor)" "$T/relay-list.out" &&
+    pass "porthole-relay bundles lists them, complete, with who asked" ||
+    fail "relay bundles: $(cat "$T/relay-list.out")"
+[ "$(at_relay "$EVT")" = 0 ] && pass "the denied bundle never reaches the relay" ||
+    fail "a denied bundle at the relay"
 
 # Switched off, a request is refused with the reason.
 sed -i '/^\[bundle\]/,$ s/^enabled = yes/enabled = no/' "$CONF"
