@@ -22,7 +22,6 @@
 
 #include "bundle/bundle_int.h"
 #include "lib/beneath.h"
-#include "lib/clock.h"
 #include "lib/fileio.h"
 #include "lib/ident.h"
 #include "lib/parse.h"
@@ -65,35 +64,6 @@ struct writer {
 	char			 dir[sizeof("porthole-bundle-") +
 				    BUNDLE_ID_MAX];
 };
-
-void
-bundle_left_out(struct bundle_build *b, const char *path, const char *fmt,
-    ...)
-{
-	json_t	*o;
-	char	 reason[WHY_MAX];
-	va_list	 ap;
-
-	b->nleft_out++;
-	if (json_array_size(b->left_out) >= BUNDLE_MAX_LISTED)
-		return;		/* counted in the manifest, not named */
-	va_start(ap, fmt);
-	vsnprintf(reason, sizeof(reason), fmt, ap);
-	va_end(ap);
-	/* Paths were checked to be UTF-8; a reason quotes only them. */
-	if ((o = json_pack("{s:s, s:s}", "path", path, "reason",
-	    reason)) == NULL || json_array_append_new(b->left_out, o) == -1)
-		b->nomem = 1;
-}
-
-int
-bundle_late(struct bundle_build *b)
-{
-	if (!b->timed_out && b->req->deadline_ms != 0 &&
-	    clock_mono_ms() >= b->req->deadline_ms)
-		b->timed_out = 1;
-	return b->timed_out;
-}
 
 /* libarchive's write callback: the tar.gz to out, hashed and counted. */
 static la_ssize_t

@@ -1,6 +1,7 @@
 /*
- * bundle_int.h - what the bundle writer's two files share: the state of
- * one build.  select.c finds the files; bundle.c reads and writes them.
+ * bundle_int.h - what the bundle writer's files share: the state of
+ * one build.  select.c finds the files; bundle.c reads and writes them;
+ * build.c keeps what both note about the build.
  */
 #ifndef PH_BUNDLE_INT_H
 #define PH_BUNDLE_INT_H

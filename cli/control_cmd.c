@@ -212,6 +212,30 @@ print_next_update(json_t *u)
 	    "installing since" : "at", jstr(u, "when"));
 }
 
+/*
+ * The vendor's open alerts: how many, and each one's severity, id and
+ * text, labelled as the vendor's (the answer is escaped already).
+ */
+static void
+print_alerts(json_t *al)
+{
+	json_t	*a;
+	size_t	 i;
+
+	if (!json_is_object(al))
+		return;
+	printf("alerts         %lld open from the vendor (%lld critical)%s\n",
+	    (long long)json_integer_value(json_object_get(al, "open")),
+	    (long long)json_integer_value(json_object_get(al, "critical")),
+	    json_integer_value(json_object_get(al, "open")) > 0 ?
+	    "; porthole alerts" : "");
+	json_array_foreach(json_object_get(al, "alerts"), i, a)
+		printf("               %s %lld since %s: vendor says: %s\n",
+		    jstr(a, "severity"), (long long)json_integer_value(
+		    json_object_get(a, "id")), jstr(a, "raised"),
+		    jstr(a, "text"));
+}
+
 static void
 print_status(json_t *a)
 {
@@ -266,6 +290,7 @@ print_status(json_t *a)
 	    json_integer_value(json_object_get(a, "offline_limit_days")));
 	print_inbox(json_object_get(a, "inbox"));
 	print_next_update(json_object_get(a, "next_update"));
+	print_alerts(json_object_get(a, "alerts"));
 }
 
 static void

@@ -13,10 +13,12 @@
 
 #include "config.h"
 
+#include "cli/alerts_cmd.h"
 #include "cli/audit_cmd.h"
 #include "cli/bundles_cmd.h"
 #include "cli/control_cmd.h"
 #include "cli/send_cmd.h"
+#include "cli/telemetry_cmd.h"
 #include "cli/updates_cmd.h"
 #include "lib/filecheck.h"
 #include "policy/policy.h"
@@ -56,6 +58,8 @@ usage(FILE *f)
 	print_usage_lines(f, policy_usage, &first);
 	print_usage_lines(f, cli_control_usage, &first);
 	print_usage_lines(f, cli_send_usage, &first);
+	print_usage_lines(f, cli_telemetry_usage, &first);
+	print_usage_lines(f, cli_alerts_usage, &first);
 	print_usage_lines(f, cli_updates_usage, &first);
 	print_usage_lines(f, cli_bundles_usage, &first);
 	print_usage_lines(f, cli_audit_usage, &first);
@@ -190,6 +194,10 @@ static const struct command commands[] = {
 	{ "kill", cli_control_usage, cli_control },
 	{ "reload", cli_control_usage, cli_control },
 	{ "send", cli_send_usage, cli_send },
+	{ "telemetry", cli_telemetry_usage, cli_telemetry },
+	{ "alerts", cli_alerts_usage, cli_alerts },
+	{ "events", cli_telemetry_usage, cli_telemetry },
+	{ "usage", cli_telemetry_usage, cli_telemetry },
 	{ "updates", cli_updates_usage, cli_updates },
 	{ "bundles", cli_bundles_usage, cli_bundles },
 	{ "bundle", cli_bundles_usage, cli_bundles },

@@ -55,6 +55,7 @@
 #define BROKER_PREAUTH_MAX	8
 
 static void	gs_withdraw(struct gsess *, const struct policy *);
+static uint64_t	gs_idle_since(const struct gsess *);
 
 /*
  * In the forked process: keep the three sockets as fds 3, 4 and 5 and
@@ -331,7 +332,7 @@ broker_channel(ssh_channel ch, const char *orig_host, int orig_port,
 	gs->b = b;
 	gs->fd = gs->audit_fd = gs->pol_fd = -1;
 	gs->ch = ch;
-	gs->started = gs->last_active = clock_mono_ms();
+	gs->started = gs->last_active = gs->moved_ms = clock_mono_ms();
 	gs->started_at = clock_now();
 	snprintf(gs->from, sizeof(gs->from), "%.63s:%d", orig_host, orig_port);
 	snprintf(gs->src, sizeof(gs->src), "%.63s", orig_host);
@@ -445,7 +446,7 @@ broker_sessions(struct broker *b)
 		    "key_id", gs->key_id[0] ? gs->key_id : "-",
 		    "from", gs->from, "started", started,
 		    "age_s", (json_int_t)((now - gs->started) / 1000),
-		    "idle_s", (json_int_t)((now - gs->last_active) / 1000),
+		    "idle_s", (json_int_t)((now - gs_idle_since(gs)) / 1000),
 		    "bytes_in", (json_int_t)gs->bytes_in,
 		    "bytes_out", (json_int_t)gs->bytes_out));
 	}
@@ -471,10 +472,38 @@ broker_kill(struct broker *b, const char *id, const char *who)
 }
 
 /*
- * Once a second: end logged-in sessions that moved no channel data
- * either way for idle_timeout (their monitors report it; keepalives and
- * other transport traffic are not activity), and write the refusal
- * summaries that are due.  The monitor ends its child and diagnostic.
+ * Since when session gs has been idle.  Its sandboxed child says when
+ * channel data moved (through the monitor, BM_ACTIVITY): only it can
+ * tell channel data from keepalives and other transport traffic, which
+ * are not activity.  But a compromised child could say so forever, so
+ * the broker, which splices the engineer's stream, also requires bytes
+ * it saw move either way: a session is idle since the earlier of the
+ * two.  What a compromised child can still do is make bytes move itself
+ * (SSH_MSG_IGNORE to the engineer, a global request the engineer's ssh
+ * answers) while the engineer's connection is up, and say it was busy:
+ * against that the session ends at max_session, whatever it reports.
+ */
+static uint64_t
+gs_idle_since(const struct gsess *gs)
+{
+	return gs->last_active < gs->moved_ms ? gs->last_active :
+	    gs->moved_ms;
+}
+
+/* Note when the broker last saw bytes of session gs move. */
+static void
+gs_note_moved(struct gsess *gs, uint64_t now)
+{
+	if (gs->bytes_in + gs->bytes_out != gs->moved) {
+		gs->moved = gs->bytes_in + gs->bytes_out;
+		gs->moved_ms = now;
+	}
+}
+
+/*
+ * Once a second: end logged-in sessions that were idle for idle_timeout
+ * (gs_idle_since), and write the refusal summaries that are due.  The
+ * monitor ends its child and diagnostic.
  */
 static void
 broker_idle_check(evutil_socket_t fd, short what, void *arg)
@@ -486,6 +515,7 @@ broker_idle_check(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	TAILQ_FOREACH(gs, &b->sessions, entry) {
+		gs_note_moved(gs, now);
 		gs_end_overdue(gs, now);
 		/* An expires that passed ends what it granted. */
 		gs_withdraw(gs, b->pol);
@@ -498,7 +528,7 @@ broker_idle_check(evutil_socket_t fd, short what, void *arg)
 		return;
 	TAILQ_FOREACH(gs, &b->sessions, entry) {
 		if (gs->state != BM_PH_ACTIVE || gs->end_asked != 0 ||
-		    gs->pid <= 0 || now - gs->last_active < limit)
+		    gs->pid <= 0 || now - gs_idle_since(gs) < limit)
 			continue;
 		(void)broker_audit(b, "session_ended", gs->id, json_pack(
 		    "{s:s, s:s}", "engineer", gs->engineer, "reason",

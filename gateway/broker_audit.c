@@ -126,7 +126,12 @@ broker_summary(void *arg, const struct burst_summary *sum)
  * of its kind in a burst, else counted for the burst's summary.  Its kind
  * is its event, its reason and whom it names: the engineer, else the
  * certificate's first principal, else the source the relay reported.
- * Steals fields; 0, or -1 when the log cannot be written.
+ * Principals count only when the vendor CA signed them (the monitor
+ * records a certificate it did not sign as claimed_*): whoever makes
+ * their own would otherwise name a new principal each time, and get a
+ * full line each time.  Each source has a bounded number of full lines
+ * (lib/burst.h) whatever it names.  Steals fields; 0, or -1 when the log
+ * cannot be written.
  */
 int
 gs_refusal(struct gsess *gs, const char *type, json_t *fields)
@@ -148,7 +153,7 @@ gs_refusal(struct gsess *gs, const char *type, json_t *fields)
 		field = "principal";
 	}
 	if (!burst_note(b->burst, type, reason != NULL ? reason : "", field,
-	    who, clock_mono_ms(), clock_now())) {
+	    who, gs->src, clock_mono_ms(), clock_now())) {
 		json_decref(fields);
 		return b->audit_failing ? -1 : 0;
 	}

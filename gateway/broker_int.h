@@ -81,6 +81,8 @@ struct gsess {
 	struct event		*ev_approval;	/* approval timeout */
 	uint64_t		 last_active;	/* clock_mono_ms() of channel data,
 						   as the session reports it */
+	uint64_t		 moved_ms;	/* ... of bytes the broker saw move */
+	uint64_t		 moved;		/* bytes_in + bytes_out then */
 	char			 doing[128];	/* the running diagnostic */
 	int			 uses;		/* 1 << bm_grant: grants relied on */
 	uint64_t		 end_asked;	/* clock_mono_ms() of gs_end(), 0 */

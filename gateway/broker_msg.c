@@ -68,7 +68,7 @@ gs_msg_login(struct gsess *gs, json_t *msg)
 	gs_copy(msg, "key_id", gs->key_id, sizeof(gs->key_id));
 	gs_set_state(gs, BM_PH_ACTIVE);
 	/* Waiting for approval was not idleness. */
-	gs->last_active = clock_mono_ms();
+	gs->last_active = gs->moved_ms = clock_mono_ms();
 	if (gs->b->telem != NULL)
 		telem_event(gs->b->telem, "session_opened", json_pack(
 		    "{s:s, s:s}", "session", gs->id, "engineer", gs->engineer));

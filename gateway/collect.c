@@ -114,6 +114,8 @@ struct collect {
 	/* What Mission Control has been told, as in collect.json. */
 	json_t			*nodes;		/* node names */
 	json_t			*seen_up;	/* service names ever seen up */
+	json_t			*down;		/* services told down */
+	json_t			*full;		/* disk paths told full */
 	int			 dirty;		/* not yet in collect.json */
 };
 
@@ -436,7 +438,8 @@ static int
 state_load(struct collect *c)
 {
 	char		 path[PATH_MAX], *buf = NULL;
-	json_t		*j = NULL, *nodes, *seen;
+	json_t		*j = NULL, *nodes, *seen, *down, *full;
+	json_t		*empty = NULL;
 	json_error_t	 jerr;
 	size_t		 len;
 	int		 rc = -1;
@@ -446,7 +449,8 @@ state_load(struct collect *c)
 		    COLLECT_STATE);
 		goto out;
 	}
-	if ((buf = malloc(COLLECT_STATE_MAX + 2)) == NULL) {
+	if ((buf = malloc(COLLECT_STATE_MAX + 2)) == NULL ||
+	    (empty = json_array()) == NULL) {
 		log_warn("%s: out of memory", path);
 		goto out;
 	}
@@ -469,19 +473,32 @@ state_load(struct collect *c)
 	}
 	nodes = json_object_get(j, "nodes");
 	seen = json_object_get(j, "services_up");
+	/* Lists a gateway from before them did not write: none. */
+	if ((down = json_object_get(j, "services_down")) == NULL)
+		down = empty;
+	if ((full = json_object_get(j, "disks_full")) == NULL)
+		full = empty;
 	if (!names_valid(nodes, COLLECT_MAX_NODES, COLLECT_HOST_MAX) ||
-	    !names_valid(seen, COLLECT_MAX_SEEN, COLLECT_NAME_MAX)) {
-		log_warn("%s: expected \"nodes\" and \"services_up\" lists "
-		    "of names; the inventory will be announced again", path);
+	    !names_valid(seen, COLLECT_MAX_SEEN, COLLECT_NAME_MAX) ||
+	    !names_valid(down, COLLECT_MAX_ITEMS, COLLECT_NAME_MAX) ||
+	    !names_valid(full, COLLECT_MAX_ITEMS, COLLECT_PATH_MAX)) {
+		log_warn("%s: expected \"nodes\", \"services_up\", "
+		    "\"services_down\" and \"disks_full\" lists of names; the "
+		    "inventory will be announced again", path);
 		goto out;
 	}
 	json_decref(c->nodes);
 	c->nodes = json_incref(nodes);
 	json_decref(c->seen_up);
 	c->seen_up = json_incref(seen);
+	json_decref(c->down);
+	c->down = json_incref(down);
+	json_decref(c->full);
+	c->full = json_incref(full);
 	rc = 0;
 out:
 	json_decref(j);
+	json_decref(empty);
 	free(buf);
 	return rc;
 }
@@ -499,8 +516,9 @@ state_save(struct collect *c)
 		    COLLECT_STATE);
 		return -1;
 	}
-	j = json_pack("{s:i, s:O, s:O}", "version", COLLECT_STATE_VERSION,
-	    "nodes", c->nodes, "services_up", c->seen_up);
+	j = json_pack("{s:i, s:O, s:O, s:O, s:O}", "version",
+	    COLLECT_STATE_VERSION, "nodes", c->nodes, "services_up",
+	    c->seen_up, "services_down", c->down, "disks_full", c->full);
 	text = j != NULL ? json_dumps(j, JSON_INDENT(2)) : NULL;
 	json_decref(j);
 	if (text == NULL)
@@ -992,6 +1010,132 @@ announce_services(struct collect *c)
 	}
 }
 
+/* Remove name from the list names, if it is there. */
+static void
+name_remove(json_t *names, const char *name)
+{
+	const json_t	*v;
+	size_t		 i;
+
+	for (i = 0; i < json_array_size(names); i++) {
+		v = json_array_get(names, i);
+		if (json_is_string(v) &&
+		    strcmp(json_string_value(v), name) == 0) {
+			json_array_remove(names, i);
+			return;
+		}
+	}
+}
+
+/*
+ * service_down when a probed service is found down (first found so, or
+ * after it was up), service_up when it answers again.  A service no
+ * longer configured is forgotten.
+ */
+static void
+announce_probes(struct collect *c)
+{
+	const struct probe	*p;
+	const json_t		*v;
+	size_t			 i;
+	int			 was_down, ok;
+
+	for (i = 0; i < json_array_size(c->down);) {
+		v = json_array_get(c->down, i);
+		for (ok = 0, p = c->probes; !ok && p < c->probes + c->nprobes;
+		    p++)
+			ok = strcmp(p->name, json_string_value(v)) == 0;
+		if (ok)
+			i++;
+		else {
+			json_array_remove(c->down, i);
+			c->dirty = 1;
+		}
+	}
+	for (i = 0; i < c->nprobes; i++) {
+		p = &c->probes[i];
+		was_down = name_in(c->down, p->name);
+		if ((p->state == PROBE_DOWN) == was_down)
+			continue;
+		if (p->state == PROBE_DOWN) {
+			log_warn("health: service %s at %s is down: %s",
+			    p->name, p->address, p->error);
+			/* Not spooled: not told, told again next round. */
+			if (json_array_size(c->down) >= COLLECT_MAX_ITEMS ||
+			    telem_event_try(c->telem, "service_down",
+			    json_pack("{s:s, s:s, s:s}", "service", p->name,
+			    "address", p->address, "error", p->error)) == -1 ||
+			    json_array_append_new(c->down,
+			    json_string(p->name)) == -1)
+				continue;
+		} else {
+			log_info("health: service %s at %s is up again",
+			    p->name, p->address);
+			if (telem_event_try(c->telem, "service_up",
+			    json_pack("{s:s, s:s}", "service", p->name,
+			    "address", p->address)) == -1)
+				continue;
+			name_remove(c->down, p->name);
+		}
+		c->dirty = 1;
+	}
+}
+
+/* A disk's used share as df counts it (used of used + free), or -1. */
+static double
+disk_used_pct(const json_t *d)
+{
+	json_int_t used, avail;
+
+	if (!json_is_true(json_object_get(d, "ok")))
+		return -1;
+	used = json_integer_value(json_object_get(d, "used"));
+	avail = json_integer_value(json_object_get(d, "free"));
+	if (used < 0 || avail < 0 || used + avail <= 0)
+		return -1;
+	return (double)used * 100.0 / ((double)used + (double)avail);
+}
+
+/*
+ * disk_warn when a disk of disks crosses [telemetry] disk_warn; once it
+ * is below again the next crossing is told again.
+ */
+static void
+announce_disks(struct collect *c)
+{
+	const json_t	*d;
+	const char	*path;
+	unsigned	 lim = c->pol->disk_warn;
+	double		 pct;
+	size_t		 i;
+	int		 was;
+
+	json_array_foreach(json_object_get(c->rec, "disks"), i, d) {
+		path = json_string_value(json_object_get(d, "path"));
+		if (path == NULL || (pct = disk_used_pct(d)) < 0)
+			continue;
+		was = name_in(c->full, path);
+		if (lim != 0 && pct >= lim && !was) {
+			log_warn("health: disk %s is %.0f%% full (disk_warn "
+			    "%u%%)", path, pct, lim);
+			if (json_array_size(c->full) >= COLLECT_MAX_ITEMS ||
+			    telem_event_try(c->telem, "disk_warn",
+			    json_pack("{s:s, s:i, s:i}", "path", path,
+			    "used_pct", (int)pct, "warn_pct",
+			    (int)lim)) == -1 ||
+			    json_array_append_new(c->full,
+			    json_string(path)) == -1)
+				continue;
+			c->dirty = 1;
+		} else if ((lim == 0 || pct < lim) && was) {
+			log_info("health: disk %s is below disk_warn again "
+			    "(%.0f%%)", path, pct);
+			name_remove(c->full, path);
+			c->dirty = 1;
+		}
+	}
+}
+
 /*
  * collect.json says what has been announced, so it is written only
  * after the events are durable: telem.c commits from an event it makes
@@ -1030,6 +1174,8 @@ collect_finish(evutil_socket_t fd, short what, void *arg)
 	if (c->announce) {
 		announce_nodes(c);
 		announce_services(c);
+		announce_probes(c);
+		announce_disks(c);
 		if (c->dirty)
 			event_active(c->ev_save, EV_TIMEOUT, 0);
 	}
@@ -1146,6 +1292,8 @@ collect_new(struct event_base *base, const struct policy *pol,
 	c->telem = telem;
 	if ((c->nodes = json_array()) == NULL ||
 	    (c->seen_up = json_array()) == NULL ||
+	    (c->down = json_array()) == NULL ||
+	    (c->full = json_array()) == NULL ||
 	    (c->ev_first = evtimer_new(base, collect_tick, c)) == NULL ||
 	    (c->ev_tick = event_new(base, -1, EV_PERSIST, collect_tick,
 	    c)) == NULL ||
@@ -1212,5 +1360,7 @@ collect_free(struct collect *c)
 		resolver_unref(c->resolver, 0);
 	json_decref(c->nodes);
 	json_decref(c->seen_up);
+	json_decref(c->down);
+	json_decref(c->full);
 	free(c);
 }

@@ -21,6 +21,7 @@
 
 #include "gateway/bundles.h"
 #include "gateway/localsock.h"
+#include "gateway/alerts.h"
 #include "gateway/updates.h"
 #include "lib/ident.h"
 #include "lib/log.h"
@@ -41,6 +42,7 @@ struct control {
 	void			*extra_arg;
 	struct updates		*updates;
 	struct bundles		*bundles;
+	struct alerts		*alerts;
 	time_t			 refused_sec;	/* rate of refusals audited */
 	unsigned int		 refused_n;
 	unsigned int		 refused_unaudited;
@@ -123,6 +125,12 @@ void
 control_set_bundles(struct control *c, struct bundles *bs)
 {
 	c->bundles = bs;
+}
+
+void
+control_set_alerts(struct control *c, struct alerts *al)
+{
+	c->alerts = al;
 }
 
 void
@@ -380,6 +388,21 @@ control_answer_bundle_deny(struct cconn *cc, json_t *req, const char *id)
 	return control_bundle_decide(cc, req, 0);
 }
 
+/* porthole alerts: the vendor's alerts, as alerts.c keeps them. */
+static json_t *
+control_answer_alerts(struct cconn *cc, json_t *req, const char *id)
+{
+	json_t *list;
+
+	(void)req;
+	(void)id;
+	if (cc->c->alerts == NULL)
+		return control_error("alerts are not available");
+	if ((list = alerts_list(cc->c->alerts)) == NULL)
+		return control_error("out of memory");
+	return json_pack("{s:b, s:o}", "ok", 1, "alerts", list);
+}
+
 /* The answer to each request of control_proto.h's table. */
 static json_t *(*const control_answers[CONTROL_NCMD])(struct cconn *,
     json_t *, const char *) = {
@@ -397,6 +420,7 @@ static json_t *(*const control_answers[CONTROL_NCMD])(struct cconn *,
 	[CONTROL_BUNDLE_SHOW] =		control_answer_bundle_show,
 	[CONTROL_BUNDLE_APPROVE] =	control_answer_bundle_approve,
 	[CONTROL_BUNDLE_DENY] =		control_answer_bundle_deny,
+	[CONTROL_ALERTS] =		control_answer_alerts,
 };
 
 static json_t *

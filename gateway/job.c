@@ -2,6 +2,7 @@
  * job.c - the customer's programs as children the event loop watches
  * (job.h).
  */
+#include "config.h"
 #include "gateway/job.h"
 
 #include <sys/queue.h>
@@ -13,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "lib/log.h"
@@ -62,6 +64,19 @@ job_child(const struct job_spec *spec, int out, int status)
 	char		 why[256];
 	int		 sig, devnull;
 
+#ifdef PORTHOLE_TEST_HOOKS
+	/* Test builds only: linger where a signal used to stop the gateway. */
+	const char *pause = getenv("PORTHOLE_TEST_JOB_PAUSE");
+
+	if (pause != NULL && atoi(pause) > 0 && atoi(pause) <= 60)
+		(void)nanosleep(&(struct timespec){ atoi(pause), 0 }, NULL);
+#endif
+	/*
+	 * Every signal is held since before the fork (job_start): until the
+	 * event loop's handlers are gone, one would run here and write to
+	 * the socket this process shares with the gateway, which would take
+	 * it for its own (a SIGTERM to a job just started stopped it all).
+	 */
 	(void)setsid();
 	for (sig = 1; sig < NSIG; sig++)
 		(void)signal(sig, SIG_DFL);
@@ -269,6 +284,7 @@ job_start(struct jobs *js, const struct job_spec *spec, job_done_fn done,
 {
 	struct job	*j;
 	struct timeval	 tv;
+	sigset_t	 all, mask;
 	int		 out[2] = { -1, -1 }, st[2] = { -1, -1 };
 
 	if ((j = calloc(1, sizeof(*j))) == NULL) {
@@ -294,12 +310,16 @@ job_start(struct jobs *js, const struct job_spec *spec, job_done_fn done,
 		snprintf(err, errlen, "out of memory");
 		goto fail;
 	}
-	if ((j->pid = fork()) == -1) {
+	/* The child starts with every signal held (see job_child). */
+	sigfillset(&all);
+	(void)sigprocmask(SIG_BLOCK, &all, &mask);
+	if ((j->pid = fork()) == 0)
+		job_child(spec, out[1], st[1]);
+	(void)sigprocmask(SIG_SETMASK, &mask, NULL);
+	if (j->pid == -1) {
 		snprintf(err, errlen, "fork: %s", strerror(errno));
 		goto fail;
 	}
-	if (j->pid == 0)
-		job_child(spec, out[1], st[1]);
 	close(out[1]);
 	close(st[1]);
 	j->out_fd = out[0];
@@ -326,6 +346,21 @@ fail:
 	j->pid = 0;
 	job_free(j);
 	return NULL;
+}
+
+void
+job_env_add(struct job_env *e, const char *name, const char *value)
+{
+	if (e->n < JOB_ENV_MAX && asprintf(&e->v[e->n], "%s=%s", name,
+	    value) != -1)
+		e->n++;
+}
+
+void
+job_env_free(struct job_env *e)
+{
+	while (e->n > 0)
+		free(e->v[--e->n]);
 }
 
 void

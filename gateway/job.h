@@ -28,6 +28,20 @@
 #define JOB_OUT_MAX	4096
 #define JOB_KILL_AFTER	10	/* seconds from SIGTERM to SIGKILL */
 
+/* A job's environment: a few NAME=VALUE strings, made and freed here. */
+#define JOB_ENV_MAX	12
+#define JOB_PATH	"/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:" \
+			"/sbin:/bin"
+
+struct job_env {
+	char	*v[JOB_ENV_MAX + 1];	/* NULL-terminated */
+	size_t	 n;
+};
+
+/* Add NAME=value; past JOB_ENV_MAX (or out of memory) it is left out. */
+void	job_env_add(struct job_env *, const char *name, const char *value);
+void	job_env_free(struct job_env *);
+
 struct job_spec {
 	char		**argv;		/* argv[0] absolute; NULL-terminated */
 	char		**envp;		/* the whole environment */

@@ -23,11 +23,13 @@
 
 #include "audit/audit.h"
 #include "audit/seal.h"
+#include "gateway/alerts.h"
 #include "gateway/broker.h"
 #include "gateway/bundles.h"
 #include "gateway/collect.h"
 #include "gateway/control.h"
 #include "gateway/inbox.h"
+#include "gateway/keyagent.h"
 #include "gateway/intake.h"
 #include "gateway/job.h"
 #include "gateway/updates.h"
@@ -88,6 +90,7 @@ struct gateway {
 	struct jobs	*jobs;
 	struct updates	*updates;
 	struct bundles	*bundles;
+	struct alerts	*alerts;
 	struct krl	*krl;		/* revoked_keys, or NULL */
 	struct event	*ev_seal;	/* seals quiet periods: seal_interval */
 };
@@ -162,6 +165,8 @@ status_extra(void *arg)
 		    updates_next(gw->updates));
 	if (j != NULL && gw->bundles != NULL)
 		json_object_set_new(j, "bundles", bundles_status(gw->bundles));
+	if (j != NULL && gw->alerts != NULL)
+		json_object_set_new(j, "alerts", alerts_status(gw->alerts));
 	return j;
 }
 
@@ -349,6 +354,7 @@ gateway_reload(void *arg, const char *who, char *err, size_t errlen)
 	uplink_set_policy(gw->uplink, np);
 	updates_set_policy(gw->updates, np);
 	bundles_set_policy(gw->bundles, np);
+	alerts_set_policy(gw->alerts, np);
 	policy_free(old);
 	log_info("%s: reloaded", gw->path);
 	rc = 0;
@@ -375,48 +381,6 @@ on_seal_timer(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	if (audit_seal(arg) == -1)
 		log_error("audit: the periodic seal could not be written");
-}
-
-/*
- * The file at path, whole, in a sealed memory file: its descriptor, or
- * -1.  What was read is wiped: it may be a private key.
- */
-static int
-host_key_copy(const char *path)
-{
-	struct stat	 st;
-	char		*buf = NULL;
-	size_t		 len = 0;
-	ssize_t		 n;
-	int		 fd, mfd = -1;
-
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
-		return -1;
-	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) ||
-	    st.st_size > SESSION_HOST_KEY_MAX ||
-	    (buf = malloc((size_t)st.st_size + 1)) == NULL)
-		goto out;
-	while (len < (size_t)st.st_size &&
-	    ((n = read(fd, buf + len, (size_t)st.st_size - len)) > 0 ||
-	    (n == -1 && errno == EINTR)))
-		len += n > 0 ? (size_t)n : 0;
-	if (len != (size_t)st.st_size ||
-	    (mfd = memfd_create("session_host_key", MFD_CLOEXEC |
-	    MFD_ALLOW_SEALING)) == -1)
-		goto out;
-	if (fileio_write_all(mfd, buf, len) == -1 ||
-	    fcntl(mfd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW |
-	    F_SEAL_WRITE | F_SEAL_SEAL) == -1) {
-		close(mfd);
-		mfd = -1;
-	}
-out:
-	if (buf != NULL) {
-		explicit_bzero(buf, (size_t)st.st_size + 1);
-		free(buf);
-	}
-	close(fd);
-	return mfd;
 }
 
 /*
@@ -476,7 +440,8 @@ host_key_open(const char *path, char *pub, size_t publen)
 {
 	int fd;
 
-	if ((fd = host_key_copy(path)) != -1 &&
+	if ((fd = fileio_sealed_copy(path, "session_host_key",
+	    SESSION_HOST_KEY_MAX)) != -1 &&
 	    host_key_check(fd, pub, publen) == 0)
 		return fd;
 	fprintf(stderr, "portholed: %s: cannot read the session host key\n",
@@ -490,15 +455,14 @@ host_key_open(const char *path, char *pub, size_t publen)
  * Everything a start checks before it touches anything, and all that
  * -t does: porthole.conf's files, directories, accounts and programs
  * (policy_check, each problem on stderr), then the keys as the gateway
- * will use them.  0 with the CA and the session host key (*host_key_fd,
- * and its public half in host_pub), or -1.
+ * will use them.  0 with the CA, the session host key (*host_key_fd,
+ * and its public half in host_pub) and the cluster key (*ka), or -1.
  */
 static int
 gateway_check(const struct policy *pol, uint8_t ca_key[32],
-    int *host_key_fd, char *host_pub, size_t publen)
+    int *host_key_fd, char *host_pub, size_t publen, struct keyagent **ka)
 {
 	struct filecheck	fc;
-	ssh_key			cluster_key = NULL;
 	char			err[1024];
 
 	/* Every problem is listed before the verdict: one fix per try. */
@@ -514,14 +478,12 @@ gateway_check(const struct policy *pol, uint8_t ca_key[32],
 	if ((*host_key_fd = host_key_open(pol->session_host_key, host_pub,
 	    publen)) == -1)
 		return -1;
-	/* The tunnel reads it at each connection; it must load now too. */
-	if (ssh_pki_import_privkey_file(pol->cluster_key, NULL, NULL, NULL,
-	    &cluster_key) != SSH_OK) {
-		fprintf(stderr, "portholed: %s: cannot read the cluster key\n",
-		    pol->cluster_key);
+	/* Never parsed here: see keyagent.h. */
+	if ((*ka = keyagent_open(pol->cluster_key, pol->cluster_id, err,
+	    sizeof(err))) == NULL) {
+		fprintf(stderr, "portholed: %s\n", err);
 		return -1;
 	}
-	ssh_key_free(cluster_key);
 	return 0;
 }
 
@@ -537,6 +499,7 @@ main(int argc, char **argv)
 	struct gateway		 gw;
 	struct broker		*broker = NULL;
 	struct tunnels		*tunnels = NULL;
+	struct keyagent		*ka = NULL;
 	struct control		*control = NULL;
 	struct telem		*telem = NULL;
 	struct uplink		*uplink = NULL;
@@ -560,9 +523,10 @@ main(int argc, char **argv)
 		goto fail;
 	}
 	if (gateway_check(pol, ca_key, &host_key_fd, host_pub,
-	    sizeof(host_pub)) == -1)
+	    sizeof(host_pub), &ka) == -1)
 		goto fail;
 	if (cl.test) {
+		keyagent_free(ka);
 		close(host_key_fd);
 		policy_free(pol);
 		ssh_finalize();
@@ -613,11 +577,13 @@ main(int argc, char **argv)
 	if ((collect = collect_new(base, pol, telem)) == NULL)
 		goto fail;
 	broker = broker_new(base, pol, audit, host_key_fd, ca_key);
-	tunnels = tunnels_new(base, pol, on_tunnel_channel, on_tunnel_poll,
-	    on_tunnel_down, &gw);
-	if (broker == NULL || tunnels == NULL ||
-	    (uplink = uplink_new(base, pol, NULL, telem)) == NULL)
+	tunnels = tunnels_new(base, pol, ka, on_tunnel_channel,
+	    on_tunnel_poll, on_tunnel_down, &gw);
+	if (broker == NULL || tunnels == NULL)
 		fatal("out of memory");
+	/* It says why: its outbox may not open (state_dir/outbox). */
+	if ((uplink = uplink_new(base, pol, NULL, telem)) == NULL)
+		goto fail;
 	broker_set_telem(broker, telem);
 	broker_set_revoked(broker, gw.krl);
 	/* The relay lists it for engineers: `porthole-relay known-hosts`. */
@@ -658,11 +624,17 @@ main(int argc, char **argv)
 	}
 	broker_set_bundles(broker, gateway_bundle, &gw);
 	telem_on_event(telem, gateway_event, &gw);
+	if ((gw.alerts = alerts_new(base, pol, gw.jobs, gw.inbox,
+	    gateway_audit, &gw, err, sizeof(err))) == NULL) {
+		log_error("alerts: %s", err);
+		goto fail;
+	}
 	uplink_set_inbox(uplink, gw.inbox);
 	uplink_set_pkgget(uplink, updates_pkgget(gw.updates));
 	uplink_set_bundles(uplink, gw.bundles);
 	control_set_updates(control, gw.updates);
 	control_set_bundles(control, gw.bundles);
+	control_set_alerts(control, gw.alerts);
 	inbox_start(gw.inbox);
 	ev_term = evsignal_new(base, SIGTERM, on_term, base);
 	ev_int = evsignal_new(base, SIGINT, on_term, base);
@@ -732,9 +704,12 @@ main(int argc, char **argv)
 	gw.bundles = NULL;
 	updates_free(gw.updates);
 	gw.updates = NULL;
+	alerts_free(gw.alerts);
+	gw.alerts = NULL;
 	jobs_free(gw.jobs);
 	inbox_free(gw.inbox);
 	tunnels_free(tunnels);
+	keyagent_free(ka);
 	telem_free(telem);
 	audit_close(audit);
 	event_free(ev_term);
@@ -753,6 +728,7 @@ fail:
 	control_free(control);
 	bundles_free(gw.bundles);
 	updates_free(gw.updates);
+	alerts_free(gw.alerts);
 	jobs_free(gw.jobs);
 	inbox_free(gw.inbox);
 	if (telem != NULL)
@@ -762,6 +738,7 @@ fail:
 	telem_free(telem);
 	intake_free(intake);
 	tunnels_free(tunnels);
+	keyagent_free(ka);
 	broker_free(broker);
 	if (base != NULL)
 		event_base_free(base);

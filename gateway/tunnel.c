@@ -36,6 +36,7 @@
 #include <libssh/callbacks.h>
 #include <libssh/server.h>
 
+#include "gateway/keyagent.h"
 #include "lib/clock.h"
 #include "lib/keepalive.h"
 #include "lib/log.h"
@@ -63,7 +64,7 @@ struct tunnel {
 	enum tunnel_state	 state;
 	ssh_session		 s;
 	ssh_event		 sev;
-	ssh_key			 key;		/* the cluster key, logging in */
+	struct keyagent		*ka;		/* holds the cluster key */
 	struct event		*ev_read;
 	struct event		*ev_write;
 	struct event		*ev_kick;	/* flush now, no epoll round */
@@ -168,8 +169,6 @@ tunnel_close(struct tunnel *t)
 		ssh_free(t->s);
 		t->s = NULL;
 	}
-	ssh_key_free(t->key);
-	t->key = NULL;
 }
 
 /*
@@ -355,8 +354,6 @@ tunnel_up(struct tunnel *t)
 	int fd = ssh_get_fd(t->s), on = 1;
 
 	event_del(t->ev_timeout);
-	ssh_key_free(t->key);
-	t->key = NULL;
 	setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof(on));
 	on = 30;
 	setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &on, sizeof(on));
@@ -403,7 +400,8 @@ tunnel_progress(struct tunnel *t)
 		}
 		tunnel_set_state(t, TS_LOGIN);
 	}
-	rc = ssh_userauth_publickey(t->s, NULL, t->key);
+	/* The agent signs; the key is never in this process. */
+	rc = ssh_userauth_agent(t->s, NULL);
 	if (rc == SSH_AUTH_AGAIN) {
 		tunnel_want_write(t);
 		return;
@@ -463,7 +461,8 @@ tunnel_begin(struct tunnel *t)
 	const struct policy	*p = t->pol;
 	struct timeval		 tv = { TUNNEL_CONNECT_TIMEOUT, 0 };
 	unsigned int		 port = t->port;
-	int			 no = 0, on = 1, fd;
+	char			 err[256];
+	int			 no = 0, on = 1, fd, afd;
 
 	if ((t->s = ssh_new()) == NULL) {
 		tunnel_error(t, "out of memory");
@@ -479,10 +478,14 @@ tunnel_begin(struct tunnel *t)
 		tunnel_error(t, "cannot set options: %s", ssh_get_error(t->s));
 		return -1;
 	}
-	if (ssh_pki_import_privkey_file(p->cluster_key, NULL, NULL, NULL,
-	    &t->key) != SSH_OK) {
-		tunnel_error(t, "%s: cannot read the cluster key",
-		    p->cluster_key);
+	if ((afd = keyagent_connect(t->ka, err, sizeof(err))) == -1) {
+		tunnel_error(t, "the cluster key's agent: %s", err);
+		return -1;
+	}
+	if (ssh_set_agent_socket(t->s, afd) != SSH_OK) {
+		close(afd);
+		tunnel_error(t, "the cluster key's agent: %s",
+		    ssh_get_error(t->s));
 		return -1;
 	}
 	ssh_set_blocking(t->s, 0);
@@ -528,7 +531,7 @@ tunnel_attempt(evutil_socket_t fd, short what, void *arg)
 
 struct tunnel *
 tunnel_new(struct event_base *base, const struct policy *pol, size_t relay,
-    tunnel_channel_cb on_channel, tunnel_poll_cb on_poll,
+    struct keyagent *ka, tunnel_channel_cb on_channel, tunnel_poll_cb on_poll,
     tunnel_down_cb on_down, void *arg)
 {
 	const struct policy_target	*r = &pol->relays[relay];
@@ -538,6 +541,7 @@ tunnel_new(struct event_base *base, const struct policy *pol, size_t relay,
 		return NULL;
 	t->base = base;
 	t->pol = pol;
+	t->ka = ka;
 	snprintf(t->host, sizeof(t->host), "%s", r->host);
 	t->port = r->port;
 	snprintf(t->name, sizeof(t->name), strchr(r->host, ':') != NULL ?

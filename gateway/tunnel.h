@@ -26,13 +26,17 @@ typedef void (*tunnel_poll_cb)(struct tunnel *t, void *arg);
 /* Called when t goes down: its channels are about to be freed. */
 typedef void (*tunnel_down_cb)(struct tunnel *t, void *arg);
 
+struct keyagent;
+
 /*
- * A tunnel to pol->relays[relay]; the address is copied (it takes effect
+ * A tunnel to pol->relays[relay], logging in with the cluster key that
+ * ka holds (gateway/keyagent.h); the address is copied (it takes effect
  * at start), the rest of the policy is read at each connection.
  */
 struct tunnel	*tunnel_new(struct event_base *base, const struct policy *pol,
-		    size_t relay, tunnel_channel_cb on_channel,
-		    tunnel_poll_cb on_poll, tunnel_down_cb on_down, void *arg);
+		    size_t relay, struct keyagent *ka,
+		    tunnel_channel_cb on_channel, tunnel_poll_cb on_poll,
+		    tunnel_down_cb on_down, void *arg);
 /* Start connecting now. */
 void		 tunnel_start(struct tunnel *t);
 /* Arrange for queued output to be flushed (after writing to a channel). */

@@ -16,7 +16,7 @@ struct tunnels {
 
 struct tunnels *
 tunnels_new(struct event_base *base, const struct policy *pol,
-    tunnel_channel_cb on_channel, tunnel_poll_cb on_poll,
+    struct keyagent *ka, tunnel_channel_cb on_channel, tunnel_poll_cb on_poll,
     tunnel_down_cb on_down, void *arg)
 {
 	struct tunnels	*ts;
@@ -29,8 +29,8 @@ tunnels_new(struct event_base *base, const struct policy *pol,
 	}
 	for (ts->n = 0; ts->n < pol->nrelays; ts->n++) {
 		i = ts->n;
-		if ((ts->t[i] = tunnel_new(base, pol, i, on_channel, on_poll,
-		    on_down, arg)) == NULL) {
+		if ((ts->t[i] = tunnel_new(base, pol, i, ka, on_channel,
+		    on_poll, on_down, arg)) == NULL) {
 			tunnels_free(ts);
 			return NULL;
 		}

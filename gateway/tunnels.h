@@ -18,10 +18,13 @@
 
 struct tunnels;
 
-/* A tunnel for each of pol->relays, not yet started; NULL: no memory. */
+/*
+ * A tunnel for each of pol->relays, each logging in with the cluster key
+ * ka holds, not yet started; NULL: no memory.
+ */
 struct tunnels	*tunnels_new(struct event_base *base, const struct policy *pol,
-		    tunnel_channel_cb on_channel, tunnel_poll_cb on_poll,
-		    tunnel_down_cb on_down, void *arg);
+		    struct keyagent *ka, tunnel_channel_cb on_channel,
+		    tunnel_poll_cb on_poll, tunnel_down_cb on_down, void *arg);
 void		 tunnels_start(struct tunnels *);
 size_t		 tunnels_count(const struct tunnels *);
 /* The tunnel to the i-th relay of [gateway] relay. */

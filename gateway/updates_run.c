@@ -25,31 +25,6 @@
 #include "lib/parse.h"
 #include "lib/sha256.h"
 
-#define RUN_PATH	"/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:" \
-			"/sbin:/bin"
-#define RUN_ENV_MAX	8
-
-/* A job's environment: a few NAME=VALUE strings, made and freed here. */
-struct env {
-	char	*v[RUN_ENV_MAX + 1];
-	size_t	 n;
-};
-
-static void
-env_add(struct env *e, const char *name, const char *value)
-{
-	if (e->n < RUN_ENV_MAX && asprintf(&e->v[e->n], "%s=%s", name,
-	    value) != -1)
-		e->n++;
-}
-
-static void
-env_free(struct env *e)
-{
-	while (e->n > 0)
-		free(e->v[--e->n]);
-}
-
 /* ---- version_command ---- */
 
 static void
@@ -91,7 +66,7 @@ void
 updates_run_version(struct updates *up)
 {
 	struct job_spec	 spec;
-	struct env	 e = { { NULL }, 0 };
+	struct job_env	 e = { { NULL }, 0 };
 	char		 err[256];
 
 	if (up->version_job != NULL || up->pol->version_command == NULL)
@@ -99,7 +74,7 @@ updates_run_version(struct updates *up)
 	memset(&spec, 0, sizeof(spec));
 	if ((spec.argv = policy_hook_argv(up->pol->version_command)) == NULL)
 		return;
-	env_add(&e, "PATH", RUN_PATH);
+	job_env_add(&e, "PATH", JOB_PATH);
 	spec.envp = e.v;
 	spec.timeout = UPDATES_VERSION_TIMEOUT;
 	if ((up->version_job = job_start(up->jobs, &spec, version_done, up,
@@ -109,7 +84,7 @@ updates_run_version(struct updates *up)
 		up->baseline_retry = clock_now() + UPDATES_VERSION_RETRY;
 	}
 	policy_argv_free(spec.argv);
-	env_free(&e);
+	job_env_free(&e);
 }
 
 /* ---- notify_command ---- */
@@ -171,7 +146,7 @@ updates_run_notify(struct updates *up, struct update *u, time_t when,
     const char *why)
 {
 	struct job_spec	 spec;
-	struct env	 e = { { NULL }, 0 };
+	struct job_env	 e = { { NULL }, 0 };
 	char		 w[32], err[256];
 
 	if (up->pol->notify_command == NULL || up->notify_job != NULL)
@@ -180,11 +155,11 @@ updates_run_notify(struct updates *up, struct update *u, time_t when,
 	if ((spec.argv = policy_hook_argv(up->pol->notify_command)) == NULL)
 		return -1;
 	parse_format_time(when, w, sizeof(w));
-	env_add(&e, "PATH", RUN_PATH);
-	env_add(&e, "PORTHOLE_UPDATE_VERSION", u->n.version);
-	env_add(&e, "PORTHOLE_UPDATE_WHEN", w);
-	env_add(&e, "PORTHOLE_UPDATE_NOTES", u->n.notes);
-	env_add(&e, "PORTHOLE_UPDATE_EVENT", why);
+	job_env_add(&e, "PATH", JOB_PATH);
+	job_env_add(&e, "PORTHOLE_UPDATE_VERSION", u->n.version);
+	job_env_add(&e, "PORTHOLE_UPDATE_WHEN", w);
+	job_env_add(&e, "PORTHOLE_UPDATE_NOTES", u->n.notes);
+	job_env_add(&e, "PORTHOLE_UPDATE_EVENT", why);
 	spec.envp = e.v;
 	spec.timeout = UPDATES_NOTIFY_TIMEOUT;
 	up->notify_when = when;
@@ -197,7 +172,7 @@ updates_run_notify(struct updates *up, struct update *u, time_t when,
 		u->next_notify = clock_now() + UPDATES_NOTIFY_RETRY;
 	}
 	policy_argv_free(spec.argv);
-	env_free(&e);
+	job_env_free(&e);
 	return up->notify_job != NULL ? 0 : -1;
 }
 
@@ -391,7 +366,7 @@ updates_run_install(struct updates *up, struct update *u)
 {
 	static struct copy	 c;	/* read by the child, after fork */
 	struct job_spec		 spec;
-	struct env		 e = { { NULL }, 0 };
+	struct job_env		 e = { { NULL }, 0 };
 	char			 log[4300], why[512];
 
 	if (up->install_job != NULL)
@@ -411,9 +386,9 @@ updates_run_install(struct updates *up, struct update *u)
 	if ((spec.argv = install_argv(up->pol->update_command, c.dst,
 	    u->n.version)) == NULL)
 		return install_refused(up, u, "out of memory");
-	env_add(&e, "PATH", RUN_PATH);
-	env_add(&e, "PORTHOLE_UPDATE_PACKAGE", c.dst);
-	env_add(&e, "PORTHOLE_UPDATE_VERSION", u->n.version);
+	job_env_add(&e, "PATH", JOB_PATH);
+	job_env_add(&e, "PORTHOLE_UPDATE_PACKAGE", c.dst);
+	job_env_add(&e, "PORTHOLE_UPDATE_VERSION", u->n.version);
 	spec.envp = e.v;
 	spec.log_path = log;
 	spec.timeout = up->pol->update_timeout;
@@ -422,7 +397,7 @@ updates_run_install(struct updates *up, struct update *u)
 	up->install_job = job_start(up->jobs, &spec, install_done, up, why,
 	    sizeof(why));
 	policy_argv_free(spec.argv);
-	env_free(&e);
+	job_env_free(&e);
 	if (up->install_job == NULL)
 		return install_refused(up, u, why);
 	snprintf(up->installing, sizeof(up->installing), "%s", u->n.version);

@@ -27,6 +27,7 @@
 #include "gateway/pkgget.h"
 #include "telemetry/frame.h"
 #include "telemetry/license.h"
+#include "telemetry/outbox.h"
 #include "telemetry/record.h"
 #include "telemetry/spool.h"
 
@@ -40,6 +41,7 @@
 #define UPLINK_HOLD_MAX_MS	300000
 #define UPLINK_RETRY_MS		5000		/* after a failed open */
 #define UPLINK_RETRY_STALL_MS	20		/* after a stalled write */
+#define UPLINK_OUTBOX_ACK_MS	500		/* acks reach the outbox */
 
 enum uplink_state {
 	UL_DOWN,	/* no tunnel, or no channel yet */
@@ -62,6 +64,8 @@ struct uplink {
 	struct tunnel		*tunnel;
 	struct telem		*telem;
 	struct spool		*spool;
+	struct outbox		*outbox;	/* a copy of what was sent */
+	int			 outbox_failing;	/* logged once */
 	enum uplink_state	 state;
 	ssh_channel		 ch;
 	uint64_t		 retry_at;	/* clock_mono_ms() */
@@ -80,6 +84,7 @@ struct uplink {
 	struct license		 lic;
 	struct event		*ev_tick;
 	struct event		*ev_retry;	/* a write stalled in a rekey */
+	struct event		*ev_outbox;	/* acks wait for the outbox */
 	struct event		*ev_hold;	/* pending: a refused batch waits */
 	uint64_t		 hold_ms;	/* that wait, doubling */
 	int			 stale;		/* acks of batches given up */
@@ -358,6 +363,8 @@ struct batch {
 	size_t		 len, cap;
 	uint64_t	 last;
 	int		 failed;
+	struct outbox	*outbox;	/* each record goes here too */
+	time_t		 now;
 };
 
 static void
@@ -397,8 +404,44 @@ batch_add(void *arg, uint64_t seq, enum record_class cls, const char *rec,
 	batch_put(b, head, (size_t)n);
 	batch_put(b, rec, len);
 	batch_put(b, "}", 1);
+	if (outbox_record(b->outbox, seq, cls, rec, len, b->now) == -1)
+		b->failed = 1;
 	b->last = seq;
 	return b->failed;
+}
+
+/*
+ * What is about to be sent must be in the outbox first: a copy the
+ * customer can read back.  When it cannot be written nothing is sent
+ * (the records wait in the spool) and it is tried again.
+ */
+static int
+uplink_outbox_flush(struct uplink *u)
+{
+	char why[512];
+
+	if (outbox_flush(u->outbox, why, sizeof(why)) == 0) {
+		if (u->outbox_failing)
+			log_info("uplink: the outbox is written again; "
+			    "sending resumes");
+		u->outbox_failing = 0;
+		return 0;
+	}
+	if (!u->outbox_failing)
+		log_error("uplink: %s: nothing is sent until the copy of it "
+		    "can be kept", why);
+	u->outbox_failing = 1;
+	return -1;
+}
+
+/* Look again in a second (the outbox could not be written). */
+static void
+uplink_retry_later(struct uplink *u)
+{
+	struct timeval tv = { 1, 0 };
+
+	if (!evtimer_pending(u->ev_retry, NULL))
+		evtimer_add(u->ev_retry, &tv);
 }
 
 /* Send spooled records while the window of unacknowledged frames allows. */
@@ -406,7 +449,8 @@ static int
 uplink_fill(struct uplink *u)
 {
 	struct spool_stats	st;
-	struct batch		b = { NULL, 0, 0, 0, 0 };
+	struct batch		b = { NULL, 0, 0, 0, 0, u->outbox,
+				    clock_now() };
 	char			head[96];
 	int			n, rc = 0;
 
@@ -432,6 +476,11 @@ uplink_fill(struct uplink *u)
 			break;
 		}
 		batch_put(&b, "]}", 2);
+		if (uplink_outbox_flush(u) == -1) {
+			/* Not sent; the retry timer looks again. */
+			uplink_retry_later(u);
+			break;
+		}
 		if (b.failed || frame_header(b.buf, b.len - FRAME_HDR_LEN) ==
 		    -1 || uplink_queue(u, b.buf, b.len) == -1) {
 			rc = -1;
@@ -442,6 +491,34 @@ uplink_fill(struct uplink *u)
 	}
 	free(b.buf);
 	return rc;
+}
+
+/*
+ * The spool's acknowledged seq, into the outbox for porthole telemetry:
+ * written with the next batch, or within UPLINK_OUTBOX_ACK_MS.  One
+ * write per acknowledgement would update the file's times that often,
+ * and each such update waits on the journal while the relay's store
+ * syncs the same disk.
+ */
+static void
+uplink_outbox_ack(struct uplink *u)
+{
+	struct spool_stats	st;
+	struct timeval		tv = { 0, UPLINK_OUTBOX_ACK_MS * 1000 };
+
+	spool_stats(u->spool, &st);
+	if (outbox_ack(u->outbox, st.acked_seq, clock_now()) == -1)
+		log_error("uplink: outbox: out of memory");
+	else if (!evtimer_pending(u->ev_outbox, NULL))
+		evtimer_add(u->ev_outbox, &tv);
+}
+
+static void
+uplink_outbox_timer(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	(void)uplink_outbox_flush(arg);
 }
 
 static void
@@ -459,6 +536,8 @@ uplink_ack(struct uplink *u, json_t *f)
 	seq = (uint64_t)json_integer_value(js);
 	if (spool_ack(u->spool, seq, why, sizeof(why)) == -1)
 		log_error("uplink: spool: %s", why);
+	else
+		uplink_outbox_ack(u);
 	/*
 	 * Batches sent after one the relay refused are refused in turn (they
 	 * follow a seq it does not have): they were given up with it, and
@@ -539,6 +618,7 @@ uplink_welcome(struct uplink *u, json_t *f)
 	else if (seq > st.acked_seq && spool_ack(u->spool, seq, why,
 	    sizeof(why)) == -1)
 		log_error("uplink: spool: %s", why);
+	uplink_outbox_ack(u);
 	spool_stats(u->spool, &st);
 	/*
 	 * Behind what was acknowledged: a store that lost records, or, with
@@ -942,6 +1022,7 @@ uplink_tick(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	license_evaluate(u);
+	(void)outbox_prune(u->outbox, clock_now());
 	if (u->state == UL_OPEN && uplink_send(u, json_pack("{s:s}", "t",
 	    "ping")) == -1)
 		uplink_reset(u, "out of memory");
@@ -986,29 +1067,46 @@ uplink_new(struct event_base *base, const struct policy *pol,
 {
 	struct uplink	*u;
 	struct timeval	 tv = { UPLINK_TICK, 0 };
+	char		 dir[4096], err[4400];
 
-	if ((u = calloc(1, sizeof(*u))) == NULL)
+	if ((u = calloc(1, sizeof(*u))) == NULL) {
+		log_error("uplink: out of memory");
 		return NULL;
+	}
 	u->base = base;
 	u->pol = pol;
 	u->tunnel = tunnel;
 	u->telem = telem;
 	u->spool = telem_spool(telem);
+	snprintf(dir, sizeof(dir), "%s/%s", pol->state_dir,
+	    OUTBOX_DIR);
+	if (outbox_open(dir, pol->outbox_keep, pol->outbox_max, &u->outbox,
+	    err, sizeof(err)) == -1) {
+		log_error("telemetry outbox: %s", err);
+		free(u);
+		return NULL;
+	}
 	license_load(u);
 	license_evaluate(u);
 	anchor_load(u);
 	if ((u->ev_tick = event_new(base, -1, EV_PERSIST, uplink_tick,
 	    u)) == NULL || (u->ev_retry = evtimer_new(base, uplink_retry,
 	    u)) == NULL || (u->ev_hold = evtimer_new(base, uplink_retry,
-	    u)) == NULL) {
+	    u)) == NULL || (u->ev_outbox = evtimer_new(base,
+	    uplink_outbox_timer, u)) == NULL) {
+		log_error("uplink: out of memory");
 		if (u->ev_tick != NULL)
 			event_free(u->ev_tick);
 		if (u->ev_retry != NULL)
 			event_free(u->ev_retry);
+		if (u->ev_hold != NULL)
+			event_free(u->ev_hold);
+		outbox_close(u->outbox);
 		free(u);
 		return NULL;
 	}
 	event_add(u->ev_tick, &tv);
+	(void)outbox_prune(u->outbox, clock_now());
 	return u;
 }
 
@@ -1056,6 +1154,7 @@ void
 uplink_set_policy(struct uplink *u, const struct policy *pol)
 {
 	u->pol = pol;
+	outbox_set_limits(u->outbox, pol->outbox_keep, pol->outbox_max);
 }
 
 void
@@ -1067,6 +1166,8 @@ uplink_free(struct uplink *u)
 	event_free(u->ev_tick);
 	event_free(u->ev_retry);
 	event_free(u->ev_hold);
+	event_free(u->ev_outbox);
+	outbox_close(u->outbox);
 	free(u->out);
 	free(u);
 }

@@ -19,6 +19,11 @@
  * is made again.  The state is kept in state_dir/license.json, which the
  * product reads.
  *
+ * Every record sent is first copied to state_dir/outbox
+ * (telemetry/outbox.h), and so are the acknowledgements, within half a
+ * second: when the copy cannot be written, nothing is sent until it
+ * can.
+ *
  * Each seal of the audit log goes up as an anchor; the newest one the
  * relay has not acknowledged is kept in state_dir/anchor.json and sent
  * again on every new channel, after a restart too.

@@ -24,6 +24,7 @@ const struct control_cmd_info control_cmds[CONTROL_NCMD] = {
 	[CONTROL_BUNDLE_SHOW] =	{ "bundle_show", CONTROL_ARG_BUNDLE, 0 },
 	[CONTROL_BUNDLE_APPROVE] = { "bundle_approve", CONTROL_ARG_BUNDLE, 1 },
 	[CONTROL_BUNDLE_DENY] =	{ "bundle_deny", CONTROL_ARG_BUNDLE, 1 },
+	[CONTROL_ALERTS] =	{ "alerts",	0, 0 },
 };
 
 int

@@ -32,6 +32,7 @@ enum control_cmd {
 	CONTROL_BUNDLE_SHOW,	/* one bundle with its manifest */
 	CONTROL_BUNDLE_APPROVE,	/* let a bundle leave */
 	CONTROL_BUNDLE_DENY,
+	CONTROL_ALERTS,		/* the vendor's alerts */
 	CONTROL_NCMD
 };
 

@@ -3,12 +3,15 @@
  */
 #include "lib/fileio.h"
 
+#include <sys/mman.h>
 #include <sys/random.h>
+#include <sys/stat.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -121,4 +124,75 @@ fileio_replace(const char *path, const void *buf, size_t len, mode_t mode,
 {
 	return fileio_replace_with(path, buf, len, mode, NULL, NULL, err,
 	    errlen);
+}
+
+char *
+fileio_sealed_read(int fd, size_t max, size_t *len)
+{
+	struct stat	 st;
+	char		*buf;
+	size_t		 got = 0;
+	ssize_t		 n;
+
+	if (fstat(fd, &st) == -1)
+		return NULL;
+	if (!S_ISREG(st.st_mode) || st.st_size < 0 ||
+	    (uint64_t)st.st_size > max) {
+		errno = EFBIG;
+		return NULL;
+	}
+	if ((buf = malloc((size_t)st.st_size + 1)) == NULL)
+		return NULL;
+	while (got < (size_t)st.st_size) {
+		n = pread(fd, buf + got, (size_t)st.st_size - got, (off_t)got);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			fileio_wipe_free(buf, (size_t)st.st_size);
+			if (n == 0)
+				errno = EIO;	/* it shrank: sealed it cannot */
+			return NULL;
+		}
+		got += (size_t)n;
+	}
+	buf[got] = '\0';
+	*len = got;
+	return buf;
+}
+
+void
+fileio_wipe_free(char *buf, size_t len)
+{
+	if (buf == NULL)
+		return;
+	explicit_bzero(buf, len + 1);
+	free(buf);
+}
+
+int
+fileio_sealed_copy(const char *path, const char *name, size_t max)
+{
+	char	*buf = NULL;
+	size_t	 len = 0;
+	int	 fd, mfd = -1, saved;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) == -1)
+		return -1;
+	if ((buf = fileio_sealed_read(fd, max, &len)) == NULL ||
+	    (mfd = memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING)) == -1)
+		goto out;
+	if (fileio_write_all(mfd, buf, len) == -1 ||
+	    fcntl(mfd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW |
+	    F_SEAL_WRITE | F_SEAL_SEAL) == -1) {
+		saved = errno;
+		close(mfd);
+		mfd = -1;
+		errno = saved;
+	}
+out:
+	saved = errno;
+	fileio_wipe_free(buf, len);
+	close(fd);
+	errno = saved;
+	return mfd;
 }

@@ -30,4 +30,20 @@ int	fileio_replace_with(const char *path, const void *buf, size_t len,
 	    mode_t mode, int (*prepare)(int fd, void *arg, char *err,
 	    size_t errlen), void *arg, char *err, size_t errlen);
 
+/*
+ * The file at path (a regular file of at most max bytes), whole, in a
+ * sealed memory file named name: its descriptor (close-on-exec), or -1
+ * with errno set.  What was read is wiped on the way: it may be a
+ * private key, and a process forked later must not find it.
+ */
+int	fileio_sealed_copy(const char *path, const char *name, size_t max);
+/*
+ * The whole of a (sealed) file of at most max bytes, read with pread,
+ * in a new buffer with a NUL after it (*len bytes): free it with
+ * fileio_wipe_free().  NULL with errno set.
+ */
+char	*fileio_sealed_read(int fd, size_t max, size_t *len);
+/* Wipe buf[0..len] (the NUL too) and free it. */
+void	fileio_wipe_free(char *buf, size_t len);
+
 #endif

@@ -69,6 +69,52 @@ parse_uint(const char *s, uint64_t min, uint64_t max, uint64_t *out)
 	return 0;
 }
 
+int
+parse_percent(const char *s, unsigned min, unsigned max, unsigned *out)
+{
+	uint64_t	 v;
+	size_t		 n;
+
+	if (s == NULL || (n = scan_digits(s, &v)) == 0 ||
+	    (s[n] != '\0' && strcmp(s + n, "%") != 0))
+		return -1;
+	if (max > 100)
+		max = 100;
+	if (v < min || v > max)
+		return -1;
+	*out = (unsigned)v;
+	return 0;
+}
+
+/*
+ * Read by hand rather than with strtod(), which takes a sign, blanks,
+ * hexadecimal, exponents, "inf" and "nan" and follows the locale.
+ */
+int
+parse_decimal(const char *s, double min, double max, double *out)
+{
+	uint64_t	 ip, fp = 0, div = 1;
+	size_t		 n, m = 0, i;
+	double		 v;
+
+	if (s == NULL || (n = scan_digits(s, &ip)) == 0 || n > 9)
+		return -1;
+	if (s[n] == '.') {
+		if ((m = scan_digits(s + n + 1, &fp)) == 0 || m > 6)
+			return -1;
+		n += 1 + m;
+	}
+	if (s[n] != '\0')
+		return -1;
+	for (i = 0; i < m; i++)
+		div *= 10;
+	v = (double)ip + (double)fp / (double)div;
+	if (v < min || v > max)
+		return -1;
+	*out = v;
+	return 0;
+}
+
 /* A suffix letter and what it multiplies by, largest first. */
 struct unit {
 	char		 suffix;

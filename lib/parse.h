@@ -14,6 +14,13 @@
 int	parse_bool(const char *s, int *out);
 /* Decimal in [min, max]; no sign, no spaces, no trailing junk. */
 int	parse_uint(const char *s, uint64_t min, uint64_t max, uint64_t *out);
+/* "85%" or "85": a whole percentage in [min, max] (at most 100). */
+int	parse_percent(const char *s, unsigned min, unsigned max, unsigned *out);
+/*
+ * "2", "2.0", "0.75": a decimal number in [min, max], digits with at
+ * most one point and six decimals; no sign, exponent, "inf" or "nan".
+ */
+int	parse_decimal(const char *s, double min, double max, double *out);
 /* "90", "90s", "15m", "2h", "1d" -> seconds; at most 10 years. */
 int	parse_duration(const char *s, uint64_t *secs);
 /* "4096", "512K", "64M", "2G" (powers of 1024) -> bytes, at most 1T. */

@@ -564,13 +564,9 @@ printable_copy(char *out, size_t outlen, const char *s)
 }
 
 int
-sshcert_validate(const struct sshcert *c, const uint8_t ca_key[32],
-    time_t now, const char *principal, char *err, size_t errlen)
+sshcert_signed_by(const struct sshcert *c, const uint8_t ca_key[32],
+    char *err, size_t errlen)
 {
-	uint64_t	t = now < 0 ? 0 : (uint64_t)now;
-	char		shown[65];
-	size_t		i;
-
 	if (!c->ca_is_ed25519) {
 		seterr(err, errlen, "CA key is not Ed25519");
 		return -1;
@@ -580,10 +576,24 @@ sshcert_validate(const struct sshcert *c, const uint8_t ca_key[32],
 		return -1;
 	}
 	if (c->blob_len > sizeof(c->blob) || c->signed_len > c->blob_len ||
-	    !sshwire_ed25519_verify(c->ca_key, c->blob, c->signed_len, c->signature)) {
+	    !sshwire_ed25519_verify(c->ca_key, c->blob, c->signed_len,
+	    c->signature)) {
 		seterr(err, errlen, "certificate signature invalid");
 		return -1;
 	}
+	return 0;
+}
+
+int
+sshcert_validate(const struct sshcert *c, const uint8_t ca_key[32],
+    time_t now, const char *principal, char *err, size_t errlen)
+{
+	uint64_t	t = now < 0 ? 0 : (uint64_t)now;
+	char		shown[65];
+	size_t		i;
+
+	if (sshcert_signed_by(c, ca_key, err, errlen) == -1)
+		return -1;
 	if (c->type != SSHCERT_TYPE_USER) {
 		seterr(err, errlen, "not a user certificate");
 		return -1;

@@ -79,6 +79,14 @@ int	sshcert_parse_base64(const char *b64, struct sshcert *out,
 	    char *err, size_t errlen);
 
 /*
+ * Whether the parsed certificate is signed by ca_key (Ed25519): 0, or -1
+ * with the reason in err.  Until it is, every field of the certificate
+ * is only what its presenter claims.  sshcert_validate() checks it first.
+ */
+int	sshcert_signed_by(const struct sshcert *c, const uint8_t ca_key[32],
+	    char *err, size_t errlen);
+
+/*
  * Validate a parsed certificate as a USER certificate signed by ca_key
  * (Ed25519) and valid at time now.  If principal is not NULL it must be
  * one of the certificate's principals.  A certificate with no principals

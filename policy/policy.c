@@ -54,6 +54,8 @@ static int set_window(struct policy *, const struct keyspec *,
     const char *, char *, size_t);
 static int set_hook(struct policy *, const struct keyspec *,
     const char *, char *, size_t);
+static int set_percent(struct policy *, const struct keyspec *,
+    const char *, char *, size_t);
 static int set_redact_paths(struct policy *, const struct keyspec *,
     const char *, char *, size_t);
 static int set_bundle_paths(struct policy *, const struct keyspec *,
@@ -82,6 +84,8 @@ static int get_list(const struct policy *, const struct keyspec *,
 static int get_targets(const struct policy *, const struct keyspec *,
     struct line *);
 static int get_services(const struct policy *, const struct keyspec *,
+    struct line *);
+static int get_percent(const struct policy *, const struct keyspec *,
     struct line *);
 static int get_redact_paths(const struct policy *, const struct keyspec *,
     struct line *);
@@ -262,6 +266,20 @@ static const struct keyspec keys[] = {
 	{ .section = "telemetry", .key = "services", .type = V_FUNC,
 	    .set = set_services, .get = get_services,
 	    .help = "NAME=HOST:PORT of services health checks" },
+	{ .section = "telemetry", .key = "disk_warn", .type = V_FUNC,
+	    .off = F(disk_warn), .min = 1, .max = 100, .set = set_percent,
+	    .get = get_percent,
+	    .help = "a disk of disks this full (as df counts) raises a "
+	    "disk_warn event; off: never", .def = "90%" },
+	{ .section = "telemetry", .key = "outbox_keep", .type = V_DURATION,
+	    .off = F(outbox_keep), .min = HOUR, .max = 3650 * DAY,
+	    .help = "a copy of each record sent is kept this long in "
+	    "state_dir/outbox (porthole telemetry)", .def = "30d" },
+	{ .section = "telemetry", .key = "outbox_max", .type = V_SIZE,
+	    .off = F(outbox_max), .min = 1024 * 1024,
+	    .max = 16ULL * 1024 * 1024 * 1024,
+	    .help = "and at most this much of them, the oldest dropped first "
+	    "(0: keep no copy)", .def = "64M" },
 
 	{ .section = "updates", .key = "vendor_key", .type = V_PATH,
 	    .off = F(vendor_key),
@@ -288,6 +306,12 @@ static const struct keyspec keys[] = {
 	{ .section = "updates", .key = "timeout", .type = V_DURATION,
 	    .off = F(update_timeout), .min = MIN, .max = DAY,
 	    .help = "update_command is killed after this", .def = "2h" },
+
+	{ .section = "alerts", .key = "notify_command", .type = V_FUNC,
+	    .off = F(alert_notify_command), .set = set_hook, .get = get_string,
+	    .help = "absolute command run when the vendor raises or clears an "
+	    "alert (PORTHOLE_ALERT_ID, _STATE, _SEVERITY, _RULE, _SUBJECT, "
+	    "_TEXT in its environment); killed after a minute" },
 
 	{ .section = "redact", .key = "paths", .type = V_FUNC,
 	    .off = F(redact_paths), .set = set_redact_paths,
@@ -348,7 +372,7 @@ static const char redact_help[] =
 
 static const char *const sections[] = {
 	"gateway", "remote_access", "files", "commands", "forward",
-	"settings", "telemetry", "updates",
+	"settings", "telemetry", "updates", "alerts",
 	"redact", "bundle",
 };
 
@@ -802,6 +826,27 @@ set_hook(struct policy *p, const struct keyspec *ks, const char *value,
 	snprintf(msg, len, "%s: expected an absolute command of at most %d "
 	    "words, got '%s'", ks->key, POLICY_MAX_WORDS, value);
 	return -1;
+}
+
+/* A whole percentage in [min, max], or off (0). */
+static int
+set_percent(struct policy *p, const struct keyspec *ks, const char *value,
+    char *msg, size_t len)
+{
+	unsigned v;
+
+	if (strcmp(value, "off") == 0)
+		v = 0;
+	else if (parse_percent(value, (unsigned)ks->min, (unsigned)ks->max,
+	    &v) == -1) {
+		snprintf(msg, len, "%s: expected a percentage from %llu%% to "
+		    "%llu%% (like 90%%) or off, got '%s'", ks->key,
+		    (unsigned long long)ks->min, (unsigned long long)ks->max,
+		    value);
+		return -1;
+	}
+	*FIELD(p, ks, unsigned) = v;
+	return 0;
 }
 
 /* A path glob of [redact] or [bundle]: written as a clean root is. */
@@ -1474,6 +1519,7 @@ policy_free(struct policy *p)
 	free(p->vendor_key);
 	free(p->version_command);
 	free(p->notify_command);
+	free(p->alert_notify_command);
 	free(p->update_command);
 	redact_free(p->redact);
 	parse_list_free(p->redact_paths);
@@ -1628,6 +1674,19 @@ get_services(const struct policy *p, const struct keyspec *ks,
 		    p->services[i].name);
 		line_hostport(l, p->services[i].host, p->services[i].port);
 	}
+	return 1;
+}
+
+static int
+get_percent(const struct policy *p, const struct keyspec *ks,
+    struct line *l)
+{
+	unsigned v = *CFIELD(p, ks, unsigned);
+
+	if (v == 0)
+		policy_line_add(l, "off");
+	else
+		policy_line_add(l, "%u%%", v);
 	return 1;
 }
 

@@ -107,6 +107,9 @@ struct policy {
 	size_t		 ndisks;
 	struct policy_service *services;
 	size_t		 nservices;
+	unsigned	 disk_warn;		/* percent; 0: off */
+	uint64_t	 outbox_keep;		/* seconds */
+	uint64_t	 outbox_max;		/* bytes; 0: no copy */
 
 	/* [updates] */
 	char		*vendor_key;		/* ssh-ed25519 .pub; NULL: none */
@@ -133,6 +136,9 @@ struct policy {
 	int		 bundle_approval_required;
 	char		**bundle_on_events;	/* event types */
 	size_t		 nbundle_on_events;
+
+	/* [alerts] */
+	char		*alert_notify_command;
 };
 
 /* Read and validate path.  Returns 0, or -1 with "FILE:LINE: message". */

@@ -49,13 +49,8 @@ open_store(const struct relay_conf *conf, const char *path, int rw)
 		    path);
 		return NULL;
 	}
-	if (access(conf->database, F_OK) == -1) {
-		fprintf(stderr, "porthole-relay: %s: %s (the relay has not "
-		    "created it yet)\n", conf->database, strerror(errno));
-		return NULL;
-	}
-	if ((rw ? store_open(conf->database, &st, err, sizeof(err)) :
-	    store_open_readonly(conf->database, &st, err, sizeof(err))) == -1) {
+	if (store_open_with(conf->database, rw ? STORE_EXISTING :
+	    STORE_READONLY | STORE_EXISTING, &st, err, sizeof(err)) == -1) {
 		fprintf(stderr, "porthole-relay: %s\n", err);
 		return NULL;
 	}
@@ -72,6 +67,15 @@ operator_name(char *buf, size_t len)
 		snprintf(buf, len, "%s", pw->pw_name);
 	else
 		snprintf(buf, len, "uid %lu", (unsigned long)getuid());
+}
+
+/* The registry knows the cluster: nothing more is asked of its entry. */
+static int
+registered(const struct store_registry *r, void *arg)
+{
+	(void)r;
+	(void)arg;
+	return 0;
 }
 
 static int
@@ -93,10 +97,11 @@ cmd_request(const struct relay_conf *conf, const char *path,
 	if ((st = open_store(conf, path, 1)) == NULL)
 		return 1;
 	known = relay_conf_cluster(conf, cluster, NULL) != NULL ||
+	    store_registry_get(st, cluster, registered, NULL) == 1 ||
 	    store_cluster_info(st, cluster, &ci) == 1;
 	if (!known) {
-		fprintf(stderr, "porthole-relay: no cluster '%s' in %s or in "
-		    "the store\n", cluster, path);
+		fprintf(stderr, "porthole-relay: no cluster '%s' in %s, the "
+		    "cluster registry or the store\n", cluster, path);
 		goto out;
 	}
 	operator_name(who, sizeof(who));

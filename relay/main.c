@@ -7,8 +7,10 @@
  * usage: porthole-relay -f relay.conf [-d] [-t] [-v]
  *        porthole-relay -f relay.conf REPORT [CLUSTER] [--json]
  *        porthole-relay -f relay.conf update publish NOTICE SIG PACKAGE
+ *        porthole-relay -f relay.conf cluster add|remove ID ...
  *        porthole-relay -f relay.conf bundle request|get ... | bundles
- * (the reports: relay/report.h; publishing: relay/update_cmd.h)
+ * (the reports: relay/report.h; publishing: relay/update_cmd.h; the
+ * cluster registry: relay/cluster_cmd.h; bundles: relay/bundle_cmd.h)
  */
 #include <errno.h>
 #include <signal.h>
@@ -25,6 +27,7 @@
 #include "lib/filecheck.h"
 #include "lib/log.h"
 #include "relay/bundle_cmd.h"
+#include "relay/cluster_cmd.h"
 #include "relay/relay.h"
 #include "relay/relay_conf.h"
 #include "relay/report.h"
@@ -34,6 +37,7 @@
 	"usage: porthole-relay -f FILE [-d] [-t] [-v]\n" \
 	"       " REPORT_SYNOPSIS \
 	"       " UPDATE_SYNOPSIS \
+	"       " CLUSTER_SYNOPSIS \
 	"       " BUNDLE_SYNOPSIS \
 	"       porthole-relay --help | --version\n"
 
@@ -131,6 +135,9 @@ main(int argc, char **argv)
 	cmdline_daemon(argc, argv, "porthole-relay", RELAY_USAGE, 1, &cl);
 	if (cl.optind < argc && strcmp(argv[cl.optind], "update") == 0)
 		return update_main(cl.path, argc - cl.optind,
+		    argv + cl.optind);
+	if (cl.optind < argc && strcmp(argv[cl.optind], "cluster") == 0)
+		return cluster_main(cl.path, argc - cl.optind,
 		    argv + cl.optind);
 	if (cl.optind < argc && (strcmp(argv[cl.optind], "bundle") == 0 ||
 	    strcmp(argv[cl.optind], "bundles") == 0))

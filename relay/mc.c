@@ -40,6 +40,12 @@ struct mc {
 	char				*out;
 	size_t				 out_len, out_off;
 	int				 greeted;	/* hello arrived */
+	/*
+	 * The highest seq this channel knows to be stored: what an
+	 * answer says when the store cannot be read (a PostgreSQL server
+	 * away), since 0 would send the gateway back to its first record.
+	 */
+	uint64_t			 stored;
 	int				 failed;
 	char				 why[128];	/* the protocol error */
 	/*
@@ -139,6 +145,7 @@ mc_hello(struct mc *m, json_t *f)
 		mc_fail(m, "the store cannot be read");
 		return;
 	}
+	m->stored = last;
 	mc_send(m, json_pack("{s:s, s:I}", "t", "welcome", "seq",
 	    (json_int_t)last));
 }
@@ -161,9 +168,12 @@ mc_follows(struct mc *m, json_t *f, char *why, size_t whylen)
 		return 0;
 	}
 	if (store_last_seq(m->st, m->cl->id, &last) == -1) {
-		snprintf(why, whylen, "the store cannot be read");
+		snprintf(why, whylen, "%s", store_unavailable(m->st) ?
+		    "the relay's database is unavailable" :
+		    "the store cannot be read");
 		return 0;
 	}
+	m->stored = last;
 	if ((uint64_t)json_integer_value(ja) > last) {
 		snprintf(why, whylen, "gap: the relay has up to seq %llu, this "
 		    "batch follows %lld", (unsigned long long)last,
@@ -171,6 +181,22 @@ mc_follows(struct mc *m, json_t *f, char *why, size_t whylen)
 		return 0;
 	}
 	return 1;
+}
+
+/*
+ * Refuse a batch, saying how far the store has the cluster's records
+ * (as far as it can be read now, else as far as this channel knew), so
+ * that the gateway sends again from there after its back-off.
+ */
+static void
+mc_refuse(struct mc *m, const char *why)
+{
+	uint64_t stored;
+
+	if (store_last_seq(m->st, m->cl->id, &stored) == 0)
+		m->stored = stored;
+	mc_send(m, json_pack("{s:s, s:I, s:s}", "t", "ack", "seq",
+	    (json_int_t)m->stored, "error", why));
 }
 
 static void
@@ -185,19 +211,27 @@ mc_records(struct mc *m, json_t *f)
 		return;
 	}
 	if (!mc_follows(m, f, why, sizeof(why))) {
-		(void)store_last_seq(m->st, m->cl->id, &acked);
-		mc_send(m, json_pack("{s:s, s:I, s:s}", "t", "ack", "seq",
-		    (json_int_t)acked, "error", why));
+		mc_refuse(m, why);
 		return;
 	}
 	if (store_records(m->st, m->cl->id, json_object_get(f, "records"),
 	    clock_now(), &acked, why, sizeof(why)) == -1) {
-		log_warn("cluster %s: batch not stored: %s", m->cl->id, why);
-		(void)store_last_seq(m->st, m->cl->id, &acked);
-		mc_send(m, json_pack("{s:s, s:I, s:s}", "t", "ack", "seq",
-		    (json_int_t)acked, "error", why));
+		/*
+		 * A database away was logged once, when it went; the
+		 * gateway learns that it is away, not where it is.
+		 */
+		if (store_unavailable(m->st)) {
+			log_debug("cluster %s: batch not stored: %s",
+			    m->cl->id, why);
+			snprintf(why, sizeof(why), "the relay's database is "
+			    "unavailable");
+		} else
+			log_warn("cluster %s: batch not stored: %s",
+			    m->cl->id, why);
+		mc_refuse(m, why);
 		return;
 	}
+	m->stored = acked;
 	mc_send(m, json_pack("{s:s, s:I}", "t", "ack", "seq",
 	    (json_int_t)acked));
 }
@@ -676,12 +710,6 @@ mc_new(ssh_channel ch, struct store *st, const struct relay_cluster *cl)
 		return NULL;
 	}
 	return m;
-}
-
-void
-mc_set_cluster(struct mc *m, const struct relay_cluster *cl)
-{
-	m->cl = cl;
 }
 
 void

@@ -5,9 +5,10 @@
  * (telemetry/frame.h).
  *
  * Telemetry batches go into the store and are acknowledged only after
- * the store committed them; license checks are answered from relay.conf;
- * audit seal heads are kept as anchors.  Messages from the vendor go
- * down: every one the cluster has not acknowledged, a few at a time.
+ * the store committed them; license checks are answered from relay.conf
+ * or the cluster registry; audit seal heads are kept as anchors.
+ * Messages from the vendor go down: every one the cluster has not
+ * acknowledged, a few at a time.
  */
 #ifndef PH_MC_H
 #define PH_MC_H
@@ -21,7 +22,11 @@
 
 struct mc;
 
-/* ch is accepted and owned from now on; st may be NULL (no database). */
+/*
+ * ch is accepted and owned from now on; st may be NULL (no database);
+ * cl is the cluster's license, which the relay keeps up to date and
+ * alive as long as the channel.
+ */
 struct mc	*mc_new(ssh_channel ch, struct store *st,
 		    const struct relay_cluster *cl);
 /*
@@ -36,8 +41,6 @@ int		 mc_pump(struct mc *);
  * the connection), else 0.
  */
 int		 mc_tick(struct mc *, int64_t newest);
-/* relay.conf was reloaded: cl is this cluster's section from now on. */
-void		 mc_set_cluster(struct mc *, const struct relay_cluster *cl);
 void		 mc_free(struct mc *);
 
 #endif

@@ -25,6 +25,17 @@
  * goes offline and no engineer is routed into a tunnel that leads
  * nowhere.  An engineer who asks for an offline or unknown cluster is
  * told so by a disconnect their ssh prints (lib/sshrefuse.h).
+ *
+ * A gateway logs in as its cluster's id with the cluster's key.  The
+ * clusters are relay.conf's [cluster] sections and the store's cluster
+ * registry (`porthole-relay cluster add`), which the relays of a fleet
+ * share: the relay keeps a copy of the registry, reads the changes
+ * every RELAY_MSG_POLL_MS, and asks the store at a login of a cluster
+ * it has not seen.  While the store is away the copy answers, for as
+ * long as it stays away; a cluster removed, or whose key changed,
+ * loses its tunnel as soon as the change is read.  relay.conf decides
+ * for the clusters it names; one it names with another key than the
+ * registry's is refused until the two agree.
  */
 #include "relay/relay.h"
 
@@ -51,16 +62,19 @@
 #include "lib/burst.h"
 #include "lib/clock.h"
 #include "lib/daemon.h"
+#include "lib/idmap.h"
 #include "lib/keepalive.h"
 #include "lib/krl.h"
 #include "lib/log.h"
 #include "lib/sshcert.h"
 #include "lib/sshrefuse.h"
+#include "relay/analysis.h"
 #include "relay/mc.h"
 #include "relay/splice.h"
 #include "relay/store.h"
 
 #define RELAY_MAX_AUTH_FAIL	6	/* failed attempts before disconnect */
+#define RELAY_ID_MAX		64	/* a cluster id's length */
 #define RELAY_MAX_SPLICES	64	/* channels per engineer connection */
 
 #define RELAY_KEX	"curve25519-sha256,curve25519-sha256@libssh.org"
@@ -110,7 +124,12 @@ struct rconn {
 	int			 peer_port;
 	char			 who[SSHCERT_MAX_STR + 80];	/* for logs */
 	char			 principal[SSHCERT_MAX_STR + 1];
-	size_t			 cluster;	/* RC_TUNNEL: index in conf */
+	/* RC_TUNNEL (and during a gateway's login): */
+	char			 cluster[RELAY_ID_MAX + 1];
+	struct relay_cluster	 lic;		/* its license, for mc */
+	char			*cluster_key;	/* base64 of its key */
+	int			 from_conf;	/* relay.conf names it (else
+						   the registry) */
 	struct sshcert		*cert;		/* RC_ENGINEER: its login's */
 	int			 auth_failures;
 	struct splice_list	 splices;	/* splices with a side here */
@@ -120,6 +139,13 @@ struct rconn {
 	TAILQ_ENTRY(rconn)	 preauth_entry;	/* RC_KEX, RC_AUTH */
 };
 TAILQ_HEAD(rconn_list, rconn);
+
+/* An entry of the cluster registry, as the store had it when read. */
+struct regent {
+	char			 id[RELAY_ID_MAX + 1];
+	char			*key;		/* base64 of the key */
+	struct relay_cluster	 lic;
+};
 
 /*
  * Log lines that could repeat without bound, counted in bursts
@@ -138,8 +164,16 @@ struct relay {
 	ssh_bind		 bind;
 	uint8_t			 ca_key[32];
 	struct krl		*krl;		/* revoked_keys, or NULL */
-	ssh_key			*cluster_keys;	/* parallel to conf->clusters */
-	struct rconn		**tunnels;	/* parallel to conf->clusters */
+	char			**conf_keys;	/* base64 of each [cluster]'s
+						   key, parallel to
+						   conf->clusters */
+	struct idmap		*tunnels;	/* cluster id -> its tunnel */
+	struct idmap		*registry;	/* cluster id -> struct regent:
+						   the store's registry as
+						   last read */
+	int64_t			 reg_change;	/* the newest change read */
+	char			 self[300];	/* the relay's name (HOST:PORT) */
+	time_t			 beat;		/* the last heartbeat */
 	struct rconn_list	 conns;
 	struct rconn_list	 dead;
 	struct rconn_list	 preauth;	/* unauthenticated, oldest first */
@@ -154,6 +188,11 @@ struct relay {
 	uint64_t		 refused_source;
 	char			 refused_last[INET6_ADDRSTRLEN];
 	struct store		*store;		/* NULL: no database */
+	unsigned		 store_gen;	/* the store's connection that
+					   knows this relay's tunnels */
+	struct analysis		*analysis;	/* with the store */
+	struct event		*ev_offline;	/* the offline rule's minute */
+	time_t			 started;
 	struct event		*ev_reap;
 	struct event		*ev_retry;	/* a splice stalled in a rekey */
 	struct event		*ev_msgs;	/* polls the store for messages */
@@ -423,10 +462,207 @@ rconn_keepalive(evutil_socket_t fd, short what, void *arg)
 }
 
 /*
+ * The store's view of this relay's tunnels, made true: at the start
+ * (whatever a crashed predecessor left behind) and whenever the store
+ * connected again, having missed the tunnels that came and went while
+ * it was away.  0, or -1 while the store cannot be written.
+ */
+static int
+relay_store_sync(struct relay *r)
+{
+	struct rconn	*c;
+	unsigned	 gen = store_generation(r->store);
+
+	if (gen == r->store_gen || gen == 0)
+		return 0;
+	if (store_relay_started(r->store, r->self, clock_now()) == -1)
+		return -1;
+	TAILQ_FOREACH(c, &r->conns, entry)
+		if (c->state == RC_TUNNEL && store_cluster_seen(r->store,
+		    c->cluster, clock_now(), NULL, 1) == -1)
+			return -1;
+	r->store_gen = gen;
+	r->beat = clock_now();
+	return 0;
+}
+
+static void
+regent_free(struct regent *e)
+{
+	if (e == NULL)
+		return;
+	free(e->key);
+	free(e);
+}
+
+/* The registry's entry x, in the relay's copy (removed: out of it). */
+static int
+regent_put(struct relay *r, const struct store_registry *x)
+{
+	struct regent	*e, *old;
+	const char	*b64;
+
+	old = idmap_get(r->registry, x->id);
+	if (x->removed != 0) {
+		regent_free(idmap_del(r->registry, x->id));
+		return 0;
+	}
+	/* The store checked both; a row edited by hand is left out. */
+	if (strlen(x->id) > RELAY_ID_MAX ||
+	    (b64 = strchr(x->key, ' ')) == NULL)
+		return 0;
+	if ((e = calloc(1, sizeof(*e))) == NULL ||
+	    (e->key = strdup(b64 + 1)) == NULL) {
+		regent_free(e);
+		return -1;
+	}
+	snprintf(e->id, sizeof(e->id), "%s", x->id);
+	e->lic.id = e->id;
+	e->lic.trial = x->trial;
+	e->lic.license_expires = x->expires;
+	e->lic.overage = x->overage;
+	if (idmap_put(r->registry, e->id, e) == -1) {
+		regent_free(e);
+		return -1;
+	}
+	regent_free(old);
+	return 0;
+}
+
+/* A cluster the relay had not seen, as the store has it now. */
+static int
+regent_fetched(const struct store_registry *x, void *arg)
+{
+	return regent_put(arg, x);
+}
+
+/* The changes read in one poll, and the clusters with a tunnel here. */
+struct reg_poll {
+	struct relay	*r;
+	char		(*ids)[RELAY_ID_MAX + 1];
+	size_t		 n, cap;
+	int		 failed;
+};
+
+static int
+reg_poll_row(const struct store_registry *x, void *arg)
+{
+	struct reg_poll	*p = arg;
+	void		*ni;
+
+	if (regent_put(p->r, x) == -1) {
+		p->failed = 1;
+		return -1;	/* read again from here next time */
+	}
+	p->r->reg_change = x->change;
+	if (idmap_get(p->r->tunnels, x->id) == NULL)
+		return 0;
+	if (p->n == p->cap) {
+		if ((ni = reallocarray(p->ids, p->cap + 16,
+		    sizeof(*p->ids))) == NULL) {
+			p->failed = 1;
+			return -1;
+		}
+		p->ids = ni;
+		p->cap += 16;
+	}
+	snprintf(p->ids[p->n++], sizeof(p->ids[0]), "%s", x->id);
+	return 0;
+}
+
+static void	relay_recheck_tunnel(struct relay *, struct rconn *);
+
+/*
+ * Read what changed in the cluster registry since the last read, and
+ * check the tunnels of the clusters that changed again.
+ */
+static void
+relay_registry_poll(struct relay *r)
+{
+	struct reg_poll	 p = { r, NULL, 0, 0, 0 };
+	struct rconn	*t;
+	size_t		 i;
+
+	(void)store_registry_changes(r->store, r->reg_change, reg_poll_row,
+	    &p);
+	if (p.failed)
+		log_error("out of memory reading the cluster registry");
+	for (i = 0; i < p.n; i++)
+		if ((t = idmap_get(r->tunnels, p.ids[i])) != NULL)
+			relay_recheck_tunnel(r, t);
+	free(p.ids);
+}
+
+/*
+ * Who cluster id is now, as relay.conf and the cluster registry say: 0
+ * with its key (base64) and license, and whether relay.conf said so;
+ * -1 with why.  relay.conf's [cluster] sections decide for their
+ * clusters and the registry (the relay's copy) for the others; with
+ * fetch (a login, an engineer's channel) the store is asked for a
+ * cluster the copy lacks.  Without (checking every tunnel again after
+ * a reload) the copy alone answers: it is at most one poll behind, and
+ * the poll checks again the tunnels of what changed.  The two giving one cluster different keys is an
+ * operator's mistake: refused, rather than guessed at.
+ */
+static int
+relay_who(struct relay *r, const char *id, int fetch, const char **key,
+    struct relay_cluster *lic, int *from_conf, char *why, size_t len)
+{
+	const struct relay_cluster	*cc;
+	struct regent			*e;
+	size_t				 idx;
+
+	cc = relay_conf_cluster(r->conf, id, &idx);
+	e = idmap_get(r->registry, id);
+	/*
+	 * Not in the copy: added a moment ago, perhaps.  For a cluster of
+	 * relay.conf the answer only serves to see that the two agree, so
+	 * a store that cannot answer leaves relay.conf to decide.
+	 */
+	if (e == NULL && fetch && r->store != NULL) {
+		if (store_registry_get(r->store, id, regent_fetched, r) ==
+		    -1 && cc == NULL) {
+			snprintf(why, len, "unknown cluster '%s' (the cluster "
+			    "registry cannot be read now)", id);
+			return -1;
+		}
+		e = idmap_get(r->registry, id);
+	}
+	if (cc != NULL && e != NULL && strcmp(e->key, r->conf_keys[idx]) !=
+	    0) {
+		snprintf(why, len, "cluster '%s' has one key in relay.conf "
+		    "(line %d) and another in the cluster registry: refused "
+		    "until they agree", id, cc->line);
+		return -1;
+	}
+	if (cc == NULL && e == NULL) {
+		snprintf(why, len, "unknown cluster '%s'", id);
+		return -1;
+	}
+	*key = cc != NULL ? r->conf_keys[idx] : e->key;
+	*lic = cc != NULL ? *cc : e->lic;
+	*from_conf = cc != NULL;
+	return 0;
+}
+
+/* What a tunnel's cluster is now: its license, and where it is from. */
+static void
+rconn_set_license(struct rconn *c, const struct relay_cluster *lic,
+    int from_conf)
+{
+	c->lic = *lic;
+	/* Pointers into relay.conf would not survive a reload. */
+	c->lic.id = c->cluster;
+	c->lic.key = NULL;
+	c->from_conf = from_conf;
+}
+
+/*
  * Messages are stored by another process (`porthole-relay update
  * publish`), or by another relay on the same store: ask the store for
  * its newest id every RELAY_MSG_POLL_MS, and let each control channel
- * offer what is new for its cluster or went unanswered.
+ * offer what is new for its cluster or went unanswered.  The same poll
+ * brings a PostgreSQL store that went away back.
  */
 static void
 relay_messages(evutil_socket_t fd, short what, void *arg)
@@ -437,8 +673,13 @@ relay_messages(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	if (r->store == NULL || store_message_max(r->store, &newest) == -1)
+	if (r->store == NULL || store_message_max(r->store, &newest) == -1 ||
+	    relay_store_sync(r) == -1)
 		return;
+	relay_registry_poll(r);
+	if (clock_now() - r->beat >= STORE_RELAY_BEAT &&
+	    store_relay_alive(r->store, clock_now()) == 0)
+		r->beat = clock_now();
 	for (c = TAILQ_FIRST(&r->conns); c != NULL; c = next) {
 		next = TAILQ_NEXT(c, entry);
 		if (c->state == RC_TUNNEL && c->mc != NULL &&
@@ -452,20 +693,34 @@ static int
 auth_cluster(struct rconn *c, const char *user, ssh_key key, char *why,
     size_t len)
 {
-	struct relay	*r = c->r;
-	size_t		 idx;
+	struct relay_cluster	 lic;
+	const char		*want;
+	char			*b64 = NULL;
+	int			 from_conf, rc = -1;
 
-	if (relay_conf_cluster(r->conf, user, &idx) == NULL) {
-		snprintf(why, len, "unknown cluster '%s'", user);
+	if (relay_who(c->r, user, 1, &want, &lic, &from_conf, why, len) ==
+	    -1)
 		return -1;
+	if (ssh_pki_export_pubkey_base64(key, &b64) != SSH_OK) {
+		snprintf(why, len, "cannot read the key");
+		goto out;
 	}
-	if (r->cluster_keys[idx] == NULL ||
-	    ssh_key_cmp(key, r->cluster_keys[idx], SSH_KEY_CMP_PUBLIC) != 0) {
+	/* The base64 of the key blob, which holds its type: equal keys. */
+	if (strcmp(b64, want) != 0) {
 		snprintf(why, len, "key does not match cluster '%s'", user);
-		return -1;
+		goto out;
 	}
-	c->cluster = idx;
-	return 0;
+	free(c->cluster_key);
+	if ((c->cluster_key = strdup(b64)) == NULL) {
+		snprintf(why, len, "out of memory");
+		goto out;
+	}
+	snprintf(c->cluster, sizeof(c->cluster), "%s", user);
+	rconn_set_license(c, &lic, from_conf);
+	rc = 0;
+out:
+	ssh_string_free_char(b64);
+	return rc;
 }
 
 /* Authenticate an engineer: a vendor-CA certificate naming the user. */
@@ -516,7 +771,9 @@ out:
 
 /*
  * A failed login: in full when it is the first of its burst for this
- * user name from this address, else counted (relay_burst).
+ * user name from this address, else counted (relay_burst).  A new name
+ * each time gets an address no more than BURST_SOURCE_FULL lines a
+ * minute (lib/burst.h); the rest are counted against the address.
  */
 static void
 login_refused(struct rconn *c, const char *user, const char *why)
@@ -533,7 +790,7 @@ static int
 relay_auth_pubkey(ssh_session s, const char *user, struct ssh_key_struct *key,
     char signature_state, void *arg)
 {
-	struct rconn	*c = arg;
+	struct rconn	*c = arg, *old;
 	char		 why[384];
 	int		 is_cert, rc;
 
@@ -566,19 +823,24 @@ relay_auth_pubkey(ssh_session s, const char *user, struct ssh_key_struct *key,
 		return SSH_AUTH_SUCCESS;
 	}
 	/* The newest login of a cluster wins: an old tunnel may be dead. */
-	if (c->r->tunnels[c->cluster] != NULL) {
+	if ((old = idmap_get(c->r->tunnels, c->cluster)) != NULL) {
 		log_info("cluster %s: new tunnel from %s replaces the one "
-		    "from %s", user, c->peer, c->r->tunnels[c->cluster]->peer);
-		rconn_close(c->r->tunnels[c->cluster], "replaced by a new "
-		    "tunnel");
+		    "from %s", user, c->peer, old->peer);
+		rconn_close(old, "replaced by a new tunnel");
 	}
-	c->r->tunnels[c->cluster] = c;
+	if (idmap_put(c->r->tunnels, c->cluster, c) == -1) {
+		rconn_close(c, "out of memory");
+		return SSH_AUTH_DENIED;
+	}
 	snprintf(c->who, sizeof(c->who), "cluster %s from %s", user, c->peer);
 	rconn_set_state(c, RC_TUNNEL);
 	rconn_keepalive_in(c, (uint64_t)c->r->conf->keepalive_interval * 1000);
-	if (c->r->store != NULL)
+	if (c->r->store != NULL) {
 		(void)store_cluster_seen(c->r->store, user, clock_now(), NULL,
 		    1);
+		(void)analysis_online(c->r->analysis, c->r->store, user,
+		    clock_now());
+	}
 	log_info("cluster %s online (tunnel from %s)", user, c->peer);
 	return SSH_AUTH_SUCCESS;
 }
@@ -646,26 +908,30 @@ relay_direct_tcpip(struct rconn *c, ssh_message msg)
 	struct relay	*r = c->r;
 	const char	*host = ssh_message_channel_request_open_destination(msg);
 	int		 port = ssh_message_channel_request_open_destination_port(msg);
-	struct rconn	*tun;
-	struct splice	*sp;
-	ssh_channel	 ch;
-	size_t		 idx;
+	struct relay_cluster	 lic;
+	struct rconn		*tun;
+	struct splice		*sp;
+	ssh_channel		 ch;
+	const char		*key;
+	char			 why[384];
+	int			 from_conf;
 
 	if (c->state != RC_ENGINEER)
 		return refuse(c, msg, "only engineers may open sessions");
-	if (host == NULL || strlen(host) > 64)
+	if (host == NULL || strlen(host) > RELAY_ID_MAX)
 		return refuse(c, msg, "%s", "bad destination");
 	/* The name is the engineer's: not repeated to them unchecked. */
-	if (relay_conf_cluster(r->conf, host, &idx) == NULL) {
-		log_warn("%s: channel refused: unknown cluster '%s'", c->who,
-		    host);
+	if ((tun = idmap_get(r->tunnels, host)) == NULL &&
+	    relay_who(r, host, 1, &key, &lic, &from_conf, why,
+	    sizeof(why)) == -1) {
+		log_warn("%s: channel refused: %s", c->who, why);
 		return turn_away(c, msg, "unknown cluster: none of that name "
 		    "on this relay");
 	}
 	if (port != 22)
 		return refuse(c, msg, "only port 22 of cluster '%s' is "
 		    "reachable", host);
-	if ((tun = r->tunnels[idx]) == NULL || tun->state != RC_TUNNEL) {
+	if (tun == NULL || tun->state != RC_TUNNEL) {
 		log_warn("%s: channel refused: cluster '%s' is offline", c->who,
 		    host);
 		return turn_away(c, msg, "cluster %s is offline: its gateway "
@@ -710,8 +976,7 @@ relay_control_channel(struct rconn *c, ssh_message msg)
 		    "open");
 	if ((ch = ssh_message_channel_request_open_reply_accept(msg)) == NULL)
 		return 0;
-	if ((c->mc = mc_new(ch, c->r->store,
-	    &c->r->conf->clusters[c->cluster])) == NULL) {
+	if ((c->mc = mc_new(ch, c->r->store, &c->lic)) == NULL) {
 		ssh_channel_close(ch);
 		ssh_channel_free(ch);
 	}
@@ -781,12 +1046,11 @@ rconn_close(struct rconn *c, const char *why)
 	if (c->ev_keepalive != NULL)
 		event_del(c->ev_keepalive);
 	if (c->state == RC_TUNNEL && r->store != NULL)
-		(void)store_cluster_seen(r->store,
-		    r->conf->clusters[c->cluster].id, clock_now(), NULL, 0);
-	if (c->state == RC_TUNNEL && r->tunnels[c->cluster] == c) {
-		r->tunnels[c->cluster] = NULL;
-		log_info("cluster %s offline (%s)",
-		    r->conf->clusters[c->cluster].id, why);
+		(void)store_cluster_seen(r->store, c->cluster, clock_now(),
+		    NULL, 0);
+	if (c->state == RC_TUNNEL && idmap_get(r->tunnels, c->cluster) == c) {
+		(void)idmap_del(r->tunnels, c->cluster);
+		log_info("cluster %s offline (%s)", c->cluster, why);
 	} else
 		log_info("%s: closed (%s)", c->who[0] ? c->who : c->peer, why);
 	rconn_set_state(c, RC_DEAD);
@@ -841,6 +1105,7 @@ rconn_free(struct rconn *c)
 	if (c->own_fd)
 		close(c->fd);
 	free(c->cert);
+	free(c->cluster_key);
 	free(c);
 }
 
@@ -947,7 +1212,7 @@ relay_burst(struct relay *r, const char *type, const char *reason,
 
 	if (!evtimer_pending(r->ev_burst, NULL))
 		evtimer_add(r->ev_burst, &tv);
-	return burst_note(r->bursts, type, reason, "from", who,
+	return burst_note(r->bursts, type, reason, "from", who, who,
 	    clock_mono_ms(), clock_now());
 }
 
@@ -990,6 +1255,11 @@ relay_burst_summary(void *arg, const struct burst_summary *sum)
 		    "descriptor limit %llu)%s", n, secs,
 		    strerror(r->accept_errno), (unsigned long long)r->nofile,
 		    sum->ended ? "; accepting again" : "; still pausing");
+	else if (sum->capped)
+		log_warn("refused %llu more login%s from %s in %llu s, under "
+		    "names not logged: more than %d a minute from there are "
+		    "not logged in full%s", n, n == 1 ? "" : "s", sum->who,
+		    secs, BURST_SOURCE_FULL, sum->ended ? "; none since" : "");
 	else
 		log_warn("refused %llu more login%s as '%s' from %s in %llu "
 		    "s%s", n, n == 1 ? "" : "s", sum->reason, sum->who, secs,
@@ -1186,39 +1456,51 @@ relay_accept(struct evconnlistener *l, evutil_socket_t fd,
 }
 
 static void
-free_cluster_keys(ssh_key *keys, size_t n)
+free_cluster_keys(char **keys, size_t n)
 {
 	size_t i;
 
 	if (keys == NULL)
 		return;
 	for (i = 0; i < n; i++)
-		ssh_key_free(keys[i]);
+		free(keys[i]);
 	free(keys);
 }
 
-/* Each cluster's public key, parallel to conf->clusters. */
+/*
+ * Each [cluster]'s public key as base64 of its blob, parallel to
+ * conf->clusters: what a gateway's key is compared with, as the
+ * registry's keys are.
+ */
 static int
-load_cluster_keys(const struct relay_conf *conf, ssh_key **out, char *err,
+load_cluster_keys(const struct relay_conf *conf, char ***out, char *err,
     size_t errlen)
 {
-	ssh_key	*keys;
-	size_t	 i;
+	ssh_key	  k = NULL;
+	char	**keys, *b64 = NULL;
+	size_t	  i;
 
 	*out = NULL;
-	if ((keys = calloc(conf->nclusters + 1, sizeof(ssh_key))) == NULL) {
+	if ((keys = calloc(conf->nclusters + 1, sizeof(*keys))) == NULL) {
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
 	for (i = 0; i < conf->nclusters; i++) {
-		if (ssh_pki_import_pubkey_file(conf->clusters[i].key,
-		    &keys[i]) != SSH_OK) {
+		if (ssh_pki_import_pubkey_file(conf->clusters[i].key, &k) !=
+		    SSH_OK || ssh_pki_export_pubkey_base64(k, &b64) != SSH_OK ||
+		    (keys[i] = strdup(b64)) == NULL) {
 			snprintf(err, errlen, "%s: cannot read the public key "
 			    "of cluster %s", conf->clusters[i].key,
 			    conf->clusters[i].id);
+			ssh_key_free(k);
+			ssh_string_free_char(b64);
 			free_cluster_keys(keys, conf->nclusters);
 			return -1;
 		}
+		ssh_key_free(k);
+		ssh_string_free_char(b64);
+		k = NULL;
+		b64 = NULL;
 	}
 	*out = keys;
 	return 0;
@@ -1248,15 +1530,15 @@ relay_load_keys(struct relay *r)
 		return -1;
 	}
 	/* A list that cannot be read refuses the start, as a reload. */
-	if (load_cluster_keys(conf, &r->cluster_keys, err,
+	if (load_cluster_keys(conf, &r->conf_keys, err,
 	    sizeof(err)) == -1 ||
 	    krl_load_optional(conf->revoked_keys, &r->krl, err,
 	    sizeof(err)) == -1) {
 		log_error("%s", err);
 		return -1;
 	}
-	if ((r->tunnels = calloc(conf->nclusters + 1,
-	    sizeof(struct rconn *))) == NULL) {
+	if ((r->tunnels = idmap_new()) == NULL ||
+	    (r->registry = idmap_new()) == NULL) {
 		log_error("out of memory");
 		return -1;
 	}
@@ -1334,9 +1616,22 @@ relay_raise_nofile(struct relay *r)
 		    RELAY_OWN_FDS);
 }
 
+/* Every minute: clusters without a tunnel for too long get an alert. */
+static void
+relay_offline(evutil_socket_t fd, short what, void *arg)
+{
+	struct relay *r = arg;
+
+	(void)fd;
+	(void)what;
+	(void)analysis_offline(r->analysis, r->store, clock_now(),
+	    r->started);
+}
+
 struct relay *
 relay_new(struct event_base *base, struct relay_conf *conf)
 {
+	struct timeval	 minute = { 60, 0 };
 	struct relay	*r;
 	char		 err[1024];
 	int		 no = 0;
@@ -1351,6 +1646,7 @@ relay_new(struct event_base *base, struct relay_conf *conf)
 	TAILQ_INIT(&r->dead);
 	TAILQ_INIT(&r->preauth);
 	r->pause_ms = RELAY_PAUSE_MIN_MS;
+	relay_conf_self(conf, r->self, sizeof(r->self));
 	relay_raise_nofile(r);
 	if ((r->bind = ssh_bind_new()) == NULL)
 		goto fail;
@@ -1365,11 +1661,34 @@ relay_new(struct event_base *base, struct relay_conf *conf)
 	}
 	if (relay_load_keys(r) == -1)
 		goto fail;
-	if (conf->database != NULL && (store_open(conf->database, &r->store,
-	    err, sizeof(err)) == -1 || store_relay_started(r->store) == -1)) {
-		log_error("%s", conf->database != NULL && r->store != NULL ?
-		    "the database cannot be written" : err);
+	/*
+	 * A PostgreSQL store that cannot be reached now is connected to
+	 * later (STORE_RETRY): sessions do not need it.  An SQLite file that
+	 * cannot be opened or written is a reason not to start.
+	 */
+	if (conf->database != NULL && store_open_with(conf->database,
+	    STORE_RETRY, &r->store, err, sizeof(err)) == -1) {
+		log_error("%s", err);
 		goto fail;
+	}
+	if (r->store != NULL && relay_store_sync(r) == -1) {
+		log_error("%s: the database cannot be written",
+		    store_name(r->store));
+		goto fail;
+	}
+	if (r->store != NULL && store_generation(r->store) > 0) {
+		log_info("store: %s (%s)", store_name(r->store),
+		    store_engine(r->store));
+		relay_registry_poll(r);
+	}
+	r->started = clock_now();
+	if (r->store != NULL) {
+		if ((r->analysis = analysis_new(&conf->alerts)) == NULL ||
+		    (r->ev_offline = event_new(base, -1, EV_PERSIST,
+		    relay_offline, r)) == NULL ||
+		    event_add(r->ev_offline, &minute) == -1)
+			goto fail;
+		analysis_attach(r->analysis, r->store);
 	}
 	if ((r->ev_reap = event_new(base, -1, 0, relay_reap, r)) == NULL ||
 	    (r->ev_retry = evtimer_new(base, relay_retry, r)) == NULL ||
@@ -1394,11 +1713,15 @@ void
 relay_free(struct relay *r)
 {
 	struct rconn	*c;
+	struct regent	*e;
+	size_t		 pos;
 
 	if (r == NULL)
 		return;
 	while ((c = TAILQ_FIRST(&r->conns)) != NULL)
 		rconn_close(c, "relay shutting down");
+	if (r->store != NULL)
+		(void)store_relay_stopped(r->store);
 	if (r->ev_reap != NULL) {
 		relay_reap(-1, 0, r);
 		event_free(r->ev_reap);
@@ -1418,10 +1741,19 @@ relay_free(struct relay *r)
 		event_free(r->ev_burst);
 	if (r->listener != NULL)
 		evconnlistener_free(r->listener);
-	free_cluster_keys(r->cluster_keys, r->conf->nclusters);
-	free(r->tunnels);
+	free_cluster_keys(r->conf_keys, r->conf->nclusters);
+	idmap_free(r->tunnels);
+	if (r->registry != NULL) {
+		pos = 0;
+		while ((e = idmap_next(r->registry, &pos)) != NULL)
+			regent_free(e);
+		idmap_free(r->registry);
+	}
+	if (r->ev_offline != NULL)
+		event_free(r->ev_offline);
 	krl_free(r->krl);
 	store_close(r->store);
+	analysis_free(r->analysis);
 	if (r->bind != NULL)
 		ssh_bind_free(r->bind);
 	relay_conf_free(r->conf);
@@ -1429,34 +1761,45 @@ relay_free(struct relay *r)
 }
 
 /*
- * After a reload: each tunnel of a cluster still in relay.conf with the
- * same key moves to the cluster's new index; the others are closed, and
- * their engineers' sessions with them.  Runs before r->conf changes.
+ * A tunnel checked again against relay.conf and the cluster registry
+ * as they are now, after a reload or a change read from the registry:
+ * closed when its cluster is no longer known or its key changed, and
+ * its engineers' sessions with it; else its license is theirs now.
  */
 static void
-relay_move_tunnels(struct relay *r, const struct relay_conf *nc,
-    ssh_key *nkeys, struct rconn **ntun)
+relay_recheck_tunnel(struct relay *r, struct rconn *t)
 {
-	const struct relay_cluster	*cl;
-	struct rconn			*t;
-	size_t				 i, j;
+	struct relay_cluster	 lic;
+	const char		*key;
+	const char		*where = t->from_conf ? "relay.conf" :
+				    "the cluster registry";
+	char			 why[384];
+	int			 from_conf;
 
-	for (i = 0; i < r->conf->nclusters; i++) {
-		if ((t = r->tunnels[i]) == NULL)
-			continue;
-		cl = relay_conf_cluster(nc, r->conf->clusters[i].id, &j);
-		if (cl == NULL)
-			rconn_close(t, "cluster removed from relay.conf");
-		else if (ssh_key_cmp(r->cluster_keys[i], nkeys[j],
-		    SSH_KEY_CMP_PUBLIC) != 0)
-			rconn_close(t, "the cluster's key changed in "
-			    "relay.conf");
-		else {
-			ntun[j] = t;
-			t->cluster = j;
-			if (t->mc != NULL)
-				mc_set_cluster(t->mc, cl);
-		}
+	if (relay_who(r, t->cluster, 0, &key, &lic, &from_conf, why,
+	    sizeof(why)) == -1) {
+		if (strncmp(why, "unknown cluster", 15) == 0)
+			snprintf(why, sizeof(why), "cluster removed from %s",
+			    where);
+		rconn_close(t, why);
+	} else if (strcmp(key, t->cluster_key) != 0) {
+		snprintf(why, sizeof(why), "the cluster's key changed in %s",
+		    from_conf ? "relay.conf" : "the cluster registry");
+		rconn_close(t, why);
+	} else
+		rconn_set_license(t, &lic, from_conf);
+}
+
+/* After a reload: every tunnel checked again. */
+static void
+relay_recheck_tunnels(struct relay *r)
+{
+	struct rconn *c, *next;
+
+	for (c = TAILQ_FIRST(&r->conns); c != NULL; c = next) {
+		next = TAILQ_NEXT(c, entry);
+		if (c->state == RC_TUNNEL)
+			relay_recheck_tunnel(r, c);
 	}
 }
 
@@ -1511,8 +1854,7 @@ relay_reload(struct relay *r)
 {
 	struct relay_conf	*nc = NULL;
 	struct krl		*nk = NULL;
-	ssh_key			*nkeys = NULL;
-	struct rconn		**ntun = NULL;
+	char			**nkeys = NULL;
 	uint8_t			 ca[32];
 	char			 err[1024];
 	size_t			 i, added = 0, removed = 0, closed;
@@ -1525,10 +1867,6 @@ relay_reload(struct relay *r)
 	    load_cluster_keys(nc, &nkeys, err, sizeof(err)) == -1 ||
 	    krl_load_optional(nc->revoked_keys, &nk, err, sizeof(err)) == -1)
 		goto refused;
-	if ((ntun = calloc(nc->nclusters + 1, sizeof(*ntun))) == NULL) {
-		snprintf(err, sizeof(err), "out of memory");
-		goto refused;
-	}
 	/* From here on nothing can fail: the new file applies whole. */
 	for (i = 0; i < nc->nclusters; i++)
 		if (relay_conf_cluster(r->conf, nc->clusters[i].id, NULL) ==
@@ -1538,17 +1876,18 @@ relay_reload(struct relay *r)
 		if (relay_conf_cluster(nc, r->conf->clusters[i].id, NULL) ==
 		    NULL)
 			removed++;
-	relay_move_tunnels(r, nc, nkeys, ntun);
 	closed = relay_recheck_engineers(r, nc, ca, nk);
-	free_cluster_keys(r->cluster_keys, r->conf->nclusters);
-	free(r->tunnels);
+	free_cluster_keys(r->conf_keys, r->conf->nclusters);
 	krl_free(r->krl);
 	relay_conf_free(r->conf);
 	r->conf = nc;
-	r->cluster_keys = nkeys;
-	r->tunnels = ntun;
+	/* The [alerts] rules judge the next record by the new file. */
+	if (r->analysis != NULL)
+		analysis_set_rules(r->analysis, &nc->alerts);
+	r->conf_keys = nkeys;
 	r->krl = nk;
 	memcpy(r->ca_key, ca, sizeof(r->ca_key));
+	relay_recheck_tunnels(r);
 	relay_recheck_keepalives(r);
 	log_info("%s: reloaded: %zu cluster%s (%zu added, %zu removed), %zu "
 	    "engineer connection%s closed", nc->path, nc->nclusters,

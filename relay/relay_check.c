@@ -22,6 +22,7 @@
 #include "lib/filecheck.h"
 #include "lib/inifile.h"
 #include "relay/relay_conf.h"
+#include "relay/store_uri.h"
 
 struct rcheck {
 	const struct relay_conf	*c;
@@ -290,7 +291,8 @@ relay_check(const struct relay_conf *c, struct filecheck *fc)
 	check_revoked(&r);
 	(void)filecheck_creatable(fc, where(&r, "relay", "run_dir", w,
 	    sizeof(w)), c->run_dir, 1);
-	if (c->database != NULL)
+	/* A PostgreSQL URI was checked as relay.conf was read. */
+	if (c->database != NULL && !store_uri_is_pg(c->database))
 		(void)filecheck_creatable(fc, where(&r, "relay", "database", w,
 		    sizeof(w)), c->database, 0);
 	check_port(&r);

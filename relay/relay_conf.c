@@ -8,11 +8,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "lib/ident.h"
 #include "lib/inifile.h"
 #include "lib/keepalive.h"
 #include "lib/parse.h"
+#include "relay/store_uri.h"
 
 #define F(field)	offsetof(struct relay_conf, field)
 
@@ -22,6 +24,17 @@
 #define DEFAULT_STARTUPS_FULL	100
 #define DEFAULT_PER_SOURCE	10
 #define DEFAULT_LOGIN_GRACE	20
+
+/* [alerts] as DESIGN.md gives them. */
+static const struct relay_alert_rules default_alerts = {
+	.disk_used = 85,
+	.memory_available = 10,
+	.load_per_core = 2.0,
+	.hold = 600,
+	.service_down = 3,
+	.offline = 1800,
+	.node_lost = 1
+};
 
 struct conf_ctx {
 	struct relay_conf	*c;
@@ -36,6 +49,17 @@ valid_id(const char *s)
 }
 
 static int
+set_string(char **dst, const char *value, char *msg, size_t len)
+{
+	free(*dst);
+	if ((*dst = strdup(value)) == NULL) {
+		snprintf(msg, len, "out of memory");
+		return -1;
+	}
+	return 0;
+}
+
+static int
 set_path(char **dst, const char *key, const char *value, char *msg,
     size_t len)
 {
@@ -43,12 +67,25 @@ set_path(char **dst, const char *key, const char *value, char *msg,
 		snprintf(msg, len, "%s: must be an absolute path", key);
 		return -1;
 	}
-	free(*dst);
-	if ((*dst = strdup(value)) == NULL) {
-		snprintf(msg, len, "out of memory");
+	return set_string(dst, value, msg, len);
+}
+
+/*
+ * database = the path of the SQLite file, or a PostgreSQL URI without a
+ * password (relay/store_uri.h).
+ */
+static int
+set_database(char **dst, const char *value, char *msg, size_t len)
+{
+	char why[256];
+
+	if (!store_uri_is_pg(value))
+		return set_path(dst, "database", value, msg, len);
+	if (store_uri_check(value, why, sizeof(why)) == -1) {
+		snprintf(msg, len, "database: %s", why);
 		return -1;
 	}
-	return 0;
+	return set_string(dst, value, msg, len);
 }
 
 /*
@@ -175,6 +212,8 @@ conf_section(void *arg, const char *section, int line, char *msg,
 		c->relay_line = line;
 		return 0;
 	}
+	if (strcmp(section, "alerts") == 0)
+		return 0;
 	if (strncmp(section, "cluster ", 8) != 0) {
 		snprintf(msg, len, "unknown section [%s]", section);
 		return -1;
@@ -212,6 +251,7 @@ conf_section(void *arg, const char *section, int line, char *msg,
 enum relay_key_type {
 	RK_LISTEN,		/* HOST:PORT into listen_host, listen_port */
 	RK_PATH,		/* an absolute path: the char * at off */
+	RK_DATABASE,		/* an absolute path or a PostgreSQL URI */
 	RK_ENGINEERS,		/* * or a list of principals */
 	RK_FUNC			/* the key's own setter; never at_start */
 };
@@ -235,7 +275,7 @@ static const struct relay_key {
 	{ "host_key",	  RK_PATH,	F(host_key),	  1, NULL },
 	{ "support_ca",	  RK_PATH,	F(support_ca),	  0, NULL },
 	/* The store is opened once and written by every connection. */
-	{ "database",	  RK_PATH,	F(database),	  1, NULL },
+	{ "database",	  RK_DATABASE,	F(database),	  1, NULL },
 	/* The pid file is locked there for the relay's whole life. */
 	{ "run_dir",	  RK_PATH,	F(run_dir),	  1, NULL },
 	{ "update_key",	  RK_PATH,	F(update_key),	  0, NULL },
@@ -287,6 +327,8 @@ conf_relay_key(struct conf_ctx *x, const char *key, const char *value,
 		return 0;
 	case RK_PATH:
 		return set_path(PATH_FIELD(c, k), key, value, msg, len);
+	case RK_DATABASE:
+		return set_database(PATH_FIELD(c, k), value, msg, len);
 	case RK_FUNC:
 		return k->set(c, value, msg, len);
 	case RK_ENGINEERS:
@@ -325,6 +367,7 @@ same_value(const struct relay_conf *a, const struct relay_conf *b,
 		return strcmp(a->listen_host, b->listen_host) == 0 &&
 		    a->listen_port == b->listen_port;
 	case RK_PATH:
+	case RK_DATABASE:
 		return same_string(*CPATH_FIELD(a, k), *CPATH_FIELD(b, k));
 	case RK_FUNC:
 		break;		/* not compared: see RK_FUNC */
@@ -398,6 +441,93 @@ conf_cluster_key(struct relay_cluster *cl, const char *key,
 	return -1;
 }
 
+/* "off" (or "no") turns a rule off: 1 if value says so. */
+static int
+rule_off(const char *value)
+{
+	return strcmp(value, "off") == 0 || strcmp(value, "no") == 0;
+}
+
+static int
+conf_alerts_key(struct relay_alert_rules *a, const char *key,
+    const char *value, char *msg, size_t len)
+{
+	uint64_t v;
+
+	if (strcmp(key, "disk_used") == 0 ||
+	    strcmp(key, "memory_available") == 0) {
+		unsigned *p = key[0] == 'd' ? &a->disk_used :
+		    &a->memory_available;
+
+		if (rule_off(value))
+			*p = 0;
+		else if (parse_percent(value, 1, 100, p) == -1) {
+			snprintf(msg, len, "%s: expected a percentage from 1%% "
+			    "to 100%% (like 85%%) or off, got '%s'", key,
+			    value);
+			return -1;
+		}
+		return 0;
+	}
+	if (strcmp(key, "load_per_core") == 0) {
+		if (rule_off(value))
+			a->load_per_core = 0;
+		else if (parse_decimal(value, 0.01, RELAY_ALERT_LOAD_MAX,
+		    &a->load_per_core) == -1) {
+			snprintf(msg, len, "load_per_core: expected a number "
+			    "from 0.01 to %.0f (like 2.0) or off, got '%s'",
+			    RELAY_ALERT_LOAD_MAX, value);
+			return -1;
+		}
+		return 0;
+	}
+	if (strcmp(key, "for") == 0) {
+		if (parse_duration(value, &v) == -1 ||
+		    v > RELAY_ALERT_HOLD_MAX) {
+			snprintf(msg, len, "for: expected a duration from 0s "
+			    "to 1d (like 10m), got '%s'", value);
+			return -1;
+		}
+		a->hold = v;
+		return 0;
+	}
+	if (strcmp(key, "service_down") == 0) {
+		if (rule_off(value))
+			a->service_down = 0;
+		else if (parse_uint(value, 1, RELAY_ALERT_PROBES_MAX,
+		    &v) == -1) {
+			snprintf(msg, len, "service_down: expected a number of "
+			    "failed probes from 1 to %d or off, got '%s'",
+			    RELAY_ALERT_PROBES_MAX, value);
+			return -1;
+		} else
+			a->service_down = (unsigned)v;
+		return 0;
+	}
+	if (strcmp(key, "offline") == 0) {
+		if (rule_off(value))
+			a->offline = 0;
+		else if (parse_duration(value, &v) == -1 ||
+		    v < RELAY_ALERT_OFFLINE_MIN || v > RELAY_ALERT_OFFLINE_MAX) {
+			snprintf(msg, len, "offline: expected a duration from "
+			    "1m to 30d (like 30m) or off, got '%s'", value);
+			return -1;
+		} else
+			a->offline = v;
+		return 0;
+	}
+	if (strcmp(key, "node_lost") == 0) {
+		if (parse_bool(value, &a->node_lost) == -1) {
+			snprintf(msg, len, "node_lost: expected yes or no, "
+			    "got '%s'", value);
+			return -1;
+		}
+		return 0;
+	}
+	snprintf(msg, len, "unknown key '%s' in [alerts]", key);
+	return -1;
+}
+
 static int
 conf_key(void *arg, const char *section, const char *key, const char *value,
     int line, char *msg, size_t len)
@@ -406,6 +536,8 @@ conf_key(void *arg, const char *section, const char *key, const char *value,
 
 	if (strcmp(section, "relay") == 0)
 		return conf_relay_key(x, key, value, line, msg, len);
+	if (strcmp(section, "alerts") == 0)
+		return conf_alerts_key(&x->c->alerts, key, value, msg, len);
 	/* conf_section() appended this cluster before its keys. */
 	return conf_cluster_key(&x->c->clusters[x->c->nclusters - 1], key,
 	    value, msg, len);
@@ -424,6 +556,7 @@ relay_conf_load(const char *path, struct relay_conf **out, char *err,
 		snprintf(err, errlen, "%s: out of memory", path);
 		goto fail;
 	}
+	x.c->alerts = default_alerts;
 	if (inifile_read(path, conf_section, conf_key, &x, err, errlen) == -1)
 		goto fail;
 	if (!x.seen_relay || !x.seen_listen) {
@@ -490,6 +623,17 @@ relay_conf_free(struct relay_conf *c)
 	free(c->update_key);
 	free(c->revoked_keys);
 	free(c);
+}
+
+void
+relay_conf_self(const struct relay_conf *c, char *buf, size_t len)
+{
+	char host[256];
+
+	if (gethostname(host, sizeof(host)) == -1)
+		snprintf(host, sizeof(host), "%s", c->listen_host);
+	host[sizeof(host) - 1] = '\0';
+	snprintf(buf, len, "%s:%u", host, (unsigned int)c->listen_port);
 }
 
 const struct relay_cluster *

@@ -25,6 +25,29 @@ struct relay_cluster {
 	int		 line;		/* where the section starts */
 };
 
+/*
+ * [alerts]: the rules the relay applies to each cluster's health
+ * (relay/analysis.c).  A rule set to off is 0.
+ */
+struct relay_alert_rules {
+	unsigned	 disk_used;		/* percent used, warning */
+	unsigned	 memory_available;	/* percent available, warning */
+	double		 load_per_core;		/* load1 / cores, warning */
+	uint64_t	 hold;			/* `for`: seconds a warning
+						   condition holds first */
+	unsigned	 service_down;		/* failed probes in a row,
+						   critical */
+	uint64_t	 offline;		/* seconds without a tunnel,
+						   critical */
+	int		 node_lost;		/* critical */
+};
+
+#define RELAY_ALERT_HOLD_MAX	86400		/* for: at most a day */
+#define RELAY_ALERT_OFFLINE_MIN	60
+#define RELAY_ALERT_OFFLINE_MAX	(30 * 86400)
+#define RELAY_ALERT_PROBES_MAX	1000
+#define RELAY_ALERT_LOAD_MAX	1000.0
+
 struct relay_conf {
 	char		*path;
 	char		 listen_host[256];
@@ -48,6 +71,7 @@ struct relay_conf {
 	unsigned	 login_grace;		/* seconds */
 	unsigned	 keepalive_interval;	/* seconds of a tunnel's silence */
 	unsigned	 keepalive_count;	/* intervals before it is dropped */
+	struct relay_alert_rules alerts;
 	int		 relay_line;	/* where [relay] starts */
 	int		 lines[RELAY_CONF_MAX_KEYS];	/* where each [relay]
 					   key was set, in the order of
@@ -76,6 +100,11 @@ int	relay_conf_engineer_allowed(const struct relay_conf *c,
  * connection while n others are unauthenticated.
  */
 unsigned relay_conf_startups_drop(const struct relay_conf *c, size_t n);
+/*
+ * This relay's name among the relays of a fleet: HOSTNAME:PORT, the
+ * port being listen's (the host's name, else listen's address).
+ */
+void	relay_conf_self(const struct relay_conf *c, char *buf, size_t len);
 /* max_startups as relay.conf writes it ("10:30:100"), for log lines. */
 void	relay_conf_format_startups(const struct relay_conf *c, char *buf,
 	    size_t len);

@@ -2,7 +2,14 @@
  * report.h - porthole-relay's reports on what its store holds:
  *
  *   porthole-relay -f relay.conf clusters | known-hosts | updates [--json]
- *   porthole-relay -f relay.conf usage|events|anchors CLUSTER [--json]
+ *   porthole-relay -f relay.conf usage CLUSTER [--since T] [--until T]
+ *       [--json | --csv]
+ *   porthole-relay -f relay.conf events|anchors|health CLUSTER [--json]
+ *   porthole-relay -f relay.conf alerts [CLUSTER] [--json]
+ * and the one command that writes to the store:
+ *   porthole-relay -f relay.conf alert CLUSTER --severity warning|critical
+ *       [--subject WORD] TEXT
+ *   porthole-relay -f relay.conf alert CLUSTER --clear ID
  *
  * A report is a table a person reads, or with --json one JSON document:
  * an array holding one object per row, with the values exact (times as
@@ -24,7 +31,8 @@ struct store;
 
 enum report_form {
 	REPORT_TEXT,		/* aligned columns, untrusted text escaped */
-	REPORT_JSON		/* one JSON array, exact */
+	REPORT_JSON,		/* one JSON array, exact */
+	REPORT_CSV		/* usage only: lib/csv.h */
 };
 
 /*
@@ -36,8 +44,14 @@ int	report_main(const char *conf_path, int argc, char **argv);
 /* The reports' usage lines, without the first one's "usage: ". */
 #define REPORT_SYNOPSIS \
 	"porthole-relay -f FILE clusters | known-hosts | updates [--json]\n" \
-	"       porthole-relay -f FILE usage | events | anchors CLUSTER " \
-	"[--json]\n"
+	"       porthole-relay -f FILE usage CLUSTER [--since T] [--until T] " \
+	"[--json | --csv]\n" \
+	"       porthole-relay -f FILE events | anchors | health CLUSTER " \
+	"[--json]\n" \
+	"       porthole-relay -f FILE alerts [CLUSTER] [--json]\n" \
+	"       porthole-relay -f FILE alert CLUSTER --severity " \
+	"warning|critical [--subject WORD] TEXT\n" \
+	"       porthole-relay -f FILE alert CLUSTER --clear ID\n"
 /* The reports' usage lines; the first starts with first ("usage: "). */
 void	report_synopsis(FILE *f, const char *first);
 
@@ -50,6 +64,23 @@ int	report_clusters(const struct relay_conf *, struct store *, time_t now,
 int	report_known_hosts(const struct relay_conf *, struct store *,
 	    enum report_form, FILE *out);
 int	report_usage(struct store *, const char *cluster, enum report_form,
+	    FILE *out);
+/*
+ * The hours in [since, until) (0: no bound).  The CSV form has the
+ * columns cluster,hour,environment,unit,amount under that header.
+ */
+int	report_usage_range(struct store *, const char *cluster, time_t since,
+	    time_t until, enum report_form, FILE *out);
+/*
+ * The health view: every node (with its disks) and service as the
+ * newest record that named it left it.  As text three tables (nodes,
+ * services, disks); as JSON one row per node and service, each with
+ * "kind" and what the records said of it.
+ */
+int	report_health(struct store *, const char *cluster, enum report_form,
+	    FILE *out);
+/* Alerts of one cluster, or of all (cluster NULL): open ones first. */
+int	report_alerts(struct store *, const char *cluster, enum report_form,
 	    FILE *out);
 int	report_events(struct store *, const char *cluster, enum report_form,
 	    FILE *out);

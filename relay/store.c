@@ -1,46 +1,41 @@
 /*
- * store.c - the relay's embedded store: one SQLite database in WAL mode.
+ * store.c - the store's front: what every backend shares.
  *
  * The sequence numbers are the contract with the gateway.  The records
  * table holds every (cluster, seq) ever stored and is the dedupe key:
  * a record is applied (its hour's usage set, a health snapshot or an
  * event added) only in the transaction that first inserted its key, so
- * a batch resent after a reconnect changes nothing.  A usage record is
- * its hour's total, so one sent twice under two seqs counts once too.  clusters.last_seq is the highest seq
- * below which nothing is missing, and it is what the relay acks.
+ * a batch resent after a reconnect - through this relay or another on
+ * the same store - changes nothing.  A usage record is its hour's
+ * total, so one sent twice under two seqs counts once too.
+ * clusters.last_seq is the highest seq stored, and it is what the relay
+ * acks.
  *
- * Every statement is prepared once at open and every value from the
- * network is bound, never pasted into SQL.
+ * Here every value from the network or the command line is checked
+ * before a backend sees it, and the order of what a call does is
+ * decided; the backends (store_int.h) hold the SQL of their engine and
+ * bind every value, never pasting one into SQL.
  */
-#include "relay/store.h"
+#include "relay/store_int.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-#include <sqlite3.h>
 
 #include "lib/ident.h"
 #include "lib/log.h"
 #include "lib/parse.h"
 #include "lib/sha256.h"
+#include "relay/store_uri.h"
 #include "telemetry/record.h"
 
-#define STORE_SCHEMA_VERSION	3
-#define STORE_BUSY_MS		5000	/* wait this long for a lock */
 #define STORE_BATCH_MAX		100000	/* records in one batch */
 #define STORE_ID_MAX		64
 #define STORE_VERSION_MAX	64
-#define STORE_HEAD_LEN		64
-
-enum store_class {
-	SC_USAGE,
-	SC_EVENT,
-	SC_HEALTH
-};
 
 static const char *const class_names[] = {
 	[SC_USAGE] = "usage",
@@ -48,306 +43,69 @@ static const char *const class_names[] = {
 	[SC_HEALTH] = "health"
 };
 
-/* The prepared statements, one per thing the store does. */
-enum stmt {
-	ST_BEGIN,
-	ST_COMMIT,
-	ST_ROLLBACK,
-	ST_CLUSTER_ADD,
-	ST_CLUSTER_SEEN,
-	ST_CLUSTER_GET,
-	ST_CLUSTER_ADVANCE,
-	ST_RECORD_ADD,
-	ST_RECORD_COUNT,
-	ST_USAGE_CLEAR,
-	ST_USAGE_SET,
-	ST_USAGE_LIST,
-	ST_HEALTH_ADD,
-	ST_HEALTH_PRUNE,
-	ST_HEALTH_LATEST,
-	ST_EVENT_ADD,
-	ST_EVENT_LIST,
-	ST_ANCHOR_OTHER,
-	ST_ANCHOR_ADD,
-	ST_DISCONNECT_ALL,
-	ST_ANCHOR_LIST,
-	ST_HOST_KEY,
-	ST_MSG_ADD,
-	ST_MSG_MAX,
-	ST_MSG_PENDING,
-	ST_MSG_KIND,
-	ST_DELIVERY_OFFERED,
-	ST_DELIVERY_ACKED,
-	ST_CHUNK_DELETE,
-	ST_CHUNK_ADD,
-	ST_CHUNK_GET,
-	ST_PACKAGE_SIZE,
-	ST_BUNDLE_ADD,
-	ST_BUNDLE_GET,
-	ST_BUNDLE_RECEIVED,
-	ST_BUNDLE_CHUNK_ADD,
-	ST_BUNDLE_CHUNKS,
-	ST_BUNDLE_CHUNKS_DELETE,
-	ST_BUNDLE_LIST,
-	ST__COUNT
-};
+int
+store_be_error(struct store *s, const char *fmt, ...)
+{
+	va_list ap;
 
-static const char *const stmt_sql[ST__COUNT] = {
-	[ST_DISCONNECT_ALL] = "UPDATE clusters SET connected = 0",
-	[ST_HOST_KEY] = "UPDATE clusters SET host_key = ?2 WHERE id = ?1",
-	[ST_ANCHOR_LIST] = "SELECT epoch, seq, head, received FROM anchors"
-	    " WHERE cluster = ?1 ORDER BY seq, epoch",
-	/* IMMEDIATE: take the write lock now, not at the first insert. */
-	[ST_BEGIN] = "BEGIN IMMEDIATE",
-	[ST_COMMIT] = "COMMIT",
-	[ST_ROLLBACK] = "ROLLBACK",
-	[ST_CLUSTER_ADD] =
-	    "INSERT INTO clusters (id, first_seen, last_contact, connected,"
-	    " last_seq) VALUES (?1, ?2, ?2, 0, 0)"
-	    " ON CONFLICT (id) DO NOTHING",
-	[ST_CLUSTER_SEEN] =
-	    "INSERT INTO clusters (id, first_seen, last_contact, connected,"
-	    " version, last_seq) VALUES (?1, ?2, ?2, ?3, ?4, 0)"
-	    " ON CONFLICT (id) DO UPDATE SET last_contact = excluded.last_contact,"
-	    " connected = excluded.connected,"
-	    " version = coalesce(excluded.version, version)",
-	[ST_CLUSTER_GET] =
-	    "SELECT first_seen, last_contact, connected, version, last_seq,"
-	    " host_key FROM clusters WHERE id = ?1",
-	[ST_CLUSTER_ADVANCE] =
-	    "UPDATE clusters SET last_seq = ?2, last_contact = ?3 WHERE id = ?1",
-	[ST_RECORD_ADD] =
-	    "INSERT OR IGNORE INTO records (cluster, seq, class, received)"
-	    " VALUES (?1, ?2, ?3, ?4)",
-	[ST_RECORD_COUNT] = "SELECT count(*) FROM records WHERE cluster = ?1",
-	/*
-	 * A usage record is the total of its hour and environment: a later
-	 * one (a producer resending what it was not sure was kept, or a
-	 * correction) replaces it, units and all, and is never added to it.
-	 */
-	[ST_USAGE_CLEAR] =
-	    "DELETE FROM usage WHERE cluster = ?1 AND hour = ?2"
-	    " AND environment = ?3",
-	[ST_USAGE_SET] =
-	    "INSERT INTO usage (cluster, hour, environment, unit, amount)"
-	    " VALUES (?1, ?2, ?3, ?4, ?5)",
-	[ST_USAGE_LIST] =
-	    "SELECT hour, environment, unit, amount FROM usage"
-	    " WHERE cluster = ?1 ORDER BY hour, environment, unit",
-	[ST_HEALTH_ADD] =
-	    "INSERT INTO health (cluster, seq, ts, snapshot)"
-	    " VALUES (?1, ?2, ?3, ?4)",
-	/* Everything at or below the (KEEP+1)th newest goes. */
-	[ST_HEALTH_PRUNE] =
-	    "DELETE FROM health WHERE cluster = ?1 AND seq <= (SELECT seq"
-	    " FROM health WHERE cluster = ?1 ORDER BY seq DESC"
-	    " LIMIT 1 OFFSET ?2)",
-	[ST_HEALTH_LATEST] =
-	    "SELECT snapshot FROM health WHERE cluster = ?1"
-	    " ORDER BY seq DESC LIMIT 1",
-	[ST_EVENT_ADD] =
-	    "INSERT INTO events (cluster, seq, ts, type, body)"
-	    " VALUES (?1, ?2, ?3, ?4, ?5)",
-	[ST_EVENT_LIST] =
-	    "SELECT ts, type, seq, body FROM events WHERE cluster = ?1"
-	    " ORDER BY seq",
-	[ST_ANCHOR_OTHER] =
-	    "SELECT head FROM anchors WHERE cluster = ?1 AND epoch = ?2"
-	    " AND seq = ?3 AND head <> ?4 LIMIT 1",
-	[ST_ANCHOR_ADD] =
-	    "INSERT OR IGNORE INTO anchors (cluster, epoch, seq, head, received)"
-	    " VALUES (?1, ?2, ?3, ?4, ?5)",
-	[ST_MSG_ADD] =
-	    "INSERT INTO messages (cluster, kind, body, created)"
-	    " VALUES (?1, ?2, ?3, ?4)",
-	[ST_MSG_MAX] = "SELECT coalesce(max(id), 0) FROM messages",
-	/* Addressed to the cluster or to all, and not yet acknowledged. */
-	[ST_MSG_PENDING] =
-	    "SELECT id, kind, body, created FROM messages m"
-	    " WHERE (m.cluster IS NULL OR m.cluster = ?1) AND m.id > ?2"
-	    " AND NOT EXISTS (SELECT 1 FROM deliveries d"
-	    " WHERE d.message_id = m.id AND d.cluster = ?1 AND d.acked <> 0)"
-	    " ORDER BY m.id LIMIT ?3",
-	[ST_MSG_KIND] =
-	    "SELECT m.id, m.body, m.created, d.offered, d.acked, d.result"
-	    " FROM messages m LEFT JOIN deliveries d"
-	    " ON d.message_id = m.id AND d.cluster = ?1"
-	    " WHERE (m.cluster IS NULL OR m.cluster = ?1) AND m.kind = ?2"
-	    " ORDER BY m.id",
-	[ST_DELIVERY_OFFERED] =
-	    "INSERT INTO deliveries (message_id, cluster, offered, acked)"
-	    " VALUES (?1, ?2, ?3, 0) ON CONFLICT DO NOTHING",
-	/* The first answer stands: a late duplicate changes nothing. */
-	[ST_DELIVERY_ACKED] =
-	    "UPDATE deliveries SET acked = ?3, result = ?4"
-	    " WHERE message_id = ?1 AND cluster = ?2 AND acked = 0",
-	[ST_CHUNK_DELETE] = "DELETE FROM package_chunks WHERE sha256 = ?1",
-	[ST_CHUNK_ADD] =
-	    "INSERT INTO package_chunks (sha256, \"offset\", data)"
-	    " VALUES (?1, ?2, ?3)",
-	[ST_CHUNK_GET] =
-	    "SELECT \"offset\", data FROM package_chunks"
-	    " WHERE sha256 = ?1 AND \"offset\" <= ?2"
-	    " ORDER BY \"offset\" DESC LIMIT 1",
-	[ST_PACKAGE_SIZE] =
-	    "SELECT \"offset\" + length(data) FROM package_chunks"
-	    " WHERE sha256 = ?1 ORDER BY \"offset\" DESC LIMIT 1",
-	[ST_BUNDLE_ADD] =
-	    "INSERT INTO bundles (id, cluster, sha256, size, source,"
-	    " requested_by, ticket, message_id, summary, created, started,"
-	    " received, completed)"
-	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, 0, 0)"
-	    " ON CONFLICT (id) DO NOTHING",
-	[ST_BUNDLE_GET] =
-	    "SELECT cluster, sha256, size, received, completed FROM bundles"
-	    " WHERE id = ?1",
-	[ST_BUNDLE_RECEIVED] =
-	    "UPDATE bundles SET received = ?2, completed = ?3 WHERE id = ?1",
-	[ST_BUNDLE_CHUNK_ADD] =
-	    "INSERT INTO bundle_chunks (bundle, \"offset\", data)"
-	    " VALUES (?1, ?2, ?3)",
-	[ST_BUNDLE_CHUNKS] =
-	    "SELECT \"offset\", data FROM bundle_chunks WHERE bundle = ?1"
-	    " AND \"offset\" + length(data) > ?2 ORDER BY \"offset\"",
-	[ST_BUNDLE_CHUNKS_DELETE] = "DELETE FROM bundle_chunks WHERE bundle = ?1",
-	[ST_BUNDLE_LIST] =
-	    "SELECT id, cluster, sha256, size, source, requested_by, ticket,"
-	    " message_id, summary, created, received, started, completed"
-	    " FROM bundles WHERE (?1 IS NULL OR cluster = ?1)"
-	    " AND (?2 IS NULL OR id = ?2) ORDER BY started DESC, id",
-};
+	va_start(ap, fmt);
+	vsnprintf(s->err, sizeof(s->err), fmt, ap);
+	va_end(ap);
+	s->unavailable = 0;
+	return -1;
+}
+
+int
+store_be_unavailable(struct store *s, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(s->err, sizeof(s->err), fmt, ap);
+	va_end(ap);
+	s->unavailable = 1;
+	return -1;
+}
+
+int
+store_unavailable(const struct store *s)
+{
+	return s->unavailable;
+}
+
+/* Why a call failed, for an error buffer: "NAME: what: the engine's". */
+static void
+db_why(struct store *s, char *why, size_t whylen, const char *what)
+{
+	snprintf(why, whylen, "%s: %s: %s", s->name, what, s->err);
+}
 
 /*
- * Version 1 of the schema.  records, usage and anchors are WITHOUT
- * ROWID: their key is all they are looked up by, and one B-tree per
- * insert instead of two keeps a drained backlog fast.  health and
- * events hold large JSON bodies, which belong in ordinary tables.
+ * Why a call failed, for functions that have no error buffer.  A
+ * database that cannot be reached was logged when it went away, and
+ * every call fails until it is back: that is not said again each time.
  */
-static const char schema_v1_sql[] =
-	"CREATE TABLE clusters ("
-	"  id TEXT PRIMARY KEY NOT NULL,"
-	"  first_seen INTEGER NOT NULL,"
-	"  last_contact INTEGER NOT NULL,"
-	"  connected INTEGER NOT NULL,"
-	"  version TEXT,"
-	"  host_key TEXT,"
-	"  last_seq INTEGER NOT NULL);"
-	"CREATE TABLE records ("
-	"  cluster TEXT NOT NULL REFERENCES clusters (id),"
-	"  seq INTEGER NOT NULL,"
-	"  class TEXT NOT NULL,"
-	"  received INTEGER NOT NULL,"
-	"  PRIMARY KEY (cluster, seq)) WITHOUT ROWID;"
-	"CREATE TABLE usage ("
-	"  cluster TEXT NOT NULL REFERENCES clusters (id),"
-	"  hour INTEGER NOT NULL,"
-	"  environment TEXT NOT NULL,"
-	"  unit TEXT NOT NULL,"
-	"  amount REAL NOT NULL,"
-	"  PRIMARY KEY (cluster, hour, environment, unit)) WITHOUT ROWID;"
-	"CREATE TABLE health ("
-	"  cluster TEXT NOT NULL REFERENCES clusters (id),"
-	"  seq INTEGER NOT NULL,"
-	"  ts TEXT NOT NULL,"
-	"  snapshot TEXT NOT NULL,"
-	"  PRIMARY KEY (cluster, seq));"
-	"CREATE TABLE events ("
-	"  cluster TEXT NOT NULL REFERENCES clusters (id),"
-	"  seq INTEGER NOT NULL,"
-	"  ts TEXT NOT NULL,"
-	"  type TEXT NOT NULL,"
-	"  body TEXT NOT NULL,"
-	"  PRIMARY KEY (cluster, seq));"
-	"CREATE TABLE anchors ("
-	"  cluster TEXT NOT NULL REFERENCES clusters (id),"
-	"  epoch INTEGER NOT NULL,"
-	"  seq INTEGER NOT NULL,"
-	"  head TEXT NOT NULL,"
-	"  received INTEGER NOT NULL,"
-	"  PRIMARY KEY (cluster, epoch, seq, head)) WITHOUT ROWID;";
+static int
+db_fail(struct store *s, const char *what)
+{
+	if (s->unavailable)
+		log_debug("%s: %s: %s", s->name, what, s->err);
+	else
+		log_error("%s: %s: %s", s->name, what, s->err);
+	return -1;
+}
 
 /*
- * Version 2: messages down to the gateways and what each cluster
- * answered, and the packages they fetch.  A message's id is the store's
- * (AUTOINCREMENT: never reused, even after the newest row is deleted),
- * so every relay on one store offers a message under the same id and a
- * gateway acts on it once.  A NULL cluster is every cluster, those that
- * join later included.  A delivery row exists once the message was
- * offered; acked is when the cluster answered (0: not yet) and result
- * what it said ("accepted" or "refused: WHY").  Packages are kept in
- * chunks of STORE_CHUNK bytes, each at its offset.
+ * A row method's result for the caller: 0, or -1 when fn stopped the
+ * rows (it said why) or the database failed (logged here as what).
  */
-static const char schema_v2_sql[] =
-	"CREATE TABLE messages ("
-	"  id INTEGER PRIMARY KEY AUTOINCREMENT,"
-	"  cluster TEXT,"
-	"  kind TEXT NOT NULL,"
-	"  body TEXT NOT NULL,"
-	"  created INTEGER NOT NULL);"
-	"CREATE TABLE deliveries ("
-	"  message_id INTEGER NOT NULL REFERENCES messages (id),"
-	"  cluster TEXT NOT NULL,"
-	"  offered INTEGER NOT NULL,"
-	"  acked INTEGER NOT NULL,"
-	"  result TEXT,"
-	"  PRIMARY KEY (message_id, cluster)) WITHOUT ROWID;"
-	"CREATE TABLE package_chunks ("
-	"  sha256 TEXT NOT NULL,"
-	"  \"offset\" INTEGER NOT NULL,"
-	"  data BLOB NOT NULL,"
-	"  PRIMARY KEY (sha256, \"offset\"));";
-
-/*
- * Version 3: support bundles the gateways upload.  A bundle's row says
- * what the gateway announced (its SHA-256 and size among it) and how
- * many bytes are stored; the bytes are in chunks keyed by their offset,
- * each one a piece the gateway sent.  completed is when the last piece
- * came and the whole matched its SHA-256 (0: not yet).
- */
-static const char schema_v3_sql[] =
-	"CREATE TABLE bundles ("
-	"  id TEXT PRIMARY KEY NOT NULL,"
-	"  cluster TEXT NOT NULL,"
-	"  sha256 TEXT NOT NULL,"
-	"  size INTEGER NOT NULL,"
-	"  source TEXT NOT NULL,"
-	"  requested_by TEXT NOT NULL,"
-	"  ticket TEXT NOT NULL,"
-	"  message_id INTEGER NOT NULL,"
-	"  summary TEXT NOT NULL,"
-	"  created INTEGER NOT NULL,"
-	"  started INTEGER NOT NULL,"
-	"  received INTEGER NOT NULL,"
-	"  completed INTEGER NOT NULL);"
-	"CREATE TABLE bundle_chunks ("
-	"  bundle TEXT NOT NULL REFERENCES bundles (id),"
-	"  \"offset\" INTEGER NOT NULL,"
-	"  data BLOB NOT NULL,"
-	"  PRIMARY KEY (bundle, \"offset\"));";
-
-/* migrations[v] takes a database from schema version v to v + 1. */
-static const char *const migrations[STORE_SCHEMA_VERSION] = {
-	schema_v1_sql,
-	schema_v2_sql,
-	schema_v3_sql,
-};
-
-struct store {
-	sqlite3		*db;
-	char		*path;
-	sqlite3_stmt	*st[ST__COUNT];
-};
-
-/* One record of a batch, checked before the transaction starts. */
-struct item {
-	int64_t		 seq;
-	enum store_class cls;
-	json_t		*rec;		/* borrowed from the batch */
-	int64_t		 hour;		/* usage */
-	const char	*env;		/* usage */
-	const char	*ts;		/* event, health */
-	const char	*type;		/* event */
-};
+static int
+rows_done(struct store *s, int rc, const char *what)
+{
+	if (rc == STORE_DB_ERROR)
+		return db_fail(s, what);
+	return rc == 0 ? 0 : -1;
+}
 
 /* Cluster ids, as relay.conf has them. */
 static int
@@ -361,11 +119,14 @@ valid_id(const char *s)
  * can give the value exactly; what else a terminal must not see (C1
  * controls) the human reports escape (lib/escape).
  */
-static int
-valid_printable(const char *s, size_t max)
+int
+store_valid_text(const char *s, size_t max)
 {
-	size_t i, n = strlen(s);
+	size_t i, n;
 
+	if (s == NULL)
+		return 0;
+	n = strlen(s);
 	if (n == 0 || n > max || !parse_utf8(s, n))
 		return 0;
 	for (i = 0; i < n; i++)
@@ -374,349 +135,77 @@ valid_printable(const char *s, size_t max)
 	return 1;
 }
 
-/* Why a statement failed, for an error buffer. */
-static void
-db_why(struct store *s, char *why, size_t whylen, const char *what)
-{
-	snprintf(why, whylen, "%s: %s: %s", s->path, what,
-	    sqlite3_errmsg(s->db));
-}
-
-/* Why a statement failed, for functions that have no error buffer. */
-static int
-db_fail(struct store *s, const char *what)
-{
-	log_error("%s: %s: %s", s->path, what, sqlite3_errmsg(s->db));
-	return -1;
-}
-
 /*
- * A statement ready for binding.  Statements are reset after use as
- * well (stmt_done): an unfinished SELECT keeps a read snapshot open,
- * which would stop WAL checkpoints.
+ * The backend a database names: a PostgreSQL URI, or else the path of
+ * an SQLite file.
  */
-static sqlite3_stmt *
-stmt_get(struct store *s, enum stmt k)
+static const struct store_ops *
+store_backend(const char *spec)
 {
-	sqlite3_stmt *st = s->st[k];
-
-	sqlite3_reset(st);
-	sqlite3_clear_bindings(st);
-	return st;
+	return store_uri_is_pg(spec) ? &store_pg_ops : &store_sqlite_ops;
 }
 
-static void
-stmt_done(sqlite3_stmt *st)
+const char *
+store_engine(const struct store *s)
 {
-	sqlite3_reset(st);
-	sqlite3_clear_bindings(st);
+	return s->ops->engine;
 }
 
-/* Run a statement that returns no rows.  0 or -1. */
-static int
-stmt_run(sqlite3_stmt *st)
+const char *
+store_name(const struct store *s)
 {
-	int rc = sqlite3_step(st);
-
-	/* The connection keeps the error message for db_why() after this. */
-	stmt_done(st);
-	return rc == SQLITE_DONE ? 0 : -1;
+	return s->name;
 }
 
-static int
-bind_text(sqlite3_stmt *st, int i, const char *v)
+unsigned
+store_generation(const struct store *s)
 {
-	return sqlite3_bind_text(st, i, v, -1, SQLITE_STATIC) == SQLITE_OK ?
-	    0 : -1;
+	return s->generation;
 }
 
-static int
-bind_int(sqlite3_stmt *st, int i, int64_t v)
-{
-	return sqlite3_bind_int64(st, i, v) == SQLITE_OK ? 0 : -1;
-}
-
-static int
-tx_begin(struct store *s)
-{
-	return stmt_run(stmt_get(s, ST_BEGIN));
-}
-
-static int
-tx_commit(struct store *s)
-{
-	return stmt_run(stmt_get(s, ST_COMMIT));
-}
-
-static void
-tx_rollback(struct store *s)
-{
-	/* Nothing to add if this fails too: SQLite rolls back on close. */
-	if (sqlite3_get_autocommit(s->db) == 0)
-		(void)stmt_run(stmt_get(s, ST_ROLLBACK));
-}
-
-/* A single-value pragma whose answer must be want (NULL: any). */
-static int
-pragma(struct store *s, const char *sql, const char *want, char *err,
+int
+store_open_with(const char *spec, int flags, struct store **out, char *err,
     size_t errlen)
 {
-	sqlite3_stmt	*st = NULL;
-	const char	*got;
-	int		 rc = -1;
-
-	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) {
-		db_why(s, err, errlen, sql);
-		goto out;
-	}
-	switch (sqlite3_step(st)) {
-	case SQLITE_ROW:
-		got = (const char *)sqlite3_column_text(st, 0);
-		if (want != NULL && (got == NULL || strcmp(got, want) != 0)) {
-			snprintf(err, errlen, "%s: %s: got '%s', not '%s'",
-			    s->path, sql, got == NULL ? "" : got, want);
-			goto out;
-		}
-		break;
-	case SQLITE_DONE:
-		break;
-	default:
-		db_why(s, err, errlen, sql);
-		goto out;
-	}
-	rc = 0;
-out:
-	sqlite3_finalize(st);
-	return rc;
-}
-
-/*
- * The schema version of the open database: 0 for a new one, ours, or an
- * older one this relay migrates (schema()); a newer one is refused (-1,
- * with why in err).
- */
-static int
-schema_version(struct store *s, int *version, char *err, size_t errlen)
-{
-	sqlite3_stmt	*st = NULL;
-	int		 rc = -1;
-
-	if (sqlite3_prepare_v2(s->db, "PRAGMA user_version", -1, &st,
-	    NULL) != SQLITE_OK || sqlite3_step(st) != SQLITE_ROW) {
-		db_why(s, err, errlen, "reading the schema version");
-		goto out;
-	}
-	*version = sqlite3_column_int(st, 0);
-	if (*version < 0 || *version > STORE_SCHEMA_VERSION) {
-		snprintf(err, errlen, "%s: schema version %d, this relay "
-		    "knows version %d", s->path, *version,
-		    STORE_SCHEMA_VERSION);
-		goto out;
-	}
-	rc = 0;
-out:
-	sqlite3_finalize(st);
-	return rc;
-}
-
-/*
- * Create the tables in a new database, or bring an older one up to this
- * relay's version; refuse one from a newer relay.  The version is read
- * again under the write lock and set in the same transaction as the
- * tables, so two relays starting on one store migrate it once.
- */
-static int
-schema(struct store *s, char *err, size_t errlen)
-{
-	char	*msg = NULL, sql[64];
-	int	 version, v, rc = -1;
-
-	if (schema_version(s, &version, err, errlen) == -1)
-		return -1;
-	if (version == STORE_SCHEMA_VERSION)
-		return 0;
-	if (sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, &msg) !=
-	    SQLITE_OK)
-		goto sqlfail;
-	if (schema_version(s, &version, err, errlen) == -1)
-		goto out;
-	for (v = version; v < STORE_SCHEMA_VERSION; v++)
-		if (sqlite3_exec(s->db, migrations[v], NULL, NULL, &msg) !=
-		    SQLITE_OK)
-			goto sqlfail;
-	snprintf(sql, sizeof(sql), "PRAGMA user_version = %d; COMMIT",
-	    STORE_SCHEMA_VERSION);
-	if (sqlite3_exec(s->db, sql, NULL, NULL, &msg) != SQLITE_OK)
-		goto sqlfail;
-	if (version != 0)
-		log_info("%s: schema version %d brought up to %d", s->path,
-		    version, STORE_SCHEMA_VERSION);
-	rc = 0;
-	goto out;
-sqlfail:
-	snprintf(err, errlen, "%s: %s the tables: %s", s->path,
-	    version == 0 ? "creating" : "migrating",
-	    msg != NULL ? msg : sqlite3_errmsg(s->db));
-out:
-	if (rc == -1 && sqlite3_get_autocommit(s->db) == 0)
-		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
-	sqlite3_free(msg);
-	return rc;
-}
-
-static int
-prepare_all(struct store *s, char *err, size_t errlen)
-{
-	size_t i;
-
-	for (i = 0; i < ST__COUNT; i++) {
-		if (sqlite3_prepare_v3(s->db, stmt_sql[i], -1,
-		    SQLITE_PREPARE_PERSISTENT, &s->st[i], NULL) != SQLITE_OK) {
-			db_why(s, err, errlen, stmt_sql[i]);
-			return -1;
-		}
-	}
-	return 0;
-}
-
-/* The schema of a database a report reads: it must be the relay's. */
-static int
-schema_check(struct store *s, char *err, size_t errlen)
-{
-	int version;
-
-	if (schema_version(s, &version, err, errlen) == -1)
-		return -1;
-	if (version == 0) {
-		snprintf(err, errlen, "%s: no relay tables (the relay has not "
-		    "started on it yet)", s->path);
-		return -1;
-	}
-	if (version < STORE_SCHEMA_VERSION) {
-		snprintf(err, errlen, "%s: schema version %d, from an older "
-		    "relay: start porthole-relay on it once to bring it up to "
-		    "version %d", s->path, version, STORE_SCHEMA_VERSION);
-		return -1;
-	}
-	return 0;
-}
-
-/*
- * A connection that only reads.  Closing the last connection to a WAL
- * database checkpoints it and deletes the -wal file; a report must
- * never do that to a relay that runs (nor fold in a WAL the relay will
- * recover), so it cannot write, does not checkpoint on close, and keeps
- * the WAL even if it were the last to close.
- */
-static int
-open_readonly(struct store *s, char *err, size_t errlen)
-{
-	int one = 1;
-
-	if (sqlite3_open_v2(s->path, &s->db, SQLITE_OPEN_READONLY |
-	    SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
-		snprintf(err, errlen, "%s: %s", s->path, s->db == NULL ?
-		    "out of memory" : sqlite3_errmsg(s->db));
-		return -1;
-	}
-	if (sqlite3_db_config(s->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1,
-	    NULL) != SQLITE_OK || sqlite3_file_control(s->db, "main",
-	    SQLITE_FCNTL_PERSIST_WAL, &one) != SQLITE_OK) {
-		db_why(s, err, errlen, "making the connection read-only");
-		return -1;
-	}
-	sqlite3_extended_result_codes(s->db, 1);
-	sqlite3_busy_timeout(s->db, STORE_BUSY_MS);
-	return schema_check(s, err, errlen);
-}
-
-static int
-open_writer(struct store *s, char *err, size_t errlen)
-{
-	int fd;
-
-	/*
-	 * Create the file ourselves: SQLite would make it 0644, and usage is
-	 * billing data.  This also turns a missing or unwritable directory
-	 * into errno's words rather than "unable to open database file".
-	 * The -wal and -shm files take the database file's mode.
-	 */
-	if ((fd = open(s->path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOCTTY,
-	    0600)) == -1) {
-		snprintf(err, errlen, "%s: %s", s->path, strerror(errno));
-		return -1;
-	}
-	close(fd);
-	if (sqlite3_open_v2(s->path, &s->db, SQLITE_OPEN_READWRITE |
-	    SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
-		snprintf(err, errlen, "%s: %s", s->path, s->db == NULL ?
-		    "out of memory" : sqlite3_errmsg(s->db));
-		return -1;
-	}
-	sqlite3_extended_result_codes(s->db, 1);
-	sqlite3_busy_timeout(s->db, STORE_BUSY_MS);
-	/*
-	 * WAL lets the reports read while the relay writes; FULL syncs the
-	 * WAL at every commit, because an ack must mean the batch survives
-	 * a power cut, not only a crash of the relay.
-	 */
-	if (pragma(s, "PRAGMA journal_mode = WAL", "wal", err, errlen) == -1 ||
-	    pragma(s, "PRAGMA synchronous = FULL", NULL, err, errlen) == -1 ||
-	    pragma(s, "PRAGMA foreign_keys = ON", NULL, err, errlen) == -1)
-		return -1;
-	return schema(s, err, errlen);
-}
-
-static int
-store_open_as(const char *path, int readonly, struct store **out, char *err,
-    size_t errlen)
-{
-	struct store	*s = NULL;
-	int		 rc = -1;
+	struct store	*s;
 
 	*out = NULL;
-	if ((s = calloc(1, sizeof(*s))) == NULL ||
-	    (s->path = strdup(path)) == NULL) {
-		snprintf(err, errlen, "%s: out of memory", path);
-		goto out;
+	if ((s = calloc(1, sizeof(*s))) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
 	}
-	if ((readonly ? open_readonly(s, err, errlen) :
-	    open_writer(s, err, errlen)) == -1 ||
-	    prepare_all(s, err, errlen) == -1)
-		goto out;
+	s->ops = store_backend(spec);
+	s->flags = flags;
+	if (s->ops->open(s, spec, err, errlen) == -1) {
+		store_close(s);
+		return -1;
+	}
 	*out = s;
-	s = NULL;
-	rc = 0;
-out:
-	store_close(s);
-	return rc;
+	return 0;
 }
 
 int
-store_open(const char *path, struct store **out, char *err, size_t errlen)
+store_open(const char *spec, struct store **out, char *err, size_t errlen)
 {
-	return store_open_as(path, 0, out, err, errlen);
+	return store_open_with(spec, 0, out, err, errlen);
 }
 
 int
-store_open_readonly(const char *path, struct store **out, char *err,
+store_open_readonly(const char *spec, struct store **out, char *err,
     size_t errlen)
 {
-	return store_open_as(path, 1, out, err, errlen);
+	return store_open_with(spec, STORE_READONLY | STORE_EXISTING, out, err,
+	    errlen);
 }
 
 void
 store_close(struct store *s)
 {
-	size_t i;
-
 	if (s == NULL)
 		return;
-	for (i = 0; i < ST__COUNT; i++)
-		sqlite3_finalize(s->st[i]);
-	/* close_v2: the handle goes once nothing else refers to it. */
-	sqlite3_close_v2(s->db);
-	free(s->path);
+	s->ops->close(s);
+	free(s->relay);
+	free(s->name);
 	free(s);
 }
 
@@ -724,32 +213,184 @@ int
 store_cluster_seen(struct store *s, const char *cluster, time_t now,
     const char *version, int connected)
 {
-	sqlite3_stmt *st;
-
 	if (!valid_id(cluster)) {
-		log_error("%s: invalid cluster id", s->path);
+		log_error("%s: invalid cluster id", s->name);
 		return -1;
 	}
-	if (version != NULL && !valid_printable(version, STORE_VERSION_MAX)) {
-		log_error("%s: cluster %s: invalid gateway version", s->path,
+	if (version != NULL && !store_valid_text(version, STORE_VERSION_MAX)) {
+		log_error("%s: cluster %s: invalid gateway version", s->name,
 		    cluster);
 		return -1;
 	}
-	st = stmt_get(s, ST_CLUSTER_SEEN);
-	if (bind_text(st, 1, cluster) == -1 || bind_int(st, 2, now) == -1 ||
-	    bind_int(st, 3, connected ? 1 : 0) == -1 ||
-	    (version != NULL && bind_text(st, 4, version) == -1) ||
-	    stmt_run(st) == -1)
+	/* With the relay named, which relay the tunnel is to as well. */
+	if (s->relay == NULL) {
+		if (s->ops->cluster_seen(s, cluster, now, version,
+		    connected) == -1)
+			return db_fail(s, "recording a connection");
+		return 0;
+	}
+	if (s->ops->begin(s) == -1 ||
+	    s->ops->cluster_seen(s, cluster, now, version, connected) == -1 ||
+	    s->ops->connection(s, cluster, s->relay, now, connected) == -1 ||
+	    s->ops->commit(s) == -1) {
+		s->ops->rollback(s);
 		return db_fail(s, "recording a connection");
+	}
 	return 0;
 }
 
 int
-store_relay_started(struct store *s)
+store_cluster_add(struct store *s, const char *cluster, time_t now)
 {
-	if (stmt_run(stmt_get(s, ST_DISCONNECT_ALL)) == -1)
-		return db_fail(s, "resetting connections");
+	if (!valid_id(cluster)) {
+		log_error("%s: invalid cluster id", s->name);
+		return -1;
+	}
+	if (s->ops->cluster_add(s, cluster, now) == -1)
+		return db_fail(s, "adding a cluster");
 	return 0;
+}
+
+int
+store_relay_started(struct store *s, const char *relay, time_t now)
+{
+	char *name;
+
+	if (relay == NULL || !store_valid_text(relay, STORE_ID_MAX * 5)) {
+		log_error("%s: invalid relay name", s->name);
+		return -1;
+	}
+	if ((name = strdup(relay)) == NULL) {
+		log_error("out of memory");
+		return -1;
+	}
+	if (s->ops->begin(s) == -1 ||
+	    s->ops->relay_started(s, name, now) == -1 ||
+	    s->ops->commit(s) == -1) {
+		s->ops->rollback(s);
+		free(name);
+		return db_fail(s, "resetting connections");
+	}
+	free(s->relay);
+	s->relay = name;
+	return 0;
+}
+
+int
+store_relay_alive(struct store *s, time_t now)
+{
+	if (s->relay != NULL && s->ops->relay_seen(s, s->relay, now) == -1)
+		return db_fail(s, "recording the relay's heartbeat");
+	return 0;
+}
+
+int
+store_relay_stopped(struct store *s)
+{
+	if (s->relay != NULL && s->ops->relay_down(s, s->relay) == -1)
+		return db_fail(s, "recording the relay's stop");
+	return 0;
+}
+
+int
+store_cluster_relays(struct store *s, const char *cluster,
+    store_relay_fn fn, void *arg)
+{
+	return rows_done(s, s->ops->cluster_relays(s, cluster, fn, arg),
+	    "listing a cluster's relays");
+}
+
+/* "TYPE BASE64": a key type, one space, base64. */
+int
+store_valid_key(const char *key)
+{
+	size_t t, b;
+
+	if (key == NULL || strlen(key) > STORE_KEY_MAX)
+		return 0;
+	t = strspn(key, "abcdefghijklmnopqrstuvwxyz0123456789@.-");
+	if (t == 0 || key[t] != ' ')
+		return 0;
+	b = strspn(key + t + 1, "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	    "abcdefghijklmnopqrstuvwxyz0123456789+/=");
+	return b > 0 && key[t + 1 + b] == '\0';
+}
+
+int
+store_registry_add(struct store *s, const struct store_registry *r,
+    int replace, time_t now, char *why, size_t whylen)
+{
+	int rc;
+
+	if (!valid_id(r->id)) {
+		snprintf(why, whylen, "invalid cluster id");
+		return -1;
+	}
+	if (!store_valid_key(r->key)) {
+		snprintf(why, whylen, "a cluster key must be TYPE BASE64");
+		return -1;
+	}
+	if (r->expires < 0) {
+		snprintf(why, whylen, "invalid expiry");
+		return -1;
+	}
+	if (s->ops->begin(s) == -1 ||
+	    (rc = s->ops->registry_put(s, r, replace, now)) == -1 ||
+	    s->ops->commit(s) == -1) {
+		db_why(s, why, whylen, "the cluster registry");
+		s->ops->rollback(s);
+		return -1;
+	}
+	if (rc == 2) {
+		snprintf(why, whylen, "cluster %s is in the registry already "
+		    "(--replace changes it)", r->id);
+		return -1;
+	}
+	return rc;
+}
+
+int
+store_registry_remove(struct store *s, const char *id, time_t now)
+{
+	int rc;
+
+	if (!valid_id(id))
+		return 0;
+	if (s->ops->begin(s) == -1 ||
+	    (rc = s->ops->registry_remove(s, id, now)) == -1 ||
+	    s->ops->commit(s) == -1) {
+		s->ops->rollback(s);
+		return db_fail(s, "the cluster registry");
+	}
+	return rc;
+}
+
+int
+store_registry_get(struct store *s, const char *id, store_registry_fn fn,
+    void *arg)
+{
+	int rc;
+
+	if (!valid_id(id))
+		return 0;
+	if ((rc = s->ops->registry_get(s, id, fn, arg)) == -1)
+		return db_fail(s, "reading the cluster registry");
+	return rc;
+}
+
+int
+store_registry_changes(struct store *s, int64_t after, store_registry_fn fn,
+    void *arg)
+{
+	return rows_done(s, s->ops->registry_changes(s, after, fn, arg),
+	    "reading the cluster registry");
+}
+
+int
+store_registry_rows(struct store *s, store_registry_fn fn, void *arg)
+{
+	return rows_done(s, s->ops->registry_rows(s, fn, arg),
+	    "reading the cluster registry");
 }
 
 /*
@@ -758,7 +399,8 @@ store_relay_started(struct store *s)
  * (telemetry/record.h); what applying it needs is then read from it.
  */
 static int
-check_item(json_t *el, int64_t prev, struct item *it, char *m, size_t len)
+check_item(json_t *el, int64_t prev, struct store_item *it, char *m,
+    size_t len)
 {
 	json_t		*seq;
 	const char	*cls;
@@ -803,13 +445,13 @@ check_item(json_t *el, int64_t prev, struct item *it, char *m, size_t len)
 
 /* Check a whole batch before anything is written. */
 static int
-check_batch(json_t *records, struct item **out, size_t *nout, char *why,
-    size_t whylen)
+check_batch(json_t *records, struct store_item **out, size_t *nout,
+    char *why, size_t whylen)
 {
-	struct item	*items = NULL;
-	char		 m[256];
-	size_t		 i, n;
-	int64_t		 prev = 0;
+	struct store_item	*items = NULL;
+	char			 m[256];
+	size_t			 i, n;
+	int64_t			 prev = 0;
 
 	*out = NULL;
 	*nout = 0;
@@ -850,107 +492,10 @@ fail:
 	return -1;
 }
 
-static int
-apply_usage(struct store *s, const char *cluster, const struct item *it)
+const char *
+store_class_name(enum store_class cls)
 {
-	sqlite3_stmt	*st;
-	const char	*key;
-	json_t		*v;
-
-	st = stmt_get(s, ST_USAGE_CLEAR);
-	if (bind_text(st, 1, cluster) == -1 || bind_int(st, 2, it->hour) == -1 ||
-	    bind_text(st, 3, it->env) == -1 || stmt_run(st) == -1)
-		return -1;
-	json_object_foreach(json_object_get(it->rec, "units"), key, v) {
-		st = stmt_get(s, ST_USAGE_SET);
-		if (bind_text(st, 1, cluster) == -1 ||
-		    bind_int(st, 2, it->hour) == -1 ||
-		    bind_text(st, 3, it->env) == -1 ||
-		    bind_text(st, 4, key) == -1 ||
-		    sqlite3_bind_double(st, 5, json_number_value(v)) !=
-		    SQLITE_OK || stmt_run(st) == -1)
-			return -1;
-	}
-	return 0;
-}
-
-/* Health and events keep the whole record as compact JSON. */
-static int
-apply_body(struct store *s, const char *cluster, const struct item *it)
-{
-	sqlite3_stmt	*st;
-	char		*body;
-	int		 rc = -1;
-
-	if ((body = json_dumps(it->rec, JSON_COMPACT)) == NULL)
-		return -1;
-	if (it->cls == SC_HEALTH) {
-		st = stmt_get(s, ST_HEALTH_ADD);
-		if (bind_text(st, 3, it->ts) == -1 ||
-		    bind_text(st, 4, body) == -1)
-			goto out;
-	} else {
-		st = stmt_get(s, ST_EVENT_ADD);
-		if (bind_text(st, 3, it->ts) == -1 ||
-		    bind_text(st, 4, it->type) == -1 ||
-		    bind_text(st, 5, body) == -1)
-			goto out;
-	}
-	if (bind_text(st, 1, cluster) == -1 || bind_int(st, 2, it->seq) == -1)
-		goto out;
-	/* stmt_run() resets the statement, so body is unbound before free. */
-	rc = stmt_run(st);
-out:
-	stmt_done(st);
-	free(body);
-	return rc;
-}
-
-/*
- * Insert one record's key; only if it is new, apply the record.  Sets
- * *health when a health snapshot was added.
- */
-static int
-apply_item(struct store *s, const char *cluster, const struct item *it,
-    time_t now, int *health)
-{
-	sqlite3_stmt *st;
-
-	st = stmt_get(s, ST_RECORD_ADD);
-	if (bind_text(st, 1, cluster) == -1 || bind_int(st, 2, it->seq) == -1 ||
-	    bind_text(st, 3, class_names[it->cls]) == -1 ||
-	    bind_int(st, 4, now) == -1 || stmt_run(st) == -1)
-		return -1;
-	if (sqlite3_changes(s->db) == 0)
-		return 0;	/* a duplicate: applied when it first came */
-	switch (it->cls) {
-	case SC_USAGE:
-		return apply_usage(s, cluster, it);
-	case SC_HEALTH:
-		*health = 1;
-		return apply_body(s, cluster, it);
-	case SC_EVENT:
-		return apply_body(s, cluster, it);
-	}
-	return -1;
-}
-
-/* clusters.last_seq, 0 if the cluster is unknown.  0 or -1. */
-static int
-last_seq(struct store *s, const char *cluster, int64_t *seq)
-{
-	sqlite3_stmt	*st;
-	int		 rc;
-
-	*seq = 0;
-	st = stmt_get(s, ST_CLUSTER_GET);
-	if (bind_text(st, 1, cluster) == -1)
-		return -1;
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		*seq = sqlite3_column_int64(st, 4);
-	stmt_done(st);
-	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -1;
+	return class_names[cls];
 }
 
 /*
@@ -960,7 +505,7 @@ last_seq(struct store *s, const char *cluster, int64_t *seq)
  * follows).
  */
 static int64_t
-batch_high(int64_t last, const struct item *items, size_t n)
+batch_high(int64_t last, const struct store_item *items, size_t n)
 {
 	int64_t	 high = last;
 	size_t	 i;
@@ -971,15 +516,37 @@ batch_high(int64_t last, const struct item *items, size_t n)
 	return high;
 }
 
+/*
+ * The analysis sees each record the batch stored for the first time
+ * (the backend marked them fresh), in seq order, inside the batch's
+ * transaction: what it writes at the flush commits with the records.
+ */
+static void
+analyse(struct store *s, const char *cluster, const struct store_item *items,
+    size_t n)
+{
+	size_t i;
+
+	for (i = 0; s->hooks != NULL && i < n; i++) {
+		if (!items[i].fresh)
+			continue;
+		if (items[i].cls == SC_HEALTH)
+			s->hooks->health(s->hooks_arg, s, cluster,
+			    items[i].seq, items[i].rec);
+		else if (items[i].cls == SC_EVENT)
+			s->hooks->event(s->hooks_arg, s, cluster,
+			    items[i].seq, items[i].rec);
+	}
+}
+
 int
 store_records(struct store *s, const char *cluster, json_t *records,
     time_t now, uint64_t *acked, char *why, size_t whylen)
 {
-	struct item	*items = NULL;
-	sqlite3_stmt	*st;
-	size_t		 i, n;
-	int64_t		 last, high;
-	int		 health = 0, rc = -1;
+	struct store_item	*items = NULL;
+	size_t			 n;
+	int64_t			 last, high;
+	int			 rc = -1;
 
 	*acked = 0;
 	if (!valid_id(cluster)) {
@@ -988,40 +555,31 @@ store_records(struct store *s, const char *cluster, json_t *records,
 	}
 	if (check_batch(records, &items, &n, why, whylen) == -1)
 		return -1;
-	if (tx_begin(s) == -1) {
+	if (s->ops->begin(s) == -1) {
 		db_why(s, why, whylen, "begin");
 		goto out;
 	}
-	st = stmt_get(s, ST_CLUSTER_ADD);
-	if (bind_text(st, 1, cluster) == -1 || bind_int(st, 2, now) == -1 ||
-	    stmt_run(st) == -1 || last_seq(s, cluster, &last) == -1) {
+	if (s->ops->cluster_lock(s, cluster, now, &last) == -1) {
 		db_why(s, why, whylen, cluster);
 		goto out;
 	}
 	high = batch_high(last, items, n);
-	for (i = 0; i < n; i++) {
-		if (apply_item(s, cluster, &items[i], now, &health) == -1) {
-			db_why(s, why, whylen, "storing a record");
-			goto out;
-		}
+	if (s->ops->records(s, cluster, items, n, now) == -1) {
+		db_why(s, why, whylen, "storing a record");
+		goto out;
 	}
-	if (health) {
-		st = stmt_get(s, ST_HEALTH_PRUNE);
-		if (bind_text(st, 1, cluster) == -1 ||
-		    bind_int(st, 2, STORE_HEALTH_KEEP) == -1 ||
-		    stmt_run(st) == -1) {
-			db_why(s, why, whylen, "pruning health");
-			goto out;
-		}
-	}
-	st = stmt_get(s, ST_CLUSTER_ADVANCE);
-	if (bind_text(st, 1, cluster) == -1 || bind_int(st, 2, high) == -1 ||
-	    bind_int(st, 3, now) == -1 || stmt_run(st) == -1) {
+	analyse(s, cluster, items, n);
+	if (s->ops->advance(s, cluster, high, now) == -1) {
 		db_why(s, why, whylen, "advancing the seq");
 		goto out;
 	}
+	if (s->hooks != NULL && s->hooks->flush(s->hooks_arg, s, cluster) ==
+	    -1) {
+		db_why(s, why, whylen, "storing the analysis");
+		goto out;
+	}
 	/* Only a returned COMMIT is durable; only then is there an ack. */
-	if (tx_commit(s) == -1) {
+	if (s->ops->commit(s) == -1) {
 		db_why(s, why, whylen, "commit");
 		goto out;
 	}
@@ -1029,7 +587,9 @@ store_records(struct store *s, const char *cluster, json_t *records,
 	rc = 0;
 out:
 	if (rc == -1)
-		tx_rollback(s);
+		s->ops->rollback(s);
+	if (s->hooks != NULL)
+		s->hooks->done(s->hooks_arg, rc == 0);
 	free(items);
 	return rc;
 }
@@ -1040,315 +600,321 @@ store_last_seq(struct store *s, const char *cluster, uint64_t *seq)
 	int64_t v;
 
 	*seq = 0;
-	if (last_seq(s, cluster, &v) == -1)
+	if (s->ops->last_seq(s, cluster, &v) == -1)
 		return db_fail(s, "reading the last seq");
 	*seq = (uint64_t)v;
 	return 0;
-}
-
-/* Log when a cluster sends a second head for a sealed position. */
-static int
-anchor_other(struct store *s, const char *cluster, uint64_t epoch,
-    uint64_t seq, const char *head)
-{
-	sqlite3_stmt	*st;
-	int		 rc;
-
-	st = stmt_get(s, ST_ANCHOR_OTHER);
-	if (bind_text(st, 1, cluster) == -1 || bind_int(st, 2, epoch) == -1 ||
-	    bind_int(st, 3, seq) == -1 || bind_text(st, 4, head) == -1)
-		return -1;
-	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		log_warn("cluster %s: audit anchor epoch %" PRIu64 " seq %"
-		    PRIu64 " has head %s, earlier %s: the log was rewritten",
-		    cluster, epoch, seq, head, sqlite3_column_text(st, 0));
-	stmt_done(st);
-	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -1;
 }
 
 int
 store_anchor(struct store *s, const char *cluster, uint64_t epoch,
     uint64_t seq, const char *head, time_t now)
 {
-	sqlite3_stmt	*st;
-	int		 rc = -1;
+	char	other[STORE_HEAD_LEN + 1];
+	int	rc = -1;
 
 	if (!valid_id(cluster) || epoch > INT64_MAX || seq > INT64_MAX ||
 	    head == NULL || strlen(head) != STORE_HEAD_LEN ||
 	    !ident_valid(head, STORE_HEAD_LEN, IDENT_HEX)) {
-		log_error("%s: invalid audit anchor", s->path);
+		log_error("%s: invalid audit anchor", s->name);
 		return -1;
 	}
-	if (tx_begin(s) == -1) {
-		db_fail(s, "begin");
-		return -1;
-	}
-	st = stmt_get(s, ST_CLUSTER_ADD);
-	if (bind_text(st, 1, cluster) == -1 || bind_int(st, 2, now) == -1 ||
-	    stmt_run(st) == -1 ||
-	    anchor_other(s, cluster, epoch, seq, head) == -1) {
+	if (s->ops->begin(s) == -1)
+		return db_fail(s, "begin");
+	if (s->ops->cluster_add(s, cluster, now) == -1 ||
+	    (rc = s->ops->anchor_other(s, cluster, epoch, seq, head,
+	    other)) == -1) {
 		db_fail(s, "storing an anchor");
 		goto out;
 	}
-	st = stmt_get(s, ST_ANCHOR_ADD);
-	if (bind_text(st, 1, cluster) == -1 || bind_int(st, 2, epoch) == -1 ||
-	    bind_int(st, 3, seq) == -1 || bind_text(st, 4, head) == -1 ||
-	    bind_int(st, 5, now) == -1 || stmt_run(st) == -1 ||
-	    tx_commit(s) == -1) {
+	/* A second head for a sealed position is kept too: it is evidence. */
+	if (rc == 1)
+		log_warn("cluster %s: audit anchor epoch %" PRIu64 " seq %"
+		    PRIu64 " has head %s, earlier %s: the log was rewritten",
+		    cluster, epoch, seq, head, other);
+	rc = -1;
+	if (s->ops->anchor_add(s, cluster, epoch, seq, head, now) == -1 ||
+	    s->ops->commit(s) == -1) {
 		db_fail(s, "storing an anchor");
 		goto out;
 	}
 	rc = 0;
 out:
 	if (rc == -1)
-		tx_rollback(s);
+		s->ops->rollback(s);
 	return rc;
-}
-
-/*
- * What a health snapshot lists: its nodes and services, and how many of
- * those services are up.  A service counts as up when it says "up":
- * true or "state": "up"; anything else is down.
- */
-static void
-health_counts(const char *snapshot, struct store_cluster_info *ci)
-{
-	json_t		*j, *nodes, *services, *svc, *up;
-	const char	*state;
-	size_t		 i, nup = 0;
-
-	ci->health_nodes = ci->health_services = ci->health_services_up = -1;
-	if ((j = json_loads(snapshot, 0, NULL)) == NULL)
-		return;
-	ci->has_health = 1;
-	if (json_is_array(nodes = json_object_get(j, "nodes")))
-		ci->health_nodes = (int64_t)json_array_size(nodes);
-	if (json_is_array(services = json_object_get(j, "services"))) {
-		json_array_foreach(services, i, svc) {
-			up = json_object_get(svc, "up");
-			state = json_string_value(json_object_get(svc,
-			    "state"));
-			if (json_is_true(up) ||
-			    (state != NULL && strcmp(state, "up") == 0))
-				nup++;
-		}
-		ci->health_services = (int64_t)json_array_size(services);
-		ci->health_services_up = (int64_t)nup;
-	}
-	json_decref(j);
-}
-
-/* The newest health snapshot's counts; has_health stays 0 if none. */
-static int
-latest_health(struct store *s, const char *cluster,
-    struct store_cluster_info *ci)
-{
-	sqlite3_stmt	*st;
-	int		 rc;
-
-	st = stmt_get(s, ST_HEALTH_LATEST);
-	if (bind_text(st, 1, cluster) == -1)
-		return -1;
-	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		health_counts((const char *)sqlite3_column_text(st, 0), ci);
-	stmt_done(st);
-	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -1;
 }
 
 int
 store_cluster_info(struct store *s, const char *cluster,
     struct store_cluster_info *ci)
 {
-	sqlite3_stmt	*st;
-	const char	*v;
-	int		 rc;
+	int rc;
 
 	memset(ci, 0, sizeof(*ci));
-	st = stmt_get(s, ST_CLUSTER_GET);
-	if (bind_text(st, 1, cluster) == -1)
+	if ((rc = s->ops->cluster_get(s, cluster, ci)) == -1)
 		return db_fail(s, "reading a cluster");
-	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		ci->first_seen = (time_t)sqlite3_column_int64(st, 0);
-		ci->last_contact = (time_t)sqlite3_column_int64(st, 1);
-		ci->connected = sqlite3_column_int(st, 2);
-		if ((v = (const char *)sqlite3_column_text(st, 3)) != NULL)
-			snprintf(ci->version, sizeof(ci->version), "%s", v);
-		ci->last_seq = (uint64_t)sqlite3_column_int64(st, 4);
-		if ((v = (const char *)sqlite3_column_text(st, 5)) != NULL)
-			snprintf(ci->host_key, sizeof(ci->host_key), "%s", v);
-	}
-	stmt_done(st);
-	if (rc == SQLITE_DONE)
+	if (rc == 0)
 		return 0;
-	if (rc != SQLITE_ROW)
-		return db_fail(s, "reading a cluster");
-	st = stmt_get(s, ST_RECORD_COUNT);
-	if (bind_text(st, 1, cluster) == -1 ||
-	    sqlite3_step(st) != SQLITE_ROW) {
-		stmt_done(st);
+	if (s->ops->record_count(s, cluster, &ci->records) == -1)
 		return db_fail(s, "counting records");
-	}
-	ci->records = (uint64_t)sqlite3_column_int64(st, 0);
-	stmt_done(st);
-	if (latest_health(s, cluster, ci) == -1)
+	/*
+	 * The health view's counts (relay/analysis.c keeps the view):
+	 * has_health stays 0 while it is empty, and a count of none is -1.
+	 */
+	if (s->ops->health_counts(s, cluster, &ci->health_nodes,
+	    &ci->health_services, &ci->health_services_up) == -1)
 		return db_fail(s, "reading health");
+	ci->has_health = ci->health_nodes > 0 || ci->health_services > 0;
+	if (ci->health_nodes == 0)
+		ci->health_nodes = -1;
+	if (ci->health_services == 0)
+		ci->health_services = ci->health_services_up = -1;
 	return 1;
-}
-
-/*
- * Step a bound list statement, handing each row to visit.  0 when all
- * were given; -1 when visit stopped (it said why) or SQLite failed
- * (logged as what).
- */
-static int
-rows(struct store *s, sqlite3_stmt *st, const char *what,
-    int (*visit)(sqlite3_stmt *, void *), void *arg)
-{
-	int step, stopped = 0;
-
-	while ((step = sqlite3_step(st)) == SQLITE_ROW)
-		if ((stopped = visit(st, arg)) == -1)
-			break;
-	stmt_done(st);
-	if (stopped == -1)
-		return -1;
-	if (step != SQLITE_DONE)
-		return db_fail(s, what);
-	return 0;
-}
-
-/* A list statement for one cluster, bound.  NULL after logging. */
-static sqlite3_stmt *
-cluster_list(struct store *s, enum stmt k, const char *cluster,
-    const char *what)
-{
-	sqlite3_stmt *st = stmt_get(s, k);
-
-	if (bind_text(st, 1, cluster) == -1) {
-		db_fail(s, what);
-		stmt_done(st);
-		return NULL;
-	}
-	return st;
-}
-
-/*
- * A text column; "" for a NULL, which the schema does not allow but a
- * database edited by hand might hold.
- */
-static const char *
-col_text(sqlite3_stmt *st, int i)
-{
-	const char *v = (const char *)sqlite3_column_text(st, i);
-
-	return v == NULL ? "" : v;
-}
-
-struct usage_visit {
-	store_usage_fn	 fn;
-	void		*arg;
-};
-
-static int
-usage_visit(sqlite3_stmt *st, void *arg)
-{
-	struct usage_visit	*v = arg;
-	struct store_usage_row	 r;
-
-	r.hour = (time_t)sqlite3_column_int64(st, 0);
-	r.environment = col_text(st, 1);
-	r.unit = col_text(st, 2);
-	r.amount = sqlite3_column_double(st, 3);
-	return v->fn(&r, v->arg);
 }
 
 int
 store_usage_rows(struct store *s, const char *cluster, store_usage_fn fn,
     void *arg)
 {
-	struct usage_visit	 v = { fn, arg };
-	sqlite3_stmt		*st;
-
-	if ((st = cluster_list(s, ST_USAGE_LIST, cluster,
-	    "listing usage")) == NULL)
-		return -1;
-	return rows(s, st, "listing usage", usage_visit, &v);
+	return rows_done(s, s->ops->usage_rows(s, cluster, fn, arg),
+	    "listing usage");
 }
 
-struct event_visit {
-	store_event_fn	 fn;
-	void		*arg;
-};
-
-static int
-event_visit(sqlite3_stmt *st, void *arg)
+int
+store_usage_range(struct store *s, const char *cluster, time_t since,
+    time_t until, store_usage_fn fn, void *arg)
 {
-	struct event_visit	*v = arg;
-	struct store_event_row	 r;
-
-	r.ts = col_text(st, 0);
-	r.type = col_text(st, 1);
-	r.seq = sqlite3_column_int64(st, 2);
-	r.record = col_text(st, 3);
-	return v->fn(&r, v->arg);
+	return rows_done(s, s->ops->usage_range(s, cluster, since, until, fn,
+	    arg), "listing usage");
 }
 
 int
 store_event_rows(struct store *s, const char *cluster, store_event_fn fn,
     void *arg)
 {
-	struct event_visit	 v = { fn, arg };
-	sqlite3_stmt		*st;
-
-	if ((st = cluster_list(s, ST_EVENT_LIST, cluster,
-	    "listing events")) == NULL)
-		return -1;
-	return rows(s, st, "listing events", event_visit, &v);
-}
-
-struct anchor_visit {
-	store_anchor_fn	 fn;
-	void		*arg;
-};
-
-static int
-anchor_visit(sqlite3_stmt *st, void *arg)
-{
-	struct anchor_visit	*v = arg;
-	struct store_anchor_row	 r;
-
-	r.epoch = (uint64_t)sqlite3_column_int64(st, 0);
-	r.seq = (uint64_t)sqlite3_column_int64(st, 1);
-	r.head = col_text(st, 2);
-	r.received = (time_t)sqlite3_column_int64(st, 3);
-	return v->fn(&r, v->arg);
+	return rows_done(s, s->ops->event_rows(s, cluster, fn, arg),
+	    "listing events");
 }
 
 int
 store_anchor_rows(struct store *s, const char *cluster, store_anchor_fn fn,
     void *arg)
 {
-	struct anchor_visit	 v = { fn, arg };
-	sqlite3_stmt		*st;
-
-	if ((st = cluster_list(s, ST_ANCHOR_LIST, cluster,
-	    "listing anchors")) == NULL)
-		return -1;
-	return rows(s, st, "listing anchors", anchor_visit, &v);
+	return rows_done(s, s->ops->anchor_rows(s, cluster, fn, arg),
+	    "listing anchors");
 }
 
 int
 store_host_key(struct store *s, const char *cluster, const char *key)
 {
-	sqlite3_stmt *st;
-
-	if (!valid_id(cluster) || !valid_printable(key, STORE_HOST_KEY_MAX))
+	if (!valid_id(cluster) || !store_valid_text(key, STORE_HOST_KEY_MAX))
 		return -1;
-	st = stmt_get(s, ST_HOST_KEY);
-	if (bind_text(st, 1, cluster) == -1 || bind_text(st, 2, key) == -1 ||
-	    stmt_run(st) == -1)
+	if (s->ops->host_key(s, cluster, key) == -1)
 		return db_fail(s, "recording a host key");
 	return 0;
+}
+
+/*
+ * The health view and the alerts.  These functions are the analysis's
+ * (relay/analysis.c) and the reports': they take no transaction of
+ * their own, so that the analysis's writes commit with the batch that
+ * caused them.  What the analysis writes it built from what a cluster
+ * sent, so it is checked here as everything from the network is.
+ */
+
+void
+store_set_hooks(struct store *s, const struct store_hooks *hooks, void *arg)
+{
+	s->hooks = hooks;
+	s->hooks_arg = arg;
+}
+
+int
+store_begin(struct store *s)
+{
+	if (s->ops->begin(s) == -1)
+		return db_fail(s, "begin");
+	return 0;
+}
+
+int
+store_commit(struct store *s)
+{
+	if (s->ops->commit(s) == -1)
+		return db_fail(s, "commit");
+	return 0;
+}
+
+void
+store_rollback(struct store *s)
+{
+	s->ops->rollback(s);
+}
+
+/* 1 if s is at most max bytes of UTF-8 (C0 controls and all). */
+static int
+valid_utf8(const char *s, size_t min, size_t max)
+{
+	size_t n;
+
+	if (s == NULL)
+		return 0;
+	n = strlen(s);
+	return n >= min && n <= max && parse_utf8(s, n);
+}
+
+/*
+ * A view row's body: the JSON object the analysis made of what the
+ * records said (jansson writes UTF-8; its size is bounded by theirs).
+ */
+static int
+valid_view_body(const char *body)
+{
+	return body != NULL && body[0] == '{' && parse_utf8(body,
+	    strlen(body));
+}
+
+int
+store_node_rows(struct store *s, const char *cluster, store_node_fn fn,
+    void *arg)
+{
+	return rows_done(s, s->ops->node_rows(s, cluster, fn, arg),
+	    "listing nodes");
+}
+
+int
+store_node_put(struct store *s, const char *cluster,
+    const struct store_node_row *r)
+{
+	if (!valid_id(cluster) || !store_valid_text(r->node,
+	    STORE_ALERT_SUBJECT_MAX) || !valid_view_body(r->body)) {
+		log_error("%s: invalid health node for %s", s->name, cluster);
+		return -1;
+	}
+	if (s->ops->node_put(s, cluster, r) == -1)
+		return db_fail(s, "storing a node");
+	return 0;
+}
+
+int
+store_node_delete(struct store *s, const char *cluster, const char *node)
+{
+	if (s->ops->node_delete(s, cluster, node) == -1)
+		return db_fail(s, "deleting a node");
+	return 0;
+}
+
+int
+store_service_rows(struct store *s, const char *cluster,
+    store_service_fn fn, void *arg)
+{
+	return rows_done(s, s->ops->service_rows(s, cluster, fn, arg),
+	    "listing services");
+}
+
+int
+store_service_put(struct store *s, const char *cluster,
+    const struct store_service_row *r)
+{
+	if (!valid_id(cluster) || !store_valid_text(r->name,
+	    STORE_ALERT_SUBJECT_MAX) || r->down < 0 ||
+	    !valid_view_body(r->body)) {
+		log_error("%s: invalid health service for %s", s->name,
+		    cluster);
+		return -1;
+	}
+	if (s->ops->service_put(s, cluster, r) == -1)
+		return db_fail(s, "storing a service");
+	return 0;
+}
+
+int
+store_alert_open_rows(struct store *s, const char *cluster,
+    store_alert_fn fn, void *arg)
+{
+	return rows_done(s, s->ops->alert_open_rows(s, cluster, fn, arg),
+	    "listing alerts");
+}
+
+int
+store_alert_rows(struct store *s, const char *cluster, store_alert_fn fn,
+    void *arg)
+{
+	return rows_done(s, s->ops->alert_rows(s, cluster, fn, arg),
+	    "listing alerts");
+}
+
+int
+store_alert_get(struct store *s, int64_t id, store_alert_fn fn, void *arg)
+{
+	return rows_done(s, s->ops->alert_get(s, id, fn, arg),
+	    "reading an alert");
+}
+
+/*
+ * An alert as the analysis or an expert makes it: a rule's name, a
+ * known severity, a subject and text of UTF-8 within their bounds (an
+ * expert's text is kept as given; the reports escape it).  Its times
+ * are the records' own, which the analysis judged.
+ */
+static int
+valid_alert(const struct store_alert *a)
+{
+	return valid_id(a->cluster) &&
+	    ident_valid(a->rule, STORE_ID_MAX, IDENT_SNAKE) &&
+	    a->severity != NULL && (strcmp(a->severity, "warning") == 0 ||
+	    strcmp(a->severity, "critical") == 0) &&
+	    valid_utf8(a->subject, 1, STORE_ALERT_SUBJECT_MAX) &&
+	    valid_utf8(a->text, 0, STORE_ALERT_TEXT_MAX);
+}
+
+int
+store_alert_put(struct store *s, const struct store_alert *a, int64_t *id,
+    time_t *first, time_t *raised)
+{
+	if (!valid_alert(a)) {
+		log_error("%s: invalid alert for %s", s->name, a->cluster !=
+		    NULL && valid_id(a->cluster) ? a->cluster : "a cluster");
+		return -1;
+	}
+	if (s->ops->alert_put(s, a, id, first, raised) == -1)
+		return db_fail(s, "storing an alert");
+	return 0;
+}
+
+int
+store_alert_clear(struct store *s, int64_t id, time_t when)
+{
+	int rc;
+
+	if ((rc = s->ops->alert_clear(s, id, when)) == -1)
+		return db_fail(s, "clearing an alert");
+	return rc;
+}
+
+int
+store_alert_drop(struct store *s, int64_t id)
+{
+	if (s->ops->alert_drop(s, id) == -1)
+		return db_fail(s, "dropping an alert");
+	return 0;
+}
+
+int
+store_alert_prune(struct store *s, time_t before)
+{
+	if (s->ops->alert_prune(s, before) == -1)
+		return db_fail(s, "pruning alerts");
+	return 0;
+}
+
+int
+store_offline_rows(struct store *s, time_t before, store_offline_fn fn,
+    void *arg)
+{
+	return rows_done(s, s->ops->offline_rows(s, before, fn, arg),
+	    "listing offline clusters");
 }
 
 /* A message kind: [a-z0-9_]{1,STORE_KIND_MAX}. */
@@ -1380,6 +946,27 @@ valid_body(const char *body, char *why, size_t whylen)
 	return 1;
 }
 
+/* Fill buf with up to len bytes of fd: fewer only at its end. */
+static ssize_t
+read_full(int fd, unsigned char *buf, size_t len)
+{
+	size_t	have;
+	ssize_t	n;
+
+	for (have = 0; have < len; have += (size_t)n) {
+		n = read(fd, buf + have, len - have);
+		if (n == -1 && errno == EINTR) {
+			n = 0;
+			continue;
+		}
+		if (n == -1)
+			return -1;
+		if (n == 0)
+			break;
+	}
+	return (ssize_t)have;
+}
+
 /*
  * The package's chunks, read from pkg->fd: each STORE_CHUNK bytes (the
  * last one shorter), hashed on the way.  Inside the caller's
@@ -1390,16 +977,13 @@ put_package(struct store *s, const struct store_package *pkg, char *why,
     size_t whylen)
 {
 	struct sha256	*h = NULL;
-	sqlite3_stmt	*st;
 	unsigned char	*buf = NULL;
 	char		 hex[SHA256_HEX_LEN + 1];
 	uint64_t	 off = 0;
-	size_t		 have;
-	ssize_t		 n;
+	ssize_t		 have;
 	int		 rc = -1;
 
-	st = stmt_get(s, ST_CHUNK_DELETE);
-	if (bind_text(st, 1, pkg->sha256) == -1 || stmt_run(st) == -1) {
+	if (s->ops->chunks_delete(s, pkg->sha256) == -1) {
 		db_why(s, why, whylen, "replacing a package");
 		return -1;
 	}
@@ -1408,38 +992,25 @@ put_package(struct store *s, const struct store_package *pkg, char *why,
 		goto out;
 	}
 	for (;;) {
-		/* Fill a whole chunk: read() may return less. */
-		for (have = 0; have < STORE_CHUNK; have += (size_t)n) {
-			n = read(pkg->fd, buf + have, STORE_CHUNK - have);
-			if (n == -1 && errno == EINTR) {
-				n = 0;
-				continue;
-			}
-			if (n == -1) {
-				snprintf(why, whylen, "%s: %s", pkg->name,
-				    strerror(errno));
-				goto out;
-			}
-			if (n == 0)
-				break;
+		if ((have = read_full(pkg->fd, buf, STORE_CHUNK)) == -1) {
+			snprintf(why, whylen, "%s: %s", pkg->name,
+			    strerror(errno));
+			goto out;
 		}
 		if (have == 0)
 			break;
-		if (off + have > pkg->size) {
+		if (off + (uint64_t)have > pkg->size) {
 			snprintf(why, whylen, "%s: more than the %" PRIu64
 			    " bytes the notice says", pkg->name, pkg->size);
 			goto out;
 		}
-		sha256_update(h, buf, have);
-		st = stmt_get(s, ST_CHUNK_ADD);
-		if (bind_text(st, 1, pkg->sha256) == -1 ||
-		    bind_int(st, 2, (int64_t)off) == -1 ||
-		    sqlite3_bind_blob(st, 3, buf, (int)have, SQLITE_STATIC) !=
-		    SQLITE_OK || stmt_run(st) == -1) {
+		sha256_update(h, buf, (size_t)have);
+		if (s->ops->chunk_add(s, pkg->sha256, off, buf,
+		    (size_t)have) == -1) {
 			db_why(s, why, whylen, "storing a package chunk");
 			goto out;
 		}
-		off += have;
+		off += (uint64_t)have;
 		if (have < STORE_CHUNK)
 			break;
 	}
@@ -1467,8 +1038,7 @@ store_message_add(struct store *s, const char *cluster, const char *kind,
     const char *body, const struct store_package *pkg, time_t now,
     int64_t *id, char *why, size_t whylen)
 {
-	sqlite3_stmt	*st;
-	int		 rc = -1;
+	int rc = -1;
 
 	*id = 0;
 	if (cluster != NULL && !valid_id(cluster)) {
@@ -1487,22 +1057,18 @@ store_message_add(struct store *s, const char *cluster, const char *kind,
 		snprintf(why, whylen, "a package needs a SHA-256 and a size");
 		return -1;
 	}
-	if (tx_begin(s) == -1) {
+	if (s->ops->begin(s) == -1) {
 		db_why(s, why, whylen, "begin");
 		goto out;
 	}
 	/* The package first: a gateway told of it can fetch it at once. */
 	if (pkg != NULL && put_package(s, pkg, why, whylen) == -1)
 		goto out;
-	st = stmt_get(s, ST_MSG_ADD);
-	if ((cluster != NULL && bind_text(st, 1, cluster) == -1) ||
-	    bind_text(st, 2, kind) == -1 || bind_text(st, 3, body) == -1 ||
-	    bind_int(st, 4, now) == -1 || stmt_run(st) == -1) {
+	if (s->ops->message_add(s, cluster, kind, body, now, id) == -1) {
 		db_why(s, why, whylen, "storing a message");
 		goto out;
 	}
-	*id = sqlite3_last_insert_rowid(s->db);
-	if (tx_commit(s) == -1) {
+	if (s->ops->commit(s) == -1) {
 		db_why(s, why, whylen, "commit");
 		goto out;
 	}
@@ -1510,67 +1076,52 @@ store_message_add(struct store *s, const char *cluster, const char *kind,
 out:
 	if (rc == -1) {
 		*id = 0;
-		tx_rollback(s);
+		s->ops->rollback(s);
 	}
 	return rc;
 }
 
 int
-store_message_max(struct store *s, int64_t *id)
+store_message_put(struct store *s, const char *cluster, const char *kind,
+    const char *body, time_t now, int64_t *id)
 {
-	sqlite3_stmt	*st = stmt_get(s, ST_MSG_MAX);
-	int		 rc;
+	char why[256];
 
 	*id = 0;
-	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		*id = sqlite3_column_int64(st, 0);
-	stmt_done(st);
-	return rc == SQLITE_ROW ? 0 : db_fail(s, "reading the newest message");
+	if (!valid_id(cluster) || !store_valid_kind(kind) ||
+	    !valid_body(body, why, sizeof(why))) {
+		log_error("%s: invalid %s message for %s", s->name,
+		    store_valid_kind(kind) ? kind : "a", valid_id(cluster) ?
+		    cluster : "a cluster");
+		return -1;
+	}
+	if (s->ops->message_add(s, cluster, kind, body, now, id) == -1)
+		return db_fail(s, "storing a message");
+	return 0;
 }
 
-struct message_visit {
-	store_message_fn	 fn;
-	void			*arg;
-};
-
-static int
-message_visit(sqlite3_stmt *st, void *arg)
+int
+store_message_max(struct store *s, int64_t *id)
 {
-	struct message_visit	*v = arg;
-	struct store_message	 m;
-
-	m.id = sqlite3_column_int64(st, 0);
-	m.kind = col_text(st, 1);
-	m.body = col_text(st, 2);
-	m.created = (time_t)sqlite3_column_int64(st, 3);
-	return v->fn(&m, v->arg);
+	*id = 0;
+	if (s->ops->message_max(s, id) == -1)
+		return db_fail(s, "reading the newest message");
+	return 0;
 }
 
 int
 store_messages_pending(struct store *s, const char *cluster, int64_t after,
     int limit, store_message_fn fn, void *arg)
 {
-	struct message_visit	 v = { fn, arg };
-	sqlite3_stmt		*st;
-
-	if ((st = cluster_list(s, ST_MSG_PENDING, cluster,
-	    "listing messages")) == NULL)
-		return -1;
-	if (bind_int(st, 2, after) == -1 || bind_int(st, 3, limit) == -1) {
-		stmt_done(st);
-		return db_fail(s, "listing messages");
-	}
-	return rows(s, st, "listing messages", message_visit, &v);
+	return rows_done(s, s->ops->messages_pending(s, cluster, after, limit,
+	    fn, arg), "listing messages");
 }
 
 int
 store_delivery_offered(struct store *s, int64_t id, const char *cluster,
     time_t now)
 {
-	sqlite3_stmt *st = stmt_get(s, ST_DELIVERY_OFFERED);
-
-	if (bind_int(st, 1, id) == -1 || bind_text(st, 2, cluster) == -1 ||
-	    bind_int(st, 3, now) == -1 || stmt_run(st) == -1)
+	if (s->ops->delivery_offered(s, id, cluster, now) == -1)
 		return db_fail(s, "recording an offered message");
 	return 0;
 }
@@ -1579,120 +1130,48 @@ int
 store_delivery_acked(struct store *s, int64_t id, const char *cluster,
     time_t now, const char *refused)
 {
-	sqlite3_stmt	*st = stmt_get(s, ST_DELIVERY_ACKED);
-	char		 result[STORE_RESULT_MAX + 16];
+	char	result[STORE_RESULT_MAX + 16];
+	int	rc;
 
-	if (refused != NULL && !valid_printable(refused, STORE_RESULT_MAX))
+	if (refused != NULL && !store_valid_text(refused, STORE_RESULT_MAX))
 		refused = "(a reason that is not printable text)";
 	snprintf(result, sizeof(result), "%s%s", refused != NULL ?
 	    "refused: " : "accepted", refused != NULL ? refused : "");
-	if (bind_int(st, 1, id) == -1 || bind_text(st, 2, cluster) == -1 ||
-	    bind_int(st, 3, now) == -1 || bind_text(st, 4, result) == -1 ||
-	    stmt_run(st) == -1)
+	if ((rc = s->ops->delivery_acked(s, id, cluster, now, result)) == -1)
 		return db_fail(s, "recording an answered message");
-	return sqlite3_changes(s->db) > 0 ? 1 : 0;
-}
-
-struct delivery_visit {
-	store_delivery_fn	 fn;
-	void			*arg;
-};
-
-static int
-delivery_visit(sqlite3_stmt *st, void *arg)
-{
-	struct delivery_visit	*v = arg;
-	struct store_delivery	 d;
-
-	d.id = sqlite3_column_int64(st, 0);
-	d.body = col_text(st, 1);
-	d.created = (time_t)sqlite3_column_int64(st, 2);
-	d.offered = (time_t)sqlite3_column_int64(st, 3);
-	d.acked = (time_t)sqlite3_column_int64(st, 4);
-	d.result = sqlite3_column_type(st, 5) == SQLITE_NULL ? NULL :
-	    col_text(st, 5);
-	return v->fn(&d, v->arg);
+	return rc;
 }
 
 int
 store_delivery_rows(struct store *s, const char *cluster, const char *kind,
     store_delivery_fn fn, void *arg)
 {
-	struct delivery_visit	 v = { fn, arg };
-	sqlite3_stmt		*st;
-
-	if ((st = cluster_list(s, ST_MSG_KIND, cluster,
-	    "listing deliveries")) == NULL)
-		return -1;
-	if (bind_text(st, 2, kind) == -1) {
-		stmt_done(st);
-		return db_fail(s, "listing deliveries");
-	}
-	return rows(s, st, "listing deliveries", delivery_visit, &v);
+	return rows_done(s, s->ops->delivery_rows(s, cluster, kind, fn, arg),
+	    "listing deliveries");
 }
 
 int
 store_package_read(struct store *s, const char *sha256, uint64_t offset,
     void *buf, size_t max, size_t *n, uint64_t *size)
 {
-	sqlite3_stmt	*st;
-	const void	*data;
-	int64_t		 start;
-	size_t		 len, skip;
-	int		 rc;
+	int rc;
 
 	*n = 0;
 	*size = 0;
 	if (!sha256_valid_hex(sha256) || offset > INT64_MAX)
 		return 0;
-	st = stmt_get(s, ST_PACKAGE_SIZE);
-	if (bind_text(st, 1, sha256) == -1)
+	if ((rc = s->ops->package_size(s, sha256, size)) == -1)
 		return db_fail(s, "reading a package");
-	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		*size = (uint64_t)sqlite3_column_int64(st, 0);
-	stmt_done(st);
-	if (rc == SQLITE_DONE)
+	if (rc == 0)
 		return 0;
-	if (rc != SQLITE_ROW)
-		return db_fail(s, "reading a package");
 	if (offset >= *size)
 		return 1;
-	st = stmt_get(s, ST_CHUNK_GET);
-	if (bind_text(st, 1, sha256) == -1 || bind_int(st, 2,
-	    (int64_t)offset) == -1)
-		return db_fail(s, "reading a package");
-	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		start = sqlite3_column_int64(st, 0);
-		data = sqlite3_column_blob(st, 1);
-		len = (size_t)sqlite3_column_bytes(st, 1);
-		skip = (size_t)(offset - (uint64_t)start);
-		/* A hole between chunks reads as nothing: the caller stops. */
-		if (data != NULL && skip < len) {
-			*n = len - skip < max ? len - skip : max;
-			memcpy(buf, (const char *)data + skip, *n);
-		}
-	}
-	stmt_done(st);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+	if (s->ops->package_chunk(s, sha256, offset, buf, max, n) == -1)
 		return db_fail(s, "reading a package");
 	return 1;
 }
 
 /* ---- support bundles ---- */
-
-/* Printable UTF-8 of at most max bytes, no control character. */
-static int
-valid_text(const char *s, size_t max)
-{
-	size_t i, n;
-
-	if (s == NULL || (n = strlen(s)) > max || !parse_utf8(s, n))
-		return 0;
-	for (i = 0; i < n; i++)
-		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
-			return 0;
-	return 1;
-}
 
 /* What a gateway announces: every field checked.  1, or 0 with why. */
 static int
@@ -1702,19 +1181,22 @@ valid_bundle(const struct store_bundle *b, char *why, size_t whylen)
 
 	if (b->id == NULL || strlen(b->id) != STORE_BUNDLE_ID_LEN ||
 	    !ident_valid(b->id, STORE_BUNDLE_ID_LEN, IDENT_HEX) ||
-	    !valid_id(b->cluster) || !sha256_valid_hex(b->sha256) ||
-	    b->size == 0 || b->size > STORE_BUNDLE_MAX) {
+	    b->cluster == NULL || !valid_id(b->cluster) ||
+	    !sha256_valid_hex(b->sha256) || b->size == 0 ||
+	    b->size > STORE_BUNDLE_MAX) {
 		snprintf(why, whylen, "a bundle needs an id of %d hex digits, "
 		    "a SHA-256 and a size of 1 byte to %llu GiB",
 		    STORE_BUNDLE_ID_LEN, STORE_BUNDLE_MAX >> 30);
 		return 0;
 	}
+	/* An event's bundle has no ticket. */
 	if (b->source == NULL || (strcmp(b->source, "engineer") != 0 &&
 	    strcmp(b->source, "vendor") != 0 &&
 	    strcmp(b->source, "event") != 0) ||
-	    !valid_text(b->requested_by, STORE_BUNDLE_TEXT_MAX) ||
-	    !valid_text(b->ticket, STORE_BUNDLE_TEXT_MAX) ||
-	    b->message_id < 0 || b->summary == NULL ||
+	    !store_valid_text(b->requested_by, STORE_BUNDLE_TEXT_MAX) ||
+	    b->ticket == NULL || (b->ticket[0] != '\0' &&
+	    !store_valid_text(b->ticket, STORE_BUNDLE_TEXT_MAX)) ||
+	    b->message_id < 0 || b->created < 0 || b->summary == NULL ||
 	    strlen(b->summary) > STORE_BUNDLE_SUMMARY_MAX) {
 		snprintf(why, whylen, "a bundle's source, requester, ticket "
 		    "or summary is malformed or too long");
@@ -1730,116 +1212,86 @@ valid_bundle(const struct store_bundle *b, char *why, size_t whylen)
 	return 1;
 }
 
-/*
- * The stored row of bundle id: 1 with its cluster (into cl), SHA-256
- * (into sha), size, bytes received and completion; 0 if none; -1.
- */
-static int
-bundle_get(struct store *s, const char *id, char *cl, size_t cllen,
-    char *sha, uint64_t *size, uint64_t *received, int64_t *completed)
-{
-	sqlite3_stmt	*st = stmt_get(s, ST_BUNDLE_GET);
-	int		 rc;
-
-	if (bind_text(st, 1, id) == -1)
-		return db_fail(s, "reading a bundle");
-	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		snprintf(cl, cllen, "%s", col_text(st, 0));
-		snprintf(sha, SHA256_HEX_LEN + 1, "%s", col_text(st, 1));
-		*size = (uint64_t)sqlite3_column_int64(st, 2);
-		*received = (uint64_t)sqlite3_column_int64(st, 3);
-		*completed = sqlite3_column_int64(st, 4);
-	}
-	stmt_done(st);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		return db_fail(s, "reading a bundle");
-	return rc == SQLITE_ROW;
-}
-
 int
 store_bundle_begin(struct store *s, const struct store_bundle *b,
     time_t now, uint64_t *have, int *complete, char *why, size_t whylen)
 {
-	sqlite3_stmt	*st;
-	char		 cl[STORE_ID_MAX + 1], sha[SHA256_HEX_LEN + 1];
-	uint64_t	 size, received;
-	int64_t		 completed;
-	int		 rc;
+	struct store_bundle_state	st;
+	int				rc;
 
 	*have = 0;
 	*complete = 0;
 	if (!valid_bundle(b, why, whylen))
 		return -1;
-	st = stmt_get(s, ST_BUNDLE_ADD);
-	if (bind_text(st, 1, b->id) == -1 || bind_text(st, 2, b->cluster) ==
-	    -1 || bind_text(st, 3, b->sha256) == -1 ||
-	    bind_int(st, 4, (int64_t)b->size) == -1 ||
-	    bind_text(st, 5, b->source) == -1 ||
-	    bind_text(st, 6, b->requested_by) == -1 ||
-	    bind_text(st, 7, b->ticket) == -1 ||
-	    bind_int(st, 8, b->message_id) == -1 ||
-	    bind_text(st, 9, b->summary) == -1 ||
-	    bind_int(st, 10, b->created) == -1 ||
-	    bind_int(st, 11, now) == -1 || stmt_run(st) == -1) {
+	if (s->ops->begin(s) == -1) {
 		db_why(s, why, whylen, "storing a bundle");
 		return -1;
 	}
-	if ((rc = bundle_get(s, b->id, cl, sizeof(cl), sha, &size, &received,
-	    &completed)) != 1) {
-		snprintf(why, whylen, "the store cannot be read");
-		return -1;
+	if (s->ops->bundle_add(s, b, now) == -1 ||
+	    (rc = s->ops->bundle_state(s, b->id, &st)) == -1) {
+		db_why(s, why, whylen, "storing a bundle");
+		goto fail;
 	}
 	/* Another's id, or another bundle under it: nothing is mixed. */
-	if (strcmp(cl, b->cluster) != 0 || strcmp(sha, b->sha256) != 0 ||
-	    size != b->size) {
+	if (rc == 0 || strcmp(st.cluster, b->cluster) != 0 ||
+	    strcmp(st.sha256, b->sha256) != 0 || st.size != b->size) {
 		snprintf(why, whylen, "bundle %s is stored already with "
 		    "another cluster, size or SHA-256", b->id);
-		return -1;
+		goto fail;
 	}
-	*have = received;
-	*complete = completed != 0;
+	if (s->ops->commit(s) == -1) {
+		db_why(s, why, whylen, "storing a bundle");
+		goto fail;
+	}
+	*have = st.received;
+	*complete = st.completed != 0;
 	return 0;
+fail:
+	s->ops->rollback(s);
+	return -1;
 }
 
-/* Hash the stored chunks of bundle id: 0 with hex, or -1. */
+/*
+ * In the caller's transaction: the SHA-256 of bundle id's stored
+ * chunks, which must follow each other without a gap up to size.  0
+ * with hex; -1 with why (a gap, or the database).
+ */
 static int
-bundle_hash(struct store *s, const char *id, uint64_t size, char *hex)
+bundle_hash(struct store *s, const char *id, uint64_t size, char *hex,
+    char *why, size_t whylen)
 {
-	sqlite3_stmt	*st = stmt_get(s, ST_BUNDLE_CHUNKS);
-	struct sha256	*h;
+	struct sha256	*h = NULL;
+	unsigned char	*buf;
 	uint64_t	 at = 0;
-	int		 step;
+	size_t		 n;
+	int		 rc = -1;
 
-	if ((h = sha256_new()) == NULL || bind_text(st, 1, id) == -1 ||
-	    bind_int(st, 2, 0) == -1) {
-		sha256_free(h);
-		return -1;
+	if ((buf = malloc(STORE_CHUNK)) == NULL || (h = sha256_new()) == NULL) {
+		snprintf(why, whylen, "out of memory");
+		goto out;
 	}
-	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-		/* The chunks follow each other without a gap. */
-		if ((uint64_t)sqlite3_column_int64(st, 0) != at)
-			break;
-		sha256_update(h, sqlite3_column_blob(st, 1),
-		    (size_t)sqlite3_column_bytes(st, 1));
-		at += (uint64_t)sqlite3_column_bytes(st, 1);
+	while (at < size) {
+		n = 0;
+		if (s->ops->bundle_chunk(s, id, at, buf, STORE_CHUNK, &n) ==
+		    -1) {
+			db_why(s, why, whylen, "reading a bundle");
+			goto out;
+		}
+		if (n == 0) {
+			snprintf(why, whylen, "bundle %s: no chunk at byte %"
+			    PRIu64, id, at);
+			goto out;
+		}
+		sha256_update(h, buf, n);
+		at += n;
 	}
-	stmt_done(st);
 	sha256_final(h, hex);
-	return step == SQLITE_DONE && at == size ? 0 : -1;
-}
-
-/* Set bundle id's bytes received and completion. */
-static int
-bundle_mark(struct store *s, const char *id, uint64_t received,
-    int64_t completed)
-{
-	sqlite3_stmt *st = stmt_get(s, ST_BUNDLE_RECEIVED);
-
-	if (bind_text(st, 1, id) == -1 || bind_int(st, 2,
-	    (int64_t)received) == -1 || bind_int(st, 3, completed) == -1 ||
-	    stmt_run(st) == -1)
-		return -1;
-	return 0;
+	h = NULL;
+	rc = 0;
+out:
+	sha256_free(h);
+	free(buf);
+	return rc;
 }
 
 /*
@@ -1849,34 +1301,33 @@ bundle_mark(struct store *s, const char *id, uint64_t received,
  */
 static int
 bundle_append(struct store *s, const char *id, uint64_t offset,
-    const void *data, size_t len, uint64_t size, const char *sha,
+    const void *data, size_t len, const struct store_bundle_state *st,
     time_t now, int *bad, char *why, size_t whylen)
 {
-	sqlite3_stmt	*st = stmt_get(s, ST_BUNDLE_CHUNK_ADD);
-	char		 hex[SHA256_HEX_LEN + 1];
+	char hex[SHA256_HEX_LEN + 1];
 
 	*bad = 0;
-	if (bind_text(st, 1, id) == -1 || bind_int(st, 2, (int64_t)offset) ==
-	    -1 || sqlite3_bind_blob(st, 3, data, (int)len, SQLITE_STATIC) !=
-	    SQLITE_OK || stmt_run(st) == -1) {
+	if (s->ops->bundle_chunk_add(s, id, offset, data, len) == -1) {
 		db_why(s, why, whylen, "storing a bundle chunk");
 		return -1;
 	}
-	if (offset + len < size) {
-		if (bundle_mark(s, id, offset + len, 0) == -1) {
+	if (offset + len < st->size) {
+		if (s->ops->bundle_mark(s, id, offset + len, 0) == -1) {
 			db_why(s, why, whylen, "storing a bundle chunk");
 			return -1;
 		}
 		return 0;
 	}
-	if (bundle_hash(s, id, size, hex) == -1 || strcmp(hex, sha) != 0) {
+	if (bundle_hash(s, id, st->size, hex, why, whylen) == -1)
+		return -1;
+	if (strcmp(hex, st->sha256) != 0) {
 		*bad = 1;
 		snprintf(why, whylen, "bundle %s: its SHA-256 is not the one "
 		    "announced (%s): every chunk is dropped, send it again",
-		    id, sha);
+		    id, st->sha256);
 		return -1;
 	}
-	if (bundle_mark(s, id, size, now) == -1) {
+	if (s->ops->bundle_mark(s, id, st->size, now) == -1) {
 		db_why(s, why, whylen, "completing a bundle");
 		return -1;
 	}
@@ -1887,13 +1338,11 @@ bundle_append(struct store *s, const char *id, uint64_t offset,
 static void
 bundle_restart(struct store *s, const char *id)
 {
-	sqlite3_stmt *st = stmt_get(s, ST_BUNDLE_CHUNKS_DELETE);
-
-	if (tx_begin(s) == -1)
-		return;
-	if (bind_text(st, 1, id) == -1 || stmt_run(st) == -1 ||
-	    bundle_mark(s, id, 0, 0) == -1 || tx_commit(s) == -1) {
-		tx_rollback(s);
+	if (s->ops->begin(s) == -1 ||
+	    s->ops->bundle_chunks_delete(s, id) == -1 ||
+	    s->ops->bundle_mark(s, id, 0, 0) == -1 ||
+	    s->ops->commit(s) == -1) {
+		s->ops->rollback(s);
 		(void)db_fail(s, "dropping a bundle's chunks");
 	}
 }
@@ -1903,59 +1352,61 @@ store_bundle_put(struct store *s, const char *cluster, const char *id,
     uint64_t offset, const void *data, size_t len, time_t now,
     uint64_t *have, char *why, size_t whylen)
 {
-	char		cl[STORE_ID_MAX + 1], sha[SHA256_HEX_LEN + 1];
-	uint64_t	size, received;
-	int64_t		completed;
-	int		rc, bad = 0;
+	struct store_bundle_state	st;
+	int				rc, bad = 0;
 
 	*have = 0;
-	if (id == NULL || !ident_valid(id, STORE_BUNDLE_ID_LEN, IDENT_HEX) ||
-	    len == 0 || len > STORE_CHUNK) {
+	if (id == NULL || strlen(id) != STORE_BUNDLE_ID_LEN ||
+	    !ident_valid(id, STORE_BUNDLE_ID_LEN, IDENT_HEX) || len == 0 ||
+	    len > STORE_CHUNK || offset > STORE_BUNDLE_MAX) {
 		snprintf(why, whylen, "a bundle piece needs an id and 1 byte to "
 		    "1 MiB");
 		return -1;
 	}
-	if (tx_begin(s) == -1) {
-		db_why(s, why, whylen, "begin");
+	if (s->ops->begin(s) == -1) {
+		db_why(s, why, whylen, "storing a bundle chunk");
 		return -1;
 	}
-	if ((rc = bundle_get(s, id, cl, sizeof(cl), sha, &size, &received,
-	    &completed)) != 1 || strcmp(cl, cluster) != 0) {
-		snprintf(why, whylen, rc == -1 ? "the store cannot be read" :
-		    "bundle %s was not begun by this cluster", id);
+	if ((rc = s->ops->bundle_state(s, id, &st)) == -1) {
+		db_why(s, why, whylen, "reading a bundle");
 		goto fail;
 	}
-	*have = received;
+	if (rc == 0 || strcmp(st.cluster, cluster) != 0) {
+		snprintf(why, whylen, "bundle %s was not begun by this "
+		    "cluster", id);
+		goto fail;
+	}
+	*have = st.received;
 	/*
 	 * Not where the stored bytes end (another relay of the fleet took
 	 * a piece from a tunnel that had not died yet): the gateway is
 	 * told where they end, and begins again from there.
 	 */
-	if (completed != 0) {
+	if (st.completed != 0) {
 		snprintf(why, whylen, "bundle %s is whole already", id);
 		goto fail;
 	}
-	if (offset != received) {
+	if (offset != st.received) {
 		snprintf(why, whylen, "bundle %s: the store holds %" PRIu64
-		    " bytes, not %" PRIu64, id, received, offset);
+		    " bytes, not %" PRIu64, id, st.received, offset);
 		goto fail;
 	}
-	if (offset + len > size) {
+	if (offset + len > st.size) {
 		snprintf(why, whylen, "bundle %s: a piece past its %" PRIu64
-		    " bytes", id, size);
+		    " bytes", id, st.size);
 		goto fail;
 	}
-	if ((rc = bundle_append(s, id, offset, data, len, size, sha, now, &bad,
-	    why, whylen)) == -1)
+	if ((rc = bundle_append(s, id, offset, data, len, &st, now, &bad, why,
+	    whylen)) == -1)
 		goto fail;
-	if (tx_commit(s) == -1) {
-		db_why(s, why, whylen, "commit");
+	if (s->ops->commit(s) == -1) {
+		db_why(s, why, whylen, "storing a bundle chunk");
 		goto fail;
 	}
 	*have = offset + len;
 	return rc;
 fail:
-	tx_rollback(s);
+	s->ops->rollback(s);
 	if (bad) {
 		bundle_restart(s, id);
 		*have = 0;
@@ -1963,73 +1414,23 @@ fail:
 	return -1;
 }
 
-struct bundle_visit {
-	store_bundle_fn	 fn;
-	void		*arg;
-};
-
-static int
-bundle_visit(sqlite3_stmt *st, void *arg)
-{
-	struct bundle_visit	*v = arg;
-	struct store_bundle	 b;
-
-	b.id = col_text(st, 0);
-	b.cluster = col_text(st, 1);
-	b.sha256 = col_text(st, 2);
-	b.size = (uint64_t)sqlite3_column_int64(st, 3);
-	b.source = col_text(st, 4);
-	b.requested_by = col_text(st, 5);
-	b.ticket = col_text(st, 6);
-	b.message_id = sqlite3_column_int64(st, 7);
-	b.summary = col_text(st, 8);
-	b.created = (time_t)sqlite3_column_int64(st, 9);
-	b.received = (uint64_t)sqlite3_column_int64(st, 10);
-	b.started = (time_t)sqlite3_column_int64(st, 11);
-	b.completed = (time_t)sqlite3_column_int64(st, 12);
-	return v->fn(&b, v->arg);
-}
-
 int
 store_bundle_rows(struct store *s, const char *cluster, const char *id,
     store_bundle_fn fn, void *arg)
 {
-	sqlite3_stmt		*st = stmt_get(s, ST_BUNDLE_LIST);
-	struct bundle_visit	 v = { fn, arg };
-
-	if ((cluster != NULL && bind_text(st, 1, cluster) == -1) ||
-	    (id != NULL && bind_text(st, 2, id) == -1))
-		return db_fail(s, "listing bundles");
-	return rows(s, st, "listing bundles", bundle_visit, &v);
+	return rows_done(s, s->ops->bundle_rows(s, cluster, id, fn, arg),
+	    "listing bundles");
 }
 
 int
 store_bundle_read(struct store *s, const char *id, uint64_t offset,
     void *buf, size_t max, size_t *n)
 {
-	sqlite3_stmt	*st = stmt_get(s, ST_BUNDLE_CHUNKS);
-	const void	*data;
-	uint64_t	 start;
-	size_t		 len, skip;
-	int		 rc;
-
 	*n = 0;
-	if (offset > INT64_MAX || bind_text(st, 1, id) == -1 ||
-	    bind_int(st, 2, (int64_t)offset) == -1)
-		return db_fail(s, "reading a bundle");
-	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		start = (uint64_t)sqlite3_column_int64(st, 0);
-		data = sqlite3_column_blob(st, 1);
-		len = (size_t)sqlite3_column_bytes(st, 1);
-		/* A gap before the offset's chunk reads as the end. */
-		if (data != NULL && start <= offset && offset - start < len) {
-			skip = (size_t)(offset - start);
-			*n = len - skip < max ? len - skip : max;
-			memcpy(buf, (const char *)data + skip, *n);
-		}
-	}
-	stmt_done(st);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+	if (id == NULL || !ident_valid(id, STORE_BUNDLE_ID_LEN, IDENT_HEX) ||
+	    offset > INT64_MAX)
+		return 0;
+	if (s->ops->bundle_chunk(s, id, offset, buf, max, n) == -1)
 		return db_fail(s, "reading a bundle");
 	return 0;
 }

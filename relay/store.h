@@ -1,18 +1,24 @@
 /*
- * store.h - the relay's embedded store (SQLite, WAL): clusters, usage
- * per hour and environment, health snapshots, events, audit anchors.
+ * store.h - the relay's store: clusters, usage per hour and
+ * environment, health snapshots, events, audit anchors, messages down
+ * to the gateways and the packages they fetch.
+ *
+ * [relay] database names it: the path of an embedded SQLite file (WAL,
+ * synchronous=FULL), or a PostgreSQL URI, which several relays of a
+ * fleet share.  The backend is chosen once, when the store is opened
+ * (relay/store_int.h); this interface is the same for both.
  *
  * Records arrive in batches from a cluster's control channel, each
  * with the cluster's sequence number; a batch is one transaction, and
  * a record whose (cluster_id, seq) is already stored is a duplicate
- * (after a reconnect) and is skipped.  The relay acknowledges only what
- * store_records() has committed: the database runs with
- * synchronous=FULL, so a commit that returned is on disk.
+ * (after a reconnect, or sent through another relay) and is skipped.
+ * The relay acknowledges only what store_records() has committed, and
+ * a commit that returned is on disk.
  *
- * One process writes (the relay), which opens the store only after it
- * has detached (a fork drops SQLite's POSIX locks); the report commands
- * read the same file with store_open_readonly() while it runs.  Functions without an error buffer log the
- * reason with log_error() and return -1.
+ * The relay opens the store only after it has detached (a fork drops
+ * SQLite's POSIX locks); the report commands open it with
+ * store_open_readonly() while it runs.  Functions without an error
+ * buffer log the reason with log_error() and return -1.
  */
 #ifndef PH_STORE_H
 #define PH_STORE_H
@@ -27,20 +33,52 @@
 
 struct store;
 
+/* How a store is opened (store_open_with's flags). */
+#define STORE_READONLY	0x1	/* a report: never creates, writes,
+				   migrates, checkpoints or removes
+				   anything, so a relay writing at the
+				   same time loses nothing */
+#define STORE_EXISTING	0x2	/* a command: refuse to create the
+				   database or its tables; the relay
+				   makes them, as its own user */
+#define STORE_RETRY	0x4	/* the relay: a PostgreSQL server that
+				   cannot be reached is no error; it is
+				   connected to again, with back-off,
+				   from the calls that need it (which
+				   fail at once until then) */
+
 /*
- * Open or create the database (mode 0600: usage is billing data).
- * 0, or -1 with "PATH: reason".
+ * Open the database spec names, creating it (an SQLite file, mode 0600:
+ * usage is billing data) and its tables or bringing an older schema up
+ * to this relay's.  0, or -1 with "DATABASE: reason".
  */
-int	store_open(const char *path, struct store **out, char *err,
+int	store_open_with(const char *spec, int flags, struct store **out,
+	    char *err, size_t errlen);
+/* store_open_with(spec, 0, ...): the relay's own. */
+int	store_open(const char *spec, struct store **out, char *err,
 	    size_t errlen);
-/*
- * Open an existing database to read, for the reports: never creates,
- * writes, checkpoints or removes anything, so the relay writing it at
- * the same time loses nothing.  0, or -1 with "PATH: reason".
- */
-int	store_open_readonly(const char *path, struct store **out, char *err,
+/* store_open_with(spec, STORE_READONLY | STORE_EXISTING, ...). */
+int	store_open_readonly(const char *spec, struct store **out, char *err,
 	    size_t errlen);
 void	store_close(struct store *);
+/* "SQLite" or "PostgreSQL". */
+const char	*store_engine(const struct store *);
+/* The database as a log line may name it (a URI without a password). */
+const char	*store_name(const struct store *);
+/*
+ * How many times the store's connection was made ready: 1 after the
+ * open, more after each reconnection (PostgreSQL), 0 while a database
+ * that was away at the start is still away.  What the relay recorded
+ * while it was away (clusters connecting) it records again when this
+ * changes.
+ */
+unsigned	store_generation(const struct store *);
+/*
+ * 1 when the last call failed because the database could not be
+ * reached (a PostgreSQL server away): the store has logged that once,
+ * and every call fails at once until it is back.
+ */
+int		store_unavailable(const struct store *);
 
 /*
  * A cluster connected (now) or disconnected, with its gateway version
@@ -68,11 +106,83 @@ int	store_cluster_seen(struct store *, const char *cluster, time_t now,
 int	store_records(struct store *, const char *cluster, json_t *records,
 	    time_t now, uint64_t *acked, char *why, size_t whylen);
 
+/* Know a cluster (before it ever connects); one already known stays. */
+int	store_cluster_add(struct store *, const char *cluster, time_t now);
+
 /*
- * The relay (re)started: no cluster is connected, whatever a crashed
- * predecessor left behind.
+ * 1 if s is 1..max bytes of UTF-8 without C0 controls or DEL: the rule
+ * for every name and text of a cluster's that the store keeps.
  */
-int	store_relay_started(struct store *);
+int	store_valid_text(const char *s, size_t max);
+
+/*
+ * The relays of a fleet share a store, and each says which clusters
+ * have a tunnel to it.  A relay is named HOST:PORT
+ * (relay_conf_self()).  store_relay_started(): the relay (re)started
+ * and none of its tunnels is up, whatever a crashed predecessor left
+ * behind; from then on store_cluster_seen() records the tunnels under
+ * its name.  store_relay_alive() is its heartbeat, every
+ * STORE_RELAY_BEAT seconds: a relay not heard from for
+ * STORE_RELAY_STALE seconds (killed, or cut off from the database) no
+ * longer counts as holding tunnels.  store_relay_stopped(): it stopped
+ * cleanly.
+ */
+#define STORE_RELAY_BEAT	30
+#define STORE_RELAY_STALE	90
+int	store_relay_started(struct store *, const char *relay, time_t now);
+int	store_relay_alive(struct store *, time_t now);
+int	store_relay_stopped(struct store *);
+
+/* A relay a cluster has a tunnel to: since when, and its heartbeat. */
+struct store_relay_row {
+	const char	*relay;
+	time_t		 since;
+	time_t		 seen;		/* 0: the relay has no row */
+};
+typedef int (*store_relay_fn)(const struct store_relay_row *, void *);
+/* The relays a cluster has a tunnel to, by name (see store_usage_rows). */
+int	store_cluster_relays(struct store *, const char *cluster,
+	    store_relay_fn fn, void *arg);
+
+/*
+ * The cluster registry (`porthole-relay cluster add|remove`): clusters
+ * a fleet knows without a [cluster] section in each relay's relay.conf.
+ * An entry removed stays as a tombstone, so that each relay learns of
+ * the removal from the changes it polls.
+ */
+#define STORE_KEY_MAX		4096	/* "TYPE BASE64" of a cluster key */
+
+struct store_registry {
+	const char	*id;
+	const char	*key;		/* "TYPE BASE64", as a .pub has it */
+	int		 trial;		/* license = trial */
+	time_t		 expires;	/* 0: none */
+	int		 overage;
+	time_t		 added;
+	time_t		 removed;	/* 0: in the registry */
+	int64_t		 change;	/* the registry's change number */
+};
+typedef int (*store_registry_fn)(const struct store_registry *, void *);
+/*
+ * Add r (its id, key and license; added and change are the store's);
+ * one already there is replaced only with replace.  0 when added, 1
+ * when replaced, -1 with why (an invalid entry, one there already, a
+ * database error).
+ */
+int	store_registry_add(struct store *, const struct store_registry *r,
+	    int replace, time_t now, char *why, size_t whylen);
+/* 1 when removed, 0 when there was no such entry, -1. */
+int	store_registry_remove(struct store *, const char *id, time_t now);
+/* 1 with fn called for the entry, 0 when there is none (or removed). */
+int	store_registry_get(struct store *, const char *id,
+	    store_registry_fn fn, void *arg);
+/* Each entry changed after change number after, removed ones too. */
+int	store_registry_changes(struct store *, int64_t after,
+	    store_registry_fn fn, void *arg);
+/* The entries in the registry, by id. */
+int	store_registry_rows(struct store *, store_registry_fn fn, void *arg);
+/* 1 if key is "TYPE BASE64" as the registry keeps keys, else 0. */
+int	store_valid_key(const char *key);
 
 /* The highest seq stored for a cluster (0 if none). */
 int	store_last_seq(struct store *, const char *cluster, uint64_t *seq);
@@ -96,10 +206,10 @@ struct store_cluster_info {
 	uint64_t	 last_seq;
 	uint64_t	 records;	/* records stored */
 	/*
-	 * The newest health snapshot (has_health == 0: none): how many
-	 * nodes and services it lists, and how many of those services
-	 * are up ("up": true or "state": "up"); -1 where the snapshot has
-	 * no such list.
+	 * The health view (has_health == 0: no health yet): how many
+	 * nodes and services the cluster's health records have named,
+	 * whoever sent them, and how many of those services are up; -1
+	 * where there are none.
 	 */
 	int		 has_health;
 	int64_t		 health_nodes;
@@ -136,6 +246,9 @@ struct store_usage_row {
 typedef int (*store_usage_fn)(const struct store_usage_row *, void *);
 int	store_usage_rows(struct store *, const char *cluster,
 	    store_usage_fn fn, void *arg);
+/* The same for the hours in [since, until). */
+int	store_usage_range(struct store *, const char *cluster, time_t since,
+	    time_t until, store_usage_fn fn, void *arg);
 
 /* A cluster's events in the order the cluster sent them (by seq). */
 struct store_event_row {
@@ -158,6 +271,125 @@ struct store_anchor_row {
 typedef int (*store_anchor_fn)(const struct store_anchor_row *, void *);
 int	store_anchor_rows(struct store *, const char *cluster,
 	    store_anchor_fn fn, void *arg);
+
+/*
+ * Analysis of what a batch brings (relay/analysis.c), run inside
+ * store_records()'s transaction so that what it writes commits with the
+ * batch or not at all.  health and event see each record the batch
+ * stores for the first time, in seq order (a record resent after a
+ * reconnect is not seen again); flush runs before the commit, and its
+ * -1 (a database error) rolls the whole batch back; done runs after the
+ * commit (committed 1) or the rollback (0).  What the analysis cannot
+ * do for want of memory it skips and logs: billing records are never
+ * held back by it.
+ */
+struct store_hooks {
+	void	(*health)(void *arg, struct store *, const char *cluster,
+		    int64_t seq, json_t *rec);
+	void	(*event)(void *arg, struct store *, const char *cluster,
+		    int64_t seq, json_t *rec);
+	int	(*flush)(void *arg, struct store *, const char *cluster);
+	void	(*done)(void *arg, int committed);
+};
+void	store_set_hooks(struct store *, const struct store_hooks *, void *arg);
+
+/*
+ * A transaction of the caller's own around the functions below (they
+ * run inside store_records()' when called from a hook).  0 or -1
+ * (logged); rollback is harmless when none is open.
+ */
+int	store_begin(struct store *);
+int	store_commit(struct store *);
+void	store_rollback(struct store *);
+
+/*
+ * Every node and service of a cluster as the newest health record that
+ * named it left it, whoever sent that record (the gateway, the product):
+ * body is the merged JSON object.
+ */
+struct store_node_row {
+	const char	*node;
+	int64_t		 seq;		/* the record that last named it */
+	time_t		 ts;		/* that record's "ts" */
+	const char	*body;
+};
+typedef int (*store_node_fn)(const struct store_node_row *, void *);
+int	store_node_rows(struct store *, const char *cluster,
+	    store_node_fn fn, void *arg);
+int	store_node_put(struct store *, const char *cluster,
+	    const struct store_node_row *);
+int	store_node_delete(struct store *, const char *cluster,
+	    const char *node);
+
+struct store_service_row {
+	const char	*name;
+	int64_t		 seq;
+	time_t		 ts;
+	int64_t		 down;		/* failed probes in a row */
+	const char	*body;
+};
+typedef int (*store_service_fn)(const struct store_service_row *, void *);
+int	store_service_rows(struct store *, const char *cluster,
+	    store_service_fn fn, void *arg);
+int	store_service_put(struct store *, const char *cluster,
+	    const struct store_service_row *);
+
+/*
+ * An alert: one per (cluster, rule, subject) while it is open, across
+ * every relay sharing the store.  raised 0: pending (its condition has
+ * not held for long enough yet); cleared 0: open.
+ */
+#define STORE_ALERT_TEXT_MAX	1024	/* bytes of an alert's text */
+#define STORE_ALERT_SUBJECT_MAX	1100	/* "NODE:PATH" */
+
+struct store_alert {
+	int64_t		 id;
+	const char	*cluster;
+	const char	*rule;
+	const char	*subject;
+	const char	*severity;	/* warning | critical */
+	const char	*text;
+	time_t		 first_seen;
+	time_t		 last_seen;
+	time_t		 raised;
+	time_t		 cleared;
+};
+typedef int (*store_alert_fn)(const struct store_alert *, void *);
+/* A cluster's open and pending alerts, by id. */
+int	store_alert_open_rows(struct store *, const char *cluster,
+	    store_alert_fn fn, void *arg);
+/*
+ * Every alert (cluster NULL: of every cluster): open ones first, then
+ * pending, then cleared, each by id.
+ */
+int	store_alert_rows(struct store *, const char *cluster,
+	    store_alert_fn fn, void *arg);
+/* The alert with this id: fn is called once, or not when there is none. */
+int	store_alert_get(struct store *, int64_t id, store_alert_fn fn,
+	    void *arg);
+/*
+ * Open or refresh the open alert for (a->cluster, a->rule, a->subject):
+ * a new one takes a's times; one already open keeps its first_seen and
+ * raised (another relay's, perhaps) and moves last_seen on.  Returns 0
+ * with the stored id, first_seen and raised in *id, *first, *raised, or
+ * -1.
+ */
+int	store_alert_put(struct store *, const struct store_alert *a,
+	    int64_t *id, time_t *first, time_t *raised);
+/*
+ * Clear an open alert at when: 1 if this call cleared it, 0 if it was
+ * not open (cleared already, by another relay perhaps), -1.
+ */
+int	store_alert_clear(struct store *, int64_t id, time_t when);
+/* Forget a pending alert whose condition ended before it was raised. */
+int	store_alert_drop(struct store *, int64_t id);
+/* Clusters without a tunnel whose last contact is at or before before. */
+typedef int (*store_offline_fn)(const char *cluster, time_t last_contact,
+    void *arg);
+int	store_offline_rows(struct store *, time_t before, store_offline_fn fn,
+	    void *arg);
+/* Delete alerts cleared before this time. */
+int	store_alert_prune(struct store *, time_t before);
 
 /*
  * Messages down to the gateways (DESIGN.md section 6, "Vendor-to-
@@ -193,6 +425,14 @@ int	store_message_add(struct store *, const char *cluster,
 	    const char *kind, const char *body,
 	    const struct store_package *pkg, time_t now, int64_t *id,
 	    char *why, size_t whylen);
+/*
+ * The same for a message a store function's caller makes inside a
+ * transaction of its own (an alert raised by the analysis goes down in
+ * the transaction that raised it): no package, cluster required.  0
+ * with *id, or -1 (logged).
+ */
+int	store_message_put(struct store *, const char *cluster,
+	    const char *kind, const char *body, time_t now, int64_t *id);
 /* The newest message's id (0: none): a relay polls it for new ones. */
 int	store_message_max(struct store *, int64_t *id);
 

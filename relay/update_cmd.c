@@ -143,12 +143,8 @@ publish(const struct relay_conf *conf, const char *npath, const char *spath,
 		goto out;
 	}
 	/* A publish must not create the database, as a report must not. */
-	if (access(conf->database, F_OK) == -1) {
-		fprintf(stderr, "porthole-relay: %s: %s (the relay has not "
-		    "created it yet)\n", conf->database, strerror(errno));
-		goto out;
-	}
-	if (store_open(conf->database, &st, why, sizeof(why)) == -1) {
+	if (store_open_with(conf->database, STORE_EXISTING, &st, why,
+	    sizeof(why)) == -1) {
 		fprintf(stderr, "porthole-relay: %s\n", why);
 		goto out;
 	}

@@ -39,11 +39,28 @@
 _Static_assert(SBX_MAX_FDS >= MON_MAX_FILES + MON_MAX_FWDS + 16,
     "SBX_MAX_FDS is below what the monitor may hand over");
 
-/* The time limits mon_timeout() watches, as mon_time_up() names them. */
-#define LIMIT_LOGIN	"login grace time exceeded"
-#define LIMIT_SESSION	"max_session reached"
-#define LIMIT_CERT	"certificate expired"
-#define LIMIT_DIAG	"diagnostic timeout"
+/* The time limits mon_timeout() watches and mon_time_up() enforces. */
+enum mon_limit {
+	MON_LIMIT_NONE,		/* none due (or a far one, looked at again) */
+	MON_LIMIT_LOGIN,	/* MONITOR_LOGIN_GRACE without a login */
+	MON_LIMIT_SESSION,	/* max_session */
+	MON_LIMIT_CERT,		/* the certificate's end (end_at_cert_expiry) */
+	MON_LIMIT_DIAG,		/* [commands] timeout of the diagnostic */
+	MON_NLIMIT
+};
+
+/* Each limit's reason on record, and what the engineer is told. */
+static const struct {
+	const char	*reason;
+	const char	*notice;	/* NULL: nothing, or said elsewhere */
+} mon_limits[MON_NLIMIT] = {
+	[MON_LIMIT_LOGIN] =	{ "login grace time exceeded", NULL },
+	[MON_LIMIT_SESSION] =	{ "max_session reached",
+				  "session ended: it reached max_session" },
+	[MON_LIMIT_CERT] =	{ "certificate expired",
+				  "session ended: the certificate expired" },
+	[MON_LIMIT_DIAG] =	{ "diagnostic timeout", NULL },
+};
 
 typedef int (*mon_answer_fn)(struct mon *, json_t *);
 
@@ -140,29 +157,29 @@ mon_cert_deadline(const struct mon *m, uint64_t now)
 
 /* How long to wait for the child's next request, in ms (-1: forever). */
 static int
-mon_timeout(struct mon *m, const char **what)
+mon_timeout(struct mon *m, enum mon_limit *what)
 {
 	uint64_t	now = clock_mono_ms(), until = 0, cert;
 
-	*what = NULL;
+	*what = MON_LIMIT_NONE;
 	if (m->phase != MM_AUTHED) {
 		/* Not logged in (or refused, or left pending): no lingering. */
 		until = m->login_deadline;
-		*what = LIMIT_LOGIN;
+		*what = MON_LIMIT_LOGIN;
 	}
 	if (m->session_deadline != 0) {
 		until = m->session_deadline;
-		*what = LIMIT_SESSION;
+		*what = MON_LIMIT_SESSION;
 	}
 	if (m->phase == MM_AUTHED && (cert = mon_cert_deadline(m, now)) != 0 &&
 	    (until == 0 || cert < until)) {
 		until = cert;
-		*what = LIMIT_CERT;
+		*what = MON_LIMIT_CERT;
 	}
 	if (m->diag > 0 && !m->diag_timed_out &&
 	    (until == 0 || m->diag_deadline < until)) {
 		until = m->diag_deadline;
-		*what = LIMIT_DIAG;
+		*what = MON_LIMIT_DIAG;
 	}
 	if (until == 0)
 		return -1;
@@ -170,7 +187,7 @@ mon_timeout(struct mon *m, const char **what)
 		return 0;
 	/* poll takes an int of ms: a far deadline is looked at again. */
 	if (until - now > MON_WAIT_MAX_MS) {
-		*what = NULL;
+		*what = MON_LIMIT_NONE;
 		return MON_WAIT_MAX_MS;
 	}
 	return (int)(until - now);
@@ -381,40 +398,50 @@ bad:
  * short): the diagnostic's is enforced, the others end it all.
  */
 static void
-mon_time_up(struct mon *m, const char *what)
+mon_time_up(struct mon *m, enum mon_limit what)
 {
-	char when[32];
+	const char	*reason;
+	char		 when[32];
 
-	if (what == NULL)
+	switch (what) {
+	case MON_LIMIT_NONE:
+	case MON_NLIMIT:
 		return;
-	if (strcmp(what, LIMIT_DIAG) == 0) {
+	case MON_LIMIT_DIAG:
 		mon_kill_diag(m);
 		m->diag_timed_out = 1;
 		return;
+	case MON_LIMIT_CERT:
+		if ((uint64_t)clock_now() < m->cert_valid_before)
+			return;	/* the wall clock was set back: not yet */
+		break;
+	case MON_LIMIT_LOGIN:
+	case MON_LIMIT_SESSION:
+		break;
 	}
-	if (strcmp(what, LIMIT_CERT) == 0 &&
-	    (uint64_t)clock_now() < m->cert_valid_before)
-		return;		/* the wall clock was set back: not yet */
-	log_info("monitor: %s; ending the session", what);
-	if (strcmp(what, LIMIT_LOGIN) == 0) {
+	reason = mon_limits[what].reason;
+	log_info("monitor: %s; ending the session", reason);
+	switch (what) {
+	case MON_LIMIT_LOGIN:
 		/* A refused or undecided login was recorded as such already. */
 		if (m->phase == MM_PREAUTH)
 			mon_audit(m, "session_refused", json_pack("{s:s, s:I}",
-			    "reason", what, "grace_s",
+			    "reason", reason, "grace_s",
 			    (json_int_t)MONITOR_LOGIN_GRACE));
-		mon_end(m, 1);
-	}
-	if (strcmp(what, LIMIT_CERT) == 0) {
+		break;
+	case MON_LIMIT_CERT:
 		parse_format_time((time_t)m->cert_valid_before, when,
 		    sizeof(when));
 		mon_audit(m, "session_ended", json_pack("{s:s, s:s}", "reason",
-		    what, "valid_before", when));
-		mon_notify(m, "session ended: the certificate expired");
-		mon_end(m, 1);
+		    reason, "valid_before", when));
+		break;
+	default:
+		mon_audit(m, "session_ended", json_pack("{s:s}", "reason",
+		    reason));
+		break;
 	}
-	mon_audit(m, "session_ended", json_pack("{s:s}", "reason", what));
-	if (strcmp(what, LIMIT_SESSION) == 0)
-		mon_notify(m, "session ended: it reached max_session");
+	if (mon_limits[what].notice != NULL)
+		mon_notify(m, mon_limits[what].notice);
 	mon_end(m, 1);
 }
 
@@ -423,7 +450,7 @@ mon_loop(struct mon *m)
 {
 	struct pollfd	 pfd[12];
 	char		*buf;
-	const char	*what;
+	enum mon_limit	 what;
 	int		 n, nfds, rpc, nsh, npump;
 
 	if ((buf = malloc(MONITOR_MSG_MAX)) == NULL)

@@ -15,28 +15,38 @@
 #include "gateway/session/session.h"
 #include "lib/clock.h"
 #include "lib/krl.h"
+#include "lib/parse.h"
 #include "lib/sshcert.h"
 
 #define MON_MAX_AUTH_REQUESTS	20
 #define MON_CERT_MAX		12000	/* base64 of SSHCERT_MAX_BLOB */
+#define MON_CLAIMED_MAX		64	/* bytes of a claimed key id, principal */
+#define MON_CLAIMED_NAMES	4	/* claimed principals recorded */
+
+/* How far a refused certificate was read: what its record may say. */
+enum mon_cert_read {
+	MON_CERT_UNREAD,	/* not a certificate, or not one we can parse */
+	MON_CERT_CLAIMED,	/* parsed, but not signed by the vendor CA */
+	MON_CERT_SIGNED		/* signed by the vendor CA: its fields are facts */
+};
 
 static int	mon_logged_in(struct mon *);
 
 
 /*
- * Would this certificate, for this user, be let in now?  *parsed says
- * whether cert holds a parsed certificate (for the record of a refusal).
+ * Would this certificate, for this user, be let in now?  *read says how
+ * far cert could be read (for the record of a refusal).
  */
 static int
 mon_check_login(struct mon *m, const char *user, const char *key_type,
-    const char *b64, struct sshcert *cert, int *parsed, char *why,
-    size_t len)
+    const char *b64, struct sshcert *cert, enum mon_cert_read *read,
+    char *why, size_t len)
 {
 	const char	*principals[SSHCERT_MAX_PRINCIPALS], *engineer = NULL;
 	char		 err[256];
 	size_t		 i;
 
-	*parsed = 0;
+	*read = MON_CERT_UNREAD;
 	if (!sshcert_is_cert_type(key_type)) {
 		snprintf(why, len, "plain keys are not accepted; log in with "
 		    "a certificate from the vendor CA");
@@ -46,7 +56,12 @@ mon_check_login(struct mon *m, const char *user, const char *key_type,
 		snprintf(why, len, "%s", err);
 		return 0;
 	}
-	*parsed = 1;
+	*read = MON_CERT_CLAIMED;
+	if (sshcert_signed_by(cert, m->ca_key, err, sizeof(err)) == -1) {
+		snprintf(why, len, "%s", err);
+		return 0;
+	}
+	*read = MON_CERT_SIGNED;
 	if (sshcert_validate(cert, m->ca_key, clock_now(), NULL, err,
 	    sizeof(err)) == -1) {
 		snprintf(why, len, "%s", err);
@@ -75,27 +90,60 @@ mon_check_login(struct mon *m, const char *user, const char *key_type,
 	return 1;
 }
 
+/* At most MON_CLAIMED_MAX bytes of s, cut between characters. */
+static json_t *
+mon_claimed_text(const char *s)
+{
+	char		 cut[MON_CLAIMED_MAX + 1];
+	size_t		 n = 0, k, len = strlen(s);
+	uint32_t	 cp;
+
+	while (n < len && (k = parse_utf8_char(s + n, len - n, &cp)) != 0 &&
+	    n + k <= MON_CLAIMED_MAX)
+		n += k;
+	memcpy(cut, s, n);
+	cut[n] = '\0';
+	return json_string(cut);
+}
+
 /*
- * The record of a refused login: what the certificate says about itself
- * when it could be parsed, so that the refusal names whom it refused.
+ * The record of a refused login.  A certificate the vendor CA signed
+ * names whom it refused: its key id, serial and principals are facts.
+ * One it did not sign says only what its presenter claims: anyone can
+ * make one naming anybody, so its fields are recorded as claimed_*, cut
+ * short, and never as whom the refusal is about (the broker summarises
+ * such refusals by their source, see gs_refusal).
  */
 static json_t *
 mon_refusal_record(const char *user, const struct sshcert *cert,
-    int parsed, const char *why)
+    enum mon_cert_read read, const char *why)
 {
 	json_t	*ev, *names;
 	size_t	 i;
+	int	 signed_ = read == MON_CERT_SIGNED;
 
-	ev = json_pack("{s:s, s:s, s:s}", "user", user, "key_id",
-	    cert->key_id, "reason", why);
-	if (ev == NULL || !parsed)
-		return ev;
-	json_object_set_new(ev, "serial", json_integer((json_int_t)
-	    cert->serial));
+	if (read == MON_CERT_UNREAD)
+		return json_pack("{s:s, s:s}", "user", user, "reason", why);
+	ev = json_pack("{s:s, s:o, s:s, s:I}", "user", user,
+	    signed_ ? "key_id" : "claimed_key_id", signed_ ?
+	    json_string(cert->key_id) : mon_claimed_text(cert->key_id),
+	    "reason", why, signed_ ? "serial" : "claimed_serial",
+	    (json_int_t)cert->serial);
+	if (ev == NULL)
+		return NULL;
 	names = json_array();
-	for (i = 0; i < cert->nprincipals; i++)
-		json_array_append_new(names, json_string(cert->principals[i]));
-	json_object_set_new(ev, "principals", names);
+	for (i = 0; i < cert->nprincipals; i++) {
+		if (!signed_ && i == MON_CLAIMED_NAMES) {
+			json_object_set_new(ev, "claimed_principals_more",
+			    json_integer((json_int_t)(cert->nprincipals - i)));
+			break;
+		}
+		json_array_append_new(names, signed_ ?
+		    json_string(cert->principals[i]) :
+		    mon_claimed_text(cert->principals[i]));
+	}
+	json_object_set_new(ev, signed_ ? "principals" :
+	    "claimed_principals", names);
 	return ev;
 }
 
@@ -133,8 +181,9 @@ mm_answer_auth(struct mon *m, json_t *req)
 	const char	*b64 = mm_field_str(req, "key", MON_CERT_MAX);
 	int		 login = json_is_true(json_object_get(req, "login"));
 	struct sshcert	*cert;
+	enum mon_cert_read read;
 	char		 why[384];
-	int		 ok, parsed;
+	int		 ok;
 
 	if (user == NULL || key_type == NULL || b64 == NULL)
 		mon_violation(m, "malformed auth request", "auth");
@@ -142,11 +191,11 @@ mm_answer_auth(struct mon *m, json_t *req)
 		mon_violation(m, "too many login attempts", "auth");
 	if ((cert = calloc(1, sizeof(*cert))) == NULL)
 		mon_end(m, 1);
-	ok = mon_check_login(m, user, key_type, b64, cert, &parsed, why,
+	ok = mon_check_login(m, user, key_type, b64, cert, &read, why,
 	    sizeof(why));
 	if (!ok) {
 		mon_audit(m, "auth_refused", mon_refusal_record(user, cert,
-		    parsed, why));
+		    read, why));
 		memset(&m->id, 0, sizeof(m->id));
 		free(cert);
 		return mon_answer(m, json_pack("{s:b, s:s}", "ok", 0,

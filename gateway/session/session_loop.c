@@ -85,6 +85,8 @@ struct chan {
 	char		 env[200];	/* names of refused env requests */
 	size_t		 env_len;
 	unsigned	 env_more;	/* ... and how many more */
+	unsigned	 x11_refused;	/* x11-req refused, not yet recorded */
+	unsigned	 agent_refused;	/* auth-agent-req ... */
 };
 
 /* The child's state after login. */
@@ -108,6 +110,9 @@ struct loop {
 	unsigned		 epoch;
 	int			 active;	/* channel data moved ... */
 	uint64_t		 active_told;	/* ... since the monitor was told */
+#ifdef PORTHOLE_TEST_HOOKS
+	int			 claim_active;	/* act compromised: always busy */
+#endif
 };
 
 static void
@@ -119,23 +124,27 @@ loop_lost(struct loop *l)
 static void	loop_event(struct loop *, const char *, json_t *);
 
 /*
- * auth-agent-req@openssh.com, which libssh answers itself: the callback
- * is only a way to see it.  (libssh 0.10 replies success to a request
- * that wants a reply once a callback exists; OpenSSH's ssh asks without
- * one, and no agent channel is ever opened towards the engineer.)
+ * auth-agent-req@openssh.com, which libssh answers itself; this callback
+ * is only a way to see it, and the refusal is recorded with the
+ * channel's others (chan_refusals_record).  What the engineer's client
+ * is told, libssh 0.10 decides (channels.c, channel_rcv_request): the
+ * request never reaches the message callback, where
+ * ssh_message_reply_default() would refuse it, and libssh answers
+ * SUCCESS to a request that wants a reply whenever this callback is
+ * installed (FAILURE only without one, but then nothing would record
+ * it).  OpenSSH's ssh -A asks without a reply, so it is told nothing; a
+ * client that asks with one (libssh's, Go's x/crypto) is told success.
+ * Either way no agent channel is ever opened towards the engineer, so
+ * nothing on the gateway can reach their agent: the record is true.
  */
 static void
 chan_on_agent_req(ssh_session s, ssh_channel ch, void *arg)
 {
-	struct chan	*c = arg;
-	const char	*no;
+	struct chan *c = arg;
 
 	(void)s;
 	(void)ch;
-	no = sshcert_forbidden(c->l->id->permits, SSHCERT_PERMIT_AGENT);
-	loop_event(c->l, "request_refused", json_pack("{s:s, s:s}", "request",
-	    "auth-agent-req@openssh.com", "reason", no != NULL ? no :
-	    "agent forwarding is not offered on this gateway"));
+	c->agent_refused++;
 }
 
 static struct chan *
@@ -389,11 +398,42 @@ chan_env(struct chan *c, const char *name)
 	c->env_len = strlen(c->env);
 }
 
+/* One request_refused event for a kind, with how many there were. */
 static void
-chan_env_record(struct loop *l, struct chan *c)
+chan_refused_kind(struct loop *l, const char *request, const char *reason,
+    unsigned n)
 {
 	json_t *ev;
 
+	if (n == 0)
+		return;
+	ev = json_pack("{s:s, s:s}", "request", request, "reason", reason);
+	if (ev != NULL && n > 1)
+		json_object_set_new(ev, "count", json_integer(n));
+	loop_event(l, "request_refused", ev);
+}
+
+/*
+ * The requests refused on channel c since the last record, one event
+ * per kind however often the client asked: agent and X11 forwarding
+ * (with the certificate's reason where it has one), and environment
+ * variables by name.  Written when the channel's own request comes and
+ * when it closes.
+ */
+static void
+chan_refusals_record(struct loop *l, struct chan *c)
+{
+	const char	*no;
+	json_t		*ev;
+
+	no = sshcert_forbidden(l->id->permits, SSHCERT_PERMIT_AGENT);
+	chan_refused_kind(l, "auth-agent-req@openssh.com", no != NULL ? no :
+	    "agent forwarding is not offered on this gateway",
+	    c->agent_refused);
+	no = sshcert_forbidden(l->id->permits, SSHCERT_PERMIT_X11);
+	chan_refused_kind(l, "x11-req", no != NULL ? no :
+	    "X11 forwarding is not offered on this gateway", c->x11_refused);
+	c->agent_refused = c->x11_refused = 0;
 	if (c->env_len == 0 && c->env_more == 0)
 		return;
 	ev = json_pack("{s:s, s:s, s:s}", "request", "env", "detail", c->env,
@@ -422,17 +462,6 @@ chan_pty_refused(struct loop *l, struct chan *c, const char *why)
 	snprintf(line, sizeof(line), "porthole: refused: %s\n", why);
 	(void)ssh_channel_write_stderr(c->ch, line, (uint32_t)strlen(line));
 	c->pty_refused = 1;
-}
-
-/* x11-req: never offered; the certificate may forbid it too. */
-static void
-chan_x11(struct loop *l)
-{
-	const char *no = sshcert_forbidden(l->id->permits, SSHCERT_PERMIT_X11);
-
-	loop_event(l, "request_refused", json_pack("{s:s, s:s}", "request",
-	    "x11-req", "reason", no != NULL ? no :
-	    "X11 forwarding is not offered on this gateway"));
 }
 
 #pragma GCC diagnostic push
@@ -472,14 +501,15 @@ loop_channel_request(struct loop *l, ssh_message msg)
 		chan_env(c, ssh_message_channel_request_env_name(msg));
 		return 1;
 	}
+	/* x11-req: never offered; the certificate may forbid it too. */
 	if (sub == SSH_CHANNEL_REQUEST_X11) {
-		chan_x11(l);
+		c->x11_refused++;
 		return 1;
 	}
 	if (c->kind != CH_NEW)
 		return 1;
 	if (sub != SSH_CHANNEL_REQUEST_PTY)
-		chan_env_record(l, c);
+		chan_refusals_record(l, c);
 	l->active = 1;
 	switch (sub) {
 	case SSH_CHANNEL_REQUEST_PTY:
@@ -845,7 +875,7 @@ chan_free(struct loop *l, struct chan *c)
 	    c->bytes_up) == -1)
 		loop_lost(l);
 	if (!l->lost)
-		chan_env_record(l, c);
+		chan_refusals_record(l, c);
 	/* libssh frees the channel later, at the engineer's close. */
 	if (c->cb.userdata != NULL)
 		ssh_remove_channel_callbacks(c->ch, &c->cb);
@@ -977,6 +1007,11 @@ loop_report_activity(struct loop *l)
 {
 	uint64_t now;
 
+#ifdef PORTHOLE_TEST_HOOKS
+	/* Test builds only: a compromised child says it is always busy. */
+	if (l->claim_active)
+		l->active = 1;
+#endif
 	if (!l->active || l->lost)
 		return -1;
 	now = clock_mono_ms();
@@ -986,6 +1021,10 @@ loop_report_activity(struct loop *l)
 		loop_lost(l);
 	l->active = 0;
 	l->active_told = now;
+#ifdef PORTHOLE_TEST_HOOKS
+	if (l->claim_active)
+		return LOOP_ACTIVE_MS;
+#endif
 	return -1;
 }
 
@@ -1014,6 +1053,9 @@ session_serve(ssh_session s, int mon, const struct policy *pol,
 	l.mon = mon;
 	l.pol = pol;
 	l.id = id;
+#ifdef PORTHOLE_TEST_HOOKS
+	l.claim_active = getenv("PORTHOLE_TEST_CLAIM_ACTIVE") != NULL;
+#endif
 	mm_access_ops(&l.mon, pol, &l.ops);
 	ssh_set_message_callback(s, loop_on_message, &l);
 	ssh_set_blocking(s, 0);

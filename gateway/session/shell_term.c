@@ -82,10 +82,9 @@ size_t
 shell_show(const char *s, size_t len, int final, char out[16], size_t *n,
     int *cols)
 {
-	static const char	hex[] = "0123456789abcdef";
-	unsigned char		c = (unsigned char)s[0];
-	size_t			k, i, o = 0;
-	int			pass;
+	unsigned char	c = (unsigned char)s[0];
+	size_t		k, o;
+	int		pass;
 
 	*n = 0;
 	*cols = 0;
@@ -115,12 +114,9 @@ shell_show(const char *s, size_t len, int final, char out[16], size_t *n,
 		*cols = 2;
 		return 2;
 	}
-	for (i = 0; i < k; i++) {
-		out[o++] = '\\';
-		out[o++] = 'x';
-		out[o++] = hex[(unsigned char)s[i] >> 4];
-		out[o++] = hex[(unsigned char)s[i] & 0xf];
-	}
+	/* A C1 control or a stray byte: \xNN each, as lib/escape writes. */
+	if ((o = escape_text(s, k, out, 16)) >= 16)
+		o = strlen(out);	/* cannot be: 2 bytes at most, 8 out */
 	*cols = (int)o;
 	return o;
 }

@@ -2,7 +2,7 @@
  * intakegen.c - a fast telemetry producer (benchmark only;
  * tests/bench/bench.sh compiles it).
  *
- *   intakegen SOCKET N CONNS [WINDOW [FIRST]]
+ *   intakegen SOCKET N CONNS [WINDOW [FIRST [HEALTH_EVERY]]]
  *
  * Hands N usage records to the gateway's intake socket over CONNS
  * connections at once, each keeping up to WINDOW records (default 256)
@@ -14,6 +14,14 @@
  * "bench-" (i mod 1000) for the hour i / 1000 hours after
  * 2026-01-01T00:00:00Z, so no two records of a run, nor of runs whose
  * ranges do not overlap, describe the same hour and environment.
+ *
+ * With HEALTH_EVERY K (default 0: none), every Kth record is instead a
+ * product's health record of three nodes with two disks each and two
+ * services, stamped i seconds after 2026-01-01T00:00:00Z, whose values
+ * drift so that the relay's default [alerts] rules raise and clear
+ * alerts now and then: a disk climbs from 70% to 99% used over 5,000
+ * records, memory falls below 10% available, a service is down for
+ * 3,000 records out of 12,000.
  *
  * Prints one line:
  *	records N ok K refused R seconds S rate R/s
@@ -43,7 +51,7 @@
 struct prod {
 	int	 fd;
 	long	 unanswered;		/* sent, no reply yet */
-	char	 out[OUT_CHUNK + 512];	/* formatted, not yet written */
+	char	 out[OUT_CHUNK + 2048];	/* formatted, not yet written */
 	size_t	 outlen, outoff;
 	char	 in[IN_MAX];		/* reply bytes up to a newline */
 	size_t	 inlen;
@@ -54,6 +62,7 @@ struct run {
 	long	 n;			/* records to send */
 	long	 next;			/* the next record to format */
 	long	 first;
+	long	 health_every;		/* 0: usage only */
 	long	 ok, refused, answered;
 	int	 window;
 	char	 reason[256];		/* the first refusal */
@@ -90,6 +99,37 @@ prod_connect(const char *path)
 	return fd;
 }
 
+/* Health record i, as a product with three nodes might send it. */
+static int
+health_record(char *out, size_t len, long i)
+{
+	struct tm	tm;
+	time_t		ts = HOUR0 + (time_t)i;
+	long		full = 70 + (i / 5000) % 30, avail = 5 + (i / 4000) % 40;
+	int		down = (i / 3000) % 4 == 0;
+
+	gmtime_r(&ts, &tm);
+	return snprintf(out, len, "{\"class\":\"health\",\"ts\":"
+	    "\"%04d-%02d-%02dT%02d:%02d:%02dZ\",\"nodes\":["
+	    "{\"name\":\"n1\",\"cores\":8,\"load1\":%ld.25,\"load5\":1.5,"
+	    "\"load15\":1.2,\"mem_total\":34359738368,\"mem_available\":"
+	    "%ld,\"uptime_s\":%ld,\"disks\":[{\"path\":\"/\",\"size\":"
+	    "100000000000,\"used\":%ld000000000,\"free\":%ld000000000},"
+	    "{\"path\":\"/var/opt/product\",\"size\":500000000000,\"used\":"
+	    "100000000000,\"free\":400000000000}]},"
+	    "{\"name\":\"n2\",\"cores\":8,\"load1\":0.5,\"mem_total\":"
+	    "34359738368,\"mem_available\":17179869184,\"disks\":[{\"path\":"
+	    "\"/\",\"size\":100000000000,\"used\":50000000000,\"free\":"
+	    "50000000000}]},{\"name\":\"n3\",\"cores\":4,\"load1\":0.1}],"
+	    "\"services\":[{\"name\":\"server\",\"address\":"
+	    "\"10.0.0.1:8021\",\"state\":\"up\",\"latency_ms\":1},"
+	    "{\"name\":\"activegate\",\"address\":\"10.0.0.2:9999\","
+	    "\"state\":\"%s\"}]}\n", tm.tm_year + 1900, tm.tm_mon + 1,
+	    tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, i % 16,
+	    avail * 343597383L, 86400 + i, full, 100 - full,
+	    down ? "down" : "up");
+}
+
 /* Format records into p's buffer while its window and the run allow. */
 static void
 prod_fill(struct prod *p, struct run *r)
@@ -104,6 +144,14 @@ prod_fill(struct prod *p, struct run *r)
 	while (r->next < r->n && p->unanswered < r->window &&
 	    p->outlen < OUT_CHUNK) {
 		i = r->first + r->next;
+		if (r->health_every > 0 && i % r->health_every ==
+		    r->health_every - 1) {
+			p->outlen += (size_t)health_record(p->out + p->outlen,
+			    sizeof(p->out) - p->outlen, i);
+			p->unanswered++;
+			r->next++;
+			continue;
+		}
 		hour = HOUR0 + (time_t)(i / ENVS) * 3600;
 		gmtime_r(&hour, &tm);
 		len = snprintf(p->out + p->outlen, sizeof(p->out) - p->outlen,
@@ -182,17 +230,18 @@ main(int argc, char **argv)
 	double		 t0, t1;
 	int		 conns, i, rc;
 
-	if (argc < 4 || argc > 6) {
+	if (argc < 4 || argc > 7) {
 		fprintf(stderr, "usage: intakegen SOCKET N CONNS [WINDOW "
-		    "[FIRST]]\n");
+		    "[FIRST [HEALTH_EVERY]]]\n");
 		return 2;
 	}
 	r.n = atol(argv[2]);
 	conns = atoi(argv[3]);
 	r.window = argc > 4 ? atoi(argv[4]) : 256;
 	r.first = argc > 5 ? atol(argv[5]) : 0;
+	r.health_every = argc > 6 ? atol(argv[6]) : 0;
 	if (r.n < 1 || conns < 1 || conns > CONNS_MAX || r.window < 1 ||
-	    r.window > WINDOW_MAX || r.first < 0) {
+	    r.window > WINDOW_MAX || r.first < 0 || r.health_every < 0) {
 		fprintf(stderr, "intakegen: N >= 1, CONNS 1-%d, WINDOW 1-%d, "
 		    "FIRST >= 0\n", CONNS_MAX, WINDOW_MAX);
 		return 2;

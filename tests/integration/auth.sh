@@ -185,6 +185,70 @@ added=$(( $(wc -l <"$AUDIT") - MARK ))
     pass "$added audit lines for 80 failed logins, not hundreds" ||
     fail "$added audit lines for 80 failed logins"
 
+# Certificates from one's own CA claim anything: mallory, through the
+# relay with her good certificate, presents 30 of her own, each naming
+# another principal and the key id alice@vendor.  Their fields are not
+# facts (claimed_*), and the refusals are summarised by where they came
+# from (127.0.0.4), not by the principal each one names.
+LP4=$(free_port)
+cat >"$T/ssh_config.rogue" <<EOC
+Host relay
+	HostName 127.0.0.1
+	Port $RELAY_PORT
+	User mallory
+	BindAddress 127.0.0.4
+	IdentityFile $T/eng/mallory
+	CertificateFile $T/eng/mallory-cert.pub
+Host door
+	HostName 127.0.0.1
+	Port $LP4
+	HostKeyAlias acme-prod
+	User support
+Host *
+	IdentitiesOnly yes
+	UserKnownHostsFile $T/known_hosts
+	GlobalKnownHostsFile /dev/null
+	StrictHostKeyChecking yes
+	BatchMode yes
+	LogLevel ERROR
+EOC
+ssh -F "$T/ssh_config.rogue" -N -o ExitOnForwardFailure=yes \
+    -L "127.0.0.1:$LP4:acme-prod:22" relay </dev/null 2>"$T/rogue.err" &
+PIDS="$PIDS $!"
+n=100
+while [ "$n" -gt 0 ] && ! ss -Htln "sport = :$LP4" | grep -q .; do
+	sleep 0.1; n=$((n - 1))
+done
+mkdir -p "$T/rogue"
+ssh-keygen -q -t ed25519 -N '' -f "$T/rogue/ca"
+MARK=$(wc -l <"$AUDIT")
+i=0
+while [ $i -lt 30 ]; do
+	ssh-keygen -q -t ed25519 -N '' -f "$T/rogue/k$i"
+	ssh-keygen -q -s "$T/rogue/ca" -I alice@vendor -n "alice$i" -V +1h \
+	    "$T/rogue/k$i.pub"
+	ssh -F "$T/ssh_config.rogue" -i "$T/rogue/k$i" \
+	    -o CertificateFile="$T/rogue/k$i-cert.pub" door status \
+	    </dev/null >/dev/null 2>&1
+	i=$((i + 1))
+done
+rogue='"event":"auth_refused","reason":"certificate signed by an unknown CA","from":"127.0.0.4","count":'
+wait_for "$AUDIT" "$rogue" 15
+tail -n +"$((MARK + 1))" "$AUDIT" >"$T/rogue.audit"
+full=$(grep -c '"type":"auth_refused".*"reason":"certificate signed by an unknown CA"' "$T/rogue.audit")
+counted=$(grep -o "$rogue[0-9]*" "$T/rogue.audit" | sed 's/.*"count"://' |
+    awk '{ n += $1 } END { print n + 0 }')
+[ "$full" -eq 1 ] && [ $((full + counted)) -eq 30 ] &&
+    pass "30 certificates of a rogue CA, each naming another principal: 1 line in full, $counted counted by their source" ||
+    fail "rogue CA: $full in full, $counted counted: $(grep -c . "$T/rogue.audit") lines"
+grep -q '"type":"auth_refused".*"claimed_key_id":"alice@vendor","reason":"certificate signed by an unknown CA","claimed_serial":0,"claimed_principals":\["alice0"\]' "$T/rogue.audit" &&
+    ! grep -q '"key_id":"alice@vendor"\|"principals":\["alice' "$T/rogue.audit" &&
+    pass "what a certificate the CA did not sign says is recorded as claimed, never as who it was" ||
+    fail "rogue CA fields: $(grep auth_refused "$T/rogue.audit" | head -n 2)"
+[ "$(grep -c . "$T/rogue.audit")" -le 6 ] &&
+    pass "$(grep -c . "$T/rogue.audit") audit lines for 30 rogue certificates" ||
+    fail "$(grep -c . "$T/rogue.audit") audit lines for 30 rogue certificates"
+
 # The relay itself refuses an engineer without a valid certificate.
 cat >"$T/ssh_config.relay" <<EOC
 Host relay
@@ -220,6 +284,26 @@ if wait_for "$T/relay.log" "refused [0-9]* more logins as 'alice' from 127.0.0.3
 	    fail "relay login burst: $full in full, $more counted"
 else
 	fail "relay login burst: $full lines in full and no summary"
+fi
+# A new user name each time is a new kind of refusal: an address gets
+# only so many full lines for them (8 a minute), the rest are counted.
+sed -e "s|^	IdentityFile .*|	BindAddress 127.0.0.5\n	IdentityFile $T/plain|" \
+    "$T/ssh_config.relay" >"$T/ssh_config.names"
+i=0
+while [ $i -lt 14 ]; do
+	ssh -F "$T/ssh_config.names" -l "name$i" -W acme-prod:22 relay \
+	    </dev/null >/dev/null 2>&1
+	i=$((i + 1))
+done
+names="refused \([0-9]*\) more logins from 127.0.0.5 in [0-9]* s, under names not logged"
+if wait_for "$T/relay.log" "$names" 12; then
+	full=$(count_lines "$T/relay.log" "127.0.0.5:[0-9]*: login as 'name[0-9]*' refused")
+	more=$(sed -n "s/.*$names.*/\1/p" "$T/relay.log" | awk '{ n += $1 } END { print n + 0 }')
+	[ "$full" -eq 8 ] && [ $((full + more)) -eq 14 ] &&
+	    pass "14 failed logins under 14 names from one address: $full lines in full, $more counted" ||
+	    fail "relay names: $full in full, $more counted"
+else
+	fail "relay names: $(count_lines "$T/relay.log" "127.0.0.5:[0-9]*: login as") lines in full and no summary"
 fi
 # A user name chosen before authentication reaches the log escaped.
 ssh -F "$T/ssh_config.relay" -l "$(printf 'a\302\233[6n\177')" -W acme-prod:22 \

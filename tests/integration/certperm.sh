@@ -176,6 +176,46 @@ out=$(ssh -F "$CFG" -o "SetEnv=FOO=bar LANG=C" acme-prod status \
     pass "SetEnv: refused in one line naming the variables (not their values)" ||
     fail "SetEnv: out='$out' $(tail -n 3 "$AUDIT")"
 
+# A client may ask again and again on one channel: each kind of refused
+# request is one line per channel, with how many there were.  The client
+# (built here, on libssh) asks for agent forwarding with want-reply and
+# is told what portholed(8) says libssh 0.10 answers: success, though no
+# agent channel is ever opened.
+if command -v cc >/dev/null && pkg-config --exists libssh; then
+	cc -O1 -o "$T/chanreq" "$top_srcdir/tests/integration/chanreq.c" \
+	    $(pkg-config --cflags --libs libssh) 2>"$T/cc.err" ||
+	    fail "cc chanreq: $(cat "$T/cc.err")"
+	lp=$(free_port)
+	ssh -F "$CFG" -N -o ExitOnForwardFailure=yes \
+	    -L "127.0.0.1:$lp:acme-prod:22" relay </dev/null 2>"$T/L.err" &
+	lpid=$!
+	n=100
+	while [ "$n" -gt 0 ] && ! ss -Htln "sport = :$lp" | grep -q .; do
+		sleep 0.1; n=$((n - 1))
+	done
+	mark
+	"$T/chanreq" 127.0.0.1 "$lp" "$T/full/alice" "$T/full/alice-cert.pub" \
+	    status >"$T/chanreq.out" 2>&1; rc=$?
+	kill $lpid 2>/dev/null
+	audited '"type":"session_closed"'
+	tail -n +"$((MARK + 1))" "$AUDIT" | grep '"type":"request_refused"' \
+	    >"$T/chanreq.audit"
+	[ "$rc" -eq 0 ] && grep -q "cluster acme-prod is healthy" "$T/chanreq.out" &&
+	    [ "$(grep -c . "$T/chanreq.audit")" -eq 3 ] &&
+	    grep -q '"request":"auth-agent-req@openssh.com","reason":"agent forwarding is not offered on this gateway","count":5' "$T/chanreq.audit" &&
+	    grep -q '"request":"x11-req","reason":"X11 forwarding is not offered on this gateway","count":5' "$T/chanreq.audit" &&
+	    grep -q '"request":"env","detail":"VAR0, VAR1, VAR2, VAR3, VAR4"' "$T/chanreq.audit" &&
+	    pass "5 agent, 5 X11 and 5 env requests on one channel: 3 audit lines, each with its count" ||
+	    fail "repeated requests: rc=$rc $(cat "$T/chanreq.out") $(cat "$T/chanreq.audit")"
+	[ "$(grep -c '^x11 failure' "$T/chanreq.out")" -eq 5 ] &&
+	    [ "$(grep -c '^env failure' "$T/chanreq.out")" -eq 5 ] &&
+	    [ "$(grep -c '^agent success' "$T/chanreq.out")" -eq 5 ] &&
+	    pass "the client is told failure for X11 and env, and (libssh 0.10, as documented) success for the agent" ||
+	    fail "what the client was told: $(cat "$T/chanreq.out")"
+else
+	echo "# no C compiler or libssh headers: repeated requests not tried"
+fi
+
 # Command lines that cannot be passed on are refused, with the reason.
 mark
 ssh -F "$CFG" acme-prod "$(printf 'greet w\377rld')" </dev/null >"$T/out" 2>"$T/err"; rc=$?

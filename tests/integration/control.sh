@@ -126,6 +126,27 @@ grep -q "porthole: session ended: idle for longer than idle_timeout" "$T/idle.er
     pass "the engineer is told the session was idle too long" ||
     fail "idle: engineer saw '$(cat "$T/idle.err")'"
 
+# A compromised session child that says it is busy every second does not
+# keep a silent session past idle_timeout: the broker, which splices the
+# engineer's stream, saw no bytes move (test builds: the child lies when
+# PORTHOLE_TEST_CLAIM_ACTIVE is set).
+if [ "${PORTHOLE_TEST_HOOKS:-no}" = yes ]; then
+	stop_gateway acme-prod
+	export PORTHOLE_TEST_CLAIM_ACTIVE=1
+	start_gateway acme-prod
+	unset PORTHOLE_TEST_CLAIM_ACTIVE
+	mark=$(wc -l <"$AUDIT")
+	start=$(date +%s)
+	ssh -F "$T/ssh_config" acme-prod sleepy 40 </dev/null >/dev/null \
+	    2>"$T/lie.err"
+	took=$(( $(date +%s) - start ))
+	[ "$took" -ge 9 ] && [ "$took" -le 20 ] &&
+	    grep -q "porthole: session ended: idle for longer than idle_timeout" "$T/lie.err" &&
+	    tail -n +"$((mark + 1))" "$AUDIT" | grep -q '"type":"session_ended".*"reason":"idle_timeout"' &&
+	    pass "a child claiming activity with no bytes moving is ended at idle_timeout (${took}s for 10s)" ||
+	    fail "lying child: ended after ${took}s: '$(cat "$T/lie.err")'"
+fi
+
 # max_session: a session ends after that long, busy or not.
 stop_gateway acme-prod
 MAX_SESSION=10s CMD_TIMEOUT=60s write_gateway_conf acme-prod

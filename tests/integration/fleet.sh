@@ -5,9 +5,10 @@
 # (kill -9) the next session goes through the other while a session
 # there runs on, porthole status shows both and exits 4, telemetry moves
 # to the surviving relay, and 1,000 usage records sent meanwhile all
-# arrive once the killed relay is back.  That each is stored exactly
-# once across the relays needs the shared store (issue 22 part B): here
-# each relay's store holds what went through it, and nothing is lost.
+# arrive once the killed relay is back.  Here each relay's SQLite store
+# holds what went through it, and nothing is lost; that each record is
+# stored exactly once across the relays of a shared PostgreSQL store is
+# fleet_pg.sh's.
 . "$(dirname "$0")/lib.sh"
 
 make_vendor

@@ -1,18 +1,23 @@
 #!/bin/sh
-# The session host private key lives only where it is used: in the
-# sandboxed session child, which signs the key exchange and every key
-# re-exchange with it.  The gateway's main process keeps the key file's
-# bytes in a sealed memory file and never parses them (libssh leaves the
-# text of a key it read in freed memory); the monitor passes the file to
-# the child and closes it, so the support shell, which the monitor forks
-# later, has neither the key nor a way to read it.
+# The private keys live only where they are used.  The session host key
+# is in the sandboxed session child, which signs the key exchange and
+# every key re-exchange with it.  The gateway's main process keeps the
+# key file's bytes in a sealed memory file and never parses them
+# (libssh leaves the text of a key it read in freed memory); the monitor
+# passes the file to the child and closes it, so the support shell,
+# which the monitor forks later, has neither the key nor a way to read
+# it.  The cluster key, with which the main process logs in to the
+# relay, is likewise kept as a sealed file and parsed only by the key
+# agent, a process of its own that signs the logins (keyagent.h): no
+# process forked from the main process carries it.
 #
 # Checked from the outside, as an attacker who owns a process would look:
 # every readable mapping of each process (/proc/PID/maps, /proc/PID/mem)
-# is searched for the key's 32-byte Ed25519 seed and for the base64 text
-# of the key file, and its open descriptors for the key's memory file.
-# The session child must hold the seed (else the search proves nothing);
-# the main process, the monitor and the shell must hold neither.
+# is searched for each key's 32-byte Ed25519 seed and for the base64 text
+# of its file, and its open descriptors for the keys' memory files.
+# The session child must hold the host key's seed and the agent the
+# cluster key's (else the search proves nothing); the main process, the
+# monitor and the shell must hold neither key.
 . "$(dirname "$0")/lib.sh"
 
 [ "$(id -u)" -eq 0 ] || { echo "SKIP: reading another process's memory needs root"; exit 77; }
@@ -38,15 +43,21 @@ children() {
 		[ "$(stat "${d#/proc/}" 3)" = "$1" ] && echo "${d#/proc/}"
 	done
 }
-MON=$(children "$GW" | head -1)
+# The gateway's children: the session's monitor (which has children of
+# its own) and the cluster key's agent (which has none).
+MON=""
+AGENT=""
+for p in $(children "$GW"); do
+	if [ -n "$(children "$p")" ]; then MON=$p; else AGENT=$p; fi
+done
 SHELLP=""
 CHILD=""
 for p in $(children "$MON"); do
 	# The shell leads its terminal's session; the child does not.
 	if [ "$(stat "$p" 5)" = "$p" ]; then SHELLP=$p; else CHILD=$p; fi
 done
-[ -n "$MON" ] && [ -n "$SHELLP" ] && [ -n "$CHILD" ] ||
-    fail "processes not found: gateway $GW monitor '$MON' shell '$SHELLP' child '$CHILD'"
+[ -n "$MON" ] && [ -n "$SHELLP" ] && [ -n "$CHILD" ] && [ -n "$AGENT" ] ||
+    fail "processes not found: gateway $GW monitor '$MON' shell '$SHELLP' child '$CHILD' agent '$AGENT'"
 
 cat >"$T/scan.py" <<'EOF'
 import base64, struct, sys
@@ -117,8 +128,12 @@ for pid in sys.argv[2:]:
     print(pid, ' '.join(sorted(scan(pid, needles))) or 'clean')
 EOF
 python3 "$T/scan.py" "$T/acme-prod/session_host_key" "$GW" "$CHILD" "$MON" \
-    "$SHELLP" >"$T/scan.out" 2>&1 || fail "scan: $(cat "$T/scan.out")"
+    "$SHELLP" "$AGENT" >"$T/scan.out" 2>&1 || fail "scan: $(cat "$T/scan.out")"
+python3 "$T/scan.py" "$T/acme-prod/acme-prod.key" "$GW" "$CHILD" "$MON" \
+    "$SHELLP" "$AGENT" >"$T/scan.cluster" 2>&1 ||
+    fail "scan: $(cat "$T/scan.cluster")"
 holds() { sed -n "s/^$1 //p" "$T/scan.out"; }
+holds_cluster() { sed -n "s/^$1 //p" "$T/scan.cluster"; }
 
 # The control: a search that finds nothing where the key must be proves
 # nothing where it must not be.
@@ -140,6 +155,33 @@ keyfds() { ls -l "/proc/$1/fd" 2>/dev/null | grep -c 'memfd:session_host_key'; }
     [ "$(keyfds "$SHELLP")" -eq 0 ] && [ "$(keyfds "$CHILD")" -eq 0 ] &&
     pass "only the main process keeps the key's file open, for new sessions" ||
     fail "descriptors on the key: main $(keyfds "$GW"), monitor $(keyfds "$MON"), shell $(keyfds "$SHELLP"), child $(keyfds "$CHILD")"
+
+# The cluster key: only its agent holds it.
+holds_cluster "$AGENT" | grep -q seed &&
+    pass "the cluster key's agent holds the cluster key (the search finds it)" ||
+    fail "the search finds no cluster key in its agent: $(cat "$T/scan.cluster")"
+for who in "main process:$GW" "monitor:$MON" "session child:$CHILD" \
+    "support shell:$SHELLP"; do
+	[ "$(holds_cluster "${who#*:}")" = clean ] &&
+	    pass "the ${who%:*} holds no trace of the cluster key" ||
+	    fail "the ${who%:*} holds the cluster key: $(holds_cluster "${who#*:}")"
+done
+clusterfds() { ls -l "/proc/$1/fd" 2>/dev/null | grep -c 'memfd:cluster_key'; }
+[ "$(clusterfds "$GW")" -eq 1 ] && [ "$(clusterfds "$MON")" -eq 0 ] &&
+    [ "$(clusterfds "$SHELLP")" -eq 0 ] && [ "$(clusterfds "$CHILD")" -eq 0 ] &&
+    [ "$(clusterfds "$AGENT")" -eq 0 ] &&
+    pass "only the main process keeps the cluster key's file open, for a new agent" ||
+    fail "descriptors on the cluster key: main $(clusterfds "$GW"), monitor $(clusterfds "$MON"), shell $(clusterfds "$SHELLP"), child $(clusterfds "$CHILD"), agent $(clusterfds "$AGENT")"
+
+# An agent that died is started again for the next login: the tunnel,
+# dropped with the relay's restart, comes back up.
+kill -9 "$AGENT"
+online=$(count_lines "$T/relay.log" "cluster acme-prod online")
+kill "$RELAY_PID"; wait "$RELAY_PID" 2>/dev/null
+start_relay
+wait_count "$T/relay.log" "cluster acme-prod online" "$online" 20 &&
+    pass "the tunnel logs in again after its key agent was killed" ||
+    fail "no login after the agent was killed: $(tail -n 3 "$T/gateway-acme-prod.log")"
 
 # That the child still signs its key re-exchanges without the monitor's
 # copy, session.sh shows (40 MB across repeated rekeys).

@@ -30,11 +30,20 @@ collect(void *arg, const struct burst_summary *s)
 	    (long long)s->last, s->ended ? "|ended" : "");
 }
 
+/* A refusal naming who, from an address of its own. */
 static int
 note(struct burst *b, const char *reason, const char *who, uint64_t ms)
 {
-	return burst_note(b, "auth_refused", reason, "principal", who, ms,
-	    (time_t)(ms / 1000));
+	return burst_note(b, "auth_refused", reason, "principal", who, who,
+	    ms, (time_t)(ms / 1000));
+}
+
+/* A refusal naming who, from the address src. */
+static int
+note_from(struct burst *b, const char *who, const char *src, uint64_t ms)
+{
+	return burst_note(b, "auth_refused", "unknown CA", "principal", who,
+	    src, ms, (time_t)(ms / 1000));
 }
 
 /* A burst: one line in full, one summary when it ends. */
@@ -128,6 +137,61 @@ test_full_table(void **state)
 	burst_free(b);
 }
 
+/*
+ * Someone who names a new principal each time (their own CA's
+ * certificates) gets BURST_SOURCE_FULL lines in full a period from
+ * their address; the rest are counted against the address, whatever
+ * they name, and another address is not held back by them.
+ */
+static void
+test_source_cap(void **state)
+{
+	struct burst	*b;
+	char		 who[32];
+	int		 i, full = 0;
+
+	(void)state;
+	nsums = 0;
+	assert_non_null(b = burst_new(collect, NULL));
+	for (i = 0; i < 40; i++) {
+		snprintf(who, sizeof(who), "alice%d", i);
+		full += note_from(b, who, "192.0.2.7", 1000 + (uint64_t)i);
+	}
+	assert_int_equal(full, BURST_SOURCE_FULL);
+	assert_int_equal(note_from(b, "bob", "192.0.2.8", 1100), 1);
+	/* The period over, the address gets its lines again. */
+	assert_int_equal(note_from(b, "carol", "192.0.2.7",
+	    1000 + BURST_EVERY_MS), 1);
+	burst_tick(b, 1000 + BURST_EVERY_MS, 1);
+	assert_int_equal(nsums, 1);
+	assert_string_equal(sums[0], "auth_refused|" BURST_CAPPED_REASON
+	    "|from=192.0.2.7|32|1|1|ended");
+	burst_free(b);
+}
+
+/* Past BURST_ALL_FULL lines from all sources, the rest are counted. */
+static void
+test_all_cap(void **state)
+{
+	struct burst	*b;
+	char		 src[32];
+	int		 i, full = 0;
+
+	(void)state;
+	nsums = 0;
+	assert_non_null(b = burst_new(collect, NULL));
+	for (i = 0; i < BURST_ALL_FULL + 10; i++) {
+		snprintf(src, sizeof(src), "198.51.100.%d", i);
+		full += note_from(b, src, src, 1000);
+	}
+	assert_int_equal(full, BURST_ALL_FULL);
+	burst_tick(b, 1000, 1);
+	assert_int_equal(nsums, 1);
+	assert_string_equal(sums[0], "auth_refused|" BURST_CAPPED_REASON
+	    "|from=" BURST_ANY_SOURCE "|10|1|1|ended");
+	burst_free(b);
+}
+
 int
 main(void)
 {
@@ -135,6 +199,8 @@ main(void)
 		cmocka_unit_test(test_one_burst),
 		cmocka_unit_test(test_long_burst),
 		cmocka_unit_test(test_full_table),
+		cmocka_unit_test(test_source_cap),
+		cmocka_unit_test(test_all_cap),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

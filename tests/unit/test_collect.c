@@ -583,6 +583,7 @@ test_collector(void **state)
 	snprintf(tel, sizeof(tel),
 	    "health_interval = 10s\n"
 	    "disks = /, /nonexistent/porthole-test\n"
+	    "disk_warn = off\n"
 	    "services = activegate-1=127.0.0.1:%u, server=127.0.0.1:%u, "
 	    "byname=localhost:%u\n",
 	    (unsigned)up_port, (unsigned)down_port, (unsigned)up_port);
@@ -601,7 +602,13 @@ test_collector(void **state)
 	    "activegate-1"), 1);
 	assert_int_equal(count_events(&s1, "activegate_registered", NULL,
 	    NULL), 1);
-	assert_int_equal(json_array_size(s1.events), 2);
+	/* server refuses: found down at the first probe. */
+	assert_int_equal(count_events(&s1, "service_down", "service",
+	    "server"), 1);
+	assert_int_equal(count_events(&s1, "service_down", NULL, NULL), 1);
+	assert_string_equal(str_field(find_named(s1.events, "type",
+	    "service_down"), "error"), "connect: Connection refused");
+	assert_int_equal(json_array_size(s1.events), 3);
 	assert_string_equal(str_field(find_named(s1.events, "type",
 	    "activegate_registered"), "address"), str_field(find_named(
 	    json_object_get(json_array_get(s1.health, 0), "services"), "name",
@@ -626,6 +633,65 @@ test_collector(void **state)
 	policy_free(pol);
 	close(up_fd);
 	close(down_fd);
+}
+
+/*
+ * A service found down, then up again: service_down once, service_up
+ * once, and neither again after a restart.  A disk over disk_warn:
+ * disk_warn once, not again while it stays over.
+ */
+static void
+test_service_transitions(void **state)
+{
+	struct policy	*pol;
+	struct seen	 s;
+	struct run	 r;
+	char		 tel[512];
+	uint16_t	 port;
+	int		 fd;
+	uint64_t	 after;
+
+	(void)state;
+	fd = loopback_socket(0, &port);		/* bound, not listening */
+	snprintf(tel, sizeof(tel),
+	    "health_interval = 10s\n"
+	    "disks = /\n"
+	    "disk_warn = 1%%\n"
+	    "services = server=127.0.0.1:%u\n", (unsigned)port);
+	pol = load_conf(tel);
+	run_collector(pol, NULL, RUN_MS, &r);
+	read_spool(0, &s);
+	assert_int_equal(count_events(&s, "service_down", "service",
+	    "server"), 1);
+	assert_int_equal(count_events(&s, "disk_warn", "path", "/"), 1);
+	assert_int_equal(json_integer_value(json_object_get(find_named(
+	    s.events, "type", "disk_warn"), "warn_pct")), 1);
+	after = s.last_seq;
+	seen_free(&s);
+
+	/* Still down, still full: nothing new. */
+	run_collector(pol, NULL, RUN_MS, &r);
+	read_spool(after, &s);
+	assert_int_equal(json_array_size(s.events), 0);
+	after = s.last_seq;
+	seen_free(&s);
+
+	/* It answers again. */
+	assert_int_equal(listen(fd, 16), 0);
+	run_collector(pol, NULL, RUN_MS, &r);
+	read_spool(after, &s);
+	assert_int_equal(count_events(&s, "service_up", "service", "server"),
+	    1);
+	assert_int_equal(json_array_size(s.events), 1);
+	after = s.last_seq;
+	seen_free(&s);
+	run_collector(pol, NULL, RUN_MS, &r);
+	read_spool(after, &s);
+	assert_int_equal(json_array_size(s.events), 0);
+	seen_free(&s);
+	assert_int_equal(pending_connections(fd), 2);
+	policy_free(pol);
+	close(fd);
 }
 
 /*
@@ -877,6 +943,7 @@ main(void)
 		cmocka_unit_test(test_disk),
 		cmocka_unit_test(test_diff_nodes),
 		cmocka_unit_test_setup(test_collector, clean_state),
+		cmocka_unit_test_setup(test_service_transitions, clean_state),
 		cmocka_unit_test_setup(test_probe_timeout, clean_state),
 		cmocka_unit_test_setup(test_free_mid_round, clean_state),
 		cmocka_unit_test_setup(test_inventory_change, clean_state),

@@ -35,11 +35,15 @@
 
 static char dir[KIT_PATH_MAX];
 
-/* dir/name, in buf. */
+/* dir/name, in buf; a path that does not fit fails the test. */
 static const char *
 at(char *buf, size_t len, const char *name)
 {
-	snprintf(buf, len, "%s/%s", dir, name);
+	int n;
+
+	n = snprintf(buf, len, "%s/%s", dir, name);
+	if (n < 0 || (size_t)n >= len)
+		fail_msg("%s/%s: path too long", dir, name);
 	return buf;
 }
 

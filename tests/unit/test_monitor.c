@@ -295,7 +295,7 @@ test_plain_key(void **state)
 	assert_int_equal(mm_auth(h->child, "support", type, b64, 0, &id, why,
 	    sizeof(why)), 0);
 	assert_non_null(strstr(why, "plain keys are not accepted"));
-	audited(h, 0, "auth_refused", "key_id", "");
+	audited(h, 0, "auth_refused", "user", "support");
 }
 
 /*

@@ -11,6 +11,7 @@
 #include <time.h>
 #include <cmocka.h>
 
+#include "lib/csv.h"
 #include "lib/escape.h"
 #include "lib/ident.h"
 #include "lib/parse.h"
@@ -498,6 +499,51 @@ test_escape(void **state)
 	assert_int_equal(n, 6);
 }
 
+static void
+test_percent_decimal(void **state)
+{
+	static const struct {
+		const char	*in;
+		int		 rc;
+		unsigned	 v;
+	} p[] = {
+		{ "85%", 0, 85 }, { "85", 0, 85 }, { "100%", 0, 100 },
+		{ "1%", 0, 1 }, { "0%", -1, 0 }, { "101%", -1, 0 },
+		{ "85 %", -1, 0 }, { "%", -1, 0 }, { "-5%", -1, 0 },
+		{ "85%%", -1, 0 }, { "8.5%", -1, 0 }, { "", -1, 0 },
+	};
+	static const struct {
+		const char	*in;
+		int		 rc;
+		double		 v;
+	} d[] = {
+		{ "2", 0, 2.0 }, { "2.0", 0, 2.0 }, { "0.75", 0, 0.75 },
+		{ "1000", 0, 1000.0 }, { "1000.5", -1, 0 }, { "0", -1, 0 },
+		{ "2.", -1, 0 }, { ".5", -1, 0 }, { "1e3", -1, 0 },
+		{ "-1", -1, 0 }, { "+1", -1, 0 }, { "inf", -1, 0 },
+		{ "nan", -1, 0 }, { "1.1234567", -1, 0 }, { " 1", -1, 0 },
+		{ "0x10", -1, 0 },
+	};
+	unsigned	u;
+	double		v;
+	size_t		i;
+
+	(void)state;
+	for (i = 0; i < sizeof(p) / sizeof(p[0]); i++) {
+		u = 12345;
+		if (parse_percent(p[i].in, 1, 100, &u) != p[i].rc ||
+		    (p[i].rc == 0 && u != p[i].v))
+			fail_msg("parse_percent(\"%s\")", p[i].in);
+	}
+	assert_int_equal(parse_percent("50%", 1, 40, &u), -1);
+	for (i = 0; i < sizeof(d) / sizeof(d[0]); i++) {
+		v = -1;
+		if (parse_decimal(d[i].in, 0.001, 1000, &v) != d[i].rc ||
+		    (d[i].rc == 0 && v != d[i].v))
+			fail_msg("parse_decimal(\"%s\")", d[i].in);
+	}
+}
+
 /* One character at a time, for a stream: a cut one waits for the rest. */
 static void
 test_escape_char(void **state)
@@ -558,12 +604,42 @@ test_ident(void **state)
 	    "A-Z a-z 0-9 . _ : -");
 }
 
+/* lib/csv: RFC 4180 quoting and the spreadsheet-formula guard. */
+static void
+test_csv(void **state)
+{
+	char	*buf = NULL;
+	size_t	 len = 0;
+	FILE	*f;
+
+	(void)state;
+	assert_non_null(f = open_memstream(&buf, &len));
+	assert_int_equal(csv_text(f, "plain", 1), 0);
+	assert_int_equal(csv_text(f, "a,b", 0), 0);
+	assert_int_equal(csv_text(f, "say \"hi\"", 0), 0);
+	assert_int_equal(csv_text(f, "two\nlines", 0), 0);
+	assert_int_equal(csv_text(f, "=1+1", 0), 0);
+	assert_int_equal(csv_text(f, "@SUM(A1)", 0), 0);
+	assert_int_equal(csv_text(f, "", 0), 0);
+	assert_int_equal(csv_number(f, 0.1), 0);
+	assert_int_equal(csv_number(f, 12.5), 0);
+	assert_int_equal(csv_number(f, 1.0 / 3), 0);
+	assert_int_equal(csv_end(f), 0);
+	fclose(f);
+	assert_string_equal(buf, "plain,\"a,b\",\"say \"\"hi\"\"\","
+	    "\"two\nlines\",\"'=1+1\",\"'@SUM(A1)\",,0.1,12.5,"
+	    "0.33333333333333331\r\n");
+	free(buf);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_bool),
 		cmocka_unit_test(test_uint),
+		cmocka_unit_test(test_percent_decimal),
+		cmocka_unit_test(test_csv),
 		cmocka_unit_test(test_duration),
 		cmocka_unit_test(test_size),
 		cmocka_unit_test(test_format_duration),

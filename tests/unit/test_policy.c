@@ -1395,6 +1395,10 @@ assert_policy_same(const struct policy *a, const struct policy *b)
 	assert_str_same(a->update_window, b->update_window);
 	assert_str_same(a->notify_command, b->notify_command);
 	assert_str_same(a->update_command, b->update_command);
+	assert_int_equal(a->disk_warn, b->disk_warn);
+	assert_int_equal(a->outbox_keep, b->outbox_keep);
+	assert_int_equal(a->outbox_max, b->outbox_max);
+	assert_str_same(a->alert_notify_command, b->alert_notify_command);
 
 	assert_int_equal(redact_count(a->redact), redact_count(b->redact));
 	for (i = 0; i < redact_count(a->redact); i++) {
@@ -1449,7 +1453,7 @@ assert_shown_layout(const char *text)
 	static const char *const sections[] = {
 		"[gateway]", "[remote_access]", "[files]", "[commands]",
 		"[forward]", "[settings]", "[telemetry]", "[updates]",
-		"[redact]", "[bundle]",
+		"[alerts]", "[redact]", "[bundle]",
 	};
 	const char	*line, *prev = NULL, *nl;
 	size_t		 sec = 0;

@@ -1,8 +1,8 @@
 /*
  * test_relay_conf.c - relay.conf's pre-authentication keys (max_startups,
- * max_per_source, login_grace): their defaults, the forms and bounds the
- * loader accepts, the FILE:LINE errors it gives, and the chance with
- * which max_startups refuses a connection.
+ * max_per_source, login_grace) and its [alerts] rules: their defaults,
+ * the forms and bounds the loader accepts, the FILE:LINE errors it
+ * gives, and the chance with which max_startups refuses a connection.
  *
  * Each file is written into a fresh mkdtemp directory and loaded with
  * relay_conf_load(), as porthole-relay does.
@@ -18,6 +18,7 @@
 #include <cmocka.h>
 
 #include "relay/relay_conf.h"
+#include "relay/store_uri.h"
 
 /* The required keys: lines 1-4, so a key added after them is line 5. */
 #define RELAY \
@@ -159,6 +160,82 @@ test_refused(void **state)
 	}
 }
 
+/* [alerts]: DESIGN.md's values by default, each rule can be off. */
+static void
+test_alert_rules(void **state)
+{
+	struct relay_conf	*c;
+	char			 err[512];
+
+	(void)state;
+	assert_int_equal(load(RELAY, &c, err, sizeof(err)), 0);
+	assert_int_equal(c->alerts.disk_used, 85);
+	assert_int_equal(c->alerts.memory_available, 10);
+	assert_true(c->alerts.load_per_core == 2.0);
+	assert_int_equal(c->alerts.hold, 600);
+	assert_int_equal(c->alerts.service_down, 3);
+	assert_int_equal(c->alerts.offline, 1800);
+	assert_int_equal(c->alerts.node_lost, 1);
+	relay_conf_free(c);
+
+	assert_int_equal(load(RELAY "\n[alerts]\ndisk_used = 1%\n"
+	    "memory_available = off\nload_per_core = 0.5\nfor = 0s\n"
+	    "service_down = 2\noffline = 1h\nnode_lost = no\n", &c, err,
+	    sizeof(err)), 0);
+	assert_int_equal(c->alerts.disk_used, 1);
+	assert_int_equal(c->alerts.memory_available, 0);
+	assert_true(c->alerts.load_per_core == 0.5);
+	assert_int_equal(c->alerts.hold, 0);
+	assert_int_equal(c->alerts.service_down, 2);
+	assert_int_equal(c->alerts.offline, 3600);
+	assert_int_equal(c->alerts.node_lost, 0);
+	relay_conf_free(c);
+}
+
+/* A rule that does not parse: FILE:LINE, the key, and nothing loaded. */
+static void
+test_alert_rules_refused(void **state)
+{
+	static const char *const bad[] = {
+		"disk_used = 0%\n",
+		"disk_used = 101%\n",
+		"disk_used = 85%%\n",
+		"disk_used = lots\n",
+		"memory_available = -10%\n",
+		"load_per_core = 0\n",
+		"load_per_core = 1e30\n",
+		"load_per_core = 1001\n",
+		"load_per_core = nan\n",
+		"for = 2d\n",
+		"for = -1m\n",
+		"service_down = 0\n",
+		"service_down = 1001\n",
+		"offline = 10s\n",
+		"offline = 31d\n",
+		"node_lost = maybe\n",
+		"colour = red\n",
+	};
+	struct relay_conf	*c;
+	char			 text[256], err[512], want[160], key[32];
+	size_t			 i;
+
+	(void)state;
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(text, sizeof(text), "%s[alerts]\n%s", RELAY, bad[i]);
+		assert_int_equal(load(text, &c, err, sizeof(err)), -1);
+		assert_null(c);
+		snprintf(key, sizeof(key), "%.*s", (int)strcspn(bad[i], " "),
+		    bad[i]);
+		if (i == sizeof(bad) / sizeof(bad[0]) - 1)
+			snprintf(want, sizeof(want), "%s:6: unknown key "
+			    "'colour' in [alerts]", path);
+		else
+			snprintf(want, sizeof(want), "%s:6: %s: ", path, key);
+		if (strncmp(err, want, strlen(want)) != 0)
+			fail_msg("'%s' gave '%s'", bad[i], err);
+	}
+}
+
 /* sshd's staircase: rate% at start, rising to 100% at full. */
 static void
 test_drop_chance(void **state)
@@ -191,15 +268,79 @@ test_drop_chance(void **state)
 	relay_conf_free(c);
 }
 
+/*
+ * database: an SQLite path or a PostgreSQL URI; a URI with a password
+ * is refused wherever the password hides, and a log line shows a URI
+ * without one.
+ */
+static void
+test_database(void **state)
+{
+	static const struct {
+		const char	*uri;
+		const char	*shown;
+	} shown[] = {
+		{ "postgresql:///porthole?host=/run/postgresql",
+		  "postgresql:///porthole?host=/run/postgresql" },
+		{ "postgresql://relay:s3cret@db:5432/porthole?sslmode=require",
+		  "postgresql://relay@db:5432/porthole?sslmode=require" },
+		{ "postgres://db/porthole?password=s3cret&connect_timeout=5",
+		  "postgres://db/porthole?connect_timeout=5" },
+		{ "postgres://db/porthole?pass%77ord=s3cret",
+		  "postgres://db/porthole" },
+	};
+	static const char *const refused[] = {
+		"postgresql://relay:s3cret@db/porthole",
+		"postgresql://db/porthole?password=s3cret",
+		"postgresql://db/porthole?pass%77ord=s3cret",
+	};
+	struct relay_conf	*c;
+	char			 err[512], out[256], text[512];
+	size_t			 i;
+
+	(void)state;
+	assert_int_equal(load(RELAY "database = postgresql:///porthole?"
+	    "host=/run/postgresql\n", &c, err, sizeof(err)), 0);
+	assert_string_equal(c->database,
+	    "postgresql:///porthole?host=/run/postgresql");
+	relay_conf_free(c);
+	for (i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+		snprintf(text, sizeof(text), RELAY "database = %s\n",
+		    refused[i]);
+		assert_int_equal(load(text, &c, err, sizeof(err)), -1);
+		assert_non_null(strstr(err, ":5: database: a password in "
+		    "relay.conf is refused: use peer authentication or a "
+		    "passfile"));
+		/* The error names no password. */
+		assert_null(strstr(err, "s3cret"));
+	}
+	assert_int_equal(load(RELAY "database = postgresql://db/x?bogus=1\n",
+	    &c, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, ":5: database: not a PostgreSQL URI: "
+	    "invalid URI query parameter: \"bogus\""));
+	assert_int_equal(load(RELAY "database = relay.db\n", &c, err,
+	    sizeof(err)), -1);
+	assert_non_null(strstr(err, ":5: database: must be an absolute path"));
+	for (i = 0; i < sizeof(shown) / sizeof(shown[0]); i++) {
+		store_uri_display(shown[i].uri, out, sizeof(out));
+		assert_string_equal(out, shown[i].shown);
+	}
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_database, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_defaults, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_forms, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_drop_chance, setup,
 		    teardown),
+		cmocka_unit_test_setup_teardown(test_alert_rules, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_alert_rules_refused,
+		    setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

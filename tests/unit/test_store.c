@@ -4,6 +4,12 @@
  * a malformed record stores nothing, what was acked survives
  * a kill, and the reports (relay/report.c) print what arrived: as
  * tables with what a cluster sent escaped, and as exact JSON.
+ *
+ * The same tests run against each backend: SQLite by default, and
+ * PostgreSQL when PORTHOLE_TEST_PG names a database of a server the
+ * test may empty (tests/unit/test_store_pg.sh starts one).  A few
+ * tests are of one engine only (SQLite's file, WAL and modes;
+ * PostgreSQL's relays racing on one database).
  */
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -20,8 +26,10 @@
 #include <cmocka.h>
 
 #include <jansson.h>
+#include <libpq-fe.h>
 #include <sqlite3.h>
 
+#include "relay/analysis.h"
 #include "relay/relay_conf.h"
 #include "relay/report.h"
 #include "relay/store.h"
@@ -31,19 +39,75 @@
 #define H0	"2026-11-18T12:00:00Z"
 #define H1	"2026-11-18T13:00:00Z"
 
-static char	dir[64];
-static char	dbpath[128];
+/* Two cluster keys, as the registry keeps them. */
+#define KEY_A	"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl"
+#define KEY_B	"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBbqVTmQ3AXYt6nYlGbHH8gf2mRI8BOXf0RkLcMTKoCF"
+
+static char		 dir[64];
+static char		 dbpath[128];
+static const char	*pg_uri;	/* PORTHOLE_TEST_PG, or NULL */
+
+/* [relay] database of the test's store. */
+static const char *
+db_spec(void)
+{
+	return pg_uri != NULL ? pg_uri : dbpath;
+}
+
+/* A connection to the test's PostgreSQL database beside the store's. */
+static PGconn *
+pg_connect(void)
+{
+	PGconn *c = PQconnectdb(pg_uri);
+
+	if (PQstatus(c) != CONNECTION_OK)
+		fail_msg("%s: %s", pg_uri, PQerrorMessage(c));
+	PQclear(PQexec(c, "SET client_min_messages = warning"));
+	return c;
+}
+
+/* Run SQL on PostgreSQL; the status must be want. */
+static void
+pg_exec(const char *sql, ExecStatusType want)
+{
+	PGconn		*c = pg_connect();
+	PGresult	*r = PQexec(c, sql);
+
+	if (PQresultStatus(r) != want)
+		fail_msg("%s: %s", sql, PQresultErrorMessage(r));
+	PQclear(r);
+	PQfinish(c);
+}
+
+/* relay.conf's [alerts] defaults; a test may change them. */
+static const struct relay_alert_rules default_rules = {
+	85, 10, 2.0, 600, 3, 1800, 1
+};
+static struct relay_alert_rules	rules;
+static struct analysis		*an;
 
 static int
 setup(void **state)
 {
 	(void)state;
+	rules = default_rules;
+	if ((an = analysis_new(&rules)) == NULL)
+		return -1;
 	snprintf(dir, sizeof(dir), "/tmp/porthole-store.XXXXXX");
 	if (mkdtemp(dir) == NULL)
 		return -1;
 	snprintf(dbpath, sizeof(dbpath), "%s/relay.db", dir);
+	/* Each test starts from a database the relay has never used. */
+	if (pg_uri != NULL)
+		pg_exec("DROP SCHEMA IF EXISTS public CASCADE;"
+		    " CREATE SCHEMA public", PGRES_COMMAND_OK);
 	return 0;
 }
+
+/* The tests of SQLite's own file, WAL and modes. */
+#define SQLITE_ONLY()	do { if (pg_uri != NULL) { skip(); } } while (0)
+/* The tests of several relays on one PostgreSQL database. */
+#define PG_ONLY()	do { if (pg_uri == NULL) { skip(); } } while (0)
 
 static int
 teardown(void **state)
@@ -51,6 +115,8 @@ teardown(void **state)
 	char cmd[128];
 
 	(void)state;
+	analysis_free(an);
+	an = NULL;
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
 	return system(cmd);
 }
@@ -61,8 +127,11 @@ open_store(void)
 	struct store	*s;
 	char		 err[256];
 
-	if (store_open(dbpath, &s, err, sizeof(err)) == -1)
+	if (store_open(db_spec(), &s, err, sizeof(err)) == -1)
 		fail_msg("store_open: %s", err);
+	/* As the relay does: every batch is analysed. */
+	analysis_set_rules(an, &rules);
+	analysis_attach(an, s);
 	return s;
 }
 
@@ -87,9 +156,15 @@ static void
 db_exec(const char *sql)
 {
 	sqlite3	*db;
+	char	*msg = NULL;
 
+	if (pg_uri != NULL) {
+		pg_exec(sql, PGRES_COMMAND_OK);
+		return;
+	}
 	assert_int_equal(sqlite3_open(dbpath, &db), SQLITE_OK);
-	assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+	if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK)
+		fail_msg("%s: %s", sql, msg);
 	sqlite3_close(db);
 }
 
@@ -152,14 +227,32 @@ report_json(int (*f)(struct store *, const char *, enum report_form,
 	return j;
 }
 
-/* One integer from the database through a second connection. */
+/*
+ * One integer from the database through a second connection (a truth
+ * value is 1 or 0 in both engines).
+ */
 static long long
 count(const char *sql)
 {
 	sqlite3		*db;
 	sqlite3_stmt	*st;
+	PGconn		*c;
+	PGresult	*r;
+	const char	*v;
 	long long	 n;
 
+	if (pg_uri != NULL) {
+		c = pg_connect();
+		r = PQexec(c, sql);
+		if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1)
+			fail_msg("%s: %s", sql, PQresultErrorMessage(r));
+		v = PQgetvalue(r, 0, 0);
+		n = strcmp(v, "t") == 0 ? 1 : strcmp(v, "f") == 0 ? 0 :
+		    strtoll(v, NULL, 10);
+		PQclear(r);
+		PQfinish(c);
+		return n;
+	}
 	assert_int_equal(sqlite3_open_v2(dbpath, &db, SQLITE_OPEN_READONLY,
 	    NULL), SQLITE_OK);
 	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL),
@@ -178,7 +271,8 @@ static const char batch1[] =
     "{\"seq\":2,\"class\":\"event\",\"record\":{\"class\":\"event\","
     "\"type\":\"node_added\",\"node\":\"node-3\",\"ts\":\"" H0 "\"}},"
     "{\"seq\":3,\"class\":\"health\",\"record\":{\"class\":\"health\","
-    "\"ts\":\"" H0 "\",\"nodes\":[{},{},{}],\"services\":["
+    "\"ts\":\"" H0 "\",\"nodes\":[{\"name\":\"n1\"},{\"name\":\"n2\"},"
+    "{\"name\":\"n3\"}],\"services\":["
     "{\"name\":\"server\",\"up\":true},{\"name\":\"ag\",\"state\":\"down\"}]"
     "}}]";
 
@@ -480,7 +574,8 @@ test_reopen_keeps_everything(void **state)
 	free(u);
 	store_close(s);
 	/* WAL is a property of the file, so a second connection sees it. */
-	assert_int_equal(count("SELECT journal_mode = 'wal' FROM "
+	if (pg_uri == NULL)
+		assert_int_equal(count("SELECT journal_mode = 'wal' FROM "
 	    "pragma_journal_mode"), 1);
 }
 
@@ -538,6 +633,7 @@ test_report_takes_nothing(void **state)
 	pid_t		 pid;
 
 	(void)state;
+	SQLITE_ONLY();
 	assert_int_equal(pipe(up), 0);
 	assert_int_equal(pipe(go), 0);
 	if ((pid = fork()) == 0) {
@@ -588,21 +684,28 @@ test_readonly_refusals(void **state)
 	char		 err[256], want[256];
 
 	(void)state;
-	assert_int_equal(store_open_readonly(dbpath, &r, err, sizeof(err)),
-	    -1);
-	assert_int_equal(access(dbpath, F_OK), -1);
-	/* An empty file: not the relay's, and left as it is. */
-	fclose(fopen(dbpath, "w"));
-	assert_int_equal(store_open_readonly(dbpath, &r, err, sizeof(err)),
+	if (pg_uri == NULL) {
+		assert_int_equal(store_open_readonly(dbpath, &r, err,
+		    sizeof(err)), -1);
+		assert_int_equal(access(dbpath, F_OK), -1);
+		/* An empty file: not the relay's, and left as it is. */
+		fclose(fopen(dbpath, "w"));
+	}
+	/* An empty database: not the relay's, and left as it is. */
+	assert_int_equal(store_open_readonly(db_spec(), &r, err, sizeof(err)),
 	    -1);
 	snprintf(want, sizeof(want), "%s: no relay tables (the relay has not "
-	    "started on it yet)", dbpath);
+	    "started on it yet)", db_spec());
 	assert_string_equal(err, want);
-	unlink(dbpath);
+	if (pg_uri == NULL)
+		unlink(dbpath);
+	else
+		assert_int_equal(count("SELECT count(*) FROM pg_tables WHERE"
+		    " schemaname = 'public'"), 0);
 	r = open_store();
 	put_ok(r, "acme-prod", batch1, 3);
 	store_close(r);
-	if (store_open_readonly(dbpath, &r, err, sizeof(err)) == -1)
+	if (store_open_readonly(db_spec(), &r, err, sizeof(err)) == -1)
 		fail_msg("store_open_readonly: %s", err);
 	assert_int_equal(put(r, "beta", batch1, &acked, err, sizeof(err)),
 	    -1);
@@ -624,10 +727,11 @@ test_health_keeps_latest(void **state)
 	for (n = 0; n < 150; n += 10) {
 		b = json_array();
 		for (i = n + 1; i <= n + 10; i++) {
-			rec = json_pack("{s:s, s:[{}]}", "ts", H0, "nodes");
+			rec = json_pack("{s:s, s:[{s:s}]}", "ts", H0, "nodes",
+			    "name", "a");
 			if (i == 150)
 				json_array_append_new(json_object_get(rec,
-				    "nodes"), json_object());
+				    "nodes"), json_pack("{s:s}", "name", "b"));
 			json_array_append_new(b, json_pack("{s:i, s:s, s:o}",
 			    "seq", i, "class", "health", "record", rec));
 		}
@@ -781,6 +885,7 @@ test_print_clusters(void **state)
 	assert_int_equal(gethostname(host, sizeof(host)), 0);
 	host[sizeof(host) - 1] = '\0';
 	snprintf(self, sizeof(self), "%s:2222", host);
+	assert_int_equal(store_relay_started(s, self, T0), 0);
 	assert_int_equal(store_cluster_seen(s, "beta", T0 - 4 * 86400, "1.3.0",
 	    1), 0);
 	assert_int_equal(store_cluster_seen(s, "beta", T0 - 3 * 86400 - 5,
@@ -963,6 +1068,7 @@ test_unwritable_dir(void **state)
 	char		 err[256], sub[160], path[200];
 
 	(void)state;
+	SQLITE_ONLY();
 	/* /sys refuses new files even to root. */
 	assert_int_equal(store_open("/sys/porthole-relay.db", &s, err,
 	    sizeof(err)), -1);
@@ -991,6 +1097,7 @@ test_not_a_database(void **state)
 	FILE		*f;
 
 	(void)state;
+	SQLITE_ONLY();
 	assert_non_null(f = fopen(dbpath, "w"));
 	fputs("this is not an SQLite database, but it is long enough to "
 	    "have a header that SQLite will read and reject outright.\n", f);
@@ -1007,6 +1114,7 @@ test_file_mode(void **state)
 	struct stat	 sb;
 
 	(void)state;
+	SQLITE_ONLY();
 	put_ok(s, "acme-prod", batch1, 3);
 	assert_int_equal(stat(dbpath, &sb), 0);
 	assert_int_equal(sb.st_mode & 0777, 0600);
@@ -1014,16 +1122,23 @@ test_file_mode(void **state)
 }
 
 /* Run SQL through a second, writing connection. */
-static void
-exec_sql(const char *sql)
-{
-	sqlite3	*db;
-	char	*msg = NULL;
+#define exec_sql	db_exec
 
-	assert_int_equal(sqlite3_open(dbpath, &db), SQLITE_OK);
-	if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK)
-		fail_msg("%s: %s", sql, msg);
-	sqlite3_close(db);
+/* The schema version this relay writes. */
+#define SCHEMA_NOW	5
+
+/* Where each engine keeps the schema version. */
+#define SCHEMA_VERSION_SQL	(pg_uri != NULL ? \
+	"SELECT version FROM porthole_schema" : "PRAGMA user_version")
+
+static void
+set_schema_version(int v)
+{
+	char sql[64];
+
+	snprintf(sql, sizeof(sql), pg_uri != NULL ? "UPDATE porthole_schema"
+	    " SET version = %d" : "PRAGMA user_version = %d", v);
+	exec_sql(sql);
 }
 
 /*
@@ -1041,13 +1156,18 @@ test_migrates_version_1(void **state)
 	(void)state;
 	put_ok(s, "acme-prod", batch1, 3);
 	store_close(s);
-	/* What a relay of version 1 left: no message tables. */
-	exec_sql("DROP TABLE deliveries; DROP TABLE messages;"
-	    " DROP TABLE package_chunks; PRAGMA user_version = 1");
-	assert_int_equal(count("SELECT count(*) FROM sqlite_master WHERE"
-	    " name = 'messages'"), 0);
+	/* What a relay of version 1 left: no message or fleet tables. */
+	exec_sql("DROP TABLE bundle_chunks; DROP TABLE bundles;"
+	    " DROP TABLE deliveries; DROP TABLE messages;"
+	    " DROP TABLE package_chunks; DROP TABLE alerts;"
+	    " DROP TABLE health_nodes; DROP TABLE health_services;"
+	    " DROP TABLE registry; DROP TABLE relays; DROP TABLE connections");
+	set_schema_version(1);
+	assert_int_equal(count(pg_uri != NULL ? "SELECT count(*) FROM"
+	    " pg_tables WHERE tablename = 'messages'" : "SELECT count(*)"
+	    " FROM sqlite_master WHERE name = 'messages'"), 0);
 	s = open_store();
-	assert_int_equal(count("PRAGMA user_version"), 2);
+	assert_int_equal(count(SCHEMA_VERSION_SQL), SCHEMA_NOW);
 	assert_int_equal(store_last_seq(s, "acme-prod", &seq), 0);
 	assert_int_equal(seq, 3);
 	assert_int_equal(store_message_add(s, NULL, "greeting",
@@ -1055,10 +1175,283 @@ test_migrates_version_1(void **state)
 	assert_int_equal(id, 1);
 	store_close(s);
 	/* A database from a newer relay is refused, not changed. */
-	exec_sql("PRAGMA user_version = 3");
-	assert_int_equal(store_open(dbpath, &s, why, sizeof(why)), -1);
-	assert_non_null(strstr(why, "schema version 3, this relay knows "
-	    "version 2"));
+	set_schema_version(SCHEMA_NOW + 1);
+	assert_int_equal(store_open(db_spec(), &s, why, sizeof(why)), -1);
+	assert_non_null(strstr(why, "schema version 6, this relay knows "
+	    "version 5"));
+}
+
+/*
+ * A store of schema version 2 (a relay with messages, from before the
+ * health view and the alerts) is brought up to date when opened, its
+ * records kept, and the health view fills from the next record.
+ */
+static void
+test_migrates_v2(void **state)
+{
+	struct store	*s = open_store();
+
+	(void)state;
+	put_ok(s, "acme-prod", batch1, 3);
+	store_close(s);
+	exec_sql("DROP TABLE bundle_chunks; DROP TABLE bundles;"
+	    " DROP TABLE alerts; DROP TABLE health_nodes;"
+	    " DROP TABLE health_services; DROP TABLE registry;"
+	    " DROP TABLE relays; DROP TABLE connections");
+	set_schema_version(2);
+	s = open_store();
+	assert_int_equal(count(SCHEMA_VERSION_SQL), SCHEMA_NOW);
+	assert_int_equal(count("SELECT count(*) FROM records"), 3);
+	assert_int_equal(count("SELECT count(*) FROM alerts"), 0);
+	put_ok(s, "acme-prod", "[{\"seq\":4,\"class\":\"health\",\"record\":"
+	    "{\"ts\":\"" H0 "\",\"nodes\":[{\"name\":\"n9\"}]}}]", 4);
+	assert_int_equal(count("SELECT count(*) FROM health_nodes"), 1);
+	store_close(s);
+}
+
+/*
+ * A store of schema version 3 (health view and alerts, before the
+ * fleet) is brought up to date when opened: its alerts stay, and the
+ * cluster registry works at once.
+ */
+static void
+test_migrates_v3(void **state)
+{
+	struct store		*s = open_store();
+	struct store_registry	 r;
+	char			 why[256];
+
+	(void)state;
+	put_ok(s, "acme-prod", batch1, 3);
+	store_close(s);
+	exec_sql("INSERT INTO alerts (cluster, rule, subject, severity, text,"
+	    " first_seen, last_seen, raised) VALUES ('acme-prod', 'disk_used',"
+	    " 'n1:/', 'warning', 'full', 1, 2, 2)");
+	exec_sql("DROP TABLE bundle_chunks; DROP TABLE bundles;"
+	    " DROP TABLE registry; DROP TABLE relays;"
+	    " DROP TABLE connections");
+	set_schema_version(3);
+	s = open_store();
+	assert_int_equal(count(SCHEMA_VERSION_SQL), SCHEMA_NOW);
+	assert_int_equal(count("SELECT count(*) FROM alerts WHERE"
+	    " cleared IS NULL"), 1);
+	assert_int_equal(count("SELECT count(*) FROM records"), 3);
+	memset(&r, 0, sizeof(r));
+	r.id = "gamma";
+	r.key = KEY_A;
+	assert_int_equal(store_registry_add(s, &r, 0, T0, why, sizeof(why)),
+	    0);
+	assert_int_equal(count("SELECT count(*) FROM registry WHERE"
+	    " id = 'gamma' AND removed = 0"), 1);
+	store_close(s);
+}
+
+/* A bundle of n bytes of a pattern, with its SHA-256 in hex. */
+static unsigned char *
+bundle_bytes(size_t n, char *hex)
+{
+	struct sha256	*h;
+	unsigned char	*b;
+	size_t		 i;
+
+	assert_non_null(b = malloc(n));
+	for (i = 0; i < n; i++)
+		b[i] = (unsigned char)(i * 7 + i / 4096);
+	assert_non_null(h = sha256_new());
+	sha256_update(h, b, n);
+	sha256_final(h, hex);
+	return b;
+}
+
+static void
+bundle_init(struct store_bundle *b, const char *id, const char *sha,
+    uint64_t size)
+{
+	memset(b, 0, sizeof(*b));
+	b->id = id;
+	b->cluster = "acme-prod";
+	b->sha256 = sha;
+	b->size = size;
+	b->source = "vendor";
+	b->requested_by = "vendor (root)";
+	b->ticket = "SUP-9";
+	b->message_id = 3;
+	b->summary = "{\"files\":3}";
+	b->created = T0 - 60;
+}
+
+static int
+bundle_row(const struct store_bundle *b, void *arg)
+{
+	struct store_bundle *out = arg;
+
+	assert_string_equal(b->id, "0123456789abcdef");
+	assert_string_equal(b->cluster, "acme-prod");
+	assert_string_equal(b->ticket, "SUP-9");
+	assert_string_equal(b->summary, "{\"files\":3}");
+	out->received = b->received;
+	out->completed = b->completed;
+	out->size = b->size;
+	out->message_id++;
+	return 0;
+}
+
+/*
+ * A support bundle is stored piece by piece, only where the stored
+ * bytes end, and goes on from there after the store is closed and
+ * opened again (a relay's restart); another cluster cannot touch it;
+ * the last piece is checked with the rest against the SHA-256, and one
+ * that does not match drops every chunk, so the upload starts again.
+ */
+static void
+test_bundle_chunks(void **state)
+{
+	struct store		*s = open_store();
+	struct store_bundle	 b, row;
+	const size_t		 piece = 512 * 1024, len = piece * 2 + 1000;
+	unsigned char		*data, *buf;
+	char			 hex[65], other[65], why[256];
+	uint64_t		 have, at;
+	size_t			 n;
+	int			 complete;
+
+	(void)state;
+	data = bundle_bytes(len, hex);
+	bundle_init(&b, "0123456789abcdef", hex, len);
+	assert_int_equal(store_bundle_begin(s, &b, T0, &have, &complete, why,
+	    sizeof(why)), 0);
+	assert_int_equal(have, 0);
+	assert_int_equal(complete, 0);
+	/* Not where the stored bytes end: refused, with where they end. */
+	assert_int_equal(store_bundle_put(s, "acme-prod", b.id, piece,
+	    data + piece, piece, T0, &have, why, sizeof(why)), -1);
+	assert_int_equal(have, 0);
+	assert_non_null(strstr(why, "holds 0 bytes"));
+	assert_int_equal(store_bundle_put(s, "acme-prod", b.id, 0, data,
+	    piece, T0, &have, why, sizeof(why)), 0);
+	assert_int_equal(have, piece);
+	/* Another cluster: neither its pieces nor the id. */
+	assert_int_equal(store_bundle_put(s, "beta", b.id, piece,
+	    data + piece, piece, T0, &have, why, sizeof(why)), -1);
+	assert_non_null(strstr(why, "not begun by this cluster"));
+	b.cluster = "beta";
+	assert_int_equal(store_bundle_begin(s, &b, T0, &have, &complete, why,
+	    sizeof(why)), -1);
+	assert_non_null(strstr(why, "stored already"));
+	b.cluster = "acme-prod";
+	store_close(s);
+
+	/* The relay again: the upload goes on from the stored bytes. */
+	s = open_store();
+	assert_int_equal(store_bundle_begin(s, &b, T0 + 5, &have, &complete,
+	    why, sizeof(why)), 0);
+	assert_int_equal(have, piece);
+	assert_int_equal(complete, 0);
+	assert_int_equal(store_bundle_put(s, "acme-prod", b.id, piece,
+	    data + piece, piece, T0, &have, why, sizeof(why)), 0);
+	assert_int_equal(store_bundle_put(s, "acme-prod", b.id, piece * 2,
+	    data + piece * 2, 2000, T0, &have, why, sizeof(why)), -1);
+	assert_non_null(strstr(why, "past its"));
+	assert_int_equal(store_bundle_put(s, "acme-prod", b.id, piece * 2,
+	    data + piece * 2, 1000, T0 + 9, &have, why, sizeof(why)), 1);
+	assert_int_equal(have, len);
+	assert_int_equal(count("SELECT count(*) FROM bundle_chunks"), 3);
+	assert_int_equal(store_bundle_put(s, "acme-prod", b.id, len - 1,
+	    data, 1, T0, &have, why, sizeof(why)), -1);
+	assert_non_null(strstr(why, "whole already"));
+	assert_int_equal(store_bundle_begin(s, &b, T0, &have, &complete, why,
+	    sizeof(why)), 0);
+	assert_int_equal(complete, 1);
+	memset(&row, 0, sizeof(row));
+	assert_int_equal(store_bundle_rows(s, "acme-prod", NULL, bundle_row,
+	    &row), 0);
+	assert_int_equal(row.message_id, 1);
+	assert_int_equal(row.received, len);
+	assert_int_equal(row.completed, T0 + 9);
+	memset(&row, 0, sizeof(row));
+	assert_int_equal(store_bundle_rows(s, "beta", NULL, bundle_row, &row),
+	    0);
+	assert_int_equal(row.message_id, 0);
+	/* Read back whole, across the chunks. */
+	assert_non_null(buf = malloc(len));
+	for (at = 0; at < len; at += n) {
+		assert_int_equal(store_bundle_read(s, b.id, at, buf + at,
+		    len - at, &n), 0);
+		assert_true(n > 0);
+	}
+	assert_memory_equal(buf, data, len);
+	assert_int_equal(store_bundle_read(s, b.id, len, buf, len, &n), 0);
+	assert_int_equal(n, 0);
+
+	/* Bytes that are not what the SHA-256 says: all dropped. */
+	free(bundle_bytes(10, other));
+	bundle_init(&b, "fedcba9876543210", other, piece + 1);
+	assert_int_equal(store_bundle_begin(s, &b, T0, &have, &complete, why,
+	    sizeof(why)), 0);
+	assert_int_equal(store_bundle_put(s, "acme-prod", b.id, 0, data,
+	    piece, T0, &have, why, sizeof(why)), 0);
+	assert_int_equal(store_bundle_put(s, "acme-prod", b.id, piece, data,
+	    1, T0, &have, why, sizeof(why)), -1);
+	assert_non_null(strstr(why, "SHA-256"));
+	assert_int_equal(have, 0);
+	assert_int_equal(count("SELECT count(*) FROM bundle_chunks WHERE"
+	    " bundle = 'fedcba9876543210'"), 0);
+	assert_int_equal(count("SELECT received FROM bundles WHERE"
+	    " id = 'fedcba9876543210'"), 0);
+
+	/* What a gateway announces is checked. */
+	bundle_init(&b, "0123456789abcdeg", hex, len);
+	assert_int_equal(store_bundle_begin(s, &b, T0, &have, &complete, why,
+	    sizeof(why)), -1);
+	bundle_init(&b, "1123456789abcdef", hex, len);
+	b.ticket = "a\033[2Jb";
+	assert_int_equal(store_bundle_begin(s, &b, T0, &have, &complete, why,
+	    sizeof(why)), -1);
+	b.ticket = "";
+	b.summary = "[1]";
+	assert_int_equal(store_bundle_begin(s, &b, T0, &have, &complete, why,
+	    sizeof(why)), -1);
+	assert_non_null(strstr(why, "summary"));
+	b.summary = "{}";
+	b.source = "elsewhere";
+	assert_int_equal(store_bundle_begin(s, &b, T0, &have, &complete, why,
+	    sizeof(why)), -1);
+	assert_int_equal(count("SELECT count(*) FROM bundles"), 2);
+	free(buf);
+	free(data);
+	store_close(s);
+}
+
+/*
+ * A store of schema version 4 (before support bundles) is brought up
+ * to date when opened and takes a bundle at once.
+ */
+static void
+test_migrates_v4(void **state)
+{
+	struct store		*s = open_store();
+	struct store_bundle	 b;
+	unsigned char		*data;
+	char			 hex[65], why[256];
+	uint64_t		 have;
+	int			 complete;
+
+	(void)state;
+	put_ok(s, "acme-prod", batch1, 3);
+	store_close(s);
+	exec_sql("DROP TABLE bundle_chunks; DROP TABLE bundles");
+	set_schema_version(4);
+	s = open_store();
+	assert_int_equal(count(SCHEMA_VERSION_SQL), SCHEMA_NOW);
+	assert_int_equal(count("SELECT count(*) FROM records"), 3);
+	data = bundle_bytes(100, hex);
+	bundle_init(&b, "0123456789abcdef", hex, 100);
+	assert_int_equal(store_bundle_begin(s, &b, T0, &have, &complete, why,
+	    sizeof(why)), 0);
+	assert_int_equal(store_bundle_put(s, "acme-prod", b.id, 0, data, 100,
+	    T0, &have, why, sizeof(why)), 1);
+	free(data);
+	store_close(s);
 }
 
 struct pending {
@@ -1252,9 +1645,396 @@ test_package_chunks(void **state)
 	store_close(s);
 }
 
+/* Fork n children that each run fn once all are ready; 0 if all did. */
+static int
+together(int n, int (*fn)(int, void *), void *arg)
+{
+	pid_t	pids[8];
+	int	go[2], i, status, failed = 0;
+	char	c;
+
+	assert_true(n <= 8);
+	assert_int_equal(pipe(go), 0);
+	for (i = 0; i < n; i++) {
+		if ((pids[i] = fork()) == 0) {
+			close(go[1]);
+			/* End of file once the parent lets go of all. */
+			(void)read(go[0], &c, 1);
+			_exit(fn(i, arg) == 0 ? 0 : 1);
+		}
+		assert_true(pids[i] > 0);
+	}
+	close(go[0]);
+	close(go[1]);
+	for (i = 0; i < n; i++) {
+		assert_int_equal(waitpid(pids[i], &status, 0), pids[i]);
+		if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+			failed++;
+	}
+	return failed;
+}
+
+static int
+open_once(int i, void *arg)
+{
+	struct store	*s;
+	char		 err[512];
+
+	(void)i;
+	(void)arg;
+	if (store_open(db_spec(), &s, err, sizeof(err)) == -1) {
+		fprintf(stderr, "store_open: %s\n", err);
+		return -1;
+	}
+	store_close(s);
+	return 0;
+}
+
+/*
+ * Relays started at the same moment on an empty PostgreSQL database:
+ * each makes or finds the schema, none fails, and it is made once.
+ */
+static void
+test_pg_relays_start_together(void **state)
+{
+	(void)state;
+	PG_ONLY();
+	assert_int_equal(together(6, open_once, NULL), 0);
+	assert_int_equal(count(SCHEMA_VERSION_SQL), SCHEMA_NOW);
+	assert_int_equal(count("SELECT count(*) FROM porthole_schema"), 1);
+	assert_int_equal(count("SELECT count(*) FROM pg_tables WHERE"
+	    " tablename = 'records'"), 1);
+}
+
+/* The RELAYS of one cluster in the clusters report at now, as JSON. */
+static char *
+relays_of(struct store *s, const char *cluster, time_t now)
+{
+	json_t	*j, *c;
+	char	*buf = NULL, *out;
+	size_t	 len = 0, i;
+	FILE	*f;
+
+	assert_non_null(f = open_memstream(&buf, &len));
+	assert_int_equal(report_clusters(&conf, s, now, REPORT_JSON, f), 0);
+	fclose(f);
+	assert_non_null(j = json_loads(buf, 0, NULL));
+	free(buf);
+	out = NULL;
+	json_array_foreach(j, i, c)
+		if (strcmp(json_string_value(json_object_get(c, "cluster")),
+		    cluster) == 0)
+			out = json_dumps(json_object_get(c, "relays"),
+			    JSON_COMPACT);
+	json_decref(j);
+	assert_non_null(out);
+	return out;
+}
+
+static void
+assert_relays(struct store *s, const char *cluster, time_t now,
+    const char *want)
+{
+	char *got = relays_of(s, cluster, now);
+
+	assert_string_equal(got, want);
+	free(got);
+}
+
+/*
+ * Two relays of a fleet on one store: the clusters report names each
+ * relay a cluster has a tunnel to, whichever relay prints it; a tunnel
+ * that closes leaves the list, a relay that restarts takes its old
+ * tunnels off, and one not heard from for STORE_RELAY_STALE seconds
+ * (killed, or cut off from the store) no longer counts.
+ */
+static void
+test_fleet_relays(void **state)
+{
+	struct store			*a = open_store(), *b = open_store();
+	struct store_cluster_info	 ci;
+
+	(void)state;
+	assert_int_equal(store_relay_started(a, "relay-a:2222", T0), 0);
+	assert_int_equal(store_relay_started(b, "relay-b:2222", T0), 0);
+	assert_int_equal(store_cluster_seen(a, "acme-prod", T0, "1.4.2", 1),
+	    0);
+	assert_int_equal(store_cluster_seen(b, "acme-prod", T0, NULL, 1), 0);
+	assert_relays(a, "acme-prod", T0 + 10,
+	    "[\"relay-a:2222\",\"relay-b:2222\"]");
+	assert_relays(b, "acme-prod", T0 + 10,
+	    "[\"relay-a:2222\",\"relay-b:2222\"]");
+	assert_relays(a, "beta", T0 + 10, "[]");
+	/* The tunnel to b closes: a still has one. */
+	assert_int_equal(store_cluster_seen(b, "acme-prod", T0 + 20, NULL, 0),
+	    0);
+	assert_relays(b, "acme-prod", T0 + 30, "[\"relay-a:2222\"]");
+	assert_int_equal(store_cluster_info(b, "acme-prod", &ci), 1);
+	assert_int_equal(ci.connected, 1);
+	/* a is killed and restarts: its tunnels were not closed, now are. */
+	assert_int_equal(store_relay_started(a, "relay-a:2222", T0 + 40), 0);
+	assert_relays(b, "acme-prod", T0 + 50, "[]");
+	assert_int_equal(store_cluster_info(b, "acme-prod", &ci), 1);
+	assert_int_equal(ci.connected, 0);
+	/* A heartbeat keeps a relay counted; silence for too long does not. */
+	assert_int_equal(store_cluster_seen(a, "acme-prod", T0 + 60, NULL, 1),
+	    0);
+	assert_relays(b, "acme-prod", T0 + 40 + STORE_RELAY_STALE,
+	    "[\"relay-a:2222\"]");
+	assert_relays(b, "acme-prod", T0 + 41 + STORE_RELAY_STALE, "[]");
+	assert_int_equal(store_relay_alive(a, T0 + 100), 0);
+	assert_relays(b, "acme-prod", T0 + 100 + STORE_RELAY_STALE,
+	    "[\"relay-a:2222\"]");
+	/* A clean stop: the relay's row goes, and with it its tunnels. */
+	assert_int_equal(store_relay_stopped(a), 0);
+	assert_relays(b, "acme-prod", T0 + 110, "[]");
+	store_close(a);
+	store_close(b);
+}
+
+static int
+reg_copy(const struct store_registry *r, void *arg)
+{
+	struct store_registry	*out = arg;
+	static char		 id[65], key[STORE_KEY_MAX + 1];
+
+	*out = *r;
+	snprintf(id, sizeof(id), "%s", r->id);
+	snprintf(key, sizeof(key), "%s", r->key);
+	out->id = id;
+	out->key = key;
+	return 0;
+}
+
+struct reg_seen {
+	char	ids[8][65];
+	int64_t	change[8];
+	time_t	removed[8];
+	int	n;
+};
+
+static int
+reg_collect(const struct store_registry *r, void *arg)
+{
+	struct reg_seen *rs = arg;
+
+	assert_true(rs->n < 8);
+	snprintf(rs->ids[rs->n], sizeof(rs->ids[0]), "%s", r->id);
+	rs->change[rs->n] = r->change;
+	rs->removed[rs->n] = r->removed;
+	rs->n++;
+	return 0;
+}
+
+/*
+ * The cluster registry: added once (a second add is refused unless it
+ * replaces), read back as added, removed as a tombstone that the changes
+ * show, every change under a greater number; the clusters report lists
+ * the registry's clusters after relay.conf's, relay.conf's own first.
+ */
+static void
+test_registry(void **state)
+{
+	struct store		*s = open_store();
+	struct store_registry	 r, got;
+	struct reg_seen		 rs;
+	int64_t			 last;
+	json_t			*j;
+	char			*buf, why[512];
+
+	(void)state;
+	memset(&r, 0, sizeof(r));
+	r.id = "gamma";
+	r.key = KEY_A;
+	r.trial = 1;
+	r.expires = T0 + 86400;
+	assert_int_equal(store_registry_add(s, &r, 0, T0, why, sizeof(why)), 0);
+	assert_int_equal(store_registry_add(s, &r, 0, T0, why, sizeof(why)),
+	    -1);
+	assert_string_equal(why, "cluster gamma is in the registry already "
+	    "(--replace changes it)");
+	r.key = KEY_B;
+	r.trial = 0;
+	assert_int_equal(store_registry_add(s, &r, 1, T0 + 1, why,
+	    sizeof(why)), 1);
+	assert_int_equal(store_registry_get(s, "gamma", reg_copy, &got), 1);
+	assert_string_equal(got.key, KEY_B);
+	assert_int_equal(got.trial, 0);
+	assert_int_equal(got.expires, T0 + 86400);
+	assert_int_equal(got.overage, 0);
+	assert_int_equal(got.added, T0 + 1);
+	assert_int_equal(got.removed, 0);
+	r.id = "delta";
+	r.overage = 1;
+	assert_int_equal(store_registry_add(s, &r, 0, T0, why, sizeof(why)), 0);
+	/* What is not TYPE BASE64, or not a cluster id, is refused. */
+	r.key = "ssh-ed25519 AAAA C3Nz";
+	assert_int_equal(store_registry_add(s, &r, 1, T0, why, sizeof(why)),
+	    -1);
+	r.key = KEY_A;
+	r.id = "a b";
+	assert_int_equal(store_registry_add(s, &r, 1, T0, why, sizeof(why)),
+	    -1);
+
+	memset(&rs, 0, sizeof(rs));
+	assert_int_equal(store_registry_changes(s, 0, reg_collect, &rs), 0);
+	assert_int_equal(rs.n, 2);
+	assert_string_equal(rs.ids[0], "gamma");
+	assert_string_equal(rs.ids[1], "delta");
+	assert_true(rs.change[0] < rs.change[1]);
+	last = rs.change[1];
+	assert_int_equal(store_registry_remove(s, "gamma", T0 + 5), 1);
+	assert_int_equal(store_registry_remove(s, "gamma", T0 + 6), 0);
+	assert_int_equal(store_registry_remove(s, "nosuch", T0 + 6), 0);
+	assert_int_equal(store_registry_get(s, "gamma", reg_copy, &got), 0);
+	memset(&rs, 0, sizeof(rs));
+	assert_int_equal(store_registry_changes(s, last, reg_collect, &rs), 0);
+	assert_int_equal(rs.n, 1);
+	assert_string_equal(rs.ids[0], "gamma");
+	assert_int_equal(rs.removed[0], T0 + 5);
+	assert_true(rs.change[0] > last);
+	last = rs.change[0];
+	/* Added again: a new entry, not a replacement. */
+	r.id = "gamma";
+	assert_int_equal(store_registry_add(s, &r, 0, T0 + 7, why, sizeof(why)),
+	    0);
+	memset(&rs, 0, sizeof(rs));
+	assert_int_equal(store_registry_rows(s, reg_collect, &rs), 0);
+	assert_int_equal(rs.n, 2);
+	assert_string_equal(rs.ids[0], "delta");
+	assert_string_equal(rs.ids[1], "gamma");
+	assert_true(rs.change[1] > last);
+
+	/* relay.conf's beta stays relay.conf's; the registry's follow. */
+	r.id = "beta";
+	assert_int_equal(store_registry_add(s, &r, 0, T0, why, sizeof(why)), 0);
+	buf = clusters_text(s, REPORT_JSON);
+	assert_non_null(j = json_loads(buf, 0, NULL));
+	free(buf);
+	assert_int_equal(json_array_size(j), 5);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(j,
+	    1), "cluster")), "beta");
+	assert_string_equal(json_string_value(json_object_get(json_array_get(j,
+	    1), "source")), "relay.conf");
+	assert_string_equal(json_string_value(json_object_get(json_array_get(j,
+	    1), "license")), "trial");
+	assert_string_equal(json_string_value(json_object_get(json_array_get(j,
+	    3), "cluster")), "delta");
+	assert_string_equal(json_string_value(json_object_get(json_array_get(j,
+	    4), "cluster")), "gamma");
+	assert_string_equal(json_string_value(json_object_get(json_array_get(j,
+	    4), "source")), "registry");
+	assert_true(json_is_true(json_object_get(json_array_get(j, 3),
+	    "overage")));
+	json_decref(j);
+	store_close(s);
+}
+
+/* A batch of usage records seq first..last, and its JSON. */
+static json_t *
+usage_batch(int first, int last)
+{
+	json_t	*b = json_array();
+	char	 env[32];
+	int	 i;
+
+	for (i = first; i <= last; i++) {
+		snprintf(env, sizeof(env), "env-%05d", i);
+		json_array_append_new(b, json_pack("{s:i, s:s, s:{s:s, s:s, "
+		    "s:{s:i}}}", "seq", i, "class", "usage", "record", "hour",
+		    H0, "environment", env, "units", "host_units", 1));
+	}
+	return b;
+}
+
+/* Child i stores records 1-600 (i even) or 401-1000 (i odd). */
+static int
+store_half(int i, void *arg)
+{
+	struct store	*s;
+	json_t		*b;
+	uint64_t	 acked;
+	char		 why[512];
+	int		 rc;
+
+	(void)arg;
+	if (store_open(db_spec(), &s, why, sizeof(why)) == -1)
+		return -1;
+	b = i % 2 == 0 ? usage_batch(1, 600) : usage_batch(401, 1000);
+	if ((rc = store_records(s, "acme-prod", b, T0, &acked, why,
+	    sizeof(why))) == -1)
+		fprintf(stderr, "store_records: %s\n", why);
+	json_decref(b);
+	store_close(s);
+	return rc;
+}
+
+/*
+ * The uplink moved while the first relay was still storing a batch, and
+ * the gateway sent the rest again through the second: relays store
+ * overlapping batches of one cluster at the same moment, and each
+ * record is stored, and counted, once.
+ */
+static void
+test_pg_batch_through_two_relays(void **state)
+{
+	struct store	*s;
+	uint64_t	 seq;
+	char		*u;
+
+	(void)state;
+	PG_ONLY();
+	s = open_store();
+	assert_int_equal(together(4, store_half, NULL), 0);
+	assert_int_equal(count("SELECT count(*) FROM records"), 1000);
+	assert_int_equal(count("SELECT count(DISTINCT seq) FROM records"),
+	    1000);
+	assert_int_equal(count("SELECT count(*) FROM usage"), 1000);
+	assert_int_equal(count("SELECT sum(amount) FROM usage"), 1000);
+	assert_int_equal(store_last_seq(s, "acme-prod", &seq), 0);
+	assert_int_equal(seq, 1000);
+	u = usage_text(s, "acme-prod");
+	assert_non_null(strstr(u, "env-00001"));
+	assert_non_null(strstr(u, "env-01000"));
+	free(u);
+	store_close(s);
+}
+
+/*
+ * A PostgreSQL server that cannot be reached: a command's open fails
+ * and says so; the relay's (STORE_RETRY) opens, and each call fails at
+ * once with the reason, so that batches are refused and wait.
+ */
+static void
+test_pg_unreachable(void **state)
+{
+	static const char uri[] =
+	    "postgresql:///porthole?host=/nonexistent-porthole";
+	struct store	*s;
+	uint64_t	 acked = 1;
+	int64_t		 id;
+	char		 err[512];
+
+	(void)state;
+	assert_int_equal(store_open(uri, &s, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, uri));
+	assert_non_null(strstr(err, "/nonexistent-porthole/.s.PGSQL.5432"));
+	assert_int_equal(store_open_with(uri, STORE_RETRY, &s, err,
+	    sizeof(err)), 0);
+	assert_int_equal(store_generation(s), 0);
+	assert_string_equal(store_engine(s), "PostgreSQL");
+	assert_int_equal(put(s, "acme-prod", batch1, &acked, err, sizeof(err)),
+	    -1);
+	assert_int_equal(acked, 0);
+	assert_non_null(strstr(err, "the database is unavailable"));
+	assert_int_equal(store_message_max(s, &id), -1);
+	store_close(s);
+}
+
 int
 main(void)
 {
+	pg_uri = getenv("PORTHOLE_TEST_PG");
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_batch_stored_and_acked,
 		    setup, teardown),
@@ -1296,11 +2076,29 @@ main(void)
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_file_mode,
 		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_migrates_v2, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_migrates_v3, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(test_migrates_version_1,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_messages_offered_until_answered, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_package_chunks,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_bundle_chunks,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_migrates_v4, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_fleet_relays,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_registry,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pg_relays_start_together,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_pg_batch_through_two_relays, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pg_unreachable,
 		    setup, teardown),
 	};
 
