@@ -1955,16 +1955,24 @@ pg_chunks_delete(struct store *s, const char *sha256)
 	return pg_cmd(s, P_CHUNK_DELETE, &p);
 }
 
+/* A chunk of a package or a bundle (key) at offset. */
 static int
-pg_chunk_add(struct store *s, const char *sha256, uint64_t offset,
+chunk_put(struct store *s, enum pst k, const char *key, uint64_t offset,
     const void *data, size_t len)
 {
 	struct params p = { .n = 0 };
 
-	p_text(&p, sha256);
+	p_text(&p, key);
 	p_int(&p, (int64_t)offset);
 	p_bin(&p, data, len);
-	return pg_cmd(s, P_CHUNK_ADD, &p);
+	return pg_cmd(s, k, &p);
+}
+
+static int
+pg_chunk_add(struct store *s, const char *sha256, uint64_t offset,
+    const void *data, size_t len)
+{
+	return chunk_put(s, P_CHUNK_ADD, sha256, offset, data, len);
 }
 
 static int
@@ -2082,12 +2090,7 @@ static int
 pg_bundle_chunk_add(struct store *s, const char *id, uint64_t offset,
     const void *data, size_t len)
 {
-	struct params p = { .n = 0 };
-
-	p_text(&p, id);
-	p_int(&p, (int64_t)offset);
-	p_bin(&p, data, len);
-	return pg_cmd(s, P_BUNDLE_CHUNK_ADD, &p);
+	return chunk_put(s, P_BUNDLE_CHUNK_ADD, id, offset, data, len);
 }
 
 static int

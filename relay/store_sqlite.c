@@ -1481,16 +1481,24 @@ sq_chunks_delete(struct store *s, const char *sha256)
 	return run_bound(s, st, bind_text(st, 1, sha256));
 }
 
+/* A chunk of a package or a bundle (key) at offset. */
+static int
+chunk_put(struct store *s, enum stmt k, const char *key, uint64_t offset,
+    const void *data, size_t len)
+{
+	sqlite3_stmt *st = stmt_get(s, k);
+
+	return run_bound(s, st, bind_text(st, 1, key) == -1 ||
+	    bind_int(st, 2, (int64_t)offset) == -1 ||
+	    sqlite3_bind_blob(st, 3, data, (int)len, SQLITE_STATIC) !=
+	    SQLITE_OK ? -1 : 0);
+}
+
 static int
 sq_chunk_add(struct store *s, const char *sha256, uint64_t offset,
     const void *data, size_t len)
 {
-	sqlite3_stmt *st = stmt_get(s, ST_CHUNK_ADD);
-
-	return run_bound(s, st, bind_text(st, 1, sha256) == -1 ||
-	    bind_int(st, 2, (int64_t)offset) == -1 ||
-	    sqlite3_bind_blob(st, 3, data, (int)len, SQLITE_STATIC) !=
-	    SQLITE_OK ? -1 : 0);
+	return chunk_put(s, ST_CHUNK_ADD, sha256, offset, data, len);
 }
 
 static int
@@ -1562,12 +1570,7 @@ static int
 sq_bundle_chunk_add(struct store *s, const char *id, uint64_t offset,
     const void *data, size_t len)
 {
-	sqlite3_stmt *st = stmt_get(s, ST_BUNDLE_CHUNK_ADD);
-
-	return run_bound(s, st, bind_text(st, 1, id) == -1 ||
-	    bind_int(st, 2, (int64_t)offset) == -1 ||
-	    sqlite3_bind_blob(st, 3, data, (int)len, SQLITE_STATIC) !=
-	    SQLITE_OK ? -1 : 0);
+	return chunk_put(s, ST_BUNDLE_CHUNK_ADD, id, offset, data, len);
 }
 
 static int
