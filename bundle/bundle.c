@@ -239,9 +239,10 @@ add_diag(struct writer *w, const struct bundle_diag *dg)
 	if (s != NULL && redact_stream_end(s, spool_emit, &w->sp) == -1)
 		goto out;
 	w->bytes_read += dg->len;
-	if ((e = json_pack("{s:s, s:i, s:b, s:o}", "command", dg->name,
+	if ((e = json_pack("{s:s, s:i, s:b, s:b, s:o}", "command", dg->name,
 	    "exit_status", dg->exit_status, "timed_out", dg->timed_out,
-	    "redactions", redaction_counts(pol, s))) == NULL)
+	    "output_cut", dg->cut, "redactions",
+	    redaction_counts(pol, s))) == NULL)
 		goto out;
 	if (put_entry(w, name, w->b.req->now, e) == -1)
 		goto out;

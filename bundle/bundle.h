@@ -50,6 +50,7 @@ struct bundle_diag {
 	size_t		 len;
 	int		 exit_status;	/* -1: killed or did not finish */
 	int		 timed_out;
+	int		 cut;		/* more came than was read */
 };
 
 struct bundle_req {

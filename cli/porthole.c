@@ -15,6 +15,7 @@
 
 #include "cli/alerts_cmd.h"
 #include "cli/audit_cmd.h"
+#include "cli/bundles_cmd.h"
 #include "cli/control_cmd.h"
 #include "cli/loop_cmd.h"
 #include "cli/replay_cmd.h"
@@ -65,6 +66,7 @@ usage(FILE *f)
 	print_usage_lines(f, cli_telemetry_usage, &first);
 	print_usage_lines(f, cli_alerts_usage, &first);
 	print_usage_lines(f, cli_updates_usage, &first);
+	print_usage_lines(f, cli_bundles_usage, &first);
 	print_usage_lines(f, cli_audit_usage, &first);
 	if (f == stdout)
 		fprintf(f, "Without -f, porthole reads %s.  Exit status: 0 "
@@ -219,6 +221,8 @@ static const struct command commands[] = {
 	{ "events", cli_telemetry_usage, cli_telemetry },
 	{ "usage", cli_telemetry_usage, cli_telemetry },
 	{ "updates", cli_updates_usage, cli_updates },
+	{ "bundles", cli_bundles_usage, cli_bundles },
+	{ "bundle", cli_bundles_usage, cli_bundles },
 	{ "audit", cli_audit_usage, run_audit },
 };
 

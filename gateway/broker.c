@@ -582,6 +582,13 @@ broker_set_telem(struct broker *b, struct telem *telem)
 }
 
 void
+broker_set_bundles(struct broker *b, broker_bundle_fn fn, void *arg)
+{
+	b->bundle = fn;
+	b->bundle_arg = arg;
+}
+
+void
 broker_set_ca(struct broker *b, const uint8_t ca_key[32])
 {
 	memcpy(b->ca_key, ca_key, sizeof(b->ca_key));

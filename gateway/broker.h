@@ -114,6 +114,17 @@ int		 broker_audit_ok(const struct broker *b);
 /* Session opened/closed events go to telemetry too. */
 void		 broker_set_telem(struct broker *b, struct telem *telem);
 /*
+ * Where a session's request for a support bundle goes (bundles.h): id
+ * chosen by its monitor, who and the ticket as the broker knows them
+ * from the login.  0 queued, 1 refused for now (too many wait), -1
+ * refused; why for the log.
+ */
+typedef int (*broker_bundle_fn)(void *arg, const char *id,
+    const char *engineer, const char *ticket, const char *sid, char *why,
+    size_t whylen);
+void		 broker_set_bundles(struct broker *b, broker_bundle_fn fn,
+		    void *arg);
+/*
  * Write an event about session sid (steals fields) for someone outside
  * the session (the CLI); 0, or -1 if the log cannot be written.
  */

@@ -141,6 +141,8 @@ struct broker {
 	TAILQ_HEAD(, notify)	 notifying;	/* ... these now */
 	TAILQ_HEAD(, gaction)	 actions;	/* [actions] waiting, running */
 	size_t			 nactions;
+	broker_bundle_fn	 bundle;	/* engineers' bundle requests */
+	void			*bundle_arg;
 };
 
 /* broker_state.c */

@@ -111,6 +111,34 @@ gs_msg_activity(struct gsess *gs, json_t *msg)
 	return 0;
 }
 
+/*
+ * BM_BUNDLE: the engineer asks for a support bundle.  Who asks and the
+ * ticket are the broker's own record of the login, not the monitor's
+ * word; the id is the monitor's, which tells the engineer.
+ */
+static int
+gs_msg_bundle(struct gsess *gs, json_t *msg)
+{
+	struct broker	*b = gs->b;
+	const char	*id = json_string_value(json_object_get(msg, "id"));
+	char		 why[256];
+	int		 rc;
+
+	if (id == NULL)
+		return -1;
+	if (b->bundle == NULL) {
+		gs_answer(gs, BM_BUNDLE_NOT);
+		return 0;
+	}
+	rc = b->bundle(b->bundle_arg, id, gs->engineer, gs->ticket, gs->id,
+	    why, sizeof(why));
+	if (rc != 0)
+		log_warn("session %s: bundle not requested: %s", gs->id, why);
+	gs_answer(gs, rc == 0 ? BM_BUNDLE_QUEUED : rc == 1 ? BM_BUNDLE_FULL :
+	    BM_BUNDLE_NOT);
+	return 0;
+}
+
 /* BM_AUDIT: write the event, then say whether it is durable. */
 static int
 gs_msg_audit(struct gsess *gs, json_t *msg)
@@ -168,6 +196,7 @@ static int (*const gs_handlers[BM_NMSG])(struct gsess *, json_t *) = {
 	[BM_ACTION] =	gs_msg_action,
 	[BM_ACTION_CANCEL] = gs_msg_action_cancel,
 	[BM_SHELL] =	gs_msg_shell,
+	[BM_BUNDLE] =	gs_msg_bundle,
 };
 
 /*

@@ -21,6 +21,7 @@ const struct bm_msg_info bm_msgs[BM_NMSG] = {
 	[BM_GRANT] =	{ "grant",	MON, BM_IN(BM_PH_ACTIVE), 0 },
 	[BM_DOING] =	{ "doing",	MON, BM_IN(BM_PH_ACTIVE), 0 },
 	[BM_ACTIVITY] =	{ "activity",	MON, BM_IN(BM_PH_ACTIVE), 0 },
+	[BM_BUNDLE] =	{ "bundle",	MON, BM_IN(BM_PH_ACTIVE), 1 },
 	[BM_POLICY] =	{ "policy",	BM_FROM_BROKER, ANY, 0 },
 	[BM_TICKET_CHECK] = { "ticket_check", MON, BM_IN(BM_PH_SLOTTED), 1 },
 	[BM_ACTION] =	{ "action",	MON, BM_IN(BM_PH_ACTIVE), 1 },

@@ -40,6 +40,7 @@ enum bm_msg {
 	BM_GRANT,	/* the session relies on a grant (bm_grant) from now */
 	BM_DOING,	/* the diagnostic now running ("command"), or none */
 	BM_ACTIVITY,	/* channel data moved: the session is not idle */
+	BM_BUNDLE,	/* the engineer asks for a support bundle ("id") */
 	BM_POLICY,	/* broker to monitor: a reloaded policy ("ca") */
 	BM_TICKET_CHECK, /* is the login's ticket approved now? BM_APPROVED... */
 	BM_ACTION,	/* an action asked for: BM_DURABLE with its id, BM_LOST */
@@ -93,7 +94,10 @@ enum bm_answer {
 	BM_DENIED = 'D',	/* ... denied, or it could not be recorded */
 	BM_TIMED_OUT = 'T',	/* ... nobody decided in approval_timeout */
 	BM_GONE = 'G',		/* ... the engineer hung up meanwhile */
-	BM_NOT_COVERED = 'N'	/* BM_TICKET_CHECK: no approval of the ticket */
+	BM_NOT_COVERED = 'N',	/* BM_TICKET_CHECK: no approval of the ticket */
+	BM_BUNDLE_QUEUED = 'Q',	/* BM_BUNDLE: requested, on record */
+	BM_BUNDLE_FULL = 'F',	/* ... too many bundles wait already */
+	BM_BUNDLE_NOT = 'X'	/* ... not requested (disabled, no record) */
 };
 /*
  * BM_APPROVED may carry, after its byte in the same datagram, a line

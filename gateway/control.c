@@ -19,6 +19,7 @@
 #include <event2/listener.h>
 #include <jansson.h>
 
+#include "gateway/bundles.h"
 #include "gateway/localsock.h"
 #include "gateway/alerts.h"
 #include "gateway/updates.h"
@@ -42,6 +43,7 @@ struct control {
 	json_t			*(*extra)(void *);
 	void			*extra_arg;
 	struct updates		*updates;
+	struct bundles		*bundles;
 	struct alerts		*alerts;
 	time_t			 refused_sec;	/* rate of refusals audited */
 	unsigned int		 refused_n;
@@ -120,6 +122,12 @@ void
 control_set_updates(struct control *c, struct updates *up)
 {
 	c->updates = up;
+}
+
+void
+control_set_bundles(struct control *c, struct bundles *bs)
+{
+	c->bundles = bs;
 }
 
 void
@@ -424,6 +432,85 @@ control_answer_revoke(struct cconn *cc, json_t *req, const char *id)
 	return json_pack("{s:b, s:i}", "ok", 1, "ended", n);
 }
 
+/* The bundle a request names: its id, or NULL (ans: the refusal). */
+static const char *
+control_bundle_id(struct cconn *cc, json_t *req, json_t **ans)
+{
+	const char *id = json_string_value(json_object_get(req, "bundle"));
+
+	*ans = NULL;
+	if (cc->c->bundles == NULL)
+		*ans = control_error("support bundles are not available");
+	else if (id == NULL || !ident_valid(id, CONTROL_ID_MAX, IDENT_HEX))
+		*ans = control_error("not a bundle id");
+	return *ans == NULL ? id : NULL;
+}
+
+/* porthole bundles: every bundle kept, newest first. */
+static json_t *
+control_answer_bundles(struct cconn *cc, json_t *req, const char *id)
+{
+	json_t *list;
+
+	(void)req;
+	(void)id;
+	if (cc->c->bundles == NULL)
+		return control_error("support bundles are not available");
+	if ((list = bundles_list(cc->c->bundles)) == NULL)
+		return control_error("out of memory");
+	json_object_set_new(list, "ok", json_true());
+	return list;
+}
+
+static json_t *
+control_answer_bundle_show(struct cconn *cc, json_t *req, const char *sid)
+{
+	const char	*id;
+	char		 why[256];
+	json_t		*ans, *b;
+
+	(void)sid;
+	if ((id = control_bundle_id(cc, req, &ans)) == NULL)
+		return ans;
+	if ((b = bundles_show(cc->c->bundles, id, why, sizeof(why))) == NULL)
+		return control_error(why);
+	return json_pack("{s:b, s:o}", "ok", 1, "bundle", b);
+}
+
+/*
+ * porthole bundle approve|deny ID [--reason TEXT], on the peer's behalf:
+ * who asked, and the reason (checked with every request's claims).
+ */
+static json_t *
+control_bundle_decide(struct cconn *cc, json_t *req, int approve)
+{
+	json_t		*ans;
+	const char	*id;
+	char		 why[256];
+
+	if ((id = control_bundle_id(cc, req, &ans)) == NULL)
+		return ans;
+	if (bundles_decide(cc->c->bundles, id, approve, cc->who.by,
+	    cc->who.reason[0] != '\0' ? cc->who.reason : NULL, why,
+	    sizeof(why)) == -1)
+		return control_error(why);
+	return json_pack("{s:b}", "ok", 1);
+}
+
+static json_t *
+control_answer_bundle_approve(struct cconn *cc, json_t *req, const char *id)
+{
+	(void)id;
+	return control_bundle_decide(cc, req, 1);
+}
+
+static json_t *
+control_answer_bundle_deny(struct cconn *cc, json_t *req, const char *id)
+{
+	(void)id;
+	return control_bundle_decide(cc, req, 0);
+}
+
 /* porthole alerts: the vendor's alerts, as alerts.c keeps them. */
 static json_t *
 control_answer_alerts(struct cconn *cc, json_t *req, const char *id)
@@ -455,6 +542,10 @@ static json_t *(*const control_answers[CONTROL_NCMD])(struct cconn *,
 	[CONTROL_APPROVE_TICKET] =	control_answer_approve_ticket,
 	[CONTROL_APPROVALS] =		control_answer_approvals,
 	[CONTROL_REVOKE] =		control_answer_revoke,
+	[CONTROL_BUNDLES] =		control_answer_bundles,
+	[CONTROL_BUNDLE_SHOW] =		control_answer_bundle_show,
+	[CONTROL_BUNDLE_APPROVE] =	control_answer_bundle_approve,
+	[CONTROL_BUNDLE_DENY] =		control_answer_bundle_deny,
 	[CONTROL_ALERTS] =		control_answer_alerts,
 	[CONTROL_ACTIONS] =		control_answer_actions,
 	[CONTROL_ACTION_APPROVE] =	control_answer_action_approve,

@@ -36,6 +36,9 @@ void		 control_set_status_extra(struct control *c,
 struct updates;
 /* porthole updates, updates reschedule and run-now go to up. */
 void		 control_set_updates(struct control *c, struct updates *up);
+struct bundles;
+/* porthole bundles, bundle show, approve and deny go to bs. */
+void		 control_set_bundles(struct control *c, struct bundles *bs);
 struct alerts;
 /* porthole alerts goes to al. */
 void		 control_set_alerts(struct control *c, struct alerts *al);

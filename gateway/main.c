@@ -27,6 +27,7 @@
 #include "gateway/approvals.h"
 #include "gateway/alerts.h"
 #include "gateway/broker.h"
+#include "gateway/bundles.h"
 #include "gateway/collect.h"
 #include "gateway/control.h"
 #include "gateway/inbox.h"
@@ -91,6 +92,7 @@ struct gateway {
 	struct inbox	*inbox;
 	struct jobs	*jobs;
 	struct updates	*updates;
+	struct bundles	*bundles;
 	struct alerts	*alerts;
 	struct krl	*krl;		/* revoked_keys, or NULL */
 	struct approvals *approvals;	/* tickets approved for a time */
@@ -165,9 +167,36 @@ status_extra(void *arg)
 	if (j != NULL && gw->updates != NULL)
 		json_object_set_new(j, "next_update",
 		    updates_next(gw->updates));
+	if (j != NULL && gw->bundles != NULL)
+		json_object_set_new(j, "bundles", bundles_status(gw->bundles));
 	if (j != NULL && gw->alerts != NULL)
 		json_object_set_new(j, "alerts", alerts_status(gw->alerts));
 	return j;
+}
+
+/* A session asks for a support bundle (broker.h). */
+static int
+gateway_bundle(void *arg, const char *id, const char *engineer,
+    const char *ticket, const char *sid, char *why, size_t whylen)
+{
+	struct gateway *gw = arg;
+
+	if (gw->bundles == NULL) {
+		snprintf(why, whylen, "the gateway is stopping");
+		return -1;
+	}
+	return bundles_engineer(gw->bundles, id, engineer, ticket, sid, why,
+	    whylen);
+}
+
+/* The product sent an event: it may gather a support bundle. */
+static void
+gateway_event(void *arg, const char *type)
+{
+	struct gateway *gw = arg;
+
+	if (gw->bundles != NULL)
+		bundles_event(gw->bundles, type);
 }
 
 /* The audit log for the inbox and the updates, through the broker. */
@@ -375,6 +404,7 @@ gateway_reload(void *arg, const char *who, char *err, size_t errlen)
 	collect_set_policy(gw->collect, np);
 	uplink_set_policy(gw->uplink, np);
 	updates_set_policy(gw->updates, np);
+	bundles_set_policy(gw->bundles, np);
 	alerts_set_policy(gw->alerts, np);
 	policy_free(old);
 	log_info("%s: reloaded", gw->path);
@@ -645,6 +675,13 @@ main(int argc, char **argv)
 		goto fail;
 	}
 	broker_set_jobs(broker, gw.jobs);
+	if ((gw.bundles = bundles_new(base, pol, gw.inbox, gateway_audit,
+	    &gw, uplink_kick, uplink, err, sizeof(err))) == NULL) {
+		log_error("bundles: %s", err);
+		goto fail;
+	}
+	broker_set_bundles(broker, gateway_bundle, &gw);
+	telem_on_event(telem, gateway_event, &gw);
 	if ((gw.alerts = alerts_new(base, pol, gw.jobs, gw.inbox,
 	    gateway_audit, &gw, err, sizeof(err))) == NULL) {
 		log_error("alerts: %s", err);
@@ -652,7 +689,9 @@ main(int argc, char **argv)
 	}
 	uplink_set_inbox(uplink, gw.inbox);
 	uplink_set_pkgget(uplink, updates_pkgget(gw.updates));
+	uplink_set_bundles(uplink, gw.bundles);
 	control_set_updates(control, gw.updates);
+	control_set_bundles(control, gw.bundles);
 	control_set_alerts(control, gw.alerts);
 	inbox_start(gw.inbox);
 	ev_term = evsignal_new(base, SIGTERM, on_term, base);
@@ -725,6 +764,8 @@ main(int argc, char **argv)
 	telem_on_commit(telem, NULL, NULL);
 	uplink_free(uplink);
 	gw.uplink = NULL;
+	bundles_free(gw.bundles);
+	gw.bundles = NULL;
 	updates_free(gw.updates);
 	gw.updates = NULL;
 	alerts_free(gw.alerts);
@@ -750,6 +791,7 @@ main(int argc, char **argv)
 	return 0;
 fail:
 	control_free(control);
+	bundles_free(gw.bundles);
 	updates_free(gw.updates);
 	alerts_free(gw.alerts);
 	jobs_free(gw.jobs);

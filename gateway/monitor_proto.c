@@ -21,6 +21,7 @@ const struct mm_req_info mm_reqs[MM_NREQ] = {
 	[MM_EXEC_CANCEL] =	{ "exec_cancel",   MM_AUTHED, BOTH },
 	[MM_FILE_OPEN] =	{ "file_open",	   MM_AUTHED, BOTH },
 	[MM_FILE_CLOSE] =	{ "file_close",	   MM_AUTHED, BOTH },
+	[MM_FILE_MORE] =	{ "file_more",	   MM_AUTHED, BOTH },
 	[MM_FILE_STAT] =	{ "file_stat",	   MM_AUTHED, BOTH },
 	[MM_DIR_LIST] =		{ "dir_list",	   MM_AUTHED, BOTH },
 	[MM_REFUSED] =		{ "refused",	   MM_AUTHED, BOTH },

@@ -46,6 +46,7 @@ enum mm_req {
 	MM_EXEC_CANCEL,		/* the engineer's ^C */
 	MM_FILE_OPEN,		/* a file to read: its descriptor */
 	MM_FILE_CLOSE,
+	MM_FILE_MORE,		/* tail -f of a redacted file: what it gained */
 	MM_FILE_STAT,
 	MM_DIR_LIST,
 	MM_REFUSED,		/* a write the service refused on its own */

@@ -44,6 +44,8 @@ struct telem {
 	size_t			 nheld;
 	uint64_t		 held_lost;
 	struct event		*ev_held;	/* tries the spool again */
+	void			(*on_event)(void *, const char *);
+	void			*on_event_arg;
 };
 
 /* Make everything appended durable, then tell each producer. */
@@ -122,6 +124,9 @@ telem_submit(struct telem *t, const char *text, size_t len,
 
 	if (record_parse(text, len, &rec, &cls, why, whylen) == -1)
 		return -1;
+	if (cls == RECORD_EVENT && t->on_event != NULL)
+		t->on_event(t->on_event_arg, json_string_value(
+		    json_object_get(rec, "type")));
 	if (!class_enabled(t->pol, cls)) {
 		snprintf(why, whylen, "%s telemetry is turned off in "
 		    "porthole.conf; the record was not kept",
@@ -299,6 +304,13 @@ telem_on_commit(struct telem *t, void (*cb)(void *), void *arg)
 {
 	t->on_commit = cb;
 	t->commit_arg = arg;
+}
+
+void
+telem_on_event(struct telem *t, void (*cb)(void *, const char *), void *arg)
+{
+	t->on_event = cb;
+	t->on_event_arg = arg;
 }
 
 struct spool *

@@ -67,6 +67,13 @@ int		 telem_record(struct telem *, json_t *rec);
 /* How many events are held for want of room. */
 size_t		 telem_held(const struct telem *);
 
+/*
+ * Called with the type of every event record a producer submits
+ * (telem_submit), whether or not [telemetry] events lets it leave: the
+ * product's events may gather a support bundle (bundles.h).
+ */
+void		 telem_on_event(struct telem *, void (*cb)(void *,
+		    const char *type), void *arg);
 /* Called after each commit that made new records durable. */
 void		 telem_on_commit(struct telem *, void (*cb)(void *), void *arg);
 struct spool	*telem_spool(struct telem *);

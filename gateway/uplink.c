@@ -22,6 +22,7 @@
 #include "lib/fileio.h"
 #include "lib/log.h"
 #include "lib/parse.h"
+#include "gateway/bundles.h"
 #include "gateway/inbox.h"
 #include "gateway/pkgget.h"
 #include "telemetry/frame.h"
@@ -95,6 +96,7 @@ struct uplink {
 	char			 why[128];	/* a protocol error */
 	struct inbox		*inbox;		/* messages from the vendor */
 	struct pkgget		*pkgget;	/* packages they refer to */
+	struct bundles		*bundles;	/* support bundles going up */
 };
 
 static int
@@ -342,6 +344,8 @@ uplink_reset(struct uplink *u, const char *why)
 		pkgget_link_down(u->pkgget);
 	if (u->inbox != NULL)
 		inbox_link_down(u->inbox);
+	if (u->bundles != NULL)
+		bundles_link_down(u->bundles);
 	u->out_len = u->out_off = 0;
 	u->ninflight = 0;
 	u->stale = 0;
@@ -726,6 +730,16 @@ uplink_pkg_chunk(struct uplink *u, json_t *f)
 	return pkgget_chunk(u->pkgget, f, u->why, sizeof(u->why));
 }
 
+/* Where the relay is with the support bundle being uploaded. */
+static int
+uplink_bundle_ack(struct uplink *u, json_t *f)
+{
+	if (u->bundles == NULL)
+		return 0;
+	return bundles_upload_ack(u->bundles, f, u->tunnel != NULL ?
+	    tunnel_name(u->tunnel) : "", u->why, sizeof(u->why));
+}
+
 /*
  * What the gateway does with each kind the relay sends (frame.h); -1
  * drops the channel.
@@ -740,6 +754,7 @@ static int (*const uplink_handlers[FRAME__COUNT])(struct uplink *,
 	[FRAME_PONG] =		uplink_pong,
 	[FRAME_MSG] =		uplink_msg,
 	[FRAME_PKG_CHUNK] =	uplink_pkg_chunk,
+	[FRAME_BUNDLE_ACK] =	uplink_bundle_ack,
 };
 
 static int
@@ -884,6 +899,12 @@ uplink_due(struct uplink *u)
 	/* Packages only from a relay that welcomed: it has a store. */
 	if (u->welcomed && u->pkgget != NULL && (req =
 	    pkgget_request(u->pkgget)) != NULL && uplink_send(u, req) == -1)
+		return -1;
+	/* Bundles too, one piece at a time, behind what is queued. */
+	if (u->welcomed && u->bundles != NULL &&
+	    u->out_len - u->out_off < UPLINK_OUT_MAX / 2 &&
+	    (req = bundles_upload_next(u->bundles)) != NULL &&
+	    uplink_send(u, req) == -1)
 		return -1;
 	if (u->anchor_pending == 1) {
 		u->anchor_pending = 2;	/* sent; 0 once acknowledged */
@@ -1172,6 +1193,12 @@ void
 uplink_set_pkgget(struct uplink *u, struct pkgget *g)
 {
 	u->pkgget = g;
+}
+
+void
+uplink_set_bundles(struct uplink *u, struct bundles *bs)
+{
+	u->bundles = bs;
 }
 
 void

@@ -57,6 +57,9 @@ struct pkgget;
 void		 uplink_set_inbox(struct uplink *, struct inbox *ib);
 /* What fetches the packages they refer to (pkgget.h). */
 void		 uplink_set_pkgget(struct uplink *, struct pkgget *g);
+struct bundles;
+/* The support bundles to upload (bundles.h). */
+void		 uplink_set_bundles(struct uplink *, struct bundles *bs);
 /* The session host key ("TYPE BASE64"), told to the relay in hello. */
 void		 uplink_set_host_key(struct uplink *, const char *key);
 

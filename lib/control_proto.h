@@ -33,6 +33,10 @@ enum control_cmd {
 	CONTROL_APPROVE_TICKET,	/* every session of a ticket, for a time */
 	CONTROL_APPROVALS,	/* the tickets approved now */
 	CONTROL_REVOKE,		/* withdraw a ticket's approval */
+	CONTROL_BUNDLES,	/* the support bundles and their states */
+	CONTROL_BUNDLE_SHOW,	/* one bundle with its manifest */
+	CONTROL_BUNDLE_APPROVE,	/* let a bundle leave */
+	CONTROL_BUNDLE_DENY,
 	CONTROL_ALERTS,		/* the vendor's alerts */
 	CONTROL_ACTIONS,	/* [actions] waiting and running */
 	CONTROL_ACTION_APPROVE,	/* let one action run */
@@ -50,6 +54,7 @@ enum control_cmd {
 #define CONTROL_ARG_WHEN	0x08	/* "when": an RFC 3339 time */
 #define CONTROL_ARG_TICKET	0x10	/* "ticket": as ticket@porthole */
 #define CONTROL_ARG_FOR		0x20	/* "for": seconds */
+#define CONTROL_ARG_BUNDLE	0x40	/* "bundle": a bundle's id */
 
 /*
  * CONTROL_WATCH's answer is preceded by this one byte, which carries the

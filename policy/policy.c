@@ -349,9 +349,11 @@ static const struct keyspec keys[] = {
 	{ .section = "redact", .key = "paths", .type = V_FUNC,
 	    .off = F(redact_paths), .set = set_redact_paths,
 	    .get = get_redact_paths,
-	    .help = "globs of the files whose bytes are redacted when read "
-	    "(a glob naming a directory covers all beneath it); not set: "
-	    "everything beneath the [files] paths roots" },
+	    .help = "globs of the files whose bytes leave redacted (sftp, scp, "
+	    "the shell's cat, less and tail, bundles; a glob naming a "
+	    "directory covers all beneath it), a compressed or binary file "
+	    "there being refused; not set: everything beneath the [files] "
+	    "paths roots" },
 
 	{ .section = "bundle", .key = "enabled", .type = V_BOOL,
 	    .off = F(bundle_enabled),

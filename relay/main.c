@@ -8,8 +8,9 @@
  *        porthole-relay -f relay.conf REPORT [CLUSTER] [--json]
  *        porthole-relay -f relay.conf update publish NOTICE SIG PACKAGE
  *        porthole-relay -f relay.conf cluster add|remove ID ...
+ *        porthole-relay -f relay.conf bundle request|get ... | bundles
  * (the reports: relay/report.h; publishing: relay/update_cmd.h; the
- * cluster registry: relay/cluster_cmd.h)
+ * cluster registry: relay/cluster_cmd.h; bundles: relay/bundle_cmd.h)
  */
 #include <errno.h>
 #include <signal.h>
@@ -25,6 +26,7 @@
 #include "lib/daemon.h"
 #include "lib/filecheck.h"
 #include "lib/log.h"
+#include "relay/bundle_cmd.h"
 #include "relay/cluster_cmd.h"
 #include "relay/relay.h"
 #include "relay/relay_conf.h"
@@ -36,6 +38,7 @@
 	"       " REPORT_SYNOPSIS \
 	"       " UPDATE_SYNOPSIS \
 	"       " CLUSTER_SYNOPSIS \
+	"       " BUNDLE_SYNOPSIS \
 	"       porthole-relay --help | --version\n"
 
 /* SIGHUP: read relay.conf again; relay_reload() logs what it did. */
@@ -135,6 +138,10 @@ main(int argc, char **argv)
 		    argv + cl.optind);
 	if (cl.optind < argc && strcmp(argv[cl.optind], "cluster") == 0)
 		return cluster_main(cl.path, argc - cl.optind,
+		    argv + cl.optind);
+	if (cl.optind < argc && (strcmp(argv[cl.optind], "bundle") == 0 ||
+	    strcmp(argv[cl.optind], "bundles") == 0))
+		return bundle_main(cl.path, argc - cl.optind,
 		    argv + cl.optind);
 	if (cl.optind < argc)
 		return report_main(cl.path, argc - cl.optind,

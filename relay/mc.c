@@ -15,6 +15,7 @@
 
 #include "lib/clock.h"
 #include "lib/escape.h"
+#include "lib/ident.h"
 #include "lib/log.h"
 #include "lib/parse.h"
 #include "lib/sha256.h"
@@ -508,6 +509,164 @@ out:
 	free(b64);
 }
 
+/*
+ * Test builds play a relay that lies about a bundle's upload when
+ * PORTHOLE_TEST_BUNDLE_ACK says how: "ahead" claims bytes it was not
+ * sent, "done" a bundle whole after any piece, "past" bytes past its
+ * end.  The gateway must refuse each.
+ */
+static void
+mc_bundle_lie(uint64_t *have, int *done)
+{
+#ifdef PORTHOLE_TEST_HOOKS
+	const char *how = getenv("PORTHOLE_TEST_BUNDLE_ACK");
+
+	if (how == NULL)
+		return;
+	if (strcmp(how, "ahead") == 0 && !*done)
+		*have += 4096;
+	else if (strcmp(how, "done") == 0)
+		*done = 1;
+	else if (strcmp(how, "past") == 0)
+		*have += (uint64_t)1 << 40;
+#else
+	(void)have;
+	(void)done;
+#endif
+}
+
+/* A bundle_ack: where the store is with bundle id, or why not. */
+static void
+mc_bundle_ack(struct mc *m, const char *id, uint64_t have, int done,
+    const char *error)
+{
+	json_t *ans;
+
+	ans = json_pack("{s:s, s:s, s:I}", "t", "bundle_ack", "id", id,
+	    "offset", (json_int_t)have);
+	if (ans != NULL && done)
+		json_object_set_new(ans, "done", json_true());
+	if (ans != NULL && error != NULL)
+		json_object_set_new(ans, "error", json_string(error));
+	mc_send(m, ans);
+}
+
+/* A bundle's id from a frame, or NULL (the frame is malformed). */
+static const char *
+mc_bundle_id(json_t *f)
+{
+	const char *id = json_string_value(json_object_get(f, "id"));
+
+	return id != NULL && strlen(id) == STORE_BUNDLE_ID_LEN &&
+	    ident_valid(id, STORE_BUNDLE_ID_LEN, IDENT_HEX) ? id : NULL;
+}
+
+/*
+ * The gateway begins (or takes up again) uploading a support bundle:
+ * the store checks what it announces, and the answer says how much of
+ * it is stored already, so an upload cut off goes on from there.
+ */
+static void
+mc_bundle_begin(struct mc *m, json_t *f)
+{
+	struct store_bundle	 b;
+	const char		*id = mc_bundle_id(f);
+	json_t			*js = json_object_get(f, "size");
+	json_t			*jm = json_object_get(f, "message_id");
+	json_t			*jc = json_object_get(f, "created");
+	json_t			*summary = json_object_get(f, "summary");
+	char			 why[256], *text = NULL;
+	uint64_t		 have = 0;
+	int			 complete = 0;
+
+	if (id == NULL || !json_is_integer(js) || json_integer_value(js) < 0 ||
+	    !json_is_integer(jm) || !json_is_integer(jc) ||
+	    !json_is_object(summary)) {
+		mc_fail(m, "a malformed bundle_begin");
+		return;
+	}
+	if (m->st == NULL) {
+		mc_bundle_ack(m, id, 0, 0, "this relay has no database");
+		return;
+	}
+	memset(&b, 0, sizeof(b));
+	b.id = id;
+	b.cluster = m->cl->id;
+	b.sha256 = json_string_value(json_object_get(f, "sha256"));
+	b.size = (uint64_t)json_integer_value(js);
+	b.source = json_string_value(json_object_get(f, "source"));
+	b.requested_by = json_string_value(json_object_get(f,
+	    "requested_by"));
+	b.ticket = json_string_value(json_object_get(f, "ticket"));
+	b.message_id = json_integer_value(jm);
+	b.created = (time_t)json_integer_value(jc);
+	b.summary = text = json_dumps(summary, JSON_COMPACT);
+	if (text == NULL || store_bundle_begin(m->st, &b, clock_now(), &have,
+	    &complete, why, sizeof(why)) == -1) {
+		log_warn("cluster %s: bundle %s refused: %s", m->cl->id, id,
+		    text == NULL ? "out of memory" : why);
+		mc_bundle_ack(m, id, 0, 0, text == NULL ? "out of memory" :
+		    why);
+	} else {
+		if (have == 0 && !complete)
+			log_info("cluster %s: bundle %s: %llu bytes coming",
+			    m->cl->id, id, (unsigned long long)b.size);
+		mc_bundle_ack(m, id, have, complete, NULL);
+	}
+	free(text);
+}
+
+/* A piece of a bundle, stored where the stored bytes end. */
+static void
+mc_bundle_data(struct mc *m, json_t *f)
+{
+	const char	*id = mc_bundle_id(f);
+	const char	*b64 = json_string_value(json_object_get(f, "data"));
+	json_t		*jo = json_object_get(f, "offset");
+	unsigned char	*buf = NULL;
+	char		 why[256];
+	uint64_t	 have = 0;
+	size_t		 len, n;
+	int		 rc, pad, done;
+
+	if (id == NULL || b64 == NULL || !json_is_integer(jo) ||
+	    json_integer_value(jo) < 0 || (len = strlen(b64)) == 0 ||
+	    len % 4 != 0 || len > (FRAME_PKG_DATA + 2) / 3 * 4) {
+		mc_fail(m, "a malformed bundle_data");
+		return;
+	}
+	if (m->st == NULL) {
+		mc_bundle_ack(m, id, 0, 0, "this relay has no database");
+		return;
+	}
+	if ((buf = malloc(len / 4 * 3)) == NULL) {
+		mc_bundle_ack(m, id, 0, 0, "the relay is out of memory");
+		return;
+	}
+	pad = (b64[len - 1] == '=') + (b64[len - 2] == '=');
+	if (EVP_DecodeBlock(buf, (const unsigned char *)b64, (int)len) < 0) {
+		free(buf);
+		mc_fail(m, "a bundle_data that is not base64");
+		return;
+	}
+	n = len / 4 * 3 - (size_t)pad;
+	rc = store_bundle_put(m->st, m->cl->id, id,
+	    (uint64_t)json_integer_value(jo), buf, n, clock_now(), &have, why,
+	    sizeof(why));
+	free(buf);
+	if (rc == -1) {
+		log_warn("cluster %s: bundle %s: %s", m->cl->id, id, why);
+		mc_bundle_ack(m, id, have, 0, why);
+		return;
+	}
+	if (rc == 1)
+		log_info("cluster %s: bundle %s complete (%llu bytes, SHA-256 "
+		    "checked)", m->cl->id, id, (unsigned long long)have);
+	done = rc == 1;
+	mc_bundle_lie(&have, &done);
+	mc_bundle_ack(m, id, have, done, NULL);
+}
+
 static void
 mc_ping(struct mc *m, json_t *f)
 {
@@ -525,6 +684,8 @@ static void (*const mc_handlers[FRAME__COUNT])(struct mc *, json_t *) = {
 	[FRAME_MSG_ACK] =	mc_msg_ack,
 	[FRAME_MSG_WAIT] =	mc_msg_wait,
 	[FRAME_PKG_GET] =	mc_pkg_get,
+	[FRAME_BUNDLE_BEGIN] =	mc_bundle_begin,
+	[FRAME_BUNDLE_DATA] =	mc_bundle_data,
 };
 
 static void

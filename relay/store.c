@@ -1170,3 +1170,267 @@ store_package_read(struct store *s, const char *sha256, uint64_t offset,
 		return db_fail(s, "reading a package");
 	return 1;
 }
+
+/* ---- support bundles ---- */
+
+/* What a gateway announces: every field checked.  1, or 0 with why. */
+static int
+valid_bundle(const struct store_bundle *b, char *why, size_t whylen)
+{
+	json_t *j;
+
+	if (b->id == NULL || strlen(b->id) != STORE_BUNDLE_ID_LEN ||
+	    !ident_valid(b->id, STORE_BUNDLE_ID_LEN, IDENT_HEX) ||
+	    b->cluster == NULL || !valid_id(b->cluster) ||
+	    !sha256_valid_hex(b->sha256) || b->size == 0 ||
+	    b->size > STORE_BUNDLE_MAX) {
+		snprintf(why, whylen, "a bundle needs an id of %d hex digits, "
+		    "a SHA-256 and a size of 1 byte to %llu GiB",
+		    STORE_BUNDLE_ID_LEN, STORE_BUNDLE_MAX >> 30);
+		return 0;
+	}
+	/* An event's bundle has no ticket. */
+	if (b->source == NULL || (strcmp(b->source, "engineer") != 0 &&
+	    strcmp(b->source, "vendor") != 0 &&
+	    strcmp(b->source, "event") != 0) ||
+	    !store_valid_text(b->requested_by, STORE_BUNDLE_TEXT_MAX) ||
+	    b->ticket == NULL || (b->ticket[0] != '\0' &&
+	    !store_valid_text(b->ticket, STORE_BUNDLE_TEXT_MAX)) ||
+	    b->message_id < 0 || b->created < 0 || b->summary == NULL ||
+	    strlen(b->summary) > STORE_BUNDLE_SUMMARY_MAX) {
+		snprintf(why, whylen, "a bundle's source, requester, ticket "
+		    "or summary is malformed or too long");
+		return 0;
+	}
+	if ((j = json_loads(b->summary, JSON_REJECT_DUPLICATES, NULL)) ==
+	    NULL || !json_is_object(j)) {
+		json_decref(j);
+		snprintf(why, whylen, "a bundle's summary is not a JSON object");
+		return 0;
+	}
+	json_decref(j);
+	return 1;
+}
+
+int
+store_bundle_begin(struct store *s, const struct store_bundle *b,
+    time_t now, uint64_t *have, int *complete, char *why, size_t whylen)
+{
+	struct store_bundle_state	st;
+	int				rc;
+
+	*have = 0;
+	*complete = 0;
+	if (!valid_bundle(b, why, whylen))
+		return -1;
+	if (s->ops->begin(s) == -1) {
+		db_why(s, why, whylen, "storing a bundle");
+		return -1;
+	}
+	if (s->ops->bundle_add(s, b, now) == -1 ||
+	    (rc = s->ops->bundle_state(s, b->id, &st)) == -1) {
+		db_why(s, why, whylen, "storing a bundle");
+		goto fail;
+	}
+	/* Another's id, or another bundle under it: nothing is mixed. */
+	if (rc == 0 || strcmp(st.cluster, b->cluster) != 0 ||
+	    strcmp(st.sha256, b->sha256) != 0 || st.size != b->size) {
+		snprintf(why, whylen, "bundle %s is stored already with "
+		    "another cluster, size or SHA-256", b->id);
+		goto fail;
+	}
+	if (s->ops->commit(s) == -1) {
+		db_why(s, why, whylen, "storing a bundle");
+		goto fail;
+	}
+	*have = st.received;
+	*complete = st.completed != 0;
+	return 0;
+fail:
+	s->ops->rollback(s);
+	return -1;
+}
+
+/*
+ * In the caller's transaction: the SHA-256 of bundle id's stored
+ * chunks, which must follow each other without a gap up to size.  0
+ * with hex; -1 with why (a gap, or the database).
+ */
+static int
+bundle_hash(struct store *s, const char *id, uint64_t size, char *hex,
+    char *why, size_t whylen)
+{
+	struct sha256	*h = NULL;
+	unsigned char	*buf;
+	uint64_t	 at = 0;
+	size_t		 n;
+	int		 rc = -1;
+
+	if ((buf = malloc(STORE_CHUNK)) == NULL || (h = sha256_new()) == NULL) {
+		snprintf(why, whylen, "out of memory");
+		goto out;
+	}
+	while (at < size) {
+		n = 0;
+		if (s->ops->bundle_chunk(s, id, at, buf, STORE_CHUNK, &n) ==
+		    -1) {
+			db_why(s, why, whylen, "reading a bundle");
+			goto out;
+		}
+		if (n == 0) {
+			snprintf(why, whylen, "bundle %s: no chunk at byte %"
+			    PRIu64, id, at);
+			goto out;
+		}
+		sha256_update(h, buf, n);
+		at += n;
+	}
+	sha256_final(h, hex);
+	h = NULL;
+	rc = 0;
+out:
+	sha256_free(h);
+	free(buf);
+	return rc;
+}
+
+/*
+ * In the caller's transaction: the chunk at offset, and if it is the
+ * last one, the check of the whole.  1 complete, 0 not yet, -1 with
+ * why; *bad set when the SHA-256 did not match.
+ */
+static int
+bundle_append(struct store *s, const char *id, uint64_t offset,
+    const void *data, size_t len, const struct store_bundle_state *st,
+    time_t now, int *bad, char *why, size_t whylen)
+{
+	char hex[SHA256_HEX_LEN + 1];
+
+	*bad = 0;
+	if (s->ops->bundle_chunk_add(s, id, offset, data, len) == -1) {
+		db_why(s, why, whylen, "storing a bundle chunk");
+		return -1;
+	}
+	if (offset + len < st->size) {
+		if (s->ops->bundle_mark(s, id, offset + len, 0) == -1) {
+			db_why(s, why, whylen, "storing a bundle chunk");
+			return -1;
+		}
+		return 0;
+	}
+	if (bundle_hash(s, id, st->size, hex, why, whylen) == -1)
+		return -1;
+	if (strcmp(hex, st->sha256) != 0) {
+		*bad = 1;
+		snprintf(why, whylen, "bundle %s: its SHA-256 is not the one "
+		    "announced (%s): every chunk is dropped, send it again",
+		    id, st->sha256);
+		return -1;
+	}
+	if (s->ops->bundle_mark(s, id, st->size, now) == -1) {
+		db_why(s, why, whylen, "completing a bundle");
+		return -1;
+	}
+	return 1;
+}
+
+/* A bundle that failed its check starts again from nothing. */
+static void
+bundle_restart(struct store *s, const char *id)
+{
+	if (s->ops->begin(s) == -1 ||
+	    s->ops->bundle_chunks_delete(s, id) == -1 ||
+	    s->ops->bundle_mark(s, id, 0, 0) == -1 ||
+	    s->ops->commit(s) == -1) {
+		s->ops->rollback(s);
+		(void)db_fail(s, "dropping a bundle's chunks");
+	}
+}
+
+int
+store_bundle_put(struct store *s, const char *cluster, const char *id,
+    uint64_t offset, const void *data, size_t len, time_t now,
+    uint64_t *have, char *why, size_t whylen)
+{
+	struct store_bundle_state	st;
+	int				rc, bad = 0;
+
+	*have = 0;
+	if (id == NULL || strlen(id) != STORE_BUNDLE_ID_LEN ||
+	    !ident_valid(id, STORE_BUNDLE_ID_LEN, IDENT_HEX) || len == 0 ||
+	    len > STORE_CHUNK || offset > STORE_BUNDLE_MAX) {
+		snprintf(why, whylen, "a bundle piece needs an id and 1 byte to "
+		    "1 MiB");
+		return -1;
+	}
+	if (s->ops->begin(s) == -1) {
+		db_why(s, why, whylen, "storing a bundle chunk");
+		return -1;
+	}
+	if ((rc = s->ops->bundle_state(s, id, &st)) == -1) {
+		db_why(s, why, whylen, "reading a bundle");
+		goto fail;
+	}
+	if (rc == 0 || strcmp(st.cluster, cluster) != 0) {
+		snprintf(why, whylen, "bundle %s was not begun by this "
+		    "cluster", id);
+		goto fail;
+	}
+	*have = st.received;
+	/*
+	 * Not where the stored bytes end (another relay of the fleet took
+	 * a piece from a tunnel that had not died yet): the gateway is
+	 * told where they end, and begins again from there.
+	 */
+	if (st.completed != 0) {
+		snprintf(why, whylen, "bundle %s is whole already", id);
+		goto fail;
+	}
+	if (offset != st.received) {
+		snprintf(why, whylen, "bundle %s: the store holds %" PRIu64
+		    " bytes, not %" PRIu64, id, st.received, offset);
+		goto fail;
+	}
+	if (offset + len > st.size) {
+		snprintf(why, whylen, "bundle %s: a piece past its %" PRIu64
+		    " bytes", id, st.size);
+		goto fail;
+	}
+	if ((rc = bundle_append(s, id, offset, data, len, &st, now, &bad, why,
+	    whylen)) == -1)
+		goto fail;
+	if (s->ops->commit(s) == -1) {
+		db_why(s, why, whylen, "storing a bundle chunk");
+		goto fail;
+	}
+	*have = offset + len;
+	return rc;
+fail:
+	s->ops->rollback(s);
+	if (bad) {
+		bundle_restart(s, id);
+		*have = 0;
+	}
+	return -1;
+}
+
+int
+store_bundle_rows(struct store *s, const char *cluster, const char *id,
+    store_bundle_fn fn, void *arg)
+{
+	return rows_done(s, s->ops->bundle_rows(s, cluster, id, fn, arg),
+	    "listing bundles");
+}
+
+int
+store_bundle_read(struct store *s, const char *id, uint64_t offset,
+    void *buf, size_t max, size_t *n)
+{
+	*n = 0;
+	if (id == NULL || !ident_valid(id, STORE_BUNDLE_ID_LEN, IDENT_HEX) ||
+	    offset > INT64_MAX)
+		return 0;
+	if (s->ops->bundle_chunk(s, id, offset, buf, max, n) == -1)
+		return db_fail(s, "reading a bundle");
+	return 0;
+}

@@ -486,4 +486,67 @@ int	store_package_read(struct store *, const char *sha256,
 	    uint64_t offset, void *buf, size_t max, size_t *n,
 	    uint64_t *size);
 
+/*
+ * Support bundles the gateways upload (DESIGN.md section 6, "Support
+ * bundles and redaction"), kept in chunks as they arrive so that an
+ * upload cut off - a reconnect, a relay restart - goes on from the
+ * bytes already stored, and any relay on the store can serve it.  A
+ * bundle's id is the gateway's (BUNDLE_ID hex digits), unique in the
+ * store.
+ */
+#define STORE_BUNDLE_ID_LEN	16
+#define STORE_BUNDLE_MAX	(128ULL << 30)	/* bytes in one bundle */
+#define STORE_BUNDLE_TEXT_MAX	256	/* ticket, requested_by */
+#define STORE_BUNDLE_SUMMARY_MAX 4096	/* the manifest's summary, JSON */
+
+struct store_bundle {
+	const char	*id;
+	const char	*cluster;
+	const char	*sha256;	/* of the whole tar.gz, hex */
+	uint64_t	 size;
+	const char	*source;	/* engineer | vendor | event */
+	const char	*requested_by;
+	const char	*ticket;	/* "" if none */
+	int64_t		 message_id;	/* the vendor's request, or 0 */
+	const char	*summary;	/* a JSON object */
+	time_t		 created;	/* built, the gateway says */
+	/* Filled in by the store: */
+	uint64_t	 received;	/* bytes stored so far */
+	time_t		 started;
+	time_t		 completed;	/* 0: not whole yet */
+};
+
+/*
+ * A gateway of cluster begins (or takes up again) uploading bundle b:
+ * 0 with *have, the bytes stored for it, and *complete; or -1 with why
+ * (a field out of bounds, an id another cluster's bundle has, or one
+ * stored already with another size or SHA-256).
+ */
+int	store_bundle_begin(struct store *, const struct store_bundle *b,
+	    time_t now, uint64_t *have, int *complete, char *why,
+	    size_t whylen);
+/*
+ * Store len bytes of bundle id (cluster's) at offset, which must be
+ * where the stored bytes end.  The piece that completes the bundle is
+ * checked with the rest against its SHA-256 in the same transaction:
+ * 1 complete, 0 not yet, with *have; -1 with why and *have, where the
+ * stored bytes end (not begun, whole already, not at their end, past
+ * its size, a database error, or a SHA-256 that does not match, in
+ * which case every chunk is removed and *have is 0: the upload starts
+ * again).
+ */
+int	store_bundle_put(struct store *, const char *cluster, const char *id,
+	    uint64_t offset, const void *data, size_t len, time_t now,
+	    uint64_t *have, char *why, size_t whylen);
+typedef int (*store_bundle_fn)(const struct store_bundle *, void *);
+/*
+ * The bundles of cluster (NULL: every cluster), or the one named id
+ * (NULL: all), newest first.  As the other row functions.
+ */
+int	store_bundle_rows(struct store *, const char *cluster, const char *id,
+	    store_bundle_fn fn, void *arg);
+/* Up to max bytes of bundle id from offset: 0 with *n (0 at its end). */
+int	store_bundle_read(struct store *, const char *id, uint64_t offset,
+	    void *buf, size_t max, size_t *n);
+
 #endif

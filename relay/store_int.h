@@ -50,6 +50,15 @@ struct store_item {
 	int		 fresh;		/* set by records(): stored now */
 };
 
+/* A support bundle's row as the front checks a piece against it. */
+struct store_bundle_state {
+	char		 cluster[65];
+	char		 sha256[65];	/* hex */
+	uint64_t	 size;
+	uint64_t	 received;	/* bytes stored, from 0 on */
+	time_t		 completed;	/* 0: not whole yet */
+};
+
 struct store_ops;
 
 struct store {
@@ -71,7 +80,7 @@ struct store {
 };
 
 /* The schema version this relay writes, the same for every backend. */
-#define STORE_SCHEMA_VERSION	4
+#define STORE_SCHEMA_VERSION	5
 
 struct store_ops {
 	const char	*engine;	/* "SQLite", "PostgreSQL" */
@@ -276,6 +285,31 @@ struct store_ops {
 	 */
 	int	(*package_chunk)(struct store *, const char *sha256,
 		    uint64_t offset, void *buf, size_t max, size_t *n);
+
+	/*
+	 * Support bundles, stored as their pieces arrive.  bundle_add: the
+	 * row (received and completed 0), unless one with its id is there
+	 * already.  bundle_state, in the front's transaction: 1 with the
+	 * row of id, held so that a piece another relay stores for the
+	 * same bundle waits until this transaction ends; 0 if none.
+	 * bundle_chunk_add, bundle_mark (bytes received, completion) and
+	 * bundle_chunks_delete: in the front's transaction.  bundle_chunk:
+	 * as package_chunk.  bundle_rows: cluster's or every cluster's
+	 * (NULL), the one named id or all (NULL), newest first.
+	 */
+	int	(*bundle_add)(struct store *, const struct store_bundle *,
+		    time_t now);
+	int	(*bundle_state)(struct store *, const char *id,
+		    struct store_bundle_state *);
+	int	(*bundle_chunk_add)(struct store *, const char *id,
+		    uint64_t offset, const void *data, size_t len);
+	int	(*bundle_mark)(struct store *, const char *id,
+		    uint64_t received, time_t completed);
+	int	(*bundle_chunks_delete)(struct store *, const char *id);
+	int	(*bundle_chunk)(struct store *, const char *id,
+		    uint64_t offset, void *buf, size_t max, size_t *n);
+	int	(*bundle_rows)(struct store *, const char *cluster,
+		    const char *id, store_bundle_fn, void *);
 };
 
 extern const struct store_ops	store_sqlite_ops;

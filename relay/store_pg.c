@@ -49,7 +49,7 @@
 #define PG_BACKOFF_MAX_MS	30000
 #define PG_CONNECT_MS		10000	/* a connection attempt's bound */
 #define PG_REPEAT_S		300	/* "still unavailable" this often */
-#define PG_MAXPARAMS		8
+#define PG_MAXPARAMS		11
 /*
  * The key of the advisory lock the schema is created and migrated
  * under: "porthole" in ASCII, so that it is unlikely to meet another
@@ -119,6 +119,13 @@ enum pst {
 	P_ALERT_LIST,
 	P_ALERT_PRUNE,
 	P_OFFLINE_LIST,
+	P_BUNDLE_ADD,
+	P_BUNDLE_STATE,
+	P_BUNDLE_MARK,
+	P_BUNDLE_CHUNK_ADD,
+	P_BUNDLE_CHUNK_GET,
+	P_BUNDLE_CHUNKS_DELETE,
+	P_BUNDLE_LIST,
 	P__COUNT
 };
 
@@ -237,6 +244,35 @@ static const char *const pst_sql[P__COUNT] = {
 	[P_PACKAGE_SIZE] =
 	    "SELECT \"offset\" + length(data) FROM package_chunks"
 	    " WHERE sha256 = $1 ORDER BY \"offset\" DESC LIMIT 1",
+	[P_BUNDLE_ADD] =
+	    "INSERT INTO bundles (id, cluster, sha256, size, source,"
+	    " requested_by, ticket, message_id, summary, created, started,"
+	    " received, completed)"
+	    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 0, 0)"
+	    " ON CONFLICT (id) DO NOTHING",
+	/*
+	 * Held until the transaction ends: two relays storing pieces of
+	 * the same bundle (a tunnel that moved) take turns.
+	 */
+	[P_BUNDLE_STATE] =
+	    "SELECT cluster, sha256, size, received, completed FROM bundles"
+	    " WHERE id = $1 FOR UPDATE",
+	[P_BUNDLE_MARK] =
+	    "UPDATE bundles SET received = $2, completed = $3 WHERE id = $1",
+	[P_BUNDLE_CHUNK_ADD] =
+	    "INSERT INTO bundle_chunks (bundle, \"offset\", data)"
+	    " VALUES ($1, $2, $3)",
+	[P_BUNDLE_CHUNK_GET] =
+	    "SELECT \"offset\", data FROM bundle_chunks"
+	    " WHERE bundle = $1 AND \"offset\" <= $2"
+	    " ORDER BY \"offset\" DESC LIMIT 1",
+	[P_BUNDLE_CHUNKS_DELETE] =
+	    "DELETE FROM bundle_chunks WHERE bundle = $1",
+	[P_BUNDLE_LIST] =
+	    "SELECT id, cluster, sha256, size, source, requested_by, ticket,"
+	    " message_id, summary, created, received, started, completed"
+	    " FROM bundles WHERE ($1::text IS NULL OR cluster = $1)"
+	    " AND ($2::text IS NULL OR id = $2) ORDER BY started DESC, id",
 	[P_RELAY_UP] =
 	    "INSERT INTO relays (name, started, seen) VALUES ($1, $2, $2)"
 	    " ON CONFLICT (name) DO UPDATE SET started = excluded.started,"
@@ -478,12 +514,35 @@ static const char pg_schema_v4[] =
 	"  since BIGINT NOT NULL,"
 	"  PRIMARY KEY (cluster, relay));";
 
+/* As store_sqlite.c's version 5: the support bundles, in chunks. */
+static const char pg_schema_v5[] =
+	"CREATE TABLE bundles ("
+	"  id TEXT PRIMARY KEY,"
+	"  cluster TEXT NOT NULL,"
+	"  sha256 TEXT NOT NULL,"
+	"  size BIGINT NOT NULL,"
+	"  source TEXT NOT NULL,"
+	"  requested_by TEXT NOT NULL,"
+	"  ticket TEXT NOT NULL,"
+	"  message_id BIGINT NOT NULL,"
+	"  summary TEXT NOT NULL,"
+	"  created BIGINT NOT NULL,"
+	"  started BIGINT NOT NULL,"
+	"  received BIGINT NOT NULL,"
+	"  completed BIGINT NOT NULL);"
+	"CREATE TABLE bundle_chunks ("
+	"  bundle TEXT NOT NULL REFERENCES bundles (id),"
+	"  \"offset\" BIGINT NOT NULL,"
+	"  data BYTEA NOT NULL,"
+	"  PRIMARY KEY (bundle, \"offset\"));";
+
 /* pg_migrations[v] takes a database from schema version v to v + 1. */
 static const char *const pg_migrations[STORE_SCHEMA_VERSION] = {
 	pg_schema_v1,
 	pg_schema_v2,
 	pg_schema_v3,
 	pg_schema_v4,
+	pg_schema_v5,
 };
 
 enum pg_state {
@@ -754,7 +813,7 @@ pg_run(struct store *s, enum pst k, const struct params *p,
 	return pg_result(s, PQexecPrepared(PG(s)->conn, name,
 	    p != NULL ? p->n : 0, p != NULL ? p->v : NULL,
 	    p != NULL ? p->len : NULL, p != NULL ? p->fmt : NULL,
-	    k == P_CHUNK_GET ? 1 : 0), want, res);
+	    k == P_CHUNK_GET || k == P_BUNDLE_CHUNK_GET ? 1 : 0), want, res);
 }
 
 static int
@@ -1900,16 +1959,24 @@ pg_chunks_delete(struct store *s, const char *sha256)
 	return pg_cmd(s, P_CHUNK_DELETE, &p);
 }
 
+/* A chunk of a package or a bundle (key) at offset. */
 static int
-pg_chunk_add(struct store *s, const char *sha256, uint64_t offset,
+chunk_put(struct store *s, enum pst k, const char *key, uint64_t offset,
     const void *data, size_t len)
 {
 	struct params p = { .n = 0 };
 
-	p_text(&p, sha256);
+	p_text(&p, key);
 	p_int(&p, (int64_t)offset);
 	p_bin(&p, data, len);
-	return pg_cmd(s, P_CHUNK_ADD, &p);
+	return pg_cmd(s, k, &p);
+}
+
+static int
+pg_chunk_add(struct store *s, const char *sha256, uint64_t offset,
+    const void *data, size_t len)
+{
+	return chunk_put(s, P_CHUNK_ADD, sha256, offset, data, len);
 }
 
 static int
@@ -1944,8 +2011,9 @@ col_bin_int(const PGresult *r, int row, int col)
 	return (int64_t)v;
 }
 
+/* Up to max bytes from offset, out of the chunk that holds it. */
 static int
-pg_package_chunk(struct store *s, const char *sha256, uint64_t offset,
+chunk_read(struct store *s, enum pst k, const char *key, uint64_t offset,
     void *buf, size_t max, size_t *n)
 {
 	struct params	 p = { .n = 0 };
@@ -1953,10 +2021,10 @@ pg_package_chunk(struct store *s, const char *sha256, uint64_t offset,
 	int64_t		 start;
 	size_t		 len, skip;
 
-	p_text(&p, sha256);
+	p_text(&p, key);
 	p_int(&p, (int64_t)offset);
 	/* Binary results: the chunk's bytes as they are, not as hex. */
-	if (pg_rows(s, P_CHUNK_GET, &p, &r) == -1)
+	if (pg_rows(s, k, &p, &r) == -1)
 		return -1;
 	if (PQntuples(r) > 0 && (start = col_bin_int(r, 0, 0)) >= 0 &&
 	    (uint64_t)start <= offset) {
@@ -1970,6 +2038,130 @@ pg_package_chunk(struct store *s, const char *sha256, uint64_t offset,
 	}
 	PQclear(r);
 	return 0;
+}
+
+static int
+pg_package_chunk(struct store *s, const char *sha256, uint64_t offset,
+    void *buf, size_t max, size_t *n)
+{
+	return chunk_read(s, P_CHUNK_GET, sha256, offset, buf, max, n);
+}
+
+static int
+pg_bundle_add(struct store *s, const struct store_bundle *b, time_t now)
+{
+	struct params p = { .n = 0 };
+
+	p_text(&p, b->id);
+	p_text(&p, b->cluster);
+	p_text(&p, b->sha256);
+	p_int(&p, (int64_t)b->size);
+	p_text(&p, b->source);
+	p_text(&p, b->requested_by);
+	p_text(&p, b->ticket);
+	p_int(&p, b->message_id);
+	p_text(&p, b->summary);
+	p_int(&p, (int64_t)b->created);
+	p_int(&p, (int64_t)now);
+	return pg_cmd(s, P_BUNDLE_ADD, &p);
+}
+
+static int
+pg_bundle_state(struct store *s, const char *id,
+    struct store_bundle_state *bs)
+{
+	struct params	 p = { .n = 0 };
+	PGresult	*r;
+	int		 found;
+
+	p_text(&p, id);
+	if (pg_rows(s, P_BUNDLE_STATE, &p, &r) == -1)
+		return -1;
+	if ((found = PQntuples(r) > 0)) {
+		snprintf(bs->cluster, sizeof(bs->cluster), "%s",
+		    col_text(r, 0, 0));
+		snprintf(bs->sha256, sizeof(bs->sha256), "%s",
+		    col_text(r, 0, 1));
+		bs->size = (uint64_t)col_int(r, 0, 2);
+		bs->received = (uint64_t)col_int(r, 0, 3);
+		bs->completed = (time_t)col_int(r, 0, 4);
+	}
+	PQclear(r);
+	return found;
+}
+
+static int
+pg_bundle_chunk_add(struct store *s, const char *id, uint64_t offset,
+    const void *data, size_t len)
+{
+	return chunk_put(s, P_BUNDLE_CHUNK_ADD, id, offset, data, len);
+}
+
+static int
+pg_bundle_mark(struct store *s, const char *id, uint64_t received,
+    time_t completed)
+{
+	struct params p = { .n = 0 };
+
+	p_text(&p, id);
+	p_int(&p, (int64_t)received);
+	p_int(&p, (int64_t)completed);
+	return pg_cmd(s, P_BUNDLE_MARK, &p);
+}
+
+static int
+pg_bundle_chunks_delete(struct store *s, const char *id)
+{
+	struct params p = { .n = 0 };
+
+	p_text(&p, id);
+	return pg_cmd(s, P_BUNDLE_CHUNKS_DELETE, &p);
+}
+
+static int
+pg_bundle_chunk(struct store *s, const char *id, uint64_t offset, void *buf,
+    size_t max, size_t *n)
+{
+	return chunk_read(s, P_BUNDLE_CHUNK_GET, id, offset, buf, max, n);
+}
+
+struct bundle_visit {
+	store_bundle_fn	 fn;
+	void		*arg;
+};
+
+static int
+bundle_visit(const PGresult *r, int i, void *arg)
+{
+	struct bundle_visit	*v = arg;
+	struct store_bundle	 b;
+
+	b.id = col_text(r, i, 0);
+	b.cluster = col_text(r, i, 1);
+	b.sha256 = col_text(r, i, 2);
+	b.size = (uint64_t)col_int(r, i, 3);
+	b.source = col_text(r, i, 4);
+	b.requested_by = col_text(r, i, 5);
+	b.ticket = col_text(r, i, 6);
+	b.message_id = col_int(r, i, 7);
+	b.summary = col_text(r, i, 8);
+	b.created = (time_t)col_int(r, i, 9);
+	b.received = (uint64_t)col_int(r, i, 10);
+	b.started = (time_t)col_int(r, i, 11);
+	b.completed = (time_t)col_int(r, i, 12);
+	return v->fn(&b, v->arg);
+}
+
+static int
+pg_bundle_rows(struct store *s, const char *cluster, const char *id,
+    store_bundle_fn fn, void *arg)
+{
+	struct bundle_visit	v = { fn, arg };
+	struct params		p = { .n = 0 };
+
+	p_text(&p, cluster);
+	p_text(&p, id);
+	return pg_list(s, P_BUNDLE_LIST, &p, bundle_visit, &v);
 }
 
 struct relay_visit {
@@ -2428,4 +2620,11 @@ const struct store_ops store_pg_ops = {
 	.alert_drop =		pg_alert_drop,
 	.alert_prune =		pg_alert_prune,
 	.offline_rows =		pg_offline_rows,
+	.bundle_add =		pg_bundle_add,
+	.bundle_state =		pg_bundle_state,
+	.bundle_chunk_add =	pg_bundle_chunk_add,
+	.bundle_mark =		pg_bundle_mark,
+	.bundle_chunks_delete =	pg_bundle_chunks_delete,
+	.bundle_chunk =		pg_bundle_chunk,
+	.bundle_rows =		pg_bundle_rows,
 };

@@ -81,6 +81,13 @@ enum stmt {
 	ST_ALERT_LIST,
 	ST_ALERT_PRUNE,
 	ST_OFFLINE_LIST,
+	ST_BUNDLE_ADD,
+	ST_BUNDLE_STATE,
+	ST_BUNDLE_MARK,
+	ST_BUNDLE_CHUNK_ADD,
+	ST_BUNDLE_CHUNK_GET,
+	ST_BUNDLE_CHUNKS_DELETE,
+	ST_BUNDLE_LIST,
 	ST__COUNT
 };
 
@@ -180,6 +187,31 @@ static const char *const stmt_sql[ST__COUNT] = {
 	[ST_PACKAGE_SIZE] =
 	    "SELECT \"offset\" + length(data) FROM package_chunks"
 	    " WHERE sha256 = ?1 ORDER BY \"offset\" DESC LIMIT 1",
+	[ST_BUNDLE_ADD] =
+	    "INSERT INTO bundles (id, cluster, sha256, size, source,"
+	    " requested_by, ticket, message_id, summary, created, started,"
+	    " received, completed)"
+	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, 0, 0)"
+	    " ON CONFLICT (id) DO NOTHING",
+	[ST_BUNDLE_STATE] =
+	    "SELECT cluster, sha256, size, received, completed FROM bundles"
+	    " WHERE id = ?1",
+	[ST_BUNDLE_MARK] =
+	    "UPDATE bundles SET received = ?2, completed = ?3 WHERE id = ?1",
+	[ST_BUNDLE_CHUNK_ADD] =
+	    "INSERT INTO bundle_chunks (bundle, \"offset\", data)"
+	    " VALUES (?1, ?2, ?3)",
+	[ST_BUNDLE_CHUNK_GET] =
+	    "SELECT \"offset\", data FROM bundle_chunks"
+	    " WHERE bundle = ?1 AND \"offset\" <= ?2"
+	    " ORDER BY \"offset\" DESC LIMIT 1",
+	[ST_BUNDLE_CHUNKS_DELETE] =
+	    "DELETE FROM bundle_chunks WHERE bundle = ?1",
+	[ST_BUNDLE_LIST] =
+	    "SELECT id, cluster, sha256, size, source, requested_by, ticket,"
+	    " message_id, summary, created, received, started, completed"
+	    " FROM bundles WHERE (?1 IS NULL OR cluster = ?1)"
+	    " AND (?2 IS NULL OR id = ?2) ORDER BY started DESC, id",
 	[ST_RELAY_UP] =
 	    "INSERT INTO relays (name, started, seen) VALUES (?1, ?2, ?2)"
 	    " ON CONFLICT (name) DO UPDATE SET started = excluded.started,"
@@ -447,12 +479,41 @@ static const char schema_v4_sql[] =
 	"  since INTEGER NOT NULL,"
 	"  PRIMARY KEY (cluster, relay)) WITHOUT ROWID;";
 
+/*
+ * Version 5: the support bundles the gateways upload.  A bundle's row
+ * says what its gateway announced (the SHA-256 and size among it) and
+ * how many bytes are stored; the bytes are in chunks keyed by their
+ * offset, each a piece the gateway sent.  completed is when the last
+ * piece came and the whole matched its SHA-256 (0: not yet).
+ */
+static const char schema_v5_sql[] =
+	"CREATE TABLE bundles ("
+	"  id TEXT PRIMARY KEY NOT NULL,"
+	"  cluster TEXT NOT NULL,"
+	"  sha256 TEXT NOT NULL,"
+	"  size INTEGER NOT NULL,"
+	"  source TEXT NOT NULL,"
+	"  requested_by TEXT NOT NULL,"
+	"  ticket TEXT NOT NULL,"
+	"  message_id INTEGER NOT NULL,"
+	"  summary TEXT NOT NULL,"
+	"  created INTEGER NOT NULL,"
+	"  started INTEGER NOT NULL,"
+	"  received INTEGER NOT NULL,"
+	"  completed INTEGER NOT NULL);"
+	"CREATE TABLE bundle_chunks ("
+	"  bundle TEXT NOT NULL REFERENCES bundles (id),"
+	"  \"offset\" INTEGER NOT NULL,"
+	"  data BLOB NOT NULL,"
+	"  PRIMARY KEY (bundle, \"offset\"));";
+
 /* migrations[v] takes a database from schema version v to v + 1. */
 static const char *const migrations[STORE_SCHEMA_VERSION] = {
 	schema_v1_sql,
 	schema_v2_sql,
 	schema_v3_sql,
 	schema_v4_sql,
+	schema_v5_sql,
 };
 
 /* The backend's state: the connection and its statements. */
@@ -1427,16 +1488,24 @@ sq_chunks_delete(struct store *s, const char *sha256)
 	return run_bound(s, st, bind_text(st, 1, sha256));
 }
 
+/* A chunk of a package or a bundle (key) at offset. */
+static int
+chunk_put(struct store *s, enum stmt k, const char *key, uint64_t offset,
+    const void *data, size_t len)
+{
+	sqlite3_stmt *st = stmt_get(s, k);
+
+	return run_bound(s, st, bind_text(st, 1, key) == -1 ||
+	    bind_int(st, 2, (int64_t)offset) == -1 ||
+	    sqlite3_bind_blob(st, 3, data, (int)len, SQLITE_STATIC) !=
+	    SQLITE_OK ? -1 : 0);
+}
+
 static int
 sq_chunk_add(struct store *s, const char *sha256, uint64_t offset,
     const void *data, size_t len)
 {
-	sqlite3_stmt *st = stmt_get(s, ST_CHUNK_ADD);
-
-	return run_bound(s, st, bind_text(st, 1, sha256) == -1 ||
-	    bind_int(st, 2, (int64_t)offset) == -1 ||
-	    sqlite3_bind_blob(st, 3, data, (int)len, SQLITE_STATIC) !=
-	    SQLITE_OK ? -1 : 0);
+	return chunk_put(s, ST_CHUNK_ADD, sha256, offset, data, len);
 }
 
 static int
@@ -1460,16 +1529,88 @@ sq_package_size(struct store *s, const char *sha256, uint64_t *size)
 }
 
 static int
-sq_package_chunk(struct store *s, const char *sha256, uint64_t offset,
+sq_bundle_add(struct store *s, const struct store_bundle *b, time_t now)
+{
+	sqlite3_stmt *st = stmt_get(s, ST_BUNDLE_ADD);
+
+	return run_bound(s, st, bind_text(st, 1, b->id) == -1 ||
+	    bind_text(st, 2, b->cluster) == -1 ||
+	    bind_text(st, 3, b->sha256) == -1 ||
+	    bind_int(st, 4, (int64_t)b->size) == -1 ||
+	    bind_text(st, 5, b->source) == -1 ||
+	    bind_text(st, 6, b->requested_by) == -1 ||
+	    bind_text(st, 7, b->ticket) == -1 ||
+	    bind_int(st, 8, b->message_id) == -1 ||
+	    bind_text(st, 9, b->summary) == -1 ||
+	    bind_int(st, 10, (int64_t)b->created) == -1 ||
+	    bind_int(st, 11, (int64_t)now) == -1 ? -1 : 0);
+}
+
+/* SQLite has one writer: the transaction holds the row already. */
+static int
+sq_bundle_state(struct store *s, const char *id,
+    struct store_bundle_state *bs)
+{
+	sqlite3_stmt	*st = stmt_get(s, ST_BUNDLE_STATE);
+	int		 rc;
+
+	if (bind_text(st, 1, id) == -1) {
+		stmt_done(st);
+		return sq_err(s);
+	}
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		snprintf(bs->cluster, sizeof(bs->cluster), "%s",
+		    col_text(st, 0));
+		snprintf(bs->sha256, sizeof(bs->sha256), "%s", col_text(st, 1));
+		bs->size = (uint64_t)sqlite3_column_int64(st, 2);
+		bs->received = (uint64_t)sqlite3_column_int64(st, 3);
+		bs->completed = (time_t)sqlite3_column_int64(st, 4);
+	} else if (rc != SQLITE_DONE)
+		sq_err(s);
+	stmt_done(st);
+	if (rc == SQLITE_ROW)
+		return 1;
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+static int
+sq_bundle_chunk_add(struct store *s, const char *id, uint64_t offset,
+    const void *data, size_t len)
+{
+	return chunk_put(s, ST_BUNDLE_CHUNK_ADD, id, offset, data, len);
+}
+
+static int
+sq_bundle_mark(struct store *s, const char *id, uint64_t received,
+    time_t completed)
+{
+	sqlite3_stmt *st = stmt_get(s, ST_BUNDLE_MARK);
+
+	return run_bound(s, st, bind_text(st, 1, id) == -1 ||
+	    bind_int(st, 2, (int64_t)received) == -1 ||
+	    bind_int(st, 3, (int64_t)completed) == -1 ? -1 : 0);
+}
+
+static int
+sq_bundle_chunks_delete(struct store *s, const char *id)
+{
+	sqlite3_stmt *st = stmt_get(s, ST_BUNDLE_CHUNKS_DELETE);
+
+	return run_bound(s, st, bind_text(st, 1, id));
+}
+
+/* Up to max bytes from offset, out of the chunk that holds it. */
+static int
+chunk_read(struct store *s, enum stmt k, const char *key, uint64_t offset,
     void *buf, size_t max, size_t *n)
 {
-	sqlite3_stmt	*st = stmt_get(s, ST_CHUNK_GET);
+	sqlite3_stmt	*st = stmt_get(s, k);
 	const void	*data;
 	int64_t		 start;
 	size_t		 len, skip;
 	int		 rc;
 
-	if (bind_text(st, 1, sha256) == -1 ||
+	if (bind_text(st, 1, key) == -1 ||
 	    bind_int(st, 2, (int64_t)offset) == -1) {
 		stmt_done(st);
 		return sq_err(s);
@@ -1488,6 +1629,62 @@ sq_package_chunk(struct store *s, const char *sha256, uint64_t offset,
 		sq_err(s);
 	stmt_done(st);
 	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -1;
+}
+
+static int
+sq_bundle_chunk(struct store *s, const char *id, uint64_t offset, void *buf,
+    size_t max, size_t *n)
+{
+	return chunk_read(s, ST_BUNDLE_CHUNK_GET, id, offset, buf, max, n);
+}
+
+static int
+sq_package_chunk(struct store *s, const char *sha256, uint64_t offset,
+    void *buf, size_t max, size_t *n)
+{
+	return chunk_read(s, ST_CHUNK_GET, sha256, offset, buf, max, n);
+}
+
+struct bundle_visit {
+	store_bundle_fn	 fn;
+	void		*arg;
+};
+
+static int
+bundle_visit(sqlite3_stmt *st, void *arg)
+{
+	struct bundle_visit	*v = arg;
+	struct store_bundle	 b;
+
+	b.id = col_text(st, 0);
+	b.cluster = col_text(st, 1);
+	b.sha256 = col_text(st, 2);
+	b.size = (uint64_t)sqlite3_column_int64(st, 3);
+	b.source = col_text(st, 4);
+	b.requested_by = col_text(st, 5);
+	b.ticket = col_text(st, 6);
+	b.message_id = sqlite3_column_int64(st, 7);
+	b.summary = col_text(st, 8);
+	b.created = (time_t)sqlite3_column_int64(st, 9);
+	b.received = (uint64_t)sqlite3_column_int64(st, 10);
+	b.started = (time_t)sqlite3_column_int64(st, 11);
+	b.completed = (time_t)sqlite3_column_int64(st, 12);
+	return v->fn(&b, v->arg);
+}
+
+static int
+sq_bundle_rows(struct store *s, const char *cluster, const char *id,
+    store_bundle_fn fn, void *arg)
+{
+	struct bundle_visit	 v = { fn, arg };
+	sqlite3_stmt		*st = stmt_get(s, ST_BUNDLE_LIST);
+
+	if (bind_text(st, 1, cluster) == -1 || bind_text(st, 2, id) == -1) {
+		sq_err(s);
+		stmt_done(st);
+		return STORE_DB_ERROR;
+	}
+	return rows(s, st, bundle_visit, &v);
 }
 
 struct relay_visit {
@@ -1994,4 +2191,11 @@ const struct store_ops store_sqlite_ops = {
 	.alert_drop =		sq_alert_drop,
 	.alert_prune =		sq_alert_prune,
 	.offline_rows =		sq_offline_rows,
+	.bundle_add =		sq_bundle_add,
+	.bundle_state =		sq_bundle_state,
+	.bundle_chunk_add =	sq_bundle_chunk_add,
+	.bundle_mark =		sq_bundle_mark,
+	.bundle_chunks_delete =	sq_bundle_chunks_delete,
+	.bundle_chunk =		sq_bundle_chunk,
+	.bundle_rows =		sq_bundle_rows,
 };

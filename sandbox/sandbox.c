@@ -154,17 +154,44 @@ sbx_landlock_all(int abi)
 	return all;
 }
 
+/* Add a rule: rights beneath path (if it exists).  0, or -1 with err. */
+static int
+sbx_landlock_rule(int fd, const char *path, uint64_t rights, char *err,
+    size_t errlen)
+{
+	struct landlock_path_beneath_attr	rule;
+	struct stat				st;
+	int					pfd;
+
+	if ((pfd = open(path, O_PATH | O_CLOEXEC)) == -1)
+		return 0;	/* absent here: nothing to allow */
+	memset(&rule, 0, sizeof(rule));
+	rule.parent_fd = pfd;
+	rule.allowed_access = rights;
+	/* Directory rights cannot be granted on a file. */
+	if (fstat(pfd, &st) == 0 && !S_ISDIR(st.st_mode))
+		rule.allowed_access &= ~(LANDLOCK_ACCESS_FS_READ_DIR |
+		    LANDLOCK_ACCESS_FS_MAKE_REG | LANDLOCK_ACCESS_FS_REMOVE_FILE);
+	if (syscall(__NR_landlock_add_rule, fd, LANDLOCK_RULE_PATH_BENEATH,
+	    &rule, 0) == -1) {
+		snprintf(err, errlen, "landlock: %s: %s", path,
+		    strerror(errno));
+		close(pfd);
+		return -1;
+	}
+	close(pfd);
+	return 0;
+}
+
 /* Allow reading and executing beneath each path that exists. */
 static int
 sbx_landlock_read_only(const char *const *paths, char *err, size_t errlen)
 {
 	struct sbx_landlock_attr	 attr;
-	struct landlock_path_beneath_attr rule;
 	const uint64_t			 ro = LANDLOCK_ACCESS_FS_EXECUTE |
 	    LANDLOCK_ACCESS_FS_READ_FILE | LANDLOCK_ACCESS_FS_READ_DIR;
-	struct stat			 st;
 	size_t				 i;
-	int				 abi, fd, pfd;
+	int				 abi, fd;
 
 	if ((abi = sbx_landlock_abi()) == 0)
 		return 0;
@@ -178,25 +205,11 @@ sbx_landlock_read_only(const char *const *paths, char *err, size_t errlen)
 		snprintf(err, errlen, "landlock: %s", strerror(errno));
 		return -1;
 	}
-	for (i = 0; paths[i] != NULL; i++) {
-		if ((pfd = open(paths[i], O_PATH | O_CLOEXEC)) == -1)
-			continue;	/* absent here: nothing to allow */
-		memset(&rule, 0, sizeof(rule));
-		rule.parent_fd = pfd;
-		rule.allowed_access = ro;
-		/* Directory rights cannot be granted on a file. */
-		if (fstat(pfd, &st) == 0 && !S_ISDIR(st.st_mode))
-			rule.allowed_access &= ~LANDLOCK_ACCESS_FS_READ_DIR;
-		if (syscall(__NR_landlock_add_rule, fd,
-		    LANDLOCK_RULE_PATH_BENEATH, &rule, 0) == -1) {
-			snprintf(err, errlen, "landlock: %s: %s", paths[i],
-			    strerror(errno));
-			close(pfd);
+	for (i = 0; paths[i] != NULL; i++)
+		if (sbx_landlock_rule(fd, paths[i], ro, err, errlen) == -1) {
 			close(fd);
 			return -1;
 		}
-		close(pfd);
-	}
 	if (syscall(__NR_landlock_restrict_self, fd, 0) == -1) {
 		snprintf(err, errlen, "landlock: %s", strerror(errno));
 		close(fd);
@@ -435,6 +448,136 @@ sbx_seccomp_diag(char *err, size_t errlen)
 		    SCMP_SYS(clone), 1, SCMP_A0(SCMP_CMP_MASKED_EQ,
 		    clone_new[i], clone_new[i])) == 0;
 	return sbx_load(ctx, built, "diagnostic", err, errlen);
+}
+
+/*
+ * Landlock for a bundle's builder: reading beneath read_paths, and
+ * beneath write_dir reading, writing and making files (its scratch
+ * files, which have no name).  Nothing else, not even the system's
+ * libraries: it loads none after this.
+ */
+static int
+sbx_landlock_bundle(const char *const *read_paths, const char *write_dir,
+    char *err, size_t errlen)
+{
+	struct sbx_landlock_attr	attr;
+	const uint64_t			ro = LANDLOCK_ACCESS_FS_READ_FILE |
+	    LANDLOCK_ACCESS_FS_READ_DIR;
+	uint64_t			rw;
+	size_t				i;
+	int				abi, fd;
+
+	if ((abi = sbx_landlock_abi()) == 0)
+		return 0;
+	rw = ro | LANDLOCK_ACCESS_FS_WRITE_FILE | LANDLOCK_ACCESS_FS_MAKE_REG;
+	if (abi >= 3)
+		rw |= LANDLOCK_ACCESS_FS_TRUNCATE;
+	memset(&attr, 0, sizeof(attr));
+	attr.handled_access_fs = sbx_landlock_all(abi);
+	if (abi >= 6)
+		attr.scoped = LANDLOCK_SCOPE_ABSTRACT_UNIX_SOCKET;
+	fd = (int)syscall(__NR_landlock_create_ruleset, &attr, abi >= 6 ?
+	    sizeof(attr) : sizeof(attr.handled_access_fs), 0);
+	if (fd == -1) {
+		snprintf(err, errlen, "landlock: %s", strerror(errno));
+		return -1;
+	}
+	for (i = 0; read_paths != NULL && read_paths[i] != NULL; i++)
+		if (sbx_landlock_rule(fd, read_paths[i], ro, err,
+		    errlen) == -1)
+			goto fail;
+	if (sbx_landlock_rule(fd, write_dir, rw, err, errlen) == -1)
+		goto fail;
+	if (syscall(__NR_landlock_restrict_self, fd, 0) == -1) {
+		snprintf(err, errlen, "landlock: %s", strerror(errno));
+		goto fail;
+	}
+	close(fd);
+	return 0;
+fail:
+	close(fd);
+	return -1;
+}
+
+/*
+ * The builder's allow-list: files it opens beneath the roots (openat2)
+ * and reads, the archive it writes, memory, time, exit.  No sockets, no
+ * processes, no exec: its diagnostics ran before it was confined.
+ */
+static int
+sbx_seccomp_bundle(char *err, size_t errlen)
+{
+	static const int allow[] = {
+		SCMP_SYS(read), SCMP_SYS(write), SCMP_SYS(pread64),
+		SCMP_SYS(readv), SCMP_SYS(writev),
+		SCMP_SYS(lseek), SCMP_SYS(close),
+		SCMP_SYS(openat), SCMP_SYS(openat2),	/* beneath the roots */
+		SCMP_SYS(fstat), SCMP_SYS(newfstatat), SCMP_SYS(statx),
+		SCMP_SYS(getdents64),			/* walking the globs */
+		SCMP_SYS(dup),				/* a directory read twice */
+		SCMP_SYS(ftruncate), SCMP_SYS(fsync), SCMP_SYS(fdatasync),
+		SCMP_SYS(brk), SCMP_SYS(munmap), SCMP_SYS(mremap),
+		SCMP_SYS(madvise), SCMP_SYS(futex),
+		SCMP_SYS(getrandom),
+		SCMP_SYS(clock_gettime), SCMP_SYS(gettimeofday),
+		SCMP_SYS(rt_sigprocmask), SCMP_SYS(rt_sigreturn),
+		SCMP_SYS(restart_syscall),
+		SCMP_SYS(sigaltstack),			/* sanitizer runtimes */
+		SCMP_SYS(getpid), SCMP_SYS(gettid),
+		SCMP_SYS(exit), SCMP_SYS(exit_group),
+	};
+	scmp_filter_ctx	ctx;
+
+	if ((ctx = seccomp_init(SCMP_ACT_KILL_PROCESS)) == NULL) {
+		snprintf(err, errlen, "seccomp_init failed");
+		return -1;
+	}
+	if (seccomp_arch_exist(ctx, seccomp_arch_native()) != 0 ||
+	    sbx_rules(ctx, SCMP_ACT_ALLOW, allow, NELEM(allow)) == -1)
+		return sbx_load(ctx, 0, "bundle", err, errlen);
+	/* Memory may be mapped or change protection, never executable. */
+	if (seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(mprotect), 1,
+	    SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0)) != 0 ||
+	    seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(mmap), 1,
+	    SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0)) != 0)
+		return sbx_load(ctx, 0, "bundle", err, errlen);
+	/* fcntl for status flags and close-on-exec (fdopendir, beneath). */
+	if (seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(fcntl), 1,
+	    SCMP_A1(SCMP_CMP_EQ, F_GETFL, 0)) != 0 ||
+	    seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(fcntl), 1,
+	    SCMP_A1(SCMP_CMP_EQ, F_SETFL, 0)) != 0 ||
+	    seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(fcntl), 1,
+	    SCMP_A1(SCMP_CMP_EQ, F_GETFD, 0)) != 0 ||
+	    seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(fcntl), 1,
+	    SCMP_A1(SCMP_CMP_EQ, F_SETFD, 0)) != 0)
+		return sbx_load(ctx, 0, "bundle", err, errlen);
+	/* abort() signals itself; no other process can be signalled. */
+	if (seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(tgkill), 1,
+	    SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)getpid(), 0)) != 0 ||
+	    seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(rt_sigaction),
+	    0) != 0)
+		return sbx_load(ctx, 0, "bundle", err, errlen);
+	return sbx_load(ctx, 1, "bundle", err, errlen);
+}
+
+int
+sbx_confine_bundle(const char *const *read_paths, const char *write_dir,
+    char *err, size_t errlen)
+{
+	struct rlimit zero = { 0, 0 };
+
+	if (setrlimit(RLIMIT_NPROC, &zero) == -1 ||
+	    setrlimit(RLIMIT_CORE, &zero) == -1) {
+		snprintf(err, errlen, "setrlimit: %s", strerror(errno));
+		return -1;
+	}
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == -1) {
+		snprintf(err, errlen, "no_new_privs: %s", strerror(errno));
+		return -1;
+	}
+	if (sbx_landlock_bundle(read_paths, write_dir, err, errlen) == -1)
+		return -1;
+	return sbx_seccomp_bundle(err, errlen);
 }
 
 int

@@ -59,6 +59,18 @@ int	sbx_confine_diag(const char *program, const char *const *read_paths,
 	    char *err, size_t errlen);
 
 /*
+ * Confine a support bundle's builder (gateway/bundles_build.c) once its
+ * diagnostics have run and its output files are open: no processes,
+ * no_new_privs, Landlock allowing only reading beneath read_paths
+ * (NULL-terminated: the [files] roots) and reading, writing and making
+ * files beneath write_dir, and a seccomp allow-list of what reading
+ * files and writing an archive need (no socket, no exec, no fork),
+ * killing on anything else.
+ */
+int	sbx_confine_bundle(const char *const *read_paths,
+	    const char *write_dir, char *err, size_t errlen);
+
+/*
  * Like fork(), but the child is the first process (PID 1) of new PID,
  * IPC, mount and network namespaces with a /proc of its own, inside a
  * new user namespace that maps only the caller's uid and gid when the

@@ -41,6 +41,8 @@ const struct frame_spec frame_specs[FRAME__COUNT] = {
 	[FRAME_MSG_ACK] =	{ "msg_ack", FRAME_UP, FRAME_PHASE_AFTER },
 	[FRAME_MSG_WAIT] =	{ "msg_wait", FRAME_UP, FRAME_PHASE_AFTER },
 	[FRAME_PKG_GET] =	{ "pkg_get", FRAME_UP, FRAME_PHASE_AFTER },
+	[FRAME_BUNDLE_BEGIN] =	{ "bundle_begin", FRAME_UP, FRAME_PHASE_AFTER },
+	[FRAME_BUNDLE_DATA] =	{ "bundle_data", FRAME_UP, FRAME_PHASE_AFTER },
 	/*
 	 * A relay without a store never welcomes: what it answers to
 	 * checks, pings and anchors comes in either phase.  Acks of
@@ -55,6 +57,7 @@ const struct frame_spec frame_specs[FRAME__COUNT] = {
 	/* Only a relay with a store has messages, and it welcomes first. */
 	[FRAME_MSG] =		{ "msg", FRAME_DOWN, FRAME_PHASE_AFTER },
 	[FRAME_PKG_CHUNK] =	{ "pkg_chunk", FRAME_DOWN, FRAME_PHASE_AFTER },
+	[FRAME_BUNDLE_ACK] =	{ "bundle_ack", FRAME_DOWN, FRAME_PHASE_AFTER },
 };
 
 int

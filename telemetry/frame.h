@@ -19,6 +19,13 @@
  *         it no longer keeps later messages waiting)
  *     {"t":"pkg_get","sha256":H,"offset":O}  (the next piece of package
  *         H; one request at a time)
+ *     {"t":"bundle_begin","id":ID,"sha256":H,"size":N,"source":S,
+ *         "requested_by":W,"ticket":T,"message_id":M,"created":TIME,
+ *         "summary":{...}}  (a support bundle to upload, or to go on
+ *         uploading: the relay answers how much it holds)
+ *     {"t":"bundle_data","id":ID,"offset":O,"data":B64}  (at most
+ *         FRAME_PKG_DATA bytes of bundle ID from offset O; one frame of
+ *         a bundle in flight at a time)
  *   relay -> gateway:
  *     {"t":"welcome","seq":N}        (the answer to hello: the store has
  *         this cluster's records up to N.  The gateway sends no records
@@ -39,6 +46,10 @@
  *         (at most FRAME_PKG_DATA bytes of package H from offset O;
  *         last: they end the package)
  *     {"t":"pkg_chunk","sha256":H,"offset":O,"error":E}  (none to give)
+ *     {"t":"bundle_ack","id":ID,"offset":O}  (bundle ID is stored up to
+ *         O: send from there; with "done":true it is whole and its
+ *         SHA-256 matched; with "error":E it was not taken, and O is
+ *         where the store is)
  * Lengths are bounded by FRAME_MAX; a bad length or bad JSON is a
  * protocol error (the channel is closed).
  *
@@ -75,6 +86,8 @@ enum frame_kind {
 	FRAME_MSG_ACK,
 	FRAME_MSG_WAIT,
 	FRAME_PKG_GET,
+	FRAME_BUNDLE_BEGIN,
+	FRAME_BUNDLE_DATA,
 	/* relay -> gateway */
 	FRAME_WELCOME,
 	FRAME_ACK,
@@ -84,6 +97,7 @@ enum frame_kind {
 	FRAME_PONG,
 	FRAME_MSG,
 	FRAME_PKG_CHUNK,
+	FRAME_BUNDLE_ACK,
 	FRAME__COUNT
 };
 

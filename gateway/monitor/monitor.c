@@ -82,6 +82,7 @@ static const mon_answer_fn mon_answers[MM_NREQ] = {
 	[MM_EXEC_CANCEL] =	mm_answer_exec_cancel,
 	[MM_FILE_OPEN] =	mm_answer_file_open,
 	[MM_FILE_CLOSE] =	mm_answer_file_close,
+	[MM_FILE_MORE] =	mm_answer_file_more,
 	[MM_FILE_STAT] =	mm_answer_file_stat,
 	[MM_DIR_LIST] =		mm_answer_dir_list,
 	[MM_REFUSED] =		mm_answer_refused,
@@ -277,10 +278,18 @@ mon_recheck(struct mon *m, const struct policy *np)
 			mon_withdrawn(m, why);
 		policy_argv_free(argv);
 	}
-	for (i = 0; i < MON_MAX_FILES; i++)
+	for (i = 0; i < MON_MAX_FILES; i++) {
 		if (m->files[i].id != 0 &&
 		    !policy_allow_file(np, m->files[i].path, why, sizeof(why)))
 			mon_withdrawn(m, why);
+		/* Bytes already handed over cannot be redacted again. */
+		if (m->files[i].id != 0 &&
+		    !mon_file_redaction_kept(m, i, np)) {
+			snprintf(why, sizeof(why), "%s is redacted by other "
+			    "[redact] patterns now", m->files[i].path);
+			mon_withdrawn(m, why);
+		}
+	}
 	for (i = 0; i < MON_MAX_FWDS; i++)
 		if (m->fwds[i].id != 0 &&
 		    !forward_addr_listed(np, m->fwds[i].addr)) {
@@ -476,10 +485,10 @@ mon_time_up(struct mon *m, enum mon_limit what)
 static void
 mon_loop(struct mon *m)
 {
-	struct pollfd	 pfd[8];
+	struct pollfd	 pfd[12];
 	char		*buf;
 	enum mon_limit	 what;
-	int		 n, nfds, rpc, act;
+	int		 n, nfds, rpc, nsh, npump;
 
 	if ((buf = malloc(MONITOR_MSG_MAX)) == NULL)
 		mon_end(m, 1);
@@ -495,9 +504,9 @@ mon_loop(struct mon *m)
 			pfd[2].events = POLLIN;
 			nfds = 3;
 		}
-		nfds += mon_shell_pollfds(m, pfd + nfds);
-		act = nfds;
+		nfds += (nsh = mon_shell_pollfds(m, pfd + nfds));
 		nfds += mon_action_pollfds(m, pfd + nfds);
+		nfds += (npump = mon_pump_pollfds(m, pfd + nfds));
 		if ((n = mon_wait(m, pfd, (nfds_t)nfds, mon_timeout(m,
 		    &what))) == -1)
 			continue;
@@ -512,9 +521,9 @@ mon_loop(struct mon *m)
 			mon_request(m, m->child_fd, MM_FROM_CHILD, buf);
 		if (rpc >= 0 && pfd[2].revents != 0)
 			mon_request(m, rpc, MM_FROM_SHELL, buf);
-		mon_shell_service(m, pfd + (rpc >= 0 ? 3 : 2),
-		    act - (rpc >= 0 ? 3 : 2));
+		mon_shell_service(m, pfd + (rpc >= 0 ? 3 : 2), nsh);
 		mon_action_service(m);
+		mon_pump_service(m, pfd + nfds - npump, npump);
 	}
 }
 
@@ -523,6 +532,8 @@ static void
 mon_init(struct mon *m, int audit_fd, int policy_fd, const struct policy *pol,
     const uint8_t ca_key[32], const struct krl *krl, const char *sid)
 {
+	size_t i;
+
 	memset(m, 0, sizeof(*m));
 	m->audit_fd = audit_fd;
 	m->pol_fd = policy_fd;
@@ -532,6 +543,9 @@ mon_init(struct mon *m, int audit_fd, int policy_fd, const struct policy *pol,
 	m->sid = sid;
 	m->sh.rpc = m->sh.master = m->sh.term = m->sh.rec = -1;
 	m->act.out = m->act.err = m->act.log = -1;
+	m->pump[0].in = m->pump[0].out = m->pump[1].in = m->pump[1].out = -1;
+	for (i = 0; i < MON_MAX_FILES; i++)
+		m->files[i].orig = -1;
 	m->phase = MM_PREAUTH;
 	m->login_deadline = clock_mono_ms() + MONITOR_LOGIN_GRACE * 1000;
 }

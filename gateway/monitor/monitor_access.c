@@ -56,14 +56,19 @@ mm_answer_file_open(struct mon *m, json_t *req)
 	struct access_attr	 attr;
 	struct stat		 st;
 	char			 why[ACCESS_WHY_MAX];
+	json_t			*ev;
 	size_t			 i;
-	int			 fd, rc;
+	int			 fd = -1, rc, red;
 
 	for (i = 0; i < MON_MAX_FILES && m->files[i].id != 0; i++)
 		;
 	if (i == MON_MAX_FILES)
 		return mon_refuse(m, "too many open files in this session");
-	if (files_open(m->pol, path, &fd, &st, why, sizeof(why)) == -1) {
+	if (files_open(m->pol, path, &fd, &st, why, sizeof(why)) == -1 ||
+	    (red = mon_file_redact(m, i, path, &fd, &st, why,
+	    sizeof(why))) == -1) {
+		if (fd != -1)
+			close(fd);
 		mon_audit(m, "file_refused", json_pack("{s:s, s:s, s:s}",
 		    "op", "open", "path", path, "reason", why));
 		return mon_refuse(m, why);
@@ -73,12 +78,16 @@ mm_answer_file_open(struct mon *m, json_t *req)
 	m->files[i].peer = m->peer;
 	snprintf(m->files[i].path, sizeof(m->files[i].path), "%s", path);
 	m->files[i].size = (uint64_t)st.st_size;
-	mon_audit(m, "file_opened", json_pack("{s:s, s:I, s:I}", "path", path,
-	    "size", (json_int_t)st.st_size, "handle",
-	    (json_int_t)m->files[i].id));
+	ev = json_pack("{s:s, s:I, s:I, s:b}", "path", path, "size",
+	    (json_int_t)st.st_size, "handle", (json_int_t)m->files[i].id,
+	    "redacted", red);
+	if (red)
+		json_object_update_new(ev, mon_file_counts(m, i));
+	mon_audit(m, "file_opened", ev);
 	files_attr(&st, &attr);
-	rc = mon_answer(m, json_pack("{s:b, s:I, s:o}", "ok", 1, "id",
-	    (json_int_t)m->files[i].id, "attr", attr_json(&attr)), &fd, 1);
+	rc = mon_answer(m, json_pack("{s:b, s:I, s:o, s:b}", "ok", 1, "id",
+	    (json_int_t)m->files[i].id, "attr", attr_json(&attr), "redacted",
+	    red), &fd, 1);
 	close(fd);
 	return rc;
 }
@@ -87,7 +96,7 @@ int
 mm_answer_file_close(struct mon *m, json_t *req)
 {
 	uint32_t	id;
-	json_t		*jb = json_object_get(req, "bytes");
+	json_t		*jb = json_object_get(req, "bytes"), *ev;
 	size_t		i;
 
 	if (mm_field_u32(req, "id", &id) == -1 || !json_is_integer(jb) ||
@@ -98,9 +107,11 @@ mm_answer_file_close(struct mon *m, json_t *req)
 		;
 	if (i == MON_MAX_FILES)
 		mon_violation(m, "file_close of a file not open", "file_close");
-	mon_audit(m, "file_closed", json_pack("{s:s, s:I, s:I}", "path",
-	    m->files[i].path, "handle", (json_int_t)id, "bytes",
-	    json_integer_value(jb)));
+	ev = json_pack("{s:s, s:I, s:I}", "path", m->files[i].path, "handle",
+	    (json_int_t)id, "bytes", json_integer_value(jb));
+	json_object_update_new(ev, mon_file_counts(m, i));
+	mon_file_release(m, i);
+	mon_audit(m, "file_closed", ev);
 	m->files[i].id = 0;
 	return mon_answer(m, json_pack("{s:b}", "ok", 1), NULL, 0);
 }
@@ -213,6 +224,7 @@ mm_answer_setting_get(struct mon *m, json_t *req)
 {
 	const char	*key = mm_field_str(req, "key", 128);
 	char		 value[SETTINGS_VALUE_MAX + 1], why[ACCESS_WHY_MAX];
+	uint64_t	 red;
 
 	if (key == NULL)
 		mon_violation(m, "malformed setting_get request", "setting_get");
@@ -223,8 +235,9 @@ mm_answer_setting_get(struct mon *m, json_t *req)
 		return mon_refuse(m, why);
 	}
 	mon_relies(m, BM_GRANT_SETTINGS);
-	mon_audit(m, "setting_read", json_pack("{s:s, s:s}", "key", key,
-	    "value", value));
+	red = mon_redact_text(m, m->pol->settings_file, value);
+	mon_audit(m, "setting_read", json_pack("{s:s, s:s, s:I}", "key", key,
+	    "value", value, "redactions", (json_int_t)red));
 	return mon_answer(m, json_pack("{s:b, s:s}", "ok", 1, "value", value),
 	    NULL, 0);
 }
@@ -247,6 +260,8 @@ mm_answer_setting_set(struct mon *m, json_t *req)
 		return mon_refuse(m, why);
 	}
 	mon_relies(m, BM_GRANT_SETTINGS);
+	/* The engineer chose the new value; the old one leaves redacted. */
+	(void)mon_redact_text(m, m->pol->settings_file, old);
 	mon_audit(m, "setting_changed", json_pack("{s:s, s:s, s:s}", "key",
 	    key, "old", old, "new", value));
 	return mon_answer(m, json_pack("{s:b, s:s}", "ok", 1, "old", old),

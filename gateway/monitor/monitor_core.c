@@ -323,12 +323,15 @@ mon_refuse(struct mon *m, const char *why)
 void
 mon_diag_abandon(struct mon *m)
 {
+	json_t *ev;
+
 	mon_kill_diag(m);
 	while (waitpid(m->diag, NULL, 0) == -1 && errno == EINTR)
 		;
-	mon_audit(m, "command_finished", json_pack("{s:s, s:i, s:b, s:b}",
-	    "command", m->diag_cmd, "exit_status", 137, "timed_out", 0,
-	    "cancelled", 1));
+	ev = json_pack("{s:s, s:i, s:b, s:b}", "command", m->diag_cmd,
+	    "exit_status", 137, "timed_out", 0, "cancelled", 1);
+	json_object_update_new(ev, mon_pump_end(m));
+	mon_audit(m, "command_finished", ev);
 	mon_doing(m, NULL);
 	m->diag = 0;
 }
@@ -336,14 +339,18 @@ mon_diag_abandon(struct mon *m)
 void
 mon_access_abandon(struct mon *m, int peers, const char *why)
 {
-	size_t	i;
+	json_t	*ev;
+	size_t	 i;
 
 	for (i = 0; i < MON_MAX_FILES; i++) {
 		if (m->files[i].id == 0 || !(m->files[i].peer & peers))
 			continue;
-		mon_audit(m, "file_closed", json_pack("{s:s, s:I, s:n, s:s}",
-		    "path", m->files[i].path, "handle",
-		    (json_int_t)m->files[i].id, "bytes", "reason", why));
+		ev = json_pack("{s:s, s:I, s:n, s:s}", "path",
+		    m->files[i].path, "handle", (json_int_t)m->files[i].id,
+		    "bytes", "reason", why);
+		json_object_update_new(ev, mon_file_counts(m, i));
+		mon_file_release(m, i);
+		mon_audit(m, "file_closed", ev);
 		m->files[i].id = 0;
 	}
 	for (i = 0; i < MON_MAX_FWDS && (peers & MM_FROM_CHILD); i++) {

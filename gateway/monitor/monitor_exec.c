@@ -6,6 +6,7 @@
 #include "gateway/monitor/monitor_int.h"
 
 #include <sys/wait.h>
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -30,9 +31,13 @@ mm_answer_exec(struct mon *m, json_t *req)
 	if (cmd != NULL && strncmp(cmd, "action", 6) == 0 &&
 	    (cmd[6] == ' ' || cmd[6] == '\0'))
 		return mm_answer_action(m, cmd[6] == ' ' ? cmd + 7 : "");
-	if (m->diag > 0 || m->act.id[0] != '\0')
+	if (m->diag > 0 || m->act.id[0] != '\0' || m->builtin)
 		return mon_refuse(m, "a diagnostic is already running in this "
 		    "session; wait for it to finish");
+	/* Reserved names are porthole's own, never a diagnostic. */
+	if (cmd != NULL && strncmp(cmd, "bundle", 6) == 0 &&
+	    (cmd[6] == ' ' || cmd[6] == '\0'))
+		return mon_bundle(m, cmd);
 	/*
 	 * "scp -f PATH" / "scp -t PATH" is scp -O, the legacy protocol:
 	 * say so, rather than call it an unknown command.
@@ -67,6 +72,19 @@ mm_answer_exec(struct mon *m, json_t *req)
 	    &m->diag, &fds[0], &fds[1], why, sizeof(why));
 	policy_argv_free(argv);
 	if (rc == -1) {
+		m->diag = 0;
+		mon_audit(m, "command_failed", json_pack("{s:s, s:s}",
+		    "command", cmd, "reason", why));
+		return mon_answer(m, json_pack("{s:b, s:s}", "ok", 0, "reason",
+		    "the diagnostic could not be started"), NULL, 0);
+	}
+	/* Its output reaches the peer through the monitor, redacted. */
+	if (mon_pump_start(m, fds, why, sizeof(why)) == -1) {
+		close(fds[0]);
+		close(fds[1]);
+		mon_kill_diag(m);
+		while (waitpid(m->diag, NULL, 0) == -1 && errno == EINTR)
+			;
 		m->diag = 0;
 		mon_audit(m, "command_failed", json_pack("{s:s, s:s}",
 		    "command", cmd, "reason", why));
@@ -110,13 +128,19 @@ mm_answer_exec_refused(struct mon *m, json_t *req)
 int
 mm_answer_exec_wait(struct mon *m, json_t *req)
 {
-	json_t	*jb = json_object_get(req, "bytes_out");
+	json_t	*jb = json_object_get(req, "bytes_out"), *ev;
 	int	 status = 0, code;
 	pid_t	 r;
 
 	if (json_is_integer(jb) && m->diag <= 0 && m->act.id[0] != '\0' &&
 	    m->peer == MM_FROM_CHILD)
 		return mon_action_wait(m);
+	if (m->builtin && m->diag_peer == m->peer && json_is_integer(jb)) {
+		m->builtin = 0;
+		return mon_answer(m, json_pack("{s:i, s:b, s:I}", "exit_status",
+		    m->builtin_status, "timed_out", 0, "timeout",
+		    (json_int_t)m->pol->command_timeout), NULL, 0);
+	}
 	if (!json_is_integer(jb) || json_integer_value(jb) < 0 ||
 	    m->diag <= 0 || m->diag_peer != m->peer)
 		mon_violation(m, "malformed exec_wait request", "exec_wait");
@@ -137,10 +161,11 @@ mm_answer_exec_wait(struct mon *m, json_t *req)
 		code = 128 + WTERMSIG(status);
 	if (m->diag_timed_out)
 		code = 124;
-	mon_audit(m, "command_finished", json_pack("{s:s, s:i, s:I, s:b, s:b}",
-	    "command", m->diag_cmd, "exit_status", code, "bytes_out",
-	    json_integer_value(jb), "timed_out", m->diag_timed_out,
-	    "cancelled", m->diag_cancelled));
+	ev = json_pack("{s:s, s:i, s:I, s:b, s:b}", "command", m->diag_cmd,
+	    "exit_status", code, "bytes_out", json_integer_value(jb),
+	    "timed_out", m->diag_timed_out, "cancelled", m->diag_cancelled);
+	json_object_update_new(ev, mon_pump_end(m));
+	mon_audit(m, "command_finished", ev);
 	mon_doing(m, NULL);
 	return mon_answer(m, json_pack("{s:i, s:b, s:I}", "exit_status", code,
 	    "timed_out", m->diag_timed_out, "timeout",

@@ -9,6 +9,9 @@
  *   monitor_action.c   [actions]: asked for, approved, streamed
  *   monitor_access.c   files, settings and forwards
  *   monitor_shell.c    the support shell's pty and recording
+ *   monitor_redact.c   [redact]: redacted copies of files, diagnostics'
+ *                      output redacted on its way to the child
+ *   monitor_bundle.c   the engineer's request for a support bundle
  *   monitor_core.c     answering, auditing and ending, under all of them
  *
  * Not a public surface: only gateway/monitor/ includes it.
@@ -16,6 +19,7 @@
 #ifndef PH_MONITOR_INT_H
 #define PH_MONITOR_INT_H
 
+#include <sys/stat.h>
 #include <sys/types.h>
 #include <poll.h>
 #include <stdint.h>
@@ -24,6 +28,7 @@
 #include <openssl/evp.h>
 
 #include "gateway/broker_proto.h"
+#include "gateway/monitor/redacted.h"
 #include "gateway/monitor_proto.h"
 #include "gateway/session/access.h"
 #include "policy/policy.h"
@@ -42,6 +47,19 @@ struct mon_file {
 	int		 peer;		/* MON_FROM_*: who opened it */
 	char		 path[ACCESS_PATH_MAX + 1];
 	uint64_t	 size;
+	/* Under [redact]: the child has a copy; the file itself is here. */
+	int		 orig;		/* -1: not redacted */
+	struct redacted	*rd;
+	const struct redact *redact;	/* the patterns of its copy */
+};
+
+/* One of a diagnostic's output pipes, redacted on its way to the peer. */
+struct mon_pump {
+	int			 in;	/* the diagnostic's; -1 at its end */
+	int			 out;	/* to the peer; -1 once closed */
+	struct redact_stream	*s;
+	char			*buf;	/* redacted, not yet written */
+	size_t			 len, off, cap;
 };
 
 /* A forward the engineer holds open. */
@@ -125,6 +143,12 @@ struct mon {
 	int			 diag_timed_out;
 	int			 diag_cancelled;	/* the engineer's ^C */
 	char			 diag_cmd[POLICY_MAX_CMDLINE + 1];
+	struct mon_pump		 pump[2];	/* its stdout and stderr */
+	int			 pump_pfd[2];	/* their poll entries */
+	const struct redact	*diag_redact;	/* NULL: not redacted */
+	struct redacted		 diag_red;	/* what was starred */
+	int			 builtin;	/* exec answered by porthole */
+	int			 builtin_status;
 	uint32_t		 next_id;
 	struct mon_file		 files[MON_MAX_FILES];
 	struct mon_fwd		 fwds[MON_MAX_FWDS];
@@ -227,6 +251,50 @@ int	mm_answer_setting_set(struct mon *, json_t *);
 int	mm_answer_forward_open(struct mon *, json_t *);
 int	mm_answer_forward_close(struct mon *, json_t *);
 int	mm_answer_refused(struct mon *, json_t *);
+
+/* monitor_redact.c: files */
+/*
+ * Under [redact], swap the file open on *fd (slot files[slot], st as
+ * opened) for its redacted copy, keeping the file in the slot: 1 with
+ * *fd the copy and st its attributes, 0 when path is not redacted, -1
+ * refused with why (*fd still the file's).
+ */
+int	mon_file_redact(struct mon *, size_t slot, const char *path, int *fd,
+	    struct stat *st, char *why, size_t whylen);
+/* The slot's file is closed: what redaction kept goes too. */
+void	mon_file_release(struct mon *, size_t slot);
+/* {"redactions", "patterns"} of a redacted slot, else NULL. */
+json_t	*mon_file_counts(struct mon *, size_t slot);
+int	mm_answer_file_more(struct mon *, json_t *);
+/*
+ * Would slot's file be handed over as it was under the reloaded np:
+ * redacted by the same patterns, or not redacted in either?  1 or 0.
+ */
+int	mon_file_redaction_kept(struct mon *, size_t slot,
+	    const struct policy *np);
+/* A setting's value from path, redacted in place: how many matches. */
+uint64_t mon_redact_text(struct mon *, const char *path, char *text);
+
+/* monitor_redact.c: a diagnostic's output */
+/*
+ * With [redact] patterns, put a pump between each of the diagnostic's
+ * pipes (fds: its stdout and stderr) and the peer: fds become the
+ * peer's ends.  1 pumping, 0 no patterns (fds unchanged), -1 with why.
+ */
+int	mon_pump_start(struct mon *, int fds[2], char *why, size_t whylen);
+int	mon_pump_pollfds(struct mon *, struct pollfd *pfd);
+void	mon_pump_service(struct mon *, const struct pollfd *pfd, int n);
+/* Close the pumps (whatever they held is dropped). */
+void	mon_pump_stop(struct mon *);
+/*
+ * The diagnostic's end: the pumps stop, and {"redactions",
+ * "patterns"} for its audit line (NULL when it was not redacted).
+ */
+json_t	*mon_pump_end(struct mon *);
+
+/* monitor_bundle.c */
+/* `bundle`: a support bundle for the session's ticket. */
+int	mon_bundle(struct mon *, const char *cmd);
 
 /* monitor_shell.c */
 int	mm_answer_shell_open(struct mon *, json_t *);

@@ -32,6 +32,11 @@ struct access_attr {
 	uint32_t	 atime;
 	uint32_t	 mtime;
 	uint32_t	 nlink;
+	/*
+	 * open_file only: the descriptor holds a redacted copy of the file
+	 * ([redact]), which never grows: follow it with more_file.
+	 */
+	int		 redacted;
 };
 
 struct access_dirent {
@@ -52,6 +57,15 @@ struct access_ops {
 	int	(*open_file)(void *arg, const char *path, int *fd,
 		    uint32_t *handle, struct access_attr *attr, char *why,
 		    size_t whylen);
+	/*
+	 * A redacted file (attr->redacted) that is followed: the whole lines
+	 * it gained since the last look, as a new copy in *fd whose byte 0
+	 * is the file's byte *base (*fd -1: nothing new yet); *truncated
+	 * when the file shrank and is read from its start again.  May be
+	 * NULL.
+	 */
+	int	(*more_file)(void *arg, uint32_t handle, int *fd,
+		    uint64_t *base, int *truncated, char *why, size_t whylen);
 	/* The engineer is done with it; bytes: how many were sent. */
 	int	(*close_file)(void *arg, uint32_t handle, uint64_t bytes);
 	/* Attributes of a file or directory (symbolic links are refused). */

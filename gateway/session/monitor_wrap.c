@@ -308,7 +308,37 @@ mma_open_file(void *arg, const char *path, int *fd, uint32_t *handle,
 		*handle = (uint32_t)json_integer_value(json_object_get(ans,
 		    "id"));
 		attr_from_json(json_object_get(ans, "attr"), attr);
+		attr->redacted = json_is_true(json_object_get(ans,
+		    "redacted"));
 	}
+	json_decref(ans);
+	return rc;
+}
+
+static int
+mma_more_file(void *arg, uint32_t handle, int *fd, uint64_t *base,
+    int *truncated, char *why, size_t whylen)
+{
+	json_t	*ans, *jb;
+	int	 fds[1], nfds = 0, rc;
+
+	*fd = -1;
+	ans = mm_call(*(int *)arg, MM_FILE_MORE, json_pack("{s:I}", "id",
+	    (json_int_t)handle), fds, 1, &nfds);
+	if ((rc = mm_verdict(ans, why, whylen)) == 1) {
+		*truncated = json_is_true(json_object_get(ans, "truncated"));
+		jb = json_object_get(ans, "base");
+		/* A new copy comes with where it starts, or not at all. */
+		if (nfds == 1 && json_is_integer(jb) &&
+		    json_integer_value(jb) >= 0) {
+			*base = (uint64_t)json_integer_value(jb);
+			*fd = fds[0];
+			nfds = 0;
+		} else if (nfds != 0 || jb != NULL)
+			rc = -1;
+	}
+	if (nfds == 1)
+		close(fds[0]);
 	json_decref(ans);
 	return rc;
 }
@@ -459,6 +489,7 @@ mm_access_ops(int *mon, const struct policy *pol, struct access_ops *ops)
 	ops->home = pol->nfile_paths > 0 ? pol->file_paths[0] : "/";
 	ops->open_file = mma_open_file;
 	ops->close_file = mma_close_file;
+	ops->more_file = mma_more_file;
 	ops->stat = mma_stat;
 	ops->list_dir = mma_list_dir;
 	ops->refused = mma_refused;

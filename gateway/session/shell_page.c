@@ -19,6 +19,8 @@ struct shell_file {
 	int		 fd;
 	uint32_t	 handle;	/* names the open in the audit log */
 	uint64_t	 sent;		/* bytes shown, for the audit log */
+	int		 redacted;	/* fd is a redacted copy */
+	uint64_t	 base;		/* the file's offset of fd's byte 0 */
 };
 
 /*
@@ -44,6 +46,8 @@ shell_open(struct shell *sh, const char *arg, struct shell_file *f)
 		return -1;
 	f->name = arg;
 	f->sent = 0;
+	f->redacted = attr.redacted;
+	f->base = 0;
 	return 1;
 }
 
@@ -67,8 +71,11 @@ shell_pread(struct shell *sh, struct shell_file *f, char *buf, size_t len,
 {
 	ssize_t	n;
 
+	/* A followed copy holds the file from base on: nothing before. */
+	if (off < f->base)
+		return 0;
 	do
-		n = pread(f->fd, buf, len, (off_t)off);
+		n = pread(f->fd, buf, len, (off_t)(off - f->base));
 	while (n == -1 && errno == EINTR);
 	if (n == -1)
 		(void)shell_say(sh, "%s: read failed", f->name);
@@ -150,6 +157,43 @@ shell_back(struct shell *sh, struct shell_file *f, uint64_t end,
 	return 1;
 }
 
+/*
+ * A redacted copy never grows: the monitor gives what the file gained
+ * since, as whole redacted lines in a copy of their own.  1 to go on,
+ * 0 when stopped (said), -1 when the monitor is gone.
+ */
+static int
+shell_follow_more(struct shell *sh, struct shell_file *f, uint64_t *off)
+{
+	char		why[ACCESS_WHY_MAX] = "";
+	uint64_t	base = 0;
+	int		fd = -1, truncated = 0, rc;
+
+	if (sh->ops->more_file == NULL)
+		return shell_say(sh, "%s: cannot follow", f->name) == -1 ?
+		    -1 : 0;
+	rc = sh->ops->more_file(sh->ops->arg, f->handle, &fd, &base,
+	    &truncated, why, sizeof(why));
+	if (rc == 0)
+		return shell_refused(sh, why) == -1 ? -1 : 0;
+	if (rc != 1)
+		return -1;
+	if (truncated) {
+		if (shell_say(sh, "%s: file truncated", f->name) == -1) {
+			if (fd != -1)
+				close(fd);
+			return -1;
+		}
+		*off = 0;
+	}
+	if (fd != -1) {
+		close(f->fd);
+		f->fd = fd;
+		f->base = base;
+	}
+	return 1;
+}
+
 /* Follow f from *off until ^C, as tail -f does. */
 static int
 shell_follow(struct shell *sh, struct shell_file *f, uint64_t *off)
@@ -160,9 +204,12 @@ shell_follow(struct shell *sh, struct shell_file *f, uint64_t *off)
 	for (;;) {
 		if (shell_wait(sh, NULL, 0, SHELL_FOLLOW_MS) == -1)
 			return 0;
-		if (fstat(f->fd, &st) == -1)
+		if (f->redacted) {
+			if ((rc = shell_follow_more(sh, f, off)) != 1)
+				return rc;
+		} else if (fstat(f->fd, &st) == -1)
 			return shell_say(sh, "%s: cannot follow", f->name);
-		if ((uint64_t)st.st_size < *off) {
+		else if ((uint64_t)st.st_size < *off) {
 			if (shell_say(sh, "%s: file truncated", f->name) == -1)
 				return -1;
 			*off = 0;

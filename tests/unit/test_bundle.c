@@ -305,7 +305,7 @@ test_bundle(void **state)
 {
 	static const char status[] = "service up\ntoken=abc123 in use\n";
 	struct bundle_diag	 diag = { "status", status, sizeof(status) - 1,
-				    0, 0 };
+				    0, 0, 0 };
 	struct bundle_req	 req;
 	struct bundle_result	 res;
 	struct policy		*p;
@@ -558,7 +558,7 @@ test_bad_requests(void **state)
 		"a234567890123456789012345678901234567890123456789012345678901"
 		"2345",
 	};
-	struct bundle_diag	 diag = { "../etc", "x", 1, 0, 0 };
+	struct bundle_diag	 diag = { "../etc", "x", 1, 0, 0, 0 };
 	struct bundle_req	 req;
 	struct bundle_result	 res;
 	struct policy		*p;

@@ -10,8 +10,10 @@
  * record; one that is allowed must be answered and audited.
  */
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -339,6 +341,98 @@ test_login(void **state)
 	audited(h, 4, "session_violation", "request", "auth");
 }
 
+/* Log alice in as test_login does, for the tests of what comes after. */
+static void
+log_in(struct harness *h)
+{
+	struct mm_identity	 id;
+	char			 type[64], b64[2048], why[384];
+
+	key_fields("alice-cert.pub", type, sizeof(type), b64, sizeof(b64));
+	assert_int_equal(mm_auth(h->child, "support", type, b64, 1, &id, why,
+	    sizeof(why)), 1);
+}
+
+/*
+ * A file under [redact] paths is never handed to the child: it gets a
+ * copy of the same size with the secret starred, which it can neither
+ * write nor grow (sealed in memory, or read-only on disk when it is
+ * large), and whose bytes after the file is gone are still only stars.
+ * The audit event counts the match and names the pattern, without the
+ * text.
+ */
+static void
+redacted_copy(struct harness *h, int on_disk)
+{
+	static const char	 text[] = "ok\ndb password = hunter2 x\nend\n";
+	struct access_ops	 ops;
+	struct access_attr	 attr;
+	struct stat		 st, orig;
+	char			 buf[64], why[256], *text_of_ev;
+	uint32_t		 handle;
+	json_t			*ev;
+	int			 fd;
+
+	kit_write(kit_path(dir, "log/app.log"), text, strlen(text), 0600);
+	log_in(h);
+	mm_access_ops(&h->child, pol, &ops);
+	assert_int_equal(ops.open_file(ops.arg, kit_path(dir, "log/app.log"),
+	    &fd, &handle, &attr, why, sizeof(why)), 1);
+	assert_true(attr.redacted);
+	assert_int_equal(attr.size, strlen(text));
+	assert_int_equal(fstat(fd, &st), 0);
+	assert_int_equal(stat(kit_path(dir, "log/app.log"), &orig), 0);
+	assert_false(st.st_ino == orig.st_ino && st.st_dev == orig.st_dev);
+	assert_int_equal(pread(fd, buf, sizeof(buf), 0), strlen(text));
+	assert_memory_equal(buf, "ok\ndb ****************** x\nend\n",
+	    strlen(text));
+	/* A compromised child cannot change what the next reader sees. */
+	assert_int_equal(pwrite(fd, "x", 1, 0), -1);
+	if (on_disk) {
+		assert_int_equal(st.st_nlink, 0);
+		assert_int_equal(fcntl(fd, F_GETFL) & O_ACCMODE, O_RDONLY);
+	} else
+		assert_int_equal(fcntl(fd, F_GET_SEALS), F_SEAL_SEAL |
+		    F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE);
+	close(fd);
+	/* After the login: the slot, its audit event, who, the grant. */
+	ev = broker_got(h, 4, "audit");
+	assert_string_equal(json_string_value(json_object_get(ev, "type")),
+	    "file_opened");
+	assert_true(json_is_true(json_object_get(ev, "redacted")));
+	assert_int_equal(json_integer_value(json_object_get(ev,
+	    "redactions")), 1);
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(
+	    ev, "patterns"), "secret")), 1);
+	text_of_ev = json_dumps(ev, 0);
+	assert_null(strstr(text_of_ev, "hunter2"));
+	free(text_of_ev);
+
+	/* More of a file not opened redacted is a violation. */
+	raw_request(h, "{\"req\":\"file_more\",\"id\":999}");
+	assert_int_equal(monitor_end(h), 1);
+}
+
+static void
+test_redacted_copy(void **state)
+{
+	redacted_copy(*state, 0);
+}
+
+/* Past the memory bound the copy is an unnamed read-only file. */
+static void
+test_redacted_copy_on_disk(void **state)
+{
+	struct harness *h;
+
+	setenv("PORTHOLE_REDACT_MEM_MAX", "0", 1);
+	teardown(state);
+	assert_int_equal(setup(state), 0);
+	unsetenv("PORTHOLE_REDACT_MEM_MAX");
+	h = *state;
+	redacted_copy(h, 1);
+}
+
 /* Waiting for approval is for a login the customer must approve. */
 static void
 test_pending_only(void **state)
@@ -362,7 +456,8 @@ group_setup(void **state)
 	(void)state;
 	log_init("test_monitor", 1, LOG_LVL_ERROR);
 	signal(SIGPIPE, SIG_IGN);
-	if (kit_tmpdir(dir, "monitor") == -1)
+	if (kit_tmpdir(dir, "monitor") == -1 ||
+	    mkdir(kit_path(dir, "log"), 0700) == -1)
 		return -1;
 	kit_run("cd %s && ssh-keygen -q -t ed25519 -N '' -C ca -f ca && "
 	    "ssh-keygen -q -t ed25519 -N '' -C alice -f alice && "
@@ -377,7 +472,9 @@ group_setup(void **state)
 	    "session_host_key = %s/alice\nsupport_ca = %s/ca.pub\n"
 	    "audit_dir = %s\nstate_dir = %s\nrun_dir = %s\n"
 	    "[remote_access]\nenabled = yes\napproval = none\n"
-	    "engineers = alice\n", dir, dir, dir, dir, dir, dir, dir);
+	    "engineers = alice\n[files]\nenabled = yes\npaths = %s/log\n"
+	    "[redact]\npattern.secret = (password|secret) *= *[^ ]+\n",
+	    dir, dir, dir, dir, dir, dir, dir, dir);
 	kit_write(kit_path(dir, "porthole.conf"), conf, n, 0600);
 	if (policy_load(kit_path(dir, "porthole.conf"), &pol, err,
 	    sizeof(err)) == -1) {
@@ -410,6 +507,10 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_login, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pending_only, setup,
 		    teardown),
+		cmocka_unit_test_setup_teardown(test_redacted_copy, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_redacted_copy_on_disk,
+		    setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);

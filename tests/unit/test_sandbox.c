@@ -528,6 +528,96 @@ test_diag_filter(void **state)
 	assert_killed(diag_confined(do_diag_ptrace, -1));
 }
 
+/* The directories a bundle's builder may read and write. */
+static char	bundle_read[64], bundle_write[64];
+
+/* Run act() as a bundle's builder confines itself; the wait status. */
+static int
+bundle_confined(int (*act)(int), int fd)
+{
+	const char	*roots[] = { bundle_read, NULL };
+	char		 err[256];
+	pid_t		 pid;
+	int		 status;
+
+	pid = fork();
+	assert_true(pid != -1);
+	if (pid == 0) {
+		if (sbx_confine_bundle(roots, bundle_write, err,
+		    sizeof(err)) == -1)
+			_exit(99);
+		_exit(act(fd));
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	return status;
+}
+
+/* It reads beneath its roots, and writes an unnamed file where it may. */
+static int
+do_bundle_work(int fd)
+{
+	char	path[128], buf[8];
+	int	f, t;
+
+	(void)fd;
+	snprintf(path, sizeof(path), "%s/app.log", bundle_read);
+	if ((f = open(path, O_RDONLY)) == -1 || read(f, buf, 4) != 4)
+		return CASE_WRONG;
+	close(f);
+	if ((t = open(bundle_write, O_TMPFILE | O_RDWR, 0600)) == -1 ||
+	    write(t, buf, 4) != 4 || ftruncate(t, 0) == -1)
+		return CASE_WRONG;
+	close(t);
+	return CASE_OK;
+}
+
+/* Nothing outside them: not /etc, not writing where it reads. */
+static int
+do_bundle_outside(int fd)
+{
+	char path[128];
+
+	(void)fd;
+	snprintf(path, sizeof(path), "%s/new", bundle_read);
+	if (open("/etc/hostname", O_RDONLY) != -1 || errno != EACCES ||
+	    open(path, O_WRONLY | O_CREAT, 0600) != -1 || errno != EACCES)
+		return CASE_WRONG;
+	return CASE_OK;
+}
+
+/*
+ * A bundle's builder reads and writes only where it is told; a socket,
+ * an exec and a fork kill it.
+ */
+static void
+test_bundle_filter(void **state)
+{
+	char	path[128];
+	int	f;
+
+	(void)state;
+	if (sbx_landlock_abi() == 0)
+		skip();
+	snprintf(bundle_read, sizeof(bundle_read), "/tmp/sbx-read.XXXXXX");
+	snprintf(bundle_write, sizeof(bundle_write), "/tmp/sbx-write.XXXXXX");
+	assert_non_null(mkdtemp(bundle_read));
+	assert_non_null(mkdtemp(bundle_write));
+	snprintf(path, sizeof(path), "%s/app.log", bundle_read);
+	assert_true((f = open(path, O_WRONLY | O_CREAT, 0600)) != -1);
+	assert_int_equal(write(f, "log\n", 4), 4);
+	close(f);
+	assert_exit(bundle_confined(do_bundle_work, -1), CASE_OK);
+	assert_exit(bundle_confined(do_bundle_outside, -1), CASE_OK);
+	assert_killed(bundle_confined(do_socket, -1));
+	assert_killed(bundle_confined(do_exec, -1));
+	assert_killed(bundle_confined(do_fork, -1));
+	assert_killed(bundle_confined(do_ptrace, -1));
+	assert_killed(bundle_confined(do_mprotect_exec, -1));
+	unlink(path);
+	rmdir(bundle_read);
+	rmdir(bundle_write);
+}
+
 /*
  * In the namespace's first process: start a child that leaves a
  * setsid()'d grandchild holding w (the write end of the caller's pipe)
@@ -804,6 +894,7 @@ main(void)
 		cmocka_unit_test(test_stop_continue),
 		cmocka_unit_test(test_diag_dgram),
 		cmocka_unit_test(test_diag_filter),
+		cmocka_unit_test(test_bundle_filter),
 		cmocka_unit_test(test_ns_reaper),
 		cmocka_unit_test(test_ns_forward),
 		cmocka_unit_test(test_ns_kill),

@@ -1114,6 +1114,7 @@ test_file_mode(void **state)
 	struct stat	 sb;
 
 	(void)state;
+	/* Before the store is opened: a skip would leave it open. */
 	SQLITE_ONLY();
 	s = open_store();
 	put_ok(s, "acme-prod", batch1, 3);
@@ -1126,7 +1127,7 @@ test_file_mode(void **state)
 #define exec_sql	db_exec
 
 /* The schema version this relay writes. */
-#define SCHEMA_NOW	4
+#define SCHEMA_NOW	5
 
 /* Where each engine keeps the schema version. */
 #define SCHEMA_VERSION_SQL	(pg_uri != NULL ? \
@@ -1158,7 +1159,8 @@ test_migrates_version_1(void **state)
 	put_ok(s, "acme-prod", batch1, 3);
 	store_close(s);
 	/* What a relay of version 1 left: no message or fleet tables. */
-	exec_sql("DROP TABLE deliveries; DROP TABLE messages;"
+	exec_sql("DROP TABLE bundle_chunks; DROP TABLE bundles;"
+	    " DROP TABLE deliveries; DROP TABLE messages;"
 	    " DROP TABLE package_chunks; DROP TABLE alerts;"
 	    " DROP TABLE health_nodes; DROP TABLE health_services;"
 	    " DROP TABLE registry; DROP TABLE relays; DROP TABLE connections");
@@ -1177,8 +1179,8 @@ test_migrates_version_1(void **state)
 	/* A database from a newer relay is refused, not changed. */
 	set_schema_version(SCHEMA_NOW + 1);
 	assert_int_equal(store_open(db_spec(), &s, why, sizeof(why)), -1);
-	assert_non_null(strstr(why, "schema version 5, this relay knows "
-	    "version 4"));
+	assert_non_null(strstr(why, "schema version 6, this relay knows "
+	    "version 5"));
 }
 
 /*
@@ -1194,7 +1196,8 @@ test_migrates_v2(void **state)
 	(void)state;
 	put_ok(s, "acme-prod", batch1, 3);
 	store_close(s);
-	exec_sql("DROP TABLE alerts; DROP TABLE health_nodes;"
+	exec_sql("DROP TABLE bundle_chunks; DROP TABLE bundles;"
+	    " DROP TABLE alerts; DROP TABLE health_nodes;"
 	    " DROP TABLE health_services; DROP TABLE registry;"
 	    " DROP TABLE relays; DROP TABLE connections");
 	set_schema_version(2);
@@ -1226,7 +1229,8 @@ test_migrates_v3(void **state)
 	exec_sql("INSERT INTO alerts (cluster, rule, subject, severity, text,"
 	    " first_seen, last_seen, raised) VALUES ('acme-prod', 'disk_used',"
 	    " 'n1:/', 'warning', 'full', 1, 2, 2)");
-	exec_sql("DROP TABLE registry; DROP TABLE relays;"
+	exec_sql("DROP TABLE bundle_chunks; DROP TABLE bundles;"
+	    " DROP TABLE registry; DROP TABLE relays;"
 	    " DROP TABLE connections");
 	set_schema_version(3);
 	s = open_store();
@@ -1241,6 +1245,214 @@ test_migrates_v3(void **state)
 	    0);
 	assert_int_equal(count("SELECT count(*) FROM registry WHERE"
 	    " id = 'gamma' AND removed = 0"), 1);
+	store_close(s);
+}
+
+/* A bundle of n bytes of a pattern, with its SHA-256 in hex. */
+static unsigned char *
+bundle_bytes(size_t n, char *hex)
+{
+	struct sha256	*h;
+	unsigned char	*b;
+	size_t		 i;
+
+	assert_non_null(b = malloc(n));
+	for (i = 0; i < n; i++)
+		b[i] = (unsigned char)(i * 7 + i / 4096);
+	assert_non_null(h = sha256_new());
+	sha256_update(h, b, n);
+	sha256_final(h, hex);
+	return b;
+}
+
+static void
+bundle_init(struct store_bundle *b, const char *id, const char *sha,
+    uint64_t size)
+{
+	memset(b, 0, sizeof(*b));
+	b->id = id;
+	b->cluster = "acme-prod";
+	b->sha256 = sha;
+	b->size = size;
+	b->source = "vendor";
+	b->requested_by = "vendor (root)";
+	b->ticket = "SUP-9";
+	b->message_id = 3;
+	b->summary = "{\"files\":3}";
+	b->created = T0 - 60;
+}
+
+static int
+bundle_row(const struct store_bundle *b, void *arg)
+{
+	struct store_bundle *out = arg;
+
+	assert_string_equal(b->id, "0123456789abcdef");
+	assert_string_equal(b->cluster, "acme-prod");
+	assert_string_equal(b->ticket, "SUP-9");
+	assert_string_equal(b->summary, "{\"files\":3}");
+	out->received = b->received;
+	out->completed = b->completed;
+	out->size = b->size;
+	out->message_id++;
+	return 0;
+}
+
+/*
+ * A support bundle is stored piece by piece, only where the stored
+ * bytes end, and goes on from there after the store is closed and
+ * opened again (a relay's restart); another cluster cannot touch it;
+ * the last piece is checked with the rest against the SHA-256, and one
+ * that does not match drops every chunk, so the upload starts again.
+ */
+static void
+test_bundle_chunks(void **state)
+{
+	struct store		*s = open_store();
+	struct store_bundle	 b, row;
+	const size_t		 piece = 512 * 1024, len = piece * 2 + 1000;
+	unsigned char		*data, *buf;
+	char			 hex[65], other[65], why[256];
+	uint64_t		 have, at;
+	size_t			 n;
+	int			 complete;
+
+	(void)state;
+	data = bundle_bytes(len, hex);
+	bundle_init(&b, "0123456789abcdef", hex, len);
+	assert_int_equal(store_bundle_begin(s, &b, T0, &have, &complete, why,
+	    sizeof(why)), 0);
+	assert_int_equal(have, 0);
+	assert_int_equal(complete, 0);
+	/* Not where the stored bytes end: refused, with where they end. */
+	assert_int_equal(store_bundle_put(s, "acme-prod", b.id, piece,
+	    data + piece, piece, T0, &have, why, sizeof(why)), -1);
+	assert_int_equal(have, 0);
+	assert_non_null(strstr(why, "holds 0 bytes"));
+	assert_int_equal(store_bundle_put(s, "acme-prod", b.id, 0, data,
+	    piece, T0, &have, why, sizeof(why)), 0);
+	assert_int_equal(have, piece);
+	/* Another cluster: neither its pieces nor the id. */
+	assert_int_equal(store_bundle_put(s, "beta", b.id, piece,
+	    data + piece, piece, T0, &have, why, sizeof(why)), -1);
+	assert_non_null(strstr(why, "not begun by this cluster"));
+	b.cluster = "beta";
+	assert_int_equal(store_bundle_begin(s, &b, T0, &have, &complete, why,
+	    sizeof(why)), -1);
+	assert_non_null(strstr(why, "stored already"));
+	b.cluster = "acme-prod";
+	store_close(s);
+
+	/* The relay again: the upload goes on from the stored bytes. */
+	s = open_store();
+	assert_int_equal(store_bundle_begin(s, &b, T0 + 5, &have, &complete,
+	    why, sizeof(why)), 0);
+	assert_int_equal(have, piece);
+	assert_int_equal(complete, 0);
+	assert_int_equal(store_bundle_put(s, "acme-prod", b.id, piece,
+	    data + piece, piece, T0, &have, why, sizeof(why)), 0);
+	assert_int_equal(store_bundle_put(s, "acme-prod", b.id, piece * 2,
+	    data + piece * 2, 2000, T0, &have, why, sizeof(why)), -1);
+	assert_non_null(strstr(why, "past its"));
+	assert_int_equal(store_bundle_put(s, "acme-prod", b.id, piece * 2,
+	    data + piece * 2, 1000, T0 + 9, &have, why, sizeof(why)), 1);
+	assert_int_equal(have, len);
+	assert_int_equal(count("SELECT count(*) FROM bundle_chunks"), 3);
+	assert_int_equal(store_bundle_put(s, "acme-prod", b.id, len - 1,
+	    data, 1, T0, &have, why, sizeof(why)), -1);
+	assert_non_null(strstr(why, "whole already"));
+	assert_int_equal(store_bundle_begin(s, &b, T0, &have, &complete, why,
+	    sizeof(why)), 0);
+	assert_int_equal(complete, 1);
+	memset(&row, 0, sizeof(row));
+	assert_int_equal(store_bundle_rows(s, "acme-prod", NULL, bundle_row,
+	    &row), 0);
+	assert_int_equal(row.message_id, 1);
+	assert_int_equal(row.received, len);
+	assert_int_equal(row.completed, T0 + 9);
+	memset(&row, 0, sizeof(row));
+	assert_int_equal(store_bundle_rows(s, "beta", NULL, bundle_row, &row),
+	    0);
+	assert_int_equal(row.message_id, 0);
+	/* Read back whole, across the chunks. */
+	assert_non_null(buf = malloc(len));
+	for (at = 0; at < len; at += n) {
+		assert_int_equal(store_bundle_read(s, b.id, at, buf + at,
+		    len - at, &n), 0);
+		assert_true(n > 0);
+	}
+	assert_memory_equal(buf, data, len);
+	assert_int_equal(store_bundle_read(s, b.id, len, buf, len, &n), 0);
+	assert_int_equal(n, 0);
+
+	/* Bytes that are not what the SHA-256 says: all dropped. */
+	free(bundle_bytes(10, other));
+	bundle_init(&b, "fedcba9876543210", other, piece + 1);
+	assert_int_equal(store_bundle_begin(s, &b, T0, &have, &complete, why,
+	    sizeof(why)), 0);
+	assert_int_equal(store_bundle_put(s, "acme-prod", b.id, 0, data,
+	    piece, T0, &have, why, sizeof(why)), 0);
+	assert_int_equal(store_bundle_put(s, "acme-prod", b.id, piece, data,
+	    1, T0, &have, why, sizeof(why)), -1);
+	assert_non_null(strstr(why, "SHA-256"));
+	assert_int_equal(have, 0);
+	assert_int_equal(count("SELECT count(*) FROM bundle_chunks WHERE"
+	    " bundle = 'fedcba9876543210'"), 0);
+	assert_int_equal(count("SELECT received FROM bundles WHERE"
+	    " id = 'fedcba9876543210'"), 0);
+
+	/* What a gateway announces is checked. */
+	bundle_init(&b, "0123456789abcdeg", hex, len);
+	assert_int_equal(store_bundle_begin(s, &b, T0, &have, &complete, why,
+	    sizeof(why)), -1);
+	bundle_init(&b, "1123456789abcdef", hex, len);
+	b.ticket = "a\033[2Jb";
+	assert_int_equal(store_bundle_begin(s, &b, T0, &have, &complete, why,
+	    sizeof(why)), -1);
+	b.ticket = "";
+	b.summary = "[1]";
+	assert_int_equal(store_bundle_begin(s, &b, T0, &have, &complete, why,
+	    sizeof(why)), -1);
+	assert_non_null(strstr(why, "summary"));
+	b.summary = "{}";
+	b.source = "elsewhere";
+	assert_int_equal(store_bundle_begin(s, &b, T0, &have, &complete, why,
+	    sizeof(why)), -1);
+	assert_int_equal(count("SELECT count(*) FROM bundles"), 2);
+	free(buf);
+	free(data);
+	store_close(s);
+}
+
+/*
+ * A store of schema version 4 (before support bundles) is brought up
+ * to date when opened and takes a bundle at once.
+ */
+static void
+test_migrates_v4(void **state)
+{
+	struct store		*s = open_store();
+	struct store_bundle	 b;
+	unsigned char		*data;
+	char			 hex[65], why[256];
+	uint64_t		 have;
+	int			 complete;
+
+	(void)state;
+	put_ok(s, "acme-prod", batch1, 3);
+	store_close(s);
+	exec_sql("DROP TABLE bundle_chunks; DROP TABLE bundles");
+	set_schema_version(4);
+	s = open_store();
+	assert_int_equal(count(SCHEMA_VERSION_SQL), SCHEMA_NOW);
+	assert_int_equal(count("SELECT count(*) FROM records"), 3);
+	data = bundle_bytes(100, hex);
+	bundle_init(&b, "0123456789abcdef", hex, 100);
+	assert_int_equal(store_bundle_begin(s, &b, T0, &have, &complete, why,
+	    sizeof(why)), 0);
+	assert_int_equal(store_bundle_put(s, "acme-prod", b.id, 0, data, 100,
+	    T0, &have, why, sizeof(why)), 1);
+	free(data);
 	store_close(s);
 }
 
@@ -1991,6 +2203,10 @@ main(void)
 		    test_messages_offered_until_answered, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_package_chunks,
 		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_bundle_chunks,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_migrates_v4, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(test_fleet_relays,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_analysis_rows_checked,
