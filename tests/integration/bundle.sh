@@ -128,7 +128,7 @@ sleep 1
 # The customer decides.
 porthole bundle deny "$EVT" --reason "not now" >"$T/deny.out" 2>&1 &&
     [ "$(bundle_field "$EVT" state)" = denied ] && [ ! -e "$BUNDLES/$EVT.tar.gz" ] &&
-    grep -q "\"type\":\"bundle_denied\".*\"bundle\":\"$EVT\",\"by\":\"uid 0\",\"reason\":\"not now\"" "$AUDIT" &&
+    grep -q "\"type\":\"bundle_denied\".*\"bundle\":\"$EVT\",\"by\":\"uid 0 (root)\",\"reason\":\"not now\"" "$AUDIT" &&
     pass "porthole bundle deny: the archive is removed, the decision audited with who and why" ||
     fail "deny: $(cat "$T/deny.out")"
 porthole bundle approve "$EVT" >"$T/approve2.out" 2>&1; rc=$?
@@ -140,7 +140,7 @@ porthole bundle approve 0123456789abcdef >"$T/approve3.out" 2>&1; rc=$?
 porthole bundle approve "$ENG" >/dev/null 2>&1 || fail "approve $ENG"
 porthole bundle approve "$VEN" --reason "for SUP-9" >/dev/null 2>&1 ||
     fail "approve $VEN"
-grep -q "\"type\":\"bundle_approved\".*\"bundle\":\"$VEN\",\"by\":\"uid 0\",\"reason\":\"for SUP-9\"" "$AUDIT" &&
+grep -q "\"type\":\"bundle_approved\".*\"bundle\":\"$VEN\",\"by\":\"uid 0 (root)\",\"reason\":\"for SUP-9\"" "$AUDIT" &&
     pass "porthole bundle approve is audited with who and why" ||
     fail "bundle_approved: $(grep bundle_approved "$AUDIT")"
 wait_relay "$ENG" 30 && pass "the engineer's bundle arrives at the relay once approved" ||
