@@ -170,23 +170,28 @@ start_gateway acme-prod
 within 15 ssh -F "$T/ssh_config.bob" acme-prod status </dev/null \
     >"$T/outb" 2>&1 && grep -q "healthy" "$T/outb" &&
     pass "... and lets its sessions in" || fail "after restart: $(cat "$T/outb")"
-stop_gateway acme-prod
-before=$(count_lines "$T/relay.log" "cluster acme-prod online")
-PORTHOLE_CLOCK_OFFSET=3700 "$GATEWAY_BIN" -f "$CONF" -d \
-    >>"$T/gateway-acme-prod.log" 2>&1 &
-echo $! >"$T/acme-prod/gateway.pid"
-PIDS="$PIDS $!"
-wait_count "$T/relay.log" "cluster acme-prod online" "$before" 10 ||
-    fail "gateway did not come back"
-[ -z "$("$CLI_BIN" -f "$CONF" approvals --json | jq '.[]')" ] &&
-    pass "an approval whose time is up is gone" ||
-    fail "expired approval listed: $("$CLI_BIN" -f "$CONF" approvals)"
-within 20 ssh -F "$T/ssh_config.bob" acme-prod status </dev/null \
-    >/dev/null 2>&1 &
-bob=$!
-bid=$(pending_id bob) && pass "... and its ticket waits again" ||
-    fail "bob did not wait after the approval's end"
-"$CLI_BIN" -f "$CONF" deny "$bid" >/dev/null 2>&1
-wait "$bob"
+# Moving the gateway's clock past the hour needs a test build.
+if [ "${PORTHOLE_TEST_HOOKS:-no}" = yes ]; then
+	stop_gateway acme-prod
+	before=$(count_lines "$T/relay.log" "cluster acme-prod online")
+	PORTHOLE_CLOCK_OFFSET=3700 "$GATEWAY_BIN" -f "$CONF" -d \
+	    >>"$T/gateway-acme-prod.log" 2>&1 &
+	echo $! >"$T/acme-prod/gateway.pid"
+	PIDS="$PIDS $!"
+	wait_count "$T/relay.log" "cluster acme-prod online" "$before" 10 ||
+	    fail "gateway did not come back"
+	[ -z "$("$CLI_BIN" -f "$CONF" approvals --json | jq '.[]')" ] &&
+	    pass "an approval whose time is up is gone" ||
+	    fail "expired approval listed: $("$CLI_BIN" -f "$CONF" approvals)"
+	within 20 ssh -F "$T/ssh_config.bob" acme-prod status </dev/null \
+	    >/dev/null 2>&1 &
+	bob=$!
+	bid=$(pending_id bob) && pass "... and its ticket waits again" ||
+	    fail "bob did not wait after the approval's end"
+	"$CLI_BIN" -f "$CONF" deny "$bid" >/dev/null 2>&1
+	wait "$bob"
+else
+	echo "# built without --enable-test-hooks: the approval's end (an hour later) is not checked"
+fi
 
 finish
