@@ -38,7 +38,10 @@ esac
 
 # ----------------------------------------------------------- the log
 note "product log: $MIB MiB (redactbench make)"
-cc -O2 -I"$top_srcdir" -D_GNU_SOURCE -o "$T/redactbench" \
+# Linked with the build's lib/libph.a, and with its sanitizers if it has
+# them (./configure --enable-sanitizers).
+san=$(sed -n 's/^SAN_CFLAGS = //p' "$top_builddir/Makefile" 2>/dev/null)
+cc -O2 $san -I"$top_srcdir" -D_GNU_SOURCE -o "$T/redactbench" \
     "$top_srcdir/tests/bench/redactbench.c" "$top_builddir/lib/libph.a" \
     2>"$T/redactbench-cc.log" ||
     die "redactbench.c did not build: $(cat "$T/redactbench-cc.log")"
