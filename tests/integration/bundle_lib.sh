@@ -3,7 +3,8 @@
 # and the checks of an archive fetched from the relay.  The test sets
 # CONF (the gateway's porthole.conf), AUDIT (its audit log) and BUNDLES
 # (its state_dir/bundles).
-. "$(dirname "$0")/lib.sh"
+# (tests/bench/bundle.sh uses it too: lib.sh is found from top_srcdir.)
+. "${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/integration/lib.sh"
 
 porthole() { "$CLI_BIN" -f "$CONF" "$@"; }
 relay() { "$RELAY_BIN" -f "$T/relay.conf" "$@"; }
