@@ -9,8 +9,7 @@ DEPS="build-essential autoconf automake libtool pkg-config
 libssh-dev libssl-dev libevent-dev libseccomp-dev libinih-dev
 libjansson-dev libsqlite3-dev sqlite3 libpq-dev postgresql libcmocka-dev
 libarchive-dev
-openssh-client openssh-server openssh-sftp-server
-iproute2 procps tmux asciinema socat python3 jq systemd"
+openssh-client iproute2 procps tmux asciinema socat python3 jq systemd"
 
 FUZZ_DEPS="clang libclang-rt-dev"
 
