@@ -1,6 +1,7 @@
-# bench_lib.sh - helpers for tests/bench/bench.sh (sourced after
-# tests/integration/lib.sh): process trees and their memory and CPU,
-# statistics over numbers on stdin, ports, and the small C programs.
+# bench_lib.sh - helpers for tests/bench/bench.sh and sftp_redact.sh
+# (sourced after tests/integration/lib.sh): process trees and their
+# memory and CPU, statistics over numbers on stdin, ports, the small C
+# programs, and the two set-ups compared: porthole and the OpenSSH one.
 
 # tree_pids ROOT: ROOT and all its descendants.
 tree_pids() {
@@ -131,4 +132,278 @@ wait_spool_empty() {
 		[ "$(now_ns)" -lt "$ws_deadline" ] || return 1
 		sleep 0.05
 	done
+}
+
+# ------------------------------------------------- the two set-ups
+CIPHER=${BENCH_CIPHER:-chacha20-poly1305@openssh.com}
+KEX=curve25519-sha256
+SSHD=/usr/sbin/sshd
+SFTP_SERVER=/usr/lib/openssh/sftp-server
+START_NS=$(now_ns)
+
+LOADGEN_PID=""
+SLEEP_PID=""
+ECHO_PID=""
+SFTP_DST=""
+bench_cleanup() {
+	[ -n "$SLEEP_PID" ] && kill "$SLEEP_PID" 2>/dev/null
+	[ -n "$ECHO_PID" ] && kill "$ECHO_PID" 2>/dev/null
+	[ -n "$SFTP_DST" ] && rm -f "$SFTP_DST"
+	# Clients first, so that the sshd connection processes go away with
+	# their sockets; then the daemons (lib.sh's cleanup: PIDS, $T).
+	[ -n "$LOADGEN_PID" ] && kill "$LOADGEN_PID" 2>/dev/null
+	[ -n "${TUNNEL_PID:-}" ] && kill "$TUNNEL_PID" 2>/dev/null
+	[ -n "$LOADGEN_PID" ] && wait "$LOADGEN_PID" 2>/dev/null
+	[ -n "${TUNNEL_PID:-}" ] && wait "$TUNNEL_PID" 2>/dev/null
+	for p in ${BASTION_PID:-} ${CUSTOMER_PID:-}; do
+		for c in $(tree_pids "$p"); do
+			[ "$c" != "$p" ] && kill "$c" 2>/dev/null
+		done
+	done
+	if [ -n "${USER_ADDED:-}" ]; then
+		sleep 0.5
+		userdel "$BENCH_USER" 2>/dev/null
+	fi
+	cleanup
+}
+
+die() {
+	echo "bench: $*" >&2
+	FAILS=$((FAILS + 1))
+	for f in "$T"/*.log; do
+		[ -f "$f" ] || continue
+		echo "--- $f (last 15 lines)" >&2
+		tail -n 15 "$f" >&2
+	done
+	exit 1
+}
+# note TEXT: progress on stderr, with the seconds since the start.
+note() { printf '# [%4ds] %s\n' $(( ($(now_ns) - START_NS) / 1000000000 )) "$*" >&2; }
+
+# bench_need: what both set-ups need, or die saying what is missing.
+bench_need() {
+	[ "$(id -u)" -eq 0 ] || die "run as root (sshd needs it)"
+	[ -x "$SSHD" ] || die "$SSHD missing: apt-get install openssh-server"
+	[ -x "$SFTP_SERVER" ] || die "$SFTP_SERVER missing: apt-get install openssh-sftp-server"
+	[ -x "$RELAY_BIN" ] && [ -x "$GATEWAY_BIN" ] || die "build porthole first"
+}
+
+# bench_porthole_conf: acme-prod's porthole.conf (sftp of $T/files, the
+# zeros and true commands) and the engineer's ssh_config, after
+# make_vendor, make_cluster acme-prod and write_relay_conf.
+bench_porthole_conf() {
+	mkdir -p "$T/acme-prod/state" "$T/acme-prod/audit" "$T/acme-prod/run"
+	cat >"$T/acme-prod/porthole.conf" <<EOC
+[gateway]
+cluster_id = acme-prod
+relay = 127.0.0.1:$RELAY_PORT
+relay_host_key = $T/relay_host_key.pub
+cluster_key = $T/acme-prod/acme-prod.key
+session_host_key = $T/acme-prod/session_host_key
+support_ca = $T/ca/support_ca.pub
+state_dir = $T/acme-prod/state
+audit_dir = $T/acme-prod/audit
+run_dir = $T/acme-prod/run
+user = nobody
+admin_group = root
+
+[remote_access]
+enabled = yes
+approval = none
+engineers = alice
+require_ticket = yes
+max_sessions = 4
+idle_timeout = 15m
+max_session = 2h
+
+[commands]
+enabled = yes
+timeout = 900s
+zeros = /usr/bin/head -c {n:int} /dev/zero
+true = /bin/true
+
+[files]
+enabled = yes
+paths = $T/files
+EOC
+	write_ssh_config
+	cat >>"$T/ssh_config" <<EOC
+Host *
+	Ciphers $CIPHER
+	KexAlgorithms $KEX
+	LogLevel ERROR
+EOC
+}
+
+# bench_openssh_up: the OpenSSH set-up a customer would build instead,
+# with porthole's keys: bastion sshd, customer sshd, the customer's
+# ssh -R tunnel to the bastion; the engineer's ossh_config reaches the
+# customer sshd with ssh -J (ProxyJump).  After bench_porthole_conf.
+bench_openssh_up() {
+	mkdir -p /run/sshd "$T/ossh"
+	# The customer's support account: a throwaway system user with
+	# /bin/sh, as a customer would set up (root's bash here sources
+	# ~/.bashrc for every command sshd runs, which measures the build
+	# machine's shell set-up, not ssh).  Removed again at exit.
+	BENCH_USER=phbench
+	if ! getent passwd "$BENCH_USER" >/dev/null; then
+		useradd -r -M -N -d "$T/home" -s /bin/sh -p '*' "$BENCH_USER" ||
+		    die "useradd $BENCH_USER failed"
+		USER_ADDED=1
+	else
+		usermod -d "$T/home" "$BENCH_USER"
+	fi
+	mkdir -p "$T/home"
+	chown "$BENCH_USER" "$T/home"
+	# sshd reads AuthorizedKeysFile as the user logging in.
+	chmod 711 "$T" "$T/ossh"
+	BASTION_PORT=$(port)
+	CUSTOMER_PORT=$(port)
+	FWD_PORT=$(port)
+	CA_PUB=$(cat "$T/ca/support_ca.pub")
+	# The engineer logs in with the same vendor-CA certificate; the
+	# customer's tunnel uses the same key as portholed's; the hosts use
+	# the same host keys.
+	{
+		echo "cert-authority,principals=\"alice\" $CA_PUB"
+		echo "restrict,port-forwarding $(cut -d' ' -f1,2 "$T/acme-prod/acme-prod.key.pub") customer tunnel"
+	} >"$T/ossh/bastion_authorized_keys"
+	echo "cert-authority,principals=\"alice\" $CA_PUB" \
+	    >"$T/ossh/customer_authorized_keys"
+	chmod 644 "$T/ossh/bastion_authorized_keys" "$T/ossh/customer_authorized_keys"
+	write_sshd_conf() {	# NAME PORT HOSTKEY [EXTRA-LINE]
+		cat >"$T/ossh/$1.conf" <<EOC
+ListenAddress 127.0.0.1:$2
+HostKey $3
+PidFile none
+UsePAM no
+StrictModes no
+AuthorizedKeysFile $T/ossh/$1_authorized_keys
+PubkeyAuthentication yes
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+PermitRootLogin prohibit-password
+AllowUsers root $BENCH_USER
+AllowTcpForwarding yes
+GatewayPorts no
+X11Forwarding no
+PrintMotd no
+PrintLastLog no
+UseDNS no
+MaxStartups 100:30:1000
+Ciphers $CIPHER
+KexAlgorithms $KEX
+LogLevel ERROR
+${4:-}
+EOC
+		"$SSHD" -t -f "$T/ossh/$1.conf" || die "sshd -t $1.conf failed"
+	}
+	write_sshd_conf bastion "$BASTION_PORT" "$T/relay_host_key"
+	write_sshd_conf customer "$CUSTOMER_PORT" "$T/acme-prod/session_host_key" \
+	    "Subsystem sftp $SFTP_SERVER"
+	"$SSHD" -D -e -f "$T/ossh/bastion.conf" >>"$T/sshd-bastion.log" 2>&1 &
+	BASTION_PID=$!
+	PIDS="$PIDS $BASTION_PID"
+	"$SSHD" -D -e -f "$T/ossh/customer.conf" >>"$T/sshd-customer.log" 2>&1 &
+	CUSTOMER_PID=$!
+	PIDS="$PIDS $CUSTOMER_PID"
+	wait_listen "$BASTION_PORT" || die "bastion sshd did not start"
+	wait_listen "$CUSTOMER_PORT" || die "customer sshd did not start"
+
+	{
+		echo "[127.0.0.1]:$BASTION_PORT $(cut -d' ' -f1,2 "$T/relay_host_key.pub")"
+		echo "[127.0.0.1]:$FWD_PORT $(cut -d' ' -f1,2 "$T/acme-prod/session_host_key.pub")"
+	} >>"$T/known_hosts"
+	COMMON="	UserKnownHostsFile $T/known_hosts
+	GlobalKnownHostsFile /dev/null
+	StrictHostKeyChecking yes
+	BatchMode yes
+	ConnectTimeout 10
+	Ciphers $CIPHER
+	KexAlgorithms $KEX
+	LogLevel ERROR"
+	cat >"$T/tunnel_config" <<EOC
+Host bastion
+	HostName 127.0.0.1
+	Port $BASTION_PORT
+	User root
+	IdentitiesOnly yes
+	IdentityFile $T/acme-prod/acme-prod.key
+	ExitOnForwardFailure yes
+	ServerAliveInterval 30
+$COMMON
+EOC
+	cat >"$T/ossh_config" <<EOC
+Host bastion
+	HostName 127.0.0.1
+	Port $BASTION_PORT
+	User root
+Host customer
+	HostName 127.0.0.1
+	Port $FWD_PORT
+	User $BENCH_USER
+	ProxyJump bastion
+Host *
+	IdentitiesOnly yes
+	IdentityFile $T/eng/alice
+	CertificateFile $T/eng/alice-cert.pub
+$COMMON
+EOC
+	# The customer's reverse tunnel, kept open like portholed's.
+	ssh -F "$T/tunnel_config" -N -R "127.0.0.1:$FWD_PORT:127.0.0.1:$CUSTOMER_PORT" \
+	    bastion </dev/null >>"$T/ssh-tunnel.log" 2>&1 &
+	TUNNEL_PID=$!
+	wait_listen "$FWD_PORT" || die "ssh -R tunnel did not come up"
+
+}
+ph() { ssh -F "$T/ssh_config" acme-prod "$@" </dev/null; }
+os() { ssh -F "$T/ossh_config" customer "$@" </dev/null; }
+ph_sftp() { sftp -F "$T/ssh_config" -q -b - acme-prod; }
+os_sftp() { sftp -F "$T/ossh_config" -q -b - customer; }
+
+# xfer_record KIND PATH WANT GOT NS LABEL MIB: a run that delivered every
+# byte counts; a short (corrupted, aborted) one is kept aside and
+# reported as such.
+xfer_record() {
+	if [ "$4" -eq "$3" ]; then
+		awk -v m="$7" -v ns="$5" 'BEGIN { print m / (ns / 1e9) }' >>"$T/$1_$2"
+		note "$6 run $i: $(tail -n 1 "$T/$1_$2") MiB/s"
+	else
+		echo "$4" >>"$T/$1_$2_bad"
+		note "$6 run $i: FAILED, $4 of $3 bytes arrived"
+	fi
+}
+# xfer_cell KIND PATH RUNS: median MiB/s of the complete runs, and the
+# failed ones.
+xfer_cell() {
+	ok=$(wc -l <"$T/$1_$2"); bad=$(wc -l <"$T/$1_$2_bad")
+	if [ "$ok" -gt 0 ]; then
+		printf '%s' "$(fmt "$(median <"$T/$1_$2")")"
+		[ "$bad" -gt 0 ] && printf ' (%s of %s runs; ' "$ok" "$3"
+	else
+		printf 'FAILED ('
+	fi
+	if [ "$bad" -gt 0 ]; then
+		printf '%s of %s runs broke off after %s bytes)' "$bad" "$3" \
+		    "$(tr '\n' ' ' <"$T/$1_$2_bad" | sed 's/ $//; s/ /, /g')"
+	fi
+}
+xfer_median() { if [ -s "$T/$1_$2" ]; then median <"$T/$1_$2"; else echo 0; fi; }
+# sftp_get PATH FILE: fetch FILE with the stock sftp (PATH ph or os) into
+# $SFTP_DST.
+sftp_get() {
+	rm -f "$SFTP_DST"
+	echo "get $2 $SFTP_DST" | "$1"_sftp >>"$T/sftp-$1.log" 2>&1
+}
+# sftp_check EXPECTED: prints the bytes that arrived intact, which is
+# fewer than a full count if the copy differs from EXPECTED.
+sftp_check() {
+	if [ -f "$SFTP_DST" ] && cmp -s "$1" "$SFTP_DST"; then
+		stat -c %s "$SFTP_DST"
+	elif [ -f "$SFTP_DST" ]; then
+		echo "$(( $(stat -c %s "$SFTP_DST") - 1 ))"	# never a full count
+	else
+		echo 0
+	fi
+	rm -f "$SFTP_DST"
 }
