@@ -34,113 +34,6 @@
 #define STATE_FILE_MAX	(16 * 1024)
 #define MANIFEST_MAX	(16 * 1024 * 1024)	/* what show reads back */
 
-static const char *const state_names[BS_NSTATE] = {
-	[BS_REQUESTED] = "requested",
-	[BS_BUILDING] = "building",
-	[BS_WAITING] = "waiting",
-	[BS_READY] = "ready",
-	[BS_UPLOADED] = "uploaded",
-	[BS_DENIED] = "denied",
-	[BS_FAILED] = "failed",
-};
-
-const char *
-bundle_state_name(enum bstate s)
-{
-	return state_names[s];
-}
-
-static int
-state_lookup(const char *name)
-{
-	int i;
-
-	for (i = 0; i < BS_NSTATE; i++)
-		if (name != NULL && strcmp(state_names[i], name) == 0)
-			return i;
-	return -1;
-}
-
-static int
-finished(const struct bundle *b)
-{
-	return b->state == BS_UPLOADED || b->state == BS_DENIED ||
-	    b->state == BS_FAILED;
-}
-
-void
-bundle_path(const struct bundles *bs, const char *id, const char *suffix,
-    char *buf, size_t len)
-{
-	snprintf(buf, len, "%s/%s%s", bs->dir, id, suffix);
-}
-
-struct bundle *
-bundle_find(struct bundles *bs, const char *id)
-{
-	size_t i;
-
-	for (i = 0; id != NULL && i < bs->n; i++)
-		if (strcmp(bs->b[i].id, id) == 0)
-			return &bs->b[i];
-	return NULL;
-}
-
-int
-bundles_audit(struct bundles *bs, const char *type, json_t *fields)
-{
-	return bs->audit(bs->audit_arg, type, fields);
-}
-
-/* ---- ID.json ---- */
-
-static json_t *
-bundle_json(const struct bundle *b)
-{
-	char	req[32], built[32] = "", fin[32] = "";
-
-	parse_format_time(b->requested, req, sizeof(req));
-	if (b->built != 0)
-		parse_format_time(b->built, built, sizeof(built));
-	if (b->finished != 0)
-		parse_format_time(b->finished, fin, sizeof(fin));
-	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:s, s:s, s:s, "
-	    "s:s, s:I, s:I, s:I, s:I, s:I, s:b, s:b, s:s, s:s, s:s, s:I}",
-	    "id", b->id, "state", state_names[b->state], "source", b->source,
-	    "requested_by", b->by, "ticket", b->ticket, "session", b->session,
-	    "message_id", (json_int_t)b->msg_id, "requested", req,
-	    "built", built, "finished", fin, "sha256", b->sha256,
-	    "size", (json_int_t)b->size, "bytes_read",
-	    (json_int_t)b->bytes_read, "files", (json_int_t)b->files,
-	    "left_out", (json_int_t)b->left_out, "redactions",
-	    (json_int_t)b->redactions, "truncated", b->truncated,
-	    "timed_out", b->timed_out, "manifest_sha256", b->manifest_sha256,
-	    "decided_by", b->decided_by, "reason", b->reason, "uploaded",
-	    (json_int_t)b->uploaded);
-}
-
-int
-bundle_save(struct bundles *bs, struct bundle *b)
-{
-	char	 path[4200], err[4400], *text;
-	json_t	*j;
-	int	 rc;
-
-	j = bundle_json(b);
-	text = j == NULL ? NULL : json_dumps(j, JSON_INDENT(1));
-	json_decref(j);
-	if (text == NULL) {
-		log_error("bundle %s: out of memory", b->id);
-		return -1;
-	}
-	bundle_path(bs, b->id, ".json", path, sizeof(path));
-	if ((rc = fileio_replace(path, text, strlen(text), 0600, err,
-	    sizeof(err))) == -1)
-		log_error("bundle %s: %s", b->id, err);
-	free(text);
-	return rc;
-}
-
 /* A string field of at most max bytes into dst; 0, or -1. */
 static int
 copy_field(json_t *j, const char *key, char *dst, size_t max)
@@ -196,7 +89,7 @@ bundle_load(struct bundles *bs, const char *name, struct bundle *b)
 	memset(b, 0, sizeof(*b));
 	if (j == NULL || copy_field(j, "id", b->id, sizeof(b->id)) == -1 ||
 	    strcmp(b->id, id) != 0 ||
-	    (st = state_lookup(json_string_value(json_object_get(j,
+	    (st = bundle_state_lookup(json_string_value(json_object_get(j,
 	    "state")))) == -1 ||
 	    copy_field(j, "source", b->source, sizeof(b->source)) == -1 ||
 	    copy_field(j, "requested_by", b->by, sizeof(b->by)) == -1 ||
@@ -270,14 +163,14 @@ bundles_prune(struct bundles *bs, int room)
 	size_t	i = 0;
 
 	while (i < bs->n) {
-		if (finished(&bs->b[i]) && now - bs->b[i].finished >
+		if (bundle_finished(&bs->b[i]) && now - bs->b[i].finished >
 		    BUNDLES_KEEP)
 			bundle_remove(bs, i);
 		else
 			i++;
 	}
 	for (i = 0; room && bs->n >= BUNDLES_MAX && i < bs->n; )
-		if (finished(&bs->b[i]))
+		if (bundle_finished(&bs->b[i]))
 			bundle_remove(bs, i);
 		else
 			i++;
@@ -546,7 +439,7 @@ vendor_done(void *arg, uint64_t id)
 {
 	struct bundle *b = find_message(arg, id);
 
-	return b == NULL || finished(b);
+	return b == NULL || bundle_finished(b);
 }
 
 /* ---- building ---- */
@@ -702,7 +595,7 @@ bundles_decide(struct bundles *bs, const char *id, int approve,
 	if (b->state != BS_WAITING && !(b->state == BS_REQUESTED && !approve) &&
 	    !(b->state == BS_BUILDING && !approve)) {
 		snprintf(why, whylen, "bundle %s is %s, not waiting for "
-		    "approval", id, state_names[b->state]);
+		    "approval", id, bundle_state_name(b->state));
 		return -1;
 	}
 	if (bundles_audit(bs, approve ? "bundle_approved" : "bundle_denied",
@@ -852,6 +745,7 @@ bundles_new(struct event_base *base, const struct policy *pol,
 	bs->audit_arg = audit_arg;
 	bs->kick = kick;
 	bs->kick_arg = kick_arg;
+	bs->built = bundles_built;
 	bs->up_fd = -1;
 	if ((size_t)snprintf(bs->dir, sizeof(bs->dir), "%s/%s",
 	    pol->state_dir, BUNDLES_DIR) >= sizeof(bs->dir) ||

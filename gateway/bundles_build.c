@@ -381,7 +381,7 @@ build_done(struct build *bd, int status)
 	memcpy(id, bd->id, sizeof(id));
 	bs->build = NULL;
 	build_free(bd);
-	bundles_built(bs, id, r, why);
+	bs->built(bs, id, r, why);
 	json_decref(r);
 }
 

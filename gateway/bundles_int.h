@@ -2,7 +2,9 @@
  * bundles_int.h - what the files of the gateway's bundles share:
  *
  *   bundles.c          the requests, the states kept in state_dir, the
- *                      customer's decisions, the audit log
+ *                      customer's decisions
+ *   bundles_record.c   one bundle's record: its state's name, its
+ *                      files, its ID.json, the audit log (below the rest)
  *   bundles_build.c    the process each bundle is built in
  *   bundles_upload.c   the upload over the control channel
  *
@@ -84,11 +86,23 @@ struct bundles {
 	struct event		*ev_up;		/* then the uplink is kicked */
 	uint64_t		 up_delay_ms;	/* the wait after a refusal */
 	unsigned		 up_failures;	/* SHA-256 refusals in a row */
+	/*
+	 * The builder ended: bundles_built (bundles.c), which
+	 * bundles_build.c reaches only through this, standing below it.
+	 */
+	void			(*built)(struct bundles *, const char *id,
+				    json_t *result, const char *why);
 };
 
-/* bundles.c */
+/* bundles_record.c */
 const char	*bundle_state_name(enum bstate);
+/* The state named name, or -1. */
+int		 bundle_state_lookup(const char *name);
+/* Nothing more happens to b: uploaded, denied or failed. */
+int		 bundle_finished(const struct bundle *b);
 struct bundle	*bundle_find(struct bundles *, const char *id);
+/* b as ID.json keeps it, and as list and show give it; NULL. */
+json_t		*bundle_json(const struct bundle *b);
 /* Write b's ID.json; 0, or -1 (logged). */
 int		 bundle_save(struct bundles *, struct bundle *b);
 /* state_dir/bundles/ID + suffix into buf. */
@@ -97,6 +111,8 @@ void		 bundle_path(const struct bundles *, const char *id,
 /* Write an audit event (fields stolen); 0, or -1. */
 int		 bundles_audit(struct bundles *, const char *type,
 		    json_t *fields);
+
+/* bundles.c */
 /* Start the next build soon, if none runs. */
 void		 bundles_schedule(struct bundles *);
 

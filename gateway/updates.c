@@ -25,91 +25,6 @@
 #define UPDATES_TICK	5	/* seconds between looks at the schedule */
 #define STEPPED		"the wall clock is"	/* what clock_stepped says */
 
-static const char *const state_names[US__COUNT] = {
-	[US_ANNOUNCED] = "announced",
-	[US_SCHEDULED] = "scheduled",
-	[US_STARTED] = "started",
-	[US_INSTALLED] = "installed",
-	[US_FAILED] = "failed",
-	[US_REFUSED] = "refused",
-	[US_SUPERSEDED] = "superseded",
-};
-
-const char *
-updates_state_name(enum ustate s)
-{
-	return state_names[s];
-}
-
-int
-updates_state_parse(const char *s, enum ustate *out)
-{
-	int i;
-
-	for (i = 0; i < US__COUNT; i++)
-		if (s != NULL && strcmp(s, state_names[i]) == 0) {
-			*out = (enum ustate)i;
-			return 0;
-		}
-	return -1;
-}
-
-/* Nothing more happens to it. */
-static int
-terminal(enum ustate s)
-{
-	return s == US_INSTALLED || s == US_FAILED || s == US_REFUSED ||
-	    s == US_SUPERSEDED;
-}
-
-/*
- * An event of update u (NULL: none yet) into the audit log and
- * telemetry, both: the version and the message first, then fields
- * (stolen).
- */
-void
-updates_event(struct updates *up, const char *type, const struct update *u,
-    json_t *fields)
-{
-	json_t *ev = fields != NULL ? fields : json_object();
-
-	if (ev == NULL)
-		return;
-	if (u != NULL) {
-		json_object_set_new(ev, "version", json_string(u->n.version));
-		json_object_set_new(ev, "message_id",
-		    json_integer((json_int_t)u->msg_id));
-	}
-	if (up->audit(up->audit_arg, type, json_deep_copy(ev)) == -1)
-		log_error("updates: %s cannot be audited", type);
-	(void)telem_event(up->telem, type, ev);
-}
-
-struct update *
-updates_find(struct updates *up, const char *version)
-{
-	struct version	v;
-	size_t		i;
-
-	if (version_parse(version, &v) == -1)
-		return NULL;
-	for (i = 0; i < up->n; i++)
-		if (version_cmp(&up->u[i].n.v, &v) == 0)
-			return &up->u[i];
-	return NULL;
-}
-
-struct update *
-updates_find_msg(struct updates *up, uint64_t id)
-{
-	size_t i;
-
-	for (i = 0; i < up->n; i++)
-		if (up->u[i].msg_id == id)
-			return &up->u[i];
-	return NULL;
-}
-
 /* ---- the installed version ---- */
 
 /*
@@ -402,7 +317,7 @@ record_new(struct updates *up)
 
 	if (up->n == UPDATES_KEEP) {
 		for (i = 0; i < up->n; i++)
-			if (terminal(up->u[i].state))
+			if (updates_terminal(up->u[i].state))
 				break;
 		if (i == up->n)
 			return NULL;
@@ -414,34 +329,6 @@ record_new(struct updates *up)
 	}
 	memset(&up->u[up->n], 0, sizeof(up->u[0]));
 	return &up->u[up->n++];
-}
-
-/*
- * An update is over: its downloaded package goes (no other record
- * waits for the same one), and so does the copy it ran on, unless it
- * failed: that copy stays for the admins to look at.
- */
-void
-updates_release(struct updates *up, struct update *u)
-{
-	char	path[4200];
-	size_t	i;
-
-	for (i = 0; i < up->n; i++)
-		if (&up->u[i] != u && !terminal(up->u[i].state) &&
-		    strcmp(up->u[i].n.sha256, u->n.sha256) == 0)
-			break;
-	if (i == up->n) {
-		pkgget_drop(up->pkgget, u->n.sha256);
-		pkgget_path(up->pkgget, u->n.sha256, path, sizeof(path));
-		if (unlink(path) == -1 && errno != ENOENT)
-			log_warn("updates: %s: %s", path, strerror(errno));
-	}
-	if (u->state == US_FAILED)
-		return;
-	updates_copy_path(up, u->n.version, path, sizeof(path));
-	if (unlink(path) == -1 && errno != ENOENT)
-		log_warn("updates: %s: %s", path, strerror(errno));
 }
 
 /* Older notices not started yet give way to a newer one. */
@@ -528,7 +415,7 @@ notice_act(void *arg, uint64_t id, json_t *body, int restart)
 
 	if ((u = updates_find_msg(up, id)) != NULL) {
 		/* Known from the state file: it goes on from there. */
-		if (!terminal(u->state) && !u->downloaded)
+		if (!updates_terminal(u->state) && !u->downloaded)
 			fetch(up, u);
 		return;
 	}
@@ -590,7 +477,7 @@ notice_done(void *arg, uint64_t id)
 {
 	struct update *u = updates_find_msg(arg, id);
 
-	return u == NULL || terminal(u->state);
+	return u == NULL || updates_terminal(u->state);
 }
 
 /* ---- the package arrives ---- */
@@ -604,7 +491,7 @@ package_done(void *arg, const char *sha, int ok, const char *why)
 
 	for (i = 0; i < up->n; i++) {
 		u = &up->u[i];
-		if (strcmp(u->n.sha256, sha) != 0 || terminal(u->state) ||
+		if (strcmp(u->n.sha256, sha) != 0 || updates_terminal(u->state) ||
 		    u->state == US_STARTED)
 			continue;
 		if (ok) {
@@ -974,17 +861,6 @@ updates_run_now(struct updates *up, const char *version, const char *who,
 
 /* ---- views ---- */
 
-json_t *
-updates_jtime(time_t t)
-{
-	char buf[32];
-
-	if (t == 0)
-		return json_null();
-	parse_format_time(t, buf, sizeof(buf));
-	return json_string(buf);
-}
-
 static json_t *
 update_json(struct updates *up, const struct update *u)
 {
@@ -1119,6 +995,8 @@ updates_new(struct event_base *base, const struct policy *pol,
 	up->inbox = inbox;
 	up->audit = audit;
 	up->audit_arg = audit_arg;
+	up->eval = updates_eval;
+	up->scheduled = updates_scheduled;
 	updates_set_policy(up, pol);
 	if ((size_t)snprintf(up->dir, sizeof(up->dir), "%s/%s",
 	    pol->state_dir, UPDATES_DIR) >= sizeof(up->dir)) {

@@ -1,7 +1,8 @@
 /*
  * updates_int.h - what the parts of the update scheduler share:
  * updates.c (notices, the schedule, the views), updates_store.c (the
- * state file) and updates_run.c (the customer's commands).  Not a
+ * state file), updates_run.c (the customer's commands) and
+ * updates_record.c (the records, below them all).  Not a
  * public header.
  */
 #ifndef PH_UPDATES_INT_H
@@ -108,20 +109,30 @@ struct updates {
 	struct job		*install_job;
 	char			 installing[VERSION_MAX_LEN + 1];
 	struct event		*ev_tick;
+	/*
+	 * The schedule's steps (updates.c), for the ends of the jobs that
+	 * updates_run.c starts: that part stands below the schedule and
+	 * reaches it only through these.
+	 */
+	void			(*eval)(struct updates *);
+	void			(*scheduled)(struct updates *, struct update *,
+				    time_t notified, time_t when);
 };
 
-/* updates.c */
+/* updates_record.c */
 const char	*updates_state_name(enum ustate);
+int		 updates_state_parse(const char *, enum ustate *);
+/* Nothing more happens to an update in state s. */
+int		 updates_terminal(enum ustate s);
 /* t as an RFC 3339 UTC string, or null for 0 (not yet, never). */
 json_t		*updates_jtime(time_t t);
-int		 updates_state_parse(const char *, enum ustate *);
 void		 updates_event(struct updates *, const char *type,
 		    const struct update *u, json_t *fields);
 struct update	*updates_find(struct updates *, const char *version);
 struct update	*updates_find_msg(struct updates *, uint64_t msg_id);
+
+/* updates.c */
 void		 updates_eval(struct updates *);
-/* u is over: its package goes, and its copy unless it failed. */
-void		 updates_release(struct updates *, struct update *u);
 /*
  * The installed version, with version_command's part read at since_ms
  * (clock_mono_ms) or later: 0 with *v and its text *s, or -1 with why
@@ -155,5 +166,7 @@ void		 updates_log_path(const struct updates *, const char *version,
 		    char *buf, size_t len);
 /* Remove the files no update holds any more. */
 void		 updates_sweep(struct updates *);
+/* u is over: its package goes, and its copy unless it failed. */
+void		 updates_release(struct updates *, struct update *u);
 
 #endif

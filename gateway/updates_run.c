@@ -56,7 +56,7 @@ version_done(void *arg, const struct job_result *r)
 			    "installed", up->product_s);
 		/* Notices and an install that waited for it go on now. */
 		inbox_retry(up->inbox);
-		updates_eval(up);
+		up->eval(up);
 		return;
 	}
 	job_describe(r, UPDATES_VERSION_TIMEOUT, res, sizeof(res));
@@ -133,7 +133,7 @@ notify_done(void *arg, const struct job_result *r)
 		updates_event(up, "update_notified", u, json_pack("{s:s}",
 		    "when", when));
 		if (u->state == US_ANNOUNCED)
-			updates_scheduled(up, u, now, up->notify_when);
+			up->scheduled(up, u, now, up->notify_when);
 	} else {
 		job_describe(r, UPDATES_NOTIFY_TIMEOUT, res, sizeof(res));
 		last_line(r, out, sizeof(out));
@@ -149,7 +149,7 @@ notify_done(void *arg, const struct job_result *r)
 		    "failures", (int)u->notify_failures));
 	}
 	updates_save(up);
-	updates_eval(up);
+	up->eval(up);
 }
 
 int
@@ -319,6 +319,34 @@ updates_sweep(struct updates *up)
 	}
 }
 
+/*
+ * An update is over: its downloaded package goes (no other record
+ * waits for the same one), and so does the copy it ran on, unless it
+ * failed: that copy stays for the admins to look at.
+ */
+void
+updates_release(struct updates *up, struct update *u)
+{
+	char	path[4200];
+	size_t	i;
+
+	for (i = 0; i < up->n; i++)
+		if (&up->u[i] != u && !updates_terminal(up->u[i].state) &&
+		    strcmp(up->u[i].n.sha256, u->n.sha256) == 0)
+			break;
+	if (i == up->n) {
+		pkgget_drop(up->pkgget, u->n.sha256);
+		pkgget_path(up->pkgget, u->n.sha256, path, sizeof(path));
+		if (unlink(path) == -1 && errno != ENOENT)
+			log_warn("updates: %s: %s", path, strerror(errno));
+	}
+	if (u->state == US_FAILED)
+		return;
+	updates_copy_path(up, u->n.version, path, sizeof(path));
+	if (unlink(path) == -1 && errno != ENOENT)
+		log_warn("updates: %s: %s", path, strerror(errno));
+}
+
 /* What the child copies, and what the copy must be. */
 struct copy {
 	char		src[4200];
@@ -479,7 +507,7 @@ install_done(void *arg, const struct job_result *r)
 	/* What the product says it is now, for the views and the next. */
 	updates_run_version(up);
 	updates_save(up);
-	updates_eval(up);
+	up->eval(up);
 }
 
 /* The install cannot start: the update failed, and why. */

@@ -244,6 +244,7 @@ int	mon_action_tailing(const struct mon *);
 /* monitor_access.c */
 int	mm_answer_file_open(struct mon *, json_t *);
 int	mm_answer_file_close(struct mon *, json_t *);
+int	mm_answer_file_more(struct mon *, json_t *);
 int	mm_answer_file_stat(struct mon *, json_t *);
 int	mm_answer_dir_list(struct mon *, json_t *);
 int	mm_answer_setting_get(struct mon *, json_t *);
@@ -265,7 +266,13 @@ int	mon_file_redact(struct mon *, size_t slot, const char *path, int *fd,
 void	mon_file_release(struct mon *, size_t slot);
 /* {"redactions", "patterns"} of a redacted slot, else NULL. */
 json_t	*mon_file_counts(struct mon *, size_t slot);
-int	mm_answer_file_more(struct mon *, json_t *);
+/*
+ * tail -f on the redacted file in slot: what it gained since the last
+ * look, redacted, as a new copy (*copy; *base: the file offset of its
+ * byte 0).  1 with a copy, 0 nothing new yet, -1 with why.
+ */
+int	mon_file_more(struct mon *, size_t slot, int *copy, uint64_t *base,
+	    int *trunc, char *why, size_t whylen);
 /*
  * Would slot's file be handed over as it was under the reloaded np:
  * redacted by the same patterns, or not redacted in either?  1 or 0.

@@ -96,40 +96,19 @@ mon_file_counts(struct mon *m, size_t slot)
 }
 
 /*
- * tail -f on a redacted file: the whole lines it gained since the
- * last look, in a new copy ("base": the file offset of its byte 0),
- * or {"ok": true} alone when there is nothing new yet.
+ * tail -f on a redacted file: the whole lines the slot's file gained
+ * since the last look, in a new copy (*copy, *base: the file offset of
+ * its byte 0).  1 with a copy, 0 when there is nothing new yet, -1
+ * with why.
  */
 int
-mm_answer_file_more(struct mon *m, json_t *req)
+mon_file_more(struct mon *m, size_t slot, int *copy, uint64_t *base,
+    int *trunc, char *why, size_t whylen)
 {
-	struct mon_file	*f;
-	char		 why[ACCESS_WHY_MAX];
-	uint64_t	 base = 0;
-	uint32_t	 id;
-	size_t		 i;
-	int		 copy = -1, trunc = 0, rc;
+	struct mon_file *f = &m->files[slot];
 
-	if (mm_field_u32(req, "id", &id) == -1)
-		mon_violation(m, "malformed file_more request", "file_more");
-	for (i = 0; i < MON_MAX_FILES && (id == 0 || m->files[i].id != id ||
-	    m->files[i].peer != m->peer); i++)
-		;
-	if (i == MON_MAX_FILES || m->files[i].rd == NULL)
-		mon_violation(m, "file_more of a file not open redacted",
-		    "file_more");
-	f = &m->files[i];
-	if ((rc = redacted_more(f->redact, f->orig, f->path,
-	    m->pol->state_dir, f->rd, &copy, &base, &trunc, why,
-	    sizeof(why))) == -1)
-		return mon_refuse(m, why);
-	if (rc == 0)
-		return mon_answer(m, json_pack("{s:b, s:b}", "ok", 1,
-		    "truncated", trunc), NULL, 0);
-	rc = mon_answer(m, json_pack("{s:b, s:I, s:b}", "ok", 1, "base",
-	    (json_int_t)base, "truncated", trunc), &copy, 1);
-	close(copy);
-	return rc;
+	return redacted_more(f->redact, f->orig, f->path, m->pol->state_dir,
+	    f->rd, copy, base, trunc, why, whylen);
 }
 
 /* A text redacted in place: where the stream's next bytes go. */
