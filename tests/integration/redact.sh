@@ -177,7 +177,10 @@ grep -q '"type":"file_closed".*product.log.*"redactions":5' "$AUDIT" &&
 
 # A reload that changes the patterns ends a session that holds a
 # redacted file open: its copy was made under the old ones.
+# A server of its own: a new session on the socket of one still going
+# away can find it exiting ("server exited unexpectedly").
 $TM kill-server 2>/dev/null
+TM="tmux -L porthole-$$-2 -f /dev/null"
 $TM new-session -d -x 120 -y 40 \
     "ssh -F $T/ssh_config -tt acme-prod; echo SSH-EXITED \$?; sleep 30"
 screen_has "support@acme-prod" 15 || fail "no second shell prompt"
