@@ -287,7 +287,9 @@ out=$(essh acme-prod settings set jvm.heap 1g 2>&1); rc=$?
 
 # The engineer's ssh goes away while tail -f holds a file open: the
 # monitor closes it on the record (the byte count went with the shell).
+# A tmux server of its own: one just killed may still be going away.
 $TM kill-server 2>/dev/null
+TM="tmux -L porthole-$$-2 -f /dev/null"
 $TM new-session -d -x 100 -y 30 "ssh -F $T/ssh_config -tt acme-prod; sleep 30"
 screen_has "support@acme-prod" 15 || fail "second shell: no prompt"
 opened=$(count_lines "$AUDIT" '"type":"file_opened".*tail.log')
