@@ -34,15 +34,19 @@ ADMIN_GROUP=$GRP
 standard_setup
 CONF=$T/acme-prod/porthole.conf
 AUDIT=$T/acme-prod/audit/audit.log
-# The admin reaches the configuration and the control socket.
+# The admin reaches the configuration and the control socket, and runs a
+# copy of porthole in the test's directory: the build tree may be where
+# only root can go (/root/porthole on a fresh machine).
 chmod 755 "$T"
+ADM_CLI=$T/porthole
+install -m 0755 "$CLI_BIN" "$ADM_CLI"
 
 
 # The admin as themselves: uid and name are the kernel's word.
 essh acme-prod sleepy 30 >/dev/null 2>&1 &
 eng=$!
 id=$(listed_id "$CONF" sessions pending) || fail "no pending session"
-runuser -u "$ADM" -- "$CLI_BIN" -f "$CONF" approve "$id" --reason \
+runuser -u "$ADM" -- "$ADM_CLI" -f "$CONF" approve "$id" --reason \
     "ticket SUP-1234: checking the ingest queue" >"$T/out" 2>&1 ||
     fail "the admin's approve: $(cat "$T/out")"
 grep -q "\"type\":\"session_approved\".*\"session\":\"$id\".*\"by\":\"uid $ADM_UID ($ADM)\"" "$AUDIT" &&
@@ -52,7 +56,7 @@ grep -q "\"type\":\"session_approved\".*\"session\":\"$id\".*\"by\":\"uid $ADM_U
     fail "approve record: $(grep "\"session_approved\".*$id" "$AUDIT")"
 wait_for "$AUDIT" "\"type\":\"command_allowed\".*\"session\":\"$id\"" 10 ||
     fail "the approved session did not run"
-runuser -u "$ADM" -- "$CLI_BIN" -f "$CONF" kill "$id" --reason "done" \
+runuser -u "$ADM" -- "$ADM_CLI" -f "$CONF" kill "$id" --reason "done" \
     >/dev/null 2>&1 || fail "the admin's kill"
 wait "$eng"
 grep "\"type\":\"session_killed\".*\"session\":\"$id\"" "$AUDIT" |
@@ -63,13 +67,13 @@ grep "\"type\":\"session_killed\".*\"session\":\"$id\"" "$AUDIT" |
 # Under sudo: uid 0, but the login uid names the admin, and SUDO_USER
 # is recorded as what it is, a claim.  The login uid is set as a login
 # (pam_loginuid) would set it; a kernel without audit support cannot.
-echo "$ADM ALL=(root) NOPASSWD: $CLI_BIN" >"$SUDOERS"
+echo "$ADM ALL=(root) NOPASSWD: $ADM_CLI" >"$SUDOERS"
 chmod 440 "$SUDOERS"
 essh acme-prod status >/dev/null 2>&1 &
 eng=$!
 id=$(listed_id "$CONF" sessions pending) || fail "no pending session for sudo"
 if sh -c "echo $ADM_UID >/proc/self/loginuid" 2>/dev/null; then
-	sh -c "echo $ADM_UID >/proc/self/loginuid && exec runuser -u $ADM -- sudo -n $CLI_BIN -f $CONF approve $id --reason 'as root'" \
+	sh -c "echo $ADM_UID >/proc/self/loginuid && exec runuser -u $ADM -- sudo -n $ADM_CLI -f $CONF approve $id --reason 'as root'" \
 	    >"$T/out" 2>&1 || fail "approve under sudo: $(cat "$T/out")"
 	line=$(grep "\"type\":\"session_approved\".*\"session\":\"$id\"" "$AUDIT")
 	echo "$line" | grep -q "\"uid\":0," &&
