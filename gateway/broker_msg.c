@@ -151,7 +151,7 @@ gs_msg_audit(struct gsess *gs, json_t *msg)
 	    "write_refused", "setting_read", "setting_changed",
 	    "setting_refused", "forward_opened", "forward_closed",
 	    "forward_refused", "shell_opened", "shell_closed",
-	    "action_refused", NULL };
+	    "action_refused", "action_output", NULL };
 	json_t		*ev = json_object_get(msg, "event");
 	const char	*type;
 	char		 typebuf[40];

@@ -11,6 +11,11 @@
  * broker hands over that file's descriptor with BM_ACTION_STATE).  The
  * pipes close once the broker says it ended and everything it wrote was
  * copied; the child's exec_wait then gets its exit status.
+ *
+ * Under [redact] both pipes pass through the monitor's pumps
+ * (monitor_redact.c), as a diagnostic's output does: what the action
+ * prints is starred before the child sees it, and the matches are
+ * counted on the record (action_output) when it ends.
  */
 #include "gateway/monitor/monitor_int.h"
 
@@ -87,6 +92,15 @@ mm_answer_action(struct mon *m, const char *words)
 		    "descriptors");
 		goto out;
 	}
+	fds[0] = out[0];
+	fds[1] = err[0];
+	if (mon_pump_start(m, fds, why, sizeof(why)) == -1) {
+		rc = mon_refuse(m, why);
+		goto out;
+	}
+	/* Pumped: the pump reads the originals, the child gets fds. */
+	out[0] = fds[0];
+	err[0] = fds[1];
 	if (mon_broker_send(m, BM_ACTION, json_pack("{s:s}", "command",
 	    words)) == -1 || (ans = mon_broker_answer_note(m, note,
 	    sizeof(note))) == -1)
@@ -113,8 +127,6 @@ mm_answer_action(struct mon *m, const char *words)
 		    "approval (porthole action approve %s)\n", m->act.name,
 		    m->act.id);
 	mon_doing(m, words);
-	fds[0] = out[0];
-	fds[1] = err[0];
 	rc = mon_answer(m, json_pack("{s:b, s:s}", "ok", 1, "action_id",
 	    m->act.id), fds, 2);
 out:
@@ -219,6 +231,23 @@ mon_action_service(struct mon *m)
 	}
 }
 
+/* What [redact] starred in the action's output, on the record. */
+static void
+act_redactions(struct mon *m)
+{
+	json_t *counts;
+
+	if ((counts = mon_pump_end(m)) == NULL)
+		return;
+	if (json_object_set_new(counts, "action", json_string(m->act.id)) ==
+	    -1 || json_object_set_new(counts, "name",
+	    json_string(m->act.name)) == -1) {
+		json_decref(counts);
+		return;
+	}
+	mon_audit(m, "action_output", counts);
+}
+
 /* The child read both pipes to their end: how did it end? */
 int
 mon_action_wait(struct mon *m)
@@ -226,6 +255,7 @@ mon_action_wait(struct mon *m)
 	int code = m->act.exit_status;
 
 	act_finish(m);
+	act_redactions(m);
 	m->act.exit_status = 0;
 	memset(m->act.id, 0, sizeof(m->act.id));
 	mon_doing(m, NULL);
@@ -255,5 +285,6 @@ mon_action_cancel(struct mon *m)
 	act_close(&m->act.log);
 	act_close(&m->act.out);
 	act_close(&m->act.err);
+	act_redactions(m);
 	return mon_answer(m, json_pack("{s:b}", "ok", 1), NULL, 0);
 }

@@ -28,7 +28,17 @@ while [ ! -e "$T/go" ]; do sleep 0.1; done
 echo "second line"
 EOS
 chmod 755 "$T/stream.sh"
+# One that prints a secret, which [redact] stars on its way out.
+cat >"$T/leak.sh" <<EOS
+#!/bin/sh
+echo "db password = hunter2 pool=8"
+echo "nothing secret"
+EOS
+chmod 755 "$T/leak.sh"
 cat >>"$CONF" <<EOC
+
+[redact]
+pattern.secret = password *= *[^ ]+
 
 [actions]
 enabled = yes
@@ -37,6 +47,7 @@ timeout = 2s
 upgrade = $T/upgrade.sh {version:word}
 slow = /bin/sleep {s:int}
 stream = $T/stream.sh
+leak = $T/leak.sh
 EOC
 "$CLI_BIN" -f "$CONF" reload >/dev/null || fail "reload with [actions]"
 
@@ -163,6 +174,17 @@ essh acme-prod action upgrade 2.5 >"$T/out6" 2>"$T/err6"; rc=$?
     grep -q '"type":"action_finished".*"approved_by":"approval = none"' "$AUDIT" &&
     pass "approval = none: it runs at once, on record as such" ||
     fail "approval none: rc=$rc $(cat "$T/err6") $(grep action_finished "$AUDIT" | tail -n 1)"
+
+# [redact] stars what an action prints, and counts it on the record.
+essh acme-prod action leak >"$T/out7" 2>"$T/err7"; rc=$?
+lid=$(grep '"type":"action_requested".*"argv":\["'"$T"'/leak.sh"\]' "$AUDIT" |
+    sed 's/.*"action_id":"\([0-9a-f]*\)".*/\1/' | tail -n 1)
+[ "$rc" -eq 0 ] && grep -qx "db \*\{18\} pool=8" "$T/out7" &&
+    grep -qx "nothing secret" "$T/out7" && ! grep -q hunter2 "$T/out7" &&
+    grep -q "\"type\":\"action_output\".*\"redactions\":1.*\"action\":\"$lid\"" "$AUDIT" &&
+    ! grep -q hunter2 "$AUDIT" &&
+    pass "an action's output is redacted on its way to the engineer, the matches on record" ||
+    fail "redacted action: rc=$rc out=$(cat "$T/out7") $(grep action_output "$AUDIT")"
 
 # The gateway stops while one runs: it is stopped, and that is on record.
 essh acme-prod action slow 47 >/dev/null 2>&1 &
