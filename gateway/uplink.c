@@ -955,6 +955,13 @@ uplink_poll_once(struct uplink *u)
 		return;
 	}
 	tunnel_want_write(u->tunnel);
+	/*
+	 * Bytes libssh read while this poll wrote come with no socket event
+	 * of their own: poll again for them rather than wait for the
+	 * relay's next packet.
+	 */
+	if (ssh_channel_poll(u->ch, 0) > 0)
+		uplink_kick(u);
 }
 
 void

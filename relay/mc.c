@@ -761,11 +761,27 @@ mc_write(struct mc *m)
 	}
 }
 
+/*
+ * Writing can make libssh read what the gateway sent meanwhile, and no
+ * socket event comes for bytes it has read already: the batch would
+ * wait for the gateway's next packet (a keepalive, seconds later).  So
+ * read again while the channel holds bytes and the answers have room,
+ * a few rounds at most.
+ */
+#define MC_PUMP_ROUNDS	8
+
 int
 mc_pump(struct mc *m)
 {
-	mc_read(m);
-	mc_write(m);
+	int i;
+
+	for (i = 0; i < MC_PUMP_ROUNDS; i++) {
+		mc_read(m);
+		mc_write(m);
+		if (m->failed || m->out_len - m->out_off >= MC_OUT_MAX / 2 ||
+		    ssh_channel_poll(m->ch, 0) <= 0)
+			break;
+	}
 	if (m->failed) {
 		log_warn("cluster %s: control channel protocol error (%s); "
 		    "closing it", m->cl->id, m->why);
