@@ -267,10 +267,11 @@ mon_action_wait(struct mon *m)
 /*
  * The engineer left (^C, or the channel closed): one still waiting is
  * withdrawn; one that runs runs to its end, for a change stopped half
- * way is worse than one finished, and its end is on record.
+ * way is worse than one finished, and its end is on record.  Its pipes
+ * and output are let go either way.
  */
-int
-mon_action_cancel(struct mon *m)
+static void
+act_leave(struct mon *m)
 {
 	if (!m->act.running && !m->act.done &&
 	    mon_broker_send(m, BM_ACTION_CANCEL, json_pack("{s:s}", "id",
@@ -285,22 +286,21 @@ mon_action_cancel(struct mon *m)
 	act_close(&m->act.log);
 	act_close(&m->act.out);
 	act_close(&m->act.err);
+	m->act.buf.len = m->act.buf.off = 0;
 	act_redactions(m);
+}
+
+int
+mon_action_cancel(struct mon *m)
+{
+	act_leave(m);
 	return mon_answer(m, json_pack("{s:b}", "ok", 1), NULL, 0);
 }
 
 void
 mon_action_abandon(struct mon *m)
 {
-	if (!m->act.running && !m->act.done &&
-	    mon_broker_send(m, BM_ACTION_CANCEL, json_pack("{s:s}", "id",
-	    m->act.id)) == -1)
-		mon_end(m, 1);
-	act_close(&m->act.log);
-	act_close(&m->act.out);
-	act_close(&m->act.err);
-	act_redactions(m);
-	m->act.buf.len = m->act.buf.off = 0;
+	act_leave(m);
 	m->act.exit_status = 0;
 	memset(m->act.id, 0, sizeof(m->act.id));
 	mon_doing(m, NULL);
