@@ -505,8 +505,9 @@ gs_note_moved(struct gsess *gs, uint64_t now)
 
 /*
  * Once a second: end logged-in sessions that were idle for idle_timeout
- * (gs_idle_since), and write the refusal summaries that are due.  The
- * monitor ends its child and diagnostic.
+ * (gs_idle_since), end ticket approvals and waiting actions whose time
+ * is up, and write the refusal summaries that are due.  The monitor
+ * ends its child and diagnostic.
  */
 static void
 broker_idle_check(evutil_socket_t fd, short what, void *arg)
@@ -526,6 +527,7 @@ broker_idle_check(evutil_socket_t fd, short what, void *arg)
 	if (b->audit_failing && !broker_audit_retry(b))
 		return;
 	broker_approvals_tick(b);
+	broker_actions_tick(b);
 	burst_tick(b->burst, now, 0);
 	limit = b->pol->idle_timeout * 1000;
 	if (limit == 0)

@@ -12,14 +12,20 @@
  * state_dir/actions/ID.log, whose descriptor the monitor is handed to
  * stream it to the engineer; the audit log gets its argv, its approver,
  * how it ended and the output's SHA-256.  An action that waits ends
- * with its session, or when the engineer leaves it; one that runs runs
- * to its end even if the engineer is gone, for stopping a change half
- * way is worse than letting it finish.
+ * with its session, when the engineer leaves it, or when nobody decided
+ * it within [remote_access] approval_timeout, the bound a session's
+ * approval has (it then stays listed as expired for a day, so that a
+ * late admin is told rather than puzzled); one that runs runs to its
+ * end even if the engineer is gone, for stopping a change half way is
+ * worse than letting it finish.  Its output file goes [actions]
+ * output_keep after it was last written: its hash is on record.
  */
 #include "gateway/broker_int.h"
 
 #include <sys/random.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -31,12 +37,22 @@
 #include "lib/clock.h"
 #include "lib/fdpass.h"
 #include "lib/fileio.h"
+#include "lib/ident.h"
 #include "lib/log.h"
 #include "lib/parse.h"
 
 #define ACTIONS_MAX	64	/* waiting or running at once */
+#define ACTIONS_EXPIRED_MAX	64	/* expired ones listed, the newest */
+#define ACTIONS_EXPIRED_KEEP_MS	(24ULL * 3600 * 1000)	/* ... this long */
+#define ACTIONS_PRUNE_EVERY_MS	(3600ULL * 1000)	/* outputs checked */
 
-/* One action asked for: waiting for the customer, or running. */
+enum gaction_state {
+	GA_WAITING,		/* for the customer's decision */
+	GA_RUNNING,
+	GA_EXPIRED		/* nobody decided in time: listed a while */
+};
+
+/* One action asked for: waiting for the customer, running, or expired. */
 struct gaction {
 	struct broker		*b;
 	char			 id[BM_ACTION_ID_LEN + 1];
@@ -46,7 +62,11 @@ struct gaction {
 	char			 command[POLICY_MAX_CMDLINE + 1];
 	char			**argv;
 	time_t			 asked_at;
-	int			 running;
+	time_t			 expires;	/* wall time it stops waiting */
+	uint64_t		 expires_ms;	/* ... on the monotonic clock */
+	uint64_t		 wait_s;	/* approval_timeout it got */
+	uint64_t		 expired_ms;	/* when it expired */
+	enum gaction_state	 state;
 	char			 by[256];	/* who approved it */
 	uint64_t		 timeout;	/* seconds */
 	char			 log[4096];	/* its output's file */
@@ -83,7 +103,8 @@ static void
 action_free(struct gaction *ga)
 {
 	TAILQ_REMOVE(&ga->b->actions, ga, entry);
-	ga->b->nactions--;
+	if (ga->state != GA_EXPIRED)
+		ga->b->nactions--;
 	policy_argv_free(ga->argv);
 	free(ga);
 }
@@ -184,7 +205,7 @@ action_start(struct gaction *ga)
 	job_env_free(&env);
 	if (ga->job == NULL)
 		goto fail;
-	ga->running = 1;
+	ga->state = GA_RUNNING;
 	log_info("action %s (%s) of session %s runs, approved by %s", ga->id,
 	    ga->name, ga->sid, ga->by);
 	fd = open(ga->log, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
@@ -244,6 +265,11 @@ gs_msg_action(struct gsess *gs, json_t *msg)
 	snprintf(ga->name, sizeof(ga->name), "%.*s", (int)strcspn(cmd, " \t"),
 	    cmd);
 	ga->asked_at = clock_now();
+	/* The bound a session's approval has, fixed when it is asked. */
+	ga->wait_s = b->pol->approval_timeout;
+	ga->expires = ga->asked_at + (time_t)ga->wait_s;
+	ga->expires_ms = clock_mono_ms() + ga->wait_s * 1000;
+	ga->state = GA_WAITING;
 	if (broker_audit(b, "action_requested", gs->id, action_fields(ga,
 	    json_pack("{s:s}", "approval", b->pol->action_approval_required ?
 	    "required" : "none"))) == -1) {
@@ -290,7 +316,7 @@ gs_msg_action_cancel(struct gsess *gs, json_t *msg)
 	TAILQ_FOREACH(ga, &gs->b->actions, entry)
 		if (strcmp(ga->id, id) == 0 && strcmp(ga->sid, gs->id) == 0)
 			break;
-	if (ga != NULL && !ga->running)
+	if (ga != NULL && ga->state == GA_WAITING)
 		action_withdraw(ga, "the engineer left it before the customer "
 		    "decided");
 	return 0;
@@ -303,9 +329,142 @@ broker_actions_session_gone(struct broker *b, const char *sid)
 
 	for (ga = TAILQ_FIRST(&b->actions); ga != NULL; ga = next) {
 		next = TAILQ_NEXT(ga, entry);
-		if (!ga->running && strcmp(ga->sid, sid) == 0)
+		if (ga->state == GA_WAITING && strcmp(ga->sid, sid) == 0)
 			action_withdraw(ga, "its session ended before the "
 			    "customer decided");
+	}
+}
+
+/*
+ * Nobody decided ga within approval_timeout: it is refused as a session
+ * would be, on record as denied by "timeout" with the reason, and its
+ * engineer is told.  It stays listed, expired, so that an admin who
+ * comes late is told so; the oldest expired one goes beyond
+ * ACTIONS_EXPIRED_MAX.
+ */
+static void
+action_expire(struct gaction *ga)
+{
+	struct broker	*b = ga->b;
+	struct gaction	*old;
+	struct actor	 a;
+	json_t		*ev;
+	char		 wait[32], why[160];
+	size_t		 n = 0;
+
+	parse_format_duration(ga->wait_s, wait, sizeof(wait));
+	snprintf(why, sizeof(why), "not approved in time: nobody decided it "
+	    "within approval_timeout (%s)", wait);
+	actor_internal(&a, "timeout");
+	if ((ev = actor_fields(&a)) != NULL)
+		json_object_set_new(ev, "reason", json_string(why));
+	(void)broker_audit(b, "action_denied", ga->sid, action_fields(ga, ev));
+	log_info("action %s (%s) of session %s: %s", ga->id, ga->name,
+	    ga->sid, why);
+	action_tell(ga, json_pack("{s:s, s:i, s:s}", "state", "expired",
+	    "exit_status", 1, "result", why), -1);
+	ga->state = GA_EXPIRED;
+	ga->expired_ms = clock_mono_ms();
+	b->nactions--;
+	TAILQ_FOREACH(old, &b->actions, entry)
+		n += old->state == GA_EXPIRED;
+	TAILQ_FOREACH(old, &b->actions, entry)
+		if (old->state == GA_EXPIRED)
+			break;
+	if (n > ACTIONS_EXPIRED_MAX && old != NULL)
+		action_free(old);
+}
+
+/* Is name the output file of an action, "ID.log"?  Its ID in id. */
+static int
+action_log_name(const char *name, char *id)
+{
+	if (strlen(name) != BM_ACTION_ID_LEN + 4 ||
+	    strcmp(name + BM_ACTION_ID_LEN, ".log") != 0 ||
+	    !ident_valid_len(name, BM_ACTION_ID_LEN, BM_ACTION_ID_LEN,
+	    IDENT_HEX))
+		return 0;
+	memcpy(id, name, BM_ACTION_ID_LEN);
+	id[BM_ACTION_ID_LEN] = '\0';
+	return 1;
+}
+
+static int
+action_runs(struct broker *b, const char *id)
+{
+	struct gaction *ga;
+
+	TAILQ_FOREACH(ga, &b->actions, entry)
+		if (ga->state == GA_RUNNING && strcmp(ga->id, id) == 0)
+			return 1;
+	return 0;
+}
+
+/*
+ * The outputs in state_dir/actions last written longer ago than
+ * [actions] output_keep go: each one's SHA-256 and size are in the
+ * audit chain already.  Only names the gateway gives (ID.log) are
+ * touched, and never a running action's.
+ */
+static void
+actions_prune(struct broker *b)
+{
+	struct dirent	*de;
+	struct stat	 st;
+	DIR		*d;
+	char		 dir[4096], id[BM_ACTION_ID_LEN + 1], keep[32];
+	time_t		 before;
+	unsigned	 n = 0;
+	int		 fd;
+
+	before = clock_now() - (time_t)b->pol->action_output_keep;
+	if (snprintf(dir, sizeof(dir), "%s/actions", b->pol->state_dir) >=
+	    (int)sizeof(dir))
+		return;
+	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC |
+	    O_NOFOLLOW)) == -1 || (d = fdopendir(fd)) == NULL) {
+		if (errno != ENOENT)
+			log_warn("%s: %s", dir, strerror(errno));
+		if (fd != -1)
+			close(fd);
+		return;
+	}
+	while ((de = readdir(d)) != NULL) {
+		if (!action_log_name(de->d_name, id) || action_runs(b, id) ||
+		    fstatat(fd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) == -1 ||
+		    !S_ISREG(st.st_mode) || st.st_mtime > before)
+			continue;
+		if (unlinkat(fd, de->d_name, 0) == -1)
+			log_warn("%s/%s: %s", dir, de->d_name, strerror(errno));
+		else
+			n++;
+	}
+	closedir(d);
+	parse_format_duration(b->pol->action_output_keep, keep, sizeof(keep));
+	if (n > 0)
+		log_info("%s: %u action output%s older than output_keep (%s) "
+		    "removed", dir, n, n == 1 ? "" : "s", keep);
+}
+
+void
+broker_actions_tick(struct broker *b)
+{
+	struct gaction	*ga, *next;
+	uint64_t	 now = clock_mono_ms();
+
+	for (ga = TAILQ_FIRST(&b->actions); ga != NULL; ga = next) {
+		next = TAILQ_NEXT(ga, entry);
+		if (ga->state == GA_WAITING && now >= ga->expires_ms)
+			action_expire(ga);
+		else if (ga->state == GA_EXPIRED &&
+		    now - ga->expired_ms >= ACTIONS_EXPIRED_KEEP_MS)
+			action_free(ga);
+	}
+	if (!b->actions_pruned ||
+	    now - b->actions_pruned_ms >= ACTIONS_PRUNE_EVERY_MS) {
+		b->actions_pruned = 1;
+		b->actions_pruned_ms = now;
+		actions_prune(b);
 	}
 }
 
@@ -326,7 +485,7 @@ broker_action_decide(struct broker *b, const char *id, int approve,
     const struct actor *a, char *err, size_t errlen)
 {
 	struct gaction	*ga;
-	char		**now = NULL, why[512];
+	char		**now = NULL, why[512], when[32];
 	json_t		*ev;
 
 	TAILQ_FOREACH(ga, &b->actions, entry)
@@ -336,9 +495,16 @@ broker_action_decide(struct broker *b, const char *id, int approve,
 		snprintf(err, errlen, "no such action (it may have ended)");
 		return -2;
 	}
-	if (ga->running) {
+	if (ga->state == GA_RUNNING) {
 		snprintf(err, errlen, "action %s was approved already and "
 		    "runs", id);
+		return -1;
+	}
+	if (ga->state == GA_EXPIRED) {
+		parse_format_time(ga->expires, when, sizeof(when));
+		snprintf(err, errlen, "action %s expired at %s: nobody decided "
+		    "it within approval_timeout; the engineer must ask again",
+		    id, when);
 		return -1;
 	}
 	/* A reload since it was asked for may have taken it away. */
@@ -375,18 +541,29 @@ broker_action_decide(struct broker *b, const char *id, int approve,
 json_t *
 broker_actions(struct broker *b)
 {
+	static const char *const states[] = {
+		[GA_WAITING] = "waiting",
+		[GA_RUNNING] = "running",
+		[GA_EXPIRED] = "expired",
+	};
 	struct gaction	*ga;
-	json_t		*list = json_array();
-	char		 when[32];
+	json_t		*list = json_array(), *one;
+	char		 when[32], until[32];
 
 	TAILQ_FOREACH(ga, &b->actions, entry) {
 		parse_format_time(ga->asked_at, when, sizeof(when));
-		json_array_append_new(list, json_pack("{s:s, s:s, s:s, s:s, "
-		    "s:s, s:o, s:s, s:s, s:s}", "id", ga->id, "session",
-		    ga->sid, "engineer", ga->engineer, "action", ga->name,
-		    "command", ga->command, "argv", action_argv_json(ga->argv),
-		    "state", ga->running ? "running" : "waiting", "asked",
-		    when, "approved_by", ga->by));
+		one = json_pack("{s:s, s:s, s:s, s:s, s:s, s:o, s:s, s:s, "
+		    "s:s}", "id", ga->id, "session", ga->sid, "engineer",
+		    ga->engineer, "action", ga->name, "command", ga->command,
+		    "argv", action_argv_json(ga->argv), "state",
+		    states[ga->state], "asked", when, "approved_by", ga->by);
+		/* Until when it waits, or when it stopped waiting. */
+		if (one != NULL && ga->state != GA_RUNNING) {
+			parse_format_time(ga->expires, until, sizeof(until));
+			json_object_set_new(one, "expires",
+			    json_string(until));
+		}
+		json_array_append_new(list, one);
 	}
 	return list;
 }
@@ -402,7 +579,7 @@ broker_actions_free(struct broker *b)
 	struct gaction *ga;
 
 	while ((ga = TAILQ_FIRST(&b->actions)) != NULL) {
-		if (ga->running) {
+		if (ga->state == GA_RUNNING) {
 			log_warn("action %s (%s) is stopped with the gateway",
 			    ga->id, ga->name);
 			(void)broker_audit(b, "action_finished", ga->sid,

@@ -139,8 +139,11 @@ struct broker {
 	struct approvals	*approvals;	/* tickets approved, or NULL */
 	struct jobs		*jobs;		/* notify_command runs here */
 	TAILQ_HEAD(, notify)	 notifying;	/* ... these now */
-	TAILQ_HEAD(, gaction)	 actions;	/* [actions] waiting, running */
-	size_t			 nactions;
+	TAILQ_HEAD(, gaction)	 actions;	/* [actions] waiting, running,
+						   expired */
+	size_t			 nactions;	/* waiting or running */
+	int			 actions_pruned;	/* outputs checked */
+	uint64_t		 actions_pruned_ms;	/* ... then */
 	broker_bundle_fn	 bundle;	/* engineers' bundle requests */
 	void			*bundle_arg;
 };
@@ -169,6 +172,12 @@ int	gs_msg_action(struct gsess *gs, json_t *msg);
 int	gs_msg_action_cancel(struct gsess *gs, json_t *msg);
 /* Its session ended: what of it waits is withdrawn. */
 void	broker_actions_session_gone(struct broker *b, const char *sid);
+/*
+ * Once a second: a waiting action nobody decided in approval_timeout
+ * expires, an expired one is forgotten after a day, and once an hour
+ * the outputs older than [actions] output_keep are removed.
+ */
+void	broker_actions_tick(struct broker *b);
 void	broker_actions_free(struct broker *b);
 
 /* broker_watch.c */

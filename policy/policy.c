@@ -182,7 +182,8 @@ static const struct keyspec keys[] = {
 	{ .section = "remote_access", .key = "approval_timeout",
 	    .type = V_DURATION, .off = F(approval_timeout), .min = 10,
 	    .max = DAY, .when = INIFILE_SESSION,
-	    .help = "a pending session nobody approves is refused after this",
+	    .help = "a pending session, or action, nobody approves is "
+	    "refused after this",
 	    .def = "10m" },
 	{ .section = "remote_access", .key = "engineers", .type = V_FUNC,
 	    .off = F(engineers), .set = set_engineers, .get = get_engineers,
@@ -257,6 +258,11 @@ static const struct keyspec keys[] = {
 	    .off = F(action_timeout), .min = 1, .max = DAY,
 	    .help = "an action running longer is stopped (SIGTERM, then "
 	    "SIGKILL)", .def = "10m" },
+	{ .section = "actions", .key = "output_keep", .type = V_DURATION,
+	    .off = F(action_output_keep), .min = HOUR, .max = 3650 * DAY,
+	    .help = "an action's output is kept this long in "
+	    "state_dir/actions after it was last written (its SHA-256 stays "
+	    "in the audit log)", .def = "30d" },
 
 	{ .section = "forward", .key = "enabled", .type = V_BOOL,
 	    .off = F(forward_enabled),

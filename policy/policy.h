@@ -94,6 +94,7 @@ struct policy {
 	int		 actions_enabled;
 	int		 action_approval_required;
 	uint64_t	 action_timeout;	/* seconds */
+	uint64_t	 action_output_keep;	/* seconds */
 	struct policy_command *actions;
 	size_t		 nactions;
 

@@ -4,13 +4,15 @@
  * the broker (which decides it again, lists it for the customer and
  * runs it once approved), and streamed back.
  *
- * To the child an action looks like a diagnostic: it is answered at once
- * with two pipes, so the engineer reads on stderr that it waits for the
- * customer and then who approved it, and on stdout its output, which
- * the monitor copies from the file the broker's job writes it to (the
- * broker hands over that file's descriptor with BM_ACTION_STATE).  The
- * pipes close once the broker says it ended and everything it wrote was
- * copied; the child's exec_wait then gets its exit status.
+ * To the child, or to the support shell (its "action" command), an
+ * action looks like a diagnostic: it is answered at once with two pipes,
+ * so the engineer reads on stderr that it waits for the customer and
+ * then who approved it, and on stdout its output, which the monitor
+ * copies from the file the broker's job writes it to (the broker hands
+ * over that file's descriptor with BM_ACTION_STATE).  The pipes close
+ * once the broker says it ended and everything it wrote was copied; the
+ * asker's exec_wait then gets its exit status.  Only the peer that
+ * asked may wait for it or cancel it.
  *
  * Under [redact] both pipes pass through the monitor's pumps
  * (monitor_redact.c), as a diagnostic's output does: what the action
@@ -75,9 +77,6 @@ mm_answer_action(struct mon *m, const char *words)
 	char	 why[512], note[BM_NOTE_MAX + 1], **argv = NULL;
 	int	 out[2] = { -1, -1 }, err[2] = { -1, -1 }, fds[2], ans, rc;
 
-	if (m->peer != MM_FROM_CHILD)
-		return mon_refuse(m, "actions run as `ssh ... action NAME`, "
-		    "not from the support shell");
 	if (m->diag > 0 || m->act.id[0] != '\0')
 		return mon_refuse(m, "a diagnostic or action is already "
 		    "running in this session; wait for it to finish");
@@ -119,6 +118,7 @@ mm_answer_action(struct mon *m, const char *words)
 	m->act.out = out[1];
 	m->act.err = err[1];
 	m->act.log = -1;
+	m->act.peer = m->peer;
 	out[1] = err[1] = -1;
 	(void)fcntl(m->act.out, F_SETFL, O_NONBLOCK);
 	(void)fcntl(m->act.err, F_SETFL, O_NONBLOCK);
@@ -267,10 +267,11 @@ mon_action_wait(struct mon *m)
 /*
  * The engineer left (^C, or the channel closed): one still waiting is
  * withdrawn; one that runs runs to its end, for a change stopped half
- * way is worse than one finished, and its end is on record.
+ * way is worse than one finished, and its end is on record.  Its pipes
+ * and output are let go either way.
  */
-int
-mon_action_cancel(struct mon *m)
+static void
+act_leave(struct mon *m)
 {
 	if (!m->act.running && !m->act.done &&
 	    mon_broker_send(m, BM_ACTION_CANCEL, json_pack("{s:s}", "id",
@@ -285,6 +286,22 @@ mon_action_cancel(struct mon *m)
 	act_close(&m->act.log);
 	act_close(&m->act.out);
 	act_close(&m->act.err);
+	m->act.buf.len = m->act.buf.off = 0;
 	act_redactions(m);
+}
+
+int
+mon_action_cancel(struct mon *m)
+{
+	act_leave(m);
 	return mon_answer(m, json_pack("{s:b}", "ok", 1), NULL, 0);
+}
+
+void
+mon_action_abandon(struct mon *m)
+{
+	act_leave(m);
+	m->act.exit_status = 0;
+	memset(m->act.id, 0, sizeof(m->act.id));
+	mon_doing(m, NULL);
 }

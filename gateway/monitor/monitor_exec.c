@@ -133,7 +133,7 @@ mm_answer_exec_wait(struct mon *m, json_t *req)
 	pid_t	 r;
 
 	if (json_is_integer(jb) && m->diag <= 0 && m->act.id[0] != '\0' &&
-	    m->peer == MM_FROM_CHILD)
+	    m->peer == m->act.peer)
 		return mon_action_wait(m);
 	if (m->builtin && m->diag_peer == m->peer && json_is_integer(jb)) {
 		m->builtin = 0;
@@ -177,7 +177,7 @@ int
 mm_answer_exec_cancel(struct mon *m, json_t *req)
 {
 	(void)req;
-	if (m->diag <= 0 && m->act.id[0] != '\0' && m->peer == MM_FROM_CHILD)
+	if (m->diag <= 0 && m->act.id[0] != '\0' && m->peer == m->act.peer)
 		return mon_action_cancel(m);
 	if (m->diag > 0 && m->diag_peer == m->peer) {
 		mon_kill_diag(m);

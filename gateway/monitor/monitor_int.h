@@ -113,6 +113,7 @@ struct mon_action {
 	int		 done;		/* the broker said how it ended */
 	int		 exit_status;
 	char		 result[160];
+	int		 peer;		/* MM_FROM_*: who asked for it */
 };
 
 struct mon {
@@ -234,6 +235,12 @@ int	mm_answer_exec_cancel(struct mon *, json_t *);
 int	mm_answer_action(struct mon *, const char *words);
 int	mon_action_wait(struct mon *);
 int	mon_action_cancel(struct mon *);
+/*
+ * The peer that asked for the action is gone without waiting for it
+ * (the support shell ended): one still waiting is withdrawn, and its
+ * pipes and output are let go.
+ */
+void	mon_action_abandon(struct mon *);
 /* The broker says how action goes (BM_ACTION_STATE); fd: its output. */
 void	mon_action_state(struct mon *, json_t *msg, int fd);
 int	mon_action_pollfds(struct mon *, struct pollfd *pfd);

@@ -488,6 +488,8 @@ mon_shell_close(struct mon *m, const char *why)
 
 	if (m->diag > 0 && m->diag_peer == MM_FROM_SHELL)
 		mon_diag_abandon(m);
+	if (m->act.id[0] != '\0' && m->act.peer == MM_FROM_SHELL)
+		mon_action_abandon(m);
 	if (m->sh.pid > 0) {
 		shell_drain(m);
 		kill(-m->sh.pid, SIGHUP);

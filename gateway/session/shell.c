@@ -1,7 +1,7 @@
 /*
  * shell.c - the support shell: a small command loop on the engineer's
  * terminal, its table of commands, and the commands that are not about
- * files (cd, pwd, settings, diagnostics, help, exit).
+ * files (cd, pwd, settings, diagnostics, actions, help, exit).
  *
  * The terminal is out of line mode and does not echo: the shell edits
  * the command line itself (shell_edit: cursor keys, home and end,
@@ -56,6 +56,7 @@ static int	shell_pwd(struct shell *, int, char **);
 static int	shell_cd(struct shell *, int, char **);
 static int	shell_settings(struct shell *, int, char **);
 static int	shell_run_diag(struct shell *, int, char **);
+static int	shell_action(struct shell *, int, char **);
 
 /* Every command the engineer may type, what it needs, and its help. */
 static const struct shell_cmd shell_cmds[] = {
@@ -77,6 +78,8 @@ static const struct shell_cmd shell_cmds[] = {
 	    "read or change a product setting" },
 	{ "run", shell_run_diag, SHELL_NEED_DIAGS, "run NAME [WORDS]",
 	    "a diagnostic, even one named like a command" },
+	{ "action", shell_action, SHELL_NEED_ACTIONS, "action NAME [WORDS]",
+	    "ask to run a change; it waits for the customer (^C: withdraw)" },
 	{ "exit", shell_exit, 0, "exit", "end the session (or logout, ^D)" },
 	{ "logout", shell_exit, 0, "logout", NULL },
 };
@@ -352,6 +355,21 @@ shell_run_diag(struct shell *sh, int argc, char **argv)
 }
 
 /*
+ * An [actions] entry, asked for as `ssh ... action NAME` would: the
+ * monitor and the gateway decide it, it waits for the customer (the
+ * engineer reads that, and the id to give them, on its stderr), and
+ * then its output comes as a diagnostic's does.  ^C while it waits
+ * withdraws it; once it runs, ^C leaves it running to its end.
+ */
+static int
+shell_action(struct shell *sh, int argc, char **argv)
+{
+	if (argc < 2)
+		return shell_usage(sh);
+	return shell_diag(sh, argc, argv);
+}
+
+/*
  * help and exit.
  */
 
@@ -364,6 +382,8 @@ shell_enabled(struct shell *sh, int needs)
 		return 0;
 	if ((needs & SHELL_NEED_DIAGS) && (sh->info->commands == NULL ||
 	    sh->info->commands[0] == NULL))
+		return 0;
+	if ((needs & SHELL_NEED_ACTIONS) && !sh->info->actions_enabled)
 		return 0;
 	return 1;
 }
@@ -435,6 +455,7 @@ shell_disabled(struct shell *sh, const struct shell_cmd *cmd, int argc,
 
 	what = cmd->needs & SHELL_NEED_FILES ? "file access is" :
 	    cmd->needs & SHELL_NEED_SETTINGS ? "settings are" :
+	    cmd->needs & SHELL_NEED_ACTIONS ? "actions are" :
 	    "diagnostics are";
 	if (sh->ops->refused(sh->ops->arg, cmd->name,
 	    argc > 1 ? argv[1] : "") == -1)

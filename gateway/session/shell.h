@@ -2,7 +2,8 @@
  * shell.h - the support shell: what "ssh ... support@CLUSTER" with no
  * command opens.  Not a system shell: a small command loop on a
  * terminal offering help, the allow-listed diagnostics, viewing of the
- * product's files (ls, cat, tail [-f], less), settings get/set and exit.
+ * product's files (ls, cat, tail [-f], less), settings get/set, asking
+ * for an [actions] entry (action NAME [WORDS]) and exit.
  *
  * It runs in its own sandboxed process on the slave side of a pty the
  * monitor created (the monitor records the master side), and reaches
@@ -20,6 +21,7 @@ struct shell_info {
 	const char *const *commands;
 	int		 files_enabled;
 	int		 settings_enabled;
+	int		 actions_enabled;	/* [actions] lists some */
 };
 
 /*

@@ -32,6 +32,7 @@
 #define SHELL_NEED_FILES	0x1
 #define SHELL_NEED_SETTINGS	0x2
 #define SHELL_NEED_DIAGS	0x4
+#define SHELL_NEED_ACTIONS	0x8
 
 /*
  * Command handlers return SHELL_NEXT to show the next prompt, SHELL_END

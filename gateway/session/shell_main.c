@@ -51,6 +51,7 @@ session_shell(int slave, int rpc, const struct policy *pol,
 	info.commands = names;
 	info.files_enabled = pol->files_enabled;
 	info.settings_enabled = pol->settings_enabled;
+	info.actions_enabled = pol->actions_enabled && pol->nactions > 0;
 	mm_access_ops(&mon, pol, &ops);
 	if (sbx_drop_privileges(pol->user, err, sizeof(err)) == -1 ||
 	    sbx_confine_shell(&abi, err, sizeof(err)) == -1) {

@@ -3,7 +3,9 @@
 # WORDS` waits for the customer's `porthole action approve ID`, runs
 # outside the diagnostic sandbox as the gateway's user, streams its
 # output to the engineer and is on record with its argv, approver,
-# exit status and output's SHA-256; a denied one changes nothing.
+# exit status and output's SHA-256; a denied one changes nothing, one
+# nobody decides within approval_timeout expires, and its output file
+# goes after [actions] output_keep.
 . "$(dirname "$0")/lib.sh"
 
 standard_setup
@@ -163,6 +165,44 @@ wait_for "$T/out5" "first line" 10 && ! grep -q "second" "$T/out5" &&
 touch "$T/go"
 wait "$eng" && grep -q "second line" "$T/out5" || fail "stream end: $(cat "$T/out5")"
 
+# Nobody decides within [remote_access] approval_timeout, the bound a
+# waiting session has: it expires, the engineer is told once and ends
+# non-zero, the customer sees it expired and can no longer decide it.
+sed -i '/^\[remote_access\]$/a approval_timeout = 10s' "$CONF"
+"$CLI_BIN" -f "$CONF" reload >/dev/null 2>"$T/err" ||
+    fail "reload with approval_timeout = 10s: $(cat "$T/err")"
+ssh -F "$T/ssh_config" acme-prod action upgrade 7.0 </dev/null \
+    >"$T/out8" 2>"$T/err8" &
+eng=$!
+id8=$(listed_id "$CONF" actions waiting) || fail "no action waiting to expire"
+n=250
+while kill -0 "$eng" 2>/dev/null && [ "$n" -gt 0 ]; do sleep 0.1; n=$((n - 1)); done
+kill "$eng" 2>/dev/null
+wait "$eng"; erc=$?
+[ "$erc" -eq 1 ] && [ "$(cat "$MARK")" = "2.4.1" ] && [ ! -s "$T/out8" ] &&
+    [ "$(grep -c "not approved in time" "$T/err8")" -eq 1 ] &&
+    grep -qx "porthole: action upgrade: not approved in time: nobody decided it within approval_timeout (10s)" "$T/err8" &&
+    pass "nobody approved the action within approval_timeout: it ends, the engineer told in one line, exit 1" ||
+    fail "action expiry: rc=$erc mark=$(cat "$MARK") err=$(cat "$T/err8")"
+ev=$(grep "\"type\":\"action_denied\".*\"action_id\":\"$id8\"" "$AUDIT")
+"$CLI_BIN" -f "$CONF" actions >"$T/list"
+grep -q "^$id8  *expired .* alice  *upgrade 7.0\$" "$T/list" &&
+    "$CLI_BIN" -f "$CONF" actions --json | grep -q "\"id\":\"$id8\"[^}]*\"state\":\"expired\"" &&
+    echo "$ev" | grep -q '"by":"timeout"' &&
+    echo "$ev" | grep -q '"reason":"not approved in time: nobody decided it within approval_timeout (10s)"' &&
+    echo "$ev" | grep -q "\"argv\":\\[\"$T/upgrade.sh\",\"7.0\"\\]" &&
+    ! grep -q "\"type\":\"action_finished\".*\"action_id\":\"$id8\"" "$AUDIT" &&
+    pass "the expired action is listed as expired and on record as denied by timeout, with the reason" ||
+    fail "expired listing/audit: $(cat "$T/list") ev=$ev"
+"$CLI_BIN" -f "$CONF" action approve "$id8" >/dev/null 2>"$T/err"; rc=$?
+"$CLI_BIN" -f "$CONF" deny "$id8" >/dev/null 2>"$T/err2"; rc2=$?
+[ "$rc" -eq 1 ] && [ "$rc2" -eq 1 ] &&
+    grep -q "^porthole: action approve: action $id8 expired at .*: nobody decided it within approval_timeout; the engineer must ask again\$" "$T/err" &&
+    grep -q "action $id8 expired at " "$T/err2" &&
+    [ "$(cat "$MARK")" = "2.4.1" ] && sleep 1 && [ "$(cat "$MARK")" = "2.4.1" ] &&
+    pass "approve or deny after the expiry is refused with a clear line; nothing runs" ||
+    fail "decide after expiry: rc=$rc/$rc2 $(cat "$T/err" "$T/err2")"
+
 # approval = none: it runs at once, and that is on record as such.
 # ([remote_access] approval is none already; this is [actions]'.)
 sed -i 's/^approval = required$/approval = none/' "$CONF"
@@ -198,6 +238,24 @@ grep -q '"type":"action_finished".*"argv":\["/bin/sleep","47"\].*"result":"stopp
     ! pgrep -f "^/bin/sleep 47$" >/dev/null &&
     pass "an action running when the gateway stops is stopped, on record" ||
     fail "stop: $(grep action_finished "$AUDIT" | tail -n 1)"
+
+# An output older than [actions] output_keep (30 days) is removed at the
+# next start (and hourly); a newer one, and a file the gateway did not
+# name, stay.  Its SHA-256 stays in the audit log.
+old=$(( $(date +%s) - 31 * 86400 ))
+touch -d "@$old" "$STATE/actions/$id.log"
+echo "the operator's" >"$STATE/actions/notes.txt"
+touch -d "@$old" "$STATE/actions/notes.txt"
+[ -f "$STATE/actions/$id.log" ] && [ -f "$STATE/actions/$id5.log" ] ||
+    fail "no action outputs to keep or remove: $(ls "$STATE/actions")"
+start_gateway acme-prod
+wait_for "$T/gateway-acme-prod.log" "action output older than output_keep (30d) removed" 10
+[ ! -e "$STATE/actions/$id.log" ] && [ -f "$STATE/actions/$id5.log" ] &&
+    [ -f "$STATE/actions/notes.txt" ] &&
+    grep -q "\"type\":\"action_finished\".*\"action_id\":\"$id\".*\"output_sha256\":\"$sha\"" "$AUDIT" &&
+    pass "an action's output older than output_keep is removed, a newer one and other files stay" ||
+    fail "output_keep: $(ls "$STATE/actions") $(grep "output_keep" "$T/gateway-acme-prod.log")"
+stop_gateway acme-prod
 
 "$CLI_BIN" -f "$CONF" audit verify >"$T/verify" 2>&1 &&
     pass "the audit log with its actions verifies" || fail "verify: $(cat "$T/verify")"

@@ -1261,7 +1261,7 @@ test_actions(void **state)
 	char		 reason[256], **argv = NULL;
 	const char	*conf = GW RA_ON
 	    "[commands]\nenabled = yes\nstatus = /bin/true\n"
-	    "[actions]\nenabled = yes\ntimeout = 2m\n"
+	    "[actions]\nenabled = yes\ntimeout = 2m\noutput_keep = 7d\n"
 	    "restart = /usr/bin/systemctl restart product\n"
 	    "upgrade = /opt/product/bin/upgrade --to {version:word}\n";
 
@@ -1269,6 +1269,7 @@ test_actions(void **state)
 	p = load_ok(conf);
 	assert_int_equal(p->action_approval_required, 1);
 	assert_int_equal(p->action_timeout, 120);
+	assert_int_equal(p->action_output_keep, 7 * 86400);
 	assert_int_equal(policy_allow_action(p, "upgrade 2.4.1", &argv,
 	    reason, sizeof(reason)), 1);
 	assert_string_equal(argv[0], "/opt/product/bin/upgrade");
@@ -1290,6 +1291,7 @@ test_actions(void **state)
 	policy_free(p);
 
 	p = load_ok(GW RA_ON "[actions]\nrestart = /bin/true\n");
+	assert_int_equal(p->action_output_keep, 30 * 86400);
 	assert_int_equal(policy_allow_action(p, "restart", &argv, reason,
 	    sizeof(reason)), 0);
 	assert_string_equal(reason, "actions are disabled on this cluster");
@@ -1447,6 +1449,7 @@ assert_policy_same(const struct policy *a, const struct policy *b)
 	assert_int_equal(a->disk_warn, b->disk_warn);
 	assert_int_equal(a->outbox_keep, b->outbox_keep);
 	assert_int_equal(a->outbox_max, b->outbox_max);
+	assert_int_equal(a->action_output_keep, b->action_output_keep);
 	assert_str_same(a->alert_notify_command, b->alert_notify_command);
 
 	assert_int_equal(redact_count(a->redact), redact_count(b->redact));
