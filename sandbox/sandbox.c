@@ -183,40 +183,61 @@ sbx_landlock_rule(int fd, const char *path, uint64_t rights, char *err,
 	return 0;
 }
 
-/* Allow reading and executing beneath each path that exists. */
+/*
+ * A new ruleset handling every right this kernel's Landlock knows of
+ * and, where its ABI has the scope, abstract AF_UNIX sockets: what is
+ * not added to it is denied.  Its descriptor, or -1 with err.
+ */
 static int
-sbx_landlock_read_only(const char *const *paths, char *err, size_t errlen)
+sbx_landlock_ruleset(int abi, char *err, size_t errlen)
 {
-	struct sbx_landlock_attr	 attr;
-	const uint64_t			 ro = LANDLOCK_ACCESS_FS_EXECUTE |
-	    LANDLOCK_ACCESS_FS_READ_FILE | LANDLOCK_ACCESS_FS_READ_DIR;
-	size_t				 i;
-	int				 abi, fd;
+	struct sbx_landlock_attr	attr;
+	int				fd;
 
-	if ((abi = sbx_landlock_abi()) == 0)
-		return 0;
 	memset(&attr, 0, sizeof(attr));
 	attr.handled_access_fs = sbx_landlock_all(abi);
 	if (abi >= 6)
 		attr.scoped = LANDLOCK_SCOPE_ABSTRACT_UNIX_SOCKET;
 	fd = (int)syscall(__NR_landlock_create_ruleset, &attr, abi >= 6 ?
 	    sizeof(attr) : sizeof(attr.handled_access_fs), 0);
-	if (fd == -1) {
+	if (fd == -1)
 		snprintf(err, errlen, "landlock: %s", strerror(errno));
-		return -1;
+	return fd;
+}
+
+/* Confine the calling process to the ruleset fd and close it. */
+static int
+sbx_landlock_enforce(int fd, char *err, size_t errlen)
+{
+	int rc = 0;
+
+	if (syscall(__NR_landlock_restrict_self, fd, 0) == -1) {
+		snprintf(err, errlen, "landlock: %s", strerror(errno));
+		rc = -1;
 	}
+	close(fd);
+	return rc;
+}
+
+/* Allow reading and executing beneath each path that exists. */
+static int
+sbx_landlock_read_only(const char *const *paths, char *err, size_t errlen)
+{
+	const uint64_t	ro = LANDLOCK_ACCESS_FS_EXECUTE |
+	    LANDLOCK_ACCESS_FS_READ_FILE | LANDLOCK_ACCESS_FS_READ_DIR;
+	size_t		i;
+	int		abi, fd;
+
+	if ((abi = sbx_landlock_abi()) == 0)
+		return 0;
+	if ((fd = sbx_landlock_ruleset(abi, err, errlen)) == -1)
+		return -1;
 	for (i = 0; paths[i] != NULL; i++)
 		if (sbx_landlock_rule(fd, paths[i], ro, err, errlen) == -1) {
 			close(fd);
 			return -1;
 		}
-	if (syscall(__NR_landlock_restrict_self, fd, 0) == -1) {
-		snprintf(err, errlen, "landlock: %s", strerror(errno));
-		close(fd);
-		return -1;
-	}
-	close(fd);
-	return 0;
+	return sbx_landlock_enforce(fd, err, errlen);
 }
 
 /* Deny every file access this kernel's Landlock knows of. */
@@ -496,40 +517,26 @@ static int
 sbx_landlock_bundle(const char *const *read_paths, const char *write_dir,
     char *err, size_t errlen)
 {
-	struct sbx_landlock_attr	attr;
-	const uint64_t			ro = LANDLOCK_ACCESS_FS_READ_FILE |
+	const uint64_t	ro = LANDLOCK_ACCESS_FS_READ_FILE |
 	    LANDLOCK_ACCESS_FS_READ_DIR;
-	uint64_t			rw;
-	size_t				i;
-	int				abi, fd;
+	uint64_t	rw;
+	size_t		i;
+	int		abi, fd;
 
 	if ((abi = sbx_landlock_abi()) == 0)
 		return 0;
 	rw = ro | LANDLOCK_ACCESS_FS_WRITE_FILE | LANDLOCK_ACCESS_FS_MAKE_REG;
 	if (abi >= 3)
 		rw |= LANDLOCK_ACCESS_FS_TRUNCATE;
-	memset(&attr, 0, sizeof(attr));
-	attr.handled_access_fs = sbx_landlock_all(abi);
-	if (abi >= 6)
-		attr.scoped = LANDLOCK_SCOPE_ABSTRACT_UNIX_SOCKET;
-	fd = (int)syscall(__NR_landlock_create_ruleset, &attr, abi >= 6 ?
-	    sizeof(attr) : sizeof(attr.handled_access_fs), 0);
-	if (fd == -1) {
-		snprintf(err, errlen, "landlock: %s", strerror(errno));
+	if ((fd = sbx_landlock_ruleset(abi, err, errlen)) == -1)
 		return -1;
-	}
 	for (i = 0; read_paths != NULL && read_paths[i] != NULL; i++)
 		if (sbx_landlock_rule(fd, read_paths[i], ro, err,
 		    errlen) == -1)
 			goto fail;
 	if (sbx_landlock_rule(fd, write_dir, rw, err, errlen) == -1)
 		goto fail;
-	if (syscall(__NR_landlock_restrict_self, fd, 0) == -1) {
-		snprintf(err, errlen, "landlock: %s", strerror(errno));
-		goto fail;
-	}
-	close(fd);
-	return 0;
+	return sbx_landlock_enforce(fd, err, errlen);
 fail:
 	close(fd);
 	return -1;
