@@ -59,15 +59,7 @@ ssh -F "$T/ssh_config" -J "$ONAME" acme-prod sleepy 4 </dev/null \
     >/dev/null 2>"$T/long.err" &
 LONG=$!
 sleep 1
-usage_records 0 500 >"$T/a.json"
-"$CLI_BIN" -f "$CONF" send usage "$T/a.json" >"$T/send.out" 2>&1
-# Some of these are on their way to the relay when it dies.
-kill -9 "$KPID"
-wait "$KPID" 2>/dev/null
-usage_records 500 500 >"$T/b.json"
-"$CLI_BIN" -f "$CONF" send usage "$T/b.json" >>"$T/send.out" 2>&1
-[ "$(grep -c stored "$T/send.out")" -eq 1000 ] ||
-    fail "the gateway took $(grep -c stored "$T/send.out") of 1000 records"
+fleet_kill_midway
 
 i=0
 while [ $i -lt 50 ]; do

@@ -90,14 +90,7 @@ want="[('acme-prod', 'registry', True, '$both')]"
 status_json
 fleet_uplink_relay ||
     { fail "telemetry goes over no relay: '$UP'"; finish; }
-usage_records 0 500 >"$T/a.json"
-"$CLI_BIN" -f "$CONF" send usage "$T/a.json" >"$T/send.out" 2>&1
-kill -9 "$KPID"
-wait "$KPID" 2>/dev/null
-usage_records 500 500 >"$T/b.json"
-"$CLI_BIN" -f "$CONF" send usage "$T/b.json" >>"$T/send.out" 2>&1
-[ "$(grep -c stored "$T/send.out")" -eq 1000 ] ||
-    fail "the gateway took $(grep -c stored "$T/send.out") of 1000 records"
+fleet_kill_midway
 
 s=$(sessions_at "$OLOG")
 o=$(via "$ONAME" acme-prod)

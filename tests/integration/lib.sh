@@ -481,6 +481,20 @@ fleet_uplink_relay() {
 	esac
 }
 
+# fleet_kill_midway: 1,000 usage records sent to the gateway $CONF
+# names, and the relay carrying its telemetry (KPID) killed (kill -9)
+# after the first 500, while some of them are on their way to it.
+fleet_kill_midway() {
+	usage_records 0 500 >"$T/a.json"
+	"$CLI_BIN" -f "$CONF" send usage "$T/a.json" >"$T/send.out" 2>&1
+	kill -9 "$KPID"
+	wait "$KPID" 2>/dev/null
+	usage_records 500 500 >"$T/b.json"
+	"$CLI_BIN" -f "$CONF" send usage "$T/b.json" >>"$T/send.out" 2>&1
+	[ "$(grep -c stored "$T/send.out")" -eq 1000 ] ||
+	    fail "the gateway took $(grep -c stored "$T/send.out") of 1000 records"
+}
+
 # The support shell as a person drives it: the stock ssh in a pane of a
 # tmux server of the test's own ($TM), keys sent with send-keys, the
 # screen read with capture-pane.
