@@ -140,21 +140,6 @@ struct parse {
 	size_t		 errlen;
 };
 
-static void	seterr(char *, size_t, const char *, ...)
-		    __attribute__((format(printf, 3, 4)));
-
-static void
-seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
 /* The KRL is malformed at w: say where and why (-1). */
 static int	bad(struct parse *, const struct sshwire *, const char *, ...)
 		    __attribute__((format(printf, 3, 4)));
@@ -168,7 +153,7 @@ bad(struct parse *x, const struct sshwire *w, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(detail, sizeof(detail), fmt, ap);
 	va_end(ap);
-	seterr(x->err, x->errlen, "%s: %s KRL at byte %zu: %s%s%s", x->name,
+	log_reason(x->err, x->errlen, "%s: %s KRL at byte %zu: %s%s%s", x->name,
 	    w->short_read ? "truncated" : "malformed",
 	    (size_t)(w->p - x->k->buf), x->what,
 	    detail[0] != '\0' ? ": " : "", detail);
@@ -178,7 +163,7 @@ bad(struct parse *x, const struct sshwire *w, const char *fmt, ...)
 static int
 nomem(struct parse *x)
 {
-	seterr(x->err, x->errlen, "%s: out of memory", x->name);
+	log_reason(x->err, x->errlen, "%s: out of memory", x->name);
 	return -1;
 }
 
@@ -635,7 +620,7 @@ parse_key_line(struct krl *k, char *line, struct sshcert *cert, char *why,
 	type = line;
 	b64 = type + strcspn(type, " \t");
 	if (*b64 == '\0') {
-		seterr(why, whylen, "expected TYPE BASE64 [COMMENT]");
+		log_reason(why, whylen, "expected TYPE BASE64 [COMMENT]");
 		return -1;
 	}
 	*b64++ = '\0';
@@ -645,12 +630,12 @@ parse_key_line(struct krl *k, char *line, struct sshcert *cert, char *why,
 		if (sshcert_parse_base64(b64, cert, why, whylen) == -1)
 			return -1;
 		if (strcmp(cert->key_type, type) != 0) {
-			seterr(why, whylen, "not a %.64s certificate", type);
+			log_reason(why, whylen, "not a %.64s certificate", type);
 			return -1;
 		}
 		if ((blob = arena_take(k, cert->blob_len)) == NULL ||
 		    (n = sshcert_plain_key(cert, blob, cert->blob_len)) == -1) {
-			seterr(why, whylen, "certificate too large");
+			log_reason(why, whylen, "certificate too large");
 			return -1;
 		}
 		/* What sshcert_plain_key did not use goes back. */
@@ -658,21 +643,21 @@ parse_key_line(struct krl *k, char *line, struct sshcert *cert, char *why,
 		return blobs_add(&k->keys, blob, (size_t)n) == -1 ? -2 : 0;
 	}
 	if (shape_lookup((const uint8_t *)type, strlen(type)) == NULL) {
-		seterr(why, whylen, "unknown key type '%.64s'", type);
+		log_reason(why, whylen, "unknown key type '%.64s'", type);
 		return -1;
 	}
 	/* A key decodes to fewer bytes than its line: it fits. */
 	blob = k->arena + k->arena_used;
 	if ((n = sshwire_b64_decode(b64, strlen(b64), blob,
 	    k->len - k->arena_used)) == -1) {
-		seterr(why, whylen, "key is not valid base64");
+		log_reason(why, whylen, "key is not valid base64");
 		return -1;
 	}
 	sshwire_init(&w, blob, (size_t)n);
 	if (!key_blob_ok(blob, (size_t)n) ||
 	    sshwire_string(&w, &s, &slen) == -1 ||
 	    !sshwire_is(s, slen, type)) {
-		seterr(why, whylen, "malformed %.64s key", type);
+		log_reason(why, whylen, "malformed %.64s key", type);
 		return -1;
 	}
 	k->arena_used += (size_t)n;
@@ -696,7 +681,7 @@ parse_key_list(struct parse *x)
 		goto out;
 	}
 	if (memchr(k->buf, '\0', k->len) != NULL) {
-		seterr(x->err, x->errlen, "%s: neither a KRL nor a list of "
+		log_reason(x->err, x->errlen, "%s: neither a KRL nor a list of "
 		    "public keys (NUL bytes)", x->name);
 		goto out;
 	}
@@ -706,7 +691,7 @@ parse_key_list(struct parse *x)
 		len = p == NULL ? k->len - off : (size_t)(p - (char *)k->buf) -
 		    off;
 		if (len > KRL_MAX_LINE) {
-			seterr(x->err, x->errlen, "%s:%zu: line longer than "
+			log_reason(x->err, x->errlen, "%s:%zu: line longer than "
 			    "%d bytes", x->name, lineno, KRL_MAX_LINE);
 			goto out;
 		}
@@ -722,7 +707,7 @@ parse_key_list(struct parse *x)
 			if (r == -2)
 				nomem(x);
 			else
-				seterr(x->err, x->errlen, "%s:%zu: %s",
+				log_reason(x->err, x->errlen, "%s:%zu: %s",
 				    x->name, lineno, why);
 			goto out;
 		}
@@ -809,14 +794,14 @@ krl_parse(const uint8_t *buf, size_t len, const char *name, struct krl **out,
 
 	*out = NULL;
 	if (len > KRL_MAX_FILE) {
-		seterr(err, errlen, "%s: larger than %d bytes", name,
+		log_reason(err, errlen, "%s: larger than %d bytes", name,
 		    KRL_MAX_FILE);
 		return -1;
 	}
 	if ((k = calloc(1, sizeof(*k))) == NULL ||
 	    (k->buf = malloc(len + 1)) == NULL) {
 		free(k);
-		seterr(err, errlen, "%s: out of memory", name);
+		log_reason(err, errlen, "%s: out of memory", name);
 		return -1;
 	}
 	if (len > 0)
@@ -851,21 +836,21 @@ krl_load_fd(int fd, const char *name, struct krl **out, char *err,
 
 	*out = NULL;
 	if (fstat(fd, &st) == -1) {
-		seterr(err, errlen, "%s: %s", name, strerror(errno));
+		log_reason(err, errlen, "%s: %s", name, strerror(errno));
 		return -1;
 	}
 	if (!S_ISREG(st.st_mode)) {
-		seterr(err, errlen, "%s: not a regular file", name);
+		log_reason(err, errlen, "%s: not a regular file", name);
 		return -1;
 	}
 	if (st.st_size > KRL_MAX_FILE) {
-		seterr(err, errlen, "%s: larger than %d bytes", name,
+		log_reason(err, errlen, "%s: larger than %d bytes", name,
 		    KRL_MAX_FILE);
 		return -1;
 	}
 	/* One byte more than the size, to notice a file that grew. */
 	if ((buf = malloc((size_t)st.st_size + 1)) == NULL) {
-		seterr(err, errlen, "%s: out of memory", name);
+		log_reason(err, errlen, "%s: out of memory", name);
 		return -1;
 	}
 	while (len < (size_t)st.st_size + 1) {
@@ -874,7 +859,7 @@ krl_load_fd(int fd, const char *name, struct krl **out, char *err,
 		if (n == -1 && errno == EINTR)
 			continue;
 		if (n == -1) {
-			seterr(err, errlen, "%s: read: %s", name,
+			log_reason(err, errlen, "%s: read: %s", name,
 			    strerror(errno));
 			goto out;
 		}
@@ -883,7 +868,7 @@ krl_load_fd(int fd, const char *name, struct krl **out, char *err,
 		len += (size_t)n;
 	}
 	if (len != (size_t)st.st_size) {
-		seterr(err, errlen, "%s: changed while it was read", name);
+		log_reason(err, errlen, "%s: changed while it was read", name);
 		goto out;
 	}
 	rc = krl_parse(buf, len, name, out, err, errlen);
@@ -900,7 +885,7 @@ krl_load(const char *path, struct krl **out, char *err, size_t errlen)
 	*out = NULL;
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY |
 	    O_NONBLOCK)) == -1) {
-		seterr(err, errlen, "%s: cannot open: %s", path,
+		log_reason(err, errlen, "%s: cannot open: %s", path,
 		    strerror(errno));
 		return -1;
 	}
@@ -970,7 +955,7 @@ check_blob(const struct krl *k, const uint8_t *blob, size_t len,
 
 	if (EVP_Digest(blob, len, sha1, NULL, EVP_sha1(), NULL) != 1 ||
 	    EVP_Digest(blob, len, sha256, NULL, EVP_sha256(), NULL) != 1) {
-		seterr(why, whylen, "the revocation list cannot be checked "
+		log_reason(why, whylen, "the revocation list cannot be checked "
 		    "(no digest)");
 		return -1;
 	}
@@ -978,7 +963,7 @@ check_blob(const struct krl *k, const uint8_t *blob, size_t len,
 	    blobs_find(k->sha256.v, k->sha256.n, sha256, SHA256_LEN) ||
 	    blobs_find(k->keys.v, k->keys.n, blob, len)) {
 		fingerprint(sha256, fp, sizeof(fp));
-		seterr(why, whylen, "%s revoked (%s)", what, fp);
+		log_reason(why, whylen, "%s revoked (%s)", what, fp);
 		return 1;
 	}
 	return 0;
@@ -1041,14 +1026,14 @@ check_ca_entry(const struct krl_ca *ca, const struct sshcert *c, char *why,
 {
 	if (blobs_find(ca->ids, ca->nids, (const uint8_t *)c->key_id,
 	    strlen(c->key_id))) {
-		seterr(why, whylen, "certificate revoked (key id '%s')",
+		log_reason(why, whylen, "certificate revoked (key id '%s')",
 		    c->key_id);
 		return 1;
 	}
 	/* Serial 0 is what a CA gives when it gives none: never revoked. */
 	if (c->serial != 0 && (serial_in_ranges(ca, c->serial) ||
 	    serial_in_bitmaps(ca, c->serial))) {
-		seterr(why, whylen, "certificate revoked (serial %llu)",
+		log_reason(why, whylen, "certificate revoked (serial %llu)",
 		    (unsigned long long)c->serial);
 		return 1;
 	}
@@ -1067,7 +1052,7 @@ krl_check_cert(const struct krl *k, const struct sshcert *c, char *why,
 
 	if (c->ca_off + c->ca_len > c->blob_len ||
 	    (n = sshcert_plain_key(c, plain, sizeof(plain))) == -1) {
-		seterr(why, whylen, "the revocation list cannot be checked "
+		log_reason(why, whylen, "the revocation list cannot be checked "
 		    "(certificate not parsed)");
 		return -1;
 	}

@@ -92,3 +92,15 @@ fatal(const char *fmt, ...)
 	va_end(ap);
 	exit(1);
 }
+
+void
+log_reason(char *buf, size_t len, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (buf == NULL || len == 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(buf, len, fmt, ap);
+	va_end(ap);
+}

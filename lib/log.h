@@ -8,6 +8,7 @@
 #define PH_LOG_H
 
 #include <stdarg.h>
+#include <stddef.h>
 
 enum log_level {
 	LOG_LVL_ERROR = 0,
@@ -30,6 +31,14 @@ void	log_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void	log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void	log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void	log_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/*
+ * Say why into a caller's buffer of len bytes (nothing when buf is NULL
+ * or len is 0): how a function that returns -1 tells its caller, which
+ * logs it or passes it on.  Not a log line itself.
+ */
+void	log_reason(char *buf, size_t len, const char *fmt, ...)
+	    __attribute__((format(printf, 3, 4)));
 
 /* Log at error level and exit(1): only where failing closed is right. */
 void	fatal(const char *fmt, ...)

@@ -15,7 +15,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +25,7 @@
 #include "lib/sshwire.h"
 
 #include "lib/escape.h"
+#include "lib/log.h"
 #include "lib/parse.h"
 
 #define SSHCERT_MAX_CRITICAL	(sizeof(((struct sshcert *)0)->critical) / \
@@ -93,22 +93,6 @@ wire_text(struct sshwire *w, char *out, size_t max, struct sshcert *c,
 	return 0;
 }
 
-static void
-seterr(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void
-seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
 static const struct cert_type *
 cert_type_lookup(const char *name)
 {
@@ -165,7 +149,7 @@ parse_principals(const uint8_t *s, size_t n, struct sshcert *c, char *err,
 	sshwire_init(&w, s, n);
 	while (w.left > 0) {
 		if (c->nprincipals == SSHCERT_MAX_PRINCIPALS) {
-			seterr(err, errlen, "certificate has more than %d "
+			log_reason(err, errlen, "certificate has more than %d "
 			    "principals", SSHCERT_MAX_PRINCIPALS);
 			return -1;
 		}
@@ -174,7 +158,7 @@ parse_principals(const uint8_t *s, size_t n, struct sshcert *c, char *err,
 		if (wire_text(&w, c->principals[c->nprincipals],
 		    SSHCERT_MAX_STR, c, field) != 0 ||
 		    c->principals[c->nprincipals][0] == '\0') {
-			seterr(err, errlen, "malformed certificate: "
+			log_reason(err, errlen, "malformed certificate: "
 			    "principal %zu", c->nprincipals + 1);
 			return -1;
 		}
@@ -195,14 +179,14 @@ parse_critical(const uint8_t *s, size_t n, struct sshcert *c, char *err,
 	sshwire_init(&w, s, n);
 	while (w.left > 0) {
 		if (c->ncritical == SSHCERT_MAX_CRITICAL) {
-			seterr(err, errlen, "certificate has more than %zu "
+			log_reason(err, errlen, "certificate has more than %zu "
 			    "critical options", SSHCERT_MAX_CRITICAL);
 			return -1;
 		}
 		if (wire_text(&w, c->critical[c->ncritical],
 		    SSHCERT_MAX_STR, c, "critical option") != 0 ||
 		    sshwire_string(&w, &data, &dlen) == -1) {
-			seterr(err, errlen, "malformed certificate: "
+			log_reason(err, errlen, "malformed certificate: "
 			    "critical options");
 			return -1;
 		}
@@ -318,18 +302,18 @@ parse_extensions(const uint8_t *s, size_t n, struct sshcert *c, char *err,
 	while (w.left > 0) {
 		if (sshwire_string(&w, &name, &nlen) == -1 ||
 		    sshwire_string(&w, &data, &dlen) == -1) {
-			seterr(err, errlen, "malformed certificate: "
+			log_reason(err, errlen, "malformed certificate: "
 			    "extensions");
 			return -1;
 		}
 		if (++count > SSHCERT_MAX_EXTENSIONS) {
-			seterr(err, errlen, "certificate has more than %d "
+			log_reason(err, errlen, "certificate has more than %d "
 			    "extensions", SSHCERT_MAX_EXTENSIONS);
 			return -1;
 		}
 		if (sshwire_is(name, nlen, "ticket@porthole")) {
 			if (parse_ticket(data, dlen, c) == -1) {
-				seterr(err, errlen, "malformed certificate: "
+				log_reason(err, errlen, "malformed certificate: "
 				    "ticket@porthole extension");
 				return -1;
 			}
@@ -338,7 +322,7 @@ parse_extensions(const uint8_t *s, size_t n, struct sshcert *c, char *err,
 		if ((p = permit_lookup(name, nlen)) == NULL)
 			continue;
 		if (dlen != 0 || (c->permits & p->bit)) {
-			seterr(err, errlen, "malformed certificate: "
+			log_reason(err, errlen, "malformed certificate: "
 			    "extension %s %s", p->name, dlen != 0 ?
 			    "carries data" : "given twice");
 			return -1;
@@ -409,7 +393,7 @@ parse_body(struct sshwire *w, struct sshcert *c, const char **what, char *err,
 	*what = "key id";
 	if ((r = wire_text(w, c->key_id, SSHCERT_MAX_STR, c, "key id")) ==
 	    -2) {
-		seterr(err, errlen, "malformed certificate: key id longer "
+		log_reason(err, errlen, "malformed certificate: key id longer "
 		    "than %d bytes or not text", SSHCERT_MAX_STR);
 		return -2;
 	} else if (r == -1)
@@ -452,7 +436,7 @@ sshcert_parse(const uint8_t *blob, size_t len, struct sshcert *c, char *err,
 
 	memset(c, 0, sizeof(*c));
 	if (len > SSHCERT_MAX_BLOB) {
-		seterr(err, errlen, "certificate larger than %d bytes",
+		log_reason(err, errlen, "certificate larger than %d bytes",
 		    SSHCERT_MAX_BLOB);
 		return -1;
 	}
@@ -465,7 +449,7 @@ sshcert_parse(const uint8_t *blob, size_t len, struct sshcert *c, char *err,
 	    "key type") != 0)
 		goto bad;
 	if ((t = cert_type_lookup(c->key_type)) == NULL) {
-		seterr(err, errlen, "unsupported certificate type '%.64s'",
+		log_reason(err, errlen, "unsupported certificate type '%.64s'",
 		    c->key_type);
 		return -1;
 	}
@@ -493,12 +477,12 @@ sshcert_parse(const uint8_t *blob, size_t len, struct sshcert *c, char *err,
 	if (sshwire_string(&w, &s, &n) == -1 || parse_signature(s, n, c) == -1)
 		goto bad;
 	if (w.left != 0) {
-		seterr(err, errlen, "trailing bytes after the certificate");
+		log_reason(err, errlen, "trailing bytes after the certificate");
 		return -1;
 	}
 	return 0;
 bad:
-	seterr(err, errlen, "%s certificate: %s",
+	log_reason(err, errlen, "%s certificate: %s",
 	    w.short_read ? "truncated" : "malformed", what);
 	return -1;
 }
@@ -542,16 +526,16 @@ sshcert_parse_base64(const char *b64, struct sshcert *c, char *err,
 	len = strnlen(b64, maxtext + 1);
 	if (len > maxtext || ((n = sshwire_b64_len(b64, len)) != -1 &&
 	    n > SSHCERT_MAX_BLOB)) {
-		seterr(err, errlen, "certificate larger than %d bytes",
+		log_reason(err, errlen, "certificate larger than %d bytes",
 		    SSHCERT_MAX_BLOB);
 		goto out;
 	}
 	if ((blob = malloc(SSHCERT_MAX_BLOB)) == NULL) {
-		seterr(err, errlen, "out of memory");
+		log_reason(err, errlen, "out of memory");
 		goto out;
 	}
 	if ((n = sshwire_b64_decode(b64, len, blob, SSHCERT_MAX_BLOB)) == -1) {
-		seterr(err, errlen, "certificate is not valid base64");
+		log_reason(err, errlen, "certificate is not valid base64");
 		goto out;
 	}
 	rc = sshcert_parse(blob, (size_t)n, c, err, errlen);
@@ -576,17 +560,17 @@ sshcert_signed_by(const struct sshcert *c, const uint8_t ca_key[32],
     char *err, size_t errlen)
 {
 	if (!c->ca_is_ed25519) {
-		seterr(err, errlen, "CA key is not Ed25519");
+		log_reason(err, errlen, "CA key is not Ed25519");
 		return -1;
 	}
 	if (CRYPTO_memcmp(c->ca_key, ca_key, 32) != 0) {
-		seterr(err, errlen, "certificate signed by an unknown CA");
+		log_reason(err, errlen, "certificate signed by an unknown CA");
 		return -1;
 	}
 	if (c->blob_len > sizeof(c->blob) || c->signed_len > c->blob_len ||
 	    !sshwire_ed25519_verify(c->ca_key, c->blob, c->signed_len,
 	    c->signature)) {
-		seterr(err, errlen, "certificate signature invalid");
+		log_reason(err, errlen, "certificate signature invalid");
 		return -1;
 	}
 	return 0;
@@ -603,28 +587,28 @@ sshcert_validate(const struct sshcert *c, const uint8_t ca_key[32],
 	if (sshcert_signed_by(c, ca_key, err, errlen) == -1)
 		return -1;
 	if (c->type != SSHCERT_TYPE_USER) {
-		seterr(err, errlen, "not a user certificate");
+		log_reason(err, errlen, "not a user certificate");
 		return -1;
 	}
 	if (c->not_utf8[0] != '\0') {
-		seterr(err, errlen, "certificate %s is not UTF-8 text",
+		log_reason(err, errlen, "certificate %s is not UTF-8 text",
 		    c->not_utf8);
 		return -1;
 	}
 	if (t < c->valid_after) {
-		seterr(err, errlen, "certificate not yet valid");
+		log_reason(err, errlen, "certificate not yet valid");
 		return -1;
 	}
 	if (t >= c->valid_before) {
-		seterr(err, errlen, "certificate expired");
+		log_reason(err, errlen, "certificate expired");
 		return -1;
 	}
 	if (c->nprincipals == 0) {
-		seterr(err, errlen, "certificate has no principals");
+		log_reason(err, errlen, "certificate has no principals");
 		return -1;
 	}
 	if (c->ncritical > 0) {
-		seterr(err, errlen, "certificate has critical option '%s' "
+		log_reason(err, errlen, "certificate has critical option '%s' "
 		    "which porthole does not enforce", c->critical[0]);
 		return -1;
 	}
@@ -635,7 +619,7 @@ sshcert_validate(const struct sshcert *c, const uint8_t ca_key[32],
 			return 0;
 	/* The principal comes from the client: show it safely, bounded. */
 	printable_copy(shown, sizeof(shown), principal);
-	seterr(err, errlen, "principal '%s' not in certificate", shown);
+	log_reason(err, errlen, "principal '%s' not in certificate", shown);
 	return -1;
 }
 
@@ -650,16 +634,16 @@ read_small_file(const char *path, char *buf, size_t bufsize, char *err,
 	int		fd, rc = -1;
 
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) == -1) {
-		seterr(err, errlen, "%s: cannot open: %s", path,
+		log_reason(err, errlen, "%s: cannot open: %s", path,
 		    strerror(errno));
 		return -1;
 	}
 	if (fstat(fd, &st) == -1) {
-		seterr(err, errlen, "%s: %s", path, strerror(errno));
+		log_reason(err, errlen, "%s: %s", path, strerror(errno));
 		goto out;
 	}
 	if (!S_ISREG(st.st_mode)) {
-		seterr(err, errlen, "%s: not a regular file", path);
+		log_reason(err, errlen, "%s: not a regular file", path);
 		goto out;
 	}
 	/* Read one byte more than allowed to notice a file that grew. */
@@ -667,7 +651,7 @@ read_small_file(const char *path, char *buf, size_t bufsize, char *err,
 		if ((n = read(fd, buf + len, bufsize - len)) == -1) {
 			if (errno == EINTR)
 				continue;
-			seterr(err, errlen, "%s: read: %s", path,
+			log_reason(err, errlen, "%s: read: %s", path,
 			    strerror(errno));
 			goto out;
 		}
@@ -676,12 +660,12 @@ read_small_file(const char *path, char *buf, size_t bufsize, char *err,
 		len += (size_t)n;
 	}
 	if (len >= bufsize) {
-		seterr(err, errlen, "%s: larger than %zu bytes", path,
+		log_reason(err, errlen, "%s: larger than %zu bytes", path,
 		    bufsize - 1);
 		goto out;
 	}
 	if (memchr(buf, '\0', len) != NULL) {
-		seterr(err, errlen, "%s: contains NUL bytes", path);
+		log_reason(err, errlen, "%s: contains NUL bytes", path);
 		goto out;
 	}
 	buf[len] = '\0';
@@ -709,7 +693,7 @@ pubkey_words(const char *path, char *text, const char *what, char **type,
 	 * operator who appended a second CA would believe it trusted.
 	 */
 	if (rest != NULL && rest[strspn(rest, " \t\r\n")] != '\0') {
-		seterr(err, errlen, "%s: more than one line; the file must "
+		log_reason(err, errlen, "%s: more than one line; the file must "
 		    "hold exactly one %s", path, what);
 		return -1;
 	}
@@ -720,7 +704,7 @@ pubkey_words(const char *path, char *text, const char *what, char **type,
 	*b64 += strspn(*b64, " \t");
 	(*b64)[strcspn(*b64, " \t\r")] = '\0';	/* drop the comment */
 	if (**type == '\0') {
-		seterr(err, errlen, "%s: empty file", path);
+		log_reason(err, errlen, "%s: empty file", path);
 		return -1;
 	}
 	return 0;
@@ -742,19 +726,19 @@ sshcert_load_ca(const char *path, uint8_t ca_key[32], char *err,
 	    errlen) == -1)
 		return -1;
 	if (strcmp(type, "ssh-ed25519") != 0) {
-		seterr(err, errlen, "%s: not an ssh-ed25519 public key "
+		log_reason(err, errlen, "%s: not an ssh-ed25519 public key "
 		    "(type '%.64s')", path, type);
 		return -1;
 	}
 	if ((len = sshwire_b64_decode(b64, strlen(b64), blob, sizeof(blob))) == -1) {
-		seterr(err, errlen, "%s: key is not valid base64", path);
+		log_reason(err, errlen, "%s: key is not valid base64", path);
 		return -1;
 	}
 	sshwire_init(&w, blob, (size_t)len);
 	if (sshwire_string(&w, &s, &n) == -1 ||
 	    !sshwire_is(s, n, "ssh-ed25519") ||
 	    sshwire_string(&w, &key, &klen) == -1 || klen != 32 || w.left != 0) {
-		seterr(err, errlen, "%s: malformed ssh-ed25519 key", path);
+		log_reason(err, errlen, "%s: malformed ssh-ed25519 key", path);
 		return -1;
 	}
 	memcpy(ca_key, key, 32);
@@ -778,19 +762,19 @@ keyfile_public(const char *path, char *text, struct sshcert_keyfile *out,
 	if (pubkey_words(path, text, "key", &type, &b64, err, errlen) == -1)
 		return -1;
 	if ((blob = malloc(KEY_FILE_MAX)) == NULL) {
-		seterr(err, errlen, "%s: out of memory", path);
+		log_reason(err, errlen, "%s: out of memory", path);
 		return -1;
 	}
 	if ((len = sshwire_b64_decode(b64, strlen(b64), blob, KEY_FILE_MAX)) == -1) {
-		seterr(err, errlen, "%s: not an OpenSSH key file", path);
+		log_reason(err, errlen, "%s: not an OpenSSH key file", path);
 		goto out;
 	}
 	sshwire_init(&w, blob, (size_t)len);
 	tlen = strlen(type);
 	if (sshwire_string(&w, &s, &n) == -1 || !sshwire_is(s, n, type) ||
 	    tlen >= sizeof(out->type)) {
-		seterr(err, errlen, "%s: not an OpenSSH key file (its key is "
-		    "not of the type it is labelled)", path);
+		log_reason(err, errlen, "%s: not an OpenSSH key file (its key "
+		    "is not of the type it is labelled)", path);
 		goto out;
 	}
 	memcpy(out->type, type, tlen + 1);
@@ -824,7 +808,7 @@ keyfile_openssh(const char *path, const char *body,
 
 	if ((b64 = malloc(KEY_FILE_MAX)) == NULL ||
 	    (blob = malloc(KEY_FILE_MAX)) == NULL) {
-		seterr(err, errlen, "%s: out of memory", path);
+		log_reason(err, errlen, "%s: out of memory", path);
 		goto out;
 	}
 	for (i = n = 0; body[i] != '\0' && body[i] != '-'; i++)
@@ -835,7 +819,8 @@ keyfile_openssh(const char *path, const char *body,
 	    (len = sshwire_b64_decode(b64, n, blob, KEY_FILE_MAX)) == -1 ||
 	    (size_t)len < sizeof(magic) ||
 	    memcmp(blob, magic, sizeof(magic)) != 0) {
-		seterr(err, errlen, "%s: malformed OpenSSH private key", path);
+		log_reason(err, errlen, "%s: malformed OpenSSH private key",
+		    path);
 		goto out;
 	}
 	sshwire_init(&w, blob + sizeof(magic), (size_t)len - sizeof(magic));
@@ -844,13 +829,15 @@ keyfile_openssh(const char *path, const char *body,
 	    sshwire_string(&w, &s, &n) == -1 ||		/* its options */
 	    sshwire_u32(&w, &nkeys) == -1 || nkeys != 1 ||
 	    sshwire_string(&w, &pub, &plen) == -1) {
-		seterr(err, errlen, "%s: malformed OpenSSH private key", path);
+		log_reason(err, errlen, "%s: malformed OpenSSH private key",
+		    path);
 		goto out;
 	}
 	sshwire_init(&wp, pub, plen);
 	if (sshwire_string(&wp, &s, &n) == -1 || n == 0 ||
 	    n >= sizeof(out->type) || memchr(s, '\0', n) != NULL) {
-		seterr(err, errlen, "%s: malformed OpenSSH private key", path);
+		log_reason(err, errlen, "%s: malformed OpenSSH private key",
+		    path);
 		goto out;
 	}
 	memcpy(out->type, s, n);
@@ -903,7 +890,7 @@ keyfile_pem(const char *path, const char *text, struct sshcert_keyfile *out,
 			out->kind = SSHCERT_KEY_ENCRYPTED;
 		return 0;
 	}
-	seterr(err, errlen, "%s: not an SSH private key (PEM '%.*s')", path,
+	log_reason(err, errlen, "%s: not an SSH private key (PEM '%.*s')", path,
 	    (int)strcspn(label, "-\n"), label);
 	return -1;
 }
@@ -919,7 +906,7 @@ sshcert_read_keyfile(const char *path, struct sshcert_keyfile *out,
 
 	memset(out, 0, sizeof(*out));
 	if ((text = malloc(KEY_FILE_MAX + 1)) == NULL) {
-		seterr(err, errlen, "%s: out of memory", path);
+		log_reason(err, errlen, "%s: out of memory", path);
 		return -1;
 	}
 	if (read_small_file(path, text, KEY_FILE_MAX + 1, err, errlen) == -1)

@@ -16,7 +16,6 @@
  */
 #include "lib/sshsig.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -24,6 +23,7 @@
 #include <openssl/evp.h>
 
 #include "lib/escape.h"
+#include "lib/log.h"
 #include "lib/sshwire.h"
 
 #define SSHSIG_MAGIC		"SSHSIG"
@@ -32,22 +32,6 @@
 #define SSHSIG_NS_MAX		64
 #define SSHSIG_BEGIN		"-----BEGIN SSH SIGNATURE-----"
 #define SSHSIG_END		"-----END SSH SIGNATURE-----"
-
-static void
-seterr(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void
-seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 /*
  * The base64 between the armour lines, without line breaks, into b64
@@ -145,25 +129,26 @@ sshsig_verify(const char *armor, size_t armlen, const uint8_t *msg,
 	ssize_t		 n;
 
 	if (strlen(ns) > SSHSIG_NS_MAX) {
-		seterr(err, errlen, "namespace longer than %d bytes",
+		log_reason(err, errlen, "namespace longer than %d bytes",
 		    SSHSIG_NS_MAX);
 		return -1;
 	}
 	if (armlen > SSHSIG_ARMOR_MAX) {
-		seterr(err, errlen, "signature longer than %d bytes",
+		log_reason(err, errlen, "signature longer than %d bytes",
 		    SSHSIG_ARMOR_MAX);
 		return -1;
 	}
 	if ((n = sshsig_dearmor(armor, armlen, b64, sizeof(b64))) == -1 ||
 	    (n = sshwire_b64_decode(b64, (size_t)n, blob, sizeof(blob))) ==
 	    -1) {
-		seterr(err, errlen, "not an armoured SSH signature");
+		log_reason(err, errlen, "not an armoured SSH signature");
 		return -1;
 	}
 	sshwire_init(&w, blob, (size_t)n);
 	if (w.left < SSHSIG_MAGIC_LEN ||
 	    memcmp(w.p, SSHSIG_MAGIC, SSHSIG_MAGIC_LEN) != 0) {
-		seterr(err, errlen, "not an SSH signature (no SSHSIG magic)");
+		log_reason(err, errlen,
+		    "not an SSH signature (no SSHSIG magic)");
 		return -1;
 	}
 	w.p += SSHSIG_MAGIC_LEN;
@@ -174,31 +159,31 @@ sshsig_verify(const char *armor, size_t armlen, const uint8_t *msg,
 	    sshwire_string(&w, &res, &reslen) == -1 ||
 	    sshwire_string(&w, &alg, &alglen) == -1 ||
 	    sshwire_string(&w, &sig, &siglen) == -1 || w.left != 0) {
-		seterr(err, errlen, "malformed SSH signature");
+		log_reason(err, errlen, "malformed SSH signature");
 		return -1;
 	}
 	if (version != 1) {
-		seterr(err, errlen, "SSH signature version %u (only 1 is "
+		log_reason(err, errlen, "SSH signature version %u (only 1 is "
 		    "known)", version);
 		return -1;
 	}
 	if (sshsig_ed25519_field(pub, publen, 32, &pk) == -1) {
-		seterr(err, errlen, "not signed with an Ed25519 key");
+		log_reason(err, errlen, "not signed with an Ed25519 key");
 		return -1;
 	}
 	if (CRYPTO_memcmp(pk, key, 32) != 0) {
-		seterr(err, errlen, "signed by another key");
+		log_reason(err, errlen, "signed by another key");
 		return -1;
 	}
 	if (!sshwire_is(nsp, nslen, ns)) {
 		escape_text((const char *)nsp, nslen > SSHSIG_NS_MAX ?
 		    SSHSIG_NS_MAX : nslen, shown, sizeof(shown));
-		seterr(err, errlen, "signature namespace is '%s', not '%s'",
+		log_reason(err, errlen, "signature namespace is '%s', not '%s'",
 		    shown, ns);
 		return -1;
 	}
 	if (reslen > 16) {
-		seterr(err, errlen, "malformed SSH signature (reserved)");
+		log_reason(err, errlen, "malformed SSH signature (reserved)");
 		return -1;
 	}
 	if (sshwire_is(alg, alglen, "sha512"))
@@ -206,15 +191,16 @@ sshsig_verify(const char *armor, size_t armlen, const uint8_t *msg,
 	else if (sshwire_is(alg, alglen, "sha256"))
 		md = EVP_sha256();
 	else {
-		seterr(err, errlen, "signature hash is not sha256 or sha512");
+		log_reason(err, errlen,
+		    "signature hash is not sha256 or sha512");
 		return -1;
 	}
 	if (sshsig_ed25519_field(sig, siglen, 64, &sg) == -1) {
-		seterr(err, errlen, "not an Ed25519 signature");
+		log_reason(err, errlen, "not an Ed25519 signature");
 		return -1;
 	}
 	if (EVP_Digest(msg, msglen, hash, &hlen, md, NULL) != 1) {
-		seterr(err, errlen, "cannot hash the signed file");
+		log_reason(err, errlen, "cannot hash the signed file");
 		return -1;
 	}
 	memcpy(tbs, SSHSIG_MAGIC, SSHSIG_MAGIC_LEN);
@@ -224,7 +210,7 @@ sshsig_verify(const char *armor, size_t armlen, const uint8_t *msg,
 	put_string(tbs, &o, alg, alglen);
 	put_string(tbs, &o, hash, hlen);
 	if (!sshwire_ed25519_verify(key, tbs, o, sg)) {
-		seterr(err, errlen, "signature does not match the file");
+		log_reason(err, errlen, "signature does not match the file");
 		return -1;
 	}
 	return 0;

@@ -842,30 +842,47 @@ health_disk_rows(struct table *t, const char *node, json_t *disks,
 	return 0;
 }
 
+/*
+ * A node's or a service's JSON row: what the gateway sent (body, taken
+ * over; an object, else nothing of it) with the relay's own fields set
+ * over it: kind, name, how many probes in a row found a service down
+ * (down; NULL for a node), the snapshot's seq and when it came.
+ */
+static int
+health_json_row(struct report *r, json_t *body, const char *kind,
+    const char *name, const int64_t *down, int64_t seq, time_t ts)
+{
+	json_t *row;
+
+	row = json_is_object(body) ? json_deep_copy(body) : json_object();
+	json_decref(body);
+	if (row == NULL)
+		return json_row(r, NULL);
+	json_object_set_new(row, "kind", json_string(kind));
+	json_object_set_new(row, "name", jtext(name));
+	if (down != NULL)
+		json_object_set_new(row, "down_in_a_row",
+		    json_integer(*down));
+	json_object_set_new(row, "seq", json_integer(seq));
+	json_object_set_new(row, "reported", jtime(ts));
+	return json_row(r, row);
+}
+
 static int
 health_node(const struct store_node_row *n, void *arg)
 {
 	struct health_out	*ho = arg;
 	struct report		*r = ho->r;
-	json_t			*body = json_loads(n->body, 0, NULL), *row;
+	json_t			*body = json_loads(n->body, 0, NULL);
 	char			 when[32], cores[64], load[200], l1[64], l5[64];
 	char			 l15[64], avail[64], total[64], mem[140];
 	char			 up[64];
 	int			 rc;
 
+	if (r->form == REPORT_JSON)
+		return health_json_row(r, body, "node", n->node, NULL, n->seq,
+		    n->ts);
 	parse_format_time(n->ts, when, sizeof(when));
-	if (r->form == REPORT_JSON) {
-		row = json_is_object(body) ? json_deep_copy(body) :
-		    json_object();
-		json_decref(body);
-		if (row == NULL)
-			return json_row(r, NULL);
-		json_object_set_new(row, "kind", json_string("node"));
-		json_object_set_new(row, "name", jtext(n->node));
-		json_object_set_new(row, "seq", json_integer(n->seq));
-		json_object_set_new(row, "reported", jtime(n->ts));
-		return json_row(r, row);
-	}
 	snprintf(load, sizeof(load), "%s %s %s", cell(json_object_get(body,
 	    "load1"), l1, sizeof(l1)), cell(json_object_get(body, "load5"),
 	    l5, sizeof(l5)), cell(json_object_get(body, "load15"), l15,
@@ -889,25 +906,14 @@ health_service(const struct store_service_row *sv, void *arg)
 {
 	struct health_out	*ho = arg;
 	struct report		*r = ho->r;
-	json_t			*body = json_loads(sv->body, 0, NULL), *row;
+	json_t			*body = json_loads(sv->body, 0, NULL);
 	char			 when[32], addr[300], down[32], err[300];
 	int			 rc;
 
+	if (r->form == REPORT_JSON)
+		return health_json_row(r, body, "service", sv->name, &sv->down,
+		    sv->seq, sv->ts);
 	parse_format_time(sv->ts, when, sizeof(when));
-	if (r->form == REPORT_JSON) {
-		row = json_is_object(body) ? json_deep_copy(body) :
-		    json_object();
-		json_decref(body);
-		if (row == NULL)
-			return json_row(r, NULL);
-		json_object_set_new(row, "kind", json_string("service"));
-		json_object_set_new(row, "name", jtext(sv->name));
-		json_object_set_new(row, "down_in_a_row",
-		    json_integer(sv->down));
-		json_object_set_new(row, "seq", json_integer(sv->seq));
-		json_object_set_new(row, "reported", jtime(sv->ts));
-		return json_row(r, row);
-	}
 	snprintf(down, sizeof(down), "%" PRId64, sv->down);
 	rc = table_add(&ho->svc, sv->name, cell(json_object_get(body,
 	    "address"), addr, sizeof(addr)), sv->down > 0 ? "down" : "up",

@@ -183,40 +183,61 @@ sbx_landlock_rule(int fd, const char *path, uint64_t rights, char *err,
 	return 0;
 }
 
-/* Allow reading and executing beneath each path that exists. */
+/*
+ * A new ruleset handling every right this kernel's Landlock knows of
+ * and, where its ABI has the scope, abstract AF_UNIX sockets: what is
+ * not added to it is denied.  Its descriptor, or -1 with err.
+ */
 static int
-sbx_landlock_read_only(const char *const *paths, char *err, size_t errlen)
+sbx_landlock_ruleset(int abi, char *err, size_t errlen)
 {
-	struct sbx_landlock_attr	 attr;
-	const uint64_t			 ro = LANDLOCK_ACCESS_FS_EXECUTE |
-	    LANDLOCK_ACCESS_FS_READ_FILE | LANDLOCK_ACCESS_FS_READ_DIR;
-	size_t				 i;
-	int				 abi, fd;
+	struct sbx_landlock_attr	attr;
+	int				fd;
 
-	if ((abi = sbx_landlock_abi()) == 0)
-		return 0;
 	memset(&attr, 0, sizeof(attr));
 	attr.handled_access_fs = sbx_landlock_all(abi);
 	if (abi >= 6)
 		attr.scoped = LANDLOCK_SCOPE_ABSTRACT_UNIX_SOCKET;
 	fd = (int)syscall(__NR_landlock_create_ruleset, &attr, abi >= 6 ?
 	    sizeof(attr) : sizeof(attr.handled_access_fs), 0);
-	if (fd == -1) {
+	if (fd == -1)
 		snprintf(err, errlen, "landlock: %s", strerror(errno));
-		return -1;
+	return fd;
+}
+
+/* Confine the calling process to the ruleset fd and close it. */
+static int
+sbx_landlock_enforce(int fd, char *err, size_t errlen)
+{
+	int rc = 0;
+
+	if (syscall(__NR_landlock_restrict_self, fd, 0) == -1) {
+		snprintf(err, errlen, "landlock: %s", strerror(errno));
+		rc = -1;
 	}
+	close(fd);
+	return rc;
+}
+
+/* Allow reading and executing beneath each path that exists. */
+static int
+sbx_landlock_read_only(const char *const *paths, char *err, size_t errlen)
+{
+	const uint64_t	ro = LANDLOCK_ACCESS_FS_EXECUTE |
+	    LANDLOCK_ACCESS_FS_READ_FILE | LANDLOCK_ACCESS_FS_READ_DIR;
+	size_t		i;
+	int		abi, fd;
+
+	if ((abi = sbx_landlock_abi()) == 0)
+		return 0;
+	if ((fd = sbx_landlock_ruleset(abi, err, errlen)) == -1)
+		return -1;
 	for (i = 0; paths[i] != NULL; i++)
 		if (sbx_landlock_rule(fd, paths[i], ro, err, errlen) == -1) {
 			close(fd);
 			return -1;
 		}
-	if (syscall(__NR_landlock_restrict_self, fd, 0) == -1) {
-		snprintf(err, errlen, "landlock: %s", strerror(errno));
-		close(fd);
-		return -1;
-	}
-	close(fd);
-	return 0;
+	return sbx_landlock_enforce(fd, err, errlen);
 }
 
 /* Deny every file access this kernel's Landlock knows of. */
@@ -261,36 +282,95 @@ sbx_load(scmp_filter_ctx ctx, int built, const char *what, char *err,
 #define NELEM(a)	(sizeof(a) / sizeof((a)[0]))
 
 /*
- * The allow-list.  One line per call; the unusual ones say why.
+ * The calls every allow-list below holds: I/O on descriptors the
+ * process already has, memory, time, signal masks, exit.  Both the
+ * session child and the bundle builder run glibc and OpenSSL (and, in
+ * a sanitizer build, a sanitizer runtime) whose needs do not depend on
+ * what the process is for; each filter adds only its own calls.
+ */
+static const int sbx_allow_base[] = {
+	SCMP_SYS(read), SCMP_SYS(write),
+	SCMP_SYS(readv), SCMP_SYS(writev),
+	SCMP_SYS(pread64), SCMP_SYS(lseek), SCMP_SYS(close),
+	SCMP_SYS(fstat), SCMP_SYS(newfstatat),	/* stdio buffering */
+	SCMP_SYS(brk), SCMP_SYS(munmap),	/* mmap: below */
+	SCMP_SYS(mremap), SCMP_SYS(madvise),
+	SCMP_SYS(futex),			/* glibc locks */
+	SCMP_SYS(getrandom),			/* OpenSSL's RNG */
+	SCMP_SYS(clock_gettime), SCMP_SYS(gettimeofday),
+	SCMP_SYS(rt_sigprocmask), SCMP_SYS(rt_sigreturn),
+	SCMP_SYS(restart_syscall),	/* a wait resumed after a stop
+					   (SIGSTOP, cgroup freezer, strace) */
+	SCMP_SYS(sigaltstack),			/* sanitizer runtimes */
+	SCMP_SYS(getpid), SCMP_SYS(gettid),
+	SCMP_SYS(exit), SCMP_SYS(exit_group),
+};
+
+/*
+ * Start an allow-list: a filter that kills the whole process on any
+ * call not added to it, for the native architecture only (no x32 or
+ * i386 entry points), holding sbx_allow_base and the calls allowed only
+ * with some arguments, which are the same for every allow-list.
+ * Returns the filter, or NULL with the reason in err.
+ */
+static scmp_filter_ctx
+sbx_allow_list(const char *what, char *err, size_t errlen)
+{
+	scmp_filter_ctx	ctx;
+
+	if ((ctx = seccomp_init(SCMP_ACT_KILL_PROCESS)) == NULL) {
+		snprintf(err, errlen, "seccomp_init failed");
+		return NULL;
+	}
+	if (seccomp_arch_exist(ctx, seccomp_arch_native()) != 0 ||
+	    sbx_rules(ctx, SCMP_ACT_ALLOW, sbx_allow_base,
+	    NELEM(sbx_allow_base)) == -1)
+		goto fail;
+	/* Memory may be mapped or change protection, never executable. */
+	if (seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(mprotect), 1,
+	    SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0)) != 0 ||
+	    seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(mmap), 1,
+	    SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0)) != 0)
+		goto fail;
+	/*
+	 * fcntl only to read or set status flags (libssh's O_NONBLOCK) and
+	 * to read the close-on-exec flag; no locks, no duplicates.
+	 */
+	if (seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(fcntl), 1,
+	    SCMP_A1(SCMP_CMP_EQ, F_GETFL, 0)) != 0 ||
+	    seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(fcntl), 1,
+	    SCMP_A1(SCMP_CMP_EQ, F_SETFL, 0)) != 0 ||
+	    seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(fcntl), 1,
+	    SCMP_A1(SCMP_CMP_EQ, F_GETFD, 0)) != 0)
+		goto fail;
+	/* abort() signals itself; no other process can be signalled. */
+	if (seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(tgkill), 1,
+	    SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)getpid(), 0)) != 0 ||
+	    seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(rt_sigaction),
+	    0) != 0)
+		goto fail;
+	return ctx;
+fail:
+	snprintf(err, errlen, "cannot install the %s seccomp filter", what);
+	seccomp_release(ctx);
+	return NULL;
+}
+
+/*
+ * The session child's allow-list: sbx_allow_list's calls and these.
+ * One line per call; the unusual ones say why.
  */
 static int
 sbx_seccomp(int shell, char *err, size_t errlen)
 {
 	static const int allow[] = {
-		SCMP_SYS(read), SCMP_SYS(write),
-		SCMP_SYS(readv), SCMP_SYS(writev),
 		SCMP_SYS(recvfrom), SCMP_SYS(sendto),	/* libssh's socket I/O */
 		SCMP_SYS(recvmsg), SCMP_SYS(sendmsg),	/* monitor, SCM_RIGHTS */
 		SCMP_SYS(poll), SCMP_SYS(ppoll),
-		SCMP_SYS(close),
-		SCMP_SYS(lseek),
-		SCMP_SYS(pread64),			/* files the monitor opened */
 		SCMP_SYS(shutdown),			/* a forward's half-close */
-		SCMP_SYS(fstat), SCMP_SYS(newfstatat),	/* stdio buffering */
-		SCMP_SYS(brk), SCMP_SYS(munmap),	/* mmap: below */
-		SCMP_SYS(mremap), SCMP_SYS(madvise),
-		SCMP_SYS(futex),			/* glibc locks */
-		SCMP_SYS(getrandom),			/* OpenSSL's RNG */
-		SCMP_SYS(clock_gettime), SCMP_SYS(gettimeofday),
 		SCMP_SYS(clock_nanosleep), SCMP_SYS(nanosleep),
-		SCMP_SYS(rt_sigprocmask), SCMP_SYS(rt_sigreturn),
-		SCMP_SYS(restart_syscall),	/* a wait resumed after a stop
-						   (SIGSTOP, cgroup freezer, strace) */
-		SCMP_SYS(sigaltstack),			/* sanitizer runtimes */
 		SCMP_SYS(alarm), SCMP_SYS(setitimer),	/* session time limit */
-		SCMP_SYS(getpid), SCMP_SYS(gettid),
 		SCMP_SYS(sched_yield),
-		SCMP_SYS(exit), SCMP_SYS(exit_group),
 	};
 	/* Refused without killing: callers cope with the error. */
 	static const int eacces[] = {
@@ -307,48 +387,25 @@ sbx_seccomp(int shell, char *err, size_t errlen)
 	static const unsigned long tty_ioctls[] = {
 		TCGETS, TCSETS, TCSETSW, TCSETSF, TIOCGWINSZ,
 	};
-	size_t		i;
-	scmp_filter_ctx	ctx;
+	const char	*what = shell ? "shell" : "session";
+	scmp_filter_ctx	 ctx;
+	size_t		 i;
+	int		 built;
 
-	/* Kill the whole process on anything not listed below. */
-	if ((ctx = seccomp_init(SCMP_ACT_KILL_PROCESS)) == NULL) {
-		snprintf(err, errlen, "seccomp_init failed");
+	if ((ctx = sbx_allow_list(what, err, errlen)) == NULL)
 		return -1;
-	}
-	/* Only the native architecture: no x32 or i386 entry points. */
-	if (seccomp_arch_exist(ctx, seccomp_arch_native()) != 0 ||
-	    sbx_rules(ctx, SCMP_ACT_ALLOW, allow, NELEM(allow)) == -1 ||
+	built = sbx_rules(ctx, SCMP_ACT_ALLOW, allow, NELEM(allow)) == 0 &&
 	    sbx_rules(ctx, SCMP_ACT_ERRNO(EACCES), eacces,
-	    NELEM(eacces)) == -1 ||
-	    sbx_rules(ctx, SCMP_ACT_ERRNO(EPERM), eperm, NELEM(eperm)) == -1)
-		return sbx_load(ctx, 0, "session", err, errlen);
-	for (i = 0; shell && i < NELEM(tty_ioctls); i++)
-		if (seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
-		    SCMP_A1(SCMP_CMP_EQ, tty_ioctls[i], 0)) != 0)
-			return sbx_load(ctx, 0, "shell", err, errlen);
-	if (!shell && seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM),
-	    SCMP_SYS(ioctl), 0) != 0)
-		return sbx_load(ctx, 0, "session", err, errlen);
-	/* Memory may be mapped or change protection, never executable. */
-	if (seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(mprotect), 1,
-	    SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0)) != 0 ||
-	    seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(mmap), 1,
-	    SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0)) != 0)
-		return sbx_load(ctx, 0, "session", err, errlen);
-	/* fcntl only to read or set status flags (libssh's O_NONBLOCK). */
-	if (seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(fcntl), 1,
-	    SCMP_A1(SCMP_CMP_EQ, F_GETFL, 0)) != 0 ||
-	    seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(fcntl), 1,
-	    SCMP_A1(SCMP_CMP_EQ, F_SETFL, 0)) != 0 ||
-	    seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(fcntl), 1,
-	    SCMP_A1(SCMP_CMP_EQ, F_GETFD, 0)) != 0)
-		return sbx_load(ctx, 0, "session", err, errlen);
-	/* abort() signals itself; no other process can be signalled. */
-	if (seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(tgkill), 1,
-	    SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)getpid(), 0)) != 0 ||
-	    seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(rt_sigaction), 0) != 0)
-		return sbx_load(ctx, 0, "session", err, errlen);
-	return sbx_load(ctx, 1, "session", err, errlen);
+	    NELEM(eacces)) == 0 &&
+	    sbx_rules(ctx, SCMP_ACT_ERRNO(EPERM), eperm, NELEM(eperm)) == 0;
+	for (i = 0; built && shell && i < NELEM(tty_ioctls); i++)
+		built = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl),
+		    1, SCMP_A1(SCMP_CMP_EQ, tty_ioctls[i], 0)) == 0;
+	/* Outside the shell every ioctl fails; libssh copes with that. */
+	if (built && !shell)
+		built = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM),
+		    SCMP_SYS(ioctl), 0) == 0;
+	return sbx_load(ctx, built, what, err, errlen);
 }
 
 /*
@@ -460,104 +517,57 @@ static int
 sbx_landlock_bundle(const char *const *read_paths, const char *write_dir,
     char *err, size_t errlen)
 {
-	struct sbx_landlock_attr	attr;
-	const uint64_t			ro = LANDLOCK_ACCESS_FS_READ_FILE |
+	const uint64_t	ro = LANDLOCK_ACCESS_FS_READ_FILE |
 	    LANDLOCK_ACCESS_FS_READ_DIR;
-	uint64_t			rw;
-	size_t				i;
-	int				abi, fd;
+	uint64_t	rw;
+	size_t		i;
+	int		abi, fd;
 
 	if ((abi = sbx_landlock_abi()) == 0)
 		return 0;
 	rw = ro | LANDLOCK_ACCESS_FS_WRITE_FILE | LANDLOCK_ACCESS_FS_MAKE_REG;
 	if (abi >= 3)
 		rw |= LANDLOCK_ACCESS_FS_TRUNCATE;
-	memset(&attr, 0, sizeof(attr));
-	attr.handled_access_fs = sbx_landlock_all(abi);
-	if (abi >= 6)
-		attr.scoped = LANDLOCK_SCOPE_ABSTRACT_UNIX_SOCKET;
-	fd = (int)syscall(__NR_landlock_create_ruleset, &attr, abi >= 6 ?
-	    sizeof(attr) : sizeof(attr.handled_access_fs), 0);
-	if (fd == -1) {
-		snprintf(err, errlen, "landlock: %s", strerror(errno));
+	if ((fd = sbx_landlock_ruleset(abi, err, errlen)) == -1)
 		return -1;
-	}
 	for (i = 0; read_paths != NULL && read_paths[i] != NULL; i++)
 		if (sbx_landlock_rule(fd, read_paths[i], ro, err,
 		    errlen) == -1)
 			goto fail;
 	if (sbx_landlock_rule(fd, write_dir, rw, err, errlen) == -1)
 		goto fail;
-	if (syscall(__NR_landlock_restrict_self, fd, 0) == -1) {
-		snprintf(err, errlen, "landlock: %s", strerror(errno));
-		goto fail;
-	}
-	close(fd);
-	return 0;
+	return sbx_landlock_enforce(fd, err, errlen);
 fail:
 	close(fd);
 	return -1;
 }
 
 /*
- * The builder's allow-list: files it opens beneath the roots (openat2)
- * and reads, the archive it writes, memory, time, exit.  No sockets, no
- * processes, no exec: its diagnostics ran before it was confined.
+ * The builder's allow-list: sbx_allow_list's calls and the files it
+ * opens beneath the roots (openat2) and reads, and the archive it
+ * writes.  No sockets, no processes, no exec: its diagnostics ran
+ * before it was confined.
  */
 static int
 sbx_seccomp_bundle(char *err, size_t errlen)
 {
 	static const int allow[] = {
-		SCMP_SYS(read), SCMP_SYS(write), SCMP_SYS(pread64),
-		SCMP_SYS(readv), SCMP_SYS(writev),
-		SCMP_SYS(lseek), SCMP_SYS(close),
 		SCMP_SYS(openat), SCMP_SYS(openat2),	/* beneath the roots */
-		SCMP_SYS(fstat), SCMP_SYS(newfstatat), SCMP_SYS(statx),
+		SCMP_SYS(statx),
 		SCMP_SYS(getdents64),			/* walking the globs */
 		SCMP_SYS(dup),				/* a directory read twice */
 		SCMP_SYS(ftruncate), SCMP_SYS(fsync), SCMP_SYS(fdatasync),
-		SCMP_SYS(brk), SCMP_SYS(munmap), SCMP_SYS(mremap),
-		SCMP_SYS(madvise), SCMP_SYS(futex),
-		SCMP_SYS(getrandom),
-		SCMP_SYS(clock_gettime), SCMP_SYS(gettimeofday),
-		SCMP_SYS(rt_sigprocmask), SCMP_SYS(rt_sigreturn),
-		SCMP_SYS(restart_syscall),
-		SCMP_SYS(sigaltstack),			/* sanitizer runtimes */
-		SCMP_SYS(getpid), SCMP_SYS(gettid),
-		SCMP_SYS(exit), SCMP_SYS(exit_group),
 	};
 	scmp_filter_ctx	ctx;
+	int		built;
 
-	if ((ctx = seccomp_init(SCMP_ACT_KILL_PROCESS)) == NULL) {
-		snprintf(err, errlen, "seccomp_init failed");
+	if ((ctx = sbx_allow_list("bundle", err, errlen)) == NULL)
 		return -1;
-	}
-	if (seccomp_arch_exist(ctx, seccomp_arch_native()) != 0 ||
-	    sbx_rules(ctx, SCMP_ACT_ALLOW, allow, NELEM(allow)) == -1)
-		return sbx_load(ctx, 0, "bundle", err, errlen);
-	/* Memory may be mapped or change protection, never executable. */
-	if (seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(mprotect), 1,
-	    SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0)) != 0 ||
-	    seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(mmap), 1,
-	    SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0)) != 0)
-		return sbx_load(ctx, 0, "bundle", err, errlen);
-	/* fcntl for status flags and close-on-exec (fdopendir, beneath). */
-	if (seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(fcntl), 1,
-	    SCMP_A1(SCMP_CMP_EQ, F_GETFL, 0)) != 0 ||
-	    seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(fcntl), 1,
-	    SCMP_A1(SCMP_CMP_EQ, F_SETFL, 0)) != 0 ||
-	    seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(fcntl), 1,
-	    SCMP_A1(SCMP_CMP_EQ, F_GETFD, 0)) != 0 ||
-	    seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(fcntl), 1,
-	    SCMP_A1(SCMP_CMP_EQ, F_SETFD, 0)) != 0)
-		return sbx_load(ctx, 0, "bundle", err, errlen);
-	/* abort() signals itself; no other process can be signalled. */
-	if (seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(tgkill), 1,
-	    SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)getpid(), 0)) != 0 ||
-	    seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(rt_sigaction),
-	    0) != 0)
-		return sbx_load(ctx, 0, "bundle", err, errlen);
-	return sbx_load(ctx, 1, "bundle", err, errlen);
+	built = sbx_rules(ctx, SCMP_ACT_ALLOW, allow, NELEM(allow)) == 0;
+	/* fcntl also sets close-on-exec (fdopendir, beneath). */
+	built = built && seccomp_rule_add(ctx, SCMP_ACT_ALLOW,
+	    SCMP_SYS(fcntl), 1, SCMP_A1(SCMP_CMP_EQ, F_SETFD, 0)) == 0;
+	return sbx_load(ctx, built, "bundle", err, errlen);
 }
 
 int

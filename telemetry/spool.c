@@ -56,7 +56,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -157,21 +156,6 @@ struct spool {
 	char		*wbuf;		/* FRAME_BIG: the frame to append */
 };
 
-
-static void	why_set(char *, size_t, const char *, ...)
-		    __attribute__((format(printf, 3, 4)));
-
-static void
-why_set(char *why, size_t whylen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (why == NULL || whylen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(why, whylen, fmt, ap);
-	va_end(ap);
-}
 
 
 static void
@@ -535,8 +519,8 @@ cursor_read(struct spool *sp, uint64_t *last, char *err, size_t errlen)
 	    O_NOFOLLOW)) == -1) {
 		if (errno == ENOENT)
 			return 1;
-		why_set(err, errlen, "%s/%s: cannot open: %s", sp->dir, CURSOR,
-		    strerror(errno));
+		log_reason(err, errlen, "%s/%s: cannot open: %s", sp->dir,
+		    CURSOR, strerror(errno));
 		return -1;
 	}
 	while (len < sizeof(buf) - 1 &&
@@ -544,8 +528,8 @@ cursor_read(struct spool *sp, uint64_t *last, char *err, size_t errlen)
 		if (n == -1 && errno == EINTR)
 			continue;
 		if (n == -1) {
-			why_set(err, errlen, "%s/%s: cannot read: %s", sp->dir,
-			    CURSOR, strerror(errno));
+			log_reason(err, errlen, "%s/%s: cannot read: %s",
+			    sp->dir, CURSOR, strerror(errno));
 			close(fd);
 			return -1;
 		}
@@ -579,7 +563,7 @@ cursor_read(struct spool *sp, uint64_t *last, char *err, size_t errlen)
 	return 0;
 bad:
 	/* Guessing would resend or, worse, reuse sequence numbers. */
-	why_set(err, errlen, "%s/%s: not a spool cursor; refusing to guess "
+	log_reason(err, errlen, "%s/%s: not a spool cursor; refusing to guess "
 	    "what the relay has", sp->dir, CURSOR);
 	return -1;
 }
@@ -613,7 +597,7 @@ cursor_write(struct spool *sp, uint64_t acked, uint64_t dropped, char *why,
 	sp->cursor_ms = clock_mono_ms();
 	return 0;
 fail:
-	why_set(why, whylen, "%s/%s: cannot write: %s", sp->dir, CURSOR,
+	log_reason(why, whylen, "%s/%s: cannot write: %s", sp->dir, CURSOR,
 	    strerror(errno));
 	return -1;
 }
@@ -639,12 +623,12 @@ seg_scan(struct spool *sp, struct seg *seg, int last, uint64_t *prev,
 	seg_file(seg->name, 0, name, sizeof(name));
 	if ((fd = openat(sp->dirfd, name, O_RDWR | O_CLOEXEC |
 	    O_NOFOLLOW)) == -1 || fstat(fd, &st) == -1) {
-		why_set(err, errlen, "%s/%s: cannot open: %s", sp->dir, name,
+		log_reason(err, errlen, "%s/%s: cannot open: %s", sp->dir, name,
 		    strerror(errno));
 		goto out;
 	}
 	if (!S_ISREG(st.st_mode)) {
-		why_set(err, errlen, "%s/%s: not a regular file", sp->dir,
+		log_reason(err, errlen, "%s/%s: not a regular file", sp->dir,
 		    name);
 		goto out;
 	}
@@ -664,8 +648,8 @@ seg_scan(struct spool *sp, struct seg *seg, int last, uint64_t *prev,
 		*prev = f.seq;
 	}
 	if (r == -2) {
-		why_set(err, errlen, "%s/%s: cannot read: %s", sp->dir, name,
-		    strerror(errno));
+		log_reason(err, errlen, "%s/%s: cannot read: %s", sp->dir,
+		    name, strerror(errno));
 		goto out;
 	}
 	seg->size = st.st_size;
@@ -675,7 +659,7 @@ seg_scan(struct spool *sp, struct seg *seg, int last, uint64_t *prev,
 		    sp->dir, name, rd.err, (long long)rd.off,
 		    (long long)(st.st_size - rd.off));
 		if (ftruncate(fd, rd.off) == -1) {
-			why_set(err, errlen, "%s/%s: cannot cut the torn "
+			log_reason(err, errlen, "%s/%s: cannot cut the torn "
 			    "tail: %s", sp->dir, name, strerror(errno));
 			goto out;
 		}
@@ -691,7 +675,7 @@ seg_scan(struct spool *sp, struct seg *seg, int last, uint64_t *prev,
 	 * no sequence number read here can be lost and handed out again.
 	 */
 	if (fdatasync(fd) == -1) {
-		why_set(err, errlen, "%s/%s: cannot sync: %s", sp->dir, name,
+		log_reason(err, errlen, "%s/%s: cannot sync: %s", sp->dir, name,
 		    strerror(errno));
 		goto out;
 	}
@@ -722,7 +706,7 @@ seg_list(struct spool *sp, char *err, size_t errlen)
 	int		 fd, rc = -1;
 
 	if ((fd = dup(sp->dirfd)) == -1 || (d = fdopendir(fd)) == NULL) {
-		why_set(err, errlen, "%s: cannot list: %s", sp->dir,
+		log_reason(err, errlen, "%s: cannot list: %s", sp->dir,
 		    strerror(errno));
 		if (fd != -1)
 			close(fd);
@@ -734,7 +718,7 @@ seg_list(struct spool *sp, char *err, size_t errlen)
 		len = strlen(de->d_name);
 		if ((name = seg_name_parse(de->d_name)) != 0) {
 			if (seg_push(sp, name) == -1) {
-				why_set(err, errlen, "%s: out of memory",
+				log_reason(err, errlen, "%s: out of memory",
 				    sp->dir);
 				goto out;
 			}
@@ -749,7 +733,7 @@ seg_list(struct spool *sp, char *err, size_t errlen)
 		errno = 0;
 	}
 	if (errno != 0) {
-		why_set(err, errlen, "%s: cannot list: %s", sp->dir,
+		log_reason(err, errlen, "%s: cannot list: %s", sp->dir,
 		    strerror(errno));
 		goto out;
 	}
@@ -807,7 +791,7 @@ spool_load(struct spool *sp, char *err, size_t errlen)
 		i++;
 	}
 	if (fsync(sp->dirfd) == -1) {
-		why_set(err, errlen, "%s: cannot sync: %s", sp->dir,
+		log_reason(err, errlen, "%s: cannot sync: %s", sp->dir,
 		    strerror(errno));
 		return -1;
 	}
@@ -826,7 +810,7 @@ spool_load(struct spool *sp, char *err, size_t errlen)
 	seg_file(sp->segs[sp->nsegs - 1].name, 0, name, sizeof(name));
 	if ((sp->afd = openat(sp->dirfd, name, O_WRONLY | O_APPEND |
 	    O_CLOEXEC | O_NOFOLLOW)) == -1) {
-		why_set(err, errlen, "%s/%s: cannot open: %s", sp->dir, name,
+		log_reason(err, errlen, "%s/%s: cannot open: %s", sp->dir, name,
 		    strerror(errno));
 		return -1;
 	}
@@ -840,28 +824,28 @@ spool_open(const char *dir, uint64_t max_bytes, struct spool **out,
 	struct spool *sp;
 
 	if ((sp = calloc(1, sizeof(*sp))) == NULL) {
-		why_set(err, errlen, "%s: out of memory", dir);
+		log_reason(err, errlen, "%s: out of memory", dir);
 		return -1;
 	}
 	sp->dirfd = sp->afd = sp->rfd = -1;
 	if ((size_t)snprintf(sp->dir, sizeof(sp->dir), "%s", dir) >=
 	    sizeof(sp->dir)) {
-		why_set(err, errlen, "%s: path too long", dir);
+		log_reason(err, errlen, "%s: path too long", dir);
 		goto fail;
 	}
 	if (max_bytes < FRAME_BIG) {
-		why_set(err, errlen, "%s: a spool of %" PRIu64 " bytes cannot "
-		    "hold a record of %d", dir, max_bytes, RECORD_MAX);
+		log_reason(err, errlen, "%s: a spool of %" PRIu64 " bytes "
+		    "cannot hold a record of %d", dir, max_bytes, RECORD_MAX);
 		goto fail;
 	}
 	sp->max_bytes = max_bytes;
 	if ((sp->rbuf = malloc(READ_CHUNK)) == NULL ||
 	    (sp->wbuf = malloc(FRAME_BIG)) == NULL) {
-		why_set(err, errlen, "%s: out of memory", dir);
+		log_reason(err, errlen, "%s: out of memory", dir);
 		goto fail;
 	}
 	if (mkdir(dir, 0700) == -1 && errno != EEXIST) {
-		why_set(err, errlen, "%s: cannot create: %s", dir,
+		log_reason(err, errlen, "%s: cannot create: %s", dir,
 		    strerror(errno));
 		goto fail;
 	}
@@ -871,7 +855,7 @@ spool_open(const char *dir, uint64_t max_bytes, struct spool **out,
 	 */
 	if ((sp->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) ==
 	    -1 || fsync(sp->dirfd) == -1) {
-		why_set(err, errlen, "%s: cannot open: %s", dir,
+		log_reason(err, errlen, "%s: cannot open: %s", dir,
 		    strerror(errno));
 		goto fail;
 	}
@@ -921,7 +905,7 @@ seg_create(struct spool *sp, uint64_t seq, char *why, size_t whylen)
 	seg_file(seq, 0, name, sizeof(name));
 	if (sp->afd != -1) {
 		if (sp->adirty && fdatasync(sp->afd) == -1) {
-			why_set(why, whylen, "%s: cannot sync: %s", sp->dir,
+			log_reason(why, whylen, "%s: cannot sync: %s", sp->dir,
 			    strerror(errno));
 			sp->broken = 1;
 			return -1;
@@ -931,13 +915,13 @@ seg_create(struct spool *sp, uint64_t seq, char *why, size_t whylen)
 		sp->adirty = 0;
 	}
 	if (seg_push(sp, seq) == -1) {
-		why_set(why, whylen, "%s: out of memory", sp->dir);
+		log_reason(why, whylen, "%s: out of memory", sp->dir);
 		return -1;
 	}
 	if ((fd = openat(sp->dirfd, name, O_WRONLY | O_CREAT | O_EXCL |
 	    O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600)) == -1) {
-		why_set(why, whylen, "%s/%s: cannot create: %s", sp->dir, name,
-		    strerror(errno));
+		log_reason(why, whylen, "%s/%s: cannot create: %s", sp->dir,
+		    name, strerror(errno));
 		sp->nsegs--;
 		return -1;
 	}
@@ -998,7 +982,7 @@ seg_write_tmp(struct spool *sp, const char *tmp, const char *buf, size_t len,
 		goto fail;
 	return 0;
 fail:
-	why_set(why, whylen, "%s/%s: cannot write: %s", sp->dir, tmp,
+	log_reason(why, whylen, "%s/%s: cannot write: %s", sp->dir, tmp,
 	    strerror(errno));
 	unlinkat(sp->dirfd, tmp, 0);
 	return -1;
@@ -1026,7 +1010,7 @@ seg_replace(struct spool *sp, size_t i, size_t len, uint64_t dropped,
 	}
 	if (len > 0 ? renameat(sp->dirfd, tmp, sp->dirfd, name) == -1 :
 	    unlinkat(sp->dirfd, name, 0) == -1) {
-		why_set(why, whylen, "%s/%s: cannot replace: %s", sp->dir,
+		log_reason(why, whylen, "%s/%s: cannot replace: %s", sp->dir,
 		    name, strerror(errno));
 		if (len > 0)
 			unlinkat(sp->dirfd, tmp, 0);
@@ -1063,12 +1047,12 @@ seg_rewrite(struct spool *sp, size_t i, int health, uint64_t need,
 	seg_file(seg->name, 0, name, sizeof(name));
 	seg_file(seg->name, 1, tmp, sizeof(tmp));
 	if ((out = malloc((size_t)seg->end)) == NULL) {
-		why_set(why, whylen, "%s: out of memory", sp->dir);
+		log_reason(why, whylen, "%s: out of memory", sp->dir);
 		return -1;
 	}
 	if ((fd = openat(sp->dirfd, name, O_RDONLY | O_CLOEXEC |
 	    O_NOFOLLOW)) == -1) {
-		why_set(why, whylen, "%s/%s: cannot open: %s", sp->dir, name,
+		log_reason(why, whylen, "%s/%s: cannot open: %s", sp->dir, name,
 		    strerror(errno));
 		goto out;
 	}
@@ -1091,7 +1075,7 @@ seg_rewrite(struct spool *sp, size_t i, int health, uint64_t need,
 	}
 	close(fd);
 	if (r != 0) {
-		why_set(why, whylen, "%s/%s: offset %lld: %s", sp->dir, name,
+		log_reason(why, whylen, "%s/%s: offset %lld: %s", sp->dir, name,
 		    (long long)rd.off, r == -2 ? strerror(errno) : rd.err);
 		goto out;
 	}
@@ -1112,15 +1096,16 @@ seg_rewrite(struct spool *sp, size_t i, int health, uint64_t need,
 			close(sp->afd);
 			if ((sp->afd = openat(sp->dirfd, name, O_WRONLY |
 			    O_APPEND | O_CLOEXEC | O_NOFOLLOW)) == -1) {
-				why_set(why, whylen, "%s/%s: cannot reopen: %s",
-				    sp->dir, name, strerror(errno));
+				log_reason(why, whylen,
+				    "%s/%s: cannot reopen: %s", sp->dir, name,
+				    strerror(errno));
 				sp->broken = 1;
 				rc = -1;
 			}
 		}
 	}
 	if (fsync(sp->dirfd) == -1 && rc != -1) {
-		why_set(why, whylen, "%s: cannot sync: %s", sp->dir,
+		log_reason(why, whylen, "%s: cannot sync: %s", sp->dir,
 		    strerror(errno));
 		sp->broken = 1;
 		rc = -1;
@@ -1151,7 +1136,7 @@ make_room(struct spool *sp, size_t flen, int health, char *why,
 	need = sp->bytes + flen - sp->max_bytes;
 	slack = health ? 0 : sp->max_bytes / 16;
 	if (reclaimable(sp, 1, need + slack, &can) == -1) {
-		why_set(why, whylen, "%s: cannot index a segment", sp->dir);
+		log_reason(why, whylen, "%s: cannot index a segment", sp->dir);
 		return -1;
 	}
 	if (can < need)
@@ -1201,16 +1186,16 @@ spool_append(struct spool *sp, enum record_class cls, const char *rec,
 	uint64_t	 s = sp->last_seq + 1;
 
 	if (sp->broken) {
-		why_set(why, whylen, "%s: a write failed; the spool must be "
+		log_reason(why, whylen, "%s: a write failed; the spool must be "
 		    "reopened", sp->dir);
 		return -1;
 	}
 	if (cls < RECORD_USAGE || cls > RECORD_HEALTH) {
-		why_set(why, whylen, "unknown record class %d", (int)cls);
+		log_reason(why, whylen, "unknown record class %d", (int)cls);
 		return -1;
 	}
 	if (len == 0 || len > RECORD_MAX) {
-		why_set(why, whylen, "record of %zu bytes (1 to %d allowed)",
+		log_reason(why, whylen, "record of %zu bytes (1 to %d allowed)",
 		    len, RECORD_MAX);
 		return -1;
 	}
@@ -1219,7 +1204,7 @@ spool_append(struct spool *sp, enum record_class cls, const char *rec,
 		    whylen) == -1)
 			return -1;
 		if (sp->bytes + flen > sp->max_bytes) {
-			why_set(why, whylen, "spool full");
+			log_reason(why, whylen, "spool full");
 			return -1;
 		}
 	}
@@ -1234,8 +1219,9 @@ spool_append(struct spool *sp, enum record_class cls, const char *rec,
 	memcpy(p + FRAME_HDR, rec, len);
 	be_put32(p + 4, crc32c(p + FRAME_CRC_FROM, flen - FRAME_CRC_FROM));
 	if (fileio_write_all(sp->afd, p, flen) == -1) {
-		why_set(why, whylen, "%s/%020" PRIu64 ".seg: cannot write: %s",
-		    sp->dir, seg->name, strerror(errno));
+		log_reason(why, whylen,
+		    "%s/%020" PRIu64 ".seg: cannot write: %s", sp->dir,
+		    seg->name, strerror(errno));
 		append_undo(sp);
 		return -1;
 	}
@@ -1269,19 +1255,19 @@ spool_sync(struct spool *sp, char *why, size_t whylen)
 	 * refuse everything until the spool is reopened and rescanned.
 	 */
 	if (sp->broken) {
-		why_set(why, whylen, "%s: a write failed; the spool must be "
+		log_reason(why, whylen, "%s: a write failed; the spool must be "
 		    "reopened", sp->dir);
 		return -1;
 	}
 	if (sp->adirty && fdatasync(sp->afd) == -1) {
-		why_set(why, whylen, "%s: cannot sync: %s", sp->dir,
+		log_reason(why, whylen, "%s: cannot sync: %s", sp->dir,
 		    strerror(errno));
 		sp->broken = 1;
 		return -1;
 	}
 	sp->adirty = 0;
 	if (sp->ddirty && fsync(sp->dirfd) == -1) {
-		why_set(why, whylen, "%s: cannot sync: %s", sp->dir,
+		log_reason(why, whylen, "%s: cannot sync: %s", sp->dir,
 		    strerror(errno));
 		sp->broken = 1;
 		return -1;
@@ -1392,7 +1378,7 @@ spool_ack(struct spool *sp, uint64_t seq, char *why, size_t whylen)
 	if (seq <= sp->base + sp->acked)
 		return 0;
 	if (seq > sp->base + sp->synced_seq) {
-		why_set(why, whylen, "acknowledgement of %" PRIu64 " is past "
+		log_reason(why, whylen, "acknowledgement of %" PRIu64 " is past "
 		    "the last durable record %" PRIu64, seq,
 		    sp->base + sp->synced_seq);
 		return -1;
@@ -1448,7 +1434,7 @@ spool_align(struct spool *sp, uint64_t relay_seq, char *why, size_t whylen)
 	if (!sp->fresh && relay_seq <= sp->base + sp->last_seq)
 		return 0;	/* numbers this spool handed out */
 	if (relay_seq > (uint64_t)INT64_MAX - sp->last_seq) {
-		why_set(why, whylen, "the relay's seq %" PRIu64 " leaves no "
+		log_reason(why, whylen, "the relay's seq %" PRIu64 " leaves no "
 		    "numbers to hand out", relay_seq);
 		return -1;
 	}

@@ -10,6 +10,10 @@
 #   pg_start	starts it; PG_DIR, PG_SOCK and PG_URI say where.  Returns 1
 #		(after saying why on stderr) when this machine cannot run
 #		one: the caller reports SKIP (77), never a pass.
+#   pg_start_or_skip
+#		starts it for an integration test (after lib.sh): stopped
+#		for good when the test exits; where none can be started,
+#		says so and exits 77 (SKIP).
 #   pg_stop	stops it for a while (the data stays); pg_resume starts it
 #		again on the same directory.
 #   pg_destroy	stops it for good and removes its directory.
@@ -53,6 +57,14 @@ pg_start() {
 	fi
 	PG_URI="postgresql:///porthole?host=$PG_SOCK"
 	return 0
+}
+
+pg_start_or_skip() {
+	trap 'stop_all; pg_destroy; cleanup' EXIT
+	if ! pg_start; then
+		echo "# no PostgreSQL server could be started here: skipped"
+		exit 77
+	fi
 }
 
 pg_resume() {

@@ -147,7 +147,6 @@ static int
 shell_cd(struct shell *sh, int argc, char **argv)
 {
 	char			path[ACCESS_PATH_MAX + 1];
-	char			why[ACCESS_WHY_MAX] = "";
 	struct access_attr	attr;
 	const char		*to;
 	int			rc;
@@ -155,13 +154,8 @@ shell_cd(struct shell *sh, int argc, char **argv)
 	if (argc > 2)
 		return shell_usage(sh);
 	to = argc == 2 ? argv[1] : sh->ops->home != NULL ? sh->ops->home : "/";
-	if ((rc = shell_path(sh, to, path)) != 1)
+	if ((rc = shell_stat(sh, to, path, &attr)) != 1)
 		return rc;
-	rc = sh->ops->stat(sh->ops->arg, path, &attr, why, sizeof(why));
-	if (rc == 0)
-		return shell_refused(sh, why);
-	if (rc != 1)
-		return -1;
 	if (!S_ISDIR(attr.mode))
 		return shell_say(sh, "%s: not a directory", to);
 	memcpy(sh->cwd, path, sizeof(sh->cwd));

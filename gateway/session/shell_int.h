@@ -97,6 +97,9 @@ int	shell_key(struct shell *, unsigned char *c);
 int	shell_usage(struct shell *);
 /* arg against the current directory into out: 1, 0 (said why), -1. */
 int	shell_path(struct shell *, const char *arg, char *out);
+/* The same, and what the monitor says of it: 1, 0 (said why), -1. */
+int	shell_stat(struct shell *, const char *arg, char *path,
+	    struct access_attr *attr);
 
 /* shell_edit.c */
 int	shell_cols(struct shell *);

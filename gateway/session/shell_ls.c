@@ -220,19 +220,13 @@ int
 shell_ls(struct shell *sh, int argc, char **argv)
 {
 	char			path[ACCESS_PATH_MAX + 1];
-	char			why[ACCESS_WHY_MAX] = "";
 	struct access_attr	attr;
 	int			rc;
 
 	if (argc > 2)
 		return shell_usage(sh);
-	if ((rc = shell_path(sh, argc == 2 ? argv[1] : ".", path)) != 1)
+	if ((rc = shell_stat(sh, argc == 2 ? argv[1] : ".", path, &attr)) != 1)
 		return rc;
-	rc = sh->ops->stat(sh->ops->arg, path, &attr, why, sizeof(why));
-	if (rc == 0)
-		return shell_refused(sh, why);
-	if (rc != 1)
-		return -1;
 	if (S_ISDIR(attr.mode))
 		return shell_ls_dir(sh, path);
 	return shell_ls_line(sh, argc == 2 ? argv[1] : path, &attr);

@@ -323,3 +323,22 @@ shell_path(struct shell *sh, const char *arg, char *out)
 		    -1 : 0;
 	return 1;
 }
+
+/*
+ * Resolve arg as shell_path does, and ask the monitor what it is: its
+ * attributes into attr.  1; 0 when refused (said why); -1.
+ */
+int
+shell_stat(struct shell *sh, const char *arg, char *path,
+    struct access_attr *attr)
+{
+	char	why[ACCESS_WHY_MAX] = "";
+	int	rc;
+
+	if ((rc = shell_path(sh, arg, path)) != 1)
+		return rc;
+	rc = sh->ops->stat(sh->ops->arg, path, attr, why, sizeof(why));
+	if (rc == 0)
+		return shell_refused(sh, why) == -1 ? -1 : 0;
+	return rc == 1 ? 1 : -1;
+}

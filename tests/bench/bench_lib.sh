@@ -167,8 +167,10 @@ bench_cleanup() {
 	cleanup
 }
 
+# die TEXT: fail the benchmark saying why, with the tail of each log;
+# BENCH_NAME (bench unless set) says which benchmark.
 die() {
-	echo "bench: $*" >&2
+	echo "${BENCH_NAME:-bench}: $*" >&2
 	FAILS=$((FAILS + 1))
 	for f in "$T"/*.log; do
 		[ -f "$f" ] || continue

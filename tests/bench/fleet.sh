@@ -44,20 +44,10 @@ TIMEOUT=${BENCH_FLEET_TIMEOUT:-300}
 SB=${BENCH_FLEET_STORE_BATCH:-1000}
 OUT=${BENCH_OUT:-$top_srcdir/BENCHMARKS.md}
 HZ=$(getconf CLK_TCK)
-START_NS=$(now_ns)
+BENCH_NAME="fleet bench"
 BASE=$T
 KDIR=""
 trap 'stop_all; pg_destroy; [ -z "$KDIR" ] || rm -rf "$KDIR"; T=$BASE; cleanup' EXIT
-
-die() {
-	echo "fleet bench: $*" >&2
-	FAILS=$((FAILS + 1))
-	for f in "$T"/*.log; do
-		[ -f "$f" ] && { echo "--- $f" >&2; tail -n 10 "$f" >&2; }
-	done
-	exit 1
-}
-note() { printf '# [%4ds] %s\n' $(( ($(now_ns) - START_NS) / 1000000000 )) "$*" >&2; }
 
 [ "$(id -u)" -eq 0 ] || die "run as root (PostgreSQL runs as postgres)"
 [ -x "$RELAY_BIN" ] && [ -x "$GATEWAY_BIN" ] || die "build porthole first"

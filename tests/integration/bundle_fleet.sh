@@ -14,27 +14,17 @@ if [ "${PORTHOLE_TEST_HOOKS:-no}" != yes ]; then
 	echo "SKIP: pacing the upload needs ./configure --enable-test-hooks"
 	exit 77
 fi
-trap 'stop_all; pg_destroy; cleanup' EXIT
-if ! pg_start; then
-	echo "# no PostgreSQL server could be started here: skipped"
-	exit 77
-fi
+pg_start_or_skip
 
 FILES_ENABLED=yes
 make_vendor
 make_cluster acme-prod
 P=$T/acme-prod/product
 RELAY_DB=$PG_URI write_relay_conf
-R1=$RELAY_PORT
-R2=$(free_port)
-sed -e "s|^listen = .*|listen = 127.0.0.1:$R2|" \
-    -e "s|^run_dir = .*|run_dir = $T/relay2-run|" \
-    "$T/relay.conf" >"$T/relay2.conf"
-echo "[127.0.0.1]:$R2 $(cut -d' ' -f1,2 "$T/relay_host_key.pub")" \
-    >>"$T/known_hosts"
+fleet_relay2_conf
 write_gateway_conf acme-prod
+fleet_gateway_relays acme-prod
 CONF=$T/acme-prod/porthole.conf
-sed -i "s|^relay = .*|relay = 127.0.0.1:$R1, 127.0.0.1:$R2|" "$CONF"
 cat >>"$CONF" <<EOC
 
 [bundle]

@@ -11,12 +11,6 @@ SEAL_EVERY=3 standard_setup
 CONF=$T/acme-prod/porthole.conf
 cli() { "$CLI_BIN" -f "$CONF" "$@"; }
 relay_q() { "$RELAY_BIN" -f "$T/relay.conf" "$@"; }
-# json_get FILE EXPR: EXPR (Python, over the document d) from a JSON file.
-json_get() {
-	python3 -c 'import json, sys
-d = json.load(open(sys.argv[1]))
-print(eval(sys.argv[2]))' "$1" "$2"
-}
 
 # --help, --version and usage errors.
 out=$("$CLI_BIN" --version); rc=$?

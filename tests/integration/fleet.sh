@@ -14,41 +14,13 @@
 make_vendor
 make_cluster acme-prod
 write_relay_conf
-R1=$RELAY_PORT
-R2=$(free_port)
 # The second relay: the same host key, its own port, store and run_dir.
-sed -e "s|^listen = .*|listen = 127.0.0.1:$R2|" \
-    -e "s|^database = .*|database = $T/relay2.db|" \
-    -e "s|^run_dir = .*|run_dir = $T/relay2-run|" \
-    "$T/relay.conf" >"$T/relay2.conf"
-echo "[127.0.0.1]:$R2 $(cut -d' ' -f1,2 "$T/relay_host_key.pub")" \
-    >>"$T/known_hosts"
+fleet_relay2_conf "$T/relay2.db"
 write_gateway_conf acme-prod
 CONF=$T/acme-prod/porthole.conf
-sed -i "s|^relay = .*|relay = 127.0.0.1:$R1, 127.0.0.1:$R2|" "$CONF"
+fleet_gateway_relays acme-prod
 # An engineer who knows both relays: -J relay or -J relay2.
-write_ssh_config
-sed -i 's/^Host \* !relay$/Host * !relay !relay2/' "$T/ssh_config"
-cat >>"$T/ssh_config" <<EOC
-Host relay2
-	HostName 127.0.0.1
-	Port $R2
-	User alice
-EOC
-
-json_get() {
-	python3 -c 'import json, sys
-d = json.load(open(sys.argv[1]))
-print(eval(sys.argv[2]))' "$1" "$2"
-}
-status_json() {
-	"$CLI_BIN" -f "$CONF" status --json >"$T/status.json" 2>"$T/status.err"
-}
-# via RELAY HOST: the engineer's status command through that relay.
-via() {
-	ssh -F "$T/ssh_config" -J "$1" "$2" status </dev/null 2>"$T/via.err"
-}
-sessions_at() { count_lines "$1" "session [0-9]*: engineer alice.* -> cluster acme-prod"; }
+fleet_ssh_config
 
 start_relay
 RELAY1_PID=$RELAY_PID
@@ -59,14 +31,9 @@ wait_count "$T/relay2.log" "cluster acme-prod online" 0 10 ||
     fail "no tunnel to relay 2"
 
 # Through each relay, and each says so in its own log.
-s1=$(sessions_at "$T/relay.log"); s2=$(sessions_at "$T/relay2.log")
-o1=$(via relay acme-prod); o2=$(via relay2 acme-prod)
-[ "$o1" = "cluster acme-prod is healthy" ] &&
-    [ "$o2" = "cluster acme-prod is healthy" ] &&
-    [ "$(sessions_at "$T/relay.log")" -eq $((s1 + 1)) ] &&
-    [ "$(sessions_at "$T/relay2.log")" -eq $((s2 + 1)) ] &&
+via_both &&
     pass "an engineer reaches the cluster through either relay" ||
-    fail "through each relay: '$o1' '$o2' $(cat "$T/via.err")"
+    fail "through each relay: '$O1' '$O2' $(cat "$T/via.err")"
 
 status_json; rc=$?
 [ "$rc" -eq 0 ] &&
@@ -84,31 +51,15 @@ status_json; rc=$?
     fail "clusters report: $(cat "$T/clusters2.json")"
 
 # The relay that carries telemetry is the one killed.
-up=$(json_get "$T/status.json" 'd["uplink_relay"]')
-case $up in
-"127.0.0.1:$R1")
-	KPID=$RELAY1_PID; KLOG=$T/relay.log; KNAME=relay
-	OLOG=$T/relay2.log; ONAME=relay2 ;;
-"127.0.0.1:$R2")
-	KPID=$RELAY2_PID; KLOG=$T/relay2.log; KNAME=relay2
-	OLOG=$T/relay.log; ONAME=relay ;;
-*)	fail "telemetry goes over no relay: '$up'"; finish ;;
-esac
+fleet_uplink_relay ||
+    { fail "telemetry goes over no relay: '$UP'"; finish; }
 
 # A session through the other relay runs across the kill.
 ssh -F "$T/ssh_config" -J "$ONAME" acme-prod sleepy 4 </dev/null \
     >/dev/null 2>"$T/long.err" &
 LONG=$!
 sleep 1
-usage_records 0 500 >"$T/a.json"
-"$CLI_BIN" -f "$CONF" send usage "$T/a.json" >"$T/send.out" 2>&1
-# Some of these are on their way to the relay when it dies.
-kill -9 "$KPID"
-wait "$KPID" 2>/dev/null
-usage_records 500 500 >"$T/b.json"
-"$CLI_BIN" -f "$CONF" send usage "$T/b.json" >>"$T/send.out" 2>&1
-[ "$(grep -c stored "$T/send.out")" -eq 1000 ] ||
-    fail "the gateway took $(grep -c stored "$T/send.out") of 1000 records"
+fleet_kill_midway
 
 i=0
 while [ $i -lt 50 ]; do

@@ -16,11 +16,7 @@
 . "$(dirname "$0")/lib.sh"
 . "$top_srcdir/tests/pg_lib.sh"
 
-trap 'stop_all; pg_destroy; cleanup' EXIT
-if ! pg_start; then
-	echo "# no PostgreSQL server could be started here: skipped"
-	exit 77
-fi
+pg_start_or_skip
 
 make_vendor
 make_cluster acme-prod
@@ -28,41 +24,15 @@ make_cluster beta
 # The clusters are the registry's: no [cluster] sections.
 : >"$T/relay_clusters.conf"
 RELAY_DB=$PG_URI write_relay_conf
-R1=$RELAY_PORT
-R2=$(free_port)
-sed -e "s|^listen = .*|listen = 127.0.0.1:$R2|" \
-    -e "s|^run_dir = .*|run_dir = $T/relay2-run|" \
-    "$T/relay.conf" >"$T/relay2.conf"
-echo "[127.0.0.1]:$R2 $(cut -d' ' -f1,2 "$T/relay_host_key.pub")" \
-    >>"$T/known_hosts"
+fleet_relay2_conf
 for c in acme-prod beta; do
 	write_gateway_conf "$c"
-	sed -i "s|^relay = .*|relay = 127.0.0.1:$R1, 127.0.0.1:$R2|" \
-	    "$T/$c/porthole.conf"
+	fleet_gateway_relays "$c"
 done
 CONF=$T/acme-prod/porthole.conf
-write_ssh_config
-sed -i 's/^Host \* !relay$/Host * !relay !relay2/' "$T/ssh_config"
-cat >>"$T/ssh_config" <<EOC
-Host relay2
-	HostName 127.0.0.1
-	Port $R2
-	User alice
-EOC
+fleet_ssh_config
 HOST=$(hostname)
 
-json_get() {
-	python3 -c 'import json, sys
-d = json.load(open(sys.argv[1]))
-print(eval(sys.argv[2]))' "$1" "$2"
-}
-status_json() {
-	"$CLI_BIN" -f "$CONF" status --json >"$T/status.json" 2>"$T/status.err"
-}
-via() {
-	ssh -F "$T/ssh_config" -J "$1" "$2" status </dev/null 2>"$T/via.err"
-}
-sessions_at() { count_lines "$1" "session [0-9]*: engineer alice.* -> cluster acme-prod"; }
 # The usage records PostgreSQL holds for hour 09:00, and how many keys.
 usage_rows() { pg_sql "SELECT count(*) FROM usage WHERE cluster = 'acme-prod' AND unit = 'host_units'"; }
 usage_keys() { pg_sql "SELECT count(*) FROM records WHERE cluster = 'acme-prod' AND class = 'usage'"; }
@@ -99,14 +69,9 @@ grep -q "store: postgresql:///porthole?host=$PG_SOCK (PostgreSQL)" "$T/relay.log
 start_gateway acme-prod
 wait_count "$T/relay2.log" "cluster acme-prod online" 0 10 ||
     fail "no tunnel to relay 2"
-s1=$(sessions_at "$T/relay.log"); s2=$(sessions_at "$T/relay2.log")
-o1=$(via relay acme-prod); o2=$(via relay2 acme-prod)
-[ "$o1" = "cluster acme-prod is healthy" ] &&
-    [ "$o2" = "cluster acme-prod is healthy" ] &&
-    [ "$(sessions_at "$T/relay.log")" -eq $((s1 + 1)) ] &&
-    [ "$(sessions_at "$T/relay2.log")" -eq $((s2 + 1)) ] &&
+via_both &&
     pass "an engineer reaches the registry's cluster through either relay" ||
-    fail "through each relay: '$o1' '$o2' $(cat "$T/via.err")"
+    fail "through each relay: '$O1' '$O2' $(cat "$T/via.err")"
 
 # Either relay's report names both relays the cluster is connected to.
 for r in relay relay2; do
@@ -123,24 +88,9 @@ want="[('acme-prod', 'registry', True, '$both')]"
 
 # The relay that carries telemetry is killed while records are sent.
 status_json
-up=$(json_get "$T/status.json" 'd["uplink_relay"]')
-case $up in
-"127.0.0.1:$R1")
-	KPID=$RELAY1_PID; KLOG=$T/relay.log; KNAME=relay
-	OLOG=$T/relay2.log; ONAME=relay2 ;;
-"127.0.0.1:$R2")
-	KPID=$RELAY2_PID; KLOG=$T/relay2.log; KNAME=relay2
-	OLOG=$T/relay.log; ONAME=relay ;;
-*)	fail "telemetry goes over no relay: '$up'"; finish ;;
-esac
-usage_records 0 500 >"$T/a.json"
-"$CLI_BIN" -f "$CONF" send usage "$T/a.json" >"$T/send.out" 2>&1
-kill -9 "$KPID"
-wait "$KPID" 2>/dev/null
-usage_records 500 500 >"$T/b.json"
-"$CLI_BIN" -f "$CONF" send usage "$T/b.json" >>"$T/send.out" 2>&1
-[ "$(grep -c stored "$T/send.out")" -eq 1000 ] ||
-    fail "the gateway took $(grep -c stored "$T/send.out") of 1000 records"
+fleet_uplink_relay ||
+    { fail "telemetry goes over no relay: '$UP'"; finish; }
+fleet_kill_midway
 
 s=$(sessions_at "$OLOG")
 o=$(via "$ONAME" acme-prod)
@@ -169,14 +119,9 @@ done
 pg_stop || fail "PostgreSQL did not stop"
 usage_records 1000 200 >"$T/c.json"
 "$CLI_BIN" -f "$CONF" send usage "$T/c.json" >"$T/send2.out" 2>&1
-s1=$(sessions_at "$T/relay.log"); s2=$(sessions_at "$T/relay2.log")
-o1=$(via relay acme-prod); o2=$(via relay2 acme-prod)
-[ "$o1" = "cluster acme-prod is healthy" ] &&
-    [ "$o2" = "cluster acme-prod is healthy" ] &&
-    [ "$(sessions_at "$T/relay.log")" -eq $((s1 + 1)) ] &&
-    [ "$(sessions_at "$T/relay2.log")" -eq $((s2 + 1)) ] &&
+via_both &&
     pass "with PostgreSQL stopped, sessions still route through both relays" ||
-    fail "sessions without the database: '$o1' '$o2' $(cat "$T/via.err")"
+    fail "sessions without the database: '$O1' '$O2' $(cat "$T/via.err")"
 wait_for "$T/gateway-acme-prod.log" "the relay refused records after seq [0-9]*: the relay's database is unavailable" 10 &&
     [ "$(spool_depth acme-prod)" -ge 200 ] &&
     wait_for "$OLOG" "the database is unavailable (.*); sessions are routed meanwhile" 5 &&

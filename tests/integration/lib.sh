@@ -404,3 +404,124 @@ wait_msg_answer() {
 	done
 	return 1
 }
+
+# json_get FILE EXPR: EXPR (Python, over the document d) from a JSON file.
+json_get() {
+	python3 -c 'import json, sys
+d = json.load(open(sys.argv[1]))
+print(eval(sys.argv[2]))' "$1" "$2"
+}
+
+# A fleet of two relays with one host key, after write_relay_conf:
+# fleet_relay2_conf [DATABASE] writes relay2.conf, relay.conf with its
+# own port (R2; R1 is relay.conf's) and run_dir, and its own store in
+# DATABASE if given (else the store relay.conf names, shared), and
+# makes it known to the engineer's known_hosts.
+fleet_relay2_conf() {
+	R1=$RELAY_PORT
+	R2=$(free_port)
+	sed -e "s|^listen = .*|listen = 127.0.0.1:$R2|" \
+	    ${1:+-e "s|^database = .*|database = $1|"} \
+	    -e "s|^run_dir = .*|run_dir = $T/relay2-run|" \
+	    "$T/relay.conf" >"$T/relay2.conf"
+	echo "[127.0.0.1]:$R2 $(cut -d' ' -f1,2 "$T/relay_host_key.pub")" \
+	    >>"$T/known_hosts"
+}
+# fleet_gateway_relays ID: ID's gateway lists both relays.
+fleet_gateway_relays() {
+	sed -i "s|^relay = .*|relay = 127.0.0.1:$R1, 127.0.0.1:$R2|" \
+	    "$T/$1/porthole.conf"
+}
+# fleet_ssh_config: the engineer's ssh_config, with -J relay or -J relay2.
+fleet_ssh_config() {
+	write_ssh_config
+	sed -i 's/^Host \* !relay$/Host * !relay !relay2/' "$T/ssh_config"
+	cat >>"$T/ssh_config" <<EOC
+Host relay2
+	HostName 127.0.0.1
+	Port $R2
+	User alice
+EOC
+}
+# status_json: porthole status --json of the gateway $CONF names, in
+# $T/status.json; its exit status.
+status_json() {
+	"$CLI_BIN" -f "$CONF" status --json >"$T/status.json" 2>"$T/status.err"
+}
+# via RELAY HOST: the engineer's status command through that relay.
+via() {
+	ssh -F "$T/ssh_config" -J "$1" "$2" status </dev/null 2>"$T/via.err"
+}
+# sessions_at LOG: how many of alice's sessions to acme-prod a relay's
+# log names.
+sessions_at() { count_lines "$1" "session [0-9]*: engineer alice.* -> cluster acme-prod"; }
+# via_both: true if the engineer reaches acme-prod through each relay,
+# each relay's log naming one session more; the answers in O1 and O2.
+via_both() {
+	s1=$(sessions_at "$T/relay.log"); s2=$(sessions_at "$T/relay2.log")
+	O1=$(via relay acme-prod); O2=$(via relay2 acme-prod)
+	[ "$O1" = "cluster acme-prod is healthy" ] &&
+	    [ "$O2" = "cluster acme-prod is healthy" ] &&
+	    [ "$(sessions_at "$T/relay.log")" -eq $((s1 + 1)) ] &&
+	    [ "$(sessions_at "$T/relay2.log")" -eq $((s2 + 1)) ]
+}
+# fleet_uplink_relay: which relay carries the gateway's telemetry (from
+# $T/status.json): KPID, KLOG and KNAME say which, OLOG and ONAME
+# the other; false (with UP the relay named) if neither.
+fleet_uplink_relay() {
+	UP=$(json_get "$T/status.json" 'd["uplink_relay"]')
+	case $UP in
+	"127.0.0.1:$R1")
+		KPID=$RELAY1_PID; KLOG=$T/relay.log; KNAME=relay
+		OLOG=$T/relay2.log; ONAME=relay2 ;;
+	"127.0.0.1:$R2")
+		KPID=$RELAY2_PID; KLOG=$T/relay2.log; KNAME=relay2
+		OLOG=$T/relay.log; ONAME=relay ;;
+	*)	return 1 ;;
+	esac
+}
+
+# fleet_kill_midway: 1,000 usage records sent to the gateway $CONF
+# names, and the relay carrying its telemetry (KPID) killed (kill -9)
+# after the first 500, while some of them are on their way to it.
+fleet_kill_midway() {
+	usage_records 0 500 >"$T/a.json"
+	"$CLI_BIN" -f "$CONF" send usage "$T/a.json" >"$T/send.out" 2>&1
+	kill -9 "$KPID"
+	wait "$KPID" 2>/dev/null
+	usage_records 500 500 >"$T/b.json"
+	"$CLI_BIN" -f "$CONF" send usage "$T/b.json" >>"$T/send.out" 2>&1
+	[ "$(grep -c stored "$T/send.out")" -eq 1000 ] ||
+	    fail "the gateway took $(grep -c stored "$T/send.out") of 1000 records"
+}
+
+# The support shell as a person drives it: the stock ssh in a pane of a
+# tmux server of the test's own ($TM), keys sent with send-keys, the
+# screen read with capture-pane.
+# shell_tmux NAME COLS ROWS COMMAND: a new tmux server (socket
+# porthole-NAME, the one before it killed: a new session on the socket
+# of one still going away can find it exiting) running COMMAND in a
+# pane of COLS x ROWS; killed when the test exits.
+shell_tmux() {
+	[ -z "${TM:-}" ] || $TM kill-server 2>/dev/null
+	TM="tmux -L porthole-$1 -f /dev/null"
+	$TM new-session -d -x "$2" -y "$3" "$4"
+	trap '$TM kill-server 2>/dev/null; cleanup' EXIT
+}
+# screen_has TEXT [SECONDS]: wait until the pane, with its last
+# ${SCREEN_HISTORY:-200} lines of history, shows TEXT (in $T/screen).
+screen_has() {
+	i=0
+	while [ $i -lt $((${2:-10} * 10)) ]; do
+		$TM capture-pane -p -S "-${SCREEN_HISTORY:-200}" \
+		    >"$T/screen" 2>/dev/null
+		grep -qF -- "$1" "$T/screen" && return 0
+		sleep 0.1; i=$((i + 1))
+	done
+	return 1
+}
+# type_line TEXT: TEXT typed into the pane, then Enter.
+type_line() {
+	$TM send-keys -l -- "$1"
+	$TM send-keys Enter
+}

@@ -108,23 +108,9 @@ grep -q '"reason":"[^"]*compressed file (gzip) under a redacted path' "$AUDIT" &
     fail "refusal reasons: $(grep file_refused "$AUDIT")"
 
 # The support shell, as the engineer drives it.
-TM="tmux -L porthole-$$ -f /dev/null"
-$TM new-session -d -x 120 -y 40 \
+SCREEN_HISTORY=300
+shell_tmux "$$" 120 40 \
     "ssh -F $T/ssh_config -tt acme-prod; echo SSH-EXITED \$?; sleep 30"
-trap '$TM kill-server 2>/dev/null; cleanup' EXIT
-screen_has() {
-	i=0
-	while [ $i -lt $((${2:-10} * 10)) ]; do
-		$TM capture-pane -p -S -300 >"$T/screen" 2>/dev/null
-		grep -qF -- "$1" "$T/screen" && return 0
-		sleep 0.1; i=$((i + 1))
-	done
-	return 1
-}
-type_line() {
-	$TM send-keys -l -- "$1"
-	$TM send-keys Enter
-}
 screen_has "support@acme-prod" 15 || fail "no shell prompt: $(cat "$T/screen")"
 type_line "cat $P/log/product.log"
 screen_has "INFO ready" && grep -qF "db connect ****************** pool=8" "$T/screen" &&
@@ -179,9 +165,7 @@ grep -q '"type":"file_closed".*product.log.*"redactions":5' "$AUDIT" &&
 # redacted file open: its copy was made under the old ones.
 # A server of its own: a new session on the socket of one still going
 # away can find it exiting ("server exited unexpectedly").
-$TM kill-server 2>/dev/null
-TM="tmux -L porthole-$$-2 -f /dev/null"
-$TM new-session -d -x 120 -y 40 \
+shell_tmux "$$-2" 120 40 \
     "ssh -F $T/ssh_config -tt acme-prod; echo SSH-EXITED \$?; sleep 30"
 screen_has "support@acme-prod" 15 || fail "no second shell prompt"
 type_line "tail -f $P/log/product.log"

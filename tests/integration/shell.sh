@@ -12,25 +12,8 @@ AUDIT=$T/acme-prod/audit/audit.log
 P=$T/acme-prod/product
 printf 'alpha\nbeta\ngamma\n' >"$P/log/app.log"
 
-TM="tmux -L porthole-$$ -f /dev/null"
-$TM new-session -d -x 100 -y 30 \
+shell_tmux "$$" 100 30 \
     "ssh -F $T/ssh_config -tt acme-prod; echo SSH-EXITED \$?; sleep 30"
-trap '$TM kill-server 2>/dev/null; cleanup' EXIT
-
-# screen_has TEXT [SECONDS]: wait until the pane shows TEXT.
-screen_has() {
-	i=0
-	while [ $i -lt $((${2:-10} * 10)) ]; do
-		$TM capture-pane -p -S -200 >"$T/screen" 2>/dev/null
-		grep -qF -- "$1" "$T/screen" && return 0
-		sleep 0.1; i=$((i + 1))
-	done
-	return 1
-}
-type_line() {
-	$TM send-keys -l -- "$1"
-	$TM send-keys Enter
-}
 
 screen_has "support@acme-prod" 15 && pass "the shell shows its prompt" ||
     fail "no prompt: $(cat "$T/screen")"
@@ -288,9 +271,7 @@ out=$(essh acme-prod settings set jvm.heap 1g 2>&1); rc=$?
 # The engineer's ssh goes away while tail -f holds a file open: the
 # monitor closes it on the record (the byte count went with the shell).
 # A tmux server of its own: one just killed may still be going away.
-$TM kill-server 2>/dev/null
-TM="tmux -L porthole-$$-2 -f /dev/null"
-$TM new-session -d -x 100 -y 30 "ssh -F $T/ssh_config -tt acme-prod; sleep 30"
+shell_tmux "$$-2" 100 30 "ssh -F $T/ssh_config -tt acme-prod; sleep 30"
 screen_has "support@acme-prod" 15 || fail "second shell: no prompt"
 opened=$(count_lines "$AUDIT" '"type":"file_opened".*tail.log')
 type_line "tail -f tail.log"

@@ -400,14 +400,6 @@ do_fsopen(int fd)
 }
 
 static int
-do_diag_ptrace(int fd)
-{
-	(void)fd;
-	(void)ptrace(PTRACE_TRACEME, 0, NULL, NULL);
-	return CASE_WRONG;
-}
-
-static int
 do_socketpair(int fd)
 {
 	int sv[2];
@@ -525,7 +517,7 @@ test_diag_filter(void **state)
 	assert_killed(diag_confined(do_pidfd_getfd, -1));
 	assert_killed(diag_confined(do_open_by_handle, -1));
 	assert_killed(diag_confined(do_fsopen, -1));
-	assert_killed(diag_confined(do_diag_ptrace, -1));
+	assert_killed(diag_confined(do_ptrace, -1));
 }
 
 /* The directories a bundle's builder may read and write. */
