@@ -80,7 +80,7 @@ struct store {
 };
 
 /* The schema version this relay writes, the same for every backend. */
-#define STORE_SCHEMA_VERSION	5
+#define STORE_SCHEMA_VERSION	6
 
 struct store_ops {
 	const char	*engine;	/* "SQLite", "PostgreSQL" */

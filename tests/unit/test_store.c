@@ -1127,7 +1127,7 @@ test_file_mode(void **state)
 #define exec_sql	db_exec
 
 /* The schema version this relay writes. */
-#define SCHEMA_NOW	5
+#define SCHEMA_NOW	6
 
 /* Where each engine keeps the schema version. */
 #define SCHEMA_VERSION_SQL	(pg_uri != NULL ? \
@@ -1179,8 +1179,8 @@ test_migrates_version_1(void **state)
 	/* A database from a newer relay is refused, not changed. */
 	set_schema_version(SCHEMA_NOW + 1);
 	assert_int_equal(store_open(db_spec(), &s, why, sizeof(why)), -1);
-	assert_non_null(strstr(why, "schema version 6, this relay knows "
-	    "version 5"));
+	assert_non_null(strstr(why, "schema version 7, this relay knows "
+	    "version 6"));
 }
 
 /*
@@ -1245,6 +1245,55 @@ test_migrates_v3(void **state)
 	    0);
 	assert_int_equal(count("SELECT count(*) FROM registry WHERE"
 	    " id = 'gamma' AND removed = 0"), 1);
+	store_close(s);
+}
+
+/*
+ * PostgreSQL: a store of schema version 5 checked each record's and usage
+ * row's cluster with a foreign key; version 6 drops those two checks
+ * (store_pg.c says why) and keeps every row, and a batch stored after
+ * the migration still replaces usage as before.
+ */
+static void
+test_migrates_v5(void **state)
+{
+	struct store	*s;
+	char		*u;
+
+	(void)state;
+	PG_ONLY();
+	s = open_store();
+	put_ok(s, "acme-prod", batch1, 3);
+	assert_int_equal(count("SELECT count(*) FROM pg_constraint WHERE"
+	    " contype = 'f' AND conrelid IN ('records'::regclass,"
+	    " 'usage'::regclass)"), 0);
+	store_close(s);
+	exec_sql("ALTER TABLE records ADD FOREIGN KEY (cluster)"
+	    " REFERENCES clusters (id);"
+	    " ALTER TABLE usage ADD FOREIGN KEY (cluster)"
+	    " REFERENCES clusters (id)");
+	assert_int_equal(count("SELECT count(*) FROM pg_constraint WHERE"
+	    " contype = 'f' AND conrelid IN ('records'::regclass,"
+	    " 'usage'::regclass)"), 2);
+	set_schema_version(5);
+	s = open_store();
+	assert_int_equal(count(SCHEMA_VERSION_SQL), SCHEMA_NOW);
+	assert_int_equal(count("SELECT count(*) FROM pg_constraint WHERE"
+	    " contype = 'f' AND conrelid IN ('records'::regclass,"
+	    " 'usage'::regclass)"), 0);
+	assert_int_equal(count("SELECT count(*) FROM records"), 3);
+	/* The other tables keep theirs. */
+	assert_true(count("SELECT count(*) FROM pg_constraint WHERE"
+	    " contype = 'f' AND conrelid = 'health'::regclass") == 1);
+	put_ok(s, "acme-prod",
+	    "[{\"seq\":4,\"class\":\"usage\",\"record\":{\"hour\":\"" H0 "\","
+	    "\"environment\":\"env-9\",\"units\":{\"host_units\":3}}},"
+	    "{\"seq\":5,\"class\":\"usage\",\"record\":{\"hour\":\"" H0 "\","
+	    "\"environment\":\"env-9\",\"units\":{\"host_units\":4}}}]", 5);
+	u = usage_text(s, "acme-prod");
+	assert_non_null(strstr(u, "env-9        host_units       4\n"));
+	assert_null(strstr(u, "env-9        host_units       3\n"));
+	free(u);
 	store_close(s);
 }
 
@@ -2196,6 +2245,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_migrates_v2, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_migrates_v3, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_migrates_v5, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_migrates_version_1,
 		    setup, teardown),
