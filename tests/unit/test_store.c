@@ -330,6 +330,73 @@ test_resent_batch_is_a_noop(void **state)
 	store_close(s);
 }
 
+/* A usage record of seq for hour and env, as a batch's element. */
+#define USAGE_REC(seq, hour, env, amount) \
+	"{\"seq\":" #seq ",\"class\":\"usage\",\"record\":{\"hour\":\"" \
+	hour "\",\"environment\":\"" env "\",\"units\":{\"host_units\":" \
+	#amount "}}}"
+
+/*
+ * Batches of usage records only, which PostgreSQL takes whole without
+ * waiting (one pipeline): a batch repeating keys stored already fails
+ * there and is stored again the careful way, so what was stored once is
+ * never applied twice, not even when the repeat says something else.
+ */
+static void
+test_usage_batches_whole(void **state)
+{
+	struct store		*s = open_store();
+	struct store_batch	*b;
+	json_t			*recs;
+	uint64_t		 acked, seq;
+	char			*u, why[256];
+	int			 rc;
+
+	(void)state;
+	put_ok(s, "acme-prod", "[" USAGE_REC(1, H0, "env-1", 1) ","
+	    USAGE_REC(2, H0, "env-2", 2) "," USAGE_REC(3, H0, "env-1", 3) "]",
+	    3);
+	/* An overlap: seq 3 again, then what is new. */
+	put_ok(s, "acme-prod", "[" USAGE_REC(3, H0, "env-1", 3) ","
+	    USAGE_REC(4, H0, "env-2", 4) "," USAGE_REC(5, H1, "env-1", 5) "]",
+	    5);
+	/* A repeat that says something else changes nothing. */
+	put_ok(s, "acme-prod", "[" USAGE_REC(2, H0, "env-2", 99) ","
+	    USAGE_REC(3, H0, "env-1", 99) "]", 5);
+	u = usage_text(s, "acme-prod");
+	assert_string_equal(u,
+	    "HOUR                  ENVIRONMENT  UNIT        AMOUNT\n"
+	    "2026-11-18T12:00:00Z  env-1        host_units       3\n"
+	    "2026-11-18T12:00:00Z  env-2        host_units       4\n"
+	    "2026-11-18T13:00:00Z  env-1        host_units       5\n");
+	free(u);
+	assert_int_equal(count("SELECT count(*) FROM records"), 5);
+
+	/*
+	 * In steps: a call that needs the database while a batch is sent
+	 * waits for it, and the batch's outcome is still there to wait for.
+	 */
+	assert_non_null(recs = json_loads("[" USAGE_REC(6, H1, "env-2", 6)
+	    "]", 0, NULL));
+	assert_int_equal(store_batch_check(s, "acme-prod", recs, T0, &b, why,
+	    sizeof(why)), 0);
+	json_decref(recs);
+	rc = store_batch_send(s, b, &acked, why, sizeof(why));
+	assert_int_equal(rc, pg_uri != NULL ? 1 : 0);
+	assert_int_equal(store_batch_pending(s), rc == 1);
+	if (rc == 1) {
+		assert_int_equal(store_last_seq(s, "acme-prod", &seq), 0);
+		assert_int_equal(seq, 6);
+		assert_int_equal(store_batch_wait(s, &acked, why, sizeof(why)),
+		    0);
+	}
+	assert_int_equal(acked, 6);
+	assert_int_equal(store_batch_pending(s), 0);
+	assert_int_equal(store_batch_wait(s, &acked, why, sizeof(why)), -1);
+	assert_int_equal(count("SELECT count(*) FROM usage"), 4);
+	store_close(s);
+}
+
 static void
 test_holes_accepted(void **state)
 {
@@ -2205,6 +2272,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_batch_stored_and_acked,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_resent_batch_is_a_noop,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_usage_batches_whole,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_holes_accepted,
 		    setup, teardown),
