@@ -33,6 +33,7 @@
 #define MC_OUT_KEEP	(64 * 1024)
 #define MC_MSG_INFLIGHT	4		/* messages offered, not answered */
 #define MC_MSG_RESEND	60		/* seconds: unanswered, offer again */
+#define MC_READ_MS	100		/* reading one channel, at most */
 
 struct mc {
 	ssh_channel			 ch;
@@ -51,6 +52,9 @@ struct mc {
 	int				 storing;	/* a batch sent to the
 							   store: its answer
 							   is due */
+	uint64_t			 read_until;	/* clock_mono_ms */
+	int				 more;		/* stopped at it, with
+							   more to read */
 	int				 failed;
 	char				 why[128];	/* the protocol error */
 	/*
@@ -781,6 +785,14 @@ mc_read_frames(struct mc *m)
 	int	 n, rc;
 
 	while (!m->failed && m->out_len - m->out_off < MC_OUT_MAX / 2) {
+		/*
+		 * A gateway draining its backlog keeps this channel full:
+		 * the other tunnels get their turn in between.
+		 */
+		if (clock_mono_ms() >= m->read_until) {
+			m->more = 1;
+			return got;
+		}
 		while ((rc = frame_reader_next(m->rd, &f)) == 1) {
 			mc_frame(m, f);
 			json_decref(f);
@@ -817,8 +829,10 @@ mc_read(struct mc *m)
 {
 	struct pollfd	pfd[2];
 
+	m->more = 0;
+	m->read_until = clock_mono_ms() + MC_READ_MS;
 	mc_read_frames(m);
-	while (m->storing && !m->failed) {
+	while (m->storing && !m->failed && !m->more) {
 		/*
 		 * While the database stores the batch, the next one may be
 		 * arriving: read it (and check it, in mc_records()) rather
@@ -884,7 +898,8 @@ mc_pump(struct mc *m)
 	for (i = 0; i < MC_PUMP_ROUNDS; i++) {
 		mc_read(m);
 		mc_write(m);
-		if (m->failed || m->out_len - m->out_off >= MC_OUT_MAX / 2 ||
+		if (m->failed || m->more ||
+		    m->out_len - m->out_off >= MC_OUT_MAX / 2 ||
 		    ssh_channel_poll(m->ch, 0) <= 0)
 			break;
 	}
@@ -894,6 +909,12 @@ mc_pump(struct mc *m)
 		return 1;
 	}
 	return ssh_channel_is_closed(m->ch) || ssh_channel_is_eof(m->ch);
+}
+
+int
+mc_more(const struct mc *m)
+{
+	return m->more;
 }
 
 struct mc *
