@@ -5,6 +5,7 @@
 
 #include "relay/mc.h"
 
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +33,7 @@
 #define MC_OUT_KEEP	(64 * 1024)
 #define MC_MSG_INFLIGHT	4		/* messages offered, not answered */
 #define MC_MSG_RESEND	60		/* seconds: unanswered, offer again */
+#define MC_READ_MS	100		/* reading one channel, at most */
 
 struct mc {
 	ssh_channel			 ch;
@@ -47,6 +49,12 @@ struct mc {
 	 * away), since 0 would send the gateway back to its first record.
 	 */
 	uint64_t			 stored;
+	int				 storing;	/* a batch sent to the
+							   store: its answer
+							   is due */
+	uint64_t			 read_until;	/* clock_mono_ms */
+	int				 more;		/* stopped at it, with
+							   more to read */
 	int				 failed;
 	char				 why[128];	/* the protocol error */
 	/*
@@ -175,6 +183,14 @@ mc_follows(struct mc *m, json_t *f, char *why, size_t whylen)
 		snprintf(why, whylen, "a records frame needs \"after\"");
 		return 0;
 	}
+	/*
+	 * last_seq only grows: a batch following what this channel knows
+	 * to be stored follows what is stored.  Only a gateway ahead of
+	 * that (it moved from another relay of the fleet) needs the store
+	 * asked.
+	 */
+	if ((uint64_t)json_integer_value(ja) <= m->stored)
+		return 1;
 	if (store_last_seq(m->st, m->cl->id, &last) == -1) {
 		snprintf(why, whylen, "%s", store_unavailable(m->st) ?
 		    "the relay's database is unavailable" :
@@ -207,36 +223,82 @@ mc_refuse(struct mc *m, const char *why)
 	    (json_int_t)m->stored, "error", why));
 }
 
+/* A batch not stored: the why, as the gateway and the log should see it. */
+static void
+mc_not_stored(struct mc *m, char *why, size_t whylen)
+{
+	/*
+	 * A database away was logged once, when it went; the gateway
+	 * learns that it is away, not where it is.
+	 */
+	if (store_unavailable(m->st)) {
+		log_debug("cluster %s: batch not stored: %s", m->cl->id, why);
+		snprintf(why, whylen, "the relay's database is unavailable");
+	} else
+		log_warn("cluster %s: batch not stored: %s", m->cl->id, why);
+	mc_refuse(m, why);
+}
+
+/*
+ * The answer to the batch the store is storing: its ack (or refusal)
+ * goes out before the answer to any later frame.
+ */
+static void
+mc_settle(struct mc *m)
+{
+	char		why[256];
+	uint64_t	acked;
+
+	if (!m->storing)
+		return;
+	m->storing = 0;
+	if (store_batch_wait(m->st, &acked, why, sizeof(why)) == -1) {
+		mc_not_stored(m, why, sizeof(why));
+		return;
+	}
+	m->stored = acked;
+	mc_send(m, json_pack("{s:s, s:I}", "t", "ack", "seq",
+	    (json_int_t)acked));
+}
+
+/*
+ * A batch of records.  It is checked while the store may still be
+ * storing the one before (its JSON was read meanwhile too, by
+ * mc_read()); then that one's answer goes out, and this one is handed
+ * to the store, which may take it without waiting (store.h): mc_read()
+ * answers it once the next frame is read, or before it returns.
+ */
 static void
 mc_records(struct mc *m, json_t *f)
 {
-	char		why[256];
-	uint64_t	acked = 0;
+	struct store_batch	*b;
+	char			 why[256];
+	uint64_t		 acked = 0;
+	int			 rc;
 
 	if (m->st == NULL) {
 		mc_send(m, json_pack("{s:s, s:s}", "t", "error", "reason",
 		    "this relay has no database"));
 		return;
 	}
+	rc = store_batch_check(m->st, m->cl->id, json_object_get(f,
+	    "records"), clock_now(), &b, why, sizeof(why));
+	mc_settle(m);
+	if (rc == -1) {
+		mc_not_stored(m, why, sizeof(why));
+		return;
+	}
 	if (!mc_follows(m, f, why, sizeof(why))) {
+		store_batch_free(b);
 		mc_refuse(m, why);
 		return;
 	}
-	if (store_records(m->st, m->cl->id, json_object_get(f, "records"),
-	    clock_now(), &acked, why, sizeof(why)) == -1) {
-		/*
-		 * A database away was logged once, when it went; the
-		 * gateway learns that it is away, not where it is.
-		 */
-		if (store_unavailable(m->st)) {
-			log_debug("cluster %s: batch not stored: %s",
-			    m->cl->id, why);
-			snprintf(why, sizeof(why), "the relay's database is "
-			    "unavailable");
-		} else
-			log_warn("cluster %s: batch not stored: %s",
-			    m->cl->id, why);
-		mc_refuse(m, why);
+	if ((rc = store_batch_send(m->st, b, &acked, why, sizeof(why))) == 1) {
+		m->storing = 1;
+		return;
+	}
+	if (rc == -1) {
+		mc_not_stored(m, why, sizeof(why));
 		return;
 	}
 	m->stored = acked;
@@ -701,6 +763,9 @@ mc_frame(struct mc *m, json_t *f)
 	}
 	if (kind == FRAME_HELLO)
 		m->greeted = 1;
+	/* Every other frame is answered after the batch being stored. */
+	if (kind != FRAME_RECORDS)
+		mc_settle(m);
 	mc_handlers[kind](m, f);
 	/* After the welcome: what the vendor has for this cluster. */
 	if (kind == FRAME_HELLO)
@@ -708,30 +773,85 @@ mc_frame(struct mc *m, json_t *f)
 }
 
 /* Read frames while the answers have room. */
-static void
-mc_read(struct mc *m)
+static void	mc_write(struct mc *);
+
+/* Returns how many bytes came off the channel. */
+static size_t
+mc_read_frames(struct mc *m)
 {
 	char	 buf[16384];
 	json_t	*f;
+	size_t	 got = 0;
 	int	 n, rc;
 
 	while (!m->failed && m->out_len - m->out_off < MC_OUT_MAX / 2) {
+		/*
+		 * A gateway draining its backlog keeps this channel full:
+		 * the other tunnels get their turn in between.
+		 */
+		if (clock_mono_ms() >= m->read_until) {
+			m->more = 1;
+			return got;
+		}
 		while ((rc = frame_reader_next(m->rd, &f)) == 1) {
 			mc_frame(m, f);
 			json_decref(f);
 			if (m->failed)
-				return;
+				return got;
+			/*
+			 * Answer at once: an ack that waited for the end of
+			 * this loop (the next frames stored first) held the
+			 * gateway's window shut, and both ends took turns
+			 * instead of overlapping.
+			 */
+			mc_write(m);
 		}
 		if (rc == -1) {
 			mc_fail(m, "a malformed frame");
-			return;
+			return got;
 		}
 		n = ssh_channel_read_nonblocking(m->ch, buf, sizeof(buf), 0);
 		if (n <= 0)
-			return;
+			return got;
+		got += (size_t)n;
 		if (frame_reader_feed(m->rd, buf, (size_t)n) == -1)
 			mc_fail(m, "a frame length out of bounds");
 	}
+	return got;
+}
+
+/*
+ * Nothing is left with the store when the relay goes back to its event
+ * loop: the store serves every channel and command in turn.
+ */
+static void
+mc_read(struct mc *m)
+{
+	struct pollfd	pfd[2];
+
+	m->more = 0;
+	m->read_until = clock_mono_ms() + MC_READ_MS;
+	mc_read_frames(m);
+	while (m->storing && !m->failed && !m->more) {
+		/*
+		 * While the database stores the batch, the next one may be
+		 * arriving: read it (and check it, in mc_records()) rather
+		 * than wait idle, so that the relay's work and the
+		 * database's overlap.  The database's answer, or the
+		 * channel's socket readable with nothing for this channel
+		 * (a part of a packet, another channel's data), ends it.
+		 */
+		pfd[0].fd = store_batch_fd(m->st);
+		pfd[0].events = POLLIN;
+		pfd[1].fd = ssh_get_fd(ssh_channel_get_session(m->ch));
+		pfd[1].events = POLLIN;
+		if (pfd[0].fd == -1 || pfd[1].fd == -1 ||
+		    poll(pfd, 2, -1) <= 0 || pfd[0].revents != 0 ||
+		    (pfd[1].revents & POLLIN) == 0 || mc_read_frames(m) == 0)
+			break;
+	}
+	mc_settle(m);
+	mc_write(m);
 }
 
 static void
@@ -778,7 +898,8 @@ mc_pump(struct mc *m)
 	for (i = 0; i < MC_PUMP_ROUNDS; i++) {
 		mc_read(m);
 		mc_write(m);
-		if (m->failed || m->out_len - m->out_off >= MC_OUT_MAX / 2 ||
+		if (m->failed || m->more ||
+		    m->out_len - m->out_off >= MC_OUT_MAX / 2 ||
 		    ssh_channel_poll(m->ch, 0) <= 0)
 			break;
 	}
@@ -788,6 +909,12 @@ mc_pump(struct mc *m)
 		return 1;
 	}
 	return ssh_channel_is_closed(m->ch) || ssh_channel_is_eof(m->ch);
+}
+
+int
+mc_more(const struct mc *m)
+{
+	return m->more;
 }
 
 struct mc *

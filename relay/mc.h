@@ -35,6 +35,11 @@ struct mc	*mc_new(ssh_channel ch, struct store *st,
  */
 int		 mc_pump(struct mc *);
 /*
+ * 1 when the last mc_pump() stopped at its time budget with more to
+ * read: pump again once the other connections had their turn.
+ */
+int		 mc_more(const struct mc *);
+/*
  * The relay's poll of the store: newest is its newest message id.
  * Offers what is new for the cluster, and offers again what went
  * unanswered for MC_MSG_RESEND seconds.  1 when frames were queued (pump

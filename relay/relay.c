@@ -401,6 +401,15 @@ rconn_pump(struct rconn *c)
 		mc_free(c->mc);
 		c->mc = NULL;
 		log_info("%s: control channel closed", c->who);
+	} else if (c->mc != NULL && mc_more(c->mc)) {
+		/*
+		 * Bytes libssh holds raise no socket event: come back as a
+		 * timeout, after the loop's next poll (an active event would
+		 * run before any other connection's).
+		 */
+		struct timeval now = { 0, 0 };
+
+		event_add(c->ev_kick, &now);
 	}
 	rconn_update_write(c);
 }

@@ -201,8 +201,15 @@ store_open_readonly(const char *spec, struct store **out, char *err,
 void
 store_close(struct store *s)
 {
+	uint64_t	acked;
+	char		why[STORE_ERR_MAX];
+
 	if (s == NULL)
 		return;
+	/* A batch sent and not waited for ends, one way or the other. */
+	if (s->sent != NULL && store_batch_wait(s, &acked, why,
+	    sizeof(why)) == -1)
+		log_warn("%s: %s", s->name, why);
 	s->ops->close(s);
 	free(s->relay);
 	free(s->name);
@@ -539,42 +546,107 @@ analyse(struct store *s, const char *cluster, const struct store_item *items,
 	}
 }
 
-int
-store_records(struct store *s, const char *cluster, json_t *records,
-    time_t now, uint64_t *acked, char *why, size_t whylen)
-{
-	struct store_item	*items = NULL;
+/* A checked batch (store.h), the records it was checked from held. */
+struct store_batch {
+	char			 cluster[STORE_ID_MAX + 1];
+	json_t			*records;	/* a reference: items borrow */
+	struct store_item	*items;
 	size_t			 n;
-	int64_t			 last, high;
-	int			 rc = -1;
+	time_t			 now;
+	int			 usage_only;	/* no analysis to run */
+};
 
-	*acked = 0;
+void
+store_batch_free(struct store_batch *b)
+{
+	if (b == NULL)
+		return;
+	json_decref(b->records);
+	free(b->items);
+	free(b);
+}
+
+int
+store_batch_pending(const struct store *s)
+{
+	return s->sent != NULL;
+}
+
+int
+store_batch_fd(struct store *s)
+{
+	return s->sent != NULL && s->ops->batch_fd != NULL ?
+	    s->ops->batch_fd(s) : -1;
+}
+
+int
+store_batch_check(struct store *s, const char *cluster, json_t *records,
+    time_t now, struct store_batch **out, char *why, size_t whylen)
+{
+	struct store_batch	*b;
+	size_t			 i;
+
+	(void)s;
+	*out = NULL;
 	if (!valid_id(cluster)) {
 		snprintf(why, whylen, "invalid cluster id");
 		return -1;
 	}
-	if (check_batch(records, &items, &n, why, whylen) == -1)
+	if ((b = calloc(1, sizeof(*b))) == NULL) {
+		snprintf(why, whylen, "out of memory");
 		return -1;
+	}
+	if (check_batch(records, &b->items, &b->n, why, whylen) == -1) {
+		free(b);
+		return -1;
+	}
+	snprintf(b->cluster, sizeof(b->cluster), "%s", cluster);
+	b->records = json_incref(records);
+	b->now = now;
+	b->usage_only = 1;
+	for (i = 0; i < b->n; i++)
+		if (b->items[i].cls != SC_USAGE)
+			b->usage_only = 0;
+	*out = b;
+	return 0;
+}
+
+/*
+ * Store a checked batch the careful way, in one transaction the front
+ * drives: the keys that were new decide what is applied, so a batch
+ * that repeats records stored already (a gateway sending again what it
+ * was not told was kept) changes nothing twice.
+ */
+static int
+store_items(struct store *s, struct store_batch *b, uint64_t *acked,
+    char *why, size_t whylen)
+{
+	int64_t	 last, high;
+	size_t	 i;
+	int	 rc = -1;
+
+	for (i = 0; i < b->n; i++)
+		b->items[i].fresh = 0;
 	if (s->ops->begin(s) == -1) {
 		db_why(s, why, whylen, "begin");
 		goto out;
 	}
-	if (s->ops->cluster_lock(s, cluster, now, &last) == -1) {
-		db_why(s, why, whylen, cluster);
+	if (s->ops->cluster_lock(s, b->cluster, b->now, &last) == -1) {
+		db_why(s, why, whylen, b->cluster);
 		goto out;
 	}
-	high = batch_high(last, items, n);
-	if (s->ops->records(s, cluster, items, n, now) == -1) {
+	high = batch_high(last, b->items, b->n);
+	if (s->ops->records(s, b->cluster, b->items, b->n, b->now) == -1) {
 		db_why(s, why, whylen, "storing a record");
 		goto out;
 	}
-	analyse(s, cluster, items, n);
-	if (s->ops->advance(s, cluster, high, now) == -1) {
+	analyse(s, b->cluster, b->items, b->n);
+	if (s->ops->advance(s, b->cluster, high, b->now) == -1) {
 		db_why(s, why, whylen, "advancing the seq");
 		goto out;
 	}
-	if (s->hooks != NULL && s->hooks->flush(s->hooks_arg, s, cluster) ==
-	    -1) {
+	if (s->hooks != NULL && s->hooks->flush(s->hooks_arg, s,
+	    b->cluster) == -1) {
 		db_why(s, why, whylen, "storing the analysis");
 		goto out;
 	}
@@ -590,7 +662,89 @@ out:
 		s->ops->rollback(s);
 	if (s->hooks != NULL)
 		s->hooks->done(s->hooks_arg, rc == 0);
-	free(items);
+	return rc;
+}
+
+/*
+ * A batch of usage records only, which is what a backlog is made of,
+ * goes to a backend that can take it whole without waiting (PostgreSQL:
+ * one pipeline, one round trip): the keys are expected to be new, and
+ * when one is not the backend rolls it all back and store_batch_wait()
+ * stores the batch again the careful way.  Anything else is stored at
+ * once.
+ */
+int
+store_batch_send(struct store *s, struct store_batch *b, uint64_t *acked,
+    char *why, size_t whylen)
+{
+	int rc;
+
+	*acked = 0;
+	if (s->sent != NULL) {
+		snprintf(why, whylen, "a batch is being stored already");
+		store_batch_free(b);
+		return -1;
+	}
+	if (s->ops->batch_send == NULL || !b->usage_only || b->n == 0) {
+		rc = store_items(s, b, acked, why, whylen);
+		store_batch_free(b);
+		return rc;
+	}
+	if (s->ops->batch_send(s, b->cluster, b->items, b->n,
+	    batch_high(0, b->items, b->n), b->now) == -1) {
+		db_why(s, why, whylen, "storing a record");
+		store_batch_free(b);
+		return -1;
+	}
+	s->sent = b;
+	return 1;
+}
+
+int
+store_batch_wait(struct store *s, uint64_t *acked, char *why, size_t whylen)
+{
+	struct store_batch	*b = s->sent;
+	int64_t			 last = 0;
+	int			 rc;
+
+	*acked = 0;
+	if (b == NULL) {
+		snprintf(why, whylen, "no batch is being stored");
+		return -1;
+	}
+	s->sent = NULL;
+	switch (s->ops->batch_wait(s, &last)) {
+	case 0:
+		*acked = (uint64_t)last;
+		rc = 0;
+		if (s->hooks != NULL)
+			s->hooks->done(s->hooks_arg, 1);
+		break;
+	case 1:
+		rc = store_items(s, b, acked, why, whylen);
+		break;
+	default:
+		db_why(s, why, whylen, "storing a record");
+		rc = -1;
+		break;
+	}
+	store_batch_free(b);
+	return rc;
+}
+
+int
+store_records(struct store *s, const char *cluster, json_t *records,
+    time_t now, uint64_t *acked, char *why, size_t whylen)
+{
+	struct store_batch	*b;
+	int			 rc;
+
+	*acked = 0;
+	if (store_batch_check(s, cluster, records, now, &b, why,
+	    whylen) == -1)
+		return -1;
+	if ((rc = store_batch_send(s, b, acked, why, whylen)) == 1)
+		rc = store_batch_wait(s, acked, why, whylen);
 	return rc;
 }
 

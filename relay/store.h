@@ -106,6 +106,41 @@ int	store_cluster_seen(struct store *, const char *cluster, time_t now,
 int	store_records(struct store *, const char *cluster, json_t *records,
 	    time_t now, uint64_t *acked, char *why, size_t whylen);
 
+/*
+ * store_records() in steps, so that the relay reads and checks the next
+ * batch while the database stores this one:
+ *
+ *   store_batch_check() checks a batch (no database call) and keeps a
+ *	reference to records; -1 with why when it is malformed.
+ *   store_batch_send() hands it over (and frees it): 0 when it was
+ *	stored at once (*acked as store_records() sets it), 1 when the
+ *	database is storing it, -1 with why.
+ *   store_batch_wait() waits for the batch sent: 0 with *acked, or -1
+ *	with why (nothing of it was stored).
+ *
+ * At most one batch is sent and not waited for, and nothing else may
+ * use the store until it is: the relay waits before it returns to its
+ * event loop.  (A call that needs the database meanwhile waits for the
+ * batch first; its outcome is kept for store_batch_wait().)
+ */
+struct store_batch;
+
+int	store_batch_check(struct store *, const char *cluster,
+	    json_t *records, time_t now, struct store_batch **,
+	    char *why, size_t whylen);
+int	store_batch_send(struct store *, struct store_batch *,
+	    uint64_t *acked, char *why, size_t whylen);
+int	store_batch_wait(struct store *, uint64_t *acked, char *why,
+	    size_t whylen);
+/* 1 while a batch is sent and not waited for. */
+int	store_batch_pending(const struct store *);
+/*
+ * The descriptor that becomes readable when the database has answered
+ * the batch sent, or -1 (none sent, or nothing to wait for).
+ */
+int	store_batch_fd(struct store *);
+void	store_batch_free(struct store_batch *);
+
 /* Know a cluster (before it ever connects); one already known stays. */
 int	store_cluster_add(struct store *, const char *cluster, time_t now);
 

@@ -72,6 +72,8 @@ struct store {
 	int			 unavailable;	/* err: the database could not
 						   be reached (logged once by
 						   the backend) */
+	struct store_batch	*sent;		/* store_batch_send()'s, not
+						   waited for yet */
 	char			*relay;		/* this relay's name among the
 						   fleet's (store_relay_started),
 						   or NULL */
@@ -80,7 +82,7 @@ struct store {
 };
 
 /* The schema version this relay writes, the same for every backend. */
-#define STORE_SCHEMA_VERSION	5
+#define STORE_SCHEMA_VERSION	6
 
 struct store_ops {
 	const char	*engine;	/* "SQLite", "PostgreSQL" */
@@ -172,6 +174,26 @@ struct store_ops {
 	/* In the front's transaction: last_seq = high, contact now. */
 	int	(*advance)(struct store *, const char *cluster, int64_t high,
 		    time_t now);
+	/*
+	 * Optional (NULL: the front stores every batch itself, waiting).
+	 * Send a batch of usage records only, all taken as new, as one
+	 * transaction of its own, without waiting for the outcome: the
+	 * cluster known and locked, the keys inserted (a key stored
+	 * already fails the transaction, so nothing of it is kept), the
+	 * usage applied as records() would apply it, last_seq raised to at
+	 * least high, contact now.  batch_wait() waits for it: 0 committed
+	 * with *last the cluster's last_seq, 1 when it was rolled back
+	 * because a key was stored already (the front then stores the
+	 * batch in its careful way), -1 on any other failure (rolled back,
+	 * why in s->err).  Any other method called in between first waits
+	 * for the batch and keeps its outcome for batch_wait().
+	 */
+	int	(*batch_send)(struct store *, const char *cluster,
+		    struct store_item *items, size_t n, int64_t high,
+		    time_t now);
+	int	(*batch_wait)(struct store *, int64_t *last);
+	/* What becomes readable when the batch sent is answered, or -1. */
+	int	(*batch_fd)(struct store *);
 
 	/*
 	 * 1 with the cluster's row in *ci (first_seen, last_contact,

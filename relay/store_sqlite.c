@@ -507,6 +507,15 @@ static const char schema_v5_sql[] =
 	"  data BLOB NOT NULL,"
 	"  PRIMARY KEY (bundle, \"offset\"));";
 
+/*
+ * Version 6 changes PostgreSQL's records and usage only (their cluster is
+ * no longer checked row by row: see store_pg.c).  SQLite never checked
+ * it: the relay does not turn on PRAGMA foreign_keys, and it is the only
+ * writer of its file.  The version is counted here too, so that both
+ * engines' numbers keep meaning the same tables.
+ */
+static const char schema_v6_sql[] = "SELECT 1;";
+
 /* migrations[v] takes a database from schema version v to v + 1. */
 static const char *const migrations[STORE_SCHEMA_VERSION] = {
 	schema_v1_sql,
@@ -514,6 +523,7 @@ static const char *const migrations[STORE_SCHEMA_VERSION] = {
 	schema_v3_sql,
 	schema_v4_sql,
 	schema_v5_sql,
+	schema_v6_sql,
 };
 
 /* The backend's state: the connection and its statements. */

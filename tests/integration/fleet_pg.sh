@@ -50,7 +50,7 @@ start_relay_bg relay2
 RELAY2_PID=$RELAY_PID
 wait_for "$T/relay.log" "listening on" 20 && wait_for "$T/relay2.log" "listening on" 20 &&
     ! grep -q "error" "$T/relay.log" "$T/relay2.log" &&
-    [ "$(pg_sql 'SELECT version FROM porthole_schema')" = 5 ] &&
+    [ "$(pg_sql 'SELECT version FROM porthole_schema')" = 6 ] &&
     [ "$(pg_sql 'SELECT count(*) FROM porthole_schema')" = 1 ] &&
     [ "$(pg_sql "SELECT count(*) FROM pg_tables WHERE tablename = 'records'")" = 1 ] &&
     pass "two relays started at once on an empty database: one schema, no error" ||

@@ -330,6 +330,73 @@ test_resent_batch_is_a_noop(void **state)
 	store_close(s);
 }
 
+/* A usage record of seq for hour and env, as a batch's element. */
+#define USAGE_REC(seq, hour, env, amount) \
+	"{\"seq\":" #seq ",\"class\":\"usage\",\"record\":{\"hour\":\"" \
+	hour "\",\"environment\":\"" env "\",\"units\":{\"host_units\":" \
+	#amount "}}}"
+
+/*
+ * Batches of usage records only, which PostgreSQL takes whole without
+ * waiting (one pipeline): a batch repeating keys stored already fails
+ * there and is stored again the careful way, so what was stored once is
+ * never applied twice, not even when the repeat says something else.
+ */
+static void
+test_usage_batches_whole(void **state)
+{
+	struct store		*s = open_store();
+	struct store_batch	*b;
+	json_t			*recs;
+	uint64_t		 acked, seq;
+	char			*u, why[256];
+	int			 rc;
+
+	(void)state;
+	put_ok(s, "acme-prod", "[" USAGE_REC(1, H0, "env-1", 1) ","
+	    USAGE_REC(2, H0, "env-2", 2) "," USAGE_REC(3, H0, "env-1", 3) "]",
+	    3);
+	/* An overlap: seq 3 again, then what is new. */
+	put_ok(s, "acme-prod", "[" USAGE_REC(3, H0, "env-1", 3) ","
+	    USAGE_REC(4, H0, "env-2", 4) "," USAGE_REC(5, H1, "env-1", 5) "]",
+	    5);
+	/* A repeat that says something else changes nothing. */
+	put_ok(s, "acme-prod", "[" USAGE_REC(2, H0, "env-2", 99) ","
+	    USAGE_REC(3, H0, "env-1", 99) "]", 5);
+	u = usage_text(s, "acme-prod");
+	assert_string_equal(u,
+	    "HOUR                  ENVIRONMENT  UNIT        AMOUNT\n"
+	    "2026-11-18T12:00:00Z  env-1        host_units       3\n"
+	    "2026-11-18T12:00:00Z  env-2        host_units       4\n"
+	    "2026-11-18T13:00:00Z  env-1        host_units       5\n");
+	free(u);
+	assert_int_equal(count("SELECT count(*) FROM records"), 5);
+
+	/*
+	 * In steps: a call that needs the database while a batch is sent
+	 * waits for it, and the batch's outcome is still there to wait for.
+	 */
+	assert_non_null(recs = json_loads("[" USAGE_REC(6, H1, "env-2", 6)
+	    "]", 0, NULL));
+	assert_int_equal(store_batch_check(s, "acme-prod", recs, T0, &b, why,
+	    sizeof(why)), 0);
+	json_decref(recs);
+	rc = store_batch_send(s, b, &acked, why, sizeof(why));
+	assert_int_equal(rc, pg_uri != NULL ? 1 : 0);
+	assert_int_equal(store_batch_pending(s), rc == 1);
+	if (rc == 1) {
+		assert_int_equal(store_last_seq(s, "acme-prod", &seq), 0);
+		assert_int_equal(seq, 6);
+		assert_int_equal(store_batch_wait(s, &acked, why, sizeof(why)),
+		    0);
+	}
+	assert_int_equal(acked, 6);
+	assert_int_equal(store_batch_pending(s), 0);
+	assert_int_equal(store_batch_wait(s, &acked, why, sizeof(why)), -1);
+	assert_int_equal(count("SELECT count(*) FROM usage"), 4);
+	store_close(s);
+}
+
 static void
 test_holes_accepted(void **state)
 {
@@ -1127,7 +1194,7 @@ test_file_mode(void **state)
 #define exec_sql	db_exec
 
 /* The schema version this relay writes. */
-#define SCHEMA_NOW	5
+#define SCHEMA_NOW	6
 
 /* Where each engine keeps the schema version. */
 #define SCHEMA_VERSION_SQL	(pg_uri != NULL ? \
@@ -1179,8 +1246,8 @@ test_migrates_version_1(void **state)
 	/* A database from a newer relay is refused, not changed. */
 	set_schema_version(SCHEMA_NOW + 1);
 	assert_int_equal(store_open(db_spec(), &s, why, sizeof(why)), -1);
-	assert_non_null(strstr(why, "schema version 6, this relay knows "
-	    "version 5"));
+	assert_non_null(strstr(why, "schema version 7, this relay knows "
+	    "version 6"));
 }
 
 /*
@@ -1245,6 +1312,55 @@ test_migrates_v3(void **state)
 	    0);
 	assert_int_equal(count("SELECT count(*) FROM registry WHERE"
 	    " id = 'gamma' AND removed = 0"), 1);
+	store_close(s);
+}
+
+/*
+ * PostgreSQL: a store of schema version 5 checked each record's and usage
+ * row's cluster with a foreign key; version 6 drops those two checks
+ * (store_pg.c says why) and keeps every row, and a batch stored after
+ * the migration still replaces usage as before.
+ */
+static void
+test_migrates_v5(void **state)
+{
+	struct store	*s;
+	char		*u;
+
+	(void)state;
+	PG_ONLY();
+	s = open_store();
+	put_ok(s, "acme-prod", batch1, 3);
+	assert_int_equal(count("SELECT count(*) FROM pg_constraint WHERE"
+	    " contype = 'f' AND conrelid IN ('records'::regclass,"
+	    " 'usage'::regclass)"), 0);
+	store_close(s);
+	exec_sql("ALTER TABLE records ADD FOREIGN KEY (cluster)"
+	    " REFERENCES clusters (id);"
+	    " ALTER TABLE usage ADD FOREIGN KEY (cluster)"
+	    " REFERENCES clusters (id)");
+	assert_int_equal(count("SELECT count(*) FROM pg_constraint WHERE"
+	    " contype = 'f' AND conrelid IN ('records'::regclass,"
+	    " 'usage'::regclass)"), 2);
+	set_schema_version(5);
+	s = open_store();
+	assert_int_equal(count(SCHEMA_VERSION_SQL), SCHEMA_NOW);
+	assert_int_equal(count("SELECT count(*) FROM pg_constraint WHERE"
+	    " contype = 'f' AND conrelid IN ('records'::regclass,"
+	    " 'usage'::regclass)"), 0);
+	assert_int_equal(count("SELECT count(*) FROM records"), 3);
+	/* The other tables keep theirs. */
+	assert_true(count("SELECT count(*) FROM pg_constraint WHERE"
+	    " contype = 'f' AND conrelid = 'health'::regclass") == 1);
+	put_ok(s, "acme-prod",
+	    "[{\"seq\":4,\"class\":\"usage\",\"record\":{\"hour\":\"" H0 "\","
+	    "\"environment\":\"env-9\",\"units\":{\"host_units\":3}}},"
+	    "{\"seq\":5,\"class\":\"usage\",\"record\":{\"hour\":\"" H0 "\","
+	    "\"environment\":\"env-9\",\"units\":{\"host_units\":4}}}]", 5);
+	u = usage_text(s, "acme-prod");
+	assert_non_null(strstr(u, "env-9        host_units       4\n"));
+	assert_null(strstr(u, "env-9        host_units       3\n"));
+	free(u);
 	store_close(s);
 }
 
@@ -2157,6 +2273,8 @@ main(void)
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_resent_batch_is_a_noop,
 		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_usage_batches_whole,
+		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_holes_accepted,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(
@@ -2196,6 +2314,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_migrates_v2, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_migrates_v3, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_migrates_v5, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_migrates_version_1,
 		    setup, teardown),
