@@ -1212,6 +1212,43 @@ valid_bundle(const struct store_bundle *b, char *why, size_t whylen)
 	return 1;
 }
 
+void
+store_set_bundle_quota(struct store *s, uint64_t bytes)
+{
+	s->bundle_quota = bytes;
+}
+
+/*
+ * In the caller's transaction: may bundle b be added under its
+ * cluster's quota?  One stored already was let in when it began and
+ * goes on.  0 yes; 1 no, with why; -1 a database error.
+ */
+static int
+bundle_fits(struct store *s, const struct store_bundle *b, char *why,
+    size_t whylen)
+{
+	struct store_bundle_state	st;
+	uint64_t			used = 0;
+	char				q[32], u[32];
+	int				rc;
+
+	if (s->bundle_quota == 0)
+		return 0;
+	if ((rc = s->ops->bundle_state(s, b->id, &st)) != 0)
+		return rc == 1 ? 0 : -1;
+	if (s->ops->bundle_usage(s, b->cluster, &used) == -1)
+		return -1;
+	if (used <= s->bundle_quota && b->size <= s->bundle_quota - used)
+		return 0;
+	parse_format_size(s->bundle_quota, q, sizeof(q));
+	parse_format_size(used, u, sizeof(u));
+	snprintf(why, whylen, "over the cluster's bundle quota: the relay "
+	    "holds %" PRIu64 " bytes (%s) of cluster %s's bundles, and this "
+	    "one's %" PRIu64 " bytes would pass [relay] bundle_quota = %s",
+	    used, u, b->cluster, b->size, q);
+	return 1;
+}
+
 int
 store_bundle_begin(struct store *s, const struct store_bundle *b,
     time_t now, uint64_t *have, int *complete, char *why, size_t whylen)
@@ -1226,6 +1263,11 @@ store_bundle_begin(struct store *s, const struct store_bundle *b,
 	if (s->ops->begin(s) == -1) {
 		db_why(s, why, whylen, "storing a bundle");
 		return -1;
+	}
+	if ((rc = bundle_fits(s, b, why, whylen)) != 0) {
+		if (rc == -1)
+			db_why(s, why, whylen, "counting the cluster's bundles");
+		goto fail;
 	}
 	if (s->ops->bundle_add(s, b, now) == -1 ||
 	    (rc = s->ops->bundle_state(s, b->id, &st)) == -1) {

@@ -2135,6 +2135,33 @@ sq_offline_rows(struct store *s, time_t alive, time_t before,
 	return rows(s, st, offline_visit, &v);
 }
 
+/*
+ * The bytes of cluster's bundles (bundle_fits in store.c).  Prepared
+ * here rather than kept with the other statements: it runs once per
+ * new bundle.  SQLite has one writer, and the front's BEGIN IMMEDIATE
+ * holds it, so nothing is added meanwhile.
+ */
+static int
+sq_bundle_usage(struct store *s, const char *cluster, uint64_t *bytes)
+{
+	sqlite3_stmt	*st = NULL;
+	int		 rc = -1;
+
+	*bytes = 0;
+	if (sqlite3_prepare_v2(SQ(s)->db, "SELECT coalesce(sum(size), 0)"
+	    " FROM bundles WHERE cluster = ?1", -1, &st, NULL) != SQLITE_OK ||
+	    bind_text(st, 1, cluster) == -1 ||
+	    sqlite3_step(st) != SQLITE_ROW) {
+		sq_err(s);
+		goto out;
+	}
+	*bytes = (uint64_t)sqlite3_column_int64(st, 0);
+	rc = 0;
+out:
+	sqlite3_finalize(st);
+	return rc;
+}
+
 const struct store_ops store_sqlite_ops = {
 	.engine =		"SQLite",
 	.open =			sq_open,
@@ -2198,4 +2225,5 @@ const struct store_ops store_sqlite_ops = {
 	.bundle_chunks_delete =	sq_bundle_chunks_delete,
 	.bundle_chunk =		sq_bundle_chunk,
 	.bundle_rows =		sq_bundle_rows,
+	.bundle_usage =		sq_bundle_usage,
 };
