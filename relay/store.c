@@ -1218,6 +1218,40 @@ store_set_bundle_quota(struct store *s, uint64_t bytes)
 	s->bundle_quota = bytes;
 }
 
+int
+store_bundle_remove(struct store *s, const char *id, uint64_t *size,
+    char *cluster, char *why, size_t whylen)
+{
+	struct store_bundle_state	st;
+	int				rc;
+
+	*size = 0;
+	cluster[0] = '\0';
+	if (id == NULL || strlen(id) != STORE_BUNDLE_ID_LEN ||
+	    !ident_valid(id, STORE_BUNDLE_ID_LEN, IDENT_HEX)) {
+		snprintf(why, whylen, "not a bundle id: %d hex digits",
+		    STORE_BUNDLE_ID_LEN);
+		return -1;
+	}
+	if (s->ops->begin(s) == -1) {
+		db_why(s, why, whylen, "removing a bundle");
+		return -1;
+	}
+	if ((rc = s->ops->bundle_state(s, id, &st)) == 1 &&
+	    s->ops->bundle_delete(s, id) == -1)
+		rc = -1;
+	if (rc == -1 || s->ops->commit(s) == -1) {
+		db_why(s, why, whylen, "removing a bundle");
+		s->ops->rollback(s);
+		return -1;
+	}
+	if (rc == 1) {
+		*size = st.size;
+		memcpy(cluster, st.cluster, sizeof(st.cluster));
+	}
+	return rc;
+}
+
 /*
  * In the caller's transaction: may bundle b be added under its
  * cluster's quota?  One stored already was let in when it began and

@@ -558,5 +558,14 @@ int	store_bundle_read(struct store *, const char *id, uint64_t offset,
  * each reload.
  */
 void	store_set_bundle_quota(struct store *, uint64_t bytes);
+/*
+ * Remove bundle id and every chunk of it (porthole-relay bundle
+ * remove), making room under its cluster's quota: 1 with its *size and
+ * cluster (65 bytes), 0 when the store has no such bundle, -1 with why.
+ * A gateway still uploading it is refused its next piece and begins
+ * it again.
+ */
+int	store_bundle_remove(struct store *, const char *id, uint64_t *size,
+	    char *cluster, char *why, size_t whylen);
 
 #endif

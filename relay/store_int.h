@@ -319,6 +319,8 @@ struct store_ops {
 	 */
 	int	(*bundle_usage)(struct store *, const char *cluster,
 		    uint64_t *bytes);
+	/* In the front's transaction: bundle id's row and its chunks. */
+	int	(*bundle_delete)(struct store *, const char *id);
 };
 
 extern const struct store_ops	store_sqlite_ops;

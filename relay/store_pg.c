@@ -2597,6 +2597,24 @@ pg_bundle_usage(struct store *s, const char *cluster, uint64_t *bytes)
 	return 0;
 }
 
+/* Bundle id's chunks, then its row (porthole-relay bundle remove). */
+static int
+pg_bundle_delete(struct store *s, const char *id)
+{
+	const char *v[1] = { id };
+
+	if (pg_ready(s) == -1)
+		return -1;
+	if (pg_result(s, PQexecParams(PG(s)->conn, "DELETE FROM bundle_chunks"
+	    " WHERE bundle = $1", 1, NULL, v, NULL, NULL, 0),
+	    PGRES_COMMAND_OK, NULL) == -1 ||
+	    pg_result(s, PQexecParams(PG(s)->conn, "DELETE FROM bundles"
+	    " WHERE id = $1", 1, NULL, v, NULL, NULL, 0), PGRES_COMMAND_OK,
+	    NULL) == -1)
+		return -1;
+	return 0;
+}
+
 const struct store_ops store_pg_ops = {
 	.engine =		"PostgreSQL",
 	.open =			pg_open,
@@ -2661,4 +2679,5 @@ const struct store_ops store_pg_ops = {
 	.bundle_chunk =		pg_bundle_chunk,
 	.bundle_rows =		pg_bundle_rows,
 	.bundle_usage =		pg_bundle_usage,
+	.bundle_delete =	pg_bundle_delete,
 };

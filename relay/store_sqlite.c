@@ -2162,6 +2162,32 @@ out:
 	return rc;
 }
 
+/* Bundle id's chunks, then its row (porthole-relay bundle remove). */
+static int
+sq_bundle_delete(struct store *s, const char *id)
+{
+	static const char *const sql[] = {
+		"DELETE FROM bundle_chunks WHERE bundle = ?1",
+		"DELETE FROM bundles WHERE id = ?1",
+	};
+	sqlite3_stmt	*st;
+	size_t		 i;
+	int		 rc;
+
+	for (i = 0; i < sizeof(sql) / sizeof(sql[0]); i++) {
+		st = NULL;
+		rc = sqlite3_prepare_v2(SQ(s)->db, sql[i], -1, &st, NULL) !=
+		    SQLITE_OK || bind_text(st, 1, id) == -1 ||
+		    sqlite3_step(st) != SQLITE_DONE ? -1 : 0;
+		if (rc == -1)
+			sq_err(s);
+		sqlite3_finalize(st);
+		if (rc == -1)
+			return -1;
+	}
+	return 0;
+}
+
 const struct store_ops store_sqlite_ops = {
 	.engine =		"SQLite",
 	.open =			sq_open,
@@ -2226,4 +2252,5 @@ const struct store_ops store_sqlite_ops = {
 	.bundle_chunk =		sq_bundle_chunk,
 	.bundle_rows =		sq_bundle_rows,
 	.bundle_usage =		sq_bundle_usage,
+	.bundle_delete =	sq_bundle_delete,
 };

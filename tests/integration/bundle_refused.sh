@@ -4,7 +4,8 @@
 # behind it go first; after 8 refusals in a row it is failed with the
 # relay's words in porthole bundles, bundle show and the audit log;
 # once the vendor raised the quota, porthole bundle retry sends it
-# again, on record with who asked.  With BUNDLE_PG=yes
+# again, on record with who asked; porthole-relay bundle remove
+# deletes one from the store.  With BUNDLE_PG=yes
 # (bundle_refused_pg.sh) the relay's store is a PostgreSQL server
 # (tests/pg_lib.sh).  SKIP (77) without the test hook that shortens the
 # waits, or, for PostgreSQL, without a server.
@@ -84,6 +85,15 @@ wait_relay "$SMALL" 30 && [ "$(bundle_field "$BIG" state)" = ready ] &&
     pass "a later bundle goes up while the refused one waits" ||
     fail "the later bundle: $(relay bundles) / $(porthole bundles)"
 fetched "$SMALL" "the later bundle"
+relay bundle remove "$SMALL" >"$T/rm.out" 2>&1 &&
+    grep -q "^bundle $SMALL of acme-prod removed: [0-9]* bytes$" "$T/rm.out" &&
+    ! relay bundles --json | grep -q "$SMALL" &&
+    pass "porthole-relay bundle remove deletes a bundle from the store" ||
+    fail "bundle remove: $(cat "$T/rm.out") / $(relay bundles)"
+relay bundle remove "$SMALL" >"$T/rm2.out" 2>&1; rc=$?
+[ "$rc" -eq 1 ] && grep -q "bundle $SMALL is not in the store" "$T/rm2.out" &&
+    pass "removing it again says it is not there" ||
+    fail "remove again: rc=$rc $(cat "$T/rm2.out")"
 
 # Refused 8 times in a row, it is failed, with the relay's words.
 wait_state "$BIG" failed 40 &&
