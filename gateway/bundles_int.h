@@ -57,7 +57,8 @@ struct bundle {
 	/*
 	 * The relay's refusals of it in a row (bundles_upload.c): the last
 	 * one's words, as the relay said them (control characters made
-	 * spaces), and how many of them were SHA-256 mismatches.  After a
+	 * spaces), and the SHA-256 mismatches since it was last ready
+	 * (bytes stored in between do not reset those).  After a
 	 * refusal the bundle waits until next_try (clock_mono_ms(); not
 	 * kept: after a restart it is tried at once) and the bundles
 	 * behind it go first.

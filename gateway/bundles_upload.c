@@ -445,9 +445,13 @@ bundles_upload_ack(struct bundles *bs, json_t *f, const char *relay,
 		log_info("bundle %s: uploading to relay %s from byte %" PRIu64
 		    " of %" PRIu64, b->id, relay, off, b->size);
 	bs->up_begun = 1;
-	/* Bytes stored: whatever refused it before has passed. */
+	/*
+	 * Bytes stored: whatever refused it before has passed.  Not a
+	 * SHA-256 mismatch: the relay finds one only after storing every
+	 * piece again, so those count until the bundle is uploaded.
+	 */
 	if (off > b->uploaded && b->refusals > 0) {
-		b->refusals = b->bad_hashes = 0;
+		b->refusals = 0;
 		b->refused[0] = '\0';
 		b->uploaded = off;
 		(void)bundle_save(bs, b);

@@ -39,6 +39,7 @@ cat >>"$CONF" <<EOC
 enabled = yes
 paths = $P/log/*.log
 approval = none
+on_events = product_oom
 EOC
 AUDIT=$T/acme-prod/audit/audit.log
 BUNDLES=$T/acme-prod/state/bundles
@@ -148,5 +149,27 @@ sys.exit(0 if a["uid"] == 0 and "loginuid" in a and
 wait_relay "$BIG" 30 && pass "retried under the raised quota, it arrives whole" ||
     fail "retried bundle: $(relay bundles) / $(grep "bundle $BIG" "$GWLOG" | tail -3)"
 fetched "$BIG" "the retried bundle"
+
+# An archive changed on disk after it was built and audited: the relay
+# finds another SHA-256 each time it has stored it all, and after the
+# third the bundle fails - stored bytes between do not reset that count.
+# Three pieces, so that each round stores bytes before the check.
+head -c 1000000 /dev/urandom | base64 >"$P/log/mid.log"
+chmod go+r "$P/log/mid.log"
+kill "$RELAY_PID"; wait "$RELAY_PID" 2>/dev/null
+echo '{"class":"event","type":"product_oom","ts":"2026-12-01T11:00:00Z"}' |
+    porthole send event - >/dev/null 2>&1 || fail "send product_oom"
+wait_for "$AUDIT" '"type":"bundle_requested".*"requested_by":"event product_oom"' 10 ||
+    fail "no bundle for product_oom"
+OOM=$(requested_id '"requested_by":"event product_oom"')
+wait_state "$OOM" ready 30 || fail "offline bundle: $(porthole bundles)"
+printf 'X' | dd of="$BUNDLES/$OOM.tar.gz" bs=1 seek=20 conv=notrunc 2>/dev/null
+start_relay
+wait_state "$OOM" failed 60 &&
+    [ "$(bundle_field "$OOM" reason)" = "the relay found its SHA-256 different 3 times" ] &&
+    grep -q "\"type\":\"bundle_failed\".*\"bundle\":\"$OOM\",\"reason\":\"the relay found its SHA-256 different 3 times\"" "$AUDIT" &&
+    [ "$(count_lines "$T/relay.log" "bundle $OOM: its SHA-256 is not the one announced")" -eq 3 ] &&
+    pass "a bundle whose bytes are not what was audited fails after the relay's third mismatch" ||
+    fail "tampered: $(bundle_field "$OOM" state) $(grep -c "bundle $OOM: its SHA-256" "$T/relay.log")"
 
 finish
