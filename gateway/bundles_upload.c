@@ -69,15 +69,22 @@ upload_wake(evutil_socket_t fd, short what, void *arg)
 		bs->kick(bs->kick_arg);
 }
 
-/* Send nothing for ms; then the uplink is asked to poll again. */
+/* The uplink is asked to poll again in ms. */
 static void
-upload_wait(struct bundles *bs, uint64_t ms)
+upload_wake_in(struct bundles *bs, uint64_t ms)
 {
 	struct timeval tv = { (time_t)(ms / 1000), (suseconds_t)(ms % 1000) *
 	    1000 };
 
-	bs->up_retry_at = clock_mono_ms() + ms;
 	evtimer_add(bs->ev_up, &tv);
+}
+
+/* Send nothing for ms; then the uplink is asked to poll again. */
+static void
+upload_wait(struct bundles *bs, uint64_t ms)
+{
+	bs->up_retry_at = clock_mono_ms() + ms;
+	upload_wake_in(bs, ms);
 }
 
 /*
@@ -91,7 +98,6 @@ upload_pick(struct bundles *bs)
 	struct bundle	*b;
 	char		 path[4200];
 	uint64_t	 now = clock_mono_ms(), soonest = 0;
-	struct timeval	 tv;
 	size_t		 i;
 
 	if (bs->up_id[0] != '\0') {
@@ -129,11 +135,8 @@ upload_pick(struct bundles *bs)
 		return b;
 	}
 	/* Not up_retry_at: a bundle approved meanwhile need not wait. */
-	if (soonest != 0) {
-		tv.tv_sec = (time_t)((soonest - now) / 1000);
-		tv.tv_usec = (suseconds_t)((soonest - now) % 1000) * 1000;
-		evtimer_add(bs->ev_up, &tv);
-	}
+	if (soonest != 0)
+		upload_wake_in(bs, soonest - now);
 	return NULL;
 }
 
