@@ -21,7 +21,8 @@ const char cli_bundles_usage[] =
     "porthole bundles [--json]\n"
     "porthole bundle show ID [--json]\n"
     "porthole bundle approve ID [--reason TEXT]\n"
-    "porthole bundle deny ID [--reason TEXT]\n";
+    "porthole bundle deny ID [--reason TEXT]\n"
+    "porthole bundle retry ID [--reason TEXT]\n";
 
 static const char *
 jstr(json_t *o, const char *key)
@@ -79,7 +80,9 @@ print_state(json_t *b)
 {
 	const char *st = jstr(b, "state");
 
-	if (strcmp(st, "ready") == 0)
+	if (strcmp(st, "ready") == 0 && jint(b, "refusals") > 0)
+		printf("uploading (refused by the relay, tried again later)");
+	else if (strcmp(st, "ready") == 0)
 		printf("uploading (%lld of %lld bytes)", jint(b, "uploaded"),
 		    jint(b, "size"));
 	else if (strcmp(st, "waiting") == 0)
@@ -91,6 +94,8 @@ print_state(json_t *b)
 static void
 print_row(json_t *b)
 {
+	int failed;
+
 	printf("%-16s  %-20s  ", jstr(b, "id"), jstr(b, "requested"));
 	print_state(b);
 	printf("\n                  requested by ");
@@ -107,17 +112,29 @@ print_row(json_t *b)
 		    jint(b, "redactions"), json_is_true(json_object_get(b,
 		    "truncated")) ? ", cut at max_size" : "",
 		    jstr(b, "sha256"));
+	failed = strcmp(jstr(b, "state"), "failed") == 0;
 	if (*jstr(b, "decided_by") != '\0')
 		printf("                  %s by %s%s", strcmp(jstr(b, "state"),
 		    "denied") == 0 ? "denied" : "approved",
-		    jstr(b, "decided_by"), *jstr(b, "reason") != '\0' ? ": " :
-		    "\n");
-	else if (*jstr(b, "reason") != '\0')
+		    jstr(b, "decided_by"), *jstr(b, "reason") != '\0' &&
+		    !failed ? ": " : "\n");
+	if (*jstr(b, "reason") != '\0' && (failed ||
+	    *jstr(b, "decided_by") == '\0'))
 		printf("                  why: ");
 	if (*jstr(b, "reason") != '\0') {
 		(void)escape_fputs(jstr(b, "reason"), stdout);
 		printf("\n");
 	}
+	/* The relay's words: untrusted, and escaped as such. */
+	if (*jstr(b, "refused") != '\0') {
+		printf("                  refused by the relay %lld time%s: ",
+		    jint(b, "refusals"), jint(b, "refusals") == 1 ? "" : "s");
+		(void)escape_fputs(jstr(b, "refused"), stdout);
+		printf("\n");
+	}
+	if (failed && *jstr(b, "refused") != '\0')
+		printf("                  porthole bundle retry %s sends it "
+		    "again\n", jstr(b, "id"));
 }
 
 static int
@@ -172,6 +189,26 @@ cmd_show(const char *conf, const char *id, int as_json)
 }
 
 static int
+cmd_retry(const char *conf, int argc, char **argv)
+{
+	json_t *req, *ans;
+
+	if (argc == 5 && strcmp(argv[3], "--reason") == 0)
+		req = json_pack("{s:s, s:s}", "bundle", argv[2], "reason",
+		    argv[4]);
+	else if (argc == 3)
+		req = json_pack("{s:s}", "bundle", argv[2]);
+	else
+		return usage();
+	if ((ans = ask(conf, "bundle retry", CONTROL_BUNDLE_RETRY, req)) ==
+	    NULL)
+		return 1;
+	printf("bundle %s: it is uploaded to the relay again\n", argv[2]);
+	json_decref(ans);
+	return 0;
+}
+
+static int
 cmd_decide(const char *conf, int argc, char **argv, int approve)
 {
 	const char	*reason = NULL;
@@ -214,6 +251,8 @@ cli_bundles(int argc, char **argv, const char *conf)
 		rc = cmd_decide(conf, argc, argv, 1);
 	else if (argc >= 3 && strcmp(argv[1], "deny") == 0)
 		rc = cmd_decide(conf, argc, argv, 0);
+	else if (argc >= 3 && strcmp(argv[1], "retry") == 0)
+		rc = cmd_retry(conf, argc, argv);
 	else
 		return usage();
 	if (rc == 0 && fflush(stdout) == EOF) {

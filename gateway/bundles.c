@@ -24,6 +24,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "gateway/actor.h"
 #include "lib/clock.h"
 #include "lib/escape.h"
 #include "lib/fileio.h"
@@ -117,6 +118,13 @@ bundle_load(struct bundles *bs, const char *name, struct bundle *b)
 	b->truncated = json_is_true(json_object_get(j, "truncated"));
 	b->timed_out = json_is_true(json_object_get(j, "timed_out"));
 	b->uploaded = uint_field(j, "uploaded");
+	/* Kept since the relay could refuse a bundle (absent before). */
+	b->refusals = (unsigned)uint_field(j, "refusals");
+	if (json_object_get(j, "refused") != NULL &&
+	    copy_field(j, "refused", b->refused, sizeof(b->refused)) == -1) {
+		log_error("%s: not a bundle's state; left alone", path);
+		goto out;
+	}
 	rc = 0;
 out:
 	json_decref(j);
@@ -582,9 +590,22 @@ next:
 
 /* ---- the customer ---- */
 
+/* The audit fields of a's decision on b: the actor's, and the bundle. */
+static json_t *
+decision_fields(const struct actor *a, const struct bundle *b)
+{
+	json_t *ev;
+
+	if ((ev = actor_fields(a)) == NULL)
+		return NULL;
+	json_object_set_new(ev, "bundle", json_string(b->id));
+	json_object_set_new(ev, "sha256", json_string(b->sha256));
+	return ev;
+}
+
 int
 bundles_decide(struct bundles *bs, const char *id, int approve,
-    const char *who, const char *reason, char *why, size_t whylen)
+    const struct actor *a, char *why, size_t whylen)
 {
 	struct bundle *b = bundle_find(bs, id);
 
@@ -599,16 +620,14 @@ bundles_decide(struct bundles *bs, const char *id, int approve,
 		return -1;
 	}
 	if (bundles_audit(bs, approve ? "bundle_approved" : "bundle_denied",
-	    json_pack("{s:s, s:s, s:s*, s:s}", "bundle", id, "by", who,
-	    "reason", reason, "sha256", b->sha256)) == -1) {
+	    decision_fields(a, b)) == -1) {
 		snprintf(why, whylen, "the audit log cannot be written");
 		return -1;
 	}
 	if (b->state == BS_BUILDING)
 		build_kill(bs);
-	snprintf(b->decided_by, sizeof(b->decided_by), "%s", who);
-	snprintf(b->reason, sizeof(b->reason), "%s", reason != NULL ?
-	    reason : "");
+	snprintf(b->decided_by, sizeof(b->decided_by), "%s", a->by);
+	snprintf(b->reason, sizeof(b->reason), "%s", a->reason);
 	if (approve) {
 		b->state = BS_READY;
 	} else {
@@ -620,10 +639,64 @@ bundles_decide(struct bundles *bs, const char *id, int approve,
 	}
 	(void)bundle_save(bs, b);
 	log_info("bundle %s %s by %s", id, approve ? "approved" : "denied",
-	    who);
+	    a->by);
 	if (approve && bs->kick != NULL)
 		bs->kick(bs->kick_arg);
 	bundles_schedule(bs);
+	return 0;
+}
+
+int
+bundles_retry(struct bundles *bs, const char *id, const struct actor *a,
+    char *why, size_t whylen)
+{
+	struct bundle	*b = bundle_find(bs, id);
+	struct stat	 sb;
+	char		 path[4200];
+	json_t		*ev;
+
+	if (b == NULL) {
+		snprintf(why, whylen, "no such bundle");
+		return -1;
+	}
+	if (b->state != BS_FAILED) {
+		snprintf(why, whylen, "bundle %s is %s, not failed", id,
+		    bundle_state_name(b->state));
+		return -1;
+	}
+	if (!bs->pol->bundle_enabled) {
+		snprintf(why, whylen, "support bundles are disabled on this "
+		    "cluster");
+		return -1;
+	}
+	/* Only what was built, audited and kept may leave: never rebuilt. */
+	bundle_path(bs, id, ".tar.gz", path, sizeof(path));
+	if (b->built == 0 || b->sha256[0] == '\0' || lstat(path, &sb) == -1 ||
+	    !S_ISREG(sb.st_mode) || (uint64_t)sb.st_size != b->size) {
+		snprintf(why, whylen, "bundle %s has no archive to send (%s): "
+		    "ask for a new bundle", id, b->reason);
+		return -1;
+	}
+	if ((ev = decision_fields(a, b)) != NULL) {
+		json_object_set_new(ev, "refusals",
+		    json_integer((json_int_t)b->refusals));
+		json_object_set_new(ev, "failed", json_string(b->reason));
+	}
+	if (bundles_audit(bs, "bundle_retried", ev) == -1) {
+		snprintf(why, whylen, "the audit log cannot be written");
+		return -1;
+	}
+	b->state = BS_READY;
+	b->finished = 0;
+	b->refusals = b->bad_hashes = 0;
+	b->refused[0] = '\0';
+	b->next_try = 0;
+	snprintf(b->decided_by, sizeof(b->decided_by), "%s", a->by);
+	snprintf(b->reason, sizeof(b->reason), "%s", a->reason);
+	(void)bundle_save(bs, b);
+	log_info("bundle %s sent again by %s", id, a->by);
+	if (bs->kick != NULL)
+		bs->kick(bs->kick_arg);
 	return 0;
 }
 

@@ -25,12 +25,16 @@
  *   uploaded	the relay has it and its SHA-256 matched: the archive
  *		is removed, the manifest and the state stay
  *   denied	the customer denied it: the archive is removed
- *   failed	it could not be built (why is kept)
+ *   failed	it could not be built (why is kept), or the relay
+ *		refused it too many times in a row (the archive is
+ *		kept: porthole bundle retry sends it again)
  *
  * Audited: bundle_requested, bundle_built (SHA-256, size and the
  * manifest's summary: files, left out, redactions, truncated,
  * timed out, the manifest's own SHA-256), bundle_failed,
- * bundle_approved, bundle_denied, bundle_uploaded.
+ * bundle_approved, bundle_denied, bundle_refused (the relay's words),
+ * bundle_retried, bundle_uploaded; a decision and a retry with the
+ * actor's every field (actor.h).
  */
 #ifndef PH_BUNDLES_H
 #define PH_BUNDLES_H
@@ -55,6 +59,7 @@
 #define BUNDLES_BY_MAX		160		/* who asked, as shown */
 #define BUNDLES_DIAG_MAX	(16 * 1024 * 1024)	/* one output */
 
+struct actor;
 struct bundles;
 
 /*
@@ -91,12 +96,18 @@ json_t		*bundles_list(struct bundles *);
 json_t		*bundles_show(struct bundles *, const char *id, char *why,
 		    size_t whylen);
 /*
- * porthole bundle approve|deny ID on behalf of who (audited with
- * reason, which may be NULL): 0, or -1 with why.
+ * porthole bundle approve|deny ID on behalf of a (audited with every
+ * field of the actor and its reason): 0, or -1 with why.
  */
 int		 bundles_decide(struct bundles *, const char *id, int approve,
-		    const char *who, const char *reason, char *why,
-		    size_t whylen);
+		    const struct actor *a, char *why, size_t whylen);
+/*
+ * porthole bundle retry ID on behalf of a: a bundle that failed with
+ * its archive kept (the relay refused it too often) is uploaded again
+ * from its first refusal on.  0, or -1 with why.
+ */
+int		 bundles_retry(struct bundles *, const char *id,
+		    const struct actor *a, char *why, size_t whylen);
 
 /* For porthole status: {"building", "waiting", "uploading"} counts. */
 json_t		*bundles_status(struct bundles *);

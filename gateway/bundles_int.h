@@ -51,9 +51,22 @@ struct bundle {
 	int		 truncated;
 	int		 timed_out;
 	char		 manifest_sha256[65];
-	char		 decided_by[64];	/* approve/deny, or "" */
-	char		 reason[256];		/* a failure's, a decision's */
+	char		 decided_by[256];	/* approve/deny, or "" */
+	char		 reason[257];		/* a failure's, a decision's */
 	uint64_t	 uploaded;		/* bytes the relay acknowledged */
+	/*
+	 * The relay's refusals of it in a row (bundles_upload.c): the last
+	 * one's words, as the relay said them (control characters made
+	 * spaces), and the SHA-256 mismatches since it was last ready
+	 * (bytes stored in between do not reset those).  After a
+	 * refusal the bundle waits until next_try (clock_mono_ms(); not
+	 * kept: after a restart it is tried at once) and the bundles
+	 * behind it go first.
+	 */
+	unsigned	 refusals;
+	unsigned	 bad_hashes;
+	char		 refused[256];
+	uint64_t	 next_try;
 };
 
 /* A build in progress (bundles_build.c). */
@@ -84,8 +97,6 @@ struct bundles {
 	int			 up_begun;	/* the relay said where it is */
 	uint64_t		 up_retry_at;	/* clock_mono_ms() */
 	struct event		*ev_up;		/* then the uplink is kicked */
-	uint64_t		 up_delay_ms;	/* the wait after a refusal */
-	unsigned		 up_failures;	/* SHA-256 refusals in a row */
 	/*
 	 * The builder ended: bundles_built (bundles.c), which
 	 * bundles_build.c reaches only through this, standing below it.

@@ -85,7 +85,8 @@ bundle_json(const struct bundle *b)
 	if (b->finished != 0)
 		parse_format_time(b->finished, fin, sizeof(fin));
 	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:s, s:s, s:s, "
-	    "s:s, s:I, s:I, s:I, s:I, s:I, s:b, s:b, s:s, s:s, s:s, s:I}",
+	    "s:s, s:I, s:I, s:I, s:I, s:I, s:b, s:b, s:s, s:s, s:s, s:I, s:I, "
+	    "s:s}",
 	    "id", b->id, "state", state_names[b->state], "source", b->source,
 	    "requested_by", b->by, "ticket", b->ticket, "session", b->session,
 	    "message_id", (json_int_t)b->msg_id, "requested", req,
@@ -96,7 +97,8 @@ bundle_json(const struct bundle *b)
 	    (json_int_t)b->redactions, "truncated", b->truncated,
 	    "timed_out", b->timed_out, "manifest_sha256", b->manifest_sha256,
 	    "decided_by", b->decided_by, "reason", b->reason, "uploaded",
-	    (json_int_t)b->uploaded);
+	    (json_int_t)b->uploaded, "refusals", (json_int_t)b->refusals,
+	    "refused", b->refused);
 }
 
 int

@@ -12,6 +12,15 @@
  * from there.  The relay checks the whole against the SHA-256 the
  * gateway announced and audited; only its "done" makes a bundle
  * uploaded, and then the archive is removed.
+ *
+ * A relay may refuse a bundle (its store is full for the cluster, its
+ * database is away, the SHA-256 did not match).  The bundle then waits,
+ * longer after each refusal in a row (RETRY_FIRST_MS doubled up to
+ * RETRY_MAX_MS), while the bundles behind it go first; after
+ * REFUSALS_MAX refusals in a row (BAD_HASH_MAX mismatches) it is
+ * failed with the relay's words, and only the customer's porthole
+ * bundle retry sends it again.  Each refusal is audited, so the count
+ * is bounded by REFUSALS_MAX per bundle and retry.
  */
 #include "config.h"
 
@@ -29,10 +38,12 @@
 
 #include "lib/clock.h"
 #include "lib/log.h"
+#include "lib/parse.h"
 #include "telemetry/frame.h"
 
 #define RETRY_FIRST_MS	5000		/* after the relay said no */
-#define RETRY_MAX_MS	300000
+#define RETRY_MAX_MS	600000
+#define REFUSALS_MAX	8		/* in a row, before it fails */
 #define BAD_HASH_MAX	3		/* mismatches before it fails */
 
 void
@@ -45,8 +56,6 @@ upload_forget(struct bundles *bs, const char *id)
 	bs->up_fd = -1;
 	bs->up_id[0] = '\0';
 	bs->up_waiting = bs->up_begun = 0;
-	bs->up_failures = 0;
-	bs->up_delay_ms = 0;
 }
 
 void
@@ -60,23 +69,35 @@ upload_wake(evutil_socket_t fd, short what, void *arg)
 		bs->kick(bs->kick_arg);
 }
 
-/* Send nothing for ms; then the uplink is asked to poll again. */
+/* The uplink is asked to poll again in ms. */
 static void
-upload_wait(struct bundles *bs, uint64_t ms)
+upload_wake_in(struct bundles *bs, uint64_t ms)
 {
 	struct timeval tv = { (time_t)(ms / 1000), (suseconds_t)(ms % 1000) *
 	    1000 };
 
-	bs->up_retry_at = clock_mono_ms() + ms;
 	evtimer_add(bs->ev_up, &tv);
 }
 
-/* The bundle to upload now: the one under way, else the oldest ready. */
+/* Send nothing for ms; then the uplink is asked to poll again. */
+static void
+upload_wait(struct bundles *bs, uint64_t ms)
+{
+	bs->up_retry_at = clock_mono_ms() + ms;
+	upload_wake_in(bs, ms);
+}
+
+/*
+ * The bundle to upload now: the one under way, else the oldest ready
+ * that no refusal holds back.  When every ready one is held back, the
+ * uplink is kicked when the first may go again.
+ */
 static struct bundle *
 upload_pick(struct bundles *bs)
 {
 	struct bundle	*b;
 	char		 path[4200];
+	uint64_t	 now = clock_mono_ms(), soonest = 0;
 	size_t		 i;
 
 	if (bs->up_id[0] != '\0') {
@@ -89,6 +110,11 @@ upload_pick(struct bundles *bs)
 		b = &bs->b[i];
 		if (b->state != BS_READY)
 			continue;
+		if (b->next_try > now) {
+			if (soonest == 0 || b->next_try < soonest)
+				soonest = b->next_try;
+			continue;
+		}
 		bundle_path(bs, b->id, ".tar.gz", path, sizeof(path));
 		if ((bs->up_fd = open(path, O_RDONLY | O_NOFOLLOW |
 		    O_CLOEXEC)) == -1) {
@@ -108,6 +134,9 @@ upload_pick(struct bundles *bs)
 		bs->up_begun = 0;
 		return b;
 	}
+	/* Not up_retry_at: a bundle approved meanwhile need not wait. */
+	if (soonest != 0)
+		upload_wake_in(bs, soonest - now);
 	return NULL;
 }
 
@@ -213,29 +242,106 @@ bundles_upload_next(struct bundles *bs)
 	return f;
 }
 
-/* The relay said no: try again later, longer each time. */
-static void
-upload_later(struct bundles *bs, struct bundle *b, const char *error)
+/*
+ * Test builds may shorten the wait after a refusal: the first is
+ * PORTHOLE_UPLOAD_RETRY_MS, and the bound shrinks with it, so that a
+ * test sees a bundle refused REFUSALS_MAX times in seconds.
+ */
+static uint64_t
+upload_retry_first(void)
 {
-	bs->up_begun = 0;
-	bs->up_delay_ms = bs->up_delay_ms == 0 ? RETRY_FIRST_MS :
-	    bs->up_delay_ms * 2 > RETRY_MAX_MS ? RETRY_MAX_MS :
-	    bs->up_delay_ms * 2;
-	upload_wait(bs, bs->up_delay_ms);
-	log_warn("bundle %s: the relay did not take it (%.200s); again in "
-	    "%" PRIu64 " s", b->id, error, bs->up_delay_ms / 1000);
-	/* A mismatch over and over is no accident: it stops. */
-	if (strstr(error, "SHA-256") != NULL &&
-	    ++bs->up_failures >= BAD_HASH_MAX) {
+#ifdef PORTHOLE_TEST_HOOKS
+	const char	*s = getenv("PORTHOLE_UPLOAD_RETRY_MS");
+	char		*end;
+	unsigned long	 v;
+
+	if (s != NULL && (v = strtoul(s, &end, 10)) >= 1 &&
+	    v <= RETRY_FIRST_MS && *end == '\0')
+		return v;
+#endif
+	return RETRY_FIRST_MS;
+}
+
+/* The wait after the nth refusal in a row: doubled each time, bounded. */
+static uint64_t
+upload_retry_delay(unsigned n)
+{
+	uint64_t first = upload_retry_first();
+	uint64_t max = RETRY_MAX_MS / RETRY_FIRST_MS * first;
+	uint64_t ms = first;
+
+	while (--n > 0 && ms < max)
+		ms *= 2;
+	return ms < max ? ms : max;
+}
+
+/*
+ * The relay's words, which it may have chosen to fool a terminal or
+ * the audit log: bounded, control characters made spaces, and bytes
+ * that do not make UTF-8 (cut in the middle) made '?'.
+ */
+static void
+upload_words(char *dst, size_t len, const char *src)
+{
+	size_t i;
+
+	snprintf(dst, len, "%s", src);
+	for (i = 0; dst[i] != '\0'; i++)
+		if ((unsigned char)dst[i] < 0x20 || dst[i] == 0x7f)
+			dst[i] = ' ';
+	if (!parse_utf8(dst, strlen(dst)))
+		for (i = 0; dst[i] != '\0'; i++)
+			if ((unsigned char)dst[i] >= 0x80)
+				dst[i] = '?';
+}
+
+/*
+ * The relay said no to b: it waits, longer after each refusal in a
+ * row, and the next ready bundle goes first; after REFUSALS_MAX of
+ * them (BAD_HASH_MAX SHA-256 mismatches: no accident) it fails, with
+ * the relay's words, until the customer retries it.
+ */
+static void
+upload_refused(struct bundles *bs, struct bundle *b, const char *relay,
+    const char *error)
+{
+	uint64_t delay;
+
+	upload_words(b->refused, sizeof(b->refused), error);
+	b->refusals++;
+	if (strstr(error, "SHA-256") != NULL)
+		b->bad_hashes++;
+	upload_forget(bs, b->id);
+	if (b->refusals >= REFUSALS_MAX || b->bad_hashes >= BAD_HASH_MAX) {
 		b->state = BS_FAILED;
 		b->finished = clock_now();
-		snprintf(b->reason, sizeof(b->reason), "the relay found its "
-		    "SHA-256 different %d times", BAD_HASH_MAX);
+		if (b->bad_hashes >= BAD_HASH_MAX)
+			snprintf(b->reason, sizeof(b->reason), "the relay "
+			    "found its SHA-256 different %u times",
+			    b->bad_hashes);
+		else
+			snprintf(b->reason, sizeof(b->reason), "the relay "
+			    "refused it %u times in a row", b->refusals);
+		log_warn("bundle %s failed: %s, the last time (relay %s): "
+		    "%s; porthole bundle retry %s sends it again", b->id,
+		    b->reason, relay, b->refused, b->id);
 		(void)bundles_audit(bs, "bundle_failed", json_pack(
-		    "{s:s, s:s}", "bundle", b->id, "reason", b->reason));
+		    "{s:s, s:s, s:s, s:s, s:i}", "bundle", b->id, "reason",
+		    b->reason, "relay", relay, "refused", b->refused,
+		    "refusals", (int)b->refusals));
 		(void)bundle_save(bs, b);
-		upload_forget(bs, b->id);
+		return;
 	}
+	delay = upload_retry_delay(b->refusals);
+	b->next_try = clock_mono_ms() + delay;
+	log_warn("bundle %s: relay %s refused it (%s); refusal %u of %d, "
+	    "again in %" PRIu64 " ms, the bundles behind it go first", b->id,
+	    relay, b->refused, b->refusals, REFUSALS_MAX, delay);
+	(void)bundles_audit(bs, "bundle_refused", json_pack(
+	    "{s:s, s:s, s:s, s:i, s:I}", "bundle", b->id, "relay", relay,
+	    "refused", b->refused, "refusals", (int)b->refusals,
+	    "retry_ms", (json_int_t)delay));
+	(void)bundle_save(bs, b);
 }
 
 static void
@@ -245,6 +351,8 @@ upload_done(struct bundles *bs, struct bundle *b, const char *relay)
 
 	b->uploaded = b->size;
 	b->state = BS_UPLOADED;
+	b->refusals = b->bad_hashes = 0;
+	b->refused[0] = '\0';
 	b->finished = clock_now();
 	(void)bundles_audit(bs, "bundle_uploaded", json_pack(
 	    "{s:s, s:s, s:I, s:s}", "bundle", b->id, "sha256", b->sha256,
@@ -321,7 +429,7 @@ bundles_upload_ack(struct bundles *bs, json_t *f, const char *relay,
 		bs->up_begun = 0;
 		if (upload_check(bs, b, off, 0, relay, why, whylen) == -1)
 			return -1;
-		upload_later(bs, b, error);
+		upload_refused(bs, b, relay, error);
 		return 0;
 	}
 	if (upload_check(bs, b, off, done, relay, why, whylen) == -1)
@@ -332,15 +440,25 @@ bundles_upload_ack(struct bundles *bs, json_t *f, const char *relay,
 	}
 	if (off == b->size) {
 		/* Whole but not done: the relay is to be asked again. */
-		upload_later(bs, b, "the relay holds it all but did not "
-		    "confirm it");
+		upload_refused(bs, b, relay, "the relay holds it all but did "
+		    "not confirm it");
 		return 0;
 	}
 	if (!bs->up_begun)
 		log_info("bundle %s: uploading to relay %s from byte %" PRIu64
 		    " of %" PRIu64, b->id, relay, off, b->size);
 	bs->up_begun = 1;
-	bs->up_delay_ms = 0;
+	/*
+	 * Bytes stored: whatever refused it before has passed.  Not a
+	 * SHA-256 mismatch: the relay finds one only after storing every
+	 * piece again, so those count until the bundle is uploaded.
+	 */
+	if (off > b->uploaded && b->refusals > 0) {
+		b->refusals = 0;
+		b->refused[0] = '\0';
+		b->uploaded = off;
+		(void)bundle_save(bs, b);
+	}
 	b->uploaded = off;
 	return 0;
 }

@@ -490,8 +490,24 @@ control_bundle_decide(struct cconn *cc, json_t *req, int approve)
 
 	if ((id = control_bundle_id(cc, req, &ans)) == NULL)
 		return ans;
-	if (bundles_decide(cc->c->bundles, id, approve, cc->who.by,
-	    cc->who.reason[0] != '\0' ? cc->who.reason : NULL, why,
+	if (bundles_decide(cc->c->bundles, id, approve, &cc->who, why,
+	    sizeof(why)) == -1)
+		return control_error(why);
+	return json_pack("{s:b}", "ok", 1);
+}
+
+/* porthole bundle retry ID [--reason TEXT]: a failed upload, again. */
+static json_t *
+control_answer_bundle_retry(struct cconn *cc, json_t *req, const char *sid)
+{
+	json_t		*ans;
+	const char	*id;
+	char		 why[512];
+
+	(void)sid;
+	if ((id = control_bundle_id(cc, req, &ans)) == NULL)
+		return ans;
+	if (bundles_retry(cc->c->bundles, id, &cc->who, why,
 	    sizeof(why)) == -1)
 		return control_error(why);
 	return json_pack("{s:b}", "ok", 1);
@@ -552,6 +568,7 @@ static json_t *(*const control_answers[CONTROL_NCMD])(struct cconn *,
 	[CONTROL_ACTION_DENY] =		control_answer_action_deny,
 	[CONTROL_WATCH] =		control_answer_watch,
 	[CONTROL_WATCH_END] =		control_answer_watch_end,
+	[CONTROL_BUNDLE_RETRY] =	control_answer_bundle_retry,
 };
 
 /* A ticket and a duration, checked here for every request that has them. */

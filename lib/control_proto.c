@@ -36,6 +36,7 @@ const struct control_cmd_info control_cmds[CONTROL_NCMD] = {
 	[CONTROL_ACTION_DENY] =	{ "action_deny", CONTROL_ARG_ID, 1 },
 	[CONTROL_WATCH] =	{ "watch",	CONTROL_ARG_ID, 1 },
 	[CONTROL_WATCH_END] =	{ "watch_end",	CONTROL_ARG_ID, 1 },
+	[CONTROL_BUNDLE_RETRY] = { "bundle_retry", CONTROL_ARG_BUNDLE, 1 },
 };
 
 int

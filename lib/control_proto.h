@@ -44,6 +44,7 @@ enum control_cmd {
 	CONTROL_WATCH,		/* watch a support shell: its recording's
 				   descriptor comes before the answer */
 	CONTROL_WATCH_END,
+	CONTROL_BUNDLE_RETRY,	/* send a bundle the relay refused again */
 	CONTROL_NCMD
 };
 

@@ -1,6 +1,6 @@
 /*
- * bundle_cmd.c - porthole-relay bundle request, bundles and bundle get
- * (bundle_cmd.h).
+ * bundle_cmd.c - porthole-relay bundle request, bundles, bundle get and
+ * bundle remove (bundle_cmd.h).
  */
 #include "relay/bundle_cmd.h"
 
@@ -351,6 +351,30 @@ out:
 	return rc;
 }
 
+/* porthole-relay bundle remove ID: its rows and chunks, for room. */
+static int
+cmd_remove(const struct relay_conf *conf, const char *path, const char *id)
+{
+	struct store	*st;
+	char		 why[512], cluster[65];
+	uint64_t	 size;
+	int		 rc;
+
+	if ((st = open_store(conf, path, 1)) == NULL)
+		return 1;
+	rc = store_bundle_remove(st, id, &size, cluster, why, sizeof(why));
+	store_close(st);
+	if (rc == -1)
+		fprintf(stderr, "porthole-relay: %s\n", why);
+	else if (rc == 0)
+		fprintf(stderr, "porthole-relay: bundle %s is not in the "
+		    "store\n", id);
+	else
+		printf("bundle %s of %s removed: %" PRIu64 " bytes\n", id,
+		    cluster, size);
+	return rc == 1 ? 0 : 1;
+}
+
 int
 bundle_main(const char *path, int argc, char **argv)
 {
@@ -376,6 +400,13 @@ bundle_main(const char *path, int argc, char **argv)
 			return 1;
 		}
 		rc = cmd_get(conf, path, argv[2], argv[4]);
+	} else if (strcmp(argv[0], "bundle") == 0 && argc == 3 &&
+	    strcmp(argv[1], "remove") == 0) {
+		if (relay_conf_load(path, &conf, err, sizeof(err)) == -1) {
+			fprintf(stderr, "porthole-relay: %s\n", err);
+			return 1;
+		}
+		rc = cmd_remove(conf, path, argv[2]);
 	} else if (strcmp(argv[0], "bundles") == 0 && argc <= 3) {
 		const char	*cluster = NULL;
 		int		 json = 0, i;

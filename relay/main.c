@@ -8,7 +8,7 @@
  *        porthole-relay -f relay.conf REPORT [CLUSTER] [--json]
  *        porthole-relay -f relay.conf update publish NOTICE SIG PACKAGE
  *        porthole-relay -f relay.conf cluster add|remove ID ...
- *        porthole-relay -f relay.conf bundle request|get ... | bundles
+ *        porthole-relay -f relay.conf bundle request|get|remove ... | bundles
  * (the reports: relay/report.h; publishing: relay/update_cmd.h; the
  * cluster registry: relay/cluster_cmd.h; bundles: relay/bundle_cmd.h)
  */

@@ -1680,6 +1680,8 @@ relay_new(struct event_base *base, struct relay_conf *conf)
 		log_error("%s", err);
 		goto fail;
 	}
+	if (r->store != NULL)
+		store_set_bundle_quota(r->store, conf->bundle_quota);
 	if (r->store != NULL && relay_store_sync(r) == -1) {
 		log_error("%s: the database cannot be written",
 		    store_name(r->store));
@@ -1893,6 +1895,8 @@ relay_reload(struct relay *r)
 	/* The [alerts] rules judge the next record by the new file. */
 	if (r->analysis != NULL)
 		analysis_set_rules(r->analysis, &nc->alerts);
+	if (r->store != NULL)
+		store_set_bundle_quota(r->store, nc->bundle_quota);
 	r->conf_keys = nkeys;
 	r->krl = nk;
 	memcpy(r->ca_key, ca, sizeof(r->ca_key));

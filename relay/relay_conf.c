@@ -198,6 +198,25 @@ set_keepalive_count(struct relay_conf *c, const char *value, char *msg,
 	return 0;
 }
 
+/*
+ * bundle_quota = SIZE: the bytes of support bundles the store keeps for
+ * one cluster (relay/store.h, store_set_bundle_quota).
+ */
+static int
+set_bundle_quota(struct relay_conf *c, const char *value, char *msg,
+    size_t len)
+{
+	uint64_t v;
+
+	if (parse_size(value, &v) == -1 || v < RELAY_BUNDLE_QUOTA_MIN) {
+		snprintf(msg, len, "bundle_quota: expected a size from 1M to "
+		    "1T (like 2G), got '%s'", value);
+		return -1;
+	}
+	c->bundle_quota = v;
+	return 0;
+}
+
 static int
 conf_section(void *arg, const char *section, int line, char *msg,
     size_t len)
@@ -288,6 +307,8 @@ static const struct relay_key {
 	{ "keepalive_count", RK_FUNC,	0,		  0, set_keepalive_count },
 	{ "engineers",	  RK_ENGINEERS,	0,		  0, NULL },
 	{ "revoked_keys", RK_PATH,	F(revoked_keys),  0, NULL },
+	/* Counted when a new bundle begins: a reload applies to the next. */
+	{ "bundle_quota", RK_FUNC,	0,		  0, set_bundle_quota },
 };
 #define NRELAY_KEYS	(sizeof(relay_keys) / sizeof(relay_keys[0]))
 
@@ -583,6 +604,8 @@ relay_conf_load(const char *path, struct relay_conf **out, char *err,
 		x.c->keepalive_interval = KEEPALIVE_INTERVAL;
 	if (x.c->keepalive_count == 0)
 		x.c->keepalive_count = KEEPALIVE_COUNT;
+	if (x.c->bundle_quota == 0)
+		x.c->bundle_quota = RELAY_BUNDLE_QUOTA;
 	if (x.c->run_dir == NULL &&
 	    (x.c->run_dir = strdup(RELAY_RUN_DIR)) == NULL) {
 		snprintf(err, errlen, "%s: out of memory", path);

@@ -15,6 +15,8 @@
 #define RELAY_MAX_GRACE		600	/* bound of login_grace, seconds */
 #define RELAY_RUN_DIR		"/run/porthole-relay"	/* [relay] run_dir */
 #define RELAY_PID_FILE		"porthole-relay.pid"	/* in run_dir */
+#define RELAY_BUNDLE_QUOTA	(2ULL << 30)	/* [relay] bundle_quota */
+#define RELAY_BUNDLE_QUOTA_MIN	(1ULL << 20)
 
 struct relay_cluster {
 	char		*id;		/* [A-Za-z0-9._-]{1,64} */
@@ -71,6 +73,7 @@ struct relay_conf {
 	unsigned	 login_grace;		/* seconds */
 	unsigned	 keepalive_interval;	/* seconds of a tunnel's silence */
 	unsigned	 keepalive_count;	/* intervals before it is dropped */
+	uint64_t	 bundle_quota;	/* bytes of bundles per cluster */
 	struct relay_alert_rules alerts;
 	int		 relay_line;	/* where [relay] starts */
 	int		 lines[RELAY_CONF_MAX_KEYS];	/* where each [relay]

@@ -1366,6 +1366,77 @@ valid_bundle(const struct store_bundle *b, char *why, size_t whylen)
 	return 1;
 }
 
+void
+store_set_bundle_quota(struct store *s, uint64_t bytes)
+{
+	s->bundle_quota = bytes;
+}
+
+int
+store_bundle_remove(struct store *s, const char *id, uint64_t *size,
+    char *cluster, char *why, size_t whylen)
+{
+	struct store_bundle_state	st;
+	int				rc;
+
+	*size = 0;
+	cluster[0] = '\0';
+	if (id == NULL || strlen(id) != STORE_BUNDLE_ID_LEN ||
+	    !ident_valid(id, STORE_BUNDLE_ID_LEN, IDENT_HEX)) {
+		snprintf(why, whylen, "not a bundle id: %d hex digits",
+		    STORE_BUNDLE_ID_LEN);
+		return -1;
+	}
+	if (s->ops->begin(s) == -1) {
+		db_why(s, why, whylen, "removing a bundle");
+		return -1;
+	}
+	if ((rc = s->ops->bundle_state(s, id, &st)) == 1 &&
+	    s->ops->bundle_delete(s, id) == -1)
+		rc = -1;
+	if (rc == -1 || s->ops->commit(s) == -1) {
+		db_why(s, why, whylen, "removing a bundle");
+		s->ops->rollback(s);
+		return -1;
+	}
+	if (rc == 1) {
+		*size = st.size;
+		memcpy(cluster, st.cluster, sizeof(st.cluster));
+	}
+	return rc;
+}
+
+/*
+ * In the caller's transaction: may bundle b be added under its
+ * cluster's quota?  One stored already was let in when it began and
+ * goes on.  0 yes; 1 no, with why; -1 a database error.
+ */
+static int
+bundle_fits(struct store *s, const struct store_bundle *b, char *why,
+    size_t whylen)
+{
+	struct store_bundle_state	st;
+	uint64_t			used = 0;
+	char				q[32], u[32];
+	int				rc;
+
+	if (s->bundle_quota == 0)
+		return 0;
+	if ((rc = s->ops->bundle_state(s, b->id, &st)) != 0)
+		return rc == 1 ? 0 : -1;
+	if (s->ops->bundle_usage(s, b->cluster, &used) == -1)
+		return -1;
+	if (used <= s->bundle_quota && b->size <= s->bundle_quota - used)
+		return 0;
+	parse_format_size(s->bundle_quota, q, sizeof(q));
+	parse_format_size(used, u, sizeof(u));
+	snprintf(why, whylen, "over the cluster's bundle quota: the relay "
+	    "holds %" PRIu64 " bytes (%s) of cluster %s's bundles, and this "
+	    "one's %" PRIu64 " bytes would pass [relay] bundle_quota = %s",
+	    used, u, b->cluster, b->size, q);
+	return 1;
+}
+
 int
 store_bundle_begin(struct store *s, const struct store_bundle *b,
     time_t now, uint64_t *have, int *complete, char *why, size_t whylen)
@@ -1380,6 +1451,11 @@ store_bundle_begin(struct store *s, const struct store_bundle *b,
 	if (s->ops->begin(s) == -1) {
 		db_why(s, why, whylen, "storing a bundle");
 		return -1;
+	}
+	if ((rc = bundle_fits(s, b, why, whylen)) != 0) {
+		if (rc == -1)
+			db_why(s, why, whylen, "counting the cluster's bundles");
+		goto fail;
 	}
 	if (s->ops->bundle_add(s, b, now) == -1 ||
 	    (rc = s->ops->bundle_state(s, b->id, &st)) == -1) {

@@ -554,8 +554,9 @@ struct store_bundle {
 /*
  * A gateway of cluster begins (or takes up again) uploading bundle b:
  * 0 with *have, the bytes stored for it, and *complete; or -1 with why
- * (a field out of bounds, an id another cluster's bundle has, or one
- * stored already with another size or SHA-256).
+ * (a field out of bounds, an id another cluster's bundle has, one
+ * stored already with another size or SHA-256, or a new bundle over
+ * the cluster's bundle quota).
  */
 int	store_bundle_begin(struct store *, const struct store_bundle *b,
 	    time_t now, uint64_t *have, int *complete, char *why,
@@ -583,5 +584,23 @@ int	store_bundle_rows(struct store *, const char *cluster, const char *id,
 /* Up to max bytes of bundle id from offset: 0 with *n (0 at its end). */
 int	store_bundle_read(struct store *, const char *id, uint64_t offset,
 	    void *buf, size_t max, size_t *n);
+/*
+ * [relay] bundle_quota: the bytes of bundles (each counted at the size
+ * its gateway announced, whole or not) one cluster may hold in the
+ * store; 0, the default, sets no bound.  store_bundle_begin refuses a
+ * new bundle that would pass it, with the numbers, before any piece of
+ * it is stored; a bundle begun already goes on.  Set at start and at
+ * each reload.
+ */
+void	store_set_bundle_quota(struct store *, uint64_t bytes);
+/*
+ * Remove bundle id and every chunk of it (porthole-relay bundle
+ * remove), making room under its cluster's quota: 1 with its *size and
+ * cluster (65 bytes), 0 when the store has no such bundle, -1 with why.
+ * A gateway still uploading it is refused its next piece and begins
+ * it again.
+ */
+int	store_bundle_remove(struct store *, const char *id, uint64_t *size,
+	    char *cluster, char *why, size_t whylen);
 
 #endif

@@ -79,6 +79,8 @@ struct store {
 						   or NULL */
 	const struct store_hooks *hooks;	/* NULL: no analysis */
 	void			*hooks_arg;
+	uint64_t		 bundle_quota;	/* bytes of bundles a cluster
+						   may hold; 0: no bound */
 };
 
 /* The schema version this relay writes, the same for every backend. */
@@ -332,6 +334,15 @@ struct store_ops {
 		    uint64_t offset, void *buf, size_t max, size_t *n);
 	int	(*bundle_rows)(struct store *, const char *cluster,
 		    const char *id, store_bundle_fn, void *);
+	/*
+	 * In the front's transaction: the bytes of cluster's bundles, each
+	 * at its announced size.  Held until the transaction ends, so that
+	 * two relays beginning new bundles of one cluster count in turn.
+	 */
+	int	(*bundle_usage)(struct store *, const char *cluster,
+		    uint64_t *bytes);
+	/* In the front's transaction: bundle id's row and its chunks. */
+	int	(*bundle_delete)(struct store *, const char *id);
 };
 
 extern const struct store_ops	store_sqlite_ops;

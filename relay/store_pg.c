@@ -2860,6 +2860,57 @@ pg_offline_rows(struct store *s, time_t alive, time_t before,
 	return pg_list(s, P_OFFLINE_LIST, &p, offline_visit, &v);
 }
 
+/*
+ * The key class of the advisory lock a cluster's new bundles are
+ * counted under (the second key is the cluster's hashtext).
+ */
+#define PG_BUNDLE_LOCK		"1340398155"
+
+/*
+ * The bytes of cluster's bundles (bundle_fits in store.c), counted
+ * under a lock held to the transaction's end: a second relay beginning
+ * another bundle of the same cluster waits, then counts this one's
+ * row.  Not a prepared statement: it runs once per new bundle.
+ */
+static int
+pg_bundle_usage(struct store *s, const char *cluster, uint64_t *bytes)
+{
+	const char	*v[1] = { cluster };
+	PGresult	*r;
+
+	*bytes = 0;
+	if (pg_ready(s) == -1)
+		return -1;
+	if (pg_result(s, PQexecParams(PG(s)->conn, "SELECT"
+	    " pg_advisory_xact_lock(" PG_BUNDLE_LOCK ", hashtext($1))", 1,
+	    NULL, v, NULL, NULL, 0), PGRES_TUPLES_OK, NULL) == -1 ||
+	    pg_result(s, PQexecParams(PG(s)->conn, "SELECT"
+	    " coalesce(sum(size), 0) FROM bundles WHERE cluster = $1", 1,
+	    NULL, v, NULL, NULL, 0), PGRES_TUPLES_OK, &r) == -1)
+		return -1;
+	*bytes = (uint64_t)col_int(r, 0, 0);
+	PQclear(r);
+	return 0;
+}
+
+/* Bundle id's chunks, then its row (porthole-relay bundle remove). */
+static int
+pg_bundle_delete(struct store *s, const char *id)
+{
+	const char *v[1] = { id };
+
+	if (pg_ready(s) == -1)
+		return -1;
+	if (pg_result(s, PQexecParams(PG(s)->conn, "DELETE FROM bundle_chunks"
+	    " WHERE bundle = $1", 1, NULL, v, NULL, NULL, 0),
+	    PGRES_COMMAND_OK, NULL) == -1 ||
+	    pg_result(s, PQexecParams(PG(s)->conn, "DELETE FROM bundles"
+	    " WHERE id = $1", 1, NULL, v, NULL, NULL, 0), PGRES_COMMAND_OK,
+	    NULL) == -1)
+		return -1;
+	return 0;
+}
+
 const struct store_ops store_pg_ops = {
 	.engine =		"PostgreSQL",
 	.open =			pg_open,
@@ -2926,4 +2977,6 @@ const struct store_ops store_pg_ops = {
 	.bundle_chunks_delete =	pg_bundle_chunks_delete,
 	.bundle_chunk =		pg_bundle_chunk,
 	.bundle_rows =		pg_bundle_rows,
+	.bundle_usage =		pg_bundle_usage,
+	.bundle_delete =	pg_bundle_delete,
 };

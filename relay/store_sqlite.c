@@ -2145,6 +2145,59 @@ sq_offline_rows(struct store *s, time_t alive, time_t before,
 	return rows(s, st, offline_visit, &v);
 }
 
+/*
+ * The bytes of cluster's bundles (bundle_fits in store.c).  Prepared
+ * here rather than kept with the other statements: it runs once per
+ * new bundle.  SQLite has one writer, and the front's BEGIN IMMEDIATE
+ * holds it, so nothing is added meanwhile.
+ */
+static int
+sq_bundle_usage(struct store *s, const char *cluster, uint64_t *bytes)
+{
+	sqlite3_stmt	*st = NULL;
+	int		 rc = -1;
+
+	*bytes = 0;
+	if (sqlite3_prepare_v2(SQ(s)->db, "SELECT coalesce(sum(size), 0)"
+	    " FROM bundles WHERE cluster = ?1", -1, &st, NULL) != SQLITE_OK ||
+	    bind_text(st, 1, cluster) == -1 ||
+	    sqlite3_step(st) != SQLITE_ROW) {
+		sq_err(s);
+		goto out;
+	}
+	*bytes = (uint64_t)sqlite3_column_int64(st, 0);
+	rc = 0;
+out:
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/* Bundle id's chunks, then its row (porthole-relay bundle remove). */
+static int
+sq_bundle_delete(struct store *s, const char *id)
+{
+	static const char *const sql[] = {
+		"DELETE FROM bundle_chunks WHERE bundle = ?1",
+		"DELETE FROM bundles WHERE id = ?1",
+	};
+	sqlite3_stmt	*st;
+	size_t		 i;
+	int		 rc;
+
+	for (i = 0; i < sizeof(sql) / sizeof(sql[0]); i++) {
+		st = NULL;
+		rc = sqlite3_prepare_v2(SQ(s)->db, sql[i], -1, &st, NULL) !=
+		    SQLITE_OK || bind_text(st, 1, id) == -1 ||
+		    sqlite3_step(st) != SQLITE_DONE ? -1 : 0;
+		if (rc == -1)
+			sq_err(s);
+		sqlite3_finalize(st);
+		if (rc == -1)
+			return -1;
+	}
+	return 0;
+}
+
 const struct store_ops store_sqlite_ops = {
 	.engine =		"SQLite",
 	.open =			sq_open,
@@ -2208,4 +2261,6 @@ const struct store_ops store_sqlite_ops = {
 	.bundle_chunks_delete =	sq_bundle_chunks_delete,
 	.bundle_chunk =		sq_bundle_chunk,
 	.bundle_rows =		sq_bundle_rows,
+	.bundle_usage =		sq_bundle_usage,
+	.bundle_delete =	sq_bundle_delete,
 };

@@ -125,10 +125,27 @@ sleep 1
     pass "with approval required, no bundle reaches the relay before porthole bundle approve" ||
     fail "a bundle left before approval: $(relay bundles)"
 
+# decided TYPE ID REASON SUDO_USER: the audit log's TYPE event for
+# bundle ID names the actor as every other decision does (actor.c): by,
+# and the uid, user, login uid and SUDO_USER as claimed, and the reason.
+decided() {
+	grep "\"type\":\"$1\".*\"bundle\":\"$2\"" "$AUDIT" | tail -1 |
+	    python3 -c 'import json, sys
+e = json.loads(sys.stdin.read())
+e = e.get("fields", e)
+a = e["actor"]
+by = "uid 0 (root)"
+ok = (a["uid"] == 0 and a["user"] == "root" and "loginuid" in a and
+      "login_user" in a and a["sudo_user_claimed"] == sys.argv[2] and
+      e["by"].startswith(by) and e["reason"] == sys.argv[1] and
+      (sys.argv[2] == "" or e["by"].endswith(", SUDO_USER %s (claimed)" % sys.argv[2])))
+sys.exit(0 if ok else 1)' "$3" "$4"
+}
+
 # The customer decides.
 porthole bundle deny "$EVT" --reason "not now" >"$T/deny.out" 2>&1 &&
     [ "$(bundle_field "$EVT" state)" = denied ] && [ ! -e "$BUNDLES/$EVT.tar.gz" ] &&
-    grep -q "\"type\":\"bundle_denied\".*\"bundle\":\"$EVT\",\"by\":\"uid 0 (root)\",\"reason\":\"not now\"" "$AUDIT" &&
+    decided bundle_denied "$EVT" "not now" "" &&
     pass "porthole bundle deny: the archive is removed, the decision audited with who and why" ||
     fail "deny: $(cat "$T/deny.out")"
 porthole bundle approve "$EVT" >"$T/approve2.out" 2>&1; rc=$?
@@ -138,11 +155,16 @@ porthole bundle approve 0123456789abcdef >"$T/approve3.out" 2>&1; rc=$?
 [ "$rc" -eq 1 ] && grep -q "no such bundle" "$T/approve3.out" &&
     pass "an unknown bundle is refused" || fail "unknown bundle: rc=$rc"
 porthole bundle approve "$ENG" >/dev/null 2>&1 || fail "approve $ENG"
-porthole bundle approve "$VEN" --reason "for SUP-9" >/dev/null 2>&1 ||
+# Under a claimed SUDO_USER, as accountability.sh does for sessions.
+SUDO_USER=mallory porthole bundle approve "$VEN" --reason "for SUP-9" >/dev/null 2>&1 ||
     fail "approve $VEN"
-grep -q "\"type\":\"bundle_approved\".*\"bundle\":\"$VEN\",\"by\":\"uid 0 (root)\",\"reason\":\"for SUP-9\"" "$AUDIT" &&
-    pass "porthole bundle approve is audited with who and why" ||
+decided bundle_approved "$VEN" "for SUP-9" mallory &&
+    pass "porthole bundle approve is audited with who (uid, login uid, SUDO_USER as claimed) and why" ||
     fail "bundle_approved: $(grep bundle_approved "$AUDIT")"
+porthole bundle show "$VEN" >"$T/show-ven.out" 2>&1 &&
+    grep -q "approved by uid 0 (root).*, SUDO_USER mallory (claimed): for SUP-9" "$T/show-ven.out" &&
+    pass "porthole bundle show names the whole actor" ||
+    fail "bundle show after approve: $(cat "$T/show-ven.out")"
 wait_relay "$ENG" 30 && pass "the engineer's bundle arrives at the relay once approved" ||
     fail "engineer's bundle at the relay: $(relay bundles)"
 fetched "$ENG" "engineer's bundle"

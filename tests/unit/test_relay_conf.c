@@ -79,6 +79,7 @@ test_defaults(void **state)
 	/* A silent tunnel goes after 45 s, as the gateway's default. */
 	assert_int_equal(c->keepalive_interval, 15);
 	assert_int_equal(c->keepalive_count, 3);
+	assert_int_equal(c->bundle_quota, 2ULL << 30);
 	relay_conf_format_startups(c, buf, sizeof(buf));
 	assert_string_equal(buf, "10:30:100");
 	relay_conf_free(c);
@@ -93,8 +94,9 @@ test_forms(void **state)
 	(void)state;
 	assert_int_equal(load(RELAY "max_startups = 4:50:12\n"
 	    "max_per_source = 3\nlogin_grace = 2m\n"
-	    "keepalive_interval = 1s\nkeepalive_count = 10\n", &c, err,
-	    sizeof(err)), 0);
+	    "keepalive_interval = 1s\nkeepalive_count = 10\n"
+	    "bundle_quota = 512M\n", &c, err, sizeof(err)), 0);
+	assert_int_equal(c->bundle_quota, 512ULL << 20);
 	assert_int_equal(c->keepalive_interval, 1);
 	assert_int_equal(c->keepalive_count, 10);
 	assert_int_equal(c->startups_start, 4);
@@ -142,6 +144,10 @@ test_refused(void **state)
 		"keepalive_count = 0\n",
 		"keepalive_count = 11\n",
 		"keepalive_count = 3x\n",
+		"bundle_quota = 1023K\n",
+		"bundle_quota = 2T\n",
+		"bundle_quota = 2 G\n",
+		"bundle_quota = lots\n",
 	};
 	struct relay_conf	*c;
 	char			 text[256], err[512], want[160], key[32];

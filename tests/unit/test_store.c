@@ -1544,6 +1544,79 @@ test_bundle_chunks(void **state)
  * A store of schema version 4 (before support bundles) is brought up
  * to date when opened and takes a bundle at once.
  */
+/*
+ * [relay] bundle_quota: a cluster's new bundle that would take it past
+ * its quota is refused before any row or piece of it is stored, with
+ * the numbers; bundle remove makes room; one begun already goes on (a
+ * quota lowered by a reload does not strand it); another cluster
+ * counts its own; 0 sets no bound.
+ */
+static void
+test_bundle_quota(void **state)
+{
+	struct store		*s = open_store();
+	struct store_bundle	 b;
+	unsigned char		*data;
+	char			 hex[65], why[256], cluster[65];
+	uint64_t		 have;
+	int			 complete;
+
+	(void)state;
+	data = bundle_bytes(1000, hex);
+	store_set_bundle_quota(s, 2500);
+	bundle_init(&b, "aaaaaaaaaaaaaaa1", hex, 1000);
+	assert_int_equal(store_bundle_begin(s, &b, T0, &have, &complete, why,
+	    sizeof(why)), 0);
+	bundle_init(&b, "aaaaaaaaaaaaaaa2", hex, 1000);
+	assert_int_equal(store_bundle_begin(s, &b, T0, &have, &complete, why,
+	    sizeof(why)), 0);
+	bundle_init(&b, "aaaaaaaaaaaaaaa3", hex, 1000);
+	assert_int_equal(store_bundle_begin(s, &b, T0, &have, &complete, why,
+	    sizeof(why)), -1);
+	assert_non_null(strstr(why, "holds 2000 bytes"));
+	assert_non_null(strstr(why, "bundle_quota = 2500"));
+	assert_int_equal(count("SELECT count(*) FROM bundles WHERE"
+	    " id = 'aaaaaaaaaaaaaaa3'"), 0);
+	/* bundle remove makes room: its row and chunks go. */
+	assert_int_equal(store_bundle_put(s, "acme-prod", "aaaaaaaaaaaaaaa2",
+	    0, data, 500, T0, &have, why, sizeof(why)), 0);
+	assert_int_equal(store_bundle_remove(s, "aaaaaaaaaaaaaaa2", &have,
+	    cluster, why, sizeof(why)), 1);
+	assert_int_equal(have, 1000);
+	assert_string_equal(cluster, "acme-prod");
+	assert_int_equal(count("SELECT count(*) FROM bundle_chunks WHERE"
+	    " bundle = 'aaaaaaaaaaaaaaa2'"), 0);
+	assert_int_equal(store_bundle_remove(s, "aaaaaaaaaaaaaaa2", &have,
+	    cluster, why, sizeof(why)), 0);
+	assert_int_equal(store_bundle_remove(s, "../etc", &have, cluster,
+	    why, sizeof(why)), -1);
+	assert_int_equal(store_bundle_begin(s, &b, T0, &have, &complete, why,
+	    sizeof(why)), 0);
+	/* Begun under the old quota: it goes on under a lower one. */
+	store_set_bundle_quota(s, 1500);
+	bundle_init(&b, "aaaaaaaaaaaaaaa1", hex, 1000);
+	assert_int_equal(store_bundle_begin(s, &b, T0, &have, &complete, why,
+	    sizeof(why)), 0);
+	bundle_init(&b, "bbbbbbbbbbbbbbb1", hex, 1000);
+	b.cluster = "beta";
+	assert_int_equal(store_bundle_begin(s, &b, T0, &have, &complete, why,
+	    sizeof(why)), 0);
+	/* Larger than the quota on its own. */
+	bundle_init(&b, "bbbbbbbbbbbbbbb2", hex, 1000);
+	b.cluster = "beta";
+	b.size = 1501;
+	assert_int_equal(store_bundle_begin(s, &b, T0, &have, &complete, why,
+	    sizeof(why)), -1);
+	assert_non_null(strstr(why, "over the cluster's bundle quota"));
+	store_set_bundle_quota(s, 0);
+	bundle_init(&b, "aaaaaaaaaaaaaaa4", hex, 1000);
+	assert_int_equal(store_bundle_begin(s, &b, T0, &have, &complete, why,
+	    sizeof(why)), 0);
+	assert_int_equal(count("SELECT count(*) FROM bundles"), 4);
+	free(data);
+	store_close(s);
+}
+
 static void
 test_migrates_v4(void **state)
 {
@@ -2324,6 +2397,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_package_chunks,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bundle_chunks,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_bundle_quota,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_migrates_v4, setup,
 		    teardown),
