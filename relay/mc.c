@@ -239,6 +239,19 @@ mc_not_stored(struct mc *m, char *why, size_t whylen)
 	mc_refuse(m, why);
 }
 
+/* A batch's answer: rc 0 acknowledges up to acked, -1 refuses it. */
+static void
+mc_answer(struct mc *m, int rc, uint64_t acked, char *why, size_t whylen)
+{
+	if (rc == -1) {
+		mc_not_stored(m, why, whylen);
+		return;
+	}
+	m->stored = acked;
+	mc_send(m, json_pack("{s:s, s:I}", "t", "ack", "seq",
+	    (json_int_t)acked));
+}
+
 /*
  * The answer to the batch the store is storing: its ack (or refusal)
  * goes out before the answer to any later frame.
@@ -248,17 +261,13 @@ mc_settle(struct mc *m)
 {
 	char		why[256];
 	uint64_t	acked;
+	int		rc;
 
 	if (!m->storing)
 		return;
 	m->storing = 0;
-	if (store_batch_wait(m->st, &acked, why, sizeof(why)) == -1) {
-		mc_not_stored(m, why, sizeof(why));
-		return;
-	}
-	m->stored = acked;
-	mc_send(m, json_pack("{s:s, s:I}", "t", "ack", "seq",
-	    (json_int_t)acked));
+	rc = store_batch_wait(m->st, &acked, why, sizeof(why));
+	mc_answer(m, rc, acked, why, sizeof(why));
 }
 
 /*
@@ -293,17 +302,10 @@ mc_records(struct mc *m, json_t *f)
 		mc_refuse(m, why);
 		return;
 	}
-	if ((rc = store_batch_send(m->st, b, &acked, why, sizeof(why))) == 1) {
+	if ((rc = store_batch_send(m->st, b, &acked, why, sizeof(why))) == 1)
 		m->storing = 1;
-		return;
-	}
-	if (rc == -1) {
-		mc_not_stored(m, why, sizeof(why));
-		return;
-	}
-	m->stored = acked;
-	mc_send(m, json_pack("{s:s, s:I}", "t", "ack", "seq",
-	    (json_int_t)acked));
+	else
+		mc_answer(m, rc, acked, why, sizeof(why));
 }
 
 static void
