@@ -30,6 +30,7 @@
 #include "lib/ident.h"
 #include "lib/log.h"
 #include "lib/parse.h"
+#include "lib/testhook.h"
 
 #define INBOX_KINDS		8
 #define INBOX_FILE_MAX		(INBOX_BODY_MAX + 1024)
@@ -612,6 +613,7 @@ inbox_accept(struct inbox *ib, json_t *f, uint64_t id, const char *kind,
 		return inbox_wait(ib, id, "out of memory", out);
 	}
 	e->audited = 0;
+	testhook_kill_at("inbox_stored");
 	/*
 	 * Acted on before it is acknowledged: what its kind must keep of
 	 * it is durable by then, or nothing of it is kept and the message

@@ -9,8 +9,6 @@
  * or to the relay afterwards, the command gets exactly the bytes the
  * signed notice describes, or it does not run.
  */
-#include "config.h"
-
 #include "gateway/updates_int.h"
 
 #include <sys/stat.h>
@@ -18,7 +16,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +26,7 @@
 #include "lib/log.h"
 #include "lib/parse.h"
 #include "lib/sha256.h"
+#include "lib/testhook.h"
 
 /* ---- version_command ---- */
 
@@ -557,22 +555,6 @@ install_record(struct updates *up, struct update *u)
 	return -1;
 }
 
-#ifdef PORTHOLE_TEST_HOOKS
-/*
- * Test builds only: PORTHOLE_TEST_KILL_AT=install kills the gateway
- * (SIGKILL, nothing saved after) right after update_command started,
- * for a test of what a restart finds.
- */
-static void
-test_kill_at(const char *step)
-{
-	const char *s = getenv("PORTHOLE_TEST_KILL_AT");
-
-	if (s != NULL && strcmp(s, step) == 0)
-		(void)raise(SIGKILL);
-}
-#endif
-
 int
 updates_run_install(struct updates *up, struct update *u)
 {
@@ -613,9 +595,7 @@ updates_run_install(struct updates *up, struct update *u)
 		rc = install_refused(up, u, why);
 		goto out;
 	}
-#ifdef PORTHOLE_TEST_HOOKS
-	test_kill_at("install");
-#endif
+	testhook_kill_at("install");
 	snprintf(up->installing, sizeof(up->installing), "%s", u->n.version);
 	/* The copy of an update that failed before goes now. */
 	updates_sweep(up);
