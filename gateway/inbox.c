@@ -586,10 +586,11 @@ static int
 inbox_accept(struct inbox *ib, json_t *f, uint64_t id, const char *kind,
     json_t *body, const struct inbox_kind *k, size_t size, json_t **out)
 {
-	time_t		 now = clock_now();
-	char		 path[4200], why[4400];
-	struct entry	*e;
-	size_t		 bytes;
+	time_t			 now = clock_now();
+	char			 path[4200], why[4400];
+	struct entry		*e;
+	enum inbox_acted	 r;
+	size_t			 bytes;
 
 	if (!has_room(ib, size + 256))
 		inbox_prune(ib);
@@ -621,12 +622,17 @@ inbox_accept(struct inbox *ib, json_t *f, uint64_t id, const char *kind,
 	 * a restart, it would never be offered again.
 	 */
 	why[0] = '\0';
-	if (k->act(k->arg, id, body, 0, why, sizeof(why)) != INBOX_KEPT) {
+	r = k->act(k->arg, id, body, 0, why, sizeof(why));
+	/* Found again: the kind may have reached the inbox meanwhile. */
+	if ((e = entry_find(ib, id)) == NULL)
+		return inbox_wait(ib, id, "it left the inbox while it was acted "
+		    "on", out);
+	if (r != INBOX_KEPT) {
 		entry_remove(ib, (size_t)(e - ib->e));
 		return inbox_unkept(ib, f, id, why[0] != '\0' ? why :
 		    "its kind could not keep it", out);
 	}
-	(void)inbox_acknowledge(ib, entry_find(ib, id), out);
+	(void)inbox_acknowledge(ib, e, out);
 	inbox_prune(ib);
 	return 1;
 }
