@@ -1,11 +1,13 @@
 #!/bin/sh
-# An update notice arrives while the gateway cannot write the state of
+# Vendor's messages arrive while the gateway cannot write what it must
+# keep of them.  An update notice, while it cannot write the state of
 # its updates (state_dir/updates read-only, as a full or failing disk
 # would leave it).  The gateway does not take the notice: it is not
 # acknowledged, nobody is notified, and the log says once which file
 # cannot be written and why.  A gateway killed meanwhile loses nothing:
 # once the directory takes writes again, the update is announced and
-# scheduled, once.  The directory is made read-only with a bind mount
+# scheduled, once.  The same for an alert while alerts.json cannot be
+# replaced.  The directory is made read-only with a bind mount
 # in a mount namespace of the test's own.
 if [ -z "${PH_UPDATES_DISK_NS:-}" ]; then
 	if [ "$(id -u)" -ne 0 ] || ! command -v unshare >/dev/null ||
@@ -20,7 +22,7 @@ fi
 
 U=$T/acme-prod/state/updates
 LOG=$T/gateway-acme-prod.log
-trap 'umount "$U" 2>/dev/null; cleanup' EXIT
+trap 'umount "$U" "$T/acme-prod/state/alerts.json" 2>/dev/null; cleanup' EXIT
 
 # acked ID: 1 once the relay has acme-prod's acknowledgement of ID, or 0.
 acked() {
@@ -83,6 +85,40 @@ sleep 11
 grep -q "$U/state.json is written again\|updates: the state cannot be saved" "$LOG" &&
     fail "the state was left unsaved: $(grep 'state.json' "$LOG" | tail -2)" ||
     pass "no change was left unsaved"
+
+# --- An alert from the vendor while state_dir/alerts.json cannot be
+# replaced (a file is mounted over it, so the rename onto it fails): not
+# acknowledged, not shown, said once; shown once it can be written, and
+# still there after a restart.
+AL=$T/acme-prod/state/alerts.json
+[ -f "$AL" ] || echo '{"version":1,"alerts":[],"owed":[]}' >"$AL"
+: >"$T/blocker"
+mount --bind "$T/blocker" "$AL" || fail "mount over $AL"
+out=$("$RELAY_BIN" -f "$T/relay.conf" alert acme-prod --severity warning "more memory is required" 2>&1) ||
+    fail "alert: $out"
+aid=$(sqlite3 "$T/relay.db" "SELECT max(id) FROM messages")
+wait_for "$LOG" "message $aid not acknowledged.*: $AL: " 20 &&
+    pass "an alert that cannot be kept: the gateway says which file and why" ||
+    fail "alert message $aid: $(tail -3 "$LOG")"
+sleep 11
+[ "$(count_lines "$LOG" "$AL")" -eq 1 ] && [ "$(acked "$aid")" -eq 0 ] &&
+    ! "$CLI_BIN" -f "$T/acme-prod/porthole.conf" alerts --json | grep -q "more memory" &&
+    ! grep -q '"type":"alert_raised"' "$T/acme-prod/audit/audit.log" &&
+    pass "it is not acknowledged, shown or audited, and said once" ||
+    fail "alert $aid: acked $(acked "$aid"), $(count_lines "$LOG" "$AL") lines, $("$CLI_BIN" -f "$T/acme-prod/porthole.conf" alerts 2>&1 | tail -1)"
+umount "$AL" || fail "umount $AL"
+n=0
+while [ "$(acked "$aid")" -eq 0 ] && [ $n -lt 100 ]; do sleep 0.2; n=$((n + 1)); done
+"$CLI_BIN" -f "$T/acme-prod/porthole.conf" alerts --json | grep -q "more memory is required" &&
+    [ "$(acked "$aid")" -eq 1 ] &&
+    pass "once alerts.json can be written, the alert is shown and acknowledged" ||
+    fail "after umount: acked $(acked "$aid"), $("$CLI_BIN" -f "$T/acme-prod/porthole.conf" alerts 2>&1 | tail -1)"
+stop_gateway acme-prod
+start_gateway acme-prod
+"$CLI_BIN" -f "$T/acme-prod/porthole.conf" alerts --json | grep -q "more memory is required" &&
+    [ "$(grep -c '"type":"alert_raised"' "$T/acme-prod/audit/audit.log")" -eq 1 ] &&
+    pass "and after a restart it is still there, raised once" ||
+    fail "after a restart: $("$CLI_BIN" -f "$T/acme-prod/porthole.conf" alerts 2>&1 | tail -1), $(grep -c '"type":"alert_raised"' "$T/acme-prod/audit/audit.log") alert_raised"
 "$CLI_BIN" audit verify --key "$(cat "$T/acme-prod/audit.k0")" "$T/acme-prod/audit" >/dev/null 2>&1 &&
     pass "the audit log verifies" || fail "audit verify"
 finish
