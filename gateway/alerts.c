@@ -384,8 +384,11 @@ alert_act(void *arg, uint64_t msg, json_t *body, int restart, char *why,
 	if (parse_time(json_string_value(json_object_get(body, "at")),
 	    &at) == -1)
 		at = clock_now();
-	if (subject == NULL || text == NULL || (a == NULL &&
-	    (added = 1, a = alert_add(al, id)) == NULL)) {
+	if (subject != NULL && text != NULL && a == NULL) {
+		added = 1;
+		a = alert_add(al, id);
+	}
+	if (subject == NULL || text == NULL || a == NULL) {
 		snprintf(why, whylen, "alert %" PRId64 ": out of memory", id);
 		free(subject);
 		free(text);
