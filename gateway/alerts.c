@@ -176,13 +176,14 @@ alert_json(const struct alert *a)
 	    "notify", a->notify);
 }
 
-/* alerts.json whole, atomically.  A failure is logged. */
-static void
-alerts_save(struct alerts *al)
+/* alerts.json whole, atomically: 0, or -1 with err (the file, why). */
+static int
+alerts_store(struct alerts *al, char *err, size_t errlen)
 {
 	json_t	*j, *list, *owed;
-	char	*text, err[4400];
+	char	*text;
 	size_t	 i;
+	int	 rc;
 
 	list = json_array();
 	owed = json_array();
@@ -197,14 +198,23 @@ alerts_save(struct alerts *al)
 	    "owed", owed);
 	if (j == NULL || (text = json_dumps(j, JSON_INDENT(1))) == NULL) {
 		json_decref(j);
-		log_error("alerts: %s: out of memory", al->path);
-		return;
+		snprintf(err, errlen, "%s: out of memory", al->path);
+		return -1;
 	}
 	json_decref(j);
-	if (fileio_replace(al->path, text, strlen(text), 0600, err,
-	    sizeof(err)) == -1)
-		log_error("alerts: %s", err);
+	rc = fileio_replace(al->path, text, strlen(text), 0600, err, errlen);
 	free(text);
+	return rc;
+}
+
+/* The same; a failure is logged. */
+static void
+alerts_save(struct alerts *al)
+{
+	char err[4400];
+
+	if (alerts_store(al, err, sizeof(err)) == -1)
+		log_error("alerts: %s", err);
 }
 
 static void	notify_next(struct alerts *);
@@ -345,21 +355,28 @@ alert_check(void *arg, uint64_t msg, json_t *body, char *why, size_t whylen)
 	return INBOX_REFUSE;
 }
 
-static void
-alert_act(void *arg, uint64_t msg, json_t *body, int restart)
+/*
+ * Apply an alert's message; kept in alerts.json, with the notification
+ * it owes, before it is audited or notified: one not kept is undone and
+ * waits for the relay's next offer (inbox.h), so that it is neither
+ * lost nor told twice across a restart.
+ */
+static enum inbox_acted
+alert_act(void *arg, uint64_t msg, json_t *body, int restart, char *why,
+    size_t whylen)
 {
 	struct alerts	*al = arg;
-	struct alert	*a;
+	struct alert	*a, was;
 	int64_t		 id = json_integer_value(json_object_get(body,
 	    "alert"));
 	int		 raised = strcmp(json_string_value(json_object_get(body,
-	    "state")), "raised") == 0;
+	    "state")), "raised") == 0, added = 0;
 	char		*subject, *text;
 	time_t		 at;
 
 	(void)restart;
 	if ((a = alert_find(al, id)) != NULL && a->msg >= msg)
-		return;		/* applied before a restart */
+		return INBOX_KEPT;	/* applied before a restart */
 	subject = strip(json_string_value(json_object_get(body, "subject")),
 	    ALERTS_SUBJECT_MAX);
 	text = strip(json_string_value(json_object_get(body, "text")),
@@ -367,15 +384,17 @@ alert_act(void *arg, uint64_t msg, json_t *body, int restart)
 	if (parse_time(json_string_value(json_object_get(body, "at")),
 	    &at) == -1)
 		at = clock_now();
-	if (subject == NULL || text == NULL || (a == NULL &&
-	    (a = alert_add(al, id)) == NULL)) {
-		log_error("alerts: alert %" PRId64 ": out of memory", id);
+	if (subject != NULL && text != NULL && a == NULL) {
+		added = 1;
+		a = alert_add(al, id);
+	}
+	if (subject == NULL || text == NULL || a == NULL) {
+		snprintf(why, whylen, "alert %" PRId64 ": out of memory", id);
 		free(subject);
 		free(text);
-		return;
+		return INBOX_UNSAVED;
 	}
-	free(a->subject);
-	free(a->text);
+	was = *a;
 	a->subject = subject;
 	a->text = text;
 	snprintf(a->severity, sizeof(a->severity), "%s", json_string_value(
@@ -390,6 +409,21 @@ alert_act(void *arg, uint64_t msg, json_t *body, int restart)
 		a->cleared = at;
 	a->msg = msg;
 	a->notify[0] = '\0';
+	notify_owe(al, id, raised, msg);
+	if (alerts_store(al, why, whylen) == -1) {
+		/* Undone: nothing of it was kept. */
+		free(a->subject);
+		free(a->text);
+		if (added)
+			al->n--;
+		else
+			*a = was;
+		if (al->nowed > 0 && al->owed[al->nowed - 1].msg == msg)
+			al->nowed--;
+		return INBOX_UNSAVED;
+	}
+	free(was.subject);
+	free(was.text);
 	log_info("alerts: the vendor %s alert %" PRId64 " (%s, %s %s): %s",
 	    raised ? "raised" : "cleared", id, a->severity, a->rule,
 	    a->subject, a->text);
@@ -399,8 +433,8 @@ alert_act(void *arg, uint64_t msg, json_t *body, int restart)
 		    "s:s, s:s}", "alert", (json_int_t)id, "message",
 		    (json_int_t)msg, "severity", a->severity, "rule", a->rule,
 		    "subject", a->subject, "text", a->text, "from", "vendor"));
-	notify_owe(al, id, raised, msg);
 	notify_next(al);
+	return INBOX_KEPT;
 }
 
 /*

@@ -35,6 +35,10 @@
 #define STATE_FILE_MAX	(16 * 1024)
 #define MANIFEST_MAX	(16 * 1024 * 1024)	/* what show reads back */
 
+static void	bundles_schedule(struct bundles *);
+static void	bundles_built(struct bundles *, const char *, json_t *,
+		    const char *);
+
 /* A string field of at most max bytes into dst; 0, or -1. */
 static int
 copy_field(json_t *j, const char *key, char *dst, size_t max)
@@ -244,6 +248,7 @@ bundles_add(struct bundles *bs, struct bundle *nb, char *why, size_t whylen)
 {
 	struct bundle	*grown;
 	json_t		*ev;
+	char		 path[4200];
 	int		 rc;
 
 	if ((rc = may_request(bs, why, whylen)) != 0)
@@ -261,18 +266,23 @@ bundles_add(struct bundles *bs, struct bundle *nb, char *why, size_t whylen)
 	if (nb->msg_id != 0)
 		json_object_set_new(ev, "message_id",
 		    json_integer((json_int_t)nb->msg_id));
-	if (bundles_audit(bs, "bundle_requested", ev) == -1) {
-		snprintf(why, whylen, "the audit log cannot be written");
-		return -1;
-	}
+	/* Kept before it is audited: the audit line says it is queued. */
+	bundle_path(bs, nb->id, ".json", path, sizeof(path));
 	if ((grown = reallocarray(bs->b, bs->n + 1, sizeof(*grown))) == NULL ||
 	    bundle_save(bs, nb) == -1) {
 		if (grown != NULL)
 			bs->b = grown;
-		snprintf(why, whylen, "the request cannot be kept in state_dir");
+		json_decref(ev);
+		snprintf(why, whylen, "%s cannot be written (the log says why)",
+		    path);
 		return -1;
 	}
 	bs->b = grown;
+	if (bundles_audit(bs, "bundle_requested", ev) == -1) {
+		(void)unlink(path);
+		snprintf(why, whylen, "the audit log cannot be written");
+		return -1;
+	}
 	bs->b[bs->n++] = *nb;
 	log_info("bundle %s requested by %s%s%s", nb->id, nb->by,
 	    nb->ticket[0] != '\0' ? ", ticket " : "", nb->ticket);
@@ -419,26 +429,37 @@ vendor_check(void *arg, uint64_t id, json_t *body, char *why, size_t whylen)
 	}
 }
 
-static void
-vendor_act(void *arg, uint64_t id, json_t *body, int restart)
+/*
+ * A request not queued (its record could not be kept, the audit log
+ * not written, or the queue filled since it was judged) is not kept:
+ * not acknowledged, it is judged again when offered again.
+ */
+static enum inbox_acted
+vendor_act(void *arg, uint64_t id, json_t *body, int restart, char *why,
+    size_t whylen)
 {
 	struct bundles	*bs = arg;
 	struct bundle	 nb;
-	char		 why[256];
 
-	(void)restart;
 	if (find_message(bs, id) != NULL)
-		return;
+		return INBOX_KEPT;
+	/*
+	 * None at a restart: never queued (the gateway stopped first), or
+	 * finished and removed since - queued now, that would be built
+	 * twice.  The relay offers it again if it was never acknowledged.
+	 */
+	if (restart)
+		return INBOX_UNKNOWN;
 	memset(&nb, 0, sizeof(nb));
-	if (vendor_body(body, &nb, why, sizeof(why)) == -1) {
+	if (vendor_body(body, &nb, why, whylen) == -1) {
 		log_error("bundle request %" PRIu64 ": %s", id, why);
-		return;
+		return INBOX_KEPT;	/* nothing to keep: checked before */
 	}
 	new_id(nb.id);
 	nb.msg_id = id;
-	if (bundles_add(bs, &nb, why, sizeof(why)) != 0)
-		log_warn("bundle request %" PRIu64 " from the vendor not "
-		    "queued: %s", id, why);
+	if (bundles_add(bs, &nb, why, whylen) != 0)
+		return INBOX_UNSAVED;
+	return INBOX_KEPT;
 }
 
 /* The message may leave the inbox once its bundle is finished or gone. */
@@ -474,7 +495,8 @@ next_build(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
-void
+/* Start the next build soon, if none runs. */
+static void
 bundles_schedule(struct bundles *bs)
 {
 	if (bs->build == NULL)
@@ -535,7 +557,8 @@ bundle_failed(struct bundles *bs, struct bundle *b, const char *why)
 	(void)bundle_save(bs, b);
 }
 
-void
+/* The builder ended: its result applied to the bundle. */
+static void
 bundles_built(struct bundles *bs, const char *id, json_t *r,
     const char *why)
 {

@@ -123,10 +123,6 @@ void		 bundle_path(const struct bundles *, const char *id,
 int		 bundles_audit(struct bundles *, const char *type,
 		    json_t *fields);
 
-/* bundles.c */
-/* Start the next build soon, if none runs. */
-void		 bundles_schedule(struct bundles *);
-
 /* bundles_build.c */
 /*
  * Start building b (state building): 0, or -1 with why, b left as it
@@ -134,9 +130,6 @@ void		 bundles_schedule(struct bundles *);
  */
 int		 build_start(struct bundles *, struct bundle *b, char *why,
 		    size_t whylen);
-/* The builder ended: its result applied to the bundle (bundles.c). */
-void		 bundles_built(struct bundles *, const char *id,
-		    json_t *result, const char *why);
 void		 build_kill(struct bundles *);
 
 /* bundles_upload.c */

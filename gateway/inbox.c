@@ -9,7 +9,8 @@
  * INBOX_MAX_BYTES, at most a few messages are offered at a time (the
  * relay's side), and the audit lines about them are rationed per
  * minute.  The rule of the telemetry spool holds here too: nothing is
- * acknowledged that is not durable.
+ * acknowledged that is not durable - neither the message nor what its
+ * kind keeps of acting on it.
  */
 #include "gateway/inbox.h"
 
@@ -29,6 +30,7 @@
 #include "lib/ident.h"
 #include "lib/log.h"
 #include "lib/parse.h"
+#include "lib/testhook.h"
 
 #define INBOX_KINDS		8
 #define INBOX_FILE_MAX		(INBOX_BODY_MAX + 1024)
@@ -41,6 +43,8 @@ struct entry {
 	char		 kind[INBOX_KIND_MAX + 1];
 	size_t		 bytes;		/* its file */
 	time_t		 received;
+	int		 audited;	/* its message_received is written */
+	int		 pending;	/* resumed, but not kept: again */
 };
 
 /*
@@ -76,12 +80,14 @@ struct inbox {
 	size_t			 n;
 	size_t			 bytes;
 	char			 waiting[256];	/* why a message waits, or "" */
+	char			 unkept[256];	/* why one was not kept, as said */
 	struct inbox_ration	 ration;
 	json_t			*held[INBOX_HELD];	/* deferred frames */
 	size_t			 nheld;
 	uint64_t		 seen[INBOX_SEEN_MAX];	/* finished, sorted */
 	size_t			 nseen;
 	struct event		*ev_prune;
+	struct event		*ev_retry;	/* held ones not kept: again */
 	void			(*send)(void *, json_t *);
 	void			*send_arg;
 };
@@ -195,12 +201,12 @@ inbox_limit(struct inbox *ib, const char *kind, uint64_t id)
 
 /* ---- storing ---- */
 
-/* Write state_dir/inbox/ID.json; 0, or -1 (logged). */
+/* Write state_dir/inbox/ID.json; 0, or -1 with err (the file, why). */
 static int
 entry_write(struct inbox *ib, uint64_t id, const char *kind, json_t *body,
-    time_t now, size_t *bytes)
+    time_t now, size_t *bytes, char *err, size_t errlen)
 {
-	char	 path[4200], when[32], err[4400], *text;
+	char	 path[4200], when[32], *text;
 	json_t	*j;
 	int	 rc;
 
@@ -210,19 +216,18 @@ entry_write(struct inbox *ib, uint64_t id, const char *kind, json_t *body,
 	text = j == NULL ? NULL : json_dumps(j, JSON_COMPACT);
 	json_decref(j);
 	if (text == NULL) {
-		log_error("inbox: message %" PRIu64 ": out of memory", id);
+		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
 	entry_path(ib, id, path, sizeof(path));
 	*bytes = strlen(text);
-	if ((rc = fileio_replace(path, text, *bytes, 0600, err,
-	    sizeof(err))) == -1)
-		log_error("inbox: %s", err);
+	rc = fileio_replace(path, text, *bytes, 0600, err, errlen);
 	free(text);
 	return rc;
 }
 
-static int
+/* Into the inbox's list: the entry, or NULL (out of memory). */
+static struct entry *
 entry_add(struct inbox *ib, uint64_t id, const char *kind, size_t bytes,
     time_t received)
 {
@@ -230,7 +235,7 @@ entry_add(struct inbox *ib, uint64_t id, const char *kind, size_t bytes,
 	size_t		 i;
 
 	if ((ne = reallocarray(ib->e, ib->n + 1, sizeof(*ne))) == NULL)
-		return -1;
+		return NULL;
 	ib->e = ne;
 	/* Kept in id order: that is the order they are resumed in. */
 	for (i = ib->n; i > 0 && ib->e[i - 1].id > id; i--)
@@ -239,9 +244,11 @@ entry_add(struct inbox *ib, uint64_t id, const char *kind, size_t bytes,
 	snprintf(ib->e[i].kind, sizeof(ib->e[i].kind), "%s", kind);
 	ib->e[i].bytes = bytes;
 	ib->e[i].received = received;
+	ib->e[i].audited = 1;
+	ib->e[i].pending = 0;
 	ib->n++;
 	ib->bytes += bytes;
-	return 0;
+	return &ib->e[i];
 }
 
 static void
@@ -364,6 +371,9 @@ inbox_prune(struct inbox *ib)
 
 	for (i = 0; i < ib->n; i++) {
 		k = kind_find(ib, ib->e[i].kind);
+		/* One not kept at a restart is not done with, whatever it is. */
+		if (ib->e[i].pending)
+			continue;
 		if (k != NULL && k->done != NULL && k->done(k->arg,
 		    ib->e[i].id)) {
 			seen_add(ib, ib->e[i].id);
@@ -381,12 +391,20 @@ inbox_prune(struct inbox *ib)
 	}
 }
 
+static int	entry_resume(struct inbox *, size_t);
+
 static void
 inbox_prune_tick(evutil_socket_t fd, short what, void *arg)
 {
+	struct inbox	*ib = arg;
+	size_t		 i = 0;
+
 	(void)fd;
 	(void)what;
-	inbox_prune(arg);
+	while (i < ib->n)
+		if (!ib->e[i].pending || !entry_resume(ib, i))
+			i++;
+	inbox_prune(ib);
 }
 
 static int
@@ -406,15 +424,28 @@ has_room(const struct inbox *ib, size_t bytes)
  * Returns 1 (an answer to send).
  */
 static int
-inbox_wait(struct inbox *ib, uint64_t id, const char *why, json_t **out)
+inbox_wait_said(struct inbox *ib, uint64_t id, const char *why, char *said,
+    size_t saidlen, json_t **out)
 {
-	if (strcmp(ib->waiting, why) != 0)
+	char shown[sizeof(ib->waiting)];
+
+	/* Compared as kept: a long reason is said once, too. */
+	snprintf(shown, sizeof(shown), "%s", why);
+	if (strncmp(said, why, saidlen - 1) != 0)
 		log_warn("inbox: message %" PRIu64 " not acknowledged, the "
 		    "relay will offer it again: %s", id, why);
-	snprintf(ib->waiting, sizeof(ib->waiting), "%s", why);
+	snprintf(said, saidlen, "%s", why);
+	snprintf(ib->waiting, sizeof(ib->waiting), "%s", shown);
 	*out = json_pack("{s:s, s:I, s:s}", "t", "msg_wait", "id",
-	    (json_int_t)id, "reason", why);
+	    (json_int_t)id, "reason", shown);
 	return 1;
+}
+
+static int
+inbox_wait(struct inbox *ib, uint64_t id, const char *why, json_t **out)
+{
+	return inbox_wait_said(ib, id, why, ib->waiting, sizeof(ib->waiting),
+	    out);
 }
 
 static json_t *
@@ -489,13 +520,77 @@ inbox_refuse(struct inbox *ib, uint64_t id, const char *kind, json_t *body,
 	return 1;
 }
 
-static int
-inbox_accept(struct inbox *ib, uint64_t id, const char *kind, json_t *body,
-    const struct inbox_kind *k, size_t size, json_t **out)
+/* Keep a deferred frame to judge again on inbox_retry(). */
+static void
+inbox_hold(struct inbox *ib, json_t *f, uint64_t id)
 {
-	time_t	now = clock_now();
-	char	path[4200];
-	size_t	bytes;
+	size_t i;
+
+	for (i = 0; i < ib->nheld; i++)
+		if ((uint64_t)json_integer_value(json_object_get(ib->held[i],
+		    "id")) == id)
+			return;
+	if (ib->nheld < INBOX_HELD)
+		ib->held[ib->nheld++] = json_incref(f);
+}
+
+/*
+ * Frame f could not be kept (why: a file that cannot be written):
+ * nothing of it is, and it waits; held, it is tried again in
+ * INBOX_RETRY_WRITE seconds, so that it goes in soon after the disk
+ * takes writes again, without the relay's minute.
+ */
+static int
+inbox_unkept(struct inbox *ib, json_t *f, uint64_t id, const char *why,
+    json_t **out)
+{
+	struct timeval tv = { INBOX_RETRY_WRITE, 0 };
+
+	inbox_hold(ib, f, id);
+	if (!evtimer_pending(ib->ev_retry, NULL))
+		evtimer_add(ib->ev_retry, &tv);
+	/*
+	 * Said once until one is kept again, though a deferral (a fresh
+	 * reading of the installed version, say) comes between the tries.
+	 */
+	return inbox_wait_said(ib, id, why, ib->unkept, sizeof(ib->unkept),
+	    out);
+}
+
+/*
+ * Message e is stored and acted on: audited (rationed), then
+ * acknowledged, so that "accepted" in the audit log means it is in the
+ * inbox and its kind keeps what it did.  Without its audit line it is
+ * not acknowledged yet: offered again, the line is tried again.
+ */
+static int
+inbox_acknowledge(struct inbox *ib, struct entry *e, json_t **out)
+{
+	if (!e->audited && inbox_limit(ib, e->kind, e->id)) {
+		if (ib->audit(ib->audit_arg, "message_received", json_pack(
+		    "{s:I, s:s, s:s}", "id", (json_int_t)e->id, "kind",
+		    e->kind, "verdict", "accepted")) == -1)
+			return inbox_wait(ib, e->id, "the audit log cannot be "
+			    "written", out);
+		/* The log is rationed with the audit log. */
+		log_info("inbox: message %" PRIu64 " (%s) from the vendor "
+		    "stored", e->id, e->kind);
+	}
+	e->audited = 1;
+	ib->waiting[0] = ib->unkept[0] = '\0';
+	*out = ack(e->id, NULL);
+	return 1;
+}
+
+static int
+inbox_accept(struct inbox *ib, json_t *f, uint64_t id, const char *kind,
+    json_t *body, const struct inbox_kind *k, size_t size, json_t **out)
+{
+	time_t			 now = clock_now();
+	char			 path[4200], why[4400];
+	struct entry		*e;
+	enum inbox_acted	 r;
+	size_t			 bytes;
 
 	if (!has_room(ib, size + 256))
 		inbox_prune(ib);
@@ -510,33 +605,34 @@ inbox_accept(struct inbox *ib, uint64_t id, const char *kind, json_t *body,
 			    "MiB)", INBOX_MAX_BYTES / (1024 * 1024));
 		return inbox_wait(ib, id, full, out);
 	}
-	if (entry_write(ib, id, kind, body, now, &bytes) == -1)
-		return inbox_wait(ib, id, "the inbox cannot be written", out);
-	if (entry_add(ib, id, kind, bytes, now) == -1) {
+	if (entry_write(ib, id, kind, body, now, &bytes, why,
+	    sizeof(why)) == -1)
+		return inbox_unkept(ib, f, id, why, out);
+	if ((e = entry_add(ib, id, kind, bytes, now)) == NULL) {
 		entry_path(ib, id, path, sizeof(path));
 		(void)unlink(path);
 		return inbox_wait(ib, id, "out of memory", out);
 	}
+	e->audited = 0;
+	testhook_kill_at("inbox_stored");
 	/*
-	 * Audited once it is stored, so that "accepted" in the audit log
-	 * means the message is in the inbox; without the audit line it
-	 * leaves again, unacknowledged.
+	 * Acted on before it is acknowledged: what its kind must keep of
+	 * it is durable by then, or nothing of it is kept and the message
+	 * leaves again, unacknowledged - acknowledged and then lost with
+	 * a restart, it would never be offered again.
 	 */
-	if (inbox_limit(ib, kind, id)) {
-		if (ib->audit(ib->audit_arg, "message_received", json_pack(
-		    "{s:I, s:s, s:s}", "id", (json_int_t)id, "kind", kind,
-		    "verdict", "accepted")) == -1) {
-			entry_remove(ib, (size_t)(entry_find(ib, id) - ib->e));
-			return inbox_wait(ib, id, "the audit log cannot be "
-			    "written", out);
-		}
-		/* The log is rationed with the audit log. */
-		log_info("inbox: message %" PRIu64 " (%s) from the vendor "
-		    "stored", id, kind);
+	why[0] = '\0';
+	r = k->act(k->arg, id, body, 0, why, sizeof(why));
+	/* Found again: the kind may have reached the inbox meanwhile. */
+	if ((e = entry_find(ib, id)) == NULL)
+		return inbox_wait(ib, id, "it left the inbox while it was acted "
+		    "on", out);
+	if (r != INBOX_KEPT) {
+		entry_remove(ib, (size_t)(e - ib->e));
+		return inbox_unkept(ib, f, id, why[0] != '\0' ? why :
+		    "its kind could not keep it", out);
 	}
-	ib->waiting[0] = '\0';
-	k->act(k->arg, id, body, 0);
-	*out = ack(id, NULL);
+	(void)inbox_acknowledge(ib, e, out);
 	inbox_prune(ib);
 	return 1;
 }
@@ -566,20 +662,6 @@ inbox_duplicate(struct inbox *ib, uint64_t id, const char *kind,
 	return 1;
 }
 
-/* Keep a deferred frame to judge again on inbox_retry(). */
-static void
-inbox_hold(struct inbox *ib, json_t *f, uint64_t id)
-{
-	size_t i;
-
-	for (i = 0; i < ib->nheld; i++)
-		if ((uint64_t)json_integer_value(json_object_get(ib->held[i],
-		    "id")) == id)
-			return;
-	if (ib->nheld < INBOX_HELD)
-		ib->held[ib->nheld++] = json_incref(f);
-}
-
 int
 inbox_offer(struct inbox *ib, json_t *f, json_t **out, char *why,
     size_t whylen)
@@ -588,6 +670,7 @@ inbox_offer(struct inbox *ib, json_t *f, json_t **out, char *why,
 	json_t				*body = json_object_get(f, "body");
 	const char			*kind;
 	const struct inbox_kind		*k;
+	struct entry			*e;
 	enum inbox_verdict		 v;
 	char				 reason[INBOX_REASON_MAX + 1];
 	uint64_t			 id;
@@ -600,10 +683,13 @@ inbox_offer(struct inbox *ib, json_t *f, json_t **out, char *why,
 	}
 	id = (uint64_t)json_integer_value(jid);
 	/*
-	 * Stored before, or finished with: the acknowledgement was lost.
-	 * Not judged or acted on again.
+	 * Stored before, or finished with: the acknowledgement was lost
+	 * (or its audit line could not be written).  Not judged or acted
+	 * on again.
 	 */
-	if (entry_find(ib, id) != NULL || seen_has(ib, id)) {
+	if ((e = entry_find(ib, id)) != NULL)
+		return inbox_acknowledge(ib, e, out);
+	if (seen_has(ib, id)) {
 		*out = ack(id, NULL);
 		return 1;
 	}
@@ -621,7 +707,7 @@ inbox_offer(struct inbox *ib, json_t *f, json_t **out, char *why,
 	case INBOX_ACCEPT:
 		break;
 	}
-	return inbox_accept(ib, id, kind, body, k, size, out);
+	return inbox_accept(ib, f, id, kind, body, k, size, out);
 }
 
 /* ---- after a restart ---- */
@@ -675,26 +761,57 @@ by_id(const void *a, const void *b)
 	return x->id < y->id ? -1 : x->id > y->id;
 }
 
-/* Hand stored message i to its kind again. */
-static void
+/*
+ * Hand stored message i to its kind again: 1 if it left the inbox, 0.
+ * One its kind holds nothing of goes, and is not remembered as
+ * finished: either the gateway stopped between storing it and acting
+ * on it, and the relay, never told it was had, offers it again to be
+ * judged afresh; or it is finished, and the relay does not.  One whose
+ * kind cannot keep what it resumes stays, and is tried again with the
+ * next prune.
+ */
+static int
 entry_resume(struct inbox *ib, size_t i)
 {
 	const struct inbox_kind	*k;
-	char			 name[32];
+	char			 name[32], why[4400], shown[sizeof(ib->unkept)];
 	json_t			*j;
 	uint64_t		 id;
 	size_t			 bytes;
+	enum inbox_acted	 r;
 
 	if ((k = kind_find(ib, ib->e[i].kind)) == NULL) {
 		log_warn("inbox: message %" PRIu64 " is of kind %s, which this "
 		    "gateway does not know; kept", ib->e[i].id, ib->e[i].kind);
-		return;
+		return 0;
 	}
 	snprintf(name, sizeof(name), "%" PRIu64 ".json", ib->e[i].id);
 	if ((j = entry_read(ib, name, &id, &bytes)) == NULL)
-		return;
-	k->act(k->arg, id, json_object_get(j, "body"), 1);
+		return 0;
+	why[0] = '\0';
+	r = k->act(k->arg, id, json_object_get(j, "body"), 1, why,
+	    sizeof(why));
 	json_decref(j);
+	ib->e[i].pending = r == INBOX_UNSAVED;
+	if (r == INBOX_UNKNOWN) {
+		log_info("inbox: message %" PRIu64 " (%s) was not acted on "
+		    "before the gateway stopped, or is finished: it leaves the "
+		    "inbox, for the relay to offer again if it was never "
+		    "acknowledged", id, k->name);
+		entry_remove(ib, i);
+		return 1;
+	}
+	if (r == INBOX_UNSAVED) {
+		/* Said once per reason: it is tried again every minute. */
+		snprintf(shown, sizeof(shown), "%s", why);
+		if (strcmp(ib->unkept, shown) != 0)
+			log_error("inbox: message %" PRIu64 " (%s) could not "
+			    "be resumed, tried again in %d seconds: %s", id,
+			    k->name, INBOX_PRUNE_EVERY, why);
+		snprintf(ib->unkept, sizeof(ib->unkept), "%s", shown);
+	} else
+		ib->unkept[0] = '\0';
+	return 0;
 }
 
 void
@@ -723,7 +840,7 @@ inbox_start(struct inbox *ib)
 		if (s == NULL || parse_time(s, &t) == -1)
 			t = clock_now();
 		if (entry_add(ib, id, json_string_value(json_object_get(j,
-		    "kind")), bytes, t) == -1)
+		    "kind")), bytes, t) == NULL)
 			log_error("inbox: out of memory");
 		json_decref(j);
 	}
@@ -731,8 +848,10 @@ inbox_start(struct inbox *ib)
 	if (ib->n > 1)
 		qsort(ib->e, ib->n, sizeof(ib->e[0]), by_id);
 	/* Oldest first, as they arrived; then finished ones go. */
-	for (i = 0; i < ib->n; i++)
-		entry_resume(ib, i);
+	i = 0;
+	while (i < ib->n)
+		if (!entry_resume(ib, i))
+			i++;
 	inbox_prune(ib);
 	log_info("inbox: %zu messages from the vendor (%zu bytes)", ib->n,
 	    ib->bytes);
@@ -760,6 +879,14 @@ inbox_retry(struct inbox *ib)
 			json_decref(ack);
 		json_decref(held[i]);
 	}
+}
+
+static void
+inbox_retry_tick(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	inbox_retry(arg);
 }
 
 void
@@ -824,10 +951,13 @@ inbox_new(struct event_base *base, const struct policy *pol,
 	}
 	if ((ib->ration.ev = evtimer_new(base, ration_end, ib)) == NULL ||
 	    (ib->ev_prune = event_new(base, -1, EV_PERSIST, inbox_prune_tick,
-	    ib)) == NULL) {
+	    ib)) == NULL || (ib->ev_retry = evtimer_new(base,
+	    inbox_retry_tick, ib)) == NULL) {
 		snprintf(err, errlen, "out of memory");
 		if (ib->ration.ev != NULL)
 			event_free(ib->ration.ev);
+		if (ib->ev_prune != NULL)
+			event_free(ib->ev_prune);
 		free(ib);
 		return NULL;
 	}
@@ -844,6 +974,7 @@ inbox_free(struct inbox *ib)
 	inbox_link_down(ib);
 	event_free(ib->ration.ev);
 	event_free(ib->ev_prune);
+	event_free(ib->ev_retry);
 	free(ib->e);
 	free(ib);
 }

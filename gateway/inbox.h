@@ -6,8 +6,14 @@
  * requests later): each kind registers a handler, and the inbox does the
  * rest the same way for all of them.  Every field is untrusted.  A
  * message is checked by its kind's handler, stored in
- * state_dir/inbox/ID.json (file and directory synced) and only then
- * acknowledged; a refused one is acknowledged with the reason, so the
+ * state_dir/inbox/ID.json (file and directory synced), acted on by its
+ * kind, which keeps what that must keep in state_dir, and only then
+ * acknowledged.  When either cannot be written, nothing of the message
+ * is kept and it is not acknowledged: the gateway says once which file
+ * and why, holds the message and tries it again every
+ * INBOX_RETRY_WRITE seconds (the relay offers it again as well), so
+ * nothing is lost while a disk is full or read-only.  A refused one is
+ * acknowledged with the reason, so the
  * relay stops offering it and can show why; a kind nobody registered
  * is refused the same way.  One its kind already has under another id
  * (a notice published twice) is acknowledged as a duplicate and not
@@ -16,7 +22,11 @@
  * (INBOX_MAX_MESSAGES, INBOX_MAX_BYTES): past that a message is not
  * acknowledged, the relay offers it again later, and `porthole status`
  * says why.  After a restart each stored message is handed to its kind
- * again, to resume what it started.
+ * again, to resume what it started; one its kind holds nothing of (the
+ * gateway stopped between storing it and acting on it, or it is
+ * finished) leaves the inbox without being remembered as finished, so
+ * that a relay that never had its acknowledgement offers it again and
+ * it is judged afresh.
  *
  * A message its kind is finished with leaves the inbox: its id goes
  * into state_dir/inbox/seen (the newest INBOX_SEEN_MAX, written before
@@ -51,12 +61,20 @@
 #define INBOX_AUDIT_PER_MIN	20
 #define INBOX_KIND_MAX		32		/* [a-z0-9_] */
 #define INBOX_REASON_MAX	200		/* a refusal, as sent up */
+#define INBOX_RETRY_WRITE	10		/* seconds: a held one, again */
 
 enum inbox_verdict {
 	INBOX_ACCEPT,		/* store it, acknowledge, act */
 	INBOX_REFUSE,		/* acknowledge with the reason */
 	INBOX_DEFER,		/* no answer now: the relay offers it again */
 	INBOX_HAVE		/* had under another id: acknowledged only */
+};
+
+/* What acting on a stored message came to. */
+enum inbox_acted {
+	INBOX_KEPT,		/* what it must keep is durable */
+	INBOX_UNSAVED,		/* that cannot be written: nothing was kept */
+	INBOX_UNKNOWN		/* at a restart: the kind holds nothing of it */
 };
 
 /* What one kind of message does.  Callbacks get arg. */
@@ -75,10 +93,15 @@ struct inbox_kind {
 	/*
 	 * Act on a stored message: just arrived (restart 0), or found in
 	 * the inbox when the gateway started (restart 1): then only what
-	 * it started before goes on, nothing new begins.
+	 * it started before goes on, nothing new begins.  INBOX_KEPT once
+	 * what acting on it must keep is durable (and only then may
+	 * anything of it be seen: an audit line, a command run);
+	 * INBOX_UNSAVED with why (naming the file and the reason) when
+	 * that cannot be written, everything of it undone; INBOX_UNKNOWN
+	 * at a restart for a message the kind holds nothing of.
 	 */
-	void		(*act)(void *arg, uint64_t id, json_t *body,
-			    int restart);
+	enum inbox_acted (*act)(void *arg, uint64_t id, json_t *body,
+			    int restart, char *why, size_t whylen);
 	/* Is the message finished with (it may leave the inbox)?  1 or 0. */
 	int		(*done)(void *arg, uint64_t id);
 	void		*arg;
@@ -110,7 +133,9 @@ int		 inbox_offer(struct inbox *, json_t *frame, json_t **ack,
 		    char *why, size_t whylen);
 /*
  * A deferred message is held (at most INBOX_HELD, until the channel goes
- * down) and judged again when its kind calls inbox_retry(): the answer
+ * down) and judged again when its kind calls inbox_retry(), or after
+ * INBOX_RETRY_WRITE seconds when it was not kept for a file that could
+ * not be written: the answer
  * goes out through send(arg, ack) (ack stolen), without waiting for the
  * relay to offer it again.
  */

@@ -25,6 +25,8 @@
 #define UPDATES_TICK	5	/* seconds between looks at the schedule */
 #define STEPPED		"the wall clock is"	/* what clock_stepped says */
 
+static void	updates_eval(struct updates *);
+
 /* ---- the installed version ---- */
 
 /*
@@ -44,7 +46,13 @@ installed_now(const struct updates *up, const struct version **v)
 	return up->have_product ? up->product_s : NULL;
 }
 
-int
+/*
+ * The installed version, with version_command's part read at since_ms
+ * (clock_mono_ms) or later: 0 with *v and its text *s, or -1 with why
+ * it is not known now (version_command was started, or waits to be
+ * tried again; updates_eval and inbox_retry follow its answer).
+ */
+static int
 updates_installed_fresh(struct updates *up, uint64_t since_ms,
     const struct version **v, const char **s, char *why, size_t whylen)
 {
@@ -309,7 +317,10 @@ notice_refused(void *arg, uint64_t id, json_t *body, const char *why)
 	updates_event(up, "update_refused", NULL, ev);
 }
 
-/* Make room for one more record: the oldest finished one goes. */
+/*
+ * Make room for one more record: the oldest finished one goes (its
+ * files with the sweep that follows a saved change).
+ */
 static struct update *
 record_new(struct updates *up)
 {
@@ -324,14 +335,16 @@ record_new(struct updates *up)
 		memmove(&up->u[i], &up->u[i + 1], (up->n - i - 1) *
 		    sizeof(up->u[0]));
 		up->n--;
-		/* Its copy and its log go with it. */
-		updates_sweep(up);
 	}
 	memset(&up->u[up->n], 0, sizeof(up->u[0]));
 	return &up->u[up->n++];
 }
 
-/* Older notices not started yet give way to a newer one. */
+/*
+ * Older notices not started yet give way to a newer one: marked here,
+ * and their packages released and their events written by superseded()
+ * once the change is saved.
+ */
 static void
 supersede(struct updates *up, const struct update *newer)
 {
@@ -346,6 +359,26 @@ supersede(struct updates *up, const struct update *newer)
 		u->state = US_SUPERSEDED;
 		snprintf(u->reason, sizeof(u->reason), "superseded by %s",
 		    newer->n.version);
+	}
+}
+
+/* What supersede() marked, now that it is saved: was holds the before. */
+static void
+superseded(struct updates *up, const struct update *was, size_t nwas,
+    const struct update *newer)
+{
+	struct update	*u;
+	size_t		 i, j;
+
+	for (i = 0; i < up->n; i++) {
+		u = &up->u[i];
+		if (u->state != US_SUPERSEDED)
+			continue;
+		for (j = 0; j < nwas; j++)
+			if (was[j].msg_id == u->msg_id)
+				break;
+		if (j == nwas || was[j].state == US_SUPERSEDED)
+			continue;
 		updates_release(up, u);
 		updates_event(up, "update_superseded", u, json_pack("{s:s}",
 		    "by", newer->n.version));
@@ -370,71 +403,35 @@ fetch(struct updates *up, struct update *u)
 /*
  * A notice whose package was refused, offered again (the relay's store
  * repaired, say): it is taken up where it was - the admins were told
- * of it already - and its package fetched afresh.
+ * of it already - and its package fetched afresh.  Changed in u only:
+ * notice_act saves it.
  */
 static void
-revive(struct updates *up, struct update *u, uint64_t id)
+revive(struct update *u, uint64_t id)
 {
-	uint64_t was = u->msg_id;
-
 	u->msg_id = id;
 	u->state = u->notified != 0 ? US_SCHEDULED : US_ANNOUNCED;
 	u->reason[0] = u->waiting[0] = '\0';
 	u->downloaded = 0;
-	log_info("updates: %s offered again (message %" PRIu64 "): its "
-	    "package is fetched again", u->n.version, id);
-	updates_event(up, "update_announced", u, json_pack("{s:s, s:I, s:I, "
-	    "s:s}", "sha256", u->n.sha256, "size", (json_int_t)u->n.size,
-	    "replaces", (json_int_t)was, "reason", "offered again after its "
-	    "package was refused"));
-	supersede(up, u);
-	fetch(up, u);
-	updates_save(up);
-	updates_eval(up);
 }
 
 /*
- * A message stored: a new record for its notice, just checked by
- * notice_check.  Found again at a restart, it only resumes the record
- * it made: a message without one is finished (it was a duplicate, or
- * its record is gone), and creating one now would bypass the checks
- * that made it finished - a notice kept back until a newer version is
- * installed must not come back as an update.
+ * What notice n (message id) makes of the records, in them: a revived
+ * record, or a new one replacing any other of its version; *old gets
+ * the one it replaced (msg_id 0: none).  The record, or NULL with why.
  */
-static void
-notice_act(void *arg, uint64_t id, json_t *body, int restart)
+static struct update *
+notice_apply(struct updates *up, uint64_t id, const struct notice *n,
+    struct update *old, char *why, size_t whylen)
 {
-	struct updates	*up = arg;
-	struct update	*u;
-	struct notice	 n;
-	const char	*text, *sig;
-	char		 why[300];
-	size_t		 tlen, slen;
-	uint64_t	 replaces = 0;
-	json_t		*ev;
+	struct update *u;
 
-	if ((u = updates_find_msg(up, id)) != NULL) {
-		/* Known from the state file: it goes on from there. */
-		if (!updates_terminal(u->state) && !u->downloaded)
-			fetch(up, u);
-		return;
-	}
-	if (restart)
-		return;
-	if (body_parts(body, &text, &tlen, &sig, &slen, why,
-	    sizeof(why)) == -1 || notice_parse(text, tlen, &n, why,
-	    sizeof(why)) == -1) {
-		log_error("updates: message %" PRIu64 ": %s", id, why);
-		return;
-	}
-	if (admit(up, 0, &n, why, sizeof(why)) != INBOX_ACCEPT) {
-		log_error("updates: message %" PRIu64 " not taken: %s", id, why);
-		return;
-	}
-	if ((u = updates_find(up, n.version)) != NULL &&
-	    u->state == US_REFUSED && strcmp(u->n.sha256, n.sha256) == 0) {
-		revive(up, u, id);
-		return;
+	memset(old, 0, sizeof(*old));
+	if ((u = updates_find(up, n->version)) != NULL &&
+	    u->state == US_REFUSED && strcmp(u->n.sha256, n->sha256) == 0) {
+		*old = *u;
+		revive(u, id);
+		return u;
 	}
 	if (u != NULL) {
 		/*
@@ -442,33 +439,117 @@ notice_act(void *arg, uint64_t id, json_t *body, int restart)
 		 * announcement: the admins are told again and get their 24
 		 * hours from then.  Its package goes unless it is the same.
 		 */
-		replaces = u->msg_id;
-		if (strcmp(u->n.sha256, n.sha256) != 0)
-			updates_release(up, u);
+		*old = *u;
 		memmove(u, u + 1, (size_t)(&up->u[up->n] - (u + 1)) *
 		    sizeof(*u));
 		up->n--;
 	}
 	if ((u = record_new(up)) == NULL) {
-		log_error("updates: no room for %s", n.version);
-		return;
+		snprintf(why, whylen, "no room for %s: %d updates are kept and "
+		    "none is finished", n->version, UPDATES_KEEP);
+		return NULL;
 	}
-	u->n = n;
+	u->n = *n;
 	u->msg_id = id;
 	u->state = US_ANNOUNCED;
 	u->accepted = clock_now();
-	log_info("updates: %s announced by the vendor (message %" PRIu64 ")",
-	    n.version, id);
-	ev = json_pack("{s:s, s:I}", "sha256", n.sha256, "size",
-	    (json_int_t)n.size);
-	if (ev != NULL && replaces != 0)
-		json_object_set_new(ev, "replaces", json_integer(
-		    (json_int_t)replaces));
+	return u;
+}
+
+/* A notice taken, and saved: now it may be seen and acted on. */
+static void
+notice_taken(struct updates *up, struct update *u, struct update *old,
+    const struct update *was, size_t nwas)
+{
+	json_t *ev;
+
+	if (old->msg_id != 0 && old->state == US_REFUSED &&
+	    strcmp(old->n.sha256, u->n.sha256) == 0) {
+		log_info("updates: %s offered again (message %" PRIu64 "): its "
+		    "package is fetched again", u->n.version, u->msg_id);
+		ev = json_pack("{s:s, s:I, s:I, s:s}", "sha256", u->n.sha256,
+		    "size", (json_int_t)u->n.size, "replaces",
+		    (json_int_t)old->msg_id, "reason", "offered again after "
+		    "its package was refused");
+	} else {
+		if (old->msg_id != 0 && strcmp(old->n.sha256,
+		    u->n.sha256) != 0)
+			updates_release(up, old);
+		log_info("updates: %s announced by the vendor (message %"
+		    PRIu64 ")", u->n.version, u->msg_id);
+		ev = json_pack("{s:s, s:I}", "sha256", u->n.sha256, "size",
+		    (json_int_t)u->n.size);
+		if (ev != NULL && old->msg_id != 0)
+			json_object_set_new(ev, "replaces", json_integer(
+			    (json_int_t)old->msg_id));
+	}
 	updates_event(up, "update_announced", u, ev);
-	supersede(up, u);
+	superseded(up, was, nwas, u);
+	/* The files of a record that made room go too. */
+	updates_sweep(up);
 	fetch(up, u);
-	updates_save(up);
+	if (u->downloaded)
+		updates_save(up);
 	updates_eval(up);
+}
+
+/*
+ * A message stored: a new record for its notice, just checked by
+ * notice_check, kept in the state file before anything of it is seen
+ * (an audit line, notify_command): one that cannot be kept is undone,
+ * and the inbox does not acknowledge it.  Found again at a restart, it
+ * only resumes the record it made: a message without one was never
+ * taken (the gateway stopped first: the relay offers it again) or is
+ * finished (a duplicate, or its record is gone), and creating one now
+ * would bypass the checks that made it finished - a notice kept back
+ * until a newer version is installed must not come back as an update.
+ */
+static enum inbox_acted
+notice_act(void *arg, uint64_t id, json_t *body, int restart, char *why,
+    size_t whylen)
+{
+	struct updates	*up = arg;
+	struct update	*u, *was, old;
+	struct notice	 n;
+	const char	*text, *sig;
+	size_t		 tlen, slen, nwas;
+
+	if ((u = updates_find_msg(up, id)) != NULL) {
+		/* Known from the state file: it goes on from there. */
+		if (!updates_terminal(u->state) && !u->downloaded)
+			fetch(up, u);
+		return INBOX_KEPT;
+	}
+	if (restart)
+		return INBOX_UNKNOWN;
+	if (body_parts(body, &text, &tlen, &sig, &slen, why, whylen) == -1 ||
+	    notice_parse(text, tlen, &n, why, whylen) == -1) {
+		log_error("updates: message %" PRIu64 ": %s", id, why);
+		return INBOX_KEPT;	/* nothing to keep: checked before */
+	}
+	if (admit(up, 0, &n, why, whylen) != INBOX_ACCEPT) {
+		log_error("updates: message %" PRIu64 " not taken: %s", id, why);
+		return INBOX_KEPT;
+	}
+	if ((was = malloc(sizeof(up->u))) == NULL) {
+		snprintf(why, whylen, "out of memory");
+		return INBOX_UNSAVED;
+	}
+	memcpy(was, up->u, sizeof(up->u));
+	nwas = up->n;
+	if ((u = notice_apply(up, id, &n, &old, why, whylen)) != NULL) {
+		supersede(up, u);
+		if (updates_store(up, why, whylen) == 0) {
+			notice_taken(up, u, &old, was, nwas);
+			free(was);
+			return INBOX_KEPT;
+		}
+	}
+	/* Not kept: as it was. */
+	memcpy(up->u, was, sizeof(up->u));
+	up->n = nwas;
+	free(was);
+	return INBOX_UNSAVED;
 }
 
 /* Finished with: it may leave the inbox. */
@@ -553,7 +634,7 @@ schedule_event(struct updates *up, struct update *u, const char *reason,
 }
 
 /* The admins were told (at notified) that it runs at when. */
-void
+static void
 updates_scheduled(struct updates *up, struct update *u, time_t notified,
     time_t when)
 {
@@ -723,7 +804,7 @@ eval_scheduled(struct updates *up, struct update *u, time_t now)
 		(void)updates_run_install(up, u);
 }
 
-void
+static void
 updates_eval(struct updates *up)
 {
 	const struct version	*iv;
@@ -755,9 +836,14 @@ updates_eval(struct updates *up)
 static void
 updates_tick(evutil_socket_t fd, short what, void *arg)
 {
+	struct updates *up = arg;
+
 	(void)fd;
 	(void)what;
-	updates_eval(arg);
+	/* A change that stands was not written: written now, if it can be. */
+	if (up->unsaved)
+		(void)updates_save(up);
+	updates_eval(up);
 }
 
 /* ---- what the admins do ---- */

@@ -109,6 +109,7 @@ struct updates {
 	struct job		*install_job;
 	char			 installing[VERSION_MAX_LEN + 1];
 	struct event		*ev_tick;
+	int			 unsaved;	/* the state file is behind */
 	/*
 	 * The schedule's steps (updates.c), for the ends of the jobs that
 	 * updates_run.c starts: that part stands below the schedule and
@@ -131,24 +132,15 @@ void		 updates_event(struct updates *, const char *type,
 struct update	*updates_find(struct updates *, const char *version);
 struct update	*updates_find_msg(struct updates *, uint64_t msg_id);
 
-/* updates.c */
-void		 updates_eval(struct updates *);
-/*
- * The installed version, with version_command's part read at since_ms
- * (clock_mono_ms) or later: 0 with *v and its text *s, or -1 with why
- * it is not known now (version_command was started, or waits to be
- * tried again; updates_eval and inbox_retry follow its answer).
- */
-int		 updates_installed_fresh(struct updates *, uint64_t since_ms,
-		    const struct version **v, const char **s, char *why,
-		    size_t whylen);
-/* The admins were told (at notified) that u runs at when. */
-void		 updates_scheduled(struct updates *, struct update *u,
-		    time_t notified, time_t when);
-
 /* updates_store.c: state_dir/updates/state.json */
 void		 updates_load(struct updates *);
-/* 0, or -1 when the state file cannot be written (logged). */
+/* 0, or -1 with err (the file and why) when it cannot be written. */
+int		 updates_store(struct updates *, char *err, size_t errlen);
+/*
+ * The same, for a change that stands whether or not it is written: a
+ * failure is logged once, and the state is written again with every
+ * look at the schedule (unsaved) until it can be.
+ */
 int		 updates_save(struct updates *);
 
 /* updates_run.c */
@@ -156,14 +148,6 @@ void		 updates_run_version(struct updates *);
 int		 updates_run_notify(struct updates *, struct update *,
 		    time_t when, const char *why);
 int		 updates_run_install(struct updates *, struct update *);
-/* The directories the copy and its log live in: made and checked. */
-int		 updates_dirs_ok(struct updates *, char *why, size_t whylen);
-/* DIR/install/VERSION.pkg, the copy update_command runs on. */
-void		 updates_copy_path(const struct updates *, const char *version,
-		    char *buf, size_t len);
-/* DIR/VERSION.log, update_command's output. */
-void		 updates_log_path(const struct updates *, const char *version,
-		    char *buf, size_t len);
 /* Remove the files no update holds any more. */
 void		 updates_sweep(struct updates *);
 /* u is over: its package goes, and its copy unless it failed. */

@@ -26,6 +26,7 @@
 #include "lib/log.h"
 #include "lib/parse.h"
 #include "lib/sha256.h"
+#include "lib/testhook.h"
 
 /* ---- version_command ---- */
 
@@ -188,7 +189,8 @@ updates_run_notify(struct updates *up, struct update *u, time_t when,
 
 /* ---- update_command ---- */
 
-int
+/* The directories the copy and its log live in: made and checked. */
+static int
 updates_dirs_ok(struct updates *up, char *why, size_t whylen)
 {
 	char path[4200];
@@ -199,7 +201,8 @@ updates_dirs_ok(struct updates *up, char *why, size_t whylen)
 	    fileio_private_dir(path, 1, why, whylen) == -1 ? -1 : 0;
 }
 
-void
+/* DIR/install/VERSION.pkg, the copy update_command runs on. */
+static void
 updates_copy_path(const struct updates *up, const char *version, char *buf,
     size_t len)
 {
@@ -207,7 +210,8 @@ updates_copy_path(const struct updates *up, const char *version, char *buf,
 	    version);
 }
 
-void
+/* DIR/VERSION.log, update_command's output. */
+static void
 updates_log_path(const struct updates *up, const char *version, char *buf,
     size_t len)
 {
@@ -524,6 +528,33 @@ install_refused(struct updates *up, struct update *u, const char *why)
 	return -1;
 }
 
+/*
+ * u on record as started, before update_command can run: a gateway
+ * killed in between finds it started - interrupted, failed, its outcome
+ * not known - and never runs it a second time.  0; or -1, u as it was,
+ * waiting for its state to be written (said once), and nothing starts.
+ */
+static int
+install_record(struct updates *up, struct update *u)
+{
+	struct update	was = *u;
+	char		why[4400], waiting[sizeof(u->waiting)];
+
+	u->state = US_STARTED;
+	u->started = clock_now();
+	u->waiting[0] = '\0';
+	if (updates_store(up, why, sizeof(why)) == 0)
+		return 0;
+	*u = was;
+	snprintf(waiting, sizeof(waiting), "its window has come; the state "
+	    "cannot be written: %.140s", why);
+	if (strcmp(waiting, u->waiting) != 0)
+		log_error("updates: %s does not start until its state can be "
+		    "written: %s", u->n.version, why);
+	memcpy(u->waiting, waiting, sizeof(u->waiting));
+	return -1;
+}
+
 int
 updates_run_install(struct updates *up, struct update *u)
 {
@@ -531,6 +562,7 @@ updates_run_install(struct updates *up, struct update *u)
 	struct job_spec		 spec;
 	struct job_env		 e = { { NULL }, 0 };
 	char			 log[4300], why[512];
+	int			 rc = -1;
 
 	if (up->install_job != NULL)
 		return -1;
@@ -556,21 +588,23 @@ updates_run_install(struct updates *up, struct update *u)
 	spec.timeout = up->pol->update_timeout;
 	spec.prepare = copy_package;
 	spec.prepare_arg = &c;
-	up->install_job = job_start(up->jobs, &spec, install_done, up, why,
-	    sizeof(why));
-	policy_argv_free(spec.argv);
-	job_env_free(&e);
-	if (up->install_job == NULL)
-		return install_refused(up, u, why);
+	if (install_record(up, u) == -1)
+		goto out;
+	if ((up->install_job = job_start(up->jobs, &spec, install_done, up,
+	    why, sizeof(why))) == NULL) {
+		rc = install_refused(up, u, why);
+		goto out;
+	}
+	testhook_kill_at("install");
 	snprintf(up->installing, sizeof(up->installing), "%s", u->n.version);
-	u->state = US_STARTED;
-	u->started = clock_now();
-	u->waiting[0] = '\0';
 	/* The copy of an update that failed before goes now. */
 	updates_sweep(up);
 	log_info("updates: installing %s", u->n.version);
 	updates_event(up, "update_started", u, json_pack("{s:s, s:s}",
 	    "package", c.dst, "sha256", u->n.sha256));
-	updates_save(up);
-	return 0;
+	rc = 0;
+out:
+	policy_argv_free(spec.argv);
+	job_env_free(&e);
+	return rc;
 }

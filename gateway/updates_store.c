@@ -77,12 +77,14 @@ record_json(const struct update *u)
 }
 
 int
-updates_save(struct updates *up)
+updates_store(struct updates *up, char *err, size_t errlen)
 {
-	char	 path[4200], err[4400], *text = NULL;
+	char	 path[4200], *text = NULL;
 	json_t	*j, *list;
 	size_t	 i;
+	int	 rc;
 
+	snprintf(path, sizeof(path), "%s/%s", up->dir, UPDATES_STATE_FILE);
 	if ((list = json_array()) == NULL)
 		goto fail;
 	for (i = 0; i < up->n; i++)
@@ -94,17 +96,30 @@ updates_save(struct updates *up)
 	json_decref(j);
 	if (text == NULL)
 		goto fail;
-	snprintf(path, sizeof(path), "%s/%s", up->dir, UPDATES_STATE_FILE);
-	if (fileio_replace(path, text, strlen(text), 0600, err,
-	    sizeof(err)) == -1) {
-		log_error("updates: the state cannot be saved: %s", err);
-		free(text);
-		return -1;
-	}
+	rc = fileio_replace(path, text, strlen(text), 0600, err, errlen);
 	free(text);
-	return 0;
+	if (rc == 0 && up->unsaved) {
+		up->unsaved = 0;
+		log_info("updates: %s is written again", path);
+	}
+	return rc;
 fail:
-	log_error("updates: the state cannot be saved: out of memory");
+	snprintf(err, errlen, "%s: out of memory", path);
+	return -1;
+}
+
+int
+updates_save(struct updates *up)
+{
+	char err[4400];
+
+	if (updates_store(up, err, sizeof(err)) == 0)
+		return 0;
+	/* Said once: it is tried again at every look at the schedule. */
+	if (!up->unsaved)
+		log_error("updates: the state cannot be saved, tried again "
+		    "until it can: %s", err);
+	up->unsaved = 1;
 	return -1;
 }
 

@@ -130,7 +130,7 @@ next=$(sqlite3 "$DB" "SELECT coalesce(max(id), 0) + 1 FROM messages")
 mkdir -p "$T/acme-prod/state/inbox/$next.json/in-the-way"
 publish "$T/n150.json" "$T/p150.tar" || fail "publish 1.5.0: $(cat "$T/publish.out")"
 [ "$(msg_id)" = "$next" ] || fail "1.5.0 is message $(msg_id), not $next"
-wait_for "$T/gateway-acme-prod.log" "message $next not acknowledged.*the inbox cannot be written" 20 &&
+wait_for "$T/gateway-acme-prod.log" "message $next not acknowledged.*: $T/acme-prod/state/inbox/$next.json: " 20 &&
     ! audit_has acme-prod '"type":"message_received"' "\"id\":$next," &&
     pass "a message the inbox cannot store is not acknowledged, nor audited as accepted" ||
     fail "message $next: $(grep "\"id\":$next," "$T/acme-prod/audit/audit.log" | cut -c1-200)"
