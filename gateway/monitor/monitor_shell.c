@@ -344,21 +344,6 @@ mon_shell_pollfds(struct mon *m, struct pollfd *pfd)
 	return 2;
 }
 
-/* Write what p holds to fd; -1 when fd is gone. */
-int
-mon_pipe_flush(struct mon_pipe *p, int fd)
-{
-	ssize_t n;
-
-	n = write(fd, p->buf + p->off, p->len - p->off);
-	if (n == -1)
-		return errno == EAGAIN || errno == EINTR ? 0 : -1;
-	p->off += (size_t)n;
-	if (p->off == p->len)
-		p->off = p->len = 0;
-	return 0;
-}
-
 /*
  * The line saying who watches goes to the engineer (and the recording)
  * right after the screen is cleared by the redraw a watcher asked for,
