@@ -423,18 +423,3 @@ mon_child_gone(struct mon *m)
 	}
 	mon_end(m, WIFEXITED(status) ? WEXITSTATUS(status) : 1);
 }
-
-/* Write what p holds to fd; -1 when fd is gone. */
-int
-mon_pipe_flush(struct mon_pipe *p, int fd)
-{
-	ssize_t n;
-
-	n = write(fd, p->buf + p->off, p->len - p->off);
-	if (n == -1)
-		return errno == EAGAIN || errno == EINTR ? 0 : -1;
-	p->off += (size_t)n;
-	if (p->off == p->len)
-		p->off = p->len = 0;
-	return 0;
-}
