@@ -2388,6 +2388,16 @@ test_pg_unreachable(void **state)
 	    -1);
 	assert_int_equal(acked, 0);
 	assert_non_null(strstr(err, "the database is unavailable"));
+	assert_true(store_unavailable(s));
+	/*
+	 * A malformed batch next is refused for what it is, not as the
+	 * outage before it (the relay would tell the gateway the database
+	 * is away).
+	 */
+	assert_int_equal(put(s, "acme-prod", "[1]", &acked, err, sizeof(err)),
+	    -1);
+	assert_string_equal(err, "record 0: not an object");
+	assert_false(store_unavailable(s));
 	assert_int_equal(store_message_max(s, &id), -1);
 	store_close(s);
 }
