@@ -3,14 +3,14 @@
 # relay, one gateway: batches of usage records go to the server whole
 # (porthole-relay(8)), and what the relay acknowledged is what the
 # database holds.  The relay's backend killed while a batch waits in
-# the server: refused, sent again, stored once.  The database replaced under a live control channel
-# (a standby promoted that had not received the last commits: the
-# relay's connection drops and comes back to a store whose last_seq is
-# lower than the relay acknowledged) is noticed at the next batch, as
-# at a welcome: the relay refuses it as a gap, naming what the store
-# has, rather than storing it past a hole and raising last_seq over the
-# records the store lacks.  SKIP (77) when no PostgreSQL server can be
-# started.
+# the server: refused, sent again, stored once.  The database replaced
+# under a live control channel (a standby promoted that had not
+# received the last commits: the relay's connection drops and comes
+# back to a store whose last_seq is lower than the relay acknowledged)
+# is noticed at the next batch, as at a welcome: the relay refuses it
+# as a gap, naming what the store has, rather than storing it past a
+# hole and raising last_seq over the records the store lacks.  SKIP
+# (77) when no PostgreSQL server can be started.
 . "$(dirname "$0")/lib.sh"
 . "$top_srcdir/tests/pg_lib.sh"
 
