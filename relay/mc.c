@@ -207,8 +207,11 @@ mc_follows(struct mc *m, json_t *f, char *why, size_t whylen)
 	 * the database it reached may have lost what was acknowledged (an
 	 * asynchronous standby promoted), and a batch stored past that
 	 * hole would raise last_seq over records the store does not have.
+	 * The connection is made ready first: one still being made would
+	 * otherwise be finished by the batch itself, after this check.
 	 */
 	if ((uint64_t)json_integer_value(ja) <= m->stored &&
+	    store_ready(m->st) == 0 &&
 	    store_generation(m->st) == m->stored_gen)
 		return 1;
 	if (store_last_seq(m->st, m->cl->id, &last) == -1) {

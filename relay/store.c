@@ -73,6 +73,12 @@ store_unavailable(const struct store *s)
 	return s->unavailable;
 }
 
+int
+store_ready(struct store *s)
+{
+	return s->ops->ready != NULL ? s->ops->ready(s) : 0;
+}
+
 /* Why a call failed, for an error buffer: "NAME: what: the engine's". */
 static void
 db_why(struct store *s, char *why, size_t whylen, const char *what)
