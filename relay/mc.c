@@ -49,6 +49,9 @@ struct mc {
 	 * away), since 0 would send the gateway back to its first record.
 	 */
 	uint64_t			 stored;
+	unsigned			 stored_gen;	/* the store's
+							   connection it
+							   was learnt on */
 	int				 storing;	/* a batch sent to the
 							   store: its answer
 							   is due */
@@ -135,6 +138,19 @@ valid_host_key(const char *k)
 	return n > 0 && k[n] == '\0' && n <= STORE_HOST_KEY_MAX - 32;
 }
 
+/*
+ * What the store holds of the cluster's records, as an answer or a
+ * query just said, and on which of the store's connections: a database
+ * replaced meanwhile (a standby promoted) is reached by a connection
+ * made again, and may hold less.
+ */
+static void
+mc_stored(struct mc *m, uint64_t seq)
+{
+	m->stored = seq;
+	m->stored_gen = store_generation(m->st);
+}
+
 static void
 mc_hello(struct mc *m, json_t *f)
 {
@@ -161,7 +177,7 @@ mc_hello(struct mc *m, json_t *f)
 		mc_fail(m, "the store cannot be read");
 		return;
 	}
-	m->stored = last;
+	mc_stored(m, last);
 	mc_send(m, json_pack("{s:s, s:I}", "t", "welcome", "seq",
 	    (json_int_t)last));
 }
@@ -187,9 +203,16 @@ mc_follows(struct mc *m, json_t *f, char *why, size_t whylen)
 	 * last_seq only grows: a batch following what this channel knows
 	 * to be stored follows what is stored.  Only a gateway ahead of
 	 * that (it moved from another relay of the fleet) needs the store
-	 * asked.
+	 * asked, and so does every batch after the store connected again:
+	 * the database it reached may have lost what was acknowledged (an
+	 * asynchronous standby promoted), and a batch stored past that
+	 * hole would raise last_seq over records the store does not have.
+	 * The connection is made ready first: one still being made would
+	 * otherwise be finished by the batch itself, after this check.
 	 */
-	if ((uint64_t)json_integer_value(ja) <= m->stored)
+	if ((uint64_t)json_integer_value(ja) <= m->stored &&
+	    store_ready(m->st) == 0 &&
+	    store_generation(m->st) == m->stored_gen)
 		return 1;
 	if (store_last_seq(m->st, m->cl->id, &last) == -1) {
 		snprintf(why, whylen, "%s", store_unavailable(m->st) ?
@@ -197,7 +220,7 @@ mc_follows(struct mc *m, json_t *f, char *why, size_t whylen)
 		    "the store cannot be read");
 		return 0;
 	}
-	m->stored = last;
+	mc_stored(m, last);
 	if ((uint64_t)json_integer_value(ja) > last) {
 		snprintf(why, whylen, "gap: the relay has up to seq %llu, this "
 		    "batch follows %lld", (unsigned long long)last,
@@ -218,7 +241,7 @@ mc_refuse(struct mc *m, const char *why)
 	uint64_t stored;
 
 	if (store_last_seq(m->st, m->cl->id, &stored) == 0)
-		m->stored = stored;
+		mc_stored(m, stored);
 	mc_send(m, json_pack("{s:s, s:I, s:s}", "t", "ack", "seq",
 	    (json_int_t)m->stored, "error", why));
 }
@@ -247,7 +270,7 @@ mc_answer(struct mc *m, int rc, uint64_t acked, char *why, size_t whylen)
 		mc_not_stored(m, why, whylen);
 		return;
 	}
-	m->stored = acked;
+	mc_stored(m, acked);
 	mc_send(m, json_pack("{s:s, s:I}", "t", "ack", "seq",
 	    (json_int_t)acked));
 }
@@ -831,8 +854,6 @@ mc_read(struct mc *m)
 {
 	struct pollfd	pfd[2];
 
-	m->more = 0;
-	m->read_until = clock_mono_ms() + MC_READ_MS;
 	mc_read_frames(m);
 	while (m->storing && !m->failed && !m->more) {
 		/*
@@ -897,6 +918,9 @@ mc_pump(struct mc *m)
 {
 	int i;
 
+	/* One budget for all the rounds. */
+	m->more = 0;
+	m->read_until = clock_mono_ms() + MC_READ_MS;
 	for (i = 0; i < MC_PUMP_ROUNDS; i++) {
 		mc_read(m);
 		mc_write(m);

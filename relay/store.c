@@ -73,6 +73,12 @@ store_unavailable(const struct store *s)
 	return s->unavailable;
 }
 
+int
+store_ready(struct store *s)
+{
+	return s->ops->ready != NULL ? s->ops->ready(s) : 0;
+}
+
 /* Why a call failed, for an error buffer: "NAME: what: the engine's". */
 static void
 db_why(struct store *s, char *why, size_t whylen, const char *what)
@@ -586,7 +592,13 @@ store_batch_check(struct store *s, const char *cluster, json_t *records,
 	struct store_batch	*b;
 	size_t			 i;
 
-	(void)s;
+	/*
+	 * What fails here is the batch, never the database: a flag left
+	 * from an outage would have the relay tell the gateway (and log
+	 * only at debug) that the database is away instead of what is
+	 * wrong with its records.
+	 */
+	s->unavailable = 0;
 	*out = NULL;
 	if (!valid_id(cluster)) {
 		snprintf(why, whylen, "invalid cluster id");

@@ -79,6 +79,12 @@ unsigned	store_generation(const struct store *);
  * and every call fails at once until it is back.
  */
 int		store_unavailable(const struct store *);
+/*
+ * Make the store's connection ready, as a call would, without one:
+ * 0 when it is up (store_generation then names it), -1 with the store
+ * unavailable (a connection attempt went on as far as it could).
+ */
+int		store_ready(struct store *);
 
 /*
  * A cluster connected (now) or disconnected, with its gateway version

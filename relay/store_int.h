@@ -196,6 +196,8 @@ struct store_ops {
 	int	(*batch_wait)(struct store *, int64_t *last);
 	/* What becomes readable when the batch sent is answered, or -1. */
 	int	(*batch_fd)(struct store *);
+	/* Optional (NULL: always ready): the connection made ready. */
+	int	(*ready)(struct store *);
 
 	/*
 	 * 1 with the cluster's row in *ci (first_seen, last_contact,

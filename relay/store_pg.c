@@ -2937,6 +2937,7 @@ const struct store_ops store_pg_ops = {
 	.batch_send =		pg_batch_send,
 	.batch_wait =		pg_batch_wait,
 	.batch_fd =		pg_batch_fd,
+	.ready =		pg_ready,
 	.cluster_get =		pg_cluster_get,
 	.record_count =		pg_record_count,
 	.health_counts =	pg_health_counts,

@@ -2191,6 +2191,176 @@ test_pg_batch_through_two_relays(void **state)
 	store_close(s);
 }
 
+/* Hand records first..last (usage_batch) to s: store_batch_send's result. */
+static int
+send_usage(struct store *s, int first, int last)
+{
+	struct store_batch	*b;
+	json_t			*recs = usage_batch(first, last);
+	uint64_t		 acked;
+	char			 why[512];
+	int			 rc;
+
+	assert_int_equal(store_batch_check(s, "acme-prod", recs, T0, &b, why,
+	    sizeof(why)), 0);
+	json_decref(recs);
+	rc = store_batch_send(s, b, &acked, why, sizeof(why));
+	if (rc == -1)
+		fprintf(stderr, "store_batch_send: %s\n", why);
+	return rc;
+}
+
+/*
+ * A batch sent whole while the cluster's row is locked by another
+ * session (another relay storing): the server holds the pipeline at its
+ * lock, and what happens to it meanwhile decides its fate.
+ */
+static PGconn *
+pg_hold_cluster(void)
+{
+	PGconn		*c = pg_connect();
+	PGresult	*r;
+
+	r = PQexec(c, "BEGIN; SELECT 1 FROM clusters WHERE id = 'acme-prod'"
+	    " FOR UPDATE");
+	if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1)
+		fail_msg("locking the cluster: %s", PQresultErrorMessage(r));
+	PQclear(r);
+	return c;
+}
+
+/* Wait until n sessions wait for a lock, so that the pipeline is there. */
+static void
+pg_wait_blocked(int n)
+{
+	int i;
+
+	for (i = 0; i < 500; i++) {
+		if (count("SELECT count(*) FROM pg_stat_activity WHERE"
+		    " wait_event_type = 'Lock'") >= n)
+			return;
+		usleep(10000);
+	}
+	fail_msg("no session waits for the cluster's lock");
+}
+
+/*
+ * The relay's backend goes (killed, the server restarted) with a batch
+ * in its pipeline: nothing of the batch is kept and the wait says the
+ * database is unavailable; the batch sent again once the server is
+ * back is stored once.  A batch that fails for another reason than a
+ * repeated key (here a constraint the operator added) is refused with
+ * the server's reason, stores nothing, and leaves the connection fit
+ * for the next batch: out of pipeline mode, no transaction left open.
+ */
+static void
+test_pg_pipeline_fails(void **state)
+{
+	struct store	*s;
+	PGconn		*hold;
+	uint64_t	 acked, seq;
+	char		 why[512];
+	int		 i, rc;
+
+	(void)state;
+	PG_ONLY();
+	/* As the relay opens it: a connection lost is made again. */
+	if (store_open_with(db_spec(), STORE_RETRY, &s, why,
+	    sizeof(why)) == -1)
+		fail_msg("store_open: %s", why);
+	assert_int_equal(send_usage(s, 1, 10), 1);
+	assert_int_equal(store_batch_wait(s, &acked, why, sizeof(why)), 0);
+	assert_int_equal(acked, 10);
+
+	/* Killed while it waits for the cluster's lock. */
+	hold = pg_hold_cluster();
+	assert_int_equal(send_usage(s, 11, 20), 1);
+	pg_wait_blocked(1);
+	pg_exec("SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+	    " WHERE wait_event_type = 'Lock'", PGRES_TUPLES_OK);
+	PQclear(PQexec(hold, "ROLLBACK"));
+	PQfinish(hold);
+	assert_int_equal(store_batch_wait(s, &acked, why, sizeof(why)), -1);
+	assert_int_equal(acked, 0);
+	assert_int_equal(store_batch_pending(s), 0);
+	assert_int_equal(count("SELECT count(*) FROM records"), 10);
+	/*
+	 * The gateway sends it again, refused while the relay waits to
+	 * connect again (STORE_RETRY's back-off): stored once.
+	 */
+	for (i = 0; (rc = send_usage(s, 11, 20)) == -1 && i < 10; i++)
+		sleep(1);
+	assert_int_equal(rc, 1);
+	assert_int_equal(store_batch_wait(s, &acked, why, sizeof(why)), 0);
+	assert_int_equal(store_last_seq(s, "acme-prod", &seq), 0);
+	assert_int_equal(seq, 20);
+	assert_int_equal(count("SELECT count(*) FROM records"), 20);
+
+	/* Another error mid-pipeline. */
+	pg_exec("ALTER TABLE usage ADD CONSTRAINT small CHECK (amount < 5)",
+	    PGRES_COMMAND_OK);
+	{
+		json_t *b = json_loads("[" USAGE_REC(21, H1, "env-1", 9) "]",
+		    0, NULL);
+		struct store_batch *sb;
+
+		assert_int_equal(store_batch_check(s, "acme-prod", b, T0, &sb,
+		    why, sizeof(why)), 0);
+		json_decref(b);
+		assert_int_equal(store_batch_send(s, sb, &acked, why,
+		    sizeof(why)), 1);
+	}
+	assert_int_equal(store_batch_wait(s, &acked, why, sizeof(why)), -1);
+	assert_non_null(strstr(why, "small"));
+	assert_int_equal(count("SELECT count(*) FROM records"), 20);
+	assert_int_equal(store_last_seq(s, "acme-prod", &seq), 0);
+	assert_int_equal(seq, 20);
+	pg_exec("ALTER TABLE usage DROP CONSTRAINT small", PGRES_COMMAND_OK);
+	assert_int_equal(send_usage(s, 21, 30), 1);
+	assert_int_equal(store_batch_wait(s, &acked, why, sizeof(why)), 0);
+	assert_int_equal(acked, 30);
+	put_ok(s, "acme-prod", batch1, 30);
+	assert_int_equal(count("SELECT count(*) FROM records"), 30);
+	store_close(s);
+}
+
+/*
+ * Two relays send overlapping batches of one cluster whole at the same
+ * moment: the second waits for the first's lock, finds its keys stored
+ * and stores its batch the careful way.  Each record once, both acked.
+ */
+static void
+test_pg_pipelines_overlap(void **state)
+{
+	struct store	*a, *b;
+	PGconn		*hold;
+	uint64_t	 acked;
+	char		 why[512];
+
+	(void)state;
+	PG_ONLY();
+	a = open_store();
+	b = open_store();
+	put_ok(a, "acme-prod", "[" USAGE_REC(1, H0, "env-x", 1) "]", 1);
+	hold = pg_hold_cluster();
+	assert_int_equal(send_usage(a, 2, 300), 1);
+	pg_wait_blocked(1);
+	assert_int_equal(send_usage(b, 200, 500), 1);
+	pg_wait_blocked(2);
+	PQclear(PQexec(hold, "COMMIT"));
+	PQfinish(hold);
+	assert_int_equal(store_batch_wait(b, &acked, why, sizeof(why)), 0);
+	assert_int_equal(acked, 500);
+	assert_int_equal(store_batch_wait(a, &acked, why, sizeof(why)), 0);
+	assert_true(acked == 300 || acked == 500);
+	assert_int_equal(count("SELECT count(*) FROM records"), 500);
+	assert_int_equal(count("SELECT count(*) FROM usage"), 500);
+	assert_int_equal(count("SELECT sum(amount) FROM usage"), 500);
+	assert_int_equal(count("SELECT last_seq FROM clusters"), 500);
+	store_close(a);
+	store_close(b);
+}
+
 /*
  * A PostgreSQL server that cannot be reached: a command's open fails
  * and says so; the relay's (STORE_RETRY) opens, and each call fails at
@@ -2218,6 +2388,16 @@ test_pg_unreachable(void **state)
 	    -1);
 	assert_int_equal(acked, 0);
 	assert_non_null(strstr(err, "the database is unavailable"));
+	assert_true(store_unavailable(s));
+	/*
+	 * A malformed batch next is refused for what it is, not as the
+	 * outage before it (the relay would tell the gateway the database
+	 * is away).
+	 */
+	assert_int_equal(put(s, "acme-prod", "[1]", &acked, err, sizeof(err)),
+	    -1);
+	assert_string_equal(err, "record 0: not an object");
+	assert_false(store_unavailable(s));
 	assert_int_equal(store_message_max(s, &id), -1);
 	store_close(s);
 }
@@ -2415,6 +2595,10 @@ main(void)
 		cmocka_unit_test_setup_teardown(
 		    test_pg_batch_through_two_relays, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pg_unreachable,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pg_pipeline_fails,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pg_pipelines_overlap,
 		    setup, teardown),
 	};
 
