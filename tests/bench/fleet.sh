@@ -30,6 +30,10 @@
 #   BENCH_FLEET_DRAIN_RECORDS (100000, 0 = skip)
 #   BENCH_FLEET_TUNNELS (1000, 0 = skip)
 #   BENCH_FLEET_TIMEOUT (300)	seconds a drain may take
+#   BENCH_FLEET_HEALTH_EVERY (0)	a health snapshot every this many
+#	records in the backlog instead of a usage record (0: usage only;
+#	a batch with one goes to the store the careful way, see
+#	porthole-relay(8))
 #   BENCH_FLEET_STORE_BATCH (1000)	records per batch in 7s (the
 #	gateway's UPLINK_BATCH)
 #   BENCH_OUT ($top_srcdir/BENCHMARKS.md)
@@ -41,6 +45,7 @@ N=${BENCH_FLEET_DRAIN_RECORDS:-100000}
 NTUN=${BENCH_FLEET_TUNNELS:-1000}
 TIMEOUT=${BENCH_FLEET_TIMEOUT:-300}
 SB=${BENCH_FLEET_STORE_BATCH:-1000}
+HE=${BENCH_FLEET_HEALTH_EVERY:-0}
 OUT=${BENCH_OUT:-$top_srcdir/BENCHMARKS.md}
 HZ=$(getconf CLK_TCK)
 BENCH_NAME="fleet bench"
@@ -81,7 +86,7 @@ drain() {
 	CONF=$T/acme-prod/porthole.conf
 	kill "$RELAY_PID"; wait "$RELAY_PID" 2>/dev/null
 	note "$1: $N records into the spool, relay stopped"
-	"$INTAKEGEN" "$T/acme-prod/run/intake.sock" "$N" 8 256 0 \
+	"$INTAKEGEN" "$T/acme-prod/run/intake.sock" "$N" 8 256 0 "$HE" \
 	    >"$T/fill.out" 2>"$T/intakegen.log" ||
 	    die "intakegen: $(cat "$T/fill.out" "$T/intakegen.log")"
 	d0=$(spool_waiting)
@@ -197,16 +202,22 @@ cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)
 	echo "(a machine shared with other work: the wall times move with it, the"
 	echo "CPU seconds less). Again with:"
 	echo
-	echo "    BENCH_FLEET_DRAIN_RECORDS=$N BENCH_FLEET_TUNNELS=$NTUN sh tests/bench/fleet.sh"
+	echo "    BENCH_FLEET_DRAIN_RECORDS=$N BENCH_FLEET_TUNNELS=$NTUN$([ "$HE" -gt 0 ] && echo " BENCH_FLEET_HEALTH_EVERY=$HE") sh tests/bench/fleet.sh"
 	echo
 	echo "| metric | SQLite | PostgreSQL | PostgreSQL / SQLite |"
 	echo "|---|---:|---:|---:|"
 	if [ "$N" -gt 0 ]; then
-		echo "| 7a. backlog of $(thousands "$N") usage records drained to the relay's store, records/s (goal for PostgreSQL: 50,000) | $(thousands "$SQ_RATE") | $(thousands "$PQ_RATE") | $(ratio "$SQ_RATE" "$PQ_RATE") |"
+		what="usage records"
+		[ "$HE" -gt 0 ] && what="records (one in $HE a health snapshot, the rest usage)"
+		echo "| 7a. backlog of $(thousands "$N") $what drained to the relay's store, records/s (goal for PostgreSQL: 50,000) | $(thousands "$SQ_RATE") | $(thousands "$PQ_RATE") | $(ratio "$SQ_RATE" "$PQ_RATE") |"
 		echo "| 7b. the drain's wall time, s | $SQ_S | $PQ_S | $(ratio "$SQ_S" "$PQ_S") |"
 		echo "| 7c. relay CPU over the drain, s (PostgreSQL server's beside it) | $SQ_CPU | $PQ_CPU ($PQ_DB) | $(ratio "$SQ_CPU" "$PQ_CPU") |"
-		echo "| 7d. usage records in the store afterwards, of $(thousands "$N") sent (each once) | $SQ_STORED | $PQ_STORED | - |"
-		echo "| 7s. the store alone: the same records through store_records() in batches of $(thousands "$SB"), records/s | $(thousands "$SQ_ALONE") | $(thousands "$PQ_ALONE") | $(ratio "$SQ_ALONE" "$PQ_ALONE") |"
+		NU=$N
+		[ "$HE" -gt 0 ] && NU=$((N - N / HE))
+		echo "| 7d. usage records in the store afterwards, of $(thousands "$NU") sent (each once) | $SQ_STORED | $PQ_STORED | - |"
+		same="the same records"
+		[ "$HE" -gt 0 ] && same="$(thousands "$N") usage records (storebench makes no health snapshot)"
+		echo "| 7s. the store alone: $same through store_records() in batches of $(thousands "$SB"), records/s | $(thousands "$SQ_ALONE") | $(thousands "$PQ_ALONE") | $(ratio "$SQ_ALONE" "$PQ_ALONE") |"
 	fi
 	if [ "$NTUN" -gt 0 ]; then
 		echo "| 8a. idle tunnels on one relay, all up (SQLite store) | $(thousands "$NTUN") in $TUN_S s | - | - |"
