@@ -50,6 +50,7 @@
 #define PG_CONNECT_MS		10000	/* a connection attempt's bound */
 #define PG_REPEAT_S		300	/* "still unavailable" this often */
 #define PG_MAXPARAMS		11
+#define PG_LOCK_WAIT		"5s"	/* lock_timeout of the relay's sessions */
 /*
  * The key of the advisory lock the schema is created and migrated
  * under: "porthole" in ASCII, so that it is unlikely to meet another
@@ -1054,6 +1055,21 @@ pg_setup(struct store *s)
 	    PGRES_COMMAND_OK, NULL) == -1 :
 	    ((s->flags & STORE_EXISTING) && pg_schema_check(s) == -1) ||
 	    pg_migrate(s) == -1)
+		return -1;
+	/*
+	 * A relay that hangs or is cut off inside a transaction holds its
+	 * cluster's row lock, and every other relay storing that cluster's
+	 * records would wait with it, its whole event loop stopped: the
+	 * server ends a session idle in a transaction after 60 s, and a
+	 * statement waits at most PG_LOCK_WAIT for a lock (the batch is
+	 * refused and sent again by the gateway).  Set after the schema's
+	 * advisory lock, which a relay starting beside another may wait
+	 * for longer.
+	 */
+	if (pg_simple(s, "SET idle_in_transaction_session_timeout = '60s'",
+	    PGRES_COMMAND_OK, NULL) == -1 ||
+	    pg_simple(s, "SET lock_timeout = '" PG_LOCK_WAIT "'",
+	    PGRES_COMMAND_OK, NULL) == -1)
 		return -1;
 	for (i = 0; i < P__COUNT; i++) {
 		snprintf(name, sizeof(name), "p%d", (int)i);

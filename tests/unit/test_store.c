@@ -2362,6 +2362,42 @@ test_pg_pipelines_overlap(void **state)
 }
 
 /*
+ * A session that holds the cluster's lock and goes quiet (a relay hung
+ * or cut off inside its transaction) holds up another relay's batch for
+ * lock_timeout (5 s) at most: the batch is refused, nothing of it
+ * kept, and stored once the lock is free.  Before, the relay waited as
+ * long as the lock was held, its whole event loop with it.
+ */
+static void
+test_pg_lock_wait_bounded(void **state)
+{
+	struct store	*s;
+	PGconn		*hold;
+	uint64_t	 acked;
+	char		 why[512];
+	time_t		 t0;
+
+	(void)state;
+	PG_ONLY();
+	s = open_store();
+	put_ok(s, "acme-prod", "[" USAGE_REC(1, H0, "env-x", 1) "]", 1);
+	hold = pg_hold_cluster();
+	t0 = time(NULL);
+	assert_int_equal(send_usage(s, 2, 20), 1);
+	assert_int_equal(store_batch_wait(s, &acked, why, sizeof(why)), -1);
+	assert_true(time(NULL) - t0 < 30);
+	assert_non_null(strstr(why, "lock timeout"));
+	assert_int_equal(count("SELECT count(*) FROM records"), 1);
+	PQclear(PQexec(hold, "ROLLBACK"));
+	PQfinish(hold);
+	assert_int_equal(send_usage(s, 2, 20), 1);
+	assert_int_equal(store_batch_wait(s, &acked, why, sizeof(why)), 0);
+	assert_int_equal(acked, 20);
+	assert_int_equal(count("SELECT count(*) FROM records"), 20);
+	store_close(s);
+}
+
+/*
  * A PostgreSQL server that cannot be reached: a command's open fails
  * and says so; the relay's (STORE_RETRY) opens, and each call fails at
  * once with the reason, so that batches are refused and wait.
@@ -2597,6 +2633,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_pg_unreachable,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pg_pipeline_fails,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pg_lock_wait_bounded,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pg_pipelines_overlap,
 		    setup, teardown),
