@@ -29,25 +29,8 @@ upgrade = $T/upgrade.sh {version:word}
 EOC
 "$CLI_BIN" -f "$CONF" reload >/dev/null || fail "reload with [actions]"
 
-TM="tmux -L porthole-$$ -f /dev/null"
-$TM new-session -d -x 120 -y 40 \
+shell_tmux "$$" 120 40 \
     "ssh -F $T/ssh_config -tt acme-prod; echo SSH-EXITED \$?; sleep 30"
-trap '$TM kill-server 2>/dev/null; cleanup' EXIT
-
-# screen_has TEXT [SECONDS]: wait until the pane shows TEXT.
-screen_has() {
-	i=0
-	while [ $i -lt $((${2:-10} * 10)) ]; do
-		$TM capture-pane -p -S -200 >"$T/screen" 2>/dev/null
-		grep -qF -- "$1" "$T/screen" && return 0
-		sleep 0.1; i=$((i + 1))
-	done
-	return 1
-}
-type_line() {
-	$TM send-keys -l -- "$1"
-	$TM send-keys Enter
-}
 
 screen_has "support@acme-prod" 15 || fail "no prompt: $(cat "$T/screen")"
 type_line "help"
@@ -105,8 +88,7 @@ wait_for "$AUDIT" "\"type\":\"action_withdrawn\".*\"action_id\":\"$id3\"" 10 &&
 # tmux server of its own: the one just killed may still be going away.)
 sed -i '/^\[actions\]$/,$ s/^enabled = yes$/enabled = no/' "$CONF"
 "$CLI_BIN" -f "$CONF" reload >/dev/null || fail "reload with [actions] off"
-TM="tmux -L porthole-$$-2 -f /dev/null"
-$TM new-session -d -x 120 -y 40 \
+shell_tmux "$$-2" 120 40 \
     "ssh -F $T/ssh_config -tt acme-prod; echo SSH-EXITED \$?; sleep 30"
 screen_has "support@acme-prod" 15 || fail "no second prompt: $(cat "$T/screen")"
 type_line "action upgrade 5.0"
